@@ -1,0 +1,68 @@
+"""The exception tree of ``ieb``.
+
+Every error derives from :class:`IebError` and carries the context a caller needs to act on it:
+the rule code when one applies, the location (an XPath or a file:line), and a message in plain
+words. Messages never contain a full BSN (see :func:`ieb.types.mask_bsn`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ieb.validation.report import Issue
+
+
+class IebError(Exception):
+    """Root of all errors raised by ``ieb``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.location = location
+
+    def __str__(self) -> str:
+        parts = []
+        if self.code:
+            parts.append(f"[{self.code}]")
+        parts.append(self.message)
+        if self.location:
+            parts.append(f"(at {self.location})")
+        return " ".join(parts)
+
+
+class ConfigurationError(IebError):
+    """A setting, table or registration is missing or inconsistent."""
+
+
+class UnknownMessageError(IebError):
+    """The input is not a message of any registered release."""
+
+
+class XmlSecurityError(IebError):
+    """The input uses a forbidden XML construct (DTD, entity, external reference) or is too large."""
+
+
+class MessageInvalidError(IebError):
+    """A document failed validation; ``issues`` lists every problem found."""
+
+    def __init__(self, message: str, issues: Sequence[Issue], *, location: str | None = None) -> None:
+        first = issues[0].code if issues else None
+        super().__init__(message, code=first, location=location)
+        self.issues = tuple(issues)
+
+
+class InputRowError(IebError):
+    """A row of a CSV / JSON-lines input file is invalid (``location`` is ``file:line``)."""
+
+
+class NotImplementedInRelease(IebError):
+    """The requested capability does not exist for this release (yet)."""

@@ -1,0 +1,1 @@
+"""Municipal parameters and the contribution rules of the Wmo abonnementstarief (pure functions, no I/O)."""

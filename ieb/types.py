@@ -1,0 +1,260 @@
+"""Value types of the iEb standard (basisschema ``LDT_*``), usable in pydantic models and alone.
+
+``Bsn``, ``Gemeentecode``, ``Versie`` and ``IdentificatieBericht`` are ``str`` subclasses that
+validate on construction; ``Datum``, ``Bedrag`` and ``Nummer`` are annotated types for pydantic
+models, with plain helper functions for use outside a model.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from enum import Enum
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BeforeValidator, Field, GetCoreSchemaHandler, Strict
+from pydantic_core import CoreSchema, core_schema
+from stdnum.nl import bsn as _stdnum_bsn
+
+__all__ = [
+    "Bedrag",
+    "Bsn",
+    "Datum",
+    "Gemeentecode",
+    "IdentificatieBericht",
+    "Nummer",
+    "RetourCode",
+    "IebStatus",
+    "StatusAanlevering",
+    "Versie",
+    "bsn_is_valid",
+    "mask_bsn",
+    "parse_datum",
+]
+
+
+def mask_bsn(value: object) -> str:
+    """Return a BSN with all but the last three digits masked: ``******782``.
+
+    Anything that is not exactly nine digits is masked completely, so a typo never leaks.
+    """
+    text = str(value)
+    if len(text) == 9 and text.isdigit():
+        return "******" + text[-3:]
+    return "*" * min(len(text), 9)
+
+
+def bsn_is_valid(value: str) -> bool:
+    """True when ``value`` is nine digits that pass the 11-proef (rule CS002)."""
+    return (
+        isinstance(value, str)
+        and len(value) == 9
+        and value.isascii()
+        and value.isdigit()
+        and bool(_stdnum_bsn.is_valid(value))
+    )
+
+
+class _ValidatedStr(str):
+    """A ``str`` subclass that validates itself on construction and in pydantic models."""
+
+    _what: ClassVar[str] = "waarde"
+
+    def __new__(cls, value: object) -> _ValidatedStr:
+        if not isinstance(value, str):
+            raise TypeError(f"{cls._what}: verwacht tekst, niet {type(value).__name__}")
+        cls._check(value)
+        return super().__new__(cls, value)
+
+    @classmethod
+    def _check(cls, value: str) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls, core_schema.str_schema(strict=True), serialization=core_schema.to_string_ser_schema()
+        )
+
+
+class Bsn(_ValidatedStr):
+    """Burgerservicenummer: nine digits passing the 11-proef. ``repr`` masks it."""
+
+    _what = "Bsn"
+
+    @classmethod
+    def _check(cls, value: str) -> None:
+        if not (len(value) == 9 and value.isascii() and value.isdigit()):
+            raise ValueError(f"Bsn {mask_bsn(value)} moet uit precies 9 cijfers bestaan")
+        if not _stdnum_bsn.is_valid(value):
+            raise ValueError(f"Bsn {mask_bsn(value)} voldoet niet aan de 11-proef (CS002)")
+
+    def __repr__(self) -> str:
+        return f"Bsn('{mask_bsn(self)}')"
+
+    @property
+    def masked(self) -> str:
+        return mask_bsn(self)
+
+
+class Gemeentecode(_ValidatedStr):
+    """CBS gemeentecode: exactly four digits (``LDT_Gemeente``). Membership of the CBS list is CS300."""
+
+    _what = "Gemeentecode"
+
+    @classmethod
+    def _check(cls, value: str) -> None:
+        if not re.fullmatch(r"[0-9]{4}", value):
+            raise ValueError(f"Gemeentecode {value!r} moet uit precies 4 cijfers bestaan")
+
+
+class Versie(_ValidatedStr):
+    """``n.n.n`` without leading zeros (``LDT_Versie``)."""
+
+    _what = "Versie"
+
+    @classmethod
+    def _check(cls, value: str) -> None:
+        if not re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", value):
+            raise ValueError(f"Versie {value!r} moet de vorm n.n.n hebben, zonder voorloopnullen")
+
+    @property
+    def parts(self) -> tuple[int, int, int]:
+        a, b, c = (int(p) for p in self.split("."))
+        return (a, b, c)
+
+
+class IdentificatieBericht(_ValidatedStr):
+    """1..12 characters, not only whitespace (``LDT_IdentificatieBericht``)."""
+
+    _what = "Identificatie"
+
+    @classmethod
+    def _check(cls, value: str) -> None:
+        if not 1 <= len(value) <= 12:
+            raise ValueError(f"Identificatie {value!r} moet 1 tot 12 tekens lang zijn")
+        if not value.strip():
+            raise ValueError("Identificatie mag niet alleen uit spaties bestaan")
+
+
+_DATE_RE = re.compile(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_datum(value: object) -> _dt.date:
+    """Parse an ``LDT_Datum``: ``YYYY-MM-DD`` without a timezone. A ``datetime`` is refused."""
+    if isinstance(value, _dt.datetime):
+        raise ValueError("Datum mag geen tijdstip of tijdzone bevatten; gebruik een date")
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        if not _DATE_RE.fullmatch(value):
+            raise ValueError(f"Datum {value!r} moet de vorm JJJJ-MM-DD hebben, zonder tijdzone")
+        try:
+            return _dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"Datum {value!r} bestaat niet") from exc
+    raise ValueError(f"Datum: verwacht JJJJ-MM-DD, niet {type(value).__name__}")
+
+
+#: ``LDT_Datum``: a calendar date that can never carry a timezone.
+Datum = Annotated[_dt.date, BeforeValidator(parse_datum)]
+
+#: ``LDT_Bedrag``: integer eurocent, 0..99 999 999.
+Bedrag = Annotated[int, Strict(), Field(ge=0, le=99_999_999)]
+
+#: ``LDT_Nummer``: integer 0..999 999 999.
+Nummer = Annotated[int, Strict(), Field(ge=0, le=999_999_999)]
+
+
+def _status_from(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class StatusAanlevering(str, Enum):
+    """``LDT_StatusAanlevering``. ``NIET_VAN_TOEPASSING`` (9) is XSD-valid but forbidden by CS125."""
+
+    EERSTE = "1"
+    GEWIJZIGD = "2"
+    VERWIJDEREN = "3"
+    NIET_VAN_TOEPASSING = "9"
+
+    @property
+    def omschrijving(self) -> str:
+        return {
+            "1": "eerste aanlevering",
+            "2": "gewijzigde aanlevering",
+            "3": "verwijderen aanlevering",
+            "9": "niet van toepassing",
+        }[self.value]
+
+
+def _only_iEb_statuses(value: StatusAanlevering) -> StatusAanlevering:
+    if value is StatusAanlevering.NIET_VAN_TOEPASSING:
+        raise ValueError("StatusAanlevering 9 is in iEb niet toegestaan (CS125); gebruik 1, 2 of 3")
+    return value
+
+
+#: StatusAanlevering as allowed in an iEb 1.0 message (CS125: 1, 2 or 3).
+IebStatus = Annotated[StatusAanlevering, BeforeValidator(_status_from), AfterValidator(_only_iEb_statuses)]
+
+
+class RetourCode(str, Enum):
+    """``LDT_RetourCode`` (codelist EB001) with its meaning."""
+
+    TECHNISCH_AFGEKEURD = "0001"
+    GEEN_OPMERKING = "0200"
+    NIET_BEOORDEELD = "0233"
+    DAGTEKENING_NA_SYSTEEMDATUM = "8848"
+    TR071 = "9071"
+    TR102 = "9102"
+    TR103 = "9103"
+    TR104 = "9104"
+    TR114 = "9114"
+    TR115 = "9115"
+    TR328 = "9328"
+    TR329 = "9329"
+    TR330 = "9330"
+    CS300 = "S300"
+    CS333 = "S333"
+
+    @property
+    def omschrijving(self) -> str:
+        return _RETOURCODE_TEXT[self.value]
+
+    @property
+    def rule(self) -> str | None:
+        """The rule code this retourcode reports (``9102`` -> ``TR102``, ``S300`` -> ``CS300``)."""
+        if self.value.startswith("9"):
+            return "TR" + self.value[1:]
+        if self.value.startswith("S"):
+            return "CS" + self.value[1:]
+        if self.value == "8848":
+            return "8848"
+        return None
+
+    @classmethod
+    def for_rule(cls, rule: str) -> RetourCode | None:
+        """The specific retourcode of a rule code, or None when the rule reports 0001."""
+        for member in cls:
+            if member.rule == rule:
+                return member
+        return None
+
+
+_RETOURCODE_TEXT = {
+    "0001": "Bericht is afgekeurd om technische redenen.",
+    "0200": "Geen opmerking over deze berichtklasse (geaccepteerd).",
+    "0233": "Berichtklasse is niet beoordeeld.",
+    "8848": "Dagtekening moet gelijk zijn aan of voor de systeemdatum liggen.",
+    "9071": "Bericht voldoet niet aan technische regel TR071.",
+    "9102": "Bericht voldoet niet aan technische regel TR102.",
+    "9103": "Bericht voldoet niet aan technische regel TR103.",
+    "9104": "Bericht voldoet niet aan technische regel TR104.",
+    "9114": "Bericht voldoet niet aan technische regel TR114.",
+    "9115": "Bericht voldoet niet aan technische regel TR115.",
+    "9328": "Bericht voldoet niet aan technische regel TR328.",
+    "9329": "Bericht voldoet niet aan technische regel TR329.",
+    "9330": "Bericht voldoet niet aan technische regel TR330.",
+    "S300": "Gemeentecode komt niet voor in de gemeentelijst van het CBS.",
+    "S333": "Kostprijsbedrag is lager dan het nationale tarief op de KostprijsStartdatum.",
+}
