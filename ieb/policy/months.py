@@ -1,0 +1,169 @@
+"""Calendar months and **the month rule** of the abonnementstarief, in one place.
+
+The month rule (spec "Start, stop, pause"; CAK and VNG, see ``docs/policy.md``):
+
+* collection begins in the calendar month **after** the month of the start date;
+* the month in which the stop date falls is charged in full;
+* there are no part months;
+* a pause (a stop followed by a new start) only has effect when the days without support cover at
+  least one whole calendar month; otherwise the two intervals count as one.
+
+Whether a start dated on the 1st of a month is charged for that same month is not settled in public
+sources. The default here (:data:`START_ON_FIRST_CHARGED` = ``False``) treats it like any other
+start date: collection from the next month. Change it in :func:`first_charged_month` only.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ieb.policy.errors import PolicyInputError
+
+__all__ = [
+    "START_ON_FIRST_CHARGED",
+    "Interval",
+    "Month",
+    "charged_months",
+    "first_charged_month",
+    "last_charged_month",
+    "merge_intervals",
+    "pause_has_effect",
+]
+
+#: The documented default for the open question "is a start on the 1st charged for that month?".
+START_ON_FIRST_CHARGED = False
+
+_MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Month:
+    """A calendar month (``YYYY-MM``)."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12 or not 1 <= self.year <= 9999:
+            raise PolicyInputError("maand", f"{self.year:04d}-{self.month:02d} bestaat niet")
+
+    @classmethod
+    def of(cls, day: dt.date) -> Month:
+        return cls(day.year, day.month)
+
+    @classmethod
+    def parse(cls, text: str, field: str = "maand") -> Month:
+        """Parse ``YYYY-MM``; an impossible month raises :class:`PolicyInputError` naming ``field``."""
+        match = _MONTH_RE.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            raise PolicyInputError(field, f"{text!r} is geen maand; schrijf JJJJ-MM, bijvoorbeeld 2025-01")
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12 or year < 1:
+            raise PolicyInputError(field, f"maand {text!r} bestaat niet; het maandnummer loopt van 01 tot 12")
+        return cls(year, month)
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def next(self) -> Month:
+        return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
+
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    def plus(self, months: int) -> Month:
+        index = self.year * 12 + (self.month - 1) + months
+        return Month(index // 12, index % 12 + 1)
+
+    def until(self, last: Month) -> Iterator[Month]:
+        """This month up to and including ``last`` (nothing when ``last`` is earlier)."""
+        current = self
+        while current <= last:
+            yield current
+            current = current.next()
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """Support from ``start`` up to and including ``stop`` (``None``: not stopped)."""
+
+    start: dt.date
+    stop: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.stop is not None and self.stop < self.start:
+            raise PolicyInputError(
+                "stop",
+                f"de stopdatum {self.stop.isoformat()} ligt voor de startdatum {self.start.isoformat()}; "
+                "controleer beide datums",
+            )
+
+
+def first_charged_month(start: dt.date) -> Month:
+    """The first month charged for support that starts on ``start`` (default: the month after)."""
+    if START_ON_FIRST_CHARGED and start.day == 1:
+        return Month.of(start)
+    return Month.of(start).next()
+
+
+def last_charged_month(stop: dt.date) -> Month:
+    """The last month charged for support that stops on ``stop``: the stop month, in full."""
+    return Month.of(stop)
+
+
+def charged_months(interval: Interval, until: Month) -> list[Month]:
+    """The months charged for one interval, up to and including ``until`` for an open interval.
+
+    Support that starts and stops in the same calendar month is not charged at all: collection would
+    only begin in the month after the stop month.
+    """
+    first = first_charged_month(interval.start)
+    last = until if interval.stop is None else min(last_charged_month(interval.stop), until)
+    return list(first.until(last))
+
+
+def pause_has_effect(stop: dt.date, restart: dt.date) -> bool:
+    """True when the days without support (after ``stop``, before ``restart``) cover a whole month.
+
+    Stop 31 March and restart 1 May: April is uncovered, so the pause has effect. Stop 15 March and
+    restart 30 April: no whole month is uncovered, so the support counts as continuous.
+    """
+    if restart <= stop:
+        return False
+    first_free = stop + dt.timedelta(days=1)
+    last_free = restart - dt.timedelta(days=1)
+    month = Month.of(first_free)
+    if first_free.day != 1:
+        month = month.next()
+    return month.last_day <= last_free
+
+
+def merge_intervals(intervals: list[Interval]) -> list[Interval]:
+    """Merge overlapping intervals and intervals whose pause has no effect (see :func:`pause_has_effect`)."""
+    ordered = sorted(intervals, key=lambda i: i.start)
+    merged: list[Interval] = []
+    for item in ordered:
+        if not merged:
+            merged.append(item)
+            continue
+        last = merged[-1]
+        if last.stop is None:
+            continue
+        if item.start <= last.stop or not pause_has_effect(last.stop, item.start):
+            stop = None if item.stop is None else max(last.stop, item.stop)
+            merged[-1] = Interval(last.start, stop)
+        else:
+            merged.append(item)
+    return merged

@@ -1,0 +1,88 @@
+"""Validation of iEb files: parse (hardened), XSD (level 1), rules (level 2) and receiver context (level 3).
+
+    >>> from ieb.validation import validate_bytes
+    >>> report = validate_bytes(data)          # doctest: +SKIP
+    >>> [(i.code, i.retourcode) for i in report.issues]   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from lxml import etree
+
+from ieb.errors import UnknownMessageError
+from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
+from ieb.releases import Registry, default_registry
+from ieb.validation.gemeenten import GemeenteLijst
+from ieb.validation.report import Issue, Report
+from ieb.validation.rules import GENERIC_RULES, Rule, RuleContext, rule_by_code
+from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
+
+__all__ = ["Issue", "Report", "Rule", "rule_by_code", "validate_bytes", "validate_file"]
+
+_NS_IN_MSG = re.compile(r"\{([^}]*)\}")
+
+
+def _xsd_message(entry: etree._LogEntry, prefixes: dict[str, str]) -> str:
+    text = _NS_IN_MSG.sub(lambda m: prefixes.get(m.group(1), "") + ":" if m.group(1) in prefixes else "", entry.message)
+    return f"Voldoet niet aan het XSD (regel {entry.line}): {text}"
+
+
+def validate_bytes(
+    data: bytes,
+    *,
+    today: dt.date | None = None,
+    registry: Registry | None = None,
+    gemeenten: GemeenteLijst | Callable[[], GemeenteLijst] | None = None,
+    tariffs: TariffTable = NATIONAL_TARIFFS,
+    max_bytes: int = MAX_BYTES,
+) -> Report:
+    """Validate one file and report every problem found (see :class:`Report`)."""
+    registry = registry or default_registry
+    report = Report()
+    try:
+        root = parse_bytes(data, max_bytes=max_bytes)
+    except XmlProblem as problem:
+        report.issues.append(Issue(problem.code, "0001", 1, None, problem.message))
+        return report
+    report.root = root
+    try:
+        release, spec = registry.detect(root)
+    except UnknownMessageError as exc:
+        report.issues.append(Issue("XSD", "0001", 1, None, exc.message))
+        return report
+    report.bericht, report.release = spec.name, release.name
+    schema = spec.schema
+    if not schema.validate(root):
+        prefixes = {spec.namespace: spec.name.lower(), "http://www.istandaarden.nl/ieb/1_0/basisschema/schema": "ieb"}
+        for entry in schema.error_log:
+            report.issues.append(Issue("XSD", "0001", 1, entry.path or None, _xsd_message(entry, prefixes)))
+    loader: Callable[[], GemeenteLijst] | None
+    if isinstance(gemeenten, GemeenteLijst):
+        fixed = gemeenten
+        loader = lambda: fixed  # noqa: E731
+    else:
+        loader = gemeenten
+    ctx = RuleContext(root=root, spec=spec, today=today or dt.date.today(), tariffs=tariffs, gemeenten_loader=loader)
+    rules: tuple[Rule, ...] = release.rules or GENERIC_RULES
+    for rule in rules:
+        report.issues.extend(rule.run(ctx))
+    return report
+
+
+def validate_file(path: str | Path, **kwargs: object) -> Report:
+    """Validate a file on disk; the 25 MB limit is checked before the file is read whole."""
+    path = Path(path)
+    max_bytes = int(kwargs.get("max_bytes", MAX_BYTES))  # type: ignore[call-overload]
+    size = path.stat().st_size
+    if size > max_bytes:
+        report = Report()
+        report.issues.append(
+            Issue("OP179", "0001", 1, None, f"Het bestand is {size / 1_048_576:.1f} MB; hoogstens {max_bytes // 1_048_576} MB toegestaan.")
+        )
+        return report
+    return validate_bytes(path.read_bytes(), **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,97 @@
+"""The dated list of CBS gemeentecodes used by rule CS300.
+
+The bundled list (``ieb/data/gemeenten.csv``; provenance in ``ieb/data/gemeenten.SOURCE.md``) has
+the columns ``code,naam,ingangsdatum,einddatum``. A user may supply their own file with the same
+columns (``GemeenteLijst.from_csv(path)``, or ``--gemeenten FILE`` on the command line).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from ieb.errors import ConfigurationError
+from ieb.resources import data_path
+
+__all__ = ["Gemeente", "GemeenteLijst", "bundled_gemeenten"]
+
+
+@dataclass(frozen=True, slots=True)
+class Gemeente:
+    code: str
+    naam: str
+    ingangsdatum: dt.date | None
+    einddatum: dt.date | None
+
+    def valid_on(self, day: dt.date) -> bool:
+        return (self.ingangsdatum is None or self.ingangsdatum <= day) and (
+            self.einddatum is None or day <= self.einddatum
+        )
+
+
+class GemeenteLijst:
+    """Gemeentecodes with their validity period."""
+
+    def __init__(self, gemeenten: list[Gemeente], *, source: str = "") -> None:
+        self._by_code: dict[str, list[Gemeente]] = {}
+        for g in gemeenten:
+            self._by_code.setdefault(g.code, []).append(g)
+        self.source = source
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_code.values())
+
+    def lookup(self, code: str, day: dt.date | None = None) -> Gemeente | None:
+        """The gemeente with this code valid on ``day`` (any period when ``day`` is None)."""
+        for g in self._by_code.get(code, []):
+            if day is None or g.valid_on(day):
+                return g
+        return None
+
+    def is_valid(self, code: str, day: dt.date | None = None) -> bool:
+        return self.lookup(code, day) is not None
+
+    def valid_on(self, day: dt.date) -> list[Gemeente]:
+        return sorted(
+            (g for gs in self._by_code.values() for g in gs if g.valid_on(day)), key=lambda g: g.code
+        )
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> GemeenteLijst:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise ConfigurationError(f"gemeentelijst {path} is niet te lezen: {exc.strerror}") from exc
+        return cls.from_text(text, source=str(path))
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "") -> GemeenteLijst:
+        reader = csv.DictReader(io.StringIO(text))
+        required = {"code", "naam", "ingangsdatum", "einddatum"}
+        if not reader.fieldnames or not required <= set(reader.fieldnames):
+            raise ConfigurationError(
+                f"gemeentelijst {source or ''} moet de kolommen code,naam,ingangsdatum,einddatum hebben"
+            )
+        rows: list[Gemeente] = []
+        for line, row in enumerate(reader, start=2):
+            code = (row["code"] or "").strip().zfill(4)
+            if not (len(code) == 4 and code.isdigit()):
+                raise ConfigurationError(f"gemeentelijst {source}:{line}: code {row['code']!r} is geen 4 cijfers")
+            try:
+                begin = dt.date.fromisoformat(row["ingangsdatum"].strip()) if row["ingangsdatum"] else None
+                end = dt.date.fromisoformat(row["einddatum"].strip()) if row["einddatum"] else None
+            except ValueError as exc:
+                raise ConfigurationError(f"gemeentelijst {source}:{line}: ongeldige datum ({exc})") from None
+            rows.append(Gemeente(code, (row["naam"] or "").strip(), begin, end))
+        return cls(rows, source=source)
+
+
+@cache
+def bundled_gemeenten() -> GemeenteLijst:
+    """The list shipped with the library."""
+    return GemeenteLijst.from_csv(data_path("gemeenten.csv"))

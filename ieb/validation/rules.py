@@ -1,0 +1,404 @@
+"""The standard's rules as addressable checks: one :class:`Rule` per rule code.
+
+Each rule looks at the parsed document (not the model), so it reports its problem even when the
+document also has schema errors; every problem is reported, not just the first. Levels: 1 schema /
+parse, 2 in-message rule (retourcode 0001), 3 needs the receiver's context (8848, S300, S333) or history
+(the history rules live with the ledger).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from ieb.errors import ConfigurationError
+from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
+from ieb.types import bsn_is_valid, mask_bsn
+from ieb.validation.report import Issue
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ieb.releases import MessageSpec
+    from ieb.validation.gemeenten import GemeenteLijst
+
+__all__ = [
+    "GENERIC_RULES",
+    "IEB_1_0_RULES",
+    "Rule",
+    "RuleContext",
+    "add_months",
+    "rule_by_code",
+]
+
+BASIS_NS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
+HEEN = frozenset({"WMO401", "WMO403"})
+ALL_IEB = frozenset({"WMO401", "WMO402", "WMO403", "WMO404"})
+#: CS332: no start or stop before the start of iEb.
+IEB_START = dt.date(2020, 1, 1)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` shifted by whole calendar months; the day is clamped to the month's end (31 Mar - 1 = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+@dataclass
+class RuleContext:
+    """What a rule may look at: the parsed document, which message it is, and the receiver's context."""
+
+    root: etree._Element
+    spec: MessageSpec
+    today: dt.date
+    tariffs: TariffTable = NATIONAL_TARIFFS
+    gemeenten_loader: Callable[[], GemeenteLijst] | None = None
+    _gemeenten: GemeenteLijst | None = field(default=None, repr=False)
+
+    @property
+    def gemeenten(self) -> GemeenteLijst:
+        if self._gemeenten is None:
+            if self.gemeenten_loader is None:
+                from ieb.validation.gemeenten import bundled_gemeenten
+
+                self._gemeenten = bundled_gemeenten()
+            else:
+                self._gemeenten = self.gemeenten_loader()
+        return self._gemeenten
+
+    @property
+    def ns(self) -> dict[str, str]:
+        return {"m": self.spec.namespace, "b": BASIS_NS}
+
+    def find(self, path: str) -> etree._Element | None:
+        """Find by a path with prefixes ``m:`` (message namespace) and ``b:`` (basisschema)."""
+        found = self.root.find(path, self.ns)
+        return found
+
+    def text(self, path: str) -> str | None:
+        el = self.find(path)
+        return None if el is None or el.text is None else el.text.strip()
+
+    def date(self, path: str) -> dt.date | None:
+        """The date at ``path``, or None when absent or not a plain date (the XSD reports that)."""
+        value = self.text(path)
+        if value is None or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+
+    def location(self, element: etree._Element) -> str:
+        """An XPath with the standard's prefixes (``/wmo401:Bericht/wmo401:Client/wmo401:Bsn``)."""
+        parts = []
+        node: etree._Element | None = element
+        while node is not None:
+            q = etree.QName(node)
+            prefix = "ieb" if q.namespace == BASIS_NS else self.spec.name.lower()
+            parts.append(f"{prefix}:{q.localname}" if q.namespace else q.localname)
+            node = node.getparent()
+        return "/" + "/".join(reversed(parts))
+
+    def path_of(self, path: str) -> str:
+        el = self.find(path)
+        if el is not None:
+            return self.location(el)
+        prefix = self.spec.name.lower()
+        return f"/{prefix}:Bericht/" + path.replace("m:", f"{prefix}:").replace("b:", "ieb:")
+
+    @property
+    def dagtekening(self) -> dt.date | None:
+        return self.date("m:Header/m:BerichtIdentificatie/b:Dagtekening")
+
+    @property
+    def klasse(self) -> str:
+        return "StartEigenBijdrage" if self.spec.name in ("WMO401", "WMO402") else "StopEigenBijdrage"
+
+    @property
+    def datum_veld(self) -> str:
+        return "EbStartdatum" if self.klasse == "StartEigenBijdrage" else "EbStopdatum"
+
+    @property
+    def status(self) -> str | None:
+        return self.text(f"m:Client/m:{self.klasse}/m:StatusAanlevering")
+
+
+Check = Callable[[RuleContext], Iterable[Issue]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the standard: its code, level, retourcode and the check that applies it."""
+
+    code: str
+    level: int
+    retourcode: str | None
+    title: str
+    check: Check = field(repr=False)
+    berichten: frozenset[str] | None = None  # None: every message of the release
+
+    def applies_to(self, bericht: str) -> bool:
+        return self.berichten is None or bericht in self.berichten
+
+    def run(self, ctx: RuleContext) -> list[Issue]:
+        if not self.applies_to(ctx.spec.name):
+            return []
+        return list(self.check(ctx))
+
+    def issue(self, location: str | None, message: str) -> Issue:
+        return Issue(self.code, self.retourcode, self.level, location, message)
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def _rule(
+    code: str, level: int, retourcode: str | None, title: str, berichten: Iterable[str] | None = None
+) -> Callable[[Callable[[Rule, RuleContext], Iterator[Issue]]], Rule]:
+    def wrap(fn: Callable[[Rule, RuleContext], Iterator[Issue]]) -> Rule:
+        holder: list[Rule] = []
+
+        def check(ctx: RuleContext) -> Iterator[Issue]:
+            return fn(holder[0], ctx)
+
+        r = Rule(code, level, retourcode, title, check, frozenset(berichten) if berichten else None)
+        holder.append(r)
+        _RULES[code] = r
+        return r
+
+    return wrap
+
+
+def rule_by_code(code: str) -> Rule:
+    """The rule with this code (``CS002``, ``TR112``, ...)."""
+    try:
+        return _RULES[code]
+    except KeyError:
+        raise ConfigurationError(f"onbekende regelcode {code!r}; bekend: {', '.join(sorted(_RULES))}") from None
+
+
+def _typed_elements(ctx: RuleContext, type_name: str) -> Iterator[etree._Element]:
+    """Elements of the document whose declared type is (based on) ``type_name``."""
+    types = ctx.spec.types
+    stack: list[tuple[etree._Element, tuple[str, ...]]] = [(ctx.root, (etree.QName(ctx.root).localname,))]
+    while stack:
+        el, path = stack.pop()
+        if types.get(path) == type_name:
+            yield el
+        for child in reversed(el):
+            if isinstance(child.tag, str):
+                stack.append((child, (*path, etree.QName(child).localname)))
+
+
+# ---------------------------------------------------------------- generic (every release)
+
+
+@_rule("CS002", 2, "0001", "Bsn voldoet aan de 11-proef")
+def _cs002(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    for el in _typed_elements(ctx, "LDT_BurgerServicenummer"):
+        value = (el.text or "").strip()
+        if re.fullmatch(r"[0-9]{9}", value) and not bsn_is_valid(value):
+            yield rule.issue(
+                ctx.location(el),
+                f"Het burgerservicenummer {mask_bsn(value)} voldoet niet aan de 11-proef. "
+                "Controleer het Bsn van de cliënt in de basisregistratie personen.",
+            )
+
+
+@_rule("CS125", 2, "0001", "StatusAanlevering is 1, 2 of 3")
+def _cs125(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    for el in _typed_elements(ctx, "LDT_StatusAanlevering"):
+        value = (el.text or "").strip()
+        if value not in ("1", "2", "3"):
+            yield rule.issue(
+                ctx.location(el),
+                f"StatusAanlevering {value!r} is niet toegestaan; gebruik 1 (eerste aanlevering), "
+                "2 (wijziging) of 3 (verwijderen).",
+            )
+
+
+@_rule("DATUM", 1, "0001", "Datum zonder tijdzone")
+def _datum(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    for el in _typed_elements(ctx, "LDT_Datum"):
+        value = (el.text or "").strip()
+        if not re.fullmatch(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}", value):
+            yield rule.issue(
+                ctx.location(el),
+                f"Datum {value!r} in {etree.QName(el).localname} moet de vorm JJJJ-MM-DD hebben, "
+                "zonder tijd of tijdzone.",
+            )
+
+
+GENERIC_RULES: tuple[Rule, ...] = (_cs002, _cs125, _datum)
+
+
+# ---------------------------------------------------------------- iEb 1.0
+
+
+def _header_value(rule: Rule, ctx: RuleContext, element: str, expected: str, what: str) -> Iterator[Issue]:
+    value = ctx.text(f"m:Header/m:{element}")
+    if value is not None and value != expected:
+        yield rule.issue(
+            ctx.path_of(f"m:Header/m:{element}"),
+            f"{element} is {value!r} maar moet {expected} zijn voor {ctx.spec.name} ({what}).",
+        )
+
+
+@_rule("CS015", 2, "0001", "BerichtSubversie is 0", ALL_IEB)
+def _cs015(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    yield from _header_value(rule, ctx, "BerichtSubversie", "0", "iEb release 1.0")
+
+
+@_rule("CS025", 2, "0001", "BerichtVersie is 1", ALL_IEB)
+def _cs025(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    yield from _header_value(rule, ctx, "BerichtVersie", "1", "iEb release 1.0")
+
+
+@_rule("CS126", 2, "0001", "BerichtCode hoort bij het bericht", ALL_IEB)
+def _cs126(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    if ctx.spec.bericht_code:
+        yield from _header_value(rule, ctx, "BerichtCode", ctx.spec.bericht_code, "de BerichtCode van dit bericht")
+
+
+@_rule("CS300", 3, "S300", "Afzender staat in de CBS-gemeentelijst", HEEN)
+def _cs300(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    code = ctx.text("m:Header/m:Afzender")
+    if code is None or not re.fullmatch(r"[0-9]{4}", code):
+        return  # the XSD reports a malformed code
+    day = ctx.dagtekening or ctx.today
+    if not ctx.gemeenten.is_valid(code, day):
+        known = ctx.gemeenten.lookup(code)
+        hint = (
+            f" Code {code} ({known.naam}) was geldig tot {known.einddatum}; gebruik de code van de nieuwe gemeente."
+            if known is not None and known.einddatum is not None
+            else ""
+        )
+        yield rule.issue(
+            ctx.path_of("m:Header/m:Afzender"),
+            f"Afzender {code} is op {day.isoformat()} geen gemeentecode in de lijst van het CBS.{hint}",
+        )
+
+
+@_rule("CS332", 2, "0001", "Start- en stopdatum niet voor 1 januari 2020", HEEN)
+def _cs332(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    path = f"m:Client/m:{ctx.klasse}/m:{ctx.datum_veld}"
+    day = ctx.date(path)
+    if day is not None and day < IEB_START:
+        yield rule.issue(
+            ctx.path_of(path),
+            f"{ctx.datum_veld} {day.isoformat()} ligt voor 1 januari 2020; iEb kent geen eigen bijdrage "
+            "van voor die datum.",
+        )
+
+
+@_rule("CS333", 3, "S333", "KostprijsBedrag is minstens het nationale tarief op KostprijsStartdatum", {"WMO401"})
+def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    base = "m:Client/m:StartEigenBijdrage/m:EbKostprijs"
+    bedrag = ctx.text(f"{base}/b:KostprijsBedrag")
+    start = ctx.date(f"{base}/b:KostprijsStartdatum")
+    if bedrag is None or start is None or not re.fullmatch(r"[0-9]+", bedrag):
+        return
+    try:
+        tariff = ctx.tariffs.on(start)
+    except ConfigurationError:
+        return  # no national tariff before 2019: CS332/CS334 report such dates
+    if int(bedrag) < tariff.bedrag_cent:
+        yield rule.issue(
+            ctx.path_of(f"{base}/b:KostprijsBedrag"),
+            f"KostprijsBedrag {int(bedrag) / 100:.2f} euro is lager dan het nationale tarief van "
+            f"{tariff.bedrag_cent / 100:.2f} euro op {start.isoformat()}; stuur geen kostprijs mee, of "
+            "controleer het bedrag (in eurocent).",
+        )
+
+
+@_rule("CS334", 2, "0001", "KostprijsStartdatum niet voor EbStartdatum", {"WMO401"})
+def _cs334(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    start = ctx.date("m:Client/m:StartEigenBijdrage/m:EbStartdatum")
+    kstart = ctx.date("m:Client/m:StartEigenBijdrage/m:EbKostprijs/b:KostprijsStartdatum")
+    if start is not None and kstart is not None and kstart < start:
+        yield rule.issue(
+            ctx.path_of("m:Client/m:StartEigenBijdrage/m:EbKostprijs/b:KostprijsStartdatum"),
+            f"KostprijsStartdatum {kstart.isoformat()} ligt voor EbStartdatum {start.isoformat()}; "
+            "de kostprijsbewaking kan niet eerder beginnen dan de eigen bijdrage.",
+        )
+
+
+def _window(
+    rule: Rule, ctx: RuleContext, status: str, months: int, klassen: Iterable[str] = ("StartEigenBijdrage", "StopEigenBijdrage")
+) -> Iterator[Issue]:
+    if ctx.klasse not in klassen or ctx.status != status:
+        return
+    dagtekening = ctx.dagtekening
+    path = f"m:Client/m:{ctx.klasse}/m:{ctx.datum_veld}"
+    day = ctx.date(path)
+    if dagtekening is None or day is None:
+        return
+    limit = add_months(dagtekening, months)
+    wat = "eerste aanlevering" if status == "1" else "wijziging"
+    if months < 0 and day < limit:
+        yield rule.issue(
+            ctx.path_of(path),
+            f"{ctx.datum_veld} {day.isoformat()} ligt meer dan 12 maanden voor de dagtekening "
+            f"{dagtekening.isoformat()}; een {wat} mag hoogstens 12 maanden terug gaan (vanaf {limit.isoformat()}).",
+        )
+    elif months > 0 and day > limit:
+        yield rule.issue(
+            ctx.path_of(path),
+            f"{ctx.datum_veld} {day.isoformat()} ligt meer dan 1 maand na de dagtekening "
+            f"{dagtekening.isoformat()}; een {wat} mag hoogstens tot {limit.isoformat()} vooruit liggen.",
+        )
+
+
+@_rule("TR112", 2, "0001", "Eerste aanlevering: datum hoogstens 12 maanden in het verleden", HEEN)
+def _tr112(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    yield from _window(rule, ctx, "1", -12)
+
+
+@_rule("TR113", 2, "0001", "Eerste aanlevering: datum hoogstens 1 maand in de toekomst", HEEN)
+def _tr113(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    yield from _window(rule, ctx, "1", 1)
+
+
+@_rule("TR116", 2, "0001", "Gewijzigde stop: EbStopdatum hoogstens 12 maanden in het verleden", {"WMO403"})
+def _tr116(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    yield from _window(rule, ctx, "2", -12, ("StopEigenBijdrage",))
+
+
+@_rule("TR117", 2, "0001", "Gewijzigde stop: EbStopdatum hoogstens 1 maand in de toekomst", {"WMO403"})
+def _tr117(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    yield from _window(rule, ctx, "2", 1, ("StopEigenBijdrage",))
+
+
+@_rule("8848", 3, "8848", "Dagtekening niet na de systeemdatum van de ontvanger", HEEN)
+def _r8848(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    dagtekening = ctx.dagtekening
+    if dagtekening is not None and dagtekening > ctx.today:
+        yield rule.issue(
+            ctx.path_of("m:Header/m:BerichtIdentificatie/b:Dagtekening"),
+            f"Dagtekening {dagtekening.isoformat()} ligt na vandaag ({ctx.today.isoformat()}); "
+            "een bericht kan niet in de toekomst verstuurd zijn. Gebruik de datum van verzending.",
+        )
+
+
+IEB_1_0_RULES: tuple[Rule, ...] = (
+    *GENERIC_RULES,
+    _cs015,
+    _cs025,
+    _cs126,
+    _cs300,
+    _cs332,
+    _cs333,
+    _cs334,
+    _tr112,
+    _tr113,
+    _tr116,
+    _tr117,
+    _r8848,
+)
