@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal, overload
+from typing import Any, Final, Literal, overload
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -89,7 +89,7 @@ DIGEST_SHA256: Final = "http://www.w3.org/2001/04/xmlenc#sha256"
 DIGEST_SHA384: Final = "http://www.w3.org/2001/04/xmldsig-more#sha384"
 DIGEST_SHA512: Final = "http://www.w3.org/2001/04/xmlenc#sha512"
 
-_TOKEN_PROFILE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0"
+_TOKEN_PROFILE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0"  # noqa: S105
 X509V3: Final = _TOKEN_PROFILE + "#X509v3"
 BASE64_BINARY: Final = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
@@ -259,7 +259,7 @@ def _parse(data: bytes) -> etree._Element:
         root = etree.fromstring(bytes(data), _parser())
     except etree.XMLSyntaxError as exc:
         raise EnvelopeError(f"the envelope is not well-formed XML: {exc}") from exc
-    docinfo = root.getroottree().docinfo
+    docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise UnsafeEnvelopeError("the envelope contains a DOCTYPE declaration, which is refused")
     return root
@@ -514,7 +514,8 @@ def signature_confirmation(
         security = securities[0]
         if _children(security, NS_DS, "Signature"):
             raise SignatureError(
-                "the envelope is already signed; add the SignatureConfirmation before signing, so that it is signed"
+                "the envelope is already signed; add the SignatureConfirmation before signing, "
+                "so that it is signed"
             )
     else:
         security = _new_security(root, header)
@@ -560,7 +561,9 @@ def _load_signing_material(
     cert = certs[0]
     if cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    ) != key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo):
+    ) != key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
         raise ConfigurationError("the signing certificate does not belong to the signing key")
     return key, cert
 
@@ -600,9 +603,11 @@ def sign_envelope(
         raise SignatureError("the envelope has more than one wsse:Security header", location=_path(header))
     if securities:
         security = securities[0]
-        for local in ("Timestamp", "BinarySecurityToken", "Signature"):
-            if _children(security, NS_DS if local == "Signature" else (NS_WSU if local == "Timestamp" else NS_WSSE), local):
-                raise SignatureError(f"the envelope's wsse:Security already has a {local}; it is signed already")
+        for ns, local in ((NS_WSU, "Timestamp"), (NS_WSSE, "BinarySecurityToken"), (NS_DS, "Signature")):
+            if _children(security, ns, local):
+                raise SignatureError(
+                    f"the envelope's wsse:Security already has a {local}; it is signed already"
+                )
         security.set(_tag(NS_SOAP11, "mustUnderstand"), "1")
     else:
         security = _new_security(root, header)
@@ -628,6 +633,9 @@ def sign_envelope(
     for el in targets:
         _ensure_id(el, kinds.get(etree.QName(el).localname, etree.QName(el).localname))
     _check_unique_ids(root)
+    for el in [*targets, bst]:
+        if _resolve_id(root, "#" + el.get(_WSU_ID, ""), "the Id") is not el:  # pragma: no cover - defensive
+            raise CoverageError(f"the Id of {_path(el)} does not identify it uniquely")
 
     signature = etree.Element(_tag(NS_DS, "Signature"), nsmap={"ds": NS_DS})
     signature.set("Id", _new_id("SIG"))
@@ -659,16 +667,16 @@ def sign_envelope(
 
 
 def _check_unique_ids(root: etree._Element) -> None:
+    """wsu:Id values must be unique in the document (other Id-like attributes are checked when a
+    reference uses them: payloads may legitimately repeat their own ``id`` attributes)."""
     seen: dict[str, etree._Element] = {}
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        for attr in _ID_ATTRIBUTES:
-            value = el.get(attr)
-            if value is None:
-                continue
+        value = el.get(_WSU_ID)
+        if value is not None:
             other = seen.get(value)
-            if other is not None and other is not el:
+            if other is not None:
                 raise CoverageError(
                     f"the Id {value!r} occurs on both {_path(other)} and {_path(el)}; IDs must be unique "
                     "(duplicate IDs are how signature wrapping attacks work)",
@@ -720,7 +728,8 @@ def _verify_chain(
         verified = verifier.verify(leaf, intermediates)
     except x509v.VerificationError as exc:
         raise CertificateError(
-            f"the signing certificate ({leaf.subject.rfc4514_string()}) does not chain to a trusted root: {exc}"
+            f"the signing certificate ({leaf.subject.rfc4514_string()}) does not chain to a trusted root: "
+            f"{exc}"
         ) from exc
     try:
         bc = leaf.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -813,7 +822,9 @@ def verify_envelope(
         raise SignatureError("the envelope has no Header, so it carries no WS-Security signature")
     securities = _security_headers(header)
     if not securities:
-        raise SignatureError("the envelope has no wsse:Security header (it is not signed)", location=_path(header))
+        raise SignatureError(
+            "the envelope has no wsse:Security header (it is not signed)", location=_path(header)
+        )
     if len(securities) > 1:
         raise SignatureError("the envelope has more than one wsse:Security header", location=_path(header))
     security = securities[0]
@@ -823,7 +834,9 @@ def verify_envelope(
     if not timestamps:
         raise TimestampError("the wsse:Security header has no wsu:Timestamp", location=_path(security))
     if len(timestamps) > 1:
-        raise TimestampError("the wsse:Security header has more than one wsu:Timestamp", location=_path(security))
+        raise TimestampError(
+            "the wsse:Security header has more than one wsu:Timestamp", location=_path(security)
+        )
     timestamp = timestamps[0]
     signature = _only_child(security, NS_DS, "Signature", SignatureError)
 
@@ -839,7 +852,9 @@ def verify_envelope(
     c14n_method = _only_child(signed_info, NS_DS, "CanonicalizationMethod", SignatureError)
     _algorithm(c14n_method, (C14N_EXCLUSIVE,), "CanonicalizationMethod")
     signature_method = _algorithm(
-        _only_child(signed_info, NS_DS, "SignatureMethod", SignatureError), _SIGNATURE_METHODS, "SignatureMethod"
+        _only_child(signed_info, NS_DS, "SignatureMethod", SignatureError),
+        _SIGNATURE_METHODS,
+        "SignatureMethod",
     )
     signature_value = "".join((signature_value_el.text or "").split())
     try:
@@ -853,15 +868,17 @@ def verify_envelope(
     bst = _resolve_id(root, str_ref.get("URI"), "the SecurityTokenReference")
     if bst.tag != _tag(NS_WSSE, "BinarySecurityToken") or bst.getparent() is not security:
         raise SignatureError(
-            f"the SecurityTokenReference must point at a wsse:BinarySecurityToken in the wsse:Security header, "
-            f"not at {_path(bst)}"
+            "the SecurityTokenReference must point at a wsse:BinarySecurityToken in the wsse:Security "
+            f"header, not at {_path(bst)}"
         )
     if bst.get("ValueType") != X509V3 or (str_ref.get("ValueType") not in (None, X509V3)):
         raise SignatureError("the BinarySecurityToken is not an X509v3 token", location=_path(bst))
     if bst.get("EncodingType") not in (None, BASE64_BINARY):
         raise SignatureError("the BinarySecurityToken is not Base64Binary encoded", location=_path(bst))
     try:
-        cert = x509.load_der_x509_certificate(base64.b64decode("".join((bst.text or "").split()), validate=True))
+        cert = x509.load_der_x509_certificate(
+            base64.b64decode("".join((bst.text or "").split()), validate=True)
+        )
     except ValueError as exc:
         raise CertificateError(f"the BinarySecurityToken holds no readable certificate: {exc}") from exc
     public_key = cert.public_key()
@@ -901,11 +918,7 @@ def verify_envelope(
         if any(target is s for s in signed):
             raise CoverageError(f"{where} references {_path(target)} a second time")
         parent = target.getparent()
-        if not (
-            (target is body)
-            or (parent is header)
-            or (parent is security and target is not signature)
-        ):
+        if not ((target is body) or (parent is header) or (parent is security and target is not signature)):
             raise CoverageError(
                 f"{where} points at {_path(target)}, which is not the Body, a header or a security token; "
                 "possible signature wrapping",
@@ -939,7 +952,9 @@ def verify_envelope(
     confirmations = _children(security, NS_WSSE11, "SignatureConfirmation")
     for required in [body, timestamp, *wsa, *confirmations]:
         if not any(required is s for s in signed):
-            raise CoverageError(f"{_name(required)} is not covered by the signature", location=_path(required))
+            raise CoverageError(
+                f"{_name(required)} is not covered by the signature", location=_path(required)
+            )
 
     # --- timestamp
     created = _parse_time(

@@ -1,0 +1,1 @@
+"""Transport: StUF-GGk SOAP over Digikoppeling (TLS, WS-Addressing, WS-Security)."""
