@@ -35,7 +35,8 @@ def _dutch(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         return "is een onbekend veld; verwijder het of controleer de spelling"
     if kind in {"greater_than_equal", "greater_than"}:
-        return f"waarde {shown} is te laag; het minimum is {ctx.get('ge', ctx.get('gt'))} (geen negatieve bedragen)"
+        limit = ctx.get("ge", ctx.get("gt"))
+        return f"waarde {shown} is te laag; het minimum is {limit} (geen negatieve bedragen)"
     if kind in {"less_than_equal", "less_than"}:
         return f"waarde {shown} is te hoog; het maximum is {ctx.get('le', ctx.get('lt'))}"
     if kind == "enum":

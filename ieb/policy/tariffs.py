@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from ieb.errors import ConfigurationError
 
 __all__ = ["NATIONAL_TARIFFS", "Periode", "Tariff", "TariffTable", "national_tariff"]
 
 
-class Periode(str, Enum):
+class Periode(StrEnum):
     VIER_WEKEN = "4-weken"
     MAAND = "maand"
 
@@ -73,7 +73,9 @@ class TariffTable:
 
 NATIONAL_TARIFFS = TariffTable(
     [
-        Tariff(dt.date(2019, 1, 1), 1750, Periode.VIER_WEKEN, "Besluit maatschappelijke ondersteuning 2015, 2019"),
+        Tariff(
+            dt.date(2019, 1, 1), 1750, Periode.VIER_WEKEN, "Besluit maatschappelijke ondersteuning 2015, 2019"
+        ),
         Tariff(dt.date(2020, 1, 1), 1900, Periode.MAAND, "Uitvoeringsbesluit Wmo 2015, 2020"),
         Tariff(dt.date(2024, 1, 1), 2060, Periode.MAAND, "indexatie 2024"),
         Tariff(dt.date(2025, 1, 1), 2100, Periode.MAAND, "indexatie 2025"),
