@@ -65,7 +65,7 @@ def to_xml(message: Message) -> bytes:
     """Serialise a message: UTF-8 without BOM, XML declaration, two-space indentation, final newline."""
     root = model_to_element(message)
     etree.indent(root, space="  ")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + b"\n"
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8") + b"\n"
 
 
 def _model_type(annotation: Any) -> type[IebModel] | None:
