@@ -8,13 +8,28 @@ amount until a newer entry is configured (see :meth:`TariffTable.extended`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ieb.errors import ConfigurationError
 
-__all__ = ["NATIONAL_TARIFFS", "Periode", "Tariff", "TariffTable", "national_tariff"]
+__all__ = [
+    "ENV_VAR",
+    "NATIONAL_TARIFFS",
+    "Periode",
+    "Tariff",
+    "TariffTable",
+    "monthly_tariff",
+    "national_tariff",
+    "table_from_environ",
+    "tariffs_from_json",
+    "tariffs_to_json",
+]
+
+#: Environment variable that may hold extra (future-year) entries as JSON, see :func:`table_from_environ`.
+ENV_VAR = "IEB_TARIEVEN"
 
 
 class Periode(StrEnum):
@@ -87,3 +102,88 @@ NATIONAL_TARIFFS = TariffTable(
 def national_tariff(day: dt.date, table: TariffTable | None = None) -> Tariff:
     """The national maximum abonnementstarief in force on ``day``."""
     return (table or NATIONAL_TARIFFS).on(day)
+
+
+def monthly_tariff(day: dt.date, table: TariffTable | None = None) -> Tariff:
+    """The national tariff for the calendar month containing ``day``; refuses 4-week periods (2019).
+
+    In 2019 the CAK charged per 4-week period, which does not map onto calendar months: for 2019 use
+    the RESTBEDRAG of the CAK migration file instead of a monthly calculation.
+    """
+    tariff = national_tariff(day.replace(day=1), table)
+    if tariff.periode is not Periode.MAAND:
+        raise ConfigurationError(
+            f"het landelijk tarief op {day.isoformat()} gold per periode van 4 weken, niet per maand; "
+            "maandberekeningen kunnen pas vanaf 2020; gebruik voor 2019 het RESTBEDRAG uit het "
+            "migratiebestand van het CAK",
+            location="maand",
+        )
+    return tariff
+
+
+def tariffs_from_json(text: str) -> list[Tariff]:
+    """Parse ``[{"vanaf": "YYYY-MM-DD", "bedrag_cent": int, "periode": "maand", "bron": str}, ...]``."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"tarieven: geen geldige JSON (regel {exc.lineno}, kolom {exc.colno})"
+        ) from None
+    if not isinstance(data, list):
+        raise ConfigurationError("tarieven: verwacht een lijst van {vanaf, bedrag_cent}")
+    result: list[Tariff] = []
+    for index, item in enumerate(data):
+        where = f"tarieven[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigurationError(f"{where}: verwacht een object met vanaf en bedrag_cent")
+        unknown = set(item) - {"vanaf", "bedrag_cent", "periode", "bron"}
+        if unknown:
+            raise ConfigurationError(f"{where}: onbekend veld {sorted(unknown)[0]!r}")
+        try:
+            vanaf = dt.date.fromisoformat(str(item.get("vanaf")))
+        except ValueError:
+            raise ConfigurationError(
+                f"{where}.vanaf: {item.get('vanaf')!r} is geen datum JJJJ-MM-DD"
+            ) from None
+        bedrag = item.get("bedrag_cent")
+        if not isinstance(bedrag, int) or isinstance(bedrag, bool) or bedrag <= 0:
+            raise ConfigurationError(
+                f"{where}.bedrag_cent: {bedrag!r} moet een positief geheel getal (eurocent) zijn"
+            )
+        try:
+            periode = Periode(item.get("periode", "maand"))
+        except ValueError:
+            raise ConfigurationError(f"{where}.periode: kies 'maand' of '4-weken'") from None
+        bron = item.get("bron", "configuratie")
+        result.append(Tariff(vanaf, bedrag, periode, str(bron)))
+    return result
+
+
+def tariffs_to_json(table: TariffTable) -> str:
+    """The inverse of :func:`tariffs_from_json`."""
+    return json.dumps(
+        [
+            {
+                "vanaf": t.vanaf.isoformat(),
+                "bedrag_cent": t.bedrag_cent,
+                "periode": t.periode.value,
+                "bron": t.bron,
+            }
+            for t in table.entries
+        ],
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def table_from_environ(environ: Mapping[str, str], base: TariffTable | None = None) -> TariffTable:
+    """``base`` extended with the JSON entries in ``environ[IEB_TARIEVEN]`` (unchanged when unset).
+
+    The variable holds JSON text (a list as accepted by :func:`tariffs_from_json`); a published amount
+    for a new year can so be added without a release. Reading a file is left to the caller.
+    """
+    base = base or NATIONAL_TARIFFS
+    text = environ.get(ENV_VAR, "").strip()
+    if not text:
+        return base
+    return base.extended(tariffs_from_json(text))

@@ -1,0 +1,379 @@
+"""From voorzieningen and delivery events to per-person contribution periods (for the ledger planner).
+
+Public API::
+
+    derive_periods(voorzieningen, gebeurtenissen=(), parameters=None, *, table=None) -> list[Period]
+
+A :class:`Period` is one start .. stop of the contribution of one person (one EbStartNummer in the
+ledger): ``bsn``, ``start``, ``stop`` (``None``: still running), ``kostprijs_cent`` and
+``kostprijs_start`` (the kostprijs to send, ``None`` when none applies), ``stop_reden`` and the
+chronological ``kostprijzen`` (a new entry only where a change with a new kostprijs is needed).
+
+Steps:
+
+1. Per voorziening the gemeente's :class:`~ieb.policy.parameters.StartTrigger` for its category
+   gives its intervals: the beschikking dates (``start``/``stop`` of the voorziening), the iWmo 301
+   toewijzing, the 305 start zorg / 307 stop zorg of the provider, or the first/last 303
+   declaration. Categories that are not bijdrageplichtig (rolstoelen, non-designated algemene
+   voorzieningen, categories the gemeente left out) are skipped.
+2. The intervals of one voorziening are merged with the pause rule
+   (:func:`ieb.policy.months.merge_intervals`); an interval of a kostprijs item is cut at its
+   virtual end date (the kostprijs counted at the national tariff), and what remains of the
+   kostprijs is carried over to the next interval after a pause ("send the remaining kostprijs
+   again").
+3. All intervals of one person are merged again with the pause rule: only the first voorziening
+   triggers a start, only the end of the last one a stop. The interval that ends last governs the
+   stop; when it is a kostprijs item, the period carries that kostprijs (the longest-running one).
+
+Household rules (age, AOW age, Wlz, minima, exemptions) do not change the periods: the CAK applies
+them when it invoices. See :func:`ieb.policy.household.estimate_household` for the amounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from ieb.policy.errors import PolicyInputError
+from ieb.policy.kostprijs import (
+    KostprijsEinde,
+    check_kostprijs,
+    counted_cent,
+    needs_kostprijs_change,
+    virtual_end,
+)
+from ieb.policy.months import Interval, Month, first_charged_month, merge_intervals, pause_has_effect
+from ieb.policy.parameters import (
+    DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN,
+    Cent,
+    GemeenteParameters,
+    Soort,
+    StartTrigger,
+)
+from ieb.policy.tariffs import TariffTable
+from ieb.types import Bsn, Datum
+
+__all__ = [
+    "Gebeurtenis",
+    "GebeurtenisSoort",
+    "KostprijsStand",
+    "Period",
+    "StopReden",
+    "Voorziening",
+    "derive_periods",
+    "voorziening_pieces",
+]
+
+
+class Voorziening(BaseModel):
+    """One voorziening of one person: beschikking ``start``/``stop`` and an optional kostprijs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = ""
+    bsn: Bsn
+    soort: Soort
+    start: Datum
+    stop: Datum | None = None
+    kostprijs_cent: Cent | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.stop is not None and self.stop < self.start:
+            raise PolicyInputError(
+                "stop",
+                f"de stopdatum {self.stop.isoformat()} ligt voor de startdatum {self.start.isoformat()} "
+                f"(persoon {self.bsn.masked}, {self.soort.value}); controleer beide datums",
+            )
+        if self.kostprijs_cent is not None and not self.soort.heeft_kostprijs:
+            raise PolicyInputError(
+                "kostprijs_cent",
+                "een kostprijs hoort alleen bij een hulpmiddel of woningaanpassing, niet bij "
+                f"{self.soort.value} (persoon {self.bsn.masked}); laat kostprijs_cent leeg (null)",
+            )
+        return self
+
+
+class GebeurtenisSoort(StrEnum):
+    """A delivery event reported by the provider (iWmo) for one voorziening."""
+
+    TOEWIJZING = "301"  # toewijzing: datum = ingangsdatum, einddatum = einddatum (optional)
+    START_ZORG = "305"  # start zorg: datum
+    STOP_ZORG = "307"  # stop zorg: datum
+    DECLARATIE = "303"  # declaratie: datum = begin, einddatum = einde van de gedeclareerde periode
+
+
+class Gebeurtenis(BaseModel):
+    """An event about voorziening ``voorziening_id``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    voorziening_id: str
+    soort: GebeurtenisSoort
+    datum: Datum
+    einddatum: Datum | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.einddatum is not None and self.einddatum < self.datum:
+            raise PolicyInputError(
+                "gebeurtenissen.einddatum",
+                f"einddatum {self.einddatum.isoformat()} ligt voor datum {self.datum.isoformat()} "
+                f"(voorziening {self.voorziening_id!r}, bericht {self.soort.value})",
+            )
+        if self.soort is GebeurtenisSoort.DECLARATIE and self.einddatum is None:
+            raise PolicyInputError(
+                "gebeurtenissen.einddatum",
+                f"een declaratie (303) heeft een einddatum nodig (voorziening {self.voorziening_id!r})",
+            )
+        return self
+
+
+class StopReden(StrEnum):
+    EINDE_VOORZIENING = "einde_voorziening"
+    KOSTPRIJS_BEREIKT = "kostprijs_bereikt"
+
+
+@dataclass(frozen=True, slots=True)
+class KostprijsStand:
+    """A kostprijs to send from ``vanaf`` (in the start message, or in a change)."""
+
+    vanaf: dt.date
+    kostprijs_cent: int
+    voorziening_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One interval of one voorziening, with its kostprijs bookkeeping (internal, but inspectable)."""
+
+    voorziening: Voorziening
+    interval: Interval
+    kostprijs_start_cent: int | None = None  # remaining kostprijs at the start of this interval
+    einde: KostprijsEinde | None = None  # set when the kostprijs is used up within this interval
+
+    @property
+    def eerste_maand(self) -> Month:
+        return first_charged_month(self.interval.start)
+
+    def counted_through(self, month: Month, table: TariffTable | None = None) -> int:
+        """What this piece counted against the kostprijs up to and including ``month``."""
+        if self.kostprijs_start_cent is None:
+            return 0
+        last = month
+        if self.interval.stop is not None:
+            last = min(last, Month.of(self.interval.stop))
+        return min(self.kostprijs_start_cent, counted_cent(self.eerste_maand.until(last), table))
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The contribution of one person from ``start`` to ``stop`` (``None``: not stopped).
+
+    ``kostprijs_cent``/``kostprijs_start``: the kostprijs of the longest-running kostprijs item, as
+    to be sent (after a pause: the remaining kostprijs, from the new start). ``None`` when the period
+    does not end through a kostprijs (e.g. huishoudelijke hulp runs longer). ``restant_stopmaand_cent``:
+    when the kostprijs is reached, the most that may be charged in the stop month.
+    """
+
+    bsn: Bsn
+    start: dt.date
+    stop: dt.date | None
+    kostprijs_cent: int | None = None
+    kostprijs_start: dt.date | None = None
+    stop_reden: StopReden | None = None
+    restant_stopmaand_cent: int | None = None
+    voorziening_ids: tuple[str, ...] = ()
+    kostprijzen: tuple[KostprijsStand, ...] = field(default=())
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.start, self.stop)
+
+
+def _raw_intervals(v: Voorziening, events: Sequence[Gebeurtenis], trigger: StartTrigger) -> list[Interval]:
+    if trigger is StartTrigger.BESCHIKKING:
+        return [Interval(v.start, v.stop)]
+    own = sorted((e for e in events if e.voorziening_id == v.id), key=lambda e: (e.datum, e.soort.value))
+    if trigger is StartTrigger.TOEWIJZING:
+        return [Interval(e.datum, e.einddatum) for e in own if e.soort is GebeurtenisSoort.TOEWIJZING]
+    if trigger is StartTrigger.DECLARATIE:
+        declared = [e for e in own if e.soort is GebeurtenisSoort.DECLARATIE]
+        if not declared:
+            return []
+        last_end = max(e.einddatum or e.datum for e in declared)
+        return [Interval(declared[0].datum, last_end if v.stop is not None else None)]
+    intervals: list[Interval] = []
+    open_start: dt.date | None = None
+    for e in own:
+        if e.soort is GebeurtenisSoort.START_ZORG and open_start is None:
+            open_start = e.datum
+        elif e.soort is GebeurtenisSoort.STOP_ZORG:
+            if open_start is None:
+                raise PolicyInputError(
+                    "gebeurtenissen",
+                    f"stop zorg (307) op {e.datum.isoformat()} zonder voorafgaande start zorg (305) "
+                    f"voor voorziening {v.id!r}; controleer de berichten van de aanbieder",
+                )
+            intervals.append(Interval(open_start, e.datum))
+            open_start = None
+    if open_start is not None:
+        intervals.append(Interval(open_start, None))
+    return intervals
+
+
+def voorziening_pieces(
+    v: Voorziening,
+    events: Sequence[Gebeurtenis] = (),
+    trigger: StartTrigger = StartTrigger.BESCHIKKING,
+    table: TariffTable | None = None,
+) -> list[Piece]:
+    """The intervals of one voorziening after the pause rule, kostprijs items cut at their end."""
+    intervals = merge_intervals(_raw_intervals(v, events, trigger))
+    if v.kostprijs_cent is None or not intervals:
+        return [Piece(v, iv) for iv in intervals]
+    check_kostprijs(v.kostprijs_cent, intervals[0].start, table)
+    pieces: list[Piece] = []
+    remaining = v.kostprijs_cent
+    for iv in intervals:
+        if remaining <= 0:
+            break
+        first = first_charged_month(iv.start)
+        end = virtual_end(remaining, first, table)
+        stop_month = None if iv.stop is None else Month.of(iv.stop)
+        if end is not None and (stop_month is None or end.stop_maand <= stop_month):
+            stop = end.virtuele_einddatum if iv.stop is None else min(iv.stop, end.virtuele_einddatum)
+            pieces.append(Piece(v, Interval(iv.start, max(stop, iv.start)), remaining, end))
+            remaining = 0
+        else:
+            pieces.append(Piece(v, iv, remaining, None))
+            assert stop_month is not None
+            remaining -= counted_cent(first.until(stop_month), table)
+    return pieces
+
+
+def _end_key(piece: Piece) -> tuple[int, dt.date, int]:
+    # Open intervals end last; on equal dates the non-kostprijs item governs (no kostprijs stop needed).
+    if piece.interval.stop is None:
+        return (1, dt.date.max, 0)
+    return (0, piece.interval.stop, 0 if piece.kostprijs_start_cent is not None else 1)
+
+
+def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
+    start = min(p.interval.start for p in group)
+    governing = max(group, key=_end_key)
+    stop = governing.interval.stop
+    ids = tuple(dict.fromkeys(p.voorziening.id for p in sorted(group, key=lambda p: p.interval.start)))
+    if governing.kostprijs_start_cent is None:
+        return Period(
+            bsn,
+            start,
+            stop,
+            stop_reden=None if stop is None else StopReden.EINDE_VOORZIENING,
+            voorziening_ids=ids,
+        )
+    history: list[tuple[KostprijsStand, Piece]] = []
+    for piece in sorted(
+        (p for p in group if p.kostprijs_start_cent is not None), key=lambda p: p.interval.start
+    ):
+        assert piece.kostprijs_start_cent is not None
+        entry = KostprijsStand(piece.interval.start, piece.kostprijs_start_cent, piece.voorziening.id)
+        if not history:
+            history.append((entry, piece))
+            continue
+        current_entry, current = history[-1]
+        left = current_entry.kostprijs_cent - current.counted_through(Month.of(piece.interval.start), table)
+        if needs_kostprijs_change(left, entry.kostprijs_cent):
+            history.append((entry, piece))
+    if history[-1][1] is not governing:
+        assert governing.kostprijs_start_cent is not None
+        history.append(
+            (
+                KostprijsStand(
+                    governing.interval.start, governing.kostprijs_start_cent, governing.voorziening.id
+                ),
+                governing,
+            )
+        )
+    reached = governing.einde is not None
+    return Period(
+        bsn,
+        start,
+        stop,
+        kostprijs_cent=governing.kostprijs_start_cent,
+        kostprijs_start=governing.interval.start,
+        stop_reden=StopReden.KOSTPRIJS_BEREIKT
+        if reached
+        else (None if stop is None else StopReden.EINDE_VOORZIENING),
+        restant_stopmaand_cent=governing.einde.restant_stopmaand_cent
+        if governing.einde is not None
+        else None,
+        voorziening_ids=ids,
+        kostprijzen=tuple(e for e, _ in history),
+    )
+
+
+def _group(pieces: list[Piece]) -> list[list[Piece]]:
+    groups: list[list[Piece]] = []
+    running_stop: dt.date | None = None
+    is_open = False
+    for piece in sorted(pieces, key=lambda p: p.interval.start):
+        if groups and (is_open or not _separate(running_stop, piece.interval.start)):
+            groups[-1].append(piece)
+        else:
+            groups.append([piece])
+            running_stop, is_open = None, False
+        if piece.interval.stop is None:
+            is_open = True
+        elif running_stop is None or piece.interval.stop > running_stop:
+            running_stop = piece.interval.stop
+    return groups
+
+
+def _separate(stop: dt.date | None, start: dt.date) -> bool:
+    return stop is not None and start > stop and pause_has_effect(stop, start)
+
+
+def derive_periods(
+    voorzieningen: Sequence[Voorziening],
+    gebeurtenissen: Sequence[Gebeurtenis] = (),
+    parameters: GemeenteParameters | None = None,
+    *,
+    table: TariffTable | None = None,
+) -> list[Period]:
+    """The contribution periods per person, ordered by BSN and start date.
+
+    ``parameters`` gives the bijdrageplichtige categories and the start trigger per category
+    (default: the legal minimum exclusions and the beschikking dates). Voorzieningen without an id get
+    ``"<index>"``; ids must be unique.
+    """
+    soorten = parameters.bijdrageplichtige_soorten if parameters else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
+    seen: set[str] = set()
+    by_person: dict[Bsn, list[Piece]] = {}
+    for index, v in enumerate(voorzieningen):
+        if not v.id:
+            v = v.model_copy(update={"id": str(index)})
+        if v.id in seen:
+            raise PolicyInputError(
+                f"voorzieningen[{index}].id", f"id {v.id!r} komt twee keer voor; maak het uniek"
+            )
+        seen.add(v.id)
+        if v.soort not in soorten:
+            continue
+        trigger = parameters.trigger(v.soort) if parameters else StartTrigger.BESCHIKKING
+        try:
+            pieces = voorziening_pieces(v, gebeurtenissen, trigger, table)
+        except PolicyInputError as exc:
+            raise PolicyInputError(
+                f"voorzieningen[{index}].{exc.field}", exc.message.split(": ", 1)[-1]
+            ) from None
+        by_person.setdefault(v.bsn, []).extend(pieces)
+    periods: list[Period] = []
+    for bsn in sorted(by_person):
+        periods.extend(_period(bsn, group, table) for group in _group(by_person[bsn]))
+    return periods
