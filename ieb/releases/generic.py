@@ -1,0 +1,77 @@
+"""Parse any registered release's message to a generic tree (for releases without typed models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from ieb.errors import MessageInvalidError
+from ieb.releases import Registry, default_registry
+
+__all__ = ["GenericMessage", "element_to_tree", "parse_generic"]
+
+Tree = dict[str, Any]
+
+
+def element_to_tree(element: etree._Element) -> Tree | str:
+    """Local names as keys; repeated elements become lists; leaves are their text."""
+    children = [c for c in element if isinstance(c.tag, str)]
+    if not children:
+        return (element.text or "").strip()
+    tree: Tree = {}
+    for child in children:
+        name = etree.QName(child).localname
+        value = element_to_tree(child)
+        if name in tree:
+            existing = tree[name]
+            if isinstance(existing, list):
+                existing.append(value)
+            else:
+                tree[name] = [existing, value]
+        else:
+            tree[name] = value
+    return tree
+
+
+@dataclass(frozen=True)
+class GenericMessage:
+    release: str
+    bericht: str
+    bericht_code: str | None
+    namespace: str
+    tree: Tree
+
+    def get(self, path: str) -> Any:
+        """Value at a slash-separated path of local names (``"Header/BerichtCode"``), or None."""
+        node: Any = self.tree
+        for part in path.split("/"):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+
+def parse_generic(data: bytes, *, registry: Registry | None = None, today: dt.date | None = None) -> GenericMessage:
+    """Validate (XSD + generic checks, and the release's own rules if it has them) and return the tree.
+
+    Raises :class:`MessageInvalidError` with every level-1/2 issue when the file is not valid.
+    """
+    from ieb.validation import validate_bytes
+
+    registry = registry or default_registry
+    report = validate_bytes(data, registry=registry, today=today)
+    blocking = [i for i in report.issues if i.level < 3]
+    if blocking or report.root is None or report.release is None or report.bericht is None:
+        raise MessageInvalidError("bericht is ongeldig", blocking or report.issues)
+    spec = registry.get(report.release).message(report.bericht)
+    tree = element_to_tree(report.root)
+    return GenericMessage(
+        release=report.release,
+        bericht=report.bericht,
+        bericht_code=spec.bericht_code,
+        namespace=spec.namespace,
+        tree=tree if isinstance(tree, dict) else {},
+    )
