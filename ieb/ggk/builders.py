@@ -1,0 +1,257 @@
+"""Helpers that make the envelopes of an exchange with the right routing and cross references.
+
+* :func:`new_di01`: gemeente -> CAK, a fresh referentienummer (UUID v4) and tijdstipBericht.
+* :func:`du01_for`: the retour (WMO402/404) to a Di01: zender and ontvanger swapped,
+  crossRefnummer = the Di01's referentienummer, functie = the retour's message name.
+* :func:`fo01_for`: an asynchronous error about an envelope (codes in :mod:`ieb.ggk.codes`).
+* :func:`bv03_for` / :func:`fo03_for`: the synchronous acknowledgement or fault of a SOAP call.
+
+Every helper takes ``referentienummer`` and ``tijdstip`` so that tests can build byte-identical
+envelopes; by default they are a new ``uuid4()`` and the current Dutch local time.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import uuid
+from typing import Literal
+
+from ieb.ggk.codes import FoutCode
+from ieb.ggk.models import (
+    Bv03,
+    Di01,
+    Du01,
+    Envelope,
+    Fo01,
+    Fo03,
+    Foutbericht,
+    Parameters,
+    Stuurgegevens,
+    Systeem,
+    TekstBestand,
+    XmlBestand,
+    format_tijdstip,
+)
+
+__all__ = [
+    "GGK_APPLICATIE",
+    "bv03_for",
+    "du01_for",
+    "fo01_for",
+    "fo03_for",
+    "new_di01",
+    "new_referentienummer",
+    "retour_functie",
+]
+
+Plek = Literal["client", "server"]
+
+#: The ontvanger/applicatie of every GGk envelope.
+GGK_APPLICATIE = "GGk"
+
+
+def new_referentienummer() -> str:
+    """A fresh referentienummer: a lower-case UUID version 4."""
+    return str(uuid.uuid4())
+
+
+def _now(tijdstip: _dt.datetime | None) -> str:
+    return format_tijdstip(tijdstip if tijdstip is not None else _dt.datetime.now(_dt.UTC))
+
+
+def retour_functie(functie: str) -> str:
+    """The message name of the retour to ``functie``: ``WMO401`` -> ``WMO402``, ``WMO403`` -> ``WMO404``."""
+    match = re.fullmatch(r"([A-Za-z]+)([0-9]+)", functie)
+    if not match:
+        raise ValueError(f"functie {functie!r} is geen iStandaard berichtnaam zoals WMO401")
+    prefix, number = match.groups()
+    return f"{prefix}{int(number) + 1:0{len(number)}d}"
+
+
+def new_di01(
+    payload: bytes,
+    functie: str,
+    zender_gemeente: str,
+    ontvanger: str = "CAK",
+    *,
+    zender_applicatie: str = "ieb",
+    ontvanger_applicatie: str = GGK_APPLICATIE,
+    referentienummer: str | None = None,
+    tijdstip: _dt.datetime | None = None,
+    applicatie_versie: str = "0001",
+    applicatie_subversie: str = "0000",
+    functie_versie: str = "0001",
+    functie_subversie: str = "0000",
+    bestandsnaam: str | None = None,
+) -> Di01:
+    """A Di01 carrying ``payload`` (the iStandaard file bytes) from a gemeente to the CAK.
+
+    With ``bestandsnaam`` the file travels as ``tekstBestand``, otherwise as ``xmlBestand``.
+    """
+    bericht: XmlBestand | TekstBestand
+    if bestandsnaam is None:
+        bericht = XmlBestand(inhoud=payload)
+    else:
+        bericht = TekstBestand(inhoud=payload, bestandsnaam=bestandsnaam)
+    return Di01(
+        stuurgegevens=Stuurgegevens(
+            berichtcode="Di01",
+            zender=Systeem(organisatie=zender_gemeente, applicatie=zender_applicatie),
+            ontvanger=Systeem(organisatie=ontvanger, applicatie=ontvanger_applicatie),
+            referentienummer=referentienummer or new_referentienummer(),
+            tijdstip_bericht=_now(tijdstip),
+            functie=functie,
+        ),
+        parameters=Parameters(
+            applicatie_versie=applicatie_versie,
+            applicatie_subversie=applicatie_subversie,
+            functie_versie=functie_versie,
+            functie_subversie=functie_subversie,
+            bericht=bericht,
+        ),
+    )
+
+
+def du01_for(
+    di01: Di01,
+    payload: bytes,
+    *,
+    functie: str | None = None,
+    zender_applicatie: str | None = None,
+    ontvanger_applicatie: str = GGK_APPLICATIE,
+    referentienummer: str | None = None,
+    tijdstip: _dt.datetime | None = None,
+    bestandsnaam: str | None = None,
+) -> Du01:
+    """The Du01 retour to ``di01``: from its ontvanger (the CAK) back to its zender (the gemeente).
+
+    ``functie`` defaults to the retour's name (WMO401 -> WMO402); the versions are copied.
+    """
+    sg = di01.stuurgegevens
+    bericht: XmlBestand | TekstBestand
+    if bestandsnaam is None:
+        bericht = XmlBestand(inhoud=payload)
+    else:
+        bericht = TekstBestand(inhoud=payload, bestandsnaam=bestandsnaam)
+    zender_org = sg.ontvanger.organisatie
+    return Du01(
+        stuurgegevens=Stuurgegevens(
+            berichtcode="Du01",
+            zender=Systeem(
+                organisatie=zender_org,
+                applicatie=zender_applicatie or _applicatie_of(zender_org),
+            ),
+            ontvanger=Systeem(organisatie=sg.zender.organisatie, applicatie=ontvanger_applicatie),
+            referentienummer=referentienummer or new_referentienummer(),
+            tijdstip_bericht=_now(tijdstip),
+            cross_refnummer=sg.referentienummer,
+            functie=functie or retour_functie(di01.functie),
+        ),
+        parameters=di01.parameters.model_copy(update={"bericht": bericht}),
+    )
+
+
+def _applicatie_of(organisatie: str | None) -> str:
+    return organisatie if organisatie and 3 <= len(organisatie) <= 50 else GGK_APPLICATIE
+
+
+def _answer_stuurgegevens(
+    berichtcode: Literal["Fo01", "Fo03", "Bv03"],
+    envelope: Envelope | None,
+    zender: Systeem | None,
+    ontvanger: Systeem | None,
+    referentienummer: str | None,
+    tijdstip: _dt.datetime | None,
+    cross_refnummer: str | None,
+) -> Stuurgegevens:
+    if envelope is not None:
+        sg = envelope.stuurgegevens
+        zender = zender or sg.ontvanger
+        ontvanger = ontvanger or sg.zender
+        cross_refnummer = cross_refnummer if cross_refnummer is not None else sg.referentienummer
+    return Stuurgegevens(
+        berichtcode=berichtcode,
+        zender=zender or Systeem(applicatie=GGK_APPLICATIE),
+        ontvanger=ontvanger or Systeem(applicatie="onbekend"),
+        referentienummer=referentienummer or new_referentienummer(),
+        tijdstip_bericht=_now(tijdstip),
+        cross_refnummer=cross_refnummer if cross_refnummer is not None else "",
+    )
+
+
+def _details(envelope: Envelope | None) -> str | None:
+    if isinstance(envelope, Di01 | Du01):
+        p = envelope.parameters
+        return f"{envelope.functie}-{p.applicatie_versie}{p.applicatie_subversie}"
+    return None
+
+
+def _foutbericht(
+    code: FoutCode | str, omschrijving: str | None, plek: Plek, details: str | None
+) -> Foutbericht:
+    text = omschrijving if omschrijving is not None else FoutCode(code).omschrijving
+    return Foutbericht(
+        code=str(code.value if isinstance(code, FoutCode) else code),
+        plek=plek,
+        omschrijving=text if len(text) <= 200 else text[:199] + "…",
+        details=details if details is None or len(details) <= 1000 else details[:999] + "…",
+    )
+
+
+def fo01_for(
+    envelope: Envelope,
+    code: FoutCode | str,
+    omschrijving: str | None = None,
+    *,
+    plek: Plek = "client",
+    details: str | None = None,
+    zender: Systeem | None = None,
+    referentienummer: str | None = None,
+    tijdstip: _dt.datetime | None = None,
+) -> Fo01:
+    """A Fo01 about ``envelope``: back to its zender, crossRefnummer = its referentienummer.
+
+    ``omschrijving`` defaults to the code's meaning (cut to the 200 characters the schema allows);
+    ``details`` to ``functie-applicatieVersie+applicatieSubversie`` of a GGk envelope.
+    """
+    return Fo01(
+        stuurgegevens=_answer_stuurgegevens("Fo01", envelope, zender, None, referentienummer, tijdstip, None),
+        body=_foutbericht(code, omschrijving, plek, details if details is not None else _details(envelope)),
+    )
+
+
+def bv03_for(
+    envelope: Envelope,
+    *,
+    zender: Systeem | None = None,
+    referentienummer: str | None = None,
+    tijdstip: _dt.datetime | None = None,
+) -> Bv03:
+    """The Bv03 acknowledgement of ``envelope`` (received, stored and checked)."""
+    return Bv03(
+        stuurgegevens=_answer_stuurgegevens("Bv03", envelope, zender, None, referentienummer, tijdstip, None)
+    )
+
+
+def fo03_for(
+    envelope: Envelope | None,
+    code: FoutCode | str,
+    omschrijving: str | None = None,
+    *,
+    plek: Plek = "client",
+    details: str | None = None,
+    zender: Systeem | None = None,
+    ontvanger: Systeem | None = None,
+    cross_refnummer: str | None = None,
+    referentienummer: str | None = None,
+    tijdstip: _dt.datetime | None = None,
+) -> Fo03:
+    """The Fo03 fault answering a SOAP call. ``envelope`` may be ``None`` when it could not be read;
+    then pass what is known (``cross_refnummer``, ``ontvanger``) or accept the placeholders."""
+    return Fo03(
+        stuurgegevens=_answer_stuurgegevens(
+            "Fo03", envelope, zender, ontvanger, referentienummer, tijdstip, cross_refnummer
+        ),
+        body=_foutbericht(code, omschrijving, plek, details if details is not None else _details(envelope)),
+    )

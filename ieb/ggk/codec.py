@@ -1,0 +1,346 @@
+"""Envelope models <-> XML bytes.
+
+``build`` is deterministic (same model, same bytes: fixed prefixes ``GGK``/``StUF``, UTF-8, no
+pretty printing, base64 on one line) and checks the result against our schema. ``parse`` is
+hardened: the 25 MB limit (IB007) before anything else, no DTD, no entities, no network, then
+validation against our XSD (RIN001) and only then the model.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import re
+from collections.abc import Iterable
+from typing import Any, TypeVar, cast
+
+from lxml import etree
+
+from ieb.ggk._schemas import envelope_schema
+from ieb.ggk._xml import MAX_ENVELOPE_BYTES, parse_xml
+from ieb.ggk.errors import EnvelopeFieldError, EnvelopeInvalidError, HostileXmlError
+from ieb.ggk.models import (
+    Bv03,
+    Di01,
+    Du01,
+    Envelope,
+    Fo01,
+    Fo03,
+    Foutbericht,
+    Parameters,
+    Stuurgegevens,
+    Systeem,
+    TekstBestand,
+    XmlBestand,
+)
+
+__all__ = [
+    "GGK_NS",
+    "STUF_NS",
+    "build",
+    "envelope_from_element",
+    "envelope_to_element",
+    "parse",
+    "parse_as",
+    "schema_errors",
+    "validate_element",
+]
+
+GGK_NS = "http://www.stufstandaarden.nl/koppelvlak/ggk0210"
+STUF_NS = "http://www.egem.nl/StUF/StUF0301"
+_NSMAP_GGK = {"GGK": GGK_NS, "StUF": STUF_NS}
+_NSMAP_STUF = {"StUF": STUF_NS}
+
+_ROOTS: dict[str, type[Envelope]] = {
+    f"{{{GGK_NS}}}{Di01.root_tag}": Di01,
+    f"{{{GGK_NS}}}{Du01.root_tag}": Du01,
+    f"{{{STUF_NS}}}{Fo01.root_tag}": Fo01,
+    f"{{{STUF_NS}}}{Fo03.root_tag}": Fo03,
+    f"{{{STUF_NS}}}{Bv03.root_tag}": Bv03,
+}
+
+E = TypeVar("E", Di01, Du01, Fo01, Fo03, Bv03)
+
+_WS = re.compile(rb"[ \t\r\n]+")
+
+
+# ----------------------------------------------------------------------------------------- build
+
+
+def _s(tag: str) -> str:
+    return f"{{{STUF_NS}}}{tag}"
+
+
+def _g(tag: str) -> str:
+    return f"{{{GGK_NS}}}{tag}"
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None) -> None:
+    if text is not None:
+        etree.SubElement(parent, tag).text = text
+
+
+def _systeem(parent: etree._Element, tag: str, systeem: Systeem) -> None:
+    el = etree.SubElement(parent, _s(tag))
+    _sub(el, _s("organisatie"), systeem.organisatie)
+    _sub(el, _s("applicatie"), systeem.applicatie)
+    _sub(el, _s("administratie"), systeem.administratie)
+    _sub(el, _s("gebruiker"), systeem.gebruiker)
+
+
+def _stuurgegevens(parent: etree._Element, tag: str, sg: Stuurgegevens) -> None:
+    el = etree.SubElement(parent, tag)
+    _sub(el, _s("berichtcode"), sg.berichtcode)
+    _systeem(el, "zender", sg.zender)
+    _systeem(el, "ontvanger", sg.ontvanger)
+    _sub(el, _s("referentienummer"), sg.referentienummer)
+    _sub(el, _s("tijdstipBericht"), sg.tijdstip_bericht)
+    _sub(el, _s("crossRefnummer"), sg.cross_refnummer)
+    _sub(el, _s("functie"), sg.functie)
+
+
+def _parameters(parent: etree._Element, params: Parameters) -> None:
+    el = etree.SubElement(parent, _g("parameters"))
+    _sub(el, _g("applicatieVersie"), params.applicatie_versie)
+    _sub(el, _g("applicatieSubversie"), params.applicatie_subversie)
+    _sub(el, _g("functieVersie"), params.functie_versie)
+    _sub(el, _g("functieSubversie"), params.functie_subversie)
+    bericht = etree.SubElement(el, _g("bericht"))
+    encoded = base64.b64encode(params.bericht.inhoud).decode("ascii")
+    if isinstance(params.bericht, TekstBestand):
+        tekst = etree.SubElement(bericht, _g("tekstBestand"))
+        tekst.set("bestandsnaam", params.bericht.bestandsnaam)
+        tekst.text = encoded
+    else:
+        etree.SubElement(bericht, _g("xmlBestand")).text = encoded
+
+
+def _details_xml(parent: etree._Element, fragment: str) -> None:
+    el = etree.SubElement(parent, _s("detailsXML"))
+    if not fragment:
+        return
+    wrapper = f'<w xmlns:StUF="{STUF_NS}">{fragment}</w>'.encode()
+    try:
+        holder = parse_xml(wrapper)
+    except HostileXmlError as exc:
+        raise EnvelopeFieldError(
+            f"body.details_xml is geen geldig XML-fragment: {exc.message}", field="body.details_xml"
+        ) from None
+    if (holder.text or "").strip() or any((child.tail or "").strip() for child in holder):
+        raise EnvelopeFieldError(
+            "body.details_xml mag alleen elementen bevatten, geen losse tekst", field="body.details_xml"
+        )
+    for child in holder:
+        if isinstance(child.tag, str):
+            child.tail = None
+            el.append(child)
+
+
+def _foutbericht(parent: etree._Element, body: Foutbericht) -> None:
+    el = etree.SubElement(parent, _s("body"))
+    _sub(el, _s("code"), body.code)
+    _sub(el, _s("plek"), body.plek)
+    _sub(el, _s("omschrijving"), body.omschrijving)
+    _sub(el, _s("details"), body.details)
+    if body.details_xml is not None:
+        _details_xml(el, body.details_xml)
+
+
+def envelope_to_element(envelope: Envelope) -> etree._Element:
+    """The envelope as an lxml element (for embedding, e.g. in a SOAP Body)."""
+    if isinstance(envelope, Di01 | Du01):
+        root = etree.Element(_g(envelope.root_tag), nsmap=_NSMAP_GGK)
+        _stuurgegevens(root, _g("stuurgegevens"), envelope.stuurgegevens)
+        _parameters(root, envelope.parameters)
+        return root
+    root = etree.Element(_s(envelope.root_tag), nsmap=_NSMAP_STUF)
+    _stuurgegevens(root, _s("stuurgegevens"), envelope.stuurgegevens)
+    if isinstance(envelope, Fo01 | Fo03):
+        _foutbericht(root, envelope.body)
+    return root
+
+
+def build(envelope: Envelope, *, validate: bool = True) -> bytes:
+    """Serialise an envelope to UTF-8 XML bytes, deterministically; checked against our XSD."""
+    root = envelope_to_element(envelope)
+    if validate:
+        errors = schema_errors(root)
+        if errors:  # pragma: no cover - the models enforce every facet
+            raise EnvelopeInvalidError(
+                f"opgebouwd {envelope.berichtcode}-envelop is niet schema-geldig: {errors[0]}", errors=errors
+            )
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
+        root, encoding="UTF-8", xml_declaration=False
+    )
+
+
+# ----------------------------------------------------------------------------------------- parse
+
+
+def schema_errors(element: etree._Element) -> list[str]:
+    """Every error of ``element`` against our envelope schema, as ``line: path: message``."""
+    schema = envelope_schema()
+    if schema.validate(element):
+        return []
+    log: Iterable[etree._LogEntry] = schema.error_log  # type: ignore[assignment]
+    return [f"{e.line}: {e.path}: {e.message}" for e in log]
+
+
+def validate_element(element: etree._Element) -> None:
+    """Raise :class:`EnvelopeInvalidError` (RIN001) listing every schema error of ``element``."""
+    errors = schema_errors(element)
+    if errors:
+        raise EnvelopeInvalidError(
+            f"envelop is niet geldig volgens het StUF-GGk 0210 schema: {errors[0]}"
+            + (f" (en {len(errors) - 1} andere fouten)" if len(errors) > 1 else ""),
+            errors=errors,
+            location=errors[0].split(": ", 2)[1] if errors[0].count(": ") >= 2 else None,
+        )
+
+
+def _text(el: etree._Element | None) -> str | None:
+    if el is None:
+        return None
+    return str(el.xpath("string()"))
+
+
+def _req(parent: etree._Element, tag: str) -> str:
+    value = _text(parent.find(tag))
+    if value is None:
+        raise EnvelopeInvalidError(
+            f"element {etree.QName(tag).localname} ontbreekt", location=etree.QName(tag).localname
+        )
+    return value
+
+
+def _read_systeem(el: etree._Element | None) -> Systeem:
+    if el is None:
+        raise EnvelopeInvalidError("zender of ontvanger ontbreekt")
+    return Systeem(
+        organisatie=_text(el.find(_s("organisatie"))),
+        applicatie=_req(el, _s("applicatie")),
+        administratie=_text(el.find(_s("administratie"))),
+        gebruiker=_text(el.find(_s("gebruiker"))),
+    )
+
+
+def _read_stuurgegevens(el: etree._Element | None) -> Stuurgegevens:
+    if el is None:
+        raise EnvelopeInvalidError("stuurgegevens ontbreken", location="stuurgegevens")
+    return Stuurgegevens(
+        berichtcode=cast(Any, _req(el, _s("berichtcode"))),
+        zender=_read_systeem(el.find(_s("zender"))),
+        ontvanger=_read_systeem(el.find(_s("ontvanger"))),
+        referentienummer=_req(el, _s("referentienummer")),
+        tijdstip_bericht=_req(el, _s("tijdstipBericht")),
+        cross_refnummer=_text(el.find(_s("crossRefnummer"))),
+        functie=_text(el.find(_s("functie"))),
+    )
+
+
+def _b64(el: etree._Element, field: str) -> bytes:
+    raw = _WS.sub(b"", (_text(el) or "").encode("ascii", "replace"))
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise EnvelopeFieldError(f"{field} is geen geldige base64", field=field) from None
+
+
+def _read_parameters(el: etree._Element | None) -> Parameters:
+    if el is None:
+        raise EnvelopeInvalidError("parameters ontbreken", location="parameters")
+    bericht_el = el.find(_g("bericht"))
+    if bericht_el is None:
+        raise EnvelopeInvalidError("parameters/bericht ontbreekt", location="parameters/bericht")
+    xml_el = bericht_el.find(_g("xmlBestand"))
+    tekst_el = bericht_el.find(_g("tekstBestand"))
+    bericht: XmlBestand | TekstBestand
+    if xml_el is not None:
+        bericht = XmlBestand(inhoud=_b64(xml_el, "parameters.bericht.xmlBestand"))
+    elif tekst_el is not None:
+        bericht = TekstBestand(
+            inhoud=_b64(tekst_el, "parameters.bericht.tekstBestand"),
+            bestandsnaam=tekst_el.get("bestandsnaam", ""),
+        )
+    else:
+        raise EnvelopeInvalidError(
+            "bericht bevat geen xmlBestand of tekstBestand", location="parameters/bericht"
+        )
+    return Parameters(
+        applicatie_versie=_req(el, _g("applicatieVersie")),
+        applicatie_subversie=_req(el, _g("applicatieSubversie")),
+        functie_versie=_req(el, _g("functieVersie")),
+        functie_subversie=_req(el, _g("functieSubversie")),
+        bericht=bericht,
+    )
+
+
+def _read_details_xml(el: etree._Element | None) -> str | None:
+    if el is None:
+        return None
+    parts = []
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue  # comments and processing instructions are not content
+        clone = copy.deepcopy(child)
+        clone.tail = None
+        etree.cleanup_namespaces(clone)
+        parts.append(etree.tostring(clone, encoding="unicode", with_tail=False))
+    return "".join(parts)
+
+
+def _read_foutbericht(el: etree._Element | None) -> Foutbericht:
+    if el is None:
+        raise EnvelopeInvalidError("body ontbreekt", location="body")
+    return Foutbericht(
+        code=_req(el, _s("code")),
+        plek=cast(Any, _req(el, _s("plek"))),
+        omschrijving=_req(el, _s("omschrijving")),
+        details=_text(el.find(_s("details"))),
+        details_xml=_read_details_xml(el.find(_s("detailsXML"))),
+    )
+
+
+def envelope_from_element(root: etree._Element, *, validate: bool = True) -> Envelope:
+    """Read an envelope from an already parsed (hardened!) element, validating it first."""
+    cls = _ROOTS.get(root.tag) if isinstance(root.tag, str) else None
+    if cls is None:
+        raise EnvelopeInvalidError(
+            f"onbekend berichttype {root.tag!r}; verwacht een ggk_Di01, ggk_Du01, Fo01, Fo03 of Bv03",
+            location="/",
+        )
+    if validate:
+        validate_element(root)
+    if cls is Di01 or cls is Du01:
+        return cls(
+            stuurgegevens=_read_stuurgegevens(root.find(_g("stuurgegevens"))),
+            parameters=_read_parameters(root.find(_g("parameters"))),
+        )
+    stuurgegevens = _read_stuurgegevens(root.find(_s("stuurgegevens")))
+    if cls is Bv03:
+        return Bv03(stuurgegevens=stuurgegevens)
+    body = _read_foutbericht(root.find(_s("body")))
+    if cls is Fo01:
+        return Fo01(stuurgegevens=stuurgegevens, body=body)
+    return Fo03(stuurgegevens=stuurgegevens, body=body)
+
+
+def parse(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES, validate: bool = True) -> Envelope:
+    """Parse envelope bytes (ggk_Di01, ggk_Du01, Fo01, Fo03 or Bv03) into its model.
+
+    Raises :class:`EnvelopeTooLargeError` (IB007), :class:`HostileXmlError` (DTD, entities, not
+    XML), :class:`EnvelopeInvalidError` (RIN001, with every schema error) or
+    :class:`EnvelopeFieldError`.
+    """
+    return envelope_from_element(parse_xml(data, max_bytes=max_bytes), validate=validate)
+
+
+def parse_as(data: bytes, cls: type[E], *, max_bytes: int = MAX_ENVELOPE_BYTES) -> E:
+    """Like :func:`parse`, but the message must be of type ``cls`` (e.g. ``Du01``)."""
+    envelope = parse(data, max_bytes=max_bytes)
+    if not isinstance(envelope, cls):
+        raise EnvelopeInvalidError(
+            f"verwacht een {cls.berichtcode}, ontvangen een {envelope.berichtcode}", location="/"
+        )
+    return envelope

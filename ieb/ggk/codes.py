@@ -1,0 +1,327 @@
+"""Fo01 codes of the GGk and the checks that decide which of them apply to an incoming envelope.
+
+:class:`EnvelopeChecks` holds the settings (who is a known sender/receiver, which functie goes
+with which iStandaard BerichtCode, how to validate a payload); :meth:`EnvelopeChecks.check`
+returns every :class:`Finding` that applies, in a fixed order. The checks run on the raw bytes so
+that the size limit (IB007) is applied before any parsing.
+
+=====================  ==========================================================================
+code                   fires when
+=====================  ==========================================================================
+``IB007``              the envelope (including base64) is larger than 25 MB; nothing else is checked
+``RIN001``             the envelope is not well-formed, hostile (DTD/entities) or not XSD-valid
+``IB009``              referentienummer (or a Du01's crossRefnummer) is not a lower-case UUID v4
+``IB213``              zender/organisatie is not a known sending organisation
+``IB210``              ontvanger/organisatie is not a known receiving organisation
+``IB234``              functie is not allowed (only with ``allowed_functies``)
+``IB240``              the payload's BerichtCode does not belong to the functie (WMO401 -> 470)
+``StUF055``            the payload is not well-formed XML or the payload validator rejects it
+=====================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lxml import etree
+
+from ieb.errors import IebError
+
+__all__ = [
+    "FIXED_ORGANISATIES",
+    "IEB_FUNCTIE_BERICHTCODE",
+    "CheckResult",
+    "EnvelopeChecks",
+    "Finding",
+    "FoutCode",
+    "check_envelope",
+    "payload_berichtcode",
+]
+
+
+class FoutCode(StrEnum):
+    """The Fo01 codes a gemeente can receive from the GGk, with their meaning (``omschrijving``)."""
+
+    STUF055 = "StUF055"
+    IB002 = "IB002"
+    IB007 = "IB007"
+    IB009 = "IB009"
+    IB101 = "IB101"
+    IB102 = "IB102"
+    IB103 = "IB103"
+    IB210 = "IB210"
+    IB213 = "IB213"
+    IB234 = "IB234"
+    IB240 = "IB240"
+    IB798 = "IB798"
+    RIN001 = "RIN001"
+
+    @property
+    def omschrijving(self) -> str:
+        return _OMSCHRIJVING[self.value]
+
+
+_OMSCHRIJVING = {
+    "StUF055": "Het bericht (de payload) is niet geldig volgens het XML-schema van de iStandaard.",
+    "IB002": "De verzender is niet geautoriseerd voor dit bericht.",
+    "IB007": "Het bericht is te groot: een envelop mag inclusief bijlage hoogstens 25 MB zijn.",
+    "IB009": "Het referentienummer is geen UUID versie 4.",
+    "IB101": "Er is geen geldig CPA voor deze organisatie en dit berichttype.",
+    "IB102": "Er is geen route voor dit bericht.",
+    "IB103": "Het berichttype is bevroren en wordt nu niet verwerkt.",
+    "IB210": "De ontvangende organisatie is onbekend.",
+    "IB213": "De verzendende organisatie is onbekend.",
+    "IB234": "Deze functie is niet toegestaan voor deze organisatie.",
+    "IB240": "De berichtcode en de functie passen niet bij elkaar.",
+    "IB798": "De StUF-versie van het bericht wordt niet ondersteund.",
+    "RIN001": "De envelop is niet geldig volgens het StUF-GGk-schema.",
+}
+
+#: Organisation codes with a fixed name (a gemeente uses its 4-digit CBS code instead).
+FIXED_ORGANISATIES = frozenset({"CAK", "SVB", "IB", "RINIS", "VECOZO", "GGk", "GGK", "CIZ", "ZIN"})
+
+#: iEb 1.0: the iStandaard BerichtCode that belongs to each functie (message name).
+IEB_FUNCTIE_BERICHTCODE: Mapping[str, str] = {
+    "WMO401": "470",
+    "WMO402": "471",
+    "WMO403": "472",
+    "WMO404": "473",
+}
+
+_GEMEENTE = re.compile(r"[0-9]{4}")
+_UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One Fo01 code that applies, with a plain-Dutch message naming the field and value."""
+
+    code: FoutCode
+    omschrijving: str
+    location: str | None = None
+
+    def __str__(self) -> str:
+        where = f" ({self.location})" if self.location else ""
+        return f"[{self.code.value}] {self.omschrijving}{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What :meth:`EnvelopeChecks.check` found; ``envelope`` is the parsed model when it was readable."""
+
+    findings: tuple[Finding, ...]
+    envelope: object | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(f.code.value for f in self.findings)
+
+    @property
+    def first(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+
+PayloadValidator = Callable[[bytes], "bool | Sequence[object]"]
+FunctieMatcher = Callable[[str, bytes], bool]
+
+
+def payload_berichtcode(payload: bytes) -> str | None:
+    """The iStandaard ``Header/BerichtCode`` of a payload (any namespace), or None when absent/unreadable."""
+    from ieb.ggk._xml import parse_xml
+
+    try:
+        root = parse_xml(payload)
+    except IebError:
+        return None
+    found = root.xpath("./*[local-name()='Header']/*[local-name()='BerichtCode']")
+    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+        return str(found[0].xpath("string()")).strip()
+    return None
+
+
+@dataclass(frozen=True)
+class EnvelopeChecks:
+    """Settings of the envelope checks; one frozen object shared by a receiver or the simulator.
+
+    ``known_zenders``: sending organisations; ``None`` means any 4-digit gemeentecode or a
+    :data:`FIXED_ORGANISATIES` code. ``known_ontvangers``: receiving organisations; ``None`` means
+    ``{"CAK"}`` for a Di01 and no check for other messages. ``functie_berichtcode``: a mapping
+    functie -> BerichtCode (default iEb 1.0) or a callable ``(functie, payload) -> bool``; ``None``
+    switches IB240 off. ``payload_validator``: ``bytes -> bool | list of problems`` (an empty list
+    or ``True`` means valid). ``allowed_functies``: when set, any other functie gives IB234.
+    """
+
+    max_bytes: int = 25 * 1024 * 1024
+    known_zenders: Collection[str] | None = None
+    known_ontvangers: Collection[str] | None = None
+    functie_berichtcode: Mapping[str, str] | FunctieMatcher | None = field(
+        default_factory=lambda: dict(IEB_FUNCTIE_BERICHTCODE)
+    )
+    payload_validator: PayloadValidator | None = None
+    allowed_functies: Collection[str] | None = None
+
+    def check(self, data: bytes) -> CheckResult:
+        """Every Fo01 code that applies to the envelope ``data`` (bare or inside a SOAP 1.1 Envelope)."""
+        from ieb.ggk._xml import parse_xml
+        from ieb.ggk.codec import GGK_NS, envelope_from_element, schema_errors
+        from ieb.ggk.errors import EnvelopeTooLargeError
+        from ieb.ggk.models import Di01, Du01
+
+        if len(data) > self.max_bytes:
+            error = EnvelopeTooLargeError(len(data), self.max_bytes)
+            return CheckResult((Finding(FoutCode.IB007, error.message, "envelop"),))
+        try:
+            root = parse_xml(data, max_bytes=self.max_bytes)
+        except IebError as exc:
+            return CheckResult((Finding(FoutCode.RIN001, exc.message, exc.location),))
+        body = _unwrap_soap_body(root)
+        if body is None:
+            return CheckResult((Finding(FoutCode.RIN001, "SOAP Body bevat geen envelop", "Body"),))
+
+        root = body
+        findings: list[Finding] = []
+        is_ggk = etree.QName(root).namespace == GGK_NS
+        ref_fields = ("referentienummer", "crossRefnummer") if is_ggk else ("referentienummer",)
+        bad_refs: set[str] = set()
+        for name in ref_fields:
+            values = root.xpath(f"./*[local-name()='stuurgegevens']/*[local-name()='{name}']")
+            if not isinstance(values, list):  # pragma: no cover - xpath on elements returns a list
+                continue
+            for value_el in values:
+                if not isinstance(value_el, etree._Element):  # pragma: no cover
+                    continue
+                value = str(value_el.xpath("string()"))
+                if name == "crossRefnummer" and root.tag.endswith("ggk_Di01"):
+                    continue
+                if not _UUID4.fullmatch(value):
+                    bad_refs.add(name)
+                    findings.append(
+                        Finding(
+                            FoutCode.IB009,
+                            f"{name} {value[:40]!r} is geen UUID versie 4 in kleine letters",
+                            f"stuurgegevens/{name}",
+                        )
+                    )
+
+        errors = [
+            e for e in schema_errors(root) if not any(e.split(": ", 2)[1].endswith(f":{n}") for n in bad_refs)
+        ]
+        if errors:
+            findings.append(
+                Finding(
+                    FoutCode.RIN001,
+                    "envelop is niet geldig volgens StUF-GGk 0210: " + errors[0].split(": ", 2)[-1],
+                    errors[0].split(": ", 2)[1] if errors[0].count(": ") >= 2 else None,
+                )
+            )
+            return CheckResult(tuple(findings))
+        if bad_refs:
+            return CheckResult(tuple(findings))
+        try:
+            envelope = envelope_from_element(root, validate=False)
+        except IebError as exc:  # pragma: no cover - schema-valid documents always make a model
+            findings.append(Finding(FoutCode.RIN001, exc.message, exc.location))
+            return CheckResult(tuple(findings))
+
+        sg = envelope.stuurgegevens
+        zender = sg.zender.organisatie
+        if not self._zender_known(zender):
+            findings.append(Finding(FoutCode.IB213, f"zender {zender!r} is onbekend", "stuurgegevens/zender"))
+        ontvangers = self.known_ontvangers
+        if ontvangers is None and isinstance(envelope, Di01):
+            ontvangers = {"CAK"}
+        if ontvangers is not None and sg.ontvanger.organisatie not in ontvangers:
+            findings.append(
+                Finding(
+                    FoutCode.IB210,
+                    f"ontvangende organisatie {sg.ontvanger.organisatie!r} is onbekend",
+                    "stuurgegevens/ontvanger",
+                )
+            )
+        if isinstance(envelope, Di01 | Du01):
+            findings.extend(self._payload_findings(envelope.functie, envelope.payload, envelope))
+        return CheckResult(tuple(findings), envelope)
+
+    def _zender_known(self, organisatie: str | None) -> bool:
+        if organisatie is None:
+            return False
+        if self.known_zenders is not None:
+            return organisatie in self.known_zenders
+        return bool(_GEMEENTE.fullmatch(organisatie)) or organisatie in FIXED_ORGANISATIES
+
+    def _payload_findings(self, functie: str, payload: bytes, envelope: object) -> list[Finding]:
+        from ieb.ggk._xml import parse_xml
+        from ieb.ggk.models import Di01, Du01, XmlBestand
+
+        assert isinstance(envelope, Di01 | Du01)
+        findings: list[Finding] = []
+        if self.allowed_functies is not None and functie not in self.allowed_functies:
+            findings.append(
+                Finding(FoutCode.IB234, f"functie {functie!r} is niet toegestaan", "stuurgegevens/functie")
+            )
+        if isinstance(envelope.parameters.bericht, XmlBestand):
+            try:
+                parse_xml(payload, max_bytes=self.max_bytes)
+            except IebError as exc:
+                findings.append(
+                    Finding(FoutCode.STUF055, f"xmlBestand is geen XML: {exc.message}", "xmlBestand")
+                )
+                return findings
+        matcher = self.functie_berichtcode
+        if matcher is not None:
+            if callable(matcher):
+                matches = matcher(functie, payload)
+                expected = None
+            else:
+                expected = matcher.get(functie)
+                matches = expected is None or payload_berichtcode(payload) == expected
+            if not matches:
+                found = payload_berichtcode(payload)
+                wanted = f" (verwacht {expected})" if expected else ""
+                findings.append(
+                    Finding(
+                        FoutCode.IB240,
+                        f"functie {functie} past niet bij BerichtCode {found or 'ontbreekt'}{wanted}",
+                        "stuurgegevens/functie",
+                    )
+                )
+        if self.payload_validator is not None:
+            verdict = self.payload_validator(payload)
+            problems: Sequence[object]
+            if isinstance(verdict, bool):
+                problems = () if verdict else ("",)
+            else:
+                problems = tuple(verdict)
+            if problems:
+                first = str(problems[0])
+                findings.append(
+                    Finding(
+                        FoutCode.STUF055,
+                        "payload is niet geldig volgens de iStandaard" + (f": {first}" if first else ""),
+                        "bericht",
+                    )
+                )
+        return findings
+
+
+def _unwrap_soap_body(root: etree._Element) -> etree._Element | None:
+    soap = "http://schemas.xmlsoap.org/soap/envelope/"
+    if root.tag != f"{{{soap}}}Envelope":
+        return root
+    body = root.find(f"{{{soap}}}Body")
+    if body is None:
+        return None
+    children = [c for c in body if isinstance(c.tag, str)]
+    return children[0] if len(children) == 1 else None
+
+
+def check_envelope(data: bytes, checks: EnvelopeChecks | None = None) -> CheckResult:
+    """Run :class:`EnvelopeChecks` (default settings unless given) on ``data``."""
+    return (checks or EnvelopeChecks()).check(data)

@@ -1,0 +1,86 @@
+"""Errors of the StUF-GGk envelope layer. All derive from :class:`ieb.errors.IebError`.
+
+``code`` is the Fo01/Fo03 code that reports the problem to the other side (``RIN001``, ``IB007``,
+``IB009``, ...); ``location`` names the field (``stuurgegevens/referentienummer``) or the XPath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ieb.errors import IebError, XmlSecurityError
+
+__all__ = [
+    "EnvelopeError",
+    "EnvelopeFieldError",
+    "EnvelopeInvalidError",
+    "EnvelopeTooLargeError",
+    "HostileXmlError",
+    "SoapError",
+]
+
+
+class EnvelopeError(IebError):
+    """Root of the StUF-GGk envelope errors."""
+
+
+class EnvelopeFieldError(EnvelopeError, ValueError):
+    """A field of an envelope model has a value the schema does not allow.
+
+    ``field`` is the dotted model path (``stuurgegevens.referentienummer``); ``problems`` lists every
+    field problem found, as ``(field, message)`` pairs.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        problems: Sequence[tuple[str, str]] = (),
+        code: str | None = "RIN001",
+    ) -> None:
+        super().__init__(message, code=code, location=field)
+        self.field = field
+        self.problems = tuple(problems)
+
+
+class EnvelopeInvalidError(EnvelopeError):
+    """An envelope is not valid against the StUF-GGk 0210 schema (Fo01 code ``RIN001``).
+
+    ``errors`` holds one line per schema error (``line: path: message``), every error, not only the first.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[str] = (),
+        location: str | None = None,
+        code: str = "RIN001",
+    ) -> None:
+        super().__init__(message, code=code, location=location)
+        self.errors = tuple(errors)
+
+
+class EnvelopeTooLargeError(EnvelopeError, XmlSecurityError):
+    """The envelope is larger than the 25 MB the GGk accepts (Fo01 code ``IB007``)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"envelop is {size} bytes, groter dan de toegestane {limit} bytes",
+            code="IB007",
+            location="envelop",
+        )
+        self.size = size
+        self.limit = limit
+
+
+class HostileXmlError(EnvelopeError, XmlSecurityError):
+    """The input uses a forbidden XML construct (DTD, entity, external reference) or is not XML."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        super().__init__(message, code="RIN001", location=location)
+
+
+class SoapError(EnvelopeError):
+    """A SOAP 1.1 message does not have the expected shape (no Envelope/Body, several body parts...)."""
