@@ -343,13 +343,43 @@ def _new_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex}"
 
 
-def _ensure_id(el: etree._Element, kind: str) -> str:
-    existing = el.get(_WSU_ID)
-    if existing:
-        return existing
-    value = _new_id(kind)
-    el.set(_WSU_ID, value)
-    return value
+def _declare_wsu(el: etree._Element) -> etree._Element:
+    """Return ``el`` with the ``wsu`` prefix in scope, replacing it by an identical copy if needed.
+
+    lxml cannot add a namespace declaration to an existing element; setting ``wsu:Id`` on an element
+    without ``wsu`` in scope would invent an ``ns0`` prefix. So the element is rebuilt with the same
+    tag, attributes, text and (moved) children, declaring ``wsu`` plus every prefix the element itself
+    declared or uses, so that no descendant loses a declaration (QNames in content keep working).
+    """
+    if NS_WSU in el.nsmap.values():
+        return el
+    parent = el.getparent()
+    if parent is None or "wsu" in el.nsmap:
+        return el  # the root, or 'wsu' bound to something else: let lxml choose a prefix
+    inherited = parent.nsmap
+    nsmap: dict[Any, str] = {p: u for p, u in el.nsmap.items() if inherited.get(p) != u}
+    used = [etree.QName(el).namespace] + [etree.QName(a).namespace for a in el.attrib]
+    for prefix, uri in el.nsmap.items():
+        if uri in used:
+            nsmap[prefix] = uri
+    nsmap["wsu"] = NS_WSU
+    new = parent.makeelement(el.tag, nsmap=nsmap)
+    for name, value in el.attrib.items():
+        new.set(name, value)
+    new.text, new.tail = el.text, el.tail
+    for child in list(el):
+        new.append(child)
+    parent.replace(el, new)
+    return new
+
+
+def _ensure_id(el: etree._Element, kind: str) -> etree._Element:
+    """Give ``el`` a wsu:Id unless it has one; returns the (possibly rebuilt) element."""
+    if el.get(_WSU_ID):
+        return el
+    el = _declare_wsu(el)
+    el.set(_WSU_ID, _new_id(kind))
+    return el
 
 
 def _sub(parent: etree._Element, ns: str, local: str, **nsmap: str) -> etree._Element:
@@ -630,8 +660,9 @@ def sign_envelope(
     targets: list[etree._Element] = [body, *_wsa_headers(header), timestamp]
     targets += _children(security, NS_WSSE11, "SignatureConfirmation")
     kinds = {"Body": "Body", "Timestamp": "TS", "SignatureConfirmation": "SC"}
-    for el in targets:
-        _ensure_id(el, kinds.get(etree.QName(el).localname, etree.QName(el).localname))
+    targets = [
+        _ensure_id(el, kinds.get(etree.QName(el).localname, etree.QName(el).localname)) for el in targets
+    ]
     _check_unique_ids(root)
     for el in [*targets, bst]:
         if _resolve_id(root, "#" + el.get(_WSU_ID, ""), "the Id") is not el:  # pragma: no cover - defensive
