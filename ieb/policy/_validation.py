@@ -40,7 +40,8 @@ def _dutch(error: ErrorDetails) -> str:
     if kind in {"less_than_equal", "less_than"}:
         return f"waarde {shown} is te hoog; het maximum is {ctx.get('le', ctx.get('lt'))}"
     if kind == "enum":
-        return f"onbekende waarde {shown}; kies uit {ctx.get('expected', '')}"
+        expected = str(ctx.get("expected", "")).replace(" or ", " of ")
+        return f"onbekende waarde {shown}; kies uit {expected}"
     if kind in {"int_type", "int_parsing", "int_from_float"}:
         return f"waarde {shown} moet een geheel getal zijn (bedragen in eurocent, zonder komma)"
     if kind in {"bool_type", "bool_parsing"}:

@@ -1,0 +1,103 @@
+"""``ieb bijdrage``: the monthly estimate of the abonnementstarief for one household (JSON contract).
+
+See :mod:`ieb.policy.contract` for the request and response shape. Exit codes: 0 success, 1 bad
+input (the error names the field, on stderr), 2 usage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+FORMATS = ("text", "json")
+
+
+def bijdrage(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON-bestand met gemeente, huishouden, voorzieningen, van en tot ('-' leest stdin)."
+        ),
+    ],
+    format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text of json.")] = "text",
+) -> None:
+    """Schat per maand de eigen bijdrage (abonnementstarief) van een huishouden, met de reden.
+
+    Het landelijk tarief kan worden aangevuld via de omgevingsvariabele IEB_TARIEVEN (JSON-tekst of
+    een pad naar een JSON-bestand met [{"vanaf": "JJJJ-MM-DD", "bedrag_cent": n}]).
+    """
+    import json
+
+    from ieb.errors import IebError
+    from ieb.policy.contract import estimate_request, render_response
+    from ieb.policy.errors import PolicyInputError
+    from ieb.policy.tariffs import ENV_VAR, table_from_environ
+
+    if format not in FORMATS:
+        raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
+    if str(file) == "-":
+        text = sys.stdin.read()
+    else:
+        if not file.is_file():
+            raise typer.BadParameter(f"{file} bestaat niet of is geen bestand", param_hint="FILE")
+        text = file.read_text(encoding="utf-8")
+    try:
+        environ = dict(os.environ)
+        setting = environ.get(ENV_VAR, "").strip()
+        if setting and not setting.startswith("["):
+            environ[ENV_VAR] = Path(setting).read_text(encoding="utf-8")
+        table = table_from_environ(environ)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            typer.echo(
+                f"fout: invoer: geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}): {exc.msg}",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+        schatting = estimate_request(data, table)
+    except OSError as exc:
+        typer.echo(f"fout: {ENV_VAR}: bestand niet te lezen ({exc.strerror})", err=True)
+        raise typer.Exit(1) from None
+    except PolicyInputError as exc:
+        code = f"[{exc.code}] " if exc.code else ""
+        typer.echo(f"fout: {code}{exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except IebError as exc:
+        typer.echo(f"fout: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if format == "json":
+        typer.echo(json.dumps(render_response(schatting), ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    def euro(cent: int) -> str:
+        return f"€ {cent // 100},{cent % 100:02d}"
+
+    table_out = Table(title="Eigen bijdrage per maand (abonnementstarief)")
+    table_out.add_column("maand")
+    table_out.add_column("bedrag", justify="right")
+    table_out.add_column("reden")
+    for m in schatting.maanden:
+        table_out.add_row(str(m.maand), euro(m.bedrag_cent), m.reden.omschrijving)
+    console = Console()
+    console.print(table_out)
+    console.print(f"totaal: {euro(schatting.totaal_cent)}")
+    for k in schatting.kostprijs:
+        einde = k.virtuele_einddatum.isoformat() if k.virtuele_einddatum else "niet bereikt"
+        stop = str(k.stop_maand) if k.stop_maand else "geen kostprijs-stop nodig"
+        console.print(
+            f"kostprijs {k.bsn.masked}: resterend {euro(k.resterend_cent)}, "
+            f"virtuele einddatum {einde}, stop: {stop}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bijdrage")(bijdrage)
