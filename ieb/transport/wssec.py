@@ -143,6 +143,7 @@ _PREFIXES: Final[dict[str, str]] = {
 
 _WSU_ID: Final = f"{{{NS_WSU}}}Id"
 _ID_ATTRIBUTES: Final = (_WSU_ID, "Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
+_MAX_REFERENCES: Final = 64
 _ADDRESSING_FAULT_CODES: Final[dict[str, str]] = {
     "To": "0005",
     "Action": "0006",
@@ -664,8 +665,9 @@ def sign_envelope(
         _ensure_id(el, kinds.get(etree.QName(el).localname, etree.QName(el).localname)) for el in targets
     ]
     _check_unique_ids(root)
+    index = _id_index(root)
     for el in [*targets, bst]:
-        if _resolve_id(root, "#" + el.get(_WSU_ID, ""), "the Id") is not el:  # pragma: no cover - defensive
+        if _resolve_id(index, "#" + el.get(_WSU_ID, ""), "the Id") is not el:  # pragma: no cover - defensive
             raise CoverageError(f"the Id of {_path(el)} does not identify it uniquely")
 
     signature = etree.Element(_tag(NS_DS, "Signature"), nsmap={"ds": NS_DS})
@@ -742,6 +744,11 @@ def _verify_chain(
         raise ConfigurationError("no trusted root certificates were given")
     if not hasattr(x509v, "ExtensionPolicy"):  # pragma: no cover - cryptography < 45
         raise ConfigurationError("verifying signing certificates needs cryptography >= 45")
+    if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
+        raise CertificateError(
+            f"the signing certificate ({leaf.subject.rfc4514_string()}) is not valid at {_format_time(now)}: "
+            f"valid from {_format_time(leaf.not_valid_before_utc)} to {_format_time(leaf.not_valid_after_utc)}"
+        )
     # A signing certificate is not a TLS client certificate: the web-PKI checks apply to the CAs
     # (basic constraints, key usage keyCertSign, ...), not to the leaf's EKU/SAN. The leaf's own
     # suitability (not a CA, key usage allows signatures) is checked below.
@@ -796,17 +803,26 @@ def _inclusive_prefixes(method: etree._Element) -> list[str]:
     return [p if p != "#default" else "" for p in (found[0].get("PrefixList") or "").split()]
 
 
-def _resolve_id(root: etree._Element, uri: str | None, where: str) -> etree._Element:
+_IdIndex = dict[str, list[etree._Element]]
+
+
+def _id_index(root: etree._Element) -> _IdIndex:
+    """Every element carrying any Id-like attribute (wsu:Id, Id, ID, id, xml:id), by value."""
+    index: _IdIndex = {}
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for value in {v for attr in _ID_ATTRIBUTES if (v := el.get(attr)) is not None}:
+            index.setdefault(value, []).append(el)
+    return index
+
+
+def _resolve_id(index: _IdIndex, uri: str | None, where: str) -> etree._Element:
     if not uri or not uri.startswith("#") or len(uri) < 2:
         raise SignatureError(f"{where} URI {uri!r} is not a same-document shorthand reference ('#id')")
-    ident = uri[1:]
     if uri.startswith("#xpointer("):
         raise SignatureError(f"{where} uses an XPointer reference, which is refused")
-    matches = [
-        el
-        for el in root.iter()
-        if isinstance(el.tag, str) and any(el.get(attr) == ident for attr in _ID_ATTRIBUTES)
-    ]
+    matches = index.get(uri[1:], [])
     if not matches:
         raise CoverageError(f"{where} {uri} does not resolve to any element")
     if len(matches) > 1:
@@ -825,7 +841,7 @@ def verify_envelope(
     require_addressing: bool = True,
     message_kind: Literal["request", "response"] | None = None,
     max_clock_skew: int = 300,
-    max_age: int = 300,
+    max_age: int | None = 300,
     expected_signature_confirmation: str | None = None,
     now: datetime | None = None,
 ) -> VerifiedEnvelope:
@@ -839,11 +855,12 @@ def verify_envelope(
     ``now``; the signature value; every reference (unique IDs, each resolving to exactly one
     element that is the Body, a direct child of Header or of ``wsse:Security``) and its digest;
     that the Body, the Timestamp, every WS-Addressing header and every SignatureConfirmation are
-    covered; the Timestamp (Created not more than ``max_clock_skew`` seconds in the future; not
-    expired: Expires, or Created + ``max_age`` when Expires is absent, plus the skew, still
-    ahead); and, when ``require_addressing``, the WS-Addressing headers Digikoppeling requires
-    (``message_kind`` "request": To, Action, MessageID; "response": Action, MessageID, RelatesTo;
-    ``None``: Action and MessageID). ``expected_signature_confirmation`` (the SignatureValue of our
+    covered; the Timestamp (Created not more than ``max_clock_skew`` seconds in the future and
+    not older than ``max_age`` seconds plus the skew - WSS4J's "time to live" rule, ``None`` turns
+    it off - and Expires, if present, plus the skew not passed); and, when ``require_addressing``,
+    the WS-Addressing headers Digikoppeling requires (``message_kind`` "request": To, Action,
+    MessageID; "response": Action, MessageID, RelatesTo; ``None``: Action and MessageID).
+    ``expected_signature_confirmation`` (the SignatureValue of our
     request) must then appear in a signed SignatureConfirmation.
     """
     moment = _now(now)
@@ -896,7 +913,8 @@ def verify_envelope(
     # --- the signing certificate: KeyInfo/STR/Reference -> BinarySecurityToken in this header
     str_el = _only_child(key_info, NS_WSSE, "SecurityTokenReference", SignatureError)
     str_ref = _only_child(str_el, NS_WSSE, "Reference", SignatureError)
-    bst = _resolve_id(root, str_ref.get("URI"), "the SecurityTokenReference")
+    index = _id_index(root)
+    bst = _resolve_id(index, str_ref.get("URI"), "the SecurityTokenReference")
     if bst.tag != _tag(NS_WSSE, "BinarySecurityToken") or bst.getparent() is not security:
         raise SignatureError(
             "the SecurityTokenReference must point at a wsse:BinarySecurityToken in the wsse:Security "
@@ -942,10 +960,14 @@ def verify_envelope(
     references = _children(verified_info, NS_DS, "Reference")
     if not references:
         raise SignatureError("SignedInfo has no references")
+    if len(references) > _MAX_REFERENCES:
+        raise SignatureError(
+            f"SignedInfo has {len(references)} references; at most {_MAX_REFERENCES} are accepted"
+        )
     signed: list[etree._Element] = []
-    for index, ref in enumerate(references, start=1):
-        where = f"reference {index}"
-        target = _resolve_id(root, ref.get("URI"), where)
+    for number, ref in enumerate(references, start=1):
+        where = f"reference {number}"
+        target = _resolve_id(index, ref.get("URI"), where)
         if any(target is s for s in signed):
             raise CoverageError(f"{where} references {_path(target)} a second time")
         parent = target.getparent()
@@ -1004,11 +1026,17 @@ def verify_envelope(
             f"allowed skew {max_clock_skew} s)",
             location=_path(timestamp),
         )
-    deadline = expires if expires is not None else created + timedelta(seconds=max_age)
-    if moment >= deadline + skew:
+    if expires is not None and moment >= expires + skew:
         raise TimestampError(
-            f"the message expired at {_format_time(deadline)} (now {_format_time(moment)}, "
+            f"the message expired at {_format_time(expires)} (now {_format_time(moment)}, "
             f"allowed skew {max_clock_skew} s)",
+            location=_path(timestamp),
+        )
+    if max_age is not None and moment >= created + timedelta(seconds=max_age) + skew:
+        raise TimestampError(
+            f"the message is too old and expired: created {_format_time(created)}, "
+            f"now {_format_time(moment)} "
+            f"(maximum age {max_age} s, allowed skew {max_clock_skew} s)",
             location=_path(timestamp),
         )
 

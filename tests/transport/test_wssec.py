@@ -378,7 +378,9 @@ def test_signed_structure(signed: bytes) -> None:
     assert b"\n  " not in signed
 
 
-def test_zeep_style_envelope_gets_every_addressing_header_signed(pki: Pki) -> None:
+def test_zeep_style_envelope_gets_every_addressing_header_signed(
+    pki: Pki, xmlsec1: str, tmp_path: Path
+) -> None:
     env = b"""<?xml version="1.0"?>
 <soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/">
   <soap-env:Header xmlns:wsa="http://www.w3.org/2005/08/addressing">
@@ -402,6 +404,8 @@ def test_zeep_style_envelope_gets_every_addressing_header_signed(pki: Pki) -> No
         "ReplyTo",
         "Timestamp",
     }
+    proc = xmlsec_verify(xmlsec1, pki, out, tmp_path)
+    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize("hash_algorithm", ["sha256", "sha384", "sha512"])
@@ -575,6 +579,13 @@ def test_future_timestamp_is_refused(pki: Pki) -> None:
     pki.verify(future, now=NOW, max_clock_skew=900)
 
 
+def test_created_older_than_max_age_is_refused_even_with_late_expires(pki: Pki) -> None:
+    long_lived = pki.sign(_request(), now=NOW - dt.timedelta(hours=1), timestamp_ttl=86400)
+    with pytest.raises(TimestampError, match="too old"):
+        pki.verify(long_lived, now=NOW)
+    assert pki.verify(long_lived, now=NOW, max_age=None).expires is not None
+
+
 def test_missing_timestamp_is_refused(pki: Pki, signed: bytes) -> None:
     root = _tree(signed)
     ts = root.find("s:Header/wsse:Security/wsu:Timestamp", NS)
@@ -644,6 +655,26 @@ def test_certificate_swapped_in_token_is_refused(pki: Pki, signed: bytes) -> Non
     bst.text = base64.b64encode(other.public_bytes(serialization.Encoding.DER)).decode()
     with pytest.raises(SignatureError, match="does not verify"):
         verify_envelope(_bytes(root), trusted_roots=pki.other_root)
+
+
+def test_expired_signing_certificate_is_refused(pki: Pki) -> None:
+    # Signed (and timestamped) 60 days from now, when the 30-day leaf certificate has expired.
+    later = NOW + dt.timedelta(days=60)
+    out = pki.sign(_request(), now=later)
+    with pytest.raises(CertificateError, match="is not valid at"):
+        pki.verify(out, now=later)
+
+
+def test_peer_inclusive_namespace_prefix_list_is_honoured(pki: Pki, xmlsec1: str, tmp_path: Path) -> None:
+    # WSS4J-style peers add <ec:InclusiveNamespaces PrefixList="..."/> to the exclusive C14N transform.
+    tmpl = template(pki).replace(
+        f'<ds:Transform Algorithm="{C14N_EXCLUSIVE}"/>'.encode(),
+        f'<ds:Transform Algorithm="{C14N_EXCLUSIVE}"><ec:InclusiveNamespaces xmlns:ec="{C14N_EXCLUSIVE}" '
+        'PrefixList="wsse s"/></ds:Transform>'.encode(),
+    )
+    out = xmlsec_sign(xmlsec1, pki, tmpl, tmp_path)
+    assert b"PrefixList" in out
+    assert pki.verify(out).covers(NS_WSA, "To")
 
 
 def test_key_and_certificate_must_match(pki: Pki) -> None:
