@@ -747,7 +747,8 @@ def _verify_chain(
     if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
         raise CertificateError(
             f"the signing certificate ({leaf.subject.rfc4514_string()}) is not valid at {_format_time(now)}: "
-            f"valid from {_format_time(leaf.not_valid_before_utc)} to {_format_time(leaf.not_valid_after_utc)}"
+            f"valid from {_format_time(leaf.not_valid_before_utc)} "
+            f"to {_format_time(leaf.not_valid_after_utc)}"
         )
     # A signing certificate is not a TLS client certificate: the web-PKI checks apply to the CAs
     # (basic constraints, key usage keyCertSign, ...), not to the leaf's EKU/SAN. The leaf's own
