@@ -1,0 +1,97 @@
+"""``ieb certs``: create a PKIoverheid-like TEST PKI (root -> domain -> TSP -> service certificates).
+
+Every service certificate carries a test OIN (prefix 00000099) in its subject serialNumber and
+serves both as TLS server and client certificate (SAN localhost and 127.0.0.1). See
+:mod:`ieb.transport.pki` for the OIN rule and the files written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+def certs(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Map waarin de test-PKI wordt geschreven.")],
+    gemeente: Annotated[
+        list[str] | None,
+        typer.Option("--gemeente", "-g", help="CBS-gemeentecode (4 cijfers); mag vaker. Standaard 0363."),
+    ] = None,
+    party: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--party", "-p", help="Vaste organisatiecode (CAK, GGK, ...); mag vaker. Standaard CAK en GGK."
+        ),
+    ] = None,
+    dns: Annotated[
+        list[str] | None,
+        typer.Option("--dns", help="Extra DNS-naam in elk servicecertificaat (naast localhost)."),
+    ] = None,
+    key: Annotated[str, typer.Option("--key", help="Sleuteltype servicecertificaten: rsa of ec.")] = "rsa",
+    json_out: Annotated[bool, typer.Option("--json", help="Schrijf een JSON-overzicht op stdout.")] = False,
+) -> None:
+    """Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie)."""
+    import json
+    import re
+
+    from ieb.errors import IebError
+    from ieb.transport.pki import create_test_pki
+
+    gemeenten = gemeente or ["0363"]
+    for code in gemeenten:
+        if not re.fullmatch(r"[0-9]{4}", code):
+            typer.echo(f"fout: gemeentecode {code!r} moet uit precies 4 cijfers bestaan", err=True)
+            raise typer.Exit(1)
+    if key not in ("rsa", "ec"):
+        typer.echo(f"fout: --key moet rsa of ec zijn, niet {key!r}", err=True)
+        raise typer.Exit(2)
+    parties = party if party is not None else ["CAK", "GGK"]
+    codes = list(dict.fromkeys([*parties, *gemeenten]))
+    try:
+        pki = create_test_pki(
+            out,
+            codes,
+            dns_names=["localhost", *(dns or [])],
+            service_key="rsa" if key == "rsa" else "ec",
+        )
+    except (IebError, OSError, ValueError) as exc:
+        typer.echo(f"fout: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+    if json_out:
+        summary = {
+            "directory": str(pki.directory),
+            "ca_bundle": str(pki.ca_bundle),
+            "roots": str(pki.roots),
+            "parties": [
+                {
+                    "code": p.code,
+                    "name": p.name,
+                    "oin": p.oin,
+                    "organization_identifier": p.organization_identifier,
+                    "cert": str(p.cert),
+                    "key": str(p.key),
+                    "chain": str(p.chain),
+                }
+                for p in pki.parties.values()
+            ],
+        }
+        typer.echo(json.dumps(summary, sort_keys=True))
+        return
+    typer.echo(f"TEST-PKI geschreven in {pki.directory} (niet voor productie)")
+    typer.echo(f"  CA-bundel (root + domein + TSP): {pki.ca_bundle}")
+    typer.echo(f"  root alleen:                     {pki.roots}")
+    for p in pki.parties.values():
+        typer.echo(f"  {p.code:<6} OIN {p.oin}  {p.organization_identifier:<15} {p.name}")
+        typer.echo(f"         certificaat {p.cert}")
+        typer.echo(f"         sleutel     {p.key}")
+        typer.echo(f"         keten       {p.chain}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ieb certs`` to the CLI."""
+    app.command("certs")(certs)
