@@ -1,0 +1,42 @@
+"""Small builders for the policy tests (imported by the test modules)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ieb.policy import Huishouden, Lid, Soort, Voorziening
+
+#: Test BSNs (9999xxxxx, 11-proef valid).
+CLIENT = "999900006"
+PARTNER = "999900018"
+ANDER = "999900031"
+
+
+def d(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def lid(bsn: str = CLIENT, geboren: str = "1950-06-15", wlz: bool = False, bw: bool = False) -> Lid:
+    return Lid(bsn=bsn, geboortedatum=d(geboren), wlz_eigen_bijdrage=wlz, beschermd_wonen=bw)
+
+
+def vz(
+    soort: str,
+    start: str,
+    stop: str | None = None,
+    kostprijs: int | None = None,
+    bsn: str = CLIENT,
+    id: str = "",
+) -> Voorziening:
+    return Voorziening(
+        id=id,
+        bsn=bsn,
+        soort=Soort(soort),
+        start=d(start),
+        stop=d(stop) if stop else None,
+        kostprijs_cent=kostprijs,
+    )
+
+
+def huishouden(*leden: Lid, inkomen: int | None = None) -> Huishouden:
+    return Huishouden(leden=leden or (lid(),), inkomen_cent_per_jaar=inkomen)
