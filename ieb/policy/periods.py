@@ -369,9 +369,8 @@ def derive_periods(
         try:
             pieces = voorziening_pieces(v, gebeurtenissen, trigger, table)
         except PolicyInputError as exc:
-            raise PolicyInputError(
-                f"voorzieningen[{index}].{exc.field}", exc.message.split(": ", 1)[-1]
-            ) from None
+            message = exc.message.split(": ", 1)[-1]
+            raise type(exc)(f"voorzieningen[{index}].{exc.field}", message, code=exc.code) from None
         by_person.setdefault(v.bsn, []).extend(pieces)
     periods: list[Period] = []
     for bsn in sorted(by_person):
