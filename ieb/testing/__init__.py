@@ -1,0 +1,1 @@
+"""Test helpers for users of ``ieb``: hypothesis strategies that generate valid messages."""
