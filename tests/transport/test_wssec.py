@@ -802,3 +802,20 @@ def test_signature_confirmation_without_value(pki: Pki) -> None:
     )
     result = pki.verify(pki.sign(env), message_kind="response")
     assert result.signature_confirmations == (None,)
+
+
+def test_large_base64_payload(pki: Pki) -> None:
+    # A text node above libxml2's 10 MB default limit (an iEb file may be 25 MB, ~34 MB as base64).
+    payload = base64.b64encode(b"\0" * (9 * 1024 * 1024)).decode()
+    env = BARE.replace(b"PGlFYi8+", payload.encode())
+    result = pki.verify(pki.sign(add_addressing(env, to=TO, action=ACTION)))
+    assert len(result.body.findtext(".//{*}xmlBestand") or "") == len(payload)
+
+
+def test_comment_inserted_in_signed_text_cannot_truncate_it(pki: Pki, signed: bytes) -> None:
+    # Exclusive C14N ignores comments, so the digest still matches; the comment is dropped at parse
+    # time, so the verified Body shows the whole signed text, not just the part before the comment.
+    tricked = signed.replace(b">PGlFYi8+<", b">PGlF<!-- x -->Yi8+<")
+    assert tricked != signed
+    result = pki.verify(tricked)
+    assert result.body.findtext(".//{*}xmlBestand") == "PGlFYi8+"
