@@ -48,12 +48,12 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ieb.codec import from_xml, to_xml
-    from ieb.errors import IebError, MessageInvalidError
-    from ieb.messages import Message, Wmo401, Wmo402, Wmo403, Wmo404
-    from ieb.releases import get_release, register_folder
-    from ieb.types import Bsn, Gemeentecode, RetourCode, StatusAanlevering, mask_bsn
-    from ieb.validation import Issue, Report, validate_bytes, validate_file
+    from ieb.codec import from_xml, to_xml  # noqa: F401
+    from ieb.errors import IebError, MessageInvalidError  # noqa: F401
+    from ieb.messages import Message, Wmo401, Wmo402, Wmo403, Wmo404  # noqa: F401
+    from ieb.releases import get_release, register_folder  # noqa: F401
+    from ieb.types import Bsn, Gemeentecode, RetourCode, StatusAanlevering, mask_bsn  # noqa: F401
+    from ieb.validation import Issue, Report, validate_bytes, validate_file  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -49,7 +49,10 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         for row in reader:
-            yield reader.line_num, {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+            yield (
+                reader.line_num,
+                {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k},
+            )
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -84,6 +87,13 @@ def _date(value: Any, field: str) -> dt.date | None:
         raise ValueError(f"{field} {value!r} is geen datum JJJJ-MM-DD") from None
 
 
+def _required_date(value: Any, field: str) -> dt.date:
+    day = _date(value, field)
+    if day is None:
+        raise ValueError(f"veld {field} ontbreekt")
+    return day
+
+
 def record_to_message(record: dict[str, Any], default_bericht: str | None = None) -> Message:
     bericht = str(record.get("bericht") or default_bericht or "").upper()
     if bericht not in ("WMO401", "WMO403"):
@@ -108,13 +118,13 @@ def record_to_message(record: dict[str, Any], default_bericht: str | None = None
             raise ValueError("veld eb_startdatum ontbreekt")
         return Wmo401.build(
             **common,
-            eb_startdatum=_date(record["eb_startdatum"], "eb_startdatum"),
+            eb_startdatum=_required_date(record["eb_startdatum"], "eb_startdatum"),
             kostprijs_bedrag=_int(record.get("kostprijs_bedrag"), "kostprijs_bedrag"),
             kostprijs_startdatum=_date(record.get("kostprijs_startdatum"), "kostprijs_startdatum"),
         )
     if record.get("eb_stopdatum") in (None, ""):
         raise ValueError("veld eb_stopdatum ontbreekt")
-    return Wmo403.build(**common, eb_stopdatum=_date(record["eb_stopdatum"], "eb_stopdatum"))
+    return Wmo403.build(**common, eb_stopdatum=_required_date(record["eb_stopdatum"], "eb_stopdatum"))
 
 
 def _explain(exc: ValidationError) -> str:
@@ -169,7 +179,9 @@ def write_all(files: list[BuiltFile], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     clashes = [f.name for f in files if (out / f.name).exists()]
     if clashes:
-        raise InputRowError(f"bestand bestaat al in {out}: {clashes[0]}; kies een andere map of identificatie")
+        raise InputRowError(
+            f"bestand bestaat al in {out}: {clashes[0]}; kies een andere map of identificatie"
+        )
     staging = Path(tempfile.mkdtemp(prefix=".ieb-build-", dir=out))
     written: list[Path] = []
     try:

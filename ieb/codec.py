@@ -82,14 +82,15 @@ def _model_type(annotation: Any) -> type[IebModel] | None:
 def _collect(element: etree._Element, cls: type[IebModel], msg_ns: str) -> dict[str, Any]:
     ns = BASIS_NS if cls._basis_ns else msg_ns
     values: dict[str, Any] = {}
-    children = {}
+    children: dict[str, etree._Element] = {}
     for child in element:
         if isinstance(child.tag, str):
             children.setdefault(child.tag, child)
     for name, field in cls.model_fields.items():
-        child = children.get(f"{{{ns}}}{field.alias or name}")
-        if child is None:
+        found = children.get(f"{{{ns}}}{field.alias or name}")
+        if found is None:
             continue
+        child = found
         nested = _model_type(field.annotation)
         if nested is not None:
             values[name] = _collect(child, nested, msg_ns)

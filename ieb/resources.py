@@ -19,7 +19,9 @@ def schemas_dir() -> Path:
     for candidate in (_PKG / "_schemas", _PKG.parent / "schemas"):
         if candidate.is_dir():
             return candidate
-    raise ConfigurationError("de meegeleverde schema's (schemas/) zijn niet gevonden; installatie is onvolledig")
+    raise ConfigurationError(
+        "de meegeleverde schema's (schemas/) zijn niet gevonden; installatie is onvolledig"
+    )
 
 
 def data_path(name: str) -> Path:

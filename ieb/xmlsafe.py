@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -118,7 +119,7 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
         raise XmlProblem("XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno) from None
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:  # belt and braces
+    docinfo: Any = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
         raise XmlProblem("XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1)
     return root

@@ -56,7 +56,7 @@ def _junit(results: list[dict[str, Any]]) -> str:
             f"{i['code']} (retourcode {i['retourcode']}, niveau {i['level']}) {i['location'] or ''}: {i['message']}"
             for i in r["issues"]
         )
-        lines.append(f"      <failure message={quoteattr(codes)} type=\"ieb\">{escape(body)}</failure>")
+        lines.append(f'      <failure message={quoteattr(codes)} type="ieb">{escape(body)}</failure>')
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>"]
     return "\n".join(lines) + "\n"
@@ -66,10 +66,12 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="Bestanden of mappen (mappen: alle *.xml, recursief).")],
     format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text, json of junit.")] = "text",
     today: Annotated[
-        str | None, typer.Option(help="Systeemdatum van de ontvanger voor regel 8848 (JJJJ-MM-DD); standaard vandaag.")
+        str | None,
+        typer.Option(help="Systeemdatum van de ontvanger voor regel 8848 (JJJJ-MM-DD); standaard vandaag."),
     ] = None,
     gemeenten: Annotated[
-        Path | None, typer.Option(help="Eigen gemeentelijst (CSV code,naam,ingangsdatum,einddatum) voor CS300.")
+        Path | None,
+        typer.Option(help="Eigen gemeentelijst (CSV code,naam,ingangsdatum,einddatum) voor CS300."),
     ] = None,
     release_dir: Annotated[
         list[Path] | None,
@@ -102,7 +104,9 @@ def validate(
     valid = sum(1 for r in results if r["valid"])
     summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
     if format == "json":
-        sys.stdout.write(json.dumps({"files": results, "summary": summary}, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps({"files": results, "summary": summary}, ensure_ascii=False, indent=2) + "\n"
+        )
     elif format == "junit":
         sys.stdout.write(_junit(results))
     else:
@@ -118,9 +122,13 @@ def validate(
             console.print(f"[red]ONGELDIG[/]  {rich_escape(r['path'])}  {what}")
             for i in r["issues"]:
                 rc = f"retourcode {i['retourcode']}" if i["retourcode"] else "geen retourcode"
-                console.print(f"    [bold]{i['code']}[/] ({rc}, niveau {i['level']}) {rich_escape(i['location'] or '')}")
+                console.print(
+                    f"    [bold]{i['code']}[/] ({rc}, niveau {i['level']}) {rich_escape(i['location'] or '')}"
+                )
                 console.print(f"        {rich_escape(i['message'])}")
-        console.print(f"{summary['files']} bestand(en): {summary['valid']} geldig, {summary['invalid']} ongeldig")
+        console.print(
+            f"{summary['files']} bestand(en): {summary['valid']} geldig, {summary['invalid']} ongeldig"
+        )
     raise typer.Exit(0 if summary["invalid"] == 0 else 1)
 
 
@@ -152,35 +160,49 @@ def show(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=
     table.add_row("Afzender", h.afzender)
     table.add_row("Identificatie", h.bericht_identificatie.identificatie)
     table.add_row("Dagtekening", h.bericht_identificatie.dagtekening.isoformat())
-    table.add_row("XSD-versies", f"basisschema {h.xsd_versie.basisschema_xsd_versie}, bericht {h.xsd_versie.bericht_xsd_versie}")
+    table.add_row(
+        "XSD-versies",
+        f"basisschema {h.xsd_versie.basisschema_xsd_versie}, bericht {h.xsd_versie.bericht_xsd_versie}",
+    )
     if isinstance(message, RetourMessage):
         rh = message.header
         table.add_row("IdentificatieRetour", rh.identificatie_retour)
         table.add_row("DagtekeningRetour", rh.dagtekening_retour.isoformat())
-        table.add_row("RetourCodes (header)", ", ".join(c.value for c in rh.retour_codes) or "geen (geaccepteerd)")
+        table.add_row(
+            "RetourCodes (header)", ", ".join(c.value for c in rh.retour_codes) or "geen (geaccepteerd)"
+        )
     client = getattr(message, "client", None)
     if client is not None:
         table.add_row("Bsn", client.bsn.masked)
-        klasse = getattr(client, "start_eigen_bijdrage", None) or getattr(client, "stop_eigen_bijdrage", None)
+        klasse: Any = getattr(client, "start_eigen_bijdrage", None) or getattr(
+            client, "stop_eigen_bijdrage", None
+        )
         for name, value in klasse:
             if value is None:
                 continue
             if name == "eb_kostprijs":
-                value = f"{value.kostprijs_bedrag / 100:.2f} euro vanaf {value.kostprijs_startdatum.isoformat()}"
+                value = (
+                    f"{value.kostprijs_bedrag / 100:.2f} euro vanaf {value.kostprijs_startdatum.isoformat()}"
+                )
             elif name == "retour_codes":
                 value = ", ".join(f"{c.value} ({c.omschrijving})" for c in value)
             elif hasattr(value, "omschrijving"):
                 value = f"{value.value} ({value.omschrijving})"
             table.add_row(name, str(value.isoformat() if isinstance(value, dt.date) else value))
         if hasattr(client, "retour_codes"):
-            table.add_row("RetourCodes (client)", ", ".join(f"{c.value} ({c.omschrijving})" for c in client.retour_codes))
+            table.add_row(
+                "RetourCodes (client)",
+                ", ".join(f"{c.value} ({c.omschrijving})" for c in client.retour_codes),
+            )
     console.print(table)
     if report.issues:
         console.print(f"[yellow]Let op: {len(report.issues)} bevinding(en); draai 'ieb validate {file}'.[/]")
 
 
 def build(
-    input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV- of JSON-lines-bestand met records.")],
+    input: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV- of JSON-lines-bestand met records.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Map voor de berichten.")] = Path("out"),
     bericht: Annotated[
         str | None, typer.Option(help="WMO401 of WMO403 voor records zonder kolom 'bericht'.")

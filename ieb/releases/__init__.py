@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "MessageSpec",
-    "Release",
     "Registry",
+    "Release",
     "default_registry",
     "get_release",
     "register_folder",
@@ -201,9 +201,7 @@ def scan_folder(folder: str | Path, *, name: str | None = None) -> Release:
         roots = [e.get("name") for e in doc.findall("xs:element", _XS)]
         if not roots:
             continue
-        patterns = doc.xpath(
-            ".//xs:element[@name='BerichtCode']//xs:pattern/@value", namespaces=_XS
-        )
+        patterns: Any = doc.xpath(".//xs:element[@name='BerichtCode']//xs:pattern/@value", namespaces=_XS)
         code = str(patterns[0]) if patterns else None
         messages[bericht.upper()] = MessageSpec(
             release=release_name,
@@ -247,7 +245,9 @@ class Registry:
             self._releases[release.name] = release
         return release
 
-    def register_folder(self, folder: str | Path, *, name: str | None = None, replace: bool = False) -> Release:
+    def register_folder(
+        self, folder: str | Path, *, name: str | None = None, replace: bool = False
+    ) -> Release:
         return self.register(scan_folder(folder, name=name), replace=replace)
 
     def get(self, name: str) -> Release:

@@ -54,7 +54,9 @@ class GenericMessage:
         return node
 
 
-def parse_generic(data: bytes, *, registry: Registry | None = None, today: dt.date | None = None) -> GenericMessage:
+def parse_generic(
+    data: bytes, *, registry: Registry | None = None, today: dt.date | None = None
+) -> GenericMessage:
     """Validate (XSD + generic checks, and the release's own rules if it has them) and return the tree.
 
     Raises :class:`MessageInvalidError` with every level-1/2 issue when the file is not valid.

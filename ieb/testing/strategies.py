@@ -47,10 +47,10 @@ def _test_bsn_pool() -> tuple[str, ...]:
 test_bsns = st.sampled_from(_test_bsn_pool())
 gemeentecodes = st.sampled_from(STABLE_GEMEENTEN)
 dagtekeningen = st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2026, 11, 1))
-identificaties = st.text(
-    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=12
+identificaties = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=12)
+statussen = st.sampled_from(
+    [StatusAanlevering.EERSTE, StatusAanlevering.GEWIJZIGD, StatusAanlevering.VERWIJDEREN]
 )
-statussen = st.sampled_from([StatusAanlevering.EERSTE, StatusAanlevering.GEWIJZIGD, StatusAanlevering.VERWIJDEREN])
 
 
 @st.composite
@@ -102,7 +102,11 @@ def wmo403s(draw: st.DrawFn, *, dagtekening: dt.date | None = None) -> Wmo403:
 
 
 def _retour_codes(draw: st.DrawFn, client_level: bool) -> tuple[RetourCode, ...]:
-    pool = [c for c in RetourCode if c is not RetourCode.TECHNISCH_AFGEKEURD] if client_level else [RetourCode.TECHNISCH_AFGEKEURD]
+    pool = (
+        [c for c in RetourCode if c is not RetourCode.TECHNISCH_AFGEKEURD]
+        if client_level
+        else [RetourCode.TECHNISCH_AFGEKEURD]
+    )
     return tuple(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3)))
 
 
@@ -116,7 +120,8 @@ def _retour(draw: st.DrawFn, heen: Message, cls: type[Wmo402] | type[Wmo404]) ->
         "bericht_identificatie": h.bericht_identificatie,
         "xsd_versie": h.xsd_versie,
         "identificatie_retour": draw(identificaties),
-        "dagtekening_retour": h.bericht_identificatie.dagtekening + dt.timedelta(days=draw(st.integers(0, 30))),
+        "dagtekening_retour": h.bericht_identificatie.dagtekening
+        + dt.timedelta(days=draw(st.integers(0, 30))),
         "xslt_versie": draw(st.none() | st.just("1.0.0")),
     }
     data: dict[str, Any] = {"header": header}

@@ -1,8 +1,8 @@
 """Validation of iEb files: parse (hardened), XSD (level 1), rules (level 2) and receiver context (level 3).
 
-    >>> from ieb.validation import validate_bytes
-    >>> report = validate_bytes(data)          # doctest: +SKIP
-    >>> [(i.code, i.retourcode) for i in report.issues]   # doctest: +SKIP
+>>> from ieb.validation import validate_bytes
+>>> report = validate_bytes(data)          # doctest: +SKIP
+>>> [(i.code, i.retourcode) for i in report.issues]   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ _NS_IN_MSG = re.compile(r"\{([^}]*)\}")
 
 
 def _xsd_message(entry: etree._LogEntry, prefixes: dict[str, str]) -> str:
-    text = _NS_IN_MSG.sub(lambda m: prefixes.get(m.group(1), "") + ":" if m.group(1) in prefixes else "", entry.message)
+    text = _NS_IN_MSG.sub(
+        lambda m: prefixes.get(m.group(1), "") + ":" if m.group(1) in prefixes else "", entry.message
+    )
     return f"Voldoet niet aan het XSD (regel {entry.line}): {text}"
 
 
@@ -58,8 +60,11 @@ def validate_bytes(
     report.bericht, report.release = spec.name, release.name
     schema = spec.schema
     if not schema.validate(root):
-        prefixes = {spec.namespace: spec.name.lower(), "http://www.istandaarden.nl/ieb/1_0/basisschema/schema": "ieb"}
-        for entry in schema.error_log:
+        prefixes = {
+            spec.namespace: spec.name.lower(),
+            "http://www.istandaarden.nl/ieb/1_0/basisschema/schema": "ieb",
+        }
+        for entry in list(schema.error_log):  # type: ignore[call-overload]
             report.issues.append(Issue("XSD", "0001", 1, entry.path or None, _xsd_message(entry, prefixes)))
     loader: Callable[[], GemeenteLijst] | None
     if isinstance(gemeenten, GemeenteLijst):
@@ -67,7 +72,9 @@ def validate_bytes(
         loader = lambda: fixed  # noqa: E731
     else:
         loader = gemeenten
-    ctx = RuleContext(root=root, spec=spec, today=today or dt.date.today(), tariffs=tariffs, gemeenten_loader=loader)
+    ctx = RuleContext(
+        root=root, spec=spec, today=today or dt.date.today(), tariffs=tariffs, gemeenten_loader=loader
+    )
     rules: tuple[Rule, ...] = release.rules or GENERIC_RULES
     for rule in rules:
         report.issues.extend(rule.run(ctx))
@@ -82,7 +89,13 @@ def validate_file(path: str | Path, **kwargs: object) -> Report:
     if size > max_bytes:
         report = Report()
         report.issues.append(
-            Issue("OP179", "0001", 1, None, f"Het bestand is {size / 1_048_576:.1f} MB; hoogstens {max_bytes // 1_048_576} MB toegestaan.")
+            Issue(
+                "OP179",
+                "0001",
+                1,
+                None,
+                f"Het bestand is {size / 1_048_576:.1f} MB; hoogstens {max_bytes // 1_048_576} MB toegestaan.",
+            )
         )
         return report
     return validate_bytes(path.read_bytes(), **kwargs)  # type: ignore[arg-type]

@@ -81,7 +81,9 @@ class GemeenteLijst:
         for line, row in enumerate(reader, start=2):
             code = (row["code"] or "").strip().zfill(4)
             if not (len(code) == 4 and code.isdigit()):
-                raise ConfigurationError(f"gemeentelijst {source}:{line}: code {row['code']!r} is geen 4 cijfers")
+                raise ConfigurationError(
+                    f"gemeentelijst {source}:{line}: code {row['code']!r} is geen 4 cijfers"
+                )
             try:
                 begin = dt.date.fromisoformat(row["ingangsdatum"].strip()) if row["ingangsdatum"] else None
                 end = dt.date.fromisoformat(row["einddatum"].strip()) if row["einddatum"] else None

@@ -181,7 +181,9 @@ def _rule(
             return fn(holder[0], ctx)
 
         issue_code = "XSD" if code.startswith("XSD-") else None
-        r = Rule(code, level, retourcode, title, check, frozenset(berichten) if berichten else None, issue_code)
+        r = Rule(
+            code, level, retourcode, title, check, frozenset(berichten) if berichten else None, issue_code
+        )
         holder.append(r)
         _RULES[code] = r
         return r
@@ -194,7 +196,9 @@ def rule_by_code(code: str) -> Rule:
     try:
         return _RULES[code]
     except KeyError:
-        raise ConfigurationError(f"onbekende regelcode {code!r}; bekend: {', '.join(sorted(_RULES))}") from None
+        raise ConfigurationError(
+            f"onbekende regelcode {code!r}; bekend: {', '.join(sorted(_RULES))}"
+        ) from None
 
 
 def _typed_elements(ctx: RuleContext, type_name: str) -> Iterator[etree._Element]:
@@ -277,7 +281,9 @@ def _cs025(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 @_rule("CS126", 2, "0001", "BerichtCode hoort bij het bericht", ALL_IEB)
 def _cs126(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     if ctx.spec.bericht_code:
-        yield from _header_value(rule, ctx, "BerichtCode", ctx.spec.bericht_code, "de BerichtCode van dit bericht")
+        yield from _header_value(
+            rule, ctx, "BerichtCode", ctx.spec.bericht_code, "de BerichtCode van dit bericht"
+        )
 
 
 @_rule("CS300", 3, "S300", "Afzender staat in de CBS-gemeentelijst", HEEN)
@@ -311,7 +317,9 @@ def _cs332(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
         )
 
 
-@_rule("CS333", 3, "S333", "KostprijsBedrag is minstens het nationale tarief op KostprijsStartdatum", {"WMO401"})
+@_rule(
+    "CS333", 3, "S333", "KostprijsBedrag is minstens het nationale tarief op KostprijsStartdatum", {"WMO401"}
+)
 def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     base = "m:Client/m:StartEigenBijdrage/m:EbKostprijs"
     bedrag = ctx.text(f"{base}/b:KostprijsBedrag")
@@ -344,7 +352,11 @@ def _cs334(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 
 
 def _window(
-    rule: Rule, ctx: RuleContext, status: str, months: int, klassen: Iterable[str] = ("StartEigenBijdrage", "StopEigenBijdrage")
+    rule: Rule,
+    ctx: RuleContext,
+    status: str,
+    months: int,
+    klassen: Iterable[str] = ("StartEigenBijdrage", "StopEigenBijdrage"),
 ) -> Iterator[Issue]:
     if ctx.klasse not in klassen or ctx.status != status:
         return

@@ -18,9 +18,16 @@ runner = CliRunner()
 def test_validate_json_contract() -> None:
     result = runner.invoke(
         app,
-        ["validate", "--format", "json", "--today", "2026-06-01",
-         str(SAMPLES / "valid/wmo401-start.xml"), str(SAMPLES / "invalid/many-problems.xml"),
-         str(SAMPLES / "invalid/xml-dtd.xml")],
+        [
+            "validate",
+            "--format",
+            "json",
+            "--today",
+            "2026-06-01",
+            str(SAMPLES / "valid/wmo401-start.xml"),
+            str(SAMPLES / "invalid/many-problems.xml"),
+            str(SAMPLES / "invalid/xml-dtd.xml"),
+        ],
     )
     assert result.exit_code == 1, result.output
     out = json.loads(result.stdout)
@@ -32,7 +39,12 @@ def test_validate_json_contract() -> None:
             assert set(i) == {"code", "retourcode", "level", "location", "message"}
             assert isinstance(i["level"], int)
     first, many, dtd = out["files"]
-    assert (first["bericht"], first["release"], first["valid"], first["issues"]) == ("WMO401", "ieb-1.0", True, [])
+    assert (first["bericht"], first["release"], first["valid"], first["issues"]) == (
+        "WMO401",
+        "ieb-1.0",
+        True,
+        [],
+    )
     assert [i["code"] for i in many["issues"]] == ["CS002", "CS125", "CS300", "CS333", "8848"]
     assert [i["retourcode"] for i in many["issues"]] == ["0001", "0001", "S300", "S333", "8848"]
     assert (dtd["bericht"], dtd["release"], dtd["issues"][0]["code"]) == (None, None, "XML")
@@ -46,10 +58,23 @@ def test_validate_folder_all_valid_exit_0() -> None:
 
 
 def test_validate_text_and_junit() -> None:
-    result = runner.invoke(app, ["validate", "--today", "2026-06-01", str(SAMPLES / "invalid/cs002-bsn-11proef.xml")])
+    result = runner.invoke(
+        app, ["validate", "--today", "2026-06-01", str(SAMPLES / "invalid/cs002-bsn-11proef.xml")]
+    )
     assert result.exit_code == 1
     assert "ONGELDIG" in result.stdout and "CS002" in result.stdout and "999900007" not in result.stdout
-    result = runner.invoke(app, ["validate", "-f", "junit", "--today", "2026-06-01", str(SAMPLES / "invalid"), str(SAMPLES / "valid")])
+    result = runner.invoke(
+        app,
+        [
+            "validate",
+            "-f",
+            "junit",
+            "--today",
+            "2026-06-01",
+            str(SAMPLES / "invalid"),
+            str(SAMPLES / "valid"),
+        ],
+    )
     assert result.exit_code == 1
     suite = etree.fromstring(result.stdout.encode())
     assert int(suite.get("tests")) == len(list(SAMPLES.rglob("*.xml")))
@@ -67,14 +92,36 @@ def test_validate_with_own_gemeentelijst_and_extra_release(tmp_path: Path) -> No
     lijst = tmp_path / "g.csv"
     lijst.write_text("code,naam,ingangsdatum,einddatum\n0599,Rotterdam,,\n")
     result = runner.invoke(
-        app, ["validate", "-f", "json", "--today", "2026-06-01", "--gemeenten", str(lijst), str(SAMPLES / "valid/wmo401-start.xml")]
+        app,
+        [
+            "validate",
+            "-f",
+            "json",
+            "--today",
+            "2026-06-01",
+            "--gemeenten",
+            str(lijst),
+            str(SAMPLES / "valid/wmo401-start.xml"),
+        ],
     )
     assert [i["code"] for i in json.loads(result.stdout)["files"][0]["issues"]] == ["CS300"]
     result = runner.invoke(
-        app, ["validate", "-f", "json", "--release-dir", str(FIXTURE), str(FIXTURE / "tst901-valid.xml"), str(FIXTURE / "tst901-invalid.xml")]
+        app,
+        [
+            "validate",
+            "-f",
+            "json",
+            "--release-dir",
+            str(FIXTURE),
+            str(FIXTURE / "tst901-valid.xml"),
+            str(FIXTURE / "tst901-invalid.xml"),
+        ],
     )
     files = json.loads(result.stdout)["files"]
-    assert [(f["release"], f["bericht"], f["valid"]) for f in files] == [("tst-9.9", "TST901", True), ("tst-9.9", "TST901", False)]
+    assert [(f["release"], f["bericht"], f["valid"]) for f in files] == [
+        ("tst-9.9", "TST901", True),
+        ("tst-9.9", "TST901", False),
+    ]
 
 
 def test_show_masks_bsn() -> None:
@@ -107,12 +154,24 @@ def test_build_from_csv_writes_valid_files(tmp_path: Path) -> None:
 def test_build_from_jsonl(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(
-        json.dumps({"afzender": "0363", "identificatie": "J1", "dagtekening": "2026-05-20", "bsn": "999900031",
-                    "eb_start_nummer": 7, "eb_startdatum": "2026-05-01", "kostprijs_bedrag": 30000,
-                    "kostprijs_startdatum": "2026-05-01"}) + "\n"
+        json.dumps(
+            {
+                "afzender": "0363",
+                "identificatie": "J1",
+                "dagtekening": "2026-05-20",
+                "bsn": "999900031",
+                "eb_start_nummer": 7,
+                "eb_startdatum": "2026-05-01",
+                "kostprijs_bedrag": 30000,
+                "kostprijs_startdatum": "2026-05-01",
+            }
+        )
+        + "\n"
     )
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", str(src), "--out", str(out), "--bericht", "WMO401", "--today", "2026-06-01"])
+    result = runner.invoke(
+        app, ["build", str(src), "--out", str(out), "--bericht", "WMO401", "--today", "2026-06-01"]
+    )
     assert result.exit_code == 0, result.output
     assert b"<ieb:KostprijsBedrag>30000</ieb:KostprijsBedrag>" in (out / "WMO401_0363_J1.xml").read_bytes()
 
@@ -142,19 +201,40 @@ def test_build_bad_fields(tmp_path: Path) -> None:
         ("bericht", "WMO405"),
     ]:
         src = tmp_path / f"{bad}.jsonl"
-        rec = {"bericht": "WMO401", "afzender": "0363", "identificatie": "J1", "dagtekening": "2026-05-20",
-               "bsn": "999900031", "eb_start_nummer": 7, "eb_startdatum": "2026-05-01"}
+        rec = {
+            "bericht": "WMO401",
+            "afzender": "0363",
+            "identificatie": "J1",
+            "dagtekening": "2026-05-20",
+            "bsn": "999900031",
+            "eb_start_nummer": 7,
+            "eb_startdatum": "2026-05-01",
+        }
         rec[bad] = needle
         src.write_text(json.dumps(rec) + "\n")
-        result = runner.invoke(app, ["build", str(src), "--out", str(tmp_path / "o"), "--today", "2026-06-01"])
+        result = runner.invoke(
+            app, ["build", str(src), "--out", str(tmp_path / "o"), "--today", "2026-06-01"]
+        )
         assert result.exit_code == 1, bad
         assert f"{src}:1" in result.stderr
 
 
 def test_console_script_runs() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "ieb", "validate", "-f", "json", "--today", "2026-06-01", str(SAMPLES / "valid/wmo403-stop.xml")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "ieb",
+            "validate",
+            "-f",
+            "json",
+            "--today",
+            "2026-06-01",
+            str(SAMPLES / "valid/wmo403-stop.xml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["valid"] == 1

@@ -81,8 +81,13 @@ def test_models_are_frozen() -> None:
 
 def test_wmo403_build() -> None:
     m = Wmo403.build(
-        afzender="0363", identificatie="S1", dagtekening=dt.date(2026, 5, 20), bsn="999900018",
-        eb_start_nummer=1, eb_stopdatum=dt.date(2026, 5, 31), status="2",
+        afzender="0363",
+        identificatie="S1",
+        dagtekening=dt.date(2026, 5, 20),
+        bsn="999900018",
+        eb_start_nummer=1,
+        eb_stopdatum=dt.date(2026, 5, 31),
+        status="2",
     )
     assert from_xml(to_xml(m), today=dt.date(2026, 6, 1)) == m
 

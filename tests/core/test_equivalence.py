@@ -7,7 +7,6 @@ import copy
 from functools import cache
 from pathlib import Path
 
-import pytest
 import xmlschema
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
@@ -18,7 +17,21 @@ from ieb.testing.strategies import messages
 
 SAMPLES = Path(__file__).parent / "samples"
 BERICHTEN = ("WMO401", "WMO402", "WMO403", "WMO404")
-BAD_VALUES = ["", " ", "X", "-1", "0", "9", "99999999999", "2026-01-01Z", "2026-13-01", "1.01.0", "A" * 13, "0001", "S333"]
+BAD_VALUES = [
+    "",
+    " ",
+    "X",
+    "-1",
+    "0",
+    "9",
+    "99999999999",
+    "2026-01-01Z",
+    "2026-13-01",
+    "1.01.0",
+    "A" * 13,
+    "0001",
+    "S333",
+]
 
 
 @cache
@@ -68,7 +81,9 @@ def _corpus() -> list[tuple[str, bytes]]:
     for path in sorted(SAMPLES.rglob("*.xml")):
         data = path.read_bytes()
         try:
-            root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True))
+            root = etree.fromstring(
+                data, etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
+            )
         except etree.XMLSyntaxError:
             continue
         if b"<!DOCTYPE" in data:
@@ -103,11 +118,14 @@ def test_generated_messages_valid_under_both(reference_dir: Path, message) -> No
     assert _verdicts(reference_dir, message.bericht, to_xml(message)) == [True] * 4
 
 
+def _appinfo(doc: etree._ElementTree, xs: dict[str, str]) -> dict[str, str | None]:
+    return {etree.QName(e).localname: e.text for e in doc.iterfind("xs:annotation/xs:appinfo/*", xs)}
+
+
 def test_appinfo_versions_match(reference_dir: Path) -> None:
     xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
     for name in (*BERICHTEN, "basisschema"):
         ours = etree.parse(str(schemas_dir() / "ieb" / "1.0" / f"{name}.xsd"))
         pub = etree.parse(str(reference_dir / "ieb-1.0" / f"{name}.xsd"))
-        info = lambda d: {etree.QName(e).localname: e.text for e in d.iterfind("xs:annotation/xs:appinfo/*", xs)}  # noqa: E731
-        assert info(ours) == info(pub), name
+        assert _appinfo(ours, xs) == _appinfo(pub, xs), name
         assert ours.getroot().get("targetNamespace") == pub.getroot().get("targetNamespace")

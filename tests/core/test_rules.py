@@ -60,8 +60,10 @@ def test_unknown_rule_code() -> None:
 
 
 def test_tr113_does_not_apply_to_changes() -> None:
-    data = (SAMPLES / "invalid/tr113-start-too-far.xml").read_bytes().replace(
-        b"<wmo401:StatusAanlevering>1<", b"<wmo401:StatusAanlevering>2<"
+    data = (
+        (SAMPLES / "invalid/tr113-start-too-far.xml")
+        .read_bytes()
+        .replace(b"<wmo401:StatusAanlevering>1<", b"<wmo401:StatusAanlevering>2<")
     )
     assert validate_bytes(data, today=TODAY).codes == []
 

@@ -27,7 +27,17 @@ def test_bsn_accepts_11_proef(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["999900007", "12345678", "1234567890", "", "abcdefghi", "99990000 ", "９９９９００００６", "-99990000", "999 00006"],
+    [
+        "999900007",
+        "12345678",
+        "1234567890",
+        "",
+        "abcdefghi",
+        "99990000 ",
+        "９９９９００００６",
+        "-99990000",
+        "999 00006",
+    ],
 )
 def test_bsn_rejects_junk(value: str) -> None:
     with pytest.raises(ValueError):

@@ -16,56 +16,89 @@ TODAY = "2026-06-01"
 BASIS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 
 
-def heen(bericht: str, *, code: str | None = None, versie: str = "1", subversie: str = "0", afzender: str = "0363",
-         ident: str = "AMS-0001", dagtekening: str = "2026-05-20", bsn: str = "999900006", nummer: str = "1001",
-         datum: str = "2026-05-01", status: str = "1", kostprijs: tuple[str, str] | None = None,
-         prefix: str | None = None, extra_client: str = "") -> str:
+def heen(
+    bericht: str,
+    *,
+    code: str | None = None,
+    versie: str = "1",
+    subversie: str = "0",
+    afzender: str = "0363",
+    ident: str = "AMS-0001",
+    dagtekening: str = "2026-05-20",
+    bsn: str = "999900006",
+    nummer: str = "1001",
+    datum: str = "2026-05-01",
+    status: str = "1",
+    kostprijs: tuple[str, str] | None = None,
+    prefix: str | None = None,
+    extra_client: str = "",
+) -> str:
     b = bericht.lower()
     p = prefix if prefix is not None else b
     code = code or {"wmo401": "470", "wmo403": "472"}[b]
-    klasse, datum_el = ("StartEigenBijdrage", "EbStartdatum") if b == "wmo401" else ("StopEigenBijdrage", "EbStopdatum")
+    klasse, datum_el = (
+        ("StartEigenBijdrage", "EbStartdatum") if b == "wmo401" else ("StopEigenBijdrage", "EbStopdatum")
+    )
     t = (lambda name: f"{p}:{name}") if p else (lambda name: name)
-    ns_decl = f'xmlns:{p}="http://www.istandaarden.nl/ieb/1_0/{b}/schema"' if p else f'xmlns="http://www.istandaarden.nl/ieb/1_0/{b}/schema"'
+    ns_decl = (
+        f'xmlns:{p}="http://www.istandaarden.nl/ieb/1_0/{b}/schema"'
+        if p
+        else f'xmlns="http://www.istandaarden.nl/ieb/1_0/{b}/schema"'
+    )
     kp = ""
     if kostprijs:
-        kp = (f"\n      <{t('EbKostprijs')}>\n        <ieb:KostprijsBedrag>{kostprijs[0]}</ieb:KostprijsBedrag>\n"
-              f"        <ieb:KostprijsStartdatum>{kostprijs[1]}</ieb:KostprijsStartdatum>\n      </{t('EbKostprijs')}>")
+        kp = (
+            f"\n      <{t('EbKostprijs')}>\n        <ieb:KostprijsBedrag>{kostprijs[0]}</ieb:KostprijsBedrag>\n"
+            f"        <ieb:KostprijsStartdatum>{kostprijs[1]}</ieb:KostprijsStartdatum>\n      </{t('EbKostprijs')}>"
+        )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<{t('Bericht')} xmlns:ieb="{BASIS}" {ns_decl}>
-  <{t('Header')}>
-    <{t('BerichtCode')}>{code}</{t('BerichtCode')}>
-    <{t('BerichtVersie')}>{versie}</{t('BerichtVersie')}>
-    <{t('BerichtSubversie')}>{subversie}</{t('BerichtSubversie')}>
-    <{t('Afzender')}>{afzender}</{t('Afzender')}>
-    <{t('BerichtIdentificatie')}>
+<{t("Bericht")} xmlns:ieb="{BASIS}" {ns_decl}>
+  <{t("Header")}>
+    <{t("BerichtCode")}>{code}</{t("BerichtCode")}>
+    <{t("BerichtVersie")}>{versie}</{t("BerichtVersie")}>
+    <{t("BerichtSubversie")}>{subversie}</{t("BerichtSubversie")}>
+    <{t("Afzender")}>{afzender}</{t("Afzender")}>
+    <{t("BerichtIdentificatie")}>
       <ieb:Identificatie>{ident}</ieb:Identificatie>
       <ieb:Dagtekening>{dagtekening}</ieb:Dagtekening>
-    </{t('BerichtIdentificatie')}>
-    <{t('XsdVersie')}>
+    </{t("BerichtIdentificatie")}>
+    <{t("XsdVersie")}>
       <ieb:BasisschemaXsdVersie>1.2.0</ieb:BasisschemaXsdVersie>
       <ieb:BerichtXsdVersie>1.2.0</ieb:BerichtXsdVersie>
-    </{t('XsdVersie')}>
-  </{t('Header')}>
-  <{t('Client')}>
-    <{t('Bsn')}>{bsn}</{t('Bsn')}>
+    </{t("XsdVersie")}>
+  </{t("Header")}>
+  <{t("Client")}>
+    <{t("Bsn")}>{bsn}</{t("Bsn")}>
     <{t(klasse)}>
-      <{t('EbStartNummer')}>{nummer}</{t('EbStartNummer')}>
+      <{t("EbStartNummer")}>{nummer}</{t("EbStartNummer")}>
       <{t(datum_el)}>{datum}</{t(datum_el)}>{kp}
-      <{t('StatusAanlevering')}>{status}</{t('StatusAanlevering')}>
+      <{t("StatusAanlevering")}>{status}</{t("StatusAanlevering")}>
     </{t(klasse)}>{extra_client}
-  </{t('Client')}>
-</{t('Bericht')}>
+  </{t("Client")}>
+</{t("Bericht")}>
 """
 
 
-def retour(bericht: str, *, header_codes: list[str] | None = None, client: bool = False,
-           klasse_codes: list[str] | None = None, client_codes: list[str] | None = None) -> str:
+def retour(
+    bericht: str,
+    *,
+    header_codes: list[str] | None = None,
+    client: bool = False,
+    klasse_codes: list[str] | None = None,
+    client_codes: list[str] | None = None,
+) -> str:
     b = bericht.lower()
     code = {"wmo402": "471", "wmo404": "473"}[b]
-    klasse, datum_el = ("StartEigenBijdrage", "EbStartdatum") if b == "wmo402" else ("StopEigenBijdrage", "EbStopdatum")
+    klasse, datum_el = (
+        ("StartEigenBijdrage", "EbStartdatum") if b == "wmo402" else ("StopEigenBijdrage", "EbStopdatum")
+    )
     rc = ""
     if header_codes:
-        rc = f"\n    <{b}:RetourCodes>" + "".join(f"<{b}:RetourCode>{c}</{b}:RetourCode>" for c in header_codes) + f"</{b}:RetourCodes>"
+        rc = (
+            f"\n    <{b}:RetourCodes>"
+            + "".join(f"<{b}:RetourCode>{c}</{b}:RetourCode>" for c in header_codes)
+            + f"</{b}:RetourCodes>"
+        )
     cl = ""
     if client:
         kc = "".join(f"<{b}:RetourCode>{c}</{b}:RetourCode>" for c in klasse_codes or [])
@@ -123,29 +156,52 @@ SAMPLES: dict[str, tuple[str | bytes, list[str]]] = {
     "valid/wmo403-delete-old.xml": (heen("WMO403", status="3", datum="2024-01-31"), []),
     "valid/wmo402-accepted.xml": (retour("WMO402"), []),
     "valid/wmo402-level2.xml": (retour("WMO402", header_codes=["0001"]), []),
-    "valid/wmo402-level3.xml": (retour("WMO402", client=True, klasse_codes=["9102"], client_codes=["0200"]), []),
+    "valid/wmo402-level3.xml": (
+        retour("WMO402", client=True, klasse_codes=["9102"], client_codes=["0200"]),
+        [],
+    ),
     "valid/wmo404-accepted.xml": (retour("WMO404"), []),
-    "valid/wmo404-level3.xml": (retour("WMO404", client=True, klasse_codes=["9328"], client_codes=["0200"]), []),
+    "valid/wmo404-level3.xml": (
+        retour("WMO404", client=True, klasse_codes=["9328"], client_codes=["0200"]),
+        [],
+    ),
     # ---- level 1: parse and XSD
     "invalid/op192-bom.xml": (b"\xef\xbb\xbf" + heen("WMO401").encode(), ["OP192"]),
-    "invalid/op192-latin1.xml": (heen("WMO401").replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode(), ["OP192"]),
+    "invalid/op192-latin1.xml": (
+        heen("WMO401").replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode(),
+        ["OP192"],
+    ),
     "invalid/op192-not-utf8.xml": (heen("WMO401", ident="M\xfcnster").encode("latin-1"), ["OP192"]),
     "invalid/xml-not-well-formed.xml": (heen("WMO401").replace("</wmo401:Client>", ""), ["XML"]),
-    "invalid/xml-dtd.xml": (heen("WMO401").replace("?>\n", '?>\n<!DOCTYPE wmo401:Bericht>\n', 1), ["XML"]),
-    "invalid/xml-xxe.xml": (heen("WMO401", bsn="&x;").replace("?>\n", '?>\n<!DOCTYPE b [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n', 1), ["XML"]),
+    "invalid/xml-dtd.xml": (heen("WMO401").replace("?>\n", "?>\n<!DOCTYPE wmo401:Bericht>\n", 1), ["XML"]),
+    "invalid/xml-xxe.xml": (
+        heen("WMO401", bsn="&x;").replace(
+            "?>\n", '?>\n<!DOCTYPE b [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n', 1
+        ),
+        ["XML"],
+    ),
     "invalid/xml-billion-laughs.xml": (
         heen("WMO401", ident="&l9;").replace(
             "?>\n",
-            "?>\n<!DOCTYPE b [<!ENTITY l0 \"ha\">"
+            '?>\n<!DOCTYPE b [<!ENTITY l0 "ha">'
             + "".join(f'<!ENTITY l{i} "' + f"&l{i - 1};" * 10 + '">' for i in range(1, 10))
             + "]>\n",
             1,
         ),
         ["XML"],
     ),
-    "invalid/xsd-unknown-namespace.xml": (heen("WMO401").replace("ieb/1_0/wmo401", "ieb/9_9/wmo401"), ["XSD"]),
-    "invalid/xsd-missing-bsn.xml": (heen("WMO401").replace("<wmo401:Bsn>999900006</wmo401:Bsn>", ""), ["XSD"]),
-    "invalid/xsd-extra-element.xml": (heen("WMO401", extra_client="\n    <wmo401:Extra>1</wmo401:Extra>"), ["XSD"]),
+    "invalid/xsd-unknown-namespace.xml": (
+        heen("WMO401").replace("ieb/1_0/wmo401", "ieb/9_9/wmo401"),
+        ["XSD"],
+    ),
+    "invalid/xsd-missing-bsn.xml": (
+        heen("WMO401").replace("<wmo401:Bsn>999900006</wmo401:Bsn>", ""),
+        ["XSD"],
+    ),
+    "invalid/xsd-extra-element.xml": (
+        heen("WMO401", extra_client="\n    <wmo401:Extra>1</wmo401:Extra>"),
+        ["XSD"],
+    ),
     "invalid/xsd-date-timezone.xml": (heen("WMO401", datum="2026-05-01Z"), ["XSD"]),
     "invalid/xsd-date-offset.xml": (heen("WMO403", datum="2026-05-01+01:00"), ["XSD"]),
     "invalid/xsd-bsn-short.xml": (heen("WMO401", bsn="99990000"), ["XSD"]),
@@ -160,23 +216,56 @@ SAMPLES: dict[str, tuple[str | bytes, list[str]]] = {
     "invalid/cs025-versie.xml": (heen("WMO403", versie="2"), ["XSD", "CS025"]),
     "invalid/cs125-status-9.xml": (heen("WMO401", status="9"), ["CS125"]),
     "invalid/cs126-berichtcode.xml": (heen("WMO401", code="472"), ["XSD", "CS126"]),
-    "invalid/cs332-before-2020.xml": (heen("WMO401", dagtekening="2020-06-01", datum="2019-12-31"), ["CS332"]),
-    "invalid/cs334-kostprijs-before-start.xml": (heen("WMO401", kostprijs=("57000", "2026-04-30")), ["CS334"]),
-    "invalid/tr112-start-too-old.xml": (heen("WMO401", dagtekening="2026-05-20", datum="2025-05-19"), ["TR112"]),
-    "invalid/tr112-stop-too-old.xml": (heen("WMO403", dagtekening="2026-05-20", datum="2025-05-19"), ["TR112"]),
-    "invalid/tr113-start-too-far.xml": (heen("WMO401", dagtekening="2026-05-20", datum="2026-06-21"), ["TR113"]),
-    "invalid/tr113-stop-too-far.xml": (heen("WMO403", dagtekening="2026-05-20", datum="2026-06-21"), ["TR113"]),
-    "invalid/tr116-stop-change-too-old.xml": (heen("WMO403", status="2", dagtekening="2026-05-20", datum="2025-05-19"), ["TR116"]),
-    "invalid/tr117-stop-change-too-far.xml": (heen("WMO403", status="2", dagtekening="2026-05-20", datum="2026-06-21"), ["TR117"]),
+    "invalid/cs332-before-2020.xml": (
+        heen("WMO401", dagtekening="2020-06-01", datum="2019-12-31"),
+        ["CS332"],
+    ),
+    "invalid/cs334-kostprijs-before-start.xml": (
+        heen("WMO401", kostprijs=("57000", "2026-04-30")),
+        ["CS334"],
+    ),
+    "invalid/tr112-start-too-old.xml": (
+        heen("WMO401", dagtekening="2026-05-20", datum="2025-05-19"),
+        ["TR112"],
+    ),
+    "invalid/tr112-stop-too-old.xml": (
+        heen("WMO403", dagtekening="2026-05-20", datum="2025-05-19"),
+        ["TR112"],
+    ),
+    "invalid/tr113-start-too-far.xml": (
+        heen("WMO401", dagtekening="2026-05-20", datum="2026-06-21"),
+        ["TR113"],
+    ),
+    "invalid/tr113-stop-too-far.xml": (
+        heen("WMO403", dagtekening="2026-05-20", datum="2026-06-21"),
+        ["TR113"],
+    ),
+    "invalid/tr116-stop-change-too-old.xml": (
+        heen("WMO403", status="2", dagtekening="2026-05-20", datum="2025-05-19"),
+        ["TR116"],
+    ),
+    "invalid/tr117-stop-change-too-far.xml": (
+        heen("WMO403", status="2", dagtekening="2026-05-20", datum="2026-06-21"),
+        ["TR117"],
+    ),
     # ---- level 3: the receiver's context
     "invalid/cs300-unknown-gemeente.xml": (heen("WMO401", afzender="0001"), ["CS300"]),
     "invalid/cs300-ended-gemeente.xml": (heen("WMO401", afzender="0501"), ["CS300"]),
     "invalid/cs333-kostprijs-below-tariff.xml": (heen("WMO401", kostprijs=("2179", "2026-05-01")), ["CS333"]),
-    "invalid/8848-dagtekening-future.xml": (heen("WMO401", dagtekening="2026-06-02", datum="2026-06-01"), ["8848"]),
+    "invalid/8848-dagtekening-future.xml": (
+        heen("WMO401", dagtekening="2026-06-02", datum="2026-06-01"),
+        ["8848"],
+    ),
     # ---- several at once: every problem is reported
     "invalid/many-problems.xml": (
-        heen("WMO401", afzender="0001", bsn="999900007", status="9", dagtekening="2026-06-02",
-             kostprijs=("100", "2026-05-01")),
+        heen(
+            "WMO401",
+            afzender="0001",
+            bsn="999900007",
+            status="9",
+            dagtekening="2026-06-02",
+            kostprijs=("100", "2026-05-01"),
+        ),
         ["CS002", "CS125", "CS300", "CS333", "8848"],
     ),
 }
