@@ -69,7 +69,9 @@ def test_remaining_kostprijs_is_sent_again_after_a_pause() -> None:
     assert periods[0].stop == d("2024-03-31")
     from ieb.policy import Gebeurtenis, GebeurtenisSoort, GemeenteParameters, Soort, StartTrigger
 
-    params = GemeenteParameters(gemeentecode="0363", start_triggers={Soort.WONINGAANPASSING: StartTrigger.LEVERING})
+    params = GemeenteParameters(
+        gemeentecode="0363", start_triggers={Soort.WONINGAANPASSING: StartTrigger.LEVERING}
+    )
     events = [
         Gebeurtenis(voorziening_id="wa", soort=GebeurtenisSoort.START_ZORG, datum=d("2024-01-10")),
         Gebeurtenis(voorziening_id="wa", soort=GebeurtenisSoort.STOP_ZORG, datum=d("2024-03-31")),
@@ -101,7 +103,9 @@ def test_no_change_when_the_new_kostprijs_is_lower_than_the_remaining_one() -> N
 
 
 def test_no_kostprijs_when_another_voorziening_runs_longer() -> None:
-    [period] = derive_periods([vz("hulpmiddel", "2024-01-10", kostprijs=10000), vz("begeleiding", "2024-01-02")])
+    [period] = derive_periods(
+        [vz("hulpmiddel", "2024-01-10", kostprijs=10000), vz("begeleiding", "2024-01-02")]
+    )
     assert period.kostprijs_cent is None and period.stop is None
 
 

@@ -19,7 +19,10 @@ from ieb.policy import (
 
 def ev(vid: str, soort: str, datum: str, einde: str | None = None) -> Gebeurtenis:
     return Gebeurtenis(
-        voorziening_id=vid, soort=GebeurtenisSoort(soort), datum=d(datum), einddatum=d(einde) if einde else None
+        voorziening_id=vid,
+        soort=GebeurtenisSoort(soort),
+        datum=d(datum),
+        einddatum=d(einde) if einde else None,
     )
 
 
@@ -53,7 +56,9 @@ def test_rolstoel_and_undesignated_algemene_voorziening_give_no_period() -> None
 
 
 def test_start_trigger_actual_delivery_305_307() -> None:
-    params = GemeenteParameters(gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.LEVERING})
+    params = GemeenteParameters(
+        gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.LEVERING}
+    )
     item = vz("begeleiding", "2024-01-01", id="bg")
     assert derive_periods([item], [], params) == []  # nothing delivered yet
     events = [ev("bg", "305", "2024-02-12"), ev("bg", "307", "2024-08-20")]
@@ -62,13 +67,19 @@ def test_start_trigger_actual_delivery_305_307() -> None:
 
 
 def test_start_trigger_toewijzing_301() -> None:
-    params = GemeenteParameters(gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.TOEWIJZING})
-    [period] = derive_periods([vz("begeleiding", "2024-01-01", id="bg")], [ev("bg", "301", "2024-01-20")], params)
+    params = GemeenteParameters(
+        gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.TOEWIJZING}
+    )
+    [period] = derive_periods(
+        [vz("begeleiding", "2024-01-01", id="bg")], [ev("bg", "301", "2024-01-20")], params
+    )
     assert (period.start, period.stop) == (d("2024-01-20"), None)
 
 
 def test_start_trigger_first_and_last_declaration_303() -> None:
-    params = GemeenteParameters(gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.DECLARATIE})
+    params = GemeenteParameters(
+        gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.DECLARATIE}
+    )
     events = [ev("bg", "303", "2024-02-01", "2024-02-29"), ev("bg", "303", "2024-03-01", "2024-03-31")]
     [ended] = derive_periods([vz("begeleiding", "2024-01-01", "2024-03-31", id="bg")], events, params)
     assert (ended.start, ended.stop) == (d("2024-02-01"), d("2024-03-31"))
@@ -77,7 +88,9 @@ def test_start_trigger_first_and_last_declaration_303() -> None:
 
 
 def test_stop_zorg_without_start_is_refused() -> None:
-    params = GemeenteParameters(gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.LEVERING})
+    params = GemeenteParameters(
+        gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.LEVERING}
+    )
     with pytest.raises(PolicyInputError, match=r"voorzieningen\[0\].*307"):
         derive_periods([vz("begeleiding", "2024-01-01", id="bg")], [ev("bg", "307", "2024-03-01")], params)
 

@@ -1,0 +1,125 @@
+"""``ieb bijdrage``: the JSON contract, exit codes and error messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from policy_builders import CLIENT
+from typer.testing import CliRunner
+
+from ieb.cli.bijdrage import register
+
+
+def app() -> typer.Typer:
+    application = typer.Typer()
+
+    @application.callback()
+    def main() -> None:
+        """Test host."""
+
+    register(application)
+    return application
+
+
+def request(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "gemeente": {"code": "0363", "verlaagd_tarief": [], "minima": None},
+        "huishouden": {
+            "leden": [
+                {
+                    "bsn": CLIENT,
+                    "geboortedatum": "1950-06-15",
+                    "wlz_eigen_bijdrage": False,
+                    "beschermd_wonen": False,
+                }
+            ],
+            "inkomen_cent_per_jaar": None,
+        },
+        "voorzieningen": [
+            {
+                "bsn": CLIENT,
+                "soort": "hulpmiddel",
+                "start": "2020-01-15",
+                "stop": None,
+                "kostprijs_cent": 57000,
+            }
+        ],
+        "van": "2020-01",
+        "tot": "2022-12",
+    }
+    data.update(changes)
+    return data
+
+
+def run(tmp_path: Path, data: object, *args: str) -> Any:
+    path = tmp_path / "in.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    return CliRunner().invoke(app(), ["bijdrage", *args, str(path)])
+
+
+def test_json_contract_worked_example(tmp_path: Path) -> None:
+    result = run(tmp_path, request(), "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out) == {"maanden", "totaal_cent", "kostprijs"}
+    assert out["maanden"][0] == {"maand": "2020-01", "bedrag_cent": 0, "reden": "startmaand"}
+    assert sum(1 for m in out["maanden"] if m["bedrag_cent"] == 1900) == 30
+    assert out["totaal_cent"] == 57000
+    assert out["kostprijs"] == [
+        {"bsn": CLIENT, "resterend_cent": 0, "virtuele_einddatum": "2022-07-31", "stop_maand": "2022-07"}
+    ]
+
+
+def test_text_output(tmp_path: Path) -> None:
+    result = run(tmp_path, request(tot="2020-03"))
+    assert result.exit_code == 0
+    assert "19,00" in result.stdout and "2020-02" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"van": "2020-13"}, "van"),
+        ({"voorzieningen": [{"bsn": CLIENT, "soort": "taxi", "start": "2020-01-15"}]}, "voorzieningen[0].soort"),
+        ({"voorzieningen": [{"bsn": CLIENT, "soort": "begeleiding", "start": "2020-02-30"}]}, "voorzieningen[0].start"),
+        ({"voorzieningen": [{"bsn": CLIENT, "soort": "hulpmiddel", "start": "2020-01-15", "kostprijs_cent": -5}]},
+         "voorzieningen[0].kostprijs_cent"),
+        ({"voorzieningen": [{"bsn": "999900018", "soort": "begeleiding", "start": "2020-01-15"}]},
+         "voorzieningen[0].bsn"),
+        ({"gemeente": {"code": "0363", "verlaagd_tarief": [{"vanaf": "2024-01-01", "bedrag_cent": 2500}],
+                       "minima": None}}, "gemeente.verlaagd_tarief[0].bedrag_cent"),
+        ({"gemeente": {"code": "363", "verlaagd_tarief": [], "minima": None}}, "gemeente.code"),
+        ({"tot": "2019-12"}, "tot"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_1_naming_the_field(tmp_path: Path, change: dict[str, Any], field: str) -> None:
+    result = run(tmp_path, request(**change), "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert f"fout: {field}" in result.stderr
+    assert result.stdout == ""
+    assert "999900018" not in result.stderr
+
+
+def test_broken_json_exits_1(tmp_path: Path) -> None:
+    result = run(tmp_path, "{nee", "--format", "json")
+    assert result.exit_code == 1 and "geen geldige JSON" in result.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run(tmp_path, request(), "--format", "xml").exit_code == 2
+    assert CliRunner().invoke(app(), ["bijdrage", str(tmp_path / "missing.json")]).exit_code == 2
+
+
+def test_future_tariff_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IEB_TARIEVEN", '[{"vanaf": "2027-01-01", "bedrag_cent": 2300}]')
+    data = request(
+        voorzieningen=[{"bsn": CLIENT, "soort": "begeleiding", "start": "2026-11-15"}],
+        van="2027-01",
+        tot="2027-01",
+    )
+    out = json.loads(run(tmp_path, data, "--format", "json").stdout)
+    assert out["maanden"] == [{"maand": "2027-01", "bedrag_cent": 2300, "reden": "landelijk_tarief"}]
