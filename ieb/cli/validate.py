@@ -83,7 +83,7 @@ def validate(
     Exitcode 0: alles geldig; 1: minstens één bestand ongeldig; 2: verkeerd gebruik.
     """
     from ieb.errors import IebError
-    from ieb.releases import default_registry
+    from ieb.releases import Registry, default_registry
     from ieb.validation import validate_file
     from ieb.validation.gemeenten import GemeenteLijst
 
@@ -91,15 +91,16 @@ def validate(
         raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
     day = _today(today)
     files = _collect_paths(paths)
+    registry = Registry.with_builtin() if release_dir else default_registry
     try:
         lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
         for folder in release_dir or []:
-            default_registry.register_folder(folder, replace=True)
+            registry.register_folder(folder, replace=True)
     except IebError as exc:
         raise typer.BadParameter(str(exc)) from None
     results: list[dict[str, Any]] = []
     for f in files:
-        report = validate_file(f, today=day, gemeenten=lijst)
+        report = validate_file(f, today=day, gemeenten=lijst, registry=registry)
         results.append({"path": str(f), **report.to_dict()})
     valid = sum(1 for r in results if r["valid"])
     summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}

@@ -237,6 +237,11 @@ class Registry:
                     self._releases.setdefault(release.name, release)
                     self._builtin = None
 
+    @classmethod
+    def with_builtin(cls) -> Registry:
+        """A new, independent registry holding the built-in ``ieb-1.0`` (no global state touched)."""
+        return cls(builtin=_builtin_ieb_1_0)
+
     def register(self, release: Release, *, replace: bool = False) -> Release:
         self._ensure()
         with self._lock:
