@@ -225,11 +225,14 @@ def _read_systeem(el: etree._Element | None) -> Systeem:
     )
 
 
-def _read_stuurgegevens(el: etree._Element | None) -> Stuurgegevens:
+def _read_stuurgegevens(el: etree._Element | None, fixed: str | None = None) -> Stuurgegevens:
     if el is None:
         raise EnvelopeInvalidError("stuurgegevens ontbreken", location="stuurgegevens")
+    berichtcode = _req(el, _s("berichtcode"))
+    if fixed is not None and berichtcode == "":
+        berichtcode = fixed  # an empty element with a fixed value takes that value (XSD 1.0, 3.3.4)
     return Stuurgegevens(
-        berichtcode=cast(Any, _req(el, _s("berichtcode"))),
+        berichtcode=cast(Any, berichtcode),
         zender=_read_systeem(el.find(_s("zender"))),
         ontvanger=_read_systeem(el.find(_s("ontvanger"))),
         referentienummer=_req(el, _s("referentienummer")),
@@ -317,7 +320,7 @@ def envelope_from_element(root: etree._Element, *, validate: bool = True) -> Env
             stuurgegevens=_read_stuurgegevens(root.find(_g("stuurgegevens"))),
             parameters=_read_parameters(root.find(_g("parameters"))),
         )
-    stuurgegevens = _read_stuurgegevens(root.find(_s("stuurgegevens")))
+    stuurgegevens = _read_stuurgegevens(root.find(_s("stuurgegevens")), fixed=cls.berichtcode)
     if cls is Bv03:
         return Bv03(stuurgegevens=stuurgegevens)
     body = _read_foutbericht(root.find(_s("body")))
