@@ -1,0 +1,11 @@
+"""The ledger: what was sent to (or, on the CAK side, received by) the CAK, and with what outcome.
+
+* :func:`open_database` - engine on SQLite (default) or PostgreSQL, schema migrated in place.
+* :mod:`ieb.ledger.schema` - the tables, including the transport's ``outbox``/``inbox``/``audit``.
+"""
+
+from __future__ import annotations
+
+from ieb.ledger.db import open_database
+
+__all__ = ["open_database"]

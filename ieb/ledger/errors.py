@@ -1,0 +1,47 @@
+"""Errors of the ledger, the planner and retour processing (all :class:`ieb.errors.IebError`)."""
+
+from __future__ import annotations
+
+from ieb.errors import IebError
+
+__all__ = [
+    "DatabaseVersionError",
+    "DuplicateRetourError",
+    "LedgerError",
+    "PlanningError",
+    "PreflightError",
+    "RetourInputError",
+    "UnknownRetourError",
+]
+
+
+class LedgerError(IebError):
+    """Something about the ledger database or its contents."""
+
+
+class DatabaseVersionError(LedgerError):
+    """The database was written by a newer (or foreign) version of ``ieb``; nothing was changed."""
+
+
+class RetourInputError(LedgerError):
+    """A retour file is unreadable, invalid or not a retour (``location`` names the file)."""
+
+
+class UnknownRetourError(RetourInputError):
+    """A retour answers a heenbericht the ledger does not know (Afzender + BerichtIdentificatie)."""
+
+
+class DuplicateRetourError(RetourInputError):
+    """A heenbericht already has a different retour; the ledger keeps the first one."""
+
+
+class PlanningError(LedgerError):
+    """The desired state cannot be reached within the rules (``problems`` says why, per person)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
+class PreflightError(PlanningError):
+    """A planned message would be rejected (in-message rules or history rules); nothing was queued."""
