@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from lxml import etree
@@ -76,10 +77,38 @@ class RuleContext:
     def ns(self) -> dict[str, str]:
         return {"m": self.spec.namespace, "b": BASIS_NS}
 
+    @cached_property
+    def _index(
+        self,
+    ) -> tuple[dict[tuple[str, ...], etree._Element], dict[tuple[str, ...], list[etree._Element]]]:
+        """One walk of the document: first element per path of Clark names, all elements per
+        path of local names (the key of ``spec.types``)."""
+        by_tag: dict[tuple[str, ...], etree._Element] = {}
+        by_local: dict[tuple[str, ...], list[etree._Element]] = {}
+        root_tag = str(self.root.tag)
+        stack: list[tuple[etree._Element, tuple[str, ...], tuple[str, ...]]] = [
+            (self.root, (root_tag,), (root_tag.rpartition("}")[2],))
+        ]
+        while stack:
+            el, tags, local = stack.pop()
+            by_tag.setdefault(tags, el)
+            by_local.setdefault(local, []).append(el)
+            for child in reversed(el):
+                tag = child.tag
+                if isinstance(tag, str):
+                    stack.append((child, (*tags, tag), (*local, tag.rpartition("}")[2])))
+        return by_tag, by_local
+
+    def _key(self, path: str) -> tuple[str, ...]:
+        return (str(self.root.tag), *_steps(path, self.spec.namespace))
+
     def find(self, path: str) -> etree._Element | None:
         """Find by a path with prefixes ``m:`` (message namespace) and ``b:`` (basisschema)."""
-        found = self.root.find(path, self.ns)
-        return found
+        return self._index[0].get(self._key(path))
+
+    def elements_at(self, local_path: tuple[str, ...]) -> list[etree._Element]:
+        """All elements at a path of local names from the root, in document order."""
+        return self._index[1].get(local_path, [])
 
     def text(self, path: str) -> str | None:
         el = self.find(path)
@@ -139,6 +168,12 @@ class RuleContext:
     @property
     def status(self) -> str | None:
         return self.text(f"m:Client/m:{self.klasse}/m:StatusAanlevering")
+
+
+@lru_cache(maxsize=1024)
+def _steps(path: str, namespace: str) -> tuple[str, ...]:
+    ns = {"m": namespace, "b": BASIS_NS}
+    return tuple(f"{{{ns[p]}}}{local}" for p, _, local in (step.partition(":") for step in path.split("/")))
 
 
 Check = Callable[[RuleContext], Iterable[Issue]]
@@ -203,15 +238,9 @@ def rule_by_code(code: str) -> Rule:
 
 def _typed_elements(ctx: RuleContext, type_name: str) -> Iterator[etree._Element]:
     """Elements of the document whose declared type is (based on) ``type_name``."""
-    types = ctx.spec.types
-    stack: list[tuple[etree._Element, tuple[str, ...]]] = [(ctx.root, (etree.QName(ctx.root).localname,))]
-    while stack:
-        el, path = stack.pop()
-        if types.get(path) == type_name:
-            yield el
-        for child in reversed(el):
-            if isinstance(child.tag, str):
-                stack.append((child, (*path, etree.QName(child).localname)))
+    for path, base in ctx.spec.types.items():
+        if base == type_name:
+            yield from ctx.elements_at(path)
 
 
 # ---------------------------------------------------------------- generic (every release)
