@@ -19,19 +19,11 @@ from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
+from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.validation.rules import GENERIC_RULES, Rule, RuleContext, rule_by_code
 from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
 
 __all__ = ["Issue", "Report", "Rule", "rule_by_code", "validate_bytes", "validate_file"]
-
-_NS_IN_MSG = re.compile(r"\{([^}]*)\}")
-
-
-def _xsd_message(entry: etree._LogEntry, prefixes: dict[str, str]) -> str:
-    text = _NS_IN_MSG.sub(
-        lambda m: prefixes.get(m.group(1), "") + ":" if m.group(1) in prefixes else "", entry.message
-    )
-    return f"Voldoet niet aan het XSD (regel {entry.line}): {text}"
 
 
 def validate_bytes(
@@ -65,7 +57,8 @@ def validate_bytes(
             "http://www.istandaarden.nl/ieb/1_0/basisschema/schema": "ieb",
         }
         for entry in list(schema.error_log):  # type: ignore[call-overload]
-            report.issues.append(Issue("XSD", "0001", 1, entry.path or None, _xsd_message(entry, prefixes)))
+            message = dutch_xsd_message(entry.message, prefixes, entry.line)
+            report.issues.append(Issue("XSD", "0001", 1, entry.path or None, message))
     loader: Callable[[], GemeenteLijst] | None
     if isinstance(gemeenten, GemeenteLijst):
         fixed = gemeenten

@@ -61,3 +61,13 @@ def test_op179_file_over_25_mb(tmp_path: Path) -> None:
     assert validate_bytes(big).codes == ["OP179"]
     # exactly at the limit is still parsed
     assert validate_bytes(base, max_bytes=len(base)).codes != ["OP179"]
+
+
+def test_xsd_messages_are_dutch_and_mask_bsns() -> None:
+    short = validate_file(SAMPLES / "invalid/xsd-bsn-short.xml").issues[0]
+    assert short.code == "XSD" and short.message.startswith("Veld wmo401:Bsn")
+    assert "99990000" not in short.message and "[0-9]{9}" in short.message
+    long = validate_file(SAMPLES / "invalid/xsd-identificatie-long.xml").issues[0]
+    assert "te lang (13 tekens; hoogstens 12)" in long.message
+    missing = validate_file(SAMPLES / "invalid/xsd-missing-bsn.xml").issues[0]
+    assert "verwacht: wmo401:Bsn" in missing.message
