@@ -21,14 +21,18 @@ _FORBIDDEN_UTF16 = tuple("<!DOCTYPE".encode(enc) for enc in ("utf-16-le", "utf-1
 )
 
 
-def safe_parser() -> etree.XMLParser:
-    """A new lxml parser that never loads a DTD, expands an entity or touches the network."""
+def safe_parser(*, huge_text: bool = False) -> etree.XMLParser:
+    """A new lxml parser that never loads a DTD, expands an entity or touches the network.
+
+    ``huge_text`` lifts libxml2's 10 MB limit on one text node (``huge_tree``); :func:`parse_xml`
+    uses it only for input that is within the 25 MB envelope limit and free of any DTD.
+    """
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         dtd_validation=False,
         load_dtd=False,
-        huge_tree=False,
+        huge_tree=huge_text,
         remove_comments=False,
         remove_pis=False,
         collect_ids=False,
@@ -56,7 +60,15 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> etree._Ele
     try:
         root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise HostileXmlError(f"geen goedgevormde XML: {exc}", location=f"regel {exc.lineno}") from None
+        if "Text node too long" not in str(exc):
+            raise HostileXmlError(f"geen goedgevormde XML: {exc}", location=f"regel {exc.lineno}") from None
+        # A legitimate envelope of up to 25 MB carries its file as one base64 text node, larger
+        # than libxml2's 10 MB default. The size is already bounded above and there is no DTD, so
+        # only this limit is lifted (still no entities, no DTD, no network).
+        try:
+            root = etree.fromstring(data, safe_parser(huge_text=True))
+        except etree.XMLSyntaxError as exc2:
+            raise HostileXmlError(f"geen goedgevormde XML: {exc2}", location=f"regel {exc2.lineno}") from None
     tree = root.getroottree()
     docinfo = tree.docinfo
     if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:

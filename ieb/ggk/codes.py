@@ -25,10 +25,14 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from ieb.errors import IebError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ieb.ggk.models import Envelope
 
 __all__ = [
     "FIXED_ORGANISATIES",
@@ -113,7 +117,7 @@ class CheckResult:
     """What :meth:`EnvelopeChecks.check` found; ``envelope`` is the parsed model when it was readable."""
 
     findings: tuple[Finding, ...]
-    envelope: object | None = None
+    envelope: Envelope | None = None
 
     @property
     def ok(self) -> bool:

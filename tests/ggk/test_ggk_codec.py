@@ -354,3 +354,18 @@ def _published(path: str) -> etree.XMLSchema:
         except OSError:
             pytest.skip("published reference not available")
     return _SCHEMAS[path]
+
+
+def test_an_envelope_just_under_25_mb_parses() -> None:
+    """The whole file is one base64 text node, beyond libxml2's 10 MB default for a text node."""
+    payload = b"<a>" + b"x" * (18 * 1024 * 1024) + b"</a>"
+    di01 = _di01(referentienummer=REF).model_copy(
+        update={
+            "parameters": _di01().parameters.model_copy(update={"bericht": ggk.XmlBestand(inhoud=payload)})
+        }
+    )
+    data = ggk.build(di01)
+    assert 24 * 1024 * 1024 < len(data) <= ggk.MAX_ENVELOPE_BYTES
+    assert ggk.parse(data).payload == payload
+    with pytest.raises(ggk.EnvelopeTooLargeError):
+        ggk.parse(data + b" " * (ggk.MAX_ENVELOPE_BYTES - len(data) + 1))
