@@ -8,19 +8,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from pathlib import Path
-
-from lxml import etree
 
 from ieb.errors import UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
-from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.validation.rules import GENERIC_RULES, Rule, RuleContext, rule_by_code
+from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
 
 __all__ = ["Issue", "Report", "Rule", "rule_by_code", "validate_bytes", "validate_file"]
