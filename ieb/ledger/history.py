@@ -1,0 +1,542 @@
+"""The history rules of iEb 1.0 (level 3): one addressable check per rule code, each with its retourcode.
+
+The same checks serve both sides of the exchange:
+
+* the municipality's pre-flight (:mod:`ieb.ledger.planner`), against its own ledger of accepted
+  *and pending* deliveries, before anything is queued;
+* the CAK side (:mod:`ieb.simulator.cak`), against the CAK's ledger of accepted deliveries.
+
+A check looks at one incoming :class:`Delivery` and a :class:`History` (the earlier deliveries that
+count) and returns an :class:`~ieb.validation.report.Issue` or nothing. Run one rule with
+``history_rule("TR071").check(delivery, history)`` or all with :func:`check_history`.
+
+Interpretation notes (spec section 6; **[I]** marks an inferred detail, see docs/ledger.md):
+
+* The logical key of a start is (Afzender, EbStartNummer); a stop has the same key in its own class.
+* TR102 [I]: a start with status 1 is refused when the EbStartNummer was ever used for a start
+  (OP290, also after a deletion); a stop with status 1 is refused while a (not deleted) stop exists.
+* TR330 [I]: a stop whose Bsn differs from the start's Bsn counts as "no current start".
+* TR328 [I]: also checked on a changed start (status 2) against the current stop.
+* OP291 [I]: a start (status 1 or 2) whose EbStartdatum lies inside the period of another current
+  start of the same Bsn (start..stop, open-ended without a stop); retourcode 9102 (no code of its own).
+* OP325 [I]: a second status 2 of the same record with the same Dagtekening; retourcode 9103.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from ieb.messages import Wmo401, Wmo403
+from ieb.types import RetourCode, mask_bsn
+from ieb.validation.report import Issue
+from ieb.validation.rules import add_months
+
+__all__ = [
+    "HISTORY_RULES",
+    "Delivery",
+    "History",
+    "HistoryRule",
+    "MemoryHistory",
+    "PeriodState",
+    "RecordState",
+    "check_history",
+    "history_rule",
+]
+
+Bericht = Literal["WMO401", "WMO403"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery (the content of one WMO401 or WMO403), as the history rules see it."""
+
+    bericht: Bericht
+    afzender: str
+    identificatie: str
+    dagtekening: dt.date
+    bsn: str
+    eb_start_nummer: int
+    status: str
+    datum: dt.date
+    kostprijs_bedrag: int | None = None
+    kostprijs_startdatum: dt.date | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Delivery({self.bericht} {self.afzender}/{self.identificatie}/{self.dagtekening.isoformat()} "
+            f"bsn={mask_bsn(self.bsn)} nr={self.eb_start_nummer} status={self.status} datum={self.datum.isoformat()} "
+            f"kostprijs={self.kostprijs_bedrag}@{self.kostprijs_startdatum})"
+        )
+
+    @property
+    def is_start(self) -> bool:
+        return self.bericht == "WMO401"
+
+    @property
+    def klasse(self) -> str:
+        return "StartEigenBijdrage" if self.is_start else "StopEigenBijdrage"
+
+    @property
+    def datum_veld(self) -> str:
+        return "EbStartdatum" if self.is_start else "EbStopdatum"
+
+    def same_values(self, other: Delivery) -> bool:
+        """All field values of the record equal (TR329)."""
+        return (
+            self.bsn == other.bsn
+            and self.datum == other.datum
+            and self.kostprijs_bedrag == other.kostprijs_bedrag
+            and self.kostprijs_startdatum == other.kostprijs_startdatum
+        )
+
+    def location(self, element: str | None = None) -> str:
+        prefix = self.bericht.lower()
+        path = f"/{prefix}:Bericht/{prefix}:Client/{prefix}:{self.klasse}"
+        return path + (f"/{prefix}:{element}" if element else "")
+
+    def describe(self) -> str:
+        wat = "start" if self.is_start else "stop"
+        return (
+            f"{self.bericht} {wat} nr {self.eb_start_nummer} (Bsn {mask_bsn(self.bsn)}, status {self.status}, "
+            f"{self.datum_veld} {self.datum.isoformat()})"
+        )
+
+    @classmethod
+    def from_message(cls, message: Wmo401 | Wmo403) -> Delivery:
+        h = message.header
+        if isinstance(message, Wmo401):
+            s = message.client.start_eigen_bijdrage
+            kp = s.eb_kostprijs
+            return cls(
+                "WMO401",
+                str(h.afzender),
+                str(h.bericht_identificatie.identificatie),
+                h.bericht_identificatie.dagtekening,
+                str(message.client.bsn),
+                s.eb_start_nummer,
+                s.status_aanlevering.value,
+                s.eb_startdatum,
+                kp.kostprijs_bedrag if kp else None,
+                kp.kostprijs_startdatum if kp else None,
+            )
+        t = message.client.stop_eigen_bijdrage
+        return cls(
+            "WMO403",
+            str(h.afzender),
+            str(h.bericht_identificatie.identificatie),
+            h.bericht_identificatie.dagtekening,
+            str(message.client.bsn),
+            t.eb_start_nummer,
+            t.status_aanlevering.value,
+            t.eb_stopdatum,
+        )
+
+    def to_message(self) -> Wmo401 | Wmo403:
+        if self.is_start:
+            return Wmo401.build(
+                afzender=self.afzender,
+                identificatie=self.identificatie,
+                dagtekening=self.dagtekening,
+                bsn=self.bsn,
+                eb_start_nummer=self.eb_start_nummer,
+                eb_startdatum=self.datum,
+                status=self.status,
+                kostprijs_bedrag=self.kostprijs_bedrag,
+                kostprijs_startdatum=self.kostprijs_startdatum,
+            )
+        return Wmo403.build(
+            afzender=self.afzender,
+            identificatie=self.identificatie,
+            dagtekening=self.dagtekening,
+            bsn=self.bsn,
+            eb_start_nummer=self.eb_start_nummer,
+            eb_stopdatum=self.datum,
+            status=self.status,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordState:
+    """The state of one record (a start or the stop of one EbStartNummer) after its deliveries."""
+
+    deliveries: tuple[Delivery, ...] = ()
+
+    @property
+    def ever_first(self) -> bool:
+        """A status 1 was ever accepted for this key."""
+        return any(d.status == "1" for d in self.deliveries)
+
+    @property
+    def last(self) -> Delivery | None:
+        return self.deliveries[-1] if self.deliveries else None
+
+    @property
+    def deleted(self) -> bool:
+        """The latest delivery deleted the record (status 3)."""
+        return bool(self.deliveries) and self.deliveries[-1].status == "3"
+
+    @property
+    def current(self) -> Delivery | None:
+        """The record as it stands now (latest status 1 or 2 after the last deletion), or None."""
+        current: Delivery | None = None
+        for d in self.deliveries:
+            if d.status == "1":
+                current = d
+            elif d.status == "2":
+                if current is not None:
+                    current = d
+            else:
+                current = None
+        return current
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodState:
+    """A current start with its current stop (if any): one period of eigen bijdrage."""
+
+    eb_start_nummer: int
+    start: Delivery
+    stop: Delivery | None
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start.datum <= day and (self.stop is None or day <= self.stop.datum)
+
+
+class History(Protocol):
+    """The earlier deliveries that count (the ledger as one side sees it)."""
+
+    def record(self, afzender: str, eb_start_nummer: int, bericht: Bericht) -> RecordState: ...
+
+    def periods_of(self, afzender: str, bsn: str) -> list[PeriodState]: ...
+
+
+@dataclass
+class MemoryHistory:
+    """A :class:`History` in memory: the deliveries in the order they were accepted."""
+
+    _by_key: dict[tuple[str, int, str], list[Delivery]] = field(default_factory=dict)
+    _numbers_by_bsn: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def __init__(self, deliveries: Iterable[Delivery] = ()) -> None:
+        self._by_key = {}
+        self._numbers_by_bsn = {}
+        for d in deliveries:
+            self.add(d)
+
+    def add(self, delivery: Delivery) -> None:
+        self._by_key.setdefault((delivery.afzender, delivery.eb_start_nummer, delivery.bericht), []).append(
+            delivery
+        )
+        if delivery.is_start:
+            numbers = self._numbers_by_bsn.setdefault((delivery.afzender, delivery.bsn), [])
+            if delivery.eb_start_nummer not in numbers:
+                numbers.append(delivery.eb_start_nummer)
+
+    def deliveries(self) -> Iterator[Delivery]:
+        for items in self._by_key.values():
+            yield from items
+
+    def record(self, afzender: str, eb_start_nummer: int, bericht: Bericht) -> RecordState:
+        return RecordState(tuple(self._by_key.get((afzender, eb_start_nummer, bericht), ())))
+
+    def periods_of(self, afzender: str, bsn: str) -> list[PeriodState]:
+        periods = []
+        for nummer in self._numbers_by_bsn.get((afzender, bsn), []):
+            start = self.record(afzender, nummer, "WMO401").current
+            if start is None or start.bsn != bsn:
+                continue
+            periods.append(PeriodState(nummer, start, self.record(afzender, nummer, "WMO403").current))
+        return sorted(periods, key=lambda p: (p.start.datum, p.eb_start_nummer))
+
+    def bsns(self, afzender: str) -> list[str]:
+        return sorted(b for (a, b) in self._numbers_by_bsn if a == afzender)
+
+
+Check = Callable[[Delivery, History], "str | None"]
+
+
+@dataclass(frozen=True)
+class HistoryRule:
+    """One history rule: its code, the retourcode the CAK reports, and the check."""
+
+    code: str
+    retourcode: RetourCode
+    title: str
+    berichten: frozenset[str]
+    statuses: frozenset[str]
+    _check: Check = field(repr=False)
+    element: str | None = None
+
+    def applies_to(self, delivery: Delivery) -> bool:
+        return delivery.bericht in self.berichten and delivery.status in self.statuses
+
+    def check(self, delivery: Delivery, history: History) -> Issue | None:
+        """The issue when ``delivery`` breaks this rule given ``history``, else None."""
+        if not self.applies_to(delivery):
+            return None
+        problem = self._check(delivery, history)
+        if problem is None:
+            return None
+        element = self.element or delivery.datum_veld
+        return Issue(self.code, self.retourcode.value, 3, delivery.location(element), problem)
+
+
+def _start(d: Delivery, h: History) -> RecordState:
+    return h.record(d.afzender, d.eb_start_nummer, "WMO401")
+
+
+def _stop(d: Delivery, h: History) -> RecordState:
+    return h.record(d.afzender, d.eb_start_nummer, "WMO403")
+
+
+def _own(d: Delivery, h: History) -> RecordState:
+    return _start(d, h) if d.is_start else _stop(d, h)
+
+
+def _wat(d: Delivery) -> str:
+    return "start" if d.is_start else "stop"
+
+
+def _tr071(d: Delivery, h: History) -> str | None:
+    stop = _stop(d, h).current
+    if stop is None:
+        return None
+    return (
+        f"De start met EbStartNummer {d.eb_start_nummer} heeft een stop ({stop.datum.isoformat()}); "
+        "verwijder eerst de stop (WMO403 status 3) en daarna de start."
+    )
+
+
+def _tr102(d: Delivery, h: History) -> str | None:
+    own = _own(d, h)
+    if d.is_start and own.deliveries:
+        return (
+            f"EbStartNummer {d.eb_start_nummer} is al eerder gebruikt voor een start; een nieuwe start "
+            "(status 1) heeft een nieuw, binnen de gemeente uniek EbStartNummer nodig (OP290)."
+        )
+    if not d.is_start and own.current is not None:
+        return (
+            f"De start met EbStartNummer {d.eb_start_nummer} heeft al een stop "
+            f"({own.current.datum.isoformat()}); wijzig die met status 2 in plaats van een nieuwe stop."
+        )
+    return None
+
+
+def _tr103(d: Delivery, h: History) -> str | None:
+    own = _own(d, h)
+    if own.ever_first:
+        return None
+    return (
+        f"Er is geen eerdere {_wat(d)} (status 1) met EbStartNummer {d.eb_start_nummer} om te wijzigen; "
+        "stuur eerst een eerste aanlevering."
+    )
+
+
+def _tr104(d: Delivery, h: History) -> str | None:
+    if not _own(d, h).deleted:
+        return None
+    return (
+        f"De {_wat(d)} met EbStartNummer {d.eb_start_nummer} is verwijderd en kan niet meer gewijzigd of "
+        "verwijderd worden."
+    )
+
+
+def _tr114(d: Delivery, h: History) -> str | None:
+    current = _start(d, h).current
+    if current is not None and current.datum == d.datum:
+        return None
+    limit = add_months(d.dagtekening, -12)
+    if d.datum >= limit:
+        return None
+    return (
+        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan 12 maanden voor de dagtekening "
+        f"{d.dagtekening.isoformat()} (grens {limit.isoformat()}) en is niet gelijk aan de huidige startdatum."
+    )
+
+
+def _tr115(d: Delivery, h: History) -> str | None:
+    current = _start(d, h).current
+    if current is not None and current.datum == d.datum:
+        return None
+    limit = add_months(d.dagtekening, 1)
+    if d.datum <= limit:
+        return None
+    return (
+        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan 1 maand na de dagtekening "
+        f"{d.dagtekening.isoformat()} (grens {limit.isoformat()})."
+    )
+
+
+def _tr328(d: Delivery, h: History) -> str | None:
+    if d.is_start:
+        stop = _stop(d, h).current
+        if stop is not None and d.datum > stop.datum:
+            return (
+                f"De nieuwe EbStartdatum {d.datum.isoformat()} ligt na de EbStopdatum {stop.datum.isoformat()} "
+                "van deze start; wijzig of verwijder eerst de stop."
+            )
+        return None
+    start = _start(d, h).current
+    if start is not None and d.datum < start.datum:
+        return (
+            f"EbStopdatum {d.datum.isoformat()} ligt voor de EbStartdatum {start.datum.isoformat()} van de "
+            f"start met EbStartNummer {d.eb_start_nummer}."
+        )
+    return None
+
+
+def _tr329(d: Delivery, h: History) -> str | None:
+    own = _own(d, h)
+    if own.deleted:
+        return None  # TR104 reports a deleted record
+    current = own.current
+    if current is None:
+        return f"Er is geen {_wat(d)} met EbStartNummer {d.eb_start_nummer} om te verwijderen."
+    if current.same_values(d):
+        return None
+    return (
+        f"Een verwijdering (status 3) moet alle waarden van de huidige {_wat(d)} herhalen "
+        f"({current.datum_veld} {current.datum.isoformat()}"
+        + (f", kostprijs {current.kostprijs_bedrag} cent" if current.kostprijs_bedrag is not None else "")
+        + ")."
+    )
+
+
+def _tr330(d: Delivery, h: History) -> str | None:
+    start = _start(d, h)
+    current = start.current
+    if current is not None and current.bsn == d.bsn:
+        return None
+    if current is not None:
+        return (
+            f"De start met EbStartNummer {d.eb_start_nummer} hoort bij een ander Bsn dan {mask_bsn(d.bsn)}."
+        )
+    if start.deleted:
+        return f"De start met EbStartNummer {d.eb_start_nummer} is verwijderd; een stop is niet mogelijk."
+    return f"Er is geen start met EbStartNummer {d.eb_start_nummer}; stuur eerst de start (WMO401)."
+
+
+def _op291(d: Delivery, h: History) -> str | None:
+    for period in h.periods_of(d.afzender, d.bsn):
+        if period.eb_start_nummer == d.eb_start_nummer:
+            continue
+        if period.contains(d.datum):
+            tot = period.stop.datum.isoformat() if period.stop else "open"
+            return (
+                f"Bsn {mask_bsn(d.bsn)} heeft al een lopende start (EbStartNummer {period.eb_start_nummer}, "
+                f"{period.start.datum.isoformat()} tot {tot}) die {d.datum.isoformat()} omvat; "
+                "per Bsn is er één actuele start. Stop of wijzig eerst die start."
+            )
+    return None
+
+
+def _op325(d: Delivery, h: History) -> str | None:
+    last = _own(d, h).last
+    if last is not None and last.status == "2" and last.dagtekening == d.dagtekening:
+        return (
+            f"De {_wat(d)} met EbStartNummer {d.eb_start_nummer} is op {d.dagtekening.isoformat()} al gewijzigd; "
+            "een wijziging vervangt de hele vorige aanlevering, twee wijzigingen op één dag kan niet. "
+            "Stuur de wijziging met een latere dagtekening."
+        )
+    return None
+
+
+_W401 = frozenset({"WMO401"})
+_W403 = frozenset({"WMO403"})
+_BOTH = frozenset({"WMO401", "WMO403"})
+_S1, _S2, _S3 = frozenset("1"), frozenset("2"), frozenset("3")
+
+HISTORY_RULES: tuple[HistoryRule, ...] = (
+    HistoryRule(
+        "TR071",
+        RetourCode.TR071,
+        "Geen verwijdering van een start die een stop heeft",
+        _W401,
+        _S3,
+        _tr071,
+        "StatusAanlevering",
+    ),
+    HistoryRule(
+        "TR102",
+        RetourCode.TR102,
+        "Sleutel van een eerste aanlevering is uniek",
+        _BOTH,
+        _S1,
+        _tr102,
+        "EbStartNummer",
+    ),
+    HistoryRule(
+        "TR103",
+        RetourCode.TR103,
+        "Wijziging heeft een eerdere eerste aanlevering",
+        _BOTH,
+        _S2,
+        _tr103,
+        "EbStartNummer",
+    ),
+    HistoryRule(
+        "TR104",
+        RetourCode.TR104,
+        "Een verwijderd record kan niet gewijzigd worden",
+        _BOTH,
+        frozenset("23"),
+        _tr104,
+        "StatusAanlevering",
+    ),
+    HistoryRule(
+        "TR114", RetourCode.TR114, "Gewijzigde EbStartdatum hoogstens 12 maanden terug", _W401, _S2, _tr114
+    ),
+    HistoryRule(
+        "TR115", RetourCode.TR115, "Gewijzigde EbStartdatum hoogstens 1 maand vooruit", _W401, _S2, _tr115
+    ),
+    HistoryRule(
+        "TR328", RetourCode.TR328, "EbStopdatum niet voor de EbStartdatum", _BOTH, frozenset("12"), _tr328
+    ),
+    HistoryRule(
+        "TR329",
+        RetourCode.TR329,
+        "Verwijdering herhaalt alle waarden",
+        _BOTH,
+        _S3,
+        _tr329,
+        "StatusAanlevering",
+    ),
+    HistoryRule(
+        "TR330",
+        RetourCode.TR330,
+        "Stop hoort bij een niet-verwijderde start",
+        _W403,
+        frozenset("123"),
+        _tr330,
+        "EbStartNummer",
+    ),
+    HistoryRule("OP291", RetourCode.TR102, "Eén actuele start per Bsn", _W401, frozenset("12"), _op291),
+    HistoryRule(
+        "OP325", RetourCode.TR103, "Eén wijziging per record per dag", _BOTH, _S2, _op325, "StatusAanlevering"
+    ),
+)
+
+_BY_CODE = {r.code: r for r in HISTORY_RULES}
+
+
+def history_rule(code: str) -> HistoryRule:
+    """The history rule with this code (``TR071`` ... ``OP325``)."""
+    try:
+        return _BY_CODE[code]
+    except KeyError:
+        raise KeyError(f"geen historische regel {code!r}; bekend: {', '.join(_BY_CODE)}") from None
+
+
+def check_history(
+    delivery: Delivery, history: History, rules: Sequence[HistoryRule] = HISTORY_RULES
+) -> list[Issue]:
+    """Every history issue of ``delivery`` against ``history`` (empty: acceptable)."""
+    issues = []
+    for rule in rules:
+        issue = rule.check(delivery, history)
+        if issue is not None:
+            issues.append(issue)
+    return issues
