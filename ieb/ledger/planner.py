@@ -1,0 +1,604 @@
+"""The planner: from the desired state per person to the minimal, ordered WMO401/WMO403 messages.
+
+``plan(ledger, afzender, desired, today=...)`` compares the desired periods of each person with the
+ledger (accepted and pending deliveries) and returns a :class:`Plan`: new starts, changes (status 2),
+deletions (status 3, a stop before its start), stops, changed or deleted stops; a pause is a stop
+plus a new start with a new EbStartNummer. Planning the same desired state again plans nothing.
+
+Every planned message is checked before anything is recorded: the history rules
+(:mod:`ieb.ledger.history`) in the order the messages will be sent, the windows TR112-TR117
+relative to the Dagtekening (``today``), and finally the complete in-message validation
+(:func:`ieb.validation.validate_bytes`). A change that cannot be made within the rules is reported
+as a :class:`PlanningError` naming the person (masked) and the rule, instead of producing a message
+the CAK would reject. The plan is recorded (as ``pending`` deliveries) in one transaction.
+
+Ordering per person: deletions of periods that are no longer wanted first, then changes of matched
+periods, then new periods, each step taken only when it passes the rules against the state the
+earlier steps leave (so a pause sends the stop before the new start, and a stop is deleted before its
+start). When no order works for a changed period (for example a second change of a start on the
+same day, OP325), the period is deleted and sent again with a new EbStartNummer.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ieb.codec import to_xml
+from ieb.errors import ConfigurationError, InputRowError
+from ieb.ledger.errors import PlanningError, PreflightError
+from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history
+from ieb.ledger.store import Ledger
+from ieb.messages import Wmo401, Wmo403
+from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
+from ieb.types import bsn_is_valid, mask_bsn
+from ieb.validation import validate_bytes
+from ieb.validation.gemeenten import GemeenteLijst
+from ieb.validation.report import Issue
+from ieb.validation.rules import IEB_START, add_months
+
+__all__ = [
+    "Period",
+    "Plan",
+    "PlannedMessage",
+    "desired_from_records",
+    "plan",
+    "read_desired",
+    "window_issue",
+]
+
+Bericht = Literal["WMO401", "WMO403"]
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One desired period of eigen bijdrage: start, optional stop, optional kostprijs (eurocent)."""
+
+    start: dt.date
+    stop: dt.date | None = None
+    kostprijs_bedrag: int | None = None
+    kostprijs_startdatum: dt.date | None = None
+
+    def overlaps(self, start: dt.date, stop: dt.date | None) -> bool:
+        return (stop is None or self.start <= stop) and (self.stop is None or start <= self.stop)
+
+
+# ---------------------------------------------------------------------- input
+
+
+def _date(value: Any, what: str, where: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputRowError(f"{what} {value!r} is geen datum JJJJ-MM-DD", location=where) from None
+
+
+def _int(value: Any, what: str, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InputRowError(f"{what} {value!r} is geen bedrag in eurocent", location=where)
+    try:
+        return int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise InputRowError(f"{what} {value!r} is geen geheel bedrag in eurocent", location=where) from None
+
+
+def _get(record: Any, name: str) -> Any:
+    if isinstance(record, Mapping):
+        return record.get(name)
+    return getattr(record, name, None)
+
+
+def desired_from_records(records: Iterable[Any], *, source: str = "<input>") -> dict[str, list[Period]]:
+    """Desired state from records (mappings or objects, e.g. ``ieb.policy`` periods) with the fields
+    ``bsn``, ``start``, ``stop``, ``kostprijs_cent``, ``kostprijs_start``.
+
+    One record per period. A record with an empty ``start`` says the person has no period at all
+    (everything sent for them is deleted). ``kostprijs_start`` defaults to ``start`` when only
+    ``kostprijs_cent`` is given.
+    """
+    out: dict[str, list[Period]] = {}
+    for n, rec in enumerate(records, start=1):
+        where = f"{source}:{n}"
+        raw_bsn = _get(rec, "bsn")
+        bsn = str(raw_bsn).strip() if raw_bsn is not None else ""
+        if len(bsn) < 9 and bsn.isdigit():
+            bsn = bsn.zfill(9)
+        if not bsn_is_valid(bsn):
+            raise InputRowError(
+                f"Bsn {mask_bsn(bsn)} is geen geldig burgerservicenummer (11-proef)", location=where
+            )
+        periods = out.setdefault(bsn, [])
+        start = _date(_get(rec, "start"), "start", where)
+        stop = _date(_get(rec, "stop"), "stop", where)
+        bedrag = _int(_get(rec, "kostprijs_cent"), "kostprijs_cent", where)
+        kstart = _date(_get(rec, "kostprijs_start"), "kostprijs_start", where)
+        if start is None:
+            if stop is not None or bedrag is not None:
+                raise InputRowError(
+                    "een regel zonder start mag geen stop of kostprijs hebben", location=where
+                )
+            continue
+        if bedrag is not None and kstart is None:
+            kstart = start
+        if kstart is not None and bedrag is None:
+            raise InputRowError("kostprijs_start zonder kostprijs_cent", location=where)
+        periods.append(Period(start, stop, bedrag, kstart))
+    return out
+
+
+def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
+    """Read a desired-state file: CSV (header ``bsn,start,stop,kostprijs_cent,kostprijs_start``),
+    JSON (an array of such objects) or JSON lines (one object per line). See docs/ledger.md."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputRowError(f"gewenste situatie {p} is niet te lezen: {exc}", location=str(p)) from exc
+    stripped = text.lstrip()
+    if p.suffix.lower() in (".json", ".jsonl", ".ndjson") or stripped.startswith(("{", "[")):
+        records: list[Any] = []
+        if stripped.startswith("["):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputRowError(f"ongeldige JSON: {exc.msg}", location=f"{p}:{exc.lineno}") from None
+            if not isinstance(data, list):
+                raise InputRowError("JSON moet een lijst van perioden zijn", location=str(p))
+            records = data
+        else:
+            for n, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise InputRowError(f"ongeldige JSON-regel: {exc.msg}", location=f"{p}:{n}") from None
+        for n, rec in enumerate(records, start=1):
+            if not isinstance(rec, dict):
+                raise InputRowError("elke periode moet een JSON-object zijn", location=f"{p}:{n}")
+        return desired_from_records(records, source=str(p))
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "bsn" not in reader.fieldnames or "start" not in reader.fieldnames:
+        raise InputRowError(
+            "CSV moet de kolommen bsn,start,stop,kostprijs_cent,kostprijs_start hebben", location=f"{p}:1"
+        )
+    rows = list(reader)
+    # line numbers: header is line 1
+    return desired_from_records(rows, source=str(p)) if rows else {}
+
+
+def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str) -> list[str]:
+    who = f"Bsn {mask_bsn(bsn)}"
+    problems = []
+    ordered = sorted(periods, key=lambda p: p.start)
+    for p in ordered:
+        if p.start < IEB_START:
+            problems.append(f"{who}: start {p.start} ligt voor 1 januari 2020 (CS332)")
+        if p.stop is not None and p.stop < p.start:
+            problems.append(f"{who}: stop {p.stop} ligt voor start {p.start}")
+        if p.kostprijs_bedrag is not None:
+            assert p.kostprijs_startdatum is not None
+            if p.kostprijs_startdatum < p.start:
+                problems.append(
+                    f"{who}: kostprijs_start {p.kostprijs_startdatum} ligt voor start {p.start} (CS334)"
+                )
+            if not 0 <= p.kostprijs_bedrag <= 99_999_999:
+                problems.append(f"{who}: kostprijs {p.kostprijs_bedrag} cent valt buiten 0..99999999")
+            else:
+                try:
+                    tariff = tariffs.on(p.kostprijs_startdatum)
+                except ConfigurationError:
+                    tariff = None
+                if tariff is not None and p.kostprijs_bedrag < tariff.bedrag_cent:
+                    problems.append(
+                        f"{who}: kostprijs {p.kostprijs_bedrag} cent is lager dan het nationale tarief "
+                        f"{tariff.bedrag_cent} cent op {p.kostprijs_startdatum} (CS333); laat de kostprijs weg"
+                    )
+    for a, b in itertools.pairwise(ordered):
+        if a.stop is None or b.start <= a.stop:
+            problems.append(
+                f"{who}: perioden vanaf {a.start} en {b.start} overlappen; per Bsn is er één actuele start (OP291)"
+            )
+    return problems
+
+
+# ---------------------------------------------------------------------- plan objects
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    """One planned heenbericht, in sending order."""
+
+    seq: int
+    delivery: Delivery
+    message: Wmo401 | Wmo403
+    xml: bytes
+    reason: str
+
+    @property
+    def bericht(self) -> str:
+        return self.delivery.bericht
+
+    @property
+    def filename(self) -> str:
+        d = self.delivery
+        return f"{self.seq:04d}-{d.bericht}-{d.afzender}-{d.identificatie}.xml"
+
+
+@dataclass
+class Plan:
+    """The result of planning: the messages to send, in order, and what could not be planned."""
+
+    afzender: str
+    dagtekening: dt.date
+    messages: list[PlannedMessage] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    recorded: bool = False
+
+    def write(self, out_dir: str | os.PathLike[str]) -> list[Path]:
+        """Write every message as ``out_dir/<seq>-<bericht>-<afzender>-<identificatie>.xml``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for m in self.messages:
+            path = out / m.filename
+            path.write_bytes(m.xml)
+            paths.append(path)
+        return paths
+
+
+# ---------------------------------------------------------------------- scheduling
+
+
+def window_issue(d: Delivery) -> Issue | None:
+    """The TR112/TR113/TR116/TR117 issue of a delivery (date window relative to its Dagtekening)."""
+    if d.status == "1":
+        codes = ("TR112", "TR113")
+    elif d.status == "2" and not d.is_start:
+        codes = ("TR116", "TR117")
+    else:
+        return None
+    low, high = add_months(d.dagtekening, -12), add_months(d.dagtekening, 1)
+    if d.datum < low:
+        return Issue(
+            codes[0],
+            "0001",
+            2,
+            d.location(d.datum_veld),
+            f"{d.datum_veld} {d.datum} ligt meer dan 12 maanden voor de dagtekening {d.dagtekening} (vanaf {low}).",
+        )
+    if d.datum > high:
+        return Issue(
+            codes[1],
+            "0001",
+            2,
+            d.location(d.datum_veld),
+            f"{d.datum_veld} {d.datum} ligt meer dan 1 maand na de dagtekening {d.dagtekening} (tot {high}).",
+        )
+    return None
+
+
+@dataclass
+class _Op:
+    """One step; ``build`` makes the delivery from the simulated state at the moment it is taken."""
+
+    reason: str
+    build: Callable[[MemoryHistory], Delivery]
+
+
+@dataclass
+class _Queue:
+    kind: Literal["remove", "pair", "new"]
+    ops: list[_Op]
+    existing: PeriodState | None = None
+    desired: Period | None = None
+
+
+class _Ctx:
+    def __init__(self, afzender: str, bsn: str, today: dt.date) -> None:
+        self.afzender, self.bsn, self.today = afzender, bsn, today
+        self.next_placeholder = -1
+
+    def placeholder(self) -> int:
+        value = self.next_placeholder
+        self.next_placeholder -= 1
+        return value
+
+    def delivery(
+        self,
+        bericht: Bericht,
+        nummer: int,
+        status: str,
+        datum: dt.date,
+        kp: int | None = None,
+        kps: dt.date | None = None,
+    ) -> Delivery:
+        return Delivery(bericht, self.afzender, "?", self.today, self.bsn, nummer, status, datum, kp, kps)
+
+
+def _repeat(bericht: Bericht, nummer: int, ctx: _Ctx) -> Callable[[MemoryHistory], Delivery]:
+    def build(sim: MemoryHistory) -> Delivery:
+        current = sim.record(ctx.afzender, nummer, bericht).current
+        if current is None:
+            return ctx.delivery(bericht, nummer, "3", ctx.today)  # the rules will say why
+        return ctx.delivery(
+            bericht, nummer, "3", current.datum, current.kostprijs_bedrag, current.kostprijs_startdatum
+        )
+
+    return build
+
+
+def _fixed(d: Delivery) -> Callable[[MemoryHistory], Delivery]:
+    return lambda _sim: d
+
+
+def _removal(e: PeriodState, ctx: _Ctx) -> _Queue:
+    ops = []
+    if e.stop is not None:
+        ops.append(
+            _Op(
+                f"verwijder stop {e.stop.datum} (nr {e.eb_start_nummer})",
+                _repeat("WMO403", e.eb_start_nummer, ctx),
+            )
+        )
+    ops.append(
+        _Op(
+            f"verwijder start {e.start.datum} (nr {e.eb_start_nummer})",
+            _repeat("WMO401", e.eb_start_nummer, ctx),
+        )
+    )
+    return _Queue("remove", ops, existing=e)
+
+
+def _new(d: Period, ctx: _Ctx) -> _Queue:
+    nummer = ctx.placeholder()
+    ops = [
+        _Op(
+            f"nieuwe start {d.start}",
+            _fixed(ctx.delivery("WMO401", nummer, "1", d.start, d.kostprijs_bedrag, d.kostprijs_startdatum)),
+        )
+    ]
+    if d.stop is not None:
+        ops.append(_Op(f"stop {d.stop}", _fixed(ctx.delivery("WMO403", nummer, "1", d.stop))))
+    return _Queue("new", ops, desired=d)
+
+
+def _pair(e: PeriodState, d: Period, ctx: _Ctx) -> _Queue:
+    n = e.eb_start_nummer
+    start_changed = (e.start.datum, e.start.kostprijs_bedrag, e.start.kostprijs_startdatum) != (
+        d.start,
+        d.kostprijs_bedrag,
+        d.kostprijs_startdatum,
+    )
+    start_op = _Op(
+        f"wijzig start nr {n}: {e.start.datum} -> {d.start}"
+        + (
+            f", kostprijs {e.start.kostprijs_bedrag} -> {d.kostprijs_bedrag}"
+            if e.start.kostprijs_bedrag != d.kostprijs_bedrag
+            else ""
+        ),
+        _fixed(ctx.delivery("WMO401", n, "2", d.start, d.kostprijs_bedrag, d.kostprijs_startdatum)),
+    )
+    stop_op: _Op | None = None
+    stop_first = False
+    old_stop = e.stop.datum if e.stop else None
+    if d.stop is None and old_stop is not None:
+        stop_op = _Op(f"verwijder stop {old_stop} (nr {n})", _repeat("WMO403", n, ctx))
+        stop_first = True
+    elif d.stop is not None and old_stop is None:
+        stop_op = _Op(f"stop nr {n} op {d.stop}", _fixed(ctx.delivery("WMO403", n, "1", d.stop)))
+    elif d.stop is not None and old_stop is not None and d.stop != old_stop:
+        stop_op = _Op(
+            f"wijzig stop nr {n}: {old_stop} -> {d.stop}", _fixed(ctx.delivery("WMO403", n, "2", d.stop))
+        )
+        stop_first = d.stop >= e.start.datum
+    ops: list[_Op] = []
+    if start_changed:
+        ops.append(start_op)
+    if stop_op is not None:
+        if stop_first:
+            ops.insert(0, stop_op)
+        else:
+            ops.append(stop_op)
+    return _Queue("pair", ops, existing=e, desired=d)
+
+
+def _match(
+    existing: list[PeriodState], desired: list[Period]
+) -> tuple[list[tuple[PeriodState, Period]], list[PeriodState], list[Period]]:
+    pairs: list[tuple[PeriodState, Period]] = []
+    left_e = list(existing)
+    left_d = []
+    for d in sorted(desired, key=lambda p: p.start):
+        same = next((e for e in left_e if e.start.datum == d.start), None)
+        if same is not None:
+            pairs.append((same, d))
+            left_e.remove(same)
+        else:
+            left_d.append(d)
+    new = []
+    for d in left_d:
+        over = next((e for e in left_e if d.overlaps(e.start.datum, e.stop.datum if e.stop else None)), None)
+        if over is not None:
+            pairs.append((over, d))
+            left_e.remove(over)
+        else:
+            new.append(d)
+    return pairs, left_e, new
+
+
+def _schedule(
+    queues: list[_Queue], base: list[Delivery]
+) -> tuple[list[tuple[Delivery, str]], _Queue | None, list[Issue]]:
+    sim = MemoryHistory(base)
+    pending = [list(q.ops) for q in queues]
+    out: list[tuple[Delivery, str]] = []
+    while any(pending):
+        first_block: tuple[_Queue, list[Issue]] | None = None
+        for q, ops in zip(queues, pending, strict=True):
+            if not ops:
+                continue
+            d = ops[0].build(sim)
+            issues = check_history(d, sim)
+            window = window_issue(d)
+            if window is not None:
+                issues.append(window)
+            if issues:
+                if first_block is None:
+                    first_block = (q, issues)
+                continue
+            sim.add(d)
+            out.append((d, ops[0].reason))
+            ops.pop(0)
+            break
+        else:
+            assert first_block is not None
+            return out, first_block[0], first_block[1]
+    return out, None, []
+
+
+def _plan_person(
+    afzender: str, bsn: str, desired: list[Period], history: MemoryHistory, today: dt.date
+) -> list[tuple[Delivery, str]]:
+    ctx = _Ctx(afzender, bsn, today)
+    existing = history.periods_of(afzender, bsn)
+    pairs, removals, news = _match(existing, desired)
+    base = list(history.deliveries())
+    recreate: list[tuple[PeriodState, Period]] = []
+    while True:
+        queues = (
+            [_removal(e, ctx) for e in removals]
+            + [_removal(e, ctx) for e, _ in recreate]
+            + [_pair(e, d, ctx) for e, d in pairs]
+            + [_new(d, ctx) for d in sorted(news + [d for _, d in recreate], key=lambda p: p.start)]
+        )
+        steps, blocked, issues = _schedule(queues, base)
+        if blocked is None:
+            return steps
+        if blocked.kind == "pair" and blocked.existing is not None and blocked.desired is not None:
+            pair = (blocked.existing, blocked.desired)
+            pairs.remove(pair)
+            recreate.append(pair)
+            continue
+        raise PlanningError(
+            f"Bsn {mask_bsn(bsn)}: de gewenste situatie is niet te bereiken binnen de regels",
+            [f"Bsn {mask_bsn(bsn)}: {i.code} ({i.retourcode}): {i.message}" for i in issues],
+        )
+
+
+def plan(
+    ledger: Ledger | Engine,
+    afzender: str,
+    desired: Mapping[str, Sequence[Period]],
+    *,
+    today: dt.date | None = None,
+    gemeenten: GemeenteLijst | None = None,
+    tariffs: TariffTable = NATIONAL_TARIFFS,
+    record: bool = True,
+    partial: bool = False,
+) -> Plan:
+    """Plan the messages that bring the ledger to ``desired`` (persons not in ``desired`` are untouched).
+
+    ``today`` is the Dagtekening of the planned messages. With ``record`` the messages are stored as
+    pending deliveries (numbers and identificaties allocated) in one transaction; without it nothing
+    is stored and numbers are still allocated but rolled back. With ``partial`` persons whose desired
+    state cannot be reached are left out and listed in ``Plan.problems``; otherwise a
+    :class:`PlanningError` is raised and nothing is recorded.
+    """
+    if isinstance(ledger, Engine):
+        ledger = Ledger(ledger)
+    day = today or dt.date.today()
+    result = Plan(afzender, day)
+    with ledger.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x69450000 + int(afzender)})
+        all_steps: list[tuple[Delivery, str]] = []
+        for bsn in sorted(desired):
+            periods = list(desired[bsn])
+            problems = _period_problems(bsn, periods, tariffs, afzender)
+            if not problems:
+                history = ledger.history(conn, afzender, bsn=bsn)
+                try:
+                    all_steps.extend(
+                        _plan_person(afzender, bsn, sorted(periods, key=lambda p: p.start), history, day)
+                    )
+                    continue
+                except PlanningError as exc:
+                    problems = exc.problems or [exc.message]
+            result.problems.extend(problems)
+        if result.problems and not partial:
+            conn.rollback()
+            raise PlanningError(
+                f"{len(result.problems)} probleem/problemen; er is niets gepland", result.problems
+            )
+        numbers: dict[int, int] = {}
+        final: list[tuple[Delivery, str]] = []
+        for d, reason in all_steps:
+            nummer = d.eb_start_nummer
+            if nummer < 0:
+                if nummer not in numbers:
+                    numbers[nummer] = ledger.allocate_eb_start_nummer(conn, afzender, d.bsn)
+                nummer = numbers[nummer]
+            ident = ledger.next_identificatie(conn, afzender)
+            final.append(
+                (
+                    Delivery(
+                        d.bericht,
+                        afzender,
+                        ident,
+                        day,
+                        d.bsn,
+                        nummer,
+                        d.status,
+                        d.datum,
+                        d.kostprijs_bedrag,
+                        d.kostprijs_startdatum,
+                    ),
+                    reason,
+                )
+            )
+        # pre-flight: in-message rules and history rules, in sending order, against the ledger
+        check = ledger.full_history(conn, afzender)
+        failures: list[str] = []
+        for seq, (d, reason) in enumerate(final, start=1):
+            message = d.to_message()
+            xml = to_xml(message)
+            report = validate_bytes(xml, today=day, gemeenten=gemeenten, tariffs=tariffs)
+            issues = [*report.issues, *check_history(d, check)]
+            if issues:
+                failures.extend(f"{d.describe()}: {i.code} ({i.retourcode}): {i.message}" for i in issues)
+            check.add(d)
+            result.messages.append(PlannedMessage(seq, d, message, xml, reason))
+        if failures:
+            conn.rollback()
+            raise PreflightError(
+                "pre-flight: geplande berichten zouden worden afgekeurd; er is niets gepland", failures
+            )
+        if record:
+            for m in result.messages:
+                ledger.add(
+                    conn, m.delivery, outcome="pending", payload=m.xml, source=m.filename, detail=m.reason
+                )
+            result.recorded = True
+        else:
+            conn.rollback()
+    return result

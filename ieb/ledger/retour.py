@@ -1,0 +1,186 @@
+"""Retour processing on the municipality's side: a WMO402/WMO404 updates the ledger.
+
+A retour is matched to its heenbericht by Afzender + BerichtIdentificatie (Identificatie and
+Dagtekening) and the message type (WMO402 answers a WMO401, WMO404 a WMO403). The outcome:
+
+* no RetourCodes anywhere (or only 0200) -> ``accepted``;
+* 0001 in the header -> ``technical`` (level 1 or 2: fix the message and send it again);
+* a specific code (8848, S300, S333, 9xxx) -> ``rejected``;
+* only 0233 -> ``not_assessed``.
+
+``process_retours`` handles a batch in one transaction: a corrupt or foreign file, a retour for an
+unknown heenbericht, or a second, different retour for the same heenbericht raises a
+:class:`~ieb.ledger.errors.RetourInputError` naming the file, and nothing is changed. The same retour
+again (a re-delivery) is reported as ``duplicate`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ieb.codec import from_xml
+from ieb.errors import IebError, MessageInvalidError
+from ieb.ledger.errors import DuplicateRetourError, RetourInputError, UnknownRetourError
+from ieb.ledger.store import Ledger
+from ieb.messages import Wmo402, Wmo404
+from ieb.types import mask_bsn
+
+__all__ = ["RetourOutcome", "classify", "process_retour_files", "process_retours"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetourOutcome:
+    """What one retour did to the ledger."""
+
+    source: str
+    bericht: str
+    afzender: str
+    identificatie: str
+    dagtekening: dt.date
+    outcome: str
+    codes: tuple[str, ...]
+    duplicate: bool = False
+    delivery_id: int | None = None
+
+
+def classify(retour: Wmo402 | Wmo404) -> tuple[str, tuple[str, ...]]:
+    """(outcome, codes) of a retour; ``codes`` are the header, client and class codes in that order."""
+    codes: list[str] = [c.value for c in retour.header.retour_codes]
+    if retour.client is not None:
+        klass = (
+            retour.client.start_eigen_bijdrage
+            if isinstance(retour, Wmo402)
+            else retour.client.stop_eigen_bijdrage
+        )
+        codes += [c.value for c in retour.client.retour_codes]
+        codes += [c.value for c in klass.retour_codes]
+    unique = tuple(dict.fromkeys(codes))
+    specific = [c for c in unique if c not in ("0200", "0233")]
+    if "0001" in unique:
+        return "technical", unique
+    if specific:
+        return "rejected", unique
+    if "0233" in unique:
+        return "not_assessed", unique
+    return "accepted", unique
+
+
+def process_retours(
+    ledger: Ledger, files: Iterable[tuple[str, bytes]], *, today: dt.date | None = None
+) -> list[RetourOutcome]:
+    """Process retours (``(name, bytes)`` pairs) into the ledger, all in one transaction."""
+    results: list[RetourOutcome] = []
+    seen: dict[int, str] = {}
+    with ledger.engine.begin() as conn:
+        for name, data in files:
+            try:
+                message = from_xml(data, today=today)
+            except MessageInvalidError as exc:
+                first = exc.issues[0].message if exc.issues else exc.message
+                raise RetourInputError(f"{name}: geen geldige retour: {first}", location=name) from exc
+            except IebError as exc:
+                raise RetourInputError(f"{name}: geen iEb-retour: {exc.message}", location=name) from exc
+            if not isinstance(message, (Wmo402, Wmo404)):
+                raise RetourInputError(
+                    f"{name}: dit is een {message.bericht}, geen retour (WMO402/WMO404)", location=name
+                )
+            h = message.header
+            ident = h.bericht_identificatie
+            row = ledger.find(conn, str(h.afzender), str(ident.identificatie), ident.dagtekening)
+            heen = "WMO401" if isinstance(message, Wmo402) else "WMO403"
+            key = (
+                f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
+            )
+            if row is None or row.bericht != heen:
+                raise UnknownRetourError(
+                    f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+                    location=name,
+                )
+            if message.client is not None:
+                client_bsn = str(message.client.bsn)
+                klass = (
+                    message.client.start_eigen_bijdrage
+                    if isinstance(message, Wmo402)
+                    else message.client.stop_eigen_bijdrage
+                )
+                if client_bsn != row.bsn or klass.eb_start_nummer != row.eb_start_nummer:
+                    raise RetourInputError(
+                        f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
+                        f"{klass.eb_start_nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
+                        f"{row.eb_start_nummer}; niets verwerkt",
+                        location=name,
+                    )
+            outcome, codes = classify(message)
+            retour_id = str(h.identificatie_retour)
+            if row.retour_payload is not None or row.id in seen:
+                same = (
+                    row.retour_payload == data
+                    or seen.get(row.id) == retour_id
+                    or (
+                        row.retour_identificatie == retour_id
+                        and row.retour_dagtekening == h.dagtekening_retour
+                    )
+                )
+                if not same:
+                    raise DuplicateRetourError(
+                        f"{name}: het heenbericht ({key}) heeft al een andere retour "
+                        f"(IdentificatieRetour {row.retour_identificatie}); niets verwerkt",
+                        location=name,
+                    )
+                results.append(
+                    RetourOutcome(
+                        name,
+                        message.bericht,
+                        str(h.afzender),
+                        str(ident.identificatie),
+                        ident.dagtekening,
+                        row.outcome,
+                        codes,
+                        duplicate=True,
+                        delivery_id=row.id,
+                    )
+                )
+                continue
+            ledger.set_retour(
+                conn,
+                row.id,
+                outcome=outcome,
+                codes=codes,
+                identificatie=retour_id,
+                dagtekening=h.dagtekening_retour,
+                payload=data,
+                source=name,
+                detail=row.detail,
+            )
+            seen[row.id] = retour_id
+            results.append(
+                RetourOutcome(
+                    name,
+                    message.bericht,
+                    str(h.afzender),
+                    str(ident.identificatie),
+                    ident.dagtekening,
+                    outcome,
+                    codes,
+                    delivery_id=row.id,
+                )
+            )
+    return results
+
+
+def process_retour_files(
+    ledger: Ledger, paths: Iterable[str | os.PathLike[str]], *, today: dt.date | None = None
+) -> list[RetourOutcome]:
+    """Read and process retour files (one transaction for all)."""
+    files = []
+    for p in paths:
+        path = Path(p)
+        try:
+            files.append((str(path), path.read_bytes()))
+        except OSError as exc:
+            raise RetourInputError(f"{path}: niet te lezen ({exc.strerror})", location=str(path)) from exc
+    return process_retours(ledger, files, today=today)
