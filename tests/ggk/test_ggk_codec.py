@@ -7,7 +7,7 @@ import datetime as dt
 import string
 
 import pytest
-from conftest import WMO401
+from ggk_samples import WMO401
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -338,7 +338,7 @@ def test_round_trip_build_parse_is_identity(envelope: ggk.Envelope) -> None:
 def test_generated_envelopes_are_valid_under_the_published_schema(
     envelope: ggk.Envelope,
 ) -> None:
-    from conftest import GGK_REFERENCE
+    from ggk_samples import GGK_REFERENCE
 
     schema = _published(str(GGK_REFERENCE / "ggk0210" / "ggkberichten" / "ggk0210_msg_ggkberichten.xsd"))
     assert schema.validate(etree.fromstring(ggk.build(envelope)))

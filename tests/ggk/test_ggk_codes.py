@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import WMO401, WMO403
+from ggk_samples import WMO401, WMO403
 
 import ieb.ggk as ggk
 from ieb.ggk.codes import FIXED_ORGANISATIES, IEB_FUNCTIE_BERICHTCODE, payload_berichtcode

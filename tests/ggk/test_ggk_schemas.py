@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import WMO401, envelope_element
+from ggk_samples import WMO401, envelope_element
 from lxml import etree
 
 import ieb.ggk as ggk
