@@ -550,14 +550,15 @@ def plan(
             raise PlanningError(
                 f"{len(result.problems)} probleem/problemen; er is niets gepland", result.problems
             )
-        numbers: dict[int, int] = {}
+        numbers: dict[tuple[str, int], int] = {}
         final: list[tuple[Delivery, str]] = []
         for d, reason in all_steps:
             nummer = d.eb_start_nummer
             if nummer < 0:
-                if nummer not in numbers:
-                    numbers[nummer] = ledger.allocate_eb_start_nummer(conn, afzender, d.bsn)
-                nummer = numbers[nummer]
+                key = (d.bsn, nummer)  # placeholders are numbered per person
+                if key not in numbers:
+                    numbers[key] = ledger.allocate_eb_start_nummer(conn, afzender, d.bsn)
+                nummer = numbers[key]
             ident = ledger.next_identificatie(conn, afzender)
             final.append(
                 (
