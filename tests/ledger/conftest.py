@@ -135,7 +135,7 @@ def postgres_server_url() -> Iterator[str]:
         server.stop()
 
 
-def _fresh_pg_database(server_url: str) -> str:
+def fresh_pg_database(server_url: str) -> str:
     name = "ieb_test_" + uuid.uuid4().hex[:12]
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -150,7 +150,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return "sqlite:///" + str(tmp_path / "ledger.sqlite")
     server: str = request.getfixturevalue("postgres_server_url")
-    return _fresh_pg_database(server)
+    return fresh_pg_database(server)
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def db_url_factory(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) 
     def make() -> str:
         if db_url.startswith("sqlite"):
             return "sqlite:///" + str(tmp_path / f"extra{next(counter)}.sqlite")
-        return _fresh_pg_database(request.getfixturevalue("postgres_server_url"))
+        return fresh_pg_database(request.getfixturevalue("postgres_server_url"))
 
     return make
 
