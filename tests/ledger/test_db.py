@@ -24,7 +24,7 @@ def test_newer_schema_is_refused_and_left_alone(db_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
     engine.dispose()
-    with pytest.raises(DatabaseVersionError, match="9999_future.*newer ieb"):
+    with pytest.raises(DatabaseVersionError, match=r"9999_future.*newer ieb"):
         open_database(db_url)
     check = sa.create_engine(db_url)
     with check.connect() as conn:

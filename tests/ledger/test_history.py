@@ -17,19 +17,19 @@ from tests.ledger.conftest import GEMEENTEN, TODAY
 B1, B2 = "999900006", "999900018"
 D = dt.date
 _ids = iter(range(1, 10_000))
+MARCH1, MAY31 = D(2024, 3, 1), D(2024, 5, 31)
+Y = TODAY - dt.timedelta(days=1)  # an earlier Dagtekening for the history
 
 
 def start(
-    n: int, status: str = "1", datum: D = D(2024, 3, 1), bsn: str = B1, kp: int | None = None, day: D = TODAY
+    n: int, status: str = "1", datum: D = MARCH1, bsn: str = B1, kp: int | None = None, day: D = TODAY
 ) -> Delivery:
     return Delivery("WMO401", "0363", str(next(_ids)), day, bsn, n, status, datum, kp, datum if kp else None)
 
 
-def stop(n: int, status: str = "1", datum: D = D(2024, 5, 31), bsn: str = B1, day: D = TODAY) -> Delivery:
+def stop(n: int, status: str = "1", datum: D = MAY31, bsn: str = B1, day: D = TODAY) -> Delivery:
     return Delivery("WMO403", "0363", str(next(_ids)), day, bsn, n, status, datum)
 
-
-Y = TODAY - dt.timedelta(days=1)  # an earlier Dagtekening for the history
 
 # (rule, history, incoming, fires)
 CASES: list[tuple[str, list[Delivery], Delivery, bool]] = [
