@@ -1,0 +1,161 @@
+"""Seeded, rate-configurable fault injection for the GGk + CAK simulator.
+
+A :class:`FaultConfig` says how often each fault happens (rates 0..1) and with which seed; a
+:class:`FaultInjector` draws the decisions from one :class:`random.Random` (thread-safe) and
+counts what it injected. Faults on the simulator's incoming ``ggk_Di01`` calls:
+
+``latency``     sleep ``latency_min``..``latency_max`` seconds before answering
+``http503``     answer HTTP 503 *before* storing the message (the sender must retry)
+``lost_ack``    store and process the message, then answer HTTP 503 (the Bv03 is "lost"; the sender
+                retries and the redelivery must be acknowledged without processing it twice)
+``drop``        close the connection without any answer (half before storing, half after)
+``fo01``        answer a valid message with an asynchronous Fo01 (``fo01_code``) instead of a retour
+
+and on its outgoing callbacks (``ggk_Du01``/``Fo01`` to the gemeente's receiver):
+
+``duplicate``   deliver the same callback (same referentienummer) twice
+
+:meth:`FaultConfig.parse` reads ``"latency=0.1,http503=0.05,drop=0.05,duplicate=0.1,seed=7"``.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import threading
+from dataclasses import dataclass, fields, replace
+
+__all__ = ["FAULT_KINDS", "FaultConfig", "FaultInjector"]
+
+FAULT_KINDS = ("latency", "http503", "lost_ack", "drop", "fo01", "duplicate")
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Rates (0..1) per fault kind, the latency range and the seed."""
+
+    seed: int = 0
+    latency: float = 0.0
+    http503: float = 0.0
+    lost_ack: float = 0.0
+    drop: float = 0.0
+    fo01: float = 0.0
+    duplicate: float = 0.0
+    latency_min: float = 0.01
+    latency_max: float = 0.2
+    fo01_code: str = "IB102"
+
+    def __post_init__(self) -> None:
+        for kind in FAULT_KINDS:
+            rate = getattr(self, kind)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"rate {kind}={rate} ligt niet tussen 0 en 1")
+        if self.latency_min < 0 or self.latency_max < self.latency_min:
+            raise ValueError("latency_min..latency_max is geen geldig bereik")
+        if self.http503 + self.lost_ack + self.drop >= 1.0:
+            raise ValueError("http503 + lost_ack + drop moet kleiner zijn dan 1 (anders komt niets aan)")
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, kind) > 0 for kind in FAULT_KINDS)
+
+    @classmethod
+    def none(cls) -> FaultConfig:
+        return cls()
+
+    @classmethod
+    def demo(cls, seed: int = 2024) -> FaultConfig:
+        """The ``ieb demo --faults`` profile: every transport fault, no Fo01 (each message still
+        gets its retour, so lost must be 0)."""
+        return cls(
+            seed=seed,
+            latency=0.10,
+            http503=0.05,
+            lost_ack=0.05,
+            drop=0.05,
+            duplicate=0.10,
+            latency_min=0.01,
+            latency_max=0.15,
+        )
+
+    @classmethod
+    def parse(cls, spec: str) -> FaultConfig:
+        """``"demo"``, ``"none"`` or ``name=value`` pairs separated by commas (``"demo,seed=3"`` starts
+        from the demo profile)."""
+        config = cls()
+        known = {f.name: f.type for f in fields(cls)}
+        for part in (p.strip() for p in spec.split(",")):
+            if not part:
+                continue
+            if part == "demo":
+                config = cls.demo(config.seed)
+                continue
+            if part == "none":
+                config = cls(seed=config.seed)
+                continue
+            name, sep, value = part.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or name not in known:
+                raise ValueError(f"onbekende fout-instelling {part!r}; bekend: {', '.join(known)}")
+            if name == "fo01_code":
+                config = replace(config, fo01_code=value.strip())
+            elif name == "seed":
+                config = replace(config, seed=int(value))
+            else:
+                config = replace(config, **{name: float(value)})
+        return config
+
+
+class FaultInjector:
+    """Draws fault decisions from one seeded generator and counts them (:attr:`injected`)."""
+
+    def __init__(self, config: FaultConfig | None = None) -> None:
+        self.config = config or FaultConfig()
+        self._rng = random.Random(self.config.seed)  # noqa: S311 - seeded test faults, not security
+        self._lock = threading.Lock()
+        self.injected: collections.Counter[str] = collections.Counter()
+
+    def _hit(self, kind: str) -> bool:
+        rate = float(getattr(self.config, kind))
+        if rate <= 0.0:
+            return False
+        with self._lock:
+            hit = self._rng.random() < rate
+            if hit:
+                self.injected[kind] += 1
+        return hit
+
+    def latency(self) -> float:
+        """Seconds to wait before answering (0 when no latency is injected this time)."""
+        if not self._hit("latency"):
+            return 0.0
+        with self._lock:
+            return self._rng.uniform(self.config.latency_min, self.config.latency_max)
+
+    def request_fault(self) -> str | None:
+        """One of ``http503``, ``lost_ack``, ``drop_before``, ``drop_after`` or None, for one call."""
+        c = self.config
+        if c.http503 <= 0 and c.lost_ack <= 0 and c.drop <= 0:
+            return None
+        with self._lock:
+            x = self._rng.random()
+            if x < c.http503:
+                kind = "http503"
+            elif x < c.http503 + c.lost_ack:
+                kind = "lost_ack"
+            elif x < c.http503 + c.lost_ack + c.drop:
+                kind = "drop_before" if self._rng.random() < 0.5 else "drop_after"
+            else:
+                return None
+            self.injected[kind] += 1
+            return kind
+
+    def fo01(self) -> bool:
+        return self._hit("fo01")
+
+    def duplicate(self) -> bool:
+        return self._hit("duplicate")
+
+    def summary(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.injected)

@@ -1,0 +1,457 @@
+"""``ieb simulate serve``: the GGk and the CAK as an HTTPS SOAP server with mutual TLS.
+
+:class:`GgkSimulator` is the WSGI app (an :class:`ieb.transport.server.SoapEndpoint`) that plays
+the gemeente's Digikoppeling adapter, the GGk and the CAK at once:
+
+1. a ``ggk_Di01`` arrives over mutual TLS (client OIN checked against the allow-list);
+2. the envelope is checked (:class:`ieb.ggk.EnvelopeChecks`): a problem the GGk reports
+   asynchronously (``IB007``, ``IB009``, ``IB210``, ``IB213``, ``IB234``, ``IB240``, ``StUF055``) is
+   acknowledged with Bv03 and answered later with a ``Fo01`` callback; an envelope that cannot be
+   read at all gets a synchronous Fo03 (``RIN001``);
+3. a good Di01 is stored in the simulator's own inbox (idempotent on the referentienummer: a
+   redelivery is acknowledged and not processed again) and acknowledged with Bv03;
+4. a background worker queue runs the CAK side (:class:`ieb.simulator.cak.CakSimulator`) on the
+   payload and puts a ``ggk_Du01`` holding the retour in the simulator's outbox;
+5. callback senders (:class:`ieb.transport.outbox.Sender`, with retries) deliver the Du01/Fo01 to
+   the gemeente's receiver.
+
+Fault injection (:mod:`ieb.simulator.faults`) adds latency, HTTP 503, lost acknowledgements,
+dropped connections, duplicate callback deliveries and Fo01s, seeded and at configurable rates.
+
+:class:`SimulatorService` wires all of it (database, HTTPS server, CAK workers, callback senders)
+and is what ``ieb simulate serve`` and ``ieb demo`` start.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from ieb.ggk import (
+    Bv03,
+    CheckResult,
+    Di01,
+    Envelope,
+    EnvelopeChecks,
+    Fo01,
+    Foutbericht,
+    Stuurgegevens,
+    Systeem,
+    build,
+    bv03_for,
+    du01_for,
+    fo01_for,
+    format_tijdstip,
+    new_referentienummer,
+)
+from ieb.ggk.soap import unwrap_soap
+from ieb.simulator.cak import CakConfig, CakSimulator
+from ieb.simulator.faults import FaultConfig, FaultInjector
+from ieb.transport.audit import AuditTrail
+from ieb.transport.client import GgkClient, SendResult, WusSigning
+from ieb.transport.outbox import Outbox, RetryPolicy, Sender, ledger_tables, open_ledger, utcnow
+from ieb.transport.server import HttpsServer, PeerInfo, SoapEndpoint, SoapReply
+from ieb.transport.tls import TlsFiles
+
+__all__ = ["GgkSimulator", "SimulatorService", "SimulatorStats"]
+
+log = logging.getLogger("ieb.simulator")
+
+_REF = re.compile(rb"<(?:[A-Za-z0-9_]+:)?referentienummer>([^<]{1,40})</")
+_ORG = re.compile(rb"<(?:[A-Za-z0-9_]+:)?zender>\s*<(?:[A-Za-z0-9_]+:)?organisatie>([^<]{1,40})</")
+_APP = re.compile(rb"<(?:[A-Za-z0-9_]+:)?zender>.*?<(?:[A-Za-z0-9_]+:)?applicatie>([^<]{3,50})</", re.S)
+_FUNCTIE = re.compile(rb"<(?:[A-Za-z0-9_]+:)?functie>([^<]{1,30})</")
+
+
+def _payload_level1(payload: bytes) -> list[str]:
+    """StUF055: the iStandaard file must be XSD-valid (level 1 of :func:`ieb.validation.validate_bytes`)."""
+    from ieb.validation import validate_bytes
+
+    report = validate_bytes(payload)
+    return [f"{i.code}: {i.message}" for i in report.issues if i.level == 1]
+
+
+@dataclass
+class SimulatorStats:
+    """What the simulator saw and did (for the demo and tests)."""
+
+    received: int = 0
+    redeliveries: int = 0
+    fo01: int = 0
+    cak_calls: collections.Counter[str] = field(default_factory=collections.Counter)
+    verdicts: collections.Counter[str] = field(default_factory=collections.Counter)
+    callbacks_sent: int = 0
+    callbacks_duplicated: int = 0
+
+    @property
+    def cak_duplicates(self) -> int:
+        """Heenberichten the CAK side processed more than once (must be 0)."""
+        return sum(n - 1 for n in self.cak_calls.values() if n > 1) + self.verdicts.get("repeat", 0)
+
+
+class GgkSimulator(SoapEndpoint):
+    """The GGk's OntvangAsynchroon endpoint, with the CAK behind it (see the module docstring)."""
+
+    accepted = (Di01,)
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        faults: FaultConfig | None = None,
+        cak_config: CakConfig | None = None,
+        today: dt.date | None = None,
+        checks: EnvelopeChecks | None = None,
+        known_zenders: Collection[str] | None = None,
+        cak_workers: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("organisatie", "CAK")
+        kwargs.setdefault("applicatie", "GGk")
+        kwargs.setdefault("audit", AuditTrail(engine))
+        checks = checks or EnvelopeChecks(known_zenders=known_zenders, payload_validator=_payload_level1)
+        super().__init__(checks=checks, **kwargs)
+        self.engine = engine
+        self.faults = FaultInjector(faults)
+        self.cak = CakSimulator(engine, cak_config, today=today)
+        self.outbox = Outbox(engine, audit=self.audit, lease_seconds=60.0)
+        self.inbox = ledger_tables().inbox
+        self.stats = SimulatorStats()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._workers = [
+            threading.Thread(target=self._cak_worker, name=f"ieb-cak-{i}", daemon=True)
+            for i in range(max(1, cak_workers))
+        ]
+        self._started = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the CAK workers and requeue what a previous run stored but did not process."""
+        if self._started:
+            return
+        self._started = True
+        for th in self._workers:
+            th.start()
+        t = self.inbox
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                sa.select(t.c.id).where(t.c.status == "received", t.c.berichtcode == "Di01").order_by(t.c.id)
+            ).scalars()
+            for row_id in ids:
+                self._queue.put(int(row_id))
+
+    def stop(self) -> None:
+        for _ in self._workers:
+            self._queue.put(None)
+        for th in self._workers:
+            th.join(timeout=10)
+
+    def idle(self) -> bool:
+        """True when no heenbericht waits for the CAK side."""
+        return self._queue.unfinished_tasks == 0
+
+    # -- incoming -----------------------------------------------------------------------------
+
+    def receive(self, body: bytes, environ: dict[str, Any], peer: PeerInfo) -> SoapReply:
+        delay = self.faults.latency()
+        if delay:
+            time.sleep(delay)
+        fault = self.faults.request_fault()
+        if fault == "http503":
+            return SoapReply(503, b"tijdelijk niet beschikbaar (gesimuleerd)\n", "text/plain; charset=utf-8")
+        if fault == "drop_before":
+            return SoapReply(0, b"", drop=True)
+        reply = super().receive(body, environ, peer)
+        if reply.status == 200 and fault == "lost_ack":
+            return SoapReply(503, b"bevestiging verloren (gesimuleerd)\n", "text/plain; charset=utf-8")
+        if reply.status == 200 and fault == "drop_after":
+            return SoapReply(0, b"", drop=True)
+        return reply
+
+    def on_findings(self, result: CheckResult, body: bytes, peer: PeerInfo) -> SoapReply | None:
+        """Acknowledge a readable envelope with problems and answer it with an asynchronous Fo01."""
+        first = result.first
+        assert first is not None
+        envelope = result.envelope if isinstance(result.envelope, Di01) else None
+        if envelope is not None:
+            fo01 = fo01_for(envelope, first.code.value, str(first.omschrijving)[:200], zender=self.systeem)
+            ref, cross, org = envelope.referentienummer, None, envelope.stuurgegevens.zender.organisatie
+            functie: str | None = envelope.functie
+        else:
+            ref_m, org_m = _REF.search(body[:65536]), _ORG.search(body[:65536])
+            if ref_m is None or org_m is None:
+                return None  # unreadable: synchronous Fo03
+            ref = ref_m.group(1).decode("utf-8", "replace").strip()
+            org = org_m.group(1).decode("utf-8", "replace").strip()
+            app_m = _APP.search(body[:65536])
+            fun_m = _FUNCTIE.search(body[:65536])
+            functie = fun_m.group(1).decode("utf-8", "replace").strip() if fun_m else None
+            cross = None
+            fo01 = Fo01(
+                stuurgegevens=Stuurgegevens(
+                    berichtcode="Fo01",
+                    zender=self.systeem,
+                    ontvanger=Systeem(
+                        organisatie=org,
+                        applicatie=app_m.group(1).decode("utf-8", "replace") if app_m else "onbekend",
+                    ),
+                    referentienummer=new_referentienummer(),
+                    tijdstip_bericht=format_tijdstip(dt.datetime.now(dt.UTC)),
+                    cross_refnummer=ref,
+                ),
+                body=Foutbericht(
+                    code=first.code.value, plek="client", omschrijving=str(first.omschrijving)[:200]
+                ),
+            )
+        if not self._store(ref, cross, "Di01", functie, org, peer, body, status="failed", error=str(first)):
+            return SoapReply(200, self._answer(self._bv03(ref, org), None))
+        self._enqueue_callback(fo01, functie)
+        with self._lock:
+            self.stats.fo01 += 1
+        return SoapReply(200, self._answer(self._bv03(ref, org), None))
+
+    def _bv03(self, ref: str, org: str) -> Bv03:
+        return Bv03(
+            stuurgegevens=Stuurgegevens(
+                berichtcode="Bv03",
+                zender=self.systeem,
+                ontvanger=Systeem(organisatie=org, applicatie="onbekend"),
+                referentienummer=new_referentienummer(),
+                tijdstip_bericht=format_tijdstip(dt.datetime.now(dt.UTC)),
+                cross_refnummer=ref,
+            )
+        )
+
+    def _store(
+        self,
+        ref: str,
+        cross: str | None,
+        code: str,
+        functie: str | None,
+        zender: str | None,
+        peer: PeerInfo,
+        raw: bytes,
+        *,
+        status: str = "received",
+        error: str | None = None,
+    ) -> int | None:
+        """Insert in the simulator's inbox and commit; None when the referentienummer is known."""
+        t = self.inbox
+        try:
+            with self.engine.begin() as conn:
+                new_id = conn.execute(
+                    sa.insert(t)
+                    .values(
+                        referentienummer=ref,
+                        cross_ref_nummer=cross,
+                        berichtcode=code,
+                        functie=functie,
+                        zender=(zender or "")[:32],
+                        peer_oin=peer.oin,
+                        envelope=raw,
+                        status=status,
+                        error=error,
+                        received_at=utcnow(),
+                    )
+                    .returning(t.c.id)
+                ).scalar_one()
+                self.audit.record(
+                    "in", code, referentienummer=ref, functie=functie, outcome=status, detail=error, conn=conn
+                )
+        except IntegrityError:
+            self.audit.record("in", code, referentienummer=ref, functie=functie, outcome="redelivery")
+            with self._lock:
+                self.stats.redeliveries += 1
+            return None
+        with self._lock:
+            self.stats.received += 1
+        return int(new_id)
+
+    def handle(
+        self, envelope: Envelope, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
+    ) -> Bv03 | SoapReply:
+        assert isinstance(envelope, Di01)
+        new_id = self._store(
+            envelope.referentienummer,
+            None,
+            "Di01",
+            envelope.functie,
+            envelope.stuurgegevens.zender.organisatie,
+            peer,
+            raw,
+        )
+        if new_id is not None:
+            self._queue.put(new_id)
+        return bv03_for(envelope, zender=self.systeem)
+
+    # -- the CAK side -------------------------------------------------------------------------
+
+    def _cak_worker(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self._process(item)
+            except Exception:
+                log.exception("CAK-verwerking van inbox-rij %s mislukt", item)
+            finally:
+                self._queue.task_done()
+
+    def _process(self, inbox_id: int) -> None:
+        t = self.inbox
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.id == inbox_id)).first()
+        if row is None or row.status != "received":
+            return
+        di01 = unwrap_soap(bytes(row.envelope))
+        assert isinstance(di01, Di01)
+        callback: Envelope
+        if self.faults.fo01():
+            callback = fo01_for(di01, self.faults.config.fo01_code, zender=self.systeem)
+            with self._lock:
+                self.stats.fo01 += 1
+            outcome = "fo01"
+        else:
+            with self._lock:
+                self.stats.cak_calls[di01.referentienummer] += 1
+            result = self.cak.process(di01.payload, source=di01.referentienummer)
+            with self._lock:
+                self.stats.verdicts[result.verdict] += 1
+            if result.retour is None:
+                callback = fo01_for(
+                    di01, "StUF055", (result.reason or "geen retour mogelijk")[:200], zender=self.systeem
+                )
+                outcome = "no_retour"
+            else:
+                callback = du01_for(di01, result.retour)
+                outcome = result.verdict
+        with self.engine.begin() as conn:
+            won = conn.execute(
+                sa.update(t)
+                .where(t.c.id == inbox_id, t.c.status == "received")
+                .values(
+                    status="processed", processed_at=utcnow(), error=None if outcome != "fo01" else "Fo01"
+                )
+            ).rowcount
+            if won == 1:
+                self._enqueue_callback(callback, di01.functie, conn=conn)
+
+    def _enqueue_callback(
+        self, envelope: Envelope, functie: str | None, *, conn: sa.Connection | None = None
+    ) -> None:
+        self.outbox.enqueue(
+            build(envelope),
+            referentienummer=envelope.referentienummer,
+            afzender=self.organisatie[:4],
+            functie=(getattr(envelope, "functie", None) or envelope.berichtcode)[:16],
+            payload=getattr(envelope, "payload", b""),
+            conn=conn,
+        )
+
+
+class SimulatorService:
+    """Everything ``ieb simulate serve`` runs: the simulator app on an HTTPS server, its CAK workers
+    and the callback senders to ``callback_url`` (the gemeente's receiver)."""
+
+    def __init__(
+        self,
+        *,
+        db: str,
+        tls: TlsFiles,
+        callback_url: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        allowed_oins: Collection[str] | None = None,
+        faults: FaultConfig | None = None,
+        today: dt.date | None = None,
+        signing: WusSigning | None = None,
+        callback_workers: int = 4,
+        server_threads: int = 8,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.engine = open_ledger(db)
+        self.app = GgkSimulator(
+            self.engine,
+            allowed_oins=allowed_oins,
+            faults=faults,
+            today=today,
+            signing=signing,
+        )
+        self.server = HttpsServer(self.app, tls, host=host, port=port, threads=server_threads)
+        self.client = GgkClient(
+            callback_url, tls=tls, connect_timeout=5.0, operation_timeout=30.0, pool_maxsize=callback_workers
+        )
+        self.sender = Sender(
+            self.app.outbox,
+            self._deliver,
+            policy=retry
+            or RetryPolicy(
+                max_attempts=30,
+                attempts_per_claim=3,
+                backoff_initial=0.1,
+                backoff_max=2.0,
+                requeue_initial=0.5,
+                requeue_max=10.0,
+            ),
+        )
+        self.callback_workers = callback_workers
+        self._sender_thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def _deliver(self, envelope: bytes) -> SendResult:
+        result = self.client.send(envelope)
+        with self.app._lock:
+            self.app.stats.callbacks_sent += 1
+        if self.app.faults.duplicate():
+            try:
+                self.client.send(envelope)
+                with self.app._lock:
+                    self.app.stats.callbacks_duplicated += 1
+            except Exception as exc:  # noqa: BLE001 - the duplicate is best effort by design
+                log.debug("dubbele aflevering mislukt: %s", exc)
+        return result
+
+    def start(self) -> SimulatorService:
+        self.server.start()
+        self.app.start()
+        self._sender_thread = threading.Thread(
+            target=self.sender.run_forever,
+            kwargs={"workers": self.callback_workers},
+            name="ieb-sim-callbacks",
+            daemon=True,
+        )
+        self._sender_thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.sender.stop()
+        self.server.stop()
+        self.app.stop()
+        if self._sender_thread is not None:
+            self._sender_thread.join(timeout=15)
+        self.client.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> SimulatorService:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,152 @@
+"""Audit trail of every envelope in and out, and BSN masking for every log line.
+
+:class:`AuditTrail` writes one row per event to the ledger's ``audit`` table (time, direction,
+kind, referentienummer, crossRefnummer, functie, outcome, detail) and logs the same line on the
+``ieb.audit`` logger. Details are masked before they are stored or logged.
+
+:class:`BsnMaskingFilter` is a :class:`logging.Filter` that replaces every stand-alone run of
+exactly nine digits in a log record's final message (and exception text) with its masked form
+(``*****1234``-style, see :func:`ieb.types.mask_bsn`); referentienummers (UUIDs) are left intact.
+:func:`install_bsn_masking` puts it on the handlers of a logger (the root logger by default), so
+that records from any library are masked too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import TYPE_CHECKING, Literal
+
+from ieb.types import mask_bsn
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
+
+__all__ = ["AuditTrail", "BsnMaskingFilter", "install_bsn_masking", "mask_bsns"]
+
+log = logging.getLogger("ieb.audit")
+
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_TOKENS = re.compile(rf"(?P<uuid>{_UUID})|(?<![0-9])(?P<bsn>[0-9]{{9}})(?![0-9])")
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    bsn = match.group("bsn")
+    return mask_bsn(bsn) if bsn is not None else match.group(0)
+
+
+def mask_bsns(text: str) -> str:
+    """``text`` with every stand-alone 9-digit sequence masked (UUIDs untouched)."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    return _TOKENS.sub(_mask_match, text)
+
+
+class BsnMaskingFilter(logging.Filter):
+    """Masks 9-digit sequences (possible BSNs) in the formatted message and exception text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string must not hide the record
+            message = str(record.msg)
+        masked = mask_bsns(message)
+        if masked != message or record.args:
+            record.msg = masked
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_bsns(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_bsns(record.stack_info)
+        return True
+
+
+def install_bsn_masking(logger: logging.Logger | None = None) -> BsnMaskingFilter:
+    """Add a :class:`BsnMaskingFilter` to every handler of ``logger`` (root by default) and to the
+    ``ieb`` logger itself; returns the filter. Safe to call more than once."""
+    target = logger or logging.getLogger()
+    existing = next((f for h in target.handlers for f in h.filters if isinstance(f, BsnMaskingFilter)), None)
+    filt = existing or BsnMaskingFilter()
+    for handler in target.handlers:
+        if filt not in handler.filters:
+            handler.addFilter(filt)
+    ieb_logger = logging.getLogger("ieb")
+    if not any(isinstance(f, BsnMaskingFilter) for f in ieb_logger.filters):
+        ieb_logger.addFilter(filt)
+    return filt
+
+
+Direction = Literal["in", "out"]
+
+
+class AuditTrail:
+    """Writes audit rows to the ledger's ``audit`` table (when an engine is given) and log lines.
+
+    Every method takes an optional ``conn`` to write inside the caller's transaction, so that the
+    audit row commits together with the inbox or outbox change it describes.
+    """
+
+    def __init__(self, engine: Engine | None = None, *, logger: logging.Logger | None = None) -> None:
+        self.engine = engine
+        self.log = logger or log
+        self._table: sa.Table | None = None
+
+    @property
+    def table(self) -> sa.Table:
+        if self._table is None:
+            from ieb.transport.outbox import ledger_tables
+
+            self._table = ledger_tables().audit
+        return self._table
+
+    def record(
+        self,
+        direction: Direction,
+        kind: str,
+        *,
+        referentienummer: str | None = None,
+        cross_ref_nummer: str | None = None,
+        functie: str | None = None,
+        outcome: str,
+        detail: str | None = None,
+        conn: sa.Connection | None = None,
+    ) -> None:
+        """One audit event: ``kind`` (``Di01``, ``Du01``, ``Fo01``, ``enqueued``, ``delivery``...),
+        ``outcome`` (``received``, ``duplicate``, ``acknowledged``, ``Fo03 RIN001``...)."""
+        import sqlalchemy as sa
+
+        detail = mask_bsns(detail)[:2000] if detail else None
+        at = dt.datetime.now(dt.UTC)
+        self.log.info(
+            "%s %s ref=%s crossref=%s functie=%s outcome=%s%s",
+            direction,
+            kind,
+            referentienummer or "-",
+            cross_ref_nummer or "-",
+            functie or "-",
+            outcome,
+            f" detail={detail}" if detail else "",
+        )
+        if self.engine is None and conn is None:
+            return
+        row = {
+            "at": at,
+            "direction": direction,
+            "kind": kind[:16],
+            "referentienummer": referentienummer,
+            "cross_ref_nummer": cross_ref_nummer,
+            "functie": functie,
+            "outcome": outcome[:32],
+            "detail": detail,
+        }
+        stmt = sa.insert(self.table).values(**row)
+        if conn is not None:
+            conn.execute(stmt)
+            return
+        assert self.engine is not None
+        with self.engine.begin() as c:
+            c.execute(stmt)
