@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ieb.ggk import Envelope
     from ieb.simulator.faults import FaultConfig
-    from ieb.transport.server import InboxEntry, Receiver
+    from ieb.transport.server import InboxEntry
     from ieb.transport.tls import TlsFiles
 
 __all__ = ["DemoSummary", "register", "run_demo", "test_bsns"]
@@ -209,7 +209,7 @@ def run_demo(
                 engine, GEMEENTE, {b: [Period(start=today.replace(day=1))] for b in bsns}, today=today
             )
             outbox = Outbox(engine, lease_seconds=60.0)
-            rows = []
+            rows: list[dict[str, Any]] = []
             for m in planned.messages:
                 di01 = new_di01(m.xml, m.bericht, GEMEENTE)
                 rows.append(
@@ -223,7 +223,7 @@ def run_demo(
                     }
                 )
             outbox.enqueue_many(rows)
-            refs = {r["referentienummer"] for r in rows}
+            refs = {str(r["referentienummer"]) for r in rows}
             sender = Sender(
                 outbox,
                 client.send,

@@ -102,7 +102,7 @@ class FaultConfig:
             elif name == "seed":
                 config = replace(config, seed=int(value))
             else:
-                config = replace(config, **{name: float(value)})
+                config = replace(config, **{name: float(value)})  # type: ignore[arg-type]
         return config
 
 

@@ -218,11 +218,11 @@ class GgkSimulator(SoapEndpoint):
                 ),
             )
         if not self._store(ref, cross, "Di01", functie, org, peer, body, status="failed", error=str(first)):
-            return SoapReply(200, self._answer(self._bv03(ref, org), None))
+            return SoapReply(200, self._answer(self._bv03(ref, org or "onbekend"), None))
         self._enqueue_callback(fo01, functie)
         with self._lock:
             self.stats.fo01 += 1
-        return SoapReply(200, self._answer(self._bv03(ref, org), None))
+        return SoapReply(200, self._answer(self._bv03(ref, org or "onbekend"), None))
 
     def _bv03(self, ref: str, org: str) -> Bv03:
         return Bv03(

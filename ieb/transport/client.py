@@ -29,7 +29,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 from lxml import etree
@@ -206,13 +206,16 @@ class GgkClient:
             forbid_external=True,
             raw_response=False,
         )
-        transport = Transport(
+        transport = Transport(  # type: ignore[no-untyped-call]
             session=session,
             timeout=connect_timeout,
             operation_timeout=(connect_timeout, operation_timeout),  # zeep hands it to requests
         )
-        self._zeep = zeep.Client(str(wsdl_path()), transport=transport, settings=settings)
-        self._service = self._zeep.create_service(f"{{{GGK_NS}}}SOAPOntvangAsynchroon", endpoint)
+        self._zeep: Any = cast(
+            Any,
+            zeep.Client(str(wsdl_path()), transport=transport, settings=settings),  # type: ignore[no-untyped-call]
+        )
+        self._service: Any = self._zeep.create_service(f"{{{GGK_NS}}}SOAPOntvangAsynchroon", endpoint)
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -82,7 +82,7 @@ DEFAULT_MAX_BODY = 48 * 1024 * 1024
 # ------------------------------------------------------------------------------------ cheroot glue
 
 
-class _ContextSSLAdapter(BuiltinSSLAdapter):  # type: ignore[misc]
+class _ContextSSLAdapter(BuiltinSSLAdapter):
     """cheroot's builtin adapter, but with a ready-made SSLContext (mutual TLS)."""
 
     def __init__(self, context: Any) -> None:
@@ -94,15 +94,15 @@ class _ContextSSLAdapter(BuiltinSSLAdapter):  # type: ignore[misc]
         self._server_env: dict[str, str] = {}
         self.context = context
 
-    def get_environ(self, sock: Any) -> dict[str, Any]:
-        env: dict[str, Any] = super().get_environ(sock)
+    def get_environ(self, sock: Any) -> dict[str, Any]:  # type: ignore[override]
+        env: dict[str, Any] = super().get_environ(sock)  # type: ignore[no-untyped-call]
         env["ieb.peer_cert"] = sock.getpeercert(binary_form=True)
         return env
 
 
-class _Gateway(wsgi.Gateway_10):  # type: ignore[misc]
-    def get_environ(self) -> dict[str, Any]:
-        env: dict[str, Any] = super().get_environ()
+class _Gateway(wsgi.Gateway_10):
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+        env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
         env["ieb.socket"] = self.req.conn.socket
         return env
 
@@ -136,9 +136,15 @@ class HttpsServer:
             accepted_queue_timeout=5,
         )
         self.server.gateway = _Gateway
+        self.server.error_log = self._error_log  # type: ignore[method-assign]
         self.server.ssl_adapter = _ContextSSLAdapter(server_context(tls))
         self._thread: threading.Thread | None = None
         self.host = host
+
+    @staticmethod
+    def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        """cheroot's error log, into logging (dropped connections are routine; DEBUG only)."""
+        log.debug("cheroot: %s", msg, exc_info=traceback)
 
     @property
     def port(self) -> int:
