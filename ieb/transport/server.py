@@ -299,6 +299,7 @@ class SoapEndpoint:
             rej.code,
             rej.message[:200],
             plek="server" if rej.plek == "server" else "client",
+            details=rej.message[:1000] if len(rej.message) > 200 else None,
             zender=self.systeem,
         )
         self.audit.record(

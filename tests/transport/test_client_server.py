@@ -1,0 +1,278 @@
+"""Sender (zeep + requests, mutual TLS) against the receiver (cheroot WSGI) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap
+from ieb.transport.audit import BsnMaskingFilter, mask_bsns
+from ieb.transport.client import DeliveryRejectedError, GgkClient, TransientSendError, WusSigning
+from ieb.transport.outbox import ledger_tables, open_ledger
+from ieb.transport.pki import TestPki, create_test_pki
+from ieb.transport.server import HttpsServer, InboxEntry, Receiver
+from ieb.transport.tls import TlsFiles, client_context
+
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ggk-0210"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    return create_test_pki(tmp_path_factory.mktemp("pki"), ["0363", "GGK"])
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    """A second, unrelated chain with the same organisation codes and OINs."""
+    return create_test_pki(tmp_path_factory.mktemp("foreign"), ["0363", "GGK"], label="vreemd TEST")
+
+
+def tls(pki: TestPki, code: str, roots: TestPki | None = None) -> TlsFiles:
+    party = pki.party(code)
+    return TlsFiles(party.chain, party.key, (roots or pki).roots)
+
+
+class Handled:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, envelope: object, entry: InboxEntry) -> str:
+        self.calls.append(entry.referentienummer)
+        return "ok"
+
+
+@pytest.fixture
+def receiver(pki: TestPki, tmp_path: Path) -> Iterator[tuple[Receiver, HttpsServer, Handled]]:
+    engine = open_ledger(f"sqlite:///{tmp_path / 'gemeente.sqlite'}")
+    handled = Handled()
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin}, handler=handled)
+    server = HttpsServer(app, tls(pki, "0363"), threads=4).start()
+    try:
+        yield app, server, handled
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+def _du01() -> Du01:
+    di01 = new_di01(b"<x/>", "WMO401", "0363")
+    return du01_for(di01, b"<y/>")
+
+
+def _inbox(app: Receiver) -> list[sa.Row]:
+    t = ledger_tables().inbox
+    with app.engine.connect() as conn:
+        return list(conn.execute(sa.select(t)).all())
+
+
+def test_du01_is_stored_before_bv03_and_redelivery_is_not_processed_twice(pki: TestPki, receiver: tuple) -> None:
+    app, server, handled = receiver
+    du01 = _du01()
+    with GgkClient(server.url, tls=tls(pki, "GGK")) as client:
+        first = client.send(du01)
+        again = client.send(build(du01))  # the stored bytes, as the outbox resends them
+    assert first.bv03.cross_refnummer == du01.referentienummer
+    assert again.bv03.cross_refnummer == du01.referentienummer
+    rows = _inbox(app)
+    assert len(rows) == 1
+    assert rows[0].status == "processed"
+    assert rows[0].peer_oin == pki.party("GGK").oin
+    assert handled.calls == [du01.referentienummer]
+    t = ledger_tables().audit
+    with app.engine.connect() as conn:
+        outcomes = [r.outcome for r in conn.execute(sa.select(t).order_by(t.c.id))]
+    assert outcomes[:1] == ["received"] and "redelivery" in outcomes
+
+
+def test_second_retour_for_the_same_message_is_stored_as_duplicate(pki: TestPki, receiver: tuple) -> None:
+    app, server, handled = receiver
+    di01 = new_di01(b"<x/>", "WMO401", "0363")
+    with GgkClient(server.url, tls=tls(pki, "GGK")) as client:
+        client.send(du01_for(di01, b"<y/>"))
+        client.send(du01_for(di01, b"<y/>"))  # another referentienummer, same crossRefnummer
+    assert sorted(r.status for r in _inbox(app)) == ["duplicate", "processed"]
+    assert len(handled.calls) == 1
+
+
+def test_fo01_is_received(pki: TestPki, receiver: tuple) -> None:
+    app, server, _ = receiver
+    fo01 = fo01_for(new_di01(b"<x/>", "WMO401", "0363"), "IB102")
+    with GgkClient(server.url, tls=tls(pki, "GGK")) as client:
+        client.send(fo01)
+    [row] = _inbox(app)
+    assert (row.berichtcode, row.cross_ref_nummer) == ("Fo01", fo01.cross_refnummer)
+
+
+def test_bad_envelope_gets_a_fo03_naming_the_problem(pki: TestPki, receiver: tuple) -> None:
+    _, server, _ = receiver
+    from ieb.transport.client import make_session
+
+    session = make_session(tls(pki, "GGK"))
+    body = (
+        b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+        b'<GGK:envelopRetourbericht-ggk_Du01 xmlns:GGK="http://www.stufstandaarden.nl/koppelvlak/ggk0210"/>'
+        b"</soapenv:Body></soapenv:Envelope>"
+    )
+    response = session.post(server.url, data=body, headers={"Content-Type": "text/xml"}, timeout=5)
+    assert response.status_code == 500
+    answer = unwrap_soap(response.content)
+    assert isinstance(answer, Fo03)
+    assert answer.body.code == "RIN001"
+    assert "Missing child" in answer.body.omschrijving
+    assert "stuurgegevens" in (answer.body.details or "")
+    session.close()
+
+
+def test_oin_outside_the_allow_list_gets_ib002(pki: TestPki, receiver: tuple) -> None:
+    _, server, handled = receiver
+    with GgkClient(server.url, tls=tls(pki, "0363")) as client, pytest.raises(DeliveryRejectedError) as err:
+        client.send(_du01())
+    assert err.value.code == "IB002"
+    assert handled.calls == []
+
+
+def test_client_certificate_outside_the_chain_is_refused(pki: TestPki, foreign: TestPki, receiver: tuple) -> None:
+    _, server, handled = receiver
+    # a client with a foreign certificate (same OIN!) that trusts our server
+    with GgkClient(server.url, tls=tls(foreign, "GGK", roots=pki)) as client, pytest.raises(TransientSendError):
+        client.send(_du01())
+    assert handled.calls == []
+
+
+def test_server_certificate_outside_the_chain_is_refused(pki: TestPki, foreign: TestPki, receiver: tuple) -> None:
+    _, server, handled = receiver
+    # our client, trusting only the foreign root: the receiver's certificate must fail verification
+    with GgkClient(server.url, tls=tls(pki, "GGK", roots=foreign)) as client, pytest.raises(TransientSendError) as err:
+        client.send(_du01())
+    assert "certificate verify failed" in str(err.value.__cause__) or "CERTIFICATE" in str(err.value.__cause__)
+    assert handled.calls == []
+
+
+def test_plain_http_is_refused(pki: TestPki) -> None:
+    from ieb.transport.client import TransportError
+
+    with pytest.raises(TransportError):
+        GgkClient("http://127.0.0.1:1/x", tls=tls(pki, "GGK"))
+
+
+def test_tls13_preferred_tls12_minimum_and_only_ncsc_suites(pki: TestPki, receiver: tuple) -> None:
+    _, server, _ = receiver
+    ctx = client_context(tls(pki, "GGK"))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            assert s.version() == "TLSv1.3"
+    # TLS 1.2 with an NCSC suite works
+    ctx12 = client_context(tls(pki, "GGK"))
+    ctx12.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        with ctx12.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            assert s.version() == "TLSv1.2"
+            assert s.cipher()[0].startswith("ECDHE-")
+    # TLS 1.2 without ECDHE/AEAD (static RSA, CBC) is refused
+    weak = client_context(tls(pki, "GGK"))
+    weak.maximum_version = ssl.TLSVersion.TLSv1_2
+    weak.set_ciphers("AES128-SHA:AES256-SHA")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        with pytest.raises(ssl.SSLError):
+            weak.wrap_socket(raw, server_hostname="127.0.0.1").close()
+
+
+def test_timeout_is_a_transient_error(pki: TestPki) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts TCP, never answers TLS
+    try:
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/x"
+        with GgkClient(url, tls=tls(pki, "GGK"), connect_timeout=0.5, operation_timeout=0.5) as client:
+            with pytest.raises(TransientSendError):
+                client.send(_du01())
+    finally:
+        listener.close()
+
+
+def test_signed_request_and_verified_signed_answer(pki: TestPki, tmp_path: Path) -> None:
+    """WUS 2W-be-S both ways: the receiver verifies our signature, we verify its signed Bv03."""
+    engine = open_ledger(f"sqlite:///{tmp_path / 'signed.sqlite'}")
+    roots = pki.roots.read_bytes()
+    inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+    g, k = pki.party("0363"), pki.party("GGK")
+    app = Receiver(
+        engine,
+        organisatie="0363",
+        signing=WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots, inter),
+        require_signature=True,
+    )
+    with HttpsServer(app, tls(pki, "0363"), threads=2) as server:
+        signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), roots, inter)
+        with GgkClient(server.url, tls=tls(pki, "GGK"), signing=signing) as client:
+            result = client.send(_du01())
+        assert any(p.endswith("}Body") for p in result.signed_parts)
+        assert any(p.endswith("}SignatureConfirmation") for p in result.signed_parts)
+        # an unsigned request is refused when signatures are required
+        with GgkClient(server.url, tls=tls(pki, "GGK")) as plain, pytest.raises(DeliveryRejectedError):
+            plain.send(_du01())
+    engine.dispose()
+
+
+def test_request_is_valid_for_the_published_wsdl(pki: TestPki) -> None:
+    """Our zeep-built request body reads back under the published StUF-GGk 0210 WSDL."""
+    import zeep
+    from lxml import etree
+
+    wsdl = REFERENCE / "ggk0210" / "ggkberichten" / "ggk0210_OntvangAsynchroon_ggkberichten.wsdl"
+    if not wsdl.is_file():
+        pytest.skip("published reference WSDL not available")
+    client = GgkClient("https://127.0.0.1:1/x", tls=tls(pki, "GGK"))
+    di01 = new_di01(b"<x/>", "WMO401", "0363")
+    operation, data = client.soap_request(di01)
+    assert operation == "ggk_Di01"
+    published = zeep.Client(str(wsdl), settings=zeep.Settings(strict=True, forbid_dtd=True))
+    body = etree.fromstring(data).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+    element = published.get_element(body.tag)
+    value = element.parse(body, published.wsdl.types)
+    assert value.stuurgegevens.referentienummer == di01.referentienummer
+    assert value.parameters.bericht.xmlBestand == b"<x/>"
+    client.close()
+
+
+def test_bsn_masking_filter_masks_every_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    assert mask_bsns("bsn 999900006 ref 2a984b6a-2d9b-43bb-851d-123456789012") == (
+        "bsn ******006 ref 2a984b6a-2d9b-43bb-851d-123456789012"
+    )
+    assert mask_bsns("20260101120000 00000099000000363000") == "20260101120000 00000099000000363000"
+    logger = logging.getLogger("ieb.test.masking")
+    handler = logging.Handler()
+    records: list[logging.LogRecord] = []
+    handler.emit = records.append  # type: ignore[method-assign]
+    handler.addFilter(BsnMaskingFilter())
+    logger.addHandler(handler)
+    try:
+        logger.warning("client %s heeft geen retour", "999900018")
+        try:
+            raise ValueError("Bsn 999900031 onbekend")
+        except ValueError:
+            logger.exception("fout")
+    finally:
+        logger.removeHandler(handler)
+    text = " ".join(r.getMessage() + (r.exc_text or "") for r in records)
+    assert "999900018" not in text and "999900031" not in text
+    assert "******018" in text
+
+
+def test_requests_session_does_not_trust_the_system_store(pki: TestPki) -> None:
+    from ieb.transport.client import make_session
+
+    session = make_session(tls(pki, "GGK"))
+    assert session.verify == str(pki.roots)
+    assert session.trust_env is False
+    from ieb.transport.client import TransportError
+
+    with pytest.raises(TransportError, match="onversleuteld"):
+        session.get("http://127.0.0.1:1/")
+    session.close()
