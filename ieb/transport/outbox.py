@@ -457,7 +457,8 @@ class Sender:
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(TransientSendError),
             stop=stop_condition,
-            wait=tenacity.wait_exponential_jitter(initial=policy.backoff_initial, max=policy.backoff_max),
+            wait=tenacity.wait_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max)
+            + tenacity.wait_random(0, policy.backoff_initial),
             before_sleep=before_retry,
             sleep=self._sleep,
             reraise=True,

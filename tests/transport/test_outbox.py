@@ -1,0 +1,316 @@
+"""The durable outbox: persist first, lease, retry with the same referentienummer, dead-letter,
+share one database between senders, and survive kill -9."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ieb.ggk import Bv03, Fo03, Stuurgegevens, Systeem, build, bv03_for, fo03_for, new_di01, parse
+from ieb.transport.client import DeliveryRejectedError, SendResult, TransientSendError
+from ieb.transport.outbox import Outbox, RetryPolicy, Sender, ledger_tables, open_ledger
+from ieb.transport.pki import TestPki, create_test_pki
+from ieb.transport.server import HttpsServer, Receiver
+from ieb.transport.tls import TlsFiles
+
+FAST = RetryPolicy(
+    max_attempts=5,
+    attempts_per_claim=2,
+    backoff_initial=0.001,
+    backoff_max=0.01,
+    requeue_initial=0.01,
+    requeue_max=0.05,
+)
+
+
+def _envelope() -> tuple[str, bytes]:
+    di01 = new_di01(b"<x/>", "WMO401", "0363")
+    return di01.referentienummer, build(di01)
+
+
+def _fill(outbox: Outbox, n: int) -> list[str]:
+    refs = []
+    for _ in range(n):
+        ref, env = _envelope()
+        outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401", payload=b"<x/>")
+        refs.append(ref)
+    return refs
+
+
+def _ok(envelope: bytes) -> SendResult:
+    return SendResult(bv03=bv03_for(parse(envelope)), status=200, seconds=0.0)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    eng = open_ledger(f"sqlite:///{tmp_path / 'outbox.sqlite'}")
+    yield eng
+    eng.dispose()
+
+
+def test_enqueue_persists_before_sending_and_is_idempotent(engine: sa.Engine) -> None:
+    outbox = Outbox(engine)
+    ref, env = _envelope()
+    a = outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401")
+    b = outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401")
+    assert a == b
+    row = outbox.find(ref)
+    assert row is not None and row["status"] == "pending" and bytes(row["envelope"]) == env
+    assert outbox.counts()["pending"] == 1
+
+
+def test_retries_send_the_same_envelope_then_acknowledge(engine: sa.Engine) -> None:
+    outbox = Outbox(engine)
+    [ref] = _fill(outbox, 1)
+    seen: list[bytes] = []
+
+    def flaky(envelope: bytes) -> SendResult:
+        seen.append(envelope)
+        if len(seen) < 4:
+            raise TransientSendError("HTTP 503", status=503)
+        return _ok(envelope)
+
+    result = Sender(outbox, flaky, policy=FAST).drain(workers=1, timeout=20)
+    assert result.acknowledged == 1
+    assert len(seen) == 4 and len(set(seen)) == 1  # same bytes, same referentienummer each time
+    assert parse(seen[0]).referentienummer == ref
+    row = outbox.find(ref)
+    assert row is not None and row["status"] == "acknowledged" and row["attempts"] == 4
+
+
+def test_dead_letter_after_max_attempts_with_the_reason(engine: sa.Engine) -> None:
+    outbox = Outbox(engine)
+    [ref] = _fill(outbox, 1)
+    calls = []
+
+    def down(envelope: bytes) -> SendResult:
+        calls.append(1)
+        raise TransientSendError("verbinding geweigerd")
+
+    result = Sender(outbox, down, policy=FAST).drain(workers=1, timeout=20)
+    assert result.dead == 1
+    row = outbox.find(ref)
+    assert row is not None and row["status"] == "dead"
+    assert row["attempts"] == FAST.max_attempts == len(calls)
+    assert "verbinding geweigerd" in row["last_error"]
+
+
+def test_fo03_is_a_permanent_failure(engine: sa.Engine) -> None:
+    outbox = Outbox(engine)
+    [ref] = _fill(outbox, 1)
+
+    def refuse(envelope: bytes) -> SendResult:
+        fo03: Fo03 = fo03_for(parse(envelope), "IB213", zender=Systeem(organisatie="CAK", applicatie="GGk"))
+        raise DeliveryRejectedError(fo03, status=500)
+
+    assert Sender(outbox, refuse, policy=FAST).drain(workers=1, timeout=20).failed == 1
+    row = outbox.find(ref)
+    assert row is not None and row["status"] == "failed" and "IB213" in row["last_error"]
+
+
+def test_claims_are_exclusive_between_workers(engine: sa.Engine) -> None:
+    a, b = Outbox(engine, worker_id="a"), Outbox(engine, worker_id="b")
+    _fill(a, 20)
+    claimed: list[list[int]] = [[], []]
+
+    def grab(box: Outbox, into: list[int]) -> None:
+        while True:
+            got = box.claim(3)
+            if not got:
+                return
+            into.extend(m.id for m in got)
+
+    threads = [
+        threading.Thread(target=grab, args=(box, into)) for box, into in zip((a, b), claimed, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed[0] + claimed[1]) == sorted(set(claimed[0] + claimed[1]))
+    assert len(claimed[0]) + len(claimed[1]) == 20
+
+
+def test_expired_lease_is_claimed_again_with_the_same_referentienummer(engine: sa.Engine) -> None:
+    crashed = Outbox(engine, worker_id="crashed", lease_seconds=0.2)
+    [ref] = _fill(crashed, 1)
+    [first] = crashed.claim(1)
+    assert Outbox(engine, worker_id="other").claim(1) == []  # lease still held
+    time.sleep(0.3)
+    [again] = Outbox(engine, worker_id="other").claim(1)
+    assert again.referentienummer == ref == first.referentienummer and again.attempts == 2
+    assert crashed.acknowledge(first) is False  # the old lease holder cannot finish it any more
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    given = os.environ.get("IEB_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) on PATH")
+    prefix: list[str] = []
+    base = Path(tempfile.mkdtemp(prefix="ieb-pg-outbox-"))
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser")
+        if not runuser:
+            pytest.skip("PostgreSQL cannot run as root and runuser is missing")
+        prefix = [runuser, "-u", "postgres", "--"]
+        shutil.chown(base, "postgres", "postgres")
+    port = _free_port()
+    data = base / "data"
+
+    def run(*args: str) -> None:
+        proc = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120, check=False)
+        if proc.returncode != 0:
+            pytest.skip(f"PostgreSQL could not start: {proc.stderr.strip()[:300]}")
+
+    run(initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(pg_ctl, "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "start")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, check=False
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_several_senders_share_one_postgresql_outbox_without_sending_twice(pg_url: str) -> None:
+    name = "ieb_outbox_" + uuid.uuid4().hex[:10]
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    engine = open_ledger(url)
+    try:
+        _fill(Outbox(engine), 60)
+        sent: list[str] = []
+        lock = threading.Lock()
+
+        def record(envelope: bytes) -> SendResult:
+            with lock:
+                sent.append(parse(envelope).referentienummer)
+            time.sleep(0.002)
+            return _ok(envelope)
+
+        senders = [Sender(Outbox(engine, worker_id=f"w{i}"), record, policy=FAST) for i in range(3)]
+        threads = [threading.Thread(target=s.drain, kwargs={"workers": 3, "timeout": 60}) for s in senders]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(sent) == 60 and len(set(sent)) == 60
+        assert Outbox(engine).counts()["acknowledged"] == 60
+    finally:
+        engine.dispose()
+
+
+# ----------------------------------------------------------------------------- kill -9
+
+SENDER_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from ieb.transport.client import GgkClient
+    from ieb.transport.outbox import Outbox, RetryPolicy, Sender, open_ledger
+    from ieb.transport.tls import TlsFiles
+
+    db, url, cert, key, ca = sys.argv[1:6]
+    engine = open_ledger(db)
+    client = GgkClient(url, tls=TlsFiles(cert, key, ca), connect_timeout=2, operation_timeout=5)
+    policy = RetryPolicy(max_attempts=50, attempts_per_claim=2, backoff_initial=0.01, backoff_max=0.1,
+                         requeue_initial=0.05, requeue_max=0.5)
+    Sender(Outbox(engine, lease_seconds=1.0), client.send, policy=policy).drain(workers=3, timeout=60)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    return create_test_pki(tmp_path_factory.mktemp("pki"), ["0363", "GGK"])
+
+
+def test_kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    g, k = pki.party("0363"), pki.party("GGK")
+    receiver_engine = open_ledger(f"sqlite:///{tmp_path / 'cak-side.sqlite'}")
+    processed: list[str] = []
+    lock = threading.Lock()
+
+    def handler(envelope: object, entry: object) -> str:
+        with lock:
+            processed.append(entry.referentienummer)  # type: ignore[attr-defined]
+        time.sleep(0.01)  # slow enough for the kill to land mid-run
+        return "ok"
+
+    app = Receiver(receiver_engine, organisatie="CAK", allowed_oins={g.oin}, handler=handler)
+    server = HttpsServer(app, TlsFiles(k.chain, k.key, pki.roots), threads=6).start()
+    db = f"sqlite:///{tmp_path / 'gemeente.sqlite'}"
+    engine = open_ledger(db)
+    outbox = Outbox(engine)
+    refs = _fill(outbox, 80)
+    args = [sys.executable, "-c", SENDER_SCRIPT, db, server.url, str(g.chain), str(g.key), str(pki.roots)]
+    try:
+        first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while outbox.counts()["acknowledged"] < 15 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        counts = outbox.counts()
+        assert 0 < counts["acknowledged"] < 80, counts  # killed mid-run
+        second = subprocess.run(args, timeout=120, capture_output=True, check=False)
+        assert second.returncode == 0, second.stderr.decode()[-2000:]
+        assert outbox.counts()["acknowledged"] == 80
+        t = ledger_tables().inbox
+        with receiver_engine.connect() as conn:
+            stored = [r.referentienummer for r in conn.execute(sa.select(t.c.referentienummer))]
+        assert sorted(stored) == sorted(refs)  # lost: 0
+        assert sorted(processed) == sorted(refs)  # each processed exactly once: duplicates 0
+    finally:
+        server.stop()
+        receiver_engine.dispose()
+        engine.dispose()
+
+
+def test_bv03_helpers_are_schema_valid() -> None:
+    bv = Bv03(
+        stuurgegevens=Stuurgegevens(
+            berichtcode="Bv03",
+            zender=Systeem(organisatie="CAK", applicatie="GGk"),
+            ontvanger=Systeem(organisatie="0363", applicatie="ieb"),
+            referentienummer=str(uuid.uuid4()),
+            tijdstip_bericht="20260101120000",
+            cross_refnummer=str(uuid.uuid4()),
+        )
+    )
+    assert b"Bv03Bericht" in build(bv)
