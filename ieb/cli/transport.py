@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ieb.transport.server import InboxEntry
     from ieb.transport.tls import TlsFiles
 
-__all__ = ["DemoSummary", "register", "run_demo", "test_bsns"]
+__all__ = ["DemoSummary", "demo_bsns", "register", "run_demo"]
 
 log = logging.getLogger("ieb.cli.transport")
 
@@ -62,7 +62,7 @@ def _tls(cert: Path, key: Path, ca: Path) -> TlsFiles:
 # ------------------------------------------------------------------------------------------ demo
 
 
-def test_bsns(count: int, start: int = 999900000) -> list[str]:
+def demo_bsns(count: int, start: int = 999900000) -> list[str]:
     """``count`` test BSNs from the 9999xxxxx range that pass the 11-proef, in order."""
     from ieb.types import bsn_is_valid
 
@@ -204,7 +204,7 @@ def run_demo(
         )
         try:
             today = dt.date.today()
-            bsns = test_bsns(count)
+            bsns = demo_bsns(count)
             planned = plan(
                 engine, GEMEENTE, {b: [Period(start=today.replace(day=1))] for b in bsns}, today=today
             )

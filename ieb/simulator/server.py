@@ -69,10 +69,11 @@ __all__ = ["GgkSimulator", "SimulatorService", "SimulatorStats"]
 
 log = logging.getLogger("ieb.simulator")
 
-_REF = re.compile(rb"<(?:[A-Za-z0-9_]+:)?referentienummer>([^<]{1,40})</")
-_ORG = re.compile(rb"<(?:[A-Za-z0-9_]+:)?zender>\s*<(?:[A-Za-z0-9_]+:)?organisatie>([^<]{1,40})</")
-_APP = re.compile(rb"<(?:[A-Za-z0-9_]+:)?zender>.*?<(?:[A-Za-z0-9_]+:)?applicatie>([^<]{3,50})</", re.S)
-_FUNCTIE = re.compile(rb"<(?:[A-Za-z0-9_]+:)?functie>([^<]{1,30})</")
+_T = rb"<(?:[A-Za-z0-9_.-]+:)?%s\b[^>]*>"
+_REF = re.compile(_T % b"referentienummer" + rb"([^<]{1,40})</")
+_ORG = re.compile(_T % b"zender" + rb"\s*" + _T % b"organisatie" + rb"([^<]{1,40})</")
+_APP = re.compile(_T % b"zender" + rb".*?" + _T % b"applicatie" + rb"([^<]{3,50})</", re.S)
+_FUNCTIE = re.compile(_T % b"functie" + rb"([^<]{1,30})</")
 
 
 def _payload_level1(payload: bytes) -> list[str]:

@@ -71,7 +71,9 @@ def _inbox(app: Receiver) -> list[sa.Row]:
         return list(conn.execute(sa.select(t)).all())
 
 
-def test_du01_is_stored_before_bv03_and_redelivery_is_not_processed_twice(pki: TestPki, receiver: tuple) -> None:
+def test_du01_is_stored_before_bv03_and_redelivery_is_not_processed_twice(
+    pki: TestPki, receiver: tuple
+) -> None:
     app, server, handled = receiver
     du01 = _du01()
     with GgkClient(server.url, tls=tls(pki, "GGK")) as client:
@@ -137,20 +139,32 @@ def test_oin_outside_the_allow_list_gets_ib002(pki: TestPki, receiver: tuple) ->
     assert handled.calls == []
 
 
-def test_client_certificate_outside_the_chain_is_refused(pki: TestPki, foreign: TestPki, receiver: tuple) -> None:
+def test_client_certificate_outside_the_chain_is_refused(
+    pki: TestPki, foreign: TestPki, receiver: tuple
+) -> None:
     _, server, handled = receiver
     # a client with a foreign certificate (same OIN!) that trusts our server
-    with GgkClient(server.url, tls=tls(foreign, "GGK", roots=pki)) as client, pytest.raises(TransientSendError):
+    with (
+        GgkClient(server.url, tls=tls(foreign, "GGK", roots=pki)) as client,
+        pytest.raises(TransientSendError),
+    ):
         client.send(_du01())
     assert handled.calls == []
 
 
-def test_server_certificate_outside_the_chain_is_refused(pki: TestPki, foreign: TestPki, receiver: tuple) -> None:
+def test_server_certificate_outside_the_chain_is_refused(
+    pki: TestPki, foreign: TestPki, receiver: tuple
+) -> None:
     _, server, handled = receiver
     # our client, trusting only the foreign root: the receiver's certificate must fail verification
-    with GgkClient(server.url, tls=tls(pki, "GGK", roots=foreign)) as client, pytest.raises(TransientSendError) as err:
+    with (
+        GgkClient(server.url, tls=tls(pki, "GGK", roots=foreign)) as client,
+        pytest.raises(TransientSendError) as err,
+    ):
         client.send(_du01())
-    assert "certificate verify failed" in str(err.value.__cause__) or "CERTIFICATE" in str(err.value.__cause__)
+    assert "certificate verify failed" in str(err.value.__cause__) or "CERTIFICATE" in str(
+        err.value.__cause__
+    )
     assert handled.calls == []
 
 
