@@ -1,0 +1,100 @@
+"""How fast does a message travel through the whole exchange, compared with a bare HTTPS POST?
+
+    python bench/bench_transport.py [--count N] [--workers W]
+
+Measured in the same run, all on 127.0.0.1 with the same test PKI and mutual TLS:
+
+* baseline: N plain HTTPS POSTs of a Di01-sized body (keep-alive ``requests`` session, W threads) to a
+  cheroot WSGI app that answers 200 at once;
+* sender only: N envelopes through ``GgkClient.send`` (zeep request, Bv03 parsed) to the receiver
+  (inbox insert + commit + audit before Bv03), W threads;
+* demo: ``ieb demo --count N`` end to end (planner, outbox, simulator with CAK, Du01 callbacks, ledger
+  retour processing), without and with fault injection.
+
+Prints messages/second and the ratio to the baseline. No timings are asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ieb.cli.transport import run_demo
+from ieb.ggk import build, du01_for, new_di01
+from ieb.simulator.faults import FaultConfig
+from ieb.transport.client import GgkClient, make_session
+from ieb.transport.outbox import open_ledger
+from ieb.transport.pki import create_test_pki
+from ieb.transport.server import HttpsServer, Receiver
+from ieb.transport.tls import TlsFiles
+
+
+def _ok_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+def _parallel(n: int, workers: int, fn: Callable[[int], object]) -> float:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fn, range(n)))
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    n, w = args.count, args.workers
+    work = Path(tempfile.mkdtemp(prefix="ieb-bench-"))
+    pki = create_test_pki(work / "pki", ["0363", "GGK"])
+    g, k = pki.party("0363"), pki.party("GGK")
+    g_tls, k_tls = TlsFiles(g.chain, g.key, pki.roots), TlsFiles(k.chain, k.key, pki.roots)
+    sample = build(
+        du01_for(new_di01(b"<x>" + b"a" * 800 + b"</x>", "WMO401", "0363"), b"<y>" + b"b" * 800 + b"</y>")
+    )
+
+    with HttpsServer(_ok_app, g_tls, threads=8) as plain:
+        session = make_session(k_tls, pool_maxsize=w)
+        session.post(plain.url, data=sample, timeout=10)
+        base = _parallel(n, w, lambda _: session.post(plain.url, data=sample, timeout=10).raise_for_status())
+        session.close()
+
+    engine = open_ledger(f"sqlite:///{work / 'receiver.sqlite'}")
+    receiver = Receiver(engine, organisatie="0363", allowed_oins={k.oin})
+    envelopes = [
+        build(
+            du01_for(new_di01(b"<x>" + b"a" * 800 + b"</x>", "WMO401", "0363"), b"<y>" + b"b" * 800 + b"</y>")
+        )
+        for _ in range(n)
+    ]
+    with (
+        HttpsServer(receiver, g_tls, threads=8) as server,
+        GgkClient(server.url, tls=k_tls, pool_maxsize=w) as c,
+    ):
+        sender = _parallel(n, w, lambda i: c.send(envelopes[i]))
+    engine.dispose()
+
+    demo = run_demo(n, workers=w)
+    demo_faults = run_demo(n, workers=w, faults=FaultConfig.demo())
+    rows = [
+        ("baseline: plain HTTPS POST (mTLS, keep-alive)", n / base),
+        ("sender -> receiver (zeep, inbox commit, Bv03)", n / sender),
+        ("ieb demo end to end", n / demo.seconds),
+        ("ieb demo end to end, --faults", n / demo_faults.seconds),
+    ]
+    print(f"{n} messages, {w} sender threads")
+    for label, rate in rows:
+        print(f"{label:<50} {rate:9.1f} msg/s   ratio to baseline {rate / rows[0][1]:6.3f}")
+    assert demo.lost == demo_faults.lost == 0 and demo.duplicates == demo_faults.duplicates == 0
+
+
+if __name__ == "__main__":
+    main()
