@@ -17,8 +17,13 @@ Interpretation notes (spec section 6; **[I]** marks an inferred detail, see docs
   (OP290, also after a deletion); a stop with status 1 is refused while a (not deleted) stop exists.
 * TR330 [I]: a stop whose Bsn differs from the start's Bsn counts as "no current start".
 * TR328 [I]: also checked on a changed start (status 2) against the current stop.
-* OP291 [I]: a start (status 1 or 2) whose EbStartdatum lies inside the period of another current
-  start of the same Bsn (start..stop, open-ended without a stop); retourcode 9102 (no code of its own).
+* OP291 [I]: a new start (WMO401 status 1) whose EbStartdatum lies inside the period of another
+  current start of the same Bsn (start..stop, open-ended without a stop); a change of a period (WMO401
+  status 2, WMO403 status 1/2/3) whose resulting period overlaps another current period of the same
+  Bsn, unless the change only shrinks the period (it cannot create an overlap then; a changed
+  EbStartdatum inside another period is refused all the same); retourcode 9102 (no code of its own).
+* TR103 / TR329 [I]: a start with status 2 / 3 whose Bsn differs from the Bsn of the current start
+  is refused (9103 / 9329): the later stop would otherwise be impossible (TR330).
 * OP325 [I]: a second status 2 of the same record with the same Dagtekening; retourcode 9103.
 """
 
@@ -204,6 +209,14 @@ class PeriodState:
     def contains(self, day: dt.date) -> bool:
         return self.start.datum <= day and (self.stop is None or day <= self.stop.datum)
 
+    @property
+    def end(self) -> dt.date | None:
+        return self.stop.datum if self.stop else None
+
+    def overlaps(self, start: dt.date, stop: dt.date | None) -> bool:
+        """The period shares a day with ``start..stop`` (``None``: open-ended)."""
+        return (stop is None or self.start.datum <= stop) and (self.stop is None or start <= self.stop.datum)
+
 
 class History(Protocol):
     """The earlier deliveries that count (the ledger as one side sees it)."""
@@ -328,6 +341,12 @@ def _tr102(d: Delivery, h: History) -> str | None:
 def _tr103(d: Delivery, h: History) -> str | None:
     own = _own(d, h)
     if own.ever_first:
+        current = own.current
+        if d.is_start and current is not None and current.bsn != d.bsn:
+            return (
+                f"De start met EbStartNummer {d.eb_start_nummer} hoort bij een ander Bsn dan {mask_bsn(d.bsn)}; "
+                "het Bsn van een start kan niet gewijzigd worden. Verwijder de start en stuur een nieuwe."
+            )
         return None
     return (
         f"Er is geen eerdere {_wat(d)} (status 1) met EbStartNummer {d.eb_start_nummer} om te wijzigen; "
@@ -419,7 +438,35 @@ def _tr330(d: Delivery, h: History) -> str | None:
     return f"Er is geen start met EbStartNummer {d.eb_start_nummer}; stuur eerst de start (WMO401)."
 
 
+def _resulting_period(d: Delivery, h: History) -> tuple[dt.date, dt.date | None, bool] | None:
+    """The period of ``d``'s EbStartNummer after ``d``: (start, stop, only shrinks), or None when
+    there is no current start to change (other rules report that)."""
+    start, stop = _start(d, h).current, _stop(d, h).current
+    if d.is_start:
+        if start is None:
+            return None
+        new_start, new_stop = d.datum, stop.datum if stop else None
+    else:
+        if start is None or start.bsn != d.bsn:
+            return None
+        new_start, new_stop = start.datum, d.datum if d.status != "3" else None
+    old_stop = stop.datum if stop else None
+    shrinks = new_start >= start.datum and (
+        old_stop is None or (new_stop is not None and new_stop <= old_stop)
+    )
+    return new_start, new_stop, shrinks
+
+
 def _op291(d: Delivery, h: History) -> str | None:
+    if not d.is_start:
+        return _op291_change(d, h)
+    if d.status == "2":
+        problem = _op291_start_inside(d, h)
+        return problem if problem is not None else _op291_change(d, h)
+    return _op291_start_inside(d, h)
+
+
+def _op291_start_inside(d: Delivery, h: History) -> str | None:
     for period in h.periods_of(d.afzender, d.bsn):
         if period.eb_start_nummer == d.eb_start_nummer:
             continue
@@ -433,6 +480,28 @@ def _op291(d: Delivery, h: History) -> str | None:
     return None
 
 
+def _op291_change(d: Delivery, h: History) -> str | None:
+    result = _resulting_period(d, h)
+    if result is None:
+        return None
+    new_start, new_stop, shrinks = result
+    if shrinks:
+        return None
+    tot_nieuw = new_stop.isoformat() if new_stop else "open"
+    for period in h.periods_of(d.afzender, d.bsn):
+        if period.eb_start_nummer == d.eb_start_nummer:
+            continue
+        if period.overlaps(new_start, new_stop):
+            tot = period.stop.datum.isoformat() if period.stop else "open"
+            return (
+                f"Na deze wijziging loopt de periode van EbStartNummer {d.eb_start_nummer} van "
+                f"{new_start.isoformat()} tot {tot_nieuw} en overlapt die de lopende start van Bsn "
+                f"{mask_bsn(d.bsn)} (EbStartNummer {period.eb_start_nummer}, {period.start.datum.isoformat()} "
+                f"tot {tot}); per Bsn is er één actuele start. Wijzig eerst die andere periode."
+            )
+    return None
+
+
 def _op325(d: Delivery, h: History) -> str | None:
     last = _own(d, h).last
     if last is not None and last.status == "2" and last.dagtekening == d.dagtekening:
@@ -442,6 +511,12 @@ def _op325(d: Delivery, h: History) -> str | None:
             "Stuur de wijziging met een latere dagtekening."
         )
     return None
+
+
+def _op291_dispatch(d: Delivery, h: History) -> str | None:
+    if d.is_start and d.status == "3":
+        return None  # a deletion never creates an overlap
+    return _op291(d, h)
 
 
 _W401 = frozenset({"WMO401"})
@@ -513,7 +588,9 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
         _tr330,
         "EbStartNummer",
     ),
-    HistoryRule("OP291", RetourCode.TR102, "Eén actuele start per Bsn", _W401, frozenset("12"), _op291),
+    HistoryRule(
+        "OP291", RetourCode.TR102, "Eén actuele start per Bsn", _BOTH, frozenset("123"), _op291_dispatch
+    ),
     HistoryRule(
         "OP325", RetourCode.TR103, "Eén wijziging per record per dag", _BOTH, _S2, _op325, "StatusAanlevering"
     ),

@@ -14,9 +14,19 @@ the CAK would reject. The plan is recorded (as ``pending`` deliveries) in one tr
 
 Ordering per person: deletions of periods that are no longer wanted first, then changes of matched
 periods, then new periods, each step taken only when it passes the rules against the state the
-earlier steps leave (so a pause sends the stop before the new start, and a stop is deleted before its
-start). When no order works for a changed period (for example a second change of a start on the
-same day, OP325), the period is deleted and sent again with a new EbStartNummer.
+earlier steps leave (so a pause sends the stop before the new start, a stop is deleted before its
+start, and when a boundary between two periods moves the later start moves before the earlier stop
+is extended). When the preferred order gets stuck the other orders are searched (backtracking).
+When no order works: a blocked change of a stop (for example a second change on the same day,
+OP325) is sent as a deletion of the stop plus a new stop; a blocked change of a start makes the
+period be deleted and sent again with a new EbStartNummer. The rule of the first blocked attempt is
+reported first.
+
+A step whose date lies more than 1 month after the Dagtekening (TR113 / TR115 / TR117) is not an
+error: it is left out of the plan and listed in :attr:`Plan.deferred` with the first Dagtekening on
+which it can be sent ("uitgesteld tot"); the other steps (the start of a period whose stop is far
+ahead, the stop of a running period before a far-away new start) are planned now. Planning again on
+or after that day produces the deferred step.
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ from ieb.validation.report import Issue
 from ieb.validation.rules import IEB_START, add_months
 
 __all__ = [
+    "Deferred",
     "Period",
     "Plan",
     "PlannedMessage",
@@ -244,15 +255,36 @@ class PlannedMessage:
         return f"{self.seq:04d}-{d.bericht}-{d.afzender}-{d.identificatie}.xml"
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A step that cannot be sent yet: its date lies more than 1 month after the Dagtekening."""
+
+    bsn: str
+    reason: str
+    #: the first Dagtekening on which the step is within the window
+    until: dt.date
+    #: the rule that holds it back (TR113, TR115 or TR117) or why it waits
+    rule: str
+    message: str
+
+    def describe(self) -> str:
+        return f"Bsn {mask_bsn(self.bsn)}: {self.reason} uitgesteld tot {self.until.isoformat()} ({self.rule}: {self.message})"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
 @dataclass
 class Plan:
-    """The result of planning: the messages to send, in order, and what could not be planned."""
+    """The result of planning: the messages to send, in order, what could not be planned, and what
+    is deferred to a later Dagtekening (:class:`Deferred`)."""
 
     afzender: str
     dagtekening: dt.date
     messages: list[PlannedMessage] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     recorded: bool = False
+    deferred: list[Deferred] = field(default_factory=list)
 
     def write(self, out_dir: str | os.PathLike[str]) -> list[Path]:
         """Write every message as ``out_dir/<seq>-<bericht>-<afzender>-<identificatie>.xml``."""
@@ -303,6 +335,8 @@ class _Op:
 
     reason: str
     build: Callable[[MemoryHistory], Delivery]
+    #: the delivery when it does not depend on the state (its date window is checked up front)
+    fixed: Delivery | None = None
 
 
 @dataclass
@@ -347,8 +381,8 @@ def _repeat(bericht: Bericht, nummer: int, ctx: _Ctx) -> Callable[[MemoryHistory
     return build
 
 
-def _fixed(d: Delivery) -> Callable[[MemoryHistory], Delivery]:
-    return lambda _sim: d
+def _fixed_op(reason: str, d: Delivery) -> _Op:
+    return _Op(reason, lambda _sim: d, d)
 
 
 def _removal(e: PeriodState, ctx: _Ctx) -> _Queue:
@@ -372,53 +406,61 @@ def _removal(e: PeriodState, ctx: _Ctx) -> _Queue:
 def _new(d: Period, ctx: _Ctx) -> _Queue:
     nummer = ctx.placeholder()
     ops = [
-        _Op(
+        _fixed_op(
             f"nieuwe start {d.start}",
-            _fixed(ctx.delivery("WMO401", nummer, "1", d.start, d.kostprijs_bedrag, d.kostprijs_startdatum)),
+            ctx.delivery("WMO401", nummer, "1", d.start, d.kostprijs_bedrag, d.kostprijs_startdatum),
         )
     ]
     if d.stop is not None:
-        ops.append(_Op(f"stop {d.stop}", _fixed(ctx.delivery("WMO403", nummer, "1", d.stop))))
+        ops.append(_fixed_op(f"stop {d.stop}", ctx.delivery("WMO403", nummer, "1", d.stop)))
     return _Queue("new", ops, desired=d)
 
 
-def _pair(e: PeriodState, d: Period, ctx: _Ctx) -> _Queue:
+def _pair(e: PeriodState, d: Period, ctx: _Ctx, *, stop_via_delete: bool = False) -> _Queue:
     n = e.eb_start_nummer
     start_changed = (e.start.datum, e.start.kostprijs_bedrag, e.start.kostprijs_startdatum) != (
         d.start,
         d.kostprijs_bedrag,
         d.kostprijs_startdatum,
     )
-    start_op = _Op(
+    start_op = _fixed_op(
         f"wijzig start nr {n}: {e.start.datum} -> {d.start}"
         + (
             f", kostprijs {e.start.kostprijs_bedrag} -> {d.kostprijs_bedrag}"
             if e.start.kostprijs_bedrag != d.kostprijs_bedrag
             else ""
         ),
-        _fixed(ctx.delivery("WMO401", n, "2", d.start, d.kostprijs_bedrag, d.kostprijs_startdatum)),
+        ctx.delivery("WMO401", n, "2", d.start, d.kostprijs_bedrag, d.kostprijs_startdatum),
     )
-    stop_op: _Op | None = None
+    stop_ops: list[_Op] = []
     stop_first = False
     old_stop = e.stop.datum if e.stop else None
     if d.stop is None and old_stop is not None:
-        stop_op = _Op(f"verwijder stop {old_stop} (nr {n})", _repeat("WMO403", n, ctx))
+        stop_ops = [_Op(f"verwijder stop {old_stop} (nr {n})", _repeat("WMO403", n, ctx))]
         stop_first = True
     elif d.stop is not None and old_stop is None:
-        stop_op = _Op(f"stop nr {n} op {d.stop}", _fixed(ctx.delivery("WMO403", n, "1", d.stop)))
+        stop_ops = [_fixed_op(f"stop nr {n} op {d.stop}", ctx.delivery("WMO403", n, "1", d.stop))]
     elif d.stop is not None and old_stop is not None and d.stop != old_stop:
-        stop_op = _Op(
-            f"wijzig stop nr {n}: {old_stop} -> {d.stop}", _fixed(ctx.delivery("WMO403", n, "2", d.stop))
-        )
+        if stop_via_delete:
+            # OP325: a second status 2 on one day is impossible; delete the stop and send it again
+            stop_ops = [
+                _Op(f"verwijder stop {old_stop} (nr {n}) om hem te wijzigen", _repeat("WMO403", n, ctx)),
+                _fixed_op(f"stop nr {n} opnieuw op {d.stop}", ctx.delivery("WMO403", n, "1", d.stop)),
+            ]
+        else:
+            stop_ops = [
+                _fixed_op(
+                    f"wijzig stop nr {n}: {old_stop} -> {d.stop}", ctx.delivery("WMO403", n, "2", d.stop)
+                )
+            ]
         stop_first = d.stop >= e.start.datum
     ops: list[_Op] = []
     if start_changed:
         ops.append(start_op)
-    if stop_op is not None:
-        if stop_first:
-            ops.insert(0, stop_op)
-        else:
-            ops.append(stop_op)
+    if stop_first:
+        ops[0:0] = stop_ops
+    else:
+        ops.extend(stop_ops)
     return _Queue("pair", ops, existing=e, desired=d)
 
 
@@ -446,62 +488,167 @@ def _match(
     return pairs, left_e, new
 
 
-def _schedule(
-    queues: list[_Queue], base: list[Delivery]
-) -> tuple[list[tuple[Delivery, str]], _Queue | None, list[Issue]]:
-    sim = MemoryHistory(base)
-    pending = [list(q.ops) for q in queues]
-    out: list[tuple[Delivery, str]] = []
-    while any(pending):
-        first_block: tuple[_Queue, list[Issue]] | None = None
-        for q, ops in zip(queues, pending, strict=True):
-            if not ops:
+def _first_day(datum: dt.date, today: dt.date) -> dt.date:
+    """The first Dagtekening (>= ``today``) on which ``datum`` is at most 1 month ahead (TR113/TR115/TR117)."""
+    day = max(today, add_months(datum, -1) - dt.timedelta(days=4))
+    while add_months(day, 1) < datum:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _future_rule(op: _Op, queue: _Queue, today: dt.date) -> str | None:
+    """The window rule that makes ``op`` too early to send (its date > Dagtekening + 1 month), if any."""
+    d = op.fixed
+    if d is None or d.datum <= add_months(today, 1):
+        return None
+    if d.status == "1":
+        return "TR113"
+    if d.status == "2" and not d.is_start:
+        return "TR117"
+    if d.status == "2" and (queue.existing is None or d.datum != queue.existing.start.datum):
+        return "TR115"
+    return None
+
+
+def _defer(queues: list[_Queue], ctx: _Ctx) -> tuple[list[_Queue], list[Deferred]]:
+    """Take the steps whose date is too far ahead out of the queues (and, in a new period, everything
+    after a deferred start)."""
+    limit = add_months(ctx.today, 1)
+    deferred: list[Deferred] = []
+    out: list[_Queue] = []
+    for q in queues:
+        kept: list[_Op] = []
+        waiting: Deferred | None = None
+        for op in q.ops:
+            rule = _future_rule(op, q, ctx.today)
+            if rule is None and waiting is None:
+                kept.append(op)
                 continue
-            d = ops[0].build(sim)
+            assert op.fixed is not None or waiting is not None
+            if rule is not None:
+                assert op.fixed is not None
+                until = _first_day(op.fixed.datum, ctx.today)
+                if waiting is not None:
+                    until = max(until, waiting.until)
+                message = (
+                    f"{op.fixed.datum_veld} {op.fixed.datum} ligt meer dan 1 maand na de dagtekening "
+                    f"{ctx.today} (tot {limit})"
+                )
+                item = Deferred(ctx.bsn, op.reason, until, rule, message)
+            else:
+                assert waiting is not None
+                item = Deferred(
+                    ctx.bsn, op.reason, waiting.until, waiting.rule, f"wacht op: {waiting.reason}"
+                )
+            deferred.append(item)
+            if q.kind == "new":
+                waiting = waiting or item  # the rest of a new period needs its start
+        out.append(_Queue(q.kind, kept, q.existing, q.desired))
+    return out, deferred
+
+
+@dataclass
+class _Block:
+    queue: _Queue
+    delivery: Delivery
+    issues: list[Issue]
+
+
+_MAX_NODES = 5000
+
+
+def _schedule(queues: list[_Queue], base: list[Delivery]) -> tuple[list[tuple[Delivery, str]], _Block | None]:
+    """An order of all steps in which each passes the rules against the state the earlier ones leave.
+
+    Depth first, preferring the earliest queue whose next step passes (removals, changes, new
+    periods); a dead end backtracks. Without a solution the first blocked step of the first dead end
+    (the one the preferred order runs into) is returned.
+    """
+    heads = [0] * len(queues)
+    applied: list[tuple[Delivery, str]] = []
+    failed: set[tuple[int, ...]] = set()
+    first_block: _Block | None = None
+    nodes = 0
+
+    def search() -> bool:
+        nonlocal first_block, nodes
+        if all(h >= len(q.ops) for h, q in zip(heads, queues, strict=True)):
+            return True
+        key = tuple(heads)
+        if key in failed or nodes >= _MAX_NODES:
+            return False
+        nodes += 1
+        sim = MemoryHistory([*base, *(d for d, _ in applied)])
+        block: _Block | None = None
+        for i, q in enumerate(queues):
+            if heads[i] >= len(q.ops):
+                continue
+            op = q.ops[heads[i]]
+            d = op.build(sim)
             issues = check_history(d, sim)
             window = window_issue(d)
             if window is not None:
                 issues.append(window)
             if issues:
-                if first_block is None:
-                    first_block = (q, issues)
+                if block is None:
+                    block = _Block(q, d, issues)
                 continue
-            sim.add(d)
-            out.append((d, ops[0].reason))
-            ops.pop(0)
-            break
-        else:
-            assert first_block is not None
-            return out, first_block[0], first_block[1]
-    return out, None, []
+            applied.append((d, op.reason))
+            heads[i] += 1
+            if search():
+                return True
+            heads[i] -= 1
+            applied.pop()
+        if first_block is None and block is not None:
+            first_block = block
+        failed.add(key)
+        return False
+
+    if search():
+        return list(applied), None
+    assert first_block is not None
+    return [], first_block
 
 
 def _plan_person(
     afzender: str, bsn: str, desired: list[Period], history: MemoryHistory, today: dt.date
-) -> list[tuple[Delivery, str]]:
+) -> tuple[list[tuple[Delivery, str]], list[Deferred]]:
     ctx = _Ctx(afzender, bsn, today)
     existing = history.periods_of(afzender, bsn)
     pairs, removals, news = _match(existing, desired)
     base = list(history.deliveries())
     recreate: list[tuple[PeriodState, Period]] = []
+    via_delete: set[int] = set()
+    problems: list[str] = []
     while True:
+        ctx.next_placeholder = -1
         queues = (
             [_removal(e, ctx) for e in removals]
             + [_removal(e, ctx) for e, _ in recreate]
-            + [_pair(e, d, ctx) for e, d in pairs]
+            + [_pair(e, d, ctx, stop_via_delete=e.eb_start_nummer in via_delete) for e, d in pairs]
             + [_new(d, ctx) for d in sorted(news + [d for _, d in recreate], key=lambda p: p.start)]
         )
-        steps, blocked, issues = _schedule(queues, base)
+        queues, deferred = _defer(queues, ctx)
+        steps, blocked = _schedule(queues, base)
         if blocked is None:
-            return steps
-        if blocked.kind == "pair" and blocked.existing is not None and blocked.desired is not None:
-            pair = (blocked.existing, blocked.desired)
-            pairs.remove(pair)
-            recreate.append(pair)
-            continue
+            return steps, deferred
+        for i in blocked.issues:
+            line = f"Bsn {mask_bsn(bsn)}: {i.code} ({i.retourcode}): {i.message}"
+            if line not in problems:
+                problems.append(line)  # the first blocked attempt's rules come first
+        q, d = blocked.queue, blocked.delivery
+        if q.kind == "pair" and q.existing is not None and q.desired is not None:
+            pair = (q.existing, q.desired)
+            nummer = q.existing.eb_start_nummer
+            if not d.is_start and d.status == "2" and nummer not in via_delete:
+                via_delete.add(nummer)  # change of a stop: delete it and send it again
+                continue
+            if d.is_start and pair in pairs:
+                pairs.remove(pair)  # the start itself must change: delete the period, send it anew
+                recreate.append(pair)
+                continue
         raise PlanningError(
-            f"Bsn {mask_bsn(bsn)}: de gewenste situatie is niet te bereiken binnen de regels",
-            [f"Bsn {mask_bsn(bsn)}: {i.code} ({i.retourcode}): {i.message}" for i in issues],
+            f"Bsn {mask_bsn(bsn)}: de gewenste situatie is niet te bereiken binnen de regels", problems
         )
 
 
@@ -538,9 +685,11 @@ def plan(
             if not problems:
                 history = ledger.history(conn, afzender, bsn=bsn)
                 try:
-                    all_steps.extend(
-                        _plan_person(afzender, bsn, sorted(periods, key=lambda p: p.start), history, day)
+                    steps, deferred = _plan_person(
+                        afzender, bsn, sorted(periods, key=lambda p: p.start), history, day
                     )
+                    all_steps.extend(steps)
+                    result.deferred.extend(deferred)
                     continue
                 except PlanningError as exc:
                     problems = exc.problems or [exc.message]
