@@ -31,6 +31,9 @@ def stop(n: int, status: str = "1", datum: D = MAY31, bsn: str = B1, day: D = TO
     return Delivery("WMO403", "0363", str(next(_ids)), day, bsn, n, status, datum)
 
 
+# period 1 2024-03-01..2024-03-31, period 2 2024-05-01..open (one Bsn)
+TWO_PERIODS = [start(1, day=Y), stop(1, "1", D(2024, 3, 31), day=Y), start(2, "1", D(2024, 5, 1), day=Y)]
+
 # (rule, history, incoming, fires)
 CASES: list[tuple[str, list[Delivery], Delivery, bool]] = [
     ("TR071", [start(1, day=Y), stop(1, day=Y)], start(1, "3"), True),
@@ -88,6 +91,18 @@ CASES: list[tuple[str, list[Delivery], Delivery, bool]] = [
         start(2, "2", D(2024, 4, 2)),
         True,
     ),
+    # OP291 on changes: the resulting period may not overlap another current period of the Bsn
+    ("OP291", TWO_PERIODS, stop(1, "2", D(2024, 6, 30)), True),  # (a) stop 1 moved into period 2
+    ("OP291", TWO_PERIODS, stop(1, "3", D(2024, 3, 31)), True),  # (b) two open periods
+    ("OP291", TWO_PERIODS, start(2, "2", D(2024, 2, 1)), True),  # (c) start 2 moved before period 1
+    ("OP291", TWO_PERIODS, stop(1, "2", D(2024, 4, 30)), False),  # extended, still before period 2
+    ("OP291", TWO_PERIODS, start(2, "2", D(2024, 4, 1)), False),  # moved earlier, still after period 1
+    ("OP291", TWO_PERIODS, stop(2, "1", D(2024, 6, 30)), False),
+    ("OP291", [start(1, day=Y), stop(1, "1", D(2024, 3, 31), day=Y)], stop(1, "3", D(2024, 3, 31)), False),
+    # a start change or deletion with another Bsn than the current start (its stop would be impossible)
+    ("TR103", [start(1, day=Y)], start(1, "2", MARCH1, bsn=B2), True),
+    ("TR329", [start(1, day=Y)], start(1, "3", MARCH1, bsn=B2), True),
+    ("TR329", [start(1, day=Y)], stop(1, "3"), True),  # no stop to delete
     ("OP325", [start(1, day=Y), start(1, "2", D(2024, 3, 2))], start(1, "2", D(2024, 3, 3)), True),
     ("OP325", [start(1, day=Y), start(1, "2", D(2024, 3, 2), day=Y)], start(1, "2", D(2024, 3, 3)), False),
     (
