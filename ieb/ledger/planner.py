@@ -637,12 +637,26 @@ def _plan_person(
             if line not in problems:
                 problems.append(line)  # the first blocked attempt's rules come first
         q, d = blocked.queue, blocked.delivery
+        codes = {i.code for i in blocked.issues}
+        if q.kind == "pair" and q.existing is not None and q.desired is not None:
+            nummer = q.existing.eb_start_nummer
+            if "OP325" in codes and not d.is_start and d.status == "2" and nummer not in via_delete:
+                via_delete.add(nummer)  # second change of a stop on one day: delete it, send it again
+                continue
+        if "OP291" in codes:
+            # the step would overlap a later period for a moment (deleting the stop of a period that
+            # goes, moving a stop past the next start): re-create the next kept period
+            since = q.existing.start.datum if q.existing is not None else d.datum
+            later = sorted(
+                (p for p in pairs if p[0].start.datum > since and p[0].eb_start_nummer != d.eb_start_nummer),
+                key=lambda p: p[0].start.datum,
+            )
+            if later:
+                pairs.remove(later[0])
+                recreate.append(later[0])
+                continue
         if q.kind == "pair" and q.existing is not None and q.desired is not None:
             pair = (q.existing, q.desired)
-            nummer = q.existing.eb_start_nummer
-            if not d.is_start and d.status == "2" and nummer not in via_delete:
-                via_delete.add(nummer)  # change of a stop: delete it and send it again
-                continue
             if d.is_start and pair in pairs:
                 pairs.remove(pair)  # the start itself must change: delete the period, send it anew
                 recreate.append(pair)

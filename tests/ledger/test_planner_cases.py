@@ -79,6 +79,20 @@ def test_boundary_shift_earlier_shortens_the_earlier_stop_before_moving_the_late
     assert world.cak_periods() == [(D(2024, 1, 1), D(2024, 2, 29)), (D(2024, 3, 1), D(2024, 5, 31))]
 
 
+def test_removing_an_earlier_period_recreates_the_later_one_instead_of_two_open_periods(world: World) -> None:
+    """Deleting a start needs its stop deleted first (TR071), which would leave two open periods
+    (OP291): the later period is deleted first and sent again with a new number."""
+    world.plan([Period(D(2024, 6, 15), D(2024, 6, 16)), Period(D(2024, 6, 17))], D(2024, 6, 16))
+    result = world.plan([Period(D(2024, 6, 17))], D(2024, 6, 17))
+    assert _steps(result) == [
+        ("WMO401", "3", D(2024, 6, 17)),
+        ("WMO403", "3", D(2024, 6, 16)),
+        ("WMO401", "3", D(2024, 6, 15)),
+        ("WMO401", "1", D(2024, 6, 17)),
+    ]
+    assert world.cak_periods() == [(D(2024, 6, 17), None)]
+
+
 def test_stop_more_than_a_month_ahead_is_deferred_and_the_start_sent_now(world: World) -> None:
     desired = [Period(D(2024, 5, 1), D(2024, 12, 31))]
     result = world.plan(desired, D(2024, 6, 15))

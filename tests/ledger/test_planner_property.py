@@ -45,9 +45,12 @@ def periods(draw: st.DrawFn, today: dt.date) -> list[Period]:
 
 @st.composite
 def mutated(draw: st.DrawFn, current: list[Period], today: dt.date) -> list[Period]:
-    """A small edit of ``current``: change a stop or kostprijs, reopen, or pause the last period."""
+    """A small edit of ``current``: change a stop or kostprijs, reopen, or pause the last period, or
+    shift the boundary between two periods (the earlier stop and the later start move together)."""
     if not current:
         return draw(periods(today))
+    if len(current) >= 2 and draw(st.booleans()):
+        return draw(shifted(current, today))
     last = current[-1]
     kind = draw(st.sampled_from(["stop", "reopen", "kostprijs", "pause", "drop"]))
     low = max(last.start, today - dt.timedelta(days=300))
@@ -66,6 +69,24 @@ def mutated(draw: st.DrawFn, current: list[Period], today: dt.date) -> list[Peri
     elif kind == "drop":
         return current[:-1]
     return [*current[:-1], last]
+
+
+@st.composite
+def shifted(draw: st.DrawFn, current: list[Period], today: dt.date) -> list[Period]:
+    """Move the boundary between period ``i`` and ``i + 1``: a new stop for ``i`` anywhere from its
+    start to just before the end of ``i + 1`` (later or earlier than now), the next start 1-3 days on."""
+    i = draw(st.integers(0, len(current) - 2))
+    a, b = current[i], current[i + 1]
+    gap = dt.timedelta(days=draw(st.integers(1, 3)))
+    low = max(a.start, today - dt.timedelta(days=300))
+    high = min(b.stop or today + dt.timedelta(days=20), today + dt.timedelta(days=20)) - gap
+    if high < low:
+        return current
+    stop = low + dt.timedelta(days=draw(st.integers(0, (high - low).days)))
+    start = stop + gap
+    a = dataclasses.replace(a, stop=stop)
+    b = dataclasses.replace(b, start=start, kostprijs_startdatum=start if b.kostprijs_bedrag else None)
+    return [*current[:i], a, b, *current[i + 2 :]]
 
 
 def _cak_state(cak: CakSimulator) -> dict[str, list[Period]]:
