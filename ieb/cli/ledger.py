@@ -93,8 +93,11 @@ def plan_command(
         typer.echo(f"{target}: {m.delivery.describe()} - {m.reason}")
     for problem in result.problems:
         typer.echo(f"niet gepland: {problem}", err=True)
+    for deferred in result.deferred:
+        typer.echo(f"uitgesteld: {deferred.describe()}")
     typer.echo(
         f"{len(result.messages)} bericht(en) gepland"
+        + (f", {len(result.deferred)} uitgesteld" if result.deferred else "")
         + (" (proef, niets vastgelegd)" if dry_run else f", {len(paths)} bestand(en) in {out}")
     )
     if result.problems:
