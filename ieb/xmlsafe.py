@@ -8,12 +8,14 @@ well-formed, or a forbidden construct such as a DTD or an entity declaration).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-__all__ = ["MAX_BYTES", "XmlProblem", "parse_bytes"]
+__all__ = ["MAX_BYTES", "XmlProblem", "parse_bytes", "thread_schema"]
 
 #: OP179: an iEb file is at most 25 MB.
 MAX_BYTES = 25 * 1024 * 1024
@@ -123,3 +125,26 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
     if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
         raise XmlProblem("XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1)
     return root
+
+
+# libxml2 cannot compile two schemas at the same time in different threads ("Internal error:
+# xmlSchemaPValAttrNodeValue"), and a compiled schema's error log belongs to the object, so two
+# threads validating with one object would mix their findings. Hence: compile under one lock, and
+# keep one compiled schema per thread and path.
+_COMPILE_LOCK = threading.Lock()
+_PER_THREAD = threading.local()
+
+
+def thread_schema(path: str | Path) -> etree.XMLSchema:
+    """The compiled XSD at ``path`` for the calling thread (compiled once per thread, never concurrently)."""
+    cache: dict[str, etree.XMLSchema] | None = getattr(_PER_THREAD, "schemas", None)
+    if cache is None:
+        cache = _PER_THREAD.schemas = {}
+    key = str(Path(path).resolve())
+    schema = cache.get(key)
+    if schema is None:
+        with _COMPILE_LOCK:
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+            schema = etree.XMLSchema(etree.parse(key, parser))
+        cache[key] = schema
+    return schema

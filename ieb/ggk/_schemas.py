@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from functools import cache
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from lxml import etree
 
 import ieb
 from ieb.errors import ConfigurationError
+from ieb.xmlsafe import thread_schema
 
 __all__ = ["envelope_schema", "ggk_schema_dir", "schema_path", "wsdl_path"]
 
@@ -39,14 +39,6 @@ def wsdl_path() -> Path:
     return ggk_schema_dir() / "ggk0210_OntvangAsynchroon.wsdl"
 
 
-_local = threading.local()
-
-
 def envelope_schema() -> etree.XMLSchema:
-    """Our compiled envelope schema (libxml2), compiled once per thread (its error log is per object)."""
-    schema: etree.XMLSchema | None = getattr(_local, "schema", None)
-    if schema is None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        schema = etree.XMLSchema(etree.parse(str(schema_path()), parser))
-        _local.schema = schema
-    return schema
+    """Our compiled envelope schema (libxml2), one per thread, never compiled concurrently."""
+    return thread_schema(schema_path())

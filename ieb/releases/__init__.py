@@ -20,6 +20,7 @@ from lxml import etree
 
 from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.resources import schemas_dir
+from ieb.xmlsafe import thread_schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.messages import Message
@@ -56,23 +57,18 @@ class MessageSpec:
     schema_path: Path
     root_name: str = "Bericht"
     model: type[Message] | None = None
-    _schema: etree.XMLSchema | None = field(default=None, repr=False)
     _types: dict[tuple[str, ...], str] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def schema(self) -> etree.XMLSchema:
-        """The compiled XSD, compiled once per process."""
-        if self._schema is None:
-            with self._lock:
-                if self._schema is None:
-                    try:
-                        self._schema = etree.XMLSchema(_secure_parse(self.schema_path))
-                    except (etree.XMLSchemaParseError, OSError, etree.XMLSyntaxError) as exc:
-                        raise ConfigurationError(
-                            f"schema {self.schema_path} van {self.release}/{self.name} is onbruikbaar: {exc}"
-                        ) from exc
-        return self._schema
+        """The compiled XSD: compiled once per thread (libxml2 must not compile concurrently, and a
+        schema's error log is per object)."""
+        try:
+            return thread_schema(self.schema_path)
+        except (etree.XMLSchemaParseError, OSError, etree.XMLSyntaxError) as exc:
+            raise ConfigurationError(
+                f"schema {self.schema_path} van {self.release}/{self.name} is onbruikbaar: {exc}"
+            ) from exc
 
     @property
     def types(self) -> dict[tuple[str, ...], str]:

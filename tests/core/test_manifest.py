@@ -71,3 +71,17 @@ def test_xsd_messages_are_dutch_and_mask_bsns() -> None:
     assert "te lang (13 tekens; hoogstens 12)" in long.message
     missing = validate_file(SAMPLES / "invalid/xsd-missing-bsn.xml").issues[0]
     assert "verwacht: wmo401:Bsn" in missing.message
+
+
+def test_validation_is_thread_safe() -> None:
+    """Threads validating at once each get their own findings (one compiled schema per thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    entries = [e for e in MANIFEST if e["codes"] and "XSD" in e["codes"]] + [e for e in MANIFEST if not e["codes"]]
+
+    def check(entry: dict) -> bool:
+        report = validate_file(SAMPLES / entry["file"], today=dt.date.fromisoformat(entry["today"]))
+        return report.codes == entry["codes"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(check, entries * 20))
