@@ -505,7 +505,18 @@ class Sender:
                 self._stop.wait(min(wait, max(0.0, deadline - time.monotonic())))
                 continue
             for msg in claimed:
-                outcome = self.process(msg)
+                try:
+                    outcome = self.process(msg)
+                except Exception as exc:  # loop boundary: a bug must not kill the worker
+                    # Nothing is lost: the message goes back to pending with the reason, and the
+                    # worker keeps serving the rest of the outbox.
+                    log.exception("onverwachte fout bij %s; later opnieuw", msg.referentienummer)
+                    self.outbox.retry_later(
+                        msg,
+                        f"onverwachte fout: {type(exc).__name__}: {exc}",
+                        self.policy.requeue_delay(msg.attempts),
+                    )
+                    outcome = "pending"
                 with lock:
                     result.attempts += 1
                     if outcome == "acknowledged":

@@ -92,6 +92,24 @@ def test_retries_send_the_same_envelope_then_acknowledge(engine: sa.Engine) -> N
     assert row is not None and row["status"] == "acknowledged" and row["attempts"] == 4
 
 
+def test_an_unexpected_error_requeues_and_the_worker_survives(engine: sa.Engine) -> None:
+    outbox = Outbox(engine)
+    refs = _fill(outbox, 3)
+    calls: list[bytes] = []
+
+    def buggy(envelope: bytes) -> SendResult:
+        calls.append(envelope)
+        if len(calls) == 1:
+            raise RuntimeError("a bug, not a network problem")
+        return _ok(envelope)
+
+    result = Sender(outbox, buggy, policy=FAST).drain(workers=1, timeout=20)
+    assert result.acknowledged == 3  # the single worker kept going
+    first = outbox.find(parse(calls[0]).referentienummer)
+    assert first is not None and first["status"] == "acknowledged" and first["attempts"] == 2
+    assert sorted(parse(c).referentienummer for c in calls[1:]) == sorted(refs)
+
+
 def test_dead_letter_after_max_attempts_with_the_reason(engine: sa.Engine) -> None:
     outbox = Outbox(engine)
     [ref] = _fill(outbox, 1)
