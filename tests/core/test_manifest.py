@@ -77,7 +77,9 @@ def test_validation_is_thread_safe() -> None:
     """Threads validating at once each get their own findings (one compiled schema per thread)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    entries = [e for e in MANIFEST if e["codes"] and "XSD" in e["codes"]] + [e for e in MANIFEST if not e["codes"]]
+    entries = [e for e in MANIFEST if e["codes"] and "XSD" in e["codes"]] + [
+        e for e in MANIFEST if not e["codes"]
+    ]
 
     def check(entry: dict) -> bool:
         report = validate_file(SAMPLES / entry["file"], today=dt.date.fromisoformat(entry["today"]))
