@@ -211,7 +211,7 @@ SAMPLES: dict[str, tuple[str | bytes, list[str]]] = {
     "invalid/xsd-afzender-letters.xml": (heen("WMO401", afzender="AMST"), ["XSD"]),
     # ---- level 2: in-message rules (retourcode 0001)
     "invalid/cs002-bsn-11proef.xml": (heen("WMO401", bsn="999900007"), ["CS002"]),
-    "invalid/cs002-wmo403.xml": (heen("WMO403", bsn="123456789"), ["CS002"]),
+    "invalid/cs002-wmo403.xml": (heen("WMO403", bsn="999900019"), ["CS002"]),
     "invalid/cs015-subversie.xml": (heen("WMO401", subversie="1"), ["XSD", "CS015"]),
     "invalid/cs025-versie.xml": (heen("WMO403", versie="2"), ["XSD", "CS025"]),
     "invalid/cs125-status-9.xml": (heen("WMO401", status="9"), ["CS125"]),
