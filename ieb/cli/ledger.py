@@ -6,12 +6,13 @@ default ``$IEB_DB`` or ``./ieb.sqlite``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from ieb.cli._common import parse_today as _today
 
 DbOption = Annotated[
     str | None,
@@ -20,15 +21,6 @@ DbOption = Annotated[
 TodayOption = Annotated[
     str | None, typer.Option("--today", help="Dagtekening / date of today, JJJJ-MM-DD (default: today).")
 ]
-
-
-def _today(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is geen datum JJJJ-MM-DD", param_hint="--today") from None
 
 
 def _fail(message: str, details: list[str] | None = None) -> None:

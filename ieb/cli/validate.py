@@ -11,6 +11,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
+from ieb.cli._common import parse_today as _today
+
 __all__ = ["register"]
 
 FORMATS = ("text", "json", "junit")
@@ -26,15 +28,6 @@ def _collect_paths(paths: list[Path]) -> list[Path]:
         else:
             raise typer.BadParameter(f"{p} bestaat niet", param_hint="PATH")
     return files
-
-
-def _today(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is geen datum JJJJ-MM-DD", param_hint="--today") from None
 
 
 def _junit(results: list[dict[str, Any]]) -> str:
