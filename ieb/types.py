@@ -29,6 +29,7 @@ __all__ = [
     "Versie",
     "bsn_is_valid",
     "mask_bsn",
+    "mask_bsns",
     "parse_datum",
 ]
 
@@ -42,6 +43,20 @@ def mask_bsn(value: object) -> str:
     if len(text) == 9 and text.isdigit():
         return "******" + text[-3:]
     return "*" * min(len(text), 9)
+
+
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs are left alone.
+_BSN_LIKE = re.compile(rf"(?P<uuid>{_UUID})|(?<![0-9])(?P<bsn>[0-9]{{8,10}})(?![0-9])")
+
+
+def mask_bsns(text: str) -> str:
+    """``text`` with every stand-alone run of 8-10 digits masked by :func:`mask_bsn` (UUIDs untouched).
+
+    For log lines, error messages and anything else that may quote a BSN."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    return _BSN_LIKE.sub(lambda m: m.group(0) if m.group("uuid") else mask_bsn(m.group("bsn")), text)
 
 
 def bsn_is_valid(value: str) -> bool:

@@ -5,7 +5,7 @@ kind, referentienummer, crossRefnummer, functie, outcome, detail) and logs the s
 ``ieb.audit`` logger. Details are masked before they are stored or logged.
 
 :class:`BsnMaskingFilter` is a :class:`logging.Filter` that replaces every stand-alone run of
-exactly nine digits in a log record's final message (and exception text) with its masked form
+8 to 10 digits in a log record's final message (and exception text) with its masked form
 (``*****1234``-style, see :func:`ieb.types.mask_bsn`); referentienummers (UUIDs) are left intact.
 :func:`install_bsn_masking` puts it on the handlers of a logger (the root logger by default), so
 that records from any library are masked too.
@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from typing import TYPE_CHECKING, Literal
 
-from ieb.types import mask_bsn
+from ieb.types import mask_bsns
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlalchemy as sa
@@ -27,21 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["AuditTrail", "BsnMaskingFilter", "install_bsn_masking", "mask_bsns"]
 
 log = logging.getLogger("ieb.audit")
-
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_TOKENS = re.compile(rf"(?P<uuid>{_UUID})|(?<![0-9])(?P<bsn>[0-9]{{9}})(?![0-9])")
-
-
-def _mask_match(match: re.Match[str]) -> str:
-    bsn = match.group("bsn")
-    return mask_bsn(bsn) if bsn is not None else match.group(0)
-
-
-def mask_bsns(text: str) -> str:
-    """``text`` with every stand-alone 9-digit sequence masked (UUIDs untouched)."""
-    if not any(ch.isdigit() for ch in text):
-        return text
-    return _TOKENS.sub(_mask_match, text)
 
 
 class BsnMaskingFilter(logging.Filter):

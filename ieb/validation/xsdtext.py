@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["dutch_xsd_message", "mask_numbers"]
+from ieb.types import mask_bsns
+
+__all__ = ["dutch_xsd_message"]
 
 _NS = re.compile(r"\{([^}]*[:/][^}]*)\}")
-_LONG_NUMBER = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -83,11 +84,6 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-def mask_numbers(text: str) -> str:
-    """Mask every run of 8 to 10 digits (it might be a BSN) but for its last three digits."""
-    return _LONG_NUMBER.sub(lambda m: "*" * (len(m.group()) - 3) + m.group()[-3:], text)
-
-
 def dutch_xsd_message(message: str, prefixes: dict[str, str], line: int | None) -> str:
     """Translate one libxml2 schema message; unknown messages keep libxml2's text after a Dutch lead."""
     text = _NS.sub(lambda m: f"{prefixes[m.group(1)]}:" if m.group(1) in prefixes else "", message.strip())
@@ -95,8 +91,8 @@ def dutch_xsd_message(message: str, prefixes: dict[str, str], line: int | None) 
     for pattern, template in _PATTERNS:
         match = pattern.fullmatch(text)
         if match:
-            return mask_numbers(
+            return mask_bsns(
                 template.format(**match.groupdict())
                 + f" Schemafout{where}; pas het veld aan volgens het XSD."
             )
-    return mask_numbers(f"Voldoet niet aan het XSD{where}: {text}")
+    return mask_bsns(f"Voldoet niet aan het XSD{where}: {text}")
