@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["MAX_BYTES", "XmlProblem", "parse_bytes", "thread_schema"]
+__all__ = ["MAX_BYTES", "XmlProblem", "parse_bytes", "safe_parser", "thread_schema"]
 
 #: OP179: an iEb file is at most 25 MB.
 MAX_BYTES = 25 * 1024 * 1024
@@ -43,15 +43,23 @@ class XmlProblem(Exception):
         return f"[{self.code}] {self.message}"
 
 
-def _parser() -> etree.XMLParser:
+def safe_parser(*, huge_text: bool = False, remove_comments: bool = False) -> etree.XMLParser:
+    """The one hardened lxml parser of the project: never loads a DTD, expands an entity or
+    touches the network.
+
+    ``huge_text`` lifts libxml2's 10 MB limit on a single text node (a base64 payload in a 25 MB
+    envelope needs it); use it only after the size limit and the DTD scan. ``remove_comments`` is
+    for signed documents, where a comment could split signed text.
+    """
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
-        huge_tree=False,
+        huge_tree=huge_text,
         remove_blank_text=False,
-        remove_comments=False,
+        remove_comments=remove_comments,
+        remove_pis=False,
         collect_ids=False,
     )
 
@@ -118,7 +126,7 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
             line,
         )
     try:
-        root = etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
         raise XmlProblem("XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno) from None
     docinfo: Any = root.getroottree().docinfo
@@ -144,7 +152,6 @@ def thread_schema(path: str | Path) -> etree.XMLSchema:
     schema = cache.get(key)
     if schema is None:
         with _COMPILE_LOCK:
-            parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-            schema = etree.XMLSchema(etree.parse(key, parser))
+            schema = etree.XMLSchema(etree.parse(key, safe_parser()))
         cache[key] = schema
     return schema

@@ -7,6 +7,7 @@ import re
 from lxml import etree
 
 from ieb.ggk.errors import EnvelopeTooLargeError, HostileXmlError
+from ieb.xmlsafe import safe_parser
 
 __all__ = ["MAX_ENVELOPE_BYTES", "check_size", "parse_xml", "safe_parser"]
 
@@ -19,24 +20,6 @@ _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.I
 _FORBIDDEN_UTF16 = tuple("<!DOCTYPE".encode(enc) for enc in ("utf-16-le", "utf-16-be")) + tuple(
     "<!ENTITY".encode(enc) for enc in ("utf-16-le", "utf-16-be")
 )
-
-
-def safe_parser(*, huge_text: bool = False) -> etree.XMLParser:
-    """A new lxml parser that never loads a DTD, expands an entity or touches the network.
-
-    ``huge_text`` lifts libxml2's 10 MB limit on one text node (``huge_tree``); :func:`parse_xml`
-    uses it only for input that is within the 25 MB envelope limit and free of any DTD.
-    """
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        dtd_validation=False,
-        load_dtd=False,
-        huge_tree=huge_text,
-        remove_comments=False,
-        remove_pis=False,
-        collect_ids=False,
-    )
 
 
 def check_size(data: bytes, max_bytes: int = MAX_ENVELOPE_BYTES) -> None:

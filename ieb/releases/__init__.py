@@ -20,7 +20,7 @@ from lxml import etree
 
 from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.resources import schemas_dir
-from ieb.xmlsafe import thread_schema
+from ieb.xmlsafe import safe_parser, thread_schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.messages import Message
@@ -42,8 +42,7 @@ GENERIC_TYPES = frozenset({"LDT_BurgerServicenummer", "LDT_Datum", "LDT_StatusAa
 
 
 def _secure_parse(path: Path) -> etree._ElementTree:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.parse(str(path), parser)
+    return etree.parse(str(path), safe_parser())
 
 
 @dataclass(eq=False)

@@ -41,6 +41,7 @@ from ieb.ggk import parse as parse_envelope
 from ieb.ggk.codec import envelope_to_element
 from ieb.ggk.soap import unwrap_soap
 from ieb.transport.tls import TlsFiles, client_context
+from ieb.xmlsafe import safe_parser
 
 __all__ = [
     "DeliveryRejectedError",
@@ -157,7 +158,7 @@ class SendResult:
 
 
 def _signature_value(signed: bytes) -> str | None:
-    root = etree.fromstring(signed, etree.XMLParser(resolve_entities=False, no_network=True))
+    root = etree.fromstring(signed, safe_parser(huge_text=True))
     value = root.findtext(".//{http://www.w3.org/2000/09/xmldsig#}SignatureValue")
     return "".join(value.split()) if value else None
 

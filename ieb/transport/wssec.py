@@ -38,6 +38,7 @@ from cryptography.x509 import verification as x509v
 from lxml import etree
 
 from ieb.errors import ConfigurationError, IebError, XmlSecurityError
+from ieb.xmlsafe import safe_parser
 
 __all__ = [
     "C14N_EXCLUSIVE",
@@ -239,16 +240,7 @@ def _parser() -> etree.XMLParser:
     # digests do not change, and a comment can no longer split signed text so that a naive reader
     # sees only part of it. huge_tree is needed for a base64 payload above 10 MB; entity expansion
     # and DTDs stay off and the input size is capped before parsing.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_blank_text=False,
-        huge_tree=True,
-        collect_ids=False,
-    )
+    return safe_parser(huge_text=True, remove_comments=True)
 
 
 def _parse(data: bytes) -> etree._Element:
