@@ -1,0 +1,60 @@
+"""Child process of bench/run.py B3: the gemeente's receiver (or a bare 200-OK app) over mutual TLS.
+
+    python bench/_receiver.py PKI_DIR DB_PATH MODE   (MODE: receiver | signed | ok)
+
+Prints the URL on stdout, then serves until stdin closes. Runs in its own process so that the
+client's CPU and the server's CPU are not measured in one interpreter (2 cores, GIL).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ieb.transport.client import WusSigning
+from ieb.transport.outbox import open_ledger
+from ieb.transport.server import HttpsServer, Receiver
+from ieb.transport.tls import TlsFiles
+
+
+def _ok_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+def main() -> None:
+    pki_dir, db_path, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    try:  # the test PKI helper may live in ieb.testing (newer) or ieb.transport (older)
+        from ieb.testing.pki import load_test_pki  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        from ieb.transport.pki import load_test_pki
+    pki = load_test_pki(pki_dir)
+    g, k = pki.party("0363"), pki.party("GGK")
+    tls = TlsFiles(g.chain, g.key, pki.roots)
+    app: Any
+    if mode == "ok":
+        app = _ok_app
+    else:
+        engine = open_ledger(f"sqlite:///{db_path}")
+        signing = None
+        if mode == "signed":
+            roots = pki.roots.read_bytes()
+            inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+            signing = WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots, inter)
+        app = Receiver(
+            engine,
+            organisatie="0363",
+            allowed_oins={k.oin},
+            signing=signing,
+            require_signature=mode == "signed",
+        )
+    with HttpsServer(app, tls, threads=8) as server:
+        print(server.url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
