@@ -693,11 +693,12 @@ def plan(
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x69450000 + int(afzender)})
         all_steps: list[tuple[Delivery, str]] = []
+        known = ledger.histories(conn, afzender, desired)  # batched: a few queries per 500 persons
         for bsn in sorted(desired):
             periods = list(desired[bsn])
             problems = _period_problems(bsn, periods, tariffs, afzender)
             if not problems:
-                history = ledger.history(conn, afzender, bsn=bsn)
+                history = known.of(bsn)
                 try:
                     steps, deferred = _plan_person(
                         afzender, bsn, sorted(periods, key=lambda p: p.start), history, day
@@ -713,16 +714,19 @@ def plan(
             raise PlanningError(
                 f"{len(result.problems)} probleem/problemen; er is niets gepland", result.problems
             )
-        numbers: dict[tuple[str, int], int] = {}
+        # placeholders are numbered per person; numbers and identificaties are allocated as ranges
+        wanted = list(
+            dict.fromkeys((d.bsn, d.eb_start_nummer) for d, _ in all_steps if d.eb_start_nummer < 0)
+        )
+        allocated = ledger.allocate_eb_start_nummers(conn, afzender, [b for b, _ in wanted])
+        numbers: dict[tuple[str, int], int] = dict(zip(wanted, allocated, strict=True))
+        idents = iter(ledger.next_identificaties(conn, afzender, len(all_steps)))
         final: list[tuple[Delivery, str]] = []
         for d, reason in all_steps:
             nummer = d.eb_start_nummer
             if nummer < 0:
-                key = (d.bsn, nummer)  # placeholders are numbered per person
-                if key not in numbers:
-                    numbers[key] = ledger.allocate_eb_start_nummer(conn, afzender, d.bsn)
-                nummer = numbers[key]
-            ident = ledger.next_identificatie(conn, afzender)
+                nummer = numbers[(d.bsn, nummer)]
+            ident = next(idents)
             final.append(
                 (
                     Delivery(
@@ -741,7 +745,7 @@ def plan(
                 )
             )
         # pre-flight: in-message rules and history rules, in sending order, against the ledger
-        check = ledger.full_history(conn, afzender)
+        check = known.combined()  # the planned persons' deliveries: all the rules look at
         failures: list[str] = []
         for seq, (d, reason) in enumerate(final, start=1):
             message = d.to_message()
@@ -758,10 +762,19 @@ def plan(
                 "pre-flight: geplande berichten zouden worden afgekeurd; er is niets gepland", failures
             )
         if record:
-            for m in result.messages:
-                ledger.add(
-                    conn, m.delivery, outcome="pending", payload=m.xml, source=m.filename, detail=m.reason
-                )
+            ledger.add_many(
+                conn,
+                [
+                    {
+                        "delivery": m.delivery,
+                        "outcome": "pending",
+                        "payload": m.xml,
+                        "source": m.filename,
+                        "detail": m.reason,
+                    }
+                    for m in result.messages
+                ],
+            )
             result.recorded = True
         else:
             conn.rollback()

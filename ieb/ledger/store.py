@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,12 +20,30 @@ from ieb.ledger.db import open_database
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState
 from ieb.ledger.schema import counters, deliveries, eb_start_nummers
 
-__all__ = ["COUNTED_CAK", "COUNTED_GEMEENTE", "DeliveryRow", "Ledger"]
+__all__ = ["COUNTED_CAK", "COUNTED_GEMEENTE", "DeliveryRow", "Ledger", "PersonHistories"]
 
 #: outcomes that make up the history on the municipality's side: accepted and not yet answered
 COUNTED_GEMEENTE = ("accepted", "pending")
 #: outcomes that make up the history on the CAK side: accepted only
 COUNTED_CAK = ("accepted",)
+
+#: Bsns / EbStartNummers per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits
+_CHUNK = 500
+
+#: the columns a :class:`Delivery` is made of (history queries never read the payload blobs)
+_DELIVERY_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.bericht,
+    deliveries.c.afzender,
+    deliveries.c.identificatie,
+    deliveries.c.dagtekening,
+    deliveries.c.bsn,
+    deliveries.c.eb_start_nummer,
+    deliveries.c.status,
+    deliveries.c.datum,
+    deliveries.c.kostprijs_bedrag,
+    deliveries.c.kostprijs_startdatum,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +77,34 @@ def _delivery(row: Any) -> Delivery:
         row.kostprijs_bedrag,
         row.kostprijs_startdatum,
     )
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass
+class PersonHistories:
+    """The counted deliveries of a set of persons, read in a few batched queries
+    (:meth:`Ledger.histories`): per Bsn (:meth:`of`) and all together (:meth:`combined`)."""
+
+    #: delivery id -> delivery, every row read once
+    rows: dict[int, Delivery] = field(default_factory=dict)
+    #: Bsn -> the EbStartNummers it has deliveries for
+    nummers: dict[str, set[int]] = field(default_factory=dict)
+    #: EbStartNummer -> delivery ids, in id order
+    by_nummer: dict[int, list[int]] = field(default_factory=dict)
+
+    def of(self, bsn: str) -> MemoryHistory:
+        """What :meth:`Ledger.history` returns for ``bsn``: its deliveries and the other deliveries
+        (such as stops) with the same EbStartNummers, in the order they were stored."""
+        ids = sorted(i for n in self.nummers.get(bsn, ()) for i in self.by_nummer.get(n, ()))
+        return MemoryHistory(self.rows[i] for i in ids)
+
+    def combined(self) -> MemoryHistory:
+        """All deliveries read, in the order they were stored."""
+        return MemoryHistory(self.rows[i] for i in sorted(self.rows))
 
 
 def _row(row: Any) -> DeliveryRow:
@@ -119,6 +165,55 @@ class Ledger:
                 continue  # a concurrent writer created it first: the UPDATE now finds it
         raise RuntimeError(f"counter {scope}/{kind} could not be allocated")  # pragma: no cover
 
+    @staticmethod
+    def next_values(conn: Connection, scope: str, kind: str, count: int, floor: int = 0) -> int:
+        """Reserve ``count`` consecutive values of a sequence in one statement; returns the first."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        stmt = (
+            sa.update(counters)
+            .where(counters.c.scope == scope, counters.c.kind == kind)
+            .values(last_value=counters.c.last_value + count)
+            .returning(counters.c.last_value)
+        )
+        for _ in range(3):
+            value = conn.execute(stmt).scalar()
+            if value is not None:
+                return int(value) - count + 1
+            try:
+                with conn.begin_nested():
+                    conn.execute(sa.insert(counters).values(scope=scope, kind=kind, last_value=floor + count))
+                return floor + 1
+            except sa.exc.IntegrityError:
+                continue  # a concurrent writer created it first: the UPDATE now finds it
+        raise RuntimeError(f"counter {scope}/{kind} could not be allocated")  # pragma: no cover
+
+    def allocate_eb_start_nummers(self, conn: Connection, afzender: str, bsns: Sequence[str]) -> list[int]:
+        """New EbStartNummers, one per Bsn in ``bsns`` (in that order), unique within the gemeente
+        (OP290): one counter update and one multi-row insert, whatever the number."""
+        if not bsns:
+            return []
+        floor = conn.execute(
+            sa.select(sa.func.max(deliveries.c.eb_start_nummer)).where(deliveries.c.afzender == afzender)
+        ).scalar()
+        first = self.next_values(conn, afzender, "eb_start_nummer", len(bsns), int(floor or 0))
+        nummers = list(range(first, first + len(bsns)))
+        conn.execute(
+            sa.insert(eb_start_nummers),
+            [
+                {"afzender": afzender, "eb_start_nummer": n, "bsn": b}
+                for n, b in zip(nummers, bsns, strict=True)
+            ],
+        )
+        return nummers
+
+    def next_identificaties(self, conn: Connection, afzender: str, count: int) -> list[str]:
+        """``count`` new BerichtIdentificatie.Identificatie values for ``afzender``, in one statement."""
+        if count < 1:
+            return []
+        first = self.next_values(conn, afzender, "identificatie", count)
+        return [str(v) for v in range(first, first + count)]
+
     def allocate_eb_start_nummer(self, conn: Connection, afzender: str, bsn: str) -> int:
         """A new EbStartNummer, unique within the gemeente (OP290), registered for ``bsn``."""
         floor = conn.execute(
@@ -170,6 +265,40 @@ class Ledger:
         )
         return int(result.scalar_one())
 
+    def add_many(self, conn: Connection, items: Sequence[Mapping[str, Any]]) -> None:
+        """Store several deliveries in one multi-row insert. Each item holds ``delivery`` and the
+        keyword arguments of :meth:`add` (``outcome``, ``payload``, ``source``, ``retour_codes``,
+        ``detail``)."""
+        if not items:
+            return
+        now = _now()
+        rows = []
+        for item in items:
+            d: Delivery = item["delivery"]
+            codes = " ".join(item.get("retour_codes", ()))
+            rows.append(
+                {
+                    "afzender": d.afzender,
+                    "identificatie": d.identificatie,
+                    "dagtekening": d.dagtekening,
+                    "bericht": d.bericht,
+                    "bsn": d.bsn,
+                    "eb_start_nummer": d.eb_start_nummer,
+                    "status": d.status,
+                    "datum": d.datum,
+                    "kostprijs_bedrag": d.kostprijs_bedrag,
+                    "kostprijs_startdatum": d.kostprijs_startdatum,
+                    "payload": item.get("payload"),
+                    "source": item.get("source"),
+                    "outcome": item["outcome"],
+                    "retour_codes": codes or None,
+                    "detail": item.get("detail"),
+                    "created_at": now,
+                }
+            )
+        for chunk in _chunks(rows):
+            conn.execute(sa.insert(deliveries), list(chunk))
+
     def find(self, conn: Connection, afzender: str, identificatie: str, dagtekening: dt.date) -> Any | None:
         """The stored row of the heenbericht with this BerichtIdentificatie, or None."""
         return conn.execute(
@@ -208,36 +337,61 @@ class Ledger:
             )
         )
 
+    def histories(self, conn: Connection, afzender: str, bsns: Iterable[str]) -> PersonHistories:
+        """The counted deliveries of all ``bsns`` at once (see :meth:`history`), in two queries per
+        500 persons, without the payload columns."""
+        out = PersonHistories()
+        people = sorted(set(bsns))
+        for chunk in _chunks(people):
+            found = conn.execute(
+                sa.select(deliveries.c.bsn, deliveries.c.eb_start_nummer).where(
+                    deliveries.c.afzender == afzender,
+                    deliveries.c.bsn.in_(chunk),
+                    deliveries.c.outcome.in_(self.counted),
+                )
+            ).all()
+            for bsn, nummer in found:
+                out.nummers.setdefault(bsn, set()).add(nummer)
+        self._read_nummers(conn, afzender, sorted({n for ns in out.nummers.values() for n in ns}), out)
+        return out
+
+    def _read_nummers(
+        self, conn: Connection, afzender: str, nummers: Sequence[int], out: PersonHistories
+    ) -> None:
+        for chunk in _chunks([n for n in nummers if n not in out.by_nummer]):
+            rows = conn.execute(
+                sa.select(*_DELIVERY_COLUMNS)
+                .where(
+                    deliveries.c.afzender == afzender,
+                    deliveries.c.eb_start_nummer.in_(chunk),
+                    deliveries.c.outcome.in_(self.counted),
+                )
+                .order_by(deliveries.c.id)
+            )
+            for r in rows:
+                out.rows[r.id] = _delivery(r)
+                out.by_nummer.setdefault(r.eb_start_nummer, []).append(r.id)
+
     def history(
         self, conn: Connection, afzender: str, *, bsn: str | None = None, nummers: Iterable[int] = ()
     ) -> MemoryHistory:
         """The counted deliveries relevant to ``bsn`` and/or ``nummers`` (including the stops of the
         Bsn's starts), in the order they were stored."""
-        nums = set(nummers)
-        base = sa.select(deliveries).where(
-            deliveries.c.afzender == afzender, deliveries.c.outcome.in_(self.counted)
-        )
-        if bsn is not None:
-            nums |= set(
-                conn.execute(
-                    sa.select(deliveries.c.eb_start_nummer)
-                    .where(
-                        deliveries.c.afzender == afzender,
-                        deliveries.c.bsn == bsn,
-                        deliveries.c.outcome.in_(self.counted),
-                    )
-                    .distinct()
-                ).scalars()
-            )
-        if not nums:
-            return MemoryHistory()
-        rows = conn.execute(
-            base.where(deliveries.c.eb_start_nummer.in_(sorted(nums))).order_by(deliveries.c.id)
-        )
-        return MemoryHistory(_delivery(r) for r in rows)
+        found = self.histories(conn, afzender, [bsn] if bsn is not None else [])
+        extra = sorted(set(nummers))
+        if extra:
+            self._read_nummers(conn, afzender, extra, found)
+            found.nummers.setdefault("", set()).update(extra)
+        return found.combined()
 
     def full_history(self, conn: Connection, afzender: str | None = None) -> MemoryHistory:
-        stmt = sa.select(deliveries).where(deliveries.c.outcome.in_(self.counted)).order_by(deliveries.c.id)
+        """Every counted delivery (of ``afzender``), in the order stored; reads no payload columns.
+        Linear in the ledger: the planner does not use it (see :meth:`histories`)."""
+        stmt = (
+            sa.select(*_DELIVERY_COLUMNS)
+            .where(deliveries.c.outcome.in_(self.counted))
+            .order_by(deliveries.c.id)
+        )
         if afzender is not None:
             stmt = stmt.where(deliveries.c.afzender == afzender)
         return MemoryHistory(_delivery(r) for r in conn.execute(stmt))
