@@ -119,6 +119,26 @@ def median_rate(rounds: list[float], n: int) -> float:
     return n / statistics.median(rounds)
 
 
+def interleaved(
+    contenders: dict[str, Callable[[Sequence[Any]], object]], items: Sequence[Any], step: int, rounds: int
+) -> dict[str, list[float]]:
+    """Per round, the seconds each contender spends on all ``items``, taken in chunks of ``step``
+    with the contenders alternating (rotating order), so load changes hit all of them alike."""
+    out: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for _ in range(rounds):
+        spent = dict.fromkeys(names, 0.0)
+        for c, k in enumerate(range(0, len(items), step)):
+            chunk = items[k : k + step]
+            for name in names[c % len(names) :] + names[: c % len(names)]:
+                started = time.perf_counter()
+                contenders[name](chunk)
+                spent[name] += time.perf_counter() - started
+        for name, seconds in spent.items():
+            out[name].append(seconds)
+    return out
+
+
 def timed(fn: Callable[[], Any]) -> float:
     gc.collect()
     started = time.perf_counter()
@@ -148,13 +168,14 @@ def now_text() -> str:
 # ---------------------------------------------------------------------------------- B1
 
 
-def ieb_delivery(db: Path, pairs: Sequence[tuple[str, str]]) -> int:
-    """ieb: records -> plan (levels 1-3, recorded) -> Di01 envelopes -> outbox. Returns messages."""
+def ieb_delivery(db: Path | Any, pairs: Sequence[tuple[str, str]]) -> int:
+    """ieb: records -> plan (levels 1-3, recorded) -> Di01 envelopes -> outbox. Returns messages.
+    ``db``: a path (opened and closed here) or an open engine."""
     from ieb.ggk import build, new_di01
     from ieb.ledger.planner import Period, plan
     from ieb.transport.outbox import Outbox
 
-    engine = open_db(db)
+    engine = open_db(db) if isinstance(db, Path) else db
     count = 0
     try:
         outbox = Outbox(engine)
@@ -176,7 +197,8 @@ def ieb_delivery(db: Path, pairs: Sequence[tuple[str, str]]) -> int:
             outbox.enqueue_many(rows)
             count += len(rows)
     finally:
-        engine.dispose()
+        if isinstance(db, Path):
+            engine.dispose()
     return count
 
 
@@ -237,7 +259,7 @@ class Floor:
             raise RuntimeError(str(self.env_schema.error_log))
         return ref, etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
-    def delivery(self, db: Path, pairs: Sequence[tuple[str, str]]) -> int:
+    def delivery(self, db: Path, pairs: Sequence[tuple[str, str]], first: int = 1) -> int:
         con = sqlite3.connect(db, isolation_level=None)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
@@ -247,7 +269,7 @@ class Floor:
                 con.execute("BEGIN IMMEDIATE")
                 deliveries, nummers, outbox, audit = [], [], [], []
                 now = now_text()
-                for i, bsn in enumerate(bsns, start=1):
+                for i, bsn in enumerate(bsns, start=first):
                     xml = self.wmo401(afz, str(i), bsn, i)
                     ref, env = self.di01(afz, xml)
                     deliveries.append((afz, str(i), TODAY, "WMO401", bsn, i, "1", START, xml, "pending", now))
@@ -275,8 +297,9 @@ class Floor:
                 )
                 for kind in ("eb_start_nummer", "identificatie"):
                     con.execute(
-                        "INSERT INTO counters (scope, kind, last_value) VALUES (?,?,?)",
-                        (afz, kind, len(bsns)),
+                        "INSERT INTO counters (scope, kind, last_value) VALUES (?,?,?) ON CONFLICT (scope, kind)"
+                        " DO UPDATE SET last_value = excluded.last_value",
+                        (afz, kind, first + len(bsns) - 1),
                     )
                 con.execute("COMMIT")
                 count += len(bsns)
@@ -364,20 +387,34 @@ def bench_b1(n: int, rounds: int, big: int | None) -> dict[str, Any]:
     pairs = clients(n)
     with workdir() as tmp:
         xs = Xsdata(tmp)
-        mem: dict[str, list[float]] = {"ieb": [], "floor": [], "xsdata": []}
         items = [(afz, str(i), bsn, i) for i, (afz, bsn) in enumerate(pairs, start=1)]
         for fn in (ieb_in_memory, floor.wmo401, xs.message):
             fn(*items[0])  # warm up: schema compile, gemeente list
-        for _ in range(rounds):
-            for name, fn in (("ieb", ieb_in_memory), ("floor", floor.wmo401), ("xsdata", xs.message)):
-                mem[name].append(timed(lambda fn=fn: [fn(*it) for it in items]))  # type: ignore[misc]
+        contenders: dict[str, Callable[[Sequence[Any]], object]] = {
+            "ieb": lambda chunk: [ieb_in_memory(*it) for it in chunk],
+            "floor": lambda chunk: [floor.wmo401(*it) for it in chunk],
+            "xsdata": lambda chunk: [xs.message(*it) for it in chunk],
+        }
+        mem = interleaved(contenders, items, 100, rounds)
+        # delivery: chunks of clients alternating between ieb and the floor, each into its own
+        # database (the machine's load changes during a run; alternating spreads it evenly)
         dl: dict[str, list[float]] = {"ieb": [], "floor": []}
+        step = 500
         for r in range(rounds):
-            db_i, db_f = tmp / f"ieb{r}.sqlite", tmp / f"floor{r}.sqlite"
+            db_i, db_f = open_db(tmp / f"ieb{r}.sqlite"), tmp / f"floor{r}.sqlite"
             open_db(db_f).dispose()
-            open_db(db_i).dispose()
-            dl["ieb"].append(timed(lambda db_i=db_i: ieb_delivery(db_i, pairs)))  # type: ignore[misc]
-            dl["floor"].append(timed(lambda db_f=db_f: floor.delivery(db_f, pairs)))  # type: ignore[misc]
+            spent = {"ieb": 0.0, "floor": 0.0}
+            for c, k in enumerate(range(0, n, step)):
+                chunk = pairs[k : k + step]
+                runs: list[tuple[str, Callable[[], object]]] = [
+                    ("ieb", lambda db_i=db_i, chunk=chunk: ieb_delivery(db_i, chunk)),  # type: ignore[misc]
+                    ("floor", lambda db_f=db_f, chunk=chunk, k=k: floor.delivery(db_f, chunk, k + 1)),  # type: ignore[misc]
+                ]
+                for name, fn in runs if c % 2 == 0 else runs[::-1]:
+                    spent[name] += timed(fn)
+            db_i.dispose()
+            for name, seconds in spent.items():
+                dl[name].append(seconds)
         rates = {f"mem_{k}": median_rate(v, n) for k, v in mem.items()}
         rates.update({f"delivery_{k}": median_rate(v, n) for k, v in dl.items()})
         out: dict[str, Any] = {
@@ -497,10 +534,15 @@ def bench_b2(n: int, rounds: int) -> dict[str, Any]:
     res: dict[str, list[float]] = {"ieb": [], "floor": []}
     with workdir() as tmp:
         for r in range(rounds):
-            for name, fn in (("ieb", ieb_retours), ("floor", floor_retours)):
-                db = tmp / f"{name}{r}.sqlite"
-                files = b2_setup(db, n)
-                res[name].append(timed(lambda fn=fn, db=db, files=files: fn(db, files)))  # type: ignore[misc]
+            db_i, db_f = tmp / f"ieb{r}.sqlite", tmp / f"floor{r}.sqlite"
+            files = b2_setup(db_i, n)
+            b2_setup(db_f, n)
+            contenders: dict[str, Callable[[Sequence[Any]], object]] = {
+                "ieb": lambda chunk, db=db_i: ieb_retours(db, list(chunk)),  # type: ignore[misc]
+                "floor": lambda chunk, db=db_f: floor_retours(db, list(chunk)),  # type: ignore[misc]
+            }
+            for name, seconds in interleaved(contenders, files, 500, 1).items():
+                res[name].extend(seconds)
     ieb, floor = median_rate(res["ieb"], n), median_rate(res["floor"], n)
     return {"msgs_per_s": ieb, "vs_floor": ieb / floor, "details": {"n": n, "floor_msgs_per_s": floor}}
 
