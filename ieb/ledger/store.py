@@ -372,8 +372,8 @@ class Ledger:
                 .order_by(deliveries.c.id)
             )
             for r in rows:
-                out.rows[r.id] = _delivery(r)
-                out.by_nummer.setdefault(r.eb_start_nummer, []).append(r.id)
+                out.rows[r[0]] = Delivery(*r[1:])  # _DELIVERY_COLUMNS are in Delivery's field order
+                out.by_nummer.setdefault(r[6], []).append(r[0])
 
     def history(
         self, conn: Connection, afzender: str, *, bsn: str | None = None, nummers: Iterable[int] = ()
@@ -397,7 +397,7 @@ class Ledger:
         )
         if afzender is not None:
             stmt = stmt.where(deliveries.c.afzender == afzender)
-        return MemoryHistory(_delivery(r) for r in conn.execute(stmt))
+        return MemoryHistory(Delivery(*r[1:]) for r in conn.execute(stmt))
 
     def rows(
         self,

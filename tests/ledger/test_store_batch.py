@@ -163,3 +163,12 @@ def test_planning_one_person_reads_only_that_person(ledger: Ledger) -> None:
     assert selects, statements
     assert not any("payload" in s for s in selects), selects
     assert len(statements) <= 12, statements  # a handful of statements, whatever the ledger's size
+
+
+def test_history_columns_follow_the_delivery_fields() -> None:
+    """History rows are turned into Delivery objects by position: the column order must match."""
+    from dataclasses import fields
+
+    from ieb.ledger.store import _DELIVERY_COLUMNS
+
+    assert [c.name for c in _DELIVERY_COLUMNS] == ["id", *(f.name for f in fields(Delivery))]
