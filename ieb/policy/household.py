@@ -271,9 +271,7 @@ def _client_and_partner(huishouden: Huishouden, roles: Sequence[Role]) -> list[L
 _PAIR = frozenset({Role.CLIENT, Role.PARTNER})
 
 
-def household_type(
-    huishouden: Huishouden, maand: Month, roles: Sequence[Role] | None = None
-) -> HuishoudType:
+def household_type(huishouden: Huishouden, maand: Month, roles: Sequence[Role] | None = None) -> HuishoudType:
     """The minima cell: one/multi-person x below/at AOW age, from the client and the partner only.
 
     Multi-person means: the client has a partner (children do not make a multi-person household);
