@@ -35,8 +35,9 @@ def bijdrage(
     import json
 
     from ieb.errors import IebError
-    from ieb.policy.contract import estimate_request, render_response
+    from ieb.policy.contract import estimate_request, parse_request, render_response
     from ieb.policy.errors import PolicyInputError
+    from ieb.policy.household import member_roles
     from ieb.policy.tariffs import ENV_VAR, table_from_environ
 
     if format not in FORMATS:
@@ -62,6 +63,8 @@ def bijdrage(
             )
             raise typer.Exit(1) from None
         schatting = estimate_request(data, table)
+        _, huishouden, _, van, _ = parse_request(data, table)
+        roles = member_roles(huishouden, van.first_day)
     except OSError as exc:
         typer.echo(f"fout: {ENV_VAR}: bestand niet te lezen ({exc.strerror})", err=True)
         raise typer.Exit(1) from None
@@ -88,6 +91,10 @@ def bijdrage(
     for m in schatting.maanden:
         table_out.add_row(str(m.maand), euro(m.bedrag_cent), m.reden.omschrijving)
     console = Console()
+    leden = ", ".join(
+        f"{rol.value} {lid.bsn.masked}" for lid, rol in zip(huishouden.leden, roles, strict=True)
+    )
+    console.print(f"huishouden: {leden}")
     console.print(table_out)
     console.print(f"totaal: {euro(schatting.totaal_cent)}")
     for k in schatting.kostprijs:

@@ -226,7 +226,7 @@ def estimate_request(data: Any, table: TariffTable | None = None) -> Schatting:
     try:
         return estimate_household(huishouden, voorzieningen, parameters, van, tot, table=table)
     except PolicyInputError as exc:
-        if exc.field.startswith(("voorzieningen", "tot", "van")):
+        if exc.field.startswith(("voorzieningen", "tot", "van", "huishouden", "gemeente")):
             raise
         raise _at("voorzieningen", exc) from None
 
