@@ -42,12 +42,26 @@ def bijdrage(
 
     if format not in FORMATS:
         raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
+    from ieb.policy.contract import MAX_REQUEST_BYTES
+
     if str(file) == "-":
-        text = sys.stdin.read()
+        raw = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
     else:
         if not file.is_file():
             raise typer.BadParameter(f"{file} bestaat niet of is geen bestand", param_hint="FILE")
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_REQUEST_BYTES + 1)
+    if len(raw) > MAX_REQUEST_BYTES:
+        typer.echo(
+            f"fout: invoer: het bestand is groter dan {MAX_REQUEST_BYTES} bytes; dit is geen huishouden",
+            err=True,
+        )
+        raise typer.Exit(1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        typer.echo(f"fout: invoer: geen UTF-8 (byte {exc.start})", err=True)
+        raise typer.Exit(1) from None
     try:
         environ = dict(os.environ)
         setting = environ.get(ENV_VAR, "").strip()

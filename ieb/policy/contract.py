@@ -55,7 +55,18 @@ from ieb.policy.periods import Voorziening
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import Bsn, Datum
 
-__all__ = ["estimate_from_json", "estimate_request", "parse_request", "render_response"]
+__all__ = [
+    "MAX_LIJST",
+    "MAX_REQUEST_BYTES",
+    "estimate_from_json",
+    "estimate_request",
+    "parse_request",
+    "render_response",
+]
+
+#: Bounds on hostile input: the most entries in any list of a request, and the largest request text.
+MAX_LIJST = 500
+MAX_REQUEST_BYTES = 2_000_000
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -76,11 +87,11 @@ class _MinimaIn(BaseModel):
 class _GemeenteIn(BaseModel):
     model_config = _STRICT
     code: str
-    verlaagd_tarief: list[_TariefIn] = Field(default_factory=list)
+    verlaagd_tarief: list[_TariefIn] = Field(default_factory=list, max_length=MAX_LIJST)
     minima: _MinimaIn | None = None
-    bijdrageplichtige_soorten: list[Soort] | None = None
+    bijdrageplichtige_soorten: Annotated[list[Soort], Field(max_length=MAX_LIJST)] | None = None
     woningaanpassing_minderjarigen: bool = False
-    vrijstellingen: list[dict[str, Any]] = Field(default_factory=list)
+    vrijstellingen: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_LIJST)
     pauzeregel: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH
 
 
@@ -113,7 +124,7 @@ class _RequestIn(BaseModel):
     model_config = _STRICT
     gemeente: _GemeenteIn
     huishouden: _HuishoudenIn
-    voorzieningen: list[_VoorzieningIn]
+    voorzieningen: Annotated[list[_VoorzieningIn], Field(max_length=MAX_LIJST)]
     van: str
     tot: str
 
@@ -233,6 +244,10 @@ def estimate_request(data: Any, table: TariffTable | None = None) -> Schatting:
 
 def estimate_from_json(text: str, table: TariffTable | None = None) -> dict[str, Any]:
     """Request JSON text in, response object out (the whole ``ieb bijdrage --format json``)."""
+    if len(text) > MAX_REQUEST_BYTES:
+        raise PolicyInputError(
+            "invoer", f"de invoer is groter dan {MAX_REQUEST_BYTES} tekens; dit is geen huishouden"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -191,3 +191,32 @@ def test_documented_examples_run_through_the_cli(example: Path) -> None:
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["maanden"] and all(m["reden"] for m in out["maanden"])
+
+
+def test_oversized_and_non_utf8_input_exit_1(tmp_path: Path) -> None:
+    from ieb.policy.contract import MAX_REQUEST_BYTES
+
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_REQUEST_BYTES + 1))
+    result = CliRunner().invoke(app(), ["bijdrage", "--format", "json", str(big)])
+    assert result.exit_code == 1 and "groter dan" in result.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"van": "\xff"}')
+    result = CliRunner().invoke(app(), ["bijdrage", "--format", "json", str(bad)])
+    assert result.exit_code == 1 and "UTF-8" in result.stderr
+
+
+def test_too_many_voorzieningen_exit_1_naming_the_field(tmp_path: Path) -> None:
+    from ieb.policy.contract import MAX_LIJST
+
+    item = {"bsn": CLIENT, "soort": "begeleiding", "start": "2020-01-15"}
+    result = run(tmp_path, request(voorzieningen=[item] * (MAX_LIJST + 1)), "--format", "json")
+    assert result.exit_code == 1 and "fout: voorzieningen" in result.stderr
+
+
+def test_stdin_is_read(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app(), ["bijdrage", "--format", "json", "-"], input=json.dumps(request(tot="2020-02"))
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["maanden"][-1]["maand"] == "2020-02"
