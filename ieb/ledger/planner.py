@@ -51,6 +51,7 @@ from ieb.ledger.errors import PlanningError, PreflightError
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history
 from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
+from ieb.policy.cs333 import cs333_melding, cs333_tarief
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
@@ -216,13 +217,12 @@ def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, 
                 problems.append(f"{who}: kostprijs {p.kostprijs_bedrag} cent valt buiten 0..99999999")
             else:
                 try:
-                    tariff = tariffs.on(p.kostprijs_startdatum)
+                    tariff = cs333_tarief(p.kostprijs_bedrag, p.kostprijs_startdatum, tariffs)
                 except ConfigurationError:
                     tariff = None
-                if tariff is not None and p.kostprijs_bedrag < tariff.bedrag_cent:
+                if tariff is not None:
                     problems.append(
-                        f"{who}: kostprijs {p.kostprijs_bedrag} cent is lager dan het nationale tarief "
-                        f"{tariff.bedrag_cent} cent op {p.kostprijs_startdatum} (CS333); laat de kostprijs weg"
+                        f"{who}: {cs333_melding(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)}"
                     )
     for a, b in itertools.pairwise(ordered):
         if a.stop is None or b.start <= a.stop:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ieb.errors import ConfigurationError
+from ieb.policy.cs333 import cs333_melding, cs333_tarief
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation.report import Issue
@@ -347,7 +348,7 @@ def _cs332(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 
 
 @_rule(
-    "CS333", 3, "S333", "KostprijsBedrag is minstens het nationale tarief op KostprijsStartdatum", {"WMO401"}
+    "CS333", 3, "S333", "KostprijsBedrag groter dan het nationale tarief op KostprijsStartdatum", {"WMO401"}
 )
 def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     base = "m:Client/m:StartEigenBijdrage/m:EbKostprijs"
@@ -356,16 +357,11 @@ def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     if bedrag is None or start is None or not re.fullmatch(r"[0-9]+", bedrag):
         return
     try:
-        tariff = ctx.tariffs.on(start)
+        tariff = cs333_tarief(int(bedrag), start, ctx.tariffs)
     except ConfigurationError:
         return  # no national tariff before 2019: CS332/CS334 report such dates
-    if int(bedrag) < tariff.bedrag_cent:
-        yield rule.issue(
-            ctx.path_of(f"{base}/b:KostprijsBedrag"),
-            f"KostprijsBedrag {int(bedrag) / 100:.2f} euro is lager dan het nationale tarief van "
-            f"{tariff.bedrag_cent / 100:.2f} euro op {start.isoformat()}; stuur geen kostprijs mee, of "
-            "controleer het bedrag (in eurocent).",
-        )
+    if tariff is not None:
+        yield rule.issue(ctx.path_of(f"{base}/b:KostprijsBedrag"), cs333_melding(int(bedrag), start, tariff))
 
 
 @_rule("CS334", 2, "0001", "KostprijsStartdatum niet voor EbStartdatum", {"WMO401"})
