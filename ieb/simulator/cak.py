@@ -33,6 +33,7 @@ with different content it is refused with 9102 at class level and not stored.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -51,15 +52,18 @@ from ieb.messages import BASIS_NS
 from ieb.messages.base import XSD_VERSIE
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import get_release
+from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
+from ieb.xmlsafe import XmlProblem, parse_bytes
 
 __all__ = ["CakConfig", "CakResult", "CakSimulator", "RetourKop", "Verdict", "retour_kop"]
 
 Verdict = Literal["accepted", "rejected", "technical", "no_retour", "repeat"]
 HEADER_CODES = frozenset({"8848", "S300"})
 _RETOUR_OF = {"wmo401": "WMO402", "wmo403": "WMO404"}
+log = logging.getLogger("ieb.simulator.cak")
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,9 @@ def retour_kop(header: etree._Element | None, dagtekening_retour: dt.date) -> Re
         vervangen.append("Dagtekening")
         zonder = _TIJDZONE.fullmatch(dagtekening or "")
         dagtekening = (
-            zonder.group(1) if zonder is not None and _datum_ok(zonder.group(1)) else dagtekening_retour.isoformat()
+            zonder.group(1)
+            if zonder is not None and _datum_ok(zonder.group(1))
+            else dagtekening_retour.isoformat()
         )
     versies = []
     for name in ("BasisschemaXsdVersie", "BerichtXsdVersie"):
@@ -335,8 +341,6 @@ def _retour_xml(
 
 def _schema_problem(retour: str, payload: bytes) -> str | None:
     """The first problem of ``payload`` under the WMO402/WMO404 schema, or None when valid."""
-    from ieb.xmlsafe import parse_bytes
-
     schema = get_release("ieb-1.0").message(retour).schema
     if schema.validate(parse_bytes(payload)):
         return None
@@ -382,7 +386,12 @@ class CakSimulator:
         readable as either still get its level-1 retour. Never raises for any input bytes.
         """
         day = today or self.today or dt.date.today()
-        report = validate_bytes(data, today=day, gemeenten=self.config.gemeenten, tariffs=self.config.tariffs)
+        try:
+            report = validate_bytes(
+                data, today=day, gemeenten=self.config.gemeenten, tariffs=self.config.tariffs
+            )
+        except Exception as exc:  # noqa: BLE001 - the CAK answers every message, even when a check breaks
+            return self._unassessable(data, functie, source, day, "validatie", exc)
         root = report.root
         level = report.level
         retour = _retour_name(root, functie)
@@ -399,9 +408,29 @@ class CakSimulator:
         if not heen or (level is not None and level <= 2):
             return self._technical(root, retour, report.issues, level if heen and level else 1, source, day)
         assert root is not None
-        delivery = _delivery(root, report.bericht or "")
-        with self.engine.begin() as conn:
-            return self._assess(conn, root, retour, delivery, data, report.issues, source, day)
+        try:
+            delivery = _delivery(root, report.bericht or "")
+            with self.engine.begin() as conn:
+                return self._assess(conn, root, retour, delivery, data, report.issues, source, day)
+        except (ValueError, OverflowError, ArithmeticError) as exc:  # a rule that cannot decide this value
+            return self._unassessable(data, functie, source, day, "beoordeling", exc)
+
+    def _unassessable(
+        self, data: bytes, functie: str | None, source: str, day: dt.date, stage: str, exc: Exception
+    ) -> CakResult:
+        """A technical retour (0001) for a message whose checks broke down: the CAK cannot assess it."""
+        log.warning("CAK kon %s niet beoordelen (%s): %s", source, stage, mask_bsns(str(exc)))
+        try:
+            root: etree._Element | None = parse_bytes(data)
+        except XmlProblem:
+            root = None
+        retour = _retour_name(root, functie)
+        issue = Issue(
+            "XSD", "0001", 2, None, f"Het CAK kon het bericht niet beoordelen ({stage}); technisch afgekeurd."
+        )
+        if retour is None:
+            return CakResult(source, "no_retour", None, 1, (), (issue,), f"kop onleesbaar: {issue.message}")
+        return self._technical(root, retour, [issue], 2, source, day)
 
     def _technical(
         self,
