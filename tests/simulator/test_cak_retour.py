@@ -42,7 +42,9 @@ def _value(el: etree._Element | None) -> str | None:
 
 
 def _find(root: etree._Element, local: str) -> etree._Element | None:
-    return next((e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == local), None)
+    return next(
+        (e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == local), None
+    )
 
 
 def check_retour(heen: bytes, retour: bytes | None) -> etree._Element:
@@ -199,7 +201,9 @@ def cak() -> CakSimulator:
 
 @pytest.mark.parametrize("ident", [" A 1 ", "A\t1", "  x", "ABCDEFGHIJKL", "é€😀"])
 @pytest.mark.parametrize("level", [None, 2, 3])
-def test_identificatie_is_copied_exactly_at_every_level(cak: CakSimulator, ident: str, level: int | None) -> None:
+def test_identificatie_is_copied_exactly_at_every_level(
+    cak: CakSimulator, ident: str, level: int | None
+) -> None:
     data = _start(ident)
     if level == 2:
         data = data.replace(b"EbStartdatum>2026-05-01<", b"EbStartdatum>2019-05-01<")  # CS332
@@ -256,7 +260,10 @@ def test_header_values_that_cannot_be_copied(
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     result = cak.process(data)
     out = check_retour(data, result.retour)
-    assert (_value(_find(out, "Afzender")), _value(_find(out, "Dagtekening"))) == (exp_afzender, exp_dagtekening)
+    assert (_value(_find(out, "Afzender")), _value(_find(out, "Dagtekening"))) == (
+        exp_afzender,
+        exp_dagtekening,
+    )
 
 
 def test_comment_inside_values_is_not_part_of_the_copy(cak: CakSimulator) -> None:
@@ -318,4 +325,10 @@ def test_retour_of_stop_copies_the_stop(cak: CakSimulator) -> None:
 def test_retour_kop_without_header() -> None:
     kop = retour_kop(None, TODAY)
     assert (kop.afzender, kop.identificatie, kop.dagtekening) == ("0000", "ONBEKEND", TODAY.isoformat())
-    assert kop.vervangen == ("Afzender", "Identificatie", "Dagtekening", "BasisschemaXsdVersie", "BerichtXsdVersie")
+    assert kop.vervangen == (
+        "Afzender",
+        "Identificatie",
+        "Dagtekening",
+        "BasisschemaXsdVersie",
+        "BerichtXsdVersie",
+    )
