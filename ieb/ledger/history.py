@@ -568,9 +568,7 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
         _tr330,
         "EbStartNummer",
     ),
-    HistoryRule(
-        "OP291", RetourCode.TR102, "Eén actuele start per Bsn", _BOTH, frozenset("123"), _op291
-    ),
+    HistoryRule("OP291", RetourCode.TR102, "Eén actuele start per Bsn", _BOTH, frozenset("123"), _op291),
     HistoryRule(
         "OP325", RetourCode.TR103, "Eén wijziging per record per dag", _BOTH, _S2, _op325, "StatusAanlevering"
     ),
