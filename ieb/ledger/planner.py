@@ -485,6 +485,16 @@ def _match(
             left_e.remove(over)
         else:
             new.append(d)
+    # a period that moves past its own stop (or start) overlaps nothing it had: changing the start and
+    # the stop (at most 2 messages) is never longer than deleting it and sending it anew (2 to 4);
+    # when the rules block the change, _plan_person falls back to deleting and re-sending it
+    moved = list(
+        zip(sorted(left_e, key=lambda e: e.start.datum), sorted(new, key=lambda p: p.start), strict=False)
+    )
+    for e, d in moved:
+        pairs.append((e, d))
+        left_e.remove(e)
+        new.remove(d)
     return pairs, left_e, new
 
 
@@ -613,9 +623,51 @@ def _schedule(queues: list[_Queue], base: list[Delivery]) -> tuple[list[tuple[De
 def _plan_person(
     afzender: str, bsn: str, desired: list[Period], history: MemoryHistory, today: dt.date
 ) -> tuple[list[tuple[Delivery, str]], list[Deferred]]:
-    ctx = _Ctx(afzender, bsn, today)
+    """The shortest plan over the candidate matchings of existing to desired periods: the default
+    (same start, then overlap, then what is left in order) and, with as many existing as desired
+    periods, each existing period changed into the desired one at the same position (periods that
+    all move along need only changes; the default would delete one that is in the way)."""
     existing = history.periods_of(afzender, bsn)
-    pairs, removals, news = _match(existing, desired)
+    candidates = [_match(existing, desired)]
+    if existing and len(existing) == len(desired):
+        in_order: tuple[list[tuple[PeriodState, Period]], list[PeriodState], list[Period]] = (
+            list(zip(existing, sorted(desired, key=lambda p: p.start), strict=True)),
+            [],
+            [],
+        )
+        if sorted(in_order[0], key=_pair_key) != sorted(candidates[0][0], key=_pair_key):
+            candidates.append(in_order)
+    best: tuple[list[tuple[Delivery, str]], list[Deferred]] | None = None
+    first_error: PlanningError | None = None
+    for pairs, removals, news in candidates:
+        try:
+            found = _plan_matching(afzender, bsn, history, today, list(pairs), list(removals), list(news))
+        except PlanningError as exc:
+            first_error = first_error or exc
+            continue
+        if best is None or len(found[0]) + len(found[1]) < len(best[0]) + len(best[1]):
+            best = found
+    if best is None:
+        assert first_error is not None
+        raise first_error
+    return best
+
+
+def _pair_key(pair: tuple[PeriodState, Period]) -> tuple[int, dt.date]:
+    return pair[0].eb_start_nummer, pair[1].start
+
+
+def _plan_matching(
+    afzender: str,
+    bsn: str,
+    history: MemoryHistory,
+    today: dt.date,
+    pairs: list[tuple[PeriodState, Period]],
+    removals: list[PeriodState],
+    news: list[Period],
+) -> tuple[list[tuple[Delivery, str]], list[Deferred]]:
+    ctx = _Ctx(afzender, bsn, today)
+    moved = {(e.eb_start_nummer, d) for e, d in pairs if not d.overlaps(e.start.datum, e.end)}
     base = list(history.deliveries())
     recreate: list[tuple[PeriodState, Period]] = []
     via_delete: set[int] = set()
@@ -638,6 +690,13 @@ def _plan_person(
                 problems.append(line)  # the first blocked attempt's rules come first
         q, d = blocked.queue, blocked.delivery
         codes = {i.code for i in blocked.issues}
+        if q.kind == "pair" and q.existing is not None and q.desired is not None:
+            key = (q.existing.eb_start_nummer, q.desired)
+            if key in moved and (q.existing, q.desired) in pairs:
+                moved.discard(key)  # the move cannot be made by changes: delete it, send it anew
+                pairs.remove((q.existing, q.desired))
+                recreate.append((q.existing, q.desired))
+                continue
         if q.kind == "pair" and q.existing is not None and q.desired is not None:
             nummer = q.existing.eb_start_nummer
             if "OP325" in codes and not d.is_start and d.status == "2" and nummer not in via_delete:
