@@ -70,6 +70,10 @@ def validate(
         list[Path] | None,
         typer.Option("--release-dir", help="Map met de officiële XSD's van een extra release (herhaalbaar)."),
     ] = None,
+    revision: Annotated[
+        str | None,
+        typer.Option(help="Revisie van iEb 1.0 (1.0.2, 1.0.3); standaard die op de Dagtekening gold."),
+    ] = None,
 ) -> None:
     """Valideer iEb-bestanden zoals het CAK dat doet: XSD, regels met regelcode en retourcode.
 
@@ -79,6 +83,7 @@ def validate(
     from ieb.releases import Registry, default_registry
     from ieb.validation import validate_file
     from ieb.validation.gemeenten import GemeenteLijst
+    from ieb.validation.revisions import revision as get_revision
 
     if format not in FORMATS:
         raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
@@ -87,13 +92,14 @@ def validate(
     registry = Registry.with_builtin() if release_dir else default_registry
     try:
         lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
+        forced = get_revision(revision) if revision else None
         for folder in release_dir or []:
             registry.register_folder(folder, replace=True)
     except IebError as exc:
         raise typer.BadParameter(str(exc)) from None
     results: list[dict[str, Any]] = []
     for f in files:
-        report = validate_file(f, today=day, gemeenten=lijst, registry=registry)
+        report = validate_file(f, today=day, gemeenten=lijst, registry=registry, revision=forced)
         results.append({"path": str(f), **report.to_dict()})
     valid = sum(1 for r in results if r["valid"])
     summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}

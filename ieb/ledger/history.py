@@ -39,6 +39,7 @@ from typing import Literal, Protocol
 from ieb.messages import Wmo401, Wmo403
 from ieb.types import RetourCode, mask_bsn
 from ieb.validation.report import Issue
+from ieb.validation.revisions import revision_on
 from ieb.validation.rules import add_months
 
 __all__ = [
@@ -369,12 +370,15 @@ def _tr114(d: Delivery, h: History) -> str | None:
     current = _start(d, h).current
     if current is not None and current.datum == d.datum:
         return None
-    limit = add_months(d.dagtekening, -12)
+    rev = revision_on(d.dagtekening)  # 12 months until revision 1.0.3, 36 from 2021-07-19
+    months = rev.terug("TR114")
+    limit = add_months(d.dagtekening, -months)
     if d.datum >= limit:
         return None
     return (
-        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan 12 maanden voor de dagtekening "
-        f"{d.dagtekening.isoformat()} (grens {limit.isoformat()}) en is niet gelijk aan de huidige startdatum."
+        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan {months} maanden voor de dagtekening "
+        f"{d.dagtekening.isoformat()} (grens {limit.isoformat()}, iEb-revisie {rev.name}) en is niet gelijk "
+        "aan de huidige startdatum."
     )
 
 
@@ -382,11 +386,12 @@ def _tr115(d: Delivery, h: History) -> str | None:
     current = _start(d, h).current
     if current is not None and current.datum == d.datum:
         return None
-    limit = add_months(d.dagtekening, 1)
+    months = revision_on(d.dagtekening).vooruit("TR115")
+    limit = add_months(d.dagtekening, months)
     if d.datum <= limit:
         return None
     return (
-        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan 1 maand na de dagtekening "
+        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan {months} maand na de dagtekening "
         f"{d.dagtekening.isoformat()} (grens {limit.isoformat()})."
     )
 
@@ -542,7 +547,12 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
         "StatusAanlevering",
     ),
     HistoryRule(
-        "TR114", RetourCode.TR114, "Gewijzigde EbStartdatum hoogstens 12 maanden terug", _W401, _S2, _tr114
+        "TR114",
+        RetourCode.TR114,
+        "Gewijzigde EbStartdatum hoogstens 12 (vanaf revisie 1.0.3: 36) maanden terug",
+        _W401,
+        _S2,
+        _tr114,
     ),
     HistoryRule(
         "TR115", RetourCode.TR115, "Gewijzigde EbStartdatum hoogstens 1 maand vooruit", _W401, _S2, _tr115

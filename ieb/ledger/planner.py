@@ -57,6 +57,7 @@ from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
+from ieb.validation.revisions import revision_on
 from ieb.validation.rules import IEB_START, add_months
 
 __all__ = [
@@ -302,21 +303,28 @@ class Plan:
 
 
 def window_issue(d: Delivery) -> Issue | None:
-    """The TR112/TR113/TR116/TR117 issue of a delivery (date window relative to its Dagtekening)."""
+    """The TR112/TR113/TR116/TR117 issue of a delivery (date window relative to its Dagtekening), with
+    the windows of the revision in force on the Dagtekening (:mod:`ieb.validation.revisions`)."""
+    rev = revision_on(d.dagtekening)
     if d.status == "1":
         codes = ("TR112", "TR113")
     elif d.status == "2" and not d.is_start:
         codes = ("TR116", "TR117")
     else:
         return None
-    low, high = add_months(d.dagtekening, -12), add_months(d.dagtekening, 1)
-    if d.datum < low:
+    back = rev.terug(codes[0]) if codes[0] != "TR112" or d.bericht in rev.tr112_berichten else None
+    low, high = (
+        add_months(d.dagtekening, -back) if back is not None else None,
+        add_months(d.dagtekening, rev.vooruit(codes[1])),
+    )
+    if low is not None and d.datum < low:
         return Issue(
             codes[0],
             "0001",
             2,
             d.location(d.datum_veld),
-            f"{d.datum_veld} {d.datum} ligt meer dan 12 maanden voor de dagtekening {d.dagtekening} (vanaf {low}).",
+            f"{d.datum_veld} {d.datum} ligt meer dan {back} maanden voor de dagtekening {d.dagtekening} "
+            f"(vanaf {low}; iEb-revisie {rev.name}).",
         )
     if d.datum > high:
         return Issue(

@@ -23,6 +23,7 @@ from ieb.policy.cs333 import cs333_melding, cs333_tarief
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation.report import Issue
+from ieb.validation.revisions import Revision, revision_on
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.releases import MessageSpec
@@ -62,6 +63,8 @@ class RuleContext:
     tariffs: TariffTable = NATIONAL_TARIFFS
     gemeenten_loader: Callable[[], GemeenteLijst] | None = None
     _gemeenten: GemeenteLijst | None = field(default=None, repr=False)
+    #: the revision whose rule parameters apply; None: the one in force on the Dagtekening
+    revision: Revision | None = None
 
     @property
     def gemeenten(self) -> GemeenteLijst:
@@ -390,13 +393,20 @@ def _window(
     day = ctx.date(path)
     if dagtekening is None or day is None:
         return
+    # the revision in force on the Dagtekening (ieb.validation.revisions) sets the window
+    rev = ctx.revision or revision_on(dagtekening)
+    if months < 0:
+        months = -rev.terug(rule.code)
+    else:
+        months = rev.vooruit(rule.code)
     limit = add_months(dagtekening, months)
     wat = "eerste aanlevering" if status == "1" else "wijziging"
     if months < 0 and day < limit:
         yield rule.issue(
             ctx.path_of(path),
-            f"{ctx.datum_veld} {day.isoformat()} ligt meer dan 12 maanden voor de dagtekening "
-            f"{dagtekening.isoformat()}; een {wat} mag hoogstens 12 maanden terug gaan (vanaf {limit.isoformat()}).",
+            f"{ctx.datum_veld} {day.isoformat()} ligt meer dan {-months} maanden voor de dagtekening "
+            f"{dagtekening.isoformat()}; een {wat} mag hoogstens {-months} maanden terug gaan "
+            f"(vanaf {limit.isoformat()}; iEb-revisie {rev.name}).",
         )
     elif months > 0 and day > limit:
         yield rule.issue(
@@ -408,7 +418,8 @@ def _window(
 
 @_rule("TR112", 2, "0001", "Eerste aanlevering: datum hoogstens 12 maanden in het verleden", HEEN)
 def _tr112(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
-    yield from _window(rule, ctx, "1", -12)
+    if ctx.spec.name in (ctx.revision or revision_on(ctx.dagtekening)).tr112_berichten:
+        yield from _window(rule, ctx, "1", -12)
 
 
 @_rule("TR113", 2, "0001", "Eerste aanlevering: datum hoogstens 1 maand in de toekomst", HEEN)

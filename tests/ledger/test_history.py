@@ -52,8 +52,14 @@ CASES: list[tuple[str, list[Delivery], Delivery, bool]] = [
     ("TR104", [start(1, day=Y), start(1, "3", day=Y)], start(1, "3"), True),
     ("TR104", [start(1, day=Y)], start(1, "2", D(2024, 4, 1)), False),
     ("TR104", [start(1, day=Y), stop(1, day=Y), stop(1, "3", day=Y)], stop(1, "2"), True),
-    ("TR114", [start(1, day=Y)], start(1, "2", D(2023, 6, 1)), True),
-    ("TR114", [start(1, day=Y)], start(1, "2", D(2023, 7, 1)), False),
+    # TR114 by revision (ieb.validation.revisions): 36 months back from 1.0.3 (in force 2021-07-19) ...
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2021, 6, 14)), True),
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2021, 6, 15)), False),
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2023, 6, 1)), False),  # 12 months was the old limit
+    # ... and 12 months with a Dagtekening before 2021-07-19 (revision 1.0.2)
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2020, 7, 17), day=D(2021, 7, 18)), True),
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2020, 7, 18), day=D(2021, 7, 18)), False),
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2020, 7, 17), day=D(2021, 7, 19)), False),
     (
         "TR114",
         [start(1, "1", D(2023, 5, 1), day=D(2023, 5, 1))],
