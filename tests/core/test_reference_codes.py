@@ -28,7 +28,33 @@ from ieb.types import Bsn, bsn_is_valid
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import NIET_GEMEENTEN, GemeenteLijst, bundled_gemeenten
 
-FIELD = Path("/work/shared/cases/field-2026-11")
+#: Field case field-2026-11/ggk_fo01_zender_vws.xml (issue 10): a Fo01 from VWS must not give IB213.
+FO01_ZENDER_VWS = """<?xml version="1.0" encoding="UTF-8" ?>
+<StUF:Fo01Bericht xmlns:StUF="http://www.egem.nl/StUF/StUF0301">
+    <StUF:stuurgegevens>
+        <StUF:berichtcode>Fo01</StUF:berichtcode>
+        <StUF:zender>
+            <StUF:organisatie>VWS</StUF:organisatie>
+            <StUF:applicatie>GGK</StUF:applicatie>
+        </StUF:zender>
+        <StUF:ontvanger>
+            <StUF:organisatie>54540051</StUF:organisatie>
+            <StUF:applicatie>JW Applicatie</StUF:applicatie>
+            <StUF:administratie>test</StUF:administratie>
+            <StUF:gebruiker>gebruiker1</StUF:gebruiker>
+        </StUF:ontvanger>
+        <StUF:referentienummer>78002f23-5bc5-4e3e-96ad-1d209d32a5d5</StUF:referentienummer>
+        <StUF:tijdstipBericht>20160421144534</StUF:tijdstipBericht>
+        <StUF:crossRefnummer>9c0f7b90-5c69-11e5-a837-0800200c9a66</StUF:crossRefnummer>
+    </StUF:stuurgegevens>
+    <StUF:body>
+        <StUF:code>IB210</StUF:code>
+        <StUF:plek>client</StUF:plek>
+        <StUF:omschrijving>Ontvangende organisatie onbekend. Organisatie 99999</StUF:omschrijving>
+        <StUF:details>JW315-00010004</StUF:details>
+        <StUF:detailsXML><root></root></StUF:detailsXML>
+    </StUF:body>
+</StUF:Fo01Bericht>"""
 TODAY = dt.date(2026, 6, 1)
 
 
@@ -95,14 +121,14 @@ def test_own_list_with_a_non_gemeente_code_is_refused(code: str) -> None:
 
 
 def _fo01(zender: str) -> bytes:
-    data = (FIELD / "ggk_fo01_zender_vws.xml").read_bytes()
+    data = FO01_ZENDER_VWS.encode()
     return data.replace(
         b"<StUF:organisatie>VWS</StUF:organisatie>", f"<StUF:organisatie>{zender}</StUF:organisatie>".encode()
     )
 
 
 def test_field_case_fo01_from_vws_is_not_ib213() -> None:
-    result = EnvelopeChecks().check((FIELD / "ggk_fo01_zender_vws.xml").read_bytes())
+    result = EnvelopeChecks().check(FO01_ZENDER_VWS.encode())
     assert "IB213" not in result.codes
     assert result.ok
 

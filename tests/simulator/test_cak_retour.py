@@ -11,7 +11,6 @@ values in the retour are the heenbericht's values exactly.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,8 +22,9 @@ from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakConfig, CakSimulator
 from ieb.simulator.cak import retour_kop
 from ieb.testing.strategies import heenberichten
+from tests.reference import IEB_REFERENCE
 
-REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ieb-1.0"
+REF = IEB_REFERENCE
 pytestmark = pytest.mark.skipif(not (REF / "WMO402.xsd").is_file(), reason="published schemas not available")
 BASIS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 
