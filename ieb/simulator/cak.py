@@ -44,7 +44,6 @@ from typing import Any, Literal
 from lxml import etree
 from sqlalchemy.engine import Connection, Engine
 
-from ieb.errors import IebError
 from ieb.ledger.db import open_database
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.store import COUNTED_CAK, Ledger
@@ -348,6 +347,17 @@ def _schema_problem(retour: str, payload: bytes) -> str | None:
     return str(errors[-1].message) if errors else "ongeldig"
 
 
+def _checked(retour: str, payload: bytes, day: dt.date, identificatie_retour: str = "1") -> bytes:
+    """``payload`` when the WMO402/WMO404 schema accepts it; otherwise (a bug: every value written is
+    checked or copied from a valid heenbericht) a header-only technical retour with the fixed
+    replacement values, which is valid by construction, so the CAK still answers."""
+    problem = _schema_problem(retour, payload)
+    if problem is None:
+        return payload
+    log.error("CAK-retour %s zou ongeldig zijn (%s); technische retour met vaste kopwaarden", retour, problem)
+    return _retour_xml(retour, retour_kop(None, day), identificatie_retour, day, None, ("0001",))
+
+
 class CakSimulator:
     """The CAK's processing against its own ledger (a database; see :func:`ieb.ledger.open_database`)."""
 
@@ -456,9 +466,7 @@ class CakSimulator:
                 self.config.xslt_versie if level == 2 else None,
                 codes,
             )
-            problem = _schema_problem(retour, payload)
-            if problem is not None:  # pragma: no cover - retour_kop only writes valid values
-                raise IebError(f"retour {retour} zou ongeldig zijn: {problem}")
+            payload = _checked(retour, payload, day)
         reason = f"kopwaarden vervangen: {', '.join(kop.vervangen)}" if kop.vervangen else None
         return CakResult(source, "technical", payload, level, codes, tuple(issues), reason)
 
@@ -526,7 +534,8 @@ class CakSimulator:
         rejected = bool(issues)
         kop = retour_kop(_child(root, "Header"), day)
         identificatie_retour = self._next_retour_id(conn)
-        client = (_child(root, "Client"), client_codes, class_codes) if rejected else None
+        heen_client = _child(root, "Client")  # present: the heenbericht passed its XSD
+        client = (heen_client, client_codes, class_codes) if rejected and heen_client is not None else None
         payload = _retour_xml(
             retour,
             kop,
@@ -534,11 +543,9 @@ class CakSimulator:
             day,
             self.config.xslt_versie,
             header_codes if rejected else (),
-            client,  # type: ignore[arg-type]
+            client,
         )
-        problem = _schema_problem(retour, payload)
-        if problem is not None:  # pragma: no cover - every copied value was valid in the heenbericht
-            raise IebError(f"retour {retour} zou ongeldig zijn: {problem}")
+        payload = _checked(retour, payload, day, identificatie_retour)
         all_codes = (*header_codes, *(c for c in class_codes if rejected and c not in ("0200", "0233")))
         if not header_codes and not rejected:
             all_codes = ()

@@ -332,3 +332,14 @@ def test_retour_kop_without_header() -> None:
         "BasisschemaXsdVersie",
         "BerichtXsdVersie",
     )
+
+
+def test_a_retour_that_would_be_invalid_is_replaced_by_a_valid_technical_one() -> None:
+    from ieb.simulator.cak import _checked
+
+    for retour in ("WMO402", "WMO404"):
+        payload = _checked(retour, b"<Bericht/>", TODAY, "7")
+        root = etree.fromstring(payload)
+        assert published(retour).validate(root), published(retour).error_log
+        assert _value(_find(root, "RetourCode")) == "0001"
+        assert _value(_find(root, "IdentificatieRetour")) == "7"
