@@ -371,7 +371,7 @@ def _tr114(d: Delivery, h: History) -> str | None:
     if current is not None and current.datum == d.datum:
         return None
     rev = revision_on(d.dagtekening)  # 12 months until revision 1.0.3, 36 from 2021-07-19
-    months = rev.terug("TR114")
+    months = rev.months_back("TR114")
     limit = add_months(d.dagtekening, -months)
     if d.datum >= limit:
         return None
@@ -386,7 +386,7 @@ def _tr115(d: Delivery, h: History) -> str | None:
     current = _start(d, h).current
     if current is not None and current.datum == d.datum:
         return None
-    months = revision_on(d.dagtekening).vooruit("TR115")
+    months = revision_on(d.dagtekening).months_ahead("TR115")
     limit = add_months(d.dagtekening, months)
     if d.datum <= limit:
         return None

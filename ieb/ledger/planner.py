@@ -51,7 +51,7 @@ from ieb.ledger.errors import PlanningError, PreflightError
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history
 from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
-from ieb.policy.cs333 import cs333_melding, cs333_tarief
+from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
@@ -218,12 +218,12 @@ def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, 
                 problems.append(f"{who}: kostprijs {p.kostprijs_bedrag} cent valt buiten 0..99999999")
             else:
                 try:
-                    tariff = cs333_tarief(p.kostprijs_bedrag, p.kostprijs_startdatum, tariffs)
+                    tariff = cs333_tariff(p.kostprijs_bedrag, p.kostprijs_startdatum, tariffs)
                 except ConfigurationError:
                     tariff = None
                 if tariff is not None:
                     problems.append(
-                        f"{who}: {cs333_melding(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)}"
+                        f"{who}: {cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)}"
                     )
     for a, b in itertools.pairwise(ordered):
         if a.stop is None or b.start <= a.stop:
@@ -312,10 +312,10 @@ def window_issue(d: Delivery) -> Issue | None:
         codes = ("TR116", "TR117")
     else:
         return None
-    back = rev.terug(codes[0]) if codes[0] != "TR112" or d.bericht in rev.tr112_berichten else None
+    back = rev.months_back(codes[0]) if codes[0] != "TR112" or d.bericht in rev.tr112_messages else None
     low, high = (
         add_months(d.dagtekening, -back) if back is not None else None,
-        add_months(d.dagtekening, rev.vooruit(codes[1])),
+        add_months(d.dagtekening, rev.months_ahead(codes[1])),
     )
     if low is not None and d.datum < low:
         return Issue(

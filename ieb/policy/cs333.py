@@ -12,10 +12,10 @@ import datetime as dt
 
 from ieb.policy.tariffs import NATIONAL_TARIFFS, Tariff, TariffTable
 
-__all__ = ["cs333_melding", "cs333_tarief"]
+__all__ = ["cs333_message", "cs333_tariff"]
 
 
-def cs333_tarief(
+def cs333_tariff(
     kostprijs_bedrag: int, kostprijs_startdatum: dt.date, table: TariffTable | None = None
 ) -> Tariff | None:
     """The national tariff that ``kostprijs_bedrag`` (eurocent) fails against, or None when it passes.
@@ -28,7 +28,7 @@ def cs333_tarief(
     return tariff if kostprijs_bedrag <= tariff.bedrag_cent else None
 
 
-def cs333_melding(kostprijs_bedrag: int, kostprijs_startdatum: dt.date, tariff: Tariff) -> str:
+def cs333_message(kostprijs_bedrag: int, kostprijs_startdatum: dt.date, tariff: Tariff) -> str:
     """The clerk's message (Dutch) for a CS333 failure."""
     hoe = "gelijk aan" if kostprijs_bedrag == tariff.bedrag_cent else "lager dan"
     return (

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ieb.policy.cs333 import cs333_tarief
+from ieb.policy.cs333 import cs333_tariff
 from ieb.policy.errors import KostprijsError
 from ieb.policy.months import Month
 from ieb.policy.tariffs import TariffTable, monthly_tariff
@@ -85,7 +85,7 @@ def check_kostprijs(
     kostprijs_cent: int, start: dt.date, table: TariffTable | None = None, field: str = "kostprijs_cent"
 ) -> None:
     """Refuse a negative kostprijs, or one not greater than one month of the national tariff on
-    ``start`` (CS333, :func:`ieb.policy.cs333.cs333_tarief`: equal is refused)."""
+    ``start`` (CS333, :func:`ieb.policy.cs333.cs333_tariff`: equal is refused)."""
     if isinstance(kostprijs_cent, bool) or not isinstance(kostprijs_cent, int):
         raise KostprijsError(field, f"{kostprijs_cent!r} moet een geheel bedrag in eurocent zijn")
     if kostprijs_cent < 0:
@@ -93,7 +93,7 @@ def check_kostprijs(
             field, f"{kostprijs_cent} is negatief; een kostprijs is een positief bedrag in eurocent"
         )
     monthly_tariff(start, table)  # refuses the 4-weekly tariff of 2019
-    tariff = cs333_tarief(kostprijs_cent, start, table)
+    tariff = cs333_tariff(kostprijs_cent, start, table)
     if tariff is not None:
         hoe = "gelijk aan" if kostprijs_cent == tariff.bedrag_cent else "lager dan"
         raise KostprijsError(

@@ -37,23 +37,23 @@ class Revision:
 
     name: str
     in_force: dt.date
-    #: messages TR112 (status 1: date at most ``tr112_maanden`` before the Dagtekening) applies to
-    tr112_berichten: frozenset[str]
-    tr112_maanden: int
-    tr113_maanden: int
-    tr114_maanden: int
-    tr115_maanden: int
-    tr116_maanden: int
-    tr117_maanden: int
-    bron: str
+    #: messages TR112 (status 1: date at most ``tr112_months`` before the Dagtekening) applies to
+    tr112_messages: frozenset[str]
+    tr112_months: int
+    tr113_months: int
+    tr114_months: int
+    tr115_months: int
+    tr116_months: int
+    tr117_months: int
+    source: str
 
-    def terug(self, code: str) -> int:
+    def months_back(self, code: str) -> int:
         """Months back allowed by TR112 / TR114 / TR116."""
-        return {"TR112": self.tr112_maanden, "TR114": self.tr114_maanden, "TR116": self.tr116_maanden}[code]
+        return {"TR112": self.tr112_months, "TR114": self.tr114_months, "TR116": self.tr116_months}[code]
 
-    def vooruit(self, code: str) -> int:
+    def months_ahead(self, code: str) -> int:
         """Months ahead allowed by TR113 / TR115 / TR117."""
-        return {"TR113": self.tr113_maanden, "TR115": self.tr115_maanden, "TR117": self.tr117_maanden}[code]
+        return {"TR113": self.tr113_months, "TR115": self.tr115_months, "TR117": self.tr117_months}[code]
 
 
 REVISIONS: tuple[Revision, ...] = (

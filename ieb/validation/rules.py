@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ieb.errors import ConfigurationError
-from ieb.policy.cs333 import cs333_melding, cs333_tarief
+from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation.report import Issue
@@ -360,11 +360,11 @@ def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     if bedrag is None or start is None or not re.fullmatch(r"[0-9]+", bedrag):
         return
     try:
-        tariff = cs333_tarief(int(bedrag), start, ctx.tariffs)
+        tariff = cs333_tariff(int(bedrag), start, ctx.tariffs)
     except ConfigurationError:
         return  # no national tariff before 2019: CS332/CS334 report such dates
     if tariff is not None:
-        yield rule.issue(ctx.path_of(f"{base}/b:KostprijsBedrag"), cs333_melding(int(bedrag), start, tariff))
+        yield rule.issue(ctx.path_of(f"{base}/b:KostprijsBedrag"), cs333_message(int(bedrag), start, tariff))
 
 
 @_rule("CS334", 2, "0001", "KostprijsStartdatum niet voor EbStartdatum", {"WMO401"})
@@ -396,9 +396,9 @@ def _window(
     # the revision in force on the Dagtekening (ieb.validation.revisions) sets the window
     rev = ctx.revision or revision_on(dagtekening)
     if months < 0:
-        months = -rev.terug(rule.code)
+        months = -rev.months_back(rule.code)
     else:
-        months = rev.vooruit(rule.code)
+        months = rev.months_ahead(rule.code)
     limit = add_months(dagtekening, months)
     wat = "eerste aanlevering" if status == "1" else "wijziging"
     if months < 0 and day < limit:
@@ -418,7 +418,7 @@ def _window(
 
 @_rule("TR112", 2, "0001", "Eerste aanlevering: datum hoogstens 12 maanden in het verleden", HEEN)
 def _tr112(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
-    if ctx.spec.name in (ctx.revision or revision_on(ctx.dagtekening)).tr112_berichten:
+    if ctx.spec.name in (ctx.revision or revision_on(ctx.dagtekening)).tr112_messages:
         yield from _window(rule, ctx, "1", -12)
 
 

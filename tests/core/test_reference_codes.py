@@ -20,7 +20,7 @@ from ieb.errors import ConfigurationError
 from ieb.ggk import EnvelopeChecks
 from ieb.ggk.codes import FIXED_ORGANISATIES
 from ieb.ledger import planner as planner_module
-from ieb.policy.cs333 import cs333_tarief
+from ieb.policy.cs333 import cs333_tariff
 from ieb.policy.errors import KostprijsError
 from ieb.policy.kostprijs import check_kostprijs
 from ieb.policy.tariffs import NATIONAL_TARIFFS
@@ -183,7 +183,7 @@ def test_cs333_equal_to_the_tariff_is_rejected(tariff: object) -> None:
 )
 def test_cs333_validator_planner_and_policy_agree(bedrag: int, day: dt.date) -> None:
     expected_fail = bedrag <= NATIONAL_TARIFFS.on(day).bedrag_cent
-    assert (cs333_tarief(bedrag, day) is not None) is expected_fail
+    assert (cs333_tariff(bedrag, day) is not None) is expected_fail
     # policy
     try:
         check_kostprijs(bedrag, day)

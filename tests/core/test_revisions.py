@@ -72,9 +72,9 @@ def test_revision_chosen_by_dagtekening() -> None:
 
 def test_revision_103_has_its_source() -> None:
     r = revision("1.0.3")
-    assert "revisierelease iEb 1.0.3" in r.bron
-    assert (r.tr112_berichten, r.tr114_maanden, r.tr116_maanden) == (frozenset({"WMO401"}), 36, 36)
-    assert (r.tr113_maanden, r.tr115_maanden, r.tr117_maanden) == (1, 1, 1)
+    assert "revisierelease iEb 1.0.3" in r.source
+    assert (r.tr112_messages, r.tr114_months, r.tr116_months) == (frozenset({"WMO401"}), 36, 36)
+    assert (r.tr113_months, r.tr115_months, r.tr117_months) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(
