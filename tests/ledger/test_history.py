@@ -267,3 +267,21 @@ def test_op291_on_an_overlapping_history_both_roles(case: tuple[Delivery, bool])
     assert ("9102" in result.codes) == fires, result
     assert ("OP291" in {i.code for i in result.issues}) == fires
     cak.close()
+
+
+def test_op291_the_reported_gap_with_its_own_dates() -> None:
+    """Issue 10: a current open start from 2026-06-01; a new open start from 2026-01-01 and its later
+    stop were both accepted, leaving two overlapping current periods for one Bsn."""
+    day = D(2026, 6, 15)
+    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=day)
+    first = Delivery("WMO401", "0363", "G1", day, B1, 1, "1", D(2026, 6, 1))
+    assert cak.process(to_xml(first.to_message())).verdict == "accepted"
+    gap = Delivery("WMO401", "0363", "G2", day, B1, 2, "1", D(2026, 1, 1))
+    result = cak.process(to_xml(gap.to_message()))
+    assert result.verdict == "rejected" and result.codes == ("9102",)
+    assert [i.code for i in result.issues] == ["OP291"]
+    later_stop = Delivery("WMO403", "0363", "G3", day, B1, 2, "1", D(2026, 7, 1))
+    assert cak.process(to_xml(later_stop.to_message())).verdict == "rejected"  # no such start (TR330)
+    (period,) = cak.periods("0363")[("0363", B1)]
+    assert (period.start.datum, period.stop) == (D(2026, 6, 1), None)
+    cak.close()
