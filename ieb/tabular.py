@@ -101,12 +101,12 @@ class TableError(InputRowError):
         location = f"{name}:{first.line}" if first is not None and first.line is not None else name
         super().__init__(summary, location=location)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.name, self.issues))
-
     def __str__(self) -> str:
+        name = getattr(self, "name", None) or self.location or ""
         lines = [self.message]
-        lines.extend(f"  {issue.describe(self.name)}" for issue in self.issues)
+        lines.extend(
+            f"  {issue.describe(name) if isinstance(issue, RowIssue) else issue}" for issue in self.issues
+        )
         return "\n".join(lines)
 
 
