@@ -50,10 +50,12 @@ _GEMEENTECODE = re.compile(r"[0-9]{4}")
 
 def _plain_types(params: Iterable[Any]) -> None:
     """Show a parameter's ``metavar`` (or nothing) instead of typer's ``<list[Path]>`` / ``<bool>``."""
+    from typer.core import TyperArgument
+
     for param in params:
         shown = param.metavar or ""
-        if getattr(param, "is_flag", False):
-            shown = ""
+        if getattr(param, "is_flag", False) or isinstance(param, TyperArgument):
+            shown = ""  # an argument's name column already shows its metavar
         param.display_type_rich = lambda ctx, _shown=shown: _shown
 
 

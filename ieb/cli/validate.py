@@ -163,7 +163,7 @@ def validate(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="PAD...",
+            metavar="PAD",
             help="Bestanden of mappen (in mappen: alle .xml/.XML, ook in submappen).",
             show_default=False,
         ),
@@ -201,11 +201,9 @@ def validate(
 ) -> None:
     """Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.
 
-    Een StUF-GGk-envelop (ggk_Di01, ggk_Du01, Fo01, ook in SOAP) wordt herkend: de envelop én het
-    iEb-bestand erin worden gecontroleerd.
+    Een StUF-GGk-envelop (ggk_Di01, ggk_Du01, Fo01, ook in SOAP) wordt herkend: de envelop én het iEb-bestand erin worden gecontroleerd.
 
-    Exitcode 0: alles geldig; 1: minstens één bestand ongeldig, of geen bestanden (zonder
-    --allow-empty); 2: verkeerd gebruik.
+    Exitcode 0: alles geldig; 1: minstens één bestand ongeldig, of geen bestanden (zonder --allow-empty); 2: verkeerd gebruik.
 
     Voorbeeld: ieb validate --format json --today 2026-06-01 berichten/
     """
@@ -441,10 +439,7 @@ def show(
         typer.Option(metavar="JJJJ-MM-DD", help="Systeemdatum voor regel 8848; standaard vandaag."),
     ] = None,
 ) -> None:
-    """Toon een iEb-bericht leesbaar: elk element met de naam uit de standaard, Bsn gemaskeerd,
-    bedragen in euro. Bij een retour per berichtklasse: geaccepteerd, afgekeurd of niet
-    beoordeeld, met de betekenis van elke code en wat u nu doet. Een bericht dat niet aan de
-    regels voldoet wordt ook getoond, met de bevindingen per regelcode.
+    """Toon een iEb-bericht leesbaar: elk element met de naam uit de standaard, Bsn gemaskeerd, bedragen in euro. Bij een retour per berichtklasse: geaccepteerd, afgekeurd of niet beoordeeld, met de betekenis van elke code en wat u nu doet. Een bericht dat niet aan de regels voldoet wordt ook getoond, met de bevindingen per regelcode.
 
     Exitcode 0: getoond; 1: niet leesbaar als iEb-bericht of envelop.
 
@@ -557,10 +552,7 @@ def build(
 ) -> None:
     """Schrijf WMO401/WMO403-bestanden uit een tabel; bij één foute regel wordt niets geschreven.
 
-    Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer,
-    status (1, 2 of 3; standaard 1); WMO401: eb_startdatum, kostprijs_bedrag (eurocent),
-    kostprijs_startdatum; WMO403: eb_stopdatum. Excel-CSV (Windows-1252, ;) wordt herkend.
-    Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
+    Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); WMO401: eb_startdatum, kostprijs_bedrag (eurocent), kostprijs_startdatum; WMO403: eb_stopdatum. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
 
     Exitcode 0: geschreven; 1: fouten in de invoer (niets geschreven); 2: verkeerd gebruik.
 
