@@ -328,5 +328,9 @@ def build(
     """
     required: Sequence[str] = _COMMON if bericht else ("bericht", *_COMMON)
     table = read_table(source, name=name, required=required, optional=BUILD_COLUMNS)
-    plan = check_table(table, bericht=bericht, today=today)
+    try:
+        plan = check_table(table, bericht=bericht, today=today)
+    except TableError as exc:
+        exc.warnings = table.warnings
+        raise
     return plan, write_files(plan, out, force=force)

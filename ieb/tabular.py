@@ -90,7 +90,11 @@ class RowIssue:
 
 class TableError(InputRowError):
     """The input has one or more problems; ``issues`` lists every one (:class:`RowIssue`), in file
-    order, ``name`` is the input's display name. ``location`` is ``name:line`` of the first."""
+    order, ``name`` is the input's display name. ``location`` is ``name:line`` of the first.
+    ``warnings`` holds the reader's warnings (e.g. the Windows-1252 conversion) when a later check
+    failed."""
+
+    warnings: tuple[str, ...] = ()
 
     def __init__(self, name: str, issues: Sequence[RowIssue]) -> None:
         self.name = name

@@ -569,6 +569,8 @@ def build(
             input, out, name=str(input), bericht=bericht.upper() if bericht else None, today=day, force=force
         )
     except IebError as exc:
+        for warning in getattr(exc, "warnings", ()):
+            typer.echo(f"let op: {warning}", err=True)
         print_problems(exc, footer="Er is niets geschreven.")
         raise typer.Exit(1) from None
     for warning in plan.table.warnings:
