@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,7 @@ from typer.testing import CliRunner
 
 import ieb.ggk as ggk
 from ieb.cli import app
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from reference import GGK_REFERENCE  # noqa: E402
+from tests.reference import GGK_REFERENCE
 
 SAMPLES = Path(__file__).resolve().parent.parent / "core" / "samples"
 runner = CliRunner()
