@@ -29,4 +29,6 @@ def test_choices_are_shown() -> None:
     assert "text|json|junit" in runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "80"}).stdout
     assert "WMO401|WMO403" in runner.invoke(app, ["build", "--help"], env={"COLUMNS": "80"}).stdout
     assert "rsa|ec" in runner.invoke(app, ["certs", "--help"], env={"COLUMNS": "80"}).stdout
-    assert "retour|none" in runner.invoke(app, ["simulate", "process", "--help"], env={"COLUMNS": "80"}).stdout
+    assert (
+        "retour|none" in runner.invoke(app, ["simulate", "process", "--help"], env={"COLUMNS": "80"}).stdout
+    )

@@ -87,7 +87,9 @@ def test_claim_outputs_finds_collisions_and_existing(tmp_path: Path) -> None:
     claim_outputs([tmp_path / "b"], force=True)
 
 
-@pytest.mark.parametrize("bad", ["GGK", "0363", "0000009900000036300", "000000990000003630001", "0000009900000036300x"])
+@pytest.mark.parametrize(
+    "bad", ["GGK", "0363", "0000009900000036300", "000000990000003630001", "0000009900000036300x"]
+)
 def test_oin_must_be_20_digits(bad: str) -> None:
     with pytest.raises(typer.BadParameter, match="20 cijfers"):
         check_oin(bad)

@@ -52,10 +52,14 @@ def test_bad_row_is_reported_at_its_true_line(tmp_path: Path) -> None:
 
 def test_excel_semicolon_windows_1252_and_json_array(tmp_path: Path) -> None:
     excel = tmp_path / "d.csv"
-    excel.write_bytes("bsn;start;stop;kostprijs_cent;kostprijs_start\r\n999900006;2024-03-01;;;\r\n".encode("cp1252"))
+    excel.write_bytes(
+        "bsn;start;stop;kostprijs_cent;kostprijs_start\r\n999900006;2024-03-01;;;\r\n".encode("cp1252")
+    )
     assert read_desired(excel)["999900006"][0].start.isoformat() == "2024-03-01"
     array = tmp_path / "d.json"
-    array.write_text(json.dumps([{"bsn": "999900006", "start": "2024-03-01"}, {"bsn": "999900018", "start": None}]))
+    array.write_text(
+        json.dumps([{"bsn": "999900006", "start": "2024-03-01"}, {"bsn": "999900018", "start": None}])
+    )
     got = read_desired(array)
     assert len(got["999900006"]) == 1 and got["999900018"] == []
 
