@@ -21,7 +21,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -326,8 +326,8 @@ def build(
     Returns the plan (with the table's warnings) and the written paths. Raises :class:`TableError`
     with every problem (nothing written).
     """
-    required: Sequence[str] = _COMMON if bericht else ("bericht", *_COMMON)
-    table = read_table(source, name=name, required=required, optional=BUILD_COLUMNS)
+    # ``bericht`` may come from the caller (--bericht): a missing one is reported per row, with that hint
+    table = read_table(source, name=name, required=_COMMON, optional=BUILD_COLUMNS)
     try:
         plan = check_table(table, bericht=bericht, today=today)
     except TableError as exc:
