@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ieb.errors import InputRowError
+from ieb.types import mask_bsns
 
 __all__ = [
     "MAX_BYTES",
@@ -391,7 +392,9 @@ def _csv_header(
     seen: set[str] = set()
     for n in names:
         if n and n in seen:
-            issues.add(line, n, "kolom komt twee keer voor in de kopregel", "laat één van beide weg")
+            issues.add(
+                line, mask_bsns(n), "kolom komt twee keer voor in de kopregel", "laat één van beide weg"
+            )
         seen.add(n)
     missing = columns.missing(names)
     if missing:
@@ -400,8 +403,18 @@ def _csv_header(
         if len(names) == 1 and other in values[0]:
             hint += f"; is het scheidingsteken '{other}'?"
         issues.add(line, None, f"kopregel mist kolom(men): {', '.join(missing)}", hint)
-    for n in columns.unknown(names):
-        issues.add(line, n, "onbekende kolom", f"toegestaan: {columns.describe()}")
+    unknown = columns.unknown(names)
+    for n in unknown:
+        issues.add(line, mask_bsns(n), "onbekende kolom", f"toegestaan: {columns.describe()}")
+    if (missing or unknown) and any(
+        any(ch.isdigit() for ch in n) and not any(ch.isalpha() for ch in n) for n in names
+    ):
+        issues.add(
+            line,
+            None,
+            "de eerste regel lijkt gegevens in plaats van kolomnamen",
+            "zet de kolomnamen op regel 1",
+        )
     return names
 
 
@@ -493,7 +506,7 @@ def _json_record(obj: Any, line: int, issues: _Collector, columns: _Columns) -> 
             ok = False
             continue
         if name in columns.unknown([name]):
-            issues.add(line, name, "onbekend veld", f"toegestaan: {columns.describe()}")
+            issues.add(line, mask_bsns(name), "onbekend veld", f"toegestaan: {columns.describe()}")
             ok = False
             continue
         good, value = _check_value(raw, line, name, issues, json_value=True)

@@ -165,3 +165,10 @@ def test_error_is_an_ieb_error_and_picklable() -> None:
     row = Row({"bsn": "1"}, 7)
     assert pickle.loads(pickle.dumps(row)).line == 7
     assert RowIssue(4, "bsn", "fout", "doe iets").describe("f.csv") == "f.csv:4: kolom bsn: fout -> doe iets"
+
+
+def test_file_without_header_is_named_and_no_bsn_is_echoed() -> None:
+    with pytest.raises(TableError) as info:
+        read_table(b"999900006;2026-01-01\n999900018;2026-02-01\n", name="x.csv", required=["bsn", "start"])
+    text = str(info.value)
+    assert "999900006" not in text and "lijkt gegevens in plaats van kolomnamen" in text
