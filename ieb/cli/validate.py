@@ -208,7 +208,6 @@ def validate(
     Voorbeeld: ieb validate --format json --today 2026-06-01 berichten/
     """
     from ieb.errors import IebError
-    from ieb.releases import Registry, default_registry
     from ieb.validation import validate_file
     from ieb.validation.gemeenten import GemeenteLijst
 
@@ -216,13 +215,11 @@ def validate(
         raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
     day = parse_today(today)
     files = _collect_paths(paths)
-    registry = Registry.with_builtin() if release_dir else default_registry
+    registry = _registry(release_dir)
     try:
         lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
-        for folder in release_dir or []:
-            registry.register_folder(folder, replace=True)
     except IebError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(exc.message, param_hint="--gemeenten") from None
     results: list[dict[str, Any]] = []
     for f in files:
         try:
@@ -438,6 +435,14 @@ def show(
         str | None,
         typer.Option(metavar="JJJJ-MM-DD", help="Systeemdatum voor regel 8848; standaard vandaag."),
     ] = None,
+    release_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--release-dir",
+            metavar="MAP",
+            help="Map met de officiële XSD's van een extra release; mag vaker.",
+        ),
+    ] = None,
 ) -> None:
     """Toon een iEb-bericht leesbaar: elk element met de naam uit de standaard, Bsn gemaskeerd, bedragen in euro. Bij een retour per berichtklasse: geaccepteerd, afgekeurd of niet beoordeeld, met de betekenis van elke code en wat u nu doet. Een bericht dat niet aan de regels voldoet wordt ook getoond, met de bevindingen per regelcode.
 
@@ -445,11 +450,13 @@ def show(
 
     Voorbeeld: ieb show retour/WMO404_0363_AMS-0001.xml
     """
+    from ieb.types import mask_bsns
     from ieb.validation import validate_bytes, validate_file
 
     day = parse_today(today)
+    registry = _registry(release_dir)
     try:
-        report = validate_file(file, today=day)
+        report = validate_file(file, today=day, registry=registry)
         data = file.read_bytes() if report.bericht is None and _is_envelope(report.root) else None
     except OSError as exc:
         raise typer.BadParameter(
@@ -457,7 +464,7 @@ def show(
         ) from None
     lines: list[str] = []
     if data is not None:
-        result = _envelope_result(file, data, today=day, gemeenten=None, registry=_default_registry())
+        result = _envelope_result(file, data, today=day, gemeenten=None, registry=registry)
         lines.append(f"{result['bericht'] or 'StUF-GGk-envelop'} ({ENVELOPE_RELEASE})")
         _render_envelope(data, lines)
         for i in result["issues"]:
@@ -474,13 +481,13 @@ def show(
         assert isinstance(envelope, Di01 | Du01)
         lines.append("")
         lines.append("Inhoud:")
-        report = validate_bytes(envelope.payload, today=day)
+        report = validate_bytes(envelope.payload, today=day, registry=registry)
     if report.root is None or report.bericht is None:
         for line in lines:
             typer.echo(line)
         typer.echo(f"fout: {file}: niet leesbaar als iEb-bericht", err=True)
         for i in report.issues:
-            typer.echo(f"  {i.code}: {i.message}", err=True)
+            typer.echo(f"  {i.code}: {mask_bsns(i.message)}", err=True)
         raise typer.Exit(1)
     lines.append(f"{report.bericht} ({report.release})")
     _render_tree(report.root, 1, lines)
@@ -495,15 +502,23 @@ def show(
         for i in report.issues:
             rc = f", retourcode {i.retourcode}" if i.retourcode else ""
             lines.append(f"  {i.code} (niveau {i.level}{rc}): {i.message}")
-    from ieb.types import mask_bsns
-
     typer.echo("\n".join(mask_bsns(line) for line in lines))
 
 
-def _default_registry() -> Registry:
-    from ieb.releases import default_registry
+def _registry(release_dirs: list[Path] | None) -> Registry:
+    """The built-in releases plus the ``--release-dir`` folders (a usage error when one is not a release)."""
+    from ieb.errors import IebError
+    from ieb.releases import Registry, default_registry
 
-    return default_registry
+    if not release_dirs:
+        return default_registry
+    registry = Registry.with_builtin()
+    try:
+        for folder in release_dirs:
+            registry.register_folder(folder, replace=True)
+    except IebError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--release-dir") from None
+    return registry
 
 
 def _render_envelope(data: bytes, lines: list[str]) -> None:

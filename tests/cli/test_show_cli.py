@@ -104,3 +104,11 @@ def test_envelope_shows_the_message_inside(tmp_path: Path) -> None:
     out = _show(env).stdout
     assert out.startswith("ggk_Di01") and "functie: WMO401" in out
     assert "Inhoud:" in out and "KostprijsBedrag: € 570,00" in out and "******006" in out
+
+
+def test_generic_release_is_shown_with_release_dir() -> None:
+    fixture = SAMPLES.parent.parent / "fixtures" / "release-tst-9.9"
+    result = runner.invoke(app, ["show", "--release-dir", str(fixture), str(fixture / "tst901-invalid.xml")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("TST901 (tst-9.9)") and "CS125" in result.stdout
+    assert not re.search(r"\b\d{9}\b", result.stdout)
