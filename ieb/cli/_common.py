@@ -33,6 +33,7 @@ __all__ = [
     "fail",
     "parse_today",
     "print_problems",
+    "usage_error",
 ]
 
 # The help screens are for clerks: Dutch words around our Dutch help texts.
@@ -98,7 +99,7 @@ def parse_today(value: str | None, option: str = "--today") -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is geen datum JJJJ-MM-DD", param_hint=option) from None
+        raise usage_error(f"{value!r} is geen datum JJJJ-MM-DD", option) from None
 
 
 def print_problems(exc: Exception, *, footer: str | None = None) -> None:
@@ -123,6 +124,14 @@ def print_problems(exc: Exception, *, footer: str | None = None) -> None:
         typer.echo(f"fout: {where}{mask_bsns(message)}", err=True)
     if footer:
         typer.echo(footer, err=True)
+
+
+def usage_error(message: str, option: str | None = None) -> typer.Exit:
+    """Print ``fout: OPTION: message`` on stderr (Dutch, unlike click's "Invalid value for") and
+    return the :class:`typer.Exit` with code 2 (wrong usage) to raise."""
+    where = f"{option}: " if option else ""
+    typer.echo(f"fout: {where}{mask_bsns(message)}", err=True)
+    return typer.Exit(2)
 
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:
@@ -156,9 +165,9 @@ def check_oin(value: str, option: str = "--allow-oin") -> str:
     """An OIN (Organisatie-identificatienummer): exactly 20 digits; a usage error (exit 2) otherwise."""
     value = value.strip()
     if not _OIN.fullmatch(value):
-        raise typer.BadParameter(
+        raise usage_error(
             f"{value!r} is geen OIN: een OIN bestaat uit precies 20 cijfers (bv. 00000099000000363000)",
-            param_hint=option,
+            option,
         )
     return value
 
@@ -174,29 +183,27 @@ def check_organisatie(organisatie: str | None, cert: Path, option: str = "--orga
     from ieb.transport.pki import TEST_OIN_PREFIX, oin_for, oin_from_certificate
 
     if organisatie is not None and not _GEMEENTECODE.fullmatch(organisatie.strip()):
-        raise typer.BadParameter(
-            f"{organisatie!r} is geen gemeentecode: precies 4 cijfers (CBS-code, bv. 0363)", param_hint=option
+        raise usage_error(
+            f"{organisatie!r} is geen gemeentecode: precies 4 cijfers (CBS-code, bv. 0363)", option
         )
     try:
         oin = oin_from_certificate(cert.read_bytes())
     except (OSError, ValueError) as exc:
-        raise typer.BadParameter(f"certificaat {cert} is niet te lezen: {exc}", param_hint="--cert") from None
+        raise usage_error(f"certificaat {cert} is niet te lezen: {exc}", "--cert") from None
     if oin is None:
-        raise typer.BadParameter(
-            f"certificaat {cert} heeft geen OIN (subject serialNumber van 20 cijfers)", param_hint="--cert"
+        raise usage_error(
+            f"certificaat {cert} heeft geen OIN (subject serialNumber van 20 cijfers)", "--cert"
         )
     if oin.startswith(TEST_OIN_PREFIX) and oin[8:13] == "00000":
         from_cert = oin[13:17]
         if organisatie is None:
             return from_cert
         if oin_for(organisatie.strip()) != oin:
-            raise typer.BadParameter(
+            raise usage_error(
                 f"gemeente {organisatie} past niet bij het certificaat (OIN {oin} hoort bij gemeente {from_cert})",
-                param_hint=option,
+                option,
             )
         return organisatie.strip()
     if organisatie is None:
-        raise typer.BadParameter(
-            f"het certificaat (OIN {oin}) noemt geen gemeentecode; geef {option}", param_hint=option
-        )
+        raise usage_error(f"het certificaat (OIN {oin}) noemt geen gemeentecode; geef {option}", option)
     return organisatie.strip()

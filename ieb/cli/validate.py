@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
-from ieb.cli._common import COMMAND, parse_today, print_problems
+from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from lxml import etree
@@ -38,7 +38,7 @@ def _collect_paths(paths: list[Path]) -> list[Path]:
         elif p.is_file():
             files.append(p)
         else:
-            raise typer.BadParameter(f"{p} bestaat niet", param_hint="PAD")
+            raise usage_error(f"{p} bestaat niet", "PAD")
     return list(dict.fromkeys(files))
 
 
@@ -212,22 +212,20 @@ def validate(
     from ieb.validation.gemeenten import GemeenteLijst
 
     if format not in FORMATS:
-        raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
+        raise usage_error(f"kies uit {', '.join(FORMATS)}", "--format")
     day = parse_today(today)
     files = _collect_paths(paths)
     registry = _registry(release_dir)
     try:
         lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
     except IebError as exc:
-        raise typer.BadParameter(exc.message, param_hint="--gemeenten") from None
+        raise usage_error(exc.message, "--gemeenten") from None
     results: list[dict[str, Any]] = []
     for f in files:
         try:
             report: Report = validate_file(f, today=day, gemeenten=lijst, registry=registry)
         except OSError as exc:
-            raise typer.BadParameter(
-                f"{f} is niet te lezen: {exc.strerror or exc}", param_hint="PAD"
-            ) from None
+            raise usage_error(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
         if report.bericht is None and _is_envelope(report.root):
             results.append(_envelope_result(f, f.read_bytes(), today=day, gemeenten=lijst, registry=registry))
         else:
@@ -427,9 +425,7 @@ def _retour_verdict(root: etree._Element) -> list[str]:
 def show(
     file: Annotated[
         Path,
-        typer.Argument(
-            metavar="BESTAND", exists=True, dir_okay=False, help="Een iEb-bestand of StUF-GGk-envelop."
-        ),
+        typer.Argument(metavar="BESTAND", help="Een iEb-bestand of StUF-GGk-envelop."),
     ],
     today: Annotated[
         str | None,
@@ -453,15 +449,15 @@ def show(
     from ieb.types import mask_bsns
     from ieb.validation import validate_bytes, validate_file
 
+    if not file.is_file():
+        raise usage_error(f"{file} bestaat niet of is geen bestand", "BESTAND")
     day = parse_today(today)
     registry = _registry(release_dir)
     try:
         report = validate_file(file, today=day, registry=registry)
         data = file.read_bytes() if report.bericht is None and _is_envelope(report.root) else None
     except OSError as exc:
-        raise typer.BadParameter(
-            f"{file} is niet te lezen: {exc.strerror or exc}", param_hint="BESTAND"
-        ) from None
+        raise usage_error(f"{file} is niet te lezen: {exc.strerror or exc}", "BESTAND") from None
     lines: list[str] = []
     if data is not None:
         result = _envelope_result(file, data, today=day, gemeenten=None, registry=registry)
@@ -517,7 +513,7 @@ def _registry(release_dirs: list[Path] | None) -> Registry:
         for folder in release_dirs:
             registry.register_folder(folder, replace=True)
     except IebError as exc:
-        raise typer.BadParameter(exc.message, param_hint="--release-dir") from None
+        raise usage_error(exc.message, "--release-dir") from None
     return registry
 
 
@@ -547,8 +543,6 @@ def build(
         Path,
         typer.Argument(
             metavar="INVOER",
-            exists=True,
-            dir_okay=False,
             help="CSV (, of ;), JSON-lijst of JSON-regels met één bericht per regel.",
         ),
     ],
@@ -576,8 +570,10 @@ def build(
     from ieb.build import build as build_all
     from ieb.errors import IebError
 
+    if not input.is_file():
+        raise usage_error(f"{input} bestaat niet of is geen bestand", "INVOER")
     if bericht is not None and bericht.upper() not in ("WMO401", "WMO403"):
-        raise typer.BadParameter("kies WMO401 of WMO403", param_hint="--bericht")
+        raise usage_error("kies WMO401 of WMO403", "--bericht")
     day = parse_today(today)
     try:
         plan, written = build_all(
