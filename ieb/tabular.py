@@ -59,6 +59,8 @@ MAX_COLUMNS = 200
 MAX_INT_DIGITS = 30
 #: problems collected before the reader stops looking
 MAX_ISSUES = 1_000
+#: characters the separator sniffer looks at
+_SNIFF_CHARS = 4096
 
 Format = Literal["csv", "json", "jsonl"]
 
@@ -316,8 +318,10 @@ def _pick_delimiter(text: str, columns: _Columns) -> str:
     match = _SEP_LINE.match(text)
     if match:
         return match.group(1)
-    sample = "\n".join(text[: 64 * 1024].splitlines()[:50])
-    first = text.lstrip("\r\n").splitlines()[0] if text.strip() else ""
+    # csv.Sniffer is quadratic on quote-heavy input: a small sample keeps it bounded
+    sample = "\n".join(text[:_SNIFF_CHARS].splitlines()[:50])
+    head = text.lstrip("\r\n")[: 64 * 1024].splitlines()
+    first = head[0] if head else ""
     try:
         sniffed = csv.Sniffer().sniff(sample, delimiters=",;").delimiter
     except csv.Error:
