@@ -464,7 +464,7 @@ def show(
         lines.append(f"{result['bericht'] or 'StUF-GGk-envelop'} ({ENVELOPE_RELEASE})")
         _render_envelope(data, lines)
         for i in result["issues"]:
-            lines.append(f"  {i['code']}: {i['message']}")
+            lines.append(f"  {i['code']}: {mask_bsns(i['message'])}")
         payload = result["payload"]
         if payload is None or payload["valid"] is None:
             if payload is not None:
@@ -485,6 +485,7 @@ def show(
         for i in report.issues:
             typer.echo(f"  {i.code}: {mask_bsns(i.message)}", err=True)
         raise typer.Exit(1)
+    envelope_lines = len(lines)  # the stuurgegevens hold organisation numbers, not BSNs
     lines.append(f"{report.bericht} ({report.release})")
     _render_tree(report.root, 1, lines)
     if report.bericht in ("WMO402", "WMO404") or any(
@@ -498,7 +499,8 @@ def show(
         for i in report.issues:
             rc = f", retourcode {i.retourcode}" if i.retourcode else ""
             lines.append(f"  {i.code} (niveau {i.level}{rc}): {i.message}")
-    typer.echo("\n".join(mask_bsns(line) for line in lines))
+    shown = lines[:envelope_lines] + [mask_bsns(line) for line in lines[envelope_lines:]]
+    typer.echo("\n".join(shown))
 
 
 def _registry(release_dirs: list[Path] | None) -> Registry:
@@ -519,6 +521,7 @@ def _registry(release_dirs: list[Path] | None) -> Registry:
 
 def _render_envelope(data: bytes, lines: list[str]) -> None:
     from ieb.ggk import check_envelope
+    from ieb.types import mask_bsns
 
     envelope = check_envelope(data).envelope
     if envelope is None:
@@ -533,6 +536,17 @@ def _render_envelope(data: bytes, lines: list[str]) -> None:
     functie = getattr(sg, "functie", None)
     if functie:
         lines.append(f"  functie: {functie}")
+    body = getattr(envelope, "body", None)
+    if body is not None:  # Fo01 / Fo03: the GGk's error about an earlier message
+        from ieb.ggk import FoutCode
+
+        try:
+            meaning = f" ({FoutCode(body.code).omschrijving})"
+        except ValueError:
+            meaning = ""
+        lines.append(f"  foutcode: {body.code}{meaning}")
+        lines.append(f"  plek: {body.plek}")
+        lines.append(f"  omschrijving: {mask_bsns(body.omschrijving)}")
 
 
 # -------------------------------------------------------------------------------------------- build

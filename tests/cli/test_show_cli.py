@@ -112,3 +112,14 @@ def test_generic_release_is_shown_with_release_dir() -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("TST901 (tst-9.9)") and "CS125" in result.stdout
     assert not re.search(r"\b\d{9}\b", result.stdout)
+
+
+def test_fo01_shows_the_error_code_with_its_meaning() -> None:
+    from tests.reference import GGK_REFERENCE
+
+    fo01 = GGK_REFERENCE / "examples" / "Fo01.xml"
+    if not fo01.is_file():
+        pytest.skip("published StUF-GGk examples not found")
+    out = _show(fo01).stdout
+    assert out.startswith("Fo01 (stuf-ggk-0210)")
+    assert "foutcode: IB210 (De ontvangende organisatie is onbekend.)" in out
