@@ -65,7 +65,10 @@ _SNIFF_CHARS = 4096
 Format = Literal["csv", "json", "jsonl"]
 
 _SAVE_AS_CSV = "sla het bestand in Excel op via 'Opslaan als' > 'CSV UTF-8 (door komma's gescheiden)'"
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+# A UTF-8 encoded accented letter (U+00C0..U+017F: "é" is C3 A9). Found in a file that is not UTF-8, it
+# means UTF-8 and another encoding are mixed; in genuine Windows-1252 text the same bytes would be
+# "Ã©", which no one writes. (A looser pattern would also hit "É’", an accented capital and a quote.)
+_UTF8_LETTER = re.compile(rb"[\xc3-\xc5][\x80-\xbf]")
 _SEP_LINE = re.compile(r"^sep=([,;])[ \t]*(?:\r\n|\r|\n|$)", re.I)
 
 
@@ -254,7 +257,7 @@ def _decode(data: bytes, issues: _Collector, warnings: list[str]) -> tuple[str, 
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         bad_line = _line_of(body, exc.start)
-    if _UTF8_MULTIBYTE.search(body):
+    if _UTF8_LETTER.search(body):
         raise issues.fail(
             bad_line,
             None,

@@ -199,3 +199,8 @@ def test_hostile_shapes_are_refused(data: bytes) -> None:
     # csv.Sniffer on the whole of the first shape took 50 s; the reader sniffs a 4 KB sample only
     with pytest.raises(TableError):
         read_table(data, name="x")
+
+
+def test_windows_1252_capital_with_curly_quote_is_not_taken_for_utf8() -> None:
+    table = read_table("naam\n“CAFÉ” Ü•\n".encode("cp1252"), name="x")
+    assert table.rows[0]["naam"] == "“CAFÉ” Ü•" and table.encoding == "windows-1252"
