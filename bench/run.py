@@ -600,7 +600,7 @@ def di01s(m: int) -> list[bytes]:
                 eb_startdatum=START,
             )
         )
-        out.append(build(new_di01(xml, "WMO401", "GGK")))
+        out.append(build(new_di01(xml, "WMO401", MAIN_GEMEENTE)))  # from the gemeente
     return out
 
 
@@ -649,7 +649,10 @@ def bench_b3(m: int, rounds: int, m_signed: int) -> dict[str, Any]:
             xsd_el = zc.get_element(_ROOT_ELEMENTS["ggk_Di01"])
 
             def post(body: bytes) -> None:
-                session.post(url, data=body, headers=headers, timeout=30).raise_for_status()
+                answer = session.post(url, data=body, headers=headers, timeout=30)
+                answer.raise_for_status()
+                if b"Bv03Bericht" not in answer.content:  # acknowledged, as ieb's send() requires
+                    raise RuntimeError(answer.content[:300].decode(errors="replace"))
 
             def zeep_call(v: Any) -> None:
                 service.ggk_Di01(**{name: v[name] for name in v})
@@ -986,6 +989,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (about a minute)")
     parser.add_argument("--json", action="store_true", help="print the JSON contract only")
     parser.add_argument("--only", default="B1,B2,B3,B4,B5", help="comma-separated subset")
+    parser.add_argument("--save", metavar="PATH", help="also write the JSON result to PATH")
     parser.add_argument("--b4-child", nargs=2, metavar=("N", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.b4_child:
@@ -1016,6 +1020,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["machine"] = machine()
     results["seconds"] = time.perf_counter() - started
     results["mode"] = "quick" if q else "full"
+    if args.save:
+        Path(args.save).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(results, indent=2))
     else:
