@@ -714,8 +714,21 @@ def b4_child(n: int, db: Path) -> None:
     con = sqlite3.connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = peak_rss_kb()
     print(json.dumps({"n": count, "peak_rss_mb": peak_kb / 1024, "db_bytes": db.stat().st_size}))
+
+
+def peak_rss_kb() -> float:
+    """This process's peak resident set size: VmHWM from /proc (per address space, so it starts
+    afresh at exec); ``getrusage`` where /proc is missing. ``ru_maxrss`` alone is wrong here: Linux
+    keeps the parent's high-water mark across fork + exec, so every child reported the parent's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def bench_b4(sizes: Sequence[int], want: Sequence[int]) -> dict[str, Any]:
