@@ -24,19 +24,15 @@ and of the simulator (:mod:`ieb.simulator.server`).
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from cheroot import wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -60,124 +56,22 @@ from ieb.ggk.codec import envelope_to_element
 from ieb.ggk.soap import soap_envelope
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import WusSigning
+from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits
 from ieb.transport.outbox import ledger_tables, utcnow
-from ieb.transport.tls import TlsFiles, server_context
 
 __all__ = [
+    "DEFAULT_MAX_BODY",
     "HttpsServer",
     "InboxEntry",
     "PeerInfo",
     "Receiver",
     "RetourHandler",
+    "ServerLimits",
     "SoapEndpoint",
     "SoapReply",
 ]
 
 log = logging.getLogger("ieb.transport.server")
-
-#: Headroom over the 25 MB envelope limit for the SOAP wrapper and WS-Security headers.
-DEFAULT_MAX_BODY = 48 * 1024 * 1024
-
-
-# ------------------------------------------------------------------------------------ cheroot glue
-
-
-class _ContextSSLAdapter(BuiltinSSLAdapter):
-    """cheroot's builtin adapter, but with a ready-made SSLContext (mutual TLS)."""
-
-    def __init__(self, context: Any) -> None:
-        self.certificate = None
-        self.private_key = None
-        self.certificate_chain = None
-        self.ciphers = None
-        self.private_key_password = None
-        self._server_env: dict[str, str] = {}
-        self.context = context
-
-    def get_environ(self, sock: Any) -> dict[str, Any]:  # type: ignore[override]
-        env: dict[str, Any] = super().get_environ(sock)  # type: ignore[no-untyped-call]
-        env["ieb.peer_cert"] = sock.getpeercert(binary_form=True)
-        return env
-
-
-class _Gateway(wsgi.Gateway_10):
-    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
-        env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
-        env["ieb.socket"] = self.req.conn.socket
-        return env
-
-
-class HttpsServer:
-    """A cheroot WSGI server over mutual TLS. ``port=0`` picks a free port (see :attr:`port`)."""
-
-    def __init__(
-        self,
-        app: Callable[..., Iterable[bytes]],
-        tls: TlsFiles,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        threads: int = 8,
-        max_threads: int = 32,
-        request_queue_size: int = 64,
-        timeout: int = 30,
-        path: str = "/ggk0210/OntvangAsynchroon",
-    ) -> None:
-        self.app = app
-        self.path = path
-        self.server = wsgi.Server(
-            (host, port),
-            app,
-            numthreads=threads,
-            max=max_threads,
-            request_queue_size=request_queue_size,
-            timeout=timeout,
-            server_name="ieb",
-            accepted_queue_timeout=5,
-        )
-        self.server.gateway = _Gateway
-        self.server.error_log = self._error_log  # type: ignore[method-assign]
-        self.server.ssl_adapter = _ContextSSLAdapter(server_context(tls))
-        self._thread: threading.Thread | None = None
-        self.host = host
-
-    @staticmethod
-    def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-        """cheroot's error log, into logging (dropped connections are routine; DEBUG only)."""
-        log.debug("cheroot: %s", msg, exc_info=traceback)
-
-    @property
-    def port(self) -> int:
-        addr = self.server.bind_addr
-        return int(addr[1])
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}:{self.port}{self.path}"
-
-    def start(self) -> HttpsServer:
-        """Bind and serve in a background thread; returns when the server accepts connections."""
-        self.server.prepare()
-        self._thread = threading.Thread(target=self.server.serve, name=f"ieb-https-{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted."""
-        self.server.prepare()
-        self.server.serve()
-
-    def stop(self) -> None:
-        self.server.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> HttpsServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 # ------------------------------------------------------------------------------------ SOAP endpoint
 
@@ -284,14 +178,21 @@ class SoapEndpoint:
         return [reply.body]
 
     def peer(self, environ: dict[str, Any]) -> PeerInfo:
-        from ieb.transport.pki import load_certificates, oin_from_certificate
-
         der = environ.get("ieb.peer_cert")
         address = f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
-        if not der:
-            return PeerInfo(None, "", address)
-        cert = load_certificates(der)[0]
-        return PeerInfo(oin_from_certificate(cert), cert.subject.rfc4514_string(), address)
+        oin, subject = _peer_identity(der)
+        return PeerInfo(oin, subject, address)
+
+    def admit(self, der: bytes) -> tuple[int, str, bytes] | None:
+        """The OIN check right after the TLS handshake (:class:`HttpsServer` calls it before it
+        reads a byte of HTTP): ``None`` lets the peer in, otherwise the Fo03 ``IB002`` to answer."""
+        if self.allowed_oins is None:
+            return None
+        oin, _ = _peer_identity(der)
+        if oin in self.allowed_oins:
+            return None
+        reply = self._fault(_Reject("IB002", _oin_refused(oin)))
+        return reply.status, reply.content_type, reply.body
 
     def _fault(self, rej: _Reject) -> SoapReply:
         fo03 = fo03_for(
@@ -319,9 +220,7 @@ class SoapEndpoint:
         peer = self.peer(environ)
         try:
             if self.allowed_oins is not None and peer.oin not in self.allowed_oins:
-                raise _Reject(
-                    "IB002", f"OIN {peer.oin or 'onbekend'} van het clientcertificaat is niet toegestaan"
-                )
+                raise _Reject("IB002", _oin_refused(peer.oin))
             length_text = environ.get("CONTENT_LENGTH") or ""
             if not length_text.isdigit():
                 return SoapReply(411, b"Content-Length ontbreekt\n", "text/plain; charset=utf-8")
@@ -413,6 +312,27 @@ class SoapEndpoint:
         raise NotImplementedError
 
 
+#: The audit detail of a successful processing (see :meth:`Receiver.outcomes`).
+_PROCESSED = "verwerkt"
+
+
+def _oin_refused(oin: str | None) -> str:
+    return f"OIN {oin or 'onbekend'} van het clientcertificaat is niet toegestaan"
+
+
+def _peer_identity(der: bytes | None) -> tuple[str | None, str]:
+    """(OIN, subject) of a peer certificate (DER); (None, "") without a readable one."""
+    from ieb.transport.pki import load_certificates, oin_from_certificate
+
+    if not der:
+        return None, ""
+    try:
+        cert = load_certificates(der)[0]
+        return oin_from_certificate(cert), cert.subject.rfc4514_string()
+    except (IebError, ValueError, IndexError):
+        return None, ""
+
+
 def _read(stream: Any, length: int) -> bytes:
     chunks: list[bytes] = []
     remaining = length
@@ -458,9 +378,7 @@ class Receiver(SoapEndpoint):
         self.engine = engine
         self.handler = handler
         self.inbox = ledger_tables().inbox
-        self.processed: collections.Counter[str] = collections.Counter()
-        self.outcomes: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self.audit_table = ledger_tables().audit
 
     def handle(
         self, envelope: Envelope, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
@@ -547,11 +465,6 @@ class Receiver(SoapEndpoint):
         except Exception as exc:  # noqa: BLE001 - the envelope is stored; record why processing failed
             log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
             error = f"{type(exc).__name__}: {exc}"
-        key = entry.cross_ref_nummer or entry.referentienummer
-        with self._lock:
-            self.processed[key] += 1
-            if outcome is not None:
-                self.outcomes[key] = outcome
         status = "failed" if error else "processed"
         with self.engine.begin() as conn:
             conn.execute(
@@ -566,7 +479,7 @@ class Receiver(SoapEndpoint):
                 cross_ref_nummer=entry.cross_ref_nummer,
                 functie=entry.functie,
                 outcome=outcome if outcome is not None and not error else status,
-                detail=error,
+                detail=error or _PROCESSED,
                 conn=conn,
             )
         return status
@@ -593,10 +506,31 @@ class Receiver(SoapEndpoint):
                 done += 1
         return done
 
+    def _processing_rows(self) -> list[tuple[str, str]]:
+        """(retour key, outcome) of every successful processing, oldest first, from the audit table."""
+        a = self.audit_table
+        key = sa.func.coalesce(a.c.cross_ref_nummer, a.c.referentienummer)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(key, a.c.outcome)
+                .where(a.c.direction == "in", a.c.detail == _PROCESSED)
+                .order_by(a.c.id)
+            ).all()
+        return [(str(k), str(o)) for k, o in rows]
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """The handler's outcome per processed retour, by its cross-ref nummer (the Di01's
+        referentienummer; a Di01's own referentienummer), read from the audit table (nothing is
+        kept in memory per message)."""
+        return dict(self._processing_rows())
+
     def duplicates_processed(self) -> int:
-        """How many retours were processed more than once (by this process); should be 0."""
-        with self._lock:
-            return sum(n - 1 for n in self.processed.values() if n > 1)
+        """How many retours were processed more than once (per the audit table); should be 0."""
+        seen: dict[str, int] = {}
+        for key, _ in self._processing_rows():
+            seen[key] = seen.get(key, 0) + 1
+        return sum(n - 1 for n in seen.values() if n > 1)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
