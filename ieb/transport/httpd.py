@@ -99,6 +99,7 @@ class _Sock:
         self._server = server
         self.prefix = b""
         self.deadline: float | None = None
+        self.timed_out = False
         self._closed = False
 
     def _arm(self) -> None:
@@ -106,6 +107,7 @@ class _Sock:
         if self.deadline is not None:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
+                self.timed_out = True
                 raise TimeoutError("timed out")
             timeout = min(timeout, remaining)
         self._inner.settimeout(timeout)
@@ -117,7 +119,11 @@ class _Sock:
             self.prefix = self.prefix[n:]
             return n
         self._arm()
-        return self._inner.recv_into(buffer, nbytes or None, flags)
+        try:
+            return self._inner.recv_into(buffer, nbytes or None, flags)
+        except TimeoutError:
+            self.timed_out = True
+            raise
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if self.prefix:
@@ -370,6 +376,13 @@ class _Gateway(wsgi.Gateway_10):
         env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
         env["ieb.socket"] = self.req.conn.socket
         return env
+
+    def start_response(self, status: Any, headers: Any, exc_info: Any = None) -> Any:
+        write = super().start_response(status, headers, exc_info)
+        sock = self.req.conn.socket
+        if getattr(sock, "timed_out", False) or str(status).startswith(("408", "413", "431")):
+            self.req.close_connection = True  # do not try to read the rest of the body
+        return write
 
 
 class _Manager(connections.ConnectionManager):

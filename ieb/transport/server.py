@@ -108,6 +108,8 @@ class _Reject(Exception):
 
 _STATUS_TEXT = {
     200: "OK",
+    408: "Request Timeout",
+    413: "Content Too Large",
     405: "Method Not Allowed",
     411: "Length Required",
     500: "Internal Server Error",
@@ -227,7 +229,13 @@ class SoapEndpoint:
             length = int(length_text)
             if length > self.max_body:
                 raise _Reject("IB007", f"bericht van {length} bytes is groter dan {self.max_body}")
-            body = _read(environ["wsgi.input"], length)
+            try:
+                body = _read(environ["wsgi.input"], length)
+            except OSError as exc:  # the body did not arrive within the server's deadline
+                log.warning("bericht van %s kwam niet binnen de tijd binnen: %s", peer.address, exc)
+                return SoapReply(
+                    408, b"de berichtinhoud kwam niet op tijd binnen\n", "text/plain; charset=utf-8"
+                )
             return self.receive(body, environ, peer)
         except _Reject as rej:
             return self._fault(rej)

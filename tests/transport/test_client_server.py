@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ieb.transport.audit import BsnMaskingFilter, mask_bsns
 from ieb.transport.client import DeliveryRejectedError, GgkClient, TransientSendError, WusSigning
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.pki import TestPki, create_test_pki
-from ieb.transport.server import HttpsServer, InboxEntry, Receiver
+from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
 from ieb.transport.tls import TlsFiles, client_context
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ggk-0210"
@@ -290,3 +291,143 @@ def test_requests_session_does_not_trust_the_system_store(pki: TestPki) -> None:
     with pytest.raises(TransportError, match="onversleuteld"):
         session.get("http://127.0.0.1:1/")
     session.close()
+
+
+# ------------------------------------------------------------------------- hostile peers (issue 13)
+
+
+def _tls_socket(pki: TestPki, server: HttpsServer, code: str = "GGK") -> ssl.SSLSocket:
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    return client_context(tls(pki, code)).wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def _answer(s: ssl.SSLSocket) -> bytes:
+    data = b""
+    try:
+        while chunk := s.recv(65536):
+            data += chunk
+    except (TimeoutError, ssl.SSLError, ConnectionError):
+        pass
+    return data
+
+
+def _send_time(pki: TestPki, server: HttpsServer) -> float:
+    started = time.monotonic()
+    with GgkClient(server.url, tls=tls(pki, "GGK"), connect_timeout=10, operation_timeout=20) as client:
+        client.send(_du01())
+    return time.monotonic() - started
+
+
+def test_idle_and_slow_header_connections_do_not_delay_a_legitimate_request(
+    pki: TestPki, receiver: tuple
+) -> None:
+    """Ten idle TCP connections (no TLS) and ten slow-header connections with a trusted certificate
+    (more than the 4 worker threads) cost the next sender less than a second."""
+    _, server, handled = receiver
+    baseline = _send_time(pki, server)
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(10)]
+    slow = [_tls_socket(pki, server) for _ in range(10)]
+    try:
+        for s in slow:
+            s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n")
+        time.sleep(0.2)
+        for s in slow:
+            s.sendall(b"X-Slow: 1\r\n")  # still no end of the head
+        delayed = _send_time(pki, server)
+    finally:
+        for s in idle + slow:
+            s.close()
+    assert delayed - baseline < 1.0, (baseline, delayed)
+    assert len(handled.calls) == 2
+
+
+def test_oin_outside_the_allow_list_is_refused_before_any_http_is_read(pki: TestPki, receiver: tuple) -> None:
+    _, server, handled = receiver
+    with _tls_socket(pki, server, "0363") as s:  # trusted chain, OIN not allowed; sends nothing
+        s.settimeout(5)
+        answer = _answer(s)
+    assert answer.startswith(b"HTTP/1.1 500 ")
+    fo03 = unwrap_soap(answer.split(b"\r\n\r\n", 1)[1])
+    assert isinstance(fo03, Fo03) and fo03.body.code == "IB002"
+    assert handled.calls == []
+
+
+def test_huge_header_gets_431_at_once(pki: TestPki, receiver: tuple) -> None:
+    _, server, _ = receiver
+    with _tls_socket(pki, server) as s:
+        s.settimeout(5)
+        s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000)
+        assert _answer(s).startswith(b"HTTP/1.1 431 ")
+    with _tls_socket(pki, server) as s:
+        s.settimeout(5)
+        many = b"".join(b"X-H%d: 1\r\n" % i for i in range(100))
+        s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+        assert _answer(s).startswith(b"HTTP/1.1 431 ")
+
+
+def test_declared_content_length_above_the_limit_gets_413_at_once(pki: TestPki, receiver: tuple) -> None:
+    _, server, _ = receiver
+    with _tls_socket(pki, server) as s:
+        s.settimeout(5)
+        s.sendall(
+            b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000000\r\n\r\n<soap"
+        )
+        started = time.monotonic()
+        answer = _answer(s)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert time.monotonic() - started < 5
+
+
+def test_limits_close_slow_handshakes_heads_and_bodies(pki: TestPki, tmp_path: Path) -> None:
+    from ieb.transport.server import ServerLimits
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'limits.sqlite'}")
+    app = Receiver(engine, organisatie="0363")
+    limits = ServerLimits(handshake_timeout=0.5, header_timeout=0.5, body_grace=0.5, max_connections=3)
+    with HttpsServer(app, tls(pki, "0363"), threads=2, limits=limits) as server:
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        assert idle.recv(1) == b""  # closed at the handshake deadline
+        idle.close()
+        with _tls_socket(pki, server) as s:
+            s.sendall(b"POST / HTTP/1.1\r\n")
+            s.settimeout(5)
+            assert _answer(s) == b""  # closed at the head deadline
+        with _tls_socket(pki, server) as s:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<a")
+            s.settimeout(5)
+            assert b"408" in _answer(s).split(b"\r\n", 1)[0]  # the body did not come in time
+        # the connection cap: three are held open, the fourth is closed at once
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
+        time.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        assert extra.recv(1) == b""
+        for s in [*held, extra]:
+            s.close()
+        assert wait_until(lambda: server.open_connections == 0, 5)
+    engine.dispose()
+
+
+def test_failed_handshakes_are_logged_without_secrets(
+    pki: TestPki, foreign: TestPki, receiver: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, server, _ = receiver
+    caplog.set_level(logging.INFO, logger="ieb.transport.server")
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    ctx = client_context(tls(foreign, "GGK", roots=pki))
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            s.recv(1)
+    assert wait_until(lambda: any("TLS-handshake" in r.getMessage() for r in caplog.records), 5)
+    record = next(r for r in caplog.records if "TLS-handshake" in r.getMessage())
+    assert record.levelno == logging.WARNING
+
+
+def test_receiver_keeps_no_per_message_state_in_memory(pki: TestPki, receiver: tuple) -> None:
+    app, server, _ = receiver
+    with GgkClient(server.url, tls=tls(pki, "GGK")) as client:
+        for _ in range(3):
+            client.send(_du01())
+    assert not any(isinstance(v, dict | list | set) and v for v in vars(app).values())
+    assert len(app.outcomes) == 3 and set(app.outcomes.values()) == {"ok"}
+    assert app.duplicates_processed() == 0
