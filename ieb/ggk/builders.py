@@ -33,6 +33,7 @@ from ieb.ggk.models import (
     XmlBestand,
     format_tijdstip,
 )
+from ieb.types import mask_bsns
 
 __all__ = [
     "GGK_APPLICATIE",
@@ -187,10 +188,17 @@ def _details(envelope: Envelope | None) -> str | None:
     return None
 
 
+#: ``functie-applicatieVersie+applicatieSubversie`` (``WMO401-00010000``), the details the contract asks for.
+_VERSION_DETAILS = re.compile(r"[A-Za-z0-9]{1,16}-[0-9]{8}")
+
+
 def _foutbericht(
     code: FoutCode | str, omschrijving: str | None, plek: Plek, details: str | None
 ) -> Foutbericht:
-    text = omschrijving if omschrijving is not None else FoutCode(code).omschrijving
+    # Free text leaves the process here (Fo01/Fo03): BSNs are masked, whatever produced the text.
+    text = mask_bsns(omschrijving if omschrijving is not None else FoutCode(code).omschrijving)
+    if details is not None and not _VERSION_DETAILS.fullmatch(details):
+        details = mask_bsns(details)
     return Foutbericht(
         code=str(code.value if isinstance(code, FoutCode) else code),
         plek=plek,

@@ -43,12 +43,14 @@ from cheroot.makefile import StreamReader, StreamWriter
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from ieb.errors import ConfigurationError
+from ieb.transport.audit import BsnMaskingFilter
 from ieb.transport.tls import TlsFiles, server_context
 from ieb.types import mask_bsns
 
 __all__ = ["DEFAULT_MAX_BODY", "Admit", "HttpsServer", "ServerLimits"]
 
 log = logging.getLogger("ieb.transport.server")
+log.addFilter(BsnMaskingFilter())  # one masking step for every line of the receiver and the server
 
 #: Headroom over the 25 MB envelope limit for the SOAP wrapper and WS-Security headers.
 DEFAULT_MAX_BODY = 48 * 1024 * 1024

@@ -58,6 +58,7 @@ from ieb.transport.audit import AuditTrail
 from ieb.transport.client import WusSigning
 from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits
 from ieb.transport.outbox import ledger_tables, utcnow
+from ieb.types import mask_bsns
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -197,6 +198,7 @@ class SoapEndpoint:
         return reply.status, reply.content_type, reply.body
 
     def _fault(self, rej: _Reject) -> SoapReply:
+        rej.message = mask_bsns(rej.message)
         fo03 = fo03_for(
             rej.envelope,
             rej.code,
@@ -245,7 +247,7 @@ class SoapEndpoint:
         request_sig: tuple[str, str | None] | None = None
         signed = b"Signature" in body and b"wsse" in body.lower()
         if self.signing is not None and (signed or self.require_signature):
-            request_sig = self._verify(body)
+            request_sig = self._verify(body, peer)
         result = self.checks.check(body)
         envelope = result.envelope if isinstance(result.envelope, Di01 | Du01 | Fo01) else None
         if not result.ok:
@@ -269,17 +271,22 @@ class SoapEndpoint:
             return reply
         return SoapReply(200, self._answer(reply, request_sig))
 
-    def _verify(self, body: bytes) -> tuple[str, str | None]:
-        """Verify the request's WUS signature; returns its SignatureValue and wsa:MessageID."""
+    def _verify(self, body: bytes, peer: PeerInfo) -> tuple[str, str | None]:
+        """Verify the request's WUS signature; returns its SignatureValue and wsa:MessageID.
+
+        The signer must be the TLS peer (the same OIN); without an OIN in the TLS certificate it
+        must at least be on the allow-list. A signature by another party of the PKI is IB002."""
         from ieb.transport.wssec import WsSecurityError, verify_envelope
 
         assert self.signing is not None
+        signer_oins = {peer.oin} if peer.oin else self.allowed_oins
         try:
             verified = verify_envelope(
                 body,
                 trusted_roots=self.signing.trusted_roots,
                 intermediates=self.signing.intermediates or (),
                 message_kind="request",
+                signer_oins=signer_oins,
             )
         except WsSecurityError as exc:
             raise _Reject("IB002", f"WS-Security: {exc}") from exc
