@@ -134,6 +134,8 @@ class WusSigning:
     intermediates: bytes = b""
     key_password: bytes | None = None
     verify_answers: bool = True
+    #: OINs allowed to sign answers (the receiver's); None: any certificate of the trusted chain.
+    peer_oins: frozenset[str] | None = None
 
     @classmethod
     def from_files(
@@ -351,6 +353,7 @@ class GgkClient:
                 intermediates=self.signing.intermediates or (),
                 message_kind="response",
                 expected_signature_confirmation=_signature_value(request),
+                signer_oins=self.signing.peer_oins,
             )
         except WsSecurityError as exc:
             raise TransientSendError(f"handtekening van het antwoord is ongeldig: {exc}") from exc

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap
 from ieb.transport.audit import BsnMaskingFilter, mask_bsns
-from ieb.transport.client import DeliveryRejectedError, GgkClient, TransientSendError, WusSigning
+from ieb.transport.client import DeliveryRejectedError, GgkClient, TlsAdapter, TransientSendError, WusSigning
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
@@ -232,6 +232,65 @@ def test_signed_request_and_verified_signed_answer(pki: TestPki, tmp_path: Path)
         # an unsigned request is refused when signatures are required
         with GgkClient(server.url, tls=tls(pki, "GGK")) as plain, pytest.raises(DeliveryRejectedError):
             plain.send(_du01())
+        # a request signed by another party of the same PKI than the TLS peer: IB002, not processed
+        foreign_signer = WusSigning(
+            g.key.read_bytes(), g.cert.read_bytes(), roots, inter, verify_answers=False
+        )
+        with (
+            GgkClient(server.url, tls=tls(pki, "GGK"), signing=foreign_signer) as forged,
+            pytest.raises(DeliveryRejectedError) as err,
+        ):
+            forged.send(_du01())
+        assert err.value.code == "IB002" and "ondertekenaar" in str(err.value)
+        # and our client refuses an answer signed by anyone but the receiver it expects
+        picky = WusSigning(
+            k.key.read_bytes(), k.cert.read_bytes(), roots, inter, peer_oins=frozenset({k.oin})
+        )
+        with GgkClient(server.url, tls=tls(pki, "GGK"), signing=picky) as client:
+            with pytest.raises(TransientSendError, match="ondertekenaar"):
+                client.send(_du01())
+        assert len(_inbox(app)) == 2  # the first and the picky one; never the forged one
+    engine.dispose()
+
+
+def test_garbage_signature_gets_a_fo03_not_an_internal_error(pki: TestPki, tmp_path: Path) -> None:
+    """Hostile WS-Security headers (broken base64 certificate, bogus C14N prefixes) are IB002."""
+    import requests
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'garbage.sqlite'}")
+    roots = pki.roots.read_bytes()
+    g, k = pki.party("0363"), pki.party("GGK")
+    app = Receiver(
+        engine,
+        organisatie="0363",
+        signing=WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots),
+        require_signature=True,
+    )
+    with HttpsServer(app, tls(pki, "0363"), threads=2) as server:
+        signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), roots)
+        with GgkClient(server.url, tls=tls(pki, "GGK"), signing=signing) as client:
+            _, signed = client.soap_request(_du01())
+        session = requests.Session()
+        session.mount("https://", TlsAdapter(client_context(tls(pki, "GGK"))))
+        for bad in (
+            signed.replace(b"<wsse:BinarySecurityToken", b"<wsse:BinarySecurityToken x='1'", 1).replace(
+                b'ValueType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3">',
+                b'ValueType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3">MIIB',
+                1,
+            ),
+            signed.replace(
+                b'<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>',
+                b'<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">'
+                b'<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="a b"/>'
+                b"</ds:CanonicalizationMethod>",
+                1,
+            ),
+        ):
+            answer = session.post(server.url, data=bad, headers={"Content-Type": "text/xml"}, timeout=10)
+            fo03 = unwrap_soap(answer.content)
+            assert isinstance(fo03, Fo03) and fo03.body.code == "IB002", answer.content[:500]
+        session.close()
+    assert _inbox(app) == []
     engine.dispose()
 
 
