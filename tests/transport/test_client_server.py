@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import random
+import re
 import socket
 import ssl
 import time
@@ -11,12 +14,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap
+from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap, wrap_soap
+from ieb.testing.hostile import mutate
 from ieb.transport.audit import BsnMaskingFilter, mask_bsns
 from ieb.transport.client import DeliveryRejectedError, GgkClient, TlsAdapter, TransientSendError, WusSigning
 from ieb.transport.outbox import ledger_tables, open_ledger
-from ieb.transport.pki import TestPki, create_test_pki
+from ieb.transport.pki import TestPki, create_test_pki, load_certificates
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
 from ieb.transport.tls import TlsFiles, client_context
 
@@ -490,3 +496,65 @@ def test_receiver_keeps_no_per_message_state_in_memory(pki: TestPki, receiver: t
     assert not any(isinstance(v, dict | list | set) and v for v in vars(app).values())
     assert len(app.outcomes) == 3 and set(app.outcomes.values()) == {"ok"}
     assert app.duplicates_processed() == 0
+
+
+BSN_RUN = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
+
+
+@pytest.fixture(scope="module")
+def wsgi_receiver(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Receiver, bytes]]:
+    from cryptography.hazmat.primitives import serialization
+
+    engine = open_ledger(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.sqlite'}")
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin}, handler=Handled())
+    der = load_certificates(pki.party("GGK").cert)[0].public_bytes(serialization.Encoding.DER)
+    yield app, der
+    engine.dispose()
+
+
+def _post(app: Receiver, der: bytes, data: bytes) -> tuple[str, bytes]:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_LENGTH": str(len(data)),
+        "wsgi.input": io.BytesIO(data),
+        "ieb.peer_cert": der,
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "1",
+    }
+    status: list[str] = []
+    body = b"".join(app(environ, lambda s, h: status.append(s)))
+    return status[0], body
+
+
+def _hostile_samples() -> list[bytes]:
+    di01 = new_di01(b"<x>999900006</x>", "WMO401", "0363")
+    return [
+        wrap_soap(du01_for(di01, b"<y>999900006</y>")),
+        wrap_soap(di01),
+        wrap_soap(fo01_for(di01, "IB009")),
+    ]
+
+
+HOSTILE_SAMPLES = _hostile_samples()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.integers(0, len(HOSTILE_SAMPLES) - 1), seed=st.integers(0, 2**32 - 1))
+def test_receiver_answers_every_hostile_body_without_internal_errors_or_bsns(
+    wsgi_receiver: tuple[Receiver, bytes], caplog: pytest.LogCaptureFixture, which: int, seed: int
+) -> None:
+    """Mutants of Du01/Di01/Fo01 requests: the receiver answers a Bv03 or a Fo03 naming the problem
+    (never StUF058 "interne fout"), and neither the Fo03 texts nor the log lines quote a BSN."""
+    app, der = wsgi_receiver
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="ieb")
+    status, body = _post(app, der, mutate(HOSTILE_SAMPLES[which], random.Random(seed)))
+    answer = unwrap_soap(body)
+    if isinstance(answer, Fo03):
+        assert answer.body.code != "StUF058", answer.body.omschrijving
+        text = f"{answer.body.omschrijving} {answer.body.details or ''}"
+        assert not BSN_RUN.search(text), text
+    else:
+        assert status.startswith("200")
+    for record in caplog.records:
+        assert not BSN_RUN.search(record.getMessage()), record.getMessage()
