@@ -74,12 +74,15 @@ class EnvelopeTooLargeError(EnvelopeError, XmlSecurityError):
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(
-            f"envelop is {size} bytes, groter dan de toegestane {limit} bytes",
+            f"envelop is {size / 1_048_576:.1f} MB, groter dan de toegestane {limit / 1_048_576:.1f} MB",
             code="IB007",
             location="envelop",
         )
         self.size = size
         self.limit = limit
+
+    def __reduce__(self) -> tuple[type[EnvelopeTooLargeError], tuple[int, int]]:
+        return type(self), (self.size, self.limit)
 
 
 class HostileXmlError(EnvelopeError, XmlSecurityError):
