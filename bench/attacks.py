@@ -15,7 +15,7 @@ A row prints what the attacker achieved and whether it was refused. All servers 
 * ``dtd-utf16`` / ``dtd-utf32``: a UTF-16 / UTF-32 document whose DTD names a FIFO, through the
   payload parser (``ieb.xmlsafe``), the envelope reader (``ieb.ggk``) and WS-Security; "opened"
   means libxml2 opened the FIFO.
-* ``namespaces``: an envelope declaring 300k namespaces through the receiver's checks.
+* ``namespaces``: a valid Du01 whose Envelope declares 300k namespaces, through the receiver's checks.
 * ``wide-payload``: a 0.8 MB payload with 200k empty elements through ``validate_bytes``; peak memory.
 * ``gzip-bomb``: our client against a server answering 1 MB of gzip that inflates to 1 GB; peak memory.
 * ``slow-drip``: our client against a server dripping one byte a second; how long ``send`` takes
@@ -278,19 +278,18 @@ def row_dtd_utf32(d: Path) -> dict[str, Any]:
 
 
 def row_namespaces(d: Path) -> dict[str, Any]:
-    from ieb.ggk import EnvelopeChecks
+    from ieb.ggk import EnvelopeChecks, wrap_soap
 
+    soap = wrap_soap(_du01())
+    end = soap.index(b">", soap.index(b"Envelope"))
     decls = b"".join(b' xmlns:n%d="urn:n%d"' % (i, i) for i in range(300_000))
-    data = (
-        b'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
-        b'envelope/"><soap:Body' + decls + b"/></soap:Envelope>"
-    )
+    data = soap[:end] + decls + soap[end:]  # a valid Du01 whose Envelope declares 300k namespaces
     started = time.monotonic()
     result = EnvelopeChecks(known_ontvangers=None, functie_berichtcode=None).check(data)
     seconds = time.monotonic() - started
     first = result.first
     return {
-        "attack": f"envelope with 300k namespace declarations ({len(data) / 1e6:.1f} MB)",
+        "attack": f"Du01 envelope declaring 300k namespaces ({len(data) / 1e6:.1f} MB)",
         "seconds": round(seconds, 2),
         "answer": f"{first.code.value}: {str(first.omschrijving)[:80]}" if first else "accepted",
         "refused": (not result.ok) and seconds < 1.0,
