@@ -64,6 +64,7 @@ class ServerLimits:
     """Limits of :class:`HttpsServer` (seconds, bytes). The defaults are in ``docs/security.md``."""
 
     max_connections: int = 256
+    max_connections_per_address: int = 64
     handshake_timeout: float = 10.0
     header_timeout: float = 10.0
     keepalive_timeout: float = 15.0
@@ -81,6 +82,37 @@ class ServerLimits:
                 raise ConfigurationError(f"ServerLimits.{name} moet positief zijn")
 
 
+class _RateLimitedLog:
+    """At most ``burst`` refusal lines per ``window`` seconds at their level; the rest at DEBUG, with
+    one line saying how many were lowered (a flood of bad handshakes cannot flood the log)."""
+
+    def __init__(self, burst: int = 20, window: float = 10.0) -> None:
+        self.burst = burst
+        self.window = window
+        self._start = 0.0
+        self._count = 0
+        self._lowered = 0
+        self._lock = threading.Lock()
+
+    def log(self, level: int, msg: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._start > self.window:
+                lowered, self._lowered = self._lowered, 0
+                self._start, self._count = now, 0
+                if lowered:
+                    log.warning(
+                        "%s weigeringen in de vorige %s s alleen op DEBUG gelogd", lowered, self.window
+                    )
+            self._count += 1
+            if self._count > self.burst:
+                self._lowered += 1
+                level = logging.DEBUG
+        log.log(level, msg, *args)
+
+
+_refusals = _RateLimitedLog()
+
 _REASONS = {
     400: "Bad Request",
     408: "Request Timeout",
@@ -96,9 +128,10 @@ class _Sock:
     """The TLS socket as cheroot's worker sees it: first the request head the selector loop already
     read (``prefix``), then the socket itself, every read within ``io_timeout`` and before ``deadline``."""
 
-    def __init__(self, inner: ssl.SSLSocket, server: _Server) -> None:
+    def __init__(self, inner: ssl.SSLSocket, server: _Server, address: str) -> None:
         self._inner = inner
         self._server = server
+        self._address = address
         self.prefix = b""
         self.deadline: float | None = None
         self.timed_out = False
@@ -145,7 +178,7 @@ class _Sock:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._server.release()
+            self._server.release(self._address)
         self._inner.close()
 
     def __getattr__(self, name: str) -> Any:
@@ -201,13 +234,15 @@ class _Pending:
         """Called by cheroot's expiry (deadline passed) and at shutdown."""
         if self.state in ("handshake", "head") and time.monotonic() >= self.deadline - 0.001:
             if self.state == "handshake":
-                log.info(
+                _refusals.log(
+                    logging.INFO,
                     "TLS-handshake van %s niet binnen %s s voltooid; verbinding gesloten",
                     _peer(self.addr),
                     self.server.limits.handshake_timeout,
                 )
             elif self.buf:
-                log.info(
+                _refusals.log(
+                    logging.INFO,
                     "verzoekkop van %s niet binnen %s s compleet; verbinding gesloten",
                     _peer(self.addr),
                     self.server.limits.header_timeout,
@@ -243,7 +278,8 @@ class _Pending:
         except ssl.SSLWantWriteError:
             return self._register(selectors.EVENT_WRITE)
         except ssl.SSLCertVerificationError as exc:
-            log.warning(
+            _refusals.log(
+                logging.WARNING,
                 "TLS-handshake van %s geweigerd: certificaat ongeldig (%s)",
                 _peer(self.addr),
                 mask_bsns(str(exc.verify_message or exc.reason)),
@@ -252,13 +288,16 @@ class _Pending:
         except ssl.SSLError as exc:
             reason = str(exc.reason or exc)
             level = logging.WARNING if "CERTIFICATE" in reason else logging.INFO
-            log.log(level, "TLS-handshake van %s mislukt: %s", _peer(self.addr), mask_bsns(reason))
+            _refusals.log(level, "TLS-handshake van %s mislukt: %s", _peer(self.addr), mask_bsns(reason))
             return self.close()
         der = self.tls.getpeercert(binary_form=True) or b""
         refusal = self.server.admit(der) if self.server.admit is not None else None
         if refusal is not None:
-            log.warning(
-                "verbinding van %s geweigerd na de TLS-handshake (HTTP %s)", _peer(self.addr), refusal[0]
+            _refusals.log(
+                logging.WARNING,
+                "verbinding van %s geweigerd na de TLS-handshake (HTTP %s)",
+                _peer(self.addr),
+                refusal[0],
             )
             return self._refuse(*refusal)
         self.state = "head"
@@ -320,7 +359,9 @@ class _Pending:
         self.server.hand_to_worker(conn)
 
     def _reject(self, status: int, why: str) -> None:
-        log.warning("verzoek van %s geweigerd met HTTP %s: %s", _peer(self.addr), status, why)
+        _refusals.log(
+            logging.WARNING, "verzoek van %s geweigerd met HTTP %s: %s", _peer(self.addr), status, why
+        )
         self._refuse(status, "text/plain; charset=utf-8", (why + "\n").encode())
 
     def _refuse(self, status: int, content_type: str, body: bytes) -> None:
@@ -398,23 +439,21 @@ class _Manager(connections.ConnectionManager):
         except OSError:
             return None
         server = self.server
-        if not server.reserve():
-            log.warning(
-                "verbinding van %s geweigerd: al %s verbindingen open",
-                _peer(addr),
-                server.limits.max_connections,
-            )
+        address = str(addr[0]) if isinstance(addr, tuple) else str(addr)
+        full = server.reserve(address)
+        if full:
+            _refusals.log(logging.WARNING, "verbinding van %s geweigerd: %s", _peer(addr), full)
             raw.close()
             return None
         try:
             raw.setblocking(False)
             tls = server.ssl_context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
         except OSError as exc:
-            server.release()
+            server.release(address)
             raw.close()
             log.debug("verbinding van %s verbroken: %s", _peer(addr), exc)
             return None
-        return _Pending(server, _Sock(tls, server), addr)
+        return _Pending(server, _Sock(tls, server, address), addr)
 
     def put(self, conn: Any) -> None:
         """A worker is done with a request on a kept-alive connection: wait for the next head here."""
@@ -447,6 +486,7 @@ class _Server(wsgi.Server):
         self.max_request_body_size = limits.max_body
         self.keep_alive_conn_limit = limits.max_connections
         self._open = 0
+        self._per_address: dict[str, int] = {}
         self._open_lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -455,16 +495,26 @@ class _Server(wsgi.Server):
         self.__dict__["_connections"] = _Manager(self)
         old._selector.close()
 
-    def reserve(self) -> bool:
+    def reserve(self, address: str) -> str | None:
+        """Count a new connection from ``address``; the reason when a limit is reached (then nothing is counted)."""
         with self._open_lock:
             if self._open >= self.limits.max_connections:
-                return False
+                return f"al {self._open} verbindingen open"
+            mine = self._per_address.get(address, 0)
+            if mine >= self.limits.max_connections_per_address:
+                return f"al {mine} verbindingen van dit adres open"
             self._open += 1
-            return True
+            self._per_address[address] = mine + 1
+            return None
 
-    def release(self) -> None:
+    def release(self, address: str) -> None:
         with self._open_lock:
             self._open -= 1
+            left = self._per_address.get(address, 1) - 1
+            if left > 0:
+                self._per_address[address] = left
+            else:
+                self._per_address.pop(address, None)
 
     @property
     def open_connections(self) -> int:

@@ -558,3 +558,19 @@ def test_receiver_answers_every_hostile_body_without_internal_errors_or_bsns(
         assert status.startswith("200")
     for record in caplog.records:
         assert not BSN_RUN.search(record.getMessage()), record.getMessage()
+
+
+def test_one_address_cannot_take_every_connection(pki: TestPki, tmp_path: Path) -> None:
+    from ieb.transport.server import ServerLimits
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'per-address.sqlite'}")
+    limits = ServerLimits(max_connections_per_address=2)
+    with HttpsServer(Receiver(engine, organisatie="0363"), tls(pki, "0363"), limits=limits) as server:
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        assert wait_until(lambda: server.open_connections == 2, 5)
+        extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        assert extra.recv(1) == b""  # closed at once
+        for s in [*held, extra]:
+            s.close()
+        assert wait_until(lambda: server.open_connections == 0, 15)
+    engine.dispose()
