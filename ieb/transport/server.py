@@ -1,4 +1,4 @@
-"""The receiving side of StUF-GGk "OntvangAsynchroon": a WSGI app served by cheroot over mutual TLS.
+"""The receiving side of StUF-GGk "OntvangAsynchroon": a WSGI app served over mutual TLS.
 
 :class:`Receiver` implements the service for what arrives at a gemeente: ``ggk_Du01`` (a retour),
 ``Fo01`` (an asynchronous error) and ``ggk_Di01``. For every call it
@@ -6,7 +6,7 @@
 1. reads the peer's OIN from its TLS client certificate (subject serialNumber) and checks it
    against the allow-list (Fo03 ``IB002`` otherwise);
 2. reads the body within the size limit (Fo03 ``IB007``), verifies the WUS signature when
-   required, and checks the envelope (:class:`ieb.ggk.EnvelopeChecks`; Fo03 with the first code
+   required (its signer must be the TLS peer: Fo03 ``IB002`` otherwise), and checks the envelope (:class:`ieb.ggk.EnvelopeChecks`; Fo03 with the first code
    found: ``RIN001``, ``IB009``, ``IB213``, ...);
 3. stores the envelope in the ledger's ``inbox`` and **commits** (with an audit row);
    a referentienummer seen before is a redelivery: it is acknowledged and not processed again;
@@ -15,11 +15,13 @@
    inbox row ``processed`` (so it is processed exactly once; a failing handler leaves it ``failed``);
 5. answers ``Bv03`` (signed when the request was signed).
 
-:class:`HttpsServer` runs any WSGI app on cheroot (a production-grade threaded HTTP/1.1 server with
-keep-alive) with an :class:`ssl.SSLContext` from :func:`ieb.transport.tls.server_context`; it
-puts the peer's certificate (DER) and the connection's socket in the WSGI environ as
-``ieb.peer_cert`` and ``ieb.socket``. :class:`SoapEndpoint` is the shared base of the receiver
-and of the simulator (:mod:`ieb.simulator.server`).
+:class:`HttpsServer` (from :mod:`ieb.transport.httpd`) runs any WSGI app on a hardened cheroot
+with an :class:`ssl.SSLContext` from :func:`ieb.transport.tls.server_context`: handshakes, the OIN
+admission (:meth:`SoapEndpoint.admit`) and request heads never hold a worker thread, and every size
+and time is bounded (:class:`ServerLimits`, ``docs/security.md``). It puts the peer's certificate
+(DER) and the connection's socket in the WSGI environ as ``ieb.peer_cert`` and ``ieb.socket``.
+:class:`SoapEndpoint` is the shared base of the receiver and of the simulator
+(:mod:`ieb.simulator.server`). The inbox storage is :meth:`Receiver.store`.
 """
 
 from __future__ import annotations
