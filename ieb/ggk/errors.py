@@ -81,9 +81,6 @@ class EnvelopeTooLargeError(EnvelopeError, XmlSecurityError):
         self.size = size
         self.limit = limit
 
-    def __reduce__(self) -> tuple[type[EnvelopeTooLargeError], tuple[int, int]]:
-        return type(self), (self.size, self.limit)
-
 
 class HostileXmlError(EnvelopeError, XmlSecurityError):
     """The input uses a forbidden XML construct (DTD, entity, external reference) or is not XML."""
