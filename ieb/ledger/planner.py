@@ -31,11 +31,8 @@ or after that day produces the deferred step.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import itertools
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -157,44 +154,35 @@ def desired_from_records(records: Iterable[Any], *, source: str = "<input>") -> 
 
 
 def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
-    """Read a desired-state file: CSV (header ``bsn,start,stop,kostprijs_cent,kostprijs_start``),
-    JSON (an array of such objects) or JSON lines (one object per line). See docs/ledger.md."""
+    """Read a desired-state file through :func:`ieb.tabular.read_table`: CSV (``,`` or ``;``, UTF-8
+    or Windows-1252; header ``bsn,start,stop,kostprijs_cent,kostprijs_start``), a JSON array or JSON
+    lines of such objects. See docs/ledger.md.
+
+    Raises :class:`ieb.tabular.TableError` (an :class:`InputRowError`) listing every bad row with
+    its true line number (``file:4`` for line 4, the header being line 1); an empty file is an error.
+    """
+    from ieb.tabular import RowIssue, TableError, read_table
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputRowError(f"gewenste situatie {p} is niet te lezen: {exc}", location=str(p)) from exc
-    stripped = text.lstrip()
-    if p.suffix.lower() in (".json", ".jsonl", ".ndjson") or stripped.startswith(("{", "[")):
-        records: list[Any] = []
-        if stripped.startswith("["):
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputRowError(f"ongeldige JSON: {exc.msg}", location=f"{p}:{exc.lineno}") from None
-            if not isinstance(data, list):
-                raise InputRowError("JSON moet een lijst van perioden zijn", location=str(p))
-            records = data
-        else:
-            for n, line in enumerate(text.splitlines(), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise InputRowError(f"ongeldige JSON-regel: {exc.msg}", location=f"{p}:{n}") from None
-        for n, rec in enumerate(records, start=1):
-            if not isinstance(rec, dict):
-                raise InputRowError("elke periode moet een JSON-object zijn", location=f"{p}:{n}")
-        return desired_from_records(records, source=str(p))
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "bsn" not in reader.fieldnames or "start" not in reader.fieldnames:
-        raise InputRowError(
-            "CSV moet de kolommen bsn,start,stop,kostprijs_cent,kostprijs_start hebben", location=f"{p}:1"
-        )
-    rows = list(reader)
-    # line numbers: header is line 1
-    return desired_from_records(rows, source=str(p)) if rows else {}
+    table = read_table(
+        p,
+        name=str(p),
+        required=("bsn", "start"),
+        optional=("stop", "kostprijs_cent", "kostprijs_start", "gemeente"),
+    )
+    out: dict[str, list[Period]] = {}
+    issues: list[RowIssue] = []
+    for row in table.rows:
+        try:
+            one = desired_from_records([row], source=str(p))
+        except InputRowError as exc:
+            issues.append(RowIssue(row.line, None, exc.message))
+            continue
+        for bsn, periods in one.items():
+            out.setdefault(bsn, []).extend(periods)
+    if issues:
+        raise TableError(str(p), issues)
+    return out
 
 
 def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str) -> list[str]:
