@@ -143,6 +143,7 @@ class Gelezen(Generic[R]):
     fouten: tuple[Fout, ...] = ()
     waarschuwingen: tuple[str, ...] = ()
     regels: int = 0
+    onleesbaar: bool = False  #: the file as a whole could not be read (see ``fouten``)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -337,7 +338,7 @@ def _collect(
     build: Callable[[_RowReader], Any],
     key: Callable[[Any], Any],
 ) -> Gelezen[Any]:
-    rows, fouten, warnings, _ = _rows(source, name, [c.lower() for c in columns])
+    rows, fouten, warnings, encoding = _rows(source, name, [c.lower() for c in columns])
     structural = len(fouten)
     records: list[Any] = []
     seen: dict[Any, int] = {}
@@ -358,7 +359,7 @@ def _collect(
         seen[k] = row.line
         records.append(record)
     fouten.sort(key=lambda f: f.regel)
-    return Gelezen(name, tuple(records), tuple(fouten), warnings, len(rows) + structural)
+    return Gelezen(name, tuple(records), tuple(fouten), warnings, len(rows) + structural, not encoding)
 
 
 def _display(source: Path | str | bytes, name: str | None) -> tuple[Path | bytes, str]:

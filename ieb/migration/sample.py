@@ -67,7 +67,7 @@ def test_bsns(count: int, *, start: int = 0) -> list[str]:
 
 def bad_bsns(count: int) -> list[str]:
     """Test-range BSNs that fail the 11-proef."""
-    out = []
+    out: list[str] = []
     number = 999_999_999
     while len(out) < count:
         text = str(number)
@@ -116,13 +116,104 @@ def _csv(header: tuple[str, ...], rows: list[list[str]], delimiter: str) -> str:
     return buf.getvalue()
 
 
+@dataclass
+class _Rows:
+    """Builds the rows of one person."""
+
+    rng: random.Random
+    bsn: str
+    achternaam: str
+    voorletters: str
+    voorvoegsel: str
+    geboren: dt.date
+    vanaf: CakPeriode
+    dossier: str
+
+    @property
+    def person(self) -> list[str]:
+        return [self.bsn, self.achternaam, self.voorletters, self.voorvoegsel]
+
+    def henv(
+        self,
+        code: str,
+        naam: str,
+        totale: int | None,
+        aantal: int | None,
+        rest: int | None,
+        suffix: str,
+        laatste: str = "J",
+    ) -> list[str]:
+        return [
+            *self.person,
+            self.geboren.strftime("%Y%m%d"),
+            f"{ZORGPERIODE.jaar}{ZORGPERIODE.periode:02d}",
+            self.dossier + suffix,
+            "Wmo2015",
+            self.rng.choice("NNNJ"),
+            code,
+            naam,
+            "" if totale is None else _bedrag(totale),
+            str(self.vanaf.jaar),
+            str(self.vanaf.periode),
+            "" if aantal is None else str(aantal),
+            "" if totale is None else _bedrag(TARIEF_2019),
+            "" if rest is None else _bedrag(rest),
+            laatste,
+        ]
+
+    def adm(
+        self,
+        soort: str,
+        begin: dt.date,
+        stop: dt.date | None,
+        kostprijs: int | None,
+        suffix: str,
+        *,
+        letters: str | None = None,
+        dob: dt.date | None = None,
+    ) -> list[str]:
+        return [
+            self.bsn,
+            self.achternaam,
+            self.voorletters if letters is None else letters,
+            self.voorvoegsel,
+            (dob or self.geboren).isoformat(),
+            soort,
+            begin.isoformat(),
+            "" if stop is None else stop.isoformat(),
+            "" if kostprijs is None else str(kostprijs),
+            self.dossier + suffix,
+        ]
+
+    def za(self, laatste: str = "J") -> list[list[str]]:
+        rows = []
+        aanbieder = f"WZA{self.rng.randint(100, 999)}"
+        for product in self.rng.sample(["02A01", "02A02", "02A03", "04A01", "04A02"], 3):
+            for periode in (12, 13):  # one row per product per period; the last one is flagged
+                rows.append(
+                    [
+                        *self.person,
+                        self.geboren.strftime("%d-%m-%Y"),
+                        f"{ZORGPERIODE.jaar}{periode:02d}",
+                        aanbieder,
+                        "Thuiszorg Voorbeeld",
+                        "Wmo2015",
+                        product,
+                        "Huishoudelijke ondersteuning",
+                        str(self.rng.randint(30, 900)),
+                        laatste if periode == ZORGPERIODE.periode else "N",
+                    ]
+                )
+        return rows
+
+
 def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
     """Generate files for ``personen`` persons (about 6 data rows a person over the three files).
 
     Deterministic for a given ``seed``. ``expected`` has the keys of the JSON summary with
     ``fouten`` as the number of bad rows.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     bsns = test_bsns(personen)
     henv: list[list[str]] = []
     za: list[list[str]] = []
@@ -156,81 +247,8 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
         p_start = rng.randint(4 if kind == "periode" else 1, 12)
         start = CakPeriode(2019, p_start).eerste_dag + dt.timedelta(days=rng.randrange(0, 28))
         vanaf = periode_of(start).plus(1)  # first period charged
-        person = [bsn, achternaam, voorletters, voorvoegsel]
-        dossier = f"D{index:06d}"
-
-        def henv_row(
-            code: str,
-            naam: str,
-            totale: int | None,
-            aantal: int | None,
-            rest: int | None,
-            suffix: str,
-            laatste: str = "J",
-            *,
-            _vanaf: CakPeriode = vanaf,
-            _dossier: str = dossier,
-        ) -> list[str]:
-            return [
-                *person,
-                geboren.strftime("%Y%m%d"),
-                f"{ZORGPERIODE.jaar}{ZORGPERIODE.periode:02d}",
-                _dossier + suffix,
-                "Wmo2015",
-                rng.choice("NNNJ"),
-                code,
-                naam,
-                "" if totale is None else _bedrag(totale),
-                str(_vanaf.jaar),
-                str(_vanaf.periode),
-                "" if aantal is None else str(aantal),
-                "" if totale is None else _bedrag(TARIEF_2019),
-                "" if rest is None else _bedrag(rest),
-                laatste,
-            ]
-
-        def adm_row(
-            soort: str,
-            begin: dt.date,
-            stop: dt.date | None,
-            kostprijs: int | None,
-            suffix: str,
-            *,
-            letters: str = voorletters,
-            dob: dt.date = geboren,
-            _dossier: str = dossier,
-        ) -> list[str]:
-            return [
-                bsn,
-                achternaam,
-                letters,
-                voorvoegsel,
-                dob.isoformat(),
-                soort,
-                begin.isoformat(),
-                "" if stop is None else stop.isoformat(),
-                "" if kostprijs is None else str(kostprijs),
-                _dossier + suffix,
-            ]
-
-        def za_rows(laatste: str = "J") -> None:
-            aanbieder = f"WZA{rng.randint(100, 999)}"
-            for product in rng.sample(["02A01", "02A02", "02A03", "04A01", "04A02"], 3):
-                for periode in (12, 13):  # one row per product per period; the last one is flagged
-                    za.append(
-                        [
-                            *person,
-                            geboren.strftime("%d-%m-%Y"),
-                            f"{ZORGPERIODE.jaar}{periode:02d}",
-                            aanbieder,
-                            "Thuiszorg Voorbeeld",
-                            "Wmo2015",
-                            product,
-                            "Huishoudelijke ondersteuning",
-                            str(rng.randint(30, 900)),
-                            laatste if periode == ZORGPERIODE.periode else "N",
-                        ]
-                    )
+        rows = _Rows(rng, bsn, achternaam, voorletters, voorvoegsel, geboren, vanaf, f"D{index:06d}")
+        henv_row, adm_row, za_rows = rows.henv, rows.adm, rows.za
 
         charged = ZORGPERIODE.index() - vanaf.index() + 1  # periods charged through 2019-13
         kosten = rng.randrange(500, 2500) * 100  # EUR 500 .. 2,500
@@ -239,12 +257,14 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
         if kind in ("gelijk", "geboortedatum", "voorletters", "periode", "alleen_cak", "alleen_gemeente"):
             if kind != "alleen_gemeente":
                 henv.append(henv_row("HH", "Huishoudelijke hulp", None, None, None, "-1"))
-                za_rows()
+                za.extend(za_rows())
             if kind != "alleen_cak":
                 adm_start = start - dt.timedelta(days=56) if kind == "periode" else start
                 letters = "K." if kind == "voorletters" else voorletters
                 dob = geboren + dt.timedelta(days=1) if kind == "geboortedatum" else geboren
-                adm.append(adm_row("huishoudelijke_hulp", adm_start, None, None, "-1", letters=letters, dob=dob))
+                adm.append(
+                    adm_row("huishoudelijke_hulp", adm_start, None, None, "-1", letters=letters, dob=dob)
+                )
             if kind == "alleen_gemeente" and rng.random() < 0.5:
                 adm.append(adm_row("hulpmiddel", start, None, kosten, "-2"))
         elif kind in ("gelijk_kostprijs", "kostprijs"):
@@ -255,11 +275,11 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
             adm_kosten = kosten + 10_000 if kind == "kostprijs" else kosten
             adm.append(adm_row("hulpmiddel", start, None, adm_kosten, "-2"))
         elif kind == "alleen_cak_za":
-            za_rows()
+            za.extend(za_rows())
         elif kind == "beeindigd_p13":
             henv.append(henv_row("HH", "Huishoudelijke hulp", None, charged, None, "-1"))
             adm.append(adm_row("huishoudelijke_hulp", start, dt.date(2019, 12, 31), None, "-1"))
-            za_rows("N")
+            za.extend(za_rows("N"))
         elif kind == "restbedrag_nul":
             totale = TARIEF_2019 * charged
             henv.append(henv_row("HM", "Hulpmiddelen", totale, charged, 0, "-1"))
