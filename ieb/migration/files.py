@@ -253,8 +253,15 @@ def _header_line(data: bytes) -> int:
 
 
 def _reason(column: str | None, message: str, hint: str = "") -> str:
-    where = f"kolom {column.upper()}: " if column else ""
+    where = f"kolom {column}: " if column else ""
     return f"{where}{message}" + (f" ({hint})" if hint else "")
+
+
+def _as_named(column: str | None, names: Sequence[str]) -> str | None:
+    """A column as the file's description names it (the reader compares in lower case)."""
+    if column is None:
+        return None
+    return next((n for n in names if n.lower() == column), column)
 
 
 def _rows(
@@ -278,12 +285,16 @@ def _rows(
         except TableError as exc:
             whole = [i for i in exc.issues if i.line is None or i.line <= header]
             if whole:
-                fouten.extend(Fout(name, i.line or 0, _reason(i.column, i.message, i.hint)) for i in whole)
+                fouten.extend(
+                    Fout(name, i.line or 0, _reason(_as_named(i.column, required), i.message, i.hint))
+                    for i in whole
+                )
                 return [], fouten, tuple(exc.warnings), ""
             lines = data.split(b"\n")
             for issue in exc.issues:
                 assert issue.line is not None
-                fouten.append(Fout(name, issue.line, _reason(issue.column, issue.message, issue.hint)))
+                column = _as_named(issue.column, required)
+                fouten.append(Fout(name, issue.line, _reason(column, issue.message, issue.hint)))
                 lines[issue.line - 1] = b"\r" if lines[issue.line - 1].endswith(b"\r") else b""
             data = b"\n".join(lines)
             continue
@@ -338,7 +349,7 @@ def _collect(
     build: Callable[[_RowReader], Any],
     key: Callable[[Any], Any],
 ) -> Gelezen[Any]:
-    rows, fouten, warnings, encoding = _rows(source, name, [c.lower() for c in columns])
+    rows, fouten, warnings, encoding = _rows(source, name, columns)
     structural = len(fouten)
     records: list[Any] = []
     seen: dict[Any, int] = {}

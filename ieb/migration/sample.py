@@ -22,7 +22,7 @@ from ieb.migration.files import ADMINISTRATIE_KOLOMMEN, HENV_KOLOMMEN, ZA_KOLOMM
 from ieb.migration.values import CakPeriode, periode_of
 from ieb.types import bsn_is_valid
 
-__all__ = ["KINDS", "Generated", "generate", "test_bsns"]
+__all__ = ["KINDS", "Generated", "generate", "sample_bsns"]
 
 ZORGPERIODE = CakPeriode(2019, 13)
 PEILDATUM = dt.date(2020, 1, 1)
@@ -49,7 +49,7 @@ _ACCENT = ["Çelik", "Müller", "Noël", "Brandsmà", "Ümit"]
 _VOORVOEGSELS = ["", "", "", "de", "van", "van der", "ter"]
 
 
-def test_bsns(count: int, *, start: int = 0) -> list[str]:
+def sample_bsns(count: int, *, start: int = 0) -> list[str]:
     """``count`` distinct test BSNs 9999xxxxx that pass the 11-proef (at most 9,090 exist)."""
     out: list[str] = []
     for prefix in range(99990000 + start, 100000000):
@@ -214,7 +214,7 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
     ``fouten`` as the number of bad rows.
     """
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
-    bsns = test_bsns(personen)
+    bsns = sample_bsns(personen)
     henv: list[list[str]] = []
     za: list[list[str]] = []
     adm: list[list[str]] = []
