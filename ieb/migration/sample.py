@@ -268,10 +268,12 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
             if kind == "alleen_gemeente" and rng.random() < 0.5:
                 adm.append(adm_row("hulpmiddel", start, None, kosten, "-2"))
         elif kind in ("gelijk_kostprijs", "kostprijs"):
-            henv.append(henv_row("HH", "Huishoudelijke hulp", None, None, None, "-1"))
+            # half of them also have huishoudelijke hulp (then that governs the stop, no kostprijs is sent)
+            if rng.random() < 0.5:
+                henv.append(henv_row("HH", "Huishoudelijke hulp", None, None, None, "-1"))
+                adm.append(adm_row("huishoudelijke_hulp", start, None, None, "-1"))
             henv.append(henv_row("HM", "Hulpmiddelen", kosten, aantal_k, rest, "-2"))
             expected["restbedrag_cent"] += rest
-            adm.append(adm_row("huishoudelijke_hulp", start, None, None, "-1"))
             adm_kosten = kosten + 10_000 if kind == "kostprijs" else kosten
             adm.append(adm_row("hulpmiddel", start, None, adm_kosten, "-2"))
         elif kind == "alleen_cak_za":

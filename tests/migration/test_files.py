@@ -77,7 +77,10 @@ def test_restbedrag_without_or_above_totale_kosten_is_a_bad_row() -> None:
 
 def test_za_records() -> None:
     result = read_za(za({}, {"PRODUCTCODE": "02A02", "IND_LAATSTE_ZORGPERIODE": "N"}), name="za.csv")
-    assert [(z.productcode, z.laatste_zorgperiode) for z in result.records] == [("02A01", True), ("02A02", False)]
+    assert [(z.productcode, z.laatste_zorgperiode) for z in result.records] == [
+        ("02A01", True),
+        ("02A02", False),
+    ]
     assert result.records[0].geleverde_zorg_minuten == 120
 
 

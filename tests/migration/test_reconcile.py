@@ -25,7 +25,10 @@ A, B, C = "999900006", "999900018", "999900031"
 
 def run(h: bytes, z: bytes, a: bytes, peildatum: dt.date = P) -> Afstemming:
     return reconcile(
-        read_henv(h, name="henv.csv"), read_za(z, name="za.csv"), read_administratie(a, name="adm.csv"), peildatum
+        read_henv(h, name="henv.csv"),
+        read_za(z, name="za.csv"),
+        read_administratie(a, name="adm.csv"),
+        peildatum,
     )
 
 
@@ -78,8 +81,14 @@ def test_a_different_kostprijs_on_the_longest_item_is_a_kostprijs_and_restbedrag
     (person,) = result.met_verschillen
     kinds = {v.categorie: v for v in person.verschillen}
     assert set(kinds) == {Categorie.KOSTPRIJS, Categorie.RESTBEDRAG}
-    assert (kinds[Categorie.KOSTPRIJS].cak, kinds[Categorie.KOSTPRIJS].gemeente) == ("EUR 900,00", "EUR 950,00")
-    assert (kinds[Categorie.RESTBEDRAG].cak, kinds[Categorie.RESTBEDRAG].gemeente) == ("EUR 742,50", "EUR 792,50")
+    assert (kinds[Categorie.KOSTPRIJS].cak, kinds[Categorie.KOSTPRIJS].gemeente) == (
+        "EUR 900,00",
+        "EUR 950,00",
+    )
+    assert (kinds[Categorie.RESTBEDRAG].cak, kinds[Categorie.RESTBEDRAG].gemeente) == (
+        "EUR 742,50",
+        "EUR 792,50",
+    )
     assert all(v.actie for v in person.verschillen)
     assert result.perioden[0].kostprijs_cent == 74250  # the CAK's restbedrag is taken over
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -40,7 +41,9 @@ def test_bad_amounts(text: str) -> None:
         parse_bedrag(text)
 
 
-@pytest.mark.parametrize("text", ["20190315", "2019-03-15", "15-03-2019", "15/03/2019", "2019-03-15 00:00:00"])
+@pytest.mark.parametrize(
+    "text", ["20190315", "2019-03-15", "15-03-2019", "15/03/2019", "2019-03-15 00:00:00"]
+)
 def test_dates_as_written(text: str) -> None:
     assert parse_datum(text) == dt.date(2019, 3, 15)
 
@@ -55,7 +58,7 @@ def test_thirteen_periods_cover_2019() -> None:
     periods = [CakPeriode(2019, p) for p in range(1, 14)]
     assert periods[0].eerste_dag == dt.date(2019, 1, 1)
     assert periods[12].laatste_dag == dt.date(2019, 12, 31)
-    for a, b in zip(periods, periods[1:], strict=False):
+    for a, b in itertools.pairwise(periods):
         assert b.eerste_dag == a.laatste_dag + dt.timedelta(days=1)
     assert CakPeriode(2019, 13).plus(1) == CakPeriode(2020, 1)
     assert periode_of(dt.date(2019, 12, 31)) == CakPeriode(2019, 13)
