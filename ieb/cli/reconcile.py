@@ -19,7 +19,7 @@ _EPILOG = (
 
 
 def _groepen(path: Path) -> dict[str, Any]:
-    from ieb.policy import Soort
+    from ieb.policy import VoorzieningKind
     from ieb.tabular import TableError, read_table
 
     try:
@@ -30,9 +30,11 @@ def _groepen(path: Path) -> dict[str, Any]:
     problems = []
     for row in table.rows:
         try:
-            out[str(row["code"]).strip().upper()] = Soort(str(row["soort"]).strip().lower())
+            out[str(row["code"]).strip().upper()] = VoorzieningKind(str(row["soort"]).strip().lower())
         except ValueError:
-            problems.append(f"{path}:{row.line}: kolom soort: kies uit {', '.join(s.value for s in Soort)}")
+            problems.append(
+                f"{path}:{row.line}: kolom soort: kies uit {', '.join(s.value for s in VoorzieningKind)}"
+            )
     if problems:
         raise fail("\n".join(problems))
     return out

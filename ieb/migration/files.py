@@ -29,7 +29,7 @@ from ieb.migration.values import (
     parse_jn,
     parse_zorgperiode,
 )
-from ieb.policy import Soort
+from ieb.policy import VoorzieningKind
 from ieb.tabular import MAX_BYTES, Row, TableError, read_table
 from ieb.types import mask_bsn, mask_bsns
 
@@ -100,15 +100,15 @@ ADMINISTRATIE_KOLOMMEN = (
 #: [I] HENV_GROEP_CODE -> category. The CAK's code list is not published with the file description;
 #: these are the codes this library assumes. Pass your own table (``groepen=``, ``ieb reconcile
 #: --groepen FILE``) when your file uses others; an unknown code is a bad row, never a guess.
-DEFAULT_GROEPEN: Mapping[str, Soort] = {
-    "HH": Soort.HUISHOUDELIJKE_HULP,
-    "BG": Soort.BEGELEIDING,
-    "DB": Soort.DAGBESTEDING,
-    "HM": Soort.HULPMIDDEL,
-    "WV": Soort.WONINGAANPASSING,
-    "RS": Soort.ROLSTOEL,
-    "VV": Soort.VERVOER,
-    "AV": Soort.ALGEMENE_VOORZIENING,
+DEFAULT_GROEPEN: Mapping[str, VoorzieningKind] = {
+    "HH": VoorzieningKind.HUISHOUDELIJKE_HULP,
+    "BG": VoorzieningKind.BEGELEIDING,
+    "DB": VoorzieningKind.DAGBESTEDING,
+    "HM": VoorzieningKind.HULPMIDDEL,
+    "WV": VoorzieningKind.WONINGAANPASSING,
+    "RS": VoorzieningKind.ROLSTOEL,
+    "VV": VoorzieningKind.VERVOER,
+    "AV": VoorzieningKind.ALGEMENE_VOORZIENING,
 }
 
 _REGELING = "WMO2015"
@@ -172,7 +172,7 @@ class HenvRegel:
     pgb: bool
     groep_code: str
     groep_naam: str
-    soort: Soort
+    soort: VoorzieningKind
     totale_kosten_cent: int | None
     vanaf: CakPeriode  #: JAAR_VANAF + PERIODE_VANAF
     aantal_perioden: int | None
@@ -216,7 +216,7 @@ class AdministratieRegel:
 
     regel: int
     persoon: Persoon
-    soort: Soort
+    soort: VoorzieningKind
     start: dt.date
     stop: dt.date | None
     kostprijs_cent: int | None
@@ -381,7 +381,10 @@ def _display(source: Path | str | bytes, name: str | None) -> tuple[Path | bytes
 
 
 def read_henv(
-    source: Path | str | bytes, *, name: str | None = None, groepen: Mapping[str, Soort] | None = None
+    source: Path | str | bytes,
+    *,
+    name: str | None = None,
+    groepen: Mapping[str, VoorzieningKind] | None = None,
 ) -> Gelezen[HenvRegel]:
     """Read a HenV file (one row per verstrekking per client). ``groepen`` maps HENV_GROEP_CODE to a
     category (default :data:`DEFAULT_GROEPEN`); an unknown code makes the row bad."""
@@ -500,12 +503,12 @@ def read_za(source: Path | str | bytes, *, name: str | None = None) -> Gelezen[Z
     return _collect(display, path, ZA_KOLOMMEN, build, key)
 
 
-def _soort(text: str) -> Soort:
+def _soort(text: str) -> VoorzieningKind:
     try:
-        return Soort(text.strip().lower())
+        return VoorzieningKind(text.strip().lower())
     except ValueError:
         raise ValueProblem(
-            f"'{text[:30]}' is geen soort; kies uit {', '.join(s.value for s in Soort)}"
+            f"'{text[:30]}' is geen soort; kies uit {', '.join(s.value for s in VoorzieningKind)}"
         ) from None
 
 
@@ -513,7 +516,7 @@ def read_administratie(source: Path | str | bytes, *, name: str | None = None) -
     """Read the gemeente's own administration: a CSV with exactly the header
     ``bsn;achternaam;voorletters;voorvoegsel;geboortedatum;soort;start;stop;kostprijs_cent;dossiernummer``
     (``;``-separated UTF-8; Windows-1252 is converted with a warning). ``soort`` is one of
-    :class:`ieb.policy.Soort`; ``stop`` and ``kostprijs_cent`` may be empty."""
+    :class:`ieb.policy.VoorzieningKind`; ``stop`` and ``kostprijs_cent`` may be empty."""
     path, display = _display(source, name)
 
     def build(r: _RowReader) -> AdministratieRegel | None:

@@ -318,9 +318,9 @@ def _longest(
             continue
         end = virtual_end(rest, first, table)
         assert end is not None
-        key = (end.stop_maand, rest)
+        key = (end.stop_month, rest)
         if best is None or key > best[:2]:
-            best = (end.stop_maand, rest, (rest, item))
+            best = (end.stop_month, rest, (rest, item))
     return None if best is None else best[2]
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from ieb.migration import CakPeriode, read_administratie, read_henv, read_za
-from ieb.policy import Soort
+from ieb.policy import VoorzieningKind
 from tests.migration.build import adm, henv, za
 
 KOSTPRIJS = {
@@ -26,7 +26,7 @@ def test_henv_typed_record_from_windows_1252_with_comma_separator() -> None:
     (r,) = result.records
     assert r.persoon.achternaam == "Noël"
     assert r.persoon.geboortedatum == dt.date(1950, 1, 1)
-    assert r.soort is Soort.HULPMIDDEL
+    assert r.soort is VoorzieningKind.HULPMIDDEL
     assert (r.totale_kosten_cent, r.kosten_per_periode_cent, r.restbedrag_cent) == (123456, 1750, 102456)
     assert r.vanaf == CakPeriode(2019, 3) and r.zorgperiode == CakPeriode(2019, 13)
     assert r.tot == CakPeriode(2019, 3).plus(70)
@@ -64,8 +64,8 @@ def test_bad_rows_are_reported_with_line_and_column_and_the_rest_is_read() -> No
 
 def test_own_group_table() -> None:
     data = henv({"HENV_GROEP_CODE": "X1"})
-    result = read_henv(data, name="h", groepen={"x1": Soort.BEGELEIDING})
-    assert result.records[0].soort is Soort.BEGELEIDING
+    result = read_henv(data, name="h", groepen={"x1": VoorzieningKind.BEGELEIDING})
+    assert result.records[0].soort is VoorzieningKind.BEGELEIDING
 
 
 def test_restbedrag_without_or_above_totale_kosten_is_a_bad_row() -> None:
@@ -106,7 +106,7 @@ def test_administratie_values() -> None:
         name="adm.csv",
     )
     (r,) = result.records
-    assert (r.soort, r.kostprijs_cent, r.stop) == (Soort.HULPMIDDEL, 57000, dt.date(2020, 6, 30))
+    assert (r.soort, r.kostprijs_cent, r.stop) == (VoorzieningKind.HULPMIDDEL, 57000, dt.date(2020, 6, 30))
     reasons = {f.regel: f.reden for f in result.fouten}
     assert "kolom soort" in reasons[3] and "huishoudelijke_hulp" in reasons[3]
     assert "kolom kostprijs_cent" in reasons[4]

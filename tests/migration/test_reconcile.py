@@ -65,7 +65,7 @@ def test_three_kostprijzen_in_a_row_the_longest_running_goes_out() -> None:
     (period,) = result.perioden
     end = virtual_end(74250, first_charged_month(P))
     assert end is not None
-    assert (period.start, period.stop) == (P, end.virtuele_einddatum)  # the kostprijs governs the stop
+    assert (period.start, period.stop) == (P, end.virtual_end_date)  # the kostprijs governs the stop
     assert period.kostprijs_cent == 74250  # K2: EUR 900 - 9 x 17.50 lasts longest
     assert period.kostprijs_start == P
     assert result.summary()["startberichten"] == 1
