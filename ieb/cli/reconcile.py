@@ -98,6 +98,7 @@ def reconcile_command(
     """
     import datetime as dt
 
+    from ieb.errors import IebError
     from ieb.migration import (
         REPORT_FILES,
         ReconcileError,
@@ -138,13 +139,17 @@ def reconcile_command(
         read_za(za, name=str(za)),
         read_administratie(administratie, name=str(administratie)),
     )
+    onleesbaar = [g.bestand for g in gelezen if g.onleesbaar]
     try:
         result = reconcile(*gelezen, day)
+        if not onleesbaar:
+            write_reports(result, out)
     except ReconcileError as exc:
         raise fail(exc.message) from None
-    onleesbaar = [g.bestand for g in gelezen if g.onleesbaar]
-    if not onleesbaar:
-        write_reports(result, out)
+    except IebError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{out}: niet te schrijven ({exc.strerror or exc})") from None
     for warning in result.waarschuwingen:
         typer.echo(f"let op: {mask_bsns(warning)}", err=True)
     queued_line = None

@@ -13,6 +13,7 @@ Fields of the HenV and ZA files: the CAK's migration description (see docs/migra
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,8 +246,17 @@ def _load(path: Path | bytes, name: str) -> tuple[bytes | None, Fout | None]:
         return None, Fout(name, 0, f"bestand niet te lezen ({exc.strerror or exc})")
 
 
+_LINE_END = re.compile(rb"(\r\n|\r|\n)")
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    """Physical lines as the csv module counts them (``\r\n``, ``\r`` or ``\n``), each followed by
+    its line end in the next item: ``[line1, end1, line2, end2, ..., last]``."""
+    return _LINE_END.split(data)
+
+
 def _header_line(data: bytes) -> int:
-    for number, line in enumerate(data.split(b"\n"), start=1):
+    for number, line in enumerate(_split_lines(data)[::2], start=1):
         if line.strip(b" \t\r\xef\xbb\xbf") and not line.lower().startswith(b"sep="):
             return number
     return 1
@@ -290,13 +300,19 @@ def _rows(
                     for i in whole
                 )
                 return [], fouten, tuple(exc.warnings), ""
-            lines = data.split(b"\n")
+            parts = _split_lines(data)
             for issue in exc.issues:
                 assert issue.line is not None
                 column = _as_named(issue.column, required)
                 fouten.append(Fout(name, issue.line, _reason(column, issue.message, issue.hint)))
-                lines[issue.line - 1] = b"\r" if lines[issue.line - 1].endswith(b"\r") else b""
-            data = b"\n".join(lines)
+                index = 2 * (issue.line - 1)
+                if index >= len(parts):
+                    fouten.append(
+                        Fout(name, issue.line, "regel niet terug te vinden; het bestand is niet te lezen")
+                    )
+                    return [], fouten, tuple(exc.warnings), ""
+                parts[index] = b""
+            data = b"".join(parts)
             continue
         return list(table.rows), fouten, table.warnings, table.encoding
     fouten.append(Fout(name, 0, "bestand bleef onleesbaar na het overslaan van foute regels"))

@@ -50,7 +50,7 @@ class CakPeriode:
     def __post_init__(self) -> None:
         if not 1 <= self.periode <= PERIODEN_PER_JAAR:
             raise ValueProblem(f"periode {self.periode} bestaat niet (1 t/m {PERIODEN_PER_JAAR})")
-        if not 1900 <= self.jaar <= 2100:
+        if not 1900 <= self.jaar <= 9000:
             raise ValueProblem(f"jaar {self.jaar} is niet aannemelijk")
 
     @property
@@ -86,6 +86,7 @@ _DATE_FORMATS = (
     (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), (3, 2, 1)),  # DD-MM-JJJJ
     (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 2, 1)),  # DD/MM/JJJJ
 )
+_FIRST_YEAR, _LAST_YEAR = 1900, 2100
 _DATE_HINT = "verwacht JJJJMMDD, JJJJ-MM-DD of DD-MM-JJJJ"
 
 
@@ -97,9 +98,14 @@ def parse_datum(text: str) -> dt.date:
         match = pattern.match(value)
         if match:
             try:
-                return dt.date(int(match.group(y)), int(match.group(m)), int(match.group(d)))
+                day = dt.date(int(match.group(y)), int(match.group(m)), int(match.group(d)))
             except ValueError:
                 raise ValueProblem(f"'{value}' is geen bestaande datum") from None
+            if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+                raise ValueProblem(
+                    f"'{value}': jaar {day.year} is niet aannemelijk ({_FIRST_YEAR}-{_LAST_YEAR})"
+                )
+            return day
     raise ValueProblem(f"'{value[:20]}' is geen datum ({_DATE_HINT})")
 
 
