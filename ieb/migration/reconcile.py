@@ -68,6 +68,7 @@ __all__ = [
     "Groep",
     "PersoonUitkomst",
     "ReconcileError",
+    "Restbedrag",
     "Verschil",
     "cak_rest",
     "counted_between",
@@ -148,6 +149,31 @@ class PersoonUitkomst:
         return f"PersoonUitkomst(bsn='{self.bsn_masked}', groep={self.groep.value}, verschillen={len(self.verschillen)})"
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class Restbedrag:
+    """One running CAK verstrekking with a kostprijs (amounts in eurocent).
+
+    ``restbedrag_cent`` as in the file (end of ZORGPERIODE), ``berekend_cent`` from TOTALE_KOSTEN and
+    the periods charged, ``op_peildatum_cent`` what is left on the peildatum, ``virtuele_einddatum``
+    when that is used up (policy rules, from the first month charged after the peildatum) and
+    ``langstlopend`` whether it is the person's longest-running kostprijs at the CAK.
+    """
+
+    bsn: str
+    dossiernummer: str
+    groep_code: str
+    regel: int
+    totale_kosten_cent: int
+    restbedrag_cent: int
+    berekend_cent: int | None
+    op_peildatum_cent: int
+    virtuele_einddatum: dt.date | None
+    langstlopend: bool
+
+    def __repr__(self) -> str:
+        return f"Restbedrag(bsn='{mask_bsn(self.bsn)}', dossier={self.dossiernummer!r}, rest={self.op_peildatum_cent})"
+
+
 @dataclass
 class Afstemming:
     """The result of :func:`reconcile`."""
@@ -159,6 +185,7 @@ class Afstemming:
     waarschuwingen: list[str] = field(default_factory=list)
     restbedrag_cent: int = 0  #: sum of the CAK's remaining amounts on the peildatum (running verstrekkingen)
     bestanden: dict[str, int] = field(default_factory=dict)  #: data rows read per file
+    restbedragen: list[Restbedrag] = field(default_factory=list)  #: per running kostprijs verstrekking
 
     def groep(self, groep: Groep) -> list[PersoonUitkomst]:
         return [p for p in self.personen if p.groep is groep]
@@ -465,6 +492,27 @@ def reconcile(
     for z in za.records:
         if z.laatste_zorgperiode:
             cak_za[z.bsn].append(z)
+    first_month = first_charged_month(peildatum)
+    for bsn, rows_of in cak_henv.items():
+        items = [(cak_rest(r, peildatum, table) or 0, r) for r in rows_of if r.restbedrag_cent is not None]
+        longest = _longest(items, peildatum, table)
+        for left, r in items:
+            end = virtual_end(left, first_month, table) if left > 0 else None
+            assert r.totale_kosten_cent is not None and r.restbedrag_cent is not None
+            result.restbedragen.append(
+                Restbedrag(
+                    bsn,
+                    r.dossiernummer,
+                    r.groep_code,
+                    r.regel,
+                    r.totale_kosten_cent,
+                    r.restbedrag_cent,
+                    cak_rest_berekend(r),
+                    left,
+                    end.virtual_end_date if end else None,
+                    longest is not None and longest[1] is r,
+                )
+            )
     by_dossier: dict[tuple[str, str], HenvRegel] = {}
     for r in henv.records:
         if r.restbedrag_cent is not None and r.dossiernummer:
@@ -475,7 +523,6 @@ def reconcile(
         if _gem_running(a, peildatum, soorten):
             gem_rows[a.bsn].append(a)
 
-    first_month = first_charged_month(peildatum)
     gem_active: dict[str, list[AdministratieRegel]] = {}
     gem_rest: dict[int, int | None] = {}
     periods_of: dict[str, list[Period]] = {}

@@ -8,6 +8,9 @@ Files written by :func:`write_reports` into a folder:
 * ``afstemming-verschillen.csv`` - one row per difference, and one per person only at the CAK or
   only at the gemeente (``;``, UTF-8 with BOM so Excel opens it; full BSN, it is a work file);
 * ``afstemming-fouten.csv`` - the bad rows (bestand, regel, reden);
+* ``restbedragen.csv`` - per running CAK verstrekking with a kostprijs: RESTBEDRAG as delivered, as
+  computed from TOTALE_KOSTEN, what is left on the peildatum, its virtual end date and whether it is
+  the person's longest-running kostprijs;
 * ``eerste-levering.csv`` - the initial delivery as a desired state for ``ieb plan`` (docs/ledger.md).
 """
 
@@ -29,6 +32,7 @@ REPORT_FILES = (
     "afstemming.html",
     "afstemming-verschillen.csv",
     "afstemming-fouten.csv",
+    "restbedragen.csv",
     "eerste-levering.csv",
 )
 #: most rows per list on the HTML page (the CSV files have them all)
@@ -121,6 +125,35 @@ def report_texts(result: Afstemming, *, now: dt.datetime | None = None) -> dict[
         ),
         "afstemming-fouten.csv": _csv_text(
             ["bestand", "regel", "reden"], [[f.bestand, f.regel, f.reden] for f in result.fouten]
+        ),
+        "restbedragen.csv": _csv_text(
+            [
+                "bsn",
+                "dossiernummer",
+                "henv_groep_code",
+                "regel",
+                "totale_kosten_cent",
+                "restbedrag_cent",
+                "restbedrag_berekend_cent",
+                "restbedrag_peildatum_cent",
+                "virtuele_einddatum",
+                "langstlopend",
+            ],
+            [
+                [
+                    r.bsn,
+                    r.dossiernummer,
+                    r.groep_code,
+                    r.regel,
+                    r.totale_kosten_cent,
+                    r.restbedrag_cent,
+                    "" if r.berekend_cent is None else r.berekend_cent,
+                    r.op_peildatum_cent,
+                    r.virtuele_einddatum.isoformat() if r.virtuele_einddatum else "",
+                    "J" if r.langstlopend else "N",
+                ]
+                for r in result.restbedragen
+            ],
         ),
         "eerste-levering.csv": _csv_text(
             ["bsn", "start", "stop", "kostprijs_cent", "kostprijs_start"],

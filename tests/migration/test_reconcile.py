@@ -67,6 +67,14 @@ def test_three_kostprijzen_in_a_row_the_longest_running_goes_out() -> None:
     assert end is not None
     assert (period.start, period.stop) == (P, end.virtual_end_date)  # the kostprijs governs the stop
     assert period.kostprijs_cent == 74250  # K2: EUR 900 - 9 x 17.50 lasts longest
+    rests = {r.dossiernummer: r for r in result.restbedragen}
+    assert {d: (r.op_peildatum_cent, r.langstlopend) for d, r in rests.items()} == {
+        "K1": (39000, False),
+        "K2": (74250, True),
+        "K3": (21250, False),
+    }
+    assert rests["K2"].virtuele_einddatum == end.virtual_end_date
+    assert rests["K1"].berekend_cent == rests["K1"].restbedrag_cent == 39000
     assert period.kostprijs_start == P
     assert result.summary()["startberichten"] == 1
 
