@@ -48,8 +48,8 @@ def reconcile_command(
         typer.Option(
             "--administratie",
             metavar="BESTAND",
-            help="Eigen administratie (CSV: bsn;achternaam;voorletters;voorvoegsel;geboortedatum;soort;"
-            "start;stop;kostprijs_cent;dossiernummer).",
+            help="Eigen administratie: CSV met de kolommen bsn, achternaam, voorletters, voorvoegsel, "
+            "geboortedatum, soort, start, stop, kostprijs_cent, dossiernummer (zie docs/migration.md).",
         ),
     ],
     peildatum: Annotated[
@@ -93,8 +93,9 @@ def reconcile_command(
 ) -> None:
     """Vergelijk de overdrachtsbestanden van het CAK (HenV, ZA) met de eigen administratie op BSN.
 
-    Schrijft afstemming.html, afstemming-verschillen.csv, afstemming-fouten.csv en de gewenste situatie
-    eerste-levering.csv (voor ieb plan) in --out; met --queue ook gepland en klaargezet om te versturen.
+    Schrijft afstemming.html, afstemming-verschillen.csv, afstemming-fouten.csv, restbedragen.csv en de
+    gewenste situatie eerste-levering.csv (voor ieb plan) in --out; met --queue wordt de eerste levering
+    ook gepland en klaargezet om te versturen.
     """
     import datetime as dt
 

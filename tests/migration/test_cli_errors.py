@@ -79,6 +79,20 @@ def test_text_output_masks_bsns(tmp_path: Path) -> None:
     assert "999900006" not in result.output and "999900018" not in result.output
 
 
+def test_own_group_table_option(tmp_path: Path) -> None:
+    args = _files(tmp_path, h=henv({"HENV_GROEP_CODE": "Z9"}))
+    out = ["--peildatum", "2020-01-01", "--out", str(tmp_path / "o"), "--format", "json"]
+    assert len(json.loads(runner.invoke(app, [*args, *out]).stdout)["fouten"]) == 1
+    (tmp_path / "groepen.csv").write_text("code;soort\nZ9;huishoudelijke_hulp\n", encoding="utf-8")
+    result = runner.invoke(app, [*args, *out, "--force", "--groepen", str(tmp_path / "groepen.csv")])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)
+    assert (counts["beide"], counts["fouten"]) == (1, [])
+    (tmp_path / "groepen.csv").write_text("code;soort\nZ9;fiets\n", encoding="utf-8")
+    bad = runner.invoke(app, [*args, *out, "--force", "--groepen", str(tmp_path / "groepen.csv")])
+    assert bad.exit_code == 1 and "kolom soort" in bad.output
+
+
 def test_html_escapes_what_the_files_say() -> None:
     evil = "<script>alert(1)</script>"
     result = reconcile(
