@@ -118,6 +118,12 @@ def _date(value: Any, column: str, line: int, issues: list[RowIssue]) -> dt.date
         return None
 
 
+def _zeros(value: Any, width: int) -> str:
+    """A code as text with the leading zeros Excel drops restored (``363`` -> ``0363``)."""
+    text = str(value).strip()
+    return text.zfill(width) if text.isdigit() and len(text) < width else text
+
+
 def _missing(column: str, line: int) -> RowIssue:
     return RowIssue(line, column, "ontbreekt", "vul deze kolom in")
 
@@ -171,10 +177,10 @@ def record_to_message(row: Mapping[str, Any], line: int, default_bericht: str | 
     if issues:
         raise _RowProblems(issues)
     common: dict[str, Any] = {
-        "afzender": str(row["afzender"]).strip(),
+        "afzender": _zeros(row["afzender"], 4),
         "identificatie": str(row["identificatie"]),
         "dagtekening": dagtekening,
-        "bsn": str(row["bsn"]).strip(),
+        "bsn": _zeros(row["bsn"], 9),
         "eb_start_nummer": nummer,
         "status": status,
     }

@@ -59,11 +59,16 @@ MAX_COLUMNS = 200
 MAX_INT_DIGITS = 30
 #: problems collected before the reader stops looking
 MAX_ISSUES = 1_000
+#: characters the separator sniffer looks at
+_SNIFF_CHARS = 4096
 
 Format = Literal["csv", "json", "jsonl"]
 
 _SAVE_AS_CSV = "sla het bestand in Excel op via 'Opslaan als' > 'CSV UTF-8 (door komma's gescheiden)'"
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+# A UTF-8 encoded accented letter (U+00C0..U+017F: "é" is C3 A9). Found in a file that is not UTF-8, it
+# means UTF-8 and another encoding are mixed; in genuine Windows-1252 text the same bytes would be
+# "Ã©", which no one writes. (A looser pattern would also hit "É’", an accented capital and a quote.)
+_UTF8_LETTER = re.compile(rb"[\xc3-\xc5][\x80-\xbf]")
 _SEP_LINE = re.compile(r"^sep=([,;])[ \t]*(?:\r\n|\r|\n|$)", re.I)
 
 
@@ -252,7 +257,7 @@ def _decode(data: bytes, issues: _Collector, warnings: list[str]) -> tuple[str, 
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         bad_line = _line_of(body, exc.start)
-    if _UTF8_MULTIBYTE.search(body):
+    if _UTF8_LETTER.search(body):
         raise issues.fail(
             bad_line,
             None,
@@ -316,8 +321,10 @@ def _pick_delimiter(text: str, columns: _Columns) -> str:
     match = _SEP_LINE.match(text)
     if match:
         return match.group(1)
-    sample = "\n".join(text[: 64 * 1024].splitlines()[:50])
-    first = text.lstrip("\r\n").splitlines()[0] if text.strip() else ""
+    # csv.Sniffer is quadratic on quote-heavy input: a small sample keeps it bounded
+    sample = "\n".join(text[:_SNIFF_CHARS].splitlines()[:50])
+    head = text.lstrip("\r\n")[: 64 * 1024].splitlines()
+    first = head[0] if head else ""
     try:
         sniffed = csv.Sniffer().sniff(sample, delimiters=",;").delimiter
     except csv.Error:

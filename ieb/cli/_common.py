@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import typer.rich_utils as _rich
 from typer.core import TyperCommand, TyperGroup
-
-from ieb.types import mask_bsns
 
 __all__ = [
     "COMMAND",
@@ -33,16 +30,55 @@ __all__ = [
     "fail",
     "parse_today",
     "print_problems",
+    "usage_error",
 ]
 
-# The help screens are for clerks: Dutch words around our Dutch help texts.
-_rich.DEFAULT_STRING = "[standaard: {}]"
-_rich.REQUIRED_LONG_STRING = "[verplicht]"
-_rich.ARGUMENTS_PANEL_TITLE = "Argumenten"
-_rich.OPTIONS_PANEL_TITLE = "Opties"
-_rich.COMMANDS_PANEL_TITLE = "Opdrachten"
-_rich.ERRORS_PANEL_TITLE = "Fout"
-_rich.ABORTED_TEXT = "Afgebroken."
+
+def _dutch_help_screens() -> None:
+    """The help and error screens are for clerks: Dutch words around our Dutch help texts.
+
+    Done when a help or usage error is about to be shown (importing typer's rich support costs
+    0.2 s, which ``ieb validate`` should not pay on every run)."""
+    import typer.rich_utils as rich_utils
+
+    rich_utils.DEFAULT_STRING = "[standaard: {}]"
+    rich_utils.REQUIRED_LONG_STRING = "[verplicht]"
+    rich_utils.ARGUMENTS_PANEL_TITLE = "Argumenten"
+    rich_utils.OPTIONS_PANEL_TITLE = "Opties"
+    rich_utils.COMMANDS_PANEL_TITLE = "Opdrachten"
+    rich_utils.ERRORS_PANEL_TITLE = "Fout"
+    rich_utils.ABORTED_TEXT = "Afgebroken."
+    rich_utils.RICH_HELP = "Zie [blue]'{command_path} {help_option}'[/] voor hulp."
+
+
+_CLICK_DUTCH = (
+    (re.compile(r"^Missing argument (.+?)\.$"), r"Argument \1 ontbreekt."),
+    (re.compile(r"^Missing option (.+?)\.$"), r"Optie \1 ontbreekt."),
+    (re.compile(r"^No such option: (.+)$"), r"Onbekende optie: \1"),
+    (re.compile(r"^Option (.+?) requires an argument\.$"), r"Optie \1 heeft een waarde nodig."),
+    (re.compile(r"^Got unexpected extra arguments? \((.+)\)$"), r"Onverwacht extra argument: \1"),
+    (re.compile(r"^Invalid value for (.+?): (.*)$", re.S), r"Ongeldige waarde voor \1: \2"),
+)
+
+
+def _dutch_usage(exc: Exception) -> Exception:
+    """Click's usage error in Dutch (same exit code 2), or ``exc`` unchanged when not recognised."""
+    from typer._click.exceptions import UsageError
+
+    if not isinstance(exc, UsageError):
+        return exc
+    text = exc.format_message()
+    for pattern, replacement in _CLICK_DUTCH:
+        if pattern.match(text):
+            return UsageError(pattern.sub(replacement, text), ctx=exc.ctx)
+    return exc
+
+
+def mask_bsns(text: str) -> str:
+    from ieb.types import mask_bsns as _mask
+
+    return _mask(text)
+
 
 _OIN = re.compile(r"[0-9]{20}")
 _GEMEENTECODE = re.compile(r"[0-9]{4}")
@@ -73,9 +109,26 @@ class IebCommand(TyperCommand):
             _plain_types([option])
         return option
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if any(a in ctx.help_option_names for a in args):
+            _dutch_help_screens()
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as exc:
+            _dutch_help_screens()
+            dutch = _dutch_usage(exc)
+            if dutch is exc:
+                raise
+            raise dutch from None
+
 
 class IebGroup(TyperGroup):
     """A command group with a Dutch ``--help``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or any(a in ctx.help_option_names for a in args):
+            _dutch_help_screens()
+        return super().parse_args(ctx, args)
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)
@@ -98,7 +151,7 @@ def parse_today(value: str | None, option: str = "--today") -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is geen datum JJJJ-MM-DD", param_hint=option) from None
+        raise usage_error(f"{value!r} is geen datum JJJJ-MM-DD", option) from None
 
 
 def print_problems(exc: Exception, *, footer: str | None = None) -> None:
@@ -123,6 +176,14 @@ def print_problems(exc: Exception, *, footer: str | None = None) -> None:
         typer.echo(f"fout: {where}{mask_bsns(message)}", err=True)
     if footer:
         typer.echo(footer, err=True)
+
+
+def usage_error(message: str, option: str | None = None) -> typer.Exit:
+    """Print ``fout: OPTION: message`` on stderr (Dutch, unlike click's "Invalid value for") and
+    return the :class:`typer.Exit` with code 2 (wrong usage) to raise."""
+    where = f"{option}: " if option else ""
+    typer.echo(f"fout: {where}{mask_bsns(message)}", err=True)
+    return typer.Exit(2)
 
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:
@@ -156,9 +217,9 @@ def check_oin(value: str, option: str = "--allow-oin") -> str:
     """An OIN (Organisatie-identificatienummer): exactly 20 digits; a usage error (exit 2) otherwise."""
     value = value.strip()
     if not _OIN.fullmatch(value):
-        raise typer.BadParameter(
+        raise usage_error(
             f"{value!r} is geen OIN: een OIN bestaat uit precies 20 cijfers (bv. 00000099000000363000)",
-            param_hint=option,
+            option,
         )
     return value
 
@@ -174,29 +235,27 @@ def check_organisatie(organisatie: str | None, cert: Path, option: str = "--orga
     from ieb.transport.pki import TEST_OIN_PREFIX, oin_for, oin_from_certificate
 
     if organisatie is not None and not _GEMEENTECODE.fullmatch(organisatie.strip()):
-        raise typer.BadParameter(
-            f"{organisatie!r} is geen gemeentecode: precies 4 cijfers (CBS-code, bv. 0363)", param_hint=option
+        raise usage_error(
+            f"{organisatie!r} is geen gemeentecode: precies 4 cijfers (CBS-code, bv. 0363)", option
         )
     try:
         oin = oin_from_certificate(cert.read_bytes())
     except (OSError, ValueError) as exc:
-        raise typer.BadParameter(f"certificaat {cert} is niet te lezen: {exc}", param_hint="--cert") from None
+        raise usage_error(f"certificaat {cert} is niet te lezen: {exc}", "--cert") from None
     if oin is None:
-        raise typer.BadParameter(
-            f"certificaat {cert} heeft geen OIN (subject serialNumber van 20 cijfers)", param_hint="--cert"
+        raise usage_error(
+            f"certificaat {cert} heeft geen OIN (subject serialNumber van 20 cijfers)", "--cert"
         )
     if oin.startswith(TEST_OIN_PREFIX) and oin[8:13] == "00000":
         from_cert = oin[13:17]
         if organisatie is None:
             return from_cert
         if oin_for(organisatie.strip()) != oin:
-            raise typer.BadParameter(
+            raise usage_error(
                 f"gemeente {organisatie} past niet bij het certificaat (OIN {oin} hoort bij gemeente {from_cert})",
-                param_hint=option,
+                option,
             )
         return organisatie.strip()
     if organisatie is None:
-        raise typer.BadParameter(
-            f"het certificaat (OIN {oin}) noemt geen gemeentecode; geef {option}", param_hint=option
-        )
+        raise usage_error(f"het certificaat (OIN {oin}) noemt geen gemeentecode; geef {option}", option)
     return organisatie.strip()

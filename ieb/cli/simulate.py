@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ieb.cli._common import COMMAND, GROUP, claim_outputs, fail, parse_today, print_problems
+from ieb.cli._common import COMMAND, GROUP, claim_outputs, fail, parse_today, print_problems, usage_error
 
 simulate_app = typer.Typer(
     name="simulate",
@@ -91,7 +91,7 @@ def process_command(
     from ieb.validation.gemeenten import GemeenteLijst
 
     if level1 not in ("retour", "none"):
-        raise typer.BadParameter("kies retour of none", param_hint="--level1")
+        raise usage_error("kies retour of none", "--level1")
     day = parse_today(today)
     missing = [str(f) for f in files if not f.is_file()]
     if missing:

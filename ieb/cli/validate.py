@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
-from ieb.cli._common import COMMAND, parse_today, print_problems
+from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from lxml import etree
@@ -38,7 +38,7 @@ def _collect_paths(paths: list[Path]) -> list[Path]:
         elif p.is_file():
             files.append(p)
         else:
-            raise typer.BadParameter(f"{p} bestaat niet", param_hint="PAD")
+            raise usage_error(f"{p} bestaat niet", "PAD")
     return list(dict.fromkeys(files))
 
 
@@ -198,6 +198,10 @@ def validate(
         bool,
         typer.Option("--allow-empty", help="Geen fout als er geen enkel bestand is gevonden."),
     ] = False,
+    revision: Annotated[
+        str | None,
+        typer.Option(help="Revisie van iEb 1.0 (1.0.2, 1.0.3); standaard die op de Dagtekening gold."),
+    ] = None,
 ) -> None:
     """Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.
 
@@ -208,29 +212,29 @@ def validate(
     Voorbeeld: ieb validate --format json --today 2026-06-01 berichten/
     """
     from ieb.errors import IebError
-    from ieb.releases import Registry, default_registry
     from ieb.validation import validate_file
     from ieb.validation.gemeenten import GemeenteLijst
+    from ieb.validation.revisions import revision as get_revision
 
     if format not in FORMATS:
-        raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
+        raise usage_error(f"kies uit {', '.join(FORMATS)}", "--format")
     day = parse_today(today)
     files = _collect_paths(paths)
-    registry = Registry.with_builtin() if release_dir else default_registry
+    registry = _registry(release_dir)
     try:
         lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
-        for folder in release_dir or []:
-            registry.register_folder(folder, replace=True)
     except IebError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise usage_error(exc.message, "--gemeenten") from None
+    try:
+        forced = get_revision(revision) if revision else None
+    except IebError as exc:
+        raise usage_error(exc.message, "--revision") from None
     results: list[dict[str, Any]] = []
     for f in files:
         try:
-            report: Report = validate_file(f, today=day, gemeenten=lijst, registry=registry)
+            report: Report = validate_file(f, today=day, gemeenten=lijst, registry=registry, revision=forced)
         except OSError as exc:
-            raise typer.BadParameter(
-                f"{f} is niet te lezen: {exc.strerror or exc}", param_hint="PAD"
-            ) from None
+            raise usage_error(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
         if report.bericht is None and _is_envelope(report.root):
             results.append(_envelope_result(f, f.read_bytes(), today=day, gemeenten=lijst, registry=registry))
         else:
@@ -430,13 +434,19 @@ def _retour_verdict(root: etree._Element) -> list[str]:
 def show(
     file: Annotated[
         Path,
-        typer.Argument(
-            metavar="BESTAND", exists=True, dir_okay=False, help="Een iEb-bestand of StUF-GGk-envelop."
-        ),
+        typer.Argument(metavar="BESTAND", help="Een iEb-bestand of StUF-GGk-envelop."),
     ],
     today: Annotated[
         str | None,
         typer.Option(metavar="JJJJ-MM-DD", help="Systeemdatum voor regel 8848; standaard vandaag."),
+    ] = None,
+    release_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--release-dir",
+            metavar="MAP",
+            help="Map met de officiële XSD's van een extra release; mag vaker.",
+        ),
     ] = None,
 ) -> None:
     """Toon een iEb-bericht leesbaar: elk element met de naam uit de standaard, Bsn gemaskeerd, bedragen in euro. Bij een retour per berichtklasse: geaccepteerd, afgekeurd of niet beoordeeld, met de betekenis van elke code en wat u nu doet. Een bericht dat niet aan de regels voldoet wordt ook getoond, met de bevindingen per regelcode.
@@ -445,23 +455,25 @@ def show(
 
     Voorbeeld: ieb show retour/WMO404_0363_AMS-0001.xml
     """
+    from ieb.types import mask_bsns
     from ieb.validation import validate_bytes, validate_file
 
+    if not file.is_file():
+        raise usage_error(f"{file} bestaat niet of is geen bestand", "BESTAND")
     day = parse_today(today)
+    registry = _registry(release_dir)
     try:
-        report = validate_file(file, today=day)
+        report = validate_file(file, today=day, registry=registry)
         data = file.read_bytes() if report.bericht is None and _is_envelope(report.root) else None
     except OSError as exc:
-        raise typer.BadParameter(
-            f"{file} is niet te lezen: {exc.strerror or exc}", param_hint="BESTAND"
-        ) from None
+        raise usage_error(f"{file} is niet te lezen: {exc.strerror or exc}", "BESTAND") from None
     lines: list[str] = []
     if data is not None:
-        result = _envelope_result(file, data, today=day, gemeenten=None, registry=_default_registry())
+        result = _envelope_result(file, data, today=day, gemeenten=None, registry=registry)
         lines.append(f"{result['bericht'] or 'StUF-GGk-envelop'} ({ENVELOPE_RELEASE})")
         _render_envelope(data, lines)
         for i in result["issues"]:
-            lines.append(f"  {i['code']}: {i['message']}")
+            lines.append(f"  {i['code']}: {mask_bsns(i['message'])}")
         payload = result["payload"]
         if payload is None or payload["valid"] is None:
             if payload is not None:
@@ -474,14 +486,15 @@ def show(
         assert isinstance(envelope, Di01 | Du01)
         lines.append("")
         lines.append("Inhoud:")
-        report = validate_bytes(envelope.payload, today=day)
+        report = validate_bytes(envelope.payload, today=day, registry=registry)
     if report.root is None or report.bericht is None:
         for line in lines:
             typer.echo(line)
         typer.echo(f"fout: {file}: niet leesbaar als iEb-bericht", err=True)
         for i in report.issues:
-            typer.echo(f"  {i.code}: {i.message}", err=True)
+            typer.echo(f"  {i.code}: {mask_bsns(i.message)}", err=True)
         raise typer.Exit(1)
+    envelope_lines = len(lines)  # the stuurgegevens hold organisation numbers, not BSNs
     lines.append(f"{report.bericht} ({report.release})")
     _render_tree(report.root, 1, lines)
     if report.bericht in ("WMO402", "WMO404") or any(
@@ -495,19 +508,29 @@ def show(
         for i in report.issues:
             rc = f", retourcode {i.retourcode}" if i.retourcode else ""
             lines.append(f"  {i.code} (niveau {i.level}{rc}): {i.message}")
-    from ieb.types import mask_bsns
+    shown = lines[:envelope_lines] + [mask_bsns(line) for line in lines[envelope_lines:]]
+    typer.echo("\n".join(shown))
 
-    typer.echo("\n".join(mask_bsns(line) for line in lines))
 
+def _registry(release_dirs: list[Path] | None) -> Registry:
+    """The built-in releases plus the ``--release-dir`` folders (a usage error when one is not a release)."""
+    from ieb.errors import IebError
+    from ieb.releases import Registry, default_registry
 
-def _default_registry() -> Registry:
-    from ieb.releases import default_registry
-
-    return default_registry
+    if not release_dirs:
+        return default_registry
+    registry = Registry.with_builtin()
+    try:
+        for folder in release_dirs:
+            registry.register_folder(folder, replace=True)
+    except IebError as exc:
+        raise usage_error(exc.message, "--release-dir") from None
+    return registry
 
 
 def _render_envelope(data: bytes, lines: list[str]) -> None:
     from ieb.ggk import check_envelope
+    from ieb.types import mask_bsns
 
     envelope = check_envelope(data).envelope
     if envelope is None:
@@ -522,6 +545,17 @@ def _render_envelope(data: bytes, lines: list[str]) -> None:
     functie = getattr(sg, "functie", None)
     if functie:
         lines.append(f"  functie: {functie}")
+    body = getattr(envelope, "body", None)
+    if body is not None:  # Fo01 / Fo03: the GGk's error about an earlier message
+        from ieb.ggk import FoutCode
+
+        try:
+            meaning = f" ({FoutCode(body.code).omschrijving})"
+        except ValueError:
+            meaning = ""
+        lines.append(f"  foutcode: {body.code}{meaning}")
+        lines.append(f"  plek: {body.plek}")
+        lines.append(f"  omschrijving: {mask_bsns(body.omschrijving)}")
 
 
 # -------------------------------------------------------------------------------------------- build
@@ -532,8 +566,6 @@ def build(
         Path,
         typer.Argument(
             metavar="INVOER",
-            exists=True,
-            dir_okay=False,
             help="CSV (, of ;), JSON-lijst of JSON-regels met één bericht per regel.",
         ),
     ],
@@ -561,8 +593,10 @@ def build(
     from ieb.build import build as build_all
     from ieb.errors import IebError
 
+    if not input.is_file():
+        raise usage_error(f"{input} bestaat niet of is geen bestand", "INVOER")
     if bericht is not None and bericht.upper() not in ("WMO401", "WMO403"):
-        raise typer.BadParameter("kies WMO401 of WMO403", param_hint="--bericht")
+        raise usage_error("kies WMO401 of WMO403", "--bericht")
     day = parse_today(today)
     try:
         plan, written = build_all(

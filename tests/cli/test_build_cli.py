@@ -163,3 +163,11 @@ def test_existing_files_are_not_overwritten_without_force(tmp_path: Path) -> Non
 def test_bericht_option_is_checked(tmp_path: Path) -> None:
     src = _excel(tmp_path / "in.csv", GOOD)
     assert _build(src, tmp_path / "o", "--bericht", "WMO405").exit_code == 2
+
+
+def test_leading_zeros_dropped_by_excel_are_restored(tmp_path: Path) -> None:
+    src = _excel(tmp_path / "in.csv", ["WMO401;363;Z1;2026-05-20;999900006;1;2026-05-01;;;;1"])
+    out = tmp_path / "out"
+    result = _build(src, out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["WMO401_0363_Z1.xml"]

@@ -32,3 +32,21 @@ def test_choices_are_shown() -> None:
     assert (
         "retour|none" in runner.invoke(app, ["simulate", "process", "--help"], env={"COLUMNS": "80"}).stdout
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "dutch"),
+    [
+        (["validate"], "Argument 'PAD' ontbreekt."),
+        (["validate", "--bla", "x"], "Onbekende optie: --bla"),
+        (["validate", "--today"], "Optie '--today' heeft een waarde nodig."),
+        (["validate", "--today", "gisteren", "x"], "fout: --today: 'gisteren' is geen datum JJJJ-MM-DD"),
+        (["build", "bestaat-niet.csv"], "fout: INVOER: bestaat-niet.csv bestaat niet"),
+        (["simulate", "process", "x.xml", "--out", "o"], "Optie '--state' ontbreekt."),
+    ],
+)
+def test_usage_errors_are_dutch_and_exit_2(args: list[str], dutch: str) -> None:
+    result = runner.invoke(app, args, env={"COLUMNS": "120"})
+    assert result.exit_code == 2
+    assert dutch in result.output
+    assert "Missing" not in result.output and "Invalid value" not in result.output

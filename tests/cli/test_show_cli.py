@@ -104,3 +104,22 @@ def test_envelope_shows_the_message_inside(tmp_path: Path) -> None:
     out = _show(env).stdout
     assert out.startswith("ggk_Di01") and "functie: WMO401" in out
     assert "Inhoud:" in out and "KostprijsBedrag: € 570,00" in out and "******006" in out
+
+
+def test_generic_release_is_shown_with_release_dir() -> None:
+    fixture = SAMPLES.parent.parent / "fixtures" / "release-tst-9.9"
+    result = runner.invoke(app, ["show", "--release-dir", str(fixture), str(fixture / "tst901-invalid.xml")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("TST901 (tst-9.9)") and "CS125" in result.stdout
+    assert not re.search(r"\b\d{9}\b", result.stdout)
+
+
+def test_fo01_shows_the_error_code_with_its_meaning() -> None:
+    from tests.reference import GGK_REFERENCE
+
+    fo01 = GGK_REFERENCE / "examples" / "Fo01.xml"
+    if not fo01.is_file():
+        pytest.skip("published StUF-GGk examples not found")
+    out = _show(fo01).stdout
+    assert out.startswith("Fo01 (stuf-ggk-0210)")
+    assert "foutcode: IB210 (De ontvangende organisatie is onbekend.)" in out

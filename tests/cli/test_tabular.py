@@ -6,6 +6,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ieb.errors import IebError, InputRowError
 from ieb.tabular import MAX_FIELD_CHARS, Row, RowIssue, TableError, read_table
@@ -172,3 +174,33 @@ def test_file_without_header_is_named_and_no_bsn_is_echoed() -> None:
         read_table(b"999900006;2026-01-01\n999900018;2026-02-01\n", name="x.csv", required=["bsn", "start"])
     text = str(info.value)
     assert "999900006" not in text and "lijkt gegevens in plaats van kolomnamen" in text
+
+
+_ALPHABET = st.sampled_from(list('abc019;,"\n\r \t{}[]:\x00éë\ufeff'))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=400), st.text(_ALPHABET, max_size=400).map(lambda t: t.encode("utf-8"))))
+def test_any_input_gives_a_table_or_our_error(data: bytes) -> None:
+    try:
+        table = read_table(data, name="fuzz", required=["bsn"], optional=["start", "a"])
+    except TableError as exc:
+        assert exc.issues and all(isinstance(i, RowIssue) for i in exc.issues)
+        return
+    assert all(row.line >= 1 and "bsn" in row for row in table.rows)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b',"' * 32768, b';"a' * 20000, b'a,"b";' * 10000, b"[" * 200_000, b'{"a":' * 100_000],
+    ids=["comma-quote", "semi-quote", "mixed", "deep-array", "deep-object"],
+)
+def test_hostile_shapes_are_refused(data: bytes) -> None:
+    # csv.Sniffer on the whole of the first shape took 50 s; the reader sniffs a 4 KB sample only
+    with pytest.raises(TableError):
+        read_table(data, name="x")
+
+
+def test_windows_1252_capital_with_curly_quote_is_not_taken_for_utf8() -> None:
+    table = read_table("naam\n“CAFÉ” Ü•\n".encode("cp1252"), name="x")
+    assert table.rows[0]["naam"] == "“CAFÉ” Ü•" and table.encoding == "windows-1252"
