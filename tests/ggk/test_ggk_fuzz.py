@@ -64,3 +64,10 @@ def test_300k_namespaces_are_refused_before_parsing() -> None:
     result = CHECKS.check(data)
     assert not result.ok
     assert time.monotonic() - started < 1.0
+
+
+def test_a_bsn_glued_to_a_uuid_is_masked_in_a_fo03() -> None:
+    """Found by bench/fuzz_transport.py: a UUID with extra digits is not a UUID."""
+    fo03 = ggk.fo03_for(None, "IB009", "referentienummer 'db9d6def-85e8-4610-93c0-997107a023409971' is fout")
+    assert not BSN_RUN.search(str(fo03.body.omschrijving))
+    assert "db9d6def-85e8-4610-93c0" in str(fo03.body.omschrijving)
