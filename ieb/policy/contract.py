@@ -233,6 +233,14 @@ def render_response(schatting: Estimate) -> dict[str, Any]:
 
 
 def estimate_request(data: Any, table: TariffTable | None = None) -> Estimate:
+    """The :class:`~ieb.policy.household.Estimate` for a decoded request object (see the module docstring).
+
+    ``data`` is the request as decoded JSON (a dict); ``table`` the national tariffs (default
+    :data:`~ieb.policy.NATIONAL_TARIFFS`). Raises :class:`~ieb.policy.PolicyInputError` whose
+    ``field`` names the request path (``voorzieningen[1].soort``, ``huishouden.leden[0].rol``) and
+    :class:`~ieb.errors.ConfigurationError` when no monthly national tariff exists for a month asked
+    (before 2020).
+    """
     parameters, huishouden, voorzieningen, van, tot = parse_request(data, table)
     try:
         return estimate_household(huishouden, voorzieningen, parameters, van, tot, table=table)

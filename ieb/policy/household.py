@@ -88,6 +88,7 @@ class Reason(StrEnum):
 
     @property
     def omschrijving(self) -> str:
+        """The reason in Dutch words for the clerk (``ieb bijdrage --format text``; ``docs/policy.md`` section 3)."""
         return _OMSCHRIJVING[self]
 
 
@@ -237,6 +238,8 @@ def member_roles(huishouden: Household, peildatum: dt.date) -> tuple[Role, ...]:
 
 @dataclass(frozen=True, slots=True)
 class MonthAmount:
+    """One month of an :class:`Estimate`: ``bedrag_cent`` (eurocent, 0 when nothing is owed) and its ``reden``."""
+
     maand: Month
     bedrag_cent: int
     reden: Reason
@@ -256,11 +259,15 @@ class KostprijsOverview:
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
+    """The result of :func:`estimate_household`: one :class:`MonthAmount` per month, in order, and
+    the kostprijs overview per person (:class:`KostprijsOverview`, counted through the last month)."""
+
     maanden: tuple[MonthAmount, ...]
     kostprijs: tuple[KostprijsOverview, ...]
 
     @property
     def totaal_cent(self) -> int:
+        """The sum of the monthly amounts owed, in eurocent."""
         return sum(m.bedrag_cent for m in self.maanden)
 
 

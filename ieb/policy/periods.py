@@ -142,6 +142,13 @@ class Event(BaseModel):
 
 
 class StopReason(StrEnum):
+    """Why a :class:`Period` stops (``Period.stop_reden``; the value is the JSON word).
+
+    ``EINDE_VOORZIENING``: the last voorziening of the person ends (beschikking or delivery
+    trigger); ``KOSTPRIJS_BEREIKT``: the kostprijs is used up, and ``Period.stop`` is the virtual
+    end date (the last day of the stop month; kostprijsbewaking, checklist 1.1.4).
+    """
+
     EINDE_VOORZIENING = "einde_voorziening"
     KOSTPRIJS_BEREIKT = "kostprijs_bereikt"
 
@@ -166,6 +173,7 @@ class Piece:
 
     @property
     def eerste_maand(self) -> Month:
+        """The first month this piece counts against its kostprijs (the month rule: after the start month)."""
         return first_charged_month(self.interval.start)
 
     def counted_through(self, month: Month, table: TariffTable | None = None) -> int:
@@ -200,6 +208,7 @@ class Period:
 
     @property
     def interval(self) -> Interval:
+        """The period as an :class:`~ieb.policy.months.Interval` (``start``..``stop``, dates inclusive)."""
         return Interval(self.start, self.stop)
 
 
