@@ -88,7 +88,7 @@ class Reason(StrEnum):
 
     @property
     def omschrijving(self) -> str:
-        """The reason in Dutch words for the clerk (``ieb bijdrage --format text``; ``docs/policy.md`` section 3)."""
+        """The reason in Dutch words for the clerk (``ieb bijdrage --format text``; docs/policy.md section 3)."""
         return _OMSCHRIJVING[self]
 
 
@@ -238,7 +238,7 @@ def member_roles(huishouden: Household, peildatum: dt.date) -> tuple[Role, ...]:
 
 @dataclass(frozen=True, slots=True)
 class MonthAmount:
-    """One month of an :class:`Estimate`: ``bedrag_cent`` (eurocent, 0 when nothing is owed) and its ``reden``."""
+    """One month of an :class:`Estimate`: ``bedrag_cent`` (eurocent, 0 when nothing is owed), ``reden``."""
 
     maand: Month
     bedrag_cent: int

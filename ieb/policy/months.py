@@ -100,7 +100,7 @@ class Month:
         return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
 
     def plus(self, months: int) -> Month:
-        """This month moved ``months`` calendar months (negative: back); ``Month(2025, 11).plus(3)`` is 2026-02.
+        """This month moved ``months`` months (negative: back); ``Month(2025, 11).plus(3)`` is 2026-02.
 
         Raises :class:`~ieb.policy.PolicyInputError` when the result lies outside years 1..9999.
         """
