@@ -91,6 +91,7 @@ class RowIssue:
         return f"{where}:{column} {self.message}{hint}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The issue as a JSON-ready dict with the keys ``line``, ``column``, ``message`` and ``hint``."""
         return {"line": self.line, "column": self.column, "message": self.message, "hint": self.hint}
 
 
