@@ -368,7 +368,13 @@ def derive_periods(
     ``parameters`` gives the bijdrageplichtige categories, the start trigger per category and the
     pause rule (default: the legal minimum exclusions, the beschikking dates and the VNG pause
     rule, see :func:`ieb.policy.months.pause_has_effect`). Voorzieningen without an id get
-    ``"<index>"``; ids must be unique.
+    ``"<index>"``; ids must be unique. Kostprijs amounts are eurocent, counted at the national
+    tariff of each month (kostprijsbewaking, ``docs/policy.md`` section 6).
+
+    Raises :class:`~ieb.policy.PolicyInputError` naming ``voorzieningen[i].<field>`` (a duplicate
+    id, an event that does not fit), :class:`~ieb.policy.KostprijsError` (code ``CS333``) for a
+    kostprijs not above one month of the national tariff, and
+    :class:`~ieb.errors.ConfigurationError` when a kostprijs would be counted in 2019 or earlier.
     """
     soorten = parameters.bijdrageplichtige_soorten if parameters else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
     rule = parameters.pauzeregel if parameters else PauseRule.LONGER_THAN_CALENDAR_MONTH
