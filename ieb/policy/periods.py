@@ -78,7 +78,14 @@ __all__ = [
 
 
 class Voorziening(BaseModel):
-    """One voorziening of one person: beschikking ``start``/``stop`` and an optional kostprijs."""
+    """One voorziening of one person: beschikking ``start``/``stop`` and an optional kostprijs.
+
+    ``id``: unique within one call (default: its index); ``bsn``: 9 digits (11-proef); ``soort``: a
+    :class:`~ieb.policy.VoorzieningKind`; ``start``/``stop``: dates, ``stop`` inclusive or None;
+    ``kostprijs_cent``: eurocent, only for a hulpmiddel or woningaanpassing (kostprijsbewaking).
+    Raises :class:`~ieb.policy.PolicyInputError` (``stop``, ``kostprijs_cent``) when ``stop`` lies
+    before ``start`` or a kostprijs is given for another soort.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -116,7 +123,13 @@ class EventKind(StrEnum):
 
 
 class Event(BaseModel):
-    """An event about voorziening ``voorziening_id``."""
+    """An event about voorziening ``voorziening_id``: an iWmo message of the provider.
+
+    ``soort``: 301 toewijzing, 305 start zorg, 307 stop zorg or 303 declaratie; ``datum`` and
+    ``einddatum`` (dates, inclusive) as :class:`EventKind` describes. Raises
+    :class:`~ieb.policy.PolicyInputError` (``gebeurtenissen.einddatum``) when ``einddatum`` lies
+    before ``datum`` or a declaratie has none.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
