@@ -518,7 +518,12 @@ def _int(value: str, where: str) -> int:
 
 
 def parameters_from_csv(text: str, table: TariffTable | None = None) -> GemeenteParameters:
-    """Read back a CSV written by :func:`parameters_to_csv` (possibly corrected by a clerk)."""
+    """Read back a CSV written by :func:`parameters_to_csv` (possibly corrected by a clerk).
+
+    Only the ``waarde`` column is read (eurocent, percentage, soort or BSN); the ``euro`` column is
+    ignored. Raises :class:`~ieb.policy.PolicyInputError` for a wrong header, an unknown row or a
+    value that is not a whole number, and as :func:`parameters_from_dict` does for the result.
+    """
     reader = csv.DictReader(io.StringIO(text), delimiter=";")
     if reader.fieldnames is None or list(reader.fieldnames)[: len(_CSV_FIELDS)] != _CSV_FIELDS:
         raise PolicyInputError("csv", f"de kopregel moet zijn: {';'.join(_CSV_FIELDS)}")

@@ -640,7 +640,13 @@ class CakSimulator:
         *,
         today: dt.date | None = None,
     ) -> list[CakResult]:
-        """Process files in order; write ``out_dir/<stem>.retour.xml`` (or ``<stem>.geen-retour.txt``)."""
+        """Process files in order; write ``out_dir/<stem>.retour.xml`` (or ``<stem>.geen-retour.txt``).
+
+        ``today`` is the processing day (DagtekeningRetour, rule 8848). Returns one
+        :class:`CakResult` per file, in order. Raises ``OSError`` when a file cannot be read or
+        ``out_dir`` written; files with the same stem overwrite each other (``ieb simulate process``
+        numbers them instead).
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         results = []

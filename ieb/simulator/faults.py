@@ -150,7 +150,11 @@ class FaultConfig:
 
 
 class FaultInjector:
-    """Draws fault decisions from one seeded generator and counts them (:attr:`injected`)."""
+    """Draws fault decisions from one seeded generator and counts them (:attr:`injected`).
+
+    The same :class:`FaultConfig` (seed included) and the same order of calls give the same faults,
+    so a failing run can be repeated. Safe to share between the server's threads.
+    """
 
     def __init__(self, config: FaultConfig | None = None) -> None:
         self.config = config or FaultConfig()
