@@ -214,23 +214,12 @@ def validate(
 
     Voorbeeld: ieb validate --format json --today 2026-06-01 berichten/
     """
-    from ieb.errors import IebError
-    from ieb.validation.gemeenten import GemeenteLijst
-    from ieb.validation.revisions import revision as get_revision
-
     if format not in FORMATS:
         raise usage_error(f"kies uit {', '.join(FORMATS)}", "--format")
     day = parse_today(today)
     files = _collect_paths(paths)
     registry = _registry(release_dir)
-    try:
-        lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
-    except IebError as exc:
-        raise usage_error(exc.message, "--gemeenten") from None
-    try:
-        forced = get_revision(revision) if revision else None
-    except IebError as exc:
-        raise usage_error(exc.message, "--revision") from None
+    lijst, forced = _rule_options(gemeenten, revision)
     results = _validate_files(files, day, lijst, registry, forced)
     valid = sum(1 for r in results if r["valid"])
     summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
@@ -243,6 +232,26 @@ def validate(
         )
         raise typer.Exit(1)
     raise typer.Exit(0 if summary["invalid"] == 0 else 1)
+
+
+def _rule_options(
+    gemeenten: Path | None, revision: str | None
+) -> tuple[GemeenteLijst | None, Revision | None]:
+    """The gemeentelijst of ``--gemeenten`` (for CS300) and the revision of ``--revision`` (TR112-TR117
+    windows), None when not given; a file or name that cannot be used is a usage error (exit 2)."""
+    from ieb.errors import IebError
+    from ieb.validation.gemeenten import GemeenteLijst
+    from ieb.validation.revisions import revision as get_revision
+
+    try:
+        lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
+    except IebError as exc:
+        raise usage_error(exc.message, "--gemeenten") from None
+    try:
+        forced = get_revision(revision) if revision else None
+    except IebError as exc:
+        raise usage_error(exc.message, "--revision") from None
+    return lijst, forced
 
 
 def _write_results(format: str, results: list[dict[str, Any]], summary: dict[str, int]) -> None:
