@@ -598,11 +598,13 @@ class HttpsServer:
 
     @property
     def port(self) -> int:
+        """The TCP port listened on (the chosen one when ``port=0`` was given, after :meth:`start`)."""
         addr = self.server.bind_addr
         return int(addr[1])
 
     @property
     def url(self) -> str:
+        """``https://host:port/path`` of the service."""
         return f"https://{self.host}:{self.port}{self.path}"
 
     @property
@@ -623,6 +625,7 @@ class HttpsServer:
         self.server.serve()
 
     def stop(self) -> None:
+        """Stop accepting, close every connection and wait (at most 10 s) for the serving thread."""
         self.server.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -155,6 +155,7 @@ class SoapEndpoint:
 
     @property
     def systeem(self) -> Systeem:
+        """This side as ``zender`` of its Bv03/Fo03 (organisatie, applicatie)."""
         return Systeem(organisatie=self.organisatie, applicatie=self.applicatie)
 
     # -- WSGI ---------------------------------------------------------------------------------
@@ -183,6 +184,7 @@ class SoapEndpoint:
         return [reply.body]
 
     def peer(self, environ: dict[str, Any]) -> PeerInfo:
+        """Who called: OIN and subject of ``ieb.peer_cert`` (None/"" without a readable one) and address."""
         der = environ.get("ieb.peer_cert")
         address = f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
         oin, subject = _peer_identity(der)
@@ -400,6 +402,7 @@ class Receiver(SoapEndpoint):
     def handle(
         self, envelope: Envelope, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
     ) -> Bv03 | SoapReply:
+        """Store the envelope (:meth:`store`), process a new one (:meth:`process`) and answer Bv03."""
         entry, status = self.store(envelope, raw, peer)
         if status == "received" and entry is not None:
             self.process(envelope, entry)
