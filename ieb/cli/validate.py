@@ -15,7 +15,7 @@ from ieb.cli._common import parse_today as _today
 
 __all__ = ["register"]
 
-FORMATS = ("text", "json", "junit")
+FORMATS = ("text", "json", "junit", "rapport")
 
 
 def _collect_paths(paths: list[Path]) -> list[Path]:
@@ -57,7 +57,9 @@ def _junit(results: list[dict[str, Any]]) -> str:
 
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Bestanden of mappen (mappen: alle *.xml, recursief).")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text, json of junit.")] = "text",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Uitvoer: text, json, junit of rapport (iStandaarden).")
+    ] = "text",
     today: Annotated[
         str | None,
         typer.Option(help="Systeemdatum van de ontvanger voor regel 8848 (JJJJ-MM-DD); standaard vandaag."),
@@ -69,6 +71,15 @@ def validate(
     release_dir: Annotated[
         list[Path] | None,
         typer.Option("--release-dir", help="Map met de officiële XSD's van een extra release (herhaalbaar)."),
+    ] = None,
+    heen: Annotated[
+        Path | None,
+        typer.Option(
+            "--heen", help="Heenbericht (of map): controleer de retour(en) erop (docs/conformance.md)."
+        ),
+    ] = None,
+    rapport_dir: Annotated[
+        Path | None, typer.Option("--rapport-dir", help="Map voor <naam>.rapport.xml (--format rapport).")
     ] = None,
 ) -> None:
     """Valideer iEb-bestanden zoals het CAK dat doet: XSD, regels met regelcode en retourcode.
@@ -91,6 +102,10 @@ def validate(
             registry.register_folder(folder, replace=True)
     except IebError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if heen is not None or format == "rapport":  # the conformance kit (ieb.conformance, docs/conformance.md)
+        from ieb.conformance.cli import validate_conformance
+
+        raise typer.Exit(validate_conformance(files, format, day, lijst, registry, heen, rapport_dir))
     results: list[dict[str, Any]] = []
     for f in files:
         report = validate_file(f, today=day, gemeenten=lijst, registry=registry)
