@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -45,3 +46,70 @@ def serve_validation_command(
 def register(app: typer.Typer) -> None:
     app.command("serve-validation")(serve_validation_command)
     app.add_typer(conformance_app, name="conformance")
+
+
+@conformance_app.command("run")
+def run_command(
+    target: Annotated[
+        str, typer.Option("--target", help="'ieb' (eigen verzender) of het commando van uw verzender.")
+    ],
+    format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text, json of junit.")] = "text",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Schrijf de uitvoer naar dit bestand (anders stdout).")
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Alleen dit scenario (herhaalbaar); zie 'ieb conformance list'."),
+    ] = None,
+    today: Annotated[str | None, typer.Option(help="Dag van de run (JJJJ-MM-DD); standaard vandaag.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconden per stap van het doel.")] = 120.0,
+    workdir: Annotated[
+        Path | None,
+        typer.Option("--workdir", help="Map voor PKI, simulator en stappen (standaard tijdelijk)."),
+    ] = None,
+) -> None:
+    """Draai de scenario's tegen uw verzender en beoordeel wat er bij de simulator aankwam.
+
+    Exitcode 0: alle scenario's geslaagd (of overgeslagen); 1: minstens één mislukt; 2: verkeerd gebruik.
+    """
+    import sys
+    import tempfile
+
+    from ieb.cli._common import parse_today
+    from ieb.conformance.runner import ScenarioResult, format_results, run_suite
+    from ieb.errors import IebError
+
+    if format not in ("text", "json", "junit"):
+        raise typer.BadParameter("kies uit text, json, junit", param_hint="--format")
+    day = parse_today(today)
+
+    def progress(r: ScenarioResult) -> None:
+        state = "geslaagd" if r.passed else ("overgeslagen" if r.skipped else "MISLUKT")
+        typer.echo(f"{r.name}: {state}" + (f" - {r.reason}" if r.reason and not r.passed else ""), err=True)
+
+    with tempfile.TemporaryDirectory(prefix="ieb-conformance-") as tmp:
+        try:
+            results = run_suite(
+                target, workdir=workdir or Path(tmp), today=day, only=only, timeout=timeout, progress=progress
+            )
+        except IebError as exc:
+            typer.echo(f"fout: {exc}", err=True)
+            raise typer.Exit(2) from None
+    data = format_results(results, format, target)
+    if out is not None:
+        out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    raise typer.Exit(0 if all(r.passed or r.skipped for r in results) else 1)
+
+
+@conformance_app.command("list")
+def list_command() -> None:
+    """Toon de scenario's van de catalogus."""
+    import datetime as dt
+
+    from ieb.conformance.scenarios import catalogue
+
+    for s in catalogue(dt.date.today()):
+        typer.echo(f"{s.name:28} {s.title}")
