@@ -394,9 +394,9 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
         ),
         (
             "TR114",
-            "een startdatum wijzigen naar meer dan 12 maanden terug",
+            "een startdatum wijzigen naar meer dan 36 maanden terug",
             (start_a,),
-            f("WMO401", "X-1", 1, "2", m(-14)),
+            f("WMO401", "X-1", 1, "2", m(-40)),
         ),
         (
             "TR115",

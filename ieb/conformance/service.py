@@ -43,18 +43,14 @@ def _revision_parameter() -> str | None:
 
 
 def _revisions() -> list[str]:
+    """Names of the known revisions (``ieb.validation.revisions.REVISIONS``), when this version has them."""
+    import importlib
+
     try:
-        import ieb.releases as releases
-    except ImportError:  # pragma: no cover
+        module = importlib.import_module("ieb.validation.revisions")
+    except ImportError:
         return []
-    names = getattr(releases, "REVISIONS", None) or getattr(releases, "revisions", None)
-    if callable(names):
-        names = names()
-    if isinstance(names, dict):
-        return sorted(str(k) for k in names)
-    if isinstance(names, list | tuple):
-        return [str(getattr(n, "name", n)) for n in names]
-    return []
+    return [str(getattr(r, "name", r)) for r in getattr(module, "REVISIONS", ())]
 
 
 def status_data(max_bytes: int = MAX_BYTES) -> dict[str, Any]:
