@@ -24,6 +24,3 @@ def assert_rapport_valid(schema: etree.XMLSchema, data: bytes) -> etree._Element
     root = etree.fromstring(data)
     assert schema.validate(root), f"{schema.error_log}\n{data.decode()}"
     return root
-
-
-pytest_plugins = ["pytester"]

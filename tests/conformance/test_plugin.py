@@ -1,5 +1,5 @@
 """The pytest plugin (fixtures ieb_pki, ieb_simulator, ieb_retours; Dutch assertion helpers), run as a
-vendor runs it: through pytester, the sample project in examples/vendor-ci, and an installed wheel."""
+vendor runs it: in a pytest run of its own, the sample project in examples/vendor-ci, and an installed wheel."""
 
 from __future__ import annotations
 
@@ -63,11 +63,19 @@ def test_level1_none_gives_no_retour(ieb_simulator, ieb_retours):
 """
 
 
-def test_fixtures_through_pytester(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_vendor=TESTS)
-    result = pytester.runpytest_subprocess("-p", "ieb.testing.plugin", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4, failed=1)
-    text = result.stdout.str()
+def test_fixtures_in_a_vendor_test_run(tmp_path: Path) -> None:
+    (tmp_path / "test_vendor.py").write_text(TESTS, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "ieb.testing.plugin", "-p", "no:cacheprovider", "-q", "-rN"],
+        cwd=tmp_path,
+        env=_env(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    text = run.stdout
+    assert "4 passed" in text and "1 failed" in text, text + run.stderr
     assert "Het CAK heeft het bericht afgekeurd" in text
     assert "retourcode 9102 (TR102)" in text
 
