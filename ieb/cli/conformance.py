@@ -25,6 +25,9 @@ def serve_validation_command(
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1, help="Grootste body in bytes (groter: HTTP 413).")
     ] = MAX_BYTES,
+    max_concurrency: Annotated[
+        int, typer.Option("--max-concurrency", min=1, help="Gelijktijdige verzoeken (meer: HTTP 503).")
+    ] = 8,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn-logniveau.")] = "warning",
 ) -> None:
     """Valideer over HTTP: POST /validatie (rapport of JSON), GET /status."""
@@ -40,7 +43,16 @@ def serve_validation_command(
         typer.echo(f"fout: {exc}; installeer met: pip install 'ieb[service]'", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"validatieservice op http://{host}:{port}/validatie (status: /status)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    # memory stays bounded: at most max_concurrency bodies of max_bytes in flight
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        server_header=False,
+        limit_concurrency=max_concurrency,
+        timeout_keep_alive=5,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -132,6 +132,9 @@ def test_status_and_forced_revision(served: Served) -> None:
     status, _, body = served.request("POST", "/validatie?revisie=1.0.3", valid)
     if data["revision_parameter"]:
         assert status == 200
+        assert "1.0.3" in data["revisions"]
+        bad = served.request("POST", "/validatie?revisie=9.9.9", valid)
+        assert bad[0] == 422 and "9.9.9" in json.loads(bad[2])["error"]
     else:
         assert status == 422 and "revisie" in json.loads(body)["error"]
     status, _, _ = served.request("POST", "/validatie", valid, {"X-Ieb-Revisie": "1.0.3"})
