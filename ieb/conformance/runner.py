@@ -26,6 +26,7 @@ failure (the last lines of its stderr are the reason).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -281,18 +282,19 @@ def run_scenario(
             if proc.returncode != 0:
                 result.reason = f"stap {n}: het doel stopte met exitcode {proc.returncode}: {_tail(proc.stderr or proc.stdout)}"
                 return result
-            sim.set_faults(None)
-            try:
+            try:  # faults stay on until the CAK side answered what this step sent (Fo01 is drawn there)
                 answers = {a.cross_refnummer: a for a in sim.wait(timeout=60)}
             except HarnessError as exc:
                 result.reason = f"stap {n}: {exc.message}"
                 return result
+            finally:
+                sim.set_faults(None)
             arrived = []
             for a in sim.arrivals(since):
                 sent = Sent.read(a.referentienummer, a.payload)
                 answer = answers.get(a.referentienummer)
                 if answer is not None:
-                    sent = Sent(**{**sent.__dict__, "answer_kind": answer.kind, "codes": answer.codes})
+                    sent = dataclasses.replace(sent, answer_kind=answer.kind, codes=answer.codes)
                 arrived.append(sent)
                 since = max(since, a.id)
             result.log.append(
