@@ -42,13 +42,6 @@ class HarnessError(IebError):
         super().__init__(message)
         self.issues = issues
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (self.message, self.issues))
-
-
-def _rebuild(message: str, issues: tuple[str, ...]) -> HarnessError:
-    return HarnessError(message, issues=issues)
-
 
 def functie_of(payload: bytes) -> str:
     """The StUF functie (``WMO401`` ...) of an iEb file, from its root namespace; ``WMO401`` when
