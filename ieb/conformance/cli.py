@@ -49,6 +49,9 @@ def validate_conformance(
     if heen is not None:
         for pair in pair_files(heen, files):
             results.append((pair.retour, pair.heen, check_pair(pair)))
+        if not results:
+            sys.stderr.write("fout: geen retouren (WMO402/WMO404) gevonden om te controleren\n")
+            return 2
     else:
         for f in files:
             results.append((f, None, validate_file(f, today=day, gemeenten=gemeenten, registry=registry)))

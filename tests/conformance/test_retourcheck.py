@@ -240,3 +240,5 @@ def test_cli_folder_of_pairs_all_formats(
     ) == ["RC005"]
     result = runner.invoke(app, ["validate", "--heen", str(tmp_path / "nope.xml"), str(pairs)])
     assert result.exit_code == 2
+    result = runner.invoke(app, ["validate", "--heen", str(pairs), str(pairs / "heen-a2.xml")])
+    assert result.exit_code == 2 and "geen retouren" in result.output
