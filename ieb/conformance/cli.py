@@ -28,6 +28,7 @@ def validate_conformance(
     registry: Any,
     heen: Path | None,
     rapport_dir: Path | None,
+    revision: Any = None,
 ) -> int:
     """Run ``ieb validate --format rapport`` and/or ``--heen``; returns the exit code
     (0 all right, 1 findings, 2 wrong use)."""
@@ -54,7 +55,14 @@ def validate_conformance(
             return 2
     else:
         for f in files:
-            results.append((f, None, validate_file(f, today=day, gemeenten=gemeenten, registry=registry)))
+            try:
+                report = validate_file(
+                    f, today=day, gemeenten=gemeenten, registry=registry, revision=revision
+                )
+            except OSError as exc:
+                sys.stderr.write(f"fout: {f} is niet te lezen: {exc.strerror or exc}\n")
+                return 2
+            results.append((f, None, report))
     invalid = sum(1 for _, _, r in results if not r.valid)
     if format == "rapport":
         for path, _, report in results:

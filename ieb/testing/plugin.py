@@ -16,10 +16,10 @@ Fixtures:
 ``ieb_retours`` (function)
     The answers the simulator sent to the gemeente (:class:`RetourCollector`):
     ``ieb_retours.wait()`` waits for the Du01/Fo01 of everything sent and returns them (in order of
-    arrival); ``ieb_retours.voor(referentienummer)`` waits for the answer to one Di01.
+    arrival); ``ieb_retours.answer_to(referentienummer)`` waits for the answer to one Di01.
 
-Assertion helpers (messages in Dutch, with rule codes): :func:`assert_geaccepteerd`,
-:func:`assert_afgekeurd` and :func:`uitleg`.
+Assertion helpers (messages in Dutch, with rule codes): :func:`assert_accepted`,
+:func:`assert_rejected` and :func:`explain`.
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ from ieb.transport.pki import TestPki, create_test_pki
 
 __all__ = [
     "RetourCollector",
-    "assert_afgekeurd",
-    "assert_geaccepteerd",
+    "assert_accepted",
+    "assert_rejected",
+    "explain",
     "ieb_pki",
     "ieb_retours",
     "ieb_simulator",
-    "uitleg",
 ]
 
 GGK = "GGK"
@@ -108,7 +108,7 @@ class RetourCollector:
                 raise AssertionError(f"{len(answers)} antwoord(en) van de simulator, {count} verwacht")
             time.sleep(0.05)
 
-    def voor(self, referentienummer: str, *, timeout: float = 30.0) -> Answer:
+    def answer_to(self, referentienummer: str, *, timeout: float = 30.0) -> Answer:
         """The answer to the Di01 with this referentienummer (waits for it)."""
         for answer in self.simulator.wait({referentienummer}, timeout=timeout):
             if answer.cross_refnummer == referentienummer:
@@ -132,7 +132,7 @@ def ieb_retours(ieb_simulator: SimulatorHarness) -> RetourCollector:
     return RetourCollector(ieb_simulator)
 
 
-def uitleg(answer: Answer) -> str:
+def explain(answer: Answer) -> str:
     """A Dutch explanation of an answer: accepted, or rejected with every rule code, retourcode and
     reason (for a 0001 retour the heenbericht is validated again to name the rules it breaks)."""
     from ieb.types import RetourCode, mask_bsns
@@ -168,18 +168,18 @@ def uitleg(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def assert_geaccepteerd(answer: Answer) -> None:
+def assert_accepted(answer: Answer) -> None:
     """Fail with the Dutch explanation (rule codes, retourcodes) unless the CAK accepted."""
     __tracebackhide__ = True
     if not answer.accepted:
-        raise AssertionError(uitleg(answer))
+        raise AssertionError(explain(answer))
 
 
-def assert_afgekeurd(answer: Answer, *retourcodes: str) -> None:
+def assert_rejected(answer: Answer, *retourcodes: str) -> None:
     """Fail unless the CAK rejected with (at least) these retourcodes, explaining what came back."""
     __tracebackhide__ = True
     if answer.accepted:
-        raise AssertionError("verwacht: afgekeurd met " + ", ".join(retourcodes) + "\n" + uitleg(answer))
+        raise AssertionError("verwacht: afgekeurd met " + ", ".join(retourcodes) + "\n" + explain(answer))
     missing = [c for c in retourcodes if c not in answer.codes]
     if missing:
-        raise AssertionError(f"retourcode(s) {', '.join(missing)} ontbreken\n" + uitleg(answer))
+        raise AssertionError(f"retourcode(s) {', '.join(missing)} ontbreken\n" + explain(answer))

@@ -18,7 +18,7 @@ TESTS = """
 import datetime as dt
 import pytest
 from ieb import Wmo401, to_xml
-from ieb.testing.plugin import assert_geaccepteerd, uitleg
+from ieb.testing.plugin import assert_accepted, explain
 
 TODAY = dt.date.today()
 
@@ -34,16 +34,16 @@ def test_pki_has_gemeente_and_ggk(ieb_pki):
 
 
 def test_rejected_message_is_explained_in_dutch(ieb_simulator, ieb_retours):
-    assert ieb_retours.voor(ieb_simulator.send(start("P1"))).accepted
+    assert ieb_retours.answer_to(ieb_simulator.send(start("P1"))).accepted
     ref = ieb_simulator.send(start("P2"))
-    assert_geaccepteerd(ieb_retours.voor(ref))   # fails on purpose: 9102
+    assert_accepted(ieb_retours.answer_to(ref))   # fails on purpose: 9102
 
 
 def test_technical_rejection_names_the_rule(ieb_simulator, ieb_retours):
     ieb_simulator.send(start("P3", startdatum=TODAY.replace(year=TODAY.year - 2)))
     [answer] = ieb_retours.wait(1)
     assert answer.codes == ("0001",)
-    assert "TR112" in uitleg(answer)
+    assert "TR112" in explain(answer)
 
 
 @pytest.mark.ieb_simulator(faults="fo01=1.0")
@@ -51,7 +51,7 @@ def test_fo01_fault(ieb_simulator, ieb_retours):
     ref = ieb_simulator.send(start("P4"))
     [answer] = ieb_retours.wait(1)
     assert answer.kind == "Fo01" and answer.cross_refnummer == ref and answer.fo01_code == "IB102"
-    assert "Fo01" in uitleg(answer)
+    assert "Fo01" in explain(answer)
 
 
 @pytest.mark.ieb_simulator(level1="none")

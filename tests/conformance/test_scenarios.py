@@ -118,6 +118,6 @@ def test_cli_usage_errors() -> None:
 def test_docs_example_is_the_sample_project_test() -> None:
     doc = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
     block = doc.split("```py\n", 1)[1].split("```", 1)[0]
-    assert block == (ROOT / "examples" / "vendor-ci" / "tests" / "test_verzenden.py").read_text(
+    assert block == (ROOT / "examples" / "vendor-ci" / "tests" / "test_sending.py").read_text(
         encoding="utf-8"
     )

@@ -13,7 +13,7 @@ from ieb.transport.client import GgkClient
 from ieb.transport.tls import TlsFiles
 
 
-def start_bericht(
+def start_message(
     gemeente: str, identificatie: str, bsn: str, nummer: int, startdatum: dt.date, dagtekening: dt.date
 ) -> bytes:
     """A WMO401 (start eigen bijdrage, status 1) as bytes."""
@@ -28,9 +28,9 @@ def start_bericht(
     return to_xml(message)
 
 
-def verstuur(endpoint: str, tls: TlsFiles, gemeente: str, bericht: bytes) -> str:
-    """Send ``bericht`` as a Di01 to the GGk; returns the referentienummer."""
-    di01 = new_di01(bericht, "WMO401", gemeente)
+def send_message(endpoint: str, tls: TlsFiles, gemeente: str, message: bytes) -> str:
+    """Send ``message`` as a Di01 to the GGk; returns the referentienummer."""
+    di01 = new_di01(message, "WMO401", gemeente)
     with GgkClient(endpoint, tls=tls) as client:
         client.send(build(di01))
     return str(di01.referentienummer)
