@@ -130,7 +130,8 @@ def desired_from_records(records: Iterable[Any], *, source: str = "<input>") -> 
         where = f"{source}:{n}"
         raw_bsn = _get(rec, "bsn")
         bsn = str(raw_bsn).strip() if raw_bsn is not None else ""
-        if len(bsn) < 9 and bsn.isdigit():
+        if len(bsn) < 9 and bsn.isdigit() and bsn.strip("0"):
+            # Excel drops leading zeros; "0" (only zeros) is an empty cell, not Bsn 000000000
             bsn = bsn.zfill(9)
         if not bsn_is_valid(bsn):
             raise InputRowError(
