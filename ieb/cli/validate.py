@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["register"]
 
-FORMATS = ("text", "json", "junit")
+FORMATS = ("text", "json", "junit", "rapport")
 GGK_NS = "http://www.stufstandaarden.nl/koppelvlak/ggk0210"
 STUF_NS = "http://www.egem.nl/StUF/StUF0301"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -174,7 +174,10 @@ def validate(
     format: Annotated[
         str,
         typer.Option(
-            "--format", "-f", metavar="text|json|junit", help="Uitvoer: text (mensen), json of junit (CI)."
+            "--format",
+            "-f",
+            metavar="text|json|junit|rapport",
+            help="Uitvoer: text (mensen), json of junit (CI), rapport (iStandaarden).",
         ),
     ] = "text",
     today: Annotated[
@@ -205,6 +208,15 @@ def validate(
         str | None,
         typer.Option(help="Revisie van iEb 1.0 (1.0.2, 1.0.3); standaard die op de Dagtekening gold."),
     ] = None,
+    heen: Annotated[
+        Path | None,
+        typer.Option(
+            "--heen", help="Heenbericht (of map): controleer de retour(en) erop (docs/conformance.md)."
+        ),
+    ] = None,
+    rapport_dir: Annotated[
+        Path | None, typer.Option("--rapport-dir", help="Map voor <naam>.rapport.xml (--format rapport).")
+    ] = None,
 ) -> None:
     """Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.
 
@@ -220,6 +232,10 @@ def validate(
     files = _collect_paths(paths)
     registry = _registry(release_dir)
     lijst, forced = _rule_options(gemeenten, revision)
+    if heen is not None or format == "rapport":  # the conformance kit (ieb.conformance, docs/conformance.md)
+        from ieb.conformance.cli import validate_conformance
+
+        raise typer.Exit(validate_conformance(files, format, day, lijst, registry, heen, rapport_dir, forced))
     results = _validate_files(files, day, lijst, registry, forced)
     valid = sum(1 for r in results if r["valid"])
     summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
