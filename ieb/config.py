@@ -271,9 +271,13 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
         try:
             tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"{path} is niet te lezen: {exc}", code="CONFIG", location=str(path)) from exc
+            raise ConfigurationError(
+                f"{path} is niet te lezen: {exc}", code="CONFIG", location=str(path)
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{path}: geen geldige TOML: {exc}", code="CONFIG", location=str(path)) from exc
+            raise ConfigurationError(
+                f"{path}: geen geldige TOML: {exc}", code="CONFIG", location=str(path)
+            ) from exc
     bound = type(cls.__name__, (cls,), {"_toml": path, "__module__": cls.__module__})
     try:
         config = bound(**overrides)

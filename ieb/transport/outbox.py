@@ -401,7 +401,9 @@ class Outbox:
             result = conn.execute(
                 sa.update(t)
                 .where(t.c.status == "sending", t.c.locked_by == self.worker_id)
-                .values(status="pending", locked_by=None, locked_until=None, next_attempt_at=now, updated_at=now)
+                .values(
+                    status="pending", locked_by=None, locked_until=None, next_attempt_at=now, updated_at=now
+                )
             )
         return int(result.rowcount)
 
@@ -441,7 +443,9 @@ class Outbox:
                         )
                 refs |= set(referentienummers)
             if statuses:
-                refs |= set(c.execute(sa.select(t.c.referentienummer).where(t.c.status.in_(statuses))).scalars())
+                refs |= set(
+                    c.execute(sa.select(t.c.referentienummer).where(t.c.status.in_(statuses))).scalars()
+                )
             if not refs:
                 return []
             c.execute(
@@ -513,7 +517,8 @@ class Transport(Protocol):
     deadline), used to check the lease. :class:`ieb.transport.client.GgkClient` is one;
     :class:`ieb.testing.InProcessTransport` calls a WSGI app in-process for fast tests."""
 
-    max_seconds: float
+    @property
+    def max_seconds(self) -> float: ...
 
     def send(self, envelope: bytes) -> SendResult: ...
 
