@@ -330,7 +330,7 @@ class Exchange:
         if r.lease_seconds is not None:
             return r.lease_seconds
         g = self.config.ggk
-        return max(60.0, 2 * (g.connect_timeout + g.operation_timeout))
+        return max(10.0, 1.5 * (g.connect_timeout + g.operation_timeout))
 
     @property
     def retry_policy(self) -> RetryPolicy:
