@@ -42,7 +42,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def ieb(folder: Path, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def ieb(
+    folder: Path, *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "ieb", *args],
         cwd=folder,
@@ -178,7 +180,17 @@ def test_done_means_two_gemeenten_two_desired_states(folder: Path) -> None:
 
 def test_kill_9_of_ieb_serve_mid_run_loses_nothing_and_sends_nothing_twice(folder: Path) -> None:
     rport, sport = free_port(), free_port()
-    ieb(folder, "init", "--simulator", "-g", "0363", "--receiver-port", str(rport), "--simulator-port", str(sport))
+    ieb(
+        folder,
+        "init",
+        "--simulator",
+        "-g",
+        "0363",
+        "--receiver-port",
+        str(rport),
+        "--simulator-port",
+        str(sport),
+    )
     with (folder / "simulator.toml").open("a") as fh:  # every call takes 50-100 ms
         fh.write('faults = "latency=1,latency_min=0.05,latency_max=0.1,seed=5"\n')
     start_day = dt.date.today().replace(day=1)
@@ -195,14 +207,18 @@ def test_kill_9_of_ieb_serve_mid_run_loses_nothing_and_sends_nothing_twice(folde
         acked = 0
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                acked = conn.execute(sa.text("SELECT count(*) FROM outbox WHERE status='acknowledged'")).scalar_one()
+                acked = conn.execute(
+                    sa.text("SELECT count(*) FROM outbox WHERE status='acknowledged'")
+                ).scalar_one()
             if acked >= 10:
                 break
             time.sleep(0.05)
         serve.send_signal(signal.SIGKILL)
         serve.wait(timeout=10)
         with engine.connect() as conn:
-            acked = conn.execute(sa.text("SELECT count(*) FROM outbox WHERE status='acknowledged'")).scalar_one()
+            acked = conn.execute(
+                sa.text("SELECT count(*) FROM outbox WHERE status='acknowledged'")
+            ).scalar_one()
         engine.dispose()
         assert 0 < acked < n, f"not killed mid-run ({acked} of {n})"
         serve = start(folder, "serve", log="serve2.log", env=FAST)
@@ -216,7 +232,9 @@ def test_kill_9_of_ieb_serve_mid_run_loses_nothing_and_sends_nothing_twice(folde
     cak = sa.create_engine(f"sqlite:///{folder / 'cak.sqlite'}")
     with cak.connect() as conn:
         per_message = conn.execute(
-            sa.text("SELECT afzender, identificatie, count(*) FROM deliveries GROUP BY afzender, identificatie")
+            sa.text(
+                "SELECT afzender, identificatie, count(*) FROM deliveries GROUP BY afzender, identificatie"
+            )
         ).all()
     cak.dispose()
     assert len(per_message) == n and all(c == 1 for _, _, c in per_message)
