@@ -189,11 +189,21 @@ class WusSigning:
     def from_files(
         cls, key: str | Path, cert: str | Path, roots: str | Path, intermediates: str | Path | None = None
     ) -> WusSigning:
+        """Read the PEM files. Without ``intermediates`` the CA certificates that follow our own
+        certificate in ``cert`` (a chain file) are used to verify the other side's signatures
+        (both sides hold certificates of the same PKIoverheid TSP)."""
+        cert_pem = Path(cert).read_bytes()
+        if intermediates:
+            extra = Path(intermediates).read_bytes()
+        else:
+            marker = b"-----BEGIN CERTIFICATE-----"
+            blocks = cert_pem.split(marker)
+            extra = b"".join(marker + b for b in blocks[2:]) if len(blocks) > 2 else b""
         return cls(
             key_pem=Path(key).read_bytes(),
-            cert_pem=Path(cert).read_bytes(),
+            cert_pem=cert_pem,
             trusted_roots=Path(roots).read_bytes(),
-            intermediates=Path(intermediates).read_bytes() if intermediates else b"",
+            intermediates=extra,
         )
 
 
@@ -426,17 +436,17 @@ class GgkClient:
                 hint="controleer het endpoint (pad, poort) in ggk.endpoint",
                 **ctx,
             )
-        signed_parts: tuple[str, ...] = ()
-        if self.signing is not None and self.signing.verify_answers:
-            signed_parts = self._verify_answer(envelope, request, content)
         try:
             answer = unwrap_soap(content)
         except IebError as exc:
             raise TransientSendError(
                 f"onleesbaar antwoord (HTTP {status}): {exc}", code=exc.code, **ctx
             ) from exc
-        if isinstance(answer, Fo03):
+        if isinstance(answer, Fo03):  # a refusal needs no signature to be believed
             raise DeliveryRejectedError(answer, status=status, endpoint=self.endpoint)
+        signed_parts: tuple[str, ...] = ()
+        if self.signing is not None and self.signing.verify_answers:
+            signed_parts = self._verify_answer(envelope, request, content)
         if not isinstance(answer, Bv03):
             raise TransientSendError(f"antwoord is een {answer.berichtcode}, geen Bv03", **ctx)
         if status != 200:
