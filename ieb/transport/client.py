@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import requests
+import urllib3.exceptions
 from lxml import etree
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPSConnectionPool
@@ -371,7 +372,7 @@ class GgkClient:
                 raise TransientSendError(
                     f"time-out bij {self.endpoint}: {type(exc).__name__}", **ctx
                 ) from exc
-            except (requests.RequestException, OSError, ssl.SSLError) as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ssl.SSLError) as exc:
                 if deadline.fired:
                     raise TransientSendError(
                         f"geen volledig antwoord van {self.endpoint} binnen {total:.0f} s", **ctx

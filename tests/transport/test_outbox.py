@@ -434,3 +434,74 @@ def test_release_gives_leases_back_and_requeue_revives_dead_rows(engine: sa.Engi
 
     with pytest.raises(OutboxError):
         worker.requeue([refs[0] if refs[0] != msg.referentienummer else refs[1]])  # pending, not dead
+
+
+# ----------------------------------------------------------------------------- race-free inbox
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    if request.param == "sqlite":
+        eng = open_ledger(f"sqlite:///{tmp_path / 'race.sqlite'}")
+    else:
+        pg = request.getfixturevalue("pg_url")
+        name = "ieb_race_" + uuid.uuid4().hex[:10]
+        admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        eng = open_ledger(sa.make_url(pg).set(database=name).render_as_string(hide_password=False))
+    yield eng
+    eng.dispose()
+
+
+def test_concurrent_retours_for_one_heenbericht_store_exactly_one(any_engine: sa.Engine) -> None:
+    """Eight different Du01s for the same heenbericht at once, each twice: one ``received``, seven
+    ``duplicate``, eight ``redelivery`` (unique constraints, no SELECT-then-INSERT)."""
+    from ieb.transport.inbox import store_envelope
+    from ieb.transport.outbox import utcnow
+
+    cross = str(uuid.uuid4())
+    refs = [str(uuid.uuid4()) for _ in range(8)] * 2
+    results: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(refs))
+
+    def arrive(ref: str) -> None:
+        barrier.wait()
+        stored = store_envelope(
+            any_engine,
+            referentienummer=ref,
+            cross_ref_nummer=cross,
+            berichtcode="Du01",
+            functie="WMO402",
+            zender="CAK",
+            peer_oin="00000099900000002000",
+            raw=b"<x/>",
+            received_at=utcnow(),
+        )
+        with lock:
+            results.append(stored.status)
+
+    threads = [threading.Thread(target=arrive, args=(r,)) for r in refs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == sorted(["received"] + ["duplicate"] * 7 + ["redelivery"] * 8), results
+    t = ledger_tables().inbox
+    with any_engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.status, t.c.retour_of).where(t.c.cross_ref_nummer == cross)).all()
+    assert sorted(r.status for r in rows) == ["duplicate"] * 7 + ["received"]
+    assert [r.retour_of for r in rows if r.status == "received"] == [cross]
+
+
+def test_a_duplicate_enqueue_never_aborts_the_callers_postgresql_transaction(any_engine: sa.Engine) -> None:
+    outbox = Outbox(any_engine)
+    ref, env = _envelope()
+    outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401")
+    other_ref, other_env = _envelope()
+    with any_engine.begin() as conn:
+        outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401", conn=conn)
+        outbox.enqueue(other_env, referentienummer=other_ref, afzender="0363", functie="WMO401", conn=conn)
+    assert outbox.counts()["pending"] == 2
