@@ -494,21 +494,45 @@ class Exchange:
         in ONE transaction (a crash leaves either both or neither). The plan is made again inside
         the transaction; when the ledger changed since the preview an :class:`ExchangeError` is
         raised and nothing is stored."""
+        return self._record(preview.desired, preview.today, preview.partial, expect=preview)
+
+    def plan_and_queue(
+        self,
+        desired: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
+        *,
+        gemeente: str | None = None,
+        today: dt.date | None = None,
+        partial: bool = False,
+    ) -> Queued:
+        """:meth:`plan` and :meth:`queue` in one step and one transaction (planned once):
+        what ``ieb plan FILE --queue`` does. ``Queued.preview`` holds the plan."""
+        wanted = self._desired(desired, gemeente)
+        return self._record(wanted, today or dt.date.today(), partial, expect=None)
+
+    def _record(
+        self,
+        wanted: dict[str, dict[str, list[Period]]],
+        day: dt.date,
+        partial: bool,
+        *,
+        expect: Preview | None,
+    ) -> Queued:
         from ieb.ledger.store import Ledger
 
-        queued = Queued(preview=preview)
         with self.engine.begin() as conn:
             ledger = Ledger(cast("Engine", _Savepoint(conn)))
-            plans = self._plan_all(
-                ledger, preview.desired, preview.today, record=True, partial=preview.partial
-            )
-            before = [m.delivery.describe() for m in preview.messages]
-            after = [m.delivery.describe() for p in plans.values() for m in p.messages]
-            if before != after:
-                conn.rollback()
-                raise ExchangeError(
-                    "het grootboek is veranderd sinds de voorvertoning; plan opnieuw", code="STALE_PLAN"
-                )
+            plans = self._plan_all(ledger, wanted, day, record=True, partial=partial)
+            preview = Preview(plans, wanted, day, partial)
+            preview.retroactive = _retroactive(preview)
+            if expect is not None:
+                before = [m.delivery.describe() for m in expect.messages]
+                after = [m.delivery.describe() for m in preview.messages]
+                if before != after:
+                    conn.rollback()
+                    raise ExchangeError(
+                        "het grootboek is veranderd sinds de voorvertoning; plan opnieuw", code="STALE_PLAN"
+                    )
+            queued = Queued(preview=preview)
             outbox = self.outbox()
             for g, p in plans.items():
                 for m in p.messages:

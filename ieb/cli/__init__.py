@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+
 def _plain_help_types() -> None:
     """Help without ``<bool>`` on flags and ``<list[Path]>`` on repeatable values (typer 0.2x
     prints its Python annotation; a flag takes no value, a list is the element type repeated)."""

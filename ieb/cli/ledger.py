@@ -69,15 +69,17 @@ def plan_command(
     day = _today(today)
     ex = exchange_for(config, db)
     try:
-        preview = ex.plan(desired, gemeente=gemeente, today=day, partial=partial)
         lines: list[str] = []
         if queue and not dry_run:
-            queued = ex.queue(preview)
+            queued = ex.plan_and_queue(desired, gemeente=gemeente, today=day, partial=partial)
+            assert queued.preview is not None
+            preview = queued.preview
             lines = [
                 f"in de wachtrij: {g} {ident} ({ref}): {desc}" for g, ident, ref, desc in queued.messages
             ]
             tail = f"{len(queued)} bericht(en) gepland en in de outbox gezet"
         elif out is not None and not dry_run:
+            preview = ex.plan(desired, gemeente=gemeente, today=day, partial=partial)
             written = 0
             for g in preview.plans:
                 result = plan(ex.ledger, g, preview.desired[g], today=preview.today, partial=partial)
@@ -88,6 +90,7 @@ def plan_command(
                 ]
             tail = f"{written} bericht(en) gepland, {written} bestand(en) in {out}"
         else:
+            preview = ex.plan(desired, gemeente=gemeente, today=day, partial=partial)
             lines = [f"{m.filename}: {m.delivery.describe()} - {m.reason}" for m in preview.messages]
             tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
     except PlanningError as exc:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ieb.service.metrics import CONTENT_TYPE, Metrics
+from ieb.transport.outbox import Wakeup
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.exchange import Exchange
@@ -77,7 +78,7 @@ class Service:
         self.outbox: Outbox | None = None
         self._sender_thread: threading.Thread | None = None
         self._stopped = threading.Event()
-        self.wake = threading.Event()
+        self.wake = Wakeup()
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ from ieb.simulator.cak import CakConfig, CakSimulator
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import GgkClient, SendResult, WusSigning
-from ieb.transport.outbox import Outbox, RetryPolicy, Sender, ledger_tables, open_ledger, utcnow
+from ieb.transport.outbox import Outbox, RetryPolicy, Sender, Wakeup, ledger_tables, open_ledger, utcnow
 from ieb.transport.server import HttpsServer, PeerInfo, SoapEndpoint, SoapReply
 from ieb.transport.tls import TlsFiles
 
@@ -138,7 +138,7 @@ class GgkSimulator(SoapEndpoint):
         ]
         self._started = False
         #: set whenever a callback is queued: wakes the idle callback senders (no polling)
-        self.wake = threading.Event()
+        self.wake = Wakeup()
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -177,7 +177,7 @@ def run_demo(
             service.start()
             today = dt.date.today()
             records = [{"bsn": b, "start": today.replace(day=1).isoformat()} for b in demo_bsns(count)]
-            queued = exchange.queue(exchange.plan(records, today=today))
+            queued = exchange.plan_and_queue(records, today=today)
             service.wake.set()
             refs = {ref for _, _, ref, _ in queued.messages}
             outbox = Outbox(exchange.engine)

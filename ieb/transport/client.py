@@ -364,8 +364,10 @@ class GgkClient:
                 )
                 try:
                     self._read_body(response, ctx)
-                finally:
-                    response.close()
+                except BaseException:
+                    response.close()  # a half-read connection is never reused
+                    raise
+                response.raw.release_conn()  # fully read: back to the pool (keep-alive)
             except TransportError:
                 raise
             except requests.Timeout as exc:

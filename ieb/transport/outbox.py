@@ -61,6 +61,7 @@ __all__ = [
     "RetryPolicy",
     "Sender",
     "Transport",
+    "Wakeup",
     "ledger_tables",
     "open_ledger",
 ]
@@ -553,6 +554,30 @@ class DrainResult:
 ResultCallback = Callable[[ClaimedMessage, str, "str | None"], None]
 
 
+class Wakeup:
+    """Wakes every idle sender worker at once (``set()`` after enqueueing). A worker takes a
+    :meth:`token` before it looks for work and sleeps only while nothing was set since then, so
+    a wake-up between "found nothing" and "sleep" is never lost."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._generation = 0
+
+    def set(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def token(self) -> int:
+        with self._cond:
+            return self._generation
+
+    def wait(self, token: int, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds unless :meth:`set` was called since ``token``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._generation != token, timeout=max(0.0, timeout))
+
+
 class _Heartbeat:
     """Renews a lease every third of its length while a send is in flight."""
 
@@ -622,6 +647,8 @@ class Sender:
         self._sleep = sleep
         self._stop = threading.Event()
         self._permanent: TransportError | None = None
+        #: renew leases during a send unless a known deadline ends it well within the lease
+        self._heartbeat = attempt_seconds is None or outbox.lease_seconds < 1.5 * attempt_seconds
         if attempt_seconds is not None and outbox.lease_seconds < attempt_seconds:
             raise OutboxError(
                 f"lease van {outbox.lease_seconds:g} s is korter dan een volledige poging "
@@ -641,6 +668,8 @@ class Sender:
 
     def _attempt(self, state: dict[str, ClaimedMessage]) -> SendResult:
         msg = state["msg"]
+        if not self._heartbeat:  # the transport's deadline ends every attempt well within the lease
+            return self.send(msg.envelope)
         with _Heartbeat(self.outbox, msg) as beat:
             result = self.send(msg.envelope)
         if beat.lost:
@@ -743,9 +772,10 @@ class Sender:
         lock: threading.Lock,
         until_empty: bool,
         deadline: float,
-        wake: threading.Event | None,
+        wake: Wakeup | None,
     ) -> None:
         while not self._stop.is_set() and time.monotonic() < deadline:
+            token = wake.token() if wake is not None else 0
             claimed = self.outbox.claim(1)
             if not claimed:
                 if until_empty and self.outbox.open_count() == 0:
@@ -756,8 +786,7 @@ class Sender:
                     wait = max(0.01, min(wait, (due - utcnow()).total_seconds()))
                 wait = min(wait, max(0.0, deadline - time.monotonic()))
                 if wake is not None:
-                    if wake.wait(wait):
-                        wake.clear()
+                    wake.wait(token, wait)
                 else:
                     self._stop.wait(wait)
                 continue
@@ -788,7 +817,7 @@ class Sender:
                         result.requeued += 1
 
     def _run(
-        self, workers: int, until_empty: bool, timeout: float | None, wake: threading.Event | None = None
+        self, workers: int, until_empty: bool, timeout: float | None, wake: Wakeup | None = None
     ) -> DrainResult:
         started = time.monotonic()
         deadline = started + timeout if timeout is not None else float("inf")
@@ -824,7 +853,7 @@ class Sender:
         fault stopped the run). Ctrl-C stops cleanly: running sends finish, leases are released."""
         return self._run(workers, True, timeout)
 
-    def run_forever(self, *, workers: int = 4, wake: threading.Event | None = None) -> DrainResult:
+    def run_forever(self, *, workers: int = 4, wake: Wakeup | None = None) -> DrainResult:
         """Send whatever arrives until :meth:`stop` is called. Idle workers sleep until the next
         row is due (at most 5 s) or ``wake`` is set (set it after enqueueing)."""
         return self._run(workers, False, None, wake)
