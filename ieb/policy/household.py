@@ -1,19 +1,27 @@
 """Household rules and the monthly estimate (like the CAK's own calculator).
 
 :func:`estimate_household` gives, per calendar month, the amount the household owes and the
-:class:`Reden` (a "nothing owed" always carries one). Rules, in this order:
+:class:`Reason` (a "nothing owed" always carries one). Rules, in this order:
 
 1. A person counts for a month when one of their contribution periods (:func:`derive_periods`)
    charges that month under the month rule (:mod:`ieb.policy.months`).
 2. Not counted, with a reason: beschermd wonen (own regime); under 18 on the first day of the month
-   (except woningaanpassingen when the gemeente charges those); an individual exemption on any day
-   of the month; rolstoelen, non-designated algemene voorzieningen and categories the gemeente left
-   out; the start month; the kostprijs reached.
+   (except woningaanpassingen when the gemeente charges those); an adult child or other housemate
+   (role ``kind``/``overig``, 18 or older on the 1st), who is a household of their own for the
+   contribution; an individual exemption on any day of the month; rolstoelen, non-designated
+   algemene voorzieningen and categories the gemeente left out; the start month; the kostprijs
+   reached.
 3. When at least one person counts, the household owes one tariff for the month (never two),
-   unless: someone in the household pays a Wlz eigen bijdrage; a multi-person household with someone
-   below the AOW age on the first day of the month; the income is at or below the minima limit.
+   unless: the client or the partner pays a Wlz eigen bijdrage; the household has a partner and the
+   client or the partner is below the AOW age on the first day of the month (a child is never a
+   partner); the income is below the minima limit (the comparison is the gemeente's choice).
 4. The tariff is the gemeente's lowered tariff when one is in force on the 1st, else the national
    maximum; in the stop month of a kostprijs at most the remaining kostprijs is charged.
+
+Members carry a role (:class:`Role`, the ``rol`` of the input: ``client``, ``partner``, ``kind``,
+``overig``). Without roles, one member is the client; two adults are client and partner (the
+meaning before roles existed); of two members, one under 18 on the first day of the estimate is a
+``kind``. More than two members need roles.
 """
 
 from __future__ import annotations
@@ -29,25 +37,31 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ieb.policy.aow import age_on, has_aow_age_in_month
 from ieb.policy.errors import PolicyInputError
 from ieb.policy.months import Interval, Month, charged_months
-from ieb.policy.parameters import Cent, GemeenteParameters, HuishoudType, Soort
-from ieb.policy.periods import Gebeurtenis, Period, StopReden, Voorziening, derive_periods, voorziening_pieces
+from ieb.policy.parameters import Cent, GemeenteParameters, HouseholdType, VoorzieningKind
+from ieb.policy.periods import Event, Period, StopReason, Voorziening, derive_periods, voorziening_pieces
 from ieb.policy.tariffs import TariffTable, monthly_tariff
 from ieb.types import Bsn, Datum
 
 __all__ = [
-    "Huishouden",
-    "KostprijsOverzicht",
-    "Lid",
-    "MaandBedrag",
-    "Reden",
-    "Schatting",
+    "MAX_LEDEN",
+    "Estimate",
+    "Household",
+    "KostprijsOverview",
+    "Member",
+    "MonthAmount",
+    "Reason",
+    "Role",
     "estimate_household",
     "household_type",
     "kostprijs_overzicht",
+    "member_roles",
 ]
 
+#: The most members a household may have (a bound on hostile input, far above any real household).
+MAX_LEDEN = 30
 
-class Reden(StrEnum):
+
+class Reason(StrEnum):
     """Why a month costs what it costs; ``omschrijving`` explains it in Dutch."""
 
     LANDELIJK_TARIEF = "landelijk_tarief"
@@ -65,11 +79,12 @@ class Reden(StrEnum):
     WLZ = "wlz_eigen_bijdrage"
     MEERPERSOONS_ONDER_AOW = "meerpersoons_onder_aow"
     MINIMA = "minima"
+    EIGEN_HUISHOUDEN = "eigen_huishouden"
 
     @property
     def verschuldigd(self) -> bool:
         """True when this reason goes with an amount owed."""
-        return self in {Reden.LANDELIJK_TARIEF, Reden.VERLAAGD_TARIEF, Reden.KOSTPRIJS_RESTANT}
+        return self in {Reason.LANDELIJK_TARIEF, Reason.VERLAAGD_TARIEF, Reason.KOSTPRIJS_RESTANT}
 
     @property
     def omschrijving(self) -> str:
@@ -77,40 +92,60 @@ class Reden(StrEnum):
 
 
 _OMSCHRIJVING = {
-    Reden.LANDELIJK_TARIEF: "abonnementstarief: het landelijk maximum per huishouden per maand",
-    Reden.VERLAAGD_TARIEF: "abonnementstarief: het verlaagde tarief van de gemeente",
-    Reden.KOSTPRIJS_RESTANT: "laatste maand van de kostprijs: alleen het restant van de kostprijs",
-    Reden.GEEN_VOORZIENING: "geen bijdrageplichtige voorziening in deze maand",
-    Reden.STARTMAAND: "de ondersteuning start deze maand; de inning begint de maand erna",
-    Reden.KOSTPRIJS_BEREIKT: "de kostprijs van het hulpmiddel of de woningaanpassing is bereikt",
-    Reden.MINDERJARIG: "de cliënt is jonger dan 18 jaar",
-    Reden.VRIJSTELLING: "de gemeente heeft de cliënt vrijgesteld van de eigen bijdrage",
-    Reden.BESCHERMD_WONEN: "beschermd wonen heeft een eigen regeling (geen abonnementstarief)",
-    Reden.ROLSTOEL: "voor een rolstoel is geen eigen bijdrage verschuldigd",
-    Reden.ALGEMENE_VOORZIENING: "algemene voorziening die de gemeente niet onder het tarief heeft gebracht",
-    Reden.SOORT_NIET_BIJDRAGEPLICHTIG: "de gemeente heft voor deze soort voorziening geen eigen bijdrage",
-    Reden.WLZ: "iemand in het huishouden betaalt al een eigen bijdrage voor de Wlz",
-    Reden.MEERPERSOONS_ONDER_AOW: (
+    Reason.LANDELIJK_TARIEF: "abonnementstarief: het landelijk maximum per huishouden per maand",
+    Reason.VERLAAGD_TARIEF: "abonnementstarief: het verlaagde tarief van de gemeente",
+    Reason.KOSTPRIJS_RESTANT: "laatste maand van de kostprijs: alleen het restant van de kostprijs",
+    Reason.GEEN_VOORZIENING: "geen bijdrageplichtige voorziening in deze maand",
+    Reason.STARTMAAND: "de ondersteuning start deze maand; de inning begint de maand erna",
+    Reason.KOSTPRIJS_BEREIKT: "de kostprijs van het hulpmiddel of de woningaanpassing is bereikt",
+    Reason.MINDERJARIG: "de cliënt is jonger dan 18 jaar",
+    Reason.VRIJSTELLING: "de gemeente heeft de cliënt vrijgesteld van de eigen bijdrage",
+    Reason.BESCHERMD_WONEN: "beschermd wonen heeft een eigen regeling (geen abonnementstarief)",
+    Reason.ROLSTOEL: "voor een rolstoel is geen eigen bijdrage verschuldigd",
+    Reason.ALGEMENE_VOORZIENING: "algemene voorziening die de gemeente niet onder het tarief heeft gebracht",
+    Reason.SOORT_NIET_BIJDRAGEPLICHTIG: "de gemeente heft voor deze soort voorziening geen eigen bijdrage",
+    Reason.WLZ: "iemand in het huishouden betaalt al een eigen bijdrage voor de Wlz",
+    Reason.MEERPERSOONS_ONDER_AOW: (
         "meerpersoonshuishouden waarin de cliënt of de partner de AOW-leeftijd nog niet heeft"
     ),
-    Reden.MINIMA: "het inkomen ligt op of onder de minimagrens van de gemeente",
+    Reason.MINIMA: "het inkomen ligt onder de minimagrens van de gemeente",
+    Reason.EIGEN_HUISHOUDEN: (
+        "een meerderjarig kind of andere huisgenoot betaalt als eigen huishouden; bereken die persoon apart"
+    ),
 }
 
 #: Priority of the per-person reasons when nobody in the household is charged.
 _PERSON_PRIORITY = (
-    Reden.MINDERJARIG,
-    Reden.VRIJSTELLING,
-    Reden.BESCHERMD_WONEN,
-    Reden.KOSTPRIJS_BEREIKT,
-    Reden.STARTMAAND,
-    Reden.ROLSTOEL,
-    Reden.ALGEMENE_VOORZIENING,
-    Reden.SOORT_NIET_BIJDRAGEPLICHTIG,
+    Reason.MINDERJARIG,
+    Reason.EIGEN_HUISHOUDEN,
+    Reason.VRIJSTELLING,
+    Reason.BESCHERMD_WONEN,
+    Reason.KOSTPRIJS_BEREIKT,
+    Reason.STARTMAAND,
+    Reason.ROLSTOEL,
+    Reason.ALGEMENE_VOORZIENING,
+    Reason.SOORT_NIET_BIJDRAGEPLICHTIG,
 )
 
 
-class Lid(BaseModel):
-    """A member of the household (client or partner)."""
+class Role(StrEnum):
+    """The role of a member in the household (``rol`` in the input).
+
+    ``client``: the person whose household it is (one per household); ``partner``: the client's
+    spouse or partner (at most one, never under 18); ``kind``: a child of the client or partner;
+    ``overig``: any other housemate (e.g. a foster child or a parent living in). Rules that speak of
+    "the client or the partner" (AOW age, Wlz, the household type of the minima limits) look at the
+    client and the partner only.
+    """
+
+    CLIENT = "client"
+    PARTNER = "partner"
+    CHILD = "kind"
+    OTHER = "overig"
+
+
+class Member(BaseModel):
+    """A member of the household; ``rol`` is optional (see :func:`member_roles` for its default)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -118,32 +153,97 @@ class Lid(BaseModel):
     geboortedatum: Datum
     wlz_eigen_bijdrage: bool = False
     beschermd_wonen: bool = False
+    rol: Role | None = None
 
 
-class Huishouden(BaseModel):
-    """One or two members and the bijdrageplichtig inkomen (peiljaar t-2) in eurocent per year."""
+class Household(BaseModel):
+    """The members and the bijdrageplichtig inkomen (peiljaar t-2) of client and partner, eurocent a year.
+
+    Any number of members up to :data:`MAX_LEDEN`. Either every member has a ``rol`` or none has;
+    with roles there is exactly one ``client`` and at most one ``partner``; without roles there are
+    at most two members. Violations raise :class:`PolicyInputError` naming ``huishouden.leden``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    leden: Annotated[tuple[Lid, ...], Field(min_length=1, max_length=2)]
+    leden: Annotated[tuple[Member, ...], Field(min_length=1, max_length=MAX_LEDEN)]
     inkomen_cent_per_jaar: Cent | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if len({lid.bsn for lid in self.leden}) != len(self.leden):
             raise PolicyInputError("huishouden.leden", "hetzelfde BSN staat twee keer in het huishouden")
+        with_role = [lid for lid in self.leden if lid.rol is not None]
+        if with_role and len(with_role) != len(self.leden):
+            index = next(i for i, lid in enumerate(self.leden) if lid.rol is None)
+            raise PolicyInputError(
+                f"huishouden.leden[{index}].rol",
+                "ontbreekt; geef bij elk lid een rol (client, partner, kind of overig) of bij geen enkel lid",
+            )
+        if not with_role:
+            if len(self.leden) > 2:
+                raise PolicyInputError(
+                    "huishouden.leden",
+                    f"{len(self.leden)} leden zonder rol; geef bij meer dan twee leden bij elk lid een rol "
+                    "(client, partner, kind of overig)",
+                )
+            return self
+        clients = [i for i, lid in enumerate(self.leden) if lid.rol is Role.CLIENT]
+        if len(clients) != 1:
+            raise PolicyInputError(
+                "huishouden.leden",
+                f"{len(clients)} leden met rol client; een huishouden heeft precies één client "
+                "(de anderen zijn partner, kind of overig)",
+            )
+        partners = [i for i, lid in enumerate(self.leden) if lid.rol is Role.PARTNER]
+        if len(partners) > 1:
+            raise PolicyInputError(
+                f"huishouden.leden[{partners[1]}].rol",
+                "een huishouden heeft hooguit één partner; kies kind of overig voor de andere leden",
+            )
         return self
 
 
+def member_roles(huishouden: Household, peildatum: dt.date) -> tuple[Role, ...]:
+    """The role of each member (in order), checked against the ages on ``peildatum``.
+
+    ``peildatum`` is the first day of the first month estimated. Given roles are used as they are,
+    but a ``partner`` under 18 on ``peildatum`` is refused (a minor is never a partner). Without
+    roles: one member is the client; of two members, one under 18 is a ``kind`` and the other the
+    client, two adults are client and partner.
+
+    Raises :class:`PolicyInputError` (``huishouden.leden[i].rol``).
+    """
+    leden = huishouden.leden
+    if leden[0].rol is not None:
+        roles = tuple(lid.rol for lid in leden if lid.rol is not None)
+        for index, lid in enumerate(leden):
+            if lid.rol is Role.PARTNER and age_on(lid.geboortedatum, peildatum) < 18:
+                raise PolicyInputError(
+                    f"huishouden.leden[{index}].rol",
+                    f"persoon {lid.bsn.masked} is op {peildatum.isoformat()} jonger dan 18 jaar en kan "
+                    "geen partner zijn; kies kind of overig",
+                )
+        return roles
+    if len(leden) == 1:
+        return (Role.CLIENT,)
+    minors = [age_on(lid.geboortedatum, peildatum) < 18 for lid in leden]
+    if minors[0] and not minors[1]:
+        return (Role.CHILD, Role.CLIENT)
+    if minors[1]:
+        return (Role.CLIENT, Role.CHILD)
+    return (Role.CLIENT, Role.PARTNER)
+
+
 @dataclass(frozen=True, slots=True)
-class MaandBedrag:
+class MonthAmount:
     maand: Month
     bedrag_cent: int
-    reden: Reden
+    reden: Reason
 
 
 @dataclass(frozen=True, slots=True)
-class KostprijsOverzicht:
+class KostprijsOverview:
     """The longest-running kostprijs item of one person, counted through ``peilmaand``."""
 
     bsn: Bsn
@@ -155,21 +255,36 @@ class KostprijsOverzicht:
 
 
 @dataclass(frozen=True, slots=True)
-class Schatting:
-    maanden: tuple[MaandBedrag, ...]
-    kostprijs: tuple[KostprijsOverzicht, ...]
+class Estimate:
+    maanden: tuple[MonthAmount, ...]
+    kostprijs: tuple[KostprijsOverview, ...]
 
     @property
     def totaal_cent(self) -> int:
         return sum(m.bedrag_cent for m in self.maanden)
 
 
-def household_type(huishouden: Huishouden, maand: Month) -> HuishoudType:
-    """The minima cell: one/multi-person x below/at AOW age (everyone at AOW age on the 1st)."""
-    aow = all(has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in huishouden.leden)
-    if len(huishouden.leden) == 1:
-        return HuishoudType.EENPERSOONS_AOW if aow else HuishoudType.EENPERSOONS
-    return HuishoudType.MEERPERSOONS_AOW if aow else HuishoudType.MEERPERSOONS
+def _client_and_partner(huishouden: Household, roles: Sequence[Role]) -> list[Member]:
+    return [lid for lid, rol in zip(huishouden.leden, roles, strict=True) if rol in _PAIR]
+
+
+_PAIR = frozenset({Role.CLIENT, Role.PARTNER})
+
+
+def household_type(huishouden: Household, maand: Month, roles: Sequence[Role] | None = None) -> HouseholdType:
+    """The minima cell: one/multi-person x below/at AOW age, from the client and the partner only.
+
+    Multi-person means: the client has a partner (children do not make a multi-person household);
+    AOW means: the client and the partner have reached the AOW age on the 1st of ``maand``.
+    ``roles`` defaults to :func:`member_roles` on the 1st of ``maand``.
+    """
+    if roles is None:
+        roles = member_roles(huishouden, maand.first_day)
+    pair = _client_and_partner(huishouden, roles)
+    aow = all(has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in pair)
+    if len(pair) == 1:
+        return HouseholdType.EENPERSOONS_AOW if aow else HouseholdType.EENPERSOONS
+    return HouseholdType.MEERPERSOONS_AOW if aow else HouseholdType.MEERPERSOONS
 
 
 def _overlaps(start: dt.date, stop: dt.date | None, maand: Month) -> bool:
@@ -181,18 +296,20 @@ class _Person:
 
     def __init__(
         self,
-        lid: Lid,
+        lid: Member,
+        rol: Role,
         voorzieningen: list[Voorziening],
-        events: Sequence[Gebeurtenis],
+        events: Sequence[Event],
         parameters: GemeenteParameters,
         until: Month,
         table: TariffTable | None,
     ) -> None:
         self.lid = lid
+        self.rol = rol
         self.voorzieningen = voorzieningen
         self.parameters = parameters
         self.adult = derive_periods(voorzieningen, events, parameters, table=table)
-        minor_ok = [v for v in voorzieningen if v.soort is Soort.WONINGAANPASSING]
+        minor_ok = [v for v in voorzieningen if v.soort is VoorzieningKind.WONINGAANPASSING]
         self.minor = (
             derive_periods(minor_ok, events, parameters, table=table)
             if parameters.woningaanpassing_minderjarigen
@@ -208,7 +325,7 @@ class _Person:
             for m in charged_months(Interval(p.start, p.stop), until):
                 cap = None
                 if (
-                    p.stop_reden is StopReden.KOSTPRIJS_BEREIKT
+                    p.stop_reden is StopReason.KOSTPRIJS_BEREIKT
                     and p.stop is not None
                     and m == Month.of(p.stop)
                 ):
@@ -216,62 +333,70 @@ class _Person:
                 months[m] = cap
         return months
 
-    def assess(self, maand: Month) -> tuple[bool, int | None, Reden | None]:
+    def assess(self, maand: Month) -> tuple[bool, int | None, Reason | None]:
         """(counted, cap in the stop month of a kostprijs, reason when not counted)."""
         lid = self.lid
         active = [v for v in self.voorzieningen if _overlaps(v.start, v.stop, maand)]
         if lid.beschermd_wonen:
-            return False, None, Reden.BESCHERMD_WONEN if active else None
+            return False, None, Reason.BESCHERMD_WONEN if active else None
         minor = age_on(lid.geboortedatum, maand.first_day) < 18
+        if not minor and self.rol not in _PAIR:
+            # An adult child or housemate is a household of their own for the contribution.
+            charged = maand in self.adult_months
+            return False, None, Reason.EIGEN_HUISHOUDEN if charged or active else None
         months = self.minor_months if minor else self.adult_months
         if maand in months:
             exempt = any(
                 x.bsn == lid.bsn and _overlaps(x.vanaf, x.tot, maand) for x in self.parameters.vrijstellingen
             )
             if exempt:
-                return False, None, Reden.VRIJSTELLING
+                return False, None, Reason.VRIJSTELLING
             return True, months[maand], None
         if minor and maand in self.adult_months:
-            return False, None, Reden.MINDERJARIG
+            return False, None, Reason.MINDERJARIG
         periods = self.minor if minor else self.adult
         if any(Month.of(p.start) == maand for p in periods):
-            return False, None, Reden.STARTMAAND
+            return False, None, Reason.STARTMAAND
         if (
             any(
-                p.stop_reden is StopReden.KOSTPRIJS_BEREIKT
+                p.stop_reden is StopReason.KOSTPRIJS_BEREIKT
                 and p.stop is not None
                 and Month.of(p.stop) < maand
                 for p in periods
             )
             and active
         ):
-            return False, None, Reden.KOSTPRIJS_BEREIKT
+            return False, None, Reason.KOSTPRIJS_BEREIKT
         for v in active:
-            if v.soort is Soort.ROLSTOEL:
-                return False, None, Reden.ROLSTOEL
+            if v.soort is VoorzieningKind.ROLSTOEL:
+                return False, None, Reason.ROLSTOEL
         for v in active:
             if (
-                v.soort is Soort.ALGEMENE_VOORZIENING
+                v.soort is VoorzieningKind.ALGEMENE_VOORZIENING
                 and v.soort not in self.parameters.bijdrageplichtige_soorten
             ):
-                return False, None, Reden.ALGEMENE_VOORZIENING
+                return False, None, Reason.ALGEMENE_VOORZIENING
         for v in active:
             if v.soort not in self.parameters.bijdrageplichtige_soorten:
-                return False, None, Reden.SOORT_NIET_BIJDRAGEPLICHTIG
+                return False, None, Reason.SOORT_NIET_BIJDRAGEPLICHTIG
         return False, None, None
 
 
 def estimate_household(
-    huishouden: Huishouden,
+    huishouden: Household,
     voorzieningen: Sequence[Voorziening],
     parameters: GemeenteParameters,
     van: Month,
     tot: Month,
     *,
-    gebeurtenissen: Sequence[Gebeurtenis] = (),
+    gebeurtenissen: Sequence[Event] = (),
     table: TariffTable | None = None,
-) -> Schatting:
-    """Per month from ``van`` to ``tot`` (inclusive) the amount owed by the household and its reason."""
+) -> Estimate:
+    """Per month from ``van`` to ``tot`` (inclusive) the amount owed by the household and its reason.
+
+    Roles are fixed on the 1st of ``van`` (:func:`member_roles`); ages (18, AOW) are taken on the 1st
+    of each month. Raises :class:`PolicyInputError` naming the field on bad input.
+    """
     if tot < van:
         raise PolicyInputError(
             "tot", f"{tot} ligt voor van ({van}); kies een tot-maand op of na de van-maand"
@@ -286,15 +411,16 @@ def estimate_household(
                 f"persoon {v.bsn.masked} is geen lid van het huishouden; voeg de persoon toe aan leden",
             )
     numbered = [v if v.id else v.model_copy(update={"id": str(i)}) for i, v in enumerate(voorzieningen)]
+    roles = member_roles(huishouden, van.first_day)
     people = [
-        _Person(lid, [v for v in numbered if v.bsn == lid.bsn], gebeurtenissen, parameters, tot, table)
-        for lid in huishouden.leden
+        _Person(lid, rol, [v for v in numbered if v.bsn == lid.bsn], gebeurtenissen, parameters, tot, table)
+        for lid, rol in zip(huishouden.leden, roles, strict=True)
     ]
-    result: list[MaandBedrag] = []
+    result: list[MonthAmount] = []
     for maand in van.until(tot):
         national = monthly_tariff(maand.first_day, table).bedrag_cent
         counted: list[int | None] = []
-        reasons: list[Reden] = []
+        reasons: list[Reason] = []
         for person in people:
             is_counted, cap, reason = person.assess(maand)
             if is_counted:
@@ -302,38 +428,39 @@ def estimate_household(
             elif reason is not None:
                 reasons.append(reason)
         if not counted:
-            reason = next((r for r in _PERSON_PRIORITY if r in reasons), Reden.GEEN_VOORZIENING)
-            result.append(MaandBedrag(maand, 0, reason))
+            reason = next((r for r in _PERSON_PRIORITY if r in reasons), Reason.GEEN_VOORZIENING)
+            result.append(MonthAmount(maand, 0, reason))
             continue
-        household_reason = _household_reason(huishouden, parameters, maand)
+        household_reason = _household_reason(huishouden, roles, parameters, maand)
         if household_reason is not None:
-            result.append(MaandBedrag(maand, 0, household_reason))
+            result.append(MonthAmount(maand, 0, household_reason))
             continue
         verlaagd = parameters.verlaagd_tarief_op(maand.first_day)
-        amount, reden = national, Reden.LANDELIJK_TARIEF
+        amount, reden = national, Reason.LANDELIJK_TARIEF
         if verlaagd is not None and verlaagd.bedrag_cent <= national:
-            amount, reden = verlaagd.bedrag_cent, Reden.VERLAAGD_TARIEF
+            amount, reden = verlaagd.bedrag_cent, Reason.VERLAAGD_TARIEF
         if all(cap is not None for cap in counted):
             cap = max(c for c in counted if c is not None)
             if cap < amount:
-                amount, reden = cap, Reden.KOSTPRIJS_RESTANT
-        result.append(MaandBedrag(maand, amount, reden))
-    return Schatting(
+                amount, reden = cap, Reason.KOSTPRIJS_RESTANT
+        result.append(MonthAmount(maand, amount, reden))
+    return Estimate(
         tuple(result), tuple(kostprijs_overzicht(numbered, parameters, tot, gebeurtenissen, table))
     )
 
 
-def _household_reason(huishouden: Huishouden, parameters: GemeenteParameters, maand: Month) -> Reden | None:
-    if any(lid.wlz_eigen_bijdrage for lid in huishouden.leden):
-        return Reden.WLZ
-    if len(huishouden.leden) > 1 and not all(
-        has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in huishouden.leden
-    ):
-        return Reden.MEERPERSOONS_ONDER_AOW
+def _household_reason(
+    huishouden: Household, roles: Sequence[Role], parameters: GemeenteParameters, maand: Month
+) -> Reason | None:
+    pair = _client_and_partner(huishouden, roles)
+    if any(lid.wlz_eigen_bijdrage for lid in pair):
+        return Reason.WLZ
+    if len(pair) > 1 and not all(has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in pair):
+        return Reason.MEERPERSOONS_ONDER_AOW
     minima = parameters.minima_op(maand.first_day)
     if minima is not None and huishouden.inkomen_cent_per_jaar is not None:
-        if huishouden.inkomen_cent_per_jaar <= minima.grens(household_type(huishouden, maand)):
-            return Reden.MINIMA
+        if minima.exempts(huishouden.inkomen_cent_per_jaar, household_type(huishouden, maand, roles)):
+            return Reason.MINIMA
     return None
 
 
@@ -341,25 +468,27 @@ def kostprijs_overzicht(
     voorzieningen: Sequence[Voorziening],
     parameters: GemeenteParameters,
     peilmaand: Month,
-    gebeurtenissen: Sequence[Gebeurtenis] = (),
+    gebeurtenissen: Sequence[Event] = (),
     table: TariffTable | None = None,
-) -> list[KostprijsOverzicht]:
+) -> list[KostprijsOverview]:
     """Per person the longest-running kostprijs item started on or before ``peilmaand``.
 
     ``resterend_cent``: the kostprijs minus the months counted at the national tariff up to and
     including ``peilmaand``. ``stop_maand``: set only when that item governs the end of the
     person's contribution (no other voorziening runs longer).
     """
-    result: list[KostprijsOverzicht] = []
+    result: list[KostprijsOverview] = []
     periods = derive_periods(voorzieningen, gebeurtenissen, parameters, table=table)
     by_person: dict[Bsn, list[Voorziening]] = {}
     for v in voorzieningen:
         if v.kostprijs_cent is not None and v.soort in parameters.bijdrageplichtige_soorten:
             by_person.setdefault(v.bsn, []).append(v)
     for bsn in sorted(by_person):
-        best: tuple[tuple[int, dt.date], KostprijsOverzicht] | None = None
+        best: tuple[tuple[int, dt.date], KostprijsOverview] | None = None
         for v in by_person[bsn]:
-            pieces = voorziening_pieces(v, gebeurtenissen, parameters.trigger(v.soort), table)
+            pieces = voorziening_pieces(
+                v, gebeurtenissen, parameters.trigger(v.soort), table, parameters.pauzeregel
+            )
             pieces = [p for p in pieces if Month.of(p.interval.start) <= peilmaand]
             if not pieces:
                 continue
@@ -373,17 +502,17 @@ def kostprijs_overzicht(
                 for period in periods:
                     if (
                         period.bsn == bsn
-                        and period.stop_reden is StopReden.KOSTPRIJS_BEREIKT
+                        and period.stop_reden is StopReason.KOSTPRIJS_BEREIKT
                         and v.id in period.voorziening_ids
                         and period.stop == pieces[-1].interval.stop
                     ):
-                        stop_maand = einde.stop_maand
-            item = KostprijsOverzicht(
+                        stop_maand = einde.stop_month
+            item = KostprijsOverview(
                 bsn=bsn,
                 voorziening_id=v.id,
                 kostprijs_cent=v.kostprijs_cent,
                 resterend_cent=max(0, v.kostprijs_cent - counted),
-                virtuele_einddatum=einde.virtuele_einddatum if einde is not None else None,
+                virtuele_einddatum=einde.virtual_end_date if einde is not None else None,
                 stop_maand=stop_maand,
             )
             if best is None or key > best[0]:

@@ -16,8 +16,8 @@ Steps:
    toewijzing, the 305 start zorg / 307 stop zorg of the provider, or the first/last 303
    declaration. Categories that are not bijdrageplichtig (rolstoelen, non-designated algemene
    voorzieningen, categories the gemeente left out) are skipped.
-2. The intervals of one voorziening are merged with the pause rule
-   (:func:`ieb.policy.months.merge_intervals`); an interval of a kostprijs item is cut at its
+2. The intervals of one voorziening are merged with the gemeente's pause rule
+   (``parameters.pauzeregel``, :func:`ieb.policy.months.merge_intervals`); an interval of a kostprijs item is cut at its
    virtual end date (the kostprijs counted at the national tariff), and what remains of the
    kostprijs is carried over to the next interval after a pause ("send the remaining kostprijs
    again").
@@ -41,29 +41,36 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from ieb.policy.errors import PolicyInputError
 from ieb.policy.kostprijs import (
-    KostprijsEinde,
+    KostprijsEnd,
     check_kostprijs,
     counted_cent,
     needs_kostprijs_change,
     virtual_end,
 )
-from ieb.policy.months import Interval, Month, first_charged_month, merge_intervals, pause_has_effect
+from ieb.policy.months import (
+    Interval,
+    Month,
+    PauseRule,
+    first_charged_month,
+    merge_intervals,
+    pause_has_effect,
+)
 from ieb.policy.parameters import (
     DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN,
     Cent,
     GemeenteParameters,
-    Soort,
     StartTrigger,
+    VoorzieningKind,
 )
 from ieb.policy.tariffs import TariffTable
 from ieb.types import Bsn, Datum
 
 __all__ = [
-    "Gebeurtenis",
-    "GebeurtenisSoort",
-    "KostprijsStand",
+    "Event",
+    "EventKind",
+    "KostprijsState",
     "Period",
-    "StopReden",
+    "StopReason",
     "Voorziening",
     "derive_periods",
     "voorziening_pieces",
@@ -77,7 +84,7 @@ class Voorziening(BaseModel):
 
     id: str = ""
     bsn: Bsn
-    soort: Soort
+    soort: VoorzieningKind
     start: Datum
     stop: Datum | None = None
     kostprijs_cent: Cent | None = None
@@ -99,7 +106,7 @@ class Voorziening(BaseModel):
         return self
 
 
-class GebeurtenisSoort(StrEnum):
+class EventKind(StrEnum):
     """A delivery event reported by the provider (iWmo) for one voorziening."""
 
     TOEWIJZING = "301"  # toewijzing: datum = ingangsdatum, einddatum = einddatum (optional)
@@ -108,13 +115,13 @@ class GebeurtenisSoort(StrEnum):
     DECLARATIE = "303"  # declaratie: datum = begin, einddatum = einde van de gedeclareerde periode
 
 
-class Gebeurtenis(BaseModel):
+class Event(BaseModel):
     """An event about voorziening ``voorziening_id``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     voorziening_id: str
-    soort: GebeurtenisSoort
+    soort: EventKind
     datum: Datum
     einddatum: Datum | None = None
 
@@ -126,7 +133,7 @@ class Gebeurtenis(BaseModel):
                 f"einddatum {self.einddatum.isoformat()} ligt voor datum {self.datum.isoformat()} "
                 f"(voorziening {self.voorziening_id!r}, bericht {self.soort.value})",
             )
-        if self.soort is GebeurtenisSoort.DECLARATIE and self.einddatum is None:
+        if self.soort is EventKind.DECLARATIE and self.einddatum is None:
             raise PolicyInputError(
                 "gebeurtenissen.einddatum",
                 f"een declaratie (303) heeft een einddatum nodig (voorziening {self.voorziening_id!r})",
@@ -134,13 +141,13 @@ class Gebeurtenis(BaseModel):
         return self
 
 
-class StopReden(StrEnum):
+class StopReason(StrEnum):
     EINDE_VOORZIENING = "einde_voorziening"
     KOSTPRIJS_BEREIKT = "kostprijs_bereikt"
 
 
 @dataclass(frozen=True, slots=True)
-class KostprijsStand:
+class KostprijsState:
     """A kostprijs to send from ``vanaf`` (in the start message, or in a change)."""
 
     vanaf: dt.date
@@ -155,7 +162,7 @@ class Piece:
     voorziening: Voorziening
     interval: Interval
     kostprijs_start_cent: int | None = None  # remaining kostprijs at the start of this interval
-    einde: KostprijsEinde | None = None  # set when the kostprijs is used up within this interval
+    einde: KostprijsEnd | None = None  # set when the kostprijs is used up within this interval
 
     @property
     def eerste_maand(self) -> Month:
@@ -186,24 +193,24 @@ class Period:
     stop: dt.date | None
     kostprijs_cent: int | None = None
     kostprijs_start: dt.date | None = None
-    stop_reden: StopReden | None = None
+    stop_reden: StopReason | None = None
     restant_stopmaand_cent: int | None = None
     voorziening_ids: tuple[str, ...] = ()
-    kostprijzen: tuple[KostprijsStand, ...] = field(default=())
+    kostprijzen: tuple[KostprijsState, ...] = field(default=())
 
     @property
     def interval(self) -> Interval:
         return Interval(self.start, self.stop)
 
 
-def _raw_intervals(v: Voorziening, events: Sequence[Gebeurtenis], trigger: StartTrigger) -> list[Interval]:
+def _raw_intervals(v: Voorziening, events: Sequence[Event], trigger: StartTrigger) -> list[Interval]:
     if trigger is StartTrigger.BESCHIKKING:
         return [Interval(v.start, v.stop)]
     own = sorted((e for e in events if e.voorziening_id == v.id), key=lambda e: (e.datum, e.soort.value))
     if trigger is StartTrigger.TOEWIJZING:
-        return [Interval(e.datum, e.einddatum) for e in own if e.soort is GebeurtenisSoort.TOEWIJZING]
+        return [Interval(e.datum, e.einddatum) for e in own if e.soort is EventKind.TOEWIJZING]
     if trigger is StartTrigger.DECLARATIE:
-        declared = [e for e in own if e.soort is GebeurtenisSoort.DECLARATIE]
+        declared = [e for e in own if e.soort is EventKind.DECLARATIE]
         if not declared:
             return []
         last_end = max(e.einddatum or e.datum for e in declared)
@@ -211,9 +218,9 @@ def _raw_intervals(v: Voorziening, events: Sequence[Gebeurtenis], trigger: Start
     intervals: list[Interval] = []
     open_start: dt.date | None = None
     for e in own:
-        if e.soort is GebeurtenisSoort.START_ZORG and open_start is None:
+        if e.soort is EventKind.START_ZORG and open_start is None:
             open_start = e.datum
-        elif e.soort is GebeurtenisSoort.STOP_ZORG:
+        elif e.soort is EventKind.STOP_ZORG:
             if open_start is None:
                 raise PolicyInputError(
                     "gebeurtenissen",
@@ -229,12 +236,13 @@ def _raw_intervals(v: Voorziening, events: Sequence[Gebeurtenis], trigger: Start
 
 def voorziening_pieces(
     v: Voorziening,
-    events: Sequence[Gebeurtenis] = (),
+    events: Sequence[Event] = (),
     trigger: StartTrigger = StartTrigger.BESCHIKKING,
     table: TariffTable | None = None,
+    rule: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH,
 ) -> list[Piece]:
-    """The intervals of one voorziening after the pause rule, kostprijs items cut at their end."""
-    intervals = merge_intervals(_raw_intervals(v, events, trigger))
+    """The intervals of one voorziening after the pause ``rule``, kostprijs items cut at their end."""
+    intervals = merge_intervals(_raw_intervals(v, events, trigger), rule)
     if v.kostprijs_cent is None or not intervals:
         return [Piece(v, iv) for iv in intervals]
     check_kostprijs(v.kostprijs_cent, intervals[0].start, table)
@@ -246,8 +254,8 @@ def voorziening_pieces(
         first = first_charged_month(iv.start)
         end = virtual_end(remaining, first, table)
         stop_month = None if iv.stop is None else Month.of(iv.stop)
-        if end is not None and (stop_month is None or end.stop_maand <= stop_month):
-            stop = end.virtuele_einddatum if iv.stop is None else min(iv.stop, end.virtuele_einddatum)
+        if end is not None and (stop_month is None or end.stop_month <= stop_month):
+            stop = end.virtual_end_date if iv.stop is None else min(iv.stop, end.virtual_end_date)
             pieces.append(Piece(v, Interval(iv.start, max(stop, iv.start)), remaining, end))
             remaining = 0
         else:
@@ -274,15 +282,15 @@ def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
             bsn,
             start,
             stop,
-            stop_reden=None if stop is None else StopReden.EINDE_VOORZIENING,
+            stop_reden=None if stop is None else StopReason.EINDE_VOORZIENING,
             voorziening_ids=ids,
         )
-    history: list[tuple[KostprijsStand, Piece]] = []
+    history: list[tuple[KostprijsState, Piece]] = []
     for piece in sorted(
         (p for p in group if p.kostprijs_start_cent is not None), key=lambda p: p.interval.start
     ):
         assert piece.kostprijs_start_cent is not None
-        entry = KostprijsStand(piece.interval.start, piece.kostprijs_start_cent, piece.voorziening.id)
+        entry = KostprijsState(piece.interval.start, piece.kostprijs_start_cent, piece.voorziening.id)
         if not history:
             history.append((entry, piece))
             continue
@@ -294,7 +302,7 @@ def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
         assert governing.kostprijs_start_cent is not None
         history.append(
             (
-                KostprijsStand(
+                KostprijsState(
                     governing.interval.start, governing.kostprijs_start_cent, governing.voorziening.id
                 ),
                 governing,
@@ -307,10 +315,10 @@ def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
         stop,
         kostprijs_cent=governing.kostprijs_start_cent,
         kostprijs_start=governing.interval.start,
-        stop_reden=StopReden.KOSTPRIJS_BEREIKT
+        stop_reden=StopReason.KOSTPRIJS_BEREIKT
         if reached
-        else (None if stop is None else StopReden.EINDE_VOORZIENING),
-        restant_stopmaand_cent=governing.einde.restant_stopmaand_cent
+        else (None if stop is None else StopReason.EINDE_VOORZIENING),
+        restant_stopmaand_cent=governing.einde.stop_month_remainder_cent
         if governing.einde is not None
         else None,
         voorziening_ids=ids,
@@ -318,12 +326,12 @@ def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
     )
 
 
-def _group(pieces: list[Piece]) -> list[list[Piece]]:
+def _group(pieces: list[Piece], rule: PauseRule) -> list[list[Piece]]:
     groups: list[list[Piece]] = []
     running_stop: dt.date | None = None
     is_open = False
     for piece in sorted(pieces, key=lambda p: p.interval.start):
-        if groups and (is_open or not _separate(running_stop, piece.interval.start)):
+        if groups and (is_open or not _separate(running_stop, piece.interval.start, rule)):
             groups[-1].append(piece)
         else:
             groups.append([piece])
@@ -335,24 +343,26 @@ def _group(pieces: list[Piece]) -> list[list[Piece]]:
     return groups
 
 
-def _separate(stop: dt.date | None, start: dt.date) -> bool:
-    return stop is not None and start > stop and pause_has_effect(stop, start)
+def _separate(stop: dt.date | None, start: dt.date, rule: PauseRule) -> bool:
+    return stop is not None and start > stop and pause_has_effect(stop, start, rule)
 
 
 def derive_periods(
     voorzieningen: Sequence[Voorziening],
-    gebeurtenissen: Sequence[Gebeurtenis] = (),
+    gebeurtenissen: Sequence[Event] = (),
     parameters: GemeenteParameters | None = None,
     *,
     table: TariffTable | None = None,
 ) -> list[Period]:
     """The contribution periods per person, ordered by BSN and start date.
 
-    ``parameters`` gives the bijdrageplichtige categories and the start trigger per category
-    (default: the legal minimum exclusions and the beschikking dates). Voorzieningen without an id get
+    ``parameters`` gives the bijdrageplichtige categories, the start trigger per category and the
+    pause rule (default: the legal minimum exclusions, the beschikking dates and the VNG pause
+    rule, see :func:`ieb.policy.months.pause_has_effect`). Voorzieningen without an id get
     ``"<index>"``; ids must be unique.
     """
     soorten = parameters.bijdrageplichtige_soorten if parameters else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
+    rule = parameters.pauzeregel if parameters else PauseRule.LONGER_THAN_CALENDAR_MONTH
     seen: set[str] = set()
     by_person: dict[Bsn, list[Piece]] = {}
     for index, v in enumerate(voorzieningen):
@@ -367,12 +377,12 @@ def derive_periods(
             continue
         trigger = parameters.trigger(v.soort) if parameters else StartTrigger.BESCHIKKING
         try:
-            pieces = voorziening_pieces(v, gebeurtenissen, trigger, table)
+            pieces = voorziening_pieces(v, gebeurtenissen, trigger, table, rule)
         except PolicyInputError as exc:
             message = exc.message.split(": ", 1)[-1]
             raise type(exc)(f"voorzieningen[{index}].{exc.field}", message, code=exc.code) from None
         by_person.setdefault(v.bsn, []).extend(pieces)
     periods: list[Period] = []
     for bsn in sorted(by_person):
-        periods.extend(_period(bsn, group, table) for group in _group(by_person[bsn]))
+        periods.extend(_period(bsn, group, table) for group in _group(by_person[bsn], rule))
     return periods

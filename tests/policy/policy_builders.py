@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ieb.policy import Huishouden, Lid, Soort, Voorziening
+from ieb.policy import Household, Member, Role, Voorziening, VoorzieningKind
 
 #: Test BSNs (9999xxxxx, 11-proef valid).
 CLIENT = "999900006"
 PARTNER = "999900018"
 ANDER = "999900031"
+KIND1 = "999900043"
+KIND2 = "999900055"
 
 
 def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def lid(bsn: str = CLIENT, geboren: str = "1950-06-15", wlz: bool = False, bw: bool = False) -> Lid:
-    return Lid(bsn=bsn, geboortedatum=d(geboren), wlz_eigen_bijdrage=wlz, beschermd_wonen=bw)
+def lid(
+    bsn: str = CLIENT,
+    geboren: str = "1950-06-15",
+    wlz: bool = False,
+    bw: bool = False,
+    rol: str | None = None,
+) -> Member:
+    return Member(
+        bsn=bsn,
+        geboortedatum=d(geboren),
+        wlz_eigen_bijdrage=wlz,
+        beschermd_wonen=bw,
+        rol=Role(rol) if rol else None,
+    )
 
 
 def vz(
@@ -31,12 +45,12 @@ def vz(
     return Voorziening(
         id=id,
         bsn=bsn,
-        soort=Soort(soort),
+        soort=VoorzieningKind(soort),
         start=d(start),
         stop=d(stop) if stop else None,
         kostprijs_cent=kostprijs,
     )
 
 
-def huishouden(*leden: Lid, inkomen: int | None = None) -> Huishouden:
-    return Huishouden(leden=leden or (lid(),), inkomen_cent_per_jaar=inkomen)
+def huishouden(*leden: Member, inkomen: int | None = None) -> Household:
+    return Household(leden=leden or (lid(),), inkomen_cent_per_jaar=inkomen)
