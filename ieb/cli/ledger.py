@@ -213,9 +213,11 @@ def _print_status(data: dict[str, object], detail: bool) -> None:
     texts = data.get("retourcode_text") or {}
     assert isinstance(codes, dict) and isinstance(texts, dict)
     if codes:
+        from ieb.report import advice
+
         show("Retourcodes:")
         for code, n in codes.items():
-            show(f"  {code} x{n}: {texts.get(code, '')}")
+            show(f"  {code} x{n}: {texts.get(code, '')} -> {advice(code)}")
     for title, key in (
         ("Dead letters / geweigerd door de ontvanger", "dead_letters"),
         ("Mislukte inbox", "failed_inbox"),

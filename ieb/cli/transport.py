@@ -182,14 +182,41 @@ def send_command(
     if sign:
         ex.config.ggk.sign = True
     lock = threading.Lock()
+    progress: Any = None
+    task: Any = None
 
     def show(msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
-        if outcome != "acknowledged":
-            with lock:
-                typer.echo(f"{msg.referentienummer}: {outcome}: {reason or '-'}", err=True)
+        with lock:
+            if outcome != "acknowledged":
+                line = f"{msg.referentienummer}: {outcome}: {reason or '-'}"
+                if progress is not None:
+                    progress.console.print(line, markup=False, highlight=False)
+                else:
+                    typer.echo(line, err=True)
+            if progress is not None and outcome in ("acknowledged", "failed", "dead"):
+                progress.advance(task)
 
     try:
-        result = ex.send(workers=workers, timeout=timeout, on_result=show)
+        before = ex.outbox().counts()
+        if sys.stderr.isatty() and not as_json:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            progress = Progress(
+                TextColumn("versturen"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            task = progress.add_task("versturen", total=before["pending"] + before["sending"])
+            progress.start()
+        try:
+            result = ex.send(workers=workers, timeout=timeout, on_result=show)
+        finally:
+            if progress is not None:
+                progress.stop()
         counts = ex.outbox().counts()
     except IebError as exc:
         fail(str(exc), code=2)
@@ -459,6 +486,3 @@ def register(app: typer.Typer) -> None:
     except ImportError:  # pragma: no cover - the simulate group ships with the ledger
         return
     simulate_app.command("serve")(simulate_serve_command)
-
-
-_ = sys

@@ -171,3 +171,118 @@ def test_report_renders_in_headless_chromium(pki: TestPki, tmp_path: Path) -> No
     assert "nog niet verstuurd" in dom or "te laat klaargezet" in dom  # the overdue list
     assert b[1] not in dom and b[1][-3:] in dom  # masked BSN
     assert "http://" not in dom.replace("http://www.w3.org", "") and "https://" not in dom  # no network
+
+
+def test_tls_handshake_failures_are_logged_not_silenced(
+    pki: TestPki, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import socket
+
+    from ieb.service.logs import TlsHandshakeFilter, setup_logging
+    from ieb.transport.server import HttpsServer
+    from ieb.transport.tls import client_context
+
+    foreign = create_test_pki(tmp_path / "foreign", ["GGK"], label="vreemd")
+    setup_logging(json_lines=True)
+    server_log = logging.getLogger("ieb.transport.server")
+    org = pki.party("0363")
+
+    def app(environ: dict, start_response: object) -> list[bytes]:  # type: ignore[type-arg]
+        start_response("200 OK", [("Content-Length", "2")])  # type: ignore[operator]
+        return [b"ok"]
+
+    server = HttpsServer(app, TlsFiles(org.chain, org.key, pki.roots)).start()
+    try:
+        f = foreign.party("GGK")
+        ctx = client_context(TlsFiles(f.chain, f.key, pki.roots))
+        with caplog.at_level(logging.DEBUG, logger="ieb.transport.server"):
+            with socket.create_connection(("127.0.0.1", server.port)) as raw:
+                try:
+                    with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                        s.recv(100)
+                except OSError:
+                    pass
+            assert _wait(lambda: any("TLS-handshake" in r.getMessage() for r in caplog.records), 5)
+    finally:
+        server.stop()
+        root = logging.getLogger()
+        for h in [h for h in root.handlers if getattr(h, "_ieb", False)]:
+            root.removeHandler(h)
+        for flt in [x for x in server_log.filters if isinstance(x, TlsHandshakeFilter)]:
+            server_log.removeFilter(flt)
+        server_log.setLevel(logging.NOTSET)
+    record = next(r for r in caplog.records if "TLS-handshake" in r.getMessage())
+    assert record.levelno == logging.WARNING and "CERTIFICATE" in record.getMessage()
+
+
+def test_json_logs_mask_bsns() -> None:
+    import logging
+
+    from ieb.service.logs import JsonFormatter
+    from ieb.transport.audit import BsnMaskingFilter
+
+    record = logging.LogRecord(
+        "ieb.service", logging.WARNING, "x", 1, "Bsn %s afgewezen", ("999900006",), None
+    )
+    BsnMaskingFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert "999900006" not in line and '"level": "WARNING"' in line and "006" in line
+
+
+def test_two_serve_processes_on_one_postgresql_share_the_work(pki: TestPki, tmp_path: Path) -> None:
+    import os
+    import uuid
+
+    import sqlalchemy as sa
+
+    pg = os.environ.get("IEB_TEST_POSTGRES_URL")
+    if not pg:
+        pytest.skip("LET OP: IEB_TEST_POSTGRES_URL ontbreekt; twee ieb serve op PostgreSQL niet getest")
+    name = "ieb_serve_" + uuid.uuid4().hex[:10]
+    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sa.make_url(pg).set(database=name).render_as_string(hide_password=False)
+    rport = free_port()
+    simulator = _simulator(pki, tmp_path, rport).start()
+    services, exchanges = [], []
+    n = 40
+    try:
+        for i in range(2):
+            config = make_config(pki, tmp_path / "unused.sqlite", endpoint=simulator.url)
+            config.database = url
+            config.receiver.port = rport if i == 0 else free_port()
+            ex = Exchange(config)
+            exchanges.append(ex)
+            services.append(ex.serve().start())
+        exchanges[0].plan_and_queue(
+            [{"bsn": b, "start": FIRST.isoformat()} for b in demo_bsns(n)], today=TODAY
+        )
+        for s in services:
+            s.wake.set()
+        assert _wait(lambda: exchanges[1].status().deliveries["accepted"] == n, 90), (
+            exchanges[1].status().as_json()
+        )
+    finally:
+        for s in services:
+            s.stop()
+        simulator.stop()
+        for ex in exchanges:
+            ex.close()
+    sent = [
+        int(sum(m.samples[0].value for m in s.metrics.sends.collect()[0:1] if m.samples) or 0)
+        for s in services
+    ]
+    acked = [
+        sum(
+            x.value
+            for x in s.metrics.sends.collect()[0].samples
+            if x.labels.get("outcome") == "acknowledged" and x.name.endswith("_total")
+        )
+        for s in services
+    ]
+    assert sum(acked) == n, acked  # every message acknowledged exactly once over both
+    assert simulator.app.stats.cak_duplicates == 0 and simulator.app.stats.redeliveries == 0
