@@ -71,3 +71,70 @@ def test_requeue_without_arguments_is_an_error(tmp_path: Path) -> None:
     open_database(f"sqlite:///{tmp_path / 'ieb.sqlite'}").dispose()
     result = CliRunner().invoke(app, ["requeue", "--db", str(tmp_path / "ieb.sqlite")])
     assert result.exit_code == 1 and "--dead" in result.output
+
+
+def test_ctrl_c_stops_send_and_releases_its_leases(tmp_path: Path) -> None:
+    """``ieb send`` against a peer that never answers: Ctrl-C ends it within one attempt's deadline
+    and the message is ``pending`` again, not held by a dead lease."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import sqlalchemy as sa
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IEB_")}
+    env["PYTHONPATH"] = str(root)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts TCP, never speaks TLS
+    port = listener.getsockname()[1]
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "ieb", "init", "--simulator", "-g", "0363", "--simulator-port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [sys.executable, "-m", "ieb", "plan", "gewenst.csv", "--queue"],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        env |= {
+            "IEB_GGK__CONNECT_TIMEOUT": "3",
+            "IEB_GGK__OPERATION_TIMEOUT": "3",
+            "IEB_RETRY__LEASE_SECONDS": "600",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ieb", "send"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'ieb.sqlite'}")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(sa.text("SELECT count(*) FROM outbox WHERE status='sending'")).scalar_one():
+                    break
+            time.sleep(0.1)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert time.monotonic() - started < 10
+        assert proc.returncode == 130, (out, err)
+        assert b"Traceback" not in err and b"leases vrijgegeven" in err
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT status, locked_by FROM outbox")).all()
+        engine.dispose()
+        assert rows and all(r.status == "pending" and r.locked_by is None for r in rows), rows
+    finally:
+        listener.close()
