@@ -121,7 +121,7 @@ def test_a_failure_while_queueing_leaves_neither_deliveries_nor_envelopes(
 def test_the_gemeente_column_is_required_with_several_gemeenten(exchange: Exchange) -> None:
     with pytest.raises(InputRowError, match="gemeente"):
         exchange.plan([{"bsn": B[0], "start": FIRST.isoformat()}], today=TODAY)
-    with pytest.raises(InputRowError, match="staat niet in ieb.toml"):
+    with pytest.raises(InputRowError, match=r"staat niet in ieb\.toml"):
         exchange.plan([{"gemeente": "0344", "bsn": B[0], "start": FIRST.isoformat()}], today=TODAY)
     only = exchange.plan([{"bsn": B[0], "start": FIRST.isoformat()}], gemeente="0599", today=TODAY)
     assert list(only.plans) == ["0599"]
@@ -223,14 +223,13 @@ def test_full_loop_through_the_simulator_app_in_process(
     exchange: Exchange, pki: TestPki, tmp_path: Path
 ) -> None:
     """Plan -> queue -> send (in-process transport) -> CAK -> callback (in-process) -> accepted."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from ieb.ledger import open_database
     from ieb.simulator.server import GgkSimulator
     from ieb.testing.inprocess import InProcessTransport
     from ieb.transport.outbox import Outbox, Sender
     from ieb.transport.pki import load_certificates
-
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from ieb.ledger import open_database
 
     der = {c: load_certificates(pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")}
     sim_engine = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")

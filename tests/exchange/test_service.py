@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from ieb.exchange import Exchange
 from ieb.simulator.server import SimulatorService
@@ -272,10 +271,6 @@ def test_two_serve_processes_on_one_postgresql_share_the_work(pki: TestPki, tmp_
         simulator.stop()
         for ex in exchanges:
             ex.close()
-    sent = [
-        int(sum(m.samples[0].value for m in s.metrics.sends.collect()[0:1] if m.samples) or 0)
-        for s in services
-    ]
     acked = [
         sum(
             x.value

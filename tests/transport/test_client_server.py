@@ -13,7 +13,13 @@ import sqlalchemy as sa
 
 from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap
 from ieb.transport.audit import BsnMaskingFilter, mask_bsns
-from ieb.transport.client import DeliveryRejectedError, GgkClient, TransientSendError, TransportError, WusSigning
+from ieb.transport.client import (
+    DeliveryRejectedError,
+    GgkClient,
+    TransientSendError,
+    TransportError,
+    WusSigning,
+)
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver

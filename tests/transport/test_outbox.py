@@ -414,7 +414,9 @@ def test_the_same_referentienummer_with_another_envelope_is_an_error(engine: sa.
     # inside the caller's transaction a duplicate does not abort it: later statements still run
     other_ref, other_env = _envelope()
     with engine.begin() as conn:
-        assert outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401", conn=conn) == first
+        assert (
+            outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401", conn=conn) == first
+        )
         outbox.enqueue(other_env, referentienummer=other_ref, afzender="0363", functie="WMO401", conn=conn)
     assert outbox.find(other_ref) is not None
     assert outbox.counts()["pending"] == 2
