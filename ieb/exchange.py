@@ -891,7 +891,19 @@ class Exchange:
         day = today or dt.date.today()
         now = dt.datetime.now(dt.UTC)
         with self.engine.connect() as conn:
-            dq = sa.select(d_t)
+            dq = sa.select(
+                d_t.c.afzender,
+                d_t.c.identificatie,
+                d_t.c.dagtekening,
+                d_t.c.bericht,
+                d_t.c.bsn,
+                d_t.c.eb_start_nummer,
+                d_t.c.status,
+                d_t.c.datum,
+                d_t.c.outcome,
+                d_t.c.retour_codes,
+                d_t.c.created_at,
+            )
             oq = sa.select(
                 o_t.c.referentienummer,
                 o_t.c.afzender,
@@ -906,7 +918,7 @@ class Exchange:
             if gemeente is not None:
                 dq = dq.where(d_t.c.afzender == gemeente)
                 oq = oq.where(o_t.c.afzender == gemeente)
-            drows = conn.execute(dq.order_by(d_t.c.id)).all()
+            drows = conn.execute(dq.order_by(d_t.c.id)).all()  # no payloads: status stays cheap
             orows = conn.execute(oq).all()
             irows = conn.execute(
                 sa.select(

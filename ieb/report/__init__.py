@@ -46,7 +46,10 @@ def advice(code: str) -> str:
     if code[:1] in ("8", "9", "S"):
         return "Inhoudelijk afgewezen: pas de gewenste situatie aan volgens de regel en plan opnieuw."
     if code.startswith(("IB", "StUF", "RIN")):
-        return "Envelop geweigerd door de GGk: herstel de oorzaak en zet het bericht terug met ieb requeue."
+        return (
+            "Envelop geweigerd door de GGk (Fo01): herstel de oorzaak en plan opnieuw (ieb plan --queue); "
+            "een Fo03 staat bij de dead letters en gaat terug met ieb requeue."
+        )
     return "Zie de omschrijving; neem zo nodig contact op met het CAK."
 
 
