@@ -74,9 +74,6 @@ class ExchangeError(IebError):
         super().__init__(message, code=code)
         self.issues = tuple(issues)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.issues), {"code": self.code, "location": self.location})
-
 
 # ------------------------------------------------------------------------------ desired state
 

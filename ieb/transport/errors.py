@@ -13,12 +13,12 @@
     └── (the outbox's own errors live in ieb.transport.outbox)
 
 :func:`is_permanent` tells the two kinds apart. Errors are picklable (they cross process
-boundaries in the conformance kit and in multiprocessing tests).
+boundaries in the conformance kit and in multiprocessing tests; see ``IebError.__reduce__``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ieb.errors import IebError
 
@@ -32,13 +32,6 @@ __all__ = [
     "TransportError",
     "is_permanent",
 ]
-
-
-def _rebuild(cls: type[TransportError], state: dict[str, Any]) -> TransportError:
-    obj = cls.__new__(cls)
-    Exception.__init__(obj, state.get("message", ""))
-    obj.__dict__.update(state)
-    return obj
 
 
 class TransportError(IebError):
@@ -64,13 +57,8 @@ class TransportError(IebError):
         self.referentienummer = referentienummer
         self.status = status
         self.hint = hint
-
-    @property
-    def issues(self) -> tuple[str, ...]:
-        return (self.message,) + ((self.hint,) if self.hint else ())
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), dict(self.__dict__)))
+        #: the problem and, when known, what to do about it
+        self.issues: tuple[str, ...] = (message,) + ((hint,) if hint else ())
 
 
 class TransientSendError(TransportError):

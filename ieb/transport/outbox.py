@@ -74,23 +74,13 @@ STATUSES = ("pending", "sending", "acknowledged", "failed", "dead")
 class OutboxError(IebError):
     """The outbox cannot do what was asked (unknown row, inconsistent settings)."""
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_error, (type(self), dict(self.__dict__), self.message))
-
-    @property
-    def issues(self) -> tuple[str, ...]:
-        return (self.message,)
+    def __init__(self, message: str, *, code: str | None = None, location: str | None = None) -> None:
+        super().__init__(message, code=code, location=location)
+        self.issues: tuple[str, ...] = (message,)
 
 
 class OutboxConflictError(OutboxError):
     """A referentienummer is already in the outbox with a different envelope."""
-
-
-def _rebuild_error(cls: type[OutboxError], state: dict[str, Any], message: str) -> OutboxError:
-    obj = cls.__new__(cls)
-    Exception.__init__(obj, message)
-    obj.__dict__.update(state)
-    return obj
 
 
 # ---------------------------------------------------------------------------------------- schema
