@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ieb.policy.cs333 import cs333_tariff
 from ieb.policy.errors import KostprijsError
 from ieb.policy.months import Month
 from ieb.policy.tariffs import TariffTable, monthly_tariff
@@ -83,18 +84,21 @@ class KostprijsEnd:
 def check_kostprijs(
     kostprijs_cent: int, start: dt.date, table: TariffTable | None = None, field: str = "kostprijs_cent"
 ) -> None:
-    """Refuse a negative kostprijs, or one below one month of the national tariff on ``start`` (CS333)."""
+    """Refuse a negative kostprijs, or one not greater than one month of the national tariff on
+    ``start`` (CS333, :func:`ieb.policy.cs333.cs333_tariff`: equal is refused)."""
     if isinstance(kostprijs_cent, bool) or not isinstance(kostprijs_cent, int):
         raise KostprijsError(field, f"{kostprijs_cent!r} moet een geheel bedrag in eurocent zijn")
     if kostprijs_cent < 0:
         raise KostprijsError(
             field, f"{kostprijs_cent} is negatief; een kostprijs is een positief bedrag in eurocent"
         )
-    tariff = monthly_tariff(start, table)
-    if kostprijs_cent < tariff.bedrag_cent:
+    monthly_tariff(start, table)  # refuses the 4-weekly tariff of 2019
+    tariff = cs333_tariff(kostprijs_cent, start, table)
+    if tariff is not None:
+        hoe = "gelijk aan" if kostprijs_cent == tariff.bedrag_cent else "lager dan"
         raise KostprijsError(
             field,
-            f"{kostprijs_cent} cent is lager dan het landelijk tarief van {tariff.bedrag_cent} cent op "
+            f"{kostprijs_cent} cent is {hoe} het landelijk tarief van {tariff.bedrag_cent} cent op "
             f"{start.isoformat()} (regel CS333); laat de kostprijs weg als de voorziening gehuurd of geleast "
             "wordt, of controleer het bedrag",
             code="CS333",

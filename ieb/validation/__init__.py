@@ -16,6 +16,8 @@ from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
+from ieb.validation.revisions import Revision
+from ieb.validation.revisions import revision as get_revision
 from ieb.validation.rules import GENERIC_RULES, Rule, RuleContext, rule_by_code
 from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
@@ -31,8 +33,14 @@ def validate_bytes(
     gemeenten: GemeenteLijst | Callable[[], GemeenteLijst] | None = None,
     tariffs: TariffTable = NATIONAL_TARIFFS,
     max_bytes: int = MAX_BYTES,
+    revision: str | Revision | None = None,
 ) -> Report:
-    """Validate one file and report every problem found (see :class:`Report`)."""
+    """Validate one file and report every problem found (see :class:`Report`).
+
+    ``revision`` forces the rule parameters of one revision of iEb 1.0 (``"1.0.3"``, see
+    :mod:`ieb.validation.revisions`); by default the revision in force on the Dagtekening applies.
+    """
+    forced = get_revision(revision) if isinstance(revision, str) else revision
     registry = registry or default_registry
     report = Report()
     try:
@@ -63,7 +71,12 @@ def validate_bytes(
     else:
         loader = gemeenten
     ctx = RuleContext(
-        root=root, spec=spec, today=today or dt.date.today(), tariffs=tariffs, gemeenten_loader=loader
+        root=root,
+        spec=spec,
+        today=today or dt.date.today(),
+        tariffs=tariffs,
+        gemeenten_loader=loader,
+        revision=forced,
     )
     rules: tuple[Rule, ...] = release.rules or GENERIC_RULES
     for rule in rules:

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ieb.errors import ConfigurationError
+from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation.report import Issue
+from ieb.validation.revisions import Revision, revision_on
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.releases import MessageSpec
@@ -61,6 +63,8 @@ class RuleContext:
     tariffs: TariffTable = NATIONAL_TARIFFS
     gemeenten_loader: Callable[[], GemeenteLijst] | None = None
     _gemeenten: GemeenteLijst | None = field(default=None, repr=False)
+    #: the revision whose rule parameters apply; None: the one in force on the Dagtekening
+    revision: Revision | None = None
 
     @property
     def gemeenten(self) -> GemeenteLijst:
@@ -347,7 +351,7 @@ def _cs332(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 
 
 @_rule(
-    "CS333", 3, "S333", "KostprijsBedrag is minstens het nationale tarief op KostprijsStartdatum", {"WMO401"}
+    "CS333", 3, "S333", "KostprijsBedrag groter dan het nationale tarief op KostprijsStartdatum", {"WMO401"}
 )
 def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     base = "m:Client/m:StartEigenBijdrage/m:EbKostprijs"
@@ -356,16 +360,11 @@ def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     if bedrag is None or start is None or not re.fullmatch(r"[0-9]+", bedrag):
         return
     try:
-        tariff = ctx.tariffs.on(start)
+        tariff = cs333_tariff(int(bedrag), start, ctx.tariffs)
     except ConfigurationError:
         return  # no national tariff before 2019: CS332/CS334 report such dates
-    if int(bedrag) < tariff.bedrag_cent:
-        yield rule.issue(
-            ctx.path_of(f"{base}/b:KostprijsBedrag"),
-            f"KostprijsBedrag {int(bedrag) / 100:.2f} euro is lager dan het nationale tarief van "
-            f"{tariff.bedrag_cent / 100:.2f} euro op {start.isoformat()}; stuur geen kostprijs mee, of "
-            "controleer het bedrag (in eurocent).",
-        )
+    if tariff is not None:
+        yield rule.issue(ctx.path_of(f"{base}/b:KostprijsBedrag"), cs333_message(int(bedrag), start, tariff))
 
 
 @_rule("CS334", 2, "0001", "KostprijsStartdatum niet voor EbStartdatum", {"WMO401"})
@@ -394,13 +393,20 @@ def _window(
     day = ctx.date(path)
     if dagtekening is None or day is None:
         return
+    # the revision in force on the Dagtekening (ieb.validation.revisions) sets the window
+    rev = ctx.revision or revision_on(dagtekening)
+    if months < 0:
+        months = -rev.months_back(rule.code)
+    else:
+        months = rev.months_ahead(rule.code)
     limit = add_months(dagtekening, months)
     wat = "eerste aanlevering" if status == "1" else "wijziging"
     if months < 0 and day < limit:
         yield rule.issue(
             ctx.path_of(path),
-            f"{ctx.datum_veld} {day.isoformat()} ligt meer dan 12 maanden voor de dagtekening "
-            f"{dagtekening.isoformat()}; een {wat} mag hoogstens 12 maanden terug gaan (vanaf {limit.isoformat()}).",
+            f"{ctx.datum_veld} {day.isoformat()} ligt meer dan {-months} maanden voor de dagtekening "
+            f"{dagtekening.isoformat()}; een {wat} mag hoogstens {-months} maanden terug gaan "
+            f"(vanaf {limit.isoformat()}; iEb-revisie {rev.name}).",
         )
     elif months > 0 and day > limit:
         yield rule.issue(
@@ -412,7 +418,8 @@ def _window(
 
 @_rule("TR112", 2, "0001", "Eerste aanlevering: datum hoogstens 12 maanden in het verleden", HEEN)
 def _tr112(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
-    yield from _window(rule, ctx, "1", -12)
+    if ctx.spec.name in (ctx.revision or revision_on(ctx.dagtekening)).tr112_messages:
+        yield from _window(rule, ctx, "1", -12)
 
 
 @_rule("TR113", 2, "0001", "Eerste aanlevering: datum hoogstens 1 maand in de toekomst", HEEN)
