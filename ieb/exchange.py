@@ -21,9 +21,7 @@ produces. Errors: :class:`ExchangeError` (and the errors it wraps: ``PlanningErr
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
-import io
 import json
 import logging
 import os
@@ -63,8 +61,6 @@ log = logging.getLogger("ieb.exchange")
 
 #: the law gives one month from the start of the voorziening to reach the CAK
 DEADLINE_MONTHS = 1
-#: largest desired-state file read (bytes)
-MAX_DESIRED_BYTES = 64 * 1024 * 1024
 
 
 class ExchangeError(IebError):
@@ -78,69 +74,21 @@ class ExchangeError(IebError):
 # ------------------------------------------------------------------------------ desired state
 
 
-def read_desired_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The rows of a desired-state file (CSV with a header, a JSON array, or JSON lines) as dicts,
-    for :func:`ieb.ledger.planner.desired_from_records`; columns ``bsn, start, stop,
-    kostprijs_cent, kostprijs_start`` and optionally ``gemeente``. Raises :class:`InputRowError`."""
+def read_desired_records(path: str | os.PathLike[str]) -> list[Mapping[str, Any]]:
+    """The rows of a desired-state file through :func:`ieb.tabular.read_table` (CSV with ``,`` or
+    ``;``, a JSON array or JSON lines; bounded; true line numbers in ``row.line``), for
+    :func:`ieb.ledger.planner.desired_from_records`: columns ``bsn, start`` and optionally ``stop,
+    kostprijs_cent, kostprijs_start, gemeente``. Raises :class:`ieb.tabular.TableError`."""
+    from ieb.tabular import read_table
+
     p = Path(path)
-    try:
-        if p.stat().st_size > MAX_DESIRED_BYTES:
-            raise InputRowError(f"{p} is groter dan {MAX_DESIRED_BYTES} bytes", location=str(p))
-        text = p.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputRowError(
-            f"gewenste situatie {p} is niet te lezen: {exc.strerror}", location=str(p)
-        ) from exc
-    except UnicodeDecodeError:
-        raise InputRowError(f"gewenste situatie {p} is geen UTF-8", location=str(p)) from None
-    if "\x00" in text:
-        raise InputRowError(f"gewenste situatie {p} bevat NUL-tekens", location=str(p))
-    stripped = text.lstrip()
-    if p.suffix.lower() in (".json", ".jsonl", ".ndjson") or stripped.startswith(("{", "[")):
-        return _json_records(text, p)
-    try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    csv.field_size_limit(64 * 1024)
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    names = [n.strip().lower() for n in reader.fieldnames or []]
-    if "bsn" not in names or "start" not in names:
-        raise InputRowError(
-            "CSV moet de kolommen bsn,start (en stop, kostprijs_cent, kostprijs_start, gemeente) hebben",
-            location=f"{p}:1",
-        )
-    try:
-        rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in r.items()} for r in reader]
-    except csv.Error as exc:
-        raise InputRowError(f"CSV niet te lezen: {exc}", location=f"{p}:{reader.line_num}") from None
-    return rows
-
-
-def _json_records(text: str, p: Path) -> list[dict[str, Any]]:
-    records: list[Any] = []
-    try:
-        if text.lstrip().startswith("["):
-            data = json.loads(text)
-            if not isinstance(data, list):
-                raise InputRowError("JSON moet een lijst van perioden zijn", location=str(p))
-            records = data
-        else:
-            for n, line in enumerate(text.splitlines(), start=1):
-                if line.strip():
-                    try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise InputRowError(f"ongeldige JSON-regel: {exc.msg}", location=f"{p}:{n}") from None
-    except json.JSONDecodeError as exc:
-        raise InputRowError(f"ongeldige JSON: {exc.msg}", location=f"{p}:{exc.lineno}") from None
-    except (RecursionError, ValueError) as exc:
-        raise InputRowError(f"JSON niet te lezen: {type(exc).__name__}", location=str(p)) from None
-    for n, rec in enumerate(records, start=1):
-        if not isinstance(rec, dict):
-            raise InputRowError("elke periode moet een JSON-object zijn", location=f"{p}:{n}")
-    return records
+    table = read_table(
+        p,
+        name=str(p),
+        required=("bsn", "start"),
+        optional=("stop", "kostprijs_cent", "kostprijs_start", "gemeente"),
+    )
+    return list(table.rows)
 
 
 # ------------------------------------------------------------------------------ results
@@ -412,23 +360,21 @@ class Exchange:
             source = "<records>"
         present: dict[str, int] = {}
         for n, rec in enumerate(records, start=1):
-            g = str(
-                (rec.get("gemeente") if isinstance(rec, Mapping) else getattr(rec, "gemeente", None)) or ""
-            )
-            g = g.strip()
+            g = _gemeente_of(rec)
+            where = f"{source}:{getattr(rec, 'line', n)}"
             if not g:
                 if gemeente is None and len(configured) != 1:
                     raise InputRowError(
                         "kolom 'gemeente' is verplicht: ieb.toml noemt "
                         + (f"{len(configured)} gemeenten" if configured else "geen gemeente")
                         + " (of geef --gemeente)",
-                        location=f"{source}:{n}",
+                        location=where,
                     )
                 continue
             if configured and g not in configured:
                 raise InputRowError(
                     f"gemeente {g[:10]!r} staat niet in ieb.toml (gemeenten = {configured})",
-                    location=f"{source}:{n}",
+                    location=where,
                 )
             if gemeente is not None and g != gemeente:
                 continue
@@ -439,17 +385,25 @@ class Exchange:
                 f"gemeente {gemeente} staat niet in ieb.toml ({configured})", code="CONFIG"
             )
         codes = sorted(set(present) | ({default} if default else set()))
-        out: dict[str, dict[str, list[Period]]] = {}
-        for g in codes:
-            rows = [
-                r
-                for r in records
-                if str(
-                    (r.get("gemeente") if isinstance(r, Mapping) else getattr(r, "gemeente", None)) or ""
-                ).strip()
-                in ("", g)
-            ]
-            out[g] = desired_from_records(rows, source=source, gemeente=g)
+        from ieb.tabular import RowIssue, TableError
+
+        out: dict[str, dict[str, list[Period]]] = {g: {} for g in codes}
+        problems: list[RowIssue] = []
+        for n, rec in enumerate(records, start=1):
+            line = int(getattr(rec, "line", n))
+            own = _gemeente_of(rec)
+            for g in [own] if own else codes:
+                if g not in out:
+                    continue
+                try:
+                    one = desired_from_records([rec], source=source, gemeente=g)
+                except InputRowError as exc:
+                    problems.append(RowIssue(line, None, exc.message))
+                    break
+                for bsn, periods in one.items():
+                    out[g].setdefault(bsn, []).extend(periods)
+        if problems:
+            raise TableError(source, problems)
         return out
 
     def _plan_all(
@@ -1030,6 +984,11 @@ class Exchange:
 
 
 # ------------------------------------------------------------------------------ helpers
+
+
+def _gemeente_of(rec: Any) -> str:
+    value = rec.get("gemeente") if isinstance(rec, Mapping) else getattr(rec, "gemeente", None)
+    return str(value or "").strip()
 
 
 def _bump(conn: Connection, counters: sa.Table, scope: str, kind: str, value: int) -> None:

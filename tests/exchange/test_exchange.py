@@ -256,3 +256,14 @@ def test_full_loop_through_the_simulator_app_in_process(
         sim_engine.dispose()
     status = exchange.status()
     assert status.deliveries["accepted"] == 2 and status.outbox["acknowledged"] == 2
+
+
+def test_a_bad_row_in_the_desired_file_is_named_by_its_true_line(exchange: Exchange, tmp_path: Path) -> None:
+    from ieb.tabular import TableError
+
+    path = tmp_path / "gewenst.csv"
+    path.write_text(f"gemeente;bsn;start\n0363;{B[0]};{FIRST}\n0599;123456789;{FIRST}\n", encoding="utf-8")
+    with pytest.raises(TableError) as err:
+        exchange.plan(path, today=TODAY)
+    text = str(err.value) + " ".join(str(i) for i in err.value.issues)
+    assert ":3" in text and "123456789" not in text and "11-proef" in text
