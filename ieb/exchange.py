@@ -392,7 +392,7 @@ class Exchange:
         for n, rec in enumerate(records, start=1):
             line = int(getattr(rec, "line", n))
             own = _gemeente_of(rec)
-            for g in [own] if own else codes:
+            for g in [own] if own else ([default] if default else []):
                 if g not in out:
                     continue
                 try:

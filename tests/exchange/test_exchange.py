@@ -267,3 +267,16 @@ def test_a_bad_row_in_the_desired_file_is_named_by_its_true_line(exchange: Excha
         exchange.plan(path, today=TODAY)
     text = str(err.value) + " ".join(str(i) for i in err.value.issues)
     assert ":3" in text and "123456789" not in text and "11-proef" in text
+
+
+def test_rows_without_gemeente_go_to_the_named_gemeente_only(exchange: Exchange) -> None:
+    preview = exchange.plan(
+        [
+            {"bsn": B[0], "start": FIRST.isoformat()},
+            {"gemeente": "0599", "bsn": B[1], "start": FIRST.isoformat()},
+        ],
+        gemeente="0599",
+        today=TODAY,
+    )
+    assert list(preview.plans) == ["0599"]
+    assert sorted(m.delivery.bsn for m in preview.messages) == sorted([B[0], B[1]])
