@@ -118,6 +118,15 @@ class ReceiverSettings(_Section):
     port: int = Field(default=8443, ge=0, le=65535)
     allowed_oins: list[str] = Field(default_factory=list)
     threads: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("allowed_oins")
+    @classmethod
+    def _oins(cls, value: list[str]) -> list[str]:
+        for oin in value:
+            if not _OIN.fullmatch(oin):
+                raise ValueError(f"OIN {oin[:24]!r} moet uit 20 cijfers bestaan")
+        return value
+
     #: listen address of /health and /metrics (plain HTTP, keep it on loopback); port 0 = off
     monitor_host: str = "127.0.0.1"
     monitor_port: int = Field(default=0, ge=0, le=65535)

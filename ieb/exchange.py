@@ -322,6 +322,20 @@ class Exchange:
             if not p.is_file():
                 raise ConfigurationError(f"{name}: bestand {p} bestaat niet", code="CONFIG", location=str(p))
         assert cert is not None and key is not None and ca is not None
+        if o.oin:
+            from ieb.transport.pki import load_certificates, oin_from_certificate
+
+            try:
+                found = oin_from_certificate(load_certificates(cert)[0])
+            except (ValueError, IndexError) as exc:
+                raise ConfigurationError(
+                    f"organisatie.cert: {cert} is geen PEM-certificaat", code="CONFIG", location=str(cert)
+                ) from exc
+            if found != o.oin:
+                raise ConfigurationError(
+                    f"organisatie.oin {o.oin} past niet bij het certificaat {cert} (OIN {found or 'geen'})",
+                    code="CONFIG",
+                )
         return TlsFiles(cert=cert, key=key, ca=ca)
 
     def client(self) -> GgkClient:

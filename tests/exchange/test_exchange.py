@@ -280,3 +280,14 @@ def test_rows_without_gemeente_go_to_the_named_gemeente_only(exchange: Exchange)
     )
     assert list(preview.plans) == ["0599"]
     assert sorted(m.delivery.bsn for m in preview.messages) == sorted([B[0], B[1]])
+
+
+def test_an_oin_that_does_not_match_the_certificate_is_a_configuration_error(
+    exchange: Exchange, pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exchange.config.organisatie.oin = pki.party("0599").oin  # the certificate is 0363's
+    with pytest.raises(ConfigurationError, match="past niet bij het certificaat"):
+        exchange._tls()
+    (tmp_path / "ieb.toml").write_text('[receiver]\nallowed_oins = ["123"]\n')
+    with pytest.raises(ConfigurationError, match="20 cijfers"):
+        load_config(tmp_path / "ieb.toml")
