@@ -111,7 +111,11 @@ class Service:
         )
         self._sender_thread = threading.Thread(
             target=self.sender.run_forever,
-            kwargs={"workers": self.config.retry.workers, "wake": self.wake},
+            kwargs={
+                "workers": self.config.retry.workers,
+                "wake": self.wake,
+                "idle_seconds": self.poll_seconds,
+            },
             name="ieb-serve-sender",
             daemon=True,
         )

@@ -637,6 +637,8 @@ class Sender:
         self._sleep = sleep
         self._stop = threading.Event()
         self._permanent: TransportError | None = None
+        #: longest idle sleep of :meth:`run_forever` (one cheap query per wake-up)
+        self.idle_seconds = 5.0
         #: renew leases during a send unless a known deadline ends it well within the lease
         self._heartbeat = attempt_seconds is None or outbox.lease_seconds < 1.5 * attempt_seconds
         if attempt_seconds is not None and outbox.lease_seconds < attempt_seconds:
@@ -771,7 +773,7 @@ class Sender:
                 if until_empty and self.outbox.open_count() == 0:
                     return
                 due = self.outbox.next_due()
-                wait = 1.0 if until_empty else 5.0
+                wait = 1.0 if until_empty else self.idle_seconds
                 if due is not None:
                     wait = max(0.01, min(wait, (due - utcnow()).total_seconds()))
                 wait = min(wait, max(0.0, deadline - time.monotonic()))
@@ -843,9 +845,12 @@ class Sender:
         fault stopped the run). Ctrl-C stops cleanly: running sends finish, leases are released."""
         return self._run(workers, True, timeout)
 
-    def run_forever(self, *, workers: int = 4, wake: Wakeup | None = None) -> DrainResult:
+    def run_forever(
+        self, *, workers: int = 4, wake: Wakeup | None = None, idle_seconds: float = 5.0
+    ) -> DrainResult:
         """Send whatever arrives until :meth:`stop` is called. Idle workers sleep until the next
         row is due (at most 5 s) or ``wake`` is set (set it after enqueueing)."""
+        self.idle_seconds = idle_seconds
         return self._run(workers, False, None, wake)
 
 
