@@ -83,8 +83,9 @@ class DemoSummary:
         )
 
 
-def answered(engine: Engine, refs: set[str]) -> tuple[set[str], set[str], int]:
-    """(Di01 refs with a stored retour, refs with a Fo01, retours processed more than once)."""
+def answered(engine: Engine, refs: set[str], *, settled: bool = False) -> tuple[set[str], set[str], int]:
+    """(Di01 refs with a stored retour, refs with a Fo01, retours processed more than once); with
+    ``settled`` only retours whose processing finished (``processed`` or ``failed``) count."""
     import sqlalchemy as sa
 
     from ieb.ledger.schema import inbox as t
@@ -101,7 +102,9 @@ def answered(engine: Engine, refs: set[str]) -> tuple[set[str], set[str], int]:
     for cross, code, status in rows:
         if cross not in refs:
             continue
-        if code == "Du01" and status in ("processed", "failed", "received"):
+        if code == "Du01" and status in (
+            ("processed", "failed") if settled else ("processed", "failed", "received")
+        ):
             retours.add(cross)
             if status == "processed":
                 processed[cross] = processed.get(cross, 0) + 1
@@ -224,7 +227,7 @@ def _wait(outbox: Any, engine: Engine, refs: set[str], deadline: float, show: bo
 
     def state() -> tuple[int, int, bool]:
         counts = outbox.counts()
-        retours, fo01, _ = answered(engine, refs)
+        retours, fo01, _ = answered(engine, refs, settled=True)
         finished = counts["acknowledged"] + counts["failed"] + counts["dead"]
         return finished, len(retours | fo01), counts["pending"] + counts["sending"] == 0
 
