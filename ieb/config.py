@@ -246,12 +246,14 @@ class SimulatorConfig(_Base):
     source: Path | None = Field(default=None, exclude=True)
 
     def resolve(self, path: Path | None) -> Path | None:
+        """``path`` relative to the config file's folder."""
         if path is None or path.is_absolute() or self.source is None:
             return path
         return self.source.parent / path
 
     @property
     def database_url(self) -> str:
+        """The database as SQLAlchemy URL; a relative SQLite path is relative to the config file."""
         text = self.database if "://" in self.database else "sqlite:///" + self.database
         if text.startswith("sqlite:///") and not text.startswith("sqlite:////") and self.source is not None:
             text = "sqlite:///" + str(self.source.parent / text[len("sqlite:///") :])

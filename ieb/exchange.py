@@ -108,14 +108,17 @@ class Preview:
 
     @property
     def messages(self) -> list[Any]:
+        """The planned messages of all gemeenten, in sending order per gemeente."""
         return [m for p in self.plans.values() for m in p.messages]
 
     @property
     def problems(self) -> list[str]:
+        """Persons that could not be planned (with ``partial``), prefixed by their gemeente."""
         return [f"{g}: {x}" for g, p in self.plans.items() for x in p.problems]
 
     @property
     def deferred(self) -> list[Any]:
+        """Steps left out because their date is more than a month ahead, all gemeenten."""
         return [d for p in self.plans.values() for d in p.deferred]
 
 
@@ -149,6 +152,7 @@ class Status:
     detail: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """The status as plain data (the JSON contract; ``detail`` adds per-message rows)."""
         data: dict[str, Any] = {
             "gemeenten": self.gemeenten,
             "deliveries": self.deliveries,
@@ -167,6 +171,7 @@ class Status:
         return data
 
     def as_json(self, *, detail: bool = False) -> str:
+        """The status as indented JSON (see :meth:`as_dict`)."""
         return json.dumps(self.as_dict(detail=detail), indent=2, ensure_ascii=False, default=str)
 
 
@@ -240,6 +245,7 @@ class Exchange:
 
     @property
     def engine(self) -> Engine:
+        """The database engine, opened (and migrated) on first use; see ``must_exist``."""
         if self._engine is None:
             from ieb.ledger.db import open_database
 
@@ -259,11 +265,13 @@ class Exchange:
 
     @property
     def ledger(self) -> Ledger:
+        """The ledger (:class:`ieb.ledger.store.Ledger`) on :attr:`engine`."""
         from ieb.ledger.store import Ledger
 
         return Ledger(self.engine)
 
     def outbox(self, **kwargs: Any) -> Outbox:
+        """An :class:`ieb.transport.outbox.Outbox` on :attr:`engine` with :attr:`lease_seconds`."""
         from ieb.transport.outbox import Outbox
 
         kwargs.setdefault("lease_seconds", self.lease_seconds)
@@ -271,6 +279,7 @@ class Exchange:
 
     @property
     def lease_seconds(self) -> float:
+        """Lease per claimed message: ``retry.lease_seconds`` or 1.5 x one attempt (at least 10 s)."""
         r = self.config.retry
         if r.lease_seconds is not None:
             return r.lease_seconds
@@ -279,6 +288,7 @@ class Exchange:
 
     @property
     def retry_policy(self) -> RetryPolicy:
+        """The sender's :class:`ieb.transport.outbox.RetryPolicy` from ``[retry]``."""
         from ieb.transport.outbox import RetryPolicy
 
         r = self.config.retry
@@ -292,6 +302,7 @@ class Exchange:
         )
 
     def close(self) -> None:
+        """Dispose of the database engine (it is opened again on next use)."""
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

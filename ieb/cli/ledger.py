@@ -329,6 +329,7 @@ def report_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add plan, queue, retour, status, requeue and report to the ``ieb`` command."""
     app.command("plan")(plan_command)
     app.command("queue")(queue_command)
     app.command("retour")(retour_command)

@@ -476,6 +476,7 @@ def demo_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add init, demo, send, serve, receive and ``simulate serve`` to the ``ieb`` command."""
     app.command("init")(init_command)
     app.command("demo")(demo_command)
     app.command("send")(send_command)

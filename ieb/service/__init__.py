@@ -83,6 +83,7 @@ class Service:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> Service:
+        """Start receiver, monitor and sender threads; returns when the receiver listens."""
         from ieb.transport.outbox import Sender
         from ieb.transport.server import HttpsServer
 

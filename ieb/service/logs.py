@@ -26,6 +26,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line."""
         data: dict[str, Any] = {
             "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -48,6 +49,7 @@ class TlsHandshakeFilter(logging.Filter):
     """On the HTTPS server's logger: pass TLS handshake failures as WARNING, drop other DEBUG noise."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Keep TLS handshake failures (as WARNING) and records above DEBUG; drop the rest."""
         if record.levelno > logging.DEBUG:
             return True
         message = record.getMessage()

@@ -98,6 +98,7 @@ class Metrics:
         self.registry.register(_DatabaseCollector(engine))
 
     def on_send(self, outcome: str, reason: str | None) -> None:
+        """Count a finished send by outcome, and a failure by kind."""
         self.sends.labels(outcome=outcome).inc()
         if outcome == "failed" and reason and reason.startswith("Fo03"):
             self.failures.labels(kind="fo03").inc()
@@ -107,8 +108,10 @@ class Metrics:
             self.failures.labels(kind="transient").inc()
 
     def on_retour(self, outcome: str, codes: tuple[str, ...]) -> None:
+        """Count a processed retour (or Fo01) per outcome and code."""
         for code in codes or ("-",):
             self.retours.labels(outcome=outcome, code=code).inc()
 
     def exposition(self) -> bytes:
+        """The metrics in the Prometheus text format."""
         return generate_latest(self.registry)

@@ -69,6 +69,7 @@ class DemoSummary:
     details: dict[str, Any]
 
     def as_json(self) -> str:
+        """The ``ieb demo --json`` line."""
         return json.dumps(
             {
                 "sent": self.sent,

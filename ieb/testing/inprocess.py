@@ -46,9 +46,11 @@ class InProcessTransport:
 
     @property
     def max_seconds(self) -> float:
+        """The longest one :meth:`send` is taken to last (for the lease check)."""
         return self._max_seconds
 
     def send(self, envelope: bytes) -> SendResult:
+        """Call the app with the envelope as a SOAP request; the answer mapped as by ``GgkClient``."""
         model = parse_envelope(envelope)
         body = wrap_soap(model)
         started = time.perf_counter()

@@ -126,6 +126,7 @@ class Organisation:
     hostnames: tuple[str, ...] = ()
 
     def resolved_name(self) -> str:
+        """The organisation's name, or a TEST name derived from its code."""
         if self.name:
             return self.name
         if re.fullmatch(r"[0-9]{4}", self.code):
@@ -146,6 +147,7 @@ class Party:
     chain: Path
 
     def certificate(self) -> x509.Certificate:
+        """The service certificate as a :class:`cryptography.x509.Certificate`."""
         return x509.load_pem_x509_certificate(self.cert.read_bytes())
 
 
@@ -164,6 +166,7 @@ class TestPki:
     parties: Mapping[str, Party] = field(default_factory=dict)
 
     def party(self, code: str) -> Party:
+        """The party of organisation ``code``; :class:`ConfigurationError` when it is not in the PKI."""
         try:
             return self.parties[code]
         except KeyError:
@@ -173,9 +176,11 @@ class TestPki:
             ) from None
 
     def root_certificates(self) -> list[x509.Certificate]:
+        """The root certificate(s)."""
         return load_certificates(self.roots)
 
     def intermediate_certificates(self) -> list[x509.Certificate]:
+        """The TSP and domain CA certificates."""
         return load_certificates(self.tsp_cert) + load_certificates(self.domain_cert)
 
     def files(self) -> list[Path]:

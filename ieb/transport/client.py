@@ -142,6 +142,7 @@ class TlsAdapter(HTTPAdapter):
         super().__init__(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=max_retries)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Create the pool manager with our SSL context and the watched HTTPS pool."""
         kwargs["ssl_context"] = self._ssl_context
         super().init_poolmanager(*args, **kwargs)
         classes = dict(self.poolmanager.pool_classes_by_scheme)
@@ -149,6 +150,7 @@ class TlsAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = classes
 
     def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        """A proxy manager with our SSL context (proxies are off by default)."""
         kwargs["ssl_context"] = self._ssl_context
         return super().proxy_manager_for(*args, **kwargs)
 
@@ -290,6 +292,7 @@ class GgkClient:
         return self.connect_timeout + self.operation_timeout
 
     def close(self) -> None:
+        """Close the HTTP session and its pooled connections."""
         self.session.close()
 
     def __enter__(self) -> GgkClient:

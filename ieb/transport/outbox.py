@@ -135,6 +135,7 @@ class RetryPolicy:
     requeue_max: float = 300.0
 
     def requeue_delay(self, attempts: int) -> float:
+        """Seconds before a row is due again after ``attempts`` attempts (exponential, capped)."""
         return float(min(self.requeue_max, self.requeue_initial * (2 ** max(0, attempts - 1))))
 
 
@@ -345,6 +346,7 @@ class Outbox:
         return ClaimedMessage(msg.id, msg.referentienummer, msg.functie, msg.envelope, int(new))
 
     def acknowledge(self, msg: ClaimedMessage) -> bool:
+        """Mark a claimed row ``acknowledged`` (Bv03); False when the lease was lost."""
         now = utcnow()
         return self._finish(
             msg,
@@ -356,9 +358,11 @@ class Outbox:
         )
 
     def reject(self, msg: ClaimedMessage, reason: str) -> bool:
+        """Mark a claimed row ``failed`` (the other side refused it) with the reason; False when the lease was lost."""
         return self._finish(msg, status="failed", last_error=reason, locked_by=None, locked_until=None)
 
     def retry_later(self, msg: ClaimedMessage, reason: str, delay: float) -> bool:
+        """Put a claimed row back to ``pending`` after ``delay`` seconds with the reason; False when the lease was lost."""
         return self._finish(
             msg,
             status="pending",
@@ -369,6 +373,7 @@ class Outbox:
         )
 
     def dead_letter(self, msg: ClaimedMessage, reason: str) -> bool:
+        """Mark a claimed row ``dead`` with the reason; False when the lease was lost."""
         return self._finish(msg, status="dead", last_error=reason, locked_by=None, locked_until=None)
 
     def renew(self, msg: ClaimedMessage) -> bool:
@@ -463,6 +468,7 @@ class Outbox:
     # -- reading ------------------------------------------------------------------------------
 
     def find(self, referentienummer: str) -> dict[str, Any] | None:
+        """The row of ``referentienummer`` as a dict, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(self.table).where(self.table.c.referentienummer == referentienummer)
@@ -509,9 +515,13 @@ class Transport(Protocol):
     :class:`ieb.testing.InProcessTransport` calls a WSGI app in-process for fast tests."""
 
     @property
-    def max_seconds(self) -> float: ...
+    def max_seconds(self) -> float:
+        """The longest one :meth:`send` can take (its total deadline), in seconds."""
+        ...
 
-    def send(self, envelope: bytes) -> SendResult: ...
+    def send(self, envelope: bytes) -> SendResult:
+        """Send one envelope (XML bytes); the Bv03 as :class:`SendResult`, or an error of ``ieb.transport.errors``."""
+        ...
 
 
 @dataclass
@@ -531,6 +541,7 @@ class DrainResult:
     interrupted: bool = False
 
     def add(self, other: DrainResult) -> None:
+        """Add another run's counts to these."""
         self.acknowledged += other.acknowledged
         self.failed += other.failed
         self.dead += other.dead
@@ -554,11 +565,13 @@ class Wakeup:
         self._generation = 0
 
     def set(self) -> None:
+        """Wake every waiting worker."""
         with self._cond:
             self._generation += 1
             self._cond.notify_all()
 
     def token(self) -> int:
+        """The current generation; pass it to :meth:`wait`."""
         with self._cond:
             return self._generation
 
@@ -650,10 +663,12 @@ class Sender:
             )
 
     def stop(self) -> None:
+        """Ask the workers to stop after their current message."""
         self._stop.set()
 
     @property
     def stopping(self) -> bool:
+        """True once :meth:`stop` was called (or a permanent fault stopped the run)."""
         return self._stop.is_set()
 
     # -- one message --------------------------------------------------------------------------
