@@ -36,7 +36,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from ieb.errors import IebError
 from ieb.ggk import (
@@ -411,60 +410,25 @@ class Receiver(SoapEndpoint):
     def store(self, envelope: Envelope, raw: bytes, peer: PeerInfo) -> tuple[InboxEntry | None, str]:
         """Insert the envelope in the inbox and commit; returns the entry and its status
         (``received``, ``duplicate`` for a second retour, or ``redelivery`` when seen before)."""
-        t = self.inbox
+        from ieb.transport.inbox import store_envelope
+
         functie = envelope.functie if isinstance(envelope, Di01 | Du01) else None
         cross = envelope.cross_refnummer
-        status = "received"
-        try:
-            with self.engine.begin() as conn:
-                if isinstance(envelope, Du01) and cross:
-                    earlier = conn.execute(
-                        sa.select(t.c.id)
-                        .where(
-                            t.c.cross_ref_nummer == cross,
-                            t.c.berichtcode == "Du01",
-                            t.c.status.in_(("received", "processed", "failed")),
-                        )
-                        .limit(1)
-                    ).first()
-                    if earlier is not None:
-                        status = "duplicate"
-                new_id = conn.execute(
-                    sa.insert(t)
-                    .values(
-                        referentienummer=envelope.referentienummer,
-                        cross_ref_nummer=cross,
-                        berichtcode=envelope.berichtcode,
-                        functie=functie,
-                        zender=envelope.stuurgegevens.zender.organisatie,
-                        peer_oin=peer.oin,
-                        envelope=raw,
-                        status=status,
-                        received_at=utcnow(),
-                    )
-                    .returning(t.c.id)
-                ).scalar_one()
-                self.audit.record(
-                    "in",
-                    envelope.berichtcode,
-                    referentienummer=envelope.referentienummer,
-                    cross_ref_nummer=cross,
-                    functie=functie,
-                    outcome=status,
-                    detail=f"peer OIN {peer.oin}",
-                    conn=conn,
-                )
-        except IntegrityError:
-            self.audit.record(
-                "in",
-                envelope.berichtcode,
-                referentienummer=envelope.referentienummer,
-                cross_ref_nummer=cross,
-                functie=functie,
-                outcome="redelivery",
-                detail="al ontvangen; bevestigd zonder opnieuw te verwerken",
-            )
-            return None, "redelivery"
+        stored = store_envelope(
+            self.engine,
+            referentienummer=envelope.referentienummer,
+            cross_ref_nummer=cross,
+            berichtcode=envelope.berichtcode,
+            functie=functie,
+            zender=envelope.stuurgegevens.zender.organisatie,
+            peer_oin=peer.oin,
+            raw=raw,
+            received_at=utcnow(),
+            audit=self.audit,
+        )
+        status, new_id = stored.status, stored.id
+        if new_id is None:
+            return None, status
         entry = InboxEntry(
             int(new_id), envelope.referentienummer, cross, envelope.berichtcode, functie, peer.oin
         )

@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap, wrap_soap
 from ieb.testing.hostile import mutate
 from ieb.transport.audit import BsnMaskingFilter, mask_bsns
-from ieb.transport.client import DeliveryRejectedError, GgkClient, TlsAdapter, TransientSendError, WusSigning
+from ieb.transport.client import (
+    DeliveryRejectedError,
+    GgkClient,
+    TlsAdapter,
+    TransientSendError,
+    TransportError,
+    WusSigning,
+)
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.pki import TestPki, create_test_pki, load_certificates
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
@@ -153,7 +160,7 @@ def test_client_certificate_outside_the_chain_is_refused(
     # a client with a foreign certificate (same OIN!) that trusts our server
     with (
         GgkClient(server.url, tls=tls(foreign, "GGK", roots=pki)) as client,
-        pytest.raises(TransientSendError),
+        pytest.raises(TransportError),
     ):
         client.send(_du01())
     assert handled.calls == []
@@ -166,7 +173,7 @@ def test_server_certificate_outside_the_chain_is_refused(
     # our client, trusting only the foreign root: the receiver's certificate must fail verification
     with (
         GgkClient(server.url, tls=tls(pki, "GGK", roots=foreign)) as client,
-        pytest.raises(TransientSendError) as err,
+        pytest.raises(TransportError) as err,
     ):
         client.send(_du01())
     assert "certificate verify failed" in str(err.value.__cause__) or "CERTIFICATE" in str(
