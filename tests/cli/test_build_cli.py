@@ -171,3 +171,13 @@ def test_leading_zeros_dropped_by_excel_are_restored(tmp_path: Path) -> None:
     result = _build(src, out)
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.iterdir()] == ["WMO401_0363_Z1.xml"]
+
+
+def test_a_bsn_of_only_zeros_is_an_empty_cell_not_bsn_000000000(tmp_path: Path) -> None:
+    """Restoring Excel's dropped zeros must not turn "0" into Bsn 000000000 (which CS002 lets through)."""
+    src = _excel(tmp_path / "in.csv", ["WMO401;0363;Z1;2026-05-20;0;1;2026-05-01;;;;1"])
+    out = tmp_path / "out"
+    result = _build(src, out)
+    assert result.exit_code == 1, result.output
+    assert "Bsn" in result.output or "bsn" in result.output
+    assert not out.exists() or not list(out.iterdir())

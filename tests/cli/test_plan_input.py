@@ -74,3 +74,13 @@ def test_every_bad_row_and_an_empty_file(tmp_path: Path) -> None:
     empty.write_text("bsn,start,stop\n")
     with pytest.raises(TableError, match="geen regels"):
         read_desired(empty)
+
+
+def test_desired_state_bsn_of_only_zeros_is_refused() -> None:
+    import pytest
+
+    from ieb.errors import InputRowError
+    from ieb.ledger.planner import desired_from_records
+
+    with pytest.raises(InputRowError, match="11-proef"):
+        desired_from_records([{"bsn": "0", "start": "2026-01-01"}])
