@@ -511,10 +511,26 @@ class Exchange:
             queued = Queued(preview=preview)
             outbox = self.outbox()
             for g, p in plans.items():
-                for m in p.messages:
-                    ref = self._enqueue(outbox, conn, g, m.bericht, m.xml, m.delivery.identificatie)
+                rows = [self._row(g, m.bericht, m.xml, m.delivery.identificatie) for m in p.messages]
+                outbox.enqueue_many(rows, conn=conn)  # multi-row inserts (issue 9), same transaction
+                for m, row in zip(p.messages, rows, strict=True):
+                    ref = str(row["referentienummer"])
                     queued.messages.append((g, m.delivery.identificatie, ref, m.delivery.describe()))
         return queued
+
+    @staticmethod
+    def _row(gemeente: str, bericht: str, xml: bytes, identificatie: str) -> dict[str, Any]:
+        from ieb.ggk import build, new_di01
+
+        di01 = new_di01(xml, bericht, gemeente)
+        return {
+            "envelope": build(di01),
+            "referentienummer": di01.referentienummer,
+            "afzender": gemeente,
+            "functie": bericht,
+            "payload": xml,
+            "bericht_identificatie": identificatie,
+        }
 
     def _enqueue(
         self, outbox: Outbox, conn: Connection, gemeente: str, bericht: str, xml: bytes, identificatie: str

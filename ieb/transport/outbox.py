@@ -246,19 +246,26 @@ class Outbox:
         )
         return int(new_id)
 
-    def enqueue_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Enqueue several envelopes in one transaction (each dict holds :meth:`enqueue`'s arguments).
+    def enqueue_many(self, rows: Sequence[dict[str, Any]], *, conn: sa.Connection | None = None) -> list[int]:
+        """Enqueue several envelopes in one transaction (each dict holds :meth:`enqueue`'s arguments);
+        pass ``conn`` to do it inside your own transaction (a savepoint).
 
         New referentienummers are inserted with one multi-row statement per 500 (issue 9: building one
         INSERT per row was half of an initial delivery's time); ones already stored go through
         :meth:`enqueue` one by one. Should a concurrent writer store one of them first, the batch is
         rolled back and done again row by row."""
-        try:
-            with self.engine.begin() as conn:
-                return self._enqueue_batch(conn, rows)
-        except sa.exc.IntegrityError:
-            with self.engine.begin() as conn:
+        if conn is not None:
+            try:
+                with conn.begin_nested():
+                    return self._enqueue_batch(conn, rows)
+            except sa.exc.IntegrityError:
                 return [self.enqueue(conn=conn, **r) for r in rows]
+        try:
+            with self.engine.begin() as c:
+                return self._enqueue_batch(c, rows)
+        except sa.exc.IntegrityError:
+            with self.engine.begin() as c:
+                return [self.enqueue(conn=c, **r) for r in rows]
 
     def _enqueue_batch(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
         t = self.table

@@ -100,19 +100,21 @@ def test_plan_is_a_preview_and_queue_writes_ledger_and_outbox_together(exchange:
 def test_a_failure_while_queueing_leaves_neither_deliveries_nor_envelopes(
     exchange: Exchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ieb.transport.outbox import Outbox
+    from ieb.transport.audit import AuditTrail
 
     preview = exchange.plan(_records(), today=TODAY)
     calls = {"n": 0}
-    original = Outbox.enqueue
+    original = AuditTrail.record
 
-    def crash_on_second(self: Outbox, *args: object, **kwargs: object) -> int:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("crash between two envelopes")
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+    def crash_on_second(self: AuditTrail, *args: object, **kwargs: object) -> None:
+        # every envelope put in the outbox gets an "enqueued" audit event, batched or not
+        if args[1:2] == ("enqueued",):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("crash between two envelopes")
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Outbox, "enqueue", crash_on_second)
+    monkeypatch.setattr(AuditTrail, "record", crash_on_second)
     with pytest.raises(RuntimeError):
         exchange.queue(preview)
     assert _counts(exchange) == (0, 0)
