@@ -17,6 +17,7 @@ from pydantic_core import CoreSchema, core_schema
 from stdnum.nl import bsn as _stdnum_bsn
 
 __all__ = [
+    "BASIS_NS",
     "Bedrag",
     "Bsn",
     "Datum",
@@ -32,6 +33,10 @@ __all__ = [
     "mask_bsns",
     "parse_datum",
 ]
+
+
+#: Namespace of the iEb 1.0 basisschema (the CDT_* children and LDT_* types); the one definition.
+BASIS_NS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 
 
 def mask_bsn(value: object) -> str:

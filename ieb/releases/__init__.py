@@ -20,7 +20,7 @@ from lxml import etree
 
 from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.resources import schemas_dir
-from ieb.xmlsafe import safe_parser, thread_schema
+from ieb.xmlsafe import schema_parser, thread_schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.messages import Message
@@ -30,6 +30,7 @@ __all__ = [
     "MessageSpec",
     "Registry",
     "Release",
+    "attach_builtin_rules",
     "default_registry",
     "get_release",
     "register_folder",
@@ -42,7 +43,7 @@ GENERIC_TYPES = frozenset({"LDT_BurgerServicenummer", "LDT_Datum", "LDT_StatusAa
 
 
 def _secure_parse(path: Path) -> etree._ElementTree:
-    return etree.parse(str(path), safe_parser())
+    return etree.parse(str(path), schema_parser())
 
 
 @dataclass(eq=False)
@@ -276,15 +277,27 @@ class Registry:
         )
 
 
+_BUILTIN_RULES: list[tuple[Rule, ...]] = []
+_BUILTIN_RELEASES: list[Release] = []
+
+
+def attach_builtin_rules(rules: tuple[Rule, ...]) -> None:
+    """Give the built-in ``ieb-1.0`` its rules. Called by :mod:`ieb.validation.rules` when it is
+    imported, so this package does not import the validator (no import cycle)."""
+    _BUILTIN_RULES[:] = [rules]
+    for release in _BUILTIN_RELEASES:
+        release.rules = rules
+
+
 def _builtin_ieb_1_0() -> Release:
     from ieb.messages import message_class
-    from ieb.validation.rules import IEB_1_0_RULES
 
     release = scan_folder(schemas_dir() / "ieb" / "1.0", name="ieb-1.0")
     for spec in release.messages.values():
         spec.model = message_class(spec.name)
-    release.rules = IEB_1_0_RULES
+    release.rules = _BUILTIN_RULES[0] if _BUILTIN_RULES else ()
     release.builtin = True
+    _BUILTIN_RELEASES.append(release)
     return release
 
 

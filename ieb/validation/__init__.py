@@ -11,12 +11,13 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from ieb.codec import register_validator
 from ieb.errors import UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
-from ieb.validation.rules import GENERIC_RULES, Rule, RuleContext, rule_by_code
+from ieb.validation.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule, RuleContext, rule_by_code
 from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
 
@@ -38,7 +39,7 @@ def validate_bytes(
     try:
         root = parse_bytes(data, max_bytes=max_bytes)
     except XmlProblem as problem:
-        report.issues.append(Issue(problem.code, "0001", 1, None, problem.message))
+        report.issues.append(Issue(problem.code or "XML", "0001", 1, None, problem.message))
         return report
     report.root = root
     try:
@@ -68,7 +69,12 @@ def validate_bytes(
     rules: tuple[Rule, ...] = release.rules or GENERIC_RULES
     for rule in rules:
         report.issues.extend(rule.run(ctx))
+    if release.builtin and not any(i.level <= 2 for i in report.issues):
+        report.issues.extend(DATE_RANGE_RULE.run(ctx))
     return report
+
+
+register_validator(validate_bytes)
 
 
 def validate_file(path: str | Path, **kwargs: object) -> Report:
