@@ -34,7 +34,15 @@ from ieb.types import BASIS_NS
 from ieb.values import read_date, read_integer, read_string
 from ieb.xmlsafe import parse_bytes
 
-__all__ = ["Validation", "element_to_model", "from_xml", "model_to_element", "register_validator", "to_xml"]
+__all__ = [
+    "Validation",
+    "element_to_model",
+    "from_xml",
+    "get_validator",
+    "model_to_element",
+    "register_validator",
+    "to_xml",
+]
 
 #: How :func:`from_xml` validates, in the style of xmlschema: ``"strict"`` (levels 1 and 2 must pass),
 #: ``"lax"`` (only the XSD must pass; rule findings are not checked), ``"skip"`` (hardened parse only).
@@ -67,7 +75,8 @@ def register_validator(validator: _Validator) -> None:
     _VALIDATOR = validator
 
 
-def _validator() -> _Validator:
+def get_validator() -> _Validator:
+    """The registered validator (importing :mod:`ieb.validation` by name when none is registered yet)."""
     if _VALIDATOR is None:
         importlib.import_module(DEFAULT_VALIDATOR_MODULE)
     assert _VALIDATOR is not None, f"{DEFAULT_VALIDATOR_MODULE} did not register a validator"
@@ -215,7 +224,7 @@ def from_xml(data: bytes, *, today: dt.date | None = None, validation: Validatio
         return element_to_model(parse_bytes(data))
     if validation not in ("strict", "lax"):
         raise IebError(f"validation moet 'strict', 'lax' of 'skip' zijn, niet {validation!r}")
-    report = _validator()(data, today=today)
+    report = get_validator()(data, today=today)
     worst = 2 if validation == "strict" else 1
     blocking = [i for i in report.issues if i.level <= worst]
     if blocking or report.root is None:

@@ -112,15 +112,12 @@ def whitespace_of(builtin: str | None) -> WhiteSpace:
 
 def read_value(element: etree._Element, builtin: str | None) -> str:
     """The element's value as text, normalised the way its built-in base type says: whitespace per
-    the facet; an integer with its sign and leading zeros normalised (``+0363`` -> ``363``); a date
-    in its canonical form. A value that is not in the type's lexical space is returned collapsed."""
+    the facet, and an integer with its sign and leading zeros normalised (``+0363`` -> ``363``).
+    A value that is not in the type's lexical space is returned as read."""
     text = read_string(element, whitespace_of(builtin))
     if builtin in _INTEGER_TYPES:
         number = parse_xsd_integer(text)
         return text if number is None else str(number)
-    if builtin == "date":
-        day = parse_xsd_date(text)
-        return text if day is None else day.isoformat()
     return text
 
 

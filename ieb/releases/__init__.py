@@ -58,6 +58,7 @@ class MessageSpec:
     root_name: str = "Bericht"
     model: type[Message] | None = None
     _types: dict[tuple[str, ...], str] | None = field(default=None, repr=False)
+    _builtins: dict[tuple[str, ...], str] | None = field(default=None, repr=False)
 
     @property
     def schema(self) -> etree.XMLSchema:
@@ -74,13 +75,25 @@ class MessageSpec:
     def types(self) -> dict[tuple[str, ...], str]:
         """Element path (local names from the root) -> the basisschema type it is based on."""
         if self._types is None:
-            self._types = _type_index(self.schema_path, self.root_name)
+            self._types, self._builtins = _type_index(self.schema_path, self.root_name)
         return self._types
 
+    @property
+    def builtins(self) -> dict[tuple[str, ...], str]:
+        """Element path (local names from the root) -> the built-in XSD type its simple type derives
+        from (``"date"``, ``"integer"``, ``"string"``), which fixes how its value is read
+        (:func:`ieb.values.read_value`)."""
+        if self._builtins is None:
+            self._types, self._builtins = _type_index(self.schema_path, self.root_name)
+        return self._builtins
 
-def _type_index(schema_path: Path, root_name: str) -> dict[tuple[str, ...], str]:
+
+def _type_index(
+    schema_path: Path, root_name: str
+) -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], str]]:
     """Walk the XSD (message schema plus the schemas it imports) from the root element and record,
-    for every element path, the LDT_* type it is declared with or restricts."""
+    for every element path, the LDT_* type it is declared with or restricts, and the built-in XSD
+    type at the root of its derivation."""
     complex_types: dict[str, etree._Element] = {}
     simple_types: dict[str, etree._Element] = {}
     roots: dict[str, etree._Element] = {}
@@ -116,7 +129,17 @@ def _type_index(schema_path: Path, root_name: str) -> dict[tuple[str, ...], str]
         restriction = node.find("xs:restriction", _XS)
         return simple_base(local(restriction.get("base")), depth + 1) if restriction is not None else None
 
+    def builtin_base(name: str, depth: int = 0) -> str | None:
+        node = simple_types.get(name)
+        if node is None:
+            return name or None  # not declared in these schemas: a built-in type (xs:date, ...)
+        restriction = node.find("xs:restriction", _XS)
+        if restriction is None or depth > 20:
+            return None
+        return builtin_base(local(restriction.get("base")), depth + 1)
+
     index: dict[tuple[str, ...], str] = {}
+    builtins: dict[tuple[str, ...], str] = {}
 
     def walk(element: etree._Element, path: tuple[str, ...], depth: int) -> None:
         if depth > 30:
@@ -129,6 +152,13 @@ def _type_index(schema_path: Path, root_name: str) -> dict[tuple[str, ...], str]
                 base = simple_base(local(anonymous.get("base")))
         if base:
             index[path] = base
+        if type_name and type_name not in complex_types:
+            builtin = builtin_base(type_name)
+        else:
+            anonymous = element.find("xs:simpleType/xs:restriction", _XS)
+            builtin = builtin_base(local(anonymous.get("base"))) if anonymous is not None else None
+        if builtin:
+            builtins[path] = builtin
         ctype = complex_types.get(type_name) if type_name else element.find("xs:complexType", _XS)
         if ctype is None:
             return
@@ -139,7 +169,7 @@ def _type_index(schema_path: Path, root_name: str) -> dict[tuple[str, ...], str]
     load(schema_path)
     if root_name in roots:
         walk(roots[root_name], (root_name,), 0)
-    return index
+    return index, builtins
 
 
 @dataclass(eq=False)

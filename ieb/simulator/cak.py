@@ -42,6 +42,7 @@ from ieb.types import Versie
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
+from ieb.values import element_text
 
 __all__ = ["CakConfig", "CakResult", "CakSimulator", "Verdict"]
 
@@ -90,7 +91,7 @@ def _local(el: etree._Element, *names: str) -> etree._Element | None:
 
 def _text(el: etree._Element, *names: str) -> str | None:
     node = _local(el, *names)
-    return None if node is None or node.text is None else node.text.strip()
+    return None if node is None else element_text(node).strip() or None
 
 
 class CakSimulator:
