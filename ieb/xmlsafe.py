@@ -159,6 +159,22 @@ def safe_fromstring(
     options = _options(huge_text, remove_comments)
     if encoding is not None:
         options["encoding"] = encoding
+    # Fast path: every element, namespace declaration and attribute needs its own '<', 'xmlns' or
+    # '=' in the bytes (in any ASCII-compatible encoding), so when these counts are within the limits
+    # the document is too; depth cannot exceed the number of '<'.
+    # Only for an ASCII-compatible start (UTF-8); UTF-16/32 or EBCDIC input takes the counted path.
+    head = data[:4]
+    tags = data.count(b"<")
+    if (
+        (encoding is not None or (head[:1] in (b"<", b" ", b"\t", b"\r", b"\n") and b"\x00" not in head))
+        and tags <= min(limits.elements, limits.depth)
+        and data.count(b"xmlns") <= limits.namespaces
+        and data.count(b"=") <= limits.attributes
+    ):
+        try:
+            return etree.fromstring(data, _harden(etree.XMLParser(**options)))
+        except etree.XMLSyntaxError as exc:
+            raise XmlProblem("XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno) from None
     parser = _harden(etree.XMLPullParser(events=("start", "end", "start-ns"), **options))
     elements = depth = namespaces = attributes = 0
     try:

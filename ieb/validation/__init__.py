@@ -19,7 +19,7 @@ from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
 from ieb.validation.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule, RuleContext, rule_by_code
 from ieb.validation.xsdtext import dutch_xsd_message
-from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
+from ieb.xmlsafe import DEFAULT_LIMITS, MAX_BYTES, Limits, XmlProblem, parse_bytes
 
 __all__ = ["Issue", "Report", "Rule", "rule_by_code", "validate_bytes", "validate_file"]
 
@@ -32,12 +32,20 @@ def validate_bytes(
     gemeenten: GemeenteLijst | Callable[[], GemeenteLijst] | None = None,
     tariffs: TariffTable = NATIONAL_TARIFFS,
     max_bytes: int = MAX_BYTES,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Report:
-    """Validate one file and report every problem found (see :class:`Report`)."""
+    """Validate one file and report every problem found (see :class:`Report`).
+
+    Never raises for any input bytes: a file that cannot be parsed safely (OP179, OP192, XML: see
+    :mod:`ieb.xmlsafe`, including the :class:`~ieb.xmlsafe.Limits` on elements, depth, namespaces
+    and attributes) is a report with one level-1 issue."""
     registry = registry or default_registry
     report = Report()
+    if not isinstance(data, bytes | bytearray | memoryview):
+        report.issues.append(Issue("XML", "0001", 1, None, f"verwacht bytes, niet {type(data).__name__}"))
+        return report
     try:
-        root = parse_bytes(data, max_bytes=max_bytes)
+        root = parse_bytes(bytes(data), max_bytes=max_bytes, limits=limits)
     except XmlProblem as problem:
         report.issues.append(Issue(problem.code or "XML", "0001", 1, None, problem.message))
         return report
