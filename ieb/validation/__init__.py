@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from lxml import etree
+
 from ieb.codec import register_validator
 from ieb.errors import UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
@@ -57,7 +59,21 @@ def validate_bytes(
         return report
     report.bericht, report.release = spec.name, release.name
     schema = spec.schema
-    if not schema.validate(root):
+    try:
+        schema_ok = schema.validate(root)
+    except etree.XMLSchemaValidateError:
+        # libxml2 gives up on a facet (a pattern on a value of 10 MB or more): the value is not valid.
+        schema_ok = False
+        report.issues.append(
+            Issue(
+                "XSD",
+                "0001",
+                1,
+                None,
+                "Een waarde is te groot om tegen het XSD te controleren; pas het veld aan.",
+            )
+        )
+    if not schema_ok:
         prefixes = {
             spec.namespace: spec.name.lower(),
             "http://www.istandaarden.nl/ieb/1_0/basisschema/schema": "ieb",
