@@ -18,6 +18,7 @@ import random
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -180,7 +181,8 @@ def reference_verdict(data: bytes, folder: str) -> bool:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError:
         return False
-    if root.getroottree().docinfo.doctype:
+    docinfo: Any = root.getroottree().docinfo
+    if docinfo.doctype:
         return False
     if any(isinstance(node, etree._Entity) for node in root.iter()):
         return False  # an undeclared entity reference: not well-formed without a DTD
