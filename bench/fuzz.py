@@ -1,6 +1,7 @@
 """Fuzz the payload entry points with mutated valid files and count what goes wrong.
 
     python bench/fuzz.py --count 1000000 [--jobs 2] [--seed 1] [--timeout 5] [--save DIR]
+    python bench/fuzz.py --ceilings       # memory and time of the worst inputs per kind, per MB
 
 Every input (a valid sample mutated by :mod:`ieb.testing.mutations`: values, structure, encodings,
 DTDs, truncation, byte flips; one in ten is raw random bytes) goes through ``validate_bytes``,
@@ -115,7 +116,76 @@ def worker(args: tuple[int, int, str, float, str | None]) -> dict[str, Any]:
     return {"totals": totals, "examples": examples}
 
 
+_CEILING = """
+import re, time, sys
+sys.path.insert(0, {root!r})
+from ieb.validation import validate_bytes
+from ieb.xmlsafe import Limits
+valid = open({sample!r}, "rb").read()
+data = {expr}
+open("/proc/self/clear_refs", "w").write("5")
+start = time.perf_counter()
+report = validate_bytes(data, limits={limits})
+seconds = time.perf_counter() - start
+peak = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
+base = int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
+print(len(data), seconds, peak, ",".join(sorted(set(report.codes))) or "valid")
+"""
+
+CEILINGS = {
+    "valid WMO401 (1 KB)": ("valid", "Limits()"),
+    "200k empty elements (0.8 MB), default limits": (
+        "valid.replace(b'</wmo401:Client>', b'<x/>' * 200_000 + b'</wmo401:Client>')",
+        "Limits()",
+    ),
+    "200k empty elements (0.8 MB), limits lifted": (
+        "valid.replace(b'</wmo401:Client>', b'<x/>' * 200_000 + b'</wmo401:Client>')",
+        "Limits(elements=10**8)",
+    ),
+    "2M empty elements (8 MB), limits lifted": (
+        "valid.replace(b'</wmo401:Client>', b'<x/>' * 2_000_000 + b'</wmo401:Client>')",
+        "Limits(elements=10**8)",
+    ),
+    "300k namespace declarations (8 MB)": (
+        "valid.replace(b'<wmo401:Bericht ', b'<wmo401:Bericht ' + b''.join("
+        "b'xmlns:p%d=\"urn:x%d\" ' % (i, i) for i in range(300_000)), 1)",
+        "Limits()",
+    ),
+    "24 MB comment": (
+        "valid.replace(b'</wmo401:Client>', b'</wmo401:Client><!--' + b'x' * (24 << 20) + b'-->')",
+        "Limits()",
+    ),
+    "24 MB whitespace": ("valid + b'\\n' * (24 << 20)", "Limits()"),
+    "12 MB text in Identificatie": (
+        "valid.replace(b'>AMS-0001<', b'>' + b'x' * (12 << 20) + b'<')",
+        "Limits()",
+    ),
+}
+
+
+def ceilings() -> int:
+    """Each case in a fresh process: input size, seconds, peak RSS (MB) and the verdict."""
+    import subprocess
+
+    sample = str(ROOT / "tests/core/samples/valid/wmo401-start.xml")
+    print(f"{'case':48} {'MB':>6} {'s':>6} {'s/MB':>6} {'peak MB':>8}  verdict")
+    for name, (expr, limits) in CEILINGS.items():
+        code = _CEILING.format(root=str(ROOT), sample=sample, expr=expr, limits=limits)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            print(f"{name:48} failed: {out.stderr.strip().splitlines()[-1:]}")
+            continue
+        size, seconds, peak, verdict = out.stdout.split()
+        mb = int(size) / 1_048_576
+        print(
+            f"{name:48} {mb:6.2f} {float(seconds):6.2f} {float(seconds) / max(mb, 0.001):6.2f} {float(peak):8.0f}  {verdict}"
+        )
+    return 0
+
+
 def main() -> int:
+    if "--ceilings" in sys.argv:
+        return ceilings()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=1)
