@@ -151,6 +151,10 @@ CEILINGS = {
         "b'xmlns:p%d=\"urn:x%d\" ' % (i, i) for i in range(300_000)), 1)",
         "Limits()",
     ),
+    "2M attributes in one tag (25 MB)": (
+        "b'<a' + b''.join(b' a%d=\"1\"' % i for i in range(2_000_000)) + b'/>'",
+        "Limits()",
+    ),
     "24 MB comment": (
         "valid.replace(b'</wmo401:Client>', b'</wmo401:Client><!--' + b'x' * (24 << 20) + b'-->')",
         "Limits()",

@@ -51,6 +51,9 @@ _DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']")
 # the parser sees it, so that no entity is ever expanded and nothing is read from disk or network.
 _FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)\b")
 _CHUNK = 1 << 16
+#: A namespace declaration as it stands in a start tag: `` xmlns="..."`` or `` xmlns:p='...'``.
+_ATTRIBUTE = re.compile(rb"\s[^\s=/<>\"']+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*')")
+_NS_DECL = re.compile(rb"\sxmlns(?::[^\s=/>]*)?\s*=\s*(?:\"[^\"<]*\"|'[^'<]*')")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +167,26 @@ def safe_fromstring(
     # the document is too; depth cannot exceed the number of '<'.
     # Only for an ASCII-compatible start (UTF-8); UTF-16/32 or EBCDIC input takes the counted path.
     head = data[:4]
+    ascii_compatible = encoding is not None or (
+        head[:1] in (b"<", b" ", b"\t", b"\r", b"\n") and b"\x00" not in head
+    )
+    # Thousands of namespace declarations or attributes in one start tag cost libxml2 a full parse
+    # of the tag before the first event: refuse them from the bytes (counting stops at the limit).
+    if ascii_compatible and data.count(b"xmlns") > limits.namespaces:
+        found = 0
+        for _ in _NS_DECL.finditer(data):
+            found += 1
+            if found > limits.namespaces:
+                raise _limit("namespacedeclaraties", limits.namespaces, None)
+    if ascii_compatible and data.count(b"=") > limits.attributes:
+        found = 0
+        for _ in _ATTRIBUTE.finditer(data):
+            found += 1
+            if found > limits.attributes:
+                raise _limit("attributen", limits.attributes, None)
     tags = data.count(b"<")
     if (
-        (encoding is not None or (head[:1] in (b"<", b" ", b"\t", b"\r", b"\n") and b"\x00" not in head))
+        ascii_compatible
         and tags <= min(limits.elements, limits.depth)
         and data.count(b"xmlns") <= limits.namespaces
         and data.count(b"=") <= limits.attributes
