@@ -17,6 +17,7 @@ from ieb.codec import register_validator
 from ieb.errors import UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
+from ieb.types import BASIS_NS
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
 from ieb.validation.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule, RuleContext, rule_by_code
@@ -76,7 +77,7 @@ def validate_bytes(
     if not schema_ok:
         prefixes = {
             spec.namespace: spec.name.lower(),
-            "http://www.istandaarden.nl/ieb/1_0/basisschema/schema": "ieb",
+            BASIS_NS: "ieb",
         }
         for entry in list(schema.error_log):  # type: ignore[call-overload]
             message = dutch_xsd_message(entry.message, prefixes, entry.line)
