@@ -119,7 +119,11 @@ def model_to_element(message: Message) -> etree._Element:
 
 
 def to_xml(message: Message) -> bytes:
-    """Serialise a message: UTF-8 without BOM, XML declaration, two-space indentation, final newline."""
+    """Serialise a message: UTF-8 without BOM, XML declaration, two-space indentation, final newline.
+
+    Raises :class:`~ieb.errors.IebError` when ``message`` is not an iEb message model."""
+    if not isinstance(message, Message):
+        raise IebError(f"to_xml verwacht een iEb-bericht (Wmo401 ... Wmo404), niet {type(message).__name__}")
     root = model_to_element(message)
     etree.indent(root, space="  ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8") + b"\n"

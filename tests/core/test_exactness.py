@@ -394,3 +394,8 @@ def test_from_xml_refuses_non_bytes_and_unknown_modes() -> None:
         from_xml("text", today=TODAY)  # type: ignore[arg-type]
     with pytest.raises(IebError):
         from_xml(VALID, validation="sloppy")  # type: ignore[arg-type]
+
+
+def test_to_xml_refuses_what_is_not_a_message() -> None:
+    with pytest.raises(IebError):
+        to_xml("<Bericht/>")  # type: ignore[arg-type]
