@@ -8,7 +8,7 @@ words. Messages never contain a full BSN (see :func:`ieb.types.mask_bsn`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.issues import Issue
@@ -29,6 +29,14 @@ class IebError(Exception):
         self.code = code
         self.location = location
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by state, not by ``__init__`` arguments, so every subclass survives a process pool.
+
+        Subclasses may take any constructor arguments; the copy gets the same attributes
+        (``message``, ``code``, ``location``, ``issues``, ...) and the same ``args``.
+        """
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
     def __str__(self) -> str:
         parts = []
         if self.code:
@@ -37,6 +45,14 @@ class IebError(Exception):
         if self.location:
             parts.append(f"(at {self.location})")
         return " ".join(parts)
+
+
+def _rebuild(cls: type[IebError], args: tuple[Any, ...], state: dict[str, Any]) -> IebError:
+    """Unpickle an :class:`IebError` without calling its ``__init__`` (see ``IebError.__reduce__``)."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(IebError):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-#: The published reference schemas, read from outside the project (never copied in).
-REFERENCE = Path(os.environ.get("IEB_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
+from tests.reference import REFERENCE, ROOT
+
+__all__ = ["REFERENCE", "ROOT", "TEST_BSNS"]
 
 #: Test BSNs: 9999xxxxx, passing the 11-proef.
 TEST_BSNS = ("999900006", "999900018", "999900031", "999900043", "999900055", "999900067")

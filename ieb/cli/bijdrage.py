@@ -35,18 +35,33 @@ def bijdrage(
     import json
 
     from ieb.errors import IebError
-    from ieb.policy.contract import estimate_request, render_response
+    from ieb.policy.contract import estimate_request, parse_request, render_response
     from ieb.policy.errors import PolicyInputError
+    from ieb.policy.household import member_roles
     from ieb.policy.tariffs import ENV_VAR, table_from_environ
 
     if format not in FORMATS:
         raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
+    from ieb.policy.contract import MAX_REQUEST_BYTES
+
     if str(file) == "-":
-        text = sys.stdin.read()
+        raw = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
     else:
         if not file.is_file():
             raise typer.BadParameter(f"{file} bestaat niet of is geen bestand", param_hint="FILE")
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_REQUEST_BYTES + 1)
+    if len(raw) > MAX_REQUEST_BYTES:
+        typer.echo(
+            f"fout: invoer: het bestand is groter dan {MAX_REQUEST_BYTES} bytes; dit is geen huishouden",
+            err=True,
+        )
+        raise typer.Exit(1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        typer.echo(f"fout: invoer: geen UTF-8 (byte {exc.start})", err=True)
+        raise typer.Exit(1) from None
     try:
         environ = dict(os.environ)
         setting = environ.get(ENV_VAR, "").strip()
@@ -62,6 +77,8 @@ def bijdrage(
             )
             raise typer.Exit(1) from None
         schatting = estimate_request(data, table)
+        _, huishouden, _, van, _ = parse_request(data, table)
+        roles = member_roles(huishouden, van.first_day)
     except OSError as exc:
         typer.echo(f"fout: {ENV_VAR}: bestand niet te lezen ({exc.strerror})", err=True)
         raise typer.Exit(1) from None
@@ -88,6 +105,10 @@ def bijdrage(
     for m in schatting.maanden:
         table_out.add_row(str(m.maand), euro(m.bedrag_cent), m.reden.omschrijving)
     console = Console()
+    leden = ", ".join(
+        f"{rol.value} {lid.bsn.masked}" for lid, rol in zip(huishouden.leden, roles, strict=True)
+    )
+    console.print(f"huishouden: {leden}")
     console.print(table_out)
     console.print(f"totaal: {euro(schatting.totaal_cent)}")
     for k in schatting.kostprijs:

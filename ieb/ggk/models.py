@@ -83,12 +83,11 @@ def parse_tijdstip(value: str) -> _dt.datetime:
 
 
 def _amsterdam() -> _dt.tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
+    """Dutch civil time for StUF tijdstempels; the ``tzdata`` dependency guarantees the database
+    (no silent fallback to UTC, which would shift every tijdstempel by one or two hours)."""
+    from zoneinfo import ZoneInfo
 
-        return ZoneInfo("Europe/Amsterdam")
-    except Exception:  # pragma: no cover - no tz database installed  # noqa: BLE001
-        return _dt.UTC
+    return ZoneInfo("Europe/Amsterdam")
 
 
 def _xml_text(value: str) -> str:

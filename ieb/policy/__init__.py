@@ -8,15 +8,18 @@ from __future__ import annotations
 from ieb.policy.aow import AowLeeftijd, aow_age, aow_date, has_aow_age_in_month
 from ieb.policy.errors import KostprijsError, PolicyError, PolicyInputError, TariefError
 from ieb.policy.household import (
+    MAX_LEDEN,
     Huishouden,
     KostprijsOverzicht,
     Lid,
     MaandBedrag,
     Reden,
+    Role,
     Schatting,
     estimate_household,
     household_type,
     kostprijs_overzicht,
+    member_roles,
 )
 from ieb.policy.kostprijs import (
     KostprijsEinde,
@@ -30,15 +33,19 @@ from ieb.policy.kostprijs import (
 from ieb.policy.months import (
     Interval,
     Month,
+    PauseRule,
+    add_calendar_months,
     charged_months,
     first_charged_month,
     last_charged_month,
     merge_intervals,
+    pause_end,
     pause_has_effect,
 )
 from ieb.policy.parameters import (
     GemeenteParameters,
     HuishoudType,
+    IncomeComparison,
     MinimaGrenzen,
     Soort,
     StartTrigger,
@@ -72,6 +79,7 @@ from ieb.policy.tariffs import (
 )
 
 __all__ = [
+    "MAX_LEDEN",
     "NATIONAL_TARIFFS",
     "AowLeeftijd",
     "Gebeurtenis",
@@ -79,6 +87,7 @@ __all__ = [
     "GemeenteParameters",
     "HuishoudType",
     "Huishouden",
+    "IncomeComparison",
     "Interval",
     "KostprijsEinde",
     "KostprijsError",
@@ -88,11 +97,13 @@ __all__ = [
     "MaandBedrag",
     "MinimaGrenzen",
     "Month",
+    "PauseRule",
     "Period",
     "Periode",
     "PolicyError",
     "PolicyInputError",
     "Reden",
+    "Role",
     "Schatting",
     "Soort",
     "StartTrigger",
@@ -104,6 +115,7 @@ __all__ = [
     "Voorziening",
     "Vrijstelling",
     "VrijstellingsGrond",
+    "add_calendar_months",
     "aow_age",
     "aow_date",
     "charged_months",
@@ -118,6 +130,7 @@ __all__ = [
     "kostprijs_overzicht",
     "kostprijs_schedule",
     "last_charged_month",
+    "member_roles",
     "merge_intervals",
     "monthly_tariff",
     "national_tariff",
@@ -126,6 +139,7 @@ __all__ = [
     "parameters_from_json",
     "parameters_to_csv",
     "parameters_to_json",
+    "pause_end",
     "pause_has_effect",
     "remaining_kostprijs",
     "table_from_environ",

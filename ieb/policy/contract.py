@@ -1,14 +1,18 @@
 """The JSON contract of ``ieb bijdrage`` (callable from any language), as pure functions.
 
-Request (keys as in issue 5; ``id`` per voorziening and the extra gemeente keys
-``bijdrageplichtige_soorten``, ``woningaanpassing_minderjarigen`` and ``vrijstellingen`` are
-optional extensions)::
+Request (keys as in issue 5; ``id`` per voorziening, ``rol`` per lid, ``minima.vergelijking`` and
+the extra gemeente keys ``bijdrageplichtige_soorten``, ``woningaanpassing_minderjarigen``,
+``vrijstellingen`` and ``pauzeregel`` are optional extensions)::
 
     {"gemeente": {"code": "0363", "verlaagd_tarief": [{"vanaf": "YYYY-MM-DD", "bedrag_cent": int}],
                   "minima": {"vanaf": "YYYY-MM-DD", "grens_cent_per_jaar": {"eenpersoons": int,
-                             "meerpersoons": int, "eenpersoons_aow": int, "meerpersoons_aow": int}} | null},
+                             "meerpersoons": int, "eenpersoons_aow": int, "meerpersoons_aow": int},
+                             "vergelijking": "onder" | "op_of_onder"} | null,
+                  "pauzeregel": "langer_dan_kalendermaand" | "hele_kalendermaand_vrij" | "elke_onderbreking"},
      "huishouden": {"leden": [{"bsn": str, "geboortedatum": "YYYY-MM-DD", "wlz_eigen_bijdrage": bool,
-                               "beschermd_wonen": bool}], "inkomen_cent_per_jaar": int | null},
+                               "beschermd_wonen": bool,
+                               "rol": "client" | "partner" | "kind" | "overig"}],
+                    "inkomen_cent_per_jaar": int | null},
      "voorzieningen": [{"bsn": str, "soort": str, "start": "YYYY-MM-DD", "stop": "YYYY-MM-DD" | null,
                         "kostprijs_cent": int | null}],
      "van": "YYYY-MM", "tot": "YYYY-MM"}
@@ -19,7 +23,10 @@ Response::
      "kostprijs": [{"bsn": str, "resterend_cent": int, "virtuele_einddatum": "YYYY-MM-DD" | null,
                     "stop_maand": "YYYY-MM" | null}]}
 
-``reden`` is a :class:`~ieb.policy.household.Reden` value.
+``reden`` is a :class:`~ieb.policy.household.Reden` value. Defaults of the optional keys: no
+``rol`` (one member is the client, two adults are client and partner, a member under 18 is a kind;
+more than two members need a ``rol`` each), ``vergelijking`` ``onder`` (income equal to the limit
+pays), ``pauzeregel`` ``langer_dan_kalendermaand`` (VNG). See ``docs/policy.md``.
 """
 
 from __future__ import annotations
@@ -31,13 +38,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ieb.policy._validation import from_validation_error
 from ieb.policy.errors import PolicyInputError
-from ieb.policy.household import Huishouden, Lid, Schatting, estimate_household
-from ieb.policy.months import Month
+from ieb.policy.household import MAX_LEDEN, Huishouden, Lid, Role, Schatting, estimate_household
+from ieb.policy.months import Month, PauseRule
 from ieb.policy.parameters import (
     DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN,
     Cent,
     GemeenteParameters,
     Grenzen,
+    IncomeComparison,
     MinimaGrenzen,
     Soort,
     VerlaagdTarief,
@@ -47,7 +55,18 @@ from ieb.policy.periods import Voorziening
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import Bsn, Datum
 
-__all__ = ["estimate_from_json", "estimate_request", "parse_request", "render_response"]
+__all__ = [
+    "MAX_LIJST",
+    "MAX_REQUEST_BYTES",
+    "estimate_from_json",
+    "estimate_request",
+    "parse_request",
+    "render_response",
+]
+
+#: Bounds on hostile input: the most entries in any list of a request, and the largest request text.
+MAX_LIJST = 500
+MAX_REQUEST_BYTES = 2_000_000
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -62,16 +81,18 @@ class _MinimaIn(BaseModel):
     model_config = _STRICT
     vanaf: Datum
     grens_cent_per_jaar: Grenzen
+    vergelijking: IncomeComparison = IncomeComparison.BELOW
 
 
 class _GemeenteIn(BaseModel):
     model_config = _STRICT
     code: str
-    verlaagd_tarief: list[_TariefIn] = Field(default_factory=list)
+    verlaagd_tarief: list[_TariefIn] = Field(default_factory=list, max_length=MAX_LIJST)
     minima: _MinimaIn | None = None
-    bijdrageplichtige_soorten: list[Soort] | None = None
+    bijdrageplichtige_soorten: Annotated[list[Soort], Field(max_length=MAX_LIJST)] | None = None
     woningaanpassing_minderjarigen: bool = False
-    vrijstellingen: list[dict[str, Any]] = Field(default_factory=list)
+    vrijstellingen: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_LIJST)
+    pauzeregel: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH
 
 
 class _LidIn(BaseModel):
@@ -80,11 +101,12 @@ class _LidIn(BaseModel):
     geboortedatum: Datum
     wlz_eigen_bijdrage: bool
     beschermd_wonen: bool
+    rol: Role | None = None
 
 
 class _HuishoudenIn(BaseModel):
     model_config = _STRICT
-    leden: Annotated[list[_LidIn], Field(min_length=1, max_length=2)]
+    leden: Annotated[list[_LidIn], Field(min_length=1, max_length=MAX_LEDEN)]
     inkomen_cent_per_jaar: Cent | None
 
 
@@ -102,7 +124,7 @@ class _RequestIn(BaseModel):
     model_config = _STRICT
     gemeente: _GemeenteIn
     huishouden: _HuishoudenIn
-    voorzieningen: list[_VoorzieningIn]
+    voorzieningen: Annotated[list[_VoorzieningIn], Field(max_length=MAX_LIJST)]
     van: str
     tot: str
 
@@ -136,7 +158,13 @@ def parse_request(
             raise _at(f"gemeente.verlaagd_tarief[{index}]", exc) from None
     minima: tuple[MinimaGrenzen, ...] = ()
     if g.minima is not None:
-        minima = (MinimaGrenzen(vanaf=g.minima.vanaf, grens_cent_per_jaar=g.minima.grens_cent_per_jaar),)
+        minima = (
+            MinimaGrenzen(
+                vanaf=g.minima.vanaf,
+                grens_cent_per_jaar=g.minima.grens_cent_per_jaar,
+                vergelijking=g.minima.vergelijking,
+            ),
+        )
     soorten = frozenset(g.bijdrageplichtige_soorten) if g.bijdrageplichtige_soorten is not None else None
     try:
         parameters = GemeenteParameters.model_validate(
@@ -149,6 +177,7 @@ def parse_request(
                 else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN,
                 "woningaanpassing_minderjarigen": g.woningaanpassing_minderjarigen,
                 "vrijstellingen": [Vrijstelling.model_validate(x) for x in g.vrijstellingen],
+                "pauzeregel": g.pauzeregel,
             },
             context={"tarieven": table or NATIONAL_TARIFFS},
         )
@@ -208,13 +237,17 @@ def estimate_request(data: Any, table: TariffTable | None = None) -> Schatting:
     try:
         return estimate_household(huishouden, voorzieningen, parameters, van, tot, table=table)
     except PolicyInputError as exc:
-        if exc.field.startswith(("voorzieningen", "tot", "van")):
+        if exc.field.startswith(("voorzieningen", "tot", "van", "huishouden", "gemeente")):
             raise
         raise _at("voorzieningen", exc) from None
 
 
 def estimate_from_json(text: str, table: TariffTable | None = None) -> dict[str, Any]:
     """Request JSON text in, response object out (the whole ``ieb bijdrage --format json``)."""
+    if len(text) > MAX_REQUEST_BYTES:
+        raise PolicyInputError(
+            "invoer", f"de invoer is groter dan {MAX_REQUEST_BYTES} tekens; dit is geen huishouden"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

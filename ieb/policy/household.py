@@ -6,14 +6,22 @@
 1. A person counts for a month when one of their contribution periods (:func:`derive_periods`)
    charges that month under the month rule (:mod:`ieb.policy.months`).
 2. Not counted, with a reason: beschermd wonen (own regime); under 18 on the first day of the month
-   (except woningaanpassingen when the gemeente charges those); an individual exemption on any day
-   of the month; rolstoelen, non-designated algemene voorzieningen and categories the gemeente left
-   out; the start month; the kostprijs reached.
+   (except woningaanpassingen when the gemeente charges those); an adult child or other housemate
+   (role ``kind``/``overig``, 18 or older on the 1st), who is a household of their own for the
+   contribution; an individual exemption on any day of the month; rolstoelen, non-designated
+   algemene voorzieningen and categories the gemeente left out; the start month; the kostprijs
+   reached.
 3. When at least one person counts, the household owes one tariff for the month (never two),
-   unless: someone in the household pays a Wlz eigen bijdrage; a multi-person household with someone
-   below the AOW age on the first day of the month; the income is at or below the minima limit.
+   unless: the client or the partner pays a Wlz eigen bijdrage; the household has a partner and the
+   client or the partner is below the AOW age on the first day of the month (a child is never a
+   partner); the income is below the minima limit (the comparison is the gemeente's choice).
 4. The tariff is the gemeente's lowered tariff when one is in force on the 1st, else the national
    maximum; in the stop month of a kostprijs at most the remaining kostprijs is charged.
+
+Members carry a role (:class:`Role`, the ``rol`` of the input: ``client``, ``partner``, ``kind``,
+``overig``). Without roles, one member is the client; two adults are client and partner (the
+meaning before roles existed); of two members, one under 18 on the first day of the estimate is a
+``kind``. More than two members need roles.
 """
 
 from __future__ import annotations
@@ -35,16 +43,22 @@ from ieb.policy.tariffs import TariffTable, monthly_tariff
 from ieb.types import Bsn, Datum
 
 __all__ = [
+    "MAX_LEDEN",
     "Huishouden",
     "KostprijsOverzicht",
     "Lid",
     "MaandBedrag",
     "Reden",
+    "Role",
     "Schatting",
     "estimate_household",
     "household_type",
     "kostprijs_overzicht",
+    "member_roles",
 ]
+
+#: The most members a household may have (a bound on hostile input, far above any real household).
+MAX_LEDEN = 30
 
 
 class Reden(StrEnum):
@@ -65,6 +79,7 @@ class Reden(StrEnum):
     WLZ = "wlz_eigen_bijdrage"
     MEERPERSOONS_ONDER_AOW = "meerpersoons_onder_aow"
     MINIMA = "minima"
+    EIGEN_HUISHOUDEN = "eigen_huishouden"
 
     @property
     def verschuldigd(self) -> bool:
@@ -93,12 +108,16 @@ _OMSCHRIJVING = {
     Reden.MEERPERSOONS_ONDER_AOW: (
         "meerpersoonshuishouden waarin de cliënt of de partner de AOW-leeftijd nog niet heeft"
     ),
-    Reden.MINIMA: "het inkomen ligt op of onder de minimagrens van de gemeente",
+    Reden.MINIMA: "het inkomen ligt onder de minimagrens van de gemeente",
+    Reden.EIGEN_HUISHOUDEN: (
+        "een meerderjarig kind of andere huisgenoot betaalt als eigen huishouden; bereken die persoon apart"
+    ),
 }
 
 #: Priority of the per-person reasons when nobody in the household is charged.
 _PERSON_PRIORITY = (
     Reden.MINDERJARIG,
+    Reden.EIGEN_HUISHOUDEN,
     Reden.VRIJSTELLING,
     Reden.BESCHERMD_WONEN,
     Reden.KOSTPRIJS_BEREIKT,
@@ -109,8 +128,24 @@ _PERSON_PRIORITY = (
 )
 
 
+class Role(StrEnum):
+    """The role of a member in the household (``rol`` in the input).
+
+    ``client``: the person whose household it is (one per household); ``partner``: the client's
+    spouse or partner (at most one, never under 18); ``kind``: a child of the client or partner;
+    ``overig``: any other housemate (e.g. a foster child or a parent living in). Rules that speak of
+    "the client or the partner" (AOW age, Wlz, the household type of the minima limits) look at the
+    client and the partner only.
+    """
+
+    CLIENT = "client"
+    PARTNER = "partner"
+    CHILD = "kind"
+    OTHER = "overig"
+
+
 class Lid(BaseModel):
-    """A member of the household (client or partner)."""
+    """A member of the household; ``rol`` is optional (see :func:`member_roles` for its default)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -118,21 +153,86 @@ class Lid(BaseModel):
     geboortedatum: Datum
     wlz_eigen_bijdrage: bool = False
     beschermd_wonen: bool = False
+    rol: Role | None = None
 
 
 class Huishouden(BaseModel):
-    """One or two members and the bijdrageplichtig inkomen (peiljaar t-2) in eurocent per year."""
+    """The members and the bijdrageplichtig inkomen (peiljaar t-2) of client and partner, eurocent a year.
+
+    Any number of members up to :data:`MAX_LEDEN`. Either every member has a ``rol`` or none has;
+    with roles there is exactly one ``client`` and at most one ``partner``; without roles there are
+    at most two members. Violations raise :class:`PolicyInputError` naming ``huishouden.leden``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    leden: Annotated[tuple[Lid, ...], Field(min_length=1, max_length=2)]
+    leden: Annotated[tuple[Lid, ...], Field(min_length=1, max_length=MAX_LEDEN)]
     inkomen_cent_per_jaar: Cent | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         if len({lid.bsn for lid in self.leden}) != len(self.leden):
             raise PolicyInputError("huishouden.leden", "hetzelfde BSN staat twee keer in het huishouden")
+        with_role = [lid for lid in self.leden if lid.rol is not None]
+        if with_role and len(with_role) != len(self.leden):
+            index = next(i for i, lid in enumerate(self.leden) if lid.rol is None)
+            raise PolicyInputError(
+                f"huishouden.leden[{index}].rol",
+                "ontbreekt; geef bij elk lid een rol (client, partner, kind of overig) of bij geen enkel lid",
+            )
+        if not with_role:
+            if len(self.leden) > 2:
+                raise PolicyInputError(
+                    "huishouden.leden",
+                    f"{len(self.leden)} leden zonder rol; geef bij meer dan twee leden bij elk lid een rol "
+                    "(client, partner, kind of overig)",
+                )
+            return self
+        clients = [i for i, lid in enumerate(self.leden) if lid.rol is Role.CLIENT]
+        if len(clients) != 1:
+            raise PolicyInputError(
+                "huishouden.leden",
+                f"{len(clients)} leden met rol client; een huishouden heeft precies één client "
+                "(de anderen zijn partner, kind of overig)",
+            )
+        partners = [i for i, lid in enumerate(self.leden) if lid.rol is Role.PARTNER]
+        if len(partners) > 1:
+            raise PolicyInputError(
+                f"huishouden.leden[{partners[1]}].rol",
+                "een huishouden heeft hooguit één partner; kies kind of overig voor de andere leden",
+            )
         return self
+
+
+def member_roles(huishouden: Huishouden, peildatum: dt.date) -> tuple[Role, ...]:
+    """The role of each member (in order), checked against the ages on ``peildatum``.
+
+    ``peildatum`` is the first day of the first month estimated. Given roles are used as they are,
+    but a ``partner`` under 18 on ``peildatum`` is refused (a minor is never a partner). Without
+    roles: one member is the client; of two members, one under 18 is a ``kind`` and the other the
+    client, two adults are client and partner.
+
+    Raises :class:`PolicyInputError` (``huishouden.leden[i].rol``).
+    """
+    leden = huishouden.leden
+    if leden[0].rol is not None:
+        roles = tuple(lid.rol for lid in leden if lid.rol is not None)
+        for index, lid in enumerate(leden):
+            if lid.rol is Role.PARTNER and age_on(lid.geboortedatum, peildatum) < 18:
+                raise PolicyInputError(
+                    f"huishouden.leden[{index}].rol",
+                    f"persoon {lid.bsn.masked} is op {peildatum.isoformat()} jonger dan 18 jaar en kan "
+                    "geen partner zijn; kies kind of overig",
+                )
+        return roles
+    if len(leden) == 1:
+        return (Role.CLIENT,)
+    minors = [age_on(lid.geboortedatum, peildatum) < 18 for lid in leden]
+    if minors[0] and not minors[1]:
+        return (Role.CHILD, Role.CLIENT)
+    if minors[1]:
+        return (Role.CLIENT, Role.CHILD)
+    return (Role.CLIENT, Role.PARTNER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +264,25 @@ class Schatting:
         return sum(m.bedrag_cent for m in self.maanden)
 
 
-def household_type(huishouden: Huishouden, maand: Month) -> HuishoudType:
-    """The minima cell: one/multi-person x below/at AOW age (everyone at AOW age on the 1st)."""
-    aow = all(has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in huishouden.leden)
-    if len(huishouden.leden) == 1:
+def _client_and_partner(huishouden: Huishouden, roles: Sequence[Role]) -> list[Lid]:
+    return [lid for lid, rol in zip(huishouden.leden, roles, strict=True) if rol in _PAIR]
+
+
+_PAIR = frozenset({Role.CLIENT, Role.PARTNER})
+
+
+def household_type(huishouden: Huishouden, maand: Month, roles: Sequence[Role] | None = None) -> HuishoudType:
+    """The minima cell: one/multi-person x below/at AOW age, from the client and the partner only.
+
+    Multi-person means: the client has a partner (children do not make a multi-person household);
+    AOW means: the client and the partner have reached the AOW age on the 1st of ``maand``.
+    ``roles`` defaults to :func:`member_roles` on the 1st of ``maand``.
+    """
+    if roles is None:
+        roles = member_roles(huishouden, maand.first_day)
+    pair = _client_and_partner(huishouden, roles)
+    aow = all(has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in pair)
+    if len(pair) == 1:
         return HuishoudType.EENPERSOONS_AOW if aow else HuishoudType.EENPERSOONS
     return HuishoudType.MEERPERSOONS_AOW if aow else HuishoudType.MEERPERSOONS
 
@@ -182,6 +297,7 @@ class _Person:
     def __init__(
         self,
         lid: Lid,
+        rol: Role,
         voorzieningen: list[Voorziening],
         events: Sequence[Gebeurtenis],
         parameters: GemeenteParameters,
@@ -189,6 +305,7 @@ class _Person:
         table: TariffTable | None,
     ) -> None:
         self.lid = lid
+        self.rol = rol
         self.voorzieningen = voorzieningen
         self.parameters = parameters
         self.adult = derive_periods(voorzieningen, events, parameters, table=table)
@@ -223,6 +340,10 @@ class _Person:
         if lid.beschermd_wonen:
             return False, None, Reden.BESCHERMD_WONEN if active else None
         minor = age_on(lid.geboortedatum, maand.first_day) < 18
+        if not minor and self.rol not in _PAIR:
+            # An adult child or housemate is a household of their own for the contribution.
+            charged = maand in self.adult_months
+            return False, None, Reden.EIGEN_HUISHOUDEN if charged or active else None
         months = self.minor_months if minor else self.adult_months
         if maand in months:
             exempt = any(
@@ -271,7 +392,11 @@ def estimate_household(
     gebeurtenissen: Sequence[Gebeurtenis] = (),
     table: TariffTable | None = None,
 ) -> Schatting:
-    """Per month from ``van`` to ``tot`` (inclusive) the amount owed by the household and its reason."""
+    """Per month from ``van`` to ``tot`` (inclusive) the amount owed by the household and its reason.
+
+    Roles are fixed on the 1st of ``van`` (:func:`member_roles`); ages (18, AOW) are taken on the 1st
+    of each month. Raises :class:`PolicyInputError` naming the field on bad input.
+    """
     if tot < van:
         raise PolicyInputError(
             "tot", f"{tot} ligt voor van ({van}); kies een tot-maand op of na de van-maand"
@@ -286,9 +411,10 @@ def estimate_household(
                 f"persoon {v.bsn.masked} is geen lid van het huishouden; voeg de persoon toe aan leden",
             )
     numbered = [v if v.id else v.model_copy(update={"id": str(i)}) for i, v in enumerate(voorzieningen)]
+    roles = member_roles(huishouden, van.first_day)
     people = [
-        _Person(lid, [v for v in numbered if v.bsn == lid.bsn], gebeurtenissen, parameters, tot, table)
-        for lid in huishouden.leden
+        _Person(lid, rol, [v for v in numbered if v.bsn == lid.bsn], gebeurtenissen, parameters, tot, table)
+        for lid, rol in zip(huishouden.leden, roles, strict=True)
     ]
     result: list[MaandBedrag] = []
     for maand in van.until(tot):
@@ -305,7 +431,7 @@ def estimate_household(
             reason = next((r for r in _PERSON_PRIORITY if r in reasons), Reden.GEEN_VOORZIENING)
             result.append(MaandBedrag(maand, 0, reason))
             continue
-        household_reason = _household_reason(huishouden, parameters, maand)
+        household_reason = _household_reason(huishouden, roles, parameters, maand)
         if household_reason is not None:
             result.append(MaandBedrag(maand, 0, household_reason))
             continue
@@ -323,16 +449,17 @@ def estimate_household(
     )
 
 
-def _household_reason(huishouden: Huishouden, parameters: GemeenteParameters, maand: Month) -> Reden | None:
-    if any(lid.wlz_eigen_bijdrage for lid in huishouden.leden):
+def _household_reason(
+    huishouden: Huishouden, roles: Sequence[Role], parameters: GemeenteParameters, maand: Month
+) -> Reden | None:
+    pair = _client_and_partner(huishouden, roles)
+    if any(lid.wlz_eigen_bijdrage for lid in pair):
         return Reden.WLZ
-    if len(huishouden.leden) > 1 and not all(
-        has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in huishouden.leden
-    ):
+    if len(pair) > 1 and not all(has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in pair):
         return Reden.MEERPERSOONS_ONDER_AOW
     minima = parameters.minima_op(maand.first_day)
     if minima is not None and huishouden.inkomen_cent_per_jaar is not None:
-        if huishouden.inkomen_cent_per_jaar <= minima.grens(household_type(huishouden, maand)):
+        if minima.exempts(huishouden.inkomen_cent_per_jaar, household_type(huishouden, maand, roles)):
             return Reden.MINIMA
     return None
 
@@ -359,7 +486,9 @@ def kostprijs_overzicht(
     for bsn in sorted(by_person):
         best: tuple[tuple[int, dt.date], KostprijsOverzicht] | None = None
         for v in by_person[bsn]:
-            pieces = voorziening_pieces(v, gebeurtenissen, parameters.trigger(v.soort), table)
+            pieces = voorziening_pieces(
+                v, gebeurtenissen, parameters.trigger(v.soort), table, parameters.pauzeregel
+            )
             pieces = [p for p in pieces if Month.of(p.interval.start) <= peilmaand]
             if not pieces:
                 continue

@@ -5,8 +5,11 @@ The month rule (spec "Start, stop, pause"; CAK and VNG, see ``docs/policy.md``):
 * collection begins in the calendar month **after** the month of the start date;
 * the month in which the stop date falls is charged in full;
 * there are no part months;
-* a pause (a stop followed by a new start) only has effect when the days without support cover at
-  least one whole calendar month; otherwise the two intervals count as one.
+* a pause (a stop followed by a new start) only has effect when it lasts **longer than a calendar
+  month** (VNG): the restart date lies after (the day after the stop) plus one calendar month.
+  Otherwise the two intervals count as one. The seed checklist (1.1.3) leaves the definition of
+  start, stop and pause to each gemeente, so the rule is a municipal parameter
+  (:class:`PauseRule`, ``GemeenteParameters.pauzeregel``) with the VNG reading as its default.
 
 Whether a start dated on the 1st of a month is charged for that same month is not settled in public
 sources. The default here (:data:`START_ON_FIRST_CHARGED` = ``False``) treats it like any other
@@ -20,6 +23,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ieb.policy.errors import PolicyInputError
 
@@ -27,10 +31,13 @@ __all__ = [
     "START_ON_FIRST_CHARGED",
     "Interval",
     "Month",
+    "PauseRule",
+    "add_calendar_months",
     "charged_months",
     "first_charged_month",
     "last_charged_month",
     "merge_intervals",
+    "pause_end",
     "pause_has_effect",
 ]
 
@@ -134,24 +141,76 @@ def charged_months(interval: Interval, until: Month) -> list[Month]:
     return list(first.until(last))
 
 
-def pause_has_effect(stop: dt.date, restart: dt.date) -> bool:
-    """True when the days without support (after ``stop``, before ``restart``) cover a whole month.
+class PauseRule(StrEnum):
+    """When a stop followed by a new start counts as a pause (a municipal choice, checklist 1.1.3).
 
-    Stop 31 March and restart 1 May: April is uncovered, so the pause has effect. Stop 15 March and
-    restart 30 April: no whole month is uncovered, so the support counts as continuous.
+    The values are the words of the ``pauzeregel`` parameter in JSON and CSV.
+    """
+
+    #: Default, VNG ("een pauze is alleen effectief als deze langer duurt dan een kalendermaand"):
+    #: the restart lies after (the day after the stop) + one calendar month.
+    LONGER_THAN_CALENDAR_MONTH = "langer_dan_kalendermaand"
+    #: The days without support include one whole calendar month (1st up to and including the last).
+    WHOLE_CALENDAR_MONTH_FREE = "hele_kalendermaand_vrij"
+    #: Every day without support makes a pause (only adjacent or overlapping intervals are merged).
+    ANY_GAP = "elke_onderbreking"
+
+
+def add_calendar_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus ``months`` calendar months; a day that does not exist clamps to the month's end.
+
+    31 January + 1 month is 28 (or 29) February, as in the usual Dutch reading of a term of months
+    (the same day number, or the last day of the month when that month is shorter).
+    """
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = index // 12, index % 12 + 1
+    if not 1 <= year <= 9999:
+        raise PolicyInputError("datum", f"{day.isoformat()} plus {months} maanden valt buiten de kalender")
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def pause_end(stop: dt.date, rule: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH) -> dt.date:
+    """The last restart date that does **not** make a pause after support stopped on ``stop``.
+
+    A restart on or before this date continues the support; a restart after it is a pause with
+    effect. Default rule: (the day after the stop) + one calendar month, so stop 31-03 gives 01-05
+    (restart 01-05: no pause, 02-05: pause) and stop 15-03 gives 16-04.
+    """
+    if stop >= dt.date.max - dt.timedelta(days=62):
+        return dt.date.max
+    first_free = stop + dt.timedelta(days=1)
+    if rule is PauseRule.ANY_GAP:
+        return first_free
+    if rule is PauseRule.LONGER_THAN_CALENDAR_MONTH:
+        return add_calendar_months(first_free, 1)
+    # WHOLE_CALENDAR_MONTH_FREE: the first whole month after the stop must be free up to its last day.
+    month = Month.of(first_free) if first_free.day == 1 else Month.of(first_free).next()
+    return month.last_day
+
+
+def pause_has_effect(
+    stop: dt.date, restart: dt.date, rule: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH
+) -> bool:
+    """True when support that stopped on ``stop`` and restarts on ``restart`` had a pause with effect.
+
+    Default rule (VNG): the pause must last longer than a calendar month, i.e. ``restart`` lies after
+    (the day after ``stop``) + one calendar month. Stop 31-03, restart 01-05: exactly April, no
+    effect (the support counts as continuous). Restart 02-05: effect. Stop 15-03, restart 20-04:
+    effect (35 days; April is not charged). See :class:`PauseRule` for the other choices.
     """
     if restart <= stop:
         return False
-    first_free = stop + dt.timedelta(days=1)
-    last_free = restart - dt.timedelta(days=1)
-    month = Month.of(first_free)
-    if first_free.day != 1:
-        month = month.next()
-    return month.last_day <= last_free
+    return restart > pause_end(stop, rule)
 
 
-def merge_intervals(intervals: list[Interval]) -> list[Interval]:
-    """Merge overlapping intervals and intervals whose pause has no effect (see :func:`pause_has_effect`)."""
+def merge_intervals(
+    intervals: list[Interval], rule: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH
+) -> list[Interval]:
+    """Merge overlapping intervals and intervals whose pause has no effect under ``rule``.
+
+    This is the function the ledger planner calls on the support intervals of one person (before it
+    numbers periods) so that a pause without effect does not send a stop plus a new start.
+    """
     ordered = sorted(intervals, key=lambda i: i.start)
     merged: list[Interval] = []
     for item in ordered:
@@ -161,7 +220,7 @@ def merge_intervals(intervals: list[Interval]) -> list[Interval]:
         last = merged[-1]
         if last.stop is None:
             continue
-        if item.start <= last.stop or not pause_has_effect(last.stop, item.start):
+        if item.start <= last.stop or not pause_has_effect(last.stop, item.start, rule):
             stop = None if item.stop is None else max(last.stop, item.stop)
             merged[-1] = Interval(last.start, stop)
         else:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, Vali
 
 from ieb.policy._validation import from_validation_error
 from ieb.policy.errors import PolicyInputError, TariefError
+from ieb.policy.months import PauseRule
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import Bsn, Datum, Gemeentecode
 
@@ -27,6 +28,7 @@ __all__ = [
     "Cent",
     "GemeenteParameters",
     "HuishoudType",
+    "IncomeComparison",
     "MinimaGrenzen",
     "Soort",
     "StartTrigger",
@@ -146,10 +148,24 @@ class Grenzen(BaseModel):
         return value
 
 
+class IncomeComparison(StrEnum):
+    """How the income is compared with a minima limit (the ``vergelijking`` of a minima entry).
+
+    Default ``onder`` (strictly below): the seed implementation checklist (1.1.5) speaks of a
+    household "onder de inkomensgrens", and municipal pages say "minder dan" (e.g. Westland:
+    "minder dan 130 procent van de bijstandsnorm"), so income equal to the limit pays. A gemeente
+    whose verordening says "tot en met" or "niet meer dan" chooses ``op_of_onder``.
+    """
+
+    BELOW = "onder"
+    AT_OR_BELOW = "op_of_onder"
+
+
 class MinimaGrenzen(BaseModel):
     """Minima limits from ``vanaf``: either absolute yearly amounts, or a percentage of a norm.
 
-    A household whose bijdrageplichtig inkomen is at or below its limit pays nothing.
+    A household whose bijdrageplichtig inkomen is below its limit pays nothing (``vergelijking``:
+    strictly below by default, see :class:`IncomeComparison`).
     """
 
     model_config = _FROZEN
@@ -158,6 +174,7 @@ class MinimaGrenzen(BaseModel):
     grens_cent_per_jaar: Grenzen | None = None
     percentage: Annotated[int, Strict(), Field(ge=1, le=1000)] | None = None
     norm_cent_per_jaar: Grenzen | None = None
+    vergelijking: IncomeComparison = IncomeComparison.BELOW
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
@@ -179,6 +196,13 @@ class MinimaGrenzen(BaseModel):
             return self.grens_cent_per_jaar.voor(soort)
         assert self.norm_cent_per_jaar is not None and self.percentage is not None
         return self.norm_cent_per_jaar.voor(soort) * self.percentage // 100
+
+    def exempts(self, inkomen_cent_per_jaar: int, soort: HuishoudType) -> bool:
+        """True when a household of ``soort`` with this yearly income (eurocent) pays nothing."""
+        grens = self.grens(soort)
+        if self.vergelijking is IncomeComparison.AT_OR_BELOW:
+            return inkomen_cent_per_jaar <= grens
+        return inkomen_cent_per_jaar < grens
 
 
 class Vrijstelling(BaseModel):
@@ -221,6 +245,7 @@ class GemeenteParameters(BaseModel):
     woningaanpassing_minderjarigen: bool = False
     vrijstellingen: tuple[Vrijstelling, ...] = ()
     start_triggers: dict[Soort, StartTrigger] = Field(default_factory=dict)
+    pauzeregel: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH
 
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> Self:
@@ -403,6 +428,17 @@ def parameters_to_csv(parameters: GemeenteParameters) -> str:
                 writer.writerow(
                     ["minima_norm", soort.value, m.vanaf.isoformat(), "", cent, _euro(cent), f"grens {grens}"]
                 )
+        writer.writerow(
+            [
+                "minima_vergelijking",
+                "vergelijking",
+                m.vanaf.isoformat(),
+                "",
+                m.vergelijking.value,
+                "",
+                "onder: inkomen gelijk aan de grens betaalt; op_of_onder: betaalt niet",
+            ]
+        )
     for categorie in sorted(parameters.bijdrageplichtige_soorten):
         writer.writerow(["bijdrageplichtig", "soort", "", "", categorie.value, "", ""])
     writer.writerow(
@@ -418,6 +454,7 @@ def parameters_to_csv(parameters: GemeenteParameters) -> str:
     )
     for categorie, trigger in sorted(parameters.start_triggers.items()):
         writer.writerow(["start_trigger", categorie.value, "", "", trigger.value, "", ""])
+    writer.writerow(["pauzeregel", "", "", "", parameters.pauzeregel.value, "", ""])
     for x in parameters.vrijstellingen:
         writer.writerow(
             [
@@ -468,6 +505,10 @@ def parameters_from_csv(text: str, table: TariffTable | None = None) -> Gemeente
             minima.setdefault(vanaf, {"vanaf": vanaf}).setdefault(slot, {})[key] = _int(value, where)
         elif part == "minima_percentage":
             minima.setdefault(vanaf, {"vanaf": vanaf})["percentage"] = _int(value, where)
+        elif part == "minima_vergelijking":
+            minima.setdefault(vanaf, {"vanaf": vanaf})["vergelijking"] = value
+        elif part == "pauzeregel":
+            data["pauzeregel"] = value
         elif part == "bijdrageplichtig":
             data["bijdrageplichtige_soorten"].append(value)
         elif part == "woningaanpassing_minderjarigen":

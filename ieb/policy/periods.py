@@ -16,8 +16,8 @@ Steps:
    toewijzing, the 305 start zorg / 307 stop zorg of the provider, or the first/last 303
    declaration. Categories that are not bijdrageplichtig (rolstoelen, non-designated algemene
    voorzieningen, categories the gemeente left out) are skipped.
-2. The intervals of one voorziening are merged with the pause rule
-   (:func:`ieb.policy.months.merge_intervals`); an interval of a kostprijs item is cut at its
+2. The intervals of one voorziening are merged with the gemeente's pause rule
+   (``parameters.pauzeregel``, :func:`ieb.policy.months.merge_intervals`); an interval of a kostprijs item is cut at its
    virtual end date (the kostprijs counted at the national tariff), and what remains of the
    kostprijs is carried over to the next interval after a pause ("send the remaining kostprijs
    again").
@@ -47,7 +47,14 @@ from ieb.policy.kostprijs import (
     needs_kostprijs_change,
     virtual_end,
 )
-from ieb.policy.months import Interval, Month, first_charged_month, merge_intervals, pause_has_effect
+from ieb.policy.months import (
+    Interval,
+    Month,
+    PauseRule,
+    first_charged_month,
+    merge_intervals,
+    pause_has_effect,
+)
 from ieb.policy.parameters import (
     DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN,
     Cent,
@@ -232,9 +239,10 @@ def voorziening_pieces(
     events: Sequence[Gebeurtenis] = (),
     trigger: StartTrigger = StartTrigger.BESCHIKKING,
     table: TariffTable | None = None,
+    rule: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH,
 ) -> list[Piece]:
-    """The intervals of one voorziening after the pause rule, kostprijs items cut at their end."""
-    intervals = merge_intervals(_raw_intervals(v, events, trigger))
+    """The intervals of one voorziening after the pause ``rule``, kostprijs items cut at their end."""
+    intervals = merge_intervals(_raw_intervals(v, events, trigger), rule)
     if v.kostprijs_cent is None or not intervals:
         return [Piece(v, iv) for iv in intervals]
     check_kostprijs(v.kostprijs_cent, intervals[0].start, table)
@@ -318,12 +326,12 @@ def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
     )
 
 
-def _group(pieces: list[Piece]) -> list[list[Piece]]:
+def _group(pieces: list[Piece], rule: PauseRule) -> list[list[Piece]]:
     groups: list[list[Piece]] = []
     running_stop: dt.date | None = None
     is_open = False
     for piece in sorted(pieces, key=lambda p: p.interval.start):
-        if groups and (is_open or not _separate(running_stop, piece.interval.start)):
+        if groups and (is_open or not _separate(running_stop, piece.interval.start, rule)):
             groups[-1].append(piece)
         else:
             groups.append([piece])
@@ -335,8 +343,8 @@ def _group(pieces: list[Piece]) -> list[list[Piece]]:
     return groups
 
 
-def _separate(stop: dt.date | None, start: dt.date) -> bool:
-    return stop is not None and start > stop and pause_has_effect(stop, start)
+def _separate(stop: dt.date | None, start: dt.date, rule: PauseRule) -> bool:
+    return stop is not None and start > stop and pause_has_effect(stop, start, rule)
 
 
 def derive_periods(
@@ -348,11 +356,13 @@ def derive_periods(
 ) -> list[Period]:
     """The contribution periods per person, ordered by BSN and start date.
 
-    ``parameters`` gives the bijdrageplichtige categories and the start trigger per category
-    (default: the legal minimum exclusions and the beschikking dates). Voorzieningen without an id get
+    ``parameters`` gives the bijdrageplichtige categories, the start trigger per category and the
+    pause rule (default: the legal minimum exclusions, the beschikking dates and the VNG pause
+    rule, see :func:`ieb.policy.months.pause_has_effect`). Voorzieningen without an id get
     ``"<index>"``; ids must be unique.
     """
     soorten = parameters.bijdrageplichtige_soorten if parameters else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
+    rule = parameters.pauzeregel if parameters else PauseRule.LONGER_THAN_CALENDAR_MONTH
     seen: set[str] = set()
     by_person: dict[Bsn, list[Piece]] = {}
     for index, v in enumerate(voorzieningen):
@@ -367,12 +377,12 @@ def derive_periods(
             continue
         trigger = parameters.trigger(v.soort) if parameters else StartTrigger.BESCHIKKING
         try:
-            pieces = voorziening_pieces(v, gebeurtenissen, trigger, table)
+            pieces = voorziening_pieces(v, gebeurtenissen, trigger, table, rule)
         except PolicyInputError as exc:
             message = exc.message.split(": ", 1)[-1]
             raise type(exc)(f"voorzieningen[{index}].{exc.field}", message, code=exc.code) from None
         by_person.setdefault(v.bsn, []).extend(pieces)
     periods: list[Period] = []
     for bsn in sorted(by_person):
-        periods.extend(_period(bsn, group, table) for group in _group(by_person[bsn]))
+        periods.extend(_period(bsn, group, table) for group in _group(by_person[bsn], rule))
     return periods

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from lxml import etree
 
-_ROOT = Path(__file__).resolve().parents[2]
-GGK_REFERENCE = Path(os.environ.get("IEB_REFERENCE_DIR", _ROOT.parent / "shared" / "reference")) / "ggk-0210"
+from tests.reference import GGK_REFERENCE
+
+__all__ = ["GGK_REFERENCE"]
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
 #: A small hand-written WMO401 with a test BSN (9999xxxxx, 11-proef) and Afzender 0363.

@@ -19,8 +19,9 @@ from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakConfig, CakSimulator
 from tests.ledger.conftest import GEMEENTEN, TODAY
+from tests.reference import IEB_REFERENCE
 
-REF = Path("/work/shared/reference/ieb-1.0")
+REF = IEB_REFERENCE
 pytestmark = pytest.mark.skipif(not REF.is_dir(), reason="published reference schemas not available")
 
 

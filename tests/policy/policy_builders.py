@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ieb.policy import Huishouden, Lid, Soort, Voorziening
+from ieb.policy import Huishouden, Lid, Role, Soort, Voorziening
 
 #: Test BSNs (9999xxxxx, 11-proef valid).
 CLIENT = "999900006"
 PARTNER = "999900018"
 ANDER = "999900031"
+KIND1 = "999900043"
+KIND2 = "999900055"
 
 
 def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def lid(bsn: str = CLIENT, geboren: str = "1950-06-15", wlz: bool = False, bw: bool = False) -> Lid:
-    return Lid(bsn=bsn, geboortedatum=d(geboren), wlz_eigen_bijdrage=wlz, beschermd_wonen=bw)
+def lid(
+    bsn: str = CLIENT,
+    geboren: str = "1950-06-15",
+    wlz: bool = False,
+    bw: bool = False,
+    rol: str | None = None,
+) -> Lid:
+    return Lid(
+        bsn=bsn,
+        geboortedatum=d(geboren),
+        wlz_eigen_bijdrage=wlz,
+        beschermd_wonen=bw,
+        rol=Role(rol) if rol else None,
+    )
 
 
 def vz(

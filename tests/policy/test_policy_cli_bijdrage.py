@@ -123,3 +123,100 @@ def test_future_tariff_from_environment(tmp_path: Path, monkeypatch: pytest.Monk
     )
     out = json.loads(run(tmp_path, data, "--format", "json").stdout)
     assert out["maanden"] == [{"maand": "2027-01", "bedrag_cent": 2300, "reden": "landelijk_tarief"}]
+
+
+def test_roles_in_the_contract(tmp_path: Path) -> None:
+    leden = [
+        {"bsn": CLIENT, "geboortedatum": "1985-01-01", "wlz_eigen_bijdrage": False, "beschermd_wonen": False,
+         "rol": "client"},
+        {"bsn": "999900043", "geboortedatum": "2015-01-01", "wlz_eigen_bijdrage": False, "beschermd_wonen": False,
+         "rol": "kind"},
+    ]  # fmt: skip
+    data = request(
+        gemeente={
+            "code": "0363",
+            "verlaagd_tarief": [],
+            "minima": None,
+            "woningaanpassing_minderjarigen": True,
+        },
+        huishouden={"leden": leden, "inkomen_cent_per_jaar": None},
+        voorzieningen=[{"bsn": "999900043", "soort": "woningaanpassing", "start": "2025-01-15"}],
+        van="2025-02",
+        tot="2025-02",
+    )
+    result = run(tmp_path, data, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["maanden"] == [
+        {"maand": "2025-02", "bedrag_cent": 2100, "reden": "landelijk_tarief"}
+    ]
+    text = run(tmp_path, data)
+    assert "huishouden: client ******006, kind ******043" in text.stdout
+    assert "999900043" not in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("leden", "field"),
+    [
+        ([{"rol": "ouder"}], "huishouden.leden[0].rol"),
+        ([{"rol": "client"}, {"rol": "partner", "geboortedatum": "2015-01-01"}], "huishouden.leden[1].rol"),
+        ([{"rol": "client"}, {}], "huishouden.leden[1].rol"),
+        ([{}, {}, {}], "huishouden.leden"),
+    ],
+)
+def test_bad_roles_exit_1_naming_the_field(tmp_path: Path, leden: list[dict[str, Any]], field: str) -> None:
+    bsns = [CLIENT, "999900018", "999900031"]
+    members = [
+        {
+            "bsn": bsns[i],
+            "geboortedatum": "1950-06-15",
+            "wlz_eigen_bijdrage": False,
+            "beschermd_wonen": False,
+            **extra,
+        }
+        for i, extra in enumerate(leden)
+    ]
+    result = run(
+        tmp_path, request(huishouden={"leden": members, "inkomen_cent_per_jaar": None}), "--format", "json"
+    )
+    assert result.exit_code == 1, result.output
+    assert f"fout: {field}" in result.stderr, result.stderr
+    assert "999900018" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "example", sorted((Path(__file__).resolve().parents[2] / "docs" / "examples").glob("bijdrage-*.json"))
+)
+def test_documented_examples_run_through_the_cli(example: Path) -> None:
+    result = CliRunner().invoke(app(), ["bijdrage", "--format", "json", str(example)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["maanden"] and all(m["reden"] for m in out["maanden"])
+
+
+def test_oversized_and_non_utf8_input_exit_1(tmp_path: Path) -> None:
+    from ieb.policy.contract import MAX_REQUEST_BYTES
+
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_REQUEST_BYTES + 1))
+    result = CliRunner().invoke(app(), ["bijdrage", "--format", "json", str(big)])
+    assert result.exit_code == 1 and "groter dan" in result.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"van": "\xff"}')
+    result = CliRunner().invoke(app(), ["bijdrage", "--format", "json", str(bad)])
+    assert result.exit_code == 1 and "UTF-8" in result.stderr
+
+
+def test_too_many_voorzieningen_exit_1_naming_the_field(tmp_path: Path) -> None:
+    from ieb.policy.contract import MAX_LIJST
+
+    item = {"bsn": CLIENT, "soort": "begeleiding", "start": "2020-01-15"}
+    result = run(tmp_path, request(voorzieningen=[item] * (MAX_LIJST + 1)), "--format", "json")
+    assert result.exit_code == 1 and "fout: voorzieningen" in result.stderr
+
+
+def test_stdin_is_read(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app(), ["bijdrage", "--format", "json", "-"], input=json.dumps(request(tot="2020-02"))
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["maanden"][-1]["maand"] == "2020-02"

@@ -13,7 +13,6 @@ from ieb.policy import (
     first_charged_month,
     last_charged_month,
     merge_intervals,
-    pause_has_effect,
 )
 
 
@@ -40,23 +39,9 @@ def test_open_interval_runs_until_the_horizon() -> None:
     assert len(charged_months(Interval(d("2024-01-10")), Month(2024, 12))) == 11
 
 
-@pytest.mark.parametrize(
-    ("stop", "restart", "effect"),
-    [
-        ("2024-03-31", "2024-05-01", True),  # April fully without support
-        ("2024-03-15", "2024-04-30", False),  # no whole calendar month free
-        ("2024-03-31", "2024-04-30", False),  # 1-29 April free: not the whole month
-        ("2024-02-29", "2024-04-01", True),  # March fully free
-        ("2024-03-10", "2024-03-20", False),
-        ("2024-03-10", "2024-03-05", False),  # overlap
-    ],
-)
-def test_pause_only_has_effect_when_a_whole_month_is_free(stop: str, restart: str, effect: bool) -> None:
-    assert pause_has_effect(d(stop), d(restart)) is effect
-
-
 def test_short_pause_merges_into_one_interval() -> None:
-    merged = merge_intervals([Interval(d("2024-01-10"), d("2024-03-15")), Interval(d("2024-04-20"), None)])
+    # Stop 15 March, restart 16 April: exactly one calendar month without support, so no effect.
+    merged = merge_intervals([Interval(d("2024-01-10"), d("2024-03-15")), Interval(d("2024-04-16"), None)])
     assert merged == [Interval(d("2024-01-10"), None)]
 
 
