@@ -22,7 +22,7 @@ from ieb.messages.base import InvalidModelError
 from ieb.validation import validate_bytes
 
 SAMPLES = Path(__file__).parent / "samples"
-FIELD = SAMPLES / "field-2026-11"
+FIELD = Path(__file__).parent / "field-2026-11"
 VALID = (SAMPLES / "valid" / "wmo401-start.xml").read_bytes()
 STOP = (SAMPLES / "valid" / "wmo403-stop.xml").read_bytes()
 KOSTPRIJS = (SAMPLES / "valid" / "wmo401-kostprijs.xml").read_bytes()
