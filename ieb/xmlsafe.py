@@ -23,6 +23,7 @@ from typing import Any
 from lxml import etree
 
 from ieb.errors import XmlSecurityError
+from ieb.issues import Issue
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -79,13 +80,7 @@ class XmlProblem(XmlSecurityError):
     def __init__(self, code: str, message: str, line: int | None = None) -> None:
         super().__init__(message, code=code, location=f"regel {line}" if line else None)
         self.line = line
-
-    @property
-    def issues(self) -> tuple[XmlProblem, ...]:
-        return (self,)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.code, self.message, self.line))
+        self.issues: tuple[Any, ...] = (Issue(code, "0001", 1, None, message),)
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"

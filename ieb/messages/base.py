@@ -136,9 +136,6 @@ class InvalidModelError(MessageInvalidError, ValueError):
     standard's element names) and the rule (``CS002``, ``CS125``, ... or ``XSD`` for a type or
     facet). Also a ``ValueError``, so code that caught pydantic's error keeps working."""
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.issues))
-
 
 _RULE_IN_TEXT = re.compile(r"\((CS\d{3}|TR\d{3}|OP\d{3})\)")
 
