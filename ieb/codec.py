@@ -21,13 +21,13 @@ import types
 import typing
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from ieb.errors import IebError, MessageInvalidError, UnknownMessageError
-from ieb.issues import Issue
+from ieb.issues import Issue, Report
 from ieb.messages import Message, message_class
 from ieb.messages.base import IebModel, model_error
 from ieb.types import BASIS_NS
@@ -49,20 +49,8 @@ __all__ = [
 Validation = Literal["strict", "lax", "skip"]
 
 
-class _IssueLike(Protocol):
-    level: int
-    message: str
-
-
-class _ReportLike(Protocol):
-    @property
-    def issues(self) -> Any: ...
-
-    @property
-    def root(self) -> etree._Element | None: ...
-
-
-_Validator = Callable[..., _ReportLike]
+#: ``validate_bytes(data, *, today=..., registry=...) -> Report``
+_Validator = Callable[..., Report]
 _VALIDATOR: _Validator | None = None
 #: Where the default validator lives; imported by name on first use of a validating mode.
 DEFAULT_VALIDATOR_MODULE = "ieb.validation"

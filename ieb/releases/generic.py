@@ -74,7 +74,7 @@ def parse_generic(
     from ieb.codec import get_validator
 
     registry = registry or default_registry
-    report: Any = get_validator()(data, registry=registry, today=today)
+    report = get_validator()(data, registry=registry, today=today)
     blocking = [i for i in report.issues if i.level < 3]
     if blocking or report.root is None or report.release is None or report.bericht is None:
         raise MessageInvalidError("bericht is ongeldig", blocking or report.issues)
