@@ -145,7 +145,8 @@ class Versie(_ValidatedStr):
 
 
 class IdentificatieBericht(_ValidatedStr):
-    """1..12 characters, not only whitespace (``LDT_IdentificatieBericht``)."""
+    """1..12 characters, not only whitespace (``LDT_IdentificatieBericht``: pattern ``.*[^\\s].*``,
+    where whitespace is space, tab, CR and LF)."""
 
     _what = "Identificatie"
 
@@ -153,7 +154,7 @@ class IdentificatieBericht(_ValidatedStr):
     def _check(cls, value: str) -> None:
         if not 1 <= len(value) <= 12:
             raise ValueError(f"Identificatie {value!r} moet 1 tot 12 tekens lang zijn")
-        if not value.strip():
+        if not value.strip(" \t\r\n"):  # the XSD's \s: a no-break space is not whitespace
             raise ValueError("Identificatie mag niet alleen uit spaties bestaan")
 
 

@@ -105,6 +105,7 @@ EQUIVALENT = [
     ("BerichtVersie", b"\t1<!--x--> ", ("versie", 1)),
     ("Afzender", b"03<!--x-->63", ("afzender", "0363")),
     ("Identificatie", b"T-<!--x-->1", ("identificatie", "T-1")),
+    ("Identificatie", " \u00a0 ".encode(), ("identificatie", " \u00a0 ")),  # NBSP is no XSD whitespace
 ]
 
 
@@ -168,6 +169,7 @@ REFUSED = [
     ("Dagtekening", b"2026-02-29"),
     ("Dagtekening", b"99999999999999999999-01-01"),
     ("Afzender", b"+0363"),
+    ("Identificatie", b" \t\r\n "),
     ("BerichtSubversie", b"00"),  # the message XSD's pattern "0" reads the lexical form
     ("BerichtVersie", b"+1"),
 ]
