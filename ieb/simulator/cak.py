@@ -91,7 +91,7 @@ def _local(el: etree._Element, *names: str) -> etree._Element | None:
 
 def _text(el: etree._Element, *names: str) -> str | None:
     node = _local(el, *names)
-    return None if node is None else element_text(node).strip() or None
+    return None if node is None else element_text(node).strip(" \t\r\n") or None
 
 
 class CakSimulator:
