@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 from ieb.policy import (
     GemeenteParameters,
-    Huishouden,
-    Lid,
+    Household,
+    Member,
     Month,
-    Soort,
     Voorziening,
+    VoorzieningKind,
     derive_periods,
     estimate_household,
     national_tariff,
@@ -25,19 +25,30 @@ from ieb.policy import (
 
 VAN, TOT = Month(2020, 1), Month(2029, 12)
 LEDEN = (
-    Lid(bsn="999900006", geboortedatum=dt.date(1950, 6, 15)),
-    Lid(bsn="999900018", geboortedatum=dt.date(1952, 2, 1)),
+    Member(bsn="999900006", geboortedatum=dt.date(1950, 6, 15)),
+    Member(bsn="999900018", geboortedatum=dt.date(1952, 2, 1)),
 )
 ITEMS = [
     Voorziening(
-        bsn="999900006", soort=Soort.HUISHOUDELIJKE_HULP, start=dt.date(2020, 3, 10), stop=dt.date(2023, 5, 1)
+        bsn="999900006",
+        soort=VoorzieningKind.HUISHOUDELIJKE_HULP,
+        start=dt.date(2020, 3, 10),
+        stop=dt.date(2023, 5, 1),
     ),
-    Voorziening(bsn="999900006", soort=Soort.HULPMIDDEL, start=dt.date(2021, 1, 10), kostprijs_cent=57000),
     Voorziening(
-        bsn="999900018", soort=Soort.BEGELEIDING, start=dt.date(2024, 7, 1), stop=dt.date(2025, 1, 1)
+        bsn="999900006", soort=VoorzieningKind.HULPMIDDEL, start=dt.date(2021, 1, 10), kostprijs_cent=57000
     ),
     Voorziening(
-        bsn="999900018", soort=Soort.WONINGAANPASSING, start=dt.date(2025, 6, 1), kostprijs_cent=250000
+        bsn="999900018",
+        soort=VoorzieningKind.BEGELEIDING,
+        start=dt.date(2024, 7, 1),
+        stop=dt.date(2025, 1, 1),
+    ),
+    Voorziening(
+        bsn="999900018",
+        soort=VoorzieningKind.WONINGAANPASSING,
+        start=dt.date(2025, 6, 1),
+        kostprijs_cent=250000,
     ),
 ]
 PARAMS = GemeenteParameters(gemeentecode="0363")
@@ -51,7 +62,7 @@ def baseline() -> None:
 
 
 def estimate() -> None:
-    estimate_household(Huishouden(leden=LEDEN), ITEMS, PARAMS, VAN, TOT)
+    estimate_household(Household(leden=LEDEN), ITEMS, PARAMS, VAN, TOT)
 
 
 def periods() -> None:

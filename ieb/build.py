@@ -1,21 +1,27 @@
-"""Build WMO401/WMO403 files from records (CSV or JSON lines), all or nothing.
+"""Build WMO401/WMO403 files from a table (CSV, JSON array or JSON lines), all or nothing.
 
-Record fields (CSV header or JSON keys): ``bericht`` (WMO401 or WMO403; optional when the command
-gives one), ``afzender``, ``identificatie``, ``dagtekening``, ``bsn``, ``eb_start_nummer``,
-``status`` (1, 2 or 3; default 1), for WMO401 ``eb_startdatum`` and optionally ``kostprijs_bedrag``
-(eurocent) + ``kostprijs_startdatum``, for WMO403 ``eb_stopdatum``.
+The input is read by :func:`ieb.tabular.read_table` (separator, encoding and line numbers as
+described there). Columns (CSV header or JSON keys): ``bericht`` (WMO401 or WMO403; optional when
+the caller gives one), ``afzender``, ``identificatie``, ``dagtekening``, ``bsn``,
+``eb_start_nummer``, ``status`` (StatusAanlevering 1, 2 or 3; default 1), for WMO401
+``eb_startdatum`` and optionally ``kostprijs_bedrag`` (eurocent) + ``kostprijs_startdatum``, for
+WMO403 ``eb_stopdatum``. Dates are ``JJJJ-MM-DD``.
+
+:func:`check_table` is the first pass: every row becomes a message, is validated like the CAK would
+(levels 1 and 2 and the level-3 rules CS300, CS333 and 8848 that need no history) and named; every
+problem of every row is collected into one :class:`ieb.tabular.TableError`. :func:`write_files` is
+the second pass: it builds each message again and writes it straight into a staging folder
+(constant memory), then moves all files into place. Existing files are never overwritten unless
+``force``.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,181 +29,317 @@ from typing import Any
 from pydantic import ValidationError
 
 from ieb.codec import to_xml
-from ieb.errors import InputRowError
+from ieb.errors import IebError
 from ieb.messages import Message, Wmo401, Wmo403
-from ieb.types import mask_bsn
+from ieb.tabular import RowIssue, Table, TableError, read_table
+from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 
-__all__ = ["BuiltFile", "build_files", "read_records"]
+__all__ = ["BUILD_COLUMNS", "BuildPlan", "PlannedFile", "build", "check_table", "write_files"]
 
-_FIELDS_401 = {"eb_startdatum", "kostprijs_bedrag", "kostprijs_startdatum"}
-_FIELDS_403 = {"eb_stopdatum"}
-_COMMON = {"bericht", "afzender", "identificatie", "dagtekening", "bsn", "eb_start_nummer", "status"}
+_COMMON = ("afzender", "identificatie", "dagtekening", "bsn", "eb_start_nummer")
+_FIELDS = {
+    "WMO401": {"eb_startdatum", "kostprijs_bedrag", "kostprijs_startdatum"},
+    "WMO403": {"eb_stopdatum"},
+}
+#: every column ``ieb build`` knows
+BUILD_COLUMNS = (
+    "bericht",
+    *_COMMON,
+    "status",
+    "eb_startdatum",
+    "kostprijs_bedrag",
+    "kostprijs_startdatum",
+    "eb_stopdatum",
+)
+#: the standard's element name -> our column (to put a rule's finding in the right column)
+_ELEMENT_COLUMN = {
+    "Afzender": "afzender",
+    "Identificatie": "identificatie",
+    "Dagtekening": "dagtekening",
+    "Bsn": "bsn",
+    "EbStartNummer": "eb_start_nummer",
+    "EbStartdatum": "eb_startdatum",
+    "EbStopdatum": "eb_stopdatum",
+    "KostprijsBedrag": "kostprijs_bedrag",
+    "KostprijsStartdatum": "kostprijs_startdatum",
+    "StatusAanlevering": "status",
+}
+#: level-3 rules that need no history: a file failing them would certainly be rejected
+_BLOCKING_LEVEL3 = frozenset({"CS300", "CS333", "8848"})
 
 
-@dataclass(frozen=True)
-class BuiltFile:
+@dataclass(frozen=True, slots=True)
+class PlannedFile:
+    """One message that will be written: its line in the input, kind and file name."""
+
     line: int
     bericht: str
     name: str
-    data: bytes
 
 
-def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, record) from a ``.csv`` or ``.jsonl``/``.ndjson``/``.json`` (one object a line) file."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        for row in reader:
-            yield (
-                reader.line_num,
-                {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k},
-            )
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputRowError(f"geen geldige JSON: {exc.msg}", location=f"{path}:{number}") from None
-        if not isinstance(obj, dict):
-            raise InputRowError("elke regel moet een JSON-object zijn", location=f"{path}:{number}")
-        yield number, obj
+@dataclass(frozen=True)
+class BuildPlan:
+    """The result of the first pass: the table as read and the files it gives, in input order."""
+
+    table: Table
+    files: tuple[PlannedFile, ...]
+    bericht: str | None
 
 
-def _int(value: Any, field: str) -> int | None:
+class _RowProblems(Exception):
+    def __init__(self, issues: list[RowIssue]) -> None:
+        super().__init__("row problems")
+        self.issues = issues
+
+
+def _int(value: Any, column: str, line: int, issues: list[RowIssue]) -> int | None:
     if value in (None, ""):
         return None
-    if isinstance(value, bool):
-        raise ValueError(f"{field} moet een geheel getal zijn")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) <= 20:
         return int(value)
-    raise ValueError(f"{field} {value!r} moet een geheel getal zijn (bedragen in eurocent)")
+    issues.append(
+        RowIssue(
+            line, column, "moet een geheel getal zijn", "bedragen in eurocent zonder punt of komma (57000)"
+        )
+    )
+    return None
 
 
-def _date(value: Any, field: str) -> dt.date | None:
+def _date(value: Any, column: str, line: int, issues: list[RowIssue]) -> dt.date | None:
     if value in (None, ""):
         return None
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"{field} {value!r} is geen datum JJJJ-MM-DD") from None
+        issues.append(RowIssue(line, column, "is geen datum", "schrijf de datum als JJJJ-MM-DD (2026-05-01)"))
+        return None
 
 
-def _required_date(value: Any, field: str) -> dt.date:
-    day = _date(value, field)
-    if day is None:
-        raise ValueError(f"veld {field} ontbreekt")
-    return day
+def _zeros(value: Any, width: int) -> str:
+    """A code as text with the leading zeros Excel drops restored (``363`` -> ``0363``)."""
+    text = str(value).strip()
+    if text.isdigit() and 0 < len(text) < width and text.strip("0"):
+        # a value of only zeros stays as it is: "0" is an empty cell, not code 0000 or Bsn 000000000
+        return text.zfill(width)
+    return text
 
 
-def record_to_message(record: dict[str, Any], default_bericht: str | None = None) -> Message:
-    bericht = str(record.get("bericht") or default_bericht or "").upper()
-    if bericht not in ("WMO401", "WMO403"):
-        raise ValueError(f"bericht {bericht or '(leeg)'!r}: kies WMO401 of WMO403")
-    allowed = _COMMON | (_FIELDS_401 if bericht == "WMO401" else _FIELDS_403)
-    unknown = sorted(k for k, v in record.items() if k not in allowed and v not in (None, ""))
-    if unknown:
-        raise ValueError(f"onbekende velden voor {bericht}: {', '.join(unknown)}")
-    for field in ("afzender", "identificatie", "dagtekening", "bsn", "eb_start_nummer"):
-        if record.get(field) in (None, ""):
-            raise ValueError(f"veld {field} ontbreekt")
-    common: dict[str, Any] = {
-        "afzender": str(record["afzender"]),
-        "identificatie": str(record["identificatie"]),
-        "dagtekening": _date(record["dagtekening"], "dagtekening"),
-        "bsn": str(record["bsn"]),
-        "eb_start_nummer": _int(record["eb_start_nummer"], "eb_start_nummer"),
-        "status": str(record.get("status") or "1"),
-    }
-    if bericht == "WMO401":
-        if record.get("eb_startdatum") in (None, ""):
-            raise ValueError("veld eb_startdatum ontbreekt")
-        return Wmo401.build(
-            **common,
-            eb_startdatum=_required_date(record["eb_startdatum"], "eb_startdatum"),
-            kostprijs_bedrag=_int(record.get("kostprijs_bedrag"), "kostprijs_bedrag"),
-            kostprijs_startdatum=_date(record.get("kostprijs_startdatum"), "kostprijs_startdatum"),
-        )
-    if record.get("eb_stopdatum") in (None, ""):
-        raise ValueError("veld eb_stopdatum ontbreekt")
-    return Wmo403.build(**common, eb_stopdatum=_required_date(record["eb_stopdatum"], "eb_stopdatum"))
+def _missing(column: str, line: int) -> RowIssue:
+    return RowIssue(line, column, "ontbreekt", "vul deze kolom in")
 
 
-def _explain(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        # never echo a BSN back
-        if "bsn" in loc.lower():
-            msg = msg.replace(str(err.get("input", "")), mask_bsn(err.get("input", "")))
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
-
-
-def build_files(
-    path: Path, *, bericht: str | None = None, today: dt.date | None = None, check: bool = True
-) -> list[BuiltFile]:
-    """Turn every record into a file in memory; raise :class:`InputRowError` at the first bad row."""
-    built: list[BuiltFile] = []
-    names: set[str] = set()
-    for line, record in read_records(path):
-        where = f"{path}:{line}"
-        try:
-            message = record_to_message(record, bericht)
-        except ValidationError as exc:
-            raise InputRowError(_explain(exc), location=where) from None
-        except ValueError as exc:
-            raise InputRowError(str(exc), location=where) from None
-        data = to_xml(message)
-        if check:
-            report = validate_bytes(data, today=today)
-            blocking = [i for i in report.issues if i.level < 3 or i.code in ("CS300", "CS333", "8848")]
-            if blocking:
-                codes = "; ".join(f"{i.code}: {i.message}" for i in blocking)
-                raise InputRowError(f"het bericht zou worden afgekeurd: {codes}", location=where)
-        h = message.header
-        name = f"{message.bericht}_{h.afzender}_{h.bericht_identificatie.identificatie}.xml"
-        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-        if name in names:
-            raise InputRowError(
-                f"identificatie {h.bericht_identificatie.identificatie!r} komt twee keer voor; "
-                "elk bericht heeft een eigen BerichtIdentificatie nodig",
-                location=where,
+def record_to_message(row: Mapping[str, Any], line: int, default_bericht: str | None = None) -> Message:
+    """One row as a WMO401/WMO403 model; raises ``_RowProblems`` listing every problem of the row."""
+    issues: list[RowIssue] = []
+    bericht = str(row.get("bericht") or default_bericht or "").strip().upper()
+    if bericht not in _FIELDS:
+        issues.append(
+            RowIssue(
+                line,
+                "bericht",
+                "moet WMO401 (start) of WMO403 (stop) zijn" if bericht else "ontbreekt",
+                "vul de kolom bericht in of geef --bericht WMO401/WMO403",
             )
-        names.add(name)
-        built.append(BuiltFile(line, message.bericht, name, data))
-    return built
-
-
-def write_all(files: list[BuiltFile], out: Path) -> list[Path]:
-    """Write all files or none: into a temporary folder next to ``out``, then moved in place."""
-    out.mkdir(parents=True, exist_ok=True)
-    clashes = [f.name for f in files if (out / f.name).exists()]
-    if clashes:
-        raise InputRowError(
-            f"bestand bestaat al in {out}: {clashes[0]}; kies een andere map of identificatie"
         )
-    staging = Path(tempfile.mkdtemp(prefix=".ieb-build-", dir=out))
+        raise _RowProblems(issues)
+    other = "WMO403" if bericht == "WMO401" else "WMO401"
+    for column in sorted(_FIELDS[other]):
+        if row.get(column) not in (None, ""):
+            issues.append(RowIssue(line, column, f"hoort niet bij {bericht}", f"laat leeg of kies {other}"))
+    for column in _COMMON:
+        if row.get(column) in (None, ""):
+            issues.append(_missing(column, line))
+    dagtekening = _date(row.get("dagtekening"), "dagtekening", line, issues)
+    nummer = _int(row.get("eb_start_nummer"), "eb_start_nummer", line, issues)
+    status = str(row.get("status") or "1").strip()
+    if status not in ("1", "2", "3"):
+        issues.append(
+            RowIssue(
+                line,
+                "status",
+                "moet 1, 2 of 3 zijn",
+                "1 = eerste aanlevering, 2 = correctie, 3 = verwijdering",
+            )
+        )
+    fields: dict[str, Any] = {}
+    if bericht == "WMO401":
+        fields["eb_startdatum"] = _date(row.get("eb_startdatum"), "eb_startdatum", line, issues)
+        if row.get("eb_startdatum") in (None, ""):
+            issues.append(_missing("eb_startdatum", line))
+        fields["kostprijs_bedrag"] = _int(row.get("kostprijs_bedrag"), "kostprijs_bedrag", line, issues)
+        fields["kostprijs_startdatum"] = _date(
+            row.get("kostprijs_startdatum"), "kostprijs_startdatum", line, issues
+        )
+    else:
+        fields["eb_stopdatum"] = _date(row.get("eb_stopdatum"), "eb_stopdatum", line, issues)
+        if row.get("eb_stopdatum") in (None, ""):
+            issues.append(_missing("eb_stopdatum", line))
+    if issues:
+        raise _RowProblems(issues)
+    common: dict[str, Any] = {
+        "afzender": _zeros(row["afzender"], 4),
+        "identificatie": str(row["identificatie"]),
+        "dagtekening": dagtekening,
+        "bsn": _zeros(row["bsn"], 9),
+        "eb_start_nummer": nummer,
+        "status": status,
+    }
+    try:
+        if bericht == "WMO401":
+            return Wmo401.build(**common, **fields)
+        return Wmo403.build(**common, **fields)
+    except ValidationError as exc:
+        raise _RowProblems(_explain(exc, line)) from None
+
+
+def _explain(exc: ValidationError, line: int) -> list[RowIssue]:
+    out = []
+    for err in exc.errors():
+        names = [str(p) for p in err["loc"] if isinstance(p, str)]
+        column = names[-1] if names else None
+        if column in ("eb_kostprijs",):
+            column = "kostprijs_bedrag"
+        message = mask_bsns(str(err["msg"]).removeprefix("Value error, "))
+        out.append(RowIssue(line, column, message, ""))
+    return out
+
+
+def _blocking(data: bytes, today: dt.date | None, line: int) -> list[RowIssue]:
+    report = validate_bytes(data, today=today)
+    out = []
+    for i in report.issues:
+        if i.level < 3 or i.code in _BLOCKING_LEVEL3:
+            element = (i.location or "").rsplit("/", 1)[-1].split(":")[-1].split("[")[0]
+            out.append(
+                RowIssue(
+                    line,
+                    _ELEMENT_COLUMN.get(element),
+                    f"{i.code}: {mask_bsns(i.message)}",
+                    "het CAK zou dit bericht afkeuren; pas de waarde aan",
+                )
+            )
+    return out
+
+
+def _file_name(message: Message) -> str:
+    h = message.header
+    name = f"{message.bericht}_{h.afzender}_{h.bericht_identificatie.identificatie}.xml"
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
+def check_table(table: Table, *, bericht: str | None = None, today: dt.date | None = None) -> BuildPlan:
+    """First pass: turn every row into a message, validate it and name its file.
+
+    Raises :class:`TableError` listing every problem of every row (true line numbers); nothing is kept
+    in memory but the names.
+    """
+    issues: list[RowIssue] = []
+    files: list[PlannedFile] = []
+    seen: dict[str, int] = {}
+    for row in table.rows:
+        try:
+            message = record_to_message(row, row.line, bericht)
+        except _RowProblems as row_problems:
+            issues.extend(row_problems.issues)
+            continue
+        problems = _blocking(to_xml(message), today, row.line)
+        if problems:
+            issues.extend(problems)
+            continue
+        name = _file_name(message)
+        if name in seen:
+            issues.append(
+                RowIssue(
+                    row.line,
+                    "identificatie",
+                    f"geeft hetzelfde bestand {name} als regel {seen[name]}",
+                    "geef elk bericht een eigen identificatie (BerichtIdentificatie)",
+                )
+            )
+            continue
+        seen[name] = row.line
+        files.append(PlannedFile(row.line, message.bericht, name))
+    if issues:
+        raise TableError(table.name, issues)
+    return BuildPlan(table, tuple(files), bericht)
+
+
+def _messages(plan: BuildPlan) -> Iterator[tuple[PlannedFile, bytes]]:
+    rows = {row.line: row for row in plan.table.rows}
+    for planned in plan.files:
+        message = record_to_message(rows[planned.line], planned.line, plan.bericht)
+        yield planned, to_xml(message)
+
+
+def write_files(plan: BuildPlan, out: Path, *, force: bool = False) -> list[Path]:
+    """Second pass: write every planned file into ``out``, all or nothing.
+
+    Each file is built and written to a staging folder inside ``out`` one at a time, then all are
+    moved into place. Raises :class:`TableError` (nothing written) when a file already exists and
+    ``force`` is false; :class:`IebError` when the folder cannot be written.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IebError(f"map {out} kan niet worden aangemaakt: {exc.strerror or exc}") from None
+    if not force:
+        clashes = [
+            RowIssue(
+                f.line,
+                "identificatie",
+                f"{out / f.name} bestaat al",
+                "kies een andere map of identificatie, of geef --force",
+            )
+            for f in plan.files
+            if (out / f.name).exists()
+        ]
+        if clashes:
+            raise TableError(plan.table.name, clashes)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".ieb-build-", dir=out))
+    except OSError as exc:
+        raise IebError(f"map {out} is niet schrijfbaar: {exc.strerror or exc}") from None
     written: list[Path] = []
     try:
-        for f in files:
-            target = staging / f.name
-            with open(target, "wb") as fh:
-                fh.write(f.data)
+        for planned, data in _messages(plan):
+            with open(staging / planned.name, "wb") as fh:
+                fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-        for f in files:
-            os.replace(staging / f.name, out / f.name)
-            written.append(out / f.name)
-    except OSError:
+        for planned in plan.files:
+            os.replace(staging / planned.name, out / planned.name)
+            written.append(out / planned.name)
+    except OSError as exc:
         for p in written:
             p.unlink(missing_ok=True)
-        raise
+        raise IebError(f"schrijven in {out} mislukt: {exc.strerror or exc}; er is niets geschreven") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written
+
+
+def build(
+    source: Path | bytes,
+    out: Path,
+    *,
+    name: str | None = None,
+    bericht: str | None = None,
+    today: dt.date | None = None,
+    force: bool = False,
+) -> tuple[BuildPlan, list[Path]]:
+    """Read ``source`` (see module doc), check every row, then write the files into ``out``.
+
+    Returns the plan (with the table's warnings) and the written paths. Raises :class:`TableError`
+    with every problem (nothing written).
+    """
+    # ``bericht`` may come from the caller (--bericht): a missing one is reported per row, with that hint
+    table = read_table(source, name=name, required=_COMMON, optional=BUILD_COLUMNS)
+    try:
+        plan = check_table(table, bericht=bericht, today=today)
+    except TableError as exc:
+        exc.warnings = table.warnings
+        raise
+    return plan, write_files(plan, out, force=force)

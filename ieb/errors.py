@@ -43,7 +43,7 @@ class IebError(Exception):
             parts.append(f"[{self.code}]")
         parts.append(self.message)
         if self.location:
-            parts.append(f"(at {self.location})")
+            parts.append(f"(plek: {self.location})")
         return " ".join(parts)
 
 

@@ -65,13 +65,19 @@ def mask_bsns(text: str) -> str:
 
 
 def bsn_is_valid(value: str) -> bool:
-    """True when ``value`` is nine digits that pass the 11-proef (rule CS002)."""
+    """True when ``value`` is nine digits that pass the 11-proef (rule CS002).
+
+    The arithmetic 11-proef only, as the official iStandaarden XSLT engine applies it (template
+    ``check11proef``): weights 9..2 on digits 1-8, -1 on digit 9, sum divisible by 11. So
+    ``000000000`` passes (python-stdnum's ``is_valid`` refuses it as a number <= 0; we use its
+    ``checksum`` only). See docs/validation.md.
+    """
     return (
         isinstance(value, str)
         and len(value) == 9
         and value.isascii()
         and value.isdigit()
-        and bool(_stdnum_bsn.is_valid(value))
+        and _stdnum_bsn.checksum(value) == 0
     )
 
 
@@ -106,7 +112,7 @@ class Bsn(_ValidatedStr):
     def _check(cls, value: str) -> None:
         if not (len(value) == 9 and value.isascii() and value.isdigit()):
             raise ValueError(f"Bsn {mask_bsn(value)} moet uit precies 9 cijfers bestaan")
-        if not _stdnum_bsn.is_valid(value):
+        if not bsn_is_valid(value):
             raise ValueError(f"Bsn {mask_bsn(value)} voldoet niet aan de 11-proef (CS002)")
 
     def __repr__(self) -> str:
@@ -277,5 +283,5 @@ _RETOURCODE_TEXT = {
     "9329": "Bericht voldoet niet aan technische regel TR329.",
     "9330": "Bericht voldoet niet aan technische regel TR330.",
     "S300": "Gemeentecode komt niet voor in de gemeentelijst van het CBS.",
-    "S333": "Kostprijsbedrag is lager dan het nationale tarief op de KostprijsStartdatum.",
+    "S333": "Kostprijsbedrag niet groter dan nationaal tarief (op de KostprijsStartdatum).",
 }

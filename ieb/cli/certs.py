@@ -12,35 +12,66 @@ from typing import Annotated
 
 import typer
 
+from ieb.cli._common import COMMAND, fail
+
 __all__ = ["register"]
 
 
 def certs(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Map waarin de test-PKI wordt geschreven.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="MAP", help="Nieuwe map waarin de test-PKI wordt geschreven."),
+    ],
     gemeente: Annotated[
         list[str] | None,
-        typer.Option("--gemeente", "-g", help="CBS-gemeentecode (4 cijfers); mag vaker. Standaard 0363."),
+        typer.Option(
+            "--gemeente",
+            "-g",
+            metavar="CODE",
+            help="CBS-gemeentecode (4 cijfers); mag vaker. Standaard 0363.",
+        ),
     ] = None,
     party: Annotated[
         list[str] | None,
         typer.Option(
-            "--party", "-p", help="Vaste organisatiecode (CAK, GGK, ...); mag vaker. Standaard CAK en GGK."
+            "--party",
+            "-p",
+            metavar="CODE",
+            help="Vaste organisatiecode (CAK, GGK, ...); mag vaker. Standaard CAK en GGK.",
         ),
     ] = None,
     dns: Annotated[
         list[str] | None,
-        typer.Option("--dns", help="Extra DNS-naam in elk servicecertificaat (naast localhost)."),
+        typer.Option(
+            "--dns", metavar="NAAM", help="Extra DNS-naam in elk servicecertificaat (naast localhost)."
+        ),
     ] = None,
-    key: Annotated[str, typer.Option("--key", help="Sleuteltype servicecertificaten: rsa of ec.")] = "rsa",
+    key: Annotated[
+        str, typer.Option("--key", metavar="rsa|ec", help="Sleuteltype van de servicecertificaten.")
+    ] = "rsa",
     json_out: Annotated[bool, typer.Option("--json", help="Schrijf een JSON-overzicht op stdout.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Een bestaande, niet-lege map overschrijven (ook de root-sleutel!)."),
+    ] = False,
 ) -> None:
-    """Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie)."""
+    """Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie).
+
+    Een bestaande map met bestanden wordt geweigerd: overschrijven vervangt de root-CA en maakt alle eerder uitgegeven certificaten onbruikbaar. Geef daarvoor --force.
+
+    Exitcode 0: geschreven; 1: fout (map bestaat al, ...); 2: verkeerd gebruik.
+
+    Voorbeeld: ieb certs --out pki/ --gemeente 0363 --gemeente 0599
+    """
     import json
     import re
 
     from ieb.errors import IebError
     from ieb.transport.pki import create_test_pki
 
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        what = "een bestand" if not out.is_dir() else "een map met bestanden"
+        raise fail(f"{out} is al {what}; kies een nieuwe map of geef --force om de PKI te vervangen")
     gemeenten = gemeente or ["0363"]
     for code in gemeenten:
         if not re.fullmatch(r"[0-9]{4}", code):
@@ -94,4 +125,4 @@ def certs(
 
 def register(app: typer.Typer) -> None:
     """Add ``ieb certs`` to the CLI."""
-    app.command("certs")(certs)
+    app.command("certs", cls=COMMAND)(certs)

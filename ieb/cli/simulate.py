@@ -7,56 +7,102 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ieb.cli._common import COMMAND, GROUP, claim_outputs, fail, parse_today, print_problems, usage_error
+
 simulate_app = typer.Typer(
     name="simulate",
+    cls=GROUP,
     help="De andere kant van de uitwisseling (CAK), om tegen te testen.",
     no_args_is_help=True,
 )
 
+#: the simulator's verdicts in the clerk's words
+VERDICT_NL = {
+    "accepted": "geaccepteerd",
+    "rejected": "afgekeurd",
+    "technical": "technisch afgekeurd",
+    "no_retour": "geen retour",
+    "repeat": "herhaling (eerder verwerkt)",
+}
 
-@simulate_app.command("process")
+
+def _targets(files: list[Path], out: Path) -> list[tuple[Path, Path]]:
+    """Per input the retour file and the no-retour note; inputs with the same name get -2, -3, ..."""
+    used: dict[str, int] = {}
+    pairs = []
+    for f in files:
+        stem = f.stem
+        n = used.get(stem.lower(), 0) + 1
+        used[stem.lower()] = n
+        name = stem if n == 1 else f"{stem}-{n}"
+        pairs.append((out / f"{name}.retour.xml", out / f"{name}.geen-retour.txt"))
+    return pairs
+
+
+@simulate_app.command("process", cls=COMMAND)
 def process_command(
     files: Annotated[
-        list[Path], typer.Argument(help="Heenberichten (WMO401/WMO403), in deze volgorde verwerkt.")
+        list[Path],
+        typer.Argument(metavar="BESTAND", help="Heenberichten (WMO401/WMO403), in deze volgorde verwerkt."),
     ],
     state: Annotated[
-        str, typer.Option("--state", help="Database van het CAK (SQLite-bestand of URL); wordt aangemaakt.")
+        str,
+        typer.Option(
+            "--state",
+            metavar="DATABASE",
+            help="Database van het CAK (SQLite-bestand of URL); wordt aangemaakt.",
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Map voor <naam>.retour.xml.")],
+    out: Annotated[Path, typer.Option("--out", metavar="MAP", help="Map voor <naam>.retour.xml.")],
     today: Annotated[
-        str | None, typer.Option("--today", help="Systeemdatum van het CAK, JJJJ-MM-DD.")
+        str | None,
+        typer.Option("--today", metavar="JJJJ-MM-DD", help="Systeemdatum van het CAK; standaard vandaag."),
     ] = None,
     level1: Annotated[
         str,
-        typer.Option("--level1", help="Niveau-1-fout: 'retour' (header + 0001, IV028) of 'none' (IV032)."),
+        typer.Option(
+            "--level1",
+            metavar="retour|none",
+            help="Bij een niveau-1-fout: 'retour' (header + 0001, IV028) of 'none' (geen retour, IV032).",
+        ),
     ] = "retour",
     gemeenten: Annotated[
-        Path | None, typer.Option("--gemeenten", help="Eigen CBS-gemeentelijst (CSV).")
+        Path | None, typer.Option("--gemeenten", metavar="CSV", help="Eigen CBS-gemeentelijst (CSV).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Bestaande retourbestanden in MAP overschrijven.")
+    ] = False,
 ) -> None:
-    """Verwerk heenberichten zoals het CAK en schrijf per bestand DIR/<naam>.retour.xml."""
+    """Verwerk heenberichten zoals het CAK en schrijf per bestand MAP/<naam>.retour.xml.
+
+    Twee invoerbestanden met dezelfde naam (a/bericht.xml, b/bericht.xml) krijgen elk een eigen retour (bericht.retour.xml, bericht-2.retour.xml); een bestaand bestand wordt niet overschreven zonder --force (dan wordt er niets verwerkt).
+
+    Exitcode 0: verwerkt; 1: fout (niets overschreven); 2: verkeerd gebruik.
+
+    Voorbeeld: ieb simulate process --state cak.sqlite --out retours/ berichten/*.xml
+    """
     from ieb.errors import IebError
     from ieb.simulator.cak import CakConfig, CakSimulator
     from ieb.validation.gemeenten import GemeenteLijst
 
     if level1 not in ("retour", "none"):
-        raise typer.BadParameter("kies retour of none", param_hint="--level1")
-    day = None
-    if today is not None:
-        try:
-            day = dt.date.fromisoformat(today)
-        except ValueError:
-            raise typer.BadParameter(f"{today!r} is geen datum", param_hint="--today") from None
+        raise usage_error("kies retour of none", "--level1")
+    day = parse_today(today)
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         typer.echo(f"fout: bestand(en) niet gevonden: {', '.join(missing)}", err=True)
         raise typer.Exit(2)
+    pairs = _targets(files, out)
+    claim_outputs([t for pair in pairs for t in pair], force=force)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(f"map {out} kan niet worden aangemaakt: {exc.strerror or exc}") from None
     try:
         config = CakConfig(
             level1="none" if level1 == "none" else "retour",
@@ -64,17 +110,24 @@ def process_command(
         )
         cak = CakSimulator(state, config, today=day)
         try:
-            results = cak.process_files(files, out)
+            for f, (retour_path, note_path) in zip(files, pairs, strict=True):
+                r = cak.process(f.read_bytes(), source=str(f), today=day)
+                if r.retour is not None:
+                    retour_path.write_bytes(r.retour)
+                    target = retour_path
+                else:
+                    note_path.write_text(f"{f.name}: geen retour. {r.reason}\n", encoding="utf-8")
+                    target = note_path
+                codes = " ".join(r.codes) or "geen codes"
+                reason = f" ({r.reason})" if r.reason else ""
+                typer.echo(f"{f}: {VERDICT_NL.get(r.verdict, r.verdict)} [{codes}] -> {target}{reason}")
         finally:
             cak.close()
     except IebError as exc:
-        typer.echo(f"fout: {exc}", err=True)
+        print_problems(exc)
         raise typer.Exit(1) from None
-    for r in results:
-        stem = Path(r.source).stem
-        target = out / (f"{stem}.retour.xml" if r.retour is not None else f"{stem}.geen-retour.txt")
-        codes = " ".join(r.codes) or "-"
-        typer.echo(f"{r.source}: {r.verdict} [{codes}] -> {target}" + (f" ({r.reason})" if r.reason else ""))
+    except OSError as exc:
+        raise fail(f"schrijven mislukt: {exc.strerror or exc}") from None
 
 
 def register(app: typer.Typer) -> None:

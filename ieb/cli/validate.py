@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
-from ieb.cli._common import parse_today as _today
+from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lxml import etree
+
+    from ieb.releases import Registry
+    from ieb.validation.gemeenten import GemeenteLijst
+    from ieb.validation.report import Report
 
 __all__ = ["register"]
 
 FORMATS = ("text", "json", "junit")
+GGK_NS = "http://www.stufstandaarden.nl/koppelvlak/ggk0210"
+STUF_NS = "http://www.egem.nl/StUF/StUF0301"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+ENVELOPE_RELEASE = "stuf-ggk-0210"
 
 
 def _collect_paths(paths: list[Path]) -> list[Path]:
+    """Files as given, and in folders every ``*.xml`` in any case (``.XML``, ``.Xml``), recursively."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(q for q in p.rglob("*.xml") if q.is_file()))
+            files.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() == ".xml" and q.is_file()))
         elif p.is_file():
             files.append(p)
         else:
-            raise typer.BadParameter(f"{p} bestaat niet", param_hint="PATH")
-    return files
+            raise usage_error(f"{p} bestaat niet", "PAD")
+    return list(dict.fromkeys(files))
 
 
 def _junit(results: list[dict[str, Any]]) -> str:
@@ -43,11 +55,15 @@ def _junit(results: list[dict[str, Any]]) -> str:
         if r["valid"]:
             lines.append(f"    <testcase name={name} classname={classname}/>")
             continue
+        issues = list(r["issues"])
+        payload = r.get("payload")
+        if payload and payload.get("issues"):
+            issues += payload["issues"]
         lines.append(f"    <testcase name={name} classname={classname}>")
-        codes = ", ".join(i["code"] for i in r["issues"])
+        codes = ", ".join(i["code"] for i in issues)
         body = "\n".join(
             f"{i['code']} (retourcode {i['retourcode']}, niveau {i['level']}) {i['location'] or ''}: {i['message']}"
-            for i in r["issues"]
+            for i in issues
         )
         lines.append(f'      <failure message={quoteattr(codes)} type="ieb">{escape(body)}</failure>')
         lines.append("    </testcase>")
@@ -55,48 +71,177 @@ def _junit(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _is_envelope(root: etree._Element | None) -> bool:
+    if root is None or not isinstance(root.tag, str):
+        return False
+    return root.tag.startswith((f"{{{GGK_NS}}}", f"{{{STUF_NS}}}", f"{{{SOAP_NS}}}"))
+
+
+class _Anyone(Collection[str]):
+    """Every organisation code (``in`` is always true)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _envelope_result(
+    path: Path,
+    data: bytes,
+    *,
+    today: Any,
+    gemeenten: GemeenteLijst | None,
+    registry: Registry,
+) -> dict[str, Any]:
+    """The verdict on a StUF-GGk envelope and, for a Di01/Du01, on the iEb file inside."""
+    from ieb.ggk import Di01, Du01, EnvelopeChecks, check_envelope
+    from ieb.ggk.codes import IEB_FUNCTIE_BERICHTCODE
+    from ieb.validation import validate_bytes
+
+    # Routing (who may send or receive: IB210/IB213) is the receiving GGk's business, not a property
+    # of the file, so any organisation is accepted here.
+    result = check_envelope(data, EnvelopeChecks(known_zenders=_Anyone(), known_ontvangers=_Anyone()))
+    envelope = result.envelope
+    ieb_functie = isinstance(envelope, Di01 | Du01) and envelope.functie in IEB_FUNCTIE_BERICHTCODE
+    issues = [
+        {
+            "code": f.code.value,
+            "retourcode": None,
+            "level": 1,
+            "location": f.location,
+            "message": f.omschrijving,
+        }
+        for f in result.findings
+        # the content of a non-iEb functie (WMO301, a text file) is not ours to judge
+        if ieb_functie or f.code.value != "StUF055"
+    ]
+    bericht: str | None = None
+    if envelope is not None:
+        bericht = f"ggk_{envelope.berichtcode}" if isinstance(envelope, Di01 | Du01) else envelope.berichtcode
+    payload: dict[str, Any] | None = None
+    if isinstance(envelope, Di01 | Du01):
+        report = validate_bytes(envelope.payload, today=today, gemeenten=gemeenten, registry=registry)
+        if report.bericht is not None or envelope.functie in IEB_FUNCTIE_BERICHTCODE:
+            payload = {"functie": envelope.functie, **report.to_dict()}
+        else:
+            payload = {
+                "functie": envelope.functie,
+                "bericht": None,
+                "release": None,
+                "valid": None,
+                "issues": [],
+                "note": f"geen iEb-bericht (functie {envelope.functie}); niet gecontroleerd",
+            }
+    valid = not issues and (payload is None or payload["valid"] is not False)
+    return {
+        "path": str(path),
+        "bericht": bericht,
+        "release": ENVELOPE_RELEASE,
+        "valid": valid,
+        "issues": issues,
+        "payload": payload,
+    }
+
+
+def _print_issues(console: Any, issues: list[dict[str, Any]], indent: str = "    ") -> None:
+    from rich.markup import escape as rich_escape
+
+    for i in issues:
+        rc = f"retourcode {i['retourcode']}" if i["retourcode"] else "geen retourcode"
+        console.print(
+            f"{indent}[bold]{i['code']}[/] ({rc}, niveau {i['level']}) {rich_escape(i['location'] or '')}"
+        )
+        console.print(f"{indent}    {rich_escape(i['message'])}")
+
+
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Bestanden of mappen (mappen: alle *.xml, recursief).")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text, json of junit.")] = "text",
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PAD",
+            help="Bestanden of mappen (in mappen: alle .xml/.XML, ook in submappen).",
+            show_default=False,
+        ),
+    ],
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", metavar="text|json|junit", help="Uitvoer: text (mensen), json of junit (CI)."
+        ),
+    ] = "text",
     today: Annotated[
         str | None,
-        typer.Option(help="Systeemdatum van de ontvanger voor regel 8848 (JJJJ-MM-DD); standaard vandaag."),
+        typer.Option(
+            metavar="JJJJ-MM-DD", help="Systeemdatum van de ontvanger voor regel 8848; standaard vandaag."
+        ),
     ] = None,
     gemeenten: Annotated[
         Path | None,
-        typer.Option(help="Eigen gemeentelijst (CSV code,naam,ingangsdatum,einddatum) voor CS300."),
+        typer.Option(
+            metavar="CSV", help="Eigen gemeentelijst (code,naam,ingangsdatum,einddatum) voor CS300."
+        ),
     ] = None,
     release_dir: Annotated[
         list[Path] | None,
-        typer.Option("--release-dir", help="Map met de officiële XSD's van een extra release (herhaalbaar)."),
+        typer.Option(
+            "--release-dir",
+            metavar="MAP",
+            help="Map met de officiële XSD's van een extra release; mag vaker.",
+        ),
+    ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Geen fout als er geen enkel bestand is gevonden."),
+    ] = False,
+    revision: Annotated[
+        str | None,
+        typer.Option(help="Revisie van iEb 1.0 (1.0.2, 1.0.3); standaard die op de Dagtekening gold."),
     ] = None,
 ) -> None:
-    """Valideer iEb-bestanden zoals het CAK dat doet: XSD, regels met regelcode en retourcode.
+    """Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.
 
-    Exitcode 0: alles geldig; 1: minstens één bestand ongeldig; 2: verkeerd gebruik.
+    Een StUF-GGk-envelop (ggk_Di01, ggk_Du01, Fo01, ook in SOAP) wordt herkend: de envelop én het iEb-bestand erin worden gecontroleerd.
+
+    Exitcode 0: alles geldig; 1: minstens één bestand ongeldig, of geen bestanden (zonder --allow-empty); 2: verkeerd gebruik.
+
+    Voorbeeld: ieb validate --format json --today 2026-06-01 berichten/
     """
     from ieb.errors import IebError
-    from ieb.releases import Registry, default_registry
     from ieb.validation import validate_file
     from ieb.validation.gemeenten import GemeenteLijst
+    from ieb.validation.revisions import revision as get_revision
 
     if format not in FORMATS:
-        raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
-    day = _today(today)
+        raise usage_error(f"kies uit {', '.join(FORMATS)}", "--format")
+    day = parse_today(today)
     files = _collect_paths(paths)
-    registry = Registry.with_builtin() if release_dir else default_registry
+    registry = _registry(release_dir)
     try:
         lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
-        for folder in release_dir or []:
-            registry.register_folder(folder, replace=True)
     except IebError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise usage_error(exc.message, "--gemeenten") from None
+    try:
+        forced = get_revision(revision) if revision else None
+    except IebError as exc:
+        raise usage_error(exc.message, "--revision") from None
     results: list[dict[str, Any]] = []
     for f in files:
-        report = validate_file(f, today=day, gemeenten=lijst, registry=registry)
-        results.append({"path": str(f), **report.to_dict()})
+        try:
+            report: Report = validate_file(f, today=day, gemeenten=lijst, registry=registry, revision=forced)
+        except OSError as exc:
+            raise usage_error(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
+        if report.bericht is None and _is_envelope(report.root):
+            results.append(_envelope_result(f, f.read_bytes(), today=day, gemeenten=lijst, registry=registry))
+        else:
+            results.append({"path": str(f), **report.to_dict()})
     valid = sum(1 for r in results if r["valid"])
     summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
+    empty = not results and not allow_empty
     if format == "json":
         sys.stdout.write(
             json.dumps({"files": results, "summary": summary}, ensure_ascii=False, indent=2) + "\n"
@@ -104,122 +249,375 @@ def validate(
     elif format == "junit":
         sys.stdout.write(_junit(results))
     else:
-        from rich.console import Console
-        from rich.markup import escape as rich_escape
-
-        console = Console(highlight=False, soft_wrap=True)
-        for r in results:
-            what = f"{r['bericht'] or '?'} ({r['release'] or 'onbekende release'})"
-            if r["valid"]:
-                console.print(f"[green]GELDIG[/]    {rich_escape(r['path'])}  {what}")
-                continue
-            console.print(f"[red]ONGELDIG[/]  {rich_escape(r['path'])}  {what}")
-            for i in r["issues"]:
-                rc = f"retourcode {i['retourcode']}" if i["retourcode"] else "geen retourcode"
-                console.print(
-                    f"    [bold]{i['code']}[/] ({rc}, niveau {i['level']}) {rich_escape(i['location'] or '')}"
-                )
-                console.print(f"        {rich_escape(i['message'])}")
-        console.print(
-            f"{summary['files']} bestand(en): {summary['valid']} geldig, {summary['invalid']} ongeldig"
+        _print_text(results, summary)
+    if empty:
+        typer.echo(
+            "fout: geen bestanden gevonden om te controleren (alleen .xml-bestanden in mappen); "
+            "geef --allow-empty als dat de bedoeling is",
+            err=True,
         )
+        raise typer.Exit(1)
     raise typer.Exit(0 if summary["invalid"] == 0 else 1)
 
 
-def show(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Een iEb-bestand.")]) -> None:
-    """Toon een leesbare samenvatting van een iEb-bericht (Bsn gemaskeerd)."""
+def _print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape as rich_escape
 
-    from ieb.codec import element_to_model
-    from ieb.errors import IebError
-    from ieb.messages import RetourMessage
-    from ieb.validation import validate_file
-
-    console = Console(highlight=False)
-    report = validate_file(file)
-    if report.root is None or report.bericht is None or any(i.level == 1 for i in report.issues):
-        console.print(f"[red]{file}: niet leesbaar als iEb-bericht[/]")
-        for i in report.issues:
-            console.print(f"  {i.code}: {i.message}")
-        raise typer.Exit(1)
-    try:
-        message = element_to_model(report.root)
-    except (IebError, ValueError) as exc:
-        console.print(f"[red]{file}: {exc}[/]")
-        raise typer.Exit(1) from None
-    h = message.header
-    table = Table(title=f"{message.bericht} ({message.release})", show_header=False)
-    table.add_row("BerichtCode", h.bericht_code)
-    table.add_row("Afzender", h.afzender)
-    table.add_row("Identificatie", h.bericht_identificatie.identificatie)
-    table.add_row("Dagtekening", h.bericht_identificatie.dagtekening.isoformat())
-    table.add_row(
-        "XSD-versies",
-        f"basisschema {h.xsd_versie.basisschema_xsd_versie}, bericht {h.xsd_versie.bericht_xsd_versie}",
+    console = Console(highlight=False, soft_wrap=True)
+    for r in results:
+        release = r["release"] or "onbekende release"
+        what = f"{r['bericht'] or '?'} ({release})"
+        label = "[green]GELDIG[/]  " if r["valid"] else "[red]ONGELDIG[/]"
+        console.print(f"{label}  {rich_escape(r['path'])}  {what}")
+        _print_issues(console, r["issues"])
+        payload = r.get("payload")
+        if payload is not None:
+            if payload["valid"] is None:
+                console.print(f"    inhoud: {rich_escape(payload['note'])}")
+            else:
+                state = "geldig" if payload["valid"] else "ONGELDIG"
+                inner = f"{payload['bericht'] or '?'} ({payload['release'] or 'onbekende release'})"
+                console.print(f"    inhoud: {inner} {state}")
+                _print_issues(console, payload["issues"], indent="      ")
+    console.print(
+        f"{summary['files']} bestand(en) gecontroleerd: {summary['valid']} geldig, {summary['invalid']} ongeldig"
     )
-    if isinstance(message, RetourMessage):
-        rh = message.header
-        table.add_row("IdentificatieRetour", rh.identificatie_retour)
-        table.add_row("DagtekeningRetour", rh.dagtekening_retour.isoformat())
-        table.add_row(
-            "RetourCodes (header)", ", ".join(c.value for c in rh.retour_codes) or "geen (geaccepteerd)"
-        )
-    client = getattr(message, "client", None)
+
+
+# --------------------------------------------------------------------------------------------- show
+
+#: what a clerk does next, per retourcode (the meaning itself comes from the standard's code list)
+_NEXT_STEP = {
+    "0001": "Draai 'ieb validate' op het heenbericht, herstel de fout en stuur het opnieuw.",
+    "0200": "Niets te doen.",
+    "0233": "Niet beoordeeld omdat een ander deel is afgekeurd; herstel dat en stuur opnieuw.",
+    "8848": "De Dagtekening lag na de systeemdatum van het CAK; stuur opnieuw met de datum van vandaag.",
+    "9071": "Verwijder eerst de stop (WMO403 met status 3) en daarna de start.",
+    "9102": "Dit EbStartNummer is al gebruikt: kies een nieuw nummer, of stuur een correctie (status 2).",
+    "9103": "Er is geen eerdere eerste aanlevering: stuur eerst een aanlevering met status 1.",
+    "9104": "Dit record is verwijderd en kan niet meer gewijzigd worden: stuur een nieuwe start met een nieuw nummer.",
+    "9114": "De gewijzigde EbStartdatum ligt te ver terug; kies een datum binnen 12 maanden voor de Dagtekening.",
+    "9115": "De gewijzigde EbStartdatum ligt te ver vooruit; kies een datum hoogstens 1 maand na de Dagtekening.",
+    "9328": "De EbStopdatum ligt voor de startdatum; stuur de stop met een datum op of na de start.",
+    "9329": "Een verwijdering (status 3) moet alle waarden van het huidige record exact herhalen.",
+    "9330": "Er is geen actuele start met dit EbStartNummer (nooit gestuurd of verwijderd): controleer het nummer, stuur zo nodig eerst de start.",
+    "S300": "De Afzender is op de Dagtekening geen gemeente in de CBS-lijst: controleer de gemeentecode.",
+    "S333": "De kostprijs moet hoger zijn dan het nationale tarief: stuur een correctie (status 2) met het juiste bedrag.",
+}
+
+_RULE_TITLES: dict[str, str] = {}
+
+
+def _meaning(code: str) -> str:
+    """The meaning of a retourcode: the code list's text, for 9nnn the title of rule TRnnn."""
+    from ieb.types import RetourCode
+
+    try:
+        rc = RetourCode(code)
+    except ValueError:
+        return "onbekende retourcode"
+    rule = rc.rule
+    if rule and rule.startswith("TR"):
+        if not _RULE_TITLES:
+            from ieb.ledger.history import HISTORY_RULES
+
+            _RULE_TITLES.update({r.code: r.title for r in HISTORY_RULES})
+        title = _RULE_TITLES.get(rule)
+        if title:
+            return f"regel {rule} niet voldaan: {title}"
+    return rc.omschrijving
+
+
+def _value(el: etree._Element) -> str:
+    """An element's value as the XSD reads it: text without comments/PIs, whitespace collapsed."""
+    return " ".join("".join(str(t) for t in el.itertext()).split())
+
+
+def _euro(cents: str) -> str:
+    try:
+        amount = int(cents)
+    except ValueError:
+        return cents
+    sign = "-" if amount < 0 else ""
+    euros, rest = divmod(abs(amount), 100)
+    return f"€ {sign}{euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def _local(el: etree._Element) -> str:
+    from lxml import etree as _et
+
+    return _et.QName(el).localname
+
+
+def _codes_of(el: etree._Element) -> list[str]:
+    block = [c for c in el if isinstance(c.tag, str) and _local(c) == "RetourCodes"]
+    return [_value(code) for b in block for code in b if isinstance(code.tag, str)]
+
+
+def _render_tree(el: etree._Element, depth: int, lines: list[str]) -> None:
+    from ieb.types import mask_bsn
+
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        name = _local(child)
+        children = [c for c in child if isinstance(c.tag, str)]
+        if name == "RetourCodes":
+            for code in children:
+                value = _value(code)
+                lines.append(f"{'  ' * depth}RetourCode: {value}")
+            continue
+        if children:
+            lines.append(f"{'  ' * depth}{name}")
+            _render_tree(child, depth + 1, lines)
+            continue
+        value = _value(child)
+        if name == "Bsn":
+            value = mask_bsn(value)
+        elif name == "KostprijsBedrag":
+            value = _euro(value)
+        lines.append(f"{'  ' * depth}{name}: {value}")
+
+
+def _retour_verdict(root: etree._Element) -> list[str]:
+    """Per berichtklasse of a retour: geaccepteerd / afgekeurd / niet beoordeeld, with meaning and next step."""
+    header = next((c for c in root if isinstance(c.tag, str) and _local(c) == "Header"), None)
+    client = next((c for c in root if isinstance(c.tag, str) and _local(c) == "Client"), None)
+    classes: list[tuple[str, list[str]]] = []
+    if header is not None:
+        classes.append(("Header", _codes_of(header)))
     if client is not None:
-        table.add_row("Bsn", client.bsn.masked)
-        klasse: Any = getattr(client, "start_eigen_bijdrage", None) or getattr(
-            client, "stop_eigen_bijdrage", None
+        classes.append(("Client", _codes_of(client)))
+        for child in client:
+            if isinstance(child.tag, str) and any(
+                _local(c) == "RetourCodes" for c in child if isinstance(c.tag, str)
+            ):
+                classes.append((_local(child), _codes_of(child)))
+    all_codes = [c for _, codes in classes for c in codes]
+    lines = []
+    if not all_codes:
+        lines.append(
+            "Uitkomst: geaccepteerd (geen RetourCodes: het CAK heeft niets op te merken). Niets te doen."
         )
-        for name, value in klasse:
-            if value is None:
-                continue
-            if name == "eb_kostprijs":
-                value = (
-                    f"{value.kostprijs_bedrag / 100:.2f} euro vanaf {value.kostprijs_startdatum.isoformat()}"
-                )
-            elif name == "retour_codes":
-                value = ", ".join(f"{c.value} ({c.omschrijving})" for c in value)
-            elif hasattr(value, "omschrijving"):
-                value = f"{value.value} ({value.omschrijving})"
-            table.add_row(name, str(value.isoformat() if isinstance(value, dt.date) else value))
-        if hasattr(client, "retour_codes"):
-            table.add_row(
-                "RetourCodes (client)",
-                ", ".join(f"{c.value} ({c.omschrijving})" for c in client.retour_codes),
-            )
-    console.print(table)
+        return lines
+    if "0001" in all_codes:
+        outcome = "technisch afgekeurd"
+    elif any(c not in ("0200", "0233") for c in all_codes):
+        outcome = "afgekeurd"
+    elif "0233" in all_codes:
+        outcome = "niet beoordeeld"
+    else:
+        outcome = "geaccepteerd"
+    lines.append(f"Uitkomst: {outcome}")
+    for name, codes in classes:
+        if not codes:
+            lines.append(f"  {name}: geen opmerking (geen RetourCodes)")
+            continue
+        if set(codes) == {"0200"}:
+            state = "geaccepteerd"
+        elif set(codes) == {"0233"}:
+            state = "niet beoordeeld"
+        elif set(codes) <= {"0200", "0233"}:
+            state = "geaccepteerd / niet beoordeeld"
+        else:
+            state = "afgekeurd"
+        lines.append(f"  {name}: {state}")
+        for code in codes:
+            lines.append(f"    {code}: {_meaning(code)}")
+            step = _NEXT_STEP.get(code)
+            if step and code not in ("0200",):
+                lines.append(f"      Wat nu: {step}")
+    return lines
+
+
+def show(
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="BESTAND", help="Een iEb-bestand of StUF-GGk-envelop."),
+    ],
+    today: Annotated[
+        str | None,
+        typer.Option(metavar="JJJJ-MM-DD", help="Systeemdatum voor regel 8848; standaard vandaag."),
+    ] = None,
+    release_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--release-dir",
+            metavar="MAP",
+            help="Map met de officiële XSD's van een extra release; mag vaker.",
+        ),
+    ] = None,
+) -> None:
+    """Toon een iEb-bericht leesbaar: elk element met de naam uit de standaard, Bsn gemaskeerd, bedragen in euro. Bij een retour per berichtklasse: geaccepteerd, afgekeurd of niet beoordeeld, met de betekenis van elke code en wat u nu doet. Een bericht dat niet aan de regels voldoet wordt ook getoond, met de bevindingen per regelcode.
+
+    Exitcode 0: getoond; 1: niet leesbaar als iEb-bericht of envelop.
+
+    Voorbeeld: ieb show retour/WMO404_0363_AMS-0001.xml
+    """
+    from ieb.types import mask_bsns
+    from ieb.validation import validate_bytes, validate_file
+
+    if not file.is_file():
+        raise usage_error(f"{file} bestaat niet of is geen bestand", "BESTAND")
+    day = parse_today(today)
+    registry = _registry(release_dir)
+    try:
+        report = validate_file(file, today=day, registry=registry)
+        data = file.read_bytes() if report.bericht is None and _is_envelope(report.root) else None
+    except OSError as exc:
+        raise usage_error(f"{file} is niet te lezen: {exc.strerror or exc}", "BESTAND") from None
+    lines: list[str] = []
+    if data is not None:
+        result = _envelope_result(file, data, today=day, gemeenten=None, registry=registry)
+        lines.append(f"{result['bericht'] or 'StUF-GGk-envelop'} ({ENVELOPE_RELEASE})")
+        _render_envelope(data, lines)
+        for i in result["issues"]:
+            lines.append(f"  {i['code']}: {mask_bsns(i['message'])}")
+        payload = result["payload"]
+        if payload is None or payload["valid"] is None:
+            if payload is not None:
+                lines.append(f"Inhoud: {payload['note']}")
+            typer.echo("\n".join(lines))
+            return
+        from ieb.ggk import Di01, Du01, check_envelope
+
+        envelope = check_envelope(data).envelope
+        assert isinstance(envelope, Di01 | Du01)
+        lines.append("")
+        lines.append("Inhoud:")
+        report = validate_bytes(envelope.payload, today=day, registry=registry)
+    if report.root is None or report.bericht is None:
+        for line in lines:
+            typer.echo(line)
+        typer.echo(f"fout: {file}: niet leesbaar als iEb-bericht", err=True)
+        for i in report.issues:
+            typer.echo(f"  {i.code}: {mask_bsns(i.message)}", err=True)
+        raise typer.Exit(1)
+    envelope_lines = len(lines)  # the stuurgegevens hold organisation numbers, not BSNs
+    lines.append(f"{report.bericht} ({report.release})")
+    _render_tree(report.root, 1, lines)
+    if report.bericht in ("WMO402", "WMO404") or any(
+        _local(c) == "IdentificatieRetour" for c in report.root.iter() if isinstance(c.tag, str)
+    ):
+        lines.append("")
+        lines += _retour_verdict(report.root)
     if report.issues:
-        console.print(f"[yellow]Let op: {len(report.issues)} bevinding(en); draai 'ieb validate {file}'.[/]")
+        lines.append("")
+        lines.append(f"Bevindingen ({len(report.issues)}): dit bericht voldoet niet aan de regels")
+        for i in report.issues:
+            rc = f", retourcode {i.retourcode}" if i.retourcode else ""
+            lines.append(f"  {i.code} (niveau {i.level}{rc}): {i.message}")
+    shown = lines[:envelope_lines] + [mask_bsns(line) for line in lines[envelope_lines:]]
+    typer.echo("\n".join(shown))
+
+
+def _registry(release_dirs: list[Path] | None) -> Registry:
+    """The built-in releases plus the ``--release-dir`` folders (a usage error when one is not a release)."""
+    from ieb.errors import IebError
+    from ieb.releases import Registry, default_registry
+
+    if not release_dirs:
+        return default_registry
+    registry = Registry.with_builtin()
+    try:
+        for folder in release_dirs:
+            registry.register_folder(folder, replace=True)
+    except IebError as exc:
+        raise usage_error(exc.message, "--release-dir") from None
+    return registry
+
+
+def _render_envelope(data: bytes, lines: list[str]) -> None:
+    from ieb.ggk import check_envelope
+    from ieb.types import mask_bsns
+
+    envelope = check_envelope(data).envelope
+    if envelope is None:
+        return
+    sg = envelope.stuurgegevens
+    lines.append(f"  zender: {sg.zender.organisatie} / {sg.zender.applicatie}")
+    lines.append(f"  ontvanger: {sg.ontvanger.organisatie} / {sg.ontvanger.applicatie}")
+    lines.append(f"  referentienummer: {sg.referentienummer}")
+    if sg.cross_refnummer:
+        lines.append(f"  crossRefnummer: {sg.cross_refnummer}")
+    lines.append(f"  tijdstipBericht: {sg.tijdstip_bericht}")
+    functie = getattr(sg, "functie", None)
+    if functie:
+        lines.append(f"  functie: {functie}")
+    body = getattr(envelope, "body", None)
+    if body is not None:  # Fo01 / Fo03: the GGk's error about an earlier message
+        from ieb.ggk import FoutCode
+
+        try:
+            meaning = f" ({FoutCode(body.code).omschrijving})"
+        except ValueError:
+            meaning = ""
+        lines.append(f"  foutcode: {body.code}{meaning}")
+        lines.append(f"  plek: {body.plek}")
+        lines.append(f"  omschrijving: {mask_bsns(body.omschrijving)}")
+
+
+# -------------------------------------------------------------------------------------------- build
 
 
 def build(
     input: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="CSV- of JSON-lines-bestand met records.")
+        Path,
+        typer.Argument(
+            metavar="INVOER",
+            help="CSV (, of ;), JSON-lijst of JSON-regels met één bericht per regel.",
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Map voor de berichten.")] = Path("out"),
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="MAP", help="Map voor de berichten.")] = Path(
+        "out"
+    ),
     bericht: Annotated[
-        str | None, typer.Option(help="WMO401 of WMO403 voor records zonder kolom 'bericht'.")
+        str | None,
+        typer.Option(metavar="WMO401|WMO403", help="Soort bericht voor regels zonder kolom 'bericht'."),
     ] = None,
-    today: Annotated[str | None, typer.Option(help="Systeemdatum voor de controle (JJJJ-MM-DD).")] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(metavar="JJJJ-MM-DD", help="Systeemdatum voor de controle; standaard vandaag."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Bestaande bestanden in MAP overschrijven.")] = False,
 ) -> None:
-    """Schrijf WMO401/WMO403-bestanden uit records; bij één foute regel wordt niets geschreven."""
-    from ieb.build import build_files, write_all
+    """Schrijf WMO401/WMO403-bestanden uit een tabel; bij één foute regel wordt niets geschreven.
+
+    Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); WMO401: eb_startdatum, kostprijs_bedrag (eurocent), kostprijs_startdatum; WMO403: eb_stopdatum. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
+
+    Exitcode 0: geschreven; 1: fouten in de invoer (niets geschreven); 2: verkeerd gebruik.
+
+    Voorbeeld: ieb build docs/examples/build.csv --out berichten/ --today 2026-06-01
+    """
+    from ieb.build import build as build_all
     from ieb.errors import IebError
 
+    if not input.is_file():
+        raise usage_error(f"{input} bestaat niet of is geen bestand", "INVOER")
+    if bericht is not None and bericht.upper() not in ("WMO401", "WMO403"):
+        raise usage_error("kies WMO401 of WMO403", "--bericht")
+    day = parse_today(today)
     try:
-        files = build_files(input, bericht=bericht, today=_today(today))
-        written = write_all(files, out)
+        plan, written = build_all(
+            input, out, name=str(input), bericht=bericht.upper() if bericht else None, today=day, force=force
+        )
     except IebError as exc:
-        typer.echo(f"fout in {exc.location or input}: {exc.message}", err=True)
-        typer.echo("er is niets geschreven", err=True)
+        for warning in getattr(exc, "warnings", ()):
+            typer.echo(f"let op: {warning}", err=True)
+        print_problems(exc, footer="Er is niets geschreven.")
         raise typer.Exit(1) from None
+    for warning in plan.table.warnings:
+        typer.echo(f"let op: {warning}", err=True)
     for path in written:
         typer.echo(str(path))
-    typer.echo(f"{len(written)} bericht(en) geschreven naar {out}", err=True)
+    typer.echo(
+        f"{len(written)} bericht(en) geschreven naar {out} (invoer: {plan.table.dialect}, {len(plan.table)} regels)",
+        err=True,
+    )
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(validate)
-    app.command()(show)
-    app.command()(build)
+    app.command(cls=COMMAND)(validate)
+    app.command(cls=COMMAND)(show)
+    app.command(cls=COMMAND)(build)

@@ -84,8 +84,11 @@ _OMSCHRIJVING = {
     "RIN001": "De envelop is niet geldig volgens het StUF-GGk-schema.",
 }
 
-#: Organisation codes with a fixed name (a gemeente uses its 4-digit CBS code instead).
-FIXED_ORGANISATIES = frozenset({"CAK", "SVB", "IB", "RINIS", "VECOZO", "GGk", "GGK", "CIZ", "ZIN"})
+#: The fixed organisation values of StUF-GGk 0210 (zender/ontvanger ``organisatie``; a gemeente uses
+#: its 4-digit CBS code instead): CAK, SVB, IB (Inlichtingenbureau), RINIS, VECOZO, and VWS, CBS and
+#: UWV (Specificaties GGk0210 v2.1.04 versie 4; spec/transport.md). Nothing else: ``GGk`` is the
+#: *applicatie* of the knooppunt, not an organisation, and CIZ / ZIN are not in the list.
+FIXED_ORGANISATIES = frozenset({"CAK", "SVB", "IB", "RINIS", "VECOZO", "VWS", "CBS", "UWV"})
 
 #: iEb 1.0: the iStandaard BerichtCode that belongs to each functie (message name).
 IEB_FUNCTIE_BERICHTCODE: Mapping[str, str] = {

@@ -17,11 +17,13 @@ Interpretation notes (spec section 6; **[I]** marks an inferred detail, see docs
   (OP290, also after a deletion); a stop with status 1 is refused while a (not deleted) stop exists.
 * TR330 [I]: a stop whose Bsn differs from the start's Bsn counts as "no current start".
 * TR328 [I]: also checked on a changed start (status 2) against the current stop.
-* OP291 [I]: a new start (WMO401 status 1) whose EbStartdatum lies inside the period of another
-  current start of the same Bsn (start..stop, open-ended without a stop); a change of a period (WMO401
-  status 2, WMO403 status 1/2/3) whose resulting period overlaps another current period of the same
-  Bsn, unless the change only shrinks the period (it cannot create an overlap then; a changed
-  EbStartdatum inside another period is refused all the same); retourcode 9102 (no code of its own).
+* OP291 [I]: "one current start per Bsn" read as: after the delivery, no two current periods of the
+  same Bsn share a day (a period is start..stop, open-ended without a stop). A new start (WMO401
+  status 1) is open-ended, so it is refused when another current period runs on or after its
+  EbStartdatum (an open start from 2026-01-01 next to a current start from 2026-06-01); a change
+  (WMO401 status 2, WMO403 status 1/2/3) is refused when the period it leaves overlaps another, also
+  when it only shortens an overlapping period. A deletion of a start never overlaps. Retourcode 9102
+  (no code of its own).
 * TR103 / TR329 [I]: a start with status 2 / 3 whose Bsn differs from the Bsn of the current start
   is refused (9103 / 9329): the later stop would otherwise be impossible (TR330).
 * OP325 [I]: a second status 2 of the same record with the same Dagtekening; retourcode 9103.
@@ -37,6 +39,7 @@ from typing import Literal, Protocol
 from ieb.messages import Wmo401, Wmo403
 from ieb.types import RetourCode, mask_bsn
 from ieb.validation.report import Issue
+from ieb.validation.revisions import revision_on
 from ieb.validation.rules import add_months
 
 __all__ = [
@@ -367,12 +370,15 @@ def _tr114(d: Delivery, h: History) -> str | None:
     current = _start(d, h).current
     if current is not None and current.datum == d.datum:
         return None
-    limit = add_months(d.dagtekening, -12)
+    rev = revision_on(d.dagtekening)  # 12 months until revision 1.0.3, 36 from 2021-07-19
+    months = rev.months_back("TR114")
+    limit = add_months(d.dagtekening, -months)
     if d.datum >= limit:
         return None
     return (
-        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan 12 maanden voor de dagtekening "
-        f"{d.dagtekening.isoformat()} (grens {limit.isoformat()}) en is niet gelijk aan de huidige startdatum."
+        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan {months} maanden voor de dagtekening "
+        f"{d.dagtekening.isoformat()} (grens {limit.isoformat()}, iEb-revisie {rev.name}) en is niet gelijk "
+        "aan de huidige startdatum."
     )
 
 
@@ -380,11 +386,12 @@ def _tr115(d: Delivery, h: History) -> str | None:
     current = _start(d, h).current
     if current is not None and current.datum == d.datum:
         return None
-    limit = add_months(d.dagtekening, 1)
+    months = revision_on(d.dagtekening).months_ahead("TR115")
+    limit = add_months(d.dagtekening, months)
     if d.datum <= limit:
         return None
     return (
-        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan 1 maand na de dagtekening "
+        f"De gewijzigde EbStartdatum {d.datum.isoformat()} ligt meer dan {months} maand na de dagtekening "
         f"{d.dagtekening.isoformat()} (grens {limit.isoformat()})."
     )
 
@@ -438,67 +445,51 @@ def _tr330(d: Delivery, h: History) -> str | None:
     return f"Er is geen start met EbStartNummer {d.eb_start_nummer}; stuur eerst de start (WMO401)."
 
 
-def _resulting_period(d: Delivery, h: History) -> tuple[dt.date, dt.date | None, bool] | None:
-    """The period of ``d``'s EbStartNummer after ``d``: (start, stop, only shrinks), or None when
-    there is no current start to change (other rules report that)."""
+def _resulting_period(d: Delivery, h: History) -> tuple[dt.date, dt.date | None] | None:
+    """The period of ``d``'s EbStartNummer after ``d`` as (start, stop or None for open-ended), or
+    None when ``d`` leaves no period (a deletion of the start) or there is no current start of this
+    Bsn to stop (TR330 reports that)."""
     start, stop = _start(d, h).current, _stop(d, h).current
     if d.is_start:
-        if start is None:
+        if d.status == "3":
             return None
-        new_start, new_stop = d.datum, stop.datum if stop else None
-    else:
-        if start is None or start.bsn != d.bsn:
-            return None
-        new_start, new_stop = start.datum, d.datum if d.status != "3" else None
-    old_stop = stop.datum if stop else None
-    shrinks = new_start >= start.datum and (
-        old_stop is None or (new_stop is not None and new_stop <= old_stop)
-    )
-    return new_start, new_stop, shrinks
+        return d.datum, stop.datum if stop is not None else None
+    if start is None or start.bsn != d.bsn:
+        return None
+    return start.datum, d.datum if d.status != "3" else None
 
 
 def _op291(d: Delivery, h: History) -> str | None:
-    if not d.is_start:
-        return _op291_change(d, h)
-    if d.status == "2":
-        problem = _op291_start_inside(d, h)
-        return problem if problem is not None else _op291_change(d, h)
-    return _op291_start_inside(d, h)
+    """OP291 "one current start per Bsn": after ``d`` no two current periods of the Bsn share a day.
 
-
-def _op291_start_inside(d: Delivery, h: History) -> str | None:
-    for period in h.periods_of(d.afzender, d.bsn):
-        if period.eb_start_nummer == d.eb_start_nummer:
-            continue
-        if period.contains(d.datum):
-            tot = period.stop.datum.isoformat() if period.stop else "open"
-            return (
-                f"Bsn {mask_bsn(d.bsn)} heeft al een lopende start (EbStartNummer {period.eb_start_nummer}, "
-                f"{period.start.datum.isoformat()} tot {tot}) die {d.datum.isoformat()} omvat; "
-                "per Bsn is er één actuele start. Stop of wijzig eerst die start."
-            )
-    return None
-
-
-def _op291_change(d: Delivery, h: History) -> str | None:
+    A new start is open-ended until its stop arrives, so it may not begin before the end of another
+    current period that is still running on or after its start (nor inside one). Every other delivery
+    is judged by the period it leaves behind, also a stop that shortens a period that overlaps.
+    """
     result = _resulting_period(d, h)
     if result is None:
         return None
-    new_start, new_stop, shrinks = result
-    if shrinks:
-        return None
+    new_start, new_stop = result
     tot_nieuw = new_stop.isoformat() if new_stop else "open"
     for period in h.periods_of(d.afzender, d.bsn):
         if period.eb_start_nummer == d.eb_start_nummer:
             continue
-        if period.overlaps(new_start, new_stop):
-            tot = period.stop.datum.isoformat() if period.stop else "open"
+        if not (period.overlaps(new_start, new_stop) or period.contains(new_start)):
+            continue  # (contains: a start moved inside another period, even past its own stop)
+        tot = period.stop.datum.isoformat() if period.stop else "open"
+        if d.is_start and d.status == "1":
             return (
-                f"Na deze wijziging loopt de periode van EbStartNummer {d.eb_start_nummer} van "
-                f"{new_start.isoformat()} tot {tot_nieuw} en overlapt die de lopende start van Bsn "
-                f"{mask_bsn(d.bsn)} (EbStartNummer {period.eb_start_nummer}, {period.start.datum.isoformat()} "
-                f"tot {tot}); per Bsn is er één actuele start. Wijzig eerst die andere periode."
+                f"Bsn {mask_bsn(d.bsn)} heeft al een lopende start (EbStartNummer {period.eb_start_nummer}, "
+                f"{period.start.datum.isoformat()} tot {tot}); een nieuwe start vanaf {new_start.isoformat()} "
+                "loopt tot er een stop is en zou die overlappen. Per Bsn is er één actuele start: stop, "
+                "wijzig of verwijder eerst die andere start."
             )
+        return (
+            f"Na deze aanlevering loopt de periode van EbStartNummer {d.eb_start_nummer} van "
+            f"{new_start.isoformat()} tot {tot_nieuw} en overlapt die de lopende start van Bsn "
+            f"{mask_bsn(d.bsn)} (EbStartNummer {period.eb_start_nummer}, {period.start.datum.isoformat()} "
+            f"tot {tot}); per Bsn is er één actuele start. Wijzig eerst die andere periode."
+        )
     return None
 
 
@@ -511,12 +502,6 @@ def _op325(d: Delivery, h: History) -> str | None:
             "Stuur de wijziging met een latere dagtekening."
         )
     return None
-
-
-def _op291_dispatch(d: Delivery, h: History) -> str | None:
-    if d.is_start and d.status == "3":
-        return None  # a deletion never creates an overlap
-    return _op291(d, h)
 
 
 _W401 = frozenset({"WMO401"})
@@ -562,7 +547,12 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
         "StatusAanlevering",
     ),
     HistoryRule(
-        "TR114", RetourCode.TR114, "Gewijzigde EbStartdatum hoogstens 12 maanden terug", _W401, _S2, _tr114
+        "TR114",
+        RetourCode.TR114,
+        "Gewijzigde EbStartdatum hoogstens 12 (vanaf revisie 1.0.3: 36) maanden terug",
+        _W401,
+        _S2,
+        _tr114,
     ),
     HistoryRule(
         "TR115", RetourCode.TR115, "Gewijzigde EbStartdatum hoogstens 1 maand vooruit", _W401, _S2, _tr115
@@ -588,9 +578,7 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
         _tr330,
         "EbStartNummer",
     ),
-    HistoryRule(
-        "OP291", RetourCode.TR102, "Eén actuele start per Bsn", _BOTH, frozenset("123"), _op291_dispatch
-    ),
+    HistoryRule("OP291", RetourCode.TR102, "Eén actuele start per Bsn", _BOTH, frozenset("123"), _op291),
     HistoryRule(
         "OP325", RetourCode.TR103, "Eén wijziging per record per dag", _BOTH, _S2, _op325, "StatusAanlevering"
     ),

@@ -31,11 +31,8 @@ or after that day produces the deferred step.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import itertools
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,11 +48,13 @@ from ieb.ledger.errors import PlanningError, PreflightError
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history
 from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
+from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
+from ieb.validation.revisions import revision_on
 from ieb.validation.rules import IEB_START, add_months
 
 __all__ = [
@@ -131,7 +130,8 @@ def desired_from_records(records: Iterable[Any], *, source: str = "<input>") -> 
         where = f"{source}:{n}"
         raw_bsn = _get(rec, "bsn")
         bsn = str(raw_bsn).strip() if raw_bsn is not None else ""
-        if len(bsn) < 9 and bsn.isdigit():
+        if len(bsn) < 9 and bsn.isdigit() and bsn.strip("0"):
+            # Excel drops leading zeros; "0" (only zeros) is an empty cell, not Bsn 000000000
             bsn = bsn.zfill(9)
         if not bsn_is_valid(bsn):
             raise InputRowError(
@@ -157,44 +157,35 @@ def desired_from_records(records: Iterable[Any], *, source: str = "<input>") -> 
 
 
 def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
-    """Read a desired-state file: CSV (header ``bsn,start,stop,kostprijs_cent,kostprijs_start``),
-    JSON (an array of such objects) or JSON lines (one object per line). See docs/ledger.md."""
+    """Read a desired-state file through :func:`ieb.tabular.read_table`: CSV (``,`` or ``;``, UTF-8
+    or Windows-1252; header ``bsn,start,stop,kostprijs_cent,kostprijs_start``), a JSON array or JSON
+    lines of such objects. See docs/ledger.md.
+
+    Raises :class:`ieb.tabular.TableError` (an :class:`InputRowError`) listing every bad row with
+    its true line number (``file:4`` for line 4, the header being line 1); an empty file is an error.
+    """
+    from ieb.tabular import RowIssue, TableError, read_table
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputRowError(f"gewenste situatie {p} is niet te lezen: {exc}", location=str(p)) from exc
-    stripped = text.lstrip()
-    if p.suffix.lower() in (".json", ".jsonl", ".ndjson") or stripped.startswith(("{", "[")):
-        records: list[Any] = []
-        if stripped.startswith("["):
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputRowError(f"ongeldige JSON: {exc.msg}", location=f"{p}:{exc.lineno}") from None
-            if not isinstance(data, list):
-                raise InputRowError("JSON moet een lijst van perioden zijn", location=str(p))
-            records = data
-        else:
-            for n, line in enumerate(text.splitlines(), start=1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise InputRowError(f"ongeldige JSON-regel: {exc.msg}", location=f"{p}:{n}") from None
-        for n, rec in enumerate(records, start=1):
-            if not isinstance(rec, dict):
-                raise InputRowError("elke periode moet een JSON-object zijn", location=f"{p}:{n}")
-        return desired_from_records(records, source=str(p))
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "bsn" not in reader.fieldnames or "start" not in reader.fieldnames:
-        raise InputRowError(
-            "CSV moet de kolommen bsn,start,stop,kostprijs_cent,kostprijs_start hebben", location=f"{p}:1"
-        )
-    rows = list(reader)
-    # line numbers: header is line 1
-    return desired_from_records(rows, source=str(p)) if rows else {}
+    table = read_table(
+        p,
+        name=str(p),
+        required=("bsn", "start"),
+        optional=("stop", "kostprijs_cent", "kostprijs_start", "gemeente"),
+    )
+    out: dict[str, list[Period]] = {}
+    issues: list[RowIssue] = []
+    for row in table.rows:
+        try:
+            one = desired_from_records([row], source=str(p))
+        except InputRowError as exc:
+            issues.append(RowIssue(row.line, None, exc.message))
+            continue
+        for bsn, periods in one.items():
+            out.setdefault(bsn, []).extend(periods)
+    if issues:
+        raise TableError(str(p), issues)
+    return out
 
 
 def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str) -> list[str]:
@@ -216,13 +207,12 @@ def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, 
                 problems.append(f"{who}: kostprijs {p.kostprijs_bedrag} cent valt buiten 0..99999999")
             else:
                 try:
-                    tariff = tariffs.on(p.kostprijs_startdatum)
+                    tariff = cs333_tariff(p.kostprijs_bedrag, p.kostprijs_startdatum, tariffs)
                 except ConfigurationError:
                     tariff = None
-                if tariff is not None and p.kostprijs_bedrag < tariff.bedrag_cent:
+                if tariff is not None:
                     problems.append(
-                        f"{who}: kostprijs {p.kostprijs_bedrag} cent is lager dan het nationale tarief "
-                        f"{tariff.bedrag_cent} cent op {p.kostprijs_startdatum} (CS333); laat de kostprijs weg"
+                        f"{who}: {cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)}"
                     )
     for a, b in itertools.pairwise(ordered):
         if a.stop is None or b.start <= a.stop:
@@ -302,21 +292,28 @@ class Plan:
 
 
 def window_issue(d: Delivery) -> Issue | None:
-    """The TR112/TR113/TR116/TR117 issue of a delivery (date window relative to its Dagtekening)."""
+    """The TR112/TR113/TR116/TR117 issue of a delivery (date window relative to its Dagtekening), with
+    the windows of the revision in force on the Dagtekening (:mod:`ieb.validation.revisions`)."""
+    rev = revision_on(d.dagtekening)
     if d.status == "1":
         codes = ("TR112", "TR113")
     elif d.status == "2" and not d.is_start:
         codes = ("TR116", "TR117")
     else:
         return None
-    low, high = add_months(d.dagtekening, -12), add_months(d.dagtekening, 1)
-    if d.datum < low:
+    back = rev.months_back(codes[0]) if codes[0] != "TR112" or d.bericht in rev.tr112_messages else None
+    low, high = (
+        add_months(d.dagtekening, -back) if back is not None else None,
+        add_months(d.dagtekening, rev.months_ahead(codes[1])),
+    )
+    if low is not None and d.datum < low:
         return Issue(
             codes[0],
             "0001",
             2,
             d.location(d.datum_veld),
-            f"{d.datum_veld} {d.datum} ligt meer dan 12 maanden voor de dagtekening {d.dagtekening} (vanaf {low}).",
+            f"{d.datum_veld} {d.datum} ligt meer dan {back} maanden voor de dagtekening {d.dagtekening} "
+            f"(vanaf {low}; iEb-revisie {rev.name}).",
         )
     if d.datum > high:
         return Issue(
@@ -485,6 +482,16 @@ def _match(
             left_e.remove(over)
         else:
             new.append(d)
+    # a period that moves past its own stop (or start) overlaps nothing it had: changing the start and
+    # the stop (at most 2 messages) is never longer than deleting it and sending it anew (2 to 4);
+    # when the rules block the change, _plan_person falls back to deleting and re-sending it
+    moved = list(
+        zip(sorted(left_e, key=lambda e: e.start.datum), sorted(new, key=lambda p: p.start), strict=False)
+    )
+    for e, d in moved:
+        pairs.append((e, d))
+        left_e.remove(e)
+        new.remove(d)
     return pairs, left_e, new
 
 
@@ -613,9 +620,51 @@ def _schedule(queues: list[_Queue], base: list[Delivery]) -> tuple[list[tuple[De
 def _plan_person(
     afzender: str, bsn: str, desired: list[Period], history: MemoryHistory, today: dt.date
 ) -> tuple[list[tuple[Delivery, str]], list[Deferred]]:
-    ctx = _Ctx(afzender, bsn, today)
+    """The shortest plan over the candidate matchings of existing to desired periods: the default
+    (same start, then overlap, then what is left in order) and, with as many existing as desired
+    periods, each existing period changed into the desired one at the same position (periods that
+    all move along need only changes; the default would delete one that is in the way)."""
     existing = history.periods_of(afzender, bsn)
-    pairs, removals, news = _match(existing, desired)
+    candidates = [_match(existing, desired)]
+    if existing and len(existing) == len(desired):
+        in_order: tuple[list[tuple[PeriodState, Period]], list[PeriodState], list[Period]] = (
+            list(zip(existing, sorted(desired, key=lambda p: p.start), strict=True)),
+            [],
+            [],
+        )
+        if sorted(in_order[0], key=_pair_key) != sorted(candidates[0][0], key=_pair_key):
+            candidates.append(in_order)
+    best: tuple[list[tuple[Delivery, str]], list[Deferred]] | None = None
+    first_error: PlanningError | None = None
+    for pairs, removals, news in candidates:
+        try:
+            found = _plan_matching(afzender, bsn, history, today, list(pairs), list(removals), list(news))
+        except PlanningError as exc:
+            first_error = first_error or exc
+            continue
+        if best is None or len(found[0]) + len(found[1]) < len(best[0]) + len(best[1]):
+            best = found
+    if best is None:
+        assert first_error is not None
+        raise first_error
+    return best
+
+
+def _pair_key(pair: tuple[PeriodState, Period]) -> tuple[int, dt.date]:
+    return pair[0].eb_start_nummer, pair[1].start
+
+
+def _plan_matching(
+    afzender: str,
+    bsn: str,
+    history: MemoryHistory,
+    today: dt.date,
+    pairs: list[tuple[PeriodState, Period]],
+    removals: list[PeriodState],
+    news: list[Period],
+) -> tuple[list[tuple[Delivery, str]], list[Deferred]]:
+    ctx = _Ctx(afzender, bsn, today)
+    moved = {(e.eb_start_nummer, d) for e, d in pairs if not d.overlaps(e.start.datum, e.end)}
     base = list(history.deliveries())
     recreate: list[tuple[PeriodState, Period]] = []
     via_delete: set[int] = set()
@@ -638,6 +687,13 @@ def _plan_person(
                 problems.append(line)  # the first blocked attempt's rules come first
         q, d = blocked.queue, blocked.delivery
         codes = {i.code for i in blocked.issues}
+        if q.kind == "pair" and q.existing is not None and q.desired is not None:
+            key = (q.existing.eb_start_nummer, q.desired)
+            if key in moved and (q.existing, q.desired) in pairs:
+                moved.discard(key)  # the move cannot be made by changes: delete it, send it anew
+                pairs.remove((q.existing, q.desired))
+                recreate.append((q.existing, q.desired))
+                continue
         if q.kind == "pair" and q.existing is not None and q.desired is not None:
             nummer = q.existing.eb_start_nummer
             if "OP325" in codes and not d.is_start and d.status == "2" and nummer not in via_delete:

@@ -5,24 +5,24 @@ See ``docs/policy.md`` for each rule with its source.
 
 from __future__ import annotations
 
-from ieb.policy.aow import AowLeeftijd, aow_age, aow_date, has_aow_age_in_month
-from ieb.policy.errors import KostprijsError, PolicyError, PolicyInputError, TariefError
+from ieb.policy.aow import AowAge, aow_age, aow_date, has_aow_age_in_month
+from ieb.policy.errors import KostprijsError, PolicyError, PolicyInputError, TariffError
 from ieb.policy.household import (
     MAX_LEDEN,
-    Huishouden,
-    KostprijsOverzicht,
-    Lid,
-    MaandBedrag,
-    Reden,
+    Estimate,
+    Household,
+    KostprijsOverview,
+    Member,
+    MonthAmount,
+    Reason,
     Role,
-    Schatting,
     estimate_household,
     household_type,
     kostprijs_overzicht,
     member_roles,
 )
 from ieb.policy.kostprijs import (
-    KostprijsEinde,
+    KostprijsEnd,
     check_kostprijs,
     counted_cent,
     kostprijs_schedule,
@@ -43,15 +43,15 @@ from ieb.policy.months import (
     pause_has_effect,
 )
 from ieb.policy.parameters import (
+    Exemption,
+    ExemptionGround,
     GemeenteParameters,
-    HuishoudType,
+    HouseholdType,
     IncomeComparison,
-    MinimaGrenzen,
-    Soort,
+    MinimaLimits,
+    ReducedTariff,
     StartTrigger,
-    VerlaagdTarief,
-    Vrijstelling,
-    VrijstellingsGrond,
+    VoorzieningKind,
     check_new_verlaagd_tarief,
     parameters_from_csv,
     parameters_from_json,
@@ -59,18 +59,18 @@ from ieb.policy.parameters import (
     parameters_to_json,
 )
 from ieb.policy.periods import (
-    Gebeurtenis,
-    GebeurtenisSoort,
-    KostprijsStand,
+    Event,
+    EventKind,
+    KostprijsState,
     Period,
-    StopReden,
+    StopReason,
     Voorziening,
     derive_periods,
 )
 from ieb.policy.tariffs import (
     NATIONAL_TARIFFS,
-    Periode,
     Tariff,
+    TariffPeriod,
     TariffTable,
     monthly_tariff,
     national_tariff,
@@ -81,40 +81,40 @@ from ieb.policy.tariffs import (
 __all__ = [
     "MAX_LEDEN",
     "NATIONAL_TARIFFS",
-    "AowLeeftijd",
-    "Gebeurtenis",
-    "GebeurtenisSoort",
+    "AowAge",
+    "Estimate",
+    "Event",
+    "EventKind",
+    "Exemption",
+    "ExemptionGround",
     "GemeenteParameters",
-    "HuishoudType",
-    "Huishouden",
+    "Household",
+    "HouseholdType",
     "IncomeComparison",
     "Interval",
-    "KostprijsEinde",
+    "KostprijsEnd",
     "KostprijsError",
-    "KostprijsOverzicht",
-    "KostprijsStand",
-    "Lid",
-    "MaandBedrag",
-    "MinimaGrenzen",
+    "KostprijsOverview",
+    "KostprijsState",
+    "Member",
+    "MinimaLimits",
     "Month",
+    "MonthAmount",
     "PauseRule",
     "Period",
-    "Periode",
     "PolicyError",
     "PolicyInputError",
-    "Reden",
+    "Reason",
+    "ReducedTariff",
     "Role",
-    "Schatting",
-    "Soort",
     "StartTrigger",
-    "StopReden",
-    "TariefError",
+    "StopReason",
     "Tariff",
+    "TariffError",
+    "TariffPeriod",
     "TariffTable",
-    "VerlaagdTarief",
     "Voorziening",
-    "Vrijstelling",
-    "VrijstellingsGrond",
+    "VoorzieningKind",
     "add_calendar_months",
     "aow_age",
     "aow_date",
@@ -146,3 +146,39 @@ __all__ = [
     "tariffs_from_json",
     "virtual_end",
 ]
+
+
+#: Dutch names of ieb 0.1, kept as deprecated aliases (the code speaks English; the standard's own
+#: terms such as gemeente, voorziening and kostprijs stay as they are; see docs/errors.md and DESIGN).
+_DEPRECATED = {
+    "AowLeeftijd": "AowAge",
+    "Gebeurtenis": "Event",
+    "GebeurtenisSoort": "EventKind",
+    "HuishoudType": "HouseholdType",
+    "Huishouden": "Household",
+    "KostprijsEinde": "KostprijsEnd",
+    "KostprijsOverzicht": "KostprijsOverview",
+    "KostprijsStand": "KostprijsState",
+    "Lid": "Member",
+    "MaandBedrag": "MonthAmount",
+    "MinimaGrenzen": "MinimaLimits",
+    "Periode": "TariffPeriod",
+    "Reden": "Reason",
+    "Schatting": "Estimate",
+    "Soort": "VoorzieningKind",
+    "StopReden": "StopReason",
+    "TariefError": "TariffError",
+    "VerlaagdTarief": "ReducedTariff",
+    "Vrijstelling": "Exemption",
+    "VrijstellingsGrond": "ExemptionGround",
+}
+
+
+def __getattr__(name: str) -> object:
+    new = _DEPRECATED.get(name)
+    if new is None:
+        raise AttributeError(f"module 'ieb.policy' has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(f"ieb.policy.{name} is deprecated; use ieb.policy.{new}", DeprecationWarning, stacklevel=2)
+    return globals()[new]

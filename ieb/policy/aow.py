@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from ieb.dates import add_months
 
-__all__ = ["AOW_TABLE", "AowLeeftijd", "age_on", "aow_age", "aow_date", "has_aow_age_in_month"]
+__all__ = ["AOW_TABLE", "AowAge", "age_on", "aow_age", "aow_date", "has_aow_age_in_month"]
 
 
 @dataclass(frozen=True, slots=True)
-class AowLeeftijd:
+class AowAge:
     """An AOW age: ``jaren`` years and ``maanden`` months; ``vastgesteld`` False when provisional."""
 
     jaren: int
@@ -36,37 +36,37 @@ class AowLeeftijd:
 
 
 #: (born on or before, AOW age). Rows are in date order; the first row is everything before 1948.
-AOW_TABLE: tuple[tuple[dt.date, AowLeeftijd], ...] = (
-    (dt.date(1947, 12, 31), AowLeeftijd(65, 0, aow_jaar=2012)),
-    (dt.date(1948, 11, 30), AowLeeftijd(65, 1, aow_jaar=2013)),
-    (dt.date(1949, 10, 31), AowLeeftijd(65, 2, aow_jaar=2014)),
-    (dt.date(1950, 9, 30), AowLeeftijd(65, 3, aow_jaar=2015)),
-    (dt.date(1951, 6, 30), AowLeeftijd(65, 6, aow_jaar=2016)),
-    (dt.date(1952, 3, 31), AowLeeftijd(65, 9, aow_jaar=2017)),
-    (dt.date(1952, 12, 31), AowLeeftijd(66, 0, aow_jaar=2018)),
-    (dt.date(1953, 8, 31), AowLeeftijd(66, 4, aow_jaar=2019)),
-    (dt.date(1954, 8, 31), AowLeeftijd(66, 4, aow_jaar=2020)),
-    (dt.date(1955, 8, 31), AowLeeftijd(66, 4, aow_jaar=2021)),
-    (dt.date(1956, 5, 31), AowLeeftijd(66, 7, aow_jaar=2022)),
-    (dt.date(1957, 2, 28), AowLeeftijd(66, 10, aow_jaar=2023)),
-    (dt.date(1957, 12, 31), AowLeeftijd(67, 0, aow_jaar=2024)),
-    (dt.date(1958, 12, 31), AowLeeftijd(67, 0, aow_jaar=2025)),
-    (dt.date(1959, 12, 31), AowLeeftijd(67, 0, aow_jaar=2026)),
-    (dt.date(1960, 12, 31), AowLeeftijd(67, 0, aow_jaar=2027)),
-    (dt.date(1961, 9, 30), AowLeeftijd(67, 3, aow_jaar=2028)),
-    (dt.date(1962, 9, 30), AowLeeftijd(67, 3, aow_jaar=2029)),
-    (dt.date(1963, 9, 30), AowLeeftijd(67, 3, aow_jaar=2030)),
-    (dt.date(1964, 9, 30), AowLeeftijd(67, 3, aow_jaar=2031)),
+AOW_TABLE: tuple[tuple[dt.date, AowAge], ...] = (
+    (dt.date(1947, 12, 31), AowAge(65, 0, aow_jaar=2012)),
+    (dt.date(1948, 11, 30), AowAge(65, 1, aow_jaar=2013)),
+    (dt.date(1949, 10, 31), AowAge(65, 2, aow_jaar=2014)),
+    (dt.date(1950, 9, 30), AowAge(65, 3, aow_jaar=2015)),
+    (dt.date(1951, 6, 30), AowAge(65, 6, aow_jaar=2016)),
+    (dt.date(1952, 3, 31), AowAge(65, 9, aow_jaar=2017)),
+    (dt.date(1952, 12, 31), AowAge(66, 0, aow_jaar=2018)),
+    (dt.date(1953, 8, 31), AowAge(66, 4, aow_jaar=2019)),
+    (dt.date(1954, 8, 31), AowAge(66, 4, aow_jaar=2020)),
+    (dt.date(1955, 8, 31), AowAge(66, 4, aow_jaar=2021)),
+    (dt.date(1956, 5, 31), AowAge(66, 7, aow_jaar=2022)),
+    (dt.date(1957, 2, 28), AowAge(66, 10, aow_jaar=2023)),
+    (dt.date(1957, 12, 31), AowAge(67, 0, aow_jaar=2024)),
+    (dt.date(1958, 12, 31), AowAge(67, 0, aow_jaar=2025)),
+    (dt.date(1959, 12, 31), AowAge(67, 0, aow_jaar=2026)),
+    (dt.date(1960, 12, 31), AowAge(67, 0, aow_jaar=2027)),
+    (dt.date(1961, 9, 30), AowAge(67, 3, aow_jaar=2028)),
+    (dt.date(1962, 9, 30), AowAge(67, 3, aow_jaar=2029)),
+    (dt.date(1963, 9, 30), AowAge(67, 3, aow_jaar=2030)),
+    (dt.date(1964, 9, 30), AowAge(67, 3, aow_jaar=2031)),
 )
 
 
-def aow_age(geboortedatum: dt.date) -> AowLeeftijd:
+def aow_age(geboortedatum: dt.date) -> AowAge:
     """The AOW age of someone born on ``geboortedatum`` (provisional after the last fixed row)."""
     for born_until, age in AOW_TABLE:
         if geboortedatum <= born_until:
             return age
     last = AOW_TABLE[-1][1]
-    return AowLeeftijd(last.jaren, last.maanden, vastgesteld=False)
+    return AowAge(last.jaren, last.maanden, vastgesteld=False)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:

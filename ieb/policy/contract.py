@@ -23,7 +23,7 @@ Response::
      "kostprijs": [{"bsn": str, "resterend_cent": int, "virtuele_einddatum": "YYYY-MM-DD" | null,
                     "stop_maand": "YYYY-MM" | null}]}
 
-``reden`` is a :class:`~ieb.policy.household.Reden` value. Defaults of the optional keys: no
+``reden`` is a :class:`~ieb.policy.household.Reason` value. Defaults of the optional keys: no
 ``rol`` (one member is the client, two adults are client and partner, a member under 18 is a kind;
 more than two members need a ``rol`` each), ``vergelijking`` ``onder`` (income equal to the limit
 pays), ``pauzeregel`` ``langer_dan_kalendermaand`` (VNG). See ``docs/policy.md``.
@@ -38,18 +38,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ieb.policy._validation import from_validation_error
 from ieb.policy.errors import PolicyInputError
-from ieb.policy.household import MAX_LEDEN, Huishouden, Lid, Role, Schatting, estimate_household
+from ieb.policy.household import MAX_LEDEN, Estimate, Household, Member, Role, estimate_household
 from ieb.policy.months import Month, PauseRule
 from ieb.policy.parameters import (
     DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN,
     Cent,
+    Exemption,
     GemeenteParameters,
     Grenzen,
     IncomeComparison,
-    MinimaGrenzen,
-    Soort,
-    VerlaagdTarief,
-    Vrijstelling,
+    MinimaLimits,
+    ReducedTariff,
+    VoorzieningKind,
 )
 from ieb.policy.periods import Voorziening
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
@@ -89,7 +89,7 @@ class _GemeenteIn(BaseModel):
     code: str
     verlaagd_tarief: list[_TariefIn] = Field(default_factory=list, max_length=MAX_LIJST)
     minima: _MinimaIn | None = None
-    bijdrageplichtige_soorten: Annotated[list[Soort], Field(max_length=MAX_LIJST)] | None = None
+    bijdrageplichtige_soorten: Annotated[list[VoorzieningKind], Field(max_length=MAX_LIJST)] | None = None
     woningaanpassing_minderjarigen: bool = False
     vrijstellingen: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_LIJST)
     pauzeregel: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH
@@ -114,7 +114,7 @@ class _VoorzieningIn(BaseModel):
     model_config = _STRICT
     id: str | None = None
     bsn: Bsn
-    soort: Soort
+    soort: VoorzieningKind
     start: Datum
     stop: Datum | None = None
     kostprijs_cent: Cent | None = None
@@ -137,7 +137,7 @@ def _at(prefix: str, exc: PolicyInputError) -> PolicyInputError:
 
 def parse_request(
     data: Any, table: TariffTable | None = None
-) -> tuple[GemeenteParameters, Huishouden, list[Voorziening], Month, Month]:
+) -> tuple[GemeenteParameters, Household, list[Voorziening], Month, Month]:
     """Validate a request (a decoded JSON object) into the policy's own types."""
     if not isinstance(data, dict):
         raise PolicyInputError(
@@ -153,13 +153,13 @@ def parse_request(
     verlaagd = []
     for index, t in enumerate(g.verlaagd_tarief):
         try:
-            verlaagd.append(VerlaagdTarief(vanaf=t.vanaf, bedrag_cent=t.bedrag_cent))
+            verlaagd.append(ReducedTariff(vanaf=t.vanaf, bedrag_cent=t.bedrag_cent))
         except PolicyInputError as exc:
             raise _at(f"gemeente.verlaagd_tarief[{index}]", exc) from None
-    minima: tuple[MinimaGrenzen, ...] = ()
+    minima: tuple[MinimaLimits, ...] = ()
     if g.minima is not None:
         minima = (
-            MinimaGrenzen(
+            MinimaLimits(
                 vanaf=g.minima.vanaf,
                 grens_cent_per_jaar=g.minima.grens_cent_per_jaar,
                 vergelijking=g.minima.vergelijking,
@@ -176,7 +176,7 @@ def parse_request(
                 if soorten is not None
                 else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN,
                 "woningaanpassing_minderjarigen": g.woningaanpassing_minderjarigen,
-                "vrijstellingen": [Vrijstelling.model_validate(x) for x in g.vrijstellingen],
+                "vrijstellingen": [Exemption.model_validate(x) for x in g.vrijstellingen],
                 "pauzeregel": g.pauzeregel,
             },
             context={"tarieven": table or NATIONAL_TARIFFS},
@@ -188,8 +188,8 @@ def parse_request(
         raise error from None
     except PolicyInputError as exc:
         raise type(exc)(f"gemeente.{exc.field}", exc.message.split(": ", 1)[-1], code=exc.code) from None
-    huishouden = Huishouden(
-        leden=tuple(Lid(**lid.model_dump()) for lid in request.huishouden.leden),
+    huishouden = Household(
+        leden=tuple(Member(**lid.model_dump()) for lid in request.huishouden.leden),
         inkomen_cent_per_jaar=request.huishouden.inkomen_cent_per_jaar,
     )
     voorzieningen = []
@@ -212,7 +212,7 @@ def parse_request(
     return parameters, huishouden, voorzieningen, van, tot
 
 
-def render_response(schatting: Schatting) -> dict[str, Any]:
+def render_response(schatting: Estimate) -> dict[str, Any]:
     """The response object (see the module docstring)."""
     return {
         "maanden": [
@@ -232,7 +232,7 @@ def render_response(schatting: Schatting) -> dict[str, Any]:
     }
 
 
-def estimate_request(data: Any, table: TariffTable | None = None) -> Schatting:
+def estimate_request(data: Any, table: TariffTable | None = None) -> Estimate:
     parameters, huishouden, voorzieningen, van, tot = parse_request(data, table)
     try:
         return estimate_household(huishouden, voorzieningen, parameters, van, tot, table=table)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ieb.errors import IebError
 
-__all__ = ["KostprijsError", "PolicyError", "PolicyInputError", "TariefError"]
+__all__ = ["KostprijsError", "PolicyError", "PolicyInputError", "TariffError"]
 
 
 class PolicyError(IebError):
@@ -23,7 +23,7 @@ class PolicyInputError(PolicyError):
         self.field = field
 
 
-class TariefError(PolicyInputError):
+class TariffError(PolicyInputError):
     """A (lowered) tariff is not allowed, e.g. above the national maximum on its date."""
 
 

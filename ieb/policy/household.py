@@ -1,7 +1,7 @@
 """Household rules and the monthly estimate (like the CAK's own calculator).
 
 :func:`estimate_household` gives, per calendar month, the amount the household owes and the
-:class:`Reden` (a "nothing owed" always carries one). Rules, in this order:
+:class:`Reason` (a "nothing owed" always carries one). Rules, in this order:
 
 1. A person counts for a month when one of their contribution periods (:func:`derive_periods`)
    charges that month under the month rule (:mod:`ieb.policy.months`).
@@ -37,20 +37,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ieb.policy.aow import age_on, has_aow_age_in_month
 from ieb.policy.errors import PolicyInputError
 from ieb.policy.months import Interval, Month, charged_months
-from ieb.policy.parameters import Cent, GemeenteParameters, HuishoudType, Soort
-from ieb.policy.periods import Gebeurtenis, Period, StopReden, Voorziening, derive_periods, voorziening_pieces
+from ieb.policy.parameters import Cent, GemeenteParameters, HouseholdType, VoorzieningKind
+from ieb.policy.periods import Event, Period, StopReason, Voorziening, derive_periods, voorziening_pieces
 from ieb.policy.tariffs import TariffTable, monthly_tariff
 from ieb.types import Bsn, Datum
 
 __all__ = [
     "MAX_LEDEN",
-    "Huishouden",
-    "KostprijsOverzicht",
-    "Lid",
-    "MaandBedrag",
-    "Reden",
+    "Estimate",
+    "Household",
+    "KostprijsOverview",
+    "Member",
+    "MonthAmount",
+    "Reason",
     "Role",
-    "Schatting",
     "estimate_household",
     "household_type",
     "kostprijs_overzicht",
@@ -61,7 +61,7 @@ __all__ = [
 MAX_LEDEN = 30
 
 
-class Reden(StrEnum):
+class Reason(StrEnum):
     """Why a month costs what it costs; ``omschrijving`` explains it in Dutch."""
 
     LANDELIJK_TARIEF = "landelijk_tarief"
@@ -84,7 +84,7 @@ class Reden(StrEnum):
     @property
     def verschuldigd(self) -> bool:
         """True when this reason goes with an amount owed."""
-        return self in {Reden.LANDELIJK_TARIEF, Reden.VERLAAGD_TARIEF, Reden.KOSTPRIJS_RESTANT}
+        return self in {Reason.LANDELIJK_TARIEF, Reason.VERLAAGD_TARIEF, Reason.KOSTPRIJS_RESTANT}
 
     @property
     def omschrijving(self) -> str:
@@ -92,39 +92,39 @@ class Reden(StrEnum):
 
 
 _OMSCHRIJVING = {
-    Reden.LANDELIJK_TARIEF: "abonnementstarief: het landelijk maximum per huishouden per maand",
-    Reden.VERLAAGD_TARIEF: "abonnementstarief: het verlaagde tarief van de gemeente",
-    Reden.KOSTPRIJS_RESTANT: "laatste maand van de kostprijs: alleen het restant van de kostprijs",
-    Reden.GEEN_VOORZIENING: "geen bijdrageplichtige voorziening in deze maand",
-    Reden.STARTMAAND: "de ondersteuning start deze maand; de inning begint de maand erna",
-    Reden.KOSTPRIJS_BEREIKT: "de kostprijs van het hulpmiddel of de woningaanpassing is bereikt",
-    Reden.MINDERJARIG: "de cliënt is jonger dan 18 jaar",
-    Reden.VRIJSTELLING: "de gemeente heeft de cliënt vrijgesteld van de eigen bijdrage",
-    Reden.BESCHERMD_WONEN: "beschermd wonen heeft een eigen regeling (geen abonnementstarief)",
-    Reden.ROLSTOEL: "voor een rolstoel is geen eigen bijdrage verschuldigd",
-    Reden.ALGEMENE_VOORZIENING: "algemene voorziening die de gemeente niet onder het tarief heeft gebracht",
-    Reden.SOORT_NIET_BIJDRAGEPLICHTIG: "de gemeente heft voor deze soort voorziening geen eigen bijdrage",
-    Reden.WLZ: "iemand in het huishouden betaalt al een eigen bijdrage voor de Wlz",
-    Reden.MEERPERSOONS_ONDER_AOW: (
+    Reason.LANDELIJK_TARIEF: "abonnementstarief: het landelijk maximum per huishouden per maand",
+    Reason.VERLAAGD_TARIEF: "abonnementstarief: het verlaagde tarief van de gemeente",
+    Reason.KOSTPRIJS_RESTANT: "laatste maand van de kostprijs: alleen het restant van de kostprijs",
+    Reason.GEEN_VOORZIENING: "geen bijdrageplichtige voorziening in deze maand",
+    Reason.STARTMAAND: "de ondersteuning start deze maand; de inning begint de maand erna",
+    Reason.KOSTPRIJS_BEREIKT: "de kostprijs van het hulpmiddel of de woningaanpassing is bereikt",
+    Reason.MINDERJARIG: "de cliënt is jonger dan 18 jaar",
+    Reason.VRIJSTELLING: "de gemeente heeft de cliënt vrijgesteld van de eigen bijdrage",
+    Reason.BESCHERMD_WONEN: "beschermd wonen heeft een eigen regeling (geen abonnementstarief)",
+    Reason.ROLSTOEL: "voor een rolstoel is geen eigen bijdrage verschuldigd",
+    Reason.ALGEMENE_VOORZIENING: "algemene voorziening die de gemeente niet onder het tarief heeft gebracht",
+    Reason.SOORT_NIET_BIJDRAGEPLICHTIG: "de gemeente heft voor deze soort voorziening geen eigen bijdrage",
+    Reason.WLZ: "iemand in het huishouden betaalt al een eigen bijdrage voor de Wlz",
+    Reason.MEERPERSOONS_ONDER_AOW: (
         "meerpersoonshuishouden waarin de cliënt of de partner de AOW-leeftijd nog niet heeft"
     ),
-    Reden.MINIMA: "het inkomen ligt onder de minimagrens van de gemeente",
-    Reden.EIGEN_HUISHOUDEN: (
+    Reason.MINIMA: "het inkomen ligt onder de minimagrens van de gemeente",
+    Reason.EIGEN_HUISHOUDEN: (
         "een meerderjarig kind of andere huisgenoot betaalt als eigen huishouden; bereken die persoon apart"
     ),
 }
 
 #: Priority of the per-person reasons when nobody in the household is charged.
 _PERSON_PRIORITY = (
-    Reden.MINDERJARIG,
-    Reden.EIGEN_HUISHOUDEN,
-    Reden.VRIJSTELLING,
-    Reden.BESCHERMD_WONEN,
-    Reden.KOSTPRIJS_BEREIKT,
-    Reden.STARTMAAND,
-    Reden.ROLSTOEL,
-    Reden.ALGEMENE_VOORZIENING,
-    Reden.SOORT_NIET_BIJDRAGEPLICHTIG,
+    Reason.MINDERJARIG,
+    Reason.EIGEN_HUISHOUDEN,
+    Reason.VRIJSTELLING,
+    Reason.BESCHERMD_WONEN,
+    Reason.KOSTPRIJS_BEREIKT,
+    Reason.STARTMAAND,
+    Reason.ROLSTOEL,
+    Reason.ALGEMENE_VOORZIENING,
+    Reason.SOORT_NIET_BIJDRAGEPLICHTIG,
 )
 
 
@@ -144,7 +144,7 @@ class Role(StrEnum):
     OTHER = "overig"
 
 
-class Lid(BaseModel):
+class Member(BaseModel):
     """A member of the household; ``rol`` is optional (see :func:`member_roles` for its default)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -156,7 +156,7 @@ class Lid(BaseModel):
     rol: Role | None = None
 
 
-class Huishouden(BaseModel):
+class Household(BaseModel):
     """The members and the bijdrageplichtig inkomen (peiljaar t-2) of client and partner, eurocent a year.
 
     Any number of members up to :data:`MAX_LEDEN`. Either every member has a ``rol`` or none has;
@@ -166,7 +166,7 @@ class Huishouden(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    leden: Annotated[tuple[Lid, ...], Field(min_length=1, max_length=MAX_LEDEN)]
+    leden: Annotated[tuple[Member, ...], Field(min_length=1, max_length=MAX_LEDEN)]
     inkomen_cent_per_jaar: Cent | None = None
 
     @model_validator(mode="after")
@@ -204,7 +204,7 @@ class Huishouden(BaseModel):
         return self
 
 
-def member_roles(huishouden: Huishouden, peildatum: dt.date) -> tuple[Role, ...]:
+def member_roles(huishouden: Household, peildatum: dt.date) -> tuple[Role, ...]:
     """The role of each member (in order), checked against the ages on ``peildatum``.
 
     ``peildatum`` is the first day of the first month estimated. Given roles are used as they are,
@@ -236,14 +236,14 @@ def member_roles(huishouden: Huishouden, peildatum: dt.date) -> tuple[Role, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class MaandBedrag:
+class MonthAmount:
     maand: Month
     bedrag_cent: int
-    reden: Reden
+    reden: Reason
 
 
 @dataclass(frozen=True, slots=True)
-class KostprijsOverzicht:
+class KostprijsOverview:
     """The longest-running kostprijs item of one person, counted through ``peilmaand``."""
 
     bsn: Bsn
@@ -255,23 +255,23 @@ class KostprijsOverzicht:
 
 
 @dataclass(frozen=True, slots=True)
-class Schatting:
-    maanden: tuple[MaandBedrag, ...]
-    kostprijs: tuple[KostprijsOverzicht, ...]
+class Estimate:
+    maanden: tuple[MonthAmount, ...]
+    kostprijs: tuple[KostprijsOverview, ...]
 
     @property
     def totaal_cent(self) -> int:
         return sum(m.bedrag_cent for m in self.maanden)
 
 
-def _client_and_partner(huishouden: Huishouden, roles: Sequence[Role]) -> list[Lid]:
+def _client_and_partner(huishouden: Household, roles: Sequence[Role]) -> list[Member]:
     return [lid for lid, rol in zip(huishouden.leden, roles, strict=True) if rol in _PAIR]
 
 
 _PAIR = frozenset({Role.CLIENT, Role.PARTNER})
 
 
-def household_type(huishouden: Huishouden, maand: Month, roles: Sequence[Role] | None = None) -> HuishoudType:
+def household_type(huishouden: Household, maand: Month, roles: Sequence[Role] | None = None) -> HouseholdType:
     """The minima cell: one/multi-person x below/at AOW age, from the client and the partner only.
 
     Multi-person means: the client has a partner (children do not make a multi-person household);
@@ -283,8 +283,8 @@ def household_type(huishouden: Huishouden, maand: Month, roles: Sequence[Role] |
     pair = _client_and_partner(huishouden, roles)
     aow = all(has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in pair)
     if len(pair) == 1:
-        return HuishoudType.EENPERSOONS_AOW if aow else HuishoudType.EENPERSOONS
-    return HuishoudType.MEERPERSOONS_AOW if aow else HuishoudType.MEERPERSOONS
+        return HouseholdType.EENPERSOONS_AOW if aow else HouseholdType.EENPERSOONS
+    return HouseholdType.MEERPERSOONS_AOW if aow else HouseholdType.MEERPERSOONS
 
 
 def _overlaps(start: dt.date, stop: dt.date | None, maand: Month) -> bool:
@@ -296,10 +296,10 @@ class _Person:
 
     def __init__(
         self,
-        lid: Lid,
+        lid: Member,
         rol: Role,
         voorzieningen: list[Voorziening],
-        events: Sequence[Gebeurtenis],
+        events: Sequence[Event],
         parameters: GemeenteParameters,
         until: Month,
         table: TariffTable | None,
@@ -309,7 +309,7 @@ class _Person:
         self.voorzieningen = voorzieningen
         self.parameters = parameters
         self.adult = derive_periods(voorzieningen, events, parameters, table=table)
-        minor_ok = [v for v in voorzieningen if v.soort is Soort.WONINGAANPASSING]
+        minor_ok = [v for v in voorzieningen if v.soort is VoorzieningKind.WONINGAANPASSING]
         self.minor = (
             derive_periods(minor_ok, events, parameters, table=table)
             if parameters.woningaanpassing_minderjarigen
@@ -325,7 +325,7 @@ class _Person:
             for m in charged_months(Interval(p.start, p.stop), until):
                 cap = None
                 if (
-                    p.stop_reden is StopReden.KOSTPRIJS_BEREIKT
+                    p.stop_reden is StopReason.KOSTPRIJS_BEREIKT
                     and p.stop is not None
                     and m == Month.of(p.stop)
                 ):
@@ -333,65 +333,65 @@ class _Person:
                 months[m] = cap
         return months
 
-    def assess(self, maand: Month) -> tuple[bool, int | None, Reden | None]:
+    def assess(self, maand: Month) -> tuple[bool, int | None, Reason | None]:
         """(counted, cap in the stop month of a kostprijs, reason when not counted)."""
         lid = self.lid
         active = [v for v in self.voorzieningen if _overlaps(v.start, v.stop, maand)]
         if lid.beschermd_wonen:
-            return False, None, Reden.BESCHERMD_WONEN if active else None
+            return False, None, Reason.BESCHERMD_WONEN if active else None
         minor = age_on(lid.geboortedatum, maand.first_day) < 18
         if not minor and self.rol not in _PAIR:
             # An adult child or housemate is a household of their own for the contribution.
             charged = maand in self.adult_months
-            return False, None, Reden.EIGEN_HUISHOUDEN if charged or active else None
+            return False, None, Reason.EIGEN_HUISHOUDEN if charged or active else None
         months = self.minor_months if minor else self.adult_months
         if maand in months:
             exempt = any(
                 x.bsn == lid.bsn and _overlaps(x.vanaf, x.tot, maand) for x in self.parameters.vrijstellingen
             )
             if exempt:
-                return False, None, Reden.VRIJSTELLING
+                return False, None, Reason.VRIJSTELLING
             return True, months[maand], None
         if minor and maand in self.adult_months:
-            return False, None, Reden.MINDERJARIG
+            return False, None, Reason.MINDERJARIG
         periods = self.minor if minor else self.adult
         if any(Month.of(p.start) == maand for p in periods):
-            return False, None, Reden.STARTMAAND
+            return False, None, Reason.STARTMAAND
         if (
             any(
-                p.stop_reden is StopReden.KOSTPRIJS_BEREIKT
+                p.stop_reden is StopReason.KOSTPRIJS_BEREIKT
                 and p.stop is not None
                 and Month.of(p.stop) < maand
                 for p in periods
             )
             and active
         ):
-            return False, None, Reden.KOSTPRIJS_BEREIKT
+            return False, None, Reason.KOSTPRIJS_BEREIKT
         for v in active:
-            if v.soort is Soort.ROLSTOEL:
-                return False, None, Reden.ROLSTOEL
+            if v.soort is VoorzieningKind.ROLSTOEL:
+                return False, None, Reason.ROLSTOEL
         for v in active:
             if (
-                v.soort is Soort.ALGEMENE_VOORZIENING
+                v.soort is VoorzieningKind.ALGEMENE_VOORZIENING
                 and v.soort not in self.parameters.bijdrageplichtige_soorten
             ):
-                return False, None, Reden.ALGEMENE_VOORZIENING
+                return False, None, Reason.ALGEMENE_VOORZIENING
         for v in active:
             if v.soort not in self.parameters.bijdrageplichtige_soorten:
-                return False, None, Reden.SOORT_NIET_BIJDRAGEPLICHTIG
+                return False, None, Reason.SOORT_NIET_BIJDRAGEPLICHTIG
         return False, None, None
 
 
 def estimate_household(
-    huishouden: Huishouden,
+    huishouden: Household,
     voorzieningen: Sequence[Voorziening],
     parameters: GemeenteParameters,
     van: Month,
     tot: Month,
     *,
-    gebeurtenissen: Sequence[Gebeurtenis] = (),
+    gebeurtenissen: Sequence[Event] = (),
     table: TariffTable | None = None,
-) -> Schatting:
+) -> Estimate:
     """Per month from ``van`` to ``tot`` (inclusive) the amount owed by the household and its reason.
 
     Roles are fixed on the 1st of ``van`` (:func:`member_roles`); ages (18, AOW) are taken on the 1st
@@ -416,11 +416,11 @@ def estimate_household(
         _Person(lid, rol, [v for v in numbered if v.bsn == lid.bsn], gebeurtenissen, parameters, tot, table)
         for lid, rol in zip(huishouden.leden, roles, strict=True)
     ]
-    result: list[MaandBedrag] = []
+    result: list[MonthAmount] = []
     for maand in van.until(tot):
         national = monthly_tariff(maand.first_day, table).bedrag_cent
         counted: list[int | None] = []
-        reasons: list[Reden] = []
+        reasons: list[Reason] = []
         for person in people:
             is_counted, cap, reason = person.assess(maand)
             if is_counted:
@@ -428,39 +428,39 @@ def estimate_household(
             elif reason is not None:
                 reasons.append(reason)
         if not counted:
-            reason = next((r for r in _PERSON_PRIORITY if r in reasons), Reden.GEEN_VOORZIENING)
-            result.append(MaandBedrag(maand, 0, reason))
+            reason = next((r for r in _PERSON_PRIORITY if r in reasons), Reason.GEEN_VOORZIENING)
+            result.append(MonthAmount(maand, 0, reason))
             continue
         household_reason = _household_reason(huishouden, roles, parameters, maand)
         if household_reason is not None:
-            result.append(MaandBedrag(maand, 0, household_reason))
+            result.append(MonthAmount(maand, 0, household_reason))
             continue
         verlaagd = parameters.verlaagd_tarief_op(maand.first_day)
-        amount, reden = national, Reden.LANDELIJK_TARIEF
+        amount, reden = national, Reason.LANDELIJK_TARIEF
         if verlaagd is not None and verlaagd.bedrag_cent <= national:
-            amount, reden = verlaagd.bedrag_cent, Reden.VERLAAGD_TARIEF
+            amount, reden = verlaagd.bedrag_cent, Reason.VERLAAGD_TARIEF
         if all(cap is not None for cap in counted):
             cap = max(c for c in counted if c is not None)
             if cap < amount:
-                amount, reden = cap, Reden.KOSTPRIJS_RESTANT
-        result.append(MaandBedrag(maand, amount, reden))
-    return Schatting(
+                amount, reden = cap, Reason.KOSTPRIJS_RESTANT
+        result.append(MonthAmount(maand, amount, reden))
+    return Estimate(
         tuple(result), tuple(kostprijs_overzicht(numbered, parameters, tot, gebeurtenissen, table))
     )
 
 
 def _household_reason(
-    huishouden: Huishouden, roles: Sequence[Role], parameters: GemeenteParameters, maand: Month
-) -> Reden | None:
+    huishouden: Household, roles: Sequence[Role], parameters: GemeenteParameters, maand: Month
+) -> Reason | None:
     pair = _client_and_partner(huishouden, roles)
     if any(lid.wlz_eigen_bijdrage for lid in pair):
-        return Reden.WLZ
+        return Reason.WLZ
     if len(pair) > 1 and not all(has_aow_age_in_month(lid.geboortedatum, maand.first_day) for lid in pair):
-        return Reden.MEERPERSOONS_ONDER_AOW
+        return Reason.MEERPERSOONS_ONDER_AOW
     minima = parameters.minima_op(maand.first_day)
     if minima is not None and huishouden.inkomen_cent_per_jaar is not None:
         if minima.exempts(huishouden.inkomen_cent_per_jaar, household_type(huishouden, maand, roles)):
-            return Reden.MINIMA
+            return Reason.MINIMA
     return None
 
 
@@ -468,23 +468,23 @@ def kostprijs_overzicht(
     voorzieningen: Sequence[Voorziening],
     parameters: GemeenteParameters,
     peilmaand: Month,
-    gebeurtenissen: Sequence[Gebeurtenis] = (),
+    gebeurtenissen: Sequence[Event] = (),
     table: TariffTable | None = None,
-) -> list[KostprijsOverzicht]:
+) -> list[KostprijsOverview]:
     """Per person the longest-running kostprijs item started on or before ``peilmaand``.
 
     ``resterend_cent``: the kostprijs minus the months counted at the national tariff up to and
     including ``peilmaand``. ``stop_maand``: set only when that item governs the end of the
     person's contribution (no other voorziening runs longer).
     """
-    result: list[KostprijsOverzicht] = []
+    result: list[KostprijsOverview] = []
     periods = derive_periods(voorzieningen, gebeurtenissen, parameters, table=table)
     by_person: dict[Bsn, list[Voorziening]] = {}
     for v in voorzieningen:
         if v.kostprijs_cent is not None and v.soort in parameters.bijdrageplichtige_soorten:
             by_person.setdefault(v.bsn, []).append(v)
     for bsn in sorted(by_person):
-        best: tuple[tuple[int, dt.date], KostprijsOverzicht] | None = None
+        best: tuple[tuple[int, dt.date], KostprijsOverview] | None = None
         for v in by_person[bsn]:
             pieces = voorziening_pieces(
                 v, gebeurtenissen, parameters.trigger(v.soort), table, parameters.pauzeregel
@@ -502,17 +502,17 @@ def kostprijs_overzicht(
                 for period in periods:
                     if (
                         period.bsn == bsn
-                        and period.stop_reden is StopReden.KOSTPRIJS_BEREIKT
+                        and period.stop_reden is StopReason.KOSTPRIJS_BEREIKT
                         and v.id in period.voorziening_ids
                         and period.stop == pieces[-1].interval.stop
                     ):
-                        stop_maand = einde.stop_maand
-            item = KostprijsOverzicht(
+                        stop_maand = einde.stop_month
+            item = KostprijsOverview(
                 bsn=bsn,
                 voorziening_id=v.id,
                 kostprijs_cent=v.kostprijs_cent,
                 resterend_cent=max(0, v.kostprijs_cent - counted),
-                virtuele_einddatum=einde.virtuele_einddatum if einde is not None else None,
+                virtuele_einddatum=einde.virtual_end_date if einde is not None else None,
                 stop_maand=stop_maand,
             )
             if best is None or key > best[0]:

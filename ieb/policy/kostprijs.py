@@ -18,12 +18,13 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ieb.policy.cs333 import cs333_tariff
 from ieb.policy.errors import KostprijsError
 from ieb.policy.months import Month
 from ieb.policy.tariffs import TariffTable, monthly_tariff
 
 __all__ = [
-    "KostprijsEinde",
+    "KostprijsEnd",
     "check_kostprijs",
     "counted_cent",
     "kostprijs_schedule",
@@ -36,34 +37,68 @@ _MAX_MONTHS = 12 * 200
 
 
 @dataclass(frozen=True, slots=True)
-class KostprijsEinde:
-    """When a (remaining) kostprijs is used up, counting from ``eerste_maand``."""
+class KostprijsEnd:
+    """When a (remaining) kostprijs is used up, counting from ``first_month``.
 
-    eerste_maand: Month
-    stop_maand: Month
-    maanden: int  # months counted, the stop month included
-    restant_stopmaand_cent: int  # what is left to count in the stop month (at most its national tariff)
+    ``months`` counts the charged months, the stop month included; ``stop_month_remainder_cent`` is
+    what is left to count in the stop month (eurocent, at most that month's national tariff).
+    """
+
+    first_month: Month
+    stop_month: Month
+    months: int
+    stop_month_remainder_cent: int
+
+    @property
+    def virtual_end_date(self) -> dt.date:
+        """The last day of :attr:`stop_month`: the kostprijs "virtual end date" (checklist 1.1.4)."""
+        return self.stop_month.last_day
+
+    # Deprecated Dutch names (ieb 0.1); kept so that existing callers keep working.
+    @property
+    def eerste_maand(self) -> Month:
+        """Deprecated alias of :attr:`first_month`."""
+        return self.first_month
+
+    @property
+    def stop_maand(self) -> Month:
+        """Deprecated alias of :attr:`stop_month`."""
+        return self.stop_month
+
+    @property
+    def maanden(self) -> int:
+        """Deprecated alias of :attr:`months`."""
+        return self.months
+
+    @property
+    def restant_stopmaand_cent(self) -> int:
+        """Deprecated alias of :attr:`stop_month_remainder_cent`."""
+        return self.stop_month_remainder_cent
 
     @property
     def virtuele_einddatum(self) -> dt.date:
-        return self.stop_maand.last_day
+        """Deprecated alias of :attr:`virtual_end_date`."""
+        return self.virtual_end_date
 
 
 def check_kostprijs(
     kostprijs_cent: int, start: dt.date, table: TariffTable | None = None, field: str = "kostprijs_cent"
 ) -> None:
-    """Refuse a negative kostprijs, or one below one month of the national tariff on ``start`` (CS333)."""
+    """Refuse a negative kostprijs, or one not greater than one month of the national tariff on
+    ``start`` (CS333, :func:`ieb.policy.cs333.cs333_tariff`: equal is refused)."""
     if isinstance(kostprijs_cent, bool) or not isinstance(kostprijs_cent, int):
         raise KostprijsError(field, f"{kostprijs_cent!r} moet een geheel bedrag in eurocent zijn")
     if kostprijs_cent < 0:
         raise KostprijsError(
             field, f"{kostprijs_cent} is negatief; een kostprijs is een positief bedrag in eurocent"
         )
-    tariff = monthly_tariff(start, table)
-    if kostprijs_cent < tariff.bedrag_cent:
+    monthly_tariff(start, table)  # refuses the 4-weekly tariff of 2019
+    tariff = cs333_tariff(kostprijs_cent, start, table)
+    if tariff is not None:
+        hoe = "gelijk aan" if kostprijs_cent == tariff.bedrag_cent else "lager dan"
         raise KostprijsError(
             field,
-            f"{kostprijs_cent} cent is lager dan het landelijk tarief van {tariff.bedrag_cent} cent op "
+            f"{kostprijs_cent} cent is {hoe} het landelijk tarief van {tariff.bedrag_cent} cent op "
             f"{start.isoformat()} (regel CS333); laat de kostprijs weg als de voorziening gehuurd of geleast "
             "wordt, of controleer het bedrag",
             code="CS333",
@@ -110,15 +145,15 @@ def kostprijs_schedule(
 
 def virtual_end(
     remaining_cent: int, first_month: Month, table: TariffTable | None = None
-) -> KostprijsEinde | None:
+) -> KostprijsEnd | None:
     """When ``remaining_cent``, counted from ``first_month`` on, is used up (None when nothing is left).
 
     >>> from ieb.policy.months import Month
     >>> end = virtual_end(57000, Month(2021, 2))
-    >>> (end.maanden, str(end.stop_maand))
+    >>> (end.months, str(end.stop_month))
     (30, '2023-07')
     """
     schedule = kostprijs_schedule(remaining_cent, first_month, table)
     if not schedule:
         return None
-    return KostprijsEinde(first_month, schedule[-1][0], len(schedule), schedule[-1][1])
+    return KostprijsEnd(first_month, schedule[-1][0], len(schedule), schedule[-1][1])

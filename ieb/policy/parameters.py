@@ -18,7 +18,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, ValidationInfo, model_validator
 
 from ieb.policy._validation import from_validation_error
-from ieb.policy.errors import PolicyInputError, TariefError
+from ieb.policy.errors import PolicyInputError, TariffError
 from ieb.policy.months import PauseRule
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.types import Bsn, Datum, Gemeentecode
@@ -26,15 +26,15 @@ from ieb.types import Bsn, Datum, Gemeentecode
 __all__ = [
     "DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN",
     "Cent",
+    "Exemption",
+    "ExemptionGround",
     "GemeenteParameters",
-    "HuishoudType",
+    "HouseholdType",
     "IncomeComparison",
-    "MinimaGrenzen",
-    "Soort",
+    "MinimaLimits",
+    "ReducedTariff",
     "StartTrigger",
-    "VerlaagdTarief",
-    "Vrijstelling",
-    "VrijstellingsGrond",
+    "VoorzieningKind",
     "check_new_verlaagd_tarief",
     "parameters_from_csv",
     "parameters_from_json",
@@ -48,7 +48,7 @@ Cent = Annotated[int, Strict(), Field(ge=0, le=99_999_999_999)]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class Soort(StrEnum):
+class VoorzieningKind(StrEnum):
     """Category of a voorziening, as far as the abonnementstarief is concerned."""
 
     HUISHOUDELIJKE_HULP = "huishoudelijke_hulp"
@@ -63,12 +63,19 @@ class Soort(StrEnum):
     @property
     def heeft_kostprijs(self) -> bool:
         """Hulpmiddelen and woningaanpassingen may carry a kostprijs (kostprijsbewaking)."""
-        return self in {Soort.HULPMIDDEL, Soort.WONINGAANPASSING, Soort.ROLSTOEL}
+        return self in {
+            VoorzieningKind.HULPMIDDEL,
+            VoorzieningKind.WONINGAANPASSING,
+            VoorzieningKind.ROLSTOEL,
+        }
 
 
 #: Default designation: everything except rolstoelen (never) and algemene voorzieningen (only when
 #: the gemeente designates them, e.g. those with a duurzame hulpverleningsrelatie).
-DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN = frozenset(Soort) - {Soort.ROLSTOEL, Soort.ALGEMENE_VOORZIENING}
+DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN = frozenset(VoorzieningKind) - {
+    VoorzieningKind.ROLSTOEL,
+    VoorzieningKind.ALGEMENE_VOORZIENING,
+}
 
 
 class StartTrigger(StrEnum):
@@ -80,7 +87,7 @@ class StartTrigger(StrEnum):
     DECLARATIE = "declaratie"  # first / last iWmo 303 declaration period
 
 
-class HuishoudType(StrEnum):
+class HouseholdType(StrEnum):
     """The four cells of a minima policy."""
 
     EENPERSOONS = "eenpersoons"
@@ -89,7 +96,7 @@ class HuishoudType(StrEnum):
     MEERPERSOONS_AOW = "meerpersoons_aow"
 
 
-class VrijstellingsGrond(StrEnum):
+class ExemptionGround(StrEnum):
     """Legal grounds for an individual exemption (vrijstelling) granted by the gemeente."""
 
     ONVOLDOENDE_DRAAGKRACHT = "onvoldoende_draagkracht"
@@ -107,7 +114,7 @@ class VrijstellingsGrond(StrEnum):
         }[self.value]
 
 
-class VerlaagdTarief(BaseModel):
+class ReducedTariff(BaseModel):
     """A lowered monthly abonnementstarief for all clients of the gemeente, from ``vanaf``."""
 
     model_config = _FROZEN
@@ -119,13 +126,13 @@ class VerlaagdTarief(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.vanaf.day != 1:
-            raise TariefError(
+            raise TariffError(
                 "verlaagd_tarief.vanaf",
                 f"{self.vanaf.isoformat()} is niet de eerste dag van een maand; het tarief geldt per "
                 "kalendermaand, kies de 1e van de maand",
             )
         if self.vastgesteld_op is not None and self.vastgesteld_op > self.vanaf:
-            raise TariefError(
+            raise TariffError(
                 "verlaagd_tarief.vanaf",
                 f"het tarief is vastgesteld op {self.vastgesteld_op.isoformat()} maar zou gelden vanaf "
                 f"{self.vanaf.isoformat()}; een verlaagd tarief mag niet met terugwerkende kracht ingaan",
@@ -143,7 +150,7 @@ class Grenzen(BaseModel):
     eenpersoons_aow: Cent
     meerpersoons_aow: Cent
 
-    def voor(self, soort: HuishoudType) -> int:
+    def voor(self, soort: HouseholdType) -> int:
         value: int = getattr(self, soort.value)
         return value
 
@@ -161,7 +168,7 @@ class IncomeComparison(StrEnum):
     AT_OR_BELOW = "op_of_onder"
 
 
-class MinimaGrenzen(BaseModel):
+class MinimaLimits(BaseModel):
     """Minima limits from ``vanaf``: either absolute yearly amounts, or a percentage of a norm.
 
     A household whose bijdrageplichtig inkomen is below its limit pays nothing (``vergelijking``:
@@ -190,14 +197,14 @@ class MinimaGrenzen(BaseModel):
             raise PolicyInputError("minima", "bij een percentage hoort ook norm_cent_per_jaar (en omgekeerd)")
         return self
 
-    def grens(self, soort: HuishoudType) -> int:
+    def grens(self, soort: HouseholdType) -> int:
         """The yearly limit in eurocent for ``soort`` (percentage of the norm, rounded down)."""
         if self.grens_cent_per_jaar is not None:
             return self.grens_cent_per_jaar.voor(soort)
         assert self.norm_cent_per_jaar is not None and self.percentage is not None
         return self.norm_cent_per_jaar.voor(soort) * self.percentage // 100
 
-    def exempts(self, inkomen_cent_per_jaar: int, soort: HuishoudType) -> bool:
+    def exempts(self, inkomen_cent_per_jaar: int, soort: HouseholdType) -> bool:
         """True when a household of ``soort`` with this yearly income (eurocent) pays nothing."""
         grens = self.grens(soort)
         if self.vergelijking is IncomeComparison.AT_OR_BELOW:
@@ -205,13 +212,13 @@ class MinimaGrenzen(BaseModel):
         return inkomen_cent_per_jaar < grens
 
 
-class Vrijstelling(BaseModel):
+class Exemption(BaseModel):
     """An individual exemption for one person, with its legal ground and period (``tot`` inclusive)."""
 
     model_config = _FROZEN
 
     bsn: Bsn
-    grond: VrijstellingsGrond
+    grond: ExemptionGround
     vanaf: Datum
     tot: Datum | None = None
     toelichting: str = ""
@@ -239,12 +246,12 @@ class GemeenteParameters(BaseModel):
     model_config = _FROZEN
 
     gemeentecode: Gemeentecode
-    verlaagd_tarief: tuple[VerlaagdTarief, ...] = ()
-    minima: tuple[MinimaGrenzen, ...] = ()
-    bijdrageplichtige_soorten: frozenset[Soort] = DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
+    verlaagd_tarief: tuple[ReducedTariff, ...] = ()
+    minima: tuple[MinimaLimits, ...] = ()
+    bijdrageplichtige_soorten: frozenset[VoorzieningKind] = DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
     woningaanpassing_minderjarigen: bool = False
-    vrijstellingen: tuple[Vrijstelling, ...] = ()
-    start_triggers: dict[Soort, StartTrigger] = Field(default_factory=dict)
+    vrijstellingen: tuple[Exemption, ...] = ()
+    start_triggers: dict[VoorzieningKind, StartTrigger] = Field(default_factory=dict)
     pauzeregel: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH
 
     @model_validator(mode="after")
@@ -253,7 +260,7 @@ class GemeenteParameters(BaseModel):
         if info.context and isinstance(info.context.get("tarieven"), TariffTable):
             table = info.context["tarieven"]
         check_verlaagd_tarief(self.verlaagd_tarief, table)
-        if Soort.ROLSTOEL in self.bijdrageplichtige_soorten:
+        if VoorzieningKind.ROLSTOEL in self.bijdrageplichtige_soorten:
             raise PolicyInputError(
                 "bijdrageplichtige_soorten",
                 "rolstoelen vallen nooit onder het abonnementstarief; haal 'rolstoel' uit de lijst",
@@ -265,7 +272,7 @@ class GemeenteParameters(BaseModel):
             )
         return self
 
-    def verlaagd_tarief_op(self, day: dt.date) -> VerlaagdTarief | None:
+    def verlaagd_tarief_op(self, day: dt.date) -> ReducedTariff | None:
         """The lowered tariff in force on ``day`` (None when there is none)."""
         current = None
         for entry in sorted(self.verlaagd_tarief, key=lambda e: e.vanaf):
@@ -273,20 +280,20 @@ class GemeenteParameters(BaseModel):
                 current = entry
         return current
 
-    def minima_op(self, day: dt.date) -> MinimaGrenzen | None:
+    def minima_op(self, day: dt.date) -> MinimaLimits | None:
         current = None
         for entry in sorted(self.minima, key=lambda e: e.vanaf):
             if entry.vanaf <= day:
                 current = entry
         return current
 
-    def vrijstelling_op(self, bsn: str, day: dt.date) -> Vrijstelling | None:
+    def vrijstelling_op(self, bsn: str, day: dt.date) -> Exemption | None:
         for entry in self.vrijstellingen:
             if entry.bsn == bsn and entry.geldt_op(day):
                 return entry
         return None
 
-    def trigger(self, soort: Soort) -> StartTrigger:
+    def trigger(self, soort: VoorzieningKind) -> StartTrigger:
         return self.start_triggers.get(soort, StartTrigger.BESCHIKKING)
 
     def waarschuwingen(self) -> list[str]:
@@ -302,12 +309,12 @@ class GemeenteParameters(BaseModel):
         ]
 
 
-def check_verlaagd_tarief(entries: tuple[VerlaagdTarief, ...], table: TariffTable = NATIONAL_TARIFFS) -> None:
-    """Raise :class:`TariefError` when a lowered tariff is above the national one on any date it applies."""
+def check_verlaagd_tarief(entries: tuple[ReducedTariff, ...], table: TariffTable = NATIONAL_TARIFFS) -> None:
+    """Raise :class:`TariffError` when a lowered tariff is above the national one on any date it applies."""
     ordered = sorted(entries, key=lambda e: e.vanaf)
     for index, entry in enumerate(ordered):
         if index and ordered[index - 1].vanaf == entry.vanaf:
-            raise TariefError(
+            raise TariffError(
                 f"verlaagd_tarief[{index}].vanaf",
                 f"twee verlaagde tarieven vanaf {entry.vanaf.isoformat()}; houd er één over",
             )
@@ -318,7 +325,7 @@ def check_verlaagd_tarief(entries: tuple[VerlaagdTarief, ...], table: TariffTabl
         for day in checkpoints:
             national = table.on(day)
             if entry.bedrag_cent > national.bedrag_cent:
-                raise TariefError(
+                raise TariffError(
                     f"verlaagd_tarief[{index}].bedrag_cent",
                     f"{entry.bedrag_cent} cent (vanaf {entry.vanaf.isoformat()}) is hoger dan het landelijk "
                     f"maximum van {national.bedrag_cent} cent op {day.isoformat()}; een verlaagd tarief mag "
@@ -327,7 +334,7 @@ def check_verlaagd_tarief(entries: tuple[VerlaagdTarief, ...], table: TariffTabl
 
 
 def check_new_verlaagd_tarief(
-    parameters: GemeenteParameters, nieuw: VerlaagdTarief, vandaag: dt.date
+    parameters: GemeenteParameters, nieuw: ReducedTariff, vandaag: dt.date
 ) -> list[str]:
     """Check a planned change of the lowered tariff on ``vandaag``; return warnings, raise on errors.
 
@@ -335,7 +342,7 @@ def check_new_verlaagd_tarief(
     Warnings: delivered after 30 November for a tariff from 1 January; a second change in one year.
     """
     if nieuw.vanaf <= vandaag:
-        raise TariefError(
+        raise TariffError(
             "verlaagd_tarief.vanaf",
             f"{nieuw.vanaf.isoformat()} ligt niet na vandaag ({vandaag.isoformat()}); een verlaagd tarief "
             "mag niet met terugwerkende kracht ingaan, kies een latere maand",
@@ -412,7 +419,7 @@ def parameters_to_csv(parameters: GemeenteParameters) -> str:
         )
     for m in parameters.minima:
         if m.grens_cent_per_jaar is not None:
-            for soort in HuishoudType:
+            for soort in HouseholdType:
                 cent = m.grens_cent_per_jaar.voor(soort)
                 writer.writerow(
                     ["minima_grens", soort.value, m.vanaf.isoformat(), "", cent, _euro(cent), "per jaar"]
@@ -422,7 +429,7 @@ def parameters_to_csv(parameters: GemeenteParameters) -> str:
             writer.writerow(
                 ["minima_percentage", "percentage", m.vanaf.isoformat(), "", m.percentage, "", "%"]
             )
-            for soort in HuishoudType:
+            for soort in HouseholdType:
                 cent = m.norm_cent_per_jaar.voor(soort)
                 grens = _euro(m.grens(soort))
                 writer.writerow(

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from ieb.policy.errors import PolicyInputError
 from ieb.policy.kostprijs import (
-    KostprijsEinde,
+    KostprijsEnd,
     check_kostprijs,
     counted_cent,
     needs_kostprijs_change,
@@ -59,18 +59,18 @@ from ieb.policy.parameters import (
     DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN,
     Cent,
     GemeenteParameters,
-    Soort,
     StartTrigger,
+    VoorzieningKind,
 )
 from ieb.policy.tariffs import TariffTable
 from ieb.types import Bsn, Datum
 
 __all__ = [
-    "Gebeurtenis",
-    "GebeurtenisSoort",
-    "KostprijsStand",
+    "Event",
+    "EventKind",
+    "KostprijsState",
     "Period",
-    "StopReden",
+    "StopReason",
     "Voorziening",
     "derive_periods",
     "voorziening_pieces",
@@ -84,7 +84,7 @@ class Voorziening(BaseModel):
 
     id: str = ""
     bsn: Bsn
-    soort: Soort
+    soort: VoorzieningKind
     start: Datum
     stop: Datum | None = None
     kostprijs_cent: Cent | None = None
@@ -106,7 +106,7 @@ class Voorziening(BaseModel):
         return self
 
 
-class GebeurtenisSoort(StrEnum):
+class EventKind(StrEnum):
     """A delivery event reported by the provider (iWmo) for one voorziening."""
 
     TOEWIJZING = "301"  # toewijzing: datum = ingangsdatum, einddatum = einddatum (optional)
@@ -115,13 +115,13 @@ class GebeurtenisSoort(StrEnum):
     DECLARATIE = "303"  # declaratie: datum = begin, einddatum = einde van de gedeclareerde periode
 
 
-class Gebeurtenis(BaseModel):
+class Event(BaseModel):
     """An event about voorziening ``voorziening_id``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     voorziening_id: str
-    soort: GebeurtenisSoort
+    soort: EventKind
     datum: Datum
     einddatum: Datum | None = None
 
@@ -133,7 +133,7 @@ class Gebeurtenis(BaseModel):
                 f"einddatum {self.einddatum.isoformat()} ligt voor datum {self.datum.isoformat()} "
                 f"(voorziening {self.voorziening_id!r}, bericht {self.soort.value})",
             )
-        if self.soort is GebeurtenisSoort.DECLARATIE and self.einddatum is None:
+        if self.soort is EventKind.DECLARATIE and self.einddatum is None:
             raise PolicyInputError(
                 "gebeurtenissen.einddatum",
                 f"een declaratie (303) heeft een einddatum nodig (voorziening {self.voorziening_id!r})",
@@ -141,13 +141,13 @@ class Gebeurtenis(BaseModel):
         return self
 
 
-class StopReden(StrEnum):
+class StopReason(StrEnum):
     EINDE_VOORZIENING = "einde_voorziening"
     KOSTPRIJS_BEREIKT = "kostprijs_bereikt"
 
 
 @dataclass(frozen=True, slots=True)
-class KostprijsStand:
+class KostprijsState:
     """A kostprijs to send from ``vanaf`` (in the start message, or in a change)."""
 
     vanaf: dt.date
@@ -162,7 +162,7 @@ class Piece:
     voorziening: Voorziening
     interval: Interval
     kostprijs_start_cent: int | None = None  # remaining kostprijs at the start of this interval
-    einde: KostprijsEinde | None = None  # set when the kostprijs is used up within this interval
+    einde: KostprijsEnd | None = None  # set when the kostprijs is used up within this interval
 
     @property
     def eerste_maand(self) -> Month:
@@ -193,24 +193,24 @@ class Period:
     stop: dt.date | None
     kostprijs_cent: int | None = None
     kostprijs_start: dt.date | None = None
-    stop_reden: StopReden | None = None
+    stop_reden: StopReason | None = None
     restant_stopmaand_cent: int | None = None
     voorziening_ids: tuple[str, ...] = ()
-    kostprijzen: tuple[KostprijsStand, ...] = field(default=())
+    kostprijzen: tuple[KostprijsState, ...] = field(default=())
 
     @property
     def interval(self) -> Interval:
         return Interval(self.start, self.stop)
 
 
-def _raw_intervals(v: Voorziening, events: Sequence[Gebeurtenis], trigger: StartTrigger) -> list[Interval]:
+def _raw_intervals(v: Voorziening, events: Sequence[Event], trigger: StartTrigger) -> list[Interval]:
     if trigger is StartTrigger.BESCHIKKING:
         return [Interval(v.start, v.stop)]
     own = sorted((e for e in events if e.voorziening_id == v.id), key=lambda e: (e.datum, e.soort.value))
     if trigger is StartTrigger.TOEWIJZING:
-        return [Interval(e.datum, e.einddatum) for e in own if e.soort is GebeurtenisSoort.TOEWIJZING]
+        return [Interval(e.datum, e.einddatum) for e in own if e.soort is EventKind.TOEWIJZING]
     if trigger is StartTrigger.DECLARATIE:
-        declared = [e for e in own if e.soort is GebeurtenisSoort.DECLARATIE]
+        declared = [e for e in own if e.soort is EventKind.DECLARATIE]
         if not declared:
             return []
         last_end = max(e.einddatum or e.datum for e in declared)
@@ -218,9 +218,9 @@ def _raw_intervals(v: Voorziening, events: Sequence[Gebeurtenis], trigger: Start
     intervals: list[Interval] = []
     open_start: dt.date | None = None
     for e in own:
-        if e.soort is GebeurtenisSoort.START_ZORG and open_start is None:
+        if e.soort is EventKind.START_ZORG and open_start is None:
             open_start = e.datum
-        elif e.soort is GebeurtenisSoort.STOP_ZORG:
+        elif e.soort is EventKind.STOP_ZORG:
             if open_start is None:
                 raise PolicyInputError(
                     "gebeurtenissen",
@@ -236,7 +236,7 @@ def _raw_intervals(v: Voorziening, events: Sequence[Gebeurtenis], trigger: Start
 
 def voorziening_pieces(
     v: Voorziening,
-    events: Sequence[Gebeurtenis] = (),
+    events: Sequence[Event] = (),
     trigger: StartTrigger = StartTrigger.BESCHIKKING,
     table: TariffTable | None = None,
     rule: PauseRule = PauseRule.LONGER_THAN_CALENDAR_MONTH,
@@ -254,8 +254,8 @@ def voorziening_pieces(
         first = first_charged_month(iv.start)
         end = virtual_end(remaining, first, table)
         stop_month = None if iv.stop is None else Month.of(iv.stop)
-        if end is not None and (stop_month is None or end.stop_maand <= stop_month):
-            stop = end.virtuele_einddatum if iv.stop is None else min(iv.stop, end.virtuele_einddatum)
+        if end is not None and (stop_month is None or end.stop_month <= stop_month):
+            stop = end.virtual_end_date if iv.stop is None else min(iv.stop, end.virtual_end_date)
             pieces.append(Piece(v, Interval(iv.start, max(stop, iv.start)), remaining, end))
             remaining = 0
         else:
@@ -282,15 +282,15 @@ def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
             bsn,
             start,
             stop,
-            stop_reden=None if stop is None else StopReden.EINDE_VOORZIENING,
+            stop_reden=None if stop is None else StopReason.EINDE_VOORZIENING,
             voorziening_ids=ids,
         )
-    history: list[tuple[KostprijsStand, Piece]] = []
+    history: list[tuple[KostprijsState, Piece]] = []
     for piece in sorted(
         (p for p in group if p.kostprijs_start_cent is not None), key=lambda p: p.interval.start
     ):
         assert piece.kostprijs_start_cent is not None
-        entry = KostprijsStand(piece.interval.start, piece.kostprijs_start_cent, piece.voorziening.id)
+        entry = KostprijsState(piece.interval.start, piece.kostprijs_start_cent, piece.voorziening.id)
         if not history:
             history.append((entry, piece))
             continue
@@ -302,7 +302,7 @@ def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
         assert governing.kostprijs_start_cent is not None
         history.append(
             (
-                KostprijsStand(
+                KostprijsState(
                     governing.interval.start, governing.kostprijs_start_cent, governing.voorziening.id
                 ),
                 governing,
@@ -315,10 +315,10 @@ def _period(bsn: Bsn, group: list[Piece], table: TariffTable | None) -> Period:
         stop,
         kostprijs_cent=governing.kostprijs_start_cent,
         kostprijs_start=governing.interval.start,
-        stop_reden=StopReden.KOSTPRIJS_BEREIKT
+        stop_reden=StopReason.KOSTPRIJS_BEREIKT
         if reached
-        else (None if stop is None else StopReden.EINDE_VOORZIENING),
-        restant_stopmaand_cent=governing.einde.restant_stopmaand_cent
+        else (None if stop is None else StopReason.EINDE_VOORZIENING),
+        restant_stopmaand_cent=governing.einde.stop_month_remainder_cent
         if governing.einde is not None
         else None,
         voorziening_ids=ids,
@@ -349,7 +349,7 @@ def _separate(stop: dt.date | None, start: dt.date, rule: PauseRule) -> bool:
 
 def derive_periods(
     voorzieningen: Sequence[Voorziening],
-    gebeurtenissen: Sequence[Gebeurtenis] = (),
+    gebeurtenissen: Sequence[Event] = (),
     parameters: GemeenteParameters | None = None,
     *,
     table: TariffTable | None = None,

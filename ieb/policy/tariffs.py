@@ -18,8 +18,8 @@ from ieb.errors import ConfigurationError
 __all__ = [
     "ENV_VAR",
     "NATIONAL_TARIFFS",
-    "Periode",
     "Tariff",
+    "TariffPeriod",
     "TariffTable",
     "monthly_tariff",
     "national_tariff",
@@ -32,7 +32,7 @@ __all__ = [
 ENV_VAR = "IEB_TARIEVEN"
 
 
-class Periode(StrEnum):
+class TariffPeriod(StrEnum):
     VIER_WEKEN = "4-weken"
     MAAND = "maand"
 
@@ -41,7 +41,7 @@ class Periode(StrEnum):
 class Tariff:
     vanaf: dt.date
     bedrag_cent: int
-    periode: Periode = Periode.MAAND
+    periode: TariffPeriod = TariffPeriod.MAAND
     bron: str = ""
 
 
@@ -89,12 +89,15 @@ class TariffTable:
 NATIONAL_TARIFFS = TariffTable(
     [
         Tariff(
-            dt.date(2019, 1, 1), 1750, Periode.VIER_WEKEN, "Besluit maatschappelijke ondersteuning 2015, 2019"
+            dt.date(2019, 1, 1),
+            1750,
+            TariffPeriod.VIER_WEKEN,
+            "Besluit maatschappelijke ondersteuning 2015, 2019",
         ),
-        Tariff(dt.date(2020, 1, 1), 1900, Periode.MAAND, "Uitvoeringsbesluit Wmo 2015, 2020"),
-        Tariff(dt.date(2024, 1, 1), 2060, Periode.MAAND, "indexatie 2024"),
-        Tariff(dt.date(2025, 1, 1), 2100, Periode.MAAND, "indexatie 2025"),
-        Tariff(dt.date(2026, 1, 1), 2180, Periode.MAAND, "Stcrt. 2025, 35082"),
+        Tariff(dt.date(2020, 1, 1), 1900, TariffPeriod.MAAND, "Uitvoeringsbesluit Wmo 2015, 2020"),
+        Tariff(dt.date(2024, 1, 1), 2060, TariffPeriod.MAAND, "indexatie 2024"),
+        Tariff(dt.date(2025, 1, 1), 2100, TariffPeriod.MAAND, "indexatie 2025"),
+        Tariff(dt.date(2026, 1, 1), 2180, TariffPeriod.MAAND, "Stcrt. 2025, 35082"),
     ]
 )
 
@@ -111,7 +114,7 @@ def monthly_tariff(day: dt.date, table: TariffTable | None = None) -> Tariff:
     the RESTBEDRAG of the CAK migration file instead of a monthly calculation.
     """
     tariff = national_tariff(day.replace(day=1), table)
-    if tariff.periode is not Periode.MAAND:
+    if tariff.periode is not TariffPeriod.MAAND:
         raise ConfigurationError(
             f"het landelijk tarief op {day.isoformat()} gold per periode van 4 weken, niet per maand; "
             "maandberekeningen kunnen pas vanaf 2020; gebruik voor 2019 het RESTBEDRAG uit het "
@@ -151,7 +154,7 @@ def tariffs_from_json(text: str) -> list[Tariff]:
                 f"{where}.bedrag_cent: {bedrag!r} moet een positief geheel getal (eurocent) zijn"
             )
         try:
-            periode = Periode(item.get("periode", "maand"))
+            periode = TariffPeriod(item.get("periode", "maand"))
         except ValueError:
             raise ConfigurationError(f"{where}.periode: kies 'maand' of '4-weken'") from None
         bron = item.get("bron", "configuratie")

@@ -25,9 +25,15 @@ import random
 import threading
 from dataclasses import dataclass, fields, replace
 
-__all__ = ["FAULT_KINDS", "FaultConfig", "FaultInjector"]
+from ieb.errors import ConfigurationError
+
+__all__ = ["FAULT_KINDS", "FaultConfig", "FaultConfigError", "FaultInjector"]
 
 FAULT_KINDS = ("latency", "http503", "lost_ack", "drop", "fo01", "duplicate")
+
+
+class FaultConfigError(ConfigurationError, ValueError):
+    """A fault setting that cannot be used (names the setting); also a ValueError for older callers."""
 
 
 @dataclass(frozen=True)
@@ -46,14 +52,27 @@ class FaultConfig:
     fo01_code: str = "IB102"
 
     def __post_init__(self) -> None:
+        from ieb.ggk.codes import FoutCode
+
         for kind in FAULT_KINDS:
             rate = getattr(self, kind)
             if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"rate {kind}={rate} ligt niet tussen 0 en 1")
-        if self.latency_min < 0 or self.latency_max < self.latency_min:
-            raise ValueError("latency_min..latency_max is geen geldig bereik")
+                raise FaultConfigError(f"rate {kind}={rate} ligt niet tussen 0 en 1", location=kind)
+        if not (0 <= self.latency_min <= self.latency_max <= 60):
+            raise FaultConfigError(
+                "latency_min..latency_max is geen geldig bereik (0 tot 60 seconden)", location="latency_min"
+            )
         if self.http503 + self.lost_ack + self.drop >= 1.0:
-            raise ValueError("http503 + lost_ack + drop moet kleiner zijn dan 1 (anders komt niets aan)")
+            raise FaultConfigError(
+                "http503 + lost_ack + drop moet kleiner zijn dan 1 (anders komt niets aan)",
+                location="http503",
+            )
+        if self.fo01_code not in {c.value for c in FoutCode}:
+            raise FaultConfigError(
+                f"fo01_code {self.fo01_code!r} is geen Fo01-code van de GGk; bekend: "
+                + ", ".join(c.value for c in FoutCode),
+                location="fo01_code",
+            )
 
     @property
     def active(self) -> bool:
@@ -96,13 +115,23 @@ class FaultConfig:
             name, sep, value = part.partition("=")
             name = name.strip().replace("-", "_")
             if not sep or name not in known:
-                raise ValueError(f"onbekende fout-instelling {part!r}; bekend: {', '.join(known)}")
-            if name == "fo01_code":
-                config = replace(config, fo01_code=value.strip())
-            elif name == "seed":
-                config = replace(config, seed=int(value))
-            else:
-                config = replace(config, **{name: float(value)})  # type: ignore[arg-type]
+                raise FaultConfigError(f"onbekende fout-instelling {part!r}; bekend: {', '.join(known)}")
+            try:
+                if name == "fo01_code":
+                    config = replace(config, fo01_code=value.strip())
+                elif name == "seed":
+                    config = replace(config, seed=int(value))
+                else:
+                    number = float(value)
+                    if number != number:  # NaN
+                        raise ValueError(value)
+                    config = replace(config, **{name: number})  # type: ignore[arg-type]
+            except FaultConfigError:
+                raise
+            except ValueError:
+                raise FaultConfigError(
+                    f"fout-instelling {name}={value.strip()!r} is geen getal", location=name
+                ) from None
         return config
 
 

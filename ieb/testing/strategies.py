@@ -71,7 +71,7 @@ def wmo401s(draw: st.DrawFn, *, dagtekening: dt.date | None = None) -> Wmo401:
         kstart = draw(st.dates(min_value=start, max_value=start + dt.timedelta(days=400)))
         tariff = NATIONAL_TARIFFS.on(kstart).bedrag_cent
         kostprijs = {
-            "kostprijs_bedrag": draw(st.integers(min_value=tariff, max_value=99_999_999)),
+            "kostprijs_bedrag": draw(st.integers(min_value=tariff + 1, max_value=99_999_999)),  # CS333
             "kostprijs_startdatum": kstart,
         }
     return Wmo401.build(

@@ -20,6 +20,8 @@ from ieb.releases import Registry, default_registry
 from ieb.types import BASIS_NS
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
+from ieb.validation.revisions import Revision
+from ieb.validation.revisions import revision as get_revision
 from ieb.validation.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule, RuleContext, rule_by_code
 from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.xmlsafe import DEFAULT_LIMITS, MAX_BYTES, Limits, XmlProblem, parse_bytes
@@ -36,12 +38,18 @@ def validate_bytes(
     tariffs: TariffTable = NATIONAL_TARIFFS,
     max_bytes: int = MAX_BYTES,
     limits: Limits = DEFAULT_LIMITS,
+    revision: str | Revision | None = None,
 ) -> Report:
     """Validate one file and report every problem found (see :class:`Report`).
 
     Never raises for any input bytes: a file that cannot be parsed safely (OP179, OP192, XML: see
     :mod:`ieb.xmlsafe`, including the :class:`~ieb.xmlsafe.Limits` on elements, depth, namespaces
-    and attributes) is a report with one level-1 issue."""
+    and attributes) is a report with one level-1 issue.
+
+    ``revision`` forces the rule parameters of one revision of iEb 1.0 (``"1.0.3"``, see
+    :mod:`ieb.validation.revisions`); by default the revision in force on the Dagtekening applies.
+    """
+    forced = get_revision(revision) if isinstance(revision, str) else revision
     registry = registry or default_registry
     report = Report()
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -89,7 +97,12 @@ def validate_bytes(
     else:
         loader = gemeenten
     ctx = RuleContext(
-        root=root, spec=spec, today=today or dt.date.today(), tariffs=tariffs, gemeenten_loader=loader
+        root=root,
+        spec=spec,
+        today=today or dt.date.today(),
+        tariffs=tariffs,
+        gemeenten_loader=loader,
+        revision=forced,
     )
     rules: tuple[Rule, ...] = release.rules or GENERIC_RULES
     for rule in rules:

@@ -3,6 +3,8 @@
 The bundled list (``ieb/data/gemeenten.csv``; provenance in ``ieb/data/gemeenten.SOURCE.md``) has
 the columns ``code,naam,ingangsdatum,einddatum``. A user may supply their own file with the same
 columns (``GemeenteLijst.from_csv(path)``, or ``--gemeenten FILE`` on the command line).
+The list holds gemeenten only: codes of RvIG Tabel 33 that are not municipalities
+(:data:`NIET_GEMEENTEN`, e.g. ``1999`` for the RNI register) are refused with a ConfigurationError.
 """
 
 from __future__ import annotations
@@ -17,7 +19,18 @@ from pathlib import Path
 from ieb.errors import ConfigurationError
 from ieb.resources import data_path
 
-__all__ = ["Gemeente", "GemeenteLijst", "bundled_gemeenten"]
+__all__ = ["NIET_GEMEENTEN", "Gemeente", "GemeenteLijst", "bundled_gemeenten"]
+
+#: Codes of RvIG Tabel 33 that are not municipalities and so never a valid Afzender (CS300):
+#: ``0000`` onbekend, ``0997``-``0999`` non-GBA placeholders (ended 1990), ``1999`` Registratie Niet
+#: Ingezetenen (RNI, a register). A list that contains one of them is refused.
+NIET_GEMEENTEN: dict[str, str] = {
+    "0000": "Onbekend",
+    "0997": "Niet-GBA-code",
+    "0998": "Niet-GBA-code",
+    "0999": "Niet-GBA-code",
+    "1999": "Registratie Niet Ingezetenen (RNI)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +52,8 @@ class GemeenteLijst:
     def __init__(self, gemeenten: list[Gemeente], *, source: str = "") -> None:
         self._by_code: dict[str, list[Gemeente]] = {}
         for g in gemeenten:
+            if g.code in NIET_GEMEENTEN:
+                raise ConfigurationError(_niet_gemeente(g.code, source))
             self._by_code.setdefault(g.code, []).append(g)
         self.source = source
 
@@ -84,6 +99,8 @@ class GemeenteLijst:
                 raise ConfigurationError(
                     f"gemeentelijst {source}:{line}: code {row['code']!r} is geen 4 cijfers"
                 )
+            if code in NIET_GEMEENTEN:
+                raise ConfigurationError(_niet_gemeente(code, f"{source}:{line}"))
             try:
                 begin = dt.date.fromisoformat(row["ingangsdatum"].strip()) if row["ingangsdatum"] else None
                 end = dt.date.fromisoformat(row["einddatum"].strip()) if row["einddatum"] else None
@@ -91,6 +108,13 @@ class GemeenteLijst:
                 raise ConfigurationError(f"gemeentelijst {source}:{line}: ongeldige datum ({exc})") from None
             rows.append(Gemeente(code, (row["naam"] or "").strip(), begin, end))
         return cls(rows, source=source)
+
+
+def _niet_gemeente(code: str, where: str) -> str:
+    return (
+        f"gemeentelijst {where}: code {code} ({NIET_GEMEENTEN[code]}) is geen gemeente; CS300 kent alleen "
+        "gemeentecodes van het CBS. Haal de regel weg."
+    )
 
 
 @cache

@@ -19,10 +19,12 @@ from lxml import etree
 
 from ieb.dates import IEB_START, XsdDate, add_months
 from ieb.errors import ConfigurationError
+from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import attach_builtin_rules
 from ieb.types import BASIS_NS, bsn_is_valid, mask_bsn
 from ieb.validation.report import Issue
+from ieb.validation.revisions import Revision, revision_on
 from ieb.values import collapse, element_text, read_date, read_integer, read_string
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,6 +58,8 @@ class RuleContext:
     tariffs: TariffTable = NATIONAL_TARIFFS
     gemeenten_loader: Callable[[], GemeenteLijst] | None = None
     _gemeenten: GemeenteLijst | None = field(default=None, repr=False)
+    #: the revision whose rule parameters apply; None: the one in force on the Dagtekening
+    revision: Revision | None = None
 
     @property
     def gemeenten(self) -> GemeenteLijst:
@@ -355,7 +359,7 @@ def _cs332(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 
 
 @_rule(
-    "CS333", 3, "S333", "KostprijsBedrag is minstens het nationale tarief op KostprijsStartdatum", {"WMO401"}
+    "CS333", 3, "S333", "KostprijsBedrag groter dan het nationale tarief op KostprijsStartdatum", {"WMO401"}
 )
 def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     base = "m:Client/m:StartEigenBijdrage/m:EbKostprijs"
@@ -364,15 +368,13 @@ def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     if bedrag is None or start is None or bedrag < 0:
         return
     try:
-        tariff = ctx.tariffs.on(start.clamped())
+        # a year beyond 9999 uses the newest tariff (XsdDate.clamped), a year before 1 has none
+        tariff = cs333_tariff(bedrag, start.clamped(), ctx.tariffs)
     except ConfigurationError:
         return  # no national tariff before 2019: CS332/CS334 report such dates
-    if bedrag < tariff.bedrag_cent:
+    if tariff is not None:
         yield rule.issue(
-            ctx.path_of(f"{base}/b:KostprijsBedrag"),
-            f"KostprijsBedrag {bedrag / 100:.2f} euro is lager dan het nationale tarief van "
-            f"{tariff.bedrag_cent / 100:.2f} euro op {start.isoformat()}; stuur geen kostprijs mee, of "
-            "controleer het bedrag (in eurocent).",
+            ctx.path_of(f"{base}/b:KostprijsBedrag"), cs333_message(bedrag, start.clamped(), tariff)
         )
 
 
@@ -402,13 +404,20 @@ def _window(
     day = ctx.date(path)
     if dagtekening is None or day is None:
         return
-    limit = dagtekening.add_months(months)
+    # the revision in force on the Dagtekening (ieb.validation.revisions) sets the window
+    rev = ctx.revision or revision_on(dagtekening.clamped())
+    if months < 0:
+        months = -rev.months_back(rule.code)
+    else:
+        months = rev.months_ahead(rule.code)
+    limit = dagtekening.add_months(months)  # total: any year the XSD allows
     wat = "eerste aanlevering" if status == "1" else "wijziging"
     if months < 0 and day < limit:
         yield rule.issue(
             ctx.path_of(path),
-            f"{ctx.datum_veld} {day.isoformat()} ligt meer dan 12 maanden voor de dagtekening "
-            f"{dagtekening.isoformat()}; een {wat} mag hoogstens 12 maanden terug gaan (vanaf {limit.isoformat()}).",
+            f"{ctx.datum_veld} {day.isoformat()} ligt meer dan {-months} maanden voor de dagtekening "
+            f"{dagtekening.isoformat()}; een {wat} mag hoogstens {-months} maanden terug gaan "
+            f"(vanaf {limit.isoformat()}; iEb-revisie {rev.name}).",
         )
     elif months > 0 and day > limit:
         yield rule.issue(
@@ -420,7 +429,10 @@ def _window(
 
 @_rule("TR112", 2, "0001", "Eerste aanlevering: datum hoogstens 12 maanden in het verleden", HEEN)
 def _tr112(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
-    yield from _window(rule, ctx, "1", -12)
+    dagtekening = ctx.dagtekening
+    rev = ctx.revision or revision_on(dagtekening.clamped() if dagtekening is not None else None)
+    if ctx.spec.name in rev.tr112_messages:
+        yield from _window(rule, ctx, "1", -12)
 
 
 @_rule("TR113", 2, "0001", "Eerste aanlevering: datum hoogstens 1 maand in de toekomst", HEEN)

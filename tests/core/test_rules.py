@@ -89,7 +89,9 @@ def test_cs300_uses_the_date_and_a_user_list() -> None:
 
 
 def test_cs333_uses_the_date_effective_tariff() -> None:
-    data = (SAMPLES / "valid/wmo401-kostprijs.xml").read_bytes().replace(b">57000<", b">2180<")
-    assert validate_bytes(data, today=TODAY).codes == []  # exactly the 2026 tariff is enough
+    data = (SAMPLES / "valid/wmo401-kostprijs.xml").read_bytes().replace(b">57000<", b">2181<")
+    assert validate_bytes(data, today=TODAY).codes == []  # one cent above the 2026 tariff is enough
+    equal = data.replace(b">2181<", b">2180<")  # S333 "niet groter dan nationaal tarief": equal fails
+    assert validate_bytes(equal, today=TODAY).codes == ["CS333"]
     raised = NATIONAL_TARIFFS.extended([Tariff(dt.date(2026, 5, 1), 2500)])
     assert validate_bytes(data, today=TODAY, tariffs=raised).codes == ["CS333"]

@@ -91,12 +91,18 @@ def test_level1_iv028_and_iv032(cak: CakSimulator) -> None:
     assert r2.retour is None and r2.verdict == "no_retour" and "IV032" in (r2.reason or "")
 
 
-@pytest.mark.parametrize(
-    "data", [b"not xml", b"<a/>", start_xml().replace(b"<ieb:Identificatie>1<", b"<ieb:Identificatie><")]
-)
+@pytest.mark.parametrize("data", [b"not xml", b"<a/>"])
 def test_unreadable_header_gets_no_retour(cak: CakSimulator, data: bytes) -> None:
     r = cak.process(data)
     assert r.retour is None and r.verdict == "no_retour" and "kop onleesbaar" in (r.reason or "")
+
+
+def test_empty_identificatie_still_gets_a_valid_retour(cak: CakSimulator) -> None:
+    # issue 10 kind 3: every WMO401/WMO403 gets one valid retour; see tests/simulator/test_cak_retour.py
+    r = cak.process(start_xml().replace(b"<ieb:Identificatie>1<", b"<ieb:Identificatie><"))
+    root = assert_valid(r.retour)
+    ident = root.findtext("r2:Header/r2:BerichtIdentificatie/{*}Identificatie", namespaces=NS)
+    assert r.level == 1 and ident == "ONBEKEND"
 
 
 def test_level3_history_codes_every_class(cak: CakSimulator) -> None:

@@ -52,8 +52,14 @@ CASES: list[tuple[str, list[Delivery], Delivery, bool]] = [
     ("TR104", [start(1, day=Y), start(1, "3", day=Y)], start(1, "3"), True),
     ("TR104", [start(1, day=Y)], start(1, "2", D(2024, 4, 1)), False),
     ("TR104", [start(1, day=Y), stop(1, day=Y), stop(1, "3", day=Y)], stop(1, "2"), True),
-    ("TR114", [start(1, day=Y)], start(1, "2", D(2023, 6, 1)), True),
-    ("TR114", [start(1, day=Y)], start(1, "2", D(2023, 7, 1)), False),
+    # TR114 by revision (ieb.validation.revisions): 36 months back from 1.0.3 (in force 2021-07-19) ...
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2021, 6, 14)), True),
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2021, 6, 15)), False),
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2023, 6, 1)), False),  # 12 months was the old limit
+    # ... and 12 months with a Dagtekening before 2021-07-19 (revision 1.0.2)
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2020, 7, 17), day=D(2021, 7, 18)), True),
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2020, 7, 18), day=D(2021, 7, 18)), False),
+    ("TR114", [start(1, day=Y)], start(1, "2", D(2020, 7, 17), day=D(2021, 7, 19)), False),
     (
         "TR114",
         [start(1, "1", D(2023, 5, 1), day=D(2023, 5, 1))],
@@ -84,9 +90,9 @@ CASES: list[tuple[str, list[Delivery], Delivery, bool]] = [
     (
         "OP291",
         [
-            start(1, "1", D(2024, 4, 1), day=Y),
             start(2, "1", D(2024, 2, 1), day=Y),
             stop(2, "1", D(2024, 3, 1), day=Y),
+            start(1, "1", D(2024, 4, 1), day=Y),
         ],
         start(2, "2", D(2024, 4, 2)),
         True,
@@ -99,6 +105,31 @@ CASES: list[tuple[str, list[Delivery], Delivery, bool]] = [
     ("OP291", TWO_PERIODS, start(2, "2", D(2024, 4, 1)), False),  # moved earlier, still after period 1
     ("OP291", TWO_PERIODS, stop(2, "1", D(2024, 6, 30)), False),
     ("OP291", [start(1, day=Y), stop(1, "1", D(2024, 3, 31), day=Y)], stop(1, "3", D(2024, 3, 31)), False),
+    # OP291 from the rule text "one current start per Bsn" (spec section 6; issue 10): a new start is
+    # open until its stop arrives, so it may not begin before a period that is still current
+    ("OP291", [start(1, "1", D(2024, 6, 1), day=Y)], start(2, "1", D(2024, 1, 1)), True),  # the gap
+    ("OP291", [start(1, "1", D(2024, 6, 1), day=Y)], start(2, "1", D(2024, 5, 31)), True),
+    (
+        "OP291",
+        [start(1, "1", D(2024, 6, 1), day=Y), stop(1, "1", D(2024, 6, 30), day=Y)],
+        start(2, "1", D(2024, 1, 1)),
+        True,
+    ),
+    ("OP291", [start(1, "1", D(2024, 6, 1), day=Y)], start(2, "1", D(2024, 1, 1), B2), False),  # other Bsn
+    (
+        "OP291",
+        [start(1, "1", D(2024, 6, 1), day=Y), start(1, "3", D(2024, 6, 1), day=Y)],
+        start(2, "1", D(2024, 1, 1)),
+        False,
+    ),
+    (
+        "OP291",
+        [start(1, "1", D(2024, 1, 1), day=Y), stop(1, "1", D(2024, 2, 29), day=Y)],
+        start(2, "1", D(2024, 3, 1)),
+        False,
+    ),
+    ("OP291", [start(1, "1", D(2024, 6, 1), day=Y)], start(1, "3", D(2024, 6, 1)), False),  # a deletion
+    ("OP291", [start(1, "1", D(2024, 6, 1), day=Y)], start(1, "2", D(2024, 1, 1)), False),  # own period
     # a start change or deletion with another Bsn than the current start (its stop would be impossible)
     ("TR103", [start(1, day=Y)], start(1, "2", MARCH1, bsn=B2), True),
     ("TR329", [start(1, day=Y)], start(1, "3", MARCH1, bsn=B2), True),
@@ -194,4 +225,63 @@ def test_rule_cak_side(case: tuple[str, list[Delivery], Delivery, bool]) -> None
         assert (
             expected not in codes or expected in others
         )  # shared codes (OP291/OP325) may come from another rule
+    cak.close()
+
+
+# OP291 against a history that already holds two overlapping current periods (written before the
+# rule was closed, or taken over from elsewhere): a delivery may shorten the overlap away, but a
+# delivery that leaves the periods overlapping is refused, whatever it changes.
+OVERLAPPING = [start(1, "1", D(2024, 5, 1), day=Y), start(2, "1", D(2024, 1, 1), day=Y)]
+OVERLAP_CASES: list[tuple[Delivery, bool]] = [
+    (stop(2, "1", D(2024, 6, 30)), True),  # the later stop of the gap: still overlapping 05-01..06-30
+    (stop(2, "1", D(2024, 5, 1)), True),  # one shared day is an overlap
+    (stop(2, "1", D(2024, 4, 30)), False),  # ends before period 1 begins: resolved
+    (stop(1, "1", D(2024, 6, 30)), True),  # stopping period 1 leaves it inside period 2
+    (start(1, "3", D(2024, 5, 1)), False),  # deleting one of them resolves it
+    (start(1, "2", D(2024, 6, 1)), True),  # moving period 1 keeps it inside the open period 2
+]
+
+
+def _overlap_id(case: tuple[Delivery, bool]) -> str:
+    d, fires = case
+    return f"{d.bericht}-nr{d.eb_start_nummer}-s{d.status}-{d.datum}-{'fires' if fires else 'passes'}"
+
+
+@pytest.mark.parametrize("case", OVERLAP_CASES, ids=[_overlap_id(c) for c in OVERLAP_CASES])
+def test_op291_on_an_overlapping_history_both_roles(case: tuple[Delivery, bool]) -> None:
+    incoming, fires = case
+    assert (history_rule("OP291").check(incoming, MemoryHistory(OVERLAPPING)) is not None) == fires
+    # municipality pre-flight: its ledger of accepted and pending deliveries
+    ledger = Ledger(open_database("sqlite://"), counted=COUNTED_GEMEENTE)
+    with ledger.engine.begin() as conn:
+        for n, d in enumerate(OVERLAPPING):
+            ledger.add(conn, d, outcome="pending" if n % 2 else "accepted")
+        history = ledger.history(conn, "0363", bsn=incoming.bsn, nummers=[incoming.eb_start_nummer])
+    assert ("OP291" in {i.code for i in check_history(incoming, history)}) == fires
+    # CAK side: the overlapping deliveries are in its ledger as accepted
+    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY)
+    with cak.engine.begin() as conn:
+        for d in OVERLAPPING:
+            cak.ledger.add(conn, d, outcome="accepted")
+    result = cak.process(to_xml(incoming.to_message()))
+    assert ("9102" in result.codes) == fires, result
+    assert ("OP291" in {i.code for i in result.issues}) == fires
+    cak.close()
+
+
+def test_op291_the_reported_gap_with_its_own_dates() -> None:
+    """Issue 10: a current open start from 2026-06-01; a new open start from 2026-01-01 and its later
+    stop were both accepted, leaving two overlapping current periods for one Bsn."""
+    day = D(2026, 6, 15)
+    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=day)
+    first = Delivery("WMO401", "0363", "G1", day, B1, 1, "1", D(2026, 6, 1))
+    assert cak.process(to_xml(first.to_message())).verdict == "accepted"
+    gap = Delivery("WMO401", "0363", "G2", day, B1, 2, "1", D(2026, 1, 1))
+    result = cak.process(to_xml(gap.to_message()))
+    assert result.verdict == "rejected" and result.codes == ("9102",)
+    assert [i.code for i in result.issues] == ["OP291"]
+    later_stop = Delivery("WMO403", "0363", "G3", day, B1, 2, "1", D(2026, 7, 1))
+    assert cak.process(to_xml(later_stop.to_message())).verdict == "rejected"  # no such start (TR330)
+    (period,) = cak.periods("0363")[("0363", B1)]
+    assert (period.start.datum, period.stop) == (D(2026, 6, 1), None)
     cak.close()

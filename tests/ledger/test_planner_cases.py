@@ -144,10 +144,18 @@ def test_second_stop_change_on_one_day_deletes_and_resends_the_stop_of_an_old_st
 
 
 def test_blocked_start_change_names_the_rule_broken_first(world: World) -> None:
-    world.plan([Period(D(2023, 7, 1))], D(2023, 8, 1))
+    # TR114 allows 36 months back from revision 1.0.3 (in force 2021-07-19)
+    world.plan([Period(D(2020, 7, 1))], D(2020, 8, 1))
     with pytest.raises(PlanningError) as exc:
-        plan(world.gemeente, "0363", {B: [Period(D(2023, 7, 2))]}, today=D(2024, 8, 15), gemeenten=GEMEENTEN)
+        plan(world.gemeente, "0363", {B: [Period(D(2020, 7, 2))]}, today=D(2023, 8, 15), gemeenten=GEMEENTEN)
     assert exc.value.problems[0].startswith("Bsn ******006: TR114 (9114)")
+    assert "36 maanden" in exc.value.problems[0]
+
+
+def test_start_change_13_months_back_is_planned_under_revision_103(world: World) -> None:
+    world.plan([Period(D(2023, 7, 1))], D(2023, 8, 1))
+    result = world.plan([Period(D(2023, 7, 2))], D(2024, 8, 15))
+    assert _steps(result) == [("WMO401", "2", D(2023, 7, 2))]
 
 
 def test_blocked_second_kostprijs_change_on_one_day_names_op325_first(world: World) -> None:

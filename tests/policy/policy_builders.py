@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ieb.policy import Huishouden, Lid, Role, Soort, Voorziening
+from ieb.policy import Household, Member, Role, Voorziening, VoorzieningKind
 
 #: Test BSNs (9999xxxxx, 11-proef valid).
 CLIENT = "999900006"
@@ -24,8 +24,8 @@ def lid(
     wlz: bool = False,
     bw: bool = False,
     rol: str | None = None,
-) -> Lid:
-    return Lid(
+) -> Member:
+    return Member(
         bsn=bsn,
         geboortedatum=d(geboren),
         wlz_eigen_bijdrage=wlz,
@@ -45,12 +45,12 @@ def vz(
     return Voorziening(
         id=id,
         bsn=bsn,
-        soort=Soort(soort),
+        soort=VoorzieningKind(soort),
         start=d(start),
         stop=d(stop) if stop else None,
         kostprijs_cent=kostprijs,
     )
 
 
-def huishouden(*leden: Lid, inkomen: int | None = None) -> Huishouden:
-    return Huishouden(leden=leden or (lid(),), inkomen_cent_per_jaar=inkomen)
+def huishouden(*leden: Member, inkomen: int | None = None) -> Household:
+    return Household(leden=leden or (lid(),), inkomen_cent_per_jaar=inkomen)

@@ -10,7 +10,7 @@ from policy_builders import d
 from ieb.errors import ConfigurationError
 from ieb.policy import (
     NATIONAL_TARIFFS,
-    Periode,
+    TariffPeriod,
     aow_age,
     aow_date,
     has_aow_age_in_month,
@@ -59,15 +59,15 @@ def test_aow_date_and_month() -> None:
 @pytest.mark.parametrize(
     ("day", "cent", "periode"),
     [
-        ("2019-06-01", 1750, Periode.VIER_WEKEN),
-        ("2020-01-01", 1900, Periode.MAAND),
-        ("2023-12-31", 1900, Periode.MAAND),
-        ("2024-01-01", 2060, Periode.MAAND),
-        ("2025-07-01", 2100, Periode.MAAND),
-        ("2026-01-01", 2180, Periode.MAAND),
+        ("2019-06-01", 1750, TariffPeriod.VIER_WEKEN),
+        ("2020-01-01", 1900, TariffPeriod.MAAND),
+        ("2023-12-31", 1900, TariffPeriod.MAAND),
+        ("2024-01-01", 2060, TariffPeriod.MAAND),
+        ("2025-07-01", 2100, TariffPeriod.MAAND),
+        ("2026-01-01", 2180, TariffPeriod.MAAND),
     ],
 )
-def test_national_tariff_table(day: str, cent: int, periode: Periode) -> None:
+def test_national_tariff_table(day: str, cent: int, periode: TariffPeriod) -> None:
     tariff = national_tariff(d(day))
     assert (tariff.bedrag_cent, tariff.periode) == (cent, periode)
 

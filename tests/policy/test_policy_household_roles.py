@@ -16,13 +16,13 @@ from policy_builders import ANDER, CLIENT, KIND1, KIND2, PARTNER, d, lid, vz
 from ieb.policy import (
     MAX_LEDEN,
     GemeenteParameters,
-    Huishouden,
-    HuishoudType,
-    Lid,
-    MinimaGrenzen,
+    Household,
+    HouseholdType,
+    Member,
+    MinimaLimits,
     Month,
     PolicyInputError,
-    Reden,
+    Reason,
     Role,
     estimate_household,
     household_type,
@@ -41,12 +41,10 @@ DOCHTER = lid(KIND2, "2018-11-05", rol="kind")
 WA_DOCHTER = vz("woningaanpassing", "2025-02-12", bsn=KIND2, kostprijs=300_000)
 
 
-def one_month(leden: tuple[Lid, ...], items: list, params: GemeenteParameters, maand: str = "2025-06",
-              inkomen: int | None = None) -> tuple[int, Reden]:  # fmt: skip
+def one_month(leden: tuple[Member, ...], items: list, params: GemeenteParameters, maand: str = "2025-06",
+              inkomen: int | None = None) -> tuple[int, Reason]:  # fmt: skip
     m = Month.parse(maand)
-    schatting = estimate_household(
-        Huishouden(leden=leden, inkomen_cent_per_jaar=inkomen), items, params, m, m
-    )
+    schatting = estimate_household(Household(leden=leden, inkomen_cent_per_jaar=inkomen), items, params, m, m)
     [result] = schatting.maanden
     return result.bedrag_cent, result.reden
 
@@ -55,40 +53,40 @@ def test_two_parents_two_children_woningaanpassing_of_a_child_is_described_and_n
     # Both parents are below the AOW age: a multi-person household (client + partner) pays nothing.
     assert one_month((VADER, MOEDER, ZOON, DOCHTER), [WA_DOCHTER], CHARGES_MINORS) == (
         0,
-        Reden.MEERPERSOONS_ONDER_AOW,
+        Reason.MEERPERSOONS_ONDER_AOW,
     )
 
 
 def test_two_parents_two_children_when_the_gemeente_does_not_charge_minors() -> None:
-    assert one_month((VADER, MOEDER, ZOON, DOCHTER), [WA_DOCHTER], DEFAULT) == (0, Reden.MINDERJARIG)
+    assert one_month((VADER, MOEDER, ZOON, DOCHTER), [WA_DOCHTER], DEFAULT) == (0, Reason.MINDERJARIG)
 
 
 def test_the_order_of_members_does_not_matter() -> None:
     assert one_month((DOCHTER, ZOON, MOEDER, VADER), [WA_DOCHTER], CHARGES_MINORS) == (
         0,
-        Reden.MEERPERSOONS_ONDER_AOW,
+        Reason.MEERPERSOONS_ONDER_AOW,
     )
 
 
 def test_single_parent_with_children_pays_for_the_childs_woningaanpassing() -> None:
     # A child is not a partner: this is not a multi-person household below the AOW age.
-    assert one_month((VADER, ZOON, DOCHTER), [WA_DOCHTER], CHARGES_MINORS) == (2100, Reden.LANDELIJK_TARIEF)
+    assert one_month((VADER, ZOON, DOCHTER), [WA_DOCHTER], CHARGES_MINORS) == (2100, Reason.LANDELIJK_TARIEF)
 
 
 def test_single_parent_and_child_without_roles_keep_the_child_a_child() -> None:
     ouder, kind = lid(CLIENT, "1985-04-10"), lid(KIND2, "2018-11-05")
     item = vz("woningaanpassing", "2025-02-12", bsn=KIND2)
-    assert one_month((ouder, kind), [item], CHARGES_MINORS) == (2100, Reden.LANDELIJK_TARIEF)
-    assert one_month((kind, ouder), [item], CHARGES_MINORS) == (2100, Reden.LANDELIJK_TARIEF)
-    assert member_roles(Huishouden(leden=(kind, ouder)), d("2025-06-01")) == (Role.CHILD, Role.CLIENT)
+    assert one_month((ouder, kind), [item], CHARGES_MINORS) == (2100, Reason.LANDELIJK_TARIEF)
+    assert one_month((kind, ouder), [item], CHARGES_MINORS) == (2100, Reason.LANDELIJK_TARIEF)
+    assert member_roles(Household(leden=(kind, ouder)), d("2025-06-01")) == (Role.CHILD, Role.CLIENT)
 
 
 def test_two_adults_without_roles_keep_todays_meaning() -> None:
     a, b = lid(CLIENT, "1950-06-15"), lid(PARTNER, "1975-02-01")
-    assert member_roles(Huishouden(leden=(a, b)), d("2025-06-01")) == (Role.CLIENT, Role.PARTNER)
+    assert member_roles(Household(leden=(a, b)), d("2025-06-01")) == (Role.CLIENT, Role.PARTNER)
     assert one_month((a, b), [vz("huishoudelijke_hulp", "2024-01-10")], DEFAULT) == (
         0,
-        Reden.MEERPERSOONS_ONDER_AOW,
+        Reason.MEERPERSOONS_ONDER_AOW,
     )
 
 
@@ -96,20 +94,20 @@ def test_grandparents_at_aow_age_raising_a_grandchild_pay_one_tariff() -> None:
     opa, oma = lid(CLIENT, "1950-06-15", rol="client"), lid(PARTNER, "1952-01-01", rol="partner")
     kleinkind = lid(KIND1, "2014-01-01", rol="overig")
     item = vz("woningaanpassing", "2025-02-12", bsn=KIND1)
-    assert one_month((opa, oma, kleinkind), [item], CHARGES_MINORS) == (2100, Reden.LANDELIJK_TARIEF)
-    assert one_month((opa, oma, kleinkind), [item], DEFAULT) == (0, Reden.MINDERJARIG)
+    assert one_month((opa, oma, kleinkind), [item], CHARGES_MINORS) == (2100, Reason.LANDELIJK_TARIEF)
+    assert one_month((opa, oma, kleinkind), [item], DEFAULT) == (0, Reason.MINDERJARIG)
 
 
 def test_an_adult_child_is_a_household_of_its_own() -> None:
     ouder = lid(CLIENT, "1950-06-15", rol="client")
     zoon = lid(KIND1, "1990-01-01", rol="kind")
     begeleiding = vz("begeleiding", "2024-01-10", bsn=KIND1)
-    assert one_month((ouder, zoon), [begeleiding], DEFAULT) == (0, Reden.EIGEN_HUISHOUDEN)
+    assert one_month((ouder, zoon), [begeleiding], DEFAULT) == (0, Reason.EIGEN_HUISHOUDEN)
     # ... and does not make the parent a multi-person household: the parent's own support is charged.
     hh = vz("huishoudelijke_hulp", "2024-01-10", bsn=CLIENT)
     assert one_month((lid(CLIENT, "1980-01-01", rol="client"), zoon), [hh, begeleiding], DEFAULT) == (
         2100,
-        Reden.LANDELIJK_TARIEF,
+        Reason.LANDELIJK_TARIEF,
     )
 
 
@@ -117,9 +115,9 @@ def test_an_adult_housemates_wlz_contribution_does_not_free_the_household() -> N
     ouder = lid(CLIENT, "1950-06-15", rol="client")
     inwonend = lid(ANDER, "1990-01-01", wlz=True, rol="overig")
     hh = vz("huishoudelijke_hulp", "2024-01-10")
-    assert one_month((ouder, inwonend), [hh], DEFAULT) == (2100, Reden.LANDELIJK_TARIEF)
+    assert one_month((ouder, inwonend), [hh], DEFAULT) == (2100, Reason.LANDELIJK_TARIEF)
     partner = lid(PARTNER, "1951-01-01", wlz=True, rol="partner")
-    assert one_month((ouder, partner, inwonend), [hh], DEFAULT) == (0, Reden.WLZ)
+    assert one_month((ouder, partner, inwonend), [hh], DEFAULT) == (0, Reason.WLZ)
 
 
 def test_a_child_turning_18_leaves_the_parents_contribution() -> None:
@@ -127,29 +125,31 @@ def test_a_child_turning_18_leaves_the_parents_contribution() -> None:
     kind = lid(KIND1, "2007-07-15", rol="kind")  # 18 on 15 July 2025
     item = vz("woningaanpassing", "2025-02-12", bsn=KIND1)
     schatting = estimate_household(
-        Huishouden(leden=(ouder, kind)), [item], CHARGES_MINORS, Month(2025, 6), Month(2025, 8)
+        Household(leden=(ouder, kind)), [item], CHARGES_MINORS, Month(2025, 6), Month(2025, 8)
     )
     assert [(str(m.maand), m.bedrag_cent, m.reden) for m in schatting.maanden] == [
-        ("2025-06", 2100, Reden.LANDELIJK_TARIEF),
-        ("2025-07", 2100, Reden.LANDELIJK_TARIEF),  # still 17 on 1 July
-        ("2025-08", 0, Reden.EIGEN_HUISHOUDEN),  # 18 on 1 August: a household of their own
+        ("2025-06", 2100, Reason.LANDELIJK_TARIEF),
+        ("2025-07", 2100, Reason.LANDELIJK_TARIEF),  # still 17 on 1 July
+        ("2025-08", 0, Reason.EIGEN_HUISHOUDEN),  # 18 on 1 August: a household of their own
     ]
 
 
 @pytest.mark.parametrize(
     ("geboren", "juni", "juli"),
     [
-        ("1958-06-15", Reden.MEERPERSOONS_ONDER_AOW, Reden.LANDELIJK_TARIEF),  # AOW (67) on 15 June 2025
-        ("1958-07-01", Reden.MEERPERSOONS_ONDER_AOW, Reden.LANDELIJK_TARIEF),  # AOW on 1 July: July counts
-        ("1958-06-01", Reden.LANDELIJK_TARIEF, Reden.LANDELIJK_TARIEF),  # AOW on 1 June: June counts
-        ("1958-07-02", Reden.MEERPERSOONS_ONDER_AOW, Reden.MEERPERSOONS_ONDER_AOW),
+        ("1958-06-15", Reason.MEERPERSOONS_ONDER_AOW, Reason.LANDELIJK_TARIEF),  # AOW (67) on 15 June 2025
+        ("1958-07-01", Reason.MEERPERSOONS_ONDER_AOW, Reason.LANDELIJK_TARIEF),  # AOW on 1 July: July counts
+        ("1958-06-01", Reason.LANDELIJK_TARIEF, Reason.LANDELIJK_TARIEF),  # AOW on 1 June: June counts
+        ("1958-07-02", Reason.MEERPERSOONS_ONDER_AOW, Reason.MEERPERSOONS_ONDER_AOW),
     ],
 )
-def test_aow_age_reached_mid_month_counts_from_the_next_first(geboren: str, juni: Reden, juli: Reden) -> None:
+def test_aow_age_reached_mid_month_counts_from_the_next_first(
+    geboren: str, juni: Reason, juli: Reason
+) -> None:
     client = lid(CLIENT, "1950-06-15", rol="client")
     partner = lid(PARTNER, geboren, rol="partner")
     schatting = estimate_household(
-        Huishouden(leden=(client, partner)),
+        Household(leden=(client, partner)),
         [vz("huishoudelijke_hulp", "2024-01-10")],
         DEFAULT,
         Month(2025, 6),
@@ -165,16 +165,16 @@ GRENZEN = Grenzen(
 
 def test_minima_cell_ignores_children() -> None:
     ouder = lid(CLIENT, "1985-04-10", rol="client")
-    hh = Huishouden(leden=(ouder, ZOON, DOCHTER), inkomen_cent_per_jaar=2_500_000)
-    assert household_type(hh, Month(2025, 6)) is HuishoudType.EENPERSOONS
+    hh = Household(leden=(ouder, ZOON, DOCHTER), inkomen_cent_per_jaar=2_500_000)
+    assert household_type(hh, Month(2025, 6)) is HouseholdType.EENPERSOONS
     params = GemeenteParameters(
-        gemeentecode="0363", minima=(MinimaGrenzen(vanaf=d("2025-01-01"), grens_cent_per_jaar=GRENZEN),)
+        gemeentecode="0363", minima=(MinimaLimits(vanaf=d("2025-01-01"), grens_cent_per_jaar=GRENZEN),)
     )
     item = vz("huishoudelijke_hulp", "2024-01-10")
     # 25,000 is above the one-person limit (20,000), though below the multi-person one (28,000).
     assert one_month((ouder, ZOON, DOCHTER), [item], params, inkomen=2_500_000) == (
         2100,
-        Reden.LANDELIJK_TARIEF,
+        Reason.LANDELIJK_TARIEF,
     )
 
 
@@ -190,17 +190,15 @@ def test_minima_cell_ignores_children() -> None:
         ((lid(CLIENT), lid(CLIENT)), "huishouden.leden", "twee keer"),
     ],
 )  # fmt: skip
-def test_impossible_households_name_the_field(leden: tuple[Lid, ...], field: str, text: str) -> None:
+def test_impossible_households_name_the_field(leden: tuple[Member, ...], field: str, text: str) -> None:
     with pytest.raises(PolicyInputError) as info:
-        Huishouden(leden=leden)
+        Household(leden=leden)
     assert info.value.field == field and text in info.value.message
     assert CLIENT not in str(info.value)
 
 
 def test_a_minor_is_never_a_partner() -> None:
-    hh = Huishouden(
-        leden=(lid(CLIENT, "1980-01-01", rol="client"), lid(PARTNER, "2008-08-01", rol="partner"))
-    )
+    hh = Household(leden=(lid(CLIENT, "1980-01-01", rol="client"), lid(PARTNER, "2008-08-01", rol="partner")))
     with pytest.raises(PolicyInputError) as info:
         estimate_household(hh, [], DEFAULT, Month(2025, 6), Month(2025, 6))
     assert info.value.field == "huishouden.leden[1].rol" and "jonger dan 18" in info.value.message
@@ -244,7 +242,7 @@ def _test_bsns(count: int) -> list[int]:
 
 
 def test_roles_are_fixed_on_the_first_month_estimated() -> None:
-    assert member_roles(Huishouden(leden=(VADER, MOEDER, ZOON)), dt.date(2025, 1, 1)) == (
+    assert member_roles(Household(leden=(VADER, MOEDER, ZOON)), dt.date(2025, 1, 1)) == (
         Role.CLIENT,
         Role.PARTNER,
         Role.CHILD,

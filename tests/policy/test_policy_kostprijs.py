@@ -8,7 +8,7 @@ from policy_builders import CLIENT, d, vz
 from ieb.policy import (
     KostprijsError,
     Month,
-    StopReden,
+    StopReason,
     check_kostprijs,
     derive_periods,
     kostprijs_schedule,
@@ -31,7 +31,7 @@ def test_worked_example_570_euro_at_19_euro_is_30_months() -> None:
 def test_worked_example_as_a_period_start_january_2020() -> None:
     [period] = derive_periods([vz("hulpmiddel", "2020-01-15", kostprijs=57000)])
     assert period.stop == d("2022-07-31")  # collection Feb 2020 .. Jul 2022 = 30 months
-    assert period.stop_reden is StopReden.KOSTPRIJS_BEREIKT
+    assert period.stop_reden is StopReason.KOSTPRIJS_BEREIKT
     assert (period.kostprijs_cent, period.kostprijs_start) == (57000, d("2020-01-15"))
 
 
@@ -67,15 +67,15 @@ def test_remaining_kostprijs_is_sent_again_after_a_pause() -> None:
     first = vz("woningaanpassing", "2024-01-10", "2024-03-31", kostprijs=60000, id="wa")
     periods = derive_periods([first])
     assert periods[0].stop == d("2024-03-31")
-    from ieb.policy import Gebeurtenis, GebeurtenisSoort, GemeenteParameters, Soort, StartTrigger
+    from ieb.policy import Event, EventKind, GemeenteParameters, StartTrigger, VoorzieningKind
 
     params = GemeenteParameters(
-        gemeentecode="0363", start_triggers={Soort.WONINGAANPASSING: StartTrigger.LEVERING}
+        gemeentecode="0363", start_triggers={VoorzieningKind.WONINGAANPASSING: StartTrigger.LEVERING}
     )
     events = [
-        Gebeurtenis(voorziening_id="wa", soort=GebeurtenisSoort.START_ZORG, datum=d("2024-01-10")),
-        Gebeurtenis(voorziening_id="wa", soort=GebeurtenisSoort.STOP_ZORG, datum=d("2024-03-31")),
-        Gebeurtenis(voorziening_id="wa", soort=GebeurtenisSoort.START_ZORG, datum=d("2024-06-01")),
+        Event(voorziening_id="wa", soort=EventKind.START_ZORG, datum=d("2024-01-10")),
+        Event(voorziening_id="wa", soort=EventKind.STOP_ZORG, datum=d("2024-03-31")),
+        Event(voorziening_id="wa", soort=EventKind.START_ZORG, datum=d("2024-06-01")),
     ]
     open_item = vz("woningaanpassing", "2024-01-10", None, kostprijs=60000, id="wa")
     before, after = derive_periods([open_item], events, params)
@@ -83,7 +83,7 @@ def test_remaining_kostprijs_is_sent_again_after_a_pause() -> None:
     assert after.start == d("2024-06-01")
     assert after.kostprijs_cent == 60000 - 2 * 2060
     assert after.kostprijs_start == d("2024-06-01")
-    assert after.stop_reden is StopReden.KOSTPRIJS_BEREIKT
+    assert after.stop_reden is StopReason.KOSTPRIJS_BEREIKT
 
 
 def test_longest_running_kostprijs_item_is_sent() -> None:

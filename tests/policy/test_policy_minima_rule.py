@@ -15,12 +15,12 @@ from policy_builders import d, lid, vz
 
 from ieb.policy import (
     GemeenteParameters,
-    Huishouden,
+    Household,
     IncomeComparison,
-    MinimaGrenzen,
+    MinimaLimits,
     Month,
     PolicyInputError,
-    Reden,
+    Reason,
     estimate_household,
     parameters_from_csv,
     parameters_from_json,
@@ -34,17 +34,17 @@ GRENS = 3_435_900  # Westland 2024: 130% of the bijstandsnorm, EUR 34,359
 GRENZEN = Grenzen(eenpersoons=GRENS, meerpersoons=GRENS, eenpersoons_aow=GRENS, meerpersoons_aow=GRENS)
 
 
-def minima(vergelijking: IncomeComparison | None = None, **form: object) -> MinimaGrenzen:
+def minima(vergelijking: IncomeComparison | None = None, **form: object) -> MinimaLimits:
     extra = {} if vergelijking is None else {"vergelijking": vergelijking}
     if not form:
         form = {"grens_cent_per_jaar": GRENZEN}
-    return MinimaGrenzen(vanaf=d("2024-01-01"), **form, **extra)  # type: ignore[arg-type]
+    return MinimaLimits(vanaf=d("2024-01-01"), **form, **extra)  # type: ignore[arg-type]
 
 
-def month(inkomen: int, entry: MinimaGrenzen) -> tuple[int, Reden]:
+def month(inkomen: int, entry: MinimaLimits) -> tuple[int, Reason]:
     params = GemeenteParameters(gemeentecode="0363", minima=(entry,))
     schatting = estimate_household(
-        Huishouden(leden=(lid(),), inkomen_cent_per_jaar=inkomen),
+        Household(leden=(lid(),), inkomen_cent_per_jaar=inkomen),
         [vz("huishoudelijke_hulp", "2024-01-10")],
         params,
         Month(2024, 3),
@@ -57,15 +57,15 @@ def month(inkomen: int, entry: MinimaGrenzen) -> tuple[int, Reden]:
 @pytest.mark.parametrize(
     ("inkomen", "vergelijking", "expected"),
     [
-        (GRENS - 1, None, (0, Reden.MINIMA)),
-        (GRENS, None, (2060, Reden.LANDELIJK_TARIEF)),  # equal to the limit is not below it
-        (GRENS + 1, None, (2060, Reden.LANDELIJK_TARIEF)),
-        (GRENS - 1, IncomeComparison.BELOW, (0, Reden.MINIMA)),
-        (GRENS, IncomeComparison.BELOW, (2060, Reden.LANDELIJK_TARIEF)),
-        (GRENS - 1, IncomeComparison.AT_OR_BELOW, (0, Reden.MINIMA)),
-        (GRENS, IncomeComparison.AT_OR_BELOW, (0, Reden.MINIMA)),
-        (GRENS + 1, IncomeComparison.AT_OR_BELOW, (2060, Reden.LANDELIJK_TARIEF)),
-        (0, None, (0, Reden.MINIMA)),
+        (GRENS - 1, None, (0, Reason.MINIMA)),
+        (GRENS, None, (2060, Reason.LANDELIJK_TARIEF)),  # equal to the limit is not below it
+        (GRENS + 1, None, (2060, Reason.LANDELIJK_TARIEF)),
+        (GRENS - 1, IncomeComparison.BELOW, (0, Reason.MINIMA)),
+        (GRENS, IncomeComparison.BELOW, (2060, Reason.LANDELIJK_TARIEF)),
+        (GRENS - 1, IncomeComparison.AT_OR_BELOW, (0, Reason.MINIMA)),
+        (GRENS, IncomeComparison.AT_OR_BELOW, (0, Reason.MINIMA)),
+        (GRENS + 1, IncomeComparison.AT_OR_BELOW, (2060, Reason.LANDELIJK_TARIEF)),
+        (0, None, (0, Reason.MINIMA)),
     ],
 )
 def test_comparison_at_the_limit(
@@ -78,22 +78,22 @@ def test_percentage_limit_is_rounded_down_then_compared_strictly() -> None:
     norm = Grenzen(eenpersoons=2_643_001, meerpersoons=1, eenpersoons_aow=2_643_001, meerpersoons_aow=1)
     entry = minima(percentage=130, norm_cent_per_jaar=norm)
     limit = 2_643_001 * 130 // 100  # 3_435_901 (rounded down from 3_435_901.3)
-    assert month(limit - 1, entry) == (0, Reden.MINIMA)
-    assert month(limit, entry)[1] is Reden.LANDELIJK_TARIEF
+    assert month(limit - 1, entry) == (0, Reason.MINIMA)
+    assert month(limit, entry)[1] is Reason.LANDELIJK_TARIEF
     strict_or_equal = minima(IncomeComparison.AT_OR_BELOW, percentage=130, norm_cent_per_jaar=norm)
-    assert month(limit, strict_or_equal) == (0, Reden.MINIMA)
+    assert month(limit, strict_or_equal) == (0, Reason.MINIMA)
 
 
 def test_no_income_known_means_no_minima_exemption() -> None:
     params = GemeenteParameters(gemeentecode="0363", minima=(minima(),))
     schatting = estimate_household(
-        Huishouden(leden=(lid(),)),
+        Household(leden=(lid(),)),
         [vz("huishoudelijke_hulp", "2024-01-10")],
         params,
         Month(2024, 3),
         Month(2024, 3),
     )
-    assert schatting.maanden[0].reden is Reden.LANDELIJK_TARIEF
+    assert schatting.maanden[0].reden is Reason.LANDELIJK_TARIEF
 
 
 def test_comparison_survives_json_and_csv() -> None:

@@ -6,22 +6,22 @@ import pytest
 from policy_builders import CLIENT, d
 
 from ieb.policy import (
+    Exemption,
+    ExemptionGround,
     GemeenteParameters,
-    MinimaGrenzen,
+    MinimaLimits,
     PolicyInputError,
-    Soort,
+    ReducedTariff,
     StartTrigger,
-    TariefError,
-    VerlaagdTarief,
-    Vrijstelling,
-    VrijstellingsGrond,
+    TariffError,
+    VoorzieningKind,
     check_new_verlaagd_tarief,
     parameters_from_csv,
     parameters_from_json,
     parameters_to_csv,
     parameters_to_json,
 )
-from ieb.policy.parameters import Grenzen, HuishoudType
+from ieb.policy.parameters import Grenzen, HouseholdType
 
 GRENZEN = Grenzen(eenpersoons=1, meerpersoons=2, eenpersoons_aow=3, meerpersoons_aow=4)
 
@@ -30,19 +30,19 @@ def full() -> GemeenteParameters:
     return GemeenteParameters(
         gemeentecode="0363",
         verlaagd_tarief=(
-            VerlaagdTarief(vanaf=d("2025-01-01"), bedrag_cent=1500, vastgesteld_op=d("2024-11-01")),
+            ReducedTariff(vanaf=d("2025-01-01"), bedrag_cent=1500, vastgesteld_op=d("2024-11-01")),
         ),
         minima=(
-            MinimaGrenzen(vanaf=d("2024-01-01"), grens_cent_per_jaar=GRENZEN),
-            MinimaGrenzen(vanaf=d("2025-01-01"), percentage=120, norm_cent_per_jaar=GRENZEN),
+            MinimaLimits(vanaf=d("2024-01-01"), grens_cent_per_jaar=GRENZEN),
+            MinimaLimits(vanaf=d("2025-01-01"), percentage=120, norm_cent_per_jaar=GRENZEN),
         ),
         woningaanpassing_minderjarigen=True,
         vrijstellingen=(
-            Vrijstelling(
-                bsn=CLIENT, grond=VrijstellingsGrond.ZORGMIJDING_PSYCHISCH, vanaf=d("2025-02-01"), tot=None
+            Exemption(
+                bsn=CLIENT, grond=ExemptionGround.ZORGMIJDING_PSYCHISCH, vanaf=d("2025-02-01"), tot=None
             ),
         ),
-        start_triggers={Soort.BEGELEIDING: StartTrigger.LEVERING},
+        start_triggers={VoorzieningKind.BEGELEIDING: StartTrigger.LEVERING},
     )
 
 
@@ -59,49 +59,49 @@ def test_csv_round_trip_and_readable_euros() -> None:
 
 
 def test_minima_percentage_of_the_norm() -> None:
-    minima = MinimaGrenzen(vanaf=d("2025-01-01"), percentage=120, norm_cent_per_jaar=Grenzen(
+    minima = MinimaLimits(vanaf=d("2025-01-01"), percentage=120, norm_cent_per_jaar=Grenzen(
         eenpersoons=1_500_000, meerpersoons=2_100_000, eenpersoons_aow=1_650_000, meerpersoons_aow=2_250_000))  # fmt: skip
-    assert minima.grens(HuishoudType.EENPERSOONS) == 1_800_000
+    assert minima.grens(HouseholdType.EENPERSOONS) == 1_800_000
 
 
 def test_lowered_tariff_above_the_national_one_is_refused() -> None:
-    with pytest.raises(TariefError, match=r"verlaagd_tarief\[0\]\.bedrag_cent.*hoger"):
+    with pytest.raises(TariffError, match=r"verlaagd_tarief\[0\]\.bedrag_cent.*hoger"):
         GemeenteParameters(
-            gemeentecode="0363", verlaagd_tarief=(VerlaagdTarief(vanaf=d("2023-01-01"), bedrag_cent=2000),)
+            gemeentecode="0363", verlaagd_tarief=(ReducedTariff(vanaf=d("2023-01-01"), bedrag_cent=2000),)
         )
 
 
 def test_lowered_tariff_checked_on_every_national_change_it_spans() -> None:
     # 20.00 from 2023 is fine in 2024 (20.60) but above 19.00 in 2023 -> refused.
-    with pytest.raises(TariefError, match="2023-01-01"):
+    with pytest.raises(TariffError, match="2023-01-01"):
         GemeenteParameters(
-            gemeentecode="0363", verlaagd_tarief=(VerlaagdTarief(vanaf=d("2023-01-01"), bedrag_cent=2000),)
+            gemeentecode="0363", verlaagd_tarief=(ReducedTariff(vanaf=d("2023-01-01"), bedrag_cent=2000),)
         )
     ok = GemeenteParameters(
-        gemeentecode="0363", verlaagd_tarief=(VerlaagdTarief(vanaf=d("2024-01-01"), bedrag_cent=2000),)
+        gemeentecode="0363", verlaagd_tarief=(ReducedTariff(vanaf=d("2024-01-01"), bedrag_cent=2000),)
     )
     assert ok.verlaagd_tarief_op(d("2024-05-01")) is not None
 
 
 def test_lowered_tariff_not_retroactive_and_from_the_first_of_a_month() -> None:
-    with pytest.raises(TariefError, match="terugwerkende kracht"):
-        VerlaagdTarief(vanaf=d("2025-01-01"), bedrag_cent=1500, vastgesteld_op=d("2025-02-01"))
-    with pytest.raises(TariefError, match="eerste dag"):
-        VerlaagdTarief(vanaf=d("2025-01-15"), bedrag_cent=1500)
-    with pytest.raises(TariefError, match="terugwerkende kracht"):
+    with pytest.raises(TariffError, match="terugwerkende kracht"):
+        ReducedTariff(vanaf=d("2025-01-01"), bedrag_cent=1500, vastgesteld_op=d("2025-02-01"))
+    with pytest.raises(TariffError, match="eerste dag"):
+        ReducedTariff(vanaf=d("2025-01-15"), bedrag_cent=1500)
+    with pytest.raises(TariffError, match="terugwerkende kracht"):
         check_new_verlaagd_tarief(
-            full(), VerlaagdTarief(vanaf=d("2025-03-01"), bedrag_cent=1400), d("2025-04-02")
+            full(), ReducedTariff(vanaf=d("2025-03-01"), bedrag_cent=1400), d("2025-04-02")
         )
 
 
 def test_warnings_for_a_second_change_and_a_late_delivery() -> None:
     params = full()
     warnings = check_new_verlaagd_tarief(
-        params, VerlaagdTarief(vanaf=d("2025-07-01"), bedrag_cent=1400), d("2025-03-01")
+        params, ReducedTariff(vanaf=d("2025-07-01"), bedrag_cent=1400), d("2025-03-01")
     )
     assert any("hooguit één wijziging" in w for w in warnings)
     late = check_new_verlaagd_tarief(
-        params, VerlaagdTarief(vanaf=d("2026-01-01"), bedrag_cent=1400), d("2025-12-10")
+        params, ReducedTariff(vanaf=d("2026-01-01"), bedrag_cent=1400), d("2025-12-10")
     )
     assert any("30-11" in w or "2025-11-30" in w for w in late)
 
@@ -114,16 +114,18 @@ def test_negative_amounts_and_bad_values_name_the_field() -> None:
     with pytest.raises(PolicyInputError, match=r"gemeente\.bijdrageplichtige_soorten"):
         parameters_from_json('{"gemeentecode": "0363", "bijdrageplichtige_soorten": ["taxi"]}')
     with pytest.raises(PolicyInputError, match="rolstoel"):
-        GemeenteParameters(gemeentecode="0363", bijdrageplichtige_soorten=frozenset({Soort.ROLSTOEL}))
+        GemeenteParameters(
+            gemeentecode="0363", bijdrageplichtige_soorten=frozenset({VoorzieningKind.ROLSTOEL})
+        )
     with pytest.raises(PolicyInputError, match="minima"):
-        MinimaGrenzen(vanaf=d("2025-01-01"))
+        MinimaLimits(vanaf=d("2025-01-01"))
     with pytest.raises(PolicyInputError, match=r"vrijstellingen\.tot"):
-        Vrijstelling(bsn=CLIENT, grond="onvoldoende_draagkracht", vanaf=d("2025-02-01"), tot=d("2025-01-01"))  # type: ignore[arg-type]
+        Exemption(bsn=CLIENT, grond="onvoldoende_draagkracht", vanaf=d("2025-02-01"), tot=d("2025-01-01"))  # type: ignore[arg-type]
 
 
 def test_bsn_is_never_shown_in_full_in_errors() -> None:
     with pytest.raises(PolicyInputError) as info:
-        Vrijstelling(bsn=CLIENT, grond="onvoldoende_draagkracht", vanaf=d("2025-02-01"), tot=d("2025-01-01"))  # type: ignore[arg-type]
+        Exemption(bsn=CLIENT, grond="onvoldoende_draagkracht", vanaf=d("2025-02-01"), tot=d("2025-01-01"))  # type: ignore[arg-type]
     assert CLIENT not in str(info.value)
     with pytest.raises(PolicyInputError) as info2:
         parameters_from_json(

@@ -17,12 +17,12 @@ from policy_builders import CLIENT, d, lid, vz
 
 from ieb.policy import (
     GemeenteParameters,
-    Huishouden,
+    Household,
     Interval,
     Month,
     PauseRule,
     PolicyInputError,
-    Reden,
+    Reason,
     derive_periods,
     estimate_household,
     merge_intervals,
@@ -128,7 +128,7 @@ def _months(pauzeregel: PauseRule, stop: str, restart: str, van: str, tot: str) 
         vz("huishoudelijke_hulp", restart, id="b"),
     ]
     schatting = estimate_household(
-        Huishouden(leden=(lid(),)), items, params, Month.parse(van), Month.parse(tot)
+        Household(leden=(lid(),)), items, params, Month.parse(van), Month.parse(tot)
     )
     return [(str(m.maand), m.bedrag_cent) for m in schatting.maanden]
 
@@ -159,8 +159,8 @@ def test_the_gemeente_may_keep_the_whole_month_reading() -> None:
 def test_pause_reason_is_startmaand_after_a_pause_with_effect() -> None:
     params = GemeenteParameters(gemeentecode="0363")
     items = [vz("begeleiding", "2025-01-10", "2025-03-15", id="a"), vz("begeleiding", "2025-04-20", id="b")]
-    schatting = estimate_household(Huishouden(leden=(lid(),)), items, params, Month(2025, 4), Month(2025, 4))
-    assert schatting.maanden[0].reden is Reden.STARTMAAND
+    schatting = estimate_household(Household(leden=(lid(),)), items, params, Month(2025, 4), Month(2025, 4))
+    assert schatting.maanden[0].reden is Reason.STARTMAAND
 
 
 def test_periods_for_the_planner_follow_the_gemeentes_rule() -> None:

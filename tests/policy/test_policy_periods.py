@@ -6,21 +6,21 @@ import pytest
 from policy_builders import ANDER, CLIENT, d, vz
 
 from ieb.policy import (
-    Gebeurtenis,
-    GebeurtenisSoort,
+    Event,
+    EventKind,
     GemeenteParameters,
     PolicyInputError,
-    Soort,
     StartTrigger,
-    StopReden,
+    StopReason,
+    VoorzieningKind,
     derive_periods,
 )
 
 
-def ev(vid: str, soort: str, datum: str, einde: str | None = None) -> Gebeurtenis:
-    return Gebeurtenis(
+def ev(vid: str, soort: str, datum: str, einde: str | None = None) -> Event:
+    return Event(
         voorziening_id=vid,
-        soort=GebeurtenisSoort(soort),
+        soort=EventKind(soort),
         datum=d(datum),
         einddatum=d(einde) if einde else None,
     )
@@ -39,7 +39,7 @@ def test_first_start_to_last_stop_per_person() -> None:
         (ANDER, d("2024-03-01"), None),
     ]
     assert periods[0].voorziening_ids == ("hh", "bg")
-    assert periods[0].stop_reden is StopReden.EINDE_VOORZIENING
+    assert periods[0].stop_reden is StopReason.EINDE_VOORZIENING
 
 
 def test_gap_of_a_whole_month_gives_two_periods() -> None:
@@ -50,14 +50,14 @@ def test_gap_of_a_whole_month_gives_two_periods() -> None:
 def test_rolstoel_and_undesignated_algemene_voorziening_give_no_period() -> None:
     assert derive_periods([vz("rolstoel", "2024-01-05"), vz("algemene_voorziening", "2024-01-05")]) == []
     designated = GemeenteParameters(
-        gemeentecode="0363", bijdrageplichtige_soorten=frozenset({Soort.ALGEMENE_VOORZIENING})
+        gemeentecode="0363", bijdrageplichtige_soorten=frozenset({VoorzieningKind.ALGEMENE_VOORZIENING})
     )
     assert len(derive_periods([vz("algemene_voorziening", "2024-01-05")], parameters=designated)) == 1
 
 
 def test_start_trigger_actual_delivery_305_307() -> None:
     params = GemeenteParameters(
-        gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.LEVERING}
+        gemeentecode="0363", start_triggers={VoorzieningKind.BEGELEIDING: StartTrigger.LEVERING}
     )
     item = vz("begeleiding", "2024-01-01", id="bg")
     assert derive_periods([item], [], params) == []  # nothing delivered yet
@@ -68,7 +68,7 @@ def test_start_trigger_actual_delivery_305_307() -> None:
 
 def test_start_trigger_toewijzing_301() -> None:
     params = GemeenteParameters(
-        gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.TOEWIJZING}
+        gemeentecode="0363", start_triggers={VoorzieningKind.BEGELEIDING: StartTrigger.TOEWIJZING}
     )
     [period] = derive_periods(
         [vz("begeleiding", "2024-01-01", id="bg")], [ev("bg", "301", "2024-01-20")], params
@@ -78,7 +78,7 @@ def test_start_trigger_toewijzing_301() -> None:
 
 def test_start_trigger_first_and_last_declaration_303() -> None:
     params = GemeenteParameters(
-        gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.DECLARATIE}
+        gemeentecode="0363", start_triggers={VoorzieningKind.BEGELEIDING: StartTrigger.DECLARATIE}
     )
     events = [ev("bg", "303", "2024-02-01", "2024-02-29"), ev("bg", "303", "2024-03-01", "2024-03-31")]
     [ended] = derive_periods([vz("begeleiding", "2024-01-01", "2024-03-31", id="bg")], events, params)
@@ -89,7 +89,7 @@ def test_start_trigger_first_and_last_declaration_303() -> None:
 
 def test_stop_zorg_without_start_is_refused() -> None:
     params = GemeenteParameters(
-        gemeentecode="0363", start_triggers={Soort.BEGELEIDING: StartTrigger.LEVERING}
+        gemeentecode="0363", start_triggers={VoorzieningKind.BEGELEIDING: StartTrigger.LEVERING}
     )
     with pytest.raises(PolicyInputError, match=r"voorzieningen\[0\].*307"):
         derive_periods([vz("begeleiding", "2024-01-01", id="bg")], [ev("bg", "307", "2024-03-01")], params)

@@ -10,12 +10,12 @@ from policy_builders import CLIENT, PARTNER
 
 from ieb.policy import (
     GemeenteParameters,
-    Huishouden,
-    Lid,
+    Household,
+    Member,
     Month,
-    Soort,
-    VerlaagdTarief,
+    ReducedTariff,
     Voorziening,
+    VoorzieningKind,
     estimate_household,
     monthly_tariff,
 )
@@ -27,10 +27,10 @@ birth = st.dates(min_value=dt.date(1935, 1, 1), max_value=dt.date(2015, 12, 31))
 
 
 @st.composite
-def leden(draw: st.DrawFn) -> tuple[Lid, ...]:
+def leden(draw: st.DrawFn) -> tuple[Member, ...]:
     count = draw(st.integers(1, 2))
     return tuple(
-        Lid(bsn=bsn, geboortedatum=draw(birth), wlz_eigen_bijdrage=draw(st.booleans()) and draw(st.booleans()),
+        Member(bsn=bsn, geboortedatum=draw(birth), wlz_eigen_bijdrage=draw(st.booleans()) and draw(st.booleans()),
             beschermd_wonen=draw(st.booleans()) and draw(st.booleans()))
         for bsn in (CLIENT, PARTNER)[:count]
     )  # fmt: skip
@@ -38,7 +38,7 @@ def leden(draw: st.DrawFn) -> tuple[Lid, ...]:
 
 @st.composite
 def voorziening(draw: st.DrawFn, bsns: tuple[str, ...]) -> Voorziening:
-    soort = draw(st.sampled_from(list(Soort)))
+    soort = draw(st.sampled_from(list(VoorzieningKind)))
     start = draw(dates)
     stop = draw(st.one_of(st.none(), st.dates(min_value=start, max_value=dt.date(2027, 12, 31))))
     kostprijs = None
@@ -50,21 +50,21 @@ def voorziening(draw: st.DrawFn, bsns: tuple[str, ...]) -> Voorziening:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[Huishouden, list[Voorziening], GemeenteParameters]:
+def cases(draw: st.DrawFn) -> tuple[Household, list[Voorziening], GemeenteParameters]:
     members = draw(leden())
     bsns = tuple(m.bsn for m in members)
     items = draw(st.lists(voorziening(bsns), max_size=4))
     verlaagd = ()
     if draw(st.booleans()):
-        verlaagd = (VerlaagdTarief(vanaf=draw(dates).replace(day=1), bedrag_cent=draw(st.integers(0, 1900))),)
+        verlaagd = (ReducedTariff(vanaf=draw(dates).replace(day=1), bedrag_cent=draw(st.integers(0, 1900))),)
     params = GemeenteParameters(gemeentecode="0363", verlaagd_tarief=verlaagd)
-    return Huishouden(leden=members, inkomen_cent_per_jaar=None), items, params
+    return Household(leden=members, inkomen_cent_per_jaar=None), items, params
 
 
 @FAST
 @given(cases())
 def test_monthly_amount_never_exceeds_the_national_or_lowered_tariff(
-    case: tuple[Huishouden, list[Voorziening], GemeenteParameters],
+    case: tuple[Household, list[Voorziening], GemeenteParameters],
 ) -> None:
     huishouden, items, params = case
     schatting = estimate_household(huishouden, items, params, Month(2020, 1), Month(2027, 12))
@@ -79,7 +79,7 @@ def test_monthly_amount_never_exceeds_the_national_or_lowered_tariff(
 @FAST
 @given(cases())
 def test_a_household_never_pays_twice_in_a_month(
-    case: tuple[Huishouden, list[Voorziening], GemeenteParameters],
+    case: tuple[Household, list[Voorziening], GemeenteParameters],
 ) -> None:
     huishouden, items, params = case
     schatting = estimate_household(huishouden, items, params, Month(2020, 1), Month(2027, 12))
@@ -94,16 +94,16 @@ def test_a_household_never_pays_twice_in_a_month(
     kostprijs=st.integers(2200, 200_000),
     stop=st.one_of(st.none(), dates),
     verlaagd=st.one_of(st.none(), st.integers(0, 1900)),
-    soort=st.sampled_from([Soort.HULPMIDDEL, Soort.WONINGAANPASSING]),
+    soort=st.sampled_from([VoorzieningKind.HULPMIDDEL, VoorzieningKind.WONINGAANPASSING]),
 )
 def test_kostprijs_contributions_never_exceed_the_kostprijs(
-    start: dt.date, kostprijs: int, stop: dt.date | None, verlaagd: int | None, soort: Soort
+    start: dt.date, kostprijs: int, stop: dt.date | None, verlaagd: int | None, soort: VoorzieningKind
 ) -> None:
     if stop is not None and stop < start:
         start, stop = stop, start
-    tarief = () if verlaagd is None else (VerlaagdTarief(vanaf=dt.date(2020, 1, 1), bedrag_cent=verlaagd),)
+    tarief = () if verlaagd is None else (ReducedTariff(vanaf=dt.date(2020, 1, 1), bedrag_cent=verlaagd),)
     params = GemeenteParameters(gemeentecode="0363", verlaagd_tarief=tarief)
-    huishouden = Huishouden(leden=(Lid(bsn=CLIENT, geboortedatum=dt.date(1950, 1, 1)),))
+    huishouden = Household(leden=(Member(bsn=CLIENT, geboortedatum=dt.date(1950, 1, 1)),))
     item = Voorziening(bsn=CLIENT, soort=soort, start=start, stop=stop, kostprijs_cent=kostprijs)
     schatting = estimate_household(huishouden, [item], params, Month(2020, 1), Month(2040, 12))
     assert schatting.totaal_cent <= kostprijs

@@ -166,7 +166,7 @@ VOORBEELDEN = [
     Voorbeeld(
         "Inkomen precies op de minimagrens betaalt",
         "gemeentewestland.nl (eigen bijdrage); rodi.nl (Westland houdt 130 procent)",
-        "Vrijstelling geldt als het inkomen minder dan 130% van de bijstandsnorm is (2024: EUR 34.359).",
+        "Exemption geldt als het inkomen minder dan 130% van de bijstandsnorm is (2024: EUR 34.359).",
         (AOW_ER,), (voorziening("huishoudelijke_hulp", "2024-01-10"),),
         {"2024-02": (2060, "landelijk_tarief"), "2024-03": (2060, "landelijk_tarief")},
         gemeente={"minima": {"vanaf": "2024-01-01", "grens_cent_per_jaar": dict.fromkeys(

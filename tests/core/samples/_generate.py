@@ -228,8 +228,8 @@ SAMPLES: dict[str, tuple[str | bytes, list[str]]] = {
         heen("WMO401", dagtekening="2026-05-20", datum="2025-05-19"),
         ["TR112"],
     ),
-    "invalid/tr112-stop-too-old.xml": (
-        heen("WMO403", dagtekening="2026-05-20", datum="2025-05-19"),
+    "invalid/tr112-stop-too-old.xml": (  # revision 1.0.2: TR112 covers stops until 2021-07-19
+        heen("WMO403", dagtekening="2021-05-20", datum="2020-05-19"),
         ["TR112"],
     ),
     "invalid/tr113-start-too-far.xml": (
@@ -240,8 +240,8 @@ SAMPLES: dict[str, tuple[str | bytes, list[str]]] = {
         heen("WMO403", dagtekening="2026-05-20", datum="2026-06-21"),
         ["TR113"],
     ),
-    "invalid/tr116-stop-change-too-old.xml": (
-        heen("WMO403", status="2", dagtekening="2026-05-20", datum="2025-05-19"),
+    "invalid/tr116-stop-change-too-old.xml": (  # revision 1.0.3: 36 months back
+        heen("WMO403", status="2", dagtekening="2026-05-20", datum="2023-05-19"),
         ["TR116"],
     ),
     "invalid/tr117-stop-change-too-far.xml": (

@@ -1,0 +1,7 @@
+"""The ledger suite's database fixtures (SQLite and PostgreSQL) for the initial delivery tests."""
+
+from __future__ import annotations
+
+from tests.ledger.conftest import db_url, postgres_server_url
+
+__all__ = ["db_url", "postgres_server_url"]
