@@ -134,7 +134,13 @@ def dump_fields(model: IebModel) -> dict[str, Any]:
 class InvalidModelError(MessageInvalidError, ValueError):
     """A value does not fit the message model; ``issues`` names each field (as an XML path of the
     standard's element names) and the rule (``CS002``, ``CS125``, ... or ``XSD`` for a type or
-    facet). Also a ``ValueError``, so code that caught pydantic's error keeps working."""
+    facet). Also a ``ValueError``, so code that caught pydantic's error keeps working; ``errors()``
+    gives pydantic's error list (``loc`` by Python field name, ``msg``; no input values)."""
+
+    _errors: list[dict[str, Any]]
+
+    def errors(self) -> list[dict[str, Any]]:
+        return list(getattr(self, "_errors", []))
 
 
 _RULE_IN_TEXT = re.compile(r"\((CS\d{3}|TR\d{3}|OP\d{3})\)")
@@ -178,4 +184,9 @@ def model_error(cls: type[BaseModel], exc: ValidationError) -> InvalidModelError
             Issue(rule.group(1) if rule else "XSD", "0001", 2 if rule else 1, path or None, f"{path}: {text}")
         )
     first = issues[0].message if issues else "ongeldige waarde"
-    return InvalidModelError(f"{getattr(cls, '__name__', 'model')} is ongeldig: {first}", issues)
+    error = InvalidModelError(f"{getattr(cls, '__name__', 'model')} is ongeldig: {first}", issues)
+    error._errors = [
+        {"loc": tuple(e["loc"]), "msg": mask_bsns(str(e["msg"])), "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    return error
