@@ -42,6 +42,7 @@ _EXPORTS = {
     "register_folder": "ieb.releases",
     "get_release": "ieb.releases",
     "IebError": "ieb.errors",
+    "Exchange": "ieb.exchange",
     "MessageInvalidError": "ieb.errors",
 }
 
@@ -50,6 +51,7 @@ __all__ = ["__version__", *sorted(_EXPORTS)]
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.codec import from_xml, to_xml  # noqa: F401
     from ieb.errors import IebError, MessageInvalidError  # noqa: F401
+    from ieb.exchange import Exchange  # noqa: F401
     from ieb.messages import Message, Wmo401, Wmo402, Wmo403, Wmo404  # noqa: F401
     from ieb.releases import get_release, register_folder  # noqa: F401
     from ieb.types import Bsn, Gemeentecode, RetourCode, StatusAanlevering, mask_bsn  # noqa: F401

@@ -72,7 +72,10 @@ _BLOCKING_LEVEL3 = frozenset({"CS300", "CS333", "8848"})
 
 @dataclass(frozen=True, slots=True)
 class PlannedFile:
-    """One message that will be written: its line in the input, kind and file name."""
+    """One message that will be written: its line in the input (1-based), kind and file name.
+
+    ``bericht`` is ``WMO401`` or ``WMO403``; ``name`` is the file name inside the output folder.
+    """
 
     line: int
     bericht: str
@@ -234,8 +237,13 @@ def _file_name(message: Message) -> str:
 def check_table(table: Table, *, bericht: str | None = None, today: dt.date | None = None) -> BuildPlan:
     """First pass: turn every row into a message, validate it and name its file.
 
-    Raises :class:`TableError` listing every problem of every row (true line numbers); nothing is kept
-    in memory but the names.
+    ``bericht`` (``WMO401``/``WMO403``) is used for rows without a ``bericht`` column; ``today`` is
+    the receiver's system date for rule 8848 (default: today). A row fails on anything the CAK
+    would certainly refuse: the XSD (level 1), an in-message rule (level 2, e.g. CS002 11-proef,
+    TR112/TR113 date windows) or a level-3 rule that needs no history (CS300 Afzender in the CBS
+    list, CS333 kostprijs above the national tariff, 8848 Dagtekening after ``today``). Raises
+    :class:`TableError` listing every problem of every row (true line numbers, the column, the rule
+    code); nothing is kept in memory but the names.
     """
     issues: list[RowIssue] = []
     files: list[PlannedFile] = []
@@ -334,7 +342,9 @@ def build(
     """Read ``source`` (see module doc), check every row, then write the files into ``out``.
 
     Returns the plan (with the table's warnings) and the written paths. Raises :class:`TableError`
-    with every problem (nothing written).
+    with every problem of the input or of its rows (:func:`check_table`), or for files that exist
+    without ``force`` (nothing written), and :class:`~ieb.errors.IebError` when ``out`` cannot be
+    written.
     """
     # ``bericht`` may come from the caller (--bericht): a missing one is reported per row, with that hint
     table = read_table(source, name=name, required=_COMMON, optional=BUILD_COLUMNS)

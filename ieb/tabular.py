@@ -91,6 +91,7 @@ class RowIssue:
         return f"{where}:{column} {self.message}{hint}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The issue as a JSON-ready dict with the keys ``line``, ``column``, ``message`` and ``hint``."""
         return {"line": self.line, "column": self.column, "message": self.message, "hint": self.hint}
 
 
@@ -148,7 +149,12 @@ class Row(Mapping[str, Any]):
 
 @dataclass(frozen=True)
 class Table:
-    """The rows of one input and how it was read."""
+    """The rows of one input and how it was read.
+
+    ``name``: the input's display name; ``rows``: the data rows in file order; ``columns``: the
+    header (CSV) or every key seen (JSON), in order; ``format``: ``csv``, ``json`` or ``jsonl``;
+    ``warnings``: Dutch notes for the clerk (e.g. a Windows-1252 input converted).
+    """
 
     name: str
     rows: tuple[Row, ...]
@@ -613,7 +619,9 @@ def read_table(
     ``name`` is how the input is named in messages (default: the path). When ``required`` or
     ``optional`` is given, the columns (CSV header, JSON keys) must be among them and every
     ``required`` one must be present. Raises :class:`TableError` listing every problem (true line,
-    column, what to do); an input without data rows is an error unless ``allow_empty``.
+    column, what to do); an input without data rows is an error unless ``allow_empty``. Bounds on
+    hostile input: at most ``max_bytes`` bytes (:data:`MAX_BYTES`) and ``max_rows`` data rows
+    (:data:`MAX_ROWS`); larger input is refused with a :class:`TableError`, not read further.
     """
     if isinstance(source, str):
         source = Path(source)

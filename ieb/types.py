@@ -52,7 +52,9 @@ def mask_bsn(value: object) -> str:
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs are left alone.
-_BSN_LIKE = re.compile(rf"(?P<uuid>{_UUID})|(?<![0-9])(?P<bsn>[0-9]{{8,10}})(?![0-9])")
+_BSN_LIKE = re.compile(
+    rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<![0-9])(?P<bsn>[0-9]{{8,10}})(?![0-9])"
+)
 
 
 def mask_bsns(text: str) -> str:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.reference import REFERENCE, ROOT
 
 __all__ = ["REFERENCE", "ROOT", "TEST_BSNS"]
+
+# Property tests judge behaviour, never speed: on a loaded 2-core CI machine one example may take
+# longer than hypothesis's 200 ms default deadline. Speed is measured in bench/, not here.
+settings.register_profile("ieb", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ieb")
 
 #: Test BSNs: 9999xxxxx, passing the 11-proef.
 TEST_BSNS = ("999900006", "999900018", "999900031", "999900043", "999900055", "999900067")

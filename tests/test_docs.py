@@ -37,6 +37,7 @@ def test_public_api_is_small_and_explicit() -> None:
     assert set(ieb.__all__) == {
         "__version__",
         "Bsn",
+        "Exchange",
         "Gemeentecode",
         "IebError",
         "Issue",

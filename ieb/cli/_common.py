@@ -75,6 +75,7 @@ def _dutch_usage(exc: Exception) -> Exception:
 
 
 def mask_bsns(text: str) -> str:
+    """``text`` with every BSN-like 9-digit number masked (:func:`ieb.types.mask_bsns`, imported late)."""
     from ieb.types import mask_bsns as _mask
 
     return _mask(text)
@@ -103,6 +104,7 @@ class IebCommand(TyperCommand):
         _plain_types(self.params)
 
     def get_help_option(self, ctx: Any) -> Any:
+        """click's ``--help`` option with the Dutch text "Toon deze hulp en stop." and no type placeholder."""
         option = super().get_help_option(ctx)
         if option is not None:
             option.help = "Toon deze hulp en stop."
@@ -110,6 +112,7 @@ class IebCommand(TyperCommand):
         return option
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse ``args`` as click does; a usage error is re-raised with a Dutch text (exit 2)."""
         if any(a in ctx.help_option_names for a in args):
             _dutch_help_screens()
         try:
@@ -126,11 +129,13 @@ class IebGroup(TyperGroup):
     """A command group with a Dutch ``--help``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse ``args`` as click does, with the help screens in Dutch when help is asked for."""
         if not args or any(a in ctx.help_option_names for a in args):
             _dutch_help_screens()
         return super().parse_args(ctx, args)
 
     def get_help_option(self, ctx: Any) -> Any:
+        """click's ``--help`` option with the Dutch text "Toon deze hulp en stop." and no type placeholder."""
         option = super().get_help_option(ctx)
         if option is not None:
             option.help = "Toon deze hulp en stop."

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ieb.policy.household import Estimate, Household, Role
 
 __all__ = ["register"]
 
@@ -34,14 +37,23 @@ def bijdrage(
     """
     import json
 
-    from ieb.errors import IebError
-    from ieb.policy.contract import estimate_request, parse_request, render_response
-    from ieb.policy.errors import PolicyInputError
-    from ieb.policy.household import member_roles
-    from ieb.policy.tariffs import ENV_VAR, table_from_environ
+    from ieb.policy.contract import render_response
 
     if format not in FORMATS:
         raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
+    schatting, huishouden, roles = _estimate(_read_request(file))
+    if format == "json":
+        typer.echo(json.dumps(render_response(schatting), ensure_ascii=False, indent=2))
+        return
+    _print_text(schatting, huishouden, roles)
+
+
+def _read_request(file: Path) -> str:
+    """The request text of ``file`` (``-``: stdin), at most ``MAX_REQUEST_BYTES``, UTF-8 (BOM allowed).
+
+    Exits 1 (message on stderr) when the input is too large or not UTF-8; a missing file is a usage
+    error (exit 2).
+    """
     from ieb.policy.contract import MAX_REQUEST_BYTES
 
     if str(file) == "-":
@@ -58,10 +70,27 @@ def bijdrage(
         )
         raise typer.Exit(1)
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         typer.echo(f"fout: invoer: geen UTF-8 (byte {exc.start})", err=True)
         raise typer.Exit(1) from None
+
+
+def _estimate(text: str) -> tuple[Estimate, Household, tuple[Role, ...]]:
+    """The estimate of the request ``text``, with the household and the roles of its members.
+
+    The national tariffs are extended with ``IEB_TARIEVEN`` (JSON text, or a path to a JSON file).
+    Every error (invalid JSON, an unreadable tariff file, any :class:`~ieb.errors.IebError`) is
+    printed on stderr in Dutch and exits 1.
+    """
+    import json
+
+    from ieb.errors import IebError
+    from ieb.policy.contract import estimate_request, parse_request
+    from ieb.policy.errors import PolicyInputError
+    from ieb.policy.household import member_roles
+    from ieb.policy.tariffs import ENV_VAR, table_from_environ
+
     try:
         environ = dict(os.environ)
         setting = environ.get(ENV_VAR, "").strip()
@@ -78,7 +107,7 @@ def bijdrage(
             raise typer.Exit(1) from None
         schatting = estimate_request(data, table)
         _, huishouden, _, van, _ = parse_request(data, table)
-        roles = member_roles(huishouden, van.first_day)
+        return schatting, huishouden, member_roles(huishouden, van.first_day)
     except OSError as exc:
         typer.echo(f"fout: {ENV_VAR}: bestand niet te lezen ({exc.strerror})", err=True)
         raise typer.Exit(1) from None
@@ -89,9 +118,10 @@ def bijdrage(
     except IebError as exc:
         typer.echo(f"fout: {exc}", err=True)
         raise typer.Exit(1) from None
-    if format == "json":
-        typer.echo(json.dumps(render_response(schatting), ensure_ascii=False, indent=2))
-        return
+
+
+def _print_text(schatting: Estimate, huishouden: Household, roles: tuple[Role, ...]) -> None:
+    """The clerk's view: the members (roles, BSNs masked), a table per month in euro, the kostprijs."""
     from rich.console import Console
     from rich.table import Table
 
@@ -121,4 +151,5 @@ def bijdrage(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``bijdrage`` command to the ``ieb`` app (called once by :mod:`ieb.cli`)."""
     app.command("bijdrage")(bijdrage)

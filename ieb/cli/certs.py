@@ -8,11 +8,14 @@ serves both as TLS server and client certificate (SAN localhost and 127.0.0.1). 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ieb.cli._common import COMMAND, fail
+
+if TYPE_CHECKING:
+    from ieb.transport.pki import TestPki
 
 __all__ = ["register"]
 
@@ -64,22 +67,11 @@ def certs(
     Voorbeeld: ieb certs --out pki/ --gemeente 0363 --gemeente 0599
     """
     import json
-    import re
 
     from ieb.errors import IebError
     from ieb.transport.pki import create_test_pki
 
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        what = "een bestand" if not out.is_dir() else "een map met bestanden"
-        raise fail(f"{out} is al {what}; kies een nieuwe map of geef --force om de PKI te vervangen")
-    gemeenten = gemeente or ["0363"]
-    for code in gemeenten:
-        if not re.fullmatch(r"[0-9]{4}", code):
-            typer.echo(f"fout: gemeentecode {code!r} moet uit precies 4 cijfers bestaan", err=True)
-            raise typer.Exit(1)
-    if key not in ("rsa", "ec"):
-        typer.echo(f"fout: --key moet rsa of ec zijn, niet {key!r}", err=True)
-        raise typer.Exit(2)
+    gemeenten = _check_arguments(out, gemeente, key, force)
     parties = party if party is not None else ["CAK", "GGK"]
     codes = list(dict.fromkeys([*parties, *gemeenten]))
     try:
@@ -94,24 +86,7 @@ def certs(
         raise typer.Exit(1) from None
 
     if json_out:
-        summary = {
-            "directory": str(pki.directory),
-            "ca_bundle": str(pki.ca_bundle),
-            "roots": str(pki.roots),
-            "parties": [
-                {
-                    "code": p.code,
-                    "name": p.name,
-                    "oin": p.oin,
-                    "organization_identifier": p.organization_identifier,
-                    "cert": str(p.cert),
-                    "key": str(p.key),
-                    "chain": str(p.chain),
-                }
-                for p in pki.parties.values()
-            ],
-        }
-        typer.echo(json.dumps(summary, sort_keys=True))
+        typer.echo(json.dumps(_summary(pki), sort_keys=True))
         return
     typer.echo(f"TEST-PKI geschreven in {pki.directory} (niet voor productie)")
     typer.echo(f"  CA-bundel (root + domein + TSP): {pki.ca_bundle}")
@@ -121,6 +96,49 @@ def certs(
         typer.echo(f"         certificaat {p.cert}")
         typer.echo(f"         sleutel     {p.key}")
         typer.echo(f"         keten       {p.chain}")
+
+
+def _check_arguments(out: Path, gemeente: list[str] | None, key: str, force: bool) -> list[str]:
+    """The gemeentecodes to issue for (default ``0363``), after checking the arguments.
+
+    Exits 1 when ``out`` is a file or a non-empty folder without ``force`` (overwriting replaces the
+    root CA) or a code is not 4 digits; exits 2 for a ``key`` other than ``rsa``/``ec``.
+    """
+    import re
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        what = "een bestand" if not out.is_dir() else "een map met bestanden"
+        raise fail(f"{out} is al {what}; kies een nieuwe map of geef --force om de PKI te vervangen")
+    gemeenten = gemeente or ["0363"]
+    for code in gemeenten:
+        if not re.fullmatch(r"[0-9]{4}", code):
+            typer.echo(f"fout: gemeentecode {code!r} moet uit precies 4 cijfers bestaan", err=True)
+            raise typer.Exit(1)
+    if key not in ("rsa", "ec"):
+        typer.echo(f"fout: --key moet rsa of ec zijn, niet {key!r}", err=True)
+        raise typer.Exit(2)
+    return gemeenten
+
+
+def _summary(pki: TestPki) -> dict[str, Any]:
+    """The ``--json`` overview: the folder, the CA bundle, the roots and per party its OIN and files."""
+    return {
+        "directory": str(pki.directory),
+        "ca_bundle": str(pki.ca_bundle),
+        "roots": str(pki.roots),
+        "parties": [
+            {
+                "code": p.code,
+                "name": p.name,
+                "oin": p.oin,
+                "organization_identifier": p.organization_identifier,
+                "cert": str(p.cert),
+                "key": str(p.key),
+                "chain": str(p.chain),
+            }
+            for p in pki.parties.values()
+        ],
+    }
 
 
 def register(app: typer.Typer) -> None:

@@ -1,225 +1,338 @@
-"""``ieb plan``, ``ieb retour`` and ``ieb status``: the municipality's ledger on the command line.
+"""``ieb plan``, ``ieb queue``, ``ieb retour``, ``ieb status``, ``ieb requeue``, ``ieb report``:
+the ledger and the outbox on the command line, all through :class:`ieb.exchange.Exchange`.
 
-``--db URL`` everywhere: a SQLAlchemy URL (``postgresql+psycopg://...``) or a SQLite file path;
-default ``$IEB_DB`` or ``./ieb.sqlite``.
+Every command reads the same configuration (``--config``, ``$IEB_CONFIG``, ``./ieb.toml``);
+``--db`` overrides its database. ``status`` and ``report`` only read: they refuse a database that
+does not exist instead of creating one.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ieb.cli._common import parse_today as _today
+from ieb.cli._exchange import ConfigOption, DbOption, Format, exchange_for, fail
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Database: SQLAlchemy URL or SQLite file (default $IEB_DB or ./ieb.sqlite)."),
-]
 TodayOption = Annotated[
-    str | None, typer.Option("--today", help="Dagtekening / date of today, JJJJ-MM-DD (default: today).")
+    str | None,
+    typer.Option(
+        "--today",
+        help="Dagtekening / datum van vandaag, JJJJ-MM-DD (standaard: vandaag).",
+        show_default=False,
+    ),
 ]
-
-
-def _fail(message: str, details: list[str] | None = None) -> None:
-    typer.echo(f"fout: {message}", err=True)
-    for line in details or []:
-        typer.echo(f"  - {line}", err=True)
-    raise typer.Exit(1)
+GemeenteOption = Annotated[
+    str | None,
+    typer.Option("--gemeente", "--afzender", help="Alleen deze gemeente (4 cijfers).", show_default=False),
+]
 
 
 def plan_command(
     desired: Annotated[
-        Path, typer.Argument(help="Gewenste situatie: CSV, JSON of JSON-lines (zie docs/ledger.md).")
+        Path, typer.Argument(help="Gewenste situatie: CSV, JSON of JSON-lines (zie docs/exchange.md).")
     ],
-    afzender: Annotated[str, typer.Option("--afzender", help="Gemeentecode van de afzender (4 cijfers).")],
-    out: Annotated[Path, typer.Option("--out", help="Map voor de berichtbestanden.")] = Path("."),
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Vastleggen en in de outbox zetten (in één transactie).")
+    ] = False,
+    gemeente: GemeenteOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Vastleggen en berichtbestanden in deze map schrijven (handmatig aanleveren)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Alleen tonen; niets vastleggen of schrijven.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Alleen tonen (ook met --out).")] = False,
     partial: Annotated[
         bool, typer.Option("--partial", help="Plan wat kan; meld personen waarvoor het niet kan.")
     ] = False,
-    gemeenten: Annotated[
-        Path | None, typer.Option("--gemeenten", help="Eigen CBS-gemeentelijst (CSV).")
-    ] = None,
 ) -> None:
-    """Plan de berichten (WMO401/WMO403) die het grootboek naar de gewenste situatie brengen."""
+    """Plan de berichten (WMO401/WMO403) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
-    from ieb.ledger.planner import plan, read_desired
-    from ieb.ledger.store import Ledger
+    from ieb.ledger.planner import plan
     from ieb.types import Gemeentecode
-    from ieb.validation.gemeenten import GemeenteLijst
 
+    if gemeente is not None:
+        try:
+            Gemeentecode(gemeente)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--gemeente") from None
+    if queue and out is not None:
+        raise typer.BadParameter("kies --queue of --out", param_hint="--queue")
+    day = _today(today)
+    ex = exchange_for(config, db)
     try:
-        Gemeentecode(afzender)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--afzender") from None
-    try:
-        wanted = read_desired(desired)
-        lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
-        with Ledger.open(db) as ledger:
-            result = plan(
-                ledger,
-                afzender,
-                wanted,
-                today=_today(today),
-                gemeenten=lijst,
-                record=not dry_run,
-                partial=partial,
-            )
+        lines: list[str] = []
+        if queue and not dry_run:
+            queued = ex.plan_and_queue(desired, gemeente=gemeente, today=day, partial=partial)
+            assert queued.preview is not None
+            preview = queued.preview
+            lines = [
+                f"in de wachtrij: {g} {ident} ({ref}): {desc}" for g, ident, ref, desc in queued.messages
+            ]
+            tail = f"{len(queued)} bericht(en) gepland en in de outbox gezet"
+        elif out is not None and not dry_run:
+            preview = ex.plan(desired, gemeente=gemeente, today=day, partial=partial)
+            written = 0
+            for g in preview.plans:
+                result = plan(ex.ledger, g, preview.desired[g], today=preview.today, partial=partial)
+                paths = result.write(out)
+                written += len(paths)
+                lines += [
+                    f"{out / m.filename}: {m.delivery.describe()} - {m.reason}" for m in result.messages
+                ]
+            tail = f"{written} bericht(en) gepland, {written} bestand(en) in {out}"
+        else:
+            preview = ex.plan(desired, gemeente=gemeente, today=day, partial=partial)
+            lines = [f"{m.filename}: {m.delivery.describe()} - {m.reason}" for m in preview.messages]
+            tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
     except PlanningError as exc:
-        _fail(exc.message, exc.problems)
-        return
+        fail(exc.message, exc.problems)
     except IebError as exc:
-        _fail(str(exc))
-        return
-    paths = [] if dry_run else result.write(out)
-    for m in result.messages:
-        target = out / m.filename if not dry_run else Path(m.filename)
-        typer.echo(f"{target}: {m.delivery.describe()} - {m.reason}")
-    for problem in result.problems:
+        fail(str(exc), list(getattr(exc, "issues", ()) or ()))
+    finally:
+        ex.close()
+    for line in lines:
+        typer.echo(line)
+    for problem in preview.problems:
         typer.echo(f"niet gepland: {problem}", err=True)
-    for deferred in result.deferred:
+    for deferred in preview.deferred:
         typer.echo(f"uitgesteld: {deferred.describe()}")
-    typer.echo(
-        f"{len(result.messages)} bericht(en) gepland"
-        + (f", {len(result.deferred)} uitgesteld" if result.deferred else "")
-        + (" (proef, niets vastgelegd)" if dry_run else f", {len(paths)} bestand(en) in {out}")
-    )
-    if result.problems:
+    for late in preview.retroactive:
+        typer.echo(f"met terugwerkende kracht (te laat, stapelfactuur): {late}")
+    deferred_note = f", {len(preview.deferred)} uitgesteld" if preview.deferred else ""
+    if "gepland" in tail and deferred_note:
+        tail = tail.replace(" gepland", f" gepland{deferred_note}", 1)
+    typer.echo(tail)
+    if preview.problems:
         raise typer.Exit(1)
 
 
+def queue_command(
+    files: Annotated[list[Path], typer.Argument(help="Heenberichten (WMO401/WMO403), in verzendvolgorde.")],
+    config: ConfigOption = None,
+    db: DbOption = None,
+    today: TodayOption = None,
+) -> None:
+    """Zet bestaande berichtbestanden (ieb build, eigen software) in grootboek en outbox: alles of niets."""
+    from ieb.errors import IebError
+
+    ex = exchange_for(config, db)
+    try:
+        queued = ex.queue_files(files, today=_today(today))
+    except IebError as exc:
+        fail(str(exc), list(getattr(exc, "issues", ()) or ()))
+    finally:
+        ex.close()
+    for g, ident, ref, desc in queued.messages:
+        typer.echo(f"in de wachtrij: {g} {ident} ({ref}): {desc}")
+    typer.echo(f"{len(queued)} bericht(en) in de outbox gezet")
+
+
 def retour_command(
-    files: Annotated[list[Path], typer.Argument(help="Retourbestanden (WMO402/WMO404).")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Retourbestanden (WMO402/WMO404).", show_default=False)
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Mislukte inbox-berichten opnieuw verwerken.")
+    ] = False,
+    config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """Verwerk retouren in het grootboek (alles of niets, in één transactie)."""
+    """Verwerk retouren in het grootboek; een onleesbare retour houdt de rest niet tegen."""
     from ieb.errors import IebError
-    from ieb.ledger.retour import process_retour_files
-    from ieb.ledger.store import Ledger
 
+    if not files and not retry_failed:
+        raise typer.BadParameter("geef retourbestanden of --retry-failed", param_hint="FILES")
+    ex = exchange_for(config, db, must_exist=retry_failed and not files)
+    failures = 0
     try:
-        with Ledger.open(db) as ledger:
-            results = process_retour_files(ledger, files)
+        if files:
+            done, failed = ex.process_retour_files(files)
+            for r in done:
+                note = " (dubbel ontvangen, niets gewijzigd)" if r.duplicate else ""
+                codes = " ".join(r.codes) or "-"
+                typer.echo(
+                    f"{r.source}: {r.bericht} op {r.afzender}/{r.identificatie}/{r.dagtekening}: "
+                    f"{r.outcome} [{codes}]{note}"
+                )
+            for name, reason in failed:
+                typer.echo(
+                    f"{name}: niet verwerkt (bewaard, later: ieb retour --retry-failed): {reason}", err=True
+                )
+            failures += len(failed)
+        if retry_failed:
+            for ref, status, why in ex.retry_failed_retours():
+                typer.echo(f"{ref}: {status}" + (f": {why}" if why else ""))
+                failures += status == "failed"
     except IebError as exc:
-        _fail(str(exc))
-        return
-    for r in results:
-        note = " (dubbel ontvangen, niets gewijzigd)" if r.duplicate else ""
-        codes = " ".join(r.codes) or "-"
-        typer.echo(
-            f"{r.source}: {r.bericht} op {r.afzender}/{r.identificatie}/{r.dagtekening}: {r.outcome} [{codes}]{note}"
-        )
+        fail(str(exc))
+    finally:
+        ex.close()
+    if failures:
+        raise typer.Exit(1)
 
 
-def _status_data(db: str | None, afzender: str | None, bsn: str | None) -> dict[str, Any]:
-    from ieb.ledger.store import Ledger
-    from ieb.types import RetourCode, mask_bsn
+def _print_status(data: dict[str, object], detail: bool) -> None:
+    from ieb.types import mask_bsns
 
-    def text(code: str) -> str:
-        try:
-            return RetourCode(code).omschrijving
-        except ValueError:
-            return ""
+    def show(line: str) -> None:
+        typer.echo(mask_bsns(line))
 
-    with Ledger.open(db) as ledger:
-        periods = ledger.periods(afzender)
-        with ledger.engine.connect() as conn:
-            rows = ledger.rows(conn, afzender=afzender, bsn=bsn)
-    current = []
-    for (afz, b), items in sorted(periods.items()):
-        if bsn is not None and b != bsn:
-            continue
-        for p in items:
-            current.append(
-                {
-                    "afzender": afz,
-                    "bsn": mask_bsn(b),
-                    "eb_start_nummer": p.eb_start_nummer,
-                    "start": p.start.datum.isoformat(),
-                    "stop": p.stop.datum.isoformat() if p.stop else None,
-                    "kostprijs_cent": p.start.kostprijs_bedrag,
-                    "kostprijs_start": p.start.kostprijs_startdatum.isoformat()
-                    if p.start.kostprijs_startdatum
-                    else None,
-                }
+    d = data["deliveries"]
+    o = data["outbox"]
+    assert isinstance(d, dict) and isinstance(o, dict)
+    show(f"Gemeenten: {', '.join(data['gemeenten']) or '-'}")  # type: ignore[arg-type]
+    show(
+        "Berichten: "
+        + ", ".join(
+            f"{label} {d.get(k, 0)}"
+            for k, label in (
+                ("pending", "wacht op retour"),
+                ("accepted", "geaccepteerd"),
+                ("rejected", "afgewezen"),
+                ("technical", "technisch afgekeurd"),
+                ("not_assessed", "niet beoordeeld"),
             )
+        )
+    )
+    age = data.get("oldest_open_seconds")
+    show(
+        "Outbox: "
+        + ", ".join(f"{k} {v}" for k, v in o.items())
+        + (f" (oudste open: {age:.0f} s)" if isinstance(age, int | float) else "")
+    )
+    codes = data["retourcodes"]
+    texts = data.get("retourcode_text") or {}
+    assert isinstance(codes, dict) and isinstance(texts, dict)
+    if codes:
+        from ieb.report import advice
 
-    def row(r: Any) -> dict[str, Any]:
-        d = r.delivery
-        return {
-            "afzender": d.afzender,
-            "identificatie": d.identificatie,
-            "dagtekening": d.dagtekening.isoformat(),
-            "bericht": d.bericht,
-            "bsn": mask_bsn(d.bsn),
-            "eb_start_nummer": d.eb_start_nummer,
-            "status": d.status,
-            "datum": d.datum.isoformat(),
-            "outcome": r.outcome,
-            "retour_codes": [{"code": c, "omschrijving": text(c)} for c in r.retour_codes],
-            "detail": r.detail,
+        show("Retourcodes:")
+        for code, n in codes.items():
+            show(f"  {code} x{n}: {texts.get(code, '')} -> {advice(code)}")
+    for title, key in (
+        ("Dead letters / geweigerd door de ontvanger", "dead_letters"),
+        ("Mislukte inbox", "failed_inbox"),
+    ):
+        items = data.get(key) or []
+        assert isinstance(items, list)
+        if items:
+            show(f"{title} ({len(items)}):")
+            for item in items:
+                show(f"  {item.get('referentienummer')} {item.get('status', '')}: {item.get('reason')}")
+    overdue = data.get("overdue_list") or []
+    assert isinstance(overdue, list)
+    show(f"Te laat (meer dan een maand na EbStartdatum): {len(overdue)}")
+    for item in overdue:
+        kind = {
+            "sent_late": "te laat verstuurd",
+            "queued_late": "te laat klaargezet",
+            "unsent": "nog niet verstuurd",
         }
-
-    return {
-        "current": current,
-        "pending": [row(r) for r in rows if r.outcome == "pending"],
-        "rejected": [row(r) for r in rows if r.outcome in ("rejected", "technical", "not_assessed")],
-        "counts": {o: sum(1 for r in rows if r.outcome == o) for o in sorted({r.outcome for r in rows})},
-    }
+        show(
+            f"  {item['gemeente']} {item['identificatie']} Bsn {item['bsn']}: start {item['eb_startdatum']}, "
+            f"uiterlijk {item['deadline']}: {kind.get(item['kind'], item['kind'])}"
+        )
+    if detail:
+        rows = data.get("detail") or []
+        assert isinstance(rows, list)
+        show(f"Per bericht ({len(rows)}):")
+        for r in rows:
+            show(
+                f"  {r['bericht']} {r['gemeente']}/{r['identificatie']}/{r['dagtekening']} Bsn {r['bsn']} "
+                f"nr {r['eb_start_nummer']} status {r['status']} {r['datum']}: {r['outcome']} "
+                f"{' '.join(r['retour_codes'])} outbox {r['outbox'] or '-'}"
+            )
 
 
 def status_command(
+    gemeente: GemeenteOption = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="Uitvoer voor mensen (text) of programma's (json).")
+    ] = Format.text,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="Ook een regel per bericht (Bsn gemaskeerd).")
+    ] = False,
+    config: ConfigOption = None,
     db: DbOption = None,
-    afzender: Annotated[str | None, typer.Option("--afzender", help="Alleen deze gemeente.")] = None,
-    bsn: Annotated[str | None, typer.Option("--bsn", help="Alleen dit Bsn (uitvoer gemaskeerd).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text of json.")] = "text",
+    today: TodayOption = None,
 ) -> None:
-    """Toon wat actueel is, wat nog op een retour wacht en wat is afgekeurd (en waarom)."""
+    """Samenvatting: berichten per uitkomst, retourcodes, outbox, dead letters, mislukte inbox, te laat."""
     from ieb.errors import IebError
 
-    if fmt not in ("text", "json"):
-        raise typer.BadParameter("kies text of json", param_hint="--format")
+    ex = exchange_for(config, db, must_exist=True)
     try:
-        data = _status_data(db, afzender, bsn)
+        status = ex.status(gemeente=gemeente, today=_today(today), detail=detail)
     except IebError as exc:
-        _fail(str(exc))
+        fail(str(exc))
+    finally:
+        ex.close()
+    if fmt == Format.json:
+        typer.echo(status.as_json(detail=detail))
         return
-    if fmt == "json":
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-        return
-    typer.echo(f"Actueel ({len(data['current'])}):")
-    for p in data["current"]:
-        kp = (
-            f", kostprijs {p['kostprijs_cent']} cent vanaf {p['kostprijs_start']}"
-            if p["kostprijs_cent"] is not None
-            else ""
-        )
-        typer.echo(
-            f"  {p['afzender']} Bsn {p['bsn']} nr {p['eb_start_nummer']}: {p['start']} t/m {p['stop'] or 'open'}{kp}"
-        )
-    typer.echo(f"Wacht op retour ({len(data['pending'])}):")
-    for r in data["pending"]:
-        typer.echo(
-            f"  {r['bericht']} {r['afzender']}/{r['identificatie']}/{r['dagtekening']} Bsn {r['bsn']} nr {r['eb_start_nummer']} status {r['status']}"
-        )
-    typer.echo(f"Afgekeurd ({len(data['rejected'])}):")
-    for r in data["rejected"]:
-        codes = "; ".join(f"{c['code']} {c['omschrijving']}" for c in r["retour_codes"]) or "-"
-        typer.echo(
-            f"  {r['bericht']} {r['afzender']}/{r['identificatie']}/{r['dagtekening']} Bsn {r['bsn']} nr {r['eb_start_nummer']} "
-            f"status {r['status']}: {r['outcome']}: {codes}"
-        )
+    _print_status(json.loads(status.as_json(detail=detail)), detail)
+
+
+def requeue_command(
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Referentienummers om opnieuw te versturen.", show_default=False),
+    ] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Alle dead letters opnieuw.")] = False,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Alle door de ontvanger geweigerde (Fo03).")
+    ] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Zet berichten terug in de outbox nadat de oorzaak is verholpen."""
+    from ieb.errors import IebError
+
+    ex = exchange_for(config, db, must_exist=True)
+    try:
+        done = ex.requeue(refs or [], dead=dead, failed=failed)
+    except IebError as exc:
+        fail(str(exc), list(getattr(exc, "issues", ()) or ()))
+    finally:
+        ex.close()
+    for ref in done:
+        typer.echo(f"opnieuw in de wachtrij: {ref}")
+    typer.echo(f"{len(done)} bericht(en) opnieuw in de wachtrij")
+
+
+def report_command(
+    out: Annotated[Path, typer.Option("--out", help="HTML-bestand om te schrijven.")],
+    gemeente: GemeenteOption = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+    today: TodayOption = None,
+) -> None:
+    """Schrijf één zelfstandige HTML-pagina (zonder netwerk) met de stand van zaken voor een teamleider."""
+    from ieb.errors import IebError
+
+    ex = exchange_for(config, db, must_exist=True)
+    try:
+        path = ex.report(out, gemeente=gemeente, today=_today(today))
+    except IebError as exc:
+        fail(str(exc))
+    finally:
+        ex.close()
+    typer.echo(f"rapport geschreven: {path}")
 
 
 def register(app: typer.Typer) -> None:
+    """Add plan, queue, retour, status, requeue and report to the ``ieb`` command."""
     app.command("plan")(plan_command)
+    app.command("queue")(queue_command)
     app.command("retour")(retour_command)
     app.command("status")(status_command)
+    app.command("requeue")(requeue_command)
+    app.command("report")(report_command)

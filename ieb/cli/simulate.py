@@ -8,11 +8,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ieb.cli._common import COMMAND, GROUP, claim_outputs, fail, parse_today, print_problems, usage_error
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from ieb.simulator.cak import CakSimulator
 
 simulate_app = typer.Typer(
     name="simulate",
@@ -111,16 +116,7 @@ def process_command(
         cak = CakSimulator(state, config, today=day)
         try:
             for f, (retour_path, note_path) in zip(files, pairs, strict=True):
-                r = cak.process(f.read_bytes(), source=str(f), today=day)
-                if r.retour is not None:
-                    retour_path.write_bytes(r.retour)
-                    target = retour_path
-                else:
-                    note_path.write_text(f"{f.name}: geen retour. {r.reason}\n", encoding="utf-8")
-                    target = note_path
-                codes = " ".join(r.codes) or "geen codes"
-                reason = f" ({r.reason})" if r.reason else ""
-                typer.echo(f"{f}: {VERDICT_NL.get(r.verdict, r.verdict)} [{codes}] -> {target}{reason}")
+                _process_one(cak, f, retour_path, note_path, day)
         finally:
             cak.close()
     except IebError as exc:
@@ -130,5 +126,26 @@ def process_command(
         raise fail(f"schrijven mislukt: {exc.strerror or exc}") from None
 
 
+def _process_one(
+    cak: CakSimulator, file: Path, retour_path: Path, note_path: Path, day: dt.date | None
+) -> None:
+    """Let ``cak`` process one heenbericht, write its retour (or the no-retour note) and print one line.
+
+    The line names the verdict in Dutch, the retourcodes and the file written. Raises ``OSError``
+    when a file cannot be read or written (the caller reports it).
+    """
+    r = cak.process(file.read_bytes(), source=str(file), today=day)
+    if r.retour is not None:
+        retour_path.write_bytes(r.retour)
+        target = retour_path
+    else:
+        note_path.write_text(f"{file.name}: geen retour. {r.reason}\n", encoding="utf-8")
+        target = note_path
+    codes = " ".join(r.codes) or "geen codes"
+    reason = f" ({r.reason})" if r.reason else ""
+    typer.echo(f"{file}: {VERDICT_NL.get(r.verdict, r.verdict)} [{codes}] -> {target}{reason}")
+
+
 def register(app: typer.Typer) -> None:
+    """Add the ``simulate`` command group (with ``process`` and what other modules add) to the ``ieb`` app."""
     app.add_typer(simulate_app, name="simulate")

@@ -14,15 +14,18 @@ import typer
 from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime as dt
+
     from lxml import etree
 
     from ieb.releases import Registry
     from ieb.validation.gemeenten import GemeenteLijst
     from ieb.validation.report import Report
+    from ieb.validation.revisions import Revision
 
 __all__ = ["register"]
 
-FORMATS = ("text", "json", "junit")
+FORMATS = ("text", "json", "junit", "rapport")
 GGK_NS = "http://www.stufstandaarden.nl/koppelvlak/ggk0210"
 STUF_NS = "http://www.egem.nl/StUF/StUF0301"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -171,7 +174,10 @@ def validate(
     format: Annotated[
         str,
         typer.Option(
-            "--format", "-f", metavar="text|json|junit", help="Uitvoer: text (mensen), json of junit (CI)."
+            "--format",
+            "-f",
+            metavar="text|json|junit|rapport",
+            help="Uitvoer: text (mensen), json of junit (CI), rapport (iStandaarden).",
         ),
     ] = "text",
     today: Annotated[
@@ -202,6 +208,15 @@ def validate(
         str | None,
         typer.Option(help="Revisie van iEb 1.0 (1.0.2, 1.0.3); standaard die op de Dagtekening gold."),
     ] = None,
+    heen: Annotated[
+        Path | None,
+        typer.Option(
+            "--heen", help="Heenbericht (of map): controleer de retour(en) erop (docs/conformance.md)."
+        ),
+    ] = None,
+    rapport_dir: Annotated[
+        Path | None, typer.Option("--rapport-dir", help="Map voor <naam>.rapport.xml (--format rapport).")
+    ] = None,
 ) -> None:
     """Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.
 
@@ -211,16 +226,39 @@ def validate(
 
     Voorbeeld: ieb validate --format json --today 2026-06-01 berichten/
     """
-    from ieb.errors import IebError
-    from ieb.validation import validate_file
-    from ieb.validation.gemeenten import GemeenteLijst
-    from ieb.validation.revisions import revision as get_revision
-
     if format not in FORMATS:
         raise usage_error(f"kies uit {', '.join(FORMATS)}", "--format")
     day = parse_today(today)
     files = _collect_paths(paths)
     registry = _registry(release_dir)
+    lijst, forced = _rule_options(gemeenten, revision)
+    if heen is not None or format == "rapport":  # the conformance kit (ieb.conformance, docs/conformance.md)
+        from ieb.conformance.cli import validate_conformance
+
+        raise typer.Exit(validate_conformance(files, format, day, lijst, registry, heen, rapport_dir, forced))
+    results = _validate_files(files, day, lijst, registry, forced)
+    valid = sum(1 for r in results if r["valid"])
+    summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
+    _write_results(format, results, summary)
+    if not results and not allow_empty:
+        typer.echo(
+            "fout: geen bestanden gevonden om te controleren (alleen .xml-bestanden in mappen); "
+            "geef --allow-empty als dat de bedoeling is",
+            err=True,
+        )
+        raise typer.Exit(1)
+    raise typer.Exit(0 if summary["invalid"] == 0 else 1)
+
+
+def _rule_options(
+    gemeenten: Path | None, revision: str | None
+) -> tuple[GemeenteLijst | None, Revision | None]:
+    """The gemeentelijst of ``--gemeenten`` (for CS300) and the revision of ``--revision`` (TR112-TR117
+    windows), None when not given; a file or name that cannot be used is a usage error (exit 2)."""
+    from ieb.errors import IebError
+    from ieb.validation.gemeenten import GemeenteLijst
+    from ieb.validation.revisions import revision as get_revision
+
     try:
         lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
     except IebError as exc:
@@ -229,6 +267,37 @@ def validate(
         forced = get_revision(revision) if revision else None
     except IebError as exc:
         raise usage_error(exc.message, "--revision") from None
+    return lijst, forced
+
+
+def _write_results(format: str, results: list[dict[str, Any]], summary: dict[str, int]) -> None:
+    """Write the results on stdout as ``json`` (``{"files": [...], "summary": {...}}``), ``junit``
+    (one testcase per file) or ``text`` (the clerk's view, in Dutch)."""
+    if format == "json":
+        sys.stdout.write(
+            json.dumps({"files": results, "summary": summary}, ensure_ascii=False, indent=2) + "\n"
+        )
+    elif format == "junit":
+        sys.stdout.write(_junit(results))
+    else:
+        _print_text(results, summary)
+
+
+def _validate_files(
+    files: list[Path],
+    day: dt.date | None,
+    lijst: GemeenteLijst | None,
+    registry: Registry,
+    forced: Revision | None,
+) -> list[dict[str, Any]]:
+    """One result per file, in order: ``{"path": ..., **Report.to_dict()}`` or, for a StUF-GGk
+    envelope, the envelope's result with the iEb payload inside (:func:`_envelope_result`).
+
+    ``day`` is the receiver's system date (rule 8848), ``lijst`` the gemeentelijst for CS300 and
+    ``forced`` a revision chosen with ``--revision``. An unreadable file is a usage error (exit 2).
+    """
+    from ieb.validation import validate_file
+
     results: list[dict[str, Any]] = []
     for f in files:
         try:
@@ -239,25 +308,7 @@ def validate(
             results.append(_envelope_result(f, f.read_bytes(), today=day, gemeenten=lijst, registry=registry))
         else:
             results.append({"path": str(f), **report.to_dict()})
-    valid = sum(1 for r in results if r["valid"])
-    summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
-    empty = not results and not allow_empty
-    if format == "json":
-        sys.stdout.write(
-            json.dumps({"files": results, "summary": summary}, ensure_ascii=False, indent=2) + "\n"
-        )
-    elif format == "junit":
-        sys.stdout.write(_junit(results))
-    else:
-        _print_text(results, summary)
-    if empty:
-        typer.echo(
-            "fout: geen bestanden gevonden om te controleren (alleen .xml-bestanden in mappen); "
-            "geef --allow-empty als dat de bedoeling is",
-            err=True,
-        )
-        raise typer.Exit(1)
-    raise typer.Exit(0 if summary["invalid"] == 0 else 1)
+    return results
 
 
 def _print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
@@ -618,6 +669,7 @@ def build(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``validate``, ``show`` and ``build`` to the ``ieb`` app (called once by :mod:`ieb.cli`)."""
     app.command(cls=COMMAND)(validate)
     app.command(cls=COMMAND)(show)
     app.command(cls=COMMAND)(build)

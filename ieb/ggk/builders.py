@@ -33,6 +33,7 @@ from ieb.ggk.models import (
     XmlBestand,
     format_tijdstip,
 )
+from ieb.types import mask_bsns
 
 __all__ = [
     "GGK_APPLICATIE",
@@ -187,16 +188,33 @@ def _details(envelope: Envelope | None) -> str | None:
     return None
 
 
+#: ``functie-applicatieVersie+applicatieSubversie`` (``WMO401-00010000``), the details the contract asks for.
+_VERSION_DETAILS = re.compile(r"[A-Za-z0-9]{1,16}-[0-9]{8}")
+
+
 def _foutbericht(
     code: FoutCode | str, omschrijving: str | None, plek: Plek, details: str | None
 ) -> Foutbericht:
-    text = omschrijving if omschrijving is not None else FoutCode(code).omschrijving
+    # Free text leaves the process here (Fo01/Fo03): cut to what the schema allows, then BSNs are
+    # masked (in that order, so that a cut cannot turn a longer number into a nine-digit one).
+    text = _cut(omschrijving if omschrijving is not None else FoutCode(code).omschrijving, 200)
+    if details is not None:
+        details = _cut(details, 1000)
+        if not _VERSION_DETAILS.fullmatch(details):
+            details = mask_bsns(details)
     return Foutbericht(
         code=str(code.value if isinstance(code, FoutCode) else code),
         plek=plek,
-        omschrijving=text if len(text) <= 200 else text[:199] + "…",
-        details=details if details is None or len(details) <= 1000 else details[:999] + "…",
+        omschrijving=mask_bsns(text),
+        details=details,
     )
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return cut.rstrip("0123456789") + "…"  # never end on part of a longer number
 
 
 def fo01_for(

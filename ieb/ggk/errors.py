@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ieb.errors import IebError, XmlSecurityError
+from ieb.types import mask_bsns
 
 __all__ = [
     "EnvelopeError",
@@ -21,7 +22,13 @@ __all__ = [
 
 
 class EnvelopeError(IebError):
-    """Root of the StUF-GGk envelope errors."""
+    """Root of the StUF-GGk envelope errors. Messages and locations are BSN-masked
+    (:func:`ieb.types.mask_bsns`): they end up in Fo03 texts, logs and CLI output."""
+
+    def __init__(self, message: str, *, code: str | None = None, location: str | None = None) -> None:
+        super().__init__(
+            mask_bsns(message), code=code, location=mask_bsns(location) if location is not None else None
+        )
 
 
 class EnvelopeFieldError(EnvelopeError, ValueError):
@@ -41,7 +48,7 @@ class EnvelopeFieldError(EnvelopeError, ValueError):
     ) -> None:
         super().__init__(message, code=code, location=field)
         self.field = field
-        self.problems = tuple(problems)
+        self.problems = tuple((mask_bsns(f), mask_bsns(m)) for f, m in problems)
 
 
 class EnvelopeInvalidError(EnvelopeError):
@@ -59,7 +66,7 @@ class EnvelopeInvalidError(EnvelopeError):
         code: str = "RIN001",
     ) -> None:
         super().__init__(message, code=code, location=location)
-        self.errors = tuple(errors)
+        self.errors = tuple(mask_bsns(e) for e in errors)
 
 
 class EnvelopeTooLargeError(EnvelopeError, XmlSecurityError):
@@ -67,7 +74,7 @@ class EnvelopeTooLargeError(EnvelopeError, XmlSecurityError):
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(
-            f"envelop is {size} bytes, groter dan de toegestane {limit} bytes",
+            f"envelop is {size / 1_048_576:.1f} MB, groter dan de toegestane {limit / 1_048_576:.1f} MB",
             code="IB007",
             location="envelop",
         )

@@ -59,7 +59,15 @@ Bericht = Literal["WMO401", "WMO403"]
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One delivery (the content of one WMO401 or WMO403), as the history rules see it."""
+    """One delivery (the content of one WMO401 or WMO403), as the history rules see it.
+
+    ``bericht``: ``WMO401`` (start) or ``WMO403`` (stop); ``afzender``: the 4-digit CBS
+    gemeentecode; ``identificatie`` and ``dagtekening`` (a date): the BerichtIdentificatie;
+    ``bsn``: 9 digits (``repr`` masks it); ``eb_start_nummer``: the EbStartNummer (0..999999999),
+    with ``afzender`` the logical key of a start; ``status``: StatusAanlevering ``"1"``/``"2"``/``"3"``
+    (OP033); ``datum``: EbStartdatum or EbStopdatum; ``kostprijs_bedrag`` (eurocent) and
+    ``kostprijs_startdatum``: the EbKostprijs of a start, None otherwise.
+    """
 
     bericht: Bericht
     afzender: str
@@ -81,14 +89,17 @@ class Delivery:
 
     @property
     def is_start(self) -> bool:
+        """True for a WMO401 (start eigen bijdrage), False for a WMO403 (stop)."""
         return self.bericht == "WMO401"
 
     @property
     def klasse(self) -> str:
+        """The berichtklasse element: ``StartEigenBijdrage`` or ``StopEigenBijdrage``."""
         return "StartEigenBijdrage" if self.is_start else "StopEigenBijdrage"
 
     @property
     def datum_veld(self) -> str:
+        """The name of the date element: ``EbStartdatum`` (WMO401) or ``EbStopdatum`` (WMO403)."""
         return "EbStartdatum" if self.is_start else "EbStopdatum"
 
     def same_values(self, other: Delivery) -> bool:
@@ -101,11 +112,16 @@ class Delivery:
         )
 
     def location(self, element: str | None = None) -> str:
+        """The XPath of the class (or of its ``element``) in the message, for an Issue's location.
+
+        For example ``/wmo401:Bericht/wmo401:Client/wmo401:StartEigenBijdrage/wmo401:EbStartdatum``.
+        """
         prefix = self.bericht.lower()
         path = f"/{prefix}:Bericht/{prefix}:Client/{prefix}:{self.klasse}"
         return path + (f"/{prefix}:{element}" if element else "")
 
     def describe(self) -> str:
+        """A one-line Dutch description for a clerk, with the Bsn masked (``WMO401 start nr 7 (Bsn ...``)."""
         wat = "start" if self.is_start else "stop"
         return (
             f"{self.bericht} {wat} nr {self.eb_start_nummer} (Bsn {mask_bsn(self.bsn)}, status {self.status}, "
@@ -114,6 +130,7 @@ class Delivery:
 
     @classmethod
     def from_message(cls, message: Wmo401 | Wmo403) -> Delivery:
+        """The delivery carried by a parsed WMO401 or WMO403 (values as typed by the message model)."""
         h = message.header
         if isinstance(message, Wmo401):
             s = message.client.start_eigen_bijdrage
@@ -143,6 +160,11 @@ class Delivery:
         )
 
     def to_message(self) -> Wmo401 | Wmo403:
+        """The WMO401 or WMO403 that carries this delivery (the inverse of :meth:`from_message`).
+
+        Raises ``pydantic.ValidationError`` (or ``ValueError`` for an unknown status) when a value
+        does not fit its XSD type, e.g. an Afzender that is not 4 digits.
+        """
         if self.is_start:
             return Wmo401.build(
                 afzender=self.afzender,
@@ -179,6 +201,7 @@ class RecordState:
 
     @property
     def last(self) -> Delivery | None:
+        """The latest delivery for this key, whatever its status; None when there was none."""
         return self.deliveries[-1] if self.deliveries else None
 
     @property
@@ -203,17 +226,23 @@ class RecordState:
 
 @dataclass(frozen=True, slots=True)
 class PeriodState:
-    """A current start with its current stop (if any): one period of eigen bijdrage."""
+    """A current start with its current stop (if any): one period of eigen bijdrage.
+
+    A period runs from ``start.datum`` (EbStartdatum) up to and including ``stop.datum``
+    (EbStopdatum), open-ended without a stop; OP291 compares the periods of one Bsn.
+    """
 
     eb_start_nummer: int
     start: Delivery
     stop: Delivery | None
 
     def contains(self, day: dt.date) -> bool:
+        """True when the date ``day`` lies in the period (start and stop dates inclusive)."""
         return self.start.datum <= day and (self.stop is None or day <= self.stop.datum)
 
     @property
     def end(self) -> dt.date | None:
+        """The EbStopdatum of the current stop, or None while the period is open-ended."""
         return self.stop.datum if self.stop else None
 
     def overlaps(self, start: dt.date, stop: dt.date | None) -> bool:
@@ -222,11 +251,19 @@ class PeriodState:
 
 
 class History(Protocol):
-    """The earlier deliveries that count (the ledger as one side sees it)."""
+    """The earlier deliveries that count (the ledger as one side sees it).
 
-    def record(self, afzender: str, eb_start_nummer: int, bericht: Bericht) -> RecordState: ...
+    The gemeente's pre-flight counts accepted and pending deliveries, the CAK only accepted ones;
+    :class:`MemoryHistory` and :meth:`ieb.ledger.store.Ledger.history` implement it.
+    """
 
-    def periods_of(self, afzender: str, bsn: str) -> list[PeriodState]: ...
+    def record(self, afzender: str, eb_start_nummer: int, bericht: Bericht) -> RecordState:
+        """The deliveries of the record (``afzender``, ``eb_start_nummer``) in ``bericht``'s class, in order."""
+        ...
+
+    def periods_of(self, afzender: str, bsn: str) -> list[PeriodState]:
+        """The current periods of ``bsn`` at ``afzender``, by start date then EbStartNummer (OP291)."""
+        ...
 
 
 @dataclass
@@ -243,6 +280,7 @@ class MemoryHistory:
             self.add(d)
 
     def add(self, delivery: Delivery) -> None:
+        """Count ``delivery`` as accepted after every delivery added before it (no rule is checked)."""
         self._by_key.setdefault((delivery.afzender, delivery.eb_start_nummer, delivery.bericht), []).append(
             delivery
         )
@@ -252,13 +290,16 @@ class MemoryHistory:
                 numbers.append(delivery.eb_start_nummer)
 
     def deliveries(self) -> Iterator[Delivery]:
+        """Every delivery added, grouped per record (in the order each record first appeared)."""
         for items in self._by_key.values():
             yield from items
 
     def record(self, afzender: str, eb_start_nummer: int, bericht: Bericht) -> RecordState:
+        """See :meth:`History.record`."""
         return RecordState(tuple(self._by_key.get((afzender, eb_start_nummer, bericht), ())))
 
     def periods_of(self, afzender: str, bsn: str) -> list[PeriodState]:
+        """See :meth:`History.periods_of`: a start whose current Bsn is another person's does not count."""
         periods = []
         for nummer in self._numbers_by_bsn.get((afzender, bsn), []):
             start = self.record(afzender, nummer, "WMO401").current
@@ -268,6 +309,7 @@ class MemoryHistory:
         return sorted(periods, key=lambda p: (p.start.datum, p.eb_start_nummer))
 
     def bsns(self, afzender: str) -> list[str]:
+        """Every Bsn (9 digits, sorted) that ``afzender`` ever sent a start for."""
         return sorted(b for (a, b) in self._numbers_by_bsn if a == afzender)
 
 
@@ -276,7 +318,13 @@ Check = Callable[[Delivery, History], "str | None"]
 
 @dataclass(frozen=True)
 class HistoryRule:
-    """One history rule: its code, the retourcode the CAK reports, and the check."""
+    """One history rule: its code, the retourcode the CAK reports, and the check.
+
+    ``code``: the rule code of spec section 6 (``TR071`` ... ``TR330``, ``OP291``, ``OP325``);
+    ``retourcode``: 9nnn for TRnnn (9102 for OP291, 9103 for OP325); ``title``: the rule in a few
+    Dutch words; ``berichten``/``statuses``: the messages and StatusAanlevering values it applies
+    to; ``element``: the element an issue points at (default the class's date element).
+    """
 
     code: str
     retourcode: RetourCode
@@ -287,6 +335,7 @@ class HistoryRule:
     element: str | None = None
 
     def applies_to(self, delivery: Delivery) -> bool:
+        """True when the rule concerns this delivery's message (WMO401/WMO403) and StatusAanlevering."""
         return delivery.bericht in self.berichten and delivery.status in self.statuses
 
     def check(self, delivery: Delivery, history: History) -> Issue | None:
@@ -588,7 +637,10 @@ _BY_CODE = {r.code: r for r in HISTORY_RULES}
 
 
 def history_rule(code: str) -> HistoryRule:
-    """The history rule with this code (``TR071`` ... ``OP325``)."""
+    """The history rule with this code (``TR071`` ... ``OP325``).
+
+    Raises ``KeyError`` (listing the known codes) for a code that is not a history rule.
+    """
     try:
         return _BY_CODE[code]
     except KeyError:
@@ -598,7 +650,11 @@ def history_rule(code: str) -> HistoryRule:
 def check_history(
     delivery: Delivery, history: History, rules: Sequence[HistoryRule] = HISTORY_RULES
 ) -> list[Issue]:
-    """Every history issue of ``delivery`` against ``history`` (empty: acceptable)."""
+    """Every history issue of ``delivery`` against ``history`` (empty: acceptable).
+
+    Each :class:`~ieb.validation.report.Issue` has level 3, the rule code and its retourcode, and a
+    Dutch message with the Bsn masked; ``rules`` defaults to :data:`HISTORY_RULES` (spec section 6).
+    """
     issues = []
     for rule in rules:
         issue = rule.check(delivery, history)

@@ -117,9 +117,12 @@ def _get(record: Any, name: str) -> Any:
     return getattr(record, name, None)
 
 
-def desired_from_records(records: Iterable[Any], *, source: str = "<input>") -> dict[str, list[Period]]:
+def desired_from_records(
+    records: Iterable[Any], *, source: str = "<input>", gemeente: str | None = None
+) -> dict[str, list[Period]]:
     """Desired state from records (mappings or objects, e.g. ``ieb.policy`` periods) with the fields
-    ``bsn``, ``start``, ``stop``, ``kostprijs_cent``, ``kostprijs_start``.
+    ``bsn``, ``start``, ``stop``, ``kostprijs_cent``, ``kostprijs_start`` and optionally ``gemeente``
+    (4 digits). With ``gemeente`` only records of that gemeente (or without one) are read.
 
     One record per period. A record with an empty ``start`` says the person has no period at all
     (everything sent for them is deleted). ``kostprijs_start`` defaults to ``start`` when only
@@ -128,6 +131,11 @@ def desired_from_records(records: Iterable[Any], *, source: str = "<input>") -> 
     out: dict[str, list[Period]] = {}
     for n, rec in enumerate(records, start=1):
         where = f"{source}:{n}"
+        own = str(_get(rec, "gemeente") or "").strip()
+        if own and not (len(own) == 4 and own.isdigit()):
+            raise InputRowError(f"gemeente {own[:10]!r} is geen gemeentecode van 4 cijfers", location=where)
+        if gemeente is not None and own and own != gemeente:
+            continue
         raw_bsn = _get(rec, "bsn")
         bsn = str(raw_bsn).strip() if raw_bsn is not None else ""
         if len(bsn) < 9 and bsn.isdigit() and bsn.strip("0"):

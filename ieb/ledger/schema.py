@@ -128,6 +128,7 @@ outbox = sa.Table(
     sa.Column("acknowledged_at", TZ, nullable=True),
     sa.CheckConstraint("status IN ('pending', 'sending', 'acknowledged', 'failed', 'dead')", name="status"),
     sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "afzender", "bericht_identificatie"),
 )
 
 inbox = sa.Table(
@@ -145,7 +146,11 @@ inbox = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("received_at", TZ, nullable=False, server_default=NOW),
     sa.Column("processed_at", TZ, nullable=True),
+    #: crossRefnummer of the FIRST retour (Du01) for a heenbericht; unique, so a second retour is
+    #: detected by the database (race-free), see :func:`ieb.transport.inbox.store_envelope`
+    sa.Column("retour_of", sa.String(36), nullable=True),
     sa.CheckConstraint("status IN ('received', 'processed', 'failed', 'duplicate')", name="status"),
+    sa.Index("uq_inbox_retour_of", "retour_of", unique=True),
 )
 
 audit = sa.Table(

@@ -61,7 +61,11 @@ AOW_TABLE: tuple[tuple[dt.date, AowAge], ...] = (
 
 
 def aow_age(geboortedatum: dt.date) -> AowAge:
-    """The AOW age of someone born on ``geboortedatum`` (provisional after the last fixed row)."""
+    """The AOW age of someone born on ``geboortedatum`` (provisional after the last fixed row).
+
+    Source: art. 7a AOW and the SVB/Rijksoverheid table by birth date (:data:`AOW_TABLE`); for a
+    birth date after the last fixed row the last fixed age is returned with ``vastgesteld=False``.
+    """
     for born_until, age in AOW_TABLE:
         if geboortedatum <= born_until:
             return age

@@ -138,7 +138,14 @@ def _at(prefix: str, exc: PolicyInputError) -> PolicyInputError:
 def parse_request(
     data: Any, table: TariffTable | None = None
 ) -> tuple[GemeenteParameters, Household, list[Voorziening], Month, Month]:
-    """Validate a request (a decoded JSON object) into the policy's own types."""
+    """Validate a request (a decoded JSON object) into the policy's own types.
+
+    Returns ``(parameters, household, voorzieningen, van, tot)``; ``van``/``tot`` are the first and
+    last month to estimate. Raises :class:`~ieb.policy.PolicyInputError` whose ``field`` is the
+    request path of the first problem (``gemeente.code``, ``voorzieningen[1].soort``) and whose text
+    counts the others, and :class:`~ieb.policy.TariffError` for a lowered tariff above the national
+    one.
+    """
     if not isinstance(data, dict):
         raise PolicyInputError(
             "invoer", "verwacht een JSON-object met gemeente, huishouden, voorzieningen, van en tot"
@@ -233,6 +240,14 @@ def render_response(schatting: Estimate) -> dict[str, Any]:
 
 
 def estimate_request(data: Any, table: TariffTable | None = None) -> Estimate:
+    """The :class:`~ieb.policy.household.Estimate` for a decoded request object (see the module docstring).
+
+    ``data`` is the request as decoded JSON (a dict); ``table`` the national tariffs (default
+    :data:`~ieb.policy.NATIONAL_TARIFFS`). Raises :class:`~ieb.policy.PolicyInputError` whose
+    ``field`` names the request path (``voorzieningen[1].soort``, ``huishouden.leden[0].rol``) and
+    :class:`~ieb.errors.ConfigurationError` when no monthly national tariff exists for a month asked
+    (before 2020).
+    """
     parameters, huishouden, voorzieningen, van, tot = parse_request(data, table)
     try:
         return estimate_household(huishouden, voorzieningen, parameters, van, tot, table=table)

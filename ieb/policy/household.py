@@ -88,6 +88,7 @@ class Reason(StrEnum):
 
     @property
     def omschrijving(self) -> str:
+        """The reason in Dutch words for the clerk (``ieb bijdrage --format text``; docs/policy.md section 3)."""
         return _OMSCHRIJVING[self]
 
 
@@ -145,7 +146,14 @@ class Role(StrEnum):
 
 
 class Member(BaseModel):
-    """A member of the household; ``rol`` is optional (see :func:`member_roles` for its default)."""
+    """A member of the household; ``rol`` is optional (see :func:`member_roles` for its default).
+
+    ``bsn``: 9 digits passing the 11-proef (CS002); ``geboortedatum``: a date (ages 18 and AOW are
+    taken on the 1st of each month); ``wlz_eigen_bijdrage``: the member pays a Wlz eigen bijdrage
+    (frees the household when client or partner, CAK); ``beschermd_wonen``: beschermd wonen has its
+    own regime (WMO407/408). Invalid values raise pydantic's ``ValidationError`` here, and
+    :class:`~ieb.policy.PolicyInputError` through :func:`ieb.policy.contract.parse_request`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -237,6 +245,8 @@ def member_roles(huishouden: Household, peildatum: dt.date) -> tuple[Role, ...]:
 
 @dataclass(frozen=True, slots=True)
 class MonthAmount:
+    """One month of an :class:`Estimate`: ``bedrag_cent`` (eurocent, 0 when nothing is owed), ``reden``."""
+
     maand: Month
     bedrag_cent: int
     reden: Reason
@@ -256,11 +266,15 @@ class KostprijsOverview:
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
+    """The result of :func:`estimate_household`: one :class:`MonthAmount` per month, in order, and
+    the kostprijs overview per person (:class:`KostprijsOverview`, counted through the last month)."""
+
     maanden: tuple[MonthAmount, ...]
     kostprijs: tuple[KostprijsOverview, ...]
 
     @property
     def totaal_cent(self) -> int:
+        """The sum of the monthly amounts owed, in eurocent."""
         return sum(m.bedrag_cent for m in self.maanden)
 
 

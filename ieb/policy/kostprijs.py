@@ -85,7 +85,12 @@ def check_kostprijs(
     kostprijs_cent: int, start: dt.date, table: TariffTable | None = None, field: str = "kostprijs_cent"
 ) -> None:
     """Refuse a negative kostprijs, or one not greater than one month of the national tariff on
-    ``start`` (CS333, :func:`ieb.policy.cs333.cs333_tariff`: equal is refused)."""
+    ``start`` (CS333, :func:`ieb.policy.cs333.cs333_tariff`: equal is refused).
+
+    ``kostprijs_cent`` is in eurocent; ``field`` names it in the error. Raises
+    :class:`~ieb.policy.KostprijsError` (code ``CS333`` for the tariff rule) and
+    :class:`~ieb.errors.ConfigurationError` when ``start`` lies in 2019 (4-week tariffs) or before.
+    """
     if isinstance(kostprijs_cent, bool) or not isinstance(kostprijs_cent, int):
         raise KostprijsError(field, f"{kostprijs_cent!r} moet een geheel bedrag in eurocent zijn")
     if kostprijs_cent < 0:
@@ -106,26 +111,39 @@ def check_kostprijs(
 
 
 def counted_cent(months: Iterable[Month], table: TariffTable | None = None) -> int:
-    """The sum of the national tariff over ``months`` (what the CAK counts against a kostprijs)."""
+    """The sum of the national tariff over ``months`` (what the CAK counts against a kostprijs), eurocent.
+
+    Every month counts at the national tariff, whatever the client paid [C, CAK]. Raises
+    :class:`~ieb.errors.ConfigurationError` for a month before 2020 (4-week tariffs).
+    """
     return sum(monthly_tariff(m.first_day, table).bedrag_cent for m in months)
 
 
 def remaining_kostprijs(
     kostprijs_cent: int, months: Iterable[Month], table: TariffTable | None = None
 ) -> int:
-    """The kostprijs left after counting ``months`` at the national tariff (never below zero)."""
+    """The kostprijs left after counting ``months`` at the national tariff (eurocent, never below zero)."""
     return max(0, kostprijs_cent - counted_cent(months, table))
 
 
 def needs_kostprijs_change(remaining_cent: int, new_kostprijs_cent: int) -> bool:
-    """A change with a new kostprijs is needed only when the new one exceeds the remaining one."""
+    """A change with a new kostprijs is needed only when the new one exceeds the remaining one.
+
+    Both amounts in eurocent. Source: kostprijsbewaking, ``docs/policy.md`` section 6 [I].
+    """
     return new_kostprijs_cent > remaining_cent
 
 
 def kostprijs_schedule(
     remaining_cent: int, first_month: Month, table: TariffTable | None = None
 ) -> list[tuple[Month, int]]:
-    """Per coming month the amount counted, from ``first_month`` until ``remaining_cent`` is used up."""
+    """Per coming month the amount counted, from ``first_month`` until ``remaining_cent`` is used up.
+
+    Returns ``[(month, eurocent), ...]``: each month at the national tariff of that month (so a
+    1 January change counts), the last one at most what is left; empty when ``remaining_cent`` is 0.
+    Raises :class:`~ieb.policy.KostprijsError` for a negative amount and
+    :class:`~ieb.errors.ConfigurationError` for months before 2020.
+    """
     if remaining_cent < 0:
         raise KostprijsError("resterend_cent", f"{remaining_cent} is negatief")
     schedule: list[tuple[Month, int]] = []

@@ -49,7 +49,11 @@ _MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 @dataclass(frozen=True, order=True, slots=True)
 class Month:
-    """A calendar month (``YYYY-MM``)."""
+    """A calendar month (``YYYY-MM``): the unit the abonnementstarief is charged in.
+
+    Ordered and hashable; ``str()`` gives ``YYYY-MM``. Years 1..9999 and months 1..12 only:
+    anything else raises :class:`~ieb.policy.PolicyInputError` (field ``maand``).
+    """
 
     year: int
     month: int
@@ -60,6 +64,7 @@ class Month:
 
     @classmethod
     def of(cls, day: dt.date) -> Month:
+        """The month that contains the date ``day``."""
         return cls(day.year, day.month)
 
     @classmethod
@@ -75,19 +80,30 @@ class Month:
 
     @property
     def first_day(self) -> dt.date:
+        """The 1st of this month (the day that decides ages in a month, ``docs/policy.md`` section 9)."""
         return dt.date(self.year, self.month, 1)
 
     @property
     def last_day(self) -> dt.date:
+        """The last day of this month (28..31; the virtual end date of a kostprijs stop month)."""
         return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
 
     def next(self) -> Month:
+        """The month after this one (December is followed by January of the next year).
+
+        Raises :class:`~ieb.policy.PolicyInputError` after December 9999.
+        """
         return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
 
     def previous(self) -> Month:
+        """The month before this one; raises :class:`~ieb.policy.PolicyInputError` before January 0001."""
         return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
 
     def plus(self, months: int) -> Month:
+        """This month moved ``months`` months (negative: back); ``Month(2025, 11).plus(3)`` is 2026-02.
+
+        Raises :class:`~ieb.policy.PolicyInputError` when the result lies outside years 1..9999.
+        """
         index = self.year * 12 + (self.month - 1) + months
         return Month(index // 12, index % 12 + 1)
 
@@ -104,7 +120,10 @@ class Month:
 
 @dataclass(frozen=True, slots=True)
 class Interval:
-    """Support from ``start`` up to and including ``stop`` (``None``: not stopped)."""
+    """Support from ``start`` up to and including ``stop`` (``None``: not stopped), both dates.
+
+    Raises :class:`~ieb.policy.PolicyInputError` (field ``stop``) when ``stop`` lies before ``start``.
+    """
 
     start: dt.date
     stop: dt.date | None = None
@@ -119,7 +138,12 @@ class Interval:
 
 
 def first_charged_month(start: dt.date) -> Month:
-    """The first month charged for support that starts on ``start`` (default: the month after)."""
+    """The first month charged for support that starts on ``start`` (default: the month after).
+
+    The month rule (CAK, VNG; ``docs/policy.md`` section 4): collection begins in the month after
+    the start month. A start on the 1st follows the same rule while
+    :data:`START_ON_FIRST_CHARGED` is ``False`` (an [I] choice, ``docs/policy.md`` section 9).
+    """
     if START_ON_FIRST_CHARGED and start.day == 1:
         return Month.of(start)
     return Month.of(start).next()
@@ -160,7 +184,8 @@ def add_calendar_months(day: dt.date, months: int) -> dt.date:
     """``day`` plus ``months`` calendar months; a day that does not exist clamps to the month's end.
 
     31 January + 1 month is 28 (or 29) February, as in the usual Dutch reading of a term of months
-    (the same day number, or the last day of the month when that month is shorter).
+    (the same day number, or the last day of the month when that month is shorter). Raises
+    :class:`~ieb.policy.PolicyInputError` (field ``datum``) outside years 1..9999.
     """
     index = day.year * 12 + (day.month - 1) + months
     year, month = index // 12, index % 12 + 1

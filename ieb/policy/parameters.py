@@ -106,6 +106,7 @@ class ExemptionGround(StrEnum):
 
     @property
     def omschrijving(self) -> str:
+        """The ground in Dutch words, for a clerk reading an estimate or a CSV export."""
         return {
             "onvoldoende_draagkracht": "onvoldoende draagkracht om de eigen bijdrage te betalen",
             "integrale_aanpak_justitie": "integrale aanpak bij contact met politie of justitie",
@@ -115,7 +116,13 @@ class ExemptionGround(StrEnum):
 
 
 class ReducedTariff(BaseModel):
-    """A lowered monthly abonnementstarief for all clients of the gemeente, from ``vanaf``."""
+    """A lowered monthly abonnementstarief for all clients of the gemeente, from ``vanaf``.
+
+    ``bedrag_cent``: eurocent per calendar month; ``vanaf``: the 1st of a month; ``vastgesteld_op``:
+    the date the gemeente decided it (optional). Raises :class:`~ieb.policy.TariffError` when
+    ``vanaf`` is not the 1st or lies before ``vastgesteld_op`` (no retroactive tariff, VNG).
+    The comparison with the national maximum is :func:`check_verlaagd_tarief`.
+    """
 
     model_config = _FROZEN
 
@@ -151,6 +158,7 @@ class Grenzen(BaseModel):
     meerpersoons_aow: Cent
 
     def voor(self, soort: HouseholdType) -> int:
+        """The amount for household type ``soort``, in eurocent per year."""
         value: int = getattr(self, soort.value)
         return value
 
@@ -213,7 +221,13 @@ class MinimaLimits(BaseModel):
 
 
 class Exemption(BaseModel):
-    """An individual exemption for one person, with its legal ground and period (``tot`` inclusive)."""
+    """An individual exemption for one person, with its legal ground and period (``tot`` inclusive).
+
+    ``bsn``: the person's Bsn (11-proef checked); ``grond``: an :class:`ExemptionGround`;
+    ``vanaf``/``tot``: dates, ``tot`` ``None`` for open-ended. Raises
+    :class:`~ieb.policy.PolicyInputError` (``vrijstellingen.tot``) when ``tot`` lies before ``vanaf``.
+    Applied per person, on any day of a month (``Reason.VRIJSTELLING``; [I], ``docs/policy.md``).
+    """
 
     model_config = _FROZEN
 
@@ -234,6 +248,7 @@ class Exemption(BaseModel):
         return self
 
     def geldt_op(self, day: dt.date) -> bool:
+        """True when the exemption is in force on the date ``day`` (``vanaf`` and ``tot`` inclusive)."""
         return self.vanaf <= day and (self.tot is None or day <= self.tot)
 
 
@@ -241,6 +256,13 @@ class GemeenteParameters(BaseModel):
     """All choices of one gemeente. Validated against the national tariff table on construction.
 
     Pass another table with ``GemeenteParameters.model_validate(data, context={"tarieven": table})``.
+    Money is in eurocent, dates are ``datetime.date``; the fields are described in
+    ``docs/policy.md`` section 2. Construction raises :class:`~ieb.policy.TariffError` for a
+    lowered tariff above the national maximum (:func:`check_verlaagd_tarief`) and
+    :class:`~ieb.policy.PolicyInputError` when ``rolstoel`` is listed as bijdrageplichtig (Wmo 2015:
+    never charged) or two minima entries share a ``vanaf``; pydantic's own checks surface as
+    ``ValidationError`` here and as :class:`~ieb.policy.PolicyInputError` through
+    :func:`parameters_from_dict`.
     """
 
     model_config = _FROZEN
@@ -281,6 +303,7 @@ class GemeenteParameters(BaseModel):
         return current
 
     def minima_op(self, day: dt.date) -> MinimaLimits | None:
+        """The minima limits in force on the date ``day``: the latest entry from on or before it (or None)."""
         current = None
         for entry in sorted(self.minima, key=lambda e: e.vanaf):
             if entry.vanaf <= day:
@@ -288,12 +311,14 @@ class GemeenteParameters(BaseModel):
         return current
 
     def vrijstelling_op(self, bsn: str, day: dt.date) -> Exemption | None:
+        """The exemption of the person ``bsn`` (9 digits) in force on the date ``day``, or None."""
         for entry in self.vrijstellingen:
             if entry.bsn == bsn and entry.geldt_op(day):
                 return entry
         return None
 
     def trigger(self, soort: VoorzieningKind) -> StartTrigger:
+        """What starts and stops the contribution for ``soort`` (default: the beschikking dates)."""
         return self.start_triggers.get(soort, StartTrigger.BESCHIKKING)
 
     def waarschuwingen(self) -> list[str]:
@@ -379,6 +404,14 @@ def parameters_to_json(parameters: GemeenteParameters) -> str:
 
 
 def parameters_from_json(text: str, table: TariffTable | None = None) -> GemeenteParameters:
+    """Read :class:`GemeenteParameters` from JSON text as written by :func:`parameters_to_json`.
+
+    ``table`` is the national tariff table the lowered tariff is checked against (default
+    :data:`~ieb.policy.NATIONAL_TARIFFS`). Raises :class:`~ieb.policy.PolicyInputError` for text
+    that is not JSON (naming line and column) or an invalid field (naming it, e.g.
+    ``gemeente.minima[0].percentage``), and :class:`~ieb.policy.TariffError` for a lowered tariff
+    above the national one.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -485,7 +518,12 @@ def _int(value: str, where: str) -> int:
 
 
 def parameters_from_csv(text: str, table: TariffTable | None = None) -> GemeenteParameters:
-    """Read back a CSV written by :func:`parameters_to_csv` (possibly corrected by a clerk)."""
+    """Read back a CSV written by :func:`parameters_to_csv` (possibly corrected by a clerk).
+
+    Only the ``waarde`` column is read (eurocent, percentage, soort or BSN); the ``euro`` column is
+    ignored. Raises :class:`~ieb.policy.PolicyInputError` for a wrong header, an unknown row or a
+    value that is not a whole number, and as :func:`parameters_from_dict` does for the result.
+    """
     reader = csv.DictReader(io.StringIO(text), delimiter=";")
     if reader.fieldnames is None or list(reader.fieldnames)[: len(_CSV_FIELDS)] != _CSV_FIELDS:
         raise PolicyInputError("csv", f"de kopregel moet zijn: {';'.join(_CSV_FIELDS)}")

@@ -78,7 +78,14 @@ __all__ = [
 
 
 class Voorziening(BaseModel):
-    """One voorziening of one person: beschikking ``start``/``stop`` and an optional kostprijs."""
+    """One voorziening of one person: beschikking ``start``/``stop`` and an optional kostprijs.
+
+    ``id``: unique within one call (default: its index); ``bsn``: 9 digits (11-proef); ``soort``: a
+    :class:`~ieb.policy.VoorzieningKind`; ``start``/``stop``: dates, ``stop`` inclusive or None;
+    ``kostprijs_cent``: eurocent, only for a hulpmiddel or woningaanpassing (kostprijsbewaking).
+    Raises :class:`~ieb.policy.PolicyInputError` (``stop``, ``kostprijs_cent``) when ``stop`` lies
+    before ``start`` or a kostprijs is given for another soort.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -116,7 +123,13 @@ class EventKind(StrEnum):
 
 
 class Event(BaseModel):
-    """An event about voorziening ``voorziening_id``."""
+    """An event about voorziening ``voorziening_id``: an iWmo message of the provider.
+
+    ``soort``: 301 toewijzing, 305 start zorg, 307 stop zorg or 303 declaratie; ``datum`` and
+    ``einddatum`` (dates, inclusive) as :class:`EventKind` describes. Raises
+    :class:`~ieb.policy.PolicyInputError` (``gebeurtenissen.einddatum``) when ``einddatum`` lies
+    before ``datum`` or a declaratie has none.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -142,6 +155,13 @@ class Event(BaseModel):
 
 
 class StopReason(StrEnum):
+    """Why a :class:`Period` stops (``Period.stop_reden``; the value is the JSON word).
+
+    ``EINDE_VOORZIENING``: the last voorziening of the person ends (beschikking or delivery
+    trigger); ``KOSTPRIJS_BEREIKT``: the kostprijs is used up, and ``Period.stop`` is the virtual
+    end date (the last day of the stop month; kostprijsbewaking, checklist 1.1.4).
+    """
+
     EINDE_VOORZIENING = "einde_voorziening"
     KOSTPRIJS_BEREIKT = "kostprijs_bereikt"
 
@@ -166,6 +186,7 @@ class Piece:
 
     @property
     def eerste_maand(self) -> Month:
+        """The first month this piece counts against its kostprijs (the month rule: after the start month)."""
         return first_charged_month(self.interval.start)
 
     def counted_through(self, month: Month, table: TariffTable | None = None) -> int:
@@ -200,6 +221,7 @@ class Period:
 
     @property
     def interval(self) -> Interval:
+        """The period as an :class:`~ieb.policy.months.Interval` (``start``..``stop``, dates inclusive)."""
         return Interval(self.start, self.stop)
 
 
@@ -359,7 +381,13 @@ def derive_periods(
     ``parameters`` gives the bijdrageplichtige categories, the start trigger per category and the
     pause rule (default: the legal minimum exclusions, the beschikking dates and the VNG pause
     rule, see :func:`ieb.policy.months.pause_has_effect`). Voorzieningen without an id get
-    ``"<index>"``; ids must be unique.
+    ``"<index>"``; ids must be unique. Kostprijs amounts are eurocent, counted at the national
+    tariff of each month (kostprijsbewaking, ``docs/policy.md`` section 6).
+
+    Raises :class:`~ieb.policy.PolicyInputError` naming ``voorzieningen[i].<field>`` (a duplicate
+    id, an event that does not fit), :class:`~ieb.policy.KostprijsError` (code ``CS333``) for a
+    kostprijs not above one month of the national tariff, and
+    :class:`~ieb.errors.ConfigurationError` when a kostprijs would be counted in 2019 or earlier.
     """
     soorten = parameters.bijdrageplichtige_soorten if parameters else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
     rule = parameters.pauzeregel if parameters else PauseRule.LONGER_THAN_CALENDAR_MONTH

@@ -33,12 +33,24 @@ ENV_VAR = "IEB_TARIEVEN"
 
 
 class TariffPeriod(StrEnum):
+    """The period one national tariff amount covers; the values are the JSON word ``periode``.
+
+    ``VIER_WEKEN``: a 4-week period, 13 a year (2019 only); ``MAAND``: a calendar month (2020 on).
+    Monthly calculations refuse ``VIER_WEKEN`` (:func:`monthly_tariff`).
+    """
+
     VIER_WEKEN = "4-weken"
     MAAND = "maand"
 
 
 @dataclass(frozen=True, slots=True)
 class Tariff:
+    """One entry of the national maximum abonnementstarief: in force from ``vanaf`` (a date).
+
+    ``bedrag_cent`` is the maximum per ``periode`` in eurocent (``2180`` = EUR 21.80 a month in
+    2026); ``bron`` names the source (decree or Staatscourant), for people reading the table.
+    """
+
     vanaf: dt.date
     bedrag_cent: int
     periode: TariffPeriod = TariffPeriod.MAAND
@@ -46,7 +58,11 @@ class Tariff:
 
 
 class TariffTable:
-    """An ordered, date-effective table; ``on(date)`` returns the entry in force on that date."""
+    """An ordered, date-effective table; ``on(date)`` returns the entry in force on that date.
+
+    Built from :class:`Tariff` entries in any order. Raises :class:`~ieb.errors.ConfigurationError`
+    when the table is empty, two entries share a ``vanaf`` date or an amount is not positive.
+    """
 
     def __init__(self, entries: Iterable[Tariff]) -> None:
         ordered = sorted(entries, key=lambda t: t.vanaf)
@@ -63,9 +79,15 @@ class TariffTable:
 
     @property
     def entries(self) -> tuple[Tariff, ...]:
+        """The entries ordered by ``vanaf``, oldest first."""
         return self._entries
 
     def on(self, day: dt.date) -> Tariff:
+        """The entry in force on the date ``day``: the latest whose ``vanaf`` is on or before it.
+
+        After the last entry the last known amount stays in force (``docs/policy.md`` section 9).
+        Raises :class:`~ieb.errors.ConfigurationError` for a day before the first entry.
+        """
         current: Tariff | None = None
         for t in self._entries:
             if t.vanaf <= day:
@@ -103,7 +125,11 @@ NATIONAL_TARIFFS = TariffTable(
 
 
 def national_tariff(day: dt.date, table: TariffTable | None = None) -> Tariff:
-    """The national maximum abonnementstarief in force on ``day``."""
+    """The national maximum abonnementstarief in force on ``day`` (default table: :data:`NATIONAL_TARIFFS`).
+
+    The amount is ``.bedrag_cent`` (eurocent per ``.periode``). Raises
+    :class:`~ieb.errors.ConfigurationError` for a day before 2019-01-01 (or the table's first entry).
+    """
     return (table or NATIONAL_TARIFFS).on(day)
 
 
@@ -125,7 +151,12 @@ def monthly_tariff(day: dt.date, table: TariffTable | None = None) -> Tariff:
 
 
 def tariffs_from_json(text: str) -> list[Tariff]:
-    """Parse ``[{"vanaf": "YYYY-MM-DD", "bedrag_cent": int, "periode": "maand", "bron": str}, ...]``."""
+    """Parse ``[{"vanaf": "YYYY-MM-DD", "bedrag_cent": int, "periode": "maand", "bron": str}, ...]``.
+
+    ``bedrag_cent`` is a positive integer in eurocent; ``periode`` (``maand`` or ``4-weken``) and
+    ``bron`` are optional. Raises :class:`~ieb.errors.ConfigurationError` naming the entry and
+    field (``tarieven[2].bedrag_cent``) for invalid JSON, unknown keys or a bad value.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -80,7 +80,16 @@ class CakConfig:
 
 @dataclass(frozen=True)
 class CakResult:
-    """The outcome of one heenbericht at the CAK."""
+    """The outcome of one heenbericht at the CAK.
+
+    ``source``: where the message came from (a path, or ``<bytes>``); ``verdict``: ``accepted``,
+    ``rejected`` (level 3), ``technical`` (RetourCode 0001, levels 1-2), ``no_retour`` (IV032 or an
+    unreadable message without ``functie``) or ``repeat`` (a byte-identical retry answered with the
+    stored retour); ``retour``: the WMO402/WMO404 bytes (valid under the published XSD) or None;
+    ``level``: 1, 2 or 3 of spec section 7 (None when accepted); ``codes``: the retourcodes in the
+    retour beside 0200/0233 (``9102``, ``8848``, ``S300``, ...); ``issues``: the findings behind
+    them; ``reason``: why there is no retour, or which header values were replaced (Dutch).
+    """
 
     source: str
     verdict: Verdict
@@ -92,6 +101,7 @@ class CakResult:
 
     @property
     def accepted(self) -> bool:
+        """True when the CAK took the delivery into its ledger (now, or the first time of a repeat)."""
         return self.verdict == "accepted" or (self.verdict == "repeat" and not self.codes)
 
 
@@ -358,7 +368,14 @@ def _checked(retour: str, payload: bytes, day: dt.date, identificatie_retour: st
 
 
 class CakSimulator:
-    """The CAK's processing against its own ledger (a database; see :func:`ieb.ledger.open_database`)."""
+    """The CAK's processing against its own ledger (a database; see :func:`ieb.ledger.open_database`).
+
+    ``db``: an SQLAlchemy engine, a database URL or file path, or None for ``$IEB_DB`` /
+    ``./ieb.sqlite`` (raises :class:`~ieb.ledger.db.DatabaseVersionError` for a newer database);
+    ``today``: the processing day (DagtekeningRetour and the reference date of 8848), default the
+    system date. Accepted deliveries are counted as the CAK counts them (``COUNTED_CAK``), so the
+    history rules (TR071..TR330) see what the CAK accepted earlier.
+    """
 
     def __init__(
         self,
@@ -374,9 +391,11 @@ class CakSimulator:
 
     @property
     def engine(self) -> Engine:
+        """The SQLAlchemy engine of the CAK's ledger database."""
         return self.ledger.engine
 
     def close(self) -> None:
+        """Release the ledger's database connections (the simulator is not usable afterwards)."""
         self.ledger.close()
 
     # ---------------------------------------------------------------- processing
@@ -483,6 +502,12 @@ class CakSimulator:
         source: str,
         day: dt.date,
     ) -> CakResult:
+        """Level 3 of a heenbericht that passed levels 1 and 2, inside the transaction ``conn``.
+
+        A byte-identical repeat gets its stored retour back; a date the ledger cannot hold gets a
+        technical retour (0001); otherwise the retour carries the level-3 codes
+        (:meth:`_level3_codes`) and the delivery is stored with its retour (:meth:`_record`).
+        """
         header_issues = [i for i in context_issues if i.retourcode in HEADER_CODES]
         earlier = None
         if delivery is not None:
@@ -502,34 +527,9 @@ class CakSimulator:
                 "niet verwerken.",
             )
             return self._technical(root, retour, [*context_issues, issue], 2, source, day)
-        issues: list[Issue]
-        if header_issues:
-            issues = header_issues
-            header_codes = tuple(dict.fromkeys(i.retourcode or "" for i in header_issues))
-            client_codes: tuple[str, ...] = ("0233",)
-            class_codes: tuple[str, ...] = ("0233",)
-        else:
-            assert delivery is not None
-            header_codes = ()
-            issues = [i for i in context_issues if i.level >= 3]
-            if earlier is not None:
-                issues.append(
-                    Issue(
-                        "TR102",
-                        "9102",
-                        3,
-                        "/Bericht/Header/BerichtIdentificatie",
-                        f"BerichtIdentificatie {delivery.identificatie} van {delivery.dagtekening.isoformat()} "
-                        "is al eerder met een andere inhoud ontvangen.",
-                    )
-                )
-            else:
-                history = self.ledger.history(
-                    conn, delivery.afzender, bsn=delivery.bsn, nummers=[delivery.eb_start_nummer]
-                )
-                issues.extend(check_history(delivery, history))
-            client_codes = ("0200",)
-            class_codes = tuple(dict.fromkeys(i.retourcode or "" for i in issues)) or ("0200",)
+        issues, header_codes, client_codes, class_codes = self._level3_codes(
+            conn, delivery, earlier is not None, header_issues, context_issues
+        )
         rejected = bool(issues)
         kop = retour_kop(_child(root, "Header"), day)
         identificatie_retour = self._next_retour_id(conn)
@@ -549,30 +549,86 @@ class CakSimulator:
         if not header_codes and not rejected:
             all_codes = ()
         if earlier is None and delivery is not None:
-            self.ledger.add(
-                conn,
-                delivery,
-                outcome="rejected" if rejected else "accepted",
-                payload=data,
-                source=source,
-                retour_codes=all_codes if rejected else (),
-                detail="\n".join(f"{i.code}: {i.message}" for i in issues) or None,
-            )
-            stored = self.ledger.find(conn, delivery.afzender, delivery.identificatie, delivery.dagtekening)
-            assert stored is not None
-            self.ledger.set_retour(
-                conn,
-                stored.id,
-                outcome="rejected" if rejected else "accepted",
-                codes=all_codes,
-                identificatie=identificatie_retour,
-                dagtekening=day,
-                payload=payload,
-                source=None,
-                detail=stored.detail,
-            )
+            self._record(conn, delivery, data, source, issues, all_codes, identificatie_retour, day, payload)
         verdict: Verdict = "rejected" if rejected else "accepted"
         return CakResult(source, verdict, payload, 3 if rejected else None, all_codes, tuple(issues))
+
+    def _level3_codes(
+        self,
+        conn: Connection,
+        delivery: Delivery | None,
+        seen_before: bool,
+        header_issues: list[Issue],
+        context_issues: list[Issue],
+    ) -> tuple[list[Issue], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(findings, header codes, Client codes, class codes) of a level-3 assessment (spec section 7).
+
+        8848 and S300 concern the header: they go in the header and the Client and its class get
+        0233 (not assessed). Otherwise the Client gets 0200 and the class the codes of the level-3
+        findings: TR102 (9102) when the BerichtIdentificatie was ``seen_before`` with other content,
+        else the history rules (:func:`ieb.ledger.history.check_history`); 0200 when there are none.
+        """
+        if header_issues:
+            header_codes = tuple(dict.fromkeys(i.retourcode or "" for i in header_issues))
+            return header_issues, header_codes, ("0233",), ("0233",)
+        assert delivery is not None
+        issues = [i for i in context_issues if i.level >= 3]
+        if seen_before:
+            issues.append(
+                Issue(
+                    "TR102",
+                    "9102",
+                    3,
+                    "/Bericht/Header/BerichtIdentificatie",
+                    f"BerichtIdentificatie {delivery.identificatie} van {delivery.dagtekening.isoformat()} "
+                    "is al eerder met een andere inhoud ontvangen.",
+                )
+            )
+        else:
+            history = self.ledger.history(
+                conn, delivery.afzender, bsn=delivery.bsn, nummers=[delivery.eb_start_nummer]
+            )
+            issues.extend(check_history(delivery, history))
+        class_codes = tuple(dict.fromkeys(i.retourcode or "" for i in issues)) or ("0200",)
+        return issues, (), ("0200",), class_codes
+
+    def _record(
+        self,
+        conn: Connection,
+        delivery: Delivery,
+        data: bytes,
+        source: str,
+        issues: list[Issue],
+        codes: tuple[str, ...],
+        identificatie_retour: str,
+        day: dt.date,
+        payload: bytes,
+    ) -> None:
+        """Store a new delivery in the CAK's ledger with its outcome and its retour (``codes``)."""
+        rejected = bool(issues)
+        outcome = "rejected" if rejected else "accepted"
+        self.ledger.add(
+            conn,
+            delivery,
+            outcome=outcome,
+            payload=data,
+            source=source,
+            retour_codes=codes if rejected else (),
+            detail="\n".join(f"{i.code}: {i.message}" for i in issues) or None,
+        )
+        stored = self.ledger.find(conn, delivery.afzender, delivery.identificatie, delivery.dagtekening)
+        assert stored is not None
+        self.ledger.set_retour(
+            conn,
+            stored.id,
+            outcome=outcome,
+            codes=codes,
+            identificatie=identificatie_retour,
+            dagtekening=day,
+            payload=payload,
+            source=None,
+            detail=stored.detail,
+        )
 
     # ---------------------------------------------------------------- files
 
@@ -583,7 +639,13 @@ class CakSimulator:
         *,
         today: dt.date | None = None,
     ) -> list[CakResult]:
-        """Process files in order; write ``out_dir/<stem>.retour.xml`` (or ``<stem>.geen-retour.txt``)."""
+        """Process files in order; write ``out_dir/<stem>.retour.xml`` (or ``<stem>.geen-retour.txt``).
+
+        ``today`` is the processing day (DagtekeningRetour, rule 8848). Returns one
+        :class:`CakResult` per file, in order. Raises ``OSError`` when a file cannot be read or
+        ``out_dir`` written; files with the same stem overwrite each other (``ieb simulate process``
+        numbers them instead).
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         results = []

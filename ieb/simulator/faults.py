@@ -38,7 +38,14 @@ class FaultConfigError(ConfigurationError, ValueError):
 
 @dataclass(frozen=True)
 class FaultConfig:
-    """Rates (0..1) per fault kind, the latency range and the seed."""
+    """Rates (0..1) per fault kind, the latency range and the seed.
+
+    Each rate is the chance per call (``latency``, ``http503``, ``lost_ack``, ``drop``, ``fo01``) or
+    per callback (``duplicate``); ``latency_min``/``latency_max`` are seconds (0..60); ``fo01_code``
+    is the GGk Fo01 foutcode to answer with (``ieb.ggk.codes.FoutCode``, default ``IB102``).
+    Raises :class:`FaultConfigError` naming the setting for a rate outside 0..1, a bad latency range,
+    ``http503 + lost_ack + drop >= 1`` (nothing would arrive) or an unknown Fo01 code.
+    """
 
     seed: int = 0
     latency: float = 0.0
@@ -76,10 +83,12 @@ class FaultConfig:
 
     @property
     def active(self) -> bool:
+        """True when any fault kind has a rate above 0."""
         return any(getattr(self, kind) > 0 for kind in FAULT_KINDS)
 
     @classmethod
     def none(cls) -> FaultConfig:
+        """No faults at all (every rate 0, seed 0): the simulator behaves like a well-run GGk and CAK."""
         return cls()
 
     @classmethod
@@ -100,7 +109,12 @@ class FaultConfig:
     @classmethod
     def parse(cls, spec: str) -> FaultConfig:
         """``"demo"``, ``"none"`` or ``name=value`` pairs separated by commas (``"demo,seed=3"`` starts
-        from the demo profile)."""
+        from the demo profile).
+
+        Names are the fields of this class (``-`` may stand for ``_``). Raises
+        :class:`FaultConfigError` for an unknown name, a value that is not a number, or a
+        combination the constructor refuses.
+        """
         config = cls()
         known = {f.name: f.type for f in fields(cls)}
         for part in (p.strip() for p in spec.split(",")):
@@ -136,7 +150,11 @@ class FaultConfig:
 
 
 class FaultInjector:
-    """Draws fault decisions from one seeded generator and counts them (:attr:`injected`)."""
+    """Draws fault decisions from one seeded generator and counts them (:attr:`injected`).
+
+    The same :class:`FaultConfig` (seed included) and the same order of calls give the same faults,
+    so a failing run can be repeated. Safe to share between the server's threads.
+    """
 
     def __init__(self, config: FaultConfig | None = None) -> None:
         self.config = config or FaultConfig()
@@ -180,11 +198,14 @@ class FaultInjector:
             return kind
 
     def fo01(self) -> bool:
+        """True when this (valid) message is answered with an asynchronous Fo01 instead of a retour."""
         return self._hit("fo01")
 
     def duplicate(self) -> bool:
+        """True when this outgoing callback (Du01/Fo01) is delivered twice with the same referentienummer."""
         return self._hit("duplicate")
 
     def summary(self) -> dict[str, int]:
+        """A copy of the counts so far per injected fault (``drop_before``/``drop_after`` counted apart)."""
         with self._lock:
             return dict(self.injected)

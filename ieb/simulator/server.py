@@ -61,7 +61,7 @@ from ieb.simulator.cak import CakConfig, CakSimulator
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import GgkClient, SendResult, WusSigning
-from ieb.transport.outbox import Outbox, RetryPolicy, Sender, ledger_tables, open_ledger, utcnow
+from ieb.transport.outbox import Outbox, RetryPolicy, Sender, Wakeup, ledger_tables, open_ledger, utcnow
 from ieb.transport.server import HttpsServer, PeerInfo, SoapEndpoint, SoapReply
 from ieb.transport.tls import TlsFiles
 
@@ -137,6 +137,8 @@ class GgkSimulator(SoapEndpoint):
             for i in range(max(1, cak_workers))
         ]
         self._started = False
+        #: set whenever a callback is queued: wakes the idle callback senders (no polling)
+        self.wake = Wakeup()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -351,6 +353,7 @@ class GgkSimulator(SoapEndpoint):
             ).rowcount
             if won == 1:
                 self._enqueue_callback(callback, di01.functie, conn=conn)
+        self.wake.set()  # again after the commit, so a woken sender finds the row
 
     def _enqueue_callback(
         self, envelope: Envelope, functie: str | None, *, conn: sa.Connection | None = None
@@ -363,6 +366,7 @@ class GgkSimulator(SoapEndpoint):
             payload=getattr(envelope, "payload", b""),
             conn=conn,
         )
+        self.wake.set()
 
 
 class SimulatorService:
@@ -384,6 +388,7 @@ class SimulatorService:
         callback_workers: int = 4,
         server_threads: int = 8,
         retry: RetryPolicy | None = None,
+        cak_config: CakConfig | None = None,
     ) -> None:
         self.engine = open_ledger(db)
         self.app = GgkSimulator(
@@ -392,6 +397,7 @@ class SimulatorService:
             faults=faults,
             today=today,
             signing=signing,
+            cak_config=cak_config,
         )
         self.server = HttpsServer(self.app, tls, host=host, port=port, threads=server_threads)
         self.client = GgkClient(
@@ -435,7 +441,7 @@ class SimulatorService:
         self.app.start()
         self._sender_thread = threading.Thread(
             target=self.sender.run_forever,
-            kwargs={"workers": self.callback_workers},
+            kwargs={"workers": self.callback_workers, "wake": self.app.wake},
             name="ieb-sim-callbacks",
             daemon=True,
         )
@@ -444,6 +450,7 @@ class SimulatorService:
 
     def stop(self) -> None:
         self.sender.stop()
+        self.app.wake.set()
         self.server.stop()
         self.app.stop()
         if self._sender_thread is not None:

@@ -9,21 +9,26 @@ the :class:`~ieb.ggk.Bv03` acknowledgement. It uses
   mounted through :class:`TlsAdapter`, with keep-alive connection pooling;
 * zeep to build the SOAP request from the WSDL (the envelope is checked against the WSDL's types
   on the way) and to read the reply;
-* explicit timeouts: ``connect_timeout`` for the TCP+TLS connection, ``operation_timeout`` for the
-  answer;
+* limits on what the server can make us do: ``connect_timeout`` for the TCP+TLS connection,
+  a total deadline of ``connect_timeout + operation_timeout`` per send (a server dripping bytes
+  cannot stretch it: the connection is shut down when it passes), ``max_answer_bytes`` (1 MiB by
+  default) and no decompression (``Accept-Encoding: identity``; a compressed answer is refused);
 * optionally the Digikoppeling WUS 2W-be-S profile (:class:`WusSigning`): WS-Addressing headers and
   a WS-Security signature (:mod:`ieb.transport.wssec`) on the request, and the signature of the
   answer verified, including which parts it covers and the SignatureConfirmation.
 
-Errors: :class:`TransientSendError` (timeouts, connection errors, HTTP 5xx without a StUF fault,
-an unreadable answer; safe to retry with the same envelope since receivers are idempotent on the
-referentienummer) and :class:`DeliveryRejectedError` (the other side answered with a StUF Fo03;
-retrying the same envelope will not help).
+Errors (:mod:`ieb.transport.errors`): :class:`TransientSendError` (timeouts, connection errors,
+HTTP 5xx without a StUF fault, an unreadable answer; safe to retry with the same envelope since
+receivers are idempotent on the referentienummer), :class:`PermanentSendError` (certificate does
+not chain, hostname mismatch, our certificate refused, HTTP 4xx, answer not in the WSDL, answer too
+large or compressed: ``hint`` says what to fix) and :class:`DeliveryRejectedError` (a Fo03).
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -32,20 +37,29 @@ from pathlib import Path
 from typing import Any, cast
 
 import requests
+import urllib3.exceptions
 from lxml import etree
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPSConnectionPool
 
 from ieb.errors import IebError
 from ieb.ggk import GGK_NS, SOAP_ACTIONS, STUF_NS, Bv03, Di01, Du01, Envelope, Fo01, Fo03, operation_for
 from ieb.ggk import parse as parse_envelope
 from ieb.ggk.codec import envelope_to_element
 from ieb.ggk.soap import unwrap_soap
+from ieb.transport.errors import (
+    DeliveryRejectedError,
+    PermanentSendError,
+    TransientSendError,
+    TransportError,
+)
 from ieb.transport.tls import TlsFiles, client_context
 from ieb.xmlsafe import safe_parser
 
 __all__ = [
     "DeliveryRejectedError",
     "GgkClient",
+    "PermanentSendError",
     "SendResult",
     "TlsAdapter",
     "TransientSendError",
@@ -63,45 +77,80 @@ _ROOT_ELEMENTS: Mapping[str, str] = {
 }
 
 
-class TransportError(IebError):
-    """Root of the errors of sending an envelope."""
+_watch = threading.local()
 
 
-class TransientSendError(TransportError):
-    """The envelope may or may not have arrived: a timeout, a connection error, HTTP 5xx without a
-    StUF fault, or an answer we cannot read. Resend the same envelope (same referentienummer)."""
+class _Deadline:
+    """A total deadline for one send: when it passes, the connection in use is shut down, which
+    ends any blocked read, however slowly the server drips its bytes."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.status = status
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._conn: Any = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.001, seconds), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _watch.current = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _watch.current = None
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conn = conn
+            if self.fired:
+                _kill(conn)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._conn is not None:
+                _kill(self._conn)
 
 
-class DeliveryRejectedError(TransportError):
-    """The receiver answered with a StUF Fo03 fault: it will not accept this envelope as it is."""
+def _kill(conn: Any) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
 
-    def __init__(self, fo03: Fo03, *, status: int | None = None) -> None:
-        body = fo03.body
-        super().__init__(
-            f"{body.omschrijving}" + (f" ({body.details})" if body.details else ""),
-            code=body.code,
-            location=f"Fo03 plek={body.plek}",
-        )
-        self.fo03 = fo03
-        self.status = status
+
+class _WatchedPool(HTTPSConnectionPool):
+    """urllib3's HTTPS pool, telling the current send's :class:`_Deadline` which connection it uses."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)
+        current = getattr(_watch, "current", None)
+        if current is not None:
+            current.attach(conn)
+        return conn
 
 
 class TlsAdapter(HTTPAdapter):
-    """A requests transport adapter whose connection pools use one given :class:`ssl.SSLContext`."""
+    """A requests transport adapter whose connection pools use one given :class:`ssl.SSLContext`
+    (and report their connections to the send's total deadline)."""
 
     def __init__(self, ssl_context: Any, *, pool_maxsize: int = 8, max_retries: int = 0) -> None:
         self._ssl_context = ssl_context
         super().__init__(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=max_retries)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Create the pool manager with our SSL context and the watched HTTPS pool."""
         kwargs["ssl_context"] = self._ssl_context
         super().init_poolmanager(*args, **kwargs)
+        classes = dict(self.poolmanager.pool_classes_by_scheme)
+        classes["https"] = _WatchedPool
+        self.poolmanager.pool_classes_by_scheme = classes
 
     def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        """A proxy manager with our SSL context (proxies are off by default)."""
         kwargs["ssl_context"] = self._ssl_context
         return super().proxy_manager_for(*args, **kwargs)
 
@@ -120,7 +169,11 @@ def make_session(tls: TlsFiles, *, check_hostname: bool = True, pool_maxsize: in
 
 class _RefusePlainHttp(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        raise TransportError(f"onversleuteld HTTP wordt geweigerd: {request.url}")
+        raise PermanentSendError(
+            f"onversleuteld HTTP wordt geweigerd: {request.url}",
+            endpoint=str(request.url),
+            hint="gebruik een https://-endpoint",
+        )
 
 
 @dataclass(frozen=True)
@@ -134,16 +187,28 @@ class WusSigning:
     intermediates: bytes = b""
     key_password: bytes | None = None
     verify_answers: bool = True
+    #: OINs allowed to sign answers (the receiver's); None: any certificate of the trusted chain.
+    peer_oins: frozenset[str] | None = None
 
     @classmethod
     def from_files(
         cls, key: str | Path, cert: str | Path, roots: str | Path, intermediates: str | Path | None = None
     ) -> WusSigning:
+        """Read the PEM files. Without ``intermediates`` the CA certificates that follow our own
+        certificate in ``cert`` (a chain file) are used to verify the other side's signatures
+        (both sides hold certificates of the same PKIoverheid TSP)."""
+        cert_pem = Path(cert).read_bytes()
+        if intermediates:
+            extra = Path(intermediates).read_bytes()
+        else:
+            marker = b"-----BEGIN CERTIFICATE-----"
+            blocks = cert_pem.split(marker)
+            extra = b"".join(marker + b for b in blocks[2:]) if len(blocks) > 2 else b""
         return cls(
             key_pem=Path(key).read_bytes(),
-            cert_pem=Path(cert).read_bytes(),
+            cert_pem=cert_pem,
             trusted_roots=Path(roots).read_bytes(),
-            intermediates=Path(intermediates).read_bytes() if intermediates else b"",
+            intermediates=extra,
         )
 
 
@@ -182,6 +247,7 @@ class GgkClient:
         check_hostname: bool = True,
         signing: WusSigning | None = None,
         pool_maxsize: int = 8,
+        max_answer_bytes: int = 1024 * 1024,
     ) -> None:
         import zeep
         from zeep.transports import Transport
@@ -189,16 +255,19 @@ class GgkClient:
         from ieb.ggk import wsdl_path
 
         if not endpoint.startswith("https://"):
-            raise TransportError(f"endpoint moet https:// zijn, niet {endpoint!r}")
+            raise PermanentSendError(
+                f"endpoint moet https:// zijn, niet {endpoint!r}", hint="gebruik een https://-endpoint"
+            )
         if session is None:
             if tls is None:
-                raise TransportError("geef tls (certificaat, sleutel, CA-bundel) of een session")
+                raise PermanentSendError("geef tls (certificaat, sleutel, CA-bundel) of een session")
             session = make_session(tls, check_hostname=check_hostname, pool_maxsize=pool_maxsize)
         self.endpoint = endpoint
         self.session = session
         self.connect_timeout = connect_timeout
         self.operation_timeout = operation_timeout
         self.signing = signing
+        self.max_answer_bytes = max_answer_bytes
         settings = zeep.Settings(
             strict=True,
             xml_huge_tree=False,
@@ -219,7 +288,13 @@ class GgkClient:
         self._service: Any = self._zeep.create_service(f"{{{GGK_NS}}}SOAPOntvangAsynchroon", endpoint)
         self._lock = threading.Lock()
 
+    @property
+    def max_seconds(self) -> float:
+        """The longest one :meth:`send` can take: its total deadline (connect + operation timeout)."""
+        return self.connect_timeout + self.operation_timeout
+
     def close(self) -> None:
+        """Close the HTTP session and its pooled connections."""
         self.session.close()
 
     def __enter__(self) -> GgkClient:
@@ -262,34 +337,87 @@ class GgkClient:
     def send(self, envelope: Envelope | bytes) -> SendResult:
         """Send one envelope (a model, or its XML bytes as stored in the outbox) and return the Bv03.
 
-        Raises :class:`TransientSendError` or :class:`DeliveryRejectedError`.
+        The whole call (connect, TLS, request, answer) ends within ``connect_timeout +
+        operation_timeout`` seconds however slowly the server answers; the answer is read up to
+        ``max_answer_bytes`` and never decompressed. Raises :class:`TransientSendError` (resend
+        later), :class:`PermanentSendError` (fix first; ``hint`` says what) or
+        :class:`DeliveryRejectedError` (Fo03).
         """
         if isinstance(envelope, bytes | bytearray):
             envelope = parse_envelope(bytes(envelope))
         if not isinstance(envelope, Di01 | Du01 | Fo01):
-            raise TransportError(f"een {envelope.berichtcode} wordt niet verstuurd")
+            raise PermanentSendError(f"een {envelope.berichtcode} wordt niet verstuurd")
+        ref = envelope.referentienummer
         operation, data = self.soap_request(envelope)
         headers = {
             "Content-Type": "text/xml; charset=utf-8",
             "SOAPAction": f'"{SOAP_ACTIONS[operation]}"',
+            "Accept-Encoding": "identity",
         }
         started = time.perf_counter()
-        try:
-            response = self.session.post(
-                self.endpoint,
-                data=data,
-                headers=headers,
-                timeout=(self.connect_timeout, self.operation_timeout),
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise TransientSendError(f"time-out bij {self.endpoint}: {type(exc).__name__}") from exc
-        except requests.ConnectionError as exc:
-            raise TransientSendError(f"verbinding met {self.endpoint} mislukt: {_short(exc)}") from exc
-        except requests.RequestException as exc:
-            raise TransientSendError(f"HTTP-fout bij {self.endpoint}: {_short(exc)}") from exc
+        total = self.connect_timeout + self.operation_timeout
+        ctx: dict[str, Any] = {"endpoint": self.endpoint, "referentienummer": ref}
+        with _Deadline(total) as deadline:
+            try:
+                response = self.session.post(
+                    self.endpoint,
+                    data=data,
+                    headers=headers,
+                    timeout=(self.connect_timeout, self.operation_timeout),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                try:
+                    self._read_body(response, ctx)
+                except BaseException:
+                    response.close()  # a half-read connection is never reused
+                    raise
+                response.raw.release_conn()  # fully read: back to the pool (keep-alive)
+            except TransportError:
+                raise
+            except requests.Timeout as exc:
+                raise TransientSendError(
+                    f"time-out bij {self.endpoint}: {type(exc).__name__}", **ctx
+                ) from exc
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ssl.SSLError) as exc:
+                if deadline.fired:
+                    raise TransientSendError(
+                        f"geen volledig antwoord van {self.endpoint} binnen {total:.0f} s", **ctx
+                    ) from exc
+                raise _classify(exc, self.endpoint, ref) from exc
         seconds = time.perf_counter() - started
         return self._answer(envelope, operation, data, response, seconds)
+
+    def _read_body(self, response: requests.Response, ctx: dict[str, Any]) -> None:
+        """Read the answer into ``response._content``, at most :attr:`max_answer_bytes`, as sent."""
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise PermanentSendError(
+                f"antwoord met Content-Encoding {encoding!r}; alleen identity wordt gelezen",
+                status=response.status_code,
+                hint="de server mag het antwoord niet comprimeren (we vragen Accept-Encoding: identity)",
+                **ctx,
+            )
+        limit = self.max_answer_bytes
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            raise PermanentSendError(
+                f"antwoord van {declared} bytes is groter dan de grens van {limit} bytes",
+                status=response.status_code,
+                hint="verhoog ggk.max_answer_bytes alleen als de server te vertrouwen is",
+                **ctx,
+            )
+        body = bytearray()
+        for chunk in response.raw.stream(64 * 1024, decode_content=False):
+            body += chunk
+            if len(body) > limit:
+                raise PermanentSendError(
+                    f"antwoord groter dan de grens van {limit} bytes",
+                    status=response.status_code,
+                    hint="verhoog ggk.max_answer_bytes alleen als de server te vertrouwen is",
+                    **ctx,
+                )
+        response._content = bytes(body)
 
     def _answer(
         self,
@@ -301,31 +429,41 @@ class GgkClient:
     ) -> SendResult:
         status = response.status_code
         content = response.content
+        ctx: dict[str, Any] = {
+            "endpoint": self.endpoint,
+            "referentienummer": envelope.referentienummer,
+            "status": status,
+        }
         media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         is_xml = media in ("text/xml", "application/soap+xml", "application/xml")
         if not is_xml or not content:
             if status >= 500 or status in (408, 429):
-                raise TransientSendError(f"HTTP {status} van {self.endpoint}", status=status)
-            raise TransportError(f"onverwacht antwoord HTTP {status} ({media or 'geen inhoud'})")
-        signed_parts: tuple[str, ...] = ()
-        if self.signing is not None and self.signing.verify_answers:
-            signed_parts = self._verify_answer(envelope, request, content)
+                raise TransientSendError(f"HTTP {status} van {self.endpoint}", **ctx)
+            raise PermanentSendError(
+                f"onverwacht antwoord HTTP {status} ({media or 'geen inhoud'})",
+                hint="controleer het endpoint (pad, poort) in ggk.endpoint",
+                **ctx,
+            )
         try:
             answer = unwrap_soap(content)
         except IebError as exc:
             raise TransientSendError(
-                f"onleesbaar antwoord (HTTP {status}): {exc}", status=status, code=exc.code
+                f"onleesbaar antwoord (HTTP {status}): {exc}", code=exc.code, **ctx
             ) from exc
-        if isinstance(answer, Fo03):
-            raise DeliveryRejectedError(answer, status=status)
+        if isinstance(answer, Fo03):  # a refusal needs no signature to be believed
+            raise DeliveryRejectedError(answer, status=status, endpoint=self.endpoint)
+        signed_parts: tuple[str, ...] = ()
+        if self.signing is not None and self.signing.verify_answers:
+            signed_parts = self._verify_answer(envelope, request, content)
         if not isinstance(answer, Bv03):
-            raise TransientSendError(f"antwoord is een {answer.berichtcode}, geen Bv03", status=status)
+            raise TransientSendError(f"antwoord is een {answer.berichtcode}, geen Bv03", **ctx)
         if status != 200:
-            raise TransientSendError(f"Bv03 met HTTP {status}", status=status)
+            if 400 <= status < 500 and status not in (408, 429):
+                raise PermanentSendError(f"Bv03 met HTTP {status}", hint="controleer het endpoint", **ctx)
+            raise TransientSendError(f"Bv03 met HTTP {status}", **ctx)
         if answer.cross_refnummer != envelope.referentienummer:
             raise TransientSendError(
-                f"Bv03 hoort bij {answer.cross_refnummer}, niet bij {envelope.referentienummer}",
-                status=status,
+                f"Bv03 hoort bij {answer.cross_refnummer}, niet bij {envelope.referentienummer}", **ctx
             )
         self._zeep_check(operation, response)
         return SendResult(bv03=answer, status=status, seconds=seconds, signed_parts=signed_parts)
@@ -338,7 +476,11 @@ class GgkClient:
         try:
             binding.process_reply(self._zeep, binding.get(operation), response)
         except ZeepError as exc:
-            raise TransientSendError(f"antwoord past niet bij de WSDL: {exc}") from exc
+            raise PermanentSendError(
+                f"antwoord past niet bij de WSDL: {exc}",
+                endpoint=self.endpoint,
+                hint="het endpoint spreekt geen StUF-GGk 0210 OntvangAsynchroon; controleer ggk.endpoint",
+            ) from exc
 
     def _verify_answer(self, envelope: Envelope, request: bytes, content: bytes) -> tuple[str, ...]:
         from ieb.transport.wssec import WsSecurityError, verify_envelope
@@ -351,12 +493,80 @@ class GgkClient:
                 intermediates=self.signing.intermediates or (),
                 message_kind="response",
                 expected_signature_confirmation=_signature_value(request),
+                signer_oins=self.signing.peer_oins,
             )
         except WsSecurityError as exc:
-            raise TransientSendError(f"handtekening van het antwoord is ongeldig: {exc}") from exc
+            raise PermanentSendError(
+                f"handtekening van het antwoord is ongeldig: {exc}",
+                endpoint=self.endpoint,
+                referentienummer=envelope.referentienummer,
+                hint="de ontvanger ondertekent niet (of met een sleutel buiten onze roots); zet ggk.sign uit "
+                "of laat de ontvanger ondertekenen",
+            ) from exc
         if verified.relates_to != f"urn:uuid:{envelope.referentienummer}":
-            raise TransientSendError(f"wsa:RelatesTo {verified.relates_to!r} hoort niet bij dit verzoek")
+            raise TransientSendError(
+                f"wsa:RelatesTo {verified.relates_to!r} hoort niet bij dit verzoek",
+                endpoint=self.endpoint,
+                referentienummer=envelope.referentienummer,
+            )
         return verified.signed_parts
+
+
+_CHAIN = ("certificate verify failed", "CERTIFICATE_VERIFY_FAILED")
+_HOSTNAME = ("Hostname mismatch", "IP address mismatch", "doesn't match")
+_REFUSED_BY_PEER = (
+    "alert unknown ca",
+    "alert bad certificate",
+    "certificate required",
+    "alert certificate unknown",
+    "alert access denied",
+    "alert handshake failure",
+)
+
+
+def _classify(exc: BaseException, endpoint: str, ref: str) -> TransportError:
+    """Map a requests/ssl/socket error to transient or permanent, with what to fix."""
+    text = _chain_text(exc)
+    ctx: dict[str, Any] = {"endpoint": endpoint, "referentienummer": ref}
+    if any(m in text for m in _HOSTNAME):
+        return PermanentSendError(
+            f"servercertificaat past niet bij de hostnaam van {endpoint}: {_short(exc)}",
+            hint="gebruik in ggk.endpoint de naam die in het servercertificaat staat",
+            **ctx,
+        )
+    if any(m in text for m in _CHAIN):
+        return PermanentSendError(
+            f"servercertificaat van {endpoint} sluit niet aan op de vertrouwde roots: {_short(exc)}",
+            hint="zet de root (en tussen-CA's) van de server in organisatie.ca",
+            **ctx,
+        )
+    if any(m in text for m in _REFUSED_BY_PEER):
+        return PermanentSendError(
+            f"{endpoint} weigert ons certificaat: {_short(exc)}",
+            hint="controleer organisatie.cert (met tussen-CA's) en of de ontvanger onze root vertrouwt",
+            **ctx,
+        )
+    if isinstance(exc, requests.ConnectionError | OSError):
+        return TransientSendError(f"verbinding met {endpoint} mislukt: {_short(exc)}", **ctx)
+    return TransientSendError(f"HTTP-fout bij {endpoint}: {_short(exc)}", **ctx)
+
+
+def _chain_text(exc: BaseException) -> str:
+    parts: list[str] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        parts.append(f"{type(e).__name__}: {e}")
+        todo.extend([e.__cause__, e.__context__])
+        todo.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(e, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return " | ".join(parts)
 
 
 def _short(exc: BaseException) -> str:

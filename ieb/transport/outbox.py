@@ -36,24 +36,32 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from ieb.errors import IebError
 from ieb.transport.audit import AuditTrail
-from ieb.transport.client import DeliveryRejectedError, SendResult, TransientSendError, TransportError
+from ieb.transport.client import SendResult
+from ieb.transport.errors import (
+    DeliveryRejectedError,
+    PermanentSendError,
+    TransientSendError,
+    TransportError,
+)
 
 __all__ = [
     "ClaimedMessage",
     "DrainResult",
     "LedgerTables",
     "Outbox",
+    "OutboxConflictError",
     "OutboxError",
     "RetryPolicy",
     "Sender",
+    "Transport",
+    "Wakeup",
     "ledger_tables",
     "open_ledger",
 ]
@@ -65,6 +73,14 @@ STATUSES = ("pending", "sending", "acknowledged", "failed", "dead")
 
 class OutboxError(IebError):
     """The outbox cannot do what was asked (unknown row, inconsistent settings)."""
+
+    def __init__(self, message: str, *, code: str | None = None, location: str | None = None) -> None:
+        super().__init__(message, code=code, location=location)
+        self.issues: tuple[str, ...] = (message,)
+
+
+class OutboxConflictError(OutboxError):
+    """A referentienummer is already in the outbox with a different envelope."""
 
 
 # ---------------------------------------------------------------------------------------- schema
@@ -119,6 +135,7 @@ class RetryPolicy:
     requeue_max: float = 300.0
 
     def requeue_delay(self, attempts: int) -> float:
+        """Seconds before a row is due again after ``attempts`` attempts (exponential, capped)."""
         return float(min(self.requeue_max, self.requeue_initial * (2 ** max(0, attempts - 1))))
 
 
@@ -170,9 +187,14 @@ class Outbox:
         bericht_identificatie: str | None = None,
         conn: sa.Connection | None = None,
     ) -> int:
-        """Store an envelope to send; returns the row id. Idempotent on ``referentienummer``: the
-        same envelope enqueued twice is one row. Pass ``conn`` to enqueue inside your own
-        transaction (for example together with the ledger change that made the message)."""
+        """Store an envelope to send; returns the row id.
+
+        Idempotent on ``referentienummer``: the same envelope enqueued twice is one row; a
+        different envelope under a referentienummer already stored raises
+        :class:`OutboxConflictError`. Pass ``conn`` to enqueue inside your own transaction (for
+        example together with the ledger change that made the message): a duplicate never aborts
+        that transaction with a database error (``INSERT ... ON CONFLICT DO NOTHING``).
+        """
         now = utcnow()
         row = {
             "referentienummer": referentienummer,
@@ -189,18 +211,31 @@ class Outbox:
         }
         if conn is not None:
             return self._insert(conn, row)
-        try:
-            with self.engine.begin() as c:
-                return self._insert(c, row)
-        except IntegrityError:
-            existing = self.find(referentienummer)
-            if existing is None:  # pragma: no cover - unique violation on another column
-                raise
-            return int(existing["id"])
+        with self.engine.begin() as c:
+            return self._insert(c, row)
 
     def _insert(self, conn: sa.Connection, row: dict[str, Any]) -> int:
-        result = conn.execute(sa.insert(self.table).values(**row).returning(self.table.c.id))
-        new_id = int(result.scalar_one())
+        t = self.table
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt: Any = pg_insert(t).values(**row).on_conflict_do_nothing(index_elements=["referentienummer"])
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(t).values(**row).on_conflict_do_nothing(index_elements=["referentienummer"])
+        new_id = conn.execute(stmt.returning(t.c.id)).scalar_one_or_none()
+        if new_id is None:
+            existing = conn.execute(
+                sa.select(t.c.id, t.c.envelope).where(t.c.referentienummer == row["referentienummer"])
+            ).one()
+            if bytes(existing.envelope or b"") != bytes(row["envelope"]):
+                raise OutboxConflictError(
+                    f"referentienummer {row['referentienummer']} staat al in de outbox met een ander envelop",
+                    code="OUTBOX_CONFLICT",
+                    location=row["referentienummer"],
+                )
+            return int(existing.id)
         self.audit.record(
             "out",
             "enqueued",
@@ -209,7 +244,7 @@ class Outbox:
             outcome="pending",
             conn=conn,
         )
-        return new_id
+        return int(new_id)
 
     def enqueue_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Enqueue several envelopes in one transaction (each dict holds :meth:`enqueue`'s arguments)."""
@@ -311,6 +346,7 @@ class Outbox:
         return ClaimedMessage(msg.id, msg.referentienummer, msg.functie, msg.envelope, int(new))
 
     def acknowledge(self, msg: ClaimedMessage) -> bool:
+        """Mark a claimed row ``acknowledged`` (Bv03); False when the lease was lost."""
         now = utcnow()
         return self._finish(
             msg,
@@ -322,9 +358,11 @@ class Outbox:
         )
 
     def reject(self, msg: ClaimedMessage, reason: str) -> bool:
+        """Mark a claimed row ``failed`` (the other side refused it) with the reason; False when the lease was lost."""
         return self._finish(msg, status="failed", last_error=reason, locked_by=None, locked_until=None)
 
     def retry_later(self, msg: ClaimedMessage, reason: str, delay: float) -> bool:
+        """Put a claimed row back to ``pending`` after ``delay`` seconds with the reason; False when the lease was lost."""
         return self._finish(
             msg,
             status="pending",
@@ -335,11 +373,102 @@ class Outbox:
         )
 
     def dead_letter(self, msg: ClaimedMessage, reason: str) -> bool:
+        """Mark a claimed row ``dead`` with the reason; False when the lease was lost."""
         return self._finish(msg, status="dead", last_error=reason, locked_by=None, locked_until=None)
+
+    def renew(self, msg: ClaimedMessage) -> bool:
+        """Extend the lease on ``msg`` (heartbeat while a send is in flight); False when lost."""
+        t = self.table
+        now = utcnow()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(t)
+                .where(t.c.id == msg.id, t.c.status == "sending", t.c.locked_by == self.worker_id)
+                .values(locked_until=now + dt.timedelta(seconds=self.lease_seconds))
+            )
+        return result.rowcount == 1
+
+    def release(self) -> int:
+        """Give back every lease this worker holds (rows back to ``pending``, due now), e.g. on
+        Ctrl-C, so a rerun does not wait for the leases to expire. Returns how many."""
+        t = self.table
+        now = utcnow()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(t)
+                .where(t.c.status == "sending", t.c.locked_by == self.worker_id)
+                .values(
+                    status="pending", locked_by=None, locked_until=None, next_attempt_at=now, updated_at=now
+                )
+            )
+        return int(result.rowcount)
+
+    def requeue(
+        self,
+        referentienummers: Sequence[str] = (),
+        *,
+        dead: bool = False,
+        failed: bool = False,
+        conn: sa.Connection | None = None,
+    ) -> list[str]:
+        """Put finished rows back to ``pending`` with a fresh attempt count: the named
+        ``referentienummers`` (dead or failed ones), and/or every ``dead`` / ``failed`` row.
+        Returns the referentienummers requeued. Raises :class:`OutboxError` for a named
+        referentienummer that is unknown or not dead/failed."""
+        t = self.table
+        statuses = [s for s, on in (("dead", dead), ("failed", failed)) if on]
+        now = utcnow()
+
+        def run(c: sa.Connection) -> list[str]:
+            refs: set[str] = set()
+            if referentienummers:
+                found = {
+                    r.referentienummer: r.status
+                    for r in c.execute(
+                        sa.select(t.c.referentienummer, t.c.status).where(
+                            t.c.referentienummer.in_(list(referentienummers))
+                        )
+                    )
+                }
+                for ref in referentienummers:
+                    if ref not in found:
+                        raise OutboxError(f"referentienummer {ref} staat niet in de outbox", location=ref)
+                    if found[ref] not in ("dead", "failed"):
+                        raise OutboxError(
+                            f"referentienummer {ref} is {found[ref]}, niet dead of failed", location=ref
+                        )
+                refs |= set(referentienummers)
+            if statuses:
+                refs |= set(
+                    c.execute(sa.select(t.c.referentienummer).where(t.c.status.in_(statuses))).scalars()
+                )
+            if not refs:
+                return []
+            c.execute(
+                sa.update(t)
+                .where(t.c.referentienummer.in_(sorted(refs)), t.c.status.in_(("dead", "failed")))
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    locked_by=None,
+                    locked_until=None,
+                    updated_at=now,
+                )
+            )
+            for ref in sorted(refs):
+                self.audit.record("out", "requeued", referentienummer=ref, outcome="pending", conn=c)
+            return sorted(refs)
+
+        if conn is not None:
+            return run(conn)
+        with self.engine.begin() as c:
+            return run(c)
 
     # -- reading ------------------------------------------------------------------------------
 
     def find(self, referentienummer: str) -> dict[str, Any] | None:
+        """The row of ``referentienummer`` as a dict, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(self.table).where(self.table.c.referentienummer == referentienummer)
@@ -378,9 +507,28 @@ class Outbox:
 SendFunction = Callable[[bytes], SendResult]
 
 
+@runtime_checkable
+class Transport(Protocol):
+    """What the sender needs: ``send(envelope bytes) -> SendResult`` raising the errors of
+    :mod:`ieb.transport.errors`, and ``max_seconds``: the longest one call can take (its total
+    deadline), used to check the lease. :class:`ieb.transport.client.GgkClient` is one;
+    :class:`ieb.testing.InProcessTransport` calls a WSGI app in-process for fast tests."""
+
+    @property
+    def max_seconds(self) -> float:
+        """The longest one :meth:`send` can take (its total deadline), in seconds."""
+        ...
+
+    def send(self, envelope: bytes) -> SendResult:
+        """Send one envelope (XML bytes); the Bv03 as :class:`SendResult`, or an error of ``ieb.transport.errors``."""
+        ...
+
+
 @dataclass
 class DrainResult:
-    """What :meth:`Sender.drain` did."""
+    """What :meth:`Sender.drain` did. ``permanent`` holds the fault that stopped the run (when
+    ``stop_on_permanent``); ``lease_lost`` counts sends whose outcome could not be recorded
+    because another worker held the row by then (reported, never acknowledged twice)."""
 
     acknowledged: int = 0
     failed: int = 0
@@ -388,55 +536,156 @@ class DrainResult:
     requeued: int = 0
     attempts: int = 0
     seconds: float = 0.0
+    lease_lost: int = 0
+    permanent: TransportError | None = None
+    interrupted: bool = False
 
     def add(self, other: DrainResult) -> None:
+        """Add another run's counts to these."""
         self.acknowledged += other.acknowledged
         self.failed += other.failed
         self.dead += other.dead
         self.requeued += other.requeued
         self.attempts += other.attempts
+        self.lease_lost += other.lease_lost
+
+
+#: ``on_result(message, outcome, reason)``: called after every message (outcome ``acknowledged``,
+#: ``failed``, ``dead``, ``pending``, ``permanent`` or ``lease_lost``; reason None when acknowledged)
+ResultCallback = Callable[[ClaimedMessage, str, "str | None"], None]
+
+
+class Wakeup:
+    """Wakes every idle sender worker at once (``set()`` after enqueueing). A worker takes a
+    :meth:`token` before it looks for work and sleeps only while nothing was set since then, so
+    a wake-up between "found nothing" and "sleep" is never lost."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._generation = 0
+
+    def set(self) -> None:
+        """Wake every waiting worker."""
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def token(self) -> int:
+        """The current generation; pass it to :meth:`wait`."""
+        with self._cond:
+            return self._generation
+
+    def wait(self, token: int, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds unless :meth:`set` was called since ``token``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._generation != token, timeout=max(0.0, timeout))
+
+
+class _Heartbeat:
+    """Renews a lease every third of its length while a send is in flight."""
+
+    def __init__(self, outbox: Outbox, msg: ClaimedMessage) -> None:
+        self.outbox = outbox
+        self.msg = msg
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ieb-lease", daemon=True)
+
+    def _run(self) -> None:
+        interval = max(0.05, self.outbox.lease_seconds / 3.0)
+        while not self._stop.wait(interval):
+            try:
+                if not self.outbox.renew(self.msg):
+                    self.lost = True
+                    return
+            except Exception:
+                log.debug("lease-verlenging van %s mislukt", self.msg.referentienummer, exc_info=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 class Sender:
-    """Sends what the outbox holds: ``send`` is usually :meth:`GgkClient.send`.
+    """Sends what the outbox holds through ``transport`` (a :class:`Transport`, or a plain
+    ``send(envelope) -> SendResult`` function).
 
     Run :meth:`drain` (until nothing is open, or a deadline) or :meth:`run_forever` (until
-    :meth:`stop`), each with ``workers`` threads claiming rows one at a time.
+    :meth:`stop`), each with ``workers`` threads claiming rows one at a time. A lease is renewed
+    while its send is in flight (so a slow but live send is never taken over), and the outbox's
+    ``lease_seconds`` must outlast one full attempt (``attempt_seconds``, default the transport's
+    ``max_seconds``): shorter settings raise :class:`OutboxError`. With ``stop_on_permanent`` the
+    first :class:`~ieb.transport.errors.PermanentSendError` that is not a Fo03 (certificate,
+    hostname, HTTP 4xx, WSDL) stops the run and is in :attr:`DrainResult.permanent`; its row goes
+    back to ``pending`` unchanged (fix the cause, send again).
     """
 
     def __init__(
         self,
         outbox: Outbox,
-        send: SendFunction,
+        transport: Transport | SendFunction,
         *,
         policy: RetryPolicy | None = None,
-        on_result: Callable[[ClaimedMessage, str], None] | None = None,
+        on_result: ResultCallback | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        attempt_seconds: float | None = None,
+        stop_on_permanent: bool = False,
     ) -> None:
         self.outbox = outbox
-        self.send = send
+        if isinstance(transport, Transport):
+            self.send: SendFunction = transport.send
+            attempt_seconds = attempt_seconds or float(transport.max_seconds)
+        else:
+            self.send = transport
+            owner = getattr(transport, "__self__", None)
+            if attempt_seconds is None and owner is not None and hasattr(owner, "max_seconds"):
+                attempt_seconds = float(owner.max_seconds)
         self.policy = policy or RetryPolicy()
         self.on_result = on_result
+        self.stop_on_permanent = stop_on_permanent
         self._sleep = sleep
         self._stop = threading.Event()
-        worst = self.policy.attempts_per_claim * (self.policy.backoff_max + 60.0)
-        if outbox.lease_seconds < min(worst, 30.0):
-            log.debug(
-                "lease %.1fs is kort voor %d pogingen", outbox.lease_seconds, self.policy.attempts_per_claim
+        self._permanent: TransportError | None = None
+        #: longest idle sleep of :meth:`run_forever` (one cheap query per wake-up)
+        self.idle_seconds = 5.0
+        #: renew leases during a send unless a known deadline ends it well within the lease
+        self._heartbeat = attempt_seconds is None or outbox.lease_seconds < 1.5 * attempt_seconds
+        if attempt_seconds is not None and outbox.lease_seconds < attempt_seconds:
+            raise OutboxError(
+                f"lease van {outbox.lease_seconds:g} s is korter dan een volledige poging "
+                f"({attempt_seconds:g} s: connect_timeout + operation_timeout); een tweede verzender zou "
+                "het bericht opnieuw kunnen versturen. Verhoog retry.lease_seconds of verlaag de time-outs.",
+                code="LEASE",
             )
 
     def stop(self) -> None:
+        """Ask the workers to stop after their current message."""
         self._stop.set()
 
     @property
     def stopping(self) -> bool:
+        """True once :meth:`stop` was called (or a permanent fault stopped the run)."""
         return self._stop.is_set()
 
     # -- one message --------------------------------------------------------------------------
 
+    def _attempt(self, state: dict[str, ClaimedMessage]) -> SendResult:
+        msg = state["msg"]
+        if not self._heartbeat:  # the transport's deadline ends every attempt well within the lease
+            return self.send(msg.envelope)
+        with _Heartbeat(self.outbox, msg) as beat:
+            result = self.send(msg.envelope)
+        if beat.lost:
+            raise _LeaseLost(msg.referentienummer)
+        return result
+
     def process(self, msg: ClaimedMessage) -> str:
         """Send one claimed message with retries; returns the final status for this lease
-        (``acknowledged``, ``failed``, ``dead`` or ``pending``)."""
+        (``acknowledged``, ``failed``, ``dead``, ``pending``, ``permanent`` or ``lease_lost``)."""
         import tenacity
 
         policy = self.policy
@@ -464,45 +713,89 @@ class Sender:
             reraise=True,
         )
         outcome: str
+        reason: str | None = None
+        recorded = True
         try:
-            result = retrying(self.send, state["msg"].envelope)
+            result = retrying(self._attempt, state)
+        except _LeaseLost:
+            outcome, reason, recorded = "lease_lost", "lease verloren tijdens het versturen", False
+        except OutboxError as exc:
+            if exc.code != "LEASE":
+                raise
+            outcome, reason, recorded = "lease_lost", str(exc), False
         except DeliveryRejectedError as exc:
-            self.outbox.reject(state["msg"], f"Fo03 {exc.code}: {exc.message}")
+            reason = f"Fo03 {exc.code}: {exc.message}"
+            recorded = self.outbox.reject(state["msg"], reason)
             outcome = "failed"
+            if self.stop_on_permanent:
+                self._stop_for(exc)
+        except PermanentSendError as exc:
+            reason = f"{exc.message}" + (f" (oplossing: {exc.hint})" if exc.hint else "")
+            if self.stop_on_permanent:
+                self._stop_for(exc)
+                recorded = self.outbox.retry_later(state["msg"], reason, 0.0)
+                outcome = "permanent"
+            else:
+                recorded = self.outbox.retry_later(state["msg"], reason, policy.requeue_max)
+                outcome = "permanent"
         except TransientSendError as exc:
             current = state["msg"]
             reason = f"{exc}"
             if current.attempts >= policy.max_attempts:
-                self.outbox.dead_letter(current, f"na {current.attempts} pogingen: {reason}")
+                recorded = self.outbox.dead_letter(current, f"na {current.attempts} pogingen: {reason}")
                 outcome = "dead"
             else:
-                self.outbox.retry_later(current, reason, policy.requeue_delay(current.attempts))
+                recorded = self.outbox.retry_later(current, reason, policy.requeue_delay(current.attempts))
                 outcome = "pending"
         except (TransportError, IebError) as exc:
-            self.outbox.reject(state["msg"], f"{type(exc).__name__}: {exc}")
+            reason = f"{type(exc).__name__}: {exc}"
+            recorded = self.outbox.reject(state["msg"], reason)
             outcome = "failed"
         else:
-            self.outbox.acknowledge(state["msg"])
+            recorded = self.outbox.acknowledge(state["msg"])
             outcome = "acknowledged"
             log.debug("%s bevestigd in %.3fs", msg.referentienummer, result.seconds)
+        if not recorded:
+            outcome = "lease_lost"
+            reason = reason or "lease verloren voordat de bevestiging werd vastgelegd"
+            log.warning("%s: %s; niet als verstuurd vastgelegd", msg.referentienummer, reason)
         if self.on_result is not None:
-            self.on_result(state["msg"], outcome)
+            self.on_result(state["msg"], outcome, reason)
         return outcome
+
+    def _stop_for(self, exc: TransportError) -> None:
+        with self._lock_permanent:
+            if self._permanent is None:
+                self._permanent = exc
+        self._stop.set()
+
+    _lock_permanent = threading.Lock()
 
     # -- loops --------------------------------------------------------------------------------
 
-    def _worker(self, result: DrainResult, lock: threading.Lock, until_empty: bool, deadline: float) -> None:
-        idle = 0.02
+    def _worker(
+        self,
+        result: DrainResult,
+        lock: threading.Lock,
+        until_empty: bool,
+        deadline: float,
+        wake: Wakeup | None,
+    ) -> None:
         while not self._stop.is_set() and time.monotonic() < deadline:
+            token = wake.token() if wake is not None else 0
             claimed = self.outbox.claim(1)
             if not claimed:
                 if until_empty and self.outbox.open_count() == 0:
                     return
                 due = self.outbox.next_due()
-                wait = idle
+                wait = 1.0 if until_empty else self.idle_seconds
                 if due is not None:
-                    wait = max(0.01, min(1.0, (due - utcnow()).total_seconds()))
-                self._stop.wait(min(wait, max(0.0, deadline - time.monotonic())))
+                    wait = max(0.01, min(wait, (due - utcnow()).total_seconds()))
+                wait = min(wait, max(0.0, deadline - time.monotonic()))
+                if wake is not None:
+                    wake.wait(token, wait)
+                else:
+                    self._stop.wait(wait)
                 continue
             for msg in claimed:
                 try:
@@ -525,10 +818,14 @@ class Sender:
                         result.failed += 1
                     elif outcome == "dead":
                         result.dead += 1
+                    elif outcome == "lease_lost":
+                        result.lease_lost += 1
                     else:
                         result.requeued += 1
 
-    def _run(self, workers: int, until_empty: bool, timeout: float | None) -> DrainResult:
+    def _run(
+        self, workers: int, until_empty: bool, timeout: float | None, wake: Wakeup | None = None
+    ) -> DrainResult:
         started = time.monotonic()
         deadline = started + timeout if timeout is not None else float("inf")
         result = DrainResult()
@@ -536,7 +833,7 @@ class Sender:
         threads = [
             threading.Thread(
                 target=self._worker,
-                args=(result, lock, until_empty, deadline),
+                args=(result, lock, until_empty, deadline, wake),
                 name=f"ieb-sender-{i}",
                 daemon=True,
             )
@@ -544,18 +841,37 @@ class Sender:
         ]
         for th in threads:
             th.start()
-        for th in threads:
-            th.join()
+        try:
+            for th in threads:
+                while th.is_alive():
+                    th.join(timeout=0.2)
+        except KeyboardInterrupt:
+            self._stop.set()
+            for th in threads:
+                th.join(timeout=60)
+            self.outbox.release()
+            result.interrupted = True
         result.seconds = time.monotonic() - started
+        result.permanent = self._permanent
         return result
 
     def drain(self, *, workers: int = 4, timeout: float | None = None) -> DrainResult:
-        """Send until no row is pending or sending (or ``timeout`` seconds passed)."""
+        """Send until no row is pending or sending (or ``timeout`` seconds passed, or a permanent
+        fault stopped the run). Ctrl-C stops cleanly: running sends finish, leases are released."""
         return self._run(workers, True, timeout)
 
-    def run_forever(self, *, workers: int = 4) -> DrainResult:
-        """Send whatever arrives until :meth:`stop` is called."""
-        return self._run(workers, False, None)
+    def run_forever(
+        self, *, workers: int = 4, wake: Wakeup | None = None, idle_seconds: float = 5.0
+    ) -> DrainResult:
+        """Send whatever arrives until :meth:`stop` is called. Idle workers sleep until the next
+        row is due (at most 5 s) or ``wake`` is set (set it after enqueueing)."""
+        self.idle_seconds = idle_seconds
+        return self._run(workers, False, None, wake)
+
+
+class _LeaseLost(Exception):
+    def __init__(self, ref: str) -> None:
+        super().__init__(ref)
 
 
 def iter_open(outbox: Outbox) -> Iterator[dict[str, Any]]:  # pragma: no cover - convenience

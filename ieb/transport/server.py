@@ -1,4 +1,4 @@
-"""The receiving side of StUF-GGk "OntvangAsynchroon": a WSGI app served by cheroot over mutual TLS.
+"""The receiving side of StUF-GGk "OntvangAsynchroon": a WSGI app served over mutual TLS.
 
 :class:`Receiver` implements the service for what arrives at a gemeente: ``ggk_Du01`` (a retour),
 ``Fo01`` (an asynchronous error) and ``ggk_Di01``. For every call it
@@ -6,7 +6,7 @@
 1. reads the peer's OIN from its TLS client certificate (subject serialNumber) and checks it
    against the allow-list (Fo03 ``IB002`` otherwise);
 2. reads the body within the size limit (Fo03 ``IB007``), verifies the WUS signature when
-   required, and checks the envelope (:class:`ieb.ggk.EnvelopeChecks`; Fo03 with the first code
+   required (its signer must be the TLS peer: Fo03 ``IB002`` otherwise), and checks the envelope (:class:`ieb.ggk.EnvelopeChecks`; Fo03 with the first code
    found: ``RIN001``, ``IB009``, ``IB213``, ...);
 3. stores the envelope in the ledger's ``inbox`` and **commits** (with an audit row);
    a referentienummer seen before is a redelivery: it is acknowledged and not processed again;
@@ -15,30 +15,27 @@
    inbox row ``processed`` (so it is processed exactly once; a failing handler leaves it ``failed``);
 5. answers ``Bv03`` (signed when the request was signed).
 
-:class:`HttpsServer` runs any WSGI app on cheroot (a production-grade threaded HTTP/1.1 server with
-keep-alive) with an :class:`ssl.SSLContext` from :func:`ieb.transport.tls.server_context`; it
-puts the peer's certificate (DER) and the connection's socket in the WSGI environ as
-``ieb.peer_cert`` and ``ieb.socket``. :class:`SoapEndpoint` is the shared base of the receiver
-and of the simulator (:mod:`ieb.simulator.server`).
+:class:`HttpsServer` (from :mod:`ieb.transport.httpd`) runs any WSGI app on a hardened cheroot
+with an :class:`ssl.SSLContext` from :func:`ieb.transport.tls.server_context`: handshakes, the OIN
+admission (:meth:`SoapEndpoint.admit`) and request heads never hold a worker thread, and every size
+and time is bounded (:class:`ServerLimits`, ``docs/security.md``). It puts the peer's certificate
+(DER) and the connection's socket in the WSGI environ as ``ieb.peer_cert`` and ``ieb.socket``.
+:class:`SoapEndpoint` is the shared base of the receiver and of the simulator
+(:mod:`ieb.simulator.server`). The inbox storage is :meth:`Receiver.store`.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from cheroot import wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from ieb.errors import IebError
 from ieb.ggk import (
@@ -60,124 +57,23 @@ from ieb.ggk.codec import envelope_to_element
 from ieb.ggk.soap import soap_envelope
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import WusSigning
+from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits
 from ieb.transport.outbox import ledger_tables, utcnow
-from ieb.transport.tls import TlsFiles, server_context
+from ieb.types import mask_bsns
 
 __all__ = [
+    "DEFAULT_MAX_BODY",
     "HttpsServer",
     "InboxEntry",
     "PeerInfo",
     "Receiver",
     "RetourHandler",
+    "ServerLimits",
     "SoapEndpoint",
     "SoapReply",
 ]
 
 log = logging.getLogger("ieb.transport.server")
-
-#: Headroom over the 25 MB envelope limit for the SOAP wrapper and WS-Security headers.
-DEFAULT_MAX_BODY = 48 * 1024 * 1024
-
-
-# ------------------------------------------------------------------------------------ cheroot glue
-
-
-class _ContextSSLAdapter(BuiltinSSLAdapter):
-    """cheroot's builtin adapter, but with a ready-made SSLContext (mutual TLS)."""
-
-    def __init__(self, context: Any) -> None:
-        self.certificate = None
-        self.private_key = None
-        self.certificate_chain = None
-        self.ciphers = None
-        self.private_key_password = None
-        self._server_env: dict[str, str] = {}
-        self.context = context
-
-    def get_environ(self, sock: Any) -> dict[str, Any]:  # type: ignore[override]
-        env: dict[str, Any] = super().get_environ(sock)  # type: ignore[no-untyped-call]
-        env["ieb.peer_cert"] = sock.getpeercert(binary_form=True)
-        return env
-
-
-class _Gateway(wsgi.Gateway_10):
-    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
-        env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
-        env["ieb.socket"] = self.req.conn.socket
-        return env
-
-
-class HttpsServer:
-    """A cheroot WSGI server over mutual TLS. ``port=0`` picks a free port (see :attr:`port`)."""
-
-    def __init__(
-        self,
-        app: Callable[..., Iterable[bytes]],
-        tls: TlsFiles,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        threads: int = 8,
-        max_threads: int = 32,
-        request_queue_size: int = 64,
-        timeout: int = 30,
-        path: str = "/ggk0210/OntvangAsynchroon",
-    ) -> None:
-        self.app = app
-        self.path = path
-        self.server = wsgi.Server(
-            (host, port),
-            app,
-            numthreads=threads,
-            max=max_threads,
-            request_queue_size=request_queue_size,
-            timeout=timeout,
-            server_name="ieb",
-            accepted_queue_timeout=5,
-        )
-        self.server.gateway = _Gateway
-        self.server.error_log = self._error_log  # type: ignore[method-assign]
-        self.server.ssl_adapter = _ContextSSLAdapter(server_context(tls))
-        self._thread: threading.Thread | None = None
-        self.host = host
-
-    @staticmethod
-    def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-        """cheroot's error log, into logging (dropped connections are routine; DEBUG only)."""
-        log.debug("cheroot: %s", msg, exc_info=traceback)
-
-    @property
-    def port(self) -> int:
-        addr = self.server.bind_addr
-        return int(addr[1])
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}:{self.port}{self.path}"
-
-    def start(self) -> HttpsServer:
-        """Bind and serve in a background thread; returns when the server accepts connections."""
-        self.server.prepare()
-        self._thread = threading.Thread(target=self.server.serve, name=f"ieb-https-{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted."""
-        self.server.prepare()
-        self.server.serve()
-
-    def stop(self) -> None:
-        self.server.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> HttpsServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 # ------------------------------------------------------------------------------------ SOAP endpoint
 
@@ -214,6 +110,8 @@ class _Reject(Exception):
 
 _STATUS_TEXT = {
     200: "OK",
+    408: "Request Timeout",
+    413: "Content Too Large",
     405: "Method Not Allowed",
     411: "Length Required",
     500: "Internal Server Error",
@@ -256,6 +154,7 @@ class SoapEndpoint:
 
     @property
     def systeem(self) -> Systeem:
+        """This side as ``zender`` of its Bv03/Fo03 (organisatie, applicatie)."""
         return Systeem(organisatie=self.organisatie, applicatie=self.applicatie)
 
     # -- WSGI ---------------------------------------------------------------------------------
@@ -284,16 +183,25 @@ class SoapEndpoint:
         return [reply.body]
 
     def peer(self, environ: dict[str, Any]) -> PeerInfo:
-        from ieb.transport.pki import load_certificates, oin_from_certificate
-
+        """Who called: OIN and subject of ``ieb.peer_cert`` (None/"" without a readable one) and address."""
         der = environ.get("ieb.peer_cert")
         address = f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}"
-        if not der:
-            return PeerInfo(None, "", address)
-        cert = load_certificates(der)[0]
-        return PeerInfo(oin_from_certificate(cert), cert.subject.rfc4514_string(), address)
+        oin, subject = _peer_identity(der)
+        return PeerInfo(oin, subject, address)
+
+    def admit(self, der: bytes) -> tuple[int, str, bytes] | None:
+        """The OIN check right after the TLS handshake (:class:`HttpsServer` calls it before it
+        reads a byte of HTTP): ``None`` lets the peer in, otherwise the Fo03 ``IB002`` to answer."""
+        if self.allowed_oins is None:
+            return None
+        oin, _ = _peer_identity(der)
+        if oin in self.allowed_oins:
+            return None
+        reply = self._fault(_Reject("IB002", _oin_refused(oin)))
+        return reply.status, reply.content_type, reply.body
 
     def _fault(self, rej: _Reject) -> SoapReply:
+        rej.message = mask_bsns(rej.message)
         fo03 = fo03_for(
             rej.envelope,
             rej.code,
@@ -319,16 +227,20 @@ class SoapEndpoint:
         peer = self.peer(environ)
         try:
             if self.allowed_oins is not None and peer.oin not in self.allowed_oins:
-                raise _Reject(
-                    "IB002", f"OIN {peer.oin or 'onbekend'} van het clientcertificaat is niet toegestaan"
-                )
+                raise _Reject("IB002", _oin_refused(peer.oin))
             length_text = environ.get("CONTENT_LENGTH") or ""
             if not length_text.isdigit():
                 return SoapReply(411, b"Content-Length ontbreekt\n", "text/plain; charset=utf-8")
             length = int(length_text)
             if length > self.max_body:
                 raise _Reject("IB007", f"bericht van {length} bytes is groter dan {self.max_body}")
-            body = _read(environ["wsgi.input"], length)
+            try:
+                body = _read(environ["wsgi.input"], length)
+            except OSError as exc:  # the body did not arrive within the server's deadline
+                log.warning("bericht van %s kwam niet binnen de tijd binnen: %s", peer.address, exc)
+                return SoapReply(
+                    408, b"de berichtinhoud kwam niet op tijd binnen\n", "text/plain; charset=utf-8"
+                )
             return self.receive(body, environ, peer)
         except _Reject as rej:
             return self._fault(rej)
@@ -338,7 +250,7 @@ class SoapEndpoint:
         request_sig: tuple[str, str | None] | None = None
         signed = b"Signature" in body and b"wsse" in body.lower()
         if self.signing is not None and (signed or self.require_signature):
-            request_sig = self._verify(body)
+            request_sig = self._verify(body, peer)
         result = self.checks.check(body)
         envelope = result.envelope if isinstance(result.envelope, Di01 | Du01 | Fo01) else None
         if not result.ok:
@@ -362,17 +274,22 @@ class SoapEndpoint:
             return reply
         return SoapReply(200, self._answer(reply, request_sig))
 
-    def _verify(self, body: bytes) -> tuple[str, str | None]:
-        """Verify the request's WUS signature; returns its SignatureValue and wsa:MessageID."""
+    def _verify(self, body: bytes, peer: PeerInfo) -> tuple[str, str | None]:
+        """Verify the request's WUS signature; returns its SignatureValue and wsa:MessageID.
+
+        The signer must be the TLS peer (the same OIN); without an OIN in the TLS certificate it
+        must at least be on the allow-list. A signature by another party of the PKI is IB002."""
         from ieb.transport.wssec import WsSecurityError, verify_envelope
 
         assert self.signing is not None
+        signer_oins = {peer.oin} if peer.oin else self.allowed_oins
         try:
             verified = verify_envelope(
                 body,
                 trusted_roots=self.signing.trusted_roots,
                 intermediates=self.signing.intermediates or (),
                 message_kind="request",
+                signer_oins=signer_oins,
             )
         except WsSecurityError as exc:
             raise _Reject("IB002", f"WS-Security: {exc}") from exc
@@ -411,6 +328,27 @@ class SoapEndpoint:
     ) -> Bv03 | SoapReply:
         """Store and process a checked envelope; return the Bv03 (or another reply)."""
         raise NotImplementedError
+
+
+#: The audit detail of a successful processing (see :meth:`Receiver.outcomes`).
+_PROCESSED = "verwerkt"
+
+
+def _oin_refused(oin: str | None) -> str:
+    return f"OIN {oin or 'onbekend'} van het clientcertificaat is niet toegestaan"
+
+
+def _peer_identity(der: bytes | None) -> tuple[str | None, str]:
+    """(OIN, subject) of a peer certificate (DER); (None, "") without a readable one."""
+    from ieb.transport.pki import load_certificates, oin_from_certificate
+
+    if not der:
+        return None, ""
+    try:
+        cert = load_certificates(der)[0]
+        return oin_from_certificate(cert), cert.subject.rfc4514_string()
+    except (IebError, ValueError, IndexError):
+        return None, ""
 
 
 def _read(stream: Any, length: int) -> bytes:
@@ -458,13 +396,12 @@ class Receiver(SoapEndpoint):
         self.engine = engine
         self.handler = handler
         self.inbox = ledger_tables().inbox
-        self.processed: collections.Counter[str] = collections.Counter()
-        self.outcomes: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self.audit_table = ledger_tables().audit
 
     def handle(
         self, envelope: Envelope, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
     ) -> Bv03 | SoapReply:
+        """Store the envelope (:meth:`store`), process a new one (:meth:`process`) and answer Bv03."""
         entry, status = self.store(envelope, raw, peer)
         if status == "received" and entry is not None:
             self.process(envelope, entry)
@@ -473,60 +410,25 @@ class Receiver(SoapEndpoint):
     def store(self, envelope: Envelope, raw: bytes, peer: PeerInfo) -> tuple[InboxEntry | None, str]:
         """Insert the envelope in the inbox and commit; returns the entry and its status
         (``received``, ``duplicate`` for a second retour, or ``redelivery`` when seen before)."""
-        t = self.inbox
+        from ieb.transport.inbox import store_envelope
+
         functie = envelope.functie if isinstance(envelope, Di01 | Du01) else None
         cross = envelope.cross_refnummer
-        status = "received"
-        try:
-            with self.engine.begin() as conn:
-                if isinstance(envelope, Du01) and cross:
-                    earlier = conn.execute(
-                        sa.select(t.c.id)
-                        .where(
-                            t.c.cross_ref_nummer == cross,
-                            t.c.berichtcode == "Du01",
-                            t.c.status.in_(("received", "processed", "failed")),
-                        )
-                        .limit(1)
-                    ).first()
-                    if earlier is not None:
-                        status = "duplicate"
-                new_id = conn.execute(
-                    sa.insert(t)
-                    .values(
-                        referentienummer=envelope.referentienummer,
-                        cross_ref_nummer=cross,
-                        berichtcode=envelope.berichtcode,
-                        functie=functie,
-                        zender=envelope.stuurgegevens.zender.organisatie,
-                        peer_oin=peer.oin,
-                        envelope=raw,
-                        status=status,
-                        received_at=utcnow(),
-                    )
-                    .returning(t.c.id)
-                ).scalar_one()
-                self.audit.record(
-                    "in",
-                    envelope.berichtcode,
-                    referentienummer=envelope.referentienummer,
-                    cross_ref_nummer=cross,
-                    functie=functie,
-                    outcome=status,
-                    detail=f"peer OIN {peer.oin}",
-                    conn=conn,
-                )
-        except IntegrityError:
-            self.audit.record(
-                "in",
-                envelope.berichtcode,
-                referentienummer=envelope.referentienummer,
-                cross_ref_nummer=cross,
-                functie=functie,
-                outcome="redelivery",
-                detail="al ontvangen; bevestigd zonder opnieuw te verwerken",
-            )
-            return None, "redelivery"
+        stored = store_envelope(
+            self.engine,
+            referentienummer=envelope.referentienummer,
+            cross_ref_nummer=cross,
+            berichtcode=envelope.berichtcode,
+            functie=functie,
+            zender=envelope.stuurgegevens.zender.organisatie,
+            peer_oin=peer.oin,
+            raw=raw,
+            received_at=utcnow(),
+            audit=self.audit,
+        )
+        status, new_id = stored.status, stored.id
+        if new_id is None:
+            return None, status
         entry = InboxEntry(
             int(new_id), envelope.referentienummer, cross, envelope.berichtcode, functie, peer.oin
         )
@@ -547,11 +449,6 @@ class Receiver(SoapEndpoint):
         except Exception as exc:  # noqa: BLE001 - the envelope is stored; record why processing failed
             log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
             error = f"{type(exc).__name__}: {exc}"
-        key = entry.cross_ref_nummer or entry.referentienummer
-        with self._lock:
-            self.processed[key] += 1
-            if outcome is not None:
-                self.outcomes[key] = outcome
         status = "failed" if error else "processed"
         with self.engine.begin() as conn:
             conn.execute(
@@ -566,7 +463,7 @@ class Receiver(SoapEndpoint):
                 cross_ref_nummer=entry.cross_ref_nummer,
                 functie=entry.functie,
                 outcome=outcome if outcome is not None and not error else status,
-                detail=error,
+                detail=error or _PROCESSED,
                 conn=conn,
             )
         return status
@@ -593,10 +490,31 @@ class Receiver(SoapEndpoint):
                 done += 1
         return done
 
+    def _processing_rows(self) -> list[tuple[str, str]]:
+        """(retour key, outcome) of every successful processing, oldest first, from the audit table."""
+        a = self.audit_table
+        key = sa.func.coalesce(a.c.cross_ref_nummer, a.c.referentienummer)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(key, a.c.outcome)
+                .where(a.c.direction == "in", a.c.detail == _PROCESSED)
+                .order_by(a.c.id)
+            ).all()
+        return [(str(k), str(o)) for k, o in rows]
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """The handler's outcome per processed retour, by its cross-ref nummer (the Di01's
+        referentienummer; a Di01's own referentienummer), read from the audit table (nothing is
+        kept in memory per message)."""
+        return dict(self._processing_rows())
+
     def duplicates_processed(self) -> int:
-        """How many retours were processed more than once (by this process); should be 0."""
-        with self._lock:
-            return sum(n - 1 for n in self.processed.values() if n > 1)
+        """How many retours were processed more than once (per the audit table); should be 0."""
+        seen: dict[str, int] = {}
+        for key, _ in self._processing_rows():
+            seen[key] = seen.get(key, 0) + 1
+        return sum(n - 1 for n in seen.values() if n > 1)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

@@ -21,23 +21,25 @@ pretty-printing: the bytes we return are lxml's plain serialisation of the tree 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, overload
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import verification as x509v
 from lxml import etree
 
 from ieb.errors import ConfigurationError, IebError, XmlSecurityError
+from ieb.types import mask_bsns
 from ieb.xmlsafe import safe_parser
 
 __all__ = [
@@ -115,19 +117,19 @@ _BY_HASH: Final[dict[str, tuple[str, str]]] = {
 }
 # Algorithms we recognise only to refuse them with a precise message.
 _REFUSED: Final[dict[str, str]] = {
-    "http://www.w3.org/2000/09/xmldsig#rsa-sha1": "RSA-SHA1 (SHA-1 is refused)",
-    "http://www.w3.org/2000/09/xmldsig#dsa-sha1": "DSA-SHA1 (SHA-1 is refused)",
-    "http://www.w3.org/2000/09/xmldsig#hmac-sha1": "HMAC-SHA1 (SHA-1 and HMAC are refused)",
-    "http://www.w3.org/2000/09/xmldsig#sha1": "SHA-1 (refused)",
-    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315": "inclusive C14N 1.0 (only exclusive C14N is allowed)",
-    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments": "inclusive C14N 1.0 with comments",
-    "http://www.w3.org/2006/12/xml-c14n11": "C14N 1.1 (only exclusive C14N is allowed)",
-    "http://www.w3.org/2006/12/xml-c14n11#WithComments": "C14N 1.1 with comments",
-    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments": "exclusive C14N with comments",
-    "http://www.w3.org/2000/09/xmldsig#enveloped-signature": "the enveloped-signature transform",
-    "http://www.w3.org/TR/1999/REC-xpath-19991116": "XPath transforms",
-    "http://www.w3.org/2002/06/xmldsig-filter2": "XPath filter 2.0 transforms",
-    "http://www.w3.org/TR/1999/REC-xslt-19991116": "XSLT transforms",
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1": "RSA-SHA1 (SHA-1 wordt geweigerd)",
+    "http://www.w3.org/2000/09/xmldsig#dsa-sha1": "DSA-SHA1 (SHA-1 wordt geweigerd)",
+    "http://www.w3.org/2000/09/xmldsig#hmac-sha1": "HMAC-SHA1 (SHA-1 en HMAC worden geweigerd)",
+    "http://www.w3.org/2000/09/xmldsig#sha1": "SHA-1 (wordt geweigerd)",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315": "inclusieve C14N 1.0 (alleen exclusieve C14N is toegestaan)",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments": "inclusieve C14N 1.0 met commentaar (alleen exclusieve C14N is toegestaan)",
+    "http://www.w3.org/2006/12/xml-c14n11": "C14N 1.1 (alleen exclusieve C14N is toegestaan)",
+    "http://www.w3.org/2006/12/xml-c14n11#WithComments": "C14N 1.1 met commentaar (alleen exclusieve C14N is toegestaan)",
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments": "exclusieve C14N met commentaar",
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature": "de enveloped-signature-transformatie",
+    "http://www.w3.org/TR/1999/REC-xpath-19991116": "XPath-transformaties",
+    "http://www.w3.org/2002/06/xmldsig-filter2": "XPath Filter 2.0-transformaties",
+    "http://www.w3.org/TR/1999/REC-xslt-19991116": "XSLT-transformaties",
 }
 
 #: Largest envelope accepted (a 25 MB iEb file is about 34 MB as base64, plus the envelope).
@@ -145,6 +147,8 @@ _PREFIXES: Final[dict[str, str]] = {
 _WSU_ID: Final = f"{{{NS_WSU}}}Id"
 _ID_ATTRIBUTES: Final = (_WSU_ID, "Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
 _MAX_REFERENCES: Final = 64
+_MAX_INCLUSIVE_PREFIXES: Final = 32
+_PREFIX: Final = re.compile(r"[A-Za-z_][A-Za-z0-9._-]{0,63}")
 _ADDRESSING_FAULT_CODES: Final[dict[str, str]] = {
     "To": "0005",
     "Action": "0006",
@@ -158,7 +162,12 @@ _ADDRESSING_FAULT_CODES: Final[dict[str, str]] = {
 
 
 class WsSecurityError(IebError):
-    """Root of the WS-Addressing / WS-Security errors of this module."""
+    """Root of the WS-Addressing / WS-Security errors of this module (messages in Dutch, BSN-masked)."""
+
+    def __init__(self, message: str, *, code: str | None = None, location: str | None = None) -> None:
+        super().__init__(
+            mask_bsns(message), code=code, location=mask_bsns(location) if location is not None else None
+        )
 
 
 class EnvelopeError(WsSecurityError):
@@ -245,17 +254,47 @@ def _parser() -> etree.XMLParser:
 
 def _parse(data: bytes) -> etree._Element:
     if not isinstance(data, bytes | bytearray):
-        raise TypeError(f"expected the envelope as bytes, got {type(data).__name__}")
+        raise TypeError(f"verwacht de envelop als bytes, niet {type(data).__name__}")
     if len(data) > MAX_ENVELOPE_BYTES:
-        raise UnsafeEnvelopeError(f"envelope of {len(data)} bytes exceeds the limit of {MAX_ENVELOPE_BYTES}")
+        raise UnsafeEnvelopeError(
+            f"een envelop van {len(data)} bytes is groter dan de grens van {MAX_ENVELOPE_BYTES}"
+        )
+    _refuse_hostile(bytes(data))
     try:
         root = etree.fromstring(bytes(data), _parser())
     except etree.XMLSyntaxError as exc:
-        raise EnvelopeError(f"the envelope is not well-formed XML: {exc}") from exc
+        raise EnvelopeError(f"de envelop is geen welgevormde XML: {mask_bsns(str(exc))}") from None
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise UnsafeEnvelopeError("the envelope contains a DOCTYPE declaration, which is refused")
+        raise UnsafeEnvelopeError("de envelop bevat een DOCTYPE-declaratie; die wordt geweigerd")
     return root
+
+
+_ENCODING_DECL: Final = re.compile(rb"^<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+_DECLARATION: Final = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
+#: An envelope has a few dozen elements and namespace declarations; the payload travels as base64.
+MAX_ENVELOPE_ELEMENTS: Final = 20_000
+MAX_ENVELOPE_NAMESPACES: Final = 2_000
+
+
+def _refuse_hostile(data: bytes) -> None:
+    """Before libxml2 sees the bytes: UTF-8 only (so the DTD scan cannot be dodged by UTF-16 or
+    UTF-32), no DOCTYPE or entity declaration anywhere, and bounded element and namespace counts."""
+    declared = _ENCODING_DECL.match(data)
+    if data.startswith((b"\xfe\xff", b"\xff\xfe", b"\x00\x00")) or (
+        declared and declared.group(1).upper().replace(b"_", b"-") not in (b"UTF-8", b"UTF8")
+    ):
+        raise UnsafeEnvelopeError("de envelop moet UTF-8 zonder byte order mark zijn")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnsafeEnvelopeError("de envelop bevat bytes die geen geldige UTF-8 zijn") from None
+    if b"<!" in data and _DECLARATION.search(data):
+        raise UnsafeEnvelopeError("de envelop bevat een DOCTYPE- of entiteitdeclaratie; die wordt geweigerd")
+    if data.count(b"<") > 2 * MAX_ENVELOPE_ELEMENTS:
+        raise UnsafeEnvelopeError(f"de envelop heeft meer dan {MAX_ENVELOPE_ELEMENTS} elementen")
+    if data.count(b"xmlns") > MAX_ENVELOPE_NAMESPACES:
+        raise UnsafeEnvelopeError(f"de envelop declareert meer dan {MAX_ENVELOPE_NAMESPACES} namespaces")
 
 
 def _serialise(root: etree._Element) -> bytes:
@@ -296,9 +335,9 @@ def _children(el: etree._Element, ns: str | None = None, local: str | None = Non
 def _only_child(parent: etree._Element, ns: str, local: str, error: type[WsSecurityError]) -> etree._Element:
     found = _children(parent, ns, local)
     if len(found) != 1:
-        what = "no" if not found else f"{len(found)}"
+        what = "geen" if not found else f"{len(found)}"
         raise error(
-            f"{_name(parent)} has {what} {_PREFIXES.get(ns, ns)}:{local} element(s), expected exactly one",
+            f"{_name(parent)} heeft {what} {_PREFIXES.get(ns, ns)}:{local}-elementen; verwacht precies één",
             location=_path(parent),
         )
     return found[0]
@@ -309,15 +348,15 @@ def _envelope_parts(root: etree._Element) -> tuple[etree._Element | None, etree.
     if root.tag != _tag(NS_SOAP11, "Envelope"):
         qn = etree.QName(root)
         if qn.localname == "Envelope":
-            raise EnvelopeError(f"the envelope is not SOAP 1.1 (namespace {qn.namespace!r})")
-        raise EnvelopeError(f"the document is not a SOAP envelope (root element {qn.localname!r})")
+            raise EnvelopeError(f"de envelop is geen SOAP 1.1 (namespace {qn.namespace!r})")
+        raise EnvelopeError(f"het document is geen SOAP-envelop (rootelement {qn.localname!r})")
     kids = _children(root)
     header: etree._Element | None = None
     if kids and kids[0].tag == _tag(NS_SOAP11, "Header"):
         header = kids.pop(0)
     if len(kids) != 1 or kids[0].tag != _tag(NS_SOAP11, "Body"):
         raise EnvelopeError(
-            "a SOAP 1.1 envelope must hold an optional Header followed by exactly one Body and nothing else",
+            "een SOAP 1.1-envelop bevat een optionele Header, dan precies één Body en verder niets",
             location="/soap:Envelope",
         )
     return header, kids[0]
@@ -410,20 +449,23 @@ _DATETIME_RE: Final = re.compile(
 def _parse_time(text: str | None, what: str, location: str) -> datetime:
     m = _DATETIME_RE.match((text or "").strip())
     if not m:
-        raise TimestampError(f"{what} {text!r} is not a UTC xs:dateTime (expected e.g. 2024-01-31T12:00:00Z)")
+        raise TimestampError(
+            f"{what} {text!r} is geen UTC xs:dateTime (verwacht bijvoorbeeld 2024-01-31T12:00:00Z)",
+            location=location,
+        )
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
     micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
     try:
         return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
     except ValueError as exc:
-        raise TimestampError(f"{what} {text!r} is not a valid date-time: {exc}", location=location) from exc
+        raise TimestampError(f"{what} {text!r} is geen geldig tijdstip: {exc}", location=location) from None
 
 
 def _now(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
     if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
+        raise ValueError("now moet een tijdzone hebben")
     return now.astimezone(UTC)
 
 
@@ -475,10 +517,12 @@ def add_addressing(
     root = _parse(envelope) if isinstance(envelope, bytes | bytearray) else envelope
     header = _ensure_header(root)
     if _wsa_headers(header):
-        raise AddressingError("the envelope already has WS-Addressing headers", location=_path(header))
+        raise AddressingError("de envelop heeft al WS-Addressing-headers", location=_path(header))
     for security in _security_headers(header):
         if _children(security, NS_DS, "Signature"):
-            raise AddressingError("the envelope is already signed; add WS-Addressing headers before signing")
+            raise AddressingError(
+                "de envelop is al ondertekend; voeg WS-Addressing-headers toe vóór het ondertekenen"
+            )
     values: list[tuple[str, str | None]] = [
         ("To", to),
         ("Action", action),
@@ -489,13 +533,13 @@ def add_addressing(
         if value is None:
             continue
         if not value.strip():
-            raise AddressingError(f"wsa:{local} must not be empty", code=_ADDRESSING_FAULT_CODES.get(local))
+            raise AddressingError(f"wsa:{local} mag niet leeg zijn", code=_ADDRESSING_FAULT_CODES.get(local))
         el = _sub(header, NS_WSA, local, wsa=NS_WSA, wsu=NS_WSU)
         el.text = value
         el.set(_WSU_ID, _new_id(local))
     if from_ is not None:
         if not from_.strip():
-            raise AddressingError("wsa:From must not be empty")
+            raise AddressingError("wsa:From mag niet leeg zijn")
         el = _sub(header, NS_WSA, "From", wsa=NS_WSA, wsu=NS_WSU)
         el.set(_WSU_ID, _new_id("From"))
         _sub(el, NS_WSA, "Address").text = from_
@@ -532,13 +576,13 @@ def signature_confirmation(
     header = _ensure_header(root)
     securities = _security_headers(header)
     if len(securities) > 1:
-        raise SignatureError("the envelope has more than one wsse:Security header", location=_path(header))
+        raise SignatureError("de envelop heeft meer dan één wsse:Security-header", location=_path(header))
     if securities:
         security = securities[0]
         if _children(security, NS_DS, "Signature"):
             raise SignatureError(
-                "the envelope is already signed; add the SignatureConfirmation before signing, "
-                "so that it is signed"
+                "de envelop is al ondertekend; voeg de SignatureConfirmation toe vóór het ondertekenen, "
+                "zodat die mee ondertekend wordt"
             )
     else:
         security = _new_security(root, header)
@@ -548,8 +592,8 @@ def signature_confirmation(
         value = "".join(request_signature_value.split())
         try:
             base64.b64decode(value, validate=True)
-        except ValueError as exc:
-            raise SignatureError("request_signature_value is not base64") from exc
+        except ValueError:
+            raise SignatureError("request_signature_value is geen base64") from None
         conf.set("Value", value)
     return _serialise(root) if isinstance(envelope, bytes | bytearray) else root
 
@@ -566,28 +610,34 @@ def _new_security(root: etree._Element, header: etree._Element) -> etree._Elemen
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
 def _load_signing_material(
     key_pem: bytes, cert_pem: bytes, key_password: bytes | None
 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """The signer's key and certificate, loaded (and checked) once per signer, not per signature."""
     try:
         key = serialization.load_pem_private_key(key_pem, password=key_password)
     except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"cannot load the signing key: {exc}") from exc
+        raise ConfigurationError(f"de ondertekensleutel is niet te laden: {exc}") from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigurationError("the signing key must be an RSA key (2W-be-S uses RSA-SHA256/384/512)")
+        raise ConfigurationError(
+            "de ondertekensleutel moet een RSA-sleutel zijn (2W-be-S gebruikt RSA-SHA256/384/512)"
+        )
     if key.key_size < 2048:
-        raise ConfigurationError(f"the signing key has {key.key_size} bits; at least 2048 are required")
+        raise ConfigurationError(
+            f"de ondertekensleutel heeft {key.key_size} bits; minstens 2048 zijn vereist"
+        )
     try:
         certs = x509.load_pem_x509_certificates(cert_pem)
     except ValueError as exc:
-        raise ConfigurationError(f"cannot load the signing certificate: {exc}") from exc
+        raise ConfigurationError(f"het ondertekencertificaat is niet te laden: {exc}") from None
     cert = certs[0]
     if cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     ) != key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     ):
-        raise ConfigurationError("the signing certificate does not belong to the signing key")
+        raise ConfigurationError("het ondertekencertificaat hoort niet bij de ondertekensleutel")
     return key, cert
 
 
@@ -611,11 +661,11 @@ def sign_envelope(
     default) and digests with the same hash.
     """
     if timestamp_ttl <= 0:
-        raise ValueError("timestamp_ttl must be positive")
+        raise ValueError("timestamp_ttl moet positief zijn")
     if hash_algorithm not in _BY_HASH:
-        raise ValueError(f"hash_algorithm must be one of {sorted(_BY_HASH)}")
+        raise ValueError(f"hash_algorithm moet een van {sorted(_BY_HASH)} zijn")
     signature_method, digest_method = _BY_HASH[hash_algorithm]
-    key, cert = _load_signing_material(key_pem, cert_pem, key_password)
+    key, cert = _load_signing_material(bytes(key_pem), bytes(cert_pem), key_password)
     created = _now(now)
 
     root = _parse(envelope_bytes)
@@ -623,13 +673,13 @@ def sign_envelope(
     _, body = _envelope_parts(root)
     securities = _security_headers(header)
     if len(securities) > 1:
-        raise SignatureError("the envelope has more than one wsse:Security header", location=_path(header))
+        raise SignatureError("de envelop heeft meer dan één wsse:Security-header", location=_path(header))
     if securities:
         security = securities[0]
         for ns, local in ((NS_WSU, "Timestamp"), (NS_WSSE, "BinarySecurityToken"), (NS_DS, "Signature")):
             if _children(security, ns, local):
                 raise SignatureError(
-                    f"the envelope's wsse:Security already has a {local}; it is signed already"
+                    f"de wsse:Security-header van de envelop heeft al een {local}; de envelop is al ondertekend"
                 )
         security.set(_tag(NS_SOAP11, "mustUnderstand"), "1")
     else:
@@ -660,7 +710,7 @@ def sign_envelope(
     index = _id_index(root)
     for el in [*targets, bst]:
         if _resolve_id(index, "#" + el.get(_WSU_ID, ""), "the Id") is not el:  # pragma: no cover - defensive
-            raise CoverageError(f"the Id of {_path(el)} does not identify it uniquely")
+            raise CoverageError(f"het Id van {_path(el)} wijst het element niet eenduidig aan")
 
     signature = etree.Element(_tag(NS_DS, "Signature"), nsmap={"ds": NS_DS})
     signature.set("Id", _new_id("SIG"))
@@ -703,8 +753,8 @@ def _check_unique_ids(root: etree._Element) -> None:
             other = seen.get(value)
             if other is not None:
                 raise CoverageError(
-                    f"the Id {value!r} occurs on both {_path(other)} and {_path(el)}; IDs must be unique "
-                    "(duplicate IDs are how signature wrapping attacks work)",
+                    f"het Id {value!r} staat op zowel {_path(other)} als {_path(el)}; Id's moeten uniek zijn "
+                    "(dubbele Id's zijn de manier waarop signature wrapping werkt)",
                     location=_path(el),
                 )
             seen[value] = el
@@ -722,8 +772,15 @@ def _load_certs(value: bytes | Sequence[x509.Certificate], what: str) -> list[x5
         try:
             return x509.load_pem_x509_certificates(bytes(value))
         except ValueError as exc:
-            raise ConfigurationError(f"cannot load the {what}: {exc}") from exc
+            raise ConfigurationError(f"de {what} zijn niet te laden: {exc}") from None
     return list(value)
+
+
+def _subject(cert: x509.Certificate) -> str:
+    try:
+        return mask_bsns(cert.subject.rfc4514_string())
+    except ValueError:  # a subject that does not decode
+        return "(onleesbaar subject)"
 
 
 def _verify_chain(
@@ -733,14 +790,14 @@ def _verify_chain(
     now: datetime,
 ) -> tuple[x509.Certificate, ...]:
     if not roots:
-        raise ConfigurationError("no trusted root certificates were given")
+        raise ConfigurationError("er zijn geen vertrouwde rootcertificaten opgegeven")
     if not hasattr(x509v, "ExtensionPolicy"):  # pragma: no cover - cryptography < 45
-        raise ConfigurationError("verifying signing certificates needs cryptography >= 45")
+        raise ConfigurationError("het controleren van ondertekencertificaten vraagt cryptography >= 45")
     if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
         raise CertificateError(
-            f"the signing certificate ({leaf.subject.rfc4514_string()}) is not valid at {_format_time(now)}: "
-            f"valid from {_format_time(leaf.not_valid_before_utc)} "
-            f"to {_format_time(leaf.not_valid_after_utc)}"
+            f"het ondertekencertificaat ({_subject(leaf)}) is niet geldig op {_format_time(now)}: "
+            f"geldig van {_format_time(leaf.not_valid_before_utc)} "
+            f"tot {_format_time(leaf.not_valid_after_utc)}"
         )
     # A signing certificate is not a TLS client certificate: the web-PKI checks apply to the CAs
     # (basic constraints, key usage keyCertSign, ...), not to the leaf's EKU/SAN. The leaf's own
@@ -759,22 +816,38 @@ def _verify_chain(
         verified = verifier.verify(leaf, intermediates)
     except x509v.VerificationError as exc:
         raise CertificateError(
-            f"the signing certificate ({leaf.subject.rfc4514_string()}) does not chain to a trusted root: "
-            f"{exc}"
-        ) from exc
+            f"het ondertekencertificaat ({_subject(leaf)}) is niet te herleiden tot een vertrouwde root: {exc}"
+        ) from None
     try:
         bc = leaf.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
         bc = None
     if bc is not None and bc.ca:
-        raise CertificateError("the signing certificate is a CA certificate")
+        raise CertificateError("het ondertekencertificaat is een CA-certificaat")
     try:
         ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         ku = None
     if ku is not None and not (ku.digital_signature or ku.content_commitment):
-        raise CertificateError("the signing certificate's key usage does not allow digital signatures")
+        raise CertificateError(
+            "het sleutelgebruik van het ondertekencertificaat staat geen handtekeningen toe"
+        )
     return tuple(verified.chain)
+
+
+def _check_signer(cert: x509.Certificate, signer_oins: Collection[str] | None) -> None:
+    """The signer must be one of ``signer_oins`` (the TLS peer's OIN, or the allow-list)."""
+    if signer_oins is None:
+        return
+    from ieb.transport.pki import oin_from_certificate
+
+    oin = oin_from_certificate(cert)
+    if oin is None or oin not in signer_oins:
+        raise CertificateError(
+            f"de ondertekenaar (OIN {oin or 'onbekend'}) is niet de partij van de TLS-verbinding "
+            f"of staat niet op de lijst van toegestane OIN's",
+            code="IB002",
+        )
 
 
 def _algorithm(el: etree._Element, allowed: Iterable[str], what: str) -> str:
@@ -783,17 +856,20 @@ def _algorithm(el: etree._Element, allowed: Iterable[str], what: str) -> str:
         return alg
     reason = _REFUSED.get(alg)
     if reason:
-        raise SignatureError(f"{what} {alg} is refused: {reason}", location=_path(el))
-    raise SignatureError(f"{what} {alg!r} is not supported", location=_path(el))
+        raise SignatureError(f"{what} {alg} wordt geweigerd: {reason}", location=_path(el))
+    raise SignatureError(f"{what} {alg[:200]!r} wordt niet ondersteund", location=_path(el))
 
 
 def _inclusive_prefixes(method: etree._Element) -> list[str]:
     found = _children(method, NS_EC, "InclusiveNamespaces")
     if len(found) > 1:
-        raise SignatureError("more than one ec:InclusiveNamespaces", location=_path(method))
+        raise SignatureError("meer dan één ec:InclusiveNamespaces", location=_path(method))
     if not found:
         return []
-    return [p if p != "#default" else "" for p in (found[0].get("PrefixList") or "").split()]
+    prefixes = [p if p != "#default" else "" for p in (found[0].get("PrefixList") or "").split()]
+    if len(prefixes) > _MAX_INCLUSIVE_PREFIXES or not all(_PREFIX.fullmatch(p) for p in prefixes if p):
+        raise SignatureError("ec:InclusiveNamespaces/@PrefixList is ongeldig", location=_path(method))
+    return prefixes
 
 
 _IdIndex = dict[str, list[etree._Element]]
@@ -812,18 +888,268 @@ def _id_index(root: etree._Element) -> _IdIndex:
 
 def _resolve_id(index: _IdIndex, uri: str | None, where: str) -> etree._Element:
     if not uri or not uri.startswith("#") or len(uri) < 2:
-        raise SignatureError(f"{where} URI {uri!r} is not a same-document shorthand reference ('#id')")
+        raise SignatureError(
+            f"de URI {(uri or '')[:100]!r} van {where} is geen verwijzing binnen het document ('#id')"
+        )
     if uri.startswith("#xpointer("):
-        raise SignatureError(f"{where} uses an XPointer reference, which is refused")
+        raise SignatureError(f"{where} gebruikt een XPointer-verwijzing; die wordt geweigerd")
     matches = index.get(uri[1:], [])
     if not matches:
-        raise CoverageError(f"{where} {uri} does not resolve to any element")
+        raise CoverageError(f"{where} {uri[:100]} wijst geen enkel element aan")
     if len(matches) > 1:
         raise CoverageError(
-            f"{where} {uri} resolves to {len(matches)} elements ({', '.join(_path(m) for m in matches)}); "
-            "possible signature wrapping"
+            f"{where} {uri[:100]} wijst {len(matches)} elementen aan "
+            f"({', '.join(_path(m) for m in matches[:5])}); mogelijk signature wrapping"
         )
     return matches[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """The pieces of a signed envelope that verification works on."""
+
+    root: etree._Element
+    header: etree._Element
+    body: etree._Element
+    security: etree._Element
+    timestamp: etree._Element
+    signature: etree._Element
+    index: _IdIndex
+
+
+def _signed_parts(root: etree._Element) -> _Parts:
+    """Find Header, Body, the one wsse:Security with one Timestamp and one Signature."""
+    header, body = _envelope_parts(root)
+    if header is None:
+        raise SignatureError("de envelop heeft geen Header en dus geen WS-Security-handtekening")
+    securities = _security_headers(header)
+    if not securities:
+        raise SignatureError(
+            "de envelop heeft geen wsse:Security-header (hij is niet ondertekend)", location=_path(header)
+        )
+    if len(securities) > 1:
+        raise SignatureError("de envelop heeft meer dan één wsse:Security-header", location=_path(header))
+    security = securities[0]
+    _check_unique_ids(root)
+    timestamps = _children(security, NS_WSU, "Timestamp")
+    if not timestamps:
+        raise TimestampError("de wsse:Security-header heeft geen wsu:Timestamp", location=_path(security))
+    if len(timestamps) > 1:
+        raise TimestampError(
+            "de wsse:Security-header heeft meer dan één wsu:Timestamp", location=_path(security)
+        )
+    signature = _only_child(security, NS_DS, "Signature", SignatureError)
+    return _Parts(root, header, body, security, timestamps[0], signature, _id_index(root))
+
+
+@dataclass(frozen=True, slots=True)
+class _SignatureShape:
+    signed_info: etree._Element
+    value_el: etree._Element
+    key_info: etree._Element
+    c14n_method: etree._Element
+    method: str
+    value: str
+    raw: bytes
+
+
+def _signature_shape(signature: etree._Element) -> _SignatureShape:
+    """ds:Signature holds exactly SignedInfo, SignatureValue, KeyInfo; allowed algorithms only."""
+    kids = _children(signature)
+    expected = [_tag(NS_DS, "SignedInfo"), _tag(NS_DS, "SignatureValue"), _tag(NS_DS, "KeyInfo")]
+    if [k.tag for k in kids] != expected:
+        raise SignatureError(
+            "ds:Signature moet precies SignedInfo, SignatureValue en KeyInfo bevatten (geen ds:Object)",
+            location=_path(signature),
+        )
+    signed_info, value_el, key_info = kids
+    c14n_method = _only_child(signed_info, NS_DS, "CanonicalizationMethod", SignatureError)
+    _algorithm(c14n_method, (C14N_EXCLUSIVE,), "CanonicalizationMethod")
+    method = _algorithm(
+        _only_child(signed_info, NS_DS, "SignatureMethod", SignatureError),
+        _SIGNATURE_METHODS,
+        "SignatureMethod",
+    )
+    value = "".join((value_el.text or "").split())
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        raise SignatureError("ds:SignatureValue is geen base64", location=_path(value_el)) from None
+    return _SignatureShape(signed_info, value_el, key_info, c14n_method, method, value, raw)
+
+
+def _signing_certificate(parts: _Parts, key_info: etree._Element) -> x509.Certificate:
+    """KeyInfo/SecurityTokenReference/Reference -> the X509v3 BinarySecurityToken in this header."""
+    str_el = _only_child(key_info, NS_WSSE, "SecurityTokenReference", SignatureError)
+    str_ref = _only_child(str_el, NS_WSSE, "Reference", SignatureError)
+    bst = _resolve_id(parts.index, str_ref.get("URI"), "de SecurityTokenReference")
+    if bst.tag != _tag(NS_WSSE, "BinarySecurityToken") or bst.getparent() is not parts.security:
+        raise SignatureError(
+            "de SecurityTokenReference moet naar een wsse:BinarySecurityToken in de wsse:Security-header "
+            f"wijzen, niet naar {_path(bst)}"
+        )
+    if bst.get("ValueType") != X509V3 or (str_ref.get("ValueType") not in (None, X509V3)):
+        raise SignatureError("de BinarySecurityToken is geen X509v3-token", location=_path(bst))
+    if bst.get("EncodingType") not in (None, BASE64_BINARY):
+        raise SignatureError("de BinarySecurityToken is niet Base64Binary-gecodeerd", location=_path(bst))
+    try:
+        cert = x509.load_der_x509_certificate(
+            base64.b64decode("".join((bst.text or "").split()), validate=True)
+        )
+        public_key = cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise CertificateError(f"de BinarySecurityToken bevat geen leesbaar certificaat: {exc}") from None
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise CertificateError("het ondertekencertificaat bevat geen RSA-sleutel")
+    if public_key.key_size < 2048:
+        raise CertificateError(
+            f"de ondertekensleutel heeft {public_key.key_size} bits; minstens 2048 zijn vereist"
+        )
+    return cert
+
+
+def _check_signature_value(cert: x509.Certificate, shape: _SignatureShape) -> bytes:
+    """Verify SignatureValue over the canonical SignedInfo; returns those canonical bytes."""
+    signed_info_c14n = _c14n(shape.signed_info, _inclusive_prefixes(shape.c14n_method))
+    public_key = cert.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    try:
+        public_key.verify(shape.raw, signed_info_c14n, padding.PKCS1v15(), _SIGNATURE_METHODS[shape.method]())
+    except InvalidSignature:
+        raise SignatureError(
+            "de handtekening klopt niet: SignedInfo is gewijzigd of met een andere sleutel ondertekend",
+            location=_path(shape.value_el),
+        ) from None
+    return signed_info_c14n
+
+
+def _check_reference(
+    parts: _Parts, ref: etree._Element, where: str, signed: list[etree._Element]
+) -> etree._Element:
+    """One ds:Reference: resolves to the Body, a header or a security token, with a matching digest."""
+    target = _resolve_id(parts.index, ref.get("URI"), where)
+    if any(target is s for s in signed):
+        raise CoverageError(f"{where} verwijst een tweede keer naar {_path(target)}")
+    parent = target.getparent()
+    if not (
+        target is parts.body
+        or parent is parts.header
+        or (parent is parts.security and target is not parts.signature)
+    ):
+        raise CoverageError(
+            f"{where} wijst naar {_path(target)}; dat is niet de Body, een header of een securitytoken "
+            "(mogelijk signature wrapping)",
+            location=_path(target),
+        )
+    transforms = _children(ref, NS_DS, "Transforms")
+    transform_list = _children(transforms[0], NS_DS, "Transform") if len(transforms) == 1 else []
+    if len(transform_list) != 1:
+        raise SignatureError(f"{where} moet precies één Transform hebben (exclusieve C14N)")
+    _algorithm(transform_list[0], (C14N_EXCLUSIVE,), f"{where} Transform")
+    digest_method = _algorithm(
+        _only_child(ref, NS_DS, "DigestMethod", SignatureError), _DIGEST_METHODS, f"{where} DigestMethod"
+    )
+    digest_value_el = _only_child(ref, NS_DS, "DigestValue", SignatureError)
+    try:
+        expected = base64.b64decode("".join((digest_value_el.text or "").split()), validate=True)
+    except ValueError:
+        raise SignatureError(f"de DigestValue van {where} is geen base64") from None
+    actual = hashlib.new(
+        _DIGEST_METHODS[digest_method], _c14n(target, _inclusive_prefixes(transform_list[0]))
+    ).digest()
+    if not hmac.compare_digest(actual, expected):
+        raise SignatureError(
+            f"de digest van {_name(target)} klopt niet: het is na het ondertekenen gewijzigd",
+            location=_path(target),
+        )
+    return target
+
+
+def _check_references(parts: _Parts, signed_info_c14n: bytes) -> list[etree._Element]:
+    """Every reference (read from the bytes that were actually signed) and the required coverage."""
+    verified_info = etree.fromstring(signed_info_c14n, _parser())
+    references = _children(verified_info, NS_DS, "Reference")
+    if not references:
+        raise SignatureError("SignedInfo heeft geen verwijzingen")
+    if len(references) > _MAX_REFERENCES:
+        raise SignatureError(
+            f"SignedInfo heeft {len(references)} verwijzingen; hoogstens {_MAX_REFERENCES} zijn toegestaan"
+        )
+    signed: list[etree._Element] = []
+    for number, ref in enumerate(references, start=1):
+        signed.append(_check_reference(parts, ref, f"verwijzing {number}", signed))
+    # what 2W-be-S requires to be signed
+    confirmations = _children(parts.security, NS_WSSE11, "SignatureConfirmation")
+    for required in [parts.body, parts.timestamp, *_wsa_headers(parts.header), *confirmations]:
+        if not any(required is s for s in signed):
+            raise CoverageError(
+                f"{_name(required)} valt niet onder de handtekening", location=_path(required)
+            )
+    return signed
+
+
+def _check_timestamp(
+    timestamp: etree._Element, moment: datetime, max_clock_skew: int, max_age: int | None
+) -> tuple[datetime, datetime | None]:
+    where = _path(timestamp)
+    created = _parse_time(
+        _only_child(timestamp, NS_WSU, "Created", TimestampError).text, "wsu:Created", where
+    )
+    expires_els = _children(timestamp, NS_WSU, "Expires")
+    if len(expires_els) > 1:
+        raise TimestampError("de wsu:Timestamp heeft meer dan één Expires", location=where)
+    expires = _parse_time(expires_els[0].text, "wsu:Expires", where) if expires_els else None
+    skew = timedelta(seconds=max_clock_skew)
+    if expires is not None and expires <= created:
+        raise TimestampError("wsu:Expires ligt niet na wsu:Created", location=where)
+    if created > moment + skew:
+        raise TimestampError(
+            f"wsu:Created {_format_time(created)} ligt in de toekomst (nu {_format_time(moment)}, "
+            f"toegestane klokafwijking {max_clock_skew} s)",
+            location=where,
+        )
+    if expires is not None and moment >= expires + skew:
+        raise TimestampError(
+            f"het bericht is verlopen om {_format_time(expires)} (nu {_format_time(moment)}, "
+            f"toegestane klokafwijking {max_clock_skew} s)",
+            location=where,
+        )
+    if max_age is not None and moment >= created + timedelta(seconds=max_age) + skew:
+        raise TimestampError(
+            f"het bericht is te oud en verlopen: gemaakt {_format_time(created)}, nu {_format_time(moment)} "
+            f"(hoogstens {max_age} s oud, toegestane klokafwijking {max_clock_skew} s)",
+            location=where,
+        )
+    return created, expires
+
+
+def _addressing(
+    header: etree._Element, require: bool, message_kind: Literal["request", "response"] | None
+) -> dict[str, str | None]:
+    values: dict[str, str | None] = {}
+    for el in _wsa_headers(header):
+        local = etree.QName(el).localname
+        if local in values:
+            raise AddressingError(f"de envelop heeft meer dan één wsa:{local}-header", location=_path(el))
+        if local == "From":
+            addresses = _children(el, NS_WSA, "Address")
+            values[local] = (addresses[0].text or "").strip() if len(addresses) == 1 else None
+        else:
+            values[local] = (el.text or "").strip()
+    if require:
+        needed = {
+            "request": ("To", "Action", "MessageID"),
+            "response": ("Action", "MessageID", "RelatesTo"),
+            None: ("Action", "MessageID"),
+        }[message_kind]
+        for local in needed:
+            if not values.get(local):
+                raise AddressingError(
+                    f"de verplichte WS-Addressing-header wsa:{local} ontbreekt of is leeg",
+                    code=_ADDRESSING_FAULT_CODES.get(local),
+                    location=_path(header),
+                )
+    return values
 
 
 def verify_envelope(
@@ -836,6 +1162,7 @@ def verify_envelope(
     max_clock_skew: int = 300,
     max_age: int | None = 300,
     expected_signature_confirmation: str | None = None,
+    signer_oins: Collection[str] | None = None,
     now: datetime | None = None,
 ) -> VerifiedEnvelope:
     """Verify a 2W-be-S signed SOAP 1.1 envelope and report what the signature covers.
@@ -845,219 +1172,71 @@ def verify_envelope(
     with SHA-256/384/512; SHA-256/384/512 digests; SHA-1 and other C14N variants refused); the
     signing certificate from the BinarySecurityToken named by the SecurityTokenReference, which
     must chain to ``trusted_roots`` (PEM bundle or certificates; ``intermediates`` likewise) at
-    ``now``; the signature value; every reference (unique IDs, each resolving to exactly one
-    element that is the Body, a direct child of Header or of ``wsse:Security``) and its digest;
-    that the Body, the Timestamp, every WS-Addressing header and every SignatureConfirmation are
-    covered; the Timestamp (Created not more than ``max_clock_skew`` seconds in the future and
-    not older than ``max_age`` seconds plus the skew - WSS4J's "time to live" rule, ``None`` turns
-    it off - and Expires, if present, plus the skew not passed); and, when ``require_addressing``,
-    the WS-Addressing headers Digikoppeling requires (``message_kind`` "request": To, Action,
+    ``now`` and, when ``signer_oins`` is given, carry one of those OINs (the TLS peer's: a
+    signature by another party of the same PKI is refused, with code ``IB002``); the signature
+    value; every reference (unique IDs, each resolving to exactly one element that is the Body, a
+    direct child of Header or of ``wsse:Security``) and its digest; that the Body, the Timestamp,
+    every WS-Addressing header and every SignatureConfirmation are covered; the Timestamp
+    (Created not more than ``max_clock_skew`` seconds in the future and not older than
+    ``max_age`` seconds plus the skew - WSS4J's "time to live" rule, ``None`` turns it off - and
+    Expires, if present, plus the skew not passed); and, when ``require_addressing``, the
+    WS-Addressing headers Digikoppeling requires (``message_kind`` "request": To, Action,
     MessageID; "response": Action, MessageID, RelatesTo; ``None``: Action and MessageID).
-    ``expected_signature_confirmation`` (the SignatureValue of our
-    request) must then appear in a signed SignatureConfirmation.
+    ``expected_signature_confirmation`` (the SignatureValue of our request) must then appear in a
+    signed SignatureConfirmation.
+
+    Raises a :class:`WsSecurityError` subclass (messages in Dutch, BSNs masked) for anything wrong
+    with the envelope, whatever the input; :class:`ieb.errors.ConfigurationError` for unusable
+    ``trusted_roots``/``intermediates``; ``TypeError`` when ``envelope_bytes`` is not bytes.
     """
     moment = _now(now)
+    roots = _load_certs(trusted_roots, "vertrouwde rootcertificaten")
+    inter = _load_certs(intermediates, "tussenliggende certificaten")
     root = _parse(envelope_bytes)
-    header, body = _envelope_parts(root)
-    if header is None:
-        raise SignatureError("the envelope has no Header, so it carries no WS-Security signature")
-    securities = _security_headers(header)
-    if not securities:
-        raise SignatureError(
-            "the envelope has no wsse:Security header (it is not signed)", location=_path(header)
-        )
-    if len(securities) > 1:
-        raise SignatureError("the envelope has more than one wsse:Security header", location=_path(header))
-    security = securities[0]
-    _check_unique_ids(root)
-
-    timestamps = _children(security, NS_WSU, "Timestamp")
-    if not timestamps:
-        raise TimestampError("the wsse:Security header has no wsu:Timestamp", location=_path(security))
-    if len(timestamps) > 1:
-        raise TimestampError(
-            "the wsse:Security header has more than one wsu:Timestamp", location=_path(security)
-        )
-    timestamp = timestamps[0]
-    signature = _only_child(security, NS_DS, "Signature", SignatureError)
-
-    # --- the Signature element's shape and algorithms
-    sig_kids = _children(signature)
-    expected = [_tag(NS_DS, "SignedInfo"), _tag(NS_DS, "SignatureValue"), _tag(NS_DS, "KeyInfo")]
-    if [k.tag for k in sig_kids] != expected:
-        raise SignatureError(
-            "ds:Signature must hold exactly SignedInfo, SignatureValue and KeyInfo (no ds:Object)",
-            location=_path(signature),
-        )
-    signed_info, signature_value_el, key_info = sig_kids
-    c14n_method = _only_child(signed_info, NS_DS, "CanonicalizationMethod", SignatureError)
-    _algorithm(c14n_method, (C14N_EXCLUSIVE,), "CanonicalizationMethod")
-    signature_method = _algorithm(
-        _only_child(signed_info, NS_DS, "SignatureMethod", SignatureError),
-        _SIGNATURE_METHODS,
-        "SignatureMethod",
-    )
-    signature_value = "".join((signature_value_el.text or "").split())
     try:
-        raw_signature = base64.b64decode(signature_value, validate=True)
-    except ValueError as exc:
-        raise SignatureError("ds:SignatureValue is not base64", location=_path(signature_value_el)) from exc
-
-    # --- the signing certificate: KeyInfo/STR/Reference -> BinarySecurityToken in this header
-    str_el = _only_child(key_info, NS_WSSE, "SecurityTokenReference", SignatureError)
-    str_ref = _only_child(str_el, NS_WSSE, "Reference", SignatureError)
-    index = _id_index(root)
-    bst = _resolve_id(index, str_ref.get("URI"), "the SecurityTokenReference")
-    if bst.tag != _tag(NS_WSSE, "BinarySecurityToken") or bst.getparent() is not security:
+        return _verify(
+            root,
+            roots=roots,
+            intermediates=inter,
+            require_addressing=require_addressing,
+            message_kind=message_kind,
+            max_clock_skew=max_clock_skew,
+            max_age=max_age,
+            expected_signature_confirmation=expected_signature_confirmation,
+            signer_oins=signer_oins,
+            moment=moment,
+        )
+    except (WsSecurityError, ConfigurationError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - hostile input: C14N, cryptography and lxml errors become ours
         raise SignatureError(
-            "the SecurityTokenReference must point at a wsse:BinarySecurityToken in the wsse:Security "
-            f"header, not at {_path(bst)}"
-        )
-    if bst.get("ValueType") != X509V3 or (str_ref.get("ValueType") not in (None, X509V3)):
-        raise SignatureError("the BinarySecurityToken is not an X509v3 token", location=_path(bst))
-    if bst.get("EncodingType") not in (None, BASE64_BINARY):
-        raise SignatureError("the BinarySecurityToken is not Base64Binary encoded", location=_path(bst))
-    try:
-        cert = x509.load_der_x509_certificate(
-            base64.b64decode("".join((bst.text or "").split()), validate=True)
-        )
-    except ValueError as exc:
-        raise CertificateError(f"the BinarySecurityToken holds no readable certificate: {exc}") from exc
-    public_key = cert.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        raise CertificateError("the signing certificate does not hold an RSA key")
-    if public_key.key_size < 2048:
-        raise CertificateError(f"the signing key has {public_key.key_size} bits; at least 2048 are required")
+            f"de handtekening is niet te verwerken ({type(exc).__name__}: {mask_bsns(str(exc))[:300]})"
+        ) from None
 
-    # --- the signature value over the canonical SignedInfo
-    signed_info_c14n = _c14n(signed_info, _inclusive_prefixes(c14n_method))
-    try:
-        public_key.verify(
-            raw_signature, signed_info_c14n, padding.PKCS1v15(), _SIGNATURE_METHODS[signature_method]()
-        )
-    except InvalidSignature as exc:
-        raise SignatureError(
-            "the signature value does not verify: SignedInfo was changed or signed with another key",
-            location=_path(signature_value_el),
-        ) from exc
 
-    chain = _verify_chain(
-        cert,
-        _load_certs(trusted_roots, "trusted root certificates"),
-        _load_certs(intermediates, "intermediate certificates"),
-        moment,
-    )
-
-    # --- the references, read from the bytes that were actually signed
-    verified_info = etree.fromstring(signed_info_c14n, _parser())
-    references = _children(verified_info, NS_DS, "Reference")
-    if not references:
-        raise SignatureError("SignedInfo has no references")
-    if len(references) > _MAX_REFERENCES:
-        raise SignatureError(
-            f"SignedInfo has {len(references)} references; at most {_MAX_REFERENCES} are accepted"
-        )
-    signed: list[etree._Element] = []
-    for number, ref in enumerate(references, start=1):
-        where = f"reference {number}"
-        target = _resolve_id(index, ref.get("URI"), where)
-        if any(target is s for s in signed):
-            raise CoverageError(f"{where} references {_path(target)} a second time")
-        parent = target.getparent()
-        if not ((target is body) or (parent is header) or (parent is security and target is not signature)):
-            raise CoverageError(
-                f"{where} points at {_path(target)}, which is not the Body, a header or a security token; "
-                "possible signature wrapping",
-                location=_path(target),
-            )
-        transforms = _children(ref, NS_DS, "Transforms")
-        transform_list = _children(transforms[0], NS_DS, "Transform") if len(transforms) == 1 else []
-        if len(transform_list) != 1:
-            raise SignatureError(f"{where} must have exactly one Transform (exclusive C14N)")
-        _algorithm(transform_list[0], (C14N_EXCLUSIVE,), f"{where} Transform")
-        digest_method = _algorithm(
-            _only_child(ref, NS_DS, "DigestMethod", SignatureError), _DIGEST_METHODS, f"{where} DigestMethod"
-        )
-        digest_value_el = _only_child(ref, NS_DS, "DigestValue", SignatureError)
-        try:
-            expected_digest = base64.b64decode("".join((digest_value_el.text or "").split()), validate=True)
-        except ValueError as exc:
-            raise SignatureError(f"{where} DigestValue is not base64") from exc
-        actual = hashlib.new(
-            _DIGEST_METHODS[digest_method], _c14n(target, _inclusive_prefixes(transform_list[0]))
-        ).digest()
-        if not hmac.compare_digest(actual, expected_digest):
-            raise SignatureError(
-                f"the digest of {_name(target)} does not match: it was changed after signing",
-                location=_path(target),
-            )
-        signed.append(target)
-
-    # --- coverage: what 2W-be-S requires to be signed
-    wsa = _wsa_headers(header)
-    confirmations = _children(security, NS_WSSE11, "SignatureConfirmation")
-    for required in [body, timestamp, *wsa, *confirmations]:
-        if not any(required is s for s in signed):
-            raise CoverageError(
-                f"{_name(required)} is not covered by the signature", location=_path(required)
-            )
-
-    # --- timestamp
-    created = _parse_time(
-        _only_child(timestamp, NS_WSU, "Created", TimestampError).text, "wsu:Created", _path(timestamp)
-    )
-    expires_els = _children(timestamp, NS_WSU, "Expires")
-    if len(expires_els) > 1:
-        raise TimestampError("the wsu:Timestamp has more than one Expires", location=_path(timestamp))
-    expires = _parse_time(expires_els[0].text, "wsu:Expires", _path(timestamp)) if expires_els else None
-    skew = timedelta(seconds=max_clock_skew)
-    if expires is not None and expires <= created:
-        raise TimestampError("wsu:Expires is not after wsu:Created", location=_path(timestamp))
-    if created > moment + skew:
-        raise TimestampError(
-            f"wsu:Created {_format_time(created)} is in the future (now {_format_time(moment)}, "
-            f"allowed skew {max_clock_skew} s)",
-            location=_path(timestamp),
-        )
-    if expires is not None and moment >= expires + skew:
-        raise TimestampError(
-            f"the message expired at {_format_time(expires)} (now {_format_time(moment)}, "
-            f"allowed skew {max_clock_skew} s)",
-            location=_path(timestamp),
-        )
-    if max_age is not None and moment >= created + timedelta(seconds=max_age) + skew:
-        raise TimestampError(
-            f"the message is too old and expired: created {_format_time(created)}, "
-            f"now {_format_time(moment)} "
-            f"(maximum age {max_age} s, allowed skew {max_clock_skew} s)",
-            location=_path(timestamp),
-        )
-
-    # --- addressing
-    values: dict[str, str | None] = {}
-    for el in wsa:
-        local = etree.QName(el).localname
-        if local in values:
-            raise AddressingError(f"the envelope has more than one wsa:{local} header", location=_path(el))
-        if local == "From":
-            addresses = _children(el, NS_WSA, "Address")
-            values[local] = (addresses[0].text or "").strip() if len(addresses) == 1 else None
-        else:
-            values[local] = (el.text or "").strip()
-    if require_addressing:
-        needed = {
-            "request": ("To", "Action", "MessageID"),
-            "response": ("Action", "MessageID", "RelatesTo"),
-            None: ("Action", "MessageID"),
-        }[message_kind]
-        for local in needed:
-            if not values.get(local):
-                raise AddressingError(
-                    f"the required WS-Addressing header wsa:{local} is missing or empty",
-                    code=_ADDRESSING_FAULT_CODES.get(local),
-                    location=_path(header),
-                )
-
+def _verify(
+    root: etree._Element,
+    *,
+    roots: list[x509.Certificate],
+    intermediates: list[x509.Certificate],
+    require_addressing: bool,
+    message_kind: Literal["request", "response"] | None,
+    max_clock_skew: int,
+    max_age: int | None,
+    expected_signature_confirmation: str | None,
+    signer_oins: Collection[str] | None,
+    moment: datetime,
+) -> VerifiedEnvelope:
+    parts = _signed_parts(root)
+    shape = _signature_shape(parts.signature)
+    cert = _signing_certificate(parts, shape.key_info)
+    _check_signer(cert, signer_oins)
+    signed_info_c14n = _check_signature_value(cert, shape)
+    chain = _verify_chain(cert, roots, intermediates, moment)
+    signed = _check_references(parts, signed_info_c14n)
+    created, expires = _check_timestamp(parts.timestamp, moment, max_clock_skew, max_age)
+    values = _addressing(parts.header, require_addressing, message_kind)
+    confirmations = _children(parts.security, NS_WSSE11, "SignatureConfirmation")
     confirmation_values = tuple(
         "".join(v.split()) if (v := c.get("Value")) is not None else None for c in confirmations
     )
@@ -1065,18 +1244,17 @@ def verify_envelope(
         wanted = "".join(expected_signature_confirmation.split())
         if wanted not in confirmation_values:
             raise SignatureError(
-                "the response carries no signed SignatureConfirmation of our request's signature",
-                location=_path(security),
+                "het antwoord bevat geen ondertekende SignatureConfirmation van de handtekening van ons verzoek",
+                location=_path(parts.security),
             )
-
     return VerifiedEnvelope(
         envelope=root,
-        body=body,
+        body=parts.body,
         certificate=cert,
         chain=chain,
         signed_parts=tuple(etree.QName(s).text for s in signed),
-        signature_value=signature_value,
-        signature_method=signature_method,
+        signature_value=shape.value,
+        signature_method=shape.method,
         created=created,
         expires=expires,
         to=values.get("To"),

@@ -35,19 +35,31 @@ NIET_GEMEENTEN: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class Gemeente:
+    """One row of the list: a 4-digit CBS gemeentecode, its name and its validity period.
+
+    ``ingangsdatum``/``einddatum`` are dates, both inclusive; None means open on that side (a code
+    in use before the list starts, or still in use).
+    """
+
     code: str
     naam: str
     ingangsdatum: dt.date | None
     einddatum: dt.date | None
 
     def valid_on(self, day: dt.date) -> bool:
+        """True when the code is a gemeente on the date ``day`` (CS300 asks this for the Dagtekening)."""
         return (self.ingangsdatum is None or self.ingangsdatum <= day) and (
             self.einddatum is None or day <= self.einddatum
         )
 
 
 class GemeenteLijst:
-    """Gemeentecodes with their validity period."""
+    """Gemeentecodes with their validity period: the list rule CS300 (retourcode S300) checks against.
+
+    A code may occur more than once (a gemeente that ended and a later one with the same code).
+    ``source`` names the file for messages. Raises :class:`~ieb.errors.ConfigurationError` when a
+    code of :data:`NIET_GEMEENTEN` is listed.
+    """
 
     def __init__(self, gemeenten: list[Gemeente], *, source: str = "") -> None:
         self._by_code: dict[str, list[Gemeente]] = {}
@@ -68,15 +80,22 @@ class GemeenteLijst:
         return None
 
     def is_valid(self, code: str, day: dt.date | None = None) -> bool:
+        """True when ``code`` (4 digits) is a gemeente on ``day`` (any period when ``day`` is None): CS300."""
         return self.lookup(code, day) is not None
 
     def valid_on(self, day: dt.date) -> list[Gemeente]:
+        """Every gemeente valid on the date ``day``, ordered by code."""
         return sorted(
             (g for gs in self._by_code.values() for g in gs if g.valid_on(day)), key=lambda g: g.code
         )
 
     @classmethod
     def from_csv(cls, path: str | Path) -> GemeenteLijst:
+        """Read a UTF-8 CSV file (a BOM is allowed) with the columns of :meth:`from_text`.
+
+        Raises :class:`~ieb.errors.ConfigurationError` when the file cannot be read, and as
+        :meth:`from_text` does for its content.
+        """
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -86,6 +105,13 @@ class GemeenteLijst:
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "") -> GemeenteLijst:
+        """Read CSV text with the comma-separated columns ``code,naam,ingangsdatum,einddatum``.
+
+        Codes are 4 digits (leading zeros a spreadsheet dropped are restored: ``363`` is ``0363``);
+        dates are ``YYYY-MM-DD`` or empty. Raises :class:`~ieb.errors.ConfigurationError` naming
+        ``source:line`` for a missing column, a code that is not 4 digits, a code of
+        :data:`NIET_GEMEENTEN` or an invalid date.
+        """
         reader = csv.DictReader(io.StringIO(text))
         required = {"code", "naam", "ingangsdatum", "einddatum"}
         if not reader.fieldnames or not required <= set(reader.fieldnames):

@@ -48,11 +48,17 @@ class Revision:
     source: str
 
     def months_back(self, code: str) -> int:
-        """Months back allowed by TR112 / TR114 / TR116."""
+        """Calendar months back from the Dagtekening allowed by ``code`` TR112 / TR114 / TR116.
+
+        Raises ``KeyError`` for any other rule code.
+        """
         return {"TR112": self.tr112_months, "TR114": self.tr114_months, "TR116": self.tr116_months}[code]
 
     def months_ahead(self, code: str) -> int:
-        """Months ahead allowed by TR113 / TR115 / TR117."""
+        """Calendar months ahead of the Dagtekening allowed by ``code`` TR113 / TR115 / TR117.
+
+        Raises ``KeyError`` for any other rule code.
+        """
         return {"TR113": self.tr113_months, "TR115": self.tr115_months, "TR117": self.tr117_months}[code]
 
 

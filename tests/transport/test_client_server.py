@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import random
+import re
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap
+from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap, wrap_soap
+from ieb.testing.hostile import mutate
 from ieb.transport.audit import BsnMaskingFilter, mask_bsns
-from ieb.transport.client import DeliveryRejectedError, GgkClient, TransientSendError, WusSigning
+from ieb.transport.client import (
+    DeliveryRejectedError,
+    GgkClient,
+    TlsAdapter,
+    TransientSendError,
+    TransportError,
+    WusSigning,
+)
 from ieb.transport.outbox import ledger_tables, open_ledger
-from ieb.transport.pki import TestPki, create_test_pki
-from ieb.transport.server import HttpsServer, InboxEntry, Receiver
+from ieb.transport.pki import TestPki, create_test_pki, load_certificates
+from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
 from ieb.transport.tls import TlsFiles, client_context
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ggk-0210"
@@ -146,7 +160,7 @@ def test_client_certificate_outside_the_chain_is_refused(
     # a client with a foreign certificate (same OIN!) that trusts our server
     with (
         GgkClient(server.url, tls=tls(foreign, "GGK", roots=pki)) as client,
-        pytest.raises(TransientSendError),
+        pytest.raises(TransportError),
     ):
         client.send(_du01())
     assert handled.calls == []
@@ -159,7 +173,7 @@ def test_server_certificate_outside_the_chain_is_refused(
     # our client, trusting only the foreign root: the receiver's certificate must fail verification
     with (
         GgkClient(server.url, tls=tls(pki, "GGK", roots=foreign)) as client,
-        pytest.raises(TransientSendError) as err,
+        pytest.raises(TransportError) as err,
     ):
         client.send(_du01())
     assert "certificate verify failed" in str(err.value.__cause__) or "CERTIFICATE" in str(
@@ -231,6 +245,65 @@ def test_signed_request_and_verified_signed_answer(pki: TestPki, tmp_path: Path)
         # an unsigned request is refused when signatures are required
         with GgkClient(server.url, tls=tls(pki, "GGK")) as plain, pytest.raises(DeliveryRejectedError):
             plain.send(_du01())
+        # a request signed by another party of the same PKI than the TLS peer: IB002, not processed
+        foreign_signer = WusSigning(
+            g.key.read_bytes(), g.cert.read_bytes(), roots, inter, verify_answers=False
+        )
+        with (
+            GgkClient(server.url, tls=tls(pki, "GGK"), signing=foreign_signer) as forged,
+            pytest.raises(DeliveryRejectedError) as err,
+        ):
+            forged.send(_du01())
+        assert err.value.code == "IB002" and "ondertekenaar" in str(err.value)
+        # and our client refuses an answer signed by anyone but the receiver it expects
+        picky = WusSigning(
+            k.key.read_bytes(), k.cert.read_bytes(), roots, inter, peer_oins=frozenset({k.oin})
+        )
+        with GgkClient(server.url, tls=tls(pki, "GGK"), signing=picky) as client:
+            with pytest.raises(TransientSendError, match="ondertekenaar"):
+                client.send(_du01())
+        assert len(_inbox(app)) == 2  # the first and the picky one; never the forged one
+    engine.dispose()
+
+
+def test_garbage_signature_gets_a_fo03_not_an_internal_error(pki: TestPki, tmp_path: Path) -> None:
+    """Hostile WS-Security headers (broken base64 certificate, bogus C14N prefixes) are IB002."""
+    import requests
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'garbage.sqlite'}")
+    roots = pki.roots.read_bytes()
+    g, k = pki.party("0363"), pki.party("GGK")
+    app = Receiver(
+        engine,
+        organisatie="0363",
+        signing=WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots),
+        require_signature=True,
+    )
+    with HttpsServer(app, tls(pki, "0363"), threads=2) as server:
+        signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), roots)
+        with GgkClient(server.url, tls=tls(pki, "GGK"), signing=signing) as client:
+            _, signed = client.soap_request(_du01())
+        session = requests.Session()
+        session.mount("https://", TlsAdapter(client_context(tls(pki, "GGK"))))
+        for bad in (
+            signed.replace(b"<wsse:BinarySecurityToken", b"<wsse:BinarySecurityToken x='1'", 1).replace(
+                b'ValueType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3">',
+                b'ValueType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3">MIIB',
+                1,
+            ),
+            signed.replace(
+                b'<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>',
+                b'<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">'
+                b'<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="a b"/>'
+                b"</ds:CanonicalizationMethod>",
+                1,
+            ),
+        ):
+            answer = session.post(server.url, data=bad, headers={"Content-Type": "text/xml"}, timeout=10)
+            fo03 = unwrap_soap(answer.content)
+            assert isinstance(fo03, Fo03) and fo03.body.code == "IB002", answer.content[:500]
+        session.close()
+    assert _inbox(app) == []
     engine.dispose()
 
 
@@ -290,3 +363,221 @@ def test_requests_session_does_not_trust_the_system_store(pki: TestPki) -> None:
     with pytest.raises(TransportError, match="onversleuteld"):
         session.get("http://127.0.0.1:1/")
     session.close()
+
+
+# ------------------------------------------------------------------------- hostile peers (issue 13)
+
+
+def _tls_socket(pki: TestPki, server: HttpsServer, code: str = "GGK") -> ssl.SSLSocket:
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    return client_context(tls(pki, code)).wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def _answer(s: ssl.SSLSocket) -> bytes:
+    data = b""
+    try:
+        while chunk := s.recv(65536):
+            data += chunk
+    except (TimeoutError, ssl.SSLError, ConnectionError):
+        pass
+    return data
+
+
+def _send_time(pki: TestPki, server: HttpsServer) -> float:
+    started = time.monotonic()
+    with GgkClient(server.url, tls=tls(pki, "GGK"), connect_timeout=10, operation_timeout=20) as client:
+        client.send(_du01())
+    return time.monotonic() - started
+
+
+def test_idle_and_slow_header_connections_do_not_delay_a_legitimate_request(
+    pki: TestPki, receiver: tuple
+) -> None:
+    """Ten idle TCP connections (no TLS) and ten slow-header connections with a trusted certificate
+    (more than the 4 worker threads) cost the next sender less than a second."""
+    _, server, handled = receiver
+    baseline = _send_time(pki, server)
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(10)]
+    slow = [_tls_socket(pki, server) for _ in range(10)]
+    try:
+        for s in slow:
+            s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n")
+        time.sleep(0.2)
+        for s in slow:
+            s.sendall(b"X-Slow: 1\r\n")  # still no end of the head
+        delayed = _send_time(pki, server)
+    finally:
+        for s in idle + slow:
+            s.close()
+    assert delayed - baseline < 1.0, (baseline, delayed)
+    assert len(handled.calls) == 2
+
+
+def test_oin_outside_the_allow_list_is_refused_before_any_http_is_read(pki: TestPki, receiver: tuple) -> None:
+    _, server, handled = receiver
+    with _tls_socket(pki, server, "0363") as s:  # trusted chain, OIN not allowed; sends nothing
+        s.settimeout(5)
+        answer = _answer(s)
+    assert answer.startswith(b"HTTP/1.1 500 ")
+    fo03 = unwrap_soap(answer.split(b"\r\n\r\n", 1)[1])
+    assert isinstance(fo03, Fo03) and fo03.body.code == "IB002"
+    assert handled.calls == []
+
+
+def test_huge_header_gets_431_at_once(pki: TestPki, receiver: tuple) -> None:
+    _, server, _ = receiver
+    with _tls_socket(pki, server) as s:
+        s.settimeout(5)
+        s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000)
+        assert _answer(s).startswith(b"HTTP/1.1 431 ")
+    with _tls_socket(pki, server) as s:
+        s.settimeout(5)
+        many = b"".join(b"X-H%d: 1\r\n" % i for i in range(100))
+        s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+        assert _answer(s).startswith(b"HTTP/1.1 431 ")
+
+
+def test_declared_content_length_above_the_limit_gets_413_at_once(pki: TestPki, receiver: tuple) -> None:
+    _, server, _ = receiver
+    with _tls_socket(pki, server) as s:
+        s.settimeout(5)
+        s.sendall(
+            b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000000\r\n\r\n<soap"
+        )
+        started = time.monotonic()
+        answer = _answer(s)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert time.monotonic() - started < 5
+
+
+def test_limits_close_slow_handshakes_heads_and_bodies(pki: TestPki, tmp_path: Path) -> None:
+    from ieb.transport.server import ServerLimits
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'limits.sqlite'}")
+    app = Receiver(engine, organisatie="0363")
+    limits = ServerLimits(handshake_timeout=0.5, header_timeout=0.5, body_grace=0.5, max_connections=3)
+    with HttpsServer(app, tls(pki, "0363"), threads=2, limits=limits) as server:
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        assert idle.recv(1) == b""  # closed at the handshake deadline
+        idle.close()
+        with _tls_socket(pki, server) as s:
+            s.sendall(b"POST / HTTP/1.1\r\n")
+            s.settimeout(5)
+            assert _answer(s) == b""  # closed at the head deadline
+        with _tls_socket(pki, server) as s:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<a")
+            s.settimeout(5)
+            assert b"408" in _answer(s).split(b"\r\n", 1)[0]  # the body did not come in time
+        # the connection cap: three are held open, the fourth is closed at once
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
+        time.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        assert extra.recv(1) == b""
+        for s in [*held, extra]:
+            s.close()
+        assert wait_until(lambda: server.open_connections == 0, 5)
+    engine.dispose()
+
+
+def test_failed_handshakes_are_logged_without_secrets(
+    pki: TestPki, foreign: TestPki, receiver: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, server, _ = receiver
+    caplog.set_level(logging.INFO, logger="ieb.transport.server")
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    ctx = client_context(tls(foreign, "GGK", roots=pki))
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            s.recv(1)
+    assert wait_until(lambda: any("TLS-handshake" in r.getMessage() for r in caplog.records), 5)
+    record = next(r for r in caplog.records if "TLS-handshake" in r.getMessage())
+    assert record.levelno == logging.WARNING
+
+
+def test_receiver_keeps_no_per_message_state_in_memory(pki: TestPki, receiver: tuple) -> None:
+    app, server, _ = receiver
+    with GgkClient(server.url, tls=tls(pki, "GGK")) as client:
+        for _ in range(3):
+            client.send(_du01())
+    assert not any(isinstance(v, dict | list | set) and v for v in vars(app).values())
+    assert len(app.outcomes) == 3 and set(app.outcomes.values()) == {"ok"}
+    assert app.duplicates_processed() == 0
+
+
+BSN_RUN = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
+
+
+@pytest.fixture(scope="module")
+def wsgi_receiver(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Receiver, bytes]]:
+    from cryptography.hazmat.primitives import serialization
+
+    engine = open_ledger(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.sqlite'}")
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin}, handler=Handled())
+    der = load_certificates(pki.party("GGK").cert)[0].public_bytes(serialization.Encoding.DER)
+    yield app, der
+    engine.dispose()
+
+
+def _post(app: Receiver, der: bytes, data: bytes) -> tuple[str, bytes]:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_LENGTH": str(len(data)),
+        "wsgi.input": io.BytesIO(data),
+        "ieb.peer_cert": der,
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "1",
+    }
+    status: list[str] = []
+    body = b"".join(app(environ, lambda s, h: status.append(s)))
+    return status[0], body
+
+
+def _hostile_samples() -> list[bytes]:
+    di01 = new_di01(b"<x>999900006</x>", "WMO401", "0363")
+    return [
+        wrap_soap(du01_for(di01, b"<y>999900006</y>")),
+        wrap_soap(di01),
+        wrap_soap(fo01_for(di01, "IB009")),
+    ]
+
+
+HOSTILE_SAMPLES = _hostile_samples()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.integers(0, len(HOSTILE_SAMPLES) - 1), seed=st.integers(0, 2**32 - 1))
+def test_receiver_answers_every_hostile_body_without_internal_errors_or_bsns(
+    wsgi_receiver: tuple[Receiver, bytes], caplog: pytest.LogCaptureFixture, which: int, seed: int
+) -> None:
+    """Mutants of Du01/Di01/Fo01 requests: the receiver answers a Bv03 or a Fo03 naming the problem
+    (never StUF058 "interne fout"), and neither the Fo03 texts nor the log lines quote a BSN."""
+    app, der = wsgi_receiver
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="ieb")
+    status, body = _post(app, der, mutate(HOSTILE_SAMPLES[which], random.Random(seed)))
+    answer = unwrap_soap(body)
+    if isinstance(answer, Fo03):
+        assert answer.body.code != "StUF058", answer.body.omschrijving
+        text = f"{answer.body.omschrijving} {answer.body.details or ''}"
+        assert not BSN_RUN.search(text), text
+    else:
+        assert status.startswith("200")
+    for record in caplog.records:
+        assert not BSN_RUN.search(record.getMessage()), record.getMessage()
+
+
+def test_one_address_cannot_take_every_connection(pki: TestPki, tmp_path: Path) -> None:
+    from ieb.transport.server import ServerLimits
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'per-address.sqlite'}")
+    limits = ServerLimits(max_connections_per_address=2)
+    with HttpsServer(Receiver(engine, organisatie="0363"), tls(pki, "0363"), limits=limits) as server:
+        held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        assert wait_until(lambda: server.open_connections == 2, 5)
+        extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        assert extra.recv(1) == b""  # closed at once
+        for s in [*held, extra]:
+            s.close()
+        assert wait_until(lambda: server.open_connections == 0, 15)
+    engine.dispose()

@@ -263,10 +263,10 @@ SENDER_SCRIPT = textwrap.dedent(
 
     db, url, cert, key, ca = sys.argv[1:6]
     engine = open_ledger(db)
-    client = GgkClient(url, tls=TlsFiles(cert, key, ca), connect_timeout=2, operation_timeout=5)
+    client = GgkClient(url, tls=TlsFiles(cert, key, ca), connect_timeout=1, operation_timeout=2)
     policy = RetryPolicy(max_attempts=50, attempts_per_claim=2, backoff_initial=0.01, backoff_max=0.1,
                          requeue_initial=0.05, requeue_max=0.5)
-    Sender(Outbox(engine, lease_seconds=1.0), client.send, policy=policy).drain(workers=3, timeout=60)
+    Sender(Outbox(engine, lease_seconds=3.5), client.send, policy=policy).drain(workers=3, timeout=60)
     """
 )
 
@@ -332,3 +332,178 @@ def test_bv03_helpers_are_schema_valid() -> None:
         )
     )
     assert b"Bv03Bericht" in build(bv)
+
+
+# ----------------------------------------------------------------------------- leases and conflicts
+
+
+class _SlowTransport:
+    """A transport whose every send takes ``seconds`` (declared as its ``max_seconds``)."""
+
+    def __init__(self, seconds: float, max_seconds: float | None = None) -> None:
+        self.seconds = seconds
+        self.max_seconds = max_seconds if max_seconds is not None else seconds
+        self.sent: list[str] = []
+        self.lock = threading.Lock()
+
+    def send(self, envelope: bytes) -> SendResult:
+        with self.lock:
+            self.sent.append(parse(envelope).referentienummer)
+        time.sleep(self.seconds)
+        return _ok(envelope)
+
+
+def test_a_lease_shorter_than_one_attempt_is_refused(engine: sa.Engine) -> None:
+    from ieb.transport.outbox import OutboxError
+
+    with pytest.raises(OutboxError, match="korter dan een volledige poging"):
+        Sender(Outbox(engine, lease_seconds=0.5), _SlowTransport(1.2), policy=FAST)
+
+
+def test_a_slow_send_keeps_its_lease_and_no_row_is_sent_twice(engine: sa.Engine) -> None:
+    """0.5 s leases, 1.2 s sends, two senders: the heartbeat keeps the lease, so the second sender
+    never takes over a row in flight (before the fix: one row sent twice)."""
+    refs = _fill(Outbox(engine), 2)
+    transport = _SlowTransport(1.2, max_seconds=0.4)  # understates its time: only the heartbeat helps
+    senders = [
+        Sender(Outbox(engine, worker_id=f"w{i}", lease_seconds=0.5), transport, policy=FAST) for i in range(2)
+    ]
+    threads = [threading.Thread(target=s.drain, kwargs={"workers": 2, "timeout": 20}) for s in senders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(transport.sent) == sorted(refs)
+    assert Outbox(engine).counts()["acknowledged"] == 2
+
+
+def test_an_expired_lease_is_reported_not_acknowledged(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that lost its row to another worker reports ``lease_lost`` and records nothing."""
+    _fill(Outbox(engine), 1)
+    slow = Outbox(engine, worker_id="slow", lease_seconds=0.3)
+    other = Outbox(engine, worker_id="other", lease_seconds=30)
+    (msg,) = slow.claim(1)
+    outcomes: list[str] = []
+
+    def stolen_then_ok(envelope: bytes) -> SendResult:
+        time.sleep(0.4)
+        assert other.claim(1)  # the lease expired (no heartbeat here): another worker takes it
+        return _ok(envelope)
+
+    import ieb.transport.outbox as ob
+
+    monkeypatch.setattr(ob._Heartbeat, "_run", lambda self: None)  # a stalled process: no renewals
+    sender = Sender(slow, stolen_then_ok, policy=FAST, on_result=lambda m, o, r: outcomes.append(o))
+    assert sender.process(msg) == "lease_lost"
+    row = Outbox(engine).find(msg.referentienummer)
+    assert row is not None and row["status"] == "sending" and row["locked_by"] == "other"
+    assert outcomes == ["lease_lost"]
+
+
+def test_the_same_referentienummer_with_another_envelope_is_an_error(engine: sa.Engine) -> None:
+    from ieb.transport.outbox import OutboxConflictError
+
+    outbox = Outbox(engine)
+    ref, env = _envelope()
+    first = outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401")
+    assert outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401") == first
+    with pytest.raises(OutboxConflictError):
+        outbox.enqueue(env + b" ", referentienummer=ref, afzender="0363", functie="WMO401")
+    # inside the caller's transaction a duplicate does not abort it: later statements still run
+    other_ref, other_env = _envelope()
+    with engine.begin() as conn:
+        assert (
+            outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401", conn=conn) == first
+        )
+        outbox.enqueue(other_env, referentienummer=other_ref, afzender="0363", functie="WMO401", conn=conn)
+    assert outbox.find(other_ref) is not None
+    assert outbox.counts()["pending"] == 2
+
+
+def test_release_gives_leases_back_and_requeue_revives_dead_rows(engine: sa.Engine) -> None:
+    refs = _fill(Outbox(engine), 2)
+    worker = Outbox(engine, worker_id="w", lease_seconds=300)
+    claimed = worker.claim(2)
+    assert len(claimed) == 2 and worker.release() == 2
+    assert Outbox(engine).counts()["pending"] == 2
+    (msg,) = worker.claim(1)
+    worker.dead_letter(msg, "test")
+    assert worker.requeue(dead=True) == [msg.referentienummer]
+    assert worker.find(msg.referentienummer)["attempts"] == 0  # type: ignore[index]
+    from ieb.transport.outbox import OutboxError
+
+    with pytest.raises(OutboxError):
+        worker.requeue([refs[0] if refs[0] != msg.referentienummer else refs[1]])  # pending, not dead
+
+
+# ----------------------------------------------------------------------------- race-free inbox
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    if request.param == "sqlite":
+        eng = open_ledger(f"sqlite:///{tmp_path / 'race.sqlite'}")
+    else:
+        pg = request.getfixturevalue("pg_url")
+        name = "ieb_race_" + uuid.uuid4().hex[:10]
+        admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        eng = open_ledger(sa.make_url(pg).set(database=name).render_as_string(hide_password=False))
+    yield eng
+    eng.dispose()
+
+
+def test_concurrent_retours_for_one_heenbericht_store_exactly_one(any_engine: sa.Engine) -> None:
+    """Eight different Du01s for the same heenbericht at once, each twice: one ``received``, seven
+    ``duplicate``, eight ``redelivery`` (unique constraints, no SELECT-then-INSERT)."""
+    from ieb.transport.inbox import store_envelope
+    from ieb.transport.outbox import utcnow
+
+    cross = str(uuid.uuid4())
+    refs = [str(uuid.uuid4()) for _ in range(8)] * 2
+    results: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(refs))
+
+    def arrive(ref: str) -> None:
+        barrier.wait()
+        stored = store_envelope(
+            any_engine,
+            referentienummer=ref,
+            cross_ref_nummer=cross,
+            berichtcode="Du01",
+            functie="WMO402",
+            zender="CAK",
+            peer_oin="00000099900000002000",
+            raw=b"<x/>",
+            received_at=utcnow(),
+        )
+        with lock:
+            results.append(stored.status)
+
+    threads = [threading.Thread(target=arrive, args=(r,)) for r in refs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == sorted(["received"] + ["duplicate"] * 7 + ["redelivery"] * 8), results
+    t = ledger_tables().inbox
+    with any_engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.status, t.c.retour_of).where(t.c.cross_ref_nummer == cross)).all()
+    assert sorted(r.status for r in rows) == ["duplicate"] * 7 + ["received"]
+    assert [r.retour_of for r in rows if r.status == "received"] == [cross]
+
+
+def test_a_duplicate_enqueue_never_aborts_the_callers_postgresql_transaction(any_engine: sa.Engine) -> None:
+    outbox = Outbox(any_engine)
+    ref, env = _envelope()
+    outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401")
+    other_ref, other_env = _envelope()
+    with any_engine.begin() as conn:
+        outbox.enqueue(env, referentienummer=ref, afzender="0363", functie="WMO401", conn=conn)
+        outbox.enqueue(other_env, referentienummer=other_ref, afzender="0363", functie="WMO401", conn=conn)
+    assert outbox.counts()["pending"] == 2

@@ -1,0 +1,517 @@
+"""The attack matrix of ``docs/security.md``: hostile peers and files against ieb, on loopback only.
+
+    python bench/attacks.py [--row NAME] [--timeout S]
+
+Every row runs in its own Python process (bounded by ``--timeout``, default 60 s) against the code on
+``PYTHONPATH`` - so the same command measures main and a branch (``PYTHONPATH=/path/to/main``).
+A row prints what the attacker achieved and whether it was refused. All servers listen on
+127.0.0.1; every loop is bounded. Rows:
+
+* ``idle-tcp``: 10 TCP connections that never start TLS; latency of one legitimate Du01 send.
+* ``slow-headers``: 10 TLS connections with a trusted certificate that never finish their request
+  head; latency of one legitimate send.
+* ``huge-header``: a 4 MB header line; the answer and how long it took.
+* ``huge-content-length``: ``Content-Length: 60000000000`` and 5 body bytes; the answer.
+* ``dtd-utf16`` / ``dtd-utf32``: a UTF-16 / UTF-32 document whose DTD names a FIFO, through the
+  payload parser (``ieb.xmlsafe``), the envelope reader (``ieb.ggk``) and WS-Security; "opened"
+  means libxml2 opened the FIFO.
+* ``namespaces``: a valid Du01 whose Envelope declares 300k namespaces, through the receiver's checks.
+* ``wide-payload``: a 0.8 MB payload with 200k empty elements through ``validate_bytes``; peak memory.
+* ``gzip-bomb``: our client against a server answering 1 MB of gzip that inflates to 1 GB; peak memory.
+* ``slow-drip``: our client against a server dripping one byte a second; how long ``send`` takes
+  with a 3 s operation timeout.
+* ``foreign-signer``: a WS-Security signature by another party of the same PKI than the TLS peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROWS = (
+    "idle-tcp",
+    "slow-headers",
+    "huge-header",
+    "huge-content-length",
+    "dtd-utf16",
+    "dtd-utf32",
+    "namespaces",
+    "wide-payload",
+    "gzip-bomb",
+    "slow-drip",
+    "foreign-signer",
+)
+
+
+# ------------------------------------------------------------------------------------------ setup
+
+
+def _pki(directory: Path) -> Any:
+    try:
+        from ieb.testing.pki import create_test_pki  # after the move of the test PKI
+    except ImportError:
+        from ieb.transport.pki import create_test_pki
+    return create_test_pki(directory, ["0363", "GGK"])
+
+
+def _tls(pki: Any, code: str) -> Any:
+    from ieb.transport.tls import TlsFiles
+
+    party = pki.party(code)
+    return TlsFiles(party.chain, party.key, pki.roots)
+
+
+def _du01() -> Any:
+    from ieb.ggk import du01_for, new_di01
+
+    return du01_for(new_di01(b"<x/>", "WMO401", "0363"), b"<y/>")
+
+
+@contextmanager
+def _receiver(directory: Path, pki: Any, **kwargs: Any) -> Iterator[Any]:
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import HttpsServer, Receiver
+
+    engine = open_ledger(f"sqlite:///{directory / 'receiver.sqlite'}")
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin}, **kwargs)
+    server = HttpsServer(app, _tls(pki, "0363"), threads=8).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+def _send_seconds(pki: Any, url: str, timeout: float = 40.0) -> float:
+    from ieb.transport.client import GgkClient
+
+    started = time.monotonic()
+    try:
+        with GgkClient(
+            url, tls=_tls(pki, "GGK"), connect_timeout=timeout, operation_timeout=timeout
+        ) as client:
+            client.send(_du01())
+    except Exception as exc:  # noqa: BLE001 - the attack worked: report how long the sender waited
+        print(f"legitimate send failed: {type(exc).__name__}", file=sys.stderr)
+    return time.monotonic() - started
+
+
+def _tls_socket(pki: Any, port: int) -> ssl.SSLSocket:
+    from ieb.transport.tls import client_context
+
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return client_context(_tls(pki, "GGK")).wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def _status_line(sock: ssl.SSLSocket, timeout: float) -> str:
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except (TimeoutError, OSError):
+        pass
+    return data.split(b"\r\n", 1)[0].decode("latin-1") or "(no answer)"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -------------------------------------------------------------------------------------------- rows
+
+
+def row_idle_tcp(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        baseline = _send_seconds(pki, server.url)
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(10)]
+        try:
+            delayed = _send_seconds(pki, server.url)
+        finally:
+            for s in idle:
+                s.close()
+    extra = delayed - baseline
+    return {"attack": "10 idle TCP connections", "extra_latency_s": round(extra, 2), "refused": extra < 1.0}
+
+
+def row_slow_headers(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        baseline = _send_seconds(pki, server.url)
+        slow = [_tls_socket(pki, server.port) for _ in range(10)]
+        try:
+            for s in slow:
+                s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\n")
+            delayed = _send_seconds(pki, server.url)
+        finally:
+            for s in slow:
+                s.close()
+    extra = delayed - baseline
+    return {
+        "attack": "10 slow-header connections",
+        "extra_latency_s": round(extra, 2),
+        "refused": extra < 1.0,
+    }
+
+
+def row_huge_header(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        before = _peak_mb()
+        s = _tls_socket(pki, server.port)
+        started = time.monotonic()
+        sent = 0
+        s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        s.settimeout(2)
+        try:
+            for _ in range(64):  # up to 4 MB
+                s.sendall(b"a" * 65536)
+                sent += 65536
+        except OSError:
+            pass
+        status = _status_line(s, 10)
+        s.close()
+    return {
+        "attack": "4 MB header line",
+        "answer": status,
+        "bytes_accepted": sent,
+        "seconds": round(time.monotonic() - started, 2),
+        "server_peak_growth_mb": round(_peak_mb() - before, 1),
+        "refused": " 431 " in status + " " or " 413 " in status + " ",
+    }
+
+
+def row_huge_content_length(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        s = _tls_socket(pki, server.port)
+        started = time.monotonic()
+        s.sendall(
+            b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            b"Content-Length: 60000000000\r\n\r\n<soap"
+        )
+        status = _status_line(s, 15)
+        s.close()
+    seconds = time.monotonic() - started
+    return {
+        "attack": "Content-Length 60 GB",
+        "answer": status,
+        "seconds": round(seconds, 2),
+        "refused": status.split(" ")[1:2] == ["413"] and seconds < 2,
+    }
+
+
+def _dtd(target: str, encoding: str) -> bytes:
+    text = (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n<!DOCTYPE r SYSTEM "{target}">\n'
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>'
+    )
+    return text.encode(encoding.lower())
+
+
+def _opens_fifo(read: Callable[[bytes], object], data_for: Callable[[str], bytes], d: Path) -> str:
+    fifo = d / f"fifo-{time.monotonic_ns()}"
+    os.mkfifo(fifo)
+    outcome: list[str] = []
+
+    def run() -> None:
+        try:
+            read(data_for(str(fifo)))
+            outcome.append("accepted")
+        except Exception as exc:  # noqa: BLE001 - reported
+            outcome.append(f"refused ({type(exc).__name__})")
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=3)
+    if worker.is_alive():
+        # unblock libxml2 by opening the writer side, then report
+        with open(fifo, "wb"):
+            pass
+        worker.join(timeout=3)
+        return "OPENED the FIFO"
+    return outcome[0]
+
+
+def _dtd_row(d: Path, encoding: str) -> dict[str, Any]:
+    from ieb import xmlsafe
+    from ieb.ggk import unwrap_soap
+    from ieb.transport.wssec import verify_envelope
+
+    readers: dict[str, Callable[[bytes], object]] = {
+        "payload parser": xmlsafe.parse_bytes,
+        "envelope reader": unwrap_soap,
+        "WS-Security": lambda b: verify_envelope(b, trusted_roots=()),
+    }
+    results = {name: _opens_fifo(read, lambda t: _dtd(t, encoding), d) for name, read in readers.items()}
+    return {
+        "attack": f"{encoding} document with a DTD naming a FIFO",
+        **results,
+        "refused": all(r.startswith("refused") for r in results.values()),
+    }
+
+
+def row_dtd_utf16(d: Path) -> dict[str, Any]:
+    return _dtd_row(d, "UTF-16")
+
+
+def row_dtd_utf32(d: Path) -> dict[str, Any]:
+    return _dtd_row(d, "UTF-32")
+
+
+def row_namespaces(d: Path) -> dict[str, Any]:
+    from ieb.ggk import EnvelopeChecks, wrap_soap
+
+    soap = wrap_soap(_du01())
+    end = soap.index(b">", soap.index(b"Envelope"))
+    decls = b"".join(b' xmlns:n%d="urn:n%d"' % (i, i) for i in range(300_000))
+    data = soap[:end] + decls + soap[end:]  # a valid Du01 whose Envelope declares 300k namespaces
+    started = time.monotonic()
+    result = EnvelopeChecks(known_ontvangers=None, functie_berichtcode=None).check(data)
+    seconds = time.monotonic() - started
+    first = result.first
+    return {
+        "attack": f"Du01 envelope declaring 300k namespaces ({len(data) / 1e6:.1f} MB)",
+        "seconds": round(seconds, 2),
+        "answer": f"{first.code.value}: {str(first.omschrijving)[:80]}" if first else "accepted",
+        "refused": (not result.ok) and seconds < 1.0,
+    }
+
+
+def row_wide_payload(d: Path) -> dict[str, Any]:
+    from ieb.validation import validate_bytes
+
+    data = _WMO401.replace(b"<wmo401:Client>", b"<wmo401:Client>" + b"<a/>" * 200_000)
+    before = _peak_mb()
+    started = time.monotonic()
+    try:
+        report = validate_bytes(data)
+        answer = f"{len(getattr(report, 'issues', []) or [])} findings"
+    except Exception as exc:  # noqa: BLE001 - reported
+        answer = f"{type(exc).__name__}: {str(exc)[:80]}"
+    growth = _peak_mb() - before
+    return {
+        "attack": f"payload of {len(data) / 1e6:.1f} MB with 200k empty elements",
+        "seconds": round(time.monotonic() - started, 2),
+        "peak_growth_mb": round(growth, 1),
+        "answer": answer,
+        "refused": growth < 100,
+    }
+
+
+_WMO401 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<wmo401:Bericht xmlns:ieb="http://www.istandaarden.nl/ieb/1_0/basisschema/schema" \
+xmlns:wmo401="http://www.istandaarden.nl/ieb/1_0/wmo401/schema">
+  <wmo401:Header>
+    <wmo401:BerichtCode>470</wmo401:BerichtCode>
+    <wmo401:BerichtVersie>1</wmo401:BerichtVersie>
+    <wmo401:BerichtSubversie>0</wmo401:BerichtSubversie>
+    <wmo401:Afzender>0363</wmo401:Afzender>
+    <wmo401:BerichtIdentificatie>
+      <ieb:Identificatie>TEST0001</ieb:Identificatie>
+      <ieb:Dagtekening>2025-01-15</ieb:Dagtekening>
+    </wmo401:BerichtIdentificatie>
+  </wmo401:Header>
+  <wmo401:Client>
+    <wmo401:Bsn>999900006</wmo401:Bsn>
+  </wmo401:Client>
+</wmo401:Bericht>
+"""
+
+
+@contextmanager
+def _evil_server(pki: Any, handle: Callable[[ssl.SSLSocket], None]) -> Iterator[int]:
+    """A one-connection-at-a-time TLS server on 127.0.0.1 that answers with ``handle``."""
+    from ieb.transport.tls import server_context
+
+    ctx = server_context(_tls(pki, "0363"))
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                continue
+            try:
+                with ctx.wrap_socket(raw, server_side=True) as conn:
+                    conn.settimeout(5)
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        request += chunk
+                    head, _, rest = request.partition(b"\r\n\r\n")
+                    length = next(
+                        (
+                            int(line.split(b":")[1])
+                            for line in head.split(b"\r\n")
+                            if line.lower().startswith(b"content-length")
+                        ),
+                        0,
+                    )
+                    while len(rest) < length:
+                        rest += conn.recv(65536)
+                    handle(conn)
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def _client_send(pki: Any, port: int, operation_timeout: float) -> str:
+    from ieb.transport.client import GgkClient
+
+    url = f"https://127.0.0.1:{port}/ggk0210/OntvangAsynchroon"
+    try:
+        with GgkClient(
+            url, tls=_tls(pki, "GGK"), connect_timeout=5, operation_timeout=operation_timeout
+        ) as c:
+            c.send(_du01())
+        return "accepted"
+    except Exception as exc:  # noqa: BLE001 - reported
+        return f"refused ({type(exc).__name__}: {str(exc)[:80]})"
+
+
+def row_gzip_bomb(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing, streamed: 1 GB of zeros
+    zeros = b"\0" * (1 << 20)
+    bomb = b"".join(packer.compress(zeros) for _ in range(1024)) + packer.flush()
+
+    def handle(conn: ssl.SSLSocket) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(bomb) + bomb
+        )
+
+    before = _peak_mb()
+    with _evil_server(pki, handle) as port:
+        started = time.monotonic()
+        outcome = _client_send(pki, port, 30)
+    growth = _peak_mb() - before
+    return {
+        "attack": f"answer of {len(bomb) / 1e6:.1f} MB gzip inflating to 1 GB",
+        "client": outcome,
+        "seconds": round(time.monotonic() - started, 2),
+        "client_peak_growth_mb": round(growth, 1),
+        "refused": outcome.startswith("refused") and growth < 100,
+    }
+
+
+def row_slow_drip(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+
+    def handle(conn: ssl.SSLSocket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(20):  # one byte a second, at most 20 s
+            conn.sendall(b" ")
+            time.sleep(1)
+
+    with _evil_server(pki, handle) as port:
+        started = time.monotonic()
+        outcome = _client_send(pki, port, 3)
+        seconds = time.monotonic() - started
+    return {
+        "attack": "answer dripping one byte a second (client operation timeout 3 s)",
+        "client": outcome,
+        "seconds": round(seconds, 1),
+        "refused": outcome.startswith("refused") and seconds < 5,
+    }
+
+
+def row_foreign_signer(d: Path) -> dict[str, Any]:
+    from ieb.transport.client import GgkClient, WusSigning
+
+    pki = _pki(d)
+    roots = pki.roots.read_bytes()
+    inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+    g = pki.party("0363")
+    signing = WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots, inter)
+    with _receiver(d, pki, signing=signing, require_signature=True) as server:
+        forged = WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots, inter, verify_answers=False)
+        try:
+            with GgkClient(server.url, tls=_tls(pki, "GGK"), signing=forged) as client:
+                client.send(_du01())
+            outcome = "accepted"
+        except Exception as exc:  # noqa: BLE001 - reported
+            outcome = f"refused ({getattr(exc, 'code', None) or type(exc).__name__}: {str(exc)[:90]})"
+    return {
+        "attack": "request signed by 0363 over a TLS connection of GGK",
+        "receiver": outcome,
+        "refused": outcome.startswith("refused (IB002"),
+    }
+
+
+# -------------------------------------------------------------------------------------------- main
+
+
+def _run_row(name: str) -> None:
+    fn = globals()["row_" + name.replace("-", "_")]
+    with tempfile.TemporaryDirectory(prefix="ieb-attack-") as tmp:
+        result = fn(Path(tmp))
+    print(json.dumps({"row": name, **result}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--row", choices=ROWS, help="run one row in this process")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per row (default 60)")
+    args = parser.parse_args()
+    if args.row:
+        _run_row(args.row)
+        return 0
+    refused = 0
+    for name in ROWS:
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--row", name],
+                capture_output=True,
+                text=True,
+                timeout=args.timeout,
+                check=False,
+            )
+            line = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+            result = json.loads(line) if line.startswith("{") else {"row": name, "error": proc.stderr[-300:]}
+        except subprocess.TimeoutExpired:
+            result = {"row": name, "attack": f"still busy after {args.timeout:.0f} s", "refused": False}
+        result["wall_s"] = round(time.monotonic() - started, 1)
+        refused += bool(result.get("refused"))
+        mark = "REFUSED " if result.get("refused") else "NOT REFUSED"
+        details = ", ".join(f"{k}={v}" for k, v in result.items() if k not in ("row", "refused"))
+        print(f"{mark:11} {name:20} {details}", flush=True)
+    print(f"{refused} of {len(ROWS)} attacks refused")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

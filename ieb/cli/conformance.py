@@ -1,0 +1,127 @@
+"""``ieb serve-validation`` and ``ieb conformance run``: the conformance kit for vendors
+(docs/conformance.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ieb.xmlsafe import MAX_BYTES
+
+__all__ = ["conformance_app", "register"]
+
+conformance_app = typer.Typer(
+    name="conformance",
+    help="Conformiteitstoetsen voor leveranciers: scenario's tegen uw eigen verzender.",
+    no_args_is_help=True,
+)
+
+
+def serve_validation_command(
+    host: Annotated[str, typer.Option("--host", help="Adres om op te luisteren.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Poort.")] = 8089,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Grootste body in bytes (groter: HTTP 413).")
+    ] = MAX_BYTES,
+    max_concurrency: Annotated[
+        int, typer.Option("--max-concurrency", min=1, help="Gelijktijdige verzoeken (meer: HTTP 503).")
+    ] = 8,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn-logniveau.")] = "warning",
+) -> None:
+    """Valideer over HTTP: POST /validatie (rapport of JSON), GET /status."""
+    from ieb.errors import IebError
+
+    try:
+        import uvicorn
+
+        from ieb.conformance.service import create_app
+
+        app = create_app(max_bytes=max_bytes)
+    except (ImportError, IebError) as exc:
+        typer.echo(f"fout: {exc}; installeer met: pip install 'ieb[service]'", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"validatieservice op http://{host}:{port}/validatie (status: /status)", err=True)
+    # memory stays bounded: at most max_concurrency bodies of max_bytes in flight
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        server_header=False,
+        limit_concurrency=max_concurrency,
+        timeout_keep_alive=5,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve-validation")(serve_validation_command)
+    app.add_typer(conformance_app, name="conformance")
+
+
+@conformance_app.command("run")
+def run_command(
+    target: Annotated[
+        str, typer.Option("--target", help="'ieb' (eigen verzender) of het commando van uw verzender.")
+    ],
+    format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text, json of junit.")] = "text",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Schrijf de uitvoer naar dit bestand (anders stdout).")
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Alleen dit scenario (herhaalbaar); zie 'ieb conformance list'."),
+    ] = None,
+    today: Annotated[str | None, typer.Option(help="Dag van de run (JJJJ-MM-DD); standaard vandaag.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconden per stap van het doel.")] = 120.0,
+    workdir: Annotated[
+        Path | None,
+        typer.Option("--workdir", help="Map voor PKI, simulator en stappen (standaard tijdelijk)."),
+    ] = None,
+) -> None:
+    """Draai de scenario's tegen uw verzender en beoordeel wat er bij de simulator aankwam.
+
+    Exitcode 0: alle scenario's geslaagd (of overgeslagen); 1: minstens één mislukt; 2: verkeerd gebruik.
+    """
+    import sys
+    import tempfile
+
+    from ieb.cli._common import parse_today
+    from ieb.conformance.runner import ScenarioResult, format_results, run_suite
+    from ieb.errors import IebError
+
+    if format not in ("text", "json", "junit"):
+        raise typer.BadParameter("kies uit text, json, junit", param_hint="--format")
+    day = parse_today(today)
+
+    def progress(r: ScenarioResult) -> None:
+        state = "geslaagd" if r.passed else ("overgeslagen" if r.skipped else "MISLUKT")
+        typer.echo(f"{r.name}: {state}" + (f" - {r.reason}" if r.reason and not r.passed else ""), err=True)
+
+    with tempfile.TemporaryDirectory(prefix="ieb-conformance-") as tmp:
+        try:
+            results = run_suite(
+                target, workdir=workdir or Path(tmp), today=day, only=only, timeout=timeout, progress=progress
+            )
+        except IebError as exc:
+            typer.echo(f"fout: {exc}", err=True)
+            raise typer.Exit(2) from None
+    data = format_results(results, format, target)
+    if out is not None:
+        out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    raise typer.Exit(0 if all(r.passed or r.skipped for r in results) else 1)
+
+
+@conformance_app.command("list")
+def list_command() -> None:
+    """Toon de scenario's van de catalogus."""
+    import datetime as dt
+
+    from ieb.conformance.scenarios import catalogue
+
+    for s in catalogue(dt.date.today()):
+        typer.echo(f"{s.name:28} {s.title}")

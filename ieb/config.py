@@ -1,0 +1,402 @@
+"""One configuration for everything a gemeente (or its vendor) runs: ``ieb.toml``.
+
+Where it is found (first that applies): the ``--config`` option, ``$IEB_CONFIG``, ``./ieb.toml``.
+Every value can be overridden by an environment variable ``IEB_<NAME>``; nested values use a
+double underscore: ``IEB_DATABASE``, ``IEB_GGK__ENDPOINT``, ``IEB_RETRY__MAX_ATTEMPTS``.
+``$IEB_DB`` is accepted for the database too (older name). Relative paths in the file are relative
+to the file's folder. Shape (see :func:`example_toml` for the commented file ``ieb init`` writes)::
+
+    database = "sqlite:///ieb.sqlite"          # SQLAlchemy URL or a SQLite file path
+    gemeenten = ["0363", "0599"]               # the gemeenten this organisation sends for
+
+    [organisatie]                              # the party that holds the certificate
+    oin = "00000099000000363000"
+    cert = "pki/0363/chain.pem"                # own certificate + intermediates (PEM)
+    key = "pki/0363/key.pem"                   # private key (PEM); never printed
+    ca = "pki/roots.pem"                       # trusted roots (PEM)
+
+    [ggk]                                      # where heenberichten go
+    endpoint = "https://ggk.example/ggk0210/OntvangAsynchroon"
+    sign = false                               # Digikoppeling WUS 2W-be-S
+    connect_timeout = 5.0                      # seconds
+    operation_timeout = 30.0                   # seconds, total per send
+
+    [receiver]                                 # where retouren arrive (ieb serve)
+    host = "127.0.0.1"
+    port = 8443
+    allowed_oins = ["00000099800000000000"]
+
+    [retry]                                    # see ieb.transport.outbox.RetryPolicy
+    max_attempts = 10
+
+    [simulator]
+    level1 = "retour"                          # "retour" (IV028) or "none" (IV032)
+
+Errors: :class:`ieb.errors.ConfigurationError` naming the file and the setting (never its value
+when it is secret).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
+
+from ieb.errors import ConfigurationError
+
+__all__ = [
+    "GgkSettings",
+    "IebConfig",
+    "OrganisatieSettings",
+    "ReceiverSettings",
+    "RetrySettings",
+    "SimulatorConfig",
+    "SimulatorSettings",
+    "example_toml",
+    "find_config",
+    "load_config",
+]
+
+CONFIG_NAME = "ieb.toml"
+_GEMEENTE = re.compile(r"^[0-9]{4}$")
+_OIN = re.compile(r"^[0-9]{20}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganisatieSettings(_Section):
+    """The organisation that sends (a gemeente, or a samenwerkingsverband for several)."""
+
+    oin: str = ""
+    cert: Path | None = None
+    key: Path | None = Field(default=None, repr=False)
+    ca: Path | None = None
+
+    @field_validator("oin")
+    @classmethod
+    def _oin(cls, value: str) -> str:
+        if value and not _OIN.fullmatch(value):
+            raise ValueError("een OIN bestaat uit 20 cijfers")
+        return value
+
+
+class GgkSettings(_Section):
+    """The GGk endpoint that receives our heenberichten."""
+
+    endpoint: str = ""
+    sign: bool = False
+    connect_timeout: float = Field(default=5.0, gt=0, le=120)
+    operation_timeout: float = Field(default=30.0, gt=0, le=600)
+    max_answer_bytes: int = Field(default=1024 * 1024, gt=0)
+    check_hostname: bool = True
+
+    @field_validator("endpoint")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError("het endpoint moet met https:// beginnen")
+        return value
+
+
+class ReceiverSettings(_Section):
+    """The receiver of retouren (part of ``ieb serve``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=0, le=65535)
+    allowed_oins: list[str] = Field(default_factory=list)
+    threads: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("allowed_oins")
+    @classmethod
+    def _oins(cls, value: list[str]) -> list[str]:
+        for oin in value:
+            if not _OIN.fullmatch(oin):
+                raise ValueError(f"OIN {oin[:24]!r} moet uit 20 cijfers bestaan")
+        return value
+
+    #: listen address of /health and /metrics (plain HTTP, keep it on loopback); port 0 = off
+    monitor_host: str = "127.0.0.1"
+    monitor_port: int = Field(default=0, ge=0, le=65535)
+
+
+class RetrySettings(_Section):
+    """Retry policy of the sender (see :class:`ieb.transport.outbox.RetryPolicy`)."""
+
+    max_attempts: int = Field(default=10, ge=1, le=1000)
+    attempts_per_claim: int = Field(default=3, ge=1, le=20)
+    backoff_initial: float = Field(default=0.2, gt=0)
+    backoff_max: float = Field(default=5.0, gt=0)
+    requeue_initial: float = Field(default=1.0, gt=0)
+    requeue_max: float = Field(default=300.0, gt=0)
+    #: lease per claimed message; must outlast one claim's attempts with their timeouts
+    lease_seconds: float | None = Field(default=None, gt=0)
+    workers: int = Field(default=4, ge=1, le=32)
+
+
+class SimulatorSettings(_Section):
+    """What the simulator does (``simulator.toml`` and ``ieb demo``)."""
+
+    level1: Literal["retour", "none"] = "retour"
+
+
+class _Base(BaseSettings):
+    _toml: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls._toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml))
+        return tuple(sources)
+
+
+class IebConfig(_Base):
+    """The whole configuration (see the module docstring). ``source`` is the file it came from."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IEB_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
+    )
+
+    database: str = Field(
+        default="sqlite:///ieb.sqlite", validation_alias=AliasChoices("database", "IEB_DATABASE", "IEB_DB")
+    )
+    gemeenten: list[str] = Field(default_factory=list)
+    organisatie: OrganisatieSettings = Field(default_factory=OrganisatieSettings)
+    ggk: GgkSettings = Field(default_factory=GgkSettings)
+    receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("gemeenten")
+    @classmethod
+    def _gemeenten(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not _GEMEENTE.fullmatch(code):
+                raise ValueError(f"gemeentecode {code!r} moet uit 4 cijfers bestaan")
+        if len(set(value)) != len(value):
+            raise ValueError("een gemeente staat er dubbel in")
+        return value
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def resolve(self, path: Path | None) -> Path | None:
+        """``path`` relative to the config file's folder."""
+        if path is None:
+            return None
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+    @property
+    def database_url(self) -> str:
+        """The database as SQLAlchemy URL; a relative SQLite path is relative to the config file."""
+        text = self.database
+        if "://" not in text:
+            text = "sqlite:///" + text
+        if text.startswith("sqlite:///") and not text.startswith("sqlite:////") and self.source is not None:
+            rel = text[len("sqlite:///") :]
+            if rel and rel != ":memory:":
+                text = "sqlite:///" + str(self.source.parent / rel)
+        return text
+
+    def safe_dict(self) -> dict[str, Any]:
+        """The settings for printing: the key path is shown, passwords in the URL are hidden."""
+        data = self.model_dump(mode="json")
+        data["database"] = _hide_password(self.database)
+        return data
+
+
+class SimulatorConfig(_Base):
+    """``simulator.toml``: the GGk + CAK simulator (``ieb simulate serve --config``)."""
+
+    model_config = SettingsConfigDict(env_prefix="IEB_SIM_", env_nested_delimiter="__", extra="forbid")
+
+    database: str = "sqlite:///cak.sqlite"
+    host: str = "127.0.0.1"
+    port: int = Field(default=9443, ge=0, le=65535)
+    cert: Path | None = None
+    key: Path | None = Field(default=None, repr=False)
+    ca: Path | None = None
+    callback: str = ""
+    allowed_oins: list[str] = Field(default_factory=list)
+    sign: bool = False
+    faults: str | None = None
+    level1: Literal["retour", "none"] = "retour"
+    source: Path | None = Field(default=None, exclude=True)
+
+    def resolve(self, path: Path | None) -> Path | None:
+        """``path`` relative to the config file's folder."""
+        if path is None or path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+    @property
+    def database_url(self) -> str:
+        """The database as SQLAlchemy URL; a relative SQLite path is relative to the config file."""
+        text = self.database if "://" in self.database else "sqlite:///" + self.database
+        if text.startswith("sqlite:///") and not text.startswith("sqlite:////") and self.source is not None:
+            text = "sqlite:///" + str(self.source.parent / text[len("sqlite:///") :])
+        return text
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file: ``path``, ``$IEB_CONFIG`` or ``./ieb.toml`` (None when none exists and
+    none was named). Raises :class:`ConfigurationError` when a named file does not exist."""
+    named = os.fspath(path) if path is not None else os.environ.get("IEB_CONFIG")
+    if named:
+        p = Path(named)
+        if not p.is_file():
+            raise ConfigurationError(f"configuratiebestand {p} bestaat niet", code="CONFIG", location=str(p))
+        return p.resolve()
+    default = Path(CONFIG_NAME)
+    return default.resolve() if default.is_file() else None
+
+
+def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any:
+    if path is not None:
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                f"{path} is niet te lezen: {exc}", code="CONFIG", location=str(path)
+            ) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(
+                f"{path}: geen geldige TOML: {exc}", code="CONFIG", location=str(path)
+            ) from exc
+    bound = type(cls.__name__, (cls,), {"_toml": path, "__module__": cls.__module__})
+    try:
+        config = bound(**overrides)
+    except SettingsError as exc:
+        raise ConfigurationError(f"omgevingsvariabele IEB_*: {exc}", code="CONFIG") from None
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+        where = str(path) if path else "omgeving (IEB_*)"
+        raise ConfigurationError(
+            f"configuratie {where} klopt niet: " + "; ".join(problems), code="CONFIG", location=where
+        ) from None
+    config.source = path
+    return config
+
+
+def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> IebConfig:
+    """Load ``ieb.toml`` (see :func:`find_config`) with ``IEB_*`` overrides; without a file only the
+    defaults and the environment count. ``overrides`` win over both (used by command options)."""
+    found = find_config(path)
+    result: IebConfig = _load(IebConfig, found, overrides)
+    return result
+
+
+def load_simulator_config(path: str | os.PathLike[str]) -> SimulatorConfig:
+    """Load a ``simulator.toml`` (``IEB_SIM_*`` overrides)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigurationError(f"configuratiebestand {p} bestaat niet", code="CONFIG", location=str(p))
+    result: SimulatorConfig = _load(SimulatorConfig, p.resolve(), {})
+    return result
+
+
+def example_toml(
+    *,
+    gemeenten: list[str],
+    oin: str = "",
+    cert: str = "",
+    key: str = "",
+    ca: str = "",
+    endpoint: str = "",
+    receiver_port: int = 8443,
+    allowed_oins: list[str] | None = None,
+    database: str = "ieb.sqlite",
+    monitor_port: int = 0,
+) -> str:
+    """The commented ``ieb.toml`` that ``ieb init`` writes."""
+
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    def arr(values: list[str]) -> str:
+        return "[" + ", ".join(q(v) for v in values) + "]"
+
+    return f"""# ieb.toml: de configuratie van de iEb-uitwisseling (ieb plan/queue/send/serve/status/report).
+# Elke waarde is te overschrijven met een omgevingsvariabele: IEB_DATABASE, IEB_GGK__ENDPOINT,
+# IEB_RETRY__MAX_ATTEMPTS, ... Relatieve paden zijn relatief aan de map van dit bestand.
+
+# Database: een SQLite-bestand of een SQLAlchemy-URL (postgresql+psycopg://gebruiker@host/db).
+database = {q(database)}
+
+# De gemeenten waarvoor deze organisatie aanlevert (Afzender van elk bericht). Bij meer dan een
+# gemeente heeft de gewenste situatie een kolom 'gemeente'.
+gemeenten = {arr(gemeenten)}
+
+[organisatie]
+# De organisatie die verstuurt: OIN en PKIoverheid-certificaat (met tussen-CA's), sleutel en de
+# vertrouwde roots. De sleutel wordt nooit getoond.
+oin = {q(oin)}
+cert = {q(cert)}
+key = {q(key)}
+ca = {q(ca)}
+
+[ggk]
+# Het StUF-GGk-endpoint (OntvangAsynchroon) waar heenberichten heen gaan.
+endpoint = {q(endpoint)}
+# Digikoppeling WUS 2W-be-S: verzoeken ondertekenen en ondertekende antwoorden eisen.
+sign = false
+# Seconden: verbinding opbouwen, en de totale tijd van een verzending (incl. antwoord).
+connect_timeout = 5.0
+operation_timeout = 30.0
+# Grootste antwoord dat wordt gelezen (bytes).
+max_answer_bytes = 1048576
+
+[receiver]
+# Waar 'ieb serve' retouren (ggk_Du01) en Fo01 ontvangt, over mutual TLS.
+host = "127.0.0.1"
+port = {receiver_port}
+# OIN's die mogen afleveren (de GGk).
+allowed_oins = {arr(allowed_oins or [])}
+# /health en /metrics (Prometheus) over gewoon HTTP; 0 = uit. Houd dit op 127.0.0.1.
+monitor_host = "127.0.0.1"
+monitor_port = {monitor_port}
+
+[retry]
+# Pogingen in totaal voor een bericht 'dead' wordt, pogingen per lease, wachttijden in seconden.
+max_attempts = 10
+attempts_per_claim = 3
+backoff_initial = 0.2
+backoff_max = 5.0
+requeue_initial = 1.0
+requeue_max = 300.0
+# Verzendthreads.
+workers = 4
+
+[simulator]
+# Wat de CAK-simulator doet bij een niveau-1-fout: "retour" (IV028) of "none" (IV032).
+level1 = "retour"
+"""

@@ -1,0 +1,144 @@
+"""The iStandaarden validation report ("rapport", namespace
+``http://www.istandaarden.nl/validatie/1_1/rapport/schema``) from an ieb :class:`~ieb.validation.Report`.
+
+The shape, as the published schema of the iStandaarden validation tooling states it (validatie 1.1)::
+
+    Rapport
+      Header
+        BerichtCode            string (the BerichtCode of the checked file, e.g. 470)
+        BerichtVersie          integer 0..99
+        BerichtSubversie       integer 0..99
+        BerichtIdentificatie
+          Identificatie        string, at most 12 characters
+          Dagtekening          xs:date without timezone
+        XSLTVersie 0..1        n.n.n (we write the ieb version: the version of the rule set)
+      Fouten 0..1
+        Fout 0..n
+          Code                 the rule code (CS002, TR112, XSD, XML, OP179, ...)
+          Retourcode 0..1      the retourcode the CAK would report (0001, 9102, S300, ...)
+          Locatie 1..n         an XPath (``/`` when the finding concerns the whole file)
+          Details 0..1         the explanation for the clerk, in Dutch, BSNs masked
+
+When the file's own header cannot be read (not XML, no Header, values that do not fit the report's
+types) the report still validates: BerichtCode ``0``, versions ``0``, an empty Identificatie and the
+validation day as Dagtekening; the findings say why. ``Fouten`` is left out when the file is valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from lxml import etree
+
+from ieb.types import mask_bsns
+from ieb.validation.report import Issue, Report
+
+__all__ = ["RAPPORT_NS", "rapport_bytes", "rapport_element"]
+
+RAPPORT_NS = "http://www.istandaarden.nl/validatie/1_1/rapport/schema"
+_R = f"{{{RAPPORT_NS}}}"
+_VERSIE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _child(el: etree._Element | None, name: str) -> etree._Element | None:
+    if el is None:
+        return None
+    return next((c for c in el if isinstance(c.tag, str) and etree.QName(c).localname == name), None)
+
+
+def _text(el: etree._Element | None, *names: str) -> str | None:
+    node = el
+    for name in names:
+        node = _child(node, name)
+    if node is None:
+        return None
+    return "".join(t for t in node.itertext() if isinstance(t, str)).strip()
+
+
+def _small_int(value: str | None) -> str:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return "0"
+    return str(number) if 0 <= number <= 99 else "0"
+
+
+def _date(value: str | None, fallback: dt.date) -> str:
+    if value and _DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    return fallback.isoformat()
+
+
+def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, _R + name)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _fout(parent: etree._Element, issue: Issue) -> None:
+    fout = _sub(parent, "Fout")
+    _sub(fout, "Code", issue.code)
+    if issue.retourcode:
+        _sub(fout, "Retourcode", issue.retourcode)
+    locations = [loc.strip() for loc in (issue.location or "").split(" | ") if loc.strip()]
+    for loc in locations or ["/"]:
+        _sub(fout, "Locatie", mask_bsns(loc))
+    if issue.message:
+        _sub(fout, "Details", mask_bsns(issue.message))
+
+
+def rapport_element(
+    report: Report,
+    *,
+    root: etree._Element | None = None,
+    today: dt.date | None = None,
+    xslt_versie: str | None = None,
+) -> etree._Element:
+    """The ``Rapport`` element for ``report``.
+
+    ``root`` is the checked document (default ``report.root``); its Header gives BerichtCode,
+    versions and BerichtIdentificatie. ``today`` is the fallback Dagtekening for an unreadable header.
+    ``xslt_versie`` defaults to the ieb version (``n.n.n``; left out when it has another form).
+    """
+    from ieb import __version__
+
+    doc = report.root if root is None else root
+    header = _child(doc, "Header") if doc is not None else None
+    rapport = etree.Element(_R + "Rapport", nsmap={None: RAPPORT_NS})  # type: ignore[dict-item]
+    h = _sub(rapport, "Header")
+    _sub(h, "BerichtCode", _text(header, "BerichtCode") or "0")
+    _sub(h, "BerichtVersie", _small_int(_text(header, "BerichtVersie")))
+    _sub(h, "BerichtSubversie", _small_int(_text(header, "BerichtSubversie")))
+    bid = _sub(h, "BerichtIdentificatie")
+    _sub(bid, "Identificatie", (_text(header, "BerichtIdentificatie", "Identificatie") or "")[:12])
+    _sub(
+        bid,
+        "Dagtekening",
+        _date(_text(header, "BerichtIdentificatie", "Dagtekening"), today or dt.date.today()),
+    )
+    versie = __version__ if xslt_versie is None else xslt_versie
+    if _VERSIE.fullmatch(versie):
+        _sub(h, "XSLTVersie", versie)
+    if report.issues:
+        fouten = _sub(rapport, "Fouten")
+        for issue in report.issues:
+            _fout(fouten, issue)
+    return rapport
+
+
+def rapport_bytes(
+    report: Report,
+    *,
+    root: etree._Element | None = None,
+    today: dt.date | None = None,
+    xslt_versie: str | None = None,
+) -> bytes:
+    """:func:`rapport_element` serialised as UTF-8 with an XML declaration."""
+    element = rapport_element(report, root=root, today=today, xslt_versie=xslt_versie)
+    return etree.tostring(element, xml_declaration=True, encoding="UTF-8", pretty_print=True)

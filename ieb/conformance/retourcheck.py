@@ -1,0 +1,401 @@
+"""Is a retour itself right? Consistency checks of a WMO402/WMO404 against its heenbericht.
+
+A vendor that receives retours (or writes a CAK-side simulator of its own) checks here that the
+retour follows the iEb 1.0 conventions (spec sections 4, 5 and 7). Each finding is an
+:class:`~ieb.validation.report.Issue` with one of the codes below (level 3, no retourcode: these
+are findings about the retour, not codes the CAK reports); the retour's own XSD and in-message
+problems are reported too, with their usual codes.
+
+====== ==========================================================================================
+code   finding
+====== ==========================================================================================
+RC001  RetourCode 0001 where it does not belong: 0001 is only allowed in the Header of a retour
+       without Client (a technical rejection, level 1 or 2)
+RC002  a RetourCode that is not in codelist EB001
+RC003  a retour with a Client in which the Client or its class (StartEigenBijdrage /
+       StopEigenBijdrage) carries no RetourCode
+RC004  a specific code where the heenbericht could not break the rule: 9nnn where no rule TRnnn
+       applies to this message and StatusAanlevering, S333 without EbKostprijs, 8848 / S300 below
+       the Header
+RC005  a Header field differs from the heenbericht's (BerichtCode must be the retour's code for
+       the heenbericht: 470 -> 471, 472 -> 473; BerichtVersie, BerichtSubversie, Afzender,
+       BerichtIdentificatie and XsdVersie are copied)
+RC006  the retour does not answer this kind of heenbericht (WMO402 answers WMO401, WMO404 answers
+       WMO403), or the heenbericht is not a WMO401/WMO403
+RC007  a Client field differs from the heenbericht's (Bsn, EbStartNummer, dates, kostprijs,
+       StatusAanlevering are copied)
+RC008  no heenbericht found for the retour (folder mode: matched on Afzender + BerichtIdentificatie)
+RC009  contradictory codes: 0200 or 0233 together with another code in one RetourCodes
+RC010  the level does not fit the heenbericht: a heenbericht that fails XSD or an in-message rule
+       gets a Header-only retour with 0001; one that passes gets no 0001
+====== ==========================================================================================
+
+Usage::
+
+    from ieb.conformance.retourcheck import check_retour
+    report = check_retour(heen_bytes, retour_bytes)
+    [(i.code, i.location, i.message) for i in report.issues]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from ieb.types import RetourCode, mask_bsn, mask_bsns
+from ieb.validation import validate_bytes
+from ieb.validation.report import Issue, Report
+
+__all__ = ["RETOURCHECK_CODES", "RetourPair", "check_pair", "check_retour", "pair_files"]
+
+BASIS_NS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
+EB001 = frozenset(c.value for c in RetourCode)
+RETOUR_OF = {"WMO401": ("WMO402", "471"), "WMO403": ("WMO404", "473")}
+KLASSE = {"WMO401": "StartEigenBijdrage", "WMO403": "StopEigenBijdrage"}
+HEADER_COPIED = ("BerichtVersie", "BerichtSubversie", "Afzender")
+CLIENT_FIELDS = {
+    "WMO401": (
+        ("EbStartNummer",),
+        ("EbStartdatum",),
+        ("EbKostprijs", "KostprijsBedrag"),
+        ("EbKostprijs", "KostprijsStartdatum"),
+        ("StatusAanlevering",),
+    ),
+    "WMO403": (("EbStartNummer",), ("EbStopdatum",), ("StatusAanlevering",)),
+}
+
+#: Our own codes and their one-line meaning (docs/conformance.md has the table).
+RETOURCHECK_CODES = {
+    "RC001": "RetourCode 0001 alleen in een Header zonder Client",
+    "RC002": "RetourCode niet in codelijst EB001",
+    "RC003": "Client of klasse zonder RetourCode",
+    "RC004": "specifieke code die het heenbericht niet kan veroorzaken",
+    "RC005": "Header wijkt af van het heenbericht",
+    "RC006": "retour past niet bij het soort heenbericht",
+    "RC007": "Client wijkt af van het heenbericht",
+    "RC008": "geen heenbericht gevonden",
+    "RC009": "tegenstrijdige codes",
+    "RC010": "niveau past niet bij het heenbericht",
+}
+
+
+def _local(el: etree._Element) -> str:
+    return etree.QName(el).localname
+
+
+def _child(el: etree._Element | None, name: str) -> etree._Element | None:
+    if el is None:
+        return None
+    return next((c for c in el if isinstance(c.tag, str) and _local(c) == name), None)
+
+
+def _find(el: etree._Element | None, *names: str) -> etree._Element | None:
+    for name in names:
+        el = _child(el, name)
+    return el
+
+
+def _text(el: etree._Element | None, *names: str) -> str | None:
+    node = _find(el, *names)
+    if node is None:
+        return None
+    return "".join(t for t in node.itertext() if isinstance(t, str)).strip()
+
+
+def _path(el: etree._Element, prefix: str) -> str:
+    """``/wmo402:Bericht/wmo402:Client/...`` (basisschema children as ``ieb:``), with ``[n]`` when
+    an element has same-named siblings."""
+    parts: list[str] = []
+    node: etree._Element | None = el
+    while node is not None:
+        name = _local(node)
+        ns = etree.QName(node).namespace
+        p = "ieb" if ns == BASIS_NS else prefix
+        parent = node.getparent()
+        step = f"{p}:{name}"
+        if parent is not None:
+            same = [c for c in parent if isinstance(c.tag, str) and c.tag == node.tag]
+            if len(same) > 1:
+                step += f"[{same.index(node) + 1}]"
+        parts.append(step)
+        node = parent
+    return "/" + "/".join(reversed(parts))
+
+
+def _codes(holder: etree._Element | None) -> list[etree._Element]:
+    codes = _child(holder, "RetourCodes")
+    if codes is None:
+        return []
+    return [c for c in codes if isinstance(c.tag, str) and _local(c) == "RetourCode"]
+
+
+def _code_text(el: etree._Element) -> str:
+    return "".join(t for t in el.itertext() if isinstance(t, str)).strip()
+
+
+@dataclass(frozen=True)
+class _Heen:
+    bericht: str | None
+    root: etree._Element | None
+    technical: bool  # fails level 1 or 2
+
+
+def _could_break(heen: _Heen, code: str) -> bool:
+    """May ``code`` (9nnn / S333) appear on a class of this heenbericht?"""
+    from ieb.ledger.history import HISTORY_RULES
+
+    status = _text(heen.root, "Client", KLASSE.get(heen.bericht or "", ""), "StatusAanlevering")
+    if code.startswith("9"):
+        return any(
+            r.retourcode.value == code and heen.bericht in r.berichten and status in r.statuses
+            for r in HISTORY_RULES
+        )
+    if code == "S333":
+        return (
+            heen.bericht == "WMO401"
+            and _find(heen.root, "Client", "StartEigenBijdrage", "EbKostprijs") is not None
+        )
+    return True
+
+
+def check_retour(
+    heen: bytes,
+    retour: bytes,
+    *,
+    heen_name: str = "heenbericht",
+) -> Report:
+    """Check ``retour`` (a WMO402/WMO404 file) against ``heen`` (the WMO401/WMO403 it answers).
+
+    Returns a :class:`~ieb.validation.report.Report` of the retour: its own level-1/2 problems
+    (XSD, in-message rules) plus the RCnnn findings above. Never raises for bad input: an unreadable
+    file is a finding.
+    """
+    report = validate_bytes(retour)
+    own = [i for i in report.issues if i.level <= 2]
+    report.issues[:] = own
+    root = report.root
+    if root is None:
+        return report
+    hrep = validate_bytes(heen)
+    h = _Heen(hrep.bericht, hrep.root, any(i.level <= 2 for i in hrep.issues))
+    prefix = (report.bericht or "m").lower()
+    add = report.issues.append
+
+    def finding(code: str, el: etree._Element | None, message: str) -> None:
+        add(Issue(code, None, 3, _path(el, prefix) if el is not None else "/", mask_bsns(message)))
+
+    if h.root is None or h.bericht not in RETOUR_OF:
+        finding(
+            "RC006",
+            root,
+            f"{heen_name} is geen leesbaar heenbericht WMO401/WMO403 ({h.bericht or 'onleesbaar'}).",
+        )
+        return report
+    want_bericht, want_code = RETOUR_OF[h.bericht]
+    if report.bericht != want_bericht:
+        finding(
+            "RC006",
+            root,
+            f"Een {h.bericht} krijgt een {want_bericht} als retour, geen {report.bericht or 'onbekend bericht'}.",
+        )
+        return report
+    header = _child(root, "Header")
+    client = _child(root, "Client")
+    hheader = _child(h.root, "Header")
+    # RC005: header fields copied from the heenbericht
+    if header is not None:
+        checks: list[tuple[tuple[str, ...], str | None]] = [(("BerichtCode",), want_code)]
+        checks += [((name,), _text(hheader, name)) for name in HEADER_COPIED]
+        checks += [
+            (
+                ("BerichtIdentificatie", "Identificatie"),
+                _text(hheader, "BerichtIdentificatie", "Identificatie"),
+            ),
+            (("BerichtIdentificatie", "Dagtekening"), _text(hheader, "BerichtIdentificatie", "Dagtekening")),
+            (("XsdVersie", "BasisschemaXsdVersie"), _text(hheader, "XsdVersie", "BasisschemaXsdVersie")),
+            (("XsdVersie", "BerichtXsdVersie"), _text(hheader, "XsdVersie", "BerichtXsdVersie")),
+        ]
+        for names, expected in checks:
+            got = _text(header, *names)
+            if got != expected:
+                node = _find(header, *names)
+                finding(
+                    "RC005",
+                    node if node is not None else header,
+                    f"Header/{'/'.join(names)} is {got!r} maar moet {expected!r} zijn (overgenomen van het heenbericht).",
+                )
+    header_codes = _codes(header)
+    # RC002 / RC009 on every RetourCodes
+    holders: list[etree._Element] = [x for x in (header, client) if x is not None]
+    klasse = _child(client, KLASSE[h.bericht]) if client is not None else None
+    if klasse is not None:
+        holders.append(klasse)
+    for holder in holders:
+        els = _codes(holder)
+        values = [_code_text(c) for c in els]
+        for el, value in zip(els, values, strict=True):
+            if value not in EB001:
+                finding("RC002", el, f"RetourCode {value!r} staat niet in codelijst EB001.")
+        for neutral in ("0200", "0233"):
+            if neutral in values and len(values) > 1:
+                finding(
+                    "RC009",
+                    _child(holder, "RetourCodes"),
+                    f"{neutral} ({'geen opmerking' if neutral == '0200' else 'niet beoordeeld'}) staat samen met "
+                    f"{', '.join(v for v in values if v != neutral)} in één RetourCodes.",
+                )
+    # RC001: 0001 only in a header without Client
+    for holder in holders:
+        for el in _codes(holder):
+            if _code_text(el) == "0001" and (client is not None or holder is not header):
+                finding(
+                    "RC001",
+                    el,
+                    "RetourCode 0001 (technisch afgekeurd) hoort alleen in de Header van een retour zonder Client.",
+                )
+    # RC003: every class (and the Client) carries a code
+    if client is not None:
+        if not _codes(client):
+            finding("RC003", client, "De Client heeft geen RetourCodes (verplicht in een retour met Client).")
+        if klasse is None:
+            finding("RC003", client, f"De Client mist de klasse {KLASSE[h.bericht]} met haar RetourCodes.")
+        elif not _codes(klasse):
+            finding("RC003", klasse, f"{KLASSE[h.bericht]} heeft geen RetourCode.")
+    # RC004: specific codes only where the heenbericht could break the rule
+    for holder in [x for x in (client, klasse) if x is not None]:
+        for el in _codes(holder):
+            value = _code_text(el)
+            if value in ("8848", "S300"):
+                finding(
+                    "RC004", el, f"{value} gaat over de Header en hoort in Header/RetourCodes, niet hier."
+                )
+            elif (value.startswith("9") or value == "S333") and value in EB001 and not _could_break(h, value):
+                status = _text(h.root, "Client", KLASSE[h.bericht], "StatusAanlevering")
+                rule = RetourCode(value).rule
+                finding(
+                    "RC004",
+                    el,
+                    f"RetourCode {value} ({rule}) kan een {h.bericht} met StatusAanlevering {status} niet krijgen"
+                    + (" (geen EbKostprijs)." if value == "S333" else "."),
+                )
+    for el in header_codes:
+        value = _code_text(el)
+        if value.startswith("9") or value == "S333" or value in ("0200", "0233"):
+            finding("RC004", el, f"RetourCode {value} hoort bij de Client of de klasse, niet in de Header.")
+    # RC007: client fields copied from the heenbericht
+    if client is not None:
+        hclient = _child(h.root, "Client")
+        bsn, hbsn = _text(client, "Bsn"), _text(hclient, "Bsn")
+        if bsn != hbsn:
+            finding(
+                "RC007",
+                _child(client, "Bsn"),
+                f"Client/Bsn is {mask_bsn(bsn or '')} maar het heenbericht heeft {mask_bsn(hbsn or '')}.",
+            )
+        if klasse is not None:
+            hklasse = _child(hclient, KLASSE[h.bericht])
+            for names in CLIENT_FIELDS[h.bericht]:
+                got, expected = _text(klasse, *names), _text(hklasse, *names)
+                if got != expected:
+                    node = _find(klasse, *names)
+                    finding(
+                        "RC007",
+                        node if node is not None else klasse,
+                        f"{KLASSE[h.bericht]}/{'/'.join(names)} is {got!r} maar het heenbericht heeft {expected!r}.",
+                    )
+    # RC010: level fits the heenbericht
+    has_0001 = any(_code_text(el) == "0001" for el in header_codes)
+    if h.technical and (not has_0001 or client is not None):
+        finding(
+            "RC010",
+            header if header is not None else root,
+            "Het heenbericht is technisch afgekeurd (XSD of regel in het bericht, "
+            + ", ".join(sorted({i.code for i in hrep.issues if i.level <= 2}))
+            + "); de retour moet alleen de Header met RetourCode 0001 bevatten.",
+        )
+    elif not h.technical and has_0001:
+        finding(
+            "RC010",
+            header_codes[0],
+            "Het heenbericht is technisch in orde (XSD en regels in het bericht); RetourCode 0001 past niet.",
+        )
+    return report
+
+
+@dataclass(frozen=True)
+class RetourPair:
+    """A retour file and the heenbericht it answers (``heen`` None when none was found)."""
+
+    retour: Path
+    heen: Path | None
+
+
+def _key(root: etree._Element | None) -> tuple[str, str, str] | None:
+    header = _child(root, "Header")
+    if header is None:
+        return None
+    values = (
+        _text(header, "Afzender"),
+        _text(header, "BerichtIdentificatie", "Identificatie"),
+        _text(header, "BerichtIdentificatie", "Dagtekening"),
+    )
+    if any(v is None for v in values):
+        return None
+    return (values[0] or "", values[1] or "", values[2] or "")
+
+
+def _peek(path: Path) -> tuple[str | None, tuple[str, str, str] | None]:
+    from ieb.errors import IebError
+    from ieb.xmlsafe import XmlProblem, parse_bytes
+
+    try:
+        root = parse_bytes(path.read_bytes())
+    except (XmlProblem, IebError, OSError):
+        return None, None
+    ns = etree.QName(root).namespace or ""
+    bericht = ns.rstrip("/").split("/")[-2].upper() if ns.count("/") >= 2 else None
+    return bericht, _key(root)
+
+
+def pair_files(heen: Path, retours: Iterable[Path]) -> Iterator[RetourPair]:
+    """Pair retours with heenberichten. ``heen`` a file: every retour is checked against it.
+    ``heen`` a folder: each retour is matched on (Afzender, Identificatie, Dagtekening) with the
+    WMO401/WMO403 files in it (recursively); heenberichten among ``retours`` are skipped, so
+    ``--heen DIR DIR`` checks a folder of pairs."""
+    if heen.is_file():
+        for r in retours:
+            if r.resolve() != heen.resolve():
+                yield RetourPair(r, heen)
+        return
+    index: dict[tuple[str, str, str], Path] = {}
+    for p in sorted(heen.rglob("*.xml")):
+        bericht, key = _peek(p)
+        if bericht in RETOUR_OF and key is not None:
+            index.setdefault(key, p)
+    for r in retours:
+        bericht, key = _peek(r)
+        if bericht in RETOUR_OF:
+            continue
+        yield RetourPair(r, index.get(key) if key is not None else None)
+
+
+def check_pair(pair: RetourPair) -> Report:
+    """:func:`check_retour` on files; a missing heenbericht is finding RC008."""
+    data = pair.retour.read_bytes()
+    if pair.heen is None:
+        report = validate_bytes(data)
+        report.issues[:] = [i for i in report.issues if i.level <= 2]
+        report.issues.append(
+            Issue(
+                "RC008",
+                None,
+                3,
+                "/",
+                "Geen heenbericht gevonden met dezelfde Afzender, BerichtIdentificatie en Dagtekening.",
+            )
+        )
+        return report
+    return check_retour(pair.heen.read_bytes(), data, heen_name=pair.heen.name)

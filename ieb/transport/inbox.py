@@ -1,0 +1,106 @@
+"""Storing what arrives, race-free: the receiver's inbox writes.
+
+:func:`store_envelope` inserts an arriving envelope in the ledger's ``inbox`` and commits, with
+every "have we seen this?" question answered by a unique constraint, never by a SELECT followed
+by an INSERT (two redeliveries arriving at the same moment on two threads or two processes cannot
+both pass such a check):
+
+* the ``referentienummer`` is unique: a second arrival of the same envelope is a ``redelivery``
+  (acknowledged, not processed again);
+* ``retour_of`` (the crossRefnummer of a Du01) is unique: only the first retour for a heenbericht
+  gets it; a later, different retour is stored with status ``duplicate`` and not processed.
+
+Both use ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL), so no statement fails and no
+transaction is aborted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ieb.transport.audit import AuditTrail
+
+__all__ = ["StoredEnvelope", "store_envelope"]
+
+
+@dataclass(frozen=True)
+class StoredEnvelope:
+    """The outcome of :func:`store_envelope`: ``status`` is ``received`` (new, to process),
+    ``duplicate`` (a second retour for the same heenbericht) or ``redelivery`` (seen before);
+    ``id`` is the new inbox row (None for a redelivery)."""
+
+    id: int | None
+    status: str
+
+
+def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    new_id = conn.execute(stmt.returning(table.c.id)).scalar_one_or_none()
+    return int(new_id) if new_id is not None else None
+
+
+def store_envelope(
+    engine: Engine,
+    *,
+    referentienummer: str,
+    cross_ref_nummer: str | None,
+    berichtcode: str,
+    functie: str | None,
+    zender: str | None,
+    peer_oin: str | None,
+    raw: bytes,
+    received_at: Any,
+    audit: AuditTrail | None = None,
+) -> StoredEnvelope:
+    """Insert an arrived envelope in the inbox and commit (see the module docstring)."""
+    from ieb.ledger.schema import inbox as t
+
+    values: dict[str, Any] = {
+        "referentienummer": referentienummer,
+        "cross_ref_nummer": cross_ref_nummer,
+        "berichtcode": berichtcode,
+        "functie": functie,
+        "zender": (zender or "")[:32] or None,
+        "peer_oin": peer_oin,
+        "envelope": raw,
+        "status": "received",
+        "received_at": received_at,
+        "retour_of": cross_ref_nummer if berichtcode == "Du01" and cross_ref_nummer else None,
+    }
+    with engine.begin() as conn:
+        new_id = _insert_ignore(conn, t, values)
+        status = "received"
+        if new_id is None:
+            seen = conn.execute(
+                sa.select(t.c.id).where(t.c.referentienummer == referentienummer)
+            ).scalar_one_or_none()
+            if seen is None and values["retour_of"] is not None:
+                new_id = _insert_ignore(conn, t, values | {"retour_of": None, "status": "duplicate"})
+                status = "duplicate" if new_id is not None else "redelivery"
+            else:
+                status = "redelivery"
+        if audit is not None:
+            audit.record(
+                "in",
+                berichtcode,
+                referentienummer=referentienummer,
+                cross_ref_nummer=cross_ref_nummer,
+                functie=functie,
+                outcome=status,
+                detail=f"peer OIN {peer_oin}"
+                if status != "redelivery"
+                else "al ontvangen; bevestigd zonder opnieuw te verwerken",
+                conn=conn,
+            )
+    return StoredEnvelope(new_id, status)

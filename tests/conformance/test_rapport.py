@@ -1,0 +1,90 @@
+"""``ieb validate --format rapport``: the iStandaarden report, valid under the published XSD."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from ieb.cli import app
+from ieb.conformance.rapport import RAPPORT_NS, rapport_bytes
+from ieb.validation import Issue, Report, validate_bytes, validate_file
+from tests.conformance.conftest import ROOT, assert_rapport_valid
+
+SAMPLES = ROOT / "tests" / "core" / "samples"
+MANIFEST = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
+R = {"r": RAPPORT_NS}
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=lambda e: e["file"])
+def test_every_sample_gives_a_valid_rapport_with_its_codes(
+    entry: dict[str, object], rapport_schema: etree.XMLSchema
+) -> None:
+    day = dt.date.fromisoformat(str(entry["today"]))
+    report = validate_file(SAMPLES / str(entry["file"]), today=day)
+    root = assert_rapport_valid(rapport_schema, rapport_bytes(report, today=day))
+    codes = root.xpath("//r:Fout/r:Code/text()", namespaces=R)
+    assert codes == [i.code for i in report.issues]
+    retourcodes = root.xpath("//r:Fout/r:Retourcode/text()", namespaces=R)
+    assert retourcodes == [i.retourcode for i in report.issues if i.retourcode]
+    assert len(root.xpath("//r:Fout", namespaces=R)) == len(root.xpath("//r:Fout[r:Locatie]", namespaces=R))
+    if report.valid:
+        assert root.find("r:Fouten", R) is None
+    if report.bericht in ("WMO401", "WMO403") and report.root is not None:
+        assert root.findtext("r:Header/r:BerichtCode", namespaces=R) in ("470", "472")
+
+
+def test_bsns_are_masked_and_awkward_headers_still_validate(rapport_schema: etree.XMLSchema) -> None:
+    report = Report(
+        issues=[
+            Issue("CS002", "0001", 2, "/wmo401:Bericht/wmo401:Client/wmo401:Bsn", "Bsn 123456789 fout"),
+            Issue("XSD", "0001", 1, "/a | /b", "twee plekken"),
+        ]
+    )
+    doc = b"""<Bericht xmlns="urn:x"><Header><BerichtCode>470</BerichtCode><BerichtVersie>100</BerichtVersie>
+    <BerichtSubversie>x</BerichtSubversie><BerichtIdentificatie><Identificatie>ABCDEFGHIJKLMNOP</Identificatie>
+    <Dagtekening>2026-13-01</Dagtekening></BerichtIdentificatie></Header></Bericht>"""
+    data = rapport_bytes(report, root=etree.fromstring(doc), today=dt.date(2026, 6, 1), xslt_versie="01.2")
+    root = assert_rapport_valid(rapport_schema, data)
+    assert b"123456789" not in data and b"******789" in data
+    assert root.xpath("//r:Fout[2]/r:Locatie/text()", namespaces=R) == ["/a", "/b"]
+    h = root.find("r:Header", R)
+    assert h is not None
+    assert [h.findtext(f"r:{n}", namespaces=R) for n in ("BerichtVersie", "BerichtSubversie")] == ["0", "0"]
+    assert h.findtext("r:BerichtIdentificatie/r:Identificatie", namespaces=R) == "ABCDEFGHIJKL"
+    assert h.findtext("r:BerichtIdentificatie/r:Dagtekening", namespaces=R) == "2026-06-01"
+    assert h.find("r:XSLTVersie", R) is None  # not n.n.n: left out rather than invalid
+
+
+def test_cli_rapport_one_file_to_stdout_many_to_a_folder(
+    tmp_path: Path, rapport_schema: etree.XMLSchema
+) -> None:
+    runner = CliRunner()
+    bad = SAMPLES / "invalid" / "cs002-bsn-11proef.xml"
+    result = runner.invoke(app, ["validate", "--format", "rapport", "--today", "2026-06-01", str(bad)])
+    assert result.exit_code == 1, result.output
+    root = assert_rapport_valid(rapport_schema, result.stdout_bytes)
+    assert root.xpath("//r:Fout/r:Code/text()", namespaces=R) == ["CS002"]
+    two = [str(SAMPLES / "valid" / p.name) for p in sorted((SAMPLES / "valid").glob("*.xml"))[:2]]
+    result = runner.invoke(app, ["validate", "--format", "rapport", *two])
+    assert result.exit_code == 2 and "--rapport-dir" in result.output
+    out = tmp_path / "rapporten"
+    result = runner.invoke(
+        app, ["validate", "--format", "rapport", "--today", "2026-06-01", "--rapport-dir", str(out), *two]
+    )
+    assert result.exit_code == 0, result.output
+    written = sorted(out.glob("*.rapport.xml"))
+    assert [p.name for p in written] == [f"{Path(t).stem}.rapport.xml" for t in two]
+    for p in written:
+        assert_rapport_valid(rapport_schema, p.read_bytes())
+
+
+def test_unreadable_input_is_a_finding_not_a_crash(rapport_schema: etree.XMLSchema) -> None:
+    for data in (b"", b"\xff\xfe<x/>", b"<a><b></a>", b'<!DOCTYPE x [<!ENTITY e "x">]><x>&e;</x>'):
+        report = validate_bytes(data)
+        root = assert_rapport_valid(rapport_schema, rapport_bytes(report))
+        assert root.xpath("count(//r:Fout)", namespaces=R) >= 1

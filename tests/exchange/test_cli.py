@@ -1,0 +1,140 @@
+"""The exchange commands as a user meets them: help, version, errors without tracebacks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ieb.cli import app
+
+COMMANDS = [
+    "init",
+    "plan",
+    "queue",
+    "send",
+    "serve",
+    "status",
+    "requeue",
+    "retour",
+    "report",
+    "receive",
+    "demo",
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_no_python_placeholders(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=80, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output and "list[" not in result.output, result.output
+
+
+def test_status_format_lists_its_choices_and_version() -> None:
+    runner = CliRunner()
+    assert "text|json" in runner.invoke(app, ["status", "--help"], env={"COLUMNS": "100"}).output
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and re.match(r"ieb \d+\.\d+", version.output)
+
+
+def test_status_and_report_refuse_a_database_that_does_not_exist(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for args in (["status", "--format", "json"], ["report", "--out", str(tmp_path / "r.html")]):
+        result = runner.invoke(app, [*args, "--db", str(tmp_path / "typo.sqlite")])
+        assert result.exit_code == 2 and "bestaat niet" in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "typo.sqlite").exists()
+
+
+def test_send_without_an_endpoint_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["send"])
+    assert result.exit_code == 2 and "ggk.endpoint" in result.output
+
+
+def test_init_writes_a_commented_config_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--dir", str(tmp_path), "-g", "0363"]).exit_code == 0
+    text = (tmp_path / "ieb.toml").read_text()
+    assert text.count("#") > 10 and 'gemeenten = ["0363"]' in text
+    again = runner.invoke(app, ["init", "--dir", str(tmp_path), "-g", "0363"])
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_requeue_without_arguments_is_an_error(tmp_path: Path) -> None:
+    from ieb.ledger import open_database
+
+    open_database(f"sqlite:///{tmp_path / 'ieb.sqlite'}").dispose()
+    result = CliRunner().invoke(app, ["requeue", "--db", str(tmp_path / "ieb.sqlite")])
+    assert result.exit_code == 1 and "--dead" in result.output
+
+
+def test_ctrl_c_stops_send_and_releases_its_leases(tmp_path: Path) -> None:
+    """``ieb send`` against a peer that never answers: Ctrl-C ends it within one attempt's deadline
+    and the message is ``pending`` again, not held by a dead lease."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import sqlalchemy as sa
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IEB_")}
+    env["PYTHONPATH"] = str(root)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts TCP, never speaks TLS
+    port = listener.getsockname()[1]
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "ieb", "init", "--simulator", "-g", "0363", "--simulator-port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [sys.executable, "-m", "ieb", "plan", "gewenst.csv", "--queue"],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        env |= {
+            "IEB_GGK__CONNECT_TIMEOUT": "3",
+            "IEB_GGK__OPERATION_TIMEOUT": "3",
+            "IEB_RETRY__LEASE_SECONDS": "600",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ieb", "send"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'ieb.sqlite'}")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(sa.text("SELECT count(*) FROM outbox WHERE status='sending'")).scalar_one():
+                    break
+            time.sleep(0.1)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert time.monotonic() - started < 10
+        assert proc.returncode == 130, (out, err)
+        assert b"Traceback" not in err and b"leases vrijgegeven" in err
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT status, locked_by FROM outbox")).all()
+        engine.dispose()
+        assert rows and all(r.status == "pending" and r.locked_by is None for r in rows), rows
+    finally:
+        listener.close()
