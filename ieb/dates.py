@@ -62,10 +62,12 @@ class XsdDate:
 
     @classmethod
     def of(cls, day: dt.date) -> XsdDate:
+        """The XsdDate of a :class:`datetime.date`."""
         return cls(day.year, day.month, day.day)
 
     @property
     def key(self) -> tuple[int, int, int]:
+        """(year, month, day): what ordering and equality compare."""
         return (self.year, self.month, self.day)
 
     def _other_key(self, other: object) -> tuple[int, int, int] | None:

@@ -24,6 +24,7 @@ class Issue:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The issue as a JSON-ready dict (code, retourcode, level, location, message)."""
         return {
             "code": self.code,
             "retourcode": self.retourcode,
@@ -45,6 +46,7 @@ class Report:
 
     @property
     def valid(self) -> bool:
+        """True when no issue was found at any level."""
         return not self.issues
 
     @property
@@ -54,9 +56,11 @@ class Report:
 
     @property
     def codes(self) -> list[str]:
+        """The rule codes of the issues, in the order found."""
         return [i.code for i in self.issues]
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict (bericht, release, valid, issues); the parsed root is left out."""
         return {
             "bericht": self.bericht,
             "release": self.release,

@@ -122,6 +122,7 @@ class Bsn(_ValidatedStr):
 
     @property
     def masked(self) -> str:
+        """The Bsn with all but the last three digits masked (``******782``)."""
         return mask_bsn(self)
 
 
@@ -148,6 +149,7 @@ class Versie(_ValidatedStr):
 
     @property
     def parts(self) -> tuple[int, int, int]:
+        """The three numbers of ``n.n.n``."""
         a, b, c = (int(p) for p in self.split("."))
         return (a, b, c)
 
@@ -209,6 +211,7 @@ class StatusAanlevering(str, Enum):
 
     @property
     def omschrijving(self) -> str:
+        """The meaning of the status in Dutch."""
         return {
             "1": "eerste aanlevering",
             "2": "gewijzigde aanlevering",
@@ -248,6 +251,7 @@ class RetourCode(str, Enum):
 
     @property
     def omschrijving(self) -> str:
+        """The retourcode's text from codelist EB001."""
         return _RETOURCODE_TEXT[self.value]
 
     @property

@@ -61,6 +61,7 @@ class Message(IebModel):
 
     @classmethod
     def namespace(cls) -> str:
+        """The message namespace (``http://www.istandaarden.nl/ieb/1_0/wmo401/schema``)."""
         return NS_TEMPLATE.format(cls.bericht.lower())
 
     @model_validator(mode="after")
@@ -74,28 +75,38 @@ class Message(IebModel):
 
 
 class RetourMessage(Message):
+    """Base of the retours WMO402 and WMO404: a RetourHeader and the heenbericht it answers."""
+
     header: RetourHeader = Field(alias="Header")
     #: the heenbericht this message answers
     heen: ClassVar[str]
 
 
 class Wmo401Client(IebModel):
+    """Client of a WMO401: Bsn and StartEigenBijdrage."""
+
     bsn: Bsn = Field(alias="Bsn")
     start_eigen_bijdrage: StartEigenBijdrage = Field(alias="StartEigenBijdrage")
 
 
 class Wmo403Client(IebModel):
+    """Client of a WMO403: Bsn and StopEigenBijdrage."""
+
     bsn: Bsn = Field(alias="Bsn")
     stop_eigen_bijdrage: StopEigenBijdrage = Field(alias="StopEigenBijdrage")
 
 
 class Wmo402Client(IebModel):
+    """Client of a WMO402: Bsn, StartEigenBijdrage with its RetourCodes, and the client's RetourCodes."""
+
     bsn: Bsn = Field(alias="Bsn")
     start_eigen_bijdrage: StartEigenBijdrageRetour = Field(alias="StartEigenBijdrage")
     retour_codes: tuple[RetourCode, ...] = Field(alias="RetourCodes", min_length=1)
 
 
 class Wmo404Client(IebModel):
+    """Client of a WMO404: Bsn, StopEigenBijdrage with its RetourCodes, and the client's RetourCodes."""
+
     bsn: Bsn = Field(alias="Bsn")
     stop_eigen_bijdrage: StopEigenBijdrageRetour = Field(alias="StopEigenBijdrage")
     retour_codes: tuple[RetourCode, ...] = Field(alias="RetourCodes", min_length=1)

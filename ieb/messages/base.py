@@ -140,6 +140,7 @@ class InvalidModelError(MessageInvalidError, ValueError):
     _errors: list[dict[str, Any]]
 
     def errors(self) -> list[dict[str, Any]]:
+        """pydantic's error list: ``loc`` by Python field name, ``msg`` (BSNs masked), ``type``."""
         return list(getattr(self, "_errors", []))
 
 

@@ -183,6 +183,7 @@ class Release:
     builtin: bool = False
 
     def message(self, name: str) -> MessageSpec:
+        """The message by name (``WMO401``); raises UnknownMessageError when the release lacks it."""
         try:
             return self.messages[name.upper()]
         except KeyError:
@@ -191,6 +192,7 @@ class Release:
             ) from None
 
     def by_namespace(self, namespace: str) -> MessageSpec | None:
+        """The message with this target namespace, or None."""
         for spec in self.messages.values():
             if spec.namespace == namespace:
                 return spec
@@ -269,6 +271,7 @@ class Registry:
         return cls(builtin=_builtin_ieb_1_0)
 
     def register(self, release: Release, *, replace: bool = False) -> Release:
+        """Add ``release``; raises ConfigurationError when its name is taken and ``replace`` is False."""
         self._ensure()
         with self._lock:
             if release.name in self._releases and not replace:
@@ -279,9 +282,11 @@ class Registry:
     def register_folder(
         self, folder: str | Path, *, name: str | None = None, replace: bool = False
     ) -> Release:
+        """Register the release in a folder of official XSDs (see :func:`scan_folder`)."""
         return self.register(scan_folder(folder, name=name), replace=replace)
 
     def get(self, name: str) -> Release:
+        """The release registered under ``name``; raises ConfigurationError when unknown."""
         self._ensure()
         try:
             return self._releases[name]
@@ -335,6 +340,7 @@ default_registry = Registry(builtin=_builtin_ieb_1_0)
 
 
 def get_release(name: str = "ieb-1.0") -> Release:
+    """A release of the default registry by name (the built-in ``ieb-1.0`` by default)."""
     return default_registry.get(name)
 
 

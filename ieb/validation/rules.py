@@ -63,6 +63,7 @@ class RuleContext:
 
     @property
     def gemeenten(self) -> GemeenteLijst:
+        """The CBS gemeente list for CS300 (loaded once, on first use)."""
         if self._gemeenten is None:
             if self.gemeenten_loader is None:
                 from ieb.validation.gemeenten import bundled_gemeenten
@@ -74,6 +75,7 @@ class RuleContext:
 
     @property
     def ns(self) -> dict[str, str]:
+        """Prefixes for paths: ``m`` the message namespace, ``b`` the basisschema."""
         return {"m": self.spec.namespace, "b": BASIS_NS}
 
     def _key(self, path: str) -> tuple[str, ...]:
@@ -136,6 +138,7 @@ class RuleContext:
         return "/" + "/".join(reversed(parts))
 
     def path_of(self, path: str) -> str:
+        """The XPath of ``path`` (``m:``/``b:`` prefixes) in the standard's prefixes, also when absent."""
         el = self.find(path)
         if el is not None:
             return self.location(el)
@@ -144,18 +147,22 @@ class RuleContext:
 
     @property
     def dagtekening(self) -> XsdDate | None:
+        """The header's Dagtekening (any year), or None when absent or not a date."""
         return self.date("m:Header/m:BerichtIdentificatie/b:Dagtekening")
 
     @property
     def klasse(self) -> str:
+        """StartEigenBijdrage (WMO401/402) or StopEigenBijdrage (WMO403/404)."""
         return "StartEigenBijdrage" if self.spec.name in ("WMO401", "WMO402") else "StopEigenBijdrage"
 
     @property
     def datum_veld(self) -> str:
+        """EbStartdatum or EbStopdatum, the date field of this message's class."""
         return "EbStartdatum" if self.klasse == "StartEigenBijdrage" else "EbStopdatum"
 
     @property
     def status(self) -> str | None:
+        """The class's StatusAanlevering as written (``1``, ``2``, ``3``), or None."""
         return self.text(f"m:Client/m:{self.klasse}/m:StatusAanlevering")
 
 
@@ -191,9 +198,11 @@ class Rule:
     issue_code: str | None = None  # the code reported, when it differs from the rule's own name
 
     def applies_to(self, bericht: str) -> bool:
+        """True when the rule is checked for this message (``WMO401`` ...)."""
         return self.berichten is None or bericht in self.berichten
 
     def run(self, ctx: RuleContext) -> list[Issue]:
+        """The rule's issues for one document (at most MAX_ISSUES_PER_RULE listed, the rest summed up)."""
         if not self.applies_to(ctx.spec.name):
             return []
         issues: list[Issue] = []
@@ -208,6 +217,7 @@ class Rule:
         return issues
 
     def issue(self, location: str | None, message: str) -> Issue:
+        """An issue of this rule at ``location`` (an XPath) with a Dutch ``message``."""
         return Issue(self.issue_code or self.code, self.retourcode, self.level, location, message)
 
 
