@@ -162,9 +162,12 @@ class Ledger:
     def open(
         cls, url: str | os.PathLike[str] | None = None, *, counted: Sequence[str] = COUNTED_GEMEENTE
     ) -> Ledger:
+        """A ledger on ``url`` (see :func:`ieb.ledger.db.open_database`: created or migrated to the newest
+        schema; ``None`` is ``$IEB_DB`` or ``./ieb.sqlite``)."""
         return cls(open_database(url), counted=counted)
 
     def close(self) -> None:
+        """Close the database connections (the engine's pool)."""
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -250,6 +253,8 @@ class Ledger:
         retour_codes: Iterable[str] = (),
         detail: str | None = None,
     ) -> int:
+        """Store one delivery (a heenbericht) with its ``outcome``; returns its row id.
+        ``payload`` is the file as sent, ``retour_codes`` the codes of its retour (if any)."""
         row = self._row_values(delivery, outcome, payload, source, retour_codes, detail, _now())
         result = conn.execute(_INSERT_DELIVERY, row)
         return int(result.scalar_one())
@@ -325,6 +330,8 @@ class Ledger:
         source: str | None,
         detail: str | None = None,
     ) -> None:
+        """Record the retour of delivery ``delivery_id``: its outcome, retourcodes, the retour's
+        IdentificatieRetour / DagtekeningRetour, the retour file and where it came from."""
         conn.execute(
             _SET_RETOUR,
             {
@@ -407,6 +414,8 @@ class Ledger:
         bsn: str | None = None,
         outcomes: Sequence[str] | None = None,
     ) -> list[DeliveryRow]:
+        """The stored deliveries with their outcome, in the order stored; filtered by ``afzender``,
+        ``bsn`` and ``outcomes`` when given (reads the whole selection: for reports, not for planning)."""
         stmt = sa.select(deliveries).order_by(deliveries.c.id)
         if afzender is not None:
             stmt = stmt.where(deliveries.c.afzender == afzender)
@@ -417,6 +426,7 @@ class Ledger:
         return [_row(r) for r in conn.execute(stmt)]
 
     def afzenders(self, conn: Connection) -> list[str]:
+        """The gemeenten (Afzender codes) that have deliveries in this ledger, sorted."""
         return list(
             conn.execute(
                 sa.select(deliveries.c.afzender).distinct().order_by(deliveries.c.afzender)
