@@ -216,4 +216,5 @@ def _print_text(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``ieb reconcile`` (docs/migration.md) to the Typer ``app``."""
     app.command("reconcile", cls=COMMAND, epilog=_EPILOG)(reconcile_command)

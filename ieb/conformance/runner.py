@@ -66,6 +66,7 @@ class ScenarioResult:
     log: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``name``, ``title``, ``passed``, ``skipped``, ``reason``, ``seconds`` (rounded to ms) and ``log`` (list of lines)."""
         return {
             "name": self.name,
             "title": self.title,

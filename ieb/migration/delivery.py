@@ -65,6 +65,7 @@ class Queued:
 
     @property
     def count(self) -> Mapping[str, int]:
+        """Number of queued messages per bericht, e.g. ``{'WMO401': 12, 'WMO403': 3}``."""
         counts: dict[str, int] = {}
         for m in self.plan.messages:
             counts[m.bericht] = counts.get(m.bericht, 0) + 1

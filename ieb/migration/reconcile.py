@@ -91,6 +91,8 @@ class ReconcileError(IebError):
 
 
 class Groep(StrEnum):
+    """Where a person was found: only in the CAK's files, only in the gemeente's administration, or in both."""
+
     ALLEEN_CAK = "alleen_cak"
     ALLEEN_GEMEENTE = "alleen_gemeente"
     BEIDE = "beide"
@@ -107,6 +109,7 @@ class Categorie(StrEnum):
 
     @property
     def omschrijving(self) -> str:
+        """The Dutch label of this kind of difference, as shown in the reconciliation report."""
         return _OMSCHRIJVING[self]
 
 
@@ -143,6 +146,7 @@ class PersoonUitkomst:
 
     @property
     def bsn_masked(self) -> str:
+        """The BSN masked with :func:`ieb.types.mask_bsn` (for reports and logs)."""
         return mask_bsn(self.bsn)
 
     def __repr__(self) -> str:
@@ -188,10 +192,12 @@ class Afstemming:
     restbedragen: list[Restbedrag] = field(default_factory=list)  #: per running kostprijs verstrekking
 
     def groep(self, groep: Groep) -> list[PersoonUitkomst]:
+        """The persons of one :class:`Groep`, in the order of :attr:`personen`."""
         return [p for p in self.personen if p.groep is groep]
 
     @property
     def met_verschillen(self) -> list[PersoonUitkomst]:
+        """The persons found on both sides with at least one :class:`Verschil`."""
         return [p for p in self.personen if p.groep is Groep.BEIDE and p.verschillen]
 
     def per_categorie(self) -> dict[Categorie, int]:
