@@ -171,7 +171,7 @@ def reconcile_command(
 
 
 def _queue(result: Any, afzender: str, db: str | None, dagtekening: Any) -> str:
-    """--queue: plan the initial delivery and put it in the outbox (isolated; see ieb.migration.delivery)."""
+    """--queue: plan the initial delivery and put it in the outbox in one transaction (ieb.Exchange.plan_and_queue)."""
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
     from ieb.migration import queue_initial
