@@ -365,6 +365,19 @@ def _differences(
     peildatum: dt.date,
     table: TariffTable | None,
 ) -> list[Verschil]:
+    """Every :class:`Verschil` of one person found on both sides (CAK rows ``henv``/``za``, gemeente
+    rows ``gem``; ``gem_rest``: the gemeente's remaining kostprijs per line, eurocent)."""
+    return [
+        *_person_differences(henv, za, gem),
+        *_period_differences(henv, gem),
+        *_kostprijs_differences(henv, gem, gem_rest, peildatum, table),
+    ]
+
+
+def _person_differences(
+    henv: Sequence[HenvRegel], za: Sequence[ZaRegel], gem: Sequence[AdministratieRegel]
+) -> list[Verschil]:
+    """Geboortedatum and voorletters (compared as initials)."""
     out: list[Verschil] = []
     cak_persoon = henv[0].persoon if henv else za[0].persoon
     gem_persoon = gem[0].persoon
@@ -386,6 +399,12 @@ def _differences(
                 "Controleer de voorletters in de BRP; het BSN is gelijk, dus het is dezelfde persoon.",
             )
         )
+    return out
+
+
+def _period_differences(henv: Sequence[HenvRegel], gem: Sequence[AdministratieRegel]) -> list[Verschil]:
+    """The first charged termijn, and the end of the verstrekkingen without kostprijs."""
+    out: list[Verschil] = []
     # periods: start of the earliest running verstrekking, end of the non-kostprijs ones
     if henv:
         cak_start = min(r.vanaf for r in henv)
@@ -419,6 +438,19 @@ def _differences(
                     "administratie.",
                 )
             )
+    return out
+
+
+def _kostprijs_differences(
+    henv: Sequence[HenvRegel],
+    gem: Sequence[AdministratieRegel],
+    gem_rest: dict[int, int | None],
+    peildatum: dt.date,
+    table: TariffTable | None,
+) -> list[Verschil]:
+    """Kostprijs and restbedrag (eurocent) of the longest-running kostprijs item on each side, and a
+    CAK RESTBEDRAG that does not follow from its own TOTALE_KOSTEN."""
+    out: list[Verschil] = []
     # kostprijs and restbedrag of the longest-running kostprijs item on each side
     cak_items = [(cak_rest(r, peildatum, table) or 0, r) for r in henv if r.totale_kosten_cent is not None]
     gem_items = [(gem_rest[a.regel] or 0, a) for a in gem if a.kostprijs_cent is not None]
