@@ -28,6 +28,7 @@ from ieb.transport.client import (
     TransportError,
     WusSigning,
 )
+from ieb.transport.errors import PermanentSendError
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.pki import TestPki, create_test_pki, load_certificates
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
@@ -260,7 +261,8 @@ def test_signed_request_and_verified_signed_answer(pki: TestPki, tmp_path: Path)
             k.key.read_bytes(), k.cert.read_bytes(), roots, inter, peer_oins=frozenset({k.oin})
         )
         with GgkClient(server.url, tls=tls(pki, "GGK"), signing=picky) as client:
-            with pytest.raises(TransientSendError, match="ondertekenaar"):
+            # a wrongly signed answer is a configuration fault on one side: permanent, not retried
+            with pytest.raises(PermanentSendError, match="ondertekenaar"):
                 client.send(_du01())
         assert len(_inbox(app)) == 2  # the first and the picky one; never the forged one
     engine.dispose()
