@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from ieb.codec import to_xml
 from ieb.errors import IebError
 from ieb.messages import Message, Wmo401, Wmo403
+from ieb.messages.base import InvalidModelError
 from ieb.tabular import RowIssue, Table, TableError, read_table
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
@@ -194,11 +195,11 @@ def record_to_message(row: Mapping[str, Any], line: int, default_bericht: str | 
         if bericht == "WMO401":
             return Wmo401.build(**common, **fields)
         return Wmo403.build(**common, **fields)
-    except ValidationError as exc:
+    except InvalidModelError as exc:  # build() turns pydantic's error into the project's own
         raise _RowProblems(_explain(exc, line)) from None
 
 
-def _explain(exc: ValidationError, line: int) -> list[RowIssue]:
+def _explain(exc: ValidationError | InvalidModelError, line: int) -> list[RowIssue]:
     out = []
     for err in exc.errors():
         names = [str(p) for p in err["loc"] if isinstance(p, str)]

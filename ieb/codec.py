@@ -4,26 +4,71 @@
 namespace use: elements of a message in the message namespace (prefix ``wmo401`` ...), the children of
 the basisschema's composite types in the basisschema namespace (prefix ``ieb``).
 
-``from_xml`` parses hardened (see :mod:`ieb.xmlsafe`), validates (XSD and the in-message rules) and
-returns the typed model; any prefix or a default namespace in the input is fine.
+``from_xml`` parses hardened (see :mod:`ieb.xmlsafe`), validates (XSD and the in-message rules,
+``validation="strict"``, the default) and returns the typed model; any prefix or a default namespace in
+the input is fine. Values are read as the XSD reads them (:mod:`ieb.values`): comments and processing
+instructions do not split a value, dates and integers have their whitespace collapsed, ``+0363`` is 363.
+
+The codec does not import :mod:`ieb.validation`: the validator registers itself
+(:func:`register_validator`) and is looked up by name only when a validating mode is asked for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import types
 import typing
+from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from lxml import etree
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from ieb.errors import MessageInvalidError, UnknownMessageError
-from ieb.messages import BASIS_NS, Message, message_class
-from ieb.messages.base import IebModel
+from ieb.errors import IebError, MessageInvalidError, UnknownMessageError
+from ieb.issues import Issue, Report
+from ieb.messages import Message, message_class
+from ieb.messages.base import IebModel, model_error
+from ieb.types import BASIS_NS
+from ieb.values import read_date, read_integer, read_string
+from ieb.xmlsafe import parse_bytes
 
-__all__ = ["element_to_model", "from_xml", "model_to_element", "to_xml"]
+__all__ = [
+    "Validation",
+    "element_to_model",
+    "from_xml",
+    "get_validator",
+    "model_to_element",
+    "register_validator",
+    "to_xml",
+]
+
+#: How :func:`from_xml` validates, in the style of xmlschema: ``"strict"`` (levels 1 and 2 must pass),
+#: ``"lax"`` (only the XSD must pass; rule findings are not checked), ``"skip"`` (hardened parse only).
+Validation = Literal["strict", "lax", "skip"]
+
+
+#: ``validate_bytes(data, *, today=..., registry=...) -> Report``
+_Validator = Callable[..., Report]
+_VALIDATOR: _Validator | None = None
+#: Where the default validator lives; imported by name on first use of a validating mode.
+DEFAULT_VALIDATOR_MODULE = "ieb.validation"
+
+
+def register_validator(validator: _Validator) -> None:
+    """Set the function ``from_xml`` validates with (``validate_bytes(data, *, today=...) -> Report``).
+    :mod:`ieb.validation` registers its ``validate_bytes`` when it is imported."""
+    global _VALIDATOR
+    _VALIDATOR = validator
+
+
+def get_validator() -> _Validator:
+    """The registered validator (importing :mod:`ieb.validation` by name when none is registered yet)."""
+    if _VALIDATOR is None:
+        importlib.import_module(DEFAULT_VALIDATOR_MODULE)
+    assert _VALIDATOR is not None, f"{DEFAULT_VALIDATOR_MODULE} did not register a validator"
+    return _VALIDATOR
 
 
 def _text(value: Any) -> str:
@@ -62,7 +107,11 @@ def model_to_element(message: Message) -> etree._Element:
 
 
 def to_xml(message: Message) -> bytes:
-    """Serialise a message: UTF-8 without BOM, XML declaration, two-space indentation, final newline."""
+    """Serialise a message: UTF-8 without BOM, XML declaration, two-space indentation, final newline.
+
+    Raises :class:`~ieb.errors.IebError` when ``message`` is not an iEb message model."""
+    if not isinstance(message, Message):
+        raise IebError(f"to_xml verwacht een iEb-bericht (Wmo401 ... Wmo404), niet {type(message).__name__}")
     root = model_to_element(message)
     etree.indent(root, space="  ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8") + b"\n"
@@ -95,21 +144,42 @@ def _collect(element: etree._Element, cls: type[IebModel], msg_ns: str) -> dict[
         if nested is not None:
             values[name] = _collect(child, nested, msg_ns)
         elif typing.get_origin(field.annotation) is tuple:
-            values[name] = tuple((c.text or "") for c in child if c.tag == f"{{{ns}}}RetourCode")
+            values[name] = tuple(read_string(c) for c in child if c.tag == f"{{{ns}}}RetourCode")
+        elif _is_field_of(cls, name, int) or name in _INT_FIELDS:
+            number = read_integer(child)
+            values[name] = read_string(child) if number is None else number
+        elif _is_field_of(cls, name, dt.date):
+            day = read_date(child)
+            if day is not None and not day.in_python_range:
+                raise MessageInvalidError(
+                    f"{field.alias or name} {day.isoformat()} valt buiten de jaren 0001-9999 (IEB-DATUM)",
+                    [
+                        _issue(
+                            "IEB-DATUM",
+                            child,
+                            f"{field.alias or name} {day.isoformat()} valt buiten 0001-9999.",
+                        )
+                    ],
+                )
+            values[name] = read_string(child) if day is None else day.to_date()
         else:
-            text = child.text or ""
-            values[name] = int(text) if _is_int_field(cls, name) else text
+            values[name] = read_string(child)
     return values
 
 
-def _is_int_field(cls: type[BaseModel], name: str) -> bool:
+def _issue(code: str, element: etree._Element, message: str) -> Issue:
+    return Issue(code, "0001", 2, etree.QName(element).localname, message)
+
+
+def _is_field_of(cls: type[BaseModel], name: str, kind: type) -> bool:
     annotation = cls.model_fields[name].annotation
-    if annotation is int:
+    if annotation is kind:
         return True
-    return any(arg is int for arg in typing.get_args(annotation)) or name in _INT_FIELDS
+    return any(arg is kind for arg in typing.get_args(annotation))
 
 
-_INT_FIELDS = frozenset({"eb_start_nummer", "kostprijs_bedrag", "bericht_versie", "bericht_subversie"})
+# Literal[1] / Literal[0] header fields are integers in the XSD.
+_INT_FIELDS = frozenset({"bericht_versie", "bericht_subversie"})
 
 
 def element_to_model(root: etree._Element) -> Message:
@@ -122,19 +192,33 @@ def element_to_model(root: etree._Element) -> Message:
         raise UnknownMessageError(f"geen iEb 1.0-bericht: root {root.tag}") from exc
     if qname.localname != "Bericht" or qname.namespace != cls.namespace():
         raise UnknownMessageError(f"geen iEb 1.0-bericht: root {root.tag}")
-    return cls.model_validate(_collect(root, cls, cls.namespace()))
+    try:
+        return cls.model_validate(_collect(root, cls, cls.namespace()))
+    except ValidationError as exc:
+        raise model_error(cls, exc) from None
 
 
-def from_xml(data: bytes, *, today: dt.date | None = None) -> Message:
-    """Parse and validate an iEb 1.0 file; raise :class:`MessageInvalidError` listing every issue.
+def from_xml(data: bytes, *, today: dt.date | None = None, validation: Validation = "strict") -> Message:
+    """Parse an iEb 1.0 file into its model; raise :class:`MessageInvalidError` listing every issue.
 
-    Levels 1 and 2 (XSD and in-message rules) must pass. Level-3 findings that need the receiver's
-    context (CS300, CS333, 8848) do not stop parsing; use :func:`ieb.validation.validate` for those.
+    ``validation="strict"``: levels 1 and 2 (XSD and in-message rules) must pass; level-3 findings
+    that need the receiver's context (CS300, CS333, 8848) do not stop parsing (use
+    :func:`ieb.validation.validate_bytes` for those). ``"lax"``: only level 1 must pass.
+    ``"skip"``: hardened parse only. In every mode the model's own types still apply, and every
+    problem is raised as an :class:`~ieb.errors.IebError` (never a pydantic or lxml exception):
+    :class:`MessageInvalidError` (with ``.issues``), :class:`UnknownMessageError` or
+    :class:`~ieb.xmlsafe.XmlProblem`.
     """
-    from ieb.validation import validate_bytes
-
-    report = validate_bytes(data, today=today)
-    blocking = [i for i in report.issues if i.level < 3]
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MessageInvalidError(f"verwacht bytes, niet {type(data).__name__}", [])
+    data = bytes(data)
+    if validation == "skip":
+        return element_to_model(parse_bytes(data))
+    if validation not in ("strict", "lax"):
+        raise IebError(f"validation moet 'strict', 'lax' of 'skip' zijn, niet {validation!r}")
+    report = get_validator()(data, today=today)
+    worst = 2 if validation == "strict" else 1
+    blocking = [i for i in report.issues if i.level <= worst]
     if blocking or report.root is None:
         raise MessageInvalidError(
             f"bericht is ongeldig: {len(blocking)} probleem/problemen, eerste: {blocking[0].message}"

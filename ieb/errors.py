@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ieb.validation.report import Issue
+    from ieb.issues import Issue
 
 
 class IebError(Exception):

@@ -17,6 +17,7 @@ from pydantic_core import CoreSchema, core_schema
 from stdnum.nl import bsn as _stdnum_bsn
 
 __all__ = [
+    "BASIS_NS",
     "Bedrag",
     "Bsn",
     "Datum",
@@ -32,6 +33,10 @@ __all__ = [
     "mask_bsns",
     "parse_datum",
 ]
+
+
+#: Namespace of the iEb 1.0 basisschema (the CDT_* children and LDT_* types); the one definition.
+BASIS_NS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 
 
 def mask_bsn(value: object) -> str:
@@ -117,6 +122,7 @@ class Bsn(_ValidatedStr):
 
     @property
     def masked(self) -> str:
+        """The Bsn with all but the last three digits masked (``******782``)."""
         return mask_bsn(self)
 
 
@@ -143,12 +149,14 @@ class Versie(_ValidatedStr):
 
     @property
     def parts(self) -> tuple[int, int, int]:
+        """The three numbers of ``n.n.n``."""
         a, b, c = (int(p) for p in self.split("."))
         return (a, b, c)
 
 
 class IdentificatieBericht(_ValidatedStr):
-    """1..12 characters, not only whitespace (``LDT_IdentificatieBericht``)."""
+    """1..12 characters, not only whitespace (``LDT_IdentificatieBericht``: pattern ``.*[^\\s].*``,
+    where whitespace is space, tab, CR and LF)."""
 
     _what = "Identificatie"
 
@@ -156,7 +164,7 @@ class IdentificatieBericht(_ValidatedStr):
     def _check(cls, value: str) -> None:
         if not 1 <= len(value) <= 12:
             raise ValueError(f"Identificatie {value!r} moet 1 tot 12 tekens lang zijn")
-        if not value.strip():
+        if not value.strip(" \t\r\n"):  # the XSD's \s: a no-break space is not whitespace
             raise ValueError("Identificatie mag niet alleen uit spaties bestaan")
 
 
@@ -203,6 +211,7 @@ class StatusAanlevering(str, Enum):
 
     @property
     def omschrijving(self) -> str:
+        """The meaning of the status in Dutch."""
         return {
             "1": "eerste aanlevering",
             "2": "gewijzigde aanlevering",
@@ -242,6 +251,7 @@ class RetourCode(str, Enum):
 
     @property
     def omschrijving(self) -> str:
+        """The retourcode's text from codelist EB001."""
         return _RETOURCODE_TEXT[self.value]
 
     @property

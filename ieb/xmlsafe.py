@@ -1,8 +1,15 @@
-"""Hardened XML parsing: no DTD, no entity expansion, no network, a size limit and UTF-8 without BOM.
+"""Hardened XML parsing: no DTD, no entity expansion, no file or network access, bounded work.
 
-Every problem is reported as a :class:`XmlProblem` with the rule code that names it:
-``OP179`` (file larger than 25 MB), ``OP192`` (not UTF-8 or a byte order mark) and ``XML`` (not
-well-formed, or a forbidden construct such as a DTD or an entity declaration).
+Every problem is reported as a :class:`XmlProblem` (an :class:`~ieb.errors.XmlSecurityError`) with
+the rule code that names it: ``OP179`` (file larger than 25 MB), ``OP192`` (not UTF-8, or a byte order
+mark) and ``XML`` (not well-formed, a forbidden construct such as a DTD or an entity declaration, or
+more elements, depth, namespace declarations or attributes than :class:`Limits` allows).
+
+Two guarantees hold for every parser made here, whatever the input's encoding (UTF-16 with a
+declaration, UTF-32, ...): libxml2 never opens a file or URL (every external DTD, entity or schema
+reference is answered with an empty document by a resolver, before libxml2's own loader is asked),
+and no entity is expanded. :func:`parse_bytes` (iEb payloads) in addition decodes first: anything that
+is not UTF-8 is OP192 before a parser sees it.
 """
 
 from __future__ import annotations
@@ -15,7 +22,20 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["MAX_BYTES", "XmlProblem", "parse_bytes", "safe_parser", "thread_schema"]
+from ieb.errors import XmlSecurityError
+from ieb.issues import Issue
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "MAX_BYTES",
+    "Limits",
+    "XmlProblem",
+    "parse_bytes",
+    "safe_fromstring",
+    "safe_parser",
+    "schema_parser",
+    "thread_schema",
+]
 
 #: OP179: an iEb file is at most 25 MB.
 MAX_BYTES = 25 * 1024 * 1024
@@ -27,41 +47,175 @@ _BOMS = (
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 )
-_DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']")
 # A DTD or entity declaration can only stand before the root element. We refuse it outright, before
 # the parser sees it, so that no entity is ever expanded and nothing is read from disk or network.
 _FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)\b")
+_CHUNK = 1 << 16
+#: A namespace declaration as it stands in a start tag: `` xmlns="..."`` or `` xmlns:p='...'``.
+_ATTRIBUTE = re.compile(rb"\s[^\s=/<>\"']+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*')")
+_NS_DECL = re.compile(rb"\sxmlns(?::[^\s=/>]*)?\s*=\s*(?:\"[^\"<]*\"|'[^'<]*')")
 
 
 @dataclass(frozen=True, slots=True)
-class XmlProblem(Exception):
-    code: str
-    message: str
-    line: int | None = None
+class Limits:
+    """Bounds on the work one document may cause, checked while it is parsed.
+
+    ``elements``: element count; ``depth``: nesting depth; ``namespaces``: namespace declarations in
+    the whole document; ``attributes``: attributes in the whole document. An iEb payload has about 25
+    elements at depth 5; a StUF-GGk envelope with WS-Security about 100 at depth 10."""
+
+    elements: int = 100_000
+    depth: int = 256
+    namespaces: int = 1_000
+    attributes: int = 10_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class XmlProblem(XmlSecurityError):
+    """The input cannot be parsed safely; ``code`` names the rule (OP179, OP192, XML)."""
+
+    def __init__(self, code: str, message: str, line: int | None = None) -> None:
+        super().__init__(message, code=code, location=f"regel {line}" if line else None)
+        self.line = line
+        self.issues: tuple[Any, ...] = (Issue(code, "0001", 1, None, message),)
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
 
 
+class _NoExternalResources(etree.Resolver):
+    """Answers every request for an external DTD, entity or schema with an empty document, so
+    libxml2 never opens a file (a FIFO cannot block it) or a URL, and an existing and a missing file
+    look the same."""
+
+    def resolve(self, system_url: str, public_id: str, context: Any = None) -> Any:
+        return self.resolve_string("", context)  # type: ignore[call-arg]
+
+
+def _harden(parser: etree.XMLParser) -> etree.XMLParser:
+    parser.resolvers.add(_NoExternalResources())
+    return parser
+
+
+def _options(huge_text: bool, remove_comments: bool) -> dict[str, Any]:
+    return {
+        "resolve_entities": False,
+        "no_network": True,
+        "load_dtd": False,
+        "dtd_validation": False,
+        "huge_tree": huge_text,
+        "remove_blank_text": False,
+        "remove_comments": remove_comments,
+        "remove_pis": False,
+        "collect_ids": False,
+    }
+
+
 def safe_parser(*, huge_text: bool = False, remove_comments: bool = False) -> etree.XMLParser:
     """The one hardened lxml parser of the project: never loads a DTD, expands an entity or
-    touches the network.
+    touches the disk or the network, in any encoding.
 
     ``huge_text`` lifts libxml2's 10 MB limit on a single text node (a base64 payload in a 25 MB
     envelope needs it); use it only after the size limit and the DTD scan. ``remove_comments`` is
-    for signed documents, where a comment could split signed text.
+    for signed documents, where a comment could split signed text. For untrusted bytes prefer
+    :func:`safe_fromstring`, which also bounds the work (:class:`Limits`).
     """
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=huge_text,
-        remove_blank_text=False,
-        remove_comments=remove_comments,
-        remove_pis=False,
-        collect_ids=False,
+    return _harden(etree.XMLParser(**_options(huge_text, remove_comments)))
+
+
+def schema_parser() -> etree.XMLParser:
+    """A parser for XSD files the user or the project trusts (a release folder): the same settings
+    as :func:`safe_parser` but allowed to read the file it is given and the schemas it imports from
+    disk (never the network). Never use it for input from a peer."""
+    return etree.XMLParser(**_options(False, False))
+
+
+def _limit(what: str, limit: int, line: int | None) -> XmlProblem:
+    return XmlProblem(
+        "XML",
+        f"Het bestand bevat meer {what} dan toegestaan (hoogstens {limit}); zo'n bestand wordt niet verwerkt.",
+        line,
     )
+
+
+def safe_fromstring(
+    data: bytes,
+    *,
+    huge_text: bool = False,
+    remove_comments: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+    encoding: str | None = None,
+) -> etree._Element:
+    """Parse ``data`` with :func:`safe_parser`'s settings, counting elements, depth, namespace
+    declarations and attributes *while* parsing (64 KB at a time), so an oversized document is refused
+    before it is built whole. Raises :class:`XmlProblem` (code ``XML``) when not well-formed or over a limit.
+
+    ``encoding`` forces the document encoding (``parse_bytes`` passes ``"utf-8"`` after decoding)."""
+    options = _options(huge_text, remove_comments)
+    if encoding is not None:
+        options["encoding"] = encoding
+    # Fast path: every element, namespace declaration and attribute needs its own '<', 'xmlns' or
+    # '=' in the bytes (in any ASCII-compatible encoding), so when these counts are within the limits
+    # the document is too; depth cannot exceed the number of '<'.
+    # Only for an ASCII-compatible start (UTF-8); UTF-16/32 or EBCDIC input takes the counted path.
+    head = data[:4]
+    ascii_compatible = encoding is not None or (
+        head[:1] in (b"<", b" ", b"\t", b"\r", b"\n") and b"\x00" not in head
+    )
+    # Thousands of namespace declarations or attributes in one start tag cost libxml2 a full parse
+    # of the tag before the first event: refuse them from the bytes (counting stops at the limit).
+    if ascii_compatible and data.count(b"xmlns") > limits.namespaces:
+        found = 0
+        for _ in _NS_DECL.finditer(data):
+            found += 1
+            if found > limits.namespaces:
+                raise _limit("namespacedeclaraties", limits.namespaces, None)
+    if ascii_compatible and data.count(b"=") > limits.attributes:
+        found = 0
+        for _ in _ATTRIBUTE.finditer(data):
+            found += 1
+            if found > limits.attributes:
+                raise _limit("attributen", limits.attributes, None)
+    tags = data.count(b"<")
+    if (
+        ascii_compatible
+        and tags <= min(limits.elements, limits.depth)
+        and data.count(b"xmlns") <= limits.namespaces
+        and data.count(b"=") <= limits.attributes
+    ):
+        try:
+            return etree.fromstring(data, _harden(etree.XMLParser(**options)))
+        except etree.XMLSyntaxError as exc:
+            raise XmlProblem("XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno) from None
+    parser = _harden(etree.XMLPullParser(events=("start", "end", "start-ns"), **options))
+    elements = depth = namespaces = attributes = 0
+    try:
+        for offset in range(0, max(len(data), 1), _CHUNK):
+            parser.feed(data[offset : offset + _CHUNK])
+            for event, item in parser.read_events():
+                if event == "start":
+                    elements += 1
+                    depth += 1
+                    attributes += len(item.attrib)
+                    if elements > limits.elements:
+                        raise _limit("elementen", limits.elements, item.sourceline)
+                    if depth > limits.depth:
+                        raise _limit("geneste niveaus", limits.depth, item.sourceline)
+                    if attributes > limits.attributes:
+                        raise _limit("attributen", limits.attributes, item.sourceline)
+                elif event == "end":
+                    depth -= 1
+                else:
+                    namespaces += 1
+                    if namespaces > limits.namespaces:
+                        raise _limit("namespacedeclaraties", limits.namespaces, None)
+        root: etree._Element = parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise XmlProblem("XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno) from None
+    return root
 
 
 def _prolog(data: bytes) -> bytes:
@@ -85,8 +239,19 @@ def _prolog(data: bytes) -> bytes:
         pos = end + 2
 
 
-def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
-    """Parse ``data`` safely and return the root element, or raise :class:`XmlProblem`."""
+def _not_utf8(message: str, line: int | None = 1) -> XmlProblem:
+    return XmlProblem("OP192", message, line)
+
+
+def parse_bytes(
+    data: bytes, *, max_bytes: int = MAX_BYTES, limits: Limits = DEFAULT_LIMITS
+) -> etree._Element:
+    """Parse an iEb file safely and return the root element, or raise :class:`XmlProblem`.
+
+    Order: size (OP179), encoding (OP192: a BOM, a NUL byte as in UTF-16/UTF-32 without BOM, a
+    declared encoding other than UTF-8, or bytes that are not UTF-8), a DTD in the prolog (XML), then
+    the parse itself with the encoding forced to UTF-8 and the text-node limit lifted (the size is
+    bounded and there is no DTD), with the :class:`Limits` checked while parsing."""
     if len(data) > max_bytes:
         raise XmlProblem(
             "OP179",
@@ -95,25 +260,28 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
         )
     for bom, name in _BOMS:
         if data.startswith(bom):
-            raise XmlProblem(
-                "OP192",
+            raise _not_utf8(
                 f"Het bestand begint met een byte order mark ({name}); een iEb-bestand moet UTF-8 "
-                "zonder BOM zijn. Sla het op als 'UTF-8 zonder BOM'.",
-                1,
+                "zonder BOM zijn. Sla het op als 'UTF-8 zonder BOM'."
             )
-    decl = _DECL.match(data)
-    if decl and decl.group(1).decode("ascii").upper().replace("_", "-") not in ("UTF-8", "UTF8"):
-        raise XmlProblem(
-            "OP192",
-            f"Het bestand is gecodeerd als {decl.group(1).decode('ascii')}; een iEb-bestand moet UTF-8 zijn.",
-            1,
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _not_utf8(
+            "Het bestand bevat NUL-bytes: het is geen UTF-8 (maar bijvoorbeeld UTF-16 of UTF-32); "
+            "een iEb-bestand moet UTF-8 zonder BOM zijn.",
+            data[:nul].count(b"\n") + 1,
         )
+    decl = _DECL.match(data)
+    if decl:
+        declared = decl.group(1).decode("ascii", "replace")
+        if declared.upper().replace("_", "-") not in ("UTF-8", "UTF8"):
+            raise _not_utf8(f"Het bestand is gecodeerd als {declared!r}; een iEb-bestand moet UTF-8 zijn.")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise XmlProblem(
-            "OP192", f"Het bestand bevat bytes die geen geldige UTF-8 zijn (regel {line}).", line
+        raise _not_utf8(
+            f"Het bestand bevat bytes die geen geldige UTF-8 zijn (regel {line}).", line
         ) from None
     prolog = _prolog(data)
     forbidden = _FORBIDDEN.search(prolog)
@@ -125,10 +293,7 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
             "DTD's en entiteiten zijn in iEb niet toegestaan.",
             line,
         )
-    try:
-        root = etree.fromstring(data, parser=safe_parser())
-    except etree.XMLSyntaxError as exc:
-        raise XmlProblem("XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno) from None
+    root = safe_fromstring(data, huge_text=True, limits=limits, encoding="utf-8")
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
         raise XmlProblem("XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1)
@@ -152,6 +317,6 @@ def thread_schema(path: str | Path) -> etree.XMLSchema:
     schema = cache.get(key)
     if schema is None:
         with _COMPILE_LOCK:
-            schema = etree.XMLSchema(etree.parse(key, safe_parser()))
+            schema = etree.XMLSchema(etree.parse(key, schema_parser()))
         cache[key] = schema
     return schema

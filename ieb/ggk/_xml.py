@@ -7,7 +7,7 @@ import re
 from lxml import etree
 
 from ieb.ggk.errors import EnvelopeTooLargeError, HostileXmlError
-from ieb.xmlsafe import safe_parser
+from ieb.xmlsafe import XmlProblem, safe_fromstring, safe_parser
 
 __all__ = ["MAX_ENVELOPE_BYTES", "check_size", "parse_xml", "safe_parser"]
 
@@ -75,18 +75,11 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> etree._Ele
     data = bytes(data)
     check_size(data, max_bytes)
     _scan(data)
-    try:
-        root = etree.fromstring(data, safe_parser())
-    except etree.XMLSyntaxError as exc:
-        if "Text node too long" not in str(exc):
-            raise HostileXmlError(f"geen goedgevormde XML: {exc}", location=f"regel {exc.lineno}") from None
-        # A legitimate envelope of up to 25 MB carries its file as one base64 text node, larger
-        # than libxml2's 10 MB default. The size is already bounded above and there is no DTD, so
-        # only this limit is lifted (still no entities, no DTD, no network).
-        try:
-            root = etree.fromstring(data, safe_parser(huge_text=True))
-        except etree.XMLSyntaxError as exc2:
-            raise HostileXmlError(f"geen goedgevormde XML: {exc2}", location=f"regel {exc2.lineno}") from None
+    try:  # limits on elements, depth, namespaces and attributes are checked while parsing
+        root = safe_fromstring(data, huge_text=True)
+    except XmlProblem as exc:
+        text = exc.message.replace("Het bestand is geen welgevormde XML", "geen goedgevormde XML")
+        raise HostileXmlError(text, location=exc.location) from None
     tree = root.getroottree()
     docinfo = tree.docinfo
     if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from ieb.messages.base import (
     BASIS_NS,
@@ -19,6 +19,7 @@ from ieb.messages.base import (
     StopEigenBijdrage,
     StopEigenBijdrageRetour,
     XsdVersie,
+    model_error,
 )
 from ieb.types import Bsn, RetourCode, StatusAanlevering
 
@@ -44,6 +45,7 @@ __all__ = [
     "Wmo404Client",
     "XsdVersie",
     "message_class",
+    "model_error",
 ]
 
 NS_TEMPLATE = "http://www.istandaarden.nl/ieb/1_0/{}/schema"
@@ -59,6 +61,7 @@ class Message(IebModel):
 
     @classmethod
     def namespace(cls) -> str:
+        """The message namespace (``http://www.istandaarden.nl/ieb/1_0/wmo401/schema``)."""
         return NS_TEMPLATE.format(cls.bericht.lower())
 
     @model_validator(mode="after")
@@ -72,41 +75,59 @@ class Message(IebModel):
 
 
 class RetourMessage(Message):
+    """Base of the retours WMO402 and WMO404: a RetourHeader and the heenbericht it answers."""
+
     header: RetourHeader = Field(alias="Header")
     #: the heenbericht this message answers
     heen: ClassVar[str]
 
 
 class Wmo401Client(IebModel):
+    """Client of a WMO401: Bsn and StartEigenBijdrage."""
+
     bsn: Bsn = Field(alias="Bsn")
     start_eigen_bijdrage: StartEigenBijdrage = Field(alias="StartEigenBijdrage")
 
 
 class Wmo403Client(IebModel):
+    """Client of a WMO403: Bsn and StopEigenBijdrage."""
+
     bsn: Bsn = Field(alias="Bsn")
     stop_eigen_bijdrage: StopEigenBijdrage = Field(alias="StopEigenBijdrage")
 
 
 class Wmo402Client(IebModel):
+    """Client of a WMO402: Bsn, StartEigenBijdrage with its RetourCodes, and the client's RetourCodes."""
+
     bsn: Bsn = Field(alias="Bsn")
     start_eigen_bijdrage: StartEigenBijdrageRetour = Field(alias="StartEigenBijdrage")
     retour_codes: tuple[RetourCode, ...] = Field(alias="RetourCodes", min_length=1)
 
 
 class Wmo404Client(IebModel):
+    """Client of a WMO404: Bsn, StopEigenBijdrage with its RetourCodes, and the client's RetourCodes."""
+
     bsn: Bsn = Field(alias="Bsn")
     stop_eigen_bijdrage: StopEigenBijdrageRetour = Field(alias="StopEigenBijdrage")
     retour_codes: tuple[RetourCode, ...] = Field(alias="RetourCodes", min_length=1)
 
 
-def _header(code: str, afzender: str, identificatie: str, dagtekening: dt.date) -> Header:
-    return Header.model_validate(
-        {
-            "bericht_code": code,
-            "afzender": afzender,
-            "bericht_identificatie": {"identificatie": identificatie, "dagtekening": dagtekening},
-        }
-    )
+def _header(code: str, afzender: str, identificatie: str, dagtekening: dt.date) -> dict[str, Any]:
+    return {
+        "bericht_code": code,
+        "afzender": afzender,
+        "bericht_identificatie": {"identificatie": identificatie, "dagtekening": dagtekening},
+    }
+
+
+_M = TypeVar("_M", bound="Message")
+
+
+def _validated(cls: type[_M], values: dict[str, Any]) -> _M:
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        raise model_error(cls, exc) from None
 
 
 class Wmo401(Message):
@@ -134,7 +155,8 @@ class Wmo401(Message):
         kostprijs = None
         if kostprijs_bedrag is not None or kostprijs_startdatum is not None:
             kostprijs = {"kostprijs_bedrag": kostprijs_bedrag, "kostprijs_startdatum": kostprijs_startdatum}
-        return cls.model_validate(
+        return _validated(
+            cls,
             {
                 "header": _header(cls.bericht_code, afzender, identificatie, dagtekening),
                 "client": {
@@ -143,10 +165,10 @@ class Wmo401(Message):
                         "eb_start_nummer": eb_start_nummer,
                         "eb_startdatum": eb_startdatum,
                         "eb_kostprijs": kostprijs,
-                        "status_aanlevering": StatusAanlevering(status),
+                        "status_aanlevering": status,
                     },
                 },
-            }
+            },
         )
 
 
@@ -170,7 +192,8 @@ class Wmo403(Message):
         status: StatusAanlevering | str = StatusAanlevering.EERSTE,
     ) -> Wmo403:
         """Build a WMO403 from plain values (validated as the model would)."""
-        return cls.model_validate(
+        return _validated(
+            cls,
             {
                 "header": _header(cls.bericht_code, afzender, identificatie, dagtekening),
                 "client": {
@@ -178,10 +201,10 @@ class Wmo403(Message):
                     "stop_eigen_bijdrage": {
                         "eb_start_nummer": eb_start_nummer,
                         "eb_stopdatum": eb_stopdatum,
-                        "status_aanlevering": StatusAanlevering(status),
+                        "status_aanlevering": status,
                     },
                 },
-            }
+            },
         )
 
 

@@ -7,21 +7,36 @@ element name (``EbStartNummer``), which the codec uses. Models are frozen: build
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ieb.types import Bedrag, Datum, Gemeentecode, IdentificatieBericht, IebStatus, Nummer, RetourCode, Versie
+from ieb.errors import MessageInvalidError
+from ieb.issues import Issue
+from ieb.types import (
+    BASIS_NS,
+    Bedrag,
+    Datum,
+    Gemeentecode,
+    IdentificatieBericht,
+    IebStatus,
+    Nummer,
+    RetourCode,
+    Versie,
+    mask_bsns,
+)
 
 __all__ = [
     "BASIS_NS",
     "BerichtIdentificatie",
     "IebModel",
+    "InvalidModelError",
     "Kostprijs",
     "XsdVersie",
+    "model_error",
 ]
-
-BASIS_NS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 
 #: XSD versions this library writes (the newest of release 1.0).
 XSD_VERSIE = "1.2.0"
@@ -114,3 +129,65 @@ class StopEigenBijdrageRetour(StopEigenBijdrage):
 def dump_fields(model: IebModel) -> dict[str, Any]:
     """The model's fields by Python name (nested models stay models)."""
     return {name: getattr(model, name) for name in type(model).model_fields}
+
+
+class InvalidModelError(MessageInvalidError, ValueError):
+    """A value does not fit the message model; ``issues`` names each field (as an XML path of the
+    standard's element names) and the rule (``CS002``, ``CS125``, ... or ``XSD`` for a type or
+    facet). Also a ``ValueError``, so code that caught pydantic's error keeps working; ``errors()``
+    gives pydantic's error list (``loc`` by Python field name, ``msg``; no input values)."""
+
+    _errors: list[dict[str, Any]]
+
+    def errors(self) -> list[dict[str, Any]]:
+        """pydantic's error list: ``loc`` by Python field name, ``msg`` (BSNs masked), ``type``."""
+        return list(getattr(self, "_errors", []))
+
+
+_RULE_IN_TEXT = re.compile(r"\((CS\d{3}|TR\d{3}|OP\d{3})\)")
+
+
+def _alias_path(cls: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    current: Any = cls
+    for step in loc:
+        if isinstance(step, int):
+            parts[-1:] = [f"{parts[-1]}[{step + 1}]"] if parts else []
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not isinstance(fields, dict) or step not in fields:
+            parts.append(str(step))
+            current = None
+            continue
+        info = fields[step]
+        parts.append(info.alias or step)
+        annotation = info.annotation
+        current = next(
+            (
+                a
+                for a in (annotation, *typing.get_args(annotation))
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
+            None,
+        )
+    return "/".join(parts)
+
+
+def model_error(cls: type[BaseModel], exc: ValidationError) -> InvalidModelError:
+    """Turn pydantic's ``ValidationError`` into an :class:`InvalidModelError` naming the field (as
+    element path) and the rule; BSNs in the texts are masked."""
+    issues: list[Issue] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        path = _alias_path(cls, tuple(err["loc"]))
+        text = mask_bsns(str(err["msg"]).removeprefix("Value error, "))
+        rule = _RULE_IN_TEXT.search(text)
+        issues.append(
+            Issue(rule.group(1) if rule else "XSD", "0001", 2 if rule else 1, path or None, f"{path}: {text}")
+        )
+    first = issues[0].message if issues else "ongeldige waarde"
+    error = InvalidModelError(f"{getattr(cls, '__name__', 'model')} is ongeldig: {first}", issues)
+    error._errors = [
+        {"loc": tuple(e["loc"]), "msg": mask_bsns(str(e["msg"])), "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    return error

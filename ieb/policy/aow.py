@@ -13,9 +13,10 @@ table then returns the last fixed age (a legal minimum) with ``vastgesteld=False
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
+
+from ieb.dates import add_months
 
 __all__ = ["AOW_TABLE", "AowAge", "age_on", "aow_age", "aow_date", "has_aow_age_in_month"]
 
@@ -73,9 +74,7 @@ def aow_age(geboortedatum: dt.date) -> AowAge:
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return add_months(day, months)  # the one month arithmetic (ieb.dates), total
 
 
 def aow_date(geboortedatum: dt.date) -> dt.date:

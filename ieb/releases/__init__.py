@@ -20,7 +20,7 @@ from lxml import etree
 
 from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.resources import schemas_dir
-from ieb.xmlsafe import safe_parser, thread_schema
+from ieb.xmlsafe import schema_parser, thread_schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.messages import Message
@@ -30,6 +30,7 @@ __all__ = [
     "MessageSpec",
     "Registry",
     "Release",
+    "attach_builtin_rules",
     "default_registry",
     "get_release",
     "register_folder",
@@ -42,7 +43,7 @@ GENERIC_TYPES = frozenset({"LDT_BurgerServicenummer", "LDT_Datum", "LDT_StatusAa
 
 
 def _secure_parse(path: Path) -> etree._ElementTree:
-    return etree.parse(str(path), safe_parser())
+    return etree.parse(str(path), schema_parser())
 
 
 @dataclass(eq=False)
@@ -57,6 +58,7 @@ class MessageSpec:
     root_name: str = "Bericht"
     model: type[Message] | None = None
     _types: dict[tuple[str, ...], str] | None = field(default=None, repr=False)
+    _builtins: dict[tuple[str, ...], str] | None = field(default=None, repr=False)
 
     @property
     def schema(self) -> etree.XMLSchema:
@@ -73,13 +75,25 @@ class MessageSpec:
     def types(self) -> dict[tuple[str, ...], str]:
         """Element path (local names from the root) -> the basisschema type it is based on."""
         if self._types is None:
-            self._types = _type_index(self.schema_path, self.root_name)
+            self._types, self._builtins = _type_index(self.schema_path, self.root_name)
         return self._types
 
+    @property
+    def builtins(self) -> dict[tuple[str, ...], str]:
+        """Element path (local names from the root) -> the built-in XSD type its simple type derives
+        from (``"date"``, ``"integer"``, ``"string"``), which fixes how its value is read
+        (:func:`ieb.values.read_value`)."""
+        if self._builtins is None:
+            self._types, self._builtins = _type_index(self.schema_path, self.root_name)
+        return self._builtins
 
-def _type_index(schema_path: Path, root_name: str) -> dict[tuple[str, ...], str]:
+
+def _type_index(
+    schema_path: Path, root_name: str
+) -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], str]]:
     """Walk the XSD (message schema plus the schemas it imports) from the root element and record,
-    for every element path, the LDT_* type it is declared with or restricts."""
+    for every element path, the LDT_* type it is declared with or restricts, and the built-in XSD
+    type at the root of its derivation."""
     complex_types: dict[str, etree._Element] = {}
     simple_types: dict[str, etree._Element] = {}
     roots: dict[str, etree._Element] = {}
@@ -115,7 +129,17 @@ def _type_index(schema_path: Path, root_name: str) -> dict[tuple[str, ...], str]
         restriction = node.find("xs:restriction", _XS)
         return simple_base(local(restriction.get("base")), depth + 1) if restriction is not None else None
 
+    def builtin_base(name: str, depth: int = 0) -> str | None:
+        node = simple_types.get(name)
+        if node is None:
+            return name or None  # not declared in these schemas: a built-in type (xs:date, ...)
+        restriction = node.find("xs:restriction", _XS)
+        if restriction is None or depth > 20:
+            return None
+        return builtin_base(local(restriction.get("base")), depth + 1)
+
     index: dict[tuple[str, ...], str] = {}
+    builtins: dict[tuple[str, ...], str] = {}
 
     def walk(element: etree._Element, path: tuple[str, ...], depth: int) -> None:
         if depth > 30:
@@ -128,6 +152,13 @@ def _type_index(schema_path: Path, root_name: str) -> dict[tuple[str, ...], str]
                 base = simple_base(local(anonymous.get("base")))
         if base:
             index[path] = base
+        if type_name and type_name not in complex_types:
+            builtin = builtin_base(type_name)
+        else:
+            anonymous = element.find("xs:simpleType/xs:restriction", _XS)
+            builtin = builtin_base(local(anonymous.get("base"))) if anonymous is not None else None
+        if builtin:
+            builtins[path] = builtin
         ctype = complex_types.get(type_name) if type_name else element.find("xs:complexType", _XS)
         if ctype is None:
             return
@@ -138,7 +169,7 @@ def _type_index(schema_path: Path, root_name: str) -> dict[tuple[str, ...], str]
     load(schema_path)
     if root_name in roots:
         walk(roots[root_name], (root_name,), 0)
-    return index
+    return index, builtins
 
 
 @dataclass(eq=False)
@@ -152,6 +183,7 @@ class Release:
     builtin: bool = False
 
     def message(self, name: str) -> MessageSpec:
+        """The message by name (``WMO401``); raises UnknownMessageError when the release lacks it."""
         try:
             return self.messages[name.upper()]
         except KeyError:
@@ -160,6 +192,7 @@ class Release:
             ) from None
 
     def by_namespace(self, namespace: str) -> MessageSpec | None:
+        """The message with this target namespace, or None."""
         for spec in self.messages.values():
             if spec.namespace == namespace:
                 return spec
@@ -238,6 +271,7 @@ class Registry:
         return cls(builtin=_builtin_ieb_1_0)
 
     def register(self, release: Release, *, replace: bool = False) -> Release:
+        """Add ``release``; raises ConfigurationError when its name is taken and ``replace`` is False."""
         self._ensure()
         with self._lock:
             if release.name in self._releases and not replace:
@@ -248,9 +282,11 @@ class Registry:
     def register_folder(
         self, folder: str | Path, *, name: str | None = None, replace: bool = False
     ) -> Release:
+        """Register the release in a folder of official XSDs (see :func:`scan_folder`)."""
         return self.register(scan_folder(folder, name=name), replace=replace)
 
     def get(self, name: str) -> Release:
+        """The release registered under ``name``; raises ConfigurationError when unknown."""
         self._ensure()
         try:
             return self._releases[name]
@@ -276,15 +312,27 @@ class Registry:
         )
 
 
+_BUILTIN_RULES: list[tuple[Rule, ...]] = []
+_BUILTIN_RELEASES: list[Release] = []
+
+
+def attach_builtin_rules(rules: tuple[Rule, ...]) -> None:
+    """Give the built-in ``ieb-1.0`` its rules. Called by :mod:`ieb.validation.rules` when it is
+    imported, so this package does not import the validator (no import cycle)."""
+    _BUILTIN_RULES[:] = [rules]
+    for release in _BUILTIN_RELEASES:
+        release.rules = rules
+
+
 def _builtin_ieb_1_0() -> Release:
     from ieb.messages import message_class
-    from ieb.validation.rules import IEB_1_0_RULES
 
     release = scan_folder(schemas_dir() / "ieb" / "1.0", name="ieb-1.0")
     for spec in release.messages.values():
         spec.model = message_class(spec.name)
-    release.rules = IEB_1_0_RULES
+    release.rules = _BUILTIN_RULES[0] if _BUILTIN_RULES else ()
     release.builtin = True
+    _BUILTIN_RELEASES.append(release)
     return release
 
 
@@ -292,6 +340,7 @@ default_registry = Registry(builtin=_builtin_ieb_1_0)
 
 
 def get_release(name: str = "ieb-1.0") -> Release:
+    """A release of the default registry by name (the built-in ``ieb-1.0`` by default)."""
     return default_registry.get(name)
 
 

@@ -55,6 +55,7 @@ from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
+from ieb.values import collapse, element_text
 from ieb.xmlsafe import XmlProblem, parse_bytes
 
 __all__ = ["CakConfig", "CakResult", "CakSimulator", "RetourKop", "Verdict", "retour_kop"]
@@ -132,14 +133,12 @@ def _path(el: etree._Element | None, *names: str) -> etree._Element | None:
 def _value(el: etree._Element | None) -> str | None:
     """The value of a simple element as the XSD reads it: its text nodes, without comments and
     processing instructions (not collapsed: callers collapse for dates and integers)."""
-    if el is None:
-        return None
-    return "".join(el.xpath("text()"))  # type: ignore[arg-type]
+    return None if el is None else element_text(el)  # the one value reader (ieb.values)
 
 
 def _collapsed(el: etree._Element | None) -> str | None:
     value = _value(el)
-    return None if value is None else " ".join(value.split())
+    return None if value is None else collapse(value)  # XML whitespace only, as the XSD collapses
 
 
 def _identificatie_ok(value: str) -> bool:

@@ -11,16 +11,20 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from lxml import etree
+
+from ieb.codec import register_validator
 from ieb.errors import UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
+from ieb.types import BASIS_NS
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
 from ieb.validation.revisions import Revision
 from ieb.validation.revisions import revision as get_revision
-from ieb.validation.rules import GENERIC_RULES, Rule, RuleContext, rule_by_code
+from ieb.validation.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule, RuleContext, rule_by_code
 from ieb.validation.xsdtext import dutch_xsd_message
-from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
+from ieb.xmlsafe import DEFAULT_LIMITS, MAX_BYTES, Limits, XmlProblem, parse_bytes
 
 __all__ = ["Issue", "Report", "Rule", "rule_by_code", "validate_bytes", "validate_file"]
 
@@ -33,9 +37,14 @@ def validate_bytes(
     gemeenten: GemeenteLijst | Callable[[], GemeenteLijst] | None = None,
     tariffs: TariffTable = NATIONAL_TARIFFS,
     max_bytes: int = MAX_BYTES,
+    limits: Limits = DEFAULT_LIMITS,
     revision: str | Revision | None = None,
 ) -> Report:
     """Validate one file and report every problem found (see :class:`Report`).
+
+    Never raises for any input bytes: a file that cannot be parsed safely (OP179, OP192, XML: see
+    :mod:`ieb.xmlsafe`, including the :class:`~ieb.xmlsafe.Limits` on elements, depth, namespaces
+    and attributes) is a report with one level-1 issue.
 
     ``revision`` forces the rule parameters of one revision of iEb 1.0 (``"1.0.3"``, see
     :mod:`ieb.validation.revisions`); by default the revision in force on the Dagtekening applies.
@@ -43,10 +52,13 @@ def validate_bytes(
     forced = get_revision(revision) if isinstance(revision, str) else revision
     registry = registry or default_registry
     report = Report()
+    if not isinstance(data, bytes | bytearray | memoryview):
+        report.issues.append(Issue("XML", "0001", 1, None, f"verwacht bytes, niet {type(data).__name__}"))
+        return report
     try:
-        root = parse_bytes(data, max_bytes=max_bytes)
+        root = parse_bytes(bytes(data), max_bytes=max_bytes, limits=limits)
     except XmlProblem as problem:
-        report.issues.append(Issue(problem.code, "0001", 1, None, problem.message))
+        report.issues.append(Issue(problem.code or "XML", "0001", 1, None, problem.message))
         return report
     report.root = root
     try:
@@ -56,10 +68,24 @@ def validate_bytes(
         return report
     report.bericht, report.release = spec.name, release.name
     schema = spec.schema
-    if not schema.validate(root):
+    try:
+        schema_ok = schema.validate(root)
+    except etree.XMLSchemaValidateError:
+        # libxml2 gives up on a facet (a pattern on a value of 10 MB or more): the value is not valid.
+        schema_ok = False
+        report.issues.append(
+            Issue(
+                "XSD",
+                "0001",
+                1,
+                None,
+                "Een waarde is te groot om tegen het XSD te controleren; pas het veld aan.",
+            )
+        )
+    if not schema_ok:
         prefixes = {
             spec.namespace: spec.name.lower(),
-            "http://www.istandaarden.nl/ieb/1_0/basisschema/schema": "ieb",
+            BASIS_NS: "ieb",
         }
         for entry in list(schema.error_log):  # type: ignore[call-overload]
             message = dutch_xsd_message(entry.message, prefixes, entry.line)
@@ -81,7 +107,12 @@ def validate_bytes(
     rules: tuple[Rule, ...] = release.rules or GENERIC_RULES
     for rule in rules:
         report.issues.extend(rule.run(ctx))
+    if release.builtin and not any(i.level <= 2 for i in report.issues):
+        report.issues.extend(DATE_RANGE_RULE.run(ctx))
     return report
+
+
+register_validator(validate_bytes)
 
 
 def validate_file(path: str | Path, **kwargs: object) -> Report:

@@ -1,65 +1,8 @@
-"""The result of validating one file: every issue found, each with its rule code and retourcode."""
+"""The result of validating one file (defined in :mod:`ieb.issues`, a low layer the codec and the
+models can use without importing the validator)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from lxml import etree
+from ieb.issues import Issue, Report
 
 __all__ = ["Issue", "Report"]
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One problem. ``code`` is the rule code (``CS002``, ``TR112``, ``OP192``, ``XSD``, ``XML``),
-    ``retourcode`` the code the CAK would put in its retour, ``level`` 1 (XSD/parse), 2 (rule within
-    the message) or 3 (needs history or the receiver's context), ``location`` an XPath, ``message``
-    plain Dutch for a municipal clerk."""
-
-    code: str
-    retourcode: str | None
-    level: int
-    location: str | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "retourcode": self.retourcode,
-            "level": self.level,
-            "location": self.location,
-            "message": self.message,
-        }
-
-
-@dataclass(slots=True)
-class Report:
-    """Validation result of one document."""
-
-    bericht: str | None = None
-    release: str | None = None
-    issues: list[Issue] = field(default_factory=list)
-    #: the parsed root element when the document was well-formed (not part of the JSON output)
-    root: etree._Element | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def valid(self) -> bool:
-        return not self.issues
-
-    @property
-    def level(self) -> int | None:
-        """The lowest level among the issues (the level that decides the retour), or None when valid."""
-        return min((i.level for i in self.issues), default=None)
-
-    @property
-    def codes(self) -> list[str]:
-        return [i.code for i in self.issues]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "bericht": self.bericht,
-            "release": self.release,
-            "valid": self.valid,
-            "issues": [i.to_dict() for i in self.issues],
-        }

@@ -8,22 +8,24 @@ parse, 2 in-message rule (retourcode 0001), 3 needs the receiver's context (8848
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from ieb.dates import IEB_START, XsdDate, add_months
 from ieb.errors import ConfigurationError
 from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
-from ieb.types import bsn_is_valid, mask_bsn
+from ieb.releases import attach_builtin_rules
+from ieb.types import BASIS_NS, bsn_is_valid, mask_bsn
 from ieb.validation.report import Issue
 from ieb.validation.revisions import Revision, revision_on
+from ieb.values import collapse, element_text, read_date, read_integer, read_string
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.releases import MessageSpec
@@ -32,25 +34,18 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "GENERIC_RULES",
     "IEB_1_0_RULES",
+    "IEB_START",
     "Rule",
     "RuleContext",
     "add_months",
     "rule_by_code",
 ]
 
-BASIS_NS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 HEEN = frozenset({"WMO401", "WMO403"})
 ALL_IEB = frozenset({"WMO401", "WMO402", "WMO403", "WMO404"})
-#: CS332: no start or stop before the start of iEb.
-IEB_START = dt.date(2020, 1, 1)
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` shifted by whole calendar months; the day is clamped to the month's end (31 Mar - 1 = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
+#: At most this many issues per rule are listed one by one (a document repeating an element 100 000
+#: times is refused by the XSD anyway; the rest is summarised in one more issue).
+MAX_ISSUES_PER_RULE = 50
 
 
 @dataclass
@@ -68,6 +63,7 @@ class RuleContext:
 
     @property
     def gemeenten(self) -> GemeenteLijst:
+        """The CBS gemeente list for CS300 (loaded once, on first use)."""
         if self._gemeenten is None:
             if self.gemeenten_loader is None:
                 from ieb.validation.gemeenten import bundled_gemeenten
@@ -79,54 +75,45 @@ class RuleContext:
 
     @property
     def ns(self) -> dict[str, str]:
+        """Prefixes for paths: ``m`` the message namespace, ``b`` the basisschema."""
         return {"m": self.spec.namespace, "b": BASIS_NS}
 
-    @cached_property
-    def _index(
-        self,
-    ) -> tuple[dict[tuple[str, ...], etree._Element], dict[tuple[str, ...], list[etree._Element]]]:
-        """One walk of the document: first element per path of Clark names, all elements per
-        path of local names (the key of ``spec.types``)."""
-        by_tag: dict[tuple[str, ...], etree._Element] = {}
-        by_local: dict[tuple[str, ...], list[etree._Element]] = {}
-        root_tag = str(self.root.tag)
-        stack: list[tuple[etree._Element, tuple[str, ...], tuple[str, ...]]] = [
-            (self.root, (root_tag,), (root_tag.rpartition("}")[2],))
-        ]
-        while stack:
-            el, tags, local = stack.pop()
-            by_tag.setdefault(tags, el)
-            by_local.setdefault(local, []).append(el)
-            for child in reversed(el):
-                tag = child.tag
-                if isinstance(tag, str):
-                    stack.append((child, (*tags, tag), (*local, tag.rpartition("}")[2])))
-        return by_tag, by_local
-
     def _key(self, path: str) -> tuple[str, ...]:
-        return (str(self.root.tag), *_steps(path, self.spec.namespace))
+        return _steps(path, self.spec.namespace)
 
     def find(self, path: str) -> etree._Element | None:
-        """Find by a path with prefixes ``m:`` (message namespace) and ``b:`` (basisschema)."""
-        return self._index[0].get(self._key(path))
+        """Find by a path with prefixes ``m:`` (message namespace) and ``b:`` (basisschema): the first
+        element at each step, as XPath's ``m:a/m:b`` would give first."""
+        node: etree._Element | None = self.root
+        for tag in self._key(path):
+            assert node is not None
+            node = next(iter(node.iterchildren(tag)), None)
+            if node is None:
+                return None
+        return node
 
-    def elements_at(self, local_path: tuple[str, ...]) -> list[etree._Element]:
-        """All elements at a path of local names from the root, in document order."""
-        return self._index[1].get(local_path, [])
+    def elements_at(self, local_path: tuple[str, ...]) -> Iterator[etree._Element]:
+        """All elements at a path of local names from the root, in document order, found by walking
+        down the path (memory does not grow with the document's element count)."""
+        if not local_path or etree.QName(self.root).localname != local_path[0]:
+            return iter(())
+        return _walk(self.root, local_path[1:])
 
     def text(self, path: str) -> str | None:
+        """The ``xs:string`` value at ``path`` (whitespace preserved, comments and PIs left out)."""
         el = self.find(path)
-        return None if el is None or el.text is None else el.text.strip()
+        return None if el is None else read_string(el)
 
-    def date(self, path: str) -> dt.date | None:
-        """The date at ``path``, or None when absent or not a plain date (the XSD reports that)."""
-        value = self.text(path)
-        if value is None or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            return None
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
+    def integer(self, path: str) -> int | None:
+        """The ``xs:integer`` value at ``path``, or None when absent or not an integer (the XSD says so)."""
+        el = self.find(path)
+        return None if el is None else read_integer(el)
+
+    def date(self, path: str) -> XsdDate | None:
+        """The ``xs:date`` value at ``path`` (any year the XSD allows), or None when absent or not a
+        date (the XSD reports that)."""
+        el = self.find(path)
+        return None if el is None else read_date(el)
 
     def location(self, element: etree._Element) -> str:
         """An XPath with the standard's prefixes (``/wmo401:Bericht/wmo401:Client/wmo401:Bsn``)."""
@@ -151,6 +138,7 @@ class RuleContext:
         return "/" + "/".join(reversed(parts))
 
     def path_of(self, path: str) -> str:
+        """The XPath of ``path`` (``m:``/``b:`` prefixes) in the standard's prefixes, also when absent."""
         el = self.find(path)
         if el is not None:
             return self.location(el)
@@ -158,20 +146,34 @@ class RuleContext:
         return f"/{prefix}:Bericht/" + path.replace("m:", f"{prefix}:").replace("b:", "ieb:")
 
     @property
-    def dagtekening(self) -> dt.date | None:
+    def dagtekening(self) -> XsdDate | None:
+        """The header's Dagtekening (any year), or None when absent or not a date."""
         return self.date("m:Header/m:BerichtIdentificatie/b:Dagtekening")
 
     @property
     def klasse(self) -> str:
+        """StartEigenBijdrage (WMO401/402) or StopEigenBijdrage (WMO403/404)."""
         return "StartEigenBijdrage" if self.spec.name in ("WMO401", "WMO402") else "StopEigenBijdrage"
 
     @property
     def datum_veld(self) -> str:
+        """EbStartdatum or EbStopdatum, the date field of this message's class."""
         return "EbStartdatum" if self.klasse == "StartEigenBijdrage" else "EbStopdatum"
 
     @property
     def status(self) -> str | None:
+        """The class's StatusAanlevering as written (``1``, ``2``, ``3``), or None."""
         return self.text(f"m:Client/m:{self.klasse}/m:StatusAanlevering")
+
+
+def _walk(node: etree._Element, rest: tuple[str, ...]) -> Iterator[etree._Element]:
+    if not rest:
+        yield node
+        return
+    for child in node:
+        tag = child.tag
+        if isinstance(tag, str) and tag.rpartition("}")[2] == rest[0]:
+            yield from _walk(child, rest[1:])
 
 
 @lru_cache(maxsize=1024)
@@ -196,14 +198,26 @@ class Rule:
     issue_code: str | None = None  # the code reported, when it differs from the rule's own name
 
     def applies_to(self, bericht: str) -> bool:
+        """True when the rule is checked for this message (``WMO401`` ...)."""
         return self.berichten is None or bericht in self.berichten
 
     def run(self, ctx: RuleContext) -> list[Issue]:
+        """The rule's issues for one document (at most MAX_ISSUES_PER_RULE listed, the rest summed up)."""
         if not self.applies_to(ctx.spec.name):
             return []
-        return list(self.check(ctx))
+        issues: list[Issue] = []
+        more = 0
+        for issue in self.check(ctx):
+            if len(issues) < MAX_ISSUES_PER_RULE:
+                issues.append(issue)
+            else:
+                more += 1
+        if more:
+            issues.append(self.issue(None, f"En nog {more} keer dezelfde fout ({self.code})."))
+        return issues
 
     def issue(self, location: str | None, message: str) -> Issue:
+        """An issue of this rule at ``location`` (an XPath) with a Dutch ``message``."""
         return Issue(self.issue_code or self.code, self.retourcode, self.level, location, message)
 
 
@@ -253,7 +267,7 @@ def _typed_elements(ctx: RuleContext, type_name: str) -> Iterator[etree._Element
 @_rule("CS002", 2, "0001", "Bsn voldoet aan de 11-proef")
 def _cs002(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     for el in _typed_elements(ctx, "LDT_BurgerServicenummer"):
-        value = (el.text or "").strip()
+        value = read_string(el)
         if re.fullmatch(r"[0-9]{9}", value) and not bsn_is_valid(value):
             yield rule.issue(
                 ctx.location(el),
@@ -265,7 +279,7 @@ def _cs002(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 @_rule("CS125", 2, "0001", "StatusAanlevering is 1, 2 of 3")
 def _cs125(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     for el in _typed_elements(ctx, "LDT_StatusAanlevering"):
-        value = (el.text or "").strip()
+        value = read_string(el)
         if value not in ("1", "2", "3"):
             yield rule.issue(
                 ctx.location(el),
@@ -277,7 +291,7 @@ def _cs125(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 @_rule("XSD-DATUM", 1, "0001", "Datum zonder tijdzone (LDT_Datum); gemeld als XSD")
 def _datum(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     for el in _typed_elements(ctx, "LDT_Datum"):
-        value = (el.text or "").strip()
+        value = collapse(element_text(el))
         if not re.fullmatch(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}", value):
             yield rule.issue(
                 ctx.location(el),
@@ -292,8 +306,11 @@ GENERIC_RULES: tuple[Rule, ...] = (_cs002, _cs125, _datum)
 # ---------------------------------------------------------------- iEb 1.0
 
 
-def _header_value(rule: Rule, ctx: RuleContext, element: str, expected: str, what: str) -> Iterator[Issue]:
-    value = ctx.text(f"m:Header/m:{element}")
+def _header_value(
+    rule: Rule, ctx: RuleContext, element: str, expected: str | int, what: str
+) -> Iterator[Issue]:
+    path = f"m:Header/m:{element}"
+    value = ctx.integer(path) if isinstance(expected, int) else ctx.text(path)
     if value is not None and value != expected:
         yield rule.issue(
             ctx.path_of(f"m:Header/m:{element}"),
@@ -303,12 +320,12 @@ def _header_value(rule: Rule, ctx: RuleContext, element: str, expected: str, wha
 
 @_rule("CS015", 2, "0001", "BerichtSubversie is 0", ALL_IEB)
 def _cs015(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
-    yield from _header_value(rule, ctx, "BerichtSubversie", "0", "iEb release 1.0")
+    yield from _header_value(rule, ctx, "BerichtSubversie", 0, "iEb release 1.0")
 
 
 @_rule("CS025", 2, "0001", "BerichtVersie is 1", ALL_IEB)
 def _cs025(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
-    yield from _header_value(rule, ctx, "BerichtVersie", "1", "iEb release 1.0")
+    yield from _header_value(rule, ctx, "BerichtVersie", 1, "iEb release 1.0")
 
 
 @_rule("CS126", 2, "0001", "BerichtCode hoort bij het bericht", ALL_IEB)
@@ -324,7 +341,8 @@ def _cs300(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     code = ctx.text("m:Header/m:Afzender")
     if code is None or not re.fullmatch(r"[0-9]{4}", code):
         return  # the XSD reports a malformed code
-    day = ctx.dagtekening or ctx.today
+    dagtekening = ctx.dagtekening
+    day = dagtekening.clamped() if dagtekening is not None else ctx.today
     if not ctx.gemeenten.is_valid(code, day):
         known = ctx.gemeenten.lookup(code)
         hint = (
@@ -355,16 +373,19 @@ def _cs332(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 )
 def _cs333(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     base = "m:Client/m:StartEigenBijdrage/m:EbKostprijs"
-    bedrag = ctx.text(f"{base}/b:KostprijsBedrag")
+    bedrag = ctx.integer(f"{base}/b:KostprijsBedrag")
     start = ctx.date(f"{base}/b:KostprijsStartdatum")
-    if bedrag is None or start is None or not re.fullmatch(r"[0-9]+", bedrag):
+    if bedrag is None or start is None or bedrag < 0:
         return
     try:
-        tariff = cs333_tariff(int(bedrag), start, ctx.tariffs)
+        # a year beyond 9999 uses the newest tariff (XsdDate.clamped), a year before 1 has none
+        tariff = cs333_tariff(bedrag, start.clamped(), ctx.tariffs)
     except ConfigurationError:
         return  # no national tariff before 2019: CS332/CS334 report such dates
     if tariff is not None:
-        yield rule.issue(ctx.path_of(f"{base}/b:KostprijsBedrag"), cs333_message(int(bedrag), start, tariff))
+        yield rule.issue(
+            ctx.path_of(f"{base}/b:KostprijsBedrag"), cs333_message(bedrag, start.clamped(), tariff)
+        )
 
 
 @_rule("CS334", 2, "0001", "KostprijsStartdatum niet voor EbStartdatum", {"WMO401"})
@@ -394,12 +415,12 @@ def _window(
     if dagtekening is None or day is None:
         return
     # the revision in force on the Dagtekening (ieb.validation.revisions) sets the window
-    rev = ctx.revision or revision_on(dagtekening)
+    rev = ctx.revision or revision_on(dagtekening.clamped())
     if months < 0:
         months = -rev.months_back(rule.code)
     else:
         months = rev.months_ahead(rule.code)
-    limit = add_months(dagtekening, months)
+    limit = dagtekening.add_months(months)  # total: any year the XSD allows
     wat = "eerste aanlevering" if status == "1" else "wijziging"
     if months < 0 and day < limit:
         yield rule.issue(
@@ -418,7 +439,9 @@ def _window(
 
 @_rule("TR112", 2, "0001", "Eerste aanlevering: datum hoogstens 12 maanden in het verleden", HEEN)
 def _tr112(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
-    if ctx.spec.name in (ctx.revision or revision_on(ctx.dagtekening)).tr112_messages:
+    dagtekening = ctx.dagtekening
+    rev = ctx.revision or revision_on(dagtekening.clamped() if dagtekening is not None else None)
+    if ctx.spec.name in rev.tr112_messages:
         yield from _window(rule, ctx, "1", -12)
 
 
@@ -465,3 +488,24 @@ IEB_1_0_RULES: tuple[Rule, ...] = (
     _tr117,
     _r8848,
 )
+
+
+@_rule("IEB-DATUM", 2, "0001", "Datum binnen de jaren 0001-9999 (grens van deze bibliotheek)", ALL_IEB)
+def _ieb_datum(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
+    """A date the XSD allows but no system of the chain can hold (years before 0001 or after 9999).
+    Run by ``validate_bytes`` only when no other level-1/2 problem was found, so a rule of the
+    standard (TR113, CS332, ...) decides such a date whenever one applies."""
+    for el in _typed_elements(ctx, "LDT_Datum"):
+        day = read_date(el)
+        if day is not None and not day.in_python_range:
+            yield rule.issue(
+                ctx.location(el),
+                f"Datum {day.isoformat()} in {etree.QName(el).localname} ligt buiten de jaren 0001-9999; "
+                "zo'n datum kan niet verwerkt worden. Controleer de datum.",
+            )
+
+
+#: Run after the other rules, only when they found nothing at level 1 or 2.
+DATE_RANGE_RULE = _ieb_datum
+
+attach_builtin_rules(IEB_1_0_RULES)
