@@ -56,6 +56,7 @@ def serve_validation_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``ieb serve-validation`` and the ``ieb conformance`` group (run, list) to the Typer ``app``."""
     app.command("serve-validation")(serve_validation_command)
     app.add_typer(conformance_app, name="conformance")
 

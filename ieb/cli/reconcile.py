@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -97,7 +98,6 @@ def reconcile_command(
     gewenste situatie eerste-levering.csv (voor ieb plan) in --out; met --queue wordt de eerste levering
     ook gepland en klaargezet om te versturen.
     """
-    import datetime as dt
 
     from ieb.errors import IebError
     from ieb.migration import (
@@ -110,26 +110,8 @@ def reconcile_command(
         write_reports,
     )
 
-    if fmt not in ("tekst", "json"):
-        raise typer.BadParameter("kies tekst of json", param_hint="--format")
-    try:
-        day = dt.date.fromisoformat(peildatum)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{peildatum!r} is geen datum JJJJ-MM-DD", param_hint="--peildatum"
-        ) from None
+    day = _check_options(fmt, peildatum, queue, afzender)
     dagtekening = parse_today(today)
-    if queue:
-        from ieb.types import Gemeentecode
-
-        if afzender is None:
-            raise typer.BadParameter(
-                "--queue heeft --afzender nodig (gemeentecode, 4 cijfers)", param_hint="--afzender"
-            )
-        try:
-            Gemeentecode(afzender)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--afzender") from None
     if out.exists() and not out.is_dir():
         raise fail(f"{out} is geen map")
     claim_outputs([out / name for name in REPORT_FILES], force=force)
@@ -170,8 +152,33 @@ def reconcile_command(
         raise typer.Exit(1)
 
 
+def _check_options(fmt: str, peildatum: str, queue: bool, afzender: str | None) -> dt.date:
+    """The options a reader can get wrong, checked before any file is read (exit 2): ``--format``,
+    ``--peildatum`` (JJJJ-MM-DD) and, with ``--queue``, ``--afzender`` (a gemeentecode, 4 digits)."""
+    if fmt not in ("tekst", "json"):
+        raise typer.BadParameter("kies tekst of json", param_hint="--format")
+    try:
+        day = dt.date.fromisoformat(peildatum)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{peildatum!r} is geen datum JJJJ-MM-DD", param_hint="--peildatum"
+        ) from None
+    if queue:
+        from ieb.types import Gemeentecode
+
+        if afzender is None:
+            raise typer.BadParameter(
+                "--queue heeft --afzender nodig (gemeentecode, 4 cijfers)", param_hint="--afzender"
+            )
+        try:
+            Gemeentecode(afzender)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--afzender") from None
+    return day
+
+
 def _queue(result: Any, afzender: str, db: str | None, dagtekening: Any) -> str:
-    """--queue: plan the initial delivery and put it in the outbox (isolated; see ieb.migration.delivery)."""
+    """--queue: plan the initial delivery and put it in the outbox in one transaction (ieb.Exchange.plan_and_queue)."""
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
     from ieb.migration import queue_initial
@@ -216,4 +223,5 @@ def _print_text(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``ieb reconcile`` (docs/migration.md) to the Typer ``app``."""
     app.command("reconcile", cls=COMMAND, epilog=_EPILOG)(reconcile_command)

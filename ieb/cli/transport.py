@@ -276,14 +276,41 @@ def serve_command(
 def receive_command(
     config: ConfigOption = None,
     db: DbOption = None,
+    organisatie: Annotated[
+        str | None,
+        typer.Option(
+            "--organisatie",
+            metavar="CODE",
+            help="Eigen gemeentecode (4 cijfers); moet bij het certificaat passen. "
+            "Standaard: de eerste gemeente in ieb.toml, anders uit het (test)certificaat.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_oin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-oin",
+            metavar="OIN",
+            help="OIN die mag afleveren (20 cijfers, herhaalbaar); vervangt receiver.allowed_oins.",
+            show_default=False,
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Ook INFO-regels.")] = False,
 ) -> None:
     """Alleen de ontvanger (retouren en Fo01) over mutual TLS, zoals ingesteld in ieb.toml."""
+    from ieb.cli._common import check_oin
     from ieb.errors import IebError
     from ieb.transport.server import HttpsServer
 
+    oins = [check_oin(o) for o in allow_oin or []]
     _setup_logging(verbose)
     ex = exchange_for(config, db)
+    gemeente = _receiving_gemeente(ex, organisatie)
+    receiver_settings = ex.config.receiver.model_copy(update={"allowed_oins": oins}) if oins else None
+    gemeenten = [gemeente, *(g for g in ex.config.gemeenten if g != gemeente)]
+    ex.config = ex.config.model_copy(
+        update={"gemeenten": gemeenten, **({"receiver": receiver_settings} if receiver_settings else {})}
+    )
     try:
         receiver = ex.receiver()
         receiver.process_pending()
@@ -291,20 +318,44 @@ def receive_command(
         server = HttpsServer(receiver, ex._tls(), host=r.host, port=r.port, threads=r.threads).start()
     except (IebError, OSError) as exc:
         fail(str(exc), code=2)
+    typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)
     _serve_until_interrupted(server.stop, "ontvanger", server.url)
     ex.close()
+
+
+def _receiving_gemeente(ex: Any, organisatie: str | None) -> str:
+    """The gemeentecode ``ieb receive`` receives for: ``--organisatie`` (checked against the
+    organisation's certificate by :func:`ieb.cli._common.check_organisatie`), else the first gemeente
+    of ieb.toml, else the one a test certificate carries. Usage error (exit 2) otherwise."""
+    from ieb.cli._common import check_organisatie, usage_error
+
+    configured = list(ex.config.gemeenten)
+    if organisatie is None and configured:
+        return str(configured[0])
+    cert = ex.config.resolve(ex.config.organisatie.cert)
+    if cert is None:
+        raise usage_error(
+            "geen certificaat in ieb.toml (organisatie.cert) om de gemeentecode aan te toetsen",
+            "--organisatie",
+        )
+    gemeente = check_organisatie(organisatie, cert)
+    if configured and gemeente not in configured:
+        raise usage_error(
+            f"gemeente {gemeente} staat niet in ieb.toml (gemeenten = {configured})", "--organisatie"
+        )
+    return gemeente
 
 
 def _serve_until_interrupted(stop: Any, name: str, url: str) -> None:
     import signal
 
-    typer.echo(f"{name} luistert op {url} (Ctrl-C of SIGTERM om te stoppen)", err=True)
     event = threading.Event()
 
     def handler(signum: int, _frame: Any) -> None:
         event.set()
 
-    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGTERM, handler)  # before saying we listen: a SIGTERM right after stops cleanly
+    typer.echo(f"{name} luistert op {url} (Ctrl-C of SIGTERM om te stoppen)", err=True)
     try:
         while not event.wait(1.0):
             pass
@@ -334,7 +385,12 @@ def simulate_serve_command(
     db: Annotated[str | None, typer.Option("--db", help="Database van GGk/CAK.", show_default=False)] = None,
     allow_oin: Annotated[
         list[str] | None,
-        typer.Option("--allow-oin", help="OIN die mag afleveren (herhaalbaar).", show_default=False),
+        typer.Option(
+            "--allow-oin",
+            metavar="OIN",
+            help="OIN die mag afleveren (20 cijfers, herhaalbaar).",
+            show_default=False,
+        ),
     ] = None,
     host: Annotated[str | None, typer.Option("--host", help="Luisteradres.", show_default=False)] = None,
     port: Annotated[int | None, typer.Option("--port", help="Poort.", show_default=False)] = None,
@@ -352,6 +408,7 @@ def simulate_serve_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Ook INFO-regels.")] = False,
 ) -> None:
     """Draai GGk + CAK als HTTPS-SOAP-server met mutual TLS; retouren gaan naar de callback."""
+    from ieb.cli._common import check_oin
     from ieb.config import SimulatorConfig, load_simulator_config
     from ieb.errors import IebError
     from ieb.simulator.cak import CakConfig
@@ -359,6 +416,7 @@ def simulate_serve_command(
     from ieb.simulator.server import SimulatorService
     from ieb.transport.client import WusSigning
 
+    allow_oin = [check_oin(o) for o in allow_oin or []]
     _setup_logging(verbose)
     try:
         sim = load_simulator_config(config) if config else SimulatorConfig()

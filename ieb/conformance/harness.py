@@ -135,6 +135,7 @@ class SimulatorHarness:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> SimulatorHarness:
+        """Create the test PKI (if none was given), start the GGk/CAK simulator and the gemeente's receiver on loopback (mutual TLS); returns ``self``. Idempotent."""
         from ieb.simulator.cak import CakConfig
         from ieb.simulator.server import SimulatorService
         from ieb.transport.outbox import RetryPolicy, open_ledger
@@ -177,6 +178,7 @@ class SimulatorHarness:
         return self
 
     def stop(self) -> None:
+        """Stop the simulator and the receiver and release their databases. Idempotent."""
         if not self._started:
             return
         self._started = False
@@ -196,6 +198,7 @@ class SimulatorHarness:
 
     @property
     def pki(self) -> TestPki:
+        """The test PKI of the gemeente and the GGk; raises :class:`HarnessError` before :meth:`start`."""
         if self._pki is None:
             raise HarnessError("de simulator is nog niet gestart (start())")
         return self._pki
@@ -213,6 +216,7 @@ class SimulatorHarness:
 
     @property
     def oin(self) -> str:
+        """The gemeente's test OIN (20 digits, ``00000099...``) from the harness PKI; raises :class:`HarnessError` before :meth:`start`."""
         return str(self.pki.party(self.gemeente).oin)
 
     def set_faults(self, faults: FaultConfig | str | None) -> None:

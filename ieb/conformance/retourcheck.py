@@ -39,7 +39,7 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,8 +204,33 @@ def check_retour(
         return report
     header = _child(root, "Header")
     client = _child(root, "Client")
-    hheader = _child(h.root, "Header")
-    # RC005: header fields copied from the heenbericht
+    klasse = _child(client, KLASSE[h.bericht]) if client is not None else None
+    ctx = _Retour(h, root, header, client, klasse, finding)
+    _check_header_copied(ctx, want_code)
+    _check_codes(ctx)
+    _check_placement(ctx)
+    _check_client_copied(ctx)
+    _check_level(ctx, hrep)
+    return report
+
+
+@dataclass(frozen=True)
+class _Retour:
+    """The retour under check, its parts, the heenbericht it answers and where findings go."""
+
+    h: _Heen
+    root: etree._Element
+    header: etree._Element | None
+    client: etree._Element | None
+    klasse: etree._Element | None
+    finding: Callable[[str, etree._Element | None, str], None]
+
+
+def _check_header_copied(ctx: _Retour, want_code: str) -> None:
+    """RC005: the Header's BerichtCode is the retour's, and the fields copied from the heenbericht match."""
+    header, finding = ctx.header, ctx.finding
+    assert ctx.h.root is not None
+    hheader = _child(ctx.h.root, "Header")
     if header is not None:
         checks: list[tuple[tuple[str, ...], str | None]] = [(("BerichtCode",), want_code)]
         checks += [((name,), _text(hheader, name)) for name in HEADER_COPIED]
@@ -227,12 +252,14 @@ def check_retour(
                     node if node is not None else header,
                     f"Header/{'/'.join(names)} is {got!r} maar moet {expected!r} zijn (overgenomen van het heenbericht).",
                 )
-    header_codes = _codes(header)
-    # RC002 / RC009 on every RetourCodes
-    holders: list[etree._Element] = [x for x in (header, client) if x is not None]
-    klasse = _child(client, KLASSE[h.bericht]) if client is not None else None
-    if klasse is not None:
-        holders.append(klasse)
+
+
+def _check_codes(ctx: _Retour) -> None:
+    """RC002 (every RetourCode in codelijst EB001), RC009 (0200/0233 alone), RC001 (0001 only in a
+    Header without Client) and RC003 (the Client and its class carry a code)."""
+    h, header, client, klasse, finding = ctx.h, ctx.header, ctx.client, ctx.klasse, ctx.finding
+    assert h.bericht is not None
+    holders = _holders(ctx)
     for holder in holders:
         els = _codes(holder)
         values = [_code_text(c) for c in els]
@@ -264,7 +291,18 @@ def check_retour(
             finding("RC003", client, f"De Client mist de klasse {KLASSE[h.bericht]} met haar RetourCodes.")
         elif not _codes(klasse):
             finding("RC003", klasse, f"{KLASSE[h.bericht]} heeft geen RetourCode.")
-    # RC004: specific codes only where the heenbericht could break the rule
+
+
+def _holders(ctx: _Retour) -> list[etree._Element]:
+    """The elements that carry RetourCodes: Header, Client and the class, as far as present."""
+    return [x for x in (ctx.header, ctx.client, ctx.klasse) if x is not None]
+
+
+def _check_placement(ctx: _Retour) -> None:
+    """RC004: a specific code only where the heenbericht could break its rule, and in the right place."""
+    h, client, klasse, finding = ctx.h, ctx.client, ctx.klasse, ctx.finding
+    assert h.bericht is not None and h.root is not None
+    header_codes = _codes(ctx.header)
     for holder in [x for x in (client, klasse) if x is not None]:
         for el in _codes(holder):
             value = _code_text(el)
@@ -285,7 +323,12 @@ def check_retour(
         value = _code_text(el)
         if value.startswith("9") or value == "S333" or value in ("0200", "0233"):
             finding("RC004", el, f"RetourCode {value} hoort bij de Client of de klasse, niet in de Header.")
-    # RC007: client fields copied from the heenbericht
+
+
+def _check_client_copied(ctx: _Retour) -> None:
+    """RC007: the Client's Bsn and the class fields copied from the heenbericht match (BSNs masked)."""
+    h, client, klasse, finding = ctx.h, ctx.client, ctx.klasse, ctx.finding
+    assert h.bericht is not None and h.root is not None
     if client is not None:
         hclient = _child(h.root, "Client")
         bsn, hbsn = _text(client, "Bsn"), _text(hclient, "Bsn")
@@ -306,12 +349,17 @@ def check_retour(
                         node if node is not None else klasse,
                         f"{KLASSE[h.bericht]}/{'/'.join(names)} is {got!r} maar het heenbericht heeft {expected!r}.",
                     )
-    # RC010: level fits the heenbericht
+
+
+def _check_level(ctx: _Retour, hrep: Report) -> None:
+    """RC010: a technically rejected heenbericht gets only Header/RetourCode 0001, and only it does."""
+    h, header, client, finding = ctx.h, ctx.header, ctx.client, ctx.finding
+    header_codes = _codes(header)
     has_0001 = any(_code_text(el) == "0001" for el in header_codes)
     if h.technical and (not has_0001 or client is not None):
         finding(
             "RC010",
-            header if header is not None else root,
+            header if header is not None else ctx.root,
             "Het heenbericht is technisch afgekeurd (XSD of regel in het bericht, "
             + ", ".join(sorted({i.code for i in hrep.issues if i.level <= 2}))
             + "); de retour moet alleen de Header met RetourCode 0001 bevatten.",
@@ -322,7 +370,6 @@ def check_retour(
             header_codes[0],
             "Het heenbericht is technisch in orde (XSD en regels in het bericht); RetourCode 0001 past niet.",
         )
-    return report
 
 
 @dataclass(frozen=True)

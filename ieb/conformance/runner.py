@@ -66,6 +66,7 @@ class ScenarioResult:
     log: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``name``, ``title``, ``passed``, ``skipped``, ``reason``, ``seconds`` (rounded to ms) and ``log`` (list of lines)."""
         return {
             "name": self.name,
             "title": self.title,
@@ -212,6 +213,9 @@ def run_scenario(
     timeout: float,
     afzender: str,
 ) -> ScenarioResult:
+    """Run one scenario: a fresh simulator, then the target ``command`` once per step with the
+    IEB_* environment (docs/conformance.md), judging what arrived after each step. Never raises for
+    a failing target: the reason is in the result."""
     result = ScenarioResult(scenario.name, scenario.title)
     started = time.monotonic()
     base = workdir / scenario.name
@@ -239,30 +243,7 @@ def run_scenario(
             work.mkdir(parents=True, exist_ok=True)
             retouren = base / "retouren"
             _write_retouren(sim, retouren)
-            p = sim.pki.party(afzender)
-            env = {
-                **os.environ,
-                "IEB_ENDPOINT": sim.endpoint,
-                "IEB_CERT": str(p.chain),
-                "IEB_KEY": str(p.key),
-                "IEB_CA": str(sim.pki.roots),
-                "IEB_AFZENDER": afzender,
-                "IEB_OIN": str(p.oin),
-                "IEB_SCENARIO": scenario.name,
-                "IEB_STAP": str(n),
-                "IEB_DAGTEKENING": step_day.isoformat(),
-                "IEB_STATE": str(state),
-                "IEB_RETOUREN": str(retouren),
-                "IEB_WERK": str(work),
-            }
-            env.pop("IEB_GEWENST", None)
-            env.pop("IEB_VERSTUUR", None)
-            if step.send is not None:
-                (work / "verstuur.xml").write_bytes(step.send)
-                env["IEB_VERSTUUR"] = str(work / "verstuur.xml")
-            else:
-                (work / "gewenst.csv").write_text(_desired_csv(step), encoding="utf-8")
-                env["IEB_GEWENST"] = str(work / "gewenst.csv")
+            env = _step_env(sim, scenario, step, n, step_day, afzender, state, work, retouren)
             try:
                 proc = subprocess.run(  # noqa: S603 - the vendor's command, run on purpose
                     list(command), env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -289,14 +270,7 @@ def run_scenario(
                 return result
             finally:
                 sim.set_faults(None)
-            arrived = []
-            for a in sim.arrivals(since):
-                sent = Sent.read(a.referentienummer, a.payload)
-                answer = answers.get(a.referentienummer)
-                if answer is not None:
-                    sent = dataclasses.replace(sent, answer_kind=answer.kind, codes=answer.codes)
-                arrived.append(sent)
-                since = max(since, a.id)
+            arrived, since = _collect(sim, since, answers)
             result.log.append(
                 f"stap {n}: "
                 + (
@@ -313,29 +287,88 @@ def run_scenario(
             if reason:
                 result.reason = f"stap {n}: {reason}"
                 return result
-        stats = sim.service.app.stats
-        if scenario.no_repeats and stats.cak_duplicates:
-            result.reason = (
-                f"het CAK kreeg {stats.cak_duplicates} heenbericht(en) nogmaals (nieuwe Di01 met hetzelfde bestand "
-                "in plaats van herlevering met hetzelfde referentienummer)"
-            )
+        reason = _after_all_steps(sim, scenario)
+        if reason:
+            result.reason = reason
             return result
-        if stats.redeliveries < scenario.min_redeliveries:
-            result.reason = (
-                f"na verloren bevestigingen werd niets opnieuw afgeleverd met hetzelfde referentienummer "
-                f"({stats.redeliveries} herleveringen)"
-            )
-            return result
-        if scenario.final_state:
-            reason = _final_state(sim, scenario)
-            if reason:
-                result.reason = reason
-                return result
         result.passed = True
         return result
     finally:
         sim.stop()
         result.seconds = time.monotonic() - started
+
+
+def _step_env(
+    sim: SimulatorHarness,
+    scenario: Scenario,
+    step: Step,
+    n: int,
+    step_day: dt.date,
+    afzender: str,
+    state: Path,
+    work: Path,
+    retouren: Path,
+) -> dict[str, str]:
+    """The environment of the target command for step ``n`` (the IEB_* contract of docs/conformance.md),
+    after writing its input (``verstuur.xml`` or ``gewenst.csv``) into ``work``."""
+    p = sim.pki.party(afzender)
+    env = {
+        **os.environ,
+        "IEB_ENDPOINT": sim.endpoint,
+        "IEB_CERT": str(p.chain),
+        "IEB_KEY": str(p.key),
+        "IEB_CA": str(sim.pki.roots),
+        "IEB_AFZENDER": afzender,
+        "IEB_OIN": str(p.oin),
+        "IEB_SCENARIO": scenario.name,
+        "IEB_STAP": str(n),
+        "IEB_DAGTEKENING": step_day.isoformat(),
+        "IEB_STATE": str(state),
+        "IEB_RETOUREN": str(retouren),
+        "IEB_WERK": str(work),
+    }
+    env.pop("IEB_GEWENST", None)
+    env.pop("IEB_VERSTUUR", None)
+    if step.send is not None:
+        (work / "verstuur.xml").write_bytes(step.send)
+        env["IEB_VERSTUUR"] = str(work / "verstuur.xml")
+    else:
+        (work / "gewenst.csv").write_text(_desired_csv(step), encoding="utf-8")
+        env["IEB_GEWENST"] = str(work / "gewenst.csv")
+    return env
+
+
+def _collect(sim: SimulatorHarness, since: int, answers: dict[str, Any]) -> tuple[list[Sent], int]:
+    """The heenberichten that arrived after inbox id ``since``, each with the CAK's answer (Du01/Fo01
+    and retourcodes) when there is one; and the new ``since``."""
+    arrived = []
+    for a in sim.arrivals(since):
+        sent = Sent.read(a.referentienummer, a.payload)
+        answer = answers.get(a.referentienummer)
+        if answer is not None:
+            sent = dataclasses.replace(sent, answer_kind=answer.kind, codes=answer.codes)
+        arrived.append(sent)
+        since = max(since, a.id)
+    return arrived, since
+
+
+def _after_all_steps(sim: SimulatorHarness, scenario: Scenario) -> str | None:
+    """The checks over the whole scenario (no repeated heenbericht, redeliveries after lost
+    acknowledgements, the final ledger state); the reason it failed, or None."""
+    stats = sim.service.app.stats
+    if scenario.no_repeats and stats.cak_duplicates:
+        return (
+            f"het CAK kreeg {stats.cak_duplicates} heenbericht(en) nogmaals (nieuwe Di01 met hetzelfde bestand "
+            "in plaats van herlevering met hetzelfde referentienummer)"
+        )
+    if stats.redeliveries < scenario.min_redeliveries:
+        return (
+            f"na verloren bevestigingen werd niets opnieuw afgeleverd met hetzelfde referentienummer "
+            f"({stats.redeliveries} herleveringen)"
+        )
+    if scenario.final_state:
+        return _final_state(sim, scenario)
+    return None
 
 
 def run_suite(

@@ -72,14 +72,17 @@ class Sent:
 
     @property
     def rejected(self) -> bool:
+        """True when the CAK answered with a Du01 whose retourcodes contain one other than 0200 (accepted) or 0233 (accepted with remark)."""
         return self.answer_kind == "Du01" and any(c not in ("0200", "0233") for c in self.codes)
 
     def describe(self) -> str:
+        """One line for the scenario log: bericht (WMO401 start / WMO403 stop), EbStartNummer and status; no BSN."""
         wat = {"WMO401": "start", "WMO403": "stop"}.get(self.bericht or "", "?")
         return f"{self.bericht} {wat} nr {self.eb_start_nummer} status {self.status}"
 
     @classmethod
     def read(cls, referentienummer: str, payload: bytes) -> Sent:
+        """Read a heenbericht payload (WMO401/WMO403 XML) as far as it goes; never raises: unreadable XML or missing fields give ``None`` fields and keep ``payload``. Dates as :class:`datetime.date`, kostprijs in eurocent."""
         from ieb.errors import IebError
         from ieb.xmlsafe import XmlProblem, parse_bytes
 

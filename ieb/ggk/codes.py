@@ -65,6 +65,7 @@ class FoutCode(StrEnum):
 
     @property
     def omschrijving(self) -> str:
+        """The Dutch description of this StUF-GGk foutcode (as in the GGk koppelvlakspecificatie)."""
         return _OMSCHRIJVING[self.value]
 
 
@@ -124,14 +125,17 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
+        """True when no finding was made (the envelope passes every GGk check)."""
         return not self.findings
 
     @property
     def codes(self) -> tuple[str, ...]:
+        """The foutcodes of the findings, in order (e.g. ``('StUF001',)``); empty when :attr:`ok`."""
         return tuple(f.code.value for f in self.findings)
 
     @property
     def first(self) -> Finding | None:
+        """The first finding (the one the GGk reports in a Fo01), or ``None`` when :attr:`ok`."""
         return self.findings[0] if self.findings else None
 
 

@@ -81,6 +81,7 @@ class Period:
     kostprijs_startdatum: dt.date | None = None
 
     def overlaps(self, start: dt.date, stop: dt.date | None) -> bool:
+        """True when this period shares at least one day with ``start``..``stop`` (both inclusive; ``None`` stop = open-ended)."""
         return (stop is None or self.start <= stop) and (self.stop is None or start <= self.stop)
 
 
@@ -245,10 +246,12 @@ class PlannedMessage:
 
     @property
     def bericht(self) -> str:
+        """The message code of the planned delivery: ``WMO401`` (start) or ``WMO403`` (stop)."""
         return self.delivery.bericht
 
     @property
     def filename(self) -> str:
+        """File name for ``ieb plan --out``: ``<seq:04d>-<bericht>-<afzender>-<identificatie>.xml``."""
         d = self.delivery
         return f"{self.seq:04d}-{d.bericht}-{d.afzender}-{d.identificatie}.xml"
 
@@ -266,6 +269,7 @@ class Deferred:
     message: str
 
     def describe(self) -> str:
+        """One Dutch line for the clerk: masked BSN, reason, the date it is deferred to and the rule code with its message."""
         return f"Bsn {mask_bsn(self.bsn)}: {self.reason} uitgesteld tot {self.until.isoformat()} ({self.rule}: {self.message})"
 
     def __str__(self) -> str:

@@ -7,17 +7,15 @@
 * :func:`queue_initial` - plan and put every message in the transport outbox of the same database,
   wrapped in a StUF-GGk Di01, ready for ``ieb send`` / ``ieb serve``.
 
-[I] ``queue_initial`` calls the planner and the outbox directly: the pipeline facade
-(``ieb.exchange.Exchange``) was not on main when this was written. It is the one function to switch
-to ``Exchange.plan`` + ``Exchange.queue`` (one transaction for plan and queue) once it is; until
-then the plan is committed first and the outbox rows in a second transaction (the outbox is
-idempotent on the referentienummer, and the planner never plans a recorded message again).
+``queue_initial`` goes through the pipeline facade (:meth:`ieb.exchange.Exchange.plan_and_queue`):
+the ledger deliveries and the outbox envelopes are written in ONE transaction, so a failure leaves
+neither. Running it again queues nothing new (the planner never plans a recorded message twice).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +63,7 @@ class Queued:
 
     @property
     def count(self) -> Mapping[str, int]:
+        """Number of queued messages per bericht, e.g. ``{'WMO401': 12, 'WMO403': 3}``."""
         counts: dict[str, int] = {}
         for m in self.plan.messages:
             counts[m.bericht] = counts.get(m.bericht, 0) + 1
@@ -77,31 +76,56 @@ def queue_initial(
     afzender: str,
     *,
     today: dt.date | None = None,
-    gemeenten: Any = None,
 ) -> Queued:
-    """Plan the initial delivery in the ledger at ``db`` (URL or SQLite path) and put every message
-    in its outbox (Di01 envelopes to the CAK). Returns the plan and the outbox row ids."""
-    from ieb.ggk import build, new_di01
-    from ieb.transport.outbox import Outbox, open_ledger
+    """Plan the initial delivery in the ledger at ``db`` (SQLAlchemy URL or SQLite path) for gemeente
+    ``afzender`` (4 digits) and put every message in its outbox (Di01 envelopes to the CAK), through
+    :meth:`ieb.exchange.Exchange.plan_and_queue`: plan, ledger and outbox in one transaction.
 
-    url = db if "://" in db else f"sqlite:///{db}"
-    engine = open_ledger(url)
+    ``today`` is the Dagtekening (default: the peildatum). Returns the plan and the outbox row ids.
+    Raises :class:`ieb.ledger.errors.PlanningError` (``.problems``; nothing recorded, nothing queued)
+    when a person cannot be planned, :class:`ReconcileError` for a wrong ``afzender`` or a database
+    error (then nothing is recorded or queued), and the
+    facade's :class:`ieb.errors.IebError` subclasses (``ExchangeError``, ``InputRowError``) otherwise.
+    """
+    import pydantic
+    import sqlalchemy as sa
+
+    from ieb.config import IebConfig
+    from ieb.exchange import Exchange
+    from ieb.migration.reconcile import ReconcileError
+    from ieb.transport.outbox import ledger_tables, open_ledger
+    from ieb.types import mask_bsns
+
     try:
-        planned = plan_initial(result, engine, afzender, today=today, gemeenten=gemeenten)
-        rows: list[dict[str, Any]] = []
-        for m in planned.messages:
-            di01 = new_di01(m.xml, m.bericht, afzender)
-            rows.append(
-                {
-                    "envelope": build(di01),
-                    "referentienummer": di01.referentienummer,
-                    "afzender": afzender,
-                    "functie": m.bericht,
-                    "payload": m.xml,
-                    "bericht_identificatie": m.delivery.identificatie,
-                }
+        config = IebConfig(database=db, gemeenten=[afzender])
+    except pydantic.ValidationError as exc:
+        problems = [str(e.get("msg", "")) for e in exc.errors()]
+        raise ReconcileError(f"afzender {afzender[:10]!r} is geen gemeentecode", problems) from None
+    engine = open_ledger(config.database_url)
+    try:
+        try:
+            stored = Exchange(config, engine=engine).plan_and_queue(
+                result.desired_records(), gemeente=afzender, today=today or result.peildatum
             )
-        ids: Sequence[int] = Outbox(engine).enqueue_many(rows) if rows else []
-        return Queued(planned, tuple(ids))
+        except sa.exc.SQLAlchemyError as exc:
+            reason = mask_bsns(str(getattr(exc, "orig", None) or exc).splitlines()[0][:300])
+            raise ReconcileError(
+                f"de eerste levering kon niet worden klaargezet (database: {reason}); "
+                "er is niets gepland en niets in de outbox gezet",
+                [reason],
+            ) from None
+        assert stored.preview is not None
+        planned = stored.preview.plans[afzender]
+        refs = [ref for _, _, ref, _ in stored.messages]
+        outbox = ledger_tables().outbox
+        by_ref: dict[str, int] = {}
+        with engine.connect() as conn:
+            for i in range(0, len(refs), 500):
+                chunk = refs[i : i + 500]
+                query = sa.select(outbox.c.referentienummer, outbox.c.id).where(
+                    outbox.c.referentienummer.in_(chunk)
+                )
+                by_ref.update({str(r): int(n) for r, n in conn.execute(query)})
+        return Queued(planned, tuple(by_ref[r] for r in refs))
     finally:
         engine.dispose()

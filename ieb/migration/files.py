@@ -125,6 +125,7 @@ class Fout:
     reden: str
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``bestand`` (file name), ``regel`` (1-based line number) and ``reden`` (Dutch)."""
         return {"bestand": self.bestand, "regel": self.regel, "reden": self.reden}
 
     def __str__(self) -> str:
@@ -183,6 +184,7 @@ class HenvRegel:
 
     @property
     def bsn(self) -> str:
+        """The person's BSN (9 digits, unmasked: mask with :func:`ieb.types.mask_bsn` before showing it)."""
         return self.persoon.bsn
 
     @property
@@ -208,6 +210,7 @@ class ZaRegel:
 
     @property
     def bsn(self) -> str:
+        """The person's BSN (9 digits, unmasked: mask with :func:`ieb.types.mask_bsn` before showing it)."""
         return self.persoon.bsn
 
 
@@ -225,6 +228,7 @@ class AdministratieRegel:
 
     @property
     def bsn(self) -> str:
+        """The person's BSN (9 digits, unmasked: mask with :func:`ieb.types.mask_bsn` before showing it)."""
         return self.persoon.bsn
 
 

@@ -36,13 +36,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from ieb.errors import IebError
-from ieb.migration.files import AdministratieRegel, Fout, Gelezen, HenvRegel, ZaRegel
+from ieb.migration.files import AdministratieRegel, Fout, Gelezen, HenvRegel, Persoon, ZaRegel
 from ieb.migration.values import periode_of
 from ieb.policy import (
     GemeenteParameters,
@@ -91,6 +91,8 @@ class ReconcileError(IebError):
 
 
 class Groep(StrEnum):
+    """Where a person was found: only in the CAK's files, only in the gemeente's administration, or in both."""
+
     ALLEEN_CAK = "alleen_cak"
     ALLEEN_GEMEENTE = "alleen_gemeente"
     BEIDE = "beide"
@@ -107,6 +109,7 @@ class Categorie(StrEnum):
 
     @property
     def omschrijving(self) -> str:
+        """The Dutch label of this kind of difference, as shown in the reconciliation report."""
         return _OMSCHRIJVING[self]
 
 
@@ -143,6 +146,7 @@ class PersoonUitkomst:
 
     @property
     def bsn_masked(self) -> str:
+        """The BSN masked with :func:`ieb.types.mask_bsn` (for reports and logs)."""
         return mask_bsn(self.bsn)
 
     def __repr__(self) -> str:
@@ -188,10 +192,12 @@ class Afstemming:
     restbedragen: list[Restbedrag] = field(default_factory=list)  #: per running kostprijs verstrekking
 
     def groep(self, groep: Groep) -> list[PersoonUitkomst]:
+        """The persons of one :class:`Groep`, in the order of :attr:`personen`."""
         return [p for p in self.personen if p.groep is groep]
 
     @property
     def met_verschillen(self) -> list[PersoonUitkomst]:
+        """The persons found on both sides with at least one :class:`Verschil`."""
         return [p for p in self.personen if p.groep is Groep.BEIDE and p.verschillen]
 
     def per_categorie(self) -> dict[Categorie, int]:
@@ -359,6 +365,19 @@ def _differences(
     peildatum: dt.date,
     table: TariffTable | None,
 ) -> list[Verschil]:
+    """Every :class:`Verschil` of one person found on both sides (CAK rows ``henv``/``za``, gemeente
+    rows ``gem``; ``gem_rest``: the gemeente's remaining kostprijs per line, eurocent)."""
+    return [
+        *_person_differences(henv, za, gem),
+        *_period_differences(henv, gem),
+        *_kostprijs_differences(henv, gem, gem_rest, peildatum, table),
+    ]
+
+
+def _person_differences(
+    henv: Sequence[HenvRegel], za: Sequence[ZaRegel], gem: Sequence[AdministratieRegel]
+) -> list[Verschil]:
+    """Geboortedatum and voorletters (compared as initials)."""
     out: list[Verschil] = []
     cak_persoon = henv[0].persoon if henv else za[0].persoon
     gem_persoon = gem[0].persoon
@@ -380,6 +399,12 @@ def _differences(
                 "Controleer de voorletters in de BRP; het BSN is gelijk, dus het is dezelfde persoon.",
             )
         )
+    return out
+
+
+def _period_differences(henv: Sequence[HenvRegel], gem: Sequence[AdministratieRegel]) -> list[Verschil]:
+    """The first charged termijn, and the end of the verstrekkingen without kostprijs."""
+    out: list[Verschil] = []
     # periods: start of the earliest running verstrekking, end of the non-kostprijs ones
     if henv:
         cak_start = min(r.vanaf for r in henv)
@@ -413,6 +438,19 @@ def _differences(
                     "administratie.",
                 )
             )
+    return out
+
+
+def _kostprijs_differences(
+    henv: Sequence[HenvRegel],
+    gem: Sequence[AdministratieRegel],
+    gem_rest: dict[int, int | None],
+    peildatum: dt.date,
+    table: TariffTable | None,
+) -> list[Verschil]:
+    """Kostprijs and restbedrag (eurocent) of the longest-running kostprijs item on each side, and a
+    CAK RESTBEDRAG that does not follow from its own TOTALE_KOSTEN."""
+    out: list[Verschil] = []
     # kostprijs and restbedrag of the longest-running kostprijs item on each side
     cak_items = [(cak_rest(r, peildatum, table) or 0, r) for r in henv if r.totale_kosten_cent is not None]
     gem_items = [(gem_rest[a.regel] or 0, a) for a in gem if a.kostprijs_cent is not None]
@@ -492,6 +530,34 @@ def reconcile(
     for z in za.records:
         if z.laatste_zorgperiode:
             cak_za[z.bsn].append(z)
+    result.restbedragen.extend(_restbedragen(cak_henv, peildatum, table))
+    gemeente = _gemeente_side(henv, administratie, peildatum, soorten, parameters, table, result)
+
+    cak_bsns = set(cak_henv) | set(cak_za)
+    for bsn in sorted(cak_bsns | set(gemeente.active)):
+        henv_rows, za_rows, gem = cak_henv.get(bsn, []), cak_za.get(bsn, []), gemeente.active.get(bsn, [])
+        periods = gemeente.periods.get(bsn, [])
+        note = "; ".join(gemeente.notes.get(bsn, []))
+        diffs = (
+            _differences(henv_rows, za_rows, gem, gemeente.rest, peildatum, table)
+            if bsn in cak_bsns and gem
+            else []
+        )
+        result.personen.append(
+            _uitkomst(
+                bsn, (gem or henv_rows or za_rows)[0].persoon, bsn in cak_bsns, gem, diffs, periods, note
+            )
+        )
+        result.perioden.extend(periods)
+    result.fouten.sort(key=lambda f: (f.bestand, f.regel))
+    return result
+
+
+def _restbedragen(
+    cak_henv: Mapping[str, list[HenvRegel]], peildatum: dt.date, table: TariffTable | None
+) -> Iterator[Restbedrag]:
+    """Per running HenV row with a restbedrag: what is left on ``peildatum`` (eurocent) and the
+    virtual end date it gives; the longest of a person is marked."""
     first_month = first_charged_month(peildatum)
     for bsn, rows_of in cak_henv.items():
         items = [(cak_rest(r, peildatum, table) or 0, r) for r in rows_of if r.restbedrag_cent is not None]
@@ -499,38 +565,57 @@ def reconcile(
         for left, r in items:
             end = virtual_end(left, first_month, table) if left > 0 else None
             assert r.totale_kosten_cent is not None and r.restbedrag_cent is not None
-            result.restbedragen.append(
-                Restbedrag(
-                    bsn,
-                    r.dossiernummer,
-                    r.groep_code,
-                    r.regel,
-                    r.totale_kosten_cent,
-                    r.restbedrag_cent,
-                    cak_rest_berekend(r),
-                    left,
-                    end.virtual_end_date if end else None,
-                    longest is not None and longest[1] is r,
-                )
+            yield Restbedrag(
+                bsn,
+                r.dossiernummer,
+                r.groep_code,
+                r.regel,
+                r.totale_kosten_cent,
+                r.restbedrag_cent,
+                cak_rest_berekend(r),
+                left,
+                end.virtual_end_date if end else None,
+                longest is not None and longest[1] is r,
             )
+
+
+@dataclass
+class _GemeenteSide:
+    """The gemeente's running voorzieningen on the peildatum, as the initial delivery sees them."""
+
+    active: dict[str, list[AdministratieRegel]] = field(default_factory=dict)  #: bsn -> rows with periods
+    rest: dict[int, int | None] = field(default_factory=dict)  #: line -> own remaining kostprijs (eurocent)
+    periods: dict[str, list[Period]] = field(default_factory=dict)  #: bsn -> periods to start
+    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  #: bsn -> remarks
+
+
+def _gemeente_side(
+    henv: Gelezen[HenvRegel],
+    administratie: Gelezen[AdministratieRegel],
+    peildatum: dt.date,
+    soorten: frozenset[Any],
+    parameters: GemeenteParameters | None,
+    table: TariffTable | None,
+    result: Afstemming,
+) -> _GemeenteSide:
+    """The periods of the initial delivery per person (the policy rules, :func:`derive_periods`), with
+    the CAK's restbedrag taken over where the dossier matches; refused data becomes a fout of the
+    administratie file in ``result``."""
     by_dossier: dict[tuple[str, str], HenvRegel] = {}
     for r in henv.records:
         if r.restbedrag_cent is not None and r.dossiernummer:
             by_dossier.setdefault((r.bsn, r.dossiernummer), r)
-
     gem_rows: dict[str, list[AdministratieRegel]] = defaultdict(list)
     for a in administratie.records:
         if _gem_running(a, peildatum, soorten):
             gem_rows[a.bsn].append(a)
 
-    gem_active: dict[str, list[AdministratieRegel]] = {}
-    gem_rest: dict[int, int | None] = {}
-    periods_of: dict[str, list[Period]] = {}
-    notes: dict[str, list[str]] = defaultdict(list)
+    side = _GemeenteSide()
+    first_month = first_charged_month(peildatum)
     for bsn, rows in gem_rows.items():
         voorzieningen: list[Voorziening] = []
         for a in rows:
-            rest = gem_rest[a.regel] = gemeente_rest(a, peildatum, table)
+            rest = side.rest[a.regel] = gemeente_rest(a, peildatum, table)
             match = by_dossier.get((bsn, a.dossiernummer)) if a.kostprijs_cent is not None else None
             if match is not None:
                 rest = cak_rest(match, peildatum, table)  # the CAK's restbedrag is taken over
@@ -538,7 +623,7 @@ def reconcile(
             if rest is not None and rest <= 0:
                 continue  # kostprijs used up: nothing more to charge for this voorziening
             if rest is not None and rest < monthly_tariff(peildatum, table).bedrag_cent:
-                notes[bsn].append(
+                side.notes[bsn].append(
                     f"restbedrag {_euro(rest)} (regel {a.regel}) is minder dan één maandtarief: er wordt nog één "
                     f"maand geïnd, de stop staat aan het eind van {first_month}"
                 )
@@ -565,41 +650,41 @@ def reconcile(
             result.fouten.append(Fout(administratie.bestand, rows[0].regel, exc.message))
             continue
         if periods:
-            gem_active[bsn] = rows
-            periods_of[bsn] = periods
+            side.active[bsn] = rows
+            side.periods[bsn] = periods
+    return side
 
-    cak_bsns = set(cak_henv) | set(cak_za)
-    for bsn in sorted(cak_bsns | set(gem_active)):
-        henv_rows, za_rows, gem = cak_henv.get(bsn, []), cak_za.get(bsn, []), gem_active.get(bsn, [])
-        persoon = (gem or henv_rows or za_rows)[0].persoon
-        naam = " ".join(x for x in (persoon.voorletters, persoon.voorvoegsel, persoon.achternaam) if x)
-        periods = periods_of.get(bsn, [])
-        rest_sent = next((p.kostprijs_cent for p in periods if p.kostprijs_cent is not None), None)
-        note = "; ".join(notes.get(bsn, []))
-        if bsn in cak_bsns and gem:
-            diffs = _differences(henv_rows, za_rows, gem, gem_rest, peildatum, table)
-            uitkomst = PersoonUitkomst(bsn, naam, Groep.BEIDE, tuple(diffs), note, rest_sent, len(periods))
-        elif gem:
-            uitkomst = PersoonUitkomst(
-                bsn,
-                naam,
-                Groep.ALLEEN_GEMEENTE,
-                (),
-                "Niet bij het CAK bekend: controleer of de voorziening bijdrageplichtig is en al geleverd wordt; "
-                "de eerste levering stuurt een start." + (f" {note}" if note else ""),
-                rest_sent,
-                len(periods),
-            )
-        else:
-            uitkomst = PersoonUitkomst(
-                bsn,
-                naam,
-                Groep.ALLEEN_CAK,
-                (),
-                "Wel bij het CAK, niet (lopend) in de eigen administratie: zoek de beschikking op en voeg de "
-                "voorziening toe, of bevestig dat die is beëindigd (dan gaat er geen start).",
-            )
-        result.personen.append(uitkomst)
-        result.perioden.extend(periods)
-    result.fouten.sort(key=lambda f: (f.bestand, f.regel))
-    return result
+
+def _uitkomst(
+    bsn: str,
+    persoon: Persoon,
+    at_cak: bool,
+    gem: list[AdministratieRegel],
+    diffs: list[Verschil],
+    periods: list[Period],
+    note: str,
+) -> PersoonUitkomst:
+    """The outcome of one person: in both (with ``diffs``), only at the gemeente, or only at the CAK."""
+    naam = " ".join(x for x in (persoon.voorletters, persoon.voorvoegsel, persoon.achternaam) if x)
+    rest_sent = next((p.kostprijs_cent for p in periods if p.kostprijs_cent is not None), None)
+    if at_cak and gem:
+        return PersoonUitkomst(bsn, naam, Groep.BEIDE, tuple(diffs), note, rest_sent, len(periods))
+    if gem:
+        return PersoonUitkomst(
+            bsn,
+            naam,
+            Groep.ALLEEN_GEMEENTE,
+            (),
+            "Niet bij het CAK bekend: controleer of de voorziening bijdrageplichtig is en al geleverd wordt; "
+            "de eerste levering stuurt een start." + (f" {note}" if note else ""),
+            rest_sent,
+            len(periods),
+        )
+    return PersoonUitkomst(
+        bsn,
+        naam,
+        Groep.ALLEEN_CAK,
+        (),
+        "Wel bij het CAK, niet (lopend) in de eigen administratie: zoek de beschikking op en voeg de "
+        "voorziening toe, of bevestig dat die is beëindigd (dan gaat er geen start).",
+    )

@@ -55,19 +55,23 @@ class CakPeriode:
 
     @property
     def eerste_dag(self) -> dt.date:
+        """The first day of this period: 1 January + 28 x (periode - 1) days."""
         return dt.date(self.jaar, 1, 1) + dt.timedelta(days=28 * (self.periode - 1))
 
     @property
     def laatste_dag(self) -> dt.date:
+        """The last day of this period (inclusive): 27 days after :attr:`eerste_dag`, or 31 December for period 13."""
         if self.periode == PERIODEN_PER_JAAR:
             return dt.date(self.jaar, 12, 31)
         return self.eerste_dag + dt.timedelta(days=27)
 
     def plus(self, perioden: int) -> CakPeriode:
+        """The period ``perioden`` periods later (negative: earlier), crossing year boundaries; raises :class:`ValueProblem` outside the plausible years."""
         index = self.jaar * PERIODEN_PER_JAAR + (self.periode - 1) + perioden
         return CakPeriode(index // PERIODEN_PER_JAAR, index % PERIODEN_PER_JAAR + 1)
 
     def index(self) -> int:
+        """A running number over the years (``jaar * 13 + periode - 1``): differences are numbers of periods."""
         return self.jaar * PERIODEN_PER_JAAR + self.periode - 1
 
     def __str__(self) -> str:
@@ -144,6 +148,7 @@ def parse_cent(text: str) -> int:
 
 
 def parse_int(text: str, low: int, high: int) -> int:
+    """Parse a whole number of at most 6 ASCII digits within ``low``..``high`` (inclusive); raises :class:`ValueProblem` (Dutch) otherwise."""
     value = text.strip()
     if not value.isascii() or not value.isdigit() or len(value) > 6:
         raise ValueProblem(f"'{value[:10]}' is geen geheel getal")

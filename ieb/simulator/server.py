@@ -158,6 +158,7 @@ class GgkSimulator(SoapEndpoint):
                 self._queue.put(int(row_id))
 
     def stop(self) -> None:
+        """Stop the CAK workers (waits up to 10 s each); rows still ``received`` are picked up by the next :meth:`start`."""
         for _ in self._workers:
             self._queue.put(None)
         for th in self._workers:
@@ -170,6 +171,7 @@ class GgkSimulator(SoapEndpoint):
     # -- incoming -----------------------------------------------------------------------------
 
     def receive(self, body: bytes, environ: dict[str, Any], peer: PeerInfo) -> SoapReply:
+        """Serve one incoming SOAP request with the configured faults applied (latency, HTTP 503, dropped connection before or after storing, lost Bv03); otherwise as :meth:`ieb.transport.server.Receiver.receive`."""
         delay = self.faults.latency()
         if delay:
             time.sleep(delay)
@@ -287,6 +289,7 @@ class GgkSimulator(SoapEndpoint):
     def handle(
         self, envelope: Envelope, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
     ) -> Bv03 | SoapReply:
+        """Store an accepted Di01 in the inbox (once per referentienummer; a redelivery is not processed again), queue it for the CAK workers and answer with a Bv03 at once (StUF-GGk asynchronous exchange)."""
         assert isinstance(envelope, Di01)
         new_id = self._store(
             envelope.referentienummer,
@@ -421,6 +424,7 @@ class SimulatorService:
 
     @property
     def url(self) -> str:
+        """The HTTPS URL the simulator listens on (``https://127.0.0.1:<port>/``)."""
         return self.server.url
 
     def _deliver(self, envelope: bytes) -> SendResult:
@@ -437,6 +441,7 @@ class SimulatorService:
         return result
 
     def start(self) -> SimulatorService:
+        """Start the HTTPS server, the CAK workers and the callback sender thread; returns ``self``."""
         self.server.start()
         self.app.start()
         self._sender_thread = threading.Thread(
@@ -449,6 +454,7 @@ class SimulatorService:
         return self
 
     def stop(self) -> None:
+        """Stop the callback sender, the server and the CAK workers, close the client and dispose of the database engine."""
         self.sender.stop()
         self.app.wake.set()
         self.server.stop()

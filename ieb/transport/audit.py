@@ -32,6 +32,7 @@ class BsnMaskingFilter(logging.Filter):
     """Masks 9-digit sequences (possible BSNs) in the formatted message and exception text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask every BSN in the record's message and traceback text (:func:`ieb.types.mask_bsns`); always returns True (the record is kept)."""
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not hide the record
@@ -81,6 +82,7 @@ class AuditTrail:
 
     @property
     def table(self) -> sa.Table:
+        """The ``audit`` table of the transport ledger schema (created lazily)."""
         if self._table is None:
             from ieb.transport.outbox import ledger_tables
 
