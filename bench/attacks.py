@@ -8,6 +8,8 @@ A row prints what the attacker achieved and whether it was refused. All servers 
 127.0.0.1; every loop is bounded. Rows:
 
 * ``idle-tcp``: 10 TCP connections that never start TLS; latency of one legitimate Du01 send.
+* ``multi-ip-idle``: 4 source addresses (127.0.0.2-5) x 64 idle TCP connections fill the 256-connection
+  total; latency of one legitimate Du01 send.
 * ``slow-headers``: 10 TLS connections with a trusted certificate that never finish their request
   head; latency of one legitimate send.
 * ``huge-header``: a 4 MB header line; the answer and how long it took.
@@ -44,6 +46,7 @@ from typing import Any
 
 ROWS = (
     "idle-tcp",
+    "multi-ip-idle",
     "slow-headers",
     "huge-header",
     "huge-content-length",
@@ -150,6 +153,39 @@ def row_idle_tcp(d: Path) -> dict[str, Any]:
                 s.close()
     extra = delayed - baseline
     return {"attack": "10 idle TCP connections", "extra_latency_s": round(extra, 2), "refused": extra < 1.0}
+
+
+def row_multi_ip_idle(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        idle = [
+            socket.create_connection(
+                ("127.0.0.1", server.port), timeout=5, source_address=(f"127.0.0.{i}", 0)
+            )
+            for i in range(2, 6)
+            for _ in range(64)
+        ]
+        from ieb.transport.client import GgkClient
+
+        started, ok = time.monotonic(), True
+        try:
+            with GgkClient(
+                server.url, tls=_tls(pki, "GGK"), connect_timeout=10, operation_timeout=10
+            ) as client:
+                client.send(_du01())
+        except Exception as exc:  # noqa: BLE001 - the attack worked
+            print(f"legitimate send failed: {type(exc).__name__}", file=sys.stderr)
+            ok = False
+        finally:
+            for s in idle:
+                s.close()
+    seconds = round(time.monotonic() - started, 2)
+    return {
+        "attack": "4 x 64 idle TCP connections",
+        "send_s": seconds,
+        "delivered": ok,
+        "refused": ok and seconds < 1,
+    }
 
 
 def row_slow_headers(d: Path) -> dict[str, Any]:

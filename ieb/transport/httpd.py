@@ -19,8 +19,12 @@ and worker pool but replaces the part before it (see ``docs/security.md``):
   worker thread, so slow or idle peers hold no worker;
 * a worker reads the body within ``body_grace + length / min_body_rate`` seconds and every single
   read or write within ``io_timeout``;
-* at most :attr:`ServerLimits.max_connections` connections are open at once (more are accepted and
-  closed at once, with a WARNING).
+* at most :attr:`ServerLimits.max_connections` connections are open at once and at most
+  :attr:`ServerLimits.max_connections_per_address` from one address. When the total is reached, a
+  new connection takes the place of the oldest one that has not passed admission (still in its TLS
+  handshake, or being refused), so that idle unauthenticated sockets cannot lock out the GGk; an
+  admitted connection is never evicted for a new one. Only when every open connection is admitted is
+  the new one closed at once (WARNING).
 
 The application sees the WSGI environ cheroot builds, plus ``ieb.peer_cert`` (the peer's
 certificate, DER) and ``ieb.socket`` (the connection's socket, for fault injection).
@@ -214,6 +218,8 @@ class _Pending:
         self.conn = conn
         self.buf = bytearray()
         self.state = "head" if conn is not None else "handshake"
+        if conn is None:
+            server.track_unadmitted(self)
         limits = server.limits
         self._set_deadline(limits.keepalive_timeout if conn is not None else limits.handshake_timeout)
         self.tls.setblocking(False)
@@ -248,6 +254,7 @@ class _Pending:
                     self.server.limits.header_timeout,
                 )
         self.state = "closed"
+        self.server.untrack(self)
         try:
             self.sock.close()
         except OSError:
@@ -301,6 +308,7 @@ class _Pending:
             )
             return self._refuse(*refusal)
         self.state = "head"
+        self.server.untrack(self)  # admitted: never evicted for a newcomer
         self._set_deadline(self.server.limits.header_timeout)
         self._head()
 
@@ -378,6 +386,7 @@ class _Pending:
             return self.close()
         # Keep reading (and discarding) for a moment, so that the peer reads the answer instead of a reset.
         self.state = "drain"
+        self.server.track_unadmitted(self)  # a refused peer may make room for a newcomer
         self.buf = bytearray()
         self._set_deadline(self.server.limits.refusal_linger)
         self._register()
@@ -441,6 +450,8 @@ class _Manager(connections.ConnectionManager):
         server = self.server
         address = str(addr[0]) if isinstance(addr, tuple) else str(addr)
         full = server.reserve(address)
+        if full and server.evict_unadmitted():
+            full = server.reserve(address)
         if full:
             _refusals.log(logging.WARNING, "verbinding van %s geweigerd: %s", _peer(addr), full)
             raw.close()
@@ -488,6 +499,10 @@ class _Server(wsgi.Server):
         self._open = 0
         self._per_address: dict[str, int] = {}
         self._open_lock = threading.Lock()
+        # connections that have not passed admission, oldest first (dicts keep insertion order)
+        self._unadmitted: dict[int, _Pending] = {}
+        self._unadmitted_lock = threading.Lock()
+        self.evicted = 0
 
     def prepare(self) -> None:
         super().prepare()
@@ -506,6 +521,40 @@ class _Server(wsgi.Server):
             self._open += 1
             self._per_address[address] = mine + 1
             return None
+
+    def track_unadmitted(self, pending: _Pending) -> None:
+        with self._unadmitted_lock:
+            self._unadmitted[id(pending)] = pending
+
+    def untrack(self, pending: _Pending) -> None:
+        with self._unadmitted_lock:
+            self._unadmitted.pop(id(pending), None)
+
+    def evict_unadmitted(self) -> bool:
+        """Close the oldest connection that has not passed admission (selector thread); False if none."""
+        with self._unadmitted_lock:
+            if self._open < self.limits.max_connections or not self._unadmitted:
+                return False
+            key = next(iter(self._unadmitted))
+            victim = self._unadmitted.pop(key)
+        try:
+            manager: Any = self.__dict__["_connections"]
+            manager._selector.unregister(victim.fileno())
+        except (KeyError, ValueError, OSError):
+            pass
+        self.evicted += 1
+        _refusals.log(
+            logging.WARNING,
+            "verbinding van %s gesloten voor een nieuwe: %s verbindingen open, deze zonder toelating",
+            _peer(victim.addr),
+            self._open,
+        )
+        victim.state = "closed"
+        try:
+            victim.sock.close()
+        except OSError:
+            pass
+        return True
 
     def release(self, address: str) -> None:
         with self._open_lock:

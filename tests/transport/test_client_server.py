@@ -470,11 +470,12 @@ def test_limits_close_slow_handshakes_heads_and_bodies(pki: TestPki, tmp_path: P
             s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<a")
             s.settimeout(5)
             assert b"408" in _answer(s).split(b"\r\n", 1)[0]  # the body did not come in time
-        # the connection cap: three are held open, the fourth is closed at once
+        # the connection cap: three unauthenticated ones are held open; a fourth takes the place of
+        # the oldest of them (none has passed admission)
         held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
         time.sleep(0.2)
         extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        assert extra.recv(1) == b""
+        assert held[0].recv(1) == b""
         for s in [*held, extra]:
             s.close()
         assert wait_until(lambda: server.open_connections == 0, 5)
@@ -580,6 +581,45 @@ def test_one_address_cannot_take_every_connection(pki: TestPki, tmp_path: Path) 
         extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
         assert extra.recv(1) == b""  # closed at once
         for s in [*held, extra]:
+            s.close()
+        assert wait_until(lambda: server.open_connections == 0, 15)
+    engine.dispose()
+
+
+def test_idle_connections_from_many_addresses_cannot_lock_out_the_ggk(pki: TestPki, tmp_path: Path) -> None:
+    """Unauthenticated idle TCP connections from several addresses fill the total cap: a legitimate
+    mutual-TLS request still gets in at once (the oldest unadmitted connection makes room), and
+    admitted connections are never evicted for unauthenticated ones."""
+    from ieb.transport.server import ServerLimits
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'evict.sqlite'}")
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin}, handler=Handled())
+    limits = ServerLimits(max_connections=8, max_connections_per_address=8)
+    with HttpsServer(app, tls(pki, "0363"), threads=2, limits=limits) as server:
+        idle: list[socket.socket] = []
+        for source in ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"):
+            for _ in range(2):
+                s = socket.create_connection(
+                    ("127.0.0.1", server.port), timeout=5, source_address=(source, 0)
+                )
+                idle.append(s)
+        assert wait_until(lambda: server.open_connections == 8, 5)
+        started = time.monotonic()
+        with GgkClient(server.url, tls=tls(pki, "GGK"), connect_timeout=5, operation_timeout=5) as client:
+            client.send(_du01())
+        assert time.monotonic() - started < 1.0
+        # admitted connections stay: hold eight mutual-TLS connections, then more idle ones come
+        admitted = [_tls_socket(pki, server) for _ in range(8)]
+        assert wait_until(lambda: server.open_connections == 8, 5)
+        late = socket.create_connection(
+            ("127.0.0.1", server.port), timeout=5, source_address=("127.0.0.6", 0)
+        )
+        assert late.recv(1) == b""  # refused: nothing left to evict
+        for s in admitted:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            s.settimeout(5)
+            assert s.recv(12).startswith(b"HTTP/1.1")  # still served
+        for s in [*idle, *admitted, late]:
             s.close()
         assert wait_until(lambda: server.open_connections == 0, 15)
     engine.dispose()
