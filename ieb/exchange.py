@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ieb.ledger.store import Ledger
     from ieb.service import Service
     from ieb.transport.client import GgkClient
-    from ieb.transport.outbox import DrainResult, Outbox, ResultCallback, RetryPolicy
+    from ieb.transport.outbox import DrainResult, Outbox, ResultCallback, RetryCallback, RetryPolicy
     from ieb.transport.server import InboxEntry, Receiver
 
 __all__ = [
@@ -656,10 +656,16 @@ class Exchange:
         timeout: float | None = None,
         on_result: ResultCallback | None = None,
         stop_on_permanent: bool = True,
+        stop_when_unreachable: bool = False,
+        on_retry: RetryCallback | None = None,
     ) -> DrainResult:
         """Send what the outbox holds until it is empty (``ieb send``). A permanent fault
         (certificate, hostname, HTTP 4xx, Fo03, WSDL) stops the run at once:
-        ``result.permanent`` holds it with its ``hint``. Ctrl-C releases the leases."""
+        ``result.permanent`` holds it with its ``hint``. With ``stop_when_unreachable``, a run in
+        which every open message failed to reach the GGk (refused, timed out) and nothing was
+        acknowledged stops after that round: ``result.unreachable`` holds the last error and the
+        messages stay pending. ``on_retry(message, text)`` hears every transient failure within a
+        claim. Ctrl-C releases the leases."""
         from ieb.transport.outbox import Sender
 
         client = self.client()
@@ -670,6 +676,8 @@ class Exchange:
                 policy=self.retry_policy,
                 on_result=on_result,
                 stop_on_permanent=stop_on_permanent,
+                stop_when_unreachable=stop_when_unreachable,
+                on_retry=on_retry,
             )
             return sender.drain(workers=workers or self.config.retry.workers, timeout=timeout)
         finally:

@@ -196,6 +196,14 @@ def send_command(
             if progress is not None and outcome in ("acknowledged", "failed", "dead"):
                 progress.advance(task)
 
+    def show_retry(msg: ClaimedMessage, text: str) -> None:
+        with lock:
+            line = f"{msg.referentienummer}: poging {msg.attempts} mislukt: {text}"
+            if progress is not None:
+                progress.console.print(line, markup=False, highlight=False)
+            else:
+                typer.echo(line, err=True)
+
     try:
         before = ex.outbox().counts()
         if sys.stderr.isatty() and not as_json:
@@ -213,7 +221,13 @@ def send_command(
             task = progress.add_task("versturen", total=before["pending"] + before["sending"])
             progress.start()
         try:
-            result = ex.send(workers=workers, timeout=timeout, on_result=show)
+            result = ex.send(
+                workers=workers,
+                timeout=timeout,
+                on_result=show,
+                on_retry=show_retry,
+                stop_when_unreachable=True,
+            )
         finally:
             if progress is not None:
                 progress.stop()
@@ -237,6 +251,18 @@ def send_command(
         typer.echo(f"gestopt: blijvende fout: {p.message}", err=True)
         if p.hint:
             typer.echo(f"oplossing: {p.hint}", err=True)
+        raise typer.Exit(1)
+    if result.unreachable is not None:
+        u = result.unreachable
+        typer.echo(
+            f"gestopt: GGk niet bereikbaar op URL: {u.endpoint or ex.config.ggk.endpoint}: {u.message}",
+            err=True,
+        )
+        typer.echo(
+            f"oplossing: {u.hint or 'controleer of de GGk draait en ggk.endpoint klopt'}; de berichten blijven "
+            "open (pending) en gaan mee met de volgende `ieb send` of met `ieb serve`",
+            err=True,
+        )
         raise typer.Exit(1)
     if result.interrupted:
         typer.echo("onderbroken; leases vrijgegeven", err=True)

@@ -375,14 +375,31 @@ class GgkClient:
                 response.raw.release_conn()  # fully read: back to the pool (keep-alive)
             except TransportError:
                 raise
+            except requests.ConnectTimeout as exc:
+                raise TransientSendError(
+                    f"GGk niet bereikbaar: geen verbinding met {self.endpoint} binnen {self.connect_timeout:g} s",
+                    hint="controleer of de GGk draait en ggk.endpoint klopt (firewall, proxy); "
+                    "eventueel ggk.connect_timeout verhogen",
+                    detail=type(exc).__name__,
+                    unreachable=True,
+                    **ctx,
+                ) from exc
             except requests.Timeout as exc:
                 raise TransientSendError(
-                    f"time-out bij {self.endpoint}: {type(exc).__name__}", **ctx
+                    f"GGk gaf geen antwoord binnen {self.operation_timeout:g} s ({self.endpoint})",
+                    hint="de GGk is traag of hangt; het bericht blijft open en gaat later opnieuw "
+                    "(eventueel ggk.operation_timeout verhogen)",
+                    detail=type(exc).__name__,
+                    unreachable=True,
+                    **ctx,
                 ) from exc
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ssl.SSLError) as exc:
                 if deadline.fired:
                     raise TransientSendError(
-                        f"geen volledig antwoord van {self.endpoint} binnen {total:.0f} s", **ctx
+                        f"GGk gaf geen volledig antwoord binnen {total:.0f} s ({self.endpoint})",
+                        hint="de GGk is traag of hangt; het bericht blijft open en gaat later opnieuw",
+                        unreachable=True,
+                        **ctx,
                     ) from exc
                 raise _classify(exc, self.endpoint, ref) from exc
         seconds = time.perf_counter() - started
@@ -547,8 +564,56 @@ def _classify(exc: BaseException, endpoint: str, ref: str) -> TransportError:
             **ctx,
         )
     if isinstance(exc, requests.ConnectionError | OSError):
-        return TransientSendError(f"verbinding met {endpoint} mislukt: {_short(exc)}", **ctx)
-    return TransientSendError(f"HTTP-fout bij {endpoint}: {_short(exc)}", **ctx)
+        return _connection_error(exc, text, ctx)
+    return TransientSendError(
+        f"HTTP-fout bij {endpoint}",
+        hint="later opnieuw; blijft het, meld het aan de beheerder van de GGk",
+        detail=_root_text(exc),
+        **ctx,
+    )
+
+
+def _connection_error(exc: BaseException, text: str, ctx: dict[str, Any]) -> TransientSendError:
+    """A failed connection in Dutch: the cause, what to do, and the library's text at the end."""
+    endpoint = ctx["endpoint"]
+    detail = _root_text(exc)
+    if "Connection refused" in text or "Errno 111" in text:
+        message = f"GGk weigert de verbinding op {endpoint} (draait de GGk of de simulator?)"
+        hint = "start de GGk (of `ieb simulate serve`), of zet de juiste host en poort in ggk.endpoint"
+    elif "Name or service not known" in text or "NameResolution" in text or "getaddrinfo" in text:
+        message = f"hostnaam van {endpoint} is onbekend"
+        hint = "controleer de hostnaam in ggk.endpoint en de DNS"
+    elif "No route to host" in text or "Network is unreachable" in text:
+        message = f"geen netwerkroute naar {endpoint}"
+        hint = "controleer het netwerk, de firewall en ggk.endpoint"
+    elif "timed out" in text:
+        message = f"GGk niet bereikbaar: time-out bij {endpoint}"
+        hint = "controleer of de GGk draait en ggk.endpoint klopt (firewall, proxy)"
+    else:
+        return TransientSendError(
+            f"verbinding met {endpoint} verbroken",
+            hint="later opnieuw; het bericht blijft open (de ontvanger herkent een herhaling)",
+            detail=detail,
+            **ctx,
+        )
+    return TransientSendError(message, hint=hint, detail=detail, unreachable=True, **ctx)
+
+
+def _root_text(exc: BaseException) -> str:
+    """The innermost cause's own text (e.g. ``[Errno 111] Connection refused``), short."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    last = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        last = e
+        reason = getattr(e, "reason", None)
+        e = reason if isinstance(reason, BaseException) else (e.__cause__ or e.__context__)
+    text = str(last)
+    # urllib3 wraps the errno text: "HTTPSConnection(...): Failed to establish a new connection: [Errno 111] ..."
+    if "[Errno" in text:
+        text = text[text.index("[Errno") :]
+    return _short(text if text else type(last).__name__)
 
 
 def _chain_text(exc: BaseException) -> str:
@@ -569,6 +634,6 @@ def _chain_text(exc: BaseException) -> str:
     return " | ".join(parts)
 
 
-def _short(exc: BaseException) -> str:
+def _short(exc: BaseException | str) -> str:
     text = str(exc)
     return text if len(text) <= 300 else text[:297] + "..."

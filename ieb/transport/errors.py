@@ -30,6 +30,7 @@ __all__ = [
     "PermanentSendError",
     "TransientSendError",
     "TransportError",
+    "describe",
     "is_permanent",
 ]
 
@@ -51,14 +52,31 @@ class TransportError(IebError):
         referentienummer: str | None = None,
         status: int | None = None,
         hint: str | None = None,
+        detail: str | None = None,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message, code=code, location=location)
+        #: the library's own text (English), for the end of the line in parentheses
+        self.detail = detail
+        #: True when the endpoint could not be reached at all (refused, timed out, name unknown)
+        self.unreachable = unreachable
         self.endpoint = endpoint
         self.referentienummer = referentienummer
         self.status = status
         self.hint = hint
         #: the problem and, when known, what to do about it
         self.issues: tuple[str, ...] = (message,) + ((hint,) if hint else ())
+
+
+def describe(exc: TransportError) -> str:
+    """One line for a clerk: ``cause; oplossing: what to do (technical detail)``."""
+    text = exc.message
+    if exc.hint:
+        text += f"; oplossing: {exc.hint}"
+    detail = getattr(exc, "detail", None)
+    if detail:
+        text += f" ({detail})"
+    return text
 
 
 class TransientSendError(TransportError):

@@ -49,6 +49,7 @@ from ieb.transport.errors import (
     PermanentSendError,
     TransientSendError,
     TransportError,
+    describe,
 )
 
 __all__ = [
@@ -610,6 +611,8 @@ class DrainResult:
     lease_lost: int = 0
     permanent: TransportError | None = None
     interrupted: bool = False
+    #: set when the run stopped because the endpoint could not be reached for any open message
+    unreachable: TransportError | None = None
 
     def add(self, other: DrainResult) -> None:
         """Add another run's counts to these."""
@@ -624,6 +627,10 @@ class DrainResult:
 #: ``on_result(message, outcome, reason)``: called after every message (outcome ``acknowledged``,
 #: ``failed``, ``dead``, ``pending``, ``permanent`` or ``lease_lost``; reason None when acknowledged)
 ResultCallback = Callable[[ClaimedMessage, str, "str | None"], None]
+
+#: ``on_retry(message, text)``: a transient failure within one claim; ``text`` ends with
+#: "volgende poging over N s"
+RetryCallback = Callable[[ClaimedMessage, str], None]
 
 
 class Wakeup:
@@ -705,8 +712,15 @@ class Sender:
         sleep: Callable[[float], None] = time.sleep,
         attempt_seconds: float | None = None,
         stop_on_permanent: bool = False,
+        stop_when_unreachable: bool = False,
+        on_retry: RetryCallback | None = None,
     ) -> None:
         self.outbox = outbox
+        self.stop_when_unreachable = stop_when_unreachable
+        self.on_retry = on_retry
+        self._unreachable: set[str] = set()
+        self._unreachable_error: TransportError | None = None
+        self._any_acknowledged = False
         if isinstance(transport, Transport):
             self.send: SendFunction = transport.send
             attempt_seconds = attempt_seconds or float(transport.max_seconds)
@@ -765,7 +779,16 @@ class Sender:
         def before_retry(retry_state: tenacity.RetryCallState) -> None:
             state["msg"] = self.outbox.count_attempt(state["msg"])
             exc = retry_state.outcome.exception() if retry_state.outcome else None
-            log.info("opnieuw versturen %s (poging %d): %s", msg.referentienummer, state["msg"].attempts, exc)
+            log.log(
+                logging.DEBUG if self.on_retry is not None else logging.INFO,
+                "opnieuw versturen %s (poging %d): %s",
+                msg.referentienummer,
+                state["msg"].attempts,
+                exc,
+            )
+            if self.on_retry is not None and isinstance(exc, TransportError):
+                wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+                self.on_retry(state["msg"], f"{describe(exc)}; volgende poging over {wait:.1f} s")
 
         def stop_condition(retry_state: tenacity.RetryCallState) -> bool:
             return (
@@ -811,13 +834,17 @@ class Sender:
                 outcome = "permanent"
         except TransientSendError as exc:
             current = state["msg"]
-            reason = f"{exc}"
+            reason = describe(exc)
             if current.attempts >= policy.max_attempts:
                 recorded = self.outbox.dead_letter(current, f"na {current.attempts} pogingen: {reason}")
                 outcome = "dead"
             else:
-                recorded = self.outbox.retry_later(current, reason, policy.requeue_delay(current.attempts))
+                delay = policy.requeue_delay(current.attempts)
+                recorded = self.outbox.retry_later(current, reason, delay)
                 outcome = "pending"
+                self._note_unreachable(msg.referentienummer, exc)
+                if not self._stop.is_set():
+                    reason = f"{reason}; volgende poging over {delay:.0f} s"
         except (TransportError, IebError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
             recorded = self.outbox.reject(state["msg"], reason)
@@ -825,6 +852,7 @@ class Sender:
         else:
             recorded = self.outbox.acknowledge(state["msg"])
             outcome = "acknowledged"
+            self._any_acknowledged = True
             log.debug("%s bevestigd in %.3fs", msg.referentienummer, result.seconds)
         if not recorded:
             outcome = "lease_lost"
@@ -833,6 +861,18 @@ class Sender:
         if self.on_result is not None:
             self.on_result(state["msg"], outcome, reason)
         return outcome
+
+    def _note_unreachable(self, ref: str, exc: TransientSendError) -> None:
+        """With ``stop_when_unreachable``: stop once every open message failed because the endpoint
+        could not be reached and nothing was acknowledged (the rows stay pending)."""
+        if not self.stop_when_unreachable or not exc.unreachable:
+            return
+        with self._lock_permanent:
+            self._unreachable.add(ref)
+            self._unreachable_error = exc
+            if self._any_acknowledged or len(self._unreachable) < self.outbox.open_count():
+                return
+        self._stop.set()
 
     def _stop_for(self, exc: TransportError) -> None:
         with self._lock_permanent:
@@ -924,6 +964,9 @@ class Sender:
             result.interrupted = True
         result.seconds = time.monotonic() - started
         result.permanent = self._permanent
+        if self.stop_when_unreachable and self._stop.is_set() and self._permanent is None:
+            if not self._any_acknowledged and self._unreachable_error is not None and not result.interrupted:
+                result.unreachable = self._unreachable_error
         return result
 
     def drain(self, *, workers: int = 4, timeout: float | None = None) -> DrainResult:

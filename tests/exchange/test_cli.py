@@ -138,3 +138,52 @@ def test_ctrl_c_stops_send_and_releases_its_leases(tmp_path: Path) -> None:
         assert rows and all(r.status == "pending" and r.locked_by is None for r in rows), rows
     finally:
         listener.close()
+
+
+def test_send_to_a_ggk_that_is_down_stops_after_one_round_and_says_why(tmp_path: Path) -> None:
+    """``ieb send`` with nothing listening on the GGk port: every failure is printed with the next
+    attempt, the run stops after one round (exit 1) with a Dutch "GGk niet bereikbaar" and an
+    oplossing, no library text up front, and the messages stay pending for a later run."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import sqlalchemy as sa
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IEB_")}
+    env["PYTHONPATH"] = str(root)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens here: connection refused
+    run = {"cwd": tmp_path, "env": env, "check": True, "capture_output": True}
+    subprocess.run(
+        [sys.executable, "-m", "ieb", "init", "--simulator", "-g", "0363", "--simulator-port", str(port)],
+        **run,
+    )
+    subprocess.run([sys.executable, "-m", "ieb", "plan", "gewenst.csv", "--queue"], **run)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "ieb", "send"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert time.monotonic() - started < 60, proc.stderr
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    err = proc.stderr
+    assert "Traceback" not in err
+    assert "volgende poging over" in err
+    assert f"GGk niet bereikbaar op URL: https://127.0.0.1:{port}" in err, err
+    assert "GGk weigert de verbinding" in err and "oplossing:" in err
+    assert "_WatchedPool" not in err and "Max retries exceeded" not in err
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ieb.sqlite'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT status, count(*) FROM outbox GROUP BY status")).all()
+    engine.dispose()
+    assert {status for status, _ in rows} == {"pending"}, rows

@@ -623,3 +623,34 @@ def test_idle_connections_from_many_addresses_cannot_lock_out_the_ggk(pki: TestP
             s.close()
         assert wait_until(lambda: server.open_connections == 0, 15)
     engine.dispose()
+
+
+def test_connection_refused_and_timeouts_are_dutch_with_an_oplossing(pki: TestPki) -> None:
+    """No urllib3 text up front: the cause in Dutch, an oplossing, the library's errno at the end."""
+    from ieb.transport.errors import describe
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with GgkClient(f"https://127.0.0.1:{port}/x", tls=tls(pki, "0363"), connect_timeout=2) as client:
+        with pytest.raises(TransientSendError) as refused:
+            client.send(_du01())
+    text = describe(refused.value)
+    assert text.startswith("GGk weigert de verbinding op https://127.0.0.1:"), text
+    assert "oplossing:" in text and text.endswith("([Errno 111] Connection refused)"), text
+    assert "_WatchedPool" not in text and "Max retries" not in text
+    assert refused.value.unreachable
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)  # accepts TCP, never answers
+    try:
+        url = f"https://127.0.0.1:{silent.getsockname()[1]}/x"
+        with GgkClient(url, tls=tls(pki, "0363"), connect_timeout=1, operation_timeout=1) as client:
+            with pytest.raises(TransientSendError) as timed_out:
+                client.send(_du01())
+    finally:
+        silent.close()
+    text = describe(timed_out.value)
+    assert "GGk" in text and "oplossing:" in text and not text.startswith("time-out"), text
+    assert timed_out.value.unreachable
