@@ -176,11 +176,17 @@ def send_command(
 ) -> None:
     """Verstuur wat in de outbox staat tot die leeg is; een blijvende fout stopt meteen (exit 1)."""
     from ieb.errors import IebError
+    from ieb.service import preflight
 
     _setup_logging(verbose)
     ex = exchange_for(config, db)
     if sign:
         ex.config.ggk.sign = True
+    try:
+        preflight(ex, receive=False)  # endpoint and certificates before a database is created
+    except IebError as exc:
+        ex.close()
+        fail(str(exc), code=2)
     lock = threading.Lock()
     progress: Any = None
     task: Any = None
@@ -281,11 +287,13 @@ def serve_command(
 ) -> None:
     """Verzender + ontvanger als één dienst (SIGTERM = netjes stoppen, /health, /metrics)."""
     from ieb.errors import IebError
+    from ieb.service import preflight
     from ieb.service.logs import setup_logging
 
     setup_logging(verbose=verbose, json_lines=not text_logs)
     ex = exchange_for(config, db)
     try:
+        preflight(ex)  # config, certificates and the port, before a banner or a database
         service = ex.serve()
         typer.echo(
             f"ieb serve: ontvanger op https://{ex.config.receiver.host}:{ex.config.receiver.port}, "
@@ -293,10 +301,27 @@ def serve_command(
             err=True,
         )
         service.run()
-    except (IebError, OSError) as exc:
+    except IebError as exc:
         fail(str(exc), code=2)
+    except OSError as exc:
+        fail(_os_error_text(exc), code=2)
     finally:
         ex.close()
+
+
+def _os_error_text(exc: OSError) -> str:
+    """An OSError (cheroot's bind, a file) in Dutch with an oplossing; the raw text at the end."""
+    text = str(exc)
+    if "Address already in use" in text or getattr(exc, "errno", None) == 98:
+        return (
+            "de poort van de ontvanger is al in gebruik; oplossing: stop het andere proces (draait `ieb serve` "
+            f"al?) of kies een andere receiver.port ({text})"
+        )
+    if isinstance(exc, FileNotFoundError):
+        return (
+            f"bestand {exc.filename} bestaat niet; oplossing: controleer het pad in de configuratie ({text})"
+        )
+    return f"systeemfout: {text}"
 
 
 def receive_command(

@@ -63,6 +63,47 @@ class MonitorMiddleware:
         return self.app(environ, start_response)
 
 
+def preflight(exchange: Exchange, *, receive: bool = True) -> None:
+    """Check what ``ieb send`` / ``ieb serve`` need before anything is opened or printed: the GGk
+    endpoint, the certificate files (naming the ``organisatie.*`` setting), and for ``receive`` the
+    allow-list and that ``receiver.host:receiver.port`` can be bound. Touches no database.
+    Raises :class:`~ieb.errors.ConfigurationError` (Dutch, with ``oplossing:``)."""
+    import socket
+
+    from ieb.errors import ConfigurationError
+
+    config = exchange.config
+    if not config.ggk.endpoint:
+        raise ConfigurationError("ggk.endpoint ontbreekt in ieb.toml", code="CONFIG")
+    exchange._tls()
+    if not receive:
+        return
+    if not config.receiver.allowed_oins:
+        raise ConfigurationError(
+            "receiver.allowed_oins is leeg: wie mag retouren afleveren? oplossing: zet de OIN van de GGk "
+            "in receiver.allowed_oins",
+            code="CONFIG",
+        )
+    r = config.receiver
+    for port, setting in ((r.port, "receiver.port"), (r.monitor_port, "receiver.monitor_port")):
+        if not port:
+            continue
+        host = r.host if setting == "receiver.port" else r.monitor_host
+        probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            cause = "al in gebruik" if exc.errno in (98, 48, 10048) else "niet te gebruiken"
+            raise ConfigurationError(
+                f"poort {port} op {host} is {cause} ({setting}); oplossing: stop het andere proces "
+                f"(draait `ieb serve` al?) of kies een andere {setting} ({exc.strerror})",
+                code="CONFIG",
+            ) from None
+        finally:
+            probe.close()
+
+
 class Service:
     """Sender + receiver of one :class:`~ieb.exchange.Exchange` (see the module docstring)."""
 

@@ -187,3 +187,42 @@ def test_send_to_a_ggk_that_is_down_stops_after_one_round_and_says_why(tmp_path:
         rows = conn.execute(sa.text("SELECT status, count(*) FROM outbox GROUP BY status")).all()
     engine.dispose()
     assert {status for status, _ in rows} == {"pending"}, rows
+
+
+def test_serve_checks_config_certificates_and_port_before_its_banner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A taken port, a missing certificate or an empty folder: ``ieb serve`` says what is wrong
+    in Dutch with an oplossing, prints no banner first and creates no database."""
+    import socket
+
+    for key in [k for k in __import__("os").environ if k.startswith("IEB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        assert (
+            runner.invoke(app, ["init", "--simulator", "-g", "0363", "--receiver-port", str(port)]).exit_code
+            == 0
+        )
+        result = runner.invoke(app, ["serve", "--text-logs"])
+    finally:
+        taken.close()
+    assert result.exit_code == 2, result.output
+    assert "ieb serve: ontvanger op" not in result.output
+    assert (
+        f"poort {port}" in result.output
+        and "al in gebruik" in result.output
+        and "oplossing:" in result.output
+    )
+    assert not (tmp_path / "ieb.sqlite").exists()
+    (tmp_path / "pki" / "0363" / "chain.pem").unlink()
+    for command in (["serve"], ["send"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2 and "organisatie.cert" in result.output, result.output
+        assert "ieb serve: ontvanger op" not in result.output
+    assert not (tmp_path / "ieb.sqlite").exists()
