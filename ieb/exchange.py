@@ -150,6 +150,8 @@ class Status:
     failed_inbox: list[dict[str, Any]] = field(default_factory=list)
     overdue_list: list[dict[str, Any]] = field(default_factory=list)
     detail: list[dict[str, Any]] = field(default_factory=list)
+    #: open rows (pending/sending) that failed at least once: why, and when the next attempt is due
+    retrying: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self, *, detail: bool = False) -> dict[str, Any]:
         """The status as plain data (the JSON contract; ``detail`` adds per-message rows)."""
@@ -165,6 +167,7 @@ class Status:
             "dead_letters": self.dead_letters,
             "failed_inbox": self.failed_inbox,
             "overdue_list": self.overdue_list,
+            "retrying": self.retrying,
         }
         if detail:
             data["detail"] = self.detail
@@ -914,6 +917,7 @@ class Exchange:
                 o_t.c.last_error,
                 o_t.c.attempts,
                 o_t.c.functie,
+                o_t.c.next_attempt_at,
             )
             if gemeente is not None:
                 dq = dq.where(d_t.c.afzender == gemeente)
@@ -965,7 +969,24 @@ class Exchange:
         outbox_counts = dict.fromkeys(("pending", "sending", "acknowledged", "failed", "dead"), 0)
         oldest: dt.datetime | None = None
         dead: list[dict[str, Any]] = []
+        retrying: list[dict[str, Any]] = []
         for o in orows:
+            if o.status in ("pending", "sending") and (o.attempts or 0) > 0:
+                due = _aware(o.next_attempt_at)
+                retrying.append(
+                    {
+                        "referentienummer": o.referentienummer,
+                        "gemeente": o.afzender,
+                        "identificatie": o.bericht_identificatie,
+                        "status": o.status,
+                        "attempts": o.attempts,
+                        "reason": _mask(o.last_error),
+                        "next_attempt_at": due.isoformat(timespec="seconds") if due else None,
+                        "next_attempt_in_seconds": max(0, round((due - now).total_seconds()))
+                        if due
+                        else None,
+                    }
+                )
             outbox_counts[o.status] = outbox_counts.get(o.status, 0) + 1
             created = _aware(o.created_at)
             if (
@@ -1021,6 +1042,7 @@ class Exchange:
             failed_inbox=failed_inbox,
             overdue_list=overdue_list,
             detail=detail_rows,
+            retrying=retrying,
         )
 
     def report(

@@ -228,6 +228,17 @@ def _print_status(data: dict[str, object], detail: bool) -> None:
             show(f"{title} ({len(items)}):")
             for item in items:
                 show(f"  {item.get('referentienummer')} {item.get('status', '')}: {item.get('reason')}")
+    retrying = data.get("retrying") or []
+    assert isinstance(retrying, list)
+    if retrying:
+        show(f"Wacht op een nieuwe poging ({len(retrying)}):")
+        for item in retrying:
+            due = item.get("next_attempt_in_seconds")
+            when = f"over {due} s ({item.get('next_attempt_at')})" if due is not None else "onbekend"
+            show(
+                f"  {item.get('referentienummer')} {item.get('status')}, {item.get('attempts')} poging(en): "
+                f"laatste fout: {item.get('reason') or '-'}; volgende poging {when}"
+            )
     overdue = data.get("overdue_list") or []
     assert isinstance(overdue, list)
     show(f"Te laat (meer dan een maand na EbStartdatum): {len(overdue)}")

@@ -226,3 +226,35 @@ def test_serve_checks_config_certificates_and_port_before_its_banner(
         assert result.exit_code == 2 and "organisatie.cert" in result.output, result.output
         assert "ieb serve: ontvanger op" not in result.output
     assert not (tmp_path / "ieb.sqlite").exists()
+
+
+def test_status_says_why_a_pending_message_is_stuck_and_when_it_is_tried_again(tmp_path: Path) -> None:
+    """After a failed ``ieb send`` (nothing listens), ``ieb status`` shows the last error and the
+    next attempt of each open message; the JSON adds ``retrying`` next to the contract's keys."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IEB_")}
+    env["PYTHONPATH"] = str(root)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    run = {"cwd": tmp_path, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    ieb = [sys.executable, "-m", "ieb"]
+    subprocess.run(
+        [*ieb, "init", "--simulator", "-g", "0363", "--simulator-port", str(port)], check=True, **run
+    )
+    subprocess.run([*ieb, "plan", "gewenst.csv", "--queue"], check=True, **run)
+    assert subprocess.run([*ieb, "send"], **run).returncode == 1
+    text = subprocess.run([*ieb, "status"], check=True, **run).stdout
+    assert "Wacht op een nieuwe poging" in text, text
+    assert "laatste fout: GGk weigert de verbinding" in text and "volgende poging over" in text, text
+    data = json.loads(subprocess.run([*ieb, "status", "--format", "json"], check=True, **run).stdout)
+    assert {"outbox", "dead_letters", "overdue_list"} <= set(data)
+    assert data["retrying"] and all(r["attempts"] > 0 and r["next_attempt_at"] for r in data["retrying"])
+    assert "GGk weigert de verbinding" in data["retrying"][0]["reason"]
