@@ -589,13 +589,23 @@ class _Server(wsgi.Server):
         super().process_conn(conn)
 
     def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-        """cheroot's own messages, into logging: errors as they are, routine ones at DEBUG."""
-        log.log(
-            level if level >= logging.WARNING else logging.DEBUG,
-            "cheroot: %s",
-            mask_bsns(str(msg)),
-            exc_info=traceback,
-        )
+        """cheroot's own messages, into logging: routine ones at DEBUG; errors as one line without a
+        traceback (rate-limited; the traceback only at DEBUG). A peer that went away while we wrote
+        (reset, broken pipe, TLS EOF, an injected drop) is routine: INFO."""
+        import sys
+
+        exc = sys.exc_info()[1] if traceback else None
+        text = mask_bsns(str(msg)).strip().splitlines()[0] if str(msg).strip() else "fout"
+        if exc is not None:
+            text = f"{text}: {type(exc).__name__}: {mask_bsns(str(exc))[:200]}"
+            log.debug("cheroot: %s", mask_bsns(str(msg)), exc_info=True)
+        if level < logging.WARNING:
+            log.debug("cheroot: %s", text)
+            return
+        if isinstance(exc, ConnectionError | ssl.SSLEOFError | ssl.SSLZeroReturnError | TimeoutError):
+            level = logging.INFO
+            text = f"verbinding verbroken tijdens het antwoorden ({text})"
+        _refusals.log(level, "cheroot: %s", text)
 
 
 class HttpsServer:

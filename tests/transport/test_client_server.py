@@ -654,3 +654,27 @@ def test_connection_refused_and_timeouts_are_dutch_with_an_oplossing(pki: TestPk
     text = describe(timed_out.value)
     assert "GGk" in text and "oplossing:" in text and not text.startswith("time-out"), text
     assert timed_out.value.unreachable
+
+
+def test_a_peer_that_goes_away_while_we_write_is_one_log_line_without_a_traceback(
+    receiver: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
+    """cheroot reports a client that disconnected mid-answer (SSLEOFError, an injected drop) with
+    a traceback at ERROR; ours is one INFO line, the traceback only at DEBUG."""
+    _, server, _ = receiver
+    caplog.set_level(logging.INFO, logger="ieb.transport.server")
+    for exc in (
+        ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+        ConnectionAbortedError("foutinjectie"),
+    ):
+        try:
+            raise exc
+        except OSError:
+            server.server.error_log(
+                "Unhandled error while processing an incoming connection", logging.ERROR, True
+            )
+    records = [r for r in caplog.records if r.name == "ieb.transport.server"]
+    assert len(records) == 2
+    for record in records:
+        assert record.levelno == logging.INFO and record.exc_info is None
+        assert "\n" not in record.getMessage() and "Traceback" not in caplog.text
