@@ -270,8 +270,24 @@ def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
     named = os.fspath(path) if path is not None else os.environ.get("IEB_CONFIG")
     if named:
         p = Path(named)
+        source = "--config" if path is not None else "IEB_CONFIG"
+        if p.is_dir():
+            raise ConfigurationError(
+                f"configuratiebestand {p} ({source}) is een map, geen bestand; oplossing: noem het "
+                f"bestand zelf, bijv. {p / CONFIG_NAME}",
+                code="CONFIG",
+                location=str(p),
+            )
+        if p.exists() and not p.is_file():
+            raise ConfigurationError(
+                f"configuratiebestand {p} ({source}) is geen gewoon bestand; oplossing: noem een ieb.toml",
+                code="CONFIG",
+                location=str(p),
+            )
         if not p.is_file():
-            raise ConfigurationError(f"configuratiebestand {p} bestaat niet", code="CONFIG", location=str(p))
+            raise ConfigurationError(
+                f"configuratiebestand {p} ({source}) bestaat niet", code="CONFIG", location=str(p)
+            )
         return p.resolve()
     default = Path(CONFIG_NAME)
     return default.resolve() if default.is_file() else None
@@ -295,11 +311,19 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
     except SettingsError as exc:
         raise ConfigurationError(f"omgevingsvariabele IEB_*: {exc}", code="CONFIG") from None
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_input=False, include_url=False)
-        ]
-        where = str(path) if path else "omgeving (IEB_*)"
+        prefix = str(cls.model_config.get("env_prefix", "IEB_"))
+        environ = {k.upper() for k in os.environ}
+        problems = []
+        from_file = False
+        for e in exc.errors(include_input=False, include_url=False):
+            setting = ".".join(str(x) for x in e["loc"])
+            variable = prefix + "__".join(str(x) for x in e["loc"]).upper()
+            if variable in environ and not any(str(x) in overrides for x in e["loc"][:1]):
+                problems.append(f"omgevingsvariabele {variable} ({setting}): {e['msg']}")
+            else:
+                from_file = True
+                problems.append(f"{setting}: {e['msg']}")
+        where = str(path) if path and from_file else "omgeving (IEB_*)"
         raise ConfigurationError(
             f"configuratie {where} klopt niet: " + "; ".join(problems), code="CONFIG", location=where
         ) from None

@@ -50,11 +50,31 @@ def fail(message: str, details: list[str] | tuple[str, ...] | None = None, code:
     raise typer.Exit(code)
 
 
-def exchange_for(config: Path | None, db: str | None = None, *, must_exist: bool = False) -> Exchange:
+def exchange_for(
+    config: Path | None, db: str | None = None, *, must_exist: bool = False, needs: str | None = None
+) -> Exchange:
     """The :class:`~ieb.exchange.Exchange` of the command: ``--config`` / $IEB_CONFIG / ./ieb.toml,
-    with ``--db`` overriding the database. Configuration errors end the command (exit 2)."""
+    with ``--db`` overriding the database. Configuration errors end the command (exit 2).
+    ``needs`` (what the command needs from ieb.toml): without any ieb.toml, ``--db`` or ``IEB_*``
+    setting the command ends with "geen ieb.toml gevonden ...; maak er een met `ieb init`"."""
+    import os
+
+    from ieb.config import find_config
     from ieb.errors import IebError
     from ieb.exchange import Exchange
+
+    if needs is not None and db is None:
+        try:
+            found = find_config(config)
+        except IebError as exc:
+            fail(str(exc), code=2)
+        settings = [k for k in os.environ if k.upper().startswith("IEB_") and k.upper() != "IEB_CONFIG"]
+        if found is None and not settings:
+            fail(
+                f"geen ieb.toml gevonden (niet in {Path.cwd()}, geen --config of IEB_CONFIG); maak er een met "
+                f"`ieb init` (nodig: {needs})",
+                code=2,
+            )
 
     overrides: dict[str, Any] = {}
     if db is not None:

@@ -67,7 +67,7 @@ def plan_command(
     if queue and out is not None:
         raise typer.BadParameter("kies --queue of --out", param_hint="--queue")
     day = _today(today)
-    ex = exchange_for(config, db)
+    ex = exchange_for(config, db, needs="gemeenten en database")
     try:
         lines: list[str] = []
         if queue and not dry_run:
@@ -279,7 +279,7 @@ def status_command(
     """Samenvatting: berichten per uitkomst, retourcodes, outbox, dead letters, mislukte inbox, te laat."""
     from ieb.errors import IebError
 
-    ex = exchange_for(config, db, must_exist=True)
+    ex = exchange_for(config, db, must_exist=True, needs="database")
     try:
         status = ex.status(gemeente=gemeente, today=_today(today), detail=detail)
     except IebError as exc:

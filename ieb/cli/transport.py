@@ -179,7 +179,7 @@ def send_command(
     from ieb.service import preflight
 
     _setup_logging(verbose)
-    ex = exchange_for(config, db)
+    ex = exchange_for(config, db, needs="organisatie.cert/key/ca en ggk.endpoint")
     if sign:
         ex.config.ggk.sign = True
     try:
@@ -291,7 +291,7 @@ def serve_command(
     from ieb.service.logs import setup_logging
 
     setup_logging(verbose=verbose, json_lines=not text_logs)
-    ex = exchange_for(config, db)
+    ex = exchange_for(config, db, needs="organisatie.*, ggk.endpoint en receiver.allowed_oins")
     try:
         preflight(ex)  # config, certificates and the port, before a banner or a database
         service = ex.serve()

@@ -258,3 +258,28 @@ def test_status_says_why_a_pending_message_is_stuck_and_when_it_is_tried_again(t
     assert {"outbox", "dead_letters", "overdue_list"} <= set(data)
     assert data["retrying"] and all(r["attempts"] > 0 and r["next_attempt_at"] for r in data["retrying"])
     assert "GGk weigert de verbinding" in data["retrying"][0]["reason"]
+
+
+def test_without_ieb_toml_the_commands_point_to_ieb_init_and_config_errors_are_precise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    for key in [k for k in os.environ if k.startswith("IEB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for command in (["status"], ["plan", "gewenst.csv"], ["send"], ["serve"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "geen ieb.toml gevonden" in result.output and "ieb init" in result.output, result.output
+    assert not (tmp_path / "ieb.sqlite").exists()
+    folder = runner.invoke(app, ["status", "--config", str(tmp_path)])
+    assert folder.exit_code == 2 and "is een map, geen bestand" in folder.output, folder.output
+    device = runner.invoke(app, ["status", "--config", "/dev/null"])
+    assert device.exit_code == 2 and "geen gewoon bestand" in device.output, device.output
+    assert runner.invoke(app, ["init", "--simulator", "-g", "0363"]).exit_code == 0
+    monkeypatch.setenv("IEB_RECEIVER__PORT", "80000")
+    bad = runner.invoke(app, ["serve"])
+    assert bad.exit_code == 2 and "omgevingsvariabele IEB_RECEIVER__PORT" in bad.output, bad.output
+    assert "ieb.toml klopt niet" not in bad.output
