@@ -125,6 +125,11 @@ _REASONS = {
 }
 
 
+def _mb(size: int) -> str:
+    """A size in MB (MiB, one decimal, Dutch comma): never a digit run that BSN masking would eat."""
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+
+
 # ------------------------------------------------------------------------------------ socket proxy
 
 
@@ -349,7 +354,7 @@ class _Pending:
             if name.strip().lower() == b"content-length" and value.strip().isdigit():
                 length = max(length, int(value.strip()))
         if length > limits.max_body:
-            return self._reject(413, f"een bericht van {length} bytes is groter dan {limits.max_body}")
+            return self._reject(413, f"een bericht van {_mb(length)} is groter dan {_mb(limits.max_body)}")
         self._dispatch(length)
 
     def _dispatch(self, length: int) -> None:

@@ -57,7 +57,7 @@ from ieb.ggk.codec import envelope_to_element
 from ieb.ggk.soap import soap_envelope
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import WusSigning
-from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits
+from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits, _mb
 from ieb.transport.outbox import ledger_tables, utcnow
 from ieb.types import mask_bsns
 
@@ -233,7 +233,7 @@ class SoapEndpoint:
                 return SoapReply(411, b"Content-Length ontbreekt\n", "text/plain; charset=utf-8")
             length = int(length_text)
             if length > self.max_body:
-                raise _Reject("IB007", f"bericht van {length} bytes is groter dan {self.max_body}")
+                raise _Reject("IB007", f"bericht van {_mb(length)} is groter dan {_mb(self.max_body)}")
             try:
                 body = _read(environ["wsgi.input"], length)
             except OSError as exc:  # the body did not arrive within the server's deadline

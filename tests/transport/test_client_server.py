@@ -657,10 +657,13 @@ def test_connection_refused_and_timeouts_are_dutch_with_an_oplossing(pki: TestPk
 
 
 def test_a_peer_that_goes_away_while_we_write_is_one_log_line_without_a_traceback(
-    receiver: tuple, caplog: pytest.LogCaptureFixture
+    receiver: tuple, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """cheroot reports a client that disconnected mid-answer (SSLEOFError, an injected drop) with
     a traceback at ERROR; ours is one INFO line, the traceback only at DEBUG."""
+    from ieb.transport import httpd
+
+    monkeypatch.setattr(httpd, "_refusals", httpd._RateLimitedLog())  # earlier tests used the burst
     _, server, _ = receiver
     caplog.set_level(logging.INFO, logger="ieb.transport.server")
     for exc in (
@@ -678,3 +681,30 @@ def test_a_peer_that_goes_away_while_we_write_is_one_log_line_without_a_tracebac
     for record in records:
         assert record.levelno == logging.INFO and record.exc_info is None
         assert "\n" not in record.getMessage() and "Traceback" not in caplog.text
+
+
+def test_413_names_the_sizes_in_mb_and_chunked_gets_411(
+    pki: TestPki, receiver: tuple, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal line must survive BSN masking (an 8-digit byte count was masked to ********), and
+    a chunked request is answered 411 as docs/security.md says."""
+    from ieb.transport import httpd
+
+    monkeypatch.setattr(httpd, "_refusals", httpd._RateLimitedLog())  # earlier tests used the burst
+    _, server, _ = receiver
+    caplog.set_level(logging.WARNING, logger="ieb.transport.server")
+    with _tls_socket(pki, server) as s:
+        s.settimeout(5)
+        s.sendall(
+            b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000000\r\n\r\n"
+        )
+        answer = _answer(s)
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"57220,5 MB is groter dan 48,0 MB" in answer, answer
+    line = next(r.getMessage() for r in caplog.records if "413" in r.getMessage())
+    assert "48,0 MB" in line and "*" not in line, line
+    with _tls_socket(pki, server) as s:
+        s.settimeout(5)
+        s.sendall(
+            b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        )
+        assert _answer(s).startswith(b"HTTP/1.1 411 ")
