@@ -483,6 +483,18 @@ def simulate_serve_command(
     if missing:
         fail(f"ontbreekt: {', '.join(missing)} (of geef --config simulator.toml)", code=2)
     assert cert_p is not None and key_p is not None and ca_p is not None and url
+    for option, setting, file in (("--cert", "cert", cert_p), ("--key", "key", key_p), ("--ca", "ca", ca_p)):
+        if not Path(file).is_file():
+            named = (
+                option
+                if (cert, key, ca)[("--cert", "--key", "--ca").index(option)]
+                else f"{setting} in {config}"
+            )
+            fail(
+                f"{named}: bestand {file} bestaat niet; oplossing: controleer het pad "
+                "(relatieve paden gelden vanaf de map van simulator.toml)",
+                code=2,
+            )
     profile = faults or sim.faults
     try:
         fault_config = FaultConfig.parse(profile) if profile else None

@@ -283,3 +283,21 @@ def test_without_ieb_toml_the_commands_point_to_ieb_init_and_config_errors_are_p
     bad = runner.invoke(app, ["serve"])
     assert bad.exit_code == 2 and "omgevingsvariabele IEB_RECEIVER__PORT" in bad.output, bad.output
     assert "ieb.toml klopt niet" not in bad.output
+
+
+def test_simulate_serve_names_the_setting_of_a_missing_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    for key in [k for k in os.environ if k.startswith("IEB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--simulator", "-g", "0363"]).exit_code == 0
+    text = (tmp_path / "simulator.toml").read_text().replace("pki/GGK/chain.pem", "pki/GGK/chian.pem")
+    (tmp_path / "sim-bad.toml").write_text(text)
+    result = runner.invoke(app, ["simulate", "serve", "--config", "sim-bad.toml"])
+    assert result.exit_code == 2, result.output
+    assert "cert in sim-bad.toml" in result.output and "chian.pem bestaat niet" in result.output
+    assert "Errno" not in result.output
