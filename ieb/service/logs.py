@@ -18,7 +18,11 @@ from ieb.transport.audit import install_bsn_masking
 
 __all__ = ["JsonFormatter", "TlsHandshakeFilter", "setup_logging"]
 
-_STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
+    "message",
+    "asctime",
+    "ieb_rate_limited",
+}
 _TLS_WORDS = ("SSL", "TLS", "handshake", "certificate", "CERTIFICATE", "alert")
 
 
@@ -52,6 +56,8 @@ class TlsHandshakeFilter(logging.Filter):
         """Keep TLS handshake failures (as WARNING) and records above DEBUG; drop the rest."""
         if record.levelno > logging.DEBUG:
             return True
+        if getattr(record, "ieb_rate_limited", False):
+            return False  # lowered by the receiver's rate limit: a flood stays out of the log
         message = record.getMessage()
         if any(w in message for w in _TLS_WORDS):
             record.levelno, record.levelname = logging.WARNING, "WARNING"

@@ -109,10 +109,11 @@ class _RateLimitedLog:
                         "%s weigeringen in de vorige %s s alleen op DEBUG gelogd", lowered, self.window
                     )
             self._count += 1
-            if self._count > self.burst:
+            lowered = self._count > self.burst
+            if lowered:
                 self._lowered += 1
                 level = logging.DEBUG
-        log.log(level, msg, *args)
+        log.log(level, msg, *args, extra={"ieb_rate_limited": lowered})
 
 
 _refusals = _RateLimitedLog()

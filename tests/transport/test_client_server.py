@@ -708,3 +708,32 @@ def test_413_names_the_sizes_in_mb_and_chunked_gets_411(
             b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
         )
         assert _answer(s).startswith(b"HTTP/1.1 411 ")
+
+
+def test_ieb_serve_logging_keeps_the_handshake_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ieb serve`` shows TLS handshake failures as WARNING, but not those the receiver's rate
+    limit lowered to DEBUG (4 x 64 idle connections gave 705 WARNING lines in 25 s)."""
+    from ieb.service.logs import TlsHandshakeFilter
+    from ieb.transport import httpd
+
+    limiter = httpd._RateLimitedLog(burst=2, window=60)
+    monkeypatch.setattr(httpd, "_refusals", limiter)
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if TlsHandshakeFilter().filter(record):
+                seen.append(record)
+
+    handler = Keep(level=logging.DEBUG)
+    logger = logging.getLogger("ieb.transport.server")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        for i in range(10):
+            limiter.log(logging.INFO, "TLS-handshake van 127.0.0.2:%s niet binnen 10 s voltooid", i)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert len(seen) == 2, [r.getMessage() for r in seen]
