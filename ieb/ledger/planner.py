@@ -234,15 +234,25 @@ def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, 
 # ---------------------------------------------------------------------- plan objects
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedMessage:
-    """One planned heenbericht, in sending order."""
+    """One planned heenbericht, in sending order: its :class:`Delivery` (the header and class
+    fields), the serialised XML and why it is sent.
+
+    The typed message is not kept (a plan of many messages would hold a pydantic model per message);
+    :attr:`message` builds it again from the delivery on each access.
+    """
 
     seq: int
     delivery: Delivery
-    message: Wmo401 | Wmo403
     xml: bytes
     reason: str
+
+    @property
+    def message(self) -> Wmo401 | Wmo403:
+        """The WMO401 or WMO403 of this delivery, built anew on each access from :attr:`delivery`
+        (the same model :attr:`xml` was serialised from)."""
+        return self.delivery.to_message()
 
     @property
     def bericht(self) -> str:
@@ -830,7 +840,7 @@ def plan(
             if issues:
                 failures.extend(f"{d.describe()}: {i.code} ({i.retourcode}): {i.message}" for i in issues)
             check.add(d)
-            result.messages.append(PlannedMessage(seq, d, message, xml, reason))
+            result.messages.append(PlannedMessage(seq, d, xml, reason))
         if failures:
             conn.rollback()
             raise PreflightError(
