@@ -40,10 +40,12 @@ from ieb.types import mask_bsns
 
 __all__ = [
     "MAX_BYTES",
+    "JsonTextError",
     "Row",
     "RowIssue",
     "Table",
     "TableError",
+    "loads_json",
     "read_table",
 ]
 
@@ -499,6 +501,24 @@ def _json_problem(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, json.JSONDecodeError):
         return f"geen geldige JSON ({exc.msg})", "controleer komma's, haakjes en aanhalingstekens"
     return "geen geldige JSON", "controleer deze regel"
+
+
+class JsonTextError(ValueError):
+    """Raised by :func:`loads_json`; ``str(exc)`` is the Dutch problem (with line and column when
+    the text is not JSON)."""
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads`` for hostile input: integers longer than :data:`MAX_INT_DIGITS` digits,
+    NaN/Infinity and nesting deeper than the interpreter's recursion limit raise
+    :class:`JsonTextError` (a ``ValueError``) with a Dutch message instead of ``ValueError``
+    about int conversion or ``RecursionError``."""
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise JsonTextError(f"geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}): {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise JsonTextError(_json_problem(exc)[0]) from None
 
 
 def _json_record(obj: Any, line: int, issues: _Collector, columns: _Columns) -> Row | None:
