@@ -89,6 +89,7 @@ def _estimate(text: str) -> tuple[Estimate, Household, tuple[Role, ...]]:
     from ieb.policy.household import member_roles
     from ieb.policy.tariffs import ENV_VAR, table_from_environ
     from ieb.tabular import JsonTextError, loads_json
+    from ieb.types import mask_bsns
 
     try:
         environ = dict(os.environ)
@@ -109,10 +110,10 @@ def _estimate(text: str) -> tuple[Estimate, Household, tuple[Role, ...]]:
         raise typer.Exit(1) from None
     except PolicyInputError as exc:
         code = f"[{exc.code}] " if exc.code else ""
-        typer.echo(f"fout: {code}{exc.message}", err=True)
+        typer.echo(mask_bsns(f"fout: {code}{exc.message}"), err=True)
         raise typer.Exit(1) from None
     except IebError as exc:
-        typer.echo(f"fout: {exc}", err=True)
+        typer.echo(mask_bsns(f"fout: {exc}"), err=True)
         raise typer.Exit(1) from None
 
 

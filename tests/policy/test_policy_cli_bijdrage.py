@@ -259,3 +259,20 @@ def test_hostile_json_in_the_library_entry_points() -> None:
             parameters_from_json(text)
         with pytest.raises(ConfigurationError):
             tariffs_from_json(text)
+
+
+def test_errors_mask_a_bsn_given_as_a_number_or_a_key(tmp_path: Path) -> None:
+    """t2 #4: ``waarde 999900006 moet tekst zijn`` printed the full BSN."""
+    data = request()
+    data["huishouden"]["leden"][0]["bsn"] = int(CLIENT)
+    result = run(tmp_path, data)
+    assert result.exit_code == 1
+    assert CLIENT not in result.output and f"******{CLIENT[-3:]}" in result.output
+    data = request()
+    data["voorzieningen"][0]["kostprijs_cent"] = CLIENT
+    result = run(tmp_path, data)
+    assert result.exit_code == 1 and CLIENT not in result.output
+    data = request()
+    data["gemeente"][CLIENT] = 1
+    result = run(tmp_path, data)
+    assert result.exit_code == 1 and CLIENT not in result.output, result.output
