@@ -47,6 +47,7 @@ __all__ = [
     "TableError",
     "loads_json",
     "read_table",
+    "restore_zeros",
 ]
 
 #: largest input accepted (bytes)
@@ -501,6 +502,16 @@ def _json_problem(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, json.JSONDecodeError):
         return f"geen geldige JSON ({exc.msg})", "controleer komma's, haakjes en aanhalingstekens"
     return "geen geldige JSON", "controleer deze regel"
+
+
+def restore_zeros(value: Any, width: int) -> str:
+    """A code as text with the leading zeros Excel drops restored (``363`` -> ``0363`` for a
+    gemeentecode, width 4; an 8-digit BSN gets its ``0`` back, width 9). A value of only zeros
+    stays as it is: ``0`` is an empty cell, not code ``0000`` or Bsn ``000000000``."""
+    text = str(value).strip()
+    if text.isascii() and text.isdigit() and 0 < len(text) < width and text.strip("0"):
+        return text.zfill(width)
+    return text
 
 
 class JsonTextError(ValueError):
