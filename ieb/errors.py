@@ -78,7 +78,3 @@ class MessageInvalidError(IebError):
 
 class InputRowError(IebError):
     """A row of a CSV / JSON-lines input file is invalid (``location`` is ``file:line``)."""
-
-
-class NotImplementedInRelease(IebError):
-    """The requested capability does not exist for this release (yet)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,39 @@ def reference_dir() -> Path:
     if not (REFERENCE / "ieb-1.0" / "WMO401.xsd").is_file():
         pytest.skip(f"published reference schemas not found at {REFERENCE} (set IEB_REFERENCE_DIR)")
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project built as a wheel and installed (``--no-deps``) into a fresh folder; returns that
+    folder (put it first on PYTHONPATH). Built once per test session (worker)."""
+    pytest.importorskip("hatchling")
+    tmp = tmp_path_factory.mktemp("wheel")
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp / "w"),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    wheel = next((tmp / "w").glob("ieb-*.whl"))
+    target = tmp / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    return target

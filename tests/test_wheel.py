@@ -14,35 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_wheel_install_validates(tmp_path: Path) -> None:
-    pytest.importorskip("hatchling")
-    build = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path / "w"),
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert build.returncode == 0, build.stderr
-    wheel = next((tmp_path / "w").glob("ieb-*.whl"))
-    target = tmp_path / "site"
-    install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert install.returncode == 0, install.stderr
+def test_wheel_install_validates(tmp_path: Path, installed_wheel: Path) -> None:
+    target = installed_wheel
     sample = ROOT / "tests/core/samples/invalid/cs300-ended-gemeente.xml"
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = (

@@ -34,7 +34,7 @@ class EnvelopeError(IebError):
 class EnvelopeFieldError(EnvelopeError, ValueError):
     """A field of an envelope model has a value the schema does not allow.
 
-    ``field`` is the dotted model path (``stuurgegevens.referentienummer``); ``problems`` lists every
+    ``field`` is the dotted model path (``stuurgegevens.referentienummer``); ``issues`` lists every
     field problem found, as ``(field, message)`` pairs.
     """
 
@@ -48,13 +48,18 @@ class EnvelopeFieldError(EnvelopeError, ValueError):
     ) -> None:
         super().__init__(message, code=code, location=field)
         self.field = field
-        self.problems = tuple((mask_bsns(f), mask_bsns(m)) for f, m in problems)
+        self.issues: tuple[tuple[str, str], ...] = tuple((mask_bsns(f), mask_bsns(m)) for f, m in problems)
+
+    @property
+    def problems(self) -> tuple[tuple[str, str], ...]:
+        """Deprecated name of :attr:`issues`: ``(field, message)`` pairs (ieb 0.1)."""
+        return self.issues
 
 
 class EnvelopeInvalidError(EnvelopeError):
     """An envelope is not valid against the StUF-GGk 0210 schema (Fo01 code ``RIN001``).
 
-    ``errors`` holds one line per schema error (``line: path: message``), every error, not only the first.
+    ``issues`` holds one line per schema error (``line: path: message``), every error, not only the first.
     """
 
     def __init__(
@@ -66,7 +71,12 @@ class EnvelopeInvalidError(EnvelopeError):
         code: str = "RIN001",
     ) -> None:
         super().__init__(message, code=code, location=location)
-        self.errors = tuple(mask_bsns(e) for e in errors)
+        self.issues: tuple[str, ...] = tuple(mask_bsns(e) for e in errors)
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """Deprecated name of :attr:`issues`: one ``line: path: message`` per schema error (ieb 0.1)."""
+        return self.issues
 
 
 class EnvelopeTooLargeError(EnvelopeError, XmlSecurityError):

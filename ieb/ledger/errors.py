@@ -36,11 +36,17 @@ class DuplicateRetourError(RetourInputError):
 
 
 class PlanningError(LedgerError):
-    """The desired state cannot be reached within the rules (``problems`` says why, per person)."""
+    """The desired state cannot be reached within the rules; ``issues`` says why, one Dutch line
+    per problem and person (``Bsn ******006: OP291 (9102): ...``)."""
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
-        self.problems = list(problems or [])
+        self.issues: list[str] = list(problems or [])
+
+    @property
+    def problems(self) -> list[str]:
+        """Deprecated name of :attr:`issues` (ieb 0.1)."""
+        return self.issues
 
 
 class PreflightError(PlanningError):

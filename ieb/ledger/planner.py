@@ -544,7 +544,7 @@ def _pair(e: PeriodState, d: Period, ctx: _Ctx, *, stop_via_delete: bool = False
 
 
 def _match(
-    existing: list[PeriodState], desired: list[Period]
+    existing: list[PeriodState], desired: list[Period], *, pair_moved: bool = True
 ) -> tuple[list[tuple[PeriodState, Period]], list[PeriodState], list[Period]]:
     pairs: list[tuple[PeriodState, Period]] = []
     left_e = list(existing)
@@ -567,6 +567,8 @@ def _match(
     # a period that moves past its own stop (or start) overlaps nothing it had: changing the start and
     # the stop (at most 2 messages) is never longer than deleting it and sending it anew (2 to 4);
     # when the rules block the change, _plan_person falls back to deleting and re-sending it
+    if not pair_moved:
+        return pairs, left_e, new
     moved = list(
         zip(sorted(left_e, key=lambda e: e.start.datum), sorted(new, key=lambda p: p.start), strict=False)
     )
@@ -708,6 +710,11 @@ def _plan_person(
     all move along need only changes; the default would delete one that is in the way)."""
     existing = history.periods_of(afzender, bsn)
     candidates = [_match(existing, desired)]
+    # without pairing what is left over: left-over periods deleted, new ones sent anew (longer, but
+    # never blocked by an overlap that a moved period would cause while another one still runs)
+    plain = _match(existing, desired, pair_moved=False)
+    if sorted(plain[0], key=_pair_key) != sorted(candidates[0][0], key=_pair_key):
+        candidates.append(plain)
     if existing and len(existing) == len(desired):
         in_order: tuple[list[tuple[PeriodState, Period]], list[PeriodState], list[Period]] = (
             list(zip(existing, sorted(desired, key=lambda p: p.start), strict=True)),

@@ -39,6 +39,7 @@ from cryptography.x509 import verification as x509v
 from lxml import etree
 
 from ieb.errors import ConfigurationError, IebError, XmlSecurityError
+from ieb.ggk.errors import SoapError
 from ieb.types import mask_bsns
 from ieb.xmlsafe import safe_parser
 
@@ -60,8 +61,8 @@ __all__ = [
     "AddressingError",
     "CertificateError",
     "CoverageError",
-    "EnvelopeError",
     "SignatureError",
+    "SoapEnvelopeError",
     "TimestampError",
     "UnsafeEnvelopeError",
     "VerifiedEnvelope",
@@ -170,8 +171,15 @@ class WsSecurityError(IebError):
         )
 
 
-class EnvelopeError(WsSecurityError):
-    """The input is not a usable SOAP 1.1 envelope (not XML, wrong root, no Body, ...)."""
+class SoapEnvelopeError(WsSecurityError, SoapError):
+    """The input is not a usable SOAP 1.1 envelope (not XML, wrong root, no Body, ...).
+
+    Also an :class:`ieb.ggk.errors.SoapError`, so also the one :class:`ieb.ggk.errors.EnvelopeError`.
+    """
+
+
+#: Deprecated name (ieb 0.1) of :class:`SoapEnvelopeError`; the one ``EnvelopeError`` is ``ieb.ggk``'s.
+EnvelopeError = SoapEnvelopeError
 
 
 class UnsafeEnvelopeError(WsSecurityError, XmlSecurityError):
@@ -263,7 +271,7 @@ def _parse(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(bytes(data), _parser())
     except etree.XMLSyntaxError as exc:
-        raise EnvelopeError(f"de envelop is geen welgevormde XML: {mask_bsns(str(exc))}") from None
+        raise SoapEnvelopeError(f"de envelop is geen welgevormde XML: {mask_bsns(str(exc))}") from None
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise UnsafeEnvelopeError("de envelop bevat een DOCTYPE-declaratie; die wordt geweigerd")
@@ -348,14 +356,14 @@ def _envelope_parts(root: etree._Element) -> tuple[etree._Element | None, etree.
     if root.tag != _tag(NS_SOAP11, "Envelope"):
         qn = etree.QName(root)
         if qn.localname == "Envelope":
-            raise EnvelopeError(f"de envelop is geen SOAP 1.1 (namespace {qn.namespace!r})")
-        raise EnvelopeError(f"het document is geen SOAP-envelop (rootelement {qn.localname!r})")
+            raise SoapEnvelopeError(f"de envelop is geen SOAP 1.1 (namespace {qn.namespace!r})")
+        raise SoapEnvelopeError(f"het document is geen SOAP-envelop (rootelement {qn.localname!r})")
     kids = _children(root)
     header: etree._Element | None = None
     if kids and kids[0].tag == _tag(NS_SOAP11, "Header"):
         header = kids.pop(0)
     if len(kids) != 1 or kids[0].tag != _tag(NS_SOAP11, "Body"):
-        raise EnvelopeError(
+        raise SoapEnvelopeError(
             "een SOAP 1.1-envelop bevat een optionele Header, dan precies één Body en verder niets",
             location="/soap:Envelope",
         )

@@ -101,35 +101,8 @@ def test_sample_vendor_project_runs_with_the_plugin(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_installed_wheel_registers_the_plugin_entry_point(tmp_path: Path) -> None:
-    pytest.importorskip("hatchling")
-    build = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path / "w"),
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert build.returncode == 0, build.stderr
-    wheel = next((tmp_path / "w").glob("ieb-*.whl"))
-    target = tmp_path / "site"
-    install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert install.returncode == 0, install.stderr
+def test_installed_wheel_registers_the_plugin_entry_point(installed_wheel: Path) -> None:
+    target = installed_wheel
     entry_points = next(target.glob("ieb-*.dist-info")) / "entry_points.txt"
     assert "[pytest11]" in entry_points.read_text()
     # no -p: the fixtures come from the installed entry point

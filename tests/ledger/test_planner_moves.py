@@ -96,3 +96,45 @@ def test_a_moved_period_is_never_planned_longer_than_its_changes(
         assert world.cak_periods() == [(s2, e2)]
     finally:
         world.close()
+
+
+def test_left_over_period_paired_with_a_new_one_falls_back_when_it_would_overlap() -> None:
+    """Found by the planner property (seed 134497989751118400092652107553108129906): three periods
+    12-13, 14-15 and 16-open become 16-17 and 18-open. Pairing the left-over period 12-13 with the
+    new 18-open overlaps the running 16-open until its stop is in (OP291); the planner must fall
+    back to a plan the CAK accepts instead of refusing to plan."""
+    import datetime as _dt
+
+    from ieb.ledger import open_database
+    from ieb.ledger.planner import Period, plan
+    from ieb.ledger.retour import process_retours
+    from ieb.ledger.store import Ledger
+    from ieb.simulator import CakConfig, CakSimulator
+    from tests.ledger.conftest import GEMEENTEN, TODAY
+
+    d = _dt.date
+    gemeente = Ledger(open_database("sqlite://"))
+    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN))
+    bsn = "999900006"
+    try:
+        today = TODAY
+        for periods in (
+            [
+                Period(d(2024, 6, 12), d(2024, 6, 13)),
+                Period(d(2024, 6, 14), d(2024, 6, 15)),
+                Period(d(2024, 6, 16)),
+            ],
+            [Period(d(2024, 6, 16), d(2024, 6, 17)), Period(d(2024, 6, 18))],
+        ):
+            today += _dt.timedelta(days=1)
+            result = plan(gemeente, "0363", {bsn: periods}, today=today, gemeenten=GEMEENTEN)
+            assert result.messages
+            for m in result.messages:
+                r = cak.process(m.xml, today=today)
+                assert r.verdict == "accepted", (m.reason, r.codes)
+                process_retours(gemeente, [(m.filename, r.retour)])
+        again = plan(gemeente, "0363", {bsn: periods}, today=today, gemeenten=GEMEENTEN, record=False)
+        assert again.messages == []
+    finally:
+        gemeente.close()
+        cak.close()

@@ -729,14 +729,14 @@ def test_doctype_is_refused(pki: Pki, signed: bytes) -> None:
 
 def test_not_soap11_is_refused(pki: Pki) -> None:
     soap12 = BARE.replace(NS_SOAP11.encode(), b"http://www.w3.org/2003/05/soap-envelope")
-    with pytest.raises(wssec.EnvelopeError, match=r"geen SOAP 1.1"):
+    with pytest.raises(wssec.SoapEnvelopeError, match=r"geen SOAP 1.1"):
         pki.sign(soap12)
 
 
 def test_errors_are_ieb_errors() -> None:
     for cls in (
         wssec.WsSecurityError,
-        wssec.EnvelopeError,
+        wssec.SoapEnvelopeError,
         UnsafeEnvelopeError,
         AddressingError,
         SignatureError,
