@@ -40,11 +40,14 @@ from ieb.types import mask_bsns
 
 __all__ = [
     "MAX_BYTES",
+    "JsonTextError",
     "Row",
     "RowIssue",
     "Table",
     "TableError",
+    "loads_json",
     "read_table",
+    "restore_zeros",
 ]
 
 #: largest input accepted (bytes)
@@ -499,6 +502,34 @@ def _json_problem(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, json.JSONDecodeError):
         return f"geen geldige JSON ({exc.msg})", "controleer komma's, haakjes en aanhalingstekens"
     return "geen geldige JSON", "controleer deze regel"
+
+
+def restore_zeros(value: Any, width: int) -> str:
+    """A code as text with the leading zeros Excel drops restored (``363`` -> ``0363`` for a
+    gemeentecode, width 4; an 8-digit BSN gets its ``0`` back, width 9). A value of only zeros
+    stays as it is: ``0`` is an empty cell, not code ``0000`` or Bsn ``000000000``."""
+    text = str(value).strip()
+    if text.isascii() and text.isdigit() and 0 < len(text) < width and text.strip("0"):
+        return text.zfill(width)
+    return text
+
+
+class JsonTextError(ValueError):
+    """Raised by :func:`loads_json`; ``str(exc)`` is the Dutch problem (with line and column when
+    the text is not JSON)."""
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads`` for hostile input: integers longer than :data:`MAX_INT_DIGITS` digits,
+    NaN/Infinity and nesting deeper than the interpreter's recursion limit raise
+    :class:`JsonTextError` (a ``ValueError``) with a Dutch message instead of ``ValueError``
+    about int conversion or ``RecursionError``."""
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise JsonTextError(f"geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}): {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise JsonTextError(_json_problem(exc)[0]) from None
 
 
 def _json_record(obj: Any, line: int, issues: _Collector, columns: _Columns) -> Row | None:
