@@ -27,6 +27,7 @@ None); nested arrays/objects are refused.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -45,7 +46,9 @@ __all__ = [
     "RowIssue",
     "Table",
     "TableError",
+    "ValueProblem",
     "loads_json",
+    "parse_datum",
     "read_table",
     "restore_zeros",
 ]
@@ -686,3 +689,39 @@ def read_table(
         issues.add(None, None, "het bestand bevat geen regels met gegevens", "vul ten minste één regel in")
     issues.raise_if_any()
     return Table(display, tuple(rows), header, fmt, encoding, delimiter, tuple(warnings))
+
+
+# ------------------------------------------------------------------------------------ cell readers
+
+
+class ValueProblem(ValueError):
+    """A cell that cannot be read; ``str()`` is the Dutch reason (the caller adds file, line, column)."""
+
+
+_DATE_FORMATS = (
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), (1, 2, 3)),  # JJJJMMDD (CAK files)
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),  # JJJJ-MM-DD
+    (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), (3, 2, 1)),  # DD-MM-JJJJ
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 2, 1)),  # DD/MM/JJJJ
+)
+_FIRST_YEAR, _LAST_YEAR = 1900, 2100
+_DATE_HINT = "verwacht JJJJMMDD, JJJJ-MM-DD of DD-MM-JJJJ"
+
+
+def parse_datum(text: str) -> dt.date:
+    """A date as the CAK or a spreadsheet writes it: ``JJJJMMDD``, ``JJJJ-MM-DD``, ``DD-MM-JJJJ`` or
+    ``DD/MM/JJJJ``; a time part (`` 00:00:00``) is ignored."""
+    value = text.strip().split(" ", 1)[0].split("T", 1)[0]
+    for pattern, (y, m, d) in _DATE_FORMATS:
+        match = pattern.match(value)
+        if match:
+            try:
+                day = dt.date(int(match.group(y)), int(match.group(m)), int(match.group(d)))
+            except ValueError:
+                raise ValueProblem(f"'{value}' is geen bestaande datum") from None
+            if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+                raise ValueProblem(
+                    f"'{value}': jaar {day.year} is niet aannemelijk ({_FIRST_YEAR}-{_LAST_YEAR})"
+                )
+            return day
+    raise ValueProblem(f"'{value[:20]}' is geen datum ({_DATE_HINT})")

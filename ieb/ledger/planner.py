@@ -95,8 +95,8 @@ _DATE_HINT = "schrijf de datum als JJJJ-MM-DD (2026-05-01) of DD-MM-JJJJ (01-05-
 
 def _date(value: Any, column: str, problems: list[RowIssue]) -> dt.date | None:
     """A date cell: a date object, ``JJJJ-MM-DD``, ``JJJJMMDD`` or Excel's ``DD-MM-JJJJ``
-    (:func:`ieb.migration.values.parse_datum`, the reader ``ieb reconcile`` uses)."""
-    from ieb.migration.values import ValueProblem, parse_datum
+    (:func:`ieb.tabular.parse_datum`, the reader ``ieb reconcile`` uses too)."""
+    from ieb.tabular import ValueProblem, parse_datum
 
     if value is None or value == "":
         return None
