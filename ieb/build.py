@@ -124,11 +124,9 @@ def _date(value: Any, column: str, line: int, issues: list[RowIssue]) -> dt.date
 
 def _zeros(value: Any, width: int) -> str:
     """A code as text with the leading zeros Excel drops restored (``363`` -> ``0363``)."""
-    text = str(value).strip()
-    if text.isdigit() and 0 < len(text) < width and text.strip("0"):
-        # a value of only zeros stays as it is: "0" is an empty cell, not code 0000 or Bsn 000000000
-        return text.zfill(width)
-    return text
+    from ieb.tabular import restore_zeros
+
+    return restore_zeros(value, width)
 
 
 def _missing(column: str, line: int) -> RowIssue:

@@ -377,7 +377,7 @@ class Exchange:
     def _desired(
         self, desired: str | os.PathLike[str] | Iterable[Mapping[str, Any]], gemeente: str | None
     ) -> dict[str, dict[str, list[Period]]]:
-        from ieb.ledger.planner import desired_from_records
+        from ieb.ledger.planner import record_problems
 
         configured = self._gemeenten()
         if isinstance(desired, str | os.PathLike):
@@ -423,13 +423,12 @@ class Exchange:
             for g in [own] if own else ([default] if default else []):
                 if g not in out:
                     continue
-                try:
-                    one = desired_from_records([rec], source=source, gemeente=g)
-                except InputRowError as exc:
-                    problems.append(RowIssue(line, None, exc.message))
+                bsn, period, issues = record_problems(rec, line=line, gemeente=g)
+                if issues:
+                    problems += issues  # every problem of the row, with its column and hint
                     break
-                for bsn, periods in one.items():
-                    out[g].setdefault(bsn, []).extend(periods)
+                if bsn is not None:
+                    out[g].setdefault(bsn, []).extend([period] if period is not None else [])
         if problems:
             raise TableError(source, problems)
         return out
@@ -1058,8 +1057,10 @@ class Exchange:
 
 
 def _gemeente_of(rec: Any) -> str:
+    from ieb.tabular import restore_zeros
+
     value = rec.get("gemeente") if isinstance(rec, Mapping) else getattr(rec, "gemeente", None)
-    return str(value or "").strip()
+    return restore_zeros(value or "", 4)  # Excel's 363 is gemeente 0363
 
 
 def _bump(conn: Connection, counters: sa.Table, scope: str, kind: str, value: int) -> None:

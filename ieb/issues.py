@@ -7,6 +7,8 @@ from typing import Any
 
 from lxml import etree
 
+from ieb.types import mask_bsns
+
 __all__ = ["Issue", "Report"]
 
 
@@ -15,13 +17,22 @@ class Issue:
     """One problem. ``code`` is the rule code (``CS002``, ``TR112``, ``OP192``, ``XSD``, ``XML``),
     ``retourcode`` the code the CAK would put in its retour, ``level`` 1 (XSD/parse), 2 (rule within
     the message) or 3 (needs history or the receiver's context), ``location`` an XPath, ``message``
-    plain Dutch for a municipal clerk."""
+    plain Dutch for a municipal clerk.
+
+    ``message`` and ``location`` are masked when the issue is made (:func:`ieb.types.mask_bsns`:
+    every stand-alone run of 8-10 digits), so a BSN quoted as a value, an element name or a
+    namespace URI never reaches any output format (text, JSON, JUnit, rapport)."""
 
     code: str
     retourcode: str | None
     level: int
     location: str | None
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", mask_bsns(self.message))
+        if self.location is not None:
+            object.__setattr__(self, "location", mask_bsns(self.location))
 
     def to_dict(self) -> dict[str, Any]:
         """The issue as a JSON-ready dict (code, retourcode, level, location, message)."""

@@ -27,6 +27,7 @@ None); nested arrays/objects are refused.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -40,11 +41,16 @@ from ieb.types import mask_bsns
 
 __all__ = [
     "MAX_BYTES",
+    "JsonTextError",
     "Row",
     "RowIssue",
     "Table",
     "TableError",
+    "ValueProblem",
+    "loads_json",
+    "parse_datum",
     "read_table",
+    "restore_zeros",
 ]
 
 #: largest input accepted (bytes)
@@ -501,6 +507,34 @@ def _json_problem(exc: BaseException) -> tuple[str, str]:
     return "geen geldige JSON", "controleer deze regel"
 
 
+def restore_zeros(value: Any, width: int) -> str:
+    """A code as text with the leading zeros Excel drops restored (``363`` -> ``0363`` for a
+    gemeentecode, width 4; an 8-digit BSN gets its ``0`` back, width 9). A value of only zeros
+    stays as it is: ``0`` is an empty cell, not code ``0000`` or Bsn ``000000000``."""
+    text = str(value).strip()
+    if text.isascii() and text.isdigit() and 0 < len(text) < width and text.strip("0"):
+        return text.zfill(width)
+    return text
+
+
+class JsonTextError(ValueError):
+    """Raised by :func:`loads_json`; ``str(exc)`` is the Dutch problem (with line and column when
+    the text is not JSON)."""
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads`` for hostile input: integers longer than :data:`MAX_INT_DIGITS` digits,
+    NaN/Infinity and nesting deeper than the interpreter's recursion limit raise
+    :class:`JsonTextError` (a ``ValueError``) with a Dutch message instead of ``ValueError``
+    about int conversion or ``RecursionError``."""
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise JsonTextError(f"geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}): {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise JsonTextError(_json_problem(exc)[0]) from None
+
+
 def _json_record(obj: Any, line: int, issues: _Collector, columns: _Columns) -> Row | None:
     if not isinstance(obj, dict):
         issues.add(
@@ -655,3 +689,39 @@ def read_table(
         issues.add(None, None, "het bestand bevat geen regels met gegevens", "vul ten minste één regel in")
     issues.raise_if_any()
     return Table(display, tuple(rows), header, fmt, encoding, delimiter, tuple(warnings))
+
+
+# ------------------------------------------------------------------------------------ cell readers
+
+
+class ValueProblem(ValueError):
+    """A cell that cannot be read; ``str()`` is the Dutch reason (the caller adds file, line, column)."""
+
+
+_DATE_FORMATS = (
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), (1, 2, 3)),  # JJJJMMDD (CAK files)
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),  # JJJJ-MM-DD
+    (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), (3, 2, 1)),  # DD-MM-JJJJ
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 2, 1)),  # DD/MM/JJJJ
+)
+_FIRST_YEAR, _LAST_YEAR = 1900, 2100
+_DATE_HINT = "verwacht JJJJMMDD, JJJJ-MM-DD of DD-MM-JJJJ"
+
+
+def parse_datum(text: str) -> dt.date:
+    """A date as the CAK or a spreadsheet writes it: ``JJJJMMDD``, ``JJJJ-MM-DD``, ``DD-MM-JJJJ`` or
+    ``DD/MM/JJJJ``; a time part (`` 00:00:00``) is ignored."""
+    value = text.strip().split(" ", 1)[0].split("T", 1)[0]
+    for pattern, (y, m, d) in _DATE_FORMATS:
+        match = pattern.match(value)
+        if match:
+            try:
+                day = dt.date(int(match.group(y)), int(match.group(m)), int(match.group(d)))
+            except ValueError:
+                raise ValueProblem(f"'{value}' is geen bestaande datum") from None
+            if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+                raise ValueProblem(
+                    f"'{value}': jaar {day.year} is niet aannemelijk ({_FIRST_YEAR}-{_LAST_YEAR})"
+                )
+            return day
+    raise ValueProblem(f"'{value[:20]}' is geen datum ({_DATE_HINT})")

@@ -30,6 +30,7 @@ __all__ = [
     "fail",
     "parse_today",
     "print_problems",
+    "require_files",
     "usage_error",
 ]
 
@@ -189,6 +190,17 @@ def usage_error(message: str, option: str | None = None) -> typer.Exit:
     where = f"{option}: " if option else ""
     typer.echo(f"fout: {where}{mask_bsns(message)}", err=True)
     return typer.Exit(2)
+
+
+def require_files(paths: Sequence[Path], name: str) -> None:
+    """Usage error (exit 2, like every command) when one of the input ``paths`` does not exist or
+    is not a file; ``name`` is the argument's name (``FILES``)."""
+    missing = [p for p in paths if str(p) != "-" and not p.is_file()]
+    if missing:
+        shown = ", ".join(str(p) for p in missing[:5]) + (
+            f" (en nog {len(missing) - 5})" if len(missing) > 5 else ""
+        )
+        raise usage_error(f"bestaat niet of is geen bestand: {shown}", name)
 
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:

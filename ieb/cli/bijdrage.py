@@ -83,13 +83,13 @@ def _estimate(text: str) -> tuple[Estimate, Household, tuple[Role, ...]]:
     Every error (invalid JSON, an unreadable tariff file, any :class:`~ieb.errors.IebError`) is
     printed on stderr in Dutch and exits 1.
     """
-    import json
-
     from ieb.errors import IebError
     from ieb.policy.contract import estimate_request, parse_request
     from ieb.policy.errors import PolicyInputError
     from ieb.policy.household import member_roles
     from ieb.policy.tariffs import ENV_VAR, table_from_environ
+    from ieb.tabular import JsonTextError, loads_json
+    from ieb.types import mask_bsns
 
     try:
         environ = dict(os.environ)
@@ -98,12 +98,9 @@ def _estimate(text: str) -> tuple[Estimate, Household, tuple[Role, ...]]:
             environ[ENV_VAR] = Path(setting).read_text(encoding="utf-8")
         table = table_from_environ(environ)
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            typer.echo(
-                f"fout: invoer: geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}): {exc.msg}",
-                err=True,
-            )
+            data = loads_json(text)
+        except JsonTextError as exc:
+            typer.echo(f"fout: invoer: {exc}", err=True)
             raise typer.Exit(1) from None
         schatting = estimate_request(data, table)
         _, huishouden, _, van, _ = parse_request(data, table)
@@ -113,10 +110,10 @@ def _estimate(text: str) -> tuple[Estimate, Household, tuple[Role, ...]]:
         raise typer.Exit(1) from None
     except PolicyInputError as exc:
         code = f"[{exc.code}] " if exc.code else ""
-        typer.echo(f"fout: {code}{exc.message}", err=True)
+        typer.echo(mask_bsns(f"fout: {code}{exc.message}"), err=True)
         raise typer.Exit(1) from None
     except IebError as exc:
-        typer.echo(f"fout: {exc}", err=True)
+        typer.echo(mask_bsns(f"fout: {exc}"), err=True)
         raise typer.Exit(1) from None
 
 

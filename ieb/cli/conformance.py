@@ -26,33 +26,32 @@ def serve_validation_command(
         int, typer.Option("--max-bytes", min=1, help="Grootste body in bytes (groter: HTTP 413).")
     ] = MAX_BYTES,
     max_concurrency: Annotated[
-        int, typer.Option("--max-concurrency", min=1, help="Gelijktijdige verzoeken (meer: HTTP 503).")
+        int, typer.Option("--max-concurrency", min=1, help="Gelijktijdige validaties (meer: HTTP 503).")
     ] = 8,
+    head_timeout: Annotated[
+        float,
+        typer.Option(
+            "--head-timeout", min=0.1, help="Seconden voor de kop van een verzoek (trager: verbinding dicht)."
+        ),
+    ] = 10.0,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn-logniveau.")] = "warning",
 ) -> None:
     """Valideer over HTTP: POST /validatie (rapport of JSON), GET /status."""
     from ieb.errors import IebError
 
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
-        from ieb.conformance.service import create_app
+        from ieb.conformance.service import create_app, serve
 
-        app = create_app(max_bytes=max_bytes)
+        app = create_app(max_bytes=max_bytes, max_concurrency=max_concurrency)
     except (ImportError, IebError) as exc:
         typer.echo(f"fout: {exc}; installeer met: pip install 'ieb[service]'", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"validatieservice op http://{host}:{port}/validatie (status: /status)", err=True)
-    # memory stays bounded: at most max_concurrency bodies of max_bytes in flight
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        server_header=False,
-        limit_concurrency=max_concurrency,
-        timeout_keep_alive=5,
-    )
+    # memory stays bounded: at most max_concurrency x max_bytes of bodies buffered (the app);
+    # idle connections are closed after head_timeout (no connection-count limit to fill)
+    serve(app, host=host, port=port, head_timeout=head_timeout, log_level=log_level)
 
 
 def register(app: typer.Typer) -> None:

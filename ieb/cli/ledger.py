@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ieb.cli._common import claim_outputs, require_files, usage_error
 from ieb.cli._common import parse_today as _today
 from ieb.cli._exchange import ConfigOption, DbOption, Format, exchange_for, fail
 
@@ -57,8 +58,11 @@ def plan_command(
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
     from ieb.ledger.planner import plan
+    from ieb.tabular import TableError
     from ieb.types import Gemeentecode
 
+    if not desired.is_file():
+        raise usage_error(f"{desired} bestaat niet of is geen bestand", "DESIRED")
     if gemeente is not None:
         try:
             Gemeentecode(gemeente)
@@ -95,8 +99,10 @@ def plan_command(
             tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
     except PlanningError as exc:
         fail(exc.message, exc.problems)
+    except TableError as exc:
+        fail(exc.message, [i.describe(exc.name) for i in exc.issues])
     except IebError as exc:
-        fail(str(exc), list(getattr(exc, "issues", ()) or ()))
+        fail(str(exc), [str(i) for i in getattr(exc, "issues", ()) or ()])
     finally:
         ex.close()
     for line in lines:
@@ -124,6 +130,7 @@ def queue_command(
     """Zet bestaande berichtbestanden (ieb build, eigen software) in grootboek en outbox: alles of niets."""
     from ieb.errors import IebError
 
+    require_files(files, "FILES")
     ex = exchange_for(config, db)
     try:
         queued = ex.queue_files(files, today=_today(today))
@@ -151,6 +158,7 @@ def retour_command(
 
     if not files and not retry_failed:
         raise typer.BadParameter("geef retourbestanden of --retry-failed", param_hint="FILES")
+    require_files(files or [], "FILES")
     ex = exchange_for(config, db, must_exist=retry_failed and not files)
     failures = 0
     try:
@@ -325,10 +333,12 @@ def report_command(
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Een bestaand HTML-bestand overschrijven.")] = False,
 ) -> None:
     """Schrijf één zelfstandige HTML-pagina (zonder netwerk) met de stand van zaken voor een teamleider."""
     from ieb.errors import IebError
 
+    claim_outputs([out], force=force)
     ex = exchange_for(config, db, must_exist=True)
     try:
         path = ex.report(out, gemeente=gemeente, today=_today(today))

@@ -104,6 +104,7 @@ def _envelope_result(
     """The verdict on a StUF-GGk envelope and, for a Di01/Du01, on the iEb file inside."""
     from ieb.ggk import Di01, Du01, EnvelopeChecks, check_envelope
     from ieb.ggk.codes import IEB_FUNCTIE_BERICHTCODE
+    from ieb.issues import Issue
     from ieb.validation import validate_bytes
 
     # Routing (who may send or receive: IB210/IB213) is the receiving GGk's business, not a property
@@ -112,13 +113,7 @@ def _envelope_result(
     envelope = result.envelope
     ieb_functie = isinstance(envelope, Di01 | Du01) and envelope.functie in IEB_FUNCTIE_BERICHTCODE
     issues = [
-        {
-            "code": f.code.value,
-            "retourcode": None,
-            "level": 1,
-            "location": f.location,
-            "message": f.omschrijving,
-        }
+        Issue(f.code.value, None, 1, f.location, f.omschrijving).to_dict()  # masks like every Issue
         for f in result.findings
         # the content of a non-iEb functie (WMO301, a text file) is not ours to judge
         if ieb_functie or f.code.value != "StUF055"
@@ -529,7 +524,7 @@ def show(
         if payload is None or payload["valid"] is None:
             if payload is not None:
                 lines.append(f"Inhoud: {payload['note']}")
-            typer.echo("\n".join(lines))
+            typer.echo("\n".join(mask_bsns(line) for line in lines))
             return
         from ieb.ggk import Di01, Du01, check_envelope
 
@@ -540,12 +535,11 @@ def show(
         report = validate_bytes(envelope.payload, today=day, registry=registry)
     if report.root is None or report.bericht is None:
         for line in lines:
-            typer.echo(line)
+            typer.echo(mask_bsns(line))
         typer.echo(f"fout: {file}: niet leesbaar als iEb-bericht", err=True)
         for i in report.issues:
             typer.echo(f"  {i.code}: {mask_bsns(i.message)}", err=True)
         raise typer.Exit(1)
-    envelope_lines = len(lines)  # the stuurgegevens hold organisation numbers, not BSNs
     lines.append(f"{report.bericht} ({report.release})")
     _render_tree(report.root, 1, lines)
     if report.bericht in ("WMO402", "WMO404") or any(
@@ -559,8 +553,7 @@ def show(
         for i in report.issues:
             rc = f", retourcode {i.retourcode}" if i.retourcode else ""
             lines.append(f"  {i.code} (niveau {i.level}{rc}): {i.message}")
-    shown = lines[:envelope_lines] + [mask_bsns(line) for line in lines[envelope_lines:]]
-    typer.echo("\n".join(shown))
+    typer.echo("\n".join(mask_bsns(line) for line in lines))
 
 
 def _registry(release_dirs: list[Path] | None) -> Registry:

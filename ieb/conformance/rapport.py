@@ -112,11 +112,12 @@ def rapport_element(
     header = _child(doc, "Header") if doc is not None else None
     rapport = etree.Element(_R + "Rapport", nsmap={None: RAPPORT_NS})  # type: ignore[dict-item]
     h = _sub(rapport, "Header")
-    _sub(h, "BerichtCode", _text(header, "BerichtCode") or "0")
+    # header values are copied from a possibly hostile file: mask any BSN-like digit run
+    _sub(h, "BerichtCode", mask_bsns(_text(header, "BerichtCode") or "0"))
     _sub(h, "BerichtVersie", _small_int(_text(header, "BerichtVersie")))
     _sub(h, "BerichtSubversie", _small_int(_text(header, "BerichtSubversie")))
     bid = _sub(h, "BerichtIdentificatie")
-    _sub(bid, "Identificatie", (_text(header, "BerichtIdentificatie", "Identificatie") or "")[:12])
+    _sub(bid, "Identificatie", mask_bsns(_text(header, "BerichtIdentificatie", "Identificatie") or "")[:12])
     _sub(
         bid,
         "Dagtekening",

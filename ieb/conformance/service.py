@@ -12,6 +12,14 @@ An ASGI app (Starlette, served by uvicorn; install with ``pip install 'ieb[servi
     ``JJJJ-MM-DD``), ``revisie`` (or header ``X-Ieb-Revisie``: force the release revision).
     A body over the size limit (default 25 MB, OP179) is refused with ``413`` before it is read
     whole; the XML is parsed with the hardened parser (no DTD, no entities, bounded depth).
+    At most ``max_concurrency`` validations run at once and at most ``max_concurrency`` x
+    ``max_bytes`` bytes of bodies are buffered; a request beyond that gets ``503`` at once
+    (with ``Retry-After``). A body not received within ``body_timeout`` seconds gets ``408``.
+
+Connections: open connections are not counted (idle sockets cannot lock anyone out); instead a
+connection whose request head is not complete within ``head_timeout`` seconds (default 10) of
+connecting, or of its previous answer, is closed (:class:`HeadDeadlineProtocol`). The number of
+open connections is bounded by the process's file-descriptor limit only.
 ``GET /status``
     ``{"version", "releases": [{"name", "messages"}], "rules", "max_bytes", "revisions"}``.
 
@@ -23,6 +31,7 @@ the wrong rule set.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import inspect
 import json
@@ -31,7 +40,13 @@ from typing import Any
 from ieb.types import mask_bsns
 from ieb.xmlsafe import MAX_BYTES
 
-__all__ = ["create_app", "status_data"]
+__all__ = ["HEAD_TIMEOUT", "create_app", "serve", "status_data", "uvicorn_config"]
+
+HEAD_TIMEOUT = 10.0
+"""Seconds a connection may take to send a complete request head (and to stay idle between
+requests) before it is closed."""
+BODY_TIMEOUT = 60.0
+"""Seconds a request may take to send its body."""
 
 
 def _revision_parameter() -> str | None:
@@ -76,9 +91,17 @@ def status_data(max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     }
 
 
-def create_app(*, max_bytes: int = MAX_BYTES, today: dt.date | None = None) -> Any:
+def create_app(
+    *,
+    max_bytes: int = MAX_BYTES,
+    today: dt.date | None = None,
+    max_concurrency: int = 8,
+    body_timeout: float = BODY_TIMEOUT,
+) -> Any:
     """The Starlette app. ``today`` pins the receiver's system date (tests); default: the day of
-    each request. Raises :class:`ieb.errors.ConfigurationError` when Starlette is not installed."""
+    each request. ``max_concurrency``: validations at once (more: ``503``); bodies buffered are
+    bounded by ``max_concurrency * max_bytes`` bytes. ``body_timeout``: seconds to receive a body
+    (slower: ``408``). Raises :class:`ieb.errors.ConfigurationError` when Starlette is not installed."""
     try:
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
@@ -96,15 +119,26 @@ def create_app(*, max_bytes: int = MAX_BYTES, today: dt.date | None = None) -> A
     from ieb.errors import IebError
     from ieb.validation import validate_bytes
 
-    def problem(status: int, message: str) -> Response:
-        return JSONResponse({"error": message}, status_code=status)
+    def problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
 
-    async def read_limited(request: Request) -> bytes | None:
+    busy_message = "de validatieservice is bezet; probeer het over enkele seconden opnieuw"
+    working = asyncio.Semaphore(max_concurrency)
+    budget = max_concurrency * max_bytes
+    buffered = [0]
+
+    class _TooLarge(Exception):
+        pass
+
+    class _Busy(Exception):
+        pass
+
+    async def read_limited(request: Request, held: list[int]) -> bytes:
         declared = request.headers.get("content-length")
         if declared is not None:
             try:
                 if int(declared) > max_bytes:
-                    return None
+                    raise _TooLarge
             except ValueError:
                 pass
         chunks: list[bytes] = []
@@ -112,17 +146,35 @@ def create_app(*, max_bytes: int = MAX_BYTES, today: dt.date | None = None) -> A
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_bytes:
-                return None
+                raise _TooLarge
+            if buffered[0] + len(chunk) > budget:
+                raise _Busy
+            buffered[0] += len(chunk)
+            held[0] += len(chunk)
             chunks.append(chunk)
         return b"".join(chunks)
 
     async def validatie(request: Request) -> Response:
-        data = await read_limited(request)
-        if data is None:
+        held = [0]
+        try:
+            async with asyncio.timeout(body_timeout):
+                data = await read_limited(request, held)
+            return await validate_request(request, data)
+        except _TooLarge:
             return problem(
                 413,
                 f"OP179: het bestand is groter dan {max_bytes} bytes ({max_bytes // 1_048_576} MB); niet gevalideerd",
             )
+        except _Busy:
+            return problem(503, busy_message, {"Retry-After": "2"})
+        except TimeoutError:
+            return problem(
+                408, f"de body kwam niet binnen {body_timeout:g} seconden binnen; niet gevalideerd"
+            )
+        finally:
+            buffered[0] -= held[0]
+
+    async def validate_request(request: Request, data: bytes) -> Response:
         day = today
         if "today" in request.query_params:
             try:
@@ -140,10 +192,13 @@ def create_app(*, max_bytes: int = MAX_BYTES, today: dt.date | None = None) -> A
                     "laat de parameter weg om de standaardregels te gebruiken",
                 )
             kwargs[name] = revisie
-        try:
-            report = await run_in_threadpool(validate_bytes, data, **kwargs)
-        except (IebError, ValueError, KeyError) as exc:
-            return problem(422, mask_bsns(str(exc)))
+        if working.locked():
+            return problem(503, busy_message, {"Retry-After": "2"})
+        async with working:
+            try:
+                report = await run_in_threadpool(validate_bytes, data, **kwargs)
+            except (IebError, ValueError, KeyError) as exc:
+                return problem(422, mask_bsns(str(exc)))
         valid = "true" if report.valid else "false"
         if "application/json" in request.headers.get("accept", ""):
             name = request.query_params.get("naam", "bericht.xml")
@@ -168,3 +223,77 @@ def create_app(*, max_bytes: int = MAX_BYTES, today: dt.date | None = None) -> A
             Route("/status", status, methods=["GET"]),
         ]
     )
+
+
+def _head_deadline_protocol(head_timeout: float) -> type[Any]:
+    """uvicorn's h11 protocol with a deadline for the request head: uvicorn itself only times out
+    idle keep-alive connections after an answer, and any byte received resets that timer, so a
+    socket that never sends a byte (or sends one every second) would otherwise stay open forever."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadDeadlineProtocol(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def _arm_head_deadline(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            self._head_timer = self.loop.call_later(head_timeout, self._head_deadline)
+
+        def _head_deadline(self) -> None:
+            self._head_timer = None
+            # their_state leaves IDLE once h11 has parsed a complete request head
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_head_deadline()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm_head_deadline()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+            super().connection_lost(exc)
+
+    return HeadDeadlineProtocol
+
+
+def uvicorn_config(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8089,
+    head_timeout: float = HEAD_TIMEOUT,
+    log_level: str = "warning",
+) -> Any:
+    """The ``uvicorn.Config`` of ``ieb serve-validation``: h11 with :data:`HEAD_TIMEOUT`, no
+    connection-count limit (the app limits the validation work), keep-alive ``head_timeout``."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        server_header=False,
+        http=_head_deadline_protocol(head_timeout),
+        timeout_keep_alive=max(1, int(head_timeout)),
+        lifespan="off",
+    )
+
+
+def serve(
+    app: Any, *, host: str, port: int, head_timeout: float = HEAD_TIMEOUT, log_level: str = "warning"
+) -> None:
+    """Serve ``app`` with :func:`uvicorn_config` until interrupted."""
+    import uvicorn
+
+    uvicorn.Server(
+        uvicorn_config(app, host=host, port=port, head_timeout=head_timeout, log_level=log_level)
+    ).run()

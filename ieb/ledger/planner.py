@@ -50,6 +50,7 @@ from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
 from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
+from ieb.tabular import RowIssue
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
@@ -65,6 +66,7 @@ __all__ = [
     "desired_from_records",
     "plan",
     "read_desired",
+    "record_problems",
     "window_issue",
 ]
 
@@ -88,7 +90,14 @@ class Period:
 # ---------------------------------------------------------------------- input
 
 
-def _date(value: Any, what: str, where: str) -> dt.date | None:
+_DATE_HINT = "schrijf de datum als JJJJ-MM-DD (2026-05-01) of DD-MM-JJJJ (01-05-2026)"
+
+
+def _date(value: Any, column: str, problems: list[RowIssue]) -> dt.date | None:
+    """A date cell: a date object, ``JJJJ-MM-DD``, ``JJJJMMDD`` or Excel's ``DD-MM-JJJJ``
+    (:func:`ieb.tabular.parse_datum`, the reader ``ieb reconcile`` uses too)."""
+    from ieb.tabular import ValueProblem, parse_datum
+
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -96,26 +105,95 @@ def _date(value: Any, what: str, where: str) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputRowError(f"{what} {value!r} is geen datum JJJJ-MM-DD", location=where) from None
+        return parse_datum(str(value))
+    except ValueProblem as exc:
+        problems.append(RowIssue(None, column, str(exc), _DATE_HINT))
+        return None
 
 
-def _int(value: Any, what: str, where: str) -> int | None:
+def _int(value: Any, column: str, problems: list[RowIssue]) -> int | None:
     if value is None or value == "":
         return None
+    hint = "een geheel bedrag in eurocent, zonder komma of punt (EUR 570,00 = 57000)"
     if isinstance(value, bool):
-        raise InputRowError(f"{what} {value!r} is geen bedrag in eurocent", location=where)
+        problems.append(RowIssue(None, column, f"{value!r} is geen bedrag in eurocent", hint))
+        return None
     try:
         return int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise InputRowError(f"{what} {value!r} is geen geheel bedrag in eurocent", location=where) from None
+        problems.append(
+            RowIssue(None, column, f"{str(value)[:20]!r} is geen geheel bedrag in eurocent", hint)
+        )
+        return None
 
 
 def _get(record: Any, name: str) -> Any:
     if isinstance(record, Mapping):
         return record.get(name)
     return getattr(record, name, None)
+
+
+def record_problems(
+    record: Any, *, line: int | None = None, gemeente: str | None = None
+) -> tuple[str | None, Period | None, list[RowIssue]]:
+    """One desired-state record read as ``(bsn, period, problems)``: every problem of the record as
+    a :class:`ieb.tabular.RowIssue` (with ``line``, the column and what to do). ``bsn`` is None
+    when the record is skipped (another gemeente than ``gemeente``) or the Bsn is bad; ``period``
+    is None for a record without ``start`` (the person has no period at all) or with problems.
+    A gemeentecode or Bsn that lost its leading zeros in Excel gets them back
+    (:func:`ieb.tabular.restore_zeros`)."""
+    from ieb.tabular import restore_zeros
+
+    problems: list[RowIssue] = []
+    own = restore_zeros(_get(record, "gemeente") or "", 4)
+    if own and not (len(own) == 4 and own.isdigit()):
+        problems.append(
+            RowIssue(
+                line, "gemeente", f"{own[:10]!r} is geen gemeentecode van 4 cijfers", "CBS-code, bv. 0363"
+            )
+        )
+        return None, None, problems
+    if gemeente is not None and own and own != gemeente:
+        return None, None, []
+    raw_bsn = _get(record, "bsn")
+    bsn: str | None = restore_zeros(raw_bsn, 9) if raw_bsn is not None else ""
+    if not bsn_is_valid(bsn or ""):
+        problems.append(
+            RowIssue(
+                None,
+                "bsn",
+                f"Bsn {mask_bsn(bsn)} is geen geldig burgerservicenummer (11-proef)",
+                "controleer het BSN (9 cijfers)",
+            )
+        )
+        bsn = None
+    start = _date(_get(record, "start"), "start", problems)
+    stop = _date(_get(record, "stop"), "stop", problems)
+    bedrag = _int(_get(record, "kostprijs_cent"), "kostprijs_cent", problems)
+    kstart = _date(_get(record, "kostprijs_start"), "kostprijs_start", problems)
+    period: Period | None = None
+    if start is None and not _get(record, "start"):
+        if stop is not None or bedrag is not None:
+            problems.append(
+                RowIssue(
+                    None,
+                    "start",
+                    "een regel zonder start mag geen stop of kostprijs hebben",
+                    "vul start in, of maak stop en kostprijs leeg",
+                )
+            )
+    elif start is not None:
+        if bedrag is not None and kstart is None:
+            kstart = start
+        if kstart is not None and bedrag is None:
+            problems.append(
+                RowIssue(
+                    None, "kostprijs_start", "kostprijs_start zonder kostprijs_cent", "vul kostprijs_cent in"
+                )
+            )
+        period = Period(start, stop, bedrag, kstart)
+    problems = [RowIssue(line, i.column, i.message, i.hint) for i in problems]
+    return bsn, (None if problems else period), problems
 
 
 def desired_from_records(
@@ -127,41 +205,23 @@ def desired_from_records(
 
     One record per period. A record with an empty ``start`` says the person has no period at all
     (everything sent for them is deleted). ``kostprijs_start`` defaults to ``start`` when only
-    ``kostprijs_cent`` is given.
+    ``kostprijs_cent`` is given. Dates are ``JJJJ-MM-DD`` or ``DD-MM-JJJJ``. Raises
+    :class:`InputRowError` (``location`` = ``source:n``) naming every problem of the first bad record.
     """
     out: dict[str, list[Period]] = {}
     for n, rec in enumerate(records, start=1):
-        where = f"{source}:{n}"
-        own = str(_get(rec, "gemeente") or "").strip()
-        if own and not (len(own) == 4 and own.isdigit()):
-            raise InputRowError(f"gemeente {own[:10]!r} is geen gemeentecode van 4 cijfers", location=where)
-        if gemeente is not None and own and own != gemeente:
-            continue
-        raw_bsn = _get(rec, "bsn")
-        bsn = str(raw_bsn).strip() if raw_bsn is not None else ""
-        if len(bsn) < 9 and bsn.isdigit() and bsn.strip("0"):
-            # Excel drops leading zeros; "0" (only zeros) is an empty cell, not Bsn 000000000
-            bsn = bsn.zfill(9)
-        if not bsn_is_valid(bsn):
-            raise InputRowError(
-                f"Bsn {mask_bsn(bsn)} is geen geldig burgerservicenummer (11-proef)", location=where
+        bsn, period, problems = record_problems(rec, gemeente=gemeente)
+        if problems:
+            text = "; ".join(
+                (f"kolom {i.column}: " if i.column else "") + i.message + (f" -> {i.hint}" if i.hint else "")
+                for i in problems
             )
-        periods = out.setdefault(bsn, [])
-        start = _date(_get(rec, "start"), "start", where)
-        stop = _date(_get(rec, "stop"), "stop", where)
-        bedrag = _int(_get(rec, "kostprijs_cent"), "kostprijs_cent", where)
-        kstart = _date(_get(rec, "kostprijs_start"), "kostprijs_start", where)
-        if start is None:
-            if stop is not None or bedrag is not None:
-                raise InputRowError(
-                    "een regel zonder start mag geen stop of kostprijs hebben", location=where
-                )
+            raise InputRowError(text, location=f"{source}:{n}")
+        if bsn is None:
             continue
-        if bedrag is not None and kstart is None:
-            kstart = start
-        if kstart is not None and bedrag is None:
-            raise InputRowError("kostprijs_start zonder kostprijs_cent", location=where)
-        periods.append(Period(start, stop, bedrag, kstart))
+        periods = out.setdefault(bsn, [])
+        if period is not None:
+            periods.append(period)
     return out
 
 
@@ -170,10 +230,11 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
     or Windows-1252; header ``bsn,start,stop,kostprijs_cent,kostprijs_start``), a JSON array or JSON
     lines of such objects. See docs/ledger.md.
 
-    Raises :class:`ieb.tabular.TableError` (an :class:`InputRowError`) listing every bad row with
-    its true line number (``file:4`` for line 4, the header being line 1); an empty file is an error.
+    Raises :class:`ieb.tabular.TableError` (an :class:`InputRowError`) listing every problem of
+    every bad row (:func:`record_problems`) with its true line number (``file:4`` for line 4, the
+    header being line 1) and column; an empty file is an error.
     """
-    from ieb.tabular import RowIssue, TableError, read_table
+    from ieb.tabular import TableError, read_table
 
     p = Path(path)
     table = read_table(
@@ -185,13 +246,13 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
     out: dict[str, list[Period]] = {}
     issues: list[RowIssue] = []
     for row in table.rows:
-        try:
-            one = desired_from_records([row], source=str(p))
-        except InputRowError as exc:
-            issues.append(RowIssue(row.line, None, exc.message))
+        bsn, period, problems = record_problems(row, line=row.line)
+        issues += problems
+        if problems or bsn is None:
             continue
-        for bsn, periods in one.items():
-            out.setdefault(bsn, []).extend(periods)
+        periods = out.setdefault(bsn, [])
+        if period is not None:
+            periods.append(period)
     if issues:
         raise TableError(str(p), issues)
     return out
@@ -234,15 +295,25 @@ def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, 
 # ---------------------------------------------------------------------- plan objects
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedMessage:
-    """One planned heenbericht, in sending order."""
+    """One planned heenbericht, in sending order: its :class:`Delivery` (the header and class
+    fields), the serialised XML and why it is sent.
+
+    The typed message is not kept (a plan of many messages would hold a pydantic model per message);
+    :attr:`message` builds it again from the delivery on each access.
+    """
 
     seq: int
     delivery: Delivery
-    message: Wmo401 | Wmo403
     xml: bytes
     reason: str
+
+    @property
+    def message(self) -> Wmo401 | Wmo403:
+        """The WMO401 or WMO403 of this delivery, built anew on each access from :attr:`delivery`
+        (the same model :attr:`xml` was serialised from)."""
+        return self.delivery.to_message()
 
     @property
     def bericht(self) -> str:
@@ -425,6 +496,15 @@ def _new(d: Period, ctx: _Ctx) -> _Queue:
     return _Queue("new", ops, desired=d)
 
 
+def _euro(cent: int | None) -> str:
+    """An amount in eurocent for a clerk: ``€ 1.570,00``; ``geen`` for no kostprijs."""
+    if cent is None:
+        return "geen"
+    sign = "-" if cent < 0 else ""
+    euros, rest = divmod(abs(cent), 100)
+    return f"€ {sign}{euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
 def _pair(e: PeriodState, d: Period, ctx: _Ctx, *, stop_via_delete: bool = False) -> _Queue:
     n = e.eb_start_nummer
     start_changed = (e.start.datum, e.start.kostprijs_bedrag, e.start.kostprijs_startdatum) != (
@@ -435,7 +515,7 @@ def _pair(e: PeriodState, d: Period, ctx: _Ctx, *, stop_via_delete: bool = False
     start_op = _fixed_op(
         f"wijzig start nr {n}: {e.start.datum} -> {d.start}"
         + (
-            f", kostprijs {e.start.kostprijs_bedrag} -> {d.kostprijs_bedrag}"
+            f", kostprijs {_euro(e.start.kostprijs_bedrag)} -> {_euro(d.kostprijs_bedrag)}"
             if e.start.kostprijs_bedrag != d.kostprijs_bedrag
             else ""
         ),
@@ -830,7 +910,7 @@ def plan(
             if issues:
                 failures.extend(f"{d.describe()}: {i.code} ({i.retourcode}): {i.message}" for i in issues)
             check.add(d)
-            result.messages.append(PlannedMessage(seq, d, message, xml, reason))
+            result.messages.append(PlannedMessage(seq, d, xml, reason))
         if failures:
             conn.rollback()
             raise PreflightError(

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from ieb.codec import from_xml
 from ieb.errors import IebError, MessageInvalidError
@@ -69,94 +72,128 @@ def classify(retour: Wmo402 | Wmo404) -> tuple[str, tuple[str, ...]]:
     return "accepted", unique
 
 
+#: retours read, looked up and applied together (one SELECT per Afzender and one UPDATE executemany)
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    """A retour applied earlier in this call: what the heenbericht's row now holds."""
+
+    payload: bytes
+    identificatie: str
+    dagtekening: dt.date
+    outcome: str
+
+
+def _read(name: str, data: bytes, today: dt.date | None) -> Wmo402 | Wmo404:
+    """Parse one retour file; a corrupt file or another message raises :class:`RetourInputError`."""
+    try:
+        message = from_xml(data, today=today)
+    except MessageInvalidError as exc:
+        first = exc.issues[0].message if exc.issues else exc.message
+        raise RetourInputError(f"{name}: geen geldige retour: {first}", location=name) from exc
+    except IebError as exc:
+        raise RetourInputError(f"{name}: geen iEb-retour: {exc.message}", location=name) from exc
+    if not isinstance(message, (Wmo402, Wmo404)):
+        raise RetourInputError(
+            f"{name}: dit is een {message.bericht}, geen retour (WMO402/WMO404)", location=name
+        )
+    return message
+
+
+def _key(message: Wmo402 | Wmo404) -> tuple[str, str, dt.date]:
+    ident = message.header.bericht_identificatie
+    return str(message.header.afzender), str(ident.identificatie), ident.dagtekening
+
+
 def process_retours(
     ledger: Ledger, files: Iterable[tuple[str, bytes]], *, today: dt.date | None = None
 ) -> list[RetourOutcome]:
-    """Process retours (``(name, bytes)`` pairs) into the ledger, all in one transaction."""
+    """Process retours (``(name, bytes)`` pairs) into the ledger, all in one transaction.
+
+    The retours are read in chunks of 500: the heenberichten of a chunk are looked up in one query
+    per Afzender and the chunk's updates applied in one ``executemany``. Raises
+    :class:`RetourInputError` (or its subclasses :class:`UnknownRetourError`,
+    :class:`DuplicateRetourError`) for the first bad file in input order; nothing is then changed.
+    """
     results: list[RetourOutcome] = []
-    seen: dict[int, str] = {}
+    seen: dict[int, _Applied] = {}
     with ledger.engine.begin() as conn:
-        for name, data in files:
-            try:
-                message = from_xml(data, today=today)
-            except MessageInvalidError as exc:
-                first = exc.issues[0].message if exc.issues else exc.message
-                raise RetourInputError(f"{name}: geen geldige retour: {first}", location=name) from exc
-            except IebError as exc:
-                raise RetourInputError(f"{name}: geen iEb-retour: {exc.message}", location=name) from exc
-            if not isinstance(message, (Wmo402, Wmo404)):
-                raise RetourInputError(
-                    f"{name}: dit is een {message.bericht}, geen retour (WMO402/WMO404)", location=name
-                )
-            h = message.header
-            ident = h.bericht_identificatie
-            row = ledger.find(conn, str(h.afzender), str(ident.identificatie), ident.dagtekening)
-            heen = "WMO401" if isinstance(message, Wmo402) else "WMO403"
-            key = (
-                f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
+        chunk: list[tuple[str, bytes]] = []
+        for item in files:
+            chunk.append(item)
+            if len(chunk) >= _CHUNK:
+                _process_chunk(ledger, conn, chunk, today, seen, results)
+                chunk = []
+        if chunk:
+            _process_chunk(ledger, conn, chunk, today, seen, results)
+    return results
+
+
+def _process_chunk(
+    ledger: Ledger,
+    conn: Connection,
+    chunk: Sequence[tuple[str, bytes]],
+    today: dt.date | None,
+    seen: dict[int, _Applied],
+    results: list[RetourOutcome],
+) -> None:
+    parsed: list[tuple[str, bytes, Wmo402 | Wmo404 | RetourInputError]] = []
+    for name, data in chunk:
+        try:
+            parsed.append((name, data, _read(name, data, today)))
+        except RetourInputError as exc:  # raised in input order below
+            parsed.append((name, data, exc))
+    rows = ledger.find_many(conn, [_key(m) for _, _, m in parsed if not isinstance(m, RetourInputError)])
+    updates: list[dict[str, Any]] = []
+    for name, data, message in parsed:
+        if isinstance(message, RetourInputError):
+            raise message
+        h = message.header
+        ident = h.bericht_identificatie
+        row = rows.get(_key(message))
+        heen = "WMO401" if isinstance(message, Wmo402) else "WMO403"
+        key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
+        if row is None or row.bericht != heen:
+            raise UnknownRetourError(
+                f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+                location=name,
             )
-            if row is None or row.bericht != heen:
-                raise UnknownRetourError(
-                    f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+        if message.client is not None:
+            client_bsn = str(message.client.bsn)
+            klass = (
+                message.client.start_eigen_bijdrage
+                if isinstance(message, Wmo402)
+                else message.client.stop_eigen_bijdrage
+            )
+            if client_bsn != row.bsn or klass.eb_start_nummer != row.eb_start_nummer:
+                raise RetourInputError(
+                    f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
+                    f"{klass.eb_start_nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
+                    f"{row.eb_start_nummer}; niets verwerkt",
                     location=name,
                 )
-            if message.client is not None:
-                client_bsn = str(message.client.bsn)
-                klass = (
-                    message.client.start_eigen_bijdrage
-                    if isinstance(message, Wmo402)
-                    else message.client.stop_eigen_bijdrage
-                )
-                if client_bsn != row.bsn or klass.eb_start_nummer != row.eb_start_nummer:
-                    raise RetourInputError(
-                        f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
-                        f"{klass.eb_start_nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
-                        f"{row.eb_start_nummer}; niets verwerkt",
-                        location=name,
-                    )
-            outcome, codes = classify(message)
-            retour_id = str(h.identificatie_retour)
-            if row.retour_payload is not None or row.id in seen:
-                same = (
-                    row.retour_payload == data
-                    or seen.get(row.id) == retour_id
-                    or (
-                        row.retour_identificatie == retour_id
-                        and row.retour_dagtekening == h.dagtekening_retour
-                    )
-                )
-                if not same:
-                    raise DuplicateRetourError(
-                        f"{name}: het heenbericht ({key}) heeft al een andere retour "
-                        f"(IdentificatieRetour {row.retour_identificatie}); niets verwerkt",
-                        location=name,
-                    )
-                results.append(
-                    RetourOutcome(
-                        name,
-                        message.bericht,
-                        str(h.afzender),
-                        str(ident.identificatie),
-                        ident.dagtekening,
-                        row.outcome,
-                        codes,
-                        duplicate=True,
-                        delivery_id=row.id,
-                    )
-                )
-                continue
-            ledger.set_retour(
-                conn,
-                row.id,
-                outcome=outcome,
-                codes=codes,
-                identificatie=retour_id,
-                dagtekening=h.dagtekening_retour,
-                payload=data,
-                source=name,
-                detail=row.detail,
+        outcome, codes = classify(message)
+        retour_id = str(h.identificatie_retour)
+        applied = seen.get(row.id)
+        if applied is not None:
+            same = applied.payload == data or applied.identificatie == retour_id
+            previous_id, previous_outcome = applied.identificatie, applied.outcome
+        elif row.retour_payload is not None:
+            same = row.retour_payload == data or (
+                row.retour_identificatie == retour_id and row.retour_dagtekening == h.dagtekening_retour
             )
-            seen[row.id] = retour_id
+            previous_id, previous_outcome = row.retour_identificatie, row.outcome
+        else:
+            same = None
+        if same is not None:
+            if not same:
+                raise DuplicateRetourError(
+                    f"{name}: het heenbericht ({key}) heeft al een andere retour "
+                    f"(IdentificatieRetour {previous_id}); niets verwerkt",
+                    location=name,
+                )
             results.append(
                 RetourOutcome(
                     name,
@@ -164,12 +201,39 @@ def process_retours(
                     str(h.afzender),
                     str(ident.identificatie),
                     ident.dagtekening,
-                    outcome,
+                    previous_outcome,
                     codes,
+                    duplicate=True,
                     delivery_id=row.id,
                 )
             )
-    return results
+            continue
+        updates.append(
+            {
+                "delivery_id": row.id,
+                "outcome": outcome,
+                "codes": codes,
+                "identificatie": retour_id,
+                "dagtekening": h.dagtekening_retour,
+                "payload": data,
+                "source": name,
+                "detail": row.detail,
+            }
+        )
+        seen[row.id] = _Applied(data, retour_id, h.dagtekening_retour, outcome)
+        results.append(
+            RetourOutcome(
+                name,
+                message.bericht,
+                str(h.afzender),
+                str(ident.identificatie),
+                ident.dagtekening,
+                outcome,
+                codes,
+                delivery_id=row.id,
+            )
+        )
+    ledger.set_retours(conn, updates)
 
 
 def process_retour_files(

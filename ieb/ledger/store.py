@@ -68,6 +68,10 @@ _FIND = sa.select(deliveries).where(
     deliveries.c.identificatie == _B("p_identificatie"),
     deliveries.c.dagtekening == _B("p_dagtekening"),
 )
+_FIND_MANY = sa.select(*(c for c in deliveries.c if c.name != "payload")).where(
+    deliveries.c.afzender == _B("p_afzender"),
+    deliveries.c.identificatie.in_(_B("p_identificaties", expanding=True)),
+)
 _SET_RETOUR = (
     sa.update(deliveries)
     .where(deliveries.c.id == _B("p_id"))
@@ -316,6 +320,51 @@ class Ledger:
         return conn.execute(
             _FIND, {"p_afzender": afzender, "p_identificatie": identificatie, "p_dagtekening": dagtekening}
         ).first()
+
+    def find_many(
+        self, conn: Connection, keys: Iterable[tuple[str, str, dt.date]]
+    ) -> dict[tuple[str, str, dt.date], Any]:
+        """The stored rows of the heenberichten with these BerichtIdentificaties ``(afzender,
+        identificatie, dagtekening)``, keyed the same way; unknown keys are absent. One query per
+        Afzender and 500 Identificaties; the heenbericht's own payload is not read."""
+        wanted = set(keys)
+        by_afzender: dict[str, set[str]] = {}
+        for afzender, identificatie, _ in wanted:
+            by_afzender.setdefault(afzender, set()).add(identificatie)
+        found: dict[tuple[str, str, dt.date], Any] = {}
+        for afzender, idents in sorted(by_afzender.items()):
+            for chunk in _chunks(sorted(idents)):
+                for row in conn.execute(
+                    _FIND_MANY, {"p_afzender": afzender, "p_identificaties": list(chunk)}
+                ):
+                    key = (row.afzender, row.identificatie, row.dagtekening)
+                    if key in wanted:
+                        found[key] = row
+        return found
+
+    def set_retours(self, conn: Connection, items: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`set_retour` for many deliveries in one ``executemany``: each item has the keyword
+        arguments of :meth:`set_retour` and ``delivery_id``."""
+        if not items:
+            return
+        now = _now()
+        conn.execute(
+            _SET_RETOUR,
+            [
+                {
+                    "p_id": i["delivery_id"],
+                    "p_outcome": i["outcome"],
+                    "p_codes": " ".join(i["codes"]) or None,
+                    "p_identificatie": i["identificatie"],
+                    "p_dagtekening": i["dagtekening"],
+                    "p_payload": i["payload"],
+                    "p_source": i["source"],
+                    "p_at": now,
+                    "p_detail": i.get("detail"),
+                }
+                for i in items
+            ],
+        )
 
     def set_retour(
         self,

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ieb.tabular import ValueProblem, parse_datum
 from ieb.types import bsn_is_valid
 
 __all__ = [
@@ -29,10 +30,6 @@ __all__ = [
 
 #: 4-week periods a year (CAK, up to and including 2019)
 PERIODEN_PER_JAAR = 13
-
-
-class ValueProblem(ValueError):
-    """A cell that cannot be read; ``str()`` is the Dutch reason."""
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -82,35 +79,6 @@ def periode_of(day: dt.date) -> CakPeriode:
     """The 4-week period that contains ``day`` (see :class:`CakPeriode`)."""
     number = min(PERIODEN_PER_JAAR, (day.timetuple().tm_yday - 1) // 28 + 1)
     return CakPeriode(day.year, number)
-
-
-_DATE_FORMATS = (
-    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), (1, 2, 3)),  # JJJJMMDD (CAK files)
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),  # JJJJ-MM-DD
-    (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), (3, 2, 1)),  # DD-MM-JJJJ
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 2, 1)),  # DD/MM/JJJJ
-)
-_FIRST_YEAR, _LAST_YEAR = 1900, 2100
-_DATE_HINT = "verwacht JJJJMMDD, JJJJ-MM-DD of DD-MM-JJJJ"
-
-
-def parse_datum(text: str) -> dt.date:
-    """A date as the CAK or a spreadsheet writes it: ``JJJJMMDD``, ``JJJJ-MM-DD``, ``DD-MM-JJJJ`` or
-    ``DD/MM/JJJJ``; a time part (`` 00:00:00``) is ignored."""
-    value = text.strip().split(" ", 1)[0].split("T", 1)[0]
-    for pattern, (y, m, d) in _DATE_FORMATS:
-        match = pattern.match(value)
-        if match:
-            try:
-                day = dt.date(int(match.group(y)), int(match.group(m)), int(match.group(d)))
-            except ValueError:
-                raise ValueProblem(f"'{value}' is geen bestaande datum") from None
-            if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
-                raise ValueProblem(
-                    f"'{value}': jaar {day.year} is niet aannemelijk ({_FIRST_YEAR}-{_LAST_YEAR})"
-                )
-            return day
-    raise ValueProblem(f"'{value[:20]}' is geen datum ({_DATE_HINT})")
 
 
 _BEDRAG_NL = re.compile(r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?$")

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from ieb.policy.errors import PolicyInputError
-from ieb.types import mask_bsn
+from ieb.types import mask_bsns
 
 __all__ = ["field_path", "from_validation_error"]
 
@@ -29,7 +29,10 @@ def _dutch(error: ErrorDetails) -> str:
     kind = error["type"]
     ctx = error.get("ctx", {})
     value = error.get("input")
-    shown = mask_bsn(value) if isinstance(value, str) and value.isdigit() and len(value) == 9 else repr(value)
+    # any value may be a BSN in the wrong place (a JSON number, a key): mask every digit run
+    shown = mask_bsns(repr(value))
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
     if kind == "missing":
         return "ontbreekt; vul dit veld in"
     if kind == "extra_forbidden":

@@ -31,7 +31,6 @@ pays), ``pauzeregel`` ``langer_dan_kalendermaand`` (VNG). See ``docs/policy.md``
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -263,10 +262,10 @@ def estimate_from_json(text: str, table: TariffTable | None = None) -> dict[str,
         raise PolicyInputError(
             "invoer", f"de invoer is groter dan {MAX_REQUEST_BYTES} tekens; dit is geen huishouden"
         )
+    from ieb.tabular import JsonTextError, loads_json
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyInputError(
-            "invoer", f"geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}): {exc.msg}"
-        ) from None
+        data = loads_json(text)
+    except JsonTextError as exc:
+        raise PolicyInputError("invoer", str(exc)) from None
     return render_response(estimate_request(data, table))

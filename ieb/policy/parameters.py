@@ -412,12 +412,12 @@ def parameters_from_json(text: str, table: TariffTable | None = None) -> Gemeent
     ``gemeente.minima[0].percentage``), and :class:`~ieb.policy.TariffError` for a lowered tariff
     above the national one.
     """
+    from ieb.tabular import JsonTextError, loads_json
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyInputError(
-            "gemeente", f"geen geldige JSON (regel {exc.lineno}, kolom {exc.colno})"
-        ) from None
+        data = loads_json(text)
+    except JsonTextError as exc:
+        raise PolicyInputError("gemeente", str(exc)) from None
     return parameters_from_dict(data, table)
 
 

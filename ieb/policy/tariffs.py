@@ -157,12 +157,12 @@ def tariffs_from_json(text: str) -> list[Tariff]:
     ``bron`` are optional. Raises :class:`~ieb.errors.ConfigurationError` naming the entry and
     field (``tarieven[2].bedrag_cent``) for invalid JSON, unknown keys or a bad value.
     """
+    from ieb.tabular import JsonTextError, loads_json
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"tarieven: geen geldige JSON (regel {exc.lineno}, kolom {exc.colno})"
-        ) from None
+        data = loads_json(text)
+    except JsonTextError as exc:
+        raise ConfigurationError(f"tarieven: {exc}") from None
     if not isinstance(data, list):
         raise ConfigurationError("tarieven: verwacht een lijst van {vanaf, bedrag_cent}")
     result: list[Tariff] = []

@@ -60,6 +60,10 @@ class RuleContext:
     _gemeenten: GemeenteLijst | None = field(default=None, repr=False)
     #: the revision whose rule parameters apply; None: the one in force on the Dagtekening
     revision: Revision | None = None
+    #: what :meth:`find` and :meth:`date` found per path (rules ask for the same few paths; the
+    #: tree does not change while the rules run)
+    _found: dict[str, etree._Element | None] = field(default_factory=dict, repr=False)
+    _dates: dict[str, XsdDate | None] = field(default_factory=dict, repr=False)
 
     @property
     def gemeenten(self) -> GemeenteLijst:
@@ -84,12 +88,17 @@ class RuleContext:
     def find(self, path: str) -> etree._Element | None:
         """Find by a path with prefixes ``m:`` (message namespace) and ``b:`` (basisschema): the first
         element at each step, as XPath's ``m:a/m:b`` would give first."""
+        try:
+            return self._found[path]
+        except KeyError:
+            pass
         node: etree._Element | None = self.root
         for tag in self._key(path):
             assert node is not None
             node = next(iter(node.iterchildren(tag)), None)
             if node is None:
-                return None
+                break
+        self._found[path] = node
         return node
 
     def elements_at(self, local_path: tuple[str, ...]) -> Iterator[etree._Element]:
@@ -112,8 +121,14 @@ class RuleContext:
     def date(self, path: str) -> XsdDate | None:
         """The ``xs:date`` value at ``path`` (any year the XSD allows), or None when absent or not a
         date (the XSD reports that)."""
+        try:
+            return self._dates[path]
+        except KeyError:
+            pass
         el = self.find(path)
-        return None if el is None else read_date(el)
+        value = None if el is None else read_date(el)
+        self._dates[path] = value
+        return value
 
     def location(self, element: etree._Element) -> str:
         """An XPath with the standard's prefixes (``/wmo401:Bericht/wmo401:Client/wmo401:Bsn``)."""

@@ -41,7 +41,7 @@ def test_bad_row_is_reported_at_its_true_line(tmp_path: Path) -> None:
         "999900006,2024-03-01,,,\n"
         "999900018,2024-05-01,,,\n"
         "999900019,2024-05-01,,,\n"  # line 4: 11-proef
-        "999900031,1-5-2024,,,\n"  # line 5: date
+        "999900031,31-02-2024,,,\n"  # line 5: no such date
     )
     result = _plan(tmp_path, desired)
     assert result.exit_code == 1
@@ -84,3 +84,69 @@ def test_desired_state_bsn_of_only_zeros_is_refused() -> None:
 
     with pytest.raises(InputRowError, match="11-proef"):
         desired_from_records([{"bsn": "0", "start": "2026-01-01"}])
+
+
+def test_errors_are_described_once_with_column_and_hint_every_problem_of_a_row(tmp_path: Path) -> None:
+    """t1 #5: ``- RowIssue(line=..., ...)`` reprs, no column, no "-> wat te doen", and only the first
+    problem of a row."""
+    desired = tmp_path / "d.csv"
+    desired.write_text(
+        "bsn,start,stop,kostprijs_cent,kostprijs_start\n"
+        "999900006,2024-03-01,,,\n"
+        "999900018,2024-13-01,,57x00,\n"  # line 3: bad start AND bad kostprijs_cent
+    )
+    result = _plan(tmp_path, desired)
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "RowIssue(" not in err
+    assert f"{desired}:3: kolom start:" in err and f"{desired}:3: kolom kostprijs_cent:" in err
+    assert err.count("-> ") >= 2
+    assert "JJJJ-MM-DD" in err and "eurocent" in err
+
+
+def test_missing_desired_file_is_a_usage_error(tmp_path: Path) -> None:
+    """t1 #9: ``ieb plan nergens.csv`` exited 1; every command exits 2 for a missing input."""
+    result = _plan(tmp_path, tmp_path / "nergens.csv")
+    assert result.exit_code == 2
+    assert "bestaat niet" in result.stderr and "RowIssue(" not in result.stderr
+
+
+def test_excel_gemeente_without_zero_and_dutch_dates(tmp_path: Path) -> None:
+    """t1 #8: gemeente ``363`` (Excel dropped the zero) is 0363 as in ``ieb build``; dates as Excel
+    shows them in Dutch (``30-11-2026``) are read like ``ieb reconcile`` reads them."""
+    desired = tmp_path / "d.csv"
+    desired.write_text(
+        "gemeente;bsn;start;stop;kostprijs_cent;kostprijs_start\r\n363;999900006;01-03-2024;30-11-2026;;\r\n"
+    )
+    period = read_desired(desired)["999900006"][0]
+    assert (period.start.isoformat(), str(period.stop)) == ("2024-03-01", "2026-11-30")
+    result = _plan(tmp_path, desired)
+    assert result.exit_code == 0, result.output
+    assert "WMO401-0363" in result.output and "1 bericht(en) gepland" in result.output, result.output
+
+
+def test_restore_zeros_is_one_helper_for_build_and_plan() -> None:
+    from ieb.build import _zeros
+    from ieb.tabular import restore_zeros
+
+    assert restore_zeros("363", 4) == "0363" == _zeros(363, 4)
+    assert restore_zeros("0", 4) == "0" and restore_zeros("12345", 4) == "12345"
+    assert restore_zeros("99990006", 9) == "099990006"
+
+
+def test_preview_shows_kostprijs_in_euro_not_eurocent_or_none() -> None:
+    """t1 #11: ``wijzig start nr 1001: ... kostprijs 57000 -> None``."""
+    import datetime as dt
+
+    from ieb.ledger.planner import Period
+    from tests.ledger.test_planner_cases import World
+
+    world = World()
+    try:
+        world.plan([Period(dt.date(2024, 2, 1), None, 57_000, dt.date(2024, 2, 1))], dt.date(2024, 3, 1))
+        result = world.plan([Period(dt.date(2024, 2, 5))], dt.date(2024, 3, 2))
+        reasons = " | ".join(m.reason for m in result.messages)
+        assert "kostprijs € 570,00 -> geen" in reasons, reasons
+        assert "None" not in reasons and "57000" not in reasons
+    finally:
+        world.close()

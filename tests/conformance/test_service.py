@@ -184,3 +184,110 @@ def test_cli_serve_validation_with_curl(tmp_path: Path, rapport_schema: etree.XM
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_idle_and_slow_head_connections_do_not_lock_out_a_valid_post() -> None:
+    """t2 #2: 8 idle sockets made uvicorn's limit_concurrency answer 503 to everyone. Now 50 idle
+    and 20 slow-header connections are held open and a real POST still gets 200 promptly; the
+    idle ones are closed after the head deadline."""
+    from ieb.conformance.service import uvicorn_config
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn_config(create_app(max_bytes=200_000, max_concurrency=2), head_timeout=1.5)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    held: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        held += [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+        held += slow
+        for s in slow:
+            s.sendall(b"POST /validatie HTTP/1.1\r\nHost: x\r\n")
+        body = next((SAMPLES / "valid").glob("*.xml")).read_bytes()
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("POST", f"/validatie?today={TODAY}", body=body, headers={"Accept": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and json.loads(resp.read())["summary"]["valid"] == 1
+        conn.close()
+        assert time.monotonic() - started < 3
+        # a slow head keeps trickling bytes: still closed at the deadline
+        for s in slow:
+            s.sendall(b"X-A: 1\r\n")
+        time.sleep(2.5)
+        for s in held:
+            s.settimeout(2)
+            assert s.recv(100) == b"", "connection without a complete head stays open"
+    finally:
+        for s in held:
+            s.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def test_busy_validations_answer_503_not_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 503 now means "validations busy": with max_concurrency=1 and a validation held, a second
+    request is refused with Retry-After, and served again once the first is done."""
+    import ieb.validation as validation
+    from ieb.conformance.service import uvicorn_config
+
+    gate = threading.Event()
+    real = validation.validate_bytes
+
+    def slow(*a: object, **k: object) -> object:
+        gate.wait(10)
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validation, "validate_bytes", slow)
+    app = create_app(max_bytes=200_000, max_concurrency=1)
+    monkeypatch.undo()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(app))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    body = next((SAMPLES / "valid").glob("*.xml")).read_bytes()
+
+    def post() -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        try:
+            conn.request("POST", f"/validatie?today={TODAY}", body=body)
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status
+        finally:
+            conn.close()
+
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        results: list[int] = []
+        first = threading.Thread(target=lambda: results.append(post()))
+        first.start()
+        time.sleep(0.5)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("POST", f"/validatie?today={TODAY}", body=body)
+        resp = conn.getresponse()
+        assert resp.status == 503 and resp.getheader("retry-after") == "2"
+        assert "bezet" in json.loads(resp.read())["error"]
+        conn.close()
+        gate.set()
+        first.join(10)
+        assert results == [200]
+        assert post() == 200
+    finally:
+        gate.set()
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from ieb.cli import app
 from ieb.codec import to_xml
 from ieb.ledger import open_database
+from ieb.ledger import retour as retour_module
 from ieb.ledger.errors import DuplicateRetourError, RetourInputError, UnknownRetourError
 from ieb.ledger.planner import Period, plan
 from ieb.ledger.retour import process_retours
@@ -199,6 +200,41 @@ def test_bad_retours_leave_ledger_unchanged(db_url: str) -> None:
     other = retours[0][1].replace(b"<wmo402:IdentificatieRetour>1<", b"<wmo402:IdentificatieRetour>55<")
     with pytest.raises(DuplicateRetourError, match="andere retour"):
         process_retours(ledger, [("other.xml", other)])
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 500])
+def test_retours_in_one_call_behave_as_one_by_one(
+    db_url: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lookups and updates are batched per chunk; duplicates within one call, across a chunk
+    boundary or not, are found as if the retours were applied one by one."""
+    monkeypatch.setattr(retour_module, "_CHUNK", chunk)
+    ledger, retours = _planned(db_url)
+    before = _snapshot(ledger)
+    other = retours[0][1].replace(b"<wmo402:IdentificatieRetour>1<", b"<wmo402:IdentificatieRetour>55<")
+    with pytest.raises(DuplicateRetourError, match=r"other.xml.*IdentificatieRetour 1\)"):
+        process_retours(ledger, [retours[0], retours[1], ("other.xml", other)])
+    assert _snapshot(ledger) == before
+    out = process_retours(ledger, [retours[0], retours[1], ("again.xml", retours[0][1])])
+    assert [(o.outcome, o.duplicate) for o in out] == [
+        ("accepted", False),
+        ("accepted", False),
+        ("accepted", True),
+    ]
+    assert out[2].delivery_id == out[0].delivery_id
+    assert [o for _, o, _ in _snapshot(ledger)] == ["accepted", "accepted"]
+
+
+def test_first_bad_retour_in_input_order_is_reported(db_url: str) -> None:
+    ledger, retours = _planned(db_url)
+    before = _snapshot(ledger)
+    unknown = retours[1][1].replace(b"<ieb:Identificatie>2<", b"<ieb:Identificatie>77<")
+    with pytest.raises(UnknownRetourError, match=r"unknown.xml"):
+        process_retours(ledger, [retours[0], ("unknown.xml", unknown), ("corrupt.xml", b"<kapot")])
+    with pytest.raises(RetourInputError, match=r"corrupt.xml") as info:
+        process_retours(ledger, [retours[0], ("corrupt.xml", b"<kapot"), ("unknown.xml", unknown)])
+    assert not isinstance(info.value, UnknownRetourError)
+    assert _snapshot(ledger) == before
 
 
 def test_rejected_retour_is_shown_in_status(tmp_path: Path) -> None:

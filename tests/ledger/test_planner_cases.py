@@ -200,3 +200,14 @@ def test_cak_refuses_the_overlaps_the_review_found() -> None:
         (D(2024, 5, 1), D(2024, 6, 30)),
     ]
     cak.close()
+
+
+def test_planned_message_builds_its_model_on_demand_from_the_kept_delivery(world: World) -> None:
+    from ieb.codec import to_xml
+
+    result = world.plan([Period(D(2024, 3, 1), D(2024, 4, 30))], D(2024, 3, 5))
+    assert result.messages
+    for m in result.messages:
+        assert not hasattr(m, "__dict__")  # slots: nothing but seq, delivery, xml and reason is kept
+        assert m.message.bericht == m.bericht
+        assert to_xml(m.message) == m.xml  # the model built on demand is the one that was sent

@@ -220,3 +220,59 @@ def test_stdin_is_read(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["maanden"][-1]["maand"] == "2020-02"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"van": ' + "9" * 5001 + "}", "getal langer dan"),
+        ("[" * 100_000 + "]" * 100_000, "te diep genest"),
+        ('{"van": NaN}', "NaN/Infinity"),
+    ],
+    ids=["5001-digit-int", "100k-nested", "nan"],
+)
+def test_hostile_json_exits_1_in_dutch_without_traceback(tmp_path: Path, text: str, expected: str) -> None:
+    """t2 #3: a 5001-digit integer (int max str digits) and 100k nested brackets (RecursionError)
+    printed a traceback."""
+    result = run(tmp_path, text)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "fout: invoer:" in result.output and expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_hostile_json_in_the_library_entry_points() -> None:
+    """The same bounded reader behind estimate_from_json, parameters_from_json and
+    tariffs_from_json: the project's own errors, not ValueError/RecursionError."""
+    from ieb.errors import ConfigurationError
+    from ieb.policy import PolicyInputError
+    from ieb.policy.contract import estimate_from_json
+    from ieb.policy.parameters import parameters_from_json
+    from ieb.policy.tariffs import tariffs_from_json
+
+    deep = "[" * 100_000 + "]" * 100_000
+    huge = "[" + "9" * 5001 + "]"
+    for text in (deep, huge):
+        with pytest.raises(PolicyInputError):
+            estimate_from_json(text)
+        with pytest.raises(PolicyInputError):
+            parameters_from_json(text)
+        with pytest.raises(ConfigurationError):
+            tariffs_from_json(text)
+
+
+def test_errors_mask_a_bsn_given_as_a_number_or_a_key(tmp_path: Path) -> None:
+    """t2 #4: ``waarde 999900006 moet tekst zijn`` printed the full BSN."""
+    data = request()
+    data["huishouden"]["leden"][0]["bsn"] = int(CLIENT)
+    result = run(tmp_path, data)
+    assert result.exit_code == 1
+    assert CLIENT not in result.output and f"******{CLIENT[-3:]}" in result.output
+    data = request()
+    data["voorzieningen"][0]["kostprijs_cent"] = CLIENT
+    result = run(tmp_path, data)
+    assert result.exit_code == 1 and CLIENT not in result.output
+    data = request()
+    data["gemeente"][CLIENT] = 1
+    result = run(tmp_path, data)
+    assert result.exit_code == 1 and CLIENT not in result.output, result.output
