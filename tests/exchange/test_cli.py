@@ -269,6 +269,7 @@ def test_without_ieb_toml_the_commands_point_to_ieb_init_and_config_errors_are_p
         monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
+    (tmp_path / "gewenst.csv").write_text("bsn,start\n999900006,2026-06-01\n")
     for command in (["status"], ["plan", "gewenst.csv"], ["send"], ["serve"]):
         result = runner.invoke(app, command)
         assert result.exit_code == 2, (command, result.output)
