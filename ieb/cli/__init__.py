@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from ieb.cli._common import GROUP
+
 
 def _plain_help_types() -> None:
     """Help without ``<bool>`` on flags and ``<list[Path]>`` on repeatable values (typer 0.2x
@@ -37,6 +39,7 @@ def _plain_help_types() -> None:
 _plain_help_types()
 
 app = typer.Typer(
+    cls=GROUP,
     name="ieb",
     help="iEb: berichten bouwen, valideren, versturen en ontvangen voor de Wmo eigen bijdrage (CAK).",
     no_args_is_help=True,

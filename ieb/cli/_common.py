@@ -92,6 +92,13 @@ def _plain_types(params: Iterable[Any]) -> None:
 
     for param in params:
         shown = param.metavar or ""
+        if not shown and hasattr(param, "display_type_rich"):
+            try:
+                current = param.display_type_rich(None)
+            except (TypeError, AttributeError):
+                current = None
+            if current and "|" in current:
+                shown = current.strip("<>")  # a choice keeps its choices visible: text|json
         if getattr(param, "is_flag", False) or isinstance(param, TyperArgument):
             shown = ""  # an argument's name column already shows its metavar
         param.display_type_rich = lambda ctx, _shown=shown: _shown

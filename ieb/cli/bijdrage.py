@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ieb.cli._common import COMMAND
+
 if TYPE_CHECKING:
     from ieb.policy.household import Estimate, Household, Role
 
@@ -149,4 +151,4 @@ def _print_text(schatting: Estimate, huishouden: Household, roles: tuple[Role, .
 
 def register(app: typer.Typer) -> None:
     """Add the ``bijdrage`` command to the ``ieb`` app (called once by :mod:`ieb.cli`)."""
-    app.command("bijdrage")(bijdrage)
+    app.command("bijdrage", cls=COMMAND)(bijdrage)

@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 
+from ieb.cli._common import COMMAND, GROUP
 from ieb.xmlsafe import MAX_BYTES
 
 __all__ = ["conformance_app", "register"]
 
 conformance_app = typer.Typer(
+    cls=GROUP,
     name="conformance",
     help="Conformiteitstoetsen voor leveranciers: scenario's tegen uw eigen verzender.",
     no_args_is_help=True,
@@ -56,11 +58,11 @@ def serve_validation_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``ieb serve-validation`` and the ``ieb conformance`` group (run, list) to the Typer ``app``."""
-    app.command("serve-validation")(serve_validation_command)
+    app.command("serve-validation", cls=COMMAND)(serve_validation_command)
     app.add_typer(conformance_app, name="conformance")
 
 
-@conformance_app.command("run")
+@conformance_app.command("run", cls=COMMAND)
 def run_command(
     target: Annotated[
         str, typer.Option("--target", help="'ieb' (eigen verzender) of het commando van uw verzender.")
@@ -116,7 +118,7 @@ def run_command(
     raise typer.Exit(0 if all(r.passed or r.skipped for r in results) else 1)
 
 
-@conformance_app.command("list")
+@conformance_app.command("list", cls=COMMAND)
 def list_command() -> None:
     """Toon de scenario's van de catalogus."""
     import datetime as dt

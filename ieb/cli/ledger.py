@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from ieb.cli._common import claim_outputs, require_files, usage_error
+from ieb.cli._common import COMMAND, claim_outputs, require_files, usage_error
 from ieb.cli._common import parse_today as _today
 from ieb.cli._exchange import ConfigOption, DbOption, Format, exchange_for, fail
 
@@ -351,9 +351,9 @@ def report_command(
 
 def register(app: typer.Typer) -> None:
     """Add plan, queue, retour, status, requeue and report to the ``ieb`` command."""
-    app.command("plan")(plan_command)
-    app.command("queue")(queue_command)
-    app.command("retour")(retour_command)
-    app.command("status")(status_command)
-    app.command("requeue")(requeue_command)
-    app.command("report")(report_command)
+    app.command("plan", cls=COMMAND)(plan_command)
+    app.command("queue", cls=COMMAND)(queue_command)
+    app.command("retour", cls=COMMAND)(retour_command)
+    app.command("status", cls=COMMAND)(status_command)
+    app.command("requeue", cls=COMMAND)(requeue_command)
+    app.command("report", cls=COMMAND)(report_command)

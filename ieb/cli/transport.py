@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ieb.cli._common import COMMAND
 from ieb.cli._exchange import ConfigOption, DbOption, exchange_for, fail
 from ieb.testing.demo import GEMEENTE, SIMULATOR, DemoSummary, demo_bsns, run_demo
 
@@ -598,13 +599,13 @@ def demo_command(
 
 def register(app: typer.Typer) -> None:
     """Add init, demo, send, serve, receive and ``simulate serve`` to the ``ieb`` command."""
-    app.command("init")(init_command)
-    app.command("demo")(demo_command)
-    app.command("send")(send_command)
-    app.command("serve")(serve_command)
-    app.command("receive")(receive_command)
+    app.command("init", cls=COMMAND)(init_command)
+    app.command("demo", cls=COMMAND)(demo_command)
+    app.command("send", cls=COMMAND)(send_command)
+    app.command("serve", cls=COMMAND)(serve_command)
+    app.command("receive", cls=COMMAND)(receive_command)
     try:
         from ieb.cli.simulate import simulate_app
     except ImportError:  # pragma: no cover - the simulate group ships with the ledger
         return
-    simulate_app.command("serve")(simulate_serve_command)
+    simulate_app.command("serve", cls=COMMAND)(simulate_serve_command)
