@@ -51,6 +51,7 @@ from ieb.transport.errors import (
     TransportError,
     describe,
 )
+from ieb.types import mask_bsns
 
 __all__ = [
     "ClaimedMessage",
@@ -676,8 +677,16 @@ class _Heartbeat:
                 if not self.outbox.renew(self.msg):
                     self.lost = True
                     return
-            except Exception:
-                log.debug("lease-verlenging van %s mislukt", self.msg.referentienummer, exc_info=True)
+            except Exception as exc:
+                # the next interval tries again; if the lease runs out meanwhile, the send reports
+                # lease_lost instead of acknowledging (an operator must see that the database failed)
+                log.warning(
+                    "lease-verlenging van %s mislukt (%s); volgende poging over %.1f s",
+                    self.msg.referentienummer,
+                    mask_bsns(type(exc).__name__ + ": " + str(exc))[:300],
+                    interval,
+                )
+                log.debug("lease-verlenging: details", exc_info=True)
 
     def __enter__(self) -> _Heartbeat:
         self._thread.start()
