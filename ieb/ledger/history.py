@@ -66,6 +66,7 @@ __all__ = [
     "RecordState",
     "Roles",
     "check_history",
+    "field_name",
     "history_rule",
     "message_row",
     "pack_of",
@@ -146,8 +147,8 @@ def roles(bericht: str) -> Roles:
     return _roles_of_pack(pack_of(bericht))
 
 
-def _snake(element: str) -> str:
-    """An element name in the models' field style: ``EbStartNummer`` -> ``eb_start_nummer``."""
+def field_name(element: str) -> str:
+    """An element name in the typed models' field style: ``EbStartNummer`` -> ``eb_start_nummer``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", element).lower()
 
 
@@ -284,12 +285,12 @@ class Delivery:
         no pack knows."""
         row = message_row(str(message.bericht))
         h = message.header
-        klasse = getattr(message.client, _snake(row.klasse or ""))
+        klasse = getattr(message.client, field_name(row.klasse or ""))
         values: dict[str, Any] = {}
         for path in row.klasse_fields:
             value: Any = klasse
             for step in path:
-                value = getattr(value, _snake(step), None) if value is not None else None
+                value = getattr(value, field_name(step), None) if value is not None else None
             values[path[-1]] = value
         status = values.get("StatusAanlevering")
         stop = _stop_element(row)
@@ -327,15 +328,15 @@ class Delivery:
             "dagtekening": self.dagtekening,
             "bsn": self.bsn,
             "status": self.status,
-            _snake(row.key_element or ""): self.eb_start_nummer,
-            _snake(row.date_element or ""): self.datum,
+            field_name(row.key_element or ""): self.eb_start_nummer,
+            field_name(row.date_element or ""): self.datum,
         }
         if "KostprijsBedrag" in leaves:
             values["kostprijs_bedrag"] = self.kostprijs_bedrag
             values["kostprijs_startdatum"] = self.kostprijs_startdatum
         stop = _stop_element(row)
         if stop is not None:
-            values[_snake(stop)] = self.stopdatum
+            values[field_name(stop)] = self.stopdatum
         return row.model.build(**values)
 
 
