@@ -54,7 +54,7 @@ def plan_command(
         bool, typer.Option("--partial", help="Plan wat kan; meld personen waarvoor het niet kan.")
     ] = False,
 ) -> None:
-    """Plan de berichten (WMO401/WMO403) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
+    """Plan de berichten (starts en stops) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
     from ieb.ledger.planner import plan
@@ -122,7 +122,7 @@ def plan_command(
 
 
 def queue_command(
-    files: Annotated[list[Path], typer.Argument(help="Heenberichten (WMO401/WMO403), in verzendvolgorde.")],
+    files: Annotated[list[Path], typer.Argument(help="Heenberichten, in verzendvolgorde.")],
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
@@ -144,9 +144,7 @@ def queue_command(
 
 
 def retour_command(
-    files: Annotated[
-        list[Path] | None, typer.Argument(help="Retourbestanden (WMO402/WMO404).", show_default=False)
-    ] = None,
+    files: Annotated[list[Path] | None, typer.Argument(help="Retourbestanden.", show_default=False)] = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Mislukte inbox-berichten opnieuw verwerken.")
     ] = False,
