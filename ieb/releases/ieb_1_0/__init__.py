@@ -8,13 +8,14 @@ models, the in-message rules, the revisions, the retourcode <-> rule table, the 
 
 from __future__ import annotations
 
-from ieb.messages import message_class
 from ieb.releases.ieb_1_0.delivery import IEB_1_0_DELIVERY
+from ieb.releases.ieb_1_0.models import message_class
 from ieb.releases.ieb_1_0.retour import write_retour
+from ieb.releases.ieb_1_0.revisions import REVISIONS
+from ieb.releases.ieb_1_0.rules import RULES
 from ieb.releases.ieb_1_0.table import BASIS_NS, MESSAGES, NAME, SCHEMA_FOLDER, VALID_FROM
 from ieb.releases.pack import ReleasePack, RetourcodeTable, RuleSet
-from ieb.validation.revisions import REVISIONS
-from ieb.validation.rules import DATE_RANGE_RULE, IEB_1_0_RULES
+from ieb.releases.rules import DATE_RANGE_RULE
 
 __all__ = ["HISTORY_RULE_CODES", "PACK", "RETOURCODES", "RETOUR_CHECK_CODES"]
 
@@ -64,7 +65,7 @@ PACK = ReleasePack(
     basis_namespace=BASIS_NS,
     folder=SCHEMA_FOLDER,
     rules=RuleSet(
-        message=IEB_1_0_RULES,
+        message=RULES,
         final=(DATE_RANGE_RULE,),
         history=HISTORY_RULE_CODES,
         retour=RETOUR_CHECK_CODES,
