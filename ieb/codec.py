@@ -167,7 +167,9 @@ def element_to_model(root: etree._Element, *, registry: Registry | None = None) 
     pack, row = (registry or default_registry).detect(root)
     cls = row.model
     if cls is None or not (isinstance(cls, type) and issubclass(cls, Message)):
-        raise UnknownMessageError(f"{pack.name} heeft geen getypt model voor {row.name}; gebruik parse_generic")
+        raise UnknownMessageError(
+            f"{pack.name} heeft geen getypt model voor {row.name}; gebruik parse_generic"
+        )
     try:
         return cls.model_validate(_collect(root, cls, cls.namespace(), cls.basis_namespace))
     except ValidationError as exc:

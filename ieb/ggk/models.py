@@ -3,7 +3,7 @@
 ============  ======================================  ==========================================
 model         XML root                                 use
 ============  ======================================  ==========================================
-``Di01``      ``GGK:envelopHeenbericht-ggk_Di01``      an iStandaard file to the GGk (WMO401/403)
+``Di01``      ``GGK:envelopHeenbericht-ggk_Di01``      an iStandaard file to the GGk (heenbericht)
 ``Du01``      ``GGK:envelopRetourbericht-ggk_Du01``    a retour from the GGk (WMO402/404)
 ``Fo01``      ``StUF:Fo01Bericht``                     an asynchronous error about a Di01/Du01
 ``Bv03``      ``StUF:Bv03Bericht``                     the synchronous acknowledgement

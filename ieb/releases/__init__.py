@@ -191,6 +191,15 @@ class Registry:
         with self._lock:
             return iter(list(self._packs.values()))
 
+    def functie_berichtcodes(self) -> dict[str, str]:
+        """Message name (the StUF-GGk functie) -> BerichtCode over every registered pack, for the
+        GGk's IB240 check (:class:`ieb.ggk.EnvelopeChecks`); the first pack wins a shared name."""
+        table: dict[str, str] = {}
+        for pack in self:
+            for name, code in pack.functie_berichtcodes().items():
+                table.setdefault(name, code)
+        return table
+
     def by_namespace(self, namespace: str) -> tuple[ReleasePack, MessageDef] | None:
         """The pack and table row with this message namespace, or None."""
         for pack in self:

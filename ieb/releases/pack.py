@@ -82,7 +82,10 @@ class MessageDef:
     ``date_element`` its date (``"EbStartdatum"``), ``klasse_fields``: the klasse's elements in
     schema order as paths of local names (``("EbKostprijs", "KostprijsBedrag")``).
     ``basis_namespace``: the release's basisschema namespace (children of the CDT_* types);
-    ``versions``: the Header version values; ``model``: the typed model class, if the pack has one.
+    ``versions``: the Header version values; ``model``: the typed model class, if the pack has one
+    (a heenbericht's model offers ``build(afzender=, identificatie=, dagtekening=, bsn=,
+    eb_start_nummer=, status=, **klasse values in snake case)``, which ``ieb build`` calls);
+    ``omschrijving``: the standard's short Dutch title (``"Start eigen bijdrage"``).
     Fields a scanned folder cannot know are None.
     """
 
@@ -101,6 +104,7 @@ class MessageDef:
     basis_namespace: str | None = None
     versions: XsdVersions | None = None
     model: type[Any] | None = field(default=None, repr=False)
+    omschrijving: str | None = None
 
     def with_model(self, model: type[Any]) -> MessageDef:
         """This row with its typed model class attached."""
@@ -233,6 +237,8 @@ class RetourcodeTable:
     rules_of: Mapping[str, tuple[str, ...]]
     #: retourcodes that go in the retour's Header (not in the Client), e.g. 8848 and S300 in iEb 1.0
     header_codes: frozenset[str] = frozenset()
+    #: what a clerk does next, per retourcode (Dutch; ``ieb show`` prints it under a retour)
+    hints: Mapping[str, str] = field(default_factory=dict)
 
     def rule(self, retourcode: str) -> str | None:
         """The (first) rule code a retourcode reports, or None for a generic code (0001, 0200)."""

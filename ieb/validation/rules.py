@@ -38,4 +38,6 @@ def rule_by_code(code: str, *, registry: Registry | None = None, release: str | 
     try:
         return known[code]
     except KeyError:
-        raise ConfigurationError(f"onbekende regelcode {code!r}; bekend: {', '.join(sorted(known))}") from None
+        raise ConfigurationError(
+            f"onbekende regelcode {code!r}; bekend: {', '.join(sorted(known))}"
+        ) from None
