@@ -73,8 +73,8 @@ class XsdVersions:
 class MessageDef:
     """One row of a release's message table.
 
-    ``name``: the message name (``"WMO401"``, upper case); ``bericht_code``: its BerichtCode
-    (``"470"``; None when a scanned folder does not fix it); ``namespace``: the message's target
+    ``name``: the message name (``"WMO301"`` style, upper case); ``bericht_code``: its BerichtCode
+    (three digits; None when a scanned folder does not fix it); ``namespace``: the message's target
     namespace; ``schema_path``: its XSD; ``root_name``: the root element (``Bericht``).
     ``direction``/``answers``: heen (gemeente -> CAK, ``answers`` names its retour) or retour (CAK ->
     gemeente, ``answers`` names the heenbericht it answers). ``klasse``: the berichtklasse under
@@ -404,7 +404,7 @@ class ReleasePack:
                 )
 
     def message(self, name: str) -> MessageDef:
-        """The table row by name (``"WMO401"``, any case); raises UnknownMessageError when absent."""
+        """The table row by message name (any case); raises UnknownMessageError when absent."""
         try:
             return self.messages[name.upper()]
         except KeyError:
@@ -413,7 +413,7 @@ class ReleasePack:
             ) from None
 
     def by_code(self, bericht_code: str) -> MessageDef | None:
-        """The row with this BerichtCode (``"470"``), or None."""
+        """The row with this BerichtCode (three digits), or None."""
         return next((m for m in self.messages.values() if m.bericht_code == bericht_code), None)
 
     def by_namespace(self, namespace: str) -> MessageDef | None:
