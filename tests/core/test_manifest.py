@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ieb.validation import validate_bytes, validate_file
 from ieb.releases import get_pack
+from ieb.validation import validate_bytes, validate_file
 
 SAMPLES = Path(__file__).parent / "samples"
 MANIFEST = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
