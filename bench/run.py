@@ -156,7 +156,7 @@ def workdir() -> Iterator[Path]:
 
 
 def open_db(path: Path) -> Any:
-    from ieb.ledger.db import open_database
+    from ieb.store.db import open_database
 
     return open_database(f"sqlite:///{path}")
 

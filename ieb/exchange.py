@@ -250,7 +250,7 @@ class Exchange:
     def engine(self) -> Engine:
         """The database engine, opened (and migrated) on first use; see ``must_exist``."""
         if self._engine is None:
-            from ieb.ledger.db import open_database
+            from ieb.store.db import open_database
 
             url = self.config.database_url
             if self.must_exist:
@@ -559,8 +559,8 @@ class Exchange:
         raise :class:`ExchangeError` listing every refused file with its rule codes."""
         from ieb.codec import from_xml
         from ieb.ledger.history import Delivery, check_history
-        from ieb.ledger.schema import counters, eb_start_nummers
         from ieb.messages import Wmo401, Wmo403
+        from ieb.store.schema import counters, eb_start_nummers
         from ieb.types import mask_bsns
         from ieb.validation import validate_bytes
 
@@ -730,7 +730,7 @@ class Exchange:
         return None
 
     def _fo01(self, fo01: Any) -> None:
-        from ieb.ledger.schema import deliveries, outbox
+        from ieb.store.schema import deliveries, outbox
 
         cross = fo01.stuurgegevens.cross_refnummer
         with self.engine.begin() as conn:
@@ -784,7 +784,7 @@ class Exchange:
     def _store_failed_file(self, name: str, data: bytes, reason: str) -> None:
         import hashlib
 
-        from ieb.ledger.schema import inbox
+        from ieb.store.schema import inbox
         from ieb.types import mask_bsns
 
         ref = "bestand-" + hashlib.sha256(data).hexdigest()[:28]
@@ -812,7 +812,7 @@ class Exchange:
         (referentienummer, new status, reason when it failed again)."""
         from ieb.ggk.soap import unwrap_soap
         from ieb.ledger.retour import process_retours
-        from ieb.ledger.schema import inbox
+        from ieb.store.schema import inbox
         from ieb.transport.server import InboxEntry
         from ieb.types import mask_bsns
 
@@ -854,7 +854,7 @@ class Exchange:
     ) -> list[str]:
         """Put dead / failed outbox rows back to pending (after the cause is fixed); their
         deliveries that a Fo01 marked ``technical`` become ``pending`` again."""
-        from ieb.ledger.schema import deliveries, outbox
+        from ieb.store.schema import deliveries, outbox
 
         if not referentienummers and not dead and not failed:
             raise ExchangeError("noem referentienummers, of --dead en/of --failed", code="REQUEUE")
@@ -885,9 +885,9 @@ class Exchange:
         self, *, gemeente: str | None = None, today: dt.date | None = None, detail: bool = False
     ) -> Status:
         """The state of the exchange (see :class:`Status`); ``gemeente`` limits it to one."""
-        from ieb.ledger.schema import deliveries as d_t
-        from ieb.ledger.schema import inbox as i_t
-        from ieb.ledger.schema import outbox as o_t
+        from ieb.store.schema import deliveries as d_t
+        from ieb.store.schema import inbox as i_t
+        from ieb.store.schema import outbox as o_t
         from ieb.types import RetourCode, mask_bsn
 
         day = today or dt.date.today()

@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ieb.ledger.db import open_database
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState
-from ieb.ledger.schema import counters, deliveries, eb_start_nummers
+from ieb.store.db import open_database
+from ieb.store.schema import counters, deliveries, eb_start_nummers
 
 __all__ = ["COUNTED_CAK", "COUNTED_GEMEENTE", "DeliveryRow", "Ledger", "PersonHistories"]
 
@@ -166,7 +166,7 @@ class Ledger:
     def open(
         cls, url: str | os.PathLike[str] | None = None, *, counted: Sequence[str] = COUNTED_GEMEENTE
     ) -> Ledger:
-        """A ledger on ``url`` (see :func:`ieb.ledger.db.open_database`: created or migrated to the newest
+        """A ledger on ``url`` (see :func:`ieb.store.db.open_database`: created or migrated to the newest
         schema; ``None`` is ``$IEB_DB`` or ``./ieb.sqlite``)."""
         return cls(open_database(url), counted=counted)
 

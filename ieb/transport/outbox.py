@@ -22,7 +22,7 @@ Life of a row (table ``outbox`` of the ledger)::
   never sent by two live workers at once because a lease outlasts every attempt (``lease_seconds``
   must exceed the retries' total time; :class:`Outbox` checks that).
 
-The tables are the ledger's (:mod:`ieb.ledger.schema`); :func:`open_ledger` opens and migrates it.
+The tables are the ledger's (:mod:`ieb.store.schema`); :func:`open_ledger` opens and migrates it.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ class LedgerTables(NamedTuple):
 
 
 def ledger_tables() -> LedgerTables:
-    """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.ledger.schema`."""
-    from ieb.ledger import schema
+    """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.store.schema`."""
+    from ieb.store import schema
 
     return LedgerTables(schema.outbox, schema.inbox, schema.audit)
 

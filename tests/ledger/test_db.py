@@ -4,8 +4,8 @@ import pytest
 import sqlalchemy as sa
 
 from ieb.ledger import open_database
-from ieb.ledger.db import database_url, head_revision, schema_revision
 from ieb.ledger.errors import DatabaseVersionError
+from ieb.store.db import database_url, head_revision, schema_revision
 
 
 def test_open_creates_schema_and_reopens(db_url: str) -> None:
