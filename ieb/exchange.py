@@ -44,7 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ieb.ledger.store import Ledger
     from ieb.service import Service
     from ieb.transport.client import GgkClient
-    from ieb.transport.outbox import DrainResult, Outbox, ResultCallback, RetryCallback, RetryPolicy
+    from ieb.transport.outbox import Outbox
+    from ieb.transport.sender import DrainResult, ResultCallback, RetryCallback, RetryPolicy
     from ieb.transport.server import InboxEntry, Receiver
 
 __all__ = [
@@ -291,8 +292,8 @@ class Exchange:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        """The sender's :class:`ieb.transport.outbox.RetryPolicy` from ``[retry]``."""
-        from ieb.transport.outbox import RetryPolicy
+        """The sender's :class:`ieb.transport.sender.RetryPolicy` from ``[retry]``."""
+        from ieb.transport.sender import RetryPolicy
 
         r = self.config.retry
         return RetryPolicy(
@@ -668,7 +669,7 @@ class Exchange:
         acknowledged stops after that round: ``result.unreachable`` holds the last error and the
         messages stay pending. ``on_retry(message, text)`` hears every transient failure within a
         claim. Ctrl-C releases the leases."""
-        from ieb.transport.outbox import Sender
+        from ieb.transport.sender import Sender
 
         client = self.client()
         try:
