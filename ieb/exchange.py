@@ -20,15 +20,14 @@ produces. Errors: :class:`ExchangeError` (and the errors it wraps: ``PlanningErr
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -180,46 +179,6 @@ class Status:
 
 
 # ------------------------------------------------------------------------------ in one transaction
-
-
-class _Savepoint:
-    """A connection-like object handed to the planner as its 'engine': ``begin()`` opens a
-    savepoint on the caller's connection, so the planner's recording joins the caller's transaction."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.dialect = conn.dialect
-
-    @contextlib.contextmanager
-    def begin(self) -> Iterator[_SavepointConn]:
-        sp = self._conn.begin_nested()
-        proxy = _SavepointConn(self._conn, sp)
-        try:
-            yield proxy
-        except BaseException:
-            if sp.is_active:
-                sp.rollback()
-            raise
-        if sp.is_active:
-            sp.commit()
-
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[Connection]:
-        yield self._conn
-
-
-class _SavepointConn:
-    def __init__(self, conn: Connection, sp: Any) -> None:
-        self._conn = conn
-        self._sp = sp
-        self.dialect = conn.dialect
-
-    def rollback(self) -> None:
-        if self._sp.is_active:
-            self._sp.rollback()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
 
 
 # ------------------------------------------------------------------------------ the facade
@@ -499,7 +458,7 @@ class Exchange:
         from ieb.ledger.store import Ledger
 
         with self.engine.begin() as conn:
-            ledger = Ledger(cast("Engine", _Savepoint(conn)))
+            ledger = Ledger(conn)  # joins this transaction: its work is a savepoint in it
             plans = self._plan_all(ledger, wanted, day, record=True, partial=partial)
             preview = Preview(plans, wanted, day, partial)
             preview.retroactive = _retroactive(preview)

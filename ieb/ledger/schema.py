@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ieb.store.schema import (
     DELIVERY_OUTCOMES,
+    FIRST_RELEASE,
     INBOX_STATUSES,
     OUTBOX_STATUSES,
     audit,
@@ -17,6 +18,7 @@ from ieb.store.schema import (
 
 __all__ = [
     "DELIVERY_OUTCOMES",
+    "FIRST_RELEASE",
     "INBOX_STATUSES",
     "OUTBOX_STATUSES",
     "audit",

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 __all__ = [
     "DELIVERY_OUTCOMES",
+    "FIRST_RELEASE",
     "INBOX_STATUSES",
     "OUTBOX_STATUSES",
     "audit",
@@ -39,6 +40,8 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 TZ = sa.DateTime(timezone=True)
 NOW = sa.func.current_timestamp()
 
+#: the release of every delivery stored before deliveries recorded theirs (migration 0003)
+FIRST_RELEASE = "ieb-1.0"
 #: outcome of a delivery (a heenbericht) in the ledger
 DELIVERY_OUTCOMES = ("pending", "accepted", "rejected", "not_assessed", "technical")
 OUTBOX_STATUSES = ("pending", "sending", "acknowledged", "failed", "dead")
@@ -67,9 +70,10 @@ eb_start_nummers = sa.Table(
     sa.Column("created_at", TZ, nullable=False, server_default=NOW),
 )
 
-#: One row per heenbericht (WMO401 or WMO403): the delivery it carries, the file itself and the
-#: retour outcome. The full history of a start or stop is the rows with the same
-#: (afzender, eb_start_nummer, bericht) in ``id`` order.
+#: One row per heenbericht: the delivery it carries, the release pack it was written in
+#: (``release``, e.g. ``"ieb-1.0"``), the file itself and the retour outcome. Which berichten exist
+#: is the release pack's knowledge (no CHECK here since migration 0003). The full history of a start
+#: or stop is the rows with the same (afzender, eb_start_nummer, bericht) in ``id`` order.
 deliveries = sa.Table(
     "deliveries",
     metadata,
@@ -77,7 +81,7 @@ deliveries = sa.Table(
     sa.Column("afzender", sa.String(4), nullable=False),
     sa.Column("identificatie", sa.String(12), nullable=False),
     sa.Column("dagtekening", sa.Date, nullable=False),
-    sa.Column("bericht", sa.String(6), nullable=False),
+    sa.Column("bericht", sa.String(16), nullable=False),
     sa.Column("bsn", sa.String(9), nullable=False),
     sa.Column("eb_start_nummer", sa.Integer, nullable=False),
     sa.Column("status", sa.String(1), nullable=False),
@@ -95,8 +99,8 @@ deliveries = sa.Table(
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("created_at", TZ, nullable=False, server_default=NOW),
     sa.Column("retour_at", TZ, nullable=True),
+    sa.Column("release", sa.String(32), nullable=False),
     sa.UniqueConstraint("afzender", "identificatie", "dagtekening"),
-    sa.CheckConstraint("bericht IN ('WMO401', 'WMO403')", name="bericht"),
     sa.CheckConstraint("status IN ('1', '2', '3')", name="status"),
     sa.CheckConstraint(
         "outcome IN ('pending', 'accepted', 'rejected', 'not_assessed', 'technical')", name="outcome"
