@@ -158,8 +158,9 @@ class EnvelopeChecks:
     ``{"CAK"}`` for a Di01 and no check for other messages. ``functie_berichtcode``: a mapping
     functie (message name) -> BerichtCode, or a callable ``(functie, payload) -> bool``; ``None``
     (the default) switches IB240 off. The GGk knows no iStandaard: the caller passes the table of
-    the releases it carries (``ieb.releases.default_registry.functie_berichtcodes()``). ``payload_validator``: ``bytes -> bool | list of problems`` (an empty list
-    or ``True`` means valid). ``allowed_functies``: when set, any other functie gives IB234.
+    the releases it carries (``ieb.releases.default_registry.functie_berichtcodes()``).
+    ``payload_validator``: ``bytes -> bool | list of problems`` (an empty list or ``True`` means
+    valid). ``allowed_functies``: when set, any other functie gives IB234.
     """
 
     max_bytes: int = 25 * 1024 * 1024
