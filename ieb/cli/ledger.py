@@ -98,7 +98,7 @@ def plan_command(
             lines = [f"{m.filename}: {m.delivery.describe()} - {m.reason}" for m in preview.messages]
             tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
     except PlanningError as exc:
-        fail(exc.message, exc.problems)
+        fail(exc.message, exc.issues)
     except TableError as exc:
         fail(exc.message, [i.describe(exc.name) for i in exc.issues])
     except IebError as exc:
@@ -335,11 +335,12 @@ def report_command(
 ) -> None:
     """Schrijf één zelfstandige HTML-pagina (zonder netwerk) met de stand van zaken voor een teamleider."""
     from ieb.errors import IebError
+    from ieb.report import write_report
 
     claim_outputs([out], force=force)
     ex = exchange_for(config, db, must_exist=True)
     try:
-        path = ex.report(out, gemeente=gemeente, today=_today(today))
+        path = write_report(ex, Path(out), gemeente=gemeente, today=_today(today))
     except IebError as exc:
         fail(str(exc))
     finally:
