@@ -212,3 +212,16 @@ def test_validate_plan_queue_send_retour_ledger_in_process(tmp_path: Path) -> No
         simulator.stop()
         cak.dispose()
         gemeente.dispose()
+
+
+def test_an_unknown_message_or_a_pack_without_mapping_is_a_clear_error() -> None:
+    import dataclasses
+
+    from ieb.errors import ConfigurationError, UnknownMessageError
+    from ieb.ledger.history import message_row
+
+    with pytest.raises(UnknownMessageError, match="XYZ999"):
+        message_row("XYZ999")
+    bare = dataclasses.replace(PACK, delivery=None)
+    with pytest.raises(ConfigurationError, match="leveringsafbeelding"):
+        plan(Ledger(open_database("sqlite://")), "0363", {}, today=TODAY, release=bare)
