@@ -127,7 +127,7 @@ class Service:
         ex = self.exchange
         ex.on_retour = self.metrics.on_retour
         receiver = self.receiver = ex.receiver()
-        done = len(ex.retours.replay(("received",)))
+        done = sum(1 for _ref, status, _why in ex.retours.replay(("received",)) if status == "processed")
         if done:
             log.info("%d opgeslagen retour(en) van een vorige run verwerkt", done)
         r = self.config.receiver
