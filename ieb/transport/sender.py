@@ -221,6 +221,8 @@ class SenderHealth:
         with self._lock:
             now = self._clock()
             self.db_errors += 1
+            if self.state == "stopped":
+                return now - self.last_ok
             if self.state != "degraded":
                 self.state, self.since = "degraded", now
             self.cause = cause
@@ -673,6 +675,13 @@ class Sender:
         ``idle_seconds``) or ``wake`` is set (set it after enqueueing)."""
         self.idle_seconds = idle_seconds
         return self._run(workers, False, None, wake)
+
+
+def _db_cause(exc: BaseException) -> str:
+    """The driver's own message of a database error, one line, BSNs masked."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(f"{type(orig).__name__}: {orig}".split())
+    return mask_bsns(text)[:300]
 
 
 def _fault_label(exc: RejectedError) -> str:

@@ -394,7 +394,7 @@ def test_an_expired_lease_is_reported_not_acknowledged(
         assert other.claim(1)  # the lease expired (no heartbeat here): another worker takes it
         return _ok(envelope)
 
-    import ieb.transport.outbox as ob
+    import ieb.transport.sender as ob
 
     monkeypatch.setattr(ob._Heartbeat, "_run", lambda self: None)  # a stalled process: no renewals
     sender = Sender(slow, stolen_then_ok, policy=FAST, on_result=lambda m, o, r: outcomes.append(o))
