@@ -303,6 +303,7 @@ class Exchange:
             backoff_max=r.backoff_max,
             requeue_initial=r.requeue_initial,
             requeue_max=r.requeue_max,
+            give_up_seconds=r.give_up_seconds,
         )
 
     def close(self) -> None:
@@ -732,8 +733,21 @@ class Exchange:
 
     def _fo01(self, fo01: Any) -> None:
         from ieb.ledger.schema import deliveries, outbox
+        from ieb.transport.faults import FO01_MAX_RESENDS, FaultKind, classify, fo01_retry_delay
 
         cross = fo01.stuurgegevens.cross_refnummer
+        # issue 21: a TRANSIENT Fo01 (IB102 no route, IB103 frozen, ...) sends the same envelope again
+        # later; the delivery stays pending (transport.faults holds the versioned code tables)
+        rule = classify(fo01.body.code)
+        box = self.outbox()
+        resends = box.fault_resends(cross) if rule.kind is FaultKind.TRANSIENT else FO01_MAX_RESENDS
+        if resends < FO01_MAX_RESENDS:
+            delay = fo01_retry_delay(resends)
+            reason = (
+                f"Fo01 {fo01.body.code} (tijdelijk: {rule.omschrijving}); opnieuw over {delay / 60:.0f} min"
+            )
+            if box.resend_after_fault(cross, reason, delay):
+                return
         with self.engine.begin() as conn:
             row = conn.execute(
                 sa.select(outbox.c.afzender, outbox.c.bericht_identificatie).where(

@@ -352,7 +352,7 @@ def receive_command(
     """Alleen de ontvanger (retouren en Fo01) over mutual TLS, zoals ingesteld in ieb.toml."""
     from ieb.cli._common import check_oin
     from ieb.errors import IebError
-    from ieb.transport.server import HttpsServer
+    from ieb.transport.server import receiver_server
 
     oins = [check_oin(o) for o in allow_oin or []]
     _setup_logging(verbose)
@@ -367,7 +367,9 @@ def receive_command(
         receiver = ex.receiver()
         receiver.process_pending()
         r = ex.config.receiver
-        server = HttpsServer(receiver, ex._tls(), host=r.host, port=r.port, threads=r.threads).start()
+        server = receiver_server(
+            receiver, receiver, ex._tls(), host=r.host, port=r.port, threads=r.threads
+        ).start()
     except (IebError, OSError) as exc:
         fail(str(exc), code=2)
     typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)

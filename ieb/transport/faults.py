@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ieb.ggk import Fo03
 
 __all__ = [
+    "FO01_MAX_RESENDS",
     "GGK_2018",
     "GGK_2025_11",
     "TABLES",
@@ -185,6 +186,10 @@ def fault_error(
             hint="niets te doen: hetzelfde bericht gaat later opnieuw",
         )
     return DeliveryRejectedError(fo03, status=status, endpoint=endpoint)
+
+
+#: after this many resends for transient Fo01s the delivery is marked ``technical`` (about 2.5 days)
+FO01_MAX_RESENDS = 12
 
 
 def fo01_retry_delay(resends: int) -> float:

@@ -62,6 +62,7 @@ __all__ = [
     "database_unavailable",
     "ledger_tables",
     "open_ledger",
+    "parse_age",
 ]
 
 log = logging.getLogger("ieb.transport.outbox")
@@ -119,6 +120,23 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DB_UNAVAILABLE):
         return True
     return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """An age as ``ieb requeue --zonder-retour`` takes it: a whole number with unit ``d`` (days),
+    ``h`` (hours) or ``m`` (minutes), e.g. ``30d``, ``12h``; a bare number is days. Raises
+    :class:`OutboxError` (Dutch) for anything else or an age under one minute."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in ("d", "h", "m") else "d"
+    number = raw[:-1] if raw[-1:] in ("d", "h", "m") else raw
+    if not number.isdigit() or len(number) > 6 or int(number) == 0:
+        raise OutboxError(
+            f"ouderdom {text!r} is niet te lezen; oplossing: geef bijvoorbeeld 30d (dagen), 12h (uren) of 90m",
+            code="AGE",
+            location="--zonder-retour",
+        )
+    seconds = {"d": 86400, "h": 3600, "m": 60}[unit]
+    return dt.timedelta(seconds=int(number) * seconds)
 
 
 def utcnow() -> dt.datetime:

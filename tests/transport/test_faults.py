@@ -132,7 +132,7 @@ def test_a_receiver_that_cannot_store_answers_a_retryable_fault_and_loses_nothin
 def test_a_stored_but_unprocessed_envelope_is_processed_on_its_redelivery(
     pki: TestPki, receiver: tuple[Receiver, HttpsServer, Path, list[str]]
 ) -> None:
-    app, server, path, handled = receiver
+    app, server, _path, handled = receiver
     du01 = du01_for(new_di01(b"<x/>", "WMO401", "0363"), b"<y/>")
     calls = {"n": 0}
     real = app.handler
@@ -141,7 +141,9 @@ def test_a_stored_but_unprocessed_envelope_is_processed_on_its_redelivery(
     def flaky(envelope: Any, entry: InboxEntry) -> str | None:
         calls["n"] += 1
         if calls["n"] == 1:  # the database went away between storing and processing
-            raise sa.exc.OperationalError("UPDATE deliveries", {}, sqlite3.OperationalError("database is locked"))
+            raise sa.exc.OperationalError(
+                "UPDATE deliveries", {}, sqlite3.OperationalError("database is locked")
+            )
         return real(envelope, entry)
 
     app.handler = flaky

@@ -75,11 +75,15 @@ def _retour(engine: sa.Engine, ref: str, outcome: str, codes: str | None = None)
 
     with engine.begin() as conn:
         row = conn.execute(
-            sa.select(outbox.c.afzender, outbox.c.bericht_identificatie).where(outbox.c.referentienummer == ref)
+            sa.select(outbox.c.afzender, outbox.c.bericht_identificatie).where(
+                outbox.c.referentienummer == ref
+            )
         ).one()
         conn.execute(
             sa.update(deliveries)
-            .where(deliveries.c.afzender == row.afzender, deliveries.c.identificatie == row.bericht_identificatie)
+            .where(
+                deliveries.c.afzender == row.afzender, deliveries.c.identificatie == row.bericht_identificatie
+            )
             .values(outcome=outcome, retour_codes=codes, retour_at=utcnow())
         )
 
@@ -112,7 +116,9 @@ def test_a_stop_waits_for_the_accepted_retour_of_its_start(engine: sa.Engine) ->
     assert third.acknowledged == 1 and sent[-1] == stop and third.waiting == 0
 
 
-def test_a_rejected_start_holds_its_stop_with_a_clear_reason_and_blocks_nothing_later(engine: sa.Engine) -> None:
+def test_a_rejected_start_holds_its_stop_with_a_clear_reason_and_blocks_nothing_later(
+    engine: sa.Engine,
+) -> None:
     start = _queue(engine, BSN_P)
     stop = _queue(engine, BSN_P, "WMO403")
     Sender(Outbox(engine), _ok, policy=FAST).drain(workers=2, timeout=30)
@@ -122,7 +128,9 @@ def test_a_rejected_start_holds_its_stop_with_a_clear_reason_and_blocks_nothing_
     assert result.acknowledged == 0 and result.held == 1
     row = Outbox(engine).find(stop)
     assert row is not None and row["status"] == "failed"
-    assert start in row["last_error"] and "afgewezen" in row["last_error"] and "ieb requeue" in row["last_error"]
+    assert (
+        start in row["last_error"] and "afgewezen" in row["last_error"] and "ieb requeue" in row["last_error"]
+    )
     with engine.connect() as conn:
         outcome = conn.execute(
             sa.select(deliveries.c.outcome).where(deliveries.c.identificatie == row["bericht_identificatie"])

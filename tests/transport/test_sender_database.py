@@ -51,7 +51,9 @@ def _fill(engine: sa.Engine, n: int) -> list[str]:
     refs = []
     for _ in range(n):
         di01 = new_di01(b"<x/>", "WMO401", "0363")
-        Outbox(engine).enqueue(build(di01), referentienummer=di01.referentienummer, afzender="0363", functie="WMO401")
+        Outbox(engine).enqueue(
+            build(di01), referentienummer=di01.referentienummer, afzender="0363", functie="WMO401"
+        )
         refs.append(di01.referentienummer)
     return refs
 
