@@ -144,10 +144,12 @@ class Service:
             log.info("%d opgeslagen retour(en) van een vorige run verwerkt", done)
         r = self.config.receiver
         # issue 21: the same post-handshake OIN admission, limits and slots as `ieb receive`
+        tls = ex._tls()
         self.server = receiver_server(
             MonitorMiddleware(receiver, self),
             receiver,
-            ex._tls(),
+            tls,
+            monitor_oins=_own_oins(tls.cert),
             host=r.host,
             port=r.port,
             threads=r.threads,
@@ -294,6 +296,17 @@ class Service:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _own_oins(cert: Any) -> tuple[str, ...]:
+    """The OIN of our own certificate (it may read /health and /metrics), or () without one."""
+    from ieb.transport.pki import load_certificates, oin_from_certificate
+
+    try:
+        oin = oin_from_certificate(load_certificates(cert)[0])
+    except (ValueError, IndexError, OSError):
+        return ()
+    return (oin,) if oin else ()
 
 
 class SenderGaveUpError(IebError):

@@ -583,13 +583,23 @@ def receiver_server(
     port: int = 0,
     threads: int = 8,
     limits: ServerLimits | None = None,
+    monitor_oins: Collection[str] = (),
 ) -> HttpsServer:
-    """The ONE way a receiving endpoint goes on the network (``ieb receive``, ``ieb serve``, the
-    simulator): ``app`` (the endpoint itself, or middleware in front of it such as /health and
-    /metrics) on :class:`HttpsServer` with ``endpoint``'s post-handshake OIN admission
-    (:meth:`SoapEndpoint.admit`) and the server's limits and slot policy. Middleware in front can
-    never drop the admission (issue 21: ``ieb serve`` once skipped it)."""
-    return HttpsServer(app, tls, host=host, port=port, threads=threads, limits=limits, admit=endpoint.admit)
+    """The ONE way a receiving endpoint goes on the network (``ieb receive``, ``ieb serve``):
+    ``app`` (the endpoint itself, or middleware in front of it such as /health and /metrics) on
+    :class:`HttpsServer` with ``endpoint``'s post-handshake OIN admission
+    (:meth:`SoapEndpoint.admit`) and the server's limits and slot policy, so middleware in front
+    can never drop the admission (issue 21: ``ieb serve`` once skipped it). ``monitor_oins`` (for
+    example the organisation's own OIN) are admitted as well, to read /health and /metrics; the
+    SOAP endpoint itself still refuses them (Fo03 IB002)."""
+    extra = frozenset(monitor_oins)
+
+    def admit(der: bytes) -> tuple[int, str, bytes] | None:
+        if extra and _peer_identity(der)[0] in extra:
+            return None
+        return endpoint.admit(der)
+
+    return HttpsServer(app, tls, host=host, port=port, threads=threads, limits=limits, admit=admit)
 
 
 def _disk_full(exc: BaseException) -> bool:
