@@ -43,7 +43,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -178,8 +178,11 @@ class Outbox:
         worker_id: str | None = None,
         lease_seconds: float = 120.0,
         audit: AuditTrail | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.engine = engine
+        #: the time for due dates and leases (aware UTC); tests drive it to simulate hours
+        self.clock = clock
         self.tables = ledger_tables()
         self.table = self.tables.outbox
         self.worker_id = (worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[
@@ -209,7 +212,7 @@ class Outbox:
         example together with the ledger change that made the message): a duplicate never aborts
         that transaction with a database error (``INSERT ... ON CONFLICT DO NOTHING``).
         """
-        now = utcnow()
+        now = self.clock()
         row = {
             "referentienummer": referentienummer,
             "afzender": afzender,
@@ -294,7 +297,7 @@ class Outbox:
             )
             ids.update({str(ref): int(i) for ref, i in found})
         known = set(ids)
-        now = utcnow()
+        now = self.clock()
         new = [
             {
                 "referentienummer": r["referentienummer"],
@@ -342,7 +345,7 @@ class Outbox:
         """Lease up to ``limit`` rows that are due: pending with ``next_attempt_at`` passed, or
         sending with an expired lease. Counts the attempt before anything is sent."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         due = sa.or_(
             sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now, ~self._blocked(t)),
             sa.and_(t.c.status == "sending", t.c.locked_until < now),
@@ -433,7 +436,7 @@ class Outbox:
             negative_after = sa.and_(
                 _negative(e, de), sa.func.coalesce(de.c.retour_at, e.c.updated_at) > t.c.created_at
             )
-            now = utcnow()
+            now = self.clock()
             with self.engine.begin() as conn:
                 rows = conn.execute(
                     sa.select(
@@ -550,7 +553,7 @@ class Outbox:
     def _finish(self, msg: ClaimedMessage, **values: Any) -> bool:
         """Update a row we hold the lease on; False when the lease was lost meanwhile."""
         t = self.table
-        values.setdefault("updated_at", utcnow())
+        values.setdefault("updated_at", self.clock())
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(t)
@@ -575,7 +578,7 @@ class Outbox:
     def count_attempt(self, msg: ClaimedMessage) -> ClaimedMessage:
         """Record one more attempt (and renew the lease) before a retry within the same claim."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             new = conn.execute(
                 sa.update(t)
@@ -593,7 +596,7 @@ class Outbox:
 
     def acknowledge(self, msg: ClaimedMessage) -> bool:
         """Mark a claimed row ``acknowledged`` (Bv03); False when the lease was lost."""
-        now = utcnow()
+        now = self.clock()
         return self._finish(
             msg,
             status="acknowledged",
@@ -613,7 +616,7 @@ class Outbox:
             msg,
             status="pending",
             last_error=reason,
-            next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+            next_attempt_at=self.clock() + dt.timedelta(seconds=delay),
             locked_by=None,
             locked_until=None,
         )
@@ -625,7 +628,7 @@ class Outbox:
     def renew(self, msg: ClaimedMessage) -> bool:
         """Extend the lease on ``msg`` (heartbeat while a send is in flight); False when lost."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(t)
@@ -638,7 +641,7 @@ class Outbox:
         """Give back every lease this worker holds (rows back to ``pending``, due now), e.g. on
         Ctrl-C, so a rerun does not wait for the leases to expire. Returns how many."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(t)
@@ -663,7 +666,7 @@ class Outbox:
         referentienummer that is unknown or not dead/failed."""
         t = self.table
         statuses = [s for s, on in (("dead", dead), ("failed", failed)) if on]
-        now = utcnow()
+        now = self.clock()
 
         def run(c: sa.Connection) -> list[str]:
             refs: set[str] = set()
@@ -722,7 +725,7 @@ class Outbox:
         from ieb.ledger.schema import deliveries
 
         t, d = self.table, deliveries
-        now = now or utcnow()
+        now = now or self.clock()
         cutoff = now - older_than
         with self.engine.begin() as conn:
             q = (
@@ -767,7 +770,7 @@ class Outbox:
         route"); counts as one attempt. False when the row is not acknowledged (unknown, already
         requeued, or finished otherwise)."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             changed = conn.execute(
                 sa.update(t)

@@ -41,7 +41,7 @@ from ieb.transport.errors import (
     TransportError,
     describe,
 )
-from ieb.transport.outbox import ClaimedMessage, Outbox, OutboxError, database_unavailable, utcnow
+from ieb.transport.outbox import ClaimedMessage, Outbox, OutboxError, database_unavailable
 from ieb.types import mask_bsns
 
 __all__ = [
@@ -576,7 +576,7 @@ class Sender:
             due = self._db("volgende tijdstip lezen", self.outbox.next_due)
             wait = 1.0 if until_empty else self.idle_seconds
             if due is not None:
-                wait = max(0.01, min(wait, (due - utcnow()).total_seconds()))
+                wait = max(0.01, min(wait, (due - self.outbox.clock()).total_seconds()))
             wait = min(wait, max(0.0, deadline - time.monotonic()))
             if wake is not None:
                 wake.wait(token, wait)
