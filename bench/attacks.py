@@ -23,6 +23,14 @@ A row prints what the attacker achieved and whether it was refused. All servers 
 * ``slow-drip``: our client against a server dripping one byte a second; how long ``send`` takes
   with a 3 s operation timeout.
 * ``foreign-signer``: a WS-Security signature by another party of the same PKI than the TLS peer.
+* ``serve-admission`` (issue 21): 16 slow connections with a trusted-chain certificate whose OIN is
+  not allowed, against the receiver behind ``ieb serve``'s /health-/metrics middleware; latency of
+  one legitimate retour (was 60+ s: the middleware hid the admission).
+* ``receiver-db-down`` (issue 21): the receiver's database is locked; the answer must be a
+  RETRYABLE fault (was a final Fo03 StUF058: the retour was lost).
+* ``chunked-and-length`` (issue 21): ``Transfer-Encoding: chunked`` and ``Content-Length`` together.
+* ``two-serialnumbers`` (issue 21): a certificate whose subject holds the allowed OIN AND another
+  serialNumber, the allowed one first.
 """
 
 from __future__ import annotations
@@ -57,6 +65,10 @@ ROWS = (
     "gzip-bomb",
     "slow-drip",
     "foreign-signer",
+    "serve-admission",
+    "receiver-db-down",
+    "chunked-and-length",
+    "two-serialnumbers",
 )
 
 
@@ -505,6 +517,134 @@ def row_foreign_signer(d: Path) -> dict[str, Any]:
         "receiver": outcome,
         "refused": outcome.startswith("refused (IB002"),
     }
+
+
+def row_serve_admission(d: Path) -> dict[str, Any]:
+    from ieb.service import MonitorMiddleware
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import Receiver, receiver_server
+
+    pki = _pki_with(d, ["0363", "GGK", "0599"])  # 0599: same chain, OIN not allowed
+    engine = open_ledger(f"sqlite:///{d / 'serve.sqlite'}")
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
+    server = receiver_server(MonitorMiddleware(app, None), app, _tls(pki, "0363"), threads=4).start()  # type: ignore[arg-type]
+    try:
+        from ieb.transport.tls import client_context
+
+        baseline = _send_seconds(pki, server.url)
+        slow = []
+        for _ in range(16):
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            s = client_context(_tls(pki, "0599")).wrap_socket(raw, server_hostname="127.0.0.1")
+            s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        try:
+            seconds = _send_seconds(pki, server.url, timeout=90)
+        finally:
+            for s in slow:
+                s.close()
+    finally:
+        server.stop()
+        engine.dispose()
+    return {
+        "attack": "16 slow connections, trusted chain, OIN not allowed (ieb serve)",
+        "extra_latency_s": round(seconds - baseline, 2),
+        "refused": seconds - baseline < 1.0,
+    }
+
+
+def row_receiver_db_down(d: Path) -> dict[str, Any]:
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from ieb.transport.client import GgkClient
+    from ieb.transport.errors import TransientSendError
+
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        engine = server.app.engine
+        engine.dispose()
+        sa.event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA busy_timeout = 200"))
+        lock = sqlite3.connect(d / "receiver.sqlite", timeout=5, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            with GgkClient(server.url, tls=_tls(pki, "GGK")) as client:
+                client.send(_du01())
+            outcome = "acknowledged without storing"
+        except TransientSendError as exc:
+            outcome = f"transient {exc.code} (HTTP {exc.status})"
+        except Exception as exc:  # noqa: BLE001 - the attack worked: a final refusal
+            outcome = f"final {type(exc).__name__} {getattr(exc, 'code', '')}"
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+    return {"attack": "receiver database locked", "answer": outcome, "refused": outcome.startswith("transient")}
+
+
+def row_chunked_and_length(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        s = _tls_socket(pki, server.port)
+        s.sendall(
+            b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        )
+        status = _status_line(s, 10)
+        s.close()
+    return {"attack": "Transfer-Encoding + Content-Length", "answer": status, "refused": " 400 " in status}
+
+
+def row_two_serialnumbers(d: Path) -> dict[str, Any]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import Receiver
+
+    allowed = "00000099000000000001"
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, allowed),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, "00000099000000000666"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "twee serienummers"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    engine = open_ledger(f"sqlite:///{d / 'r.sqlite'}")
+    try:
+        app = Receiver(engine, organisatie="0363", allowed_oins={allowed})
+        refusal = app.admit(cert.public_bytes(serialization.Encoding.DER))
+    finally:
+        engine.dispose()
+    return {
+        "attack": "certificate with two serialNumbers, the allowed OIN first",
+        "admission": "refused" if refusal is not None else "admitted",
+        "refused": refusal is not None,
+    }
+
+
+def _pki_with(directory: Path, codes: list[str]) -> Any:
+    try:
+        from ieb.testing.pki import create_test_pki
+    except ImportError:
+        from ieb.transport.pki import create_test_pki
+    return create_test_pki(directory, codes)
 
 
 # -------------------------------------------------------------------------------------------- main
