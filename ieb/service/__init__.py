@@ -80,7 +80,7 @@ def preflight(exchange: Exchange, *, receive: bool = True) -> None:
     config = exchange.config
     if not config.ggk.endpoint:
         raise ConfigurationError("ggk.endpoint ontbreekt in ieb.toml", code="CONFIG")
-    exchange._tls()
+    exchange.tls_files()
     if not receive:
         return
     if not config.receiver.allowed_oins:
@@ -139,12 +139,12 @@ class Service:
         ex = self.exchange
         ex.on_retour = self.metrics.on_retour
         receiver = self.receiver = ex.receiver()
-        done = receiver.process_pending()
+        done = len(ex.retours.replay(("received",)))
         if done:
             log.info("%d opgeslagen retour(en) van een vorige run verwerkt", done)
         r = self.config.receiver
         # issue 21: the same post-handshake OIN admission, limits and slots as `ieb receive`
-        tls = ex._tls()
+        tls = ex.tls_files()
         self.server = receiver_server(
             MonitorMiddleware(receiver, self),
             receiver,

@@ -368,7 +368,9 @@ class _Pending:
         if chunked:
             return self._reject(411, "Transfer-Encoding wordt niet aangenomen; stuur Content-Length")
         if len(lengths) > 1 or any(not v.isdigit() for v in lengths):
-            return self._reject(400, "Content-Length is ongeldig of staat er meer dan eens in met verschillende waarden")
+            return self._reject(
+                400, "Content-Length is ongeldig of staat er meer dan eens in met verschillende waarden"
+            )
         if length > limits.max_body:
             return self._reject(413, f"een bericht van {_mb(length)} is groter dan {_mb(limits.max_body)}")
         self._dispatch(length)

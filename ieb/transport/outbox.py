@@ -33,7 +33,7 @@ protocol behind it :mod:`ieb.transport.base`.
   came back to ``pending`` (the same envelope: the CAK answers a resent identical message
   idempotently); :meth:`Outbox.resend_after_fault` does it for a transient Fo01.
 
-The tables are the ledger's (:mod:`ieb.ledger.schema`); :func:`open_ledger` opens and migrates it.
+The tables are the ledger's (:mod:`ieb.store.schema`); :func:`open_ledger` opens and migrates it.
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ class LedgerTables(NamedTuple):
 
 
 def ledger_tables() -> LedgerTables:
-    """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.ledger.schema`."""
-    from ieb.ledger import schema
+    """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.store.schema`."""
+    from ieb.store import schema
 
     return LedgerTables(schema.outbox, schema.inbox, schema.audit)
 
@@ -394,7 +394,7 @@ class Outbox:
     def _earlier(self, o: Any) -> tuple[Any, Any, sa.ColumnElement[bool]]:
         """(earlier row alias, its delivery alias, condition) for the rows of the same person as
         row ``o`` that were enqueued before it (see the module docstring)."""
-        from ieb.ledger.schema import deliveries
+        from ieb.store.schema import deliveries
 
         e = self.table.alias("earlier")
         d = deliveries.alias("d_self")
@@ -427,7 +427,7 @@ class Outbox:
         delivery ``technical`` ("niet verstuurd"), so nothing is sent to certain rejection and later
         plans for that person are not blocked. ``ieb requeue REF`` sends it after all (once the
         cause is fixed). Returns [(referentienummer, reason)]."""
-        from ieb.ledger.schema import deliveries
+        from ieb.store.schema import deliveries
 
         t = self.table
         held: list[tuple[str, str]] = []
@@ -722,7 +722,7 @@ class Outbox:
         due now, with the SAME envelope: the CAK answers a resent identical message idempotently
         and a retour that does arrive twice is stored as ``duplicate``. ``afzender`` limits it to one
         gemeente. Returns the referentienummers, oldest first."""
-        from ieb.ledger.schema import deliveries
+        from ieb.store.schema import deliveries
 
         t, d = self.table, deliveries
         now = now or self.clock()

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from ieb.ggk import build, bv03_for, new_di01, parse
-from ieb.ledger.schema import deliveries
+from ieb.store.schema import deliveries
 from ieb.transport.client import SendResult
 from ieb.transport.outbox import Outbox, open_ledger, utcnow
 from ieb.transport.sender import RetryPolicy, Sender
@@ -71,7 +71,7 @@ def _queue(engine: sa.Engine, bsn: str, bericht: str = "WMO401", afzender: str =
 
 def _retour(engine: sa.Engine, ref: str, outcome: str, codes: str | None = None) -> None:
     """What the retour handler does: the delivery of ``ref`` gets its outcome."""
-    from ieb.ledger.schema import outbox
+    from ieb.store.schema import outbox
 
     with engine.begin() as conn:
         row = conn.execute(
