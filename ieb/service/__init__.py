@@ -173,6 +173,11 @@ class Service:
             on_give_up=self._give_up,  # issue 21: the database stayed away; exit non-zero
         )
         self.metrics.registry.register(_SenderCollector(self))
+        # issue 21: per gemeente, waiting, oldest without retour, retries by code
+        from ieb.transport.monitoring import TransportCollector
+
+        self.transport_metrics = TransportCollector(ex.engine)
+        self.metrics.registry.register(self.transport_metrics)
         self._sender_thread = threading.Thread(
             target=self.sender.run_forever,
             kwargs={
@@ -189,6 +194,8 @@ class Service:
 
     def _on_result(self, msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
         self.metrics.on_send(outcome, reason)
+        if getattr(self, "transport_metrics", None) is not None:
+            self.transport_metrics.on_result(outcome, reason)
         if outcome != "acknowledged":
             level = (
                 logging.ERROR if outcome in ("permanent", "dead", "failed", "lease_lost") else logging.WARNING

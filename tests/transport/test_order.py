@@ -55,6 +55,7 @@ def _queue(engine: sa.Engine, bsn: str, bericht: str = "WMO401", afzender: str =
                 status="1",
                 datum=dt.date(2026, 1, 1),
                 outcome="pending",
+                release="ieb-1.0",
             )
         )
     di01 = new_di01(b"<x/>", bericht, afzender)
@@ -173,3 +174,31 @@ def test_never_two_messages_of_one_person_in_flight_with_four_workers(engine: sa
     assert max(worst.values()) == 1
     for refs in order.values():
         assert [r for r in sent if r in refs] == refs
+
+
+def test_metrics_by_gemeente_show_waiting_rows_and_the_oldest_message_without_retour(
+    engine: sa.Engine,
+) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from ieb.transport.monitoring import TransportCollector
+
+    _queue(engine, BSN_P)
+    _queue(engine, BSN_P, "WMO403")
+    _queue(engine, BSN_Q, afzender="0599")
+    Sender(Outbox(engine), _ok, policy=FAST).drain(workers=2, timeout=30)
+    collector = TransportCollector(engine)
+    collector.on_result("pending", "[StUF058] tijdelijke weigering")
+    collector.on_result("pending", "GGk niet bereikbaar")
+    collector.on_result("acknowledged", None)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    text = generate_latest(registry).decode()
+    assert 'ieb_outbox_waiting{gemeente="0363"} 1.0' in text
+    assert 'ieb_outbox_waiting{gemeente="0599"} 0.0' in text
+    assert 'ieb_outbox_open{gemeente="0363"} 1.0' in text
+    assert 'ieb_oldest_without_retour_seconds{gemeente="0599"}' in text
+    assert (
+        'ieb_send_retries_total{code="StUF058"} 1.0' in text
+        and 'ieb_send_retries_total{code="-"} 1.0' in text
+    )
