@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -202,3 +203,46 @@ def test_metrics_by_gemeente_show_waiting_rows_and_the_oldest_message_without_re
         'ieb_send_retries_total{code="StUF058"} 1.0' in text
         and 'ieb_send_retries_total{code="-"} 1.0' in text
     )
+
+
+@pytest.mark.postgres
+def test_order_holds_across_three_senders_on_one_postgresql(pg_server: Any) -> None:
+    """Three senders (as three processes would) claim with FOR UPDATE SKIP LOCKED on one
+    PostgreSQL: 0 duplicates, 0 out of order, never two messages of a person in flight."""
+    pg = open_ledger(pg_server.database())
+    try:
+        persons = [f"9999{n:05d}" for n in range(20)]
+        order = {bsn: [_queue(pg, bsn), _queue(pg, bsn, "WMO403")] for bsn in persons}
+        person_of = {ref: bsn for bsn, refs in order.items() for ref in refs}
+        in_flight: Counter[str] = Counter()
+        worst: Counter[str] = Counter()
+        sent: list[str] = []
+        lock = threading.Lock()
+
+        def send(envelope: bytes) -> SendResult:
+            ref = parse(envelope).referentienummer
+            with lock:
+                in_flight[person_of[ref]] += 1
+                worst[person_of[ref]] = max(worst[person_of[ref]], in_flight[person_of[ref]])
+                sent.append(ref)
+            time.sleep(0.005)
+            _retour(pg, ref, "accepted")
+            with lock:
+                in_flight[person_of[ref]] -= 1
+            return _ok(envelope)
+
+        for _ in range(4):
+            senders = [Sender(Outbox(pg, worker_id=f"p{i}"), send, policy=FAST) for i in range(3)]
+            threads = [
+                threading.Thread(target=s.drain, kwargs={"workers": 3, "timeout": 60}) for s in senders
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert len(sent) == 40 and len(set(sent)) == 40
+        assert max(worst.values()) == 1
+        for refs in order.values():
+            assert [r for r in sent if r in refs] == refs
+    finally:
+        pg.dispose()
