@@ -253,6 +253,19 @@ def send_command(
         "seconds": round(result.seconds, 3),
     }
     typer.echo(json.dumps(report) if as_json else " ".join(f"{k}={v}" for k, v in report.items()))
+    if result.waiting:  # issue 21: order per person (the JSON report stays as it was)
+        typer.echo(
+            f"{result.waiting} bericht(en) wachten op de retour van een eerder bericht van dezelfde persoon; "
+            "ze gaan mee met een volgende `ieb send` of met `ieb serve` zodra die retour het eerdere bericht "
+            "heeft goedgekeurd",
+            err=True,
+        )
+    if result.held:
+        typer.echo(
+            f"{result.held} bericht(en) niet verstuurd omdat een eerder bericht van dezelfde persoon is "
+            "afgewezen; zie `ieb status --detail` (oplossing: herstel die afwijzing en plan opnieuw)",
+            err=True,
+        )
     if result.permanent is not None:
         p = result.permanent
         typer.echo(f"gestopt: blijvende fout: {p.message}", err=True)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -262,3 +263,75 @@ def test_16_slow_connections_with_a_foreign_oin_do_not_block_a_retour_on_ieb_ser
         for s in slow:
             s.close()
     assert seconds < 1.0, seconds
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_three_serve_processes_on_postgresql_survive_restarts_and_kill_9(
+    pki: TestPki, tmp_path: Path, stop_all: list[Callable[[], None]], pg_server: Any
+) -> None:
+    """1,000 messages (500 persons, start + stop planned in one run), three ``ieb serve`` processes
+    on one PostgreSQL; PostgreSQL restarted 3 times, ``ieb serve`` killed with -9 twice (the one
+    that receives the retours, and another): all accepted, each message processed once by the CAK,
+    every retour stored, no manual step. ``IEB_TEST_PG_PERSONS`` makes it smaller (default 500)."""
+    persons = int(os.environ.get("IEB_TEST_PG_PERSONS", "500"))
+    if not getattr(pg_server, "controlled", False):
+        pytest.skip("needs a PostgreSQL server the test controls (restarts)")
+    url = pg_server.database()
+    ports = [(free_port(), free_port()) for _ in range(3)]
+    simulator = _simulator(pki, tmp_path, ports[0][0]).start()
+    stop_all.append(simulator.stop)
+    configs = []
+    for i, (rport, mport) in enumerate(ports):
+        c = tmp_path / f"ieb{i}.toml"
+        c.write_text(_toml(pki, url, simulator.url, rport, mport, workers=4, give_up=120))
+        configs.append(c)
+    ex = _exchange(configs[0])
+    stop_all.append(ex.close)
+    start, stop = FIRST - dt.timedelta(days=90), FIRST - dt.timedelta(days=31)
+    ex.queue(
+        ex.plan(
+            [{"bsn": b, "start": start.isoformat(), "stop": stop.isoformat()} for b in demo_bsns(persons)],
+            today=TODAY,
+        )
+    )
+    total = 2 * persons
+    procs = [_serve(c, tmp_path / f"serve{i}.log") for i, c in enumerate(configs)]
+    stop_all.append(lambda: [_kill(p) for p in procs])  # type: ignore[func-returns-value]
+
+    def accepted() -> int:
+        try:
+            return int(ex.status().deliveries["accepted"])
+        except Exception:  # noqa: BLE001 - the database may be restarting right now
+            return -1
+
+    events = ["pg", "kill0", "pg", "kill1", "pg"]
+    for k, event in enumerate(events):
+        target = total * (k + 1) // (len(events) + 2)
+        assert _wait(lambda t=target: accepted() >= t, 600), (event, accepted(), _logs(tmp_path))
+        if event == "pg":
+            pg_server.restart("fast")
+        else:
+            i = int(event[-1])
+            procs[i].send_signal(signal.SIGKILL)
+            procs[i].wait(10)
+            procs[i] = _serve(configs[i], tmp_path / f"serve{i}.log")
+    assert _wait(lambda: accepted() == total, 900), (accepted(), ex.status().as_json(), _logs(tmp_path))
+    d = ex.status().deliveries
+    assert d["rejected"] == 0 and d["technical"] == 0, ex.status().as_json()
+    assert simulator.app.stats.cak_duplicates == 0
+    with sa.create_engine(url).connect() as conn:
+        stored = conn.execute(
+            sa.text(
+                "SELECT count(DISTINCT retour_of) FROM inbox WHERE berichtcode = 'Du01' AND status = 'processed'"
+            )
+        ).scalar_one()
+        dead = conn.execute(
+            sa.text("SELECT count(*) FROM outbox WHERE status IN ('dead', 'failed')")
+        ).scalar_one()
+    assert stored == total and dead == 0
+    assert all(p.poll() is None for p in procs)  # none of them gave up
+
+
+def _logs(tmp_path: Path) -> str:
+    return "\n".join(p.read_text()[-1500:] for p in sorted(tmp_path.glob("serve*.log")))
