@@ -31,6 +31,14 @@ A row prints what the attacker achieved and whether it was refused. All servers 
 * ``chunked-and-length`` (issue 21): ``Transfer-Encoding: chunked`` and ``Content-Length`` together.
 * ``two-serialnumbers`` (issue 21): a certificate whose subject holds the allowed OIN AND another
   serialNumber, the allowed one first.
+* ``size-masking`` (issue 21): ``ieb plan`` on a file over the size limit: the refusal must name the
+  limit (BSN masking turned it into "groter dan ******** bytes").
+* ``csv-errors-cap`` (issue 21): ``ieb plan --gemeente`` on 50k bad rows: bytes on stderr (all
+  problems at once had no cap: 653 MB for 1.9 M rows).
+* ``reconcile-fifo`` (issue 21): ``ieb reconcile --henv FIFO`` fed from /dev/zero: bytes read before
+  the refusal (was 10.9 GB in 30 s past the 64 MB limit).
+* ``full-disk-plan`` (issue 21): ``ieb plan --queue`` when the database cannot grow (RLIMIT_FSIZE):
+  a clear error, not a traceback (was 367 lines).
 """
 
 from __future__ import annotations
@@ -69,6 +77,10 @@ ROWS = (
     "receiver-db-down",
     "chunked-and-length",
     "two-serialnumbers",
+    "size-masking",
+    "csv-errors-cap",
+    "reconcile-fifo",
+    "full-disk-plan",
 )
 
 
@@ -579,7 +591,11 @@ def row_receiver_db_down(d: Path) -> dict[str, Any]:
         finally:
             lock.execute("ROLLBACK")
             lock.close()
-    return {"attack": "receiver database locked", "answer": outcome, "refused": outcome.startswith("transient")}
+    return {
+        "attack": "receiver database locked",
+        "answer": outcome,
+        "refused": outcome.startswith("transient"),
+    }
 
 
 def row_chunked_and_length(d: Path) -> dict[str, Any]:
@@ -637,6 +653,140 @@ def row_two_serialnumbers(d: Path) -> dict[str, Any]:
         "admission": "refused" if refusal is not None else "admitted",
         "refused": refusal is not None,
     }
+
+
+def _ieb(args: list[str], cwd: Path, timeout: float = 50, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ieb", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,
+    )
+
+
+def row_size_masking(d: Path) -> dict[str, Any]:
+    big = d / "big.csv"
+    with big.open("wb") as f:
+        f.truncate(100 * 1024 * 1024)  # sparse: over the limit without writing it
+    proc = _ieb(["plan", str(big), "--db", str(d / "x.sqlite"), "--gemeente", "0363"], d)
+    text = proc.stderr + proc.stdout
+    line = next((x.strip() for x in text.splitlines() if "groter" in x), text.strip()[-120:])
+    return {
+        "attack": "file over the size limit",
+        "message": line[:120],
+        "refused": "groter" in line and "**" not in line,
+    }
+
+
+def row_csv_errors_cap(d: Path) -> dict[str, Any]:
+    bad = d / "bad.csv"
+    bad.write_text("bsn,start\n" + "123,2026-01-01\n" * 50_000)
+    started = time.monotonic()
+    proc = _ieb(["plan", str(bad), "--db", str(d / "x.sqlite"), "--gemeente", "0363"], d, timeout=120)
+    size = len(proc.stderr.encode()) + len(proc.stdout.encode())
+    return {
+        "attack": "50k bad CSV rows",
+        "output_kb": round(size / 1024),
+        "seconds": round(time.monotonic() - started, 1),
+        "refused": proc.returncode != 0 and size < 512 * 1024,
+    }
+
+
+def row_reconcile_fifo(d: Path) -> dict[str, Any]:
+    fifo = d / "henv.fifo"
+    os.mkfifo(fifo)
+    (d / "za.txt").write_text("")
+    (d / "adm.csv").write_text("bsn,achternaam\n")
+    written = [0]
+    stop = threading.Event()
+
+    def feed() -> None:
+        chunk = b"0" * (1 << 20)
+        try:
+            with fifo.open("wb") as f:
+                while not stop.is_set() and written[0] < 4 << 30:
+                    f.write(chunk)
+                    written[0] += len(chunk)
+        except OSError:
+            pass  # the reader closed: refused
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    started = time.monotonic()
+    try:
+        proc = _ieb(
+            [
+                "reconcile",
+                "--henv",
+                str(fifo),
+                "--za",
+                str(d / "za.txt"),
+                "--administratie",
+                str(d / "adm.csv"),
+                "--peildatum",
+                "2024-01-01",
+                "--out",
+                str(d / "out"),
+            ],
+            d,
+            timeout=30,
+        )
+        ended = proc.returncode is not None
+    except subprocess.TimeoutExpired:
+        ended = False
+    stop.set()
+    seconds = time.monotonic() - started
+    mb = written[0] / (1 << 20)
+    return {
+        "attack": "HenV from a FIFO fed with zeros",
+        "read_mb": round(mb),
+        "seconds": round(seconds, 1),
+        "refused": ended and mb <= 66,
+    }
+
+
+def row_full_disk_plan(d: Path) -> dict[str, Any]:
+    import signal as _signal
+
+    desired = d / "gewenst.csv"
+    desired.write_text("bsn,start\n" + "".join(f"{b},2026-01-01\n" for b in _test_bsns(300)))
+    db = d / "vol.sqlite"
+    _ieb(
+        ["plan", str(desired), "--db", str(db), "--gemeente", "0363", "--today", "2026-01-05"], d
+    )  # create it
+
+    def small_files() -> None:
+        _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)  # a write past the limit fails with EFBIG
+        size = db.stat().st_size + 64 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    proc = _ieb(
+        ["plan", str(desired), "--queue", "--db", str(db), "--gemeente", "0363", "--today", "2026-01-05"],
+        d,
+        preexec_fn=small_files,
+    )
+    text = proc.stderr + proc.stdout
+    lines = len(text.splitlines())
+    return {
+        "attack": "plan --queue when the database cannot grow",
+        "exit": proc.returncode,
+        "lines": lines,
+        "refused": proc.returncode != 0 and "Traceback" not in text and lines < 20,
+    }
+
+
+def _test_bsns(n: int) -> list[str]:
+    out, k = [], 999900000
+    while len(out) < n:
+        digits = f"{k:09d}"
+        total = sum(int(c) * w for c, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+        if total % 11 == 0:
+            out.append(digits)
+        k += 1
+    return out
 
 
 def _pki_with(directory: Path, codes: list[str]) -> Any:

@@ -39,6 +39,7 @@ The tables are the ledger's (:mod:`ieb.store.schema`); :func:`open_ledger` opens
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import socket
@@ -63,6 +64,7 @@ __all__ = [
     "ledger_tables",
     "open_ledger",
     "parse_age",
+    "person_key",
 ]
 
 log = logging.getLogger("ieb.transport.outbox")
@@ -137,6 +139,34 @@ def parse_age(text: str) -> dt.timedelta:
         )
     seconds = {"d": 86400, "h": 3600, "m": 60}[unit]
     return dt.timedelta(seconds=int(number) * seconds)
+
+
+def person_key(afzender: str, bsn: str) -> str:
+    """The ``outbox.person`` of a message about ``bsn`` from ``afzender``: the afzender and the
+    first 24 hex digits of sha256("afzender:bsn") (the outbox's own columns hold no BSN)."""
+    return f"{afzender}:{hashlib.sha256(f'{afzender}:{bsn}'.encode()).hexdigest()[:24]}"
+
+
+def _persons(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """``(afzender, bericht_identificatie) -> person`` for the rows whose delivery is in the
+    ledger (looked up in the same transaction: the ledger records it before the outbox)."""
+    from ieb.store.schema import deliveries as d
+
+    wanted: dict[str, set[str]] = {}
+    for r in rows:
+        if r.get("afzender") and r.get("bericht_identificatie"):
+            wanted.setdefault(str(r["afzender"]), set()).add(str(r["bericht_identificatie"]))
+    out: dict[tuple[str, str], str] = {}
+    for afzender, idents in wanted.items():
+        ordered = sorted(idents)
+        for k in range(0, len(ordered), 500):
+            for ident, bsn in conn.execute(
+                sa.select(d.c.identificatie, d.c.bsn).where(
+                    d.c.afzender == afzender, d.c.identificatie.in_(ordered[k : k + 500])
+                )
+            ):
+                out[(afzender, str(ident))] = person_key(afzender, str(bsn))
+    return out
 
 
 def utcnow() -> dt.datetime:
@@ -233,6 +263,9 @@ class Outbox:
 
     def _insert(self, conn: sa.Connection, row: dict[str, Any]) -> int:
         t = self.table
+        if "person" not in row:
+            key = (str(row.get("afzender") or ""), str(row.get("bericht_identificatie") or ""))
+            row = {**row, "person": _persons(conn, [row]).get(key)}
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -317,6 +350,9 @@ class Outbox:
         ]
         if len({str(r["referentienummer"]) for r in new}) != len(new):  # the same envelope twice in rows
             return [self.enqueue(conn=conn, **r) for r in rows]
+        persons = _persons(conn, new)
+        for r in new:
+            r["person"] = persons.get((str(r["afzender"] or ""), str(r["bericht_identificatie"] or "")))
         for k in range(0, len(new), 500):
             conn.execute(sa.insert(t), new[k : k + 500])
         for row in new:
@@ -393,20 +429,18 @@ class Outbox:
 
     def _earlier(self, o: Any) -> tuple[Any, Any, sa.ColumnElement[bool]]:
         """(earlier row alias, its delivery alias, condition) for the rows of the same person as
-        row ``o`` that were enqueued before it (see the module docstring)."""
+        row ``o`` that were enqueued before it (see the module docstring); one indexed lookup on
+        ``outbox(person, id)``."""
         from ieb.store.schema import deliveries
 
         e = self.table.alias("earlier")
-        d = deliveries.alias("d_self")
         de = deliveries.alias("d_earlier")
         same_person = sa.and_(
-            d.c.afzender == o.c.afzender,
-            d.c.identificatie == o.c.bericht_identificatie,
-            de.c.afzender == d.c.afzender,
-            de.c.bsn == d.c.bsn,
-            e.c.afzender == de.c.afzender,
-            e.c.bericht_identificatie == de.c.identificatie,
+            o.c.person.is_not(None),
+            e.c.person == o.c.person,
             e.c.id < o.c.id,
+            de.c.afzender == e.c.afzender,
+            de.c.identificatie == e.c.bericht_identificatie,
         )
         return e, de, same_person
 
