@@ -50,7 +50,7 @@ from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
 from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
-from ieb.tabular import RowIssue
+from ieb.tabular import MAX_ISSUES, RowIssue
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
@@ -248,6 +248,11 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
     for row in table.rows:
         bsn, period, problems = record_problems(row, line=row.line)
         issues += problems
+        if len(issues) >= MAX_ISSUES:  # issue 21: bounded like the table reader
+            issues.append(
+                RowIssue(None, None, f"meer dan {MAX_ISSUES} problemen; de rest is niet meer bekeken")
+            )
+            break
         if problems or bsn is None:
             continue
         periods = out.setdefault(bsn, [])
