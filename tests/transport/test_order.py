@@ -246,3 +246,45 @@ def test_order_holds_across_three_senders_on_one_postgresql(pg_server: Any) -> N
             assert [r for r in sent if r in refs] == refs
     finally:
         pg.dispose()
+
+
+def test_requeue_zonder_retour_resends_old_acknowledged_messages_without_retour(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from ieb.transport.outbox import OutboxError, parse_age
+
+    old = _queue(engine, BSN_P)
+    answered = _queue(engine, BSN_Q)
+    fresh = _queue(engine, "999900031")
+    Sender(Outbox(engine), _ok, policy=FAST).drain(workers=2, timeout=30)
+    _retour(engine, answered, "accepted")
+    from ieb.store.schema import outbox
+
+    with engine.begin() as conn:  # acknowledged 40 days ago
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.referentienummer.in_([old, answered]))
+            .values(acknowledged_at=utcnow() - dt.timedelta(days=40))
+        )
+    assert parse_age("30d") == dt.timedelta(days=30) and parse_age("12h") == dt.timedelta(hours=12)
+    with pytest.raises(OutboxError, match="30d"):
+        parse_age("dertig")
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    proc = subprocess.run(
+        [sys.executable, "-m", "ieb", "requeue", "--zonder-retour", "30d", "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert old in proc.stdout and answered not in proc.stdout and fresh not in proc.stdout
+    row = Outbox(engine).find(old)
+    assert row is not None and row["status"] == "pending" and "geen retour" in row["last_error"]
+    again = Sender(Outbox(engine), _ok, policy=FAST).drain(workers=1, timeout=30)
+    assert again.acknowledged == 1  # the same envelope once more; the CAK answers it idempotently
