@@ -335,3 +335,37 @@ def test_three_serve_processes_on_postgresql_survive_restarts_and_kill_9(
 
 def _logs(tmp_path: Path) -> str:
     return "\n".join(p.read_text()[-1500:] for p in sorted(tmp_path.glob("serve*.log")))
+
+
+@pytest.mark.slow
+def test_ieb_serve_exits_non_zero_when_its_database_stays_away(
+    pki: TestPki, tmp_path: Path, stop_all: list[Callable[[], None]]
+) -> None:
+    """The sender cannot use its database for ``retry.give_up_seconds``: ``ieb serve`` says why and
+    exits non-zero, so systemd's ``Restart=on-failure`` starts it again (it stayed up, not sending)."""
+    import sqlite3
+
+    rport, mport = free_port(), free_port()
+    path = tmp_path / "ieb.sqlite"
+    config = tmp_path / "ieb.toml"
+    config.write_text(_toml(pki, f"sqlite:///{path}", "https://127.0.0.1:9/x", rport, mport, give_up=3))
+    proc = _serve(config, tmp_path / "serve.log")
+    stop_all.append(lambda: _kill(proc))
+
+    def up() -> bool:
+        try:
+            return make_session_plain(f"http://127.0.0.1:{mport}/health")["status"] == "ok"
+        except OSError:
+            return False
+
+    assert _wait(up, 60), (tmp_path / "serve.log").read_text()[-2000:]
+    lock = sqlite3.connect(path, timeout=30, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        code = proc.wait(120)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    log = (tmp_path / "serve.log").read_text()
+    assert code != 0, log[-2000:]
+    assert "verzender gestopt" in log and "database" in log
