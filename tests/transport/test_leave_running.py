@@ -237,6 +237,11 @@ def test_16_slow_connections_with_a_foreign_oin_do_not_block_a_retour_on_ieb_ser
             return False
 
     assert _wait(up, 60), (tmp_path / "serve.log").read_text()[-2000:]
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=10) as answer:
+        metrics = answer.read().decode()
+    assert "ieb_sender_alive 4.0" in metrics and "ieb_sender_degraded 0.0" in metrics, metrics
     foreign = pki.party("0599")  # same chain, OIN not on receiver.allowed_oins
     slow = []
     for _ in range(16):
