@@ -125,6 +125,8 @@ class Service:
         self._sender_thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._stop_requested = threading.Event()
+        self._probe_lock = threading.Lock()
+        self._probe: threading.Thread | None = None
         #: why the sender gave up (the database stayed unavailable), or None
         self.gave_up: str | None = None
         self.wake = Wakeup()
@@ -271,13 +273,8 @@ class Service:
         "ok"|"degraded"|"stopped", "cause": str|None, "outbox": {...}}``: ``degraded`` while the
         sender lives but cannot use its database (``cause`` says why); HTTP 503 unless ``ok``."""
         started = time.perf_counter()
-        database = True
-        outbox: dict[str, int] = {}
-        try:
-            if self.outbox is not None:
-                outbox = self.outbox.counts()
-        except Exception:  # noqa: BLE001 - health reports, never raises
-            database = False
+        # issue 21: the database probe never holds /health longer than 2 s (a locked SQLite waits 30 s)
+        database, outbox = self._probe_database(2.0)
         sender = self._sender_thread is not None and self._sender_thread.is_alive()
         # issue 21: "degraded" (with the cause) while the sender lives but its database does not
         state = self.sender.health() if self.sender is not None else {"state": "stopped", "cause": None}
@@ -287,7 +284,7 @@ class Service:
             status = "degraded"
         else:
             status = "ok"
-        cause = state.get("cause") or (None if database else "database niet bereikbaar")
+        cause = state.get("cause") or (None if database else "database niet bereikbaar of vergrendeld")
         return {
             "status": status,
             "database": database,
@@ -297,6 +294,30 @@ class Service:
             "outbox": outbox,
             "seconds": round(time.perf_counter() - started, 4),
         }
+
+    def _probe_database(self, seconds: float) -> tuple[bool, dict[str, int]]:
+        """(database answered, outbox counts) within ``seconds``, from a daemon thread; one probe at
+        a time (while one still waits for a locked database the next ones answer False at once)."""
+        if self.outbox is None:
+            return True, {}
+        outbox = self.outbox
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["counts"] = outbox.counts()
+            except Exception as exc:  # noqa: BLE001 - reported as "database False"
+                box["error"] = exc
+
+        with self._probe_lock:
+            if self._probe is not None and self._probe.is_alive():
+                return False, {}
+            probe = self._probe = threading.Thread(target=run, name="ieb-health", daemon=True)
+            probe.start()
+        probe.join(seconds)
+        if "counts" in box:
+            return True, dict(box["counts"])
+        return False, {}
 
     def __enter__(self) -> Service:
         return self.start()

@@ -207,6 +207,20 @@ class SenderHealth:
         self.since: float | None = None
         self.last_ok = clock()
         self.db_errors = 0
+        #: start times of database calls in progress (a call that hangs is "degraded" too)
+        self._calls: dict[int, float] = {}
+        #: seconds after which a database call in progress counts as "not answering"
+        self.slow_call_seconds = 5.0
+
+    def enter(self) -> None:
+        """A database call starts (this thread)."""
+        with self._lock:
+            self._calls[threading.get_ident()] = self._clock()
+
+    def leave(self) -> None:
+        """The database call of this thread ended (either way)."""
+        with self._lock:
+            self._calls.pop(threading.get_ident(), None)
 
     def ok(self) -> None:
         """A database call succeeded."""
@@ -238,11 +252,16 @@ class SenderHealth:
     def as_dict(self) -> dict[str, Any]:
         """``{"state", "cause", "degraded_seconds", "db_errors"}`` for /health."""
         with self._lock:
-            since = self.since
+            now = self._clock()
+            since, state, cause = self.since, self.state, self.cause
+            oldest = min(self._calls.values(), default=None)
+            if state == "ok" and oldest is not None and now - oldest > self.slow_call_seconds:
+                since, state = oldest, "degraded"
+                cause = f"database reageert al {now - oldest:.0f} s niet (vergrendeld of onbereikbaar)"
             return {
-                "state": self.state,
-                "cause": self.cause,
-                "degraded_seconds": round(self._clock() - since, 1) if since is not None else 0.0,
+                "state": state,
+                "cause": cause,
+                "degraded_seconds": round(now - since, 1) if since is not None else 0.0,
                 "db_errors": self.db_errors,
             }
 
@@ -350,9 +369,11 @@ class Sender:
         the sender stops (:class:`_GiveUp` is raised then too) or ``give_up_seconds`` passed."""
         delay = self.policy.db_backoff_initial
         while True:
+            self.health_state.enter()
             try:
                 result = call(*args, **kwargs)
             except Exception as exc:
+                self.health_state.leave()
                 if not database_unavailable(exc):
                     raise
                 cause = (
@@ -368,6 +389,7 @@ class Sender:
                 self._stop.wait(delay + random.uniform(0, delay / 4))  # noqa: S311 - jitter, not crypto
                 delay = min(self.policy.db_backoff_max, delay * 2)
                 continue
+            self.health_state.leave()
             self.health_state.ok()
             return result
 

@@ -170,11 +170,11 @@ def test_receiver_database_away_for_a_while_loses_no_retour_and_health_recovers(
     pki: TestPki, tmp_path: Path, stop_all: list[Callable[[], None]]
 ) -> None:
     """The receiver's SQLite database is write-locked by another process for a while (the issue's
-    60 s, shortened by ``IEB_TEST_OUTAGE_SECONDS``, default 15): retours are answered with a
+    60 s, shortened by ``IEB_TEST_OUTAGE_SECONDS``, default 20): retours are answered with a
     retryable fault and offered again, ``/health`` says degraded with the cause, nothing is lost."""
     import sqlite3
 
-    outage = float(os.environ.get("IEB_TEST_OUTAGE_SECONDS", "15"))
+    outage = float(os.environ.get("IEB_TEST_OUTAGE_SECONDS", "20"))
     rport, mport = free_port(), free_port()
     simulator = _simulator(pki, tmp_path, rport).start()
     stop_all.append(simulator.stop)

@@ -123,3 +123,21 @@ def _rows(engine: sa.Engine) -> list[dict[str, Any]]:
 
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(sa.select(outbox))]
+
+
+def test_a_database_call_that_hangs_counts_as_degraded() -> None:
+    """A locked SQLite makes a call wait up to its busy timeout (30 s) before it fails: health says
+    so while it waits, not only afterwards."""
+    from ieb.transport.sender import SenderHealth
+
+    now = [100.0]
+    health = SenderHealth(clock=lambda: now[0])
+    health.enter()
+    now[0] += 4.0
+    assert health.as_dict()["state"] == "ok"
+    now[0] += 2.0
+    seen = health.as_dict()
+    assert seen["state"] == "degraded" and "reageert" in seen["cause"] and seen["degraded_seconds"] == 6.0
+    health.leave()
+    health.ok()
+    assert health.as_dict()["state"] == "ok"
