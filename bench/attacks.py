@@ -39,6 +39,9 @@ A row prints what the attacker achieved and whether it was refused. All servers 
   the refusal (was 10.9 GB in 30 s past the 64 MB limit).
 * ``full-disk-plan`` (issue 21): ``ieb plan --queue`` when the database cannot grow (RLIMIT_FSIZE):
   a clear error, not a traceback (was 367 lines).
+* ``validation-inflight`` (issue 21): ``ieb serve-validation`` with 8 connections holding 25 MB
+  bodies: peak memory of the service and the answers to 5 legitimate small requests (was 2.07 GB
+  and 10 of 10 legitimate requests 503).
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ ROWS = (
     "csv-errors-cap",
     "reconcile-fifo",
     "full-disk-plan",
+    "validation-inflight",
 )
 
 
@@ -787,6 +791,74 @@ def _test_bsns(n: int) -> list[str]:
             out.append(digits)
         k += 1
     return out
+
+
+def row_validation_inflight(d: Path) -> dict[str, Any]:
+    import http.client
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ieb", "serve-validation", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=d,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    holders: list[socket.socket] = []
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = b"<x>" + b"a" * (25 * 1024 * 1024 - 64 * 1024)  # just under the 25 MiB limit
+        for _ in range(8):  # 25 MB announced and all but the last bytes sent, then held
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(
+                f"POST /validatie HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
+                f"Content-Length: {len(body) + 10}\r\n\r\n".encode()
+            )
+            try:
+                s.sendall(body)
+            except OSError:
+                pass  # refused early: fine
+            holders.append(s)
+        answers = []
+        for _ in range(5):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                c.request("POST", "/validatie", body=b"<x/>", headers={"Content-Type": "application/xml"})
+                answers.append(c.getresponse().status)
+            except OSError as exc:
+                answers.append(type(exc).__name__)
+            finally:
+                c.close()
+        peak = _proc_peak_mb(proc.pid)
+    finally:
+        for s in holders:
+            s.close()
+        proc.terminate()
+        proc.wait(10)
+    served = sum(1 for a in answers if a not in (503, "TimeoutError", "ConnectionResetError"))
+    return {
+        "attack": "8 connections holding 25 MB bodies",
+        "peak_mb": round(peak),
+        "legit_answers": answers,
+        "refused": peak < 600 and served == 5,
+    }
+
+
+def _proc_peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return -1.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _pki_with(directory: Path, codes: list[str]) -> Any:
