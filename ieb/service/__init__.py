@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,15 +30,17 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ieb.errors import IebError
+from ieb.errors import ConfigurationError, IebError
+from ieb.exchange import Exchange
 from ieb.service.metrics import CONTENT_TYPE, Metrics
-from ieb.transport.sender import Wakeup
+from ieb.transport.monitoring import TransportCollector
+from ieb.transport.pki import load_certificates, oin_from_certificate
+from ieb.transport.sender import Sender, Wakeup
+from ieb.transport.server import HttpsServer, receiver_server
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ieb.exchange import Exchange
     from ieb.transport.outbox import ClaimedMessage, Outbox
-    from ieb.transport.sender import Sender
-    from ieb.transport.server import HttpsServer, Receiver
+    from ieb.transport.server import Receiver
 
 __all__ = ["MonitorMiddleware", "SenderGaveUpError", "Service"]
 
@@ -73,10 +76,6 @@ def preflight(exchange: Exchange, *, receive: bool = True) -> None:
     endpoint, the certificate files (naming the ``organisatie.*`` setting), and for ``receive`` the
     allow-list and that ``receiver.host:receiver.port`` can be bound. Touches no database.
     Raises :class:`~ieb.errors.ConfigurationError` (Dutch, with ``oplossing:``)."""
-    import socket
-
-    from ieb.errors import ConfigurationError
-
     config = exchange.config
     if not config.ggk.endpoint:
         raise ConfigurationError("ggk.endpoint ontbreekt in ieb.toml", code="CONFIG")
@@ -135,13 +134,10 @@ class Service:
 
     def start(self) -> Service:
         """Start receiver, monitor and sender threads; returns when the receiver listens."""
-        from ieb.transport.sender import Sender
-        from ieb.transport.server import receiver_server
-
         ex = self.exchange
         ex.on_retour = self.metrics.on_retour
         receiver = self.receiver = ex.receiver()
-        done = len(ex.retours.replay(("received",)))
+        done = sum(1 for _ref, status, _why in ex.retours.replay(("received",)) if status == "processed")
         if done:
             log.info("%d opgeslagen retour(en) van een vorige run verwerkt", done)
         r = self.config.receiver
@@ -176,8 +172,6 @@ class Service:
         )
         self.metrics.registry.register(_SenderCollector(self))
         # issue 21: per gemeente, waiting, oldest without retour, retries by code
-        from ieb.transport.monitoring import TransportCollector
-
         self.transport_metrics = TransportCollector(ex.engine)
         self.metrics.registry.register(self.transport_metrics)
         self._sender_thread = threading.Thread(
@@ -328,8 +322,6 @@ class Service:
 
 def _own_oins(cert: Any) -> tuple[str, ...]:
     """The OIN of our own certificate (it may read /health and /metrics), or () without one."""
-    from ieb.transport.pki import load_certificates, oin_from_certificate
-
     try:
         oin = oin_from_certificate(load_certificates(cert)[0])
     except (ValueError, IndexError, OSError):

@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from ieb.store.schema import deliveries, outbox
+from ieb.transport.outbox import Outbox
 
 __all__ = ["TransportCollector"]
 
@@ -57,8 +58,6 @@ class TransportCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         """Read the figures (one connection, four grouped queries)."""
-        from ieb.transport.outbox import Outbox
-
         o, d = outbox, deliveries
         now = dt.datetime.now(dt.UTC)
         with self.engine.connect() as conn:

@@ -52,6 +52,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ieb.errors import IebError
+from ieb.store import open_database, schema
+from ieb.store.schema import deliveries
 from ieb.transport.audit import AuditTrail
 
 __all__ = [
@@ -95,16 +97,12 @@ class LedgerTables(NamedTuple):
 
 def ledger_tables() -> LedgerTables:
     """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.store.schema`."""
-    from ieb.store import schema
-
     return LedgerTables(schema.outbox, schema.inbox, schema.audit)
 
 
 def open_ledger(url: str) -> Engine:
     """An engine on the ledger database at ``url`` (SQLAlchemy URL or SQLite path), migrated to the
-    newest schema (:func:`ieb.ledger.open_database`: SQLite in WAL mode, ``BEGIN IMMEDIATE``)."""
-    from ieb.ledger import open_database
-
+    newest schema (:func:`ieb.store.open_database`: SQLite in WAL mode, ``BEGIN IMMEDIATE``)."""
     return open_database(url)
 
 
@@ -150,8 +148,7 @@ def person_key(afzender: str, bsn: str) -> str:
 def _persons(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str]:
     """``(afzender, bericht_identificatie) -> person`` for the rows whose delivery is in the
     ledger (looked up in the same transaction: the ledger records it before the outbox)."""
-    from ieb.store.schema import deliveries as d
-
+    d = deliveries
     wanted: dict[str, set[str]] = {}
     for r in rows:
         if r.get("afzender") and r.get("bericht_identificatie"):
@@ -431,8 +428,6 @@ class Outbox:
         """(earlier row alias, its delivery alias, condition) for the rows of the same person as
         row ``o`` that were enqueued before it (see the module docstring); one indexed lookup on
         ``outbox(person, id)``."""
-        from ieb.store.schema import deliveries
-
         e = self.table.alias("earlier")
         de = deliveries.alias("d_earlier")
         same_person = sa.and_(
@@ -461,8 +456,6 @@ class Outbox:
         delivery ``technical`` ("niet verstuurd"), so nothing is sent to certain rejection and later
         plans for that person are not blocked. ``ieb requeue REF`` sends it after all (once the
         cause is fixed). Returns [(referentienummer, reason)]."""
-        from ieb.store.schema import deliveries
-
         t = self.table
         held: list[tuple[str, str]] = []
         for _ in range(20):  # transitively: a held row holds the rows queued behind it
@@ -756,8 +749,6 @@ class Outbox:
         due now, with the SAME envelope: the CAK answers a resent identical message idempotently
         and a retour that does arrive twice is stored as ``duplicate``. ``afzender`` limits it to one
         gemeente. Returns the referentienummers, oldest first."""
-        from ieb.store.schema import deliveries
-
         t, d = self.table, deliveries
         now = now or self.clock()
         cutoff = now - older_than
