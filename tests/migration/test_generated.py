@@ -33,6 +33,7 @@ KEYS = [
     "restbedrag_cent",
     "startberichten",
     "fouten",
+    "cak_regels",
 ]
 
 
@@ -72,9 +73,14 @@ def test_json_counts_match_what_the_generator_put_in(large: Any) -> None:
     assert list(summary) == KEYS
     summary = dict(summary)
     fouten = summary.pop("fouten")
+    regels = summary.pop("cak_regels")
     expected = dict(generated.expected)
     assert len(fouten) == expected.pop("fouten")
     assert summary == expected
+    # every CAK row in exactly one place, and the places the generator put them in
+    assert {Path(f).stem: counts for f, counts in regels.items()} == generated.cak_regels
+    for name in ("henv", "za"):
+        assert sum(generated.cak_regels[name].values()) == generated.rows[name]
     for f in fouten:
         assert set(f) == {"bestand", "regel", "reden"}
         assert isinstance(f["bestand"], str) and isinstance(f["regel"], int) and f["regel"] > 1
