@@ -22,6 +22,26 @@ settings.load_profile("ieb")
 TEST_BSNS = ("999900006", "999900018", "999900031", "999900043", "999900055", "999900067")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run the tests marked slow (the full suite, as CI runs it); the default run leaves them out",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The default run leaves out the tests marked ``slow`` (listed as deselected); ``--run-slow``
+    runs everything, and an explicit ``-m EXPRESSION`` decides by itself (``-m slow``: only those)."""
+    if config.getoption("--run-slow") or config.getoption("markexpr"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     if not (REFERENCE / "ieb-1.0" / "WMO401.xsd").is_file():
