@@ -4,8 +4,8 @@ The help is written by :class:`IebCommand` / :class:`IebGroup` themselves throug
 extension point (``Command.format_help(ctx, formatter)`` with the public ``HelpFormatter.write`` and
 ``.width``) from the public attributes of each parameter (``opts``, ``metavar``, ``help``,
 ``default``, ``required``, ``is_flag``, ``show_default``, ``type.choices``). Nothing in typer is
-patched and no private module (``typer._click``, ``typer.rich_utils`` constants,
-``display_type_rich``) is imported, so the same screens come out of every typer the project allows
+patched and nothing private is used (typer's vendored click module, the constants of its rich
+help module, its display-type hook), so the same screens come out of every typer the project allows
 (pyproject: ``typer>=0.12``), with or without its vendored click.
 
 Shapes (width = the formatter's, at most 78 columns)::
@@ -27,11 +27,12 @@ usage line, a pointer to ``--help`` and ``fout: <Dutch text>`` on stderr, and ex
 
 from __future__ import annotations
 
+import enum
 import inspect
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -43,9 +44,7 @@ HELP_OPTION_TEXT = "Toon deze hulp en stop."
 
 #: click's UsageError, found from typer's public ``BadParameter`` (typer >= 0.2x vendors click
 #: as a private module; older typer uses click itself): the base of every usage error
-_USAGE_ERROR: type[Exception] = next(
-    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
-)
+_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 #: click's English usage messages -> Dutch (the same exit code 2)
 _DUTCH = (
@@ -86,10 +85,22 @@ def _metavar(param: Any) -> str:
         return ""
     if param.metavar:
         return str(param.metavar)
-    choices = getattr(param.type, "choices", None)
+    choices = _choices(param)
+    return "|".join(choices) if choices else ""
+
+
+def _choices(param: Any) -> list[str]:
+    """The values an option allows: click's ``type.choices`` (typer before its own parameter types)
+    or the Enum / Literal of the annotation (``type_descriptor.annotation``, typer 0.2x)."""
+    choices = getattr(getattr(param, "type", None), "choices", None)
     if choices:
-        return "|".join(str(getattr(c, "value", c)) for c in choices)
-    return ""
+        return [str(getattr(c, "value", c)) for c in choices]
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [str(m.value) for m in annotation]
+    if get_origin(annotation) is Literal:
+        return [str(a) for a in get_args(annotation)]
+    return []
 
 
 def _shown_default(param: Any) -> str | None:
@@ -125,20 +136,29 @@ def _option_record(param: Any) -> tuple[str, str]:
 
 
 def _argument_record(param: Any) -> tuple[str, str]:
-    name = str(param.metavar or (param.name or "").upper())
-    nargs = getattr(param, "nargs", 1)
-    if nargs != 1 and not name.endswith("..."):
-        name += "..."
+    name = _argument_name(param)
     text = getattr(param, "help", None) or ""
     extra = " [verplicht]" if param.required else ""
     return name, f"{text}{extra}".strip()
 
 
+def _argument_name(param: Any) -> str:
+    """An argument as help and usage show it: its metavar or NAME in capitals, ``...`` when it
+    takes more than one value (one style for every command: ``PAD...``, ``BESTAND``)."""
+    name = str(param.metavar or (param.name or "").upper()).strip("{}[]<>").rstrip(".")
+    return name + ("..." if getattr(param, "nargs", 1) != 1 else "")
+
+
 def _usage(command: Any, ctx: Any) -> str:
-    pieces = [
-        {"[OPTIONS]": "[OPTIES]", "COMMAND [ARGS]...": "OPDRACHT [ARGUMENTEN]..."}.get(p, p)
-        for p in command.collect_usage_pieces(ctx)
-    ]
+    """``ieb reconcile [OPTIES]``, ``ieb validate [OPTIES] PAD...``, ``ieb [OPTIES] OPDRACHT ...``."""
+    params = command.get_params(ctx)
+    pieces = ["[OPTIES]"] if any(p.param_type_name != "argument" for p in params) else []
+    for param in params:
+        if param.param_type_name == "argument":
+            name = _argument_name(param)
+            pieces.append(name if param.required else f"[{name}]")
+    if isinstance(command, TyperGroup):
+        pieces.append("OPDRACHT [ARGUMENTEN]...")
     return " ".join([ctx.command_path, *pieces])
 
 
