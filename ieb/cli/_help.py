@@ -86,7 +86,21 @@ def _metavar(param: Any) -> str:
     if param.metavar:
         return str(param.metavar)
     choices = _choices(param)
-    return "|".join(choices) if choices else ""
+    return "|".join(choices) if choices else _placeholder(param)
+
+
+#: a value's kind in Dutch, by annotation (typer 0.2x) or click type name (older typer)
+_PLACEHOLDERS = {"Path": "PAD", "path": "PAD", "int": "GETAL", "integer": "GETAL", "float": "GETAL"}
+
+
+def _placeholder(param: Any) -> str:
+    """``PAD``, ``GETAL`` or ``TEKST`` for an option without metavar, so every option that takes a
+    value shows that it does."""
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if get_origin(annotation) is list:
+        annotation = next(iter(get_args(annotation)), None)
+    name = getattr(annotation, "__name__", None) or getattr(getattr(param, "type", None), "name", None)
+    return _PLACEHOLDERS.get(str(name), "TEKST")
 
 
 def _choices(param: Any) -> list[str]:
