@@ -141,7 +141,7 @@ _za_row = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(_henv_row, max_size=8),
     st.lists(_za_row, max_size=6),
