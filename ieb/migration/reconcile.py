@@ -564,14 +564,16 @@ def reconcile(
         )
     soorten = parameters.bijdrageplichtige_soorten if parameters else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
     result = Afstemming(peildatum)
-    for g in (henv, za, administratie):
+    names = _distinct_names(
+        (henv.bestand, za.bestand, administratie.bestand), ("HenV", "ZA", "administratie")
+    )
+    gelezen: tuple[Gelezen[Any], ...] = (henv, za, administratie)
+    for g, name in zip(gelezen, names, strict=True):
         result.fouten.extend(g.fouten)
         result.waarschuwingen.extend(g.waarschuwingen)
-        result.bestanden[g.bestand] = g.regels
-
-    for g in (henv, za):
-        result.cak_regels[g.bestand] = {f.regel: CakRegel.FOUT for f in g.fouten if f.regel > 0}
-    henv_state, za_state = result.cak_regels[henv.bestand], result.cak_regels[za.bestand]
+        result.bestanden[name] = g.regels
+    henv_state = result.cak_regels[names[0]] = {f.regel: CakRegel.FOUT for f in henv.fouten if f.regel > 0}
+    za_state = result.cak_regels[names[1]] = {f.regel: CakRegel.FOUT for f in za.fouten if f.regel > 0}
     cak_henv: dict[str, list[HenvRegel]] = defaultdict(list)
     for r in henv.records:
         state = _cak_state(r, peildatum, table)
@@ -610,6 +612,13 @@ def reconcile(
         za_state.update((z.regel, counted) for z in za_rows)
     result.fouten.sort(key=lambda f: (f.bestand, f.regel))
     return result
+
+
+def _distinct_names(names: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    """The files' names as keys of :attr:`Afstemming.bestanden` / ``cak_regels``; two files with
+    the same name (e.g. both read from bytes, ``<invoer>``) get their kind added, so neither
+    file's rows are counted under the other."""
+    return [f"{n} ({k})" if names.count(n) > 1 else n for n, k in zip(names, kinds, strict=True)]
 
 
 def _restbedragen(

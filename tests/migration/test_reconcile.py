@@ -282,3 +282,12 @@ def test_bad_rows_of_every_file_are_listed_in_order() -> None:
         ("henv.csv", 4),
         ("za.csv", 3),
     ]
+
+
+def test_files_read_without_names_are_still_counted_apart() -> None:
+    result = reconcile(
+        read_henv(henv({"BSN": A})), read_za(za({"BSN": B})), read_administratie(adm({"bsn": A})), P
+    )
+    assert result.bestanden == {"<invoer> (HenV)": 1, "<invoer> (ZA)": 1, "<invoer> (administratie)": 1}
+    assert result.cak_telling()["<invoer> (HenV)"]["beide"] == 1
+    assert result.cak_telling()["<invoer> (ZA)"]["alleen_cak"] == 1
