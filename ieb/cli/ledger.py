@@ -98,7 +98,7 @@ def plan_command(
             lines = [f"{m.filename}: {m.delivery.describe()} - {m.reason}" for m in preview.messages]
             tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
     except PlanningError as exc:
-        fail(exc.message, exc.problems)
+        fail(exc.message, exc.issues)
     except TableError as exc:
         fail(exc.message, [i.describe(exc.name) for i in exc.issues])
     except IebError as exc:
