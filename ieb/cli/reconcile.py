@@ -13,10 +13,13 @@ import typer
 from ieb.cli._common import COMMAND, claim_outputs, fail, parse_today
 from ieb.types import mask_bsns
 
-_EPILOG = (
-    "Voorbeeld: ieb reconcile --henv henv.csv --za za.csv --administratie administratie.csv "
-    "--peildatum 2020-01-01 --out afstemming/ --format json"
-)
+_EPILOG = """Voorbeeld:
+
+  ieb reconcile --henv henv.csv --za za.csv --administratie administratie.csv \\
+      --peildatum 2020-01-01 --out afstemming/
+  ieb reconcile --henv henv.csv --za za.csv --administratie administratie.csv \\
+      --peildatum 2020-01-01 --out afstemming/ --format json
+"""
 
 
 def _groepen(path: Path) -> dict[str, Any]:

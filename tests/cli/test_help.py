@@ -115,3 +115,43 @@ def test_the_cli_uses_no_private_typer_api() -> None:
         if PRIVATE_TYPER.search(path.read_text(encoding="utf-8"))
     ]
     assert [o for o in offenders if o not in KNOWN] == []
+
+
+def _examples(command: object) -> list[str]:
+    """The example command lines in a command's help text and epilog (continuations joined)."""
+    text = f"{getattr(command, 'help', '') or ''}\n{getattr(command, 'epilog', '') or ''}"
+    text = re.sub(r"\\\n\s*", " ", text)
+    found = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("ieb "):
+            found.append(stripped)
+        elif "Voorbeeld: ieb " in stripped:
+            found.append(stripped.split("Voorbeeld: ", 1)[1])
+    return found
+
+
+@pytest.mark.parametrize("command", ALL, ids=" ".join)
+def test_every_command_has_an_example_that_is_a_real_command(command: list[str]) -> None:
+    """Each ``--help`` shows at least one example; every example names a real command and only
+    options that command has."""
+    import shlex
+
+    import typer.main
+
+    out = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"}).stdout
+    assert "Voorbeeld" in out, out
+    root = typer.main.get_command(app)
+    target: object = root
+    for name in command:
+        target = target.commands[name]  # type: ignore[attr-defined]
+    examples = _examples(target)
+    assert examples, out
+    for example in examples:
+        words = shlex.split(example.split("  #", 1)[0])[1:]
+        shown: object = root
+        while words and words[0] in getattr(shown, "commands", {}):
+            shown = shown.commands[words.pop(0)]  # type: ignore[attr-defined]
+        assert shown is not root, example
+        known = {o for p in shown.params for o in (*p.opts, *p.secondary_opts)}  # type: ignore[attr-defined]
+        assert all(w.split("=", 1)[0] in known for w in words if w.startswith("-")), example
