@@ -366,11 +366,25 @@ def report_command(
     typer.echo(f"rapport geschreven: {path}")
 
 
+#: the examples at the end of each command's --help
+_EXAMPLES = {
+    "plan": "Voorbeeld:\n\n  ieb plan gewenst.csv\n  ieb plan gewenst.csv --queue\n  ieb plan gewenst.csv --out berichten/\n",
+    "queue": "Voorbeeld:\n\n  ieb queue berichten/*.xml\n",
+    "retour": "Voorbeeld:\n\n  ieb retour retouren/*.xml\n  ieb retour --retry-failed\n",
+    "status": "Voorbeeld:\n\n  ieb status\n  ieb status --detail\n  ieb status --format json --gemeente 0363\n",
+    "requeue": "Voorbeeld:\n\n  ieb requeue --dead\n",
+    "report": "Voorbeeld:\n\n  ieb report --out rapport-2026-12.html\n",
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add plan, queue, retour, status, requeue and report to the ``ieb`` command."""
-    app.command("plan", cls=COMMAND)(plan_command)
-    app.command("queue", cls=COMMAND)(queue_command)
-    app.command("retour", cls=COMMAND)(retour_command)
-    app.command("status", cls=COMMAND)(status_command)
-    app.command("requeue", cls=COMMAND)(requeue_command)
-    app.command("report", cls=COMMAND)(report_command)
+    for name, command in (
+        ("plan", plan_command),
+        ("queue", queue_command),
+        ("retour", retour_command),
+        ("status", status_command),
+        ("requeue", requeue_command),
+        ("report", report_command),
+    ):
+        app.command(name, cls=COMMAND, epilog=_EXAMPLES[name])(command)

@@ -23,6 +23,10 @@ simulate_app = typer.Typer(
     name="simulate",
     cls=GROUP,
     help="De andere kant van de uitwisseling (CAK), om tegen te testen.",
+    epilog=(
+        "Voorbeeld:\n\n  ieb simulate process --state cak.sqlite --out retouren/ berichten/*.xml\n"
+        "  ieb simulate serve --config simulator.toml\n"
+    ),
     no_args_is_help=True,
 )
 

@@ -612,15 +612,29 @@ def demo_command(
         raise typer.Exit(1)
 
 
+#: the examples at the end of each command's --help
+_EXAMPLES = {
+    "init": "Voorbeeld:\n\n  ieb init --simulator --gemeente 0363\n  ieb init --gemeente 0363 --gemeente 0599\n",
+    "demo": "Voorbeeld:\n\n  ieb demo --count 10\n",
+    "send": "Voorbeeld:\n\n  ieb send --timeout 600\n",
+    "serve": "Voorbeeld:\n\n  ieb serve --config /etc/ieb/ieb.toml\n",
+    "receive": "Voorbeeld:\n\n  ieb receive --organisatie 0363\n",
+    "simulate serve": "Voorbeeld:\n\n  ieb simulate serve --config simulator.toml\n",
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add init, demo, send, serve, receive and ``simulate serve`` to the ``ieb`` command."""
-    app.command("init", cls=COMMAND)(init_command)
-    app.command("demo", cls=COMMAND)(demo_command)
-    app.command("send", cls=COMMAND)(send_command)
-    app.command("serve", cls=COMMAND)(serve_command)
-    app.command("receive", cls=COMMAND)(receive_command)
+    for name, command in (
+        ("init", init_command),
+        ("demo", demo_command),
+        ("send", send_command),
+        ("serve", serve_command),
+        ("receive", receive_command),
+    ):
+        app.command(name, cls=COMMAND, epilog=_EXAMPLES[name])(command)
     try:
         from ieb.cli.simulate import simulate_app
     except ImportError:  # pragma: no cover - the simulate group ships with the ledger
         return
-    simulate_app.command("serve", cls=COMMAND)(simulate_serve_command)
+    simulate_app.command("serve", cls=COMMAND, epilog=_EXAMPLES["simulate serve"])(simulate_serve_command)
