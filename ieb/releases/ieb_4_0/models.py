@@ -1,0 +1,173 @@
+"""Typed, frozen models of the iEb 4.0 berichten WMO405, WMO406, WMO407 and WMO408.
+
+The models are flat: one field per bound element. Which element a field is, and where it sits in
+the XML, is data (``binding.toml``), so the official XSDs can move or rename an element without a
+code change. Field names follow the standard's element names in snake_case. Money is eurocent
+(``kostprijs_bedrag``, the standard's ``KostprijsBedrag``); dates are :class:`datetime.date`.
+
+Fields whose binding line has ``fill`` (``bericht_code``, the XSD versions, ...) may be left None:
+the codec writes the value the active XSD fixes. Reading a file fills them in.
+
+Which fields exist for WMO407/WMO408 beyond BwStartdatum/BwStopdatum is an assumption of the
+stand-in (see docs/ieb-4.0.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from ieb.messages.base import InvalidModelError, model_error
+from ieb.types import Bedrag, Bsn, Datum, Gemeentecode, IdentificatieBericht, Nummer, Versie
+
+__all__ = [
+    "RELEASE",
+    "Heenbericht40",
+    "Message40",
+    "Retour40",
+    "Status40",
+    "Wmo405",
+    "Wmo406",
+    "Wmo407",
+    "Wmo408",
+    "build",
+    "model_class",
+]
+
+#: The release name of this pack.
+RELEASE = "ieb-4.0"
+
+#: StatusAanlevering in iEb 4.0: 1 new, 2 change, 3 delete (ASSUMED: 9 is not allowed, as in 1.0).
+Status40 = Literal["1", "2", "3"]
+
+#: A retourcode of codelist EB001 (four characters; the full 4.0 list is not public).
+RetourCode40 = str
+
+
+class Message40(BaseModel):
+    """Base of the four berichten: the header fields. ``bericht`` is the message name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bericht: ClassVar[str]
+    release: ClassVar[str] = RELEASE
+
+    bericht_code: str | None = None
+    bericht_versie: int | None = None
+    bericht_subversie: int | None = None
+    afzender: Gemeentecode
+    identificatie: IdentificatieBericht
+    dagtekening: Datum
+    basisschema_xsd_versie: Versie | None = None
+    bericht_xsd_versie: Versie | None = None
+
+
+class Heenbericht40(Message40):
+    """A heenbericht (gemeente -> CAK): one client and one period record."""
+
+    bsn: Bsn
+    eb_start_nummer: Nummer
+    status_aanlevering: Status40
+
+
+class Wmo405(Heenbericht40):
+    """WMO405 Start en stop eigen bijdrage, berichtklasse PeriodeEigenBijdrageAbo (gemeente -> CAK).
+
+    One record carries a period: ``eb_startdatum``, an optional ``eb_stopdatum``, the optional
+    kostprijs (``kostprijs_bedrag`` eurocent from ``kostprijs_startdatum``) and StatusAanlevering
+    (1 new period, 2 change incl. adding a stop, 3 delete). Raises :class:`InvalidModelError` (via
+    :func:`build`) when the kostprijs is half given."""
+
+    bericht: ClassVar[str] = "WMO405"
+    eb_startdatum: Datum
+    eb_stopdatum: Datum | None = None
+    kostprijs_bedrag: Bedrag | None = None
+    kostprijs_startdatum: Datum | None = None
+
+    @model_validator(mode="after")
+    def _kostprijs_whole(self) -> Wmo405:
+        if (self.kostprijs_bedrag is None) != (self.kostprijs_startdatum is None):
+            raise ValueError(
+                "KostprijsBedrag en KostprijsStartdatum horen samen: geef beide of geen van beide"
+            )
+        return self
+
+
+class Wmo407(Heenbericht40):
+    """WMO407 Start en stop beschermd wonen (centrumgemeente -> CAK): BwStartdatum and an optional
+    BwStopdatum. The record's name and key (EbStartNummer) are ASSUMED (the WMO407 record is not
+    public)."""
+
+    bericht: ClassVar[str] = "WMO407"
+    bw_startdatum: Datum
+    bw_stopdatum: Datum | None = None
+
+
+class Retour40(Message40):
+    """A retour (CAK -> gemeente): the heen header plus the retour's own identification and codes,
+    and (optionally) the client with its record and the codes per record and per client."""
+
+    heen: ClassVar[str]
+
+    identificatie_retour: IdentificatieBericht
+    dagtekening_retour: Datum
+    xslt_versie: Versie | None = None
+    basisschema_xsd_versie_retour: Versie | None = None
+    bericht_xsd_versie_retour: Versie | None = None
+    retour_codes_header: tuple[RetourCode40, ...] = ()
+    bsn: Bsn | None = None
+    eb_start_nummer: Nummer | None = None
+    status_aanlevering: Status40 | None = None
+    retour_codes_periode: tuple[RetourCode40, ...] = ()
+    retour_codes_client: tuple[RetourCode40, ...] = ()
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Every retourcode in the retour (header, record, client), in that order, without repeats."""
+        return tuple(
+            dict.fromkeys((*self.retour_codes_header, *self.retour_codes_periode, *self.retour_codes_client))
+        )
+
+
+class Wmo406(Retour40):
+    """WMO406: the CAK's retour on a WMO405."""
+
+    bericht: ClassVar[str] = "WMO406"
+    heen: ClassVar[str] = "WMO405"
+    eb_startdatum: Datum | None = None
+    eb_stopdatum: Datum | None = None
+    kostprijs_bedrag: Bedrag | None = None
+    kostprijs_startdatum: Datum | None = None
+
+
+class Wmo408(Retour40):
+    """WMO408: the CAK's retour on a WMO407."""
+
+    bericht: ClassVar[str] = "WMO408"
+    heen: ClassVar[str] = "WMO407"
+    bw_startdatum: Datum | None = None
+    bw_stopdatum: Datum | None = None
+
+
+_BY_NAME: dict[str, type[Message40]] = {m.bericht: m for m in (Wmo405, Wmo406, Wmo407, Wmo408)}
+
+
+def model_class(bericht: str) -> type[Message40]:
+    """The model class of a 4.0 message name (``"WMO405"``); raises KeyError naming the known ones."""
+    try:
+        return _BY_NAME[bericht.upper()]
+    except KeyError:
+        raise KeyError(f"onbekend iEb 4.0-bericht {bericht!r}; bekend: {', '.join(_BY_NAME)}") from None
+
+
+def build(cls: type[Message40], **values: Any) -> Message40:
+    """Validate ``values`` into ``cls``; raises :class:`InvalidModelError` naming each field (BSNs
+    masked), never pydantic's own error."""
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        raise model_error(cls, exc) from None
+
+
+__all__ += ["InvalidModelError"]
