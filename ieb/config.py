@@ -181,6 +181,11 @@ class IebConfig(_Base):
         default="sqlite:///ieb.sqlite", validation_alias=AliasChoices("database", "IEB_DATABASE", "IEB_DB")
     )
     gemeenten: list[str] = Field(default_factory=list)
+    #: the iEb release this organisation sends ("ieb-1.0" for files written before releases were
+    #: configurable; ``ieb init`` writes "ieb-4.0"), and the registered official XSD folder of it
+    #: (``ieb release check DIR``; None = the pack's own schemas)
+    release: str = Field(default="ieb-1.0", pattern=r"^[a-z][a-z0-9]*-[0-9]+\.[0-9]+$")
+    release_xsd: Path | None = None
     organisatie: OrganisatieSettings = Field(default_factory=OrganisatieSettings)
     ggk: GgkSettings = Field(default_factory=GgkSettings)
     receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
@@ -243,6 +248,9 @@ class SimulatorConfig(_Base):
     sign: bool = False
     faults: str | None = None
     level1: Literal["retour", "none"] = "retour"
+    #: the iEb release the simulated CAK speaks, and its registered official XSD folder (see IebConfig)
+    release: str = Field(default="ieb-1.0", pattern=r"^[a-z][a-z0-9]*-[0-9]+\.[0-9]+$")
+    release_xsd: Path | None = None
     source: Path | None = Field(default=None, exclude=True)
 
     def resolve(self, path: Path | None) -> Path | None:
