@@ -12,6 +12,7 @@ Reading: values are found by local names along the bound paths and read as the X
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "schema_index",
     "to_xml",
     "validate_xsd",
+    "values_to_element",
 ]
 
 #: The stand-in XSD folder shipped with the pack (used until an official folder is registered).
@@ -69,30 +71,50 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _value(model: Message40, bound: Bound, index: SchemaIndex, full: tuple[str, ...]) -> Any:
-    value = getattr(model, bound.field)
-    if value is None or value == ():
-        if bound.fill == "pattern":
-            return index.fixed_value(full)
-        if bound.fill and bound.fill.startswith("appinfo:"):
-            return index.appinfo.get(bound.fill[8:])
-    return value
+def _fill(bound: Bound, index: SchemaIndex, full: tuple[str, ...]) -> str | None:
+    if bound.fill == "pattern":
+        return index.fixed_value(full)
+    if bound.fill and bound.fill.startswith("appinfo:"):
+        return index.appinfo.get(bound.fill[8:])
+    return None
 
 
 def model_to_element(model: Message40, folder: Path | None = None) -> etree._Element:
     """The message as an lxml tree, laid out by the XSD in ``folder`` (default: the stand-in)."""
-    binding, index = schema_index(model.bericht, folder)
+    binding = load_binding()[model.bericht]
+    values: dict[str, Any] = {}
+    for bound in binding.fields.values():
+        value = getattr(model, bound.field)
+        if value is None or value == ():
+            continue
+        values[bound.field] = [_text(v) for v in value] if bound.repeat else _text(value)
+    return values_to_element(model.bericht, values, folder)
+
+
+def values_to_element(
+    bericht: str, values: Mapping[str, str | Sequence[str]], folder: Path | None = None
+) -> etree._Element:
+    """Lay out ``values`` (model field -> text, or a list of texts for a ``repeat`` line) as the
+    XSD of ``bericht`` in ``folder`` orders and qualifies them; ``fill`` lines missing from
+    ``values`` get the XSD's value. No model validation: the retour writer copies a heenbericht's
+    values as written. Raises :class:`UnknownMessageError` for a field the binding lacks."""
+    binding, index = schema_index(bericht, folder)
+    unknown = set(values) - set(binding.fields)
+    if unknown:
+        raise UnknownMessageError(f"{bericht}: geen bindingsregel voor {', '.join(sorted(unknown))}")
     tree: _Tree = {}
     for bound in binding.fields.values():
         full = binding.full_path(bound)
-        value = _value(model, bound, index, full)
-        if value is None or value == ():
+        value: Any = values.get(bound.field)
+        if value is None or (bound.repeat and not value):
+            value = _fill(bound, index, full)
+        if value is None:
             continue
         node = tree
         for part in full[1:-1]:
             node = node.setdefault(part, {})
-        node[full[-1]] = [_text(v) for v in value] if bound.repeat else [_text(value)]
-    prefixes: dict[str, str] = {index.namespace: model.bericht.lower()}
+        node[full[-1]] = list(value) if bound.repeat and not isinstance(value, str) else [value]
+    prefixes: dict[str, str] = {index.namespace: bericht.lower()}
     for info in index.elements.values():
         if info.namespace and info.namespace not in prefixes:
             prefixes[info.namespace] = "ieb" if "ieb" not in prefixes.values() else f"ns{len(prefixes)}"
