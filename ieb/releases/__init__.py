@@ -48,7 +48,7 @@ _XS = {"xs": XS}
 #: The entry point group a pack wheel declares its pack in (``ieb-4.0 = "ieb_pack_40:PACK"``).
 ENTRY_POINT_GROUP = "ieb.releases"
 #: The packs shipped with ieb, as ``module:attribute`` (the same form as an entry point).
-BUILTIN_PACKS: tuple[str, ...] = ("ieb.releases.ieb_1_0:PACK",)
+BUILTIN_PACKS: tuple[str, ...] = ("ieb.releases.ieb_1_0:PACK", "ieb.releases.ieb_4_0:PACK")
 
 
 def scan_folder(folder: str | Path, *, name: str | None = None) -> ReleasePack:
