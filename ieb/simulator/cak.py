@@ -32,6 +32,7 @@ with different content it is refused with 9102 at class level and not stored.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import logging
 import os
@@ -56,7 +57,7 @@ from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
 from ieb.values import collapse, element_text
-from ieb.xmlsafe import XmlProblem, parse_bytes
+from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
 
 __all__ = ["CakConfig", "CakResult", "CakSimulator", "RetourKop", "Verdict", "retour_kop"]
 
@@ -264,6 +265,92 @@ def _delivery(root: etree._Element, bericht: str) -> Delivery | None:
     )
 
 
+# ---------------------------------------------------------------- a header behind an OP192 fault
+
+#: Byte order marks and the encodings they announce (UTF-32 before UTF-16: its BOM starts alike).
+_BOM_CODECS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+#: The first bytes of ``<?`` or ``<B`` without a BOM (XML 1.0 appendix F).
+_NUL_CODECS = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
+_DECLARED = re.compile(rb"^<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
+#: Declared encodings the CAK reads a header in (text codecs only: never a bytes-to-bytes codec
+#: such as ``base64`` or ``zlib`` that a hostile declaration could name).
+_TEXT_CODECS = frozenset(
+    {"ascii", "utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "latin-1"}
+    | {f"iso8859-{n}" for n in (*range(1, 12), 13, 14, 15, 16)}
+    | {f"cp{n}" for n in (*range(1250, 1259), 437, 850, 858)}
+)
+
+
+def _codec(data: bytes) -> str:
+    """The encoding ``data`` is written in: its BOM, its NUL pattern, its declaration, else UTF-8."""
+    for bom, name in _BOM_CODECS:
+        if data.startswith(bom):
+            return name
+    for head, name in _NUL_CODECS:
+        if data.startswith(head):
+            return name
+    declared = _DECLARED.match(data)
+    if declared is not None:
+        try:
+            name = codecs.lookup(declared.group(1).decode("ascii")).name
+        except LookupError:
+            return "utf-8"
+        if name.startswith(("utf-16", "utf-32")):
+            return "utf-8"  # no BOM and no NUL pattern: the bytes are ASCII-compatible, the declaration wrong
+        return name if name in _TEXT_CODECS else "utf-8"
+    return "utf-8"
+
+
+def _header_root(data: bytes) -> etree._Element | None:
+    """The root of a heenbericht that breaks OP192 only by how it is encoded (a byte order mark,
+    UTF-16/UTF-32, a declared ISO-8859-1 or windows-1252, bytes that are not UTF-8), read to find the
+    Header its level-1 retour copies; None when even that cannot be read.
+
+    The bytes are decoded in their own encoding (bytes that do not decode become U+FFFD), the BOM
+    and the XML declaration dropped, and the UTF-8 result parsed by :func:`ieb.xmlsafe.parse_bytes`
+    with all its limits (size, DTD, elements, depth). Nothing else of the message is assessed: the
+    retour is header + 0001 (IV028).
+    """
+    if not isinstance(data, bytes | bytearray) or len(data) > MAX_BYTES:
+        return None
+    raw = bytes(data)
+    name = _codec(raw)
+    for bom, bom_codec in _BOM_CODECS:
+        if bom_codec == name and raw.startswith(bom):
+            raw = raw[len(bom) :]
+            break
+    text = raw.decode(name, errors="replace")
+    text = _DECLARATION.sub("", text.lstrip("\ufeff"), count=1)
+    try:
+        return parse_bytes(text.encode("utf-8"))
+    except XmlProblem:
+        return None
+
+
+def _readable_root(
+    data: bytes, parsed: etree._Element | None, issues: Sequence[Issue]
+) -> etree._Element | None:
+    """``parsed`` when the validator could parse the message; after an OP192 fault the root read
+    by :func:`_header_root`; else None."""
+    if parsed is not None:
+        return parsed
+    if any(i.code == "OP192" for i in issues):
+        return _header_root(data)
+    return None
+
+
 # ---------------------------------------------------------------- writing the retour
 
 
@@ -420,7 +507,7 @@ class CakSimulator:
             )
         except Exception as exc:  # noqa: BLE001 - the CAK answers every message, even when a check breaks
             return self._unassessable(data, functie, source, day, "validatie", exc)
-        root = report.root
+        root = _readable_root(data, report.root, report.issues)
         level = report.level
         retour = _retour_name(root, functie)
         heen = report.bericht in ("WMO401", "WMO403") and retour == _RETOUR_OF[(report.bericht or "").lower()]
@@ -450,8 +537,8 @@ class CakSimulator:
         log.warning("CAK kon %s niet beoordelen (%s): %s", source, stage, mask_bsns(str(exc)))
         try:
             root: etree._Element | None = parse_bytes(data)
-        except XmlProblem:
-            root = None
+        except XmlProblem as problem:
+            root = _readable_root(data, None, problem.issues)
         retour = _retour_name(root, functie)
         issue = Issue(
             "XSD", "0001", 2, None, f"Het CAK kon het bericht niet beoordelen ({stage}); technisch afgekeurd."
