@@ -111,6 +111,10 @@ def to_xml(message: Message) -> bytes:
 
     Raises :class:`~ieb.errors.IebError` when ``message`` is not an iEb message model."""
     if not isinstance(message, Message):
+        own = getattr(message, "to_xml", None)
+        if callable(own):  # a model of another release pack writes itself (its pack's codec)
+            data: bytes = own()
+            return data
         raise IebError(f"to_xml verwacht een iEb-bericht (Wmo401 ... Wmo404), niet {type(message).__name__}")
     root = model_to_element(message)
     etree.indent(root, space="  ")
@@ -226,4 +230,8 @@ def from_xml(data: bytes, *, today: dt.date | None = None, validation: Validatio
             else "bericht is ongeldig",
             blocking or report.issues,
         )
+    reader = getattr(report.model, "from_element", None)
+    if callable(reader) and not (isinstance(report.model, type) and issubclass(report.model, Message)):
+        model: Message = reader(report.root)  # a model of another release pack reads itself
+        return model
     return element_to_model(report.root)

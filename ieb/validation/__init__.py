@@ -67,6 +67,7 @@ def validate_bytes(
         report.issues.append(Issue("XSD", "0001", 1, None, exc.message))
         return report
     report.bericht, report.release = spec.name, release.name
+    report.model = spec.model
     schema = spec.schema
     try:
         schema_ok = schema.validate(root)

@@ -14,8 +14,12 @@ stand-in (see docs/ieb-4.0.md).
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar, Literal
 
+from lxml import etree
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ieb.messages.base import InvalidModelError, model_error
@@ -45,8 +49,32 @@ Status40 = Literal["1", "2", "3"]
 RetourCode40 = str
 
 
+class Code(str):
+    """A retourcode in a model's nested view: a ``str`` with ``.value`` (as the 1.0 enum has)."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        """The code itself (``"0200"``)."""
+        return str(self)
+
+
+class View(SimpleNamespace):
+    """A read-only nested view of a flat model along its element paths (see :meth:`Message40.view`)."""
+
+
+def _snake(element: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", element).lower()
+
+
 class Message40(BaseModel):
-    """Base of the four berichten: the header fields. ``bericht`` is the message name."""
+    """Base of the four berichten: the header fields. ``bericht`` is the message name.
+
+    Besides its flat fields, a model offers the nested shape the release-neutral engines read
+    (``message.header.bericht_identificatie.identificatie``, ``message.client.bsn``,
+    ``message.client.periode_eigen_bijdrage_abo.eb_stopdatum``, ``message.header.retour_codes``),
+    built from the binding's element paths (:meth:`view`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -61,6 +89,64 @@ class Message40(BaseModel):
     dagtekening: Datum
     basisschema_xsd_versie: Versie | None = None
     bericht_xsd_versie: Versie | None = None
+
+    def view(self) -> View:
+        """The model as nested views along the binding's paths: one attribute per element in
+        snake_case; a repeating element (RetourCode) becomes a tuple of :class:`Code` named after
+        its wrapper (``retour_codes``). ``client`` is None when the message has no Bsn."""
+        from ieb.releases.ieb_4_0.binding import load_binding
+
+        root = View()
+        for bound in load_binding()[self.bericht].fields.values():
+            value = getattr(self, bound.field)
+            steps = [_snake(p) for p in bound.path]
+            if bound.repeat:
+                steps = steps[:-1]  # RetourCodes/RetourCode -> retour_codes
+                value = tuple(Code(v) for v in value)
+            node = root
+            for step in steps[:-1]:
+                child = getattr(node, step, None)
+                if child is None:
+                    child = View()
+                    setattr(node, step, child)
+                node = child
+            setattr(node, steps[-1], value)
+        if getattr(root, "client", None) is not None and getattr(root.client, "bsn", None) is None:
+            root.client = None
+        return root
+
+    @property
+    def header(self) -> Any:
+        """The Header as a nested view (see :meth:`view`)."""
+        return self.view().header
+
+    @property
+    def client(self) -> Any:
+        """The Client as a nested view, or None (see :meth:`view`)."""
+        return getattr(self.view(), "client", None)
+
+    def to_xml(self, folder: Path | None = None) -> bytes:
+        """This message as XML bytes (:func:`ieb.releases.ieb_4_0.codec.to_xml`)."""
+        from ieb.releases.ieb_4_0.codec import to_xml
+
+        return to_xml(self, folder)
+
+    @classmethod
+    def from_element(cls, root: etree._Element) -> Message40:
+        """Read a parsed, XSD-valid message of this class (the codec's model hook)."""
+        from ieb.releases.ieb_4_0.codec import element_to_model
+
+        return element_to_model(root, cls.bericht)
+
+    @classmethod
+    def build(cls, **values: Any) -> Message40:
+        """Build from plain values, validated (raises :class:`InvalidModelError`); ``status`` is
+        accepted for ``status_aanlevering`` (the engines' name)."""
+        if "status" in values:
+            status = values.pop("status")
+            values.setdefault("status_aanlevering", str(getattr(status, "value", status)))
+        values = {k: v for k, v in values.items() if v is not None}
+        return build(cls, **values)
 
 
 class Heenbericht40(Message40):

@@ -215,4 +215,4 @@ FINAL_RULES: tuple[Rule, ...] = (dataclasses.replace(DATE_RANGE_RULE, berichten=
 #: The history rules of iEb 4.0 (defined with the history engine), in the order they run. ``TR395``
 #: is the ASSUMED rule code of retourcode 9395 (the rule text is not public); ``OP291`` is the overlap
 #: check of 1.0 applied to 4.0 periods (its 4.0 retourcode is not public: it reports 0001).
-HISTORY_RULE_CODES: tuple[str, ...] = ("TR056", "TR063", "TR393", "TR395", "TR394", "OP291")
+HISTORY_RULE_CODES: tuple[str, ...] = ("TR056", "TR063", "TR393", "TR395", "OP291")
