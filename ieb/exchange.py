@@ -20,15 +20,14 @@ produces. Errors: :class:`ExchangeError` (and the errors it wraps: ``PlanningErr
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -44,7 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ieb.ledger.store import Ledger
     from ieb.service import Service
     from ieb.transport.client import GgkClient
-    from ieb.transport.outbox import DrainResult, Outbox, ResultCallback, RetryCallback, RetryPolicy
+    from ieb.transport.outbox import Outbox
+    from ieb.transport.sender import DrainResult, ResultCallback, RetryCallback, RetryPolicy
     from ieb.transport.server import InboxEntry, Receiver
 
 __all__ = [
@@ -181,46 +181,6 @@ class Status:
 # ------------------------------------------------------------------------------ in one transaction
 
 
-class _Savepoint:
-    """A connection-like object handed to the planner as its 'engine': ``begin()`` opens a
-    savepoint on the caller's connection, so the planner's recording joins the caller's transaction."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.dialect = conn.dialect
-
-    @contextlib.contextmanager
-    def begin(self) -> Iterator[_SavepointConn]:
-        sp = self._conn.begin_nested()
-        proxy = _SavepointConn(self._conn, sp)
-        try:
-            yield proxy
-        except BaseException:
-            if sp.is_active:
-                sp.rollback()
-            raise
-        if sp.is_active:
-            sp.commit()
-
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[Connection]:
-        yield self._conn
-
-
-class _SavepointConn:
-    def __init__(self, conn: Connection, sp: Any) -> None:
-        self._conn = conn
-        self._sp = sp
-        self.dialect = conn.dialect
-
-    def rollback(self) -> None:
-        if self._sp.is_active:
-            self._sp.rollback()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-
 # ------------------------------------------------------------------------------ the facade
 
 
@@ -250,7 +210,7 @@ class Exchange:
     def engine(self) -> Engine:
         """The database engine, opened (and migrated) on first use; see ``must_exist``."""
         if self._engine is None:
-            from ieb.ledger.db import open_database
+            from ieb.store.db import open_database
 
             url = self.config.database_url
             if self.must_exist:
@@ -291,8 +251,8 @@ class Exchange:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        """The sender's :class:`ieb.transport.outbox.RetryPolicy` from ``[retry]``."""
-        from ieb.transport.outbox import RetryPolicy
+        """The sender's :class:`ieb.transport.sender.RetryPolicy` from ``[retry]``."""
+        from ieb.transport.sender import RetryPolicy
 
         r = self.config.retry
         return RetryPolicy(
@@ -498,7 +458,7 @@ class Exchange:
         from ieb.ledger.store import Ledger
 
         with self.engine.begin() as conn:
-            ledger = Ledger(cast("Engine", _Savepoint(conn)))
+            ledger = Ledger(conn)  # joins this transaction: its work is a savepoint in it
             plans = self._plan_all(ledger, wanted, day, record=True, partial=partial)
             preview = Preview(plans, wanted, day, partial)
             preview.retroactive = _retroactive(preview)
@@ -559,8 +519,8 @@ class Exchange:
         raise :class:`ExchangeError` listing every refused file with its rule codes."""
         from ieb.codec import from_xml
         from ieb.ledger.history import Delivery, check_history
-        from ieb.ledger.schema import counters, eb_start_nummers
         from ieb.messages import Wmo401, Wmo403
+        from ieb.store.schema import counters, eb_start_nummers
         from ieb.types import mask_bsns
         from ieb.validation import validate_bytes
 
@@ -668,7 +628,7 @@ class Exchange:
         acknowledged stops after that round: ``result.unreachable`` holds the last error and the
         messages stay pending. ``on_retry(message, text)`` hears every transient failure within a
         claim. Ctrl-C releases the leases."""
-        from ieb.transport.outbox import Sender
+        from ieb.transport.sender import Sender
 
         client = self.client()
         try:
@@ -730,7 +690,7 @@ class Exchange:
         return None
 
     def _fo01(self, fo01: Any) -> None:
-        from ieb.ledger.schema import deliveries, outbox
+        from ieb.store.schema import deliveries, outbox
 
         cross = fo01.stuurgegevens.cross_refnummer
         with self.engine.begin() as conn:
@@ -784,7 +744,7 @@ class Exchange:
     def _store_failed_file(self, name: str, data: bytes, reason: str) -> None:
         import hashlib
 
-        from ieb.ledger.schema import inbox
+        from ieb.store.schema import inbox
         from ieb.types import mask_bsns
 
         ref = "bestand-" + hashlib.sha256(data).hexdigest()[:28]
@@ -812,7 +772,7 @@ class Exchange:
         (referentienummer, new status, reason when it failed again)."""
         from ieb.ggk.soap import unwrap_soap
         from ieb.ledger.retour import process_retours
-        from ieb.ledger.schema import inbox
+        from ieb.store.schema import inbox
         from ieb.transport.server import InboxEntry
         from ieb.types import mask_bsns
 
@@ -854,7 +814,7 @@ class Exchange:
     ) -> list[str]:
         """Put dead / failed outbox rows back to pending (after the cause is fixed); their
         deliveries that a Fo01 marked ``technical`` become ``pending`` again."""
-        from ieb.ledger.schema import deliveries, outbox
+        from ieb.store.schema import deliveries, outbox
 
         if not referentienummers and not dead and not failed:
             raise ExchangeError("noem referentienummers, of --dead en/of --failed", code="REQUEUE")
@@ -885,9 +845,9 @@ class Exchange:
         self, *, gemeente: str | None = None, today: dt.date | None = None, detail: bool = False
     ) -> Status:
         """The state of the exchange (see :class:`Status`); ``gemeente`` limits it to one."""
-        from ieb.ledger.schema import deliveries as d_t
-        from ieb.ledger.schema import inbox as i_t
-        from ieb.ledger.schema import outbox as o_t
+        from ieb.store.schema import deliveries as d_t
+        from ieb.store.schema import inbox as i_t
+        from ieb.store.schema import outbox as o_t
         from ieb.types import RetourCode, mask_bsn
 
         day = today or dt.date.today()

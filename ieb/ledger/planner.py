@@ -877,7 +877,8 @@ def plan(
     mapping = pack.require_delivery()
     day = today or dt.date.today()
     result = Plan(afzender, day)
-    with ledger.engine.begin() as conn:
+    with ledger.transaction() as unit:
+        conn = unit.connection
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x69450000 + int(afzender)})
         all_steps: list[tuple[Delivery, str]] = []
@@ -898,7 +899,7 @@ def plan(
                     problems = exc.problems or [exc.message]
             result.problems.extend(problems)
         if result.problems and not partial:
-            conn.rollback()
+            unit.rollback()
             raise PlanningError(
                 f"{len(result.problems)} probleem/problemen; er is niets gepland", result.problems
             )
@@ -936,7 +937,7 @@ def plan(
             check.add(d)
             result.messages.append(PlannedMessage(seq, d, xml, reason))
         if failures:
-            conn.rollback()
+            unit.rollback()
             raise PreflightError(
                 "pre-flight: geplande berichten zouden worden afgekeurd; er is niets gepland", failures
             )
@@ -956,5 +957,5 @@ def plan(
             )
             result.recorded = True
         else:
-            conn.rollback()
+            unit.rollback()
     return result

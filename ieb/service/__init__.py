@@ -4,7 +4,7 @@
 
 * the receiver (:class:`ieb.transport.server.Receiver` on :class:`ieb.transport.server.HttpsServer`,
   mutual TLS, OIN allow-list) that stores retouren and Fo01 and applies them to the ledger;
-* the sender (:class:`ieb.transport.outbox.Sender`, ``retry.workers`` threads) that drains the
+* the sender (:class:`ieb.transport.sender.Sender`, ``retry.workers`` threads) that drains the
   outbox as rows arrive (idle: one cheap query per second);
 * ``GET /health`` and ``GET /metrics`` (Prometheus) as WSGI middleware in front of the receiver
   (:class:`MonitorMiddleware`; any certificate of the trusted chain may read them), and on a
@@ -27,11 +27,12 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ieb.service.metrics import CONTENT_TYPE, Metrics
-from ieb.transport.outbox import Wakeup
+from ieb.transport.sender import Wakeup
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.exchange import Exchange
-    from ieb.transport.outbox import ClaimedMessage, Outbox, Sender
+    from ieb.transport.outbox import ClaimedMessage, Outbox
+    from ieb.transport.sender import Sender
     from ieb.transport.server import HttpsServer, Receiver
 
 __all__ = ["MonitorMiddleware", "Service"]
@@ -125,7 +126,7 @@ class Service:
 
     def start(self) -> Service:
         """Start receiver, monitor and sender threads; returns when the receiver listens."""
-        from ieb.transport.outbox import Sender
+        from ieb.transport.sender import Sender
         from ieb.transport.server import HttpsServer
 
         ex = self.exchange

@@ -89,7 +89,7 @@ def answered(engine: Engine, refs: set[str], *, settled: bool = False) -> tuple[
     ``settled`` only retours whose processing finished (``processed`` or ``failed``) count."""
     import sqlalchemy as sa
 
-    from ieb.ledger.schema import inbox as t
+    from ieb.store.schema import inbox as t
 
     with engine.connect() as conn:
         rows = conn.execute(

@@ -230,8 +230,9 @@ def test_full_loop_through_the_simulator_app_in_process(
     from ieb.ledger import open_database
     from ieb.simulator.server import GgkSimulator
     from ieb.testing.inprocess import InProcessTransport
-    from ieb.transport.outbox import Outbox, Sender
+    from ieb.transport.outbox import Outbox
     from ieb.transport.pki import load_certificates
+    from ieb.transport.sender import Sender
 
     der = {c: load_certificates(pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")}
     sim_engine = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
