@@ -57,7 +57,9 @@ from ieb.validation.report import Issue
 from ieb.validation.rules import add_months
 
 __all__ = [
+    "ALL_HISTORY_RULES",
     "HISTORY_RULES",
+    "PERIOD_RULES",
     "Delivery",
     "History",
     "HistoryRule",
@@ -871,6 +873,11 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
     HistoryRule(
         "OP325", RetourCode.TR103, "Eén wijziging per record per dag", _BOTH, _S2, _op325, "StatusAanlevering"
     ),
+)
+
+#: Rules of releases whose one record carries a whole period (iEb 4.0 lists them; their retourcodes
+#: 9056, 9063, 9393, 9395 come from that release's table).
+PERIOD_RULES: tuple[HistoryRule, ...] = (
     # iEb 4.0 (listed by the ieb-4.0 pack; retourcodes from its table: 9056, 9063, 9393, 9395)
     HistoryRule(
         "TR056",
@@ -887,8 +894,10 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
     HistoryRule("TR393", "9393", "Gewijzigde EbStartdatum hoogstens 36 maanden terug", _START, _S2, _tr393),
     HistoryRule("TR395", "9395", "Gewijzigde BwStartdatum hoogstens 36 maanden terug", _STOP, _S2, _tr395),
 )
+#: Every history rule defined here; a pack lists the codes it uses.
+ALL_HISTORY_RULES: tuple[HistoryRule, ...] = HISTORY_RULES + PERIOD_RULES
 
-_BY_CODE = {r.code: r for r in HISTORY_RULES}
+_BY_CODE = {r.code: r for r in ALL_HISTORY_RULES}
 
 
 def history_rule(code: str) -> HistoryRule:
@@ -904,7 +913,7 @@ def history_rule(code: str) -> HistoryRule:
 
 @functools.lru_cache(maxsize=64)
 def _listed(pack: ReleasePack) -> tuple[HistoryRule, ...]:
-    return pack.rules.select(RuleKind.HISTORY, HISTORY_RULES)
+    return pack.rules.select(RuleKind.HISTORY, ALL_HISTORY_RULES)
 
 
 def rules_for(bericht: str) -> tuple[HistoryRule, ...]:

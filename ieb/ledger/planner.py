@@ -951,6 +951,7 @@ def plan(
                         "payload": m.xml,
                         "source": m.filename,
                         "detail": m.reason,
+                        "release": pack.name,
                     }
                     for m in result.messages
                 ],

@@ -47,6 +47,7 @@ _DELIVERY_COLUMNS = (
     deliveries.c.datum,
     deliveries.c.kostprijs_bedrag,
     deliveries.c.kostprijs_startdatum,
+    deliveries.c.stopdatum,
 )
 
 
@@ -117,6 +118,7 @@ def _delivery(row: Any) -> Delivery:
         row.datum,
         row.kostprijs_bedrag,
         row.kostprijs_startdatum,
+        row.stopdatum,
     )
 
 
@@ -353,6 +355,7 @@ class Ledger:
             "datum": d.datum,
             "kostprijs_bedrag": d.kostprijs_bedrag,
             "kostprijs_startdatum": d.kostprijs_startdatum,
+            "stopdatum": d.stopdatum,
             "payload": payload,
             "source": source,
             "outcome": outcome,
