@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 
 from ieb.codec import to_xml
 from ieb.errors import ConfigurationError, InputRowError
+from ieb.ledger.convert import converted
 from ieb.ledger.errors import PlanningError, PreflightError
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history, pack_of
 from ieb.ledger.store import Ledger
@@ -887,7 +888,7 @@ def plan(
             periods = list(desired[bsn])
             problems = _period_problems(bsn, periods, tariffs, afzender)
             if not problems:
-                history = known.of(bsn)
+                history = converted(known.of(bsn), pack)  # a 1.0 ledger continues in 4.0
                 try:
                     steps, deferred = _plan_person(
                         afzender, bsn, sorted(periods, key=lambda p: p.start), history, day, mapping
@@ -925,7 +926,7 @@ def plan(
                 )
             )
         # pre-flight: in-message rules and history rules, in sending order, against the ledger
-        check = known.combined()  # the planned persons' deliveries: all the rules look at
+        check = converted(known.combined(), pack)  # the planned persons' deliveries: all the rules look at
         failures: list[str] = []
         for seq, (d, reason) in enumerate(final, start=1):
             message = d.to_message()
