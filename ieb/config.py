@@ -368,8 +368,10 @@ def example_toml(
     allowed_oins: list[str] | None = None,
     database: str = "ieb.sqlite",
     monitor_port: int = 0,
+    release: str = "ieb-4.0",
 ) -> str:
-    """The commented ``ieb.toml`` that ``ieb init`` writes."""
+    """The commented ``ieb.toml`` that ``ieb init`` writes (``release``: the iEb release a new
+    configuration sends, ``ieb-4.0`` unless told otherwise)."""
 
     def q(value: str) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -383,6 +385,10 @@ def example_toml(
 
 # Database: een SQLite-bestand of een SQLAlchemy-URL (postgresql+psycopg://gebruiker@host/db).
 database = {q(database)}
+
+# De iEb-release waarin berichten worden gemaakt en verwacht: "ieb-4.0" (WMO405/WMO406, in productie
+# sinds 7 april 2025) of "ieb-1.0" (WMO401-WMO404). Officiële XSD's registreren: ieb release check MAP.
+release = {q(release)}
 
 # De gemeenten waarvoor deze organisatie aanlevert (Afzender van elk bericht). Bij meer dan een
 # gemeente heeft de gewenste situatie een kolom 'gemeente'.
