@@ -152,10 +152,14 @@ class Status:
     detail: list[dict[str, Any]] = field(default_factory=list)
     #: open rows (pending/sending) that failed at least once: why, and when the next attempt is due
     retrying: list[dict[str, Any]] = field(default_factory=list)
+    #: the iEb release the configuration sends (``ieb.toml`` ``release``)
+    release: str = "ieb-1.0"
 
     def as_dict(self, *, detail: bool = False) -> dict[str, Any]:
-        """The status as plain data (the JSON contract; ``detail`` adds per-message rows)."""
+        """The status as plain data (the JSON contract; ``detail`` adds per-message rows; ``release``
+        names the configured iEb release)."""
         data: dict[str, Any] = {
+            "release": self.release,
             "gemeenten": self.gemeenten,
             "deliveries": self.deliveries,
             "retourcodes": self.retourcodes,
@@ -406,7 +410,9 @@ class Exchange:
 
         plans: dict[str, Plan] = {}
         for g, desired in wanted.items():
-            plans[g] = plan(ledger, g, desired, today=today, record=record, partial=partial)
+            plans[g] = plan(
+                ledger, g, desired, today=today, record=record, partial=partial, release=self.config.release
+            )
         return plans
 
     def plan(
@@ -518,8 +524,9 @@ class Exchange:
         BerichtIdentificatie is already in the ledger, or that breaks a rule makes the whole call
         raise :class:`ExchangeError` listing every refused file with its rule codes."""
         from ieb.codec import from_xml
-        from ieb.ledger.history import Delivery, check_history
-        from ieb.messages import Wmo401, Wmo403
+        from ieb.ledger.convert import converted
+        from ieb.ledger.history import Delivery, check_history, message_row
+        from ieb.releases import get_pack
         from ieb.store.schema import counters, eb_start_nummers
         from ieb.types import mask_bsns
         from ieb.validation import validate_bytes
@@ -536,6 +543,13 @@ class Exchange:
                 problems.append(f"{name}: niet te lezen ({exc.strerror})")
                 continue
             report = validate_bytes(data, today=day)
+            if report.release is not None and report.release != self.config.release:
+                problems.append(
+                    f"{name}: dit is een {report.bericht} van release {report.release}, maar ieb.toml zegt "
+                    f"release = {self.config.release!r}; maak het bestand opnieuw in {self.config.release} "
+                    "of pas release in ieb.toml aan"
+                )
+                continue
             if not report.valid:
                 codes = ", ".join(sorted({f"{i.code}" for i in report.issues}))
                 first = report.issues[0]
@@ -546,8 +560,10 @@ class Exchange:
             except IebError as exc:
                 problems.append(mask_bsns(f"{name}: {exc}"))
                 continue
-            if not isinstance(message, Wmo401 | Wmo403):
-                problems.append(f"{name}: een {message.bericht} is geen heenbericht (WMO401/WMO403)")
+            row = message_row(str(message.bericht))
+            if not row.is_heen:
+                heen = "/".join(m.name for m in get_pack(row.release).heen())
+                problems.append(f"{name}: een {message.bericht} is geen heenbericht ({heen})")
                 continue
             d = Delivery.from_message(message)
             if configured and d.afzender not in configured:
@@ -570,7 +586,10 @@ class Exchange:
                     continue
                 seen.add(key)
                 if d.afzender not in histories:
-                    histories[d.afzender] = ledger.full_history(conn, d.afzender)
+                    # a 1.0 ledger continues in 4.0: its start+stop pairs seen as periods
+                    histories[d.afzender] = converted(
+                        ledger.full_history(conn, d.afzender), get_pack(self.config.release)
+                    )
                 issues = check_history(d, histories[d.afzender])
                 if issues:
                     codes = ", ".join(f"{i.code} ({i.retourcode})" for i in issues)
@@ -587,7 +606,15 @@ class Exchange:
             outbox = self.outbox()
             queued = Queued()
             for name, data, d in loaded:
-                ledger.add(conn, d, outcome="pending", payload=data, source=name, detail="bestand")
+                ledger.add(
+                    conn,
+                    d,
+                    outcome="pending",
+                    payload=data,
+                    source=name,
+                    detail="bestand",
+                    release=self.config.release,
+                )
                 # keep the planner's sequences ahead of hand-made numbers
                 if d.is_start and d.status == "1":
                     exists = conn.execute(
@@ -1002,6 +1029,7 @@ class Exchange:
             overdue_list=overdue_list,
             detail=detail_rows,
             retrying=retrying,
+            release=self.config.release,
         )
 
     def report(
