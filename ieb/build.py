@@ -52,6 +52,8 @@ BUILD_COLUMNS = (
     "kostprijs_bedrag",
     "kostprijs_startdatum",
     "eb_stopdatum",
+    "bw_startdatum",
+    "bw_stopdatum",
 )
 #: the standard's element name -> our column (to put a rule's finding in the right column)
 _ELEMENT_COLUMN = {
@@ -65,9 +67,11 @@ _ELEMENT_COLUMN = {
     "KostprijsBedrag": "kostprijs_bedrag",
     "KostprijsStartdatum": "kostprijs_startdatum",
     "StatusAanlevering": "status",
+    "BwStartdatum": "bw_startdatum",
+    "BwStopdatum": "bw_stopdatum",
 }
 #: level-3 rules that need no history: a file failing them would certainly be rejected
-_BLOCKING_LEVEL3 = frozenset({"CS300", "CS333", "8848"})
+_BLOCKING_LEVEL3 = frozenset({"CS300", "CS333", "8848", "TR378", "TR409", "TR135"})  # 1.0 and 4.0 codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,8 @@ class BuildPlan:
     table: Table
     files: tuple[PlannedFile, ...]
     bericht: str | None
+    #: the release the files are written in (``"ieb-1.0"``, ``"ieb-4.0"``)
+    release: str = "ieb-1.0"
 
 
 class _RowProblems(Exception):
@@ -133,8 +139,62 @@ def _missing(column: str, line: int) -> RowIssue:
     return RowIssue(line, column, "ontbreekt", "vul deze kolom in")
 
 
-def record_to_message(row: Mapping[str, Any], line: int, default_bericht: str | None = None) -> Message:
-    """One row as a WMO401/WMO403 model; raises ``_RowProblems`` listing every problem of the row."""
+def _pack_record(row: Mapping[str, Any], line: int, default_bericht: str | None, release: str) -> Any:
+    """One row as a heenbericht model of release pack ``release`` (its columns are the model's field
+    names: ``eb_startdatum``, ``eb_stopdatum``, ``kostprijs_bedrag`` ...); raises ``_RowProblems``."""
+    from ieb.releases import get_pack
+
+    pack = get_pack(release)
+    heen = [m for m in pack.heen() if m.model is not None]
+    names = [m.name for m in heen]
+    bericht = str(row.get("bericht") or default_bericht or names[0]).strip().upper()
+    issues: list[RowIssue] = []
+    if bericht not in names:
+        raise _RowProblems(
+            [RowIssue(line, "bericht", f"moet {' of '.join(names)} zijn ({release})", f"kies {names[0]}")]
+        )
+    model: Any = next(m.model for m in heen if m.name == bericht)
+    fields = set(model.model_fields)
+    for column in _COMMON:
+        if row.get(column) in (None, ""):
+            issues.append(_missing(column, line))
+    values: dict[str, Any] = {}
+    for column, raw in row.items():
+        if column in ("bericht", "status", *_COMMON) or raw in (None, ""):
+            continue
+        if column not in fields:
+            issues.append(RowIssue(line, column, f"hoort niet bij {bericht}", "laat leeg"))
+        elif column.endswith("datum"):
+            values[column] = _date(raw, column, line, issues)
+        elif column in ("kostprijs_bedrag",):
+            values[column] = _int(raw, column, line, issues)
+    status = str(row.get("status") or "1").strip()
+    if issues:
+        raise _RowProblems(issues)
+    common: dict[str, Any] = {
+        "afzender": _zeros(row["afzender"], 4),
+        "identificatie": str(row["identificatie"]),
+        "dagtekening": _date(row.get("dagtekening"), "dagtekening", line, issues),
+        "bsn": _zeros(row["bsn"], 9),
+        "eb_start_nummer": _int(row.get("eb_start_nummer"), "eb_start_nummer", line, issues),
+        "status": status,
+    }
+    if issues:
+        raise _RowProblems(issues)
+    try:
+        return model.build(**common, **values)
+    except InvalidModelError as exc:
+        raise _RowProblems(_explain(exc, line)) from None
+
+
+def record_to_message(
+    row: Mapping[str, Any], line: int, default_bericht: str | None = None, release: str = "ieb-1.0"
+) -> Message:
+    """One row as a heenbericht model (WMO401/WMO403 in ``ieb-1.0``; the pack's heenberichten in
+    another release, e.g. WMO405); raises ``_RowProblems`` listing every problem of the row."""
+    if release != "ieb-1.0":
+        message: Message = _pack_record(row, line, default_bericht, release)
+        return message
     issues: list[RowIssue] = []
     bericht = str(row.get("bericht") or default_bericht or "").strip().upper()
     if bericht not in _FIELDS:
@@ -232,7 +292,9 @@ def _file_name(message: Message) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
-def check_table(table: Table, *, bericht: str | None = None, today: dt.date | None = None) -> BuildPlan:
+def check_table(
+    table: Table, *, bericht: str | None = None, today: dt.date | None = None, release: str = "ieb-1.0"
+) -> BuildPlan:
     """First pass: turn every row into a message, validate it and name its file.
 
     ``bericht`` (``WMO401``/``WMO403``) is used for rows without a ``bericht`` column; ``today`` is
@@ -248,7 +310,7 @@ def check_table(table: Table, *, bericht: str | None = None, today: dt.date | No
     seen: dict[str, int] = {}
     for row in table.rows:
         try:
-            message = record_to_message(row, row.line, bericht)
+            message = record_to_message(row, row.line, bericht, release)
         except _RowProblems as row_problems:
             issues.extend(row_problems.issues)
             continue
@@ -271,13 +333,13 @@ def check_table(table: Table, *, bericht: str | None = None, today: dt.date | No
         files.append(PlannedFile(row.line, message.bericht, name))
     if issues:
         raise TableError(table.name, issues)
-    return BuildPlan(table, tuple(files), bericht)
+    return BuildPlan(table, tuple(files), bericht, release)
 
 
 def _messages(plan: BuildPlan) -> Iterator[tuple[PlannedFile, bytes]]:
     rows = {row.line: row for row in plan.table.rows}
     for planned in plan.files:
-        message = record_to_message(rows[planned.line], planned.line, plan.bericht)
+        message = record_to_message(rows[planned.line], planned.line, plan.bericht, plan.release)
         yield planned, to_xml(message)
 
 
@@ -336,6 +398,7 @@ def build(
     bericht: str | None = None,
     today: dt.date | None = None,
     force: bool = False,
+    release: str = "ieb-1.0",
 ) -> tuple[BuildPlan, list[Path]]:
     """Read ``source`` (see module doc), check every row, then write the files into ``out``.
 
@@ -347,7 +410,7 @@ def build(
     # ``bericht`` may come from the caller (--bericht): a missing one is reported per row, with that hint
     table = read_table(source, name=name, required=_COMMON, optional=BUILD_COLUMNS)
     try:
-        plan = check_table(table, bericht=bericht, today=today)
+        plan = check_table(table, bericht=bericht, today=today, release=release)
     except TableError as exc:
         exc.warnings = table.warnings
         raise
