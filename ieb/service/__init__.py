@@ -76,7 +76,7 @@ def preflight(exchange: Exchange, *, receive: bool = True) -> None:
     config = exchange.config
     if not config.ggk.endpoint:
         raise ConfigurationError("ggk.endpoint ontbreekt in ieb.toml", code="CONFIG")
-    exchange._tls()
+    exchange.tls_files()
     if not receive:
         return
     if not config.receiver.allowed_oins:
@@ -132,12 +132,12 @@ class Service:
         ex = self.exchange
         ex.on_retour = self.metrics.on_retour
         receiver = self.receiver = ex.receiver()
-        done = receiver.process_pending()
+        done = len(ex.retours.replay(("received",)))
         if done:
             log.info("%d opgeslagen retour(en) van een vorige run verwerkt", done)
         r = self.config.receiver
         self.server = HttpsServer(
-            MonitorMiddleware(receiver, self), ex._tls(), host=r.host, port=r.port, threads=r.threads
+            MonitorMiddleware(receiver, self), ex.tls_files(), host=r.host, port=r.port, threads=r.threads
         ).start()
         if r.monitor_port:
             from cheroot import wsgi

@@ -128,6 +128,7 @@ def run_demo(
     """Run the demo (see the module docstring) and return its summary."""
     from ieb.config import GgkSettings, IebConfig, OrganisatieSettings, ReceiverSettings, RetrySettings
     from ieb.exchange import Exchange
+    from ieb.service import Service
     from ieb.simulator.server import SimulatorService
     from ieb.testing.pki import create_test_pki
     from ieb.transport.outbox import Outbox
@@ -176,7 +177,7 @@ def run_demo(
             faults=faults,
             callback_workers=workers,
         ).start()
-        service = exchange.serve()
+        service = Service(exchange)
         try:
             service.start()
             today = dt.date.today()

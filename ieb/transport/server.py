@@ -63,6 +63,7 @@ from ieb.types import mask_bsns
 
 __all__ = [
     "DEFAULT_MAX_BODY",
+    "PROCESSED",
     "HttpsServer",
     "InboxEntry",
     "PeerInfo",
@@ -331,7 +332,8 @@ class SoapEndpoint:
 
 
 #: The audit detail of a successful processing (see :meth:`Receiver.outcomes`).
-_PROCESSED = "verwerkt"
+#: the audit ``detail`` of an inbox entry processed without error (read back by the receiver)
+PROCESSED = "verwerkt"
 
 
 def _oin_refused(oin: str | None) -> str:
@@ -492,7 +494,8 @@ class Receiver(SoapEndpoint):
         """Run the handler for ``entry`` and mark it ``processed`` (or ``failed`` with the error).
 
         The handler runs first, in its own transaction, then the row is marked; a crash in between
-        leaves the row ``received`` and :meth:`process_pending` runs the (idempotent) handler again.
+        leaves the row ``received`` and :meth:`ieb.exchange.retours.Retours.replay` runs the (idempotent)
+        handler again.
         """
         t = self.inbox
         outcome: str | None = None
@@ -502,7 +505,7 @@ class Receiver(SoapEndpoint):
                 outcome = self.handler(envelope, entry)
         except Exception as exc:
             if database_unavailable(exc):
-                raise  # stays ``received``: processed on the redelivery or by process_pending()
+                raise  # stays ``received``: processed on the redelivery or by the inbox replay
             log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
             error = f"{type(exc).__name__}: {exc}"
         status = "failed" if error else "processed"
@@ -519,32 +522,10 @@ class Receiver(SoapEndpoint):
                 cross_ref_nummer=entry.cross_ref_nummer,
                 functie=entry.functie,
                 outcome=outcome if outcome is not None and not error else status,
-                detail=error or _PROCESSED,
+                detail=error or PROCESSED,
                 conn=conn,
             )
         return status
-
-    def process_pending(self) -> int:
-        """Process inbox rows left ``received`` (after a crash between storing and processing)."""
-        from ieb.ggk.soap import unwrap_soap
-
-        t = self.inbox
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t).where(t.c.status == "received").order_by(t.c.id)).all()
-        done = 0
-        for row in rows:
-            envelope = unwrap_soap(bytes(row.envelope))
-            entry = InboxEntry(
-                int(row.id),
-                row.referentienummer,
-                row.cross_ref_nummer,
-                row.berichtcode,
-                row.functie,
-                row.peer_oin,
-            )
-            if self.process(envelope, entry) == "processed":
-                done += 1
-        return done
 
     def _processing_rows(self) -> list[tuple[str, str]]:
         """(retour key, outcome) of every successful processing, oldest first, from the audit table."""
@@ -553,7 +534,7 @@ class Receiver(SoapEndpoint):
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(key, a.c.outcome)
-                .where(a.c.direction == "in", a.c.detail == _PROCESSED)
+                .where(a.c.direction == "in", a.c.detail == PROCESSED)
                 .order_by(a.c.id)
             ).all()
         return [(str(k), str(o)) for k, o in rows]

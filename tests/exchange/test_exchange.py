@@ -290,7 +290,7 @@ def test_an_oin_that_does_not_match_the_certificate_is_a_configuration_error(
 ) -> None:
     exchange.config.organisatie.oin = pki.party("0599").oin  # the certificate is 0363's
     with pytest.raises(ConfigurationError, match="past niet bij het certificaat"):
-        exchange._tls()
+        exchange.tls_files()
     (tmp_path / "ieb.toml").write_text('[receiver]\nallowed_oins = ["123"]\n')
     with pytest.raises(ConfigurationError, match="20 cijfers"):
         load_config(tmp_path / "ieb.toml")
