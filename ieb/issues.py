@@ -54,8 +54,6 @@ class Report:
     issues: list[Issue] = field(default_factory=list)
     #: the parsed root element when the document was well-formed (not part of the JSON output)
     root: etree._Element | None = field(default=None, repr=False, compare=False)
-    #: the typed model class of the detected message (from its release pack), when it has one
-    model: Any = field(default=None, repr=False, compare=False)
 
     @property
     def valid(self) -> bool:

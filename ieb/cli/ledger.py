@@ -58,7 +58,7 @@ def plan_command(
         Format, typer.Option("--format", "-f", help="Uitvoer: text of json (per bericht zijn velden).")
     ] = Format.text,
 ) -> None:
-    """Plan de berichten (release uit ieb.toml, bijv. WMO405) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
+    """Plan de berichten (in de release van ieb.toml of --release) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
     from ieb.ledger.planner import plan
@@ -111,7 +111,7 @@ def plan_command(
             tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
         planned = [_planned_json(m, ex.config.release) for m in preview.messages]
     except PlanningError as exc:
-        fail(exc.message, exc.problems)
+        fail(exc.message, exc.issues)
     except TableError as exc:
         fail(exc.message, [i.describe(exc.name) for i in exc.issues])
     except IebError as exc:
@@ -183,7 +183,7 @@ def _planned_json(message: object, release: str) -> dict[str, object]:
 
 
 def queue_command(
-    files: Annotated[list[Path], typer.Argument(help="Heenberichten (bijv. WMO405), in verzendvolgorde.")],
+    files: Annotated[list[Path], typer.Argument(help="Heenberichten, in verzendvolgorde.")],
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
@@ -208,9 +208,7 @@ def queue_command(
 
 
 def retour_command(
-    files: Annotated[
-        list[Path] | None, typer.Argument(help="Retourbestanden (WMO402/WMO404).", show_default=False)
-    ] = None,
+    files: Annotated[list[Path] | None, typer.Argument(help="Retourbestanden.", show_default=False)] = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Mislukte inbox-berichten opnieuw verwerken.")
     ] = False,

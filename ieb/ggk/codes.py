@@ -14,7 +14,7 @@ code                   fires when
 ``IB213``              zender/organisatie is not a known sending organisation
 ``IB210``              ontvanger/organisatie is not a known receiving organisation
 ``IB234``              functie is not allowed (only with ``allowed_functies``)
-``IB240``              the payload's BerichtCode does not belong to the functie (WMO401 -> 470)
+``IB240``              the payload's BerichtCode does not belong to the functie (a table functie -> code)
 ``StUF055``            the payload is not well-formed XML or the payload validator rejects it
 =====================  ==========================================================================
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "FIXED_ORGANISATIES",
-    "IEB_FUNCTIE_BERICHTCODE",
     "CheckResult",
     "EnvelopeChecks",
     "Finding",
@@ -91,13 +90,6 @@ _OMSCHRIJVING = {
 #: *applicatie* of the knooppunt, not an organisation, and CIZ / ZIN are not in the list.
 FIXED_ORGANISATIES = frozenset({"CAK", "SVB", "IB", "RINIS", "VECOZO", "VWS", "CBS", "UWV"})
 
-#: iEb 1.0: the iStandaard BerichtCode that belongs to each functie (message name).
-IEB_FUNCTIE_BERICHTCODE: Mapping[str, str] = {
-    "WMO401": "470",
-    "WMO402": "471",
-    "WMO403": "472",
-    "WMO404": "473",
-}
 
 _GEMEENTE = re.compile(r"[0-9]{4}")
 _UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -164,17 +156,17 @@ class EnvelopeChecks:
     ``known_zenders``: sending organisations; ``None`` means any 4-digit gemeentecode or a
     :data:`FIXED_ORGANISATIES` code. ``known_ontvangers``: receiving organisations; ``None`` means
     ``{"CAK"}`` for a Di01 and no check for other messages. ``functie_berichtcode``: a mapping
-    functie -> BerichtCode (default iEb 1.0) or a callable ``(functie, payload) -> bool``; ``None``
-    switches IB240 off. ``payload_validator``: ``bytes -> bool | list of problems`` (an empty list
-    or ``True`` means valid). ``allowed_functies``: when set, any other functie gives IB234.
+    functie (message name) -> BerichtCode, or a callable ``(functie, payload) -> bool``; ``None``
+    (the default) switches IB240 off. The GGk knows no iStandaard: the caller passes the table of
+    the releases it carries (``ieb.releases.default_registry.functie_berichtcodes()``).
+    ``payload_validator``: ``bytes -> bool | list of problems`` (an empty list or ``True`` means
+    valid). ``allowed_functies``: when set, any other functie gives IB234.
     """
 
     max_bytes: int = 25 * 1024 * 1024
     known_zenders: Collection[str] | None = None
     known_ontvangers: Collection[str] | None = None
-    functie_berichtcode: Mapping[str, str] | FunctieMatcher | None = field(
-        default_factory=lambda: dict(IEB_FUNCTIE_BERICHTCODE)
-    )
+    functie_berichtcode: Mapping[str, str] | FunctieMatcher | None = None
     payload_validator: PayloadValidator | None = None
     allowed_functies: Collection[str] | None = None
 

@@ -625,6 +625,11 @@ def _tr115(d: Delivery, h: History) -> str | None:
 
 
 def _tr328(d: Delivery, h: History) -> str | None:
+    if d.is_start and d.stopdatum is not None and d.stopdatum < d.datum:
+        return (
+            f"EbStopdatum {d.stopdatum.isoformat()} ligt voor de EbStartdatum {d.datum.isoformat()} van "
+            f"EbStartNummer {d.eb_start_nummer}."
+        )
     if d.is_start:
         stop = _stop(d, h).current
         if stop is not None and d.datum > stop.datum:
@@ -704,7 +709,7 @@ def _op291(d: Delivery, h: History) -> str | None:
             continue
         if not (period.overlaps(new_start, new_stop) or period.contains(new_start)):
             continue  # (contains: a start moved inside another period, even past its own stop)
-        tot = period.stop.datum.isoformat() if period.stop else "open"
+        tot = period.end.isoformat() if period.end else "open"
         if d.is_start and d.status == "1":
             return (
                 f"Bsn {mask_bsn(d.bsn)} heeft al een lopende start (EbStartNummer {period.eb_start_nummer}, "

@@ -897,7 +897,7 @@ def plan(
                     result.deferred.extend(deferred)
                     continue
                 except PlanningError as exc:
-                    problems = exc.problems or [exc.message]
+                    problems = exc.issues or [exc.message]
             result.problems.extend(problems)
         if result.problems and not partial:
             unit.rollback()

@@ -57,6 +57,7 @@ from ieb.ggk import (
     new_referentienummer,
 )
 from ieb.ggk.soap import unwrap_soap
+from ieb.releases import default_registry
 from ieb.simulator.cak import CakConfig, CakSimulator
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.audit import AuditTrail
@@ -123,7 +124,11 @@ class GgkSimulator(SoapEndpoint):
         kwargs.setdefault("organisatie", "CAK")
         kwargs.setdefault("applicatie", "GGk")
         kwargs.setdefault("audit", AuditTrail(engine))
-        checks = checks or EnvelopeChecks(known_zenders=known_zenders, payload_validator=_payload_level1)
+        checks = checks or EnvelopeChecks(
+            known_zenders=known_zenders,
+            payload_validator=_payload_level1,
+            functie_berichtcode=default_registry.functie_berichtcodes(),
+        )
         super().__init__(checks=checks, **kwargs)
         self.engine = engine
         self.faults = FaultInjector(faults)

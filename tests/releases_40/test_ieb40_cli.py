@@ -95,7 +95,7 @@ def test_build_release_4_0_writes_wmo405_and_validate_reports_release_and_codes(
     (folder / "records.csv").write_text(
         "bericht,afzender,identificatie,dagtekening,bsn,eb_start_nummer,status,eb_startdatum,eb_stopdatum,kostprijs_bedrag,kostprijs_startdatum\n"
         f"WMO405,0363,A1,2026-05-20,{B1},7,1,2026-05-01,2026-08-31,57000,2026-05-01\n"
-        f",0363,A2,2026-05-20,{B2},8,2,2022-01-01,2023-01-31,,\n",
+        f"WMO405,0363,A2,2026-05-20,{B2},8,2,2022-01-01,2023-01-31,,\n",
         encoding="utf-8",
     )
     built = runner.invoke(

@@ -174,7 +174,7 @@ def _read(element: etree._Element, kind: str) -> Any:
 
 def element_to_model(root: etree._Element, bericht: str) -> Message40:
     """Read a parsed (and XSD-valid) ``bericht`` into its model. Raises
-    :class:`~ieb.messages.base.InvalidModelError` when a value does not fit the model."""
+    :class:`~ieb.releases.models.InvalidModelError` when a value does not fit the model."""
     binding = load_binding()[bericht.upper()]
     values: dict[str, Any] = {}
     for bound in binding.fields.values():

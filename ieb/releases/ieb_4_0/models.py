@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from ieb.messages.base import InvalidModelError, model_error
+from ieb.releases.models import InvalidModelError, model_error
 from ieb.types import Bedrag, Bsn, Datum, Gemeentecode, IdentificatieBericht, Nummer, Versie
 
 __all__ = [

@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lxml import etree
 
 from ieb.dates import XsdDate
 from ieb.errors import ConfigurationError
+from ieb.issues import Issue
 from ieb.policy.cs333 import cs333_tariff
 from ieb.releases.ieb_4_0.binding import load_binding
-from ieb.validation.report import Issue
-from ieb.validation.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule, RuleContext
+from ieb.releases.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule, RuleContext, define_rule
 from ieb.values import read_date, read_integer, read_string
 
 __all__ = [
@@ -107,25 +107,7 @@ def where(ctx: RuleContext, field: str) -> str | None:
     return None if el is None else ctx.location(el)
 
 
-def _rule(
-    code: str, level: int, retourcode: str | None, title: str, berichten: frozenset[str] | None
-) -> Callable[[Callable[[Rule, RuleContext], Iterator[Issue]]], Rule]:
-    """Define a 4.0 rule once; the pack lists it (see :data:`IEB_4_0_RULES`)."""
-
-    def wrap(fn: Callable[[Rule, RuleContext], Iterator[Issue]]) -> Rule:
-        holder: list[Rule] = []
-
-        def check(ctx: RuleContext) -> Iterator[Issue]:
-            return fn(holder[0], ctx)
-
-        defined = Rule(code, level, retourcode, title, check, berichten)
-        holder.append(defined)
-        return defined
-
-    return wrap
-
-
-@_rule(
+@define_rule(
     "TR394",
     2,
     "0001",
@@ -149,7 +131,7 @@ def tr394(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
         )
 
 
-@_rule("TR378", 3, "S300", "Afzender staat in de CBS-gemeentelijst die op de datum geldt", HEEN)
+@define_rule("TR378", 3, "S300", "Afzender staat in de CBS-gemeentelijst die op de datum geldt", HEEN)
 def tr378(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     code = text(ctx, "afzender")
     if code is None or len(code) != 4 or not code.isdigit():
@@ -172,7 +154,7 @@ def tr378(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     )
 
 
-@_rule(
+@define_rule(
     "TR409",
     3,
     "S333",
@@ -197,7 +179,7 @@ def tr409(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
         )
 
 
-@_rule("TR135", 3, "8848", "Dagtekening niet na de systeemdatum van de ontvanger", HEEN)
+@define_rule("TR135", 3, "8848", "Dagtekening niet na de systeemdatum van de ontvanger", HEEN)
 def tr135(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
     dagtekening = date(ctx, "dagtekening")
     if dagtekening is not None and dagtekening > ctx.today:

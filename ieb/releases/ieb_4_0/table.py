@@ -39,20 +39,21 @@ VALID_FROM = dt.date(2025, 4, 7)
 @dataclass(frozen=True)
 class Row:
     """What the table knows of a message without its XSD: direction, partner, the binding field of
-    its date element and of its key."""
+    its date element and of its key, and the standard's title (Inlichtingenbureau berichtenlijst)."""
 
     direction: Direction
     answers: str
     date_field: str
+    omschrijving: str
     key_field: str = "eb_start_nummer"
 
 
-#: name -> (direction, the message it answers / is answered by, date field of its klasse)
+#: name -> (direction, the message it answers / is answered by, date field of its klasse, title)
 PAIRS: dict[str, Row] = {
-    "WMO405": Row(Direction.HEEN, "WMO406", "eb_startdatum"),
-    "WMO406": Row(Direction.RETOUR, "WMO405", "eb_startdatum"),
-    "WMO407": Row(Direction.HEEN, "WMO408", "bw_startdatum"),
-    "WMO408": Row(Direction.RETOUR, "WMO407", "bw_startdatum"),
+    "WMO405": Row(Direction.HEEN, "WMO406", "eb_startdatum", "Start en stop eigen bijdrage"),
+    "WMO406": Row(Direction.RETOUR, "WMO405", "eb_startdatum", "Retour start en stop eigen bijdrage"),
+    "WMO407": Row(Direction.HEEN, "WMO408", "bw_startdatum", "Start en stop beschermd wonen"),
+    "WMO408": Row(Direction.RETOUR, "WMO407", "bw_startdatum", "Retour start en stop beschermd wonen"),
 }
 
 
@@ -98,6 +99,7 @@ def message_table(folder: Path | None = None) -> dict[str, MessageDef]:
             root_name=binding.root,
             direction=row.direction,
             answers=row.answers,
+            omschrijving=row.omschrijving,
             klasse=key[-2] if len(key) >= 2 else None,
             key_element=key[-1],
             date_element=date[-1],
