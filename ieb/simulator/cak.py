@@ -106,6 +106,9 @@ class CakResult:
     codes: tuple[str, ...] = ()
     issues: tuple[Issue, ...] = field(default=(), repr=False)
     reason: str | None = None
+    #: the Fo01 code to answer with instead of a retour (the release's ``level1_fo01``: IB001 in
+    #: iEb 4.0 for a payload that is not XSD-valid); None: StUF055 when there is no retour
+    fo01_code: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -580,6 +583,18 @@ class CakSimulator:
                 source, "no_retour", None, 1, (), tuple(issues), "niveau 1 zonder retour (IV032)"
             )
         pack, retour = target
+        if level == 1 and pack.level1_fo01:  # iEb 4.0: the CAK answers an XSD-invalid payload with Fo01
+            first = issues[0].message if issues else "niet geldig volgens het XSD"
+            return CakResult(
+                source,
+                "no_retour",
+                None,
+                1,
+                (),
+                tuple(issues),
+                f"het bericht is niet geldig volgens het XSD ({pack.name}): {first}",
+                fo01_code=pack.level1_fo01,
+            )
         kop = retour_kop(_child(root, "Header"), day, retour)
         with self.engine.begin() as conn:
             payload = _retour_xml(

@@ -75,6 +75,8 @@ def pack_for(folder: Path | None = None) -> ReleasePack:
         delivery=IEB_4_0_DELIVERY,
         retour_writer=write_retour,
         builtin=True,
+        # public fact: the CAK answers a payload that is not XSD-valid with Fo01 IB001 (2025 list)
+        level1_fo01="IB001",
     )
 
 
