@@ -84,6 +84,9 @@ class CakConfig:
     xslt_versie: str = "1.0.0"
     gemeenten: GemeenteLijst | None = None
     tariffs: TariffTable = NATIONAL_TARIFFS
+    #: the one release this CAK speaks (``ieb simulate --release``); None: every registered release.
+    #: A heenbericht of another release gets no retour (a Dutch reason naming both releases).
+    release: str | None = None
 
 
 @dataclass(frozen=True)
@@ -524,6 +527,12 @@ class CakSimulator:
             )
         except Exception as exc:  # noqa: BLE001 - the CAK answers every message, even when a check breaks
             return self._unassessable(data, functie, source, day, "validatie", exc)
+        if self.config.release is not None and report.release not in (None, self.config.release):
+            reason = (
+                f"dit CAK spreekt release {self.config.release}; een {report.bericht} van release "
+                f"{report.release} wordt niet verwerkt"
+            )
+            return CakResult(source, "no_retour", None, 1, (), tuple(report.issues), reason)
         root = _readable_root(data, report.root, report.issues)
         level = report.level
         target = _retour_of(root, functie)
