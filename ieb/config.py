@@ -248,8 +248,9 @@ class SimulatorConfig(_Base):
     sign: bool = False
     faults: str | None = None
     level1: Literal["retour", "none"] = "retour"
-    #: the iEb release the simulated CAK speaks, and its registered official XSD folder (see IebConfig)
-    release: str = Field(default="ieb-1.0", pattern=r"^[a-z][a-z0-9]*-[0-9]+\.[0-9]+$")
+    #: the iEb release the simulated CAK speaks (None: every registered release), and its registered
+    #: official XSD folder (see IebConfig)
+    release: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]*-[0-9]+\.[0-9]+$")
     release_xsd: Path | None = None
     source: Path | None = Field(default=None, exclude=True)
 

@@ -532,6 +532,15 @@ def simulate_serve_command(
         bool, typer.Option("--sign", help="Antwoorden op ondertekende verzoeken ondertekenen.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Ook INFO-regels.")] = False,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            metavar="ieb-4.0|ieb-1.0",
+            help="Het CAK spreekt alleen deze release (standaard: release uit simulator.toml, anders elke).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Draai GGk + CAK als HTTPS-SOAP-server met mutual TLS; retouren gaan naar de callback."""
     from ieb.cli._common import check_oin
@@ -570,6 +579,15 @@ def simulate_serve_command(
                 "(relatieve paden gelden vanaf de map van simulator.toml)",
                 code=2,
             )
+    if sim.release_xsd is not None:  # official XSDs registered for the release the CAK speaks
+        from ieb.releases import use_official_folder
+
+        try:
+            use_official_folder(
+                release or sim.release or "ieb-4.0", sim.resolve(sim.release_xsd) or sim.release_xsd
+            )
+        except IebError as exc:
+            fail(str(exc), code=2)
     profile = faults or sim.faults
     try:
         fault_config = FaultConfig.parse(profile) if profile else None
@@ -587,7 +605,7 @@ def simulate_serve_command(
             allowed_oins=set(allow_oin or sim.allowed_oins) or None,
             faults=fault_config,
             signing=signing,
-            cak_config=CakConfig(level1=sim.level1),
+            cak_config=CakConfig(level1=sim.level1, release=release or sim.release),
         ).start()
     except (IebError, OSError) as exc:
         fail(str(exc), code=2)
@@ -645,6 +663,10 @@ def demo_command(
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Verzendthreads.")] = 4,
     timeout: Annotated[float, typer.Option("--timeout", help="Maximale duur in seconden.")] = 600.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Auditregels op stderr.")] = False,
+    release: Annotated[
+        str,
+        typer.Option("--release", metavar="ieb-4.0|ieb-1.0", help="iEb-release van de demo."),
+    ] = "ieb-1.0",
 ) -> None:
     """Start simulator en ieb serve op loopback, verstuur N startberichten en wacht op alle retouren."""
     from ieb.simulator.faults import FaultConfig
@@ -660,8 +682,16 @@ def demo_command(
         fault_config = FaultConfig.demo()
     if db is not None and db.exists():
         fail(f"{db} bestaat al; de demo begint met een lege database", code=2)
+    if release not in ("ieb-4.0", "ieb-1.0"):
+        fail(f"--release: kies ieb-4.0 of ieb-1.0, niet {release!r}", code=2)
     summary = run_demo(
-        count, faults=fault_config, db=db, workers=workers, timeout=timeout, progress=not as_json
+        count,
+        faults=fault_config,
+        db=db,
+        workers=workers,
+        timeout=timeout,
+        progress=not as_json,
+        release=release,
     )
     if as_json:
         typer.echo(summary.as_json())

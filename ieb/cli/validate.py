@@ -243,6 +243,8 @@ def validate(
         raise usage_error(f"kies uit {', '.join(FORMATS)}", "--format")
     day = parse_today(today)
     files = _collect_paths(paths)
+    if not release_dir:
+        _official_folder()
     registry = _registry(release_dir)
     lijst, forced = _rule_options(gemeenten, revision)
     if heen is not None or format == "rapport":  # the conformance kit (ieb.conformance, docs/conformance.md)
@@ -704,6 +706,7 @@ def _build_release(release: str | None) -> str:
     from ieb.errors import IebError
     from ieb.releases import default_registry
 
+    _official_folder()
     if release is None:
         try:
             from ieb.config import find_config, load_config
@@ -716,6 +719,25 @@ def _build_release(release: str | None) -> str:
     if release not in known:
         raise usage_error(f"onbekende release {release!r}; kies uit {', '.join(known)}", "--release")
     return release
+
+
+def _official_folder() -> None:
+    """When the ieb.toml found registers official XSDs (``release_xsd``, by ``ieb release check``),
+    build and validate with them: the release's pack is rebuilt on that folder."""
+    from ieb.config import find_config, load_config
+    from ieb.errors import IebError
+    from ieb.releases import use_official_folder
+
+    try:
+        found = find_config()
+        config = load_config(found) if found is not None else None
+    except IebError:
+        return
+    if config is not None and config.release_xsd is not None:
+        try:
+            use_official_folder(config.release, config.resolve(config.release_xsd) or config.release_xsd)
+        except IebError as exc:
+            raise usage_error(exc.message, "release_xsd") from None
 
 
 def _heen_names(release: str) -> list[str]:

@@ -48,7 +48,7 @@ from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.planner import Period, Plan, plan, record_problems
 from ieb.ledger.retour import RetourOutcome
 from ieb.ledger.store import Ledger
-from ieb.releases import default_registry, get_pack
+from ieb.releases import default_registry, get_pack, use_official_folder
 from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.store.db import open_database
 from ieb.store.schema import counters, eb_start_nummers
@@ -151,6 +151,8 @@ class Exchange:
         self.config = config
         self._engine = engine
         self.must_exist = must_exist
+        if config.release_xsd is not None:  # the official XSDs registered by `ieb release check`
+            use_official_folder(config.release, config.resolve(config.release_xsd) or config.release_xsd)
         self.on_retour: Callable[[str, tuple[str, ...]], None] | None = None
         #: the retour handling (receiver handler, retour files, inbox replay) on this exchange's database
         self.retours = Retours(lambda: self.engine, lambda: self.ledger, lambda: self.on_retour)

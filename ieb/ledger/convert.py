@@ -35,7 +35,7 @@ def convert_deliveries(deliveries: Iterable[Delivery], pack: ReleasePack) -> lis
         groups.setdefault((d.afzender, d.eb_start_nummer), []).append(d)
     out: list[Delivery] = []
     for (afzender, nummer), group in groups.items():
-        old = [d for d in group if pack_of(d.bericht) is not pack]
+        old = [d for d in group if pack_of(d.bericht).name != pack.name]
         if not old:
             out.extend(group)
             continue
@@ -55,7 +55,7 @@ def convert_deliveries(deliveries: Iterable[Delivery], pack: ReleasePack) -> lis
                         record, afzender, start.identificatie, max(d.dagtekening for d in old)
                     )
                 )
-        out.extend(d for d in group if pack_of(d.bericht) is pack)
+        out.extend(d for d in group if pack_of(d.bericht).name == pack.name)
     return out
 
 
@@ -63,6 +63,6 @@ def converted(history: MemoryHistory, pack: ReleasePack) -> MemoryHistory:
     """``history`` as release ``pack`` sees it (:func:`convert_deliveries`); the same object when
     every delivery is already of ``pack``."""
     items = list(history.deliveries())
-    if all(pack_of(d.bericht) is pack for d in items):
+    if all(pack_of(d.bericht).name == pack.name for d in items):
         return history
     return MemoryHistory(convert_deliveries(items, pack))

@@ -136,3 +136,37 @@ def test_cli_check_on_a_renamed_copy_exits_1_names_the_element_and_registers_not
 def test_cli_check_without_a_folder_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["release", "check", str(tmp_path / "weg")])
     assert result.exit_code == 2
+
+
+def test_a_registered_official_folder_is_used_by_build_and_validate(
+    tmp_path: Path, standin_copy: Path, monkeypatch: object
+) -> None:
+    import pytest
+
+    from ieb.releases import default_registry
+    from ieb.releases.ieb_4_0 import PACK
+
+    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
+    for name in ("WMO405", "WMO406", "WMO407", "WMO408"):
+        xsd = standin_copy / f"{name}.xsd"
+        xsd.write_text(
+            xsd.read_text(encoding="utf-8").replace("4_0/wmo", "4_0_officieel/wmo"), encoding="utf-8"
+        )
+    mp.chdir(tmp_path)
+    mp.delenv("IEB_CONFIG", raising=False)
+    try:
+        assert runner.invoke(app, ["init", "-g", "0363"]).exit_code == 0
+        assert runner.invoke(app, ["release", "check", str(standin_copy)]).exit_code == 0
+        (tmp_path / "r.csv").write_text(
+            "bericht,afzender,identificatie,dagtekening,bsn,eb_start_nummer,status,eb_startdatum\n"
+            "WMO405,0363,A1,2026-05-20,999990019,7,1,2026-05-01\n",
+            encoding="utf-8",
+        )
+        built = runner.invoke(app, ["build", "r.csv", "--out", "b", "--today", "2026-06-01"])
+        assert built.exit_code == 0, built.output
+        data = (tmp_path / "b" / "WMO405_0363_A1.xml").read_bytes()
+        assert b"4_0_officieel/wmo405" in data  # written in the official namespace
+        checked = runner.invoke(app, ["validate", "b", "--format", "json", "--today", "2026-06-01"])
+        assert checked.exit_code == 0 and json.loads(checked.output)["files"][0]["release"] == "ieb-4.0"
+    finally:
+        default_registry.register(PACK, replace=True)  # the stand-in again for the other tests

@@ -22,13 +22,14 @@ from lxml import etree
 from ieb.errors import IebError, MessageInvalidError, UnknownMessageError
 from ieb.issues import Issue
 from ieb.releases.ieb_4_0.binding import Bound, MessageBinding, load_binding
-from ieb.releases.ieb_4_0.models import Message40, build, model_class
+from ieb.releases.ieb_4_0.models import RELEASE, Message40, build, model_class
 from ieb.releases.ieb_4_0.schema import SchemaIndex, index_schema
 from ieb.values import read_date, read_integer, read_string
 from ieb.xmlsafe import XmlProblem, parse_bytes, thread_schema
 
 __all__ = [
     "STAND_IN_DIR",
+    "active_folder",
     "element_to_model",
     "from_xml",
     "message_schemas",
@@ -45,11 +46,23 @@ STAND_IN_DIR = Path(__file__).with_name("schemas")
 _Tree = dict[str, Any]
 
 
+def active_folder() -> Path:
+    """The XSD folder of the ieb-4.0 pack registered in the default registry: an official folder
+    (``release_xsd``, see :func:`ieb.releases.use_official_folder`) or the stand-in."""
+    from ieb.errors import ConfigurationError
+    from ieb.releases import default_registry
+
+    try:
+        return default_registry.get(RELEASE).folder or STAND_IN_DIR
+    except ConfigurationError:
+        return STAND_IN_DIR
+
+
 def message_schemas(folder: Path | None = None) -> dict[str, Path]:
-    """``{"WMO405": path}`` of the message XSDs in ``folder`` (default: the stand-in)."""
+    """``{"WMO405": path}`` of the message XSDs in ``folder`` (default: :func:`active_folder`)."""
     from ieb.releases.ieb_4_0.check import find_message_schemas
 
-    _, found = find_message_schemas(folder or STAND_IN_DIR)
+    _, found = find_message_schemas(folder or active_folder())
     return found
 
 

@@ -64,7 +64,7 @@ def message_table(folder: Path | None = None) -> dict[str, MessageDef]:
     :class:`KeyError` never (every message of :data:`PAIRS` is bound)."""
     from ieb.errors import ConfigurationError
 
-    folder = folder or STAND_IN_DIR
+    folder = folder or STAND_IN_DIR  # the pack is built on an explicit folder (pack_for)
     schemas = message_schemas(folder)
     bindings = load_binding()
     rows: dict[str, MessageDef] = {}
