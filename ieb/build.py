@@ -34,7 +34,7 @@ from ieb.errors import IebError
 from ieb.releases import get_pack
 from ieb.releases.models import InvalidModelError, Message
 from ieb.releases.pack import MessageDef, ReleasePack
-from ieb.tabular import RowIssue, Table, TableError, read_table
+from ieb.tabular import RowIssue, Table, TableError, read_table, restore_zeros
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 
@@ -144,8 +144,6 @@ def _date(value: Any, column: str, line: int, issues: list[RowIssue]) -> dt.date
 
 def _zeros(value: Any, width: int) -> str:
     """A code as text with the leading zeros Excel drops restored (``363`` -> ``0363``)."""
-    from ieb.tabular import restore_zeros
-
     return restore_zeros(value, width)
 
 

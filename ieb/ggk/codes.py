@@ -25,14 +25,14 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from ieb.errors import IebError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ieb.ggk.models import Envelope
+from ieb.ggk._xml import parse_xml
+from ieb.ggk.codec import GGK_NS, envelope_from_element, schema_errors
+from ieb.ggk.errors import EnvelopeTooLargeError
+from ieb.ggk.models import Di01, Du01, Envelope, XmlBestand
 
 __all__ = [
     "FIXED_ORGANISATIES",
@@ -137,7 +137,6 @@ FunctieMatcher = Callable[[str, bytes], bool]
 
 def payload_berichtcode(payload: bytes) -> str | None:
     """The iStandaard ``Header/BerichtCode`` of a payload (any namespace), or None when absent/unreadable."""
-    from ieb.ggk._xml import parse_xml
 
     try:
         root = parse_xml(payload)
@@ -172,10 +171,6 @@ class EnvelopeChecks:
 
     def check(self, data: bytes) -> CheckResult:
         """Every Fo01 code that applies to the envelope ``data`` (bare or inside a SOAP 1.1 Envelope)."""
-        from ieb.ggk._xml import parse_xml
-        from ieb.ggk.codec import GGK_NS, envelope_from_element, schema_errors
-        from ieb.ggk.errors import EnvelopeTooLargeError
-        from ieb.ggk.models import Di01, Du01
 
         if len(data) > self.max_bytes:
             error = EnvelopeTooLargeError(len(data), self.max_bytes)
@@ -260,8 +255,6 @@ class EnvelopeChecks:
         return bool(_GEMEENTE.fullmatch(organisatie)) or organisatie in FIXED_ORGANISATIES
 
     def _payload_findings(self, functie: str, payload: bytes, envelope: object) -> list[Finding]:
-        from ieb.ggk._xml import parse_xml
-        from ieb.ggk.models import Di01, Du01, XmlBestand
 
         assert isinstance(envelope, Di01 | Du01)
         findings: list[Finding] = []

@@ -8,7 +8,6 @@ asks a pack: ``ieb.releases.get_pack(name).message(bericht).model``.
 
 from __future__ import annotations
 
-from ieb.releases.ieb_1_0 import models as _builtin_models
 from ieb.releases.ieb_1_0.models import *  # noqa: F403  (the built-in pack's models, by name)
 from ieb.releases.models import (
     BerichtIdentificatie,
@@ -28,5 +27,4 @@ __all__ = [
     "Message",
     "RetourMessage",
     "model_error",
-    *(n for n in _builtin_models.__all__ if n != "BerichtIdentificatie"),
 ]

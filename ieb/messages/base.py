@@ -3,7 +3,6 @@ pack's header and klasse models (:mod:`ieb.releases.ieb_1_0.models`), by star im
 
 from __future__ import annotations
 
-from ieb.releases.ieb_1_0 import models as _builtin_models
 from ieb.releases.ieb_1_0.models import *  # noqa: F403  (the built-in pack's models, by name)
 from ieb.releases.models import (
     BerichtIdentificatie,
@@ -25,5 +24,4 @@ __all__ = [
     "RetourMessage",
     "dump_fields",
     "model_error",
-    *(n for n in _builtin_models.__all__ if n != "BerichtIdentificatie"),
 ]

@@ -147,21 +147,27 @@ class Registry:
         self._packs: dict[str, ReleasePack] = {}
         self._sources = sources
         self._lock = threading.RLock()
+        self._loading = False
         for pack in packs:
             self._packs.setdefault(pack.name, pack)
 
     def _ensure(self) -> None:
+        """Load the packs of ``sources`` once; other threads wait until they are loaded. A pack
+        that asks this registry while it is being imported sees the packs loaded so far."""
         if self._sources is None:
             return
         with self._lock:
-            if self._sources is not None:
-                sources, self._sources = self._sources, None
-                try:
-                    for pack in sources():
-                        self._packs.setdefault(pack.name, pack)
-                except BaseException:
-                    self._sources = sources
-                    raise
+            sources = self._sources
+            if sources is None or self._loading:
+                return
+            self._loading = True
+            try:
+                packs = list(sources())  # raises (ConfigurationError): tried again on next use
+            finally:
+                self._loading = False
+            for pack in packs:
+                self._packs.setdefault(pack.name, pack)
+            self._sources = None
 
     @classmethod
     def with_builtin(cls) -> Registry:

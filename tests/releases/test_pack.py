@@ -280,3 +280,38 @@ def test_every_table_row_round_trips_through_codec_validation_and_ggk_routing(pa
 
     run()
     assert seen <= {r.name for r in pack.heen()}
+
+
+def test_registry_loads_once_and_other_threads_wait(pack: ReleasePack) -> None:
+    """A thread asking while another loads the packs waits for them (never sees an empty registry);
+    the sources run once."""
+    import threading
+
+    started, go = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def sources() -> list[ReleasePack]:
+        calls.append(1)
+        started.set()
+        go.wait(10)
+        return [pack]
+
+    registry = Registry(sources=sources)
+    results: list[object] = []
+
+    def ask() -> None:
+        try:
+            results.append(registry.get(pack.name))
+        except Exception as exc:  # recorded, asserted below
+            results.append(exc)
+
+    first = threading.Thread(target=ask)
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=ask)
+    second.start()
+    second.join(0.2)  # the second one is blocked on the loading (or not yet asking): both are fine
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert results == [pack, pack] and calls == [1]
