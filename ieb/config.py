@@ -387,8 +387,8 @@ def example_toml(
 # Database: een SQLite-bestand of een SQLAlchemy-URL (postgresql+psycopg://gebruiker@host/db).
 database = {q(database)}
 
-# De iEb-release waarin berichten worden gemaakt en verwacht: "ieb-4.0" (WMO405/WMO406, in productie
-# sinds 7 april 2025) of "ieb-1.0" (WMO401-WMO404). Officiële XSD's registreren: ieb release check MAP.
+# De iEb-release waarin berichten worden gemaakt en verwacht: "ieb-4.0" (in productie sinds
+# 7 april 2025) of "ieb-1.0". Officiële XSD's registreren: ieb release check MAP.
 release = {q(release)}
 
 # De gemeenten waarvoor deze organisatie aanlevert (Afzender van elk bericht). Bij meer dan een

@@ -69,7 +69,7 @@ class Sent:
     payload: bytes = field(repr=False)
     answer_kind: str | None = None  # Du01 / Fo01 / None
     codes: tuple[str, ...] = ()
-    #: the stop date of a record that carries start and stop (iEb 4.0 WMO405), else None
+    #: the stop date of a record that carries start and stop (iEb 4.0), else None
     stopdatum: dt.date | None = None
 
     @property
@@ -276,7 +276,7 @@ def _one_record(release: str) -> str | None:
 
 
 def _catalogue_one_record(day: dt.date, afzender: str, release: str, P: str) -> tuple[Scenario, ...]:
-    """The scenarios of a release whose ONE record carries a period (iEb 4.0: WMO405): a new period,
+    """The scenarios of a release whose ONE record carries a period (iEb 4.0): a new period,
     one with its stop, adding and changing a stop, a deletion, and the rejections 9056 (a reused
     Identificatie), 9063 (a deletion without an earlier delivery) and 9393 (a start moved more than
     36 months back). The retourcodes are the release's (its pack's retourcode table)."""

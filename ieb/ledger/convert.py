@@ -1,7 +1,7 @@
 """Continuing a ledger in another release: the deliveries of one release seen as another's.
 
-iEb 4.0 replaced iEb 1.0 on 2025-04-07; the CAK carried every 1.0 start (WMO401) with its stop
-(WMO403) over as one 4.0 period with the same EbStartNummer. A municipality's ledger that holds 1.0
+iEb 4.0 replaced iEb 1.0 on 2025-04-07; the CAK carried every 1.0 start record with its stop record
+over as one 4.0 period with the same EbStartNummer. A municipality's ledger that holds 1.0
 deliveries continues the same way, without rewriting what was sent (nothing accepted is lost): when
 it plans in the new release, :func:`converted` shows each EbStartNummer whose deliveries are of an
 older release as ONE first delivery (status 1) of the new release's start record, carrying the

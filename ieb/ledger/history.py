@@ -127,7 +127,7 @@ def _roles_of_pack(pack: ReleasePack) -> Roles:
     closes: list[str] = []
     day = dt.date(2020, 1, 1)
     # only the heenberichten the mapping plans for a period with a stop (a pack may have others,
-    # e.g. iEb 4.0's WMO407 beschermd wonen, that carry no eigen-bijdrage period)
+    # e.g. iEb 4.0's beschermd-wonen record, that carry no eigen-bijdrage period)
     probe_period = Period(1, "999999990", day, dt.date(2020, 12, 31), None, None)
     planned = {r.bericht for r in mapping.records(PeriodChange(None, probe_period))}
     for row in pack.heen():

@@ -1,4 +1,4 @@
-"""Periods: a delivery whose one record carries start and stop (iEb 4.0 WMO405) keeps its stop date.
+"""Periods: a delivery whose one record carries start and stop (iEb 4.0) keeps its stop date.
 
 ``deliveries.stopdatum`` is the EbStopdatum of such a record (NULL for every delivery of iEb 1.0,
 where the stop is a delivery of its own with the date in ``datum``).
