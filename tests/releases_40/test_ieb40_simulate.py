@@ -99,3 +99,38 @@ def test_demo_runs_in_4_0(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary["accepted"] == 5 and summary["lost"] == 0 and summary["duplicates"] == 0
+
+
+def test_the_cak_answers_wmo407_with_wmo408_and_checks_9395() -> None:
+    from ieb.codec import from_xml
+    from ieb.releases.ieb_4_0 import Wmo407, Wmo408
+    from ieb.simulator import CakSimulator
+
+    sim = CakSimulator("sqlite://", today=DAY)
+
+    def heen(**kw: object) -> bytes:
+        values: dict[str, object] = {
+            "afzender": "0363",
+            "identificatie": "B-1",
+            "dagtekening": DAY,
+            "bsn": "999990019",
+            "eb_start_nummer": 1,
+            "bw_startdatum": dt.date(2026, 5, 1),
+            "status_aanlevering": "1",
+        }
+        values.update(kw)
+        return to_xml(build(Wmo407, **values))
+
+    try:
+        first = sim.process(heen())
+        assert first.verdict == "accepted" and isinstance(from_xml(first.retour or b"", today=DAY), Wmo408)
+        far = sim.process(
+            heen(identificatie="B-2", status_aanlevering="2", bw_startdatum=dt.date(2022, 1, 1))
+        )
+        assert (far.verdict, far.codes) == ("rejected", ("9395",))
+        stop = sim.process(
+            heen(identificatie="B-3", status_aanlevering="2", bw_stopdatum=dt.date(2026, 6, 30))
+        )
+        assert stop.verdict == "accepted"
+    finally:
+        sim.close()
