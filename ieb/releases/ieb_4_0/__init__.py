@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ieb.releases.ieb_4_0.codec import STAND_IN_DIR, from_xml, to_xml, validate_xsd
+from ieb.releases.ieb_4_0.codec import STAND_IN_DIR, to_xml, validate_xsd
 from ieb.releases.ieb_4_0.delivery import IEB_4_0_DELIVERY
-from ieb.releases.ieb_4_0.models import RELEASE, Wmo405, Wmo406, Wmo407, Wmo408, build, model_class
+from ieb.releases.ieb_4_0.models import RELEASE, Wmo405, Wmo406, Wmo407, Wmo408, build, from_xml, model_class
 from ieb.releases.ieb_4_0.retour import write_retour
 from ieb.releases.ieb_4_0.rules import FINAL_RULES, HISTORY_RULE_CODES, IEB_4_0_RULES, PARAMETERS
 from ieb.releases.ieb_4_0.table import VALID_FROM, message_table

@@ -18,7 +18,10 @@ from typing import Literal
 
 from ieb.errors import ConfigurationError
 
-__all__ = ["BINDING_FILE", "Bound", "MessageBinding", "load_binding"]
+__all__ = ["BINDING_FILE", "RELEASE", "Bound", "MessageBinding", "load_binding"]
+
+#: The release name of this pack.
+RELEASE = "ieb-4.0"
 
 #: The binding file shipped with the pack.
 BINDING_FILE = Path(__file__).with_name("binding.toml")

@@ -19,10 +19,9 @@ from typing import Any
 
 from lxml import etree
 
-from ieb.errors import IebError, MessageInvalidError, UnknownMessageError
+from ieb.errors import IebError, UnknownMessageError
 from ieb.issues import Issue
-from ieb.releases.ieb_4_0.binding import Bound, MessageBinding, load_binding
-from ieb.releases.ieb_4_0.models import RELEASE, Message40, build, model_class
+from ieb.releases.ieb_4_0.binding import RELEASE, Bound, MessageBinding, load_binding
 from ieb.releases.ieb_4_0.schema import SchemaIndex, index_schema
 from ieb.values import read_date, read_integer, read_string
 from ieb.xmlsafe import XmlProblem, parse_bytes, thread_schema
@@ -30,8 +29,7 @@ from ieb.xmlsafe import XmlProblem, parse_bytes, thread_schema
 __all__ = [
     "STAND_IN_DIR",
     "active_folder",
-    "element_to_model",
-    "from_xml",
+    "element_values",
     "message_schemas",
     "model_to_element",
     "schema_index",
@@ -92,7 +90,7 @@ def _fill(bound: Bound, index: SchemaIndex, full: tuple[str, ...]) -> str | None
     return None
 
 
-def model_to_element(model: Message40, folder: Path | None = None) -> etree._Element:
+def model_to_element(model: Any, folder: Path | None = None) -> etree._Element:
     """The message as an lxml tree, laid out by the XSD in ``folder`` (default: the stand-in)."""
     binding = load_binding()[model.bericht]
     values: dict[str, Any] = {}
@@ -156,10 +154,13 @@ def values_to_element(
     return root
 
 
-def to_xml(model: Message40, folder: Path | None = None) -> bytes:
-    """Serialise a 4.0 message: UTF-8 without BOM, XML declaration, two-space indentation, final
-    newline. Raises :class:`IebError` when ``model`` is not a 4.0 model."""
-    if not isinstance(model, Message40):
+def to_xml(model: Any, folder: Path | None = None) -> bytes:
+    """Serialise a 4.0 message model (:mod:`.models`): UTF-8 without BOM, XML declaration, two-space
+    indentation, final newline. Raises :class:`IebError` when ``model`` is not a 4.0 model."""
+    if (
+        getattr(type(model), "release", None) != RELEASE
+        or getattr(model, "bericht", None) not in load_binding()
+    ):
         raise IebError(f"to_xml van ieb-4.0 verwacht Wmo405 ... Wmo408, niet {type(model).__name__}")
     root = model_to_element(model, folder)
     etree.indent(root, space="  ")
@@ -185,9 +186,9 @@ def _read(element: etree._Element, kind: str) -> Any:
     return read_string(element)
 
 
-def element_to_model(root: etree._Element, bericht: str) -> Message40:
-    """Read a parsed (and XSD-valid) ``bericht`` into its model. Raises
-    :class:`~ieb.releases.models.InvalidModelError` when a value does not fit the model."""
+def element_values(root: etree._Element, bericht: str) -> dict[str, Any]:
+    """The bound values of a parsed (and XSD-valid) ``bericht`` by model field, read as the XSD
+    reads them (a repeating element as a tuple); absent elements are left out."""
     binding = load_binding()[bericht.upper()]
     values: dict[str, Any] = {}
     for bound in binding.fields.values():
@@ -198,7 +199,7 @@ def element_to_model(root: etree._Element, bericht: str) -> Message40:
             values[bound.field] = tuple(read_string(e) for e in found)
         else:
             values[bound.field] = _read(found[0], bound.type)
-    return build(model_class(bericht), **values)
+    return values
 
 
 def validate_xsd(
@@ -237,12 +238,3 @@ def validate_xsd(
             )
         ],
     )
-
-
-def from_xml(data: bytes, folder: Path | None = None) -> Message40:
-    """Parse and XSD-validate a 4.0 file and return its model; raises :class:`MessageInvalidError`
-    with every level-1 issue."""
-    bericht, root, issues = validate_xsd(data, folder)
-    if issues or bericht is None or root is None:
-        raise MessageInvalidError("bericht is ongeldig", issues)
-    return element_to_model(root, bericht)

@@ -22,6 +22,10 @@ from typing import Any, ClassVar, Literal
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from ieb.errors import MessageInvalidError
+from ieb.releases.ieb_4_0.binding import RELEASE, load_binding
+from ieb.releases.ieb_4_0.codec import element_values, validate_xsd
+from ieb.releases.ieb_4_0.codec import to_xml as _to_xml
 from ieb.releases.models import InvalidModelError, model_error
 from ieb.types import Bedrag, Bsn, Datum, Gemeentecode, IdentificatieBericht, Nummer, Versie
 
@@ -36,11 +40,11 @@ __all__ = [
     "Wmo407",
     "Wmo408",
     "build",
+    "element_to_model",
+    "from_xml",
     "model_class",
 ]
 
-#: The release name of this pack.
-RELEASE = "ieb-4.0"
 
 #: StatusAanlevering in iEb 4.0: 1 new, 2 change, 3 delete (ASSUMED: 9 is not allowed, as in 1.0).
 Status40 = Literal["1", "2", "3"]
@@ -94,8 +98,6 @@ class Message40(BaseModel):
         """The model as nested views along the binding's paths: one attribute per element in
         snake_case; a repeating element (RetourCode) becomes a tuple of :class:`Code` named after
         its wrapper (``retour_codes``). ``client`` is None when the message has no Bsn."""
-        from ieb.releases.ieb_4_0.binding import load_binding
-
         root = View()
         for bound in load_binding()[self.bericht].fields.values():
             value = getattr(self, bound.field)
@@ -127,15 +129,11 @@ class Message40(BaseModel):
 
     def to_xml(self, folder: Path | None = None) -> bytes:
         """This message as XML bytes (:func:`ieb.releases.ieb_4_0.codec.to_xml`)."""
-        from ieb.releases.ieb_4_0.codec import to_xml
-
-        return to_xml(self, folder)
+        return _to_xml(self, folder)
 
     @classmethod
     def from_element(cls, root: etree._Element) -> Message40:
         """Read a parsed, XSD-valid message of this class (the codec's model hook)."""
-        from ieb.releases.ieb_4_0.codec import element_to_model
-
         return element_to_model(root, cls.bericht)
 
     @classmethod
@@ -257,3 +255,18 @@ def build(cls: type[Message40], **values: Any) -> Message40:
 
 
 __all__ += ["InvalidModelError"]
+
+
+def element_to_model(root: etree._Element, bericht: str) -> Message40:
+    """Read a parsed (and XSD-valid) ``bericht`` into its model. Raises
+    :class:`~ieb.releases.models.InvalidModelError` when a value does not fit the model."""
+    return build(model_class(bericht), **element_values(root, bericht))
+
+
+def from_xml(data: bytes, folder: Path | None = None) -> Message40:
+    """Parse and XSD-validate a 4.0 file and return its model; raises :class:`MessageInvalidError`
+    with every level-1 issue (``XSD``/parser codes, retourcode 0001)."""
+    bericht, root, issues = validate_xsd(data, folder)
+    if issues or bericht is None or root is None:
+        raise MessageInvalidError("bericht is ongeldig", issues)
+    return element_to_model(root, bericht)
