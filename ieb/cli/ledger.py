@@ -259,6 +259,7 @@ def _print_status(data: dict[str, object], detail: bool) -> None:
     d = data["deliveries"]
     o = data["outbox"]
     assert isinstance(d, dict) and isinstance(o, dict)
+    show(f"Release: {data.get('release') or '-'}")
     show(f"Gemeenten: {', '.join(data['gemeenten']) or '-'}")  # type: ignore[arg-type]
     show(
         "Berichten: "
