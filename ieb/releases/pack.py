@@ -172,7 +172,9 @@ class DefinedRule(Protocol):
     to the pack whose :class:`RuleSet` lists it."""
 
     @property
-    def code(self) -> str: ...
+    def code(self) -> str:
+        """The rule code (``"CS002"``), unique within its kind."""
+        ...
 
 
 _R = TypeVar("_R", bound=DefinedRule)

@@ -21,19 +21,21 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ieb.errors import ConfigurationError
+from ieb.exchange import Exchange
 from ieb.service.metrics import CONTENT_TYPE, Metrics
-from ieb.transport.sender import Wakeup
+from ieb.transport.sender import Sender, Wakeup
+from ieb.transport.server import HttpsServer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ieb.exchange import Exchange
     from ieb.transport.outbox import ClaimedMessage, Outbox
-    from ieb.transport.sender import Sender
-    from ieb.transport.server import HttpsServer, Receiver
+    from ieb.transport.server import Receiver
 
 __all__ = ["MonitorMiddleware", "Service"]
 
@@ -69,10 +71,6 @@ def preflight(exchange: Exchange, *, receive: bool = True) -> None:
     endpoint, the certificate files (naming the ``organisatie.*`` setting), and for ``receive`` the
     allow-list and that ``receiver.host:receiver.port`` can be bound. Touches no database.
     Raises :class:`~ieb.errors.ConfigurationError` (Dutch, with ``oplossing:``)."""
-    import socket
-
-    from ieb.errors import ConfigurationError
-
     config = exchange.config
     if not config.ggk.endpoint:
         raise ConfigurationError("ggk.endpoint ontbreekt in ieb.toml", code="CONFIG")
@@ -126,13 +124,10 @@ class Service:
 
     def start(self) -> Service:
         """Start receiver, monitor and sender threads; returns when the receiver listens."""
-        from ieb.transport.sender import Sender
-        from ieb.transport.server import HttpsServer
-
         ex = self.exchange
         ex.on_retour = self.metrics.on_retour
         receiver = self.receiver = ex.receiver()
-        done = len(ex.retours.replay(("received",)))
+        done = sum(1 for _ref, status, _why in ex.retours.replay(("received",)) if status == "processed")
         if done:
             log.info("%d opgeslagen retour(en) van een vorige run verwerkt", done)
         r = self.config.receiver

@@ -51,6 +51,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ieb.errors import IebError
+from ieb.store import open_database, schema
+from ieb.store.schema import deliveries
 from ieb.transport.audit import AuditTrail
 
 __all__ = [
@@ -92,16 +94,12 @@ class LedgerTables(NamedTuple):
 
 def ledger_tables() -> LedgerTables:
     """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.store.schema`."""
-    from ieb.store import schema
-
     return LedgerTables(schema.outbox, schema.inbox, schema.audit)
 
 
 def open_ledger(url: str) -> Engine:
     """An engine on the ledger database at ``url`` (SQLAlchemy URL or SQLite path), migrated to the
-    newest schema (:func:`ieb.ledger.open_database`: SQLite in WAL mode, ``BEGIN IMMEDIATE``)."""
-    from ieb.ledger import open_database
-
+    newest schema (:func:`ieb.store.open_database`: SQLite in WAL mode, ``BEGIN IMMEDIATE``)."""
     return open_database(url)
 
 
@@ -373,8 +371,6 @@ class Outbox:
     def _earlier(self, o: Any) -> tuple[Any, Any, sa.ColumnElement[bool]]:
         """(earlier row alias, its delivery alias, condition) for the rows of the same person as
         row ``o`` that were enqueued before it (see the module docstring)."""
-        from ieb.ledger.schema import deliveries
-
         e = self.table.alias("earlier")
         d = deliveries.alias("d_self")
         de = deliveries.alias("d_earlier")
@@ -406,8 +402,6 @@ class Outbox:
         delivery ``technical`` ("niet verstuurd"), so nothing is sent to certain rejection and later
         plans for that person are not blocked. ``ieb requeue REF`` sends it after all (once the
         cause is fixed). Returns [(referentienummer, reason)]."""
-        from ieb.ledger.schema import deliveries
-
         t = self.table
         held: list[tuple[str, str]] = []
         for _ in range(20):  # transitively: a held row holds the rows queued behind it
@@ -701,8 +695,6 @@ class Outbox:
         due now, with the SAME envelope: the CAK answers a resent identical message idempotently
         and a retour that does arrive twice is stored as ``duplicate``. ``afzender`` limits it to one
         gemeente. Returns the referentienummers, oldest first."""
-        from ieb.ledger.schema import deliveries
-
         t, d = self.table, deliveries
         now = now or utcnow()
         cutoff = now - older_than
