@@ -567,8 +567,13 @@ def catalogue(day: dt.date, afzender: str = "0363", release: str = "ieb-1.0") ->
         ("TR329", "een verwijdering met andere waarden", (start_a,), f(S, "X-1", 1, "3", m(-3))),
         ("TR330", "een stop zonder start", (), f(T, "X-1", 9, "1", e(-1))),
     ]
+    from ieb.releases import get_pack
+
+    table = get_pack(release).retourcodes
     for rule, what, history, payload in rejections:
-        code = "9" + rule[2:]
+        code = table.retourcode(rule)
+        if code is None:
+            continue  # the release does not list this rule with a retourcode of its own
         scenarios.append(
             Scenario(
                 f"afwijzing-{rule.lower()}",

@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -420,12 +420,11 @@ def window_issue(d: Delivery) -> Issue | None:
 
 @dataclass
 class _Op:
-    """One step; ``build`` makes the delivery from the simulated state at the moment it is taken."""
+    """One step: why it is sent and the delivery (BerichtIdentificatie still open) the release's
+    mapping gave for it; its date window is checked up front (:func:`_defer`)."""
 
     reason: str
-    build: Callable[[MemoryHistory], Delivery]
-    #: the delivery when it does not depend on the state (its date window is checked up front)
-    fixed: Delivery | None = None
+    fixed: Delivery
 
 
 @dataclass
@@ -487,7 +486,7 @@ def _ops(first: PackPeriod | None, hops: Sequence[_Hop], ctx: _Ctx, *, exact: bo
 
 
 def _fixed_op(reason: str, d: Delivery) -> _Op:
-    return _Op(reason, lambda _sim: d, d)
+    return _Op(reason, d)
 
 
 def _removal(e: PeriodState, ctx: _Ctx) -> _Queue:
@@ -617,7 +616,7 @@ def _first_day(datum: dt.date, today: dt.date) -> dt.date:
 def _future_rule(op: _Op, queue: _Queue, today: dt.date) -> str | None:
     """The window rule that makes ``op`` too early to send (its date > Dagtekening + 1 month), if any."""
     d = op.fixed
-    if d is None or d.datum <= add_months(today, 1):
+    if d.datum <= add_months(today, 1):
         return None
     if d.status == "1":
         return "TR113"
@@ -642,9 +641,7 @@ def _defer(queues: list[_Queue], ctx: _Ctx) -> tuple[list[_Queue], list[Deferred
             if rule is None and waiting is None:
                 kept.append(op)
                 continue
-            assert op.fixed is not None or waiting is not None
             if rule is not None:
-                assert op.fixed is not None
                 until = _first_day(op.fixed.datum, ctx.today)
                 if waiting is not None:
                     until = max(until, waiting.until)
@@ -702,7 +699,7 @@ def _schedule(queues: list[_Queue], base: list[Delivery]) -> tuple[list[tuple[De
             if heads[i] >= len(q.ops):
                 continue
             op = q.ops[heads[i]]
-            d = op.build(sim)
+            d = op.fixed
             issues = check_history(d, sim)
             window = window_issue(d)
             if window is not None:
