@@ -258,7 +258,9 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
     return out
 
 
-def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str) -> list[str]:
+def _period_problems(
+    bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str, kostprijs_rule: str = "CS333"
+) -> list[str]:
     who = f"Bsn {mask_bsn(bsn)}"
     problems = []
     ordered = sorted(periods, key=lambda p: p.start)
@@ -281,9 +283,9 @@ def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, 
                 except ConfigurationError:
                     tariff = None
                 if tariff is not None:
-                    problems.append(
-                        f"{who}: {cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)}"
-                    )
+                    text = cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)
+                    # the release's rule for retourcode S333 (iEb 4.0: TR409)
+                    problems.append(f"{who}: {text.replace('(CS333)', f'({kostprijs_rule})')}")
     for a, b in itertools.pairwise(ordered):
         if a.stop is None or b.start <= a.stop:
             problems.append(
@@ -883,7 +885,9 @@ def plan(
         known = ledger.histories(conn, afzender, desired)  # batched: a few queries per 500 persons
         for bsn in sorted(desired):
             periods = list(desired[bsn])
-            problems = _period_problems(bsn, periods, tariffs, afzender)
+            problems = _period_problems(
+                bsn, periods, tariffs, afzender, pack.retourcodes.rule("S333") or "CS333"
+            )
             if not problems:
                 history = converted(known.of(bsn), pack)  # a 1.0 ledger continues in 4.0
                 try:

@@ -201,3 +201,12 @@ def test_convert_deliveries_one_period_per_start_stop_pair() -> None:
         ("WMO405", 1, "1", D(2024, 1, 1), D(2024, 6, 30), "1"),
         ("WMO405", 2, "1", D(2024, 9, 1), None, "3"),
     ]
+
+
+def test_a_kostprijs_at_or_below_the_tariff_names_tr409_in_4_0(ledger: Ledger) -> None:
+    from ieb.ledger.errors import PlanningError
+
+    low = {B1: [Period(D(2025, 5, 1), None, 100, D(2025, 5, 1))]}
+    with pytest.raises(PlanningError) as info:
+        _plan(ledger, low, D(2025, 6, 1), record=False)
+    assert "(TR409)" in " ".join(info.value.issues) and "(CS333)" not in " ".join(info.value.issues)
