@@ -372,6 +372,16 @@ def requeue_command(
     failed: Annotated[
         bool, typer.Option("--failed", help="Alle door de ontvanger geweigerde (Fo03).")
     ] = False,
+    zonder_retour: Annotated[
+        str | None,
+        typer.Option(
+            "--zonder-retour",
+            metavar="OUDER_DAN",
+            help="Bevestigde berichten zonder retour, bevestigd langer dan OUDER_DAN geleden (30d, 12h), "
+            "opnieuw versturen (hetzelfde bericht; het CAK antwoordt dan opnieuw).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -380,7 +390,15 @@ def requeue_command(
 
     ex = exchange_for(config, db, must_exist=True)
     try:
-        done = ex.requeue(refs or [], dead=dead, failed=failed)
+        if zonder_retour is not None:  # issue 21: recover a message whose retour never came
+            from ieb.transport.outbox import parse_age
+
+            age = parse_age(zonder_retour)
+            done = ex.outbox().resend_without_retour(age)
+            if refs or dead or failed:
+                done += ex.requeue(refs or [], dead=dead, failed=failed)
+        else:
+            done = ex.requeue(refs or [], dead=dead, failed=failed)
     except IebError as exc:
         fail(str(exc), list(getattr(exc, "issues", ()) or ()))
     finally:

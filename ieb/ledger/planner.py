@@ -53,7 +53,7 @@ from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import get_pack
 from ieb.releases.pack import DeliveryMapping, PeriodChange, ReleasePack
 from ieb.releases.pack import Period as PackPeriod
-from ieb.tabular import RowIssue
+from ieb.tabular import MAX_ISSUES, RowIssue
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
@@ -248,6 +248,11 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
     for row in table.rows:
         bsn, period, problems = record_problems(row, line=row.line)
         issues += problems
+        if len(issues) >= MAX_ISSUES:  # issue 21: bounded like the table reader
+            issues.append(
+                RowIssue(None, None, f"meer dan {MAX_ISSUES} problemen; de rest is niet meer bekeken")
+            )
+            break
         if problems or bsn is None:
             continue
         periods = out.setdefault(bsn, [])
