@@ -3,8 +3,8 @@
 ``deliveries.stopdatum`` is the EbStopdatum of such a record (NULL for every delivery of iEb 1.0,
 where the stop is a delivery of its own with the date in ``datum``).
 
-Revision ID: 0004_stopdatum
-Revises: 0003_release
+Revision ID: 0005_stopdatum
+Revises: 0004_outbox_order
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_stopdatum"
-down_revision = "0003_release"
+revision = "0005_stopdatum"
+down_revision = "0004_outbox_order"
 branch_labels = None
 depends_on = None
 
