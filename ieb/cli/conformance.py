@@ -90,6 +90,12 @@ def run_command(
         Path | None,
         typer.Option("--workdir", help="Map voor PKI, simulator en stappen (standaard tijdelijk)."),
     ] = None,
+    release: Annotated[
+        str,
+        typer.Option(
+            "--release", metavar="ieb-1.0|ieb-4.0", help="iEb-release van de scenario's (doel: IEB_RELEASE)."
+        ),
+    ] = "ieb-1.0",
 ) -> None:
     """Draai de scenario's tegen uw verzender en beoordeel wat er bij de simulator aankwam.
 
@@ -113,7 +119,13 @@ def run_command(
     with tempfile.TemporaryDirectory(prefix="ieb-conformance-") as tmp:
         try:
             results = run_suite(
-                target, workdir=workdir or Path(tmp), today=day, only=only, timeout=timeout, progress=progress
+                target,
+                workdir=workdir or Path(tmp),
+                today=day,
+                only=only,
+                timeout=timeout,
+                progress=progress,
+                release=release,
             )
         except IebError as exc:
             typer.echo(f"fout: {exc}", err=True)
