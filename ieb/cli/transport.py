@@ -656,7 +656,9 @@ def _print_summary(summary: DemoSummary) -> None:
 
 
 def demo_command(
-    count: Annotated[int, typer.Option("--count", "-n", min=0, help="Aantal cliënten met een startbericht.")] = 100,
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=0, help="Aantal cliënten met een startbericht.")
+    ] = 100,
     faults: Annotated[bool, typer.Option("--faults", help="Foutinjectie in de simulator aanzetten.")] = False,
     fault_spec: Annotated[
         str | None,
