@@ -53,6 +53,7 @@ from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import get_pack
 from ieb.releases.pack import DeliveryMapping, PeriodChange, ReleasePack
 from ieb.releases.pack import Period as PackPeriod
+from ieb.store.schema import deliveries
 from ieb.tabular import MAX_ISSUES, RowIssue
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
@@ -281,7 +282,10 @@ def _period_problems(
                     f"{who}: kostprijs_start {p.kostprijs_startdatum} ligt voor start {p.start} (CS334)"
                 )
             if not 0 <= p.kostprijs_bedrag <= 99_999_999:
-                problems.append(f"{who}: kostprijs {p.kostprijs_bedrag} cent valt buiten 0..99999999")
+                problems.append(
+                    f"{who}: kostprijs {p.kostprijs_bedrag} cent valt buiten 0 t/m 999.999,99 euro "
+                    "(Bedrag, 8 cijfers eurocent)"
+                )
             else:
                 try:
                     tariff = cs333_tariff(p.kostprijs_bedrag, p.kostprijs_startdatum, tariffs)
@@ -850,6 +854,35 @@ def _plan_matching(
         )
 
 
+def _refuse_older_release(conn: sa.Connection, afzender: str, pack: ReleasePack) -> None:
+    """A ledger moves forward through releases, never back: planning in ``pack`` is refused when the
+    gemeente already sent deliveries of a release that is not ``pack`` and does not come before it
+    (an unknown release, or one valid from a later date). A 1.0 ledger continues in 4.0
+    (:mod:`ieb.ledger.convert`); 4.0 periods cannot be expressed as 1.0 messages. Raises
+    :class:`PlanningError` naming both releases; nothing is planned."""
+    releases = conn.execute(
+        sa.select(deliveries.c.release).where(deliveries.c.afzender == afzender).distinct()
+    ).scalars()
+    for name in sorted({str(r) for r in releases if r and r != pack.name}):
+        try:
+            other: ReleasePack | None = get_pack(name)
+        except (KeyError, ConfigurationError, LookupError):
+            other = None
+        if (
+            other is not None
+            and other.valid_from is not None
+            and pack.valid_from is not None
+            and other.valid_from < pack.valid_from
+        ):
+            continue  # an older release's deliveries continue in this one
+        raise PlanningError(
+            f"gemeente {afzender}: het grootboek bevat al berichten in release {name}; plannen in "
+            f"{pack.name} zou teruggaan naar een oudere of onbekende release. Gebruik release = "
+            f"'{name}' (ieb.toml) of laat --release weg; er is niets gepland",
+            [f"gemeente {afzender}: grootboek in {name}, gevraagd {pack.name}"],
+        )
+
+
 def plan(
     ledger: Ledger | Engine,
     afzender: str,
@@ -886,6 +919,7 @@ def plan(
         conn = unit.connection
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x69450000 + int(afzender)})
+        _refuse_older_release(conn, afzender, pack)
         all_steps: list[tuple[Delivery, str]] = []
         known = ledger.histories(conn, afzender, desired)  # batched: a few queries per 500 persons
         for bsn in sorted(desired):

@@ -210,3 +210,26 @@ def test_a_kostprijs_at_or_below_the_tariff_names_tr409_in_4_0(ledger: Ledger) -
     with pytest.raises(PlanningError) as info:
         _plan(ledger, low, D(2025, 6, 1), record=False)
     assert "(TR409)" in " ".join(info.value.issues) and "(CS333)" not in " ".join(info.value.issues)
+
+
+def test_a_ledger_never_goes_back_to_an_older_release(ledger: Ledger) -> None:
+    """Found by a newcomer: `ieb plan --release ieb-1.0` on a 4.0 ledger queued WMO401/WMO403 for
+    periods the CAK only knows as WMO405 records (the receiver answered StUF055). Refused now, naming
+    both releases, and nothing is planned; the 1.0 -> 4.0 direction keeps working."""
+    from ieb.ledger.errors import PlanningError
+
+    _plan(ledger, {B1: [Period(D(2025, 5, 1), D(2025, 8, 31))]}, D(2025, 11, 1))
+    with pytest.raises(PlanningError) as caught:
+        plan(ledger, "0363", {B2: [Period(D(2025, 6, 1))]}, today=D(2025, 11, 1), gemeenten=GEMEENTEN)
+    text = str(caught.value)
+    assert "ieb-4.0" in text and "ieb-1.0" in text and "niets gepland" in text
+    assert _plan(ledger, {B2: [Period(D(2025, 6, 1))]}, D(2025, 11, 1), record=False).messages
+
+
+def test_a_1_0_ledger_continues_in_4_0_and_other_gemeenten_are_not_affected(ledger: Ledger) -> None:
+    plan(ledger, "0363", {B1: [Period(D(2025, 5, 1))]}, today=D(2025, 6, 1), gemeenten=GEMEENTEN)
+    assert _plan(ledger, {B1: [Period(D(2025, 5, 1))]}, D(2025, 11, 1), record=False).messages == []
+    other = GemeenteLijst.from_text("code,naam,ingangsdatum,einddatum\n0599,Rotterdam,1900-01-01,\n")
+    assert plan(
+        ledger, "0599", {B2: [Period(D(2025, 6, 1))]}, today=D(2025, 6, 1), gemeenten=other, record=False
+    ).messages
