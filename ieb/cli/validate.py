@@ -341,7 +341,21 @@ def _validate_files(
             results.append(_envelope_result(f, f.read_bytes(), today=day, gemeenten=lijst, registry=registry))
         else:
             results.append({"path": str(f), **report.to_dict()})
+        note = _stand_in(results[-1].get("release"), registry)
+        if note:  # only for a pack on a stand-in schema: the 1.0 JSON contract keeps its keys
+            results[-1]["stand_in"] = note
     return results
+
+
+def _stand_in(release: str | None, registry: Registry) -> str | None:
+    """The pack's stand-in note (``ReleasePack.stand_in``) for a result of ``release``; None for a
+    release on its published XSDs or an unknown one."""
+    if not release:
+        return None
+    try:
+        return registry.get(release).stand_in
+    except Exception:  # noqa: BLE001 - a scanned folder or unknown release has no pack note
+        return None
 
 
 def _print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
@@ -354,6 +368,8 @@ def _print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
         what = f"{r['bericht'] or '?'} ({release})"
         label = "[green]GELDIG[/]  " if r["valid"] else "[red]ONGELDIG[/]"
         console.print(f"{label}  {rich_escape(r['path'])}  {what}")
+        if r.get("stand_in"):
+            console.print(f"    let op: {rich_escape(r['stand_in'])}")
         _print_issues(console, r["issues"])
         payload = r.get("payload")
         if payload is not None:

@@ -398,6 +398,9 @@ class ReleasePack:
     #: the Fo01 code with which the receiver answers a payload that is not XSD-valid, instead of a
     #: technical retour (iEb 4.0: ``"IB001"``, 2025 Fo01 list); None: a retour with 0001 (IV028)
     level1_fo01: str | None = None
+    #: a note when the pack's XSDs are NOT the published ones (iEb 4.0 on its stand-in schema): every
+    #: validation result of this pack carries it, so a verdict is never presented as the official one
+    stand_in: str | None = None
 
     def __post_init__(self) -> None:
         for name, row in self.messages.items():

@@ -114,6 +114,10 @@ def test_build_release_4_0_writes_wmo405_and_validate_reports_release_and_codes(
     )
     (only,) = report["files"]
     assert (only["bericht"], only["release"], only["valid"]) == ("WMO405", "ieb-4.0", True)
+    # the verdict is never presented as the official one: the stand-in is named in JSON and text
+    assert "stand-in" in only["stand_in"] and "ieb release check" in only["stand_in"]
+    text = runner.invoke(app, ["validate", "b", "--today", "2026-06-01"]).output
+    assert "let op: stand-in schema" in text
     late = json.loads(
         runner.invoke(app, ["validate", "b", "--format", "json", "--today", "2026-05-19"]).output
     )

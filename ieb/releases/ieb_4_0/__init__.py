@@ -77,6 +77,13 @@ def pack_for(folder: Path | None = None) -> ReleasePack:
         builtin=True,
         # public fact: the CAK answers a payload that is not XSD-valid with Fo01 IB001 (2025 list)
         level1_fo01="IB001",
+        stand_in=None
+        if folder is not None and folder.resolve() != STAND_IN_DIR.resolve()
+        else (
+            "stand-in schema: de officiële iEb 4.0-XSD's zijn niet openbaar; namen, codes en "
+            "namespaces zijn deels aangenomen (docs/ieb-4.0.md); registreer de officiële map met "
+            "`ieb release check MAP`"
+        ),
     )
 
 
