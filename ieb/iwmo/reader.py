@@ -84,7 +84,7 @@ class Product:
     gemeentecode (301 Afzender, 305/307 Ontvanger); ``aanbieder``: the AGB code of the other side.
     ``begindatum``: 301 Ingangsdatum, 305/307 Begindatum; ``einddatum``: 301/307 Einddatum;
     ``reden``: 301 RedenWijziging, 307 RedenBeeindiging; ``status``: 305/307 StatusAanlevering
-    (``"1"``, ``"2"``, ``"3"``, ``"9"``), None for a 301."""
+    (``"1"``, ``"2"``, ``"3"``, ``"9"``), None for a 301; ``bron``: the file it came from."""
 
     bericht: str
     positie: int
@@ -107,6 +107,7 @@ class Product:
     volume: int | None = None
     eenheid: str | None = None
     frequentie: str | None = None
+    bron: str = ""
 
     @property
     def wie(self) -> str:
@@ -356,6 +357,7 @@ def _read_products(root: etree._Element, bericht: str, result: ParsedFile) -> No
                 volume=None if volume_el is None else read_integer(volume_el),
                 eenheid=_text(omvang, _BASIS, "Eenheid"),
                 frequentie=_text(omvang, _BASIS, "Frequentie"),
+                bron=result.bron,
             )
         )
 

@@ -135,6 +135,7 @@ def _product(row: Any) -> Product:
         volume=row.volume,
         eenheid=row.eenheid,
         frequentie=row.frequentie,
+        bron=row.bron,
     )
 
 
