@@ -8,9 +8,9 @@ Public API::
     store.state(peildatum=None) -> Voorzieningen   the replayed toewijzingen and leveringen
 
 Reading order: all files of one call are parsed first and then stored by Dagtekening, 301 before 305
-before 307 (so a correction follows what it corrects). Each file is stored in ONE transaction: its
-accepted products all, or none of them when anything fails mid-way (a crash leaves the file
-unread; reading it again stores it). A product already stored (same ``sleutel``) is counted as
+before 307 (so a correction follows what it corrects). Files are stored in transactions of up to
+:data:`BATCH` files: a crash or database error mid-way stores nothing of the batch in progress
+(never half a file); reading the same files again stores what is missing. A product already stored (same ``sleutel``) is counted as
 "al gelezen" and changes nothing, so reading the same files twice changes nothing.
 """
 
@@ -29,9 +29,11 @@ from ieb.iwmo.reader import Finding, ParsedFile, Product, by_reading_order, coll
 from ieb.iwmo.state import Voorzieningen, replay
 from ieb.iwmo.tables import iwmo_bestanden, iwmo_producten
 
-__all__ = ["FileResult", "IwmoStore", "ReadReport"]
+__all__ = ["BATCH", "FileResult", "IwmoStore", "ReadReport"]
 
 _CHUNK = 500
+#: Files stored per transaction by :meth:`IwmoStore.read`.
+BATCH = 200
 
 
 @dataclass(slots=True)
@@ -150,39 +152,50 @@ class IwmoStore:
     def read(
         self, paths: Iterable[Path], *, progress: Callable[[FileResult], None] | None = None
     ) -> ReadReport:
-        """Read files and folders (see :func:`ieb.iwmo.reader.collect_files`); each file is stored
-        in its own transaction. Raises ``FileNotFoundError``/``ValueError`` from ``collect_files``
-        before anything is stored."""
+        """Read files and folders (see :func:`ieb.iwmo.reader.collect_files`), stored in batches of
+        :data:`BATCH` files per transaction. Raises ``FileNotFoundError``/``ValueError`` from
+        ``collect_files`` before anything is stored."""
         files = collect_files(paths)
         parsed = by_reading_order([read_file(p) for p in files])
         report = ReadReport()
-        for item in parsed:
-            result = self.store(item)
-            report.files.append(result)
-            if progress is not None:
-                progress(result)
+        for i in range(0, len(parsed), BATCH):
+            for result in self.store_many(parsed[i : i + BATCH]):
+                report.files.append(result)
+                if progress is not None:
+                    progress(result)
         return report
 
     def store(self, parsed: ParsedFile) -> FileResult:
-        """Store one parsed file in ONE transaction (retried once when a concurrent reader stored
-        the same products first)."""
+        """Store one parsed file in one transaction (see :meth:`store_many`)."""
+        return self.store_many([parsed])[0]
+
+    def store_many(self, files: Sequence[ParsedFile]) -> list[FileResult]:
+        """Store parsed files, in the given order, in ONE transaction: a crash or database error
+        stores none of them (reading them again stores them). Retried once when a concurrent
+        reader stored the same products first (unique ``sleutel``)."""
         for attempt in (1, 2):
             try:
-                return self._store(parsed)
+                return self._store(files)
             except sa.exc.IntegrityError:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _store(self, parsed: ParsedFile) -> FileResult:
-        result = FileResult(parsed.bron, parsed.bericht, findings=list(parsed.findings))
+    def _store(self, files: Sequence[ParsedFile]) -> list[FileResult]:
+        results: list[FileResult] = []
+        products = [p for f in files for p in f.products]
         with self.engine.begin() as conn:
-            if parsed.products:
-                keys = {(p.gemeente, p.toewijzing_nummer) for p in parsed.products}
-                state = replay(self._rows_for(conn, keys))
-                known = self._known(conn, [p.sleutel for p in parsed.products])
-                rows: list[dict[str, Any]] = []
+            keys = {(p.gemeente, p.toewijzing_nummer) for p in products}
+            state = replay(self._rows_for(conn, keys)) if keys else None
+            known = self._known(conn, [p.sleutel for p in products])
+            rows: list[dict[str, Any]] = []
+            bestanden: list[dict[str, Any]] = []
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            for parsed in files:
+                result = FileResult(parsed.bron, parsed.bericht, findings=list(parsed.findings))
+                result.geweigerd = sum(1 for f in parsed.findings if f.code == "IW003")
                 for product in parsed.products:
+                    assert state is not None
                     if product.sleutel in known:
                         result.al_gelezen += 1
                         continue
@@ -194,22 +207,24 @@ class IwmoStore:
                     known.add(product.sleutel)
                     rows.append(_row(product, parsed.bron))
                     result.opgeslagen += 1
-                if rows:
-                    conn.execute(iwmo_producten.insert(), rows)
-            result.geweigerd += sum(1 for f in parsed.findings if f.code == "IW003")
-            conn.execute(
-                iwmo_bestanden.insert().values(
-                    bron=parsed.bron[-500:],
-                    bericht=parsed.bericht,
-                    identificatie=parsed.identificatie or None,
-                    dagtekening=parsed.dagtekening,
-                    opgeslagen=result.opgeslagen,
-                    al_gelezen=result.al_gelezen,
-                    geweigerd=result.geweigerd,
-                    gelezen_op=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                bestanden.append(
+                    {
+                        "bron": parsed.bron[-500:],
+                        "bericht": parsed.bericht,
+                        "identificatie": parsed.identificatie or None,
+                        "dagtekening": parsed.dagtekening,
+                        "opgeslagen": result.opgeslagen,
+                        "al_gelezen": result.al_gelezen,
+                        "geweigerd": result.geweigerd,
+                        "gelezen_op": now,
+                    }
                 )
-            )
-        return result
+                results.append(result)
+            if rows:
+                conn.execute(iwmo_producten.insert(), rows)
+            if bestanden:
+                conn.execute(iwmo_bestanden.insert(), bestanden)
+        return results
 
     @staticmethod
     def _known(conn: sa.Connection, sleutels: Sequence[str]) -> set[str]:
