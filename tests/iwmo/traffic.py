@@ -246,7 +246,10 @@ def generate_year(persons: int = 1000, seed: int = 23) -> Year:
             nummer += 1
             categorie = "14" if single_kostprijs else rng.choice(categories)
             ingang = YEAR_START + dt.timedelta(days=rng.randint(0, 300))
-            eind = None if rng.random() < 0.5 else _clip(ingang + dt.timedelta(days=rng.randint(60, 320)))
+            # a hulpmiddel with a kostprijs is lent for a fixed term (an open one would end at its
+            # kostprijs, ~19 years on: kostprijsbewaking is tested in tests/policy)
+            fixed = single_kostprijs or rng.random() >= 0.5
+            eind = _clip(ingang + dt.timedelta(days=rng.randint(60, 320))) if fixed else None
             cursor[0] = dt.date.min
             truth = TruthProduct(gemeente, bsn, nummer, categorie, ingang, eind)
             products.append(truth)
