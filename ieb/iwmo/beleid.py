@@ -37,7 +37,7 @@ from ieb.iwmo.desired import Desired, Instellingen
 from ieb.iwmo.state import Voorzieningen
 from ieb.policy.months import Month
 
-__all__ = ["COLUMNS", "Arrangement", "Beleidsinformatie", "LEEFTIJDSKLASSEN", "arrangements"]
+__all__ = ["COLUMNS", "LEEFTIJDSKLASSEN", "Arrangement", "Beleidsinformatie", "arrangements"]
 
 #: Age bands (lower bound inclusive, upper bound inclusive or None).
 LEEFTIJDSKLASSEN: tuple[tuple[str, int, int | None], ...] = (
@@ -52,24 +52,64 @@ LEEFTIJDSKLASSEN: tuple[tuple[str, int, int | None], ...] = (
 COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("maanden.csv", "gemeente", "gemeentecode (4 cijfers)", "WMO301 Afzender; WMO305/WMO307 Ontvanger"),
     ("maanden.csv", "maand", "kalendermaand JJJJ-MM", "--van/--tot"),
-    ("maanden.csv", "personen_ondersteuning", "personen met ondersteuning in de maand", "WMO305/WMO307 leveringen, anders WMO301 Ingangsdatum/Einddatum"),
-    ("maanden.csv", "personen_eigen_bijdrage", "personen met een lopende eigen-bijdrageperiode in de maand", "ieb iwmo gewenst (trigger, bijdrageplicht, pauzeregel uit iwmo.toml)"),
-    ("maanden.csv", "nieuw", "personen van wie de eerste ondersteuning in de maand begint", "vroegste begin van de ondersteuning"),
-    ("maanden.csv", "beeindigd", "personen van wie alle ondersteuning in de maand eindigt", "laatste einde van de ondersteuning (geen open levering)"),
+    (
+        "maanden.csv",
+        "personen_ondersteuning",
+        "personen met ondersteuning in de maand",
+        "WMO305/WMO307 leveringen, anders WMO301 Ingangsdatum/Einddatum",
+    ),
+    (
+        "maanden.csv",
+        "personen_eigen_bijdrage",
+        "personen met een lopende eigen-bijdrageperiode in de maand",
+        "ieb iwmo gewenst (trigger, bijdrageplicht, pauzeregel uit iwmo.toml)",
+    ),
+    (
+        "maanden.csv",
+        "nieuw",
+        "personen van wie de eerste ondersteuning in de maand begint",
+        "vroegste begin van de ondersteuning",
+    ),
+    (
+        "maanden.csv",
+        "beeindigd",
+        "personen van wie alle ondersteuning in de maand eindigt",
+        "laatste einde van de ondersteuning (geen open levering)",
+    ),
     ("categorieen.csv", "gemeente", "gemeentecode", "zie maanden.csv"),
     ("categorieen.csv", "maand", "kalendermaand JJJJ-MM", "--van/--tot"),
     ("categorieen.csv", "productcategorie", "WMO020-code", "Product/Categorie van WMO301 (of WMO305)"),
     ("categorieen.csv", "omschrijving", "omschrijving van de categorie", "codelijst WMO020"),
-    ("categorieen.csv", "personen", "personen met ondersteuning in deze categorie in de maand", "zie personen_ondersteuning"),
+    (
+        "categorieen.csv",
+        "personen",
+        "personen met ondersteuning in deze categorie in de maand",
+        "zie personen_ondersteuning",
+    ),
     ("leeftijd.csv", "gemeente", "gemeentecode", "zie maanden.csv"),
     ("leeftijd.csv", "maand", "kalendermaand JJJJ-MM", "--van/--tot"),
-    ("leeftijd.csv", "leeftijdsklasse", "leeftijd op de laatste dag van de maand (0-17, 18-64, 65-74, 75-84, 85+, onbekend)", "Client/Geboortedatum (laatst ontvangen)"),
-    ("leeftijd.csv", "personen", "personen met ondersteuning in de maand in deze klasse", "zie personen_ondersteuning"),
+    (
+        "leeftijd.csv",
+        "leeftijdsklasse",
+        "leeftijd op de laatste dag van de maand (0-17, 18-64, 65-74, 75-84, 85+, onbekend)",
+        "Client/Geboortedatum (laatst ontvangen)",
+    ),
+    (
+        "leeftijd.csv",
+        "personen",
+        "personen met ondersteuning in de maand in deze klasse",
+        "zie personen_ondersteuning",
+    ),
     ("redenen.csv", "gemeente", "gemeentecode", "zie maanden.csv"),
     ("redenen.csv", "maand", "kalendermaand JJJJ-MM van de Einddatum", "WMO307 Einddatum"),
     ("redenen.csv", "reden_beeindiging", "WMO588-code", "WMO307 RedenBeeindiging"),
     ("redenen.csv", "omschrijving", "omschrijving van de reden", "codelijst WMO588"),
-    ("redenen.csv", "leveringen", "beeindigde leveringen (niet personen)", "WMO307 StopProduct (actueel, na status 2/3)"),
+    (
+        "redenen.csv",
+        "leveringen",
+        "beeindigde leveringen (niet personen)",
+        "WMO307 StopProduct (actueel, na status 2/3)",
+    ),
     ("gmsd.csv", "gemeentecode", "gemeentecode", "WMO301 Afzender; WMO305/WMO307 Ontvanger"),
     ("gmsd.csv", "bsn", "burgerservicenummer", "Client/Bsn"),
     ("gmsd.csv", "geboortedatum", "geboortedatum JJJJ-MM-DD", "Client/Geboortedatum/Datum"),
@@ -78,14 +118,34 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("gmsd.csv", "aanbieder", "AGB-code van de aanbieder", "WMO301 Ontvanger; WMO305/WMO307 Afzender"),
     ("gmsd.csv", "productcategorie", "WMO020-code", "Product/Categorie"),
     ("gmsd.csv", "productcode", "productcode van de gemeente", "Product/Code"),
-    ("gmsd.csv", "begindatum", "begin van de ondersteuning", "eerste WMO305 Begindatum, anders WMO301 Ingangsdatum"),
-    ("gmsd.csv", "einddatum", "einde van de ondersteuning (leeg: loopt)", "laatste WMO307 Einddatum, anders WMO301 Einddatum"),
+    (
+        "gmsd.csv",
+        "begindatum",
+        "begin van de ondersteuning",
+        "eerste WMO305 Begindatum, anders WMO301 Ingangsdatum",
+    ),
+    (
+        "gmsd.csv",
+        "einddatum",
+        "einde van de ondersteuning (leeg: loopt)",
+        "laatste WMO307 Einddatum, anders WMO301 Einddatum",
+    ),
     ("gmsd.csv", "reden_beeindiging", "WMO588-code van de laatste stop", "WMO307 RedenBeeindiging"),
-    ("gmsd.csv", "leveringsvorm", "ZIN (zorg in natura)", "afgeleid: iWmo-berichten gaan alleen over zorg in natura; pgb loopt niet via iWmo"),
+    (
+        "gmsd.csv",
+        "leveringsvorm",
+        "ZIN (zorg in natura)",
+        "afgeleid: iWmo-berichten gaan alleen over zorg in natura; pgb loopt niet via iWmo",
+    ),
     ("gmsd.csv", "omvang_volume", "toegewezen volume", "WMO301 Omvang/Volume"),
     ("gmsd.csv", "omvang_eenheid", "eenheid (codelijst WMO757)", "WMO301 Omvang/Eenheid"),
     ("gmsd.csv", "omvang_frequentie", "frequentie (codelijst WMO756)", "WMO301 Omvang/Frequentie"),
-    ("gmsd.csv", "eigen_bijdrage", "ja als de categorie bijdrageplichtig is voor de gemeente", "iwmo.toml bijdrageplicht"),
+    (
+        "gmsd.csv",
+        "eigen_bijdrage",
+        "ja als de categorie bijdrageplichtig is voor de gemeente",
+        "iwmo.toml bijdrageplicht",
+    ),
 )
 
 
@@ -205,7 +265,9 @@ class Beleidsinformatie:
         instellingen = instellingen or Instellingen()
         info = cls(van, tot)
         items = arrangements(state)
-        chosen = sorted(set(gemeenten) if gemeenten else {a.gemeente for a in items} | {g for g, _ in state.personen})
+        chosen = sorted(
+            set(gemeenten) if gemeenten else {a.gemeente for a in items} | {g for g, _ in state.personen}
+        )
         months = list(Month.of(van).until(Month.of(tot)))
         for g in chosen:
             mine = [a for a in items if a.gemeente == g]
@@ -217,7 +279,8 @@ class Beleidsinformatie:
                     first_start[a.bsn] = min(first_start.get(a.bsn, start), start)
                     ends.setdefault(a.bsn, []).append(stop)
             last_end = {
-                b: None if any(x is None for x in v) else max(x for x in v if x is not None) for b, v in ends.items()
+                b: None if any(x is None for x in v) else max(x for x in v if x is not None)
+                for b, v in ends.items()
             }
             for month in months:
                 m0, m1 = month.first_day, month.last_day
@@ -238,7 +301,9 @@ class Beleidsinformatie:
                 )
                 for code in sorted({a.categorie for a in mine}):
                     persons = {
-                        a.bsn for a in mine if a.categorie == code and any(_overlaps(s, e, m0, m1) for s, e in a.intervals)
+                        a.bsn
+                        for a in mine
+                        if a.categorie == code and any(_overlaps(s, e, m0, m1) for s, e in a.intervals)
                     }
                     if persons:
                         info.categorieen.append(
@@ -257,7 +322,9 @@ class Beleidsinformatie:
                     bands[band] = bands.get(band, 0) + 1
                 for name in [n for n, _, _ in LEEFTIJDSKLASSEN] + ["onbekend"]:
                     if bands.get(name):
-                        info.leeftijd.append({"gemeente": g, "maand": label, "leeftijdsklasse": name, "personen": bands[name]})
+                        info.leeftijd.append(
+                            {"gemeente": g, "maand": label, "leeftijdsklasse": name, "personen": bands[name]}
+                        )
                 reasons: dict[str, int] = {}
                 for key, leveringen in state.leveringen.items():
                     if key[0] != g:
@@ -266,7 +333,11 @@ class Beleidsinformatie:
                     if t is not None and t.verwijderd:
                         continue
                     for levering in leveringen:
-                        if levering.einddatum is not None and levering.reden and m0 <= levering.einddatum <= m1:
+                        if (
+                            levering.einddatum is not None
+                            and levering.reden
+                            and m0 <= levering.einddatum <= m1
+                        ):
                             reasons[levering.reden] = reasons.get(levering.reden, 0) + 1
                 for code in sorted(reasons):
                     info.redenen.append(
@@ -288,7 +359,9 @@ class Beleidsinformatie:
                     {
                         "gemeentecode": g,
                         "bsn": a.bsn,
-                        "geboortedatum": person.geboortedatum.isoformat() if person and person.geboortedatum else "",
+                        "geboortedatum": person.geboortedatum.isoformat()
+                        if person and person.geboortedatum
+                        else "",
                         "geslacht": (person.geslacht if person else None) or "",
                         "toewijzingnummer": a.nummer,
                         "aanbieder": a.aanbieder,
@@ -362,7 +435,7 @@ class Beleidsinformatie:
                     f'<td data-gemeente="{e(g)}" data-maand="{e(str(r["maand"]))}" data-key="{k}">{int(str(r[k]))}</td>'
                     for k in ("personen_ondersteuning", "personen_eigen_bijdrage", "nieuw", "beeindigd")
                 )
-                parts.append(f'<tr><td class=l>{e(str(r["maand"]))}</td>{cells}</tr>')
+                parts.append(f"<tr><td class=l>{e(str(r['maand']))}</td>{cells}</tr>")
             parts.append("</table>")
             last = str(rows[-1]["maand"]) if rows else ""
             cats = [r for r in self.categorieen if r["gemeente"] == g and r["maand"] == last]
@@ -393,7 +466,9 @@ def _month_chart(g: str, rows: Sequence[dict[str, object]]) -> str:
     ]
     for i, r in enumerate(rows):
         x = 40 + i * 40
-        for j, (key, css) in enumerate((("personen_ondersteuning", "ond"), ("personen_eigen_bijdrage", "eb"))):
+        for j, (key, css) in enumerate(
+            (("personen_ondersteuning", "ond"), ("personen_eigen_bijdrage", "eb"))
+        ):
             value = int(str(r[key]))
             h = value * scale
             out.append(

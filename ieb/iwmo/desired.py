@@ -37,7 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from ieb.errors import ConfigurationError, IebError
-from ieb.iwmo.codes import CATEGORIEEN, KOSTPRIJS_CATEGORIEEN, NOOIT_BIJDRAGEPLICHTIG, STANDAARD_BIJDRAGEPLICHT
+from ieb.iwmo.codes import (
+    CATEGORIEEN,
+    KOSTPRIJS_CATEGORIEEN,
+    NOOIT_BIJDRAGEPLICHTIG,
+    STANDAARD_BIJDRAGEPLICHT,
+)
 from ieb.iwmo.reader import Product
 from ieb.iwmo.state import Levering, Toewijzing, Voorzieningen
 from ieb.policy import (
@@ -117,11 +122,15 @@ class Instellingen:
         return self.kostprijzen.get(("", nummer)) if found is None else found
 
 
-def _gemeente_instellingen(data: Mapping[str, Any], where: str, base: GemeenteInstellingen) -> GemeenteInstellingen:
+def _gemeente_instellingen(
+    data: Mapping[str, Any], where: str, base: GemeenteInstellingen
+) -> GemeenteInstellingen:
     allowed = {"trigger", "bijdrageplicht", "pauzeregel"}
     extra = sorted(set(data) - allowed - {"gemeente", "kostprijs"})
     if extra:
-        raise ConfigurationError(f"{where}: onbekende instelling {', '.join(extra)}; toegestaan: {', '.join(sorted(allowed))}")
+        raise ConfigurationError(
+            f"{where}: onbekende instelling {', '.join(extra)}; toegestaan: {', '.join(sorted(allowed))}"
+        )
     try:
         trigger = Trigger(data.get("trigger", base.trigger))
     except ValueError:
@@ -133,7 +142,9 @@ def _gemeente_instellingen(data: Mapping[str, Any], where: str, base: GemeenteIn
         raise ConfigurationError(f"{where}pauzeregel: kies uit {choices}") from None
     codes = data.get("bijdrageplicht", sorted(base.bijdrageplicht))
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        raise ConfigurationError(f'{where}bijdrageplicht: geef een lijst van WMO020-codes, bijv. ["01", "02"]')
+        raise ConfigurationError(
+            f'{where}bijdrageplicht: geef een lijst van WMO020-codes, bijv. ["01", "02"]'
+        )
     return GemeenteInstellingen(trigger, frozenset(c.zfill(2) for c in codes), pauze)
 
 
@@ -157,7 +168,9 @@ def load_instellingen(path: Path | None, *, kostprijs: Path | None = None) -> In
         raise ConfigurationError('gemeente: gebruik tabellen [gemeente."0363"]')
     for code, table in tables.items():
         if not (isinstance(code, str) and len(code) == 4 and code.isdigit()) or not isinstance(table, dict):
-            raise ConfigurationError(f"gemeente.{code}: een gemeentecode heeft 4 cijfers, met een tabel erbij")
+            raise ConfigurationError(
+                f"gemeente.{code}: een gemeentecode heeft 4 cijfers, met een tabel erbij"
+            )
         gemeenten[code] = _gemeente_instellingen(table, f"gemeente.{code}.", standaard)
     table_path = kostprijs
     if table_path is None and isinstance(data.get("kostprijs"), str) and path is not None:
@@ -194,7 +207,9 @@ def read_kostprijzen(path: Path) -> dict[tuple[str, int], int]:
             )
             continue
         if (gemeente, nummer) in out:
-            issues.append(RowIssue(row.line, "toewijzingnummer", f"toewijzing {nummer} staat er twee keer in"))
+            issues.append(
+                RowIssue(row.line, "toewijzingnummer", f"toewijzing {nummer} staat er twee keer in")
+            )
         out[(gemeente, nummer)] = cent
     if issues:
         raise TableError(str(path), issues)
@@ -336,14 +351,14 @@ def derive(
     for (g, nummer), t in state.toewijzingen.items():
         item = _Item(nummer, t.categorie or "", t, [])
         per_person.setdefault((g, t.bsn), {})[nummer] = item
-    for (g, nummer), items in state.leveringen.items():
-        if not items:
+    for (g, nummer), leveringen in state.leveringen.items():
+        if not leveringen:
             continue
-        person = per_person.setdefault((g, items[0].bsn), {})
+        person = per_person.setdefault((g, leveringen[0].bsn), {})
         found = person.get(nummer)
         if found is None:
-            found = person[nummer] = _Item(nummer, items[0].categorie or "", None, [])
-        found.leveringen = list(items)
+            found = person[nummer] = _Item(nummer, leveringen[0].categorie or "", None, [])
+        found.leveringen = list(leveringen)
     out = Desired()
     for (g, bsn), items in sorted(per_person.items()):
         if gemeente is not None and g != gemeente:
@@ -381,7 +396,11 @@ def _derive_person(
         in_scope = True
         intervals = _intervals(item, settings.trigger)
         if not intervals:
-            why = "geen toewijzing gelezen" if settings.trigger is Trigger.TOEWIJZING else "nog geen start (WMO305)"
+            why = (
+                "geen toewijzing gelezen"
+                if settings.trigger is Trigger.TOEWIJZING
+                else "nog geen start (WMO305)"
+            )
             notes.append(f"toewijzing {nummer} (categorie {item.categorie}): {why}")
             continue
         kostprijs = instellingen.kostprijs(g, nummer)
@@ -407,7 +426,9 @@ def _derive_person(
         for start, stop, refs in intervals:
             starts[(nummer, start)] = refs
             if settings.trigger is Trigger.TOEWIJZING:
-                events.append(Event(voorziening_id=str(nummer), soort=EventKind.TOEWIJZING, datum=start, einddatum=stop))
+                events.append(
+                    Event(voorziening_id=str(nummer), soort=EventKind.TOEWIJZING, datum=start, einddatum=stop)
+                )
             else:
                 events.append(Event(voorziening_id=str(nummer), soort=EventKind.START_ZORG, datum=start))
                 if stop is not None:
@@ -416,7 +437,9 @@ def _derive_person(
         if in_scope:
             out.zonder_periode.append((g, bsn))
         return
-    policy_trigger = StartTrigger.TOEWIJZING if settings.trigger is Trigger.TOEWIJZING else StartTrigger.LEVERING
+    policy_trigger = (
+        StartTrigger.TOEWIJZING if settings.trigger is Trigger.TOEWIJZING else StartTrigger.LEVERING
+    )
     kinds = {v.soort for v in voorzieningen}
     try:
         parameters = GemeenteParameters(
@@ -466,15 +489,15 @@ def mask_bsn_text(text: str) -> str:
 def describe_period(p: DesiredPeriod) -> str:
     """One Dutch line for a period (BSN masked)."""
     stop = p.stop.isoformat() if p.stop else "open"
-    kost = f", kostprijs {p.kostprijs_cent / 100:.2f} euro vanaf {p.kostprijs_start}" if p.kostprijs_cent else ""
+    kost = (
+        f", kostprijs {p.kostprijs_cent / 100:.2f} euro vanaf {p.kostprijs_start}" if p.kostprijs_cent else ""
+    )
     late = f" (met terugwerkende kracht: gemeld op {p.gemeld_op})" if p.terugwerkend else ""
     nummers = ", ".join(str(n) for n in p.toewijzingen)
     return f"{p.gemeente} Bsn {mask_bsn(p.bsn)}: {p.start} t/m {stop}{kost}; toewijzing {nummers}{late}"
 
 
-def explain(
-    bsn: str, desired: Desired, rows: Sequence[tuple[int, Product]]
-) -> list[str]:
+def explain(bsn: str, desired: Desired, rows: Sequence[tuple[int, Product]]) -> list[str]:
     """``ieb iwmo uitleg``: per gemeente the periods of ``bsn`` and, under each, the stored messages
     behind it (bericht, Identificatie, Dagtekening, file:line, ToewijzingNummer, dates, status);
     then the products that do not count and why. BSN masked."""

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 
@@ -155,6 +155,12 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+def _line(el: etree._Element) -> int | None:
+    """The source line of ``el`` (None when lxml does not know it)."""
+    line = el.sourceline
+    return line if isinstance(line, int) else None
+
+
 def _child(parent: etree._Element, ns: str, name: str) -> etree._Element | None:
     return parent.find(f"{{{ns}}}{name}")
 
@@ -230,7 +236,7 @@ def _read_root(root: etree._Element, result: ParsedFile) -> None:
         result.findings.append(
             Finding(
                 bron,
-                root.sourceline,
+                _line(root),
                 "IW001",
                 f"Dit is geen iWmo-bericht (hoofdelement {name}); alleen iWmo 3.2 WMO301, WMO305 en "
                 "WMO307 worden gelezen.",
@@ -243,7 +249,7 @@ def _read_root(root: etree._Element, result: ParsedFile) -> None:
         result.findings.append(
             Finding(
                 bron,
-                root.sourceline,
+                _line(root),
                 "IW001",
                 f"Dit is een {bericht} van {standaard} {major}.{minor}; alleen iWmo 3.2 wordt gelezen. "
                 "Vraag de leverancier om berichten van iWmo release 3.2.",
@@ -264,9 +270,12 @@ def _read_root(root: etree._Element, result: ParsedFile) -> None:
     schema = thread_schema(_schema_path(bericht))
     if not schema.validate(root):
         prefixes = {_BASIS: "iwmo", root.tag[1:].split("}")[0]: bericht.lower()}
-        for entry in schema.error_log:
+        entries: Iterable[Any] = schema.error_log  # type: ignore[assignment]
+        for entry in entries:
             result.findings.append(
-                Finding(bron, entry.line or None, "XSD", dutch_xsd_message(entry.message, prefixes, entry.line))
+                Finding(
+                    bron, entry.line or None, "XSD", dutch_xsd_message(entry.message, prefixes, entry.line)
+                )
             )
         result.findings.append(
             Finding(bron, None, "XSD", f"Het {bericht}-bericht voldoet niet aan het XSD; niets opgeslagen.")
@@ -307,7 +316,7 @@ def _read_products(root: etree._Element, bericht: str, result: ParsedFile) -> No
     digest = hashlib.sha256(canonical).hexdigest()
     products = root.iter(f"{{{ns}}}{_PRODUCT[bericht]}")
     for positie, el in enumerate(products, start=1):
-        regel = el.sourceline or 0
+        regel = _line(el) or 0
         nummer_el = _child(el, ns, "ToewijzingNummer")
         nummer = None if nummer_el is None else read_integer(nummer_el)
         if nummer is None:

@@ -202,7 +202,9 @@ class IwmoStore:
                     refusal = state.apply(product, -1)
                     if refusal is not None:
                         result.geweigerd += 1
-                        result.findings.append(Finding(parsed.bron, product.regel, refusal.code, refusal.tekst))
+                        result.findings.append(
+                            Finding(parsed.bron, product.regel, refusal.code, refusal.tekst)
+                        )
                         continue
                     known.add(product.sleutel)
                     rows.append(_row(product, parsed.bron))
@@ -284,5 +286,7 @@ class IwmoStore:
                     sa.select(iwmo_producten.c.bericht, sa.func.count()).group_by(iwmo_producten.c.bericht)
                 )
             }
-            out["bestanden"] = int(conn.execute(sa.select(sa.func.count()).select_from(iwmo_bestanden)).scalar_one())
+            out["bestanden"] = int(
+                conn.execute(sa.select(sa.func.count()).select_from(iwmo_bestanden)).scalar_one()
+            )
         return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["metadata", "iwmo_bestanden", "iwmo_producten"]
+__all__ = ["iwmo_bestanden", "iwmo_producten", "metadata"]
 
 metadata = sa.MetaData()
 

@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from ieb.iwmo.store import IwmoStore
-
 from tests.reference import REFERENCE as _ALL
 
 REFERENCE = _ALL / "iwmo-3.2"

@@ -28,19 +28,46 @@ def _files(folder: Path, messages: list[bytes]) -> Path:
     return folder
 
 
-def t301(nummer: int, cat: str, ingang: dt.date, eind: dt.date | None, dag: dt.date | None = None, client: Client = C, reden: str | None = None) -> bytes:
+def t301(
+    nummer: int,
+    cat: str,
+    ingang: dt.date,
+    eind: dt.date | None,
+    dag: dt.date | None = None,
+    client: Client = C,
+    reden: str | None = None,
+) -> bytes:
     day = dag or ingang - dt.timedelta(days=5)
     return wmo301("0363", "12345678", f"t{nummer}{day:%m%d}", day, client, nummer, cat, ingang, eind, reden)
 
 
-def start(nummer: int, cat: str, begin: dt.date, dag: dt.date | None = None, client: Client = C, status: str = "1") -> bytes:
+def start(
+    nummer: int, cat: str, begin: dt.date, dag: dt.date | None = None, client: Client = C, status: str = "1"
+) -> bytes:
     day = dag or begin + dt.timedelta(days=1)
-    return wmo305_307("WMO305", "0363", "12345678", f"s{nummer}{day:%m%d}", day, client, nummer, cat, begin, status)
+    return wmo305_307(
+        "WMO305", "0363", "12345678", f"s{nummer}{day:%m%d}", day, client, nummer, cat, begin, status
+    )
 
 
-def stop(nummer: int, cat: str, begin: dt.date, eind: dt.date, reden: str = "19", client: Client = C) -> bytes:
+def stop(
+    nummer: int, cat: str, begin: dt.date, eind: dt.date, reden: str = "19", client: Client = C
+) -> bytes:
     day = eind + dt.timedelta(days=2)
-    return wmo305_307("WMO307", "0363", "12345678", f"e{nummer}{day:%m%d}", day, client, nummer, cat, begin, "1", eind, reden)
+    return wmo305_307(
+        "WMO307",
+        "0363",
+        "12345678",
+        f"e{nummer}{day:%m%d}",
+        day,
+        client,
+        nummer,
+        cat,
+        begin,
+        "1",
+        eind,
+        reden,
+    )
 
 
 def _derive(store: IwmoStore, instellingen: Instellingen | None = None) -> list[dict[str, str]]:
@@ -52,7 +79,9 @@ def _periods(records: list[dict[str, str]], bsn: str = C.bsn) -> list[tuple[str,
     return [(r["start"], r["stop"]) for r in records if r["bsn"] == bsn]
 
 
-def test_a_gap_within_the_pause_rule_is_merged_and_a_longer_one_is_not(store: IwmoStore, tmp_path: Path) -> None:
+def test_a_gap_within_the_pause_rule_is_merged_and_a_longer_one_is_not(
+    store: IwmoStore, tmp_path: Path
+) -> None:
     store.read(
         [
             _files(
@@ -103,7 +132,9 @@ def test_start_with_the_first_product_stop_with_the_last_per_person(store: IwmoS
         GemeenteInstellingen(bijdrageplicht=frozenset({"99"}))
 
 
-def test_an_open_levering_ends_with_its_toewijzing_and_without_one_stays_open(store: IwmoStore, tmp_path: Path) -> None:
+def test_an_open_levering_ends_with_its_toewijzing_and_without_one_stays_open(
+    store: IwmoStore, tmp_path: Path
+) -> None:
     store.read(
         [
             _files(
@@ -154,7 +185,9 @@ def test_kostprijs_from_the_table_for_hulpmiddelen_only(store: IwmoStore, tmp_pa
     assert ":2" in " ".join(i.describe(err.value.name) for i in err.value.issues)
 
 
-def test_a_late_start_is_marked_and_a_withdrawn_toewijzing_gives_an_empty_row(store: IwmoStore, tmp_path: Path) -> None:
+def test_a_late_start_is_marked_and_a_withdrawn_toewijzing_gives_an_empty_row(
+    store: IwmoStore, tmp_path: Path
+) -> None:
     store.read(
         [
             _files(
@@ -190,8 +223,14 @@ def test_iwmo_toml_per_gemeente_and_errors_name_the_setting(tmp_path: Path) -> N
         encoding="utf-8",
     )
     settings = load_instellingen(path)
-    assert settings.voor("0363").trigger is Trigger.TOEWIJZING and settings.voor("0363").bijdrageplicht == {"01", "02"}
-    assert settings.voor("0599").trigger is Trigger.LEVERING and settings.voor("0599").bijdrageplicht == {"01", "02"}
+    assert settings.voor("0363").trigger is Trigger.TOEWIJZING and settings.voor("0363").bijdrageplicht == {
+        "01",
+        "02",
+    }
+    assert settings.voor("0599").trigger is Trigger.LEVERING and settings.voor("0599").bijdrageplicht == {
+        "01",
+        "02",
+    }
     path.write_text('trigger = "declaratie"\n', encoding="utf-8")
     with pytest.raises(ConfigurationError, match="trigger"):
         load_instellingen(path)

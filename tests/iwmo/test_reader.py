@@ -21,15 +21,31 @@ C = Client("999900006", D(1950, 5, 17))
 OTHER = Client("999900018", D(1990, 1, 2))
 
 
-def m301(nummer: int = 101, ingang: dt.date = D(2025, 3, 1), eind: dt.date | None = None, **kw: object) -> bytes:
-    return wmo301("0363", "12345678", str(kw.pop("ident", "1")), kw.pop("dag", D(2025, 2, 20)), kw.pop("client", C), nummer, str(kw.pop("categorie", "02")), ingang, eind, kw.pop("reden", None))  # type: ignore[arg-type]
+MARCH = D(2025, 3, 1)
+
+
+def m301(nummer: int = 101, ingang: dt.date = MARCH, eind: dt.date | None = None, **kw: object) -> bytes:
+    return wmo301(
+        "0363",
+        "12345678",
+        str(kw.pop("ident", "1")),
+        kw.pop("dag", D(2025, 2, 20)),
+        kw.pop("client", C),
+        nummer,
+        str(kw.pop("categorie", "02")),
+        ingang,
+        eind,
+        kw.pop("reden", None),
+    )  # type: ignore[arg-type]
 
 
 def m305(begin: dt.date, status: str = "1", nummer: int = 101, ident: str = "2", client: Client = C) -> bytes:
     return wmo305_307("WMO305", "0363", "12345678", ident, begin, client, nummer, "02", begin, status)
 
 
-def m307(begin: dt.date, eind: dt.date, status: str = "1", nummer: int = 101, ident: str = "3", reden: str = "19") -> bytes:
+def m307(
+    begin: dt.date, eind: dt.date, status: str = "1", nummer: int = 101, ident: str = "3", reden: str = "19"
+) -> bytes:
     return wmo305_307("WMO307", "0363", "12345678", ident, eind, C, nummer, "02", begin, status, eind, reden)
 
 
@@ -74,7 +90,11 @@ def test_the_seven_published_examples_are_read_and_the_others_reported_as_not_ne
 
 @pytest.mark.parametrize("bericht", ["WMO301", "WMO305", "WMO307"])
 def test_generated_messages_validate_against_the_published_schemas_too(reference: Path, bericht: str) -> None:
-    data = {"WMO301": m301(eind=D(2025, 9, 30)), "WMO305": m305(D(2025, 3, 3)), "WMO307": m307(D(2025, 3, 3), D(2025, 4, 4))}[bericht]
+    data = {
+        "WMO301": m301(eind=D(2025, 9, 30)),
+        "WMO305": m305(D(2025, 3, 3)),
+        "WMO307": m307(D(2025, 3, 3), D(2025, 4, 4)),
+    }[bericht]
     schema = etree.XMLSchema(etree.parse(str(reference / f"{bericht}.xsd")))
     assert schema.validate(etree.fromstring(data)), schema.error_log
     assert read_bytes(data, "x.xml").products
@@ -85,12 +105,20 @@ def test_generated_messages_validate_against_the_published_schemas_too(reference
     [
         (b"<iwmo:Categorie>02</iwmo:Categorie>", b"<iwmo:Categorie>19</iwmo:Categorie>"),  # unknown category
         (b"<wmo305:BerichtCode>418</wmo305:BerichtCode>", b"<wmo305:BerichtCode>419</wmo305:BerichtCode>"),
-        (b"<wmo305:StatusAanlevering>1</wmo305:StatusAanlevering>", b"<wmo305:StatusAanlevering>4</wmo305:StatusAanlevering>"),
-        (b"<wmo305:Begindatum>2025-03-03</wmo305:Begindatum>", b"<wmo305:Begindatum>2025-02-30</wmo305:Begindatum>"),
+        (
+            b"<wmo305:StatusAanlevering>1</wmo305:StatusAanlevering>",
+            b"<wmo305:StatusAanlevering>4</wmo305:StatusAanlevering>",
+        ),
+        (
+            b"<wmo305:Begindatum>2025-03-03</wmo305:Begindatum>",
+            b"<wmo305:Begindatum>2025-02-30</wmo305:Begindatum>",
+        ),
         (b"<wmo305:Bsn>999900006</wmo305:Bsn>", b"<wmo305:Bsn>99990000</wmo305:Bsn>"),
     ],
 )
-def test_our_schema_refuses_what_the_published_schema_refuses(reference: Path, old: bytes, new: bytes) -> None:
+def test_our_schema_refuses_what_the_published_schema_refuses(
+    reference: Path, old: bytes, new: bytes
+) -> None:
     data = m305(D(2025, 3, 3)).replace(old, new)
     assert data != m305(D(2025, 3, 3))
     published = etree.XMLSchema(etree.parse(str(reference / "WMO305.xsd")))
@@ -122,7 +150,10 @@ def test_an_unknown_category_is_named_with_its_line() -> None:
         (b"\xff\xfe<\x00x\x00/\x00>\x00", "OP192"),
         (b"<x><y></x>", "XML"),
         (m305(D(2025, 3, 3)).replace(b">999900006<", b">999900007<"), "CS002"),
-        (m305(D(2025, 3, 3)).replace(b"<wmo305:ToewijzingNummer>101</wmo305:ToewijzingNummer>", b""), "IW003"),
+        (
+            m305(D(2025, 3, 3)).replace(b"<wmo305:ToewijzingNummer>101</wmo305:ToewijzingNummer>", b""),
+            "IW003",
+        ),
     ],
 )
 def test_bad_files_get_a_dutch_finding_and_nothing_is_read(data: bytes, code: str) -> None:
@@ -149,7 +180,9 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
     assert [f.code for f in read_file(big).findings] == ["OP179"]
 
 
-def test_a_message_in_a_stuf_ggk_envelope_is_read_like_the_bare_file(store: IwmoStore, tmp_path: Path) -> None:
+def test_a_message_in_a_stuf_ggk_envelope_is_read_like_the_bare_file(
+    store: IwmoStore, tmp_path: Path
+) -> None:
     from ieb.ggk import build, new_di01
 
     bare = m305(D(2025, 3, 3))
@@ -174,7 +207,9 @@ def test_rule_findings_name_the_file_the_line_and_the_rule_and_the_rest_is_read(
             "04.xml": m305(D(2025, 3, 9), status="3", ident="22"),  # status 3 without an earlier 305
             "05.xml": m305(D(2025, 7, 15), nummer=103, ident="23"),  # after the toewijzing: conflicting dates
             "09.xml": m301(nummer=103, eind=D(2025, 6, 30), ident="27"),
-            "06.xml": m301(nummer=102, ingang=D(2025, 5, 1), eind=D(2025, 4, 1), ident="24"),  # end before start
+            "06.xml": m301(
+                nummer=102, ingang=D(2025, 5, 1), eind=D(2025, 4, 1), ident="24"
+            ),  # end before start
             "07.xml": m301(nummer=101, client=OTHER, ident="25"),  # the number of another client
             "08.xml": m305(D(2025, 3, 5), ident="26"),  # fine
         },
@@ -200,10 +235,39 @@ def test_status_2_replaces_and_status_3_cancels(store: IwmoStore, tmp_path: Path
         tmp_path / "in",
         {
             "a.xml": m301(eind=D(2025, 12, 31)),
-            "b.xml": wmo305_307("WMO305", "0363", "12345678", "b", D(2025, 3, 5), C, 101, "02", D(2025, 3, 4), "1"),
-            "c.xml": wmo305_307("WMO305", "0363", "12345678", "c", D(2025, 3, 8), C, 101, "02", D(2025, 3, 2), "2"),
-            "d.xml": wmo305_307("WMO307", "0363", "12345678", "d", D(2025, 6, 3), C, 101, "02", D(2025, 3, 2), "1", D(2025, 6, 1)),
-            "e.xml": wmo305_307("WMO307", "0363", "12345678", "e", D(2025, 6, 9), C, 101, "02", D(2025, 3, 2), "2", D(2025, 6, 7), "23"),
+            "b.xml": wmo305_307(
+                "WMO305", "0363", "12345678", "b", D(2025, 3, 5), C, 101, "02", D(2025, 3, 4), "1"
+            ),
+            "c.xml": wmo305_307(
+                "WMO305", "0363", "12345678", "c", D(2025, 3, 8), C, 101, "02", D(2025, 3, 2), "2"
+            ),
+            "d.xml": wmo305_307(
+                "WMO307",
+                "0363",
+                "12345678",
+                "d",
+                D(2025, 6, 3),
+                C,
+                101,
+                "02",
+                D(2025, 3, 2),
+                "1",
+                D(2025, 6, 1),
+            ),
+            "e.xml": wmo305_307(
+                "WMO307",
+                "0363",
+                "12345678",
+                "e",
+                D(2025, 6, 9),
+                C,
+                101,
+                "02",
+                D(2025, 3, 2),
+                "2",
+                D(2025, 6, 7),
+                "23",
+            ),
         },
     )
     assert not store.read(files).errors
@@ -213,14 +277,30 @@ def test_status_2_replaces_and_status_3_cancels(store: IwmoStore, tmp_path: Path
     more = _write(
         tmp_path / "more",
         {
-            "f.xml": wmo305_307("WMO307", "0363", "12345678", "f", D(2025, 6, 20), C, 101, "02", D(2025, 3, 2), "3", D(2025, 6, 7)),
-            "g.xml": wmo305_307("WMO305", "0363", "12345678", "g", D(2025, 6, 25), C, 101, "02", D(2025, 3, 2), "3"),
+            "f.xml": wmo305_307(
+                "WMO307",
+                "0363",
+                "12345678",
+                "f",
+                D(2025, 6, 20),
+                C,
+                101,
+                "02",
+                D(2025, 3, 2),
+                "3",
+                D(2025, 6, 7),
+            ),
+            "g.xml": wmo305_307(
+                "WMO305", "0363", "12345678", "g", D(2025, 6, 25), C, 101, "02", D(2025, 3, 2), "3"
+            ),
         },
     )
     assert not store.read(more).errors
     assert store.state().leveringen[("0363", 101)] == []
     # a toewijzing withdrawn with RedenWijziging 13
-    gone = _write(tmp_path / "gone", {"h.xml": m301(eind=D(2025, 12, 31), reden="13", ident="h", dag=D(2025, 7, 1))})
+    gone = _write(
+        tmp_path / "gone", {"h.xml": m301(eind=D(2025, 12, 31), reden="13", ident="h", dag=D(2025, 7, 1))}
+    )
     assert not store.read(gone).errors
     assert store.state().toewijzingen[("0363", 101)].verwijderd
 
@@ -234,8 +314,11 @@ def test_a_crash_while_storing_stores_nothing_and_a_second_read_stores_everythin
     original = store_module.IwmoStore._known
 
     def crash(conn: sa.Connection, sleutels: list[str]) -> set[str]:
-        found = original(conn, sleutels)
-        conn.execute(iwmo_producten.insert(), [store_module._row(read_bytes(files[0].read_bytes(), "x").products[0], "x")])
+        original(conn, sleutels)
+        conn.execute(
+            iwmo_producten.insert(),
+            [store_module._row(read_bytes(files[0].read_bytes(), "x").products[0], "x")],
+        )
         raise RuntimeError("stroom uitgevallen")
 
     monkeypatch.setattr(store_module.IwmoStore, "_known", staticmethod(crash))

@@ -72,9 +72,13 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _gewenst(setup: Setup, *extra: str) -> tuple[Path, dict[tuple[str, str], list[tuple[str, str, str, str]]]]:
+def _gewenst(
+    setup: Setup, *extra: str
+) -> tuple[Path, dict[tuple[str, str], list[tuple[str, str, str, str]]]]:
     out = setup.root / f"gewenst{'-'.join(extra)}.csv"
-    result = CliRunner().invoke(app, ["iwmo", "gewenst", "--out", str(out), "--config", str(setup.config), *extra])
+    result = CliRunner().invoke(
+        app, ["iwmo", "gewenst", "--out", str(out), "--config", str(setup.config), *extra]
+    )
     assert result.exit_code == 0, result.output[-3000:]
     got: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}
     for row in _read_csv(out):
@@ -87,8 +91,18 @@ def _gewenst(setup: Setup, *extra: str) -> tuple[Path, dict[tuple[str, str], lis
 def test_the_year_has_what_the_test_claims(setup: Setup) -> None:
     kinds = setup.year.kinds
     assert len(setup.year.clients) == 1000 and len(setup.year.messages) > 4000
-    for kind in ("pause_short", "pause_long", "start_corrected_status2", "start_deleted_resent", "stop_corrected",
-                 "stop_deleted", "start_deleted", "withdrawn", "kostprijs", "start_late"):
+    for kind in (
+        "pause_short",
+        "pause_long",
+        "start_corrected_status2",
+        "start_deleted_resent",
+        "stop_corrected",
+        "stop_deleted",
+        "start_deleted",
+        "withdrawn",
+        "kostprijs",
+        "start_late",
+    ):
         assert kinds.get(kind, 0) >= 10, (kind, kinds)
     assert "0 geweigerd" in setup.first_read.splitlines()[-1]
 
@@ -134,16 +148,22 @@ def test_plan_iwmo_of_the_year_is_accepted_by_the_simulator(setup: Setup) -> Non
     assert queued > 1000
     assert "met terugwerkende kracht" in planned.output  # late starts are marked
     ex = Exchange(load_config(setup.config))
-    der = {c: load_certificates(setup.pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")}
+    der = {
+        c: load_certificates(setup.pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")
+    }
     sim_engine = open_database(f"sqlite:///{setup.root / 'cak.sqlite'}")
     simulator = GgkSimulator(sim_engine, today=TODAY)
     simulator.start()
     try:
-        sent = Sender(ex.outbox(), InProcessTransport(simulator, peer_cert=der["0363"]), policy=ex.retry_policy)
+        sent = Sender(
+            ex.outbox(), InProcessTransport(simulator, peer_cert=der["0363"]), policy=ex.retry_policy
+        )
         assert sent.drain(workers=1, timeout=600).acknowledged == queued
         simulator._queue.join()
         callbacks = Sender(
-            Outbox(sim_engine), InProcessTransport(ex.receiver(), peer_cert=der["GGK"]), policy=ex.retry_policy
+            Outbox(sim_engine),
+            InProcessTransport(ex.receiver(), peer_cert=der["GGK"]),
+            policy=ex.retry_policy,
         )
         assert callbacks.drain(workers=1, timeout=600).acknowledged == queued
     finally:
@@ -154,7 +174,9 @@ def test_plan_iwmo_of_the_year_is_accepted_by_the_simulator(setup: Setup) -> Non
     assert status.deliveries["rejected"] == 0 and status.deliveries["technical"] == 0, status.retourcodes
     assert status.deliveries["accepted"] == queued
     # planning the same year again plans nothing
-    again = CliRunner().invoke(app, ["plan", "--iwmo", "--today", TODAY.isoformat(), "--config", str(setup.config)])
+    again = CliRunner().invoke(
+        app, ["plan", "--iwmo", "--today", TODAY.isoformat(), "--config", str(setup.config)]
+    )
     assert again.exit_code == 0 and "0 bericht(en) gepland" in again.output
 
 
@@ -182,7 +204,14 @@ def _hits(spans: list[tuple[dt.date, dt.date | None]], first: dt.date, last: dt.
     return any(s <= last and (e is None or e >= first) for s, e in spans)
 
 
-def _expected_counts(year: Year) -> tuple[dict[tuple[str, str], dict[str, int]], dict[tuple[str, str, str], int], dict[tuple[str, str, str], int], dict[tuple[str, str, str], int]]:
+def _expected_counts(
+    year: Year,
+) -> tuple[
+    dict[tuple[str, str], dict[str, int]],
+    dict[tuple[str, str, str], int],
+    dict[tuple[str, str, str], int],
+    dict[tuple[str, str, str], int],
+]:
     support = _support(year)
     periods = expected_periods(year, "levering")
     months: dict[tuple[str, str], dict[str, int]] = {}
@@ -197,7 +226,9 @@ def _expected_counts(year: Year) -> tuple[dict[tuple[str, str], dict[str, int]],
             label = f"2025-{m:02d}"
             active = {s[1] for s in mine if _hits(s[3], first, last)}
             paying = {
-                b for (gg, b), rows in periods.items() if gg == g
+                b
+                for (gg, b), rows in periods.items()
+                if gg == g
                 for start, stop, _, _ in rows
                 if dt.date.fromisoformat(start) <= last and (not stop or dt.date.fromisoformat(stop) >= first)
             }
@@ -213,8 +244,6 @@ def _expected_counts(year: Year) -> tuple[dict[tuple[str, str], dict[str, int]],
                 "nieuw": new,
                 "beeindigd": ended,
             }
-            for s in mine:
-                pass
             for cat in {s[2] for s in mine}:
                 n = len({s[1] for s in mine if s[2] == cat and _hits(s[3], first, last)})
                 if n:
@@ -222,7 +251,17 @@ def _expected_counts(year: Year) -> tuple[dict[tuple[str, str], dict[str, int]],
             for b in active:
                 born = year.clients[b].geboortedatum
                 age = last.year - born.year - ((last.month, last.day) < (born.month, born.day))
-                band = "0-17" if age < 18 else "18-64" if age < 65 else "65-74" if age < 75 else "75-84" if age < 85 else "85+"
+                band = (
+                    "0-17"
+                    if age < 18
+                    else "18-64"
+                    if age < 65
+                    else "65-74"
+                    if age < 75
+                    else "75-84"
+                    if age < 85
+                    else "85+"
+                )
                 ages[(g, label, band)] = ages.get((g, label, band), 0) + 1
             for p in year.products:
                 if p.gemeente != g or p.withdrawn:
@@ -236,21 +275,42 @@ def _expected_counts(year: Year) -> tuple[dict[tuple[str, str], dict[str, int]],
 def test_beleidsinformatie_counts_equal_an_independent_computation(setup: Setup) -> None:
     out = setup.root / "beleid"
     result = CliRunner().invoke(
-        app, ["beleidsinformatie", "--van", "2025-01-01", "--tot", "2025-12-31", "--out", str(out), "--config", str(setup.config)]
+        app,
+        [
+            "beleidsinformatie",
+            "--van",
+            "2025-01-01",
+            "--tot",
+            "2025-12-31",
+            "--out",
+            str(out),
+            "--config",
+            str(setup.config),
+        ],
     )
     assert result.exit_code == 0, result.output[-3000:]
     months, cats, ages, reasons = _expected_counts(setup.year)
     got_months = {
-        (r["gemeente"], r["maand"]): {k: int(r[k]) for k in ("personen_ondersteuning", "personen_eigen_bijdrage", "nieuw", "beeindigd")}
+        (r["gemeente"], r["maand"]): {
+            k: int(r[k]) for k in ("personen_ondersteuning", "personen_eigen_bijdrage", "nieuw", "beeindigd")
+        }
         for r in _read_csv(out / "maanden.csv")
     }
     assert got_months == months
-    assert {(r["gemeente"], r["maand"], r["productcategorie"]): int(r["personen"]) for r in _read_csv(out / "categorieen.csv")} == cats
-    assert {(r["gemeente"], r["maand"], r["leeftijdsklasse"]): int(r["personen"]) for r in _read_csv(out / "leeftijd.csv")} == ages
-    assert {(r["gemeente"], r["maand"], r["reden_beeindiging"]): int(r["leveringen"]) for r in _read_csv(out / "redenen.csv")} == reasons
+    assert {
+        (r["gemeente"], r["maand"], r["productcategorie"]): int(r["personen"])
+        for r in _read_csv(out / "categorieen.csv")
+    } == cats
+    assert {
+        (r["gemeente"], r["maand"], r["leeftijdsklasse"]): int(r["personen"])
+        for r in _read_csv(out / "leeftijd.csv")
+    } == ages
+    assert {
+        (r["gemeente"], r["maand"], r["reden_beeindiging"]): int(r["leveringen"])
+        for r in _read_csv(out / "redenen.csv")
+    } == reasons
     gmsd = _read_csv(out / "gmsd.csv")
-    arrangements = [s for s in _support(setup.year)]
-    assert len(gmsd) == len(arrangements)
+    assert len(gmsd) == len(_support(setup.year))
     assert {r["eigen_bijdrage"] for r in gmsd if r["productcategorie"] in BIJDRAGEPLICHT} == {"ja"}
     assert {r["leveringsvorm"] for r in gmsd} == {"ZIN"}
     documented = {(r["bestand"], r["kolom"]) for r in _read_csv(out / "kolommen.csv")}
@@ -268,7 +328,18 @@ def test_the_beleidsinformatie_page_renders_in_headless_chromium(setup: Setup) -
         pytest.skip("LET OP: chromium ontbreekt; de beleidsinformatie is NIET in een browser getoond")
     out = setup.root / "beleid-html"
     CliRunner().invoke(
-        app, ["beleidsinformatie", "--van", "2025-01-01", "--tot", "2025-12-31", "--out", str(out), "--config", str(setup.config)]
+        app,
+        [
+            "beleidsinformatie",
+            "--van",
+            "2025-01-01",
+            "--tot",
+            "2025-12-31",
+            "--out",
+            str(out),
+            "--config",
+            str(setup.config),
+        ],
     )
     done = subprocess.run(
         [

@@ -39,7 +39,9 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._El
     return el
 
 
-def _header(root: etree._Element, n: str, bericht: str, afzender: str, ontvanger: str, ident: str, dag: dt.date) -> None:
+def _header(
+    root: etree._Element, n: str, bericht: str, afzender: str, ontvanger: str, ident: str, dag: dt.date
+) -> None:
     h = _sub(root, f"{{{n}}}Header")
     _sub(h, f"{{{n}}}BerichtCode", CODES[bericht])
     _sub(h, f"{{{n}}}BerichtVersie", "3")
@@ -238,7 +240,9 @@ def generate_year(persons: int = 1000, seed: int = 23) -> Year:
     for bsn in demo_bsns(persons):
         gemeente = "0599" if rng.random() < 0.2 else "0363"
         aanbieder = rng.choice(["12345678", "87654321", "11223344"])
-        client = Client(bsn, dt.date(rng.randint(1925, 2008), rng.randint(1, 12), rng.randint(1, 28)), rng.choice("012"))
+        client = Client(
+            bsn, dt.date(rng.randint(1925, 2008), rng.randint(1, 12), rng.randint(1, 28)), rng.choice("012")
+        )
         clients[bsn] = client
         single_kostprijs = rng.random() < 0.04
         count = 1 if single_kostprijs else rng.choice([1, 2, 2, 3])
@@ -261,7 +265,19 @@ def generate_year(persons: int = 1000, seed: int = 23) -> Year:
             roll = rng.random()
             if roll < 0.03:  # withdrawn before any delivery
                 truth.withdrawn = True
-                emit("WMO301", dag301 + dt.timedelta(days=3), wmo301, gemeente, aanbieder, client, nummer, categorie, ingang, eind, "13")
+                emit(
+                    "WMO301",
+                    dag301 + dt.timedelta(days=3),
+                    wmo301,
+                    gemeente,
+                    aanbieder,
+                    client,
+                    nummer,
+                    categorie,
+                    ingang,
+                    eind,
+                    "13",
+                )
                 note("withdrawn")
                 continue
             if roll < 0.07:
@@ -269,8 +285,32 @@ def generate_year(persons: int = 1000, seed: int = 23) -> Year:
                 continue
             if roll < 0.10:  # a start that is deleted again, nothing after
                 begin = ingang + dt.timedelta(days=2)
-                emit("WMO305", begin + dt.timedelta(days=2), wmo305_307, "WMO305", gemeente, aanbieder, client, nummer, categorie, begin, "1")
-                emit("WMO305", begin + dt.timedelta(days=9), wmo305_307, "WMO305", gemeente, aanbieder, client, nummer, categorie, begin, "3")
+                emit(
+                    "WMO305",
+                    begin + dt.timedelta(days=2),
+                    wmo305_307,
+                    "WMO305",
+                    gemeente,
+                    aanbieder,
+                    client,
+                    nummer,
+                    categorie,
+                    begin,
+                    "1",
+                )
+                emit(
+                    "WMO305",
+                    begin + dt.timedelta(days=9),
+                    wmo305_307,
+                    "WMO305",
+                    gemeente,
+                    aanbieder,
+                    client,
+                    nummer,
+                    categorie,
+                    begin,
+                    "3",
+                )
                 note("start_deleted")
                 continue
             begin = ingang + dt.timedelta(days=rng.randint(0, 14))
@@ -293,8 +333,14 @@ def generate_year(persons: int = 1000, seed: int = 23) -> Year:
                     end = None
                 segments = [(begin, first_stop, "20"), (restart, end, None if end is None else "19")]
             else:
-                stop = None if rng.random() < 0.4 else begin + dt.timedelta(days=rng.randint(20, (limit - begin).days - 1))
-                segments = [(begin, stop, None if stop is None else rng.choice(["19", "21", "23", "31", "02"]))]
+                stop = (
+                    None
+                    if rng.random() < 0.4
+                    else begin + dt.timedelta(days=rng.randint(20, (limit - begin).days - 1))
+                )
+                segments = [
+                    (begin, stop, None if stop is None else rng.choice(["19", "21", "23", "31", "02"]))
+                ]
             for s_begin, s_stop, reden in segments:
                 report = s_begin + dt.timedelta(days=rng.randint(1, 4))
                 if rng.random() < 0.04:
@@ -303,33 +349,175 @@ def generate_year(persons: int = 1000, seed: int = 23) -> Year:
                 correction = rng.random()
                 if correction < 0.08:  # a wrong Begindatum corrected with status 2
                     wrong = s_begin + dt.timedelta(days=3)
-                    emit("WMO305", report, wmo305_307, "WMO305", gemeente, aanbieder, client, nummer, categorie, wrong, "1")
-                    emit("WMO305", report + dt.timedelta(days=2), wmo305_307, "WMO305", gemeente, aanbieder, client, nummer, categorie, s_begin, "2")
+                    emit(
+                        "WMO305",
+                        report,
+                        wmo305_307,
+                        "WMO305",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        wrong,
+                        "1",
+                    )
+                    emit(
+                        "WMO305",
+                        report + dt.timedelta(days=2),
+                        wmo305_307,
+                        "WMO305",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        s_begin,
+                        "2",
+                    )
                     note("start_corrected_status2")
                 elif correction < 0.12:  # deleted (status 3) and sent again (status 1)
                     wrong = s_begin + dt.timedelta(days=1)
-                    emit("WMO305", report, wmo305_307, "WMO305", gemeente, aanbieder, client, nummer, categorie, wrong, "1")
-                    emit("WMO305", report + dt.timedelta(days=1), wmo305_307, "WMO305", gemeente, aanbieder, client, nummer, categorie, wrong, "3")
-                    emit("WMO305", report + dt.timedelta(days=2), wmo305_307, "WMO305", gemeente, aanbieder, client, nummer, categorie, s_begin, "1")
+                    emit(
+                        "WMO305",
+                        report,
+                        wmo305_307,
+                        "WMO305",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        wrong,
+                        "1",
+                    )
+                    emit(
+                        "WMO305",
+                        report + dt.timedelta(days=1),
+                        wmo305_307,
+                        "WMO305",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        wrong,
+                        "3",
+                    )
+                    emit(
+                        "WMO305",
+                        report + dt.timedelta(days=2),
+                        wmo305_307,
+                        "WMO305",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        s_begin,
+                        "1",
+                    )
                     note("start_deleted_resent")
                 else:
-                    emit("WMO305", report, wmo305_307, "WMO305", gemeente, aanbieder, client, nummer, categorie, s_begin, "1")
+                    emit(
+                        "WMO305",
+                        report,
+                        wmo305_307,
+                        "WMO305",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        s_begin,
+                        "1",
+                    )
                 if s_stop is None:
                     continue
                 sdag = max(s_stop, report + dt.timedelta(days=3)) + dt.timedelta(days=rng.randint(1, 3))
                 fix = rng.random()
                 if fix < 0.08:  # a wrong Einddatum corrected with status 2
-                    emit("WMO307", sdag, wmo305_307, "WMO307", gemeente, aanbieder, client, nummer, categorie, s_begin, "1", s_stop - dt.timedelta(days=1), reden)
-                    emit("WMO307", sdag + dt.timedelta(days=2), wmo305_307, "WMO307", gemeente, aanbieder, client, nummer, categorie, s_begin, "2", s_stop, reden)
+                    emit(
+                        "WMO307",
+                        sdag,
+                        wmo305_307,
+                        "WMO307",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        s_begin,
+                        "1",
+                        s_stop - dt.timedelta(days=1),
+                        reden,
+                    )
+                    emit(
+                        "WMO307",
+                        sdag + dt.timedelta(days=2),
+                        wmo305_307,
+                        "WMO307",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        s_begin,
+                        "2",
+                        s_stop,
+                        reden,
+                    )
                     note("stop_corrected")
                 elif fix < 0.12 and s_begin == segments[-1][0]:  # a stop sent by mistake and withdrawn
-                    emit("WMO307", sdag, wmo305_307, "WMO307", gemeente, aanbieder, client, nummer, categorie, s_begin, "1", s_stop, reden)
-                    emit("WMO307", sdag + dt.timedelta(days=2), wmo305_307, "WMO307", gemeente, aanbieder, client, nummer, categorie, s_begin, "3", s_stop, reden)
+                    emit(
+                        "WMO307",
+                        sdag,
+                        wmo305_307,
+                        "WMO307",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        s_begin,
+                        "1",
+                        s_stop,
+                        reden,
+                    )
+                    emit(
+                        "WMO307",
+                        sdag + dt.timedelta(days=2),
+                        wmo305_307,
+                        "WMO307",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        s_begin,
+                        "3",
+                        s_stop,
+                        reden,
+                    )
                     segments[-1] = (s_begin, None, None)
                     note("stop_deleted")
                     continue
                 else:
-                    emit("WMO307", sdag, wmo305_307, "WMO307", gemeente, aanbieder, client, nummer, categorie, s_begin, "1", s_stop, reden)
+                    emit(
+                        "WMO307",
+                        sdag,
+                        wmo305_307,
+                        "WMO307",
+                        gemeente,
+                        aanbieder,
+                        client,
+                        nummer,
+                        categorie,
+                        s_begin,
+                        "1",
+                        s_stop,
+                        reden,
+                    )
             truth.leveringen = segments
             if single_kostprijs and len(segments) == 1 and truth.delivered()[0][1] is not None:
                 truth.kostprijs = 500_000
@@ -345,7 +533,9 @@ def _plus_one_month(day: dt.date) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def expected_periods(year: Year, trigger: str = "levering") -> dict[tuple[str, str], list[tuple[str, str, str, str]]]:
+def expected_periods(
+    year: Year, trigger: str = "levering"
+) -> dict[tuple[str, str], list[tuple[str, str, str, str]]]:
     """(gemeente, bsn) -> rows (start, stop, kostprijs_cent, kostprijs_start) as strings, by hand:
     VNG pause rule (a restart within one calendar month after the day after the stop continues)."""
     per_person: dict[tuple[str, str], list[tuple[dt.date, dt.date | None, int | None]]] = {}
