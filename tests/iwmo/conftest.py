@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 from ieb.iwmo.store import IwmoStore
+from tests.ledger.conftest import fresh_pg_database, postgres_server_url
+
+__all__ = ["fresh_pg_database", "postgres_server_url"]
 from tests.reference import REFERENCE as _ALL
 
 REFERENCE = _ALL / "iwmo-3.2"
@@ -17,8 +20,13 @@ def reference() -> Path:
     return REFERENCE
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> IwmoStore:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> IwmoStore:
+    """The voorzieningen store on SQLite and on PostgreSQL (``$IEB_TEST_POSTGRES_URL`` or a
+    throwaway server, see tests/ledger/conftest.py)."""
     from ieb.ledger import open_database
 
-    return IwmoStore(open_database(f"sqlite:///{tmp_path / 'ieb.sqlite'}"))
+    if request.param == "sqlite":
+        return IwmoStore(open_database(f"sqlite:///{tmp_path / 'ieb.sqlite'}"))
+    url = fresh_pg_database(request.getfixturevalue("postgres_server_url"))
+    return IwmoStore(open_database(url))
