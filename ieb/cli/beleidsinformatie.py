@@ -8,9 +8,20 @@ from typing import Annotated
 
 import typer
 
-from ieb.cli._common import COMMAND, parse_today
+from ieb.cli._common import COMMAND, claim_outputs, parse_today
 from ieb.cli._exchange import ConfigOption, DbOption, exchange_for, fail
 from ieb.cli.iwmo import InstellingenOption, TriggerOption, derive_for, instellingen_for
+
+#: What ``--out`` receives (see ieb.iwmo.beleid.Beleidsinformatie.write).
+OUTPUT_FILES = (
+    "maanden.csv",
+    "categorieen.csv",
+    "leeftijd.csv",
+    "redenen.csv",
+    "gmsd.csv",
+    "kolommen.csv",
+    "beleidsinformatie.html",
+)
 
 
 def beleidsinformatie_command(
@@ -19,6 +30,9 @@ def beleidsinformatie_command(
     out: Annotated[Path, typer.Option("--out", help="Map voor de CSV-bestanden en beleidsinformatie.html.")],
     trigger: TriggerOption = None,
     instellingen: InstellingenOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Bestaande bestanden in --out overschrijven.")
+    ] = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -33,6 +47,7 @@ def beleidsinformatie_command(
         raise typer.BadParameter(f"{last} ligt voor --van {first}", param_hint="--tot")
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is geen map", param_hint="--out")
+    claim_outputs([out / name for name in OUTPUT_FILES], force=force)
     ex = exchange_for(config, db, needs="database", must_exist=True)
     try:
         settings = instellingen_for(ex, instellingen, trigger, None)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ieb.cli._common import COMMAND, GROUP, parse_today
+from ieb.cli._common import COMMAND, GROUP, claim_outputs, parse_today
 from ieb.cli._exchange import ConfigOption, DbOption, exchange_for, fail
 
 if TYPE_CHECKING:
@@ -200,6 +200,7 @@ def gewenst_command(
     peildatum: PeildatumOption = None,
     instellingen: InstellingenOption = None,
     kostprijs: KostprijsOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Een bestaand --out-bestand overschrijven.")] = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -207,6 +208,7 @@ def gewenst_command(
     day = parse_today(peildatum, "--peildatum")
     if not out.parent.is_dir():
         raise typer.BadParameter(f"map {out.parent} bestaat niet", param_hint="--out")
+    claim_outputs([out], force=force)
     ex = exchange_for(config, db, needs="database", must_exist=True)
     try:
         settings = instellingen_for(ex, instellingen, trigger, kostprijs)

@@ -271,8 +271,11 @@ def test_the_commands_lees_gewenst_and_uitleg(tmp_path: Path) -> None:
         "gemeente,bsn,start,stop,kostprijs_cent,kostprijs_start\n0363,999900006,2025-02-03,,,\n"
     )
     assert C.bsn not in result.output
+    kept = runner.invoke(app, ["iwmo", "gewenst", "--out", str(out), "--config", str(config)])
+    assert kept.exit_code == 1 and "--force" in kept.output
     toewijzing = runner.invoke(
-        app, ["iwmo", "gewenst", "--out", str(out), "--trigger", "toewijzing", "--config", str(config)]
+        app,
+        ["iwmo", "gewenst", "--out", str(out), "--trigger", "toewijzing", "--force", "--config", str(config)],
     )
     assert toewijzing.exit_code == 0 and "2025-02-01" in out.read_text(encoding="utf-8")
     explained = runner.invoke(app, ["iwmo", "uitleg", C.bsn, "--config", str(config)])

@@ -77,7 +77,7 @@ def _gewenst(
 ) -> tuple[Path, dict[tuple[str, str], list[tuple[str, str, str, str]]]]:
     out = setup.root / f"gewenst{'-'.join(extra)}.csv"
     result = CliRunner().invoke(
-        app, ["iwmo", "gewenst", "--out", str(out), "--config", str(setup.config), *extra]
+        app, ["iwmo", "gewenst", "--out", str(out), "--force", "--config", str(setup.config), *extra]
     )
     assert result.exit_code == 0, result.output[-3000:]
     got: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}
