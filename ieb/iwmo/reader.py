@@ -31,7 +31,7 @@ from lxml import etree
 
 from ieb.iwmo.codes import GEBRUIKTE_BERICHTEN
 from ieb.resources import schemas_dir
-from ieb.types import bsn_is_valid, mask_bsn
+from ieb.types import bsn_is_valid, mask_bsn, mask_bsns
 from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.values import collapse, element_text, read_date, read_integer
 from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes, thread_schema
@@ -71,7 +71,8 @@ class Finding:
     ernst: Ernst = "fout"
 
     def __str__(self) -> str:
-        where = f"{self.bron}:{self.regel}" if self.regel else self.bron
+        bron = mask_bsns(self.bron)  # a file may be named after a client
+        where = f"{bron}:{self.regel}" if self.regel else bron
         return f"{where}: [{self.code}] {self.tekst}"
 
 
@@ -148,8 +149,10 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
             out.extend(found)
         elif path.is_file():
             out.append(path)
+        elif path.exists():
+            raise ValueError(f"{mask_bsns(str(path))} is geen gewoon bestand of map")
         else:
-            raise FileNotFoundError(f"{path} bestaat niet")
+            raise FileNotFoundError(f"{mask_bsns(str(path))} bestaat niet")
         if len(out) > MAX_FILES:
             raise ValueError(f"meer dan {MAX_FILES} bestanden; lees ze in delen")
     return out

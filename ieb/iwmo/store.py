@@ -28,10 +28,13 @@ from sqlalchemy.engine import Engine
 from ieb.iwmo.reader import Finding, ParsedFile, Product, by_reading_order, collect_files, read_file
 from ieb.iwmo.state import Voorzieningen, replay
 from ieb.iwmo.tables import iwmo_bestanden, iwmo_producten
+from ieb.types import mask_bsns
 
 __all__ = ["BATCH", "FileResult", "IwmoStore", "ReadReport"]
 
 _CHUNK = 500
+#: PostgreSQL advisory lock held while a batch is checked and stored (SQLite: BEGIN IMMEDIATE).
+_PG_LOCK = 0x1E_B1_3A_77
 #: Files stored per transaction by :meth:`IwmoStore.read`.
 BATCH = 200
 
@@ -49,17 +52,18 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
 
     def describe(self) -> str:
-        """One Dutch line for the clerk (no BSN)."""
+        """One Dutch line for the clerk (no BSN, also not in a file name)."""
+        bron = mask_bsns(self.bron)
         if self.bericht is None:
             if any(f.ernst == "fout" for f in self.findings):
-                return f"{self.bron}: geweigerd"
-            return f"{self.bron}: niet nodig, niets opgeslagen"
+                return f"{bron}: geweigerd"
+            return f"{bron}: niet nodig, niets opgeslagen"
         parts = [f"{self.opgeslagen} opgeslagen"]
         if self.al_gelezen:
             parts.append(f"{self.al_gelezen} al gelezen (niets gewijzigd)")
         if self.geweigerd:
             parts.append(f"{self.geweigerd} geweigerd")
-        return f"{self.bron}: {self.bericht}, " + ", ".join(parts)
+        return f"{bron}: {self.bericht}, " + ", ".join(parts)
 
 
 @dataclass(slots=True)
@@ -185,6 +189,8 @@ class IwmoStore:
         results: list[FileResult] = []
         products = [p for f in files for p in f.products]
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # one reader at a time: the checks read what others write
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
             keys = {(p.gemeente, p.toewijzing_nummer) for p in products}
             state = replay(self._rows_for(conn, keys)) if keys else None
             known = self._known(conn, [p.sleutel for p in products])
@@ -209,6 +215,20 @@ class IwmoStore:
                     known.add(product.sleutel)
                     rows.append(_row(product, parsed.bron))
                     result.opgeslagen += 1
+                    if (
+                        product.bericht != "WMO301"
+                        and (product.gemeente, product.toewijzing_nummer) not in state.toewijzingen
+                    ):
+                        result.findings.append(
+                            Finding(
+                                parsed.bron,
+                                product.regel,
+                                "TR019",
+                                f"{product.wie}: er is (nog) geen toewijzing (WMO301) met dit nummer gelezen; "
+                                "opgeslagen met de productcategorie uit dit bericht. Lees ook de WMO301.",
+                                "waarschuwing",
+                            )
+                        )
                 bestanden.append(
                     {
                         "bron": parsed.bron[-500:],

@@ -79,9 +79,11 @@ def test_the_seven_published_examples_are_read_and_the_others_reported_as_not_ne
     # the published 307 stops 300202 with Begindatum 2025-04-15 while its 305 started on 2025-04-04
     stop = by_name["WMO307.xml"]
     assert (stop.opgeslagen, stop.geweigerd) == (1, 1)
-    finding = stop.findings[0]
+    (finding,) = [f for f in stop.findings if f.ernst == "fout"]
     assert finding.code == "TR069" and finding.regel == 45 and "2025-04-15" in finding.tekst
     assert "999900006" not in str(finding) and "******006" in str(finding)
+    # the published 305 and 307 have no WMO301 among the examples: stored, with a warning
+    assert {(f.code, f.ernst) for f in by_name["WMO305.xml"].findings} == {("TR019", "waarschuwing")}
     # reading everything again changes nothing
     again = store.read([reference / "examples"])
     assert again.totals()["opgeslagen"] == 0 and again.totals()["al_gelezen"] == 4
