@@ -330,3 +330,58 @@ def test_a_crash_while_storing_stores_nothing_and_a_second_read_stores_everythin
     monkeypatch.setattr(store_module.IwmoStore, "_known", staticmethod(original))
     assert store.read(files).totals()["opgeslagen"] == 2
     assert store.read(files).totals()["opgeslagen"] == 0 and _count(store) == 2
+
+
+def test_a_message_as_tekstbestand_in_an_envelope_is_read_too() -> None:
+    from ieb.ggk import build, new_di01
+
+    wrapped = build(new_di01(m305(D(2025, 3, 3)), "WMO", "0363", "12345678", bestandsnaam="start.xml"))
+    assert [p.toewijzing_nummer for p in read_bytes(wrapped, "e.xml").products] == [101]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mutated_messages_never_raise_only_findings(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    original = m307(D(2025, 3, 3), D(2025, 4, 4))
+    for _ in range(150):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            pos = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.4:
+                data[pos] = rng.randrange(256)
+            elif choice < 0.7:
+                del data[pos : pos + rng.randint(1, 40)]
+            else:
+                data[pos:pos] = rng.choice([b"<", b"&", b"]]>", b"\x00", b"<x>", b"2025-13-45", b"9" * 30])
+        parsed = read_bytes(bytes(data), "mutant.xml")
+        assert parsed.products or parsed.findings
+        assert all(isinstance(f.tekst, str) and f.tekst for f in parsed.findings)
+
+
+def test_two_readers_at_once_store_every_product_once(store: IwmoStore, tmp_path: Path) -> None:
+    import threading
+
+    files = _write(
+        tmp_path / "in",
+        {
+            f"{n:03d}.xml": m301(nummer=n, eind=D(2025, 12, 31), ident=f"i{n}", client=C)
+            for n in range(100, 160)
+        },
+    )
+    errors: list[Exception] = []
+
+    def read() -> None:
+        try:
+            IwmoStore(store.engine).read(files)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and _count(store) == 60
