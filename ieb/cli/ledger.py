@@ -352,11 +352,12 @@ def report_command(
 ) -> None:
     """Schrijf één zelfstandige HTML-pagina (zonder netwerk) met de stand van zaken voor een teamleider."""
     from ieb.errors import IebError
+    from ieb.report import write_report
 
     claim_outputs([out], force=force)
     ex = exchange_for(config, db, must_exist=True)
     try:
-        path = ex.report(out, gemeente=gemeente, today=_today(today))
+        path = write_report(ex, Path(out), gemeente=gemeente, today=_today(today))
     except IebError as exc:
         fail(str(exc))
     finally:

@@ -24,7 +24,7 @@ def reference() -> Path:
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> IwmoStore:
     """The voorzieningen store on SQLite and on PostgreSQL (``$IEB_TEST_POSTGRES_URL`` or a
     throwaway server, see tests/ledger/conftest.py)."""
-    from ieb.ledger import open_database
+    from ieb.store import open_database
 
     if request.param == "sqlite":
         return IwmoStore(open_database(f"sqlite:///{tmp_path / 'ieb.sqlite'}"))

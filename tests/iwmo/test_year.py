@@ -134,7 +134,7 @@ def test_plan_iwmo_of_the_year_is_accepted_by_the_simulator(setup: Setup) -> Non
 
     from ieb.config import load_config
     from ieb.exchange import Exchange
-    from ieb.ledger import open_database
+    from ieb.store import open_database
     from ieb.simulator.server import GgkSimulator
     from ieb.testing.inprocess import InProcessTransport
     from ieb.transport.outbox import Outbox, Sender

@@ -1,8 +1,8 @@
 """iWmo voorzieningen store: iwmo_producten (every accepted WMO301/305/307 product, in reading
 order, unique sleutel) and iwmo_bestanden (the files read). See ieb/iwmo/tables.py.
 
-Revision ID: 0003_iwmo
-Revises: 0002_exchange
+Revision ID: 0004_iwmo
+Revises: 0003_release
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_iwmo"
-down_revision = "0002_exchange"
+revision = "0004_iwmo"
+down_revision = "0003_release"
 branch_labels = None
 depends_on = None
 
