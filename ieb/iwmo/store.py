@@ -196,7 +196,7 @@ class IwmoStore:
             known = self._known(conn, [p.sleutel for p in products])
             rows: list[dict[str, Any]] = []
             bestanden: list[dict[str, Any]] = []
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            now = dt.datetime.now(dt.UTC)
             for parsed in files:
                 result = FileResult(parsed.bron, parsed.bericht, findings=list(parsed.findings))
                 result.geweigerd = sum(1 for f in parsed.findings if f.code == "IW003")

@@ -20,7 +20,7 @@ iwmo_producten = sa.Table(
     "iwmo_producten",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sleutel", sa.String(80), nullable=False, unique=True),
+    sa.Column("sleutel", sa.String(80), nullable=False),
     sa.Column("bron", sa.String(500), nullable=False),
     sa.Column("regel", sa.Integer, nullable=False),
     sa.Column("bericht", sa.String(6), nullable=False),
@@ -41,6 +41,7 @@ iwmo_producten = sa.Table(
     sa.Column("volume", sa.BigInteger, nullable=True),
     sa.Column("eenheid", sa.String(2), nullable=True),
     sa.Column("frequentie", sa.String(1), nullable=True),
+    sa.UniqueConstraint("sleutel"),
     sa.Index("ix_iwmo_producten_toewijzing", "gemeente", "toewijzing_nummer"),
     sa.Index("ix_iwmo_producten_bsn", "bsn"),
 )
@@ -56,5 +57,5 @@ iwmo_bestanden = sa.Table(
     sa.Column("opgeslagen", sa.Integer, nullable=False),
     sa.Column("al_gelezen", sa.Integer, nullable=False),
     sa.Column("geweigerd", sa.Integer, nullable=False),
-    sa.Column("gelezen_op", sa.DateTime, nullable=False),
+    sa.Column("gelezen_op", sa.DateTime(timezone=True), nullable=False),
 )

@@ -134,8 +134,8 @@ def test_plan_iwmo_of_the_year_is_accepted_by_the_simulator(setup: Setup) -> Non
 
     from ieb.config import load_config
     from ieb.exchange import Exchange
-    from ieb.store import open_database
     from ieb.simulator.server import GgkSimulator
+    from ieb.store import open_database
     from ieb.testing.inprocess import InProcessTransport
     from ieb.transport.outbox import Outbox, Sender
     from ieb.transport.pki import load_certificates

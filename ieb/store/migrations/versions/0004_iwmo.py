@@ -1,4 +1,4 @@
-"""iWmo voorzieningen store: iwmo_producten (every accepted WMO301/305/307 product, in reading
+"""iWmo voorzieningen store (constraint names by the store's naming convention): iwmo_producten (every accepted WMO301/305/307 product, in reading
 order, unique sleutel) and iwmo_bestanden (the files read). See ieb/iwmo/tables.py.
 
 Revision ID: 0004_iwmo
@@ -20,8 +20,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "iwmo_producten",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("sleutel", sa.String(80), nullable=False, unique=True),
+        sa.Column("id", sa.Integer, autoincrement=True),
+        sa.Column("sleutel", sa.String(80), nullable=False),
         sa.Column("bron", sa.String(500), nullable=False),
         sa.Column("regel", sa.Integer, nullable=False),
         sa.Column("bericht", sa.String(6), nullable=False),
@@ -42,12 +42,14 @@ def upgrade() -> None:
         sa.Column("volume", sa.BigInteger, nullable=True),
         sa.Column("eenheid", sa.String(2), nullable=True),
         sa.Column("frequentie", sa.String(1), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_iwmo_producten"),
+        sa.UniqueConstraint("sleutel", name="uq_iwmo_producten_sleutel"),
     )
     op.create_index("ix_iwmo_producten_toewijzing", "iwmo_producten", ["gemeente", "toewijzing_nummer"])
     op.create_index("ix_iwmo_producten_bsn", "iwmo_producten", ["bsn"])
     op.create_table(
         "iwmo_bestanden",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.Integer, autoincrement=True),
         sa.Column("bron", sa.String(500), nullable=False),
         sa.Column("bericht", sa.String(6), nullable=True),
         sa.Column("identificatie", sa.String(12), nullable=True),
@@ -55,7 +57,8 @@ def upgrade() -> None:
         sa.Column("opgeslagen", sa.Integer, nullable=False),
         sa.Column("al_gelezen", sa.Integer, nullable=False),
         sa.Column("geweigerd", sa.Integer, nullable=False),
-        sa.Column("gelezen_op", sa.DateTime, nullable=False),
+        sa.Column("gelezen_op", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_iwmo_bestanden"),
     )
 
 
