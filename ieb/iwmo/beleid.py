@@ -168,10 +168,12 @@ class Arrangement:
 
     @property
     def begindatum(self) -> dt.date:
+        """The first day of support (the first interval's start)."""
         return self.intervals[0][0]
 
     @property
     def einddatum(self) -> dt.date | None:
+        """The last day of support, or None while an interval is open."""
         stops = [s for _, s in self.intervals]
         return None if any(s is None for s in stops) else max(s for s in stops if s is not None)
 

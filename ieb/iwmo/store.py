@@ -74,6 +74,7 @@ class ReadReport:
 
     @property
     def findings(self) -> list[Finding]:
+        """Every finding of every file, in reading order."""
         return [f for r in self.files for f in r.findings]
 
     @property
