@@ -166,6 +166,9 @@ def lees_command(
     paths: Annotated[
         list[Path], typer.Argument(help="WMO301/305/307-bestanden, mappen of StUF-GGk-enveloppen.")
     ],
+    stil: Annotated[
+        bool, typer.Option("--stil", help="Alleen bestanden met meldingen tonen, en het totaal.")
+    ] = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -179,7 +182,7 @@ def lees_command(
     try:
         store = IwmoStore(ex.engine)
         try:
-            report = store.read(paths, progress=_show)
+            report = store.read(paths, progress=lambda r: _show(r) if r.findings or not stil else None)
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc), code=2)
     finally:

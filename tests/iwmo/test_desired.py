@@ -262,8 +262,9 @@ def test_the_commands_lees_gewenst_and_uitleg(tmp_path: Path) -> None:
     first = runner.invoke(app, ["iwmo", "lees", str(folder), "--config", str(config)])
     assert first.exit_code == 1, first.output
     assert "TR069" in first.output and "regel" in first.output and C.bsn not in first.output
-    again = runner.invoke(app, ["iwmo", "lees", str(folder), "--config", str(config)])
+    again = runner.invoke(app, ["iwmo", "lees", str(folder), "--stil", "--config", str(config)])
     assert "0 product(en) opgeslagen, 2 al gelezen, 1 geweigerd" in again.output
+    assert "000.xml" not in again.output and "002.xml" in again.output  # --stil: only files with findings
     out = tmp_path / "gewenst.csv"
     result = runner.invoke(app, ["iwmo", "gewenst", "--out", str(out), "--config", str(config)])
     assert result.exit_code == 0, result.output
