@@ -135,8 +135,8 @@ class ParsedFile:
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """The files to read: each file as given, each folder's files recursively in name order (names
-    starting with ``.`` skipped). Raises ``FileNotFoundError`` for a path that does not exist and
+    """The files to read: each file as given, and in each folder (recursively, in name order) the
+    files ending in ``.xml`` in any case, as ``ieb validate`` does (names starting with ``.`` skipped). Raises ``FileNotFoundError`` for a path that does not exist and
     ``ValueError`` for more than :data:`MAX_FILES` files."""
     out: list[Path] = []
     for path in paths:
@@ -144,7 +144,9 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and p.suffix.lower() == ".xml"
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             out.extend(found)
         elif path.is_file():
