@@ -212,7 +212,7 @@ class Voorzieningen:
         if refusal is not None:
             return refusal
         key = (p.gemeente, p.toewijzing_nummer)
-        items = self.leveringen.setdefault(key, [])
+        items = self.leveringen.get(key, [])
         same = next((x for x in items if x.begindatum == p.begindatum), None)
         categorie = p.categorie or (toewijzing.categorie if toewijzing else None)
         if p.status == "1":
@@ -241,7 +241,7 @@ class Voorzieningen:
             late = self._outside(p, toewijzing, p.begindatum, "Begindatum")
             if late is not None:
                 return late
-            items.append(
+            self.leveringen.setdefault(key, items).append(
                 Levering(
                     p.gemeente,
                     p.toewijzing_nummer,
