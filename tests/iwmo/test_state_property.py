@@ -61,3 +61,21 @@ def test_the_replayed_state_keeps_its_invariants(items: list[Product]) -> None:
             assert levering.einddatum is None or levering.einddatum >= levering.begindatum
         for a, b in itertools.pairwise(ordered):
             assert a.einddatum is not None and a.einddatum < b.begindatum
+
+
+@settings(max_examples=150)
+@given(st.lists(products(), max_size=25), st.sampled_from(["toewijzing", "levering"]))
+def test_any_state_derives_periods_that_ieb_plan_can_read(items: list[Product], trigger: str) -> None:
+    from ieb.iwmo.desired import GemeenteInstellingen, Instellingen, Trigger, derive
+    from ieb.ledger.planner import desired_from_records
+
+    state = Voorzieningen()
+    for ref, product in enumerate(items):
+        state.apply(product, ref)
+    desired = derive(state, Instellingen(GemeenteInstellingen(trigger=Trigger(trigger))))
+    records = desired.records()
+    planned = desired_from_records(records)  # raises on a bad row
+    for periods in planned.values():
+        ordered = sorted(periods, key=lambda p: p.start)
+        for a, b in itertools.pairwise(ordered):
+            assert a.stop is not None and a.stop < b.start
