@@ -148,11 +148,6 @@ def test_plan_iwmo_of_the_year_is_accepted_by_the_simulator(setup: Setup) -> Non
     assert queued > 1000
     assert "met terugwerkende kracht" in planned.output  # late starts are marked
     ex = Exchange(load_config(setup.config))
-    # Without statistics SQLite plans the outbox's per-person order query (issue 21) badly: with
-    # ~1,850 queued rows one claim took 116 s; after ANALYZE 0.13 s (reported to the lead; the
-    # store should run it, e.g. PRAGMA optimize after a large queue transaction).
-    with ex.engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
     der = {
         c: load_certificates(setup.pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")
     }
