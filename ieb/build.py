@@ -86,7 +86,7 @@ _ELEMENT_COLUMN = {
     "StatusAanlevering": "status",
 }
 #: level-3 rules that need no history: a file failing them would certainly be rejected
-_BLOCKING_LEVEL3 = frozenset({"CS300", "CS333", "8848"})
+_BLOCKING_LEVEL3 = frozenset({"CS300", "CS333", "8848", "TR378", "TR409", "TR135"})  # iEb 1.0 and 4.0 codes
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,10 @@ def to_xml(message: Message) -> bytes:
 
     Raises :class:`~ieb.errors.IebError` when ``message`` is not an iEb message model."""
     if not isinstance(message, Message):
+        own = getattr(message, "to_xml", None)
+        if callable(own):  # a model of a pack with its own (binding-driven) codec writes itself
+            data: bytes = own()
+            return data
         raise IebError(f"to_xml verwacht een getypt iEb-bericht (ieb.Message), niet {type(message).__name__}")
     root = model_to_element(message)
     etree.indent(root, space="  ")
@@ -166,6 +170,10 @@ def element_to_model(root: etree._Element, *, registry: Registry | None = None) 
     message or its pack has no typed model for it; InvalidModelError when a value does not fit."""
     pack, row = (registry or default_registry).detect(root)
     cls = row.model
+    reader = getattr(cls, "from_element", None)
+    if callable(reader) and not (isinstance(cls, type) and issubclass(cls, Message)):
+        own: Message = reader(root)  # a pack with its own (binding-driven) codec reads its model
+        return own
     if cls is None or not (isinstance(cls, type) and issubclass(cls, Message)):
         raise UnknownMessageError(
             f"{pack.name} heeft geen getypt model voor {row.name}; gebruik parse_generic"

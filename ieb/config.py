@@ -183,6 +183,11 @@ class IebConfig(_Base):
         default="sqlite:///ieb.sqlite", validation_alias=AliasChoices("database", "IEB_DATABASE", "IEB_DB")
     )
     gemeenten: list[str] = Field(default_factory=list)
+    #: the iEb release this organisation sends ("ieb-1.0" for files written before releases were
+    #: configurable; ``ieb init`` writes "ieb-4.0"), and the registered official XSD folder of it
+    #: (``ieb release check DIR``; None = the pack's own schemas)
+    release: str = Field(default="ieb-1.0", pattern=r"^[a-z][a-z0-9]*-[0-9]+\.[0-9]+$")
+    release_xsd: Path | None = None
     organisatie: OrganisatieSettings = Field(default_factory=OrganisatieSettings)
     ggk: GgkSettings = Field(default_factory=GgkSettings)
     receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
@@ -245,6 +250,10 @@ class SimulatorConfig(_Base):
     sign: bool = False
     faults: str | None = None
     level1: Literal["retour", "none"] = "retour"
+    #: the iEb release the simulated CAK speaks (None: every registered release), and its registered
+    #: official XSD folder (see IebConfig)
+    release: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]*-[0-9]+\.[0-9]+$")
+    release_xsd: Path | None = None
     source: Path | None = Field(default=None, exclude=True)
 
     def resolve(self, path: Path | None) -> Path | None:
@@ -362,8 +371,10 @@ def example_toml(
     allowed_oins: list[str] | None = None,
     database: str = "ieb.sqlite",
     monitor_port: int = 0,
+    release: str = "ieb-4.0",
 ) -> str:
-    """The commented ``ieb.toml`` that ``ieb init`` writes."""
+    """The commented ``ieb.toml`` that ``ieb init`` writes (``release``: the iEb release a new
+    configuration sends, ``ieb-4.0`` unless told otherwise)."""
 
     def q(value: str) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -377,6 +388,10 @@ def example_toml(
 
 # Database: een SQLite-bestand of een SQLAlchemy-URL (postgresql+psycopg://gebruiker@host/db).
 database = {q(database)}
+
+# De iEb-release waarin berichten worden gemaakt en verwacht: "ieb-4.0" (in productie sinds
+# 7 april 2025) of "ieb-1.0". Officiële XSD's registreren: ieb release check MAP.
+release = {q(release)}
 
 # De gemeenten waarvoor deze organisatie aanlevert (Afzender van elk bericht). Bij meer dan een
 # gemeente heeft de gewenste situatie een kolom 'gemeente'.

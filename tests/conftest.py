@@ -22,6 +22,104 @@ settings.load_profile("ieb")
 TEST_BSNS = ("999900006", "999900018", "999900031", "999900043", "999900055", "999900067")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run the tests marked slow (the full suite, as CI runs it); the default run leaves them out",
+    )
+
+
+#: Tests that are slow by nature (whole processes, servers, corpora, wheels), marked ``slow`` here
+#: in one place besides the ``@pytest.mark.slow`` in the files. Chosen from ``pytest --run-slow -n 2
+#: --durations=60`` on the shared 2-core machine (2026-12-06; the full run took 27.5 min there):
+#: everything that took 7 s or more, except the documentation snippets. ``file::function`` covers
+#: every parameter of the function.
+SLOW_TESTS = (
+    "tests/conformance/test_scenarios.py::test_wrong_sender_fails_the_deletion_order_scenario_only",  # 110 s
+    "tests/conformance/test_plugin.py::test_fixtures_in_a_vendor_test_run",  # 41 s
+    "tests/conformance/test_plugin.py::test_sample_vendor_project_runs_with_the_plugin",  # 29 s
+    "tests/core/test_equivalence.py::test_same_verdict_on_samples_and_all_their_mutations",  # 273 s
+    "tests/core/test_equivalence.py::test_published_examples_are_valid_under_ours",  # 8 s
+    "tests/core/test_exactness.py::test_cli_never_prints_a_traceback_for_strange_dates",  # 81 s
+    "tests/core/test_exactness.py::test_field_big_trailing_whitespace_is_valid",  # 18 s
+    "tests/core/test_exactness.py::test_field_dagtekening_0001_is_tr113_as_json",  # 11 s
+    "tests/core/test_exactness.py::test_field_whitespace_dagtekening_reads_and_shows",  # 8 s
+    "tests/core/test_reference_codes.py::test_11proef_equals_the_official_engine",  # 33 s
+    "tests/core/test_codec.py::test_generated_messages_are_valid_and_round_trip",  # 16 s
+    "tests/core/test_parsers.py::test_wide_payload_is_refused_and_judged_in_bounded_memory",  # 12 s
+    "tests/core/test_revisions.py::test_planner_windows_equal_the_validator",  # 9 s
+    "tests/core/test_cli.py::test_console_script_runs",  # 8 s
+    "tests/exchange/test_cli.py::test_status_says_why_a_pending_message_is_stuck_and_when_it_is_tried_again",  # 69 s
+    "tests/exchange/test_cli.py::test_send_to_a_ggk_that_is_down_stops_after_one_round_and_says_why",  # 39 s
+    "tests/exchange/test_cli.py::test_ctrl_c_stops_send_and_releases_its_leases",  # 37 s
+    "tests/exchange/test_cli.py::test_without_ieb_toml_the_commands_point_to_ieb_init_and_config_errors_are_precise",  # 8 s
+    "tests/fuzz/test_entry_points.py::test_show_never_ends_in_a_traceback",  # 22 s
+    "tests/fuzz/test_entry_points.py::test_validate_and_from_xml_raise_only_project_errors",  # 9 s
+    "tests/fuzz/test_xsd_agreement.py::test_rules_codec_and_published_xsd_agree",  # 21 s
+    "tests/ggk/test_ggk_schemas.py::test_mutated_corpus_gets_the_same_verdict_under_both_schemas_with_xmlschema",  # 35 s
+    "tests/ggk/test_ggk_schemas.py::test_mutated_corpus_gets_the_same_verdict_under_both_schemas",  # 10 s
+    "tests/ggk/test_ggk_schemas.py::test_parse_agrees_with_the_published_schema_on_the_corpus",  # 9 s
+    "tests/ggk/test_ggk_codec.py::test_round_trip_build_parse_is_identity",  # 19 s
+    "tests/ggk/test_ggk_codec.py::test_an_envelope_just_under_25_mb_parses",  # 10 s
+    "tests/ledger/test_planner_moves.py::test_a_moved_period_is_never_planned_longer_than_its_changes",  # 85 s
+    "tests/ledger/test_planner_property.py::test_planned_messages_are_accepted_sqlite",  # 66 s
+    "tests/ledger/test_planner_property.py::test_planned_messages_are_accepted_postgresql",  # 29 s
+    "tests/ledger/test_concurrency.py::test_processes_allocate_unique_numbers",  # 2 x 31 s
+    "tests/ledger/test_cak_and_retour.py::test_cli_plan_simulate_retour_status",  # 11 s
+    "tests/simulator/test_cak_retour.py::test_every_heenbericht_gets_one_valid_retour",  # 100 s
+    "tests/simulator/test_cak_retour.py::test_valid_heenberichten_are_answered_with_their_own_header",  # 74 s
+    "tests/simulator/test_faults.py::test_any_spec_parses_or_raises_our_error",  # 9 s
+    "tests/transport/test_demo.py::test_demo_with_faults_loses_and_duplicates_nothing",  # 38 s
+    "tests/transport/test_demo.py::test_demo_without_faults",  # 15 s
+    "tests/transport/test_demo.py::test_demo_json_contract_is_the_last_line",  # 9 s
+    "tests/transport/test_outbox.py::test_kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice",  # 29 s
+    "tests/transport/test_enqueue_batch.py::test_batch_keeps_order_content_and_audit",  # 8 s
+    "tests/transport/test_client_server.py::test_receiver_answers_every_hostile_body_without_internal_errors_or_bsns",  # 8 s
+    "tests/cli/test_receive_options.py::test_receive_takes_the_gemeente_from_a_test_certificate",  # 10 s
+    "tests/cli/test_receive_options.py::test_receive_with_a_matching_organisatie",  # 10 s
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A renamed or removed test in :data:`SLOW_TESTS` is an error, not a silent slow test in the
+    default run."""
+    stale = []
+    for entry in SLOW_TESTS:
+        path, _, name = entry.partition("::")
+        file = ROOT / path
+        if not file.is_file() or f"def {name}(" not in file.read_text(encoding="utf-8"):
+            stale.append(entry)
+    if stale:
+        raise pytest.UsageError(
+            "tests/conftest.py SLOW_TESTS names tests that do not exist: " + ", ".join(stale)
+        )
+
+
+_SLOW = frozenset(SLOW_TESTS)
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    return item.get_closest_marker("slow") is not None or item.nodeid.split("[", 1)[0] in _SLOW
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects: "-m slow" must see these marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark :data:`SLOW_TESTS` slow. The default run leaves out the tests marked ``slow`` (listed as
+    deselected); ``--run-slow`` runs everything, and an explicit ``-m EXPRESSION`` decides by itself
+    (``-m slow``: only those)."""
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)
+    if config.getoption("--run-slow") or config.getoption("markexpr"):
+        return
+    slow = [item for item in items if _is_slow(item)]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not _is_slow(item)]
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     if not (REFERENCE / "ieb-1.0" / "WMO401.xsd").is_file():

@@ -14,30 +14,6 @@ import typer
 
 from ieb.cli._common import GROUP
 
-
-def _plain_help_types() -> None:
-    """Help without ``<bool>`` on flags and ``<list[Path]>`` on repeatable values (typer 0.2x
-    prints its Python annotation; a flag takes no value, a list is the element type repeated)."""
-    from typer.core import TyperArgument, TyperOption
-
-    for cls in (TyperOption, TyperArgument):
-        original = cls.display_type_rich
-
-        def display(self: typer.core.TyperOption, ctx: object, _orig: object = original) -> str | None:
-            if getattr(self, "is_flag", False):
-                return None
-            text = _orig(self, ctx)  # type: ignore[operator]
-            if isinstance(text, str) and "list[" in text:
-                inner = text.replace("<", "").replace(">", "").replace("list[", "").replace("]", "")
-                inner = inner.rstrip(".")
-                return f"<{inner}>..."
-            return text if isinstance(text, str) or text is None else str(text)
-
-        cls.display_type_rich = display  # type: ignore[method-assign]
-
-
-_plain_help_types()
-
 app = typer.Typer(
     cls=GROUP,
     name="ieb",

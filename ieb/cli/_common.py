@@ -1,7 +1,8 @@
 """Small helpers shared by the command modules (not a command module itself).
 
 * :func:`parse_today` - the ``--today`` option;
-* :class:`IebCommand` / :data:`COMMAND` - Dutch ``--help`` without type placeholders (``<bool>``);
+* :class:`IebCommand` / :data:`COMMAND` - Dutch ``--help`` without type placeholders (``<bool>``),
+  made in :mod:`ieb.cli._help`;
 * :func:`print_problems` - every problem of an :class:`~ieb.errors.IebError` (``.issues``), BSNs masked;
 * :func:`claim_outputs` - output files never overwrite each other or existing files unless ``--force``;
 * :func:`check_oin`, :func:`check_organisatie` - options that identify an organisation, checked
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+
+from ieb.cli._help import IebCommand, IebGroup  # Dutch --help on public APIs only
 
 __all__ = [
     "COMMAND",
@@ -35,46 +37,6 @@ __all__ = [
 ]
 
 
-def _dutch_help_screens() -> None:
-    """The help and error screens are for clerks: Dutch words around our Dutch help texts.
-
-    Done when a help or usage error is about to be shown (importing typer's rich support costs
-    0.2 s, which ``ieb validate`` should not pay on every run)."""
-    import typer.rich_utils as rich_utils
-
-    rich_utils.DEFAULT_STRING = "[standaard: {}]"
-    rich_utils.REQUIRED_LONG_STRING = "[verplicht]"
-    rich_utils.ARGUMENTS_PANEL_TITLE = "Argumenten"
-    rich_utils.OPTIONS_PANEL_TITLE = "Opties"
-    rich_utils.COMMANDS_PANEL_TITLE = "Opdrachten"
-    rich_utils.ERRORS_PANEL_TITLE = "Fout"
-    rich_utils.ABORTED_TEXT = "Afgebroken."
-    rich_utils.RICH_HELP = "Zie [blue]'{command_path} {help_option}'[/] voor hulp."
-
-
-_CLICK_DUTCH = (
-    (re.compile(r"^Missing argument (.+?)\.$"), r"Argument \1 ontbreekt."),
-    (re.compile(r"^Missing option (.+?)\.$"), r"Optie \1 ontbreekt."),
-    (re.compile(r"^No such option: (.+)$"), r"Onbekende optie: \1"),
-    (re.compile(r"^Option (.+?) requires an argument\.$"), r"Optie \1 heeft een waarde nodig."),
-    (re.compile(r"^Got unexpected extra arguments? \((.+)\)$"), r"Onverwacht extra argument: \1"),
-    (re.compile(r"^Invalid value for (.+?): (.*)$", re.S), r"Ongeldige waarde voor \1: \2"),
-)
-
-
-def _dutch_usage(exc: Exception) -> Exception:
-    """Click's usage error in Dutch (same exit code 2), or ``exc`` unchanged when not recognised."""
-    from typer._click.exceptions import UsageError
-
-    if not isinstance(exc, UsageError):
-        return exc
-    text = exc.format_message()
-    for pattern, replacement in _CLICK_DUTCH:
-        if pattern.match(text):
-            return UsageError(pattern.sub(replacement, text), ctx=exc.ctx)
-    return exc
-
-
 def mask_bsns(text: str) -> str:
     """``text`` with every BSN-like 9-digit number masked (:func:`ieb.types.mask_bsns`, imported late)."""
     from ieb.types import mask_bsns as _mask
@@ -84,71 +46,6 @@ def mask_bsns(text: str) -> str:
 
 _OIN = re.compile(r"[0-9]{20}")
 _GEMEENTECODE = re.compile(r"[0-9]{4}")
-
-
-def _plain_types(params: Iterable[Any]) -> None:
-    """Show a parameter's ``metavar`` (or nothing) instead of typer's ``<list[Path]>`` / ``<bool>``."""
-    from typer.core import TyperArgument
-
-    for param in params:
-        shown = param.metavar or ""
-        if not shown and hasattr(param, "display_type_rich"):
-            try:
-                current = param.display_type_rich(None)
-            except (TypeError, AttributeError):
-                current = None
-            if current and "|" in current:
-                shown = current.strip("<>")  # a choice keeps its choices visible: text|json
-        if getattr(param, "is_flag", False) or isinstance(param, TyperArgument):
-            shown = ""  # an argument's name column already shows its metavar
-        param.display_type_rich = lambda ctx, _shown=shown: _shown
-
-
-class IebCommand(TyperCommand):
-    """A command whose help shows metavars (``JJJJ-MM-DD``, ``MAP``) and a Dutch ``--help``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain_types(self.params)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        """click's ``--help`` option with the Dutch text "Toon deze hulp en stop." and no type placeholder."""
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.help = "Toon deze hulp en stop."
-            _plain_types([option])
-        return option
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """Parse ``args`` as click does; a usage error is re-raised with a Dutch text (exit 2)."""
-        if any(a in ctx.help_option_names for a in args):
-            _dutch_help_screens()
-        try:
-            return super().parse_args(ctx, args)
-        except Exception as exc:
-            _dutch_help_screens()
-            dutch = _dutch_usage(exc)
-            if dutch is exc:
-                raise
-            raise dutch from None
-
-
-class IebGroup(TyperGroup):
-    """A command group with a Dutch ``--help``."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """Parse ``args`` as click does, with the help screens in Dutch when help is asked for."""
-        if not args or any(a in ctx.help_option_names for a in args):
-            _dutch_help_screens()
-        return super().parse_args(ctx, args)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        """click's ``--help`` option with the Dutch text "Toon deze hulp en stop." and no type placeholder."""
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.help = "Toon deze hulp en stop."
-            _plain_types([option])
-        return option
 
 
 #: ``app.command(cls=COMMAND)``

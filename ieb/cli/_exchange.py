@@ -16,7 +16,7 @@ from ieb.types import mask_bsns
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.exchange import Exchange
 
-__all__ = ["ConfigOption", "DbOption", "Format", "exchange_for", "fail"]
+__all__ = ["ConfigOption", "DbOption", "Format", "ReleaseOption", "exchange_for", "fail"]
 
 
 class Format(str, enum.Enum):
@@ -53,8 +53,24 @@ def fail(message: str, details: list[str] | tuple[str, ...] | None = None, code:
     raise typer.Exit(code)
 
 
+ReleaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--release",
+        metavar="ieb-4.0|ieb-1.0",
+        help="iEb-release; overschrijft 'release' uit ieb.toml.",
+        show_default=False,
+    ),
+]
+
+
 def exchange_for(
-    config: Path | None, db: str | None = None, *, must_exist: bool = False, needs: str | None = None
+    config: Path | None,
+    db: str | None = None,
+    *,
+    must_exist: bool = False,
+    needs: str | None = None,
+    release: str | None = None,
 ) -> Exchange:
     """The :class:`~ieb.exchange.Exchange` of the command: ``--config`` / $IEB_CONFIG / ./ieb.toml,
     with ``--db`` overriding the database. Configuration errors end the command (exit 2).
@@ -78,6 +94,13 @@ def exchange_for(
     overrides: dict[str, Any] = {}
     if db is not None:
         overrides["database"] = db if "://" in db else "sqlite:///" + str(Path(db).resolve())
+    if release is not None:
+        from ieb.releases import default_registry
+
+        known = [p.name for p in default_registry if p.delivery is not None]
+        if release not in known:
+            fail(f"--release: onbekende release {release!r}; kies uit {', '.join(known)}", code=2)
+        overrides["release"] = release
     try:
         ex = Exchange.from_config(config, must_exist=must_exist, **overrides)
         if must_exist:

@@ -149,6 +149,12 @@ def _print_text(schatting: Estimate, huishouden: Household, roles: tuple[Role, .
         )
 
 
+_EPILOG = """Voorbeeld:
+
+  ieb bijdrage --format json huishouden.json
+"""
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``bijdrage`` command to the ``ieb`` app (called once by :mod:`ieb.cli`)."""
-    app.command("bijdrage", cls=COMMAND)(bijdrage)
+    app.command("bijdrage", cls=COMMAND, epilog=_EPILOG)(bijdrage)

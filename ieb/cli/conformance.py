@@ -17,6 +17,7 @@ conformance_app = typer.Typer(
     cls=GROUP,
     name="conformance",
     help="Conformiteitstoetsen voor leveranciers: scenario's tegen uw eigen verzender.",
+    epilog="Voorbeeld:\n\n  ieb conformance list\n  ieb conformance run --target ieb\n",
     no_args_is_help=True,
 )
 
@@ -58,11 +59,19 @@ def serve_validation_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``ieb serve-validation`` and the ``ieb conformance`` group (run, list) to the Typer ``app``."""
-    app.command("serve-validation", cls=COMMAND)(serve_validation_command)
+    app.command(
+        "serve-validation",
+        cls=COMMAND,
+        epilog="Voorbeeld:\n\n  ieb serve-validation --host 127.0.0.1 --port 8089\n",
+    )(serve_validation_command)
     app.add_typer(conformance_app, name="conformance")
 
 
-@conformance_app.command("run", cls=COMMAND)
+@conformance_app.command(
+    "run",
+    cls=COMMAND,
+    epilog="Voorbeeld:\n\n  ieb conformance run --target ieb --format junit --out conformiteit.xml\n",
+)
 def run_command(
     target: Annotated[
         str, typer.Option("--target", help="'ieb' (eigen verzender) of het commando van uw verzender.")
@@ -81,6 +90,12 @@ def run_command(
         Path | None,
         typer.Option("--workdir", help="Map voor PKI, simulator en stappen (standaard tijdelijk)."),
     ] = None,
+    release: Annotated[
+        str,
+        typer.Option(
+            "--release", metavar="ieb-1.0|ieb-4.0", help="iEb-release van de scenario's (doel: IEB_RELEASE)."
+        ),
+    ] = "ieb-1.0",
 ) -> None:
     """Draai de scenario's tegen uw verzender en beoordeel wat er bij de simulator aankwam.
 
@@ -104,7 +119,13 @@ def run_command(
     with tempfile.TemporaryDirectory(prefix="ieb-conformance-") as tmp:
         try:
             results = run_suite(
-                target, workdir=workdir or Path(tmp), today=day, only=only, timeout=timeout, progress=progress
+                target,
+                workdir=workdir or Path(tmp),
+                today=day,
+                only=only,
+                timeout=timeout,
+                progress=progress,
+                release=release,
             )
         except IebError as exc:
             typer.echo(f"fout: {exc}", err=True)
@@ -118,7 +139,7 @@ def run_command(
     raise typer.Exit(0 if all(r.passed or r.skipped for r in results) else 1)
 
 
-@conformance_app.command("list", cls=COMMAND)
+@conformance_app.command("list", cls=COMMAND, epilog="Voorbeeld:\n\n  ieb conformance list\n")
 def list_command() -> None:
     """Toon de scenario's van de catalogus."""
     import datetime as dt

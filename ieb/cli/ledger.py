@@ -16,7 +16,7 @@ import typer
 
 from ieb.cli._common import COMMAND, claim_outputs, require_files, usage_error
 from ieb.cli._common import parse_today as _today
-from ieb.cli._exchange import ConfigOption, DbOption, Format, exchange_for, fail
+from ieb.cli._exchange import ConfigOption, DbOption, Format, ReleaseOption, exchange_for, fail
 
 TodayOption = Annotated[
     str | None,
@@ -60,8 +60,12 @@ def plan_command(
     partial: Annotated[
         bool, typer.Option("--partial", help="Plan wat kan; meld personen waarvoor het niet kan.")
     ] = False,
+    release: ReleaseOption = None,
+    format: Annotated[
+        Format, typer.Option("--format", "-f", help="Uitvoer: text of json (per bericht zijn velden).")
+    ] = Format.text,
 ) -> None:
-    """Plan de berichten (starts en stops) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
+    """Plan de berichten (in de release van ieb.toml of --release) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
     from ieb.ledger.planner import plan
@@ -86,7 +90,8 @@ def plan_command(
     if queue and out is not None:
         raise typer.BadParameter("kies --queue of --out", param_hint="--queue")
     day = _today(today)
-    ex = exchange_for(config, db, needs="gemeenten en database")
+    ex = exchange_for(config, db, needs="gemeenten en database", release=release)
+    planned: list[dict[str, object]] = []
     try:
         lines: list[str] = []
         if queue and not dry_run:
@@ -101,7 +106,14 @@ def plan_command(
             preview = ex.plan(desired, gemeente=gemeente, today=day, partial=partial)
             written = 0
             for g in preview.plans:
-                result = plan(ex.ledger, g, preview.desired[g], today=preview.today, partial=partial)
+                result = plan(
+                    ex.ledger,
+                    g,
+                    preview.desired[g],
+                    today=preview.today,
+                    partial=partial,
+                    release=ex.config.release,
+                )
                 paths = result.write(out)
                 written += len(paths)
                 lines += [
@@ -112,6 +124,7 @@ def plan_command(
             preview = ex.plan(desired, gemeente=gemeente, today=day, partial=partial)
             lines = [f"{m.filename}: {m.delivery.describe()} - {m.reason}" for m in preview.messages]
             tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
+        planned = [_planned_json(m, ex.config.release) for m in preview.messages]
     except PlanningError as exc:
         fail(exc.message, exc.issues)
     except TableError as exc:
@@ -120,6 +133,22 @@ def plan_command(
         fail(str(exc), [str(i) for i in getattr(exc, "issues", ()) or ()])
     finally:
         ex.close()
+    if format == Format.json:
+        typer.echo(
+            json.dumps(
+                {
+                    "release": ex.config.release,
+                    "berichten": planned,
+                    "niet_gepland": list(preview.problems),
+                    "uitgesteld": [d.describe() for d in preview.deferred],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        if preview.problems:
+            raise typer.Exit(1)
+        return
     for line in lines:
         typer.echo(line)
     for problem in preview.problems:
@@ -136,17 +165,52 @@ def plan_command(
         raise typer.Exit(1)
 
 
+def _planned_json(message: object, release: str) -> dict[str, object]:
+    """One planned message as the JSON contract of ``ieb plan --format json``: bericht,
+    status_aanlevering, eb_start_nummer, eb_startdatum, eb_stopdatum (ISO dates or null), ... (the
+    Bsn masked)."""
+    from ieb.ledger.history import roles
+    from ieb.types import mask_bsn
+
+    d = message.delivery  # type: ignore[attr-defined]
+    start_record = d.is_start
+    stop_role = roles(d.bericht).stop
+    return {
+        "bericht": d.bericht,
+        "release": release,
+        "afzender": d.afzender,
+        "identificatie": d.identificatie,
+        "dagtekening": d.dagtekening.isoformat(),
+        "bsn": mask_bsn(d.bsn),
+        "status_aanlevering": d.status,
+        "eb_start_nummer": d.eb_start_nummer,
+        "eb_startdatum": d.datum.isoformat() if start_record else None,
+        "eb_stopdatum": (
+            (d.stopdatum.isoformat() if d.stopdatum else None)
+            if start_record
+            else (d.datum.isoformat() if d.bericht == stop_role else None)
+        ),
+        "kostprijs_bedrag": d.kostprijs_bedrag,
+        "kostprijs_startdatum": d.kostprijs_startdatum.isoformat() if d.kostprijs_startdatum else None,
+        "reden": message.reason,  # type: ignore[attr-defined]
+        "bestand": message.filename,  # type: ignore[attr-defined]
+    }
+
+
 def queue_command(
     files: Annotated[list[Path], typer.Argument(help="Heenberichten, in verzendvolgorde.")],
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
+    release: ReleaseOption = None,
 ) -> None:
-    """Zet bestaande berichtbestanden (ieb build, eigen software) in grootboek en outbox: alles of niets."""
+    """Zet bestaande berichtbestanden (ieb build, eigen software) in grootboek en outbox: alles of niets.
+
+    Een bestand van een andere release dan die van ieb.toml (of --release) wordt geweigerd."""
     from ieb.errors import IebError
 
     require_files(files, "FILES")
-    ex = exchange_for(config, db)
+    ex = exchange_for(config, db, release=release)
     try:
         queued = ex.queue_files(files, today=_today(today))
     except IebError as exc:
@@ -210,6 +274,7 @@ def _print_status(data: dict[str, object], detail: bool) -> None:
     d = data["deliveries"]
     o = data["outbox"]
     assert isinstance(d, dict) and isinstance(o, dict)
+    show(f"Release: {data.get('release') or '-'}")
     show(f"Gemeenten: {', '.join(data['gemeenten']) or '-'}")  # type: ignore[arg-type]
     show(
         "Berichten: "
@@ -381,11 +446,25 @@ def report_command(
     typer.echo(f"rapport geschreven: {path}")
 
 
+#: the examples at the end of each command's --help
+_EXAMPLES = {
+    "plan": "Voorbeeld:\n\n  ieb plan gewenst.csv\n  ieb plan gewenst.csv --queue\n  ieb plan gewenst.csv --out berichten/\n",
+    "queue": "Voorbeeld:\n\n  ieb queue berichten/*.xml\n",
+    "retour": "Voorbeeld:\n\n  ieb retour retouren/*.xml\n  ieb retour --retry-failed\n",
+    "status": "Voorbeeld:\n\n  ieb status\n  ieb status --detail\n  ieb status --format json --gemeente 0363\n",
+    "requeue": "Voorbeeld:\n\n  ieb requeue --dead\n",
+    "report": "Voorbeeld:\n\n  ieb report --out rapport-2026-12.html\n",
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add plan, queue, retour, status, requeue and report to the ``ieb`` command."""
-    app.command("plan", cls=COMMAND)(plan_command)
-    app.command("queue", cls=COMMAND)(queue_command)
-    app.command("retour", cls=COMMAND)(retour_command)
-    app.command("status", cls=COMMAND)(status_command)
-    app.command("requeue", cls=COMMAND)(requeue_command)
-    app.command("report", cls=COMMAND)(report_command)
+    for name, command in (
+        ("plan", plan_command),
+        ("queue", queue_command),
+        ("retour", retour_command),
+        ("status", status_command),
+        ("requeue", requeue_command),
+        ("report", report_command),
+    ):
+        app.command(name, cls=COMMAND, epilog=_EXAMPLES[name])(command)

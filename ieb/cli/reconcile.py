@@ -13,10 +13,13 @@ import typer
 from ieb.cli._common import COMMAND, claim_outputs, fail, parse_today
 from ieb.types import mask_bsns
 
-_EPILOG = (
-    "Voorbeeld: ieb reconcile --henv henv.csv --za za.csv --administratie administratie.csv "
-    "--peildatum 2020-01-01 --out afstemming/ --format json"
-)
+_EPILOG = """Voorbeeld:
+
+  ieb reconcile --henv henv.csv --za za.csv --administratie administratie.csv \\
+      --peildatum 2020-01-01 --out afstemming/
+  ieb reconcile --henv henv.csv --za za.csv --administratie administratie.csv \\
+      --peildatum 2020-01-01 --out afstemming/ --format json
+"""
 
 
 def _groepen(path: Path) -> dict[str, Any]:
@@ -201,6 +204,7 @@ def _queue(result: Any, afzender: str, db: str | None, dagtekening: Any) -> str:
 def _print_text(
     summary: dict[str, Any], result: Any, out: Path, onleesbaar: list[str], queued: str | None
 ) -> None:
+    from ieb.migration import CakRegel
     from ieb.migration.report import euro
 
     typer.echo(f"Afstemming op {result.peildatum.isoformat()}")
@@ -212,6 +216,9 @@ def _print_text(
     typer.echo(f"  restbedrag bij het CAK:    {euro(summary['restbedrag_cent'])}")
     typer.echo(f"  startberichten:            {summary['startberichten']}")
     typer.echo(f"  foute regels:              {len(result.fouten)}")
+    for bestand, telling in sorted(result.cak_telling().items()):
+        parts = ", ".join(f"{c.omschrijving} {telling[c.value]}" for c in CakRegel if telling[c.value])
+        typer.echo(f"  regels in {bestand}: {sum(telling.values())} ({parts or 'geen'})")
     for f in result.fouten[:20]:
         typer.echo(f"    {mask_bsns(str(f))}")
     if len(result.fouten) > 20:

@@ -23,6 +23,10 @@ simulate_app = typer.Typer(
     name="simulate",
     cls=GROUP,
     help="De andere kant van de uitwisseling (CAK), om tegen te testen.",
+    epilog=(
+        "Voorbeeld:\n\n  ieb simulate process --state cak.sqlite --out retouren/ berichten/*.xml\n"
+        "  ieb simulate serve --config simulator.toml\n"
+    ),
     no_args_is_help=True,
 )
 
@@ -82,6 +86,15 @@ def process_command(
     force: Annotated[
         bool, typer.Option("--force", help="Bestaande retourbestanden in MAP overschrijven.")
     ] = False,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            metavar="ieb-4.0|ieb-1.0",
+            help="Het CAK spreekt alleen deze release; een bericht van een andere krijgt geen retour.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Verwerk heenberichten zoals het CAK en schrijf per bestand MAP/<naam>.retour.xml.
 
@@ -97,6 +110,12 @@ def process_command(
 
     if level1 not in ("retour", "none"):
         raise usage_error("kies retour of none", "--level1")
+    if release is not None:
+        from ieb.releases import default_registry
+
+        known = [p.name for p in default_registry if p.retour_writer is not None]
+        if release not in known:
+            raise usage_error(f"onbekende release {release!r}; kies uit {', '.join(known)}", "--release")
     day = parse_today(today)
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
@@ -112,6 +131,7 @@ def process_command(
         config = CakConfig(
             level1="none" if level1 == "none" else "retour",
             gemeenten=GemeenteLijst.from_csv(gemeenten) if gemeenten else None,
+            release=release,
         )
         cak = CakSimulator(state, config, today=day)
         try:

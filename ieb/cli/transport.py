@@ -73,10 +73,40 @@ def init_command(
         typer.Option("--monitor-port", min=0, max=65535, help="Poort voor /health en /metrics (0 = uit)."),
     ] = 0,
     force: Annotated[bool, typer.Option("--force", help="Bestaande bestanden overschrijven.")] = False,
+    release: Annotated[
+        str,
+        typer.Option("--release", metavar="ieb-4.0|ieb-1.0", help="iEb-release van de nieuwe configuratie."),
+    ] = "ieb-4.0",
+    identificatie_vanaf: Annotated[
+        int | None,
+        typer.Option(
+            "--identificatie-vanaf",
+            min=1,
+            metavar="N",
+            help="Eerste Identificatie (bij overstap van een ander systeem: TR056, uniek voor altijd).",
+            show_default=False,
+        ),
+    ] = None,
+    ebstartnummer_vanaf: Annotated[
+        int | None,
+        typer.Option(
+            "--ebstartnummer-vanaf",
+            min=1,
+            metavar="N",
+            help="Eerste EbStartNummer (bij overstap van een ander systeem).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Schrijf een becommentarieerde ieb.toml (met --simulator ook test-PKI en simulator.toml)."""
     from ieb.config import example_toml
     from ieb.types import Gemeentecode
+
+    known_releases = ("ieb-4.0", "ieb-1.0")
+    if release not in known_releases:
+        raise typer.BadParameter(f"{release!r}: kies {' of '.join(known_releases)}", param_hint="--release")
+    if (identificatie_vanaf or ebstartnummer_vanaf) and not gemeente:
+        raise typer.BadParameter("de tellers gelden per gemeente: noem --gemeente", param_hint="--gemeente")
 
     codes = list(dict.fromkeys(gemeente or []))
     for code in codes:
@@ -95,8 +125,11 @@ def init_command(
         fail(f"bestaat al: {', '.join(existing)} (gebruik --force om te overschrijven)", code=2)
     if not simulator:
         (directory / "ieb.toml").write_text(
-            example_toml(gemeenten=codes, receiver_port=receiver_port, monitor_port=monitor_port)
+            example_toml(
+                gemeenten=codes, receiver_port=receiver_port, monitor_port=monitor_port, release=release
+            )
         )
+        _seed_counters(directory, codes, identificatie_vanaf, ebstartnummer_vanaf)
         typer.echo(f"geschreven: {directory / 'ieb.toml'} (vul organisatie en ggk in)")
         return
     from ieb.testing.pki import create_test_pki
@@ -119,8 +152,10 @@ def init_command(
             receiver_port=receiver_port,
             allowed_oins=[ggk.oin],
             monitor_port=monitor_port,
+            release=release,
         )
     )
+    _seed_counters(directory, codes, identificatie_vanaf, ebstartnummer_vanaf)
     (directory / "simulator.toml").write_text(
         "# simulator.toml: de GGk + het CAK op loopback (ieb simulate serve --config simulator.toml).\n"
         "# Alleen voor tests: de PKI in pki/ is een TEST-PKI.\n"
@@ -133,6 +168,8 @@ def init_command(
         "# waar retouren (ggk_Du01) heen gaan: de ontvanger van 'ieb serve'\n"
         f'callback = "https://127.0.0.1:{receiver_port}/ggk0210/OntvangAsynchroon"\n'
         f'allowed_oins = ["{org.oin}"]\n'
+        "# de iEb-release die het CAK spreekt (zoals in ieb.toml)\n"
+        f'release = "{release}"\n'
         "# antwoorden ondertekenen (WUS 2W-be-S) op ondertekende verzoeken\n"
         "sign = true\n"
         '# niveau-1-fout: "retour" (IV028) of "none" (IV032)\n'
@@ -155,6 +192,43 @@ def init_command(
     typer.echo(
         "volgende stappen: ieb simulate serve --config simulator.toml &  ieb serve &  ieb plan gewenst.csv --queue"
     )
+
+
+def _seed_counters(
+    directory: Path, codes: list[str], identificatie_vanaf: int | None, ebstartnummer_vanaf: int | None
+) -> None:
+    """Seed the Identificatie and EbStartNummer counters of each gemeente in the new ieb.toml's
+    database (a gemeente switching from another system continues its numbers)."""
+    if identificatie_vanaf is None and ebstartnummer_vanaf is None:
+        return
+    from ieb.config import load_config
+    from ieb.errors import IebError
+    from ieb.ledger import open_database
+    from ieb.ledger.store import Ledger
+
+    try:
+        ledger = Ledger(open_database(load_config(directory / "ieb.toml").database_url))
+    except IebError as exc:
+        fail(str(exc), code=1)
+    try:
+        with ledger.engine.begin() as conn:
+            for code in codes:
+                for kind, first in (
+                    ("identificatie", identificatie_vanaf),
+                    ("eb_start_nummer", ebstartnummer_vanaf),
+                ):
+                    if first is not None:
+                        ledger.seed_counter(conn, code, kind, first)
+    except ValueError as exc:
+        fail(str(exc), code=1)
+    finally:
+        ledger.close()
+    seeded = ", ".join(
+        f"{name} vanaf {value}"
+        for name, value in (("Identificatie", identificatie_vanaf), ("EbStartNummer", ebstartnummer_vanaf))
+        if value is not None
+    )
+    typer.echo(f"tellers gezet voor {', '.join(codes)}: {seeded}")
 
 
 # ------------------------------------------------------------------------------------------ send / serve
@@ -473,6 +547,15 @@ def simulate_serve_command(
         bool, typer.Option("--sign", help="Antwoorden op ondertekende verzoeken ondertekenen.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Ook INFO-regels.")] = False,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            metavar="ieb-4.0|ieb-1.0",
+            help="Het CAK spreekt alleen deze release (standaard: release uit simulator.toml, anders elke).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Draai GGk + CAK als HTTPS-SOAP-server met mutual TLS; retouren gaan naar de callback."""
     from ieb.cli._common import check_oin
@@ -511,6 +594,15 @@ def simulate_serve_command(
                 "(relatieve paden gelden vanaf de map van simulator.toml)",
                 code=2,
             )
+    if sim.release_xsd is not None:  # official XSDs registered for the release the CAK speaks
+        from ieb.releases import use_official_folder
+
+        try:
+            use_official_folder(
+                release or sim.release or "ieb-4.0", sim.resolve(sim.release_xsd) or sim.release_xsd
+            )
+        except IebError as exc:
+            fail(str(exc), code=2)
     profile = faults or sim.faults
     try:
         fault_config = FaultConfig.parse(profile) if profile else None
@@ -528,7 +620,7 @@ def simulate_serve_command(
             allowed_oins=set(allow_oin or sim.allowed_oins) or None,
             faults=fault_config,
             signing=signing,
-            cak_config=CakConfig(level1=sim.level1),
+            cak_config=CakConfig(level1=sim.level1, release=release or sim.release),
         ).start()
     except (IebError, OSError) as exc:
         fail(str(exc), code=2)
@@ -564,7 +656,9 @@ def _print_summary(summary: DemoSummary) -> None:
 
 
 def demo_command(
-    count: Annotated[int, typer.Option("--count", "-n", min=0, help="Aantal startberichten (WMO401).")] = 100,
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=0, help="Aantal cliënten met een startbericht.")
+    ] = 100,
     faults: Annotated[bool, typer.Option("--faults", help="Foutinjectie in de simulator aanzetten.")] = False,
     fault_spec: Annotated[
         str | None,
@@ -586,6 +680,10 @@ def demo_command(
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Verzendthreads.")] = 4,
     timeout: Annotated[float, typer.Option("--timeout", help="Maximale duur in seconden.")] = 600.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Auditregels op stderr.")] = False,
+    release: Annotated[
+        str,
+        typer.Option("--release", metavar="ieb-4.0|ieb-1.0", help="iEb-release van de demo."),
+    ] = "ieb-1.0",
 ) -> None:
     """Start simulator en ieb serve op loopback, verstuur N startberichten en wacht op alle retouren."""
     from ieb.simulator.faults import FaultConfig
@@ -601,8 +699,16 @@ def demo_command(
         fault_config = FaultConfig.demo()
     if db is not None and db.exists():
         fail(f"{db} bestaat al; de demo begint met een lege database", code=2)
+    if release not in ("ieb-4.0", "ieb-1.0"):
+        fail(f"--release: kies ieb-4.0 of ieb-1.0, niet {release!r}", code=2)
     summary = run_demo(
-        count, faults=fault_config, db=db, workers=workers, timeout=timeout, progress=not as_json
+        count,
+        faults=fault_config,
+        db=db,
+        workers=workers,
+        timeout=timeout,
+        progress=not as_json,
+        release=release,
     )
     if as_json:
         typer.echo(summary.as_json())
@@ -612,15 +718,29 @@ def demo_command(
         raise typer.Exit(1)
 
 
+#: the examples at the end of each command's --help
+_EXAMPLES = {
+    "init": "Voorbeeld:\n\n  ieb init --simulator --gemeente 0363\n  ieb init --gemeente 0363 --gemeente 0599\n",
+    "demo": "Voorbeeld:\n\n  ieb demo --count 10\n",
+    "send": "Voorbeeld:\n\n  ieb send --timeout 600\n",
+    "serve": "Voorbeeld:\n\n  ieb serve --config /etc/ieb/ieb.toml\n",
+    "receive": "Voorbeeld:\n\n  ieb receive --organisatie 0363\n",
+    "simulate serve": "Voorbeeld:\n\n  ieb simulate serve --config simulator.toml\n",
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add init, demo, send, serve, receive and ``simulate serve`` to the ``ieb`` command."""
-    app.command("init", cls=COMMAND)(init_command)
-    app.command("demo", cls=COMMAND)(demo_command)
-    app.command("send", cls=COMMAND)(send_command)
-    app.command("serve", cls=COMMAND)(serve_command)
-    app.command("receive", cls=COMMAND)(receive_command)
+    for name, command in (
+        ("init", init_command),
+        ("demo", demo_command),
+        ("send", send_command),
+        ("serve", serve_command),
+        ("receive", receive_command),
+    ):
+        app.command(name, cls=COMMAND, epilog=_EXAMPLES[name])(command)
     try:
         from ieb.cli.simulate import simulate_app
     except ImportError:  # pragma: no cover - the simulate group ships with the ledger
         return
-    simulate_app.command("serve", cls=COMMAND)(simulate_serve_command)
+    simulate_app.command("serve", cls=COMMAND, epilog=_EXAMPLES["simulate serve"])(simulate_serve_command)

@@ -221,6 +221,15 @@ def validate(
     rapport_dir: Annotated[
         Path | None, typer.Option("--rapport-dir", help="Map voor <naam>.rapport.xml (--format rapport).")
     ] = None,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            metavar="ieb-1.0|ieb-4.0",
+            help="Verwachte release: een bestand van een andere release is ongeldig (code RELEASE).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.
 
@@ -234,13 +243,33 @@ def validate(
         raise usage_error(f"kies uit {', '.join(FORMATS)}", "--format")
     day = parse_today(today)
     files = _collect_paths(paths)
+    if not release_dir:
+        _official_folder()
     registry = _registry(release_dir)
     lijst, forced = _rule_options(gemeenten, revision)
     if heen is not None or format == "rapport":  # the conformance kit (ieb.conformance, docs/conformance.md)
         from ieb.conformance.cli import validate_conformance
 
         raise typer.Exit(validate_conformance(files, format, day, lijst, registry, heen, rapport_dir, forced))
+    if release is not None and release not in [p.name for p in registry]:
+        raise usage_error(
+            f"onbekende release {release!r}; bekend: {', '.join(p.name for p in registry)}", "--release"
+        )
     results = _validate_files(files, day, lijst, registry, forced)
+    if release is not None:
+        for r in results:
+            if r["release"] not in (None, release, ENVELOPE_RELEASE):
+                r["valid"] = False
+                r["issues"] = [
+                    *r["issues"],
+                    {
+                        "code": "RELEASE",
+                        "retourcode": None,
+                        "level": 1,
+                        "location": None,
+                        "message": f"dit is een {r['bericht']} van release {r['release']}, verwacht: release {release}",
+                    },
+                ]
     valid = sum(1 for r in results if r["valid"])
     summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
     _write_results(format, results, summary)
@@ -618,8 +647,17 @@ def build(
         typer.Option(metavar="JJJJ-MM-DD", help="Systeemdatum voor de controle; standaard vandaag."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Bestaande bestanden in MAP overschrijven.")] = False,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            metavar="ieb-1.0|ieb-4.0",
+            help="iEb-release van de berichten; standaard die uit ieb.toml, anders ieb-1.0.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Schrijf {heen_slash}-bestanden uit een tabel; bij één foute regel wordt niets geschreven.
+    """Schrijf {heen_slash}-bestanden (of die van --release) uit een tabel; bij één foute regel wordt niets geschreven.
 
     Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); {columns}. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
 
@@ -632,13 +670,20 @@ def build(
 
     if not input.is_file():
         raise usage_error(f"{input} bestaat niet of is geen bestand", "INVOER")
-    heen = [m.name for m in get_pack(DEFAULT_RELEASE).heen()]
+    chosen = _build_release(release)
+    heen = _heen_names(chosen)
     if bericht is not None and bericht.upper() not in heen:
-        raise usage_error(f"kies {' of '.join(heen)}", "--bericht")
+        raise usage_error(f"kies {' of '.join(heen)} ({chosen})", "--bericht")
     day = parse_today(today)
     try:
         plan, written = build_all(
-            input, out, name=str(input), bericht=bericht.upper() if bericht else None, today=day, force=force
+            input,
+            out,
+            name=str(input),
+            bericht=bericht.upper() if bericht else None,
+            today=day,
+            force=force,
+            release=chosen,
         )
     except IebError as exc:
         for warning in getattr(exc, "warnings", ()):
@@ -653,6 +698,52 @@ def build(
         f"{len(written)} bericht(en) geschreven naar {out} (invoer: {plan.table.dialect}, {len(plan.table)} regels)",
         err=True,
     )
+
+
+def _build_release(release: str | None) -> str:
+    """``--release``, else the ``release`` of the ieb.toml found (--config rules of every command),
+    else ``ieb-1.0``; a usage error for a release that cannot build files."""
+    from ieb.errors import IebError
+    from ieb.releases import default_registry
+
+    _official_folder()
+    if release is None:
+        try:
+            from ieb.config import find_config, load_config
+
+            found = find_config()
+            release = load_config(found).release if found is not None else "ieb-1.0"
+        except IebError:
+            release = "ieb-1.0"
+    known = [p.name for p in default_registry if p.builtin and p.delivery is not None]
+    if release not in known:
+        raise usage_error(f"onbekende release {release!r}; kies uit {', '.join(known)}", "--release")
+    return release
+
+
+def _official_folder() -> None:
+    """When the ieb.toml found registers official XSDs (``release_xsd``, by ``ieb release check``),
+    build and validate with them: the release's pack is rebuilt on that folder."""
+    from ieb.config import find_config, load_config
+    from ieb.errors import IebError
+    from ieb.releases import use_official_folder
+
+    try:
+        found = find_config()
+        config = load_config(found) if found is not None else None
+    except IebError:
+        return
+    if config is not None and config.release_xsd is not None:
+        try:
+            use_official_folder(config.release, config.resolve(config.release_xsd) or config.release_xsd)
+        except IebError as exc:
+            raise usage_error(exc.message, "release_xsd") from None
+
+
+def _heen_names(release: str) -> list[str]:
+    from ieb.releases import get_pack
+
+    return [m.name for m in get_pack(release).heen()]
 
 
 def _columns_text() -> str:

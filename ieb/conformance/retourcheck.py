@@ -46,7 +46,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from ieb.ledger.history import HISTORY_RULES, roles
+from ieb.ledger.history import ALL_HISTORY_RULES, roles
 from ieb.releases import default_registry
 from ieb.releases.pack import MessageDef
 from ieb.types import RetourCode, mask_bsn, mask_bsns
@@ -169,7 +169,10 @@ def _could_break(heen: _Heen, code: str) -> bool:
             return False
         role = "start" if roles(heen.row.name).start == heen.row.name else "stop"
         return any(
-            r.retourcode.value == code and role in r.records and status in r.statuses for r in HISTORY_RULES
+            getattr(r.retourcode, "value", r.retourcode) == code
+            and role in r.records
+            and status in r.statuses
+            for r in ALL_HISTORY_RULES
         )
     if code == "S333":
         return _find(heen.root, "Client", heen.klasse, "EbKostprijs") is not None

@@ -212,6 +212,7 @@ def run_scenario(
     day: dt.date,
     timeout: float,
     afzender: str,
+    release: str = "ieb-1.0",
 ) -> ScenarioResult:
     """Run one scenario: a fresh simulator, then the target ``command`` once per step with the
     IEB_* environment (docs/conformance.md), judging what arrived after each step. Never raises for
@@ -244,6 +245,7 @@ def run_scenario(
             retouren = base / "retouren"
             _write_retouren(sim, retouren)
             env = _step_env(sim, scenario, step, n, step_day, afzender, state, work, retouren)
+            env["IEB_RELEASE"] = release
             try:
                 proc = subprocess.run(  # noqa: S603 - the vendor's command, run on purpose
                     list(command), env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -380,13 +382,14 @@ def run_suite(
     timeout: float = 120.0,
     afzender: str = "0363",
     progress: Callable[[ScenarioResult], None] | None = None,
+    release: str = "ieb-1.0",
 ) -> list[ScenarioResult]:
     """Run the catalogue (or the scenarios named in ``only``) against ``target``; one result per
     scenario. Raises :class:`ieb.errors.IebError` for an unknown scenario name or an empty target."""
     from ieb.transport.pki import create_test_pki
 
     day = today or dt.date.today()
-    scenarios = catalogue(day, afzender)
+    scenarios = catalogue(day, afzender, release)
     if only:
         known = {s.name for s in scenarios}
         unknown = [n for n in only if n not in known]
@@ -398,7 +401,9 @@ def run_suite(
     pki = create_test_pki(workdir / "pki", [afzender, "GGK"])
     results = []
     for scenario in scenarios:
-        r = run_scenario(scenario, command, workdir, pki=pki, day=day, timeout=timeout, afzender=afzender)
+        r = run_scenario(
+            scenario, command, workdir, pki=pki, day=day, timeout=timeout, afzender=afzender, release=release
+        )
         results.append(r)
         if progress is not None:
             progress(r)

@@ -69,6 +69,8 @@ class Sent:
     payload: bytes = field(repr=False)
     answer_kind: str | None = None  # Du01 / Fo01 / None
     codes: tuple[str, ...] = ()
+    #: the stop date of a record that carries start and stop (iEb 4.0), else None
+    stopdatum: dt.date | None = None
 
     @property
     def rejected(self) -> bool:
@@ -129,6 +131,14 @@ class Sent:
             except ValueError:
                 return None
 
+        stop_veld = next(
+            (
+                p[-1]
+                for p in (row.klasse_fields if row is not None else ())
+                if p[-1].endswith("Stopdatum") and p[-1] != datum_veld
+            ),
+            None,
+        )
         return cls(
             referentienummer,
             bericht,
@@ -138,6 +148,7 @@ class Sent:
             as_date(text("Client", klasse, datum_veld)),
             as_int(text("Client", klasse, "EbKostprijs", "KostprijsBedrag")),
             payload,
+            stopdatum=as_date(text("Client", klasse, stop_veld)) if stop_veld else None,
         )
 
 
@@ -254,6 +265,108 @@ def _start_stop(release: str) -> tuple[str, str]:
     return role.start, role.stop
 
 
+def _one_record(release: str) -> str | None:
+    """The period record of ``release`` when its one record carries start and stop, else None."""
+    from ieb.ledger.history import roles
+    from ieb.releases import get_pack
+
+    heen = get_pack(release).heen()
+    role = roles(heen[0].name) if heen else None
+    return role.start if role is not None and role.stop is None else None
+
+
+def _catalogue_one_record(day: dt.date, afzender: str, release: str, P: str) -> tuple[Scenario, ...]:
+    """The scenarios of a release whose ONE record carries a period (iEb 4.0): a new period,
+    one with its stop, adding and changing a stop, a deletion, and the rejections 9056 (a reused
+    Identificatie), 9063 (a deletion without an earlier delivery) and 9393 (a start moved more than
+    36 months back). The retourcodes are the release's (its pack's retourcode table)."""
+    from ieb.codec import to_xml
+    from ieb.ledger.history import Delivery
+    from ieb.releases import get_pack
+
+    table = get_pack(release).retourcodes
+    A = BSN_A
+
+    def m(k: int) -> dt.date:
+        return month(day, k)
+
+    def e(k: int) -> dt.date:
+        return month_end(day, k)
+
+    def f(ident: str, nummer: int, status: str, start: dt.date, stop: dt.date | None = None) -> bytes:
+        d = Delivery(P, afzender, ident, day, A, nummer, status, start, stopdatum=stop)
+        return to_xml(d.to_message())
+
+    def one(status: str, what: str, stop: Callable[[dt.date | None], bool] = lambda _s: True) -> Judge:
+        return _need(lambda s: _is(P, status)(s) and stop(s.stopdatum), what)
+
+    scenarios = [
+        Scenario(
+            "nieuwe-periode",
+            "Een nieuwe periode (start zonder stop)",
+            (Step(desired=(Period(A, m(-2)),), judge=one("1", f"een nieuwe periode ({P} status 1)")),),
+        ),
+        Scenario(
+            "periode-met-stop",
+            "Een periode met start en stop in één record",
+            (
+                Step(
+                    desired=(Period(A, m(-3), e(-1)),),
+                    judge=one("1", f"één {P} status 1 met EbStopdatum {e(-1)}", lambda s: s == e(-1)),
+                ),
+            ),
+        ),
+        Scenario(
+            "stop-toevoegen",
+            "Een stop toevoegen aan een lopende periode",
+            (
+                Step(desired=(Period(A, m(-3)),)),
+                Step(
+                    desired=(Period(A, m(-3), e(-1)),),
+                    judge=one("2", f"een wijziging ({P} status 2) met de stop", lambda s: s == e(-1)),
+                ),
+            ),
+        ),
+        Scenario(
+            "stop-wijzigen",
+            "De stopdatum wijzigen",
+            (
+                Step(desired=(Period(A, m(-3), e(-2)),)),
+                Step(
+                    desired=(Period(A, m(-3), e(-1)),),
+                    judge=one("2", f"een wijziging ({P} status 2) met de nieuwe stop", lambda s: s == e(-1)),
+                ),
+            ),
+        ),
+        Scenario(
+            "verwijderen",
+            "Een periode verwijderen",
+            (
+                Step(desired=(Period(A, m(-3), e(-1)),)),
+                Step(desired=(), remove=(A,), judge=one("3", f"een verwijdering ({P} status 3)")),
+            ),
+        ),
+    ]
+    first = f("H-1", 1, "1", m(-2))
+    rejections = [
+        ("TR056", "een Identificatie opnieuw gebruiken", (first,), f("H-1", 2, "1", m(-1))),
+        ("TR063", "een verwijdering zonder eerdere aanlevering", (), f("X-1", 7, "3", m(-2))),
+        ("TR393", "een startdatum meer dan 36 maanden terug zetten", (first,), f("X-1", 1, "2", m(-40))),
+    ]
+    for rule, what, history, payload in rejections:
+        code = table.retourcode(rule) or "0001"
+        scenarios.append(
+            Scenario(
+                f"afwijzing-{rule.lower()}",
+                f"Afwijzing {code} ({rule}): {what}",
+                (Step(send=payload, expect=code),),
+                history=history,
+                final_state=False,
+            )
+        )
+    return tuple(scenarios)
+
+
 # ----------------------------------------------------------------------------- catalogue
 
 
@@ -280,8 +393,12 @@ def catalogue(day: dt.date, afzender: str = "0363", release: str = "ieb-1.0") ->
 
     The catalogue is written for a release with a start record and a separate stop record (the
     roles its pack's delivery mapping gives, :func:`ieb.ledger.history.roles`); the message names
-    come from the pack. Raises ConfigurationError for a release without a separate stop record.
+    come from the pack. A release whose one record carries a period (iEb 4.0) gets its own
+    scenarios (:func:`_catalogue_one_record`).
     """
+    record = _one_record(release)
+    if record is not None:
+        return _catalogue_one_record(day, afzender, release, record)
     S, T = _start_stop(release)
 
     def f(bericht: str, ident: str, nummer: int, status: str, datum: dt.date, **kw: str) -> bytes:

@@ -122,7 +122,7 @@ def run(order: Order | None = None) -> None:
             send(Path(to_send).read_bytes())
             return
         wanted = read_desired(_env("IEB_GEWENST"))
-        result = plan(ledger, afzender, wanted, today=day)
+        result = plan(ledger, afzender, wanted, today=day, release=os.environ.get("IEB_RELEASE") or "ieb-1.0")
         planned = list(order(result.messages) if order else result.messages)
         for m in planned:
             send(m.xml)

@@ -43,11 +43,12 @@ from ieb.exchange.fo01 import reopen_technical
 from ieb.exchange.retours import Replayed, Retours
 from ieb.exchange.status import DEADLINE_MONTHS, Status, deadline_of, read_status
 from ieb.ggk import Envelope, build, new_di01
+from ieb.ledger.convert import converted
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.planner import Period, Plan, plan, record_problems
 from ieb.ledger.retour import RetourOutcome
 from ieb.ledger.store import Ledger
-from ieb.releases import default_registry
+from ieb.releases import default_registry, get_pack, use_official_folder
 from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.store.db import open_database
 from ieb.store.schema import counters, eb_start_nummers
@@ -150,6 +151,8 @@ class Exchange:
         self.config = config
         self._engine = engine
         self.must_exist = must_exist
+        if config.release_xsd is not None:  # the official XSDs registered by `ieb release check`
+            use_official_folder(config.release, config.resolve(config.release_xsd) or config.release_xsd)
         self.on_retour: Callable[[str, tuple[str, ...]], None] | None = None
         #: the retour handling (receiver handler, retour files, inbox replay) on this exchange's database
         self.retours = Retours(lambda: self.engine, lambda: self.ledger, lambda: self.on_retour)
@@ -354,7 +357,9 @@ class Exchange:
     ) -> dict[str, Plan]:
         plans: dict[str, Plan] = {}
         for g, desired in wanted.items():
-            plans[g] = plan(ledger, g, desired, today=today, record=record, partial=partial)
+            plans[g] = plan(
+                ledger, g, desired, today=today, record=record, partial=partial, release=self.config.release
+            )
         return plans
 
     def plan(
@@ -471,6 +476,13 @@ class Exchange:
                 problems.append(f"{name}: niet te lezen ({exc.strerror})")
                 continue
             report = validate_bytes(data, today=day)
+            if report.release is not None and report.release != self.config.release:
+                problems.append(
+                    f"{name}: dit is een {report.bericht} van release {report.release}, maar ieb.toml zegt "
+                    f"release = {self.config.release!r}; maak het bestand opnieuw in {self.config.release} "
+                    "of pas release in ieb.toml aan"
+                )
+                continue
             if not report.valid:
                 codes = ", ".join(sorted({f"{i.code}" for i in report.issues}))
                 first = report.issues[0]
@@ -508,7 +520,10 @@ class Exchange:
                     continue
                 seen.add(key)
                 if d.afzender not in histories:
-                    histories[d.afzender] = ledger.full_history(conn, d.afzender)
+                    # a 1.0 ledger continues in 4.0: its start+stop pairs seen as periods
+                    histories[d.afzender] = converted(
+                        ledger.full_history(conn, d.afzender), get_pack(self.config.release)
+                    )
                 issues = check_history(d, histories[d.afzender])
                 if issues:
                     codes = ", ".join(f"{i.code} ({i.retourcode})" for i in issues)
@@ -635,9 +650,11 @@ class Exchange:
         self, *, gemeente: str | None = None, today: dt.date | None = None, detail: bool = False
     ) -> Status:
         """The state of the exchange (see :class:`Status`); ``gemeente`` limits it to one."""
-        return read_status(
+        status = read_status(
             self.engine, self._gemeenten(), gemeente=gemeente, today=today or dt.date.today(), detail=detail
         )
+        status.release = self.config.release
+        return status
 
 
 # ------------------------------------------------------------------------------ helpers

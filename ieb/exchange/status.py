@@ -53,10 +53,14 @@ class Status:
     detail: list[dict[str, Any]] = field(default_factory=list)
     #: open rows (pending/sending) that failed at least once: why, and when the next attempt is due
     retrying: list[dict[str, Any]] = field(default_factory=list)
+    #: the iEb release the configuration sends (``ieb.toml`` ``release``)
+    release: str = "ieb-1.0"
 
     def as_dict(self, *, detail: bool = False) -> dict[str, Any]:
-        """The status as plain data (the JSON contract; ``detail`` adds per-message rows)."""
+        """The status as plain data (the JSON contract; ``detail`` adds per-message rows; ``release``
+        names the configured iEb release)."""
         data: dict[str, Any] = {
+            "release": self.release,
             "gemeenten": self.gemeenten,
             "deliveries": self.deliveries,
             "retourcodes": self.retourcodes,

@@ -2,7 +2,7 @@
 
 Public API::
 
-    store = IwmoStore(engine)                      an engine from ieb.store.open_database (tables by migration 0005_iwmo)
+    store = IwmoStore(engine)                      an engine from ieb.store.open_database (tables by migration 0006_iwmo)
     report = store.read([Path(...), ...])          files and folders -> ReadReport (per file: stored, already read, refused, findings)
     store.rows(gemeente=None, bsn=None, peildatum=None) -> [(id, Product)]   in reading order
     store.state(peildatum=None) -> Voorzieningen   the replayed toewijzingen and leveringen

@@ -5,7 +5,7 @@
 :func:`ieb.iwmo.state.replay`, so ``ieb iwmo uitleg`` can always name the messages behind a
 period. ``sleutel`` (sha256 of the canonical message + product position) is unique: reading the
 same message again (bare or in an envelope) stores nothing. ``iwmo_bestanden`` lists the files read
-with their counts. Created by the Alembic migration ``0005_iwmo``; dates are ``DATE``, no timezones.
+with their counts. Created by the Alembic migration ``0006_iwmo``; dates are ``DATE``, no timezones.
 """
 
 from __future__ import annotations

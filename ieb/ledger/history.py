@@ -51,13 +51,15 @@ from typing import Any, Literal, Protocol
 
 from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.releases import default_registry
-from ieb.releases.pack import MessageDef, PlannedRecord, ReleasePack, RuleKind
+from ieb.releases.pack import MessageDef, Period, PeriodChange, PlannedRecord, ReleasePack, RuleKind
 from ieb.types import RetourCode, mask_bsn
 from ieb.validation.report import Issue
 from ieb.validation.rules import add_months
 
 __all__ = [
+    "ALL_HISTORY_RULES",
     "HISTORY_RULES",
+    "PERIOD_RULES",
     "Delivery",
     "History",
     "HistoryRule",
@@ -124,7 +126,13 @@ def _roles_of_pack(pack: ReleasePack) -> Roles:
     opens: list[str] = []
     closes: list[str] = []
     day = dt.date(2020, 1, 1)
+    # only the heenberichten the mapping plans for a period with a stop (a pack may have others,
+    # e.g. iEb 4.0's beschermd-wonen record, that carry no eigen-bijdrage period)
+    probe_period = Period(1, "999999990", day, dt.date(2020, 12, 31), None, None)
+    planned = {r.bericht for r in mapping.records(PeriodChange(None, probe_period))}
     for row in pack.heen():
+        if row.name not in planned:
+            continue
         probe = PlannedRecord(row.name, "1", 1, "999999990", day)
         try:
             mapping.apply(None, probe)
@@ -447,6 +455,13 @@ class MemoryHistory:
             if delivery.eb_start_nummer not in numbers:
                 numbers.append(delivery.eb_start_nummer)
 
+    def identificatie_used(self, afzender: str, bericht: str, identificatie: str) -> bool:
+        """True when a delivery of ``bericht`` by ``afzender`` with this Identificatie was added (TR056)."""
+        return any(
+            d.identificatie == identificatie and d.bericht == bericht and d.afzender == afzender
+            for d in self.deliveries()
+        )
+
     def deliveries(self) -> Iterator[Delivery]:
         """Every delivery added, grouped per record (in the order each record first appeared)."""
         for items in self._by_key.values():
@@ -488,7 +503,7 @@ class HistoryRule:
     """
 
     code: str
-    retourcode: RetourCode
+    retourcode: RetourCode | str
     title: str
     records: frozenset[Role]
     statuses: frozenset[str]
@@ -507,7 +522,9 @@ class HistoryRule:
         if problem is None:
             return None
         element = self.element or delivery.datum_veld
-        return Issue(self.code, self.retourcode.value, 3, delivery.location(element), problem)
+        # the retourcode is the release's (iEb 4.0 has its own table); 0001 when the table names none
+        retourcode = pack_of(delivery.bericht).retourcodes.retourcode(self.code) or "0001"
+        return Issue(self.code, retourcode, 3, delivery.location(element), problem)
 
 
 def _start(d: Delivery, h: History) -> RecordState:
@@ -720,6 +737,69 @@ def _op325(d: Delivery, h: History) -> str | None:
     return None
 
 
+def _parameter(d: Delivery, name: str, default: Any) -> Any:
+    """A rule parameter of the revision of ``d``'s release in force on its Dagtekening."""
+    try:
+        return getattr(pack_of(d.bericht).revision_on(d.dagtekening), name, default)
+    except ConfigurationError:
+        return default
+
+
+def _tr056(d: Delivery, h: History) -> str | None:
+    """TR056 (iEb 4.0, from 2022-10-01): Identificatie unique per berichtsoort for the sender (a
+    planner's placeholder ``"?"``, before identificaties are allocated, is not judged)."""
+    if d.dagtekening < _parameter(d, "tr056_from", dt.date(2022, 10, 1)):
+        return None
+    used = getattr(h, "identificatie_used", None)
+    if d.identificatie == "?" or used is None or not used(d.afzender, d.bericht, d.identificatie):
+        return None
+    return (
+        f"Identificatie {d.identificatie} is al eerder gebruikt in een {d.bericht} van afzender {d.afzender}; "
+        "een Identificatie is per berichtsoort voor altijd uniek. Stuur het bericht met een nieuwe Identificatie."
+    )
+
+
+def _tr063(d: Delivery, h: History) -> str | None:
+    """TR063 (iEb 4.0, from 2025-04-07): a deletion (status 3) needs an earlier delivery of the key."""
+    if d.dagtekening < _parameter(d, "tr063_from", dt.date(2025, 4, 7)):
+        return None
+    if h.record(d.afzender, d.eb_start_nummer, d.bericht).deliveries:
+        return None
+    return (
+        f"Er is geen eerdere aanlevering met EbStartNummer {d.eb_start_nummer} om te verwijderen (status 3); "
+        "controleer het EbStartNummer."
+    )
+
+
+def _start_window(d: Delivery, h: History, code: str) -> str | None:
+    """TR393 / TR395: a changed start date (status 2) lies at or after Dagtekening minus the term,
+    or equals the current start date of the same EbStartNummer."""
+    current = h.record(d.afzender, d.eb_start_nummer, d.bericht).current
+    if current is not None and current.datum == d.datum:
+        return None
+    months = int(_parameter(d, "tr393_months", 36))
+    limit = add_months(d.dagtekening, -months)
+    if d.datum >= limit:
+        return None
+    return (
+        f"De gewijzigde {d.datum_veld} {d.datum.isoformat()} ligt meer dan {months} maanden voor de "
+        f"dagtekening {d.dagtekening.isoformat()} (grens {limit.isoformat()}) en is niet gelijk aan de "
+        f"huidige startdatum ({code})."
+    )
+
+
+def _tr393(d: Delivery, h: History) -> str | None:
+    if not d.is_start:
+        return None
+    return _start_window(d, h, "TR393")
+
+
+def _tr395(d: Delivery, h: History) -> str | None:
+    if d.is_start or not d.datum_veld.startswith("Bw"):
+        return None  # the beschermd-wonen record (BwStartdatum)
+    return _start_window(d, h, "TR395")
+
+
 _START: frozenset[Role] = frozenset({"start"})
 _STOP: frozenset[Role] = frozenset({"stop"})
 _BOTH: frozenset[Role] = frozenset({"start", "stop"})
@@ -800,7 +880,29 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
     ),
 )
 
-_BY_CODE = {r.code: r for r in HISTORY_RULES}
+#: Rules of releases whose one record carries a whole period (iEb 4.0 lists them; their retourcodes
+#: 9056, 9063, 9393, 9395 come from that release's table).
+PERIOD_RULES: tuple[HistoryRule, ...] = (
+    # iEb 4.0 (listed by the ieb-4.0 pack; retourcodes from its table: 9056, 9063, 9393, 9395)
+    HistoryRule(
+        "TR056",
+        "9056",
+        "Identificatie uniek per berichtsoort per afzender",
+        _BOTH,
+        frozenset("123"),
+        _tr056,
+        "EbStartNummer",
+    ),
+    HistoryRule(
+        "TR063", "9063", "Verwijdering heeft een eerdere aanlevering", _BOTH, _S3, _tr063, "StatusAanlevering"
+    ),
+    HistoryRule("TR393", "9393", "Gewijzigde EbStartdatum hoogstens 36 maanden terug", _START, _S2, _tr393),
+    HistoryRule("TR395", "9395", "Gewijzigde BwStartdatum hoogstens 36 maanden terug", _STOP, _S2, _tr395),
+)
+#: Every history rule defined here; a pack lists the codes it uses.
+ALL_HISTORY_RULES: tuple[HistoryRule, ...] = HISTORY_RULES + PERIOD_RULES
+
+_BY_CODE = {r.code: r for r in ALL_HISTORY_RULES}
 
 
 def history_rule(code: str) -> HistoryRule:
@@ -816,7 +918,7 @@ def history_rule(code: str) -> HistoryRule:
 
 @functools.lru_cache(maxsize=64)
 def _listed(pack: ReleasePack) -> tuple[HistoryRule, ...]:
-    return pack.rules.select(RuleKind.HISTORY, HISTORY_RULES)
+    return pack.rules.select(RuleKind.HISTORY, ALL_HISTORY_RULES)
 
 
 def rules_for(bericht: str) -> tuple[HistoryRule, ...]:

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 
 from ieb.codec import to_xml
 from ieb.errors import ConfigurationError, InputRowError
+from ieb.ledger.convert import converted
 from ieb.ledger.errors import PlanningError, PreflightError
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history, pack_of
 from ieb.ledger.store import Ledger
@@ -262,7 +263,9 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
     return out
 
 
-def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str) -> list[str]:
+def _period_problems(
+    bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str, kostprijs_rule: str = "CS333"
+) -> list[str]:
     who = f"Bsn {mask_bsn(bsn)}"
     problems = []
     ordered = sorted(periods, key=lambda p: p.start)
@@ -285,9 +288,9 @@ def _period_problems(bsn: str, periods: Sequence[Period], tariffs: TariffTable, 
                 except ConfigurationError:
                     tariff = None
                 if tariff is not None:
-                    problems.append(
-                        f"{who}: {cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)}"
-                    )
+                    text = cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)
+                    # the release's rule for retourcode S333 (iEb 4.0: TR409)
+                    problems.append(f"{who}: {text.replace('(CS333)', f'({kostprijs_rule})')}")
     for a, b in itertools.pairwise(ordered):
         if a.stop is None or b.start <= a.stop:
             problems.append(
@@ -887,9 +890,11 @@ def plan(
         known = ledger.histories(conn, afzender, desired)  # batched: a few queries per 500 persons
         for bsn in sorted(desired):
             periods = list(desired[bsn])
-            problems = _period_problems(bsn, periods, tariffs, afzender)
+            problems = _period_problems(
+                bsn, periods, tariffs, afzender, pack.retourcodes.rule("S333") or "CS333"
+            )
             if not problems:
-                history = known.of(bsn)
+                history = converted(known.of(bsn), pack)  # a 1.0 ledger continues in 4.0
                 try:
                     steps, deferred = _plan_person(
                         afzender, bsn, sorted(periods, key=lambda p: p.start), history, day, mapping
@@ -927,7 +932,7 @@ def plan(
                 )
             )
         # pre-flight: in-message rules and history rules, in sending order, against the ledger
-        check = known.combined()  # the planned persons' deliveries: all the rules look at
+        check = converted(known.combined(), pack)  # the planned persons' deliveries: all the rules look at
         failures: list[str] = []
         for seq, (d, reason) in enumerate(final, start=1):
             message = d.to_message()

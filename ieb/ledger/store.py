@@ -47,6 +47,7 @@ _DELIVERY_COLUMNS = (
     deliveries.c.datum,
     deliveries.c.kostprijs_bedrag,
     deliveries.c.kostprijs_startdatum,
+    deliveries.c.stopdatum,
 )
 
 
@@ -117,6 +118,7 @@ def _delivery(row: Any) -> Delivery:
         row.datum,
         row.kostprijs_bedrag,
         row.kostprijs_startdatum,
+        row.stopdatum,
     )
 
 
@@ -270,6 +272,30 @@ class Ledger:
                 continue  # a concurrent writer created it first: the UPDATE now finds it
         raise RuntimeError(f"counter {scope}/{kind} could not be allocated")  # pragma: no cover
 
+    @staticmethod
+    def seed_counter(conn: Connection, scope: str, kind: str, first: int) -> None:
+        """Make the next value of counter ``scope``/``kind`` (``"identificatie"``,
+        ``"eb_start_nummer"``) ``first``, for a gemeente that switches from another system (TR056:
+        an Identificatie is unique per berichtsoort for ever). Raises ValueError when ``first`` < 1
+        or the counter already passed ``first - 1`` (a counter never goes back)."""
+        if first < 1:
+            raise ValueError(f"een teller begint bij 1 of hoger, niet bij {first}")
+        current = conn.execute(
+            sa.select(counters.c.last_value).where(counters.c.scope == scope, counters.c.kind == kind)
+        ).scalar()
+        if current is None:
+            conn.execute(sa.insert(counters).values(scope=scope, kind=kind, last_value=first - 1))
+        elif current > first - 1:
+            raise ValueError(
+                f"teller {kind} van {scope} staat al op {current}; hij kan niet terug naar {first - 1}"
+            )
+        else:
+            conn.execute(
+                sa.update(counters)
+                .where(counters.c.scope == scope, counters.c.kind == kind)
+                .values(last_value=first - 1)
+            )
+
     def allocate_eb_start_nummers(self, conn: Connection, afzender: str, bsns: Sequence[str]) -> list[int]:
         """New EbStartNummers, one per Bsn in ``bsns`` (in that order), unique within the gemeente
         (OP290): one counter update and one multi-row insert, whatever the number."""
@@ -353,6 +379,7 @@ class Ledger:
             "datum": d.datum,
             "kostprijs_bedrag": d.kostprijs_bedrag,
             "kostprijs_startdatum": d.kostprijs_startdatum,
+            "stopdatum": d.stopdatum,
             "payload": payload,
             "source": source,
             "outcome": outcome,

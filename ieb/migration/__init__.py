@@ -29,6 +29,7 @@ from ieb.migration.files import (
 )
 from ieb.migration.reconcile import (
     Afstemming,
+    CakRegel,
     Categorie,
     Groep,
     PersoonUitkomst,
@@ -41,7 +42,7 @@ from ieb.migration.reconcile import (
     reconcile,
 )
 from ieb.migration.report import REPORT_FILES, render_html, write_reports
-from ieb.migration.values import CakPeriode, periode_of
+from ieb.migration.values import CakPeriode, PeriodeWeek, periode_of
 
 __all__ = [
     "ADMINISTRATIE_KOLOMMEN",
@@ -52,11 +53,13 @@ __all__ = [
     "AdministratieRegel",
     "Afstemming",
     "CakPeriode",
+    "CakRegel",
     "Categorie",
     "Fout",
     "Gelezen",
     "Groep",
     "HenvRegel",
+    "PeriodeWeek",
     "Persoon",
     "PersoonUitkomst",
     "Queued",

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from ieb.migration.values import (
     CakPeriode,
+    PeriodeWeek,
     ValueProblem,
     parse_bedrag,
     parse_bsn,
@@ -28,6 +29,7 @@ from ieb.migration.values import (
     parse_datum,
     parse_int,
     parse_jn,
+    parse_periode_week,
     parse_zorgperiode,
 )
 from ieb.policy import VoorzieningKind
@@ -189,8 +191,18 @@ class HenvRegel:
 
     @property
     def tot(self) -> CakPeriode | None:
-        """The last period of the verstrekking (None: open-ended)."""
-        return None if self.aantal_perioden is None else self.vanaf.plus(self.aantal_perioden - 1)
+        """The last period of the verstrekking (None: still running after ``zorgperiode``, no end known).
+
+        Running in the file's last period (IND_LAATSTE_ZORGPERIODE J): AANTAL_PERIODEN only sets an
+        end when it reaches past ``zorgperiode`` (a planned end); counted up to ``zorgperiode`` or
+        less it is the periods so far, not an end, so the verstrekking is still running whatever
+        AANTAL_PERIODEN says. Not running (N): it ended by ``zorgperiode``, at JAAR_VANAF/PERIODE_VANAF
+        + AANTAL_PERIODEN - 1 when that is earlier.
+        """
+        last = None if self.aantal_perioden is None else self.vanaf.plus(self.aantal_perioden - 1)
+        if self.laatste_zorgperiode:
+            return last if last is not None and last > self.zorgperiode else None
+        return self.zorgperiode if last is None or last > self.zorgperiode else last
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +211,7 @@ class ZaRegel:
 
     regel: int
     persoon: Persoon
-    periode_week: CakPeriode
+    periode_week: PeriodeWeek  #: the last week with care ("Laatste periode (week)")
     zorgaanbieder_code: str
     zorgaanbieder_naam: str
     regeling: str
@@ -375,7 +387,7 @@ def _collect(
     key: Callable[[Any], Any],
 ) -> Gelezen[Any]:
     rows, fouten, warnings, encoding = _rows(source, name, columns)
-    structural = len(fouten)
+    structural = len({f.regel for f in fouten if f.regel > 0})  # a refused line counts once
     records: list[Any] = []
     seen: dict[Any, int] = {}
     for row in rows:
@@ -490,7 +502,36 @@ def read_henv(
             rec.zorgperiode,
         )
 
-    return _collect(display, path, HENV_KOLOMMEN, build, key)
+    return _last_period_checked(_collect(display, path, HENV_KOLOMMEN, build, key))
+
+
+def _last_period_checked(gelezen: Gelezen[HenvRegel]) -> Gelezen[HenvRegel]:
+    """IND_LAATSTE_ZORGPERIODE J says the verstrekking runs in the file's last period (the highest
+    ZORGPERIODE of the file); a J row with an earlier ZORGPERIODE contradicts itself and becomes a
+    bad row instead of a guess."""
+    last = max((r.zorgperiode for r in gelezen.records), default=None)
+    wrong = [r for r in gelezen.records if r.laatste_zorgperiode and r.zorgperiode != last]
+    if not wrong:
+        return gelezen
+    fouten = [
+        *gelezen.fouten,
+        *(
+            Fout(
+                gelezen.bestand,
+                r.regel,
+                _reason(
+                    "IND_LAATSTE_ZORGPERIODE",
+                    f"is J, maar ZORGPERIODE {r.zorgperiode} is niet de laatste periode van het bestand ({last})",
+                    "vraag het CAK welke van de twee klopt",
+                ),
+            )
+            for r in wrong
+        ),
+    ]
+    fouten.sort(key=lambda f: f.regel)
+    lines = {r.regel for r in wrong}
+    records = tuple(r for r in gelezen.records if r.regel not in lines)
+    return replace(gelezen, records=records, fouten=tuple(fouten))
 
 
 def read_za(source: Path | str | bytes, *, name: str | None = None) -> Gelezen[ZaRegel]:
@@ -499,7 +540,7 @@ def read_za(source: Path | str | bytes, *, name: str | None = None) -> Gelezen[Z
 
     def build(r: _RowReader) -> ZaRegel | None:
         persoon = r.persoon()
-        periode = r.get("PERIODE_WEEK", parse_zorgperiode)
+        periode = r.get("PERIODE_WEEK", parse_periode_week)
         regeling = r.text("REGELING", required=True)
         if regeling and regeling.replace(" ", "").upper() != _REGELING:
             r.problems.append(_reason("REGELING", f"'{regeling[:20]}' is niet Wmo2015"))

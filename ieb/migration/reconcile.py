@@ -25,8 +25,10 @@ Counting against a kostprijs ([C] spec: every month at the national tariff; [I] 
   (:func:`ieb.policy.virtual_end` from the first month charged after the peildatum).
 
 Who is where on the peildatum: *at the CAK* = a HenV verstrekking still running in the last zorgperiode
-(IND_LAATSTE_ZORGPERIODE = J), not ended before the peildatum and, with a kostprijs, not used up; or
-a ZA product in the last zorgperiode. *At the gemeente* = at least one contribution period in the
+(IND_LAATSTE_ZORGPERIODE = J), not ended before the peildatum (AANTAL_PERIODEN ends it only when it
+reaches past the file's last period, see :attr:`HenvRegel.tot`) and, with a kostprijs, not used up; or
+a ZA product in the last zorgperiode. Every CAK row ends up in exactly one :class:`CakRegel`
+(:attr:`Afstemming.cak_regels`), never dropped silently. *At the gemeente* = at least one contribution period in the
 initial delivery: a voorziening running on the peildatum in a bijdrageplichtige category whose
 kostprijs, if any, is not used up (the CAK's RESTBEDRAG taken over where the verstrekking has the same
 DOSSIERNUMMER, otherwise the gemeente's own figure).
@@ -64,6 +66,7 @@ from ieb.types import Bsn, mask_bsn
 __all__ = [
     "IEB_START",
     "Afstemming",
+    "CakRegel",
     "Categorie",
     "Groep",
     "PersoonUitkomst",
@@ -119,6 +122,36 @@ _OMSCHRIJVING = {
     Categorie.RESTBEDRAG: "Restbedrag",
     Categorie.GEBOORTEDATUM: "Geboortedatum",
     Categorie.VOORLETTERS: "Voorletters",
+}
+
+
+class CakRegel(StrEnum):
+    """Where one data row of the CAK's files (HenV or ZA) ended up: every row is in exactly one.
+
+    ``beide`` / ``alleen_cak``: running on the peildatum, counted for a person in that :class:`Groep`;
+    ``niet_lopend``: not running on the peildatum (IND_LAATSTE_ZORGPERIODE N: ended, or an earlier
+    period of a ZA product; or a HenV end before the peildatum);
+    ``opgebruikt``: the kostprijs is used up; ``fout``: a bad row (see :attr:`Afstemming.fouten`).
+    """
+
+    BEIDE = "beide"
+    ALLEEN_CAK = "alleen_cak"
+    NIET_LOPEND = "niet_lopend"
+    OPGEBRUIKT = "opgebruikt"
+    FOUT = "fout"
+
+    @property
+    def omschrijving(self) -> str:
+        """The Dutch label, as shown in the text output and the report."""
+        return _REGEL_OMSCHRIJVING[self]
+
+
+_REGEL_OMSCHRIJVING = {
+    CakRegel.BEIDE: "lopend, bij beide",
+    CakRegel.ALLEEN_CAK: "lopend, alleen bij het CAK",
+    CakRegel.NIET_LOPEND: "niet lopend op de peildatum (beëindigd of een eerdere periode)",
+    CakRegel.OPGEBRUIKT: "kostprijs opgebruikt",
+    CakRegel.FOUT: "foute regel",
 }
 
 
@@ -190,6 +223,16 @@ class Afstemming:
     restbedrag_cent: int = 0  #: sum of the CAK's remaining amounts on the peildatum (running verstrekkingen)
     bestanden: dict[str, int] = field(default_factory=dict)  #: data rows read per file
     restbedragen: list[Restbedrag] = field(default_factory=list)  #: per running kostprijs verstrekking
+    #: CAK file -> data line -> where that row ended up (every HenV/ZA row read, once)
+    cak_regels: dict[str, dict[int, CakRegel]] = field(default_factory=dict)
+
+    def cak_telling(self) -> dict[str, dict[str, int]]:
+        """Per CAK file the number of rows in each :class:`CakRegel` (all keys, zeros included); the
+        numbers of a file add up to its data rows read (:attr:`bestanden`)."""
+        return {
+            bestand: {c.value: sum(1 for v in regels.values() if v is c) for c in CakRegel}
+            for bestand, regels in self.cak_regels.items()
+        }
 
     def groep(self, groep: Groep) -> list[PersoonUitkomst]:
         """The persons of one :class:`Groep`, in the order of :attr:`personen`."""
@@ -218,6 +261,7 @@ class Afstemming:
             "restbedrag_cent": self.restbedrag_cent,
             "startberichten": len(self.perioden),
             "fouten": [f.to_dict() for f in self.fouten],
+            "cak_regels": self.cak_telling(),
         }
 
     def desired_records(self) -> list[dict[str, str]]:
@@ -313,14 +357,18 @@ def gemeente_rest(a: AdministratieRegel, peildatum: dt.date, table: TariffTable 
 # ------------------------------------------------------------------------------- reconciliation
 
 
-def _cak_running(r: HenvRegel, peildatum: dt.date, table: TariffTable | None) -> bool:
-    if not r.laatste_zorgperiode:
-        return False
+def _cak_state(r: HenvRegel, peildatum: dt.date, table: TariffTable | None) -> CakRegel | None:
+    """Why a HenV row does not count on ``peildatum`` (None: it is running there).
+
+    Running = in the file's last period (IND_LAATSTE_ZORGPERIODE J), not ended before the peildatum
+    (:attr:`HenvRegel.tot`: AANTAL_PERIODEN only ends a J row when it reaches past the file) and,
+    with a kostprijs, not used up.
+    """
     tot = r.tot
-    if tot is not None and tot.laatste_dag < peildatum:
-        return False
+    if not r.laatste_zorgperiode or (tot is not None and tot.laatste_dag < peildatum):
+        return CakRegel.NIET_LOPEND
     rest = cak_rest(r, peildatum, table)
-    return rest is None or rest > 0
+    return CakRegel.OPGEBRUIKT if rest is not None and rest <= 0 else None
 
 
 def _gem_running(a: AdministratieRegel, peildatum: dt.date, soorten: frozenset[Any]) -> bool:
@@ -516,20 +564,30 @@ def reconcile(
         )
     soorten = parameters.bijdrageplichtige_soorten if parameters else DEFAULT_BIJDRAGEPLICHTIGE_SOORTEN
     result = Afstemming(peildatum)
-    for g in (henv, za, administratie):
+    names = _distinct_names(
+        (henv.bestand, za.bestand, administratie.bestand), ("HenV", "ZA", "administratie")
+    )
+    gelezen: tuple[Gelezen[Any], ...] = (henv, za, administratie)
+    for g, name in zip(gelezen, names, strict=True):
         result.fouten.extend(g.fouten)
         result.waarschuwingen.extend(g.waarschuwingen)
-        result.bestanden[g.bestand] = g.regels
-
+        result.bestanden[name] = g.regels
+    henv_state = result.cak_regels[names[0]] = {f.regel: CakRegel.FOUT for f in henv.fouten if f.regel > 0}
+    za_state = result.cak_regels[names[1]] = {f.regel: CakRegel.FOUT for f in za.fouten if f.regel > 0}
     cak_henv: dict[str, list[HenvRegel]] = defaultdict(list)
     for r in henv.records:
-        if _cak_running(r, peildatum, table):
-            cak_henv[r.bsn].append(r)
-            result.restbedrag_cent += cak_rest(r, peildatum, table) or 0
+        state = _cak_state(r, peildatum, table)
+        if state is not None:
+            henv_state[r.regel] = state
+            continue
+        cak_henv[r.bsn].append(r)
+        result.restbedrag_cent += cak_rest(r, peildatum, table) or 0
     cak_za: dict[str, list[ZaRegel]] = defaultdict(list)
     for z in za.records:
         if z.laatste_zorgperiode:
             cak_za[z.bsn].append(z)
+        else:
+            za_state[z.regel] = CakRegel.NIET_LOPEND
     result.restbedragen.extend(_restbedragen(cak_henv, peildatum, table))
     gemeente = _gemeente_side(henv, administratie, peildatum, soorten, parameters, table, result)
 
@@ -549,8 +607,18 @@ def reconcile(
             )
         )
         result.perioden.extend(periods)
+        counted = CakRegel.BEIDE if bsn in cak_bsns and gem else CakRegel.ALLEEN_CAK
+        henv_state.update((r.regel, counted) for r in henv_rows)
+        za_state.update((z.regel, counted) for z in za_rows)
     result.fouten.sort(key=lambda f: (f.bestand, f.regel))
     return result
+
+
+def _distinct_names(names: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    """The files' names as keys of :attr:`Afstemming.bestanden` / ``cak_regels``; two files with
+    the same name (e.g. both read from bytes, ``<invoer>``) get their kind added, so neither
+    file's rows are counted under the other."""
+    return [f"{n} ({k})" if names.count(n) > 1 else n for n, k in zip(names, kinds, strict=True)]
 
 
 def _restbedragen(

@@ -2,7 +2,8 @@
 
 Files written by :func:`write_reports` into a folder:
 
-* ``afstemming.html`` - for the team lead: summary counts, a chart of the differences per category
+* ``afstemming.html`` - for the team lead: summary counts, where every CAK row ended up
+  (:class:`ieb.migration.CakRegel`, per file, adding up to the rows read), a chart of the differences per category
   (inline SVG), the lists with masked BSNs and what to do with each (no scripts, no external files;
   autoescaped jinja2 template ``ieb/migration/templates/afstemming.html.j2``);
 * ``afstemming-verschillen.csv`` - one row per difference, and one per person only at the CAK or
@@ -23,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ieb.migration.reconcile import Afstemming, Categorie, Groep
+from ieb.migration.reconcile import Afstemming, CakRegel, Categorie, Groep
 
 __all__ = ["REPORT_FILES", "render_html", "write_reports"]
 
@@ -94,6 +95,8 @@ def render_html(result: Afstemming, *, now: dt.datetime | None = None) -> str:
         fouten=result.fouten[:MAX_HTML_ROWS],
         fouten_meer=max(0, len(result.fouten) - MAX_HTML_ROWS),
         fouten_totaal=len(result.fouten),
+        cak_regels=sorted(result.cak_telling().items()),
+        regel_kolommen=[(c.value, c.omschrijving) for c in CakRegel],
         euro=euro,
     )
 

@@ -5,7 +5,10 @@ administrations, a difference of one category, only at the CAK, only at the geme
 period 13 of 2019, kostprijs used up), plus bad rows (BSN failing the 11-proef, unknown
 HENV_GROEP_CODE, duplicated rows, a date that does not exist). :func:`generate` returns the file
 contents and ``expected``: exactly what ``ieb reconcile --format json`` must print for them on
-1 January 2020 (``fouten`` as a count). Only test BSNs (9999xxxxx, 11-proef valid) are used; the
+1 January 2020 (``fouten`` as a count; ``cak_regels`` where every CAK row ends up). Half of the
+running verstrekkingen without kostprijs have AANTAL_PERIODEN counting up to ZORGPERIODE (the CAK's
+way for a client who continues), and the ZA rows give the last WEEK with care (PERIODE_WEEK 201951,
+201952, flagged on the last). Only test BSNs (9999xxxxx, 11-proef valid) are used; the
 bad ones are from the same range.
 """
 
@@ -27,6 +30,7 @@ __all__ = ["KINDS", "Generated", "generate", "sample_bsns"]
 ZORGPERIODE = CakPeriode(2019, 13)
 PEILDATUM = dt.date(2020, 1, 1)
 TARIEF_2019 = 1750
+LAATSTE_WEEK = 52  #: the last ISO week of 2019 (PERIODE_WEEK 201952)
 
 #: kind -> (group on the peildatum or None, difference category or None)
 KINDS: dict[str, tuple[str | None, str | None]] = {
@@ -87,6 +91,8 @@ class Generated:
     expected: dict[str, int]
     kinds: dict[str, str] = field(default_factory=dict)  #: bsn -> kind
     rows: dict[str, int] = field(default_factory=dict)  #: data rows per file
+    #: "henv"/"za" -> :class:`ieb.migration.CakRegel` value -> rows that must end up there
+    cak_regels: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def write(self, folder: Any) -> dict[str, Any]:
         """Write ``henv.csv``, ``za.csv`` and ``administratie.csv`` into ``folder``; returns the paths."""
@@ -189,19 +195,19 @@ class _Rows:
         rows = []
         aanbieder = f"WZA{self.rng.randint(100, 999)}"
         for product in self.rng.sample(["02A01", "02A02", "02A03", "04A01", "04A02"], 3):
-            for periode in (12, 13):  # one row per product per period; the last one is flagged
+            for week in (51, 52):  # one row per product per week; the last one is flagged
                 rows.append(
                     [
                         *self.person,
                         self.geboren.strftime("%d-%m-%Y"),
-                        f"{ZORGPERIODE.jaar}{periode:02d}",
+                        f"{ZORGPERIODE.jaar}{week:02d}",
                         aanbieder,
                         "Thuiszorg Voorbeeld",
                         "Wmo2015",
                         product,
                         "Huishoudelijke ondersteuning",
                         str(self.rng.randint(30, 900)),
-                        laatste if periode == ZORGPERIODE.periode else "N",
+                        laatste if week == LAATSTE_WEEK else "N",
                     ]
                 )
         return rows
@@ -218,6 +224,10 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
     henv: list[list[str]] = []
     za: list[list[str]] = []
     adm: list[list[str]] = []
+    regels: dict[str, dict[str, int]] = {
+        f: dict.fromkeys(("beide", "alleen_cak", "niet_lopend", "opgebruikt", "fout"), 0)
+        for f in ("henv", "za")
+    }
     expected = {
         "alleen_cak": 0,
         "alleen_gemeente": 0,
@@ -256,8 +266,14 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
         rest = kosten - TARIEF_2019 * charged
         if kind in ("gelijk", "geboortedatum", "voorletters", "periode", "alleen_cak", "alleen_gemeente"):
             if kind != "alleen_gemeente":
-                henv.append(henv_row("HH", "Huishoudelijke hulp", None, None, None, "-1"))
+                # the CAK counts AANTAL_PERIODEN up to ZORGPERIODE for a client who continues, or leaves it empty
+                aantal = charged if rng.random() < 0.5 else None
+                henv.append(henv_row("HH", "Huishoudelijke hulp", None, aantal, None, "-1"))
                 za.extend(za_rows())
+                assert group is not None
+                regels["henv"][group] += 1
+                regels["za"][group] += 3
+                regels["za"]["niet_lopend"] += 3
             if kind != "alleen_cak":
                 adm_start = start - dt.timedelta(days=56) if kind == "periode" else start
                 letters = "K." if kind == "voorletters" else voorletters
@@ -272,20 +288,28 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
             if rng.random() < 0.5:
                 henv.append(henv_row("HH", "Huishoudelijke hulp", None, None, None, "-1"))
                 adm.append(adm_row("huishoudelijke_hulp", start, None, None, "-1"))
+                regels["henv"]["beide"] += 1
             henv.append(henv_row("HM", "Hulpmiddelen", kosten, aantal_k, rest, "-2"))
+            regels["henv"]["beide"] += 1
             expected["restbedrag_cent"] += rest
             adm_kosten = kosten + 10_000 if kind == "kostprijs" else kosten
             adm.append(adm_row("hulpmiddel", start, None, adm_kosten, "-2"))
         elif kind == "alleen_cak_za":
             za.extend(za_rows())
+            regels["za"]["alleen_cak"] += 3
+            regels["za"]["niet_lopend"] += 3
         elif kind == "beeindigd_p13":
-            henv.append(henv_row("HH", "Huishoudelijke hulp", None, charged, None, "-1"))
+            # ended with 2019: not flagged as running in the last period (IND_LAATSTE_ZORGPERIODE N)
+            henv.append(henv_row("HH", "Huishoudelijke hulp", None, charged, None, "-1", "N"))
             adm.append(adm_row("huishoudelijke_hulp", start, dt.date(2019, 12, 31), None, "-1"))
             za.extend(za_rows("N"))
+            regels["henv"]["niet_lopend"] += 1
+            regels["za"]["niet_lopend"] += 6
         elif kind == "restbedrag_nul":
             totale = TARIEF_2019 * charged
             henv.append(henv_row("HM", "Hulpmiddelen", totale, charged, 0, "-1"))
             adm.append(adm_row("hulpmiddel", start, None, totale, "-1"))
+            regels["henv"]["opgebruikt"] += 1
 
     # bad rows: each is a fout and changes nothing else
     bad = max(4, personen // 200)
@@ -308,6 +332,7 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
         row[ADMINISTRATIE_KOLOMMEN.index("start")] = "2019-02-30"
         adm.insert(rng.randrange(len(adm)), row)
     expected["fouten"] = 4 * bad
+    regels["henv"]["fout"] = 3 * bad
     henv_text = _csv(HENV_KOLOMMEN, henv, ";").encode("cp1252")
     za_text = _csv(ZA_KOLOMMEN, za, ",").encode("utf-8")
     adm_text = _csv(ADMINISTRATIE_KOLOMMEN, adm, ";").encode("utf-8")
@@ -318,4 +343,5 @@ def generate(personen: int = 8_000, *, seed: int = 2019) -> Generated:
         expected,
         kinds,
         {"henv": len(henv), "za": len(za), "administratie": len(adm)},
+        regels,
     )

@@ -17,6 +17,7 @@ from ieb.types import bsn_is_valid
 
 __all__ = [
     "CakPeriode",
+    "PeriodeWeek",
     "ValueProblem",
     "parse_bedrag",
     "parse_bsn",
@@ -24,6 +25,7 @@ __all__ = [
     "parse_datum",
     "parse_int",
     "parse_jn",
+    "parse_periode_week",
     "parse_zorgperiode",
     "periode_of",
 ]
@@ -136,6 +138,71 @@ def parse_zorgperiode(text: str) -> CakPeriode:
     if not match:
         raise ValueProblem(f"'{value[:10]}' is geen zorgperiode (verwacht JJJJPP, bv. 201913)")
     return CakPeriode(int(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class PeriodeWeek:
+    """PERIODE_WEEK of the ZA file: the last week with care ("Laatste periode (week)" in the CAK's
+    file description), or a 4-week period where the value can only be one.
+
+    ``soort`` is ``"week"`` (an ISO week 1..52/53 of ``jaar``, Monday to Sunday) or ``"periode"``
+    (a 4-week :class:`CakPeriode`, 1..13). Build it with :func:`parse_periode_week`.
+    """
+
+    jaar: int
+    nummer: int
+    soort: str = "week"
+
+    def __post_init__(self) -> None:
+        if self.soort == "periode":
+            CakPeriode(self.jaar, self.nummer)  # raises ValueProblem outside 1..13
+        elif self.soort == "week":
+            if not 1900 <= self.jaar <= 9000:
+                raise ValueProblem(f"jaar {self.jaar} is niet aannemelijk")
+            try:
+                dt.date.fromisocalendar(self.jaar, self.nummer, 1)
+            except ValueError:
+                raise ValueProblem(f"week {self.nummer} bestaat niet in {self.jaar}") from None
+        else:
+            raise ValueProblem(f"soort {self.soort!r} is geen week of periode")
+
+    @property
+    def eerste_dag(self) -> dt.date:
+        """The first day: the Monday of the ISO week, or the first day of the 4-week period."""
+        if self.soort == "periode":
+            return CakPeriode(self.jaar, self.nummer).eerste_dag
+        return dt.date.fromisocalendar(self.jaar, self.nummer, 1)
+
+    @property
+    def laatste_dag(self) -> dt.date:
+        """The last day (inclusive): the Sunday of the ISO week, or the last day of the 4-week period."""
+        if self.soort == "periode":
+            return CakPeriode(self.jaar, self.nummer).laatste_dag
+        return dt.date.fromisocalendar(self.jaar, self.nummer, 7)
+
+    def __str__(self) -> str:
+        if self.soort == "periode":
+            return str(CakPeriode(self.jaar, self.nummer))
+        return f"{self.jaar}-W{self.nummer:02d}"
+
+
+_PERIODE_WEEK = re.compile(r"^(\d{4})[-/ ]?([WwPp]?)(\d{1,2})$")
+
+
+def parse_periode_week(text: str) -> PeriodeWeek:
+    """PERIODE_WEEK as the CAK's file description has it, "Laatste periode (week)": a year and a week
+    number, ``201952``, ``2019-52``, ``2019/52`` or ``2019-W52`` (ISO week, 1..52 or 53 where the
+    year has one). A 4-week period is read where the value can only be one: written with ``P``
+    (``2019P13``, ``2019-P13``). A plain number is always a week: ``201913`` is week 13 (25-31 March
+    2019), not period 13. Raises :class:`ValueProblem` (Dutch) otherwise."""
+    value = text.strip()
+    match = _PERIODE_WEEK.match(value)
+    if not match:
+        raise ValueProblem(
+            f"'{value[:10]}' is geen week (verwacht JJJJWW, bv. 201952; een vierwekenperiode als JJJJPpp, bv. 2019P13)"
+        )
+    jaar, teken, nummer = int(match.group(1)), match.group(2).upper(), int(match.group(3))
+    return PeriodeWeek(jaar, nummer, "periode" if teken == "P" else "week")
 
 
 def parse_jn(text: str) -> bool:

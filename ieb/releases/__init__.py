@@ -43,6 +43,7 @@ __all__ = [
     "get_release",
     "register_folder",
     "scan_folder",
+    "use_official_folder",
 ]
 
 _XS = {"xs": XS}
@@ -54,7 +55,7 @@ GENERIC_RULESET = RuleSet(message=GENERIC_RULES)
 #: The entry point group a pack wheel declares its pack in (``ieb-4.0 = "ieb_pack_40:PACK"``).
 ENTRY_POINT_GROUP = "ieb.releases"
 #: The packs shipped with ieb, as ``module:attribute`` (the same form as an entry point).
-BUILTIN_PACKS: tuple[str, ...] = ("ieb.releases.ieb_1_0:PACK",)
+BUILTIN_PACKS: tuple[str, ...] = ("ieb.releases.ieb_1_0:PACK", "ieb.releases.ieb_4_0:PACK")
 
 
 def scan_folder(folder: str | Path, *, name: str | None = None) -> ReleasePack:
@@ -252,6 +253,26 @@ get_release = get_pack
 def detect(root: etree._Element) -> tuple[ReleasePack, MessageDef]:
     """Which release and message of the default registry a parsed document is (see :meth:`Registry.detect`)."""
     return default_registry.detect(root)
+
+
+def use_official_folder(name: str, folder: str | Path, *, registry: Registry | None = None) -> ReleasePack:
+    """Rebuild the pack ``name`` on a folder of official XSDs and register it in its place, for a pack
+    whose module offers ``pack_for(folder)`` (``ieb-4.0``: the folder ``ieb release check`` registered
+    as ``release_xsd``). Raises ConfigurationError when the pack cannot be rebuilt that way."""
+    registry = registry or default_registry
+    registry.get(name)  # an unknown release is a ConfigurationError naming the known ones
+    for reference in BUILTIN_PACKS + tuple(ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)):
+        module_name, _, attribute = reference.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        factory = getattr(module, "pack_for", None)
+        shipped = getattr(module, attribute or "PACK", None)
+        if isinstance(shipped, ReleasePack) and shipped.name == name and callable(factory):
+            pack: ReleasePack = factory(Path(folder))
+            return registry.register(pack, replace=True)
+    raise ConfigurationError(f"release {name} kan niet op een eigen XSD-map draaien (release_xsd)")
 
 
 def register_folder(folder: str | Path, *, name: str | None = None, replace: bool = False) -> ReleasePack:

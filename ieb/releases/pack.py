@@ -395,6 +395,9 @@ class ReleasePack:
     delivery: DeliveryMapping | None = None
     retour_writer: RetourWriter | None = None
     builtin: bool = False
+    #: the Fo01 code with which the receiver answers a payload that is not XSD-valid, instead of a
+    #: technical retour (iEb 4.0: ``"IB001"``, 2025 Fo01 list); None: a retour with 0001 (IV028)
+    level1_fo01: str | None = None
 
     def __post_init__(self) -> None:
         for name, row in self.messages.items():

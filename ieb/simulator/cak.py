@@ -84,6 +84,9 @@ class CakConfig:
     xslt_versie: str = "1.0.0"
     gemeenten: GemeenteLijst | None = None
     tariffs: TariffTable = NATIONAL_TARIFFS
+    #: the one release this CAK speaks (``ieb simulate --release``); None: every registered release.
+    #: A heenbericht of another release gets no retour (a Dutch reason naming both releases).
+    release: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class CakResult:
     codes: tuple[str, ...] = ()
     issues: tuple[Issue, ...] = field(default=(), repr=False)
     reason: str | None = None
+    #: the Fo01 code to answer with instead of a retour (the release's ``level1_fo01``: IB001 in
+    #: iEb 4.0 for a payload that is not XSD-valid); None: StUF055 when there is no retour
+    fo01_code: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -521,6 +527,12 @@ class CakSimulator:
             )
         except Exception as exc:  # noqa: BLE001 - the CAK answers every message, even when a check breaks
             return self._unassessable(data, functie, source, day, "validatie", exc)
+        if self.config.release is not None and report.release not in (None, self.config.release):
+            reason = (
+                f"dit CAK spreekt release {self.config.release}; een {report.bericht} van release "
+                f"{report.release} wordt niet verwerkt"
+            )
+            return CakResult(source, "no_retour", None, 1, (), tuple(report.issues), reason)
         root = _readable_root(data, report.root, report.issues)
         level = report.level
         target = _retour_of(root, functie)
@@ -580,6 +592,18 @@ class CakSimulator:
                 source, "no_retour", None, 1, (), tuple(issues), "niveau 1 zonder retour (IV032)"
             )
         pack, retour = target
+        if level == 1 and pack.level1_fo01:  # iEb 4.0: the CAK answers an XSD-invalid payload with Fo01
+            first = issues[0].message if issues else "niet geldig volgens het XSD"
+            return CakResult(
+                source,
+                "no_retour",
+                None,
+                1,
+                (),
+                tuple(issues),
+                f"het bericht is niet geldig volgens het XSD ({pack.name}): {first}",
+                fo01_code=pack.level1_fo01,
+            )
         kop = retour_kop(_child(root, "Header"), day, retour)
         with self.engine.begin() as conn:
             payload = _retour_xml(

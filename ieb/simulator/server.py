@@ -83,6 +83,8 @@ def _payload_level1(payload: bytes) -> list[str]:
     from ieb.validation import validate_bytes
 
     report = validate_bytes(payload)
+    if report.release is not None and default_registry.get(report.release).level1_fo01:
+        return []  # this release's CAK checks the payload itself and answers Fo01 (iEb 4.0: IB001)
     return [f"{i.code}: {i.message}" for i in report.issues if i.level == 1]
 
 
@@ -347,7 +349,10 @@ class GgkSimulator(SoapEndpoint):
                 self.stats.verdicts[result.verdict] += 1
             if result.retour is None:
                 callback = fo01_for(
-                    di01, "StUF055", (result.reason or "geen retour mogelijk")[:200], zender=self.systeem
+                    di01,
+                    result.fo01_code or "StUF055",
+                    (result.reason or "geen retour mogelijk")[:200],
+                    zender=self.systeem,
                 )
                 outcome = "no_retour"
             else:

@@ -100,6 +100,8 @@ deliveries = sa.Table(
     sa.Column("created_at", TZ, nullable=False, server_default=NOW),
     sa.Column("retour_at", TZ, nullable=True),
     sa.Column("release", sa.String(32), nullable=False),
+    #: the EbStopdatum of a record that carries start and stop (iEb 4.0; migration 0005)
+    sa.Column("stopdatum", sa.Date, nullable=True),
     sa.UniqueConstraint("afzender", "identificatie", "dagtekening"),
     sa.CheckConstraint("status IN ('1', '2', '3')", name="status"),
     sa.CheckConstraint(

@@ -124,8 +124,9 @@ def run_demo(
     timeout: float = 600.0,
     progress: bool = False,
     workdir: Path | None = None,
+    release: str = "ieb-1.0",
 ) -> DemoSummary:
-    """Run the demo (see the module docstring) and return its summary."""
+    """Run the demo (see the module docstring) in ``release`` and return its summary."""
     from ieb.config import GgkSettings, IebConfig, OrganisatieSettings, ReceiverSettings, RetrySettings
     from ieb.exchange import Exchange
     from ieb.service import Service
@@ -146,6 +147,7 @@ def run_demo(
         receiver_port, simulator_port = free_port(), free_port()
         config = IebConfig(
             database=f"sqlite:///{db_path}",
+            release=release,
             gemeenten=[GEMEENTE],
             organisatie=OrganisatieSettings(
                 oin=gemeente.oin, cert=gemeente.chain, key=gemeente.key, ca=pki.roots

@@ -50,3 +50,108 @@ def test_usage_errors_are_dutch_and_exit_2(args: list[str], dutch: str) -> None:
     assert result.exit_code == 2
     assert dutch in result.output
     assert "Missing" not in result.output and "Invalid value" not in result.output
+
+
+def _all_commands() -> list[list[str]]:
+    import typer.main
+
+    found: list[list[str]] = []
+
+    def walk(group: object, path: list[str]) -> None:
+        for name, command in getattr(group, "commands", {}).items():
+            found.append([*path, name])
+            walk(command, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+ALL = _all_commands()
+
+
+@pytest.mark.parametrize("command", [[], *ALL], ids=lambda c: " ".join(c) or "ieb")
+def test_every_help_screen_is_dutch_plain_text_within_80_columns(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Gebruik: ieb"), out
+    assert "Toon deze hulp en stop." in out
+    for english in ("Usage:", "Options", "[default", "[required]", "Show this message", "Commands"):
+        assert english not in out, (english, out)
+    assert not re.search(r"<(bool|str|int|float|path|text|list\[[^\]]*\])>", out, re.I), out
+    assert not re.search(r"\{[A-Za-z_]+\}", out), out  # one style for arguments: PAD..., BESTAND
+    assert max(len(line) for line in out.splitlines()) <= 80, out
+
+
+def test_a_group_lists_its_commands_and_a_bad_command_is_a_dutch_usage_error() -> None:
+    listed = runner.invoke(app, ["simulate", "--help"], env={"COLUMNS": "80"}).stdout
+    assert "Opdrachten:" in listed and "process" in listed and "serve" in listed
+    wrong = runner.invoke(app, ["simulaet"], env={"COLUMNS": "80"})
+    assert wrong.exit_code == 2
+    assert "fout: Onbekende opdracht: 'simulaet'" in wrong.output
+    assert "Zie 'ieb --help' voor hulp." in wrong.output
+
+
+def test_a_bad_parameter_raised_by_a_command_is_dutch_and_exit_2(tmp_path: object) -> None:
+    args = ["reconcile", "--henv", "h", "--za", "z", "--administratie", "a", "--peildatum", "2020-01-01"]
+    result = runner.invoke(app, [*args, "--out", "o", "--format", "xml"], env={"COLUMNS": "80"})
+    assert result.exit_code == 2
+    assert "fout: Ongeldige waarde voor --format: kies tekst of json" in result.output
+    assert "Invalid value" not in result.output
+
+
+PRIVATE_TYPER = re.compile(r"typer\._click|rich_utils\.|display_type_rich")
+#: owned by another helper this round: its display_type_rich patch no longer shapes any help screen
+#: (ieb/cli/_help.py writes them) and is to be removed there
+KNOWN = {"ieb/cli/__init__.py"}
+
+
+def test_the_cli_uses_no_private_typer_api() -> None:
+    from tests.reference import ROOT
+
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "ieb").rglob("*.py"))
+        if PRIVATE_TYPER.search(path.read_text(encoding="utf-8"))
+    ]
+    assert [o for o in offenders if o not in KNOWN] == []
+
+
+def _examples(command: object) -> list[str]:
+    """The example command lines in a command's help text and epilog (continuations joined)."""
+    text = f"{getattr(command, 'help', '') or ''}\n{getattr(command, 'epilog', '') or ''}"
+    text = re.sub(r"\\\n\s*", " ", text)
+    found = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("ieb "):
+            found.append(stripped)
+        elif "Voorbeeld: ieb " in stripped:
+            found.append(stripped.split("Voorbeeld: ", 1)[1])
+    return found
+
+
+@pytest.mark.parametrize("command", ALL, ids=" ".join)
+def test_every_command_has_an_example_that_is_a_real_command(command: list[str]) -> None:
+    """Each ``--help`` shows at least one example; every example names a real command and only
+    options that command has."""
+    import shlex
+
+    import typer.main
+
+    out = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"}).stdout
+    assert "Voorbeeld" in out, out
+    root = typer.main.get_command(app)
+    target: object = root
+    for name in command:
+        target = target.commands[name]  # type: ignore[attr-defined]
+    examples = _examples(target)
+    assert examples, out
+    for example in examples:
+        words = shlex.split(example.split("  #", 1)[0])[1:]
+        shown: object = root
+        while words and words[0] in getattr(shown, "commands", {}):
+            shown = shown.commands[words.pop(0)]  # type: ignore[attr-defined]
+        assert shown is not root, example
+        known = {o for p in shown.params for o in (*p.opts, *p.secondary_opts)}  # type: ignore[attr-defined]
+        assert all(w.split("=", 1)[0] in known for w in words if w.startswith("-")), example

@@ -122,11 +122,18 @@ def _contract(data: dict) -> None:  # type: ignore[type-arg]
     assert isinstance(data["inbox_failed"], int) and isinstance(data["overdue"], int)
 
 
-def test_done_means_two_gemeenten_two_desired_states(folder: Path) -> None:
+#: the exchange runs the same in both releases (issue 20: iEb 4.0 is the default of ieb init)
+RELEASES = pytest.mark.parametrize("release", ["ieb-1.0", "ieb-4.0"])
+
+
+@RELEASES
+def test_done_means_two_gemeenten_two_desired_states(folder: Path, release: str) -> None:
     rport, sport = free_port(), free_port()
     ieb(
         folder,
         "init",
+        "--release",
+        release,
         "--simulator",
         "--gemeente",
         "0363",
@@ -150,6 +157,7 @@ def test_done_means_two_gemeenten_two_desired_states(folder: Path) -> None:
         assert "999900006" not in planned.stdout  # BSNs masked
         data = wait_until_settled(folder, 4)
         _contract(data)
+        assert data["release"] == release
         assert data["gemeenten"] == ["0363", "0599"]
         assert data["deliveries"]["accepted"] == 4 and data["deliveries"]["pending"] == 0, data
         assert data["outbox"]["acknowledged"] == 4 and data["inbox_failed"] == 0
@@ -178,11 +186,16 @@ def test_done_means_two_gemeenten_two_desired_states(folder: Path) -> None:
     assert serve.returncode == 0, (folder / "serve.log").read_text()[-3000:]
 
 
-def test_kill_9_of_ieb_serve_mid_run_loses_nothing_and_sends_nothing_twice(folder: Path) -> None:
+@RELEASES
+def test_kill_9_of_ieb_serve_mid_run_loses_nothing_and_sends_nothing_twice(
+    folder: Path, release: str
+) -> None:
     rport, sport = free_port(), free_port()
     ieb(
         folder,
         "init",
+        "--release",
+        release,
         "--simulator",
         "-g",
         "0363",

@@ -1,4 +1,4 @@
-"""The iwmo tables as the migration 0005_iwmo makes them equal ieb/iwmo/tables.py, on SQLite and
+"""The iwmo tables as the migration 0006_iwmo makes them equal ieb/iwmo/tables.py, on SQLite and
 PostgreSQL (the same check tests/ledger/test_db.py makes for the store's own tables)."""
 
 from __future__ import annotations

@@ -117,3 +117,67 @@ def test_readers_never_crash_on_junk(rows: list[list[str]]) -> None:
     assert all(f.regel >= 0 and f.reden for f in result.fouten)
     assert read_za(data, name="z.csv").onleesbaar  # the wrong header for a ZA file
     assert read_administratie(data, name="a.csv").onleesbaar
+
+
+_henv_row = st.fixed_dictionaries(
+    {
+        "BSN": st.sampled_from(["999900006", "999900018", "999900031", "999900007"]),  # the last fails
+        "ZORGPERIODE": st.sampled_from(["201913", "201912"]),
+        "PERIODE_VANAF": st.sampled_from(["1", "9", "13", "14"]),
+        "AANTAL_PERIODEN": st.sampled_from(["", "1", "5", "13", "40"]),
+        "HENV_GROEP_CODE": st.sampled_from(["HH", "HM", "ZZ"]),
+        "TOTALE_KOSTEN": st.sampled_from(["", "100,00", "900,00"]),
+        "RESTBEDRAG": st.sampled_from(["", "0", "50,00"]),
+        "IND_LAATSTE_ZORGPERIODE": st.sampled_from(["J", "N", "X"]),
+    }
+)
+_za_row = st.fixed_dictionaries(
+    {
+        "BSN": st.sampled_from(["999900006", "999900043", "999900007"]),
+        "PERIODE_WEEK": st.sampled_from(["201952", "201951", "2019P13", "201953"]),
+        "PRODUCTCODE": st.sampled_from(["02A01", "02A02"]),
+        "IND_LAATSTE_ZORGPERIODE": st.sampled_from(["J", "N"]),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_henv_row, max_size=8),
+    st.lists(_za_row, max_size=6),
+    st.sampled_from(["2020-01-01", "2020-09-01"]),
+)
+def test_every_cak_row_ends_up_in_exactly_one_place(
+    henv_rows: list[dict[str, str]], za_rows: list[dict[str, str]], peildatum: str
+) -> None:
+    """Whatever the rows say: each data row of the HenV and ZA files is counted once, in a category
+    or in the fouten, and the counts add up to the rows read."""
+    import datetime as dt
+
+    from ieb.migration import CakRegel
+
+    result = reconcile(
+        read_henv(henv(*henv_rows), name="h.csv"),
+        read_za(za(*za_rows), name="z.csv"),
+        read_administratie(
+            adm({"bsn": "999900006"}, {"bsn": "999900043", "soort": "hulpmiddel", "kostprijs_cent": "90000"}),
+            name="a.csv",
+        ),
+        dt.date.fromisoformat(peildatum),
+    )
+    for name, rows in (("h.csv", henv_rows), ("z.csv", za_rows)):
+        places = result.cak_regels[name]
+        assert sorted(places) == list(range(2, len(rows) + 2))  # every data line, once
+        assert sum(result.cak_telling()[name].values()) == result.bestanden[name] == len(rows)
+        bad = {f.regel for f in result.fouten if f.bestand == name}
+        assert {line for line, c in places.items() if c is CakRegel.FOUT} == bad
+    groups = {p.bsn: p.groep.value for p in result.personen}
+    counted = [
+        r
+        for r in (*read_henv(henv(*henv_rows)).records, *read_za(za(*za_rows)).records)
+        if result.cak_regels["h.csv" if hasattr(r, "zorgperiode") else "z.csv"][r.regel].value
+        in ("beide", "alleen_cak")
+    ]
+    for r in counted:  # a row counted for a person carries that person's group
+        where = result.cak_regels["h.csv" if hasattr(r, "zorgperiode") else "z.csv"][r.regel]
+        assert groups[r.bsn] == where.value

@@ -84,6 +84,20 @@ def test_za_records() -> None:
     assert result.records[0].geleverde_zorg_minuten == 120
 
 
+def test_za_periode_week_is_the_last_week_with_care() -> None:
+    rows = [
+        {"PERIODE_WEEK": "201952"},  # "Laatste periode (week)": week 52
+        {"PERIODE_WEEK": "2019-W51", "PRODUCTCODE": "02A02"},
+        {"PERIODE_WEEK": "2019P13", "PRODUCTCODE": "02A03"},  # a 4-week period, written as one
+        {"PERIODE_WEEK": "201953", "PRODUCTCODE": "02A04"},  # 2019 has no week 53
+    ]
+    result = read_za(za(*rows), name="za.csv")
+    assert [str(z.periode_week) for z in result.records] == ["2019-W52", "2019-W51", "2019-13"]
+    assert [(f.regel, f.reden) for f in result.fouten] == [
+        (5, "kolom PERIODE_WEEK: week 53 bestaat niet in 2019")
+    ]
+
+
 def test_administratie_exact_header_and_windows_1252_warning() -> None:
     good = read_administratie(adm({"achternaam": "Müller"}, encoding="cp1252"), name="adm.csv")
     assert good.records[0].persoon.achternaam == "Müller"

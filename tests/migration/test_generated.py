@@ -33,6 +33,7 @@ KEYS = [
     "restbedrag_cent",
     "startberichten",
     "fouten",
+    "cak_regels",
 ]
 
 
@@ -67,20 +68,27 @@ def large(
     return generated, paths, out, json.loads(result.stdout)
 
 
+@pytest.mark.slow  # the 8,500-person files: about a minute
 def test_json_counts_match_what_the_generator_put_in(large: Any) -> None:
     generated, _, _, summary = large
     assert list(summary) == KEYS
     summary = dict(summary)
     fouten = summary.pop("fouten")
+    regels = summary.pop("cak_regels")
     expected = dict(generated.expected)
     assert len(fouten) == expected.pop("fouten")
     assert summary == expected
+    # every CAK row in exactly one place, and the places the generator put them in
+    assert {Path(f).stem: counts for f, counts in regels.items()} == generated.cak_regels
+    for name in ("henv", "za"):
+        assert sum(generated.cak_regels[name].values()) == generated.rows[name]
     for f in fouten:
         assert set(f) == {"bestand", "regel", "reden"}
         assert isinstance(f["bestand"], str) and isinstance(f["regel"], int) and f["regel"] > 1
         assert f["reden"] and not re.search(r"\b\d{9}\b", f["reden"])  # no BSN in a reason
 
 
+@pytest.mark.slow  # the 8,500-person files: about a minute
 def test_desired_state_file_is_read_by_the_planner(large: Any) -> None:
     from ieb.ledger.planner import read_desired
 
@@ -124,6 +132,7 @@ def _dump_dom(page: Path, tmp: Path) -> str:
     return done.stdout.decode("utf-8")
 
 
+@pytest.mark.slow  # the 8,500-person files: about a minute
 def test_html_report_shows_the_counts_in_a_browser(large: Any, tmp_path: Path) -> None:
     generated, _paths, out, summary = large
     dom = html.fromstring(_dump_dom(out / "afstemming.html", tmp_path))

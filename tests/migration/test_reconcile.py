@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -113,13 +114,89 @@ def test_restbedrag_zero_means_nothing_left_to_charge() -> None:
     assert [str(p.bsn) for p in result.perioden] == [B]
 
 
-def test_a_verstrekking_that_ended_in_period_13_of_2019_is_not_running() -> None:
-    ended = {"AANTAL_PERIODEN": "11", "PERIODE_VANAF": "3"}  # periods 3..13 of 2019
+def test_a_verstrekking_not_flagged_in_the_last_period_is_not_running() -> None:
+    ended = {"AANTAL_PERIODEN": "11", "PERIODE_VANAF": "3", "IND_LAATSTE_ZORGPERIODE": "N"}  # 3..13 of 2019
     h = henv(ended, {"BSN": B, **ended})
     a = adm({"stop": "2019-12-31"}, {"bsn": B})  # B is still open at the gemeente
     result = run(h, only_za(), a)
     assert [(p.bsn, p.groep) for p in result.personen] == [(B, Groep.ALLEEN_GEMEENTE)]
     assert "Niet bij het CAK bekend" in result.personen[0].actie
+    assert result.cak_telling()["henv.csv"]["niet_lopend"] == 2
+
+
+@pytest.mark.parametrize(
+    ("vanaf", "aantal"),
+    [
+        (1, "13"),  # counted up to the file's last period: the field case
+        (5, "9"),
+        (9, "5"),
+        (13, "1"),
+        (3, "8"),  # fewer periods than elapsed (a pause): still J in the last period
+        (3, ""),  # no count at all
+        (13, "40"),  # a planned end in 2022: running on the peildatum
+    ],
+)
+@pytest.mark.parametrize("peildatum", [P, dt.date(2020, 7, 1)])
+def test_a_client_flagged_in_the_last_period_runs_on_whatever_aantal_perioden_says(
+    vanaf: int, aantal: str, peildatum: dt.date
+) -> None:
+    row = {"PERIODE_VANAF": str(vanaf), "AANTAL_PERIODEN": aantal}
+    h = henv({"BSN": A, **row}, {"BSN": B, **row})
+    a = adm({"bsn": A, "start": "2019-01-01"})
+    result = run(h, only_za(), a, peildatum)
+    assert [(p.bsn, p.groep) for p in result.personen] == [(A, Groep.BEIDE), (B, Groep.ALLEEN_CAK)]
+    ends = [v.cak for p in result.personen for v in p.verschillen if "einde" in v.cak]
+    planned = bool(aantal) and vanaf + int(aantal) - 1 > 13
+    assert ends == (["einde 2022-12"] if planned else [])  # no end read into a count up to the file's end
+    assert result.cak_telling()["henv.csv"] == {
+        "beide": 1,
+        "alleen_cak": 1,
+        "niet_lopend": 0,
+        "opgebruikt": 0,
+        "fout": 0,
+    }
+
+
+def test_a_planned_end_before_the_peildatum_stops_a_running_client() -> None:
+    h = henv({"PERIODE_VANAF": "13", "AANTAL_PERIODEN": "3"})  # 2019-13 .. 2020-02 (4-week count)
+    result = run(h, only_za(), adm({}), dt.date(2020, 6, 1))
+    assert [p.groep for p in result.personen] == [Groep.ALLEEN_GEMEENTE]
+    assert result.cak_telling()["henv.csv"]["niet_lopend"] == 1
+
+
+def test_a_running_flag_outside_the_files_last_period_is_a_bad_row_not_a_guess() -> None:
+    h = henv(
+        {"BSN": A},
+        {"BSN": B, "ZORGPERIODE": "201911"},
+        {"BSN": C, "ZORGPERIODE": "201911", "IND_LAATSTE_ZORGPERIODE": "N"},
+    )
+    result = run(h, only_za(), adm({"bsn": A}))
+    assert [(f.regel, f.reden.split(":")[0]) for f in result.fouten] == [(3, "kolom IND_LAATSTE_ZORGPERIODE")]
+    assert "2019-13" in result.fouten[0].reden
+    assert result.cak_telling()["henv.csv"] == {
+        "beide": 1,
+        "alleen_cak": 0,
+        "niet_lopend": 1,
+        "opgebruikt": 0,
+        "fout": 1,
+    }
+
+
+def test_the_field_case_of_three_continuing_clients_counts_them_all() -> None:
+    folder = Path(__file__).parent / "data" / "doorlopend"
+    result = reconcile(
+        read_henv(folder / "henv.csv"),
+        read_za(folder / "za.csv"),
+        read_administratie(folder / "administratie.csv"),
+        P,
+    )
+    summary = result.summary()
+    assert (summary["alleen_cak"], summary["alleen_gemeente"], summary["beide"]) == (0, 0, 3)
+    assert summary["fouten"] == []
+    assert result.cak_telling() == {
+        "henv.csv": {"beide": 3, "alleen_cak": 0, "niet_lopend": 0, "opgebruikt": 0, "fout": 0},
+        "za.csv": {"beide": 3, "alleen_cak": 0, "niet_lopend": 0, "opgebruikt": 0, "fout": 0},
+    }
 
 
 def test_only_at_the_cak_through_za_and_the_groups() -> None:
@@ -205,3 +282,12 @@ def test_bad_rows_of_every_file_are_listed_in_order() -> None:
         ("henv.csv", 4),
         ("za.csv", 3),
     ]
+
+
+def test_files_read_without_names_are_still_counted_apart() -> None:
+    result = reconcile(
+        read_henv(henv({"BSN": A})), read_za(za({"BSN": B})), read_administratie(adm({"bsn": A})), P
+    )
+    assert result.bestanden == {"<invoer> (HenV)": 1, "<invoer> (ZA)": 1, "<invoer> (administratie)": 1}
+    assert result.cak_telling()["<invoer> (HenV)"]["beide"] == 1
+    assert result.cak_telling()["<invoer> (ZA)"]["alleen_cak"] == 1

@@ -9,10 +9,12 @@ import pytest
 
 from ieb.migration.values import (
     CakPeriode,
+    PeriodeWeek,
     ValueProblem,
     parse_bedrag,
     parse_bsn,
     parse_datum,
+    parse_periode_week,
     parse_zorgperiode,
     periode_of,
 )
@@ -84,3 +86,49 @@ def test_bsn_11_proef_and_leading_zero() -> None:
         parse_bsn("99990000")  # 8 digits get their leading zero back (Excel drops it); 099990000 fails
     with pytest.raises(ValueProblem, match="9 cijfers"):
         parse_bsn("12345")
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("201952", dt.date(2019, 12, 23), dt.date(2019, 12, 29)),  # the seed: "Laatste periode (week)"
+        ("2019-52", dt.date(2019, 12, 23), dt.date(2019, 12, 29)),
+        ("2019/52", dt.date(2019, 12, 23), dt.date(2019, 12, 29)),
+        ("2019-W52", dt.date(2019, 12, 23), dt.date(2019, 12, 29)),
+        ("2019w01", dt.date(2018, 12, 31), dt.date(2019, 1, 6)),  # ISO week 1 starts in 2018
+        ("202053", dt.date(2020, 12, 28), dt.date(2021, 1, 3)),  # 2020 has 53 weeks
+        ("201913", dt.date(2019, 3, 25), dt.date(2019, 3, 31)),  # a plain number is a week
+        (" 201914 ", dt.date(2019, 4, 1), dt.date(2019, 4, 7)),  # above 13: can only be a week
+    ],
+)
+def test_periode_week_is_a_week(text: str, first: dt.date, last: dt.date) -> None:
+    value = parse_periode_week(text)
+    assert value.soort == "week"
+    assert (value.eerste_dag, value.laatste_dag) == (first, last)
+
+
+@pytest.mark.parametrize("text", ["2019P13", "2019-P13", "2019/p13", "2019p1"])
+def test_periode_week_as_a_four_week_period_only_where_written_as_one(text: str) -> None:
+    value = parse_periode_week(text)
+    number = int(text.lower().rsplit("p", 1)[1])
+    assert value == PeriodeWeek(2019, number, "periode")
+    assert value.laatste_dag == CakPeriode(2019, number).laatste_dag
+    assert str(value) == str(CakPeriode(2019, number))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("201953", "week 53 bestaat niet in 2019"),
+        ("201900", "week 0 bestaat niet"),
+        ("2019P14", "periode 14 bestaat niet"),
+        ("2019P0", "periode 0 bestaat niet"),
+        ("19-52", "geen week"),
+        ("2019X52", "geen week"),
+        ("2019520", "geen week"),
+        ("", "geen week"),
+    ],
+)
+def test_bad_periode_week_names_the_problem(text: str, reason: str) -> None:
+    with pytest.raises(ValueProblem, match=reason):
+        parse_periode_week(text)

@@ -144,11 +144,16 @@ class Pki:
     other_leaf_key: bytes
     dir: Path
 
+    # Signing and verifying both happen at the module's fixed NOW unless a test says otherwise: the
+    # wall clock moves on while the suite runs (minutes on loaded cores) and must not turn a 5-minute
+    # timestamp into "bericht is verlopen".
     def verify(self, data: bytes, **kwargs: object) -> wssec.VerifiedEnvelope:
         kwargs.setdefault("intermediates", self.intermediate)
+        kwargs.setdefault("now", NOW)
         return verify_envelope(data, trusted_roots=self.root, **kwargs)  # type: ignore[arg-type]
 
     def sign(self, data: bytes, **kwargs: object) -> bytes:
+        kwargs.setdefault("now", NOW)
         return sign_envelope(data, key_pem=self.leaf_key, cert_pem=self.leaf_cert, **kwargs)  # type: ignore[arg-type]
 
 
@@ -637,10 +642,10 @@ def test_inclusive_c14n_is_refused(pki: Pki, xmlsec1: str, tmp_path: Path) -> No
 
 
 def test_certificate_from_another_ca_is_refused(pki: Pki) -> None:
-    out = sign_envelope(_request(), key_pem=pki.other_leaf_key, cert_pem=pki.other_leaf_cert)
+    out = sign_envelope(_request(), key_pem=pki.other_leaf_key, cert_pem=pki.other_leaf_cert, now=NOW)
     with pytest.raises(CertificateError, match="niet te herleiden tot een vertrouwde root"):
         pki.verify(out)
-    verify_envelope(out, trusted_roots=pki.other_root)  # fine with the right root
+    verify_envelope(out, trusted_roots=pki.other_root, now=NOW)  # fine with the right root
 
 
 def test_missing_intermediate_is_refused(pki: Pki, signed: bytes) -> None:
@@ -656,7 +661,7 @@ def test_certificate_swapped_in_token_is_refused(pki: Pki, signed: bytes) -> Non
     assert bst is not None
     bst.text = base64.b64encode(other.public_bytes(serialization.Encoding.DER)).decode()
     with pytest.raises(SignatureError, match="klopt niet"):
-        verify_envelope(_bytes(root), trusted_roots=pki.other_root)
+        verify_envelope(_bytes(root), trusted_roots=pki.other_root, now=NOW)
 
 
 def test_expired_signing_certificate_is_refused(pki: Pki) -> None:

@@ -1,8 +1,8 @@
 """iWmo voorzieningen store (constraint names by the store's naming convention): iwmo_producten (every accepted WMO301/305/307 product, in reading
 order, unique sleutel) and iwmo_bestanden (the files read). See ieb/iwmo/tables.py.
 
-Revision ID: 0005_iwmo
-Revises: 0004_outbox_order
+Revision ID: 0006_iwmo
+Revises: 0005_stopdatum
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_iwmo"
-down_revision = "0004_outbox_order"
+revision = "0006_iwmo"
+down_revision = "0005_stopdatum"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,63 @@
+"""The 4.0 scenarios of ``ieb conformance run --release ieb-4.0`` (issue 20, step 4): the catalogue's
+rejections get exactly their 4.0 codes, and ieb's own sender passes every scenario."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ieb.cli import app
+from ieb.conformance.scenarios import catalogue
+from ieb.simulator.cak import CakSimulator
+
+DAY = dt.date(2026, 6, 15)
+
+
+def test_the_4_0_catalogue_covers_the_issue_and_its_rejections_get_their_codes() -> None:
+    scenarios = catalogue(DAY, release="ieb-4.0")
+    assert [s.name for s in scenarios] == [
+        "nieuwe-periode",
+        "periode-met-stop",
+        "stop-toevoegen",
+        "stop-wijzigen",
+        "verwijderen",
+        "afwijzing-tr056",
+        "afwijzing-tr063",
+        "afwijzing-tr393",
+    ]
+    for s in scenarios:
+        step = s.steps[0]
+        if step.send is None:
+            continue
+        cak = CakSimulator("sqlite://", today=DAY)
+        for payload in s.history:
+            assert cak.process(payload).verdict == "accepted", s.name
+        assert cak.process(step.send).codes == (step.expect,), s.name
+    assert {s.steps[0].expect for s in scenarios if s.steps[0].send} == {"9056", "9063", "9393"}
+
+
+@pytest.mark.slow
+def test_our_own_sender_passes_the_4_0_scenarios(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "conformance",
+            "run",
+            "--target",
+            "ieb",
+            "--release",
+            "ieb-4.0",
+            "--format",
+            "json",
+            "--today",
+            DAY.isoformat(),
+        ],
+    )
+    data = json.loads(result.stdout)
+    failed = [(s["name"], s.get("reason")) for s in data["scenarios"] if not s["passed"]]
+    assert failed == [] and result.exit_code == 0
+    assert data["summary"]["scenarios"] == 8
