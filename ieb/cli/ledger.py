@@ -34,8 +34,15 @@ GemeenteOption = Annotated[
 
 def plan_command(
     desired: Annotated[
-        Path, typer.Argument(help="Gewenste situatie: CSV, JSON of JSON-lines (zie docs/exchange.md).")
-    ],
+        Path | None,
+        typer.Argument(
+            help="Gewenste situatie: CSV, JSON of JSON-lines (zie docs/exchange.md).", show_default=False
+        ),
+    ] = None,
+    iwmo: Annotated[
+        bool,
+        typer.Option("--iwmo", help="Gewenste situatie uit de gelezen iWmo-berichten (zie docs/iwmo.md)."),
+    ] = False,
     queue: Annotated[
         bool, typer.Option("--queue", help="Vastleggen en in de outbox zetten (in één transactie).")
     ] = False,
@@ -65,6 +72,14 @@ def plan_command(
     from ieb.tabular import TableError
     from ieb.types import Gemeentecode
 
+    if iwmo:
+        if desired is not None:
+            raise usage_error("geef geen bestand DESIRED samen met --iwmo", "DESIRED")
+        from ieb.cli.iwmo import desired_file_for
+
+        desired = desired_file_for(config, db)
+    elif desired is None:
+        raise usage_error("geef een bestand met de gewenste situatie (DESIRED) of --iwmo", "DESIRED")
     if not desired.is_file():
         raise usage_error(f"{desired} bestaat niet of is geen bestand", "DESIRED")
     if gemeente is not None:
