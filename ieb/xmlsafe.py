@@ -353,7 +353,7 @@ def _scan_text(data: bytes, *, utf8_only: bool) -> str:
     if encoding is None:
         encoding = declared.group(1).decode("ascii") if declared else "utf-8"
     if utf8_only:
-        if encoding != "utf-8" or (
+        if encoding.lower().replace("_", "-") not in ("utf-8", "utf8") or (
             declared and declared.group(1).upper().replace(b"_", b"-") not in (b"UTF-8", b"UTF8")
         ):
             raise XmlProblem("XML", "XML moet UTF-8 zonder byte order mark zijn", kind="encoding")

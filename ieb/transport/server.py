@@ -60,6 +60,7 @@ from ieb.transport.client import WusSigning
 from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits, _mb
 from ieb.transport.outbox import database_unavailable, ledger_tables, utcnow
 from ieb.types import mask_bsns
+from ieb.xmlsafe import MAX_ENVELOPE_BYTES
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -284,6 +285,8 @@ class SoapEndpoint:
         from ieb.transport.wssec import WsSecurityError, verify_envelope
 
         assert self.signing is not None
+        if len(body) > MAX_ENVELOPE_BYTES:  # the one envelope limit (ieb.xmlsafe): IB007, not IB002
+            raise _Reject("IB007", f"bericht van {_mb(len(body))} is groter dan {_mb(MAX_ENVELOPE_BYTES)}")
         signer_oins = {peer.oin} if peer.oin else self.allowed_oins
         try:
             verified = verify_envelope(

@@ -41,7 +41,7 @@ from lxml import etree
 from ieb.errors import ConfigurationError, IebError, XmlSecurityError
 from ieb.ggk.errors import SoapError
 from ieb.types import mask_bsns
-from ieb.xmlsafe import safe_parser
+from ieb.xmlsafe import MAX_ENVELOPE_BYTES, XmlProblem, parse_untrusted, safe_parser
 
 __all__ = [
     "C14N_EXCLUSIVE",
@@ -133,8 +133,6 @@ _REFUSED: Final[dict[str, str]] = {
     "http://www.w3.org/TR/1999/REC-xslt-19991116": "XSLT-transformaties",
 }
 
-#: Largest envelope accepted (a 25 MB iEb file is about 34 MB as base64, plus the envelope).
-MAX_ENVELOPE_BYTES: Final = 48 * 1024 * 1024
 
 _PREFIXES: Final[dict[str, str]] = {
     NS_SOAP11: "soap",
@@ -252,57 +250,21 @@ class VerifiedEnvelope:
 # --------------------------------------------------------------------------------------------
 
 
-def _parser() -> etree.XMLParser:
-    # Comments are dropped at parse time: exclusive C14N without comments ignores them anyway, so
-    # digests do not change, and a comment can no longer split signed text so that a naive reader
-    # sees only part of it. huge_tree is needed for a base64 payload above 10 MB; entity expansion
-    # and DTDs stay off and the input size is capped before parsing.
-    return safe_parser(huge_text=True, remove_comments=True)
-
-
 def _parse(data: bytes) -> etree._Element:
+    """Parse an envelope through the one hardened-XML policy (:func:`ieb.xmlsafe.parse_untrusted`:
+    the size limit :data:`MAX_ENVELOPE_BYTES`, UTF-8 only, no DTD or entity anywhere, bounded
+    counts). Comments are dropped at parse time: exclusive C14N without comments ignores them anyway,
+    so digests do not change, and a comment can no longer split signed text so that a naive reader
+    sees only part of it. Raises :class:`SoapEnvelopeError` for XML that is not well-formed and
+    :class:`UnsafeEnvelopeError` for everything the policy refuses."""
     if not isinstance(data, bytes | bytearray):
         raise TypeError(f"verwacht de envelop als bytes, niet {type(data).__name__}")
-    if len(data) > MAX_ENVELOPE_BYTES:
-        raise UnsafeEnvelopeError(
-            f"een envelop van {len(data)} bytes is groter dan de grens van {MAX_ENVELOPE_BYTES}"
-        )
-    _refuse_hostile(bytes(data))
     try:
-        root = etree.fromstring(bytes(data), _parser())
-    except etree.XMLSyntaxError as exc:
-        raise SoapEnvelopeError(f"de envelop is geen welgevormde XML: {mask_bsns(str(exc))}") from None
-    docinfo: Any = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise UnsafeEnvelopeError("de envelop bevat een DOCTYPE-declaratie; die wordt geweigerd")
-    return root
-
-
-_ENCODING_DECL: Final = re.compile(rb"^<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
-_DECLARATION: Final = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
-#: An envelope has a few dozen elements and namespace declarations; the payload travels as base64.
-MAX_ENVELOPE_ELEMENTS: Final = 20_000
-MAX_ENVELOPE_NAMESPACES: Final = 2_000
-
-
-def _refuse_hostile(data: bytes) -> None:
-    """Before libxml2 sees the bytes: UTF-8 only (so the DTD scan cannot be dodged by UTF-16 or
-    UTF-32), no DOCTYPE or entity declaration anywhere, and bounded element and namespace counts."""
-    declared = _ENCODING_DECL.match(data)
-    if data.startswith((b"\xfe\xff", b"\xff\xfe", b"\x00\x00")) or (
-        declared and declared.group(1).upper().replace(b"_", b"-") not in (b"UTF-8", b"UTF8")
-    ):
-        raise UnsafeEnvelopeError("de envelop moet UTF-8 zonder byte order mark zijn")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UnsafeEnvelopeError("de envelop bevat bytes die geen geldige UTF-8 zijn") from None
-    if b"<!" in data and _DECLARATION.search(data):
-        raise UnsafeEnvelopeError("de envelop bevat een DOCTYPE- of entiteitdeclaratie; die wordt geweigerd")
-    if data.count(b"<") > 2 * MAX_ENVELOPE_ELEMENTS:
-        raise UnsafeEnvelopeError(f"de envelop heeft meer dan {MAX_ENVELOPE_ELEMENTS} elementen")
-    if data.count(b"xmlns") > MAX_ENVELOPE_NAMESPACES:
-        raise UnsafeEnvelopeError(f"de envelop declareert meer dan {MAX_ENVELOPE_NAMESPACES} namespaces")
+        return parse_untrusted(bytes(data), utf8_only=True, remove_comments=True)
+    except XmlProblem as exc:
+        if exc.kind == "syntax":
+            raise SoapEnvelopeError(f"de envelop is geen welgevormde XML: {mask_bsns(str(exc))}") from None
+        raise UnsafeEnvelopeError(f"de envelop wordt geweigerd: {mask_bsns(str(exc))}") from None
 
 
 def _serialise(root: etree._Element) -> bytes:
@@ -1075,7 +1037,7 @@ def _check_reference(
 
 def _check_references(parts: _Parts, signed_info_c14n: bytes) -> list[etree._Element]:
     """Every reference (read from the bytes that were actually signed) and the required coverage."""
-    verified_info = etree.fromstring(signed_info_c14n, _parser())
+    verified_info = etree.fromstring(signed_info_c14n, safe_parser(remove_comments=True))
     references = _children(verified_info, NS_DS, "Reference")
     if not references:
         raise SignatureError("SignedInfo heeft geen verwijzingen")
