@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ieb.cli._common import COMMAND, GROUP, claim_outputs, parse_today, print_problems, require_files, usage_error
+from ieb.cli._common import (
+    COMMAND,
+    GROUP,
+    claim_outputs,
+    parse_today,
+    print_problems,
+    require_files,
+    usage_error,
+)
 from ieb.cli._exchange import ConfigOption, DbOption, Format, exchange_for
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +41,10 @@ wlz_app = typer.Typer(
 )
 
 GemeenteOption = Annotated[
-    str | None, typer.Option("--gemeente", help="Gemeente (4 cijfers); nodig bij meer dan één gemeente.", show_default=False)
+    str | None,
+    typer.Option(
+        "--gemeente", help="Gemeente (4 cijfers); nodig bij meer dan één gemeente.", show_default=False
+    ),
 ]
 
 
@@ -63,14 +74,23 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 @wlz_app.command("upload", cls=COMMAND)
 def upload_command(
-    out: Annotated[Path, typer.Option("--out", help="Het upload-CSV om te schrijven (bevat BSN's: alleen voor het IB).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Het upload-CSV om te schrijven (bevat BSN's: alleen voor het IB).")
+    ],
     gemeente: GemeenteOption = None,
     peildatum: Annotated[
-        str | None, typer.Option("--peildatum", help="Lopend op deze datum, JJJJ-MM-DD (standaard: vandaag).", show_default=False)
+        str | None,
+        typer.Option(
+            "--peildatum", help="Lopend op deze datum, JJJJ-MM-DD (standaard: vandaag).", show_default=False
+        ),
     ] = None,
     gewenst: Annotated[
         Path | None,
-        typer.Option("--gewenst", help="Gewenste situatie (invoer van ieb plan): ook aangevraagde voorzieningen.", show_default=False),
+        typer.Option(
+            "--gewenst",
+            help="Gewenste situatie (invoer van ieb plan): ook aangevraagde voorzieningen.",
+            show_default=False,
+        ),
     ] = None,
     voorzieningen_file: Annotated[
         Path | None,
@@ -121,13 +141,20 @@ def signalen_command(
     ] = None,
     verslag: Annotated[
         Path | None,
-        typer.Option("--verwerkingsverslag", help="Verwerkingsverslag van de laatste upload (CSV).", show_default=False),
+        typer.Option(
+            "--verwerkingsverslag", help="Verwerkingsverslag van de laatste upload (CSV).", show_default=False
+        ),
     ] = None,
     gemeente: GemeenteOption = None,
     ontvangen: Annotated[
-        str | None, typer.Option("--ontvangen", help="Datum van ontvangst, JJJJ-MM-DD (standaard: vandaag).", show_default=False)
+        str | None,
+        typer.Option(
+            "--ontvangen", help="Datum van ontvangst, JJJJ-MM-DD (standaard: vandaag).", show_default=False
+        ),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Uitvoer voor mensen (text) of programma's (json).")] = Format.text,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="Uitvoer voor mensen (text) of programma's (json).")
+    ] = Format.text,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -163,9 +190,7 @@ def signalen_command(
                         for b, g, d, p in result.nieuw
                     ],
                     "geweigerd": [i.to_dict() for i in result.geweigerd],
-                    "verwerkingsverslag": [
-                        {"regel": v.regel, "melding": v.melding} for v in result.verslag
-                    ],
+                    "verwerkingsverslag": [{"regel": v.regel, "melding": v.melding} for v in result.verslag],
                 },
                 indent=2,
                 ensure_ascii=False,
@@ -173,7 +198,9 @@ def signalen_command(
         )
     else:
         for b, g, d, p in result.nieuw:
-            what = {"stop": f"stop op {p.datum}", "doorlopen": "laten doorlopen", "geen": "niets te doen"}[p.voorstel]
+            what = {"stop": f"stop op {p.datum}", "doorlopen": "laten doorlopen", "geen": "niets te doen"}[
+                p.voorstel
+            ]
             typer.echo(f"Bsn {b} ({g}), Wlz vanaf {d}: voorstel {what} - {p.reden}")
         for v in result.verslag:
             typer.echo(f"verwerkingsverslag: upload-regel {v.regel or '?'} geweigerd: {v.melding}")
@@ -192,8 +219,13 @@ def signalen_command(
 @wlz_app.command("lijst", cls=COMMAND)
 def lijst_command(
     gemeente: GemeenteOption = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Uitvoer voor mensen (text) of programma's (json).")] = Format.text,
-    today: Annotated[str | None, typer.Option("--today", help="Peildatum voor de leeftijd, JJJJ-MM-DD.", show_default=False)] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="Uitvoer voor mensen (text) of programma's (json).")
+    ] = Format.text,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="Peildatum voor de leeftijd, JJJJ-MM-DD.", show_default=False),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -219,13 +251,20 @@ def lijst_command(
 def besluit_command(
     bsn: Annotated[str | None, typer.Argument(help="BSN van de cliënt.", show_default=False)] = None,
     stop: Annotated[
-        str | None, typer.Option("--stop", help="Stop de eigen bijdrage op deze datum (JJJJ-MM-DD).", show_default=False)
+        str | None,
+        typer.Option("--stop", help="Stop de eigen bijdrage op deze datum (JJJJ-MM-DD).", show_default=False),
     ] = None,
-    doorlopen: Annotated[bool, typer.Option("--doorlopen", help="De eigen bijdrage loopt door naast de Wlz.")] = False,
+    doorlopen: Annotated[
+        bool, typer.Option("--doorlopen", help="De eigen bijdrage loopt door naast de Wlz.")
+    ] = False,
     akkoord: Annotated[bool, typer.Option("--akkoord", help="Neem het voorstel over zoals het is.")] = False,
     csv_file: Annotated[
         Path | None,
-        typer.Option("--csv", help="Besluiten uit een bestand: bsn, besluit (stop|doorlopen|akkoord), stopdatum, gemeente.", show_default=False),
+        typer.Option(
+            "--csv",
+            help="Besluiten uit een bestand: bsn, besluit (stop|doorlopen|akkoord), stopdatum, gemeente.",
+            show_default=False,
+        ),
     ] = None,
     gemeente: GemeenteOption = None,
     config: ConfigOption = None,
@@ -268,8 +307,12 @@ def opschonen_command(
             show_default=False,
         ),
     ] = None,
-    ook_open: Annotated[bool, typer.Option("--ook-open", help="Ook signalen zonder besluit verwijderen.")] = False,
-    today: Annotated[str | None, typer.Option("--today", help="Datum van vandaag, JJJJ-MM-DD.", show_default=False)] = None,
+    ook_open: Annotated[
+        bool, typer.Option("--ook-open", help="Ook signalen zonder besluit verwijderen.")
+    ] = False,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Datum van vandaag, JJJJ-MM-DD.", show_default=False)
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -288,9 +331,13 @@ def opschonen_command(
         result = wlz.opschonen(cutoff, ook_open=ook_open)
     finally:
         ex.close()
-    typer.echo(f"verwijderd: {result.signalen} signaal/signalen ontvangen voor {cutoff}, {result.uploads} oude upload(s)")
+    typer.echo(
+        f"verwijderd: {result.signalen} signaal/signalen ontvangen voor {cutoff}, {result.uploads} oude upload(s)"
+    )
     if result.open_bewaard:
-        typer.echo(f"bewaard: {result.open_bewaard} open signaal/signalen zonder besluit (besluit eerst, of --ook-open)")
+        typer.echo(
+            f"bewaard: {result.open_bewaard} open signaal/signalen zonder besluit (besluit eerst, of --ook-open)"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ BSNs are never printed unmasked. See docs/wlz.md.
 
 from __future__ import annotations
 
+from ieb.wlz.html import render_section, wlz_status_line
 from ieb.wlz.policy import Proposal, propose
 from ieb.wlz.service import (
     BesluitResult,
@@ -44,6 +45,8 @@ __all__ = [
     "apply_accepted_stops",
     "parse_wlz_settings",
     "propose",
+    "render_section",
     "summary",
     "voorzieningen",
+    "wlz_status_line",
 ]

@@ -79,7 +79,7 @@ def parse_date(text: str, formats: Sequence[str]) -> dt.date:
         raise ValueError("te lang voor een datum")
     for fmt in formats:
         try:
-            day = dt.datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a date, no timezone
+            day = dt.datetime.strptime(value, fmt).date()
         except ValueError:
             continue
         if not 1900 <= day.year <= 2100:
@@ -88,7 +88,9 @@ def parse_date(text: str, formats: Sequence[str]) -> dt.date:
     raise ValueError("geen datum in een van de formaten " + ", ".join(formats))
 
 
-def _columns(table: Table, kolommen: Mapping[str, str], required: Sequence[str], setting: str) -> dict[str, str]:
+def _columns(
+    table: Table, kolommen: Mapping[str, str], required: Sequence[str], setting: str
+) -> dict[str, str]:
     """field -> normalised column name present in ``table``; raises for a missing required one."""
     present = set(table.columns)
     found: dict[str, str] = {}
@@ -157,7 +159,12 @@ def read_signal_report(
         bsn = restore_zeros(_cell(row, cols["bsn"]), 9)
         if not bsn_is_valid(bsn):
             issues.append(
-                RowIssue(line, layout.kolommen["bsn"], "geen geldig burgerservicenummer (11-proef)", "controleer het BSN")
+                RowIssue(
+                    line,
+                    layout.kolommen["bsn"],
+                    "geen geldig burgerservicenummer (11-proef)",
+                    "controleer het BSN",
+                )
             )
         dates: dict[str, dt.date | None] = {}
         for field in ("aanvraagdatum", "afgiftedatum", "ingangsdatum"):
@@ -165,7 +172,9 @@ def read_signal_report(
             if not text:
                 dates[field] = None
                 if field == "ingangsdatum":
-                    issues.append(RowIssue(line, layout.kolommen[field], "ingangsdatum ontbreekt", "vraag het IB"))
+                    issues.append(
+                        RowIssue(line, layout.kolommen[field], "ingangsdatum ontbreekt", "vraag het IB")
+                    )
                 continue
             try:
                 dates[field] = parse_date(text, layout.datumformaten)
@@ -204,7 +213,11 @@ def upload_csv(rows: Sequence[Mapping[str, Any]], layout: UploadLayout) -> bytes
     """The upload CSV (UTF-8, ``layout.scheidingsteken``, header from ``layout.kolommen``) for
     ``rows`` with the fields ``gemeente, bsn, productcategorie, begindatum, einddatum`` (dates as
     :class:`datetime.date` or None)."""
-    fields = [f for f in ("gemeente", "bsn", "productcategorie", "begindatum", "einddatum") if layout.kolommen.get(f, "").strip()]
+    fields = [
+        f
+        for f in ("gemeente", "bsn", "productcategorie", "begindatum", "einddatum")
+        if layout.kolommen.get(f, "").strip()
+    ]
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, delimiter=layout.scheidingsteken, lineterminator="\r\n")
     writer.writerow([layout.kolommen[f] for f in fields])

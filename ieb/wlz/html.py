@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-__all__ = ["render_section"]
+__all__ = ["render_section", "wlz_status_line"]
 
 _VOORSTEL = {"stop": "stoppen", "doorlopen": "laten doorlopen", "geen": "niets te doen"}
 
@@ -21,18 +21,24 @@ def _e(value: object) -> str:
 def render_section(wlz: dict[str, Any]) -> str:
     """``<section id="wlz">``: counts, the open signals with age and proposal, the last decisions
     and the last upload."""
-    rows = "".join(
-        f'<tr class="wlz-open"><td>{_e(x["gemeente"])}</td><td>{_e(x["bsn"])}</td><td>{_e(x["ingangsdatum"])}</td>'
-        f'<td>{_e(x["ontvangen"])}</td><td class="n">{_e(x["leeftijd_dagen"])}</td>'
-        f"<td>{_e(_VOORSTEL.get(x['voorstel'], x['voorstel']))}</td><td>{_e(x['voorstel_datum'] or '')}</td>"
-        f"<td>{_e(x['reden'])}</td></tr>"
-        for x in wlz["open_list"]
-    ) or '<tr><td colspan="8" class="empty">Geen open signalen.</td></tr>'
-    besluiten = "".join(
-        f'<tr class="wlz-besluit"><td>{_e(x["gemeente"])}</td><td>{_e(x["bsn"])}</td><td>{_e(x["besluit"])}</td>'
-        f"<td>{_e(x['stopdatum'] or '')}</td><td>{_e(x['besloten_op'])}</td></tr>"
-        for x in wlz["besluiten_list"]
-    ) or '<tr><td colspan="5" class="empty">Nog geen besluiten.</td></tr>'
+    rows = (
+        "".join(
+            f'<tr class="wlz-open"><td>{_e(x["gemeente"])}</td><td>{_e(x["bsn"])}</td><td>{_e(x["ingangsdatum"])}</td>'
+            f'<td>{_e(x["ontvangen"])}</td><td class="n">{_e(x["leeftijd_dagen"])}</td>'
+            f"<td>{_e(_VOORSTEL.get(x['voorstel'], x['voorstel']))}</td><td>{_e(x['voorstel_datum'] or '')}</td>"
+            f"<td>{_e(x['reden'])}</td></tr>"
+            for x in wlz["open_list"]
+        )
+        or '<tr><td colspan="8" class="empty">Geen open signalen.</td></tr>'
+    )
+    besluiten = (
+        "".join(
+            f'<tr class="wlz-besluit"><td>{_e(x["gemeente"])}</td><td>{_e(x["bsn"])}</td><td>{_e(x["besluit"])}</td>'
+            f"<td>{_e(x['stopdatum'] or '')}</td><td>{_e(x['besloten_op'])}</td></tr>"
+            for x in wlz["besluiten_list"]
+        )
+        or '<tr><td colspan="5" class="empty">Nog geen besluiten.</td></tr>'
+    )
     u = wlz.get("laatste_upload")
     upload = (
         f"Laatste upload: gemeente {_e(u['gemeente'])}, peildatum {_e(u['peildatum'])}, {_e(u['regels'])} regels "
@@ -56,3 +62,14 @@ zonder actie: <span id="wlz-geen">{_e(wlz["geen_actie"])}</span>. {upload}</p>
 <table><tr><th>gemeente</th><th>Bsn</th><th>besluit</th><th>stopdatum</th><th>besloten op</th></tr>{besluiten}</table>
 <p>Besluit per persoon met <code>ieb wlz besluit BSN --stop DATUM | --doorlopen | --akkoord</code>; een geaccepteerde stop gaat mee in elke <code>ieb plan</code>.</p></section>
 """
+
+
+def wlz_status_line(wlz: dict[str, Any]) -> str:
+    """One line for ``ieb status``: open signals, the oldest one's age, decisions."""
+    oldest = wlz.get("oudste_open_dagen")
+    age = f" (oudste {oldest} dagen)" if oldest is not None else ""
+    b = wlz["besluiten"]
+    return (
+        f"Wlz-signalen: {wlz['open']} open{age}, {wlz['besloten']} besloten "
+        f"(stop {b.get('stop', 0)}, doorlopen {b.get('doorlopen', 0)}), {wlz['geen_actie']} zonder actie"
+    )

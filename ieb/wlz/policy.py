@@ -121,5 +121,7 @@ def propose(
     if not known:
         notes.append("productcategorie onbekend (geen iWmo-gegevens of upload met categorie)")
     else:
-        notes.append("productcategorie " + ", ".join(_cat(c) for c in known) + " loopt niet door naast de Wlz")
+        notes.append(
+            "productcategorie " + ", ".join(_cat(c) for c in known) + " loopt niet door naast de Wlz"
+        )
     return Proposal("stop", day, "; ".join([*notes, "neem eerst contact op met de cliënt"]))

@@ -123,7 +123,13 @@ def _sleutel(gemeente: str, bsn: str, *dates: dt.date | None) -> str:
 class WlzSignalen:
     """The Wlz-signalen of the gemeenten in ``gemeenten`` on ``engine`` (see the module docstring)."""
 
-    def __init__(self, engine: Engine, settings: WlzSettings | Mapping[str, Any] | None = None, *, gemeenten: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: WlzSettings | Mapping[str, Any] | None = None,
+        *,
+        gemeenten: Sequence[str] = (),
+    ) -> None:
         self.engine = engine
         self.settings = parse_wlz_settings(settings)
         self.gemeenten = list(gemeenten)
@@ -140,7 +146,9 @@ class WlzSignalen:
         """``gemeente`` checked against the configuration, or the one configured gemeente."""
         if gemeente is not None:
             if self.gemeenten and gemeente not in self.gemeenten:
-                raise WlzError(f"gemeente {gemeente} staat niet in ieb.toml ({self.gemeenten})", code="GEMEENTE")
+                raise WlzError(
+                    f"gemeente {gemeente} staat niet in ieb.toml ({self.gemeenten})", code="GEMEENTE"
+                )
             return gemeente
         if len(self.gemeenten) == 1:
             return self.gemeenten[0]
@@ -182,7 +190,9 @@ class WlzSignalen:
                 for r in conn.execute(
                     sa.select(wlz_uploaded).where(
                         wlz_uploaded.c.upload_id == last.id,
-                        sa.or_(wlz_uploaded.c.einddatum.is_(None), wlz_uploaded.c.einddatum >= last.peildatum),
+                        sa.or_(
+                            wlz_uploaded.c.einddatum.is_(None), wlz_uploaded.c.einddatum >= last.peildatum
+                        ),
                     )
                 ):
                     was_running.add((r.gemeente, r.bsn, r.begindatum, r.productcategorie or ""))
@@ -254,7 +264,9 @@ class WlzSignalen:
         Raises :class:`ieb.tabular.TableError` when a file cannot be read at all."""
         day = ontvangen or dt.date.today()
         result = SignalenResult(bestand=str(path or verslag or ""))
-        default = gemeente if gemeente is not None else (self.gemeenten[0] if len(self.gemeenten) == 1 else None)
+        default = (
+            gemeente if gemeente is not None else (self.gemeenten[0] if len(self.gemeenten) == 1 else None)
+        )
         if gemeente is not None:
             self.gemeente(gemeente)
         report_rows = []
@@ -271,10 +283,16 @@ class WlzSignalen:
             if verslag is not None:
                 g = self.gemeente(gemeente)
                 last = conn.execute(
-                    sa.select(wlz_uploads.c.id).where(wlz_uploads.c.gemeente == g).order_by(wlz_uploads.c.id.desc()).limit(1)
+                    sa.select(wlz_uploads.c.id)
+                    .where(wlz_uploads.c.gemeente == g)
+                    .order_by(wlz_uploads.c.id.desc())
+                    .limit(1)
                 ).first()
                 if last is None:
-                    raise WlzError(f"er is nog geen upload van gemeente {g} om dit verwerkingsverslag aan te koppelen", code="NO_UPLOAD")
+                    raise WlzError(
+                        f"er is nog geen upload van gemeente {g} om dit verwerkingsverslag aan te koppelen",
+                        code="NO_UPLOAD",
+                    )
                 conn.execute(
                     sa.update(wlz_uploads)
                     .where(wlz_uploads.c.id == last.id)
@@ -283,12 +301,17 @@ class WlzSignalen:
             if not report_rows:
                 return result
             cats = self._categorieen(conn, {r.gemeente for r in report_rows})
-            keys = {r: _sleutel(r.gemeente, r.bsn, r.aanvraagdatum, r.afgiftedatum, r.ingangsdatum) for r in report_rows}
+            keys = {
+                r: _sleutel(r.gemeente, r.bsn, r.aanvraagdatum, r.afgiftedatum, r.ingangsdatum)
+                for r in report_rows
+            }
             known: set[str] = set()
             values = list(keys.values())
             for i in range(0, len(values), 500):
                 known.update(
-                    conn.execute(sa.select(wlz_signals.c.sleutel).where(wlz_signals.c.sleutel.in_(values[i : i + 500]))).scalars()
+                    conn.execute(
+                        sa.select(wlz_signals.c.sleutel).where(wlz_signals.c.sleutel.in_(values[i : i + 500]))
+                    ).scalars()
                 )
             inserts: list[dict[str, Any]] = []
             for r in report_rows:
@@ -341,17 +364,24 @@ class WlzSignalen:
             for g in gemeenten:
                 for v in voorzieningen(self.engine, gemeente=g, use_iwmo=True):
                     if v.bron == "iwmo":
-                        out.setdefault((v.gemeente, v.bsn), []).append((v.productcategorie, v.begindatum, v.einddatum))
+                        out.setdefault((v.gemeente, v.bsn), []).append(
+                            (v.productcategorie, v.begindatum, v.einddatum)
+                        )
         from_iwmo = set(out)
         for g in gemeenten:
             last = conn.execute(
-                sa.select(wlz_uploads.c.id).where(wlz_uploads.c.gemeente == g).order_by(wlz_uploads.c.id.desc()).limit(1)
+                sa.select(wlz_uploads.c.id)
+                .where(wlz_uploads.c.gemeente == g)
+                .order_by(wlz_uploads.c.id.desc())
+                .limit(1)
             ).scalar()
             if last is None:
                 continue
             for r in conn.execute(sa.select(wlz_uploaded).where(wlz_uploaded.c.upload_id == last)):
                 if (r.gemeente, r.bsn) not in from_iwmo:
-                    out.setdefault((r.gemeente, r.bsn), []).append((r.productcategorie, r.begindatum, r.einddatum))
+                    out.setdefault((r.gemeente, r.bsn), []).append(
+                        (r.productcategorie, r.begindatum, r.einddatum)
+                    )
         return out
 
     # -- 3. decisions -------------------------------------------------------------------------
@@ -370,7 +400,9 @@ class WlzSignalen:
         continue (``doorlopen``), or accept the proposal as it is (``akkoord``). Exactly one of
         the three. Raises :class:`WlzError` when there is no open signal for the person."""
         with self.engine.begin() as conn:
-            return self._besluit(conn, bsn, stop=stop, doorlopen=doorlopen, akkoord=akkoord, gemeente=gemeente, bron=bron)
+            return self._besluit(
+                conn, bsn, stop=stop, doorlopen=doorlopen, akkoord=akkoord, gemeente=gemeente, bron=bron
+            )
 
     def _besluit(
         self,
@@ -396,7 +428,9 @@ class WlzSignalen:
             raise WlzError(f"geen open Wlz-signaal voor Bsn {mask_bsn(bsn)}", code="NO_SIGNAL")
         gemeenten = sorted({r.gemeente for r in rows})
         if len(gemeenten) > 1:
-            raise WlzError(f"Bsn {mask_bsn(bsn)} heeft open signalen in {gemeenten}: geef --gemeente", code="GEMEENTE")
+            raise WlzError(
+                f"Bsn {mask_bsn(bsn)} heeft open signalen in {gemeenten}: geef --gemeente", code="GEMEENTE"
+            )
         g = gemeenten[0]
         if akkoord:
             stops = sorted(r.voorstel_datum for r in rows if r.voorstel == "stop" and r.voorstel_datum)
@@ -462,7 +496,9 @@ class WlzSignalen:
             if problems:
                 conn.rollback()
                 raise WlzError(
-                    f"{len(problems)} besluit(en) niet mogelijk; er is niets vastgelegd", problems, code="BESLUIT"
+                    f"{len(problems)} besluit(en) niet mogelijk; er is niets vastgelegd",
+                    problems,
+                    code="BESLUIT",
                 )
         return out
 
@@ -628,7 +664,10 @@ def apply_accepted_stops(
                 "stop": (day if stop is None or stop > day else stop).isoformat(),
             }
             if cent is not None:
-                values |= {"kostprijs_cent": str(cent), "kostprijs_start": kstart.isoformat() if kstart else ""}
+                values |= {
+                    "kostprijs_cent": str(cent),
+                    "kostprijs_start": kstart.isoformat() if kstart else "",
+                }
             out.append(Row(values, 0))
     return out
 
@@ -641,7 +680,16 @@ def summary(conn: Connection, *, today: dt.date | None = None, gemeente: str | N
     "laatste_upload": {...}|None}``. Age in days since the signal was received."""
     day = today or dt.date.today()
     s = wlz_signals
-    q = sa.select(s.c.gemeente, s.c.bsn, s.c.ingangsdatum, s.c.ontvangen, s.c.voorstel, s.c.voorstel_datum, s.c.voorstel_reden, s.c.status)
+    q = sa.select(
+        s.c.gemeente,
+        s.c.bsn,
+        s.c.ingangsdatum,
+        s.c.ontvangen,
+        s.c.voorstel,
+        s.c.voorstel_datum,
+        s.c.voorstel_reden,
+        s.c.status,
+    )
     if gemeente is not None:
         q = q.where(s.c.gemeente == gemeente)
     counts = {"open": 0, "geen_actie": 0, "besloten": 0}

@@ -57,7 +57,9 @@ def _check_formats(value: list[str]) -> list[str]:
     return value
 
 
-def _check_columns(value: dict[str, str], required: tuple[str, ...], known: tuple[str, ...]) -> dict[str, str]:
+def _check_columns(
+    value: dict[str, str], required: tuple[str, ...], known: tuple[str, ...]
+) -> dict[str, str]:
     unknown = sorted(set(value) - set(known))
     if unknown:
         raise ValueError(f"onbekend veld {', '.join(unknown)}; toegestaan: {', '.join(known)}")
