@@ -236,6 +236,9 @@ class Exchange:
         self._engine = engine
         self.must_exist = must_exist
         self.on_retour: Callable[[str, tuple[str, ...]], None] | None = None
+        #: applied to the desired-state records before planning (``ieb plan`` sets the accepted
+        #: Wlz stops here, ``ieb.wlz.WlzSignalen.overlay``); the facade imports no such module
+        self.desired_overlay: Callable[[list[Any]], list[Any]] | None = None
 
     @classmethod
     def from_config(
@@ -386,6 +389,8 @@ class Exchange:
         else:
             records = list(desired)
             source = "<records>"
+        if self.desired_overlay is not None:
+            records = list(self.desired_overlay(records))
         present: dict[str, int] = {}
         for n, rec in enumerate(records, start=1):
             g = _gemeente_of(rec)
