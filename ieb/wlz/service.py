@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from ieb.errors import IebError
 from ieb.tabular import Row, RowIssue, TableError, read_table, restore_zeros
 from ieb.types import bsn_is_valid, mask_bsn
-from ieb.wlz.files import VerslagRow, parse_date, read_signal_report, read_verslag, upload_csv
+from ieb.wlz.files import SignalRow, VerslagRow, parse_date, read_signal_report, read_verslag, upload_csv
 from ieb.wlz.policy import Proposal, propose
 from ieb.wlz.settings import WlzSettings, parse_wlz_settings
 from ieb.wlz.sources import Voorziening, voorzieningen
@@ -227,7 +227,7 @@ class WlzSignalen:
                     beeindigd=ended,
                     sha256=hashlib.sha256(data).hexdigest(),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             if chosen:
                 conn.execute(
                     sa.insert(wlz_uploaded),
@@ -269,7 +269,7 @@ class WlzSignalen:
         )
         if gemeente is not None:
             self.gemeente(gemeente)
-        report_rows = []
+        report_rows: list[SignalRow] = []
         if path is not None:
             p = Path(path)
             report_rows, result.geweigerd = read_signal_report(
@@ -443,7 +443,7 @@ class WlzSignalen:
             sa.insert(wlz_besluiten).values(
                 gemeente=g, bsn=bsn, besluit=kind, stopdatum=stop, besloten_at=_now(), bron=bron[:500]
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(
             sa.update(wlz_signals)
             .where(wlz_signals.c.id.in_([r.id for r in rows]))
@@ -657,18 +657,18 @@ def apply_accepted_stops(
         for start, stop, cent, kstart in periods:
             if start > day:
                 continue
-            values: dict[str, Any] = {
+            added: dict[str, Any] = {
                 "gemeente": g,
                 "bsn": bsn,
                 "start": start.isoformat(),
                 "stop": (day if stop is None or stop > day else stop).isoformat(),
             }
             if cent is not None:
-                values |= {
+                added |= {
                     "kostprijs_cent": str(cent),
                     "kostprijs_start": kstart.isoformat() if kstart else "",
                 }
-            out.append(Row(values, 0))
+            out.append(Row(added, 0))
     return out
 
 
@@ -715,16 +715,16 @@ def summary(conn: Connection, *, today: dt.date | None = None, gemeente: str | N
         bq = bq.where(b.c.gemeente == gemeente)
     besluiten = {"stop": 0, "doorlopen": 0}
     besluiten_list: list[dict[str, Any]] = []
-    for r in conn.execute(bq.order_by(b.c.id.desc())):
-        besluiten[r.besluit] = besluiten.get(r.besluit, 0) + 1
+    for d in conn.execute(bq.order_by(b.c.id.desc())):
+        besluiten[d.besluit] = besluiten.get(d.besluit, 0) + 1
         if len(besluiten_list) < 50:
             besluiten_list.append(
                 {
-                    "gemeente": r.gemeente,
-                    "bsn": mask_bsn(r.bsn),
-                    "besluit": r.besluit,
-                    "stopdatum": r.stopdatum.isoformat() if r.stopdatum else None,
-                    "besloten_op": r.besloten_at.date().isoformat(),
+                    "gemeente": d.gemeente,
+                    "bsn": mask_bsn(d.bsn),
+                    "besluit": d.besluit,
+                    "stopdatum": d.stopdatum.isoformat() if d.stopdatum else None,
+                    "besloten_op": d.besloten_at.date().isoformat(),
                 }
             )
     uq = sa.select(wlz_uploads).order_by(wlz_uploads.c.id.desc()).limit(1)
