@@ -87,9 +87,10 @@ def propose(
     if beleid.stopdatum == "ingangsdatum":
         day = ingangsdatum
         notes.append(f"stop op de ingangsdatum van de Wlz-indicatie ({ingangsdatum})")
-    elif beleid.stopdatum == "afgiftedatum" and afgiftedatum is not None:
-        day = afgiftedatum
-        notes.append(f"stop op de afgiftedatum van de Wlz-indicatie ({afgiftedatum})")
+    elif beleid.stopdatum == "afgiftedatum":
+        day = afgiftedatum or ingangsdatum
+        what = "afgiftedatum" if afgiftedatum else "ingangsdatum (geen afgiftedatum)"
+        notes.append(f"stop op de {what} van de Wlz-indicatie ({day})")
     else:
         day = ingangsdatum - dt.timedelta(days=1)
         notes.append(f"stop op de dag voor de ingangsdatum van de Wlz-indicatie ({ingangsdatum})")
