@@ -47,13 +47,13 @@ def send_through_simulator(exchange: Exchange, pki: TestPki, cak_db: Path, *, to
             exchange.outbox(),
             InProcessTransport(simulator, peer_cert=der["0363"]),
             policy=exchange.retry_policy,
-        ).drain(workers=2, timeout=600)
+        ).drain(workers=1, timeout=600)
         simulator._queue.join()  # the CAK side has answered
         callbacks = Sender(
             Outbox(sim_engine),
             InProcessTransport(exchange.receiver(), peer_cert=der["GGK"]),
             policy=exchange.retry_policy,
-        ).drain(workers=2, timeout=600)
+        ).drain(workers=1, timeout=600)
         assert callbacks.acknowledged == sent.acknowledged
     finally:
         simulator.stop()
