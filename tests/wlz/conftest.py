@@ -35,8 +35,8 @@ def send_through_simulator(exchange: Exchange, pki: TestPki, cak_db: Path, *, to
     from ieb.ledger import open_database
     from ieb.simulator.server import GgkSimulator
     from ieb.testing.inprocess import InProcessTransport
-    from ieb.transport.pki import load_certificates
     from ieb.transport.outbox import Outbox, Sender
+    from ieb.transport.pki import load_certificates
 
     der = {c: load_certificates(pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")}
     sim_engine = open_database(f"sqlite:///{cak_db}")
