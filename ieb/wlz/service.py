@@ -357,16 +357,16 @@ class WlzSignalen:
     ) -> dict[tuple[str, str], list[tuple[str | None, dt.date, dt.date | None]]]:
         """Per person the known voorzieningen with productcategorie: the iWmo store when present,
         else the last upload of the gemeente (which remembers the categories it was given)."""
-        from ieb.wlz.sources import iwmo_available
+        from ieb.wlz.sources import _iwmo, iwmo_available
 
+        wanted = set(gemeenten)
         out: dict[tuple[str, str], list[tuple[str | None, dt.date, dt.date | None]]] = {}
         if iwmo_available():
-            for g in gemeenten:
-                for v in voorzieningen(self.engine, gemeente=g, use_iwmo=True):
-                    if v.bron == "iwmo":
-                        out.setdefault((v.gemeente, v.bsn), []).append(
-                            (v.productcategorie, v.begindatum, v.einddatum)
-                        )
+            for v in _iwmo(self.engine):
+                if v.gemeente in wanted:
+                    out.setdefault((v.gemeente, v.bsn), []).append(
+                        (v.productcategorie, v.begindatum, v.einddatum)
+                    )
         from_iwmo = set(out)
         for g in gemeenten:
             last = conn.execute(

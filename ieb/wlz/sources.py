@@ -3,8 +3,8 @@
 :func:`voorzieningen` yields :class:`Voorziening` rows (person x voorziening, running or ended)
 from what ``ieb`` knows, richest source first per person:
 
-1. the iWmo store (issue 23, ``ieb.iwmo``) when it is installed and offers ``voorzieningen(engine)``
-   (rows with ``gemeente, bsn, productcategorie, begindatum, einddatum``);
+1. the iWmo store (issue 23, ``ieb.iwmo.store.IwmoStore``) when it is installed: its current
+   toewijzingen (WMO301, not withdrawn) with productcategorie, ingangsdatum and einddatum;
 2. a voorzieningen file the caller names (CSV/JSON: ``bsn, begindatum`` and optionally
    ``gemeente, productcategorie, einddatum``), e.g. an export of the case system;
 3. a desired-state file (the ``ieb plan`` input: one row per eigen-bijdrage period);
@@ -65,22 +65,27 @@ class Voorziening:
 
 
 def iwmo_available() -> bool:
-    """True when the iWmo store (``ieb.iwmo`` with ``voorzieningen``) is installed."""
-    if importlib.util.find_spec("ieb.iwmo") is None:
+    """True when the iWmo store (``ieb.iwmo.store.IwmoStore``, issue 23) is installed."""
+    try:
+        return importlib.util.find_spec("ieb.iwmo.store") is not None
+    except ModuleNotFoundError:  # pragma: no cover - no ieb.iwmo package at all
         return False
-    module = importlib.import_module("ieb.iwmo")
-    return callable(getattr(module, "voorzieningen", None))
 
 
 def _iwmo(engine: Engine) -> Iterator[Voorziening]:
-    module = importlib.import_module("ieb.iwmo")
-    for r in module.voorzieningen(engine):
+    """The current toewijzingen (WMO301, not withdrawn) of the iWmo store: the Wmo indicaties
+    with their productcategorie, ingangsdatum and einddatum."""
+    module = importlib.import_module("ieb.iwmo.store")
+    state = module.IwmoStore(engine).state()
+    for t in state.toewijzingen.values():
+        if getattr(t, "verwijderd", False):
+            continue
         yield Voorziening(
-            str(r.gemeente),
-            str(r.bsn),
-            (str(r.productcategorie) if r.productcategorie else None),
-            r.begindatum,
-            r.einddatum,
+            str(t.gemeente),
+            str(t.bsn),
+            str(t.categorie) if t.categorie else None,
+            t.ingangsdatum,
+            t.einddatum,
             "iwmo",
         )
 
