@@ -26,7 +26,7 @@ from ieb.types import bsn_is_valid, mask_bsn
 from ieb.wlz.files import SignalRow, VerslagRow, parse_date, read_signal_report, read_verslag, upload_csv
 from ieb.wlz.policy import Proposal, propose
 from ieb.wlz.settings import WlzSettings, parse_wlz_settings
-from ieb.wlz.sources import Voorziening, voorzieningen
+from ieb.wlz.sources import Voorziening, iwmo_available, iwmo_voorzieningen, voorzieningen
 from ieb.wlz.tables import wlz_besluiten, wlz_signals, wlz_uploaded, wlz_uploads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -279,6 +279,9 @@ class WlzSignalen:
             v = Path(verslag)
             result.verslag = read_verslag(v, self.settings.verwerkingsverslag, name=str(v))
         periods = _ledger_periods(self.engine, {r.gemeente for r in report_rows})
+        iwmo_rows = (
+            list(iwmo_voorzieningen(self.engine)) if report_rows and iwmo_available() else []
+        )  # read before writing
         with self.engine.begin() as conn:
             if verslag is not None:
                 g = self.gemeente(gemeente)
@@ -300,7 +303,7 @@ class WlzSignalen:
                 )
             if not report_rows:
                 return result
-            cats = self._categorieen(conn, {r.gemeente for r in report_rows})
+            cats = self._categorieen(conn, {r.gemeente for r in report_rows}, iwmo_rows)
             keys = {
                 r: _sleutel(r.gemeente, r.bsn, r.aanvraagdatum, r.afgiftedatum, r.ingangsdatum)
                 for r in report_rows
@@ -353,20 +356,18 @@ class WlzSignalen:
         return result
 
     def _categorieen(
-        self, conn: Connection, gemeenten: Iterable[str]
+        self, conn: Connection, gemeenten: Iterable[str], iwmo_rows: Sequence[Voorziening]
     ) -> dict[tuple[str, str], list[tuple[str | None, dt.date, dt.date | None]]]:
-        """Per person the known voorzieningen with productcategorie: the iWmo store when present,
-        else the last upload of the gemeente (which remembers the categories it was given)."""
-        from ieb.wlz.sources import _iwmo, iwmo_available
-
+        """Per person the known voorzieningen with productcategorie: the iWmo store's rows
+        (``iwmo_rows``) when it holds the person, else the last upload of the gemeente (which
+        remembers the categories it was given)."""
         wanted = set(gemeenten)
         out: dict[tuple[str, str], list[tuple[str | None, dt.date, dt.date | None]]] = {}
-        if iwmo_available():
-            for v in _iwmo(self.engine):
-                if v.gemeente in wanted:
-                    out.setdefault((v.gemeente, v.bsn), []).append(
-                        (v.productcategorie, v.begindatum, v.einddatum)
-                    )
+        for v in iwmo_rows:
+            if v.gemeente in wanted:
+                out.setdefault((v.gemeente, v.bsn), []).append(
+                    (v.productcategorie, v.begindatum, v.einddatum)
+                )
         from_iwmo = set(out)
         for g in gemeenten:
             last = conn.execute(

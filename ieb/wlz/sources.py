@@ -31,7 +31,14 @@ from ieb.types import bsn_is_valid, mask_bsn
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
-__all__ = ["Bron", "Voorziening", "iwmo_available", "read_voorzieningen_file", "voorzieningen"]
+__all__ = [
+    "Bron",
+    "Voorziening",
+    "iwmo_available",
+    "iwmo_voorzieningen",
+    "read_voorzieningen_file",
+    "voorzieningen",
+]
 
 log = logging.getLogger("ieb.wlz")
 
@@ -72,7 +79,7 @@ def iwmo_available() -> bool:
         return False
 
 
-def _iwmo(engine: Engine) -> Iterator[Voorziening]:
+def iwmo_voorzieningen(engine: Engine) -> Iterator[Voorziening]:
     """The current toewijzingen (WMO301, not withdrawn) of the iWmo store: the Wmo indicaties
     with their productcategorie, ingangsdatum and einddatum."""
     module = importlib.import_module("ieb.iwmo.store")
@@ -170,7 +177,7 @@ def voorzieningen(
     ``use_iwmo``: None = when installed. Only ``gemeente`` when given."""
     sources: list[Iterable[Voorziening]] = []
     if use_iwmo or (use_iwmo is None and iwmo_available()):
-        sources.append(_iwmo(engine))
+        sources.append(iwmo_voorzieningen(engine))
     sources.append(extra)
     if desired is not None:
         sources.append(_desired(desired, default_gemeente))
