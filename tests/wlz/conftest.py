@@ -12,8 +12,9 @@ import pytest
 from ieb.exchange import Exchange
 from ieb.testing.pki import TestPki
 from tests.exchange.conftest import make_config, pki
+from tests.ledger.conftest import db_url, postgres_server_url
 
-__all__ = ["TODAY", "make_config", "pki", "send_through_simulator"]
+__all__ = ["TODAY", "db_url", "make_config", "pki", "postgres_server_url", "send_through_simulator"]
 
 #: the fixed "today" of these tests (no wall clock)
 TODAY = dt.date(2026, 6, 15)
