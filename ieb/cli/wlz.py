@@ -160,6 +160,7 @@ def signalen_command(
 ) -> None:
     """Lees signalen van samenloop (en het verwerkingsverslag), sla ze één keer op en toon per signaal het voorstel; er wordt niets uitgevoerd zonder besluit."""
     from ieb.errors import IebError
+    from ieb.types import mask_bsns
 
     if signaalbestand is None and verslag is None:
         raise usage_error("geef een signalenbestand en/of --verwerkingsverslag", "SIGNAALBESTAND")
@@ -190,7 +191,9 @@ def signalen_command(
                         for b, g, d, p in result.nieuw
                     ],
                     "geweigerd": [i.to_dict() for i in result.geweigerd],
-                    "verwerkingsverslag": [{"regel": v.regel, "melding": v.melding} for v in result.verslag],
+                    "verwerkingsverslag": [
+                        {"regel": v.regel, "melding": mask_bsns(v.melding)} for v in result.verslag
+                    ],
                 },
                 indent=2,
                 ensure_ascii=False,
@@ -203,7 +206,7 @@ def signalen_command(
             ]
             typer.echo(f"Bsn {b} ({g}), Wlz vanaf {d}: voorstel {what} - {p.reden}")
         for v in result.verslag:
-            typer.echo(f"verwerkingsverslag: upload-regel {v.regel or '?'} geweigerd: {v.melding}")
+            typer.echo(mask_bsns(f"verwerkingsverslag: upload-regel {v.regel or '?'} geweigerd: {v.melding}"))
         c = result.counts()
         typer.echo(
             f"{len(result.nieuw)} nieuw signaal/signalen: {c['stop']} stop, {c['doorlopen']} doorlopen, "

@@ -64,6 +64,9 @@ def test_the_whole_wlz_flow_on_the_command_line(workdir: Path) -> None:
     assert f"0363;{B[1]};13;01-01-2026;" in upload and B[4] not in upload  # ended before: not sent
     assert stat.S_IMODE(os.stat(workdir / "upload1.csv").st_mode) == 0o600  # it holds BSNs
     cli("wlz", "upload", "--out", f"{w}/upload1.csv", code=1)  # an existing file is kept
+    (workdir / "verslag.csv").write_text(f"regel;bsn;melding\n3;{B[2]};BSN {B[2]} onbekend bij het IB\n")
+    out = cli("wlz", "signalen", "--verwerkingsverslag", f"{w}/verslag.csv")
+    assert "upload-regel 3 geweigerd: BSN ******" in out
 
     report = workdir / "signalen.csv"
     report.write_text(
@@ -97,6 +100,7 @@ def test_the_whole_wlz_flow_on_the_command_line(workdir: Path) -> None:
     status = json.loads(cli("status", "--format", "json", "--today", "2026-06-20"))
     assert status["wlz"]["open"] == 1 and status["wlz"]["besluiten"] == {"stop": 2, "doorlopen": 1}
     assert status["deliveries"]["pending"] == 6  # the existing contract is still there
+    assert status["wlz"]["laatste_upload"]["verslag_geweigerd"] == 1
     assert "Wlz-signalen: 1 open (oudste 5 dagen), 3 besloten (stop 2, doorlopen 1), 1 zonder actie" in cli(
         "status", "--today", "2026-06-20"
     )
