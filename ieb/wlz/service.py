@@ -439,6 +439,8 @@ class WlzSignalen:
                 stop = stops[0]
             else:
                 doorlopen = True
+        if stop is not None:
+            self._check_stop(conn, g, bsn, stop)
         kind = "stop" if stop is not None else "doorlopen"
         besluit_id = conn.execute(
             sa.insert(wlz_besluiten).values(
@@ -451,6 +453,20 @@ class WlzSignalen:
             .values(status="besloten", besluit_id=besluit_id)
         )
         return BesluitResult(g, mask_bsn(bsn), kind, stop, len(rows))
+
+    def _check_stop(self, conn: Connection, gemeente: str, bsn: str, stop: dt.date) -> None:
+        """A stop before the start of the person's eigen bijdrage would delete that start at the
+        CAK (the overlay leaves out periods that start after the stop): refuse it (TR328)."""
+        from ieb.ledger.store import Ledger
+
+        periods = Ledger(self.engine).histories(conn, gemeente, [bsn]).of(bsn).periods_of(gemeente, bsn)
+        running = [p for p in periods if p.end is None or p.end > stop]
+        if running and stop < running[0].start.datum:
+            raise WlzError(
+                f"stopdatum {stop} ligt voor de start van de eigen bijdrage ({running[0].start.datum}) van Bsn "
+                f"{mask_bsn(bsn)} (TR328); kies een datum op of na de start",
+                code="TR328",
+            )
 
     def besluiten_csv(self, path: str | os.PathLike[str]) -> list[BesluitResult]:
         """Decisions from a CSV/JSON file with the columns ``bsn, besluit`` (``stop``,

@@ -91,6 +91,8 @@ def test_signals_are_stored_once_even_after_a_crash_mid_run(
         wlz.besluit(B[1], stop=D(2026, 5, 31))
     with pytest.raises(WlzError, match="precies één"):
         wlz.besluit(B[2])
+    with pytest.raises(WlzError, match=r"stopdatum 2025-12-31 ligt voor de start .*2026-01-01.*TR328"):
+        wlz.besluit(B[2], stop=D(2025, 12, 31))  # would delete the start at the CAK
     assert wlz.accepted_stops() == {("0363", B[0]): D(2026, 4, 30)}
     out = wlz.overlay([{"bsn": B[0], "start": "2026-01-01"}, {"bsn": B[1], "start": "2026-01-01"}])
     assert [dict(r) for r in out] == [
