@@ -112,6 +112,23 @@ def test_broken_rows_are_listed_with_line_and_column_and_the_rest_is_read() -> N
     assert "123456789" not in text and "Pietersen" not in text and "31-02-2026" not in text
 
 
+def test_hostile_signal_reports_are_refused_or_bounded() -> None:
+    layout, kw = SignaalLayout(), {"name": "s.csv", "gemeenten": ["0363"], "default_gemeente": "0363"}
+    with pytest.raises(TableError, match="Excel-werkmap"):
+        read_signal_report(b"PK\x03\x04" + b"\x00" * 100, layout, **kw)  # type: ignore[arg-type]
+    with pytest.raises(TableError, match="NUL"):
+        read_signal_report(b"bsn;ingangsdatum\n\x00\x00", layout, **kw)  # type: ignore[arg-type]
+    long_name = "x" * 5000
+    rows, _ = read_signal_report(
+        f"bsn;naam;ingangsdatum\n{B[0]};{long_name};01-05-2026\n".encode(), layout, **kw
+    )  # type: ignore[arg-type]
+    assert rows[0].naam is not None and len(rows[0].naam) == 200
+    from ieb.wlz.files import MAX_REPORT_BYTES
+
+    with pytest.raises(TableError, match="groter dan"):
+        read_signal_report(b"bsn;ingangsdatum\n" + b"1" * (MAX_REPORT_BYTES + 1), layout, **kw)  # type: ignore[arg-type]
+
+
 def test_parse_date_tries_each_format_and_never_quotes_the_value() -> None:
     assert parse_date("20260501", ["%d-%m-%Y", "%Y%m%d"]) == D(2026, 5, 1)
     assert parse_date("01-05-2026 00:00:00", ["%d-%m-%Y"]) == D(2026, 5, 1)
