@@ -111,6 +111,14 @@ class PurgeResult:
     uploads: int
 
 
+@dataclass
+class _Preloaded:
+    """Open signal rows per Bsn and ledger histories per gemeente (for a CSV of decisions)."""
+
+    open_rows: dict[str, list[Any]] = field(default_factory=dict)
+    histories: dict[str, Any] = field(default_factory=dict)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -415,16 +423,20 @@ class WlzSignalen:
         akkoord: bool,
         gemeente: str | None,
         bron: str,
+        preloaded: _Preloaded | None = None,
     ) -> BesluitResult:
         if sum((stop is not None, doorlopen, akkoord)) != 1:
             raise WlzError("kies precies één van --stop DATUM, --doorlopen of --akkoord", code="BESLUIT")
         bsn = restore_zeros(bsn.strip(), 9)
         if not bsn_is_valid(bsn):
             raise WlzError(f"Bsn {mask_bsn(bsn)} is geen geldig burgerservicenummer (11-proef)", code="BSN")
-        q = sa.select(wlz_signals).where(wlz_signals.c.bsn == bsn, wlz_signals.c.status == "open")
-        if gemeente is not None:
-            q = q.where(wlz_signals.c.gemeente == self.gemeente(gemeente))
-        rows = conn.execute(q.order_by(wlz_signals.c.id)).all()
+        if preloaded is not None:
+            rows = [r for r in preloaded.open_rows.pop(bsn, []) if gemeente is None or r.gemeente == gemeente]
+        else:
+            q = sa.select(wlz_signals).where(wlz_signals.c.bsn == bsn, wlz_signals.c.status == "open")
+            if gemeente is not None:
+                q = q.where(wlz_signals.c.gemeente == self.gemeente(gemeente))
+            rows = list(conn.execute(q.order_by(wlz_signals.c.id)).all())
         if not rows:
             raise WlzError(f"geen open Wlz-signaal voor Bsn {mask_bsn(bsn)}", code="NO_SIGNAL")
         gemeenten = sorted({r.gemeente for r in rows})
@@ -440,7 +452,7 @@ class WlzSignalen:
             else:
                 doorlopen = True
         if stop is not None:
-            self._check_stop(conn, g, bsn, stop)
+            self._check_stop(conn, g, bsn, stop, preloaded)
         kind = "stop" if stop is not None else "doorlopen"
         besluit_id = conn.execute(
             sa.insert(wlz_besluiten).values(
@@ -454,12 +466,18 @@ class WlzSignalen:
         )
         return BesluitResult(g, mask_bsn(bsn), kind, stop, len(rows))
 
-    def _check_stop(self, conn: Connection, gemeente: str, bsn: str, stop: dt.date) -> None:
+    def _check_stop(
+        self, conn: Connection, gemeente: str, bsn: str, stop: dt.date, preloaded: _Preloaded | None = None
+    ) -> None:
         """A stop before the start of the person's eigen bijdrage would delete that start at the
         CAK (the overlay leaves out periods that start after the stop): refuse it (TR328)."""
         from ieb.ledger.store import Ledger
 
-        periods = Ledger(self.engine).histories(conn, gemeente, [bsn]).of(bsn).periods_of(gemeente, bsn)
+        if preloaded is not None and gemeente in preloaded.histories:
+            known = preloaded.histories[gemeente]
+        else:
+            known = Ledger(self.engine).histories(conn, gemeente, [bsn])
+        periods = known.of(bsn).periods_of(gemeente, bsn)
         running = [p for p in periods if p.end is None or p.end > stop]
         if running and stop < running[0].start.datum:
             raise WlzError(
@@ -504,10 +522,13 @@ class WlzSignalen:
         out: list[BesluitResult] = []
         problems: list[str] = []
         with self.engine.begin() as conn:
+            preloaded = self._preload(conn, [restore_zeros(a["bsn"].strip(), 9) for _, a in wanted])
             for row, args in wanted:
                 bsn = args.pop("bsn")
                 try:
-                    out.append(self._besluit(conn, bsn, bron=f"{p.name}:{row.line}", **args))
+                    out.append(
+                        self._besluit(conn, bsn, bron=f"{p.name}:{row.line}", preloaded=preloaded, **args)
+                    )
                 except WlzError as exc:
                     problems.append(f"{p}:{row.line}: {exc.message}")
             if problems:
@@ -517,6 +538,27 @@ class WlzSignalen:
                     problems,
                     code="BESLUIT",
                 )
+        return out
+
+    def _preload(self, conn: Connection, bsns: Sequence[str]) -> _Preloaded:
+        """The open signals and ledger histories of many persons in a few queries."""
+        from ieb.ledger.store import Ledger
+
+        wanted = sorted({b for b in bsns if bsn_is_valid(b)})
+        out = _Preloaded()
+        for i in range(0, len(wanted), 500):
+            q = sa.select(wlz_signals).where(
+                wlz_signals.c.bsn.in_(wanted[i : i + 500]), wlz_signals.c.status == "open"
+            )
+            for r in conn.execute(q.order_by(wlz_signals.c.id)):
+                out.open_rows.setdefault(r.bsn, []).append(r)
+        per_gemeente: dict[str, set[str]] = {}
+        for bsn, rows in out.open_rows.items():
+            for r in rows:
+                per_gemeente.setdefault(r.gemeente, set()).add(bsn)
+        ledger = Ledger(self.engine)
+        for g, people in per_gemeente.items():
+            out.histories[g] = ledger.histories(conn, g, people)
         return out
 
     def accepted_stops(self) -> dict[tuple[str, str], dt.date]:
