@@ -64,8 +64,17 @@ zonder actie: <span id="wlz-geen">{_e(wlz["geen_actie"])}</span>. {upload}</p>
 """
 
 
-def wlz_status_line(wlz: dict[str, Any]) -> str:
-    """One line for ``ieb status``: open signals, the oldest one's age, decisions."""
+def wlz_status_line(wlz: dict[str, Any]) -> str | None:
+    """One line for ``ieb status``: open signals, the oldest one's age, decisions; None when the
+    gemeente never used Wlz-signalen (no upload, no signal, no decision)."""
+    if not (
+        wlz["open"]
+        or wlz["besloten"]
+        or wlz["geen_actie"]
+        or wlz["laatste_upload"]
+        or any(wlz["besluiten"].values())
+    ):
+        return None
     oldest = wlz.get("oudste_open_dagen")
     age = f" (oudste {oldest} dagen)" if oldest is not None else ""
     b = wlz["besluiten"]
