@@ -304,7 +304,9 @@ def status_command(
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return
     _print_status(json.loads(status.as_json(detail=detail)), detail)
-    typer.echo(wlz_status_line(wlz))
+    line = wlz_status_line(wlz)
+    if line:
+        typer.echo(line)
 
 
 def requeue_command(
