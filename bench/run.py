@@ -156,7 +156,7 @@ def workdir() -> Iterator[Path]:
 
 
 def open_db(path: Path) -> Any:
-    from ieb.ledger.db import open_database
+    from ieb.store.db import open_database
 
     return open_database(f"sqlite:///{path}")
 
@@ -292,7 +292,7 @@ class Floor:
                     audit.append((now, "out", "enqueued", ref, "WMO401", "pending"))
                 con.executemany(
                     "INSERT INTO deliveries (afzender, identificatie, dagtekening, bericht, bsn, eb_start_nummer,"
-                    " status, datum, payload, outcome, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " status, datum, payload, outcome, created_at, release) VALUES (?,?,?,?,?,?,?,?,?,?,?,'ieb-1.0')",
                     [(*r[:2], r[2].isoformat(), *r[3:7], r[7].isoformat(), *r[8:]) for r in deliveries],
                 )
                 con.executemany(
@@ -484,7 +484,7 @@ def b2_setup(db: Path, n: int) -> list[tuple[str, bytes]]:
     con.execute("BEGIN")
     con.executemany(
         "INSERT INTO deliveries (afzender, identificatie, dagtekening, bericht, bsn, eb_start_nummer, status, datum,"
-        " outcome, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " outcome, created_at, release) VALUES (?,?,?,?,?,?,?,?,?,?,'ieb-1.0')",
         [
             (
                 MAIN_GEMEENTE,
@@ -839,7 +839,7 @@ def b5_ledger(db: Path, starts: int, reserve: int) -> dict[str, list[Any]]:
         desired.setdefault(person, []).append(Period(start=month, stop=stop))
     con.executemany(
         "INSERT INTO deliveries (afzender, identificatie, dagtekening, bericht, bsn, eb_start_nummer, status, datum,"
-        " payload, outcome, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " payload, outcome, created_at, release) VALUES (?,?,?,?,?,?,?,?,?,?,?,'ieb-1.0')",
         rows,
     )
     con.executemany(

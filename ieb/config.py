@@ -26,7 +26,7 @@ to the file's folder. Shape (see :func:`example_toml` for the commented file ``i
     port = 8443
     allowed_oins = ["00000099800000000000"]
 
-    [retry]                                    # see ieb.transport.outbox.RetryPolicy
+    [retry]                                    # see ieb.transport.sender.RetryPolicy
     max_attempts = 10
 
     [simulator]
@@ -133,7 +133,7 @@ class ReceiverSettings(_Section):
 
 
 class RetrySettings(_Section):
-    """Retry policy of the sender (see :class:`ieb.transport.outbox.RetryPolicy`)."""
+    """Retry policy of the sender (see :class:`ieb.transport.sender.RetryPolicy`)."""
 
     max_attempts: int = Field(default=10, ge=1, le=1000)
     attempts_per_claim: int = Field(default=3, ge=1, le=20)

@@ -354,7 +354,9 @@ def report_command(
     ex = exchange_for(config, db, must_exist=True)
     try:
         wlz = WlzSignalen.for_exchange(ex).summary(today=_today(today), gemeente=gemeente)
-        path = write_report(ex, out, gemeente=gemeente, today=_today(today), sections=[render_section(wlz)])
+        path = write_report(
+            ex, Path(out), gemeente=gemeente, today=_today(today), sections=[render_section(wlz)]
+        )
     except IebError as exc:
         fail(str(exc))
     finally:

@@ -288,14 +288,14 @@ def serve_command(
 ) -> None:
     """Verzender + ontvanger als één dienst (SIGTERM = netjes stoppen, /health, /metrics)."""
     from ieb.errors import IebError
-    from ieb.service import preflight
+    from ieb.service import Service, preflight
     from ieb.service.logs import setup_logging
 
     setup_logging(verbose=verbose, json_lines=not text_logs)
     ex = exchange_for(config, db, needs="organisatie.*, ggk.endpoint en receiver.allowed_oins")
     try:
         preflight(ex)  # config, certificates and the port, before a banner or a database
-        service = ex.serve()
+        service = Service(ex)
         typer.echo(
             f"ieb serve: ontvanger op https://{ex.config.receiver.host}:{ex.config.receiver.port}, "
             f"verzender naar {ex.config.ggk.endpoint} (SIGTERM of Ctrl-C om te stoppen)",
@@ -365,9 +365,9 @@ def receive_command(
     )
     try:
         receiver = ex.receiver()
-        receiver.process_pending()
+        ex.retours.replay(("received",))
         r = ex.config.receiver
-        server = HttpsServer(receiver, ex._tls(), host=r.host, port=r.port, threads=r.threads).start()
+        server = HttpsServer(receiver, ex.tls_files(), host=r.host, port=r.port, threads=r.threads).start()
     except (IebError, OSError) as exc:
         fail(str(exc), code=2)
     typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)

@@ -138,7 +138,8 @@ class SimulatorHarness:
         """Create the test PKI (if none was given), start the GGk/CAK simulator and the gemeente's receiver on loopback (mutual TLS); returns ``self``. Idempotent."""
         from ieb.simulator.cak import CakConfig
         from ieb.simulator.server import SimulatorService
-        from ieb.transport.outbox import RetryPolicy, open_ledger
+        from ieb.transport.outbox import open_ledger
+        from ieb.transport.sender import RetryPolicy
         from ieb.transport.server import HttpsServer, Receiver
 
         if self._started:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ieb.errors import IebError
+from ieb.store.errors import DatabaseVersionError, StoreError
 
 __all__ = [
     "DatabaseVersionError",
@@ -15,12 +15,12 @@ __all__ = [
 ]
 
 
-class LedgerError(IebError):
-    """Something about the ledger database or its contents."""
+class LedgerError(StoreError):
+    """Something about the ledger's contents (a :class:`~ieb.store.errors.StoreError`).
 
-
-class DatabaseVersionError(LedgerError):
-    """The database was written by a newer (or foreign) version of ``ieb``; nothing was changed."""
+    :class:`DatabaseVersionError` lives on the storage floor (:mod:`ieb.store.errors`) and is
+    re-exported here under its old name.
+    """
 
 
 class RetourInputError(LedgerError):

@@ -844,7 +844,8 @@ def plan(
         ledger = Ledger(ledger)
     day = today or dt.date.today()
     result = Plan(afzender, day)
-    with ledger.engine.begin() as conn:
+    with ledger.transaction() as unit:
+        conn = unit.connection
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x69450000 + int(afzender)})
         all_steps: list[tuple[Delivery, str]] = []
@@ -865,7 +866,7 @@ def plan(
                     problems = exc.problems or [exc.message]
             result.problems.extend(problems)
         if result.problems and not partial:
-            conn.rollback()
+            unit.rollback()
             raise PlanningError(
                 f"{len(result.problems)} probleem/problemen; er is niets gepland", result.problems
             )
@@ -912,7 +913,7 @@ def plan(
             check.add(d)
             result.messages.append(PlannedMessage(seq, d, xml, reason))
         if failures:
-            conn.rollback()
+            unit.rollback()
             raise PreflightError(
                 "pre-flight: geplande berichten zouden worden afgekeurd; er is niets gepland", failures
             )
@@ -932,5 +933,5 @@ def plan(
             )
             result.recorded = True
         else:
-            conn.rollback()
+            unit.rollback()
     return result

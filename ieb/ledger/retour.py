@@ -119,7 +119,8 @@ def process_retours(
     """
     results: list[RetourOutcome] = []
     seen: dict[int, _Applied] = {}
-    with ledger.engine.begin() as conn:
+    with ledger.transaction() as unit:
+        conn = unit.connection
         chunk: list[tuple[str, bytes]] = []
         for item in files:
             chunk.append(item)

@@ -1,20 +1,24 @@
-"""The database schema shared by the ledger and the transport (outbox, inbox, audit).
-
-All tables live on one :data:`metadata` with a naming convention, so constraint names are stable
-across SQLite and PostgreSQL and Alembic migrations can refer to them. The schema is created and
-upgraded only through the migrations in :mod:`ieb.ledger.migrations` (see
-:func:`ieb.ledger.db.open_database`); never call ``metadata.create_all`` on a real database.
-
-One database holds the ledger of one party: a municipality's own deliveries (``ieb plan``,
-``ieb retour``) or the CAK's view in the simulator (``ieb simulate process``).
-"""
+"""Moved to :mod:`ieb.store.schema` (the storage floor); this name stays for one release."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from ieb.store.schema import (
+    DELIVERY_OUTCOMES,
+    FIRST_RELEASE,
+    INBOX_STATUSES,
+    OUTBOX_STATUSES,
+    audit,
+    counters,
+    deliveries,
+    eb_start_nummers,
+    inbox,
+    metadata,
+    outbox,
+)
 
 __all__ = [
     "DELIVERY_OUTCOMES",
+    "FIRST_RELEASE",
     "INBOX_STATUSES",
     "OUTBOX_STATUSES",
     "audit",
@@ -25,145 +29,3 @@ __all__ = [
     "metadata",
     "outbox",
 ]
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-TZ = sa.DateTime(timezone=True)
-NOW = sa.func.current_timestamp()
-
-#: outcome of a delivery (a heenbericht) in the ledger
-DELIVERY_OUTCOMES = ("pending", "accepted", "rejected", "not_assessed", "technical")
-OUTBOX_STATUSES = ("pending", "sending", "acknowledged", "failed", "dead")
-INBOX_STATUSES = ("received", "processed", "failed", "duplicate")
-
-# ------------------------------------------------------------------ ledger
-
-#: Sequences per scope: ``(afzender, "eb_start_nummer")``, ``(afzender, "identificatie")``,
-#: ``("cak", "retour")``. Allocation is ``UPDATE ... SET last_value = last_value + 1 RETURNING``,
-#: which serialises concurrent writers on both databases.
-counters = sa.Table(
-    "counters",
-    metadata,
-    sa.Column("scope", sa.String(16), primary_key=True),
-    sa.Column("kind", sa.String(16), primary_key=True),
-    sa.Column("last_value", sa.BigInteger, nullable=False),
-)
-
-#: Every EbStartNummer ever used within a gemeente (OP290): the primary key makes a number unique.
-eb_start_nummers = sa.Table(
-    "eb_start_nummers",
-    metadata,
-    sa.Column("afzender", sa.String(4), primary_key=True),
-    sa.Column("eb_start_nummer", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("bsn", sa.String(9), nullable=False),
-    sa.Column("created_at", TZ, nullable=False, server_default=NOW),
-)
-
-#: One row per heenbericht (WMO401 or WMO403): the delivery it carries, the file itself and the
-#: retour outcome. The full history of a start or stop is the rows with the same
-#: (afzender, eb_start_nummer, bericht) in ``id`` order.
-deliveries = sa.Table(
-    "deliveries",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("afzender", sa.String(4), nullable=False),
-    sa.Column("identificatie", sa.String(12), nullable=False),
-    sa.Column("dagtekening", sa.Date, nullable=False),
-    sa.Column("bericht", sa.String(6), nullable=False),
-    sa.Column("bsn", sa.String(9), nullable=False),
-    sa.Column("eb_start_nummer", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(1), nullable=False),
-    sa.Column("datum", sa.Date, nullable=False),
-    sa.Column("kostprijs_bedrag", sa.Integer, nullable=True),
-    sa.Column("kostprijs_startdatum", sa.Date, nullable=True),
-    sa.Column("payload", sa.LargeBinary, nullable=True),
-    sa.Column("source", sa.String(255), nullable=True),
-    sa.Column("outcome", sa.String(16), nullable=False),
-    sa.Column("retour_codes", sa.String(200), nullable=True),
-    sa.Column("retour_identificatie", sa.String(12), nullable=True),
-    sa.Column("retour_dagtekening", sa.Date, nullable=True),
-    sa.Column("retour_payload", sa.LargeBinary, nullable=True),
-    sa.Column("retour_source", sa.String(255), nullable=True),
-    sa.Column("detail", sa.Text, nullable=True),
-    sa.Column("created_at", TZ, nullable=False, server_default=NOW),
-    sa.Column("retour_at", TZ, nullable=True),
-    sa.UniqueConstraint("afzender", "identificatie", "dagtekening"),
-    sa.CheckConstraint("bericht IN ('WMO401', 'WMO403')", name="bericht"),
-    sa.CheckConstraint("status IN ('1', '2', '3')", name="status"),
-    sa.CheckConstraint(
-        "outcome IN ('pending', 'accepted', 'rejected', 'not_assessed', 'technical')", name="outcome"
-    ),
-    sa.Index(None, "afzender", "eb_start_nummer"),
-    sa.Index(None, "afzender", "bsn"),
-)
-
-# ------------------------------------------------------------------ transport
-
-outbox = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("referentienummer", sa.String(36), nullable=False, unique=True),
-    sa.Column("afzender", sa.String(4), nullable=True),
-    sa.Column("functie", sa.String(16), nullable=True),
-    sa.Column("bericht_identificatie", sa.String(12), nullable=True),
-    sa.Column("payload", sa.LargeBinary, nullable=True),
-    sa.Column("envelope", sa.LargeBinary, nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
-    sa.Column("next_attempt_at", TZ, nullable=True),
-    sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("locked_by", sa.String(64), nullable=True),
-    sa.Column("locked_until", TZ, nullable=True),
-    sa.Column("created_at", TZ, nullable=False, server_default=NOW),
-    sa.Column("updated_at", TZ, nullable=False, server_default=NOW),
-    sa.Column("acknowledged_at", TZ, nullable=True),
-    sa.CheckConstraint("status IN ('pending', 'sending', 'acknowledged', 'failed', 'dead')", name="status"),
-    sa.Index(None, "status", "next_attempt_at"),
-    sa.Index(None, "afzender", "bericht_identificatie"),
-)
-
-inbox = sa.Table(
-    "inbox",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("referentienummer", sa.String(36), nullable=False, unique=True),
-    sa.Column("cross_ref_nummer", sa.String(36), nullable=True, index=True),
-    sa.Column("berichtcode", sa.String(8), nullable=True),
-    sa.Column("functie", sa.String(16), nullable=True),
-    sa.Column("zender", sa.String(32), nullable=True),
-    sa.Column("peer_oin", sa.String(20), nullable=True),
-    sa.Column("envelope", sa.LargeBinary, nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("received_at", TZ, nullable=False, server_default=NOW),
-    sa.Column("processed_at", TZ, nullable=True),
-    #: crossRefnummer of the FIRST retour (Du01) for a heenbericht; unique, so a second retour is
-    #: detected by the database (race-free), see :func:`ieb.transport.inbox.store_envelope`
-    sa.Column("retour_of", sa.String(36), nullable=True),
-    sa.CheckConstraint("status IN ('received', 'processed', 'failed', 'duplicate')", name="status"),
-    sa.Index("uq_inbox_retour_of", "retour_of", unique=True),
-)
-
-audit = sa.Table(
-    "audit",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", TZ, nullable=False, server_default=NOW),
-    sa.Column("direction", sa.String(3), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("referentienummer", sa.String(36), nullable=True),
-    sa.Column("cross_ref_nummer", sa.String(36), nullable=True),
-    sa.Column("functie", sa.String(16), nullable=True),
-    sa.Column("outcome", sa.String(32), nullable=True),
-    sa.Column("detail", sa.Text, nullable=True),
-    sa.CheckConstraint("direction IN ('in', 'out')", name="direction"),
-)

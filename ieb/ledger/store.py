@@ -1,26 +1,30 @@
 """The ledger store: deliveries with their outcome, number allocation, and history views.
 
 Every method that changes something takes a :class:`sqlalchemy.Connection` inside a transaction
-(``with ledger.engine.begin() as conn: ...``) so callers combine several changes atomically; the
-high-level functions (planner, retour processing, the CAK side) each use one transaction.
+so callers combine several changes atomically; the high-level functions (planner, retour
+processing, the CAK side) each use one :meth:`Ledger.transaction`. A ledger made on a caller's
+:class:`~sqlalchemy.Connection` (``Ledger(conn)``) joins that caller's transaction: its
+transactions are savepoints, so ``ieb plan --queue`` records the plan and queues its envelopes
+in one commit. The tables are the storage floor's (:mod:`ieb.store.schema`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ieb.ledger.db import open_database
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState
-from ieb.ledger.schema import counters, deliveries, eb_start_nummers
+from ieb.store.db import open_database
+from ieb.store.schema import FIRST_RELEASE, counters, deliveries, eb_start_nummers
 
-__all__ = ["COUNTED_CAK", "COUNTED_GEMEENTE", "DeliveryRow", "Ledger", "PersonHistories"]
+__all__ = ["COUNTED_CAK", "COUNTED_GEMEENTE", "DeliveryRow", "Ledger", "LedgerTransaction", "PersonHistories"]
 
 #: outcomes that make up the history on the municipality's side: accepted and not yet answered
 COUNTED_GEMEENTE = ("accepted", "pending")
@@ -58,6 +62,8 @@ class DeliveryRow:
     detail: str | None
     created_at: dt.datetime | None
     retour_at: dt.datetime | None
+    #: the release pack the delivery was written in (``"ieb-1.0"``)
+    release: str = FIRST_RELEASE
 
 
 # Statements built once: building a SQLAlchemy statement per row (``.values(...)``, ``.where(a == b)``)
@@ -152,27 +158,86 @@ def _row(row: Any) -> DeliveryRow:
         row.detail,
         row.created_at,
         row.retour_at,
+        row.release,
     )
 
 
-class Ledger:
-    """A ledger on one database. ``counted`` are the outcomes that form the history the rules see."""
+class LedgerTransaction:
+    """One unit of work on the ledger (see :meth:`Ledger.transaction`): ``connection`` to pass to the
+    store's methods, :meth:`rollback` to discard the work without raising."""
 
-    def __init__(self, engine: Engine, *, counted: Sequence[str] = COUNTED_GEMEENTE) -> None:
-        self.engine = engine
+    __slots__ = ("_tx", "connection")
+
+    def __init__(self, connection: Connection, tx: sa.Transaction) -> None:
+        self.connection = connection
+        self._tx = tx
+
+    def rollback(self) -> None:
+        """Discard everything done in this unit (only this savepoint when the ledger joined a caller's
+        transaction); the ``with`` block then ends without committing."""
+        if self._tx.is_active:
+            self._tx.rollback()
+
+
+class Ledger:
+    """A ledger on one database. ``counted`` are the outcomes that form the history the rules see.
+
+    ``bind``: an :class:`~sqlalchemy.Engine` (each :meth:`transaction` is its own commit) or a
+    :class:`~sqlalchemy.Connection` inside a caller's transaction (each :meth:`transaction` is a
+    savepoint in it; the caller commits or rolls back the whole).
+    """
+
+    def __init__(self, bind: Engine | Connection, *, counted: Sequence[str] = COUNTED_GEMEENTE) -> None:
+        self._joined: Connection | None = bind if isinstance(bind, Connection) else None
+        self.engine: Engine = bind.engine if isinstance(bind, Connection) else bind
         self.counted = tuple(counted)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[LedgerTransaction]:
+        """A unit of work: committed when the block ends, rolled back when it raises (or after
+        :meth:`LedgerTransaction.rollback`). On a joined ledger it is a savepoint of the caller's
+        transaction, which must be open (``with engine.begin() as conn: Ledger(conn)``)."""
+        with contextlib.ExitStack() as stack:
+            if self._joined is not None:
+                conn = self._joined
+                if not conn.in_transaction():
+                    raise RuntimeError(
+                        "Ledger(conn) needs a connection inside a transaction (engine.begin())"
+                    )
+                tx: sa.Transaction = conn.begin_nested()
+            else:
+                conn = stack.enter_context(self.engine.connect())
+                tx = conn.begin()
+            unit = LedgerTransaction(conn, tx)
+            try:
+                yield unit
+            except BaseException:
+                unit.rollback()
+                raise
+            if tx.is_active:
+                tx.commit()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        if self._joined is not None:
+            yield self._joined
+        else:
+            with self.engine.connect() as conn:
+                yield conn
 
     @classmethod
     def open(
         cls, url: str | os.PathLike[str] | None = None, *, counted: Sequence[str] = COUNTED_GEMEENTE
     ) -> Ledger:
-        """A ledger on ``url`` (see :func:`ieb.ledger.db.open_database`: created or migrated to the newest
+        """A ledger on ``url`` (see :func:`ieb.store.db.open_database`: created or migrated to the newest
         schema; ``None`` is ``$IEB_DB`` or ``./ieb.sqlite``)."""
         return cls(open_database(url), counted=counted)
 
     def close(self) -> None:
-        """Close the database connections (the engine's pool)."""
-        self.engine.dispose()
+        """Close the database connections (the engine's pool); a joined ledger leaves the caller's
+        connection and engine alone."""
+        if self._joined is None:
+            self.engine.dispose()
 
     def __enter__(self) -> Ledger:
         return self
@@ -256,10 +321,12 @@ class Ledger:
         source: str | None = None,
         retour_codes: Iterable[str] = (),
         detail: str | None = None,
+        release: str = FIRST_RELEASE,
     ) -> int:
         """Store one delivery (a heenbericht) with its ``outcome``; returns its row id.
-        ``payload`` is the file as sent, ``retour_codes`` the codes of its retour (if any)."""
-        row = self._row_values(delivery, outcome, payload, source, retour_codes, detail, _now())
+        ``payload`` is the file as sent, ``retour_codes`` the codes of its retour (if any),
+        ``release`` the name of the release pack it was written in."""
+        row = self._row_values(delivery, outcome, payload, source, retour_codes, detail, _now(), release)
         result = conn.execute(_INSERT_DELIVERY, row)
         return int(result.scalar_one())
 
@@ -272,6 +339,7 @@ class Ledger:
         retour_codes: Iterable[str],
         detail: str | None,
         now: dt.datetime,
+        release: str,
     ) -> dict[str, Any]:
         codes = " ".join(retour_codes)
         return {
@@ -291,12 +359,13 @@ class Ledger:
             "retour_codes": codes or None,
             "detail": detail,
             "created_at": now,
+            "release": release,
         }
 
     def add_many(self, conn: Connection, items: Sequence[Mapping[str, Any]]) -> None:
         """Store several deliveries in one multi-row insert. Each item holds ``delivery`` and the
         keyword arguments of :meth:`add` (``outcome``, ``payload``, ``source``, ``retour_codes``,
-        ``detail``)."""
+        ``detail``, ``release``)."""
         if not items:
             return
         now = _now()
@@ -309,6 +378,7 @@ class Ledger:
                 item.get("retour_codes", ()),
                 item.get("detail"),
                 now,
+                item.get("release", FIRST_RELEASE),
             )
             for item in items
         ]
@@ -485,7 +555,7 @@ class Ledger:
     def periods(self, afzender: str | None = None) -> dict[tuple[str, str], list[PeriodState]]:
         """The current periods per (afzender, bsn) as the counted history has them."""
         out: dict[tuple[str, str], list[PeriodState]] = {}
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for afz in [afzender] if afzender else self.afzenders(conn):
                 history = self.full_history(conn, afz)
                 for bsn in history.bsns(afz):

@@ -1,349 +1,238 @@
-"""Releases as data: a registry of iStandaard releases (namespaces, messages, schemas, rules).
+"""The release registry: iStandaard releases as packs (:class:`~ieb.releases.pack.ReleasePack`).
 
-``ieb-1.0`` is built in. A user who has the official XSD set of another release registers its
-folder with :func:`register_folder` and can then detect, parse to a generic tree, XSD-validate and
-run the generic checks on those files, without code changes::
+Packs come from three places, first one wins per name:
+
+* the built-in packs (``ieb-1.0``, :mod:`ieb.releases.ieb_1_0`);
+* the entry point group ``ieb.releases`` (``name = "package.module:PACK"``), so a pack can ship as
+  its own wheel;
+* :func:`register_folder`: a folder of official XSDs of another release. Such a release can be
+  detected, parsed to a generic tree, XSD-validated and checked with the generic checks, without
+  code changes::
 
     from ieb.releases import register_folder
     release = register_folder("/path/to/iEb-4.0/xsd")
+
+Packs are loaded on first use of a registry (not at import), so importing this module loads no pack.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lxml import etree
 
 from ieb.errors import ConfigurationError, UnknownMessageError
-from ieb.resources import schemas_dir
-from ieb.xmlsafe import schema_parser, thread_schema
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ieb.messages import Message
-    from ieb.validation.rules import Rule
+from ieb.releases._xsd import XS, appinfo, secure_parse
+from ieb.releases.pack import MessageDef, ReleasePack
 
 __all__ = [
-    "MessageSpec",
+    "ENTRY_POINT_GROUP",
+    "MessageDef",
     "Registry",
-    "Release",
-    "attach_builtin_rules",
+    "ReleasePack",
     "default_registry",
+    "detect",
+    "get_pack",
     "get_release",
     "register_folder",
+    "scan_folder",
 ]
 
-XS = "http://www.w3.org/2001/XMLSchema"
 _XS = {"xs": XS}
-#: Simple types of the basisschema that the generic checks look for.
-GENERIC_TYPES = frozenset({"LDT_BurgerServicenummer", "LDT_Datum", "LDT_StatusAanlevering"})
+
+#: The entry point group a pack wheel declares its pack in (``ieb-4.0 = "ieb_pack_40:PACK"``).
+ENTRY_POINT_GROUP = "ieb.releases"
+#: The packs shipped with ieb, as ``module:attribute`` (the same form as an entry point).
+BUILTIN_PACKS: tuple[str, ...] = ("ieb.releases.ieb_1_0:PACK",)
 
 
-def _secure_parse(path: Path) -> etree._ElementTree:
-    return etree.parse(str(path), schema_parser())
-
-
-@dataclass(eq=False)
-class MessageSpec:
-    """One message of a release: its name, BerichtCode, namespace and schema file."""
-
-    release: str
-    name: str
-    bericht_code: str | None
-    namespace: str
-    schema_path: Path
-    root_name: str = "Bericht"
-    model: type[Message] | None = None
-    _types: dict[tuple[str, ...], str] | None = field(default=None, repr=False)
-    _builtins: dict[tuple[str, ...], str] | None = field(default=None, repr=False)
-
-    @property
-    def schema(self) -> etree.XMLSchema:
-        """The compiled XSD: compiled once per thread (libxml2 must not compile concurrently, and a
-        schema's error log is per object)."""
-        try:
-            return thread_schema(self.schema_path)
-        except (etree.XMLSchemaParseError, OSError, etree.XMLSyntaxError) as exc:
-            raise ConfigurationError(
-                f"schema {self.schema_path} van {self.release}/{self.name} is onbruikbaar: {exc}"
-            ) from exc
-
-    @property
-    def types(self) -> dict[tuple[str, ...], str]:
-        """Element path (local names from the root) -> the basisschema type it is based on."""
-        if self._types is None:
-            self._types, self._builtins = _type_index(self.schema_path, self.root_name)
-        return self._types
-
-    @property
-    def builtins(self) -> dict[tuple[str, ...], str]:
-        """Element path (local names from the root) -> the built-in XSD type its simple type derives
-        from (``"date"``, ``"integer"``, ``"string"``), which fixes how its value is read
-        (:func:`ieb.values.read_value`)."""
-        if self._builtins is None:
-            self._types, self._builtins = _type_index(self.schema_path, self.root_name)
-        return self._builtins
-
-
-def _type_index(
-    schema_path: Path, root_name: str
-) -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], str]]:
-    """Walk the XSD (message schema plus the schemas it imports) from the root element and record,
-    for every element path, the LDT_* type it is declared with or restricts, and the built-in XSD
-    type at the root of its derivation."""
-    complex_types: dict[str, etree._Element] = {}
-    simple_types: dict[str, etree._Element] = {}
-    roots: dict[str, etree._Element] = {}
-    seen: set[Path] = set()
-
-    def load(path: Path) -> None:
-        path = path.resolve()
-        if path in seen:
-            return
-        seen.add(path)
-        doc = _secure_parse(path).getroot()
-        for node in doc.findall("xs:complexType", _XS):
-            complex_types[node.get("name", "")] = node
-        for node in doc.findall("xs:simpleType", _XS):
-            simple_types[node.get("name", "")] = node
-        if path == schema_path.resolve():
-            for node in doc.findall("xs:element", _XS):
-                roots[node.get("name", "")] = node
-        for imp in doc.findall("xs:import", _XS) + doc.findall("xs:include", _XS):
-            loc = imp.get("schemaLocation")
-            if loc:
-                load(path.parent / loc)
-
-    def local(qname: str | None) -> str:
-        return (qname or "").split(":")[-1]
-
-    def simple_base(name: str, depth: int = 0) -> str | None:
-        if name in GENERIC_TYPES:
-            return name
-        node = simple_types.get(name)
-        if node is None or depth > 20:
-            return None
-        restriction = node.find("xs:restriction", _XS)
-        return simple_base(local(restriction.get("base")), depth + 1) if restriction is not None else None
-
-    def builtin_base(name: str, depth: int = 0) -> str | None:
-        node = simple_types.get(name)
-        if node is None:
-            return name or None  # not declared in these schemas: a built-in type (xs:date, ...)
-        restriction = node.find("xs:restriction", _XS)
-        if restriction is None or depth > 20:
-            return None
-        return builtin_base(local(restriction.get("base")), depth + 1)
-
-    index: dict[tuple[str, ...], str] = {}
-    builtins: dict[tuple[str, ...], str] = {}
-
-    def walk(element: etree._Element, path: tuple[str, ...], depth: int) -> None:
-        if depth > 30:
-            return
-        type_name = local(element.get("type"))
-        base = simple_base(type_name) if type_name else None
-        if not type_name:
-            anonymous = element.find("xs:simpleType/xs:restriction", _XS)
-            if anonymous is not None:
-                base = simple_base(local(anonymous.get("base")))
-        if base:
-            index[path] = base
-        if type_name and type_name not in complex_types:
-            builtin = builtin_base(type_name)
-        else:
-            anonymous = element.find("xs:simpleType/xs:restriction", _XS)
-            builtin = builtin_base(local(anonymous.get("base"))) if anonymous is not None else None
-        if builtin:
-            builtins[path] = builtin
-        ctype = complex_types.get(type_name) if type_name else element.find("xs:complexType", _XS)
-        if ctype is None:
-            return
-        for child in ctype.iter(f"{{{XS}}}element"):
-            if child.get("name"):
-                walk(child, (*path, child.get("name", "")), depth + 1)
-
-    load(schema_path)
-    if root_name in roots:
-        walk(roots[root_name], (root_name,), 0)
-    return index, builtins
-
-
-@dataclass(eq=False)
-class Release:
-    """A release: its name (``ieb-1.0``), messages by name and extra rules."""
-
-    name: str
-    folder: Path
-    messages: dict[str, MessageSpec]
-    rules: tuple[Rule, ...] = ()
-    builtin: bool = False
-
-    def message(self, name: str) -> MessageSpec:
-        """The message by name (``WMO401``); raises UnknownMessageError when the release lacks it."""
-        try:
-            return self.messages[name.upper()]
-        except KeyError:
-            raise UnknownMessageError(
-                f"release {self.name} kent bericht {name!r} niet; wel: {', '.join(self.messages)}"
-            ) from None
-
-    def by_namespace(self, namespace: str) -> MessageSpec | None:
-        """The message with this target namespace, or None."""
-        for spec in self.messages.values():
-            if spec.namespace == namespace:
-                return spec
-        return None
-
-
-def _appinfo(doc: etree._Element, name: str) -> str | None:
-    for node in doc.iterfind("xs:annotation/xs:appinfo/*", _XS):
-        if etree.QName(node).localname == name and node.text:
-            return node.text.strip()
-    return None
-
-
-def scan_folder(folder: str | Path, *, name: str | None = None) -> Release:
+def scan_folder(folder: str | Path, *, name: str | None = None) -> ReleasePack:
     """Read a folder of official XSDs: each schema whose appinfo names a ``bericht`` other than
     ``basisschema`` and declares a root element becomes a message of the release."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigurationError(f"release-map {folder} bestaat niet")
-    messages: dict[str, MessageSpec] = {}
+    rows: dict[str, tuple[str, str | None, str, Path, str]] = {}
     release_name = name
     for path in sorted(folder.glob("*.xsd")):
         try:
-            doc = _secure_parse(path).getroot()
+            doc = secure_parse(path).getroot()
         except etree.XMLSyntaxError as exc:
             raise ConfigurationError(f"{path.name} is geen geldige XSD: {exc.msg}") from exc
-        bericht = _appinfo(doc, "bericht")
+        bericht = appinfo(doc, "bericht")
         target = doc.get("targetNamespace")
         if not bericht or bericht.lower() == "basisschema" or not target:
             continue
         if release_name is None:
-            standaard = _appinfo(doc, "standaard") or "onbekend"
-            release_name = f"{standaard}-{_appinfo(doc, 'release') or '0'}"
+            standaard = appinfo(doc, "standaard") or "onbekend"
+            release_name = f"{standaard}-{appinfo(doc, 'release') or '0'}"
         roots = [e.get("name") for e in doc.findall("xs:element", _XS)]
         if not roots:
             continue
         patterns: Any = doc.xpath(".//xs:element[@name='BerichtCode']//xs:pattern/@value", namespaces=_XS)
         code = str(patterns[0]) if patterns else None
-        messages[bericht.upper()] = MessageSpec(
-            release=release_name,
-            name=bericht.upper(),
-            bericht_code=code,
-            namespace=target,
-            schema_path=path,
-            root_name="Bericht" if "Bericht" in roots else str(roots[0]),
-        )
-    if not messages or release_name is None:
+        root_name = "Bericht" if "Bericht" in roots else str(roots[0])
+        rows[bericht.upper()] = (bericht.upper(), code, target, path, root_name)
+    if not rows or release_name is None:
         raise ConfigurationError(
             f"in {folder} staan geen bericht-XSD's met appinfo (standaard, bericht, release); "
             "geef de map met de officiële XSD's van een release"
         )
-    for spec in messages.values():
-        spec.release = release_name
-    return Release(name=release_name, folder=folder, messages=messages)
+    messages = {
+        name: MessageDef(
+            release=release_name,
+            name=name,
+            bericht_code=code,
+            namespace=target,
+            schema_path=path,
+            root_name=root_name,
+        )
+        for name, code, target, path, root_name in rows.values()
+    }
+    return ReleasePack(name=release_name, folder=folder, messages=messages)
+
+
+def load_pack(reference: str) -> ReleasePack:
+    """Import a pack from ``module:attribute``; raises ConfigurationError naming the reference when it
+    cannot be imported or is not a :class:`ReleasePack`."""
+    module_name, _, attribute = reference.partition(":")
+    try:
+        pack: Any = getattr(importlib.import_module(module_name), attribute or "PACK")
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"release-pack {reference} kan niet geladen worden: {exc}") from exc
+    if not isinstance(pack, ReleasePack):
+        raise ConfigurationError(f"{reference} is geen ReleasePack maar {type(pack).__name__}")
+    return pack
+
+
+def entry_point_packs() -> list[ReleasePack]:
+    """The packs declared in the entry point group ``ieb.releases`` of the installed distributions
+    (the ieb wheel declares its own built-in packs there too)."""
+    packs = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            pack: Any = ep.load()
+        except Exception as exc:  # a broken plugin must not hide which one it is
+            raise ConfigurationError(
+                f"release-pack {ep.name} ({ep.value}) kan niet geladen worden: {exc}"
+            ) from exc
+        if not isinstance(pack, ReleasePack):
+            raise ConfigurationError(f"entry point {ep.name} ({ep.value}) is geen ReleasePack")
+        packs.append(pack)
+    return packs
+
+
+def _default_packs() -> list[ReleasePack]:
+    return [load_pack(ref) for ref in BUILTIN_PACKS] + entry_point_packs()
 
 
 class Registry:
-    """Releases by name. Thread-safe; the built-in ``ieb-1.0`` is registered lazily."""
+    """Release packs by name. Thread-safe. ``sources`` is called once, on first use, for the packs to
+    start with (the built-in and entry point packs for :meth:`with_builtin`); a name given twice
+    keeps the first pack."""
 
-    def __init__(self, *, builtin: Callable[[], Release] | None = None) -> None:
-        self._releases: dict[str, Release] = {}
-        self._builtin = builtin
-        self._lock = threading.Lock()
+    def __init__(self, packs: Iterable[ReleasePack] = (), *, sources: Any = None) -> None:
+        self._packs: dict[str, ReleasePack] = {}
+        self._sources = sources
+        self._lock = threading.RLock()
+        for pack in packs:
+            self._packs.setdefault(pack.name, pack)
 
     def _ensure(self) -> None:
-        if self._builtin is not None:
-            with self._lock:
-                if self._builtin is not None:
-                    release = self._builtin()
-                    self._releases.setdefault(release.name, release)
-                    self._builtin = None
+        if self._sources is None:
+            return
+        with self._lock:
+            if self._sources is not None:
+                sources, self._sources = self._sources, None
+                try:
+                    for pack in sources():
+                        self._packs.setdefault(pack.name, pack)
+                except BaseException:
+                    self._sources = sources
+                    raise
 
     @classmethod
     def with_builtin(cls) -> Registry:
-        """A new, independent registry holding the built-in ``ieb-1.0`` (no global state touched)."""
-        return cls(builtin=_builtin_ieb_1_0)
+        """A new, independent registry with the built-in and entry point packs (no global state)."""
+        return cls(sources=_default_packs)
 
-    def register(self, release: Release, *, replace: bool = False) -> Release:
-        """Add ``release``; raises ConfigurationError when its name is taken and ``replace`` is False."""
+    def register(self, pack: ReleasePack, *, replace: bool = False) -> ReleasePack:
+        """Add ``pack``; raises ConfigurationError when its name is taken and ``replace`` is False."""
         self._ensure()
         with self._lock:
-            if release.name in self._releases and not replace:
-                raise ConfigurationError(f"release {release.name} is al geregistreerd")
-            self._releases[release.name] = release
-        return release
+            if pack.name in self._packs and not replace:
+                raise ConfigurationError(f"release {pack.name} is al geregistreerd")
+            self._packs[pack.name] = pack
+        return pack
 
     def register_folder(
         self, folder: str | Path, *, name: str | None = None, replace: bool = False
-    ) -> Release:
+    ) -> ReleasePack:
         """Register the release in a folder of official XSDs (see :func:`scan_folder`)."""
         return self.register(scan_folder(folder, name=name), replace=replace)
 
-    def get(self, name: str) -> Release:
-        """The release registered under ``name``; raises ConfigurationError when unknown."""
+    def get(self, name: str) -> ReleasePack:
+        """The pack registered under ``name``; raises ConfigurationError when unknown."""
         self._ensure()
         try:
-            return self._releases[name]
+            return self._packs[name]
         except KeyError:
             raise ConfigurationError(
-                f"onbekende release {name!r}; geregistreerd: {', '.join(self._releases)}"
+                f"onbekende release {name!r}; geregistreerd: {', '.join(self._packs)}"
             ) from None
 
-    def __iter__(self) -> Iterator[Release]:
+    def __iter__(self) -> Iterator[ReleasePack]:
         self._ensure()
-        return iter(list(self._releases.values()))
+        with self._lock:
+            return iter(list(self._packs.values()))
 
-    def detect(self, root: etree._Element) -> tuple[Release, MessageSpec]:
-        """Which release and message a parsed document is, from its root namespace."""
-        namespace = etree.QName(root).namespace or ""
-        for release in self:
-            spec = release.by_namespace(namespace)
-            if spec is not None and etree.QName(root).localname == spec.root_name:
-                return release, spec
+    def by_namespace(self, namespace: str) -> tuple[ReleasePack, MessageDef] | None:
+        """The pack and table row with this message namespace, or None."""
+        for pack in self:
+            row = pack.by_namespace(namespace)
+            if row is not None:
+                return pack, row
+        return None
+
+    def detect(self, root: etree._Element) -> tuple[ReleasePack, MessageDef]:
+        """Which release and message a parsed document is, from its root namespace and name; raises
+        UnknownMessageError when no registered pack has it."""
+        qname = etree.QName(root)
+        namespace = qname.namespace or ""
+        for pack in self:
+            row = pack.by_namespace(namespace)
+            if row is not None and qname.localname == row.root_name:
+                return pack, row
         raise UnknownMessageError(
-            f"onbekend bericht: root-element {etree.QName(root).localname!r} in namespace "
+            f"onbekend bericht: root-element {qname.localname!r} in namespace "
             f"{namespace or '(geen)'} hoort bij geen geregistreerde release"
         )
 
 
-_BUILTIN_RULES: list[tuple[Rule, ...]] = []
-_BUILTIN_RELEASES: list[Release] = []
+#: The process-wide registry (built-in and entry point packs, loaded on first use).
+default_registry = Registry(sources=_default_packs)
 
 
-def attach_builtin_rules(rules: tuple[Rule, ...]) -> None:
-    """Give the built-in ``ieb-1.0`` its rules. Called by :mod:`ieb.validation.rules` when it is
-    imported, so this package does not import the validator (no import cycle)."""
-    _BUILTIN_RULES[:] = [rules]
-    for release in _BUILTIN_RELEASES:
-        release.rules = rules
-
-
-def _builtin_ieb_1_0() -> Release:
-    from ieb.messages import message_class
-
-    release = scan_folder(schemas_dir() / "ieb" / "1.0", name="ieb-1.0")
-    for spec in release.messages.values():
-        spec.model = message_class(spec.name)
-    release.rules = _BUILTIN_RULES[0] if _BUILTIN_RULES else ()
-    release.builtin = True
-    _BUILTIN_RELEASES.append(release)
-    return release
-
-
-default_registry = Registry(builtin=_builtin_ieb_1_0)
-
-
-def get_release(name: str = "ieb-1.0") -> Release:
-    """A release of the default registry by name (the built-in ``ieb-1.0`` by default)."""
+def get_pack(name: str = "ieb-1.0") -> ReleasePack:
+    """A pack of the default registry by name (the built-in ``ieb-1.0`` by default); raises
+    ConfigurationError when unknown."""
     return default_registry.get(name)
 
 
-def register_folder(folder: str | Path, *, name: str | None = None, replace: bool = False) -> Release:
+#: The same as :func:`get_pack` (the name of 0.x, kept: it is not deprecated).
+get_release = get_pack
+
+
+def detect(root: etree._Element) -> tuple[ReleasePack, MessageDef]:
+    """Which release and message of the default registry a parsed document is (see :meth:`Registry.detect`)."""
+    return default_registry.detect(root)
+
+
+def register_folder(folder: str | Path, *, name: str | None = None, replace: bool = False) -> ReleasePack:
     """Register a folder of official XSDs in the default registry (see :func:`scan_folder`)."""
     return default_registry.register_folder(folder, name=name, replace=replace)

@@ -9,7 +9,8 @@ from typing import Any
 from lxml import etree
 
 from ieb.errors import MessageInvalidError
-from ieb.releases import MessageSpec, Registry, default_registry
+from ieb.releases import Registry, default_registry
+from ieb.releases.pack import MessageDef
 from ieb.values import read_value
 
 __all__ = ["GenericMessage", "element_to_tree", "parse_generic"]
@@ -17,7 +18,7 @@ __all__ = ["GenericMessage", "element_to_tree", "parse_generic"]
 Tree = dict[str, Any]
 
 
-def element_to_tree(element: etree._Element, spec: MessageSpec | None = None) -> Tree | str:
+def element_to_tree(element: etree._Element, spec: MessageDef | None = None) -> Tree | str:
     """Local names as keys; repeated elements become lists; leaves are their value as the XSD reads
     it (:func:`ieb.values.read_value`: comments and PIs left out, whitespace per the element's
     built-in type, integers and dates normalised). Without ``spec`` a leaf's text is only collapsed."""

@@ -4,7 +4,7 @@
 
 * the receiver (:class:`ieb.transport.server.Receiver` on :class:`ieb.transport.server.HttpsServer`,
   mutual TLS, OIN allow-list) that stores retouren and Fo01 and applies them to the ledger;
-* the sender (:class:`ieb.transport.outbox.Sender`, ``retry.workers`` threads) that drains the
+* the sender (:class:`ieb.transport.sender.Sender`, ``retry.workers`` threads) that drains the
   outbox as rows arrive (idle: one cheap query per second);
 * ``GET /health`` and ``GET /metrics`` (Prometheus) as WSGI middleware in front of the receiver
   (:class:`MonitorMiddleware`; any certificate of the trusted chain may read them), and on a
@@ -27,11 +27,12 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ieb.service.metrics import CONTENT_TYPE, Metrics
-from ieb.transport.outbox import Wakeup
+from ieb.transport.sender import Wakeup
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.exchange import Exchange
-    from ieb.transport.outbox import ClaimedMessage, Outbox, Sender
+    from ieb.transport.outbox import ClaimedMessage, Outbox
+    from ieb.transport.sender import Sender
     from ieb.transport.server import HttpsServer, Receiver
 
 __all__ = ["MonitorMiddleware", "Service"]
@@ -75,7 +76,7 @@ def preflight(exchange: Exchange, *, receive: bool = True) -> None:
     config = exchange.config
     if not config.ggk.endpoint:
         raise ConfigurationError("ggk.endpoint ontbreekt in ieb.toml", code="CONFIG")
-    exchange._tls()
+    exchange.tls_files()
     if not receive:
         return
     if not config.receiver.allowed_oins:
@@ -125,18 +126,18 @@ class Service:
 
     def start(self) -> Service:
         """Start receiver, monitor and sender threads; returns when the receiver listens."""
-        from ieb.transport.outbox import Sender
+        from ieb.transport.sender import Sender
         from ieb.transport.server import HttpsServer
 
         ex = self.exchange
         ex.on_retour = self.metrics.on_retour
         receiver = self.receiver = ex.receiver()
-        done = receiver.process_pending()
+        done = len(ex.retours.replay(("received",)))
         if done:
             log.info("%d opgeslagen retour(en) van een vorige run verwerkt", done)
         r = self.config.receiver
         self.server = HttpsServer(
-            MonitorMiddleware(receiver, self), ex._tls(), host=r.host, port=r.port, threads=r.threads
+            MonitorMiddleware(receiver, self), ex.tls_files(), host=r.host, port=r.port, threads=r.threads
         ).start()
         if r.monitor_port:
             from cheroot import wsgi

@@ -39,7 +39,7 @@ class _DatabaseCollector(Collector):
         self.engine = engine
 
     def collect(self) -> Iterator[Any]:
-        from ieb.ledger.schema import deliveries, inbox, outbox
+        from ieb.store.schema import deliveries, inbox, outbox
 
         with self.engine.connect() as conn:
             counts = dict.fromkeys(("pending", "sending", "acknowledged", "failed", "dead"), 0)

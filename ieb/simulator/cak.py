@@ -44,13 +44,13 @@ from typing import Any, Literal
 from lxml import etree
 from sqlalchemy.engine import Connection, Engine
 
-from ieb.ledger.db import open_database
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.store import COUNTED_CAK, Ledger
 from ieb.messages import BASIS_NS
 from ieb.messages.base import XSD_VERSIE
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import get_release
+from ieb.store.db import open_database
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
@@ -371,7 +371,7 @@ class CakSimulator:
     """The CAK's processing against its own ledger (a database; see :func:`ieb.ledger.open_database`).
 
     ``db``: an SQLAlchemy engine, a database URL or file path, or None for ``$IEB_DB`` /
-    ``./ieb.sqlite`` (raises :class:`~ieb.ledger.db.DatabaseVersionError` for a newer database);
+    ``./ieb.sqlite`` (raises :class:`~ieb.store.errors.DatabaseVersionError` for a newer database);
     ``today``: the processing day (DagtekeningRetour and the reference date of 8848), default the
     system date. Accepted deliveries are counted as the CAK counts them (``COUNTED_CAK``), so the
     history rules (TR071..TR330) see what the CAK accepted earlier.

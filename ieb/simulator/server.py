@@ -12,7 +12,7 @@ the gemeente's Digikoppeling adapter, the GGk and the CAK at once:
    redelivery is acknowledged and not processed again) and acknowledged with Bv03;
 4. a background worker queue runs the CAK side (:class:`ieb.simulator.cak.CakSimulator`) on the
    payload and puts a ``ggk_Du01`` holding the retour in the simulator's outbox;
-5. callback senders (:class:`ieb.transport.outbox.Sender`, with retries) deliver the Du01/Fo01 to
+5. callback senders (:class:`ieb.transport.sender.Sender`, with retries) deliver the Du01/Fo01 to
    the gemeente's receiver.
 
 Fault injection (:mod:`ieb.simulator.faults`) adds latency, HTTP 503, lost acknowledgements,
@@ -61,7 +61,8 @@ from ieb.simulator.cak import CakConfig, CakSimulator
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import GgkClient, SendResult, WusSigning
-from ieb.transport.outbox import Outbox, RetryPolicy, Sender, Wakeup, ledger_tables, open_ledger, utcnow
+from ieb.transport.outbox import Outbox, ledger_tables, open_ledger, utcnow
+from ieb.transport.sender import RetryPolicy, Sender, Wakeup
 from ieb.transport.server import HttpsServer, PeerInfo, SoapEndpoint, SoapReply
 from ieb.transport.tls import TlsFiles
 

@@ -89,7 +89,7 @@ def answered(engine: Engine, refs: set[str], *, settled: bool = False) -> tuple[
     ``settled`` only retours whose processing finished (``processed`` or ``failed``) count."""
     import sqlalchemy as sa
 
-    from ieb.ledger.schema import inbox as t
+    from ieb.store.schema import inbox as t
 
     with engine.connect() as conn:
         rows = conn.execute(
@@ -128,6 +128,7 @@ def run_demo(
     """Run the demo (see the module docstring) and return its summary."""
     from ieb.config import GgkSettings, IebConfig, OrganisatieSettings, ReceiverSettings, RetrySettings
     from ieb.exchange import Exchange
+    from ieb.service import Service
     from ieb.simulator.server import SimulatorService
     from ieb.testing.pki import create_test_pki
     from ieb.transport.outbox import Outbox
@@ -176,7 +177,7 @@ def run_demo(
             faults=faults,
             callback_workers=workers,
         ).start()
-        service = exchange.serve()
+        service = Service(exchange)
         try:
             service.start()
             today = dt.date.today()

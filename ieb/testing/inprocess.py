@@ -5,7 +5,7 @@ app (the simulator's :class:`~ieb.simulator.server.GgkSimulator`, a
 It sends exactly what :class:`~ieb.transport.client.GgkClient` would put in the SOAP body (the
 envelope wrapped by :func:`ieb.ggk.soap.wrap_soap`, without WS-Security), presents ``peer_cert``
 (DER) as the TLS client certificate, and maps the answer the same way: Bv03 -> :class:`SendResult`,
-Fo03 -> :class:`~ieb.transport.errors.DeliveryRejectedError`, 5xx/408/429 ->
+Fo03 -> :func:`ieb.transport.faults.fault_error`, 5xx/408/429 ->
 :class:`~ieb.transport.errors.TransientSendError`, anything else ->
 :class:`~ieb.transport.errors.PermanentSendError`.
 """
@@ -22,7 +22,8 @@ from ieb.ggk import SOAP_ACTIONS, Bv03, Fo03, operation_for
 from ieb.ggk import parse as parse_envelope
 from ieb.ggk.soap import unwrap_soap, wrap_soap
 from ieb.transport.client import SendResult
-from ieb.transport.errors import DeliveryRejectedError, PermanentSendError, TransientSendError
+from ieb.transport.errors import PermanentSendError, TransientSendError
+from ieb.transport.faults import fault_error
 
 __all__ = ["InProcessTransport"]
 
@@ -88,7 +89,7 @@ class InProcessTransport:
         except IebError as exc:
             raise TransientSendError(f"onleesbaar antwoord: {exc}", **ctx) from exc
         if isinstance(answer, Fo03):
-            raise DeliveryRejectedError(answer, status=status, endpoint=self.endpoint)
+            raise fault_error(answer, status=status, endpoint=self.endpoint)
         if not isinstance(answer, Bv03) or status != 200:
             raise TransientSendError(f"geen Bv03 (HTTP {status})", **ctx)
         return SendResult(bv03=answer, status=status, seconds=time.perf_counter() - started)

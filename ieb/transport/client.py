@@ -21,7 +21,9 @@ Errors (:mod:`ieb.transport.errors`): :class:`TransientSendError` (timeouts, con
 HTTP 5xx without a StUF fault, an unreadable answer; safe to retry with the same envelope since
 receivers are idempotent on the referentienummer), :class:`PermanentSendError` (certificate does
 not chain, hostname mismatch, our certificate refused, HTTP 4xx, answer not in the WSDL, answer too
-large or compressed: ``hint`` says what to fix) and :class:`DeliveryRejectedError` (a Fo03).
+large or compressed: ``hint`` says what to fix) and :class:`DeliveryRejectedError` (a Fo03 with a
+permanent code); a Fo03 whose code the versioned table (:mod:`ieb.transport.faults`) calls transient,
+or one answered with HTTP 503, is a :class:`~ieb.transport.errors.TransientFaultError`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import ssl
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -47,12 +49,14 @@ from ieb.ggk import GGK_NS, SOAP_ACTIONS, STUF_NS, Bv03, Di01, Du01, Envelope, F
 from ieb.ggk import parse as parse_envelope
 from ieb.ggk.codec import envelope_to_element
 from ieb.ggk.soap import unwrap_soap
+from ieb.transport.base import Delivered
 from ieb.transport.errors import (
     DeliveryRejectedError,
     PermanentSendError,
     TransientSendError,
     TransportError,
 )
+from ieb.transport.faults import fault_error
 from ieb.transport.tls import TlsFiles, client_context
 from ieb.xmlsafe import safe_parser
 
@@ -212,14 +216,23 @@ class WusSigning:
         )
 
 
-@dataclass(frozen=True)
-class SendResult:
-    """What a successful call returned: the Bv03, the HTTP status and how long it took."""
+class SendResult(Delivered):
+    """What a successful StUF-GGk call returned: a :class:`~ieb.transport.base.Delivered` (reference
+    = the Bv03's crossRefnummer, HTTP status, seconds, ``evidence`` = the signed parts) that also
+    carries the :class:`~ieb.ggk.Bv03` itself."""
 
     bv03: Bv03
-    status: int
-    seconds: float
-    signed_parts: tuple[str, ...] = field(default=())
+
+    def __init__(self, bv03: Bv03, status: int, seconds: float, signed_parts: tuple[str, ...] = ()) -> None:
+        super().__init__(
+            reference=bv03.cross_refnummer or "", status=status, seconds=seconds, evidence=tuple(signed_parts)
+        )
+        object.__setattr__(self, "bv03", bv03)
+
+    @property
+    def signed_parts(self) -> tuple[str, ...]:
+        """Clark names of the answer's parts covered by its verified signature (``evidence``)."""
+        return self.evidence
 
 
 def _signature_value(signed: bytes) -> str | None:
@@ -468,7 +481,7 @@ class GgkClient:
                 f"onleesbaar antwoord (HTTP {status}): {exc}", code=exc.code, **ctx
             ) from exc
         if isinstance(answer, Fo03):  # a refusal needs no signature to be believed
-            raise DeliveryRejectedError(answer, status=status, endpoint=self.endpoint)
+            raise fault_error(answer, status=status, endpoint=self.endpoint)
         signed_parts: tuple[str, ...] = ()
         if self.signing is not None and self.signing.verify_answers:
             signed_parts = self._verify_answer(envelope, request, content)

@@ -4,12 +4,16 @@
 
     TransportError                 root; every error carries .endpoint and .referentienummer
     ├── TransientSendError         may or may not have arrived: resend the SAME envelope later
-    │                              (timeouts, connection refused/reset, HTTP 5xx/408/429, an answer
-    │                              we cannot read, the total deadline passed)
+    │   │                          (timeouts, connection refused/reset, HTTP 5xx/408/429, an answer
+    │   │                          we cannot read, the total deadline passed)
+    │   └── TransientFaultError    the receiver refused FOR NOW with a code the versioned code
+    │                              table calls transient (:mod:`ieb.transport.faults`, e.g. StUF058
+    │                              "cannot store", IB102 "no route"); .code = that code
     ├── PermanentSendError         resending will not help until someone fixes something; .hint
     │   │                          says what (certificate does not chain, hostname mismatch,
     │   │                          HTTP 4xx, answer not in the WSDL, plain http, answer too large)
-    │   └── DeliveryRejectedError  the receiver answered a StUF Fo03 (.fo03, .code = Fo03 code)
+    │   └── RejectedError          the receiver refused the message with a permanent code (.code)
+    │       └── DeliveryRejectedError   ... as a StUF Fo03 (.fo03)
     └── (the outbox's own errors live in ieb.transport.outbox)
 
 :func:`is_permanent` tells the two kinds apart. Errors are picklable (they cross process
@@ -18,7 +22,7 @@ boundaries in the conformance kit and in multiprocessing tests; see ``IebError._
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ieb.errors import IebError
 
@@ -28,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DeliveryRejectedError",
     "PermanentSendError",
+    "RejectedError",
+    "TransientFaultError",
     "TransientSendError",
     "TransportError",
     "describe",
@@ -84,11 +90,26 @@ class TransientSendError(TransportError):
     receivers are idempotent on it."""
 
 
+class TransientFaultError(TransientSendError):
+    """The receiver refused the message for now with a code the versioned code table
+    (:mod:`ieb.transport.faults`) calls transient; resend the same envelope later. ``code`` is
+    that code; ``fault`` the protocol's own fault object when there is one (a StUF Fo03)."""
+
+    def __init__(self, message: str, *, fault: object | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.fault = fault
+
+
 class PermanentSendError(TransportError):
     """Resending will not help until the cause is fixed (see :attr:`hint`)."""
 
 
-class DeliveryRejectedError(PermanentSendError):
+class RejectedError(PermanentSendError):
+    """The receiver refused the message with a code that is permanent (``code``): it will not
+    accept this message as it is."""
+
+
+class DeliveryRejectedError(RejectedError):
     """The receiver answered with a StUF Fo03 fault: it will not accept this envelope as it is."""
 
     def __init__(self, fo03: Fo03, *, status: int | None = None, endpoint: str | None = None) -> None:

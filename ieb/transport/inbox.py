@@ -64,7 +64,7 @@ def store_envelope(
     audit: AuditTrail | None = None,
 ) -> StoredEnvelope:
     """Insert an arrived envelope in the inbox and commit (see the module docstring)."""
-    from ieb.ledger.schema import inbox as t
+    from ieb.store.schema import inbox as t
 
     values: dict[str, Any] = {
         "referentienummer": referentienummer,

@@ -1,28 +1,39 @@
-"""A durable outbox: nothing goes on the wire before it is committed, nothing is sent twice.
+"""The outbox store: nothing goes on the wire before it is committed, nothing is sent twice,
+and one person's messages go out one at a time, in order.
 
 Life of a row (table ``outbox`` of the ledger)::
 
     enqueue()            pending      committed with its envelope before any network I/O
     claim()              sending      leased: locked_by = this worker, locked_until = now + lease
-    send -> Bv03         acknowledged
-    send -> Fo03         failed       the other side refused the envelope (reason in last_error)
+    delivered            acknowledged (the other side's acknowledgement; StUF-GGk: a Bv03)
+    refused (permanent)  failed       the other side refused the envelope (reason in last_error)
     transient error      pending      next_attempt_at = now + backoff(attempts), same envelope
     attempts exhausted   dead         dead letter, with the last reason
 
+This module is the store only; the worker pool that sends is :mod:`ieb.transport.sender`, the
+protocol behind it :mod:`ieb.transport.base`.
+
+* **Per-person order** (issue 21): a row that belongs to a delivery of the ledger (``afzender`` +
+  ``bericht_identificatie`` -> ``deliveries``) is claimed only when every EARLIER row (lower id) of
+  the same person (same ``afzender`` and Bsn) is acknowledged AND its retour accepted it (delivery
+  outcome ``accepted``). So one person never has two messages in flight, and a stop or change is
+  never sent before the CAK accepted the start it changes. An earlier row that ended negatively
+  (retour ``rejected``/``not_assessed``/``technical``, or the row ``failed``/``dead``) keeps
+  blocking the rows that were queued before that was known (they wait, see :meth:`waiting` for the
+  reason in plain Dutch); rows queued after it are planned with that knowledge and go out.
+  Rows without a delivery (callbacks of the simulator, hand-made envelopes) are not ordered.
 * **Claiming** is atomic: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` inside the claiming
   transaction, so several sender processes share one outbox without ever holding the same row; on
-  SQLite one ``UPDATE ... WHERE id IN (SELECT ...) RETURNING`` (SQLite serialises writers).
-* **Retries** (tenacity): timeouts, connection errors and HTTP 5xx are retried within the lease
-  with exponential backoff; every attempt is counted in the row first and sends the *same* stored
-  envelope, so the same referentienummer. When the lease's attempts are used up the row goes back
-  to ``pending`` with a later ``next_attempt_at``; after ``max_attempts`` in total it is ``dead``.
+  SQLite one ``UPDATE ... WHERE id IN (SELECT ...) RETURNING`` (SQLite serialises writers). The
+  order rule is part of the claim's WHERE, so it holds across processes.
 * **Crashes**: a process killed at any point leaves its rows ``pending`` or ``sending``. A
   ``sending`` row whose lease expired is claimed again and resent with the same referentienummer;
-  the receiver is idempotent on it (a redelivery is acknowledged, not processed twice). A row is
-  never sent by two live workers at once because a lease outlasts every attempt (``lease_seconds``
-  must exceed the retries' total time; :class:`Outbox` checks that).
+  the receiver is idempotent on it (a redelivery is acknowledged, not processed twice).
+* **No retour**: :meth:`Outbox.resend_without_retour` puts acknowledged rows whose retour never
+  came back to ``pending`` (the same envelope: the CAK answers a resent identical message
+  idempotently); :meth:`Outbox.resend_after_fault` does it for a transient Fo01.
 
-The tables are the ledger's (:mod:`ieb.ledger.schema`); :func:`open_ledger` opens and migrates it.
+The tables are the ledger's (:mod:`ieb.store.schema`); :func:`open_ledger` opens and migrates it.
 """
 
 from __future__ import annotations
@@ -31,39 +42,24 @@ import datetime as dt
 import logging
 import os
 import socket
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ieb.errors import IebError
 from ieb.transport.audit import AuditTrail
-from ieb.transport.client import SendResult
-from ieb.transport.errors import (
-    DeliveryRejectedError,
-    PermanentSendError,
-    TransientSendError,
-    TransportError,
-    describe,
-)
-from ieb.types import mask_bsns
 
 __all__ = [
     "ClaimedMessage",
-    "DrainResult",
     "LedgerTables",
     "Outbox",
     "OutboxConflictError",
     "OutboxError",
-    "RetryPolicy",
-    "Sender",
-    "Transport",
-    "Wakeup",
+    "database_unavailable",
     "ledger_tables",
     "open_ledger",
 ]
@@ -95,8 +91,8 @@ class LedgerTables(NamedTuple):
 
 
 def ledger_tables() -> LedgerTables:
-    """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.ledger.schema`."""
-    from ieb.ledger import schema
+    """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.store.schema`."""
+    from ieb.store import schema
 
     return LedgerTables(schema.outbox, schema.inbox, schema.audit)
 
@@ -107,6 +103,22 @@ def open_ledger(url: str) -> Engine:
     from ieb.ledger import open_database
 
     return open_database(url)
+
+
+#: database errors a long-running worker outlives (the database is down, locked or restarting)
+DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be used right now (locked, down, restarting, a
+    dropped connection), so the same call may work later; False for errors of the call itself."""
+    if isinstance(exc, DB_UNAVAILABLE):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 def utcnow() -> dt.datetime:
@@ -121,24 +133,6 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 
 # ---------------------------------------------------------------------------------------- outbox
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. ``attempts_per_claim`` network attempts per lease (tenacity, exponential
-    backoff from ``backoff_initial`` up to ``backoff_max`` seconds, with jitter), ``max_attempts`` in
-    total before the row is dead-lettered; between leases the row waits ``requeue_delay(attempts)``."""
-
-    max_attempts: int = 10
-    attempts_per_claim: int = 3
-    backoff_initial: float = 0.2
-    backoff_max: float = 5.0
-    requeue_initial: float = 1.0
-    requeue_max: float = 300.0
-
-    def requeue_delay(self, attempts: int) -> float:
-        """Seconds before a row is due again after ``attempts`` attempts (exponential, capped)."""
-        return float(min(self.requeue_max, self.requeue_initial * (2 ** max(0, attempts - 1))))
 
 
 @dataclass(frozen=True)
@@ -332,7 +326,7 @@ class Outbox:
         t = self.table
         now = utcnow()
         due = sa.or_(
-            sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now),
+            sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now, ~self._blocked(t)),
             sa.and_(t.c.status == "sending", t.c.locked_until < now),
         )
         values = {
@@ -373,6 +367,167 @@ class Outbox:
         ]
         claimed.sort(key=lambda m: m.id)
         return claimed
+
+    # -- per-person order ---------------------------------------------------------------------
+
+    def _earlier(self, o: Any) -> tuple[Any, Any, sa.ColumnElement[bool]]:
+        """(earlier row alias, its delivery alias, condition) for the rows of the same person as
+        row ``o`` that were enqueued before it (see the module docstring)."""
+        from ieb.ledger.schema import deliveries
+
+        e = self.table.alias("earlier")
+        d = deliveries.alias("d_self")
+        de = deliveries.alias("d_earlier")
+        same_person = sa.and_(
+            d.c.afzender == o.c.afzender,
+            d.c.identificatie == o.c.bericht_identificatie,
+            de.c.afzender == d.c.afzender,
+            de.c.bsn == d.c.bsn,
+            e.c.afzender == de.c.afzender,
+            e.c.bericht_identificatie == de.c.identificatie,
+            e.c.id < o.c.id,
+        )
+        return e, de, same_person
+
+    def _blocked(self, o: Any) -> sa.ColumnElement[bool]:
+        """True for row ``o`` while an earlier row of the same person is not acknowledged-and-
+        accepted, unless that one ended negatively before ``o`` was enqueued."""
+        e, de, same_person = self._earlier(o)
+        accepted = sa.and_(e.c.status == "acknowledged", de.c.outcome == "accepted")
+        known_negative = sa.and_(
+            _negative(e, de), sa.func.coalesce(de.c.retour_at, e.c.updated_at) <= o.c.created_at
+        )
+        return sa.exists().where(same_person, ~accepted, ~known_negative)
+
+    def hold_dependents(self) -> list[tuple[str, str]]:
+        """Take pending rows out of the queue whose earlier message of the same person ended
+        negatively after they were queued (a rejected start makes its stop certain to be rejected
+        too): the row becomes ``failed`` with a reason that names the earlier message, and its
+        delivery ``technical`` ("niet verstuurd"), so nothing is sent to certain rejection and later
+        plans for that person are not blocked. ``ieb requeue REF`` sends it after all (once the
+        cause is fixed). Returns [(referentienummer, reason)]."""
+        from ieb.ledger.schema import deliveries
+
+        t = self.table
+        held: list[tuple[str, str]] = []
+        for _ in range(20):  # transitively: a held row holds the rows queued behind it
+            e, de, same_person = self._earlier(t)
+            negative_after = sa.and_(
+                _negative(e, de), sa.func.coalesce(de.c.retour_at, e.c.updated_at) > t.c.created_at
+            )
+            now = utcnow()
+            with self.engine.begin() as conn:
+                rows = conn.execute(
+                    sa.select(
+                        t.c.id,
+                        t.c.referentienummer,
+                        t.c.afzender,
+                        t.c.bericht_identificatie,
+                        e.c.referentienummer.label("blocker"),
+                        e.c.functie.label("blocker_functie"),
+                        e.c.status.label("blocker_status"),
+                        de.c.outcome.label("blocker_outcome"),
+                        de.c.retour_codes.label("blocker_codes"),
+                    )
+                    .select_from(t)
+                    .join(e, sa.true())
+                    .join(de, sa.true())
+                    .where(t.c.status == "pending", same_person, negative_after)
+                    .order_by(t.c.id, e.c.id)
+                    .limit(500)
+                ).all()
+                done: set[int] = set()
+                for r in rows:
+                    if r.id in done:
+                        continue
+                    done.add(r.id)
+                    if r.blocker_status in ("failed", "dead"):
+                        why = f"is niet afgeleverd ({r.blocker_status})"
+                    else:
+                        why = f"is afgewezen ({r.blocker_outcome}{': ' + r.blocker_codes if r.blocker_codes else ''})"
+                    reason = (
+                        f"niet verstuurd: eerder bericht {r.blocker_functie or ''} {r.blocker} van deze persoon "
+                        f"{why}; dit bericht zou daardoor ook worden afgewezen. Oplossing: herstel eerst de "
+                        "oorzaak van die afwijzing en plan opnieuw (ieb plan), of verstuur dit bericht "
+                        f"daarna toch met `ieb requeue {r.referentienummer}`"
+                    )
+                    changed = conn.execute(
+                        sa.update(t)
+                        .where(t.c.id == r.id, t.c.status == "pending")
+                        .values(status="failed", last_error=reason, updated_at=now)
+                    ).rowcount
+                    if not changed:
+                        continue
+                    if r.bericht_identificatie is not None:
+                        conn.execute(
+                            sa.update(deliveries)
+                            .where(
+                                deliveries.c.afzender == r.afzender,
+                                deliveries.c.identificatie == r.bericht_identificatie,
+                                deliveries.c.outcome == "pending",
+                            )
+                            .values(outcome="technical", detail=reason[:500], retour_at=now)
+                        )
+                    self.audit.record(
+                        "out",
+                        "held",
+                        referentienummer=r.referentienummer,
+                        outcome="failed",
+                        detail=reason,
+                        conn=conn,
+                    )
+                    held.append((r.referentienummer, reason))
+            if not rows:
+                break
+        for ref, reason in held:
+            log.warning("%s %s", ref, reason)
+        return held
+
+    def waiting(self, limit: int = 1000) -> list[tuple[str, str]]:
+        """Pending rows that wait for an earlier message of the same person, with the reason in
+        plain Dutch: [(referentienummer, reason)], oldest first."""
+        t = self.table
+        e, de, same_person = self._earlier(t)
+        accepted = sa.and_(e.c.status == "acknowledged", de.c.outcome == "accepted")
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    t.c.referentienummer,
+                    e.c.referentienummer.label("blocker"),
+                    e.c.functie.label("blocker_functie"),
+                    e.c.status.label("blocker_status"),
+                )
+                .select_from(t)
+                .join(e, sa.true())
+                .join(de, sa.true())
+                .where(t.c.status == "pending", same_person, ~accepted, ~_negative(e, de))
+                .order_by(t.c.id, e.c.id)
+                .limit(limit)
+            ).all()
+        out: dict[str, str] = {}
+        for r in rows:
+            if r.referentienummer in out:
+                continue
+            what = "de retour" if r.blocker_status == "acknowledged" else "de verzending"
+            out[r.referentienummer] = (
+                f"wacht op {what} van eerder bericht {r.blocker_functie or ''} {r.blocker} van deze persoon"
+            )
+        return list(out.items())
+
+    def sendable_count(self) -> int:
+        """Rows a sender can still do something with: ``sending``, and ``pending`` ones not waiting
+        for an earlier message of the same person (due now or later)."""
+        t = self.table
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(t)
+                    .where(
+                        sa.or_(t.c.status == "sending", sa.and_(t.c.status == "pending", ~self._blocked(t)))
+                    )
+                ).scalar_one()
+            )
 
     def _finish(self, msg: ClaimedMessage, **values: Any) -> bool:
         """Update a row we hold the lease on; False when the lease was lost meanwhile."""
@@ -538,6 +693,97 @@ class Outbox:
         with self.engine.begin() as c:
             return run(c)
 
+    def resend_without_retour(
+        self, older_than: dt.timedelta, *, afzender: str | None = None, now: dt.datetime | None = None
+    ) -> list[str]:
+        """Put ``acknowledged`` rows whose retour never came back (their delivery is still
+        ``pending``) and that were acknowledged more than ``older_than`` ago back to ``pending``,
+        due now, with the SAME envelope: the CAK answers a resent identical message idempotently
+        and a retour that does arrive twice is stored as ``duplicate``. ``afzender`` limits it to one
+        gemeente. Returns the referentienummers, oldest first."""
+        from ieb.ledger.schema import deliveries
+
+        t, d = self.table, deliveries
+        now = now or utcnow()
+        cutoff = now - older_than
+        with self.engine.begin() as conn:
+            q = (
+                sa.select(t.c.id, t.c.referentienummer)
+                .join(
+                    d, sa.and_(d.c.afzender == t.c.afzender, d.c.identificatie == t.c.bericht_identificatie)
+                )
+                .where(t.c.status == "acknowledged", t.c.acknowledged_at < cutoff, d.c.outcome == "pending")
+                .order_by(t.c.id)
+            )
+            if afzender is not None:
+                q = q.where(t.c.afzender == afzender)
+            rows = conn.execute(q).all()
+            refs: list[str] = []
+            for r in rows:
+                changed = conn.execute(
+                    sa.update(t)
+                    .where(t.c.id == r.id, t.c.status == "acknowledged")
+                    .values(
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        last_error=f"opnieuw verstuurd: geen retour sinds {older_than} na de bevestiging",
+                        updated_at=now,
+                    )
+                ).rowcount
+                if changed:
+                    self.audit.record(
+                        "out",
+                        "requeued",
+                        referentienummer=r.referentienummer,
+                        outcome="pending",
+                        detail="geen retour",
+                        conn=conn,
+                    )
+                    refs.append(str(r.referentienummer))
+        return refs
+
+    def resend_after_fault(self, referentienummer: str, reason: str, delay: float) -> bool:
+        """Send an ``acknowledged`` row again after ``delay`` seconds (the same envelope) because
+        the other side reported a TRANSIENT fault for it afterwards (a Fo01 such as IB102 "no
+        route"); counts as one attempt. False when the row is not acknowledged (unknown, already
+        requeued, or finished otherwise)."""
+        t = self.table
+        now = utcnow()
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                sa.update(t)
+                .where(t.c.referentienummer == referentienummer, t.c.status == "acknowledged")
+                .values(
+                    status="pending",
+                    next_attempt_at=now + dt.timedelta(seconds=delay),
+                    last_error=reason,
+                    updated_at=now,
+                )
+            ).rowcount
+            if changed:
+                self.audit.record(
+                    "out",
+                    "requeued_fault",
+                    referentienummer=referentienummer,
+                    outcome="pending",
+                    detail=reason,
+                    conn=conn,
+                )
+        return bool(changed)
+
+    def fault_resends(self, referentienummer: str) -> int:
+        """How often :meth:`resend_after_fault` requeued this referentienummer (from the audit)."""
+        a = self.tables.audit
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).where(
+                        a.c.referentienummer == referentienummer, a.c.kind == "requeued_fault"
+                    )
+                ).scalar_one()
+            )
+
     # -- reading ------------------------------------------------------------------------------
 
     def find(self, referentienummer: str) -> dict[str, Any] | None:
@@ -574,427 +820,12 @@ class Outbox:
         return min(times) if times else None
 
 
-# ---------------------------------------------------------------------------------------- sender
-
-
-SendFunction = Callable[[bytes], SendResult]
-
-
-@runtime_checkable
-class Transport(Protocol):
-    """What the sender needs: ``send(envelope bytes) -> SendResult`` raising the errors of
-    :mod:`ieb.transport.errors`, and ``max_seconds``: the longest one call can take (its total
-    deadline), used to check the lease. :class:`ieb.transport.client.GgkClient` is one;
-    :class:`ieb.testing.InProcessTransport` calls a WSGI app in-process for fast tests."""
-
-    @property
-    def max_seconds(self) -> float:
-        """The longest one :meth:`send` can take (its total deadline), in seconds."""
-        ...
-
-    def send(self, envelope: bytes) -> SendResult:
-        """Send one envelope (XML bytes); the Bv03 as :class:`SendResult`, or an error of ``ieb.transport.errors``."""
-        ...
-
-
-@dataclass
-class DrainResult:
-    """What :meth:`Sender.drain` did. ``permanent`` holds the fault that stopped the run (when
-    ``stop_on_permanent``); ``lease_lost`` counts sends whose outcome could not be recorded
-    because another worker held the row by then (reported, never acknowledged twice)."""
-
-    acknowledged: int = 0
-    failed: int = 0
-    dead: int = 0
-    requeued: int = 0
-    attempts: int = 0
-    seconds: float = 0.0
-    lease_lost: int = 0
-    permanent: TransportError | None = None
-    interrupted: bool = False
-    #: set when the run stopped because the endpoint could not be reached for any open message
-    unreachable: TransportError | None = None
-
-    def add(self, other: DrainResult) -> None:
-        """Add another run's counts to these."""
-        self.acknowledged += other.acknowledged
-        self.failed += other.failed
-        self.dead += other.dead
-        self.requeued += other.requeued
-        self.attempts += other.attempts
-        self.lease_lost += other.lease_lost
-
-
-#: ``on_result(message, outcome, reason)``: called after every message (outcome ``acknowledged``,
-#: ``failed``, ``dead``, ``pending``, ``permanent`` or ``lease_lost``; reason None when acknowledged)
-ResultCallback = Callable[[ClaimedMessage, str, "str | None"], None]
-
-#: ``on_retry(message, text)``: a transient failure within one claim; ``text`` ends with
-#: "volgende poging over N s"
-RetryCallback = Callable[[ClaimedMessage, str], None]
-
-
-class Wakeup:
-    """Wakes every idle sender worker at once (``set()`` after enqueueing). A worker takes a
-    :meth:`token` before it looks for work and sleeps only while nothing was set since then, so
-    a wake-up between "found nothing" and "sleep" is never lost."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._generation = 0
-
-    def set(self) -> None:
-        """Wake every waiting worker."""
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
-
-    def token(self) -> int:
-        """The current generation; pass it to :meth:`wait`."""
-        with self._cond:
-            return self._generation
-
-    def wait(self, token: int, timeout: float) -> bool:
-        """Sleep up to ``timeout`` seconds unless :meth:`set` was called since ``token``."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._generation != token, timeout=max(0.0, timeout))
-
-
-class _Heartbeat:
-    """Renews a lease every third of its length while a send is in flight."""
-
-    def __init__(self, outbox: Outbox, msg: ClaimedMessage) -> None:
-        self.outbox = outbox
-        self.msg = msg
-        self.lost = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ieb-lease", daemon=True)
-
-    def _run(self) -> None:
-        interval = max(0.05, self.outbox.lease_seconds / 3.0)
-        while not self._stop.wait(interval):
-            try:
-                if not self.outbox.renew(self.msg):
-                    self.lost = True
-                    return
-            except Exception as exc:
-                # the next interval tries again; if the lease runs out meanwhile, the send reports
-                # lease_lost instead of acknowledging (an operator must see that the database failed)
-                log.warning(
-                    "lease-verlenging van %s mislukt (%s); volgende poging over %.1f s",
-                    self.msg.referentienummer,
-                    mask_bsns(type(exc).__name__ + ": " + str(exc))[:300],
-                    interval,
-                )
-                log.debug("lease-verlenging: details", exc_info=True)
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-class Sender:
-    """Sends what the outbox holds through ``transport`` (a :class:`Transport`, or a plain
-    ``send(envelope) -> SendResult`` function).
-
-    Run :meth:`drain` (until nothing is open, or a deadline) or :meth:`run_forever` (until
-    :meth:`stop`), each with ``workers`` threads claiming rows one at a time. A lease is renewed
-    while its send is in flight (so a slow but live send is never taken over), and the outbox's
-    ``lease_seconds`` must outlast one full attempt (``attempt_seconds``, default the transport's
-    ``max_seconds``): shorter settings raise :class:`OutboxError`. With ``stop_on_permanent`` the
-    first :class:`~ieb.transport.errors.PermanentSendError` that is not a Fo03 (certificate,
-    hostname, HTTP 4xx, WSDL) stops the run and is in :attr:`DrainResult.permanent`; its row goes
-    back to ``pending`` unchanged (fix the cause, send again).
-    """
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        transport: Transport | SendFunction,
-        *,
-        policy: RetryPolicy | None = None,
-        on_result: ResultCallback | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        attempt_seconds: float | None = None,
-        stop_on_permanent: bool = False,
-        stop_when_unreachable: bool = False,
-        on_retry: RetryCallback | None = None,
-    ) -> None:
-        self.outbox = outbox
-        self.stop_when_unreachable = stop_when_unreachable
-        self.on_retry = on_retry
-        self._unreachable: set[str] = set()
-        self._unreachable_error: TransportError | None = None
-        self._any_acknowledged = False
-        if isinstance(transport, Transport):
-            self.send: SendFunction = transport.send
-            attempt_seconds = attempt_seconds or float(transport.max_seconds)
-        else:
-            self.send = transport
-            owner = getattr(transport, "__self__", None)
-            if attempt_seconds is None and owner is not None and hasattr(owner, "max_seconds"):
-                attempt_seconds = float(owner.max_seconds)
-        self.policy = policy or RetryPolicy()
-        self.on_result = on_result
-        self.stop_on_permanent = stop_on_permanent
-        self._sleep = sleep
-        self._stop = threading.Event()
-        self._permanent: TransportError | None = None
-        #: longest idle sleep of :meth:`run_forever` (one cheap query per wake-up)
-        self.idle_seconds = 5.0
-        #: renew leases during a send unless a known deadline ends it well within the lease
-        self._heartbeat = attempt_seconds is None or outbox.lease_seconds < 1.5 * attempt_seconds
-        if attempt_seconds is not None and outbox.lease_seconds < attempt_seconds:
-            raise OutboxError(
-                f"lease van {outbox.lease_seconds:g} s is korter dan een volledige poging "
-                f"({attempt_seconds:g} s: connect_timeout + operation_timeout); een tweede verzender zou "
-                "het bericht opnieuw kunnen versturen. Verhoog retry.lease_seconds of verlaag de time-outs.",
-                code="LEASE",
-            )
-
-    def stop(self) -> None:
-        """Ask the workers to stop after their current message."""
-        self._stop.set()
-
-    @property
-    def stopping(self) -> bool:
-        """True once :meth:`stop` was called (or a permanent fault stopped the run)."""
-        return self._stop.is_set()
-
-    # -- one message --------------------------------------------------------------------------
-
-    def _attempt(self, state: dict[str, ClaimedMessage]) -> SendResult:
-        msg = state["msg"]
-        if not self._heartbeat:  # the transport's deadline ends every attempt well within the lease
-            return self.send(msg.envelope)
-        with _Heartbeat(self.outbox, msg) as beat:
-            result = self.send(msg.envelope)
-        if beat.lost:
-            raise _LeaseLost(msg.referentienummer)
-        return result
-
-    def process(self, msg: ClaimedMessage) -> str:
-        """Send one claimed message with retries; returns the final status for this lease
-        (``acknowledged``, ``failed``, ``dead``, ``pending``, ``permanent`` or ``lease_lost``)."""
-        import tenacity
-
-        policy = self.policy
-        state = {"msg": msg}
-
-        def before_retry(retry_state: tenacity.RetryCallState) -> None:
-            state["msg"] = self.outbox.count_attempt(state["msg"])
-            exc = retry_state.outcome.exception() if retry_state.outcome else None
-            log.log(
-                logging.DEBUG if self.on_retry is not None else logging.INFO,
-                "opnieuw versturen %s (poging %d): %s",
-                msg.referentienummer,
-                state["msg"].attempts,
-                exc,
-            )
-            if self.on_retry is not None and isinstance(exc, TransportError):
-                wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-                self.on_retry(state["msg"], f"{describe(exc)}; volgende poging over {wait:.1f} s")
-
-        def stop_condition(retry_state: tenacity.RetryCallState) -> bool:
-            return (
-                retry_state.attempt_number >= policy.attempts_per_claim
-                or state["msg"].attempts >= policy.max_attempts
-                or self._stop.is_set()
-            )
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(TransientSendError),
-            stop=stop_condition,
-            wait=tenacity.wait_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max)
-            + tenacity.wait_random(0, policy.backoff_initial),
-            before_sleep=before_retry,
-            sleep=self._sleep,
-            reraise=True,
-        )
-        outcome: str
-        reason: str | None = None
-        recorded = True
-        try:
-            result = retrying(self._attempt, state)
-        except _LeaseLost:
-            outcome, reason, recorded = "lease_lost", "lease verloren tijdens het versturen", False
-        except OutboxError as exc:
-            if exc.code != "LEASE":
-                raise
-            outcome, reason, recorded = "lease_lost", str(exc), False
-        except DeliveryRejectedError as exc:
-            reason = f"Fo03 {exc.code}: {exc.message}"
-            recorded = self.outbox.reject(state["msg"], reason)
-            outcome = "failed"
-            if self.stop_on_permanent:
-                self._stop_for(exc)
-        except PermanentSendError as exc:
-            reason = f"{exc.message}" + (f" (oplossing: {exc.hint})" if exc.hint else "")
-            if self.stop_on_permanent:
-                self._stop_for(exc)
-                recorded = self.outbox.retry_later(state["msg"], reason, 0.0)
-                outcome = "permanent"
-            else:
-                recorded = self.outbox.retry_later(state["msg"], reason, policy.requeue_max)
-                outcome = "permanent"
-        except TransientSendError as exc:
-            current = state["msg"]
-            reason = describe(exc)
-            if current.attempts >= policy.max_attempts:
-                recorded = self.outbox.dead_letter(current, f"na {current.attempts} pogingen: {reason}")
-                outcome = "dead"
-            else:
-                delay = policy.requeue_delay(current.attempts)
-                recorded = self.outbox.retry_later(current, reason, delay)
-                outcome = "pending"
-                self._note_unreachable(msg.referentienummer, exc)
-                if not self._stop.is_set():
-                    reason = f"{reason}; volgende poging over {delay:.0f} s"
-        except (TransportError, IebError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            recorded = self.outbox.reject(state["msg"], reason)
-            outcome = "failed"
-        else:
-            recorded = self.outbox.acknowledge(state["msg"])
-            outcome = "acknowledged"
-            self._any_acknowledged = True
-            log.debug("%s bevestigd in %.3fs", msg.referentienummer, result.seconds)
-        if not recorded:
-            outcome = "lease_lost"
-            reason = reason or "lease verloren voordat de bevestiging werd vastgelegd"
-            log.warning("%s: %s; niet als verstuurd vastgelegd", msg.referentienummer, reason)
-        if self.on_result is not None:
-            self.on_result(state["msg"], outcome, reason)
-        return outcome
-
-    def _note_unreachable(self, ref: str, exc: TransientSendError) -> None:
-        """With ``stop_when_unreachable``: stop once every open message failed because the endpoint
-        could not be reached and nothing was acknowledged (the rows stay pending)."""
-        if not self.stop_when_unreachable or not exc.unreachable:
-            return
-        with self._lock_permanent:
-            self._unreachable.add(ref)
-            self._unreachable_error = exc
-            if self._any_acknowledged or len(self._unreachable) < self.outbox.open_count():
-                return
-        self._stop.set()
-
-    def _stop_for(self, exc: TransportError) -> None:
-        with self._lock_permanent:
-            if self._permanent is None:
-                self._permanent = exc
-        self._stop.set()
-
-    _lock_permanent = threading.Lock()
-
-    # -- loops --------------------------------------------------------------------------------
-
-    def _worker(
-        self,
-        result: DrainResult,
-        lock: threading.Lock,
-        until_empty: bool,
-        deadline: float,
-        wake: Wakeup | None,
-    ) -> None:
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            token = wake.token() if wake is not None else 0
-            claimed = self.outbox.claim(1)
-            if not claimed:
-                if until_empty and self.outbox.open_count() == 0:
-                    return
-                due = self.outbox.next_due()
-                wait = 1.0 if until_empty else self.idle_seconds
-                if due is not None:
-                    wait = max(0.01, min(wait, (due - utcnow()).total_seconds()))
-                wait = min(wait, max(0.0, deadline - time.monotonic()))
-                if wake is not None:
-                    wake.wait(token, wait)
-                else:
-                    self._stop.wait(wait)
-                continue
-            for msg in claimed:
-                try:
-                    outcome = self.process(msg)
-                except Exception as exc:  # loop boundary: a bug must not kill the worker
-                    # Nothing is lost: the message goes back to pending with the reason, and the
-                    # worker keeps serving the rest of the outbox.
-                    log.exception("onverwachte fout bij %s; later opnieuw", msg.referentienummer)
-                    self.outbox.retry_later(
-                        msg,
-                        f"onverwachte fout: {type(exc).__name__}: {exc}",
-                        self.policy.requeue_delay(msg.attempts),
-                    )
-                    outcome = "pending"
-                with lock:
-                    result.attempts += 1
-                    if outcome == "acknowledged":
-                        result.acknowledged += 1
-                    elif outcome == "failed":
-                        result.failed += 1
-                    elif outcome == "dead":
-                        result.dead += 1
-                    elif outcome == "lease_lost":
-                        result.lease_lost += 1
-                    else:
-                        result.requeued += 1
-
-    def _run(
-        self, workers: int, until_empty: bool, timeout: float | None, wake: Wakeup | None = None
-    ) -> DrainResult:
-        started = time.monotonic()
-        deadline = started + timeout if timeout is not None else float("inf")
-        result = DrainResult()
-        lock = threading.Lock()
-        threads = [
-            threading.Thread(
-                target=self._worker,
-                args=(result, lock, until_empty, deadline, wake),
-                name=f"ieb-sender-{i}",
-                daemon=True,
-            )
-            for i in range(max(1, workers))
-        ]
-        for th in threads:
-            th.start()
-        try:
-            for th in threads:
-                while th.is_alive():
-                    th.join(timeout=0.2)
-        except KeyboardInterrupt:
-            self._stop.set()
-            for th in threads:
-                th.join(timeout=60)
-            self.outbox.release()
-            result.interrupted = True
-        result.seconds = time.monotonic() - started
-        result.permanent = self._permanent
-        if self.stop_when_unreachable and self._stop.is_set() and self._permanent is None:
-            if not self._any_acknowledged and self._unreachable_error is not None and not result.interrupted:
-                result.unreachable = self._unreachable_error
-        return result
-
-    def drain(self, *, workers: int = 4, timeout: float | None = None) -> DrainResult:
-        """Send until no row is pending or sending (or ``timeout`` seconds passed, or a permanent
-        fault stopped the run). Ctrl-C stops cleanly: running sends finish, leases are released."""
-        return self._run(workers, True, timeout)
-
-    def run_forever(
-        self, *, workers: int = 4, wake: Wakeup | None = None, idle_seconds: float = 5.0
-    ) -> DrainResult:
-        """Send whatever arrives until :meth:`stop` is called. Idle workers sleep until the next
-        row is due (at most 5 s) or ``wake`` is set (set it after enqueueing)."""
-        self.idle_seconds = idle_seconds
-        return self._run(workers, False, None, wake)
-
-
-class _LeaseLost(Exception):
-    def __init__(self, ref: str) -> None:
-        super().__init__(ref)
+def _negative(e: Any, de: Any) -> sa.ColumnElement[bool]:
+    """The earlier row ended without being accepted: refused, dead, or a negative retour."""
+    return sa.or_(
+        e.c.status.in_(("failed", "dead")),
+        sa.and_(e.c.status == "acknowledged", de.c.outcome.in_(("rejected", "not_assessed", "technical"))),
+    )
 
 
 def iter_open(outbox: Outbox) -> Iterator[dict[str, Any]]:  # pragma: no cover - convenience

@@ -58,11 +58,12 @@ from ieb.ggk.soap import soap_envelope
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import WusSigning
 from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits, _mb
-from ieb.transport.outbox import ledger_tables, utcnow
+from ieb.transport.outbox import database_unavailable, ledger_tables, utcnow
 from ieb.types import mask_bsns
 
 __all__ = [
     "DEFAULT_MAX_BODY",
+    "PROCESSED",
     "HttpsServer",
     "InboxEntry",
     "PeerInfo",
@@ -331,7 +332,8 @@ class SoapEndpoint:
 
 
 #: The audit detail of a successful processing (see :meth:`Receiver.outcomes`).
-_PROCESSED = "verwerkt"
+#: the audit ``detail`` of an inbox entry processed without error (read back by the receiver)
+PROCESSED = "verwerkt"
 
 
 def _oin_refused(oin: str | None) -> str:
@@ -401,11 +403,65 @@ class Receiver(SoapEndpoint):
     def handle(
         self, envelope: Envelope, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
     ) -> Bv03 | SoapReply:
-        """Store the envelope (:meth:`store`), process a new one (:meth:`process`) and answer Bv03."""
-        entry, status = self.store(envelope, raw, peer)
-        if status == "received" and entry is not None:
-            self.process(envelope, entry)
+        """Store the envelope (:meth:`store`), process a new one (:meth:`process`) and answer Bv03.
+
+        A redelivery of an envelope that was stored but never processed (the database failed in
+        between) is processed now. When the database cannot be used (down, locked, disk full) the
+        answer is the RETRYABLE fault :meth:`retry_later` (HTTP 503, Fo03 StUF058): the sender
+        keeps the message and offers it again; nothing is acknowledged that was not stored."""
+        try:
+            entry, status = self.store(envelope, raw, peer)
+            if status == "redelivery":
+                entry = self._unprocessed(envelope.referentienummer)
+                status = "received" if entry is not None else status
+            if status == "received" and entry is not None:
+                self.process(envelope, entry)
+        except Exception as exc:
+            if not database_unavailable(exc) and not _disk_full(exc):
+                raise
+            return self.retry_later(envelope, exc)
         return bv03_for(envelope, zender=self.systeem)
+
+    def retry_later(self, envelope: Envelope, exc: BaseException) -> SoapReply:
+        """The answer when the envelope cannot be stored now: HTTP 503 with a Fo03 ``StUF058``
+        whose text says it is temporary (:mod:`ieb.transport.faults` classifies StUF058 and any 503
+        as transient, so the sender offers the same envelope again later). Logged at ERROR with
+        the cause (masked), the durable trace while the database is away."""
+        cause = mask_bsns(f"{type(exc).__name__}: {exc}")[:300]
+        log.error(
+            "%s %s niet opgeslagen (database niet bruikbaar: %s); tijdelijke fout StUF058 geantwoord, "
+            "de afzender biedt het opnieuw aan",
+            envelope.berichtcode,
+            envelope.referentienummer,
+            cause,
+            extra={"referentienummer": envelope.referentienummer, "oplossing": "herstel de database"},
+        )
+        fo03 = fo03_for(
+            envelope,
+            "StUF058",
+            "tijdelijk niet op te slaan; bied het bericht later opnieuw aan",
+            plek="server",
+            zender=self.systeem,
+        )
+        return SoapReply(503, soap_fault(fo03))
+
+    def _unprocessed(self, referentienummer: str) -> InboxEntry | None:
+        """The inbox entry of ``referentienummer`` when it is still ``received`` (not processed)."""
+        t = self.inbox
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t).where(t.c.referentienummer == referentienummer, t.c.status == "received")
+            ).first()
+        if row is None:
+            return None
+        return InboxEntry(
+            int(row.id),
+            row.referentienummer,
+            row.cross_ref_nummer,
+            row.berichtcode,
+            row.functie,
+            row.peer_oin,
+        )
 
     def store(self, envelope: Envelope, raw: bytes, peer: PeerInfo) -> tuple[InboxEntry | None, str]:
         """Insert the envelope in the inbox and commit; returns the entry and its status
@@ -438,7 +494,8 @@ class Receiver(SoapEndpoint):
         """Run the handler for ``entry`` and mark it ``processed`` (or ``failed`` with the error).
 
         The handler runs first, in its own transaction, then the row is marked; a crash in between
-        leaves the row ``received`` and :meth:`process_pending` runs the (idempotent) handler again.
+        leaves the row ``received`` and :meth:`ieb.exchange.retours.Retours.replay` runs the (idempotent)
+        handler again.
         """
         t = self.inbox
         outcome: str | None = None
@@ -446,7 +503,9 @@ class Receiver(SoapEndpoint):
         try:
             if self.handler is not None:
                 outcome = self.handler(envelope, entry)
-        except Exception as exc:  # noqa: BLE001 - the envelope is stored; record why processing failed
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise  # stays ``received``: processed on the redelivery or by the inbox replay
             log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
             error = f"{type(exc).__name__}: {exc}"
         status = "failed" if error else "processed"
@@ -463,32 +522,10 @@ class Receiver(SoapEndpoint):
                 cross_ref_nummer=entry.cross_ref_nummer,
                 functie=entry.functie,
                 outcome=outcome if outcome is not None and not error else status,
-                detail=error or _PROCESSED,
+                detail=error or PROCESSED,
                 conn=conn,
             )
         return status
-
-    def process_pending(self) -> int:
-        """Process inbox rows left ``received`` (after a crash between storing and processing)."""
-        from ieb.ggk.soap import unwrap_soap
-
-        t = self.inbox
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t).where(t.c.status == "received").order_by(t.c.id)).all()
-        done = 0
-        for row in rows:
-            envelope = unwrap_soap(bytes(row.envelope))
-            entry = InboxEntry(
-                int(row.id),
-                row.referentienummer,
-                row.cross_ref_nummer,
-                row.berichtcode,
-                row.functie,
-                row.peer_oin,
-            )
-            if self.process(envelope, entry) == "processed":
-                done += 1
-        return done
 
     def _processing_rows(self) -> list[tuple[str, str]]:
         """(retour key, outcome) of every successful processing, oldest first, from the audit table."""
@@ -497,7 +534,7 @@ class Receiver(SoapEndpoint):
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(key, a.c.outcome)
-                .where(a.c.direction == "in", a.c.detail == _PROCESSED)
+                .where(a.c.direction == "in", a.c.detail == PROCESSED)
                 .order_by(a.c.id)
             ).all()
         return [(str(k), str(o)) for k, o in rows]
@@ -515,6 +552,12 @@ class Receiver(SoapEndpoint):
         for key, _ in self._processing_rows():
             seen[key] = seen.get(key, 0) + 1
         return sum(n - 1 for n in seen.values() if n > 1)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """The database (or its file system) is full: SQLite's "database or disk is full", ENOSPC."""
+    text = str(exc).lower()
+    return "disk is full" in text or "no space left" in text or getattr(exc, "errno", None) == 28
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

@@ -22,7 +22,7 @@ from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue, Report
 from ieb.validation.revisions import Revision
 from ieb.validation.revisions import revision as get_revision
-from ieb.validation.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule, RuleContext, rule_by_code
+from ieb.validation.rules import GENERIC_RULES, Rule, RuleContext, rule_by_code
 from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.xmlsafe import DEFAULT_LIMITS, MAX_BYTES, Limits, XmlProblem, parse_bytes
 
@@ -104,11 +104,12 @@ def validate_bytes(
         gemeenten_loader=loader,
         revision=forced,
     )
-    rules: tuple[Rule, ...] = release.rules or GENERIC_RULES
+    rules: tuple[Rule, ...] = release.rules.message or GENERIC_RULES
     for rule in rules:
         report.issues.extend(rule.run(ctx))
-    if release.builtin and not any(i.level <= 2 for i in report.issues):
-        report.issues.extend(DATE_RANGE_RULE.run(ctx))
+    if not any(i.level <= 2 for i in report.issues):
+        for rule in release.rules.final:
+            report.issues.extend(rule.run(ctx))
     return report
 
 

@@ -21,14 +21,13 @@ from ieb.dates import IEB_START, XsdDate, add_months
 from ieb.errors import ConfigurationError
 from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
-from ieb.releases import attach_builtin_rules
 from ieb.types import BASIS_NS, bsn_is_valid, mask_bsn
 from ieb.validation.report import Issue
 from ieb.validation.revisions import Revision, revision_on
 from ieb.values import collapse, element_text, read_date, read_integer, read_string
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ieb.releases import MessageSpec
+    from ieb.releases.pack import MessageDef
     from ieb.validation.gemeenten import GemeenteLijst
 
 __all__ = [
@@ -53,7 +52,7 @@ class RuleContext:
     """What a rule may look at: the parsed document, which message it is, and the receiver's context."""
 
     root: etree._Element
-    spec: MessageSpec
+    spec: MessageDef
     today: dt.date
     tariffs: TariffTable = NATIONAL_TARIFFS
     gemeenten_loader: Callable[[], GemeenteLijst] | None = None
@@ -522,5 +521,3 @@ def _ieb_datum(rule: Rule, ctx: RuleContext) -> Iterator[Issue]:
 
 #: Run after the other rules, only when they found nothing at level 1 or 2.
 DATE_RANGE_RULE = _ieb_datum
-
-attach_builtin_rules(IEB_1_0_RULES)

@@ -1,4 +1,4 @@
-"""The Wlz-signalen tables (own MetaData; created by the Alembic migration ``0003_wlz``).
+"""The Wlz-signalen tables (own MetaData; created by the Alembic migration ``0004_wlz``).
 
 * ``wlz_uploads``: one row per upload CSV written (gemeente, peildatum, when, file, rows) and the
   processing report's outcome once read (``verslag_at``, ``verslag_geweigerd``).
@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ieb.store.schema import NAMING_CONVENTION
+
 __all__ = ["metadata", "wlz_besluiten", "wlz_signals", "wlz_uploaded", "wlz_uploads"]
 
-metadata = sa.MetaData()
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 wlz_uploads = sa.Table(
     "wlz_uploads",
@@ -54,7 +56,7 @@ wlz_signals = sa.Table(
     "wlz_signals",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sleutel", sa.String(64), nullable=False, unique=True),
+    sa.Column("sleutel", sa.String(64), nullable=False),
     sa.Column("gemeente", sa.String(4), nullable=False),
     sa.Column("bsn", sa.String(9), nullable=False),
     sa.Column("naam", sa.String(200), nullable=True),
@@ -70,6 +72,7 @@ wlz_signals = sa.Table(
     sa.Column("voorstel_reden", sa.String(1000), nullable=False),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("besluit_id", sa.Integer, nullable=True),
+    sa.UniqueConstraint("sleutel", name="uq_wlz_signals_sleutel"),
     sa.Index("ix_wlz_signals_person", "gemeente", "bsn"),
     sa.Index("ix_wlz_signals_status", "status"),
 )

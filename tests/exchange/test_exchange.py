@@ -230,8 +230,9 @@ def test_full_loop_through_the_simulator_app_in_process(
     from ieb.ledger import open_database
     from ieb.simulator.server import GgkSimulator
     from ieb.testing.inprocess import InProcessTransport
-    from ieb.transport.outbox import Outbox, Sender
+    from ieb.transport.outbox import Outbox
     from ieb.transport.pki import load_certificates
+    from ieb.transport.sender import Sender
 
     der = {c: load_certificates(pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")}
     sim_engine = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
@@ -289,7 +290,7 @@ def test_an_oin_that_does_not_match_the_certificate_is_a_configuration_error(
 ) -> None:
     exchange.config.organisatie.oin = pki.party("0599").oin  # the certificate is 0363's
     with pytest.raises(ConfigurationError, match="past niet bij het certificaat"):
-        exchange._tls()
+        exchange.tls_files()
     (tmp_path / "ieb.toml").write_text('[receiver]\nallowed_oins = ["123"]\n')
     with pytest.raises(ConfigurationError, match="20 cijfers"):
         load_config(tmp_path / "ieb.toml")

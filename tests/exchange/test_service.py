@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from ieb.exchange import Exchange
+from ieb.report import write_report
+from ieb.service import Service
 from ieb.simulator.server import SimulatorService
 from ieb.testing.demo import demo_bsns, free_port
 from ieb.testing.pki import TestPki, create_test_pki
@@ -55,7 +57,7 @@ def test_serve_health_metrics_and_accepted_retours(pki: TestPki, tmp_path: Path)
     config = make_config(pki, tmp_path / "ieb.sqlite", endpoint=simulator.url)
     config.receiver.port = rport
     ex = Exchange(config)
-    service = ex.serve()
+    service = Service(ex)
     try:
         service.start()
         ex.queue(ex.plan([{"bsn": b, "start": FIRST.isoformat()} for b in demo_bsns(3)], today=TODAY))
@@ -147,7 +149,7 @@ def test_report_renders_in_headless_chromium(pki: TestPki, tmp_path: Path) -> No
         conn.exec_driver_sql(
             "UPDATE deliveries SET outcome='rejected', retour_codes='9102' WHERE id = (SELECT min(id) FROM deliveries)"
         )
-    out = ex.report(tmp_path / "rapport.html", today=TODAY)
+    out = write_report(ex, tmp_path / "rapport.html", today=TODAY)
     ex.close()
     dom = subprocess.run(
         [
@@ -256,7 +258,7 @@ def test_two_serve_processes_on_one_postgresql_share_the_work(pki: TestPki, tmp_
             config.receiver.port = rport if i == 0 else free_port()
             ex = Exchange(config)
             exchanges.append(ex)
-            services.append(ex.serve().start())
+            services.append(Service(ex).start())
         exchanges[0].plan_and_queue(
             [{"bsn": b, "start": FIRST.isoformat()} for b in demo_bsns(n)], today=TODAY
         )

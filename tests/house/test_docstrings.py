@@ -14,7 +14,7 @@ from types import ModuleType
 
 import ieb
 
-SKIP_MODULES = ("ieb.ledger.migrations",)
+SKIP_MODULES = ("ieb.store.migrations",)
 
 
 def _modules() -> list[ModuleType]:

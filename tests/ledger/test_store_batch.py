@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from ieb.ledger import open_database
 from ieb.ledger.history import Delivery
 from ieb.ledger.planner import Period, plan
-from ieb.ledger.schema import eb_start_nummers
 from ieb.ledger.store import Ledger
+from ieb.store.schema import eb_start_nummers
 
 from .conftest import BSNS, GEMEENTEN, TODAY
 

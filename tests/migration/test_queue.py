@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from ieb.ledger import schema
 from ieb.migration import ReconcileError, queue_initial, read_administratie, read_henv, read_za, reconcile
 from ieb.migration.sample import generate
 from ieb.simulator.cak import CakSimulator
+from ieb.store import schema
 from ieb.transport.outbox import ledger_tables, open_ledger
 
 P = dt.date(2020, 1, 1)

@@ -22,8 +22,9 @@ import sqlalchemy as sa
 
 from ieb.ggk import Bv03, Fo03, Stuurgegevens, Systeem, build, bv03_for, fo03_for, new_di01, parse
 from ieb.transport.client import DeliveryRejectedError, SendResult, TransientSendError
-from ieb.transport.outbox import Outbox, RetryPolicy, Sender, ledger_tables, open_ledger
+from ieb.transport.outbox import Outbox, ledger_tables, open_ledger
 from ieb.transport.pki import TestPki, create_test_pki
+from ieb.transport.sender import RetryPolicy, Sender
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
 
@@ -258,7 +259,8 @@ SENDER_SCRIPT = textwrap.dedent(
     """
     import sys
     from ieb.transport.client import GgkClient
-    from ieb.transport.outbox import Outbox, RetryPolicy, Sender, open_ledger
+    from ieb.transport.outbox import Outbox, open_ledger
+    from ieb.transport.sender import RetryPolicy, Sender
     from ieb.transport.tls import TlsFiles
 
     db, url, cert, key, ca = sys.argv[1:6]

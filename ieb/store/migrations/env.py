@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from ieb.ledger.schema import metadata
+from ieb.store.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only via open_database()

@@ -2,8 +2,8 @@
 
 The tables are defined in ``ieb.wlz.tables``; this migration creates the same shape.
 
-Revision ID: 0003_wlz
-Revises: 0002_exchange
+Revision ID: 0004_wlz
+Revises: 0003_release
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_wlz"
-down_revision = "0002_exchange"
+revision = "0004_wlz"
+down_revision = "0003_release"
 branch_labels = None
 depends_on = None
 
@@ -37,7 +37,10 @@ def upgrade() -> None:
         "wlz_uploaded",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column(
-            "upload_id", sa.Integer, sa.ForeignKey("wlz_uploads.id", ondelete="CASCADE"), nullable=False
+            "upload_id",
+            sa.Integer,
+            sa.ForeignKey("wlz_uploads.id", ondelete="CASCADE", name="fk_wlz_uploaded_upload_id_wlz_uploads"),
+            nullable=False,
         ),
         sa.Column("gemeente", sa.String(4), nullable=False),
         sa.Column("bsn", sa.String(9), nullable=False),
@@ -50,7 +53,7 @@ def upgrade() -> None:
     op.create_table(
         "wlz_signals",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("sleutel", sa.String(64), nullable=False, unique=True),
+        sa.Column("sleutel", sa.String(64), nullable=False),
         sa.Column("gemeente", sa.String(4), nullable=False),
         sa.Column("bsn", sa.String(9), nullable=False),
         sa.Column("naam", sa.String(200), nullable=True),
@@ -66,6 +69,7 @@ def upgrade() -> None:
         sa.Column("voorstel_reden", sa.String(1000), nullable=False),
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("besluit_id", sa.Integer, nullable=True),
+        sa.UniqueConstraint("sleutel", name="uq_wlz_signals_sleutel"),
     )
     op.create_index("ix_wlz_signals_person", "wlz_signals", ["gemeente", "bsn"])
     op.create_index("ix_wlz_signals_status", "wlz_signals", ["status"])

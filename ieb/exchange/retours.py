@@ -1,0 +1,189 @@
+"""Retours on the gemeente side: what the receiver stored, retour files, and the ONE inbox replay.
+
+* :meth:`Retours.handle_envelope` - the receiver's handler: a Du01's retour goes into the ledger
+  (:func:`ieb.ledger.retour.process_retours`), a Fo01 marks its delivery ``technical``
+  (:mod:`ieb.exchange.fo01`).
+* :meth:`Retours.process_files` - ``ieb retour FILES``: a file that cannot be processed is kept in
+  the inbox as ``failed`` (berichtcode ``bestand``) and does not block the others.
+* :meth:`Retours.replay` - the one replay of stored inbox entries: ``received`` ones left by a
+  crash between storing and processing (``ieb serve``/``ieb receive`` at start) and ``failed``
+  ones after the cause is fixed (``ieb retour --retry``). Each entry is processed by the same
+  handler as on arrival and marked (guarded by its old status, so two replays never both mark it),
+  with an audit row. Processing is idempotent: a retour applied twice is a duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ieb.errors import IebError
+from ieb.exchange.fo01 import mark_technical
+from ieb.ggk import Du01, Envelope, Fo01
+from ieb.ggk.soap import unwrap_soap
+from ieb.ledger.retour import RetourOutcome, process_retours
+from ieb.ledger.store import Ledger
+from ieb.store.schema import inbox
+from ieb.transport.audit import AuditTrail
+from ieb.transport.outbox import database_unavailable
+from ieb.transport.server import PROCESSED, InboxEntry
+from ieb.types import mask_bsns
+
+__all__ = ["FILE_BERICHTCODE", "Replayed", "Retours"]
+
+#: the inbox berichtcode of a retour that came as a file (``ieb retour FILE``), not as a Du01
+FILE_BERICHTCODE = "bestand"
+#: (referentienummer, new status, the reason when it failed again)
+Replayed = tuple[str, str, str | None]
+
+
+class Retours:
+    """The retour handling of one database. ``engine``/``ledger``: callables giving the exchange's
+    (opened on first use); ``on_retour(outcome, codes)`` hears every new outcome (metrics)."""
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        ledger: Callable[[], Ledger],
+        on_retour: Callable[[], Callable[[str, tuple[str, ...]], None] | None],
+    ) -> None:
+        self._engine = engine
+        self._ledger = ledger
+        self._on_retour = on_retour
+
+    def handle_envelope(self, envelope: Envelope, entry: InboxEntry) -> str | None:
+        """Process what the receiver stored: a Du01's retour into the ledger, a Fo01 marks its
+        heenbericht ``technical`` (the GGk refused the envelope). Returns the outcome
+        (``accepted``, ``rejected``, ``duplicate``, ``Fo01 <code>``...). Raises on an unreadable retour
+        (the receiver then stores the entry as ``failed`` with the reason)."""
+        notify = self._on_retour()
+        if isinstance(envelope, Du01):
+            (first,) = process_retours(
+                self._ledger(), [(f"Du01 {envelope.referentienummer}", envelope.payload)]
+            )
+            if notify is not None and not first.duplicate:
+                notify(first.outcome, first.codes)
+            return "duplicate" if first.duplicate else first.outcome
+        if isinstance(envelope, Fo01):
+            with self._engine().begin() as conn:
+                mark_technical(conn, envelope)
+            if notify is not None:
+                notify("technical", (envelope.body.code,))
+            return f"Fo01 {envelope.body.code}"
+        return None
+
+    def process_files(
+        self, paths: Sequence[str | os.PathLike[str]], *, today: dt.date | None = None
+    ) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
+        """Process retour files one by one (``ieb retour FILES``): a file that cannot be processed
+        is stored in the inbox as ``failed`` with its reason and does not block the others.
+        Returns (outcomes, [(file, reason)])."""
+        done: list[RetourOutcome] = []
+        failed: list[tuple[str, str]] = []
+        for p in paths:
+            name = str(p)
+            try:
+                data = Path(p).read_bytes()
+            except OSError as exc:
+                failed.append((name, f"niet te lezen ({exc.strerror})"))
+                continue
+            try:
+                done.extend(process_retours(self._ledger(), [(name, data)], today=today))
+            except IebError as exc:
+                reason = str(exc)
+                self.store_failed_file(name, data, reason)
+                failed.append((name, reason))
+        return done, failed
+
+    def store_failed_file(self, name: str, data: bytes, reason: str) -> None:
+        """Keep a retour file that could not be processed in the inbox (``failed``, ``reason``
+        masked), once per content, so :meth:`replay` can try it again."""
+        ref = "bestand-" + hashlib.sha256(data).hexdigest()[:28]
+        now = dt.datetime.now(dt.UTC)
+        with self._engine().begin() as conn:
+            exists = conn.execute(sa.select(inbox.c.id).where(inbox.c.referentienummer == ref)).first()
+            values = {"status": "failed", "error": mask_bsns(reason)[:2000], "processed_at": now}
+            if exists is None:
+                conn.execute(
+                    sa.insert(inbox).values(
+                        referentienummer=ref,
+                        berichtcode=FILE_BERICHTCODE,
+                        functie="retour",
+                        zender=Path(name).name[:32],
+                        envelope=data,
+                        received_at=now,
+                        **values,
+                    )
+                )
+            else:
+                conn.execute(sa.update(inbox).where(inbox.c.id == exists.id).values(**values))
+
+    def _apply(self, row: Any, today: dt.date | None) -> str | None:
+        if row.berichtcode == FILE_BERICHTCODE:
+            (first,) = process_retours(
+                self._ledger(), [(row.zender or row.referentienummer, bytes(row.envelope))], today=today
+            )
+            return "duplicate" if first.duplicate else first.outcome
+        entry = InboxEntry(
+            int(row.id),
+            row.referentienummer,
+            row.cross_ref_nummer,
+            row.berichtcode,
+            row.functie,
+            row.peer_oin,
+        )
+        return self.handle_envelope(unwrap_soap(bytes(row.envelope)), entry)
+
+    def replay(
+        self, statuses: Sequence[str] = ("failed",), *, today: dt.date | None = None
+    ) -> list[Replayed]:
+        """Process again every inbox entry whose status is in ``statuses`` (``received``: left by a
+        crash; ``failed``: after the cause is fixed), oldest first. Returns per entry
+        (referentienummer, ``processed`` or ``failed``, the masked reason when it failed).
+        An unusable database is raised (entries keep their status); any other error marks the
+        entry ``failed`` with its reason."""
+        engine = self._engine()
+        audit = AuditTrail(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(inbox).where(inbox.c.status.in_(list(statuses))).order_by(inbox.c.id)
+            ).all()
+        out: list[Replayed] = []
+        for row in rows:
+            error: str | None = None
+            outcome: str | None = None
+            try:
+                outcome = self._apply(row, today)
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise
+                error = mask_bsns(str(exc) if isinstance(exc, IebError) else f"{type(exc).__name__}: {exc}")
+                error = error[:2000]
+            status = "failed" if error else "processed"
+            with engine.begin() as conn:
+                marked = conn.execute(
+                    sa.update(inbox)
+                    .where(inbox.c.id == row.id, inbox.c.status == row.status)
+                    .values(status=status, error=error, processed_at=dt.datetime.now(dt.UTC))
+                ).rowcount
+                if marked:
+                    audit.record(
+                        "in",
+                        row.berichtcode or FILE_BERICHTCODE,
+                        referentienummer=row.referentienummer,
+                        cross_ref_nummer=row.cross_ref_nummer,
+                        functie=row.functie,
+                        outcome=outcome if outcome is not None and not error else status,
+                        detail=error or PROCESSED,
+                        conn=conn,
+                    )
+            if marked:
+                out.append((row.referentienummer, status, error))
+        return out

@@ -1,1 +1,0 @@
-"""Alembic migrations of the ledger/transport database. Run by :func:`ieb.ledger.db.open_database`."""

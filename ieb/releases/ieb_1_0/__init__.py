@@ -1,0 +1,77 @@
+"""The iEb 1.0 release pack (``ieb-1.0``): WMO401-WMO404, valid from 2020-01-01.
+
+Everything that is iEb 1.0 lives in this package: the message table (:mod:`.table`), the typed
+models, the in-message rules, the revisions, the retourcode <-> rule table, the delivery mapping
+(:mod:`.delivery`) and the retour writer (:mod:`.retour`). :data:`PACK` is what the registry
+(:mod:`ieb.releases`) loads.
+"""
+
+from __future__ import annotations
+
+from ieb.messages import message_class
+from ieb.releases.ieb_1_0.delivery import IEB_1_0_DELIVERY
+from ieb.releases.ieb_1_0.retour import write_retour
+from ieb.releases.ieb_1_0.table import BASIS_NS, MESSAGES, NAME, SCHEMA_FOLDER, VALID_FROM
+from ieb.releases.pack import ReleasePack, RetourcodeTable, RuleSet
+from ieb.validation.revisions import REVISIONS
+from ieb.validation.rules import DATE_RANGE_RULE, IEB_1_0_RULES
+
+__all__ = ["HISTORY_RULE_CODES", "PACK", "RETOURCODES", "RETOUR_CHECK_CODES"]
+
+#: Retourcode (codelist EB001) -> the rule codes that report it. ``0001`` (technisch afgekeurd),
+#: ``0200`` (geen opmerking) and ``0233`` (niet beoordeeld) report no single rule.
+RETOURCODES = RetourcodeTable(
+    {
+        "8848": ("8848",),
+        "9071": ("TR071",),
+        "9102": ("TR102", "OP291"),
+        "9103": ("TR103", "OP325"),
+        "9104": ("TR104",),
+        "9114": ("TR114",),
+        "9115": ("TR115",),
+        "9328": ("TR328",),
+        "9329": ("TR329",),
+        "9330": ("TR330",),
+        "S300": ("CS300",),
+        "S333": ("CS333",),
+    },
+    header_codes=frozenset({"8848", "S300"}),
+)
+
+
+#: The history rules of iEb 1.0 (defined in :mod:`ieb.ledger.history`), in the order they run.
+HISTORY_RULE_CODES = (
+    "TR071",
+    "TR102",
+    "TR103",
+    "TR104",
+    "TR114",
+    "TR115",
+    "TR328",
+    "TR329",
+    "TR330",
+    "OP291",
+    "OP325",
+)
+#: The retour-consistency checks (defined in :mod:`ieb.conformance.retourcheck`).
+RETOUR_CHECK_CODES = tuple(f"RC{n:03d}" for n in range(1, 11))
+
+
+PACK = ReleasePack(
+    name=NAME,
+    valid_from=VALID_FROM,
+    messages={row.name: row.with_model(message_class(row.name)) for row in MESSAGES},
+    basis_namespace=BASIS_NS,
+    folder=SCHEMA_FOLDER,
+    rules=RuleSet(
+        message=IEB_1_0_RULES,
+        final=(DATE_RANGE_RULE,),
+        history=HISTORY_RULE_CODES,
+        retour=RETOUR_CHECK_CODES,
+    ),
+    revisions=REVISIONS,
+    retourcodes=RETOURCODES,
+    delivery=IEB_1_0_DELIVERY,
+    retour_writer=write_retour,
+    builtin=True,
+)
