@@ -23,6 +23,25 @@ A row prints what the attacker achieved and whether it was refused. All servers 
 * ``slow-drip``: our client against a server dripping one byte a second; how long ``send`` takes
   with a 3 s operation timeout.
 * ``foreign-signer``: a WS-Security signature by another party of the same PKI than the TLS peer.
+* ``serve-admission`` (issue 21): 16 slow connections with a trusted-chain certificate whose OIN is
+  not allowed, against the receiver behind ``ieb serve``'s /health-/metrics middleware; latency of
+  one legitimate retour (was 60+ s: the middleware hid the admission).
+* ``receiver-db-down`` (issue 21): the receiver's database is locked; the answer must be a
+  RETRYABLE fault (was a final Fo03 StUF058: the retour was lost).
+* ``chunked-and-length`` (issue 21): ``Transfer-Encoding: chunked`` and ``Content-Length`` together.
+* ``two-serialnumbers`` (issue 21): a certificate whose subject holds the allowed OIN AND another
+  serialNumber, the allowed one first.
+* ``size-masking`` (issue 21): ``ieb plan`` on a file over the size limit: the refusal must name the
+  limit (BSN masking turned it into "groter dan ******** bytes").
+* ``csv-errors-cap`` (issue 21): ``ieb plan --gemeente`` on 50k bad rows: bytes on stderr (all
+  problems at once had no cap: 653 MB for 1.9 M rows).
+* ``reconcile-fifo`` (issue 21): ``ieb reconcile --henv FIFO`` fed from /dev/zero: bytes read before
+  the refusal (was 10.9 GB in 30 s past the 64 MB limit).
+* ``full-disk-plan`` (issue 21): ``ieb plan --queue`` when the database cannot grow (RLIMIT_FSIZE):
+  a clear error, not a traceback (was 367 lines).
+* ``validation-inflight`` (issue 21): ``ieb serve-validation`` with 8 connections holding 25 MB
+  bodies: peak memory of the service and the answers to 5 legitimate small requests (was 2.07 GB
+  and 10 of 10 legitimate requests 503).
 """
 
 from __future__ import annotations
@@ -57,6 +76,15 @@ ROWS = (
     "gzip-bomb",
     "slow-drip",
     "foreign-signer",
+    "serve-admission",
+    "receiver-db-down",
+    "chunked-and-length",
+    "two-serialnumbers",
+    "size-masking",
+    "csv-errors-cap",
+    "reconcile-fifo",
+    "full-disk-plan",
+    "validation-inflight",
 )
 
 
@@ -505,6 +533,340 @@ def row_foreign_signer(d: Path) -> dict[str, Any]:
         "receiver": outcome,
         "refused": outcome.startswith("refused (IB002"),
     }
+
+
+def row_serve_admission(d: Path) -> dict[str, Any]:
+    from ieb.service import MonitorMiddleware
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import Receiver, receiver_server
+
+    pki = _pki_with(d, ["0363", "GGK", "0599"])  # 0599: same chain, OIN not allowed
+    engine = open_ledger(f"sqlite:///{d / 'serve.sqlite'}")
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
+    server = receiver_server(MonitorMiddleware(app, None), app, _tls(pki, "0363"), threads=4).start()  # type: ignore[arg-type]
+    try:
+        from ieb.transport.tls import client_context
+
+        baseline = _send_seconds(pki, server.url)
+        slow = []
+        for _ in range(16):
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            s = client_context(_tls(pki, "0599")).wrap_socket(raw, server_hostname="127.0.0.1")
+            s.sendall(b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        try:
+            seconds = _send_seconds(pki, server.url, timeout=90)
+        finally:
+            for s in slow:
+                s.close()
+    finally:
+        server.stop()
+        engine.dispose()
+    return {
+        "attack": "16 slow connections, trusted chain, OIN not allowed (ieb serve)",
+        "extra_latency_s": round(seconds - baseline, 2),
+        "refused": seconds - baseline < 1.0,
+    }
+
+
+def row_receiver_db_down(d: Path) -> dict[str, Any]:
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from ieb.transport.client import GgkClient
+    from ieb.transport.errors import TransientSendError
+
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        engine = server.app.engine
+        engine.dispose()
+        sa.event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA busy_timeout = 200"))
+        lock = sqlite3.connect(d / "receiver.sqlite", timeout=5, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            with GgkClient(server.url, tls=_tls(pki, "GGK")) as client:
+                client.send(_du01())
+            outcome = "acknowledged without storing"
+        except TransientSendError as exc:
+            outcome = f"transient {exc.code} (HTTP {exc.status})"
+        except Exception as exc:  # noqa: BLE001 - the attack worked: a final refusal
+            outcome = f"final {type(exc).__name__} {getattr(exc, 'code', '')}"
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+    return {
+        "attack": "receiver database locked",
+        "answer": outcome,
+        "refused": outcome.startswith("transient"),
+    }
+
+
+def row_chunked_and_length(d: Path) -> dict[str, Any]:
+    pki = _pki(d)
+    with _receiver(d, pki) as server:
+        s = _tls_socket(pki, server.port)
+        s.sendall(
+            b"POST /ggk0210/OntvangAsynchroon HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        )
+        status = _status_line(s, 10)
+        s.close()
+    return {"attack": "Transfer-Encoding + Content-Length", "answer": status, "refused": " 400 " in status}
+
+
+def row_two_serialnumbers(d: Path) -> dict[str, Any]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import Receiver
+
+    allowed = "00000099000000000001"
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, allowed),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, "00000099000000000666"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "twee serienummers"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    engine = open_ledger(f"sqlite:///{d / 'r.sqlite'}")
+    try:
+        app = Receiver(engine, organisatie="0363", allowed_oins={allowed})
+        refusal = app.admit(cert.public_bytes(serialization.Encoding.DER))
+    finally:
+        engine.dispose()
+    return {
+        "attack": "certificate with two serialNumbers, the allowed OIN first",
+        "admission": "refused" if refusal is not None else "admitted",
+        "refused": refusal is not None,
+    }
+
+
+def _ieb(args: list[str], cwd: Path, timeout: float = 50, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ieb", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,
+    )
+
+
+def row_size_masking(d: Path) -> dict[str, Any]:
+    big = d / "big.csv"
+    with big.open("wb") as f:
+        f.truncate(100 * 1024 * 1024)  # sparse: over the limit without writing it
+    proc = _ieb(["plan", str(big), "--db", str(d / "x.sqlite"), "--gemeente", "0363"], d)
+    text = proc.stderr + proc.stdout
+    line = next((x.strip() for x in text.splitlines() if "groter" in x), text.strip()[-120:])
+    return {
+        "attack": "file over the size limit",
+        "message": line[:120],
+        "refused": "groter" in line and "**" not in line,
+    }
+
+
+def row_csv_errors_cap(d: Path) -> dict[str, Any]:
+    bad = d / "bad.csv"
+    bad.write_text("bsn,start\n" + "123,2026-01-01\n" * 50_000)
+    started = time.monotonic()
+    proc = _ieb(["plan", str(bad), "--db", str(d / "x.sqlite"), "--gemeente", "0363"], d, timeout=120)
+    size = len(proc.stderr.encode()) + len(proc.stdout.encode())
+    return {
+        "attack": "50k bad CSV rows",
+        "output_kb": round(size / 1024),
+        "seconds": round(time.monotonic() - started, 1),
+        "refused": proc.returncode != 0 and size < 512 * 1024,
+    }
+
+
+def row_reconcile_fifo(d: Path) -> dict[str, Any]:
+    fifo = d / "henv.fifo"
+    os.mkfifo(fifo)
+    (d / "za.txt").write_text("")
+    (d / "adm.csv").write_text("bsn,achternaam\n")
+    written = [0]
+    stop = threading.Event()
+
+    def feed() -> None:
+        chunk = b"0" * (1 << 20)
+        try:
+            with fifo.open("wb") as f:
+                while not stop.is_set() and written[0] < 4 << 30:
+                    f.write(chunk)
+                    written[0] += len(chunk)
+        except OSError:
+            pass  # the reader closed: refused
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    started = time.monotonic()
+    try:
+        proc = _ieb(
+            [
+                "reconcile",
+                "--henv",
+                str(fifo),
+                "--za",
+                str(d / "za.txt"),
+                "--administratie",
+                str(d / "adm.csv"),
+                "--peildatum",
+                "2024-01-01",
+                "--out",
+                str(d / "out"),
+            ],
+            d,
+            timeout=30,
+        )
+        ended = proc.returncode is not None
+    except subprocess.TimeoutExpired:
+        ended = False
+    stop.set()
+    seconds = time.monotonic() - started
+    mb = written[0] / (1 << 20)
+    return {
+        "attack": "HenV from a FIFO fed with zeros",
+        "read_mb": round(mb),
+        "seconds": round(seconds, 1),
+        "refused": ended and mb <= 66,
+    }
+
+
+def row_full_disk_plan(d: Path) -> dict[str, Any]:
+    import signal as _signal
+
+    desired = d / "gewenst.csv"
+    desired.write_text("bsn,start\n" + "".join(f"{b},2026-01-01\n" for b in _test_bsns(300)))
+    db = d / "vol.sqlite"
+    _ieb(
+        ["plan", str(desired), "--db", str(db), "--gemeente", "0363", "--today", "2026-01-05"], d
+    )  # create it
+
+    def small_files() -> None:
+        _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)  # a write past the limit fails with EFBIG
+        size = db.stat().st_size + 64 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    proc = _ieb(
+        ["plan", str(desired), "--queue", "--db", str(db), "--gemeente", "0363", "--today", "2026-01-05"],
+        d,
+        preexec_fn=small_files,
+    )
+    text = proc.stderr + proc.stdout
+    lines = len(text.splitlines())
+    return {
+        "attack": "plan --queue when the database cannot grow",
+        "exit": proc.returncode,
+        "lines": lines,
+        "refused": proc.returncode != 0 and "Traceback" not in text and lines < 20,
+    }
+
+
+def _test_bsns(n: int) -> list[str]:
+    out, k = [], 999900000
+    while len(out) < n:
+        digits = f"{k:09d}"
+        total = sum(int(c) * w for c, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+        if total % 11 == 0:
+            out.append(digits)
+        k += 1
+    return out
+
+
+def row_validation_inflight(d: Path) -> dict[str, Any]:
+    import http.client
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ieb", "serve-validation", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=d,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    holders: list[socket.socket] = []
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = b"<x>" + b"a" * (25 * 1024 * 1024 - 64 * 1024)  # just under the 25 MiB limit
+        for _ in range(8):  # 25 MB announced and all but the last bytes sent, then held
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(
+                f"POST /validatie HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
+                f"Content-Length: {len(body) + 10}\r\n\r\n".encode()
+            )
+            try:
+                s.sendall(body)
+            except OSError:
+                pass  # refused early: fine
+            holders.append(s)
+        answers = []
+        for _ in range(5):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                c.request("POST", "/validatie", body=b"<x/>", headers={"Content-Type": "application/xml"})
+                answers.append(c.getresponse().status)
+            except OSError as exc:
+                answers.append(type(exc).__name__)
+            finally:
+                c.close()
+        peak = _proc_peak_mb(proc.pid)
+    finally:
+        for s in holders:
+            s.close()
+        proc.terminate()
+        proc.wait(10)
+    served = sum(1 for a in answers if a not in (503, "TimeoutError", "ConnectionResetError"))
+    return {
+        "attack": "8 connections holding 25 MB bodies",
+        "peak_mb": round(peak),
+        "legit_answers": answers,
+        "refused": peak < 600 and served == 5,
+    }
+
+
+def _proc_peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return -1.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pki_with(directory: Path, codes: list[str]) -> Any:
+    try:
+        from ieb.testing.pki import create_test_pki
+    except ImportError:
+        from ieb.transport.pki import create_test_pki
+    return create_test_pki(directory, codes)
 
 
 # -------------------------------------------------------------------------------------------- main

@@ -1,11 +1,12 @@
-"""Build WMO401/WMO403 files from a table (CSV, JSON array or JSON lines), all or nothing.
+"""Build heenbericht files of a release from a table (CSV, JSON array or JSON lines), all or nothing.
 
 The input is read by :func:`ieb.tabular.read_table` (separator, encoding and line numbers as
-described there). Columns (CSV header or JSON keys): ``bericht`` (WMO401 or WMO403; optional when
-the caller gives one), ``afzender``, ``identificatie``, ``dagtekening``, ``bsn``,
-``eb_start_nummer``, ``status`` (StatusAanlevering 1, 2 or 3; default 1), for WMO401
-``eb_startdatum`` and optionally ``kostprijs_bedrag`` (eurocent) + ``kostprijs_startdatum``, for
-WMO403 ``eb_stopdatum``. Dates are ``JJJJ-MM-DD``.
+described there). Columns (CSV header or JSON keys): ``bericht`` (a heenbericht of the release's
+table; optional when the caller gives one), ``afzender``, ``identificatie``, ``dagtekening``,
+``bsn``, ``eb_start_nummer``, ``status`` (StatusAanlevering 1, 2 or 3; default 1), and per
+heenbericht the elements of its klasse in snake case (:func:`build_columns`; in iEb 1.0 the start
+has ``eb_startdatum`` and optionally ``kostprijs_bedrag`` (eurocent) + ``kostprijs_startdatum``,
+the stop ``eb_stopdatum``). The klasse's date element is required. Dates are ``JJJJ-MM-DD``.
 
 :func:`check_table` is the first pass: every row becomes a message, is validated like the CAK would
 (levels 1 and 2 and the level-3 rules CS300, CS333 and 8848 that need no history) and named; every
@@ -30,40 +31,58 @@ from pydantic import ValidationError
 
 from ieb.codec import to_xml
 from ieb.errors import IebError
-from ieb.messages import Message, Wmo401, Wmo403
-from ieb.messages.base import InvalidModelError
-from ieb.tabular import RowIssue, Table, TableError, read_table
+from ieb.releases import get_pack
+from ieb.releases.models import InvalidModelError, Message
+from ieb.releases.pack import MessageDef, ReleasePack
+from ieb.tabular import RowIssue, Table, TableError, read_table, restore_zeros
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 
-__all__ = ["BUILD_COLUMNS", "BuildPlan", "PlannedFile", "build", "check_table", "write_files"]
+__all__ = [
+    "BUILD_COLUMNS",
+    "BuildPlan",
+    "PlannedFile",
+    "build",
+    "build_columns",
+    "check_table",
+    "write_files",
+]
 
+#: The release ``ieb build`` writes unless told otherwise.
+DEFAULT_RELEASE = "ieb-1.0"
 _COMMON = ("afzender", "identificatie", "dagtekening", "bsn", "eb_start_nummer")
-_FIELDS = {
-    "WMO401": {"eb_startdatum", "kostprijs_bedrag", "kostprijs_startdatum"},
-    "WMO403": {"eb_stopdatum"},
-}
-#: every column ``ieb build`` knows
-BUILD_COLUMNS = (
-    "bericht",
-    *_COMMON,
-    "status",
-    "eb_startdatum",
-    "kostprijs_bedrag",
-    "kostprijs_startdatum",
-    "eb_stopdatum",
-)
+
+
+def _snake(element: str) -> str:
+    """``EbStartdatum`` -> ``eb_startdatum``, ``KostprijsBedrag`` -> ``kostprijs_bedrag``."""
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(element))
+
+
+def klasse_columns(row: MessageDef) -> tuple[str, ...]:
+    """The columns of a heenbericht's klasse besides the key and the status, in schema order."""
+    skip = {row.key_element, "StatusAanlevering"}
+    return tuple(dict.fromkeys(_snake(path[-1]) for path in row.klasse_fields if path[0] not in skip))
+
+
+def _heen(pack: ReleasePack) -> dict[str, MessageDef]:
+    return {m.name: m for m in pack.heen()}
+
+
+def build_columns(pack: ReleasePack) -> tuple[str, ...]:
+    """Every column ``ieb build`` knows for ``pack``: bericht, the common ones, status, then the
+    klasse columns of each heenbericht in table order."""
+    extra = dict.fromkeys(c for row in pack.heen() for c in klasse_columns(row))
+    return ("bericht", *_COMMON, "status", *extra)
+
+
+#: every column ``ieb build`` knows (for the default release)
+BUILD_COLUMNS = build_columns(get_pack(DEFAULT_RELEASE))
 #: the standard's element name -> our column (to put a rule's finding in the right column)
 _ELEMENT_COLUMN = {
     "Afzender": "afzender",
     "Identificatie": "identificatie",
     "Dagtekening": "dagtekening",
     "Bsn": "bsn",
-    "EbStartNummer": "eb_start_nummer",
-    "EbStartdatum": "eb_startdatum",
-    "EbStopdatum": "eb_stopdatum",
-    "KostprijsBedrag": "kostprijs_bedrag",
-    "KostprijsStartdatum": "kostprijs_startdatum",
     "StatusAanlevering": "status",
 }
 #: level-3 rules that need no history: a file failing them would certainly be rejected
@@ -74,7 +93,7 @@ _BLOCKING_LEVEL3 = frozenset({"CS300", "CS333", "8848"})
 class PlannedFile:
     """One message that will be written: its line in the input (1-based), kind and file name.
 
-    ``bericht`` is ``WMO401`` or ``WMO403``; ``name`` is the file name inside the output folder.
+    ``bericht`` is a heenbericht name of the release; ``name`` is the file name inside the output folder.
     """
 
     line: int
@@ -89,6 +108,7 @@ class BuildPlan:
     table: Table
     files: tuple[PlannedFile, ...]
     bericht: str | None
+    release: str = DEFAULT_RELEASE
 
 
 class _RowProblems(Exception):
@@ -124,8 +144,6 @@ def _date(value: Any, column: str, line: int, issues: list[RowIssue]) -> dt.date
 
 def _zeros(value: Any, width: int) -> str:
     """A code as text with the leading zeros Excel drops restored (``363`` -> ``0363``)."""
-    from ieb.tabular import restore_zeros
-
     return restore_zeros(value, width)
 
 
@@ -133,24 +151,35 @@ def _missing(column: str, line: int) -> RowIssue:
     return RowIssue(line, column, "ontbreekt", "vul deze kolom in")
 
 
-def record_to_message(row: Mapping[str, Any], line: int, default_bericht: str | None = None) -> Message:
-    """One row as a WMO401/WMO403 model; raises ``_RowProblems`` listing every problem of the row."""
+def record_to_message(
+    row: Mapping[str, Any], line: int, default_bericht: str | None = None, *, release: str = DEFAULT_RELEASE
+) -> Message:
+    """One row as a heenbericht model of ``release``; raises ``_RowProblems`` listing every problem."""
+    pack = get_pack(release)
+    heen = _heen(pack)
     issues: list[RowIssue] = []
     bericht = str(row.get("bericht") or default_bericht or "").strip().upper()
-    if bericht not in _FIELDS:
+    if bericht not in heen:
+        choices = " of ".join(f"{m.name} ({m.omschrijving or m.klasse})" for m in heen.values())
         issues.append(
             RowIssue(
                 line,
                 "bericht",
-                "moet WMO401 (start) of WMO403 (stop) zijn" if bericht else "ontbreekt",
-                "vul de kolom bericht in of geef --bericht WMO401/WMO403",
+                f"moet {choices} zijn" if bericht else "ontbreekt",
+                f"vul de kolom bericht in of geef --bericht {'/'.join(heen)}",
             )
         )
         raise _RowProblems(issues)
-    other = "WMO403" if bericht == "WMO401" else "WMO401"
-    for column in sorted(_FIELDS[other]):
-        if row.get(column) not in (None, ""):
-            issues.append(RowIssue(line, column, f"hoort niet bij {bericht}", f"laat leeg of kies {other}"))
+    spec = heen[bericht]
+    own = klasse_columns(spec)
+    for other in heen.values():
+        if other is spec:
+            continue
+        for column in sorted(set(klasse_columns(other)) - set(own)):
+            if row.get(column) not in (None, ""):
+                issues.append(
+                    RowIssue(line, column, f"hoort niet bij {bericht}", f"laat leeg of kies {other.name}")
+                )
     for column in _COMMON:
         if row.get(column) in (None, ""):
             issues.append(_missing(column, line))
@@ -167,18 +196,12 @@ def record_to_message(row: Mapping[str, Any], line: int, default_bericht: str | 
             )
         )
     fields: dict[str, Any] = {}
-    if bericht == "WMO401":
-        fields["eb_startdatum"] = _date(row.get("eb_startdatum"), "eb_startdatum", line, issues)
-        if row.get("eb_startdatum") in (None, ""):
-            issues.append(_missing("eb_startdatum", line))
-        fields["kostprijs_bedrag"] = _int(row.get("kostprijs_bedrag"), "kostprijs_bedrag", line, issues)
-        fields["kostprijs_startdatum"] = _date(
-            row.get("kostprijs_startdatum"), "kostprijs_startdatum", line, issues
-        )
-    else:
-        fields["eb_stopdatum"] = _date(row.get("eb_stopdatum"), "eb_stopdatum", line, issues)
-        if row.get("eb_stopdatum") in (None, ""):
-            issues.append(_missing("eb_stopdatum", line))
+    required = _snake(spec.date_element or "")
+    for column in own:
+        reader = _date if column.endswith("datum") else _int
+        fields[column] = reader(row.get(column), column, line, issues)
+        if column == required and row.get(column) in (None, ""):
+            issues.append(_missing(column, line))
     if issues:
         raise _RowProblems(issues)
     common: dict[str, Any] = {
@@ -189,12 +212,14 @@ def record_to_message(row: Mapping[str, Any], line: int, default_bericht: str | 
         "eb_start_nummer": nummer,
         "status": status,
     }
+    model: Any = spec.model
+    if model is None:
+        raise IebError(f"{release} heeft geen getypt model voor {bericht}; bouwen kan niet")
     try:
-        if bericht == "WMO401":
-            return Wmo401.build(**common, **fields)
-        return Wmo403.build(**common, **fields)
+        message: Message = model.build(**common, **fields)
     except InvalidModelError as exc:  # build() turns pydantic's error into the project's own
         raise _RowProblems(_explain(exc, line)) from None
+    return message
 
 
 def _explain(exc: ValidationError | InvalidModelError, line: int) -> list[RowIssue]:
@@ -209,16 +234,21 @@ def _explain(exc: ValidationError | InvalidModelError, line: int) -> list[RowIss
     return out
 
 
-def _blocking(data: bytes, today: dt.date | None, line: int) -> list[RowIssue]:
+def _column_of(element: str) -> str | None:
+    return _ELEMENT_COLUMN.get(element) or (_snake(element) if element else None)
+
+
+def _blocking(data: bytes, today: dt.date | None, line: int, columns: tuple[str, ...]) -> list[RowIssue]:
     report = validate_bytes(data, today=today)
     out = []
     for i in report.issues:
         if i.level < 3 or i.code in _BLOCKING_LEVEL3:
             element = (i.location or "").rsplit("/", 1)[-1].split(":")[-1].split("[")[0]
+            column = _column_of(element)
             out.append(
                 RowIssue(
                     line,
-                    _ELEMENT_COLUMN.get(element),
+                    column if column in columns else None,
                     f"{i.code}: {mask_bsns(i.message)}",
                     "het CAK zou dit bericht afkeuren; pas de waarde aan",
                 )
@@ -232,10 +262,12 @@ def _file_name(message: Message) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
-def check_table(table: Table, *, bericht: str | None = None, today: dt.date | None = None) -> BuildPlan:
-    """First pass: turn every row into a message, validate it and name its file.
+def check_table(
+    table: Table, *, bericht: str | None = None, today: dt.date | None = None, release: str = DEFAULT_RELEASE
+) -> BuildPlan:
+    """First pass: turn every row into a message of ``release``, validate it and name its file.
 
-    ``bericht`` (``WMO401``/``WMO403``) is used for rows without a ``bericht`` column; ``today`` is
+    ``bericht`` (a heenbericht name) is used for rows without a ``bericht`` column; ``today`` is
     the receiver's system date for rule 8848 (default: today). A row fails on anything the CAK
     would certainly refuse: the XSD (level 1), an in-message rule (level 2, e.g. CS002 11-proef,
     TR112/TR113 date windows) or a level-3 rule that needs no history (CS300 Afzender in the CBS
@@ -246,13 +278,14 @@ def check_table(table: Table, *, bericht: str | None = None, today: dt.date | No
     issues: list[RowIssue] = []
     files: list[PlannedFile] = []
     seen: dict[str, int] = {}
+    columns = build_columns(get_pack(release))
     for row in table.rows:
         try:
-            message = record_to_message(row, row.line, bericht)
+            message = record_to_message(row, row.line, bericht, release=release)
         except _RowProblems as row_problems:
             issues.extend(row_problems.issues)
             continue
-        problems = _blocking(to_xml(message), today, row.line)
+        problems = _blocking(to_xml(message), today, row.line, columns)
         if problems:
             issues.extend(problems)
             continue
@@ -271,13 +304,13 @@ def check_table(table: Table, *, bericht: str | None = None, today: dt.date | No
         files.append(PlannedFile(row.line, message.bericht, name))
     if issues:
         raise TableError(table.name, issues)
-    return BuildPlan(table, tuple(files), bericht)
+    return BuildPlan(table, tuple(files), bericht, release)
 
 
 def _messages(plan: BuildPlan) -> Iterator[tuple[PlannedFile, bytes]]:
     rows = {row.line: row for row in plan.table.rows}
     for planned in plan.files:
-        message = record_to_message(rows[planned.line], planned.line, plan.bericht)
+        message = record_to_message(rows[planned.line], planned.line, plan.bericht, release=plan.release)
         yield planned, to_xml(message)
 
 
@@ -336,6 +369,7 @@ def build(
     bericht: str | None = None,
     today: dt.date | None = None,
     force: bool = False,
+    release: str = DEFAULT_RELEASE,
 ) -> tuple[BuildPlan, list[Path]]:
     """Read ``source`` (see module doc), check every row, then write the files into ``out``.
 
@@ -345,9 +379,9 @@ def build(
     written.
     """
     # ``bericht`` may come from the caller (--bericht): a missing one is reported per row, with that hint
-    table = read_table(source, name=name, required=_COMMON, optional=BUILD_COLUMNS)
+    table = read_table(source, name=name, required=_COMMON, optional=build_columns(get_pack(release)))
     try:
-        plan = check_table(table, bericht=bericht, today=today)
+        plan = check_table(table, bericht=bericht, today=today, release=release)
     except TableError as exc:
         exc.warnings = table.warnings
         raise

@@ -144,6 +144,8 @@ class RetrySettings(_Section):
     #: lease per claimed message; must outlast one claim's attempts with their timeouts
     lease_seconds: float | None = Field(default=None, gt=0)
     workers: int = Field(default=4, ge=1, le=32)
+    #: ``ieb serve`` exits non-zero when its sender could not use the database this long (issue 21)
+    give_up_seconds: float = Field(default=300.0, gt=0)
 
 
 class SimulatorSettings(_Section):

@@ -225,7 +225,7 @@ def _load(source: Path | bytes, issues: _Collector, max_bytes: int) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         if len(data) > max_bytes:
-            raise issues.fail(None, None, f"groter dan {max_bytes} bytes", "splits het bestand op")
+            raise issues.fail(None, None, f"groter dan {_mb(max_bytes)}", "splits het bestand op")
         return data
     path = Path(source)
     try:
@@ -233,7 +233,9 @@ def _load(source: Path | bytes, issues: _Collector, max_bytes: int) -> bytes:
             raise issues.fail(None, None, "is een map, geen bestand", "geef het pad van een bestand")
         size = path.stat().st_size
         if size > max_bytes:
-            raise issues.fail(None, None, f"groter dan {max_bytes} bytes ({size})", "splits het bestand op")
+            raise issues.fail(
+                None, None, f"groter dan {_mb(max_bytes)} ({_mb(size)})", "splits het bestand op"
+            )
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
     except FileNotFoundError:
@@ -243,8 +245,14 @@ def _load(source: Path | bytes, issues: _Collector, max_bytes: int) -> bytes:
             None, None, f"niet te lezen ({exc.strerror or exc})", "controleer het pad"
         ) from None
     if len(data) > max_bytes:
-        raise issues.fail(None, None, f"groter dan {max_bytes} bytes", "splits het bestand op")
+        raise issues.fail(None, None, f"groter dan {_mb(max_bytes)}", "splits het bestand op")
     return data
+
+
+def _mb(size: int) -> str:
+    """A size in MB with a Dutch decimal comma: never a digit run that BSN masking would eat
+    ("groter dan ******** bytes" hid the limit; issue 21)."""
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
 
 
 def _decode(data: bytes, issues: _Collector, warnings: list[str]) -> tuple[str, str]:

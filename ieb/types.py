@@ -17,7 +17,6 @@ from pydantic_core import CoreSchema, core_schema
 from stdnum.nl import bsn as _stdnum_bsn
 
 __all__ = [
-    "BASIS_NS",
     "Bedrag",
     "Bsn",
     "Datum",
@@ -33,10 +32,6 @@ __all__ = [
     "mask_bsns",
     "parse_datum",
 ]
-
-
-#: Namespace of the iEb 1.0 basisschema (the CDT_* children and LDT_* types); the one definition.
-BASIS_NS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 
 
 def mask_bsn(value: object) -> str:
@@ -256,7 +251,10 @@ class RetourCode(str, Enum):
 
     @property
     def rule(self) -> str | None:
-        """The rule code this retourcode reports (``9102`` -> ``TR102``, ``S300`` -> ``CS300``)."""
+        """The rule code this retourcode reports in iEb 1.0's reading of its own codes (``9102`` ->
+        ``TR102``, ``S300`` -> ``CS300``). A release's table is the authority:
+        ``ieb.releases.get_pack(name).retourcodes.rule(code)`` (in iEb 4.0 the letter no longer
+        tells the rule)."""
         if self.value.startswith("9"):
             return "TR" + self.value[1:]
         if self.value.startswith("S"):

@@ -5,6 +5,13 @@ the rule code that names it: ``OP179`` (file larger than 25 MB), ``OP192`` (not 
 mark) and ``XML`` (not well-formed, a forbidden construct such as a DTD or an entity declaration, or
 more elements, depth, namespace declarations or attributes than :class:`Limits` allows).
 
+This module is the ONE hardened-XML policy of ``ieb`` (docs/security.md, "Limits"): one set of
+limits (:data:`MAX_BYTES`, :data:`MAX_ENVELOPE_BYTES`, :class:`Limits`), one pre-scan for hostile
+input (:func:`prescan`) and one parse of untrusted bytes (:func:`safe_fromstring`;
+:func:`parse_bytes` for iEb payloads, :func:`parse_untrusted` for StUF-GGk/SOAP envelopes). Callers
+map :class:`XmlProblem` (``kind``: ``size``, ``encoding``, ``declaration``, ``limit``, ``syntax``) to
+their own error and code (OP179/OP192 for a payload, IB007/RIN001 for an envelope).
+
 Two guarantees hold for every parser made here, whatever the input's encoding (UTF-16 with a
 declaration, UTF-32, ...): libxml2 never opens a file or URL (every external DTD, entity or schema
 reference is answered with an empty document by a resolver, before libxml2's own loader is asked),
@@ -14,6 +21,7 @@ is not UTF-8 is OP192 before a parser sees it.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import os
 import re
@@ -30,9 +38,12 @@ from ieb.issues import Issue
 __all__ = [
     "DEFAULT_LIMITS",
     "MAX_BYTES",
+    "MAX_ENVELOPE_BYTES",
     "Limits",
     "XmlProblem",
     "parse_bytes",
+    "parse_untrusted",
+    "prescan",
     "safe_fromstring",
     "safe_parser",
     "schema_parser",
@@ -41,6 +52,9 @@ __all__ = [
 
 #: OP179: an iEb file is at most 25 MB.
 MAX_BYTES = 25 * 1024 * 1024
+#: IB007 (IB003 in the 2025 list): a StUF-GGk envelope, base64 payload included, is at most 25 MB
+#: (spec/transport.md). The same bound for every envelope we parse, signed or not.
+MAX_ENVELOPE_BYTES = 25 * 1024 * 1024
 
 _BOMS = (
     (b"\xef\xbb\xbf", "UTF-8"),
@@ -77,11 +91,14 @@ DEFAULT_LIMITS = Limits()
 
 
 class XmlProblem(XmlSecurityError):
-    """The input cannot be parsed safely; ``code`` names the rule (OP179, OP192, XML)."""
+    """The input cannot be parsed safely; ``code`` names the rule (OP179, OP192, XML), ``kind`` the
+    class of problem (``size``, ``encoding``, ``declaration``, ``limit``, ``syntax``) for callers that
+    answer with codes of their own."""
 
-    def __init__(self, code: str, message: str, line: int | None = None) -> None:
+    def __init__(self, code: str, message: str, line: int | None = None, *, kind: str = "syntax") -> None:
         super().__init__(message, code=code, location=f"regel {line}" if line else None)
         self.line = line
+        self.kind = kind
         self.issues: tuple[Any, ...] = (Issue(code, "0001", 1, None, message),)
 
     def __str__(self) -> str:
@@ -140,6 +157,7 @@ def _limit(what: str, limit: int, line: int | None) -> XmlProblem:
         "XML",
         f"Het bestand bevat meer {what} dan toegestaan (hoogstens {limit}); zo'n bestand wordt niet verwerkt.",
         line,
+        kind="limit",
     )
 
 
@@ -242,7 +260,7 @@ def _prolog(data: bytes) -> bytes:
 
 
 def _not_utf8(message: str, line: int | None = 1) -> XmlProblem:
-    return XmlProblem("OP192", message, line)
+    return XmlProblem("OP192", message, line, kind="encoding")
 
 
 def parse_bytes(
@@ -259,6 +277,7 @@ def parse_bytes(
             "OP179",
             f"Het bestand is {len(data) / 1_048_576:.1f} MB; een iEb-bestand mag hoogstens "
             f"{max_bytes // 1_048_576} MB zijn. Splits de aanlevering in kleinere bestanden.",
+            kind="size",
         )
     for bom, name in _BOMS:
         if data.startswith(bom):
@@ -294,11 +313,118 @@ def parse_bytes(
             f"Het bestand bevat een verboden XML-constructie (<!{forbidden.group(1).decode()}>); "
             "DTD's en entiteiten zijn in iEb niet toegestaan.",
             line,
+            kind="declaration",
         )
     root = safe_fromstring(data, huge_text=True, limits=limits, encoding="utf-8")
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
-        raise XmlProblem("XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1)
+        raise XmlProblem(
+            "XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1, kind="declaration"
+        )
+    return root
+
+
+# --------------------------------------------------------------------------- untrusted envelopes
+
+# A document type declaration (and with it every entity declaration) can only stand before the root
+# element; the scan looks for it in the text decoded the way libxml2 would decode it (BOM, UTF-16/32
+# without BOM, or the declared encoding), so no encoding can hide it.
+_DECLARATION_TEXT = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
+_NS_DECL_TEXT = re.compile(r"\sxmlns(?::[^\s=/>]*)?\s*=")
+_DECLARED = re.compile(rb"^<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+_SNIFF = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
+
+
+def _scan_text(data: bytes, *, utf8_only: bool) -> str:
+    """``data`` decoded as libxml2 would read it (for the scan only). ``utf8_only`` refuses a BOM,
+    UTF-16/32 and any declared encoding but UTF-8, and bytes that are not UTF-8."""
+    encoding = next((enc for mark, enc in _SNIFF if data.startswith(mark)), None)
+    declared = _DECLARED.match(data)
+    if encoding is None:
+        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    if utf8_only:
+        if encoding != "utf-8" or (
+            declared and declared.group(1).upper().replace(b"_", b"-") not in (b"UTF-8", b"UTF8")
+        ):
+            raise XmlProblem("XML", "XML moet UTF-8 zonder byte order mark zijn", kind="encoding")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise XmlProblem("XML", "XML bevat bytes die geen geldige UTF-8 zijn", kind="encoding") from None
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise XmlProblem("XML", f"onbekende tekenset {encoding[:40]!r}", kind="encoding") from None
+    return data.decode(encoding, errors="replace")
+
+
+def prescan(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_ENVELOPE_BYTES,
+    limits: Limits = DEFAULT_LIMITS,
+    utf8_only: bool = False,
+) -> None:
+    """The one pre-scan of untrusted XML, before libxml2 sees a byte: the size (``kind="size"``),
+    the encoding (``"encoding"``: unknown, or anything but UTF-8 with ``utf8_only``), a DTD, entity,
+    element, attribute-list or notation declaration anywhere in the decoded text (``"declaration"``),
+    and more namespace declarations than ``limits.namespaces`` (``"limit"``; libxml2 spends minutes
+    on 300 000 in one start tag). Raises :class:`XmlProblem` (code ``XML``)."""
+    if len(data) > max_bytes:
+        raise XmlProblem(
+            "XML",
+            f"XML van {len(data) / 1_048_576:.1f} MB is groter dan de grens van {max_bytes / 1_048_576:.1f} MB",
+            kind="size",
+        )
+    text = _scan_text(data, utf8_only=utf8_only)
+    found = _DECLARATION_TEXT.search(text)
+    if found:
+        raise XmlProblem(
+            "XML",
+            f"XML met een {found.group(1).upper()}-declaratie (DTD of entiteit) wordt geweigerd",
+            kind="declaration",
+        )
+    if text.count("xmlns") > limits.namespaces:
+        count = 0
+        for _ in _NS_DECL_TEXT.finditer(text):
+            count += 1
+            if count > limits.namespaces:
+                raise _limit("namespacedeclaraties", limits.namespaces, None)
+
+
+def parse_untrusted(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_ENVELOPE_BYTES,
+    limits: Limits = DEFAULT_LIMITS,
+    utf8_only: bool = False,
+    remove_comments: bool = False,
+) -> etree._Element:
+    """Parse untrusted XML (a StUF-GGk or SOAP envelope): :func:`prescan`, then
+    :func:`safe_fromstring` with the text-node limit lifted (a base64 payload; the size is bounded
+    and there is no DTD) and ``limits`` counted while parsing, then a check that no DTD or entity
+    reference slipped through. Raises :class:`XmlProblem` (see ``kind``); ``TypeError`` for non-bytes."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"verwacht bytes, niet {type(data).__name__}")
+    data = bytes(data)
+    prescan(data, max_bytes=max_bytes, limits=limits, utf8_only=utf8_only)
+    root = safe_fromstring(data, huge_text=True, remove_comments=remove_comments, limits=limits)
+    tree = root.getroottree()
+    docinfo: Any = tree.docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise XmlProblem("XML", "XML met een DTD wordt geweigerd", kind="declaration")
+    for node in root.iter(etree.Entity):
+        raise XmlProblem("XML", f"entiteitverwijzing {node.text} wordt geweigerd", kind="declaration")
     return root
 
 

@@ -81,4 +81,38 @@ _register_all()
 
 def main() -> None:
     """Entry point of the ``ieb`` console script."""
-    app()
+    try:
+        app()
+    except Exception as exc:  # issue 21: a full disk or broken database is a clear error, not a traceback
+        text = _storage_error(exc)
+        if text is None:
+            raise
+        typer.echo(f"fout: {text}", err=True)
+        raise SystemExit(2) from None
+
+
+def _storage_error(exc: BaseException) -> str | None:
+    """A Dutch line for a database or disk that cannot be written (full, I/O error, read-only), or
+    None for any other error (then the traceback shows as before)."""
+    orig = getattr(exc, "orig", None) or exc
+    name = type(exc).__name__
+    if not (
+        isinstance(exc, OSError)
+        or (type(exc).__module__.startswith("sqlalchemy") and name == "OperationalError")
+    ):
+        return None
+    cause = " ".join(str(orig).split())[:200]
+    lowered = cause.lower()
+    if not any(
+        k in lowered for k in ("disk", "i/o", "full", "no space", "read-only", "readonly", "too large")
+    ):
+        return None
+    if isinstance(exc, OSError):
+        return (
+            f"een bestand kon niet worden geschreven ({cause}). Oplossing: maak ruimte vrij op de schijf of "
+            "controleer de rechten, en probeer het opnieuw"
+        )
+    return (
+        f"de database kon niet worden geschreven ({cause}); de transactie is teruggedraaid, er is niets "
+        "vastgelegd. Oplossing: maak ruimte vrij op de schijf of controleer de rechten, en probeer het opnieuw"
+    )

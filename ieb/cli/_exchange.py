@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+from ieb.config import find_config
+from ieb.errors import IebError
+from ieb.types import mask_bsns
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.exchange import Exchange
@@ -42,8 +47,6 @@ DbOption = Annotated[
 
 def fail(message: str, details: list[str] | tuple[str, ...] | None = None, code: int = 1) -> NoReturn:
     """Print ``fout: message`` and the details on stderr and exit with ``code``."""
-    from ieb.types import mask_bsns
-
     typer.echo(f"fout: {mask_bsns(message)}", err=True)
     for line in details or []:
         typer.echo(f"  - {mask_bsns(str(line))}", err=True)
@@ -57,11 +60,7 @@ def exchange_for(
     with ``--db`` overriding the database. Configuration errors end the command (exit 2).
     ``needs`` (what the command needs from ieb.toml): without any ieb.toml, ``--db`` or ``IEB_*``
     setting the command ends with "geen ieb.toml gevonden ...; maak er een met `ieb init`"."""
-    import os
-
-    from ieb.config import find_config
-    from ieb.errors import IebError
-    from ieb.exchange import Exchange
+    from ieb.exchange import Exchange  # late: the facade pulls in SQLAlchemy, lxml, the transport
 
     if needs is not None and db is None:
         try:

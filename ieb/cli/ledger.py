@@ -54,7 +54,7 @@ def plan_command(
         bool, typer.Option("--partial", help="Plan wat kan; meld personen waarvoor het niet kan.")
     ] = False,
 ) -> None:
-    """Plan de berichten (WMO401/WMO403) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
+    """Plan de berichten (starts en stops) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
     from ieb.ledger.planner import plan
@@ -101,7 +101,7 @@ def plan_command(
             lines = [f"{m.filename}: {m.delivery.describe()} - {m.reason}" for m in preview.messages]
             tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
     except PlanningError as exc:
-        fail(exc.message, exc.problems)
+        fail(exc.message, exc.issues)
     except TableError as exc:
         fail(exc.message, [i.describe(exc.name) for i in exc.issues])
     except IebError as exc:
@@ -125,7 +125,7 @@ def plan_command(
 
 
 def queue_command(
-    files: Annotated[list[Path], typer.Argument(help="Heenberichten (WMO401/WMO403), in verzendvolgorde.")],
+    files: Annotated[list[Path], typer.Argument(help="Heenberichten, in verzendvolgorde.")],
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
@@ -147,9 +147,7 @@ def queue_command(
 
 
 def retour_command(
-    files: Annotated[
-        list[Path] | None, typer.Argument(help="Retourbestanden (WMO402/WMO404).", show_default=False)
-    ] = None,
+    files: Annotated[list[Path] | None, typer.Argument(help="Retourbestanden.", show_default=False)] = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Mislukte inbox-berichten opnieuw verwerken.")
     ] = False,
@@ -318,6 +316,16 @@ def requeue_command(
     failed: Annotated[
         bool, typer.Option("--failed", help="Alle door de ontvanger geweigerde (Fo03).")
     ] = False,
+    zonder_retour: Annotated[
+        str | None,
+        typer.Option(
+            "--zonder-retour",
+            metavar="OUDER_DAN",
+            help="Bevestigde berichten zonder retour, bevestigd langer dan OUDER_DAN geleden (30d, 12h), "
+            "opnieuw versturen (hetzelfde bericht; het CAK antwoordt dan opnieuw).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -326,7 +334,15 @@ def requeue_command(
 
     ex = exchange_for(config, db, must_exist=True)
     try:
-        done = ex.requeue(refs or [], dead=dead, failed=failed)
+        if zonder_retour is not None:  # issue 21: recover a message whose retour never came
+            from ieb.transport.outbox import parse_age
+
+            age = parse_age(zonder_retour)
+            done = ex.outbox().resend_without_retour(age)
+            if refs or dead or failed:
+                done += ex.requeue(refs or [], dead=dead, failed=failed)
+        else:
+            done = ex.requeue(refs or [], dead=dead, failed=failed)
     except IebError as exc:
         fail(str(exc), list(getattr(exc, "issues", ()) or ()))
     finally:

@@ -188,7 +188,7 @@ def _queue(result: Any, afzender: str, db: str | None, dagtekening: Any) -> str:
         queued = queue_initial(result, url, afzender, today=dagtekening)
     except PlanningError as exc:
         typer.echo(f"fout: {mask_bsns(exc.message)}", err=True)
-        for problem in exc.problems:
+        for problem in exc.issues:
             typer.echo(f"  - {mask_bsns(str(problem))}", err=True)
         raise typer.Exit(1) from None
     except IebError as exc:

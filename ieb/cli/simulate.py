@@ -53,7 +53,7 @@ def _targets(files: list[Path], out: Path) -> list[tuple[Path, Path]]:
 def process_command(
     files: Annotated[
         list[Path],
-        typer.Argument(metavar="BESTAND", help="Heenberichten (WMO401/WMO403), in deze volgorde verwerkt."),
+        typer.Argument(metavar="BESTAND", help="Heenberichten, in deze volgorde verwerkt."),
     ],
     state: Annotated[
         str,

@@ -253,6 +253,19 @@ def send_command(
         "seconds": round(result.seconds, 3),
     }
     typer.echo(json.dumps(report) if as_json else " ".join(f"{k}={v}" for k, v in report.items()))
+    if result.waiting:  # issue 21: order per person (the JSON report stays as it was)
+        typer.echo(
+            f"{result.waiting} bericht(en) wachten op de retour van een eerder bericht van dezelfde persoon; "
+            "ze gaan mee met een volgende `ieb send` of met `ieb serve` zodra die retour het eerdere bericht "
+            "heeft goedgekeurd",
+            err=True,
+        )
+    if result.held:
+        typer.echo(
+            f"{result.held} bericht(en) niet verstuurd omdat een eerder bericht van dezelfde persoon is "
+            "afgewezen; zie `ieb status --detail` (oplossing: herstel die afwijzing en plan opnieuw)",
+            err=True,
+        )
     if result.permanent is not None:
         p = result.permanent
         typer.echo(f"gestopt: blijvende fout: {p.message}", err=True)
@@ -352,7 +365,7 @@ def receive_command(
     """Alleen de ontvanger (retouren en Fo01) over mutual TLS, zoals ingesteld in ieb.toml."""
     from ieb.cli._common import check_oin
     from ieb.errors import IebError
-    from ieb.transport.server import HttpsServer
+    from ieb.transport.server import receiver_server
 
     oins = [check_oin(o) for o in allow_oin or []]
     _setup_logging(verbose)
@@ -367,7 +380,9 @@ def receive_command(
         receiver = ex.receiver()
         ex.retours.replay(("received",))
         r = ex.config.receiver
-        server = HttpsServer(receiver, ex.tls_files(), host=r.host, port=r.port, threads=r.threads).start()
+        server = receiver_server(
+            receiver, receiver, ex.tls_files(), host=r.host, port=r.port, threads=r.threads
+        ).start()
     except (IebError, OSError) as exc:
         fail(str(exc), code=2)
     typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)

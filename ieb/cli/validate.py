@@ -11,7 +11,14 @@ from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
+from ieb.build import DEFAULT_RELEASE
+from ieb.build import klasse_columns as build_columns_of
 from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
+from ieb.releases import get_pack
+
+#: the release ``ieb build`` writes and ``ieb show`` uses for its examples
+_PACK = get_pack(DEFAULT_RELEASE)
+_HEEN_METAVAR = "|".join(m.name for m in _PACK.heen())
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
@@ -19,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from lxml import etree
 
     from ieb.releases import Registry
+    from ieb.releases.pack import ReleasePack
     from ieb.validation.gemeenten import GemeenteLijst
     from ieb.validation.report import Report
     from ieb.validation.revisions import Revision
@@ -103,15 +111,16 @@ def _envelope_result(
 ) -> dict[str, Any]:
     """The verdict on a StUF-GGk envelope and, for a Di01/Du01, on the iEb file inside."""
     from ieb.ggk import Di01, Du01, EnvelopeChecks, check_envelope
-    from ieb.ggk.codes import IEB_FUNCTIE_BERICHTCODE
     from ieb.issues import Issue
     from ieb.validation import validate_bytes
 
     # Routing (who may send or receive: IB210/IB213) is the receiving GGk's business, not a property
     # of the file, so any organisation is accepted here.
-    result = check_envelope(data, EnvelopeChecks(known_zenders=_Anyone(), known_ontvangers=_Anyone()))
+    routing = registry.functie_berichtcodes()
+    checks = EnvelopeChecks(known_zenders=_Anyone(), known_ontvangers=_Anyone(), functie_berichtcode=routing)
+    result = check_envelope(data, checks)
     envelope = result.envelope
-    ieb_functie = isinstance(envelope, Di01 | Du01) and envelope.functie in IEB_FUNCTIE_BERICHTCODE
+    ieb_functie = isinstance(envelope, Di01 | Du01) and envelope.functie in routing
     issues = [
         Issue(f.code.value, None, 1, f.location, f.omschrijving).to_dict()  # masks like every Issue
         for f in result.findings
@@ -124,7 +133,7 @@ def _envelope_result(
     payload: dict[str, Any] | None = None
     if isinstance(envelope, Di01 | Du01):
         report = validate_bytes(envelope.payload, today=today, gemeenten=gemeenten, registry=registry)
-        if report.bericht is not None or envelope.functie in IEB_FUNCTIE_BERICHTCODE:
+        if report.bericht is not None or envelope.functie in routing:
             payload = {"functie": envelope.functie, **report.to_dict()}
         else:
             payload = {
@@ -333,37 +342,19 @@ def _print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
 
 # --------------------------------------------------------------------------------------------- show
 
-#: what a clerk does next, per retourcode (the meaning itself comes from the standard's code list)
-_NEXT_STEP = {
-    "0001": "Draai 'ieb validate' op het heenbericht, herstel de fout en stuur het opnieuw.",
-    "0200": "Niets te doen.",
-    "0233": "Niet beoordeeld omdat een ander deel is afgekeurd; herstel dat en stuur opnieuw.",
-    "8848": "De Dagtekening lag na de systeemdatum van het CAK; stuur opnieuw met de datum van vandaag.",
-    "9071": "Verwijder eerst de stop (WMO403 met status 3) en daarna de start.",
-    "9102": "Dit EbStartNummer is al gebruikt: kies een nieuw nummer, of stuur een correctie (status 2).",
-    "9103": "Er is geen eerdere eerste aanlevering: stuur eerst een aanlevering met status 1.",
-    "9104": "Dit record is verwijderd en kan niet meer gewijzigd worden: stuur een nieuwe start met een nieuw nummer.",
-    "9114": "De gewijzigde EbStartdatum ligt te ver terug; kies een datum binnen 12 maanden voor de Dagtekening.",
-    "9115": "De gewijzigde EbStartdatum ligt te ver vooruit; kies een datum hoogstens 1 maand na de Dagtekening.",
-    "9328": "De EbStopdatum ligt voor de startdatum; stuur de stop met een datum op of na de start.",
-    "9329": "Een verwijdering (status 3) moet alle waarden van het huidige record exact herhalen.",
-    "9330": "Er is geen actuele start met dit EbStartNummer (nooit gestuurd of verwijderd): controleer het nummer, stuur zo nodig eerst de start.",
-    "S300": "De Afzender is op de Dagtekening geen gemeente in de CBS-lijst: controleer de gemeentecode.",
-    "S333": "De kostprijs moet hoger zijn dan het nationale tarief: stuur een correctie (status 2) met het juiste bedrag.",
-}
-
 _RULE_TITLES: dict[str, str] = {}
 
 
-def _meaning(code: str) -> str:
-    """The meaning of a retourcode: the code list's text, for 9nnn the title of rule TRnnn."""
+def _meaning(code: str, pack: ReleasePack | None) -> str:
+    """The meaning of a retourcode: the code list's text, for a history rule's code (``9nnn`` in
+    iEb 1.0) that rule's title; which rule a code reports comes from the release's table."""
     from ieb.types import RetourCode
 
     try:
         rc = RetourCode(code)
     except ValueError:
         return "onbekende retourcode"
-    rule = rc.rule
+    rule = pack.retourcodes.rule(code) if pack is not None else None
     if rule and rule.startswith("TR"):
         if not _RULE_TITLES:
             from ieb.ledger.history import HISTORY_RULES
@@ -426,7 +417,7 @@ def _render_tree(el: etree._Element, depth: int, lines: list[str]) -> None:
         lines.append(f"{'  ' * depth}{name}: {value}")
 
 
-def _retour_verdict(root: etree._Element) -> list[str]:
+def _retour_verdict(root: etree._Element, pack: ReleasePack | None) -> list[str]:
     """Per berichtklasse of a retour: geaccepteerd / afgekeurd / niet beoordeeld, with meaning and next step."""
     header = next((c for c in root if isinstance(c.tag, str) and _local(c) == "Header"), None)
     client = next((c for c in root if isinstance(c.tag, str) and _local(c) == "Client"), None)
@@ -470,8 +461,8 @@ def _retour_verdict(root: etree._Element) -> list[str]:
             state = "afgekeurd"
         lines.append(f"  {name}: {state}")
         for code in codes:
-            lines.append(f"    {code}: {_meaning(code)}")
-            step = _NEXT_STEP.get(code)
+            lines.append(f"    {code}: {_meaning(code, pack)}")
+            step = pack.retourcodes.hints.get(code) if pack is not None else None
             if step and code not in ("0200",):
                 lines.append(f"      Wat nu: {step}")
     return lines
@@ -499,7 +490,7 @@ def show(
 
     Exitcode 0: getoond; 1: niet leesbaar als iEb-bericht of envelop.
 
-    Voorbeeld: ieb show retour/WMO404_0363_AMS-0001.xml
+    Voorbeeld: ieb show retour/{retour}_0363_AMS-0001.xml
     """
     from ieb.types import mask_bsns
     from ieb.validation import validate_bytes, validate_file
@@ -542,11 +533,13 @@ def show(
         raise typer.Exit(1)
     lines.append(f"{report.bericht} ({report.release})")
     _render_tree(report.root, 1, lines)
-    if report.bericht in ("WMO402", "WMO404") or any(
+    pack = registry.get(report.release) if report.release is not None else None
+    row = pack.message(report.bericht) if pack is not None else None
+    if (row is not None and row.is_retour) or any(
         _local(c) == "IdentificatieRetour" for c in report.root.iter() if isinstance(c.tag, str)
     ):
         lines.append("")
-        lines += _retour_verdict(report.root)
+        lines += _retour_verdict(report.root, pack)
     if report.issues:
         lines.append("")
         lines.append(f"Bevindingen ({len(report.issues)}): dit bericht voldoet niet aan de regels")
@@ -618,7 +611,7 @@ def build(
     ),
     bericht: Annotated[
         str | None,
-        typer.Option(metavar="WMO401|WMO403", help="Soort bericht voor regels zonder kolom 'bericht'."),
+        typer.Option(metavar=_HEEN_METAVAR, help="Soort bericht voor regels zonder kolom 'bericht'."),
     ] = None,
     today: Annotated[
         str | None,
@@ -626,9 +619,9 @@ def build(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Bestaande bestanden in MAP overschrijven.")] = False,
 ) -> None:
-    """Schrijf WMO401/WMO403-bestanden uit een tabel; bij één foute regel wordt niets geschreven.
+    """Schrijf {heen_slash}-bestanden uit een tabel; bij één foute regel wordt niets geschreven.
 
-    Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); WMO401: eb_startdatum, kostprijs_bedrag (eurocent), kostprijs_startdatum; WMO403: eb_stopdatum. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
+    Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); {columns}. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
 
     Exitcode 0: geschreven; 1: fouten in de invoer (niets geschreven); 2: verkeerd gebruik.
 
@@ -639,8 +632,9 @@ def build(
 
     if not input.is_file():
         raise usage_error(f"{input} bestaat niet of is geen bestand", "INVOER")
-    if bericht is not None and bericht.upper() not in ("WMO401", "WMO403"):
-        raise usage_error("kies WMO401 of WMO403", "--bericht")
+    heen = [m.name for m in get_pack(DEFAULT_RELEASE).heen()]
+    if bericht is not None and bericht.upper() not in heen:
+        raise usage_error(f"kies {' of '.join(heen)}", "--bericht")
     day = parse_today(today)
     try:
         plan, written = build_all(
@@ -659,6 +653,22 @@ def build(
         f"{len(written)} bericht(en) geschreven naar {out} (invoer: {plan.table.dialect}, {len(plan.table)} regels)",
         err=True,
     )
+
+
+def _columns_text() -> str:
+    """Per heenbericht of the default release its own columns (``ieb build --help``)."""
+    parts = []
+    for row in _PACK.heen():
+        own = [c for c in build_columns_of(row) if c]
+        shown = ", ".join(f"{c} (eurocent)" if c.endswith("_bedrag") else c for c in own)
+        parts.append(f"{row.name}: {shown}")
+    return "; ".join(parts)
+
+
+build.__doc__ = (build.__doc__ or "").format(
+    heen_slash="/".join(m.name for m in _PACK.heen()), columns=_columns_text()
+)
+show.__doc__ = (show.__doc__ or "").format(retour=_PACK.retours()[-1].name)
 
 
 def register(app: typer.Typer) -> None:

@@ -51,7 +51,7 @@ def validate_conformance(
         for pair in pair_files(heen, files):
             results.append((pair.retour, pair.heen, check_pair(pair)))
         if not results:
-            sys.stderr.write("fout: geen retouren (WMO402/WMO404) gevonden om te controleren\n")
+            sys.stderr.write("fout: geen retouren gevonden om te controleren\n")
             return 2
     else:
         for f in files:

@@ -44,13 +44,17 @@ class HarnessError(IebError):
 
 
 def functie_of(payload: bytes) -> str:
-    """The StUF functie (``WMO401`` ...) of an iEb file, from its root namespace; ``WMO401`` when
-    the file is unreadable (the simulator then answers it with a Fo01 or 0001)."""
+    """The StUF functie (the message name) of an iEb file, from its root namespace in the registered
+    release packs; the first heenbericht of the default pack when the file is unreadable (the
+    simulator then answers it with a Fo01 or 0001)."""
+    from ieb.releases import default_registry, get_pack
+
     head = payload[:2048]
-    for name in (b"wmo401", b"wmo402", b"wmo403", b"wmo404"):
-        if b"/" + name + b"/" in head:
-            return name.decode().upper()
-    return "WMO401"
+    for pack in default_registry:
+        for row in pack.messages.values():
+            if row.namespace.encode() in head:
+                return row.name
+    return get_pack().heen()[0].name
 
 
 def retour_codes(retour: bytes) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Is a retour itself right? Consistency checks of a WMO402/WMO404 against its heenbericht.
+"""Is a retour itself right? Consistency checks of a retour against its heenbericht, for any
+registered release (the pack's message table says which retour answers which heenbericht).
 
 A vendor that receives retours (or writes a CAK-side simulator of its own) checks here that the
 retour follows the iEb 1.0 conventions (spec sections 4, 5 and 7). Each finding is an
@@ -20,8 +21,8 @@ RC004  a specific code where the heenbericht could not break the rule: 9nnn wher
 RC005  a Header field differs from the heenbericht's (BerichtCode must be the retour's code for
        the heenbericht: 470 -> 471, 472 -> 473; BerichtVersie, BerichtSubversie, Afzender,
        BerichtIdentificatie and XsdVersie are copied)
-RC006  the retour does not answer this kind of heenbericht (WMO402 answers WMO401, WMO404 answers
-       WMO403), or the heenbericht is not a WMO401/WMO403
+RC006  the retour does not answer this kind of heenbericht (the pack's table: in iEb 1.0 the retour
+       of the start answers the start, that of the stop the stop), or it is no heenbericht
 RC007  a Client field differs from the heenbericht's (Bsn, EbStartNummer, dates, kostprijs,
        StatusAanlevering are copied)
 RC008  no heenbericht found for the retour (folder mode: matched on Afzender + BerichtIdentificatie)
@@ -45,27 +46,36 @@ from pathlib import Path
 
 from lxml import etree
 
+from ieb.ledger.history import HISTORY_RULES, roles
+from ieb.releases import default_registry
+from ieb.releases.pack import MessageDef
 from ieb.types import RetourCode, mask_bsn, mask_bsns
 from ieb.validation import validate_bytes
 from ieb.validation.report import Issue, Report
 
 __all__ = ["RETOURCHECK_CODES", "RetourPair", "check_pair", "check_retour", "pair_files"]
 
-BASIS_NS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 EB001 = frozenset(c.value for c in RetourCode)
-RETOUR_OF = {"WMO401": ("WMO402", "471"), "WMO403": ("WMO404", "473")}
-KLASSE = {"WMO401": "StartEigenBijdrage", "WMO403": "StopEigenBijdrage"}
 HEADER_COPIED = ("BerichtVersie", "BerichtSubversie", "Afzender")
-CLIENT_FIELDS = {
-    "WMO401": (
-        ("EbStartNummer",),
-        ("EbStartdatum",),
-        ("EbKostprijs", "KostprijsBedrag"),
-        ("EbKostprijs", "KostprijsStartdatum"),
-        ("StatusAanlevering",),
-    ),
-    "WMO403": (("EbStartNummer",), ("EbStopdatum",), ("StatusAanlevering",)),
-}
+
+
+def _heen_row(bericht: str | None) -> MessageDef | None:
+    """The table row of heenbericht ``bericht`` in any registered release pack, or None (no
+    heenbericht, or unknown). The pack's table says which retour answers it, its klasse and the
+    klasse's fields the retour copies."""
+    if bericht is None:
+        return None
+    for pack in default_registry:
+        row = pack.messages.get(bericht.upper())
+        if row is not None:
+            return row if row.is_heen else None
+    return None
+
+
+def _heen_names() -> str:
+    """Every heenbericht of the registered packs, for a clerk's message (``A/B``)."""
+    return "/".join(m.name for p in default_registry for m in p.heen())
+
 
 #: Our own codes and their one-line meaning (docs/conformance.md has the table).
 RETOURCHECK_CODES = {
@@ -105,7 +115,7 @@ def _text(el: etree._Element | None, *names: str) -> str | None:
     return "".join(t for t in node.itertext() if isinstance(t, str)).strip()
 
 
-def _path(el: etree._Element, prefix: str) -> str:
+def _path(el: etree._Element, prefix: str, basis_ns: str | None = None) -> str:
     """``/wmo402:Bericht/wmo402:Client/...`` (basisschema children as ``ieb:``), with ``[n]`` when
     an element has same-named siblings."""
     parts: list[str] = []
@@ -113,7 +123,7 @@ def _path(el: etree._Element, prefix: str) -> str:
     while node is not None:
         name = _local(node)
         ns = etree.QName(node).namespace
-        p = "ieb" if ns == BASIS_NS else prefix
+        p = "ieb" if ns is not None and ns == basis_ns else prefix
         parent = node.getparent()
         step = f"{p}:{name}"
         if parent is not None:
@@ -141,23 +151,28 @@ class _Heen:
     bericht: str | None
     root: etree._Element | None
     technical: bool  # fails level 1 or 2
+    row: MessageDef | None = None  # its table row, when it is a heenbericht of a registered pack
+
+    @property
+    def klasse(self) -> str:
+        """The berichtklasse element of the heenbericht (from its pack's table)."""
+        return (self.row.klasse if self.row is not None else None) or ""
 
 
 def _could_break(heen: _Heen, code: str) -> bool:
-    """May ``code`` (9nnn / S333) appear on a class of this heenbericht?"""
-    from ieb.ledger.history import HISTORY_RULES
-
-    status = _text(heen.root, "Client", KLASSE.get(heen.bericht or "", ""), "StatusAanlevering")
+    """May ``code`` (9nnn / S333) appear on a class of this heenbericht? A history rule's code when
+    a rule the heenbericht's pack defines for its record (start or stop) and status reports it;
+    S333 only on a klasse with an EbKostprijs."""
+    status = _text(heen.root, "Client", heen.klasse, "StatusAanlevering")
     if code.startswith("9"):
+        if heen.row is None:
+            return False
+        role = "start" if roles(heen.row.name).start == heen.row.name else "stop"
         return any(
-            r.retourcode.value == code and heen.bericht in r.berichten and status in r.statuses
-            for r in HISTORY_RULES
+            r.retourcode.value == code and role in r.records and status in r.statuses for r in HISTORY_RULES
         )
     if code == "S333":
-        return (
-            heen.bericht == "WMO401"
-            and _find(heen.root, "Client", "StartEigenBijdrage", "EbKostprijs") is not None
-        )
+        return _find(heen.root, "Client", heen.klasse, "EbKostprijs") is not None
     return True
 
 
@@ -167,7 +182,8 @@ def check_retour(
     *,
     heen_name: str = "heenbericht",
 ) -> Report:
-    """Check ``retour`` (a WMO402/WMO404 file) against ``heen`` (the WMO401/WMO403 it answers).
+    """Check ``retour`` (a retour file of any registered release) against ``heen`` (the heenbericht
+    it answers; the pack's table says which retour answers which heenbericht).
 
     Returns a :class:`~ieb.validation.report.Report` of the retour: its own level-1/2 problems
     (XSD, in-message rules) plus the RCnnn findings above. Never raises for bad input: an unreadable
@@ -180,21 +196,28 @@ def check_retour(
     if root is None:
         return report
     hrep = validate_bytes(heen)
-    h = _Heen(hrep.bericht, hrep.root, any(i.level <= 2 for i in hrep.issues))
+    heen_row = _heen_row(hrep.bericht)
+    h = _Heen(hrep.bericht, hrep.root, any(i.level <= 2 for i in hrep.issues), heen_row)
     prefix = (report.bericht or "m").lower()
+    own_row = _heen_row(None)
+    for pack in default_registry:
+        if report.bericht is not None and report.bericht in pack.messages:
+            own_row = pack.messages[report.bericht]
+    basis_ns = own_row.basis_namespace if own_row is not None else None
     add = report.issues.append
 
     def finding(code: str, el: etree._Element | None, message: str) -> None:
-        add(Issue(code, None, 3, _path(el, prefix) if el is not None else "/", mask_bsns(message)))
+        add(Issue(code, None, 3, _path(el, prefix, basis_ns) if el is not None else "/", mask_bsns(message)))
 
-    if h.root is None or h.bericht not in RETOUR_OF:
+    if h.root is None or heen_row is None or heen_row.answers is None:
         finding(
             "RC006",
             root,
-            f"{heen_name} is geen leesbaar heenbericht WMO401/WMO403 ({h.bericht or 'onleesbaar'}).",
+            f"{heen_name} is geen leesbaar heenbericht {_heen_names()} ({h.bericht or 'onleesbaar'}).",
         )
         return report
-    want_bericht, want_code = RETOUR_OF[h.bericht]
+    want = next(p for p in default_registry if p.name == heen_row.release).message(heen_row.answers)
+    want_bericht, want_code = want.name, want.bericht_code or ""
     if report.bericht != want_bericht:
         finding(
             "RC006",
@@ -204,7 +227,7 @@ def check_retour(
         return report
     header = _child(root, "Header")
     client = _child(root, "Client")
-    klasse = _child(client, KLASSE[h.bericht]) if client is not None else None
+    klasse = _child(client, h.klasse) if client is not None else None
     ctx = _Retour(h, root, header, client, klasse, finding)
     _check_header_copied(ctx, want_code)
     _check_codes(ctx)
@@ -288,9 +311,9 @@ def _check_codes(ctx: _Retour) -> None:
         if not _codes(client):
             finding("RC003", client, "De Client heeft geen RetourCodes (verplicht in een retour met Client).")
         if klasse is None:
-            finding("RC003", client, f"De Client mist de klasse {KLASSE[h.bericht]} met haar RetourCodes.")
+            finding("RC003", client, f"De Client mist de klasse {h.klasse} met haar RetourCodes.")
         elif not _codes(klasse):
-            finding("RC003", klasse, f"{KLASSE[h.bericht]} heeft geen RetourCode.")
+            finding("RC003", klasse, f"{h.klasse} heeft geen RetourCode.")
 
 
 def _holders(ctx: _Retour) -> list[etree._Element]:
@@ -311,7 +334,7 @@ def _check_placement(ctx: _Retour) -> None:
                     "RC004", el, f"{value} gaat over de Header en hoort in Header/RetourCodes, niet hier."
                 )
             elif (value.startswith("9") or value == "S333") and value in EB001 and not _could_break(h, value):
-                status = _text(h.root, "Client", KLASSE[h.bericht], "StatusAanlevering")
+                status = _text(h.root, "Client", h.klasse, "StatusAanlevering")
                 rule = RetourCode(value).rule
                 finding(
                     "RC004",
@@ -339,15 +362,16 @@ def _check_client_copied(ctx: _Retour) -> None:
                 f"Client/Bsn is {mask_bsn(bsn or '')} maar het heenbericht heeft {mask_bsn(hbsn or '')}.",
             )
         if klasse is not None:
-            hklasse = _child(hclient, KLASSE[h.bericht])
-            for names in CLIENT_FIELDS[h.bericht]:
+            hklasse = _child(hclient, h.klasse)
+            assert h.row is not None
+            for names in h.row.klasse_fields:
                 got, expected = _text(klasse, *names), _text(hklasse, *names)
                 if got != expected:
                     node = _find(klasse, *names)
                     finding(
                         "RC007",
                         node if node is not None else klasse,
-                        f"{KLASSE[h.bericht]}/{'/'.join(names)} is {got!r} maar het heenbericht heeft {expected!r}.",
+                        f"{h.klasse}/{'/'.join(names)} is {got!r} maar het heenbericht heeft {expected!r}.",
                     )
 
 
@@ -402,15 +426,14 @@ def _peek(path: Path) -> tuple[str | None, tuple[str, str, str] | None]:
         root = parse_bytes(path.read_bytes())
     except (XmlProblem, IebError, OSError):
         return None, None
-    ns = etree.QName(root).namespace or ""
-    bericht = ns.rstrip("/").split("/")[-2].upper() if ns.count("/") >= 2 else None
-    return bericht, _key(root)
+    found = default_registry.by_namespace(etree.QName(root).namespace or "")
+    return (found[1].name if found is not None else None), _key(root)
 
 
 def pair_files(heen: Path, retours: Iterable[Path]) -> Iterator[RetourPair]:
     """Pair retours with heenberichten. ``heen`` a file: every retour is checked against it.
     ``heen`` a folder: each retour is matched on (Afzender, Identificatie, Dagtekening) with the
-    WMO401/WMO403 files in it (recursively); heenberichten among ``retours`` are skipped, so
+    heenberichten in it (recursively); heenberichten among ``retours`` are skipped, so
     ``--heen DIR DIR`` checks a folder of pairs."""
     if heen.is_file():
         for r in retours:
@@ -420,11 +443,11 @@ def pair_files(heen: Path, retours: Iterable[Path]) -> Iterator[RetourPair]:
     index: dict[tuple[str, str, str], Path] = {}
     for p in sorted(heen.rglob("*.xml")):
         bericht, key = _peek(p)
-        if bericht in RETOUR_OF and key is not None:
+        if _heen_row(bericht) is not None and key is not None:
             index.setdefault(key, p)
     for r in retours:
         bericht, key = _peek(r)
-        if bericht in RETOUR_OF:
+        if _heen_row(bericht) is not None:
             continue
         yield RetourPair(r, index.get(key) if key is not None else None)
 

@@ -60,7 +60,7 @@ class Sent:
     """One heenbericht that arrived, as far as it could be read."""
 
     referentienummer: str
-    bericht: str | None  # WMO401 / WMO403
+    bericht: str | None  # the heenbericht's name in its release's table
     status: str | None
     eb_start_nummer: int | None
     bsn: str | None
@@ -76,13 +76,21 @@ class Sent:
         return self.answer_kind == "Du01" and any(c not in ("0200", "0233") for c in self.codes)
 
     def describe(self) -> str:
-        """One line for the scenario log: bericht (WMO401 start / WMO403 stop), EbStartNummer and status; no BSN."""
-        wat = {"WMO401": "start", "WMO403": "stop"}.get(self.bericht or "", "?")
+        """One line for the scenario log: bericht (its start or stop role), EbStartNummer and status; no BSN."""
+        wat = "?"
+        if self.bericht is not None:
+            from ieb.errors import IebError
+            from ieb.ledger.history import roles
+
+            try:
+                wat = "start" if roles(self.bericht).start == self.bericht else "stop"
+            except IebError:
+                wat = "?"
         return f"{self.bericht} {wat} nr {self.eb_start_nummer} status {self.status}"
 
     @classmethod
     def read(cls, referentienummer: str, payload: bytes) -> Sent:
-        """Read a heenbericht payload (WMO401/WMO403 XML) as far as it goes; never raises: unreadable XML or missing fields give ``None`` fields and keep ``payload``. Dates as :class:`datetime.date`, kostprijs in eurocent."""
+        """Read a heenbericht payload (XML of a registered release) as far as it goes; never raises: unreadable XML or missing fields give ``None`` fields and keep ``payload``. Dates as :class:`datetime.date`, kostprijs in eurocent."""
         from ieb.errors import IebError
         from ieb.xmlsafe import XmlProblem, parse_bytes
 
@@ -90,8 +98,11 @@ class Sent:
             root = parse_bytes(payload)
         except (XmlProblem, IebError):
             return cls(referentienummer, None, None, None, None, None, None, payload)
-        ns = etree.QName(root).namespace or ""
-        bericht = ns.rstrip("/").split("/")[-2].upper() if ns.count("/") >= 2 else None
+        from ieb.releases import default_registry
+
+        found = default_registry.by_namespace(etree.QName(root).namespace or "")
+        row = found[1] if found is not None else None
+        bericht = row.name if row is not None else None
 
         def text(*names: str) -> str | None:
             node: etree._Element | None = root
@@ -103,8 +114,8 @@ class Sent:
                 )
             return None if node is None or node.text is None else node.text.strip()
 
-        klasse = "StartEigenBijdrage" if bericht == "WMO401" else "StopEigenBijdrage"
-        datum_veld = "EbStartdatum" if bericht == "WMO401" else "EbStopdatum"
+        klasse = (row.klasse if row is not None else None) or ""
+        datum_veld = (row.date_element if row is not None else None) or ""
 
         def as_int(value: str | None) -> int | None:
             try:
@@ -209,14 +220,38 @@ def _is(bericht: str, status: str) -> Callable[[Sent], bool]:
     return lambda s: s.bericht == bericht and s.status == status
 
 
-def _new_number(step: Sequence[Sent], everything: Sequence[Sent]) -> str | None:
-    earlier = {s.eb_start_nummer for s in everything if s not in step and s.bericht == "WMO401"}
-    news = [s for s in step if s.bericht == "WMO401" and s.status == "1"]
-    if not news:
-        return "verwacht: een nieuwe start (WMO401 status 1)"
-    if any(s.eb_start_nummer in earlier for s in news):
-        return "de nieuwe start moet een nieuw EbStartNummer hebben (OP290)"
-    return None
+def _new_number(start: str) -> Judge:
+    """A new start (``start`` status 1) with an EbStartNummer not used before in the run (OP290)."""
+
+    def judge(step: Sequence[Sent], everything: Sequence[Sent]) -> str | None:
+        earlier = {s.eb_start_nummer for s in everything if s not in step and s.bericht == start}
+        news = [s for s in step if s.bericht == start and s.status == "1"]
+        if not news:
+            return f"verwacht: een nieuwe start ({start} status 1)"
+        if any(s.eb_start_nummer in earlier for s in news):
+            return "de nieuwe start moet een nieuw EbStartNummer hebben (OP290)"
+        return None
+
+    return judge
+
+
+def _start_stop(release: str) -> tuple[str, str]:
+    """The start and stop message names of ``release`` (its pack's roles)."""
+    from ieb.errors import ConfigurationError
+    from ieb.ledger.history import roles
+    from ieb.releases import get_pack
+
+    pack = get_pack(release)
+    heen = pack.heen()
+    if not heen:
+        raise ConfigurationError(f"release {release} heeft geen heenberichten")
+    role = roles(heen[0].name)
+    if role.stop is None:
+        raise ConfigurationError(
+            f"de scenario's van ieb conformance zijn voor een release met aparte start- en stopberichten; "
+            f"{release} heeft er één record per periode"
+        )
+    return role.start, role.stop
 
 
 # ----------------------------------------------------------------------------- catalogue
@@ -236,12 +271,18 @@ def _file(
     from ieb.codec import to_xml
     from ieb.ledger.history import Delivery
 
-    d = Delivery(bericht, afzender, ident, day, bsn, nummer, status, datum)  # type: ignore[arg-type]
+    d = Delivery(bericht, afzender, ident, day, bsn, nummer, status, datum)
     return to_xml(d.to_message())
 
 
-def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
-    """Every scenario for a run on ``day`` (see the module docstring for the dates)."""
+def catalogue(day: dt.date, afzender: str = "0363", release: str = "ieb-1.0") -> tuple[Scenario, ...]:
+    """Every scenario for a run on ``day`` (see the module docstring for the dates) in ``release``.
+
+    The catalogue is written for a release with a start record and a separate stop record (the
+    roles its pack's delivery mapping gives, :func:`ieb.ledger.history.roles`); the message names
+    come from the pack. Raises ConfigurationError for a release without a separate stop record.
+    """
+    S, T = _start_stop(release)
 
     def f(bericht: str, ident: str, nummer: int, status: str, datum: dt.date, **kw: str) -> bytes:
         return _file(bericht, day, ident, nummer, status, datum, afzender=afzender, **kw)
@@ -254,8 +295,8 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
     def e(k: int) -> dt.date:
         return month_end(day, k)
 
-    start_a = f("WMO401", "H-1", 1, "1", m(-2))
-    stop_a = f("WMO403", "H-2", 1, "1", e(-1))
+    start_a = f(S, "H-1", 1, "1", m(-2))
+    stop_a = f(T, "H-2", 1, "1", e(-1))
     scenarios = [
         Scenario(
             "eerste-start",
@@ -263,7 +304,7 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
             (
                 Step(
                     desired=(Period(A, m(-2)),),
-                    judge=_need(_is("WMO401", "1"), "een start (WMO401 status 1)"),
+                    judge=_need(_is(S, "1"), f"een start ({S} status 1)"),
                 ),
             ),
         ),
@@ -274,7 +315,7 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
                 Step(
                     desired=(Period(A, m(-2), None, KOSTPRIJS, m(-2)),),
                     judge=_need(
-                        lambda s: _is("WMO401", "1")(s) and s.kostprijs == KOSTPRIJS,
+                        lambda s: _is(S, "1")(s) and s.kostprijs == KOSTPRIJS,
                         f"een start met EbKostprijs {KOSTPRIJS}",
                     ),
                 ),
@@ -287,7 +328,7 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
                 Step(desired=(Period(A, m(-2)),)),
                 Step(
                     desired=(Period(A, m(-3)),),
-                    judge=_need(_is("WMO401", "2"), "een gewijzigde start (WMO401 status 2)"),
+                    judge=_need(_is(S, "2"), f"een gewijzigde start ({S} status 2)"),
                 ),
             ),
         ),
@@ -298,7 +339,7 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
                 Step(desired=(Period(A, m(-3)),)),
                 Step(
                     desired=(Period(A, m(-3), e(-1)),),
-                    judge=_need(_is("WMO403", "1"), "een stop (WMO403 status 1)"),
+                    judge=_need(_is(T, "1"), f"een stop ({T} status 1)"),
                 ),
             ),
         ),
@@ -311,12 +352,12 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
                     desired=(Period(A, m(-3), e(-1)),),
                     judge=_all_of(
                         _need(
-                            lambda s: s.bericht == "WMO403" and s.status in ("2", "1"),
-                            "een gewijzigde stop (WMO403 status 2, of 3 gevolgd door 1)",
+                            lambda s: s.bericht == T and s.status in ("2", "1"),
+                            f"een gewijzigde stop ({T} status 2, of 3 gevolgd door 1)",
                         ),
                         lambda step, _a: (
                             "de start hoort niet verwijderd te worden"
-                            if any(_is("WMO401", "3")(s) for s in step)
+                            if any(_is(S, "3")(s) for s in step)
                             else None
                         ),
                     ),
@@ -332,9 +373,9 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
                     desired=(),
                     remove=(A,),
                     judge=_before(
-                        _is("WMO403", "3"),
-                        _is("WMO401", "3"),
-                        "eerst de stop verwijderen (WMO403 status 3), dan de start (WMO401 status 3; TR071)",
+                        _is(T, "3"),
+                        _is(S, "3"),
+                        f"eerst de stop verwijderen ({T} status 3), dan de start ({S} status 3; TR071)",
                     ),
                 ),
             ),
@@ -347,10 +388,8 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
                 Step(
                     desired=(Period(A, m(-4), e(-3)), Period(A, m(-1))),
                     judge=_all_of(
-                        _before(
-                            _is("WMO403", "1"), _is("WMO401", "1"), "een stop en daarna een nieuwe start"
-                        ),
-                        _new_number,
+                        _before(_is(T, "1"), _is(S, "1"), "een stop en daarna een nieuwe start"),
+                        _new_number(S),
                     ),
                 ),
             ),
@@ -365,10 +404,10 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
                     remove=(A,),
                     judge=_all_of(
                         _need(
-                            lambda s: _is("WMO401", "3")(s) and s.bsn == A,
+                            lambda s: _is(S, "3")(s) and s.bsn == A,
                             "verwijdering van de start met het verkeerde Bsn",
                         ),
-                        _need(lambda s: _is("WMO401", "1")(s) and s.bsn == B, "een start met het juiste Bsn"),
+                        _need(lambda s: _is(S, "1")(s) and s.bsn == B, "een start met het juiste Bsn"),
                     ),
                 ),
             ),
@@ -380,39 +419,44 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
             "TR071",
             "een start verwijderen die nog een stop heeft",
             (start_a, stop_a),
-            f("WMO401", "X-1", 1, "3", m(-2)),
+            f(S, "X-1", 1, "3", m(-2)),
         ),
         (
             "TR102",
             "een eerste aanlevering met een bestaand EbStartNummer",
             (start_a,),
-            f("WMO401", "X-1", 1, "1", m(-1), bsn=B),
+            f(S, "X-1", 1, "1", m(-1), bsn=B),
         ),
-        ("TR103", "een wijziging zonder eerste aanlevering", (), f("WMO401", "X-1", 7, "2", m(-2))),
+        ("TR103", "een wijziging zonder eerste aanlevering", (), f(S, "X-1", 7, "2", m(-2))),
         (
             "TR104",
             "een verwijderde start wijzigen",
-            (start_a, f("WMO401", "H-3", 1, "3", m(-2))),
-            f("WMO401", "X-1", 1, "2", m(-3)),
+            (start_a, f(S, "H-3", 1, "3", m(-2))),
+            f(S, "X-1", 1, "2", m(-3)),
         ),
         (
             "TR114",
             "een startdatum wijzigen naar meer dan 36 maanden terug",
             (start_a,),
-            f("WMO401", "X-1", 1, "2", m(-40)),
+            f(S, "X-1", 1, "2", m(-40)),
         ),
         (
             "TR115",
             "een startdatum wijzigen naar meer dan 1 maand vooruit",
             (start_a,),
-            f("WMO401", "X-1", 1, "2", m(3)),
+            f(S, "X-1", 1, "2", m(3)),
         ),
-        ("TR328", "een stop voor de startdatum", (start_a,), f("WMO403", "X-1", 1, "1", e(-3))),
-        ("TR329", "een verwijdering met andere waarden", (start_a,), f("WMO401", "X-1", 1, "3", m(-3))),
-        ("TR330", "een stop zonder start", (), f("WMO403", "X-1", 9, "1", e(-1))),
+        ("TR328", "een stop voor de startdatum", (start_a,), f(T, "X-1", 1, "1", e(-3))),
+        ("TR329", "een verwijdering met andere waarden", (start_a,), f(S, "X-1", 1, "3", m(-3))),
+        ("TR330", "een stop zonder start", (), f(T, "X-1", 9, "1", e(-1))),
     ]
+    from ieb.releases import get_pack
+
+    table = get_pack(release).retourcodes
     for rule, what, history, payload in rejections:
-        code = "9" + rule[2:]
+        code = table.retourcode(rule)
+        if code is None:
+            continue  # the release does not list this rule with a retourcode of its own
         scenarios.append(
             Scenario(
                 f"afwijzing-{rule.lower()}",
@@ -430,7 +474,7 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
                 Step(desired=(Period(A, m(-2)),), faults="fo01=1.0", expect="fo01"),
                 Step(
                     desired=(Period(A, m(-2)),),
-                    judge=_need(_is("WMO401", "1"), "het bericht met de Fo01 opnieuw (WMO401 status 1)"),
+                    judge=_need(_is(S, "1"), f"het bericht met de Fo01 opnieuw ({S} status 1)"),
                 ),
             ),
             no_repeats=True,
@@ -450,7 +494,7 @@ def catalogue(day: dt.date, afzender: str = "0363") -> tuple[Scenario, ...]:
         Scenario(
             "retour-0001",
             "Technisch afgekeurd: retour met alleen de Header en 0001",
-            (Step(send=f("WMO401", "X-1", 1, "1", m(-14)), expect="0001"),),  # TR112
+            (Step(send=f(S, "X-1", 1, "1", m(-14)), expect="0001"),),  # TR112
             final_state=False,
         ),
     ]

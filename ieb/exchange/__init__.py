@@ -51,7 +51,7 @@ from ieb.releases import default_registry
 from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.store.db import open_database
 from ieb.store.schema import counters, eb_start_nummers
-from ieb.tabular import RowIssue, TableError, read_table, restore_zeros
+from ieb.tabular import MAX_ISSUES, RowIssue, TableError, read_table, restore_zeros
 from ieb.transport.client import GgkClient, WusSigning
 from ieb.transport.outbox import Outbox
 from ieb.transport.pki import load_certificates, oin_from_certificate
@@ -214,6 +214,7 @@ class Exchange:
             backoff_max=r.backoff_max,
             requeue_initial=r.requeue_initial,
             requeue_max=r.requeue_max,
+            give_up_seconds=r.give_up_seconds,
         )
 
     def close(self) -> None:
@@ -336,6 +337,13 @@ class Exchange:
                     break
                 if bsn is not None:
                     out[g].setdefault(bsn, []).extend([period] if period is not None else [])
+            if (
+                len(problems) >= MAX_ISSUES
+            ):  # issue 21: bounded like the table reader (1.9 M bad rows: 653 MB)
+                problems.append(
+                    RowIssue(None, None, f"meer dan {MAX_ISSUES} problemen; de rest is niet meer bekeken")
+                )
+                break
         if problems:
             raise TableError(source, problems)
         return out

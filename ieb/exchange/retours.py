@@ -32,7 +32,8 @@ from ieb.ledger.retour import RetourOutcome, process_retours
 from ieb.ledger.store import Ledger
 from ieb.store.schema import inbox
 from ieb.transport.audit import AuditTrail
-from ieb.transport.outbox import database_unavailable
+from ieb.transport.faults import resend_if_transient
+from ieb.transport.outbox import Outbox, database_unavailable
 from ieb.transport.server import PROCESSED, InboxEntry
 from ieb.types import mask_bsns
 
@@ -72,6 +73,13 @@ class Retours:
                 notify(first.outcome, first.codes)
             return "duplicate" if first.duplicate else first.outcome
         if isinstance(envelope, Fo01):
+            # issue 21: a TRANSIENT Fo01 (IB102 no route, ...) sends the same envelope again later
+            # and leaves the delivery pending (versioned code tables: ieb.transport.faults)
+            cross = envelope.stuurgegevens.cross_refnummer or ""
+            if resend_if_transient(Outbox(self._engine()), envelope.body.code, cross):
+                if notify is not None:
+                    notify("resent", (envelope.body.code,))
+                return f"Fo01 {envelope.body.code} opnieuw"
             with self._engine().begin() as conn:
                 mark_technical(conn, envelope)
             if notify is not None:

@@ -1,7 +1,7 @@
 """Helpers that make the envelopes of an exchange with the right routing and cross references.
 
 * :func:`new_di01`: gemeente -> CAK, a fresh referentienummer (UUID v4) and tijdstipBericht.
-* :func:`du01_for`: the retour (WMO402/404) to a Di01: zender and ontvanger swapped,
+* :func:`du01_for`: the retour (the iStandaard retour file) to a Di01: zender and ontvanger swapped,
   crossRefnummer = the Di01's referentienummer, functie = the retour's message name.
 * :func:`fo01_for`: an asynchronous error about an envelope (codes in :mod:`ieb.ggk.codes`).
 * :func:`bv03_for` / :func:`fo03_for`: the synchronous acknowledgement or fault of a SOAP call.
@@ -62,10 +62,14 @@ def _now(tijdstip: _dt.datetime | None) -> str:
 
 
 def retour_functie(functie: str) -> str:
-    """The message name of the retour to ``functie``: ``WMO401`` -> ``WMO402``, ``WMO403`` -> ``WMO404``."""
+    """The message name of the retour to ``functie`` by the iStandaard numbering (a retour is the next
+    number: ``WMO301`` -> ``WMO302``). A caller that knows the release asks its table instead
+    (``pack.retour_of(functie).name``) and passes it to :func:`du01_for`."""
     match = re.fullmatch(r"([A-Za-z]+)([0-9]+)", functie)
     if not match:
-        raise ValueError(f"functie {functie!r} is geen iStandaard berichtnaam zoals WMO401")
+        raise ValueError(
+            f"functie {functie!r} is geen iStandaard berichtnaam (letters en cijfers, zoals WMO301)"
+        )
     prefix, number = match.groups()
     return f"{prefix}{int(number) + 1:0{len(number)}d}"
 
@@ -127,7 +131,8 @@ def du01_for(
 ) -> Du01:
     """The Du01 retour to ``di01``: from its ontvanger (the CAK) back to its zender (the gemeente).
 
-    ``functie`` defaults to the retour's name (WMO401 -> WMO402); the versions are copied.
+    ``functie``: the retour's message name from the release's table; by default it follows the
+    iStandaard numbering (:func:`retour_functie`). The versions are copied.
     """
     sg = di01.stuurgegevens
     bericht: XmlBestand | TekstBestand
@@ -188,7 +193,7 @@ def _details(envelope: Envelope | None) -> str | None:
     return None
 
 
-#: ``functie-applicatieVersie+applicatieSubversie`` (``WMO401-00010000``), the details the contract asks for.
+#: ``functie-applicatieVersie+applicatieSubversie`` (``WMO301-00010000``), the details the contract asks for.
 _VERSION_DETAILS = re.compile(r"[A-Za-z0-9]{1,16}-[0-9]{8}")
 
 

@@ -14,7 +14,7 @@ code                   fires when
 ``IB213``              zender/organisatie is not a known sending organisation
 ``IB210``              ontvanger/organisatie is not a known receiving organisation
 ``IB234``              functie is not allowed (only with ``allowed_functies``)
-``IB240``              the payload's BerichtCode does not belong to the functie (WMO401 -> 470)
+``IB240``              the payload's BerichtCode does not belong to the functie (a table functie -> code)
 ``StUF055``            the payload is not well-formed XML or the payload validator rejects it
 =====================  ==========================================================================
 """
@@ -23,20 +23,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from ieb.errors import IebError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ieb.ggk.models import Envelope
+from ieb.ggk._xml import parse_xml
+from ieb.ggk.codec import GGK_NS, envelope_from_element, schema_errors
+from ieb.ggk.errors import EnvelopeTooLargeError
+from ieb.ggk.models import Di01, Du01, Envelope, XmlBestand
 
 __all__ = [
     "FIXED_ORGANISATIES",
-    "IEB_FUNCTIE_BERICHTCODE",
     "CheckResult",
     "EnvelopeChecks",
     "Finding",
@@ -91,13 +90,6 @@ _OMSCHRIJVING = {
 #: *applicatie* of the knooppunt, not an organisation, and CIZ / ZIN are not in the list.
 FIXED_ORGANISATIES = frozenset({"CAK", "SVB", "IB", "RINIS", "VECOZO", "VWS", "CBS", "UWV"})
 
-#: iEb 1.0: the iStandaard BerichtCode that belongs to each functie (message name).
-IEB_FUNCTIE_BERICHTCODE: Mapping[str, str] = {
-    "WMO401": "470",
-    "WMO402": "471",
-    "WMO403": "472",
-    "WMO404": "473",
-}
 
 _GEMEENTE = re.compile(r"[0-9]{4}")
 _UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -145,7 +137,6 @@ FunctieMatcher = Callable[[str, bytes], bool]
 
 def payload_berichtcode(payload: bytes) -> str | None:
     """The iStandaard ``Header/BerichtCode`` of a payload (any namespace), or None when absent/unreadable."""
-    from ieb.ggk._xml import parse_xml
 
     try:
         root = parse_xml(payload)
@@ -164,26 +155,22 @@ class EnvelopeChecks:
     ``known_zenders``: sending organisations; ``None`` means any 4-digit gemeentecode or a
     :data:`FIXED_ORGANISATIES` code. ``known_ontvangers``: receiving organisations; ``None`` means
     ``{"CAK"}`` for a Di01 and no check for other messages. ``functie_berichtcode``: a mapping
-    functie -> BerichtCode (default iEb 1.0) or a callable ``(functie, payload) -> bool``; ``None``
-    switches IB240 off. ``payload_validator``: ``bytes -> bool | list of problems`` (an empty list
-    or ``True`` means valid). ``allowed_functies``: when set, any other functie gives IB234.
+    functie (message name) -> BerichtCode, or a callable ``(functie, payload) -> bool``; ``None``
+    (the default) switches IB240 off. The GGk knows no iStandaard: the caller passes the table of
+    the releases it carries (``ieb.releases.default_registry.functie_berichtcodes()``).
+    ``payload_validator``: ``bytes -> bool | list of problems`` (an empty list or ``True`` means
+    valid). ``allowed_functies``: when set, any other functie gives IB234.
     """
 
     max_bytes: int = 25 * 1024 * 1024
     known_zenders: Collection[str] | None = None
     known_ontvangers: Collection[str] | None = None
-    functie_berichtcode: Mapping[str, str] | FunctieMatcher | None = field(
-        default_factory=lambda: dict(IEB_FUNCTIE_BERICHTCODE)
-    )
+    functie_berichtcode: Mapping[str, str] | FunctieMatcher | None = None
     payload_validator: PayloadValidator | None = None
     allowed_functies: Collection[str] | None = None
 
     def check(self, data: bytes) -> CheckResult:
         """Every Fo01 code that applies to the envelope ``data`` (bare or inside a SOAP 1.1 Envelope)."""
-        from ieb.ggk._xml import parse_xml
-        from ieb.ggk.codec import GGK_NS, envelope_from_element, schema_errors
-        from ieb.ggk.errors import EnvelopeTooLargeError
-        from ieb.ggk.models import Di01, Du01
 
         if len(data) > self.max_bytes:
             error = EnvelopeTooLargeError(len(data), self.max_bytes)
@@ -268,8 +255,6 @@ class EnvelopeChecks:
         return bool(_GEMEENTE.fullmatch(organisatie)) or organisatie in FIXED_ORGANISATIES
 
     def _payload_findings(self, functie: str, payload: bytes, envelope: object) -> list[Finding]:
-        from ieb.ggk._xml import parse_xml
-        from ieb.ggk.models import Di01, Du01, XmlBestand
 
         assert isinstance(envelope, Di01 | Du01)
         findings: list[Finding] = []

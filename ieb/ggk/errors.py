@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ieb.errors import IebError, XmlSecurityError
+from ieb.issues import Issue
 from ieb.types import mask_bsns
 
 __all__ = [
@@ -35,7 +36,8 @@ class EnvelopeFieldError(EnvelopeError, ValueError):
     """A field of an envelope model has a value the schema does not allow.
 
     ``field`` is the dotted model path (``stuurgegevens.referentienummer``); ``issues`` lists every
-    field problem found, as ``(field, message)`` pairs.
+    field problem found as :class:`ieb.issues.Issue` (``code`` this error's code, ``location`` the
+    field, ``message``; level 1).
     """
 
     def __init__(
@@ -48,18 +50,20 @@ class EnvelopeFieldError(EnvelopeError, ValueError):
     ) -> None:
         super().__init__(message, code=code, location=field)
         self.field = field
-        self.issues: tuple[tuple[str, str], ...] = tuple((mask_bsns(f), mask_bsns(m)) for f, m in problems)
+        self.issues: tuple[Issue, ...] = tuple(Issue(code or "RIN001", None, 1, f, m) for f, m in problems)
 
-    @property
-    def problems(self) -> tuple[tuple[str, str], ...]:
-        """Deprecated name of :attr:`issues`: ``(field, message)`` pairs (ieb 0.1)."""
-        return self.issues
+
+def _path_of(error: str) -> str | None:
+    """The element path of a ``line: path: message`` schema error line, or None."""
+    parts = error.split(": ", 2)
+    return parts[1] if len(parts) == 3 else None
 
 
 class EnvelopeInvalidError(EnvelopeError):
     """An envelope is not valid against the StUF-GGk 0210 schema (Fo01 code ``RIN001``).
 
-    ``issues`` holds one line per schema error (``line: path: message``), every error, not only the first.
+    ``issues`` holds one :class:`ieb.issues.Issue` per schema error, every error, not only the first
+    (``location`` the element path, ``message`` the schema's own ``line: path: message`` text).
     """
 
     def __init__(
@@ -71,12 +75,7 @@ class EnvelopeInvalidError(EnvelopeError):
         code: str = "RIN001",
     ) -> None:
         super().__init__(message, code=code, location=location)
-        self.issues: tuple[str, ...] = tuple(mask_bsns(e) for e in errors)
-
-    @property
-    def errors(self) -> tuple[str, ...]:
-        """Deprecated name of :attr:`issues`: one ``line: path: message`` per schema error (ieb 0.1)."""
-        return self.issues
+        self.issues: tuple[Issue, ...] = tuple(Issue(code, None, 1, _path_of(e), e) for e in errors)
 
 
 class EnvelopeTooLargeError(EnvelopeError, XmlSecurityError):

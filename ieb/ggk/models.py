@@ -3,8 +3,8 @@
 ============  ======================================  ==========================================
 model         XML root                                 use
 ============  ======================================  ==========================================
-``Di01``      ``GGK:envelopHeenbericht-ggk_Di01``      an iStandaard file to the GGk (WMO401/403)
-``Du01``      ``GGK:envelopRetourbericht-ggk_Du01``    a retour from the GGk (WMO402/404)
+``Di01``      ``GGK:envelopHeenbericht-ggk_Di01``      an iStandaard file to the GGk (heenbericht)
+``Du01``      ``GGK:envelopRetourbericht-ggk_Du01``    a retour from the GGk (retourbericht)
 ``Fo01``      ``StUF:Fo01Bericht``                     an asynchronous error about a Di01/Du01
 ``Bv03``      ``StUF:Bv03Bericht``                     the synchronous acknowledgement
 ``Fo03``      ``StUF:Fo03Bericht``                     the synchronous fault (SOAP Fault detail)

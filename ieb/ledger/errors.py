@@ -43,11 +43,6 @@ class PlanningError(LedgerError):
         super().__init__(message)
         self.issues: list[str] = list(problems or [])
 
-    @property
-    def problems(self) -> list[str]:
-        """Deprecated name of :attr:`issues` (ieb 0.1)."""
-        return self.issues
-
 
 class PreflightError(PlanningError):
     """A planned message would be rejected (in-message rules or history rules); nothing was queued."""

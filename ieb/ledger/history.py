@@ -1,4 +1,5 @@
-"""The history rules of iEb 1.0 (level 3): one addressable check per rule code, each with its retourcode.
+"""History rules (level 3): one addressable check per rule code, each with its retourcode, on a
+release-neutral history of deliveries.
 
 The same checks serve both sides of the exchange:
 
@@ -8,9 +9,19 @@ The same checks serve both sides of the exchange:
 
 A check looks at one incoming :class:`Delivery` and a :class:`History` (the earlier deliveries that
 count) and returns an :class:`~ieb.validation.report.Issue` or nothing. Run one rule with
-``history_rule("TR071").check(delivery, history)`` or all with :func:`check_history`.
+``history_rule("TR071").check(delivery, history)`` or the rules of the delivery's release with
+:func:`check_history`.
 
-Interpretation notes (spec section 6; **[I]** marks an inferred detail, see docs/ledger.md):
+**Release-neutral.** This module names no message. A delivery's message is looked up in the release
+packs (:func:`message_row`): its berichtklasse, key and date element come from the pack's table, and
+its *role* from the pack's delivery mapping (:func:`roles`): the **start record** is the heenbericht
+that opens a period (the mapping applies its status 1 to no period), a **stop record** the
+heenbericht that closes one in a class of its own (a release whose one record carries start and
+stop has none). The rules are defined here once, in those terms, and a pack lists the codes it uses
+(:class:`ieb.releases.pack.RuleSet`, ``history``); :func:`check_history` runs the listed ones.
+
+Interpretation notes for the rules of iEb 1.0 (spec section 6; **[I]** marks an inferred detail, see
+docs/ledger.md):
 
 * The logical key of a start is (Afzender, EbStartNummer); a stop has the same key in its own class.
 * TR102 [I]: a start with status 1 is refused when the EbStartNummer was ever used for a start
@@ -18,10 +29,10 @@ Interpretation notes (spec section 6; **[I]** marks an inferred detail, see docs
 * TR330 [I]: a stop whose Bsn differs from the start's Bsn counts as "no current start".
 * TR328 [I]: also checked on a changed start (status 2) against the current stop.
 * OP291 [I]: "one current start per Bsn" read as: after the delivery, no two current periods of the
-  same Bsn share a day (a period is start..stop, open-ended without a stop). A new start (WMO401
-  status 1) is open-ended, so it is refused when another current period runs on or after its
-  EbStartdatum (an open start from 2026-01-01 next to a current start from 2026-06-01); a change
-  (WMO401 status 2, WMO403 status 1/2/3) is refused when the period it leaves overlaps another, also
+  same Bsn share a day (a period is start..stop, open-ended without a stop). A new start (start
+  record, status 1) is open-ended, so it is refused when another current period runs on or after
+  its EbStartdatum (an open start from 2026-01-01 next to a current start from 2026-06-01); a change
+  (start status 2, stop status 1/2/3) is refused when the period it leaves overlaps another, also
   when it only shortens an overlapping period. A deletion of a start never overlaps. Retourcode 9102
   (no code of its own).
 * TR103 / TR329 [I]: a start with status 2 / 3 whose Bsn differs from the Bsn of the current start
@@ -32,14 +43,17 @@ Interpretation notes (spec section 6; **[I]** marks an inferred detail, see docs
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from ieb.messages import Wmo401, Wmo403
+from ieb.errors import ConfigurationError, UnknownMessageError
+from ieb.releases import default_registry
+from ieb.releases.pack import MessageDef, PlannedRecord, ReleasePack, RuleKind
 from ieb.types import RetourCode, mask_bsn
 from ieb.validation.report import Issue
-from ieb.validation.revisions import revision_on
 from ieb.validation.rules import add_months
 
 __all__ = [
@@ -50,26 +64,119 @@ __all__ = [
     "MemoryHistory",
     "PeriodState",
     "RecordState",
+    "Roles",
     "check_history",
+    "field_name",
     "history_rule",
+    "message_row",
+    "pack_of",
+    "roles",
+    "rules_for",
 ]
 
-Bericht = Literal["WMO401", "WMO403"]
+Role = Literal["start", "stop"]
+
+
+def pack_of(bericht: str) -> ReleasePack:
+    """The registered release pack whose table has heenbericht ``bericht`` (``default_registry``);
+    raises :class:`~ieb.errors.UnknownMessageError` when no pack has it."""
+    return _lookup(bericht.upper())[0]
+
+
+def message_row(bericht: str) -> MessageDef:
+    """The table row of ``bericht`` in its release pack (see :func:`pack_of`)."""
+    return _lookup(bericht.upper())[1]
+
+
+def _lookup(name: str) -> tuple[ReleasePack, MessageDef]:
+    found = _cached_lookup(name)
+    if found is None:
+        _cached_lookup.cache_clear()  # a pack registered since: look again
+        found = _cached_lookup(name)
+    if found is None:
+        known = ", ".join(m for p in default_registry for m in p.messages)
+        raise UnknownMessageError(f"geen release kent bericht {name!r}; bekend: {known}")
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_lookup(name: str) -> tuple[ReleasePack, MessageDef] | None:
+    for pack in default_registry:
+        row = pack.messages.get(name)
+        if row is not None:
+            return pack, row
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Roles:
+    """The heenberichten of one release by role: ``start`` opens a period (its record carries
+    EbStartdatum and, in a release with one record per period, the stop too); ``stop`` closes it in
+    a class of its own, or None when the release has no separate stop record."""
+
+    start: str
+    stop: str | None
+
+
+@functools.lru_cache(maxsize=64)
+def _roles_of_pack(pack: ReleasePack) -> Roles:
+    mapping = pack.require_delivery()
+    opens: list[str] = []
+    closes: list[str] = []
+    day = dt.date(2020, 1, 1)
+    for row in pack.heen():
+        probe = PlannedRecord(row.name, "1", 1, "999999990", day)
+        try:
+            mapping.apply(None, probe)
+        except ValueError:
+            closes.append(row.name)
+        else:
+            opens.append(row.name)
+    if len(opens) != 1 or len(closes) > 1:
+        raise ConfigurationError(
+            f"release {pack.name}: de leveringsafbeelding moet precies één heenbericht hebben dat een "
+            f"periode opent en hoogstens één stopbericht (nu openend: {opens}, sluitend: {closes})"
+        )
+    return Roles(opens[0], closes[0] if closes else None)
+
+
+def roles(bericht: str) -> Roles:
+    """The start and stop record of the release that ``bericht`` belongs to, found by asking the
+    pack's delivery mapping which heenbericht opens a period. Raises ConfigurationError for a pack
+    without a usable mapping, UnknownMessageError for an unknown message."""
+    return _roles_of_pack(pack_of(bericht))
+
+
+def field_name(element: str) -> str:
+    """An element name in the typed models' field style: ``EbStartNummer`` -> ``eb_start_nummer``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", element).lower()
+
+
+def _stop_element(row: MessageDef) -> str | None:
+    """The klasse element that carries a stop date beside the row's own date element (a record
+    with start and stop), or None."""
+    for path in row.klasse_fields:
+        leaf = path[-1]
+        if leaf != row.date_element and leaf.endswith("Stopdatum"):
+            return leaf
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One delivery (the content of one WMO401 or WMO403), as the history rules see it.
+    """One delivery (the content of one heenbericht record), as the history rules see it.
 
-    ``bericht``: ``WMO401`` (start) or ``WMO403`` (stop); ``afzender``: the 4-digit CBS
-    gemeentecode; ``identificatie`` and ``dagtekening`` (a date): the BerichtIdentificatie;
-    ``bsn``: 9 digits (``repr`` masks it); ``eb_start_nummer``: the EbStartNummer (0..999999999),
-    with ``afzender`` the logical key of a start; ``status``: StatusAanlevering ``"1"``/``"2"``/``"3"``
-    (OP033); ``datum``: EbStartdatum or EbStopdatum; ``kostprijs_bedrag`` (eurocent) and
-    ``kostprijs_startdatum``: the EbKostprijs of a start, None otherwise.
+    ``bericht``: the heenbericht's name in its release's table (for iEb 1.0 the start or the stop
+    message); ``afzender``: the 4-digit CBS gemeentecode; ``identificatie`` and ``dagtekening`` (a
+    date): the BerichtIdentificatie; ``bsn``: 9 digits (``repr`` masks it); ``eb_start_nummer``: the
+    EbStartNummer (0..999999999), with ``afzender`` the logical key; ``status``: StatusAanlevering
+    ``"1"``/``"2"``/``"3"`` (OP033); ``datum``: the value of the message's date element (EbStartdatum
+    or EbStopdatum); ``kostprijs_bedrag`` (eurocent) and ``kostprijs_startdatum``: the EbKostprijs of
+    a start, None otherwise; ``stopdatum``: the stop date of a record that carries start and stop
+    together (a release with one record per period), None otherwise.
     """
 
-    bericht: Bericht
+    bericht: str
     afzender: str
     identificatie: str
     dagtekening: dt.date
@@ -79,28 +186,36 @@ class Delivery:
     datum: dt.date
     kostprijs_bedrag: int | None = None
     kostprijs_startdatum: dt.date | None = None
+    stopdatum: dt.date | None = None
 
     def __repr__(self) -> str:
         return (
             f"Delivery({self.bericht} {self.afzender}/{self.identificatie}/{self.dagtekening.isoformat()} "
             f"bsn={mask_bsn(self.bsn)} nr={self.eb_start_nummer} status={self.status} datum={self.datum.isoformat()} "
-            f"kostprijs={self.kostprijs_bedrag}@{self.kostprijs_startdatum})"
+            f"kostprijs={self.kostprijs_bedrag}@{self.kostprijs_startdatum}"
+            + (f" stop={self.stopdatum.isoformat()}" if self.stopdatum else "")
+            + ")"
         )
 
     @property
+    def row(self) -> MessageDef:
+        """The message's row in its release's table."""
+        return message_row(self.bericht)
+
+    @property
     def is_start(self) -> bool:
-        """True for a WMO401 (start eigen bijdrage), False for a WMO403 (stop)."""
-        return self.bericht == "WMO401"
+        """True for the start record (it opens a period), False for a stop record (:func:`roles`)."""
+        return roles(self.bericht).start == self.bericht.upper()
 
     @property
     def klasse(self) -> str:
-        """The berichtklasse element: ``StartEigenBijdrage`` or ``StopEigenBijdrage``."""
-        return "StartEigenBijdrage" if self.is_start else "StopEigenBijdrage"
+        """The berichtklasse element (``StartEigenBijdrage``), from the release's table."""
+        return self.row.klasse or "?"
 
     @property
     def datum_veld(self) -> str:
-        """The name of the date element: ``EbStartdatum`` (WMO401) or ``EbStopdatum`` (WMO403)."""
-        return "EbStartdatum" if self.is_start else "EbStopdatum"
+        """The name of the date element (``EbStartdatum``, ``EbStopdatum``), from the table."""
+        return self.row.date_element or "?"
 
     def same_values(self, other: Delivery) -> bool:
         """All field values of the record equal (TR329)."""
@@ -109,83 +224,120 @@ class Delivery:
             and self.datum == other.datum
             and self.kostprijs_bedrag == other.kostprijs_bedrag
             and self.kostprijs_startdatum == other.kostprijs_startdatum
+            and self.stopdatum == other.stopdatum
         )
 
     def location(self, element: str | None = None) -> str:
-        """The XPath of the class (or of its ``element``) in the message, for an Issue's location.
-
-        For example ``/wmo401:Bericht/wmo401:Client/wmo401:StartEigenBijdrage/wmo401:EbStartdatum``.
-        """
-        prefix = self.bericht.lower()
+        """The XPath of the class (or of its ``element``) in the message, for an Issue's location,
+        with the prefix the standard uses (``/p:Bericht/p:Client/p:<klasse>/p:<element>``)."""
+        prefix = self.row.prefix
         path = f"/{prefix}:Bericht/{prefix}:Client/{prefix}:{self.klasse}"
         return path + (f"/{prefix}:{element}" if element else "")
 
     def describe(self) -> str:
-        """A one-line Dutch description for a clerk, with the Bsn masked (``WMO401 start nr 7 (Bsn ...``)."""
+        """A one-line Dutch description for a clerk, with the Bsn masked (``<bericht> start nr 7 (Bsn ...``)."""
         wat = "start" if self.is_start else "stop"
+        stop = f" tot {self.stopdatum.isoformat()}" if self.stopdatum else ""
         return (
             f"{self.bericht} {wat} nr {self.eb_start_nummer} (Bsn {mask_bsn(self.bsn)}, status {self.status}, "
-            f"{self.datum_veld} {self.datum.isoformat()})"
+            f"{self.datum_veld} {self.datum.isoformat()}{stop})"
+        )
+
+    def record(self) -> PlannedRecord:
+        """The record of this delivery as the release's delivery mapping sees it."""
+        return PlannedRecord(
+            self.bericht,
+            self.status,
+            self.eb_start_nummer,
+            self.bsn,
+            self.datum,
+            self.stopdatum,
+            self.kostprijs_bedrag,
+            self.kostprijs_startdatum,
         )
 
     @classmethod
-    def from_message(cls, message: Wmo401 | Wmo403) -> Delivery:
-        """The delivery carried by a parsed WMO401 or WMO403 (values as typed by the message model)."""
-        h = message.header
-        if isinstance(message, Wmo401):
-            s = message.client.start_eigen_bijdrage
-            kp = s.eb_kostprijs
-            return cls(
-                "WMO401",
-                str(h.afzender),
-                str(h.bericht_identificatie.identificatie),
-                h.bericht_identificatie.dagtekening,
-                str(message.client.bsn),
-                s.eb_start_nummer,
-                s.status_aanlevering.value,
-                s.eb_startdatum,
-                kp.kostprijs_bedrag if kp else None,
-                kp.kostprijs_startdatum if kp else None,
-            )
-        t = message.client.stop_eigen_bijdrage
+    def from_record(
+        cls, record: PlannedRecord, afzender: str, identificatie: str, dagtekening: dt.date
+    ) -> Delivery:
+        """The delivery of a planned ``record`` with its BerichtIdentificatie."""
         return cls(
-            "WMO403",
+            record.bericht,
+            afzender,
+            identificatie,
+            dagtekening,
+            record.bsn,
+            record.eb_start_nummer,
+            record.status,
+            record.datum,
+            record.kostprijs_bedrag,
+            record.kostprijs_startdatum,
+            record.stopdatum,
+        )
+
+    @classmethod
+    def from_message(cls, message: Any) -> Delivery:
+        """The delivery carried by a parsed heenbericht model (values as typed by the model).
+
+        Release-neutral: the model's table row (by its ``bericht`` name) names the klasse, key, date
+        and kostprijs elements; the model's fields are those element names in snake_case
+        (``client.start_eigen_bijdrage.eb_start_nummer``). Raises UnknownMessageError for a model
+        no pack knows."""
+        row = message_row(str(message.bericht))
+        h = message.header
+        klasse = getattr(message.client, field_name(row.klasse or ""))
+        values: dict[str, Any] = {}
+        for path in row.klasse_fields:
+            value: Any = klasse
+            for step in path:
+                value = getattr(value, field_name(step), None) if value is not None else None
+            values[path[-1]] = value
+        status = values.get("StatusAanlevering")
+        stop = _stop_element(row)
+        return cls(
+            row.name,
             str(h.afzender),
             str(h.bericht_identificatie.identificatie),
             h.bericht_identificatie.dagtekening,
             str(message.client.bsn),
-            t.eb_start_nummer,
-            t.status_aanlevering.value,
-            t.eb_stopdatum,
+            int(values[row.key_element or ""]),
+            str(getattr(status, "value", status)),
+            values[row.date_element or ""],
+            values.get("KostprijsBedrag"),
+            values.get("KostprijsStartdatum"),
+            values.get(stop) if stop else None,
         )
 
-    def to_message(self) -> Wmo401 | Wmo403:
-        """The WMO401 or WMO403 that carries this delivery (the inverse of :meth:`from_message`).
+    def to_message(self) -> Any:
+        """The heenbericht model that carries this delivery (the inverse of :meth:`from_message`).
 
-        Raises ``pydantic.ValidationError`` (or ``ValueError`` for an unknown status) when a value
-        does not fit its XSD type, e.g. an Afzender that is not 4 digits.
+        The table row's model is built with its ``build(**values)`` classmethod: ``afzender``,
+        ``identificatie``, ``dagtekening``, ``bsn``, ``status`` and the klasse's elements in
+        snake_case (key, date element, ``kostprijs_bedrag``/``kostprijs_startdatum`` when the klasse
+        has a kostprijs, the stop element of a record with start and stop). Raises
+        ConfigurationError when the pack has no model for it, and the model's validation error
+        (a ``ValueError``) when a value does not fit its XSD type, e.g. an Afzender of 3 digits.
         """
-        if self.is_start:
-            return Wmo401.build(
-                afzender=self.afzender,
-                identificatie=self.identificatie,
-                dagtekening=self.dagtekening,
-                bsn=self.bsn,
-                eb_start_nummer=self.eb_start_nummer,
-                eb_startdatum=self.datum,
-                status=self.status,
-                kostprijs_bedrag=self.kostprijs_bedrag,
-                kostprijs_startdatum=self.kostprijs_startdatum,
-            )
-        return Wmo403.build(
-            afzender=self.afzender,
-            identificatie=self.identificatie,
-            dagtekening=self.dagtekening,
-            bsn=self.bsn,
-            eb_start_nummer=self.eb_start_nummer,
-            eb_stopdatum=self.datum,
-            status=self.status,
-        )
+        row = self.row
+        if row.model is None or not hasattr(row.model, "build"):
+            raise ConfigurationError(f"release {row.release} heeft geen model om {row.name} te bouwen")
+        leaves = {path[-1] for path in row.klasse_fields}
+        values: dict[str, Any] = {
+            "afzender": self.afzender,
+            "identificatie": self.identificatie,
+            "dagtekening": self.dagtekening,
+            "bsn": self.bsn,
+            "status": self.status,
+            field_name(row.key_element or ""): self.eb_start_nummer,
+            field_name(row.date_element or ""): self.datum,
+        }
+        if "KostprijsBedrag" in leaves:
+            values["kostprijs_bedrag"] = self.kostprijs_bedrag
+            values["kostprijs_startdatum"] = self.kostprijs_startdatum
+        stop = _stop_element(row)
+        if stop is not None:
+            values[field_name(stop)] = self.stopdatum
+        return row.model.build(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,16 +390,19 @@ class PeriodState:
 
     def contains(self, day: dt.date) -> bool:
         """True when the date ``day`` lies in the period (start and stop dates inclusive)."""
-        return self.start.datum <= day and (self.stop is None or day <= self.stop.datum)
+        end = self.end
+        return self.start.datum <= day and (end is None or day <= end)
 
     @property
     def end(self) -> dt.date | None:
-        """The EbStopdatum of the current stop, or None while the period is open-ended."""
-        return self.stop.datum if self.stop else None
+        """The EbStopdatum of the current stop (or of the start record, in a release whose one
+        record carries both), or None while the period is open-ended."""
+        return self.stop.datum if self.stop else self.start.stopdatum
 
     def overlaps(self, start: dt.date, stop: dt.date | None) -> bool:
         """The period shares a day with ``start..stop`` (``None``: open-ended)."""
-        return (stop is None or self.start.datum <= stop) and (self.stop is None or start <= self.stop.datum)
+        end = self.end
+        return (stop is None or self.start.datum <= stop) and (end is None or start <= end)
 
 
 class History(Protocol):
@@ -257,7 +412,7 @@ class History(Protocol):
     :class:`MemoryHistory` and :meth:`ieb.ledger.store.Ledger.history` implement it.
     """
 
-    def record(self, afzender: str, eb_start_nummer: int, bericht: Bericht) -> RecordState:
+    def record(self, afzender: str, eb_start_nummer: int, bericht: str) -> RecordState:
         """The deliveries of the record (``afzender``, ``eb_start_nummer``) in ``bericht``'s class, in order."""
         ...
 
@@ -272,10 +427,12 @@ class MemoryHistory:
 
     _by_key: dict[tuple[str, int, str], list[Delivery]] = field(default_factory=dict)
     _numbers_by_bsn: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    _start_of: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def __init__(self, deliveries: Iterable[Delivery] = ()) -> None:
         self._by_key = {}
         self._numbers_by_bsn = {}
+        self._start_of = {}
         for d in deliveries:
             self.add(d)
 
@@ -285,6 +442,7 @@ class MemoryHistory:
             delivery
         )
         if delivery.is_start:
+            self._start_of.setdefault((delivery.afzender, delivery.eb_start_nummer), delivery.bericht)
             numbers = self._numbers_by_bsn.setdefault((delivery.afzender, delivery.bsn), [])
             if delivery.eb_start_nummer not in numbers:
                 numbers.append(delivery.eb_start_nummer)
@@ -294,7 +452,7 @@ class MemoryHistory:
         for items in self._by_key.values():
             yield from items
 
-    def record(self, afzender: str, eb_start_nummer: int, bericht: Bericht) -> RecordState:
+    def record(self, afzender: str, eb_start_nummer: int, bericht: str) -> RecordState:
         """See :meth:`History.record`."""
         return RecordState(tuple(self._by_key.get((afzender, eb_start_nummer, bericht), ())))
 
@@ -302,10 +460,12 @@ class MemoryHistory:
         """See :meth:`History.periods_of`: a start whose current Bsn is another person's does not count."""
         periods = []
         for nummer in self._numbers_by_bsn.get((afzender, bsn), []):
-            start = self.record(afzender, nummer, "WMO401").current
+            role = roles(self._start_of[(afzender, nummer)])
+            start = self.record(afzender, nummer, role.start).current
             if start is None or start.bsn != bsn:
                 continue
-            periods.append(PeriodState(nummer, start, self.record(afzender, nummer, "WMO403").current))
+            stop = self.record(afzender, nummer, role.stop).current if role.stop else None
+            periods.append(PeriodState(nummer, start, stop))
         return sorted(periods, key=lambda p: (p.start.datum, p.eb_start_nummer))
 
     def bsns(self, afzender: str) -> list[str]:
@@ -322,21 +482,22 @@ class HistoryRule:
 
     ``code``: the rule code of spec section 6 (``TR071`` ... ``TR330``, ``OP291``, ``OP325``);
     ``retourcode``: 9nnn for TRnnn (9102 for OP291, 9103 for OP325); ``title``: the rule in a few
-    Dutch words; ``berichten``/``statuses``: the messages and StatusAanlevering values it applies
-    to; ``element``: the element an issue points at (default the class's date element).
+    Dutch words; ``records``/``statuses``: the records (``"start"``, ``"stop"``: see :func:`roles`)
+    and StatusAanlevering values it applies to; ``element``: the element an issue points at (default
+    the class's date element).
     """
 
     code: str
     retourcode: RetourCode
     title: str
-    berichten: frozenset[str]
+    records: frozenset[Role]
     statuses: frozenset[str]
     _check: Check = field(repr=False)
     element: str | None = None
 
     def applies_to(self, delivery: Delivery) -> bool:
-        """True when the rule concerns this delivery's message (WMO401/WMO403) and StatusAanlevering."""
-        return delivery.bericht in self.berichten and delivery.status in self.statuses
+        """True when the rule concerns this delivery's record (start or stop) and StatusAanlevering."""
+        return ("start" if delivery.is_start else "stop") in self.records and delivery.status in self.statuses
 
     def check(self, delivery: Delivery, history: History) -> Issue | None:
         """The issue when ``delivery`` breaks this rule given ``history``, else None."""
@@ -350,11 +511,12 @@ class HistoryRule:
 
 
 def _start(d: Delivery, h: History) -> RecordState:
-    return h.record(d.afzender, d.eb_start_nummer, "WMO401")
+    return h.record(d.afzender, d.eb_start_nummer, roles(d.bericht).start)
 
 
 def _stop(d: Delivery, h: History) -> RecordState:
-    return h.record(d.afzender, d.eb_start_nummer, "WMO403")
+    stop = roles(d.bericht).stop
+    return h.record(d.afzender, d.eb_start_nummer, stop) if stop else RecordState()
 
 
 def _own(d: Delivery, h: History) -> RecordState:
@@ -371,7 +533,7 @@ def _tr071(d: Delivery, h: History) -> str | None:
         return None
     return (
         f"De start met EbStartNummer {d.eb_start_nummer} heeft een stop ({stop.datum.isoformat()}); "
-        "verwijder eerst de stop (WMO403 status 3) en daarna de start."
+        f"verwijder eerst de stop ({roles(d.bericht).stop} status 3) en daarna de start."
     )
 
 
@@ -419,7 +581,7 @@ def _tr114(d: Delivery, h: History) -> str | None:
     current = _start(d, h).current
     if current is not None and current.datum == d.datum:
         return None
-    rev = revision_on(d.dagtekening)  # 12 months until revision 1.0.3, 36 from 2021-07-19
+    rev = pack_of(d.bericht).revision_on(d.dagtekening)  # 12 months until revision 1.0.3, 36 from 2021-07-19
     months = rev.months_back("TR114")
     limit = add_months(d.dagtekening, -months)
     if d.datum >= limit:
@@ -435,7 +597,7 @@ def _tr115(d: Delivery, h: History) -> str | None:
     current = _start(d, h).current
     if current is not None and current.datum == d.datum:
         return None
-    months = revision_on(d.dagtekening).months_ahead("TR115")
+    months = pack_of(d.bericht).revision_on(d.dagtekening).months_ahead("TR115")
     limit = add_months(d.dagtekening, months)
     if d.datum <= limit:
         return None
@@ -446,6 +608,11 @@ def _tr115(d: Delivery, h: History) -> str | None:
 
 
 def _tr328(d: Delivery, h: History) -> str | None:
+    if d.is_start and d.stopdatum is not None and d.stopdatum < d.datum:
+        return (
+            f"EbStopdatum {d.stopdatum.isoformat()} ligt voor de EbStartdatum {d.datum.isoformat()} van "
+            f"EbStartNummer {d.eb_start_nummer}."
+        )
     if d.is_start:
         stop = _stop(d, h).current
         if stop is not None and d.datum > stop.datum:
@@ -491,7 +658,7 @@ def _tr330(d: Delivery, h: History) -> str | None:
         )
     if start.deleted:
         return f"De start met EbStartNummer {d.eb_start_nummer} is verwijderd; een stop is niet mogelijk."
-    return f"Er is geen start met EbStartNummer {d.eb_start_nummer}; stuur eerst de start (WMO401)."
+    return f"Er is geen start met EbStartNummer {d.eb_start_nummer}; stuur eerst de start ({roles(d.bericht).start})."
 
 
 def _resulting_period(d: Delivery, h: History) -> tuple[dt.date, dt.date | None] | None:
@@ -502,7 +669,7 @@ def _resulting_period(d: Delivery, h: History) -> tuple[dt.date, dt.date | None]
     if d.is_start:
         if d.status == "3":
             return None
-        return d.datum, stop.datum if stop is not None else None
+        return d.datum, stop.datum if stop is not None else d.stopdatum
     if start is None or start.bsn != d.bsn:
         return None
     return start.datum, d.datum if d.status != "3" else None
@@ -525,7 +692,7 @@ def _op291(d: Delivery, h: History) -> str | None:
             continue
         if not (period.overlaps(new_start, new_stop) or period.contains(new_start)):
             continue  # (contains: a start moved inside another period, even past its own stop)
-        tot = period.stop.datum.isoformat() if period.stop else "open"
+        tot = period.end.isoformat() if period.end else "open"
         if d.is_start and d.status == "1":
             return (
                 f"Bsn {mask_bsn(d.bsn)} heeft al een lopende start (EbStartNummer {period.eb_start_nummer}, "
@@ -553,9 +720,9 @@ def _op325(d: Delivery, h: History) -> str | None:
     return None
 
 
-_W401 = frozenset({"WMO401"})
-_W403 = frozenset({"WMO403"})
-_BOTH = frozenset({"WMO401", "WMO403"})
+_START: frozenset[Role] = frozenset({"start"})
+_STOP: frozenset[Role] = frozenset({"stop"})
+_BOTH: frozenset[Role] = frozenset({"start", "stop"})
 _S1, _S2, _S3 = frozenset("1"), frozenset("2"), frozenset("3")
 
 HISTORY_RULES: tuple[HistoryRule, ...] = (
@@ -563,7 +730,7 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
         "TR071",
         RetourCode.TR071,
         "Geen verwijdering van een start die een stop heeft",
-        _W401,
+        _START,
         _S3,
         _tr071,
         "StatusAanlevering",
@@ -599,12 +766,12 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
         "TR114",
         RetourCode.TR114,
         "Gewijzigde EbStartdatum hoogstens 12 (vanaf revisie 1.0.3: 36) maanden terug",
-        _W401,
+        _START,
         _S2,
         _tr114,
     ),
     HistoryRule(
-        "TR115", RetourCode.TR115, "Gewijzigde EbStartdatum hoogstens 1 maand vooruit", _W401, _S2, _tr115
+        "TR115", RetourCode.TR115, "Gewijzigde EbStartdatum hoogstens 1 maand vooruit", _START, _S2, _tr115
     ),
     HistoryRule(
         "TR328", RetourCode.TR328, "EbStopdatum niet voor de EbStartdatum", _BOTH, frozenset("12"), _tr328
@@ -622,7 +789,7 @@ HISTORY_RULES: tuple[HistoryRule, ...] = (
         "TR330",
         RetourCode.TR330,
         "Stop hoort bij een niet-verwijderde start",
-        _W403,
+        _STOP,
         frozenset("123"),
         _tr330,
         "EbStartNummer",
@@ -647,16 +814,28 @@ def history_rule(code: str) -> HistoryRule:
         raise KeyError(f"geen historische regel {code!r}; bekend: {', '.join(_BY_CODE)}") from None
 
 
+@functools.lru_cache(maxsize=64)
+def _listed(pack: ReleasePack) -> tuple[HistoryRule, ...]:
+    return pack.rules.select(RuleKind.HISTORY, HISTORY_RULES)
+
+
+def rules_for(bericht: str) -> tuple[HistoryRule, ...]:
+    """The history rules the release of ``bericht`` lists (its pack's ``rules.history``), in the
+    pack's order. Raises ConfigurationError when the pack lists a code no rule here defines."""
+    return _listed(pack_of(bericht))
+
+
 def check_history(
-    delivery: Delivery, history: History, rules: Sequence[HistoryRule] = HISTORY_RULES
+    delivery: Delivery, history: History, rules: Sequence[HistoryRule] | None = None
 ) -> list[Issue]:
     """Every history issue of ``delivery`` against ``history`` (empty: acceptable).
 
     Each :class:`~ieb.validation.report.Issue` has level 3, the rule code and its retourcode, and a
-    Dutch message with the Bsn masked; ``rules`` defaults to :data:`HISTORY_RULES` (spec section 6).
+    Dutch message with the Bsn masked; ``rules`` defaults to the rules the delivery's release pack
+    lists (:func:`rules_for`; for iEb 1.0 those of spec section 6).
     """
     issues = []
-    for rule in rules:
+    for rule in rules_for(delivery.bericht) if rules is None else rules:
         issue = rule.check(delivery, history)
         if issue is not None:
             issues.append(issue)

@@ -1,4 +1,4 @@
-"""The planner: from the desired state per person to the minimal, ordered WMO401/WMO403 messages.
+"""The planner: from the desired state per person to the minimal, ordered heenberichten of a release.
 
 ``plan(ledger, afzender, desired, today=...)`` compares the desired periods of each person with the
 ledger (accepted and pending deliveries) and returns a :class:`Plan`: new starts, changes (status 2),
@@ -34,8 +34,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,17 +45,18 @@ from sqlalchemy.engine import Engine
 from ieb.codec import to_xml
 from ieb.errors import ConfigurationError, InputRowError
 from ieb.ledger.errors import PlanningError, PreflightError
-from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history
+from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history, pack_of
 from ieb.ledger.store import Ledger
-from ieb.messages import Wmo401, Wmo403
 from ieb.policy.cs333 import cs333_message, cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
-from ieb.tabular import RowIssue
+from ieb.releases import get_pack
+from ieb.releases.pack import DeliveryMapping, PeriodChange, ReleasePack
+from ieb.releases.pack import Period as PackPeriod
+from ieb.tabular import MAX_ISSUES, RowIssue
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
-from ieb.validation.revisions import revision_on
 from ieb.validation.rules import IEB_START, add_months
 
 __all__ = [
@@ -69,8 +70,6 @@ __all__ = [
     "record_problems",
     "window_issue",
 ]
-
-Bericht = Literal["WMO401", "WMO403"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +247,11 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
     for row in table.rows:
         bsn, period, problems = record_problems(row, line=row.line)
         issues += problems
+        if len(issues) >= MAX_ISSUES:  # issue 21: bounded like the table reader
+            issues.append(
+                RowIssue(None, None, f"meer dan {MAX_ISSUES} problemen; de rest is niet meer bekeken")
+            )
+            break
         if problems or bsn is None:
             continue
         periods = out.setdefault(bsn, [])
@@ -310,14 +314,14 @@ class PlannedMessage:
     reason: str
 
     @property
-    def message(self) -> Wmo401 | Wmo403:
-        """The WMO401 or WMO403 of this delivery, built anew on each access from :attr:`delivery`
-        (the same model :attr:`xml` was serialised from)."""
+    def message(self) -> Any:
+        """The typed heenbericht of this delivery, built anew on each access from :attr:`delivery`
+        (the same model :attr:`xml` was serialised from; :meth:`Delivery.to_message`)."""
         return self.delivery.to_message()
 
     @property
     def bericht(self) -> str:
-        """The message code of the planned delivery: ``WMO401`` (start) or ``WMO403`` (stop)."""
+        """The message name of the planned delivery in its release's table (the start or stop record)."""
         return self.delivery.bericht
 
     @property
@@ -376,18 +380,27 @@ class Plan:
 
 def window_issue(d: Delivery) -> Issue | None:
     """The TR112/TR113/TR116/TR117 issue of a delivery (date window relative to its Dagtekening), with
-    the windows of the revision in force on the Dagtekening (:mod:`ieb.validation.revisions`)."""
-    rev = revision_on(d.dagtekening)
+    the windows of the revision of the delivery's release in force on the Dagtekening (for iEb 1.0
+    :mod:`ieb.validation.revisions`). None when the window holds, and for a release whose revisions
+    define no such windows (its own rules judge its dates)."""
+    pack = pack_of(d.bericht)
+    if not pack.revisions:
+        return None
+    rev = pack.revision_on(d.dagtekening)
     if d.status == "1":
         codes = ("TR112", "TR113")
     elif d.status == "2" and not d.is_start:
         codes = ("TR116", "TR117")
     else:
         return None
-    back = rev.months_back(codes[0]) if codes[0] != "TR112" or d.bericht in rev.tr112_messages else None
+    try:
+        back = rev.months_back(codes[0]) if codes[0] != "TR112" or d.bericht in rev.tr112_messages else None
+        ahead = rev.months_ahead(codes[1])
+    except (KeyError, AttributeError):
+        return None
     low, high = (
         add_months(d.dagtekening, -back) if back is not None else None,
-        add_months(d.dagtekening, rev.months_ahead(codes[1])),
+        add_months(d.dagtekening, ahead),
     )
     if low is not None and d.datum < low:
         return Issue(
@@ -411,12 +424,11 @@ def window_issue(d: Delivery) -> Issue | None:
 
 @dataclass
 class _Op:
-    """One step; ``build`` makes the delivery from the simulated state at the moment it is taken."""
+    """One step: why it is sent and the delivery (BerichtIdentificatie still open) the release's
+    mapping gave for it; its date window is checked up front (:func:`_defer`)."""
 
     reason: str
-    build: Callable[[MemoryHistory], Delivery]
-    #: the delivery when it does not depend on the state (its date window is checked up front)
-    fixed: Delivery | None = None
+    fixed: Delivery
 
 
 @dataclass
@@ -428,8 +440,8 @@ class _Queue:
 
 
 class _Ctx:
-    def __init__(self, afzender: str, bsn: str, today: dt.date) -> None:
-        self.afzender, self.bsn, self.today = afzender, bsn, today
+    def __init__(self, afzender: str, bsn: str, today: dt.date, mapping: DeliveryMapping) -> None:
+        self.afzender, self.bsn, self.today, self.mapping = afzender, bsn, today, mapping
         self.next_placeholder = -1
 
     def placeholder(self) -> int:
@@ -437,63 +449,67 @@ class _Ctx:
         self.next_placeholder -= 1
         return value
 
-    def delivery(
-        self,
-        bericht: Bericht,
-        nummer: int,
-        status: str,
-        datum: dt.date,
-        kp: int | None = None,
-        kps: dt.date | None = None,
-    ) -> Delivery:
-        return Delivery(bericht, self.afzender, "?", self.today, self.bsn, nummer, status, datum, kp, kps)
+    def deliveries(self, before: PackPeriod | None, after: PackPeriod | None) -> list[Delivery]:
+        """The deliveries (BerichtIdentificatie still open) the release's mapping sends for one change."""
+        records = self.mapping.records(PeriodChange(before, after))
+        return [Delivery.from_record(r, self.afzender, "?", self.today) for r in records]
 
 
-def _repeat(bericht: Bericht, nummer: int, ctx: _Ctx) -> Callable[[MemoryHistory], Delivery]:
-    def build(sim: MemoryHistory) -> Delivery:
-        current = sim.record(ctx.afzender, nummer, bericht).current
-        if current is None:
-            return ctx.delivery(bericht, nummer, "3", ctx.today)  # the rules will say why
-        return ctx.delivery(
-            bericht, nummer, "3", current.datum, current.kostprijs_bedrag, current.kostprijs_startdatum
-        )
+def _as_period(e: PeriodState) -> PackPeriod:
+    """An existing period as the release's delivery mapping sees it."""
+    s = e.start
+    return PackPeriod(e.eb_start_nummer, s.bsn, s.datum, e.end, s.kostprijs_bedrag, s.kostprijs_startdatum)
 
-    return build
+
+#: one step towards the desired period: why, and the period after it (None: withdrawn)
+_Hop = tuple[str, PackPeriod | None]
+
+
+def _ops(first: PackPeriod | None, hops: Sequence[_Hop], ctx: _Ctx, *, exact: bool = False) -> list[_Op]:
+    """The steps of one queue: the records the release's mapping sends for each hop, in order.
+
+    The hops are the planner's preferred waypoints (one record each in a release with separate start
+    and stop records). Unless ``exact``, when the mapping reaches the last waypoint in fewer records
+    at once (a release whose one record carries start and stop), those records are taken instead,
+    with the hops' reasons joined. Raises PlanningError when the mapping cannot express a hop.
+    """
+    try:
+        steps: list[tuple[str, Delivery]] = []
+        before = first
+        for reason, after in hops:
+            steps.extend((reason, d) for d in ctx.deliveries(before, after))
+            before = after
+        if not exact and len(hops) > 1:
+            whole = ctx.deliveries(first, hops[-1][1])
+            if len(whole) < len(steps):
+                joined = "; ".join(reason for reason, _ in hops)
+                steps = [(joined, d) for d in whole]
+    except ValueError as exc:
+        raise PlanningError(f"Bsn {mask_bsn(ctx.bsn)}: {exc}", [f"Bsn {mask_bsn(ctx.bsn)}: {exc}"]) from exc
+    return [_fixed_op(reason, d) for reason, d in steps]
 
 
 def _fixed_op(reason: str, d: Delivery) -> _Op:
-    return _Op(reason, lambda _sim: d, d)
+    return _Op(reason, d)
 
 
 def _removal(e: PeriodState, ctx: _Ctx) -> _Queue:
-    ops = []
-    if e.stop is not None:
-        ops.append(
-            _Op(
-                f"verwijder stop {e.stop.datum} (nr {e.eb_start_nummer})",
-                _repeat("WMO403", e.eb_start_nummer, ctx),
-            )
-        )
-    ops.append(
-        _Op(
-            f"verwijder start {e.start.datum} (nr {e.eb_start_nummer})",
-            _repeat("WMO401", e.eb_start_nummer, ctx),
-        )
-    )
-    return _Queue("remove", ops, existing=e)
+    n = e.eb_start_nummer
+    current = _as_period(e)
+    hops: list[_Hop] = []
+    if current.stopdatum is not None:
+        hops.append((f"verwijder stop {current.stopdatum} (nr {n})", replace(current, stopdatum=None)))
+    hops.append((f"verwijder start {e.start.datum} (nr {n})", None))
+    return _Queue("remove", _ops(current, hops, ctx), existing=e)
 
 
 def _new(d: Period, ctx: _Ctx) -> _Queue:
     nummer = ctx.placeholder()
-    ops = [
-        _fixed_op(
-            f"nieuwe start {d.start}",
-            ctx.delivery("WMO401", nummer, "1", d.start, d.kostprijs_bedrag, d.kostprijs_startdatum),
-        )
-    ]
+    opened = PackPeriod(nummer, ctx.bsn, d.start, None, d.kostprijs_bedrag, d.kostprijs_startdatum)
+    hops: list[_Hop] = [(f"nieuwe start {d.start}", opened)]
     if d.stop is not None:
-        ops.append(_fixed_op(f"stop {d.stop}", ctx.delivery("WMO403", nummer, "1", d.stop)))
-    return _Queue("new", ops, desired=d)
+        hops.append((f"stop {d.stop}", replace(opened, stopdatum=d.stop)))
+    return _Queue("new", _ops(None, hops, ctx), desired=d)
 
 
 def _euro(cent: int | None) -> str:
@@ -507,50 +523,54 @@ def _euro(cent: int | None) -> str:
 
 def _pair(e: PeriodState, d: Period, ctx: _Ctx, *, stop_via_delete: bool = False) -> _Queue:
     n = e.eb_start_nummer
-    start_changed = (e.start.datum, e.start.kostprijs_bedrag, e.start.kostprijs_startdatum) != (
+    current = _as_period(e)
+    start_changed = (current.startdatum, current.kostprijs_bedrag, current.kostprijs_startdatum) != (
         d.start,
         d.kostprijs_bedrag,
         d.kostprijs_startdatum,
     )
-    start_op = _fixed_op(
-        f"wijzig start nr {n}: {e.start.datum} -> {d.start}"
-        + (
-            f", kostprijs {_euro(e.start.kostprijs_bedrag)} -> {_euro(d.kostprijs_bedrag)}"
-            if e.start.kostprijs_bedrag != d.kostprijs_bedrag
-            else ""
-        ),
-        ctx.delivery("WMO401", n, "2", d.start, d.kostprijs_bedrag, d.kostprijs_startdatum),
+    start_reason = f"wijzig start nr {n}: {current.startdatum} -> {d.start}" + (
+        f", kostprijs {_euro(current.kostprijs_bedrag)} -> {_euro(d.kostprijs_bedrag)}"
+        if current.kostprijs_bedrag != d.kostprijs_bedrag
+        else ""
     )
-    stop_ops: list[_Op] = []
+    # each hop changes the stop (None: removed) or the start; the start hop keeps whatever stop holds then
+    stop_hops: list[tuple[str, dt.date | None]] = []
     stop_first = False
-    old_stop = e.stop.datum if e.stop else None
+    old_stop = current.stopdatum
     if d.stop is None and old_stop is not None:
-        stop_ops = [_Op(f"verwijder stop {old_stop} (nr {n})", _repeat("WMO403", n, ctx))]
+        stop_hops = [(f"verwijder stop {old_stop} (nr {n})", None)]
         stop_first = True
     elif d.stop is not None and old_stop is None:
-        stop_ops = [_fixed_op(f"stop nr {n} op {d.stop}", ctx.delivery("WMO403", n, "1", d.stop))]
+        stop_hops = [(f"stop nr {n} op {d.stop}", d.stop)]
     elif d.stop is not None and old_stop is not None and d.stop != old_stop:
         if stop_via_delete:
             # OP325: a second status 2 on one day is impossible; delete the stop and send it again
-            stop_ops = [
-                _Op(f"verwijder stop {old_stop} (nr {n}) om hem te wijzigen", _repeat("WMO403", n, ctx)),
-                _fixed_op(f"stop nr {n} opnieuw op {d.stop}", ctx.delivery("WMO403", n, "1", d.stop)),
+            stop_hops = [
+                (f"verwijder stop {old_stop} (nr {n}) om hem te wijzigen", None),
+                (f"stop nr {n} opnieuw op {d.stop}", d.stop),
             ]
         else:
-            stop_ops = [
-                _fixed_op(
-                    f"wijzig stop nr {n}: {old_stop} -> {d.stop}", ctx.delivery("WMO403", n, "2", d.stop)
-                )
-            ]
-        stop_first = d.stop >= e.start.datum
-    ops: list[_Op] = []
+            stop_hops = [(f"wijzig stop nr {n}: {old_stop} -> {d.stop}", d.stop)]
+        stop_first = d.stop >= current.startdatum
+    order: list[tuple[str, str, dt.date | None]] = [("stop", r, v) for r, v in stop_hops]
     if start_changed:
-        ops.append(start_op)
-    if stop_first:
-        ops[0:0] = stop_ops
-    else:
-        ops.extend(stop_ops)
-    return _Queue("pair", ops, existing=e, desired=d)
+        start_hop = ("start", start_reason, None)
+        order = [*order, start_hop] if stop_first else [start_hop, *order]
+    hops: list[_Hop] = []
+    state = current
+    for kind, reason, value in order:
+        if kind == "start":
+            state = replace(
+                state,
+                startdatum=d.start,
+                kostprijs_bedrag=d.kostprijs_bedrag,
+                kostprijs_startdatum=d.kostprijs_startdatum,
+            )
+        else:
+            state = replace(state, stopdatum=value)
+        hops.append((reason, state))
+    return _Queue("pair", _ops(current, hops, ctx, exact=stop_via_delete), existing=e, desired=d)
 
 
 def _match(
@@ -600,7 +620,7 @@ def _first_day(datum: dt.date, today: dt.date) -> dt.date:
 def _future_rule(op: _Op, queue: _Queue, today: dt.date) -> str | None:
     """The window rule that makes ``op`` too early to send (its date > Dagtekening + 1 month), if any."""
     d = op.fixed
-    if d is None or d.datum <= add_months(today, 1):
+    if d.datum <= add_months(today, 1):
         return None
     if d.status == "1":
         return "TR113"
@@ -625,9 +645,7 @@ def _defer(queues: list[_Queue], ctx: _Ctx) -> tuple[list[_Queue], list[Deferred
             if rule is None and waiting is None:
                 kept.append(op)
                 continue
-            assert op.fixed is not None or waiting is not None
             if rule is not None:
-                assert op.fixed is not None
                 until = _first_day(op.fixed.datum, ctx.today)
                 if waiting is not None:
                     until = max(until, waiting.until)
@@ -685,7 +703,7 @@ def _schedule(queues: list[_Queue], base: list[Delivery]) -> tuple[list[tuple[De
             if heads[i] >= len(q.ops):
                 continue
             op = q.ops[heads[i]]
-            d = op.build(sim)
+            d = op.fixed
             issues = check_history(d, sim)
             window = window_issue(d)
             if window is not None:
@@ -712,7 +730,12 @@ def _schedule(queues: list[_Queue], base: list[Delivery]) -> tuple[list[tuple[De
 
 
 def _plan_person(
-    afzender: str, bsn: str, desired: list[Period], history: MemoryHistory, today: dt.date
+    afzender: str,
+    bsn: str,
+    desired: list[Period],
+    history: MemoryHistory,
+    today: dt.date,
+    mapping: DeliveryMapping,
 ) -> tuple[list[tuple[Delivery, str]], list[Deferred]]:
     """The shortest plan over the candidate matchings of existing to desired periods: the default
     (same start, then overlap, then what is left in order) and, with as many existing as desired
@@ -737,7 +760,9 @@ def _plan_person(
     first_error: PlanningError | None = None
     for pairs, removals, news in candidates:
         try:
-            found = _plan_matching(afzender, bsn, history, today, list(pairs), list(removals), list(news))
+            found = _plan_matching(
+                afzender, bsn, history, today, mapping, list(pairs), list(removals), list(news)
+            )
         except PlanningError as exc:
             first_error = first_error or exc
             continue
@@ -758,11 +783,12 @@ def _plan_matching(
     bsn: str,
     history: MemoryHistory,
     today: dt.date,
+    mapping: DeliveryMapping,
     pairs: list[tuple[PeriodState, Period]],
     removals: list[PeriodState],
     news: list[Period],
 ) -> tuple[list[tuple[Delivery, str]], list[Deferred]]:
-    ctx = _Ctx(afzender, bsn, today)
+    ctx = _Ctx(afzender, bsn, today, mapping)
     moved = {(e.eb_start_nummer, d) for e, d in pairs if not d.overlaps(e.start.datum, e.end)}
     base = list(history.deliveries())
     recreate: list[tuple[PeriodState, Period]] = []
@@ -831,8 +857,15 @@ def plan(
     tariffs: TariffTable = NATIONAL_TARIFFS,
     record: bool = True,
     partial: bool = False,
+    release: str | ReleasePack = "ieb-1.0",
 ) -> Plan:
     """Plan the messages that bring the ledger to ``desired`` (persons not in ``desired`` are untouched).
+
+    ``release`` (a registered pack name or a :class:`~ieb.releases.pack.ReleasePack`) says in which
+    messages: the planner works on periods per person (EbStartNummer, start, optional stop,
+    kostprijs) and asks the release's delivery mapping (``pack.delivery``) which records bring the
+    receiver from the period it holds to the desired one; the history rules the pack lists and its
+    in-message rules check them. Raises ConfigurationError for a release without a delivery mapping.
 
     ``today`` is the Dagtekening of the planned messages. With ``record`` the messages are stored as
     pending deliveries (numbers and identificaties allocated) in one transaction; without it nothing
@@ -842,6 +875,8 @@ def plan(
     """
     if isinstance(ledger, Engine):
         ledger = Ledger(ledger)
+    pack = get_pack(release) if isinstance(release, str) else release
+    mapping = pack.require_delivery()
     day = today or dt.date.today()
     result = Plan(afzender, day)
     with ledger.transaction() as unit:
@@ -857,13 +892,13 @@ def plan(
                 history = known.of(bsn)
                 try:
                     steps, deferred = _plan_person(
-                        afzender, bsn, sorted(periods, key=lambda p: p.start), history, day
+                        afzender, bsn, sorted(periods, key=lambda p: p.start), history, day, mapping
                     )
                     all_steps.extend(steps)
                     result.deferred.extend(deferred)
                     continue
                 except PlanningError as exc:
-                    problems = exc.problems or [exc.message]
+                    problems = exc.issues or [exc.message]
             result.problems.extend(problems)
         if result.problems and not partial:
             unit.rollback()
@@ -885,17 +920,8 @@ def plan(
             ident = next(idents)
             final.append(
                 (
-                    Delivery(
-                        d.bericht,
-                        afzender,
-                        ident,
-                        day,
-                        d.bsn,
-                        nummer,
-                        d.status,
-                        d.datum,
-                        d.kostprijs_bedrag,
-                        d.kostprijs_startdatum,
+                    replace(
+                        d, afzender=afzender, identificatie=ident, dagtekening=day, eb_start_nummer=nummer
                     ),
                     reason,
                 )
@@ -927,6 +953,7 @@ def plan(
                         "payload": m.xml,
                         "source": m.filename,
                         "detail": m.reason,
+                        "release": pack.name,
                     }
                     for m in result.messages
                 ],

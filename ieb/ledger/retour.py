@@ -1,7 +1,9 @@
-"""Retour processing on the municipality's side: a WMO402/WMO404 updates the ledger.
+"""Retour processing on the municipality's side: a retour updates the ledger.
 
 A retour is matched to its heenbericht by Afzender + BerichtIdentificatie (Identificatie and
-Dagtekening) and the message type (WMO402 answers a WMO401, WMO404 a WMO403). The outcome:
+Dagtekening) and the message type: the release pack's table says which heenbericht each retour
+answers (in iEb 1.0 the retour of the start answers the start, that of the stop the stop). This
+module names no message. The outcome:
 
 * no RetourCodes anywhere (or only 0200) -> ``accepted``;
 * 0001 in the header -> ``technical`` (level 1 or 2: fix the message and send it again);
@@ -28,8 +30,9 @@ from sqlalchemy.engine import Connection
 from ieb.codec import from_xml
 from ieb.errors import IebError, MessageInvalidError
 from ieb.ledger.errors import DuplicateRetourError, RetourInputError, UnknownRetourError
+from ieb.ledger.history import field_name, message_row
 from ieb.ledger.store import Ledger
-from ieb.messages import Wmo402, Wmo404
+from ieb.releases.pack import MessageDef
 from ieb.types import mask_bsn
 
 __all__ = ["RetourOutcome", "classify", "process_retour_files", "process_retours"]
@@ -50,17 +53,22 @@ class RetourOutcome:
     delivery_id: int | None = None
 
 
-def classify(retour: Wmo402 | Wmo404) -> tuple[str, tuple[str, ...]]:
-    """(outcome, codes) of a retour; ``codes`` are the header, client and class codes in that order."""
+def _klasse(retour: Any, row: MessageDef) -> Any:
+    """The retour's berichtklasse (the table row's ``klasse`` under ``Client``), or None."""
+    if retour.client is None or row.klasse is None:
+        return None
+    return getattr(retour.client, field_name(row.klasse), None)
+
+
+def classify(retour: Any) -> tuple[str, tuple[str, ...]]:
+    """(outcome, codes) of a typed retour model of any registered release; ``codes`` are the header,
+    client and class codes in that order. Raises UnknownMessageError for a model no pack knows."""
+    row = message_row(str(retour.bericht))
     codes: list[str] = [c.value for c in retour.header.retour_codes]
     if retour.client is not None:
-        klass = (
-            retour.client.start_eigen_bijdrage
-            if isinstance(retour, Wmo402)
-            else retour.client.stop_eigen_bijdrage
-        )
+        klass = _klasse(retour, row)
         codes += [c.value for c in retour.client.retour_codes]
-        codes += [c.value for c in klass.retour_codes]
+        codes += [c.value for c in getattr(klass, "retour_codes", ())]
     unique = tuple(dict.fromkeys(codes))
     specific = [c for c in unique if c not in ("0200", "0233")]
     if "0001" in unique:
@@ -86,8 +94,9 @@ class _Applied:
     outcome: str
 
 
-def _read(name: str, data: bytes, today: dt.date | None) -> Wmo402 | Wmo404:
-    """Parse one retour file; a corrupt file or another message raises :class:`RetourInputError`."""
+def _read(name: str, data: bytes, today: dt.date | None) -> Any:
+    """Parse one retour file (a typed retour model); a corrupt file or a message that is no retour of
+    a registered release raises :class:`RetourInputError`."""
     try:
         message = from_xml(data, today=today)
     except MessageInvalidError as exc:
@@ -95,14 +104,26 @@ def _read(name: str, data: bytes, today: dt.date | None) -> Wmo402 | Wmo404:
         raise RetourInputError(f"{name}: geen geldige retour: {first}", location=name) from exc
     except IebError as exc:
         raise RetourInputError(f"{name}: geen iEb-retour: {exc.message}", location=name) from exc
-    if not isinstance(message, (Wmo402, Wmo404)):
+    try:
+        row: MessageDef | None = message_row(str(message.bericht))
+    except IebError:
+        row = None
+    if row is None or not row.is_retour:
         raise RetourInputError(
-            f"{name}: dit is een {message.bericht}, geen retour (WMO402/WMO404)", location=name
+            f"{name}: dit is een {message.bericht}, geen retour ({_retour_names(row)})", location=name
         )
     return message
 
 
-def _key(message: Wmo402 | Wmo404) -> tuple[str, str, dt.date]:
+def _retour_names(row: MessageDef | None) -> str:
+    """The retours of the release of ``row`` (its retours joined with ``/``), for a clerk's message."""
+    from ieb.releases import default_registry
+
+    packs = [p for p in default_registry if row is None or p.name == row.release]
+    return "/".join(m.name for p in packs for m in p.retours()) or "geen retours bekend"
+
+
+def _key(message: Any) -> tuple[str, str, dt.date]:
     ident = message.header.bericht_identificatie
     return str(message.header.afzender), str(ident.identificatie), ident.dagtekening
 
@@ -140,7 +161,7 @@ def _process_chunk(
     seen: dict[int, _Applied],
     results: list[RetourOutcome],
 ) -> None:
-    parsed: list[tuple[str, bytes, Wmo402 | Wmo404 | RetourInputError]] = []
+    parsed: list[tuple[str, bytes, Any]] = []
     for name, data in chunk:
         try:
             parsed.append((name, data, _read(name, data, today)))
@@ -154,7 +175,8 @@ def _process_chunk(
         h = message.header
         ident = h.bericht_identificatie
         row = rows.get(_key(message))
-        heen = "WMO401" if isinstance(message, Wmo402) else "WMO403"
+        retour_row = message_row(str(message.bericht))
+        heen = retour_row.answers
         key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
         if row is None or row.bericht != heen:
             raise UnknownRetourError(
@@ -163,15 +185,12 @@ def _process_chunk(
             )
         if message.client is not None:
             client_bsn = str(message.client.bsn)
-            klass = (
-                message.client.start_eigen_bijdrage
-                if isinstance(message, Wmo402)
-                else message.client.stop_eigen_bijdrage
-            )
-            if client_bsn != row.bsn or klass.eb_start_nummer != row.eb_start_nummer:
+            klass = _klasse(message, retour_row)
+            nummer = getattr(klass, field_name(retour_row.key_element or ""), None)
+            if client_bsn != row.bsn or nummer != row.eb_start_nummer:
                 raise RetourInputError(
                     f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
-                    f"{klass.eb_start_nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
+                    f"{nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
                     f"{row.eb_start_nummer}; niets verwerkt",
                     location=name,
                 )

@@ -2,8 +2,8 @@
 
 * :func:`desired_state` - the periods in the planner's desired-state form
   (:func:`ieb.ledger.planner.desired_from_records`, docs/ledger.md);
-* :func:`plan_initial` - :func:`ieb.ledger.planner.plan` on a ledger (WMO401 per period, WMO403 where
-  a stop is known), with the same pre-flight as ``ieb plan``;
+* :func:`plan_initial` - :func:`ieb.ledger.planner.plan` on a ledger (a start record per period, a stop
+  where one is known, in the release's messages), with the same pre-flight as ``ieb plan``;
 * :func:`queue_initial` - plan and put every message in the transport outbox of the same database,
   wrapped in a StUF-GGk Di01, ready for ``ieb send`` / ``ieb serve``.
 
@@ -63,7 +63,7 @@ class Queued:
 
     @property
     def count(self) -> Mapping[str, int]:
-        """Number of queued messages per bericht, e.g. ``{'WMO401': 12, 'WMO403': 3}``."""
+        """Number of queued messages per bericht, e.g. 12 starts and 3 stops in iEb 1.0 (keys: the message names)."""
         counts: dict[str, int] = {}
         for m in self.plan.messages:
             counts[m.bericht] = counts.get(m.bericht, 0) + 1

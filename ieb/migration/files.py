@@ -241,9 +241,14 @@ def _load(path: Path | bytes, name: str) -> tuple[bytes | None, Fout | None]:
     try:
         if path.is_dir():
             return None, Fout(name, 0, "is een map, geen bestand")
+        too_large = Fout(name, 0, f"bestand is groter dan {MAX_BYTES // (1024 * 1024)} MB; splits het op")
         if path.stat().st_size > MAX_BYTES:
-            return None, Fout(name, 0, f"bestand is groter dan {MAX_BYTES} bytes; splits het op")
-        return path.read_bytes(), None
+            return None, too_large
+        with path.open("rb") as fh:  # a FIFO or device has no size: read at most the limit (issue 21)
+            data = fh.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            return None, too_large
+        return data, None
     except FileNotFoundError:
         return None, Fout(name, 0, "bestand niet gevonden; controleer het pad")
     except OSError as exc:

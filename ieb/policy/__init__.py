@@ -146,39 +146,3 @@ __all__ = [
     "tariffs_from_json",
     "virtual_end",
 ]
-
-
-#: Dutch names of ieb 0.1, kept as deprecated aliases (the code speaks English; the standard's own
-#: terms such as gemeente, voorziening and kostprijs stay as they are; see docs/errors.md and DESIGN).
-_DEPRECATED = {
-    "AowLeeftijd": "AowAge",
-    "Gebeurtenis": "Event",
-    "GebeurtenisSoort": "EventKind",
-    "HuishoudType": "HouseholdType",
-    "Huishouden": "Household",
-    "KostprijsEinde": "KostprijsEnd",
-    "KostprijsOverzicht": "KostprijsOverview",
-    "KostprijsStand": "KostprijsState",
-    "Lid": "Member",
-    "MaandBedrag": "MonthAmount",
-    "MinimaGrenzen": "MinimaLimits",
-    "Periode": "TariffPeriod",
-    "Reden": "Reason",
-    "Schatting": "Estimate",
-    "Soort": "VoorzieningKind",
-    "StopReden": "StopReason",
-    "TariefError": "TariffError",
-    "VerlaagdTarief": "ReducedTariff",
-    "Vrijstelling": "Exemption",
-    "VrijstellingsGrond": "ExemptionGround",
-}
-
-
-def __getattr__(name: str) -> object:
-    new = _DEPRECATED.get(name)
-    if new is None:
-        raise AttributeError(f"module 'ieb.policy' has no attribute {name!r}")
-    import warnings
-
-    warnings.warn(f"ieb.policy.{name} is deprecated; use ieb.policy.{new}", DeprecationWarning, stacklevel=2)
-    return globals()[new]

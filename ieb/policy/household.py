@@ -151,7 +151,7 @@ class Member(BaseModel):
     ``bsn``: 9 digits passing the 11-proef (CS002); ``geboortedatum``: a date (ages 18 and AOW are
     taken on the 1st of each month); ``wlz_eigen_bijdrage``: the member pays a Wlz eigen bijdrage
     (frees the household when client or partner, CAK); ``beschermd_wonen``: beschermd wonen has its
-    own regime (WMO407/408). Invalid values raise pydantic's ``ValidationError`` here, and
+    own regime (its own messages in iEb 4.0, see docs/releases.md). Invalid values raise pydantic's ``ValidationError`` here, and
     :class:`~ieb.policy.PolicyInputError` through :func:`ieb.policy.contract.parse_request`.
     """
 

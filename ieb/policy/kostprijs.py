@@ -54,32 +54,6 @@ class KostprijsEnd:
         """The last day of :attr:`stop_month`: the kostprijs "virtual end date" (checklist 1.1.4)."""
         return self.stop_month.last_day
 
-    # Deprecated Dutch names (ieb 0.1); kept so that existing callers keep working.
-    @property
-    def eerste_maand(self) -> Month:
-        """Deprecated alias of :attr:`first_month`."""
-        return self.first_month
-
-    @property
-    def stop_maand(self) -> Month:
-        """Deprecated alias of :attr:`stop_month`."""
-        return self.stop_month
-
-    @property
-    def maanden(self) -> int:
-        """Deprecated alias of :attr:`months`."""
-        return self.months
-
-    @property
-    def restant_stopmaand_cent(self) -> int:
-        """Deprecated alias of :attr:`stop_month_remainder_cent`."""
-        return self.stop_month_remainder_cent
-
-    @property
-    def virtuele_einddatum(self) -> dt.date:
-        """Deprecated alias of :attr:`virtual_end_date`."""
-        return self.virtual_end_date
-
 
 def check_kostprijs(
     kostprijs_cent: int, start: dt.date, table: TariffTable | None = None, field: str = "kostprijs_cent"

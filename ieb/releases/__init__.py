@@ -28,10 +28,12 @@ from lxml import etree
 
 from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.releases._xsd import XS, appinfo, secure_parse
-from ieb.releases.pack import MessageDef, ReleasePack
+from ieb.releases.pack import MessageDef, ReleasePack, RuleSet
+from ieb.releases.rules import GENERIC_RULES
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "GENERIC_RULESET",
     "MessageDef",
     "Registry",
     "ReleasePack",
@@ -44,6 +46,10 @@ __all__ = [
 ]
 
 _XS = {"xs": XS}
+
+#: The rules of a release registered from a folder of XSDs: the generic checks (CS002, CS125,
+#: XSD-DATUM), found through the basisschema types the XSDs use.
+GENERIC_RULESET = RuleSet(message=GENERIC_RULES)
 
 #: The entry point group a pack wheel declares its pack in (``ieb-4.0 = "ieb_pack_40:PACK"``).
 ENTRY_POINT_GROUP = "ieb.releases"
@@ -94,7 +100,7 @@ def scan_folder(folder: str | Path, *, name: str | None = None) -> ReleasePack:
         )
         for name, code, target, path, root_name in rows.values()
     }
-    return ReleasePack(name=release_name, folder=folder, messages=messages)
+    return ReleasePack(name=release_name, folder=folder, messages=messages, rules=GENERIC_RULESET)
 
 
 def load_pack(reference: str) -> ReleasePack:
@@ -140,21 +146,27 @@ class Registry:
         self._packs: dict[str, ReleasePack] = {}
         self._sources = sources
         self._lock = threading.RLock()
+        self._loading = False
         for pack in packs:
             self._packs.setdefault(pack.name, pack)
 
     def _ensure(self) -> None:
+        """Load the packs of ``sources`` once; other threads wait until they are loaded. A pack
+        that asks this registry while it is being imported sees the packs loaded so far."""
         if self._sources is None:
             return
         with self._lock:
-            if self._sources is not None:
-                sources, self._sources = self._sources, None
-                try:
-                    for pack in sources():
-                        self._packs.setdefault(pack.name, pack)
-                except BaseException:
-                    self._sources = sources
-                    raise
+            sources = self._sources
+            if sources is None or self._loading:
+                return
+            self._loading = True
+            try:
+                packs = list(sources())  # raises (ConfigurationError): tried again on next use
+            finally:
+                self._loading = False
+            for pack in packs:
+                self._packs.setdefault(pack.name, pack)
+            self._sources = None
 
     @classmethod
     def with_builtin(cls) -> Registry:
@@ -190,6 +202,15 @@ class Registry:
         self._ensure()
         with self._lock:
             return iter(list(self._packs.values()))
+
+    def functie_berichtcodes(self) -> dict[str, str]:
+        """Message name (the StUF-GGk functie) -> BerichtCode over every registered pack, for the
+        GGk's IB240 check (:class:`ieb.ggk.EnvelopeChecks`); the first pack wins a shared name."""
+        table: dict[str, str] = {}
+        for pack in self:
+            for name, code in pack.functie_berichtcodes().items():
+                table.setdefault(name, code)
+        return table
 
     def by_namespace(self, namespace: str) -> tuple[ReleasePack, MessageDef] | None:
         """The pack and table row with this message namespace, or None."""

@@ -1,19 +1,17 @@
-"""Parse any registered release's message to a generic tree (for releases without typed models)."""
+"""A registered release's message as a generic tree (for releases without typed models); the parse
+with validation is :func:`ieb.codec.parse_generic`."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 
-from ieb.errors import MessageInvalidError
-from ieb.releases import Registry, default_registry
 from ieb.releases.pack import MessageDef
 from ieb.values import read_value
 
-__all__ = ["GenericMessage", "element_to_tree", "parse_generic"]
+__all__ = ["GenericMessage", "element_to_tree"]
 
 Tree = dict[str, Any]
 
@@ -63,28 +61,3 @@ class GenericMessage:
                 return None
             node = node[part]
         return node
-
-
-def parse_generic(
-    data: bytes, *, registry: Registry | None = None, today: dt.date | None = None
-) -> GenericMessage:
-    """Validate (XSD + generic checks, and the release's own rules if it has them) and return the tree.
-
-    Raises :class:`MessageInvalidError` with every level-1/2 issue when the file is not valid.
-    """
-    from ieb.codec import get_validator
-
-    registry = registry or default_registry
-    report = get_validator()(data, registry=registry, today=today)
-    blocking = [i for i in report.issues if i.level < 3]
-    if blocking or report.root is None or report.release is None or report.bericht is None:
-        raise MessageInvalidError("bericht is ongeldig", blocking or report.issues)
-    spec = registry.get(report.release).message(report.bericht)
-    tree = element_to_tree(report.root, spec)
-    return GenericMessage(
-        release=report.release,
-        bericht=report.bericht,
-        bericht_code=spec.bericht_code,
-        namespace=spec.namespace,
-        tree=tree if isinstance(tree, dict) else {},
-    )

@@ -73,8 +73,8 @@ class XsdVersions:
 class MessageDef:
     """One row of a release's message table.
 
-    ``name``: the message name (``"WMO401"``, upper case); ``bericht_code``: its BerichtCode
-    (``"470"``; None when a scanned folder does not fix it); ``namespace``: the message's target
+    ``name``: the message name (``"WMO301"`` style, upper case); ``bericht_code``: its BerichtCode
+    (three digits; None when a scanned folder does not fix it); ``namespace``: the message's target
     namespace; ``schema_path``: its XSD; ``root_name``: the root element (``Bericht``).
     ``direction``/``answers``: heen (gemeente -> CAK, ``answers`` names its retour) or retour (CAK ->
     gemeente, ``answers`` names the heenbericht it answers). ``klasse``: the berichtklasse under
@@ -82,7 +82,10 @@ class MessageDef:
     ``date_element`` its date (``"EbStartdatum"``), ``klasse_fields``: the klasse's elements in
     schema order as paths of local names (``("EbKostprijs", "KostprijsBedrag")``).
     ``basis_namespace``: the release's basisschema namespace (children of the CDT_* types);
-    ``versions``: the Header version values; ``model``: the typed model class, if the pack has one.
+    ``versions``: the Header version values; ``model``: the typed model class, if the pack has one
+    (a heenbericht's model offers ``build(afzender=, identificatie=, dagtekening=, bsn=,
+    eb_start_nummer=, status=, **klasse values in snake case)``, which ``ieb build`` calls);
+    ``omschrijving``: the standard's short Dutch title (``"Start eigen bijdrage"``).
     Fields a scanned folder cannot know are None.
     """
 
@@ -101,6 +104,7 @@ class MessageDef:
     basis_namespace: str | None = None
     versions: XsdVersions | None = None
     model: type[Any] | None = field(default=None, repr=False)
+    omschrijving: str | None = None
 
     def with_model(self, model: type[Any]) -> MessageDef:
         """This row with its typed model class attached."""
@@ -168,7 +172,9 @@ class DefinedRule(Protocol):
     to the pack whose :class:`RuleSet` lists it."""
 
     @property
-    def code(self) -> str: ...
+    def code(self) -> str:
+        """The rule code (``"CS002"``), unique within its kind."""
+        ...
 
 
 _R = TypeVar("_R", bound=DefinedRule)
@@ -233,6 +239,8 @@ class RetourcodeTable:
     rules_of: Mapping[str, tuple[str, ...]]
     #: retourcodes that go in the retour's Header (not in the Client), e.g. 8848 and S300 in iEb 1.0
     header_codes: frozenset[str] = frozenset()
+    #: what a clerk does next, per retourcode (Dutch; ``ieb show`` prints it under a retour)
+    hints: Mapping[str, str] = field(default_factory=dict)
 
     def rule(self, retourcode: str) -> str | None:
         """The (first) rule code a retourcode reports, or None for a generic code (0001, 0200)."""
@@ -398,7 +406,7 @@ class ReleasePack:
                 )
 
     def message(self, name: str) -> MessageDef:
-        """The table row by name (``"WMO401"``, any case); raises UnknownMessageError when absent."""
+        """The table row by message name (any case); raises UnknownMessageError when absent."""
         try:
             return self.messages[name.upper()]
         except KeyError:
@@ -407,7 +415,7 @@ class ReleasePack:
             ) from None
 
     def by_code(self, bericht_code: str) -> MessageDef | None:
-        """The row with this BerichtCode (``"470"``), or None."""
+        """The row with this BerichtCode (three digits), or None."""
         return next((m for m in self.messages.values() if m.bericht_code == bericht_code), None)
 
     def by_namespace(self, namespace: str) -> MessageDef | None:

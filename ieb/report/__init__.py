@@ -14,10 +14,10 @@ import html
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ieb.exchange import Exchange, Status
+from ieb.errors import ConfigurationError
+from ieb.exchange import Exchange, Status
 
 __all__ = ["advice", "render_report", "write_report"]
 
@@ -191,8 +191,6 @@ def write_report(
     sections: Sequence[str] = (),
 ) -> Path:
     """Render the report of ``exchange`` into ``out`` (UTF-8) and return the path."""
-    from ieb.errors import ConfigurationError
-
     day = today or dt.date.today()
     status = exchange.status(gemeente=gemeente, today=day, detail=True)
     title = "iEb-rapportage" + (f" gemeente {gemeente}" if gemeente else "")

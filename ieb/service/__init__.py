@@ -21,21 +21,28 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ieb.errors import ConfigurationError, IebError
+from ieb.exchange import Exchange
 from ieb.service.metrics import CONTENT_TYPE, Metrics
-from ieb.transport.sender import Wakeup
+from ieb.transport.monitoring import TransportCollector
+from ieb.transport.pki import load_certificates, oin_from_certificate
+from ieb.transport.sender import Sender, Wakeup
+from ieb.transport.server import HttpsServer, receiver_server
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ieb.exchange import Exchange
     from ieb.transport.outbox import ClaimedMessage, Outbox
-    from ieb.transport.sender import Sender
-    from ieb.transport.server import HttpsServer, Receiver
+    from ieb.transport.server import Receiver
 
-__all__ = ["MonitorMiddleware", "Service"]
+__all__ = ["MonitorMiddleware", "SenderGaveUpError", "Service"]
 
 log = logging.getLogger("ieb.service")
 
@@ -69,10 +76,6 @@ def preflight(exchange: Exchange, *, receive: bool = True) -> None:
     endpoint, the certificate files (naming the ``organisatie.*`` setting), and for ``receive`` the
     allow-list and that ``receiver.host:receiver.port`` can be bound. Touches no database.
     Raises :class:`~ieb.errors.ConfigurationError` (Dutch, with ``oplossing:``)."""
-    import socket
-
-    from ieb.errors import ConfigurationError
-
     config = exchange.config
     if not config.ggk.endpoint:
         raise ConfigurationError("ggk.endpoint ontbreekt in ieb.toml", code="CONFIG")
@@ -120,24 +123,34 @@ class Service:
         self.outbox: Outbox | None = None
         self._sender_thread: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._stop_requested = threading.Event()
+        self._probe_lock = threading.Lock()
+        self._probe: threading.Thread | None = None
+        #: why the sender gave up (the database stayed unavailable), or None
+        self.gave_up: str | None = None
         self.wake = Wakeup()
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> Service:
         """Start receiver, monitor and sender threads; returns when the receiver listens."""
-        from ieb.transport.sender import Sender
-        from ieb.transport.server import HttpsServer
-
         ex = self.exchange
         ex.on_retour = self.metrics.on_retour
         receiver = self.receiver = ex.receiver()
-        done = len(ex.retours.replay(("received",)))
+        done = sum(1 for _ref, status, _why in ex.retours.replay(("received",)) if status == "processed")
         if done:
             log.info("%d opgeslagen retour(en) van een vorige run verwerkt", done)
         r = self.config.receiver
-        self.server = HttpsServer(
-            MonitorMiddleware(receiver, self), ex.tls_files(), host=r.host, port=r.port, threads=r.threads
+        # issue 21: the same post-handshake OIN admission, limits and slots as `ieb receive`
+        tls = ex.tls_files()
+        self.server = receiver_server(
+            MonitorMiddleware(receiver, self),
+            receiver,
+            tls,
+            monitor_oins=_own_oins(tls.cert),
+            host=r.host,
+            port=r.port,
+            threads=r.threads,
         ).start()
         if r.monitor_port:
             from cheroot import wsgi
@@ -150,8 +163,17 @@ class Service:
         self._client = client
         self.outbox = ex.outbox()
         self.sender = Sender(
-            self.outbox, client, policy=ex.retry_policy, on_result=self._on_result, stop_on_permanent=False
+            self.outbox,
+            client,
+            policy=ex.retry_policy,
+            on_result=self._on_result,
+            stop_on_permanent=False,
+            on_give_up=self._give_up,  # issue 21: the database stayed away; exit non-zero
         )
+        self.metrics.registry.register(_SenderCollector(self))
+        # issue 21: per gemeente, waiting, oldest without retour, retries by code
+        self.transport_metrics = TransportCollector(ex.engine)
+        self.metrics.registry.register(self.transport_metrics)
         self._sender_thread = threading.Thread(
             target=self.sender.run_forever,
             kwargs={
@@ -168,6 +190,8 @@ class Service:
 
     def _on_result(self, msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
         self.metrics.on_send(outcome, reason)
+        if getattr(self, "transport_metrics", None) is not None:
+            self.transport_metrics.on_result(outcome, reason)
         if outcome != "acknowledged":
             level = (
                 logging.ERROR if outcome in ("permanent", "dead", "failed", "lease_lost") else logging.WARNING
@@ -181,6 +205,13 @@ class Service:
                 extra={"referentienummer": msg.referentienummer, "outcome": outcome},
             )
 
+    def _give_up(self, cause: str) -> None:
+        """The sender could not use the database for ``retry.give_up_seconds``: stop the service
+        so that :meth:`run` raises :class:`SenderGaveUpError` (``ieb serve`` exits non-zero and a
+        supervisor such as systemd's ``Restart=on-failure`` starts it again)."""
+        self.gave_up = cause
+        self._stop_requested.set()
+
     def stop(self) -> None:
         """Graceful stop: no new claims, running sends finish, leases released, server stopped."""
         if self._stopped.is_set():
@@ -192,7 +223,11 @@ class Service:
         if self._sender_thread is not None:
             self._sender_thread.join(timeout=self.exchange.lease_seconds)
         if self.outbox is not None:
-            released = self.outbox.release()
+            try:
+                released = self.outbox.release()
+            except Exception as exc:  # noqa: BLE001 - the database may be the reason we stop
+                log.warning("leases niet vrijgegeven (%s); ze verlopen vanzelf", type(exc).__name__)
+                released = 0
             if released:
                 log.info("%d lease(s) vrijgegeven", released)
         if self.server is not None:
@@ -205,7 +240,7 @@ class Service:
 
     def run(self, *, install_signals: bool = True) -> None:
         """Start, wait for SIGTERM/SIGINT (or :meth:`stop`), stop gracefully."""
-        stop = threading.Event()
+        stop = self._stop_requested
         if install_signals:
 
             def handler(signum: int, _frame: Any) -> None:
@@ -220,32 +255,110 @@ class Service:
                 pass
         finally:
             self.stop()
+        if self.gave_up is not None:
+            raise SenderGaveUpError(
+                f"verzender gestopt: {self.gave_up}; oplossing: herstel de database, daarna start de "
+                "supervisor ieb serve opnieuw",
+                code="SENDER_GAVE_UP",
+            )
 
     def health(self) -> dict[str, Any]:
-        """``{"status": "ok"|"failing", "database": bool, "sender": bool, "outbox": {...}}``."""
+        """``{"status": "ok"|"degraded"|"failing", "database": bool, "sender": bool, "sender_state":
+        "ok"|"degraded"|"stopped", "cause": str|None, "outbox": {...}}``: ``degraded`` while the
+        sender lives but cannot use its database (``cause`` says why); HTTP 503 unless ``ok``."""
         started = time.perf_counter()
-        database = True
-        outbox: dict[str, int] = {}
-        try:
-            if self.outbox is not None:
-                outbox = self.outbox.counts()
-        except Exception:  # noqa: BLE001 - health reports, never raises
-            database = False
+        # issue 21: the database probe never holds /health longer than 2 s (a locked SQLite waits 30 s)
+        database, outbox = self._probe_database(2.0)
         sender = self._sender_thread is not None and self._sender_thread.is_alive()
-        ok = database and sender and not self._stopped.is_set()
+        # issue 21: "degraded" (with the cause) while the sender lives but its database does not
+        state = self.sender.health() if self.sender is not None else {"state": "stopped", "cause": None}
+        if not sender or self._stopped.is_set():
+            status = "failing"
+        elif not database or state["state"] == "degraded":
+            status = "degraded"
+        else:
+            status = "ok"
+        cause = state.get("cause") or (None if database else "database niet bereikbaar of vergrendeld")
         return {
-            "status": "ok" if ok else "failing",
+            "status": status,
             "database": database,
             "sender": sender,
+            "sender_state": state["state"],
+            "cause": cause,
             "outbox": outbox,
             "seconds": round(time.perf_counter() - started, 4),
         }
+
+    def _probe_database(self, seconds: float) -> tuple[bool, dict[str, int]]:
+        """(database answered, outbox counts) within ``seconds``, from a daemon thread; one probe at
+        a time (while one still waits for a locked database the next ones answer False at once)."""
+        if self.outbox is None:
+            return True, {}
+        outbox = self.outbox
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["counts"] = outbox.counts()
+            except Exception as exc:  # noqa: BLE001 - reported as "database False"
+                box["error"] = exc
+
+        with self._probe_lock:
+            if self._probe is not None and self._probe.is_alive():
+                return False, {}
+            probe = self._probe = threading.Thread(target=run, name="ieb-health", daemon=True)
+            probe.start()
+        probe.join(seconds)
+        if "counts" in box:
+            return True, dict(box["counts"])
+        return False, {}
 
     def __enter__(self) -> Service:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _own_oins(cert: Any) -> tuple[str, ...]:
+    """The OIN of our own certificate (it may read /health and /metrics), or () without one."""
+    try:
+        oin = oin_from_certificate(load_certificates(cert)[0])
+    except (ValueError, IndexError, OSError):
+        return ()
+    return (oin,) if oin else ()
+
+
+class SenderGaveUpError(IebError):
+    """``ieb serve`` stopped because its sender could not use the database for
+    ``retry.give_up_seconds`` (the process must exit non-zero so a supervisor restarts it)."""
+
+
+class _SenderCollector(Collector):
+    """``ieb_sender_alive`` (worker threads running), ``ieb_sender_degraded`` (1 while backing
+    off from the database) and ``ieb_sender_database_errors`` of this process."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Any]:
+        sender = self.service.sender
+        health: dict[str, Any] = (
+            sender.health()
+            if sender is not None
+            else {"workers_alive": 0, "state": "stopped", "db_errors": 0}
+        )
+        yield GaugeMetricFamily(
+            "ieb_sender_alive", "Sender worker threads running", value=health["workers_alive"]
+        )
+        yield GaugeMetricFamily(
+            "ieb_sender_degraded",
+            "1 while the sender backs off from its database",
+            value=int(health["state"] == "degraded"),
+        )
+        yield GaugeMetricFamily(
+            "ieb_sender_database_errors", "Failed database calls of the sender", value=health["db_errors"]
+        )
 
 
 def _not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -26,6 +26,8 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ieb.store.schema import deliveries, inbox, outbox
+
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
@@ -39,7 +41,6 @@ class _DatabaseCollector(Collector):
         self.engine = engine
 
     def collect(self) -> Iterator[Any]:
-        from ieb.store.schema import deliveries, inbox, outbox
 
         with self.engine.connect() as conn:
             counts = dict.fromkeys(("pending", "sending", "acknowledged", "failed", "dead"), 0)

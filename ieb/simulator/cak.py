@@ -1,12 +1,19 @@
 """The CAK side, offline: process heenberichten in order and write the retour for each.
 
+Release-neutral: the heenbericht's release pack (found by its namespace in the registry, or by the
+``functie`` the GGk envelope names) says which retour answers it (its message table), which history
+rules apply (its rule set), which retourcodes go in the header (its retourcode table) and writes
+the retour (its retour writer). This module names no message.
+
 Processing follows spec section 7 (IV028/IV032). **Every heenbericht gets exactly one retour that is
-valid under the published WMO402/WMO404 XSD**, whatever the input (see docs/validation.md, "The
+valid under the published XSD of its retour**, whatever the input (see docs/validation.md, "The
 retour never fails"):
 
 * **Level 1** (not well-formed, not XSD-valid): with ``level1="retour"`` (IV028, the default) the
   retour is the header copied from the heenbericht plus RetourCode 0001. With ``level1="none"``
-  (IV032) no level-1 failure gets a retour. Input that is not a WMO401/WMO403 at all (not XML, another
+  (IV032) no level-1 failure gets a retour. A file that breaks OP192 only by its encoding (a byte
+  order mark, UTF-16, a declared ISO-8859-1) has its header read from a bounded transcoding
+  (:func:`_header_root`). Input that is not a heenbericht at all (not XML, another
   root) gets a retour only when the caller says which message it was meant to be (``functie``, as the
   GGk envelope does); otherwise ``retour=None`` and a reason (the CLI writes ``<stem>.geen-retour.txt``).
 * **Level 2** (an in-message rule fails): header with RetourCode 0001 and XsltVersie.
@@ -22,16 +29,17 @@ level 1) cannot be copied into a valid retour; it is replaced by a fixed rule (:
 Identificatie without line breaks and cut to 12 characters (``ONBEKEND`` when nothing visible is
 left), Afzender ``0000``, Dagtekening without its timezone or else the DagtekeningRetour, XsdVersie
 the versions the retour was checked against. Before a retour leaves, it is validated against the
-WMO402/WMO404 schema.
+retour's schema.
 
 IdentificatieRetour is a sequence number of the CAK ledger (``1``, ``2``, ...);
 DagtekeningRetour is the processing day (``today``, injectable). A heenbericht whose BerichtIdentificatie
 was processed before is answered with the stored retour when the bytes are identical (a retry);
-with different content it is refused with 9102 at class level and not stored.
+with different content it is refused at class level (iEb 1.0: TR102, 9102) and not stored.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import logging
 import os
@@ -46,23 +54,23 @@ from sqlalchemy.engine import Connection, Engine
 
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.store import COUNTED_CAK, Ledger
-from ieb.messages import BASIS_NS
-from ieb.messages.base import XSD_VERSIE
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
-from ieb.releases import get_release
+from ieb.releases import default_registry, get_pack
+from ieb.releases.pack import MessageDef, ReleasePack, RetourRequest
 from ieb.store.db import open_database
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
 from ieb.values import collapse, element_text
-from ieb.xmlsafe import XmlProblem, parse_bytes
+from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
 
 __all__ = ["CakConfig", "CakResult", "CakSimulator", "RetourKop", "Verdict", "retour_kop"]
 
 Verdict = Literal["accepted", "rejected", "technical", "no_retour", "repeat"]
-HEADER_CODES = frozenset({"8848", "S300"})
-_RETOUR_OF = {"wmo401": "WMO402", "wmo403": "WMO404"}
+#: The rules that refuse a BerichtIdentificatie received before with other content, newest first:
+#: the first one a release lists (history rules or retourcode table) answers the repeat.
+_REPEAT_RULES = ("TR056", "TR102")
 log = logging.getLogger("ieb.simulator.cak")
 
 
@@ -85,7 +93,7 @@ class CakResult:
     ``source``: where the message came from (a path, or ``<bytes>``); ``verdict``: ``accepted``,
     ``rejected`` (level 3), ``technical`` (RetourCode 0001, levels 1-2), ``no_retour`` (IV032 or an
     unreadable message without ``functie``) or ``repeat`` (a byte-identical retry answered with the
-    stored retour); ``retour``: the WMO402/WMO404 bytes (valid under the published XSD) or None;
+    stored retour); ``retour``: the retour's bytes (valid under the published XSD) or None;
     ``level``: 1, 2 or 3 of spec section 7 (None when accepted); ``codes``: the retourcodes in the
     retour beside 0200/0233 (``9102``, ``8848``, ``S300``, ...); ``issues``: the findings behind
     them; ``reason``: why there is no retour, or which header values were replaced (Dutch).
@@ -183,15 +191,24 @@ class RetourKop:
     vervangen: tuple[str, ...] = ()
 
 
-def retour_kop(header: etree._Element | None, dagtekening_retour: dt.date) -> RetourKop:
+def retour_kop(
+    header: etree._Element | None, dagtekening_retour: dt.date, retour: MessageDef | None = None
+) -> RetourKop:
     """The header values for the retour of a heenbericht with this ``Header`` element (or None).
 
     Copied exactly when valid under their type; otherwise replaced by the CAK's fixed rule:
     Identificatie: each line break becomes a space, cut to 12 characters, ``ONBEKEND`` when nothing
     visible is left; Afzender: ``0000`` (Tabel 33 "Onbekend", never a gemeente); Dagtekening: the date
     without its timezone when that is a date, else ``dagtekening_retour``; a BasisschemaXsdVersie or
-    BerichtXsdVersie: the version the retour is checked against (1.2.0).
+    BerichtXsdVersie: the version the ``retour`` (a table row; default the first retour of the
+    default pack) is checked against (iEb 1.0: 1.2.0).
     """
+    row = retour or get_pack().retours()[0]
+    written = (
+        (row.versions.basisschema_xsd, row.versions.bericht_xsd)
+        if row.versions is not None
+        else ("1.0.0", "1.0.0")
+    )
     vervangen: list[str] = []
     afzender = _value(_child(header, "Afzender"))
     if afzender is None or not _GEMEENTE.fullmatch(afzender):
@@ -212,63 +229,174 @@ def retour_kop(header: etree._Element | None, dagtekening_retour: dt.date) -> Re
             else dagtekening_retour.isoformat()
         )
     versies = []
-    for name in ("BasisschemaXsdVersie", "BerichtXsdVersie"):
+    for name, fallback in zip(("BasisschemaXsdVersie", "BerichtXsdVersie"), written, strict=True):
         versie = _value(_path(header, "XsdVersie", name))
         if versie is None or not _VERSIE.fullmatch(versie):
             vervangen.append(name)
-            versie = XSD_VERSIE
+            versie = fallback
         versies.append(versie)
     return RetourKop(afzender, identificatie, dagtekening, versies[0], versies[1], tuple(vervangen))
 
 
-def _retour_name(root: etree._Element | None, functie: str | None) -> str | None:
-    """WMO402 or WMO404 for a WMO401/WMO403 root (by namespace), else from ``functie``."""
-    if root is not None:
-        namespace = etree.QName(root).namespace or ""
-        parts = namespace.rstrip("/").split("/")
-        if len(parts) >= 2 and parts[-1] == "schema" and parts[-2] in _RETOUR_OF:
-            return _RETOUR_OF[parts[-2]]
-    if functie is not None:
-        return _RETOUR_OF.get(functie.lower())
+def _find(name: str) -> tuple[ReleasePack, MessageDef] | None:
+    """The registered pack and table row of message ``name`` (any case), or None."""
+    for pack in default_registry:
+        row = pack.messages.get(name.upper())
+        if row is not None:
+            return pack, row
     return None
 
 
-def _delivery(root: etree._Element, bericht: str) -> Delivery | None:
-    """The delivery of an XSD-valid heenbericht, read from its values; None when a date lies outside
-    what the ledger can hold (years 1..9999)."""
+def _retour_of(root: etree._Element | None, functie: str | None) -> tuple[ReleasePack, MessageDef] | None:
+    """The pack and retour row for a heenbericht root (by its namespace, in any registered release),
+    else for the message ``functie`` names (as the GGk envelope states it); None when neither is a
+    heenbericht of a registered release."""
+    found: tuple[ReleasePack, MessageDef] | None = None
+    if root is not None:
+        found = default_registry.by_namespace(etree.QName(root).namespace or "")
+    if (found is None or not found[1].is_heen) and functie is not None:
+        found = _find(functie)
+    if found is None or not found[1].is_heen:
+        return None
+    pack, row = found
+    return pack, pack.retour_of(row.name)
+
+
+def _delivery(root: etree._Element, row: MessageDef) -> Delivery | None:
+    """The delivery of an XSD-valid heenbericht (table row ``row``), read from its values by the
+    table's klasse, key, date and kostprijs elements; None when a date lies outside what the ledger
+    can hold (years 1..9999)."""
     header = _child(root, "Header")
-    klasse = _path(root, "Client", "StartEigenBijdrage" if bericht == "WMO401" else "StopEigenBijdrage")
+    klasse = _path(root, "Client", row.klasse or "")
     dagtekening = _python_date(_collapsed(_path(header, "BerichtIdentificatie", "Dagtekening")))
-    datum = _python_date(_collapsed(_child(klasse, "EbStartdatum" if bericht == "WMO401" else "EbStopdatum")))
+    datum = _python_date(_collapsed(_child(klasse, row.date_element or "")))
     if dagtekening is None or datum is None:
         return None
+    values: dict[str, etree._Element] = {}
+    for path in row.klasse_fields:
+        el = _path(klasse, *path)
+        if el is not None:
+            values[path[-1]] = el
     bedrag: int | None = None
     kstart: dt.date | None = None
-    kostprijs = _child(klasse, "EbKostprijs")
-    if kostprijs is not None:
-        bedrag = int(_collapsed(_child(kostprijs, "KostprijsBedrag")) or "")
-        kstart = _python_date(_collapsed(_child(kostprijs, "KostprijsStartdatum")))
+    if "KostprijsBedrag" in values:
+        bedrag = int(_collapsed(values["KostprijsBedrag"]) or "")
+        kstart = _python_date(_collapsed(values.get("KostprijsStartdatum")))
         if kstart is None:
             return None
+    stopdatum: dt.date | None = None
+    stop = next((k for k in values if k != row.date_element and k.endswith("Stopdatum")), None)
+    if stop is not None:
+        stopdatum = _python_date(_collapsed(values[stop]))
+        if stopdatum is None:
+            return None
     return Delivery(
-        "WMO401" if bericht == "WMO401" else "WMO403",
+        row.name,
         _value(_child(header, "Afzender")) or "",
         _value(_path(header, "BerichtIdentificatie", "Identificatie")) or "",
         dagtekening,
         _value(_path(root, "Client", "Bsn")) or "",
-        int(_collapsed(_child(klasse, "EbStartNummer")) or ""),
+        int(_collapsed(_child(klasse, row.key_element or "")) or ""),
         _value(_child(klasse, "StatusAanlevering")) or "",
         datum,
         bedrag,
         kstart,
+        stopdatum,
     )
+
+
+# ---------------------------------------------------------------- a header behind an OP192 fault
+
+#: Byte order marks and the encodings they announce (UTF-32 before UTF-16: its BOM starts alike).
+_BOM_CODECS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+#: The first bytes of ``<?`` or ``<B`` without a BOM (XML 1.0 appendix F).
+_NUL_CODECS = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
+_DECLARED = re.compile(rb"^<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
+#: Declared encodings the CAK reads a header in (text codecs only: never a bytes-to-bytes codec
+#: such as ``base64`` or ``zlib`` that a hostile declaration could name).
+_TEXT_CODECS = frozenset(
+    {"ascii", "utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "latin-1"}
+    | {f"iso8859-{n}" for n in (*range(1, 12), 13, 14, 15, 16)}
+    | {f"cp{n}" for n in (*range(1250, 1259), 437, 850, 858)}
+)
+
+
+def _codec(data: bytes) -> str:
+    """The encoding ``data`` is written in: its BOM, its NUL pattern, its declaration, else UTF-8."""
+    for bom, name in _BOM_CODECS:
+        if data.startswith(bom):
+            return name
+    for head, name in _NUL_CODECS:
+        if data.startswith(head):
+            return name
+    declared = _DECLARED.match(data)
+    if declared is not None:
+        try:
+            name = codecs.lookup(declared.group(1).decode("ascii")).name
+        except LookupError:
+            return "utf-8"
+        if name.startswith(("utf-16", "utf-32")):
+            return "utf-8"  # no BOM and no NUL pattern: the bytes are ASCII-compatible, the declaration wrong
+        return name if name in _TEXT_CODECS else "utf-8"
+    return "utf-8"
+
+
+def _header_root(data: bytes) -> etree._Element | None:
+    """The root of a heenbericht that breaks OP192 only by how it is encoded (a byte order mark,
+    UTF-16/UTF-32, a declared ISO-8859-1 or windows-1252, bytes that are not UTF-8), read to find the
+    Header its level-1 retour copies; None when even that cannot be read.
+
+    The bytes are decoded in their own encoding (bytes that do not decode become U+FFFD), the BOM
+    and the XML declaration dropped, and the UTF-8 result parsed by :func:`ieb.xmlsafe.parse_bytes`
+    with all its limits (size, DTD, elements, depth). Nothing else of the message is assessed: the
+    retour is header + 0001 (IV028).
+    """
+    if not isinstance(data, bytes | bytearray) or len(data) > MAX_BYTES:
+        return None
+    raw = bytes(data)
+    name = _codec(raw)
+    for bom, bom_codec in _BOM_CODECS:
+        if bom_codec == name and raw.startswith(bom):
+            raw = raw[len(bom) :]
+            break
+    text = raw.decode(name, errors="replace")
+    text = _DECLARATION.sub("", text.lstrip("\ufeff"), count=1)
+    try:
+        return parse_bytes(text.encode("utf-8"))
+    except XmlProblem:
+        return None
+
+
+def _readable_root(
+    data: bytes, parsed: etree._Element | None, issues: Sequence[Issue]
+) -> etree._Element | None:
+    """``parsed`` when the validator could parse the message; after an OP192 fault the root read
+    by :func:`_header_root`; else None."""
+    if parsed is not None:
+        return parsed
+    if any(i.code == "OP192" for i in issues):
+        return _header_root(data)
+    return None
 
 
 # ---------------------------------------------------------------- writing the retour
 
 
 def _retour_xml(
-    retour: str,
+    pack: ReleasePack,
+    retour: MessageDef,
     kop: RetourKop,
     identificatie_retour: str,
     day: dt.date,
@@ -276,95 +404,68 @@ def _retour_xml(
     header_codes: Sequence[str],
     client: tuple[etree._Element, Sequence[str], Sequence[str]] | None = None,
 ) -> bytes:
-    """Serialise a WMO402/WMO404 (the same layout as :func:`ieb.codec.to_xml`).
+    """The retour, written by the release pack's retour writer (``pack.retour_writer``).
 
-    ``client`` is (the heenbericht's Client element, client codes, class codes): its values are
-    copied (XSD values) in the retour's order.
+    ``client`` is (the heenbericht's Client element, client codes, class codes): the writer copies
+    its values (XSD values) in the retour's order. Raises ConfigurationError for a pack without a
+    retour writer.
     """
-    ns = get_release("ieb-1.0").message(retour).namespace
-
-    def m(name: str) -> str:
-        return f"{{{ns}}}{name}"
-
-    def b(name: str) -> str:
-        return f"{{{BASIS_NS}}}{name}"
-
-    root = etree.Element(m("Bericht"), nsmap={"ieb": BASIS_NS, retour.lower(): ns})
-    header = etree.SubElement(root, m("Header"))
-
-    def add(parent: etree._Element, tag: str, text: str) -> None:
-        etree.SubElement(parent, tag).text = text
-
-    def codes(parent: etree._Element, values: Sequence[str]) -> None:
-        wrapper = etree.SubElement(parent, m("RetourCodes"))
-        for code in values:
-            add(wrapper, m("RetourCode"), code)
-
-    add(header, m("BerichtCode"), "471" if retour == "WMO402" else "473")
-    add(header, m("BerichtVersie"), "1")
-    add(header, m("BerichtSubversie"), "0")
-    add(header, m("Afzender"), kop.afzender)
-    ident = etree.SubElement(header, m("BerichtIdentificatie"))
-    add(ident, b("Identificatie"), kop.identificatie)
-    add(ident, b("Dagtekening"), kop.dagtekening)
-    xsd = etree.SubElement(header, m("XsdVersie"))
-    add(xsd, b("BasisschemaXsdVersie"), kop.basisschema_xsd_versie)
-    add(xsd, b("BerichtXsdVersie"), kop.bericht_xsd_versie)
-    add(header, m("IdentificatieRetour"), identificatie_retour)
-    add(header, m("DagtekeningRetour"), day.isoformat())
-    if xslt_versie is not None:
-        add(header, m("XsltVersie"), xslt_versie)
-    xsd_retour = etree.SubElement(header, m("XsdVersieRetour"))
-    add(xsd_retour, b("BasisschemaXsdVersie"), XSD_VERSIE)
-    add(xsd_retour, b("BerichtXsdVersie"), XSD_VERSIE)
-    if header_codes:
-        codes(header, header_codes)
-    if client is not None:
-        heen_client, client_codes, class_codes = client
-        out = etree.SubElement(root, m("Client"))
-        add(out, m("Bsn"), _value(_child(heen_client, "Bsn")) or "")
-        name = "StartEigenBijdrage" if retour == "WMO402" else "StopEigenBijdrage"
-        heen_klasse = _child(heen_client, name)
-        klasse = etree.SubElement(out, m(name))
-        fields: tuple[str, ...] = ("EbStartNummer", "EbStartdatum", "EbKostprijs", "StatusAanlevering")
-        if retour == "WMO404":
-            fields = ("EbStartNummer", "EbStopdatum", "StatusAanlevering")
-        for field_name in fields:
-            el = _child(heen_klasse, field_name)
-            if el is None:
-                continue
-            if field_name == "EbKostprijs":
-                kp = etree.SubElement(klasse, m("EbKostprijs"))
-                add(kp, b("KostprijsBedrag"), _collapsed(_child(el, "KostprijsBedrag")) or "")
-                add(kp, b("KostprijsStartdatum"), _collapsed(_child(el, "KostprijsStartdatum")) or "")
-            elif field_name == "StatusAanlevering":
-                add(klasse, m(field_name), _value(el) or "")
-            else:
-                add(klasse, m(field_name), _collapsed(el) or "")
-        codes(klasse, class_codes)
-        codes(out, client_codes)
-    etree.indent(root, space="  ")
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8") + b"\n"
+    heen_client, client_codes, class_codes = client if client is not None else (None, (), ())
+    request = RetourRequest(
+        retour=retour,
+        heen_header={
+            "Afzender": kop.afzender,
+            "Identificatie": kop.identificatie,
+            "Dagtekening": kop.dagtekening,
+            "BasisschemaXsdVersie": kop.basisschema_xsd_versie,
+            "BerichtXsdVersie": kop.bericht_xsd_versie,
+        },
+        identificatie_retour=identificatie_retour,
+        dagtekening_retour=day,
+        xslt_versie=xslt_versie,
+        header_codes=tuple(header_codes),
+        client=heen_client,
+        client_codes=tuple(client_codes),
+        klasse_codes=tuple(class_codes),
+    )
+    return pack.require_retour_writer()(request)
 
 
-def _schema_problem(retour: str, payload: bytes) -> str | None:
-    """The first problem of ``payload`` under the WMO402/WMO404 schema, or None when valid."""
-    schema = get_release("ieb-1.0").message(retour).schema
+def _schema_problem(retour: MessageDef, payload: bytes) -> str | None:
+    """The first problem of ``payload`` under the retour's schema, or None when valid."""
+    schema = retour.schema
     if schema.validate(parse_bytes(payload)):
         return None
     errors = list(schema.error_log)  # type: ignore[call-overload]
     return str(errors[-1].message) if errors else "ongeldig"
 
 
-def _checked(retour: str, payload: bytes, day: dt.date, identificatie_retour: str = "1") -> bytes:
-    """``payload`` when the WMO402/WMO404 schema accepts it; otherwise (a bug: every value written is
+def _checked(
+    pack: ReleasePack, retour: MessageDef, payload: bytes, day: dt.date, identificatie_retour: str = "1"
+) -> bytes:
+    """``payload`` when the retour's schema accepts it; otherwise (a bug: every value written is
     checked or copied from a valid heenbericht) a header-only technical retour with the fixed
     replacement values, which is valid by construction, so the CAK still answers."""
     problem = _schema_problem(retour, payload)
     if problem is None:
         return payload
-    log.error("CAK-retour %s zou ongeldig zijn (%s); technische retour met vaste kopwaarden", retour, problem)
-    return _retour_xml(retour, retour_kop(None, day), identificatie_retour, day, None, ("0001",))
+    log.error(
+        "CAK-retour %s zou ongeldig zijn (%s); technische retour met vaste kopwaarden", retour.name, problem
+    )
+    return _retour_xml(
+        pack, retour, retour_kop(None, day, retour), identificatie_retour, day, None, ("0001",)
+    )
+
+
+def _repeat_rule(pack: ReleasePack) -> tuple[str, str]:
+    """(rule code, retourcode) with which ``pack`` refuses a BerichtIdentificatie received before
+    with other content: the first of :data:`_REPEAT_RULES` the pack lists (history rules or its
+    retourcode table), with its retourcode; ``("TR102", "9102")`` when it lists none."""
+    for rule in _REPEAT_RULES:
+        code = pack.retourcodes.retourcode(rule)
+        if code is not None:
+            return rule, code
+    return "TR102", "9102"
 
 
 class CakSimulator:
@@ -410,8 +511,8 @@ class CakSimulator:
     ) -> CakResult:
         """Process one heenbericht (one transaction) and return its retour.
 
-        ``functie`` (``WMO401``/``WMO403``, as the GGk envelope states it) lets input that is not
-        readable as either still get its level-1 retour. Never raises for any input bytes.
+        ``functie`` (the heenbericht's name, as the GGk envelope states it) lets input that is not
+        readable as a heenbericht still get its level-1 retour. Never raises for any input bytes.
         """
         day = today or self.today or dt.date.today()
         try:
@@ -420,26 +521,30 @@ class CakSimulator:
             )
         except Exception as exc:  # noqa: BLE001 - the CAK answers every message, even when a check breaks
             return self._unassessable(data, functie, source, day, "validatie", exc)
-        root = report.root
+        root = _readable_root(data, report.root, report.issues)
         level = report.level
-        retour = _retour_name(root, functie)
-        heen = report.bericht in ("WMO401", "WMO403") and retour == _RETOUR_OF[(report.bericht or "").lower()]
-        if retour is None:
+        target = _retour_of(root, functie)
+        heen = False
+        if target is not None and report.bericht is not None:
+            pack, retour_row = target
+            own = pack.messages.get(report.bericht.upper())
+            heen = own is not None and own.is_heen and own.answers == retour_row.name
+        if target is None:
             reason = (
                 report.issues[0].message
                 if report.issues and root is None
-                else f"geen heenbericht van iEb (WMO401/WMO403) maar {report.bericht or 'onbekend'}"
+                else f"geen heenbericht van een bekende release maar {report.bericht or 'onbekend'}"
             )
             return CakResult(
                 source, "no_retour", None, 1, (), tuple(report.issues), f"kop onleesbaar: {reason}"
             )
         if not heen or (level is not None and level <= 2):
-            return self._technical(root, retour, report.issues, level if heen and level else 1, source, day)
+            return self._technical(root, target, report.issues, level if heen and level else 1, source, day)
         assert root is not None
         try:
-            delivery = _delivery(root, report.bericht or "")
+            delivery = _delivery(root, target[0].heen_of(target[1].name))
             with self.engine.begin() as conn:
-                return self._assess(conn, root, retour, delivery, data, report.issues, source, day)
+                return self._assess(conn, root, target, delivery, data, report.issues, source, day)
         except (ValueError, OverflowError, ArithmeticError) as exc:  # a rule that cannot decide this value
             return self._unassessable(data, functie, source, day, "beoordeling", exc)
 
@@ -450,20 +555,20 @@ class CakSimulator:
         log.warning("CAK kon %s niet beoordelen (%s): %s", source, stage, mask_bsns(str(exc)))
         try:
             root: etree._Element | None = parse_bytes(data)
-        except XmlProblem:
-            root = None
-        retour = _retour_name(root, functie)
+        except XmlProblem as problem:
+            root = _readable_root(data, None, problem.issues)
+        target = _retour_of(root, functie)
         issue = Issue(
             "XSD", "0001", 2, None, f"Het CAK kon het bericht niet beoordelen ({stage}); technisch afgekeurd."
         )
-        if retour is None:
+        if target is None:
             return CakResult(source, "no_retour", None, 1, (), (issue,), f"kop onleesbaar: {issue.message}")
-        return self._technical(root, retour, [issue], 2, source, day)
+        return self._technical(root, target, [issue], 2, source, day)
 
     def _technical(
         self,
         root: etree._Element | None,
-        retour: str,
+        target: tuple[ReleasePack, MessageDef],
         issues: Sequence[Issue],
         level: int,
         source: str,
@@ -474,9 +579,11 @@ class CakSimulator:
             return CakResult(
                 source, "no_retour", None, 1, (), tuple(issues), "niveau 1 zonder retour (IV032)"
             )
-        kop = retour_kop(_child(root, "Header"), day)
+        pack, retour = target
+        kop = retour_kop(_child(root, "Header"), day, retour)
         with self.engine.begin() as conn:
             payload = _retour_xml(
+                pack,
                 retour,
                 kop,
                 self._next_retour_id(conn),
@@ -484,7 +591,7 @@ class CakSimulator:
                 self.config.xslt_versie if level == 2 else None,
                 codes,
             )
-            payload = _checked(retour, payload, day)
+            payload = _checked(pack, retour, payload, day)
         reason = f"kopwaarden vervangen: {', '.join(kop.vervangen)}" if kop.vervangen else None
         return CakResult(source, "technical", payload, level, codes, tuple(issues), reason)
 
@@ -495,7 +602,7 @@ class CakSimulator:
         self,
         conn: Connection,
         root: etree._Element,
-        retour: str,
+        target: tuple[ReleasePack, MessageDef],
         delivery: Delivery | None,
         data: bytes,
         context_issues: list[Issue],
@@ -508,7 +615,8 @@ class CakSimulator:
         technical retour (0001); otherwise the retour carries the level-3 codes
         (:meth:`_level3_codes`) and the delivery is stored with its retour (:meth:`_record`).
         """
-        header_issues = [i for i in context_issues if i.retourcode in HEADER_CODES]
+        pack, retour = target
+        header_issues = [i for i in context_issues if i.retourcode in pack.retourcodes.header_codes]
         earlier = None
         if delivery is not None:
             earlier = self.ledger.find(conn, delivery.afzender, delivery.identificatie, delivery.dagtekening)
@@ -526,16 +634,17 @@ class CakSimulator:
                 "Een datum in het bericht ligt na 31-12-9999 of voor 01-01-0001; het CAK kan het bericht "
                 "niet verwerken.",
             )
-            return self._technical(root, retour, [*context_issues, issue], 2, source, day)
+            return self._technical(root, target, [*context_issues, issue], 2, source, day)
         issues, header_codes, client_codes, class_codes = self._level3_codes(
-            conn, delivery, earlier is not None, header_issues, context_issues
+            conn, pack, delivery, earlier is not None, header_issues, context_issues
         )
         rejected = bool(issues)
-        kop = retour_kop(_child(root, "Header"), day)
+        kop = retour_kop(_child(root, "Header"), day, retour)
         identificatie_retour = self._next_retour_id(conn)
         heen_client = _child(root, "Client")  # present: the heenbericht passed its XSD
         client = (heen_client, client_codes, class_codes) if rejected and heen_client is not None else None
         payload = _retour_xml(
+            pack,
             retour,
             kop,
             identificatie_retour,
@@ -544,7 +653,7 @@ class CakSimulator:
             header_codes if rejected else (),
             client,
         )
-        payload = _checked(retour, payload, day, identificatie_retour)
+        payload = _checked(pack, retour, payload, day, identificatie_retour)
         all_codes = (*header_codes, *(c for c in class_codes if rejected and c not in ("0200", "0233")))
         if not header_codes and not rejected:
             all_codes = ()
@@ -556,6 +665,7 @@ class CakSimulator:
     def _level3_codes(
         self,
         conn: Connection,
+        pack: ReleasePack,
         delivery: Delivery | None,
         seen_before: bool,
         header_issues: list[Issue],
@@ -563,10 +673,12 @@ class CakSimulator:
     ) -> tuple[list[Issue], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """(findings, header codes, Client codes, class codes) of a level-3 assessment (spec section 7).
 
-        8848 and S300 concern the header: they go in the header and the Client and its class get
-        0233 (not assessed). Otherwise the Client gets 0200 and the class the codes of the level-3
-        findings: TR102 (9102) when the BerichtIdentificatie was ``seen_before`` with other content,
-        else the history rules (:func:`ieb.ledger.history.check_history`); 0200 when there are none.
+        The pack's header codes (iEb 1.0: 8848 and S300) concern the header: they go in the header
+        and the Client and its class get 0233 (not assessed). Otherwise the Client gets 0200 and the
+        class the codes of the level-3 findings: the pack's repeat rule (:data:`_REPEAT_RULES`; iEb
+        1.0: TR102, 9102) when the BerichtIdentificatie was ``seen_before`` with other content, else
+        the history rules the pack lists (:func:`ieb.ledger.history.check_history`); 0200 when there
+        are none.
         """
         if header_issues:
             header_codes = tuple(dict.fromkeys(i.retourcode or "" for i in header_issues))
@@ -574,10 +686,11 @@ class CakSimulator:
         assert delivery is not None
         issues = [i for i in context_issues if i.level >= 3]
         if seen_before:
+            rule, code = _repeat_rule(pack)
             issues.append(
                 Issue(
-                    "TR102",
-                    "9102",
+                    rule,
+                    code,
                     3,
                     "/Bericht/Header/BerichtIdentificatie",
                     f"BerichtIdentificatie {delivery.identificatie} van {delivery.dagtekening.isoformat()} "
@@ -615,6 +728,7 @@ class CakSimulator:
             source=source,
             retour_codes=codes if rejected else (),
             detail="\n".join(f"{i.code}: {i.message}" for i in issues) or None,
+            release=delivery.row.release,
         )
         stored = self.ledger.find(conn, delivery.afzender, delivery.identificatie, delivery.dagtekening)
         assert stored is not None

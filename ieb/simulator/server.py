@@ -31,7 +31,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,16 +57,17 @@ from ieb.ggk import (
     new_referentienummer,
 )
 from ieb.ggk.soap import unwrap_soap
+from ieb.releases import default_registry
 from ieb.simulator.cak import CakConfig, CakSimulator
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import GgkClient, SendResult, WusSigning
-from ieb.transport.outbox import Outbox, ledger_tables, open_ledger, utcnow
+from ieb.transport.outbox import ClaimedMessage, Outbox, ledger_tables, open_ledger, utcnow
 from ieb.transport.sender import RetryPolicy, Sender, Wakeup
 from ieb.transport.server import HttpsServer, PeerInfo, SoapEndpoint, SoapReply
 from ieb.transport.tls import TlsFiles
 
-__all__ = ["GgkSimulator", "SimulatorService", "SimulatorStats"]
+__all__ = ["CALLBACK_RETRY", "GgkSimulator", "SimulatorService", "SimulatorStats"]
 
 log = logging.getLogger("ieb.simulator")
 
@@ -118,17 +119,22 @@ class GgkSimulator(SoapEndpoint):
         checks: EnvelopeChecks | None = None,
         known_zenders: Collection[str] | None = None,
         cak_workers: int = 1,
+        clock: Callable[[], dt.datetime] = utcnow,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("organisatie", "CAK")
         kwargs.setdefault("applicatie", "GGk")
         kwargs.setdefault("audit", AuditTrail(engine))
-        checks = checks or EnvelopeChecks(known_zenders=known_zenders, payload_validator=_payload_level1)
+        checks = checks or EnvelopeChecks(
+            known_zenders=known_zenders,
+            payload_validator=_payload_level1,
+            functie_berichtcode=default_registry.functie_berichtcodes(),
+        )
         super().__init__(checks=checks, **kwargs)
         self.engine = engine
         self.faults = FaultInjector(faults)
         self.cak = CakSimulator(engine, cak_config, today=today)
-        self.outbox = Outbox(engine, audit=self.audit, lease_seconds=60.0)
+        self.outbox = Outbox(engine, audit=self.audit, lease_seconds=60.0, clock=clock)
         self.inbox = ledger_tables().inbox
         self.stats = SimulatorStats()
         self._lock = threading.Lock()
@@ -373,6 +379,38 @@ class GgkSimulator(SoapEndpoint):
         self.wake.set()
 
 
+#: How the GGk side delivers retouren and Fo01s to a gemeente's receiver: like the real GGk it
+#: keeps trying for HOURS (issue 21; it used to give up after 85-100 s of receiver downtime). A
+#: message waits 1 s, 2 s, ... up to 10 minutes between claims; 400 attempts of 2 per claim last
+#: well over a day before a retour is dead-lettered.
+CALLBACK_RETRY = RetryPolicy(
+    max_attempts=400,
+    attempts_per_claim=2,
+    backoff_initial=0.1,
+    backoff_max=2.0,
+    requeue_initial=1.0,
+    requeue_max=600.0,
+)
+
+
+def _log_callback(msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
+    """A retour that did not reach the gemeente: WARNING while the GGk keeps trying, ERROR when it
+    gives up; the advice is about the RECEIVING side (the gemeente's receiver)."""
+    if outcome == "acknowledged":
+        return
+    level = logging.ERROR if outcome in ("dead", "failed", "permanent") else logging.WARNING
+    log.log(
+        level,
+        "retour %s niet afgeleverd bij de gemeente (%s, poging %d): %s; oplossing: start de ontvanger van de "
+        "gemeente (ieb serve of ieb receive) en controleer receiver.port en de firewall%s",
+        msg.referentienummer,
+        outcome,
+        msg.attempts,
+        reason or "-",
+        "" if level == logging.ERROR else "; de GGk probeert het later opnieuw",
+    )
+
+
 class SimulatorService:
     """Everything ``ieb simulate serve`` runs: the simulator app on an HTTPS server, its CAK workers
     and the callback senders to ``callback_url`` (the gemeente's receiver)."""
@@ -393,10 +431,12 @@ class SimulatorService:
         server_threads: int = 8,
         retry: RetryPolicy | None = None,
         cak_config: CakConfig | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.engine = open_ledger(db)
         self.app = GgkSimulator(
             self.engine,
+            clock=clock,
             allowed_oins=allowed_oins,
             faults=faults,
             today=today,
@@ -410,15 +450,8 @@ class SimulatorService:
         self.sender = Sender(
             self.app.outbox,
             self._deliver,
-            policy=retry
-            or RetryPolicy(
-                max_attempts=30,
-                attempts_per_claim=3,
-                backoff_initial=0.1,
-                backoff_max=2.0,
-                requeue_initial=0.5,
-                requeue_max=10.0,
-            ),
+            policy=retry or CALLBACK_RETRY,
+            on_result=_log_callback,
         )
         self.callback_workers = callback_workers
         self._sender_thread: threading.Thread | None = None

@@ -133,6 +133,9 @@ outbox = sa.Table(
     sa.CheckConstraint("status IN ('pending', 'sending', 'acknowledged', 'failed', 'dead')", name="status"),
     sa.Index(None, "status", "next_attempt_at"),
     sa.Index(None, "afzender", "bericht_identificatie"),
+    # issue 21 (revision 0004_outbox_order): the person a row is about, for the order per person
+    sa.Column("person", sa.String(40), nullable=True),
+    sa.Index("ix_outbox_person_id", "person", "id"),
 )
 
 inbox = sa.Table(

@@ -2,7 +2,7 @@
 
 :func:`run_demo` creates a test PKI, starts the GGk + CAK simulator and an ``ieb serve`` service
 (:class:`ieb.exchange.Exchange` -> :class:`ieb.service.Service`: receiver + sender) on free
-loopback ports with a SQLite ledger, plans N starts (WMO401) with :meth:`Exchange.plan` and queues
+loopback ports with a SQLite ledger, plans N starts (new periods) with :meth:`Exchange.plan` and queues
 them with :meth:`Exchange.queue` (ledger + outbox in one transaction), waits until every message is
 answered (retour or Fo01) and returns a :class:`DemoSummary`; :meth:`DemoSummary.as_json` is the
 contract of ``ieb demo --json``:

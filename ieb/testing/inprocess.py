@@ -1,4 +1,4 @@
-"""An in-process transport: the sender's :class:`~ieb.transport.outbox.Transport` protocol on a WSGI
+"""An in-process transport: the sender's :class:`~ieb.transport.base.Transport` protocol on a WSGI
 app (the simulator's :class:`~ieb.simulator.server.GgkSimulator`, a
 :class:`~ieb.transport.server.Receiver`) without sockets or TLS, for fast tests.
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from lxml import etree
 
+from ieb.releases import get_pack
+
 __all__ = ["LEAF", "mutate_bytes", "mutate_value", "reference_schema", "reference_verdict"]
 
 #: A leaf element with its value: ``<prefix:Name>value</prefix:Name>``.
@@ -43,7 +45,8 @@ _TEXT = [
     "9",
     "-1",
     "+1",
-    "470",
+    # the BerichtCodes of the built-in release (a valid code in the wrong message: CS126)
+    *sorted(m.bericht_code for m in get_pack("ieb-1.0").messages.values() if m.bericht_code),
     "0363",
     "999900006",
     "999900007",
@@ -152,11 +155,23 @@ def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
 
 @cache
 def reference_schema(folder: str, bericht: str) -> etree.XMLSchema:
-    """The published XSD of ``bericht`` (``"WMO401"``) from ``folder`` (the ``ieb-1.0`` folder)."""
+    """The published XSD of ``bericht`` (the message name, the file's stem) from ``folder``."""
     return etree.XMLSchema(etree.parse(str(Path(folder) / f"{bericht}.xsd")))
 
 
-_NS = re.compile(r"^http://www\.istandaarden\.nl/ieb/1_0/(wmo40[1-4])/schema$")
+@cache
+def _schemas_by_namespace(folder: str) -> dict[str, str]:
+    """targetNamespace -> message name (file stem) of every XSD in ``folder`` that declares a
+    ``Bericht`` element (read from the published files themselves, not from ieb's table)."""
+    found: dict[str, str] = {}
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    for path in sorted(Path(folder).glob("*.xsd")):
+        doc = etree.parse(str(path), parser).getroot()
+        target = doc.get("targetNamespace")
+        xs = "{http://www.w3.org/2001/XMLSchema}element"
+        if target and any(e.get("name") == "Bericht" for e in doc.iterchildren(xs)):
+            found[target] = path.stem
+    return found
 
 
 def reference_verdict(data: bytes, folder: str) -> bool:
@@ -186,10 +201,10 @@ def reference_verdict(data: bytes, folder: str) -> bool:
         return False
     if any(isinstance(node, etree._Entity) for node in root.iter()):
         return False  # an undeclared entity reference: not well-formed without a DTD
-    match = _NS.match(etree.QName(root).namespace or "")
-    if match is None or etree.QName(root).localname != "Bericht":
+    bericht = _schemas_by_namespace(folder).get(etree.QName(root).namespace or "")
+    if bericht is None or etree.QName(root).localname != "Bericht":
         return False
-    schema = reference_schema(folder, match.group(1).upper())
+    schema = reference_schema(folder, bericht)
     try:
         return bool(schema.validate(root))
     except etree.XMLSchemaValidateError:

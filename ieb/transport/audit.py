@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Literal
 
+from ieb.store.schema import audit as _audit_table
 from ieb.types import mask_bsns
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,9 +85,7 @@ class AuditTrail:
     def table(self) -> sa.Table:
         """The ``audit`` table of the transport ledger schema (created lazily)."""
         if self._table is None:
-            from ieb.transport.outbox import ledger_tables
-
-            self._table = ledger_tables().audit
+            self._table = _audit_table
         return self._table
 
     def record(

@@ -41,8 +41,10 @@ from ieb.transport.errors import DeliveryRejectedError, TransientFaultError, Tra
 
 if TYPE_CHECKING:  # pragma: no cover
     from ieb.ggk import Fo03
+    from ieb.transport.outbox import Outbox
 
 __all__ = [
+    "FO01_MAX_RESENDS",
     "GGK_2018",
     "GGK_2025_11",
     "TABLES",
@@ -52,6 +54,7 @@ __all__ = [
     "classify",
     "fault_error",
     "fo01_retry_delay",
+    "resend_if_transient",
     "table_for",
 ]
 
@@ -185,6 +188,28 @@ def fault_error(
             hint="niets te doen: hetzelfde bericht gaat later opnieuw",
         )
     return DeliveryRejectedError(fo03, status=status, endpoint=endpoint)
+
+
+#: after this many resends for transient Fo01s the delivery is marked ``technical`` (about 2.5 days)
+FO01_MAX_RESENDS = 12
+
+
+def resend_if_transient(
+    outbox: Outbox, code: str, referentienummer: str, *, day: dt.date | None = None
+) -> bool:
+    """A Fo01 with ``code`` arrived for the envelope ``referentienummer``: when the code is
+    transient and the envelope was resent fewer than :data:`FO01_MAX_RESENDS` times for such a
+    Fo01, put it back in the outbox (the same envelope) after :func:`fo01_retry_delay` and return
+    True; the caller then leaves its delivery ``pending``. False: mark it as refused."""
+    rule = classify(code, day=day)
+    if rule.kind is not FaultKind.TRANSIENT:
+        return False
+    resends = outbox.fault_resends(referentienummer)
+    if resends >= FO01_MAX_RESENDS:
+        return False
+    delay = fo01_retry_delay(resends)
+    reason = f"Fo01 {code} (tijdelijk: {rule.omschrijving}); opnieuw over {delay / 60:.0f} min"
+    return outbox.resend_after_fault(referentienummer, reason, delay)
 
 
 def fo01_retry_delay(resends: int) -> float:

@@ -120,6 +120,7 @@ _refusals = _RateLimitedLog()
 
 _REASONS = {
     400: "Bad Request",
+    411: "Length Required",
     408: "Request Timeout",
     413: "Content Too Large",
     431: "Request Header Fields Too Large",
@@ -350,10 +351,26 @@ class _Pending:
         if len(lines) - 1 > limits.max_header_count:
             return self._reject(431, f"meer dan {limits.max_header_count} headerregels")
         length = 0
+        lengths: set[bytes] = set()
+        chunked = False
         for line in lines[1:]:
             name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length" and value.strip().isdigit():
-                length = max(length, int(value.strip()))
+            key = name.strip().lower()
+            if key == b"content-length":
+                lengths.add(value.strip())
+                if value.strip().isdigit():
+                    length = max(length, int(value.strip()))
+            elif key == b"transfer-encoding":
+                chunked = True
+        # issue 21: a body framed two ways (request smuggling) or by differing lengths is refused
+        if chunked and lengths:
+            return self._reject(400, "Transfer-Encoding en Content-Length samen worden niet aangenomen")
+        if chunked:
+            return self._reject(411, "Transfer-Encoding wordt niet aangenomen; stuur Content-Length")
+        if len(lengths) > 1 or any(not v.isdigit() for v in lengths):
+            return self._reject(
+                400, "Content-Length is ongeldig of staat er meer dan eens in met verschillende waarden"
+            )
         if length > limits.max_body:
             return self._reject(413, f"een bericht van {_mb(length)} is groter dan {_mb(limits.max_body)}")
         self._dispatch(length)

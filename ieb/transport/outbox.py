@@ -39,11 +39,12 @@ The tables are the ledger's (:mod:`ieb.store.schema`); :func:`open_ledger` opens
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -51,6 +52,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ieb.errors import IebError
+from ieb.store import open_database, schema
+from ieb.store.schema import deliveries
 from ieb.transport.audit import AuditTrail
 
 __all__ = [
@@ -62,6 +65,8 @@ __all__ = [
     "database_unavailable",
     "ledger_tables",
     "open_ledger",
+    "parse_age",
+    "person_key",
 ]
 
 log = logging.getLogger("ieb.transport.outbox")
@@ -92,16 +97,12 @@ class LedgerTables(NamedTuple):
 
 def ledger_tables() -> LedgerTables:
     """The ``outbox``, ``inbox`` and ``audit`` tables of :mod:`ieb.store.schema`."""
-    from ieb.store import schema
-
     return LedgerTables(schema.outbox, schema.inbox, schema.audit)
 
 
 def open_ledger(url: str) -> Engine:
     """An engine on the ledger database at ``url`` (SQLAlchemy URL or SQLite path), migrated to the
-    newest schema (:func:`ieb.ledger.open_database`: SQLite in WAL mode, ``BEGIN IMMEDIATE``)."""
-    from ieb.ledger import open_database
-
+    newest schema (:func:`ieb.store.open_database`: SQLite in WAL mode, ``BEGIN IMMEDIATE``)."""
     return open_database(url)
 
 
@@ -119,6 +120,50 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DB_UNAVAILABLE):
         return True
     return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """An age as ``ieb requeue --zonder-retour`` takes it: a whole number with unit ``d`` (days),
+    ``h`` (hours) or ``m`` (minutes), e.g. ``30d``, ``12h``; a bare number is days. Raises
+    :class:`OutboxError` (Dutch) for anything else or an age under one minute."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in ("d", "h", "m") else "d"
+    number = raw[:-1] if raw[-1:] in ("d", "h", "m") else raw
+    if not number.isdigit() or len(number) > 6 or int(number) == 0:
+        raise OutboxError(
+            f"ouderdom {text!r} is niet te lezen; oplossing: geef bijvoorbeeld 30d (dagen), 12h (uren) of 90m",
+            code="AGE",
+            location="--zonder-retour",
+        )
+    seconds = {"d": 86400, "h": 3600, "m": 60}[unit]
+    return dt.timedelta(seconds=int(number) * seconds)
+
+
+def person_key(afzender: str, bsn: str) -> str:
+    """The ``outbox.person`` of a message about ``bsn`` from ``afzender``: the afzender and the
+    first 24 hex digits of sha256("afzender:bsn") (the outbox's own columns hold no BSN)."""
+    return f"{afzender}:{hashlib.sha256(f'{afzender}:{bsn}'.encode()).hexdigest()[:24]}"
+
+
+def _persons(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """``(afzender, bericht_identificatie) -> person`` for the rows whose delivery is in the
+    ledger (looked up in the same transaction: the ledger records it before the outbox)."""
+    d = deliveries
+    wanted: dict[str, set[str]] = {}
+    for r in rows:
+        if r.get("afzender") and r.get("bericht_identificatie"):
+            wanted.setdefault(str(r["afzender"]), set()).add(str(r["bericht_identificatie"]))
+    out: dict[tuple[str, str], str] = {}
+    for afzender, idents in wanted.items():
+        ordered = sorted(idents)
+        for k in range(0, len(ordered), 500):
+            for ident, bsn in conn.execute(
+                sa.select(d.c.identificatie, d.c.bsn).where(
+                    d.c.afzender == afzender, d.c.identificatie.in_(ordered[k : k + 500])
+                )
+            ):
+                out[(afzender, str(ident))] = person_key(afzender, str(bsn))
+    return out
 
 
 def utcnow() -> dt.datetime:
@@ -160,8 +205,11 @@ class Outbox:
         worker_id: str | None = None,
         lease_seconds: float = 120.0,
         audit: AuditTrail | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.engine = engine
+        #: the time for due dates and leases (aware UTC); tests drive it to simulate hours
+        self.clock = clock
         self.tables = ledger_tables()
         self.table = self.tables.outbox
         self.worker_id = (worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[
@@ -191,7 +239,7 @@ class Outbox:
         example together with the ledger change that made the message): a duplicate never aborts
         that transaction with a database error (``INSERT ... ON CONFLICT DO NOTHING``).
         """
-        now = utcnow()
+        now = self.clock()
         row = {
             "referentienummer": referentienummer,
             "afzender": afzender,
@@ -212,6 +260,9 @@ class Outbox:
 
     def _insert(self, conn: sa.Connection, row: dict[str, Any]) -> int:
         t = self.table
+        if "person" not in row:
+            key = (str(row.get("afzender") or ""), str(row.get("bericht_identificatie") or ""))
+            row = {**row, "person": _persons(conn, [row]).get(key)}
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -276,7 +327,7 @@ class Outbox:
             )
             ids.update({str(ref): int(i) for ref, i in found})
         known = set(ids)
-        now = utcnow()
+        now = self.clock()
         new = [
             {
                 "referentienummer": r["referentienummer"],
@@ -296,6 +347,9 @@ class Outbox:
         ]
         if len({str(r["referentienummer"]) for r in new}) != len(new):  # the same envelope twice in rows
             return [self.enqueue(conn=conn, **r) for r in rows]
+        persons = _persons(conn, new)
+        for r in new:
+            r["person"] = persons.get((str(r["afzender"] or ""), str(r["bericht_identificatie"] or "")))
         for k in range(0, len(new), 500):
             conn.execute(sa.insert(t), new[k : k + 500])
         for row in new:
@@ -324,7 +378,7 @@ class Outbox:
         """Lease up to ``limit`` rows that are due: pending with ``next_attempt_at`` passed, or
         sending with an expired lease. Counts the attempt before anything is sent."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         due = sa.or_(
             sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now, ~self._blocked(t)),
             sa.and_(t.c.status == "sending", t.c.locked_until < now),
@@ -372,20 +426,16 @@ class Outbox:
 
     def _earlier(self, o: Any) -> tuple[Any, Any, sa.ColumnElement[bool]]:
         """(earlier row alias, its delivery alias, condition) for the rows of the same person as
-        row ``o`` that were enqueued before it (see the module docstring)."""
-        from ieb.ledger.schema import deliveries
-
+        row ``o`` that were enqueued before it (see the module docstring); one indexed lookup on
+        ``outbox(person, id)``."""
         e = self.table.alias("earlier")
-        d = deliveries.alias("d_self")
         de = deliveries.alias("d_earlier")
         same_person = sa.and_(
-            d.c.afzender == o.c.afzender,
-            d.c.identificatie == o.c.bericht_identificatie,
-            de.c.afzender == d.c.afzender,
-            de.c.bsn == d.c.bsn,
-            e.c.afzender == de.c.afzender,
-            e.c.bericht_identificatie == de.c.identificatie,
+            o.c.person.is_not(None),
+            e.c.person == o.c.person,
             e.c.id < o.c.id,
+            de.c.afzender == e.c.afzender,
+            de.c.identificatie == e.c.bericht_identificatie,
         )
         return e, de, same_person
 
@@ -406,8 +456,6 @@ class Outbox:
         delivery ``technical`` ("niet verstuurd"), so nothing is sent to certain rejection and later
         plans for that person are not blocked. ``ieb requeue REF`` sends it after all (once the
         cause is fixed). Returns [(referentienummer, reason)]."""
-        from ieb.ledger.schema import deliveries
-
         t = self.table
         held: list[tuple[str, str]] = []
         for _ in range(20):  # transitively: a held row holds the rows queued behind it
@@ -415,7 +463,7 @@ class Outbox:
             negative_after = sa.and_(
                 _negative(e, de), sa.func.coalesce(de.c.retour_at, e.c.updated_at) > t.c.created_at
             )
-            now = utcnow()
+            now = self.clock()
             with self.engine.begin() as conn:
                 rows = conn.execute(
                     sa.select(
@@ -532,7 +580,7 @@ class Outbox:
     def _finish(self, msg: ClaimedMessage, **values: Any) -> bool:
         """Update a row we hold the lease on; False when the lease was lost meanwhile."""
         t = self.table
-        values.setdefault("updated_at", utcnow())
+        values.setdefault("updated_at", self.clock())
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(t)
@@ -557,7 +605,7 @@ class Outbox:
     def count_attempt(self, msg: ClaimedMessage) -> ClaimedMessage:
         """Record one more attempt (and renew the lease) before a retry within the same claim."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             new = conn.execute(
                 sa.update(t)
@@ -575,7 +623,7 @@ class Outbox:
 
     def acknowledge(self, msg: ClaimedMessage) -> bool:
         """Mark a claimed row ``acknowledged`` (Bv03); False when the lease was lost."""
-        now = utcnow()
+        now = self.clock()
         return self._finish(
             msg,
             status="acknowledged",
@@ -595,7 +643,7 @@ class Outbox:
             msg,
             status="pending",
             last_error=reason,
-            next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+            next_attempt_at=self.clock() + dt.timedelta(seconds=delay),
             locked_by=None,
             locked_until=None,
         )
@@ -607,7 +655,7 @@ class Outbox:
     def renew(self, msg: ClaimedMessage) -> bool:
         """Extend the lease on ``msg`` (heartbeat while a send is in flight); False when lost."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(t)
@@ -620,7 +668,7 @@ class Outbox:
         """Give back every lease this worker holds (rows back to ``pending``, due now), e.g. on
         Ctrl-C, so a rerun does not wait for the leases to expire. Returns how many."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(t)
@@ -645,7 +693,7 @@ class Outbox:
         referentienummer that is unknown or not dead/failed."""
         t = self.table
         statuses = [s for s, on in (("dead", dead), ("failed", failed)) if on]
-        now = utcnow()
+        now = self.clock()
 
         def run(c: sa.Connection) -> list[str]:
             refs: set[str] = set()
@@ -701,10 +749,8 @@ class Outbox:
         due now, with the SAME envelope: the CAK answers a resent identical message idempotently
         and a retour that does arrive twice is stored as ``duplicate``. ``afzender`` limits it to one
         gemeente. Returns the referentienummers, oldest first."""
-        from ieb.ledger.schema import deliveries
-
         t, d = self.table, deliveries
-        now = now or utcnow()
+        now = now or self.clock()
         cutoff = now - older_than
         with self.engine.begin() as conn:
             q = (
@@ -749,7 +795,7 @@ class Outbox:
         route"); counts as one attempt. False when the row is not acknowledged (unknown, already
         requeued, or finished otherwise)."""
         t = self.table
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             changed = conn.execute(
                 sa.update(t)

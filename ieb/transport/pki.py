@@ -69,12 +69,14 @@ def _as_cert(cert: x509.Certificate | bytes) -> x509.Certificate:
 
 
 def oin_from_certificate(cert: x509.Certificate | bytes) -> str | None:
-    """The OIN in the subject serialNumber (OID 2.5.4.5): 20 digits, or None when there is none."""
-    for attr in _as_cert(cert).subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
-        value = attr.value if isinstance(attr.value, str) else attr.value.decode("ascii", "replace")
-        if _OIN.fullmatch(value):
-            return value
-    return None
+    """The OIN in the subject serialNumber (OID 2.5.4.5): 20 digits, or None when there is none,
+    and also None when the subject holds more than one serialNumber (ambiguous: a certificate with
+    two must not be admitted because the allowed one happens to come first; issue 21)."""
+    attrs = _as_cert(cert).subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    if len(attrs) != 1:
+        return None
+    value = attrs[0].value if isinstance(attrs[0].value, str) else attrs[0].value.decode("ascii", "replace")
+    return value if _OIN.fullmatch(value) else None
 
 
 def organization_identifier_from_certificate(cert: x509.Certificate | bytes) -> str | None:

@@ -41,7 +41,7 @@ from ieb.transport.errors import (
     TransportError,
     describe,
 )
-from ieb.transport.outbox import ClaimedMessage, Outbox, OutboxError, database_unavailable, utcnow
+from ieb.transport.outbox import ClaimedMessage, Outbox, OutboxError, database_unavailable
 from ieb.types import mask_bsns
 
 __all__ = [
@@ -207,6 +207,20 @@ class SenderHealth:
         self.since: float | None = None
         self.last_ok = clock()
         self.db_errors = 0
+        #: start times of database calls in progress (a call that hangs is "degraded" too)
+        self._calls: dict[int, float] = {}
+        #: seconds after which a database call in progress counts as "not answering"
+        self.slow_call_seconds = 5.0
+
+    def enter(self) -> None:
+        """A database call starts (this thread)."""
+        with self._lock:
+            self._calls[threading.get_ident()] = self._clock()
+
+    def leave(self) -> None:
+        """The database call of this thread ended (either way)."""
+        with self._lock:
+            self._calls.pop(threading.get_ident(), None)
 
     def ok(self) -> None:
         """A database call succeeded."""
@@ -221,6 +235,8 @@ class SenderHealth:
         with self._lock:
             now = self._clock()
             self.db_errors += 1
+            if self.state == "stopped":
+                return now - self.last_ok
             if self.state != "degraded":
                 self.state, self.since = "degraded", now
             self.cause = cause
@@ -236,11 +252,16 @@ class SenderHealth:
     def as_dict(self) -> dict[str, Any]:
         """``{"state", "cause", "degraded_seconds", "db_errors"}`` for /health."""
         with self._lock:
-            since = self.since
+            now = self._clock()
+            since, state, cause = self.since, self.state, self.cause
+            oldest = min(self._calls.values(), default=None)
+            if state == "ok" and oldest is not None and now - oldest > self.slow_call_seconds:
+                since, state = oldest, "degraded"
+                cause = f"database reageert al {now - oldest:.0f} s niet (vergrendeld of onbereikbaar)"
             return {
-                "state": self.state,
-                "cause": self.cause,
-                "degraded_seconds": round(self._clock() - since, 1) if since is not None else 0.0,
+                "state": state,
+                "cause": cause,
+                "degraded_seconds": round(now - since, 1) if since is not None else 0.0,
                 "db_errors": self.db_errors,
             }
 
@@ -348,9 +369,11 @@ class Sender:
         the sender stops (:class:`_GiveUp` is raised then too) or ``give_up_seconds`` passed."""
         delay = self.policy.db_backoff_initial
         while True:
+            self.health_state.enter()
             try:
                 result = call(*args, **kwargs)
             except Exception as exc:
+                self.health_state.leave()
                 if not database_unavailable(exc):
                     raise
                 cause = (
@@ -366,6 +389,7 @@ class Sender:
                 self._stop.wait(delay + random.uniform(0, delay / 4))  # noqa: S311 - jitter, not crypto
                 delay = min(self.policy.db_backoff_max, delay * 2)
                 continue
+            self.health_state.leave()
             self.health_state.ok()
             return result
 
@@ -574,7 +598,7 @@ class Sender:
             due = self._db("volgende tijdstip lezen", self.outbox.next_due)
             wait = 1.0 if until_empty else self.idle_seconds
             if due is not None:
-                wait = max(0.01, min(wait, (due - utcnow()).total_seconds()))
+                wait = max(0.01, min(wait, (due - self.outbox.clock()).total_seconds()))
             wait = min(wait, max(0.0, deadline - time.monotonic()))
             if wake is not None:
                 wake.wait(token, wait)
@@ -673,6 +697,13 @@ class Sender:
         ``idle_seconds``) or ``wake`` is set (set it after enqueueing)."""
         self.idle_seconds = idle_seconds
         return self._run(workers, False, None, wake)
+
+
+def _db_cause(exc: BaseException) -> str:
+    """The driver's own message of a database error, one line, BSNs masked."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(f"{type(orig).__name__}: {orig}".split())
+    return mask_bsns(text)[:300]
 
 
 def _fault_label(exc: RejectedError) -> str:

@@ -72,6 +72,7 @@ __all__ = [
     "ServerLimits",
     "SoapEndpoint",
     "SoapReply",
+    "receiver_server",
 ]
 
 log = logging.getLogger("ieb.transport.server")
@@ -552,6 +553,34 @@ class Receiver(SoapEndpoint):
         for key, _ in self._processing_rows():
             seen[key] = seen.get(key, 0) + 1
         return sum(n - 1 for n in seen.values() if n > 1)
+
+
+def receiver_server(
+    app: Callable[..., Iterable[bytes]],
+    endpoint: SoapEndpoint,
+    tls: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = 8,
+    limits: ServerLimits | None = None,
+    monitor_oins: Collection[str] = (),
+) -> HttpsServer:
+    """The ONE way a receiving endpoint goes on the network (``ieb receive``, ``ieb serve``):
+    ``app`` (the endpoint itself, or middleware in front of it such as /health and /metrics) on
+    :class:`HttpsServer` with ``endpoint``'s post-handshake OIN admission
+    (:meth:`SoapEndpoint.admit`) and the server's limits and slot policy, so middleware in front
+    can never drop the admission (issue 21: ``ieb serve`` once skipped it). ``monitor_oins`` (for
+    example the organisation's own OIN) are admitted as well, to read /health and /metrics; the
+    SOAP endpoint itself still refuses them (Fo03 IB002)."""
+    extra = frozenset(monitor_oins)
+
+    def admit(der: bytes) -> tuple[int, str, bytes] | None:
+        if extra and _peer_identity(der)[0] in extra:
+            return None
+        return endpoint.admit(der)
+
+    return HttpsServer(app, tls, host=host, port=port, threads=threads, limits=limits, admit=admit)
 
 
 def _disk_full(exc: BaseException) -> bool:

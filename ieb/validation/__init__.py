@@ -13,16 +13,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from ieb.codec import register_validator
-from ieb.errors import UnknownMessageError
+from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
-from ieb.types import BASIS_NS
-from ieb.validation.gemeenten import GemeenteLijst
+from ieb.releases.rules import GENERIC_RULES, Rule, RuleContext
+from ieb.validation.gemeenten import GemeenteLijst, bundled_gemeenten
 from ieb.validation.report import Issue, Report
-from ieb.validation.revisions import Revision
-from ieb.validation.revisions import revision as get_revision
-from ieb.validation.rules import GENERIC_RULES, Rule, RuleContext, rule_by_code
+from ieb.validation.rules import rule_by_code
 from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.xmlsafe import DEFAULT_LIMITS, MAX_BYTES, Limits, XmlProblem, parse_bytes
 
@@ -38,7 +35,7 @@ def validate_bytes(
     tariffs: TariffTable = NATIONAL_TARIFFS,
     max_bytes: int = MAX_BYTES,
     limits: Limits = DEFAULT_LIMITS,
-    revision: str | Revision | None = None,
+    revision: str | object | None = None,
 ) -> Report:
     """Validate one file and report every problem found (see :class:`Report`).
 
@@ -46,11 +43,13 @@ def validate_bytes(
     :mod:`ieb.xmlsafe`, including the :class:`~ieb.xmlsafe.Limits` on elements, depth, namespaces
     and attributes) is a report with one level-1 issue.
 
-    ``revision`` forces the rule parameters of one revision of iEb 1.0 (``"1.0.3"``, see
-    :mod:`ieb.validation.revisions`); by default the revision in force on the Dagtekening applies.
+    ``revision`` forces the rule parameters of one revision of the file's release (``"1.0.3"``: a
+    name from the pack's ``revisions``, or such an object); by default the revision in force on the
+    Dagtekening applies. Raises ConfigurationError for a revision name no registered pack knows.
     """
-    forced = get_revision(revision) if isinstance(revision, str) else revision
     registry = registry or default_registry
+    if isinstance(revision, str):
+        _known_revision(registry, revision)
     report = Report()
     if not isinstance(data, bytes | bytearray | memoryview):
         report.issues.append(Issue("XML", "0001", 1, None, f"verwacht bytes, niet {type(data).__name__}"))
@@ -67,6 +66,7 @@ def validate_bytes(
         report.issues.append(Issue("XSD", "0001", 1, None, exc.message))
         return report
     report.bericht, report.release = spec.name, release.name
+    forced = release.revision(revision) if isinstance(revision, str) else revision
     schema = spec.schema
     try:
         schema_ok = schema.validate(root)
@@ -83,19 +83,18 @@ def validate_bytes(
             )
         )
     if not schema_ok:
-        prefixes = {
-            spec.namespace: spec.name.lower(),
-            BASIS_NS: "ieb",
-        }
+        prefixes = {spec.namespace: spec.prefix}
+        if spec.basis_namespace:
+            prefixes[spec.basis_namespace] = "ieb"
         for entry in list(schema.error_log):  # type: ignore[call-overload]
             message = dutch_xsd_message(entry.message, prefixes, entry.line)
             report.issues.append(Issue("XSD", "0001", 1, entry.path or None, message))
-    loader: Callable[[], GemeenteLijst] | None
+    loader: Callable[[], GemeenteLijst]
     if isinstance(gemeenten, GemeenteLijst):
         fixed = gemeenten
         loader = lambda: fixed  # noqa: E731
     else:
-        loader = gemeenten
+        loader = gemeenten or bundled_gemeenten
     ctx = RuleContext(
         root=root,
         spec=spec,
@@ -113,7 +112,11 @@ def validate_bytes(
     return report
 
 
-register_validator(validate_bytes)
+def _known_revision(registry: Registry, name: str) -> None:
+    """Raise ConfigurationError when no pack of ``registry`` has a revision called ``name``."""
+    names = [r.name for pack in registry for r in pack.revisions]
+    if name.strip() not in names:
+        raise ConfigurationError(f"onbekende revisie {name!r}; bekend: {', '.join(names)}")
 
 
 def validate_file(path: str | Path, **kwargs: object) -> Report:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from ieb.codec import parse_generic
 from ieb.errors import ConfigurationError, MessageInvalidError, UnknownMessageError
 from ieb.releases import Registry, get_release, scan_folder
-from ieb.releases.generic import parse_generic
 from ieb.validation import validate_bytes
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "release-tst-9.9"

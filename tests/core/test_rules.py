@@ -38,7 +38,7 @@ CASES = {
 def _run(code: str, name: str) -> list[str]:
     root = parse_bytes((SAMPLES / name).read_bytes())
     _, spec = __import__("ieb.releases", fromlist=["default_registry"]).default_registry.detect(root)
-    ctx = RuleContext(root=root, spec=spec, today=TODAY)
+    ctx = RuleContext(root=root, spec=spec, today=TODAY, gemeenten_loader=bundled_gemeenten)
     return [i.code for i in rule_by_code(code).run(ctx)]
 
 

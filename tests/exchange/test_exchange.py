@@ -294,3 +294,65 @@ def test_an_oin_that_does_not_match_the_certificate_is_a_configuration_error(
     (tmp_path / "ieb.toml").write_text('[receiver]\nallowed_oins = ["123"]\n')
     with pytest.raises(ConfigurationError, match="20 cijfers"):
         load_config(tmp_path / "ieb.toml")
+
+
+# ------------------------------------------------------------------ the one inbox replay
+
+
+def test_the_inbox_replay_finishes_what_a_crash_left_received(exchange: Exchange) -> None:
+    """A Du01 and a Fo01 stored but not processed (a crash between storing and processing) are
+    processed by the one replay, with an audit row each; a second replay finds nothing."""
+    from ieb import ggk
+    from ieb.simulator.cak import CakSimulator
+    from ieb.transport.inbox import store_envelope
+
+    queued = exchange.queue(exchange.plan(_records(), today=TODAY))
+    with exchange.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT referentienummer, envelope FROM outbox ORDER BY id")).all()
+    di01s = [ggk.parse_as(bytes(env), ggk.Di01) for _, env in rows]
+    cak = CakSimulator("sqlite://", today=TODAY)
+    retour = cak.process(di01s[0].payload).retour
+    assert retour is not None
+    du01 = ggk.du01_for(di01s[0], retour)
+    fo01 = ggk.fo01_for(di01s[1], "IB213")
+    for env in (du01, fo01):
+        store_envelope(
+            exchange.engine,
+            referentienummer=env.referentienummer,
+            cross_ref_nummer=env.cross_refnummer,
+            berichtcode=env.berichtcode,
+            functie=getattr(env, "functie", None),
+            zender="CAK",
+            peer_oin=None,
+            raw=ggk.wrap_soap(env),
+            received_at=dt.datetime(2024, 6, 15, 12, 0, tzinfo=dt.UTC),
+        )
+    assert exchange.status().deliveries["pending"] == len(queued)
+    done = exchange.retours.replay(("received",))
+    assert [(ref, status) for ref, status, _ in done] == [
+        (du01.referentienummer, "processed"),
+        (fo01.referentienummer, "processed"),
+    ]
+    status = exchange.status()
+    assert status.deliveries["accepted"] == 1 and status.deliveries["technical"] == 1
+    with exchange.engine.connect() as conn:
+        audited = conn.execute(
+            sa.text(
+                "SELECT referentienummer, outcome FROM audit WHERE direction = 'in' AND detail = 'verwerkt'"
+            )
+        ).all()
+    assert {r for r, _ in audited} == {du01.referentienummer, fo01.referentienummer}
+    assert exchange.retours.replay(("received",)) == []
+
+
+def test_a_start_is_what_the_pack_table_says() -> None:
+    """The deadline rule asks the pack's table which heenbericht opens a period (date element
+    EbStartdatum); an unknown release (its pack not installed) has no starts."""
+    from ieb.exchange.status import opens_period
+    from ieb.releases import get_pack
+
+    pack = get_pack("ieb-1.0")
+    starts = [m.name for m in pack.heen() if opens_period(pack.name, m.name, "1")]
+    assert [pack.message(n).date_element for n in starts] == ["EbStartdatum"]
+    assert not any(opens_period(pack.name, n, "2") for n in starts)  # a correction is no new start
+    assert not opens_period("geen-release", starts[0], "1")

@@ -8,7 +8,11 @@ import pytest
 from ggk_samples import WMO401, WMO403
 
 import ieb.ggk as ggk
-from ieb.ggk.codes import FIXED_ORGANISATIES, IEB_FUNCTIE_BERICHTCODE, payload_berichtcode
+from ieb.ggk.codes import FIXED_ORGANISATIES, payload_berichtcode
+from ieb.releases import default_registry
+
+#: The GGk knows no iStandaard: the release table is passed in (here: the registered packs).
+ROUTING = ggk.EnvelopeChecks(functie_berichtcode=default_registry.functie_berichtcodes())
 
 NOW = dt.datetime(2025, 1, 15, 10, 30, 0)
 REF = "9c0f7b90-5c69-41e5-a837-0800200c9a66"
@@ -92,17 +96,18 @@ def test_ib213_sending_organisation_unknown() -> None:
 
 
 def test_ib240_functie_and_berichtcode_do_not_match() -> None:
-    result = ggk.check_envelope(_di01_bytes(WMO403, "WMO401"))
+    assert ggk.check_envelope(_di01_bytes(WMO403, "WMO401")).ok  # no table given: IB240 is not judged
+    result = ggk.check_envelope(_di01_bytes(WMO403, "WMO401"), ROUTING)
     assert result.codes == ("IB240",)
     assert "472" in result.findings[0].omschrijving and "470" in result.findings[0].omschrijving
-    assert ggk.check_envelope(_di01_bytes(b"<a><Header/></a>", "WMO401")).codes == ("IB240",)
+    assert ggk.check_envelope(_di01_bytes(b"<a><Header/></a>", "WMO401"), ROUTING).codes == ("IB240",)
     # a functie outside the mapping is not judged; a callable can plug in the core library
-    assert ggk.check_envelope(_di01_bytes(WMO401, "WMO999")).ok
+    assert ggk.check_envelope(_di01_bytes(WMO401, "WMO999"), ROUTING).ok
     checks = ggk.EnvelopeChecks(functie_berichtcode=lambda functie, payload: functie == "WMO401")
     assert ggk.check_envelope(_di01_bytes(WMO403, "WMO403"), checks).codes == ("IB240",)
     assert ggk.check_envelope(_di01_bytes(WMO403, "WMO401"), checks).ok
     assert ggk.check_envelope(_di01_bytes(WMO403, "WMO401"), ggk.EnvelopeChecks(functie_berichtcode=None)).ok
-    assert IEB_FUNCTIE_BERICHTCODE["WMO403"] == "472"
+    assert default_registry.functie_berichtcodes()["WMO403"] == "472"
     assert payload_berichtcode(WMO401) == "470" and payload_berichtcode(b"no xml") is None
 
 

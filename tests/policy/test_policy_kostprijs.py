@@ -22,10 +22,10 @@ def test_worked_example_570_euro_at_19_euro_is_30_months() -> None:
     """CAK/VNG example: a kostprijs of EUR 570 at EUR 19 a month is used up after 30 months."""
     end = virtual_end(57000, Month(2020, 2))
     assert end is not None
-    assert end.maanden == 30
-    assert end.stop_maand == Month(2022, 7)
-    assert end.virtuele_einddatum == d("2022-07-31")
-    assert end.restant_stopmaand_cent == 1900
+    assert end.months == 30
+    assert end.stop_month == Month(2022, 7)
+    assert end.virtual_end_date == d("2022-07-31")
+    assert end.stop_month_remainder_cent == 1900
 
 
 def test_worked_example_as_a_period_start_january_2020() -> None:
@@ -39,9 +39,9 @@ def test_tariff_change_on_1_january_is_taken_into_account() -> None:
     # EUR 300 from July 2023: 6 x 19.00 = 114.00 in 2023, then 20.60 a month in 2024: 186 / 20.60 -> 10 months.
     end = virtual_end(30000, Month(2023, 7))
     assert end is not None
-    assert (end.stop_maand, end.maanden, end.restant_stopmaand_cent) == (Month(2024, 10), 16, 60)
+    assert (end.stop_month, end.months, end.stop_month_remainder_cent) == (Month(2024, 10), 16, 60)
     naive_at_19 = virtual_end(30000, Month(2020, 1))
-    assert naive_at_19 is not None and naive_at_19.maanden == 16  # 15 x 19 = 285, 16th month 15.00
+    assert naive_at_19 is not None and naive_at_19.months == 16  # 15 x 19 = 285, 16th month 15.00
 
 
 def test_months_are_counted_at_the_national_tariff_whatever_the_client_paid() -> None:

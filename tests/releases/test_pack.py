@@ -223,3 +223,95 @@ def test_rule_set_lists_history_and_retour_rules_by_code(pack: ReleasePack) -> N
     assert "RC006" in pack.rules.codes(RuleKind.RETOUR) and "TR071" in pack.rules.codes()
     with pytest.raises(ConfigurationError, match="TR999"):
         RuleSet(history=("TR999",)).select(RuleKind.HISTORY, HISTORY_RULES)
+
+
+def test_every_table_row_round_trips_through_codec_validation_and_ggk_routing(pack: ReleasePack) -> None:
+    """The table is the only source: each heen row builds, serialises, is detected, validates and
+    parses back; its retour (written by the pack's writer) does the same; GGk routing takes the
+    table as data (IB240 fires on a functie from another row)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    import ieb.ggk as ggk
+    from ieb.codec import from_xml, to_xml
+    from ieb.releases import Registry
+    from ieb.testing.strategies import heen_messages
+    from ieb.validation import validate_bytes
+
+    checks = ggk.EnvelopeChecks(functie_berichtcode=Registry([pack]).functie_berichtcodes())
+    kop_names = ("Afzender", "Identificatie", "Dagtekening", "BasisschemaXsdVersie", "BerichtXsdVersie")
+    seen: set[str] = set()
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        row = data.draw(st.sampled_from(pack.heen()))
+        message = data.draw(heen_messages(row))
+        day = message.header.bericht_identificatie.dagtekening
+        xml = to_xml(message)
+        report = validate_bytes(xml, today=day, registry=Registry([pack]))
+        assert (report.release, report.bericht) == (pack.name, row.name)
+        assert [i for i in report.issues if i.level < 3] == []
+        assert from_xml(xml, today=day) == message
+        di01 = ggk.new_di01(xml, row.name, message.header.afzender)
+        assert checks.check(ggk.build(di01)).ok
+        other = next(r for r in pack.messages.values() if r.bericht_code != row.bericht_code)
+        assert checks.check(ggk.build(ggk.new_di01(xml, other.name, "0363"))).codes == ("IB240",)
+        retour_row = pack.retour_of(row.name)
+        root = etree.fromstring(xml)
+        values = {etree.QName(e).localname: (e.text or "") for e in root.iter() if isinstance(e.tag, str)}
+        client = next(c for c in root if etree.QName(c).localname == "Client")
+        retour = pack.require_retour_writer()(
+            RetourRequest(
+                retour=retour_row,
+                heen_header={k: values[k] for k in kop_names},
+                identificatie_retour="R-1",
+                dagtekening_retour=day,
+                client=client,
+                client_codes=("0200",),
+                klasse_codes=("0200",),
+            )
+        )
+        parsed = from_xml(retour, today=day)
+        assert type(parsed) is retour_row.model and parsed.heen == row.name  # type: ignore[attr-defined]
+        du01 = ggk.du01_for(di01, retour, functie=retour_row.name)
+        assert checks.check(ggk.build(du01)).ok
+        seen.add(row.name)
+
+    run()
+    assert seen <= {r.name for r in pack.heen()}
+
+
+def test_registry_loads_once_and_other_threads_wait(pack: ReleasePack) -> None:
+    """A thread asking while another loads the packs waits for them (never sees an empty registry);
+    the sources run once."""
+    import threading
+
+    started, go = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def sources() -> list[ReleasePack]:
+        calls.append(1)
+        started.set()
+        go.wait(10)
+        return [pack]
+
+    registry = Registry(sources=sources)
+    results: list[object] = []
+
+    def ask() -> None:
+        try:
+            results.append(registry.get(pack.name))
+        except ConfigurationError as exc:  # an empty registry: recorded, asserted below
+            results.append(exc)
+
+    first = threading.Thread(target=ask)
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=ask)
+    second.start()
+    second.join(0.2)  # the second one is blocked on the loading (or not yet asking): both are fine
+    go.set()
+    first.join(10)
+    second.join(10)
+    assert results == [pack, pack] and calls == [1]

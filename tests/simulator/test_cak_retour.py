@@ -335,10 +335,12 @@ def test_retour_kop_without_header() -> None:
 
 
 def test_a_retour_that_would_be_invalid_is_replaced_by_a_valid_technical_one() -> None:
+    from ieb.releases import get_pack
     from ieb.simulator.cak import _checked
 
+    pack = get_pack("ieb-1.0")
     for retour in ("WMO402", "WMO404"):
-        payload = _checked(retour, b"<Bericht/>", TODAY, "7")
+        payload = _checked(pack, pack.message(retour), b"<Bericht/>", TODAY, "7")
         root = etree.fromstring(payload)
         assert published(retour).validate(root), published(retour).error_log
         assert _value(_find(root, "RetourCode")) == "0001"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -56,3 +57,99 @@ def test_any_spec_parses_or_raises_our_error(spec: str) -> None:
         return
     for kind in FAULT_KINDS:
         assert 0.0 <= getattr(config, kind) <= 1.0
+
+
+# ---------------------------------------------------------------- the GGk retries for hours
+
+
+def test_the_ggk_side_keeps_offering_a_retour_for_hours_of_receiver_downtime(tmp_path: Path) -> None:
+    """Issue 21: the simulator used to give a retour up after 85-100 s; now three simulated hours
+    of a receiver that is down cost nothing: the retour arrives once the receiver is back."""
+    import datetime as dt
+    import socket
+    import time
+
+    import sqlalchemy as sa
+
+    from ieb.codec import to_xml
+    from ieb.ggk import new_di01
+    from ieb.messages import Wmo401
+    from ieb.simulator.server import SimulatorService
+    from ieb.transport.client import GgkClient
+    from ieb.transport.outbox import ledger_tables, open_ledger
+    from ieb.transport.pki import create_test_pki
+    from ieb.transport.server import HttpsServer, Receiver
+    from ieb.transport.tls import TlsFiles
+
+    pki = create_test_pki(tmp_path / "pki", ["0363", "GGK"])
+
+    def tls(code: str) -> TlsFiles:
+        p = pki.party(code)
+        return TlsFiles(p.chain, p.key, pki.roots)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    now = [dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)]
+    sim = SimulatorService(
+        db=f"sqlite:///{tmp_path / 'cak.sqlite'}",
+        tls=tls("GGK"),
+        callback_url=f"https://127.0.0.1:{port}/ggk0210/OntvangAsynchroon",
+        allowed_oins={pki.party("0363").oin},
+        clock=lambda: now[0],
+    )
+    sim.server.start()
+    sim.app.start()  # the callback sender is driven by hand below
+    receiver_engine = open_ledger(f"sqlite:///{tmp_path / 'gemeente.sqlite'}")
+    try:
+        day = dt.date(2026, 3, 2)
+        payload = to_xml(
+            Wmo401.build(
+                afzender="0363",
+                identificatie="1",
+                dagtekening=day,
+                bsn="999900006",
+                eb_start_nummer=1,
+                eb_startdatum=day.replace(day=1),
+            )
+        )
+        di01 = new_di01(payload, "WMO401", "0363")
+        with GgkClient(sim.url, tls=tls("0363")) as client:
+            client.send(di01)
+        for _ in range(200):
+            if sim.app.outbox.counts()["pending"] == 1:
+                break
+            time.sleep(0.05)
+        assert sim.app.outbox.counts()["pending"] == 1  # the CAK's retour waits for the gemeente
+        for _ in range(18):  # 3 simulated hours, the receiver down (connection refused)
+            now[0] += dt.timedelta(minutes=10)
+            sim.sender.drain(workers=1, timeout=0.3)
+        counts = sim.app.outbox.counts()
+        assert counts["dead"] == 0 and counts["pending"] == 1
+        [row] = _outbox_rows(sim.engine)
+        assert int(row["attempts"]) >= 18  # tried every time it was due, never gave up
+        receiver = Receiver(receiver_engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
+        with HttpsServer(receiver, tls("0363"), port=port, threads=2):
+            now[0] += dt.timedelta(minutes=11)
+            result = sim.sender.drain(workers=1, timeout=10)
+        assert result.acknowledged == 1
+        inbox = ledger_tables().inbox
+        with receiver_engine.connect() as conn:
+            got = conn.execute(sa.select(inbox.c.cross_ref_nummer)).scalars().all()
+        assert got == [di01.referentienummer]
+    finally:
+        sim.server.stop()
+        sim.app.stop()
+        sim.client.close()
+        sim.engine.dispose()
+        receiver_engine.dispose()
+
+
+def _outbox_rows(engine: object) -> list[dict[str, object]]:
+    import sqlalchemy as sa
+
+    from ieb.transport.outbox import ledger_tables
+
+    t = ledger_tables().outbox
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return [dict(r._mapping) for r in conn.execute(sa.select(t))]

@@ -363,12 +363,13 @@ def test_a_lease_shorter_than_one_attempt_is_refused(engine: sa.Engine) -> None:
 
 
 def test_a_slow_send_keeps_its_lease_and_no_row_is_sent_twice(engine: sa.Engine) -> None:
-    """0.5 s leases, 1.2 s sends, two senders: the heartbeat keeps the lease, so the second sender
-    never takes over a row in flight (before the fix: one row sent twice)."""
+    """1.5 s leases, 3 s sends, two senders: the heartbeat (every 0.5 s) keeps the lease, so the
+    second sender never takes over a row in flight (before the fix: one row sent twice). The
+    margins leave room for a loaded machine (0.5 s leases flaked at load 14 on 2 cores)."""
     refs = _fill(Outbox(engine), 2)
-    transport = _SlowTransport(1.2, max_seconds=0.4)  # understates its time: only the heartbeat helps
+    transport = _SlowTransport(3.0, max_seconds=1.2)  # understates its time: only the heartbeat helps
     senders = [
-        Sender(Outbox(engine, worker_id=f"w{i}", lease_seconds=0.5), transport, policy=FAST) for i in range(2)
+        Sender(Outbox(engine, worker_id=f"w{i}", lease_seconds=1.5), transport, policy=FAST) for i in range(2)
     ]
     threads = [threading.Thread(target=s.drain, kwargs={"workers": 2, "timeout": 20}) for s in senders]
     for t in threads:
@@ -394,7 +395,7 @@ def test_an_expired_lease_is_reported_not_acknowledged(
         assert other.claim(1)  # the lease expired (no heartbeat here): another worker takes it
         return _ok(envelope)
 
-    import ieb.transport.outbox as ob
+    import ieb.transport.sender as ob
 
     monkeypatch.setattr(ob._Heartbeat, "_run", lambda self: None)  # a stalled process: no renewals
     sender = Sender(slow, stolen_then_ok, policy=FAST, on_result=lambda m, o, r: outcomes.append(o))

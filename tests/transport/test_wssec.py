@@ -893,10 +893,12 @@ def _capture(result: list[BaseException], data: bytes) -> None:
 
 
 def test_too_many_namespaces_are_refused_at_once() -> None:
+    # refused by the pre-scan, before libxml2 builds the tree (which took 200+ s); the generous
+    # bound only catches that blow-up, never machine load (it failed at 1.05 s vs 1.0 at load 14)
     started = time.monotonic()
     with pytest.raises(UnsafeEnvelopeError, match="namespaces"):
         verify_envelope(wide_namespaces(300_000), trusted_roots=b"")
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 30.0
 
 
 def test_the_signing_key_is_loaded_once_per_signer(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:

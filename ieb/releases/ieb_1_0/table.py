@@ -76,6 +76,7 @@ def _row(
     klasse: str,
     date: str,
     fields: tuple[tuple[str, ...], ...],
+    omschrijving: str,
 ) -> MessageDef:
     return MessageDef(
         release=NAME,
@@ -91,16 +92,49 @@ def _row(
         klasse_fields=fields,
         basis_namespace=BASIS_NS,
         versions=VERSIONS,
+        omschrijving=omschrijving,
     )
 
 
-START = _row("WMO401", "470", Direction.HEEN, "WMO402", "StartEigenBijdrage", "EbStartdatum", _START_FIELDS)
-START_RETOUR = _row(
-    "WMO402", "471", Direction.RETOUR, "WMO401", "StartEigenBijdrage", "EbStartdatum", _START_FIELDS
+START = _row(
+    "WMO401",
+    "470",
+    Direction.HEEN,
+    "WMO402",
+    "StartEigenBijdrage",
+    "EbStartdatum",
+    _START_FIELDS,
+    "Start eigen bijdrage",
 )
-STOP = _row("WMO403", "472", Direction.HEEN, "WMO404", "StopEigenBijdrage", "EbStopdatum", _STOP_FIELDS)
+START_RETOUR = _row(
+    "WMO402",
+    "471",
+    Direction.RETOUR,
+    "WMO401",
+    "StartEigenBijdrage",
+    "EbStartdatum",
+    _START_FIELDS,
+    "Retour start eigen bijdrage",
+)
+STOP = _row(
+    "WMO403",
+    "472",
+    Direction.HEEN,
+    "WMO404",
+    "StopEigenBijdrage",
+    "EbStopdatum",
+    _STOP_FIELDS,
+    "Stop eigen bijdrage",
+)
 STOP_RETOUR = _row(
-    "WMO404", "473", Direction.RETOUR, "WMO403", "StopEigenBijdrage", "EbStopdatum", _STOP_FIELDS
+    "WMO404",
+    "473",
+    Direction.RETOUR,
+    "WMO403",
+    "StopEigenBijdrage",
+    "EbStopdatum",
+    _STOP_FIELDS,
+    "Retour stop eigen bijdrage",
 )
 
 #: The table, without models (the pack attaches them: :data:`ieb.releases.ieb_1_0.PACK`).
