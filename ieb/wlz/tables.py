@@ -1,4 +1,4 @@
-"""The Wlz-signalen tables (own MetaData; created by the Alembic migration ``0004_wlz``).
+"""The Wlz-signalen tables (own MetaData; created by the Alembic migration ``0005_wlz``).
 
 * ``wlz_uploads``: one row per upload CSV written (gemeente, peildatum, when, file, rows) and the
   processing report's outcome once read (``verslag_at``, ``verslag_geweigerd``).

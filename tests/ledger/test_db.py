@@ -102,7 +102,7 @@ def _shape(engine: sa.Engine) -> dict[str, object]:
 
 def _all_tables() -> sa.MetaData:
     """The store's tables plus those the feature packages define on their own MetaData for now
-    (ieb.wlz.tables, migration 0004_wlz), until the storage floor owns them."""
+    (ieb.wlz.tables, migration 0005_wlz), until the storage floor owns them."""
     from ieb.wlz.tables import metadata as wlz_metadata
 
     combined = sa.MetaData(naming_convention=metadata.naming_convention)

@@ -2,8 +2,8 @@
 
 The tables are defined in ``ieb.wlz.tables``; this migration creates the same shape.
 
-Revision ID: 0004_wlz
-Revises: 0003_release
+Revision ID: 0005_wlz
+Revises: 0004_outbox_order
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_wlz"
-down_revision = "0003_release"
+revision = "0005_wlz"
+down_revision = "0004_outbox_order"
 branch_labels = None
 depends_on = None
 
