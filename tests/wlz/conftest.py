@@ -77,59 +77,6 @@ def send_through_simulator(exchange: Exchange, pki: TestPki, cak_db: Path, *, to
     return total
 
 
-def accept_directly(
-    exchange: Exchange, records: list[dict[str, str]], cak_db: Path, *, today: dt.date
-) -> int:
-    """Bring the ledger to ``records`` with every message processed by the CAK simulator's own
-    processing (no outbox, no transport) and its retours applied; returns how many were accepted.
-    For setting up a large ledger fast; the messages under test go through the transport."""
-    from ieb.ledger.planner import plan
-    from ieb.ledger.retour import process_retours
-    from ieb.simulator.cak import CakSimulator
-
-    planned = plan(exchange.ledger, "0363", exchange.plan(records, today=today).desired["0363"], today=today)
-    cak = CakSimulator(f"sqlite:///{cak_db}", today=today)
-    try:
-        answers = [(m.filename, cak.process(m.xml)) for m in planned.messages]
-    finally:
-        cak.ledger.engine.dispose()
-    assert all(a.verdict == "accepted" and a.retour is not None for _, a in answers)
-    outcomes = process_retours(
-        exchange.ledger, [(name, a.retour) for name, a in answers if a.retour], today=today
-    )
-    return sum(o.outcome == "accepted" for o in outcomes)
-
-
-def accept_queued(exchange: Exchange, cak_db: Path, *, today: dt.date) -> int:
-    """Hand the payload of every pending outbox row (the bytes the sender sends) to the CAK
-    simulator's processing in queue order and apply its retours to the ledger; returns how many
-    were accepted. The transport itself is exercised by :func:`send_through_simulator`."""
-    import sqlalchemy as sa
-
-    from ieb.ledger.retour import process_retours
-    from ieb.simulator.cak import CakSimulator
-    from ieb.store.schema import outbox
-
-    with exchange.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(outbox.c.referentienummer, outbox.c.payload)
-            .where(outbox.c.status == "pending")
-            .order_by(outbox.c.id)
-        ).all()
-    cak = CakSimulator(f"sqlite:///{cak_db}", today=today)
-    try:
-        answers = [(r.referentienummer, cak.process(bytes(r.payload))) for r in rows]
-    finally:
-        cak.ledger.engine.dispose()
-    assert all(a.verdict == "accepted" and a.retour is not None for _, a in answers), [
-        (ref, a.verdict) for ref, a in answers if a.verdict != "accepted"
-    ][:5]
-    outcomes = process_retours(
-        exchange.ledger, [(ref, a.retour) for ref, a in answers if a.retour], today=today
-    )
-    return sum(o.outcome == "accepted" for o in outcomes)
-
-
 def plan_and_send(
     exchange: Exchange,
     records: list[dict[str, str]],
@@ -139,9 +86,8 @@ def plan_and_send(
     today: dt.date,
     chunk: int = 60,
 ) -> int:
-    """Plan, queue and send ``records`` in chunks of ``chunk`` persons (the outbox claim of main
-    aec7ba4 slows down with many pending rows on SQLite, see the wlz report); returns the number
-    of heenberichten acknowledged."""
+    """Plan, queue and send ``records`` in chunks of ``chunk`` persons; returns the number of
+    heenberichten acknowledged."""
     total = 0
     for i in range(0, len(records), chunk):
         exchange.queue(exchange.plan(records[i : i + chunk], today=today))

@@ -25,14 +25,7 @@ from ieb.testing.demo import demo_bsns
 from ieb.testing.pki import TestPki
 from ieb.wlz import WlzSignalen
 from ieb.wlz.sources import read_voorzieningen_file
-from tests.wlz.conftest import (
-    TODAY,
-    accept_directly,
-    accept_queued,
-    make_config,
-    plan_and_send,
-    send_through_simulator,
-)
+from tests.wlz.conftest import TODAY, make_config, plan_and_send, send_through_simulator
 
 D = dt.date
 P = demo_bsns(500)
@@ -81,8 +74,8 @@ def test_500_signals_give_exactly_the_expected_proposals_and_accepted_stops_reac
 ) -> None:
     ex = Exchange(make_config(pki, tmp_path / "ieb.sqlite"))
     desired = _ledger(ex)
-    # the ledger as the CAK accepted it (set up through the CAK simulator's processing directly)
-    assert accept_directly(ex, desired, tmp_path / "cak.sqlite", today=TODAY) == len(desired) + 20
+    ex.queue(ex.plan(desired, today=TODAY))
+    assert send_through_simulator(ex, pki, tmp_path / "cak.sqlite", today=TODAY) == len(desired) + 20
     st = ex.status(detail=True)
     assert st.deliveries["accepted"] == len(desired) + 20, (
         st.deliveries,
@@ -156,10 +149,9 @@ def test_500_signals_give_exactly_the_expected_proposals_and_accepted_stops_reac
     )
     assert len(preview.messages) == 340
     ex.queue(preview)  # ledger + outbox in one transaction, as `ieb plan --queue`
-    # the CAK simulator accepts every one (the outbox payloads; the in-process transport carries a
-    # few in test_accepted_stops_travel_through_the_in_process_transport: its claim slows down with the outbox's size on
-    # SQLite since main aec7ba4, ~2 s per claim with 400 rows)
-    assert accept_queued(ex, tmp_path / "cak.sqlite", today=TODAY) == 340
+    assert (
+        send_through_simulator(ex, pki, tmp_path / "cak.sqlite", today=TODAY) == 340
+    )  # in-process transport
     status = ex.status()
     assert status.deliveries["accepted"] == len(desired) + 20 + 340 and status.deliveries["rejected"] == 0
     # planning again (overlay still on) has nothing left to do
