@@ -193,6 +193,8 @@ class IebConfig(_Base):
     receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    #: ``[wlz]``: layouts and samenloop policy, validated by ``ieb.wlz.settings`` (docs/wlz.md)
+    wlz: dict[str, Any] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
 
     @field_validator("gemeenten")

@@ -92,6 +92,9 @@ def plan_command(
     day = _today(today)
     ex = exchange_for(config, db, needs="gemeenten en database", release=release)
     planned: list[dict[str, object]] = []
+    from ieb.wlz import WlzSignalen  # accepted Wlz stops are part of the desired state (docs/wlz.md)
+
+    ex.desired_overlay = lambda records: WlzSignalen.for_exchange(ex).overlay(records)
     try:
         lines: list[str] = []
         if queue and not dry_run:
@@ -364,18 +367,24 @@ def status_command(
 ) -> None:
     """Samenvatting: berichten per uitkomst, retourcodes, outbox, dead letters, mislukte inbox, te laat."""
     from ieb.errors import IebError
+    from ieb.wlz import WlzSignalen, wlz_status_line
 
     ex = exchange_for(config, db, must_exist=True, needs="database")
     try:
         status = ex.status(gemeente=gemeente, today=_today(today), detail=detail)
+        wlz = WlzSignalen.for_exchange(ex).summary(today=_today(today), gemeente=gemeente)
     except IebError as exc:
         fail(str(exc))
     finally:
         ex.close()
     if fmt == Format.json:
-        typer.echo(status.as_json(detail=detail))
+        data = status.as_dict(detail=detail) | {"wlz": wlz}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return
     _print_status(json.loads(status.as_json(detail=detail)), detail)
+    line = wlz_status_line(wlz)
+    if line:
+        typer.echo(line)
 
 
 def requeue_command(
@@ -434,11 +443,16 @@ def report_command(
     """Schrijf één zelfstandige HTML-pagina (zonder netwerk) met de stand van zaken voor een teamleider."""
     from ieb.errors import IebError
     from ieb.report import write_report
+    from ieb.wlz import WlzSignalen
+    from ieb.wlz.html import render_section
 
     claim_outputs([out], force=force)
     ex = exchange_for(config, db, must_exist=True)
     try:
-        path = write_report(ex, Path(out), gemeente=gemeente, today=_today(today))
+        wlz = WlzSignalen.for_exchange(ex).summary(today=_today(today), gemeente=gemeente)
+        path = write_report(
+            ex, Path(out), gemeente=gemeente, today=_today(today), sections=[render_section(wlz)]
+        )
     except IebError as exc:
         fail(str(exc))
     finally:

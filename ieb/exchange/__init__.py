@@ -156,6 +156,9 @@ class Exchange:
         self.on_retour: Callable[[str, tuple[str, ...]], None] | None = None
         #: the retour handling (receiver handler, retour files, inbox replay) on this exchange's database
         self.retours = Retours(lambda: self.engine, lambda: self.ledger, lambda: self.on_retour)
+        #: applied to the desired-state records before planning (``ieb plan`` sets the accepted
+        #: Wlz stops here, ``ieb.wlz.WlzSignalen.overlay``); the facade imports no such module
+        self.desired_overlay: Callable[[list[Any]], list[Any]] | None = None
 
     @classmethod
     def from_config(
@@ -294,6 +297,8 @@ class Exchange:
         else:
             records = list(desired)
             source = "<records>"
+        if self.desired_overlay is not None:
+            records = list(self.desired_overlay(records))
         present: dict[str, int] = {}
         for n, rec in enumerate(records, start=1):
             g = _gemeente_of(rec)

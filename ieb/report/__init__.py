@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +104,11 @@ def _chart(weeks: dict[str, Counter[str]]) -> str:
     return "".join(parts)
 
 
-def render_report(status: Status, *, title: str, today: dt.date, generated: dt.datetime) -> str:
-    """The report as one HTML string (``status`` with ``detail``)."""
+def render_report(
+    status: Status, *, title: str, today: dt.date, generated: dt.datetime, sections: Sequence[str] = ()
+) -> str:
+    """The report as one HTML string (``status`` with ``detail``); ``sections``: further HTML
+    sections from the modules above (escaped by them), e.g. ``ieb.wlz.html.render_section``."""
     weeks: dict[str, Counter[str]] = defaultdict(Counter)
     ages: Counter[str] = Counter()
     for row in status.detail:
@@ -174,18 +178,23 @@ Gemaakt op {_e(generated.strftime("%Y-%m-%d %H:%M"))} UTC, peildatum {_e(today.i
 <section id="late"><h2>Te laat (meer dan een maand na EbStartdatum)</h2>
 <table><tr><th>gemeente</th><th>identificatie</th><th>Bsn</th><th>EbStartdatum</th><th>uiterlijk</th><th>stand</th></tr>{overdue}</table></section>
 <section id="problems"><h2>Dead letters en mislukte inbox</h2><ul>{problems or '<li class="empty">Geen.</li>'}</ul></section>
-</body></html>
+{"".join(sections)}</body></html>
 """
 
 
 def write_report(
-    exchange: Exchange, out: Path, *, gemeente: str | None = None, today: dt.date | None = None
+    exchange: Exchange,
+    out: Path,
+    *,
+    gemeente: str | None = None,
+    today: dt.date | None = None,
+    sections: Sequence[str] = (),
 ) -> Path:
     """Render the report of ``exchange`` into ``out`` (UTF-8) and return the path."""
     day = today or dt.date.today()
     status = exchange.status(gemeente=gemeente, today=day, detail=True)
     title = "iEb-rapportage" + (f" gemeente {gemeente}" if gemeente else "")
-    page = render_report(status, title=title, today=day, generated=dt.datetime.now(dt.UTC))
+    page = render_report(status, title=title, today=day, generated=dt.datetime.now(dt.UTC), sections=sections)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(page, encoding="utf-8")

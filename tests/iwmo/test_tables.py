@@ -9,18 +9,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ieb.iwmo.tables import metadata as iwmo_metadata
 from ieb.store import open_database
-from ieb.store.schema import metadata as store_metadata
-from tests.ledger.test_db import _shape
-
-
-def combined() -> sa.MetaData:
-    """The store's tables and the iwmo tables on one MetaData."""
-    both = sa.MetaData(naming_convention=store_metadata.naming_convention)
-    for table in [*store_metadata.tables.values(), *iwmo_metadata.tables.values()]:
-        table.to_metadata(both)
-    return both
+from tests.ledger.test_db import (
+    _shape,
+    combined,  # every table the migrations build
+)
 
 
 def test_the_iwmo_migration_equals_the_iwmo_tables(db_url: str, db_url_factory: Callable[[], str]) -> None:
