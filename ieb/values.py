@@ -25,6 +25,7 @@ from lxml import etree
 from ieb.dates import XsdDate, parse_xsd_date
 
 __all__ = [
+    "INTEGER_TYPES",
     "WhiteSpace",
     "collapse",
     "element_text",
@@ -115,13 +116,14 @@ def read_value(element: etree._Element, builtin: str | None) -> str:
     the facet, and an integer with its sign and leading zeros normalised (``+0363`` -> ``363``).
     A value that is not in the type's lexical space is returned as read."""
     text = read_string(element, whitespace_of(builtin))
-    if builtin in _INTEGER_TYPES:
+    if builtin in INTEGER_TYPES:
         number = parse_xsd_integer(text)
         return text if number is None else str(number)
     return text
 
 
-_INTEGER_TYPES = frozenset(
+#: The built-in XSD types whose values are integers (read as such by :func:`read_value`).
+INTEGER_TYPES = frozenset(
     {
         "integer",
         "int",

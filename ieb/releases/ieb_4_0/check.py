@@ -18,6 +18,7 @@ from lxml import etree
 from ieb.errors import ConfigurationError
 from ieb.releases.ieb_4_0.binding import Bound, MessageBinding, load_binding
 from ieb.releases.ieb_4_0.schema import SchemaIndex, index_schema
+from ieb.values import INTEGER_TYPES
 from ieb.xmlsafe import schema_parser
 
 __all__ = ["CheckItem", "CheckReport", "MessageCheck", "check_folder", "find_message_schemas"]
@@ -25,23 +26,7 @@ __all__ = ["CheckItem", "CheckReport", "MessageCheck", "check_folder", "find_mes
 #: Built-in XSD types each binding type can write and read.
 COMPATIBLE: dict[str, frozenset[str]] = {
     "string": frozenset({"string", "normalizedString", "token", "NMTOKEN", "Name", "NCName", "language"}),
-    "integer": frozenset(
-        {
-            "integer",
-            "int",
-            "long",
-            "short",
-            "byte",
-            "nonNegativeInteger",
-            "positiveInteger",
-            "nonPositiveInteger",
-            "negativeInteger",
-            "unsignedLong",
-            "unsignedInt",
-            "unsignedShort",
-            "unsignedByte",
-        }
-    ),
+    "integer": INTEGER_TYPES,
     "date": frozenset({"date"}),
 }
 _XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
