@@ -67,4 +67,8 @@ def beleidsinformatie_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``ieb beleidsinformatie`` to the ``ieb`` app."""
-    app.command("beleidsinformatie", cls=COMMAND)(beleidsinformatie_command)
+    app.command(
+        "beleidsinformatie",
+        cls=COMMAND,
+        epilog="Voorbeeld:\n\n  ieb beleidsinformatie --van 2026-01-01 --tot 2026-12-31 --out beleid-2026/\n",
+    )(beleidsinformatie_command)

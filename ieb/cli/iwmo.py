@@ -26,6 +26,7 @@ iwmo_app = typer.Typer(
     cls=GROUP,
     help="iWmo-berichten (WMO301/305/307) lezen en er de eigen bijdrage uit afleiden.",
     no_args_is_help=True,
+    epilog="Voorbeeld:\n\n  ieb iwmo lees iwmo-berichten/\n  ieb iwmo gewenst --out gewenst.csv\n  ieb plan --iwmo --queue\n",
 )
 
 InstellingenOption = Annotated[
@@ -161,7 +162,11 @@ def desired_file_for(config: Path | None, db: str | None) -> Path:
     return path
 
 
-@iwmo_app.command("lees", cls=COMMAND)
+@iwmo_app.command(
+    "lees",
+    cls=COMMAND,
+    epilog="Voorbeeld:\n\n  ieb iwmo lees iwmo-berichten/\n  ieb iwmo lees WMO305.xml WMO307.xml --stil\n",
+)
 def lees_command(
     paths: Annotated[
         list[Path], typer.Argument(help="WMO301/305/307-bestanden, mappen of StUF-GGk-enveloppen.")
@@ -196,7 +201,11 @@ def lees_command(
         raise typer.Exit(1)
 
 
-@iwmo_app.command("gewenst", cls=COMMAND)
+@iwmo_app.command(
+    "gewenst",
+    cls=COMMAND,
+    epilog="Voorbeeld:\n\n  ieb iwmo gewenst --out gewenst.csv\n  ieb iwmo gewenst --out gewenst.csv --trigger levering\n",
+)
 def gewenst_command(
     out: Annotated[Path, typer.Option("--out", help="Het gewenste-situatiebestand (CSV) voor ieb plan.")],
     trigger: TriggerOption = None,
@@ -231,7 +240,7 @@ def gewenst_command(
         raise typer.Exit(1)
 
 
-@iwmo_app.command("uitleg", cls=COMMAND)
+@iwmo_app.command("uitleg", cls=COMMAND, epilog="Voorbeeld:\n\n  ieb iwmo uitleg 999900006\n")
 def uitleg_command(
     bsn: Annotated[str, typer.Argument(help="Bsn van de client (9 cijfers).")],
     trigger: TriggerOption = None,

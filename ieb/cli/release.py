@@ -16,10 +16,15 @@ release_app = typer.Typer(
     cls=GROUP,
     help="iEb-releases: de officiële XSD's van een release controleren en registreren.",
     no_args_is_help=True,
+    epilog="Voorbeeld:\n\n  ieb release check iEb-4.0-xsd/\n",
 )
 
 
-@release_app.command("check", cls=COMMAND)
+@release_app.command(
+    "check",
+    cls=COMMAND,
+    epilog="Voorbeeld:\n\n  ieb release check iEb-4.0-xsd/\n  ieb release check iEb-4.0-xsd/ --no-register --format json\n",
+)
 def check(
     folder: Annotated[
         Path,

@@ -634,7 +634,7 @@ def _print_summary(summary: DemoSummary) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"ieb demo: gemeente {GEMEENTE} -> GGk -> CAK -> gemeente", show_header=True)
+    table = Table(title=f"ieb demo, gemeente {GEMEENTE}", show_header=True)
     table.add_column("wat")
     table.add_column("aantal", justify="right")
     rows = [
@@ -682,8 +682,12 @@ def demo_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Auditregels op stderr.")] = False,
     release: Annotated[
         str,
-        typer.Option("--release", metavar="ieb-4.0|ieb-1.0", help="iEb-release van de demo."),
-    ] = "ieb-1.0",
+        typer.Option(
+            "--release",
+            metavar="ieb-4.0|ieb-1.0",
+            help="iEb-release van de demo (ieb-4.0: de release in productie, op het stand-in-schema).",
+        ),
+    ] = "ieb-4.0",
 ) -> None:
     """Start simulator en ieb serve op loopback, verstuur N startberichten en wacht op alle retouren."""
     from ieb.simulator.faults import FaultConfig
@@ -714,6 +718,13 @@ def demo_command(
         typer.echo(summary.as_json())
     else:
         _print_summary(summary)
+        where = f"de database staat in {db}" if db is not None else "de database was tijdelijk en is weg"
+        typer.echo(
+            f"Klaar: {summary.sent} bericht(en) in {release} via het GGk naar de gesimuleerde CAK "
+            f"verstuurd over mutual TLS, {summary.accepted} geaccepteerd; {where}.\n"
+            "Volgende stap: uw eigen gemeente inrichten met `ieb init --simulator --gemeente CODE` "
+            "en de maandcyclus uit docs/aan-de-slag.md (ieb plan, ieb serve, ieb status)."
+        )
     if summary.lost or summary.duplicates:
         raise typer.Exit(1)
 

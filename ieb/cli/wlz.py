@@ -38,6 +38,7 @@ wlz_app = typer.Typer(
     cls=GROUP,
     help="Wlz-signalen: upload naar het Inlichtingenbureau, signalen van samenloop, voorstellen en besluiten.",
     no_args_is_help=True,
+    epilog="Voorbeeld:\n\n  ieb wlz upload --out upload.csv\n  ieb wlz signalen signalen.csv\n  ieb wlz lijst\n",
 )
 
 GemeenteOption = Annotated[
@@ -72,7 +73,7 @@ def _date(value: str | None, option: str) -> dt.date | None:
         raise usage_error(f"{value[:20]!r} is geen datum (JJJJ-MM-DD of DD-MM-JJJJ)", option) from None
 
 
-@wlz_app.command("upload", cls=COMMAND)
+@wlz_app.command("upload", cls=COMMAND, epilog="Voorbeeld:\n\n  ieb wlz upload --out upload.csv\n")
 def upload_command(
     out: Annotated[
         Path, typer.Option("--out", help="Het upload-CSV om te schrijven (bevat BSN's: alleen voor het IB).")
@@ -134,7 +135,11 @@ def upload_command(
     )
 
 
-@wlz_app.command("signalen", cls=COMMAND)
+@wlz_app.command(
+    "signalen",
+    cls=COMMAND,
+    epilog="Voorbeeld:\n\n  ieb wlz signalen signalen.csv\n  ieb wlz signalen signalen.csv --format json\n",
+)
 def signalen_command(
     signaalbestand: Annotated[
         Path | None, typer.Argument(help="Signalenbestand van het IB (CSV).", show_default=False)
@@ -219,7 +224,9 @@ def signalen_command(
         raise typer.Exit(1)
 
 
-@wlz_app.command("lijst", cls=COMMAND)
+@wlz_app.command(
+    "lijst", cls=COMMAND, epilog="Voorbeeld:\n\n  ieb wlz lijst\n  ieb wlz lijst --format json\n"
+)
 def lijst_command(
     gemeente: GemeenteOption = None,
     fmt: Annotated[
@@ -250,7 +257,11 @@ def lijst_command(
     typer.echo(f"{data['open']} open, {data['besloten']} besloten, {data['geen_actie']} zonder actie")
 
 
-@wlz_app.command("besluit", cls=COMMAND)
+@wlz_app.command(
+    "besluit",
+    cls=COMMAND,
+    epilog="Voorbeeld:\n\n  ieb wlz besluit 999900006 --stop 2026-11-30\n  ieb wlz besluit 999900018 --doorlopen\n",
+)
 def besluit_command(
     bsn: Annotated[str | None, typer.Argument(help="BSN van de cliënt.", show_default=False)] = None,
     stop: Annotated[
@@ -300,7 +311,7 @@ def besluit_command(
         typer.echo("de stop(s) gaan mee in de volgende ieb plan")
 
 
-@wlz_app.command("opschonen", cls=COMMAND)
+@wlz_app.command("opschonen", cls=COMMAND, epilog="Voorbeeld:\n\n  ieb wlz opschonen --ouder-dan 365\n")
 def opschonen_command(
     ouder_dan: Annotated[
         str | None,
