@@ -14,6 +14,7 @@ import typer
 from ieb.build import DEFAULT_RELEASE
 from ieb.build import klasse_columns as build_columns_of
 from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
+from ieb.errors import ConfigurationError
 from ieb.releases import get_pack
 
 #: the release ``ieb build`` writes and ``ieb show`` uses for its examples
@@ -354,7 +355,7 @@ def _stand_in(release: str | None, registry: Registry) -> str | None:
         return None
     try:
         return registry.get(release).stand_in
-    except Exception:  # noqa: BLE001 - a scanned folder or unknown release has no pack note
+    except ConfigurationError:  # an unknown release (already reported as such) has no pack note
         return None
 
 

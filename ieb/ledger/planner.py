@@ -866,7 +866,7 @@ def _refuse_older_release(conn: sa.Connection, afzender: str, pack: ReleasePack)
     for name in sorted({str(r) for r in releases if r and r != pack.name}):
         try:
             other: ReleasePack | None = get_pack(name)
-        except (KeyError, ConfigurationError, LookupError):
+        except ConfigurationError:  # a release no longer registered: refused below
             other = None
         if (
             other is not None
