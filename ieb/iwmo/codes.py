@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from ieb.policy.wmo020 import CATEGORIEEN
+
 __all__ = [
     "BERICHTCODES",
     "CATEGORIEEN",
@@ -21,27 +23,6 @@ __all__ = [
     "namespace_of",
 ]
 
-#: WMO020 Productcategorie: code -> omschrijving.
-CATEGORIEEN: dict[str, str] = {
-    "01": "Hulp bij het huishouden",
-    "02": "Begeleiding",
-    "03": "Persoonlijke verzorging",
-    "04": "Kortdurend verblijf",
-    "05": "Woondiensten",
-    "06": "Overige ondersteuning gericht op het individu of huishouden/gezin",
-    "07": "Dagbesteding",
-    "08": "Vervoerdiensten",
-    "09": "Overige groepsgerichte ondersteuning",
-    "10": "Overige maatwerk arrangementen",
-    "11": "Rolstoelen",
-    "12": "Vervoervoorzieningen",
-    "13": "Woonvoorzieningen",
-    "14": "Overige hulpmiddelen",
-    "15": "Beschermd wonen",
-    "16": "Opvang",
-    "17": "Spoedopvang",
-    "18": "Overige beschermd wonen en opvang",
-}
 
 #: Rolstoelen never carry an eigen bijdrage (Wmo 2015 art. 2.1.4 lid 1); a setting naming 11 is refused.
 NOOIT_BIJDRAGEPLICHTIG = frozenset({"11"})

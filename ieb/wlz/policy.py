@@ -18,31 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from ieb.policy.wmo020 import CATEGORIEEN
 from ieb.wlz.settings import BeleidSettings
 
 __all__ = ["CATEGORIEEN", "Proposal", "propose"]
-
-#: WMO020 productcategorie -> omschrijving (iWmo 3.2 code list)
-CATEGORIEEN = {
-    "01": "Hulp bij het huishouden",
-    "02": "Begeleiding",
-    "03": "Persoonlijke verzorging",
-    "04": "Kortdurend verblijf",
-    "05": "Woondiensten",
-    "06": "Overige ondersteuning gericht op het individu of huishouden/gezin",
-    "07": "Dagbesteding",
-    "08": "Vervoerdiensten",
-    "09": "Overige groepsgerichte ondersteuning",
-    "10": "Overige maatwerk arrangementen",
-    "11": "Rolstoelen",
-    "12": "Vervoervoorzieningen",
-    "13": "Woonvoorzieningen",
-    "14": "Overige hulpmiddelen",
-    "15": "Beschermd wonen",
-    "16": "Opvang",
-    "17": "Spoedopvang",
-    "18": "Overige beschermd wonen en opvang",
-}
 
 Voorstel = Literal["stop", "doorlopen", "geen"]
 
