@@ -40,7 +40,7 @@ from typing import Any
 from ieb.types import mask_bsns
 from ieb.xmlsafe import MAX_BYTES
 
-__all__ = ["HEAD_TIMEOUT", "create_app", "serve", "status_data", "uvicorn_config"]
+__all__ = ["HEAD_TIMEOUT", "create_app", "patch_levels", "serve", "status_data", "uvicorn_config"]
 
 HEAD_TIMEOUT = 10.0
 """Seconds a connection may take to send a complete request head (and to stay idle between
@@ -66,6 +66,20 @@ def _revisions() -> list[str]:
     except ImportError:
         return []
     return [str(getattr(r, "name", r)) for r in getattr(module, "REVISIONS", ())]
+
+
+def patch_levels() -> list[str]:
+    """The patch levels ``X-Version-Override`` accepts: the revisions of the registered releases
+    (``1.0.2``, ``1.0.3``, ``4.0``)."""
+    from ieb.releases import default_registry
+
+    return [str(r.name) for pack in default_registry for r in pack.revisions]
+
+
+def _dvs_style(request: Any) -> bool:
+    """A request in the DVS's form: form content type or the DVS's version header."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/x-www-form-urlencoded" or "x-version-override" in request.headers
 
 
 def status_data(max_bytes: int = MAX_BYTES) -> dict[str, Any]:
@@ -116,8 +130,8 @@ def create_app(
         ) from exc
 
     from ieb.conformance.rapport import rapport_bytes
+    from ieb.conformance.verdict import check_bytes
     from ieb.errors import IebError
-    from ieb.validation import validate_bytes
 
     def problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
         return JSONResponse({"error": message}, status_code=status, headers=headers)
@@ -156,9 +170,20 @@ def create_app(
 
     async def validatie(request: Request) -> Response:
         held = [0]
+        declared = request.headers.get("content-length")
+        if declared is None and _dvs_style(request):
+            return problem(
+                411,
+                "Content-Length ontbreekt: de DVS-API vraagt de lengte van het bericht vooraf "
+                "(stuur het bestand in één keer, niet 'chunked')",
+            )
         try:
             async with asyncio.timeout(body_timeout):
                 data = await read_limited(request, held)
+            if declared is not None and declared.strip().isdigit() and int(declared) != len(data):
+                return problem(
+                    400, f"Content-Length {declared.strip()} klopt niet: het bericht telt {len(data)} bytes"
+                )
             return await validate_request(request, data)
         except _TooLarge:
             return problem(
@@ -182,8 +207,19 @@ def create_app(
             except ValueError:
                 return problem(400, f"today={request.query_params['today']!r} is geen datum JJJJ-MM-DD")
         kwargs: dict[str, Any] = {"today": day or dt.date.today(), "max_bytes": max_bytes}
+        override = request.headers.get("x-version-override")
+        if override is not None:  # the DVS header: the patch level of the standard
+            levels = patch_levels()
+            if override.strip() not in levels:
+                return problem(
+                    400,
+                    f"X-Version-Override {mask_bsns(override.strip()[:40])!r} is geen ondersteund patchniveau; "
+                    f"ondersteund: {', '.join(levels)} (zonder de header: het niveau dat op de "
+                    "Dagtekening gold)",
+                )
+            kwargs["revision"] = override.strip()
         revisie = request.headers.get("x-ieb-revisie") or request.query_params.get("revisie")
-        if revisie:
+        if revisie and override is None:
             name = _revision_parameter()
             if name is None:
                 return problem(
@@ -194,22 +230,23 @@ def create_app(
             kwargs[name] = revisie
         if working.locked():
             return problem(503, busy_message, {"Retry-After": "2"})
+        name = request.query_params.get("naam", "bericht.xml")
         async with working:
             try:
-                report = await run_in_threadpool(validate_bytes, data, **kwargs)
+                verdict = await run_in_threadpool(lambda: check_bytes(data, name=name, **kwargs))
             except (IebError, ValueError, KeyError) as exc:
                 return problem(422, mask_bsns(str(exc)))
-        valid = "true" if report.valid else "false"
+        valid = "true" if verdict.valid else "false"
         if "application/json" in request.headers.get("accept", ""):
-            name = request.query_params.get("naam", "bericht.xml")
-            row = {"path": name, **report.to_dict()}
-            summary = {"files": 1, "valid": int(report.valid), "invalid": int(not report.valid)}
-            body = json.dumps({"files": [row], "summary": summary}, ensure_ascii=False, indent=2) + "\n"
+            summary = {"files": 1, "valid": int(verdict.valid), "invalid": int(not verdict.valid)}
+            body = (
+                json.dumps({"files": [verdict.row], "summary": summary}, ensure_ascii=False, indent=2) + "\n"
+            )
             return Response(
                 body, media_type="application/json; charset=utf-8", headers={"X-Ieb-Valid": valid}
             )
         return Response(
-            rapport_bytes(report, today=kwargs["today"]),
+            rapport_bytes(verdict.report, root=verdict.root, today=kwargs["today"]),
             media_type="application/xml; charset=utf-8",
             headers={"X-Ieb-Valid": valid},
         )
