@@ -112,7 +112,9 @@ def parse_rapport(data: bytes, *, max_bytes: int = MAX_ANSWER) -> DvsRapport:
         locaties = tuple(t for t in (_text(loc) for loc in fout.iterfind(_R + "Locatie")) if t)
         if not code or not locaties:
             raise DvsError(f"het rapport van de DVS klopt niet: Fout {n} heeft geen Code of geen Locatie")
-        fouten.append(DvsFout(code, _text(fout.find(_R + "Retourcode")), locaties, _text(fout.find(_R + "Details"))))
+        fouten.append(
+            DvsFout(code, _text(fout.find(_R + "Retourcode")), locaties, _text(fout.find(_R + "Details")))
+        )
     return DvsRapport(tuple(fouten), _text(root.find(f"{_R}Header/{_R}XSLTVersie")))
 
 

@@ -16,6 +16,14 @@ An ASGI app (Starlette, served by uvicorn; install with ``pip install 'ieb[servi
     ``max_bytes`` bytes of bodies are buffered; a request beyond that gets ``503`` at once
     (with ``Retry-After``). A body not received within ``body_timeout`` seconds gets ``408``.
 
+The DVS API (the Decentrale Validatieservice container of iStandaarden, docs/dvs.md) on the same
+path: a request with ``Content-Type: application/x-www-form-urlencoded`` (or ``X-Version-Override``)
+must carry a ``Content-Length`` (``411`` otherwise); a Content-Length that does not match the body is
+``400``. ``X-Version-Override: <patch>`` picks the patch level (a revision name of
+:func:`patch_levels`: ``1.0.2``, ``1.0.3``, ``4.0``; default the one valid on the Dagtekening); an
+unsupported level is ``400`` naming the supported ones. The answer is the rapport. Envelopes
+(StUF-GGk) get the same verdict as ``ieb validate`` (:func:`ieb.conformance.verdict.check_bytes`).
+
 Connections: open connections are not counted (idle sockets cannot lock anyone out); instead a
 connection whose request head is not complete within ``head_timeout`` seconds (default 10) of
 connecting, or of its previous answer, is closed (:class:`HeadDeadlineProtocol`). The number of

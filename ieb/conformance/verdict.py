@@ -160,4 +160,6 @@ def check_bytes(
         return envelope_result(
             name, bytes(data), today=today, gemeenten=gemeenten, registry=registry, revision=revision
         )
-    return Verdict(row={"path": name, **report.to_dict()}, report=report, root=report.root, payload=bytes(data))
+    return Verdict(
+        row={"path": name, **report.to_dict()}, report=report, root=report.root, payload=bytes(data)
+    )

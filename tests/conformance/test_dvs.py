@@ -104,7 +104,9 @@ def _envelope(payload: bytes) -> bytes:
     return ggk.build(ggk.new_di01(payload, "WMO401", "0363", tijdstip=dt.datetime(2026, 5, 20, 10, 0)))
 
 
-@pytest.mark.parametrize(("sample", "valid"), [("valid/wmo401-start.xml", True), ("invalid/cs002-bsn-11proef.xml", False)])
+@pytest.mark.parametrize(
+    ("sample", "valid"), [("valid/wmo401-start.xml", True), ("invalid/cs002-bsn-11proef.xml", False)]
+)
 def test_cli_rapport_and_service_agree_on_an_envelope(
     sample: str, valid: bool, tmp_path: Path, served: Served, rapport_schema: etree.XMLSchema
 ) -> None:
@@ -154,7 +156,10 @@ def test_rapport_dir_keeps_folders_and_never_shares_a_rapport(tmp_path: Path) ->
          str(src / "a" / "bericht.xml"), str(src / "a" / ".." / "a" / "bericht.xml")],
     )  # fmt: skip
     assert twice.exit_code == 0, twice.output
-    assert sorted(p.name for p in (tmp_path / "o2").rglob("*.xml")) == ["bericht-2.rapport.xml", "bericht.rapport.xml"]
+    assert sorted(p.name for p in (tmp_path / "o2").rglob("*.xml")) == [
+        "bericht-2.rapport.xml",
+        "bericht.rapport.xml",
+    ]
 
 
 # ------------------------------------------------------------------ a stand-in DVS
@@ -245,7 +250,9 @@ def _official(_: bytes) -> tuple[int, bytes]:
     )
 
 
-def test_validate_dvs_merges_the_rapport_with_sources(tmp_path: Path, rapport_schema: etree.XMLSchema) -> None:
+def test_validate_dvs_merges_the_rapport_with_sources(
+    tmp_path: Path, rapport_schema: etree.XMLSchema
+) -> None:
     bad = SAMPLES / "invalid" / "cs002-bsn-11proef.xml"
     with StandIn(_official) as dvs:
         result = runner.invoke(app, ["validate", "--today", TODAY, "-f", "json", "--dvs", dvs.url, str(bad)])
@@ -253,7 +260,10 @@ def test_validate_dvs_merges_the_rapport_with_sources(tmp_path: Path, rapport_sc
         (row,) = json.loads(result.stdout)["files"]
         assert [(i["code"], i["source"]) for i in row["issues"]] == [("CS002", "ieb+dvs"), ("TR999", "dvs")]
         tr = row["issues"][1]
-        assert tr["retourcode"] == "9999" and tr["location"] == "/Bericht/Client/Bsn | /Bericht/Header/Dagtekening"
+        assert (
+            tr["retourcode"] == "9999"
+            and tr["location"] == "/Bericht/Client/Bsn | /Bericht/Header/Dagtekening"
+        )
         assert "999999990" not in result.stdout  # BSNs in the DVS's Details are masked too
         assert row["dvs"] == {"xslt_versie": "1.3.2"} and row["valid"] is False
         seen = dvs.seen[-1]
@@ -292,7 +302,9 @@ def test_dvs_url_from_ieb_toml_and_the_envelope_payload_is_sent(tmp_path: Path) 
     with StandIn(lambda body: (200, _rapport())) as dvs:
         (tmp_path / "ieb.toml").write_text(f'dvs_url = "{dvs.url}"\n', encoding="utf-8")
         result = runner.invoke(
-            app, ["validate", "--today", TODAY, "-f", "json", str(env)], env={"IEB_CONFIG": str(tmp_path / "ieb.toml")}
+            app,
+            ["validate", "--today", TODAY, "-f", "json", str(env)],
+            env={"IEB_CONFIG": str(tmp_path / "ieb.toml")},
         )
         assert result.exit_code == 0, result.output
         assert dvs.seen and dvs.seen[-1]["body"] == good  # the iEb file inside, not the envelope
