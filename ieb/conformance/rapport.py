@@ -22,7 +22,8 @@ The shape, as the published schema of the iStandaarden validation tooling states
 As the official XSLT set writes it (iStandaarden, ``xslt-validatie/common/2_0/basis.xsl``):
 
 - ``Identificatie`` is the file's own Identificatie, whitespace collapsed and *not* masked, so a
-  rapport can be matched to its message (cut to the 12 characters the rapport type allows);
+  rapport can be matched to its message (cut to the 12 characters the rapport type allows); the one
+  exception is a BSN put there (nine stand-alone digits passing the 11-proef), masked as everywhere;
 - a ``Locatie`` is an XPath of local names without prefixes from the root (``/Bericht/Client/Bsn``),
   with a position ``[n]`` only on a step that has same-named siblings;
 - ``Fouten`` is always there, empty for a valid file;
@@ -44,7 +45,7 @@ from collections.abc import Sequence
 
 from lxml import etree
 
-from ieb.types import mask_bsns
+from ieb.types import bsn_is_valid, mask_bsn, mask_bsns
 from ieb.validation.report import Issue, Report
 
 __all__ = ["RAPPORT_NS", "official_xpath", "rapport_bytes", "rapport_element"]
@@ -54,6 +55,15 @@ _R = f"{{{RAPPORT_NS}}}"
 _VERSIE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*:")
+_NINE = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
+
+
+def _identificatie(value: str) -> str:
+    """The Identificatie as the official XSLT copies it (whitespace collapsed), except that a
+    stand-alone run of nine digits passing the 11-proef (a BSN put in the Identificatie) is masked:
+    no full BSN in any output. Counters such as ``ZW00000001`` stay as they are."""
+    text = " ".join(value.split())
+    return _NINE.sub(lambda m: mask_bsn(m.group(0)) if bsn_is_valid(m.group(0)) else m.group(0), text)
 
 
 def official_xpath(location: str) -> str:
@@ -135,13 +145,14 @@ def rapport_element(
     header = _child(doc, "Header") if doc is not None else None
     rapport = etree.Element(_R + "Rapport", nsmap={"r": RAPPORT_NS})
     h = _sub(rapport, "Header")
-    # header values are copied from a possibly hostile file: mask any BSN-like digit run, except in
-    # Identificatie, which the official XSLT copies as is (the key that matches rapport and message)
+    # header values are copied from a possibly hostile file: mask any BSN-like digit run; Identificatie
+    # is copied as the official XSLT does (the key that matches rapport and message), only a real
+    # BSN in it (nine digits passing the 11-proef) is masked
     _sub(h, "BerichtCode", mask_bsns(_text(header, "BerichtCode") or "0"))
     _sub(h, "BerichtVersie", _small_int(_text(header, "BerichtVersie")))
     _sub(h, "BerichtSubversie", _small_int(_text(header, "BerichtSubversie")))
     bid = _sub(h, "BerichtIdentificatie")
-    identificatie = " ".join((_text(header, "BerichtIdentificatie", "Identificatie") or "").split())
+    identificatie = _identificatie(_text(header, "BerichtIdentificatie", "Identificatie") or "")
     _sub(bid, "Identificatie", identificatie[:12])
     _sub(
         bid,

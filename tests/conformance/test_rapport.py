@@ -156,3 +156,13 @@ def test_identificatie_is_copied_unmasked_details_stay_masked(rapport_schema: et
     assert bsn.encode() not in out  # the BSN quoted in Details stays masked
     assert root.find("r:Header/r:XSLTVersie", R) is None  # ieb is no XSLT set: no XSLTVersie of its own
     assert root.xpath("//r:Fout/r:Locatie/text()", namespaces=R) == ["/Bericht/Client/Bsn"]
+
+
+def test_a_bsn_put_in_the_identificatie_is_still_masked() -> None:
+    doc = b"""<Bericht xmlns="urn:x"><Header><BerichtIdentificatie><Identificatie>999900018</Identificatie>
+    <Dagtekening>2026-05-20</Dagtekening></BerichtIdentificatie></Header></Bericht>"""
+    out = rapport_bytes(Report(), root=etree.fromstring(doc), today=dt.date(2026, 6, 1))
+    assert b"999900018" not in out and b"******018" in out
+    doc = doc.replace(b"999900018", b"999900019")  # nine digits, no 11-proef: a counter, copied
+    out = rapport_bytes(Report(), root=etree.fromstring(doc), today=dt.date(2026, 6, 1))
+    assert b">999900019<" in out
