@@ -403,6 +403,10 @@ release = {q(release)}
 # gemeente heeft de gewenste situatie een kolom 'gemeente'.
 gemeenten = {arr(gemeenten)}
 
+# Optioneel: een draaiende DVS (Decentrale Validatieservice); 'ieb validate' laat elk bestand dan
+# ook daar controleren en voegt de bevindingen samen (docs/dvs.md).
+# dvs_url = "http://localhost:8080"
+
 [organisatie]
 # De organisatie die verstuurt: OIN en PKIoverheid-certificaat (met tussen-CA's), sleutel en de
 # vertrouwde roots. De sleutel wordt nooit getoond.

@@ -139,7 +139,7 @@ def create_app(
 
     from ieb.conformance.rapport import rapport_bytes
     from ieb.conformance.verdict import check_bytes
-    from ieb.errors import IebError
+    from ieb.errors import ConfigurationError, IebError
 
     def problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
         return JSONResponse({"error": message}, status_code=status, headers=headers)
@@ -242,6 +242,9 @@ def create_app(
         async with working:
             try:
                 verdict = await run_in_threadpool(lambda: check_bytes(data, name=name, **kwargs))
+            except ConfigurationError as exc:
+                # a patch level of another release than the file's: unsupported for this file (DVS: 400)
+                return problem(400 if override is not None else 422, mask_bsns(str(exc)))
             except (IebError, ValueError, KeyError) as exc:
                 return problem(422, mask_bsns(str(exc)))
         valid = "true" if verdict.valid else "false"

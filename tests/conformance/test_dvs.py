@@ -350,3 +350,61 @@ def test_answer_size_is_bounded() -> None:
         assert parse_rapport(_rapport()).xslt_versie == "1.3.2"
     with pytest.raises(DvsError, match="http"):
         DvsClient("ftp://example.invalid")
+
+
+def test_a_patch_level_of_another_release_is_400(served: Served) -> None:
+    good = (SAMPLES / "valid" / "wmo401-start.xml").read_bytes()  # an iEb 1.0 file
+    status, _, body = served.request(
+        "POST", "/validatie", good, _dvs_headers(good, **{"X-Version-Override": "4.0"})
+    )
+    assert status == 400 and "4.0" in json.loads(body)["error"]
+
+
+def test_a_content_length_that_does_not_match_the_body_is_400() -> None:
+    """The HTTP layer (h11) frames bodies by Content-Length itself; the app checks it again for any
+    ASGI server that does not: called here as an ASGI app with a body longer than declared."""
+    import asyncio
+
+    from ieb.conformance.service import create_app
+
+    app = create_app()
+    data = (SAMPLES / "valid" / "wmo401-start.xml").read_bytes()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/validatie",
+        "raw_path": b"/validatie",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"10"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": data, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400
+    assert "Content-Length 10 klopt niet" in json.loads(sent[1]["body"])["error"]
+
+
+def test_dvs_url_in_ieb_toml_must_be_http(tmp_path: Path) -> None:
+    from ieb.config import load_config
+    from ieb.errors import ConfigurationError
+
+    (tmp_path / "ieb.toml").write_text('dvs_url = "ftp://dvs.example"\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="dvs_url"):
+        load_config(tmp_path / "ieb.toml")
+    (tmp_path / "ieb.toml").write_text('dvs_url = "http://localhost:8080"\n', encoding="utf-8")
+    assert load_config(tmp_path / "ieb.toml").dvs_url == "http://localhost:8080"
