@@ -279,6 +279,8 @@ def _merge_dvs(results: list[dict[str, Any]], files: list[Path], client: Any) ->
     except IebError as exc:
         typer.echo(f"fout: {exc.message}; er is niets gerapporteerd", err=True)
         raise typer.Exit(2) from None
+    finally:
+        client.close()
 
 
 def _rule_options(

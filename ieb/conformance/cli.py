@@ -167,13 +167,16 @@ def validate_conformance(
                 try:
                     answer = dvs.validate(payload)
                 except DvsError as exc:
-                    sys.stderr.write(f"fout: {f}: {exc.message}\n")
+                    sys.stderr.write(f"fout: {f}: {exc.message}; er is niets gerapporteerd\n")
+                    dvs.close()
                     return 2
                 issues, sources = merge(report.issues, answer)
                 report = Report(report.bericht, report.release, issues, report.root)
                 versie = answer.xslt_versie
             results.append((f, None, report))
             extra.append((sources, versie))
+    if dvs is not None:
+        dvs.close()
     invalid = sum(1 for _, _, r in results if not r.valid)
     if format == "rapport":
         targets = rapport_paths([p for p, _, _ in results], rapport_dir) if rapport_dir else None

@@ -29,7 +29,8 @@ connection whose request head is not complete within ``head_timeout`` seconds (d
 connecting, or of its previous answer, is closed (:class:`HeadDeadlineProtocol`). The number of
 open connections is bounded by the process's file-descriptor limit only.
 ``GET /status``
-    ``{"version", "releases": [{"name", "messages"}], "rules", "max_bytes", "revisions"}``.
+    ``{"version", "releases": [{"name", "messages"}], "rules", "max_bytes", "revisions",
+    "patch_levels"}`` (``patch_levels``: what ``X-Version-Override`` accepts).
 
 Revisions: when :func:`ieb.validation.validate_bytes` accepts a ``revision`` argument (release
 revisions with their own rule parameters), the ``revisie`` value is passed on; until then a request
@@ -110,6 +111,7 @@ def status_data(max_bytes: int = MAX_BYTES) -> dict[str, Any]:
         "max_bytes": max_bytes,
         "revisions": _revisions(),
         "revision_parameter": _revision_parameter() is not None,
+        "patch_levels": patch_levels(),
     }
 
 

@@ -67,8 +67,8 @@ def test_curl_style_call_with_the_dvs_headers(served: Served, rapport_schema: et
         )
         assert status == 200, body
         assert_rapport_valid(rapport_schema, body)
-    status, _, _ = served.request("GET", "/status")
-    assert status == 200
+    status, _, body = served.request("GET", "/status")
+    assert status == 200 and {"1.0.2", "1.0.3", "4.0"} <= set(json.loads(body)["patch_levels"])
 
 
 def test_unknown_patch_level_is_400_with_the_levels_known(served: Served) -> None:
@@ -125,6 +125,7 @@ def test_cli_rapport_and_service_agree_on_an_envelope(
         "POST", f"/validatie?today={TODAY}", data, {"Accept": "application/json"}
     )
     assert status == 200 and json.loads(body)["files"][0]["valid"] is valid
+    assert json.loads(body)["files"][0] == {**json.loads(cli.stdout)["files"][0], "path": "bericht.xml"}
     assert headers["x-ieb-valid"] == ("true" if valid else "false")
     status, _, body = served.request("POST", f"/validatie?today={TODAY}", data, _dvs_headers(data))
     assert (len(assert_rapport_valid(rapport_schema, body).find("r:Fouten", R)) == 0) is valid
