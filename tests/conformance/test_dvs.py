@@ -409,3 +409,19 @@ def test_dvs_url_in_ieb_toml_must_be_http(tmp_path: Path) -> None:
         load_config(tmp_path / "ieb.toml")
     (tmp_path / "ieb.toml").write_text('dvs_url = "http://localhost:8080"\n', encoding="utf-8")
     assert load_config(tmp_path / "ieb.toml").dvs_url == "http://localhost:8080"
+
+
+def test_a_dvs_that_never_answers_is_a_timeout_error() -> None:
+    release = threading.Event()
+
+    def hang(body: bytes) -> tuple[int, bytes]:
+        release.wait(30)  # answers only after the client gave up
+        return 200, _rapport()
+
+    with StandIn(hang) as dvs:
+        try:
+            client = DvsClient(dvs.url, timeout=0.3)
+            with pytest.raises(DvsError, match="niet binnen 0.3 seconden"):
+                client.validate(b"<x/>")
+        finally:
+            release.set()
