@@ -421,7 +421,7 @@ def test_a_dvs_that_never_answers_is_a_timeout_error() -> None:
     with StandIn(hang) as dvs:
         try:
             client = DvsClient(dvs.url, timeout=0.3)
-            with pytest.raises(DvsError, match="niet binnen 0.3 seconden"):
+            with pytest.raises(DvsError, match=r"niet binnen 0\.3 seconden"):
                 client.validate(b"<x/>")
         finally:
             release.set()
