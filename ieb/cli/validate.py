@@ -248,15 +248,15 @@ def validate(
 
 
 def _dvs_client(url: str | None, forced: Revision | None) -> Any:
-    """The DVS client of ``--dvs URL`` or else of ``dvs_url`` in the ieb.toml found; None when neither."""
+    """The DVS client of ``--dvs URL``, else of ``dvs_url`` in the ieb.toml found (or ``IEB_DVS_URL``);
+    None when none is set. A URL that is not http(s) is a usage error (exit 2)."""
     from ieb.errors import IebError
 
     if url is None:
         try:
             from ieb.config import find_config, load_config
 
-            found = find_config()
-            url = load_config(found).dvs_url if found is not None else None
+            url = load_config(find_config()).dvs_url  # ieb.toml, else IEB_DVS_URL
         except IebError:
             url = None
     if url is None:

@@ -425,3 +425,16 @@ def test_a_dvs_that_never_answers_is_a_timeout_error() -> None:
                 client.validate(b"<x/>")
         finally:
             release.set()
+
+
+def test_dvs_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ieb.toml here
+    good = SAMPLES / "valid" / "wmo401-start.xml"
+    with StandIn(lambda body: (200, _rapport())) as dvs:
+        result = runner.invoke(
+            app, ["validate", "--today", TODAY, "-f", "json", str(good)], env={"IEB_DVS_URL": dvs.url}
+        )
+        assert result.exit_code == 0, result.output
+        assert len(dvs.seen) == 1
+    bad = runner.invoke(app, ["validate", "--today", TODAY, "--dvs", "ftp://x", str(good)])
+    assert bad.exit_code == 2 and "http" in bad.output
