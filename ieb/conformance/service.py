@@ -20,8 +20,9 @@ The DVS API (the Decentrale Validatieservice container of iStandaarden, docs/dvs
 path: a request with ``Content-Type: application/x-www-form-urlencoded`` (or ``X-Version-Override``)
 must carry a ``Content-Length`` (``411`` otherwise); a Content-Length that does not match the body is
 ``400``. ``X-Version-Override: <patch>`` picks the patch level (a revision name of
-:func:`patch_levels`: ``1.0.2``, ``1.0.3``, ``4.0``; default the one valid on the Dagtekening); an
-unsupported level is ``400`` naming the supported ones. The answer is the rapport. Envelopes
+:func:`patch_levels`: ``1.0.2``, ``1.0.3``, ``4.0``; default, as the DVS, the one valid on the
+validation date, where ieb's own API uses the one of the file's Dagtekening); an unsupported level
+is ``400`` naming the supported ones. Every answer names the level applied in ``X-Ieb-Patch``. The answer is the rapport. Envelopes
 (StUF-GGk) get the same verdict as ``ieb validate`` (:func:`ieb.conformance.verdict.check_bytes`).
 
 Connections: open connections are not counted (idle sockets cannot lock anyone out); instead a
@@ -83,6 +84,50 @@ def patch_levels() -> list[str]:
     from ieb.releases import default_registry
 
     return [str(r.name) for pack in default_registry for r in pack.revisions]
+
+
+def applied_level(verdict: Any, day: dt.date | None = None) -> str | None:
+    """The patch level (revision name) that applies to the checked file: the one in force on ``day``
+    or, without it, on the file's Dagtekening (the newest when unreadable), as
+    :func:`ieb.validation.validate_bytes` chooses it; None when the file's release is unknown or
+    has no revisions."""
+    from ieb.errors import ConfigurationError
+    from ieb.releases import default_registry
+
+    release = verdict.report.release
+    if not release:
+        return None
+    try:
+        pack = default_registry.get(release)
+    except ConfigurationError:
+        return None
+    if not pack.revisions:
+        return None
+    if day is None:
+        header = next(
+            (c for c in (verdict.root if verdict.root is not None else ()) if _local(c) == "Header"), None
+        )
+        bid = next(
+            (c for c in (header if header is not None else ()) if _local(c) == "BerichtIdentificatie"), None
+        )
+        text = next(
+            (
+                "".join(c.itertext()).strip()
+                for c in (bid if bid is not None else ())
+                if _local(c) == "Dagtekening"
+            ),
+            "",
+        )
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            day = None
+    return str(pack.revision_on(day).name)
+
+
+def _local(el: Any) -> str:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    return tag.rsplit("}", 1)[-1]
 
 
 def _dvs_style(request: Any) -> bool:
@@ -241,27 +286,35 @@ def create_app(
         if working.locked():
             return problem(503, busy_message, {"Retry-After": "2"})
         name = request.query_params.get("naam", "bericht.xml")
+        forced = kwargs.get("revision") or kwargs.get("revisie")
         async with working:
             try:
                 verdict = await run_in_threadpool(lambda: check_bytes(data, name=name, **kwargs))
+                level = str(forced) if forced else applied_level(verdict)
+                if forced is None and _dvs_style(request):
+                    # as the DVS: by default the patch level valid on the validation date
+                    on_day = applied_level(verdict, kwargs["today"])
+                    if on_day is not None and on_day != level:
+                        kwargs["revision"] = level = on_day
+                        verdict = await run_in_threadpool(lambda: check_bytes(data, name=name, **kwargs))
             except ConfigurationError as exc:
                 # a patch level of another release than the file's: unsupported for this file (DVS: 400)
                 return problem(400 if override is not None else 422, mask_bsns(str(exc)))
             except (IebError, ValueError, KeyError) as exc:
                 return problem(422, mask_bsns(str(exc)))
-        valid = "true" if verdict.valid else "false"
+        headers = {"X-Ieb-Valid": "true" if verdict.valid else "false"}
+        if level:
+            headers["X-Ieb-Patch"] = level
         if "application/json" in request.headers.get("accept", ""):
             summary = {"files": 1, "valid": int(verdict.valid), "invalid": int(not verdict.valid)}
             body = (
                 json.dumps({"files": [verdict.row], "summary": summary}, ensure_ascii=False, indent=2) + "\n"
             )
-            return Response(
-                body, media_type="application/json; charset=utf-8", headers={"X-Ieb-Valid": valid}
-            )
+            return Response(body, media_type="application/json; charset=utf-8", headers=headers)
         return Response(
             rapport_bytes(verdict.report, root=verdict.root, today=kwargs["today"]),
             media_type="application/xml; charset=utf-8",
-            headers={"X-Ieb-Valid": valid},
+            headers=headers,
         )
 
     async def status(request: Request) -> Response:

@@ -438,3 +438,19 @@ def test_dvs_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
         assert len(dvs.seen) == 1
     bad = runner.invoke(app, ["validate", "--today", TODAY, "--dvs", "ftp://x", str(good)])
     assert bad.exit_code == 2 and "http" in bad.output
+
+
+def test_dvs_default_is_the_level_valid_on_the_validation_date(served: Served) -> None:
+    """A file dated in the 1.0.2 period (before 2021-07-19), validated on 2026-06-01: the DVS API
+    applies 1.0.3 (the level of the validation date); ieb's own API the one of its Dagtekening."""
+    data = (SAMPLES / "valid" / "wmo401-start.xml").read_bytes()
+    day = etree.fromstring(data).xpath("//*[local-name()='Dagtekening']/text()")[0]
+    old = data.replace(f">{day}<".encode(), b">2021-01-04<")
+    status, headers, _ = served.request("POST", f"/validatie?today={TODAY}", old, _dvs_headers(old))
+    assert status == 200 and headers["x-ieb-patch"] == "1.0.3"
+    status, headers, _ = served.request("POST", f"/validatie?today={TODAY}", old)
+    assert status == 200 and headers["x-ieb-patch"] == "1.0.2"
+    status, headers, _ = served.request(
+        "POST", f"/validatie?today={TODAY}", old, _dvs_headers(old, **{"X-Version-Override": "1.0.2"})
+    )
+    assert status == 200 and headers["x-ieb-patch"] == "1.0.2"
