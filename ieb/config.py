@@ -8,6 +8,7 @@ to the file's folder. Shape (see :func:`example_toml` for the commented file ``i
 
     database = "sqlite:///ieb.sqlite"          # SQLAlchemy URL or a SQLite file path
     gemeenten = ["0363", "0599"]               # the gemeenten this organisation sends for
+    dvs_url = "http://localhost:8080"          # optional: a running DVS, used by ieb validate
 
     [organisatie]                              # the party that holds the certificate
     oin = "00000099000000363000"
@@ -193,6 +194,9 @@ class IebConfig(_Base):
     receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    #: a running Decentrale Validatieservice (``http://localhost:8080``): ``ieb validate`` sends each
+    #: file there too and merges its rapport (docs/dvs.md); None = only ieb's own checks
+    dvs_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     #: ``[wlz]``: layouts and samenloop policy, validated by ``ieb.wlz.settings`` (docs/wlz.md)
     wlz: dict[str, Any] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
@@ -398,6 +402,10 @@ release = {q(release)}
 # De gemeenten waarvoor deze organisatie aanlevert (Afzender van elk bericht). Bij meer dan een
 # gemeente heeft de gewenste situatie een kolom 'gemeente'.
 gemeenten = {arr(gemeenten)}
+
+# Optioneel: een draaiende DVS (Decentrale Validatieservice); 'ieb validate' laat elk bestand dan
+# ook daar controleren en voegt de bevindingen samen (docs/dvs.md).
+# dvs_url = "http://localhost:8080"
 
 [organisatie]
 # De organisatie die verstuurt: OIN en PKIoverheid-certificaat (met tussen-CA's), sleutel en de

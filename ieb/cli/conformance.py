@@ -39,7 +39,7 @@ def serve_validation_command(
     ] = 10.0,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn-logniveau.")] = "warning",
 ) -> None:
-    """Valideer over HTTP: POST /validatie (rapport of JSON), GET /status."""
+    """Valideer over HTTP: POST /validatie (rapport of JSON), GET /status; ook de API van de DVS-container (Content-Type application/x-www-form-urlencoded, Content-Length, X-Version-Override), zie docs/dvs.md."""
     from ieb.errors import IebError
 
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from xml.sax.saxutils import escape, quoteattr
@@ -89,19 +88,6 @@ def _is_envelope(root: etree._Element | None) -> bool:
     return root.tag.startswith((f"{{{GGK_NS}}}", f"{{{STUF_NS}}}", f"{{{SOAP_NS}}}"))
 
 
-class _Anyone(Collection[str]):
-    """Every organisation code (``in`` is always true)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
-
-
 def _envelope_result(
     path: Path,
     data: bytes,
@@ -110,50 +96,11 @@ def _envelope_result(
     gemeenten: GemeenteLijst | None,
     registry: Registry,
 ) -> dict[str, Any]:
-    """The verdict on a StUF-GGk envelope and, for a Di01/Du01, on the iEb file inside."""
-    from ieb.ggk import Di01, Du01, EnvelopeChecks, check_envelope
-    from ieb.issues import Issue
-    from ieb.validation import validate_bytes
+    """The verdict on a StUF-GGk envelope and, for a Di01/Du01, on the iEb file inside: the one
+    verdict of every output (:func:`ieb.conformance.verdict.envelope_result`)."""
+    from ieb.conformance.verdict import envelope_result
 
-    # Routing (who may send or receive: IB210/IB213) is the receiving GGk's business, not a property
-    # of the file, so any organisation is accepted here.
-    routing = registry.functie_berichtcodes()
-    checks = EnvelopeChecks(known_zenders=_Anyone(), known_ontvangers=_Anyone(), functie_berichtcode=routing)
-    result = check_envelope(data, checks)
-    envelope = result.envelope
-    ieb_functie = isinstance(envelope, Di01 | Du01) and envelope.functie in routing
-    issues = [
-        Issue(f.code.value, None, 1, f.location, f.omschrijving).to_dict()  # masks like every Issue
-        for f in result.findings
-        # the content of a non-iEb functie (WMO301, a text file) is not ours to judge
-        if ieb_functie or f.code.value != "StUF055"
-    ]
-    bericht: str | None = None
-    if envelope is not None:
-        bericht = f"ggk_{envelope.berichtcode}" if isinstance(envelope, Di01 | Du01) else envelope.berichtcode
-    payload: dict[str, Any] | None = None
-    if isinstance(envelope, Di01 | Du01):
-        report = validate_bytes(envelope.payload, today=today, gemeenten=gemeenten, registry=registry)
-        if report.bericht is not None or envelope.functie in routing:
-            payload = {"functie": envelope.functie, **report.to_dict()}
-        else:
-            payload = {
-                "functie": envelope.functie,
-                "bericht": None,
-                "release": None,
-                "valid": None,
-                "issues": [],
-                "note": f"geen iEb-bericht (functie {envelope.functie}); niet gecontroleerd",
-            }
-    valid = not issues and (payload is None or payload["valid"] is not False)
-    return {
-        "path": str(path),
-        "bericht": bericht,
-        "release": ENVELOPE_RELEASE,
-        "valid": valid,
-        "issues": issues,
-        "payload": payload,
-    }
+    return envelope_result(str(path), data, today=today, gemeenten=gemeenten, registry=registry).row
 
 
 def _print_issues(console: Any, issues: list[dict[str, Any]], indent: str = "    ") -> None:
@@ -161,8 +108,9 @@ def _print_issues(console: Any, issues: list[dict[str, Any]], indent: str = "   
 
     for i in issues:
         rc = f"retourcode {i['retourcode']}" if i["retourcode"] else "geen retourcode"
+        source = f", bron {i['source']}" if i.get("source") else ""  # --dvs: ieb, dvs or ieb+dvs
         console.print(
-            f"{indent}[bold]{i['code']}[/] ({rc}, niveau {i['level']}) {rich_escape(i['location'] or '')}"
+            f"{indent}[bold]{i['code']}[/] ({rc}, niveau {i['level']}{source}) {rich_escape(i['location'] or '')}"
         )
         console.print(f"{indent}    {rich_escape(i['message'])}")
 
@@ -231,6 +179,16 @@ def validate(
             show_default=False,
         ),
     ] = None,
+    dvs: Annotated[
+        str | None,
+        typer.Option(
+            "--dvs",
+            metavar="URL",
+            help="Laat elk bestand ook door een draaiende DVS (Decentrale Validatieservice) controleren en voeg "
+            "de bevindingen samen, elk met zijn bron (ieb/dvs); standaard dvs_url uit ieb.toml (docs/dvs.md).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.
 
@@ -248,10 +206,13 @@ def validate(
         _official_folder()
     registry = _registry(release_dir)
     lijst, forced = _rule_options(gemeenten, revision)
+    client = _dvs_client(dvs, forced)
     if heen is not None or format == "rapport":  # the conformance kit (ieb.conformance, docs/conformance.md)
         from ieb.conformance.cli import validate_conformance
 
-        raise typer.Exit(validate_conformance(files, format, day, lijst, registry, heen, rapport_dir, forced))
+        raise typer.Exit(
+            validate_conformance(files, format, day, lijst, registry, heen, rapport_dir, forced, client)
+        )
     if release is not None and release not in [p.name for p in registry]:
         raise usage_error(
             f"onbekende release {release!r}; bekend: {', '.join(p.name for p in registry)}", "--release"
@@ -271,6 +232,8 @@ def validate(
                         "message": f"dit is een {r['bericht']} van release {r['release']}, verwacht: release {release}",
                     },
                 ]
+    if client is not None:  # --dvs: the DVS's findings merged in, each marked with its source
+        _merge_dvs(results, files, client)
     valid = sum(1 for r in results if r["valid"])
     summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
     _write_results(format, results, summary)
@@ -282,6 +245,42 @@ def validate(
         )
         raise typer.Exit(1)
     raise typer.Exit(0 if summary["invalid"] == 0 else 1)
+
+
+def _dvs_client(url: str | None, forced: Revision | None) -> Any:
+    """The DVS client of ``--dvs URL``, else of ``dvs_url`` in the ieb.toml found (or ``IEB_DVS_URL``);
+    None when none is set. A URL that is not http(s) is a usage error (exit 2)."""
+    from ieb.errors import IebError
+
+    if url is None:
+        try:
+            from ieb.config import find_config, load_config
+
+            url = load_config(find_config()).dvs_url  # ieb.toml, else IEB_DVS_URL
+        except IebError:
+            url = None
+    if url is None:
+        return None
+    from ieb.conformance.cli import dvs_client
+
+    try:
+        return dvs_client(url, forced)
+    except IebError as exc:
+        raise usage_error(exc.message, "--dvs") from None
+
+
+def _merge_dvs(results: list[dict[str, Any]], files: list[Path], client: Any) -> None:
+    """Merge the DVS's findings into ``results``; a DVS without a verdict stops the run (exit 2)."""
+    from ieb.conformance.cli import merge_dvs_rows
+    from ieb.errors import IebError
+
+    try:
+        merge_dvs_rows(results, files, client)
+    except IebError as exc:
+        typer.echo(f"fout: {exc.message}; er is niets gerapporteerd", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        client.close()
 
 
 def _rule_options(

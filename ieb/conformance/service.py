@@ -16,12 +16,22 @@ An ASGI app (Starlette, served by uvicorn; install with ``pip install 'ieb[servi
     ``max_bytes`` bytes of bodies are buffered; a request beyond that gets ``503`` at once
     (with ``Retry-After``). A body not received within ``body_timeout`` seconds gets ``408``.
 
+The DVS API (the Decentrale Validatieservice container of iStandaarden, docs/dvs.md) on the same
+path: a request with ``Content-Type: application/x-www-form-urlencoded`` (or ``X-Version-Override``)
+must carry a ``Content-Length`` (``411`` otherwise); a Content-Length that does not match the body is
+``400``. ``X-Version-Override: <patch>`` picks the patch level (a revision name of
+:func:`patch_levels`: ``1.0.2``, ``1.0.3``, ``4.0``; default, as the DVS, the one valid on the
+validation date, where ieb's own API uses the one of the file's Dagtekening); an unsupported level
+is ``400`` naming the supported ones. Every answer names the level applied in ``X-Ieb-Patch``. The answer is the rapport. Envelopes
+(StUF-GGk) get the same verdict as ``ieb validate`` (:func:`ieb.conformance.verdict.check_bytes`).
+
 Connections: open connections are not counted (idle sockets cannot lock anyone out); instead a
 connection whose request head is not complete within ``head_timeout`` seconds (default 10) of
 connecting, or of its previous answer, is closed (:class:`HeadDeadlineProtocol`). The number of
 open connections is bounded by the process's file-descriptor limit only.
 ``GET /status``
-    ``{"version", "releases": [{"name", "messages"}], "rules", "max_bytes", "revisions"}``.
+    ``{"version", "releases": [{"name", "messages"}], "rules", "max_bytes", "revisions",
+    "patch_levels"}`` (``patch_levels``: what ``X-Version-Override`` accepts).
 
 Revisions: when :func:`ieb.validation.validate_bytes` accepts a ``revision`` argument (release
 revisions with their own rule parameters), the ``revisie`` value is passed on; until then a request
@@ -40,7 +50,7 @@ from typing import Any
 from ieb.types import mask_bsns
 from ieb.xmlsafe import MAX_BYTES
 
-__all__ = ["HEAD_TIMEOUT", "create_app", "serve", "status_data", "uvicorn_config"]
+__all__ = ["HEAD_TIMEOUT", "create_app", "patch_levels", "serve", "status_data", "uvicorn_config"]
 
 HEAD_TIMEOUT = 10.0
 """Seconds a connection may take to send a complete request head (and to stay idle between
@@ -68,6 +78,64 @@ def _revisions() -> list[str]:
     return [str(getattr(r, "name", r)) for r in getattr(module, "REVISIONS", ())]
 
 
+def patch_levels() -> list[str]:
+    """The patch levels ``X-Version-Override`` accepts: the revisions of the registered releases
+    (``1.0.2``, ``1.0.3``, ``4.0``)."""
+    from ieb.releases import default_registry
+
+    return [str(r.name) for pack in default_registry for r in pack.revisions]
+
+
+def applied_level(verdict: Any, day: dt.date | None = None) -> str | None:
+    """The patch level (revision name) that applies to the checked file: the one in force on ``day``
+    or, without it, on the file's Dagtekening (the newest when unreadable), as
+    :func:`ieb.validation.validate_bytes` chooses it; None when the file's release is unknown or
+    has no revisions."""
+    from ieb.errors import ConfigurationError
+    from ieb.releases import default_registry
+
+    release = verdict.report.release
+    if not release:
+        return None
+    try:
+        pack = default_registry.get(release)
+    except ConfigurationError:
+        return None
+    if not pack.revisions:
+        return None
+    if day is None:
+        header = next(
+            (c for c in (verdict.root if verdict.root is not None else ()) if _local(c) == "Header"), None
+        )
+        bid = next(
+            (c for c in (header if header is not None else ()) if _local(c) == "BerichtIdentificatie"), None
+        )
+        text = next(
+            (
+                "".join(c.itertext()).strip()
+                for c in (bid if bid is not None else ())
+                if _local(c) == "Dagtekening"
+            ),
+            "",
+        )
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            day = None
+    return str(pack.revision_on(day).name)
+
+
+def _local(el: Any) -> str:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _dvs_style(request: Any) -> bool:
+    """A request in the DVS's form: form content type or the DVS's version header."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/x-www-form-urlencoded" or "x-version-override" in request.headers
+
+
 def status_data(max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     """What ``GET /status`` answers: the ieb version, the registered releases with their messages,
     the number of rules (in-message rules of all releases plus the history rules), the size limit."""
@@ -88,6 +156,7 @@ def status_data(max_bytes: int = MAX_BYTES) -> dict[str, Any]:
         "max_bytes": max_bytes,
         "revisions": _revisions(),
         "revision_parameter": _revision_parameter() is not None,
+        "patch_levels": patch_levels(),
     }
 
 
@@ -116,8 +185,8 @@ def create_app(
         ) from exc
 
     from ieb.conformance.rapport import rapport_bytes
-    from ieb.errors import IebError
-    from ieb.validation import validate_bytes
+    from ieb.conformance.verdict import check_bytes
+    from ieb.errors import ConfigurationError, IebError
 
     def problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
         return JSONResponse({"error": message}, status_code=status, headers=headers)
@@ -156,9 +225,20 @@ def create_app(
 
     async def validatie(request: Request) -> Response:
         held = [0]
+        declared = request.headers.get("content-length")
+        if declared is None and _dvs_style(request):
+            return problem(
+                411,
+                "Content-Length ontbreekt: de DVS-API vraagt de lengte van het bericht vooraf "
+                "(stuur het bestand in één keer, niet 'chunked')",
+            )
         try:
             async with asyncio.timeout(body_timeout):
                 data = await read_limited(request, held)
+            if declared is not None and declared.strip().isdigit() and int(declared) != len(data):
+                return problem(
+                    400, f"Content-Length {declared.strip()} klopt niet: het bericht telt {len(data)} bytes"
+                )
             return await validate_request(request, data)
         except _TooLarge:
             return problem(
@@ -182,8 +262,19 @@ def create_app(
             except ValueError:
                 return problem(400, f"today={request.query_params['today']!r} is geen datum JJJJ-MM-DD")
         kwargs: dict[str, Any] = {"today": day or dt.date.today(), "max_bytes": max_bytes}
+        override = request.headers.get("x-version-override")
+        if override is not None:  # the DVS header: the patch level of the standard
+            levels = patch_levels()
+            if override.strip() not in levels:
+                return problem(
+                    400,
+                    f"X-Version-Override {mask_bsns(override.strip()[:40])!r} is geen ondersteund patchniveau; "
+                    f"ondersteund: {', '.join(levels)} (zonder de header: het niveau dat op de "
+                    "Dagtekening gold)",
+                )
+            kwargs["revision"] = override.strip()
         revisie = request.headers.get("x-ieb-revisie") or request.query_params.get("revisie")
-        if revisie:
+        if revisie and override is None:
             name = _revision_parameter()
             if name is None:
                 return problem(
@@ -194,24 +285,36 @@ def create_app(
             kwargs[name] = revisie
         if working.locked():
             return problem(503, busy_message, {"Retry-After": "2"})
+        name = request.query_params.get("naam", "bericht.xml")
+        forced = kwargs.get("revision") or kwargs.get("revisie")
         async with working:
             try:
-                report = await run_in_threadpool(validate_bytes, data, **kwargs)
+                verdict = await run_in_threadpool(lambda: check_bytes(data, name=name, **kwargs))
+                level = str(forced) if forced else applied_level(verdict)
+                if forced is None and _dvs_style(request):
+                    # as the DVS: by default the patch level valid on the validation date
+                    on_day = applied_level(verdict, kwargs["today"])
+                    if on_day is not None and on_day != level:
+                        kwargs["revision"] = level = on_day
+                        verdict = await run_in_threadpool(lambda: check_bytes(data, name=name, **kwargs))
+            except ConfigurationError as exc:
+                # a patch level of another release than the file's: unsupported for this file (DVS: 400)
+                return problem(400 if override is not None else 422, mask_bsns(str(exc)))
             except (IebError, ValueError, KeyError) as exc:
                 return problem(422, mask_bsns(str(exc)))
-        valid = "true" if report.valid else "false"
+        headers = {"X-Ieb-Valid": "true" if verdict.valid else "false"}
+        if level:
+            headers["X-Ieb-Patch"] = level
         if "application/json" in request.headers.get("accept", ""):
-            name = request.query_params.get("naam", "bericht.xml")
-            row = {"path": name, **report.to_dict()}
-            summary = {"files": 1, "valid": int(report.valid), "invalid": int(not report.valid)}
-            body = json.dumps({"files": [row], "summary": summary}, ensure_ascii=False, indent=2) + "\n"
-            return Response(
-                body, media_type="application/json; charset=utf-8", headers={"X-Ieb-Valid": valid}
+            summary = {"files": 1, "valid": int(verdict.valid), "invalid": int(not verdict.valid)}
+            body = (
+                json.dumps({"files": [verdict.row], "summary": summary}, ensure_ascii=False, indent=2) + "\n"
             )
+            return Response(body, media_type="application/json; charset=utf-8", headers=headers)
         return Response(
-            rapport_bytes(report, today=kwargs["today"]),
+            rapport_bytes(verdict.report, root=verdict.root, today=kwargs["today"]),
             media_type="application/xml; charset=utf-8",
-            headers={"X-Ieb-Valid": valid},
+            headers=headers,
         )
 
     async def status(request: Request) -> Response:

@@ -32,8 +32,11 @@ def test_every_sample_gives_a_valid_rapport_with_its_codes(
     retourcodes = root.xpath("//r:Fout/r:Retourcode/text()", namespaces=R)
     assert retourcodes == [i.retourcode for i in report.issues if i.retourcode]
     assert len(root.xpath("//r:Fout", namespaces=R)) == len(root.xpath("//r:Fout[r:Locatie]", namespaces=R))
-    if report.valid:
-        assert root.find("r:Fouten", R) is None
+    if report.valid:  # as the official XSLT: an empty Fouten
+        fouten = root.find("r:Fouten", R)
+        assert fouten is not None and len(fouten) == 0
+    for loc in root.xpath("//r:Locatie/text()", namespaces=R):
+        assert ":" not in loc and loc.startswith("/")
     if report.bericht in ("WMO401", "WMO403") and report.root is not None:
         assert root.findtext("r:Header/r:BerichtCode", namespaces=R) in ("470", "472")
 
@@ -88,3 +91,78 @@ def test_unreadable_input_is_a_finding_not_a_crash(rapport_schema: etree.XMLSche
         report = validate_bytes(data)
         root = assert_rapport_valid(rapport_schema, rapport_bytes(report))
         assert root.xpath("count(//r:Fout)", namespaces=R) >= 1
+
+
+def _xslt_path(el: etree._Element) -> str:
+    """The XPath the official XSLT (printXPath) writes for ``el``: local names from the root, a
+    position only on a step with same-named siblings. Written here from that rule, not from ieb."""
+    steps = []
+    node: etree._Element | None = el
+    while node is not None:
+        name = etree.QName(node).localname
+        parent = node.getparent()
+        same = [c for c in parent if etree.QName(c).localname == name] if parent is not None else [node]
+        steps.append(name + (f"[{same.index(node) + 1}]" if len(same) > 1 else ""))
+        node = parent
+    return "/" + "/".join(reversed(steps))
+
+
+def _resolve(root: etree._Element, path: str) -> etree._Element | None:
+    node: etree._Element | None = None
+    for n, step in enumerate(path.strip("/").split("/")):
+        name, _, pos = step.partition("[")
+        index = int(pos.rstrip("]")) if pos else 1
+        if n == 0:
+            node = root if etree.QName(root).localname == name and index == 1 else None
+        else:
+            assert node is not None
+            same = [c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == name]
+            node = same[index - 1] if len(same) >= index else None
+        if node is None:
+            return None
+    return node
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=lambda e: e["file"])
+def test_locaties_are_the_official_xpaths_of_real_elements(entry: dict[str, object]) -> None:
+    day = dt.date.fromisoformat(str(entry["today"]))
+    report = validate_file(SAMPLES / str(entry["file"]), today=day)
+    root = etree.fromstring(rapport_bytes(report, today=day))
+    for loc in root.xpath("//r:Locatie/text()", namespaces=R):
+        if loc == "/" or report.root is None:
+            continue
+        el = _resolve(report.root, loc)
+        if el is not None:  # a missing element is named where it should have been
+            assert _xslt_path(el) == loc
+
+
+def test_official_xpath_drops_prefixes_and_keeps_positions() -> None:
+    from ieb.conformance.rapport import official_xpath
+
+    assert official_xpath("/wmo401:Bericht/wmo401:Client[2]/ieb:Bsn") == "/Bericht/Client[2]/Bsn"
+    assert official_xpath("/Bericht/Header") == "/Bericht/Header"
+    assert official_xpath("/") == "/"
+
+
+def test_identificatie_is_copied_unmasked_details_stay_masked(rapport_schema: etree.XMLSchema) -> None:
+    data = (SAMPLES / "invalid" / "cs002-bsn-11proef.xml").read_bytes()
+    ident = etree.fromstring(data).xpath("//*[local-name()='Identificatie']/text()")[0]
+    changed = data.replace(f">{ident}<".encode(), b"> ZW00000001 <", 1)
+    report = validate_bytes(changed, today=dt.date(2026, 6, 1))
+    out = rapport_bytes(report, today=dt.date(2026, 6, 1))
+    root = assert_rapport_valid(rapport_schema, out)
+    assert root.findtext("r:Header/r:BerichtIdentificatie/r:Identificatie", namespaces=R) == "ZW00000001"
+    bsn = etree.fromstring(data).xpath("//*[local-name()='Bsn']/text()")[0]
+    assert bsn.encode() not in out  # the BSN quoted in Details stays masked
+    assert root.find("r:Header/r:XSLTVersie", R) is None  # ieb is no XSLT set: no XSLTVersie of its own
+    assert root.xpath("//r:Fout/r:Locatie/text()", namespaces=R) == ["/Bericht/Client/Bsn"]
+
+
+def test_a_bsn_put_in_the_identificatie_is_still_masked() -> None:
+    doc = b"""<Bericht xmlns="urn:x"><Header><BerichtIdentificatie><Identificatie>999900018</Identificatie>
+    <Dagtekening>2026-05-20</Dagtekening></BerichtIdentificatie></Header></Bericht>"""
+    out = rapport_bytes(Report(), root=etree.fromstring(doc), today=dt.date(2026, 6, 1))
+    assert b"999900018" not in out and b"******018" in out
+    doc = doc.replace(b"999900018", b"999900019")  # nine digits, no 11-proef: a counter, copied
+    out = rapport_bytes(Report(), root=etree.fromstring(doc), today=dt.date(2026, 6, 1))
+    assert b">999900019<" in out

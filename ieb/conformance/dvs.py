@@ -1,0 +1,231 @@
+"""A client of the Decentrale Validatieservice (DVS) of Zorginstituut Nederland / iStandaarden, and
+the merge of its rapport with ``ieb``'s own findings (``ieb validate --dvs URL``, ``dvs_url`` in
+``ieb.toml``).
+
+The DVS is a container (``registry.istandaarden.nl/modules/dvs``, port 8080) with an HTTP API:
+``POST /validatie`` with the message as the body, ``Content-Type: application/x-www-form-urlencoded``
+and a correct ``Content-Length``; the answer is the validation rapport (namespace
+``http://www.istandaarden.nl/validatie/1_1/rapport/schema``, see :mod:`ieb.conformance.rapport`).
+``X-Version-Override: <patch>`` chooses the patch level of the standard (default: the one valid on
+the validation date). ``GET /status`` is its health check. ``ieb serve-validation`` answers the same
+API (docs/dvs.md).
+
+Bounds: an answer over ``max_answer`` bytes (default 10 MB), a connection not made within
+``connect_timeout`` seconds or an answer not complete within ``timeout`` seconds is a
+:class:`DvsError`; so is any answer other than HTTP 200 with a rapport. A DVS that is down or
+answers garbage is never a silent pass.
+
+Merge (:func:`merge`): every finding keeps its source, ``ieb`` or ``dvs``; a finding both report
+(same Code and same Locaties, in the official XPath form) is one finding with source ``ieb+dvs``.
+A DVS finding becomes an :class:`~ieb.validation.report.Issue` of level 2 (the XSLT checks rules
+within the message) with its Code, Retourcode, Locaties (joined by `` | ``) and Details (BSNs
+masked, as every Issue).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from ieb.conformance.rapport import RAPPORT_NS, official_xpath
+from ieb.errors import IebError
+from ieb.types import mask_bsns
+from ieb.validation.report import Issue
+from ieb.xmlsafe import XmlProblem, parse_untrusted
+
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "MAX_ANSWER",
+    "TIMEOUT",
+    "DvsClient",
+    "DvsError",
+    "DvsFout",
+    "DvsRapport",
+    "merge",
+    "parse_rapport",
+]
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to connect to the DVS."""
+TIMEOUT = 120.0
+"""Seconds for one whole answer (the DVS validates a 25 MB file in far less)."""
+MAX_ANSWER = 10 * 1_048_576
+"""Largest rapport read from a DVS, in bytes."""
+_R = f"{{{RAPPORT_NS}}}"
+
+
+class DvsError(IebError):
+    """The DVS could not give a verdict: not reachable, too slow, an HTTP error, or an answer that is
+    no rapport. ``code`` is ``DVS``; the text (Dutch) names the URL and what happened."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="DVS")
+
+
+@dataclass(frozen=True, slots=True)
+class DvsFout:
+    """One ``Fout`` of a DVS rapport: ``code`` (rule code), ``retourcode`` (or None), ``locaties``
+    (XPaths as the DVS wrote them, at least one), ``details`` (or None)."""
+
+    code: str
+    retourcode: str | None
+    locaties: tuple[str, ...]
+    details: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DvsRapport:
+    """A parsed DVS rapport: its findings and the ``XSLTVersie`` of the XSLT set that checked."""
+
+    fouten: tuple[DvsFout, ...]
+    xslt_versie: str | None
+
+
+def _text(el: etree._Element | None) -> str | None:
+    if el is None:
+        return None
+    value = " ".join("".join(t for t in el.itertext() if isinstance(t, str)).split())
+    return value or None
+
+
+def parse_rapport(data: bytes, *, max_bytes: int = MAX_ANSWER) -> DvsRapport:
+    """Read a rapport (the hardened parser: no DTD, no entities, bounded size and depth).
+
+    Raises :class:`DvsError` when ``data`` is not XML, not a ``Rapport`` of the rapport namespace, or
+    a ``Fout`` lacks its ``Code`` or every ``Locatie``."""
+    try:
+        root = parse_untrusted(data, max_bytes=max_bytes)
+    except XmlProblem as exc:
+        raise DvsError(f"het antwoord van de DVS is geen leesbare XML: {mask_bsns(exc.message)}") from None
+    if root.tag != _R + "Rapport":
+        raise DvsError(
+            f"het antwoord van de DVS is geen rapport (root-element {mask_bsns(str(etree.QName(root).localname))!r}, "
+            f"verwacht Rapport in namespace {RAPPORT_NS})"
+        )
+    fouten = []
+    for n, fout in enumerate(root.iterfind(f"{_R}Fouten/{_R}Fout"), start=1):
+        code = _text(fout.find(_R + "Code"))
+        locaties = tuple(t for t in (_text(loc) for loc in fout.iterfind(_R + "Locatie")) if t)
+        if not code or not locaties:
+            raise DvsError(f"het rapport van de DVS klopt niet: Fout {n} heeft geen Code of geen Locatie")
+        fouten.append(
+            DvsFout(code, _text(fout.find(_R + "Retourcode")), locaties, _text(fout.find(_R + "Details")))
+        )
+    return DvsRapport(tuple(fouten), _text(root.find(f"{_R}Header/{_R}XSLTVersie")))
+
+
+class DvsClient:
+    """Sends files to one DVS. ``url`` is the DVS's base (``http://localhost:8080``) or its
+    ``/validatie`` address; ``version`` is sent as ``X-Version-Override`` (None: the DVS's default).
+    ``session``: a ``requests.Session`` to reuse (tests, connection pooling)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        version: str | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        timeout: float = TIMEOUT,
+        max_answer: int = MAX_ANSWER,
+        session: Any = None,
+    ) -> None:
+        import requests
+
+        if not url.startswith(("http://", "https://")):
+            raise DvsError(f"DVS-adres {url!r} moet met http:// of https:// beginnen")
+        base = url.rstrip("/")
+        self.url = base if base.endswith("/validatie") else base + "/validatie"
+        self.version = version
+        self.connect_timeout = connect_timeout
+        self.timeout = timeout
+        self.max_answer = max_answer
+        self._session = session or requests.Session()
+
+    def validate(self, data: bytes) -> DvsRapport:
+        """POST ``data`` to ``/validatie`` and return the parsed rapport. Raises :class:`DvsError`."""
+        import requests
+
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/xml"}
+        if self.version:
+            headers["X-Version-Override"] = self.version
+        deadline = time.monotonic() + self.timeout
+        try:
+            # bytes: requests sends Content-Length, never chunked
+            with self._session.post(
+                self.url,
+                data=bytes(data),
+                headers=headers,
+                timeout=(self.connect_timeout, self.timeout),
+                stream=True,
+                allow_redirects=False,
+            ) as answer:
+                body = self._read(answer, deadline)
+                status = answer.status_code
+        except requests.exceptions.Timeout:
+            raise DvsError(
+                f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            reason = type(exc).__name__
+            raise DvsError(f"de DVS op {self.url} is niet bereikbaar ({reason}); niets gevalideerd") from None
+        if status != 200:
+            snippet = mask_bsns(body[:300].decode("utf-8", "replace")).strip()
+            raise DvsError(f"de DVS op {self.url} antwoordde HTTP {status}: {snippet or '(leeg)'}")
+        return parse_rapport(body, max_bytes=self.max_answer)
+
+    def _read(self, answer: Any, deadline: float) -> bytes:
+        declared = answer.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_answer:
+            raise DvsError(f"het antwoord van de DVS op {self.url} is groter dan {self.max_answer} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in answer.iter_content(65536):
+            size += len(chunk)
+            if size > self.max_answer:
+                raise DvsError(f"het antwoord van de DVS op {self.url} is groter dan {self.max_answer} bytes")
+            if time.monotonic() > deadline:
+                raise DvsError(
+                    f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._session.close()
+
+
+def _key(code: str, locations: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    return code, tuple(sorted(official_xpath(loc) for loc in locations))
+
+
+def merge(issues: Sequence[Issue], rapport: DvsRapport) -> tuple[list[Issue], list[str]]:
+    """``ieb``'s findings followed by the DVS's, and per finding its source (``ieb``, ``dvs`` or
+    ``ieb+dvs`` when both report the same Code at the same Locaties)."""
+    remaining = list(rapport.fouten)
+    merged: list[Issue] = []
+    sources: list[str] = []
+    for issue in issues:
+        locations = [loc for loc in (issue.location or "/").split(" | ") if loc.strip()] or ["/"]
+        key = _key(issue.code, locations)
+        twin = next((f for f in remaining if _key(f.code, f.locaties) == key), None)
+        if twin is not None:
+            remaining.remove(twin)
+        merged.append(issue)
+        sources.append("ieb+dvs" if twin is not None else "ieb")
+    for fout in remaining:
+        merged.append(
+            Issue(
+                fout.code,
+                fout.retourcode,
+                2,
+                " | ".join(fout.locaties),
+                fout.details or "de DVS gaf bij deze bevinding geen toelichting",
+            )
+        )
+        sources.append("dvs")
+    return merged, sources
