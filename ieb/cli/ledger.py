@@ -383,7 +383,11 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
         kinds[item["kind"]] = kinds.get(item["kind"], 0) + 1
     lines.append(
         f"Te laat (meer dan een maand na EbStartdatum, naar Dagtekening): {len(overdue)}"
-        + (" (" + ", ".join(f"{LATE_WORDS.get(k, k)} {n}" for k, n in sorted(kinds.items())) + ")" if kinds else "")
+        + (
+            " (" + ", ".join(f"{LATE_WORDS.get(k, k)} {n}" for k, n in sorted(kinds.items())) + ")"
+            if kinds
+            else ""
+        )
     )
     if detail:
         for item in overdue:
@@ -394,7 +398,7 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
         rows = data.get("detail") or []
         lines.append(f"Per bericht ({len(rows)}):")
         for r in rows:
-            solved = {True: " (opgelost)", False: " (open)"}.get(r.get("resolved"), "")  # type: ignore[call-overload]
+            solved = "" if r.get("resolved") is None else (" (opgelost)" if r["resolved"] else " (open)")
             lines.append(
                 f"  {r['bericht']} {r['gemeente']}/{r['identificatie']}/{r['dagtekening']} Bsn {r['bsn']} "
                 f"nr {r['eb_start_nummer']} status {r['status']} {r['datum']}: {r['outcome']}{solved} "

@@ -200,9 +200,7 @@ def _mask(text: str | None) -> str | None:
     return mask_bsns(text) if text else text
 
 
-def _lateness(
-    r: Any, o: Any, day: dt.date, starts: dict[str, frozenset[str]]
-) -> dict[str, Any] | None:
+def _lateness(r: Any, o: Any, day: dt.date, starts: dict[str, frozenset[str]]) -> dict[str, Any] | None:
     """The overdue entry of a start delivery (see :func:`opens_period`), or None when in time.
 
     Judged by the Dagtekening (what the message tells the CAK), never by the database row's
@@ -408,9 +406,7 @@ def read_status(
     ]
     if detail:
         for row in detail_rows:
-            row["resolved"] = (
-                (row.pop("row") in resolved_ids) if row["outcome"] in PROBLEM_OUTCOMES else None
-            )
+            row["resolved"] = (row.pop("row") in resolved_ids) if row["outcome"] in PROBLEM_OUTCOMES else None
             row.pop("release")
     still_wrong = _still_wrong(open_by_person, fix_pending)
     for afzender, g in per_g.items():
