@@ -361,7 +361,7 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
             lines.append(f"{title} ({len(items)}):")
             for item in items[:cut]:
                 lines.append(
-                    f"  {item.get('referentienummer')} {item.get('status', '')}: {item.get('reason')}"
+                    f"  {item.get('referentienummer')} {OUTBOX_WORDS.get(item.get('status', ''), '')}: {item.get('reason')}"
                 )
             if cut is not None and len(items) > cut:
                 lines.append(f"  ... en {len(items) - cut} meer: ieb status --detail")
@@ -372,7 +372,8 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
             due = item.get("next_attempt_in_seconds")
             when = f"over {due} s ({item.get('next_attempt_at')})" if due is not None else "onbekend"
             lines.append(
-                f"  {item.get('referentienummer')} {item.get('status')}, {item.get('attempts')} poging(en): "
+                f"  {item.get('referentienummer')} {OUTBOX_WORDS.get(item.get('status', ''), '')}, "
+                f"{item.get('attempts')} poging(en): "
                 f"laatste fout: {item.get('reason') or '-'}; volgende poging {when}"
             )
         if cut is not None and len(retrying) > cut:

@@ -113,7 +113,9 @@ def _answer(ex: Exchange, cak: CakSimulator, folder: Path, day: dt.date, cak_day
 def run(folder: Path) -> Soak:
     """Run the year into ``folder`` (databases, retour files) and return what was made."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = IebConfig(database=f"sqlite:///{folder / 'ieb.sqlite'}", gemeenten=list(GEMEENTEN), release="ieb-1.0")
+    config = IebConfig(
+        database=f"sqlite:///{folder / 'ieb.sqlite'}", gemeenten=list(GEMEENTEN), release="ieb-1.0"
+    )
     ex = Exchange(config)
     cak_engine = open_database(f"sqlite:///{folder / 'cak.sqlite'}")
     full = bundled_gemeenten()
