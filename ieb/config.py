@@ -56,6 +56,7 @@ from pydantic_settings import (
 from ieb.errors import ConfigurationError
 
 __all__ = [
+    "BewarenSettings",
     "GgkSettings",
     "IebConfig",
     "OrganisatieSettings",
@@ -148,6 +149,15 @@ class RetrySettings(_Section):
     give_up_seconds: float = Field(default=300.0, gt=0)
 
 
+class BewarenSettings(_Section):
+    """``[bewaren]``: how long ``ieb opschonen`` keeps message contents and logs (docs/bewaren.md).
+
+    ``dagen``: the term in days (default 2555, seven years; the reasoning is marked inferred in the
+    docs); at least 365 so that a typo (``7``) cannot wipe the year's evidence."""
+
+    dagen: int = Field(default=2555, ge=365, le=36600)
+
+
 class SimulatorSettings(_Section):
     """What the simulator does (``simulator.toml`` and ``ieb demo``)."""
 
@@ -193,6 +203,8 @@ class IebConfig(_Base):
     receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    #: ``[bewaren]``: the retention term of ``ieb opschonen`` (issue 26)
+    bewaren: BewarenSettings = Field(default_factory=BewarenSettings)
     #: ``[wlz]``: layouts and samenloop policy, validated by ``ieb.wlz.settings`` (docs/wlz.md)
     wlz: dict[str, Any] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
