@@ -160,3 +160,45 @@ def test_the_command_takes_the_term_from_ieb_toml_and_refuses_a_short_one(
     config.write_text(f'database = "{year.db}"\ngemeenten = ["0363"]\n\n[bewaren]\ndagen = 7\n')
     bad = runner.invoke(app, ["opschonen", "--config", str(config), "--dry-run"])
     assert bad.exit_code != 0 and "bewaren" in bad.output
+
+
+def test_opschonen_on_both_databases_keeps_the_plan_and_the_duplicate_check(
+    db_url: str, tmp_path: Path
+) -> None:
+    config = IebConfig(database=db_url, gemeenten=["0363"])
+    people = [{"bsn": b, "start": "2021-01-01"} for b in ("999900006", "999900018", "999900031")]
+    first = dt.date(2021, 1, 5)
+    ex = Exchange(config)
+    cak_engine = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
+
+    def planned() -> list[tuple[object, ...]]:
+        messages = ex.plan(changed, today=dt.date(2021, 3, 5)).messages
+        return [(m.delivery.bericht, m.delivery.bsn, m.delivery.eb_start_nummer, m.xml) for m in messages]
+
+    try:
+        ex.plan_and_queue(people, today=first)
+        soak._answer(ex, CakSimulator(cak_engine, CakConfig(release="ieb-1.0")), tmp_path / "r", first, {})
+        with ex.engine.begin() as conn:  # the CAK's answer for the third person was a rejection
+            conn.execute(sa.text("UPDATE deliveries SET outcome = 'rejected' WHERE bsn = '999900031'"))
+        changed = [dict(people[0], stop="2021-03-31"), people[1], people[2]]
+        before = planned()
+        result = opschonen(ex.engine, LATER)
+        assert (result.berichten, result.bewaard_laatste) == (1, 2)  # two are the last accepted state
+        with ex.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT bsn, payload, retour_payload FROM deliveries ORDER BY id")
+            ).all()
+        assert [
+            (r.bsn, bool(r.payload), r.retour_payload is not None and len(r.retour_payload) > 0) for r in rows
+        ] == [
+            ("999900006", True, True),
+            ("999900018", True, True),
+            ("999900031", False, False),
+        ]
+        assert planned() == before and len(before) == 2  # the stop and the rejected start again
+        old = sorted((tmp_path / "r").glob("*.xml"))[-1]  # the third person's retour comes again
+        done, failed = ex.process_retour_files([old], today=dt.date(2021, 3, 5))
+        assert not failed and done[0].duplicate
+    finally:
+        ex.close()
+        cak_engine.dispose()
