@@ -272,8 +272,10 @@ def _chart(months: list[tuple[int, int]], per_month: dict[tuple[int, int], Count
         return '<p class="empty">Nog geen berichten.</p>'
     top = max((sum(per_month[m].values()) for m in months), default=0) or 1
     decades = max(1, math.ceil(math.log10(top + 1)))
-    slot, bar, height, left, head, foot = 46, 30, 200, 44, 20, 36
+    dense = len(months) > 24  # more than two years: narrower bars, the year under January only
+    slot, bar, height, left, head, foot = (26, 18, 200, 44, 20, 36) if dense else (46, 30, 200, 44, 20, 36)
     width = left + len(months) * slot + 8
+    font = 9 if dense else 10
 
     def y_of(n: float) -> float:
         return head + height - height * math.log10(1 + n) / decades
@@ -281,7 +283,7 @@ def _chart(months: list[tuple[int, int]], per_month: dict[tuple[int, int], Count
     parts = [
         f'<svg id="chart" role="img" aria-label="Berichten per maand naar uitkomst (logaritmische schaal)" '
         f'xmlns="http://www.w3.org/2000/svg" width="{width}" height="{head + height + foot}" '
-        f'viewBox="0 0 {width} {head + height + foot}" style="max-width:100%;height:auto">'
+        f'viewBox="0 0 {width} {head + height + foot}">'
     ]
     for k in range(decades + 1):
         value = 10**k - 1 if k else 0
@@ -310,22 +312,26 @@ def _chart(months: list[tuple[int, int]], per_month: dict[tuple[int, int], Count
                     f'x="{x}" y="{y:.1f}" width="{bar}" height="{max(h, 0.5):.1f}" fill="{colour}">'
                     f"<title>{_e(label)}: {n} {_e(name)}</title></rect>"
                 )
+        if not dense or len(str(total)) <= 4:  # wider numbers: in the tooltip and the table
+            parts.append(
+                f'<text class="total" data-month="{m[0]}-{m[1]:02d}" x="{x + bar / 2}" y="{y_of(total) - 4:.1f}" '
+                f'font-size="{font}" text-anchor="middle">{total}</text>'
+            )
         parts.append(
-            f'<text class="total" data-month="{m[0]}-{m[1]:02d}" x="{x + bar / 2}" y="{y_of(total) - 4:.1f}" '
-            f'font-size="10" text-anchor="middle">{total}</text>'
-        )
-        parts.append(
-            f'<text class="month" x="{x + bar / 2}" y="{head + height + 14}" font-size="10" '
+            f'<text class="month" x="{x + bar / 2}" y="{head + height + 14}" font-size="{font}" '
             f'text-anchor="middle">{MAANDEN[m[1] - 1]}</text>'
-            f'<text class="year" x="{x + bar / 2}" y="{head + height + 27}" font-size="10" '
-            f'text-anchor="middle">{m[0]}</text>'
         )
+        if not dense or m[1] == 1 or i == 0:
+            parts.append(
+                f'<text class="year" x="{x + bar / 2}" y="{head + height + 27}" font-size="{font}" '
+                f'text-anchor="middle">{m[0]}</text>'
+            )
     parts.append("</svg>")
     legend = "".join(
         f'<li><span class="swatch" style="background:{colour}"></span>{_e(name)}</li>'
         for _key, name, colour in OUTCOMES
     )
-    return "".join(parts) + f'<ul class="legend" id="legend">{legend}</ul>'
+    return '<div class="chart">' + "".join(parts) + f'</div><ul class="legend" id="legend">{legend}</ul>'
 
 
 # ---------------------------------------------------------------- page
@@ -422,6 +428,7 @@ def render_report(
         for y, m in months
     ]
     weeks = sorted(per_week)[-8:]
+    w_header = ("week (jaar-week)", *(n for _k, n, _c in OUTCOMES))
     w_rows = [(w, *(per_week[w].get(k, 0) for k, _n, _c in OUTCOMES)) for w in weeks]
 
     # -- persons still wrong
@@ -556,7 +563,7 @@ td.n{{text-align:right;white-space:nowrap}} .empty,.more{{color:#666}} a.csv{{fo
 section{{margin-bottom:1.6em}} h1{{font-size:1.5em}} h2{{font-size:1.2em}} h3{{font-size:1em}}
 ul.legend{{list-style:none;padding:0;margin:.3em 0;display:flex;flex-wrap:wrap;gap:.4em 1.2em}}
 ul.legend li{{white-space:nowrap}} .swatch{{display:inline-block;width:.8em;height:.8em;margin-right:.35em}}
-.grid{{display:flex;flex-wrap:wrap;gap:0 2em}}
+.grid{{display:flex;flex-wrap:wrap;gap:0 2em}} div.chart{{overflow-x:auto;max-width:100%}}
 </style></head><body>
 <h1>{_e(title)}</h1>
 <p>Gemeenten: <span id="gemeenten">{_e(gemeenten_text)}</span>. Release: {_e(status.release)}.
@@ -574,8 +581,8 @@ Gemaakt op {_e(generated.strftime("%Y-%m-%d %H:%M"))} UTC, peildatum {_e(today.i
 aantal berichten in die maand. Zo blijft elke maand zichtbaar naast de eerste aanlevering.</p>
 {_csv_link("per-maand.csv", m_header, m_rows)}
 <h3>Laatste weken</h3>
-{_table("weken", ("week (jaar-week)", *(n for _k, n, _c in OUTCOMES)), w_rows, empty="Nog geen berichten.", numeric=range(1, 6))}
-</section>
+{_table("weken", w_header, w_rows, empty="Nog geen berichten.", numeric=range(1, 6))}
+{_csv_link("weken.csv", w_header, w_rows)}</section>
 <section id="still-wrong"><h2>Nog fout: {len(wrong)} persoon/personen</h2>
 <p>Deze personen hebben een afgewezen bericht waarna nog niets is geaccepteerd. Doe wat er staat,
 maak de gewenste situatie opnieuw en plan opnieuw.</p>
@@ -585,7 +592,8 @@ maak de gewenste situatie opnieuw en plan opnieuw.</p>
 {_table("codes", c_header, c_rows, empty="Geen afwijzingen.", numeric=(1, 2), key=0, key_attr="data-code")}
 {_csv_link("retourcodes.csv", c_header, c_rows)}</section>
 <section id="open"><h2>Wacht op retour, naar leeftijd (dagen sinds de Dagtekening)</h2>
-{_table("leeftijd", ("leeftijd", "aantal"), age_rows, empty="-", numeric=(1,))}</section>
+{_table("leeftijd", ("leeftijd", "aantal"), age_rows, empty="-", numeric=(1,))}
+{_csv_link("wacht-op-retour.csv", ("leeftijd", "aantal"), age_rows)}</section>
 <section id="late"><h2>Te laat: <span id="overdue">{status.overdue}</span> start(en) meer dan een maand na EbStartdatum</h2>
 <p>Beoordeeld naar de Dagtekening van het bericht. Een te late start levert de cliënt een stapelfactuur op.</p>
 {_table("te-laat", l_header, l_rows, empty="Niets te laat.", numeric=range(1, 5))}

@@ -10,7 +10,7 @@ the dumped DOM. The probe measures, in a 1280 px wide window:
 * ``clipped``: every block element (table cells, headings, paragraphs, legend items, links) whose
   ``scrollWidth`` exceeds its ``clientWidth`` (its text does not fit), with its text;
 * ``svg_outside``: every ``<text>`` of the chart whose box leaves the SVG's viewBox, and
-  ``svg_overlap``: month/year labels whose boxes overlap a neighbour's;
+  ``svg_overlap``: month, year and total labels whose boxes overlap a neighbour's;
 * ``months``: per ``data-month`` of the chart, the rendered height in CSS px of its bar segments and
   the number written above it;
 * ``legend``: the legend items with their box inside the legend list's box or not;
@@ -50,9 +50,9 @@ PROBE = r"""
       if (b.x < -0.5 || b.y < -0.5 || b.x + b.width > vb.width + 0.5 || b.y + b.height > vb.height + 0.5) {
         out.svg_outside.push({text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height});
       }
-      if (t.classList.contains('month') || t.classList.contains('year')) labels.push({c: t.getAttribute('class'), t: t.textContent, b: b});
+      if (['month', 'year', 'total'].includes(t.getAttribute('class'))) labels.push({c: t.getAttribute('class'), t: t.textContent, b: b});
     }
-    for (const cls of ['month', 'year']) {
+    for (const cls of ['month', 'year', 'total']) {
       const row = labels.filter(l => l.c === cls).sort((p, q) => p.b.x - q.b.x);
       for (let i = 1; i < row.length; i++) {
         if (row[i - 1].b.x + row[i - 1].b.width > row[i].b.x) out.svg_overlap.push([row[i - 1].t, row[i].t]);

@@ -6,6 +6,7 @@ the late list summarised, incidents, and a CSV per list."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import urllib.parse
@@ -123,6 +124,8 @@ def test_each_list_exports_as_csv(probe: dict[str, Any], year: soak.Soak) -> Non
         "te-laat.csv",
         "storingen.csv",
         "niet-afgeleverd.csv",
+        "weken.csv",
+        "wacht-op-retour.csv",
     }
     assert len(links["nog-fout.csv"]) == 1 + 7 and links["nog-fout.csv"][1][4] == "8848"
     assert len(links["te-laat.csv"]) == 1 + 52
@@ -165,3 +168,40 @@ def test_the_probe_sees_clipped_text_and_a_label_outside_the_chart(tmp_path: Pat
     found = measure(bad)
     assert found["clipped"] and found["clipped"][0]["tag"] == "TD"
     assert [x["text"] for x in found["svg_outside"]] == ["geaccepteerd"]
+
+
+def test_seven_years_of_months_stay_readable(tmp_path: Path) -> None:
+    """84 months: every month keeps a bar and a label, nothing overlaps or leaves the chart; the
+    chart scrolls sideways inside its box instead of shrinking its text."""
+    from ieb.exchange.status import Status
+    from ieb.report import render_report
+
+    detail = []
+    for n in range(84):
+        month = dt.date(2019 + n // 12, n % 12 + 1, 15)
+        for k in range(5000 if n == 0 else 3 + n % 7):
+            detail.append({"dagtekening": month.isoformat(), "outcome": "accepted" if k % 9 else "rejected"})
+    status = Status(
+        gemeenten=["0363"],
+        deliveries={"accepted": 1},
+        retourcodes={},
+        outbox={},
+        inbox_failed=0,
+        overdue=0,
+        gemeente_namen={"0363": "Amsterdam"},
+        detail=detail,
+    )
+    page = tmp_path / "zeven-jaar.html"
+    page.write_text(
+        render_report(
+            status, title="t", today=dt.date(2025, 12, 20), generated=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        ),
+        encoding="utf-8",
+    )
+    found = measure(page)
+    assert len(found["months"]) == 84 and min(m["height"] for m in found["months"].values()) >= 20
+    assert found["svg_outside"] == [] and found["svg_overlap"] == [], (
+        found["svg_outside"],
+        found["svg_overlap"],
+    )
+    assert found["clipped"] == [] and found["page_width"] <= found["window_width"]
