@@ -451,6 +451,11 @@ requeue_max = 300.0
 # Verzendthreads.
 workers = 4
 
+[bewaren]
+# ieb opschonen: berichtinhoud en auditlog ouder dan dit aantal dagen gaan weg; het grootboek blijft
+# (zie docs/bewaren.md; zeven jaar is een afgeleide standaard, minstens 365).
+dagen = 2555
+
 [simulator]
 # Wat de CAK-simulator doet bij een niveau-1-fout: "retour" (IV028) of "none" (IV032).
 level1 = "retour"

@@ -429,7 +429,7 @@ def status_command(
     db: DbOption = None,
     today: TodayOption = None,
 ) -> None:
-    """Samenvatting: berichten per uitkomst, retourcodes, outbox, dead letters, mislukte inbox, te laat."""
+    """Samenvatting op één scherm: berichten per uitkomst, afwijzingen open en opgelost, wie nog fout staat en wat te doen, wachtrij, te laat."""
     from ieb.errors import IebError
     from ieb.wlz import WlzSignalen, wlz_status_line
 
