@@ -32,7 +32,7 @@ import math
 import urllib.parse
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +111,9 @@ def read_incidents(engine: Engine, *, gemeente: str | None = None, limit: int = 
     From the ``audit`` table: a run of refused or given-up deliveries (``delivery`` events other
     than ``acknowledged``) up to the next acknowledged one is one ``verzending mislukt``;
     ``held`` and ``requeued``/``requeued_fault`` events are counted per day; ``service`` events
-    (``ieb serve`` records ``gestart``/``gestopt``) give ``dienst gestart``/``dienst gestopt``, and a
-    start after a start without a stop in between is a ``herstart na onderbreking`` (the previous
-    run was killed or crashed). From the ``outbox``: messages that needed more than one attempt
+    (``ieb serve`` records ``gestart``/``gestopt``) give ``dienst gestart`` and ``dienst gestopt``
+    (``tot``: the next start, so the time the service was down), and a start after a start without
+    a stop in between is a ``herstart na onderbreking`` (the previous run was killed or crashed). From the ``outbox``: messages that needed more than one attempt
     (the GGk was not reachable at first; the sender retried) per day of delivery, as ``verzending
     vertraagd``. ``gemeente`` keeps that Afzender's rows (service events are kept). At most
     ``limit`` audit rows are read (the newest)."""
@@ -136,6 +136,7 @@ def read_incidents(engine: Engine, *, gemeente: str | None = None, limit: int = 
     run: list[Any] = []
     daily: dict[tuple[str, dt.date], list[Any]] = defaultdict(list)
     running: dt.datetime | None = None
+    stopped: int | None = None  # the index in ``out`` of the last stop without a start after it
 
     def close(until: dt.datetime | None) -> None:
         if run:
@@ -159,6 +160,9 @@ def read_incidents(engine: Engine, *, gemeente: str | None = None, limit: int = 
                         "herstart na onderbreking", running, at, 1, "de vorige run is niet netjes gestopt"
                     )
                 )
+            if r.outcome == "gestart" and stopped is not None:  # the service was down until now
+                out[stopped] = replace(out[stopped], tot=at)
+            stopped = len(out) if r.outcome == "gestopt" else None
             out.append(Incident(f"dienst {r.outcome}", at, None, 1, mask_bsns(r.detail or "")))
             running = at if r.outcome == "gestart" else None
         elif r.kind == "held":

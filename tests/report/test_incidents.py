@@ -30,6 +30,7 @@ def test_ieb_serve_records_its_starts_and_stops(tmp_path: Path) -> None:
     finally:
         ex.close()
     assert [i.soort for i in incidents] == ["dienst gestart", "dienst gestopt"] * 2
+    assert incidents[1].tot == incidents[2].van and incidents[3].tot is None  # down between the runs
     assert incidents[0].reden.startswith("pid ")
 
 
