@@ -406,8 +406,9 @@ def read_status(
     ]
     if detail:
         for row in detail_rows:
-            row["resolved"] = (row.pop("row") in resolved_ids) if row["outcome"] in PROBLEM_OUTCOMES else None
+            ident = row.pop("row")
             row.pop("release")
+            row["resolved"] = (ident in resolved_ids) if row["outcome"] in PROBLEM_OUTCOMES else None
     still_wrong = _still_wrong(open_by_person, fix_pending)
     for afzender, g in per_g.items():
         g["rejections_open"] = sum(len(v) for (a, _), v in open_by_person.items() if a == afzender)

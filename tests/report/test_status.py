@@ -63,6 +63,18 @@ def test_a_rejection_is_resolved_by_a_later_accepted_message_for_that_person(ex:
     assert status.deliveries["rejected"] == 2  # the counts of messages stay what they were
     resolved = {r["bsn"][-3:]: r["resolved"] for r in status.detail if r["outcome"] == "rejected"}
     assert resolved == {B[0][-3:]: True, B[1][-3:]: False}
+    keys = {
+        "gemeente",
+        "bericht",
+        "identificatie",
+        "dagtekening",
+        "bsn",
+        "eb_start_nummer",
+        "status",
+        "datum",
+    }
+    keys |= {"outcome", "retour_codes", "outbox", "referentienummer", "resolved"}
+    assert all(set(r) == keys for r in status.detail), status.detail[0]
     data = status.as_dict()
     for key in ("deliveries", "retourcodes", "outbox", "overdue", "overdue_list", "retrying"):
         assert key in data  # the JSON contract keeps its keys
