@@ -57,6 +57,7 @@ from pydantic_settings import (
 from ieb.errors import ConfigurationError
 
 __all__ = [
+    "BewarenSettings",
     "GgkSettings",
     "IebConfig",
     "OrganisatieSettings",
@@ -149,6 +150,15 @@ class RetrySettings(_Section):
     give_up_seconds: float = Field(default=300.0, gt=0)
 
 
+class BewarenSettings(_Section):
+    """``[bewaren]``: how long ``ieb opschonen`` keeps message contents and logs (docs/bewaren.md).
+
+    ``dagen``: the term in days (default 2555, seven years; the reasoning is marked inferred in the
+    docs); at least 365 so that a typo (``7``) cannot wipe the year's evidence."""
+
+    dagen: int = Field(default=2555, ge=365, le=36600)
+
+
 class SimulatorSettings(_Section):
     """What the simulator does (``simulator.toml`` and ``ieb demo``)."""
 
@@ -197,6 +207,8 @@ class IebConfig(_Base):
     #: a running Decentrale Validatieservice (``http://localhost:8080``): ``ieb validate`` sends each
     #: file there too and merges its rapport (docs/dvs.md); None = only ieb's own checks
     dvs_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    #: ``[bewaren]``: the retention term of ``ieb opschonen`` (issue 26)
+    bewaren: BewarenSettings = Field(default_factory=BewarenSettings)
     #: ``[wlz]``: layouts and samenloop policy, validated by ``ieb.wlz.settings`` (docs/wlz.md)
     wlz: dict[str, Any] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
@@ -446,6 +458,11 @@ requeue_initial = 1.0
 requeue_max = 300.0
 # Verzendthreads.
 workers = 4
+
+[bewaren]
+# ieb opschonen: berichtinhoud en auditlog ouder dan dit aantal dagen gaan weg; het grootboek blijft
+# (zie docs/bewaren.md; zeven jaar is een afgeleide standaard, minstens 365).
+dagen = 2555
 
 [simulator]
 # Wat de CAK-simulator doet bij een niveau-1-fout: "retour" (IV028) of "none" (IV032).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -268,89 +268,153 @@ def retour_command(
         raise typer.Exit(1)
 
 
-def _print_status(data: dict[str, object], detail: bool) -> None:
-    from ieb.types import mask_bsns
+#: the outcomes of a heenbericht in the clerk's words (the JSON keys stay English)
+OUTCOME_WORDS = (
+    ("accepted", "geaccepteerd"),
+    ("pending", "wacht op retour"),
+    ("rejected", "afgewezen"),
+    ("technical", "technisch afgekeurd"),
+    ("not_assessed", "niet beoordeeld"),
+)
+#: the outbox states in the clerk's words
+OUTBOX_WORDS = {
+    "pending": "klaar om te versturen",
+    "sending": "wordt verstuurd",
+    "acknowledged": "afgeleverd bij de GGk",
+    "failed": "geweigerd door de ontvanger",
+    "dead": "opgegeven na herhaalde fouten",
+}
+LATE_WORDS = {
+    "sent_late": "te laat verstuurd",
+    "queued_late": "te laat klaargezet",
+    "unsent": "nog niet verstuurd",
+}
+#: how many persons still wrong ``ieb status`` shows without ``--detail``
+TOP = 10
 
-    def show(line: str) -> None:
-        typer.echo(mask_bsns(line))
 
+def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
+    """``ieb status`` as text lines (BSNs masked by the caller). Without ``detail`` at most 40
+    lines: the counts, open and resolved rejections, the first :data:`TOP` persons still wrong, the
+    codes with what to do, short lists and a pointer to ``--detail``; with it every list in full
+    and a line per message."""
+    names: dict[str, str] = data.get("gemeente_namen") or {}
     d = data["deliveries"]
     o = data["outbox"]
-    assert isinstance(d, dict) and isinstance(o, dict)
-    show(f"Release: {data.get('release') or '-'}")
-    show(f"Gemeenten: {', '.join(data['gemeenten']) or '-'}")  # type: ignore[arg-type]
-    show(
-        "Berichten: "
-        + ", ".join(
-            f"{label} {d.get(k, 0)}"
-            for k, label in (
-                ("pending", "wacht op retour"),
-                ("accepted", "geaccepteerd"),
-                ("rejected", "afgewezen"),
-                ("technical", "technisch afgekeurd"),
-                ("not_assessed", "niet beoordeeld"),
-            )
-        )
+    cut = None if detail else 2
+
+    def g(code: str) -> str:
+        return f"{code} {names[code]}" if names.get(code) else code
+
+    lines = [
+        f"Release: {data.get('release') or '-'}",
+        f"Gemeenten: {', '.join(g(c) for c in data['gemeenten']) or '-'}",
+        "Berichten: " + ", ".join(f"{label} {d.get(k, 0)}" for k, label in OUTCOME_WORDS),
+    ]
+    rej = data.get("rejections") or {"open": 0, "resolved": 0}
+    wrong: list[dict[str, Any]] = data.get("still_wrong") or []
+    lines.append(
+        f"Afwijzingen: {rej['open']} nog open ({len(wrong)} persoon/personen), "
+        f"{rej['resolved']} opgelost (later bericht geaccepteerd)"
     )
     age = data.get("oldest_open_seconds")
-    show(
-        "Outbox: "
-        + ", ".join(f"{k} {v}" for k, v in o.items())
+    lines.append(
+        "Wachtrij: "
+        + ", ".join(f"{OUTBOX_WORDS.get(k, k)} {v}" for k, v in o.items())
         + (f" (oudste open: {age:.0f} s)" if isinstance(age, int | float) else "")
     )
-    codes = data["retourcodes"]
-    texts = data.get("retourcode_text") or {}
-    assert isinstance(codes, dict) and isinstance(texts, dict)
-    if codes:
-        from ieb.report import advice
-
-        show("Retourcodes:")
-        for code, n in codes.items():
-            show(f"  {code} x{n}: {texts.get(code, '')} -> {advice(code)}")
+    if wrong:
+        shown = wrong if detail else wrong[:TOP]
+        lines.append(
+            f"Nog fout ({len(wrong)} persoon/personen"
+            + ("" if len(shown) == len(wrong) else f"; de nieuwste {len(shown)}")
+            + "):"
+        )
+        for w in shown:
+            onderweg = " (herstel verstuurd, wacht op retour)" if w.get("fix_pending") else ""
+            lines.append(
+                f"  {g(w['gemeente'])} Bsn {w['bsn']} {w['bericht']} {w['dagtekening']}: {w['code']}{onderweg}"
+            )
+        if len(shown) < len(wrong):
+            lines.append(f"  ... en {len(wrong) - len(shown)} meer: ieb status --detail of ieb report")
+        by_code: dict[str, list[dict[str, Any]]] = {}
+        for w in wrong:
+            by_code.setdefault(w["code"], []).append(w)
+        ranked = sorted(by_code.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        lines.append("Wat te doen per code:")
+        for code, ws in ranked if detail else ranked[:5]:
+            lines.append(f"  {code} ({len(ws)}x) {ws[0]['meaning'] or '-'} -> {ws[0]['advice']}")
+        if not detail and len(ranked) > 5:
+            lines.append(f"  ... en {len(ranked) - 5} code(s) meer: ieb status --detail")
+    if detail:
+        codes = data["retourcodes"]
+        texts = data.get("retourcode_text") or {}
+        if codes:
+            lines.append("Retourcodes (alle retouren):")
+            lines += [f"  {c} x{n}: {texts.get(c, '')}" for c, n in codes.items()]
     for title, key in (
-        ("Dead letters / geweigerd door de ontvanger", "dead_letters"),
-        ("Mislukte inbox", "failed_inbox"),
+        ("Niet afgeleverd (opgegeven of geweigerd door de ontvanger)", "dead_letters"),
+        ("Mislukte retouren (inbox)", "failed_inbox"),
     ):
-        items = data.get(key) or []
-        assert isinstance(items, list)
+        items: list[dict[str, Any]] = data.get(key) or []
         if items:
-            show(f"{title} ({len(items)}):")
-            for item in items:
-                show(f"  {item.get('referentienummer')} {item.get('status', '')}: {item.get('reason')}")
-    retrying = data.get("retrying") or []
-    assert isinstance(retrying, list)
+            lines.append(f"{title} ({len(items)}):")
+            for item in items[:cut]:
+                lines.append(
+                    f"  {item.get('referentienummer')} {OUTBOX_WORDS.get(item.get('status', ''), '')}: {item.get('reason')}"
+                )
+            if cut is not None and len(items) > cut:
+                lines.append(f"  ... en {len(items) - cut} meer: ieb status --detail")
+    retrying: list[dict[str, Any]] = data.get("retrying") or []
     if retrying:
-        show(f"Wacht op een nieuwe poging ({len(retrying)}):")
-        for item in retrying:
+        lines.append(f"Wacht op een nieuwe poging ({len(retrying)}):")
+        for item in retrying[:cut]:
             due = item.get("next_attempt_in_seconds")
             when = f"over {due} s ({item.get('next_attempt_at')})" if due is not None else "onbekend"
-            show(
-                f"  {item.get('referentienummer')} {item.get('status')}, {item.get('attempts')} poging(en): "
+            lines.append(
+                f"  {item.get('referentienummer')} {OUTBOX_WORDS.get(item.get('status', ''), '')}, "
+                f"{item.get('attempts')} poging(en): "
                 f"laatste fout: {item.get('reason') or '-'}; volgende poging {when}"
             )
-    overdue = data.get("overdue_list") or []
-    assert isinstance(overdue, list)
-    show(f"Te laat (meer dan een maand na EbStartdatum): {len(overdue)}")
+        if cut is not None and len(retrying) > cut:
+            lines.append(f"  ... en {len(retrying) - cut} meer: ieb status --detail")
+    overdue: list[dict[str, Any]] = data.get("overdue_list") or []
+    kinds: dict[str, int] = {}
     for item in overdue:
-        kind = {
-            "sent_late": "te laat verstuurd",
-            "queued_late": "te laat klaargezet",
-            "unsent": "nog niet verstuurd",
-        }
-        show(
-            f"  {item['gemeente']} {item['identificatie']} Bsn {item['bsn']}: start {item['eb_startdatum']}, "
-            f"uiterlijk {item['deadline']}: {kind.get(item['kind'], item['kind'])}"
+        kinds[item["kind"]] = kinds.get(item["kind"], 0) + 1
+    lines.append(
+        f"Te laat (meer dan een maand na EbStartdatum, naar Dagtekening): {len(overdue)}"
+        + (
+            " (" + ", ".join(f"{LATE_WORDS.get(k, k)} {n}" for k, n in sorted(kinds.items())) + ")"
+            if kinds
+            else ""
         )
+    )
     if detail:
-        rows = data.get("detail") or []
-        assert isinstance(rows, list)
-        show(f"Per bericht ({len(rows)}):")
-        for r in rows:
-            show(
-                f"  {r['bericht']} {r['gemeente']}/{r['identificatie']}/{r['dagtekening']} Bsn {r['bsn']} "
-                f"nr {r['eb_start_nummer']} status {r['status']} {r['datum']}: {r['outcome']} "
-                f"{' '.join(r['retour_codes'])} outbox {r['outbox'] or '-'}"
+        for item in overdue:
+            lines.append(
+                f"  {g(item['gemeente'])} {item['identificatie']} Bsn {item['bsn']}: start {item['eb_startdatum']}, "
+                f"uiterlijk {item['deadline']}: {LATE_WORDS.get(item['kind'], item['kind'])}"
             )
+        rows = data.get("detail") or []
+        lines.append(f"Per bericht ({len(rows)}):")
+        for r in rows:
+            solved = "" if r.get("resolved") is None else (" (opgelost)" if r["resolved"] else " (open)")
+            lines.append(
+                f"  {r['bericht']} {r['gemeente']}/{r['identificatie']}/{r['dagtekening']} Bsn {r['bsn']} "
+                f"nr {r['eb_start_nummer']} status {r['status']} {r['datum']}: {r['outcome']}{solved} "
+                f"{' '.join(r['retour_codes'])} wachtrij {r['outbox'] or '-'}"
+            )
+    else:
+        lines.append("Alles per persoon en per bericht: ieb status --detail; voor de teamleider: ieb report")
+    return lines
+
+
+def _print_status(data: dict[str, Any], detail: bool) -> None:
+    from ieb.types import mask_bsns
+
+    for line in status_lines(data, detail):
+        typer.echo(mask_bsns(line))
 
 
 def status_command(
@@ -365,7 +429,7 @@ def status_command(
     db: DbOption = None,
     today: TodayOption = None,
 ) -> None:
-    """Samenvatting: berichten per uitkomst, retourcodes, outbox, dead letters, mislukte inbox, te laat."""
+    """Samenvatting op één scherm: berichten per uitkomst, afwijzingen open en opgelost, wie nog fout staat en wat te doen, wachtrij, te laat."""
     from ieb.errors import IebError
     from ieb.wlz import WlzSignalen, wlz_status_line
 

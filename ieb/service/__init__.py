@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import socket
 import threading
@@ -186,7 +187,18 @@ class Service:
         )
         self._sender_thread.start()
         log.info("ieb serve: ontvanger op %s, verzender naar %s", self.server.url, self.config.ggk.endpoint)
+        self._audit_lifecycle("gestart", f"pid {os.getpid()}")  # issue 26: restarts in ieb report
         return self
+
+    def _audit_lifecycle(self, outcome: str, detail: str | None) -> None:
+        """One ``service`` row in the audit table (``gestart``/``gestopt``): ``ieb report`` shows
+        restarts from them. Never stops the service when the database is the problem."""
+        from ieb.transport.audit import AuditTrail
+
+        try:
+            AuditTrail(self.exchange.engine).record("out", "service", outcome=outcome, detail=detail)
+        except Exception as exc:  # noqa: BLE001 - the database may be why we stop
+            log.warning("dienst %s niet in het auditlog (%s)", outcome, type(exc).__name__)
 
     def _on_result(self, msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
         self.metrics.on_send(outcome, reason)
@@ -217,6 +229,8 @@ class Service:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        if self.server is not None:
+            self._audit_lifecycle("gestopt", self.gave_up)
         if self.sender is not None:
             self.sender.stop()
             self.wake.set()

@@ -23,6 +23,7 @@ from ieb.releases.ieb_4_0.table import VALID_FROM, message_table
 from ieb.releases.pack import ReleasePack, RetourcodeTable, RuleSet
 
 __all__ = [
+    "HINTS",
     "PACK",
     "RELEASE",
     "RETOURCODES",
@@ -37,6 +38,21 @@ __all__ = [
     "to_xml",
     "validate_xsd",
 ]
+
+#: What a clerk does next, per retourcode of iEb 4.0 (Dutch; ``ieb status`` and ``ieb report`` show it
+#: per person still wrong). The meaning itself comes from the standard's code list (EB001).
+HINTS = {
+    "0001": "Draai 'ieb validate' op het heenbericht, herstel de fout en stuur het opnieuw.",
+    "0200": "Niets te doen.",
+    "0233": "Niet beoordeeld omdat een ander deel is afgekeurd; herstel dat en stuur opnieuw.",
+    "8848": "De Dagtekening lag na de systeemdatum van het CAK; plan opnieuw met de datum van vandaag.",
+    "9056": "Deze Identificatie is al eens gebruikt voor deze berichtsoort: plan opnieuw, ieb kiest een nieuwe.",
+    "9063": "Er is niets om te verwijderen: deze periode is nooit geaccepteerd; haal de verwijdering weg of stuur eerst de start.",
+    "9393": "De gewijzigde EbStartdatum ligt meer dan 36 maanden voor de Dagtekening: stop de oude periode en stuur een nieuwe start.",
+    "9395": "De gewijzigde BwStartdatum ligt meer dan 36 maanden voor de Dagtekening: corrigeer de datum in de eigen administratie.",
+    "S300": "De Afzender is op de datum geen gemeente in de CBS-lijst: controleer de gemeentecode (herindeling?).",
+    "S333": "De kostprijs moet hoger zijn dan het nationale tarief: stuur een correctie zonder of met het juiste bedrag.",
+}
 
 #: Retourcode (codelist EB001, iEb 4.0, the visible part) -> the rule codes that report it. In 4.0
 #: the first letter no longer tells the rule: S300 is TR378, S333 is TR409. ``TR395`` for 9395 is
@@ -54,6 +70,7 @@ RETOURCODES = RetourcodeTable(
     },
     # ASSUMED, as in 1.0: codes about the whole delivery go in the retour's Header
     header_codes=frozenset({"8848", "S300", "9056"}),
+    hints=HINTS,
 )
 
 
