@@ -39,6 +39,7 @@ import copy
 import datetime as dt
 import gc
 import importlib
+import importlib.util
 import json
 import math
 import os
@@ -329,14 +330,16 @@ class Xsdata:
         from ieb.releases import get_release
 
         spec = get_release().message("WMO401")
-        exe = shutil.which("xsdata")
-        if exe is None:
+        # the interpreter running this bench, not PATH: works when the venv is not activated
+        if importlib.util.find_spec("xsdata") is None:
             raise RuntimeError("xsdata is not installed: pip install 'xsdata[cli]' (the [bench] extra)")
         subprocess.run(
-            [exe, "generate", str(spec.schema_path), "--package", "ieb_xsdata_bench"],
+            [sys.executable, "-m", "xsdata", "generate", str(spec.schema_path), "--package", "ieb_xsdata_bench"],
             cwd=where,
             check=True,
             capture_output=True,
+            # xsdata formats its output with ``ruff`` from PATH: find it beside this interpreter
+            env={**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])},
         )
         sys.path.insert(0, str(where))
         self.mod = importlib.import_module("ieb_xsdata_bench.wmo401")
