@@ -13,6 +13,7 @@ envelopes; by default they are a new ``uuid4()`` and the current Dutch local tim
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import uuid
 from typing import Literal
@@ -74,6 +75,12 @@ def retour_functie(functie: str) -> str:
     return f"{prefix}{int(number) + 1:0{len(number)}d}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _systeem(organisatie: str, applicatie: str) -> Systeem:
+    """A (frozen, so shareable) Systeem: the few zenders and ontvangers of a run are validated once."""
+    return Systeem(organisatie=organisatie, applicatie=applicatie)
+
+
 def new_di01(
     payload: bytes,
     functie: str,
@@ -102,8 +109,8 @@ def new_di01(
     return Di01(
         stuurgegevens=Stuurgegevens(
             berichtcode="Di01",
-            zender=Systeem(organisatie=zender_gemeente, applicatie=zender_applicatie),
-            ontvanger=Systeem(organisatie=ontvanger, applicatie=ontvanger_applicatie),
+            zender=_systeem(zender_gemeente, zender_applicatie),
+            ontvanger=_systeem(ontvanger, ontvanger_applicatie),
             referentienummer=referentienummer or new_referentienummer(),
             tijdstip_bericht=_now(tijdstip),
             functie=functie,
