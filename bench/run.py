@@ -8,8 +8,10 @@
 B1 initial delivery: N WMO401 starts from records (desired state) through the planner (levels 1-2
    and the level-3 pre-flight, numbers allocated, pending deliveries recorded) to Di01 envelopes in
    the outbox, vs the floor: bare lxml build + compiled XMLSchema + raw sqlite3 inserts of the same
-   rows. In memory, build + to_xml + validate vs the same with xsdata dataclasses generated from our
-   XSDs (generated into a temp dir at bench time) and vs bare lxml.
+   rows. In memory, build + serialise + validate of one WMO401 as the planner does it
+   (``ieb.ledger.fastcheck.planned_message``: XSD and every in-message rule) vs xsdata dataclasses
+   generated from our XSDs (generated into a temp dir at bench time; XSD only) and vs bare lxml (XSD
+   only); the typed-model API (``Wmo401.build`` + ``to_xml`` + ``validate_bytes``) is in the details.
 B2 retours: N WMO402 parsed and applied to the ledger vs bare lxml parse + XSD + UPDATE.
 B3 transport: M Di01 over mutual TLS on loopback to the receiver (a separate process), acknowledged
    (Bv03), with and without WS-Security signing, vs bare ``requests`` keep-alive posting the same
@@ -334,12 +336,23 @@ class Xsdata:
         if importlib.util.find_spec("xsdata") is None:
             raise RuntimeError("xsdata is not installed: pip install 'xsdata[cli]' (the [bench] extra)")
         subprocess.run(
-            [sys.executable, "-m", "xsdata", "generate", str(spec.schema_path), "--package", "ieb_xsdata_bench"],
+            [
+                sys.executable,
+                "-m",
+                "xsdata",
+                "generate",
+                str(spec.schema_path),
+                "--package",
+                "ieb_xsdata_bench",
+            ],
             cwd=where,
             check=True,
             capture_output=True,
             # xsdata formats its output with ``ruff`` from PATH: find it beside this interpreter
-            env={**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])},
+            env={
+                **os.environ,
+                "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+            },
         )
         sys.path.insert(0, str(where))
         self.mod = importlib.import_module("ieb_xsdata_bench.wmo401")
@@ -380,6 +393,20 @@ class Xsdata:
 
 
 def ieb_in_memory(afz: str, ident: str, bsn: str, nummer: int) -> bytes:
+    """ieb's work per message in the planner: the WMO401 of a delivery written and checked (XSD and
+    every in-message rule, level 3 without history included) by ``planned_message``."""
+    from ieb.ledger.fastcheck import planned_message
+    from ieb.ledger.history import Delivery
+
+    d = Delivery("WMO401", afz, ident, TODAY, bsn, nummer, "1", START)
+    xml, issues = planned_message(d, today=TODAY)
+    if issues:
+        raise RuntimeError(issues[0].message)
+    return xml
+
+
+def ieb_typed(afz: str, ident: str, bsn: str, nummer: int) -> bytes:
+    """The typed-model API: ``Wmo401.build`` + ``to_xml`` + the full engine (``validate_bytes``)."""
     from ieb.codec import to_xml
     from ieb.messages import Wmo401
     from ieb.validation import validate_bytes
@@ -405,10 +432,11 @@ def bench_b1(n: int, rounds: int, big: int | None) -> dict[str, Any]:
     with workdir() as tmp:
         xs = Xsdata(tmp)
         items = [(afz, str(i), bsn, i) for i, (afz, bsn) in enumerate(pairs, start=1)]
-        for fn in (ieb_in_memory, floor.wmo401, xs.message):
+        for fn in (ieb_in_memory, ieb_typed, floor.wmo401, xs.message):
             fn(*items[0])  # warm up: schema compile, gemeente list
         contenders: dict[str, Callable[[Sequence[Any]], object]] = {
             "ieb": lambda chunk: [ieb_in_memory(*it) for it in chunk],
+            "ieb_typed": lambda chunk: [ieb_typed(*it) for it in chunk],
             "floor": lambda chunk: [floor.wmo401(*it) for it in chunk],
             "xsdata": lambda chunk: [xs.message(*it) for it in chunk],
         }
@@ -454,6 +482,7 @@ def bench_b1(n: int, rounds: int, big: int | None) -> dict[str, Any]:
                     "ieb": rates["mem_ieb"],
                     "floor": rates["mem_floor"],
                     "xsdata": rates["mem_xsdata"],
+                    "ieb_typed": rates["mem_ieb_typed"],
                 },
                 "in_memory_vs_floor": rates["mem_ieb"] / rates["mem_floor"],
             },

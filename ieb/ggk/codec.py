@@ -206,10 +206,16 @@ def _template(envelope: Di01 | Du01) -> bytes | None:
         params.applicatie_subversie,
         params.functie_versie,
         params.functie_subversie,
-        *(getattr(s, f) for s in (sg.zender, sg.ontvanger) for f in ("organisatie", "applicatie", "administratie", "gebruiker")),
+        *(
+            getattr(s, f)
+            for s in (sg.zender, sg.ontvanger)
+            for f in ("organisatie", "applicatie", "administratie", "gebruiker")
+        ),
     )
     bericht = params.bericht
-    if not _plain(texts) or (isinstance(bericht, TekstBestand) and not _PLAIN.fullmatch(bericht.bestandsnaam)):
+    if not _plain(texts) or (
+        isinstance(bericht, TekstBestand) and not _PLAIN.fullmatch(bericht.bestandsnaam)
+    ):
         return None
     encoded = base64.b64encode(bericht.inhoud).decode("ascii")
     if isinstance(bericht, TekstBestand):

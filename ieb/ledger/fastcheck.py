@@ -24,14 +24,19 @@ module accepts (years 0001-9999 only).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
+from ieb.codec import to_xml
 from ieb.dates import IEB_START, add_months
 from ieb.errors import ConfigurationError, UnknownMessageError
+from ieb.issues import Issue
+from ieb.ledger.history import Delivery, pack_of
 from ieb.policy.cs333 import cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
@@ -39,7 +44,7 @@ from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.types import bsn_is_valid
 from ieb.validation.gemeenten import GemeenteLijst, bundled_gemeenten
 
-__all__ = ["COMPILED_RULES", "planned_codes"]
+__all__ = ["COMPILED_RULES", "planned_codes", "planned_message"]
 
 #: The rule lists (in-message, final) of the packs whose rules are compiled here, by pack name. A pack
 #: registered under that name with other rules is not checked here (``None``: the full engine runs).
@@ -108,9 +113,9 @@ def _int(values: Values, name: str) -> int | None:
     return int(text)
 
 
-def _read(root: etree._Element) -> tuple[Values, set[str]]:
-    """Every element's text by local name (one pass); the names of elements with element children.
-    Raises _Unknown for a comment, processing instruction, attribute, repeated name or mixed text."""
+def _read(root: etree._Element) -> Values:
+    """Every leaf element's text by local name (one pass). Raises _Unknown for a comment,
+    processing instruction, attribute, repeated name or mixed text."""
     values: Values = {}
     branches: set[str] = set()
     for el in root.iter():
@@ -131,7 +136,7 @@ def _read(root: etree._Element) -> tuple[Values, set[str]]:
             values[local] = text
         if el.tail is not None and el.tail.strip():
             raise _Unknown(local)
-    return values, branches
+    return values
 
 
 # ------------------------------------------------------------------------------------ iEb 1.0
@@ -292,14 +297,24 @@ def planned_codes(
         return None
     if root.getroottree().docinfo.doctype:
         return None
+    return _codes(root, today, gemeenten, tariffs, registry or default_registry)
+
+
+def _codes(
+    root: etree._Element,
+    today: dt.date,
+    gemeenten: GemeenteLijst | None,
+    tariffs: TariffTable,
+    registry: Registry,
+) -> tuple[str, ...] | None:
     try:
-        release, spec = (registry or default_registry).detect(root)
+        release, spec = registry.detect(root)
     except UnknownMessageError:
         return None
     if not _compiled(release):
         return None
     try:
-        values, _ = _read(root)
+        values = _read(root)
     except _Unknown:
         return None
     if not spec.schema.validate(root):
@@ -316,3 +331,150 @@ def planned_codes(
     except _Unknown:
         return None
     return tuple(codes)
+
+
+# ------------------------------------------------------------------------- building, checked
+
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A message tree built once through the model (``to_xml(d.to_message())``), with the paths
+    (child indexes from the root) of the elements that carry a Delivery's values."""
+
+    root: etree._Element
+    slots: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+#: Delivery attribute -> the element local name it is written to (all releases compiled here)
+_LEAVES = {
+    "afzender": "Afzender",
+    "identificatie": "Identificatie",
+    "dagtekening": "Dagtekening",
+    "bsn": "Bsn",
+    "eb_start_nummer": "EbStartNummer",
+    "status": "StatusAanlevering",
+    "kostprijs_bedrag": "KostprijsBedrag",
+    "kostprijs_startdatum": "KostprijsStartdatum",
+}
+_SHAPES: dict[tuple[object, ...], _Shape | None] = {}
+#: sample values of the right type for building a shape (the values are overwritten per delivery)
+_SAMPLE_DAY = dt.date(2024, 1, 1)
+
+
+def _path(root: etree._Element, el: etree._Element) -> tuple[int, ...]:
+    steps: list[int] = []
+    node = el
+    while node is not root:
+        parent = node.getparent()
+        assert parent is not None
+        steps.append(parent.index(node))
+        node = parent
+    return tuple(reversed(steps))
+
+
+def _shape(d: Delivery) -> _Shape | None:
+    """The tree of ``d``'s message shape (which optional values are present), built once."""
+    try:
+        pack = pack_of(d.bericht)
+    except UnknownMessageError:
+        return None
+    # the pack object is part of the key: a pack registered anew (an official XSD folder) gets its own
+    key = (pack, d.bericht, d.kostprijs_bedrag is None, d.kostprijs_startdatum is None, d.stopdatum is None)
+    if key in _SHAPES:
+        return _SHAPES[key]
+    shape: _Shape | None = None
+    try:
+        row = d.row
+        if pack.name in _CHECKS and row.date_element:
+            sample = replace(
+                d,
+                afzender="0363",
+                identificatie="1",
+                dagtekening=_SAMPLE_DAY,
+                bsn="999900006",
+                eb_start_nummer=1,
+                status="1",
+                datum=_SAMPLE_DAY,
+                kostprijs_bedrag=None if d.kostprijs_bedrag is None else 1,
+                kostprijs_startdatum=None if d.kostprijs_startdatum is None else _SAMPLE_DAY,
+                stopdatum=None if d.stopdatum is None else _SAMPLE_DAY,
+            )
+            root = etree.fromstring(to_xml(sample.to_message()), _PARSER)
+            names = dict(_LEAVES, datum=row.date_element)
+            stop = _stop_leaf(row)
+            if stop is not None:
+                names["stopdatum"] = stop
+            by_name: dict[str, etree._Element] = {}
+            for el in root.iter():
+                if isinstance(el.tag, str) and not len(el):
+                    local = el.tag.rpartition("}")[2]
+                    if local in by_name:
+                        raise _Unknown(local)
+                    by_name[local] = el
+            slots = tuple(
+                (attr, _path(root, by_name[name])) for attr, name in names.items() if name in by_name
+            )
+            written = {attr for attr, _ in slots}
+            needed = {a for a in names if getattr(d, a) is not None}
+            if needed <= written:
+                shape = _Shape(root, slots)
+    except (ValueError, ConfigurationError, UnknownMessageError, _Unknown, etree.XMLSyntaxError):
+        shape = None  # no model, or a value the model refuses: the caller builds the usual way
+    _SHAPES[key] = shape
+    return shape
+
+
+def _stop_leaf(row: MessageDef) -> str | None:
+    for path in row.klasse_fields:
+        leaf = path[-1]
+        if leaf != row.date_element and leaf.endswith("Stopdatum"):
+            return leaf
+    return None
+
+
+def _text(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _element(d: Delivery) -> etree._Element | None:
+    shape = _shape(d)
+    if shape is None:
+        return None
+    root = copy.deepcopy(shape.root)
+    for attr, steps in shape.slots:
+        node = root
+        for i in steps:
+            node = node[i]
+        node.text = _text(getattr(d, attr))
+    return root
+
+
+def planned_message(
+    d: Delivery,
+    *,
+    today: dt.date,
+    gemeenten: GemeenteLijst | None = None,
+    tariffs: TariffTable = NATIONAL_TARIFFS,
+) -> tuple[bytes, list[Issue]]:
+    """The heenbericht of a planned delivery as bytes and its in-message issues (none: it passes).
+
+    Exactly ``to_xml(d.to_message())`` and ``validate_bytes(xml, today=..., gemeenten=...,
+    tariffs=...).issues``: for a release compiled here the message is written from a tree built
+    once per message shape (values set in place, no model), validated against the XSD in memory
+    and checked by the compiled rules; when those find anything (or cannot tell) the message is
+    built through its model and the full engine reports the exact issues. Raises what
+    :meth:`Delivery.to_message` raises for a value the model refuses (``ValueError``).
+    """
+    from ieb.validation import validate_bytes
+
+    root = _element(d)
+    if root is not None:
+        if _codes(root, today, gemeenten, tariffs, default_registry) == ():
+            return _DECLARATION + etree.tostring(root, encoding="UTF-8") + b"\n", []
+    xml = to_xml(d.to_message())
+    codes = planned_codes(xml, today=today, gemeenten=gemeenten, tariffs=tariffs)
+    if codes == ():
+        return xml, []
+    return xml, list(validate_bytes(xml, today=today, gemeenten=gemeenten, tariffs=tariffs).issues)

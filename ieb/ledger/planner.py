@@ -42,11 +42,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ieb.codec import to_xml
 from ieb.errors import ConfigurationError, InputRowError
 from ieb.ledger.convert import converted
 from ieb.ledger.errors import PlanningError, PreflightError
-from ieb.ledger.fastcheck import planned_codes
+from ieb.ledger.fastcheck import planned_message
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history, pack_of
 from ieb.ledger.store import Ledger
 from ieb.policy.cs333 import cs333_message, cs333_tariff
@@ -57,7 +56,6 @@ from ieb.releases.pack import Period as PackPeriod
 from ieb.store.schema import deliveries
 from ieb.tabular import MAX_ISSUES, RowIssue
 from ieb.types import bsn_is_valid, mask_bsn
-from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
 from ieb.validation.rules import IEB_START, add_months
@@ -970,13 +968,9 @@ def plan(
         check = converted(known.combined(), pack)  # the planned persons' deliveries: all the rules look at
         failures: list[str] = []
         for seq, (d, reason) in enumerate(final, start=1):
-            xml = to_xml(d.to_message())
-            # the compiled check of our own messages; the full engine when it finds a problem (for
-            # the exact issues) or cannot tell (issue 22, ieb.ledger.fastcheck)
-            codes = planned_codes(xml, today=day, gemeenten=gemeenten, tariffs=tariffs)
-            issues: list[Issue] = []
-            if codes != ():
-                issues.extend(validate_bytes(xml, today=day, gemeenten=gemeenten, tariffs=tariffs).issues)
+            # built from a per-shape tree and checked by the compiled rules; the model and the full
+            # engine when those find a problem (the exact issues) or cannot tell (ieb.ledger.fastcheck)
+            xml, issues = planned_message(d, today=day, gemeenten=gemeenten, tariffs=tariffs)
             issues.extend(check_history(d, check))
             if issues:
                 failures.extend(f"{d.describe()}: {i.code} ({i.retourcode}): {i.message}" for i in issues)

@@ -8,6 +8,7 @@ problem). On planner-built messages it never declines.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from ieb.codec import to_xml
-from ieb.ledger.fastcheck import planned_codes
+from ieb.ledger.fastcheck import planned_codes, planned_message
 from ieb.ledger.history import Delivery
 from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import bundled_gemeenten
@@ -41,7 +42,11 @@ def deliveries(draw: st.DrawFn) -> tuple[Delivery, dt.date]:
     today = draw(st.one_of(st.just(dagtekening), days(dt.date(2019, 6, 1), dt.date(2027, 6, 1))))
     datum = draw(days(dt.date(2017, 1, 1), dt.date(2029, 1, 1)))
     bedrag = draw(st.sampled_from(BEDRAGEN)) if bericht in ("WMO401", "WMO405") else None
-    kstart = draw(days(datum - dt.timedelta(days=40), datum + dt.timedelta(days=400))) if bedrag is not None else None
+    kstart = (
+        draw(days(datum - dt.timedelta(days=40), datum + dt.timedelta(days=400)))
+        if bedrag is not None
+        else None
+    )
     stop = None
     if bericht in ("WMO405", "WMO407") and draw(st.booleans()):
         stop = draw(days(datum, datum + dt.timedelta(days=900)))
@@ -127,7 +132,9 @@ MUTANTS = (
 
 @settings(max_examples=300)
 @given(deliveries(), st.data())
-def test_mutated_messages_get_the_engines_verdict_or_none(case: tuple[Delivery, dt.date], data: st.DataObject) -> None:
+def test_mutated_messages_get_the_engines_verdict_or_none(
+    case: tuple[Delivery, dt.date], data: st.DataObject
+) -> None:
     d, today = case
     root = etree.fromstring(_built(d))
     elements = list(root.iter())
@@ -167,9 +174,54 @@ def test_a_clean_message_passes_and_a_failing_one_names_the_rule(bericht: str) -
     today = dt.date(2026, 6, 1)
     good = Delivery(bericht, "0363", "7", today, "999900006", 1, "1", dt.date(2026, 5, 1))
     assert planned_codes(_xml(good), today=today) == ()
-    future = Delivery(bericht, "0363", "7", today + dt.timedelta(days=1), "999900006", 1, "1", dt.date(2026, 5, 1))
+    future = Delivery(
+        bericht, "0363", "7", today + dt.timedelta(days=1), "999900006", 1, "1", dt.date(2026, 5, 1)
+    )
     assert planned_codes(_xml(future), today=today) == (("8848",) if bericht == "WMO401" else ("TR135",))
 
 
 def _xml(d: Delivery) -> bytes:
     return to_xml(d.to_message())
+
+
+@st.composite
+def any_deliveries(draw: st.DrawFn) -> tuple[Delivery, dt.date]:
+    """Deliveries as the planner makes them, some with a value the model or the XSD refuses."""
+    d, today = draw(deliveries())
+    odd = draw(
+        st.sampled_from(
+            [
+                {},
+                {},
+                {"afzender": "363"},
+                {"afzender": "03630"},
+                {"bsn": "12345678"},
+                {"bsn": "1234567890"},
+                {"identificatie": ""},
+                {"identificatie": "x" * 13},
+                {"identificatie": "a b"},
+                {"eb_start_nummer": -1},
+                {"eb_start_nummer": 10**10},
+                {"status": "4"},
+                {"kostprijs_bedrag": -5, "kostprijs_startdatum": d.datum},
+                {"kostprijs_bedrag": 10**9, "kostprijs_startdatum": d.datum},
+            ]
+        )
+    )
+    return dataclasses.replace(d, **odd), today
+
+
+@settings(max_examples=300)
+@given(any_deliveries())
+def test_planned_message_is_exactly_the_model_and_the_engine(case: tuple[Delivery, dt.date]) -> None:
+    d, today = case
+    lijst = bundled_gemeenten()
+    try:
+        expected = to_xml(d.to_message())
+    except ValueError:
+        with pytest.raises(ValueError):
+            planned_message(d, today=today, gemeenten=lijst)
+        return
+    xml, issues = planned_message(d, today=today, gemeenten=lijst)
+    assert xml == expected
+    assert issues == validate_bytes(expected, today=today, gemeenten=lijst).issues
