@@ -295,7 +295,7 @@ def planned_codes(
         root = etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError:
         return None
-    if root.getroottree().docinfo.doctype:
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         return None
     return _codes(root, today, gemeenten, tariffs, registry or default_registry)
 
@@ -306,17 +306,23 @@ def _codes(
     gemeenten: GemeenteLijst | None,
     tariffs: TariffTable,
     registry: Registry,
+    known: tuple[ReleasePack, MessageDef, Values] | None = None,
 ) -> tuple[str, ...] | None:
-    try:
-        release, spec = registry.detect(root)
-    except UnknownMessageError:
-        return None
-    if not _compiled(release):
-        return None
-    try:
-        values = _read(root)
-    except _Unknown:
-        return None
+    """``known``: the release, message and leaf values of a tree built from a :class:`_Shape` (read
+    when the shape was made, the delivery's values set since), instead of reading ``root``."""
+    if known is not None:
+        release, spec, values = known
+    else:
+        try:
+            release, spec = registry.detect(root)
+        except UnknownMessageError:
+            return None
+        if not _compiled(release):
+            return None
+        try:
+            values = _read(root)
+        except _Unknown:
+            return None
     if not spec.schema.validate(root):
         return ("XSD",)
     lijst: list[GemeenteLijst] = [gemeenten] if gemeenten is not None else []
@@ -344,7 +350,12 @@ class _Shape:
     (child indexes from the root) of the elements that carry a Delivery's values."""
 
     root: etree._Element
-    slots: tuple[tuple[str, tuple[int, ...]], ...]
+    #: Delivery attribute, element local name, child indexes from the root
+    slots: tuple[tuple[str, str, tuple[int, ...]], ...]
+    release: ReleasePack
+    spec: MessageDef
+    #: every leaf's text as read from the tree (:func:`_read`); the slots are overwritten per delivery
+    values: Values
 
 
 #: Delivery attribute -> the element local name it is written to (all releases compiled here)
@@ -414,12 +425,13 @@ def _shape(d: Delivery) -> _Shape | None:
                         raise _Unknown(local)
                     by_name[local] = el
             slots = tuple(
-                (attr, _path(root, by_name[name])) for attr, name in names.items() if name in by_name
+                (attr, name, _path(root, by_name[name])) for attr, name in names.items() if name in by_name
             )
-            written = {attr for attr, _ in slots}
+            written = {attr for attr, _, _ in slots}
             needed = {a for a in names if getattr(d, a) is not None}
-            if needed <= written:
-                shape = _Shape(root, slots)
+            release, spec = default_registry.detect(root)
+            if needed <= written and _compiled(release):
+                shape = _Shape(root, slots, release, spec, _read(root))
     except (ValueError, ConfigurationError, UnknownMessageError, _Unknown, etree.XMLSyntaxError):
         shape = None  # no model, or a value the model refuses: the caller builds the usual way
     _SHAPES[key] = shape
@@ -438,17 +450,27 @@ def _text(value: object) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-def _element(d: Delivery) -> etree._Element | None:
+def _element(d: Delivery) -> tuple[etree._Element, tuple[ReleasePack, MessageDef, Values]] | None:
+    """``d``'s message tree and what :func:`_codes` needs to know about it; None when ``d`` has a
+    value the one-pass reader would refuse (the caller builds through the model then)."""
     shape = _shape(d)
     if shape is None:
         return None
     root = copy.deepcopy(shape.root)
-    for attr, steps in shape.slots:
+    values = dict(shape.values)
+    for attr, name, steps in shape.slots:
+        text = _text(getattr(d, attr))
+        if text != text.strip() or "\n" in text or "\r" in text or "\t" in text:
+            return None
         node = root
         for i in steps:
             node = node[i]
-        node.text = _text(getattr(d, attr))
-    return root
+        try:
+            node.text = text
+        except ValueError:  # a character XML cannot carry
+            return None
+        values[name] = text
+    return root, (shape.release, shape.spec, values)
 
 
 def planned_message(
@@ -469,9 +491,10 @@ def planned_message(
     """
     from ieb.validation import validate_bytes
 
-    root = _element(d)
-    if root is not None:
-        if _codes(root, today, gemeenten, tariffs, default_registry) == ():
+    built = _element(d)
+    if built is not None:
+        root, known = built
+        if _codes(root, today, gemeenten, tariffs, default_registry, known) == ():
             return _DECLARATION + etree.tostring(root, encoding="UTF-8") + b"\n", []
     xml = to_xml(d.to_message())
     codes = planned_codes(xml, today=today, gemeenten=gemeenten, tariffs=tariffs)

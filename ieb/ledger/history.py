@@ -518,6 +518,10 @@ class HistoryRule:
         """The issue when ``delivery`` breaks this rule given ``history``, else None."""
         if not self.applies_to(delivery):
             return None
+        return self._judge(delivery, history)
+
+    def _judge(self, delivery: Delivery, history: History) -> Issue | None:
+        """:meth:`check` for a delivery the rule applies to."""
         problem = self._check(delivery, history)
         if problem is None:
             return None
@@ -937,8 +941,12 @@ def check_history(
     lists (:func:`rules_for`; for iEb 1.0 those of spec section 6).
     """
     issues = []
+    role = "start" if delivery.is_start else "stop"  # once, not once per rule (issue 22)
+    status = delivery.status
     for rule in rules_for(delivery.bericht) if rules is None else rules:
-        issue = rule.check(delivery, history)
+        if role not in rule.records or status not in rule.statuses:
+            continue  # HistoryRule.applies_to
+        issue = rule._judge(delivery, history)
         if issue is not None:
             issues.append(issue)
     return issues
