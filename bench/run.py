@@ -176,7 +176,7 @@ def ieb_delivery(db: Path | Any, pairs: Sequence[tuple[str, str]]) -> int:
     ``db``: a path (opened and closed here) or an open engine."""
     from ieb.ggk import build, new_di01
     from ieb.ledger.planner import Period, plan
-    from ieb.transport.outbox import Outbox
+    from ieb.transport.outbox import Outbox, enqueue_fresh
 
     engine = open_db(db) if isinstance(db, Path) else db
     count = 0
@@ -197,7 +197,7 @@ def ieb_delivery(db: Path | Any, pairs: Sequence[tuple[str, str]]) -> int:
                         "bericht_identificatie": m.delivery.identificatie,
                     }
                 )
-            outbox.enqueue_many(rows)
+            enqueue_fresh(outbox, rows)  # multi-row outbox and audit inserts (enqueue_many: one audit INSERT each)
             count += len(rows)
     finally:
         if isinstance(db, Path):

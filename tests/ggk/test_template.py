@@ -64,3 +64,64 @@ def test_plain_di01_uses_the_template_and_stays_valid() -> None:
     assert _template(di01) is not None
     assert build(di01) == tree_bytes(di01)
     assert parse(build(di01)) == di01
+
+
+@given(
+    payload=st.binary(max_size=50),
+    functie=TEXT,
+    zender=TEXT,
+    ontvanger=TEXT,
+    versie=st.sampled_from(["0001", "0000", "9999", "001", "00a1"]),
+    referentienummer=st.sampled_from([None, "5f0c6f0e-8d6b-4a3e-9c7a-2b1f0e6d5c4b", "not-a-uuid"]),
+)
+def test_new_di01_is_the_validated_model(
+    payload: bytes, functie: str, zender: str, ontvanger: str, versie: str, referentienummer: str | None
+) -> None:
+    """The quick path of new_di01 (values checked once, models built without a second check) gives
+    the model the validating constructors give, and refuses what they refuse."""
+    from ieb.ggk.models import Parameters, Stuurgegevens, Systeem, XmlBestand
+
+    tijdstip = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+    ref = referentienummer or "0b3c9a52-1f4e-4d7a-8b2c-6e5f4a3b2c1d"
+
+    def validated() -> Di01:
+        return Di01(
+            stuurgegevens=Stuurgegevens(
+                berichtcode="Di01",
+                zender=Systeem(organisatie=zender, applicatie="ieb"),
+                ontvanger=Systeem(organisatie=ontvanger, applicatie="GGk"),
+                referentienummer=ref,
+                tijdstip_bericht="20260601140000",
+                functie=functie,
+            ),
+            parameters=Parameters(
+                applicatie_versie=versie,
+                applicatie_subversie="0000",
+                functie_versie="0001",
+                functie_subversie="0000",
+                bericht=XmlBestand(inhoud=payload),
+            ),
+        )
+
+    try:
+        expected = validated()
+    except EnvelopeFieldError:
+        try:
+            new_di01(
+                payload,
+                functie,
+                zender,
+                ontvanger,
+                referentienummer=ref,
+                tijdstip=tijdstip,
+                applicatie_versie=versie,
+            )
+        except EnvelopeFieldError:
+            return
+        raise AssertionError("new_di01 accepted what the models refuse") from None
+    got = new_di01(
+        payload, functie, zender, ontvanger, referentienummer=ref, tijdstip=tijdstip, applicatie_versie=versie
+    )
+    assert got == expected
+    assert got.model_dump() == expected.model_dump()
+    assert build(got) == build(expected)
