@@ -197,7 +197,9 @@ def ieb_delivery(db: Path | Any, pairs: Sequence[tuple[str, str]]) -> int:
                         "bericht_identificatie": m.delivery.identificatie,
                     }
                 )
-            enqueue_fresh(outbox, rows)  # multi-row outbox and audit inserts (enqueue_many: one audit INSERT each)
+            enqueue_fresh(
+                outbox, rows
+            )  # multi-row outbox and audit inserts (enqueue_many: one audit INSERT each)
             count += len(rows)
     finally:
         if isinstance(db, Path):

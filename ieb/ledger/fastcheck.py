@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -40,6 +41,8 @@ from ieb.ledger.history import Delivery, pack_of
 from ieb.policy.cs333 import cs333_tariff
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
+from ieb.releases.ieb_1_0 import table as TABLE_10
+from ieb.releases.ieb_1_0.revisions import revision_on
 from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.types import bsn_is_valid
 from ieb.validation.gemeenten import GemeenteLijst, bundled_gemeenten
@@ -141,6 +144,25 @@ def _read(root: etree._Element) -> Values:
 
 # ------------------------------------------------------------------------------------ iEb 1.0
 
+_VERSIONS_10 = TABLE_10.VERSIONS
+_START_10 = TABLE_10.START.name
+_STOP_10 = TABLE_10.STOP.name
+
+
+@functools.lru_cache(maxsize=64)
+def _windows_10(dagtekening: dt.date) -> tuple[frozenset[str], dt.date, dt.date, dt.date, dt.date]:
+    """The revision's TR112 messages and the limits of TR112 / TR113 / TR116 / TR117 for one
+    Dagtekening (a plan has one Dagtekening: computed once)."""
+    rev = revision_on(dagtekening)
+    return (
+        rev.tr112_messages,
+        add_months(dagtekening, -rev.months_back("TR112")),
+        add_months(dagtekening, rev.months_ahead("TR113")),
+        add_months(dagtekening, -rev.months_back("TR116")),
+        add_months(dagtekening, rev.months_ahead("TR117")),
+    )
+
+
 
 def _check_10(
     spec: MessageDef,
@@ -149,9 +171,6 @@ def _check_10(
     gemeenten: Callable[[], GemeenteLijst],
     tariffs: TariffTable,
 ) -> list[str]:
-    from ieb.releases.ieb_1_0.revisions import revision_on
-    from ieb.releases.ieb_1_0.table import START, STOP, VERSIONS
-
     codes: list[str] = []
     name = spec.name
     heen = spec.is_heen
@@ -162,9 +181,9 @@ def _check_10(
     if status is not None and status not in ("1", "2", "3"):
         codes.append("CS125")
     subversie, versie = _int(values, "BerichtSubversie"), _int(values, "BerichtVersie")
-    if subversie is not None and subversie != VERSIONS.bericht_subversie:
+    if subversie is not None and subversie != _VERSIONS_10.bericht_subversie:
         codes.append("CS015")
-    if versie is not None and versie != VERSIONS.bericht_versie:
+    if versie is not None and versie != _VERSIONS_10.bericht_versie:
         codes.append("CS025")
     code = values.get("BerichtCode")
     if spec.bericht_code and code is not None and code != spec.bericht_code:
@@ -179,7 +198,7 @@ def _check_10(
     datum = _date(values, spec.date_element or "")
     if datum is not None and datum < IEB_START:
         codes.append("CS332")
-    if name == START.name:
+    if name == _START_10:
         bedrag, kstart = _int(values, "KostprijsBedrag"), _date(values, "KostprijsStartdatum")
         if bedrag is not None and kstart is not None and bedrag >= 0:
             try:
@@ -191,18 +210,17 @@ def _check_10(
         if start is not None and kstart is not None and kstart < start:
             codes.append("CS334")
     if dagtekening is not None and datum is not None:
-        rev = revision_on(dagtekening)
+        tr112_messages, tr112, tr113, tr116, tr117 = _windows_10(dagtekening)
         klasse = spec.klasse or ""
         in_class = klasse in ("StartEigenBijdrage", "StopEigenBijdrage")
-        if name in rev.tr112_messages and in_class and status == "1":
-            if datum < add_months(dagtekening, -rev.months_back("TR112")):
-                codes.append("TR112")
-        if in_class and status == "1" and datum > add_months(dagtekening, rev.months_ahead("TR113")):
+        if name in tr112_messages and in_class and status == "1" and datum < tr112:
+            codes.append("TR112")
+        if in_class and status == "1" and datum > tr113:
             codes.append("TR113")
-        if name == STOP.name and klasse == "StopEigenBijdrage" and status == "2":
-            if datum < add_months(dagtekening, -rev.months_back("TR116")):
+        if name == _STOP_10 and klasse == "StopEigenBijdrage" and status == "2":
+            if datum < tr116:
                 codes.append("TR116")
-            if datum > add_months(dagtekening, rev.months_ahead("TR117")):
+            if datum > tr117:
                 codes.append("TR117")
     if dagtekening is not None and dagtekening > today:
         codes.append("8848")
