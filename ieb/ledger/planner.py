@@ -853,16 +853,31 @@ def _plan_matching(
         )
 
 
+def _releases_of(conn: sa.Connection, afzender: str) -> set[str]:
+    """Every release the gemeente sent deliveries in: one ``min(release) ... > previous`` lookup
+    per release on the (afzender, release) index (migration 0009), never a scan of its deliveries."""
+    d = deliveries
+    found: set[str] = set()
+    last: str | None = None
+    while True:
+        query = sa.select(sa.func.min(d.c.release)).where(d.c.afzender == afzender)
+        if last is not None:
+            query = query.where(d.c.release > last)
+        value = conn.execute(query).scalar()
+        if value is None:
+            return found
+        last = str(value)
+        found.add(last)
+
+
 def _refuse_older_release(conn: sa.Connection, afzender: str, pack: ReleasePack) -> None:
     """A ledger moves forward through releases, never back: planning in ``pack`` is refused when the
     gemeente already sent deliveries of a release that is not ``pack`` and does not come before it
     (an unknown release, or one valid from a later date). A 1.0 ledger continues in 4.0
     (:mod:`ieb.ledger.convert`); 4.0 periods cannot be expressed as 1.0 messages. Raises
     :class:`PlanningError` naming both releases; nothing is planned."""
-    releases = conn.execute(
-        sa.select(deliveries.c.release).where(deliveries.c.afzender == afzender).distinct()
-    ).scalars()
-    for name in sorted({str(r) for r in releases if r and r != pack.name}):
+    releases = _releases_of(conn, afzender)
+    for name in sorted({r for r in releases if r and r != pack.name}):
         try:
             other: ReleasePack | None = get_pack(name)
         except ConfigurationError:  # a release no longer registered: refused below
