@@ -163,7 +163,6 @@ def _windows_10(dagtekening: dt.date) -> tuple[frozenset[str], dt.date, dt.date,
     )
 
 
-
 def _check_10(
     spec: MessageDef,
     values: Values,
