@@ -94,6 +94,7 @@ def _lookup(name: str) -> tuple[ReleasePack, MessageDef]:
     found = _cached_lookup(name)
     if found is None:
         _cached_lookup.cache_clear()  # a pack registered since: look again
+        _roles_by_name.cache_clear()
         found = _cached_lookup(name)
     if found is None:
         known = ", ".join(m for p in default_registry for m in p.messages)
@@ -152,7 +153,14 @@ def roles(bericht: str) -> Roles:
     """The start and stop record of the release that ``bericht`` belongs to, found by asking the
     pack's delivery mapping which heenbericht opens a period. Raises ConfigurationError for a pack
     without a usable mapping, UnknownMessageError for an unknown message."""
-    return _roles_of_pack(pack_of(bericht))
+    return _roles_by_name(bericht.upper())
+
+
+@functools.lru_cache(maxsize=256)
+def _roles_by_name(name: str) -> Roles:
+    """:func:`roles` by message name (asked for every delivery by every history rule; cleared
+    together with the message lookup when a pack is registered since)."""
+    return _roles_of_pack(_lookup(name)[0])
 
 
 def field_name(element: str) -> str:
