@@ -30,7 +30,8 @@ JSON contract::
      "B4": {"peak_rss_mb": {"1000", "100000"}, "bytes_per_message"},
      "B5": {"plan_one_ms": {"1000", "100000"}}}
 
-plus a ``"details"`` object per benchmark with every row of the table.
+plus a ``"details"`` object per benchmark with every row of the table; B1, B4 and B5 also carry
+``"load_avg"`` (``os.getloadavg()``: 1, 5 and 15 minutes) taken when they finished.
 """
 
 from __future__ import annotations
@@ -465,12 +466,14 @@ def bench_b1(n: int, rounds: int, big: int | None) -> dict[str, Any]:
             db_x.dispose()
             for name, seconds in spent.items():
                 dl[name].append(seconds)
+        load = list(os.getloadavg())  # the machine's load while B1 ran (1, 5, 15 minutes)
         rates = {f"mem_{k}": median_rate(v, n) for k, v in mem.items()}
         rates.update({f"delivery_{k}": median_rate(v, n) for k, v in dl.items()})
         out: dict[str, Any] = {
             "msgs_per_s": rates["delivery_ieb"],
             "vs_floor": rates["delivery_ieb"] / rates["delivery_floor"],
             "vs_xsdata": rates["mem_ieb"] / rates["mem_xsdata"],
+            "load_avg": load,
             "details": {
                 "n": n,
                 "rounds": rounds,
@@ -819,6 +822,7 @@ def bench_b4(sizes: Sequence[int], want: Sequence[int]) -> dict[str, Any]:
     return {
         "peak_rss_mb": peak,
         "bytes_per_message": big["db_bytes"] / big["n"],
+        "load_avg": list(os.getloadavg()),
         "details": {
             "measured_sizes": list(sizes),
             "extrapolated": extrapolated,
@@ -945,7 +949,7 @@ def bench_b5(sizes: Sequence[int], reps: int, replan: int | None) -> dict[str, A
     one = {str(n): statistics.median(v) * 1000 for n, v in times1.items()}
     details["plan_200_ms"] = {str(n): statistics.median(v) * 1000 for n, v in times200.items()}
     details["plan_one_vs_empty"] = {k: v / one["0"] for k, v in one.items()}
-    return {"plan_one_ms": one, "details": details}
+    return {"plan_one_ms": one, "load_avg": list(os.getloadavg()), "details": details}
 
 
 # ---------------------------------------------------------------------------------- main
@@ -992,7 +996,9 @@ def table(results: dict[str, Any]) -> str:
                 d["exchange_vs_floor"],
             )
         mem = d["in_memory_msgs_per_s"]
-        row("B1 build + to_xml + validate in memory, ieb (vs xsdata)", f"{mem['ieb']:.0f}/s", b["vs_xsdata"])
+        row("B1 build + serialise + check in memory, ieb (vs xsdata)", f"{mem['ieb']:.0f}/s", b["vs_xsdata"])
+        if "ieb_typed" in mem:
+            row("   typed API: Wmo401.build + to_xml + validate_bytes", f"{mem['ieb_typed']:.0f}/s")
         row("   xsdata dataclasses + XMLSchema", f"{mem['xsdata']:.0f}/s")
         row(
             "   floor: lxml build + XMLSchema (ieb vs floor)",
