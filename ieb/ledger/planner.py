@@ -8,7 +8,9 @@ plus a new start with a new EbStartNummer. Planning the same desired state again
 Every planned message is checked before anything is recorded: the history rules
 (:mod:`ieb.ledger.history`) in the order the messages will be sent, the windows TR112-TR117
 relative to the Dagtekening (``today``), and finally the complete in-message validation
-(:func:`ieb.validation.validate_bytes`). A change that cannot be made within the rules is reported
+(XSD and every in-message rule: compiled for the planner's own messages in
+:mod:`ieb.ledger.fastcheck`, with :func:`ieb.validation.validate_bytes` giving the exact issues
+whenever there is one). A change that cannot be made within the rules is reported
 as a :class:`PlanningError` naming the person (masked) and the rule, instead of producing a message
 the CAK would reject. The plan is recorded (as ``pending`` deliveries) in one transaction.
 
