@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def ggk_schema_dir() -> Path:
     )
 
 
+@cache
 def schema_path() -> Path:
     """The entry XSD: both GGk envelopes plus StUF Fo01Bericht, Fo03Bericht and Bv03Bericht."""
     return ggk_schema_dir() / "ggk0210.xsd"
@@ -39,6 +41,12 @@ def wsdl_path() -> Path:
     return ggk_schema_dir() / "ggk0210_OntvangAsynchroon.wsdl"
 
 
+_LOCAL = threading.local()
+
+
 def envelope_schema() -> etree.XMLSchema:
     """Our compiled envelope schema (libxml2), one per thread, never compiled concurrently."""
-    return thread_schema(schema_path())
+    schema: etree.XMLSchema | None = getattr(_LOCAL, "schema", None)
+    if schema is None:  # looked up once per thread (every envelope built or parsed asks for it)
+        schema = _LOCAL.schema = thread_schema(schema_path())
+    return schema

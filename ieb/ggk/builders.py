@@ -13,11 +13,13 @@ envelopes; by default they are a new ``uuid4()`` and the current Dutch local tim
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import uuid
 from typing import Literal
 
 from ieb.ggk.codes import FoutCode
+from ieb.ggk.models import _NOT_XML as _NOT_XML
 from ieb.ggk.models import (
     Bv03,
     Di01,
@@ -32,6 +34,7 @@ from ieb.ggk.models import (
     TekstBestand,
     XmlBestand,
     format_tijdstip,
+    is_uuid4,
 )
 from ieb.types import mask_bsns
 
@@ -74,6 +77,27 @@ def retour_functie(functie: str) -> str:
     return f"{prefix}{int(number) + 1:0{len(number)}d}"
 
 
+_VERSIENR = re.compile(r"[0-9]{4}")
+_TIJDSTIP = re.compile(r"[0-9]{8,17}")
+
+
+def _short_text(value: object, limit: int) -> bool:
+    """A plain ``str`` of at most ``limit`` characters that XML can carry (the models' check)."""
+    return type(value) is str and len(value) <= limit and _NOT_XML.search(value) is None
+
+
+def _systeem_of(organisatie: str, applicatie: str) -> Systeem:
+    if type(organisatie) is str and type(applicatie) is str:
+        return _systeem(organisatie, applicatie)
+    return Systeem(organisatie=organisatie, applicatie=applicatie)  # names the bad value
+
+
+@functools.lru_cache(maxsize=1024)
+def _systeem(organisatie: str, applicatie: str) -> Systeem:
+    """A (frozen, so shareable) Systeem: the few zenders and ontvangers of a run are validated once."""
+    return Systeem(organisatie=organisatie, applicatie=applicatie)
+
+
 def new_di01(
     payload: bytes,
     functie: str,
@@ -94,6 +118,39 @@ def new_di01(
 
     With ``bestandsnaam`` the file travels as ``tekstBestand``, otherwise as ``xmlBestand``.
     """
+    tijdstip_bericht = _now(tijdstip)
+    if (
+        bestandsnaam is None
+        and type(payload) is bytes
+        and (referentienummer is None or is_uuid4(referentienummer))
+        and _short_text(functie, 30)
+        and _short_text(zender_gemeente, 200)
+        and _short_text(ontvanger, 200)
+        and _TIJDSTIP.fullmatch(tijdstip_bericht)
+        and all(
+            type(v) is str and _VERSIENR.fullmatch(v)
+            for v in (applicatie_versie, applicatie_subversie, functie_versie, functie_subversie)
+        )
+    ):
+        # every value checked above as the models would (issue 22: validating six models per
+        # envelope was a tenth of an initial delivery); the same model, built without a second check
+        return Di01.model_construct(
+            stuurgegevens=Stuurgegevens.model_construct(
+                berichtcode="Di01",
+                zender=_systeem_of(zender_gemeente, zender_applicatie),
+                ontvanger=_systeem_of(ontvanger, ontvanger_applicatie),
+                referentienummer=referentienummer or new_referentienummer(),
+                tijdstip_bericht=tijdstip_bericht,
+                functie=functie,
+            ),
+            parameters=Parameters.model_construct(
+                applicatie_versie=applicatie_versie,
+                applicatie_subversie=applicatie_subversie,
+                functie_versie=functie_versie,
+                functie_subversie=functie_subversie,
+                bericht=XmlBestand.model_construct(inhoud=payload),
+            ),
+        )
     bericht: XmlBestand | TekstBestand
     if bestandsnaam is None:
         bericht = XmlBestand(inhoud=payload)
@@ -102,10 +159,10 @@ def new_di01(
     return Di01(
         stuurgegevens=Stuurgegevens(
             berichtcode="Di01",
-            zender=Systeem(organisatie=zender_gemeente, applicatie=zender_applicatie),
-            ontvanger=Systeem(organisatie=ontvanger, applicatie=ontvanger_applicatie),
+            zender=_systeem_of(zender_gemeente, zender_applicatie),
+            ontvanger=_systeem_of(ontvanger, ontvanger_applicatie),
             referentienummer=referentienummer or new_referentienummer(),
-            tijdstip_bericht=_now(tijdstip),
+            tijdstip_bericht=tijdstip_bericht,
             functie=functie,
         ),
         parameters=Parameters(

@@ -94,6 +94,7 @@ def _lookup(name: str) -> tuple[ReleasePack, MessageDef]:
     found = _cached_lookup(name)
     if found is None:
         _cached_lookup.cache_clear()  # a pack registered since: look again
+        _roles_by_name.cache_clear()
         found = _cached_lookup(name)
     if found is None:
         known = ", ".join(m for p in default_registry for m in p.messages)
@@ -152,7 +153,14 @@ def roles(bericht: str) -> Roles:
     """The start and stop record of the release that ``bericht`` belongs to, found by asking the
     pack's delivery mapping which heenbericht opens a period. Raises ConfigurationError for a pack
     without a usable mapping, UnknownMessageError for an unknown message."""
-    return _roles_of_pack(pack_of(bericht))
+    return _roles_by_name(bericht.upper())
+
+
+@functools.lru_cache(maxsize=256)
+def _roles_by_name(name: str) -> Roles:
+    """:func:`roles` by message name (asked for every delivery by every history rule; cleared
+    together with the message lookup when a pack is registered since)."""
+    return _roles_of_pack(_lookup(name)[0])
 
 
 def field_name(element: str) -> str:
@@ -518,6 +526,10 @@ class HistoryRule:
         """The issue when ``delivery`` breaks this rule given ``history``, else None."""
         if not self.applies_to(delivery):
             return None
+        return self._judge(delivery, history)
+
+    def _judge(self, delivery: Delivery, history: History) -> Issue | None:
+        """:meth:`check` for a delivery the rule applies to."""
         problem = self._check(delivery, history)
         if problem is None:
             return None
@@ -937,8 +949,12 @@ def check_history(
     lists (:func:`rules_for`; for iEb 1.0 those of spec section 6).
     """
     issues = []
+    role = "start" if delivery.is_start else "stop"  # once, not once per rule (issue 22)
+    status = delivery.status
     for rule in rules_for(delivery.bericht) if rules is None else rules:
-        issue = rule.check(delivery, history)
+        if role not in rule.records or status not in rule.statuses:
+            continue  # HistoryRule.applies_to
+        issue = rule._judge(delivery, history)
         if issue is not None:
             issues.append(issue)
     return issues

@@ -8,7 +8,9 @@ plus a new start with a new EbStartNummer. Planning the same desired state again
 Every planned message is checked before anything is recorded: the history rules
 (:mod:`ieb.ledger.history`) in the order the messages will be sent, the windows TR112-TR117
 relative to the Dagtekening (``today``), and finally the complete in-message validation
-(:func:`ieb.validation.validate_bytes`). A change that cannot be made within the rules is reported
+(XSD and every in-message rule: compiled for the planner's own messages in
+:mod:`ieb.ledger.fastcheck`, with :func:`ieb.validation.validate_bytes` giving the exact issues
+whenever there is one). A change that cannot be made within the rules is reported
 as a :class:`PlanningError` naming the person (masked) and the rule, instead of producing a message
 the CAK would reject. The plan is recorded (as ``pending`` deliveries) in one transaction.
 
@@ -42,10 +44,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ieb.codec import to_xml
 from ieb.errors import ConfigurationError, InputRowError
 from ieb.ledger.convert import converted
 from ieb.ledger.errors import PlanningError, PreflightError
+from ieb.ledger.fastcheck import planned_message
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history, pack_of
 from ieb.ledger.store import Ledger
 from ieb.policy.cs333 import cs333_message, cs333_tariff
@@ -56,7 +58,6 @@ from ieb.releases.pack import Period as PackPeriod
 from ieb.store.schema import deliveries
 from ieb.tabular import MAX_ISSUES, RowIssue
 from ieb.types import bsn_is_valid, mask_bsn
-from ieb.validation import validate_bytes
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
 from ieb.validation.rules import IEB_START, add_months
@@ -854,16 +855,31 @@ def _plan_matching(
         )
 
 
+def _releases_of(conn: sa.Connection, afzender: str) -> set[str]:
+    """Every release the gemeente sent deliveries in: one ``min(release) ... > previous`` lookup
+    per release on the (afzender, release) index (migration 0009), never a scan of its deliveries."""
+    d = deliveries
+    found: set[str] = set()
+    last: str | None = None
+    while True:
+        query = sa.select(sa.func.min(d.c.release)).where(d.c.afzender == afzender)
+        if last is not None:
+            query = query.where(d.c.release > last)
+        value = conn.execute(query).scalar()
+        if value is None:
+            return found
+        last = str(value)
+        found.add(last)
+
+
 def _refuse_older_release(conn: sa.Connection, afzender: str, pack: ReleasePack) -> None:
     """A ledger moves forward through releases, never back: planning in ``pack`` is refused when the
     gemeente already sent deliveries of a release that is not ``pack`` and does not come before it
     (an unknown release, or one valid from a later date). A 1.0 ledger continues in 4.0
     (:mod:`ieb.ledger.convert`); 4.0 periods cannot be expressed as 1.0 messages. Raises
     :class:`PlanningError` naming both releases; nothing is planned."""
-    releases = conn.execute(
-        sa.select(deliveries.c.release).where(deliveries.c.afzender == afzender).distinct()
-    ).scalars()
-    for name in sorted({str(r) for r in releases if r and r != pack.name}):
+    releases = _releases_of(conn, afzender)
+    for name in sorted({r for r in releases if r and r != pack.name}):
         try:
             other: ReleasePack | None = get_pack(name)
         except ConfigurationError:  # a release no longer registered: refused below
@@ -969,10 +985,10 @@ def plan(
         check = converted(known.combined(), pack)  # the planned persons' deliveries: all the rules look at
         failures: list[str] = []
         for seq, (d, reason) in enumerate(final, start=1):
-            message = d.to_message()
-            xml = to_xml(message)
-            report = validate_bytes(xml, today=day, gemeenten=gemeenten, tariffs=tariffs)
-            issues = [*report.issues, *check_history(d, check)]
+            # built from a per-shape tree and checked by the compiled rules; the model and the full
+            # engine when those find a problem (the exact issues) or cannot tell (ieb.ledger.fastcheck)
+            xml, issues = planned_message(d, today=day, gemeenten=gemeenten, tariffs=tariffs)
+            issues.extend(check_history(d, check))
             if issues:
                 failures.extend(f"{d.describe()}: {i.code} ({i.retourcode}): {i.message}" for i in issues)
             check.add(d)

@@ -109,6 +109,8 @@ deliveries = sa.Table(
     ),
     sa.Index(None, "afzender", "eb_start_nummer"),
     sa.Index(None, "afzender", "bsn"),
+    #: the releases a gemeente sent in, read without a scan of its deliveries (migration 0009)
+    sa.Index(None, "afzender", "release"),
 )
 
 # ------------------------------------------------------------------ transport

@@ -879,3 +879,90 @@ def iter_open(outbox: Outbox) -> Iterator[dict[str, Any]]:  # pragma: no cover -
     with outbox.engine.connect() as conn:
         for row in conn.execute(sa.select(t).where(t.c.status.in_(("pending", "sending")))):
             yield dict(row._mapping)
+
+
+def enqueue_fresh(
+    outbox: Outbox, rows: Sequence[dict[str, Any]], *, conn: sa.Connection | None = None
+) -> list[int]:
+    """:meth:`Outbox.enqueue_many` for envelopes with new referentienummers (``new_di01``): the
+    outbox rows AND their ``enqueued`` audit rows go in with one multi-row statement per 500 each,
+    in one transaction (``conn``: a savepoint in yours). Returns the outbox ids in ``rows`` order.
+
+    Each dict holds :meth:`Outbox.enqueue`'s arguments. When a referentienummer is already stored
+    (a resumed run) or a row has another argument, the batch is rolled back and handed to
+    :meth:`Outbox.enqueue_many`, which reports a conflicting envelope and keeps a duplicate once
+    (issue 22: one audit INSERT per envelope was a tenth of an initial delivery)."""
+    if conn is None:
+        with outbox.engine.begin() as c:
+            return enqueue_fresh(outbox, rows, conn=c)
+    allowed = {"envelope", "referentienummer", "afzender", "functie", "payload", "bericht_identificatie"}
+    refs = [str(r["referentienummer"]) for r in rows]
+    if any(set(r) - allowed for r in rows) or len(set(refs)) != len(refs):
+        return outbox.enqueue_many(rows, conn=conn)
+    try:
+        with conn.begin_nested():
+            return _insert_fresh(outbox, conn, rows, refs)
+    except sa.exc.IntegrityError:
+        return outbox.enqueue_many(rows, conn=conn)
+
+
+def _insert_fresh(
+    outbox: Outbox, conn: sa.Connection, rows: Sequence[dict[str, Any]], refs: list[str]
+) -> list[int]:
+    t = outbox.table
+    now = outbox.clock()
+    new = [
+        {
+            "referentienummer": r["referentienummer"],
+            "afzender": r["afzender"],
+            "functie": r["functie"],
+            "bericht_identificatie": r.get("bericht_identificatie"),
+            "payload": r.get("payload", b""),
+            "envelope": r["envelope"],
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in rows
+    ]
+    persons = _persons(conn, new)
+    for r in new:
+        r["person"] = persons.get((str(r["afzender"] or ""), str(r["bericht_identificatie"] or "")))
+    for k in range(0, len(new), 500):
+        conn.execute(sa.insert(t), new[k : k + 500])
+    at = dt.datetime.now(dt.UTC)
+    events = []
+    for r in new:
+        outbox.audit.log.info(
+            "%s %s ref=%s crossref=%s functie=%s outcome=%s%s",
+            "out",
+            "enqueued",
+            r["referentienummer"] or "-",
+            "-",
+            r["functie"] or "-",
+            "pending",
+            "",
+        )
+        events.append(
+            {
+                "at": at,
+                "direction": "out",
+                "kind": "enqueued",
+                "referentienummer": r["referentienummer"],
+                "cross_ref_nummer": None,
+                "functie": r["functie"],
+                "outcome": "pending",
+                "detail": None,
+            }
+        )
+    for k in range(0, len(events), 500):
+        conn.execute(sa.insert(outbox.audit.table), events[k : k + 500])
+    ids: dict[str, int] = {}
+    for k in range(0, len(refs), 500):
+        found = conn.execute(
+            sa.select(t.c.referentienummer, t.c.id).where(t.c.referentienummer.in_(refs[k : k + 500]))
+        )
+        ids.update({str(ref): int(i) for ref, i in found})
+    return [ids[ref] for ref in refs]

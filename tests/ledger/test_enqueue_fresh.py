@@ -1,0 +1,94 @@
+"""enqueue_fresh (issue 22): outbox rows and their audit rows in multi-row statements, with what
+Outbox.enqueue_many guarantees: ids in the order given, every envelope as given, one audit event each,
+a resumed run keeps each envelope once, a conflicting envelope is refused, all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ieb.errors import IebError
+from ieb.ggk import build, new_di01
+from ieb.transport.outbox import Outbox, enqueue_fresh, ledger_tables, open_ledger
+
+
+def _rows(n: int, start: int = 0) -> list[dict[str, object]]:
+    out = []
+    for i in range(start, start + n):
+        di01 = new_di01(f"<x>{i}</x>".encode(), "WMO401", "0363")
+        out.append(
+            {
+                "envelope": build(di01),
+                "referentienummer": di01.referentienummer,
+                "afzender": "0363",
+                "functie": "WMO401",
+                "payload": f"<x>{i}</x>".encode(),
+                "bericht_identificatie": str(i),
+            }
+        )
+    return out
+
+
+def _audit_count(engine: sa.Engine) -> int:
+    t = ledger_tables()
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(t.audit).where(t.audit.c.kind == "enqueued")
+            ).scalar()
+            or 0
+        )
+
+
+def test_fresh_batch_keeps_order_content_and_audit(tmp_path: Path) -> None:
+    engine = open_ledger(f"sqlite:///{tmp_path / 'o.sqlite'}")
+    outbox = Outbox(engine)
+    rows = _rows(1203)  # more than one chunk of 500
+    ids = enqueue_fresh(outbox, rows)
+    assert len(ids) == len(set(ids)) == 1203
+    t = ledger_tables()
+    with engine.connect() as conn:
+        stored = {
+            r.id: r
+            for r in conn.execute(sa.select(t.outbox.c.id, t.outbox.c.referentienummer, t.outbox.c.envelope))
+        }
+        refs = {r.referentienummer for r in conn.execute(sa.select(t.audit.c.referentienummer))}
+    for i, row in zip(ids, rows, strict=True):
+        assert stored[i].referentienummer == row["referentienummer"]
+        assert bytes(stored[i].envelope) == row["envelope"]
+    assert _audit_count(engine) == 1203
+    assert refs == {r["referentienummer"] for r in rows}
+    assert outbox.counts().get("pending") == 1203
+    engine.dispose()
+
+
+def test_a_resumed_run_stores_each_envelope_once(tmp_path: Path) -> None:
+    engine = open_ledger(f"sqlite:///{tmp_path / 'o.sqlite'}")
+    outbox = Outbox(engine)
+    rows = _rows(20)
+    first = enqueue_fresh(outbox, rows[:8])
+    again = enqueue_fresh(outbox, rows)  # the first 8 again: enqueue_many keeps them once
+    assert again[:8] == first
+    assert outbox.counts().get("pending") == 20
+    engine.dispose()
+
+
+def test_a_conflicting_envelope_is_refused_and_nothing_is_stored(tmp_path: Path) -> None:
+    engine = open_ledger(f"sqlite:///{tmp_path / 'o.sqlite'}")
+    outbox = Outbox(engine)
+    rows = _rows(10)
+    enqueue_fresh(outbox, rows[:2])
+    clash = {
+        **rows[1],
+        "envelope": _rows(1, 99)[0]["envelope"],
+    }  # a stored referentienummer, another envelope
+    with pytest.raises((sa.exc.IntegrityError, IebError)):
+        enqueue_fresh(outbox, [*rows[2:], clash])
+    assert outbox.counts().get("pending") == 2
+    assert _audit_count(engine) == 2
+    with pytest.raises(TypeError):
+        enqueue_fresh(outbox, [*rows[2:5], {**rows[5], "bogus": 1}])  # an unknown argument
+    assert outbox.counts().get("pending") == 2
+    engine.dispose()
