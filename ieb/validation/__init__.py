@@ -17,6 +17,7 @@ from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
 from ieb.releases.rules import GENERIC_RULES, Rule, RuleContext
+from ieb.validation.compiled import checker_for
 from ieb.validation.gemeenten import GemeenteLijst, bundled_gemeenten
 from ieb.validation.report import Issue, Report
 from ieb.validation.rules import rule_by_code
@@ -104,6 +105,14 @@ def validate_bytes(
         revision=forced,
     )
     rules: tuple[Rule, ...] = release.rules.message or GENERIC_RULES
+    if schema_ok and not report.issues:
+        # issue 22: a compiled one-pass check says "certainly no finding" for most valid files;
+        # when it is not sure, the full engine below decides (and alone writes findings)
+        checker = checker_for(spec, rules, release.rules.final)
+        if checker is not None and checker(
+            root, today=ctx.today, tariffs=tariffs, gemeenten_loader=loader, revision=forced
+        ):
+            return report
     for rule in rules:
         report.issues.extend(rule.run(ctx))
     if not any(i.level <= 2 for i in report.issues):
