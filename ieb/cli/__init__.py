@@ -58,14 +58,23 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("ieb.cli.reconcile",),
         "Vergelijk de overdrachtsbestanden van het CAK (HenV, ZA) met de eigen administratie op BSN.",
     ),
-    "init": ((_T,), "Schrijf een becommentarieerde ieb.toml (met --simulator ook test-PKI en simulator.toml)."),
+    "init": (
+        (_T,),
+        "Schrijf een becommentarieerde ieb.toml (met --simulator ook test-PKI en simulator.toml).",
+    ),
     "demo": (
         (_T,),
         "Start simulator en ieb serve op loopback, verstuur N startberichten en wacht op alle retouren.",
     ),
-    "send": ((_T,), "Verstuur wat in de outbox staat tot die leeg is; een blijvende fout stopt meteen (exit 1)."),
+    "send": (
+        (_T,),
+        "Verstuur wat in de outbox staat tot die leeg is; een blijvende fout stopt meteen (exit 1).",
+    ),
     "serve": ((_T,), "Verzender + ontvanger als één dienst (SIGTERM = netjes stoppen, /health, /metrics)."),
-    "receive": ((_T,), "Alleen de ontvanger (retouren en Fo01) over mutual TLS, zoals ingesteld in ieb.toml."),
+    "receive": (
+        (_T,),
+        "Alleen de ontvanger (retouren en Fo01) over mutual TLS, zoals ingesteld in ieb.toml.",
+    ),
     "validate": (
         (_V,),
         "Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.",
@@ -82,9 +91,18 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         "Schrijf WMO401/WMO403-bestanden (of die van --release) uit een tabel; bij één foute regel wordt "
         "niets geschreven.",
     ),
-    "conformance": (("ieb.cli.conformance",), "Conformiteitstoetsen voor leveranciers: scenario's tegen uw eigen verzender."),
-    "iwmo": (("ieb.cli.iwmo",), "iWmo-berichten (WMO301/305/307) lezen en er de eigen bijdrage uit afleiden."),
-    "release": (("ieb.cli.release",), "iEb-releases: de officiële XSD's van een release controleren en registreren."),
+    "conformance": (
+        ("ieb.cli.conformance",),
+        "Conformiteitstoetsen voor leveranciers: scenario's tegen uw eigen verzender.",
+    ),
+    "iwmo": (
+        ("ieb.cli.iwmo",),
+        "iWmo-berichten (WMO301/305/307) lezen en er de eigen bijdrage uit afleiden.",
+    ),
+    "release": (
+        ("ieb.cli.release",),
+        "iEb-releases: de officiële XSD's van een release controleren en registreren.",
+    ),
     # ``ieb simulate serve`` is registered by the transport module
     "simulate": (("ieb.cli.simulate", _T), "De andere kant van de uitwisseling (CAK), om tegen te testen."),
     "wlz": (

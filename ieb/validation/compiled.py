@@ -29,6 +29,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from lxml import etree
@@ -70,14 +71,22 @@ def _integer(el: etree._Element) -> int | None:
     return read_integer(el)
 
 
+#: plain date texts already read (bounded: emptied when full)
+_DATES: dict[str, dt.date] = {}
+_DATES_MAX = 4096
+
+
 def _date(el: etree._Element) -> dt.date:
     """The date of a plain ``JJJJ-MM-DD`` text with a year 1000-8999 (where :class:`XsdDate` and
     :class:`datetime.date` order, shift by months and clamp alike); raises _Bail for anything else."""
     text = el.text
+    if len(el) != 0 or text is None:
+        raise _Bail
+    known = _DATES.get(text)
+    if known is not None:
+        return known
     if (
-        len(el) != 0
-        or text is None
-        or len(text) != 10
+        len(text) != 10
         or not text.isascii()
         or text[4] != "-"
         or text[7] != "-"
@@ -88,9 +97,13 @@ def _date(el: etree._Element) -> dt.date:
     if not 1000 <= year <= 8999:
         raise _Bail
     try:
-        return dt.date(year, int(text[5:7]), int(text[8:]))
+        day = dt.date(year, int(text[5:7]), int(text[8:]))
     except ValueError:
         raise _Bail from None
+    if len(_DATES) >= _DATES_MAX:
+        _DATES.clear()
+    _DATES[text] = day
+    return day
 
 
 class _Doc:
@@ -319,16 +332,26 @@ def _ieb_1_0_checks() -> dict[int, Callable[[_Builder], Check]]:
     from ieb.releases.ieb_1_0.table import VERSIONS
 
     by_code = {rule.code: rule for rule in RULES}
+    # pure functions of a few values that repeat from file to file: remembered
+    revision_on_day = lru_cache(maxsize=1024)(revision_on)
+
+    @lru_cache(maxsize=4096)
+    def window_limit(rev: Revision, code: str, back: bool, dagtekening: dt.date) -> tuple[int, dt.date]:
+        months = -rev.months_back(code) if back else rev.months_ahead(code)
+        return months, add_months(dagtekening, months)
+
     dagtekening_path = "m:Header/m:BerichtIdentificatie/b:Dagtekening"
 
     def revision_of(doc: _Doc, dagtekening: dt.date | None) -> Revision:
         if isinstance(doc.revision, Revision):
             return doc.revision
         if not isinstance(doc._revision, Revision):
-            doc._revision = revision_on(dagtekening)
+            doc._revision = revision_on_day(dagtekening)
         return doc._revision
 
-    def header(element: str, expected: Callable[[MessageDef], str | int | None]) -> Callable[[_Builder], Check]:
+    def header(
+        element: str, expected: Callable[[MessageDef], str | int | None]
+    ) -> Callable[[_Builder], Check]:
         def build(b: _Builder) -> Check:
             want = expected(b.spec)
             if want is None or want == "":
@@ -392,7 +415,9 @@ def _ieb_1_0_checks() -> dict[int, Callable[[_Builder], Check]]:
 
         return check
 
-    def window(code: str, status: str, back: bool, klassen: tuple[str, ...], tr112: bool = False) -> Callable[[_Builder], Check]:
+    def window(
+        code: str, status: str, back: bool, klassen: tuple[str, ...], tr112: bool = False
+    ) -> Callable[[_Builder], Check]:
         def build(b: _Builder) -> Check:
             klasse = b.spec.klasse or ""
             if klasse not in klassen:
@@ -414,8 +439,7 @@ def _ieb_1_0_checks() -> dict[int, Callable[[_Builder], Check]]:
                 day = doc.date(path)
                 if dagtekening is None or day is None:
                     return True
-                months = -rev.months_back(code) if back else rev.months_ahead(code)
-                limit = add_months(dagtekening, months)
+                months, limit = window_limit(rev, code, back, dagtekening)
                 return not ((months < 0 and day < limit) or (months > 0 and day > limit))
 
             return check
@@ -457,7 +481,9 @@ def _known() -> dict[int, Callable[[_Builder], Check]]:
     return _KNOWN
 
 
-def checker_for(spec: MessageDef, message_rules: tuple[Rule, ...], final_rules: tuple[Rule, ...]) -> Checker | None:
+def checker_for(
+    spec: MessageDef, message_rules: tuple[Rule, ...], final_rules: tuple[Rule, ...]
+) -> Checker | None:
     """The compiled checker of ``spec`` for these rule lists (as ``validate_bytes`` runs them), or
     None when one of the rules that apply to the message is not known here (the engine runs).
     Compiled once per (rule lists, message) and cached."""

@@ -34,7 +34,8 @@ def test_the_table_names_every_command_with_its_modules_and_summary() -> None:
     actual = _actual_table()
     listed = {name: (modules[:1], summary) for name, (modules, summary) in COMMANDS.items()}
     assert listed == actual, (
-        "ieb/cli/__init__.py COMMANDS is out of date; the modules register:\n" + pprint.pformat(actual, width=110)
+        "ieb/cli/__init__.py COMMANDS is out of date; the modules register:\n"
+        + pprint.pformat(actual, width=110)
     )
     assert LOADER.unlisted_modules() == []
 

@@ -18,9 +18,27 @@ from pathlib import Path
 SAMPLE = Path(__file__).resolve().parents[1] / "core" / "samples" / "valid" / "wmo401-kostprijs.xml"
 
 #: never needed to validate a file or to load the pytest plugin
-SERVER_SIDE = ("sqlalchemy", "alembic", "zeep", "cheroot", "typer", "click", "rich", "requests", "cryptography")
+SERVER_SIDE = (
+    "sqlalchemy",
+    "alembic",
+    "zeep",
+    "cheroot",
+    "typer",
+    "click",
+    "rich",
+    "requests",
+    "cryptography",
+)
 #: heavy libraries the plugin must not load before a fixture is used
-PLUGIN_FREE = (*SERVER_SIDE, "lxml", "pydantic", "stdnum", "ieb.conformance", "ieb.transport", "ieb.validation")
+PLUGIN_FREE = (
+    *SERVER_SIDE,
+    "lxml",
+    "pydantic",
+    "stdnum",
+    "ieb.conformance",
+    "ieb.transport",
+    "ieb.validation",
+)
 
 
 def _modules_after(code: str, *args: str) -> set[str]:
