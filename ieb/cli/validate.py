@@ -769,6 +769,10 @@ def _build_release(release: str | None) -> str:
 def _official_folder() -> None:
     """When the ieb.toml found registers official XSDs (``release_xsd``, by ``ieb release check``),
     build and validate with them: the release's pack is rebuilt on that folder."""
+    import os
+
+    if not os.environ.get("IEB_CONFIG") and not os.path.isfile("ieb.toml"):
+        return  # what find_config() finds in this case: nothing (and ieb.config is not imported)
     from ieb.config import find_config, load_config
     from ieb.errors import IebError
     from ieb.releases import use_official_folder

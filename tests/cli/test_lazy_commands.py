@@ -5,6 +5,7 @@ own modules (checked with ``sys.modules`` in a fresh interpreter, never with a c
 from __future__ import annotations
 
 import json
+import os
 import pprint
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def test_every_name_gives_its_command() -> None:
     assert "bestaat-niet" not in root.commands  # type: ignore[attr-defined]
 
 
-def _run(args: list[str]) -> tuple[int, set[str]]:
+def _run(args: list[str], cwd: Path | None = None) -> tuple[int, set[str]]:
     """Run ``ieb ARGS`` in a fresh interpreter; its exit code and the modules it loaded."""
     script = (
         "import json, sys\n"
@@ -72,7 +73,12 @@ def _run(args: list[str]) -> tuple[int, set[str]]:
         "sys.stderr.write('\\nMODULES ' + json.dumps([code, sorted(sys.modules)]) + '\\n')\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(args)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={k: v for k, v in os.environ.items() if k != "IEB_CONFIG"},
     )
     line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
     code, modules = json.loads(line[len("MODULES ") :])
@@ -87,12 +93,13 @@ def test_help_imports_no_command_module_and_nothing_heavy() -> None:
         assert heavy not in modules, heavy
 
 
-def test_validate_imports_only_its_own_command_module() -> None:
-    code, modules = _run(["validate", "--today", "2026-06-01", str(SAMPLE)])
+def test_validate_imports_only_its_own_command_module(tmp_path: Path) -> None:
+    """(in a folder without ieb.toml: then the configuration is not even imported)"""
+    code, modules = _run(["validate", "--today", "2026-06-01", str(SAMPLE)], cwd=tmp_path)
     assert code == 0
     commands = sorted(m for m in modules if m.startswith("ieb.cli.") and not m.startswith("ieb.cli._"))
     assert commands == ["ieb.cli.validate"]
-    for heavy in ("sqlalchemy", "zeep", "cheroot", "rich"):
+    for heavy in ("sqlalchemy", "zeep", "cheroot", "rich", "ieb.config", "pydantic_settings"):
         assert heavy not in modules, heavy
 
 
