@@ -14,13 +14,16 @@ walk over the tree and answers one question: is the document certainly free of r
 The checker is sound by construction where it is unsure: it answers ``False`` when a path the rules
 read holds two elements with the same local name (the engine's "first element" and "all elements"
 would differ from one element), when an element sits in another namespace than the rules' path
-says, or when a value cannot be read. It is compiled only when every rule of the message's rule list
+says, or when a value is not plain (a comment or whitespace in it, a date outside the years
+1000-8999, where the engine's :class:`~ieb.dates.XsdDate` and :class:`datetime.date` could differ).
+It is compiled only when every rule of the message's rule list
 is one of the rule objects below (by identity); a pack with any other rule keeps the full engine.
 A property test (``tests/core/test_compiled_rules.py``) checks that both give the same verdict on
 mutated files of iEb 1.0.
 
-Shapes: dates are :class:`ieb.dates.XsdDate` (any XSD year), amounts integers in eurocent, the
-gemeente list is loaded only when CS300 applies (as the engine does).
+Shapes: dates are :class:`datetime.date` (plain ``JJJJ-MM-DD`` only), amounts integers in eurocent,
+the gemeente list is loaded only when CS300 applies (as the engine does). The checker never raises
+for a parsed tree; it reads nothing from disk or network.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ def _string(el: etree._Element) -> str:
 def _integer(el: etree._Element) -> int | None:
     """``read_integer``, with the common case of plain ASCII digits first."""
     text = el.text
-    if len(el) == 0 and text and text.isascii() and text.isdigit():
+    if len(el) == 0 and text and len(text) <= 18 and text.isascii() and text.isdigit():
         return int(text)
     return read_integer(el)
 
@@ -472,6 +475,7 @@ _KNOWN: dict[int, Callable[[_Builder], Check]] | None = None
 #: (id of spec, of message rules, of final rules) -> (the three objects, kept alive so no id is
 #: reused, and the checker or None)
 _CACHE: dict[tuple[int, int, int], tuple[object, object, object, Checker | None]] = {}
+_CACHE_MAX = 512
 
 
 def _known() -> dict[int, Callable[[_Builder], Check]]:
@@ -491,6 +495,8 @@ def checker_for(
     hit = _CACHE.get(key)
     if hit is not None:
         return hit[3]
+    if len(_CACHE) >= _CACHE_MAX:  # registries made per call (--release-dir) must not grow it forever
+        _CACHE.clear()
     known = _known()
     builder = _Builder(spec)
     checks: list[Check] = []
