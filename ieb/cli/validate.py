@@ -7,7 +7,6 @@ import sys
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
-from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
@@ -55,6 +54,8 @@ def _collect_paths(paths: list[Path]) -> list[Path]:
 
 
 def _junit(results: list[dict[str, Any]]) -> str:
+    from xml.sax.saxutils import escape, quoteattr  # (imports urllib: only for this output)
+
     failures = sum(1 for r in results if not r["valid"])
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
