@@ -187,7 +187,6 @@ class Checker:
 
     root_name: str
     trie: _Level
-    tags: tuple[tuple[LocalPath, str], ...]
     checks: tuple[Check, ...]
 
     def __call__(
@@ -205,10 +204,6 @@ class Checker:
         found: dict[LocalPath, etree._Element] = {}
         if not _walk(root, self.trie, found):
             return False
-        for path, expected in self.tags:
-            el = found.get(path)
-            if el is not None and el.tag != expected:
-                return False
         doc = _Doc(found, today, tariffs, gemeenten_loader, revision)
         try:
             for check in self.checks:
@@ -222,21 +217,34 @@ class Checker:
 class _Level:
     """One level of the paths the checks read: child local name -> (its local path, next level)."""
 
-    __slots__ = ("memo", "names")
+    __slots__ = ("expected", "memo", "names")
 
     #: at most this many distinct tags are remembered per level (hostile files may use many)
     MEMO = 256
 
     def __init__(self) -> None:
         self.names: dict[str, tuple[LocalPath, _Level]] = {}
-        #: element tag (Clark notation, or the Comment/PI factory) -> the entry of its local name
+        #: local name -> the tag (Clark notation) a rule's namespaced path expects there
+        self.expected: dict[str, str] = {}
+        #: element tag (Clark notation, or the Comment/PI factory) -> the entry of its local name,
+        #: or _WRONG_NAMESPACE
         self.memo: dict[object, tuple[LocalPath, _Level] | None] = {}
 
     def entry(self, tag: object) -> tuple[LocalPath, _Level] | None:
-        entry = self.names.get(tag.rpartition("}")[2]) if isinstance(tag, str) else None
+        entry = None
+        if isinstance(tag, str):
+            local = tag.rpartition("}")[2]
+            entry = self.names.get(local)
+            expected = self.expected.get(local)
+            if entry is not None and expected is not None and tag != expected:
+                entry = _WRONG_NAMESPACE  # the engine's find() would not take this element
         if len(self.memo) < self.MEMO:
             self.memo[tag] = entry
         return entry
+
+
+#: the entry of an element in another namespace than a rule's path says: the engine decides
+_WRONG_NAMESPACE: tuple[LocalPath, _Level] = ((), _Level())
 
 
 def _walk(node: etree._Element, level: _Level, found: dict[LocalPath, etree._Element]) -> bool:
@@ -251,6 +259,8 @@ def _walk(node: etree._Element, level: _Level, found: dict[LocalPath, etree._Ele
             entry = level.entry(tag)
         if entry is None:
             continue
+        if entry is _WRONG_NAMESPACE:
+            return False
         path, sub = entry
         if path in found:
             return False
@@ -260,7 +270,8 @@ def _walk(node: etree._Element, level: _Level, found: dict[LocalPath, etree._Ele
     return True
 
 
-def _trie(root_name: str, paths: set[LocalPath]) -> _Level:
+def _trie(root_name: str, paths: set[LocalPath], tags: dict[LocalPath, str]) -> _Level:
+    """The levels of ``paths``; ``tags``: the tag a namespaced rule path expects at a local path."""
     top = _Level()
     for path in sorted(paths, key=len):
         if len(path) < 2 or path[0] != root_name:
@@ -270,6 +281,9 @@ def _trie(root_name: str, paths: set[LocalPath]) -> _Level:
             name = path[i]
             if name not in level.names:
                 level.names[name] = (path[: i + 1], _Level())
+            expected = tags.get(path[: i + 1])
+            if expected is not None:
+                level.expected[name] = expected
             level = level.names[name][1]
     return top
 
@@ -509,7 +523,6 @@ def checker_for(
             break
         checks.append(build(builder))
     else:
-        tags = tuple(sorted(builder.tags.items()))
-        checker = Checker(spec.root_name, _trie(spec.root_name, builder.paths), tags, tuple(checks))
+        checker = Checker(spec.root_name, _trie(spec.root_name, builder.paths, builder.tags), tuple(checks))
     _CACHE[key] = (spec, message_rules, final_rules, checker)
     return checker

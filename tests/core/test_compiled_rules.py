@@ -160,3 +160,27 @@ def test_a_pack_with_an_unknown_rule_is_not_compiled() -> None:
     extra = Rule("X999", 2, "0001", "a rule the checker does not know", lambda ctx: ())
     assert checker_for(spec, (*release.rules.message, extra), release.rules.final) is None
     assert checker_for(spec, release.rules.message, release.rules.final) is not None
+
+
+def _checker_on(data: bytes) -> bool:
+    """The checker's answer on a parsed tree, XSD or not (to reach what the XSD would refuse)."""
+    root = parse_bytes(data)
+    release, spec = default_registry.detect(root)
+    checker = checker_for(spec, release.rules.message, release.rules.final)
+    assert checker is not None
+    return checker(
+        root, today=TODAY, tariffs=NATIONAL_TARIFFS, gemeenten_loader=bundled_gemeenten, revision=None
+    )
+
+
+def test_the_checker_vouches_only_for_what_it_read_itself() -> None:
+    assert _checker_on(VALID) is True
+    # an element in another namespace on a rule's path: the engine's find() would not take it
+    other_ns = _one(VALID, b"<wmo401:Afzender>0363</wmo401:Afzender>", b"<ieb:Afzender>0363</ieb:Afzender>")
+    assert _checker_on(other_ns) is False
+    # two elements of one name: "first element" and "all elements" differ
+    twice = _one(VALID, b"<wmo401:Bsn>999900006</wmo401:Bsn>", b"<wmo401:Bsn>999900006</wmo401:Bsn>" * 2)
+    assert _checker_on(twice) is False
+    # an integer of more digits than the fast reader takes: read by the engine's reader
+    long = _one(VALID, b"<ieb:KostprijsBedrag>57000<", b"<ieb:KostprijsBedrag>" + b"0" * 30 + b"57000<")
+    assert _checker_on(long) is True
