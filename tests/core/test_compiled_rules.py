@@ -184,3 +184,21 @@ def test_the_checker_vouches_only_for_what_it_read_itself() -> None:
     # an integer of more digits than the fast reader takes: read by the engine's reader
     long = _one(VALID, b"<ieb:KostprijsBedrag>57000<", b"<ieb:KostprijsBedrag>" + b"0" * 30 + b"57000<")
     assert _checker_on(long) is True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_the_checkers_eleven_proof_is_the_bsn_rule(value: str) -> None:
+    from ieb.types import bsn_is_valid
+    from ieb.validation.compiled import _eleven_proof
+
+    assert _eleven_proof(value) is bsn_is_valid(value)
+
+
+def test_the_checkers_eleven_proof_on_known_numbers() -> None:
+    from ieb.types import bsn_is_valid
+    from ieb.validation.compiled import _eleven_proof
+
+    for n in range(999_900_000, 999_910_000):
+        assert _eleven_proof(str(n)) is bsn_is_valid(str(n))
+    assert _eleven_proof("000000000") is bsn_is_valid("000000000") is True
