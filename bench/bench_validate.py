@@ -1,19 +1,36 @@
 """How fast is validation, and how fast is hostile XML refused?
 
-    python bench/bench_validate.py [--repeat N]
+    python bench/bench_validate.py [--repeat N]     # the table below
+    python bench/bench_validate.py --val [--quick]  # the VAL figures of bench/run.py (JSON)
 
 Prints ratios against a baseline measured in the same run (plain lxml parse + XSD validate of the
 same valid file): our full validation (parse + XSD + every rule), building + writing a message, and
 refusing hostile files (DTD, entity bomb, XXE, a 26 MB file). No absolute timings are asserted.
+
+:func:`bench_val` gives ``VAL`` of ``bench/run.py --json`` (issue 22)::
+
+    {"vs_libxml2": validate_bytes throughput / libxml2 alone (lxml parse + compiled XSD), per WMO401,
+     "cli_10k_vs_xmllint": xmllint CPU / ``ieb validate`` CPU on the same N valid files (None when
+                           xmllint is not installed: Debian libxml2-utils),
+     "loadavg": the 1-minute load average when measured, "details": {...}}
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -80,5 +97,91 @@ def main() -> None:
         print(f"{name:40} {seconds / base:18.2f}")
 
 
+def _cpu_of(args: list[str], cwd: Path | None = None) -> float:
+    """User + system CPU seconds of one child process running ``args`` (its output discarded)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=cwd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _valid_files(folder: Path, n: int) -> list[Path]:
+    """``n`` valid WMO401 files (the sample with its own Identificatie each) in ``folder``."""
+    files = []
+    for i in range(n):
+        path = folder / f"wmo401-{i:05d}.xml"
+        path.write_bytes(VALID.replace(b">AMS-0001<", f">AMS-{i:06d}<".encode()))
+        files.append(path)
+    return files
+
+
+def bench_val(quick: bool = False) -> dict[str, Any]:
+    """The ``VAL`` figures (see the module text): interleaved rounds, medians of per-round ratios."""
+    schema = get_release().message("WMO401").schema
+    if not validate_bytes(VALID, today=TODAY).valid:  # warm caches; the benchmark needs a valid file
+        raise RuntimeError("the WMO401 sample is not valid")
+    n, rounds = (500, 3) if quick else (3000, 7)
+    lib_ratios, lib_us, ieb_us = [], [], []
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(n):
+            schema.validate(etree.fromstring(VALID))
+        base = (time.process_time() - start) / n
+        start = time.process_time()
+        for _ in range(n):
+            validate_bytes(VALID, today=TODAY)
+        ours = (time.process_time() - start) / n
+        lib_ratios.append(base / ours)
+        lib_us.append(base * 1e6)
+        ieb_us.append(ours * 1e6)
+    load_lib = os.getloadavg()[0]
+    files_n = 2000 if quick else 10_000
+    xmllint = shutil.which("xmllint")
+    details: dict[str, Any] = {
+        "validate_bytes_us": round(statistics.median(ieb_us), 1),
+        "libxml2_us": round(statistics.median(lib_us), 1),
+        "files": files_n,
+        "loadavg_validate_bytes": round(load_lib, 2),
+    }
+    cli_ratio: float | None = None
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "berichten"
+        folder.mkdir()
+        files = _valid_files(folder, files_n)
+        ieb_cmd = [sys.executable, "-m", "ieb", "validate", "--today", TODAY.isoformat(), str(folder)]
+        cli_rounds = 1 if quick else 3
+        ieb_cpu, lint_cpu = [], []
+        for _ in range(cli_rounds):
+            ieb_cpu.append(_cpu_of(ieb_cmd, cwd=Path(tmp)))
+            if xmllint:
+                lint_cpu.append(
+                    _cpu_of(
+                        [
+                            xmllint,
+                            "--noout",
+                            "--schema",
+                            str(get_release().message("WMO401").schema_path),
+                            *map(str, files),
+                        ]
+                    )
+                )
+        details["ieb_validate_cpu_s"] = round(min(ieb_cpu), 3)
+        if xmllint and lint_cpu:
+            details["xmllint_cpu_s"] = round(min(lint_cpu), 3)
+            cli_ratio = round(min(lint_cpu) / min(ieb_cpu), 3)
+        else:
+            details["xmllint_cpu_s"] = None
+            details["note"] = "xmllint not installed (Debian: libxml2-utils); cli_10k_vs_xmllint left out"
+    return {
+        "vs_libxml2": round(statistics.median(lib_ratios), 3),
+        "cli_10k_vs_xmllint": cli_ratio,
+        "loadavg": round(os.getloadavg()[0], 2),
+        "details": details,
+    }
+
+
 if __name__ == "__main__":
-    main()
+    if "--val" in sys.argv:
+        print(json.dumps(bench_val("--quick" in sys.argv), indent=2))
+    else:
+        main()

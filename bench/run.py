@@ -32,6 +32,10 @@ JSON contract::
 
 plus a ``"details"`` object per benchmark with every row of the table; B1, B4 and B5 also carry
 ``"load_avg"`` (``os.getloadavg()``: 1, 5 and 15 minutes) taken when they finished.
+
+Validation and start-up (issue 22; bench/bench_validate.py, bench/bench_cli.py), each with the load
+average when measured: ``"VAL": {"vs_libxml2", "cli_10k_vs_xmllint", "loadavg"}``,
+``"CLI": {"help_cpu_s", "python_cpu_s", "validate_one_cpu_s", "plugin_vs_pytest", "loadavg"}``.
 """
 
 from __future__ import annotations
@@ -1062,6 +1066,26 @@ def table(results: dict[str, Any]) -> str:
                 f"B5 re-plan {rp['persons']:,} unchanged persons ({rp['starts']:,} starts)",
                 f"{rp['seconds']:.1f} s",
             )
+    if "VAL" in results:  # issue 22 (bench/bench_validate.py)
+        v, d = results["VAL"], results["VAL"]["details"]
+        row(
+            f"VAL validate_bytes per WMO401 vs libxml2 (load {v['loadavg']})",
+            f"{d['validate_bytes_us']:.0f} us",
+            v["vs_libxml2"],
+        )
+        row(
+            f"VAL ieb validate {d['files']:,} files vs xmllint (CPU)",
+            f"{d['ieb_validate_cpu_s']:.2f} s",
+            v["cli_10k_vs_xmllint"],
+        )
+    if "CLI" in results:  # issue 22 (bench/bench_cli.py)
+        c = results["CLI"]
+        row(
+            f"CLI ieb --help CPU (python -c pass {c['python_cpu_s']} s; load {c['loadavg']})",
+            f"{c['help_cpu_s']:.3f} s",
+        )
+        row("CLI ieb validate one.xml CPU", f"{c['validate_one_cpu_s']:.3f} s")
+        row("CLI pytest plugin: import pytest + plugin vs import pytest", "", c["plugin_vs_pytest"])
     return "\n".join(lines)
 
 
@@ -1092,6 +1116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         ),
     ]
+    # issue 22: validation and CLI start-up (bench/bench_validate.py, bench/bench_cli.py), on by default
+    from bench_cli import bench_cli
+    from bench_validate import bench_val
+
+    steps += [("VAL", lambda: bench_val(q)), ("CLI", lambda: bench_cli(q))]
+    if args.only == parser.get_default("only"):
+        only |= {"VAL", "CLI"}
     for name, fn in steps:
         if name in only:
             t = time.perf_counter()

@@ -1,21 +1,141 @@
 """The ``ieb`` command. Each module in this package adds its commands through ``register(app)``.
 
-Heavy dependencies (zeep, SQLAlchemy, ...) are imported inside the command functions so that
-``ieb validate`` starts quickly.
+The modules are loaded lazily (:mod:`ieb.cli._lazy`): :data:`COMMANDS` names every command, the
+modules that register it and its summary, so ``ieb --help`` imports no command module and ``ieb
+validate`` only :mod:`ieb.cli.validate`. Heavy dependencies (zeep, SQLAlchemy, ...) are imported inside
+the command functions as well. A new command: add it to :data:`COMMANDS` (``tests/cli/
+test_lazy_commands.py`` prints the table to paste when it is out of date).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Annotated
 
 import typer
 
-from ieb.cli._common import GROUP
+from ieb.cli._lazy import LazyGroup, Loader
+
+_V = "ieb.cli.validate"
+_T = "ieb.cli.transport"
+_L = "ieb.cli.ledger"
+
+#: command name -> (modules that register it, its summary in ``ieb --help``), in the order typer
+#: lists them when every module registers in name order: the commands, then the groups.
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "beleidsinformatie": (
+        ("ieb.cli.beleidsinformatie",),
+        "Beleidsinformatie uit de iWmo-berichten: per maand en gemeente, GMSD-export, HTML met grafieken.",
+    ),
+    "bijdrage": (
+        ("ieb.cli.bijdrage",),
+        "Schat per maand de eigen bijdrage (abonnementstarief) van een huishouden, met de reden.",
+    ),
+    "certs": (("ieb.cli.certs",), "Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie)."),
+    "serve-validation": (
+        ("ieb.cli.conformance",),
+        "Valideer over HTTP: POST /validatie (rapport of JSON), GET /status; ook de API van de "
+        "DVS-container (Content-Type application/x-www-form-urlencoded, Content-Length, "
+        "X-Version-Override), zie docs/dvs.md.",
+    ),
+    "plan": (
+        ("ieb.cli.ledger",),
+        "Plan de berichten (in de release van ieb.toml of --release) naar de gewenste situatie; toon ze, "
+        "of zet ze met --queue klaar.",
+    ),
+    "queue": (
+        ("ieb.cli.ledger",),
+        "Zet bestaande berichtbestanden (ieb build, eigen software) in grootboek en outbox: alles of niets.",
+    ),
+    "retour": (
+        ("ieb.cli.ledger",),
+        "Verwerk retouren in het grootboek; een onleesbare retour houdt de rest niet tegen.",
+    ),
+    "status": (
+        ("ieb.cli.ledger",),
+        "Samenvatting op één scherm: berichten per uitkomst, afwijzingen open en opgelost, wie nog fout "
+        "staat en wat te doen, wachtrij, te laat.",
+    ),
+    "requeue": (("ieb.cli.ledger",), "Zet berichten terug in de outbox nadat de oorzaak is verholpen."),
+    "report": (
+        ("ieb.cli.ledger",),
+        "Schrijf één zelfstandige HTML-pagina (zonder netwerk) met de stand van zaken voor een teamleider.",
+    ),
+    "opschonen": (
+        ("ieb.cli.opschonen",),
+        "Verwijder berichtinhoud en logregels ouder dan de bewaartermijn; het grootboek blijft compleet.",
+    ),
+    "reconcile": (
+        ("ieb.cli.reconcile",),
+        "Vergelijk de overdrachtsbestanden van het CAK (HenV, ZA) met de eigen administratie op BSN.",
+    ),
+    "init": (
+        ("ieb.cli.transport",),
+        "Schrijf een becommentarieerde ieb.toml (met --simulator ook test-PKI en simulator.toml).",
+    ),
+    "demo": (
+        ("ieb.cli.transport",),
+        "Start simulator en ieb serve op loopback, verstuur N startberichten en wacht op alle retouren.",
+    ),
+    "send": (
+        ("ieb.cli.transport",),
+        "Verstuur wat in de outbox staat tot die leeg is; een blijvende fout stopt meteen (exit 1).",
+    ),
+    "serve": (
+        ("ieb.cli.transport",),
+        "Verzender + ontvanger als één dienst (SIGTERM = netjes stoppen, /health, /metrics).",
+    ),
+    "receive": (
+        ("ieb.cli.transport",),
+        "Alleen de ontvanger (retouren en Fo01) over mutual TLS, zoals ingesteld in ieb.toml.",
+    ),
+    "validate": (
+        ("ieb.cli.validate",),
+        "Valideer iEb-bestanden zoals het CAK dat doet: XSD en regels, met regelcode en retourcode.",
+    ),
+    "show": (
+        ("ieb.cli.validate",),
+        "Toon een iEb-bericht leesbaar: elk element met de naam uit de standaard, Bsn gemaskeerd, bedragen "
+        "in euro. Bij een retour per berichtklasse: geaccepteerd, afgekeurd of niet beoordeeld, met de "
+        "betekenis van elke code en wat u nu doet. Een bericht dat niet aan de regels voldoet wordt ook "
+        "getoond, met de bevindingen per regelcode.",
+    ),
+    "build": (
+        ("ieb.cli.validate",),
+        "Schrijf WMO401/WMO403-bestanden (of die van --release) uit een tabel; bij één foute regel wordt "
+        "niets geschreven.",
+    ),
+    "conformance": (
+        ("ieb.cli.conformance",),
+        "Conformiteitstoetsen voor leveranciers: scenario's tegen uw eigen verzender.",
+    ),
+    "iwmo": (
+        ("ieb.cli.iwmo",),
+        "iWmo-berichten (WMO301/305/307) lezen en er de eigen bijdrage uit afleiden.",
+    ),
+    "release": (
+        ("ieb.cli.release",),
+        "iEb-releases: de officiële XSD's van een release controleren en registreren.",
+    ),
+    "simulate": (
+        ("ieb.cli.simulate", "ieb.cli.transport"),
+        "De andere kant van de uitwisseling (CAK), om tegen te testen.",
+    ),
+    "wlz": (
+        ("ieb.cli.wlz",),
+        "Wlz-signalen: upload naar het Inlichtingenbureau, signalen van samenloop, voorstellen en besluiten.",
+    ),
+}
+
+#: loads the command modules on demand (and the ones :data:`COMMANDS` does not name, at start)
+LOADER = Loader(__name__, list(__path__), COMMANDS)
+
+
+class _Group(LazyGroup):
+    loader = LOADER
+
 
 app = typer.Typer(
-    cls=GROUP,
+    cls=_Group,
     name="ieb",
     help="iEb: berichten bouwen, valideren, versturen en ontvangen voor de Wmo eigen bijdrage (CAK).",
     no_args_is_help=True,
@@ -42,17 +162,7 @@ def _main(
     """iEb: berichten bouwen, valideren, versturen en ontvangen voor de Wmo eigen bijdrage (CAK)."""
 
 
-def _register_all() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if callable(register):
-            register(app)
-
-
-_register_all()
+LOADER.load(LOADER.unlisted_modules())  # a module not in COMMANDS still works (not lazily)
 
 
 def main() -> None:

@@ -309,9 +309,16 @@ class IebGroup(_DutchHelp, TyperGroup):
         width = formatter.width or 78
         rows = []
         for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is None or command.hidden:
+            found = self.summary(ctx, name)
+            if found is None or found[1]:
                 continue
-            summary = command.short_help or next(iter(_paragraphs(command.help or "")), "")
-            rows.append((name, summary))
+            rows.append((name, found[0]))
         formatter.write(_screen(self, ctx, width, rows))
+
+    def summary(self, ctx: Any, name: str) -> tuple[str, bool] | None:
+        """(the one-line summary, hidden) of the command ``name`` for the listing, or None when
+        there is no such command (a lazy group answers without loading the command's module)."""
+        command = self.get_command(ctx, name)
+        if command is None:
+            return None
+        return command.short_help or next(iter(_paragraphs(command.help or "")), ""), bool(command.hidden)

@@ -6,7 +6,6 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
-from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
@@ -54,6 +53,8 @@ def _collect_paths(paths: list[Path]) -> list[Path]:
 
 
 def _junit(results: list[dict[str, Any]]) -> str:
+    from xml.sax.saxutils import escape, quoteattr  # (imports urllib: only for this output)
+
     failures = sum(1 for r in results if not r["valid"])
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -103,16 +104,44 @@ def _envelope_result(
     return envelope_result(str(path), data, today=today, gemeenten=gemeenten, registry=registry).row
 
 
-def _print_issues(console: Any, issues: list[dict[str, Any]], indent: str = "    ") -> None:
-    from rich.markup import escape as rich_escape
-
+def _issue_lines(issues: list[dict[str, Any]], paint: _Paint, indent: str = "    ") -> list[str]:
+    lines = []
     for i in issues:
         rc = f"retourcode {i['retourcode']}" if i["retourcode"] else "geen retourcode"
         source = f", bron {i['source']}" if i.get("source") else ""  # --dvs: ieb, dvs or ieb+dvs
-        console.print(
-            f"{indent}[bold]{i['code']}[/] ({rc}, niveau {i['level']}{source}) {rich_escape(i['location'] or '')}"
+        lines.append(
+            f"{indent}{paint.bold(i['code'])} ({rc}, niveau {i['level']}{source}) {i['location'] or ''}"
         )
-        console.print(f"{indent}    {rich_escape(i['message'])}")
+        lines.append(f"{indent}    {i['message']}")
+    return lines
+
+
+class _Paint:
+    """Colour for a terminal (ANSI: green GELDIG, red ONGELDIG, bold rule codes), plain text otherwise
+    (a pipe, a file, ``NO_COLOR`` or ``TERM=dumb``); no rich: printing ten thousand results stays cheap."""
+
+    def __init__(self, stream: Any) -> None:
+        import os
+
+        isatty = getattr(stream, "isatty", None)
+        self.on = bool(
+            isatty is not None
+            and isatty()
+            and not os.environ.get("NO_COLOR")
+            and os.environ.get("TERM") != "dumb"
+        )
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.on else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def green(self, text: str) -> str:
+        return self._wrap("32", text)
+
+    def red(self, text: str) -> str:
+        return self._wrap("31", text)
 
 
 def validate(
@@ -250,8 +279,14 @@ def validate(
 def _dvs_client(url: str | None, forced: Revision | None) -> Any:
     """The DVS client of ``--dvs URL``, else of ``dvs_url`` in the ieb.toml found (or ``IEB_DVS_URL``);
     None when none is set. A URL that is not http(s) is a usage error (exit 2)."""
+    import os
+
     from ieb.errors import IebError
 
+    if url is None and not (
+        os.environ.get("IEB_CONFIG") or os.environ.get("IEB_DVS_URL") or os.path.isfile("ieb.toml")
+    ):
+        return None  # nothing can name a DVS (and ieb.config is not imported: startup stays lean)
     if url is None:
         try:
             from ieb.config import find_config, load_config
@@ -359,30 +394,32 @@ def _stand_in(release: str | None, registry: Registry) -> str | None:
 
 
 def _print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
-    from rich.console import Console
-    from rich.markup import escape as rich_escape
-
-    console = Console(highlight=False, soft_wrap=True)
+    """The clerk's view on stdout: one line per file (GELDIG / ONGELDIG), its findings below it,
+    then the totals; written per file as plain text (colour only on a terminal)."""
+    out = sys.stdout
+    paint = _Paint(out)
     for r in results:
         release = r["release"] or "onbekende release"
         what = f"{r['bericht'] or '?'} ({release})"
-        label = "[green]GELDIG[/]  " if r["valid"] else "[red]ONGELDIG[/]"
-        console.print(f"{label}  {rich_escape(r['path'])}  {what}")
+        label = paint.green("GELDIG") + "  " if r["valid"] else paint.red("ONGELDIG")
+        lines = [f"{label}  {r['path']}  {what}"]
         if r.get("stand_in"):
-            console.print(f"    let op: {rich_escape(r['stand_in'])}")
-        _print_issues(console, r["issues"])
+            lines.append(f"    let op: {r['stand_in']}")
+        lines.extend(_issue_lines(r["issues"], paint))
         payload = r.get("payload")
         if payload is not None:
             if payload["valid"] is None:
-                console.print(f"    inhoud: {rich_escape(payload['note'])}")
+                lines.append(f"    inhoud: {payload['note']}")
             else:
                 state = "geldig" if payload["valid"] else "ONGELDIG"
                 inner = f"{payload['bericht'] or '?'} ({payload['release'] or 'onbekende release'})"
-                console.print(f"    inhoud: {inner} {state}")
-                _print_issues(console, payload["issues"], indent="      ")
-    console.print(
-        f"{summary['files']} bestand(en) gecontroleerd: {summary['valid']} geldig, {summary['invalid']} ongeldig"
+                lines.append(f"    inhoud: {inner} {state}")
+                lines.extend(_issue_lines(payload["issues"], paint, indent="      "))
+        out.write("\n".join(lines) + "\n")
+    out.write(
+        f"{summary['files']} bestand(en) gecontroleerd: {summary['valid']} geldig, {summary['invalid']} ongeldig\n"
     )
+    out.flush()
 
 
 # --------------------------------------------------------------------------------------------- show
@@ -740,6 +777,10 @@ def _build_release(release: str | None) -> str:
 def _official_folder() -> None:
     """When the ieb.toml found registers official XSDs (``release_xsd``, by ``ieb release check``),
     build and validate with them: the release's pack is rebuilt on that folder."""
+    import os
+
+    if not os.environ.get("IEB_CONFIG") and not os.path.isfile("ieb.toml"):
+        return  # what find_config() finds in this case: nothing (and ieb.config is not imported)
     from ieb.config import find_config, load_config
     from ieb.errors import IebError
     from ieb.releases import use_official_folder

@@ -20,6 +20,10 @@ Fixtures:
 
 Assertion helpers (messages in Dutch, with rule codes): :func:`assert_accepted`,
 :func:`assert_rejected` and :func:`explain`.
+
+Loading the plugin imports nothing heavy (issue 25 item 7): the simulator, the PKI and the validator
+are imported inside the fixtures and helpers that use them, so a pytest run that uses no ``ieb_*``
+fixture pays only for this module.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
-from ieb.conformance.harness import Answer, SimulatorHarness
-from ieb.transport.pki import TestPki, create_test_pki
+if TYPE_CHECKING:  # pragma: no cover - imported inside the fixtures (a lean plugin)
+    from ieb.conformance.harness import Answer, SimulatorHarness
+    from ieb.transport.pki import TestPki
 
 __all__ = [
     "RetourCollector",
@@ -61,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def ieb_pki(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> TestPki:
     """A test PKI with the gemeente and the GGk (``GGK``) as parties."""
+    from ieb.transport.pki import create_test_pki
+
     gemeente = str(pytestconfig.getini("ieb_gemeente"))
     return create_test_pki(tmp_path_factory.mktemp("ieb-pki"), [gemeente, GGK])
 
@@ -70,6 +77,8 @@ def ieb_simulator(
     ieb_pki: TestPki, tmp_path: Path, request: pytest.FixtureRequest, pytestconfig: pytest.Config
 ) -> Iterator[SimulatorHarness]:
     """The GGk + CAK simulator on loopback with mutual TLS; torn down after the test."""
+    from ieb.conformance.harness import SimulatorHarness
+
     marker = request.node.get_closest_marker("ieb_simulator")
     options = dict(marker.kwargs) if marker is not None else {}
     today = options.get("today")

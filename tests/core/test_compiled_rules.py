@@ -1,0 +1,204 @@
+"""The compiled one-pass checker (ieb.validation.compiled, issue 22) never changes a verdict.
+
+``validate_bytes`` skips the rule engine when the compiled checker of the message says "certainly no
+finding". Property: on mutated iEb 1.0 files (every sample, valid and invalid, with one or two leaf
+values changed by ieb.testing.mutations) the report is the same as the full engine's, for several
+days ("today") and forced revisions; and whenever the checker says "clean" on an XSD-valid file,
+the full engine finds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ieb.validation as validation
+from ieb.errors import UnknownMessageError
+from ieb.policy.tariffs import NATIONAL_TARIFFS
+from ieb.releases import default_registry
+from ieb.testing.mutations import mutate_value
+from ieb.validation import validate_bytes
+from ieb.validation.compiled import checker_for
+from ieb.validation.gemeenten import bundled_gemeenten
+from ieb.xmlsafe import XmlProblem, parse_bytes
+
+SAMPLES = Path(__file__).parent / "samples"
+FILES = sorted((SAMPLES / "valid").glob("*.xml")) + sorted(
+    p for p in (SAMPLES / "invalid").glob("*.xml") if not p.name.startswith(("xml-", "op192"))
+)
+DATA = [p.read_bytes() for p in FILES]
+DAYS = [
+    dt.date(2026, 6, 1),
+    dt.date(2026, 5, 20),
+    dt.date(2026, 5, 19),
+    dt.date(2020, 1, 1),
+    dt.date(2031, 1, 1),
+]
+REVISIONS = [None, "1.0.2", "1.0.3"]
+
+
+def _key(report: validation.Report) -> list[tuple[object, ...]]:
+    return [(i.code, i.retourcode, i.level, i.location, i.message) for i in report.issues]
+
+
+def _engine_only(data: bytes, monkeypatch: pytest.MonkeyPatch, **kwargs: object) -> validation.Report:
+    with monkeypatch.context() as m:
+        m.setattr(validation, "checker_for", lambda *a, **k: None)
+        return validate_bytes(data, **kwargs)  # type: ignore[arg-type]
+
+
+def _checker_says_clean(data: bytes, today: dt.date, revision: str | None) -> bool | None:
+    """The checker's answer on an XSD-valid file (None: not parsed, not valid or no checker)."""
+    try:
+        root = parse_bytes(data)
+    except XmlProblem:
+        return None
+    try:
+        release, spec = default_registry.detect(root)
+    except UnknownMessageError:
+        return None
+    if not spec.schema.validate(root):
+        return None
+    checker = checker_for(spec, release.rules.message, release.rules.final)
+    if checker is None:
+        return None
+    forced = release.revision(revision) if revision else None
+    return checker(
+        root, today=today, tariffs=NATIONAL_TARIFFS, gemeenten_loader=bundled_gemeenten, revision=forced
+    )
+
+
+def test_every_valid_sample_is_clean_for_the_checker() -> None:
+    """The fast path is really taken for the valid samples of iEb 1.0 (else it would buy nothing)."""
+    for path in sorted((SAMPLES / "valid").glob("*.xml")):
+        data = path.read_bytes()
+        report = validate_bytes(data, today=dt.date(2026, 6, 1))
+        if report.issues:
+            continue  # a sample that is valid only for another day
+        assert _checker_says_clean(data, dt.date(2026, 6, 1), None) is True, path.name
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_samples_same_report(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = path.read_bytes()
+    for today in DAYS:
+        for revision in REVISIONS:
+            fast = validate_bytes(data, today=today, revision=revision)
+            full = _engine_only(data, monkeypatch, today=today, revision=revision)
+            assert _key(fast) == _key(full), (path.name, today, revision)
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    index=st.integers(0, len(DATA) - 1),
+    seed=st.integers(0, 2**32 - 1),
+    times=st.integers(1, 2),
+    today=st.sampled_from(DAYS),
+    revision=st.sampled_from(REVISIONS),
+)
+def test_mutated_files_same_report(
+    index: int, seed: int, times: int, today: dt.date, revision: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(seed)
+    data = DATA[index]
+    for _ in range(times):
+        data = mutate_value(data, rng)
+    fast = validate_bytes(data, today=today, revision=revision)
+    full = _engine_only(data, monkeypatch, today=today, revision=revision)
+    assert _key(fast) == _key(full)
+    if _checker_says_clean(data, today, revision):
+        assert full.issues == []
+
+
+def _one(data: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in data
+    return data.replace(old, new, 1)
+
+
+VALID = (SAMPLES / "valid" / "wmo401-kostprijs.xml").read_bytes()
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a comment inside a date: the checker does not read it itself
+        _one(VALID, b">2026-05-20<", b">2026-05<!--x-->-20<"),
+        # whitespace around a date (xs:date collapses it)
+        _one(VALID, b">2026-05-20<", b"> 2026-05-20\n<"),
+        # a year outside 1000-8999
+        _one(VALID, b">2026-05-01</wmo401:EbStartdatum>", b">0999-05-01</wmo401:EbStartdatum>"),
+    ],
+)
+def test_unusual_values_leave_it_to_the_engine(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _checker_says_clean(data, TODAY, None) in (False, None)
+    assert _key(validate_bytes(data, today=TODAY)) == _key(_engine_only(data, monkeypatch, today=TODAY))
+
+
+def test_a_finding_comes_from_the_engine() -> None:
+    """A file the checker does not vouch for gets the engine's findings (here CS300 and 8848)."""
+    data = _one(VALID, b"<wmo401:Afzender>0363<", b"<wmo401:Afzender>0001<")
+    assert _checker_says_clean(data, dt.date(2026, 5, 1), None) is False
+    codes = [i.code for i in validate_bytes(data, today=dt.date(2026, 5, 1)).issues]
+    assert codes == ["CS300", "8848"]
+
+
+def test_a_pack_with_an_unknown_rule_is_not_compiled() -> None:
+    from ieb.releases.rules import Rule
+
+    release = default_registry.get("ieb-1.0")
+    spec = release.message("WMO401")
+    extra = Rule("X999", 2, "0001", "a rule the checker does not know", lambda ctx: ())
+    assert checker_for(spec, (*release.rules.message, extra), release.rules.final) is None
+    assert checker_for(spec, release.rules.message, release.rules.final) is not None
+
+
+def _checker_on(data: bytes) -> bool:
+    """The checker's answer on a parsed tree, XSD or not (to reach what the XSD would refuse)."""
+    root = parse_bytes(data)
+    release, spec = default_registry.detect(root)
+    checker = checker_for(spec, release.rules.message, release.rules.final)
+    assert checker is not None
+    return checker(
+        root, today=TODAY, tariffs=NATIONAL_TARIFFS, gemeenten_loader=bundled_gemeenten, revision=None
+    )
+
+
+def test_the_checker_vouches_only_for_what_it_read_itself() -> None:
+    assert _checker_on(VALID) is True
+    # an element in another namespace on a rule's path: the engine's find() would not take it
+    other_ns = _one(VALID, b"<wmo401:Afzender>0363</wmo401:Afzender>", b"<ieb:Afzender>0363</ieb:Afzender>")
+    assert _checker_on(other_ns) is False
+    # two elements of one name: "first element" and "all elements" differ
+    twice = _one(VALID, b"<wmo401:Bsn>999900006</wmo401:Bsn>", b"<wmo401:Bsn>999900006</wmo401:Bsn>" * 2)
+    assert _checker_on(twice) is False
+    # an integer of more digits than the fast reader takes: read by the engine's reader
+    long = _one(VALID, b"<ieb:KostprijsBedrag>57000<", b"<ieb:KostprijsBedrag>" + b"0" * 30 + b"57000<")
+    assert _checker_on(long) is True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_the_checkers_eleven_proof_is_the_bsn_rule(value: str) -> None:
+    from ieb.types import bsn_is_valid
+    from ieb.validation.compiled import _eleven_proof
+
+    assert _eleven_proof(value) is bsn_is_valid(value)
+
+
+def test_the_checkers_eleven_proof_on_known_numbers() -> None:
+    from ieb.types import bsn_is_valid
+    from ieb.validation.compiled import _eleven_proof
+
+    for n in range(999_900_000, 999_910_000):
+        assert _eleven_proof(str(n)) is bsn_is_valid(str(n))
+    assert _eleven_proof("000000000") is bsn_is_valid("000000000") is True
