@@ -65,7 +65,7 @@ from ieb.validation.report import Issue
 from ieb.values import collapse, element_text
 from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
 
-__all__ = ["CakConfig", "CakResult", "CakSimulator", "RetourKop", "Verdict", "retour_kop"]
+__all__ = ["CakConfig", "CakResult", "CakSimulator", "RetourKop", "Verdict", "readable_root", "retour_kop"]
 
 Verdict = Literal["accepted", "rejected", "technical", "no_retour", "repeat"]
 #: The rules that refuse a BerichtIdentificatie received before with other content, newest first:
@@ -395,6 +395,20 @@ def _readable_root(
     if any(i.code == "OP192" for i in issues):
         return _header_root(data)
     return None
+
+
+def readable_root(data: bytes) -> etree._Element | None:
+    """The root of heenbericht ``data`` as far as the CAK reads it to write a retour: the parsed
+    document, or after an OP192 fault only (a BOM, another encoding) the root read from a bounded
+    transcoding (:func:`_header_root`); None when the header cannot be read at all. Never raises;
+    never touches files or the network. The retour check (:mod:`ieb.conformance.retourcheck`) reads
+    a heenbericht this way, so both agree on which header a retour copies."""
+    try:
+        return parse_bytes(data)
+    except XmlProblem as problem:
+        return _readable_root(data, None, problem.issues)
+    except Exception:  # noqa: BLE001 - any input bytes: unreadable is None
+        return None
 
 
 # ---------------------------------------------------------------- writing the retour
