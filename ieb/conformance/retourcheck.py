@@ -500,14 +500,15 @@ def _peek(path: Path) -> tuple[str | None, etree._Element | None]:
     from ieb.errors import IebError
     from ieb.xmlsafe import XmlProblem, parse_bytes
 
+    root: etree._Element | None
     try:
         data = path.read_bytes()
         root = parse_bytes(data)
     except XmlProblem:
         root = readable_root(data)
-        if root is None:
-            return None, None
     except (IebError, OSError):
+        return None, None
+    if root is None:
         return None, None
     found = default_registry.by_namespace(etree.QName(root).namespace or "")
     return (found[1].name if found is not None else None), root

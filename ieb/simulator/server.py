@@ -56,9 +56,10 @@ from ieb.ggk import (
     format_tijdstip,
     new_referentienummer,
 )
+from ieb.ggk.codes import FoutCode
 from ieb.ggk.soap import unwrap_soap
 from ieb.releases import default_registry
-from ieb.simulator.cak import CakConfig, CakSimulator
+from ieb.simulator.cak import CakConfig, CakResult, CakSimulator
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import GgkClient, SendResult, WusSigning
@@ -66,6 +67,7 @@ from ieb.transport.outbox import ClaimedMessage, Outbox, ledger_tables, open_led
 from ieb.transport.sender import RetryPolicy, Sender, Wakeup
 from ieb.transport.server import HttpsServer, PeerInfo, SoapEndpoint, SoapReply
 from ieb.transport.tls import TlsFiles
+from ieb.types import mask_bsns
 
 __all__ = ["CALLBACK_RETRY", "GgkSimulator", "SimulatorService", "SimulatorStats"]
 
@@ -88,6 +90,25 @@ def _payload_level1(payload: bytes) -> list[str]:
     return [f"{i.code}: {i.message}" for i in report.issues if i.level == 1]
 
 
+def _cause(result: CakResult) -> str:
+    """Why the CAK answered as it did, for a clerk or a vendor's CI (BSNs masked): the Fo01 code
+    when there is no retour, then each finding as ``code (retourcode): message`` (at most 5)."""
+    parts = [
+        f"{i.code}"
+        + (f" ({i.retourcode})" if i.retourcode and i.retourcode != i.code else "")
+        + f": {i.message}"
+        for i in result.issues[:5]
+    ]
+    if len(result.issues) > 5:
+        parts.append(f"en nog {len(result.issues) - 5}")
+    head = ""
+    if result.retour is None:
+        head = f"Fo01 {result.fo01_code or 'StUF055'}: {result.reason or 'geen retour mogelijk'}"
+    elif result.reason:
+        head = result.reason
+    return mask_bsns("; ".join(p for p in (head, *parts) if p))
+
+
 @dataclass
 class SimulatorStats:
     """What the simulator saw and did (for the demo and tests)."""
@@ -99,6 +120,12 @@ class SimulatorStats:
     verdicts: collections.Counter[str] = field(default_factory=collections.Counter)
     callbacks_sent: int = 0
     callbacks_duplicated: int = 0
+    #: referentienummers sent again (same envelope) after the simulator answered them with a Fo01:
+    #: acknowledged as a redelivery and not processed; after a Fo01 a NEW Di01 is needed
+    resent_after_fo01: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: why each Di01 got the answer it got (referentienummer -> Dutch text, BSNs masked): the Fo01
+    #: code and its cause (the XSD or envelope finding), or the CAK's findings behind a retour's codes
+    causes: dict[str, str] = field(default_factory=dict)
 
     @property
     def cak_duplicates(self) -> int:
@@ -129,7 +156,7 @@ class GgkSimulator(SoapEndpoint):
         kwargs.setdefault("audit", AuditTrail(engine))
         checks = checks or EnvelopeChecks(
             known_zenders=known_zenders,
-            payload_validator=_payload_level1,
+            payload_validator=self._payload_check,
             functie_berichtcode=default_registry.functie_berichtcodes(),
         )
         super().__init__(checks=checks, **kwargs)
@@ -148,6 +175,16 @@ class GgkSimulator(SoapEndpoint):
         self._started = False
         #: set whenever a callback is queued: wakes the idle callback senders (no polling)
         self.wake = Wakeup()
+
+    def _payload_check(self, payload: bytes) -> list[str]:
+        """The GGk's StUF055 check of the payload, active only with ``level1="none"`` (IV032: a
+        level-1 failure gets no retour, so the GGk refuses the payload with Fo01 StUF055). With
+        ``level1="retour"`` (IV028, the default) the payload goes to the CAK, which answers it with
+        a header-only retour with 0001; a release whose CAK answers Fo01 itself (iEb 4.0: IB001) is
+        always left to the CAK."""
+        if self.cak.config.level1 != "none":
+            return []
+        return _payload_level1(payload)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -236,6 +273,7 @@ class GgkSimulator(SoapEndpoint):
         self._enqueue_callback(fo01, functie)
         with self._lock:
             self.stats.fo01 += 1
+            self.stats.causes[ref] = mask_bsns(f"Fo01 {first.code.value}: {first.omschrijving}")
         return SoapReply(200, self._answer(self._bv03(ref, org or "onbekend"), None))
 
     def _bv03(self, ref: str, org: str) -> Bv03:
@@ -288,8 +326,15 @@ class GgkSimulator(SoapEndpoint):
                 )
         except IntegrityError:
             self.audit.record("in", code, referentienummer=ref, functie=functie, outcome="redelivery")
+            with self.engine.connect() as conn:
+                earlier = conn.execute(
+                    sa.select(t.c.status, t.c.error).where(t.c.referentienummer == ref).limit(1)
+                ).first()
+            after_fo01 = earlier is not None and (earlier.status == "failed" or earlier.error == "Fo01")
             with self._lock:
                 self.stats.redeliveries += 1
+                if after_fo01:
+                    self.stats.resent_after_fo01[ref] += 1
             return None
         with self._lock:
             self.stats.received += 1
@@ -337,16 +382,22 @@ class GgkSimulator(SoapEndpoint):
         assert isinstance(di01, Di01)
         callback: Envelope
         if self.faults.fo01():
-            callback = fo01_for(di01, self.faults.config.fo01_code, zender=self.systeem)
+            code = self.faults.config.fo01_code
+            callback = fo01_for(di01, code, zender=self.systeem)
             with self._lock:
                 self.stats.fo01 += 1
+                self.stats.causes[di01.referentienummer] = (
+                    f"Fo01 {code}: {FoutCode(code).omschrijving} (gesimuleerde storing; het bestand zelf is "
+                    "niet beoordeeld)"
+                )
             outcome = "fo01"
         else:
             with self._lock:
                 self.stats.cak_calls[di01.referentienummer] += 1
-            result = self.cak.process(di01.payload, source=di01.referentienummer)
+            result = self.cak.process(di01.payload, source=di01.referentienummer, functie=di01.functie)
             with self._lock:
                 self.stats.verdicts[result.verdict] += 1
+                self.stats.causes[di01.referentienummer] = _cause(result)
             if result.retour is None:
                 callback = fo01_for(
                     di01,
