@@ -186,7 +186,12 @@ def _judge_answers(step: Step, arrived: Sequence[Sent], resent_after_fo01: int =
     if step.expect == "accepted":
         for s in arrived:
             if s.answer_kind == "Fo01":
-                return f"{s.describe()} kreeg Fo01 {s.fo01_code or '?'}{s.explain()}"
+                code = f"Fo01 {s.fo01_code or '?'}"
+                if s.cause and s.cause.startswith(code):
+                    cause = s.cause  # the simulator's text names the code itself
+                else:
+                    cause = code + (f" - {s.cause}" if s.cause else "")
+                return f"{s.describe()} kreeg {cause}" + (f" (bestand: {s.bestand})" if s.bestand else "")
             if s.rejected or s.answer_kind is None:
                 codes = [c for c in s.codes if c not in ("0200", "0233")]
                 return f"het CAK keurde {s.describe()} af: {', '.join(codes) or 'geen retour'}{s.explain()}"
