@@ -150,7 +150,9 @@ def run_command(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     if workdir is not None:
-        typer.echo(f"bewaard in {workdir}: per scenario stap-N/ontvangen/ (berichten en antwoorden)", err=True)
+        typer.echo(
+            f"bewaard in {workdir}: per scenario stap-N/ontvangen/ (berichten en antwoorden)", err=True
+        )
     if results and all(r.skipped for r in results) and not allow_skip:
         typer.echo(
             "fout: elk scenario is overgeslagen (het doel gaf steeds exitcode 3); dat is geen geslaagde "

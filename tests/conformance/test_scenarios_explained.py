@@ -14,7 +14,7 @@ from ieb.conformance.runner import run_suite
 
 #: A sender written without ieb's planner: one WMO401 per desired Bsn, its Identificatie counter
 #: restarting every run ("T1", "T2", ...), with one deliberate fault per scenario.
-SENDER = r'''
+SENDER = r"""
 import datetime as dt, json, os, sys
 from pathlib import Path
 from ieb.codec import to_xml
@@ -51,7 +51,7 @@ with GgkClient(os.environ["IEB_ENDPOINT"], tls=tls) as client:
         (state / "last.xml").write_bytes(envelope)
         done.append(bsn)
 (state / "done.json").write_text(json.dumps(done))
-'''
+"""
 
 
 def test_every_failure_names_code_cause_and_file(tmp_path: Path) -> None:
@@ -59,7 +59,9 @@ def test_every_failure_names_code_cause_and_file(tmp_path: Path) -> None:
     script.write_text(SENDER, encoding="utf-8")
     kept = tmp_path / "bewaard"
     only = ["eerste-start", "start-met-kostprijs", "identificatie-teller", "fo01-opnieuw"]
-    results = {r.name: r for r in run_suite(f"{sys.executable} {script}", workdir=kept, only=only, timeout=60)}
+    results = {
+        r.name: r for r in run_suite(f"{sys.executable} {script}", workdir=kept, only=only, timeout=60)
+    }
     assert not any(r.passed for r in results.values())
 
     # a Fo01 of the GGk: its code, its cause and the file kept with its answer

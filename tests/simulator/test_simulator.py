@@ -15,8 +15,8 @@ from ieb.codec import to_xml
 from ieb.ggk import Du01, EnvelopeChecks, Fo01, new_di01, soap_envelope, unwrap_soap
 from ieb.ggk.codec import envelope_to_element
 from ieb.messages import Wmo401
-from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.simulator.cak import CakConfig
+from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.simulator.server import SimulatorService, _payload_level1
 from ieb.transport.client import GgkClient, make_session
 from ieb.transport.outbox import ledger_tables, open_ledger
