@@ -90,6 +90,15 @@ def _payload_level1(payload: bytes) -> list[str]:
     return [f"{i.code}: {i.message}" for i in report.issues if i.level == 1]
 
 
+def _transient_fo01(error: str) -> bool:
+    """True when an inbox row's ``error`` records an injected Fo01 whose code a sender treats as
+    transient (:func:`ieb.transport.faults.classify`: IB102, IB103, ...): its resend is processed."""
+    from ieb.transport.faults import FaultKind, classify
+
+    parts = error.split()
+    return len(parts) >= 2 and parts[0] == "Fo01" and classify(parts[1]).kind == FaultKind.TRANSIENT
+
+
 def _cause(result: CakResult) -> str:
     """Why the CAK answered as it did, for a clerk or a vendor's CI (BSNs masked): the Fo01 code
     when there is no retour, then each finding as ``code (retourcode): message`` (at most 5)."""
@@ -325,20 +334,41 @@ class GgkSimulator(SoapEndpoint):
                     "in", code, referentienummer=ref, functie=functie, outcome=status, detail=error, conn=conn
                 )
         except IntegrityError:
-            self.audit.record("in", code, referentienummer=ref, functie=functie, outcome="redelivery")
             with self.engine.connect() as conn:
                 earlier = conn.execute(
-                    sa.select(t.c.status, t.c.error).where(t.c.referentienummer == ref).limit(1)
+                    sa.select(t.c.id, t.c.status, t.c.error).where(t.c.referentienummer == ref).limit(1)
                 ).first()
-            after_fo01 = earlier is not None and (earlier.status == "failed" or earlier.error == "Fo01")
+            error = str(earlier.error or "") if earlier is not None else ""
+            after_fo01 = earlier is not None and (earlier.status == "failed" or error.startswith("Fo01"))
             with self._lock:
-                self.stats.redeliveries += 1
                 if after_fo01:
                     self.stats.resent_after_fo01[ref] += 1
+            if status == "received" and earlier is not None and _transient_fo01(error):
+                # the same envelope again after a TRANSIENT Fo01 (the CAK never got it): a new delivery
+                self._retire(int(earlier.id), ref, error)
+                return self._store(ref, cross, code, functie, zender, peer, raw)
+            self.audit.record("in", code, referentienummer=ref, functie=functie, outcome="redelivery")
+            with self._lock:
+                self.stats.redeliveries += 1
             return None
         with self._lock:
             self.stats.received += 1
         return int(new_id)
+
+    def _retire(self, row_id: int, ref: str, error: str) -> None:
+        """Free referentienummer ``ref`` of inbox row ``row_id`` (answered with a transient Fo01) for
+        its resend: the old row keeps a fresh placeholder number and status ``duplicate``."""
+        t = self.inbox
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id == row_id)
+                .values(
+                    referentienummer=new_referentienummer(),
+                    status="duplicate",  # superseded by the resend (the inbox statuses are fixed)
+                    error=f"{error}; opnieuw ontvangen als {ref}"[:2000],
+                )
+            )
 
     def handle(
         self, envelope: Envelope, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
@@ -414,7 +444,9 @@ class GgkSimulator(SoapEndpoint):
                 sa.update(t)
                 .where(t.c.id == inbox_id, t.c.status == "received")
                 .values(
-                    status="processed", processed_at=utcnow(), error=None if outcome != "fo01" else "Fo01"
+                    status="processed",
+                    processed_at=utcnow(),
+                    error=None if outcome != "fo01" else f"Fo01 {self.faults.config.fo01_code}",
                 )
             ).rowcount
             if won == 1:
