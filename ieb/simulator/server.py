@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
 import logging
 import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,6 +223,36 @@ class GgkSimulator(SoapEndpoint):
     def idle(self) -> bool:
         """True when no heenbericht waits for the CAK side."""
         return self._queue.unfinished_tasks == 0
+
+    # -- the rehearsal clock and /health -------------------------------------------------------
+
+    @property
+    def vandaag(self) -> dt.date | None:
+        """The rehearsal day the CAK judges dates by (DagtekeningRetour, 8848), or None: the real date."""
+        return self.cak.today
+
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok", "vandaag": "JJJJ-MM-DD", "oefenklok": bool, "ontvangen": n, "fo01": n}``:
+        the day the CAK judges dates by; ``oefenklok`` true when that is a rehearsal day (``--vandaag``
+        / ``clock``), not the real date."""
+        day = self.cak.today
+        return {
+            "status": "ok",
+            "vandaag": (day or dt.date.today()).isoformat(),
+            "oefenklok": day is not None,
+            "ontvangen": self.stats.received,
+            "fo01": self.stats.fo01,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """``GET /health`` (JSON, :meth:`health`); everything else is the SOAP endpoint."""
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "") == "/health":
+            body = json.dumps(self.health()).encode()
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        return super().__call__(environ, start_response)
 
     # -- incoming -----------------------------------------------------------------------------
 
@@ -563,7 +594,15 @@ class SimulatorService:
         return result
 
     def start(self) -> SimulatorService:
-        """Start the HTTPS server, the CAK workers and the callback sender thread; returns ``self``."""
+        """Start the HTTPS server, the CAK workers and the callback sender thread; returns ``self``.
+        With a rehearsal day (``today``) a WARNING says so at start (and ``/health`` shows it)."""
+        if self.app.vandaag is not None:
+            log.warning(
+                "OEFENKLOK: het gesimuleerde CAK rekent met vandaag = %s (echte datum %s); "
+                "DagtekeningRetour en 8848 volgen de oefendag",
+                self.app.vandaag.isoformat(),
+                dt.date.today().isoformat(),
+            )
         self.server.start()
         self.app.start()
         self._sender_thread = threading.Thread(
