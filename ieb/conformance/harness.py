@@ -227,7 +227,7 @@ class SimulatorHarness:
 
     @property
     def endpoint(self) -> str:
-        """The simulator's OntvangAsynchroon URL (``https://127.0.0.1:PORT/``)."""
+        """The simulator's OntvangAsynchroon URL (``https://127.0.0.1:PORT/ggk0210/OntvangAsynchroon``)."""
         return str(self.service.url)
 
     @property

@@ -6,7 +6,7 @@ is made once per run. For every step the target command is run with the environm
 contract (docs/conformance.md):
 
 ============================  ==================================================================
-``IEB_ENDPOINT``              the simulator's OntvangAsynchroon URL (https)
+``IEB_ENDPOINT``              the simulator's OntvangAsynchroon URL (https, path ``/ggk0210/OntvangAsynchroon``)
 ``IEB_CERT``/``IEB_KEY``      the gemeente's certificate chain and private key (PEM)
 ``IEB_CA``                    the trusted roots for the simulator's certificate (PEM)
 ``IEB_AFZENDER``/``IEB_OIN``  the gemeentecode and its OIN
@@ -17,7 +17,12 @@ contract (docs/conformance.md):
 ``IEB_STATE``                 a directory kept for all steps of the scenario (the target's own data)
 ``IEB_RETOUREN``              what came back so far: ``retouren.json`` + the retour files
 ``IEB_WERK``                  a scratch directory for this step
+``IEB_RELEASE``               the release of the scenarios (``ieb-1.0``, ``ieb-4.0``)
 ============================  ==================================================================
+
+Every failure reason names the answer's code, its cause (the simulator's Fo01 text, the XSD or
+rule findings) and the heenbericht's file, kept under the run's folder (``--bewaar``):
+``<scenario>/stap-N/ontvangen/NN-<referentienummer>.xml`` with its answer beside it.
 
 Exit code of the target: 0 done, 3 scenario not supported (reported as skipped), anything else a
 failure (the last lines of its stderr are the reason).

@@ -596,7 +596,7 @@ class SimulatorService:
     def start(self) -> SimulatorService:
         """Start the HTTPS server, the CAK workers and the callback sender thread; returns ``self``.
         With a rehearsal day (``today``) a WARNING says so at start (and ``/health`` shows it)."""
-        if self.app.vandaag is not None:
+        if self.app.vandaag is not None and self.app.vandaag != dt.date.today():
             log.warning(
                 "OEFENKLOK: het gesimuleerde CAK rekent met vandaag = %s (echte datum %s); "
                 "DagtekeningRetour en 8848 volgen de oefendag",
