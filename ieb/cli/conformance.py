@@ -163,12 +163,26 @@ def run_command(
     raise typer.Exit(0 if all(r.passed or r.skipped for r in results) else 1)
 
 
-@conformance_app.command("list", cls=COMMAND, epilog="Voorbeeld:\n\n  ieb conformance list\n")
-def list_command() -> None:
+@conformance_app.command(
+    "list",
+    cls=COMMAND,
+    epilog="Voorbeeld:\n\n  ieb conformance list\n  ieb conformance list --release ieb-4.0\n",
+)
+def list_command(
+    release: Annotated[
+        str, typer.Option("--release", metavar="ieb-1.0|ieb-4.0", help="iEb-release van de scenario's.")
+    ] = "ieb-1.0",
+) -> None:
     """Toon de scenario's van de catalogus."""
     import datetime as dt
 
     from ieb.conformance.scenarios import catalogue
+    from ieb.errors import IebError
 
-    for s in catalogue(dt.date.today()):
+    try:
+        scenarios = catalogue(dt.date.today(), release=release)
+    except IebError as exc:
+        typer.echo(f"fout: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for s in scenarios:
         typer.echo(f"{s.name:28} {s.title}")
