@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ieb.cli import app
 from ieb.codec import to_xml
-from ieb.config import load_simulator_config
+from ieb.config import load_config, load_simulator_config
 from ieb.conformance.harness import SimulatorHarness
 from ieb.messages import Wmo401
 from ieb.transport.client import make_session
@@ -57,6 +57,11 @@ def test_clock_setting_in_simulator_toml_and_the_options(tmp_path: Path) -> None
     toml = tmp_path / "simulator.toml"
     toml.write_text('clock = "2099-01-05"\n', encoding="utf-8")
     assert load_simulator_config(toml).clock == REHEARSAL
+    ieb_toml = tmp_path / "ieb.toml"
+    ieb_toml.write_text('clock = "2099-01-05"\n', encoding="utf-8")
+    assert load_config(ieb_toml).clock == REHEARSAL
+    (tmp_path / "zonder.toml").write_text("", encoding="utf-8")
+    assert load_config(tmp_path / "zonder.toml").clock is None  # the real date by default
     runner = CliRunner()
     for command in (["simulate", "serve", "--help"], ["serve", "--help"]):
         result = runner.invoke(app, command, env={"COLUMNS": "200"})
