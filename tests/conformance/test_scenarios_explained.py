@@ -116,3 +116,22 @@ def test_the_same_envelope_after_a_permanent_fo01_is_explained() -> None:
     reason = _judge_answers(Step(), [], resent_after_fo01=1) or ""
     assert "HETZELFDE referentienummer" in reason and "NIEUWE Di01" in reason
     assert _judge_answers(Step(), []) == "er kwam niets aan bij de simulator"
+
+
+def test_a_sender_written_without_ieb_passes_the_send_as_is_scenarios(tmp_path: Path) -> None:
+    """examples/stdlib-sender: standard library only (its own SOAP envelope, ssl, http.client)."""
+    from tests.conformance.conftest import ROOT
+
+    target = f"{sys.executable} {ROOT / 'examples' / 'stdlib-sender' / 'send_as_is.py'}"
+    source = (ROOT / "examples" / "stdlib-sender" / "send_as_is.py").read_text(encoding="utf-8")
+    assert "import ieb" not in source and "from ieb" not in source
+    results = run_suite(
+        target, workdir=tmp_path / "a", only=["afwijzing-tr102", "bom", "xsd-ongeldig"], timeout=60
+    )
+    assert {r.name: r.passed for r in results} == {
+        "afwijzing-tr102": True,
+        "bom": True,
+        "xsd-ongeldig": True,
+    }, [r.reason for r in results]
+    [result] = run_suite(target, workdir=tmp_path / "b", only=["xsd-ongeldig"], timeout=60, release="ieb-4.0")
+    assert result.passed, result.reason  # iEb 4.0: Fo01 IB001 from the CAK
