@@ -157,9 +157,9 @@ def _nothing_arrived(resent_after_fo01: int) -> str:
     if resent_after_fo01:
         return (
             f"er kwam niets nieuws aan bij de simulator: {resent_after_fo01} Di01 werd(en) na een Fo01 opnieuw "
-            "verstuurd met HETZELFDE referentienummer; de GGk bevestigt dat als herlevering en verwerkt het "
-            "niet opnieuw. Na een Fo01 hoort een NIEUWE Di01 (nieuw referentienummer) met hetzelfde bestand "
-            "(docs/conformance.md, 'Na een Fo01')"
+            "verstuurd met HETZELFDE referentienummer; na een blijvende Fo01 (zoals IB240) bevestigt de GGk "
+            "dat als herlevering en verwerkt het niet opnieuw. Herstel de oorzaak en stuur een NIEUWE Di01 "
+            "(nieuw referentienummer) met hetzelfde bestand (docs/conformance.md, 'After a Fo01')"
         )
     return "er kwam niets aan bij de simulator"
 
