@@ -75,4 +75,4 @@ def test_our_own_sender_passes_the_4_0_scenarios(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     failed = [(s["name"], s.get("reason")) for s in data["scenarios"] if not s["passed"]]
     assert failed == [] and result.exit_code == 0
-    assert data["summary"]["scenarios"] == 8
+    assert data["summary"]["scenarios"] == 11
