@@ -39,6 +39,7 @@ when it is secret).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -211,6 +212,9 @@ class IebConfig(_Base):
     bewaren: BewarenSettings = Field(default_factory=BewarenSettings)
     #: ``[wlz]``: layouts and samenloop policy, validated by ``ieb.wlz.settings`` (docs/wlz.md)
     wlz: dict[str, Any] = Field(default_factory=dict)
+    #: rehearsal clock of ``ieb serve`` (``clock = "2027-01-05"``, or ``--vandaag``): the day retours
+    #: are judged by; None = the real date (issue 26 item 3)
+    clock: dt.date | None = None
     source: Path | None = Field(default=None, exclude=True)
 
     @field_validator("gemeenten")
@@ -272,6 +276,9 @@ class SimulatorConfig(_Base):
     #: official XSD folder (see IebConfig)
     release: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9]*-[0-9]+\.[0-9]+$")
     release_xsd: Path | None = None
+    #: rehearsal clock (``clock = "2027-01-05"``, or ``ieb simulate serve --vandaag``): the day the
+    #: simulated CAK judges dates by (DagtekeningRetour, 8848); None = the real date
+    clock: dt.date | None = None
     source: Path | None = Field(default=None, exclude=True)
 
     def resolve(self, path: Path | None) -> Path | None:

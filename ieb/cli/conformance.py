@@ -70,7 +70,8 @@ def register(app: typer.Typer) -> None:
 @conformance_app.command(
     "run",
     cls=COMMAND,
-    epilog="Voorbeeld:\n\n  ieb conformance run --target ieb --format junit --out conformiteit.xml\n",
+    epilog="Voorbeeld:\n\n  ieb conformance run --target ieb --format junit --out conformiteit.xml\n"
+    "  ieb conformance run --target ./mijn-verzender --bewaar conformiteit/\n",
 )
 def run_command(
     target: Annotated[
@@ -88,8 +89,19 @@ def run_command(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconden per stap van het doel.")] = 120.0,
     workdir: Annotated[
         Path | None,
-        typer.Option("--workdir", help="Map voor PKI, simulator en stappen (standaard tijdelijk)."),
+        typer.Option(
+            "--bewaar",
+            "--workdir",
+            help="Bewaar alles in deze map: per scenario en stap de verstuurde berichten, de antwoorden "
+            "(retour of Fo01 met oorzaak), stdout/stderr van het doel (standaard: een tijdelijke map).",
+        ),
     ] = None,
+    allow_skip: Annotated[
+        bool,
+        typer.Option(
+            "--allow-skip", help="Een run waarin elk scenario is overgeslagen (exitcode 3) toch laten slagen."
+        ),
+    ] = False,
     release: Annotated[
         str,
         typer.Option(
@@ -99,7 +111,8 @@ def run_command(
 ) -> None:
     """Draai de scenario's tegen uw verzender en beoordeel wat er bij de simulator aankwam.
 
-    Exitcode 0: alle scenario's geslaagd (of overgeslagen); 1: minstens één mislukt; 2: verkeerd gebruik.
+    Exitcode 0: alle scenario's geslaagd (of overgeslagen); 1: minstens één mislukt, of alle
+    overgeslagen zonder --allow-skip; 2: verkeerd gebruik.
     """
     import sys
     import tempfile
@@ -136,15 +149,40 @@ def run_command(
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+    if workdir is not None:
+        typer.echo(
+            f"bewaard in {workdir}: per scenario stap-N/ontvangen/ (berichten en antwoorden)", err=True
+        )
+    if results and all(r.skipped for r in results) and not allow_skip:
+        typer.echo(
+            "fout: elk scenario is overgeslagen (het doel gaf steeds exitcode 3); dat is geen geslaagde "
+            "toets. Gebruik --allow-skip als dat de bedoeling is.",
+            err=True,
+        )
+        raise typer.Exit(1)
     raise typer.Exit(0 if all(r.passed or r.skipped for r in results) else 1)
 
 
-@conformance_app.command("list", cls=COMMAND, epilog="Voorbeeld:\n\n  ieb conformance list\n")
-def list_command() -> None:
+@conformance_app.command(
+    "list",
+    cls=COMMAND,
+    epilog="Voorbeeld:\n\n  ieb conformance list\n  ieb conformance list --release ieb-4.0\n",
+)
+def list_command(
+    release: Annotated[
+        str, typer.Option("--release", metavar="ieb-1.0|ieb-4.0", help="iEb-release van de scenario's.")
+    ] = "ieb-1.0",
+) -> None:
     """Toon de scenario's van de catalogus."""
     import datetime as dt
 
     from ieb.conformance.scenarios import catalogue
+    from ieb.errors import IebError
 
-    for s in catalogue(dt.date.today()):
+    try:
+        scenarios = catalogue(dt.date.today(), release=release)
+    except IebError as exc:
+        typer.echo(f"fout: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for s in scenarios:
         typer.echo(f"{s.name:28} {s.title}")

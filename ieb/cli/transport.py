@@ -372,14 +372,26 @@ def serve_command(
     text_logs: Annotated[
         bool, typer.Option("--text-logs", help="Logregels als tekst in plaats van JSON.")
     ] = False,
+    vandaag: Annotated[
+        str | None,
+        typer.Option(
+            "--vandaag",
+            metavar="JJJJ-MM-DD",
+            help="Oefenklok: beoordeel retouren alsof het deze dag is (ook 'clock' in ieb.toml).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Verzender + ontvanger als één dienst (SIGTERM = netjes stoppen, /health, /metrics)."""
+    from ieb.cli._common import parse_today
     from ieb.errors import IebError
     from ieb.service import Service, preflight
     from ieb.service.logs import setup_logging
 
     setup_logging(verbose=verbose, json_lines=not text_logs)
     ex = exchange_for(config, db, needs="organisatie.*, ggk.endpoint en receiver.allowed_oins")
+    if vandaag is not None:  # issue 26: rehearse a month ahead
+        ex.config.clock = parse_today(vandaag, "--vandaag")
     try:
         preflight(ex)  # config, certificates and the port, before a banner or a database
         service = Service(ex)
@@ -388,6 +400,8 @@ def serve_command(
             f"verzender naar {ex.config.ggk.endpoint} (SIGTERM of Ctrl-C om te stoppen)",
             err=True,
         )
+        if ex.config.clock is not None:
+            typer.echo(f"OEFENKLOK: vandaag = {ex.config.clock.isoformat()} (niet de echte datum)", err=True)
         service.run()
     except IebError as exc:
         fail(str(exc), code=2)
@@ -556,9 +570,18 @@ def simulate_serve_command(
             show_default=False,
         ),
     ] = None,
+    vandaag: Annotated[
+        str | None,
+        typer.Option(
+            "--vandaag",
+            metavar="JJJJ-MM-DD",
+            help="Oefenklok: het CAK rekent met deze dag (DagtekeningRetour, 8848; ook 'clock' in simulator.toml).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Draai GGk + CAK als HTTPS-SOAP-server met mutual TLS; retouren gaan naar de callback."""
-    from ieb.cli._common import check_oin
+    from ieb.cli._common import check_oin, parse_today
     from ieb.config import SimulatorConfig, load_simulator_config
     from ieb.errors import IebError
     from ieb.simulator.cak import CakConfig
@@ -572,6 +595,9 @@ def simulate_serve_command(
         sim = load_simulator_config(config) if config else SimulatorConfig()
     except IebError as exc:
         fail(str(exc), code=2)
+    clock = (
+        parse_today(vandaag, "--vandaag") if vandaag is not None else sim.clock
+    )  # issue 26: rehearsal clock
     cert_p = cert or sim.resolve(sim.cert)
     key_p = key or sim.resolve(sim.key)
     ca_p = ca or sim.resolve(sim.ca)
@@ -621,9 +647,14 @@ def simulate_serve_command(
             faults=fault_config,
             signing=signing,
             cak_config=CakConfig(level1=sim.level1, release=release or sim.release),
+            today=clock,
         ).start()
     except (IebError, OSError) as exc:
         fail(str(exc), code=2)
+    if clock is not None:
+        typer.echo(
+            f"OEFENKLOK: het CAK rekent met vandaag = {clock.isoformat()} (niet de echte datum)", err=True
+        )
     _serve_until_interrupted(service.stop, "simulator (GGk + CAK)", service.url)
 
 

@@ -30,7 +30,7 @@ from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.tls import TlsFiles
 
-__all__ = ["Answer", "Arrival", "SimulatorHarness", "functie_of", "retour_codes"]
+__all__ = ["Answer", "Arrival", "ClientTls", "SimulatorHarness", "functie_of", "retour_codes"]
 
 GGK = "GGK"
 
@@ -105,6 +105,23 @@ class Answer:
     def accepted(self) -> bool:
         """A Du01 whose retour rejects nothing (no codes, or only 0200 / 0233)."""
         return self.kind == "Du01" and all(c in ("0200", "0233") for c in self.codes)
+
+
+@dataclass(frozen=True)
+class ClientTls(TlsFiles):
+    """The gemeente's TLS files for a client of the simulator: a :class:`TlsFiles` (``cert``,
+    ``key``, ``ca``, as every ``ieb`` API takes them) that also answers to the names of the test PKI
+    (``chain`` = ``cert``, ``roots`` = ``ca``). docs/conformance.md documents ``cert``/``key``/``ca``."""
+
+    @property
+    def chain(self) -> Path:
+        """The certificate chain (PEM): the same file as :attr:`cert`."""
+        return self.cert
+
+    @property
+    def roots(self) -> Path:
+        """The trusted roots (PEM): the same file as :attr:`ca`."""
+        return self.ca
 
 
 class SimulatorHarness:
@@ -210,14 +227,15 @@ class SimulatorHarness:
 
     @property
     def endpoint(self) -> str:
-        """The simulator's OntvangAsynchroon URL (``https://127.0.0.1:PORT/``)."""
+        """The simulator's OntvangAsynchroon URL (``https://127.0.0.1:PORT/ggk0210/OntvangAsynchroon``)."""
         return str(self.service.url)
 
     @property
-    def tls(self) -> TlsFiles:
-        """The gemeente's certificate chain, key and the trusted roots (PEM files)."""
+    def tls(self) -> ClientTls:
+        """The gemeente's certificate chain, key and the trusted roots (PEM files): ``.cert``,
+        ``.key``, ``.ca`` (also as ``.chain`` and ``.roots``)."""
         p = self.pki.party(self.gemeente)
-        return TlsFiles(p.chain, p.key, self.pki.roots)
+        return ClientTls(p.chain, p.key, self.pki.roots)
 
     @property
     def oin(self) -> str:
@@ -268,6 +286,8 @@ class SimulatorHarness:
             ).all()
         out = []
         for r in rows:
+            if r.status == "duplicate":  # resent after a transient Fo01: the new row stands for it
+                continue
             payload = b""
             try:
                 env = unwrap_soap(bytes(r.envelope), validate=False)
@@ -290,17 +310,19 @@ class SimulatorHarness:
             rows = conn.execute(
                 sa.select(t).where(t.c.berichtcode.in_(("Du01", "Fo01"))).order_by(t.c.id)
             ).all()
-        out: list[Answer] = []
-        seen: set[str] = set()
+        found: dict[str, Answer] = {}  # per Di01 the LAST answer (a resend after a transient Fo01)
+        seen: set[bytes] = set()
         for r in rows:
             cross = str(r.cross_ref_nummer or "")
-            if cross in seen:
-                continue
             try:
                 env = unwrap_soap(bytes(r.envelope), validate=False)
             except (IebError, ValueError):
                 continue
-            seen.add(cross)
+            key = str(env.referentienummer).encode()
+            if key in seen:  # the same callback delivered twice
+                continue
+            seen.add(key)
+            out: list[Answer] = []
             if isinstance(env, Du01):
                 out.append(
                     Answer(
@@ -327,7 +349,10 @@ class SimulatorHarness:
                         heen.get(cross),
                     )
                 )
-        return out
+            if out:
+                found.pop(cross, None)  # keep the order of the latest answers
+                found[cross] = out[0]
+        return list(found.values())
 
     def wait(self, refs: set[str] | None = None, *, timeout: float = 30.0) -> list[Answer]:
         """Wait until every Di01 (or those in ``refs``) has its Du01/Fo01 at the receiver; returns all

@@ -12,7 +12,7 @@ code   finding
 ====== ==========================================================================================
 RC001  RetourCode 0001 where it does not belong: 0001 is only allowed in the Header of a retour
        without Client (a technical rejection, level 1 or 2)
-RC002  a RetourCode that is not in codelist EB001
+RC002  a RetourCode that is not in the release's codelist (iEb 1.0: EB001; else its retourcode table)
 RC003  a retour with a Client in which the Client or its class (StartEigenBijdrage /
        StopEigenBijdrage) carries no RetourCode
 RC004  a specific code where the heenbericht could not break the rule: 9nnn where no rule TRnnn
@@ -40,15 +40,17 @@ Usage::
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from ieb.ledger.history import ALL_HISTORY_RULES, roles
+from ieb.ledger.history import ALL_HISTORY_RULES, roles, rules_for
 from ieb.releases import default_registry
 from ieb.releases.pack import MessageDef
+from ieb.simulator.cak import readable_root, retour_kop
 from ieb.types import RetourCode, mask_bsn, mask_bsns
 from ieb.validation import validate_bytes
 from ieb.validation.report import Issue, Report
@@ -80,7 +82,7 @@ def _heen_names() -> str:
 #: Our own codes and their one-line meaning (docs/conformance.md has the table).
 RETOURCHECK_CODES = {
     "RC001": "RetourCode 0001 alleen in een Header zonder Client",
-    "RC002": "RetourCode niet in codelijst EB001",
+    "RC002": "RetourCode niet in de codelijst van de release",
     "RC003": "Client of klasse zonder RetourCode",
     "RC004": "specifieke code die het heenbericht niet kan veroorzaken",
     "RC005": "Header wijkt af van het heenbericht",
@@ -179,6 +181,23 @@ def _could_break(heen: _Heen, code: str) -> bool:
     return True
 
 
+def _generic_history_code(heen: _Heen) -> bool:
+    """True when a history rule that applies to this heenbericht's record and StatusAanlevering has
+    no retourcode of its own in the heenbericht's release (its retourcode table names none): the CAK
+    then reports it on the class with the generic 0001 (:meth:`ieb.ledger.history.HistoryRule.check`).
+    Never so in iEb 1.0, whose table gives every history rule its 9nnn; possible in iEb 4.0, whose
+    rule-to-code table is not published in full."""
+    if heen.row is None:
+        return False
+    pack = next(p for p in default_registry if p.name == heen.row.release)
+    status = _text(heen.root, "Client", heen.klasse, "StatusAanlevering")
+    role = "start" if roles(heen.row.name).start == heen.row.name else "stop"
+    return any(
+        role in r.records and status in r.statuses and pack.retourcodes.retourcode(r.code) is None
+        for r in rules_for(heen.row.name)
+    )
+
+
 def check_retour(
     heen: bytes,
     retour: bytes,
@@ -193,14 +212,17 @@ def check_retour(
     file is a finding.
     """
     report = validate_bytes(retour)
-    own = [i for i in report.issues if i.level <= 2]
+    # IEB-DATUM is this library's limit (years 0001-9999), not a rule of the standard: a retour that
+    # copies a Dagtekening the XSD allows (year 10000, a negative year) is right
+    own = [i for i in report.issues if i.level <= 2 and i.code != "IEB-DATUM"]
     report.issues[:] = own
     root = report.root
     if root is None:
         return report
     hrep = validate_bytes(heen)
-    heen_row = _heen_row(hrep.bericht)
-    h = _Heen(hrep.bericht, hrep.root, any(i.level <= 2 for i in hrep.issues), heen_row)
+    hroot, hbericht = _heen_root(heen, hrep)
+    heen_row = _heen_row(hbericht)
+    h = _Heen(hbericht, hroot, any(i.level <= 2 for i in hrep.issues), heen_row)
     prefix = (report.bericht or "m").lower()
     own_row = _heen_row(None)
     for pack in default_registry:
@@ -221,6 +243,7 @@ def check_retour(
         return report
     want = next(p for p in default_registry if p.name == heen_row.release).message(heen_row.answers)
     want_bericht, want_code = want.name, want.bericht_code or ""
+    ctx_want = want
     if report.bericht != want_bericht:
         finding(
             "RC006",
@@ -231,13 +254,21 @@ def check_retour(
     header = _child(root, "Header")
     client = _child(root, "Client")
     klasse = _child(client, h.klasse) if client is not None else None
-    ctx = _Retour(h, root, header, client, klasse, finding)
-    _check_header_copied(ctx, want_code)
+    ctx = _Retour(h, root, header, client, klasse, finding, _codelist(want.release), want.release)
+    _check_header_copied(ctx, want_code, ctx_want)
     _check_codes(ctx)
     _check_placement(ctx)
     _check_client_copied(ctx)
     _check_level(ctx, hrep)
     return report
+
+
+def _codelist(release: str) -> frozenset[str]:
+    """The retourcodes a retour of ``release`` may carry: the generic ones (0001, 0200, 0233) and
+    every code of the release's retourcode table; iEb 1.0 adds codelist EB001."""
+    pack = next(p for p in default_registry if p.name == release)
+    codes = frozenset({"0001", "0200", "0233", *pack.retourcodes.rules_of})
+    return codes | EB001 if release == "ieb-1.0" else codes
 
 
 @dataclass(frozen=True)
@@ -250,34 +281,74 @@ class _Retour:
     client: etree._Element | None
     klasse: etree._Element | None
     finding: Callable[[str, etree._Element | None, str], None]
+    #: the retourcodes the retour's release knows (iEb 1.0: codelist EB001) and that release's name
+    codelist: frozenset[str] = EB001
+    release: str = "ieb-1.0"
 
 
-def _check_header_copied(ctx: _Retour, want_code: str) -> None:
-    """RC005: the Header's BerichtCode is the retour's, and the fields copied from the heenbericht match."""
+def _heen_root(heen: bytes, hrep: Report) -> tuple[etree._Element | None, str | None]:
+    """(root, message name) of the heenbericht as the CAK reads it: the validator's parse, or after
+    an OP192 fault only (a BOM, another encoding) the header read by
+    :func:`ieb.simulator.cak.readable_root`; the name from the root's namespace when the validator
+    could not say."""
+    root, bericht = hrep.root, hrep.bericht
+    if root is None and any(i.code == "OP192" for i in hrep.issues):
+        root = readable_root(heen)
+    if bericht is None and root is not None:
+        found = default_registry.by_namespace(etree.QName(root).namespace or "")
+        bericht = found[1].name if found is not None else None
+    return root, bericht
+
+
+def _check_header_copied(ctx: _Retour, want_code: str, want: MessageDef) -> None:
+    """RC005: the Header's BerichtCode, BerichtVersie and BerichtSubversie are the retour's own (its
+    XSD fixes them: 471, 1, 0 in iEb 1.0), and the fields copied from the heenbericht (Afzender,
+    Identificatie, Dagtekening, XsdVersie) match it.
+
+    A heenbericht value that is not valid under its XSD type (only possible when the heenbericht
+    fails level 1) cannot be copied into a valid retour; the standard publishes no replacement rule,
+    so such a field is not compared (the retour's own XSD check still applies). Values are compared
+    as the XSD reads them (comments and processing instructions left out), surrounding whitespace
+    ignored.
+    """
     header, finding = ctx.header, ctx.finding
     assert ctx.h.root is not None
+    if header is None:
+        return
     hheader = _child(ctx.h.root, "Header")
-    if header is not None:
-        checks: list[tuple[tuple[str, ...], str | None]] = [(("BerichtCode",), want_code)]
-        checks += [((name,), _text(hheader, name)) for name in HEADER_COPIED]
+    versions = want.versions
+    kop = retour_kop(hheader, dt.date(2000, 1, 1), want)
+    checks: list[tuple[tuple[str, ...], str | None, str]] = [
+        (("BerichtCode",), want_code, "de code van de retour"),
+    ]
+    if versions is not None:
         checks += [
-            (
-                ("BerichtIdentificatie", "Identificatie"),
-                _text(hheader, "BerichtIdentificatie", "Identificatie"),
-            ),
-            (("BerichtIdentificatie", "Dagtekening"), _text(hheader, "BerichtIdentificatie", "Dagtekening")),
-            (("XsdVersie", "BasisschemaXsdVersie"), _text(hheader, "XsdVersie", "BasisschemaXsdVersie")),
-            (("XsdVersie", "BerichtXsdVersie"), _text(hheader, "XsdVersie", "BerichtXsdVersie")),
+            (("BerichtVersie",), str(versions.bericht_versie), "de versie van de retour"),
+            (("BerichtSubversie",), str(versions.bericht_subversie), "de subversie van de retour"),
         ]
-        for names, expected in checks:
-            got = _text(header, *names)
-            if got != expected:
-                node = _find(header, *names)
-                finding(
-                    "RC005",
-                    node if node is not None else header,
-                    f"Header/{'/'.join(names)} is {got!r} maar moet {expected!r} zijn (overgenomen van het heenbericht).",
-                )
+    else:  # pragma: no cover - every registered retour has its versions
+        checks += [
+            ((name,), _text(hheader, name), "overgenomen van het heenbericht") for name in HEADER_COPIED[:2]
+        ]
+    copied = {
+        ("Afzender",): ("Afzender", kop.afzender),
+        ("BerichtIdentificatie", "Identificatie"): ("Identificatie", kop.identificatie),
+        ("BerichtIdentificatie", "Dagtekening"): ("Dagtekening", kop.dagtekening),
+        ("XsdVersie", "BasisschemaXsdVersie"): ("BasisschemaXsdVersie", kop.basisschema_xsd_versie),
+        ("XsdVersie", "BerichtXsdVersie"): ("BerichtXsdVersie", kop.bericht_xsd_versie),
+    }
+    for names, (kop_name, value) in copied.items():
+        if kop_name not in kop.vervangen:
+            checks.append((names, value.strip(), "overgenomen van het heenbericht"))
+    for names, expected, why in checks:
+        got = _text(header, *names)
+        if got != expected:
+            node = _find(header, *names)
+            finding(
+                "RC005",
+                node if node is not None else header,
+                f"Header/{'/'.join(names)} is {got!r} maar moet {expected!r} zijn ({why}).",
+            )
 
 
 def _check_codes(ctx: _Retour) -> None:
@@ -290,8 +361,8 @@ def _check_codes(ctx: _Retour) -> None:
         els = _codes(holder)
         values = [_code_text(c) for c in els]
         for el, value in zip(els, values, strict=True):
-            if value not in EB001:
-                finding("RC002", el, f"RetourCode {value!r} staat niet in codelijst EB001.")
+            if value not in ctx.codelist:
+                finding("RC002", el, f"RetourCode {value!r} staat niet in de codelijst van {ctx.release}.")
         for neutral in ("0200", "0233"):
             if neutral in values and len(values) > 1:
                 finding(
@@ -304,6 +375,8 @@ def _check_codes(ctx: _Retour) -> None:
     for holder in holders:
         for el in _codes(holder):
             if _code_text(el) == "0001" and (client is not None or holder is not header):
+                if holder is klasse and _generic_history_code(h):
+                    continue  # a history rule the release lists without a code of its own (see there)
                 finding(
                     "RC001",
                     el,
@@ -421,38 +494,74 @@ def _key(root: etree._Element | None) -> tuple[str, str, str] | None:
     return (values[0] or "", values[1] or "", values[2] or "")
 
 
-def _peek(path: Path) -> tuple[str | None, tuple[str, str, str] | None]:
+def _peek(path: Path) -> tuple[str | None, etree._Element | None]:
+    """(message name, root) of a file; a heenbericht with a BOM or another encoding is read as the
+    CAK reads it (:func:`ieb.simulator.cak.readable_root`); (None, None) when unreadable."""
     from ieb.errors import IebError
     from ieb.xmlsafe import XmlProblem, parse_bytes
 
+    root: etree._Element | None
     try:
-        root = parse_bytes(path.read_bytes())
-    except (XmlProblem, IebError, OSError):
+        data = path.read_bytes()
+        root = parse_bytes(data)
+    except XmlProblem:
+        root = readable_root(data)
+    except (IebError, OSError):
+        return None, None
+    if root is None:
         return None, None
     found = default_registry.by_namespace(etree.QName(root).namespace or "")
-    return (found[1].name if found is not None else None), _key(root)
+    return (found[1].name if found is not None else None), root
+
+
+def _heen_keys(root: etree._Element, bericht: str) -> tuple[tuple[str, str, str] | None, tuple[str, str]]:
+    """The keys under which a retour finds this heenbericht: (Afzender, Identificatie, Dagtekening)
+    as the retour carries them (:func:`ieb.simulator.cak.retour_kop`: copied, or the CAK's
+    replacement of a value its type does not allow), and (Afzender, Identificatie) for a heenbericht
+    whose Dagtekening the retour cannot copy (then the first key is None)."""
+    row = _heen_row(bericht)
+    retour = None
+    if row is not None and row.answers is not None:
+        retour = next(p for p in default_registry if p.name == row.release).message(row.answers)
+    kop = retour_kop(_child(root, "Header"), dt.date(2000, 1, 1), retour)
+    pair = (kop.afzender.strip(), kop.identificatie.strip())
+    if "Dagtekening" in kop.vervangen:
+        return None, pair
+    return (*pair, kop.dagtekening.strip()), pair
 
 
 def pair_files(heen: Path, retours: Iterable[Path]) -> Iterator[RetourPair]:
     """Pair retours with heenberichten. ``heen`` a file: every retour is checked against it.
     ``heen`` a folder: each retour is matched on (Afzender, Identificatie, Dagtekening) with the
-    heenberichten in it (recursively); heenberichten among ``retours`` are skipped, so
-    ``--heen DIR DIR`` checks a folder of pairs."""
+    heenberichten in it (recursively; the header values as the retour carries them, also when the
+    CAK had to replace one), else on (Afzender, Identificatie) with a heenbericht whose Dagtekening
+    could not be copied; heenberichten among ``retours`` are skipped, so ``--heen DIR DIR`` checks
+    a folder of pairs."""
     if heen.is_file():
         for r in retours:
             if r.resolve() != heen.resolve():
                 yield RetourPair(r, heen)
         return
     index: dict[tuple[str, str, str], Path] = {}
+    undated: dict[tuple[str, str], Path] = {}
     for p in sorted(heen.rglob("*.xml")):
-        bericht, key = _peek(p)
-        if _heen_row(bericht) is not None and key is not None:
-            index.setdefault(key, p)
+        bericht, root = _peek(p)
+        if _heen_row(bericht) is None or root is None or bericht is None:
+            continue
+        full, pair = _heen_keys(root, bericht)
+        if full is not None:
+            index.setdefault(full, p)
+        else:
+            undated.setdefault(pair, p)
     for r in retours:
-        bericht, key = _peek(r)
+        bericht, root = _peek(r)
         if _heen_row(bericht) is not None:
             continue
-        yield RetourPair(r, index.get(key) if key is not None else None)
+        key = _key(root)
+        found = None
+        if key is not None:
+            found = index.get(key) or undated.get(key[:2])
+        yield RetourPair(r, found)
 
 
 def check_pair(pair: RetourPair) -> Report:

@@ -6,7 +6,7 @@ is made once per run. For every step the target command is run with the environm
 contract (docs/conformance.md):
 
 ============================  ==================================================================
-``IEB_ENDPOINT``              the simulator's OntvangAsynchroon URL (https)
+``IEB_ENDPOINT``              the simulator's OntvangAsynchroon URL (https, path ``/ggk0210/OntvangAsynchroon``)
 ``IEB_CERT``/``IEB_KEY``      the gemeente's certificate chain and private key (PEM)
 ``IEB_CA``                    the trusted roots for the simulator's certificate (PEM)
 ``IEB_AFZENDER``/``IEB_OIN``  the gemeentecode and its OIN
@@ -17,7 +17,12 @@ contract (docs/conformance.md):
 ``IEB_STATE``                 a directory kept for all steps of the scenario (the target's own data)
 ``IEB_RETOUREN``              what came back so far: ``retouren.json`` + the retour files
 ``IEB_WERK``                  a scratch directory for this step
+``IEB_RELEASE``               the release of the scenarios (``ieb-1.0``, ``ieb-4.0``)
 ============================  ==================================================================
+
+Every failure reason names the answer's code, its cause (the simulator's Fo01 text, the XSD or
+rule findings) and the heenbericht's file, kept under the run's folder (``--bewaar``):
+``<scenario>/stap-N/ontvangen/NN-<referentienummer>.xml`` with its answer beside it.
 
 Exit code of the target: 0 done, 3 scenario not supported (reported as skipped), anything else a
 failure (the last lines of its stderr are the reason).
@@ -110,12 +115,22 @@ def _desired_csv(step: Step) -> str:
 def _write_retouren(sim: SimulatorHarness, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     index = []
+    causes = sim.service.app.stats.causes
     for a in sim.answers():
-        entry: dict[str, Any] = {"referentienummer": a.cross_refnummer, "soort": a.kind}
+        entry: dict[str, Any] = {
+            "referentienummer": a.cross_refnummer,
+            "soort": a.kind,
+            "bestand": None,
+            "functie": a.functie,
+            "retourcodes": [],
+            "fo01_code": None,
+            "fo01_omschrijving": None,
+            "oorzaak": causes.get(a.cross_refnummer),
+        }
         if a.kind == "Du01":
             name = f"{a.cross_refnummer}.xml"
             (folder / name).write_bytes(a.retour)
-            entry.update(bestand=name, functie=a.functie, retourcodes=list(a.codes))
+            entry.update(bestand=name, retourcodes=list(a.codes))
         else:
             entry.update(fo01_code=a.fo01_code, fo01_omschrijving=a.fo01_omschrijving)
         index.append(entry)
@@ -138,23 +153,53 @@ def _c14n(data: bytes) -> bytes | None:
     return etree.tostring(root, method="c14n")
 
 
-def _judge_answers(step: Step, arrived: Sequence[Sent]) -> str | None:
+def _nothing_arrived(resent_after_fo01: int) -> str:
+    if resent_after_fo01:
+        return (
+            f"er kwam niets nieuws aan bij de simulator: {resent_after_fo01} Di01 werd(en) na een Fo01 opnieuw "
+            "verstuurd met HETZELFDE referentienummer; na een blijvende Fo01 (zoals IB240) bevestigt de GGk "
+            "dat als herlevering en verwerkt het niet opnieuw. Herstel de oorzaak en stuur een NIEUWE Di01 "
+            "(nieuw referentienummer) met hetzelfde bestand (docs/conformance.md, 'After a Fo01')"
+        )
+    return "er kwam niets aan bij de simulator"
+
+
+def _judge_answers(step: Step, arrived: Sequence[Sent], resent_after_fo01: int = 0) -> str | None:
     if not arrived:
-        return "er kwam niets aan bij de simulator"
+        return _nothing_arrived(resent_after_fo01)
     if step.expect == "fo01":
         wrong = [s for s in arrived if s.answer_kind != "Fo01"]
         return (
-            f"verwacht: Fo01 op elk bericht; {wrong[0].describe()} kreeg {wrong[0].answer_kind}"
+            f"verwacht: Fo01 op elk bericht; {wrong[0].describe()} kreeg {wrong[0].answer_kind}{wrong[0].explain()}"
             if wrong
             else None
         )
+    if step.expect == "retour":  # a file sent as is; the step's judge checks the retour
+        if len(arrived) != 1:
+            return f"verwacht: precies één bericht; ontvangen: {len(arrived)}"
+        return None
+    if step.expect.startswith("Fo01 "):
+        if step.send is not None and not any(_c14n(s.payload) == _c14n(step.send) for s in arrived):
+            return "het opgegeven bestand kwam niet ongewijzigd aan (IEB_VERSTUUR moet zo verstuurd worden)"
+        code = step.expect.split()[1]
+        wrong = [s for s in arrived if s.answer_kind != "Fo01" or s.fo01_code != code]
+        if wrong:
+            s = wrong[0]
+            got = f"Fo01 {s.fo01_code}" if s.answer_kind == "Fo01" else f"{s.answer_kind} {' '.join(s.codes)}"
+            return f"verwacht: Fo01 {code} op het bestand; {s.describe()} kreeg {got.strip()}{s.explain()}"
+        return None
     if step.expect == "accepted":
         for s in arrived:
             if s.answer_kind == "Fo01":
-                return f"{s.describe()} kreeg een Fo01 (envelop of bestand ongeldig)"
+                code = f"Fo01 {s.fo01_code or '?'}"
+                if s.cause and s.cause.startswith(code):
+                    cause = s.cause  # the simulator's text names the code itself
+                else:
+                    cause = code + (f" - {s.cause}" if s.cause else "")
+                return f"{s.describe()} kreeg {cause}" + (f" (bestand: {s.bestand})" if s.bestand else "")
             if s.rejected or s.answer_kind is None:
                 codes = [c for c in s.codes if c not in ("0200", "0233")]
-                return f"het CAK keurde {s.describe()} af: {', '.join(codes) or 'geen retour'}"
+                return f"het CAK keurde {s.describe()} af: {', '.join(codes) or 'geen retour'}{s.explain()}"
         return None
     # a specific retourcode on the file that had to be sent as is
     assert step.send is not None
@@ -166,7 +211,8 @@ def _judge_answers(step: Step, arrived: Sequence[Sent]) -> str | None:
         return f"verwacht: precies één bericht; ontvangen: {len(arrived)}"
     s = same[0]
     if s.answer_kind != "Du01" or step.expect not in s.codes:
-        return f"verwacht: retour met {step.expect}; kreeg {s.answer_kind} {', '.join(s.codes) or ''}".strip()
+        got = f"Fo01 {s.fo01_code}" if s.answer_kind == "Fo01" else f"{s.answer_kind} {', '.join(s.codes)}"
+        return f"verwacht: retour met {step.expect}; kreeg {got.strip()}{s.explain()}"
     return None
 
 
@@ -237,7 +283,7 @@ def run_scenario(
         everything: list[Sent] = []
         since = 0
         for n, step in enumerate(scenario.steps, start=1):
-            step_day = day + dt.timedelta(days=n - 1)
+            step_day = day + dt.timedelta(days=n - 1 if step.day_offset is None else step.day_offset)
             sim.set_today(step_day)
             sim.set_faults(step.faults)
             work = base / f"stap-{n}"
@@ -246,6 +292,7 @@ def run_scenario(
             _write_retouren(sim, retouren)
             env = _step_env(sim, scenario, step, n, step_day, afzender, state, work, retouren)
             env["IEB_RELEASE"] = release
+            resent_before = sum(sim.service.app.stats.resent_after_fo01.values())
             try:
                 proc = subprocess.run(  # noqa: S603 - the vendor's command, run on purpose
                     list(command), env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -272,7 +319,8 @@ def run_scenario(
                 return result
             finally:
                 sim.set_faults(None)
-            arrived, since = _collect(sim, since, answers)
+            arrived, since = _collect(sim, since, answers, work / "ontvangen", workdir)
+            resent = sum(sim.service.app.stats.resent_after_fo01.values()) - resent_before
             result.log.append(
                 f"stap {n}: "
                 + (
@@ -283,19 +331,23 @@ def run_scenario(
                 )
             )
             everything.extend(arrived)
-            reason = _judge_answers(step, arrived)
+            reason = _judge_answers(step, arrived, resent)
             if reason is None and step.judge is not None:
                 reason = step.judge(arrived, everything)
             if reason:
                 result.reason = f"stap {n}: {reason}"
                 return result
-        reason = _after_all_steps(sim, scenario)
+        reason = _after_all_steps(sim, scenario, everything)
         if reason:
             result.reason = reason
             return result
         result.passed = True
         return result
     finally:
+        try:  # the answers to the last step too (kept with --bewaar)
+            _write_retouren(sim, base / "retouren")
+        except Exception as exc:  # noqa: BLE001 - keeping files must not hide the verdict
+            result.log.append(f"retouren niet bewaard: {exc}")
         sim.stop()
         result.seconds = time.monotonic() - started
 
@@ -340,24 +392,53 @@ def _step_env(
     return env
 
 
-def _collect(sim: SimulatorHarness, since: int, answers: dict[str, Any]) -> tuple[list[Sent], int]:
-    """The heenberichten that arrived after inbox id ``since``, each with the CAK's answer (Du01/Fo01
-    and retourcodes) when there is one; and the new ``since``."""
+def _collect(
+    sim: SimulatorHarness, since: int, answers: dict[str, Any], keep: Path, root: Path
+) -> tuple[list[Sent], int]:
+    """The heenberichten that arrived after inbox id ``since``, each with the CAK's answer (Du01/Fo01,
+    retourcodes, the Fo01 code and the cause the simulator knows) when there is one; and the new
+    ``since``. Every heenbericht is written to ``keep`` (``NN-<referentienummer>.xml``) with its
+    answer beside it (``.retour.xml`` or ``.fo01.txt``); ``Sent.bestand`` is its path relative to
+    ``root``."""
     arrived = []
-    for a in sim.arrivals(since):
+    causes = sim.service.app.stats.causes
+    keep.mkdir(parents=True, exist_ok=True)
+    for n, a in enumerate(sim.arrivals(since), start=1):
         sent = Sent.read(a.referentienummer, a.payload)
+        name = f"{n:02d}-{a.referentienummer}"
+        (keep / f"{name}.xml").write_bytes(a.payload)
         answer = answers.get(a.referentienummer)
+        cause = causes.get(a.referentienummer)
         if answer is not None:
-            sent = dataclasses.replace(sent, answer_kind=answer.kind, codes=answer.codes)
-        arrived.append(sent)
+            sent = dataclasses.replace(
+                sent,
+                answer_kind=answer.kind,
+                codes=answer.codes,
+                fo01_code=answer.fo01_code,
+                retour=answer.retour if answer.kind == "Du01" else b"",
+            )
+            if answer.kind == "Du01":
+                (keep / f"{name}.retour.xml").write_bytes(answer.retour)
+            else:
+                (keep / f"{name}.fo01.txt").write_text(
+                    f"Fo01 {answer.fo01_code}: {answer.fo01_omschrijving}\n{cause or ''}\n", encoding="utf-8"
+                )
+        rel = (keep / f"{name}.xml").relative_to(root).as_posix()
+        arrived.append(dataclasses.replace(sent, cause=cause, bestand=rel))
         since = max(since, a.id)
     return arrived, since
 
 
-def _after_all_steps(sim: SimulatorHarness, scenario: Scenario) -> str | None:
+def _after_all_steps(
+    sim: SimulatorHarness, scenario: Scenario, everything: Sequence[Sent] = ()
+) -> str | None:
     """The checks over the whole scenario (no repeated heenbericht, redeliveries after lost
-    acknowledgements, the final ledger state); the reason it failed, or None."""
+    acknowledgements, the scenario's own check, the final ledger state); the reason it failed, or None."""
     stats = sim.service.app.stats
+    if scenario.final_judge is not None:
+        reason = scenario.final_judge(everything)
+        if reason:
+            return reason
     if scenario.no_repeats and stats.cak_duplicates:
         return (
             f"het CAK kreeg {stats.cak_duplicates} heenbericht(en) nogmaals (nieuwe Di01 met hetzelfde bestand "

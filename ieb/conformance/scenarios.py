@@ -32,6 +32,9 @@ __all__ = ["CATALOGUE", "Period", "Scenario", "Sent", "Step", "catalogue", "mont
 BSN_A = "999900006"
 BSN_B = "999900018"
 KOSTPRIJS = 250_000  # eurocent: above every national monthly maximum
+#: the most lost acknowledgements in a row in scenario ``herlevering``: a sender that tries each
+#: message HERLEVERING_IN_ROW + 1 times passes (docs/conformance.md, "Retry budget")
+HERLEVERING_IN_ROW = 3
 
 
 def month(day: dt.date, k: int) -> dt.date:
@@ -69,8 +72,28 @@ class Sent:
     payload: bytes = field(repr=False)
     answer_kind: str | None = None  # Du01 / Fo01 / None
     codes: tuple[str, ...] = ()
+    #: the retour (Du01 payload) when there is one
+    retour: bytes = field(default=b"", repr=False)
     #: the stop date of a record that carries start and stop (iEb 4.0), else None
     stopdatum: dt.date | None = None
+    #: the Fo01 code when the answer was a Fo01 (``IB103``, ``StUF055``, ``IB001``, ...)
+    fo01_code: str | None = None
+    #: why the simulator answered so (the Fo01's cause, the XSD or rule findings; BSNs masked)
+    cause: str | None = None
+    #: where the heenbericht was kept (relative to the run's folder), e.g. ``stop/stap-2/ontvangen/01-<ref>.xml``
+    bestand: str | None = None
+    #: the Identificatie and Dagtekening of its Header (None when unreadable)
+    identificatie: str | None = None
+    dagtekening: dt.date | None = None
+
+    def explain(self) -> str:
+        """The cause and the file, for a failure reason: `` - <cause> (bestand: <path>)``."""
+        parts = []
+        if self.cause:
+            parts.append(f" - {self.cause}")
+        if self.bestand:
+            parts.append(f" (bestand: {self.bestand})")
+        return "".join(parts)
 
     @property
     def rejected(self) -> bool:
@@ -94,12 +117,16 @@ class Sent:
     def read(cls, referentienummer: str, payload: bytes) -> Sent:
         """Read a heenbericht payload (XML of a registered release) as far as it goes; never raises: unreadable XML or missing fields give ``None`` fields and keep ``payload``. Dates as :class:`datetime.date`, kostprijs in eurocent."""
         from ieb.errors import IebError
+        from ieb.simulator.cak import readable_root
         from ieb.xmlsafe import XmlProblem, parse_bytes
 
         try:
             root = parse_bytes(payload)
         except (XmlProblem, IebError):
-            return cls(referentienummer, None, None, None, None, None, None, payload)
+            found_root = readable_root(payload)  # a BOM or another encoding: read as the CAK reads it
+            if found_root is None:
+                return cls(referentienummer, None, None, None, None, None, None, payload)
+            root = found_root
         from ieb.releases import default_registry
 
         found = default_registry.by_namespace(etree.QName(root).namespace or "")
@@ -149,6 +176,8 @@ class Sent:
             as_int(text("Client", klasse, "EbKostprijs", "KostprijsBedrag")),
             payload,
             stopdatum=as_date(text("Client", klasse, stop_veld)) if stop_veld else None,
+            identificatie=text("Header", "BerichtIdentificatie", "Identificatie"),
+            dagtekening=as_date(text("Header", "BerichtIdentificatie", "Dagtekening")),
         )
 
 
@@ -168,9 +197,14 @@ class Step:
     #: fault profile of the simulator during this step (``FaultConfig.parse`` text)
     faults: str | None = None
     #: what the simulator must have answered: "accepted" every arrival accepted; "fo01" every
-    #: arrival answered with Fo01; a retourcode: the (single) arrival's retour carries it
+    #: arrival answered with Fo01; "Fo01 IB001" the file answered with that Fo01 code; "retour" the
+    #: file answered with a retour (any codes; the step's judge checks it); a retourcode: the
+    #: (single) arrival's retour carries it
     expect: str = "accepted"
     judge: Judge | None = None
+    #: the Dagtekening of this step as days after the run's day (None: step n uses n - 1); two
+    #: steps on one day make an Identificatie counter that restarts every run visible
+    day_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +220,11 @@ class Scenario:
     no_repeats: bool = False
     #: at least this many redeliveries (same referentienummer) must have been absorbed
     min_redeliveries: int = 0
+    #: a check over every arrival of the scenario (in order), after the last step
+    final_judge: Callable[[Sequence[Sent]], str | None] | None = None
+    #: what the target must survive, for docs/conformance.md: the most request faults (HTTP 503,
+    #: lost acknowledgement, dropped connection) in a row on one message
+    retry_budget: int = 0
 
 
 # ---------------------------------------------------------------------------------- judges
@@ -225,6 +264,40 @@ def _all_of(*judges: Judge) -> Judge:
         return None
 
     return judge
+
+
+def _retour_carries_own_header(step: Sequence[Sent], _all: Sequence[Sent]) -> str | None:
+    """The retour of each arrival copies its Afzender and Identificatie (a BOM heenbericht too)."""
+    from ieb.simulator.cak import readable_root
+
+    for s in step:
+        if not s.retour:
+            return f"{s.describe()} kreeg geen retour ({s.answer_kind or 'geen antwoord'}){s.explain()}"
+        root = readable_root(s.retour)
+        header = (
+            None if root is None else next((c for c in root if etree.QName(c).localname == "Header"), None)
+        )
+
+        def value(*names: str, _h: etree._Element | None = header) -> str | None:
+            node = _h
+            for name in names:
+                node = (
+                    None
+                    if node is None
+                    else next((c for c in node if etree.QName(c).localname == name), None)
+                )
+            return None if node is None else (node.text or "").strip()
+
+        got = (value("BerichtIdentificatie", "Identificatie"), value("Afzender"))
+        sent = readable_root(s.payload)
+        hh = None if sent is None else next((c for c in sent if etree.QName(c).localname == "Header"), None)
+        want = (value("BerichtIdentificatie", "Identificatie", _h=hh), value("Afzender", _h=hh))
+        if got != want:
+            return (
+                f"de retour draagt Identificatie/Afzender {got[0]}/{got[1]}, het heenbericht {want[0]}/{want[1]}: "
+                f"een retour hoort de kop van zijn heenbericht over te nemen{s.explain()}"
+            )
+    return None
 
 
 def _is(bericht: str, status: str) -> Callable[[Sent], bool]:
@@ -273,6 +346,80 @@ def _one_record(release: str) -> str | None:
     heen = get_pack(release).heen()
     role = roles(heen[0].name) if heen else None
     return role.start if role is not None and role.stop is None else None
+
+
+def _unique_identificatie(per_day: bool) -> Callable[[Sequence[Sent]], str | None]:
+    """Every heenbericht of the scenario has its own Identificatie (``per_day``: with its
+    Dagtekening, iEb 1.0's BerichtIdentificatie; else for good, iEb 4.0's TR056); the same file
+    sent again counts once."""
+
+    def judge(everything: Sequence[Sent]) -> str | None:
+        seen: dict[tuple[str | None, str | None, dt.date | None], bytes] = {}
+        for s in everything:
+            if s.identificatie is None:
+                continue
+            key = (s.bericht, s.identificatie, s.dagtekening if per_day else None)
+            if key in seen and seen[key] != s.payload:
+                return (
+                    f"Identificatie {s.identificatie} werd opnieuw gebruikt voor een ander {s.bericht}"
+                    + (f" op {s.dagtekening}" if per_day else "")
+                    + " (een teller die bij elke run opnieuw begint?); een Identificatie is uniek"
+                    + (" met zijn Dagtekening" if per_day else " per berichtsoort, voor altijd (TR056)")
+                    + s.explain()
+                )
+            seen.setdefault(key, s.payload)
+        return None
+
+    return judge
+
+
+def _common_scenarios(day: dt.date, afzender: str, release: str, start: str, per_day: bool) -> list[Scenario]:
+    """The scenarios of issue 25 item 4 that every release has: an Identificatie counter that
+    restarts every run (two steps on ONE Dagtekening), a heenbericht with a BOM, and an XSD-invalid
+    payload (answered as the release's CAK does: Fo01 IB001 in iEb 4.0, a retour with 0001 in 1.0)."""
+    import re
+
+    from ieb.releases import get_pack
+
+    A, B = BSN_A, BSN_B
+    fo01 = get_pack(release).level1_fo01
+    good = _file(start, day, "BOM-1", 1, "1", month(day, -2), afzender=afzender)
+    invalid = re.sub(
+        rb"EbStartNummer>1<",
+        b"EbStartNummer>een<",
+        _file(start, day, "X-1", 1, "1", month(day, -2), afzender=afzender),
+    )
+    return [
+        Scenario(
+            "identificatie-teller",
+            "Identificatie uniek, ook als twee runs op één dag vallen (teller die opnieuw begint)",
+            (
+                Step(desired=(Period(A, month(day, -2)),), day_offset=0),
+                Step(
+                    desired=(Period(A, month(day, -2)), Period(B, month(day, -1))),
+                    day_offset=0,
+                    judge=_need(
+                        lambda s: s.bericht == start and s.status == "1" and s.bsn == B,
+                        f"een start voor de tweede persoon ({start} status 1)",
+                    ),
+                ),
+            ),
+            final_judge=_unique_identificatie(per_day),
+        ),
+        Scenario(
+            "bom",
+            "Heenbericht met een BOM: de retour draagt zijn eigen Afzender en Identificatie",
+            (Step(send=b"\xef\xbb\xbf" + good, expect="retour", judge=_retour_carries_own_header),),
+            final_state=False,
+        ),
+        Scenario(
+            "xsd-ongeldig",
+            "XSD-ongeldig bestand: "
+            + (f"Fo01 {fo01} van het CAK" if fo01 else "retour met alleen de Header en 0001"),
+            (Step(send=invalid, expect=f"Fo01 {fo01}" if fo01 else "0001"),),
+            final_state=False,
+        ),
+    ]
 
 
 def _catalogue_one_record(day: dt.date, afzender: str, release: str, P: str) -> tuple[Scenario, ...]:
@@ -364,6 +511,7 @@ def _catalogue_one_record(day: dt.date, afzender: str, release: str, P: str) -> 
                 final_state=False,
             )
         )
+    scenarios += _common_scenarios(day, afzender, release, P, per_day=False)
     return tuple(scenarios)
 
 
@@ -482,6 +630,20 @@ def catalogue(day: dt.date, afzender: str = "0363", release: str = "ieb-1.0") ->
             ),
         ),
         Scenario(
+            "start-en-stop-samen",
+            "Start en stop van één persoon in één keer gepland",
+            (
+                Step(
+                    desired=(Period(A, m(-3), e(-1)),),
+                    judge=_before(
+                        _is(S, "1"),
+                        _is(T, "1"),
+                        f"eerst de start ({S} status 1), dan de stop ({T} status 1; een stop zonder start is TR330)",
+                    ),
+                ),
+            ),
+        ),
+        Scenario(
             "stop-en-start-verwijderen",
             "Verwijderen van een stop en daarna zijn start",
             (
@@ -588,7 +750,7 @@ def catalogue(day: dt.date, afzender: str = "0363", release: str = "ieb-1.0") ->
             "fo01-opnieuw",
             "Fo01 van de GGk: het bericht opnieuw versturen",
             (
-                Step(desired=(Period(A, m(-2)),), faults="fo01=1.0", expect="fo01"),
+                Step(desired=(Period(A, m(-2)),), faults="fo01=1.0,fo01_code=IB103", expect="fo01"),
                 Step(
                     desired=(Period(A, m(-2)),),
                     judge=_need(_is(S, "1"), f"het bericht met de Fo01 opnieuw ({S} status 1)"),
@@ -602,11 +764,12 @@ def catalogue(day: dt.date, afzender: str = "0363", release: str = "ieb-1.0") ->
             (
                 Step(
                     desired=(Period(A, m(-3), e(-2)), Period(B, m(-1))),
-                    faults="seed=7,lost_ack=0.6",
+                    faults=f"seed=7,lost_ack=0.6,max_in_row={HERLEVERING_IN_ROW}",
                 ),
             ),
             no_repeats=True,
             min_redeliveries=1,
+            retry_budget=HERLEVERING_IN_ROW,
         ),
         Scenario(
             "retour-0001",
@@ -614,8 +777,25 @@ def catalogue(day: dt.date, afzender: str = "0363", release: str = "ieb-1.0") ->
             (Step(send=f(S, "X-1", 1, "1", m(-14)), expect="0001"),),  # TR112
             final_state=False,
         ),
+        Scenario(
+            "identificatie-hergebruikt",
+            f"Afwijzing {_repeat_code(release)}: een Identificatie opnieuw gebruikt met een andere inhoud",
+            (Step(send=f(S, "H-1", 2, "1", m(-1), bsn=B), expect=_repeat_code(release)),),
+            history=(start_a,),
+            final_state=False,
+        ),
     ]
+    scenarios += _common_scenarios(day, afzender, release, S, per_day=True)
     return tuple(scenarios)
+
+
+def _repeat_code(release: str) -> str:
+    """The retourcode with which the CAK of ``release`` refuses a BerichtIdentificatie it received
+    before with other content (iEb 1.0: 9102, TR102; iEb 4.0: 9056, TR056)."""
+    from ieb.releases import get_pack
+    from ieb.simulator.cak import repeat_rule
+
+    return repeat_rule(get_pack(release))[1]
 
 
 #: The names in catalogue order (the dates do not change the names).

@@ -155,7 +155,9 @@ class Exchange:
             use_official_folder(config.release, config.resolve(config.release_xsd) or config.release_xsd)
         self.on_retour: Callable[[str, tuple[str, ...]], None] | None = None
         #: the retour handling (receiver handler, retour files, inbox replay) on this exchange's database
-        self.retours = Retours(lambda: self.engine, lambda: self.ledger, lambda: self.on_retour)
+        self.retours = Retours(
+            lambda: self.engine, lambda: self.ledger, lambda: self.on_retour, lambda: self.config.clock
+        )
         #: applied to the desired-state records before planning (``ieb plan`` sets the accepted
         #: Wlz stops here, ``ieb.wlz.WlzSignalen.overlay``); the facade imports no such module
         self.desired_overlay: Callable[[list[Any]], list[Any]] | None = None

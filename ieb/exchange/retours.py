@@ -54,10 +54,13 @@ class Retours:
         engine: Callable[[], Engine],
         ledger: Callable[[], Ledger],
         on_retour: Callable[[], Callable[[str, tuple[str, ...]], None] | None],
+        today: Callable[[], dt.date | None] = lambda: None,
     ) -> None:
         self._engine = engine
         self._ledger = ledger
         self._on_retour = on_retour
+        #: the rehearsal day retours are judged by (``clock`` / ``ieb serve --vandaag``), None: the real date
+        self._today = today
 
     def handle_envelope(self, envelope: Envelope, entry: InboxEntry) -> str | None:
         """Process what the receiver stored: a Du01's retour into the ledger, a Fo01 marks its
@@ -67,7 +70,7 @@ class Retours:
         notify = self._on_retour()
         if isinstance(envelope, Du01):
             (first,) = process_retours(
-                self._ledger(), [(f"Du01 {envelope.referentienummer}", envelope.payload)]
+                self._ledger(), [(f"Du01 {envelope.referentienummer}", envelope.payload)], today=self._today()
             )
             if notify is not None and not first.duplicate:
                 notify(first.outcome, first.codes)

@@ -18,6 +18,7 @@ sent twice by two live workers, and the receiver is idempotent on the referentie
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -136,6 +137,12 @@ class Service:
     def start(self) -> Service:
         """Start receiver, monitor and sender threads; returns when the receiver listens."""
         ex = self.exchange
+        if self.config.clock is not None:  # issue 26: a rehearsal clock is said loudly
+            log.warning(
+                "OEFENKLOK: ieb serve beoordeelt retouren met vandaag = %s (echte datum %s)",
+                self.config.clock.isoformat(),
+                dt.date.today().isoformat(),
+            )
         ex.on_retour = self.metrics.on_retour
         receiver = self.receiver = ex.receiver()
         done = sum(1 for _ref, status, _why in ex.retours.replay(("received",)) if status == "processed")
@@ -293,6 +300,7 @@ class Service:
         else:
             status = "ok"
         cause = state.get("cause") or (None if database else "database niet bereikbaar of vergrendeld")
+        clock = self.config.clock  # issue 26: the rehearsal clock, shown loudly
         return {
             "status": status,
             "database": database,
@@ -301,6 +309,8 @@ class Service:
             "cause": cause,
             "outbox": outbox,
             "seconds": round(time.perf_counter() - started, 4),
+            "vandaag": (clock or dt.date.today()).isoformat(),
+            "oefenklok": clock is not None,
         }
 
     def _probe_database(self, seconds: float) -> tuple[bool, dict[str, int]]:

@@ -65,7 +65,16 @@ from ieb.validation.report import Issue
 from ieb.values import collapse, element_text
 from ieb.xmlsafe import MAX_BYTES, XmlProblem, parse_bytes
 
-__all__ = ["CakConfig", "CakResult", "CakSimulator", "RetourKop", "Verdict", "retour_kop"]
+__all__ = [
+    "CakConfig",
+    "CakResult",
+    "CakSimulator",
+    "RetourKop",
+    "Verdict",
+    "readable_root",
+    "repeat_rule",
+    "retour_kop",
+]
 
 Verdict = Literal["accepted", "rejected", "technical", "no_retour", "repeat"]
 #: The rules that refuse a BerichtIdentificatie received before with other content, newest first:
@@ -397,6 +406,20 @@ def _readable_root(
     return None
 
 
+def readable_root(data: bytes) -> etree._Element | None:
+    """The root of heenbericht ``data`` as far as the CAK reads it to write a retour: the parsed
+    document, or after an OP192 fault only (a BOM, another encoding) the root read from a bounded
+    transcoding (:func:`_header_root`); None when the header cannot be read at all. Never raises;
+    never touches files or the network. The retour check (:mod:`ieb.conformance.retourcheck`) reads
+    a heenbericht this way, so both agree on which header a retour copies."""
+    try:
+        return parse_bytes(data)
+    except XmlProblem as problem:
+        return _readable_root(data, None, problem.issues)
+    except Exception:  # noqa: BLE001 - any input bytes: unreadable is None
+        return None
+
+
 # ---------------------------------------------------------------- writing the retour
 
 
@@ -463,7 +486,7 @@ def _checked(
     )
 
 
-def _repeat_rule(pack: ReleasePack) -> tuple[str, str]:
+def repeat_rule(pack: ReleasePack) -> tuple[str, str]:
     """(rule code, retourcode) with which ``pack`` refuses a BerichtIdentificatie received before
     with other content: the first of :data:`_REPEAT_RULES` the pack lists (history rules or its
     retourcode table), with its retourcode; ``("TR102", "9102")`` when it lists none."""
@@ -587,12 +610,15 @@ class CakSimulator:
         day: dt.date,
         codes: tuple[str, ...] = ("0001",),
     ) -> CakResult:
-        if level == 1 and self.config.level1 == "none":
+        pack, retour = target
+        if level == 1 and self.config.level1 == "none" and not pack.level1_fo01:
             return CakResult(
                 source, "no_retour", None, 1, (), tuple(issues), "niveau 1 zonder retour (IV032)"
             )
-        pack, retour = target
-        if level == 1 and pack.level1_fo01:  # iEb 4.0: the CAK answers an XSD-invalid payload with Fo01
+        encoding_only = bool(issues) and all(i.code == "OP192" for i in issues)
+        # iEb 4.0: the CAK answers an XSD-invalid payload with Fo01; a file whose only fault is its
+        # encoding (a BOM, UTF-16: OP192) is valid under the XSD, so it gets its retour (header + 0001)
+        if level == 1 and pack.level1_fo01 and not encoding_only:
             first = issues[0].message if issues else "niet geldig volgens het XSD"
             return CakResult(
                 source,
@@ -710,7 +736,7 @@ class CakSimulator:
         assert delivery is not None
         issues = [i for i in context_issues if i.level >= 3]
         if seen_before:
-            rule, code = _repeat_rule(pack)
+            rule, code = repeat_rule(pack)
             issues.append(
                 Issue(
                     rule,

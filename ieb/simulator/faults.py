@@ -42,7 +42,9 @@ class FaultConfig:
 
     Each rate is the chance per call (``latency``, ``http503``, ``lost_ack``, ``drop``, ``fo01``) or
     per callback (``duplicate``); ``latency_min``/``latency_max`` are seconds (0..60); ``fo01_code``
-    is the GGk Fo01 foutcode to answer with (``ieb.ggk.codes.FoutCode``, default ``IB102``).
+    is the GGk Fo01 foutcode to answer with (``ieb.ggk.codes.FoutCode``, default ``IB103`` "message
+    type frozen", a code a sender treats as transient: resend later); ``max_in_row`` caps request
+    faults in a row (0: no cap).
     Raises :class:`FaultConfigError` naming the setting for a rate outside 0..1, a bad latency range,
     ``http503 + lost_ack + drop >= 1`` (nothing would arrive) or an unknown Fo01 code.
     """
@@ -56,7 +58,10 @@ class FaultConfig:
     duplicate: float = 0.0
     latency_min: float = 0.01
     latency_max: float = 0.2
-    fo01_code: str = "IB102"
+    fo01_code: str = "IB103"
+    #: at most this many request faults (http503, lost_ack, drop) in a row; the call after them goes
+    #: through (0: no limit). The retry budget a sender needs: ``max_in_row + 1`` attempts per message.
+    max_in_row: int = 0
 
     def __post_init__(self) -> None:
         from ieb.ggk.codes import FoutCode
@@ -74,6 +79,8 @@ class FaultConfig:
                 "http503 + lost_ack + drop moet kleiner zijn dan 1 (anders komt niets aan)",
                 location="http503",
             )
+        if self.max_in_row < 0:
+            raise FaultConfigError("max_in_row moet 0 (geen grens) of meer zijn", location="max_in_row")
         if self.fo01_code not in {c.value for c in FoutCode}:
             raise FaultConfigError(
                 f"fo01_code {self.fo01_code!r} is geen Fo01-code van de GGk; bekend: "
@@ -133,8 +140,8 @@ class FaultConfig:
             try:
                 if name == "fo01_code":
                     config = replace(config, fo01_code=value.strip())
-                elif name == "seed":
-                    config = replace(config, seed=int(value))
+                elif name in ("seed", "max_in_row"):
+                    config = replace(config, **{name: int(value)})  # type: ignore[arg-type]
                 else:
                     number = float(value)
                     if number != number:  # NaN
@@ -161,6 +168,7 @@ class FaultInjector:
         self._rng = random.Random(self.config.seed)  # noqa: S311 - seeded test faults, not security
         self._lock = threading.Lock()
         self.injected: collections.Counter[str] = collections.Counter()
+        self._in_row = 0
 
     def _hit(self, kind: str) -> bool:
         rate = float(getattr(self.config, kind))
@@ -186,6 +194,9 @@ class FaultInjector:
             return None
         with self._lock:
             x = self._rng.random()
+            if c.max_in_row and self._in_row >= c.max_in_row:
+                self._in_row = 0
+                return None
             if x < c.http503:
                 kind = "http503"
             elif x < c.http503 + c.lost_ack:
@@ -193,7 +204,9 @@ class FaultInjector:
             elif x < c.http503 + c.lost_ack + c.drop:
                 kind = "drop_before" if self._rng.random() < 0.5 else "drop_after"
             else:
+                self._in_row = 0
                 return None
+            self._in_row += 1
             self.injected[kind] += 1
             return kind
 

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
 import logging
 import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,9 +57,10 @@ from ieb.ggk import (
     format_tijdstip,
     new_referentienummer,
 )
+from ieb.ggk.codes import FoutCode
 from ieb.ggk.soap import unwrap_soap
 from ieb.releases import default_registry
-from ieb.simulator.cak import CakConfig, CakSimulator
+from ieb.simulator.cak import CakConfig, CakResult, CakSimulator
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import GgkClient, SendResult, WusSigning
@@ -66,6 +68,7 @@ from ieb.transport.outbox import ClaimedMessage, Outbox, ledger_tables, open_led
 from ieb.transport.sender import RetryPolicy, Sender, Wakeup
 from ieb.transport.server import HttpsServer, PeerInfo, SoapEndpoint, SoapReply
 from ieb.transport.tls import TlsFiles
+from ieb.types import mask_bsns
 
 __all__ = ["CALLBACK_RETRY", "GgkSimulator", "SimulatorService", "SimulatorStats"]
 
@@ -88,6 +91,34 @@ def _payload_level1(payload: bytes) -> list[str]:
     return [f"{i.code}: {i.message}" for i in report.issues if i.level == 1]
 
 
+def _transient_fo01(error: str) -> bool:
+    """True when an inbox row's ``error`` records an injected Fo01 whose code a sender treats as
+    transient (:func:`ieb.transport.faults.classify`: IB102, IB103, ...): its resend is processed."""
+    from ieb.transport.faults import FaultKind, classify
+
+    parts = error.split()
+    return len(parts) >= 2 and parts[0] == "Fo01" and classify(parts[1]).kind == FaultKind.TRANSIENT
+
+
+def _cause(result: CakResult) -> str:
+    """Why the CAK answered as it did, for a clerk or a vendor's CI (BSNs masked): the Fo01 code
+    when there is no retour, then each finding as ``code (retourcode): message`` (at most 5)."""
+    parts = [
+        f"{i.code}"
+        + (f" ({i.retourcode})" if i.retourcode and i.retourcode != i.code else "")
+        + f": {i.message}"
+        for i in result.issues[:5]
+    ]
+    if len(result.issues) > 5:
+        parts.append(f"en nog {len(result.issues) - 5}")
+    head = ""
+    if result.retour is None:
+        head = f"Fo01 {result.fo01_code or 'StUF055'}: {result.reason or 'geen retour mogelijk'}"
+    elif result.reason:
+        head = result.reason
+    return mask_bsns("; ".join(p for p in (head, *parts) if p))
+
+
 @dataclass
 class SimulatorStats:
     """What the simulator saw and did (for the demo and tests)."""
@@ -99,6 +130,12 @@ class SimulatorStats:
     verdicts: collections.Counter[str] = field(default_factory=collections.Counter)
     callbacks_sent: int = 0
     callbacks_duplicated: int = 0
+    #: referentienummers sent again (same envelope) after the simulator answered them with a Fo01:
+    #: acknowledged as a redelivery and not processed; after a Fo01 a NEW Di01 is needed
+    resent_after_fo01: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: why each Di01 got the answer it got (referentienummer -> Dutch text, BSNs masked): the Fo01
+    #: code and its cause (the XSD or envelope finding), or the CAK's findings behind a retour's codes
+    causes: dict[str, str] = field(default_factory=dict)
 
     @property
     def cak_duplicates(self) -> int:
@@ -129,7 +166,7 @@ class GgkSimulator(SoapEndpoint):
         kwargs.setdefault("audit", AuditTrail(engine))
         checks = checks or EnvelopeChecks(
             known_zenders=known_zenders,
-            payload_validator=_payload_level1,
+            payload_validator=self._payload_check,
             functie_berichtcode=default_registry.functie_berichtcodes(),
         )
         super().__init__(checks=checks, **kwargs)
@@ -148,6 +185,16 @@ class GgkSimulator(SoapEndpoint):
         self._started = False
         #: set whenever a callback is queued: wakes the idle callback senders (no polling)
         self.wake = Wakeup()
+
+    def _payload_check(self, payload: bytes) -> list[str]:
+        """The GGk's StUF055 check of the payload, active only with ``level1="none"`` (IV032: a
+        level-1 failure gets no retour, so the GGk refuses the payload with Fo01 StUF055). With
+        ``level1="retour"`` (IV028, the default) the payload goes to the CAK, which answers it with
+        a header-only retour with 0001; a release whose CAK answers Fo01 itself (iEb 4.0: IB001) is
+        always left to the CAK."""
+        if self.cak.config.level1 != "none":
+            return []
+        return _payload_level1(payload)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -176,6 +223,36 @@ class GgkSimulator(SoapEndpoint):
     def idle(self) -> bool:
         """True when no heenbericht waits for the CAK side."""
         return self._queue.unfinished_tasks == 0
+
+    # -- the rehearsal clock and /health -------------------------------------------------------
+
+    @property
+    def vandaag(self) -> dt.date | None:
+        """The rehearsal day the CAK judges dates by (DagtekeningRetour, 8848), or None: the real date."""
+        return self.cak.today
+
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok", "vandaag": "JJJJ-MM-DD", "oefenklok": bool, "ontvangen": n, "fo01": n}``:
+        the day the CAK judges dates by; ``oefenklok`` true when that is a rehearsal day (``--vandaag``
+        / ``clock``), not the real date."""
+        day = self.cak.today
+        return {
+            "status": "ok",
+            "vandaag": (day or dt.date.today()).isoformat(),
+            "oefenklok": day is not None,
+            "ontvangen": self.stats.received,
+            "fo01": self.stats.fo01,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """``GET /health`` (JSON, :meth:`health`); everything else is the SOAP endpoint."""
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "") == "/health":
+            body = json.dumps(self.health()).encode()
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        return super().__call__(environ, start_response)
 
     # -- incoming -----------------------------------------------------------------------------
 
@@ -236,6 +313,7 @@ class GgkSimulator(SoapEndpoint):
         self._enqueue_callback(fo01, functie)
         with self._lock:
             self.stats.fo01 += 1
+            self.stats.causes[ref] = mask_bsns(f"Fo01 {first.code.value}: {first.omschrijving}")
         return SoapReply(200, self._answer(self._bv03(ref, org or "onbekend"), None))
 
     def _bv03(self, ref: str, org: str) -> Bv03:
@@ -287,6 +365,19 @@ class GgkSimulator(SoapEndpoint):
                     "in", code, referentienummer=ref, functie=functie, outcome=status, detail=error, conn=conn
                 )
         except IntegrityError:
+            with self.engine.connect() as conn:
+                earlier = conn.execute(
+                    sa.select(t.c.id, t.c.status, t.c.error).where(t.c.referentienummer == ref).limit(1)
+                ).first()
+            error = str(earlier.error or "") if earlier is not None else ""
+            after_fo01 = earlier is not None and (earlier.status == "failed" or error.startswith("Fo01"))
+            with self._lock:
+                if after_fo01:
+                    self.stats.resent_after_fo01[ref] += 1
+            if status == "received" and earlier is not None and _transient_fo01(error):
+                # the same envelope again after a TRANSIENT Fo01 (the CAK never got it): a new delivery
+                self._retire(int(earlier.id), ref, error)
+                return self._store(ref, cross, code, functie, zender, peer, raw)
             self.audit.record("in", code, referentienummer=ref, functie=functie, outcome="redelivery")
             with self._lock:
                 self.stats.redeliveries += 1
@@ -294,6 +385,21 @@ class GgkSimulator(SoapEndpoint):
         with self._lock:
             self.stats.received += 1
         return int(new_id)
+
+    def _retire(self, row_id: int, ref: str, error: str) -> None:
+        """Free referentienummer ``ref`` of inbox row ``row_id`` (answered with a transient Fo01) for
+        its resend: the old row keeps a fresh placeholder number and status ``duplicate``."""
+        t = self.inbox
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id == row_id)
+                .values(
+                    referentienummer=new_referentienummer(),
+                    status="duplicate",  # superseded by the resend (the inbox statuses are fixed)
+                    error=f"{error}; opnieuw ontvangen als {ref}"[:2000],
+                )
+            )
 
     def handle(
         self, envelope: Envelope, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
@@ -337,16 +443,22 @@ class GgkSimulator(SoapEndpoint):
         assert isinstance(di01, Di01)
         callback: Envelope
         if self.faults.fo01():
-            callback = fo01_for(di01, self.faults.config.fo01_code, zender=self.systeem)
+            code = self.faults.config.fo01_code
+            callback = fo01_for(di01, code, zender=self.systeem)
             with self._lock:
                 self.stats.fo01 += 1
+                self.stats.causes[di01.referentienummer] = (
+                    f"Fo01 {code}: {FoutCode(code).omschrijving} (gesimuleerde storing; het bestand zelf is "
+                    "niet beoordeeld)"
+                )
             outcome = "fo01"
         else:
             with self._lock:
                 self.stats.cak_calls[di01.referentienummer] += 1
-            result = self.cak.process(di01.payload, source=di01.referentienummer)
+            result = self.cak.process(di01.payload, source=di01.referentienummer, functie=di01.functie)
             with self._lock:
                 self.stats.verdicts[result.verdict] += 1
+                self.stats.causes[di01.referentienummer] = _cause(result)
             if result.retour is None:
                 callback = fo01_for(
                     di01,
@@ -363,7 +475,9 @@ class GgkSimulator(SoapEndpoint):
                 sa.update(t)
                 .where(t.c.id == inbox_id, t.c.status == "received")
                 .values(
-                    status="processed", processed_at=utcnow(), error=None if outcome != "fo01" else "Fo01"
+                    status="processed",
+                    processed_at=utcnow(),
+                    error=None if outcome != "fo01" else f"Fo01 {self.faults.config.fo01_code}",
                 )
             ).rowcount
             if won == 1:
@@ -480,7 +594,15 @@ class SimulatorService:
         return result
 
     def start(self) -> SimulatorService:
-        """Start the HTTPS server, the CAK workers and the callback sender thread; returns ``self``."""
+        """Start the HTTPS server, the CAK workers and the callback sender thread; returns ``self``.
+        With a rehearsal day (``today``) a WARNING says so at start (and ``/health`` shows it)."""
+        if self.app.vandaag is not None and self.app.vandaag != dt.date.today():
+            log.warning(
+                "OEFENKLOK: het gesimuleerde CAK rekent met vandaag = %s (echte datum %s); "
+                "DagtekeningRetour en 8848 volgen de oefendag",
+                self.app.vandaag.isoformat(),
+                dt.date.today().isoformat(),
+            )
         self.server.start()
         self.app.start()
         self._sender_thread = threading.Thread(

@@ -50,7 +50,7 @@ def test_technical_rejection_names_the_rule(ieb_simulator, ieb_retours):
 def test_fo01_fault(ieb_simulator, ieb_retours):
     ref = ieb_simulator.send(start("P4"))
     [answer] = ieb_retours.wait(1)
-    assert answer.kind == "Fo01" and answer.cross_refnummer == ref and answer.fo01_code == "IB102"
+    assert answer.kind == "Fo01" and answer.cross_refnummer == ref and answer.fo01_code == "IB103"
     assert "Fo01" in explain(answer)
 
 

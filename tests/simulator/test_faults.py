@@ -153,3 +153,35 @@ def _outbox_rows(engine: object) -> list[dict[str, object]]:
     t = ledger_tables().outbox
     with engine.connect() as conn:  # type: ignore[attr-defined]
         return [dict(r._mapping) for r in conn.execute(sa.select(t))]
+
+
+def test_max_in_row_caps_request_faults_in_a_row() -> None:
+    """The retry budget of scenario herlevering: never more than ``max_in_row`` faults in a row,
+    so a sender with max_in_row + 1 attempts per message always gets through."""
+    from ieb.conformance.scenarios import HERLEVERING_IN_ROW
+    from ieb.simulator.faults import FaultInjector
+
+    assert FaultConfig.parse("seed=7,lost_ack=0.6,max_in_row=3").max_in_row == 3
+    for seed in range(20):
+        injector = FaultInjector(
+            FaultConfig.parse(f"seed={seed},lost_ack=0.6,max_in_row={HERLEVERING_IN_ROW}")
+        )
+        run = longest = 0
+        for _ in range(2000):
+            run = run + 1 if injector.request_fault() else 0
+            longest = max(longest, run)
+        assert longest == HERLEVERING_IN_ROW
+    uncapped = FaultInjector(FaultConfig.parse("seed=7,lost_ack=0.6"))
+    run = longest = 0
+    for _ in range(2000):
+        run = run + 1 if uncapped.request_fault() else 0
+        longest = max(longest, run)
+    assert longest > HERLEVERING_IN_ROW  # without the cap a run of faults outlasts a short budget
+    with pytest.raises(FaultConfigError):
+        FaultConfig(max_in_row=-1)
+
+
+def test_the_injected_fo01_is_a_transient_code() -> None:
+    from ieb.transport.faults import FaultKind, classify
+
+    assert classify(FaultConfig().fo01_code).kind == FaultKind.TRANSIENT

@@ -15,6 +15,7 @@ from ieb.codec import to_xml
 from ieb.ggk import Du01, EnvelopeChecks, Fo01, new_di01, soap_envelope, unwrap_soap
 from ieb.ggk.codec import envelope_to_element
 from ieb.messages import Wmo401
+from ieb.simulator.cak import CakConfig
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.simulator.server import SimulatorService, _payload_level1
 from ieb.transport.client import GgkClient, make_session
@@ -140,6 +141,7 @@ def test_envelope_problems_are_acknowledged_and_answered_with_fo01(setup: Setup,
         "WMO401",
         "0363",
     )
+    setup.sim.app.cak.config = CakConfig(level1="none")  # IV032: the GGk refuses the payload itself
     cases[invalid_payload.referentienummer] = "StUF055"
     for di01 in (bad_zender, bad_ontvanger, bad_functie, invalid_payload):
         assert setup.c.send(di01).bv03.cross_refnummer == di01.referentienummer
@@ -154,6 +156,24 @@ def test_envelope_problems_are_acknowledged_and_answered_with_fo01(setup: Setup,
     answers = setup.answers(set(cases))
     got = {ref: a.body.code for ref, a in answers.items() if isinstance(a, Fo01)}
     assert got == cases
+
+
+def test_level1_decides_who_answers_an_xsd_invalid_payload(setup: Setup) -> None:
+    """level1="retour" (IV028, the default): the CAK answers with a header-only retour with 0001
+    carrying the heenbericht's own Identificatie; level1="none" (IV032): the GGk refuses it (StUF055)."""
+    invalid = wmo401().replace(b"<wmo401:EbStartNummer>1<", b"<wmo401:EbStartNummer>een<")
+    assert invalid != wmo401()
+    first = new_di01(invalid, "WMO401", "0363")
+    setup.c.send(first)
+    answer = setup.answers({first.referentienummer})[first.referentienummer]
+    assert isinstance(answer, Du01)
+    assert b"<ieb:Identificatie>7</ieb:Identificatie>" in answer.payload and b">0001<" in answer.payload
+    setup.sim.app.cak.config = CakConfig(level1="none")
+    second = new_di01(invalid, "WMO401", "0363")
+    setup.c.send(second)
+    answer = setup.answers({second.referentienummer})[second.referentienummer]
+    assert isinstance(answer, Fo01) and answer.body.code == "StUF055"
+    assert "EbStartNummer" in setup.sim.app.stats.causes[second.referentienummer]
 
 
 def test_too_large_envelope_gets_ib007(pki: TestPki, tmp_path: Path) -> None:
@@ -174,7 +194,7 @@ def test_injected_fo01(setup: Setup) -> None:
     di01 = new_di01(wmo401(), "WMO401", "0363")
     setup.c.send(di01)
     answer = setup.answers({di01.referentienummer})[di01.referentienummer]
-    assert isinstance(answer, Fo01) and answer.body.code == "IB102"
+    assert isinstance(answer, Fo01) and answer.body.code == "IB103"
 
 
 def test_fault_config_parse_and_seeded_decisions() -> None:
