@@ -602,6 +602,96 @@ class Outbox:
             log.warning("lease op %s verloren voordat de status werd vastgelegd", msg.referentienummer)
         return ok
 
+    def acknowledge_many(self, msgs: Sequence[ClaimedMessage]) -> set[int]:
+        """Mark several claimed rows ``acknowledged`` in ONE transaction (one UPDATE, one audit row
+        each); returns the ids recorded. A row whose lease was lost meanwhile is left alone (not in
+        the result): another worker holds it and sends it again with the same referentienummer."""
+        if not msgs:
+            return set()
+        t = self.table
+        now = self.clock()
+        by_id = {m.id: m for m in msgs}
+        with self.engine.begin() as conn:
+            done = {
+                int(i)
+                for i in conn.execute(
+                    sa.update(t)
+                    .where(
+                        t.c.id.in_(sorted(by_id)), t.c.status == "sending", t.c.locked_by == self.worker_id
+                    )
+                    .values(
+                        status="acknowledged",
+                        acknowledged_at=now,
+                        locked_by=None,
+                        locked_until=None,
+                        last_error=None,
+                        updated_at=now,
+                    )
+                    .returning(t.c.id)
+                ).scalars()
+            }
+            for i in sorted(done):
+                m = by_id[i]
+                self.audit.record(
+                    "out",
+                    "delivery",
+                    referentienummer=m.referentienummer,
+                    functie=m.functie,
+                    outcome="acknowledged",
+                    conn=conn,
+                )
+        for m in msgs:
+            if m.id not in done:
+                log.warning("lease op %s verloren voordat de status werd vastgelegd", m.referentienummer)
+        return done
+
+    def renew_many(self, msgs: Sequence[ClaimedMessage]) -> set[int]:
+        """Extend the leases on several claimed rows in one statement; returns the ids still ours."""
+        if not msgs:
+            return set()
+        t = self.table
+        now = self.clock()
+        with self.engine.begin() as conn:
+            return {
+                int(i)
+                for i in conn.execute(
+                    sa.update(t)
+                    .where(
+                        t.c.id.in_(sorted(m.id for m in msgs)),
+                        t.c.status == "sending",
+                        t.c.locked_by == self.worker_id,
+                    )
+                    .values(locked_until=now + dt.timedelta(seconds=self.lease_seconds))
+                    .returning(t.c.id)
+                ).scalars()
+            }
+
+    def give_back(self, msgs: Sequence[ClaimedMessage]) -> int:
+        """Return claimed rows that were NOT sent (the worker stops) to ``pending``, due now, without
+        counting the attempt the claim counted. Returns how many were still ours."""
+        if not msgs:
+            return 0
+        t = self.table
+        now = self.clock()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(t)
+                .where(
+                    t.c.id.in_(sorted(m.id for m in msgs)),
+                    t.c.status == "sending",
+                    t.c.locked_by == self.worker_id,
+                )
+                .values(
+                    status="pending",
+                    attempts=sa.case((t.c.attempts > 0, t.c.attempts - 1), else_=0),
+                    locked_by=None,
+                    locked_until=None,
+                    next_attempt_at=now,
+                    updated_at=now,
+                )
+            )
+        return int(result.rowcount)
+
     def count_attempt(self, msg: ClaimedMessage) -> ClaimedMessage:
         """Record one more attempt (and renew the lease) before a retry within the same claim."""
         t = self.table

@@ -27,6 +27,7 @@ and time is bounded (:class:`ServerLimits`, ``docs/security.md``). It puts the p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import socket
 import time
@@ -335,6 +336,30 @@ class SoapEndpoint:
         raise NotImplementedError
 
 
+class _MarkStatement:
+    """``UPDATE inbox SET status, error, processed_at WHERE id = :entry_id AND status = 'received'``,
+    built once (bound parameters; a ``.values(...)`` per request cost as much as running it)."""
+
+    def __init__(self) -> None:
+        self._stmt: Any = None
+
+    def get(self, t: sa.Table) -> Any:
+        if self._stmt is None:
+            self._stmt = (
+                sa.update(t)
+                .where(t.c.id == sa.bindparam("entry_id"), t.c.status == "received")
+                .values(
+                    status=sa.bindparam("status"),
+                    error=sa.bindparam("error"),
+                    processed_at=sa.bindparam("at"),
+                )
+            )
+        return self._stmt
+
+
+_MARK = _MarkStatement()
+
+
 #: The audit detail of a successful processing (see :meth:`Receiver.outcomes`).
 #: the audit ``detail`` of an inbox entry processed without error (read back by the receiver)
 PROCESSED = "verwerkt"
@@ -346,10 +371,17 @@ def _oin_refused(oin: str | None) -> str:
 
 def _peer_identity(der: bytes | None) -> tuple[str | None, str]:
     """(OIN, subject) of a peer certificate (DER); (None, "") without a readable one."""
-    from ieb.transport.pki import load_certificates, oin_from_certificate
-
     if not der:
         return None, ""
+    return _identity_of(bytes(der))
+
+
+@functools.lru_cache(maxsize=256)
+def _identity_of(der: bytes) -> tuple[str | None, str]:
+    """:func:`_peer_identity` of one certificate, remembered (a keep-alive peer sends many requests
+    with the same certificate; parsing it per request was a tenth of the receiver's CPU)."""
+    from ieb.transport.pki import load_certificates, oin_from_certificate
+
     try:
         cert = load_certificates(der)[0]
         return oin_from_certificate(cert), cert.subject.rfc4514_string()
@@ -409,11 +441,24 @@ class Receiver(SoapEndpoint):
     ) -> Bv03 | SoapReply:
         """Store the envelope (:meth:`store`), process a new one (:meth:`process`) and answer Bv03.
 
-        A redelivery of an envelope that was stored but never processed (the database failed in
+        Without a handler, storing and marking the entry processed (with both audit rows) is ONE
+        transaction per request (issue 22: two commits per message were most of the receiver's
+        CPU); with a handler the entry is committed first (nothing acknowledged is lost), the
+        handler runs in its own transaction and the entry is marked after it. A redelivery of an envelope that was stored but never processed (the database failed in
         between) is processed now. When the database cannot be used (down, locked, disk full) the
         answer is the RETRYABLE fault :meth:`retry_later` (HTTP 503, Fo03 StUF058): the sender
         keeps the message and offers it again; nothing is acknowledged that was not stored."""
         try:
+            if self.handler is None:
+                with self.engine.begin() as conn:
+                    entry, status = self.store(envelope, raw, peer, conn=conn, processed=True)
+                    if status == "received" and entry is not None:  # stored as processed already
+                        self._audit_processed(conn, entry, None, None)
+                    elif status == "redelivery":
+                        entry = self._unprocessed(envelope.referentienummer, conn=conn)
+                        if entry is not None:
+                            self._mark(conn, entry, None, None)
+                return bv03_for(envelope, zender=self.systeem)
             entry, status = self.store(envelope, raw, peer)
             if status == "redelivery":
                 entry = self._unprocessed(envelope.referentienummer)
@@ -449,13 +494,15 @@ class Receiver(SoapEndpoint):
         )
         return SoapReply(503, soap_fault(fo03))
 
-    def _unprocessed(self, referentienummer: str) -> InboxEntry | None:
+    def _unprocessed(self, referentienummer: str, *, conn: sa.Connection | None = None) -> InboxEntry | None:
         """The inbox entry of ``referentienummer`` when it is still ``received`` (not processed)."""
         t = self.inbox
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t).where(t.c.referentienummer == referentienummer, t.c.status == "received")
-            ).first()
+        query = sa.select(t).where(t.c.referentienummer == referentienummer, t.c.status == "received")
+        if conn is not None:
+            row = conn.execute(query).first()
+        else:
+            with self.engine.connect() as c:
+                row = c.execute(query).first()
         if row is None:
             return None
         return InboxEntry(
@@ -467,15 +514,24 @@ class Receiver(SoapEndpoint):
             row.peer_oin,
         )
 
-    def store(self, envelope: Envelope, raw: bytes, peer: PeerInfo) -> tuple[InboxEntry | None, str]:
-        """Insert the envelope in the inbox and commit; returns the entry and its status
-        (``received``, ``duplicate`` for a second retour, or ``redelivery`` when seen before)."""
+    def store(
+        self,
+        envelope: Envelope,
+        raw: bytes,
+        peer: PeerInfo,
+        *,
+        conn: sa.Connection | None = None,
+        processed: bool = False,
+    ) -> tuple[InboxEntry | None, str]:
+        """Insert the envelope in the inbox and commit (or write in ``conn``'s transaction); returns
+        the entry and its status (``received``, ``duplicate`` for a second retour, or ``redelivery``
+        when seen before). ``processed``: a new entry is stored as processed at once (no handler)."""
         from ieb.transport.inbox import store_envelope
 
         functie = envelope.functie if isinstance(envelope, Di01 | Du01) else None
         cross = envelope.cross_refnummer
         stored = store_envelope(
-            self.engine,
+            conn if conn is not None else self.engine,
             referentienummer=envelope.referentienummer,
             cross_ref_nummer=cross,
             berichtcode=envelope.berichtcode,
@@ -485,6 +541,7 @@ class Receiver(SoapEndpoint):
             raw=raw,
             received_at=utcnow(),
             audit=self.audit,
+            processed=processed,
         )
         status, new_id = stored.status, stored.id
         if new_id is None:
@@ -501,7 +558,6 @@ class Receiver(SoapEndpoint):
         leaves the row ``received`` and :meth:`ieb.exchange.retours.Retours.replay` runs the (idempotent)
         handler again.
         """
-        t = self.inbox
         outcome: str | None = None
         error: str | None = None
         try:
@@ -512,24 +568,40 @@ class Receiver(SoapEndpoint):
                 raise  # stays ``received``: processed on the redelivery or by the inbox replay
             log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
             error = f"{type(exc).__name__}: {exc}"
-        status = "failed" if error else "processed"
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(t)
-                .where(t.c.id == entry.id, t.c.status == "received")
-                .values(status=status, error=error[:2000] if error else None, processed_at=utcnow())
-            )
-            self.audit.record(
-                "in",
-                entry.berichtcode,
-                referentienummer=entry.referentienummer,
-                cross_ref_nummer=entry.cross_ref_nummer,
-                functie=entry.functie,
-                outcome=outcome if outcome is not None and not error else status,
-                detail=error or PROCESSED,
-                conn=conn,
-            )
+            return self._mark(conn, entry, outcome, error)
+
+    def _mark(self, conn: sa.Connection, entry: InboxEntry, outcome: str | None, error: str | None) -> str:
+        """Mark ``entry`` processed (or failed with ``error``) in ``conn``'s transaction, with its
+        audit row (detail :data:`PROCESSED` when it went well). Returns the status."""
+        t = self.inbox
+        status = "failed" if error else "processed"
+        conn.execute(
+            _MARK.get(t),
+            {
+                "entry_id": entry.id,
+                "status": status,
+                "error": error[:2000] if error else None,
+                "at": utcnow(),
+            },
+        )
+        self._audit_processed(conn, entry, outcome, error)
         return status
+
+    def _audit_processed(
+        self, conn: sa.Connection, entry: InboxEntry, outcome: str | None, error: str | None
+    ) -> None:
+        status = "failed" if error else "processed"
+        self.audit.record(
+            "in",
+            entry.berichtcode,
+            referentienummer=entry.referentienummer,
+            cross_ref_nummer=entry.cross_ref_nummer,
+            functie=entry.functie,
+            outcome=outcome if outcome is not None and not error else status,
+            detail=error or PROCESSED,
+            conn=conn,
+        )
 
     def _processing_rows(self) -> list[tuple[str, str]]:
         """(retour key, outcome) of every successful processing, oldest first, from the audit table."""
