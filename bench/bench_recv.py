@@ -67,7 +67,6 @@ def bench_recv(n: int = 300, rounds: int = 3) -> dict[str, Any]:
     """``{"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg", "details"}``: the receiver's
     and the bare app's CPU milliseconds per message (medians of ``rounds`` rounds of ``n``)."""
     from bench.run import _pki, di01s
-
     from ieb.transport.client import GgkClient, make_session
     from ieb.transport.tls import TlsFiles
 

@@ -96,7 +96,9 @@ def store_envelope(
     }
     if isinstance(engine, Connection):
         return _store(engine, t, values, audit)
-    with engine.begin() as conn:
+    from ieb.transport.outbox import write_lock
+
+    with write_lock(engine), engine.begin() as conn:
         return _store(conn, t, values, audit)
 
 

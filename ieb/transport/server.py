@@ -59,7 +59,7 @@ from ieb.ggk.soap import soap_envelope
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import WusSigning
 from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits, _mb
-from ieb.transport.outbox import database_unavailable, ledger_tables, utcnow
+from ieb.transport.outbox import database_unavailable, ledger_tables, utcnow, write_lock
 from ieb.types import mask_bsns
 from ieb.xmlsafe import MAX_ENVELOPE_BYTES
 
@@ -450,7 +450,7 @@ class Receiver(SoapEndpoint):
         keeps the message and offers it again; nothing is acknowledged that was not stored."""
         try:
             if self.handler is None:
-                with self.engine.begin() as conn:
+                with write_lock(self.engine), self.engine.begin() as conn:
                     entry, status = self.store(envelope, raw, peer, conn=conn, processed=True)
                     if status == "received" and entry is not None:  # stored as processed already
                         self._audit_processed(conn, entry, None, None)
@@ -568,7 +568,7 @@ class Receiver(SoapEndpoint):
                 raise  # stays ``received``: processed on the redelivery or by the inbox replay
             log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
             error = f"{type(exc).__name__}: {exc}"
-        with self.engine.begin() as conn:
+        with write_lock(self.engine), self.engine.begin() as conn:
             return self._mark(conn, entry, outcome, error)
 
     def _mark(self, conn: sa.Connection, entry: InboxEntry, outcome: str | None, error: str | None) -> str:
