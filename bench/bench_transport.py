@@ -130,6 +130,24 @@ def bench_send_workers(n: int, rounds: int, pg_url: str | None = None) -> dict[s
     return out
 
 
+def b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
+    """``bench/run.py`` B3 plus issue 22's keys: ``signed_vs_unsigned`` (from B3's own rounds),
+    ``workers4_vs_1`` (SQLite) and ``workers4_vs_1_postgresql`` (when ``IEB_TEST_POSTGRES_URL`` is
+    set, else None) from :func:`bench_send_workers`, and the load average at the time."""
+    import os
+
+    b3 = dict(b3)
+    b3["signed_vs_unsigned"] = b3.get("details", {}).get("signed_vs_unsigned")
+    workers = bench_send_workers(
+        100 if quick else 500, 1 if quick else 3, os.environ.get("IEB_TEST_POSTGRES_URL")
+    )
+    b3["workers4_vs_1"] = workers["workers4_vs_1"]
+    b3["workers4_vs_1_postgresql"] = workers["workers4_vs_1_postgresql"]
+    b3["loadavg"] = workers["loadavg"]
+    b3.setdefault("details", {})["send_workers"] = workers["details"]
+    return b3
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300)

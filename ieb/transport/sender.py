@@ -327,6 +327,9 @@ class Sender:
         self._lock = threading.Lock()
         self._alive = 0
         self._last_hold = -1e18
+        #: wakes idle workers: after every batch (rows may have become sendable, or the drain is
+        #: done) and on stop; the caller's :class:`Wakeup` in :meth:`run_forever`
+        self._wake: Wakeup | None = None
         #: what the workers know about the database (for /health)
         self.health_state = SenderHealth(clock)
         #: longest idle sleep of :meth:`run_forever` (one cheap query per wake-up)
@@ -347,7 +350,14 @@ class Sender:
 
     def stop(self) -> None:
         """Ask the workers to stop after their current message."""
+        self._halt()
+
+    def _halt(self) -> None:
+        """Set the stop flag and wake idle workers, so they see it at once."""
         self._stop.set()
+        wake = self._wake
+        if wake is not None:
+            wake.set()
 
     @property
     def stopping(self) -> bool:
@@ -409,7 +419,7 @@ class Sender:
             "verzender stopt: %s; oplossing: herstel de database, de supervisor start ieb opnieuw", cause
         )
         self.health_state.stopped(cause)
-        self._stop.set()
+        self._halt()
         if self.on_give_up is not None:
             try:
                 self.on_give_up(cause)
@@ -552,13 +562,13 @@ class Sender:
                 return
         if len(self._unreachable) < self._db("open berichten tellen", self.outbox.sendable_count):
             return
-        self._stop.set()
+        self._halt()
 
     def _stop_for(self, exc: TransportError) -> None:
         with self._lock:
             if self._permanent is None:
                 self._permanent = exc
-        self._stop.set()
+        self._halt()
 
     # -- loops --------------------------------------------------------------------------------
 
@@ -655,6 +665,8 @@ class Sender:
         finally:
             if batch.acks:
                 self._flush(batch)
+            if wake is not None:
+                wake.set()  # idle workers look again (a draining one may be done now)
         return False
 
     def _keep_leases(self, batch: _Batch) -> None:
@@ -703,6 +715,8 @@ class Sender:
     ) -> DrainResult:
         started = time.monotonic()
         deadline = started + timeout if timeout is not None else float("inf")
+        wake = wake or Wakeup()
+        self._wake = wake
         result = DrainResult()
         lock = threading.Lock()
         self.health_state.state = "ok"
@@ -722,7 +736,7 @@ class Sender:
                 while th.is_alive():
                     th.join(timeout=0.2)
         except KeyboardInterrupt:
-            self._stop.set()
+            self._halt()
             for th in threads:
                 th.join(timeout=60)
             try:
