@@ -67,6 +67,7 @@ def bench_recv(n: int = 300, rounds: int = 3) -> dict[str, Any]:
     """``{"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg", "details"}``: the receiver's
     and the bare app's CPU milliseconds per message (medians of ``rounds`` rounds of ``n``)."""
     from bench.run import _pki, di01s
+    from ieb.ggk import parse
     from ieb.transport.client import GgkClient, make_session
     from ieb.transport.tls import TlsFiles
 
@@ -88,12 +89,12 @@ def bench_recv(n: int = 300, rounds: int = 3) -> dict[str, Any]:
         ):
             session = make_session(tls)
             targets = {"receiver": (url, pid), "ok": (bare_url, bare_pid)}
-            warm = [client.soap_request(e)[1] for e in di01s(20)]
+            warm = [client.soap_request(parse(e))[1] for e in di01s(20)]
             for u, _ in targets.values():
                 for body in warm:
                     session.post(u, data=body, headers=headers, timeout=30).raise_for_status()
             for r in range(rounds):
-                bodies = [client.soap_request(e)[1] for e in di01s(n)]
+                bodies = [client.soap_request(parse(e))[1] for e in di01s(n)]
                 order = ("receiver", "ok") if r % 2 == 0 else ("ok", "receiver")
                 for name in order:
                     u, p = targets[name]
