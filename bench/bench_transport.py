@@ -139,7 +139,7 @@ def b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
     b3 = dict(b3)
     b3["signed_vs_unsigned"] = b3.get("details", {}).get("signed_vs_unsigned")
     workers = bench_send_workers(
-        100 if quick else 500, 1 if quick else 3, os.environ.get("IEB_TEST_POSTGRES_URL")
+        200 if quick else 500, 1 if quick else 3, os.environ.get("IEB_TEST_POSTGRES_URL")
     )
     b3["workers4_vs_1"] = workers["workers4_vs_1"]
     b3["workers4_vs_1_postgresql"] = workers["workers4_vs_1_postgresql"]
