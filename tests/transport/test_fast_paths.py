@@ -163,3 +163,22 @@ def test_a_verified_chain_is_remembered_only_while_valid(
     other = create_test_pki(tmp_path_factory.mktemp("other"), ["0599"], label="ander TEST")
     with pytest.raises(wssec.CertificateError):  # other roots: never the remembered chain
         wssec._verify_chain(leaf, x509.load_pem_x509_certificates(other.roots.read_bytes()), inter, now)
+
+
+def test_the_bv03_template_gives_the_same_bytes_as_building_it() -> None:
+    import datetime as dt
+
+    from ieb.ggk import Systeem, du01_for, fo01_for
+    from ieb.transport.server import _BV03_TEMPLATES, _soap_bv03
+
+    di01 = new_di01(b"<x/>", "WMO401", "0363")
+    requests = [di01, du01_for(di01, b"<y/>"), fo01_for(di01, "IB102", "geen route")]
+    zenders = [Systeem(organisatie="0363", applicatie="ieb"), Systeem(organisatie="CAK", applicatie="a&b<c")]
+    for i, request in enumerate(requests * 2):
+        bv03 = bv03_for(
+            request,
+            zender=zenders[i % 2],
+            tijdstip=dt.datetime(2026, 12, 6, 17, i, 5, 123000, tzinfo=dt.UTC),
+        )
+        assert _BV03_TEMPLATES.render(bv03) == _soap_bv03(bv03)
+        assert parse(etree.tostring(etree.fromstring(_BV03_TEMPLATES.render(bv03))[1][0])) == bv03
