@@ -34,14 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ieb.cli.transport import run_demo
-from ieb.ggk import build, du01_for, new_di01, parse
-from ieb.simulator.faults import FaultConfig
-from ieb.transport.client import GgkClient, make_session
-from ieb.transport.outbox import open_ledger
-from ieb.transport.pki import create_test_pki
-from ieb.transport.server import HttpsServer, Receiver
-from ieb.transport.tls import TlsFiles
+from ieb.cli.transport import run_demo  # noqa: E402
+from ieb.ggk import build, du01_for, new_di01, parse  # noqa: E402
+from ieb.simulator.faults import FaultConfig  # noqa: E402
+from ieb.transport.client import GgkClient, make_session  # noqa: E402
+from ieb.transport.outbox import open_ledger  # noqa: E402
+from ieb.transport.pki import create_test_pki  # noqa: E402
+from ieb.transport.server import HttpsServer, Receiver  # noqa: E402
+from ieb.transport.tls import TlsFiles  # noqa: E402
 
 
 def _ok_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
