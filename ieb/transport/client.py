@@ -417,16 +417,16 @@ class GgkClient:
             body = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
         data = _SOAP_OPEN + body + _SOAP_CLOSE
         if self.signing is not None:
-            from ieb.transport.wssec import add_addressing, sign_envelope
+            from ieb.transport.wssec import add_addressing, parse_soap_envelope, sign_envelope
 
-            data = add_addressing(
-                data,
+            tree = add_addressing(
+                parse_soap_envelope(data),
                 to=self.endpoint,
                 action=SOAP_ACTIONS[operation],
                 message_id=f"urn:uuid:{ref}",
             )
             data = sign_envelope(
-                data,
+                tree,
                 key_pem=self.signing.key_pem,
                 cert_pem=self.signing.cert_pem,
                 key_password=self.signing.key_password,

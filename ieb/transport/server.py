@@ -306,18 +306,17 @@ class SoapEndpoint:
     def _answer(self, bv03: Bv03, request_sig: tuple[str, str | None] | None) -> bytes:
         if request_sig is None or self.signing is None:
             return _BV03_TEMPLATES.render(bv03)
-        data = _soap_bv03(bv03)
         from ieb.transport.wssec import add_addressing, sign_envelope, signature_confirmation
 
-        data = add_addressing(
-            data,
+        tree = add_addressing(
+            soap_envelope(envelope_to_element(bv03)),  # our own tree: nothing to parse
             to="http://www.w3.org/2005/08/addressing/anonymous",
             action=SOAP_ACTIONS["ggk_Di01"] + "Response",
             relates_to=request_sig[1] or f"urn:uuid:{bv03.cross_refnummer}",
         )
-        data = signature_confirmation(data, request_signature_value=request_sig[0])
+        tree = signature_confirmation(tree, request_signature_value=request_sig[0])
         return sign_envelope(
-            data,
+            tree,
             key_pem=self.signing.key_pem,
             cert_pem=self.signing.cert_pem,
             key_password=self.signing.key_password,

@@ -70,6 +70,7 @@ __all__ = [
     "VerifiedEnvelope",
     "WsSecurityError",
     "add_addressing",
+    "parse_soap_envelope",
     "sign_envelope",
     "signature_confirmation",
     "verify_envelope",
@@ -267,6 +268,14 @@ def _parse(data: bytes) -> etree._Element:
         if exc.kind == "syntax":
             raise SoapEnvelopeError(f"de envelop is geen welgevormde XML: {mask_bsns(str(exc))}") from None
         raise UnsafeEnvelopeError(f"de envelop wordt geweigerd: {mask_bsns(str(exc))}") from None
+
+
+def parse_soap_envelope(data: bytes) -> etree._Element:
+    """The Envelope element of SOAP bytes, parsed the way the functions here parse them (hardened,
+    comments dropped), to hand the tree to :func:`add_addressing`, :func:`signature_confirmation`
+    and :func:`sign_envelope` without parsing it again for each. Raises :class:`SoapEnvelopeError`
+    or :class:`UnsafeEnvelopeError`."""
+    return _parse(data)
 
 
 def _serialise(root: etree._Element) -> bytes:
@@ -617,7 +626,7 @@ def _load_signing_material(
 
 
 def sign_envelope(
-    envelope_bytes: bytes,
+    envelope_bytes: bytes | etree._Element,
     *,
     key_pem: bytes,
     cert_pem: bytes,
@@ -633,7 +642,9 @@ def sign_envelope(
     ``wsse:BinarySecurityToken`` with ``cert_pem``'s first certificate and a ``ds:Signature``
     that references by ``wsu:Id`` the Body, every WS-Addressing header, the Timestamp and every
     ``wsse11:SignatureConfirmation``; exclusive C14N, RSA with ``hash_algorithm`` (SHA-256 by
-    default) and digests with the same hash.
+    default) and digests with the same hash. ``envelope_bytes`` may also be the Envelope element of
+    a tree (for example from :func:`add_addressing` given an element; it is changed in place), which
+    saves parsing the bytes again.
     """
     if timestamp_ttl <= 0:
         raise ValueError("timestamp_ttl moet positief zijn")
@@ -643,7 +654,7 @@ def sign_envelope(
     key, cert = _load_signing_material(bytes(key_pem), bytes(cert_pem), key_password)
     created = _now(now)
 
-    root = _parse(envelope_bytes)
+    root = _parse(envelope_bytes) if isinstance(envelope_bytes, bytes | bytearray) else envelope_bytes
     header = _ensure_header(root)
     _, body = _envelope_parts(root)
     securities = _security_headers(header)
