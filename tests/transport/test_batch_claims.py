@@ -200,3 +200,76 @@ def test_four_workers_with_batches_send_each_row_exactly_once(any_engine: sa.Eng
     result = Sender(outbox, transport, policy=FAST, batch=8).drain(workers=4)
     assert result.acknowledged == 60 and result.lease_lost == 0
     assert Counter(transport.sent) == Counter(refs)
+
+
+BATCH_SENDER = """
+import sys
+from ieb.transport.client import GgkClient
+from ieb.transport.outbox import Outbox, open_ledger
+from ieb.transport.sender import RetryPolicy, Sender
+from ieb.transport.tls import TlsFiles
+
+db, url, cert, key, ca = sys.argv[1:6]
+engine = open_ledger(db)
+client = GgkClient(url, tls=TlsFiles(cert, key, ca), connect_timeout=1, operation_timeout=1)
+policy = RetryPolicy(max_attempts=50, attempts_per_claim=2, backoff_initial=0.01, backoff_max=0.1,
+                     requeue_initial=0.05, requeue_max=0.5)
+sender = Sender(Outbox(engine, lease_seconds=4), client, policy=policy, batch=8)
+assert sender.batch == 8
+sender.drain(workers=3, timeout=90)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_batch_then_restart_loses_nothing_and_processes_nothing_twice(tmp_path: Path) -> None:
+    """Batches of 8 claimed by 3 workers, the process killed with -9 mid-run: after a restart every
+    message is acknowledged, stored once by the receiver and processed exactly once."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ieb.transport.pki import create_test_pki
+    from ieb.transport.server import HttpsServer, Receiver
+    from ieb.transport.tls import TlsFiles
+
+    pki = create_test_pki(tmp_path / "pki", ["0363", "GGK"])
+    g, k = pki.party("0363"), pki.party("GGK")
+    receiver_engine = open_ledger(f"sqlite:///{tmp_path / 'cak-side.sqlite'}")
+    processed: list[str] = []
+    lock = threading.Lock()
+
+    def handler(envelope: object, entry: object) -> str:
+        with lock:
+            processed.append(entry.referentienummer)  # type: ignore[attr-defined]
+        time.sleep(0.01)  # slow enough for the kill to land mid-run
+        return "ok"
+
+    app = Receiver(receiver_engine, organisatie="CAK", allowed_oins={g.oin}, handler=handler)
+    server = HttpsServer(app, TlsFiles(k.chain, k.key, pki.roots), threads=6).start()
+    db = f"sqlite:///{tmp_path / 'gemeente.sqlite'}"
+    engine = open_ledger(db)
+    outbox = Outbox(engine)
+    refs = _fill(outbox, 80)
+    args = [sys.executable, "-c", BATCH_SENDER, db, server.url, str(g.chain), str(g.key), str(pki.roots)]
+    try:
+        first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while len(processed) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        counts = outbox.counts()
+        assert counts["acknowledged"] < 80, counts  # killed mid-run
+        second = subprocess.run(args, timeout=150, capture_output=True, check=False)
+        assert second.returncode == 0, second.stderr.decode()[-2000:]
+        assert outbox.counts()["acknowledged"] == 80
+        inbox = ledger_tables().inbox
+        with receiver_engine.connect() as conn:
+            stored = [r.referentienummer for r in conn.execute(sa.select(inbox.c.referentienummer))]
+        assert sorted(stored) == sorted(refs)  # lost: 0, stored once each
+        assert sorted(processed) == sorted(refs)  # each processed exactly once
+    finally:
+        server.stop()
+        receiver_engine.dispose()
+        engine.dispose()
