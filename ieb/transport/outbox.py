@@ -403,10 +403,6 @@ class Outbox:
         sending with an expired lease. Counts the attempt before anything is sent."""
         t = self.table
         now = self.clock()
-        due = sa.or_(
-            sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now, ~self._blocked(t)),
-            sa.and_(t.c.status == "sending", t.c.locked_until < now),
-        )
         values = {
             "status": "sending",
             "locked_by": self.worker_id,
@@ -415,30 +411,37 @@ class Outbox:
             "updated_at": now,
         }
         cols = (t.c.id, t.c.referentienummer, t.c.functie, t.c.envelope, t.c.attempts)
+        # Two candidate queries, each an ordered walk of the index on (status, next_attempt_at) that
+        # stops after ``limit`` rows: one OR over both kinds made the database sort every due row
+        # for each claim (8 ms per claim with 3,000 rows pending; quadratic in an initial delivery).
+        # Expired leases (recovery, rare) first, then pending rows in due order.
+        expired = sa.and_(t.c.status == "sending", t.c.locked_until < now)
+        pending = sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now, ~self._blocked(t))
         with write_lock(self.engine), self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                ids = list(
-                    conn.execute(
-                        sa.select(t.c.id)
-                        .where(due)
-                        .order_by(t.c.next_attempt_at, t.c.id)
-                        .limit(limit)
-                        .with_for_update(skip_locked=True)
-                    ).scalars()
+            postgres = conn.dialect.name == "postgresql"
+            ids: list[int] = []
+            for cond in (expired, pending):
+                if len(ids) >= limit:
+                    break
+                query = (
+                    sa.select(t.c.id)
+                    .where(cond)
+                    .order_by(t.c.next_attempt_at, t.c.id)
+                    .limit(limit - len(ids))
                 )
-                if not ids:
-                    return []
-                rows = conn.execute(
-                    sa.update(t).where(t.c.id.in_(ids)).values(**values).returning(*cols)
-                ).all()
-            else:
-                sub = sa.select(t.c.id).where(due).order_by(t.c.next_attempt_at, t.c.id).limit(limit)
-                rows = conn.execute(
-                    sa.update(t)
-                    .where(t.c.id.in_(sub.scalar_subquery()), due)
-                    .values(**values)
-                    .returning(*cols)
-                ).all()
+                if postgres:
+                    query = query.with_for_update(skip_locked=True)
+                ids.extend(int(i) for i in conn.execute(query).scalars())
+            if not ids:
+                return []
+            # the candidates are ours until commit (SQLite: BEGIN IMMEDIATE, one writer; PostgreSQL:
+            # FOR UPDATE), so the update re-checks only the status, by primary key
+            rows = conn.execute(
+                sa.update(t)
+                .where(t.c.id.in_(ids), t.c.status.in_(("pending", "sending")))
+                .values(**values)
+                .returning(*cols)
+            ).all()
         claimed = [
             ClaimedMessage(int(r.id), r.referentienummer, r.functie, bytes(r.envelope), int(r.attempts))
             for r in rows
@@ -654,16 +657,16 @@ class Outbox:
                     .returning(t.c.id)
                 ).scalars()
             }
-            for i in sorted(done):
-                m = by_id[i]
-                self.audit.record(
-                    "out",
-                    "delivery",
-                    referentienummer=m.referentienummer,
-                    functie=m.functie,
-                    outcome="acknowledged",
-                    conn=conn,
-                )
+            self.audit.record_many(
+                "out",
+                "delivery",
+                [
+                    {"referentienummer": by_id[i].referentienummer, "functie": by_id[i].functie}
+                    for i in sorted(done)
+                ],
+                outcome="acknowledged",
+                conn=conn,
+            )
         for m in msgs:
             if m.id not in done:
                 log.warning("lease op %s verloren voordat de status werd vastgelegd", m.referentienummer)
