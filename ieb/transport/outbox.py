@@ -22,10 +22,14 @@ protocol behind it :mod:`ieb.transport.base`.
   blocking the rows that were queued before that was known (they wait, see :meth:`waiting` for the
   reason in plain Dutch); rows queued after it are planned with that knowledge and go out.
   Rows without a delivery (callbacks of the simulator, hand-made envelopes) are not ordered.
-* **Claiming** is atomic: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` inside the claiming
-  transaction, so several sender processes share one outbox without ever holding the same row; on
-  SQLite one ``UPDATE ... WHERE id IN (SELECT ...) RETURNING`` (SQLite serialises writers). The
-  order rule is part of the claim's WHERE, so it holds across processes.
+* **Claiming** is atomic and batched (:meth:`Outbox.claim` takes ``limit`` rows in one
+  transaction; :meth:`Outbox.acknowledge_many` records several acknowledgements in one): the
+  candidates (expired leases, then due pending rows, each an index-ordered query that stops at the
+  limit) are selected and updated by primary key inside one transaction, on PostgreSQL with
+  ``SELECT ... FOR UPDATE SKIP LOCKED`` so several sender processes share one outbox without ever
+  holding the same row, on SQLite under ``BEGIN IMMEDIATE`` (one writer; in this process also
+  :func:`write_lock`). The order rule is part of the candidates' WHERE, so it holds across
+  processes.
 * **Crashes**: a process killed at any point leaves its rows ``pending`` or ``sending``. A
   ``sending`` row whose lease expired is claimed again and resent with the same referentienummer;
   the receiver is idempotent on it (a redelivery is acknowledged, not processed twice).
