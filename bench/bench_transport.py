@@ -12,11 +12,17 @@ Measured in the same run, all on 127.0.0.1 with the same test PKI and mutual TLS
   retour processing), without and with fault injection.
 
 Prints messages/second and the ratio to the baseline. No timings are asserted anywhere.
+
+:func:`bench_send_workers` (used by ``bench/run.py`` B3, key ``workers4_vs_1``): ``ieb send``'s
+path (outbox rows -> :class:`~ieb.transport.sender.Sender` with :class:`GgkClient`, leases, batched
+claims and acknowledgements) with 4 workers vs 1 worker, to the receiver in its own process, on a
+SQLite outbox and, when a PostgreSQL URL is given, on a PostgreSQL one; rounds alternate.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -24,14 +30,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ieb.cli.transport import run_demo
-from ieb.ggk import build, du01_for, new_di01
-from ieb.simulator.faults import FaultConfig
-from ieb.transport.client import GgkClient, make_session
-from ieb.transport.outbox import open_ledger
-from ieb.transport.pki import create_test_pki
-from ieb.transport.server import HttpsServer, Receiver
-from ieb.transport.tls import TlsFiles
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ieb.cli.transport import run_demo  # noqa: E402
+from ieb.ggk import build, du01_for, new_di01, parse  # noqa: E402
+from ieb.simulator.faults import FaultConfig  # noqa: E402
+from ieb.transport.client import GgkClient, make_session  # noqa: E402
+from ieb.transport.outbox import open_ledger  # noqa: E402
+from ieb.transport.pki import create_test_pki  # noqa: E402
+from ieb.transport.server import HttpsServer, Receiver  # noqa: E402
+from ieb.transport.tls import TlsFiles  # noqa: E402
 
 
 def _ok_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -45,6 +55,97 @@ def _parallel(n: int, workers: int, fn: Callable[[int], object]) -> float:
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(fn, range(n)))
     return time.perf_counter() - started
+
+
+def bench_send_workers(n: int, rounds: int, pg_url: str | None = None) -> dict[str, Any]:
+    """``{"workers4_vs_1", "workers4_vs_1_postgresql", "loadavg", "details"}``: messages/second of
+    a drain with 4 workers divided by one with 1 worker (medians over ``rounds``), for a SQLite
+    outbox and (``pg_url`` given) a PostgreSQL outbox in a fresh database; None when not measured."""
+    import os
+    import statistics
+    import uuid
+
+    import sqlalchemy as sa
+
+    from bench.bench_recv import _server
+    from bench.run import _pki, di01s
+    from ieb.transport.outbox import Outbox
+    from ieb.transport.sender import Sender
+
+    out: dict[str, Any] = {"workers4_vs_1": None, "workers4_vs_1_postgresql": None, "details": {}}
+    with tempfile.TemporaryDirectory(prefix="ieb-send-") as tmp_name:
+        tmp = Path(tmp_name)
+        pki = _pki(tmp / "pki")
+        k = pki.party("GGK")
+        tls = TlsFiles(k.chain, k.key, pki.roots)
+        databases: list[tuple[str, str, Callable[[], None]]] = [
+            ("sqlite", f"sqlite:///{tmp / 'outbox.sqlite'}", lambda: None)
+        ]
+        if pg_url:
+            name = "ieb_bench_" + uuid.uuid4().hex[:10]
+            admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+            def drop(name: str = name) -> None:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+                admin.dispose()
+
+            url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+            databases.append(("postgresql", url, drop))
+        with _server(tmp / "pki", tmp / "receiver.sqlite", "receiver") as (recv_url, _pid):
+            for label, db_url, cleanup in databases:
+                engine = open_ledger(db_url)
+                try:
+                    rates: dict[int, list[float]] = {1: [], 4: []}
+                    with GgkClient(recv_url, tls=tls, pool_maxsize=8) as client:
+                        client.send(di01s(1)[0])  # TLS session, first connection
+                        for r in range(rounds):
+                            for workers in (1, 4) if r % 2 == 0 else (4, 1):
+                                outbox = Outbox(engine)
+                                rows = [
+                                    {
+                                        "envelope": env,
+                                        "referentienummer": parse(env).referentienummer,
+                                        "afzender": "0363",
+                                        "functie": "WMO401",
+                                    }
+                                    for env in di01s(n)
+                                ]
+                                outbox.enqueue_many(rows)
+                                result = Sender(outbox, client).drain(workers=workers)
+                                if result.acknowledged != n:
+                                    raise RuntimeError(f"{label}: {result}")
+                                rates[workers].append(n / result.seconds)
+                    one, four = statistics.median(rates[1]), statistics.median(rates[4])
+                    key = "workers4_vs_1" if label == "sqlite" else "workers4_vs_1_postgresql"
+                    out[key] = four / one
+                    out["details"][label] = {"msgs_per_s_1": one, "msgs_per_s_4": four, "rounds": rates}
+                finally:
+                    engine.dispose()
+                    cleanup()
+    out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    out["details"]["n"] = n
+    return out
+
+
+def b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
+    """``bench/run.py`` B3 plus issue 22's keys: ``signed_vs_unsigned`` (from B3's own rounds),
+    ``workers4_vs_1`` (SQLite) and ``workers4_vs_1_postgresql`` (when ``IEB_TEST_POSTGRES_URL`` is
+    set, else None) from :func:`bench_send_workers`, and the load average at the time."""
+    import os
+
+    b3 = dict(b3)
+    b3["signed_vs_unsigned"] = b3.get("details", {}).get("signed_vs_unsigned")
+    workers = bench_send_workers(
+        200 if quick else 500, 1 if quick else 3, os.environ.get("IEB_TEST_POSTGRES_URL")
+    )
+    b3["workers4_vs_1"] = workers["workers4_vs_1"]
+    b3["workers4_vs_1_postgresql"] = workers["workers4_vs_1_postgresql"]
+    b3["loadavg"] = workers["loadavg"]
+    b3.setdefault("details", {})["send_workers"] = workers["details"]
+    return b3
 
 
 def main() -> None:

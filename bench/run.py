@@ -26,7 +26,9 @@ medians of interleaved rounds. Nothing here is asserted; no unit test times anyt
 JSON contract::
 
     {"B1": {"msgs_per_s", "vs_floor", "vs_xsdata"}, "B2": {"msgs_per_s", "vs_floor"},
-     "B3": {"msgs_per_s", "vs_requests", "vs_zeep", "signed_msgs_per_s"},
+     "B3": {"msgs_per_s", "vs_requests", "vs_zeep", "signed_msgs_per_s", "signed_vs_unsigned",
+            "workers4_vs_1", "workers4_vs_1_postgresql", "loadavg"},
+     "RECV": {"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg"},
      "B4": {"peak_rss_mb": {"1000", "100000"}, "bytes_per_message"},
      "B5": {"plan_one_ms": {"1000", "100000"}}}
 
@@ -1039,6 +1041,16 @@ def table(results: dict[str, Any]) -> str:
             b["details"]["signed_vs_unsigned"],
         )
         row("   receiver ceiling: bare requests, 4 threads", f"{r['requests_4_threads']:.0f}/s")
+        for key, label in (("workers4_vs_1", "SQLite"), ("workers4_vs_1_postgresql", "PostgreSQL")):
+            if b.get(key) is not None:
+                row(f"   ieb send, 4 workers vs 1 ({label}, load {b['loadavg'][0]:.1f})", "", b[key])
+    if "RECV" in results:
+        b = results["RECV"]
+        row(
+            f"RECV receiver CPU per message (bare app {b['bare_cpu_ms_per_msg']:.2f} ms, load {b['loadavg'][0]:.1f})",
+            f"{b['cpu_ms_per_msg']:.2f} ms",
+            b["bare_cpu_ms_per_msg"] / b["cpu_ms_per_msg"],
+        )
     if "B4" in results:
         b = results["B4"]
         for n, mb in b["peak_rss_mb"].items():
@@ -1089,11 +1101,23 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
+    from bench.bench_transport import b3_extra  # issue 22: workers4_vs_1, signed_vs_unsigned
+
+    return b3_extra(b3, quick)
+
+
+def _bench_recv(n: int, rounds: int) -> dict[str, Any]:
+    from bench.bench_recv import bench_recv  # issue 22: receiver CPU per message vs a bare app
+
+    return bench_recv(n, rounds)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (about a minute)")
     parser.add_argument("--json", action="store_true", help="print the JSON contract only")
-    parser.add_argument("--only", default="B1,B2,B3,B4,B5", help="comma-separated subset")
+    parser.add_argument("--only", default="B1,B2,B3,B4,B5,RECV", help="comma-separated subset")
     parser.add_argument("--save", metavar="PATH", help="also write the JSON result to PATH")
     parser.add_argument("--b4-child", nargs=2, metavar=("N", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1107,7 +1131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("B1", lambda: bench_b1(1000 if q else 5000, 1 if q else 3, None if q else 100_000)),
         ("B2", lambda: bench_b2(1000 if q else 10_000, 1 if q else 3)),
-        ("B3", lambda: bench_b3(60 if q else 500, 1 if q else 3, 20 if q else 100)),
+        ("B3", lambda: _b3_extra(bench_b3(60 if q else 500, 1 if q else 3, 20 if q else 100), q)),
+        ("RECV", lambda: _bench_recv(100 if q else 500, 1 if q else 3)),
         ("B4", lambda: bench_b4([1000, 2000] if q else [1000, PER_GEMEENTE, 100_000], [1000, 100_000])),
         (
             "B5",

@@ -135,3 +135,48 @@ class AuditTrail:
         assert self.engine is not None
         with self.engine.begin() as c:
             c.execute(stmt, row)
+
+    def record_many(
+        self,
+        direction: Direction,
+        kind: str,
+        events: list[dict[str, str | None]],
+        *,
+        outcome: str,
+        conn: sa.Connection,
+    ) -> None:
+        """Several events of one ``kind`` and ``outcome`` in ``conn``'s transaction, one
+        ``executemany`` (each event a dict with ``referentienummer`` and optionally
+        ``cross_ref_nummer``, ``functie``, ``detail``); logged one line each like :meth:`record`."""
+        import sqlalchemy as sa
+
+        if not events:
+            return
+        at = dt.datetime.now(dt.UTC)
+        rows = []
+        for e in events:
+            raw = e.get("detail")
+            detail = mask_bsns(raw)[:2000] if raw else None
+            self.log.info(
+                "%s %s ref=%s crossref=%s functie=%s outcome=%s%s",
+                direction,
+                kind,
+                e.get("referentienummer") or "-",
+                e.get("cross_ref_nummer") or "-",
+                e.get("functie") or "-",
+                outcome,
+                f" detail={detail}" if detail else "",
+            )
+            rows.append(
+                {
+                    "at": at,
+                    "direction": direction,
+                    "kind": kind[:16],
+                    "referentienummer": e.get("referentienummer"),
+                    "cross_ref_nummer": e.get("cross_ref_nummer"),
+                    "functie": e.get("functie"),
+                    "outcome": outcome[:32],
+                    "detail": detail,
+                }
+            )
+        conn.execute(sa.insert(self.table), rows)

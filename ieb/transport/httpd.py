@@ -481,6 +481,10 @@ class _Manager(connections.ConnectionManager):
             return None
         try:
             raw.setblocking(False)
+            if raw.family in (socket.AF_INET, socket.AF_INET6):
+                # answers go out in several TLS records (head, body): without TCP_NODELAY the
+                # second waits for the client's delayed ACK, up to 40 ms per request (issue 22)
+                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls = server.ssl_context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
         except OSError as exc:
             server.release(address)

@@ -37,21 +37,31 @@ class StoredEnvelope:
     status: str
 
 
+_INSERTS: dict[tuple[str, str], Any] = {}
+
+
 def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int | None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` with ``values`` as parameters (the
+    statement is built once per dialect: building ``.values(**row)`` per call cost more than the
+    insert itself)."""
+    key = (conn.dialect.name, table.name)
+    stmt = _INSERTS.get(key)
+    if stmt is None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            stmt = pg_insert(table).on_conflict_do_nothing().returning(table.c.id)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    new_id = conn.execute(stmt.returning(table.c.id)).scalar_one_or_none()
+            stmt = sqlite_insert(table).on_conflict_do_nothing().returning(table.c.id)
+        _INSERTS[key] = stmt
+    new_id = conn.execute(stmt, values).scalar_one_or_none()
     return int(new_id) if new_id is not None else None
 
 
 def store_envelope(
-    engine: Engine,
+    engine: Engine | Connection,
     *,
     referentienummer: str,
     cross_ref_nummer: str | None,
@@ -62,8 +72,13 @@ def store_envelope(
     raw: bytes,
     received_at: Any,
     audit: AuditTrail | None = None,
+    processed: bool = False,
 ) -> StoredEnvelope:
-    """Insert an arrived envelope in the inbox and commit (see the module docstring)."""
+    """Insert an arrived envelope in the inbox and commit (see the module docstring). Given a
+    :class:`~sqlalchemy.engine.Connection` instead of an engine, write inside the caller's
+    transaction (the caller commits; the receiver stores and marks a request in one transaction).
+    ``processed``: a new entry is stored as ``processed`` at once (there is nothing to process; the
+    status returned is still ``received``)."""
     from ieb.store.schema import inbox as t
 
     values: dict[str, Any] = {
@@ -74,33 +89,46 @@ def store_envelope(
         "zender": (zender or "")[:32] or None,
         "peer_oin": peer_oin,
         "envelope": raw,
-        "status": "received",
+        "status": "processed" if processed else "received",
         "received_at": received_at,
+        "processed_at": received_at if processed else None,
         "retour_of": cross_ref_nummer if berichtcode == "Du01" and cross_ref_nummer else None,
     }
-    with engine.begin() as conn:
-        new_id = _insert_ignore(conn, t, values)
-        status = "received"
-        if new_id is None:
-            seen = conn.execute(
-                sa.select(t.c.id).where(t.c.referentienummer == referentienummer)
-            ).scalar_one_or_none()
-            if seen is None and values["retour_of"] is not None:
-                new_id = _insert_ignore(conn, t, values | {"retour_of": None, "status": "duplicate"})
-                status = "duplicate" if new_id is not None else "redelivery"
-            else:
-                status = "redelivery"
-        if audit is not None:
-            audit.record(
-                "in",
-                berichtcode,
-                referentienummer=referentienummer,
-                cross_ref_nummer=cross_ref_nummer,
-                functie=functie,
-                outcome=status,
-                detail=f"peer OIN {peer_oin}"
-                if status != "redelivery"
-                else "al ontvangen; bevestigd zonder opnieuw te verwerken",
-                conn=conn,
+    if isinstance(engine, Connection):
+        return _store(engine, t, values, audit)
+    from ieb.transport.outbox import write_lock
+
+    with write_lock(engine), engine.begin() as conn:
+        return _store(conn, t, values, audit)
+
+
+def _store(conn: Connection, t: sa.Table, values: dict[str, Any], audit: AuditTrail | None) -> StoredEnvelope:
+    referentienummer, berichtcode = values["referentienummer"], values["berichtcode"]
+    cross_ref_nummer, functie, peer_oin = values["cross_ref_nummer"], values["functie"], values["peer_oin"]
+    new_id = _insert_ignore(conn, t, values)
+    status = "received"
+    if new_id is None:
+        seen = conn.execute(
+            sa.select(t.c.id).where(t.c.referentienummer == referentienummer)
+        ).scalar_one_or_none()
+        if seen is None and values["retour_of"] is not None:
+            new_id = _insert_ignore(
+                conn, t, values | {"retour_of": None, "status": "duplicate", "processed_at": None}
             )
+            status = "duplicate" if new_id is not None else "redelivery"
+        else:
+            status = "redelivery"
+    if audit is not None:
+        audit.record(
+            "in",
+            berichtcode,
+            referentienummer=referentienummer,
+            cross_ref_nummer=cross_ref_nummer,
+            functie=functie,
+            outcome=status,
+            detail=f"peer OIN {peer_oin}"
+            if status != "redelivery"
+            else "al ontvangen; bevestigd zonder opnieuw te verwerken",
+            conn=conn,
+        )
     return StoredEnvelope(new_id, status)

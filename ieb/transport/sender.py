@@ -299,6 +299,7 @@ class Sender:
         on_retry: RetryCallback | None = None,
         on_give_up: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        batch: int = 8,
     ) -> None:
         self.outbox = outbox
         self.stop_when_unreachable = stop_when_unreachable
@@ -326,12 +327,19 @@ class Sender:
         self._lock = threading.Lock()
         self._alive = 0
         self._last_hold = -1e18
+        #: wakes idle workers: after every batch (rows may have become sendable, or the drain is
+        #: done) and on stop; the caller's :class:`Wakeup` in :meth:`run_forever`
+        self._wake: Wakeup | None = None
         #: what the workers know about the database (for /health)
         self.health_state = SenderHealth(clock)
         #: longest idle sleep of :meth:`run_forever` (one cheap query per wake-up)
         self.idle_seconds = 5.0
         #: renew leases during a send unless a known deadline ends it well within the lease
         self._heartbeat = attempt_seconds is None or outbox.lease_seconds < 1.5 * attempt_seconds
+        self._attempt_seconds = attempt_seconds
+        #: rows one worker claims in one transaction (acknowledged together in one more); 1 when
+        #: the length of a send is unknown or a heartbeat is needed
+        self.batch = max(1, batch) if not self._heartbeat else 1
         if attempt_seconds is not None and outbox.lease_seconds < attempt_seconds:
             raise OutboxError(
                 f"lease van {outbox.lease_seconds:g} s is korter dan een volledige poging "
@@ -342,7 +350,14 @@ class Sender:
 
     def stop(self) -> None:
         """Ask the workers to stop after their current message."""
+        self._halt()
+
+    def _halt(self) -> None:
+        """Set the stop flag and wake idle workers, so they see it at once."""
         self._stop.set()
+        wake = self._wake
+        if wake is not None:
+            wake.set()
 
     @property
     def stopping(self) -> bool:
@@ -404,7 +419,7 @@ class Sender:
             "verzender stopt: %s; oplossing: herstel de database, de supervisor start ieb opnieuw", cause
         )
         self.health_state.stopped(cause)
-        self._stop.set()
+        self._halt()
         if self.on_give_up is not None:
             try:
                 self.on_give_up(cause)
@@ -426,12 +441,22 @@ class Sender:
     def process(self, msg: ClaimedMessage) -> str:
         """Send one claimed message with retries; returns the final status for this lease
         (``acknowledged``, ``failed``, ``dead``, ``pending``, ``permanent`` or ``lease_lost``)."""
+        return self._process(msg, None)
+
+    def _process(self, msg: ClaimedMessage, batch: _Batch | None) -> str:
+        """:meth:`process`; within a claimed ``batch`` an acknowledgement is only collected (outcome
+        ``deferred``; :meth:`_flush` records the batch's in one transaction), and a first retry
+        records what was collected and gives the batch's unsent rows back (their leases must not
+        run out while this one is retried)."""
         import tenacity
 
         policy = self.policy
         state = {"msg": msg}
 
         def before_retry(retry_state: tenacity.RetryCallState) -> None:
+            if batch is not None:
+                self._flush(batch)
+                self._give_back(batch)
             state["msg"] = self._db("poging tellen", self.outbox.count_attempt, state["msg"])
             exc = retry_state.outcome.exception() if retry_state.outcome else None
             log.log(
@@ -510,10 +535,13 @@ class Sender:
             recorded = self._db("fout vastleggen", self.outbox.reject, state["msg"], reason)
             outcome = "failed"
         else:
-            recorded = self._db("bevestiging vastleggen", self.outbox.acknowledge, state["msg"])
-            outcome = "acknowledged"
             self._any_acknowledged = True
             log.debug("%s bevestigd in %.3fs", msg.referentienummer, result.seconds)
+            if batch is not None:
+                batch.acks.append(state["msg"])
+                return "deferred"
+            recorded = self._db("bevestiging vastleggen", self.outbox.acknowledge, state["msg"])
+            outcome = "acknowledged"
         if not recorded:
             outcome = "lease_lost"
             reason = reason or "lease verloren voordat de bevestiging werd vastgelegd"
@@ -534,13 +562,13 @@ class Sender:
                 return
         if len(self._unreachable) < self._db("open berichten tellen", self.outbox.sendable_count):
             return
-        self._stop.set()
+        self._halt()
 
     def _stop_for(self, exc: TransportError) -> None:
         with self._lock:
             if self._permanent is None:
                 self._permanent = exc
-        self._stop.set()
+        self._halt()
 
     # -- loops --------------------------------------------------------------------------------
 
@@ -590,7 +618,8 @@ class Sender:
     ) -> bool:
         """One claim and its send; True when a draining worker is done."""
         token = wake.token() if wake is not None else 0
-        claimed = self._db("berichten claimen", self.outbox.claim, 1)
+        claimed_at = self.outbox.clock()
+        claimed = self._db("berichten claimen", self.outbox.claim, self.batch)
         if not claimed:
             self._hold(result, lock)
             if until_empty and self._db("open berichten tellen", self.outbox.sendable_count) == 0:
@@ -605,42 +634,89 @@ class Sender:
             else:
                 self._stop.wait(wait)
             return False
-        for msg in claimed:
-            try:
-                outcome = self.process(msg)
-            except _GiveUp:
-                raise
-            except Exception as exc:  # loop boundary: a bug must not kill the worker
-                # Nothing is lost: the message goes back to pending with the reason, and the
-                # worker keeps serving the rest of the outbox.
-                log.exception("onverwachte fout bij %s; later opnieuw", msg.referentienummer)
-                self._db(
-                    "fout vastleggen",
-                    self.outbox.retry_later,
-                    msg,
-                    f"onverwachte fout: {type(exc).__name__}: {exc}",
-                    self.policy.requeue_delay(msg.attempts),
-                )
-                outcome = "pending"
-            with lock:
-                result.attempts += 1
-                if outcome == "acknowledged":
-                    result.acknowledged += 1
-                elif outcome == "failed":
-                    result.failed += 1
-                elif outcome == "dead":
-                    result.dead += 1
-                elif outcome == "lease_lost":
-                    result.lease_lost += 1
-                else:
-                    result.requeued += 1
+        batch = _Batch(claimed, result, lock, claimed_at)
+        try:
+            while batch.unsent:
+                if self._stop.is_set():
+                    self._give_back(batch)
+                    break
+                self._keep_leases(batch)
+                if not batch.unsent:
+                    break
+                msg = batch.unsent.pop(0)
+                try:
+                    outcome = self._process(msg, batch)
+                except _GiveUp:
+                    raise
+                except Exception as exc:  # loop boundary: a bug must not kill the worker
+                    # Nothing is lost: the message goes back to pending with the reason, and the
+                    # worker keeps serving the rest of the outbox.
+                    log.exception("onverwachte fout bij %s; later opnieuw", msg.referentienummer)
+                    self._db(
+                        "fout vastleggen",
+                        self.outbox.retry_later,
+                        msg,
+                        f"onverwachte fout: {type(exc).__name__}: {exc}",
+                        self.policy.requeue_delay(msg.attempts),
+                    )
+                    outcome = "pending"
+                if outcome != "deferred":
+                    batch.count(outcome)
+        finally:
+            if batch.acks:
+                self._flush(batch)
+            if wake is not None:
+                wake.set()  # idle workers look again (a draining one may be done now)
         return False
+
+    def _keep_leases(self, batch: _Batch) -> None:
+        """Before the next send of a batch: when the batch's leases would not outlast one more full
+        attempt, record the acknowledgements collected so far and renew the unsent rows' leases
+        (rows another worker took over meanwhile are dropped, reported as ``lease_lost``)."""
+        if self._attempt_seconds is None or len(batch.unsent) == len(batch.claimed):
+            return
+        left = (batch.leased_until(self.outbox.lease_seconds) - self.outbox.clock()).total_seconds()
+        if left >= self._attempt_seconds * 1.1 + 1.0:
+            return
+        self._flush(batch)
+        renewed_at = self.outbox.clock()
+        kept = self._db("leases verlengen", self.outbox.renew_many, batch.unsent)
+        batch.claimed_at = renewed_at
+        for m in [m for m in batch.unsent if m.id not in kept]:
+            batch.unsent.remove(m)
+            batch.count("lease_lost")
+            if self.on_result is not None:
+                self.on_result(m, "lease_lost", "lease verloren voordat het bericht werd verstuurd")
+
+    def _give_back(self, batch: _Batch) -> None:
+        """Return the batch's unsent rows to ``pending`` (not counted as an attempt)."""
+        if batch.unsent:
+            rest, batch.unsent[:] = list(batch.unsent), []
+            self._db("berichten teruggeven", self.outbox.give_back, rest)
+
+    def _flush(self, batch: _Batch) -> None:
+        """Record the batch's collected acknowledgements in one transaction, then report them."""
+        acks, batch.acks[:] = list(batch.acks), []
+        if not acks:
+            return
+        recorded = self._db("bevestigingen vastleggen", self.outbox.acknowledge_many, acks)
+        for m in acks:
+            if m.id in recorded:
+                outcome, reason = "acknowledged", None
+            else:
+                outcome, reason = "lease_lost", "lease verloren voordat de bevestiging werd vastgelegd"
+                log.warning("%s: %s; niet als verstuurd vastgelegd", m.referentienummer, reason)
+            batch.count(outcome)
+            if self.on_result is not None:
+                self.on_result(m, outcome, reason)
 
     def _run(
         self, workers: int, until_empty: bool, timeout: float | None, wake: Wakeup | None = None
     ) -> DrainResult:
         started = time.monotonic()
         deadline = started + timeout if timeout is not None else float("inf")
+        wake = wake or Wakeup()
+        self._wake = wake
         result = DrainResult()
         lock = threading.Lock()
         self.health_state.state = "ok"
@@ -660,7 +736,7 @@ class Sender:
                 while th.is_alive():
                     th.join(timeout=0.2)
         except KeyboardInterrupt:
-            self._stop.set()
+            self._halt()
             for th in threads:
                 th.join(timeout=60)
             try:
@@ -709,6 +785,43 @@ def _db_cause(exc: BaseException) -> str:
 def _fault_label(exc: RejectedError) -> str:
     fault = getattr(exc, "fo03", None)
     return "Fo03" if fault is not None else "geweigerd"
+
+
+class _Batch:
+    """The rows one worker claimed in one transaction: those not sent yet (``unsent``), the
+    acknowledgements not recorded yet (``acks``), and the run's counters to add outcomes to."""
+
+    def __init__(
+        self, claimed: list[ClaimedMessage], result: DrainResult, lock: threading.Lock, claimed_at: Any
+    ) -> None:
+        self.claimed = list(claimed)
+        self.unsent = list(claimed)
+        self.acks: list[ClaimedMessage] = []
+        self.result = result
+        self.lock = lock
+        self.claimed_at = claimed_at
+
+    def leased_until(self, lease_seconds: float) -> Any:
+        """When the batch's leases end (counted from just before the claim or the last renewal)."""
+        import datetime as dt
+
+        return self.claimed_at + dt.timedelta(seconds=lease_seconds)
+
+    def count(self, outcome: str) -> None:
+        """Add one final outcome to the run's counters."""
+        r = self.result
+        with self.lock:
+            r.attempts += 1
+            if outcome == "acknowledged":
+                r.acknowledged += 1
+            elif outcome == "failed":
+                r.failed += 1
+            elif outcome == "dead":
+                r.dead += 1
+            elif outcome == "lease_lost":
+                r.lease_lost += 1
+            else:
+                r.requeued += 1
 
 
 class _LeaseLost(Exception):

@@ -27,12 +27,15 @@ and time is bounded (:class:`ServerLimits`, ``docs/security.md``). It puts the p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -58,7 +61,7 @@ from ieb.ggk.soap import soap_envelope
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import WusSigning
 from ieb.transport.httpd import DEFAULT_MAX_BODY, HttpsServer, ServerLimits, _mb
-from ieb.transport.outbox import database_unavailable, ledger_tables, utcnow
+from ieb.transport.outbox import database_unavailable, ledger_tables, utcnow, write_lock
 from ieb.types import mask_bsns
 from ieb.xmlsafe import MAX_ENVELOPE_BYTES
 
@@ -301,24 +304,19 @@ class SoapEndpoint:
         return verified.signature_value, verified.message_id
 
     def _answer(self, bv03: Bv03, request_sig: tuple[str, str | None] | None) -> bytes:
-        from lxml import etree
-
-        data: bytes = b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
-            soap_envelope(envelope_to_element(bv03)), encoding="UTF-8"
-        )
         if request_sig is None or self.signing is None:
-            return data
+            return _BV03_TEMPLATES.render(bv03)
         from ieb.transport.wssec import add_addressing, sign_envelope, signature_confirmation
 
-        data = add_addressing(
-            data,
+        tree = add_addressing(
+            soap_envelope(envelope_to_element(bv03)),  # our own tree: nothing to parse
             to="http://www.w3.org/2005/08/addressing/anonymous",
             action=SOAP_ACTIONS["ggk_Di01"] + "Response",
             relates_to=request_sig[1] or f"urn:uuid:{bv03.cross_refnummer}",
         )
-        data = signature_confirmation(data, request_signature_value=request_sig[0])
+        tree = signature_confirmation(tree, request_signature_value=request_sig[0])
         return sign_envelope(
-            data,
+            tree,
             key_pem=self.signing.key_pem,
             cert_pem=self.signing.cert_pem,
             key_password=self.signing.key_password,
@@ -335,6 +333,93 @@ class SoapEndpoint:
         raise NotImplementedError
 
 
+class _MarkStatement:
+    """``UPDATE inbox SET status, error, processed_at WHERE id = :entry_id AND status = 'received'``,
+    built once (bound parameters; a ``.values(...)`` per request cost as much as running it)."""
+
+    def __init__(self) -> None:
+        self._stmt: Any = None
+
+    def get(self, t: sa.Table) -> Any:
+        if self._stmt is None:
+            self._stmt = (
+                sa.update(t)
+                .where(t.c.id == sa.bindparam("entry_id"), t.c.status == "received")
+                .values(
+                    status=sa.bindparam("status"),
+                    error=sa.bindparam("error"),
+                    processed_at=sa.bindparam("at"),
+                )
+            )
+        return self._stmt
+
+
+_MARK = _MarkStatement()
+
+
+def _soap_bv03(bv03: Bv03) -> bytes:
+    """``bv03`` in a SOAP 1.1 Envelope, as UTF-8 bytes with an XML declaration."""
+    from lxml import etree
+
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
+        soap_envelope(envelope_to_element(bv03)), encoding="UTF-8"
+    )
+
+
+class _Bv03Templates:
+    """Unsigned Bv03 answers from a serialised template per (zender, ontvanger): what differs per
+    answer (referentienummer, tijdstipBericht, crossRefnummer) is put in by text replacement
+    (escaped), the same bytes :func:`_soap_bv03` makes (tested); serialising the tree per request
+    was a tenth of the receiver's CPU (issue 22)."""
+
+    _FIELDS = ("referentienummer", "tijdstip_bericht", "cross_refnummer")
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[object, ...], tuple[list[bytes], list[str]] | None] = {}
+        self._lock = threading.Lock()
+
+    def render(self, bv03: Bv03) -> bytes:
+        sg = bv03.stuurgegevens
+        key = (sg.zender, sg.ontvanger, sg.functie)
+        with self._lock:
+            known = key in self._cache
+            template = self._cache.get(key)
+        if not known:
+            template = self._template(bv03)
+            with self._lock:
+                if len(self._cache) >= 256:
+                    self._cache.clear()
+                self._cache[key] = template
+        values = {f: getattr(sg, f) for f in self._FIELDS}
+        if template is None or any(v is None for v in values.values()):  # pragma: no cover
+            return _soap_bv03(bv03)
+        literals, fields = template
+        out = [literals[0]]
+        for field, literal in zip(fields, literals[1:], strict=True):
+            out.append(xml_escape(str(values[field])).encode())
+            out.append(literal)
+        return b"".join(out)
+
+    def _template(self, bv03: Bv03) -> tuple[list[bytes], list[str]] | None:
+        marks = {f: f"\ue000{i}\ue000" for i, f in enumerate(self._FIELDS)}  # XML-safe, never in data
+        sg = bv03.stuurgegevens.model_copy(update=marks)
+        data = _soap_bv03(bv03.model_copy(update={"stuurgegevens": sg}))
+        encoded = {f: m.encode() for f, m in marks.items()}
+        if any(data.count(m) != 1 for m in encoded.values()):  # pragma: no cover - defensive
+            return None
+        fields = sorted(self._FIELDS, key=lambda f: data.index(encoded[f]))
+        literals: list[bytes] = []
+        rest = data
+        for f in fields:
+            before, rest = rest.split(encoded[f], 1)
+            literals.append(before)
+        literals.append(rest)
+        return literals, fields
+
+
+_BV03_TEMPLATES = _Bv03Templates()
+
+
 #: The audit detail of a successful processing (see :meth:`Receiver.outcomes`).
 #: the audit ``detail`` of an inbox entry processed without error (read back by the receiver)
 PROCESSED = "verwerkt"
@@ -346,10 +431,17 @@ def _oin_refused(oin: str | None) -> str:
 
 def _peer_identity(der: bytes | None) -> tuple[str | None, str]:
     """(OIN, subject) of a peer certificate (DER); (None, "") without a readable one."""
-    from ieb.transport.pki import load_certificates, oin_from_certificate
-
     if not der:
         return None, ""
+    return _identity_of(bytes(der))
+
+
+@functools.lru_cache(maxsize=256)
+def _identity_of(der: bytes) -> tuple[str | None, str]:
+    """:func:`_peer_identity` of one certificate, remembered (a keep-alive peer sends many requests
+    with the same certificate; parsing it per request was a tenth of the receiver's CPU)."""
+    from ieb.transport.pki import load_certificates, oin_from_certificate
+
     try:
         cert = load_certificates(der)[0]
         return oin_from_certificate(cert), cert.subject.rfc4514_string()
@@ -409,11 +501,24 @@ class Receiver(SoapEndpoint):
     ) -> Bv03 | SoapReply:
         """Store the envelope (:meth:`store`), process a new one (:meth:`process`) and answer Bv03.
 
-        A redelivery of an envelope that was stored but never processed (the database failed in
+        Without a handler, storing and marking the entry processed (with both audit rows) is ONE
+        transaction per request (issue 22: two commits per message were most of the receiver's
+        CPU); with a handler the entry is committed first (nothing acknowledged is lost), the
+        handler runs in its own transaction and the entry is marked after it. A redelivery of an envelope that was stored but never processed (the database failed in
         between) is processed now. When the database cannot be used (down, locked, disk full) the
         answer is the RETRYABLE fault :meth:`retry_later` (HTTP 503, Fo03 StUF058): the sender
         keeps the message and offers it again; nothing is acknowledged that was not stored."""
         try:
+            if self.handler is None:
+                with write_lock(self.engine), self.engine.begin() as conn:
+                    entry, status = self.store(envelope, raw, peer, conn=conn, processed=True)
+                    if status == "received" and entry is not None:  # stored as processed already
+                        self._audit_processed(conn, entry, None, None)
+                    elif status == "redelivery":
+                        entry = self._unprocessed(envelope.referentienummer, conn=conn)
+                        if entry is not None:
+                            self._mark(conn, entry, None, None)
+                return bv03_for(envelope, zender=self.systeem)
             entry, status = self.store(envelope, raw, peer)
             if status == "redelivery":
                 entry = self._unprocessed(envelope.referentienummer)
@@ -449,13 +554,15 @@ class Receiver(SoapEndpoint):
         )
         return SoapReply(503, soap_fault(fo03))
 
-    def _unprocessed(self, referentienummer: str) -> InboxEntry | None:
+    def _unprocessed(self, referentienummer: str, *, conn: sa.Connection | None = None) -> InboxEntry | None:
         """The inbox entry of ``referentienummer`` when it is still ``received`` (not processed)."""
         t = self.inbox
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t).where(t.c.referentienummer == referentienummer, t.c.status == "received")
-            ).first()
+        query = sa.select(t).where(t.c.referentienummer == referentienummer, t.c.status == "received")
+        if conn is not None:
+            row = conn.execute(query).first()
+        else:
+            with self.engine.connect() as c:
+                row = c.execute(query).first()
         if row is None:
             return None
         return InboxEntry(
@@ -467,15 +574,24 @@ class Receiver(SoapEndpoint):
             row.peer_oin,
         )
 
-    def store(self, envelope: Envelope, raw: bytes, peer: PeerInfo) -> tuple[InboxEntry | None, str]:
-        """Insert the envelope in the inbox and commit; returns the entry and its status
-        (``received``, ``duplicate`` for a second retour, or ``redelivery`` when seen before)."""
+    def store(
+        self,
+        envelope: Envelope,
+        raw: bytes,
+        peer: PeerInfo,
+        *,
+        conn: sa.Connection | None = None,
+        processed: bool = False,
+    ) -> tuple[InboxEntry | None, str]:
+        """Insert the envelope in the inbox and commit (or write in ``conn``'s transaction); returns
+        the entry and its status (``received``, ``duplicate`` for a second retour, or ``redelivery``
+        when seen before). ``processed``: a new entry is stored as processed at once (no handler)."""
         from ieb.transport.inbox import store_envelope
 
         functie = envelope.functie if isinstance(envelope, Di01 | Du01) else None
         cross = envelope.cross_refnummer
         stored = store_envelope(
-            self.engine,
+            conn if conn is not None else self.engine,
             referentienummer=envelope.referentienummer,
             cross_ref_nummer=cross,
             berichtcode=envelope.berichtcode,
@@ -485,6 +601,7 @@ class Receiver(SoapEndpoint):
             raw=raw,
             received_at=utcnow(),
             audit=self.audit,
+            processed=processed,
         )
         status, new_id = stored.status, stored.id
         if new_id is None:
@@ -501,7 +618,6 @@ class Receiver(SoapEndpoint):
         leaves the row ``received`` and :meth:`ieb.exchange.retours.Retours.replay` runs the (idempotent)
         handler again.
         """
-        t = self.inbox
         outcome: str | None = None
         error: str | None = None
         try:
@@ -512,24 +628,40 @@ class Receiver(SoapEndpoint):
                 raise  # stays ``received``: processed on the redelivery or by the inbox replay
             log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
             error = f"{type(exc).__name__}: {exc}"
+        with write_lock(self.engine), self.engine.begin() as conn:
+            return self._mark(conn, entry, outcome, error)
+
+    def _mark(self, conn: sa.Connection, entry: InboxEntry, outcome: str | None, error: str | None) -> str:
+        """Mark ``entry`` processed (or failed with ``error``) in ``conn``'s transaction, with its
+        audit row (detail :data:`PROCESSED` when it went well). Returns the status."""
+        t = self.inbox
         status = "failed" if error else "processed"
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(t)
-                .where(t.c.id == entry.id, t.c.status == "received")
-                .values(status=status, error=error[:2000] if error else None, processed_at=utcnow())
-            )
-            self.audit.record(
-                "in",
-                entry.berichtcode,
-                referentienummer=entry.referentienummer,
-                cross_ref_nummer=entry.cross_ref_nummer,
-                functie=entry.functie,
-                outcome=outcome if outcome is not None and not error else status,
-                detail=error or PROCESSED,
-                conn=conn,
-            )
+        conn.execute(
+            _MARK.get(t),
+            {
+                "entry_id": entry.id,
+                "status": status,
+                "error": error[:2000] if error else None,
+                "at": utcnow(),
+            },
+        )
+        self._audit_processed(conn, entry, outcome, error)
         return status
+
+    def _audit_processed(
+        self, conn: sa.Connection, entry: InboxEntry, outcome: str | None, error: str | None
+    ) -> None:
+        status = "failed" if error else "processed"
+        self.audit.record(
+            "in",
+            entry.berichtcode,
+            referentienummer=entry.referentienummer,
+            cross_ref_nummer=entry.cross_ref_nummer,
+            functie=entry.functie,
+            outcome=outcome if outcome is not None and not error else status,
+            detail=error or PROCESSED,
+            conn=conn,
+        )
 
     def _processing_rows(self) -> list[tuple[str, str]]:
         """(retour key, outcome) of every successful processing, oldest first, from the audit table."""

@@ -25,6 +25,8 @@ import functools
 import hashlib
 import hmac
 import re
+import threading
+import time
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -68,6 +70,7 @@ __all__ = [
     "VerifiedEnvelope",
     "WsSecurityError",
     "add_addressing",
+    "parse_soap_envelope",
     "sign_envelope",
     "signature_confirmation",
     "verify_envelope",
@@ -267,6 +270,14 @@ def _parse(data: bytes) -> etree._Element:
         raise UnsafeEnvelopeError(f"de envelop wordt geweigerd: {mask_bsns(str(exc))}") from None
 
 
+def parse_soap_envelope(data: bytes) -> etree._Element:
+    """The Envelope element of SOAP bytes, parsed the way the functions here parse them (hardened,
+    comments dropped), to hand the tree to :func:`add_addressing`, :func:`signature_confirmation`
+    and :func:`sign_envelope` without parsing it again for each. Raises :class:`SoapEnvelopeError`
+    or :class:`UnsafeEnvelopeError`."""
+    return _parse(data)
+
+
 def _serialise(root: etree._Element) -> bytes:
     return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
 
@@ -292,6 +303,9 @@ def _path(el: etree._Element) -> str:
 
 
 def _children(el: etree._Element, ns: str | None = None, local: str | None = None) -> list[etree._Element]:
+    if ns is not None and local is not None:  # the common case: compare Clark names, no QName per child
+        tag = f"{{{ns}}}{local}" if ns else local
+        return [child for child in el if child.tag == tag]
     out = []
     for child in el:
         if not isinstance(child.tag, str):
@@ -612,7 +626,7 @@ def _load_signing_material(
 
 
 def sign_envelope(
-    envelope_bytes: bytes,
+    envelope_bytes: bytes | etree._Element,
     *,
     key_pem: bytes,
     cert_pem: bytes,
@@ -628,7 +642,9 @@ def sign_envelope(
     ``wsse:BinarySecurityToken`` with ``cert_pem``'s first certificate and a ``ds:Signature``
     that references by ``wsu:Id`` the Body, every WS-Addressing header, the Timestamp and every
     ``wsse11:SignatureConfirmation``; exclusive C14N, RSA with ``hash_algorithm`` (SHA-256 by
-    default) and digests with the same hash.
+    default) and digests with the same hash. ``envelope_bytes`` may also be the Envelope element of
+    a tree (for example from :func:`add_addressing` given an element; it is changed in place), which
+    saves parsing the bytes again.
     """
     if timestamp_ttl <= 0:
         raise ValueError("timestamp_ttl moet positief zijn")
@@ -638,7 +654,7 @@ def sign_envelope(
     key, cert = _load_signing_material(bytes(key_pem), bytes(cert_pem), key_password)
     created = _now(now)
 
-    root = _parse(envelope_bytes)
+    root = _parse(envelope_bytes) if isinstance(envelope_bytes, bytes | bytearray) else envelope_bytes
     header = _ensure_header(root)
     _, body = _envelope_parts(root)
     securities = _security_headers(header)
@@ -739,11 +755,57 @@ def _load_certs(value: bytes | Sequence[x509.Certificate], what: str) -> list[x5
     if isinstance(value, bytes | bytearray):
         if not value.strip():
             return []
-        try:
-            return x509.load_pem_x509_certificates(bytes(value))
-        except ValueError as exc:
-            raise ConfigurationError(f"de {what} zijn niet te laden: {exc}") from None
+        return list(_load_pem_certs(bytes(value), what))
     return list(value)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_pem_certs(pem: bytes, what: str) -> tuple[x509.Certificate, ...]:
+    """The certificates of a PEM bundle, parsed once per bundle (the same roots every message)."""
+    try:
+        return tuple(x509.load_pem_x509_certificates(pem))
+    except ValueError as exc:
+        raise ConfigurationError(f"de {what} zijn niet te laden: {exc}") from None
+
+
+#: seconds a verified certificate chain is remembered (per leaf, roots and intermediates)
+CHAIN_CACHE_SECONDS: Final = 300.0
+_chain_cache: dict[tuple[bytes, ...], tuple[float, datetime, datetime, tuple[x509.Certificate, ...]]] = {}
+_chain_lock = threading.Lock()
+
+
+def _verify_chain(
+    leaf: x509.Certificate,
+    roots: list[x509.Certificate],
+    intermediates: list[x509.Certificate],
+    now: datetime,
+) -> tuple[x509.Certificate, ...]:
+    """The leaf's verified chain up to one of ``roots`` (see :func:`_build_chain`), remembered for
+    :data:`CHAIN_CACHE_SECONDS` and only for moments within every chain certificate's validity
+    (a keep-alive peer signs every message with the same certificate; building and checking its
+    chain was most of a verification). Failures are never remembered."""
+    key = (
+        leaf.fingerprint(hashes.SHA256()),
+        b"|",
+        *(c.fingerprint(hashes.SHA256()) for c in roots),
+        b"|",
+        *(c.fingerprint(hashes.SHA256()) for c in intermediates),
+    )
+    tick = time.monotonic()
+    with _chain_lock:
+        hit = _chain_cache.get(key)
+    if hit is not None:
+        at, start, end, chain = hit
+        if tick - at < CHAIN_CACHE_SECONDS and start <= now <= end:
+            return chain
+    chain = _build_chain(leaf, roots, intermediates, now)
+    start = max(c.not_valid_before_utc for c in chain)
+    end = min(c.not_valid_after_utc for c in chain)
+    with _chain_lock:
+        if len(_chain_cache) >= 64:
+            _chain_cache.clear()
+        _chain_cache[key] = (tick, start, end, chain)
+    return chain
 
 
 def _subject(cert: x509.Certificate) -> str:
@@ -753,7 +815,7 @@ def _subject(cert: x509.Certificate) -> str:
         return "(onleesbaar subject)"
 
 
-def _verify_chain(
+def _build_chain(
     leaf: x509.Certificate,
     roots: list[x509.Certificate],
     intermediates: list[x509.Certificate],

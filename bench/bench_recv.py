@@ -1,0 +1,127 @@
+"""Receiver CPU per message: the gemeente's receiver vs a bare app on the same HTTPS server.
+
+    python bench/bench_recv.py [--count N]      # prints the RECV dict as JSON
+
+Both servers run in their own process (``bench/_receiver.py``: mode ``receiver`` stores every
+Di01 in a SQLite inbox and answers a Bv03; mode ``ok`` is a WSGI app that reads the body and
+answers 200 on the same :class:`~ieb.transport.httpd.HttpsServer` with mutual TLS). The same
+client posts N new Di01 SOAP requests (keep-alive ``requests``, one thread) to each; the CPU the
+server process used meanwhile (user + system, from ``/proc/PID/stat``) divided by N is the figure.
+Rounds alternate between the two servers; the medians are reported with the load average at the
+time. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+@contextmanager
+def _server(pki_dir: Path, db: Path, mode: str) -> Iterator[tuple[str, int]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench/_receiver.py"), str(pki_dir), str(db), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        if not url:
+            raise RuntimeError("receiver did not start")
+        yield url, proc.pid
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def bench_recv(n: int = 300, rounds: int = 3) -> dict[str, Any]:
+    """``{"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg", "details"}``: the receiver's
+    and the bare app's CPU milliseconds per message (medians of ``rounds`` rounds of ``n``)."""
+    from bench.run import _pki, di01s
+    from ieb.ggk import parse
+    from ieb.transport.client import GgkClient, make_session
+    from ieb.transport.tls import TlsFiles
+
+    headers = {
+        "Content-Type": "text/xml; charset=utf-8",
+        "SOAPAction": '"http://www.stufstandaarden.nl/koppelvlak/ggk0210/ggk_Di01"',
+    }
+    per: dict[str, list[float]] = {"receiver": [], "ok": []}
+    load: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="ieb-recv-") as tmp_name:
+        tmp = Path(tmp_name)
+        pki = _pki(tmp / "pki")
+        k = pki.party("GGK")
+        tls = TlsFiles(k.chain, k.key, pki.roots)
+        with (
+            _server(tmp / "pki", tmp / "recv.sqlite", "receiver") as (url, pid),
+            _server(tmp / "pki", tmp / "unused.sqlite", "ok") as (bare_url, bare_pid),
+            GgkClient(url, tls=tls) as client,
+        ):
+            session = make_session(tls)
+            targets = {"receiver": (url, pid), "ok": (bare_url, bare_pid)}
+            warm = [client.soap_request(parse(e))[1] for e in di01s(20)]
+            for u, _ in targets.values():
+                for body in warm:
+                    session.post(u, data=body, headers=headers, timeout=30).raise_for_status()
+            for r in range(rounds):
+                bodies = [client.soap_request(parse(e))[1] for e in di01s(n)]
+                order = ("receiver", "ok") if r % 2 == 0 else ("ok", "receiver")
+                for name in order:
+                    u, p = targets[name]
+                    before = _cpu_seconds(p)
+                    for body in bodies:
+                        answer = session.post(u, data=body, headers=headers, timeout=30)
+                        answer.raise_for_status()
+                    per[name].append((_cpu_seconds(p) - before) * 1000 / n)
+                load.append(os.getloadavg()[0])
+            session.close()
+    cpu, bare = statistics.median(per["receiver"]), statistics.median(per["ok"])
+    return {
+        "cpu_ms_per_msg": cpu,
+        "bare_cpu_ms_per_msg": bare,
+        "ratio": cpu / bare if bare else float("inf"),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "details": {"n": n, "rounds": rounds, "cpu_ms_per_msg": per, "loadavg_per_round": load},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(json.dumps(bench_recv(args.count, args.rounds), indent=2))
+
+
+if __name__ == "__main__":
+    main()
