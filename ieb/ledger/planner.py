@@ -67,6 +67,7 @@ __all__ = [
     "Plan",
     "PlannedMessage",
     "desired_from_records",
+    "person_problems",
     "plan",
     "read_desired",
     "record_problems",
@@ -266,25 +267,36 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
 
 def _period_problems(
     bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str, kostprijs_rule: str = "CS333"
-) -> list[str]:
+) -> list[RowIssue]:
+    """Every ledger-free problem of one person's desired periods, as :class:`RowIssue` without a
+    line (:func:`plan` adds the lines): before 2020 (CS332), stop before start (TR328),
+    kostprijs_start before start (CS334), a kostprijs out of range or not above the tariff
+    (``kostprijs_rule``), the same period twice and overlapping periods (OP291)."""
     who = f"Bsn {mask_bsn(bsn)}"
-    problems = []
+    problems: list[RowIssue] = []
+
+    def add(column: str | None, text: str, code: str, hint: str = "") -> None:
+        problems.append(RowIssue(None, column, f"{who}: {text}", hint, code))
+
     ordered = sorted(periods, key=lambda p: p.start)
     for p in ordered:
         if p.start < IEB_START:
-            problems.append(f"{who}: start {p.start} ligt voor 1 januari 2020 (CS332)")
+            add("start", f"start {p.start} ligt voor 1 januari 2020", "CS332")
         if p.stop is not None and p.stop < p.start:
-            problems.append(f"{who}: stop {p.stop} ligt voor start {p.start}")
+            add("stop", f"stop {p.stop} ligt voor start {p.start}", "TR328", "controleer start en stop")
         if p.kostprijs_bedrag is not None:
             assert p.kostprijs_startdatum is not None
             if p.kostprijs_startdatum < p.start:
-                problems.append(
-                    f"{who}: kostprijs_start {p.kostprijs_startdatum} ligt voor start {p.start} (CS334)"
+                add(
+                    "kostprijs_start",
+                    f"kostprijs_start {p.kostprijs_startdatum} ligt voor start {p.start}",
+                    "CS334",
                 )
             if not 0 <= p.kostprijs_bedrag <= 99_999_999:
-                problems.append(
-                    f"{who}: kostprijs {p.kostprijs_bedrag} cent valt buiten 0 t/m 999.999,99 euro "
-                    "(Bedrag, 8 cijfers eurocent)"
+                add(
+                    "kostprijs_cent",
+                    f"kostprijs {p.kostprijs_bedrag} cent valt buiten 0 t/m 999.999,99 euro",
+                    "Bedrag, 8 cijfers eurocent",
                 )
             else:
                 try:
@@ -294,13 +306,48 @@ def _period_problems(
                 if tariff is not None:
                     text = cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)
                     # the release's rule for retourcode S333 (iEb 4.0: TR409)
-                    problems.append(f"{who}: {text.replace('(CS333)', f'({kostprijs_rule})')}")
+                    add("kostprijs_cent", text.replace(" (CS333)", "").replace("(CS333)", ""), kostprijs_rule)
     for a, b in itertools.pairwise(ordered):
-        if a.stop is None or b.start <= a.stop:
-            problems.append(
-                f"{who}: perioden vanaf {a.start} en {b.start} overlappen; per Bsn is er één actuele start (OP291)"
+        if a == b:
+            add(
+                None,
+                f"de periode vanaf {a.start} staat twee keer in het bestand",
+                "OP291",
+                "laat één regel staan",
+            )
+        elif a.stop is None or b.start <= a.stop:
+            add(
+                None,
+                f"perioden vanaf {a.start} en {b.start} overlappen; per Bsn is er één actuele start",
+                "OP291",
+                "laat de eerste periode stoppen voor de tweede begint",
             )
     return problems
+
+
+def _at_lines(issues: Sequence[RowIssue], lines: Sequence[int]) -> list[RowIssue]:
+    """``issues`` placed on the first of the person's ``lines`` (the other lines named in the text)."""
+    if not lines:
+        return list(issues)
+    more = f" (regels {', '.join(str(n) for n in lines)})" if len(lines) > 1 else ""
+    return [replace(i, line=lines[0] if i.line is None else i.line, message=i.message + more) for i in issues]
+
+
+def person_problems(
+    bsn: str,
+    periods: Sequence[Period],
+    *,
+    lines: Sequence[int] = (),
+    tariffs: TariffTable = NATIONAL_TARIFFS,
+    release: str | ReleasePack = "ieb-1.0",
+) -> list[RowIssue]:
+    """The problems of one person's desired periods that need no ledger (see
+    :func:`_period_problems`: CS332, TR328, CS334, the kostprijs rule, OP291 for duplicates and
+    overlaps), placed on the person's ``lines`` of the desired-state file. Empty when planning may
+    start."""
+    pack = get_pack(release) if isinstance(release, str) else release
+    rule = pack.retourcodes.rule("S333") or "CS333"
+    return _at_lines(_period_problems(bsn, periods, tariffs, "", rule), lines)
 
 
 # ---------------------------------------------------------------------- plan objects
@@ -366,7 +413,8 @@ class Plan:
     afzender: str
     dagtekening: dt.date
     messages: list[PlannedMessage] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    #: persons that could not be planned (with ``partial``): one :class:`RowIssue` per problem
+    problems: list[RowIssue] = field(default_factory=list)
     recorded: bool = False
     deferred: list[Deferred] = field(default_factory=list)
 
@@ -800,7 +848,7 @@ def _plan_matching(
     base = list(history.deliveries())
     recreate: list[tuple[PeriodState, Period]] = []
     via_delete: set[int] = set()
-    problems: list[str] = []
+    problems: list[RowIssue] = []
     while True:
         ctx.next_placeholder = -1
         queues = (
@@ -814,9 +862,10 @@ def _plan_matching(
         if blocked is None:
             return steps, deferred
         for i in blocked.issues:
-            line = f"Bsn {mask_bsn(bsn)}: {i.code} ({i.retourcode}): {i.message}"
-            if line not in problems:
-                problems.append(line)  # the first blocked attempt's rules come first
+            code = f"{i.code}, retourcode {i.retourcode}" if i.retourcode else i.code
+            issue = RowIssue(None, None, f"Bsn {mask_bsn(bsn)}: {i.message}", "", code)
+            if issue not in problems:
+                problems.append(issue)  # the first blocked attempt's rules come first
         q, d = blocked.queue, blocked.delivery
         codes = {i.code for i in blocked.issues}
         if q.kind == "pair" and q.existing is not None and q.desired is not None:
@@ -894,6 +943,7 @@ def plan(
     record: bool = True,
     partial: bool = False,
     release: str | ReleasePack = "ieb-1.0",
+    lines: Mapping[str, Sequence[int]] | None = None,
 ) -> Plan:
     """Plan the messages that bring the ledger to ``desired`` (persons not in ``desired`` are untouched).
 
@@ -907,7 +957,9 @@ def plan(
     pending deliveries (numbers and identificaties allocated) in one transaction; without it nothing
     is stored and numbers are still allocated but rolled back. With ``partial`` persons whose desired
     state cannot be reached are left out and listed in ``Plan.problems``; otherwise a
-    :class:`PlanningError` is raised and nothing is recorded.
+    :class:`PlanningError` is raised and nothing is recorded. Either way every problem of every
+    person is collected (one :class:`~ieb.tabular.RowIssue` each, with its rule code); ``lines``
+    (Bsn -> the lines of the desired-state file the person's rows are on) puts each on its line.
     """
     if isinstance(ledger, Engine):
         ledger = Ledger(ledger)
@@ -937,8 +989,8 @@ def plan(
                     result.deferred.extend(deferred)
                     continue
                 except PlanningError as exc:
-                    problems = exc.issues or [exc.message]
-            result.problems.extend(problems)
+                    problems = exc.issues or [RowIssue(None, None, exc.message)]
+            result.problems.extend(_at_lines(problems, (lines or {}).get(bsn, ())))
         if result.problems and not partial:
             unit.rollback()
             raise PlanningError(
