@@ -426,7 +426,8 @@ class Exchange:
                 refused=list(p.issues),
                 refused_rows=p.state.refused_rows if p.state else 0,
                 gemeenten=list(p.plans),
-                retroactive=len(p.retroactive),
+                retroactive=list(p.retroactive),
+                retroactive_count=len(p.retroactive),
             )
             if on_chunk is not None:
                 by_gemeente: dict[str, list[str]] = {}

@@ -193,7 +193,9 @@ class StreamResult:
     refused: list[RowIssue] = field(default_factory=list)
     refused_rows: int = 0
     gemeenten: list[str] = field(default_factory=list)
-    retroactive: int = 0
+    #: planned starts more than a month late (describe lines, bounded) and how many there are
+    retroactive: list[str] = field(default_factory=list)
+    retroactive_count: int = 0
 
 
 #: (gemeente, the chunk's plan, the referentienummers of its outbox rows) after each commit
@@ -380,13 +382,14 @@ def _commit_chunk(
     for d in p.deferred:
         if len(result.deferred) < MAX_ISSUES:
             result.deferred.append(d.describe())
-    result.retroactive += sum(
-        1
-        for m in p.messages
-        if m.delivery.is_start
-        and m.delivery.status == "1"
-        and m.delivery.dagtekening > deadline_of(m.delivery.datum)
-    )
+    for m in p.messages:
+        d = m.delivery
+        if d.is_start and d.status == "1" and d.dagtekening > deadline_of(d.datum):
+            result.retroactive_count += 1
+            if len(result.retroactive) < MAX_ISSUES:
+                result.retroactive.append(
+                    f"{d.describe()}: EbStartdatum {d.datum} ligt meer dan een maand voor {d.dagtekening}"
+                )
     if on_chunk is not None:
         on_chunk(g, p, [str(r["referentienummer"]) for r in rows])
 

@@ -90,7 +90,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 def _user() -> str:
     try:
         return getpass.getuser()[:100]
-    except Exception:  # no user name in the environment (a container without passwd entry)
+    except (OSError, KeyError):  # no user name in the environment (a container without passwd entry)
         return f"uid {os.getuid()}" if hasattr(os, "getuid") else "onbekend"
 
 
@@ -119,8 +119,10 @@ def write_log(
             digests.append(file_sha256(b))
         except OSError:
             digests.append("")
-    digest = digests[0] if len(digests) == 1 else (
-        hashlib.sha256("".join(digests).encode()).hexdigest() if digests else ""
+    digest = (
+        digests[0]
+        if len(digests) == 1
+        else (hashlib.sha256("".join(digests).encode()).hexdigest() if digests else "")
     )
     with engine.begin() as conn:
         return int(
