@@ -1,0 +1,111 @@
+"""Issue 22 E2E: ``ieb plan --queue`` streams its file in chunks, one transaction per chunk, and a
+run killed mid-way resumes without duplicates."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from ieb.config import IebConfig
+from ieb.exchange import Exchange
+from ieb.ledger.planner import Plan
+from ieb.tabular import TableError, iter_table, read_table
+from tests.cycle.test_monthly_cycle import test_bsns
+
+TODAY = __import__("datetime").date(2026, 6, 15)
+B = test_bsns(40)
+
+
+def _exchange(tmp_path: Path, name: str) -> Exchange:
+    return Exchange(IebConfig(database=f"sqlite:///{tmp_path / name}", gemeenten=["0363", "0599"]))
+
+
+def _file(tmp_path: Path) -> Path:
+    """40 persons over two gemeenten, rows of one person far apart (a pause: two periods)."""
+    rows = ["gemeente,bsn,start,stop"]
+    for i, b in enumerate(B):
+        g = "0363" if i % 2 else "0599"
+        rows.append(f"{g},{b},2026-0{1 + i % 5}-01,{'2026-05-31' if i % 7 == 0 else ''}")
+    for b in B[0:40:7]:  # the second period of the paused persons, at the end of the file
+        rows.append(f"{'0363' if B.index(b) % 2 else '0599'},{b},2026-06-10,")
+    f = tmp_path / "gewenst.csv"
+    f.write_text("\n".join(rows) + "\n")
+    return f
+
+
+def _state(tmp_path: Path, name: str) -> tuple[list[tuple[object, ...]], int]:
+    with sqlite3.connect(tmp_path / name) as db:
+        deliveries = db.execute(
+            "SELECT afzender, bsn, bericht, status, datum FROM deliveries ORDER BY afzender, bsn, bericht, datum"
+        ).fetchall()
+        outbox = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    return deliveries, int(outbox)
+
+
+class Crash(Exception):
+    """A stand-in for the process being killed after a chunk committed."""
+
+
+def test_a_run_killed_after_some_chunks_resumes_without_duplicates(tmp_path: Path) -> None:
+    f = _file(tmp_path)
+    with _exchange(tmp_path, "once.sqlite") as ex:
+        once = ex.plan_and_queue_file(f, today=TODAY, chunk_persons=1_000)
+    assert once.chunks == 2 and once.persons == 40  # one chunk per gemeente
+    seen: list[int] = []
+
+    def crash_after_two(g: str, plan: Plan, refs: Sequence[str]) -> None:
+        seen.append(len(refs))
+        assert len(refs) == len(plan.messages) and all(refs)
+        if len(seen) == 2:
+            raise Crash
+
+    with _exchange(tmp_path, "chunked.sqlite") as ex:
+        with pytest.raises(Crash):
+            ex.plan_and_queue_file(f, today=TODAY, chunk_persons=6, on_chunk=crash_after_two)
+        _, partly_outbox = _state(tmp_path, "chunked.sqlite")
+        assert 0 < partly_outbox == sum(seen) < once.messages  # two chunks committed, no more
+        again = ex.plan_and_queue_file(f, today=TODAY, chunk_persons=6)
+    assert again.messages == once.messages - partly_outbox
+    assert _state(tmp_path, "chunked.sqlite") == _state(tmp_path, "once.sqlite")
+    with _exchange(tmp_path, "chunked.sqlite") as ex:  # and once more: nothing left to do
+        assert ex.plan_and_queue_file(f, today=TODAY, chunk_persons=6).messages == 0
+
+
+def test_every_problem_is_found_before_the_first_chunk(tmp_path: Path) -> None:
+    f = _file(tmp_path)
+    f.write_text(f.read_text() + f"0363,{B[3]},2026-02-01,2026-01-01\n0344,{B[4]},2026-01-01,\n")
+    with _exchange(tmp_path, "x.sqlite") as ex:
+        with pytest.raises(TableError) as info:
+            ex.plan_and_queue_file(f, today=TODAY, chunk_persons=5)
+        assert {i.code for i in info.value.issues} >= {"TR328", "CONFIG"}
+        assert ex.engine is not None and _state(tmp_path, "x.sqlite") == ([], 0)  # nothing planned
+        partial = ex.plan_and_queue_file(f, today=TODAY, chunk_persons=5, partial=True)
+    # B[3] has two rows now (line 5 and the bad line 48): left out whole; the row of gemeente 0344 too
+    assert partial.persons == 39 and partial.refused_rows == 3
+    assert sorted(i.line for i in partial.refused if i.line) == [5, 49]
+    assert any("regels 5, 48" in i.message and i.code == "TR328" for i in partial.refused)
+
+
+def test_iter_table_streams_csv_and_reads_other_inputs_whole(tmp_path: Path) -> None:
+    f = _file(tmp_path)
+    cols = {"required": ("bsn", "start"), "optional": ("stop", "gemeente")}
+    assert [dict(r) | {"line": r.line} for r in iter_table(f, **cols)] == [
+        dict(r) | {"line": r.line} for r in read_table(f, **cols)
+    ]
+    j = tmp_path / "g.jsonl"
+    j.write_text(json.dumps({"bsn": B[0], "start": "2026-01-01"}) + "\n")
+    assert [r.line for r in iter_table(j, **cols)] == [1]
+    cp = tmp_path / "w.csv"  # Windows-1252 (Excel): read whole, converted like read_table does
+    cp.write_bytes(f"bsn;start;stop\r\n{B[0]};2026-01-01;café\r\n".encode("cp1252"))
+    assert [dict(r) for r in iter_table(cp, **cols)] == [{"bsn": B[0], "start": "2026-01-01", "stop": "café"}]
+    bad = tmp_path / "b.csv"
+    bad.write_text(f"bsn,start\n{B[0]},2026-01-01\n{B[1]},2026-01-01,x\n")
+    got = []
+    with pytest.raises(TableError) as info:
+        for r in iter_table(bad, **cols):
+            got.append(r.line)
+    assert got == [2] and [i.line for i in info.value.issues] == [3]
