@@ -202,10 +202,6 @@ class StreamResult:
 ChunkCallback = Callable[[str, Plan, Sequence[str]], None]
 
 
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
-
-
 def plan_and_queue_stream(
     exchange: Any,
     path: str | os.PathLike[str],
@@ -234,12 +230,15 @@ def plan_and_queue_stream(
             db.execute("PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=OFF")
             db.execute(
-                "CREATE TABLE r (g TEXT, bsn TEXT, line INTEGER, start TEXT, stop TEXT, bedrag INTEGER, ks TEXT)"
+                "CREATE TABLE r (g TEXT, bsn TEXT, line INTEGER, start INTEGER, stop INTEGER, bedrag INTEGER, ks INTEGER)"
             )
             db.execute("CREATE TABLE bad (g TEXT, bsn TEXT, PRIMARY KEY (g, bsn))")
             batch: list[tuple[Any, ...]] = []
             for row in iter_table(Path(path), name=source, required=REQUIRED, optional=OPTIONAL):
                 g, bsn, period, issues = rows.check(row, row.line)
+                if period is not None and not issues and bsn is not None:
+                    # each row alone now (stop before start, ...); between rows below
+                    issues = person_problems(bsn, [period], lines=[row.line], release=release, pairs=False)
                 if issues:
                     result.refused_rows += 1
                     _keep(result.refused, issues)
@@ -254,10 +253,10 @@ def plan_and_queue_stream(
                         g,
                         bsn,
                         row.line,
-                        p.start.isoformat() if p else None,
-                        p.stop.isoformat() if p and p.stop else None,
+                        p.start.toordinal() if p else None,
+                        p.stop.toordinal() if p and p.stop else None,
                         p.kostprijs_bedrag if p else None,
-                        p.kostprijs_startdatum.isoformat() if p and p.kostprijs_startdatum else None,
+                        p.kostprijs_startdatum.toordinal() if p and p.kostprijs_startdatum else None,
                     )
                 )
                 if len(batch) >= 10_000:
@@ -266,13 +265,16 @@ def plan_and_queue_stream(
             db.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
             batch.clear()
             db.execute("CREATE INDEX r_person ON r (g, bsn, line)")
-            # ledger-free problems of every person, before anything is planned
-            for g, bsn, ps, ls in _persons(db):
-                found = person_problems(bsn, ps, lines=ls, release=release)
+            # between the rows of one person (OP291), for the persons with more than one row
+            db.execute("CREATE TABLE multi AS SELECT g, bsn FROM r GROUP BY g, bsn HAVING count(*) > 1")
+            for g, bsn, ps, ls in _persons(db, _MULTI):
+                found = person_problems(bsn, ps, lines=ls, release=release, single=False)
                 if found:
                     _keep(result.refused, found)
                     db.execute("INSERT OR IGNORE INTO bad VALUES (?, ?)", (g, bsn))
-            result.refused_rows += db.execute("SELECT count(*) FROM r JOIN bad USING (g, bsn)").fetchone()[0]
+            result.refused_rows += db.execute(
+                "SELECT count(*) FROM r JOIN bad ON bad.g = r.g AND bad.bsn = r.bsn"
+            ).fetchone()[0]
             result.refused.sort(key=lambda i: (i.line is None, i.line or 0))
             if result.refused and not partial:
                 raise TableError(source, result.refused)
@@ -296,7 +298,7 @@ def plan_and_queue_stream(
                 chunk.clear()
                 chunk_lines.clear()
 
-            for g, bsn, ps, ls in _persons(db, skip_bad=True):
+            for g, bsn, ps, ls in _persons(db, _SKIP_BAD):
                 if g != current or len(chunk) >= chunk_persons:
                     flush()
                     current = g
@@ -311,22 +313,23 @@ def plan_and_queue_stream(
     return result
 
 
-_ALL = "SELECT g, bsn, line, start, stop, bedrag, ks FROM r ORDER BY g, bsn, line"
+_MULTI = (
+    "SELECT r.g, r.bsn, line, start, stop, bedrag, ks FROM r JOIN multi ON multi.g = r.g AND multi.bsn = r.bsn "
+    "ORDER BY r.g, r.bsn, line"
+)
 _SKIP_BAD = (
     "SELECT g, bsn, line, start, stop, bedrag, ks FROM r "
     "WHERE NOT EXISTS (SELECT 1 FROM bad WHERE bad.g = r.g AND bad.bsn = r.bsn) ORDER BY g, bsn, line"
 )
 
 
-def _persons(
-    db: sqlite3.Connection, *, skip_bad: bool = False
-) -> Iterator[tuple[str, str, list[Period], list[int]]]:
-    """The persons of the sorted rows: ``(gemeente, bsn, periods, lines)``; with ``skip_bad`` the
-    persons listed in the ``bad`` table are left out."""
-    cursor = db.execute(_SKIP_BAD if skip_bad else _ALL)
+def _persons(db: sqlite3.Connection, query: str) -> Iterator[tuple[str, str, list[Period], list[int]]]:
+    """The persons of the sorted rows ``query`` selects: ``(gemeente, bsn, periods, lines)``."""
+    cursor = db.execute(query)
     key: tuple[str, str] | None = None
     periods: list[Period] = []
     lines: list[int] = []
+    day = dt.date.fromordinal
     while True:
         fetched = cursor.fetchmany(5_000)
         if not fetched:
@@ -338,7 +341,9 @@ def _persons(
                 key, periods, lines = (g, bsn), [], []
             lines.append(line)
             if start is not None:
-                periods.append(Period(dt.date.fromisoformat(start), _date(stop), bedrag, _date(ks)))
+                periods.append(
+                    Period(day(start), day(stop) if stop else None, bedrag, day(ks) if ks else None)
+                )
     if key is not None:
         yield key[0], key[1], periods, lines
 
@@ -383,12 +388,13 @@ def _commit_chunk(
         if len(result.deferred) < MAX_ISSUES:
             result.deferred.append(d.describe())
     for m in p.messages:
-        d = m.delivery
-        if d.is_start and d.status == "1" and d.dagtekening > deadline_of(d.datum):
+        sent = m.delivery
+        if sent.is_start and sent.status == "1" and sent.dagtekening > deadline_of(sent.datum):
             result.retroactive_count += 1
             if len(result.retroactive) < MAX_ISSUES:
                 result.retroactive.append(
-                    f"{d.describe()}: EbStartdatum {d.datum} ligt meer dan een maand voor {d.dagtekening}"
+                    f"{sent.describe()}: EbStartdatum {sent.datum} ligt meer dan een maand voor "
+                    f"{sent.dagtekening}"
                 )
     if on_chunk is not None:
         on_chunk(g, p, [str(r["referentienummer"]) for r in rows])

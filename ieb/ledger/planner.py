@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -135,6 +136,39 @@ def _get(record: Any, name: str) -> Any:
     return getattr(record, name, None)
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+def _fast_record(record: Any, gemeente: str | None) -> tuple[str, Period] | None:
+    """The common row read quickly: a mapping with a valid 9-digit Bsn, an ISO ``start``, an
+    empty or ISO ``stop``, no kostprijs, and an empty or 4-digit gemeente that is ``gemeente``
+    (or any, when None). None for anything else: :func:`record_problems` then reads it in full,
+    which gives the same result for such rows (a test compares both)."""
+    if not isinstance(record, Mapping):
+        return None
+    get = record.get
+    bsn, start, stop = get("bsn"), get("start"), get("stop")
+    if not (type(bsn) is str and type(start) is str and _ISO_DAY.match(start)):
+        return None
+    if stop and not (type(stop) is str and _ISO_DAY.match(stop)):
+        return None
+    if get("kostprijs_cent") or get("kostprijs_start"):
+        return None
+    own = get("gemeente")
+    if own and not (type(own) is str and len(own) == 4 and own.isdigit() and own == (gemeente or own)):
+        return None
+    if not bsn_is_valid(bsn):
+        return None
+    try:
+        first = dt.date.fromisoformat(start)
+        last = dt.date.fromisoformat(stop) if stop else None
+    except ValueError:
+        return None
+    if not 1900 <= first.year <= 2100 or (last is not None and not 1900 <= last.year <= 2100):
+        return None  # ieb.tabular.parse_datum's plausible years
+    return bsn, Period(first, last)
+
+
 def record_problems(
     record: Any, *, line: int | None = None, gemeente: str | None = None
 ) -> tuple[str | None, Period | None, list[RowIssue]]:
@@ -144,6 +178,9 @@ def record_problems(
     is None for a record without ``start`` (the person has no period at all) or with problems.
     A gemeentecode or Bsn that lost its leading zeros in Excel gets them back
     (:func:`ieb.tabular.restore_zeros`)."""
+    fast = _fast_record(record, gemeente)
+    if fast is not None:
+        return fast[0], fast[1], []
     from ieb.tabular import restore_zeros
 
     problems: list[RowIssue] = []
@@ -266,7 +303,14 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
 
 
 def _period_problems(
-    bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str, kostprijs_rule: str = "CS333"
+    bsn: str,
+    periods: Sequence[Period],
+    tariffs: TariffTable,
+    afzender: str,
+    kostprijs_rule: str = "CS333",
+    *,
+    single: bool = True,
+    pairs: bool = True,
 ) -> list[RowIssue]:
     """Every ledger-free problem of one person's desired periods, as :class:`RowIssue` without a
     line (:func:`plan` adds the lines): before 2020 (CS332), stop before start (TR328),
@@ -279,7 +323,7 @@ def _period_problems(
         problems.append(RowIssue(None, column, f"{who}: {text}", hint, code))
 
     ordered = sorted(periods, key=lambda p: p.start)
-    for p in ordered:
+    for p in ordered if single else ():
         if p.start < IEB_START:
             add("start", f"start {p.start} ligt voor 1 januari 2020", "CS332")
         if p.stop is not None and p.stop < p.start:
@@ -307,7 +351,7 @@ def _period_problems(
                     text = cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)
                     # the release's rule for retourcode S333 (iEb 4.0: TR409)
                     add("kostprijs_cent", text.replace(" (CS333)", "").replace("(CS333)", ""), kostprijs_rule)
-    for a, b in itertools.pairwise(ordered):
+    for a, b in itertools.pairwise(ordered) if pairs else ():
         if a == b:
             add(
                 None,
@@ -340,14 +384,21 @@ def person_problems(
     lines: Sequence[int] = (),
     tariffs: TariffTable = NATIONAL_TARIFFS,
     release: str | ReleasePack = "ieb-1.0",
+    single: bool = True,
+    pairs: bool = True,
 ) -> list[RowIssue]:
-    """The problems of one person's desired periods that need no ledger (see
-    :func:`_period_problems`: CS332, TR328, CS334, the kostprijs rule, OP291 for duplicates and
-    overlaps), placed on the person's ``lines`` of the desired-state file. Empty when planning may
-    start."""
-    pack = get_pack(release) if isinstance(release, str) else release
-    rule = pack.retourcodes.rule("S333") or "CS333"
-    return _at_lines(_period_problems(bsn, periods, tariffs, "", rule), lines)
+    """The problems of one person's desired periods that need no ledger, placed on the person's
+    ``lines`` of the desired-state file; empty when planning may start. ``single``: those of each
+    period alone (CS332, TR328 stop before start, CS334, the kostprijs rule); ``pairs``: those
+    between periods (OP291: the same period twice, overlapping periods). A streamed reader checks
+    each row alone as it reads and only persons with several rows for pairs."""
+    if single and any(p.kostprijs_bedrag is not None for p in periods):
+        pack = get_pack(release) if isinstance(release, str) else release
+        rule = pack.retourcodes.rule("S333") or "CS333"
+    else:
+        rule = "CS333"  # not used: no kostprijs to check
+    found = _period_problems(bsn, periods, tariffs, "", rule, single=single, pairs=pairs)
+    return _at_lines(found, lines) if found else found
 
 
 # ---------------------------------------------------------------------- plan objects
