@@ -302,7 +302,7 @@ def _plan_queue_streamed(
     try:
         result = ex.plan_and_queue_file(desired, gemeente=gemeente, today=day, partial=partial, on_chunk=show)
     except PlanningError as exc:
-        log.failed(exc.message, len(exc.issues))
+        log.failed(exc.message, len(exc.issues), messages=exc.committed)
         ex.close()
         fail(exc.message, [i.describe(str(desired)) for i in exc.issues])
     except TableError as exc:

@@ -216,7 +216,8 @@ def plan_and_queue_stream(
     ``exchange`` (an :class:`ieb.exchange.Exchange`). ``on_chunk`` is called after each commit.
     Raises :class:`TableError` (every problem of the file, nothing planned) unless ``partial``;
     :class:`ieb.ledger.errors.PlanningError` when a chunk is refused without ``partial`` (its
-    message says how many chunks and messages were committed before it)."""
+    message says how many chunks and messages were committed before it; ``committed`` counts the
+    messages)."""
     from ieb.ledger.errors import PlanningError
     from ieb.ledger.store import Ledger
 
@@ -292,9 +293,11 @@ def plan_and_queue_stream(
                     )
                 except PlanningError as exc:
                     done = f"{result.chunks} blok(ken) met {result.messages} bericht(en) zijn al vastgelegd"
-                    raise PlanningError(
+                    error = PlanningError(
                         f"{exc.message}; {done} (opnieuw draaien gaat verder zonder dubbelen)", exc.issues
-                    ) from None
+                    )
+                    error.committed = result.messages
+                    raise error from None
                 chunk.clear()
                 chunk_lines.clear()
 

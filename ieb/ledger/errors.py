@@ -51,6 +51,8 @@ class PlanningError(LedgerError):
         self.issues: list[RowIssue] = [
             p if isinstance(p, RowIssue) else RowIssue(None, None, str(p)) for p in problems or ()
         ]
+        #: messages already committed before the refusal (a streamed plan: earlier chunks), else 0
+        self.committed = 0
 
     def __str__(self) -> str:
         head = super().__str__()

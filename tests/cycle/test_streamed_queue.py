@@ -139,3 +139,23 @@ class _NotAMapping:
 
     def __init__(self, values: dict[str, str]) -> None:
         self.__dict__.update(values)
+
+
+def test_a_ledger_refusal_while_streaming_keeps_the_chunks_before_it_and_says_so(tmp_path: Path) -> None:
+    old, new = B[10:12], B[0:4]  # sorted by Bsn: the new persons' chunks come first
+    first = tmp_path / "juli.csv"
+    first.write_text("gemeente,bsn,start\n" + "".join(f"0363,{b},2020-07-01\n" for b in old))
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "gemeente,bsn,start\n"
+        + "".join(f"0363,{b},2023-08-01\n" for b in new)
+        + f"0363,{old[0]},2020-07-02\n0363,{old[1]},2020-07-01\n"  # line 6: TR114
+    )
+    from ieb.ledger.errors import PlanningError
+
+    with _exchange(tmp_path, "r.sqlite") as ex:
+        ex.plan_and_queue_file(first, today=__import__("datetime").date(2020, 8, 1))
+        with pytest.raises(PlanningError) as info:
+            ex.plan_and_queue_file(later, today=__import__("datetime").date(2023, 8, 15), chunk_persons=2)
+    assert info.value.committed == 4 and "2 blok(ken) met 4 bericht(en)" in info.value.message
+    assert info.value.issues[0].line == 6 and info.value.issues[0].code.startswith("TR114")
