@@ -692,7 +692,7 @@ def logboek_command(
 
 #: the examples at the end of each command's --help
 _EXAMPLES = {
-    "plan": "Voorbeeld:\n\n  ieb plan gewenst.csv\n  ieb plan gewenst.csv --queue\n  ieb plan gewenst.csv --queue --partial   # exitcode 3: klaar, met geweigerde regels\n  ieb plan gewenst.csv --out berichten/\n",
+    "plan": "Voorbeeld:\n\n  ieb plan gewenst.csv\n  ieb plan gewenst.csv --queue\n  ieb plan gewenst.csv --queue --partial   # exitcode 3: regels geweigerd\n  ieb plan gewenst.csv --out berichten/\n",
     "queue": "Voorbeeld:\n\n  ieb queue berichten/*.xml\n",
     "retour": "Voorbeeld:\n\n  ieb retour retouren/*.xml\n  ieb retour --retry-failed\n",
     "status": "Voorbeeld:\n\n  ieb status\n  ieb status --detail\n  ieb status --format json --gemeente 0363\n",

@@ -173,7 +173,8 @@ def collect_desired(
     refused.sort(key=lambda i: (i.line is None, i.line or 0))
     if refused and not partial:
         raise TableError(source, refused)
-    return DesiredState(periods, lines, refused, refused_rows, source)
+    ordered = {g: periods[g] for g in sorted(periods)}  # gemeenten in code order, as planned
+    return DesiredState(ordered, lines, refused, refused_rows, source)
 
 
 # ------------------------------------------------------------------------------ streamed
