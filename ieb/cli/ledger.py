@@ -295,9 +295,13 @@ def _plan_queue_streamed(
     from ieb.ledger.errors import PlanningError
     from ieb.tabular import TableError
 
-    def show(g: str, plan_: Any, refs: Any) -> None:
-        for m, ref in zip(plan_.messages, refs, strict=True):
-            typer.echo(f"in de wachtrij: {g} {m.delivery.identificatie} ({ref}): {m.delivery.describe()}")
+    def show(g: str, plan_: Any, refs: Any) -> None:  # one write per chunk
+        text = "\n".join(
+            f"in de wachtrij: {g} {m.delivery.identificatie} ({ref}): {m.delivery.describe()}"
+            for m, ref in zip(plan_.messages, refs, strict=True)
+        )
+        if text:
+            typer.echo(text)
 
     try:
         result = ex.plan_and_queue_file(desired, gemeente=gemeente, today=day, partial=partial, on_chunk=show)
