@@ -155,3 +155,13 @@ def test_the_logboek_records_every_plan_queue_and_requeue(tmp_path: Path) -> Non
     text = _run(cfg, "logboek", "-n", "2")
     assert text.exit_code == 0 and text.stdout.count("\n") == 2 and "plan --queue" in text.stdout
     assert B[0] not in shown.stdout + text.stdout
+
+
+def test_json_output_lists_the_refused_rows_with_their_lines_and_exits_3(tmp_path: Path) -> None:
+    cfg, f = _config(tmp_path), _bad_file(tmp_path)
+    result = _run(cfg, "plan", str(f), "--queue", "--partial", "--format", "json", "--today", TODAY)
+    assert result.exit_code == 3, result.output
+    data = json.loads(result.stdout)
+    assert len(data["berichten"]) == 2 and _outbox(tmp_path) == 2
+    lines = [p.split(":")[1] for p in data["niet_gepland"]]
+    assert lines == ["3", "4", "5", "7", "9"]  # in line order; 6 and 8 are named in 5's and 7's text
