@@ -340,7 +340,8 @@ def _period_problems(
                 add(
                     "kostprijs_cent",
                     f"kostprijs {p.kostprijs_bedrag} cent valt buiten 0 t/m 999.999,99 euro",
-                    "Bedrag, 8 cijfers eurocent",
+                    "XSD",
+                    "het Bedrag heeft ten hoogste 8 cijfers eurocent",
                 )
             else:
                 try:
