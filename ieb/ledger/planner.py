@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ieb.codec import to_xml
-from ieb.errors import ConfigurationError, InputRowError
+from ieb.errors import ConfigurationError
 from ieb.ledger.convert import converted
 from ieb.ledger.errors import PlanningError, PreflightError
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState, check_history, pack_of
@@ -245,22 +245,31 @@ def desired_from_records(
     One record per period. A record with an empty ``start`` says the person has no period at all
     (everything sent for them is deleted). ``kostprijs_start`` defaults to ``start`` when only
     ``kostprijs_cent`` is given. Dates are ``JJJJ-MM-DD`` or ``DD-MM-JJJJ``. Raises
-    :class:`InputRowError` (``location`` = ``source:n``) naming every problem of the first bad record.
+    :class:`ieb.tabular.TableError` (an :class:`InputRowError`; ``location`` = ``source:n`` of the
+    first) naming every problem of every bad record (``n``: the record's ``line`` attribute, else
+    its position from 1), bounded by :data:`ieb.tabular.MAX_ISSUES`.
     """
+    from ieb.tabular import TableError
+
     out: dict[str, list[Period]] = {}
+    issues: list[RowIssue] = []
     for n, rec in enumerate(records, start=1):
-        bsn, period, problems = record_problems(rec, gemeente=gemeente)
+        bsn, period, problems = record_problems(rec, line=int(getattr(rec, "line", n)), gemeente=gemeente)
         if problems:
-            text = "; ".join(
-                (f"kolom {i.column}: " if i.column else "") + i.message + (f" -> {i.hint}" if i.hint else "")
-                for i in problems
-            )
-            raise InputRowError(text, location=f"{source}:{n}")
+            issues += problems
+            if len(issues) >= MAX_ISSUES:
+                issues.append(
+                    RowIssue(None, None, f"meer dan {MAX_ISSUES} problemen; de rest is niet meer bekeken")
+                )
+                break
+            continue
         if bsn is None:
             continue
         periods = out.setdefault(bsn, [])
         if period is not None:
             periods.append(period)
+    if issues:
+        raise TableError(source, issues)
     return out
 
 

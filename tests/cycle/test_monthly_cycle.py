@@ -165,3 +165,18 @@ def test_json_output_lists_the_refused_rows_with_their_lines_and_exits_3(tmp_pat
     assert len(data["berichten"]) == 2 and _outbox(tmp_path) == 2
     lines = [p.split(":")[1] for p in data["niet_gepland"]]
     assert lines == ["3", "4", "5", "7", "9"]  # in line order; 6 and 8 are named in 5's and 7's text
+
+
+def test_desired_from_records_names_every_bad_record_not_only_the_first() -> None:
+    from ieb.ledger.planner import desired_from_records
+    from ieb.tabular import TableError
+
+    records = [
+        {"bsn": B[0], "start": "2026-01-01"},
+        {"bsn": "999900019", "start": "2026-01-01"},
+        {"bsn": B[1], "start": "2026-13-01"},
+    ]
+    with pytest.raises(TableError) as info:
+        desired_from_records(records, source="beleid")
+    assert [(i.line, i.column) for i in info.value.issues] == [(2, "bsn"), (3, "start")]
+    assert info.value.location == "beleid:2"
