@@ -159,3 +159,48 @@ def test_a_ledger_refusal_while_streaming_keeps_the_chunks_before_it_and_says_so
             ex.plan_and_queue_file(later, today=__import__("datetime").date(2023, 8, 15), chunk_persons=2)
     assert info.value.committed == 4 and "2 blok(ken) met 4 bericht(en)" in info.value.message
     assert info.value.issues[0].line == 6 and info.value.issues[0].code.startswith("TR114")
+
+
+@pytest.mark.slow  # a real process planning 5,000 persons, killed with SIGKILL after its first chunk
+def test_ieb_plan_queue_killed_with_sigkill_resumes_without_duplicates(tmp_path: Path) -> None:
+    """``kill -9`` of ``ieb plan FILE --queue`` once its first chunk (2,000 persons) is committed;
+    the same command again queues exactly the rest. When the machine is so fast that the run ends
+    before the kill, the second run must queue nothing: both ways, no message twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    persons = test_bsns(5_000)  # the 9999xxxxx test range holds about 9,090
+    desired = tmp_path / "gewenst.csv"
+    desired.write_text("bsn,start\n" + "".join(f"{b},2026-05-01\n" for b in persons))
+    cfg = tmp_path / "ieb.toml"
+    cfg.write_text(f'database = "sqlite:///{tmp_path / "ieb.sqlite"}"\ngemeenten = ["0363"]\n')
+    args = [sys.executable, "-m", "ieb", "plan", str(desired), "--queue", "--config", str(cfg)]
+    args += ["--today", "2026-06-01"]
+    run = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    killed = False
+    try:
+        while run.poll() is None:
+            time.sleep(0.2)
+            if (tmp_path / "ieb.sqlite").exists():
+                try:
+                    with sqlite3.connect(tmp_path / "ieb.sqlite", timeout=1) as db:
+                        done = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+                except sqlite3.OperationalError:
+                    continue  # the schema is still being made
+                if done:
+                    os.kill(run.pid, signal.SIGKILL)
+                    killed = True
+                    break
+    finally:
+        run.wait(timeout=600)
+    first = _state(tmp_path, "ieb.sqlite")[1]
+    assert 0 < first <= 5_000 and (not killed or first % 2_000 == 0 or first == 5_000)
+    again = subprocess.run(args, capture_output=True, text=True, timeout=1200, check=False)
+    assert again.returncode == 0, again.stderr
+    deliveries, outbox = _state(tmp_path, "ieb.sqlite")
+    assert outbox == 5_000 and len(deliveries) == 5_000
+    assert len({(d[0], d[1]) for d in deliveries}) == 5_000  # one start per person
+    assert f"{5_000 - first} bericht(en) gepland" in again.stdout
