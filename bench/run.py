@@ -30,7 +30,9 @@ JSON contract::
             "workers4_vs_1", "workers4_vs_1_postgresql", "loadavg"},
      "RECV": {"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg"},
      "B4": {"peak_rss_mb": {"1000", "100000"}, "bytes_per_message"},
-     "B5": {"plan_one_ms": {"1000", "100000"}}}
+     "B5": {"plan_one_ms": {"1000", "100000"}},
+     "E2E": {"clients", "s", "floor_s", "vs_floor", "peak_rss_mb", "loadavg"},
+     "E2E_1M": {"clients", "peak_rss_mb", "loadavg"}}        # bench/bench_e2e.py; E2E_1M full run only
 
 plus a ``"details"`` object per benchmark with every row of the table; B1, B4 and B5 also carry
 ``"load_avg"`` (``os.getloadavg()``: 1, 5 and 15 minutes) taken when they finished.
@@ -1117,7 +1119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (about a minute)")
     parser.add_argument("--json", action="store_true", help="print the JSON contract only")
-    parser.add_argument("--only", default="B1,B2,B3,B4,B5,RECV", help="comma-separated subset")
+    parser.add_argument("--only", default="B1,B2,B3,B4,B5,RECV,E2E", help="comma-separated subset")
     parser.add_argument("--save", metavar="PATH", help="also write the JSON result to PATH")
     parser.add_argument("--b4-child", nargs=2, metavar=("N", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1154,6 +1156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _log(f"{name} ...")
             results[name] = fn()
             _log(f"{name} done in {time.perf_counter() - t:.1f} s")
+    if "E2E" in only:  # issue 22: `ieb plan --queue` as a process vs the floor (bench/bench_e2e.py)
+        from bench_e2e import bench_e2e
+
+        _log("E2E ...")
+        results.update(bench_e2e(5_000 if q else 100_000, million=not q))
+        _log(json.dumps({k: results[k] for k in ("E2E", "E2E_1M") if k in results}))
     results["machine"] = machine()
     results["seconds"] = time.perf_counter() - started
     results["mode"] = "quick" if q else "full"

@@ -47,6 +47,7 @@ __all__ = [
     "Table",
     "TableError",
     "ValueProblem",
+    "iter_table",
     "loads_json",
     "parse_datum",
     "read_table",
@@ -80,25 +81,55 @@ _SEP_LINE = re.compile(r"^sep=([,;])[ \t]*(?:\r\n|\r|\n|$)", re.I)
 
 @dataclass(frozen=True, slots=True)
 class RowIssue:
-    """One problem in a tabular input: ``line`` (1-based physical line, None for the file as a
-    whole), ``column`` (the header name, None for the whole row), ``message`` (Dutch, what is wrong)
-    and ``hint`` (Dutch, what to do)."""
+    """One problem in a tabular input or in planning it: the ONE issue type of the desired-state
+    file (the reader, the planner's refusals, ``ieb plan``).
+
+    ``line`` (1-based physical line, None for the file as a whole), ``column`` (the field: the
+    header name, None for the whole row), ``message`` (the text: Dutch, what is wrong, the Bsn
+    masked), ``hint`` (Dutch, what to do) and ``code`` (the rule code, e.g. ``TR328`` or ``OP291``,
+    with the retourcode when the CAK has one: ``TR114, retourcode 9114``; empty when no rule of the
+    standard applies). ``str()`` is the readable line without the file name."""
 
     line: int | None
     column: str | None
     message: str
     hint: str = ""
+    code: str = ""
+
+    @property
+    def field(self) -> str | None:
+        """The field (column) the problem is about; an alias of :attr:`column`."""
+        return self.column
+
+    @property
+    def text(self) -> str:
+        """The Dutch text of the problem; an alias of :attr:`message`."""
+        return self.message
 
     def describe(self, name: str) -> str:
-        """``name:line: [kolom x] message; hint`` in one line."""
+        """``name:line: [kolom x:] message -> hint (CODE)`` in one line."""
         where = f"{name}:{self.line}" if self.line is not None else name
+        return f"{where}:{self._body()}"
+
+    def _body(self) -> str:
         column = f" kolom {self.column}:" if self.column else ""
         hint = f" -> {self.hint}" if self.hint else ""
-        return f"{where}:{column} {self.message}{hint}"
+        code = f" ({self.code})" if self.code else ""
+        return f"{column} {self.message}{hint}{code}"
+
+    def __str__(self) -> str:
+        where = f"regel {self.line}:" if self.line is not None else ""
+        return f"{where}{self._body()}".strip()
 
     def to_dict(self) -> dict[str, Any]:
-        """The issue as a JSON-ready dict with the keys ``line``, ``column``, ``message`` and ``hint``."""
-        return {"line": self.line, "column": self.column, "message": self.message, "hint": self.hint}
+        """The issue as a JSON-ready dict: ``line``, ``column``, ``message``, ``hint`` and ``code``."""
+        return {
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "hint": self.hint,
+            "code": self.code,
+        }
 
 
 class TableError(InputRowError):
@@ -697,6 +728,113 @@ def read_table(
         issues.add(None, None, "het bestand bevat geen regels met gegevens", "vul ten minste één regel in")
     issues.raise_if_any()
     return Table(display, tuple(rows), header, fmt, encoding, delimiter, tuple(warnings))
+
+
+def _streamable(path: Path) -> bool:
+    """True when ``path`` is a CSV file in UTF-8 (BOM allowed) without NUL bytes and without
+    Excel's ``sep=`` line: the kind :func:`iter_table` reads row by row. Reads the file once in
+    blocks of 1 MB (constant memory)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    first = True
+    with path.open("rb") as fh:
+        while block := fh.read(1024 * 1024):
+            if first:
+                first = False
+                body = block.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+                if body[:1] in (b"[", b"{") or body.startswith((b"PK\x03\x04", b"sep=", b"SEP=")):
+                    return False
+                if block.startswith((b"\xff\xfe", b"\xfe\xff")):
+                    return False
+            if b"\x00" in block:
+                return False
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return not first
+
+
+def iter_table(
+    source: Path,
+    *,
+    name: str | None = None,
+    required: Sequence[str] = (),
+    optional: Sequence[str] = (),
+    max_rows: int = MAX_ROWS,
+) -> Iterator[Row]:
+    """The rows of a file one at a time, for inputs too large to hold (``ieb plan --queue`` of a
+    million clients): a CSV file in UTF-8 is read row by row in constant memory, without the
+    :data:`MAX_BYTES` bound (rows are bounded by ``max_rows``, values by :data:`MAX_FIELD_CHARS`);
+    any other input (JSON, Windows-1252, ``sep=``) is read whole by :func:`read_table`.
+
+    The rows are checked as :func:`read_table` checks them; a bad row is not yielded and, after the
+    last row, :class:`TableError` lists every problem (line, column, what to do). A consumer that
+    stores what it gets must therefore be ready to discard it when the error comes.
+    """
+    display = name if name is not None else str(source)
+    issues = _Collector(display)
+    try:
+        if source.is_dir():
+            raise issues.fail(None, None, "is een map, geen bestand", "geef het pad van een bestand")
+        streamable = _streamable(source)
+    except FileNotFoundError:
+        raise issues.fail(None, None, "bestand niet gevonden", "controleer het pad") from None
+    except OSError as exc:
+        raise issues.fail(
+            None, None, f"niet te lezen ({exc.strerror or exc})", "controleer het pad"
+        ) from None
+    if not streamable:
+        yield from read_table(source, name=display, required=required, optional=optional, max_rows=max_rows)
+        return
+    columns = _Columns(required, optional)
+    with source.open(encoding="utf-8-sig", newline="") as fh:
+        delimiter = _pick_delimiter(fh.read(_SNIFF_CHARS * 16), columns)
+        fh.seek(0)
+        reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+        header: list[str] | None = None
+        count = 0
+        end = 0
+        start = 1
+        try:
+            while not issues.full:
+                start = end + 1
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    break
+                end = reader.line_num
+                if not any(v.strip() for v in values):
+                    continue
+                if header is None:
+                    header = _csv_header(values, start, issues, columns, delimiter)
+                    if header is None:
+                        break
+                    continue
+                if count >= max_rows:
+                    issues.add(start, None, f"meer dan {max_rows} regels", "splits het bestand op")
+                    break
+                row = _csv_row(values, header, start, issues)
+                if row is not None:
+                    count += 1
+                    yield row
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                message, hint = "een waarde is veel te lang", 'controleer of er een aanhalingsteken (") mist'
+            else:
+                message = "de aanhalingstekens kloppen niet (het bestand is vanaf hier niet te lezen)"
+                hint = 'zet een waarde met een scheidingsteken of " helemaal tussen "..." en verdubbel " erin'
+            issues.add(start, None, message, hint)
+    if header is None and not issues.issues:
+        issues.add(None, None, "het bestand is leeg", "geef een kopregel en ten minste één regel")
+    elif not count and not issues.issues:
+        issues.add(None, None, "het bestand bevat geen regels met gegevens", "vul ten minste één regel in")
+    issues.raise_if_any()
 
 
 # ------------------------------------------------------------------------------------ cell readers

@@ -60,6 +60,11 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("ieb.cli.ledger",),
         "Schrijf één zelfstandige HTML-pagina (zonder netwerk) met de stand van zaken voor een teamleider.",
     ),
+    "logboek": (
+        ("ieb.cli.ledger",),
+        "Het logboek: wie wanneer welk bestand plande, klaarzette of opnieuw verstuurde (ieb plan, "
+        "queue, requeue).",
+    ),
     "opschonen": (
         ("ieb.cli.opschonen",),
         "Verwijder berichtinhoud en logregels ouder dan de bewaartermijn; het grootboek blijft compleet.",

@@ -32,6 +32,33 @@ GemeenteOption = Annotated[
 ]
 
 
+#: exit codes of ``ieb plan`` (docs/cli.md): done; failed (nothing or not everything planned);
+#: wrong use or configuration; done, with rows refused (``--partial``)
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+ForceTodayOption = Annotated[
+    bool,
+    typer.Option(
+        "--force-today",
+        help="Een --today na vandaag toestaan (oefenen); het CAK weigert zo'n Dagtekening (8848).",
+    ),
+]
+
+
+def _refuse_future(day: object, force: bool) -> None:
+    """A Dagtekening after today's date is refused (the CAK rejects the whole file: retourcode 8848,
+    rule TR135 in iEb 4.0) unless ``force``: a usage error, exit 2."""
+    import datetime as dt
+
+    if isinstance(day, dt.date) and day > dt.date.today() and not force:
+        raise usage_error(
+            f"Dagtekening {day.isoformat()} ligt na vandaag ({dt.date.today().isoformat()}); het CAK "
+            "weigert dan het hele bestand (retourcode 8848). Laat --today weg, of geef --force-today "
+            "om te oefenen",
+            "--today",
+        )
+
+
 def plan_command(
     desired: Annotated[
         Path | None,
@@ -44,7 +71,12 @@ def plan_command(
         typer.Option("--iwmo", help="Gewenste situatie uit de gelezen iWmo-berichten (zie docs/iwmo.md)."),
     ] = False,
     queue: Annotated[
-        bool, typer.Option("--queue", help="Vastleggen en in de outbox zetten (in één transactie).")
+        bool,
+        typer.Option(
+            "--queue",
+            help="Vastleggen en in de outbox zetten (per blok van 2000 personen één transactie; "
+            "afgebroken: nogmaals draaien gaat verder zonder dubbelen).",
+        ),
     ] = False,
     gemeente: GemeenteOption = None,
     out: Annotated[
@@ -56,16 +88,25 @@ def plan_command(
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
+    force_today: ForceTodayOption = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Alleen tonen (ook met --out).")] = False,
     partial: Annotated[
-        bool, typer.Option("--partial", help="Plan wat kan; meld personen waarvoor het niet kan.")
+        bool,
+        typer.Option(
+            "--partial",
+            help="Plan de goede regels; meld de geweigerde met regelnummer (exitcode 3 als er een is).",
+        ),
     ] = False,
     release: ReleaseOption = None,
     format: Annotated[
         Format, typer.Option("--format", "-f", help="Uitvoer: text of json (per bericht zijn velden).")
     ] = Format.text,
 ) -> None:
-    """Plan de berichten (in de release van ieb.toml of --release) naar de gewenste situatie; toon ze, of zet ze met --queue klaar."""
+    """Plan de berichten (in de release van ieb.toml of --release) naar de gewenste situatie; toon ze, of zet ze met --queue klaar.
+
+    Elk probleem van het bestand wordt in één keer gemeld, met regelnummer en regelcode. Exitcode:
+    0 klaar; 3 klaar, maar regels geweigerd (--partial); 1 mislukt (niets gepland); 2 verkeerd
+    gebruik of configuratie. Elke run staat in het logboek (ieb logboek)."""
     from ieb.errors import IebError
     from ieb.ledger.errors import PlanningError
     from ieb.ledger.planner import plan
@@ -90,11 +131,19 @@ def plan_command(
     if queue and out is not None:
         raise typer.BadParameter("kies --queue of --out", param_hint="--queue")
     day = _today(today)
+    _refuse_future(day, force_today)
     ex = exchange_for(config, db, needs="gemeenten en database", release=release)
     planned: list[dict[str, object]] = []
     from ieb.wlz import WlzSignalen  # accepted Wlz stops are part of the desired state (docs/wlz.md)
 
     ex.desired_overlay = lambda records: WlzSignalen.for_exchange(ex).overlay(records)
+    opdracht = "plan --queue" if queue else "plan --out" if out is not None else "plan"
+    if dry_run:
+        opdracht += " --dry-run"
+    log = _Logboek(ex, opdracht, [desired], recorded=(queue or out is not None) and not dry_run)
+    if queue and not dry_run and format == Format.text:
+        _plan_queue_streamed(ex, desired, gemeente, day, partial, log)
+        return
     try:
         lines: list[str] = []
         if queue and not dry_run:
@@ -116,6 +165,7 @@ def plan_command(
                     today=preview.today,
                     partial=partial,
                     release=ex.config.release,
+                    lines=preview.state.lines.get(g) if preview.state else None,
                 )
                 paths = result.write(out)
                 written += len(paths)
@@ -129,13 +179,26 @@ def plan_command(
             tail = f"{len(preview.messages)} bericht(en) gepland (voorvertoning, niets vastgelegd; --queue om te versturen)"
         planned = [_planned_json(m, ex.config.release) for m in preview.messages]
     except PlanningError as exc:
-        fail(exc.message, exc.issues)
+        log.failed(exc.message, len(exc.issues))
+        ex.close()
+        fail(exc.message, [str(i) for i in exc.issues])
     except TableError as exc:
+        log.failed(exc.message, len(exc.issues))
+        ex.close()
         fail(exc.message, [i.describe(exc.name) for i in exc.issues])
     except IebError as exc:
-        fail(str(exc), [str(i) for i in getattr(exc, "issues", ()) or ()])
-    finally:
+        log.failed(str(exc), 0)
         ex.close()
+        fail(str(exc), [str(i) for i in getattr(exc, "issues", ()) or ()])
+    refused = len(preview.issues)
+    log.done(
+        messages=len(preview.messages),
+        refused=refused,
+        deferred=len(preview.deferred),
+        gemeenten=list(preview.plans),
+    )
+    ex.close()
+    code = EXIT_PARTIAL if refused else EXIT_OK
     if format == Format.json:
         typer.echo(
             json.dumps(
@@ -149,8 +212,8 @@ def plan_command(
                 indent=2,
             )
         )
-        if preview.problems:
-            raise typer.Exit(1)
+        if code:
+            raise typer.Exit(code)
         return
     for line in lines:
         typer.echo(line)
@@ -163,9 +226,121 @@ def plan_command(
     deferred_note = f", {len(preview.deferred)} uitgesteld" if preview.deferred else ""
     if "gepland" in tail and deferred_note:
         tail = tail.replace(" gepland", f" gepland{deferred_note}", 1)
+    if refused:
+        tail += f"; {refused} probleem/problemen, die regels niet gepland (exitcode 3)"
     typer.echo(tail)
-    if preview.problems:
-        raise typer.Exit(1)
+    if code:
+        raise typer.Exit(code)
+
+
+class _Logboek:
+    """Writes the one logboek row of a command (:mod:`ieb.store.logboek`); a failure to write it
+    is reported on stderr, never hides the command's own outcome."""
+
+    def __init__(self, ex: Any, opdracht: str, files: list[Path], *, recorded: bool) -> None:
+        self.ex, self.opdracht, self.files, self.recorded = ex, opdracht, files, recorded
+
+    def _write(self, **values: Any) -> None:
+        from ieb.errors import IebError
+        from ieb.store.logboek import write_log
+
+        try:
+            write_log(
+                self.ex.engine,
+                opdracht=self.opdracht,
+                bestanden=self.files,
+                release=self.ex.config.release,
+                **values,
+            )
+        except (IebError, OSError, sa_error()) as exc:
+            typer.echo(f"waarschuwing: logboek niet bijgewerkt: {exc}", err=True)
+
+    def done(self, *, messages: int, refused: int, deferred: int, gemeenten: list[str]) -> None:
+        """Log a run that finished (``deels`` when rows or persons were refused)."""
+        self._write(
+            gemeenten=gemeenten,
+            berichten=messages,
+            geweigerd=refused,
+            uitgesteld=deferred,
+            vastgelegd=self.recorded and messages > 0,
+            uitkomst="deels" if refused else "ok",
+        )
+
+    def failed(self, why: str, refused: int, *, messages: int = 0) -> None:
+        """Log a run that failed (``messages`` already committed by earlier chunks)."""
+        self._write(
+            gemeenten=list(self.ex.config.gemeenten),
+            berichten=messages,
+            geweigerd=refused,
+            vastgelegd=messages > 0,
+            uitkomst="mislukt",
+            toelichting=why,
+        )
+
+
+def sa_error() -> type[Exception]:
+    """SQLAlchemy's error root, imported when needed (the CLI's startup stays light)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return SQLAlchemyError
+
+
+def _plan_queue_streamed(
+    ex: Any, desired: Path, gemeente: str | None, day: Any, partial: bool, log: _Logboek
+) -> None:
+    """``ieb plan FILE --queue`` in text: streamed in chunks (:meth:`Exchange.plan_and_queue_file`),
+    each queued message printed after its chunk is committed; exit 0, 3 (rows refused with
+    ``--partial``) or 1."""
+    from ieb.errors import IebError
+    from ieb.ledger.errors import PlanningError
+    from ieb.tabular import TableError
+
+    def show(g: str, plan_: Any, refs: Any) -> None:  # one write per chunk
+        text = "\n".join(
+            f"in de wachtrij: {g} {m.delivery.identificatie} ({ref}): {m.delivery.describe()}"
+            for m, ref in zip(plan_.messages, refs, strict=True)
+        )
+        if text:
+            typer.echo(text)
+
+    try:
+        result = ex.plan_and_queue_file(desired, gemeente=gemeente, today=day, partial=partial, on_chunk=show)
+    except PlanningError as exc:
+        log.failed(exc.message, len(exc.issues), messages=exc.committed)
+        ex.close()
+        fail(exc.message, [i.describe(str(desired)) for i in exc.issues])
+    except TableError as exc:
+        log.failed(exc.message, len(exc.issues))
+        ex.close()
+        fail(exc.message, [i.describe(exc.name) for i in exc.issues])
+    except IebError as exc:
+        log.failed(str(exc), 0)
+        ex.close()
+        fail(str(exc), [str(i) for i in getattr(exc, "issues", ()) or ()])
+    log.done(
+        messages=result.messages,
+        refused=result.refused_rows,
+        deferred=result.deferred_count,
+        gemeenten=result.gemeenten,
+    )
+    ex.close()
+    from ieb.types import mask_bsns
+
+    for issue in result.refused:
+        typer.echo(f"niet gepland: {mask_bsns(issue.describe(str(desired)))}", err=True)
+    for line in result.deferred:
+        typer.echo(f"uitgesteld: {line}")
+    for late in result.retroactive:
+        typer.echo(f"met terugwerkende kracht (te laat, stapelfactuur): {late}")
+    if result.retroactive_count > len(result.retroactive):
+        typer.echo(f"met terugwerkende kracht: {result.retroactive_count} start(s) in totaal")
+    deferred_note = f", {result.deferred_count} uitgesteld" if result.deferred_count else ""
+    tail = f"{result.messages} bericht(en) gepland{deferred_note} en in de outbox gezet"
+    if result.refused_rows:
+        tail += f"; {result.refused_rows} regel(s) niet gepland (exitcode 3)"
+    typer.echo(tail)
+    if result.refused_rows:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def _planned_json(message: object, release: str) -> dict[str, object]:
@@ -205,18 +380,28 @@ def queue_command(
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
+    force_today: ForceTodayOption = False,
     release: ReleaseOption = None,
 ) -> None:
     """Zet bestaande berichtbestanden (ieb build, eigen software) in grootboek en outbox: alles of niets.
 
-    Een bestand van een andere release dan die van ieb.toml (of --release) wordt geweigerd."""
+    Een bestand van een andere release dan die van ieb.toml (of --release) wordt geweigerd. Elke
+    run staat in het logboek (ieb logboek)."""
     from ieb.errors import IebError
 
     require_files(files, "FILES")
+    day = _today(today)
+    _refuse_future(day, force_today)
     ex = exchange_for(config, db, release=release)
+    log = _Logboek(ex, "queue", list(files), recorded=True)
     try:
-        queued = ex.queue_files(files, today=_today(today))
+        queued = ex.queue_files(files, today=day)
+        log.done(
+            messages=len(queued), refused=0, deferred=0, gemeenten=sorted({m[0] for m in queued.messages})
+        )
     except IebError as exc:
+        log.failed(str(exc), len(getattr(exc, "issues", ()) or ()))
+        ex.close()
         fail(str(exc), list(getattr(exc, "issues", ()) or ()))
     finally:
         ex.close()
@@ -477,6 +662,7 @@ def requeue_command(
     from ieb.errors import IebError
 
     ex = exchange_for(config, db, must_exist=True)
+    log = _Logboek(ex, "requeue", [], recorded=True)
     try:
         if zonder_retour is not None:  # issue 21: recover a message whose retour never came
             from ieb.transport.outbox import parse_age
@@ -487,7 +673,13 @@ def requeue_command(
                 done += ex.requeue(refs or [], dead=dead, failed=failed)
         else:
             done = ex.requeue(refs or [], dead=dead, failed=failed)
+        how = [*(["--dead"] if dead else []), *(["--failed"] if failed else [])]
+        how += [f"--zonder-retour {zonder_retour}"] if zonder_retour is not None else []
+        log.opdracht = " ".join(["requeue", *how, *(refs or [])])
+        log.done(messages=len(done), refused=0, deferred=0, gemeenten=[])
     except IebError as exc:
+        log.failed(str(exc), 0)
+        ex.close()
         fail(str(exc), list(getattr(exc, "issues", ()) or ()))
     finally:
         ex.close()
@@ -524,19 +716,62 @@ def report_command(
     typer.echo(f"rapport geschreven: {path}")
 
 
+def logboek_command(
+    limit: Annotated[
+        int, typer.Option("--aantal", "-n", help="Hoeveel regels (nieuwste eerst).", min=1)
+    ] = 20,
+    gemeente: GemeenteOption = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="Uitvoer voor mensen (text) of programma's (json).")
+    ] = Format.text,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Het logboek: wie wanneer welk bestand plande, klaarzette of opnieuw verstuurde (ieb plan, queue, requeue).
+
+    Per run: tijd (UTC), opdracht, gebruiker, bestand met SHA-256, release, gemeente(n), aantal
+    berichten, geweigerd, uitgesteld en de uitkomst (ok, deels, mislukt)."""
+    from ieb.errors import IebError
+    from ieb.store.logboek import read_log
+
+    ex = exchange_for(config, db, must_exist=True, needs="database")
+    try:
+        entries = read_log(ex.engine, limit=limit, gemeente=gemeente)
+    except IebError as exc:
+        fail(str(exc))
+    finally:
+        ex.close()
+    if fmt == Format.json:
+        typer.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
+        return
+    if not entries:
+        typer.echo("het logboek is leeg (nog niets gepland, klaargezet of opnieuw verstuurd)")
+        return
+    for e in entries:
+        bestand = f" {e.bestand} (sha256 {e.sha256[:16]}...)" if e.bestand else ""
+        typer.echo(
+            f"{e.at.strftime('%Y-%m-%d %H:%M:%S')} UTC {e.gebruiker}: ieb {e.opdracht}{bestand} "
+            f"[{e.release or '-'}; gemeente(n) {e.gemeenten or '-'}]: {e.berichten} bericht(en)"
+            + (" vastgelegd" if e.vastgelegd else "")
+            + f", {e.geweigerd} geweigerd, {e.uitgesteld} uitgesteld: {e.uitkomst}"
+            + (f" - {e.toelichting}" if e.toelichting else "")
+        )
+
+
 #: the examples at the end of each command's --help
 _EXAMPLES = {
-    "plan": "Voorbeeld:\n\n  ieb plan gewenst.csv\n  ieb plan gewenst.csv --queue\n  ieb plan gewenst.csv --out berichten/\n",
+    "plan": "Voorbeeld:\n\n  ieb plan gewenst.csv\n  ieb plan gewenst.csv --queue\n  ieb plan gewenst.csv --queue --partial   # exitcode 3: regels geweigerd\n  ieb plan gewenst.csv --out berichten/\n",
     "queue": "Voorbeeld:\n\n  ieb queue berichten/*.xml\n",
     "retour": "Voorbeeld:\n\n  ieb retour retouren/*.xml\n  ieb retour --retry-failed\n",
     "status": "Voorbeeld:\n\n  ieb status\n  ieb status --detail\n  ieb status --format json --gemeente 0363\n",
     "requeue": "Voorbeeld:\n\n  ieb requeue --dead\n",
     "report": "Voorbeeld:\n\n  ieb report --out rapport-2026-12.html\n",
+    "logboek": "Voorbeeld:\n\n  ieb logboek\n  ieb logboek -n 100 --gemeente 0363\n  ieb logboek --format json\n",
 }
 
 
 def register(app: typer.Typer) -> None:
-    """Add plan, queue, retour, status, requeue and report to the ``ieb`` command."""
+    """Add plan, queue, retour, status, requeue, report and logboek to the ``ieb`` command."""
     for name, command in (
         ("plan", plan_command),
         ("queue", queue_command),
@@ -544,5 +779,6 @@ def register(app: typer.Typer) -> None:
         ("status", status_command),
         ("requeue", requeue_command),
         ("report", report_command),
+        ("logboek", logboek_command),
     ):
         app.command(name, cls=COMMAND, epilog=_EXAMPLES[name])(command)

@@ -37,7 +37,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from ieb.codec import from_xml
 from ieb.config import IebConfig, load_config
-from ieb.errors import ConfigurationError, IebError, InputRowError
+from ieb.errors import ConfigurationError, IebError
+from ieb.exchange.desired import (
+    CHUNK_PERSONS,
+    ChunkCallback,
+    DesiredState,
+    StreamResult,
+    collect_desired,
+    plan_and_queue_stream,
+)
 from ieb.exchange.errors import ExchangeError
 from ieb.exchange.fo01 import reopen_technical
 from ieb.exchange.retours import Replayed, Retours
@@ -45,16 +53,16 @@ from ieb.exchange.status import DEADLINE_MONTHS, Status, deadline_of, read_statu
 from ieb.ggk import Envelope, build, new_di01
 from ieb.ledger.convert import converted
 from ieb.ledger.history import Delivery, check_history
-from ieb.ledger.planner import Period, Plan, plan, record_problems
+from ieb.ledger.planner import Period, Plan, plan
 from ieb.ledger.retour import RetourOutcome
 from ieb.ledger.store import Ledger
 from ieb.releases import default_registry, get_pack, use_official_folder
 from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.store.db import open_database
 from ieb.store.schema import counters, eb_start_nummers
-from ieb.tabular import MAX_ISSUES, RowIssue, TableError, read_table, restore_zeros
+from ieb.tabular import RowIssue, read_table, restore_zeros
 from ieb.transport.client import GgkClient, WusSigning
-from ieb.transport.outbox import Outbox
+from ieb.transport.outbox import Outbox, enqueue_fresh
 from ieb.transport.pki import load_certificates, oin_from_certificate
 from ieb.transport.sender import DrainResult, ResultCallback, RetryCallback, RetryPolicy, Sender
 from ieb.transport.server import InboxEntry, Receiver
@@ -69,6 +77,7 @@ __all__ = [
     "Preview",
     "Queued",
     "Status",
+    "StreamResult",
     "deadline_of",
     "read_desired_records",
 ]
@@ -108,6 +117,16 @@ class Preview:
     today: dt.date
     partial: bool = False
     retroactive: list[str] = field(default_factory=list)
+    #: the desired state as read (lines per person, rows refused with ``partial``)
+    state: DesiredState | None = None
+
+    @property
+    def issues(self) -> list[RowIssue]:
+        """Every problem of the rows and persons left out (with ``partial``), each with its line,
+        field, text and rule code, in line order."""
+        refused = list(self.state.refused) if self.state is not None else []
+        planned = [i for p in self.plans.values() for i in p.problems]
+        return sorted([*refused, *planned], key=lambda i: (i.line is None, i.line or 0))
 
     @property
     def messages(self) -> list[Any]:
@@ -116,8 +135,11 @@ class Preview:
 
     @property
     def problems(self) -> list[str]:
-        """Persons that could not be planned (with ``partial``), prefixed by their gemeente."""
-        return [f"{g}: {x}" for g, p in self.plans.items() for x in p.problems]
+        """Rows and persons that could not be planned (with ``partial``), one line each: the file
+        and line, the field, the Dutch text and the rule code (``gewenst.csv:4: kolom stop: Bsn
+        ******006: stop ... ligt voor start ... (TR328)``)."""
+        source = self.state.source if self.state is not None else "<records>"
+        return [i.describe(source) for i in self.issues]
 
     @property
     def deferred(self) -> list[Any]:
@@ -290,9 +312,13 @@ class Exchange:
     # -- planning ---------------------------------------------------------------------------
 
     def _desired(
-        self, desired: str | os.PathLike[str] | Iterable[Mapping[str, Any]], gemeente: str | None
-    ) -> dict[str, dict[str, list[Period]]]:
-        configured = self._gemeenten()
+        self,
+        desired: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
+        gemeente: str | None,
+        partial: bool = False,
+    ) -> DesiredState:
+        """Every row of ``desired`` checked at once (:func:`ieb.exchange.desired.collect_desired`):
+        a :class:`TableError` naming every problem with its line unless ``partial``."""
         if isinstance(desired, str | os.PathLike):
             records: list[Any] = read_desired_records(desired)
             source = str(desired)
@@ -301,71 +327,35 @@ class Exchange:
             source = "<records>"
         if self.desired_overlay is not None:
             records = list(self.desired_overlay(records))
-        present: dict[str, int] = {}
-        for n, rec in enumerate(records, start=1):
-            g = _gemeente_of(rec)
-            where = f"{source}:{getattr(rec, 'line', n)}"
-            if not g:
-                if gemeente is None and len(configured) != 1:
-                    raise InputRowError(
-                        "kolom 'gemeente' is verplicht: ieb.toml noemt "
-                        + (f"{len(configured)} gemeenten" if configured else "geen gemeente")
-                        + " (of geef --gemeente)",
-                        location=where,
-                    )
-                continue
-            if configured and g not in configured:
-                raise InputRowError(
-                    f"gemeente {g[:10]!r} staat niet in ieb.toml (gemeenten = {configured})",
-                    location=where,
-                )
-            if gemeente is not None and g != gemeente:
-                continue
-            present[g] = present.get(g, 0) + 1
-        default = gemeente or (configured[0] if len(configured) == 1 else None)
-        if gemeente is not None and configured and gemeente not in configured:
-            raise ConfigurationError(
-                f"gemeente {gemeente} staat niet in ieb.toml ({configured})", code="CONFIG"
-            )
-        codes = sorted(set(present) | ({default} if default else set()))
-        out: dict[str, dict[str, list[Period]]] = {g: {} for g in codes}
-        problems: list[RowIssue] = []
-        for n, rec in enumerate(records, start=1):
-            line = int(getattr(rec, "line", n))
-            own = _gemeente_of(rec)
-            for g in [own] if own else ([default] if default else []):
-                if g not in out:
-                    continue
-                bsn, period, issues = record_problems(rec, line=line, gemeente=g)
-                if issues:
-                    problems += issues  # every problem of the row, with its column and hint
-                    break
-                if bsn is not None:
-                    out[g].setdefault(bsn, []).extend([period] if period is not None else [])
-            if (
-                len(problems) >= MAX_ISSUES
-            ):  # issue 21: bounded like the table reader (1.9 M bad rows: 653 MB)
-                problems.append(
-                    RowIssue(None, None, f"meer dan {MAX_ISSUES} problemen; de rest is niet meer bekeken")
-                )
-                break
-        if problems:
-            raise TableError(source, problems)
-        return out
+        return collect_desired(
+            records,
+            source=source,
+            configured=self._gemeenten(),
+            gemeente=gemeente,
+            partial=partial,
+            release=self.config.release,
+        )
 
     def _plan_all(
         self,
         ledger: Ledger,
-        wanted: dict[str, dict[str, list[Period]]],
+        wanted: DesiredState,
         today: dt.date,
         *,
         record: bool,
         partial: bool,
     ) -> dict[str, Plan]:
         plans: dict[str, Plan] = {}
-        for g, desired in wanted.items():
+        for g, desired in wanted.periods.items():
             plans[g] = plan(
-                ledger, g, desired, today=today, record=record, partial=partial, release=self.config.release
+                ledger,
+                g,
+                desired,
+                today=today,
+                record=record,
+                partial=partial,
+                release=self.config.release,
+                lines=wanted.lines.get(g),
             )
         return plans
 
@@ -381,9 +371,9 @@ class Exchange:
         per gemeente, WITHOUT recording anything. Raises ``PlanningError`` / ``PreflightError``
         (nothing planned) unless ``partial``; ``InputRowError`` for a bad file."""
         day = today or dt.date.today()
-        wanted = self._desired(desired, gemeente)
+        wanted = self._desired(desired, gemeente, partial)
         plans = self._plan_all(self.ledger, wanted, day, record=False, partial=partial)
-        preview = Preview(plans, wanted, day, partial)
+        preview = Preview(plans, wanted.periods, day, partial, state=wanted)
         preview.retroactive = _retroactive(preview)
         return preview
 
@@ -392,7 +382,8 @@ class Exchange:
         in ONE transaction (a crash leaves either both or neither). The plan is made again inside
         the transaction; when the ledger changed since the preview an :class:`ExchangeError` is
         raised and nothing is stored."""
-        return self._record(preview.desired, preview.today, preview.partial, expect=preview)
+        state = preview.state or DesiredState(preview.desired, {})
+        return self._record(state, preview.today, preview.partial, expect=preview)
 
     def plan_and_queue(
         self,
@@ -404,12 +395,62 @@ class Exchange:
     ) -> Queued:
         """:meth:`plan` and :meth:`queue` in one step and one transaction (planned once):
         what ``ieb plan FILE --queue`` does. ``Queued.preview`` holds the plan."""
-        wanted = self._desired(desired, gemeente)
+        wanted = self._desired(desired, gemeente, partial)
         return self._record(wanted, today or dt.date.today(), partial, expect=None)
+
+    def plan_and_queue_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        gemeente: str | None = None,
+        today: dt.date | None = None,
+        partial: bool = False,
+        chunk_persons: int = CHUNK_PERSONS,
+        on_chunk: ChunkCallback | None = None,
+    ) -> StreamResult:
+        """``ieb plan FILE --queue`` for a file of any size, in flat memory: the file is streamed
+        and the persons are planned and queued ``chunk_persons`` at a time, one transaction per
+        chunk; a killed run is resumed by running it again (no duplicates). See
+        :mod:`ieb.exchange.desired` for what is checked before the first chunk. Accepted Wlz stops
+        (:attr:`desired_overlay`) need the whole file: with any, this is :meth:`plan_and_queue`
+        summarised as a :class:`StreamResult`."""
+        day = today or dt.date.today()
+        if self.desired_overlay is not None and list(self.desired_overlay([])):
+            queued = self.plan_and_queue(path, gemeente=gemeente, today=day, partial=partial)
+            assert queued.preview is not None
+            p = queued.preview
+            out = StreamResult(
+                persons=sum(len(v) for v in p.desired.values()),
+                messages=len(queued),
+                chunks=1,
+                deferred=[d.describe() for d in p.deferred],
+                deferred_count=len(p.deferred),
+                refused=list(p.issues),
+                refused_rows=p.state.refused_rows if p.state else 0,
+                gemeenten=list(p.plans),
+                retroactive=list(p.retroactive),
+                retroactive_count=len(p.retroactive),
+            )
+            if on_chunk is not None:
+                by_gemeente: dict[str, list[str]] = {}
+                for g, _, ref, _ in queued.messages:
+                    by_gemeente.setdefault(g, []).append(ref)
+                for g, plan_ in p.plans.items():
+                    on_chunk(g, plan_, by_gemeente.get(g, []))
+            return out
+        return plan_and_queue_stream(
+            self,
+            path,
+            gemeente=gemeente,
+            today=day,
+            partial=partial,
+            chunk_persons=chunk_persons,
+            on_chunk=on_chunk,
+        )
 
     def _record(
         self,
-        wanted: dict[str, dict[str, list[Period]]],
+        wanted: DesiredState,
         day: dt.date,
         partial: bool,
         *,
@@ -418,7 +459,7 @@ class Exchange:
         with self.engine.begin() as conn:
             ledger = Ledger(conn)  # joins this transaction: its work is a savepoint in it
             plans = self._plan_all(ledger, wanted, day, record=True, partial=partial)
-            preview = Preview(plans, wanted, day, partial)
+            preview = Preview(plans, wanted.periods, day, partial, state=wanted)
             preview.retroactive = _retroactive(preview)
             if expect is not None:
                 before = [m.delivery.describe() for m in expect.messages]
@@ -432,7 +473,9 @@ class Exchange:
             outbox = self.outbox()
             for g, p in plans.items():
                 rows = [self._row(g, m.bericht, m.xml, m.delivery.identificatie) for m in p.messages]
-                outbox.enqueue_many(rows, conn=conn)  # multi-row inserts (issue 9), same transaction
+                enqueue_fresh(
+                    outbox, rows, conn=conn
+                )  # outbox + audit rows multi-row (issue 22), same transaction
                 for m, row in zip(p.messages, rows, strict=True):
                     ref = str(row["referentienummer"])
                     queued.messages.append((g, m.delivery.identificatie, ref, m.delivery.describe()))

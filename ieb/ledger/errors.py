@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ieb.store.errors import DatabaseVersionError, StoreError
+from ieb.tabular import RowIssue
 
 __all__ = [
     "DatabaseVersionError",
@@ -36,12 +39,26 @@ class DuplicateRetourError(RetourInputError):
 
 
 class PlanningError(LedgerError):
-    """The desired state cannot be reached within the rules; ``issues`` says why, one Dutch line
-    per problem and person (``Bsn ******006: OP291 (9102): ...``)."""
+    """The desired state cannot be reached within the rules; ``issues`` says why, one
+    :class:`ieb.tabular.RowIssue` per problem and person: ``line`` (of the desired-state file, when
+    the planner was told the lines), ``column`` (the field), ``message`` (Dutch, the Bsn masked:
+    ``Bsn ******006: stop 2026-01-01 ligt voor start 2026-02-01``) and ``code`` (the rule code,
+    ``TR328`` or ``OP291, retourcode 9102``). A plain string given as a problem becomes an issue
+    without line or code. ``str()`` is the message followed by one readable line per issue."""
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+    def __init__(self, message: str, problems: Sequence[RowIssue | str] | None = None) -> None:
         super().__init__(message)
-        self.issues: list[str] = list(problems or [])
+        self.issues: list[RowIssue] = [
+            p if isinstance(p, RowIssue) else RowIssue(None, None, str(p)) for p in problems or ()
+        ]
+        #: messages already committed before the refusal (a streamed plan: earlier chunks), else 0
+        self.committed = 0
+
+    def __str__(self) -> str:
+        head = super().__str__()
+        if not self.issues:
+            return head
+        return "\n".join([head, *(f"  - {i}" for i in self.issues)])
 
 
 class PreflightError(PlanningError):

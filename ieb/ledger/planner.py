@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,7 +45,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ieb.errors import ConfigurationError, InputRowError
+from ieb.errors import ConfigurationError
 from ieb.ledger.convert import converted
 from ieb.ledger.errors import PlanningError, PreflightError
 from ieb.ledger.fastcheck import planned_message
@@ -68,6 +69,7 @@ __all__ = [
     "Plan",
     "PlannedMessage",
     "desired_from_records",
+    "person_problems",
     "plan",
     "read_desired",
     "record_problems",
@@ -135,6 +137,39 @@ def _get(record: Any, name: str) -> Any:
     return getattr(record, name, None)
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+def _fast_record(record: Any, gemeente: str | None) -> tuple[str, Period] | None:
+    """The common row read quickly: a mapping with a valid 9-digit Bsn, an ISO ``start``, an
+    empty or ISO ``stop``, no kostprijs, and an empty or 4-digit gemeente that is ``gemeente``
+    (or any, when None). None for anything else: :func:`record_problems` then reads it in full,
+    which gives the same result for such rows (a test compares both)."""
+    if not isinstance(record, Mapping):
+        return None
+    get = record.get
+    bsn, start, stop = get("bsn"), get("start"), get("stop")
+    if not (type(bsn) is str and type(start) is str and _ISO_DAY.match(start)):
+        return None
+    if stop and not (type(stop) is str and _ISO_DAY.match(stop)):
+        return None
+    if get("kostprijs_cent") or get("kostprijs_start"):
+        return None
+    own = get("gemeente")
+    if own and not (type(own) is str and len(own) == 4 and own.isdigit() and own == (gemeente or own)):
+        return None
+    if not bsn_is_valid(bsn):
+        return None
+    try:
+        first = dt.date.fromisoformat(start)
+        last = dt.date.fromisoformat(stop) if stop else None
+    except ValueError:
+        return None
+    if not 1900 <= first.year <= 2100 or (last is not None and not 1900 <= last.year <= 2100):
+        return None  # ieb.tabular.parse_datum's plausible years
+    return bsn, Period(first, last)
+
+
 def record_problems(
     record: Any, *, line: int | None = None, gemeente: str | None = None
 ) -> tuple[str | None, Period | None, list[RowIssue]]:
@@ -144,6 +179,9 @@ def record_problems(
     is None for a record without ``start`` (the person has no period at all) or with problems.
     A gemeentecode or Bsn that lost its leading zeros in Excel gets them back
     (:func:`ieb.tabular.restore_zeros`)."""
+    fast = _fast_record(record, gemeente)
+    if fast is not None:
+        return fast[0], fast[1], []
     from ieb.tabular import restore_zeros
 
     problems: list[RowIssue] = []
@@ -208,22 +246,31 @@ def desired_from_records(
     One record per period. A record with an empty ``start`` says the person has no period at all
     (everything sent for them is deleted). ``kostprijs_start`` defaults to ``start`` when only
     ``kostprijs_cent`` is given. Dates are ``JJJJ-MM-DD`` or ``DD-MM-JJJJ``. Raises
-    :class:`InputRowError` (``location`` = ``source:n``) naming every problem of the first bad record.
+    :class:`ieb.tabular.TableError` (an :class:`InputRowError`; ``location`` = ``source:n`` of the
+    first) naming every problem of every bad record (``n``: the record's ``line`` attribute, else
+    its position from 1), bounded by :data:`ieb.tabular.MAX_ISSUES`.
     """
+    from ieb.tabular import TableError
+
     out: dict[str, list[Period]] = {}
+    issues: list[RowIssue] = []
     for n, rec in enumerate(records, start=1):
-        bsn, period, problems = record_problems(rec, gemeente=gemeente)
+        bsn, period, problems = record_problems(rec, line=int(getattr(rec, "line", n)), gemeente=gemeente)
         if problems:
-            text = "; ".join(
-                (f"kolom {i.column}: " if i.column else "") + i.message + (f" -> {i.hint}" if i.hint else "")
-                for i in problems
-            )
-            raise InputRowError(text, location=f"{source}:{n}")
+            issues += problems
+            if len(issues) >= MAX_ISSUES:
+                issues.append(
+                    RowIssue(None, None, f"meer dan {MAX_ISSUES} problemen; de rest is niet meer bekeken")
+                )
+                break
+            continue
         if bsn is None:
             continue
         periods = out.setdefault(bsn, [])
         if period is not None:
             periods.append(period)
+    if issues:
+        raise TableError(source, issues)
     return out
 
 
@@ -266,26 +313,45 @@ def read_desired(path: str | os.PathLike[str]) -> dict[str, list[Period]]:
 
 
 def _period_problems(
-    bsn: str, periods: Sequence[Period], tariffs: TariffTable, afzender: str, kostprijs_rule: str = "CS333"
-) -> list[str]:
+    bsn: str,
+    periods: Sequence[Period],
+    tariffs: TariffTable,
+    afzender: str,
+    kostprijs_rule: str = "CS333",
+    *,
+    single: bool = True,
+    pairs: bool = True,
+) -> list[RowIssue]:
+    """Every ledger-free problem of one person's desired periods, as :class:`RowIssue` without a
+    line (:func:`plan` adds the lines): before 2020 (CS332), stop before start (TR328),
+    kostprijs_start before start (CS334), a kostprijs out of range or not above the tariff
+    (``kostprijs_rule``), the same period twice and overlapping periods (OP291)."""
     who = f"Bsn {mask_bsn(bsn)}"
-    problems = []
+    problems: list[RowIssue] = []
+
+    def add(column: str | None, text: str, code: str, hint: str = "") -> None:
+        problems.append(RowIssue(None, column, f"{who}: {text}", hint, code))
+
     ordered = sorted(periods, key=lambda p: p.start)
-    for p in ordered:
+    for p in ordered if single else ():
         if p.start < IEB_START:
-            problems.append(f"{who}: start {p.start} ligt voor 1 januari 2020 (CS332)")
+            add("start", f"start {p.start} ligt voor 1 januari 2020", "CS332")
         if p.stop is not None and p.stop < p.start:
-            problems.append(f"{who}: stop {p.stop} ligt voor start {p.start}")
+            add("stop", f"stop {p.stop} ligt voor start {p.start}", "TR328", "controleer start en stop")
         if p.kostprijs_bedrag is not None:
             assert p.kostprijs_startdatum is not None
             if p.kostprijs_startdatum < p.start:
-                problems.append(
-                    f"{who}: kostprijs_start {p.kostprijs_startdatum} ligt voor start {p.start} (CS334)"
+                add(
+                    "kostprijs_start",
+                    f"kostprijs_start {p.kostprijs_startdatum} ligt voor start {p.start}",
+                    "CS334",
                 )
             if not 0 <= p.kostprijs_bedrag <= 99_999_999:
-                problems.append(
-                    f"{who}: kostprijs {p.kostprijs_bedrag} cent valt buiten 0 t/m 999.999,99 euro "
-                    "(Bedrag, 8 cijfers eurocent)"
+                add(
+                    "kostprijs_cent",
+                    f"kostprijs {p.kostprijs_bedrag} cent valt buiten 0 t/m 999.999,99 euro",
+                    "XSD",
+                    "het Bedrag heeft ten hoogste 8 cijfers eurocent",
                 )
             else:
                 try:
@@ -295,13 +361,55 @@ def _period_problems(
                 if tariff is not None:
                     text = cs333_message(p.kostprijs_bedrag, p.kostprijs_startdatum, tariff)
                     # the release's rule for retourcode S333 (iEb 4.0: TR409)
-                    problems.append(f"{who}: {text.replace('(CS333)', f'({kostprijs_rule})')}")
-    for a, b in itertools.pairwise(ordered):
-        if a.stop is None or b.start <= a.stop:
-            problems.append(
-                f"{who}: perioden vanaf {a.start} en {b.start} overlappen; per Bsn is er één actuele start (OP291)"
+                    add("kostprijs_cent", text.replace(" (CS333)", "").replace("(CS333)", ""), kostprijs_rule)
+    for a, b in itertools.pairwise(ordered) if pairs else ():
+        if a == b:
+            add(
+                None,
+                f"de periode vanaf {a.start} staat twee keer in het bestand",
+                "OP291",
+                "laat één regel staan",
+            )
+        elif a.stop is None or b.start <= a.stop:
+            add(
+                None,
+                f"perioden vanaf {a.start} en {b.start} overlappen; per Bsn is er één actuele start",
+                "OP291",
+                "laat de eerste periode stoppen voor de tweede begint",
             )
     return problems
+
+
+def _at_lines(issues: Sequence[RowIssue], lines: Sequence[int]) -> list[RowIssue]:
+    """``issues`` placed on the first of the person's ``lines`` (the other lines named in the text)."""
+    if not lines:
+        return list(issues)
+    more = f" (regels {', '.join(str(n) for n in lines)})" if len(lines) > 1 else ""
+    return [replace(i, line=lines[0] if i.line is None else i.line, message=i.message + more) for i in issues]
+
+
+def person_problems(
+    bsn: str,
+    periods: Sequence[Period],
+    *,
+    lines: Sequence[int] = (),
+    tariffs: TariffTable = NATIONAL_TARIFFS,
+    release: str | ReleasePack = "ieb-1.0",
+    single: bool = True,
+    pairs: bool = True,
+) -> list[RowIssue]:
+    """The problems of one person's desired periods that need no ledger, placed on the person's
+    ``lines`` of the desired-state file; empty when planning may start. ``single``: those of each
+    period alone (CS332, TR328 stop before start, CS334, the kostprijs rule); ``pairs``: those
+    between periods (OP291: the same period twice, overlapping periods). A streamed reader checks
+    each row alone as it reads and only persons with several rows for pairs."""
+    if single and any(p.kostprijs_bedrag is not None for p in periods):
+        pack = get_pack(release) if isinstance(release, str) else release
+        rule = pack.retourcodes.rule("S333") or "CS333"
+    else:
+        rule = "CS333"  # not used: no kostprijs to check
+    found = _period_problems(bsn, periods, tariffs, "", rule, single=single, pairs=pairs)
+    return _at_lines(found, lines) if found else found
 
 
 # ---------------------------------------------------------------------- plan objects
@@ -367,7 +475,8 @@ class Plan:
     afzender: str
     dagtekening: dt.date
     messages: list[PlannedMessage] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    #: persons that could not be planned (with ``partial``): one :class:`RowIssue` per problem
+    problems: list[RowIssue] = field(default_factory=list)
     recorded: bool = False
     deferred: list[Deferred] = field(default_factory=list)
 
@@ -801,7 +910,7 @@ def _plan_matching(
     base = list(history.deliveries())
     recreate: list[tuple[PeriodState, Period]] = []
     via_delete: set[int] = set()
-    problems: list[str] = []
+    problems: list[RowIssue] = []
     while True:
         ctx.next_placeholder = -1
         queues = (
@@ -815,9 +924,10 @@ def _plan_matching(
         if blocked is None:
             return steps, deferred
         for i in blocked.issues:
-            line = f"Bsn {mask_bsn(bsn)}: {i.code} ({i.retourcode}): {i.message}"
-            if line not in problems:
-                problems.append(line)  # the first blocked attempt's rules come first
+            code = f"{i.code}, retourcode {i.retourcode}" if i.retourcode else i.code
+            issue = RowIssue(None, None, f"Bsn {mask_bsn(bsn)}: {i.message}", "", code)
+            if issue not in problems:
+                problems.append(issue)  # the first blocked attempt's rules come first
         q, d = blocked.queue, blocked.delivery
         codes = {i.code for i in blocked.issues}
         if q.kind == "pair" and q.existing is not None and q.desired is not None:
@@ -910,6 +1020,7 @@ def plan(
     record: bool = True,
     partial: bool = False,
     release: str | ReleasePack = "ieb-1.0",
+    lines: Mapping[str, Sequence[int]] | None = None,
 ) -> Plan:
     """Plan the messages that bring the ledger to ``desired`` (persons not in ``desired`` are untouched).
 
@@ -923,7 +1034,9 @@ def plan(
     pending deliveries (numbers and identificaties allocated) in one transaction; without it nothing
     is stored and numbers are still allocated but rolled back. With ``partial`` persons whose desired
     state cannot be reached are left out and listed in ``Plan.problems``; otherwise a
-    :class:`PlanningError` is raised and nothing is recorded.
+    :class:`PlanningError` is raised and nothing is recorded. Either way every problem of every
+    person is collected (one :class:`~ieb.tabular.RowIssue` each, with its rule code); ``lines``
+    (Bsn -> the lines of the desired-state file the person's rows are on) puts each on its line.
     """
     if isinstance(ledger, Engine):
         ledger = Ledger(ledger)
@@ -953,8 +1066,8 @@ def plan(
                     result.deferred.extend(deferred)
                     continue
                 except PlanningError as exc:
-                    problems = exc.issues or [exc.message]
-            result.problems.extend(problems)
+                    problems = exc.issues or [RowIssue(None, None, exc.message)]
+            result.problems.extend(_at_lines(problems, (lines or {}).get(bsn, ())))
         if result.problems and not partial:
             unit.rollback()
             raise PlanningError(

@@ -105,10 +105,16 @@ def combined() -> sa.MetaData:
     (ieb.iwmo.tables: migration 0006_iwmo; ieb.wlz.tables: 0007_wlz), until the storage floor owns
     them: what the migrations must build, all of it."""
     from ieb.iwmo.tables import metadata as iwmo_metadata
+    from ieb.store.logboek import metadata as logboek_metadata
     from ieb.wlz.tables import metadata as wlz_metadata
 
     every = sa.MetaData(naming_convention=metadata.naming_convention)
-    for table in [*metadata.tables.values(), *iwmo_metadata.tables.values(), *wlz_metadata.tables.values()]:
+    for table in [
+        *metadata.tables.values(),
+        *iwmo_metadata.tables.values(),
+        *wlz_metadata.tables.values(),
+        *logboek_metadata.tables.values(),
+    ]:
         table.to_metadata(every)
     return every
 

@@ -3,7 +3,7 @@
 every delivery of the gemeente (issue 22: 0.5 s per ``plan()`` call on a ledger of 100,000 starts).
 
 Revision ID: 0009_afzender_release
-Revises: 0007_wlz
+Revises: 0008_logboek
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0009_afzender_release"
-down_revision = "0007_wlz"
+down_revision = "0008_logboek"
 branch_labels = None
 depends_on = None
 
