@@ -337,7 +337,9 @@ def test_cli_plan_simulate_retour_status(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0 and "0 bericht(en)" in res.output
-    res = runner.invoke(app, ["status", "--db", str(db)])
+    res = runner.invoke(app, ["status", "--db", str(db)])  # one screen: counts, no list of late starts
+    assert res.exit_code == 0 and "te laat klaargezet 2" in res.output and "999900018" not in res.output
+    res = runner.invoke(app, ["status", "--db", str(db), "--detail"])  # per person: masked
     assert res.exit_code == 0 and "******018" in res.output and "999900018" not in res.output
     res = runner.invoke(app, ["retour", "--db", str(db), str(junk)])
     assert res.exit_code == 1 and "junk.xml" in res.output
