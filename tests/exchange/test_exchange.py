@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -115,6 +116,16 @@ def test_a_failure_while_queueing_leaves_neither_deliveries_nor_envelopes(
         original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(AuditTrail, "record", crash_on_second)
+    import ieb.transport.outbox as outbox_module
+
+    fresh = outbox_module._insert_fresh
+
+    def crash_after_insert(*args: Any, **kwargs: Any) -> list[int]:
+        # the batched path (enqueue_fresh): the rows are in, then the process fails
+        fresh(*args, **kwargs)
+        raise RuntimeError("crash after the outbox rows were written")
+
+    monkeypatch.setattr(outbox_module, "_insert_fresh", crash_after_insert)
     with pytest.raises(RuntimeError):
         exchange.queue(preview)
     assert _counts(exchange) == (0, 0)
