@@ -472,13 +472,18 @@ _PER_THREAD = threading.local()
 
 def thread_schema(path: str | Path) -> etree.XMLSchema:
     """The compiled XSD at ``path`` for the calling thread (compiled once per thread, never concurrently)."""
-    cache: dict[str, etree.XMLSchema] | None = getattr(_PER_THREAD, "schemas", None)
+    cache: dict[str | Path, etree.XMLSchema] | None = getattr(_PER_THREAD, "schemas", None)
     if cache is None:
         cache = _PER_THREAD.schemas = {}
+    schema = cache.get(path)  # the path object as given (a pack's schema_path: one per message)
+    if schema is not None:
+        return schema
     key = _resolved(path) if os.path.isabs(path) else str(Path(path).resolve())
     schema = cache.get(key)
     if schema is None:
         with _COMPILE_LOCK:
             schema = etree.XMLSchema(etree.parse(key, schema_parser()))
         cache[key] = schema
+    if os.path.isabs(path) and len(cache) < 1024:  # a relative path may mean another file later
+        cache[path] = schema
     return schema
