@@ -63,6 +63,7 @@ _BOMS = (
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 )
+_BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS)
 _DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']")
 # A DTD or entity declaration can only stand before the root element. We refuse it outright, before
 # the parser sees it, so that no entity is ever expanded and nothing is read from disk or network.
@@ -152,6 +153,26 @@ def schema_parser() -> etree.XMLParser:
     return etree.XMLParser(**_options(False, False))
 
 
+_PARSERS = threading.local()
+
+
+def _fast_parser(huge_text: bool, remove_comments: bool, encoding: str | None) -> etree.XMLParser:
+    """The hardened parser for these settings, made once per thread (issue 22: making a parser and
+    its resolver for every file cost a quarter of a small file's parse). A parser is used by one
+    thread at a time and keeps no document between parses."""
+    cache: dict[tuple[bool, bool, str | None], etree.XMLParser] | None = getattr(_PARSERS, "cache", None)
+    if cache is None:
+        cache = _PARSERS.cache = {}
+    key = (huge_text, remove_comments, encoding)
+    parser = cache.get(key)
+    if parser is None:
+        options = _options(huge_text, remove_comments)
+        if encoding is not None:
+            options["encoding"] = encoding
+        parser = cache[key] = _harden(etree.XMLParser(**options))
+    return parser
+
+
 def _limit(what: str, limit: int, line: int | None) -> XmlProblem:
     return XmlProblem(
         "XML",
@@ -174,42 +195,48 @@ def safe_fromstring(
     before it is built whole. Raises :class:`XmlProblem` (code ``XML``) when not well-formed or over a limit.
 
     ``encoding`` forces the document encoding (``parse_bytes`` passes ``"utf-8"`` after decoding)."""
-    options = _options(huge_text, remove_comments)
-    if encoding is not None:
-        options["encoding"] = encoding
-    # Fast path: every element, namespace declaration and attribute needs its own '<', 'xmlns' or
-    # '=' in the bytes (in any ASCII-compatible encoding), so when these counts are within the limits
-    # the document is too; depth cannot exceed the number of '<'.
+    # Fast path: every element needs its own '<', every namespace declaration its own 'xmlns' and
+    # '=', every attribute its own '=' (in any ASCII-compatible encoding), so when these counts are
+    # within the limits the document is too (depth cannot exceed the number of '<') and one plain
+    # parse, with a parser made once per thread, suffices.
     # Only for an ASCII-compatible start (UTF-8); UTF-16/32 or EBCDIC input takes the counted path.
     head = data[:4]
     ascii_compatible = encoding is not None or (
         head[:1] in (b"<", b" ", b"\t", b"\r", b"\n") and b"\x00" not in head
     )
-    # Thousands of namespace declarations or attributes in one start tag cost libxml2 a full parse
-    # of the tag before the first event: refuse them from the bytes (counting stops at the limit).
-    if ascii_compatible and data.count(b"xmlns") > limits.namespaces:
-        found = 0
-        for _ in _NS_DECL.finditer(data):
-            found += 1
-            if found > limits.namespaces:
-                raise _limit("namespacedeclaraties", limits.namespaces, None)
-    if ascii_compatible and data.count(b"=") > limits.attributes:
-        found = 0
-        for _ in _ATTRIBUTE.finditer(data):
-            found += 1
-            if found > limits.attributes:
-                raise _limit("attributen", limits.attributes, None)
-    tags = data.count(b"<")
-    if (
-        ascii_compatible
-        and tags <= min(limits.elements, limits.depth)
-        and data.count(b"xmlns") <= limits.namespaces
-        and data.count(b"=") <= limits.attributes
-    ):
-        try:
-            return etree.fromstring(data, _harden(etree.XMLParser(**options)))
-        except etree.XMLSyntaxError as exc:
-            raise XmlProblem("XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno) from None
+    if ascii_compatible:
+        equals = data.count(b"=")
+        # a namespace declaration needs an '=' too: count 'xmlns' only when there are many '='
+        few_namespaces = equals <= limits.namespaces or data.count(b"xmlns") <= limits.namespaces
+        # Thousands of namespace declarations or attributes in one start tag cost libxml2 a full
+        # parse of the tag before the first event: refuse them from the bytes (counting stops at
+        # the limit).
+        if not few_namespaces:
+            found = 0
+            for _ in _NS_DECL.finditer(data):
+                found += 1
+                if found > limits.namespaces:
+                    raise _limit("namespacedeclaraties", limits.namespaces, None)
+        if equals > limits.attributes:
+            found = 0
+            for _ in _ATTRIBUTE.finditer(data):
+                found += 1
+                if found > limits.attributes:
+                    raise _limit("attributen", limits.attributes, None)
+        if (
+            few_namespaces
+            and equals <= limits.attributes
+            and data.count(b"<") <= min(limits.elements, limits.depth)
+        ):
+            try:
+                return etree.fromstring(data, _fast_parser(huge_text, remove_comments, encoding))
+            except etree.XMLSyntaxError as exc:
+                raise XmlProblem(
+                    "XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno
+                ) from None
+    options = _options(huge_text, remove_comments)
+    if encoding is not None:
+        options["encoding"] = encoding
     parser = _harden(etree.XMLPullParser(events=("start", "end", "start-ns"), **options))
     elements = depth = namespaces = attributes = 0
     try:
@@ -279,7 +306,7 @@ def parse_bytes(
             f"{max_bytes // 1_048_576} MB zijn. Splits de aanlevering in kleinere bestanden.",
             kind="size",
         )
-    for bom, name in _BOMS:
+    for bom, name in _BOMS if data[:1] in _BOM_STARTS else ():
         if data.startswith(bom):
             raise _not_utf8(
                 f"Het bestand begint met een byte order mark ({name}); een iEb-bestand moet UTF-8 "
@@ -304,7 +331,8 @@ def parse_bytes(
         raise _not_utf8(
             f"Het bestand bevat bytes die geen geldige UTF-8 zijn (regel {line}).", line
         ) from None
-    prolog = _prolog(data)
+    # every forbidden construct starts with '<!' (so does a comment or CDATA section)
+    prolog = _prolog(data) if b"<!" in data else b""
     forbidden = _FORBIDDEN.search(prolog)
     if forbidden:
         line = prolog[: forbidden.start()].count(b"\n") + 1
@@ -444,13 +472,18 @@ _PER_THREAD = threading.local()
 
 def thread_schema(path: str | Path) -> etree.XMLSchema:
     """The compiled XSD at ``path`` for the calling thread (compiled once per thread, never concurrently)."""
-    cache: dict[str, etree.XMLSchema] | None = getattr(_PER_THREAD, "schemas", None)
+    cache: dict[str | Path, etree.XMLSchema] | None = getattr(_PER_THREAD, "schemas", None)
     if cache is None:
         cache = _PER_THREAD.schemas = {}
+    schema = cache.get(path)  # the path object as given (a pack's schema_path: one per message)
+    if schema is not None:
+        return schema
     key = _resolved(path) if os.path.isabs(path) else str(Path(path).resolve())
     schema = cache.get(key)
     if schema is None:
         with _COMPILE_LOCK:
             schema = etree.XMLSchema(etree.parse(key, schema_parser()))
         cache[key] = schema
+    if os.path.isabs(path) and len(cache) < 1024:  # a relative path may mean another file later
+        cache[path] = schema
     return schema

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -117,11 +117,15 @@ def load_pack(reference: str) -> ReleasePack:
     return pack
 
 
-def entry_point_packs() -> list[ReleasePack]:
+def entry_point_packs(*, skip: Iterable[str] = ()) -> list[ReleasePack]:
     """The packs declared in the entry point group ``ieb.releases`` of the installed distributions
-    (the ieb wheel declares its own built-in packs there too)."""
+    (the ieb wheel declares its own built-in packs there too), except those whose ``module:attribute``
+    is in ``skip``."""
+    skipped = set(skip)
     packs = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.value in skipped:
+            continue
         try:
             pack: Any = ep.load()
         except Exception as exc:  # a broken plugin must not hide which one it is
@@ -134,45 +138,72 @@ def entry_point_packs() -> list[ReleasePack]:
     return packs
 
 
-def _default_packs() -> list[ReleasePack]:
-    return [load_pack(ref) for ref in BUILTIN_PACKS] + entry_point_packs()
+def _builtin_source(reference: str) -> Callable[[], list[ReleasePack]]:
+    return lambda: [load_pack(reference)]
+
+
+#: The default sources, loaded one at a time and only as far as needed (issue 22: ``ieb validate``
+#: of an iEb 1.0 file never imports iEb 4.0): each built-in pack, then the other entry point packs
+#: (an entry point naming a built-in pack is the same object and is not loaded twice).
+_DEFAULT_SOURCES: tuple[Callable[[], list[ReleasePack]], ...] = (
+    *(_builtin_source(ref) for ref in BUILTIN_PACKS),
+    lambda: entry_point_packs(skip=BUILTIN_PACKS),
+)
+
+Sources = Callable[[], Iterable[ReleasePack]] | Sequence[Callable[[], Iterable[ReleasePack]]]
 
 
 class Registry:
-    """Release packs by name. Thread-safe. ``sources`` is called once, on first use, for the packs to
-    start with (the built-in and entry point packs for :meth:`with_builtin`); a name given twice
-    keeps the first pack."""
+    """Release packs by name. Thread-safe.
 
-    def __init__(self, packs: Iterable[ReleasePack] = (), *, sources: Any = None) -> None:
+    ``sources`` gives the packs to start with: one callable returning packs, or a sequence of them
+    (:meth:`with_builtin`: each built-in pack, then the entry point packs). They are called in order
+    and only as far as needed: :meth:`detect` and :meth:`get` stop at the first source that has the
+    document's message or the name; iterating, :meth:`register` and every other lookup load all of
+    them. Each runs once (one that raises ConfigurationError is tried again on next use). A name
+    given twice keeps the first pack, so the answers are those of loading every source first."""
+
+    def __init__(self, packs: Iterable[ReleasePack] = (), *, sources: Sources | None = None) -> None:
         self._packs: dict[str, ReleasePack] = {}
-        self._sources = sources
+        self._pending: list[Callable[[], Iterable[ReleasePack]]] = (
+            [] if sources is None else [sources] if callable(sources) else list(sources)
+        )
         self._lock = threading.RLock()
         self._loading = False
+        # root tag ("{namespace}Bericht") -> what detect found; emptied when the packs change
+        self._detected: dict[str, tuple[ReleasePack, MessageDef]] = {}
         for pack in packs:
             self._packs.setdefault(pack.name, pack)
 
-    def _ensure(self) -> None:
-        """Load the packs of ``sources`` once; other threads wait until they are loaded. A pack
-        that asks this registry while it is being imported sees the packs loaded so far."""
-        if self._sources is None:
-            return
+    def _load_next(self) -> bool:
+        """Load the next pending source; False when none is left (or this thread is loading one: a
+        pack that asks this registry while it is being imported sees the packs loaded so far).
+        Other threads wait until it is loaded."""
+        if not self._pending:
+            return False
         with self._lock:
-            sources = self._sources
-            if sources is None or self._loading:
-                return
+            if not self._pending or self._loading:
+                return False
             self._loading = True
             try:
-                packs = list(sources())  # raises (ConfigurationError): tried again on next use
+                packs = list(self._pending[0]())  # raises (ConfigurationError): tried again on next use
             finally:
                 self._loading = False
             for pack in packs:
                 self._packs.setdefault(pack.name, pack)
-            self._sources = None
+            del self._pending[0]
+            self._detected = {}
+            return True
+
+    def _ensure(self) -> None:
+        """Load every pending source."""
+        while self._load_next():
+            pass
 
     @classmethod
     def with_builtin(cls) -> Registry:
         """A new, independent registry with the built-in and entry point packs (no global state)."""
-        return cls(sources=_default_packs)
+        return cls(sources=_DEFAULT_SOURCES)
 
     def register(self, pack: ReleasePack, *, replace: bool = False) -> ReleasePack:
         """Add ``pack``; raises ConfigurationError when its name is taken and ``replace`` is False."""
@@ -181,6 +212,7 @@ class Registry:
             if pack.name in self._packs and not replace:
                 raise ConfigurationError(f"release {pack.name} is al geregistreerd")
             self._packs[pack.name] = pack
+            self._detected = {}
         return pack
 
     def register_folder(
@@ -190,8 +222,10 @@ class Registry:
         return self.register(scan_folder(folder, name=name), replace=replace)
 
     def get(self, name: str) -> ReleasePack:
-        """The pack registered under ``name``; raises ConfigurationError when unknown."""
-        self._ensure()
+        """The pack registered under ``name``; raises ConfigurationError when unknown. Loads the
+        pending sources only until one has it."""
+        while name not in self._packs and self._load_next():
+            pass
         try:
             return self._packs[name]
         except KeyError:
@@ -223,13 +257,26 @@ class Registry:
 
     def detect(self, root: etree._Element) -> tuple[ReleasePack, MessageDef]:
         """Which release and message a parsed document is, from its root namespace and name; raises
-        UnknownMessageError when no registered pack has it."""
+        UnknownMessageError when no registered pack has it. Loads the pending sources only until
+        one has it; an answer is remembered per root tag until the packs change."""
+        tag = root.tag
+        found = self._detected.get(tag) if isinstance(tag, str) else None
+        if found is not None:
+            return found
         qname = etree.QName(root)
         namespace = qname.namespace or ""
-        for pack in self:
-            row = pack.by_namespace(namespace)
-            if row is not None and qname.localname == row.root_name:
-                return pack, row
+        while True:
+            with self._lock:
+                packs = list(self._packs.values())
+            for pack in packs:
+                row = pack.by_namespace(namespace)
+                if row is not None and qname.localname == row.root_name:
+                    with self._lock:
+                        if self._packs.get(pack.name) is pack:
+                            self._detected[str(tag)] = (pack, row)
+                    return pack, row
+            if not self._load_next():
+                break
         raise UnknownMessageError(
             f"onbekend bericht: root-element {qname.localname!r} in namespace "
             f"{namespace or '(geen)'} hoort bij geen geregistreerde release"
@@ -237,7 +284,7 @@ class Registry:
 
 
 #: The process-wide registry (built-in and entry point packs, loaded on first use).
-default_registry = Registry(sources=_default_packs)
+default_registry = Registry(sources=_DEFAULT_SOURCES)
 
 
 def get_pack(name: str = "ieb-1.0") -> ReleasePack:

@@ -136,3 +136,29 @@ def test_wide_payload_is_refused_and_judged_in_bounded_memory(tmp_path: Path) ->
     refused, judged, rss_mb = run.stdout.split("\n")[:3]
     assert refused == "['XML']" and judged == "['XSD']", run.stderr
     assert int(rss_mb) < 100, f"{rss_mb} MB"
+
+
+def test_the_per_thread_parser_is_reusable_after_errors_and_across_threads() -> None:
+    """Issue 22: the fast path keeps one hardened parser per thread and settings. A refused file
+    (syntax, DTD) leaves it usable, and threads parsing at the same time each get their own tree."""
+    good = [f'<a xmlns="urn:t{n}"><b>{n}</b></a>'.encode() for n in range(8)]
+    bad = [b"<a><b></a>", b'<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', b"<a>\xff</a>"]
+    for data in bad:
+        with pytest.raises(XmlProblem):
+            parse_bytes(data)
+        assert parse_bytes(good[0]).findtext("{urn:t0}b") == "0"
+    errors: list[str] = []
+
+    def work(n: int) -> None:
+        for _ in range(200):
+            root = parse_bytes(good[n])
+            if root.tag != f"{{urn:t{n}}}a" or root.findtext(f"{{urn:t{n}}}b") != str(n):
+                errors.append(f"thread {n}: {etree.tostring(root)!r}")
+                return
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(len(good))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []

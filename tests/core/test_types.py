@@ -115,3 +115,20 @@ def test_retourcodes_have_meaning_and_rule() -> None:
     assert RetourCode.for_rule("CS002") is None
     assert "niet beoordeeld" in RetourCode("0233").omschrijving
     assert StatusAanlevering("3").omschrijving == "verwijderen aanlevering"
+
+
+def test_importing_the_types_does_not_import_pydantic() -> None:
+    """``ieb.types`` (imported by every validation) makes its pydantic types on first use only (the
+    same objects on every later use) and imports python-stdnum on the first 11-proef."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ieb.types as t; assert 'pydantic' not in sys.modules, 'pydantic'; "
+        "assert 'stdnum' not in sys.modules, 'stdnum'; d = t.Datum; "
+        "assert 'pydantic' in sys.modules and t.Datum is d; from ieb.types import IebStatus, Nummer; "
+        "assert t.bsn_is_valid('000000000') and t.bsn_is_valid('999900006'); "
+        "assert not t.bsn_is_valid('999900007') and not t.bsn_is_valid('٩٩٩٩٠٠٠٠٦')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
