@@ -50,10 +50,12 @@ from ieb.ggk import (
     Envelope,
     EnvelopeChecks,
     Fo01,
+    Stuurgegevens,
     Systeem,
     bv03_for,
     fo03_for,
-    operation_for,
+    format_tijdstip,
+    new_referentienummer,
     soap_fault,
 )
 from ieb.ggk.codec import envelope_to_element
@@ -258,27 +260,39 @@ class SoapEndpoint:
         if self.signing is not None and (signed or self.require_signature):
             request_sig = self._verify(body, peer)
         result = self.checks.check(body)
-        envelope = result.envelope if isinstance(result.envelope, Di01 | Du01 | Fo01) else None
+        head = result.head
         if not result.ok:
             found = self.on_findings(result, body, peer)
             if found is not None:
                 return found
             first = result.first
             assert first is not None
-            raise _Reject(first.code.value, str(first.omschrijving), envelope)
-        if envelope is None or not isinstance(envelope, self.accepted):
-            got = getattr(result.envelope, "berichtcode", "onbekend")
-            raise _Reject("StUF010", f"een {got} wordt hier niet ontvangen", envelope)
+            raise _Reject(first.code.value, str(first.omschrijving), _request_envelope(result))
+        if head is None or head.kind not in self.accepted:
+            got = head.berichtcode if head is not None else "onbekend"
+            raise _Reject("StUF010", f"een {got} wordt hier niet ontvangen", _request_envelope(result))
         action = (environ.get("HTTP_SOAPACTION") or "").strip().strip('"')
-        expected = SOAP_ACTIONS[operation_for(envelope)]
+        expected = SOAP_ACTIONS[_OPERATION[head.kind]]
         if action and action != expected:
             raise _Reject(
-                "RIN001", f"SOAPAction {action!r} past niet bij een {envelope.berichtcode}", envelope
+                "RIN001",
+                f"SOAPAction {action!r} past niet bij een {head.berichtcode}",
+                _request_envelope(result),
             )
-        reply = self.handle(envelope, body, peer, environ)
+        reply = self.handle_checked(result, body, peer, environ)
         if isinstance(reply, SoapReply):
             return reply
         return SoapReply(200, self._answer(reply, request_sig))
+
+    def handle_checked(
+        self, result: CheckResult, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
+    ) -> Bv03 | SoapReply:
+        """Handle an envelope that passed every check (``result.ok``, an accepted kind); by default
+        :meth:`handle` with the envelope model. A subclass may answer from ``result.head`` alone
+        (issue 22: the receiver without a retour handler never builds the model)."""
+        envelope = result.envelope
+        assert envelope is not None
+        return self.handle(envelope, raw, peer, environ)
 
     def _verify(self, body: bytes, peer: PeerInfo) -> tuple[str, str | None]:
         """Verify the request's WUS signature; returns its SignatureValue and wsa:MessageID.
@@ -355,6 +369,18 @@ class _MarkStatement:
 
 
 _MARK = _MarkStatement()
+
+#: the OntvangAsynchroon operation per accepted envelope class (as :func:`ieb.ggk.operation_for`)
+_OPERATION: dict[type[Envelope], str] = {Di01: "ggk_Di01", Du01: "ggk_Du01", Fo01: "Fo01"}
+
+
+def _request_envelope(result: CheckResult) -> Envelope | None:
+    """The request model for a Fo03's stuurgegevens (a Di01, Du01 or Fo01), or None."""
+    try:
+        envelope = result.envelope
+    except IebError:  # pragma: no cover - a head is only read from a schema-valid tree
+        return None
+    return envelope if isinstance(envelope, Di01 | Du01 | Fo01) else None
 
 
 def _soap_bv03(bv03: Bv03) -> bytes:
@@ -531,6 +557,51 @@ class Receiver(SoapEndpoint):
             return self.retry_later(envelope, exc)
         return bv03_for(envelope, zender=self.systeem)
 
+    def handle_checked(
+        self, result: CheckResult, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
+    ) -> Bv03 | SoapReply:
+        """Without a retour handler: store the entry as processed and answer the Bv03 from the
+        stuurgegevens read in the checks (:attr:`CheckResult.head`), in ONE transaction and without
+        building the envelope model (issue 22, RECV). With a handler: :meth:`handle`."""
+        head = result.head
+        if self.handler is not None or head is None or type(self).handle is not Receiver.handle:
+            return super().handle_checked(result, raw, peer, environ)
+        try:
+            with write_lock(self.engine), self.engine.begin() as conn:
+                entry, status = self._store_fields(
+                    head.referentienummer,
+                    head.cross_refnummer,
+                    head.berichtcode,
+                    head.functie,
+                    head.zender_organisatie,
+                    raw,
+                    peer,
+                    conn=conn,
+                    processed=True,
+                )
+                if status == "received" and entry is not None:  # stored as processed already
+                    self._audit_processed(conn, entry, None, None)
+                elif status == "redelivery":
+                    entry = self._unprocessed(head.referentienummer, conn=conn)
+                    if entry is not None:
+                        self._mark(conn, entry, None, None)
+        except Exception as exc:
+            if not database_unavailable(exc) and not _disk_full(exc):
+                raise
+            envelope = result.envelope
+            assert envelope is not None
+            return self.retry_later(envelope, exc)
+        return Bv03(
+            stuurgegevens=Stuurgegevens(
+                berichtcode="Bv03",
+                zender=self.systeem,
+                ontvanger=head.zender(),
+                referentienummer=new_referentienummer(),
+                tijdstip_bericht=format_tijdstip(dt.datetime.now(dt.UTC)),
+                cross_refnummer=head.referentienummer,
+            )
+        )
+
     def retry_later(self, envelope: Envelope, exc: BaseException) -> SoapReply:
         """The answer when the envelope cannot be stored now: HTTP 503 with a Fo03 ``StUF058``
         whose text says it is temporary (:mod:`ieb.transport.faults` classifies StUF058 and any 503
@@ -586,17 +657,40 @@ class Receiver(SoapEndpoint):
         """Insert the envelope in the inbox and commit (or write in ``conn``'s transaction); returns
         the entry and its status (``received``, ``duplicate`` for a second retour, or ``redelivery``
         when seen before). ``processed``: a new entry is stored as processed at once (no handler)."""
+        return self._store_fields(
+            envelope.referentienummer,
+            envelope.cross_refnummer,
+            envelope.berichtcode,
+            envelope.functie if isinstance(envelope, Di01 | Du01) else None,
+            envelope.stuurgegevens.zender.organisatie,
+            raw,
+            peer,
+            conn=conn,
+            processed=processed,
+        )
+
+    def _store_fields(
+        self,
+        referentienummer: str,
+        cross: str | None,
+        berichtcode: str,
+        functie: str | None,
+        zender: str | None,
+        raw: bytes,
+        peer: PeerInfo,
+        *,
+        conn: sa.Connection | None,
+        processed: bool,
+    ) -> tuple[InboxEntry | None, str]:
         from ieb.transport.inbox import store_envelope
 
-        functie = envelope.functie if isinstance(envelope, Di01 | Du01) else None
-        cross = envelope.cross_refnummer
         stored = store_envelope(
             conn if conn is not None else self.engine,
-            referentienummer=envelope.referentienummer,
+            referentienummer=referentienummer,
             cross_ref_nummer=cross,
-            berichtcode=envelope.berichtcode,
+            berichtcode=berichtcode,
             functie=functie,
-            zender=envelope.stuurgegevens.zender.organisatie,
+            zender=zender,
             peer_oin=peer.oin,
             raw=raw,
             received_at=utcnow(),
@@ -606,9 +700,7 @@ class Receiver(SoapEndpoint):
         status, new_id = stored.status, stored.id
         if new_id is None:
             return None, status
-        entry = InboxEntry(
-            int(new_id), envelope.referentienummer, cross, envelope.berichtcode, functie, peer.oin
-        )
+        entry = InboxEntry(int(new_id), referentienummer, cross, berichtcode, functie, peer.oin)
         return entry, status
 
     def process(self, envelope: Envelope, entry: InboxEntry) -> str:
