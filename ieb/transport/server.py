@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import logging
 import socket
 import threading
@@ -503,8 +504,11 @@ class InboxEntry:
 
 
 #: ``handler(envelope, entry) -> outcome``: process a retour/Fo01 (in its own transaction). It must
-#: be idempotent: after a crash between processing and marking the inbox row it runs again.
-RetourHandler = Callable[[Envelope, InboxEntry], str | None]
+#: be idempotent: after a crash between processing and marking the inbox row it runs again. A
+#: handler that also takes a keyword ``conn`` is given the receiver's open transaction for a Du01
+#: (it must write only through ``conn``; it runs in a savepoint): storing, processing and marking a
+#: retour is then one commit (issue 22).
+RetourHandler = Callable[..., str | None]
 
 
 class Receiver(SoapEndpoint):
@@ -519,6 +523,8 @@ class Receiver(SoapEndpoint):
         super().__init__(**kwargs)
         self.engine = engine
         self.handler = handler
+        #: the handler takes ``conn``: a Du01 is stored, processed and marked in one transaction
+        self.joins_handler = handler is not None and _takes_conn(handler)
         self.inbox = ledger_tables().inbox
         self.audit_table = ledger_tables().audit
 
@@ -544,6 +550,15 @@ class Receiver(SoapEndpoint):
                         entry = self._unprocessed(envelope.referentienummer, conn=conn)
                         if entry is not None:
                             self._mark(conn, entry, None, None)
+                return bv03_for(envelope, zender=self.systeem)
+            if self.joins_handler and isinstance(envelope, Du01):
+                with write_lock(self.engine), self.engine.begin() as conn:
+                    entry, status = self.store(envelope, raw, peer, conn=conn)
+                    if status == "redelivery":
+                        entry = self._unprocessed(envelope.referentienummer, conn=conn)
+                        status = "received" if entry is not None else status
+                    if status == "received" and entry is not None:
+                        self._process_joined(conn, envelope, entry)
                 return bv03_for(envelope, zender=self.systeem)
             entry, status = self.store(envelope, raw, peer)
             if status == "redelivery":
@@ -723,6 +738,29 @@ class Receiver(SoapEndpoint):
         with write_lock(self.engine), self.engine.begin() as conn:
             return self._mark(conn, entry, outcome, error)
 
+    def _process_joined(self, conn: sa.Connection, envelope: Envelope, entry: InboxEntry) -> str:
+        """Run the handler inside ``conn``'s transaction, in a savepoint, and mark ``entry``: when
+        the handler fails, only its savepoint is rolled back and the entry is stored ``failed``
+        with the reason (nothing acknowledged is lost); a database that is not usable is raised
+        (the whole transaction rolls back and the sender is told to retry)."""
+        assert self.handler is not None
+        outcome: str | None = None
+        error: str | None = None
+        savepoint = conn.begin_nested()
+        try:
+            outcome = self.handler(envelope, entry, conn=conn)
+        except Exception as exc:
+            if savepoint.is_active:
+                savepoint.rollback()
+            if database_unavailable(exc):
+                raise
+            log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            if savepoint.is_active:
+                savepoint.commit()
+        return self._mark(conn, entry, outcome, error)
+
     def _mark(self, conn: sa.Connection, entry: InboxEntry, outcome: str | None, error: str | None) -> str:
         """Mark ``entry`` processed (or failed with ``error``) in ``conn``'s transaction, with its
         audit row (detail :data:`PROCESSED` when it went well). Returns the status."""
@@ -808,6 +846,14 @@ def receiver_server(
         return endpoint.admit(der)
 
     return HttpsServer(app, tls, host=host, port=port, threads=threads, limits=limits, admit=admit)
+
+
+def _takes_conn(handler: Callable[..., object]) -> bool:
+    """True when ``handler`` accepts a keyword argument ``conn`` (see :data:`RetourHandler`)."""
+    try:
+        return "conn" in inspect.signature(handler).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
 
 
 def _disk_full(exc: BaseException) -> bool:
