@@ -11,8 +11,9 @@
 3. stores the envelope in the ledger's ``inbox`` and **commits** (with an audit row);
    a referentienummer seen before is a redelivery: it is acknowledged and not processed again;
    a second retour for a message that already has one is stored as ``duplicate``;
-4. hands a new retour (or Fo01) to the retour handler inside one transaction that also marks the
-   inbox row ``processed`` (so it is processed exactly once; a failing handler leaves it ``failed``);
+4. hands a new retour (or Fo01) to the retour handler and marks the inbox row ``processed`` (so it
+   is processed exactly once; a failing handler leaves it ``failed``); a handler that takes
+   ``conn`` gets a Du01 in a savepoint of the storing transaction (one commit per retour);
 5. answers ``Bv03`` (signed when the request was signed).
 
 :class:`HttpsServer` (from :mod:`ieb.transport.httpd`) runs any WSGI app on a hardened cheroot
@@ -535,8 +536,10 @@ class Receiver(SoapEndpoint):
 
         Without a handler, storing and marking the entry processed (with both audit rows) is ONE
         transaction per request (issue 22: two commits per message were most of the receiver's
-        CPU); with a handler the entry is committed first (nothing acknowledged is lost), the
-        handler runs in its own transaction and the entry is marked after it. A redelivery of an envelope that was stored but never processed (the database failed in
+        CPU); with a handler that takes ``conn`` a Du01 is stored, handled (in a savepoint:
+        :meth:`_process_joined`) and marked in ONE transaction too; with another handler (or for
+        a Fo01/Di01) the entry is committed first (nothing acknowledged is lost), the handler runs
+        in its own transaction and the entry is marked after it. A redelivery of an envelope that was stored but never processed (the database failed in
         between) is processed now. When the database cannot be used (down, locked, disk full) the
         answer is the RETRYABLE fault :meth:`retry_later` (HTTP 503, Fo03 StUF058): the sender
         keeps the message and offers it again; nothing is acknowledged that was not stored."""
