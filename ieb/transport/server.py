@@ -547,9 +547,8 @@ class Receiver(SoapEndpoint):
             if self.handler is None:
                 with write_lock(self.engine), self.engine.begin() as conn:
                     entry, status = self.store(envelope, raw, peer, conn=conn, processed=True)
-                    if status == "received" and entry is not None:  # stored as processed already
-                        self._audit_processed(conn, entry, None, None)
-                    elif status == "redelivery":
+                    # a new entry was stored as processed, with both audit rows (store_envelope)
+                    if status == "redelivery":
                         entry = self._unprocessed(envelope.referentienummer, conn=conn)
                         if entry is not None:
                             self._mark(conn, entry, None, None)
@@ -597,9 +596,8 @@ class Receiver(SoapEndpoint):
                     conn=conn,
                     processed=True,
                 )
-                if status == "received" and entry is not None:  # stored as processed already
-                    self._audit_processed(conn, entry, None, None)
-                elif status == "redelivery":
+                # a new entry was stored as processed, with both audit rows (store_envelope)
+                if status == "redelivery":
                     entry = self._unprocessed(head.referentienummer, conn=conn)
                     if entry is not None:
                         self._mark(conn, entry, None, None)
@@ -714,6 +712,7 @@ class Receiver(SoapEndpoint):
             received_at=utcnow(),
             audit=self.audit,
             processed=processed,
+            processed_detail=PROCESSED,
         )
         status, new_id = stored.status, stored.id
         if new_id is None:
