@@ -120,6 +120,14 @@ def test_without_a_handler_the_bv03_answers_the_request(pki: TestPki, tmp_path: 
     with HttpsServer(app, _tls(pki, "GGK"), threads=2) as server:
         with GgkClient(server.url, tls=_tls(pki, "0363")) as client:
             bv03 = client.send(di01).bv03
+            client.send(di01)  # a redelivery
+    audit = [(r.kind, r.outcome, r.detail) for r in _rows(app, ledger_tables().audit) if r.direction == "in"]
+    assert audit == [
+        ("Di01", "received", f"peer OIN {pki.party('0363').oin}"),
+        ("Di01", "processed", "verwerkt"),
+        ("Di01", "redelivery", "al ontvangen; bevestigd zonder opnieuw te verwerken"),
+    ]
+    assert [r.status for r in _rows(app, ledger_tables().inbox)] == ["processed"]
     engine.dispose()
     sg = bv03.stuurgegevens
     assert sg.cross_refnummer == di01.referentienummer
