@@ -665,9 +665,11 @@ class Exchange:
 
     # -- retours ----------------------------------------------------------------------------
 
-    def handle_envelope(self, envelope: Envelope, entry: InboxEntry) -> str | None:
+    def handle_envelope(
+        self, envelope: Envelope, entry: InboxEntry, *, conn: sa.Connection | None = None
+    ) -> str | None:
         """The receiver's handler (see :meth:`ieb.exchange.retours.Retours.handle_envelope`)."""
-        return self.retours.handle_envelope(envelope, entry)
+        return self.retours.handle_envelope(envelope, entry, conn=conn)
 
     def process_retour_files(
         self, paths: Sequence[str | os.PathLike[str]], *, today: dt.date | None = None

@@ -62,19 +62,31 @@ class Retours:
         #: the rehearsal day retours are judged by (``clock`` / ``ieb serve --vandaag``), None: the real date
         self._today = today
 
-    def handle_envelope(self, envelope: Envelope, entry: InboxEntry) -> str | None:
+    def handle_envelope(
+        self, envelope: Envelope, entry: InboxEntry, *, conn: sa.Connection | None = None
+    ) -> str | None:
         """Process what the receiver stored: a Du01's retour into the ledger, a Fo01 marks its
         heenbericht ``technical`` (the GGk refused the envelope). Returns the outcome
         (``accepted``, ``rejected``, ``duplicate``, ``Fo01 <code>``...). Raises on an unreadable retour
-        (the receiver then stores the entry as ``failed`` with the reason)."""
+        (the receiver then stores the entry as ``failed`` with the reason).
+
+        ``conn``: the receiver's open transaction (a Du01 only): the retour is applied in a
+        savepoint of it (:class:`Ledger` joined to ``conn``), so storing, processing and marking
+        is one commit. A Fo01 may put its envelope back in the outbox (its own transaction) and
+        is refused with ``conn`` (ValueError)."""
         notify = self._on_retour()
         if isinstance(envelope, Du01):
+            ledger = self._ledger()
+            if conn is not None:
+                ledger = Ledger(conn, counted=ledger.counted)
             (first,) = process_retours(
-                self._ledger(), [(f"Du01 {envelope.referentienummer}", envelope.payload)], today=self._today()
+                ledger, [(f"Du01 {envelope.referentienummer}", envelope.payload)], today=self._today()
             )
             if notify is not None and not first.duplicate:
                 notify(first.outcome, first.codes)
             return "duplicate" if first.duplicate else first.outcome
+        if conn is not None:
+            raise ValueError("alleen een Du01 wordt in de transactie van de ontvanger verwerkt")
         if isinstance(envelope, Fo01):
             # issue 21: a TRANSIENT Fo01 (IB102 no route, ...) sends the same envelope again later
             # and leaves the delivery pending (versioned code tables: ieb.transport.faults)

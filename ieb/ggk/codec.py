@@ -13,6 +13,7 @@ import binascii
 import copy
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from lxml import etree
@@ -38,6 +39,7 @@ from ieb.ggk.models import (
 __all__ = [
     "GGK_NS",
     "STUF_NS",
+    "EnvelopeHead",
     "build",
     "envelope_from_element",
     "envelope_to_element",
@@ -400,6 +402,72 @@ def _read_foutbericht(el: etree._Element | None) -> Foutbericht:
         details=_text(el.find(_s("details"))),
         details_xml=_read_details_xml(el.find(_s("detailsXML"))),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeHead:
+    """The stuurgegevens of a checked envelope, read straight from its parsed tree (no model).
+
+    What a receiver needs on its hot path (store, audit, Bv03) without building the pydantic
+    :class:`Envelope`: ``kind`` is the model class the root maps to (``Di01``, ``Du01``, ``Fo01``,
+    ``Fo03``, ``Bv03``); ``functie`` is None for a Fo01/Fo03/Bv03. Read it with :func:`envelope_head`
+    from a SCHEMA-VALID tree only (a missing required element gives an empty string here)."""
+
+    kind: type[Envelope]
+    referentienummer: str
+    cross_refnummer: str | None
+    functie: str | None
+    zender_organisatie: str | None
+    ontvanger_organisatie: str | None
+    stuurgegevens: etree._Element
+
+    @property
+    def berichtcode(self) -> str:
+        """``Di01``, ``Du01``, ``Fo01``, ``Fo03`` or ``Bv03`` (the class's fixed code)."""
+        return str(self.kind.berichtcode)
+
+    def zender(self) -> Systeem:
+        """The zender as a :class:`Systeem` (built on call; the Bv03's ontvanger)."""
+        return _read_systeem(self.stuurgegevens.find(_s("zender")))
+
+
+def envelope_head(root: etree._Element) -> EnvelopeHead | None:
+    """The :class:`EnvelopeHead` of a parsed, schema-valid envelope root; None for another root."""
+    kind = _ROOTS.get(root.tag) if isinstance(root.tag, str) else None
+    if kind is None:
+        return None
+    sg = root.find(_g("stuurgegevens") if kind is Di01 or kind is Du01 else _s("stuurgegevens"))
+    if sg is None:
+        return None
+    zender = sg.find(_s("zender"))
+    ontvanger = sg.find(_s("ontvanger"))
+    return EnvelopeHead(
+        kind=kind,
+        referentienummer=_text(sg.find(_s("referentienummer"))) or "",
+        cross_refnummer=_text(sg.find(_s("crossRefnummer"))),
+        functie=_text(sg.find(_s("functie"))) if kind is Di01 or kind is Du01 else None,
+        zender_organisatie=_text(zender.find(_s("organisatie"))) if zender is not None else None,
+        ontvanger_organisatie=_text(ontvanger.find(_s("organisatie"))) if ontvanger is not None else None,
+        stuurgegevens=sg,
+    )
+
+
+def payload_from_element(root: etree._Element) -> tuple[bool, bytes]:
+    """(is it an ``xmlBestand``, the decoded payload bytes) of a schema-valid Di01/Du01 root.
+
+    Raises :class:`EnvelopeFieldError` when the base64 is invalid, :class:`EnvelopeInvalidError`
+    when there is no bericht (the same errors as building the model)."""
+    params = root.find(_g("parameters"))
+    bericht_el = params.find(_g("bericht")) if params is not None else None
+    if bericht_el is None:
+        raise EnvelopeInvalidError("parameters/bericht ontbreekt", location="parameters/bericht")
+    xml_el = bericht_el.find(_g("xmlBestand"))
+    if xml_el is not None:
+        return True, _b64(xml_el, "parameters.bericht.xmlBestand")
+    tekst_el = bericht_el.find(_g("tekstBestand"))
+    if tekst_el is not None:
+        return False, _b64(tekst_el, "parameters.bericht.tekstBestand")
+    raise EnvelopeInvalidError("bericht bevat geen xmlBestand of tekstBestand", location="parameters/bericht")
 
 
 def envelope_from_element(root: etree._Element, *, validate: bool = True) -> Envelope:

@@ -30,9 +30,16 @@ from lxml import etree
 
 from ieb.errors import IebError
 from ieb.ggk._xml import parse_xml
-from ieb.ggk.codec import GGK_NS, envelope_from_element, schema_errors
+from ieb.ggk.codec import (
+    GGK_NS,
+    EnvelopeHead,
+    envelope_from_element,
+    envelope_head,
+    payload_from_element,
+    schema_errors,
+)
 from ieb.ggk.errors import EnvelopeTooLargeError
-from ieb.ggk.models import Di01, Du01, Envelope, XmlBestand
+from ieb.ggk.models import Di01, Du01, Envelope
 
 __all__ = [
     "FIXED_ORGANISATIES",
@@ -108,12 +115,37 @@ class Finding:
         return f"[{self.code.value}] {self.omschrijving}{where}"
 
 
-@dataclass(frozen=True, slots=True)
 class CheckResult:
-    """What :meth:`EnvelopeChecks.check` found; ``envelope`` is the parsed model when it was readable."""
+    """What :meth:`EnvelopeChecks.check` found.
 
-    findings: tuple[Finding, ...]
-    envelope: Envelope | None = None
+    ``findings``: the Fo01 codes that apply, in order. ``head``: the stuurgegevens read from the
+    tree (:class:`ieb.ggk.codec.EnvelopeHead`) when the envelope was schema-valid, else None.
+    ``envelope``: the parsed model when it was readable; built on first use from the kept tree
+    (issue 22: the checks themselves read the tree; a receiver that only stores and acknowledges
+    never builds the model)."""
+
+    __slots__ = ("_envelope", "_root", "findings", "head")
+
+    def __init__(
+        self,
+        findings: tuple[Finding, ...],
+        envelope: Envelope | None = None,
+        *,
+        head: EnvelopeHead | None = None,
+        root: etree._Element | None = None,
+    ) -> None:
+        self.findings = findings
+        self.head = head
+        self._envelope = envelope
+        self._root = root
+
+    @property
+    def envelope(self) -> Envelope | None:
+        """The envelope model (built once, on first use) or None when it was not readable."""
+        if self._envelope is None and self._root is not None:
+            root, self._root = self._root, None
+            self._envelope = envelope_from_element(root, validate=False)
+        return self._envelope
 
     @property
     def ok(self) -> bool:
@@ -129,6 +161,9 @@ class CheckResult:
     def first(self) -> Finding | None:
         """The first finding (the one the GGk reports in a Fo01), or ``None`` when :attr:`ok`."""
         return self.findings[0] if self.findings else None
+
+    def __repr__(self) -> str:
+        return f"CheckResult(findings={self.findings!r}, head={self.head!r})"
 
 
 PayloadValidator = Callable[[bytes], "bool | Sequence[object]"]
@@ -222,30 +257,37 @@ class EnvelopeChecks:
             return CheckResult(tuple(findings))
         if bad_refs:
             return CheckResult(tuple(findings))
-        try:
-            envelope = envelope_from_element(root, validate=False)
-        except IebError as exc:  # pragma: no cover - schema-valid documents always make a model
-            findings.append(Finding(FoutCode.RIN001, exc.message, exc.location))
+        head = envelope_head(root)
+        if head is None:  # pragma: no cover - a schema-valid document has a known root
+            findings.append(Finding(FoutCode.RIN001, "onbekend berichttype", "/"))
             return CheckResult(tuple(findings))
+        is_ggk_message = head.kind is Di01 or head.kind is Du01
+        payload = b""
+        is_xml = False
+        if is_ggk_message:
+            try:
+                is_xml, payload = payload_from_element(root)
+            except IebError as exc:  # pragma: no cover - the schema checks base64Binary
+                findings.append(Finding(FoutCode.RIN001, exc.message, exc.location))
+                return CheckResult(tuple(findings))
 
-        sg = envelope.stuurgegevens
-        zender = sg.zender.organisatie
+        zender = head.zender_organisatie
         if not self._zender_known(zender):
             findings.append(Finding(FoutCode.IB213, f"zender {zender!r} is onbekend", "stuurgegevens/zender"))
         ontvangers = self.known_ontvangers
-        if ontvangers is None and isinstance(envelope, Di01):
+        if ontvangers is None and head.kind is Di01:
             ontvangers = {"CAK"}
-        if ontvangers is not None and sg.ontvanger.organisatie not in ontvangers:
+        if ontvangers is not None and head.ontvanger_organisatie not in ontvangers:
             findings.append(
                 Finding(
                     FoutCode.IB210,
-                    f"ontvangende organisatie {sg.ontvanger.organisatie!r} is onbekend",
+                    f"ontvangende organisatie {head.ontvanger_organisatie!r} is onbekend",
                     "stuurgegevens/ontvanger",
                 )
             )
-        if isinstance(envelope, Di01 | Du01):
-            findings.extend(self._payload_findings(envelope.functie, envelope.payload, envelope))
-        return CheckResult(tuple(findings), envelope)
+        if is_ggk_message:
+            findings.extend(self._payload_findings(head.functie or "", payload, is_xml))
+        return CheckResult(tuple(findings), head=head, root=root)
 
     def _zender_known(self, organisatie: str | None) -> bool:
         if organisatie is None:
@@ -254,15 +296,13 @@ class EnvelopeChecks:
             return organisatie in self.known_zenders
         return bool(_GEMEENTE.fullmatch(organisatie)) or organisatie in FIXED_ORGANISATIES
 
-    def _payload_findings(self, functie: str, payload: bytes, envelope: object) -> list[Finding]:
-
-        assert isinstance(envelope, Di01 | Du01)
+    def _payload_findings(self, functie: str, payload: bytes, is_xml: bool) -> list[Finding]:
         findings: list[Finding] = []
         if self.allowed_functies is not None and functie not in self.allowed_functies:
             findings.append(
                 Finding(FoutCode.IB234, f"functie {functie!r} is niet toegestaan", "stuurgegevens/functie")
             )
-        if isinstance(envelope.parameters.bericht, XmlBestand):
+        if is_xml:
             try:
                 parse_xml(payload, max_bytes=self.max_bytes)
             except IebError as exc:

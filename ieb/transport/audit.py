@@ -147,7 +147,8 @@ class AuditTrail:
     ) -> None:
         """Several events of one ``kind`` and ``outcome`` in ``conn``'s transaction, one
         ``executemany`` (each event a dict with ``referentienummer`` and optionally
-        ``cross_ref_nummer``, ``functie``, ``detail``); logged one line each like :meth:`record`."""
+        ``cross_ref_nummer``, ``functie``, ``detail``, and ``outcome`` to override the shared one);
+        logged one line each like :meth:`record`."""
         import sqlalchemy as sa
 
         if not events:
@@ -155,6 +156,7 @@ class AuditTrail:
         at = dt.datetime.now(dt.UTC)
         rows = []
         for e in events:
+            event_outcome = e.get("outcome") or outcome
             raw = e.get("detail")
             detail = mask_bsns(raw)[:2000] if raw else None
             self.log.info(
@@ -164,7 +166,7 @@ class AuditTrail:
                 e.get("referentienummer") or "-",
                 e.get("cross_ref_nummer") or "-",
                 e.get("functie") or "-",
-                outcome,
+                event_outcome,
                 f" detail={detail}" if detail else "",
             )
             rows.append(
@@ -175,7 +177,7 @@ class AuditTrail:
                     "referentienummer": e.get("referentienummer"),
                     "cross_ref_nummer": e.get("cross_ref_nummer"),
                     "functie": e.get("functie"),
-                    "outcome": outcome[:32],
+                    "outcome": event_outcome[:32],
                     "detail": detail,
                 }
             )

@@ -11,8 +11,9 @@
 3. stores the envelope in the ledger's ``inbox`` and **commits** (with an audit row);
    a referentienummer seen before is a redelivery: it is acknowledged and not processed again;
    a second retour for a message that already has one is stored as ``duplicate``;
-4. hands a new retour (or Fo01) to the retour handler inside one transaction that also marks the
-   inbox row ``processed`` (so it is processed exactly once; a failing handler leaves it ``failed``);
+4. hands a new retour (or Fo01) to the retour handler and marks the inbox row ``processed`` (so it
+   is processed exactly once; a failing handler leaves it ``failed``); a handler that takes
+   ``conn`` gets a Du01 in a savepoint of the storing transaction (one commit per retour);
 5. answers ``Bv03`` (signed when the request was signed).
 
 :class:`HttpsServer` (from :mod:`ieb.transport.httpd`) runs any WSGI app on a hardened cheroot
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import logging
 import socket
 import threading
@@ -50,10 +52,12 @@ from ieb.ggk import (
     Envelope,
     EnvelopeChecks,
     Fo01,
+    Stuurgegevens,
     Systeem,
     bv03_for,
     fo03_for,
-    operation_for,
+    format_tijdstip,
+    new_referentienummer,
     soap_fault,
 )
 from ieb.ggk.codec import envelope_to_element
@@ -258,27 +262,39 @@ class SoapEndpoint:
         if self.signing is not None and (signed or self.require_signature):
             request_sig = self._verify(body, peer)
         result = self.checks.check(body)
-        envelope = result.envelope if isinstance(result.envelope, Di01 | Du01 | Fo01) else None
+        head = result.head
         if not result.ok:
             found = self.on_findings(result, body, peer)
             if found is not None:
                 return found
             first = result.first
             assert first is not None
-            raise _Reject(first.code.value, str(first.omschrijving), envelope)
-        if envelope is None or not isinstance(envelope, self.accepted):
-            got = getattr(result.envelope, "berichtcode", "onbekend")
-            raise _Reject("StUF010", f"een {got} wordt hier niet ontvangen", envelope)
+            raise _Reject(first.code.value, str(first.omschrijving), _request_envelope(result))
+        if head is None or head.kind not in self.accepted:
+            got = head.berichtcode if head is not None else "onbekend"
+            raise _Reject("StUF010", f"een {got} wordt hier niet ontvangen", _request_envelope(result))
         action = (environ.get("HTTP_SOAPACTION") or "").strip().strip('"')
-        expected = SOAP_ACTIONS[operation_for(envelope)]
+        expected = SOAP_ACTIONS[_OPERATION[head.kind]]
         if action and action != expected:
             raise _Reject(
-                "RIN001", f"SOAPAction {action!r} past niet bij een {envelope.berichtcode}", envelope
+                "RIN001",
+                f"SOAPAction {action!r} past niet bij een {head.berichtcode}",
+                _request_envelope(result),
             )
-        reply = self.handle(envelope, body, peer, environ)
+        reply = self.handle_checked(result, body, peer, environ)
         if isinstance(reply, SoapReply):
             return reply
         return SoapReply(200, self._answer(reply, request_sig))
+
+    def handle_checked(
+        self, result: CheckResult, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
+    ) -> Bv03 | SoapReply:
+        """Handle an envelope that passed every check (``result.ok``, an accepted kind); by default
+        :meth:`handle` with the envelope model. A subclass may answer from ``result.head`` alone
+        (issue 22: the receiver without a retour handler never builds the model)."""
+        envelope = result.envelope
+        assert envelope is not None
+        return self.handle(envelope, raw, peer, environ)
 
     def _verify(self, body: bytes, peer: PeerInfo) -> tuple[str, str | None]:
         """Verify the request's WUS signature; returns its SignatureValue and wsa:MessageID.
@@ -355,6 +371,18 @@ class _MarkStatement:
 
 
 _MARK = _MarkStatement()
+
+#: the OntvangAsynchroon operation per accepted envelope class (as :func:`ieb.ggk.operation_for`)
+_OPERATION: dict[type[Envelope], str] = {Di01: "ggk_Di01", Du01: "ggk_Du01", Fo01: "Fo01"}
+
+
+def _request_envelope(result: CheckResult) -> Envelope | None:
+    """The request model for a Fo03's stuurgegevens (a Di01, Du01 or Fo01), or None."""
+    try:
+        envelope = result.envelope
+    except IebError:  # pragma: no cover - a head is only read from a schema-valid tree
+        return None
+    return envelope if isinstance(envelope, Di01 | Du01 | Fo01) else None
 
 
 def _soap_bv03(bv03: Bv03) -> bytes:
@@ -477,8 +505,11 @@ class InboxEntry:
 
 
 #: ``handler(envelope, entry) -> outcome``: process a retour/Fo01 (in its own transaction). It must
-#: be idempotent: after a crash between processing and marking the inbox row it runs again.
-RetourHandler = Callable[[Envelope, InboxEntry], str | None]
+#: be idempotent: after a crash between processing and marking the inbox row it runs again. A
+#: handler that also takes a keyword ``conn`` is given the receiver's open transaction for a Du01
+#: (it must write only through ``conn``; it runs in a savepoint): storing, processing and marking a
+#: retour is then one commit (issue 22).
+RetourHandler = Callable[..., str | None]
 
 
 class Receiver(SoapEndpoint):
@@ -493,6 +524,8 @@ class Receiver(SoapEndpoint):
         super().__init__(**kwargs)
         self.engine = engine
         self.handler = handler
+        #: the handler takes ``conn``: a Du01 is stored, processed and marked in one transaction
+        self.joins_handler = handler is not None and _takes_conn(handler)
         self.inbox = ledger_tables().inbox
         self.audit_table = ledger_tables().audit
 
@@ -503,8 +536,10 @@ class Receiver(SoapEndpoint):
 
         Without a handler, storing and marking the entry processed (with both audit rows) is ONE
         transaction per request (issue 22: two commits per message were most of the receiver's
-        CPU); with a handler the entry is committed first (nothing acknowledged is lost), the
-        handler runs in its own transaction and the entry is marked after it. A redelivery of an envelope that was stored but never processed (the database failed in
+        CPU); with a handler that takes ``conn`` a Du01 is stored, handled (in a savepoint:
+        :meth:`_process_joined`) and marked in ONE transaction too; with another handler (or for
+        a Fo01/Di01) the entry is committed first (nothing acknowledged is lost), the handler runs
+        in its own transaction and the entry is marked after it. A redelivery of an envelope that was stored but never processed (the database failed in
         between) is processed now. When the database cannot be used (down, locked, disk full) the
         answer is the RETRYABLE fault :meth:`retry_later` (HTTP 503, Fo03 StUF058): the sender
         keeps the message and offers it again; nothing is acknowledged that was not stored."""
@@ -512,12 +547,20 @@ class Receiver(SoapEndpoint):
             if self.handler is None:
                 with write_lock(self.engine), self.engine.begin() as conn:
                     entry, status = self.store(envelope, raw, peer, conn=conn, processed=True)
-                    if status == "received" and entry is not None:  # stored as processed already
-                        self._audit_processed(conn, entry, None, None)
-                    elif status == "redelivery":
+                    # a new entry was stored as processed, with both audit rows (store_envelope)
+                    if status == "redelivery":
                         entry = self._unprocessed(envelope.referentienummer, conn=conn)
                         if entry is not None:
                             self._mark(conn, entry, None, None)
+                return bv03_for(envelope, zender=self.systeem)
+            if self.joins_handler and isinstance(envelope, Du01):
+                with write_lock(self.engine), self.engine.begin() as conn:
+                    entry, status = self.store(envelope, raw, peer, conn=conn)
+                    if status == "redelivery":
+                        entry = self._unprocessed(envelope.referentienummer, conn=conn)
+                        status = "received" if entry is not None else status
+                    if status == "received" and entry is not None:
+                        self._process_joined(conn, envelope, entry)
                 return bv03_for(envelope, zender=self.systeem)
             entry, status = self.store(envelope, raw, peer)
             if status == "redelivery":
@@ -530,6 +573,50 @@ class Receiver(SoapEndpoint):
                 raise
             return self.retry_later(envelope, exc)
         return bv03_for(envelope, zender=self.systeem)
+
+    def handle_checked(
+        self, result: CheckResult, raw: bytes, peer: PeerInfo, environ: dict[str, Any]
+    ) -> Bv03 | SoapReply:
+        """Without a retour handler: store the entry as processed and answer the Bv03 from the
+        stuurgegevens read in the checks (:attr:`CheckResult.head`), in ONE transaction and without
+        building the envelope model (issue 22, RECV). With a handler: :meth:`handle`."""
+        head = result.head
+        if self.handler is not None or head is None or type(self).handle is not Receiver.handle:
+            return super().handle_checked(result, raw, peer, environ)
+        try:
+            with write_lock(self.engine), self.engine.begin() as conn:
+                entry, status = self._store_fields(
+                    head.referentienummer,
+                    head.cross_refnummer,
+                    head.berichtcode,
+                    head.functie,
+                    head.zender_organisatie,
+                    raw,
+                    peer,
+                    conn=conn,
+                    processed=True,
+                )
+                # a new entry was stored as processed, with both audit rows (store_envelope)
+                if status == "redelivery":
+                    entry = self._unprocessed(head.referentienummer, conn=conn)
+                    if entry is not None:
+                        self._mark(conn, entry, None, None)
+        except Exception as exc:
+            if not database_unavailable(exc) and not _disk_full(exc):
+                raise
+            envelope = result.envelope
+            assert envelope is not None
+            return self.retry_later(envelope, exc)
+        return Bv03(
+            stuurgegevens=Stuurgegevens(
+                berichtcode="Bv03",
+                zender=self.systeem,
+                ontvanger=head.zender(),
+                referentienummer=new_referentienummer(),
+                tijdstip_bericht=format_tijdstip(dt.datetime.now(dt.UTC)),
+                cross_refnummer=head.referentienummer,
+            )
+        )
 
     def retry_later(self, envelope: Envelope, exc: BaseException) -> SoapReply:
         """The answer when the envelope cannot be stored now: HTTP 503 with a Fo03 ``StUF058``
@@ -586,29 +673,51 @@ class Receiver(SoapEndpoint):
         """Insert the envelope in the inbox and commit (or write in ``conn``'s transaction); returns
         the entry and its status (``received``, ``duplicate`` for a second retour, or ``redelivery``
         when seen before). ``processed``: a new entry is stored as processed at once (no handler)."""
+        return self._store_fields(
+            envelope.referentienummer,
+            envelope.cross_refnummer,
+            envelope.berichtcode,
+            envelope.functie if isinstance(envelope, Di01 | Du01) else None,
+            envelope.stuurgegevens.zender.organisatie,
+            raw,
+            peer,
+            conn=conn,
+            processed=processed,
+        )
+
+    def _store_fields(
+        self,
+        referentienummer: str,
+        cross: str | None,
+        berichtcode: str,
+        functie: str | None,
+        zender: str | None,
+        raw: bytes,
+        peer: PeerInfo,
+        *,
+        conn: sa.Connection | None,
+        processed: bool,
+    ) -> tuple[InboxEntry | None, str]:
         from ieb.transport.inbox import store_envelope
 
-        functie = envelope.functie if isinstance(envelope, Di01 | Du01) else None
-        cross = envelope.cross_refnummer
         stored = store_envelope(
             conn if conn is not None else self.engine,
-            referentienummer=envelope.referentienummer,
+            referentienummer=referentienummer,
             cross_ref_nummer=cross,
-            berichtcode=envelope.berichtcode,
+            berichtcode=berichtcode,
             functie=functie,
-            zender=envelope.stuurgegevens.zender.organisatie,
+            zender=zender,
             peer_oin=peer.oin,
             raw=raw,
             received_at=utcnow(),
             audit=self.audit,
             processed=processed,
+            processed_detail=PROCESSED,
         )
         status, new_id = stored.status, stored.id
         if new_id is None:
             return None, status
-        entry = InboxEntry(
-            int(new_id), envelope.referentienummer, cross, envelope.berichtcode, functie, peer.oin
-        )
+        entry = InboxEntry(int(new_id), referentienummer, cross, berichtcode, functie, peer.oin)
         return entry, status
 
     def process(self, envelope: Envelope, entry: InboxEntry) -> str:
@@ -630,6 +739,29 @@ class Receiver(SoapEndpoint):
             error = f"{type(exc).__name__}: {exc}"
         with write_lock(self.engine), self.engine.begin() as conn:
             return self._mark(conn, entry, outcome, error)
+
+    def _process_joined(self, conn: sa.Connection, envelope: Envelope, entry: InboxEntry) -> str:
+        """Run the handler inside ``conn``'s transaction, in a savepoint, and mark ``entry``: when
+        the handler fails, only its savepoint is rolled back and the entry is stored ``failed``
+        with the reason (nothing acknowledged is lost); a database that is not usable is raised
+        (the whole transaction rolls back and the sender is told to retry)."""
+        assert self.handler is not None
+        outcome: str | None = None
+        error: str | None = None
+        savepoint = conn.begin_nested()
+        try:
+            outcome = self.handler(envelope, entry, conn=conn)
+        except Exception as exc:
+            if savepoint.is_active:
+                savepoint.rollback()
+            if database_unavailable(exc):
+                raise
+            log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            if savepoint.is_active:
+                savepoint.commit()
+        return self._mark(conn, entry, outcome, error)
 
     def _mark(self, conn: sa.Connection, entry: InboxEntry, outcome: str | None, error: str | None) -> str:
         """Mark ``entry`` processed (or failed with ``error``) in ``conn``'s transaction, with its
@@ -716,6 +848,14 @@ def receiver_server(
         return endpoint.admit(der)
 
     return HttpsServer(app, tls, host=host, port=port, threads=threads, limits=limits, admit=admit)
+
+
+def _takes_conn(handler: Callable[..., object]) -> bool:
+    """True when ``handler`` accepts a keyword argument ``conn`` (see :data:`RetourHandler`)."""
+    try:
+        return "conn" in inspect.signature(handler).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
 
 
 def _disk_full(exc: BaseException) -> bool:
