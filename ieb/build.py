@@ -31,9 +31,9 @@ from pydantic import ValidationError
 
 from ieb.codec import to_xml
 from ieb.errors import IebError
-from ieb.releases import get_pack
+from ieb.releases import DEFAULT_RELEASE, get_pack
 from ieb.releases.models import InvalidModelError, Message
-from ieb.releases.pack import MessageDef, ReleasePack
+from ieb.releases.pack import MessageDef, ReleasePack, column_name, klasse_columns
 from ieb.tabular import RowIssue, Table, TableError, read_table, restore_zeros
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
@@ -49,19 +49,7 @@ __all__ = [
 ]
 
 #: The release ``ieb build`` writes unless told otherwise.
-DEFAULT_RELEASE = "ieb-1.0"
 _COMMON = ("afzender", "identificatie", "dagtekening", "bsn", "eb_start_nummer")
-
-
-def _snake(element: str) -> str:
-    """``EbStartdatum`` -> ``eb_startdatum``, ``KostprijsBedrag`` -> ``kostprijs_bedrag``."""
-    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(element))
-
-
-def klasse_columns(row: MessageDef) -> tuple[str, ...]:
-    """The columns of a heenbericht's klasse besides the key and the status, in schema order."""
-    skip = {row.key_element, "StatusAanlevering"}
-    return tuple(dict.fromkeys(_snake(path[-1]) for path in row.klasse_fields if path[0] not in skip))
 
 
 def _heen(pack: ReleasePack) -> dict[str, MessageDef]:
@@ -196,7 +184,7 @@ def record_to_message(
             )
         )
     fields: dict[str, Any] = {}
-    required = _snake(spec.date_element or "")
+    required = column_name(spec.date_element or "")
     for column in own:
         reader = _date if column.endswith("datum") else _int
         fields[column] = reader(row.get(column), column, line, issues)
@@ -235,7 +223,7 @@ def _explain(exc: ValidationError | InvalidModelError, line: int) -> list[RowIss
 
 
 def _column_of(element: str) -> str | None:
-    return _ELEMENT_COLUMN.get(element) or (_snake(element) if element else None)
+    return _ELEMENT_COLUMN.get(element) or (column_name(element) if element else None)
 
 
 def _blocking(data: bytes, today: dt.date | None, line: int, columns: tuple[str, ...]) -> list[RowIssue]:

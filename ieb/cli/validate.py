@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ieb.build import DEFAULT_RELEASE
-from ieb.build import klasse_columns as build_columns_of
 from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
 from ieb.errors import ConfigurationError
-from ieb.releases import get_pack
+from ieb.releases import DEFAULT_RELEASE, get_pack
+from ieb.releases.pack import klasse_columns as build_columns_of
 
 #: the release ``ieb build`` writes and ``ieb show`` uses for its examples
 _PACK = get_pack(DEFAULT_RELEASE)

@@ -32,6 +32,7 @@ from ieb.releases.pack import MessageDef, ReleasePack, RuleSet
 from ieb.releases.rules import GENERIC_RULES
 
 __all__ = [
+    "DEFAULT_RELEASE",
     "ENTRY_POINT_GROUP",
     "GENERIC_RULESET",
     "MessageDef",
@@ -45,6 +46,10 @@ __all__ = [
     "scan_folder",
     "use_official_folder",
 ]
+
+#: the release a file without another indication is read in (``ieb build``, ``ieb show``): the first
+#: one that had a pack; ``ieb.toml``'s ``release`` names the release an organisation sends
+DEFAULT_RELEASE = "ieb-1.0"
 
 _XS = {"xs": XS}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -47,6 +47,8 @@ __all__ = [
     "RuleKind",
     "RuleSet",
     "XsdVersions",
+    "column_name",
+    "klasse_columns",
 ]
 
 
@@ -103,12 +105,24 @@ class MessageDef:
     klasse_fields: tuple[tuple[str, ...], ...] = ()
     basis_namespace: str | None = None
     versions: XsdVersions | None = None
-    model: type[Any] | None = field(default=None, repr=False)
+    #: the typed model class, or a zero-argument callable that imports and returns it (so a pack's
+    #: models, and pydantic, load only when a model is used: ``ieb validate`` needs none); read ``model``
+    model_source: Any = field(default=None, repr=False)
     omschrijving: str | None = None
 
-    def with_model(self, model: type[Any]) -> MessageDef:
-        """This row with its typed model class attached."""
-        return dataclasses.replace(self, model=model)
+    @property
+    def model(self) -> type[Any] | None:
+        """The typed model class of this message, or None (loaded on first use)."""
+        source = self.model_source
+        if source is None or isinstance(source, type):
+            return source
+        cls: type[Any] = source()
+        object.__setattr__(self, "model_source", cls)
+        return cls
+
+    def with_model(self, model: type[Any] | Callable[[], type[Any]]) -> MessageDef:
+        """This row with its typed model class attached: the class, or a callable returning it."""
+        return dataclasses.replace(self, model_source=model)
 
     @property
     def is_heen(self) -> bool:
@@ -495,3 +509,15 @@ class ReleasePack:
         if self.retour_writer is None:
             raise ConfigurationError(f"release {self.name} heeft geen retourschrijver")
         return self.retour_writer
+
+
+def column_name(element: str) -> str:
+    """The CSV column of an element name: ``EbStartdatum`` -> ``eb_startdatum``, ``KostprijsBedrag`` ->
+    ``kostprijs_bedrag`` (the ``ieb build`` input and its help)."""
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(element))
+
+
+def klasse_columns(row: MessageDef) -> tuple[str, ...]:
+    """The columns of a heenbericht's klasse besides the key and the status, in schema order."""
+    skip = {row.key_element, "StatusAanlevering"}
+    return tuple(dict.fromkeys(column_name(path[-1]) for path in row.klasse_fields if path[0] not in skip))

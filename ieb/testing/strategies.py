@@ -21,12 +21,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ieb.build import klasse_columns
 from ieb.dates import add_months
 from ieb.policy.tariffs import NATIONAL_TARIFFS
 from ieb.releases import get_pack
 from ieb.releases.models import Message
-from ieb.releases.pack import MessageDef, ReleasePack
+from ieb.releases.pack import MessageDef, ReleasePack, klasse_columns
 from ieb.types import StatusAanlevering, bsn_is_valid
 
 __all__ = [

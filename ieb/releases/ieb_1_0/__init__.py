@@ -8,8 +8,10 @@ models, the in-message rules, the revisions, the retourcode <-> rule table, the 
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from ieb.releases.ieb_1_0.delivery import IEB_1_0_DELIVERY
-from ieb.releases.ieb_1_0.models import message_class
 from ieb.releases.ieb_1_0.retour import write_retour
 from ieb.releases.ieb_1_0.revisions import REVISIONS
 from ieb.releases.ieb_1_0.rules import RULES
@@ -78,10 +80,17 @@ HISTORY_RULE_CODES = (
 RETOUR_CHECK_CODES = tuple(f"RC{n:03d}" for n in range(1, 11))
 
 
+def _model(bericht: str) -> type[Any]:
+    """The typed model of ``bericht`` (imported on first use: pydantic is not needed to validate)."""
+    from ieb.releases.ieb_1_0.models import message_class
+
+    return message_class(bericht)
+
+
 PACK = ReleasePack(
     name=NAME,
     valid_from=VALID_FROM,
-    messages={row.name: row.with_model(message_class(row.name)) for row in MESSAGES},
+    messages={row.name: row.with_model(functools.partial(_model, row.name)) for row in MESSAGES},
     basis_namespace=BASIS_NS,
     folder=SCHEMA_FOLDER,
     rules=RuleSet(
