@@ -180,3 +180,15 @@ def test_desired_from_records_names_every_bad_record_not_only_the_first() -> Non
         desired_from_records(records, source="beleid")
     assert [(i.line, i.column) for i in info.value.issues] == [(2, "bsn"), (3, "start")]
     assert info.value.location == "beleid:2"
+
+
+def test_geweigerd_counts_rows_in_every_output_format(tmp_path: Path) -> None:
+    """The same file gives the same 'geweigerd' (7 rows left out) for a preview, a streamed
+    ``--queue`` and a ``--queue --format json`` (the trial found 6 problems next to 7 rows)."""
+    cfg, f = _config(tmp_path), _bad_file(tmp_path)
+    preview = _run(cfg, "plan", str(f), "--partial", "--today", TODAY)
+    assert preview.exit_code == 3 and "7 regel(s) niet gepland (exitcode 3)" in preview.stdout
+    as_json = _run(cfg, "plan", str(f), "--queue", "--partial", "--format", "json", "--today", TODAY)
+    assert as_json.exit_code == 3, as_json.output
+    rows = json.loads(_run(cfg, "logboek", "--format", "json").stdout)
+    assert [(r["opdracht"], r["geweigerd"]) for r in rows] == [("plan --queue", 7), ("plan", 7)]
