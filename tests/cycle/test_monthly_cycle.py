@@ -75,7 +75,7 @@ def test_every_problem_of_the_file_at_once_with_its_line_and_rule(tmp_path: Path
     assert f"{f}:4: kolom stop:" in err and "ligt voor start" in err and "(TR328)" in err
     assert f"{f}:5:" in err and "twee keer" in err and "regels 5, 6" in err
     assert f"{f}:7:" in err and "overlappen" in err and "regels 7, 8" in err and "(OP291)" in err
-    assert f"{f}:9: kolom bsn:" in err
+    assert f"{f}:9: kolom bsn:" in err and "(11-proef) -> controleer het BSN (9 cijfers) (CS002)" in err
     assert f"{f}:2:" not in err and f"{f}:10:" not in err
     assert B[2] not in result.output and "999900019" not in result.output
     assert _outbox(tmp_path) == 0  # nothing planned
