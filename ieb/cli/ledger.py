@@ -191,9 +191,10 @@ def plan_command(
         ex.close()
         fail(str(exc), [str(i) for i in getattr(exc, "issues", ()) or ()])
     refused = len(preview.issues)
+    refused_rows = (preview.refused_rows or refused) if refused else 0
     log.done(
         messages=len(preview.messages),
-        refused=refused,
+        refused=refused_rows,  # rows, as the streamed plan --queue logs them
         deferred=len(preview.deferred),
         gemeenten=list(preview.plans),
     )
@@ -227,7 +228,7 @@ def plan_command(
     if "gepland" in tail and deferred_note:
         tail = tail.replace(" gepland", f" gepland{deferred_note}", 1)
     if refused:
-        tail += f"; {refused} probleem/problemen, die regels niet gepland (exitcode 3)"
+        tail += f"; {refused_rows} regel(s) niet gepland (exitcode 3)"
     typer.echo(tail)
     if code:
         raise typer.Exit(code)

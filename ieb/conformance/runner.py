@@ -164,6 +164,28 @@ def _nothing_arrived(resent_after_fo01: int) -> str:
     return "er kwam niets aan bij de simulator"
 
 
+def _not_as_is(expected: bytes, arrived: Sequence[Sent]) -> str:
+    """Why a send-as-is step failed: how the first file that arrived differs from ``expected``
+    (IEB_VERSTUUR), what the CAK answered (code and cause) and the kept file."""
+    s = arrived[0]
+    if s.payload.startswith(b"\xef\xbb\xbf") and not expected.startswith(b"\xef\xbb\xbf"):
+        how = "er is een BOM voor gezet"
+    elif expected.startswith(b"\xef\xbb\xbf") and not s.payload.startswith(b"\xef\xbb\xbf"):
+        how = "de BOM is weggehaald"
+    else:
+        how = "de inhoud is anders"
+    if s.answer_kind == "Fo01":
+        got = f"Fo01 {s.fo01_code or '?'}"
+    elif s.answer_kind is None:
+        got = "geen antwoord"
+    else:
+        got = f"{s.answer_kind} {', '.join(s.codes) or 'geaccepteerd'}"
+    return (
+        f"het opgegeven bestand kwam niet ongewijzigd aan ({how}; IEB_VERSTUUR moet zo verstuurd worden): "
+        f"{s.describe()} kreeg {got}{s.explain()}"
+    )
+
+
 def _judge_answers(step: Step, arrived: Sequence[Sent], resent_after_fo01: int = 0) -> str | None:
     if not arrived:
         return _nothing_arrived(resent_after_fo01)
@@ -180,7 +202,7 @@ def _judge_answers(step: Step, arrived: Sequence[Sent], resent_after_fo01: int =
         return None
     if step.expect.startswith("Fo01 "):
         if step.send is not None and not any(_c14n(s.payload) == _c14n(step.send) for s in arrived):
-            return "het opgegeven bestand kwam niet ongewijzigd aan (IEB_VERSTUUR moet zo verstuurd worden)"
+            return _not_as_is(step.send, arrived)
         code = step.expect.split()[1]
         wrong = [s for s in arrived if s.answer_kind != "Fo01" or s.fo01_code != code]
         if wrong:
@@ -206,7 +228,7 @@ def _judge_answers(step: Step, arrived: Sequence[Sent], resent_after_fo01: int =
     want = _c14n(step.send)
     same = [s for s in arrived if _c14n(s.payload) == want]
     if not same:
-        return "het opgegeven bestand kwam niet ongewijzigd aan (IEB_VERSTUUR moet zo verstuurd worden)"
+        return _not_as_is(step.send, arrived)
     if len(arrived) != 1:
         return f"verwacht: precies één bericht; ontvangen: {len(arrived)}"
     s = same[0]

@@ -111,7 +111,8 @@ class Sent:
                 wat = "start" if roles(self.bericht).start == self.bericht else "stop"
             except IebError:
                 wat = "?"
-        return f"{self.bericht} {wat} nr {self.eb_start_nummer} status {self.status}"
+        nr = "?" if self.eb_start_nummer is None else self.eb_start_nummer
+        return f"{self.bericht} {wat} nr {nr} status {self.status or '?'}"
 
     @classmethod
     def read(cls, referentienummer: str, payload: bytes) -> Sent:

@@ -45,6 +45,7 @@ from ieb.exchange.desired import (
     StreamResult,
     collect_desired,
     plan_and_queue_stream,
+    refused_bsns,
 )
 from ieb.exchange.errors import ExchangeError
 from ieb.exchange.fo01 import reopen_technical
@@ -127,6 +128,19 @@ class Preview:
         refused = list(self.state.refused) if self.state is not None else []
         planned = [i for p in self.plans.values() for i in p.problems]
         return sorted([*refused, *planned], key=lambda i: (i.line is None, i.line or 0))
+
+    @property
+    def refused_rows(self) -> int:
+        """How many rows of the file were left out (with ``partial``): the rows refused when the
+        file was read plus every row of a person the planner refused; the figure ``ieb plan
+        --queue`` prints and logs as ``geweigerd``, whatever the output format."""
+        if self.state is None:
+            return len(self.issues)
+        rows = self.state.refused_rows
+        for g, p in self.plans.items():
+            lines = self.state.lines.get(g, {})
+            rows += sum(len(lines[b]) for b in refused_bsns(p, lines))
+        return rows
 
     @property
     def messages(self) -> list[Any]:
@@ -426,7 +440,7 @@ class Exchange:
                 deferred=[d.describe() for d in p.deferred],
                 deferred_count=len(p.deferred),
                 refused=list(p.issues),
-                refused_rows=p.state.refused_rows if p.state else 0,
+                refused_rows=p.refused_rows,
                 gemeenten=list(p.plans),
                 retroactive=list(p.retroactive),
                 retroactive_count=len(p.retroactive),

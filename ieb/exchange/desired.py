@@ -42,7 +42,7 @@ from ieb.ledger.planner import Period, Plan, person_problems, record_problems
 from ieb.tabular import MAX_ISSUES, RowIssue, TableError, iter_table, restore_zeros
 from ieb.transport.outbox import enqueue_fresh
 
-__all__ = ["DesiredState", "StreamResult", "collect_desired", "plan_and_queue_stream"]
+__all__ = ["DesiredState", "StreamResult", "collect_desired", "plan_and_queue_stream", "refused_bsns"]
 
 #: columns of a desired-state file
 REQUIRED = ("bsn", "start")
@@ -384,7 +384,7 @@ def _commit_chunk(
         enqueue_fresh(exchange.outbox(), rows, conn=conn)  # outbox + audit rows multi-row (issue 22)
     result.chunks += 1
     result.messages += len(p.messages)
-    refused = _refused_bsns(p, lines)
+    refused = refused_bsns(p, lines)
     result.persons += len(desired) - len(refused)
     _keep(result.refused, p.problems)
     result.refused_rows += sum(len(lines[b]) for b in refused)
@@ -405,7 +405,8 @@ def _commit_chunk(
         on_chunk(g, p, [str(r["referentienummer"]) for r in rows])
 
 
-def _refused_bsns(p: Plan, lines: Mapping[str, Sequence[int]]) -> set[str]:
-    """The persons of a chunk the planner refused (found by the line their problems are on)."""
+def refused_bsns(p: Plan, lines: Mapping[str, Sequence[int]]) -> set[str]:
+    """The Bsns of ``lines`` (Bsn -> the lines of its rows) whose persons the planner refused in
+    ``p`` (found by the line their problems are on)."""
     refused_lines = {i.line for i in p.problems if i.line is not None}
     return {b for b, ls in lines.items() if ls and ls[0] in refused_lines}

@@ -204,6 +204,7 @@ def record_problems(
                 "bsn",
                 f"Bsn {mask_bsn(bsn)} is geen geldig burgerservicenummer (11-proef)",
                 "controleer het BSN (9 cijfers)",
+                "CS002",  # the message rule the CAK would apply (retourcode 0001)
             )
         )
         bsn = None
@@ -232,7 +233,7 @@ def record_problems(
                 )
             )
         period = Period(start, stop, bedrag, kstart)
-    problems = [RowIssue(line, i.column, i.message, i.hint) for i in problems]
+    problems = [RowIssue(line, i.column, i.message, i.hint, i.code) for i in problems]
     return bsn, (None if problems else period), problems
 
 

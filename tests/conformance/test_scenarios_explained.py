@@ -118,6 +118,34 @@ def test_the_same_envelope_after_a_permanent_fo01_is_explained() -> None:
     assert _judge_answers(Step(), []) == "er kwam niets aan bij de simulator"
 
 
+def test_a_file_not_sent_as_is_names_the_change_the_answer_and_the_file() -> None:
+    """A sender that puts a BOM before IEB_VERSTUUR: the reason says so, with the CAK's code,
+    its cause and the kept file (found in the trial of the merged kit)."""
+    from ieb.conformance.runner import _judge_answers
+    from ieb.conformance.scenarios import Sent, Step
+
+    wanted = b"<Bericht>zo versturen</Bericht>"
+    sent = Sent(
+        referentienummer="r1",
+        bericht="WMO405",
+        status="1",
+        eb_start_nummer=1,
+        bsn=None,
+        datum=None,
+        kostprijs=None,
+        payload=b"\xef\xbb\xbf<Bericht>anders</Bericht>",
+        answer_kind="Du01",
+        codes=("0001",),
+        cause="OP192 (0001): Het bestand begint met een byte order mark",
+        bestand="afwijzing-tr056/stap-1/ontvangen/01-r1.xml",
+    )
+    for expect in ("9056", "Fo01 IB001"):
+        reason = _judge_answers(Step(send=wanted, expect=expect), [sent]) or ""
+        assert reason.startswith("het opgegeven bestand kwam niet ongewijzigd aan (er is een BOM voor gezet")
+        assert "kreeg Du01 0001 - OP192 (0001)" in reason
+        assert reason.endswith("(bestand: afwijzing-tr056/stap-1/ontvangen/01-r1.xml)")
+
+
 def test_a_sender_written_without_ieb_passes_the_send_as_is_scenarios(tmp_path: Path) -> None:
     """examples/stdlib-sender: standard library only (its own SOAP envelope, ssl, http.client)."""
     from tests.conformance.conftest import ROOT

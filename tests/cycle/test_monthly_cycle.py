@@ -75,7 +75,7 @@ def test_every_problem_of_the_file_at_once_with_its_line_and_rule(tmp_path: Path
     assert f"{f}:4: kolom stop:" in err and "ligt voor start" in err and "(TR328)" in err
     assert f"{f}:5:" in err and "twee keer" in err and "regels 5, 6" in err
     assert f"{f}:7:" in err and "overlappen" in err and "regels 7, 8" in err and "(OP291)" in err
-    assert f"{f}:9: kolom bsn:" in err
+    assert f"{f}:9: kolom bsn:" in err and "(11-proef) -> controleer het BSN (9 cijfers) (CS002)" in err
     assert f"{f}:2:" not in err and f"{f}:10:" not in err
     assert B[2] not in result.output and "999900019" not in result.output
     assert _outbox(tmp_path) == 0  # nothing planned
@@ -180,3 +180,15 @@ def test_desired_from_records_names_every_bad_record_not_only_the_first() -> Non
         desired_from_records(records, source="beleid")
     assert [(i.line, i.column) for i in info.value.issues] == [(2, "bsn"), (3, "start")]
     assert info.value.location == "beleid:2"
+
+
+def test_geweigerd_counts_rows_in_every_output_format(tmp_path: Path) -> None:
+    """The same file gives the same 'geweigerd' (7 rows left out) for a preview, a streamed
+    ``--queue`` and a ``--queue --format json`` (the trial found 6 problems next to 7 rows)."""
+    cfg, f = _config(tmp_path), _bad_file(tmp_path)
+    preview = _run(cfg, "plan", str(f), "--partial", "--today", TODAY)
+    assert preview.exit_code == 3 and "7 regel(s) niet gepland (exitcode 3)" in preview.stdout
+    as_json = _run(cfg, "plan", str(f), "--queue", "--partial", "--format", "json", "--today", TODAY)
+    assert as_json.exit_code == 3, as_json.output
+    rows = json.loads(_run(cfg, "logboek", "--format", "json").stdout)
+    assert [(r["opdracht"], r["geweigerd"]) for r in rows] == [("plan --queue", 7), ("plan", 7)]

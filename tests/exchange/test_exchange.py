@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import pickle
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -101,34 +100,25 @@ def test_plan_is_a_preview_and_queue_writes_ledger_and_outbox_together(exchange:
 def test_a_failure_while_queueing_leaves_neither_deliveries_nor_envelopes(
     exchange: Exchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ieb.transport.audit import AuditTrail
+    import ieb.exchange as exchange_module
 
     preview = exchange.plan(_records(), today=TODAY)
-    calls = {"n": 0}
-    original = AuditTrail.record
+    original = exchange_module.enqueue_fresh
+    inserted: list[int] = []
 
-    def crash_on_second(self: AuditTrail, *args: object, **kwargs: object) -> None:
-        # every envelope put in the outbox gets an "enqueued" audit event, batched or not
-        if args[1:2] == ("enqueued",):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise RuntimeError("crash between two envelopes")
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
+    def crash_after_first_batch(*args: object, **kwargs: object) -> list[int]:
+        # the first gemeente's envelopes and their audit rows are in; then the process dies
+        ids = original(*args, **kwargs)  # type: ignore[arg-type]
+        inserted.extend(ids)
+        raise RuntimeError("crash between two gemeenten")
 
-    monkeypatch.setattr(AuditTrail, "record", crash_on_second)
-    import ieb.transport.outbox as outbox_module
-
-    fresh = outbox_module._insert_fresh
-
-    def crash_after_insert(*args: Any, **kwargs: Any) -> list[int]:
-        # the batched path (enqueue_fresh): the rows are in, then the process fails
-        fresh(*args, **kwargs)
-        raise RuntimeError("crash after the outbox rows were written")
-
-    monkeypatch.setattr(outbox_module, "_insert_fresh", crash_after_insert)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(exchange_module, "enqueue_fresh", crash_after_first_batch)
+    with pytest.raises(RuntimeError, match="crash between"):
         exchange.queue(preview)
+    assert inserted  # the crash came after rows were written in the transaction
     assert _counts(exchange) == (0, 0)
+    with exchange.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit")).scalar_one() == 0
 
 
 def test_the_gemeente_column_is_required_with_several_gemeenten(exchange: Exchange) -> None:
