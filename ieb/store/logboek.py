@@ -3,7 +3,7 @@
 One row per ``ieb plan`` (preview runs included, marked ``vastgelegd = false``), ``ieb queue`` and
 ``ieb requeue``: ``at`` (UTC), ``opdracht`` (``plan``, ``plan --queue``, ``plan --out``, ``queue``,
 ``requeue``), ``gebruiker`` (the OS user, :func:`getpass.getuser`), ``bestand`` (the file name as
-given, may be empty), ``sha256`` (of the file's bytes, empty without a file), ``release``,
+given with BSN-like digit runs masked, may be empty), ``sha256`` (of the file's bytes, empty without a file), ``release``,
 ``gemeenten`` (comma-separated codes), ``berichten`` (messages planned/queued), ``geweigerd``
 (rows or persons refused), ``uitgesteld``, ``uitkomst`` (``ok``, ``deels``, ``mislukt``) and
 ``toelichting`` (one Dutch line, BSNs masked). Own MetaData; created by migration ``0008_logboek``.
@@ -132,7 +132,7 @@ def write_log(
                     at=at or dt.datetime.now(dt.UTC),
                     opdracht=opdracht[:40],
                     gebruiker=_user(),
-                    bestand=", ".join(names)[:500],
+                    bestand=mask_bsns(", ".join(names))[:500],
                     sha256=digest,
                     release=release[:20],
                     gemeenten=",".join(sorted(set(gemeenten)))[:200],
@@ -160,5 +160,7 @@ def read_log(engine: Engine, *, limit: int = 50, gemeente: str | None = None) ->
         at = r["at"]
         if at.tzinfo is None:  # SQLite returns naive datetimes: stored as UTC
             at = at.replace(tzinfo=dt.UTC)
-        out.append(LogEntry(**{**dict(r), "at": at, "vastgelegd": bool(r["vastgelegd"])}))
+        fields = {**dict(r), "at": at, "vastgelegd": bool(r["vastgelegd"])}
+        fields["bestand"] = mask_bsns(r["bestand"])  # rows written before names were masked
+        out.append(LogEntry(**fields))
     return out
