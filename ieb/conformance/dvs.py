@@ -12,7 +12,8 @@ API (docs/dvs.md).
 
 Bounds: an answer over ``max_answer`` bytes (default 10 MB), a connection not made within
 ``connect_timeout`` seconds or an answer not complete within ``timeout`` seconds is a
-:class:`DvsError`; so is any answer other than HTTP 200 with a rapport. A DVS that is down or
+:class:`DvsError` (the whole answer, headers included: a DVS that drips one byte at a time is cut
+off at ``timeout``, its connection shut down by a guard thread); so is any answer other than HTTP 200 with a rapport. A DVS that is down or
 answers garbage is never a silent pass.
 
 Merge (:func:`merge`): every finding keeps its source, ``ieb`` or ``dvs``; a finding both report
@@ -24,6 +25,8 @@ masked, as every Issue).
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,10 +121,95 @@ def parse_rapport(data: bytes, *, max_bytes: int = MAX_ANSWER) -> DvsRapport:
     return DvsRapport(tuple(fouten), _text(root.find(f"{_R}Header/{_R}XSLTVersie")))
 
 
+_current = threading.local()
+
+
+class _Deadline:
+    """The total deadline of one :meth:`DvsClient.validate`: when it passes, every connection the
+    call took from the pool is shut down (again, until the call ends: one may still be connecting),
+    which ends a read however slowly the DVS drips its bytes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._done = threading.Event()
+        self._conns: list[Any] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _Deadline:
+        _current.deadline = self
+        threading.Thread(target=self._guard, name="ieb-dvs-deadline", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        _current.deadline = None
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conns.append(conn)
+        if self.fired:
+            self._shut(conn)
+
+    def _guard(self) -> None:
+        if self._done.wait(self.seconds):
+            return
+        self.fired = True
+        while True:
+            with self._lock:
+                conns = list(self._conns)
+            for conn in conns:
+                self._shut(conn)
+            if self._done.wait(0.05):
+                return
+
+    @staticmethod
+    def _shut(conn: Any) -> None:
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _watched_session() -> Any:
+    """A ``requests.Session`` whose connection pools tell the current :class:`_Deadline` which
+    connection a call uses; no proxies or settings from the environment."""
+    import requests
+    import urllib3
+    from requests.adapters import HTTPAdapter
+
+    def _get_conn(pool: Any, timeout: float | None = None) -> Any:
+        conn = type(pool).__mro__[1]._get_conn(pool, timeout)
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.attach(conn)
+        return conn
+
+    http_pool = type("_WatchedHTTPPool", (urllib3.HTTPConnectionPool,), {"_get_conn": _get_conn})
+    https_pool = type("_WatchedHTTPSPool", (urllib3.HTTPSConnectionPool,), {"_get_conn": _get_conn})
+
+    class _Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            classes = dict(self.poolmanager.pool_classes_by_scheme)
+            classes.update({"http": http_pool, "https": https_pool})
+            self.poolmanager.pool_classes_by_scheme = classes
+
+    session = requests.Session()
+    session.trust_env = False
+    adapter = _Adapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class DvsClient:
     """Sends files to one DVS. ``url`` is the DVS's base (``http://localhost:8080``) or its
     ``/validatie`` address; ``version`` is sent as ``X-Version-Override`` (None: the DVS's default).
-    ``session``: a ``requests.Session`` to reuse (tests, connection pooling)."""
+    ``session``: a ``requests.Session`` to reuse (tests, connection pooling); the total ``timeout``
+    is enforced only on the client's own session (None), not on one given here."""
 
     def __init__(
         self,
@@ -143,7 +231,7 @@ class DvsClient:
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self.max_answer = max_answer
-        self._session = session or requests.Session()
+        self._session = session or _watched_session()
 
     def validate(self, data: bytes) -> DvsRapport:
         """POST ``data`` to ``/validatie`` and return the parsed rapport. Raises :class:`DvsError`."""
@@ -153,9 +241,10 @@ class DvsClient:
         if self.version:
             headers["X-Version-Override"] = self.version
         deadline = time.monotonic() + self.timeout
+        guard = _Deadline(self.timeout)
         try:
             # bytes: requests sends Content-Length, never chunked
-            with self._session.post(
+            with guard, self._session.post(
                 self.url,
                 data=bytes(data),
                 headers=headers,
@@ -170,8 +259,16 @@ class DvsClient:
                 f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
             ) from None
         except requests.exceptions.RequestException as exc:
+            if guard.fired:
+                raise DvsError(
+                    f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                ) from None
             reason = type(exc).__name__
             raise DvsError(f"de DVS op {self.url} is niet bereikbaar ({reason}); niets gevalideerd") from None
+        if guard.fired:  # a cut-off answer can look complete (headers ended by the shutdown)
+            raise DvsError(
+                f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+            )
         if status != 200:
             snippet = mask_bsns(body[:300].decode("utf-8", "replace")).strip()
             raise DvsError(f"de DVS op {self.url} antwoordde HTTP {status}: {snippet or '(leeg)'}")
