@@ -175,20 +175,23 @@ class _Deadline:
 
 def _watched_session() -> Any:
     """A ``requests.Session`` whose connection pools tell the current :class:`_Deadline` which
-    connection a call uses; no proxies or settings from the environment."""
+    connection a call uses (through a proxy from the environment the deadline is not enforced)."""
     import requests
     import urllib3
     from requests.adapters import HTTPAdapter
 
-    def _get_conn(pool: Any, timeout: float | None = None) -> Any:
-        conn = type(pool).__mro__[1]._get_conn(pool, timeout)
-        deadline = getattr(_current, "deadline", None)
-        if deadline is not None:
-            deadline.attach(conn)
-        return conn
+    def _watched(base: Any, name: str) -> Any:
+        def _get_conn(pool: Any, timeout: float | None = None) -> Any:
+            conn = base._get_conn(pool, timeout)
+            deadline = getattr(_current, "deadline", None)
+            if deadline is not None:
+                deadline.attach(conn)
+            return conn
 
-    http_pool = type("_WatchedHTTPPool", (urllib3.HTTPConnectionPool,), {"_get_conn": _get_conn})
-    https_pool = type("_WatchedHTTPSPool", (urllib3.HTTPSConnectionPool,), {"_get_conn": _get_conn})
+        return type(name, (base,), {"_get_conn": _get_conn})
+
+    http_pool = _watched(urllib3.HTTPConnectionPool, "_WatchedHTTPPool")
+    https_pool = _watched(urllib3.HTTPSConnectionPool, "_WatchedHTTPSPool")
 
     class _Adapter(HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -198,7 +201,6 @@ def _watched_session() -> Any:
             self.poolmanager.pool_classes_by_scheme = classes
 
     session = requests.Session()
-    session.trust_env = False
     adapter = _Adapter(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -221,8 +223,6 @@ class DvsClient:
         max_answer: int = MAX_ANSWER,
         session: Any = None,
     ) -> None:
-        import requests
-
         if not url.startswith(("http://", "https://")):
             raise DvsError(f"DVS-adres {url!r} moet met http:// of https:// beginnen")
         base = url.rstrip("/")
@@ -244,14 +244,17 @@ class DvsClient:
         guard = _Deadline(self.timeout)
         try:
             # bytes: requests sends Content-Length, never chunked
-            with guard, self._session.post(
-                self.url,
-                data=bytes(data),
-                headers=headers,
-                timeout=(self.connect_timeout, self.timeout),
-                stream=True,
-                allow_redirects=False,
-            ) as answer:
+            with (
+                guard,
+                self._session.post(
+                    self.url,
+                    data=bytes(data),
+                    headers=headers,
+                    timeout=(self.connect_timeout, self.timeout),
+                    stream=True,
+                    allow_redirects=False,
+                ) as answer,
+            ):
                 body = self._read(answer, deadline)
                 status = answer.status_code
         except requests.exceptions.Timeout:

@@ -23,7 +23,9 @@ def _serve(sock: socket.socket, phase: str, stop: threading.Event) -> None:
         while b"\r\n\r\n" not in data:
             data += conn.recv(65536)
         if phase == "body":
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 100000\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 100000\r\n\r\n"
+            )
             drip = b" "
         else:
             conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
@@ -56,7 +58,7 @@ def dripping_dvs(request: pytest.FixtureRequest) -> Iterator[str]:
 def test_a_dripping_dvs_ends_at_the_total_timeout(dripping_dvs: str) -> None:
     client = DvsClient(dripping_dvs, connect_timeout=5, timeout=0.5)
     try:
-        with pytest.raises(DvsError, match="niet binnen 0.5 seconden"):
+        with pytest.raises(DvsError, match=r"niet binnen 0\.5 seconden"):
             client.validate(b"<x/>")
     finally:
         client.close()
