@@ -98,8 +98,10 @@ def _text(el: etree._Element | None) -> str | None:
 def parse_rapport(data: bytes, *, max_bytes: int = MAX_ANSWER) -> DvsRapport:
     """Read a rapport (the hardened parser: no DTD, no entities, bounded size and depth).
 
-    Raises :class:`DvsError` when ``data`` is not XML, not a ``Rapport`` of the rapport namespace, or
-    a ``Fout`` lacks its ``Code`` or every ``Locatie``."""
+    Raises :class:`DvsError` when ``data`` is not XML, not a ``Rapport`` of the rapport namespace,
+    holds an element the schema does not place in ``Rapport`` or ``Fouten`` (a finding that cannot be
+    read is never a pass), or a ``Fout`` lacks its ``Code`` or every ``Locatie``. BSN-like digit runs
+    in ``Code`` and ``Retourcode`` are masked."""
     try:
         root = parse_untrusted(data, max_bytes=max_bytes)
     except XmlProblem as exc:
@@ -109,14 +111,41 @@ def parse_rapport(data: bytes, *, max_bytes: int = MAX_ANSWER) -> DvsRapport:
             f"het antwoord van de DVS is geen rapport (root-element {mask_bsns(str(etree.QName(root).localname))!r}, "
             f"verwacht Rapport in namespace {RAPPORT_NS})"
         )
+    # what cannot be read as a finding is an error, never "no findings" (the schema: Rapport holds
+    # Header and Fouten, Fouten only Fout, all in the rapport namespace)
+    children = [c for c in root if isinstance(c.tag, str)]
+    bad = next((c for c in children if c.tag not in (_R + "Header", _R + "Fouten")), None)
+    if bad is None:
+        bad = next(
+            (
+                f
+                for c in children
+                if c.tag == _R + "Fouten"
+                for f in c
+                if isinstance(f.tag, str) and f.tag != _R + "Fout"
+            ),
+            None,
+        )
+    if bad is not None:
+        raise DvsError(
+            "het rapport van de DVS klopt niet: element "
+            f"{mask_bsns(str(bad.tag))[:120]!r} hoort niet in Rapport of Fouten (verwacht Header, Fouten, Fout "
+            f"in namespace {RAPPORT_NS})"
+        )
     fouten = []
     for n, fout in enumerate(root.iterfind(f"{_R}Fouten/{_R}Fout"), start=1):
         code = _text(fout.find(_R + "Code"))
         locaties = tuple(t for t in (_text(loc) for loc in fout.iterfind(_R + "Locatie")) if t)
         if not code or not locaties:
             raise DvsError(f"het rapport van de DVS klopt niet: Fout {n} heeft geen Code of geen Locatie")
+        retourcode = _text(fout.find(_R + "Retourcode"))
         fouten.append(
-            DvsFout(code, _text(fout.find(_R + "Retourcode")), locaties, _text(fout.find(_R + "Details")))
+            DvsFout(  # the codes of a hostile DVS may carry a BSN too
+                mask_bsns(code),
+                None if retourcode is None else mask_bsns(retourcode),
+                locaties,
+                _text(fout.find(_R + "Details")),
+            )
         )
     return DvsRapport(tuple(fouten), _text(root.find(f"{_R}Header/{_R}XSLTVersie")))
 
