@@ -25,6 +25,7 @@ masked, as every Issue).
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -256,6 +257,8 @@ class DvsClient:
             raise DvsError(f"DVS-adres {url!r} moet met http:// of https:// beginnen")
         base = url.rstrip("/")
         self.url = base if base.endswith("/validatie") else base + "/validatie"
+        #: the address as errors name it: without a user name or password in it (``http://u:p@host``)
+        self.shown_url = re.sub(r"^(https?://)[^/@]*@", r"\1", self.url)
         self.version = version
         self.connect_timeout = connect_timeout
         self.timeout = timeout
@@ -288,37 +291,43 @@ class DvsClient:
                 status = answer.status_code
         except requests.exceptions.Timeout:
             raise DvsError(
-                f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
             ) from None
         except requests.exceptions.RequestException as exc:
             if guard.fired:
                 raise DvsError(
-                    f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                    f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
                 ) from None
             reason = type(exc).__name__
-            raise DvsError(f"de DVS op {self.url} is niet bereikbaar ({reason}); niets gevalideerd") from None
+            raise DvsError(
+                f"de DVS op {self.shown_url} is niet bereikbaar ({reason}); niets gevalideerd"
+            ) from None
         if guard.fired:  # a cut-off answer can look complete (headers ended by the shutdown)
             raise DvsError(
-                f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
             )
         if status != 200:
             snippet = mask_bsns(body[:300].decode("utf-8", "replace")).strip()
-            raise DvsError(f"de DVS op {self.url} antwoordde HTTP {status}: {snippet or '(leeg)'}")
+            raise DvsError(f"de DVS op {self.shown_url} antwoordde HTTP {status}: {snippet or '(leeg)'}")
         return parse_rapport(body, max_bytes=self.max_answer)
 
     def _read(self, answer: Any, deadline: float) -> bytes:
         declared = answer.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_answer:
-            raise DvsError(f"het antwoord van de DVS op {self.url} is groter dan {self.max_answer} bytes")
+            raise DvsError(
+                f"het antwoord van de DVS op {self.shown_url} is groter dan {self.max_answer} bytes"
+            )
         chunks: list[bytes] = []
         size = 0
         for chunk in answer.iter_content(65536):
             size += len(chunk)
             if size > self.max_answer:
-                raise DvsError(f"het antwoord van de DVS op {self.url} is groter dan {self.max_answer} bytes")
+                raise DvsError(
+                    f"het antwoord van de DVS op {self.shown_url} is groter dan {self.max_answer} bytes"
+                )
             if time.monotonic() > deadline:
                 raise DvsError(
-                    f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                    f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
                 )
             chunks.append(chunk)
         return b"".join(chunks)

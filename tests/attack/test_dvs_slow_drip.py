@@ -62,3 +62,16 @@ def test_a_dripping_dvs_ends_at_the_total_timeout(dripping_dvs: str) -> None:
             client.validate(b"<x/>")
     finally:
         client.close()
+
+
+def test_a_password_in_the_dvs_address_is_not_in_the_error() -> None:
+    with socket.socket() as s:  # a port nobody listens on: connection refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = DvsClient(f"http://gebruiker:geheim@127.0.0.1:{port}", connect_timeout=5, timeout=5)
+    try:
+        with pytest.raises(DvsError, match="niet bereikbaar") as raised:
+            client.validate(b"<x/>")
+    finally:
+        client.close()
+    assert "geheim" not in str(raised.value) and f"http://127.0.0.1:{port}/validatie" in str(raised.value)
