@@ -5,7 +5,8 @@ One row per ``ieb plan`` (preview runs included, marked ``vastgelegd = false``),
 ``requeue``), ``gebruiker`` (the OS user, :func:`getpass.getuser`), ``bestand`` (the file name as
 given with BSN-like digit runs masked, may be empty), ``sha256`` (of the file's bytes, empty without a file), ``release``,
 ``gemeenten`` (comma-separated codes), ``berichten`` (messages planned/queued), ``geweigerd``
-(rows or persons refused), ``uitgesteld``, ``uitkomst`` (``ok``, ``deels``, ``mislukt``) and
+(rows or persons refused), ``uitgesteld``, ``uitkomst`` (``ok``, ``deels``, ``mislukt``; ``bezig``
+for a streamed ``plan --queue`` that started and never ended: killed after some chunks) and
 ``toelichting`` (one Dutch line, BSNs masked). Own MetaData; created by migration ``0008_logboek``.
 ``ieb logboek`` shows it.
 """
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Engine
 from ieb.store.schema import NAMING_CONVENTION
 from ieb.types import mask_bsns
 
-__all__ = ["LogEntry", "file_sha256", "logboek", "metadata", "read_log", "write_log"]
+__all__ = ["LogEntry", "file_sha256", "finish_log", "logboek", "metadata", "read_log", "write_log"]
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -145,6 +146,36 @@ def write_log(
                 )
                 .returning(logboek.c.id)
             ).scalar_one()
+        )
+
+
+def finish_log(
+    engine: Engine,
+    log_id: int,
+    *,
+    gemeenten: Sequence[str] = (),
+    berichten: int = 0,
+    geweigerd: int = 0,
+    uitgesteld: int = 0,
+    vastgelegd: bool = False,
+    uitkomst: str = "ok",
+    toelichting: str = "",
+) -> None:
+    """Complete the row ``log_id`` that :func:`write_log` added when a run started (``uitkomst``
+    ``bezig``) with the run's outcome (its own transaction; the fields as :func:`write_log`)."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(logboek)
+            .where(logboek.c.id == log_id)
+            .values(
+                gemeenten=",".join(sorted(set(gemeenten)))[:200],
+                berichten=berichten,
+                geweigerd=geweigerd,
+                uitgesteld=uitgesteld,
+                vastgelegd=vastgelegd,
+                uitkomst=uitkomst[:10],
+                toelichting=mask_bsns(toelichting)[:500],
+            )
         )
 
 
