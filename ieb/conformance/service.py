@@ -406,8 +406,20 @@ class _MaskBsns(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = mask_bsns(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(mask_bsns(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_masked(a) if isinstance(a, str) else a for a in record.args)
         return True
+
+
+def _masked(text: str) -> str:
+    """``text`` masked; a percent-encoded BSN (``%39%39...``) is masked in its decoded form."""
+    from urllib.parse import unquote
+
+    if "%" in text:
+        decoded = unquote(text)
+        masked = mask_bsns(decoded)
+        if masked != decoded:
+            return masked
+    return mask_bsns(text)
 
 
 def serve(
