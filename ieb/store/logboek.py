@@ -182,8 +182,16 @@ def finish_log(
 def read_log(engine: Engine, *, limit: int = 50, gemeente: str | None = None) -> list[LogEntry]:
     """The latest ``limit`` rows, newest first; with ``gemeente`` only rows naming it."""
     q = sa.select(logboek).order_by(logboek.c.id.desc()).limit(limit)
-    if gemeente is not None:
-        q = q.where(logboek.c.gemeenten.contains(gemeente))
+    if gemeente is not None:  # a whole code of the comma-separated list (no LIKE wildcards)
+        g = logboek.c.gemeenten
+        q = q.where(
+            sa.or_(
+                g == gemeente,
+                g.startswith(gemeente + ",", autoescape=True),
+                g.endswith("," + gemeente, autoescape=True),
+                g.contains("," + gemeente + ",", autoescape=True),
+            )
+        )
     with engine.connect() as conn:
         rows = conn.execute(q).mappings().all()
     out = []
