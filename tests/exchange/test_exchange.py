@@ -115,6 +115,17 @@ def test_a_failure_while_queueing_leaves_neither_deliveries_nor_envelopes(
         original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(AuditTrail, "record", crash_on_second)
+    import ieb.exchange as exchange_module
+
+    fresh = exchange_module.enqueue_fresh
+
+    def crash_after_inserting(*args: object, **kwargs: object) -> object:
+        # the batched path (enqueue_fresh, issue 22) writes no audit row one by one: crash after
+        # its envelopes and audit rows are in the transaction, before the commit
+        fresh(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("crash after the envelopes were inserted")
+
+    monkeypatch.setattr(exchange_module, "enqueue_fresh", crash_after_inserting)
     with pytest.raises(RuntimeError):
         exchange.queue(preview)
     assert _counts(exchange) == (0, 0)
