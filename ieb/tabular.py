@@ -793,8 +793,15 @@ def iter_table(
         yield from read_table(source, name=display, required=required, optional=optional, max_rows=max_rows)
         return
     columns = _Columns(required, optional)
+    changed = (
+        "het bestand is tijdens het lezen veranderd: het is geen UTF-8 meer",
+        "sla het bestand op als 'CSV UTF-8' en start de opdracht opnieuw",
+    )
     with source.open(encoding="utf-8-sig", newline="") as fh:
-        delimiter = _pick_delimiter(fh.read(_SNIFF_CHARS * 16), columns)
+        try:
+            delimiter = _pick_delimiter(fh.read(_SNIFF_CHARS * 16), columns)
+        except UnicodeDecodeError:  # checked as UTF-8 a moment ago: changed since
+            raise issues.fail(None, None, *changed) from None
         fh.seek(0)
         reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
         header: list[str] | None = None
@@ -823,6 +830,8 @@ def iter_table(
                 if row is not None:
                     count += 1
                     yield row
+        except UnicodeDecodeError:  # checked as UTF-8 a moment ago: changed since
+            issues.add(start, None, *changed)
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
                 message, hint = "een waarde is veel te lang", 'controleer of er een aanhalingsteken (") mist'

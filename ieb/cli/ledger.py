@@ -240,21 +240,33 @@ class _Logboek:
 
     def __init__(self, ex: Any, opdracht: str, files: list[Path], *, recorded: bool) -> None:
         self.ex, self.opdracht, self.files, self.recorded = ex, opdracht, files, recorded
+        self.started: int | None = None
+
+    def start(self) -> None:
+        """Add the row now, as ``bezig``, for a run that commits as it goes (streamed plan --queue):
+        a run killed after some chunks still shows in the logboek; the end completes the row."""
+        self._write(gemeenten=list(self.ex.config.gemeenten), vastgelegd=True, uitkomst="bezig")
 
     def _write(self, **values: Any) -> None:
         from ieb.errors import IebError
-        from ieb.store.logboek import write_log
+        from ieb.store.logboek import finish_log, write_log
+        from ieb.types import mask_bsns
 
         try:
-            write_log(
+            if self.started is not None:
+                finish_log(self.ex.engine, self.started, **values)
+                return
+            row = write_log(
                 self.ex.engine,
                 opdracht=self.opdracht,
                 bestanden=self.files,
                 release=self.ex.config.release,
                 **values,
             )
+            if values.get("uitkomst") == "bezig":
+                self.started = row
         except (IebError, OSError, sa_error()) as exc:
-            typer.echo(f"waarschuwing: logboek niet bijgewerkt: {exc}", err=True)
+            typer.echo(f"waarschuwing: logboek niet bijgewerkt: {mask_bsns(str(exc))}", err=True)
 
     def done(self, *, messages: int, refused: int, deferred: int, gemeenten: list[str]) -> None:
         """Log a run that finished (``deels`` when rows or persons were refused)."""
@@ -304,6 +316,7 @@ def _plan_queue_streamed(
         if text:
             typer.echo(text)
 
+    log.start()  # commits per chunk: a run killed half-way still shows (bezig)
     try:
         result = ex.plan_and_queue_file(desired, gemeente=gemeente, today=day, partial=partial, on_chunk=show)
     except PlanningError as exc:

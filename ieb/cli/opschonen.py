@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ieb.cli._common import COMMAND, parse_today
+from ieb.cli._common import COMMAND, parse_today, usage_error
 from ieb.cli._exchange import ConfigOption, DbOption, exchange_for, fail
 
 #: the shortest term accepted (as ``[bewaren] dagen``): a typo such as ``7`` cannot wipe the year
@@ -67,6 +67,12 @@ def opschonen_command(
     from ieb.store.retention import opschonen
 
     day = parse_today(today) or dt.date.today()
+    if day > dt.date.today() and not dry_run:  # a typo (2062 for 2026) would cut past the whole term
+        raise usage_error(
+            f"{day.isoformat()} ligt na vandaag ({dt.date.today().isoformat()}); de bewaartermijn wordt "
+            "vanaf vandaag teruggerekend, er is niets verwijderd (alleen met --dry-run mag een latere datum)",
+            "--today",
+        )
     ex = exchange_for(config, db, must_exist=True, needs="database")
     try:
         voor = _cutoff(ouder_dan, ex.config.bewaren.dagen, day)

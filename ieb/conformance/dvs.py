@@ -12,7 +12,8 @@ API (docs/dvs.md).
 
 Bounds: an answer over ``max_answer`` bytes (default 10 MB), a connection not made within
 ``connect_timeout`` seconds or an answer not complete within ``timeout`` seconds is a
-:class:`DvsError`; so is any answer other than HTTP 200 with a rapport. A DVS that is down or
+:class:`DvsError` (the whole answer, headers included: a DVS that drips one byte at a time is cut
+off at ``timeout``, its connection shut down by a guard thread); so is any answer other than HTTP 200 with a rapport. A DVS that is down or
 answers garbage is never a silent pass.
 
 Merge (:func:`merge`): every finding keeps its source, ``ieb`` or ``dvs``; a finding both report
@@ -24,6 +25,9 @@ masked, as every Issue).
 
 from __future__ import annotations
 
+import re
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,8 +99,10 @@ def _text(el: etree._Element | None) -> str | None:
 def parse_rapport(data: bytes, *, max_bytes: int = MAX_ANSWER) -> DvsRapport:
     """Read a rapport (the hardened parser: no DTD, no entities, bounded size and depth).
 
-    Raises :class:`DvsError` when ``data`` is not XML, not a ``Rapport`` of the rapport namespace, or
-    a ``Fout`` lacks its ``Code`` or every ``Locatie``."""
+    Raises :class:`DvsError` when ``data`` is not XML, not a ``Rapport`` of the rapport namespace,
+    holds an element the schema does not place in ``Rapport`` or ``Fouten`` (a finding that cannot be
+    read is never a pass), or a ``Fout`` lacks its ``Code`` or every ``Locatie``. BSN-like digit runs
+    in ``Code`` and ``Retourcode`` are masked."""
     try:
         root = parse_untrusted(data, max_bytes=max_bytes)
     except XmlProblem as exc:
@@ -106,22 +112,136 @@ def parse_rapport(data: bytes, *, max_bytes: int = MAX_ANSWER) -> DvsRapport:
             f"het antwoord van de DVS is geen rapport (root-element {mask_bsns(str(etree.QName(root).localname))!r}, "
             f"verwacht Rapport in namespace {RAPPORT_NS})"
         )
+    # what cannot be read as a finding is an error, never "no findings" (the schema: Rapport holds
+    # Header and Fouten, Fouten only Fout, all in the rapport namespace)
+    children = [c for c in root if isinstance(c.tag, str)]
+    bad = next((c for c in children if c.tag not in (_R + "Header", _R + "Fouten")), None)
+    if bad is None:
+        bad = next(
+            (
+                f
+                for c in children
+                if c.tag == _R + "Fouten"
+                for f in c
+                if isinstance(f.tag, str) and f.tag != _R + "Fout"
+            ),
+            None,
+        )
+    if bad is not None:
+        raise DvsError(
+            "het rapport van de DVS klopt niet: element "
+            f"{mask_bsns(str(bad.tag))[:120]!r} hoort niet in Rapport of Fouten (verwacht Header, Fouten, Fout "
+            f"in namespace {RAPPORT_NS})"
+        )
     fouten = []
     for n, fout in enumerate(root.iterfind(f"{_R}Fouten/{_R}Fout"), start=1):
         code = _text(fout.find(_R + "Code"))
         locaties = tuple(t for t in (_text(loc) for loc in fout.iterfind(_R + "Locatie")) if t)
         if not code or not locaties:
             raise DvsError(f"het rapport van de DVS klopt niet: Fout {n} heeft geen Code of geen Locatie")
+        retourcode = _text(fout.find(_R + "Retourcode"))
         fouten.append(
-            DvsFout(code, _text(fout.find(_R + "Retourcode")), locaties, _text(fout.find(_R + "Details")))
+            DvsFout(  # the codes of a hostile DVS may carry a BSN too
+                mask_bsns(code),
+                None if retourcode is None else mask_bsns(retourcode),
+                locaties,
+                _text(fout.find(_R + "Details")),
+            )
         )
     return DvsRapport(tuple(fouten), _text(root.find(f"{_R}Header/{_R}XSLTVersie")))
+
+
+_current = threading.local()
+
+
+class _Deadline:
+    """The total deadline of one :meth:`DvsClient.validate`: when it passes, every connection the
+    call took from the pool is shut down (again, until the call ends: one may still be connecting),
+    which ends a read however slowly the DVS drips its bytes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._done = threading.Event()
+        self._conns: list[Any] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _Deadline:
+        _current.deadline = self
+        threading.Thread(target=self._guard, name="ieb-dvs-deadline", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        _current.deadline = None
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self._conns.append(conn)
+        if self.fired:
+            self._shut(conn)
+
+    def _guard(self) -> None:
+        if self._done.wait(self.seconds):
+            return
+        self.fired = True
+        while True:
+            with self._lock:
+                conns = list(self._conns)
+            for conn in conns:
+                self._shut(conn)
+            if self._done.wait(0.05):
+                return
+
+    @staticmethod
+    def _shut(conn: Any) -> None:
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _watched_session() -> Any:
+    """A ``requests.Session`` whose connection pools tell the current :class:`_Deadline` which
+    connection a call uses (through a proxy from the environment the deadline is not enforced)."""
+    import requests
+    import urllib3
+    from requests.adapters import HTTPAdapter
+
+    def _watched(base: Any, name: str) -> Any:
+        def _get_conn(pool: Any, timeout: float | None = None) -> Any:
+            conn = base._get_conn(pool, timeout)
+            deadline = getattr(_current, "deadline", None)
+            if deadline is not None:
+                deadline.attach(conn)
+            return conn
+
+        return type(name, (base,), {"_get_conn": _get_conn})
+
+    http_pool = _watched(urllib3.HTTPConnectionPool, "_WatchedHTTPPool")
+    https_pool = _watched(urllib3.HTTPSConnectionPool, "_WatchedHTTPSPool")
+
+    class _Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            classes = dict(self.poolmanager.pool_classes_by_scheme)
+            classes.update({"http": http_pool, "https": https_pool})
+            self.poolmanager.pool_classes_by_scheme = classes
+
+    session = requests.Session()
+    adapter = _Adapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class DvsClient:
     """Sends files to one DVS. ``url`` is the DVS's base (``http://localhost:8080``) or its
     ``/validatie`` address; ``version`` is sent as ``X-Version-Override`` (None: the DVS's default).
-    ``session``: a ``requests.Session`` to reuse (tests, connection pooling)."""
+    ``session``: a ``requests.Session`` to reuse (tests, connection pooling); the total ``timeout``
+    is enforced only on the client's own session (None), not on one given here."""
 
     def __init__(
         self,
@@ -133,17 +253,17 @@ class DvsClient:
         max_answer: int = MAX_ANSWER,
         session: Any = None,
     ) -> None:
-        import requests
-
         if not url.startswith(("http://", "https://")):
             raise DvsError(f"DVS-adres {url!r} moet met http:// of https:// beginnen")
         base = url.rstrip("/")
         self.url = base if base.endswith("/validatie") else base + "/validatie"
+        #: the address as errors name it: without a user name or password in it (``http://u:p@host``)
+        self.shown_url = re.sub(r"^(https?://)[^/@]*@", r"\1", self.url)
         self.version = version
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self.max_answer = max_answer
-        self._session = session or requests.Session()
+        self._session = session or _watched_session()
 
     def validate(self, data: bytes) -> DvsRapport:
         """POST ``data`` to ``/validatie`` and return the parsed rapport. Raises :class:`DvsError`."""
@@ -153,43 +273,61 @@ class DvsClient:
         if self.version:
             headers["X-Version-Override"] = self.version
         deadline = time.monotonic() + self.timeout
+        guard = _Deadline(self.timeout)
         try:
             # bytes: requests sends Content-Length, never chunked
-            with self._session.post(
-                self.url,
-                data=bytes(data),
-                headers=headers,
-                timeout=(self.connect_timeout, self.timeout),
-                stream=True,
-                allow_redirects=False,
-            ) as answer:
+            with (
+                guard,
+                self._session.post(
+                    self.url,
+                    data=bytes(data),
+                    headers=headers,
+                    timeout=(self.connect_timeout, self.timeout),
+                    stream=True,
+                    allow_redirects=False,
+                ) as answer,
+            ):
                 body = self._read(answer, deadline)
                 status = answer.status_code
         except requests.exceptions.Timeout:
             raise DvsError(
-                f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
             ) from None
         except requests.exceptions.RequestException as exc:
+            if guard.fired:
+                raise DvsError(
+                    f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                ) from None
             reason = type(exc).__name__
-            raise DvsError(f"de DVS op {self.url} is niet bereikbaar ({reason}); niets gevalideerd") from None
+            raise DvsError(
+                f"de DVS op {self.shown_url} is niet bereikbaar ({reason}); niets gevalideerd"
+            ) from None
+        if guard.fired:  # a cut-off answer can look complete (headers ended by the shutdown)
+            raise DvsError(
+                f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+            )
         if status != 200:
             snippet = mask_bsns(body[:300].decode("utf-8", "replace")).strip()
-            raise DvsError(f"de DVS op {self.url} antwoordde HTTP {status}: {snippet or '(leeg)'}")
+            raise DvsError(f"de DVS op {self.shown_url} antwoordde HTTP {status}: {snippet or '(leeg)'}")
         return parse_rapport(body, max_bytes=self.max_answer)
 
     def _read(self, answer: Any, deadline: float) -> bytes:
         declared = answer.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_answer:
-            raise DvsError(f"het antwoord van de DVS op {self.url} is groter dan {self.max_answer} bytes")
+            raise DvsError(
+                f"het antwoord van de DVS op {self.shown_url} is groter dan {self.max_answer} bytes"
+            )
         chunks: list[bytes] = []
         size = 0
         for chunk in answer.iter_content(65536):
             size += len(chunk)
             if size > self.max_answer:
-                raise DvsError(f"het antwoord van de DVS op {self.url} is groter dan {self.max_answer} bytes")
+                raise DvsError(
+                    f"het antwoord van de DVS op {self.shown_url} is groter dan {self.max_answer} bytes"
+                )
             if time.monotonic() > deadline:
                 raise DvsError(
-                    f"de DVS op {self.url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
+                    f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
                 )
             chunks.append(chunk)
         return b"".join(chunks)

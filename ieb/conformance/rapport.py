@@ -153,7 +153,8 @@ def rapport_element(
     _sub(h, "BerichtSubversie", _small_int(_text(header, "BerichtSubversie")))
     bid = _sub(h, "BerichtIdentificatie")
     identificatie = _identificatie(_text(header, "BerichtIdentificatie", "Identificatie") or "")
-    _sub(bid, "Identificatie", identificatie[:12])
+    # masked again after the cut: the first 12 characters of a longer digit run can end in a BSN
+    _sub(bid, "Identificatie", _identificatie(identificatie[:12]))
     _sub(
         bid,
         "Dagtekening",

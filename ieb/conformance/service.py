@@ -45,6 +45,7 @@ import asyncio
 import datetime as dt
 import inspect
 import json
+import logging
 from typing import Any
 
 from ieb.types import mask_bsns
@@ -379,7 +380,7 @@ def uvicorn_config(
     connection-count limit (the app limits the validation work), keep-alive ``head_timeout``."""
     import uvicorn
 
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -389,6 +390,36 @@ def uvicorn_config(
         timeout_keep_alive=max(1, int(head_timeout)),
         lifespan="off",
     )
+    # the access log quotes the request line (``?naam=...``): BSNs in it are masked, as in every log
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _MaskBsns) for f in logger.filters):
+            logger.addFilter(_MaskBsns())
+    return config
+
+
+class _MaskBsns(logging.Filter):
+    """Masks BSN-like digit runs (:func:`ieb.types.mask_bsns`) in a log record's message and its
+    string arguments (uvicorn's access formatter reads the arguments one by one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_bsns(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _masked(text: str) -> str:
+    """``text`` masked; a percent-encoded BSN (``%39%39...``) is masked in its decoded form."""
+    from urllib.parse import unquote
+
+    if "%" in text:
+        decoded = unquote(text)
+        masked = mask_bsns(decoded)
+        if masked != decoded:
+            return masked
+    return mask_bsns(text)
 
 
 def serve(

@@ -3,9 +3,10 @@
 One row per ``ieb plan`` (preview runs included, marked ``vastgelegd = false``), ``ieb queue`` and
 ``ieb requeue``: ``at`` (UTC), ``opdracht`` (``plan``, ``plan --queue``, ``plan --out``, ``queue``,
 ``requeue``), ``gebruiker`` (the OS user, :func:`getpass.getuser`), ``bestand`` (the file name as
-given, may be empty), ``sha256`` (of the file's bytes, empty without a file), ``release``,
+given with BSN-like digit runs masked, may be empty), ``sha256`` (of the file's bytes, empty without a file), ``release``,
 ``gemeenten`` (comma-separated codes), ``berichten`` (messages planned/queued), ``geweigerd``
-(rows or persons refused), ``uitgesteld``, ``uitkomst`` (``ok``, ``deels``, ``mislukt``) and
+(rows or persons refused), ``uitgesteld``, ``uitkomst`` (``ok``, ``deels``, ``mislukt``; ``bezig``
+for a streamed ``plan --queue`` that started and never ended: killed after some chunks) and
 ``toelichting`` (one Dutch line, BSNs masked). Own MetaData; created by migration ``0008_logboek``.
 ``ieb logboek`` shows it.
 """
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Engine
 from ieb.store.schema import NAMING_CONVENTION
 from ieb.types import mask_bsns
 
-__all__ = ["LogEntry", "file_sha256", "logboek", "metadata", "read_log", "write_log"]
+__all__ = ["LogEntry", "file_sha256", "finish_log", "logboek", "metadata", "read_log", "write_log"]
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -132,7 +133,7 @@ def write_log(
                     at=at or dt.datetime.now(dt.UTC),
                     opdracht=opdracht[:40],
                     gebruiker=_user(),
-                    bestand=", ".join(names)[:500],
+                    bestand=mask_bsns(", ".join(names))[:500],
                     sha256=digest,
                     release=release[:20],
                     gemeenten=",".join(sorted(set(gemeenten)))[:200],
@@ -148,11 +149,49 @@ def write_log(
         )
 
 
+def finish_log(
+    engine: Engine,
+    log_id: int,
+    *,
+    gemeenten: Sequence[str] = (),
+    berichten: int = 0,
+    geweigerd: int = 0,
+    uitgesteld: int = 0,
+    vastgelegd: bool = False,
+    uitkomst: str = "ok",
+    toelichting: str = "",
+) -> None:
+    """Complete the row ``log_id`` that :func:`write_log` added when a run started (``uitkomst``
+    ``bezig``) with the run's outcome (its own transaction; the fields as :func:`write_log`)."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(logboek)
+            .where(logboek.c.id == log_id)
+            .values(
+                gemeenten=",".join(sorted(set(gemeenten)))[:200],
+                berichten=berichten,
+                geweigerd=geweigerd,
+                uitgesteld=uitgesteld,
+                vastgelegd=vastgelegd,
+                uitkomst=uitkomst[:10],
+                toelichting=mask_bsns(toelichting)[:500],
+            )
+        )
+
+
 def read_log(engine: Engine, *, limit: int = 50, gemeente: str | None = None) -> list[LogEntry]:
     """The latest ``limit`` rows, newest first; with ``gemeente`` only rows naming it."""
     q = sa.select(logboek).order_by(logboek.c.id.desc()).limit(limit)
-    if gemeente is not None:
-        q = q.where(logboek.c.gemeenten.contains(gemeente))
+    if gemeente is not None:  # a whole code of the comma-separated list (no LIKE wildcards)
+        g = logboek.c.gemeenten
+        q = q.where(
+            sa.or_(
+                g == gemeente,
+                g.startswith(gemeente + ",", autoescape=True),
+                g.endswith("," + gemeente, autoescape=True),
+                g.contains("," + gemeente + ",", autoescape=True),
+            )
+        )
     with engine.connect() as conn:
         rows = conn.execute(q).mappings().all()
     out = []
@@ -160,5 +199,7 @@ def read_log(engine: Engine, *, limit: int = 50, gemeente: str | None = None) ->
         at = r["at"]
         if at.tzinfo is None:  # SQLite returns naive datetimes: stored as UTC
             at = at.replace(tzinfo=dt.UTC)
-        out.append(LogEntry(**{**dict(r), "at": at, "vastgelegd": bool(r["vastgelegd"])}))
+        fields = {**dict(r), "at": at, "vastgelegd": bool(r["vastgelegd"])}
+        fields["bestand"] = mask_bsns(r["bestand"])  # rows written before names were masked
+        out.append(LogEntry(**fields))
     return out

@@ -464,6 +464,13 @@ class GgkClient:
                 )
                 try:
                     self._read_body(response, ctx)
+                    if deadline.fired:  # ended by our shutdown, not by the server: the answer is cut off
+                        raise TransientSendError(
+                            f"GGk gaf geen volledig antwoord binnen {total:.0f} s ({self.endpoint})",
+                            hint="de GGk is traag of hangt; het bericht blijft open en gaat later opnieuw",
+                            unreachable=True,
+                            **ctx,
+                        )
                 except BaseException:
                     response.close()  # a half-read connection is never reused
                     raise
