@@ -883,7 +883,8 @@ def _plan_person(
     candidates = [_match(existing, desired)]
     # without pairing what is left over: left-over periods deleted, new ones sent anew (longer, but
     # never blocked by an overlap that a moved period would cause while another one still runs)
-    plain = _match(existing, desired, pair_moved=False)
+    # (with no existing period both matchings are "everything new": one is enough)
+    plain = _match(existing, desired, pair_moved=False) if existing else candidates[0]
     if sorted(plain[0], key=_pair_key) != sorted(candidates[0][0], key=_pair_key):
         candidates.append(plain)
     if existing and len(existing) == len(desired):
