@@ -144,22 +144,24 @@ _WRITTEN_COLUMNS = (
     "release",
 )
 
+
 def _same(value: Any) -> Any:
     return value
 
 
-def _sqlite_insert(dialect: sa.Dialect) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
-    """The INSERT of :data:`_WRITTEN_COLUMNS` in qmark style and each column's bind processor
-    for ``dialect`` (the identity when the driver takes the value as it is)."""
-    quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(n) for n in _WRITTEN_COLUMNS)
-    marks = ", ".join("?" for _ in _WRITTEN_COLUMNS)
-    sql = f"INSERT INTO {quote(deliveries.name)} ({columns}) VALUES ({marks})"
+def _sqlite_insert(dialect: sa.Dialect) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any], ...]]:
+    """The INSERT of :data:`_WRITTEN_COLUMNS` compiled for ``dialect`` (positional parameters),
+    the column of each parameter in order, and each column's bind processor (the identity when the
+    driver takes the value as it is)."""
+    compiled = sa.insert(deliveries).compile(dialect=dialect, column_keys=list(_WRITTEN_COLUMNS))
+    names = tuple(compiled.positiontup or ())
+    if sorted(names) != sorted(_WRITTEN_COLUMNS):  # pragma: no cover - a dialect with named parameters
+        raise RuntimeError(f"onverwachte parameters van de INSERT in deliveries: {names}")
     convert: list[Callable[[Any], Any]] = []
-    for name in _WRITTEN_COLUMNS:
+    for name in names:
         proc = deliveries.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         convert.append(_same if proc is None else proc)
-    return sql, tuple(convert)
+    return str(compiled), names, tuple(convert)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -453,8 +455,7 @@ class Ledger:
             # one prepared statement and executemany on the driver, each value converted by the
             # column's own bind processor (what SQLAlchemy's insert does per row; issue 22: that
             # per-row work was a tenth of ``ieb plan --queue``)
-            sql, convert = _sqlite_insert(conn.dialect)
-            names = _WRITTEN_COLUMNS
+            sql, names, convert = _sqlite_insert(conn.dialect)
             conn.exec_driver_sql(
                 sql, [tuple(f(row[n]) for n, f in zip(names, convert, strict=True)) for row in rows]
             )
