@@ -145,22 +145,21 @@ _WRITTEN_COLUMNS = (
 )
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-def _sqlite_insert(dialect: sa.Dialect) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any], ...]]:
+def _sqlite_insert(
+    dialect: sa.Dialect,
+) -> tuple[str, tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
     """The INSERT of :data:`_WRITTEN_COLUMNS` compiled for ``dialect`` (positional parameters),
-    the column of each parameter in order, and each column's bind processor (the identity when the
-    driver takes the value as it is)."""
+    the column of each parameter in order, and ``(position, bind processor)`` of each column that
+    has one (the others go to the driver as they are)."""
     compiled = sa.insert(deliveries).compile(dialect=dialect, column_keys=list(_WRITTEN_COLUMNS))
     names = tuple(compiled.positiontup or ())
     if sorted(names) != sorted(_WRITTEN_COLUMNS):  # pragma: no cover - a dialect with named parameters
         raise RuntimeError(f"onverwachte parameters van de INSERT in deliveries: {names}")
-    convert: list[Callable[[Any], Any]] = []
-    for name in names:
+    convert: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, name in enumerate(names):
         proc = deliveries.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        convert.append(_same if proc is None else proc)
+        if proc is not None:
+            convert.append((i, proc))
     return str(compiled), names, tuple(convert)
 
 
@@ -456,9 +455,13 @@ class Ledger:
             # column's own bind processor (what SQLAlchemy's insert does per row; issue 22: that
             # per-row work was a tenth of ``ieb plan --queue``)
             sql, names, convert = _sqlite_insert(conn.dialect)
-            conn.exec_driver_sql(
-                sql, [tuple(f(row[n]) for n, f in zip(names, convert, strict=True)) for row in rows]
-            )
+            values = []
+            for row in rows:
+                value = [row[n] for n in names]
+                for i, proc in convert:
+                    value[i] = proc(value[i])
+                values.append(tuple(value))
+            conn.exec_driver_sql(sql, values)
             return
         for chunk in _chunks(rows):
             conn.execute(sa.insert(deliveries), list(chunk))
