@@ -34,6 +34,7 @@ or after that day produces the deferred step.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import os
 import re
@@ -62,6 +63,10 @@ from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
 from ieb.validation.rules import IEB_START, add_months
+
+#: :func:`add_months` for the planner, which asks the same few (Dagtekening, months) shifts for every
+#: planned message (a pure function of hashable dates; issue 22)
+_months = functools.lru_cache(maxsize=4096)(add_months)
 
 __all__ = [
     "Deferred",
@@ -516,8 +521,8 @@ def window_issue(d: Delivery) -> Issue | None:
     except (KeyError, AttributeError):
         return None
     low, high = (
-        add_months(d.dagtekening, -back) if back is not None else None,
-        add_months(d.dagtekening, ahead),
+        _months(d.dagtekening, -back) if back is not None else None,
+        _months(d.dagtekening, ahead),
     )
     if low is not None and d.datum < low:
         return Issue(
@@ -728,8 +733,8 @@ def _match(
 
 def _first_day(datum: dt.date, today: dt.date) -> dt.date:
     """The first Dagtekening (>= ``today``) on which ``datum`` is at most 1 month ahead (TR113/TR115/TR117)."""
-    day = max(today, add_months(datum, -1) - dt.timedelta(days=4))
-    while add_months(day, 1) < datum:
+    day = max(today, _months(datum, -1) - dt.timedelta(days=4))
+    while _months(day, 1) < datum:
         day += dt.timedelta(days=1)
     return day
 
@@ -737,7 +742,7 @@ def _first_day(datum: dt.date, today: dt.date) -> dt.date:
 def _future_rule(op: _Op, queue: _Queue, today: dt.date) -> str | None:
     """The window rule that makes ``op`` too early to send (its date > Dagtekening + 1 month), if any."""
     d = op.fixed
-    if d.datum <= add_months(today, 1):
+    if d.datum <= _months(today, 1):
         return None
     if d.status == "1":
         return "TR113"
@@ -751,7 +756,7 @@ def _future_rule(op: _Op, queue: _Queue, today: dt.date) -> str | None:
 def _defer(queues: list[_Queue], ctx: _Ctx) -> tuple[list[_Queue], list[Deferred]]:
     """Take the steps whose date is too far ahead out of the queues (and, in a new period, everything
     after a deferred start)."""
-    limit = add_months(ctx.today, 1)
+    limit = _months(ctx.today, 1)
     deferred: list[Deferred] = []
     out: list[_Queue] = []
     for q in queues:
