@@ -48,7 +48,7 @@ __all__ = ["DesiredState", "StreamResult", "collect_desired", "plan_and_queue_st
 REQUIRED = ("bsn", "start")
 OPTIONAL = ("stop", "kostprijs_cent", "kostprijs_start", "gemeente")
 #: persons planned and committed per transaction by :func:`plan_and_queue_stream`
-CHUNK_PERSONS = 2_000
+CHUNK_PERSONS = 4_000
 
 
 @dataclass

@@ -157,6 +157,13 @@ def roles(bericht: str) -> Roles:
 
 
 @functools.lru_cache(maxsize=256)
+def _opens(bericht: str) -> bool:
+    """True when ``bericht`` is its release's start record (:attr:`Delivery.is_start`, asked many
+    times per planned message: cached per name, issue 22)."""
+    return roles(bericht).start == bericht.upper()
+
+
+@functools.lru_cache(maxsize=256)
 def _roles_by_name(name: str) -> Roles:
     """:func:`roles` by message name (asked for every delivery by every history rule; cleared
     together with the message lookup when a pack is registered since)."""
@@ -221,7 +228,7 @@ class Delivery:
     @property
     def is_start(self) -> bool:
         """True for the start record (it opens a period), False for a stop record (:func:`roles`)."""
-        return roles(self.bericht).start == self.bericht.upper()
+        return _opens(self.bericht)
 
     @property
     def klasse(self) -> str:

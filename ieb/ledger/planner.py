@@ -34,6 +34,7 @@ or after that day produces the deferred step.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import os
 import re
@@ -62,6 +63,10 @@ from ieb.types import bsn_is_valid, mask_bsn
 from ieb.validation.gemeenten import GemeenteLijst
 from ieb.validation.report import Issue
 from ieb.validation.rules import IEB_START, add_months
+
+#: :func:`add_months` for the planner, which asks the same few (Dagtekening, months) shifts for every
+#: planned message (a pure function of hashable dates; issue 22)
+_months = functools.lru_cache(maxsize=4096)(add_months)
 
 __all__ = [
     "Deferred",
@@ -517,8 +522,8 @@ def window_issue(d: Delivery) -> Issue | None:
     except (KeyError, AttributeError):
         return None
     low, high = (
-        add_months(d.dagtekening, -back) if back is not None else None,
-        add_months(d.dagtekening, ahead),
+        _months(d.dagtekening, -back) if back is not None else None,
+        _months(d.dagtekening, ahead),
     )
     if low is not None and d.datum < low:
         return Issue(
@@ -729,8 +734,8 @@ def _match(
 
 def _first_day(datum: dt.date, today: dt.date) -> dt.date:
     """The first Dagtekening (>= ``today``) on which ``datum`` is at most 1 month ahead (TR113/TR115/TR117)."""
-    day = max(today, add_months(datum, -1) - dt.timedelta(days=4))
-    while add_months(day, 1) < datum:
+    day = max(today, _months(datum, -1) - dt.timedelta(days=4))
+    while _months(day, 1) < datum:
         day += dt.timedelta(days=1)
     return day
 
@@ -738,7 +743,7 @@ def _first_day(datum: dt.date, today: dt.date) -> dt.date:
 def _future_rule(op: _Op, queue: _Queue, today: dt.date) -> str | None:
     """The window rule that makes ``op`` too early to send (its date > Dagtekening + 1 month), if any."""
     d = op.fixed
-    if d.datum <= add_months(today, 1):
+    if d.datum <= _months(today, 1):
         return None
     if d.status == "1":
         return "TR113"
@@ -752,7 +757,7 @@ def _future_rule(op: _Op, queue: _Queue, today: dt.date) -> str | None:
 def _defer(queues: list[_Queue], ctx: _Ctx) -> tuple[list[_Queue], list[Deferred]]:
     """Take the steps whose date is too far ahead out of the queues (and, in a new period, everything
     after a deferred start)."""
-    limit = add_months(ctx.today, 1)
+    limit = _months(ctx.today, 1)
     deferred: list[Deferred] = []
     out: list[_Queue] = []
     for q in queues:
@@ -801,6 +806,8 @@ def _schedule(queues: list[_Queue], base: list[Delivery]) -> tuple[list[tuple[De
     periods); a dead end backtracks. Without a solution the first blocked step of the first dead end
     (the one the preferred order runs into) is returned.
     """
+    if len(queues) == 1:
+        return _schedule_one(queues[0], base)
     heads = [0] * len(queues)
     applied: list[tuple[Delivery, str]] = []
     failed: set[tuple[int, ...]] = set()
@@ -847,6 +854,25 @@ def _schedule(queues: list[_Queue], base: list[Delivery]) -> tuple[list[tuple[De
     return [], first_block
 
 
+def _schedule_one(queue: _Queue, base: list[Delivery]) -> tuple[list[tuple[Delivery, str]], _Block | None]:
+    """:func:`_schedule` of a single queue (most persons: one new period): there is no other order,
+    so the search is a straight walk; one history grows along instead of one rebuilt per node
+    (issue 22). The same steps, or the same first block, as the search."""
+    sim = MemoryHistory(base)
+    applied: list[tuple[Delivery, str]] = []
+    for op in queue.ops:
+        d = op.fixed
+        issues = check_history(d, sim)
+        window = window_issue(d)
+        if window is not None:
+            issues.append(window)
+        if issues:
+            return [], _Block(queue, d, issues)
+        applied.append((d, op.reason))
+        sim.add(d)
+    return applied, None
+
+
 def _plan_person(
     afzender: str,
     bsn: str,
@@ -863,7 +889,8 @@ def _plan_person(
     candidates = [_match(existing, desired)]
     # without pairing what is left over: left-over periods deleted, new ones sent anew (longer, but
     # never blocked by an overlap that a moved period would cause while another one still runs)
-    plain = _match(existing, desired, pair_moved=False)
+    # (with no existing period both matchings are "everything new": one is enough)
+    plain = _match(existing, desired, pair_moved=False) if existing else candidates[0]
     if sorted(plain[0], key=_pair_key) != sorted(candidates[0][0], key=_pair_key):
         candidates.append(plain)
     if existing and len(existing) == len(desired):

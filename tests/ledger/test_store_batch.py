@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -178,3 +179,39 @@ def test_history_columns_follow_the_delivery_fields() -> None:
     # tests/ledger/test_second_pack.py) must have a default, or rows could not become deliveries
     missing = delivery_fields[len(names) :]
     assert all(f.default is None for f in missing), [f.name for f in missing]
+
+
+def test_add_many_writes_the_same_columns_as_add(ledger: Ledger) -> None:
+    """Every stored column (dates, amounts, payload bytes, timestamps) of a batch row reads back as
+    the same value as a row stored by :meth:`Ledger.add` (SQLite: the driver path of add_many)."""
+    from ieb.store.schema import deliveries
+
+    made = [
+        Delivery("WMO401", "0363", f"b{i}", TODAY, BSNS[i], 10 + i, "1", dt.date(2024, 1, i + 1), k, ks)
+        for i, (k, ks) in enumerate([(99_000, dt.date(2024, 1, 1)), (None, None)])
+    ]
+    with ledger.engine.begin() as conn:
+        ledger.add(conn, made[0], outcome="pending", payload=b"<a/>", source="a.xml", detail="x")
+        ledger.add(conn, made[1], outcome="pending", payload=None, source=None, detail=None)
+        ledger.add_many(
+            conn,
+            [
+                {
+                    "delivery": replace(made[0], identificatie="c0"),
+                    "outcome": "pending",
+                    "payload": b"<a/>",
+                    "source": "a.xml",
+                    "detail": "x",
+                },
+                {"delivery": replace(made[1], identificatie="c1"), "outcome": "pending"},
+            ],
+        )
+    with ledger.engine.connect() as conn:
+        got = [dict(r._mapping) for r in conn.execute(sa.select(deliveries).order_by(deliveries.c.id))]
+    for row in got:
+        row.pop("id"), row.pop("identificatie"), row.pop("created_at")
+    assert got[2] == got[0] and got[3] == got[1]
+    assert got[0]["payload"] == b"<a/>" and got[0]["kostprijs_startdatum"] == dt.date(2024, 1, 1)
+    with ledger.engine.connect() as conn:
+        stamps = conn.execute(sa.select(deliveries.c.created_at).order_by(deliveries.c.id)).scalars().all()
+    assert all(isinstance(s, dt.datetime) for s in stamps)
