@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
+from ieb.conformance.verdict import is_envelope
 from ieb.errors import ConfigurationError
 from ieb.releases import DEFAULT_RELEASE, get_pack
 from ieb.releases.pack import klasse_columns as build_columns_of
@@ -32,9 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["register"]
 
 FORMATS = ("text", "json", "junit", "rapport")
-GGK_NS = "http://www.stufstandaarden.nl/koppelvlak/ggk0210"
-STUF_NS = "http://www.egem.nl/StUF/StUF0301"
-SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 ENVELOPE_RELEASE = "stuf-ggk-0210"
 
 
@@ -80,12 +78,6 @@ def _junit(results: list[dict[str, Any]]) -> str:
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>"]
     return "\n".join(lines) + "\n"
-
-
-def _is_envelope(root: etree._Element | None) -> bool:
-    if root is None or not isinstance(root.tag, str):
-        return False
-    return root.tag.startswith((f"{{{GGK_NS}}}", f"{{{STUF_NS}}}", f"{{{SOAP_NS}}}"))
 
 
 def _envelope_result(
@@ -371,7 +363,7 @@ def _validate_files(
             report: Report = validate_file(f, today=day, gemeenten=lijst, registry=registry, revision=forced)
         except OSError as exc:
             raise usage_error(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
-        if report.bericht is None and _is_envelope(report.root):
+        if report.bericht is None and is_envelope(report.root):
             results.append(_envelope_result(f, f.read_bytes(), today=day, gemeenten=lijst, registry=registry))
         else:
             results.append({"path": str(f), **report.to_dict()})
@@ -582,7 +574,7 @@ def show(
     registry = _registry(release_dir)
     try:
         report = validate_file(file, today=day, registry=registry)
-        data = file.read_bytes() if report.bericht is None and _is_envelope(report.root) else None
+        data = file.read_bytes() if report.bericht is None and is_envelope(report.root) else None
     except OSError as exc:
         raise usage_error(f"{file} is niet te lezen: {exc.strerror or exc}", "BESTAND") from None
     lines: list[str] = []
