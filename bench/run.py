@@ -35,7 +35,7 @@ JSON contract::
      "E2E_1M": {"clients", "peak_rss_mb", "loadavg"}}        # bench/bench_e2e.py; E2E_1M full run only
 
 plus a ``"details"`` object per benchmark with every row of the table; B1, B4 and B5 also carry
-``"load_avg"`` (``os.getloadavg()``: 1, 5 and 15 minutes) taken when they finished.
+``"loadavg"`` (``os.getloadavg()``: 1, 5 and 15 minutes) taken when they finished.
 
 Validation and start-up (issue 22; bench/bench_validate.py, bench/bench_cli.py), each with the load
 average when measured: ``"VAL": {"vs_libxml2", "cli_10k_vs_xmllint", "loadavg"}``,
@@ -481,7 +481,7 @@ def bench_b1(n: int, rounds: int, big: int | None) -> dict[str, Any]:
             "msgs_per_s": rates["delivery_ieb"],
             "vs_floor": rates["delivery_ieb"] / rates["delivery_floor"],
             "vs_xsdata": rates["mem_ieb"] / rates["mem_xsdata"],
-            "load_avg": load,
+            "loadavg": load,
             "details": {
                 "n": n,
                 "rounds": rounds,
@@ -830,7 +830,7 @@ def bench_b4(sizes: Sequence[int], want: Sequence[int]) -> dict[str, Any]:
     return {
         "peak_rss_mb": peak,
         "bytes_per_message": big["db_bytes"] / big["n"],
-        "load_avg": list(os.getloadavg()),
+        "loadavg": list(os.getloadavg()),
         "details": {
             "measured_sizes": list(sizes),
             "extrapolated": extrapolated,
@@ -957,7 +957,7 @@ def bench_b5(sizes: Sequence[int], reps: int, replan: int | None) -> dict[str, A
     one = {str(n): statistics.median(v) * 1000 for n, v in times1.items()}
     details["plan_200_ms"] = {str(n): statistics.median(v) * 1000 for n, v in times200.items()}
     details["plan_one_vs_empty"] = {k: v / one["0"] for k, v in one.items()}
-    return {"plan_one_ms": one, "load_avg": list(os.getloadavg()), "details": details}
+    return {"plan_one_ms": one, "loadavg": list(os.getloadavg()), "details": details}
 
 
 # ---------------------------------------------------------------------------------- main
