@@ -392,6 +392,9 @@ def _print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
     for r in results:
         release = r["release"] or "onbekende release"
         what = f"{r['bericht'] or '?'} ({release})"
+        unread = {"OP179", "OP192", "XML"}  # refused before it was read: naming no release is no news
+        if r["bericht"] is None and r["issues"] and {i["code"] for i in r["issues"]} <= unread:
+            what = "niet gelezen"
         label = paint.green("GELDIG") + "  " if r["valid"] else paint.red("ONGELDIG")
         lines = [f"{label}  {r['path']}  {what}"]
         if r.get("stand_in"):

@@ -126,3 +126,14 @@ def test_help_lists_choices_and_example() -> None:
     result = runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "80"})
     assert "text|json|junit" in result.stdout and "Voorbeeld:" in result.stdout
     assert "--allow-empty" in result.stdout
+
+
+def test_a_file_refused_before_it_is_read_says_so_instead_of_an_unknown_release(tmp_path: Path) -> None:
+    """A BOM (OP192) stops reading; the line says "niet gelezen", not "? (onbekende release)"."""
+    bom = tmp_path / "bom.xml"
+    bom.write_bytes(b"\xef\xbb\xbf" + (SAMPLES / "valid/wmo401-start.xml").read_bytes())
+    res = _validate(str(bom))
+    assert res.exit_code == 1  # type: ignore[attr-defined]
+    first = res.output.splitlines()[0]  # type: ignore[attr-defined]
+    assert "niet gelezen" in first and "onbekende release" not in first
+    assert "OP192" in res.output  # type: ignore[attr-defined]
