@@ -721,9 +721,13 @@ def demo_command(
     ] = "ieb-4.0",
 ) -> None:
     """Start simulator en ieb serve op loopback, verstuur N startberichten en wacht op alle retouren."""
+    import logging
+
     from ieb.simulator.faults import FaultConfig
 
     _setup_logging(verbose)
+    if not verbose:  # the demo tells its own story; the service's start line would land mid-output
+        logging.getLogger("ieb.service").setLevel(logging.WARNING)
     fault_config: FaultConfig | None = None
     if fault_spec:
         try:
