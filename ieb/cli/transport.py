@@ -326,7 +326,14 @@ def send_command(
         "open": counts["pending"] + counts["sending"],
         "seconds": round(result.seconds, 3),
     }
-    typer.echo(json.dumps(report) if as_json else " ".join(f"{k}={v}" for k, v in report.items()))
+    if as_json:  # the contract for scripts (keys unchanged)
+        typer.echo(json.dumps(report))
+    else:  # for a person, in the clerk's words
+        typer.echo(
+            f"verstuurd en bevestigd: {report['acknowledged']}, mislukt: {report['failed']}, opgegeven "
+            f"(dead letter): {report['dead']}, opnieuw klaargezet: {report['requeued']}, overgenomen door een "
+            f"andere verzender: {report['lease_lost']}, nog open: {report['open']} ({report['seconds']} s)"
+        )
     if result.waiting:  # issue 21: order per person (the JSON report stays as it was)
         typer.echo(
             f"{result.waiting} bericht(en) wachten op de retour van een eerder bericht van dezelfde persoon; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -302,3 +303,19 @@ def test_simulate_serve_names_the_setting_of_a_missing_certificate(
     assert result.exit_code == 2, result.output
     assert "cert in sim-bad.toml" in result.output and "chian.pem bestaat niet" in result.output
     assert "Errno" not in result.output
+
+
+def test_send_summary_is_dutch_for_a_person_and_json_for_a_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--simulator", "-g", "0363"]).exit_code == 0
+    text = runner.invoke(app, ["send"])
+    assert text.exit_code == 0, text.output
+    assert "verstuurd en bevestigd: 0" in text.output and "nog open: 0" in text.output
+    assert "acknowledged=" not in text.output
+    as_json = runner.invoke(app, ["send", "--json"])
+    assert as_json.exit_code == 0
+    report = json.loads(as_json.output.strip().splitlines()[-1])
+    assert set(report) == {"acknowledged", "failed", "dead", "requeued", "lease_lost", "open", "seconds"}
