@@ -113,9 +113,19 @@ def soap_body_element(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> et
     root = parse_xml(data, max_bytes=max_bytes)
     if root.tag != _q("Envelope"):
         raise SoapError(f"geen SOAP 1.1 Envelope maar {root.tag!r}", location="/")
-    body = root.find(_q("Body"))
-    if body is None:
+    parts = [c.tag for c in root if isinstance(c.tag, str)]
+    if _q("Body") not in parts:
         raise SoapError("SOAP Envelope zonder Body", location="Envelope")
+    if parts not in ([_q("Body")], [_q("Header"), _q("Body")]):
+        # SOAP 1.1 section 4 with WS-I Basic Profile R1011: an optional Header, then one Body, nothing
+        # else; a second Body (or Header) is how a signature-wrapping answer hides what it says
+        raise SoapError(
+            "SOAP Envelope moet hoogstens één Header en daarna precies één Body bevatten, niet: "
+            + ", ".join(etree.QName(t).localname for t in parts),
+            location="Envelope",
+        )
+    body = root.find(_q("Body"))
+    assert body is not None
     children = [c for c in body if isinstance(c.tag, str)]
     if len(children) != 1:
         raise SoapError(f"SOAP Body moet precies één element bevatten, niet {len(children)}", location="Body")

@@ -103,3 +103,33 @@ def test_hostile_payload_inside_a_valid_envelope_is_not_parsed_by_the_codec() ->
     assert ggk.parse(ggk.build(di01)).payload == BOMB  # carried as opaque bytes
     result = ggk.check_envelope(ggk.build(di01))
     assert "StUF055" in result.codes  # ... and refused when the checks look inside
+
+
+_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        "<s:Body><a/></s:Body><s:Body><b/></s:Body>",
+        "<s:Header/><s:Header/><s:Body><a/></s:Body>",
+        "<s:Body><a/></s:Body><s:Header/>",
+        "<s:Body><a/></s:Body><extra/>",
+        "<extra/><s:Body><a/></s:Body>",
+    ],
+)
+def test_an_envelope_with_a_second_body_or_anything_beside_header_and_body_is_refused(parts: str) -> None:
+    """SOAP 1.1 with WS-I BP R1011: an optional Header, then exactly one Body (a second Body is how a
+    wrapped answer hides what it says); the answer is refused, never read from the first Body."""
+    from ieb.ggk.soap import soap_body_element
+
+    data = f'<s:Envelope xmlns:s="{_ENV}">{parts}</s:Envelope>'.encode()
+    with pytest.raises(ggk.SoapError, match="Header"):
+        soap_body_element(data)
+
+
+def test_header_then_body_is_read() -> None:
+    from ieb.ggk.soap import soap_body_element
+
+    data = f'<s:Envelope xmlns:s="{_ENV}"><s:Header/><s:Body><a/></s:Body></s:Envelope>'.encode()
+    assert soap_body_element(data).tag == "a"
