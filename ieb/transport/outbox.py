@@ -1100,13 +1100,23 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, 
             conn.execute(sa.insert(table), list(rows[k : k + 500]))
         return
     sql, names, convert = _compiled_insert(table, tuple(rows[0]), conn.dialect)
+    # the last value converted per column and its result: a batch shares one timestamp object
+    last: list[tuple[object, Any]] = [(_UNSET, None)] * len(convert)
     values = []
     for row in rows:
         value = [row[n] for n in names]
-        for i, proc in convert:
-            value[i] = proc(value[i])
+        for j, (i, proc) in enumerate(convert):
+            v = value[i]
+            seen, done = last[j]
+            if v is not seen:
+                done = proc(v)
+                last[j] = (v, done)
+            value[i] = done
         values.append(tuple(value))
     conn.exec_driver_sql(sql, values)
+
+
+_UNSET = object()
 
 
 @functools.lru_cache(maxsize=16)
