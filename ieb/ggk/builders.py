@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import os
 import re
-import uuid
-from typing import Literal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
 
 from ieb.ggk.codes import FoutCode
 from ieb.ggk.models import _NOT_XML as _NOT_XML
@@ -56,12 +58,53 @@ GGK_APPLICATIE = "GGk"
 
 
 def new_referentienummer() -> str:
-    """A fresh referentienummer: a lower-case UUID version 4."""
-    return str(uuid.uuid4())
+    """A fresh referentienummer: a lower-case UUID version 4 (RFC 4122 section 4.4: 122 random
+    bits, what ``str(uuid.uuid4())`` gives, written without the ``UUID`` object: issue 22)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # variant RFC 4122
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+M = TypeVar("M", bound=BaseModel)
+_setattr = object.__setattr__
+_NO_CROSS_REF = frozenset({"cross_refnummer"})
+_KIND = frozenset({"kind"})
+
+#: (whole UTC second, its tijdstipBericht): the current time is formatted once per second
+_last_second: tuple[int, str] = (-1, "")
 
 
 def _now(tijdstip: _dt.datetime | None) -> str:
-    return format_tijdstip(tijdstip if tijdstip is not None else _dt.datetime.now(_dt.UTC))
+    """``tijdstip`` (default: now) as a tijdstipBericht (``yyyyMMddHHmmss``, Dutch local time)."""
+    global _last_second
+    if tijdstip is not None:
+        return format_tijdstip(tijdstip)
+    now = _dt.datetime.now(_dt.UTC)
+    second = int(now.timestamp())  # whole seconds: the format has no fraction
+    last = _last_second
+    if last[0] == second:
+        return last[1]
+    text = format_tijdstip(now)
+    _last_second = (second, text)
+    return text
+
+
+def _construct(cls: type[M], values: dict[str, Any], defaults: frozenset[str] = frozenset()) -> M:
+    """``cls.model_construct(**values)`` minus the keys in ``defaults`` (fields left at their
+    default), for ``values`` holding every field of ``cls`` in field order (what
+    ``model_construct`` stores), without its per-call bookkeeping (issue 22). The models have
+    no extra fields, private attributes or post-init; :data:`_CONSTRUCT_OK` checks at import that
+    the result equals ``model_construct``'s, otherwise ``model_construct`` itself is used."""
+    if not _CONSTRUCT_OK:
+        return cls.model_construct(**{k: v for k, v in values.items() if k not in defaults})
+    m = cls.__new__(cls)
+    _setattr(m, "__dict__", values)
+    _setattr(m, "__pydantic_fields_set__", values.keys() - defaults)
+    _setattr(m, "__pydantic_extra__", None)
+    _setattr(m, "__pydantic_private__", None)
+    return m
 
 
 def retour_functie(functie: str) -> str:
@@ -134,22 +177,33 @@ def new_di01(
     ):
         # every value checked above as the models would (issue 22: validating six models per
         # envelope was a tenth of an initial delivery); the same model, built without a second check
-        return Di01.model_construct(
-            stuurgegevens=Stuurgegevens.model_construct(
-                berichtcode="Di01",
-                zender=_systeem_of(zender_gemeente, zender_applicatie),
-                ontvanger=_systeem_of(ontvanger, ontvanger_applicatie),
-                referentienummer=referentienummer or new_referentienummer(),
-                tijdstip_bericht=tijdstip_bericht,
-                functie=functie,
-            ),
-            parameters=Parameters.model_construct(
-                applicatie_versie=applicatie_versie,
-                applicatie_subversie=applicatie_subversie,
-                functie_versie=functie_versie,
-                functie_subversie=functie_subversie,
-                bericht=XmlBestand.model_construct(inhoud=payload),
-            ),
+        return _construct(
+            Di01,
+            {
+                "stuurgegevens": _construct(
+                    Stuurgegevens,
+                    {
+                        "berichtcode": "Di01",
+                        "zender": _systeem_of(zender_gemeente, zender_applicatie),
+                        "ontvanger": _systeem_of(ontvanger, ontvanger_applicatie),
+                        "referentienummer": referentienummer or new_referentienummer(),
+                        "tijdstip_bericht": tijdstip_bericht,
+                        "cross_refnummer": None,
+                        "functie": functie,
+                    },
+                    _NO_CROSS_REF,
+                ),
+                "parameters": _construct(
+                    Parameters,
+                    {
+                        "applicatie_versie": applicatie_versie,
+                        "applicatie_subversie": applicatie_subversie,
+                        "functie_versie": functie_versie,
+                        "functie_subversie": functie_subversie,
+                        "bericht": _construct(XmlBestand, {"kind": "xml", "inhoud": payload}, _KIND),
+                    },
+                ),
+            },
         )
     bericht: XmlBestand | TekstBestand
     if bestandsnaam is None:
@@ -335,3 +389,67 @@ def fo03_for(
         ),
         body=_foutbericht(code, omschrijving, plek, details if details is not None else _details(envelope)),
     )
+
+
+def _construct_ok() -> bool:
+    """True when :func:`_construct` builds what ``model_construct`` builds (same fields, fields
+    set, extra and private state): checked once, on a sample Di01."""
+    global _CONSTRUCT_OK
+    _CONSTRUCT_OK = True
+    try:
+        systeem = Systeem(organisatie="0363", applicatie="ieb")
+        sg: dict[str, Any] = {
+            "berichtcode": "Di01",
+            "zender": systeem,
+            "ontvanger": systeem,
+            "referentienummer": "00000000-0000-4000-8000-000000000000",
+            "tijdstip_bericht": "20260101000000",
+            "cross_refnummer": None,
+            "functie": "WMO401",
+        }
+        bericht = {"kind": "xml", "inhoud": b"<x/>"}
+        params: dict[str, Any] = {
+            "applicatie_versie": "0001",
+            "applicatie_subversie": "0000",
+            "functie_versie": "0001",
+            "functie_subversie": "0000",
+        }
+        ours = _construct(
+            Di01,
+            {
+                "stuurgegevens": _construct(Stuurgegevens, sg, _NO_CROSS_REF),
+                "parameters": _construct(
+                    Parameters, {**params, "bericht": _construct(XmlBestand, bericht, _KIND)}
+                ),
+            },
+        )
+        sg_given = {k: v for k, v in sg.items() if k != "cross_refnummer"}
+        theirs = Di01.model_construct(
+            stuurgegevens=Stuurgegevens.model_construct(**sg_given),
+            parameters=Parameters.model_construct(
+                **params, bericht=XmlBestand.model_construct(inhoud=b"<x/>")
+            ),
+        )
+        pairs = [
+            (ours, theirs),
+            (ours.stuurgegevens, theirs.stuurgegevens),
+            (ours.parameters, theirs.parameters),
+            (ours.parameters.bericht, theirs.parameters.bericht),
+        ]
+        ok = all(
+            a == b
+            and list(a.__dict__) == list(b.__dict__)
+            and vars(a).keys() == vars(b).keys()
+            and a.__pydantic_fields_set__ == b.__pydantic_fields_set__
+            and a.__pydantic_extra__ == b.__pydantic_extra__
+            and a.__pydantic_private__ == b.__pydantic_private__
+            for a, b in pairs
+        )
+    except (AttributeError, TypeError):  # pragma: no cover - another pydantic: keep model_construct
+        ok = False
+    _CONSTRUCT_OK = ok
+    return ok
+
+
+_CONSTRUCT_OK = False
+_construct_ok()

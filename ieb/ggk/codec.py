@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -178,13 +179,15 @@ def _t(tag: str, text: str | None) -> str:
     return "" if text is None else f"<{tag}>{_esc(text)}</{tag}>"
 
 
-def _template_systeem(tag: str, systeem: Systeem) -> str:
+def _template_systeem(tag: str, values: tuple[str | None, ...]) -> str:
+    """``<StUF:tag>`` of a Systeem from (organisatie, applicatie, administratie, gebruiker)."""
+    organisatie, applicatie, administratie, gebruiker = values
     return (
         f"<StUF:{tag}>"
-        + _t("StUF:organisatie", systeem.organisatie)
-        + _t("StUF:applicatie", systeem.applicatie)
-        + _t("StUF:administratie", systeem.administratie)
-        + _t("StUF:gebruiker", systeem.gebruiker)
+        + _t("StUF:organisatie", organisatie)
+        + _t("StUF:applicatie", applicatie)
+        + _t("StUF:administratie", administratie)
+        + _t("StUF:gebruiker", gebruiker)
         + f"</StUF:{tag}>"
     )
 
@@ -193,30 +196,56 @@ def _plain(values: Iterable[str | None]) -> bool:
     return all(v is None or _PLAIN.fullmatch(v) for v in values)
 
 
+@functools.lru_cache(maxsize=256)
+def _systemen_xml(*values: str | None) -> str | None:
+    """``StUF:zender`` and ``StUF:ontvanger`` of the template from their eight values (organisatie,
+    applicatie, administratie, gebruiker of each), or None when one is not plain. Cached: a run has
+    a few zenders and ontvangers (issue 22)."""
+    if not _plain(values):
+        return None
+    return _template_systeem("zender", values[:4]) + _template_systeem("ontvanger", values[4:])
+
+
+@functools.lru_cache(maxsize=64)
+def _versies_xml(*values: str) -> str | None:
+    """The four version elements of ``GGK:parameters``, or None when one is not plain (cached)."""
+    if not _plain(values):
+        return None
+    return (
+        _t("GGK:applicatieVersie", values[0])
+        + _t("GGK:applicatieSubversie", values[1])
+        + _t("GGK:functieVersie", values[2])
+        + _t("GGK:functieSubversie", values[3])
+    )
+
+
 def _template(envelope: Di01 | Du01) -> bytes | None:
     """A Di01/Du01 as bytes from a fixed template: byte-identical to serialising
     :func:`envelope_to_element` (``tests/ggk/test_template.py``), without building a tree. None when
     a value holds a character the template does not write itself."""
     sg, params = envelope.stuurgegevens, envelope.parameters
-    texts = (
-        sg.berichtcode,
-        sg.referentienummer,
-        sg.tijdstip_bericht,
-        sg.cross_refnummer,
-        sg.functie,
-        params.applicatie_versie,
-        params.applicatie_subversie,
-        params.functie_versie,
-        params.functie_subversie,
-        *(
-            getattr(s, f)
-            for s in (sg.zender, sg.ontvanger)
-            for f in ("organisatie", "applicatie", "administratie", "gebruiker")
-        ),
+    z, o = sg.zender, sg.ontvanger
+    systemen = _systemen_xml(
+        z.organisatie,
+        z.applicatie,
+        z.administratie,
+        z.gebruiker,
+        o.organisatie,
+        o.applicatie,
+        o.administratie,
+        o.gebruiker,
+    )
+    versies = _versies_xml(
+        params.applicatie_versie, params.applicatie_subversie, params.functie_versie, params.functie_subversie
     )
     bericht = params.bericht
-    if not _plain(texts) or (
-        isinstance(bericht, TekstBestand) and not _PLAIN.fullmatch(bericht.bestandsnaam)
+    if (
+        systemen is None
+        or versies is None
+        or not _plain(
+            (sg.berichtcode, sg.referentienummer, sg.tijdstip_bericht, sg.cross_refnummer, sg.functie)
+        )
+        or (isinstance(bericht, TekstBestand) and not _PLAIN.fullmatch(bericht.bestandsnaam))
     ):
         return None
     encoded = base64.b64encode(bericht.inhoud).decode("ascii")
@@ -229,17 +258,13 @@ def _template(envelope: Di01 | Du01) -> bytes | None:
     text = (
         f'<{root} xmlns:GGK="{GGK_NS}" xmlns:StUF="{STUF_NS}"><GGK:stuurgegevens>'
         + _t("StUF:berichtcode", sg.berichtcode)
-        + _template_systeem("zender", sg.zender)
-        + _template_systeem("ontvanger", sg.ontvanger)
+        + systemen
         + _t("StUF:referentienummer", sg.referentienummer)
         + _t("StUF:tijdstipBericht", sg.tijdstip_bericht)
         + _t("StUF:crossRefnummer", sg.cross_refnummer)
         + _t("StUF:functie", sg.functie)
         + "</GGK:stuurgegevens><GGK:parameters>"
-        + _t("GGK:applicatieVersie", params.applicatie_versie)
-        + _t("GGK:applicatieSubversie", params.applicatie_subversie)
-        + _t("GGK:functieVersie", params.functie_versie)
-        + _t("GGK:functieSubversie", params.functie_subversie)
+        + versies
         + f"<GGK:bericht>{inhoud}</GGK:bericht></GGK:parameters></{root}>"
     )
     return _DECLARATION + text.encode("ascii")

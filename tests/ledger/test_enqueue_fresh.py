@@ -92,3 +92,33 @@ def test_a_conflicting_envelope_is_refused_and_nothing_is_stored(tmp_path: Path)
         enqueue_fresh(outbox, [*rows[2:5], {**rows[5], "bogus": 1}])  # an unknown argument
     assert outbox.counts().get("pending") == 2
     engine.dispose()
+
+
+def test_fresh_rows_equal_those_of_enqueue_many(tmp_path: Path) -> None:
+    """The SQLite executemany path stores the same values (types, timestamps, person) as
+    SQLAlchemy's own INSERT through Outbox.enqueue_many."""
+    import datetime as dt
+
+    moment = dt.datetime(2026, 12, 6, 17, 30, 15, 123456, tzinfo=dt.UTC)
+    rows = _rows(3)
+    rows[1]["bericht_identificatie"] = None
+    stored = []
+    for name, enqueue in (("fresh", enqueue_fresh), ("many", Outbox.enqueue_many)):
+        engine = open_ledger(f"sqlite:///{tmp_path / f'{name}.sqlite'}")
+        outbox = Outbox(engine, clock=lambda: moment)
+        ids = enqueue(outbox, rows)
+        t = ledger_tables()
+        with engine.connect() as conn:
+            by_id = {r.id: r._asdict() for r in conn.execute(sa.select(t.outbox))}
+            kinds = [
+                (r.kind, r.referentienummer, r.functie, r.outcome, r.at is not None)
+                for r in conn.execute(sa.select(t.audit).order_by(t.audit.c.id))
+            ]
+        stored.append(([{k: v for k, v in by_id[i].items() if k != "id"} for i in ids], kinds))
+        engine.dispose()
+    assert stored[0] == stored[1]
+    first = stored[0][0][0]
+    assert first["created_at"] == first["updated_at"] == first["next_attempt_at"]
+    assert first["created_at"].replace(tzinfo=None) == moment.replace(tzinfo=None)
+    assert first["status"] == "pending" and first["attempts"] == 0
+    assert bytes(first["envelope"]) == rows[0]["envelope"]
