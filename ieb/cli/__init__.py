@@ -106,8 +106,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "build": (
         ("ieb.cli.validate",),
-        "Schrijf WMO401/WMO403-bestanden (of die van --release) uit een tabel; bij één foute regel wordt "
-        "niets geschreven.",
+        "Schrijf heenberichten van een release uit een tabel; bij één foute regel wordt niets geschreven.",
     ),
     "conformance": (
         ("ieb.cli.conformance",),

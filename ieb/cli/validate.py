@@ -704,9 +704,9 @@ def build(
         ),
     ] = None,
 ) -> None:
-    """Schrijf {heen_slash}-bestanden (of die van --release) uit een tabel; bij één foute regel wordt niets geschreven.
+    """Schrijf heenberichten van een release uit een tabel; bij één foute regel wordt niets geschreven.
 
-    Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); {columns}. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
+    Standaard {heen_slash} (ieb-1.0; andere release: --release). Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); {columns}. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
 
     Exitcode 0: geschreven; 1: fouten in de invoer (niets geschreven); 2: verkeerd gebruik.
 

@@ -405,7 +405,7 @@ def _construct_ok() -> bool:
             "referentienummer": "00000000-0000-4000-8000-000000000000",
             "tijdstip_bericht": "20260101000000",
             "cross_refnummer": None,
-            "functie": "WMO401",
+            "functie": "TST001",  # any functie: only the construction is compared
         }
         bericht = {"kind": "xml", "inhoud": b"<x/>"}
         params: dict[str, Any] = {

@@ -236,6 +236,7 @@ def _check_40(
     gemeenten: Callable[[], GemeenteLijst],
     tariffs: TariffTable,
 ) -> list[str]:
+    from ieb.releases.ieb_4_0.delivery import WMO405 as start_stop
     from ieb.releases.ieb_4_0.rules import HEEN, PARAMETERS
 
     codes: list[str] = []
@@ -250,7 +251,7 @@ def _check_40(
     dagtekening = _date(values, "Dagtekening")
     for leaf in ("EbStartdatum", "EbStopdatum", "KostprijsStartdatum", "BwStartdatum", "BwStopdatum"):
         _date(values, leaf)
-    if name == "WMO405" and status == "2":
+    if name == start_stop and status == "2":
         stop = _date(values, "EbStopdatum")
         if stop is not None and dagtekening is not None:
             if stop < add_months(dagtekening, -PARAMETERS.revision_term_months):
@@ -259,12 +260,12 @@ def _check_40(
         afzender = values.get("Afzender")
         if afzender is not None and len(afzender) == 4 and afzender.isdigit():
             day = dagtekening if dagtekening is not None else today
-            start = _date(values, "EbStartdatum" if name == "WMO405" else "BwStartdatum")
+            start = _date(values, "EbStartdatum" if name == start_stop else "BwStartdatum")
             days = [day] + ([start] if start is not None else [])
             lijst = gemeenten()
             if not any(lijst.is_valid(afzender, d) for d in days):
                 codes.append("TR378")
-    if name == "WMO405":
+    if name == start_stop:
         bedrag, kstart = _int(values, "KostprijsBedrag"), _date(values, "KostprijsStartdatum")
         if bedrag is not None and kstart is not None and bedrag >= 0:
             try:
