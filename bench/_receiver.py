@@ -30,7 +30,7 @@ def main() -> None:
     try:  # the test PKI helper may live in ieb.testing (newer) or ieb.transport (older)
         from ieb.testing.pki import load_test_pki  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        from ieb.transport.pki import load_test_pki
+        from ieb.testing.pki import load_test_pki
     pki = load_test_pki(pki_dir)
     g, k = pki.party("0363"), pki.party("GGK")
     tls = TlsFiles(g.chain, g.key, pki.roots)

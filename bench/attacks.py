@@ -95,7 +95,7 @@ def _pki(directory: Path) -> Any:
     try:
         from ieb.testing.pki import create_test_pki  # after the move of the test PKI
     except ImportError:
-        from ieb.transport.pki import create_test_pki
+        from ieb.testing.pki import create_test_pki
     return create_test_pki(directory, ["0363", "GGK"])
 
 
@@ -865,7 +865,7 @@ def _pki_with(directory: Path, codes: list[str]) -> Any:
     try:
         from ieb.testing.pki import create_test_pki
     except ImportError:
-        from ieb.transport.pki import create_test_pki
+        from ieb.testing.pki import create_test_pki
     return create_test_pki(directory, codes)
 
 

@@ -37,9 +37,9 @@ if str(ROOT) not in sys.path:
 from ieb.cli.transport import run_demo  # noqa: E402
 from ieb.ggk import build, du01_for, new_di01, parse  # noqa: E402
 from ieb.simulator.faults import FaultConfig  # noqa: E402
+from ieb.testing.pki import create_test_pki  # noqa: E402
 from ieb.transport.client import GgkClient, make_session  # noqa: E402
 from ieb.transport.outbox import open_ledger  # noqa: E402
-from ieb.transport.pki import create_test_pki  # noqa: E402
 from ieb.transport.server import HttpsServer, Receiver  # noqa: E402
 from ieb.transport.tls import TlsFiles  # noqa: E402
 

@@ -35,7 +35,7 @@ def _pki(directory: Path) -> Any:
     try:
         from ieb.testing.pki import create_test_pki  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        from ieb.transport.pki import create_test_pki
+        from ieb.testing.pki import create_test_pki
     return create_test_pki(directory, ["0363", "GGK"])
 
 

@@ -618,10 +618,8 @@ def bench_b2(n: int, rounds: int) -> dict[str, Any]:
 
 
 def _pki(where: Path) -> Any:
-    try:
-        from ieb.testing.pki import create_test_pki  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from ieb.transport.pki import create_test_pki
+    from ieb.testing.pki import create_test_pki
+
     return create_test_pki(where, [MAIN_GEMEENTE, "GGK"])
 
 

@@ -153,7 +153,7 @@ def check_organisatie(organisatie: str | None, cert: Path, option: str = "--orga
     so it must match (and is taken from the certificate when ``organisatie`` is None); a production
     OIN does not contain the gemeentecode, so then ``organisatie`` is required. Usage error (exit 2).
     """
-    from ieb.transport.pki import TEST_OIN_PREFIX, oin_for, oin_from_certificate
+    from ieb.testing.pki import TEST_OIN_PREFIX, oin_for, oin_from_certificate
 
     if organisatie is not None and not _GEMEENTECODE.fullmatch(organisatie.strip()):
         raise usage_error(

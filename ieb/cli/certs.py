@@ -2,7 +2,7 @@
 
 Every service certificate carries a test OIN (prefix 00000099) in its subject serialNumber and
 serves both as TLS server and client certificate (SAN localhost and 127.0.0.1). See
-:mod:`ieb.transport.pki` for the OIN rule and the files written.
+:mod:`ieb.testing.pki` for the OIN rule and the files written.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import typer
 from ieb.cli._common import COMMAND, fail
 
 if TYPE_CHECKING:
-    from ieb.transport.pki import TestPki
+    from ieb.testing.pki import TestPki
 
 __all__ = ["register"]
 
@@ -69,7 +69,7 @@ def certs(
     import json
 
     from ieb.errors import IebError
-    from ieb.transport.pki import create_test_pki
+    from ieb.testing.pki import create_test_pki
 
     gemeenten = _check_arguments(out, gemeente, key, force)
     parties = party if party is not None else ["CAK", "GGK"]

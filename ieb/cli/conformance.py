@@ -120,6 +120,7 @@ def run_command(
     from ieb.cli._common import parse_today
     from ieb.conformance.runner import ScenarioResult, format_results, run_suite
     from ieb.errors import IebError
+    from ieb.testing.pki import create_test_pki
 
     if format not in ("text", "json", "junit"):
         raise typer.BadParameter("kies uit text, json, junit", param_hint="--format")
@@ -130,10 +131,12 @@ def run_command(
         typer.echo(f"{r.name}: {state}" + (f" - {r.reason}" if r.reason and not r.passed else ""), err=True)
 
     with tempfile.TemporaryDirectory(prefix="ieb-conformance-") as tmp:
+        base = workdir or Path(tmp)
         try:
             results = run_suite(
                 target,
-                workdir=workdir or Path(tmp),
+                pki=create_test_pki(base / "pki", ["0363", "GGK"]),  # run_suite's afzender
+                workdir=base,
                 today=day,
                 only=only,
                 timeout=timeout,

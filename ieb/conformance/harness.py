@@ -4,7 +4,8 @@ the scenario suite (``ieb conformance run``).
 
 ::
 
-    with SimulatorHarness(tmp_path) as sim:          # test PKI, simulator, receiver
+    pki = create_test_pki(tmp_path / "pki", ["0363", "GGK"])   # ieb.testing.pki
+    with SimulatorHarness(tmp_path, pki=pki) as sim:  # simulator, receiver
         ref = sim.send(wmo401_bytes)                 # Di01 over mutual TLS, Bv03 back
         [answer] = sim.wait()                        # the Du01 (retour) or Fo01 for it
         answer.codes                                 # ('9102',) / () when accepted
@@ -20,15 +21,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
 from lxml import etree
 
 from ieb.errors import IebError
 from ieb.simulator.faults import FaultConfig, FaultInjector
-from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.tls import TlsFiles
+
+if TYPE_CHECKING:  # the caller makes the test PKI (ieb.testing.pki sits above this floor)
+    from ieb.testing.pki import TestPki
 
 __all__ = ["Answer", "Arrival", "ClientTls", "SimulatorHarness", "functie_of", "retour_codes"]
 
@@ -125,8 +128,9 @@ class ClientTls(TlsFiles):
 
 
 class SimulatorHarness:
-    """Test PKI (gemeente ``gemeente`` and the GGk), the simulator (GGk + CAK) on loopback with
-    mutual TLS, and the gemeente's receiver for the Du01/Fo01 callbacks, all in ``workdir``.
+    """The simulator (GGk + CAK) on loopback with mutual TLS and the gemeente's receiver for the
+    Du01/Fo01 callbacks, in ``workdir``, with certificates from ``pki``: a test PKI
+    (:func:`ieb.testing.pki.create_test_pki`) holding the gemeente ``gemeente`` and ``"GGK"``.
 
     ``faults``: :class:`~ieb.simulator.faults.FaultConfig` (or its text form ``"fo01=1.0,seed=3"``);
     ``level1``: ``"retour"`` (IV028, header + 0001) or ``"none"`` (IV032, no retour);
@@ -137,8 +141,8 @@ class SimulatorHarness:
         self,
         workdir: str | Path,
         *,
+        pki: TestPki,
         gemeente: str = "0363",
-        pki: TestPki | None = None,
         faults: FaultConfig | str | None = None,
         level1: Literal["retour", "none"] = "retour",
         today: dt.date | None = None,
@@ -156,7 +160,7 @@ class SimulatorHarness:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> SimulatorHarness:
-        """Create the test PKI (if none was given), start the GGk/CAK simulator and the gemeente's receiver on loopback (mutual TLS); returns ``self``. Idempotent."""
+        """Start the GGk/CAK simulator and the gemeente's receiver on loopback (mutual TLS); returns ``self``. Idempotent."""
         from ieb.simulator.cak import CakConfig
         from ieb.simulator.server import SimulatorService
         from ieb.transport.outbox import open_ledger
@@ -165,8 +169,6 @@ class SimulatorHarness:
 
         if self._started:
             return self
-        if self._pki is None:
-            self._pki = create_test_pki(self.workdir / "pki", [self.gemeente, GGK])
         pki = self._pki
         gem, ggk = pki.party(self.gemeente), pki.party(GGK)
         self.receiver_engine = open_ledger(f"sqlite:///{self.workdir / 'gemeente-ontvanger.sqlite'}")
@@ -220,9 +222,7 @@ class SimulatorHarness:
 
     @property
     def pki(self) -> TestPki:
-        """The test PKI of the gemeente and the GGk; raises :class:`HarnessError` before :meth:`start`."""
-        if self._pki is None:
-            raise HarnessError("de simulator is nog niet gestart (start())")
+        """The test PKI of the gemeente and the GGk (as given)."""
         return self._pki
 
     @property

@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -52,6 +52,9 @@ from ieb.conformance.junit import Case, junit_xml
 from ieb.conformance.scenarios import Scenario, Sent, Step, catalogue
 from ieb.errors import IebError
 from ieb.types import mask_bsns
+
+if TYPE_CHECKING:  # the caller makes the test PKI (ieb.testing.pki sits above this floor)
+    from ieb.testing.pki import TestPki
 
 __all__ = ["ScenarioResult", "format_results", "run_suite", "target_command"]
 
@@ -276,7 +279,7 @@ def run_scenario(
     command: Sequence[str],
     workdir: Path,
     *,
-    pki: Any,
+    pki: TestPki,
     day: dt.date,
     timeout: float,
     afzender: str,
@@ -479,6 +482,7 @@ def _after_all_steps(
 def run_suite(
     target: str,
     *,
+    pki: TestPki,
     workdir: Path,
     today: dt.date | None = None,
     only: Sequence[str] | None = None,
@@ -488,8 +492,9 @@ def run_suite(
     release: str = "ieb-1.0",
 ) -> list[ScenarioResult]:
     """Run the catalogue (or the scenarios named in ``only``) against ``target``; one result per
-    scenario. Raises :class:`ieb.errors.IebError` for an unknown scenario name or an empty target."""
-    from ieb.transport.pki import create_test_pki
+    scenario. ``pki``: a test PKI (:func:`ieb.testing.pki.create_test_pki`) holding ``afzender`` and
+    ``"GGK"``. Raises :class:`ieb.errors.IebError` for an unknown scenario name, an empty target or
+    a PKI without those two parties."""
 
     day = today or dt.date.today()
     scenarios = catalogue(day, afzender, release)
@@ -501,7 +506,7 @@ def run_suite(
         scenarios = tuple(s for s in scenarios if s.name in only)
     command = target_command(target)
     workdir.mkdir(parents=True, exist_ok=True)
-    pki = create_test_pki(workdir / "pki", [afzender, "GGK"])
+    pki.party(afzender), pki.party("GGK")  # ConfigurationError (an IebError) when one is missing
     results = []
     for scenario in scenarios:
         r = run_scenario(

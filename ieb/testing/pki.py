@@ -1,4 +1,4 @@
-"""A PKIoverheid-like TEST PKI (moved here from ``ieb.transport.pki``, which re-exports it) for mutual TLS and WS-Security between a gemeente and GGk/CAK.
+"""A PKIoverheid-like TEST PKI for mutual TLS and WS-Security between a gemeente and GGk/CAK.
 
 Four levels, as PKIoverheid private services: a root CA -> a domain CA -> a TSP CA -> one service
 certificate per organisation. Nothing here chains to a production root: every name says TEST.

@@ -6,7 +6,7 @@ is installed; without the install, load it with ``pytest -p ieb.testing.plugin``
 Fixtures:
 
 ``ieb_pki`` (session)
-    A test PKI (:class:`ieb.transport.pki.TestPki`) with the gemeente (ini option ``ieb_gemeente``,
+    A test PKI (:class:`ieb.testing.pki.TestPki`) with the gemeente (ini option ``ieb_gemeente``,
     default ``0363``) and the GGk as parties: ``ieb_pki.party("0363").chain / .key / .oin``,
     ``ieb_pki.roots``.
 ``ieb_simulator`` (function)
@@ -37,7 +37,7 @@ import pytest
 
 if TYPE_CHECKING:  # pragma: no cover - imported inside the fixtures (a lean plugin)
     from ieb.conformance.harness import Answer, SimulatorHarness
-    from ieb.transport.pki import TestPki
+    from ieb.testing.pki import TestPki
 
 __all__ = [
     "RetourCollector",
@@ -66,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def ieb_pki(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> TestPki:
     """A test PKI with the gemeente and the GGk (``GGK``) as parties."""
-    from ieb.transport.pki import create_test_pki
+    from ieb.testing.pki import create_test_pki
 
     gemeente = str(pytestconfig.getini("ieb_gemeente"))
     return create_test_pki(tmp_path_factory.mktemp("ieb-pki"), [gemeente, GGK])

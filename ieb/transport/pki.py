@@ -1,8 +1,7 @@
 """Certificates as Digikoppeling reads them: OIN and organizationIdentifier from a PKIoverheid
 certificate, and path validation against trusted roots.
 
-The TEST PKI generator moved to :mod:`ieb.testing.pki`; its names (``create_test_pki``,
-``TestPki``, ``oin_for``, ...) are still importable from here.
+The TEST PKI generator is :mod:`ieb.testing.pki` (it is not importable from here).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -29,24 +28,6 @@ __all__ = [
 ]
 
 _OIN = re.compile(r"[0-9]{20}")
-_MOVED = {
-    "FIXED_NUMBERS",
-    "TEST_OIN_PREFIX",
-    "Organisation",
-    "Party",
-    "TestPki",
-    "create_test_pki",
-    "load_test_pki",
-    "oin_for",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        from ieb.testing import pki
-
-        return getattr(pki, name)
-    raise AttributeError(f"module 'ieb.transport.pki' has no attribute {name!r}")
 
 
 class CertificateChainError(IebError):

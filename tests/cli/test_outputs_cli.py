@@ -102,7 +102,7 @@ def test_oin_accepted() -> None:
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ieb.transport.pki import create_test_pki
+    from ieb.testing.pki import create_test_pki
 
     out = tmp_path_factory.mktemp("pki")
     create_test_pki(out, ["0363", "0599", "CAK"], dns_names=["localhost"], service_key="ec")

@@ -16,7 +16,14 @@ from ieb.cli import app
 from ieb.conformance.runner import format_results, run_suite
 from ieb.conformance.scenarios import CATALOGUE, catalogue
 from ieb.simulator.cak import CakSimulator
+from ieb.testing.pki import TestPki, create_test_pki
 from tests.conformance.conftest import ROOT
+
+
+def _pki(where: Path) -> TestPki:
+    """The test PKI the suite runs with (the gemeente 0363 and the GGk)."""
+    return create_test_pki(where / "pki", ["0363", "GGK"])
+
 
 WRONG = ROOT / "examples" / "wrong-sender" / "wrong_sender.py"
 
@@ -79,7 +86,7 @@ def test_our_own_sender_passes_every_scenario_junit(tmp_path: Path) -> None:
 
 def test_wrong_sender_fails_the_deletion_order_scenario_only(tmp_path: Path) -> None:
     only = ["stop-en-start-verwijderen", "bsn-correctie", "afwijzing-tr071"]
-    results = run_suite(f"{sys.executable} {WRONG}", workdir=tmp_path, only=only)
+    results = run_suite(f"{sys.executable} {WRONG}", pki=_pki(tmp_path), workdir=tmp_path, only=only)
     verdicts = {r.name: r.passed for r in results}
     assert verdicts == {"stop-en-start-verwijderen": False, "bsn-correctie": True, "afwijzing-tr071": True}
     reason = next(r.reason for r in results if not r.passed) or ""
@@ -98,6 +105,7 @@ def test_broken_targets_fail_with_their_reason(tmp_path: Path) -> None:
     )
     results = run_suite(
         f"{sys.executable} {script}",
+        pki=_pki(tmp_path),
         workdir=tmp_path / "w",
         only=["eerste-start", "stop", "pauze"],
         timeout=30,

@@ -11,6 +11,13 @@ from typer.testing import CliRunner
 
 from ieb.cli import app
 from ieb.conformance.runner import run_suite
+from ieb.testing.pki import TestPki, create_test_pki
+
+
+def _pki(where: Path) -> TestPki:
+    """The test PKI the suite runs with (the gemeente 0363 and the GGk)."""
+    return create_test_pki(where / "pki", ["0363", "GGK"])
+
 
 #: A sender written without ieb's planner: one WMO401 per desired Bsn, its Identificatie counter
 #: restarting every run ("T1", "T2", ...), with one deliberate fault per scenario.
@@ -60,7 +67,8 @@ def test_every_failure_names_code_cause_and_file(tmp_path: Path) -> None:
     kept = tmp_path / "bewaard"
     only = ["eerste-start", "start-met-kostprijs", "identificatie-teller", "fo01-opnieuw"]
     results = {
-        r.name: r for r in run_suite(f"{sys.executable} {script}", workdir=kept, only=only, timeout=60)
+        r.name: r
+        for r in run_suite(f"{sys.executable} {script}", pki=_pki(kept), workdir=kept, only=only, timeout=60)
     }
 
     # a Fo01 of the GGk: its code, its cause and the file kept with its answer
@@ -154,12 +162,23 @@ def test_a_sender_written_without_ieb_passes_the_send_as_is_scenarios(tmp_path: 
     source = (ROOT / "examples" / "stdlib-sender" / "send_as_is.py").read_text(encoding="utf-8")
     assert "import ieb" not in source and "from ieb" not in source
     results = run_suite(
-        target, workdir=tmp_path / "a", only=["afwijzing-tr102", "bom", "xsd-ongeldig"], timeout=60
+        target,
+        pki=_pki(tmp_path),
+        workdir=tmp_path / "a",
+        only=["afwijzing-tr102", "bom", "xsd-ongeldig"],
+        timeout=60,
     )
     assert {r.name: r.passed for r in results} == {
         "afwijzing-tr102": True,
         "bom": True,
         "xsd-ongeldig": True,
     }, [r.reason for r in results]
-    [result] = run_suite(target, workdir=tmp_path / "b", only=["xsd-ongeldig"], timeout=60, release="ieb-4.0")
+    [result] = run_suite(
+        target,
+        pki=_pki(tmp_path),
+        workdir=tmp_path / "b",
+        only=["xsd-ongeldig"],
+        timeout=60,
+        release="ieb-4.0",
+    )
     assert result.passed, result.reason  # iEb 4.0: Fo01 IB001 from the CAK

@@ -75,9 +75,9 @@ def test_the_ggk_side_keeps_offering_a_retour_for_hours_of_receiver_downtime(tmp
     from ieb.ggk import new_di01
     from ieb.messages import Wmo401
     from ieb.simulator.server import SimulatorService
+    from ieb.testing.pki import create_test_pki
     from ieb.transport.client import GgkClient
     from ieb.transport.outbox import ledger_tables, open_ledger
-    from ieb.transport.pki import create_test_pki
     from ieb.transport.server import HttpsServer, Receiver
     from ieb.transport.tls import TlsFiles
 

@@ -15,6 +15,7 @@ from ieb.codec import to_xml
 from ieb.config import load_config, load_simulator_config
 from ieb.conformance.harness import SimulatorHarness
 from ieb.messages import Wmo401
+from ieb.testing.pki import create_test_pki
 from ieb.transport.client import make_session
 
 #: a month ahead of any real date this suite runs on: its Dagtekening would be 8848 today
@@ -35,7 +36,8 @@ def _start(identificatie: str, day: dt.date) -> bytes:
 
 
 def test_simulator_judges_dates_by_the_rehearsal_day_and_shows_it(tmp_path: Path) -> None:
-    with SimulatorHarness(tmp_path, today=REHEARSAL) as sim:
+    pki = create_test_pki(tmp_path / "pki", ["0363", "GGK"])
+    with SimulatorHarness(tmp_path, pki=pki, today=REHEARSAL) as sim:
         ref = sim.send(_start("OEFEN-1", REHEARSAL))
         [answer] = sim.wait({ref})
         assert answer.accepted, answer.codes  # no 8848: the CAK's "today" is the rehearsal day

@@ -18,9 +18,9 @@ from ieb.messages import Wmo401
 from ieb.simulator.cak import CakConfig
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.simulator.server import SimulatorService, _payload_level1
+from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import GgkClient, make_session
 from ieb.transport.outbox import ledger_tables, open_ledger
-from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
 

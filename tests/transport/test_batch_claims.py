@@ -229,7 +229,7 @@ def test_kill_9_mid_batch_then_restart_loses_nothing_and_processes_nothing_twice
     import sys
     import time
 
-    from ieb.transport.pki import create_test_pki
+    from ieb.testing.pki import create_test_pki
     from ieb.transport.server import HttpsServer, Receiver
     from ieb.transport.tls import TlsFiles
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from ieb.ggk import Du01, Fo03, build, du01_for, fo01_for, new_di01, unwrap_soap, wrap_soap
 from ieb.testing.hostile import mutate
+from ieb.testing.pki import TestPki, create_test_pki, load_certificates
 from ieb.transport.audit import BsnMaskingFilter, mask_bsns
 from ieb.transport.client import (
     DeliveryRejectedError,
@@ -30,7 +31,6 @@ from ieb.transport.client import (
 )
 from ieb.transport.errors import PermanentSendError
 from ieb.transport.outbox import ledger_tables, open_ledger
-from ieb.transport.pki import TestPki, create_test_pki, load_certificates
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
 from ieb.transport.tls import TlsFiles, client_context
 

@@ -14,10 +14,10 @@ from lxml import etree
 from ieb.ggk import build, bv03_for, new_di01, parse
 from ieb.ggk.errors import EnvelopeInvalidError
 from ieb.ggk.soap import SOAP11_NS
+from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import GgkClient, SendResult
 from ieb.transport.errors import PermanentSendError
 from ieb.transport.outbox import ledger_tables, open_ledger
-from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.server import PROCESSED, HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
 

@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from ieb.ggk import Systeem, du01_for, fo03_for, new_di01
+from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import GgkClient
 from ieb.transport.errors import DeliveryRejectedError, TransientFaultError, TransientSendError
 from ieb.transport.faults import GGK_2018, GGK_2025_11, FaultKind, classify, fault_error, table_for
 from ieb.transport.outbox import ledger_tables, open_ledger
-from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver
 from ieb.transport.tls import TlsFiles
 

@@ -21,9 +21,9 @@ import pytest
 import sqlalchemy as sa
 
 from ieb.ggk import Bv03, Fo03, Stuurgegevens, Systeem, build, bv03_for, fo03_for, new_di01, parse
+from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import DeliveryRejectedError, SendResult, TransientSendError
 from ieb.transport.outbox import Outbox, ledger_tables, open_ledger
-from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.sender import RetryPolicy, Sender
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles

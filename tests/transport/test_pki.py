@@ -14,8 +14,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ieb.transport import pki
-from ieb.transport.pki import CertificateChainError, TestPki
+from ieb.testing import pki
+from ieb.testing.pki import CertificateChainError, TestPki
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +194,13 @@ def test_cli_certs(tmp_path: Path) -> None:
     assert [p["code"] for p in summary["parties"]] == ["CAK", "0363"]
     bad = CliRunner().invoke(app, ["certs", "--out", str(tmp_path / "x"), "--gemeente", "12"])
     assert bad.exit_code == 1
+
+
+def test_the_test_pki_is_not_importable_from_transport() -> None:
+    """The deprecated alias is gone (issue 19 item 8): production certificate checks stay in
+    ieb.transport.pki, the test PKI generator is only in ieb.testing.pki."""
+    import ieb.transport.pki as production
+
+    for name in ("TestPki", "create_test_pki", "load_test_pki", "oin_for", "TEST_OIN_PREFIX"):
+        assert not hasattr(production, name), name
+    assert production.verify_chain is pki.verify_chain

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from ieb.ggk import Di01, Du01, Envelope, du01_for, fo01_for, new_di01
+from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import GgkClient
 from ieb.transport.outbox import ledger_tables, open_ledger, utcnow
-from ieb.transport.pki import TestPki, create_test_pki
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver
 from ieb.transport.tls import TlsFiles
 
