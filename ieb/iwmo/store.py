@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from ieb.iwmo.reader import Finding, ParsedFile, Product, by_reading_order, collect_files, read_file
 from ieb.iwmo.state import Voorzieningen, replay
-from ieb.iwmo.tables import iwmo_bestanden, iwmo_producten
+from ieb.store.schema import iwmo_bestanden, iwmo_producten
 from ieb.types import mask_bsns
 
 __all__ = ["BATCH", "FileResult", "IwmoStore", "ReadReport"]

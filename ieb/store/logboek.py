@@ -7,7 +7,7 @@ given with BSN-like digit runs masked, may be empty), ``sha256`` (of the file's 
 ``gemeenten`` (comma-separated codes), ``berichten`` (messages planned/queued), ``geweigerd``
 (rows or persons refused), ``uitgesteld``, ``uitkomst`` (``ok``, ``deels``, ``mislukt``; ``bezig``
 for a streamed ``plan --queue`` that started and never ended: killed after some chunks) and
-``toelichting`` (one Dutch line, BSNs masked). Own MetaData; created by migration ``0008_logboek``.
+``toelichting`` (one Dutch line, BSNs masked). The table is :data:`ieb.store.schema.logboek` (created by migration ``0008_logboek``).
 ``ieb logboek`` shows it.
 """
 
@@ -25,32 +25,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ieb.store.schema import NAMING_CONVENTION
+from ieb.store.schema import logboek
 from ieb.types import mask_bsns
 
-__all__ = ["LogEntry", "file_sha256", "finish_log", "logboek", "metadata", "read_log", "write_log"]
-
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-logboek = sa.Table(
-    "logboek",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("opdracht", sa.String(40), nullable=False),
-    sa.Column("gebruiker", sa.String(100), nullable=False),
-    sa.Column("bestand", sa.String(500), nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("release", sa.String(20), nullable=False),
-    sa.Column("gemeenten", sa.String(200), nullable=False),
-    sa.Column("berichten", sa.Integer, nullable=False),
-    sa.Column("geweigerd", sa.Integer, nullable=False),
-    sa.Column("uitgesteld", sa.Integer, nullable=False),
-    sa.Column("vastgelegd", sa.Boolean, nullable=False),
-    sa.Column("uitkomst", sa.String(10), nullable=False),
-    sa.Column("toelichting", sa.String(500), nullable=False),
-    sa.Index("ix_logboek_at", "at"),
-)
+__all__ = ["LogEntry", "file_sha256", "finish_log", "logboek", "read_log", "write_log"]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The database schema shared by the ledger and the transport (outbox, inbox, audit).
+"""The database schema: every table of an ``ieb`` database (the ledger, the transport's outbox,
+inbox and audit, the iWmo voorzieningen, the Wlz-signalen and the logboek).
 
 All tables live on one :data:`metadata` with a naming convention, so constraint names are stable
 across SQLite and PostgreSQL and Alembic migrations can refer to them. The schema is created and
@@ -23,8 +24,15 @@ __all__ = [
     "deliveries",
     "eb_start_nummers",
     "inbox",
+    "iwmo_bestanden",
+    "iwmo_producten",
+    "logboek",
     "metadata",
     "outbox",
+    "wlz_besluiten",
+    "wlz_signals",
+    "wlz_uploaded",
+    "wlz_uploads",
 ]
 
 NAMING_CONVENTION = {
@@ -177,4 +185,163 @@ audit = sa.Table(
     sa.Column("outcome", sa.String(32), nullable=True),
     sa.Column("detail", sa.Text, nullable=True),
     sa.CheckConstraint("direction IN ('in', 'out')", name="direction"),
+)
+
+
+# ------------------------------------------------------------------------------ iWmo (ieb.iwmo)
+# Created by migration 0006_iwmo. ``iwmo_producten`` holds every product of a WMO301/305/307 that
+# was accepted, in reading order (``id``); the current state (toewijzingen, leveringen) is replayed
+# from it by :func:`ieb.iwmo.state.replay`, so ``ieb iwmo uitleg`` can always name the messages
+# behind a period. ``sleutel`` (sha256 of the canonical message + product position) is unique:
+# reading the same message again (bare or in an envelope) stores nothing. ``iwmo_bestanden`` lists
+# the files read with their counts. Dates are ``DATE``, no timezones.
+
+iwmo_producten = sa.Table(
+    "iwmo_producten",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sleutel", sa.String(80), nullable=False),
+    sa.Column("bron", sa.String(500), nullable=False),
+    sa.Column("regel", sa.Integer, nullable=False),
+    sa.Column("bericht", sa.String(6), nullable=False),
+    sa.Column("identificatie", sa.String(12), nullable=False),
+    sa.Column("dagtekening", sa.Date, nullable=False),
+    sa.Column("gemeente", sa.String(4), nullable=False),
+    sa.Column("aanbieder", sa.String(8), nullable=False),
+    sa.Column("bsn", sa.String(9), nullable=False),
+    sa.Column("geboortedatum", sa.Date, nullable=True),
+    sa.Column("geslacht", sa.String(1), nullable=True),
+    sa.Column("toewijzing_nummer", sa.BigInteger, nullable=False),
+    sa.Column("categorie", sa.String(2), nullable=True),
+    sa.Column("productcode", sa.String(5), nullable=True),
+    sa.Column("status", sa.String(1), nullable=True),
+    sa.Column("begindatum", sa.Date, nullable=False),
+    sa.Column("einddatum", sa.Date, nullable=True),
+    sa.Column("reden", sa.String(2), nullable=True),
+    sa.Column("volume", sa.BigInteger, nullable=True),
+    sa.Column("eenheid", sa.String(2), nullable=True),
+    sa.Column("frequentie", sa.String(1), nullable=True),
+    sa.UniqueConstraint("sleutel"),
+    sa.Index("ix_iwmo_producten_toewijzing", "gemeente", "toewijzing_nummer"),
+    sa.Index("ix_iwmo_producten_bsn", "bsn"),
+)
+
+iwmo_bestanden = sa.Table(
+    "iwmo_bestanden",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("bron", sa.String(500), nullable=False),
+    sa.Column("bericht", sa.String(6), nullable=True),
+    sa.Column("identificatie", sa.String(12), nullable=True),
+    sa.Column("dagtekening", sa.Date, nullable=True),
+    sa.Column("opgeslagen", sa.Integer, nullable=False),
+    sa.Column("al_gelezen", sa.Integer, nullable=False),
+    sa.Column("geweigerd", sa.Integer, nullable=False),
+    sa.Column("gelezen_op", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# -------------------------------------------------------------------------- Wlz-signalen (ieb.wlz)
+# Created by migration 0007_wlz.
+# * ``wlz_uploads``: one row per upload CSV written (gemeente, peildatum, when, file, rows) and the
+#   processing report's outcome once read (``verslag_at``, ``verslag_geweigerd``).
+# * ``wlz_uploaded``: what each upload held, per voorziening (gemeente, bsn, productcategorie,
+#   begindatum, einddatum): the memory that makes "ended since the last upload" exact.
+# * ``wlz_signals``: every signal of samenloop received, once (``sleutel`` is unique: gemeente, bsn
+#   and the three Wlz dates), with its proposal (``voorstel`` ``stop``/``doorlopen``/``geen``,
+#   ``voorstel_datum``, ``voorstel_reden``) and ``status`` (``open``, ``besloten``, ``geen_actie``).
+#   ``naam`` is the only name stored; ``ieb wlz opschonen`` deletes whole rows.
+# * ``wlz_besluiten``: the clerk's decisions (``stop`` with ``stopdatum`` or ``doorlopen``); they
+#   outlive purged signals because an accepted stop stays part of the desired state.
+
+wlz_uploads = sa.Table(
+    "wlz_uploads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("gemeente", sa.String(4), nullable=False),
+    sa.Column("peildatum", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("bestand", sa.String(500), nullable=False),
+    sa.Column("regels", sa.Integer, nullable=False),
+    sa.Column("beeindigd", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("verslag_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("verslag_geweigerd", sa.Integer, nullable=True),
+    sa.Index("ix_wlz_uploads_gemeente", "gemeente", "id"),
+)
+
+wlz_uploaded = sa.Table(
+    "wlz_uploaded",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("upload_id", sa.Integer, sa.ForeignKey("wlz_uploads.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("gemeente", sa.String(4), nullable=False),
+    sa.Column("bsn", sa.String(9), nullable=False),
+    sa.Column("productcategorie", sa.String(2), nullable=True),
+    sa.Column("begindatum", sa.Date, nullable=False),
+    sa.Column("einddatum", sa.Date, nullable=True),
+    sa.Index("ix_wlz_uploaded_person", "gemeente", "bsn"),
+    sa.Index("ix_wlz_uploaded_upload", "upload_id"),
+)
+
+wlz_signals = sa.Table(
+    "wlz_signals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sleutel", sa.String(64), nullable=False),
+    sa.Column("gemeente", sa.String(4), nullable=False),
+    sa.Column("bsn", sa.String(9), nullable=False),
+    sa.Column("naam", sa.String(200), nullable=True),
+    sa.Column("aanvraagdatum", sa.Date, nullable=True),
+    sa.Column("afgiftedatum", sa.Date, nullable=True),
+    sa.Column("ingangsdatum", sa.Date, nullable=False),
+    sa.Column("ontvangen", sa.Date, nullable=False),
+    sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("bestand", sa.String(500), nullable=False),
+    sa.Column("regel", sa.Integer, nullable=False),
+    sa.Column("voorstel", sa.String(12), nullable=False),
+    sa.Column("voorstel_datum", sa.Date, nullable=True),
+    sa.Column("voorstel_reden", sa.String(1000), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("besluit_id", sa.Integer, nullable=True),
+    sa.UniqueConstraint("sleutel", name="uq_wlz_signals_sleutel"),
+    sa.Index("ix_wlz_signals_person", "gemeente", "bsn"),
+    sa.Index("ix_wlz_signals_status", "status"),
+)
+
+wlz_besluiten = sa.Table(
+    "wlz_besluiten",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("gemeente", sa.String(4), nullable=False),
+    sa.Column("bsn", sa.String(9), nullable=False),
+    sa.Column("besluit", sa.String(12), nullable=False),
+    sa.Column("stopdatum", sa.Date, nullable=True),
+    sa.Column("besloten_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("bron", sa.String(500), nullable=False),
+    sa.Index("ix_wlz_besluiten_person", "gemeente", "bsn"),
+)
+
+
+# -------------------------------------------------------------------- logboek (ieb.store.logboek)
+# Created by migration 0008_logboek; the columns are described in :mod:`ieb.store.logboek`.
+
+logboek = sa.Table(
+    "logboek",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("opdracht", sa.String(40), nullable=False),
+    sa.Column("gebruiker", sa.String(100), nullable=False),
+    sa.Column("bestand", sa.String(500), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("release", sa.String(20), nullable=False),
+    sa.Column("gemeenten", sa.String(200), nullable=False),
+    sa.Column("berichten", sa.Integer, nullable=False),
+    sa.Column("geweigerd", sa.Integer, nullable=False),
+    sa.Column("uitgesteld", sa.Integer, nullable=False),
+    sa.Column("vastgelegd", sa.Boolean, nullable=False),
+    sa.Column("uitkomst", sa.String(10), nullable=False),
+    sa.Column("toelichting", sa.String(500), nullable=False),
+    sa.Index("ix_logboek_at", "at"),
 )

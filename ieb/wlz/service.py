@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ieb.errors import IebError
+from ieb.store.schema import wlz_besluiten, wlz_signals, wlz_uploaded, wlz_uploads
 from ieb.tabular import Row, RowIssue, TableError, read_table, restore_zeros
 from ieb.types import bsn_is_valid, mask_bsn
 from ieb.wlz.files import SignalRow, VerslagRow, parse_date, read_signal_report, read_verslag, upload_csv
 from ieb.wlz.policy import Proposal, propose
 from ieb.wlz.settings import WlzSettings, parse_wlz_settings
 from ieb.wlz.sources import Voorziening, iwmo_available, iwmo_voorzieningen, voorzieningen
-from ieb.wlz.tables import wlz_besluiten, wlz_signals, wlz_uploaded, wlz_uploads
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Connection, Engine

@@ -13,7 +13,7 @@ from lxml import etree
 
 from ieb.iwmo.reader import read_bytes
 from ieb.iwmo.store import IwmoStore
-from ieb.iwmo.tables import iwmo_producten
+from ieb.store.schema import iwmo_producten
 from tests.iwmo.traffic import Client, wmo301, wmo305_307
 
 D = dt.date
