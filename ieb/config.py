@@ -58,6 +58,7 @@ from pydantic_settings import (
 from ieb.errors import ConfigurationError
 
 __all__ = [
+    "MIN_BEWAARDAGEN",
     "BewarenSettings",
     "GgkSettings",
     "IebConfig",
@@ -66,6 +67,7 @@ __all__ = [
     "RetrySettings",
     "SimulatorConfig",
     "SimulatorSettings",
+    "check_bewaardagen",
     "example_toml",
     "find_config",
     "load_config",
@@ -151,13 +153,33 @@ class RetrySettings(_Section):
     give_up_seconds: float = Field(default=300.0, gt=0)
 
 
+#: The shortest retention term in days, of ``[bewaren] dagen`` (``ieb opschonen``) and of
+#: ``[wlz.beleid] bewaartermijn_dagen`` / ``--ouder-dan`` (``ieb wlz opschonen``): a typo such as
+#: ``7`` cannot wipe the year's evidence (docs/bewaren.md).
+MIN_BEWAARDAGEN = 365
+
+
+def check_bewaardagen(value: int) -> int:
+    """``value`` when it is a retention term of at least :data:`MIN_BEWAARDAGEN` days, else a
+    :class:`ValueError` in Dutch (used as a pydantic field validator)."""
+    if value < MIN_BEWAARDAGEN:
+        raise ValueError(f"{value} dagen is korter dan de kortste bewaartermijn ({MIN_BEWAARDAGEN} dagen)")
+    return value
+
+
 class BewarenSettings(_Section):
     """``[bewaren]``: how long ``ieb opschonen`` keeps message contents and logs (docs/bewaren.md).
 
     ``dagen``: the term in days (default 2555, seven years; the reasoning is marked inferred in the
-    docs); at least 365 so that a typo (``7``) cannot wipe the year's evidence."""
+    docs); at least :data:`MIN_BEWAARDAGEN` (365) so that a typo (``7``) cannot wipe the year's
+    evidence."""
 
-    dagen: int = Field(default=2555, ge=365, le=36600)
+    dagen: int = Field(default=2555, le=36600)
+
+    @field_validator("dagen")
+    @classmethod
+    def _floor(cls, value: int) -> int:
+        return check_bewaardagen(value)
 
 
 class SimulatorSettings(_Section):
@@ -358,7 +380,7 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
                 problems.append(f"omgevingsvariabele {variable} ({setting}): {e['msg']}")
             else:
                 from_file = True
-                problems.append(f"{setting}: {e['msg']}")
+                problems.append(f"{setting}: {e['msg'].removeprefix('Value error, ')}")
         where = str(path) if path and from_file else "omgeving (IEB_*)"
         raise ConfigurationError(
             f"configuratie {where} klopt niet: " + "; ".join(problems), code="CONFIG", location=where

@@ -11,35 +11,64 @@ import typer
 
 from ieb.cli._common import COMMAND, parse_today, usage_error
 from ieb.cli._exchange import ConfigOption, DbOption, exchange_for, fail
+from ieb.config import MIN_BEWAARDAGEN
 
 #: the shortest term accepted (as ``[bewaren] dagen``): a typo such as ``7`` cannot wipe the year
-MIN_DAGEN = 365
+MIN_DAGEN = MIN_BEWAARDAGEN
 
 
-def _cutoff(ouder_dan: str | None, default_days: int, today: dt.date) -> dt.date:
-    """The cut-off date: ``today`` minus DAGEN, or the date given (JJJJ-MM-DD), as ``ieb wlz
-    opschonen`` reads ``--ouder-dan``. Raises :class:`typer.BadParameter`."""
+def refuse_future_today(day: dt.date, *, dry_run: bool = False) -> None:
+    """A usage error (exit 2, names ``--today``) when ``day`` lies after the real date and this is
+    no ``--dry-run``: the term is counted back from today, so a typo (2062 for 2026) would cut past
+    the whole term. Shared by ``ieb opschonen`` and ``ieb wlz opschonen``."""
+    if day > dt.date.today() and not dry_run:
+        raise usage_error(
+            f"{day.isoformat()} ligt na vandaag ({dt.date.today().isoformat()}); de bewaartermijn wordt "
+            "vanaf vandaag teruggerekend, er is niets verwijderd (alleen met --dry-run mag een latere datum)",
+            "--today",
+        )
+
+
+def cutoff_date(ouder_dan: str | None, default_days: int, today: dt.date, *, setting: str) -> dt.date:
+    """The cut-off date of ``--ouder-dan DAGEN|JJJJ-MM-DD`` (also ``DD-MM-JJJJ``): ``today`` minus
+    DAGEN, or the date given; without the option ``today`` minus ``default_days`` (the setting
+    named ``setting``, e.g. ``[bewaren] dagen``). The one parser of ``ieb opschonen`` and
+    ``ieb wlz opschonen``. Whatever the source, the cut-off lies at least :data:`MIN_DAGEN` days
+    before ``today``; otherwise a usage error (Dutch, exit 2) naming ``--ouder-dan`` or the setting."""
     if ouder_dan is None:
+        if default_days < MIN_DAGEN:
+            raise usage_error(
+                f"{default_days} dagen is korter dan de kortste bewaartermijn ({MIN_DAGEN} dagen)", setting
+            )
         return today - dt.timedelta(days=default_days)
-    if ouder_dan.isdigit() and len(ouder_dan) < 6:
-        days = int(ouder_dan)
+    text = ouder_dan.strip()
+    if text.isdigit() and len(text) < 6:
+        days = int(text)
         if days < MIN_DAGEN:
-            raise typer.BadParameter(
-                f"{days} dagen is korter dan de kortste bewaartermijn ({MIN_DAGEN} dagen)",
-                param_hint="--ouder-dan",
+            raise usage_error(
+                f"{days} dagen is korter dan de kortste bewaartermijn ({MIN_DAGEN} dagen, als {setting})",
+                "--ouder-dan",
             )
         return today - dt.timedelta(days=days)
-    try:
-        day = dt.date.fromisoformat(ouder_dan)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{ouder_dan!r} is geen aantal dagen en geen datum (JJJJ-MM-DD)", param_hint="--ouder-dan"
-        ) from None
+    day = _date(text)
+    if day is None:
+        raise usage_error(f"{text[:20]!r} is geen aantal dagen en geen datum (JJJJ-MM-DD)", "--ouder-dan")
     if (today - day).days < MIN_DAGEN:
-        raise typer.BadParameter(
-            f"{day} ligt minder dan {MIN_DAGEN} dagen voor vandaag ({today})", param_hint="--ouder-dan"
+        raise usage_error(
+            f"{day} ligt minder dan {MIN_DAGEN} dagen voor vandaag ({today}); de kortste bewaartermijn "
+            f"is {MIN_DAGEN} dagen (als {setting})",
+            "--ouder-dan",
         )
     return day
+
+
+def _date(text: str) -> dt.date | None:
+    for form in ("%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+    return None
 
 
 def opschonen_command(
@@ -67,15 +96,10 @@ def opschonen_command(
     from ieb.store.retention import opschonen
 
     day = parse_today(today) or dt.date.today()
-    if day > dt.date.today() and not dry_run:  # a typo (2062 for 2026) would cut past the whole term
-        raise usage_error(
-            f"{day.isoformat()} ligt na vandaag ({dt.date.today().isoformat()}); de bewaartermijn wordt "
-            "vanaf vandaag teruggerekend, er is niets verwijderd (alleen met --dry-run mag een latere datum)",
-            "--today",
-        )
+    refuse_future_today(day, dry_run=dry_run)
     ex = exchange_for(config, db, must_exist=True, needs="database")
     try:
-        voor = _cutoff(ouder_dan, ex.config.bewaren.dagen, day)
+        voor = cutoff_date(ouder_dan, ex.config.bewaren.dagen, day, setting="[bewaren] dagen")
         result = opschonen(ex.engine, voor, dry_run=dry_run)
     except IebError as exc:
         fail(str(exc))

@@ -317,7 +317,9 @@ def opschonen_command(
         str | None,
         typer.Option(
             "--ouder-dan",
-            help="Aantal dagen of een datum (JJJJ-MM-DD); standaard wlz.beleid.bewaartermijn_dagen.",
+            metavar="DAGEN",
+            help="Aantal dagen (minstens 365) of een datum (JJJJ-MM-DD); standaard [wlz.beleid] "
+            "bewaartermijn_dagen uit ieb.toml (365).",
             show_default=False,
         ),
     ] = None,
@@ -331,17 +333,18 @@ def opschonen_command(
     db: DbOption = None,
 ) -> None:
     """Verwijder opgeslagen signalen (met namen) en oude uploads na de bewaartermijn; besluiten blijven."""
+    from ieb.cli.opschonen import cutoff_date, refuse_future_today
+
     day = parse_today(today) or dt.date.today()
+    refuse_future_today(day)
     ex, wlz = _wlz(config, db, must_exist=True)
     try:
-        if ouder_dan is None:
-            cutoff = day - dt.timedelta(days=wlz.settings.beleid.bewaartermijn_dagen)
-        elif ouder_dan.isdigit() and len(ouder_dan) < 6:
-            cutoff = day - dt.timedelta(days=int(ouder_dan))
-        else:
-            parsed = _date(ouder_dan, "--ouder-dan")
-            assert parsed is not None
-            cutoff = parsed
+        cutoff = cutoff_date(
+            ouder_dan,
+            wlz.settings.beleid.bewaartermijn_dagen,
+            day,
+            setting="[wlz.beleid] bewaartermijn_dagen",
+        )
         result = wlz.opschonen(cutoff, ook_open=ook_open)
     finally:
         ex.close()

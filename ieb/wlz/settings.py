@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ieb.config import check_bewaardagen
 from ieb.errors import ConfigurationError
 
 __all__ = [
@@ -158,12 +159,18 @@ class BeleidSettings(_Section):
     do not undo long-running samenloop retroactively). ``doorlopen``: WMO020 productcategorieen
     that may continue next to the Wlz (default 08 vervoerdiensten/regiotaxi, 11-14 rolstoelen,
     vervoer-, woon- en overige hulpmiddelen/woningaanpassingen). ``bewaartermijn_dagen``: the
-    default of ``ieb wlz opschonen``."""
+    default of ``ieb wlz opschonen``, at least :data:`ieb.config.MIN_BEWAARDAGEN` (365) like
+    ``[bewaren] dagen``."""
 
     stopdatum: Literal["dag_voor_ingang", "ingangsdatum", "afgiftedatum"] = "dag_voor_ingang"
     terugwerkend_max_dagen: int = Field(default=90, ge=0, le=3660)
     doorlopen: list[str] = Field(default_factory=lambda: ["08", "11", "12", "13", "14"])
-    bewaartermijn_dagen: int = Field(default=365, ge=1, le=36600)
+    bewaartermijn_dagen: int = Field(default=365, le=36600)
+
+    @field_validator("bewaartermijn_dagen")
+    @classmethod
+    def _floor(cls, value: int) -> int:
+        return check_bewaardagen(value)
 
     @field_validator("doorlopen")
     @classmethod
@@ -193,7 +200,7 @@ def parse_wlz_settings(raw: Any) -> WlzSettings:
     except (ValidationError, TypeError, ValueError) as exc:
         if isinstance(exc, ValidationError):
             problems = [
-                f"wlz.{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
+                f"wlz.{'.'.join(str(x) for x in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
                 for e in exc.errors(include_input=False, include_url=False)
             ]
         else:

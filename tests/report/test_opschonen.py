@@ -156,10 +156,43 @@ def test_the_command_takes_the_term_from_ieb_toml_and_refuses_a_short_one(
     assert result.exit_code == 0, result.output
     assert "Ouder dan 2021-06-03" in result.output and "--dry-run" in result.output
     short = runner.invoke(app, ["opschonen", "--config", str(config), "--ouder-dan", "30"])
-    assert short.exit_code == 2 and "365" in short.output
+    assert (
+        short.exit_code == 2
+        and "--ouder-dan: 30 dagen is korter dan de kortste bewaartermijn (365" in short.output
+    )
+    recent = runner.invoke(
+        app,
+        [
+            "opschonen",
+            "--config",
+            str(config),
+            "--ouder-dan",
+            "2031-01-01",
+            "--dry-run",
+            "--today",
+            "2031-06-01",
+        ],
+    )
+    assert recent.exit_code == 2 and "minder dan 365 dagen voor vandaag" in recent.output
+    dutch = runner.invoke(
+        app,
+        [
+            "opschonen",
+            "--config",
+            str(config),
+            "--ouder-dan",
+            "03-06-2021",
+            "--dry-run",
+            "--today",
+            "2031-06-01",
+        ],
+    )
+    assert dutch.exit_code == 0 and "Ouder dan 2021-06-03" in dutch.output  # the one parser: DD-MM-JJJJ too
     config.write_text(f'database = "{year.db}"\ngemeenten = ["0363"]\n\n[bewaren]\ndagen = 7\n')
     bad = runner.invoke(app, ["opschonen", "--config", str(config), "--dry-run"])
-    assert bad.exit_code != 0 and "bewaren" in bad.output
+    assert (
+        bad.exit_code == 2 and "bewaren.dagen: 7 dagen is korter dan de kortste bewaartermijn" in bad.output
+    )
 
 
 def test_opschonen_on_both_databases_keeps_the_plan_and_the_duplicate_check(

@@ -115,13 +115,12 @@ def test_the_whole_wlz_flow_on_the_command_line(workdir: Path) -> None:
     assert "2 lopend of aangevraagd, 2 beëindigd sinds de vorige upload" in out
     assert f"0363;{B[0]};;01-01-2026;31-05-2026" in (workdir / "upload2.csv").read_text()
 
-    out = cli("wlz", "opschonen", "--ouder-dan", "0", "--today", "2026-06-30")
-    assert "verwijderd: 4 signaal/signalen" in out and "bewaard: 1 open" in out
-    assert "0 bericht(en) gepland" in cli(
-        "plan", f"{w}/gewenst.csv", "--today", "2026-06-20"
-    )  # decisions stay
-    cli("wlz", "opschonen", "--ouder-dan", "2026-07-01", "--ook-open", "--today", "2026-06-30")
-    assert json.loads(cli("wlz", "lijst", "--format", "json"))["open"] == 0
+    # the retention floor (365 days, like [bewaren] dagen): a term too short removes nothing
+    out = cli("wlz", "opschonen", "--ouder-dan", "0", "--today", "2026-06-30", code=2)
+    assert "--ouder-dan" in out and "365" in out and "bewaartermijn_dagen" in out
+    out = cli("wlz", "opschonen", "--ouder-dan", "2026-07-01", "--ook-open", "--today", "2026-06-30", code=2)
+    assert "--ouder-dan" in out and "365" in out
+    assert json.loads(cli("wlz", "lijst", "--format", "json"))["open"] == 1
 
     everything = "\n".join(cli.outputs)
     for b in B:
@@ -146,3 +145,57 @@ def test_a_missing_column_and_a_wrong_setting_are_named(workdir: Path) -> None:
     out = cli("wlz", "lijst", code=2)
     assert "wlz.upload.scheidingsteken" in out
     assert B[0] not in out and "Jansen" not in out
+
+
+def _signals(workdir: Path, cli: Cli, ontvangen: str) -> None:
+    """Four persons with an eigen bijdrage since 2024, then a Wlz signal for each, received on ``ontvangen``."""
+    (workdir / "gewenst-2024.csv").write_text(
+        "bsn;start;stop\n" + "".join(f"{b};2024-01-01;\n" for b in B[:4])
+    )
+    cli("plan", f"{workdir}/gewenst-2024.csv", "--queue", "--today", "2024-02-05")
+    report = workdir / "signalen.csv"
+    report.write_text(
+        "bsn;naam;aanvraagdatum;afgiftedatum;ingangsdatum\n"
+        + "".join(f"{b};{n};01-03-2025;01-04-2025;01-05-2025\n" for b, n in zip(B[:4], NAMES, strict=False))
+    )
+    assert "4 nieuw signaal/signalen" in cli("wlz", "signalen", str(report), "--ontvangen", ontvangen)
+
+
+def test_opschonen_removes_signals_past_the_term_and_keeps_the_decisions(workdir: Path) -> None:
+    cli = Cli(workdir)
+    _signals(workdir, cli, "2025-06-15")
+    cli("wlz", "besluit", B[0], "--stop", "2025-05-31")
+    cli("wlz", "besluit", B[1], "--doorlopen")
+    # the default term ([wlz.beleid] bewaartermijn_dagen = 365): 2025-06-15 is within it on 2026-06-14
+    out = cli("wlz", "opschonen", "--today", "2026-06-14")
+    assert "verwijderd: 0 signaal/signalen" in out
+    out = cli("wlz", "opschonen", "--today", "2026-06-30")  # cut-off 2025-06-30
+    assert "verwijderd: 2 signaal/signalen ontvangen voor 2025-06-30" in out and "bewaard: 2 open" in out
+    out = cli("wlz", "opschonen", "--ouder-dan", "30-06-2025", "--ook-open", "--today", "2026-06-30")
+    assert "verwijderd: 2 signaal/signalen" in out
+    listed = json.loads(cli("wlz", "lijst", "--format", "json", "--today", "2026-06-30"))
+    assert listed["open"] == 0
+    status = json.loads(cli("status", "--format", "json", "--today", "2026-06-30"))
+    assert status["wlz"]["besluiten"] == {"stop": 1, "doorlopen": 1}  # decisions outlive the signals
+
+
+def test_opschonen_refuses_a_short_term_in_ieb_toml_and_a_future_today(workdir: Path) -> None:
+    cli = Cli(workdir)
+    _signals(workdir, cli, "2025-06-15")
+    out = cli("wlz", "opschonen", "--today", "9999-01-01", code=2)  # a typo would cut past the term
+    assert "--today" in out and "9999-01-01" in out
+    out = cli("wlz", "opschonen", "--ouder-dan", "364", "--today", "2026-06-30", code=2)
+    assert "364 dagen is korter dan de kortste bewaartermijn (365 dagen" in out
+    out = cli("wlz", "opschonen", "--ouder-dan", "gisteren", "--today", "2026-06-30", code=2)
+    assert "geen aantal dagen en geen datum" in out
+    config = workdir / "ieb.toml"
+    good = config.read_text()
+    config.write_text(good.replace("terugwerkend_max_dagen = 120", "bewaartermijn_dagen = 30"))
+    out = cli("wlz", "opschonen", "--today", "2026-06-30", code=2)
+    assert (
+        "wlz.beleid.bewaartermijn_dagen" in out and "korter dan de kortste bewaartermijn (365 dagen)" in out
+    )
+    config.write_text(good)
+    assert (
+        json.loads(cli("wlz", "lijst", "--format", "json", "--today", "2026-06-30"))["open"] == 4
+    )  # nothing gone
