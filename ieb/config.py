@@ -22,6 +22,9 @@ to the file's folder. Shape (see :func:`example_toml` for the commented file ``i
     connect_timeout = 5.0                      # seconds
     operation_timeout = 30.0                   # seconds, total per send
 
+    [tls]                                      # revocation (docs/security.md)
+    crl = ["pki/crl"]                          # CRL files or folders (PEM/DER); [] = no check
+
     [receiver]                                 # where retouren arrive (ieb serve)
     host = "127.0.0.1"
     port = 8443
@@ -67,6 +70,7 @@ __all__ = [
     "RetrySettings",
     "SimulatorConfig",
     "SimulatorSettings",
+    "TlsSettings",
     "check_bewaardagen",
     "example_toml",
     "find_config",
@@ -167,6 +171,18 @@ def check_bewaardagen(value: int) -> int:
     return value
 
 
+class TlsSettings(_Section):
+    """``[tls]``: certificate revocation for mutual TLS and WS-Security (docs/security.md).
+
+    ``crl``: CRL files or folders (PEM or DER; relative to the config file), e.g.
+    ``crl = ["pki/crl"]``; empty = no revocation checking. Every CA of the peer's chain needs its
+    CRL (root, domain CA, TSP CA). ``ieb`` never downloads CRLs: refresh the files (cron); a running
+    ``ieb serve`` picks up a replaced file within a minute. An unreadable, expired or badly signed
+    CRL stops the command with a configuration error naming the file."""
+
+    crl: list[Path] = Field(default_factory=list)
+
+
 class BewarenSettings(_Section):
     """``[bewaren]``: how long ``ieb opschonen`` keeps message contents and logs (docs/bewaren.md).
 
@@ -224,6 +240,8 @@ class IebConfig(_Base):
     release_xsd: Path | None = None
     organisatie: OrganisatieSettings = Field(default_factory=OrganisatieSettings)
     ggk: GgkSettings = Field(default_factory=GgkSettings)
+    #: ``[tls]``: CRLs for revocation checking (docs/security.md)
+    tls: TlsSettings = Field(default_factory=TlsSettings)
     receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
@@ -289,6 +307,8 @@ class SimulatorConfig(_Base):
     cert: Path | None = None
     key: Path | None = Field(default=None, repr=False)
     ca: Path | None = None
+    #: CRL files or folders (PEM or DER), as ``[tls] crl`` of ieb.toml; empty = no revocation check
+    crl: list[Path] = Field(default_factory=list)
     callback: str = ""
     allowed_oins: list[str] = Field(default_factory=list)
     sign: bool = False
@@ -466,6 +486,12 @@ connect_timeout = 5.0
 operation_timeout = 30.0
 # Grootste antwoord dat wordt gelezen (bytes).
 max_answer_bytes = 1048576
+
+[tls]
+# Intrekkingslijsten (CRL's) van alle PKIoverheid-CA's in de keten (root, domein-CA, TSP-CA):
+# bestanden of mappen, PEM of DER. Leeg = geen controle. ieb haalt ze niet zelf op: ververs ze
+# minstens elke 4 uur, bijvoorbeeld met cron (zie docs/security.md).
+crl = []
 
 [receiver]
 # Waar 'ieb serve' retouren (ggk_Du01) en Fo01 ontvangt, over mutual TLS.

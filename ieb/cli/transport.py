@@ -36,10 +36,10 @@ def _setup_logging(verbose: bool) -> None:
     setup_logging(verbose=verbose, json_lines=False)
 
 
-def _tls(cert: Path, key: Path, ca: Path) -> TlsFiles:
+def _tls(cert: Path, key: Path, ca: Path, crl: tuple[Path, ...] = ()) -> TlsFiles:
     from ieb.transport.tls import TlsFiles
 
-    return TlsFiles(cert=cert, key=key, ca=ca)
+    return TlsFiles(cert=cert, key=key, ca=ca, crl=crl)
 
 
 # ------------------------------------------------------------------------------------------ init
@@ -646,7 +646,7 @@ def simulate_serve_command(
         database = db if db is not None else sim.database_url
         service = SimulatorService(
             db=database,
-            tls=_tls(cert_p, key_p, ca_p),
+            tls=_tls(cert_p, key_p, ca_p, tuple(sim.resolve(p) or p for p in sim.crl)),
             callback_url=url,
             host=host or sim.host,
             port=port if port is not None else sim.port,

@@ -67,7 +67,7 @@ from ieb.transport.outbox import Outbox, enqueue_fresh
 from ieb.transport.pki import load_certificates, oin_from_certificate
 from ieb.transport.sender import DrainResult, ResultCallback, RetryCallback, RetryPolicy, Sender
 from ieb.transport.server import InboxEntry, Receiver
-from ieb.transport.tls import TlsFiles
+from ieb.transport.tls import TlsFiles, check_crls
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 
@@ -303,7 +303,11 @@ class Exchange:
                     f"organisatie.oin {o.oin} past niet bij het certificaat {cert} (OIN {found or 'geen'})",
                     code="CONFIG",
                 )
-        return TlsFiles(cert=cert, key=key, ca=ca)
+        files = TlsFiles(
+            cert=cert, key=key, ca=ca, crl=tuple(self.config.resolve(p) or p for p in self.config.tls.crl)
+        )
+        check_crls(files)  # [tls] crl: an unusable CRL stops here, naming the file (CrlError, CONFIG)
+        return files
 
     def client(self) -> GgkClient:
         """The GGk client from the config (mutual TLS, limits, optional WUS signing)."""

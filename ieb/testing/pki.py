@@ -27,6 +27,10 @@ Files written by :func:`create_test_pki` (PEM; keys unencrypted PKCS#8 with mode
     <dir>/<code>/key.pem        its private key
     <dir>/<code>/chain.pem      certificate + TSP CA + domain CA (for ssl.load_cert_chain)
     <dir>/pki.json              manifest read by :func:`load_test_pki`
+
+Revocation: :meth:`TestPki.write_crls` revokes service certificates (or a CA) and writes a CRL per
+CA (``<dir>/crl/{root,domain,tsp}.crl.pem``); :meth:`TestPki.issue_crl` makes single CRLs (also
+expired or badly signed ones, for tests).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from ieb.transport.pki import (
 __all__ = [
     "FIXED_NUMBERS",
     "TEST_OIN_PREFIX",
+    "CaLevel",
     "CertificateChainError",
     "Organisation",
     "Party",
@@ -96,6 +101,8 @@ _NAMES: Mapping[str, str] = {
 
 _OIN = re.compile(r"[0-9]{20}")
 KeyType = Literal["rsa", "ec"]
+#: a CA of the test PKI
+CaLevel = Literal["root", "domain", "tsp"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
@@ -182,6 +189,73 @@ class TestPki:
     def intermediate_certificates(self) -> list[x509.Certificate]:
         """The TSP and domain CA certificates."""
         return load_certificates(self.tsp_cert) + load_certificates(self.domain_cert)
+
+    def ca_key(self, ca: CaLevel) -> PrivateKey:
+        """The private key of CA ``ca`` (``"root"``, ``"domain"`` or ``"tsp"``)."""
+        key = serialization.load_pem_private_key((self.directory / "ca" / f"{ca}.key.pem").read_bytes(), None)
+        assert isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey))
+        return key
+
+    def ca_certificate(self, ca: CaLevel) -> x509.Certificate:
+        """The certificate of CA ``ca`` (``"root"``, ``"domain"`` or ``"tsp"``)."""
+        path = {"root": self.root_cert, "domain": self.domain_cert, "tsp": self.tsp_cert}[ca]
+        return load_certificates(path)[0]
+
+    def issue_crl(
+        self,
+        ca: CaLevel,
+        revoked: Iterable[x509.Certificate] = (),
+        *,
+        this_update: _dt.datetime | None = None,
+        next_update: _dt.datetime | None = None,
+        signing_key: PrivateKey | None = None,
+    ) -> x509.CertificateRevocationList:
+        """A CRL of CA ``ca`` listing ``revoked`` (certificates it issued), valid from
+        ``this_update`` (default an hour ago) to ``next_update`` (default a day after
+        ``this_update``), signed with the CA's key (or ``signing_key``, to make a bad one)."""
+        start = this_update or _dt.datetime.now(_dt.UTC) - _dt.timedelta(hours=1)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.ca_certificate(ca).subject)
+            .last_update(start)
+            .next_update(next_update or start + _dt.timedelta(days=1))
+        )
+        for cert in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(cert.serial_number)
+                .revocation_date(start)
+                .build()
+            )
+        return builder.sign(signing_key or self.ca_key(ca), hashes.SHA256())
+
+    def write_crls(
+        self,
+        revoke: Iterable[str] = (),
+        *,
+        directory: str | os.PathLike[str] | None = None,
+        this_update: _dt.datetime | None = None,
+        next_update: _dt.datetime | None = None,
+    ) -> Path:
+        """Revoke and publish: write the CRLs of the three CAs (``root.crl.pem``,
+        ``domain.crl.pem``, ``tsp.crl.pem``; PEM) to ``directory`` (default ``<pki>/crl``) and
+        return that folder, usable as ``[tls] crl = ["<folder>"]``. ``revoke``: party codes (their
+        service certificates, revoked by the TSP CA) and ``"tsp"`` / ``"domain"`` (the CA
+        certificates themselves, revoked by their issuer). Raises :class:`ConfigurationError` for
+        an unknown code."""
+        out = Path(directory) if directory is not None else self.directory / "crl"
+        by_ca: dict[CaLevel, list[x509.Certificate]] = {"root": [], "domain": [], "tsp": []}
+        for code in revoke:
+            if code == "tsp":
+                by_ca["domain"].append(self.ca_certificate("tsp"))
+            elif code == "domain":
+                by_ca["root"].append(self.ca_certificate("domain"))
+            else:
+                by_ca["tsp"].append(self.party(code).certificate())
+        for ca, certs in by_ca.items():
+            crl = self.issue_crl(ca, certs, this_update=this_update, next_update=next_update)
+            _write(out / f"{ca}.crl.pem", crl.public_bytes(serialization.Encoding.PEM))
+        return out
 
     def files(self) -> list[Path]:
         """Every file written, for listing."""

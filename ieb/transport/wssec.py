@@ -42,6 +42,7 @@ from lxml import etree
 
 from ieb.errors import ConfigurationError, IebError, XmlSecurityError
 from ieb.ggk.errors import SoapError
+from ieb.transport import revocation
 from ieb.types import mask_bsns
 from ieb.xmlsafe import MAX_ENVELOPE_BYTES, XmlProblem, parse_untrusted, safe_parser
 
@@ -797,8 +798,10 @@ def _verify_chain(
     if hit is not None:
         at, start, end, chain = hit
         if tick - at < CHAIN_CACHE_SECONDS and start <= now <= end:
+            revocation.check_chain(chain, now, error=CertificateError)  # every time: CRLs change
             return chain
     chain = _build_chain(leaf, roots, intermediates, now)
+    revocation.check_chain(chain, now, error=CertificateError)  # the CRLs configured for TLS
     start = max(c.not_valid_before_utc for c in chain)
     end = min(c.not_valid_after_utc for c in chain)
     with _chain_lock:

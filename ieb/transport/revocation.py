@@ -1,0 +1,297 @@
+"""Certificate revocation lists (CRLs) for the TLS handshake and the WS-Security chain check.
+
+The Digikoppeling rules (``spec/transport.md`` section 5) ask both sides to check the validity of
+the peer's PKIoverheid certificate *and the CRL*, refreshed at least every 4 hours. ``ieb`` never
+downloads a CRL (no CRL distribution point fetching): the operator configures files or folders
+(``[tls] crl = [...]`` in ieb.toml, ``crl = [...]`` in simulator.toml) and refreshes them, e.g.
+with cron + curl (docs/security.md). A running process picks up a replaced file by itself.
+
+Checking depth: the whole chain (OpenSSL's ``VERIFY_CRL_CHECK_CHAIN``), not only the peer's own
+certificate. A PKIoverheid chain has four levels, root -> domain CA -> TSP CA -> service
+certificate, and every CA of it publishes a CRL; the CA levels are run by different parties, and
+the case the Dutch state has actually had to handle is a TSP CA revoked as a whole (DigiNotar,
+2011). A leaf-only check would keep accepting every certificate of a revoked TSP CA. So the CRLs
+of all three CAs are needed (the root's own CRL covers the domain CAs), and a chain whose CA has
+no CRL configured is refused in the handshake (fail closed).
+
+Every configured CRL is checked when it is read: readable (PEM, possibly several in one file, or
+DER), not expired (``nextUpdate`` in the future), not issued in the future, and signed by a CA
+certificate we know (the CA bundle or our own certificate chain). Anything else raises
+:class:`CrlError` (a :class:`~ieb.errors.ConfigurationError` naming the file): a process refuses
+to start rather than silently checking less.
+
+:func:`load_crls` reads them into a :class:`CrlSet`; :func:`install` makes a set the one the
+WS-Security chain check (:func:`check_chain`) consults in this process.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from ieb.errors import ConfigurationError
+from ieb.transport.pki import CertificateChainError
+from ieb.types import mask_bsns
+
+__all__ = [
+    "MAX_CRL_BYTES",
+    "CertificateRevokedError",
+    "CrlError",
+    "CrlSet",
+    "LoadedCrl",
+    "check_chain",
+    "crl_files",
+    "install",
+    "installed",
+    "load_crls",
+]
+
+#: the largest CRL file read (bytes); PKIoverheid CRLs are far smaller
+MAX_CRL_BYTES = 64 * 1024 * 1024
+#: a CRL whose thisUpdate lies this far in the future is refused (clock skew allowed)
+_SKEW = _dt.timedelta(minutes=5)
+_PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.S)
+
+
+class CrlError(ConfigurationError):
+    """A configured CRL cannot be used: unreadable, expired, not yet valid, or not signed by a
+    known CA. ``location`` is the file."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"CRL {path}: {message}", code="CONFIG", location=str(path))
+        self.path = path
+
+
+class CertificateRevokedError(CertificateChainError):
+    """A certificate of the peer's chain is on its CA's CRL (or the CA's CRL has expired)."""
+
+
+@dataclass(frozen=True)
+class LoadedCrl:
+    """One checked CRL: the file it came from, the CRL, the CA certificate that signed it, the
+    revoked serial numbers and the validity window (UTC)."""
+
+    path: Path
+    crl: x509.CertificateRevocationList
+    issuer: x509.Certificate
+    serials: frozenset[int]
+    this_update: _dt.datetime
+    next_update: _dt.datetime
+
+    def pem(self) -> bytes:
+        """The CRL in PEM form (for an OpenSSL verify store)."""
+        return self.crl.public_bytes(serialization.Encoding.PEM)
+
+
+def _issuer_key(cert: x509.Certificate) -> tuple[bytes, bytes]:
+    """A CA by name and public key (a re-issued CA certificate with the same key matches)."""
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return cert.subject.public_bytes(), spki
+
+
+@dataclass(frozen=True)
+class CrlSet:
+    """The CRLs read from the configured files, each checked (see :func:`load_crls`)."""
+
+    crls: tuple[LoadedCrl, ...]
+    #: (path, mtime_ns, size) of every file read: a change means the set must be read again
+    stamp: tuple[tuple[str, int, int], ...]
+
+    def pem(self) -> bytes:
+        """Every CRL as PEM, for :meth:`ssl.SSLContext.load_verify_locations`."""
+        return b"".join(c.pem() for c in self.crls)
+
+    @property
+    def next_update(self) -> _dt.datetime:
+        """The earliest nextUpdate of the set (UTC): refresh the files before this moment."""
+        return min(c.next_update for c in self.crls)
+
+    def for_issuer(self, issuer: x509.Certificate) -> LoadedCrl | None:
+        """The newest CRL signed by ``issuer`` (by name and key), or None."""
+        key = _issuer_key(issuer)
+        found = [c for c in self.crls if _issuer_key(c.issuer) == key]
+        return max(found, key=lambda c: c.this_update) if found else None
+
+
+def crl_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The files of ``sources``: a file as given, a folder as its regular files (sorted, names
+    starting with ``.`` skipped). Raises :class:`CrlError` for a path that does not exist and for
+    a folder without files."""
+    out: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not found:
+                raise CrlError(path, "de map bevat geen CRL-bestanden")
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise CrlError(path, "bestand of map bestaat niet")
+    return out
+
+
+def _read(path: Path) -> list[x509.CertificateRevocationList]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_CRL_BYTES:
+            raise CrlError(path, f"groter dan {MAX_CRL_BYTES // (1024 * 1024)} MB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CrlError(path, f"niet te lezen ({exc.strerror or type(exc).__name__})") from None
+    try:
+        if b"-----BEGIN" in data:
+            blocks = _PEM_CRL.findall(data)
+            if not blocks:
+                raise ValueError("geen 'BEGIN X509 CRL'-blok")
+            return [x509.load_pem_x509_crl(b) for b in blocks]
+        return [x509.load_der_x509_crl(data)]
+    except ValueError as exc:
+        raise CrlError(path, f"geen leesbare CRL (PEM of DER): {exc}") from None
+
+
+def load_crls(
+    sources: Iterable[str | os.PathLike[str]],
+    trusted: Sequence[x509.Certificate],
+    *,
+    at: _dt.datetime | None = None,
+) -> CrlSet:
+    """Read and check every CRL of ``sources`` (files or folders, see :func:`crl_files`).
+
+    ``trusted``: the CA certificates a CRL may be signed by (the CA bundle and the intermediates
+    of our own chain). ``at``: the moment of the validity check (default now, UTC).
+    Raises :class:`CrlError` naming the file for a CRL that is unreadable, expired (nextUpdate
+    past or missing), issued in the future, signed by no certificate of ``trusted`` (unknown
+    issuer) or not validly signed by its issuer.
+    """
+    now = at or _dt.datetime.now(_dt.UTC)
+    cas = [c for c in trusted if _is_ca(c)]
+    loaded: list[LoadedCrl] = []
+    stamp: list[tuple[str, int, int]] = []
+    for path in crl_files(sources):
+        st = path.stat()
+        stamp.append((str(path), st.st_mtime_ns, st.st_size))
+        for crl in _read(path):
+            loaded.append(_check(path, crl, cas, now))
+    return CrlSet(tuple(loaded), tuple(stamp))
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _name(name: x509.Name) -> str:
+    try:
+        return mask_bsns(name.rfc4514_string())
+    except ValueError:
+        return "(onleesbare naam)"
+
+
+def _check(
+    path: Path, crl: x509.CertificateRevocationList, cas: Sequence[x509.Certificate], now: _dt.datetime
+) -> LoadedCrl:
+    issuer_name = _name(crl.issuer)
+    candidates = [c for c in cas if c.subject == crl.issuer]
+    if not candidates:
+        raise CrlError(
+            path,
+            f"uitgegeven door {issuer_name}, dat geen bekende CA is; oplossing: zet het CA-certificaat "
+            "in de CA-bundel (organisatie.ca)",
+        )
+    issuer = next((c for c in candidates if crl.is_signature_valid(c.public_key())), None)  # type: ignore[arg-type]
+    if issuer is None:
+        raise CrlError(path, f"de handtekening klopt niet met het certificaat van {issuer_name}")
+    this_update = crl.last_update_utc
+    next_update = crl.next_update_utc
+    if next_update is None:
+        raise CrlError(path, "heeft geen nextUpdate (geldigheid onbekend)")
+    if next_update <= now:
+        raise CrlError(
+            path,
+            f"is verlopen: nextUpdate {next_update:%Y-%m-%d %H:%M} UTC ligt voor nu "
+            f"({now:%Y-%m-%d %H:%M} UTC); oplossing: haal de actuele CRL op",
+        )
+    if this_update > now + _SKEW:
+        raise CrlError(path, f"is pas geldig vanaf {this_update:%Y-%m-%d %H:%M} UTC (klok?)")
+    serials = frozenset(r.serial_number for r in crl)
+    return LoadedCrl(path, crl, issuer, serials, this_update, next_update)
+
+
+# ------------------------------------------------------------------ the CRLs of this process
+
+_lock = threading.Lock()
+_installed: dict[tuple[bytes, bytes], LoadedCrl] = {}
+
+
+def install(crls: CrlSet) -> None:
+    """Make the CRLs of ``crls`` the ones :func:`check_chain` consults in this process (per CA,
+    the newest CRL installed so far wins; called by :mod:`ieb.transport.tls` when it builds a
+    context with CRLs)."""
+    with _lock:
+        for c in crls.crls:
+            key = _issuer_key(c.issuer)
+            old = _installed.get(key)
+            if old is None or c.this_update >= old.this_update:
+                _installed[key] = c
+
+
+def installed() -> list[LoadedCrl]:
+    """The CRLs :func:`check_chain` consults now (one per CA)."""
+    with _lock:
+        return list(_installed.values())
+
+
+def _uninstall_all() -> None:  # for tests
+    with _lock:
+        _installed.clear()
+
+
+def check_chain(
+    chain: Sequence[x509.Certificate],
+    now: _dt.datetime,
+    *,
+    error: Callable[[str], Exception] = CertificateRevokedError,
+) -> None:
+    """Refuse a verified ``chain`` (leaf first, root last) when a certificate of it is on the
+    installed CRL of its issuer, or when that CRL has expired at ``now``. A CA without an installed
+    CRL is not judged here (the TLS handshake, which checks the whole chain, refuses it).
+    Raises ``error(message)`` (default :class:`CertificateRevokedError`); the message names the
+    subject (BSNs masked), the serial number and the CRL file, nothing private."""
+    with _lock:
+        if not _installed:
+            return
+        table = dict(_installed)
+    for i, cert in enumerate(chain):
+        issuer = chain[i + 1] if i + 1 < len(chain) else cert
+        if i + 1 == len(chain) and cert.issuer != cert.subject:
+            continue  # a root that is not self-signed: its issuer is not in the chain
+        crl = table.get(_issuer_key(issuer))
+        if crl is None:
+            continue
+        if crl.next_update <= now:
+            raise error(
+                f"de CRL van {_name(issuer.subject)} ({crl.path.name}) is verlopen sinds "
+                f"{crl.next_update:%Y-%m-%d %H:%M} UTC: certificaten van deze CA worden geweigerd tot de "
+                "CRL is vernieuwd"
+            )
+        if cert.serial_number in crl.serials:
+            entry = crl.crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+            since = f" sinds {entry.revocation_date_utc:%Y-%m-%d}" if entry is not None else ""
+            raise error(
+                f"certificaat {_name(cert.subject)} (serienummer {cert.serial_number:x}) is ingetrokken"
+                f"{since} volgens de CRL {crl.path.name}"
+            )
