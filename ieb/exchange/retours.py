@@ -88,7 +88,7 @@ class Retours:
         if conn is not None:
             raise ValueError("alleen een Du01 wordt in de transactie van de ontvanger verwerkt")
         if isinstance(envelope, Fo01):
-            # issue 21: a TRANSIENT Fo01 (IB102 no route, ...) sends the same envelope again later
+            # issue 21: a TRANSIENT Fo01 (IB103 frozen, ...) sends the same envelope again later
             # and leaves the delivery pending (versioned code tables: ieb.transport.faults)
             cross = envelope.stuurgegevens.cross_refnummer or ""
             if resend_if_transient(Outbox(self._engine()), envelope.body.code, cross):

@@ -93,7 +93,7 @@ def _payload_level1(payload: bytes) -> list[str]:
 
 def _transient_fo01(error: str) -> bool:
     """True when an inbox row's ``error`` records an injected Fo01 whose code a sender treats as
-    transient (:func:`ieb.transport.faults.classify`: IB102, IB103, ...): its resend is processed."""
+    transient (:func:`ieb.transport.faults.classify`: IB103, IB023, ...): its resend is processed."""
     from ieb.transport.faults import FaultKind, classify
 
     parts = error.split()

@@ -8,7 +8,7 @@
     │   │                          we cannot read, the total deadline passed)
     │   └── TransientFaultError    the receiver refused FOR NOW with a code the versioned code
     │                              table calls transient (:mod:`ieb.transport.faults`, e.g. StUF058
-    │                              "cannot store", IB102 "no route"); .code = that code
+    │                              "cannot store", IB103 "frozen"); .code = that code
     ├── PermanentSendError         resending will not help until someone fixes something; .hint
     │   │                          says what (certificate does not chain, hostname mismatch,
     │   │                          HTTP 4xx, answer not in the WSDL, plain http, answer too large)

@@ -13,13 +13,16 @@ version name, and every code is classified explicitly.
 
 Classification (each row of the tables below):
 
-* **transient**: ``IB102`` no route and ``IB103`` message type frozen (2018), ``IB023`` functie
-  not active (2025), ``StUF058`` the receiver could not process the message now (what our own
+* **transient**: ``IB103`` message type frozen (2018), ``IB023`` functie not active (2025), ``StUF058`` the receiver could not process the message now (what our own
   receiver answers when it cannot store: disk full, database down). Also any fault answered with
   HTTP 503 (the receiver says "try later", whatever the code).
 * **permanent**: everything else in the lists (XSD, size, authorisation, unknown organisation,
   functie, ZIP, ...), and any code in no list (a human looks at it; unknown codes are never
-  retried blindly).
+  retried blindly). ``IB102`` "no route" is permanent: spec/transport.md lists it beside ``IB101``
+  "no valid CPA for organisation and message type", a routing/configuration state at the GGk that
+  the same envelope sent again cannot change until someone configures the route, whereas ``IB103``
+  names a temporary state ("bevroren", not processed *now*). (An earlier table called IB102
+  transient; issue 25 called it permanent.)
 
 :func:`classify` picks the table by date (:func:`table_for`): the 2025 list from
 :data:`GGK_2025_11`'s ``valid_from``; a code that is not in the chosen table is looked up in the
@@ -102,7 +105,7 @@ def _table(version: str, valid_from: dt.date, source: str, rows: list[FaultRule]
     return FaultTable(version, valid_from, source, rules)
 
 
-_TRANSIENT_2018 = {"IB102", "IB103"}
+_TRANSIENT_2018 = {"IB103"}
 
 #: The 2018 list: the codes of :class:`ieb.ggk.codes.FoutCode` with their omschrijving, plus IB216
 #: named by the same document.

@@ -913,8 +913,8 @@ class Outbox:
 
     def resend_after_fault(self, referentienummer: str, reason: str, delay: float) -> bool:
         """Send an ``acknowledged`` row again after ``delay`` seconds (the same envelope) because
-        the other side reported a TRANSIENT fault for it afterwards (a Fo01 such as IB102 "no
-        route"); counts as one attempt. False when the row is not acknowledged (unknown, already
+        the other side reported a TRANSIENT fault for it afterwards (a Fo01 such as IB103 "message
+        type frozen"); counts as one attempt. False when the row is not acknowledged (unknown, already
         requeued, or finished otherwise)."""
         t = self.table
         now = self.clock()

@@ -28,7 +28,8 @@ T, P = FaultKind.TRANSIENT, FaultKind.PERMANENT
 @pytest.mark.parametrize(
     ("code", "table", "kind"),
     [
-        ("IB102", GGK_2018, T),  # no route
+        ("IB101", GGK_2018, P),  # no valid CPA
+        ("IB102", GGK_2018, P),  # no route: a configuration at the GGk, like IB101 (spec/transport.md)
         ("IB103", GGK_2018, T),  # message type frozen
         ("IB007", GGK_2018, P),  # too large (2018)
         ("IB007", GGK_2025_11, P),  # functie + organisatie not allowed (2025)
@@ -51,7 +52,8 @@ def test_the_lists_are_versioned_and_renumbered() -> None:
     assert "groot" in GGK_2018.rules["IB007"].omschrijving
     assert "25 MB" in GGK_2025_11.rules["IB003"].omschrijving and "IB003" not in GGK_2018.rules
     # an old-list code that the new list lacks is still known (a GGk on the old numbers)
-    assert classify("IB102", day=dt.date(2026, 1, 1)).kind is T
+    assert classify("IB103", day=dt.date(2026, 1, 1)).kind is T
+    assert classify("IB102", day=dt.date(2026, 1, 1)).kind is P
 
 
 def _fo03(code: str) -> Any:
