@@ -190,6 +190,7 @@ class _CrlWatch:
         self.context: ssl.SSLContext | None = None  # None: the watching context itself
         self.checked = time.monotonic()
         self.warned_expiry = False
+        self.refused: tuple[tuple[str, int, int], ...] | None = None  # files that failed the checks
         self.lock = threading.Lock()
 
     def _stamp(self) -> tuple[tuple[str, int, int], ...] | None:
@@ -209,10 +210,11 @@ class _CrlWatch:
                 return self.context or owner
             self.checked = tick
             stamp = self._stamp()
-            if stamp is not None and stamp != self.crls.stamp:
+            if stamp is not None and stamp not in (self.crls.stamp, self.refused):
                 try:
                     fresh, crls = _build(self.kind, self.files, self.check_hostname, watch=False)
                 except ConfigurationError as exc:
+                    self.refused = stamp  # logged once per version of the files
                     log.error("nieuwe CRL's niet in gebruik genomen, de vorige blijven gelden: %s", exc)
                 else:
                     assert crls is not None

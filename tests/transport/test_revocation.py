@@ -229,6 +229,8 @@ def test_a_replaced_crl_file_is_picked_up_by_the_running_receiver(
     )
     _send(server.url, _files(pki, "GGK", None))
     assert len(handled.calls) == 2
+    # logged once per version of the files, not at every look
+    assert sum("niet in gebruik genomen" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_contexts_without_crls_check_nothing_extra(pki: TestPki) -> None:
