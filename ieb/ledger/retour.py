@@ -153,9 +153,9 @@ def _plan(cls: type[IebModel], msg_ns: str, basis_ns: str) -> tuple[_Field, ...]
 def _collect_planned(element: etree._Element, plan: tuple[_Field, ...]) -> dict[str, Any]:
     """``ieb.codec._collect`` with the field plan of the model class (same dict, same errors)."""
     children: dict[Any, etree._Element] = {}
-    for child in element:
-        if isinstance(child.tag, str):
-            children.setdefault(child.tag, child)
+    for each in element:
+        if isinstance(each.tag, str):
+            children.setdefault(each.tag, each)
     values: dict[str, Any] = {}
     for f in plan:
         child = children.get(f.tag)
@@ -184,7 +184,7 @@ def _collect_planned(element: etree._Element, plan: tuple[_Field, ...]) -> dict[
 
 def _to_model(root: etree._Element) -> Any:
     """:func:`ieb.codec.element_to_model` on the default registry, with :func:`_collect_planned`."""
-    pack, row = default_registry.detect(root)
+    _pack, row = default_registry.detect(root)
     cls = row.model
     if not (isinstance(cls, type) and issubclass(cls, Message)):
         return element_to_model(root)  # a pack with its own codec, or no typed model: the codec decides
@@ -249,11 +249,73 @@ def process_retours(
         for item in files:
             chunk.append(item)
             if len(chunk) >= _CHUNK:
-                _process_chunk(ledger, conn, chunk, today, seen, results)
+                _process_chunk(ledger, conn, chunk, today, seen, results, None)
                 chunk = []
         if chunk:
-            _process_chunk(ledger, conn, chunk, today, seen, results)
+            _process_chunk(ledger, conn, chunk, today, seen, results, None)
     return results
+
+
+#: ``(file, bytes)`` of a retour file, or ``(file, reason)`` when it could not be read
+_Read = tuple[str, bytes | str]
+
+
+def _read_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Read]:
+    for p in paths:
+        name = str(p)
+        try:
+            yield name, Path(p).read_bytes()
+        except OSError as exc:
+            yield name, f"niet te lezen ({exc.strerror})"
+
+
+def process_retour_paths(
+    ledger: Ledger,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    today: dt.date | None = None,
+    on_failed: Callable[[str, bytes, str], None] | None = None,
+) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
+    """Process retour files each on its own (``ieb retour FILES``): a file that cannot be read or
+    processed does not block the others. Returns (outcomes, [(file, reason)]), both in input order.
+
+    The ledger ends exactly as if every file were given to :func:`process_retours` alone, one after
+    the other (tests/ledger/test_retour_fast.py), but the files are read, looked up and applied in
+    chunks of 500, each chunk ONE transaction: a crash loses at most the chunk under way, and running
+    again reports what was applied as ``duplicate``. ``on_failed(file, bytes, reason)`` is called for
+    every readable file that failed, after its chunk is committed (outside its transaction), in
+    input order; a file that cannot be read is only reported (``niet te lezen (...)``)."""
+    done: list[RetourOutcome] = []
+    failed: list[tuple[str, str]] = []
+    seen: dict[int, _Applied] = {}
+    chunk: list[_Read] = []
+
+    def flush() -> None:
+        readable = [(n, d) for n, d in chunk if isinstance(d, bytes)]
+        bad: dict[int, RetourInputError] = {}
+        with ledger.transaction() as unit:
+            _process_chunk(ledger, unit.connection, readable, today, seen, done, bad)
+        k = 0
+        for name, data in chunk:
+            if not isinstance(data, bytes):
+                failed.append((name, data))
+                continue
+            error = bad.get(k)
+            k += 1
+            if error is not None:
+                reason = str(error)
+                if on_failed is not None:
+                    on_failed(name, data, reason)
+                failed.append((name, reason))
+
+    for item in _read_files(paths):
+        chunk.append(item)
+        if len(chunk) >= _CHUNK:
+            flush()
+            chunk = []
+    if chunk:
+        flush()
+    return done, failed
 
 
 def _process_chunk(
@@ -263,7 +325,11 @@ def _process_chunk(
     today: dt.date | None,
     seen: dict[int, _Applied],
     results: list[RetourOutcome],
+    bad: dict[int, RetourInputError] | None,
 ) -> None:
+    """Apply one chunk. ``bad`` None: raise the first bad file's error (all or nothing); else every
+    file stands alone: ``bad[index in chunk]`` gets its error, the others are applied as if each came
+    in its own :func:`process_retours` call after the files before it."""
     parsed: list[tuple[str, bytes, Any]] = []
     for name, data in chunk:
         try:
@@ -272,91 +338,118 @@ def _process_chunk(
             parsed.append((name, data, exc))
     rows = ledger.find_many(conn, [_key(m) for _, _, m in parsed if not isinstance(m, RetourInputError)])
     updates: list[dict[str, Any]] = []
-    for name, data, message in parsed:
-        if isinstance(message, RetourInputError):
-            raise message
-        h = message.header
-        ident = h.bericht_identificatie
-        row = rows.get(_key(message))
-        retour_row = message_row(str(message.bericht))
-        heen = retour_row.answers
-        key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
-        if row is None or row.bericht != heen:
-            raise UnknownRetourError(
-                f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+    for index, (name, data, message) in enumerate(parsed):
+        try:
+            if isinstance(message, RetourInputError):
+                raise message
+            outcome = _apply_one(name, data, message, rows, seen, strict=bad is not None)
+        except RetourInputError as exc:
+            if bad is None:
+                raise
+            bad[index] = exc
+            continue
+        results.append(outcome[0])
+        if outcome[1] is not None:
+            updates.append(outcome[1])
+    ledger.set_retours(conn, updates)
+
+
+def _apply_one(
+    name: str,
+    data: bytes,
+    message: Any,
+    rows: dict[tuple[str, str, dt.date], Any],
+    seen: dict[int, _Applied],
+    *,
+    strict: bool,
+) -> tuple[RetourOutcome, dict[str, Any] | None]:
+    """What one retour does: its outcome and the update of its heenbericht's row (None for a
+    duplicate); raises RetourInputError. ``strict``: a retour applied earlier in this call is the
+    same retour under the rule for a stored one (same bytes, or same IdentificatieRetour AND
+    DagtekeningRetour), as when each file is its own call; else the same bytes or the same
+    IdentificatieRetour (:func:`process_retours`' rule within one batch)."""
+    h = message.header
+    ident = h.bericht_identificatie
+    row = rows.get(_key(message))
+    retour_row = message_row(str(message.bericht))
+    heen = retour_row.answers
+    key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
+    if row is None or row.bericht != heen:
+        raise UnknownRetourError(
+            f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+            location=name,
+        )
+    if message.client is not None:
+        client_bsn = str(message.client.bsn)
+        klass = _klasse(message, retour_row)
+        nummer = getattr(klass, field_name(retour_row.key_element or ""), None)
+        if client_bsn != row.bsn or nummer != row.eb_start_nummer:
+            raise RetourInputError(
+                f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
+                f"{nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
+                f"{row.eb_start_nummer}; niets verwerkt",
                 location=name,
             )
-        if message.client is not None:
-            client_bsn = str(message.client.bsn)
-            klass = _klasse(message, retour_row)
-            nummer = getattr(klass, field_name(retour_row.key_element or ""), None)
-            if client_bsn != row.bsn or nummer != row.eb_start_nummer:
-                raise RetourInputError(
-                    f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
-                    f"{nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
-                    f"{row.eb_start_nummer}; niets verwerkt",
-                    location=name,
-                )
-        outcome, codes = classify(message)
-        retour_id = str(h.identificatie_retour)
-        applied = seen.get(row.id)
-        if applied is not None:
-            same = applied.payload == data or applied.identificatie == retour_id
-            previous_id, previous_outcome = applied.identificatie, applied.outcome
-        elif row.retour_payload is not None:
-            same = row.retour_payload == data or (
-                row.retour_identificatie == retour_id and row.retour_dagtekening == h.dagtekening_retour
+    outcome, codes = classify(message)
+    retour_id = str(h.identificatie_retour)
+    applied = seen.get(row.id)
+    same: bool | None
+    if applied is not None:
+        if strict:
+            same = applied.payload == data or (
+                applied.identificatie == retour_id and applied.dagtekening == h.dagtekening_retour
             )
-            previous_id, previous_outcome = row.retour_identificatie, row.outcome
         else:
-            same = None
-        if same is not None:
-            if not same:
-                raise DuplicateRetourError(
-                    f"{name}: het heenbericht ({key}) heeft al een andere retour "
-                    f"(IdentificatieRetour {previous_id}); niets verwerkt",
-                    location=name,
-                )
-            results.append(
-                RetourOutcome(
-                    name,
-                    message.bericht,
-                    str(h.afzender),
-                    str(ident.identificatie),
-                    ident.dagtekening,
-                    previous_outcome,
-                    codes,
-                    duplicate=True,
-                    delivery_id=row.id,
-                )
-            )
-            continue
-        updates.append(
-            {
-                "delivery_id": row.id,
-                "outcome": outcome,
-                "codes": codes,
-                "identificatie": retour_id,
-                "dagtekening": h.dagtekening_retour,
-                "payload": data,
-                "source": name,
-                "detail": row.detail,
-            }
+            same = applied.payload == data or applied.identificatie == retour_id
+        previous_id, previous_outcome = applied.identificatie, applied.outcome
+    elif row.retour_payload is not None:
+        same = row.retour_payload == data or (
+            row.retour_identificatie == retour_id and row.retour_dagtekening == h.dagtekening_retour
         )
-        seen[row.id] = _Applied(data, retour_id, h.dagtekening_retour, outcome)
-        results.append(
-            RetourOutcome(
-                name,
-                message.bericht,
-                str(h.afzender),
-                str(ident.identificatie),
-                ident.dagtekening,
-                outcome,
-                codes,
-                delivery_id=row.id,
+        previous_id, previous_outcome = row.retour_identificatie, row.outcome
+    else:
+        same = None
+    if same is not None:
+        if not same:
+            raise DuplicateRetourError(
+                f"{name}: het heenbericht ({key}) heeft al een andere retour "
+                f"(IdentificatieRetour {previous_id}); niets verwerkt",
+                location=name,
             )
+        dup = RetourOutcome(
+            name,
+            message.bericht,
+            str(h.afzender),
+            str(ident.identificatie),
+            ident.dagtekening,
+            previous_outcome,
+            codes,
+            duplicate=True,
+            delivery_id=row.id,
         )
-    ledger.set_retours(conn, updates)
+        return dup, None
+    seen[row.id] = _Applied(data, retour_id, h.dagtekening_retour, outcome)
+    update = {
+        "delivery_id": row.id,
+        "outcome": outcome,
+        "codes": codes,
+        "identificatie": retour_id,
+        "dagtekening": h.dagtekening_retour,
+        "payload": data,
+        "source": name,
+        "detail": row.detail,
+    }
+    new = RetourOutcome(
+        name,
+        message.bericht,
+        str(h.afzender),
+        str(ident.identificatie),
+        ident.dagtekening,
+        outcome,
+        codes,
+        delivery_id=row.id,
+    )
+    return new, update
 
 
 def process_retour_files(
