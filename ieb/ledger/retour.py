@@ -69,7 +69,11 @@ def _klasse(retour: Any, row: MessageDef) -> Any:
 def classify(retour: Any) -> tuple[str, tuple[str, ...]]:
     """(outcome, codes) of a typed retour model of any registered release; ``codes`` are the header,
     client and class codes in that order. Raises UnknownMessageError for a model no pack knows."""
-    row = message_row(str(retour.bericht))
+    return _classify(retour, message_row(str(retour.bericht)))
+
+
+def _classify(retour: Any, row: MessageDef) -> tuple[str, tuple[str, ...]]:
+    """:func:`classify` with the retour's table row."""
     codes: list[str] = [c.value for c in retour.header.retour_codes]
     if retour.client is not None:
         klass = _klasse(retour, row)
@@ -182,40 +186,39 @@ def _collect_planned(element: etree._Element, plan: tuple[_Field, ...]) -> dict[
     return values
 
 
-def _to_model(root: etree._Element) -> Any:
-    """:func:`ieb.codec.element_to_model` on the default registry, with :func:`_collect_planned`."""
+def _to_model(root: etree._Element) -> tuple[Any, MessageDef]:
+    """:func:`ieb.codec.element_to_model` on the default registry, with :func:`_collect_planned`;
+    also the message's table row (of the pack its namespace belongs to)."""
     _pack, row = default_registry.detect(root)
     cls = row.model
     if not (isinstance(cls, type) and issubclass(cls, Message)):
-        return element_to_model(root)  # a pack with its own codec, or no typed model: the codec decides
+        return element_to_model(root), row  # a pack with its own codec, or no model: the codec decides
     try:
-        return cls.model_validate(_collect_planned(root, _plan(cls, cls.namespace(), cls.basis_namespace)))
+        plan = _plan(cls, cls.namespace(), cls.basis_namespace)
+        return cls.model_validate(_collect_planned(root, plan)), row
     except ValidationError as exc:
         raise model_error(cls, exc) from None
 
 
-def _read(name: str, data: bytes, today: dt.date | None) -> Any:
-    """Parse one retour file (a typed retour model, as ``from_xml(data, today=today)`` gives it); a
-    corrupt file or a message that is no retour of a registered release raises
-    :class:`RetourInputError`."""
+def _read(name: str, data: bytes, today: dt.date | None) -> tuple[Any, MessageDef]:
+    """Parse one retour file: the typed retour model (as ``from_xml(data, today=today)`` gives it)
+    and its table row. A corrupt file or a message that is no retour of a registered release raises
+    :class:`RetourInputError`. The row is that of the pack the namespace belongs to (before issue
+    22 it was looked up by message name, loading every pack: the same row, names being unique)."""
     try:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise MessageInvalidError(f"verwacht bytes, niet {type(data).__name__}", [])
-        message = _to_model(_validated_root(bytes(data), today=today, worst=2, registry=None))
+        message, row = _to_model(_validated_root(bytes(data), today=today, worst=2, registry=None))
     except MessageInvalidError as exc:
         first = exc.issues[0].message if exc.issues else exc.message
         raise RetourInputError(f"{name}: geen geldige retour: {first}", location=name) from exc
     except IebError as exc:
         raise RetourInputError(f"{name}: geen iEb-retour: {exc.message}", location=name) from exc
-    try:
-        row: MessageDef | None = message_row(str(message.bericht))
-    except IebError:
-        row = None
-    if row is None or not row.is_retour:
+    if not row.is_retour:
         raise RetourInputError(
             f"{name}: dit is een {message.bericht}, geen retour ({_retour_names(row)})", location=name
         )
-    return message
+    return message, row
 
 
 def _retour_names(row: MessageDef | None) -> str:
@@ -330,19 +333,19 @@ def _process_chunk(
     """Apply one chunk. ``bad`` None: raise the first bad file's error (all or nothing); else every
     file stands alone: ``bad[index in chunk]`` gets its error, the others are applied as if each came
     in its own :func:`process_retours` call after the files before it."""
-    parsed: list[tuple[str, bytes, Any]] = []
+    parsed: list[tuple[str, bytes, tuple[Any, MessageDef] | RetourInputError]] = []
     for name, data in chunk:
         try:
             parsed.append((name, data, _read(name, data, today)))
         except RetourInputError as exc:  # raised in input order below
             parsed.append((name, data, exc))
-    rows = ledger.find_many(conn, [_key(m) for _, _, m in parsed if not isinstance(m, RetourInputError)])
+    rows = ledger.find_many(conn, [_key(m[0]) for _, _, m in parsed if not isinstance(m, RetourInputError)])
     updates: list[dict[str, Any]] = []
-    for index, (name, data, message) in enumerate(parsed):
+    for index, (name, data, read) in enumerate(parsed):
         try:
-            if isinstance(message, RetourInputError):
-                raise message
-            outcome = _apply_one(name, data, message, rows, seen, strict=bad is not None)
+            if isinstance(read, RetourInputError):
+                raise read
+            outcome = _apply_one(name, data, *read, rows, seen, strict=bad is not None)
         except RetourInputError as exc:
             if bad is None:
                 raise
@@ -358,6 +361,7 @@ def _apply_one(
     name: str,
     data: bytes,
     message: Any,
+    retour_row: MessageDef,
     rows: dict[tuple[str, str, dt.date], Any],
     seen: dict[int, _Applied],
     *,
@@ -371,7 +375,6 @@ def _apply_one(
     h = message.header
     ident = h.bericht_identificatie
     row = rows.get(_key(message))
-    retour_row = message_row(str(message.bericht))
     heen = retour_row.answers
     key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
     if row is None or row.bericht != heen:
@@ -390,7 +393,7 @@ def _apply_one(
                 f"{row.eb_start_nummer}; niets verwerkt",
                 location=name,
             )
-    outcome, codes = classify(message)
+    outcome, codes = _classify(message, retour_row)
     retour_id = str(h.identificatie_retour)
     applied = seen.get(row.id)
     same: bool | None
