@@ -86,7 +86,9 @@ def _accepted(db: Path) -> int:
 
 def _timed(cmd: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(
+        cmd, check=True, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+    )
     return time.perf_counter() - started
 
 

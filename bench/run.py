@@ -1035,7 +1035,10 @@ def table(results: dict[str, Any]) -> str:
                 f"{b['cli_msgs_per_s']:.0f}/s",
                 b["cli_vs_floor"],
             )
-            row("   floor process: lxml parse + XSD + UPDATE, one transaction", f"{c['floor_msgs_per_s']:.0f}/s")
+            row(
+                "   floor process: lxml parse + XSD + UPDATE, one transaction",
+                f"{c['floor_msgs_per_s']:.0f}/s",
+            )
     if "B3" in results:
         b = results["B3"]
         r = b["details"]["msgs_per_s"]

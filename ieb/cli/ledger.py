@@ -425,9 +425,7 @@ def queue_command(
 
 
 def retour_command(
-    files: Annotated[
-        list[str] | None, typer.Argument(help="Retourbestanden.", show_default=False)
-    ] = None,
+    files: Annotated[list[str] | None, typer.Argument(help="Retourbestanden.", show_default=False)] = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Mislukte inbox-berichten opnieuw verwerken.")
     ] = False,

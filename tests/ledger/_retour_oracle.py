@@ -4,7 +4,6 @@ tests/ledger/test_retour_fast.py: it reads every retour with ``from_xml`` (the f
 # ruff: noqa
 # mypy: ignore-errors
 
-
 from __future__ import annotations
 
 import datetime as dt

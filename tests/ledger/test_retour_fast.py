@@ -19,7 +19,6 @@ import random
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -104,12 +103,12 @@ def _retours(release: str, xml: bytes, bericht: str, other: str) -> list[tuple[s
     other_pack = get_release(other)
     other_row = other_pack.retours()[0]
     assert other_pack.retour_writer is not None
-    items.append(
-        ("other-release", other_pack.retour_writer(RetourRequest(other_row, head, "R1", TODAY)))
-    )
+    items.append(("other-release", other_pack.retour_writer(RetourRequest(other_row, head, "R1", TODAY))))
     accepted = write()
     items.append(("year-10000", accepted.replace(TODAY.isoformat().encode(), b"10000-01-01")))
-    items.append(("padded-date", accepted.replace(TODAY.isoformat().encode(), b" " + TODAY.isoformat().encode())))
+    items.append(
+        ("padded-date", accepted.replace(TODAY.isoformat().encode(), b" " + TODAY.isoformat().encode()))
+    )
     rnd = random.Random(len(xml))
     items += [(f"hostile-{k}", mutate(accepted, rnd)) for k in range(3)]
     return [(f"{release}-{head.get('Identificatie')}-{label}.xml", data) for label, data in items]
@@ -309,12 +308,10 @@ def test_field_plan_reads_what_the_codec_reads(tmp_path: Path) -> None:
         if not (isinstance(cls, type) and issubclass(cls, Message)):
             continue
         results = []
-        for read in (
-            lambda: _collect(root, cls, cls.namespace(), cls.basis_namespace),
-            lambda: fast._collect_planned(root, fast._plan(cls, cls.namespace(), cls.basis_namespace)),
-        ):
+        ns, basis = cls.namespace(), cls.basis_namespace
+        for read in (_collect, lambda r, c, n, b: fast._collect_planned(r, fast._plan(c, n, b))):
             try:
-                results.append(("ok", read()))
+                results.append(("ok", read(root, cls, ns, basis)))
             except IebError as exc:
                 results.append((type(exc).__name__, str(exc)))
         assert results[0] == results[1]
