@@ -25,7 +25,8 @@ medians of interleaved rounds. Nothing here is asserted; no unit test times anyt
 
 JSON contract::
 
-    {"B1": {"msgs_per_s", "vs_floor", "vs_xsdata"}, "B2": {"msgs_per_s", "vs_floor"},
+    {"B1": {"msgs_per_s", "vs_floor", "vs_xsdata"},
+     "B2": {"msgs_per_s", "vs_floor", "cli_msgs_per_s", "cli_vs_floor", "loadavg"},  # bench/bench_retour.py
      "B3": {"msgs_per_s", "vs_requests", "vs_zeep", "signed_msgs_per_s", "signed_vs_unsigned",
             "workers4_vs_1", "workers4_vs_1_postgresql", "loadavg"},
      "RECV": {"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg"},
@@ -1025,6 +1026,17 @@ def table(results: dict[str, Any]) -> str:
             f"B2 WMO402 retours applied ({b['details']['n']}), ieb", f"{b['msgs_per_s']:.0f}/s", b["vs_floor"]
         )
         row("   floor: lxml parse + XSD + UPDATE", f"{b['details']['floor_msgs_per_s']:.0f}/s")
+        if "cli_vs_floor" in b:  # issue 22 (bench/bench_retour.py)
+            c = b["details"]["cli"]
+            row(
+                f"B2 ieb retour FILES, {c['files']:,} files as a process (load {b['loadavg']})",
+                f"{b['cli_msgs_per_s']:.0f}/s",
+                b["cli_vs_floor"],
+            )
+            row(
+                "   floor process: lxml parse + XSD + UPDATE, one transaction",
+                f"{c['floor_msgs_per_s']:.0f}/s",
+            )
     if "B3" in results:
         b = results["B3"]
         r = b["details"]["msgs_per_s"]
@@ -1107,6 +1119,12 @@ def _b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
     return b3_extra(b3, quick)
 
 
+def _bench_b2(quick: bool) -> dict[str, Any]:
+    from bench.bench_retour import bench_b2 as b2  # issue 22: + the `ieb retour FILES` process vs its floor
+
+    return b2(1000 if quick else 10_000, 1 if quick else 3, 1000 if quick else 10_000)
+
+
 def _bench_recv(n: int, rounds: int) -> dict[str, Any]:
     from bench.bench_recv import bench_recv  # issue 22: receiver CPU per message vs a bare app
 
@@ -1130,7 +1148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {}
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("B1", lambda: bench_b1(1000 if q else 5000, 1 if q else 3, None if q else 100_000)),
-        ("B2", lambda: bench_b2(1000 if q else 10_000, 1 if q else 3)),
+        ("B2", lambda: _bench_b2(q)),
         ("B3", lambda: _b3_extra(bench_b3(60 if q else 500, 1 if q else 3, 20 if q else 100), q)),
         ("RECV", lambda: _bench_recv(100 if q else 500, 1 if q else 3)),
         ("B4", lambda: bench_b4([1000, 2000] if q else [1000, PER_GEMEENTE, 100_000], [1000, 100_000])),

@@ -28,7 +28,7 @@ from ieb.errors import IebError
 from ieb.exchange.fo01 import mark_technical
 from ieb.ggk import Du01, Envelope, Fo01
 from ieb.ggk.soap import unwrap_soap
-from ieb.ledger.retour import RetourOutcome, process_retours
+from ieb.ledger.retour import RetourOutcome, process_retour_paths, process_retours
 from ieb.ledger.store import Ledger
 from ieb.store.schema import inbox
 from ieb.transport.audit import AuditTrail
@@ -107,23 +107,9 @@ class Retours:
     ) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
         """Process retour files one by one (``ieb retour FILES``): a file that cannot be processed
         is stored in the inbox as ``failed`` with its reason and does not block the others.
-        Returns (outcomes, [(file, reason)])."""
-        done: list[RetourOutcome] = []
-        failed: list[tuple[str, str]] = []
-        for p in paths:
-            name = str(p)
-            try:
-                data = Path(p).read_bytes()
-            except OSError as exc:
-                failed.append((name, f"niet te lezen ({exc.strerror})"))
-                continue
-            try:
-                done.extend(process_retours(self._ledger(), [(name, data)], today=today))
-            except IebError as exc:
-                reason = str(exc)
-                self.store_failed_file(name, data, reason)
-                failed.append((name, reason))
-        return done, failed
+        Returns (outcomes, [(file, reason)]). The files are applied in chunks, one transaction
+        each (:func:`ieb.ledger.retour.process_retour_paths`), with the result of one by one."""
+        return process_retour_paths(self._ledger(), paths, today=today, on_failed=self.store_failed_file)
 
     def store_failed_file(self, name: str, data: bytes, reason: str) -> None:
         """Keep a retour file that could not be processed in the inbox (``failed``, ``reason``

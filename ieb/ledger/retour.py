@@ -20,22 +20,28 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+import typing
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
-from ieb.codec import from_xml
+from ieb.codec import _INT_FIELDS, _is_field_of, _issue, _model_type, _validated_root, element_to_model
 from ieb.errors import IebError, MessageInvalidError
 from ieb.ledger.errors import DuplicateRetourError, RetourInputError, UnknownRetourError
 from ieb.ledger.history import field_name, message_row
 from ieb.ledger.store import Ledger
+from ieb.releases import default_registry
+from ieb.releases.models import IebModel, Message, model_error
 from ieb.releases.pack import MessageDef
 from ieb.types import mask_bsn
+from ieb.values import read_date, read_integer, read_string
 
-__all__ = ["RetourOutcome", "classify", "process_retour_files", "process_retours"]
+__all__ = ["RetourOutcome", "classify", "process_retour_files", "process_retour_paths", "process_retours"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,11 @@ def _klasse(retour: Any, row: MessageDef) -> Any:
 def classify(retour: Any) -> tuple[str, tuple[str, ...]]:
     """(outcome, codes) of a typed retour model of any registered release; ``codes`` are the header,
     client and class codes in that order. Raises UnknownMessageError for a model no pack knows."""
-    row = message_row(str(retour.bericht))
+    return _classify(retour, message_row(str(retour.bericht)))
+
+
+def _classify(retour: Any, row: MessageDef) -> tuple[str, tuple[str, ...]]:
+    """:func:`classify` with the retour's table row."""
     codes: list[str] = [c.value for c in retour.header.retour_codes]
     if retour.client is not None:
         klass = _klasse(retour, row)
@@ -94,25 +104,121 @@ class _Applied:
     outcome: str
 
 
-def _read(name: str, data: bytes, today: dt.date | None) -> Any:
-    """Parse one retour file (a typed retour model); a corrupt file or a message that is no retour of
-    a registered release raises :class:`RetourInputError`."""
+# ------------------------------------------------------------------ reading a retour (issue 22)
+#
+# ``from_xml`` = ``validate_bytes`` + ``element_to_model``; the latter's ``_collect`` looked up each
+# model's field types (``typing`` introspection) for every element of every file: 60 % of B2. A
+# retour is read here with the same steps, but with a per-model-class *plan* of its fields built
+# once, so the model gets exactly the dict ``ieb.codec._collect`` gives it (property test:
+# tests/ledger/test_retour_fast.py) and the same pydantic validation and errors.
+
+_NESTED, _TUPLE, _INT, _DATE, _STR = range(5)
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    tag: str  # Clark notation of the element
+    name: str  # the model field
+    alias: str  # the element's local name (for IEB-DATUM)
+    kind: int
+    code_tag: str = ""  # _TUPLE: the RetourCode element
+    nested: tuple[_Field, ...] = ()
+
+
+_PLANS: dict[tuple[type[Any], str, str], tuple[_Field, ...]] = {}
+
+
+def _plan(cls: type[IebModel], msg_ns: str, basis_ns: str) -> tuple[_Field, ...]:
+    """The fields of ``cls`` as ``ieb.codec._collect`` reads them, in model field order."""
+    key = (cls, msg_ns, basis_ns)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    ns = basis_ns if cls._basis_ns else msg_ns
+    fields: list[_Field] = []
+    for name, field in cls.model_fields.items():
+        alias = field.alias or name
+        tag = f"{{{ns}}}{alias}"
+        nested = _model_type(field.annotation)
+        if nested is not None:
+            fields.append(_Field(tag, name, alias, _NESTED, nested=_plan(nested, msg_ns, basis_ns)))
+        elif typing.get_origin(field.annotation) is tuple:
+            fields.append(_Field(tag, name, alias, _TUPLE, code_tag=f"{{{ns}}}RetourCode"))
+        elif _is_field_of(cls, name, int) or name in _INT_FIELDS:
+            fields.append(_Field(tag, name, alias, _INT))
+        elif _is_field_of(cls, name, dt.date):
+            fields.append(_Field(tag, name, alias, _DATE))
+        else:
+            fields.append(_Field(tag, name, alias, _STR))
+    plan = _PLANS[key] = tuple(fields)
+    return plan
+
+
+def _collect_planned(element: etree._Element, plan: tuple[_Field, ...]) -> dict[str, Any]:
+    """``ieb.codec._collect`` with the field plan of the model class (same dict, same errors)."""
+    children: dict[Any, etree._Element] = {}
+    for each in element:
+        if isinstance(each.tag, str):
+            children.setdefault(each.tag, each)
+    values: dict[str, Any] = {}
+    for f in plan:
+        child = children.get(f.tag)
+        if child is None:
+            continue
+        kind = f.kind
+        if kind == _NESTED:
+            values[f.name] = _collect_planned(child, f.nested)
+        elif kind == _TUPLE:
+            values[f.name] = tuple(read_string(c) for c in child if c.tag == f.code_tag)
+        elif kind == _INT:
+            number = read_integer(child)
+            values[f.name] = read_string(child) if number is None else number
+        elif kind == _DATE:
+            day = read_date(child)
+            if day is not None and not day.in_python_range:
+                raise MessageInvalidError(
+                    f"{f.alias} {day.isoformat()} valt buiten de jaren 0001-9999 (IEB-DATUM)",
+                    [_issue("IEB-DATUM", child, f"{f.alias} {day.isoformat()} valt buiten 0001-9999.")],
+                )
+            values[f.name] = read_string(child) if day is None else day.to_date()
+        else:
+            values[f.name] = read_string(child)
+    return values
+
+
+def _to_model(root: etree._Element) -> tuple[Any, MessageDef]:
+    """:func:`ieb.codec.element_to_model` on the default registry, with :func:`_collect_planned`;
+    also the message's table row (of the pack its namespace belongs to)."""
+    _pack, row = default_registry.detect(root)
+    cls = row.model
+    if not (isinstance(cls, type) and issubclass(cls, Message)):
+        return element_to_model(root), row  # a pack with its own codec, or no model: the codec decides
     try:
-        message = from_xml(data, today=today)
+        plan = _plan(cls, cls.namespace(), cls.basis_namespace)
+        return cls.model_validate(_collect_planned(root, plan)), row
+    except ValidationError as exc:
+        raise model_error(cls, exc) from None
+
+
+def _read(name: str, data: bytes, today: dt.date | None) -> tuple[Any, MessageDef]:
+    """Parse one retour file: the typed retour model (as ``from_xml(data, today=today)`` gives it)
+    and its table row. A corrupt file or a message that is no retour of a registered release raises
+    :class:`RetourInputError`. The row is that of the pack the namespace belongs to (before issue
+    22 it was looked up by message name, loading every pack: the same row, names being unique)."""
+    try:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise MessageInvalidError(f"verwacht bytes, niet {type(data).__name__}", [])
+        message, row = _to_model(_validated_root(bytes(data), today=today, worst=2, registry=None))
     except MessageInvalidError as exc:
         first = exc.issues[0].message if exc.issues else exc.message
         raise RetourInputError(f"{name}: geen geldige retour: {first}", location=name) from exc
     except IebError as exc:
         raise RetourInputError(f"{name}: geen iEb-retour: {exc.message}", location=name) from exc
-    try:
-        row: MessageDef | None = message_row(str(message.bericht))
-    except IebError:
-        row = None
-    if row is None or not row.is_retour:
+    if not row.is_retour:
         raise RetourInputError(
             f"{name}: dit is een {message.bericht}, geen retour ({_retour_names(row)})", location=name
         )
-    return message
+    return message, row
 
 
 def _retour_names(row: MessageDef | None) -> str:
@@ -146,11 +252,73 @@ def process_retours(
         for item in files:
             chunk.append(item)
             if len(chunk) >= _CHUNK:
-                _process_chunk(ledger, conn, chunk, today, seen, results)
+                _process_chunk(ledger, conn, chunk, today, seen, results, None)
                 chunk = []
         if chunk:
-            _process_chunk(ledger, conn, chunk, today, seen, results)
+            _process_chunk(ledger, conn, chunk, today, seen, results, None)
     return results
+
+
+#: ``(file, bytes)`` of a retour file, or ``(file, reason)`` when it could not be read
+_Read = tuple[str, bytes | str]
+
+
+def _read_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Read]:
+    for p in paths:
+        name = str(p)
+        try:
+            yield name, Path(p).read_bytes()
+        except OSError as exc:
+            yield name, f"niet te lezen ({exc.strerror})"
+
+
+def process_retour_paths(
+    ledger: Ledger,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    today: dt.date | None = None,
+    on_failed: Callable[[str, bytes, str], None] | None = None,
+) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
+    """Process retour files each on its own (``ieb retour FILES``): a file that cannot be read or
+    processed does not block the others. Returns (outcomes, [(file, reason)]), both in input order.
+
+    The ledger ends exactly as if every file were given to :func:`process_retours` alone, one after
+    the other (tests/ledger/test_retour_fast.py), but the files are read, looked up and applied in
+    chunks of 500, each chunk ONE transaction: a crash loses at most the chunk under way, and running
+    again reports what was applied as ``duplicate``. ``on_failed(file, bytes, reason)`` is called for
+    every readable file that failed, after its chunk is committed (outside its transaction), in
+    input order; a file that cannot be read is only reported (``niet te lezen (...)``)."""
+    done: list[RetourOutcome] = []
+    failed: list[tuple[str, str]] = []
+    seen: dict[int, _Applied] = {}
+    chunk: list[_Read] = []
+
+    def flush() -> None:
+        readable = [(n, d) for n, d in chunk if isinstance(d, bytes)]
+        bad: dict[int, RetourInputError] = {}
+        with ledger.transaction() as unit:
+            _process_chunk(ledger, unit.connection, readable, today, seen, done, bad)
+        k = 0
+        for name, data in chunk:
+            if not isinstance(data, bytes):
+                failed.append((name, data))
+                continue
+            error = bad.get(k)
+            k += 1
+            if error is not None:
+                reason = str(error)
+                if on_failed is not None:
+                    on_failed(name, data, reason)
+                failed.append((name, reason))
+
+    for item in _read_files(paths):
+        chunk.append(item)
+        if len(chunk) >= _CHUNK:
+            flush()
+            chunk = []
+    if chunk:
+        flush()
+    return done, failed
 
 
 def _process_chunk(
@@ -160,100 +328,131 @@ def _process_chunk(
     today: dt.date | None,
     seen: dict[int, _Applied],
     results: list[RetourOutcome],
+    bad: dict[int, RetourInputError] | None,
 ) -> None:
-    parsed: list[tuple[str, bytes, Any]] = []
+    """Apply one chunk. ``bad`` None: raise the first bad file's error (all or nothing); else every
+    file stands alone: ``bad[index in chunk]`` gets its error, the others are applied as if each came
+    in its own :func:`process_retours` call after the files before it."""
+    parsed: list[tuple[str, bytes, tuple[Any, MessageDef] | RetourInputError]] = []
     for name, data in chunk:
         try:
             parsed.append((name, data, _read(name, data, today)))
         except RetourInputError as exc:  # raised in input order below
             parsed.append((name, data, exc))
-    rows = ledger.find_many(conn, [_key(m) for _, _, m in parsed if not isinstance(m, RetourInputError)])
+    rows = ledger.find_many(conn, [_key(m[0]) for _, _, m in parsed if not isinstance(m, RetourInputError)])
     updates: list[dict[str, Any]] = []
-    for name, data, message in parsed:
-        if isinstance(message, RetourInputError):
-            raise message
-        h = message.header
-        ident = h.bericht_identificatie
-        row = rows.get(_key(message))
-        retour_row = message_row(str(message.bericht))
-        heen = retour_row.answers
-        key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
-        if row is None or row.bericht != heen:
-            raise UnknownRetourError(
-                f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+    for index, (name, data, read) in enumerate(parsed):
+        try:
+            if isinstance(read, RetourInputError):
+                raise read
+            outcome = _apply_one(name, data, *read, rows, seen, strict=bad is not None)
+        except RetourInputError as exc:
+            if bad is None:
+                raise
+            bad[index] = exc
+            continue
+        results.append(outcome[0])
+        if outcome[1] is not None:
+            updates.append(outcome[1])
+    ledger.set_retours(conn, updates)
+
+
+def _apply_one(
+    name: str,
+    data: bytes,
+    message: Any,
+    retour_row: MessageDef,
+    rows: dict[tuple[str, str, dt.date], Any],
+    seen: dict[int, _Applied],
+    *,
+    strict: bool,
+) -> tuple[RetourOutcome, dict[str, Any] | None]:
+    """What one retour does: its outcome and the update of its heenbericht's row (None for a
+    duplicate); raises RetourInputError. ``strict``: a retour applied earlier in this call is the
+    same retour under the rule for a stored one (same bytes, or same IdentificatieRetour AND
+    DagtekeningRetour), as when each file is its own call; else the same bytes or the same
+    IdentificatieRetour (:func:`process_retours`' rule within one batch)."""
+    h = message.header
+    ident = h.bericht_identificatie
+    row = rows.get(_key(message))
+    heen = retour_row.answers
+    key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
+    if row is None or row.bericht != heen:
+        raise UnknownRetourError(
+            f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+            location=name,
+        )
+    if message.client is not None:
+        client_bsn = str(message.client.bsn)
+        klass = _klasse(message, retour_row)
+        nummer = getattr(klass, field_name(retour_row.key_element or ""), None)
+        if client_bsn != row.bsn or nummer != row.eb_start_nummer:
+            raise RetourInputError(
+                f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
+                f"{nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
+                f"{row.eb_start_nummer}; niets verwerkt",
                 location=name,
             )
-        if message.client is not None:
-            client_bsn = str(message.client.bsn)
-            klass = _klasse(message, retour_row)
-            nummer = getattr(klass, field_name(retour_row.key_element or ""), None)
-            if client_bsn != row.bsn or nummer != row.eb_start_nummer:
-                raise RetourInputError(
-                    f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
-                    f"{nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
-                    f"{row.eb_start_nummer}; niets verwerkt",
-                    location=name,
-                )
-        outcome, codes = classify(message)
-        retour_id = str(h.identificatie_retour)
-        applied = seen.get(row.id)
-        if applied is not None:
-            same = applied.payload == data or applied.identificatie == retour_id
-            previous_id, previous_outcome = applied.identificatie, applied.outcome
-        elif row.retour_payload is not None:
-            same = row.retour_payload == data or (
-                row.retour_identificatie == retour_id and row.retour_dagtekening == h.dagtekening_retour
+    outcome, codes = _classify(message, retour_row)
+    retour_id = str(h.identificatie_retour)
+    applied = seen.get(row.id)
+    same: bool | None
+    if applied is not None:
+        if strict:
+            same = applied.payload == data or (
+                applied.identificatie == retour_id and applied.dagtekening == h.dagtekening_retour
             )
-            previous_id, previous_outcome = row.retour_identificatie, row.outcome
         else:
-            same = None
-        if same is not None:
-            if not same:
-                raise DuplicateRetourError(
-                    f"{name}: het heenbericht ({key}) heeft al een andere retour "
-                    f"(IdentificatieRetour {previous_id}); niets verwerkt",
-                    location=name,
-                )
-            results.append(
-                RetourOutcome(
-                    name,
-                    message.bericht,
-                    str(h.afzender),
-                    str(ident.identificatie),
-                    ident.dagtekening,
-                    previous_outcome,
-                    codes,
-                    duplicate=True,
-                    delivery_id=row.id,
-                )
-            )
-            continue
-        updates.append(
-            {
-                "delivery_id": row.id,
-                "outcome": outcome,
-                "codes": codes,
-                "identificatie": retour_id,
-                "dagtekening": h.dagtekening_retour,
-                "payload": data,
-                "source": name,
-                "detail": row.detail,
-            }
+            same = applied.payload == data or applied.identificatie == retour_id
+        previous_id, previous_outcome = applied.identificatie, applied.outcome
+    elif row.retour_payload is not None:
+        same = row.retour_payload == data or (
+            row.retour_identificatie == retour_id and row.retour_dagtekening == h.dagtekening_retour
         )
-        seen[row.id] = _Applied(data, retour_id, h.dagtekening_retour, outcome)
-        results.append(
-            RetourOutcome(
-                name,
-                message.bericht,
-                str(h.afzender),
-                str(ident.identificatie),
-                ident.dagtekening,
-                outcome,
-                codes,
-                delivery_id=row.id,
+        previous_id, previous_outcome = row.retour_identificatie, row.outcome
+    else:
+        same = None
+    if same is not None:
+        if not same:
+            raise DuplicateRetourError(
+                f"{name}: het heenbericht ({key}) heeft al een andere retour "
+                f"(IdentificatieRetour {previous_id}); niets verwerkt",
+                location=name,
             )
+        dup = RetourOutcome(
+            name,
+            message.bericht,
+            str(h.afzender),
+            str(ident.identificatie),
+            ident.dagtekening,
+            previous_outcome,
+            codes,
+            duplicate=True,
+            delivery_id=row.id,
         )
-    ledger.set_retours(conn, updates)
+        return dup, None
+    seen[row.id] = _Applied(data, retour_id, h.dagtekening_retour, outcome)
+    update = {
+        "delivery_id": row.id,
+        "outcome": outcome,
+        "codes": codes,
+        "identificatie": retour_id,
+        "dagtekening": h.dagtekening_retour,
+        "payload": data,
+        "source": name,
+        "detail": row.detail,
+    }
+    new = RetourOutcome(
+        name,
+        message.bericht,
+        str(h.afzender),
+        str(ident.identificatie),
+        ident.dagtekening,
+        outcome,
+        codes,
+        delivery_id=row.id,
+    )
+    return new, update
 
 
 def process_retour_files(
