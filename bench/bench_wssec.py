@@ -1,0 +1,200 @@
+"""WS-Security (Digikoppeling 2W-be-S) costs per message, against bare RSA and the unsigned path.
+
+    python bench/bench_wssec.py [--count N] [--rounds R] [--oracle]   # prints JSON
+
+Measured in one process, CPU time (``time.process_time``) per operation, the minimum over rounds
+(the figure least disturbed by other jobs on a shared machine), with the load average:
+
+* ``rsa_sign_ms`` / ``rsa_verify_ms``: bare ``cryptography`` RSA PKCS#1 v1.5 / SHA-256 with the
+  test PKI's service key (its size is ``key_bits``) over SignedInfo-sized bytes - the floor;
+* ``sign_ms``: :func:`~ieb.transport.wssec.add_addressing` + :func:`~ieb.transport.wssec.sign_envelope`
+  on the SOAP request ``GgkClient`` posts for a Di01 (tree in, as the client does);
+* ``verify_ms``: :func:`~ieb.transport.wssec.verify_envelope` of that request as the receiver
+  calls it (roots, intermediates, signer OIN);
+* ``roundtrip_signed_ms`` / ``roundtrip_unsigned_ms``: one round trip without the network: the
+  client builds the request (``GgkClient.soap_request``), the receiver handles it
+  (``Receiver.receive``: verify, checks, SQLite inbox, Bv03, signed answer) and the client reads
+  the answer (``GgkClient._answer``: schema-valid Bv03; signed: ``verify_envelope`` with the
+  SignatureConfirmation) - ``GgkClient.send`` without its HTTP post;
+* ``xml_overhead_ms``: the signed round trip minus the unsigned one minus two RSA signatures and
+  two RSA verifications - what XML-DSig costs beyond the RSA floor.
+
+With ``--oracle`` the implementation before issue 22 round 4 (``tests/transport/wssec_oracle.py``)
+is measured alongside (``oracle_sign_ms``, ``oracle_verify_ms``). Nothing is asserted.
+
+:func:`signed_ceiling` is what ``bench/run.py`` B3 reports as ``details.signed_rsa_ceiling``: the
+best ``signed_vs_unsigned`` two RSA signatures and two verifications per round trip allow, given
+the unsigned round trip's seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _best_ms(fn: Callable[[], object], n: int, rounds: int) -> float:
+    """Minimum over ``rounds`` of the CPU milliseconds per call of ``n`` calls."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.process_time() - started) * 1000 / n)
+    return best
+
+
+def rsa_costs(key_pem: bytes, n: int = 200, rounds: int = 5) -> dict[str, float]:
+    """``{"key_bits", "rsa_sign_ms", "rsa_verify_ms"}`` for the RSA key in ``key_pem``."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    data = b"<ds:SignedInfo>" + b"x" * 1200 + b"</ds:SignedInfo>"  # a SignedInfo of six references
+    signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    public = key.public_key()
+    return {
+        "key_bits": key.key_size,
+        "rsa_sign_ms": _best_ms(lambda: key.sign(data, padding.PKCS1v15(), hashes.SHA256()), n, rounds),
+        "rsa_verify_ms": _best_ms(
+            lambda: public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256()), n, rounds
+        ),
+    }
+
+
+def signed_ceiling(unsigned_roundtrip_s: float, rsa: dict[str, float]) -> float:
+    """The best signed/unsigned rate ratio when signing cost nothing but its RSA operations:
+    ``t / (t + 2 sign + 2 verify)`` with ``t`` the unsigned round trip in seconds."""
+    extra = 2 * (rsa["rsa_sign_ms"] + rsa["rsa_verify_ms"]) / 1000
+    return unsigned_roundtrip_s / (unsigned_roundtrip_s + extra)
+
+
+def _oracle() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "tests" / "transport"))
+    import wssec_oracle  # type: ignore[import-not-found]
+
+    return wssec_oracle  # type: ignore[no-any-return]
+
+
+def bench_wssec(n: int = 200, rounds: int = 5, with_oracle: bool = False) -> dict[str, Any]:
+    """The figures described in the module docstring, as a dict (milliseconds of CPU)."""
+    import requests
+
+    from bench.run import _pki, di01s
+    from ieb.transport import wssec
+    from ieb.transport.client import GgkClient, WusSigning
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import PeerInfo, Receiver
+    from ieb.transport.tls import TlsFiles
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="ieb-wssec-") as tmp_name:
+        tmp = Path(tmp_name)
+        pki = _pki(tmp / "pki")
+        k, g = pki.party("GGK"), pki.party("0363")
+        roots = pki.roots.read_bytes()
+        inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+        out.update(rsa_costs(k.key.read_bytes(), n, rounds))
+        tls = TlsFiles(k.chain, k.key, pki.roots)
+        client_signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), roots, inter)
+        server_signing = WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots, inter)
+        endpoint = "https://127.0.0.1:1/ggk0210/OntvangAsynchroon"
+        unsigned_client = GgkClient(endpoint, tls=tls)
+        signed_client = GgkClient(endpoint, tls=tls, signing=client_signing)
+
+        # sign and verify alone, on the request the client posts
+        plain = unsigned_client.soap_request(di01s(1)[0])[1]
+        kp, cp = client_signing.key_pem, client_signing.cert_pem
+
+        def sign_with(module: ModuleType) -> Callable[[], bytes]:
+            def sign() -> bytes:
+                tree = module.add_addressing(
+                    module.parse_soap_envelope(plain), to=endpoint, action="urn:a", message_id="urn:uuid:1"
+                )
+                return module.sign_envelope(tree, key_pem=kp, cert_pem=cp)  # type: ignore[no-any-return]
+
+            return sign
+
+        signed = sign_with(wssec)()
+
+        def verify_with(module: ModuleType) -> Callable[[], object]:
+            return lambda: module.verify_envelope(
+                signed, trusted_roots=roots, intermediates=inter, message_kind="request", signer_oins={k.oin}
+            )
+
+        modules = [("", wssec)] + ([("oracle_", _oracle())] if with_oracle else [])
+        for prefix, module in modules:
+            out[prefix + "sign_ms"] = _best_ms(sign_with(module), n, rounds)
+            out[prefix + "verify_ms"] = _best_ms(verify_with(module), n, rounds)
+
+        # the round trip without the network
+        peer = PeerInfo(k.oin, "GGK", "127.0.0.1")
+        environ = {"HTTP_SOAPACTION": '"http://www.stufstandaarden.nl/koppelvlak/ggk0210/ggk_Di01"'}
+        receivers = {
+            "signed": Receiver(
+                open_ledger(f"sqlite:///{tmp / 'signed.sqlite'}"),
+                organisatie="0363",
+                allowed_oins={k.oin},
+                signing=server_signing,
+                require_signature=True,
+            ),
+            "unsigned": Receiver(
+                open_ledger(f"sqlite:///{tmp / 'unsigned.sqlite'}"), organisatie="0363", allowed_oins={k.oin}
+            ),
+        }
+        clients = {"signed": signed_client, "unsigned": unsigned_client}
+
+        def roundtrip(kind: str, envelope: bytes) -> None:
+            # the client's own steps (GgkClient.send without the HTTP post): build, then read the answer
+            client = clients[kind]
+            _, ref, request = client._request(envelope)
+            reply = receivers[kind].receive(request, environ, peer)
+            answer = requests.Response()
+            answer.status_code, answer._content = reply.status, reply.body
+            answer.headers["Content-Type"] = reply.content_type
+            client._answer(ref, request, answer, 0.0)
+
+        best = {"signed": float("inf"), "unsigned": float("inf")}
+        for r in range(rounds):
+            for kind in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
+                envelopes = di01s(n)  # new messages: the receiver stores each one
+                started = time.process_time()
+                for envelope in envelopes:
+                    roundtrip(kind, envelope)
+                best[kind] = min(best[kind], (time.process_time() - started) * 1000 / n)
+        for engine in (rc.engine for rc in receivers.values()):
+            engine.dispose()
+    out["roundtrip_signed_ms"] = best["signed"]
+    out["roundtrip_unsigned_ms"] = best["unsigned"]
+    out["xml_overhead_ms"] = (
+        best["signed"] - best["unsigned"] - 2 * (out["rsa_sign_ms"] + out["rsa_verify_ms"])
+    )
+    out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    out["details"] = {"n": n, "rounds": rounds, "clock": "process CPU time, minimum over rounds"}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--oracle", action="store_true", help="measure the pre-round-4 implementation too")
+    args = parser.parse_args()
+    print(json.dumps(bench_wssec(args.count, args.rounds, args.oracle), indent=2))
+
+
+if __name__ == "__main__":
+    main()
