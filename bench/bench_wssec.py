@@ -100,7 +100,13 @@ def _oracle() -> ModuleType:
 def _implementation(wssec: ModuleType, oracle: ModuleType | None) -> Iterator[None]:
     """With ``oracle``: the transport's calls into ``ieb.transport.wssec`` (it imports the functions
     when it calls them) go to the oracle's functions for the duration."""
-    names = ("add_addressing", "parse_soap_envelope", "sign_envelope", "signature_confirmation", "verify_envelope")
+    names = (
+        "add_addressing",
+        "parse_soap_envelope",
+        "sign_envelope",
+        "signature_confirmation",
+        "verify_envelope",
+    )
     saved = {name: getattr(wssec, name) for name in names}
     try:
         if oracle is not None:

@@ -128,7 +128,10 @@ def _deterministic_ids() -> Iterator[Callable[[], None]]:
         for counter in counters.values():
             counter.clear()
 
-    with mock.patch.object(oracle, "_new_id", maker(oracle)), mock.patch.object(wssec, "_new_id", maker(wssec)):
+    with (
+        mock.patch.object(oracle, "_new_id", maker(oracle)),
+        mock.patch.object(wssec, "_new_id", maker(wssec)),
+    ):
         yield reset
 
 
@@ -140,9 +143,9 @@ ID_TEXT = st.text(
     alphabet=st.sampled_from(list("abcXYZ019-_.&<>\"'\t\n\r ;:é")), min_size=1, max_size=12
 ).filter(lambda s: s.strip() != "")
 PAYLOAD_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00", max_codepoint=0x2FF).filter(
-        lambda c: c in "\t\n\r" or ord(c) >= 0x20
-    ),
+    alphabet=st.characters(
+        blacklist_categories=("Cs",), blacklist_characters="\x00", max_codepoint=0x2FF
+    ).filter(lambda c: c in "\t\n\r" or ord(c) >= 0x20),
     max_size=40,
 )
 
@@ -243,7 +246,9 @@ def test_an_id_that_needs_escaping_is_kept_exactly(signer: Signer) -> None:
     ).encode()
     data = wssec.add_addressing(data, to="urn:to", action="urn:a")
     signed = wssec.sign_envelope(data, key_pem=signer.key, cert_pem=signer.cert, now=NOW)
-    result = wssec.verify_envelope(signed, trusted_roots=signer.roots, intermediates=signer.intermediates, now=NOW)
+    result = wssec.verify_envelope(
+        signed, trusted_roots=signer.roots, intermediates=signer.intermediates, now=NOW
+    )
     uris = etree.fromstring(signed).xpath("//ds:Reference/@URI", namespaces={"ds": wssec.NS_DS})
     assert uris[0] == "#" + body_id
     assert result.covers(SOAP, "Body")
@@ -303,12 +308,16 @@ def _attack(data: bytes, rnd: random.Random) -> bytes:
         etree.SubElement(forged, "{urn:evil}transfer").text = "999999990"
         header.append(body)
     elif op == 1 and header is not None:  # an unsigned WS-Addressing header
-        etree.SubElement(header, f"{{{wssec.NS_WSA}}}{rnd.choice(['ReplyTo', 'To', 'Action', 'FaultTo'])}").text = "x"
+        etree.SubElement(
+            header, f"{{{wssec.NS_WSA}}}{rnd.choice(['ReplyTo', 'To', 'Action', 'FaultTo'])}"
+        ).text = "x"
     elif op == 2:  # borrow an Id onto another element, in one of the Id-like attributes
         ids = [v for el in elements for v in [el.get(f"{{{wssec.NS_WSU}}}Id")] if v]
         if ids:
             target = rnd.choice(elements)
-            attr = rnd.choice([f"{{{wssec.NS_WSU}}}Id", "Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id"])
+            attr = rnd.choice(
+                [f"{{{wssec.NS_WSU}}}Id", "Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id"]
+            )
             target.set(attr, rnd.choice(ids))
     elif op == 3:  # a copy of some element next to it
         el = rnd.choice(elements[1:])
@@ -320,7 +329,9 @@ def _attack(data: bytes, rnd: random.Random) -> bytes:
         parent.remove(el)
     elif op == 5:  # a comment or processing instruction somewhere
         el = rnd.choice(elements)
-        el.insert(rnd.randrange(len(el) + 1), etree.Comment("c") if rnd.random() < 0.5 else etree.PI("pi", "x"))
+        el.insert(
+            rnd.randrange(len(el) + 1), etree.Comment("c") if rnd.random() < 0.5 else etree.PI("pi", "x")
+        )
     elif op == 6 and header is not None:  # move an element into the Header or one of its children
         el = rnd.choice(elements[2:])
         destination = rnd.choice([header, *header])
@@ -349,7 +360,9 @@ def verify_options(draw: st.DrawFn) -> dict[str, Any]:
         "signer_oins": draw(st.sampled_from([None, {OIN}, {"00000099000000000002"}])),
     }
     if draw(st.booleans()):
-        options["expected_signature_confirmation"] = draw(st.sampled_from(["QUJDRA==", "QUJD", "  QUJD\nRA== "]))
+        options["expected_signature_confirmation"] = draw(
+            st.sampled_from(["QUJDRA==", "QUJD", "  QUJD\nRA== "])
+        )
     return options
 
 
