@@ -308,7 +308,7 @@ def _children(el: etree._Element, ns: str | None = None, local: str | None = Non
     """The element children of ``el`` (processing instructions skipped), optionally only those in
     namespace ``ns`` and/or with local name ``local``; lxml filters by tag in C (issue 22)."""
     if ns is not None and local is not None:  # the common case: one Clark name
-        return list(el.iterchildren(f"{{{ns}}}{local}" if ns else local))
+        return list(el.iterchildren(f"{{{ns}}}{local}"))  # '{}local': no namespace
     if ns and local is None:  # a whole namespace (the WS-Addressing headers)
         return list(el.iterchildren(f"{{{ns}}}*"))
     if ns is None and local is None:
