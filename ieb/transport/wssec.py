@@ -21,7 +21,6 @@ pretty-printing: the bytes we return are lxml's plain serialisation of the tree 
 from __future__ import annotations
 
 import base64
-import copy
 import functools
 import hashlib
 import hmac
@@ -690,9 +689,12 @@ def sign_envelope(
     _sub(timestamp, NS_WSU, "Expires").text = _format_time(created + timedelta(seconds=timestamp_ttl))
     security.insert(0, timestamp)
 
-    bst = copy.deepcopy(_token_template(cert))  # the signer's token, built once (issue 22)
+    bst = etree.Element(_tag(NS_WSSE, "BinarySecurityToken"), nsmap={"wsse": NS_WSSE, "wsu": NS_WSU})
+    bst.set("EncodingType", BASE64_BINARY)
+    bst.set("ValueType", X509V3)
     bst_id = _new_id("X509")
     bst.set(_WSU_ID, bst_id)
+    bst.text = _token_text(cert)  # the certificate's base64, made once per signer (issue 22)
     timestamp.addnext(bst)
 
     targets: list[etree._Element] = [body, *_wsa_headers(header), timestamp]
@@ -765,15 +767,10 @@ def _template_parser() -> etree.XMLParser:
 
 
 @functools.lru_cache(maxsize=16)
-def _token_template(cert: x509.Certificate) -> etree._Element:
-    """The ``wsse:BinarySecurityToken`` of ``cert`` (X509v3, Base64Binary; its ``wsu:Id`` is set
-    per signature on a copy), built once per signer certificate."""
-    bst = etree.Element(_tag(NS_WSSE, "BinarySecurityToken"), nsmap={"wsse": NS_WSSE, "wsu": NS_WSU})
-    bst.set("EncodingType", BASE64_BINARY)
-    bst.set("ValueType", X509V3)
-    bst.set(_WSU_ID, "")
-    bst.text = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
-    return bst
+def _token_text(cert: x509.Certificate) -> str:
+    """Base64 of ``cert``'s DER, the BinarySecurityToken's text (made once per signer certificate;
+    a string, so threads share it safely, unlike an lxml element)."""
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
 def _check_unique_ids(root: etree._Element, carriers: Sequence[etree._Element] | None = None) -> None:
