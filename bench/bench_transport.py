@@ -131,13 +131,22 @@ def bench_send_workers(n: int, rounds: int, pg_url: str | None = None) -> dict[s
 
 
 def b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
-    """``bench/run.py`` B3 plus issue 22's keys: ``signed_vs_unsigned`` (from B3's own rounds),
+    """``bench/run.py`` B3 plus issue 22's keys: ``signed_vs_unsigned`` (from B3's own rounds) with
+    ``details.signed_rsa_ceiling`` (the ratio two RSA-2048 signatures and verifications per round trip
+    allow at that unsigned rate: :func:`bench.bench_wssec.signed_ceiling`) and ``details.rsa_ms``,
     ``workers4_vs_1`` (SQLite) and ``workers4_vs_1_postgresql`` (when ``IEB_TEST_POSTGRES_URL`` is
     set, else None) from :func:`bench_send_workers`, and the load average at the time."""
     import os
 
     b3 = dict(b3)
     b3["signed_vs_unsigned"] = b3.get("details", {}).get("signed_vs_unsigned")
+    unsigned_rate = b3.get("details", {}).get("msgs_per_s", {}).get("ieb_unsigned")
+    if unsigned_rate:  # the best signed_vs_unsigned two RSA signatures + verifications allow (helper sign)
+        from bench.bench_wssec import rsa_costs, signed_ceiling
+
+        rsa = rsa_costs(n=100, rounds=3)
+        b3.setdefault("details", {})["signed_rsa_ceiling"] = signed_ceiling(1 / unsigned_rate, rsa)
+        b3["details"]["rsa_ms"] = {"sign": rsa["rsa_sign_ms"], "verify": rsa["rsa_verify_ms"]}
     workers = bench_send_workers(
         200 if quick else 500, 1 if quick else 3, os.environ.get("IEB_TEST_POSTGRES_URL")
     )

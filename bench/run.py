@@ -1052,6 +1052,13 @@ def table(results: dict[str, Any]) -> str:
             f"{r['ieb_signed']:.0f}/s",
             b["details"]["signed_vs_unsigned"],
         )
+        if b["details"].get("signed_rsa_ceiling") is not None:  # bench/bench_wssec.py: RSA alone allows
+            rsa_ms = b["details"]["rsa_ms"]
+            row(
+                f"   ceiling: 2 RSA signs ({rsa_ms['sign']:.2f} ms) + 2 verifies, rest free",
+                "",
+                b["details"]["signed_rsa_ceiling"],
+            )
         row("   receiver ceiling: bare requests, 4 threads", f"{r['requests_4_threads']:.0f}/s")
         for key, label in (("workers4_vs_1", "SQLite"), ("workers4_vs_1_postgresql", "PostgreSQL")):
             if b.get(key) is not None:

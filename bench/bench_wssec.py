@@ -1,0 +1,297 @@
+"""WS-Security (Digikoppeling 2W-be-S) costs per message, against bare RSA and the unsigned path.
+
+    python bench/bench_wssec.py [--count N] [--rounds R] [--oracle]   # prints JSON
+    python bench/bench_wssec.py --http [--count N] [--rounds R]     # over HTTPS, CPU of both sides
+
+Measured in one process, CPU time (``time.process_time``) per operation, the minimum over rounds
+(the figure least disturbed by other jobs on a shared machine), with the load average:
+
+* ``rsa_sign_ms`` / ``rsa_verify_ms``: bare ``cryptography`` RSA PKCS#1 v1.5 / SHA-256 with the
+  test PKI's service key (its size is ``key_bits``) over SignedInfo-sized bytes - the floor;
+* ``sign_ms``: :func:`~ieb.transport.wssec.add_addressing` + :func:`~ieb.transport.wssec.sign_envelope`
+  on the SOAP request ``GgkClient`` posts for a Di01 (tree in, as the client does);
+* ``verify_ms``: :func:`~ieb.transport.wssec.verify_envelope` of that request as the receiver
+  calls it (roots, intermediates, signer OIN);
+* ``roundtrip_signed_ms`` / ``roundtrip_unsigned_ms``: one round trip without the network: the
+  client builds the request (``GgkClient.soap_request``), the receiver handles it
+  (``Receiver.receive``: verify, checks, SQLite inbox, Bv03, signed answer) and the client reads
+  the answer (``GgkClient._answer``: schema-valid Bv03; signed: ``verify_envelope`` with the
+  SignatureConfirmation) - ``GgkClient.send`` without its HTTP post;
+* ``xml_overhead_ms``: the signed round trip minus the unsigned one minus two RSA signatures and
+  two RSA verifications - what XML-DSig costs beyond the RSA floor.
+
+With ``--oracle`` the implementation before issue 22 round 4 (``tests/transport/wssec_oracle.py``)
+is measured alongside, in the same rounds (``oracle_sign_ms``, ``oracle_verify_ms``,
+``oracle_roundtrip_signed_ms``: the transport calling the oracle's functions). Nothing is asserted.
+
+:func:`signed_ceiling` is what ``bench/run.py`` B3 reports as ``details.signed_rsa_ceiling``: the
+best ``signed_vs_unsigned`` two RSA signatures and two verifications per round trip allow, given
+the unsigned round trip's seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _best_ms(fn: Callable[[], object], n: int, rounds: int) -> float:
+    """Minimum over ``rounds`` of the CPU milliseconds per call of ``n`` calls."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.process_time() - started) * 1000 / n)
+    return best
+
+
+def rsa_costs(key_pem: bytes | None = None, n: int = 200, rounds: int = 5) -> dict[str, float]:
+    """``{"key_bits", "rsa_sign_ms", "rsa_verify_ms"}`` for the RSA key in ``key_pem`` (default: a
+    new RSA-2048 key, the size of the test PKI's service keys)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    if key_pem is None:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        loaded = serialization.load_pem_private_key(key_pem, password=None)
+        assert isinstance(loaded, rsa.RSAPrivateKey)
+        key = loaded
+    data = b"<ds:SignedInfo>" + b"x" * 1200 + b"</ds:SignedInfo>"  # a SignedInfo of six references
+    signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    public = key.public_key()
+    return {
+        "key_bits": key.key_size,
+        "rsa_sign_ms": _best_ms(lambda: key.sign(data, padding.PKCS1v15(), hashes.SHA256()), n, rounds),
+        "rsa_verify_ms": _best_ms(
+            lambda: public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256()), n, rounds
+        ),
+    }
+
+
+def signed_ceiling(unsigned_roundtrip_s: float, rsa: dict[str, float]) -> float:
+    """The best signed/unsigned rate ratio when signing cost nothing but its RSA operations:
+    ``t / (t + 2 sign + 2 verify)`` with ``t`` the unsigned round trip in seconds."""
+    extra = 2 * (rsa["rsa_sign_ms"] + rsa["rsa_verify_ms"]) / 1000
+    return unsigned_roundtrip_s / (unsigned_roundtrip_s + extra)
+
+
+def _oracle() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "tests" / "transport"))
+    import wssec_oracle  # type: ignore[import-not-found]
+
+    return wssec_oracle  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _implementation(wssec: ModuleType, oracle: ModuleType | None) -> Iterator[None]:
+    """With ``oracle``: the transport's calls into ``ieb.transport.wssec`` (it imports the functions
+    when it calls them) go to the oracle's functions for the duration."""
+    names = (
+        "add_addressing",
+        "parse_soap_envelope",
+        "sign_envelope",
+        "signature_confirmation",
+        "verify_envelope",
+    )
+    saved = {name: getattr(wssec, name) for name in names}
+    try:
+        if oracle is not None:
+            for name in names:
+                setattr(wssec, name, getattr(oracle, name))
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(wssec, name, value)
+
+
+def bench_wssec(n: int = 200, rounds: int = 5, with_oracle: bool = False) -> dict[str, Any]:
+    """The figures described in the module docstring, as a dict (milliseconds of CPU)."""
+    import requests
+
+    from bench.run import _pki, di01s
+    from ieb.transport import wssec
+    from ieb.transport.client import GgkClient, WusSigning
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import PeerInfo, Receiver
+    from ieb.transport.tls import TlsFiles
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="ieb-wssec-") as tmp_name:
+        tmp = Path(tmp_name)
+        pki = _pki(tmp / "pki")
+        k, g = pki.party("GGK"), pki.party("0363")
+        roots = pki.roots.read_bytes()
+        inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+        out.update(rsa_costs(k.key.read_bytes(), n, rounds))
+        tls = TlsFiles(k.chain, k.key, pki.roots)
+        client_signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), roots, inter)
+        server_signing = WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots, inter)
+        endpoint = "https://127.0.0.1:1/ggk0210/OntvangAsynchroon"
+        unsigned_client = GgkClient(endpoint, tls=tls)
+        signed_client = GgkClient(endpoint, tls=tls, signing=client_signing)
+
+        # sign and verify alone, on the request the client posts
+        plain = unsigned_client.soap_request(di01s(1)[0])[1]
+        kp, cp = client_signing.key_pem, client_signing.cert_pem
+
+        def sign_with(module: ModuleType) -> Callable[[], bytes]:
+            def sign() -> bytes:
+                tree = module.add_addressing(
+                    module.parse_soap_envelope(plain), to=endpoint, action="urn:a", message_id="urn:uuid:1"
+                )
+                return module.sign_envelope(tree, key_pem=kp, cert_pem=cp)  # type: ignore[no-any-return]
+
+            return sign
+
+        signed = sign_with(wssec)()
+
+        def verify_with(module: ModuleType) -> Callable[[], object]:
+            return lambda: module.verify_envelope(
+                signed, trusted_roots=roots, intermediates=inter, message_kind="request", signer_oins={k.oin}
+            )
+
+        modules = [("", wssec)] + ([("oracle_", _oracle())] if with_oracle else [])
+        for prefix, module in modules:
+            out[prefix + "sign_ms"] = _best_ms(sign_with(module), n, rounds)
+            out[prefix + "verify_ms"] = _best_ms(verify_with(module), n, rounds)
+
+        # the round trip without the network
+        peer = PeerInfo(k.oin, "GGK", "127.0.0.1")
+        environ = {"HTTP_SOAPACTION": '"http://www.stufstandaarden.nl/koppelvlak/ggk0210/ggk_Di01"'}
+        receivers = {
+            "signed": Receiver(
+                open_ledger(f"sqlite:///{tmp / 'signed.sqlite'}"),
+                organisatie="0363",
+                allowed_oins={k.oin},
+                signing=server_signing,
+                require_signature=True,
+            ),
+            "unsigned": Receiver(
+                open_ledger(f"sqlite:///{tmp / 'unsigned.sqlite'}"), organisatie="0363", allowed_oins={k.oin}
+            ),
+        }
+        clients = {"signed": signed_client, "unsigned": unsigned_client}
+
+        def roundtrip(kind: str, envelope: bytes) -> None:
+            # the client's own steps (GgkClient.send without the HTTP post): build, then read the answer
+            client = clients[kind]
+            _, ref, request = client._request(envelope)
+            reply = receivers[kind].receive(request, environ, peer)
+            answer = requests.Response()
+            answer.status_code, answer._content = reply.status, reply.body
+            answer.headers["Content-Type"] = reply.content_type
+            client._answer(ref, request, answer, 0.0)
+
+        kinds = ["signed", "unsigned"] + (["oracle_signed"] if with_oracle else [])
+        best = dict.fromkeys(kinds, float("inf"))
+        for r in range(rounds):
+            for kind in kinds[r % len(kinds) :] + kinds[: r % len(kinds)]:
+                envelopes = di01s(n)  # new messages: the receiver stores each one
+                with _implementation(wssec, _oracle() if kind.startswith("oracle_") else None):
+                    started = time.process_time()
+                    for envelope in envelopes:
+                        roundtrip(kind.removeprefix("oracle_"), envelope)
+                    best[kind] = min(best[kind], (time.process_time() - started) * 1000 / n)
+        for engine in (rc.engine for rc in receivers.values()):
+            engine.dispose()
+    out["roundtrip_signed_ms"] = best["signed"]
+    out["roundtrip_unsigned_ms"] = best["unsigned"]
+    if with_oracle:
+        out["oracle_roundtrip_signed_ms"] = best["oracle_signed"]
+    out["xml_overhead_ms"] = (
+        best["signed"] - best["unsigned"] - 2 * (out["rsa_sign_ms"] + out["rsa_verify_ms"])
+    )
+    out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    out["details"] = {"n": n, "rounds": rounds, "clock": "process CPU time, minimum over rounds"}
+    return out
+
+
+def bench_http_cpu(n: int = 200, rounds: int = 3) -> dict[str, Any]:
+    """B3's signed/unsigned pair by CPU instead of wall time: ``GgkClient.send`` over mutual TLS on
+    loopback to the receiver in its own process (``bench/_receiver.py``, modes ``receiver`` and
+    ``signed``), one thread; per message the client process's CPU (``time.process_time``) plus the
+    receiver process's (``/proc``), median over rounds (alternating). On a loaded machine the wall
+    time of a round trip is mostly waiting for a core; the CPU both sides spend is what a quiet
+    machine would see (plus the fixed loopback latency). ``cpu_ratio`` = unsigned / signed."""
+    import statistics
+
+    from bench.bench_recv import _cpu_seconds, _server
+    from bench.run import _pki, di01s
+    from ieb.transport.client import GgkClient, WusSigning
+    from ieb.transport.tls import TlsFiles
+
+    per: dict[str, list[float]] = {"signed": [], "unsigned": []}
+    wall: dict[str, list[float]] = {"signed": [], "unsigned": []}
+    split: dict[str, list[tuple[float, float]]] = {"signed": [], "unsigned": []}
+    with tempfile.TemporaryDirectory(prefix="ieb-wssec-http-") as tmp_name:
+        tmp = Path(tmp_name)
+        pki = _pki(tmp / "pki")
+        k = pki.party("GGK")
+        roots = pki.roots.read_bytes()
+        inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+        tls = TlsFiles(k.chain, k.key, pki.roots)
+        signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), roots, inter)
+        with (
+            _server(tmp / "pki", tmp / "plain.sqlite", "receiver") as (url, pid),
+            _server(tmp / "pki", tmp / "signed.sqlite", "signed") as (surl, spid),
+            GgkClient(url, tls=tls) as plain,
+            GgkClient(surl, tls=tls, signing=signing) as signed,
+        ):
+            sides = {"unsigned": (plain, pid), "signed": (signed, spid)}
+            for client, _ in sides.values():
+                for envelope in di01s(5):
+                    client.send(envelope)  # TLS session, schemas, chain cache
+            for r in range(rounds):
+                for kind in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
+                    client, server_pid = sides[kind]
+                    envelopes = di01s(n)
+                    cpu0, server0, wall0 = time.process_time(), _cpu_seconds(server_pid), time.perf_counter()
+                    for envelope in envelopes:
+                        client.send(envelope)
+                    client_cpu = time.process_time() - cpu0
+                    server_cpu = _cpu_seconds(server_pid) - server0
+                    per[kind].append((client_cpu + server_cpu) * 1000 / n)
+                    split[kind].append((client_cpu * 1000 / n, server_cpu * 1000 / n))
+                    wall[kind].append((time.perf_counter() - wall0) * 1000 / n)
+    signed_ms, unsigned_ms = statistics.median(per["signed"]), statistics.median(per["unsigned"])
+    return {
+        "cpu_ms_signed": signed_ms,
+        "cpu_ms_unsigned": unsigned_ms,
+        "cpu_ratio": unsigned_ms / signed_ms,
+        "wall_ms_signed": statistics.median(wall["signed"]),
+        "wall_ms_unsigned": statistics.median(wall["unsigned"]),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "details": {"n": n, "rounds": rounds, "cpu_ms": per, "client_server_cpu_ms": split, "wall_ms": wall},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--oracle", action="store_true", help="measure the pre-round-4 implementation too")
+    parser.add_argument("--http", action="store_true", help="B3's pair by CPU of client + receiver")
+    args = parser.parse_args()
+    if args.http:
+        print(json.dumps(bench_http_cpu(args.count, args.rounds), indent=2))
+    else:
+        print(json.dumps(bench_wssec(args.count, args.rounds, args.oracle), indent=2))
+
+
+if __name__ == "__main__":
+    main()
