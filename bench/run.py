@@ -1043,9 +1043,20 @@ def table(results: dict[str, Any]) -> str:
             b["details"]["signed_vs_unsigned"],
         )
         row("   receiver ceiling: bare requests, 4 threads", f"{r['requests_4_threads']:.0f}/s")
-        for key, label in (("workers4_vs_1", "SQLite"), ("workers4_vs_1_postgresql", "PostgreSQL")):
+        sw = b["details"].get("send_workers", {})
+        for key, label in (("workers4_vs_1", "sqlite"), ("workers4_vs_1_postgresql", "postgresql")):
             if b.get(key) is not None:
-                row(f"   ieb send, 4 workers vs 1 ({label}, load {b['loadavg'][0]:.1f})", "", b[key])
+                d = sw.get(label, {})
+                row(
+                    f"   ieb send, 4 workers vs 1 ({label}, GGk latency {d.get('latency_ms', 0):g} ms, "
+                    f"load {b['loadavg'][0]:.1f})",
+                    f"{d.get('msgs_per_s_4', 0):.0f}/s",
+                    b[key],
+                )
+                if "loopback" in d:
+                    row(f"     same on loopback, no latency ({label})", "", d["loopback"]["ratio"])
+        if "loopback_ceiling" in sw:
+            row("     loopback ceiling: bare requests 4 vs 1 thread", "", sw["loopback_ceiling"]["ratio"])
     if "RECV" in results:
         b = results["RECV"]
         row(
