@@ -412,10 +412,15 @@ class Outbox:
 
     # -- claiming -----------------------------------------------------------------------------
 
-    def claim(self, limit: int = 1) -> list[ClaimedMessage]:
+    def claim(self, limit: int = 1, *, share: int = 1) -> list[ClaimedMessage]:
         """Lease up to ``limit`` rows that are due: pending with ``next_attempt_at`` passed, or
-        sending with an expired lease. Counts the attempt before anything is sent."""
+        sending with an expired lease. Counts the attempt before anything is sent.
+
+        ``share`` (the number of workers of a sender): take at most a ``share``-th of the due rows
+        seen (up to ``limit * share``, at least one), so that the last rows of a drain are spread
+        over the workers instead of one worker sending a full batch while the others are idle."""
         now = self.clock()
+        share = max(1, share)
         # Two candidate queries, each an ordered walk of the index on (status, next_attempt_at) that
         # stops after ``limit`` rows: one OR over both kinds made the database sort every due row
         # for each claim (8 ms per claim with 3,000 rows pending; quadratic in an initial delivery).
@@ -425,12 +430,16 @@ class Outbox:
         with write_lock(self.engine), self.engine.begin() as conn:
             stmts = self._claim_statements(conn.dialect.name == "postgresql")
             ids: list[int] = []
+            wanted = limit * share
             for query in (stmts.expired, stmts.pending):
-                if len(ids) >= limit:
+                if len(ids) >= wanted:
                     break
-                ids.extend(int(i) for i in conn.execute(query, {"now": now, "n": limit - len(ids)}).scalars())
+                ids.extend(
+                    int(i) for i in conn.execute(query, {"now": now, "n": wanted - len(ids)}).scalars()
+                )
             if not ids:
                 return []
+            ids = ids[: min(limit, -(-len(ids) // share))]  # a fair share, in claim order
             # the candidates are ours until commit (SQLite: BEGIN IMMEDIATE, one writer; PostgreSQL:
             # FOR UPDATE), so the update re-checks only the status, by primary key
             rows = conn.execute(

@@ -273,3 +273,34 @@ def test_kill_9_mid_batch_then_restart_loses_nothing_and_processes_nothing_twice
         server.stop()
         receiver_engine.dispose()
         engine.dispose()
+
+
+def test_a_claim_takes_a_fair_share_of_the_due_rows_in_claim_order(any_engine: sa.Engine) -> None:
+    outbox = Outbox(any_engine, lease_seconds=60)
+    _fill(outbox, 10)
+    first = outbox.claim(8, share=4)  # 10 due rows seen, 4 workers: ceil(10 / 4) = 3
+    assert len(first) == 3
+    second = outbox.claim(8, share=4)  # 7 left: 2
+    assert len(second) == 2 and max(m.id for m in first) < min(m.id for m in second)
+    rest = outbox.claim(8)  # one worker: everything that is left, up to the limit
+    assert len(rest) == 5
+    assert outbox.claim(8, share=4) == []
+    assert len({m.id for m in first + second + rest}) == 10
+
+
+class _Slow(_Recorder):
+    """Acknowledges after a pause (the network round trip), so the workers overlap."""
+
+    def send(self, envelope: bytes) -> SendResult:
+        threading.Event().wait(0.002)
+        return super().send(envelope)
+
+
+def test_four_workers_with_fair_claims_send_every_row_exactly_once(any_engine: sa.Engine) -> None:
+    outbox = Outbox(any_engine, lease_seconds=60)
+    refs = _fill(outbox, 30)
+    transport = _Slow()
+    result = Sender(outbox, transport, policy=FAST, batch=8).drain(workers=4)
+    assert result.acknowledged == 30 and result.lease_lost == 0
+    assert sorted(transport.sent) == sorted(refs)
+    assert _deliveries(any_engine) == Counter(refs)
