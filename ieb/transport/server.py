@@ -164,8 +164,14 @@ class SoapEndpoint:
 
     @property
     def systeem(self) -> Systeem:
-        """This side as ``zender`` of its Bv03/Fo03 (organisatie, applicatie)."""
-        return Systeem(organisatie=self.organisatie, applicatie=self.applicatie)
+        """This side as ``zender`` of its Bv03/Fo03 (organisatie, applicatie); the (frozen) model
+        is built again only when either attribute changed."""
+        key = (self.organisatie, self.applicatie)
+        cached = self.__dict__.get("_systeem")
+        if cached is None or cached[0] != key:
+            cached = (key, Systeem(organisatie=self.organisatie, applicatie=self.applicatie))
+            self.__dict__["_systeem"] = cached
+        return cached[1]
 
     # -- WSGI ---------------------------------------------------------------------------------
 
@@ -392,6 +398,21 @@ def _soap_bv03(bv03: Bv03) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
         soap_envelope(envelope_to_element(bv03)), encoding="UTF-8"
     )
+
+
+_TIJDSTIP: list[tuple[dt.datetime | None, str]] = [(None, "")]
+
+
+def _tijdstip_now(clock: Callable[[], float] = time.time) -> str:
+    """:func:`format_tijdstip` of now: ``yyyyMMddHHmmss`` in Dutch local time, formatted once per
+    second (the answers of one second share it; the time zone conversion and ``strftime`` were
+    most of building the answer)."""
+    second = dt.datetime.fromtimestamp(clock(), dt.UTC).replace(microsecond=0)
+    cached = _TIJDSTIP[0]
+    if cached[0] != second:
+        cached = (second, format_tijdstip(second))
+        _TIJDSTIP[0] = cached
+    return cached[1]
 
 
 def _bv03_of(zender: Systeem, head: EnvelopeHead, referentienummer: str, tijdstip: str) -> Bv03:
@@ -637,7 +658,7 @@ class Receiver(SoapEndpoint):
             assert envelope is not None
             return self.retry_later(envelope, exc)
         referentienummer = new_referentienummer()
-        tijdstip = format_tijdstip(dt.datetime.now(dt.UTC))
+        tijdstip = _tijdstip_now()
         if self.signing is None:  # never a signed answer: the bytes straight from the template
             return SoapReply(200, _BV03_TEMPLATES.answer(self.systeem, head, referentienummer, tijdstip))
         return _bv03_of(self.systeem, head, referentienummer, tijdstip)

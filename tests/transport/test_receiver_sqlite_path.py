@@ -245,3 +245,16 @@ def test_a_locked_database_on_the_sqlite_path_is_a_retryable_fault_and_nothing_i
     rows = _dump(path)
     assert [dict((c[0], c[2]) for c in r)["status"] for r in rows["inbox"]] == ["processed"]
     assert [dict((c[0], c[2]) for c in r)["outcome"] for r in rows["audit"]] == ["received", "processed"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(moment=st.floats(min_value=1.7e9, max_value=2.2e9, allow_nan=False))
+def test_the_bv03_tijdstip_formatted_once_per_second_is_format_tijdstip_of_now(moment: float) -> None:
+    import datetime as dt
+
+    from ieb.ggk import format_tijdstip
+    from ieb.transport.server import _tijdstip_now
+
+    expected = format_tijdstip(dt.datetime.fromtimestamp(moment, dt.UTC))
+    assert _tijdstip_now(lambda: moment) == expected
+    assert _tijdstip_now(lambda: moment) == expected  # from the one-second cache
