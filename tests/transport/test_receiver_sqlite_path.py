@@ -258,3 +258,25 @@ def test_the_bv03_tijdstip_formatted_once_per_second_is_format_tijdstip_of_now(m
     expected = format_tijdstip(dt.datetime.fromtimestamp(moment, dt.UTC))
     assert _tijdstip_now(lambda: moment) == expected
     assert _tijdstip_now(lambda: moment) == expected  # from the one-second cache
+
+
+def test_on_the_sqlite_path_the_entry_is_committed_before_the_bv03_leaves(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """What another connection sees the moment the receiver hands its answer to the server."""
+    path = tmp_path / "seen.sqlite"
+    engine = open_ledger(f"sqlite:///{path}")
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
+    der = _der(pki)
+    for request in _requests()[:3]:
+        status, _answer = _post(app, der, request)
+        assert status == "200 OK"
+        other = sqlite3.connect(path)  # a separate connection: only committed rows are visible
+        try:
+            row = other.execute(
+                "SELECT status FROM inbox WHERE referentienummer = ?", (parse(request).referentienummer,)
+            ).fetchone()
+        finally:
+            other.close()
+        assert row == ("processed",)
+    engine.dispose()
