@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ieb.ggk import (
@@ -61,8 +61,12 @@ class CoreReceiver(Receiver):
         return False
 
 
-def _post(app: Receiver, der: bytes, envelope: bytes) -> tuple[str, bytes]:
-    body = SOAP_OPEN + envelope.split(b"?>", 1)[1].strip() + SOAP_CLOSE
+def _soap(envelope: bytes) -> bytes:
+    return SOAP_OPEN + envelope.split(b"?>", 1)[1].strip() + SOAP_CLOSE
+
+
+def _post(app: Receiver, der: bytes, envelope: bytes, *, raw: bool = False) -> tuple[str, bytes]:
+    body = envelope if raw else _soap(envelope)
     environ = {
         "REQUEST_METHOD": "POST",
         "CONTENT_LENGTH": str(len(body)),
@@ -280,3 +284,56 @@ def test_on_the_sqlite_path_the_entry_is_committed_before_the_bv03_leaves(
             other.close()
         assert row == ("processed",)
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def both(
+    pki: TestPki, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Receiver, Receiver, Path, Path]]:
+    where = tmp_path_factory.mktemp("both")
+    fast_path, core_path = where / "fast.sqlite", where / "core.sqlite"
+    fast_engine, core_engine = open_ledger(f"sqlite:///{fast_path}"), open_ledger(f"sqlite:///{core_path}")
+    oins = {pki.party("GGK").oin}
+    yield (
+        Receiver(fast_engine, organisatie="0363", allowed_oins=oins),
+        CoreReceiver(core_engine, organisatie="0363", allowed_oins=oins),
+        fast_path,
+        core_path,
+    )
+    fast_engine.dispose()
+    core_engine.dispose()
+
+
+def _verdict(status: str, body: bytes) -> tuple[str, object]:
+    answer = unwrap_soap(body)
+    if isinstance(answer, Fo03):
+        return status, (answer.body.code, answer.body.omschrijving)
+    sg = answer.stuurgegevens
+    return status, sg.model_copy(update={"referentienummer": "-", "tijdstip_bericht": "-"})
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.integers(0, 6), seed=st.integers(0, 2**32 - 1), again=st.booleans(), hostile=st.booleans())
+def test_hostile_and_repeated_requests_get_the_same_verdict_and_rows_on_both_paths(
+    pki: TestPki,
+    both: tuple[Receiver, Receiver, Path, Path],
+    which: int,
+    seed: int,
+    again: bool,
+    hostile: bool,
+) -> None:
+    """A Di01, Du01, Fo01 or second retour, or ``ieb.testing.hostile.mutate`` of one (and the same
+    body once more): the SQLite path and the Core path answer alike (status, Fo03 code and text, Bv03 stuurgegevens) and
+    leave the same inbox and audit rows."""
+    import random
+
+    from ieb.testing.hostile import mutate
+
+    fast, core, fast_path, core_path = both
+    der = _der(pki)
+    body = _soap(_requests()[which])
+    if hostile:  # most mutants are refused; the others are new, repeated or second retours
+        body = mutate(body, random.Random(seed))
+    for _ in range(2 if again else 1):
+        assert _verdict(*_post(fast, der, body, raw=True)) == _verdict(*_post(core, der, body, raw=True))
+    assert _dump(fast_path) == _dump(core_path)
