@@ -1,14 +1,18 @@
 """Child process of bench/run.py B3: the gemeente's receiver (or a bare 200-OK app) over mutual TLS.
 
-    python bench/_receiver.py PKI_DIR DB_PATH MODE   (MODE: receiver | signed | ok)
+    python bench/_receiver.py PKI_DIR DB_PATH MODE [DELAY_MS]   (MODE: receiver | signed | ok)
 
 Prints the URL on stdout, then serves until stdin closes. Runs in its own process so that the
 client's CPU and the server's CPU are not measured in one interpreter (2 cores, GIL).
+``DELAY_MS`` (default 0) models the GGk's latency (Digikoppeling over the internet, the GGk's own
+processing): every answer waits that long after the request was handled (stored and committed)
+before it leaves. Bench only; the production receiver never waits.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -25,8 +29,20 @@ def _ok_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iter
     return [b"ok"]
 
 
+def _delayed(app: Any, seconds: float) -> Any:
+    """``app`` whose every answer leaves ``seconds`` after the request was handled."""
+
+    def delayed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        answer = app(environ, start_response)
+        time.sleep(seconds)
+        return answer  # type: ignore[no-any-return]
+
+    return delayed
+
+
 def main() -> None:
     pki_dir, db_path, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    delay = float(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0.0
     try:  # the test PKI helper may live in ieb.testing (newer) or ieb.transport (older)
         from ieb.testing.pki import load_test_pki  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -51,6 +67,8 @@ def main() -> None:
             signing=signing,
             require_signature=mode == "signed",
         )
+    if delay > 0:
+        app = _delayed(app, delay)
     with HttpsServer(app, tls, threads=8) as server:
         print(server.url, flush=True)
         sys.stdin.read()

@@ -39,10 +39,12 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def _server(pki_dir: Path, db: Path, mode: str) -> Iterator[tuple[str, int]]:
+def _server(pki_dir: Path, db: Path, mode: str, delay_ms: float = 0.0) -> Iterator[tuple[str, int]]:
+    """``bench/_receiver.py`` in its own process: (its URL, its pid). ``delay_ms``: the modelled
+    GGk latency before every answer."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench/_receiver.py"), str(pki_dir), str(db), mode],
+        [sys.executable, str(ROOT / "bench/_receiver.py"), str(pki_dir), str(db), mode, str(delay_ms)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,

@@ -1,6 +1,7 @@
 """How fast does a message travel through the whole exchange, compared with a bare HTTPS POST?
 
     python bench/bench_transport.py [--count N] [--workers W]
+    python bench/bench_transport.py --send-workers [--count N] [--rounds R] [--latency-ms MS]
 
 Measured in the same run, all on 127.0.0.1 with the same test PKI and mutual TLS:
 
@@ -16,7 +17,11 @@ Prints messages/second and the ratio to the baseline. No timings are asserted an
 :func:`bench_send_workers` (used by ``bench/run.py`` B3, key ``workers4_vs_1``): ``ieb send``'s
 path (outbox rows -> :class:`~ieb.transport.sender.Sender` with :class:`GgkClient`, leases, batched
 claims and acknowledgements) with 4 workers vs 1 worker, to the receiver in its own process, on a
-SQLite outbox and, when a PostgreSQL URL is given, on a PostgreSQL one; rounds alternate.
+SQLite outbox and, when a PostgreSQL URL is given (``IEB_TEST_POSTGRES_URL``), on a PostgreSQL one;
+rounds alternate. The receiver answers :data:`LATENCY_MS` (20 ms) after storing, a modelled GGk
+(workers exist to overlap that wait); the same drains without latency and the loopback ceiling
+(bare requests, 1 vs 4 threads, same receiver) are in ``details``. ``--send-workers`` prints that
+dict as JSON.
 """
 
 from __future__ import annotations
@@ -57,10 +62,23 @@ def _parallel(n: int, workers: int, fn: Callable[[int], object]) -> float:
     return time.perf_counter() - started
 
 
-def bench_send_workers(n: int, rounds: int, pg_url: str | None = None) -> dict[str, Any]:
+#: the modelled GGk latency of ``workers4_vs_1`` (milliseconds before every answer): Digikoppeling
+#: over the internet plus the GGk's own processing; what the sender's workers exist to overlap
+LATENCY_MS = 20.0
+
+
+def bench_send_workers(
+    n: int, rounds: int, pg_url: str | None = None, latency_ms: float = LATENCY_MS
+) -> dict[str, Any]:
     """``{"workers4_vs_1", "workers4_vs_1_postgresql", "loadavg", "details"}``: messages/second of
-    a drain with 4 workers divided by one with 1 worker (medians over ``rounds``), for a SQLite
-    outbox and (``pg_url`` given) a PostgreSQL outbox in a fresh database; None when not measured."""
+    a drain with 4 workers divided by one with 1 worker (medians over ``rounds``) to a receiver
+    that answers ``latency_ms`` after storing (the modelled GGk), for a SQLite outbox and
+    (``pg_url`` given) a PostgreSQL outbox in a fresh database; None when not measured.
+
+    ``details[label]["loopback"]`` is the same drain to the receiver without latency, and
+    ``details["loopback_ceiling"]`` bare ``requests`` from 1 vs 4 threads to that receiver in the
+    same run: on loopback client and receiver are two CPU-bound processes on 2 cores, so 4 workers
+    can at most overlap them (about 2x), whatever the sender does."""
     import os
     import statistics
     import uuid
@@ -94,40 +112,102 @@ def bench_send_workers(n: int, rounds: int, pg_url: str | None = None) -> dict[s
 
             url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
             databases.append(("postgresql", url, drop))
-        with _server(tmp / "pki", tmp / "receiver.sqlite", "receiver") as (recv_url, _pid):
+        with (
+            _server(tmp / "pki", tmp / "receiver.sqlite", "receiver") as (recv_url, _pid),
+            _server(tmp / "pki", tmp / "slow.sqlite", "receiver", latency_ms) as (slow_url, _slow),
+        ):
+            out["details"]["loopback_ceiling"] = _ceiling(recv_url, tls, n, rounds, di01s)
             for label, db_url, cleanup in databases:
                 engine = open_ledger(db_url)
                 try:
-                    rates: dict[int, list[float]] = {1: [], 4: []}
-                    with GgkClient(recv_url, tls=tls, pool_maxsize=8) as client:
-                        client.send(di01s(1)[0])  # TLS session, first connection
-                        for r in range(rounds):
-                            for workers in (1, 4) if r % 2 == 0 else (4, 1):
-                                outbox = Outbox(engine)
-                                rows = [
-                                    {
-                                        "envelope": env,
-                                        "referentienummer": parse(env).referentienummer,
-                                        "afzender": "0363",
-                                        "functie": "WMO401",
-                                    }
-                                    for env in di01s(n)
-                                ]
-                                outbox.enqueue_many(rows)
-                                result = Sender(outbox, client).drain(workers=workers)
-                                if result.acknowledged != n:
-                                    raise RuntimeError(f"{label}: {result}")
-                                rates[workers].append(n / result.seconds)
-                    one, four = statistics.median(rates[1]), statistics.median(rates[4])
+                    found: dict[str, dict[str, Any]] = {}
+                    for where, target in (("latency", slow_url), ("loopback", recv_url)):
+                        rates: dict[int, list[float]] = {1: [], 4: []}
+                        with GgkClient(target, tls=tls, pool_maxsize=8) as client:
+                            client.send(di01s(1)[0])  # TLS session, first connection
+                            for r in range(rounds):
+                                for workers in (1, 4) if r % 2 == 0 else (4, 1):
+                                    outbox = Outbox(engine)
+                                    rows = [
+                                        {
+                                            "envelope": env,
+                                            "referentienummer": parse(env).referentienummer,
+                                            "afzender": "0363",
+                                            "functie": "WMO401",
+                                        }
+                                        for env in di01s(n)
+                                    ]
+                                    outbox.enqueue_many(rows)
+                                    result = Sender(outbox, client).drain(workers=workers)
+                                    if result.acknowledged != n:
+                                        raise RuntimeError(f"{label}: {result}")
+                                    rates[workers].append(n / result.seconds)
+                        one, four = statistics.median(rates[1]), statistics.median(rates[4])
+                        found[where] = {
+                            "msgs_per_s_1": one,
+                            "msgs_per_s_4": four,
+                            "ratio": four / one,
+                            "rounds": rates,
+                            "loadavg": [round(x, 2) for x in os.getloadavg()],
+                        }
                     key = "workers4_vs_1" if label == "sqlite" else "workers4_vs_1_postgresql"
-                    out[key] = four / one
-                    out["details"][label] = {"msgs_per_s_1": one, "msgs_per_s_4": four, "rounds": rates}
+                    out[key] = found["latency"]["ratio"]
+                    out["details"][label] = found["latency"] | {
+                        "latency_ms": latency_ms,
+                        "loopback": found["loopback"],
+                    }
                 finally:
                     engine.dispose()
                     cleanup()
     out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     out["details"]["n"] = n
+    out["details"]["latency_ms"] = latency_ms
+    out["details"]["workers4_vs_1"] = (
+        f"ieb send (Sender + GgkClient), 4 workers vs 1, to a receiver that answers {latency_ms:g} ms "
+        "after storing (modelled GGk latency); loopback without latency: details[db]['loopback'], "
+        "with its ceiling details['loopback_ceiling']"
+    )
     return out
+
+
+def _ceiling(
+    url: str, tls: TlsFiles, n: int, rounds: int, di01s: Callable[[int], list[bytes]]
+) -> dict[str, Any]:
+    """Bare ``requests`` (keep-alive) posting new Di01 SOAP requests to the receiver at ``url``
+    from 1 and from 4 threads: messages/second (medians) and their ratio, the most 4 senders can
+    gain on this machine without latency."""
+    import os
+    import statistics
+
+    from ieb.ggk import SOAP_ACTIONS
+
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{SOAP_ACTIONS["ggk_Di01"]}"'}
+    wrap = GgkClient(url, tls=tls)
+    session = make_session(tls, pool_maxsize=4)
+    rates: dict[int, list[float]] = {1: [], 4: []}
+    try:
+        for r in range(rounds):
+            for threads in (1, 4) if r % 2 == 0 else (4, 1):
+                bodies = [wrap.soap_request(e)[1] for e in di01s(n)]
+                seconds = _parallel(
+                    n,
+                    threads,
+                    lambda i, b=bodies: session.post(
+                        url, data=b[i], headers=headers, timeout=30
+                    ).raise_for_status(),
+                )
+                rates[threads].append(n / seconds)
+    finally:
+        session.close()
+        wrap.close()
+    one, four = statistics.median(rates[1]), statistics.median(rates[4])
+    return {
+        "requests_1": one,
+        "requests_4": four,
+        "ratio": four / one,
+        "rounds": rates,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
@@ -161,7 +241,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--send-workers", action="store_true", help="only bench_send_workers, as JSON")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
     args = parser.parse_args()
+    if args.send_workers:
+        import json
+        import os
+
+        pg = os.environ.get("IEB_TEST_POSTGRES_URL")
+        print(json.dumps(bench_send_workers(args.count, args.rounds, pg, args.latency_ms), indent=2))
+        return
     n, w = args.count, args.workers
     work = Path(tempfile.mkdtemp(prefix="ieb-bench-"))
     pki = create_test_pki(work / "pki", ["0363", "GGK"])

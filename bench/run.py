@@ -16,6 +16,8 @@ B2 retours: N WMO402 parsed and applied to the ledger vs bare lxml parse + XSD +
 B3 transport: M Di01 over mutual TLS on loopback to the receiver (a separate process), acknowledged
    (Bv03), with and without WS-Security signing, vs bare ``requests`` keep-alive posting the same
    bytes and vs a plain zeep loop. The receiver's ceiling: bare requests from 4 threads.
+   ``workers4_vs_1``: ``ieb send``'s path with 4 vs 1 workers to a receiver answering 20 ms after
+   storing (a modelled GGk; loopback figures and their ceiling in details, bench/bench_transport.py).
 B4 memory: peak RSS of a B1 run in a fresh process at several sizes, and ledger bytes per message.
 B5 scaling: planning one new person and a batch of 200 with a ledger of 1k/10k/100k starts vs an
    empty ledger; re-planning every unchanged person of the 100k ledger (full run only).
@@ -1060,9 +1062,24 @@ def table(results: dict[str, Any]) -> str:
                 b["details"]["signed_rsa_ceiling"],
             )
         row("   receiver ceiling: bare requests, 4 threads", f"{r['requests_4_threads']:.0f}/s")
-        for key, label in (("workers4_vs_1", "SQLite"), ("workers4_vs_1_postgresql", "PostgreSQL")):
+        sw = b["details"].get("send_workers", {})
+        for key, label in (("workers4_vs_1", "sqlite"), ("workers4_vs_1_postgresql", "postgresql")):
             if b.get(key) is not None:
-                row(f"   ieb send, 4 workers vs 1 ({label}, load {b['loadavg'][0]:.1f})", "", b[key])
+                d = sw.get(label, {})
+                row(
+                    f"   ieb send 4 vs 1 workers, {label}, GGk +{d.get('latency_ms', 0):g} ms, "
+                    f"load {b['loadavg'][0]:.1f}",
+                    f"{d.get('msgs_per_s_4', 0):.0f}/s",
+                    b[key],
+                )
+                if "loopback" in d:
+                    row(
+                        f"     same on loopback, no latency ({label})",
+                        f"{d['loopback']['msgs_per_s_4']:.0f}/s",
+                        d["loopback"]["ratio"],
+                    )
+        if "loopback_ceiling" in sw:
+            row("     loopback ceiling: bare requests 4 vs 1 thread", "", sw["loopback_ceiling"]["ratio"])
     if "RECV" in results:
         b = results["RECV"]
         row(

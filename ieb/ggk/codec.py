@@ -324,8 +324,13 @@ def validate_element(element: etree._Element) -> None:
 
 
 def _text(el: etree._Element | None) -> str | None:
+    """XPath ``string()`` of ``el`` (None for no element): its text when it has no children (no
+    element, comment or processing instruction: then the two are the same, without the cost of an
+    XPath evaluation, issue 22), else the concatenated descendant text as XPath gives it."""
     if el is None:
         return None
+    if len(el) == 0:
+        return el.text or ""
     return str(el.xpath("string()"))
 
 
@@ -454,6 +459,17 @@ class EnvelopeHead:
     def zender(self) -> Systeem:
         """The zender as a :class:`Systeem` (built on call; the Bv03's ontvanger)."""
         return _read_systeem(self.stuurgegevens.find(_s("zender")))
+
+    def zender_key(self) -> tuple[str | None, ...]:
+        """What :meth:`zender` is built from: (organisatie, applicatie, administratie, gebruiker)
+        as read (None: absent); equal keys give equal :class:`Systeem` models (a cache key)."""
+        el = self.stuurgegevens.find(_s("zender"))
+        if el is None:
+            return (None, None, None, None)
+        return tuple(_text(el.find(_s(n))) for n in _SYSTEEM_FIELDS)
+
+
+_SYSTEEM_FIELDS = ("organisatie", "applicatie", "administratie", "gebruiker")
 
 
 def envelope_head(root: etree._Element) -> EnvelopeHead | None:

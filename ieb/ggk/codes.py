@@ -22,7 +22,7 @@ code                   fires when
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -224,13 +224,10 @@ class EnvelopeChecks:
         ref_fields = ("referentienummer", "crossRefnummer") if is_ggk else ("referentienummer",)
         bad_refs: set[str] = set()
         for name in ref_fields:
-            values = root.xpath(f"./*[local-name()='stuurgegevens']/*[local-name()='{name}']")
-            if not isinstance(values, list):  # pragma: no cover - xpath on elements returns a list
-                continue
-            for value_el in values:
-                if not isinstance(value_el, etree._Element):  # pragma: no cover
-                    continue
-                value = str(value_el.xpath("string()"))
+            # ./*[local-name()='stuurgegevens']/*[local-name()=name] in document order, walked
+            # directly (an XPath evaluation per field cost more than the rest of this loop)
+            for value_el in _children_named(root, "stuurgegevens", name):
+                value = _string_value(value_el)
                 if name == "crossRefnummer" and root.tag.endswith("ggk_Di01"):
                     continue
                 if not _UUID4.fullmatch(value):
@@ -345,6 +342,26 @@ class EnvelopeChecks:
                     )
                 )
         return findings
+
+
+def _local(tag: object) -> str | None:
+    """The local name of an element's tag (None for a comment or processing instruction)."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else None
+
+
+def _children_named(root: etree._Element, parent: str, name: str) -> Iterator[etree._Element]:
+    """The elements that XPath ``./*[local-name()=parent]/*[local-name()=name]`` selects from
+    ``root``, in document order."""
+    for group in root:
+        if _local(group.tag) == parent:
+            for child in group:
+                if _local(child.tag) == name:
+                    yield child
+
+
+def _string_value(el: etree._Element) -> str:
+    """XPath ``string()`` of ``el``: its text without children, else XPath's own answer."""
+    return (el.text or "") if len(el) == 0 else str(el.xpath("string()"))
 
 
 def _unwrap_soap_body(root: etree._Element) -> etree._Element | None:

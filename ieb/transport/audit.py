@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ieb.store.schema import audit as _audit_table
 from ieb.types import mask_bsns
@@ -153,6 +153,18 @@ class AuditTrail:
 
         if not events:
             return
+        conn.execute(sa.insert(self.table), self.rows_for(direction, kind, events, outcome=outcome))
+
+    def rows_for(
+        self,
+        direction: Direction,
+        kind: str,
+        events: list[dict[str, str | None]],
+        *,
+        outcome: str,
+    ) -> list[dict[str, Any]]:
+        """The ``audit`` rows (column -> value) :meth:`record_many` writes for ``events``, each
+        logged one line like :meth:`record` (for a caller that inserts them itself)."""
         at = dt.datetime.now(dt.UTC)
         rows = []
         for e in events:
@@ -181,4 +193,4 @@ class AuditTrail:
                     "detail": detail,
                 }
             )
-        conn.execute(sa.insert(self.table), rows)
+        return rows

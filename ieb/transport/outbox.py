@@ -220,6 +220,12 @@ class ClaimedMessage:
     attempts: int
 
 
+class _ClaimStatements(NamedTuple):
+    expired: Any
+    pending: Any
+    lease: Any
+
+
 class Outbox:
     """The outbox of one ledger database. Thread-safe; one instance per process is enough.
 
@@ -246,6 +252,9 @@ class Outbox:
         ]
         self.lease_seconds = lease_seconds
         self.audit = audit or AuditTrail(engine)
+        #: the claim's and the acknowledgement's statements, built on first use (issue 22)
+        self._claims: dict[bool, _ClaimStatements] = {}
+        self._ack: Any = None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -403,49 +412,44 @@ class Outbox:
 
     # -- claiming -----------------------------------------------------------------------------
 
-    def claim(self, limit: int = 1) -> list[ClaimedMessage]:
+    def claim(self, limit: int = 1, *, share: int = 1) -> list[ClaimedMessage]:
         """Lease up to ``limit`` rows that are due: pending with ``next_attempt_at`` passed, or
-        sending with an expired lease. Counts the attempt before anything is sent."""
-        t = self.table
+        sending with an expired lease. Counts the attempt before anything is sent.
+
+        ``share`` (the number of workers of a sender): take at most a ``share``-th of the due rows
+        seen (up to ``limit * share``, at least one), so that the last rows of a drain are spread
+        over the workers instead of one worker sending a full batch while the others are idle."""
         now = self.clock()
-        values = {
-            "status": "sending",
-            "locked_by": self.worker_id,
-            "locked_until": now + dt.timedelta(seconds=self.lease_seconds),
-            "attempts": t.c.attempts + 1,
-            "updated_at": now,
-        }
-        cols = (t.c.id, t.c.referentienummer, t.c.functie, t.c.envelope, t.c.attempts)
+        share = max(1, share)
         # Two candidate queries, each an ordered walk of the index on (status, next_attempt_at) that
         # stops after ``limit`` rows: one OR over both kinds made the database sort every due row
         # for each claim (8 ms per claim with 3,000 rows pending; quadratic in an initial delivery).
-        # Expired leases (recovery, rare) first, then pending rows in due order.
-        expired = sa.and_(t.c.status == "sending", t.c.locked_until < now)
-        pending = sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now, ~self._blocked(t))
+        # Expired leases (recovery, rare) first, then pending rows in due order. The statements
+        # are built once per outbox (building the per-person subquery's aliases cost more than
+        # running the claim: about 3 ms of a 5 ms claim, issue 22).
         with write_lock(self.engine), self.engine.begin() as conn:
-            postgres = conn.dialect.name == "postgresql"
+            stmts = self._claim_statements(conn.dialect.name == "postgresql")
             ids: list[int] = []
-            for cond in (expired, pending):
-                if len(ids) >= limit:
+            wanted = limit * share
+            for query in (stmts.expired, stmts.pending):
+                if len(ids) >= wanted:
                     break
-                query = (
-                    sa.select(t.c.id)
-                    .where(cond)
-                    .order_by(t.c.next_attempt_at, t.c.id)
-                    .limit(limit - len(ids))
+                ids.extend(
+                    int(i) for i in conn.execute(query, {"now": now, "n": wanted - len(ids)}).scalars()
                 )
-                if postgres:
-                    query = query.with_for_update(skip_locked=True)
-                ids.extend(int(i) for i in conn.execute(query).scalars())
             if not ids:
                 return []
+            ids = ids[: min(limit, -(-len(ids) // share))]  # a fair share, in claim order
             # the candidates are ours until commit (SQLite: BEGIN IMMEDIATE, one writer; PostgreSQL:
             # FOR UPDATE), so the update re-checks only the status, by primary key
             rows = conn.execute(
-                sa.update(t)
-                .where(t.c.id.in_(ids), t.c.status.in_(("pending", "sending")))
-                .values(**values)
-                .returning(*cols)
+                stmts.lease,
+                {
+                    "ids": ids,
+                    "by": self.worker_id,
+                    "until": now + dt.timedelta(seconds=self.lease_seconds),
+                    "at": now,
+                },
             ).all()
         claimed = [
             ClaimedMessage(int(r.id), r.referentienummer, r.functie, bytes(r.envelope), int(r.attempts))
@@ -453,6 +457,43 @@ class Outbox:
         ]
         claimed.sort(key=lambda m: m.id)
         return claimed
+
+    def _claim_statements(self, postgres: bool) -> _ClaimStatements:
+        """The claim's statements (bound parameters ``now``, ``n``; ``ids``, ``by``, ``until``,
+        ``at``), built once per outbox and dialect kind."""
+        cached = self._claims.get(postgres)
+        if cached is not None:
+            return cached
+        t = self.table
+        now = sa.bindparam("now", type_=t.c.next_attempt_at.type)
+        expired = sa.and_(t.c.status == "sending", t.c.locked_until < now)
+        pending = sa.and_(t.c.status == "pending", t.c.next_attempt_at <= now, ~self._blocked(t))
+        queries = []
+        for cond in (expired, pending):
+            query = (
+                sa.select(t.c.id)
+                .where(cond)
+                .order_by(t.c.next_attempt_at, t.c.id)
+                .limit(sa.bindparam("n", type_=sa.Integer))
+            )
+            if postgres:
+                query = query.with_for_update(skip_locked=True)
+            queries.append(query)
+        lease = (
+            sa.update(t)
+            .where(t.c.id.in_(sa.bindparam("ids", expanding=True)), t.c.status.in_(("pending", "sending")))
+            .values(
+                status="sending",
+                locked_by=sa.bindparam("by", type_=t.c.locked_by.type),
+                locked_until=sa.bindparam("until", type_=t.c.locked_until.type),
+                attempts=t.c.attempts + 1,
+                updated_at=sa.bindparam("at", type_=t.c.updated_at.type),
+            )
+            .returning(t.c.id, t.c.referentienummer, t.c.functie, t.c.envelope, t.c.attempts)
+        )
+        built = _ClaimStatements(queries[0], queries[1], lease)
+        self._claims[postgres] = built
+        return built
 
     # -- per-person order ---------------------------------------------------------------------
 
@@ -640,26 +681,13 @@ class Outbox:
         the result): another worker holds it and sends it again with the same referentienummer."""
         if not msgs:
             return set()
-        t = self.table
         now = self.clock()
         by_id = {m.id: m for m in msgs}
         with write_lock(self.engine), self.engine.begin() as conn:
             done = {
                 int(i)
                 for i in conn.execute(
-                    sa.update(t)
-                    .where(
-                        t.c.id.in_(sorted(by_id)), t.c.status == "sending", t.c.locked_by == self.worker_id
-                    )
-                    .values(
-                        status="acknowledged",
-                        acknowledged_at=now,
-                        locked_by=None,
-                        locked_until=None,
-                        last_error=None,
-                        updated_at=now,
-                    )
-                    .returning(t.c.id)
+                    self._acknowledge_statement(), {"ids": sorted(by_id), "by": self.worker_id, "at": now}
                 ).scalars()
             }
             self.audit.record_many(
@@ -676,6 +704,30 @@ class Outbox:
             if m.id not in done:
                 log.warning("lease op %s verloren voordat de status werd vastgelegd", m.referentienummer)
         return done
+
+    def _acknowledge_statement(self) -> Any:
+        """:meth:`acknowledge_many`'s UPDATE (bound ``ids``, ``by``, ``at``), built once."""
+        if self._ack is None:
+            t = self.table
+            at = sa.bindparam("at", type_=t.c.updated_at.type)
+            self._ack = (
+                sa.update(t)
+                .where(
+                    t.c.id.in_(sa.bindparam("ids", expanding=True)),
+                    t.c.status == "sending",
+                    t.c.locked_by == sa.bindparam("by", type_=t.c.locked_by.type),
+                )
+                .values(
+                    status="acknowledged",
+                    acknowledged_at=at,
+                    locked_by=None,
+                    locked_until=None,
+                    last_error=None,
+                    updated_at=at,
+                )
+                .returning(t.c.id)
+            )
+        return self._ack
 
     def renew_many(self, msgs: Sequence[ClaimedMessage]) -> set[int]:
         """Extend the leases on several claimed rows in one statement; returns the ids still ours."""

@@ -326,6 +326,8 @@ class Sender:
         self._gave_up: str | None = None
         self._lock = threading.Lock()
         self._alive = 0
+        #: workers of the current run: each claims at most its share of the due rows it sees
+        self._workers = 1
         self._last_hold = -1e18
         #: wakes idle workers: after every batch (rows may have become sendable, or the drain is
         #: done) and on stop; the caller's :class:`Wakeup` in :meth:`run_forever`
@@ -619,7 +621,7 @@ class Sender:
         """One claim and its send; True when a draining worker is done."""
         token = wake.token() if wake is not None else 0
         claimed_at = self.outbox.clock()
-        claimed = self._db("berichten claimen", self.outbox.claim, self.batch)
+        claimed = self._db("berichten claimen", self.outbox.claim, self.batch, share=self._workers)
         if not claimed:
             self._hold(result, lock)
             if until_empty and self._db("open berichten tellen", self.outbox.sendable_count) == 0:
@@ -715,6 +717,7 @@ class Sender:
     ) -> DrainResult:
         started = time.monotonic()
         deadline = started + timeout if timeout is not None else float("inf")
+        self._workers = max(1, workers)
         wake = wake or Wakeup()
         self._wake = wake
         result = DrainResult()

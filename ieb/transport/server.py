@@ -60,7 +60,7 @@ from ieb.ggk import (
     new_referentienummer,
     soap_fault,
 )
-from ieb.ggk.codec import envelope_to_element
+from ieb.ggk.codec import EnvelopeHead, envelope_to_element
 from ieb.ggk.soap import soap_envelope
 from ieb.transport.audit import AuditTrail
 from ieb.transport.client import WusSigning
@@ -164,8 +164,14 @@ class SoapEndpoint:
 
     @property
     def systeem(self) -> Systeem:
-        """This side as ``zender`` of its Bv03/Fo03 (organisatie, applicatie)."""
-        return Systeem(organisatie=self.organisatie, applicatie=self.applicatie)
+        """This side as ``zender`` of its Bv03/Fo03 (organisatie, applicatie); the (frozen) model
+        is built again only when either attribute changed."""
+        key = (self.organisatie, self.applicatie)
+        cached = self.__dict__.get("_systeem")
+        if cached is None or cached[0] != key:
+            cached = (key, Systeem(organisatie=self.organisatie, applicatie=self.applicatie))
+            self.__dict__["_systeem"] = cached
+        return cached[1]
 
     # -- WSGI ---------------------------------------------------------------------------------
 
@@ -394,6 +400,35 @@ def _soap_bv03(bv03: Bv03) -> bytes:
     )
 
 
+_TIJDSTIP: list[tuple[dt.datetime | None, str]] = [(None, "")]
+
+
+def _tijdstip_now(clock: Callable[[], float] = time.time) -> str:
+    """:func:`format_tijdstip` of now: ``yyyyMMddHHmmss`` in Dutch local time, formatted once per
+    second (the answers of one second share it; the time zone conversion and ``strftime`` were
+    most of building the answer)."""
+    second = dt.datetime.fromtimestamp(clock(), dt.UTC).replace(microsecond=0)
+    cached = _TIJDSTIP[0]
+    if cached[0] != second:
+        cached = (second, format_tijdstip(second))
+        _TIJDSTIP[0] = cached
+    return cached[1]
+
+
+def _bv03_of(zender: Systeem, head: EnvelopeHead, referentienummer: str, tijdstip: str) -> Bv03:
+    """The Bv03 that ``zender`` answers to the checked request ``head``."""
+    return Bv03(
+        stuurgegevens=Stuurgegevens(
+            berichtcode="Bv03",
+            zender=zender,
+            ontvanger=head.zender(),
+            referentienummer=referentienummer,
+            tijdstip_bericht=tijdstip,
+            cross_refnummer=head.referentienummer,
+        )
+    )
+
+
 class _Bv03Templates:
     """Unsigned Bv03 answers from a serialised template per (zender, ontvanger): what differs per
     answer (referentienummer, tijdstipBericht, crossRefnummer) is put in by text replacement
@@ -428,6 +463,35 @@ class _Bv03Templates:
             out.append(literal)
         return b"".join(out)
 
+    def answer(self, zender: Systeem, head: EnvelopeHead, referentienummer: str, tijdstip: str) -> bytes:
+        """:func:`_soap_bv03` of ``_bv03_of(zender, head, referentienummer, tijdstip)``, the same
+        bytes, without building the model per answer: the template is kept per (zender, the
+        request's zender as read); a new pair builds the model once (and raises what it raises)."""
+        key = ("head", zender, head.zender_key())
+        with self._lock:
+            template = self._cache.get(key, _NO_TEMPLATE)
+        if template is _NO_TEMPLATE:
+            bv03 = _bv03_of(zender, head, referentienummer, tijdstip)
+            template = self._template(bv03)
+            with self._lock:
+                if len(self._cache) >= 256:
+                    self._cache.clear()
+                self._cache[key] = template
+            if template is None:  # pragma: no cover - defensive, as in render
+                return _soap_bv03(bv03)
+        assert isinstance(template, tuple)
+        values = {
+            "referentienummer": referentienummer,
+            "tijdstip_bericht": tijdstip,
+            "cross_refnummer": head.referentienummer,
+        }
+        literals, fields = template
+        out = [literals[0]]
+        for field, literal in zip(fields, literals[1:], strict=True):
+            out.append(xml_escape(values[field]).encode())
+            out.append(literal)
+        return b"".join(out)
+
     def _template(self, bv03: Bv03) -> tuple[list[bytes], list[str]] | None:
         marks = {f: f"\ue000{i}\ue000" for i, f in enumerate(self._FIELDS)}  # XML-safe, never in data
         sg = bv03.stuurgegevens.model_copy(update=marks)
@@ -445,6 +509,7 @@ class _Bv03Templates:
         return literals, fields
 
 
+_NO_TEMPLATE: Any = object()
 _BV03_TEMPLATES = _Bv03Templates()
 
 
@@ -584,39 +649,65 @@ class Receiver(SoapEndpoint):
         if self.handler is not None or head is None or type(self).handle is not Receiver.handle:
             return super().handle_checked(result, raw, peer, environ)
         try:
-            with write_lock(self.engine), self.engine.begin() as conn:
-                entry, status = self._store_fields(
-                    head.referentienummer,
-                    head.cross_refnummer,
-                    head.berichtcode,
-                    head.functie,
-                    head.zender_organisatie,
-                    raw,
-                    peer,
-                    conn=conn,
-                    processed=True,
-                )
-                # a new entry was stored as processed, with both audit rows (store_envelope)
-                if status == "redelivery":
-                    entry = self._unprocessed(head.referentienummer, conn=conn)
-                    if entry is not None:
-                        self._mark(conn, entry, None, None)
+            if not self._store_processed(head, raw, peer):
+                self._store_processed_core(head, raw, peer)
         except Exception as exc:
             if not database_unavailable(exc) and not _disk_full(exc):
                 raise
             envelope = result.envelope
             assert envelope is not None
             return self.retry_later(envelope, exc)
-        return Bv03(
-            stuurgegevens=Stuurgegevens(
-                berichtcode="Bv03",
-                zender=self.systeem,
-                ontvanger=head.zender(),
-                referentienummer=new_referentienummer(),
-                tijdstip_bericht=format_tijdstip(dt.datetime.now(dt.UTC)),
-                cross_refnummer=head.referentienummer,
+        referentienummer = new_referentienummer()
+        tijdstip = _tijdstip_now()
+        if self.signing is None:  # never a signed answer: the bytes straight from the template
+            return SoapReply(200, _BV03_TEMPLATES.answer(self.systeem, head, referentienummer, tijdstip))
+        return _bv03_of(self.systeem, head, referentienummer, tijdstip)
+
+    def _store_processed(self, head: EnvelopeHead, raw: bytes, peer: PeerInfo) -> bool:
+        """On SQLite (sqlite3): store a new entry as processed, or record a redelivery, in one
+        transaction on the DBAPI connection (:func:`ieb.transport.inbox.store_processed_sqlite`);
+        False when that path does not apply (another database, a case it leaves to the Core path)."""
+        engine = self.engine
+        if engine.dialect.name != "sqlite" or engine.dialect.driver != "pysqlite":
+            return False
+        from ieb.transport.inbox import store_processed_sqlite
+
+        with write_lock(engine):
+            stored = store_processed_sqlite(
+                engine,
+                referentienummer=head.referentienummer,
+                cross_ref_nummer=head.cross_refnummer,
+                berichtcode=head.berichtcode,
+                functie=head.functie,
+                zender=head.zender_organisatie,
+                peer_oin=peer.oin,
+                raw=raw,
+                received_at=utcnow(),
+                audit=self.audit,
+                processed_detail=PROCESSED,
             )
-        )
+        return stored is not None
+
+    def _store_processed_core(self, head: EnvelopeHead, raw: bytes, peer: PeerInfo) -> None:
+        """Store the entry as processed (or record a redelivery, marking an entry that was never
+        processed) in one SQLAlchemy Core transaction."""
+        with write_lock(self.engine), self.engine.begin() as conn:
+            entry, status = self._store_fields(
+                head.referentienummer,
+                head.cross_refnummer,
+                head.berichtcode,
+                head.functie,
+                head.zender_organisatie,
+                raw,
+                peer,
+                conn=conn,
+                processed=True,
+            )
+            # a new entry was stored as processed, with both audit rows (store_envelope)
+            if status == "redelivery":
+                entry = self._unprocessed(head.referentienummer, conn=conn)
+                if entry is not None:
+                    self._mark(conn, entry, None, None)
 
     def retry_later(self, envelope: Envelope, exc: BaseException) -> SoapReply:
         """The answer when the envelope cannot be stored now: HTTP 503 with a Fo03 ``StUF058``

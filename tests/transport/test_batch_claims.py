@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -221,9 +222,13 @@ sender.drain(workers=3, timeout=90)
 
 
 @pytest.mark.slow
-def test_kill_9_mid_batch_then_restart_loses_nothing_and_processes_nothing_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("with_handler", [True, False], ids=["handler", "sqlite-path"])
+def test_kill_9_mid_batch_then_restart_loses_nothing_and_processes_nothing_twice(
+    tmp_path: Path, with_handler: bool
+) -> None:
     """Batches of 8 claimed by 3 workers, the process killed with -9 mid-run: after a restart every
-    message is acknowledged, stored once by the receiver and processed exactly once."""
+    message is acknowledged, stored once by the receiver and processed exactly once (a receiver
+    with a handler, and one without: the one-transaction SQLite path)."""
     import signal
     import subprocess
     import sys
@@ -245,8 +250,20 @@ def test_kill_9_mid_batch_then_restart_loses_nothing_and_processes_nothing_twice
         time.sleep(0.01)  # slow enough for the kill to land mid-run
         return "ok"
 
-    app = Receiver(receiver_engine, organisatie="CAK", allowed_oins={g.oin}, handler=handler)
-    server = HttpsServer(app, TlsFiles(k.chain, k.key, pki.roots), threads=6).start()
+    app = Receiver(
+        receiver_engine, organisatie="CAK", allowed_oins={g.oin}, handler=handler if with_handler else None
+    )
+    served: Any = app
+    if not with_handler:
+
+        def served(environ: dict[str, Any], start_response: Any) -> Any:
+            answer = app(environ, start_response)  # stored as processed and committed
+            with lock:
+                processed[:] = list(app.outcomes)
+            time.sleep(0.01)  # slow enough for the kill to land mid-run
+            return answer
+
+    server = HttpsServer(served, TlsFiles(k.chain, k.key, pki.roots), threads=6).start()
     db = f"sqlite:///{tmp_path / 'gemeente.sqlite'}"
     engine = open_ledger(db)
     outbox = Outbox(engine)
@@ -268,8 +285,42 @@ def test_kill_9_mid_batch_then_restart_loses_nothing_and_processes_nothing_twice
         with receiver_engine.connect() as conn:
             stored = [r.referentienummer for r in conn.execute(sa.select(inbox.c.referentienummer))]
         assert sorted(stored) == sorted(refs)  # lost: 0, stored once each
-        assert sorted(processed) == sorted(refs)  # each processed exactly once
+        if with_handler:
+            assert sorted(processed) == sorted(refs)  # each processed exactly once
+        else:
+            assert sorted(app.outcomes) == sorted(refs) and app.duplicates_processed() == 0
     finally:
         server.stop()
         receiver_engine.dispose()
         engine.dispose()
+
+
+def test_a_claim_takes_a_fair_share_of_the_due_rows_in_claim_order(any_engine: sa.Engine) -> None:
+    outbox = Outbox(any_engine, lease_seconds=60)
+    _fill(outbox, 10)
+    first = outbox.claim(8, share=4)  # 10 due rows seen, 4 workers: ceil(10 / 4) = 3
+    assert len(first) == 3
+    second = outbox.claim(8, share=4)  # 7 left: 2
+    assert len(second) == 2 and max(m.id for m in first) < min(m.id for m in second)
+    rest = outbox.claim(8)  # one worker: everything that is left, up to the limit
+    assert len(rest) == 5
+    assert outbox.claim(8, share=4) == []
+    assert len({m.id for m in first + second + rest}) == 10
+
+
+class _Slow(_Recorder):
+    """Acknowledges after a pause (the network round trip), so the workers overlap."""
+
+    def send(self, envelope: bytes) -> SendResult:
+        threading.Event().wait(0.002)
+        return super().send(envelope)
+
+
+def test_four_workers_with_fair_claims_send_every_row_exactly_once(any_engine: sa.Engine) -> None:
+    outbox = Outbox(any_engine, lease_seconds=60)
+    refs = _fill(outbox, 30)
+    transport = _Slow()
+    result = Sender(outbox, transport, policy=FAST, batch=8).drain(workers=4)
+    assert result.acknowledged == 30 and result.lease_lost == 0
+    assert sorted(transport.sent) == sorted(refs)
+    assert _deliveries(any_engine) == Counter(refs)
