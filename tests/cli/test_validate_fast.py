@@ -29,8 +29,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ieb.ggk as ggk
-from ieb.cli import app
 from ieb.cli import _validate_core as core
+from ieb.cli import app
 
 SAMPLES = Path(__file__).resolve().parent.parent / "core" / "samples"
 TODAY = dt.date(2026, 6, 1)
@@ -281,11 +281,11 @@ def _mixed_folder(root: Path) -> Path:
 @pytest.mark.parametrize("format", ["text", "json", "junit"])
 def test_outputs_are_byte_for_byte_the_previous_ones(tmp_path: Path, format: str) -> None:
     folder = _mixed_folder(tmp_path)
-    given = [folder, folder / "v03.xml", folder / "sub"]  # a file twice: counted once
-    want, want_code = _old_output(given, format)
+    roots = [folder, folder / "v03.xml", folder / "sub"]  # a file twice: counted once
+    want, want_code = _old_output(roots, format)
     out = io.StringIO()
     with redirect_stdout(out):
-        code = core.run(given, format=format, today=TODAY.isoformat())
+        code = core.run(roots, format=format, today=TODAY.isoformat())
     assert out.getvalue() == want
     assert code == want_code == 1
     assert "groot.xml" in want and "envelop.xml" in want and "binnen.xml" in want
@@ -293,8 +293,8 @@ def test_outputs_are_byte_for_byte_the_previous_ones(tmp_path: Path, format: str
 
 def test_the_walk_finds_what_rglob_found(tmp_path: Path) -> None:
     folder = _mixed_folder(tmp_path)
-    for given in ([folder], [folder / "sub", folder], [Path(os.path.relpath(folder))]):
-        assert core.collect_paths(given) == [str(p) for p in _old_collect(given)]
+    for roots in ([folder], [folder / "sub", folder], [Path(os.path.relpath(folder))]):
+        assert core.collect_paths(roots) == [str(p) for p in _old_collect(roots)]
     cwd = Path.cwd()
     try:
         os.chdir(folder)
