@@ -39,6 +39,12 @@ ENVELOPE_RELEASE = "stuf-ggk-0210"
 _UNREAD = frozenset({"OP179", "OP192", "XML"})
 #: results written to stdout per write (the bytes are the same as one write per file)
 _BLOCK = 512
+#: files read before they are validated: at most 64, and no more once they hold 1 MiB (so at most
+#: 1 MiB + one file of at most MAX_BYTES are in memory at once)
+_READ_AHEAD = 64
+_READ_AHEAD_BYTES = 1 << 20
+#: flags of os.open (binary on Windows)
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
 class Usage(Exception):
@@ -289,7 +295,7 @@ def _merge_dvs(results: list[dict[str, Any]], files: list[str], client: Any) -> 
 def _read(path: str, max_bytes: int) -> bytes | None:
     """The bytes of the file ``path`` (at most ``max_bytes + 1``), or None when it is larger than
     ``max_bytes`` (not read). Raises OSError when it cannot be read."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, _O_READ)
     try:
         st = os.fstat(fd)
         size = st.st_size
@@ -335,26 +341,40 @@ def validate_files(
     results: list[dict[str, Any]] = []
     append = results.append
     notes: dict[str | None, str | None] = {}
-    for f in files:
-        try:
-            data = _read(f, MAX_BYTES)
+    i, n = 0, len(files)
+    while i < n:
+        batch: list[str] = []
+        blobs: list[bytes | None] = []
+        size = 0
+        while i < n and len(batch) < _READ_AHEAD and size < _READ_AHEAD_BYTES:
+            f = files[i]  # read a batch, then validate it: ~10 us less per file than alternating
+            i += 1
+            try:
+                data = _read(f, MAX_BYTES)
+            except OSError as exc:
+                raise Usage(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
+            batch.append(f)
+            blobs.append(data)
+            size += len(data) if data is not None else 0
+        for f, data in zip(batch, blobs, strict=True):
             if data is None:  # too large: validate_file reports OP179 without reading it
-                report = validate_file(f, today=day, gemeenten=lijst, registry=registry, revision=forced)
+                try:
+                    report = validate_file(f, today=day, gemeenten=lijst, registry=registry, revision=forced)
+                except OSError as exc:
+                    raise Usage(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
             else:
                 report = validate_bytes(data, today=day, gemeenten=lijst, registry=registry, revision=forced)
-        except OSError as exc:
-            raise Usage(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
-        if report.bericht is None and data is not None and is_envelope(report.root):
-            row = envelope_result(f, data, today=day, gemeenten=lijst, registry=registry).row
-        else:
-            row = {"path": f, **report.to_dict()}
-        release = row.get("release")
-        if release not in notes:
-            notes[release] = _stand_in(release, registry)
-        note = notes[release]
-        if note:  # only for a pack on a stand-in schema: the 1.0 JSON contract keeps its keys
-            row["stand_in"] = note
-        append(row)
+            if report.bericht is None and data is not None and is_envelope(report.root):
+                row = envelope_result(f, data, today=day, gemeenten=lijst, registry=registry).row
+            else:
+                row = {"path": f, **report.to_dict()}
+            release = row.get("release")
+            if release not in notes:
+                notes[release] = _stand_in(release, registry)
+            note = notes[release]
+            if note:  # only for a pack on a stand-in schema: the 1.0 JSON contract keeps its keys
+                row["stand_in"] = note
+            append(row)
     return results
 
 
