@@ -334,7 +334,6 @@ def validate_files(
     ``day`` is the receiver's system date (rule 8848), ``lijst`` the gemeentelijst for CS300 and
     ``forced`` a revision chosen with ``--revision``. :class:`Usage` for a file that cannot be read.
     """
-    from ieb.conformance.verdict import envelope_result, is_envelope
     from ieb.validation import validate_bytes, validate_file
     from ieb.xmlsafe import MAX_BYTES
 
@@ -364,9 +363,13 @@ def validate_files(
                     raise Usage(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
             else:
                 report = validate_bytes(data, today=day, gemeenten=lijst, registry=registry, revision=forced)
-            if report.bericht is None and data is not None and is_envelope(report.root):
-                row = envelope_result(f, data, today=day, gemeenten=lijst, registry=registry).row
-            else:
+            row: dict[str, Any] | None = None
+            if report.bericht is None and data is not None and report.root is not None:
+                from ieb.conformance.verdict import envelope_result, is_envelope
+
+                if is_envelope(report.root):  # a StUF-GGk envelope: its verdict and the iEb file's
+                    row = envelope_result(f, data, today=day, gemeenten=lijst, registry=registry).row
+            if row is None:
                 row = {"path": f, **report.to_dict()}
             release = row.get("release")
             if release not in notes:
@@ -605,6 +608,11 @@ def main_fast(args: list[str]) -> int | None:
     kwargs = parse_args(args)
     if kwargs is None:
         return None
+    import gc
+
+    import ieb.validation  # noqa: F401  (what every run needs, imported before the freeze)
+
+    gc.freeze()  # the start-up's objects live to the end: the collector need not walk them again
     try:
         return run(**kwargs)
     except Usage as exc:
