@@ -237,14 +237,17 @@ def rule_options(
     windows), None when not given; :class:`Usage` for a file or name that cannot be used."""
     from ieb.errors import IebError
     from ieb.validation.gemeenten import GemeenteLijst
-    from ieb.validation.revisions import revision as get_revision
 
     try:
         lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
     except IebError as exc:
         raise Usage(exc.message, "--gemeenten") from None
+    if not revision:
+        return lijst, None
+    from ieb.validation.revisions import revision as get_revision
+
     try:
-        forced = get_revision(revision) if revision else None
+        forced = get_revision(revision)
     except IebError as exc:
         raise Usage(exc.message, "--revision") from None
     return lijst, forced
