@@ -367,7 +367,15 @@ def validate_files(
             else:
                 report = validate_bytes(data, today=day, gemeenten=lijst, registry=registry, revision=forced)
             row: dict[str, Any] | None = None
-            if report.bericht is None and data is not None and report.root is not None:
+            if not report.issues and report.bericht is not None:  # valid: Report.to_dict's keys
+                row = {
+                    "path": f,
+                    "bericht": report.bericht,
+                    "release": report.release,
+                    "valid": True,
+                    "issues": [],
+                }
+            elif report.bericht is None and data is not None and report.root is not None:
                 from ieb.conformance.verdict import envelope_result, is_envelope
 
                 if is_envelope(report.root):  # a StUF-GGk envelope: its verdict and the iEb file's
