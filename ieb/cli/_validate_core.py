@@ -11,8 +11,10 @@ error keeps typer's text.
 
 Per file the command reads the bytes once (``os.open``, one ``fstat``, one ``read`` of the file's size
 plus one byte: at most ``MAX_BYTES + 1`` bytes, as :func:`ieb.validation.validate_file`) and hands them
-to :func:`ieb.validation.validate_bytes`; folders are walked with ``os.scandir``. Outputs are written
-in large blocks, byte for byte as one write per file would.
+to :func:`ieb.validation.validate_bytes`, a batch of files at a time (64 files or 1 MiB: read, then
+validated); folders are walked with ``os.scandir``. Outputs are written in large blocks, byte for byte
+as one write per file would. ``tests/cli/test_validate_fast.py`` compares all of this with the
+previous implementation.
 
 Exit codes: 0 every file valid; 1 a file invalid, or no files (without ``--allow-empty``); 2 wrong use.
 """
