@@ -615,8 +615,9 @@ def parse_args(args: list[str]) -> dict[str, Any] | None:
 
 def main_fast(args: list[str]) -> int | None:
     """Run ``ieb validate ARGS`` without typer and return its exit code, or None (nothing done) when
-    typer must read ``args`` (see :func:`parse_args`) or the shell asks for completions."""
-    if any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
+    typer must read ``args`` (see :func:`parse_args`), the shell asks for completions, or on Windows
+    (where click expands ``~``, variables and wildcards in the arguments itself)."""
+    if os.name == "nt" or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
         return None
     kwargs = parse_args(args)
     if kwargs is None:
