@@ -3,7 +3,7 @@
 The modules are loaded lazily (:mod:`ieb.cli._lazy`): :data:`COMMANDS` names every command, the
 modules that register it and its summary, so ``ieb --help`` imports no command module and ``ieb
 validate`` only :mod:`ieb.cli.validate`; a plain ``ieb validate ...`` does not even import typer
-(:mod:`ieb.cli._validate_core`). ``app`` and ``LOADER`` live in :mod:`ieb.cli._app` (made on first use). Heavy dependencies (zeep, SQLAlchemy, ...) are imported inside
+(:mod:`ieb.cli._validate_core`). ``app`` and ``LOADER`` are made on first use (:mod:`ieb.cli._app`). Heavy dependencies (zeep, SQLAlchemy, ...) are imported inside
 the command functions as well. A new command: add it to :data:`COMMANDS` (``tests/cli/
 test_lazy_commands.py`` prints the table to paste when it is out of date).
 """
@@ -11,6 +11,7 @@ test_lazy_commands.py`` prints the table to paste when it is out of date).
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 _V = "ieb.cli.validate"
@@ -129,14 +130,20 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """``app`` (the typer application) and ``LOADER`` (its lazy command modules), made on first use
-    (:mod:`ieb.cli._app`): importing :mod:`ieb.cli` imports no typer."""
-    if name in ("app", "LOADER"):
-        from ieb.cli import _app
+_BUILD_LOCK = threading.Lock()
 
-        return getattr(_app, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    """``app`` (the typer application) and ``LOADER`` (its lazy command modules), made once on first
+    use (:func:`ieb.cli._app.build`): importing :mod:`ieb.cli` imports no typer."""
+    if name not in ("app", "LOADER"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _BUILD_LOCK:
+        if "app" not in globals():
+            from ieb.cli._app import build
+
+            globals()["app"], globals()["LOADER"] = build(__name__, list(__path__), COMMANDS)
+    return globals()[name]
 
 
 def main() -> None:
@@ -153,9 +160,7 @@ def main() -> None:
             code = main_fast(args[1:])
             if code is not None:
                 raise SystemExit(code)
-        from ieb.cli._app import app
-
-        app()
+        __getattr__("app")()
     except Exception as exc:  # issue 21: a full disk or broken database is a clear error, not a traceback
         text = _storage_error(exc)
         if text is None:

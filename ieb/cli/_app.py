@@ -1,7 +1,9 @@
-"""The typer application of ``ieb`` (:data:`app`), with its lazy command modules (:data:`LOADER`).
+"""The typer application of ``ieb`` and its lazy command modules, made by :func:`build`.
 
-Imported on first use of ``ieb.cli.app`` / ``ieb.cli.LOADER`` or when :func:`ieb.cli.main` needs typer
-(every command line but the plain ``ieb validate ...`` ones, :mod:`ieb.cli._validate_core`).
+:mod:`ieb.cli` calls :func:`build` once, on first use of ``ieb.cli.app`` / ``ieb.cli.LOADER`` or when
+:func:`ieb.cli.main` needs typer (every command line but the plain ``ieb validate ...`` ones,
+:mod:`ieb.cli._validate_core`), and passes its own name, path and ``COMMANDS`` table (so this
+module does not import :mod:`ieb.cli`).
 """
 
 from __future__ import annotations
@@ -10,28 +12,9 @@ from typing import Annotated
 
 import typer
 
-import ieb.cli as _package
-from ieb.cli import COMMANDS
-from ieb.cli._lazy import LazyGroup, Loader
+from ieb.cli._lazy import LazyGroup, Loader, Table
 
-__all__ = ["LOADER", "app"]
-
-#: loads the command modules on demand (and the ones :data:`COMMANDS` does not name, at start)
-LOADER = Loader(_package.__name__, list(_package.__path__), COMMANDS)
-
-
-class _Group(LazyGroup):
-    loader = LOADER
-
-
-app = typer.Typer(
-    cls=_Group,
-    name="ieb",
-    help="iEb: berichten bouwen, valideren, versturen en ontvangen voor de Wmo eigen bijdrage (CAK).",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_show_locals=False,
-)
+__all__ = ["build"]
 
 
 def _version(value: bool) -> None:
@@ -42,7 +25,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _main(
     version: Annotated[
         bool,
@@ -52,4 +34,24 @@ def _main(
     """iEb: berichten bouwen, valideren, versturen en ontvangen voor de Wmo eigen bijdrage (CAK)."""
 
 
-LOADER.load(LOADER.unlisted_modules())  # a module not in COMMANDS still works (not lazily)
+def build(package: str, path: list[str], table: Table) -> tuple[typer.Typer, Loader]:
+    """The ``ieb`` typer app and the :class:`~ieb.cli._lazy.Loader` of its command modules: ``package``
+    (``ieb.cli``) and ``path`` name the command modules, ``table`` is ``ieb.cli.COMMANDS``. The modules
+    the table does not name are loaded at once (their commands work, only not lazily)."""
+    loader = Loader(package, path, table)
+
+    class _Group(LazyGroup):
+        pass
+
+    _Group.loader = loader
+    app = typer.Typer(
+        cls=_Group,
+        name="ieb",
+        help="iEb: berichten bouwen, valideren, versturen en ontvangen voor de Wmo eigen bijdrage (CAK).",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_show_locals=False,
+    )
+    app.callback()(_main)
+    loader.load(loader.unlisted_modules())
+    return app, loader
