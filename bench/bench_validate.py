@@ -13,6 +13,10 @@ refusing hostile files (DTD, entity bomb, XXE, a 26 MB file). No absolute timing
      "cli_10k_vs_xmllint": xmllint CPU / ``ieb validate`` CPU on the same N valid files (None when
                            xmllint is not installed: Debian libxml2-utils),
      "loadavg": the 1-minute load average when measured, "details": {...}}
+
+``details`` holds the CLI's own share (round 4): ``cli_startup_cpu_s`` (``ieb validate`` of one
+file), ``cli_validate_bytes_us`` (``validate_bytes`` on the same files' bytes, in this process) and
+``cli_own_us_per_file`` = (CPU on N files - CPU on one) / N - ``cli_validate_bytes_us``.
 """
 
 from __future__ import annotations
@@ -115,6 +119,48 @@ def _valid_files(folder: Path, n: int) -> list[Path]:
     return files
 
 
+def _cli_vs_xmllint(files_n: int, rounds: int, details: dict[str, Any]) -> float | None:
+    """``cli_10k_vs_xmllint``: xmllint CPU / ``ieb validate`` CPU on ``files_n`` valid files (None
+    without xmllint), best of ``rounds`` interleaved rounds. Adds to ``details`` the CLI's own share:
+    ``cli_own_us_per_file`` = (``ieb validate`` CPU on the folder - on one file) / N - the CPU of
+    ``validate_bytes`` on the same files' bytes in this process (``cli_validate_bytes_us``), i.e.
+    what the command adds per file (reading, discovery, results, output); each with its load."""
+    xmllint = shutil.which("xmllint")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "berichten"
+        folder.mkdir()
+        files = _valid_files(folder, files_n)
+        blobs = [f.read_bytes() for f in files]
+        one = Path(tmp) / "een"
+        one.mkdir()
+        _valid_files(one, 1)
+        base = [sys.executable, "-m", "ieb", "validate", "--today", TODAY.isoformat()]
+        ieb_cpu, one_cpu, lint_cpu, vb_cpu = [], [], [], []
+        for _ in range(rounds):
+            ieb_cpu.append(_cpu_of([*base, str(folder)], cwd=Path(tmp)))
+            one_cpu.append(_cpu_of([*base, str(one)], cwd=Path(tmp)))
+            start = time.process_time()
+            for blob in blobs:
+                validate_bytes(blob, today=TODAY)
+            vb_cpu.append(time.process_time() - start)
+            if xmllint:
+                schema_path = str(get_release().message("WMO401").schema_path)
+                lint_cpu.append(_cpu_of([xmllint, "--noout", "--schema", schema_path, *map(str, files)]))
+        details["ieb_validate_cpu_s"] = round(min(ieb_cpu), 3)
+        details["cli_startup_cpu_s"] = round(min(one_cpu), 3)
+        details["cli_validate_bytes_us"] = round(min(vb_cpu) / files_n * 1e6, 1)
+        details["cli_own_us_per_file"] = round(
+            ((min(ieb_cpu) - min(one_cpu)) - min(vb_cpu)) / files_n * 1e6, 1
+        )
+        details["loadavg_cli"] = round(os.getloadavg()[0], 2)
+        if not (xmllint and lint_cpu):
+            details["xmllint_cpu_s"] = None
+            details["note"] = "xmllint not installed (Debian: libxml2-utils); cli_10k_vs_xmllint left out"
+            return None
+        details["xmllint_cpu_s"] = round(min(lint_cpu), 3)
+        return round(min(lint_cpu) / min(ieb_cpu), 3)
+
+
 def bench_val(quick: bool = False) -> dict[str, Any]:
     """The ``VAL`` figures (see the module text): interleaved rounds, medians of per-round ratios."""
     schema = get_release().message("WMO401").schema
@@ -136,42 +182,13 @@ def bench_val(quick: bool = False) -> dict[str, Any]:
         ieb_us.append(ours * 1e6)
     load_lib = os.getloadavg()[0]
     files_n = 2000 if quick else 10_000
-    xmllint = shutil.which("xmllint")
     details: dict[str, Any] = {
         "validate_bytes_us": round(statistics.median(ieb_us), 1),
         "libxml2_us": round(statistics.median(lib_us), 1),
         "files": files_n,
         "loadavg_validate_bytes": round(load_lib, 2),
     }
-    cli_ratio: float | None = None
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "berichten"
-        folder.mkdir()
-        files = _valid_files(folder, files_n)
-        ieb_cmd = [sys.executable, "-m", "ieb", "validate", "--today", TODAY.isoformat(), str(folder)]
-        cli_rounds = 1 if quick else 3
-        ieb_cpu, lint_cpu = [], []
-        for _ in range(cli_rounds):
-            ieb_cpu.append(_cpu_of(ieb_cmd, cwd=Path(tmp)))
-            if xmllint:
-                lint_cpu.append(
-                    _cpu_of(
-                        [
-                            xmllint,
-                            "--noout",
-                            "--schema",
-                            str(get_release().message("WMO401").schema_path),
-                            *map(str, files),
-                        ]
-                    )
-                )
-        details["ieb_validate_cpu_s"] = round(min(ieb_cpu), 3)
-        if xmllint and lint_cpu:
-            details["xmllint_cpu_s"] = round(min(lint_cpu), 3)
-            cli_ratio = round(min(lint_cpu) / min(ieb_cpu), 3)
-        else:
-            details["xmllint_cpu_s"] = None
-            details["note"] = "xmllint not installed (Debian: libxml2-utils); cli_10k_vs_xmllint left out"
+    cli_ratio = _cli_vs_xmllint(files_n, 1 if quick else 3, details)
     return {
         "vs_libxml2": round(statistics.median(lib_ratios), 3),
         "cli_10k_vs_xmllint": cli_ratio,

@@ -1126,6 +1126,8 @@ def table(results: dict[str, Any]) -> str:
             f"{d['ieb_validate_cpu_s']:.2f} s",
             v["cli_10k_vs_xmllint"],
         )
+        if "cli_own_us_per_file" in d:  # the command's own share (bench_validate._cli_vs_xmllint)
+            row("VAL ieb validate: CPU per file besides validate_bytes", f"{d['cli_own_us_per_file']:.0f} us")
     if "CLI" in results:  # issue 22 (bench/bench_cli.py)
         c = results["CLI"]
         row(

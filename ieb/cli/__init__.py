@@ -2,18 +2,17 @@
 
 The modules are loaded lazily (:mod:`ieb.cli._lazy`): :data:`COMMANDS` names every command, the
 modules that register it and its summary, so ``ieb --help`` imports no command module and ``ieb
-validate`` only :mod:`ieb.cli.validate`. Heavy dependencies (zeep, SQLAlchemy, ...) are imported inside
+validate`` only :mod:`ieb.cli.validate`; a plain ``ieb validate ...`` does not even import typer
+(:mod:`ieb.cli._validate_core`). ``app`` and ``LOADER`` are made on first use (:mod:`ieb.cli._app`). Heavy dependencies (zeep, SQLAlchemy, ...) are imported inside
 the command functions as well. A new command: add it to :data:`COMMANDS` (``tests/cli/
 test_lazy_commands.py`` prints the table to paste when it is out of date).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from ieb.cli._lazy import LazyGroup, Loader
+import sys
+import threading
+from typing import Any
 
 _V = "ieb.cli.validate"
 _T = "ieb.cli.transport"
@@ -130,54 +129,44 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
 }
 
-#: loads the command modules on demand (and the ones :data:`COMMANDS` does not name, at start)
-LOADER = Loader(__name__, list(__path__), COMMANDS)
+
+_BUILD_LOCK = threading.Lock()
 
 
-class _Group(LazyGroup):
-    loader = LOADER
+def __getattr__(name: str) -> Any:
+    """``app`` (the typer application) and ``LOADER`` (its lazy command modules), made once on first
+    use (:func:`ieb.cli._app.build`): importing :mod:`ieb.cli` imports no typer."""
+    if name not in ("app", "LOADER"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _BUILD_LOCK:
+        if "app" not in globals():
+            from ieb.cli._app import build
 
-
-app = typer.Typer(
-    cls=_Group,
-    name="ieb",
-    help="iEb: berichten bouwen, valideren, versturen en ontvangen voor de Wmo eigen bijdrage (CAK).",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_show_locals=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        from ieb import __version__
-
-        typer.echo(f"ieb {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool,
-        typer.Option("--version", help="Toon de versie en stop.", callback=_version, is_eager=True),
-    ] = False,
-) -> None:
-    """iEb: berichten bouwen, valideren, versturen en ontvangen voor de Wmo eigen bijdrage (CAK)."""
-
-
-LOADER.load(LOADER.unlisted_modules())  # a module not in COMMANDS still works (not lazily)
+            globals()["app"], globals()["LOADER"] = build(__name__, list(__path__), COMMANDS)
+    return globals()[name]
 
 
 def main() -> None:
-    """Entry point of the ``ieb`` console script."""
+    """Entry point of the ``ieb`` console script.
+
+    A plain ``ieb validate ...`` runs without typer (:func:`ieb.cli._validate_core.main_fast`: the
+    same output and exit code, a faster start); every other command line goes to typer (:data:`app`).
+    """
+    args = sys.argv[1:]
     try:
-        app()
+        if args and args[0] == "validate":
+            from ieb.cli._validate_core import main_fast
+
+            code = main_fast(args[1:])
+            if code is not None:
+                raise SystemExit(code)
+        __getattr__("app")()
     except Exception as exc:  # issue 21: a full disk or broken database is a clear error, not a traceback
         text = _storage_error(exc)
         if text is None:
             raise
-        typer.echo(f"fout: {text}", err=True)
+        sys.stderr.write(f"fout: {text}\n")  # (what typer.echo(..., err=True) writes)
+        sys.stderr.flush()
         raise SystemExit(2) from None
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
 from ieb.conformance.verdict import is_envelope
-from ieb.errors import ConfigurationError
 from ieb.releases import DEFAULT_RELEASE, get_pack
 from ieb.releases.pack import klasse_columns as build_columns_of
 
@@ -20,119 +17,14 @@ _PACK = get_pack(DEFAULT_RELEASE)
 _HEEN_METAVAR = "|".join(m.name for m in _PACK.heen())
 
 if TYPE_CHECKING:  # pragma: no cover
-    import datetime as dt
-
     from lxml import etree
 
     from ieb.releases import Registry
     from ieb.releases.pack import ReleasePack
-    from ieb.validation.gemeenten import GemeenteLijst
-    from ieb.validation.report import Report
-    from ieb.validation.revisions import Revision
 
 __all__ = ["register"]
 
-FORMATS = ("text", "json", "junit", "rapport")
-ENVELOPE_RELEASE = "stuf-ggk-0210"
-
-
-def _collect_paths(paths: list[Path]) -> list[Path]:
-    """Files as given, and in folders every ``*.xml`` in any case (``.XML``, ``.Xml``), recursively."""
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() == ".xml" and q.is_file()))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise usage_error(f"{p} bestaat niet", "PAD")
-    return list(dict.fromkeys(files))
-
-
-def _junit(results: list[dict[str, Any]]) -> str:
-    from xml.sax.saxutils import escape, quoteattr  # (imports urllib: only for this output)
-
-    failures = sum(1 for r in results if not r["valid"])
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<testsuites name="ieb validate" tests="{len(results)}" failures="{failures}">',
-        f'  <testsuite name="ieb validate" tests="{len(results)}" failures="{failures}" errors="0">',
-    ]
-    for r in results:
-        name = quoteattr(r["path"])
-        classname = quoteattr(f"{r['release'] or 'onbekend'}.{r['bericht'] or 'onbekend'}")
-        if r["valid"]:
-            lines.append(f"    <testcase name={name} classname={classname}/>")
-            continue
-        issues = list(r["issues"])
-        payload = r.get("payload")
-        if payload and payload.get("issues"):
-            issues += payload["issues"]
-        lines.append(f"    <testcase name={name} classname={classname}>")
-        codes = ", ".join(i["code"] for i in issues)
-        body = "\n".join(
-            f"{i['code']} (retourcode {i['retourcode']}, niveau {i['level']}) {i['location'] or ''}: {i['message']}"
-            for i in issues
-        )
-        lines.append(f'      <failure message={quoteattr(codes)} type="ieb">{escape(body)}</failure>')
-        lines.append("    </testcase>")
-    lines += ["  </testsuite>", "</testsuites>"]
-    return "\n".join(lines) + "\n"
-
-
-def _envelope_result(
-    path: Path,
-    data: bytes,
-    *,
-    today: Any,
-    gemeenten: GemeenteLijst | None,
-    registry: Registry,
-) -> dict[str, Any]:
-    """The verdict on a StUF-GGk envelope and, for a Di01/Du01, on the iEb file inside: the one
-    verdict of every output (:func:`ieb.conformance.verdict.envelope_result`)."""
-    from ieb.conformance.verdict import envelope_result
-
-    return envelope_result(str(path), data, today=today, gemeenten=gemeenten, registry=registry).row
-
-
-def _issue_lines(issues: list[dict[str, Any]], paint: _Paint, indent: str = "    ") -> list[str]:
-    lines = []
-    for i in issues:
-        rc = f"retourcode {i['retourcode']}" if i["retourcode"] else "geen retourcode"
-        source = f", bron {i['source']}" if i.get("source") else ""  # --dvs: ieb, dvs or ieb+dvs
-        lines.append(
-            f"{indent}{paint.bold(i['code'])} ({rc}, niveau {i['level']}{source}) {i['location'] or ''}"
-        )
-        lines.append(f"{indent}    {i['message']}")
-    return lines
-
-
-class _Paint:
-    """Colour for a terminal (ANSI: green GELDIG, red ONGELDIG, bold rule codes), plain text otherwise
-    (a pipe, a file, ``NO_COLOR`` or ``TERM=dumb``); no rich: printing ten thousand results stays cheap."""
-
-    def __init__(self, stream: Any) -> None:
-        import os
-
-        isatty = getattr(stream, "isatty", None)
-        self.on = bool(
-            isatty is not None
-            and isatty()
-            and not os.environ.get("NO_COLOR")
-            and os.environ.get("TERM") != "dumb"
-        )
-
-    def _wrap(self, code: str, text: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.on else text
-
-    def bold(self, text: str) -> str:
-        return self._wrap("1", text)
-
-    def green(self, text: str) -> str:
-        return self._wrap("32", text)
-
-    def red(self, text: str) -> str:
-        return self._wrap("31", text)
+ENVELOPE_RELEASE = "stuf-ggk-0210"  # (ieb.cli._validate_core.ENVELOPE_RELEASE)
 
 
 def validate(
@@ -218,202 +110,25 @@ def validate(
 
     Voorbeeld: ieb validate --format json --today 2026-06-01 berichten/
     """
-    if format not in FORMATS:
-        raise usage_error(f"kies uit {', '.join(FORMATS)}", "--format")
-    day = parse_today(today)
-    files = _collect_paths(paths)
-    if not release_dir:
-        _official_folder()
-    registry = _registry(release_dir)
-    lijst, forced = _rule_options(gemeenten, revision)
-    client = _dvs_client(dvs, forced)
-    if heen is not None or format == "rapport":  # the conformance kit (ieb.conformance, docs/conformance.md)
-        from ieb.conformance.cli import validate_conformance
+    from ieb.cli._validate_core import Usage, run
 
-        raise typer.Exit(
-            validate_conformance(files, format, day, lijst, registry, heen, rapport_dir, forced, client)
+    try:
+        code = run(
+            paths,
+            format=format,
+            today=today,
+            gemeenten=gemeenten,
+            release_dir=release_dir,
+            allow_empty=allow_empty,
+            revision=revision,
+            heen=heen,
+            rapport_dir=rapport_dir,
+            release=release,
+            dvs=dvs,
         )
-    if release is not None and release not in [p.name for p in registry]:
-        raise usage_error(
-            f"onbekende release {release!r}; bekend: {', '.join(p.name for p in registry)}", "--release"
-        )
-    results = _validate_files(files, day, lijst, registry, forced)
-    if release is not None:
-        for r in results:
-            if r["release"] not in (None, release, ENVELOPE_RELEASE):
-                r["valid"] = False
-                r["issues"] = [
-                    *r["issues"],
-                    {
-                        "code": "RELEASE",
-                        "retourcode": None,
-                        "level": 1,
-                        "location": None,
-                        "message": f"dit is een {r['bericht']} van release {r['release']}, verwacht: release {release}",
-                    },
-                ]
-    if client is not None:  # --dvs: the DVS's findings merged in, each marked with its source
-        _merge_dvs(results, files, client)
-    valid = sum(1 for r in results if r["valid"])
-    summary = {"files": len(results), "valid": valid, "invalid": len(results) - valid}
-    _write_results(format, results, summary)
-    if not results and not allow_empty:
-        typer.echo(
-            "fout: geen bestanden gevonden om te controleren (alleen .xml-bestanden in mappen); "
-            "geef --allow-empty als dat de bedoeling is",
-            err=True,
-        )
-        raise typer.Exit(1)
-    raise typer.Exit(0 if summary["invalid"] == 0 else 1)
-
-
-def _dvs_client(url: str | None, forced: Revision | None) -> Any:
-    """The DVS client of ``--dvs URL``, else of ``dvs_url`` in the ieb.toml found (or ``IEB_DVS_URL``);
-    None when none is set. A URL that is not http(s) is a usage error (exit 2)."""
-    import os
-
-    from ieb.errors import IebError
-
-    if url is None and not (
-        os.environ.get("IEB_CONFIG") or os.environ.get("IEB_DVS_URL") or os.path.isfile("ieb.toml")
-    ):
-        return None  # nothing can name a DVS (and ieb.config is not imported: startup stays lean)
-    if url is None:
-        try:
-            from ieb.config import find_config, load_config
-
-            url = load_config(find_config()).dvs_url  # ieb.toml, else IEB_DVS_URL
-        except IebError:
-            url = None
-    if url is None:
-        return None
-    from ieb.conformance.cli import dvs_client
-
-    try:
-        return dvs_client(url, forced)
-    except IebError as exc:
-        raise usage_error(exc.message, "--dvs") from None
-
-
-def _merge_dvs(results: list[dict[str, Any]], files: list[Path], client: Any) -> None:
-    """Merge the DVS's findings into ``results``; a DVS without a verdict stops the run (exit 2)."""
-    from ieb.conformance.cli import merge_dvs_rows
-    from ieb.errors import IebError
-
-    try:
-        merge_dvs_rows(results, files, client)
-    except IebError as exc:
-        typer.echo(f"fout: {exc.message}; er is niets gerapporteerd", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        client.close()
-
-
-def _rule_options(
-    gemeenten: Path | None, revision: str | None
-) -> tuple[GemeenteLijst | None, Revision | None]:
-    """The gemeentelijst of ``--gemeenten`` (for CS300) and the revision of ``--revision`` (TR112-TR117
-    windows), None when not given; a file or name that cannot be used is a usage error (exit 2)."""
-    from ieb.errors import IebError
-    from ieb.validation.gemeenten import GemeenteLijst
-    from ieb.validation.revisions import revision as get_revision
-
-    try:
-        lijst = GemeenteLijst.from_csv(gemeenten) if gemeenten else None
-    except IebError as exc:
-        raise usage_error(exc.message, "--gemeenten") from None
-    try:
-        forced = get_revision(revision) if revision else None
-    except IebError as exc:
-        raise usage_error(exc.message, "--revision") from None
-    return lijst, forced
-
-
-def _write_results(format: str, results: list[dict[str, Any]], summary: dict[str, int]) -> None:
-    """Write the results on stdout as ``json`` (``{"files": [...], "summary": {...}}``), ``junit``
-    (one testcase per file) or ``text`` (the clerk's view, in Dutch)."""
-    if format == "json":
-        sys.stdout.write(
-            json.dumps({"files": results, "summary": summary}, ensure_ascii=False, indent=2) + "\n"
-        )
-    elif format == "junit":
-        sys.stdout.write(_junit(results))
-    else:
-        _print_text(results, summary)
-
-
-def _validate_files(
-    files: list[Path],
-    day: dt.date | None,
-    lijst: GemeenteLijst | None,
-    registry: Registry,
-    forced: Revision | None,
-) -> list[dict[str, Any]]:
-    """One result per file, in order: ``{"path": ..., **Report.to_dict()}`` or, for a StUF-GGk
-    envelope, the envelope's result with the iEb payload inside (:func:`_envelope_result`).
-
-    ``day`` is the receiver's system date (rule 8848), ``lijst`` the gemeentelijst for CS300 and
-    ``forced`` a revision chosen with ``--revision``. An unreadable file is a usage error (exit 2).
-    """
-    from ieb.validation import validate_file
-
-    results: list[dict[str, Any]] = []
-    for f in files:
-        try:
-            report: Report = validate_file(f, today=day, gemeenten=lijst, registry=registry, revision=forced)
-        except OSError as exc:
-            raise usage_error(f"{f} is niet te lezen: {exc.strerror or exc}", "PAD") from None
-        if report.bericht is None and is_envelope(report.root):
-            results.append(_envelope_result(f, f.read_bytes(), today=day, gemeenten=lijst, registry=registry))
-        else:
-            results.append({"path": str(f), **report.to_dict()})
-        note = _stand_in(results[-1].get("release"), registry)
-        if note:  # only for a pack on a stand-in schema: the 1.0 JSON contract keeps its keys
-            results[-1]["stand_in"] = note
-    return results
-
-
-def _stand_in(release: str | None, registry: Registry) -> str | None:
-    """The pack's stand-in note (``ReleasePack.stand_in``) for a result of ``release``; None for a
-    release on its published XSDs or an unknown one."""
-    if not release:
-        return None
-    try:
-        return registry.get(release).stand_in
-    except ConfigurationError:  # an unknown release (already reported as such) has no pack note
-        return None
-
-
-def _print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
-    """The clerk's view on stdout: one line per file (GELDIG / ONGELDIG), its findings below it,
-    then the totals; written per file as plain text (colour only on a terminal)."""
-    out = sys.stdout
-    paint = _Paint(out)
-    for r in results:
-        release = r["release"] or "onbekende release"
-        what = f"{r['bericht'] or '?'} ({release})"
-        unread = {"OP179", "OP192", "XML"}  # refused before it was read: naming no release is no news
-        if r["bericht"] is None and r["issues"] and {i["code"] for i in r["issues"]} <= unread:
-            what = "niet gelezen"
-        label = paint.green("GELDIG") + "  " if r["valid"] else paint.red("ONGELDIG")
-        lines = [f"{label}  {r['path']}  {what}"]
-        if r.get("stand_in"):
-            lines.append(f"    let op: {r['stand_in']}")
-        lines.extend(_issue_lines(r["issues"], paint))
-        payload = r.get("payload")
-        if payload is not None:
-            if payload["valid"] is None:
-                lines.append(f"    inhoud: {payload['note']}")
-            else:
-                state = "geldig" if payload["valid"] else "ONGELDIG"
-                inner = f"{payload['bericht'] or '?'} ({payload['release'] or 'onbekende release'})"
-                lines.append(f"    inhoud: {inner} {state}")
-                lines.extend(_issue_lines(payload["issues"], paint, indent="      "))
-        out.write("\n".join(lines) + "\n")
-    out.write(
-        f"{summary['files']} bestand(en) gecontroleerd: {summary['valid']} geldig, {summary['invalid']} ongeldig\n"
-    )
-    out.flush()
+    except Usage as exc:
+        raise usage_error(exc.message, exc.option) from None
+    raise typer.Exit(code)
 
 
 # --------------------------------------------------------------------------------------------- show
@@ -582,7 +297,9 @@ def show(
         raise usage_error(f"{file} is niet te lezen: {exc.strerror or exc}", "BESTAND") from None
     lines: list[str] = []
     if data is not None:
-        result = _envelope_result(file, data, today=day, gemeenten=None, registry=registry)
+        from ieb.conformance.verdict import envelope_result
+
+        result = envelope_result(str(file), data, today=day, gemeenten=None, registry=registry).row
         lines.append(f"{result['bericht'] or 'StUF-GGk-envelop'} ({ENVELOPE_RELEASE})")
         _render_envelope(data, lines)
         for i in result["issues"]:
@@ -627,18 +344,12 @@ def show(
 
 def _registry(release_dirs: list[Path] | None) -> Registry:
     """The built-in releases plus the ``--release-dir`` folders (a usage error when one is not a release)."""
-    from ieb.errors import IebError
-    from ieb.releases import Registry, default_registry
+    from ieb.cli._validate_core import Usage, registry_of
 
-    if not release_dirs:
-        return default_registry
-    registry = Registry.with_builtin()
     try:
-        for folder in release_dirs:
-            registry.register_folder(folder, replace=True)
-    except IebError as exc:
-        raise usage_error(exc.message, "--release-dir") from None
-    return registry
+        return registry_of(release_dirs)
+    except Usage as exc:
+        raise usage_error(exc.message, exc.option) from None
 
 
 def _render_envelope(data: bytes, lines: list[str]) -> None:
@@ -770,25 +481,14 @@ def _build_release(release: str | None) -> str:
 
 def _official_folder() -> None:
     """When the ieb.toml found registers official XSDs (``release_xsd``, by ``ieb release check``),
-    build and validate with them: the release's pack is rebuilt on that folder."""
-    import os
-
-    if not os.environ.get("IEB_CONFIG") and not os.path.isfile("ieb.toml"):
-        return  # what find_config() finds in this case: nothing (and ieb.config is not imported)
-    from ieb.config import find_config, load_config
-    from ieb.errors import IebError
-    from ieb.releases import use_official_folder
+    build and validate with them (:func:`ieb.cli._validate_core.official_folder`); a usage error
+    when that folder cannot be used."""
+    from ieb.cli._validate_core import Usage, official_folder
 
     try:
-        found = find_config()
-        config = load_config(found) if found is not None else None
-    except IebError:
-        return
-    if config is not None and config.release_xsd is not None:
-        try:
-            use_official_folder(config.release, config.resolve(config.release_xsd) or config.release_xsd)
-        except IebError as exc:
-            raise usage_error(exc.message, "release_xsd") from None
+        official_folder()
+    except Usage as exc:
+        raise usage_error(exc.message, exc.option) from None
 
 
 def _heen_names(release: str) -> list[str]:

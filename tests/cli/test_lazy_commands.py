@@ -93,9 +93,21 @@ def test_help_imports_no_command_module_and_nothing_heavy() -> None:
         assert heavy not in modules, heavy
 
 
-def test_validate_imports_only_its_own_command_module(tmp_path: Path) -> None:
-    """(in a folder without ieb.toml: then the configuration is not even imported)"""
+def test_validate_imports_no_typer_and_no_command_module(tmp_path: Path) -> None:
+    """A plain ``ieb validate`` runs without typer (ieb.cli._validate_core); in a folder without
+    ieb.toml the configuration is not even imported."""
     code, modules = _run(["validate", "--today", "2026-06-01", str(SAMPLE)], cwd=tmp_path)
+    assert code == 0
+    commands = sorted(m for m in modules if m.startswith("ieb.cli.") and not m.startswith("ieb.cli._"))
+    assert commands == []
+    for heavy in ("typer", "click", "pydantic", "sqlalchemy", "zeep", "cheroot", "rich", "ieb.config"):
+        assert heavy not in modules, heavy
+    assert "pydantic_settings" not in modules
+
+
+def test_validate_help_imports_only_its_own_command_module(tmp_path: Path) -> None:
+    """What typer reads (``--help``, a usage error) loads the validate module alone."""
+    code, modules = _run(["validate", "--help"], cwd=tmp_path)
     assert code == 0
     commands = sorted(m for m in modules if m.startswith("ieb.cli.") and not m.startswith("ieb.cli._"))
     assert commands == ["ieb.cli.validate"]
