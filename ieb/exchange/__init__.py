@@ -30,7 +30,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -50,8 +50,6 @@ from ieb.exchange.desired import (
 from ieb.exchange.errors import ExchangeError
 from ieb.exchange.fo01 import reopen_technical
 from ieb.exchange.retours import Replayed, Retours
-from ieb.exchange.status import DEADLINE_MONTHS, Status, deadline_of, read_status
-from ieb.ggk import Envelope, build, new_di01
 from ieb.ledger.convert import converted
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.planner import Period, Plan, plan
@@ -62,14 +60,34 @@ from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.store.db import open_database
 from ieb.store.schema import counters, eb_start_nummers
 from ieb.tabular import RowIssue, read_table, restore_zeros
-from ieb.transport.client import GgkClient, WusSigning
-from ieb.transport.outbox import Outbox, enqueue_fresh
-from ieb.transport.pki import load_certificates, oin_from_certificate
-from ieb.transport.sender import DrainResult, ResultCallback, RetryCallback, RetryPolicy, Sender
-from ieb.transport.server import InboxEntry, Receiver
-from ieb.transport.tls import TlsFiles, check_crls
+from ieb.transport.outbox import enqueue_fresh
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
+
+if TYPE_CHECKING:
+    # The envelope, transport and status parts are imported where they are used, so that a command
+    # that needs only the ledger (``ieb retour FILES``) does not load requests, cheroot or the GGk
+    # models (issue 22: start-up). ``Status``, ``DEADLINE_MONTHS`` and ``deadline_of`` are still
+    # importable from here (module ``__getattr__`` below).
+    from ieb.exchange.status import DEADLINE_MONTHS, Status, deadline_of
+    from ieb.ggk import Envelope
+    from ieb.transport.client import GgkClient
+    from ieb.transport.outbox import Outbox
+    from ieb.transport.sender import DrainResult, ResultCallback, RetryCallback, RetryPolicy
+    from ieb.transport.server import InboxEntry, Receiver
+    from ieb.transport.tls import TlsFiles
+
+_FROM_STATUS = ("DEADLINE_MONTHS", "Status", "deadline_of")
+
+
+def __getattr__(name: str) -> Any:
+    """``Status``, ``DEADLINE_MONTHS`` and ``deadline_of`` of :mod:`ieb.exchange.status`, on first use."""
+    if name in _FROM_STATUS:
+        from ieb.exchange import status
+
+        return getattr(status, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEADLINE_MONTHS",
@@ -233,6 +251,8 @@ class Exchange:
     def outbox(self, **kwargs: Any) -> Outbox:
         """An :class:`ieb.transport.outbox.Outbox` on :attr:`engine` with :attr:`lease_seconds`."""
         kwargs.setdefault("lease_seconds", self.lease_seconds)
+        from ieb.transport.outbox import Outbox
+
         return Outbox(self.engine, **kwargs)
 
     @property
@@ -248,6 +268,8 @@ class Exchange:
     def retry_policy(self) -> RetryPolicy:
         """The sender's :class:`ieb.transport.sender.RetryPolicy` from ``[retry]``."""
         r = self.config.retry
+        from ieb.transport.sender import RetryPolicy
+
         return RetryPolicy(
             max_attempts=r.max_attempts,
             attempts_per_claim=r.attempts_per_claim,
@@ -293,6 +315,8 @@ class Exchange:
         assert cert is not None and key is not None and ca is not None
         if o.oin:
             try:
+                from ieb.transport.pki import load_certificates, oin_from_certificate
+
                 found = oin_from_certificate(load_certificates(cert)[0])
             except (ValueError, IndexError) as exc:
                 raise ConfigurationError(
@@ -303,6 +327,8 @@ class Exchange:
                     f"organisatie.oin {o.oin} past niet bij het certificaat {cert} (OIN {found or 'geen'})",
                     code="CONFIG",
                 )
+        from ieb.transport.tls import TlsFiles, check_crls
+
         files = TlsFiles(
             cert=cert, key=key, ca=ca, crl=tuple(self.config.resolve(p) or p for p in self.config.tls.crl)
         )
@@ -315,6 +341,8 @@ class Exchange:
         if not g.endpoint:
             raise ConfigurationError("ggk.endpoint ontbreekt in ieb.toml", code="CONFIG")
         tls = self.tls_files()
+        from ieb.transport.client import GgkClient, WusSigning
+
         signing = WusSigning.from_files(tls.key, tls.cert, tls.ca) if g.sign else None
         return GgkClient(
             g.endpoint,
@@ -501,6 +529,8 @@ class Exchange:
 
     @staticmethod
     def _row(gemeente: str, bericht: str, xml: bytes, identificatie: str) -> dict[str, Any]:
+        from ieb.ggk import build, new_di01
+
         di01 = new_di01(xml, bericht, gemeente)
         return {
             "envelope": build(di01),
@@ -514,6 +544,8 @@ class Exchange:
     def _enqueue(
         self, outbox: Outbox, conn: Connection, gemeente: str, bericht: str, xml: bytes, identificatie: str
     ) -> str:
+        from ieb.ggk import build, new_di01
+
         di01 = new_di01(xml, bericht, gemeente)
         outbox.enqueue(
             build(di01),
@@ -653,6 +685,8 @@ class Exchange:
         claim. Ctrl-C releases the leases."""
         client = self.client()
         try:
+            from ieb.transport.sender import Sender
+
             sender = Sender(
                 self.outbox(),
                 client,
@@ -674,6 +708,8 @@ class Exchange:
             raise ConfigurationError(
                 "receiver.allowed_oins is leeg: wie mag retouren afleveren?", code="CONFIG"
             )
+        from ieb.transport.server import Receiver
+
         return Receiver(
             self.engine,
             organisatie=configured[0] if configured else "0000",
@@ -720,6 +756,8 @@ class Exchange:
         self, *, gemeente: str | None = None, today: dt.date | None = None, detail: bool = False
     ) -> Status:
         """The state of the exchange (see :class:`Status`); ``gemeente`` limits it to one."""
+        from ieb.exchange.status import read_status
+
         status = read_status(
             self.engine, self._gemeenten(), gemeente=gemeente, today=today or dt.date.today(), detail=detail
         )
@@ -759,6 +797,8 @@ def _bump(conn: Connection, counters: sa.Table, scope: str, kind: str, value: in
 
 
 def _retroactive(preview: Preview) -> list[str]:
+    from ieb.exchange.status import deadline_of
+
     out = []
     for m in preview.messages:
         d = m.delivery

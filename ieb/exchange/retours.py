@@ -19,23 +19,21 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ieb.errors import IebError
-from ieb.exchange.fo01 import mark_technical
-from ieb.ggk import Du01, Envelope, Fo01
-from ieb.ggk.soap import unwrap_soap
 from ieb.ledger.retour import RetourOutcome, process_retour_paths, process_retours
 from ieb.ledger.store import Ledger
 from ieb.store.schema import inbox
-from ieb.transport.audit import AuditTrail
-from ieb.transport.faults import resend_if_transient
-from ieb.transport.outbox import Outbox, database_unavailable
-from ieb.transport.server import PROCESSED, InboxEntry
 from ieb.types import mask_bsns
+
+if TYPE_CHECKING:  # the envelope and transport parts are imported where used: `ieb retour FILES`
+    # needs none of them (issue 22: start-up)
+    from ieb.ggk import Envelope
+    from ieb.transport.server import InboxEntry
 
 __all__ = ["FILE_BERICHTCODE", "Replayed", "Retours"]
 
@@ -74,6 +72,11 @@ class Retours:
         savepoint of it (:class:`Ledger` joined to ``conn``), so storing, processing and marking
         is one commit. A Fo01 may put its envelope back in the outbox (its own transaction) and
         is refused with ``conn`` (ValueError)."""
+        from ieb.exchange.fo01 import mark_technical
+        from ieb.ggk import Du01, Fo01
+        from ieb.transport.faults import resend_if_transient
+        from ieb.transport.outbox import Outbox
+
         notify = self._on_retour()
         if isinstance(envelope, Du01):
             ledger = self._ledger()
@@ -135,6 +138,9 @@ class Retours:
                 conn.execute(sa.update(inbox).where(inbox.c.id == exists.id).values(**values))
 
     def _apply(self, row: Any, today: dt.date | None) -> str | None:
+        from ieb.ggk.soap import unwrap_soap
+        from ieb.transport.server import InboxEntry
+
         if row.berichtcode == FILE_BERICHTCODE:
             (first,) = process_retours(
                 self._ledger(), [(row.zender or row.referentienummer, bytes(row.envelope))], today=today
@@ -158,6 +164,10 @@ class Retours:
         (referentienummer, ``processed`` or ``failed``, the masked reason when it failed).
         An unusable database is raised (entries keep their status); any other error marks the
         entry ``failed`` with its reason."""
+        from ieb.transport.audit import AuditTrail
+        from ieb.transport.outbox import database_unavailable
+        from ieb.transport.server import PROCESSED
+
         engine = self._engine()
         audit = AuditTrail(engine)
         with engine.connect() as conn:

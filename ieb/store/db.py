@@ -10,20 +10,21 @@ mapped to psycopg 3).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from ieb.store.errors import DatabaseVersionError, StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["DEFAULT_DB", "database_url", "head_revision", "open_database", "schema_revision"]
 
@@ -45,6 +46,8 @@ def database_url(url: str | os.PathLike[str] | None = None) -> str:
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config  # late: alembic is needed only to migrate (issue 22)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
@@ -55,6 +58,8 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest schema revision this version of ``ieb`` knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -62,6 +67,8 @@ def head_revision() -> str:
 
 def schema_revision(engine: Engine) -> str | None:
     """The schema revision stored in the database (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -85,7 +92,82 @@ def _sqlite_setup(engine: Engine, memory: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# ------------------------------------------------------------------ the schema check (issue 22)
+#
+# Opening a database checked its revision against alembic's script directory, which loads every
+# migration module: ~9 ms per open plus ~0.15 s of imports per process. The revisions this ieb knows
+# are now read once per process from the migration files' ``revision = "..."`` / ``down_revision =
+# "..."`` lines (remembered per file listing: name, size, mtime), and a database whose stored
+# revision is exactly the head is accepted with one SELECT, without alembic. Anything else (an
+# empty, older, newer or foreign database, a file the simple reading does not understand) takes
+# the full alembic path below. tests/ledger/test_retour_open.py: the simple reading equals alembic's.
+
+_REVISION = re.compile(r"^revision\s*(?::\s*str\s*)?=\s*[\"']([^\"']+)[\"']\s*$", re.M)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(None|[\"']([^\"']+)[\"'])\s*$", re.M)
+_OTHER = re.compile(r"^(branch_labels|depends_on)\s*(?::[^=]+)?=\s*None\s*$", re.M)
+_FACTS: dict[tuple[tuple[str, int, int], ...], tuple[frozenset[str], str] | None] = {}
+_FACTS_LOCK = threading.Lock()
+
+
+def _listing() -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for p in sorted((_MIGRATIONS / "versions").glob("*.py")):
+        st = p.stat()
+        out.append((p.name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _read_revisions(folder: Path) -> tuple[frozenset[str], str] | None:
+    """(every revision, the one head) from the migration files' plain assignments; None when a file
+    is not in that simple form (a merge, branch labels, dependencies, several heads): then only
+    alembic can tell."""
+    down_of: dict[str, str | None] = {}
+    for p in sorted(folder.glob("*.py")):
+        if p.name == "__init__.py":
+            continue
+        text = p.read_text(encoding="utf-8")
+        revs, downs = _REVISION.findall(text), _DOWN.findall(text)
+        if len(revs) != 1 or len(downs) != 1 or len(_OTHER.findall(text)) != 2 or revs[0] in down_of:
+            return None
+        down_of[revs[0]] = downs[0][1] or None
+    known = frozenset(down_of)
+    pointed = {d for d in down_of.values() if d is not None}
+    if not pointed <= known:
+        return None
+    heads = known - pointed
+    return (known, next(iter(heads))) if len(heads) == 1 else None
+
+
+def known_revisions() -> tuple[frozenset[str], str] | None:
+    """(the revisions this ieb knows, the head), read from the migration files once per process and
+    file listing; None when only alembic can tell (see :func:`_read_revisions`)."""
+    key = _listing()
+    with _FACTS_LOCK:
+        if key not in _FACTS:
+            _FACTS.clear()
+            _FACTS[key] = _read_revisions(_MIGRATIONS / "versions")
+        return _FACTS[key]
+
+
+def _at_head(engine: Engine) -> bool:
+    """True when the database stores exactly the head revision (one ``alembic_version`` row)."""
+    facts = known_revisions()
+    if facts is None:
+        return False
+    with engine.begin() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return False
+        rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).fetchall()
+    return [r[0] for r in rows] == [facts[1]]
+
+
 def _check_and_upgrade(engine: Engine, where: str) -> None:
+    if _at_head(engine):
+        return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config())
     known = {rev.revision for rev in script.walk_revisions()}
     with engine.begin() as conn:
