@@ -38,21 +38,11 @@ from sqlalchemy.engine import Connection, Engine
 from ieb.codec import from_xml
 from ieb.config import IebConfig, load_config
 from ieb.errors import ConfigurationError, IebError
-from ieb.exchange.desired import (
-    CHUNK_PERSONS,
-    ChunkCallback,
-    DesiredState,
-    StreamResult,
-    collect_desired,
-    plan_and_queue_stream,
-    refused_bsns,
-)
 from ieb.exchange.errors import ExchangeError
 from ieb.exchange.fo01 import reopen_technical
 from ieb.exchange.retours import Replayed, Retours
 from ieb.ledger.convert import converted
 from ieb.ledger.history import Delivery, check_history
-from ieb.ledger.planner import Period, Plan, plan
 from ieb.ledger.retour import RetourOutcome
 from ieb.ledger.store import Ledger
 from ieb.releases import default_registry, get_pack, use_official_folder
@@ -65,18 +55,23 @@ from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 
 if TYPE_CHECKING:
-    # The envelope, transport and status parts are imported where they are used, so that a command
-    # that needs only the ledger (``ieb retour FILES``) does not load requests, cheroot or the GGk
-    # models (issue 22: start-up). ``Status``, ``DEADLINE_MONTHS`` and ``deadline_of`` are still
+    # The planner, envelope, transport and status parts are imported where they are used, so that a
+    # command that needs only the ledger (``ieb retour FILES``) does not load the planner, requests,
+    # cheroot or the GGk models (issue 22: start-up). ``Status``, ``DEADLINE_MONTHS`` and ``deadline_of`` are still
     # importable from here (module ``__getattr__`` below).
+    from ieb.exchange.desired import ChunkCallback, DesiredState, StreamResult
     from ieb.exchange.status import DEADLINE_MONTHS, Status, deadline_of
     from ieb.ggk import Envelope
+    from ieb.ledger.planner import Period, Plan
     from ieb.transport.client import GgkClient
     from ieb.transport.outbox import Outbox
     from ieb.transport.sender import DrainResult, ResultCallback, RetryCallback, RetryPolicy
     from ieb.transport.server import InboxEntry, Receiver
     from ieb.transport.tls import TlsFiles
 
+#: persons per chunk of :meth:`Exchange.plan_and_queue_file` (= ``ieb.exchange.desired.CHUNK_PERSONS``, kept
+#: here so that importing the facade does not load the planner; tests/ledger/test_retour_open.py)
+_CHUNK_PERSONS = 4_000
 _FROM_STATUS = ("DEADLINE_MONTHS", "Status", "deadline_of")
 
 
@@ -154,6 +149,8 @@ class Preview:
         --queue`` prints and logs as ``geweigerd``, whatever the output format."""
         if self.state is None:
             return len(self.issues)
+        from ieb.exchange.desired import refused_bsns
+
         rows = self.state.refused_rows
         for g, p in self.plans.items():
             lines = self.state.lines.get(g, {})
@@ -373,6 +370,8 @@ class Exchange:
             source = "<records>"
         if self.desired_overlay is not None:
             records = list(self.desired_overlay(records))
+        from ieb.exchange.desired import collect_desired
+
         return collect_desired(
             records,
             source=source,
@@ -391,6 +390,8 @@ class Exchange:
         record: bool,
         partial: bool,
     ) -> dict[str, Plan]:
+        from ieb.ledger.planner import plan
+
         plans: dict[str, Plan] = {}
         for g, desired in wanted.periods.items():
             plans[g] = plan(
@@ -428,6 +429,8 @@ class Exchange:
         in ONE transaction (a crash leaves either both or neither). The plan is made again inside
         the transaction; when the ledger changed since the preview an :class:`ExchangeError` is
         raised and nothing is stored."""
+        from ieb.exchange.desired import DesiredState
+
         state = preview.state or DesiredState(preview.desired, {})
         return self._record(state, preview.today, preview.partial, expect=preview)
 
@@ -451,7 +454,7 @@ class Exchange:
         gemeente: str | None = None,
         today: dt.date | None = None,
         partial: bool = False,
-        chunk_persons: int = CHUNK_PERSONS,
+        chunk_persons: int = _CHUNK_PERSONS,
         on_chunk: ChunkCallback | None = None,
     ) -> StreamResult:
         """``ieb plan FILE --queue`` for a file of any size, in flat memory: the file is streamed
@@ -460,6 +463,8 @@ class Exchange:
         :mod:`ieb.exchange.desired` for what is checked before the first chunk. Accepted Wlz stops
         (:attr:`desired_overlay`) need the whole file: with any, this is :meth:`plan_and_queue`
         summarised as a :class:`StreamResult`."""
+        from ieb.exchange.desired import StreamResult, plan_and_queue_stream
+
         day = today or dt.date.today()
         if self.desired_overlay is not None and list(self.desired_overlay([])):
             queued = self.plan_and_queue(path, gemeente=gemeente, today=day, partial=partial)
