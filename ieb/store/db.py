@@ -104,17 +104,19 @@ def _sqlite_setup(engine: Engine, memory: bool) -> None:
 
 _REVISION = re.compile(r"^revision\s*(?::\s*str\s*)?=\s*[\"']([^\"']+)[\"']\s*$", re.M)
 _DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(None|[\"']([^\"']+)[\"'])\s*$", re.M)
-_OTHER = re.compile(r"^(branch_labels|depends_on)\s*(?::[^=]+)?=\s*None\s*$", re.M)
-_FACTS: dict[tuple[tuple[str, int, int], ...], tuple[frozenset[str], str] | None] = {}
+_NONE = re.compile(r"^(branch_labels|depends_on)\s*(?::[^=]+)?=\s*None\s*$", re.M)
+_OTHER = re.compile(r"^(branch_labels|depends_on)\s*(?::[^=]+)?=", re.M)
+_FACTS: dict[tuple[str, tuple[tuple[str, int, int], ...]], tuple[frozenset[str], str] | None] = {}
 _FACTS_LOCK = threading.Lock()
 
 
-def _listing() -> tuple[tuple[str, int, int], ...]:
+def _listing() -> tuple[str, tuple[tuple[str, int, int], ...]]:
+    folder = _MIGRATIONS / "versions"
     out = []
-    for p in sorted((_MIGRATIONS / "versions").glob("*.py")):
+    for p in sorted(folder.glob("*.py")):
         st = p.stat()
         out.append((p.name, st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    return str(folder), tuple(out)
 
 
 def _read_revisions(folder: Path) -> tuple[frozenset[str], str] | None:
@@ -127,7 +129,9 @@ def _read_revisions(folder: Path) -> tuple[frozenset[str], str] | None:
             continue
         text = p.read_text(encoding="utf-8")
         revs, downs = _REVISION.findall(text), _DOWN.findall(text)
-        if len(revs) != 1 or len(downs) != 1 or len(_OTHER.findall(text)) != 2 or revs[0] in down_of:
+        others = sorted(_OTHER.findall(text))
+        plain = len(others) == 2 and sorted(_NONE.findall(text)) == others == ["branch_labels", "depends_on"]
+        if len(revs) != 1 or len(downs) != 1 or not plain or revs[0] in down_of:
             return None
         down_of[revs[0]] = downs[0][1] or None
     known = frozenset(down_of)
