@@ -231,3 +231,58 @@ def test_what_only_the_model_refuses_takes_the_model_path(where: str, value: Any
     with pytest.raises(InvalidModelError) as caught:
         validated(cls, values)
     assert {i.code for i in caught.value.issues} == {rule}
+
+
+@pytest.mark.parametrize("cls", [Wmo402, Wmo404])
+def test_the_one_pass_reader_is_collect_check_and_read(cls: type[Any]) -> None:
+    """``_read_checked`` (what ``process_retours`` runs) on XML with mutated leaves: the read retour
+    exactly when ``_collect_planned`` + ``_accepted`` let it through (``_as_read`` of those values),
+    else None (the model path then decides, also for a date outside 0001-9999)."""
+    from lxml import etree
+
+    from ieb.codec import to_xml
+    from ieb.errors import MessageInvalidError
+
+    plan = _plan(cls)
+    klasse = "start_eigen_bijdrage" if cls is Wmo402 else "stop_eigen_bijdrage"
+    datum = "eb_startdatum" if cls is Wmo402 else "eb_stopdatum"
+    part = {
+        "eb_start_nummer": 7,
+        datum: dt.date(2024, 3, 1),
+        "status_aanlevering": "1",
+        "retour_codes": ("0200",),
+    }
+    base = to_xml(cls.model_validate(_valid(cls, bsn="999900006", retour_codes=("0233",), **{klasse: part})))
+    leaves = len([e for e in etree.fromstring(base).iter() if isinstance(e.tag, str) and len(e) == 0])
+    texts = st.one_of(
+        _TEXTS, st.sampled_from(["+7", "007", "-1", "10000-01-01", "-0001-01-01", "2024-02-30", "1.0"])
+    )
+
+    @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(edits=st.lists(st.tuples(st.integers(0, leaves - 1), st.one_of(texts, st.none())), max_size=3))
+    def check(edits: list[tuple[int, str | None]]) -> None:
+        root = etree.fromstring(base)
+        leaf = [e for e in root.iter() if isinstance(e.tag, str) and len(e) == 0]
+        for index, text in edits:
+            element = leaf[index]
+            if text is None:
+                parent = element.getparent()
+                if parent is not None:
+                    parent.remove(element)
+            else:
+                try:
+                    element.text = text
+                except ValueError:  # not an XML character: no file can carry it
+                    return
+        got = retour._read_checked(root, plan)
+        try:
+            values = retour._collect_planned(root, plan)
+        except MessageInvalidError:
+            assert got is None
+            return
+        if not retour._accepted(values, plan):
+            assert got is None
+            return
+        assert got == retour._as_read(values, plan)
+
+    check()
