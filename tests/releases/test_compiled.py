@@ -1,4 +1,4 @@
-"""The compiled one-pass checker (ieb.validation.compiled, issue 22) never changes a verdict.
+"""The compiled checker of a pack (ieb.releases.compiled, issue 22) never changes a verdict.
 
 ``validate_bytes`` skips the rule engine when the compiled checker of the message says "certainly no
 finding". Property: on mutated iEb 1.0 files (every sample, valid and invalid, with one or two leaf
@@ -21,13 +21,14 @@ import ieb.validation as validation
 from ieb.errors import UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS
 from ieb.releases import default_registry
+from ieb.releases.rules import RuleContext
 from ieb.testing.mutations import mutate_value
 from ieb.validation import validate_bytes
-from ieb.validation.compiled import checker_for
+from ieb.releases.compiled import checker_of, compile_checker, eleven_proof
 from ieb.validation.gemeenten import bundled_gemeenten
 from ieb.xmlsafe import XmlProblem, parse_bytes
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parent.parent / "core" / "samples"
 FILES = sorted((SAMPLES / "valid").glob("*.xml")) + sorted(
     p for p in (SAMPLES / "invalid").glob("*.xml") if not p.name.startswith(("xml-", "op192"))
 )
@@ -48,7 +49,7 @@ def _key(report: validation.Report) -> list[tuple[object, ...]]:
 
 def _engine_only(data: bytes, monkeypatch: pytest.MonkeyPatch, **kwargs: object) -> validation.Report:
     with monkeypatch.context() as m:
-        m.setattr(validation, "checker_for", lambda *a, **k: None)
+        m.setattr(validation, "checker_of", lambda *a, **k: None)
         return validate_bytes(data, **kwargs)  # type: ignore[arg-type]
 
 
@@ -64,11 +65,11 @@ def _checker_says_clean(data: bytes, today: dt.date, revision: str | None) -> bo
         return None
     if not spec.schema.validate(root):
         return None
-    checker = checker_for(spec, release.rules.message, release.rules.final)
+    checker = checker_of(release, spec)
     if checker is None:
         return None
     forced = release.revision(revision) if revision else None
-    return checker(
+    return checker.clean(
         root, today=today, tariffs=NATIONAL_TARIFFS, gemeenten_loader=bundled_gemeenten, revision=forced
     )
 
@@ -158,47 +159,83 @@ def test_a_pack_with_an_unknown_rule_is_not_compiled() -> None:
     release = default_registry.get("ieb-1.0")
     spec = release.message("WMO401")
     extra = Rule("X999", 2, "0001", "a rule the checker does not know", lambda ctx: ())
-    assert checker_for(spec, (*release.rules.message, extra), release.rules.final) is None
-    assert checker_for(spec, release.rules.message, release.rules.final) is not None
+    factories = release.compiled() if release.compiled else {}
+    assert compile_checker(spec, (*release.rules.message, extra), release.rules.final, factories) is None
+    assert compile_checker(spec, release.rules.message, release.rules.final, factories) is not None
+    # without the pack's factories only the generic rules are known
+    assert compile_checker(spec, release.rules.message, release.rules.final, {}) is None
 
 
 def _checker_on(data: bytes) -> bool:
     """The checker's answer on a parsed tree, XSD or not (to reach what the XSD would refuse)."""
     root = parse_bytes(data)
     release, spec = default_registry.detect(root)
-    checker = checker_for(spec, release.rules.message, release.rules.final)
+    checker = checker_of(release, spec)
     assert checker is not None
-    return checker(
+    return checker.clean(
         root, today=TODAY, tariffs=NATIONAL_TARIFFS, gemeenten_loader=bundled_gemeenten, revision=None
     )
 
 
-def test_the_checker_vouches_only_for_what_it_read_itself() -> None:
+def _rules_find(data: bytes, today: dt.date = TODAY) -> list[str]:
+    """The codes the engine's rules report on a parsed tree, XSD or not (as validate_bytes runs
+    them: message rules, then the final ones when nothing at level 1 or 2 was found)."""
+    root = parse_bytes(data)
+    release, spec = default_registry.detect(root)
+    ctx = RuleContext(root=root, spec=spec, today=today, gemeenten_loader=bundled_gemeenten)
+    issues = [i for rule in release.rules.message for i in rule.run(ctx)]
+    if not any(i.level <= 2 for i in issues):
+        issues += [i for rule in release.rules.final for i in rule.run(ctx)]
+    return [i.code for i in issues]
+
+
+def test_the_checker_reads_as_the_engine_finds() -> None:
     assert _checker_on(VALID) is True
-    # an element in another namespace on a rule's path: the engine's find() would not take it
-    other_ns = _one(VALID, b"<wmo401:Afzender>0363</wmo401:Afzender>", b"<ieb:Afzender>0363</ieb:Afzender>")
-    assert _checker_on(other_ns) is False
-    # two elements of one name: "first element" and "all elements" differ
+    # an element in another namespace on a rule's path: the engine's find() does not take it, and
+    # neither does the checker (CS300 is not checked: no Afzender in the message's namespace)
+    other_ns = _one(VALID, b"<wmo401:Afzender>0363</wmo401:Afzender>", b"<ieb:Afzender>0001</ieb:Afzender>")
+    assert _rules_find(other_ns) == []
+    assert _checker_on(other_ns) is True
+    # two elements of one name on a typed path: the checker declines ("every element")
     twice = _one(VALID, b"<wmo401:Bsn>999900006</wmo401:Bsn>", b"<wmo401:Bsn>999900006</wmo401:Bsn>" * 2)
     assert _checker_on(twice) is False
+    # the engine's find() takes the first of two Header elements; so does the checker
+    header = _one(
+        VALID,
+        b"<wmo401:Client>",
+        b"<wmo401:Header><wmo401:BerichtCode>999</wmo401:BerichtCode></wmo401:Header><wmo401:Client>",
+    )
+    assert _rules_find(header) == []
+    assert _checker_on(header) is True
+    second_first = _one(
+        VALID,
+        b"<wmo401:Header>",
+        b"<wmo401:Header><wmo401:BerichtCode>999</wmo401:BerichtCode></wmo401:Header><wmo401:Header>",
+    )
+    assert _rules_find(second_first) == ["CS126"]
+    assert _checker_on(second_first) is False
     # an integer of more digits than the fast reader takes: read by the engine's reader
     long = _one(VALID, b"<ieb:KostprijsBedrag>57000<", b"<ieb:KostprijsBedrag>" + b"0" * 30 + b"57000<")
     assert _checker_on(long) is True
+    # a comment inside a value the checks read: the checker declines
+    comment = _one(VALID, b">0363<", b">03<!-- x -->63<")
+    assert _checker_on(comment) is False
+    # comments and processing instructions elsewhere change the layout, not the verdict
+    elsewhere = _one(VALID, b"<wmo401:Client>", b"<!-- x --><?pi y?><wmo401:Client><!-- z -->")
+    assert _checker_on(elsewhere) is True
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="0123456789", min_size=9, max_size=9))
 def test_the_checkers_eleven_proof_is_the_bsn_rule(value: str) -> None:
     from ieb.types import bsn_is_valid
-    from ieb.validation.compiled import _eleven_proof
 
-    assert _eleven_proof(value) is bsn_is_valid(value)
+    assert eleven_proof(value) is bsn_is_valid(value)
 
 
 def test_the_checkers_eleven_proof_on_known_numbers() -> None:
     from ieb.types import bsn_is_valid
-    from ieb.validation.compiled import _eleven_proof
 
     for n in range(999_900_000, 999_910_000):
-        assert _eleven_proof(str(n)) is bsn_is_valid(str(n))
-    assert _eleven_proof("000000000") is bsn_is_valid("000000000") is True
+        assert eleven_proof(str(n)) is bsn_is_valid(str(n))
+    assert eleven_proof("000000000") is bsn_is_valid("000000000") is True
