@@ -21,10 +21,10 @@ import ieb.validation as validation
 from ieb.errors import UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS
 from ieb.releases import default_registry
+from ieb.releases.compiled import checker_of, compile_checker, eleven_proof
 from ieb.releases.rules import RuleContext
 from ieb.testing.mutations import mutate_value
 from ieb.validation import validate_bytes
-from ieb.releases.compiled import checker_of, compile_checker, eleven_proof
 from ieb.validation.gemeenten import bundled_gemeenten
 from ieb.xmlsafe import XmlProblem, parse_bytes
 
@@ -239,3 +239,129 @@ def test_the_checkers_eleven_proof_on_known_numbers() -> None:
     for n in range(999_900_000, 999_910_000):
         assert eleven_proof(str(n)) is bsn_is_valid(str(n))
     assert eleven_proof("000000000") is bsn_is_valid("000000000") is True
+
+
+# ------------------------------------------------------------------------------ iEb 4.0 and mixed
+
+
+def _built(bericht: str, **values: object) -> bytes:
+    from ieb.codec import to_xml
+    from ieb.ledger.history import Delivery
+
+    fields: dict[str, object] = {
+        "afzender": "0363",
+        "identificatie": "B-7",
+        "dagtekening": dt.date(2026, 5, 20),
+        "bsn": "999900006",
+        "eb_start_nummer": 17,
+        "status": "1",
+        "datum": dt.date(2026, 5, 1),
+        "kostprijs_bedrag": None,
+        "kostprijs_startdatum": None,
+        "stopdatum": None,
+    }
+    fields.update(values)
+    return to_xml(Delivery(bericht, **fields).to_message())  # type: ignore[arg-type]
+
+
+#: planner-built files of iEb 4.0 (start/stop and beschermd wonen; kostprijs, stop, other statuses)
+#: and of iEb 1.0 (a stop), next to the 1.0 samples above
+BUILT = [
+    _built("WMO405"),
+    _built("WMO405", kostprijs_bedrag=57_000, kostprijs_startdatum=dt.date(2026, 5, 1)),
+    _built("WMO405", status="2", stopdatum=dt.date(2026, 12, 31)),
+    _built("WMO405", status="2", datum=dt.date(2022, 1, 1), stopdatum=dt.date(2022, 3, 1)),
+    _built("WMO405", afzender="0003", kostprijs_bedrag=100, kostprijs_startdatum=dt.date(2026, 5, 1)),
+    _built("WMO407"),
+    _built("WMO407", status="3", stopdatum=dt.date(2027, 1, 31)),
+    _built("WMO407", afzender="0005", dagtekening=dt.date(2026, 7, 1)),
+    _built("WMO403", status="2", datum=dt.date(2025, 1, 31)),
+]
+ALL_DATA = DATA + BUILT
+
+
+def _revisions_of(data: bytes) -> list[str | None]:
+    try:
+        release, _ = default_registry.detect(parse_bytes(data))
+    except (XmlProblem, UnknownMessageError):
+        return [None]
+    return [None, *(r.name for r in release.revisions)]
+
+
+def test_the_built_40_files_take_the_fast_path() -> None:
+    for data in BUILT[:2] + BUILT[5:7]:
+        assert validate_bytes(data, today=TODAY).issues == []
+        assert _checker_says_clean(data, TODAY, None) is True
+
+
+@pytest.mark.parametrize("index", range(len(BUILT)))
+def test_built_files_same_report(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = BUILT[index]
+    for today in DAYS:
+        for revision in _revisions_of(data):
+            fast = validate_bytes(data, today=today, revision=revision)
+            full = _engine_only(data, monkeypatch, today=today, revision=revision)
+            assert _key(fast) == _key(full), (index, today, revision)
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    index=st.integers(0, len(ALL_DATA) - 1),
+    seed=st.integers(0, 2**32 - 1),
+    times=st.integers(1, 3),
+    structural=st.booleans(),
+    today=st.sampled_from(DAYS),
+    pick=st.integers(0, 3),
+)
+def test_mutated_files_of_both_releases_same_report(
+    index: int,
+    seed: int,
+    times: int,
+    structural: bool,
+    today: dt.date,
+    pick: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Value mutations and structural ones (a leaf duplicated or dropped, hostile inserts, bytes
+    flipped) of files of iEb 1.0 and 4.0: the report equals the engine's, for any forced revision
+    of the file's own release."""
+    from ieb.testing.mutations import mutate_bytes
+
+    rng = random.Random(seed)
+    data = ALL_DATA[index]
+    for _ in range(times):
+        data = (mutate_bytes if structural else mutate_value)(data, rng)
+    revisions = _revisions_of(data)
+    revision = revisions[pick % len(revisions)]
+    fast = validate_bytes(data, today=today, revision=revision)
+    full = _engine_only(data, monkeypatch, today=today, revision=revision)
+    assert _key(fast) == _key(full)
+    if _checker_says_clean(data, today, revision):
+        assert full.issues == []
+
+
+def test_the_checker_and_the_engine_agree_on_each_rule_of_40() -> None:
+    """Each 4.0 rule fails in the checker exactly when the engine reports it (failing())."""
+    from ieb.releases.compiled import Env
+
+    cases = {
+        "TR394": _built("WMO405", status="2", datum=dt.date(2020, 1, 1), stopdatum=dt.date(2021, 1, 1)),
+        "TR378": _built("WMO405", afzender="0005"),
+        "TR409": _built("WMO405", kostprijs_bedrag=100, kostprijs_startdatum=dt.date(2026, 5, 1)),
+        "TR135": _built("WMO407", dagtekening=dt.date(2026, 7, 1)),
+    }
+    for code, data in cases.items():
+        root = parse_bytes(data)
+        release, spec = default_registry.detect(root)
+        checker = checker_of(release, spec)
+        assert checker is not None
+        values = checker.values(root)
+        assert values is not None
+        failing = checker.failing(values, Env(TODAY, NATIONAL_TARIFFS, bundled_gemeenten))
+        assert failing is not None
+        engine = [i.code for i in validate_bytes(data, today=TODAY).issues]
+        assert [r.code for r in failing] == engine == [code]
