@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from ieb.errors import ConfigurationError
+from ieb.policy.cs333 import cs333_tariff
 from ieb.policy.tariffs import TariffTable
 from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.releases.rules import DATE_RANGE_RULE, GENERIC_RULES, Rule
@@ -107,6 +109,45 @@ class Env:
         if self._lijst is None:
             self._lijst = self._loader()
         return self._lijst
+
+    def gemeente_valid(self, code: str, day: dt.date) -> bool:
+        """``self.gemeenten.is_valid(code, day)``, remembered per list, code and day (bounded)."""
+        lijst = self.gemeenten
+        key = (id(lijst), code, day)
+        hit = _GEMEENTEN.get(key)
+        if hit is not None and hit[0] is lijst:
+            return hit[1]
+        valid = lijst.is_valid(code, day)
+        if len(_GEMEENTEN) >= _MEMO_MAX:
+            _GEMEENTEN.clear()
+        _GEMEENTEN[key] = (lijst, valid)
+        return valid
+
+    def tariff_fails(self, bedrag: int, start: dt.date) -> bool:
+        """``cs333_tariff(bedrag, start, self.tariffs) is not None`` (False when the table has no
+        tariff on ``start``): the tariff in force is remembered per table and date (bounded)."""
+        tariffs = self.tariffs
+        key = (id(tariffs), start)
+        hit = _TARIFFS.get(key)
+        if hit is None or hit[0] is not tariffs:
+            try:
+                # the limit itself: no amount (0 eurocent) is above a (positive) tariff
+                tariff = cs333_tariff(0, start, tariffs)
+                limit = None if tariff is None else tariff.bedrag_cent
+            except ConfigurationError:
+                limit = None
+            if len(_TARIFFS) >= _MEMO_MAX:
+                _TARIFFS.clear()
+            hit = _TARIFFS[key] = (tariffs, limit)
+        limit = hit[1]
+        return limit is not None and bedrag <= limit
+
+
+#: remembered answers of the gemeente list and the tariff table (the object is kept, so an id is
+#: never taken for another object's)
+_GEMEENTEN: dict[tuple[int, str, dt.date], tuple[object, bool]] = {}
+_TARIFFS: dict[tuple[int, dt.date], tuple[object, int | None]] = {}
+_MEMO_MAX = 4096
 
 
 #: A compiled rule: True = certainly no finding, False = certainly a finding; raises Unsure.
@@ -298,7 +339,7 @@ class Checker:
     end) are ``final`` rules, run by the engine only when no level-1/2 finding was made; ``slots``:
     what each value slot reads (kind, path)."""
 
-    __slots__ = ("_layouts", "checks", "finals", "rules", "slots", "spec")
+    __slots__ = ("_last", "_layouts", "checks", "finals", "rules", "slots", "spec")
 
     #: at most this many layouts are kept per message (hostile files may have many)
     MAX_LAYOUTS = 256
@@ -317,11 +358,15 @@ class Checker:
         self.finals = finals
         self.slots = slots
         self._layouts: dict[tuple[object, ...], _Layout] = {}
+        self._last: tuple[tuple[object, ...], _Layout] | None = None
 
     def layout(self, root: etree._Element) -> tuple[list[etree._Element], _Layout]:
         """The nodes of ``root`` in document order and the positions of the slots among them."""
         nodes = list(root.iter())
         key = (*map(_TAG, nodes), *map(len, nodes))
+        last = self._last  # files of one layout come in runs: compare before hashing
+        if last is not None and last[0] == key:
+            return nodes, last[1]
         layouts = self._layouts
         found = layouts.get(key)
         if found is None:
@@ -330,6 +375,7 @@ class Checker:
             if len(layouts) >= self.MAX_LAYOUTS:
                 layouts.clear()
             layouts[key] = found
+        self._last = (key, found)
         return nodes, found
 
     def values(self, root: etree._Element) -> list[str | None] | None:
@@ -390,6 +436,9 @@ class Checker:
 
 def _every(check_one: Callable[[str], bool], slots: tuple[int, ...]) -> Check:
     """A check that holds when ``check_one`` holds for each present value of ``slots``."""
+    if len(slots) == 1:
+        (k,) = slots
+        return lambda values, env: (value := values[k]) is None or check_one(value)
 
     def check(values: Values, env: Env) -> bool:
         for k in slots:

@@ -27,6 +27,8 @@ from ieb.xmlsafe import DEFAULT_LIMITS, MAX_BYTES, Limits, XmlProblem, parse_byt
 
 __all__ = ["Issue", "Report", "Rule", "rule_by_code", "validate_bytes", "validate_file"]
 
+_BYTES = (bytes, bytearray, memoryview)
+
 
 def validate_bytes(
     data: bytes,
@@ -53,7 +55,7 @@ def validate_bytes(
     if isinstance(revision, str):
         _known_revision(registry, revision)
     report = Report()
-    if not isinstance(data, bytes | bytearray | memoryview):
+    if not isinstance(data, _BYTES):
         report.issues.append(Issue("XML", "0001", 1, None, f"verwacht bytes, niet {type(data).__name__}"))
         return report
     try:

@@ -14,8 +14,6 @@ import datetime as dt
 from collections.abc import Callable
 
 from ieb.dates import IEB_START, add_months
-from ieb.errors import ConfigurationError
-from ieb.policy.cs333 import cs333_tariff
 from ieb.releases.compiled import Check, CheckFactory, Compiler, Env, Values, date_of, integer_of, passes
 from ieb.releases.ieb_1_0.revisions import Revision, revision_on
 from ieb.releases.ieb_1_0.rules import RULES
@@ -31,7 +29,8 @@ _FOUR_DIGITS = frozenset("0123456789")
 #: the revision in force per Dagtekening, and shifted Dagtekeningen: pure functions of a few values
 #: that repeat from file to file, remembered (bounded: emptied when full)
 _IN_FORCE: dict[dt.date | None, Revision] = {}
-_SHIFTED: dict[tuple[dt.date, int], dt.date] = {}
+#: (id of revision, rule, Dagtekening) -> (the revision, kept so no id is reused; months; limit)
+_LIMITS: dict[tuple[int, str, dt.date], tuple[Revision, int, dt.date]] = {}
 _MAX = 4096
 
 
@@ -48,15 +47,17 @@ def _revision(env: Env, dagtekening: dt.date | None) -> Revision:
     return rev
 
 
-def _shift(day: dt.date, months: int) -> dt.date:
-    """``add_months(day, months)``, remembered."""
-    key = (day, months)
-    shifted = _SHIFTED.get(key)
-    if shifted is None:
-        if len(_SHIFTED) >= _MAX:
-            _SHIFTED.clear()
-        shifted = _SHIFTED[key] = add_months(day, months)
-    return shifted
+def _limit(rev: Revision, code: str, back: bool, dagtekening: dt.date) -> tuple[int, dt.date]:
+    """The window of ``code`` in ``rev``: months (negative: back) and the Dagtekening shifted by
+    them (``add_months``), remembered per revision, rule and Dagtekening."""
+    key = (id(rev), code, dagtekening)
+    hit = _LIMITS.get(key)
+    if hit is None or hit[0] is not rev:
+        months = -rev.months_back(code) if back else rev.months_ahead(code)
+        if len(_LIMITS) >= _MAX:
+            _LIMITS.clear()
+        hit = _LIMITS[key] = (rev, months, add_months(dagtekening, months))
+    return hit[1], hit[2]
 
 
 def _header(element: str, expected: Callable[[Compiler], str | int | None]) -> CheckFactory:
@@ -82,7 +83,7 @@ def _cs300_check(c: Compiler) -> Check:
         if code is None or len(code) != 4 or not _FOUR_DIGITS.issuperset(code):
             return True
         dagtekening = date_of(v[dag])
-        return env.gemeenten.is_valid(code, dagtekening if dagtekening is not None else env.today)
+        return env.gemeente_valid(code, dagtekening if dagtekening is not None else env.today)
 
     return check
 
@@ -102,12 +103,7 @@ def _cs333_check(c: Compiler) -> Check:
 
     def check(v: Values, env: Env) -> bool:
         bedrag, start = integer_of(v[bedrag_k]), date_of(v[start_k])
-        if bedrag is None or start is None or bedrag < 0:
-            return True
-        try:
-            return cs333_tariff(bedrag, start, env.tariffs) is None
-        except ConfigurationError:
-            return True
+        return bedrag is None or start is None or bedrag < 0 or not env.tariff_fails(bedrag, start)
 
     return check
 
@@ -147,11 +143,8 @@ def _window_check(
             day = date_of(v[datum_k])
             if dagtekening is None or day is None:
                 return True
-            if back:
-                months = -rev.months_back(code)
-                return not (months < 0 and day < _shift(dagtekening, months))
-            months = rev.months_ahead(code)
-            return not (months > 0 and day > _shift(dagtekening, months))
+            months, limit = _limit(rev, code, back, dagtekening)
+            return not ((months < 0 and day < limit) or (months > 0 and day > limit))
 
         return check
 

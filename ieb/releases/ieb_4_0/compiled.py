@@ -10,8 +10,6 @@ XSD-DATUM and the final IEB-DATUM have their checks in :mod:`ieb.releases.compil
 from __future__ import annotations
 
 from ieb.dates import add_months
-from ieb.errors import ConfigurationError
-from ieb.policy.cs333 import cs333_tariff
 from ieb.releases.compiled import (
     GENERIC_FACTORIES,
     Check,
@@ -79,8 +77,7 @@ def _tr378(c: Compiler) -> Check:
         dagtekening = date_of(_value(v, dag_k))
         day = dagtekening if dagtekening is not None else env.today
         start = date_of(_value(v, start_k))
-        lijst = env.gemeenten
-        return lijst.is_valid(code, day) or (start is not None and lijst.is_valid(code, start))
+        return env.gemeente_valid(code, day) or (start is not None and env.gemeente_valid(code, start))
 
     return check
 
@@ -90,12 +87,7 @@ def _tr409(c: Compiler) -> Check:
 
     def check(v: Values, env: Env) -> bool:
         bedrag, start = integer_of(_value(v, bedrag_k)), date_of(_value(v, start_k))
-        if bedrag is None or start is None or bedrag < 0:
-            return True
-        try:
-            return cs333_tariff(bedrag, start, env.tariffs) is None
-        except ConfigurationError:
-            return True
+        return bedrag is None or start is None or bedrag < 0 or not env.tariff_fails(bedrag, start)
 
     return check
 
