@@ -275,8 +275,17 @@ class _Layout:
 
 #: the layout of a tree the checker declines (a slot on a non-leaf, a typed path twice)
 _DECLINE = _Layout(())
-#: stands for an absent element (its text is None)
-_ABSENT = etree.Element("absent")
+
+
+class _Absent:
+    """Stands for an absent element among the nodes (its text is None); not an lxml node, so it
+    is shared by every thread."""
+
+    __slots__ = ()
+    text = None
+
+
+_ABSENT = _Absent()
 _TAG = attrgetter("tag")
 _TEXT = attrgetter("text")
 
@@ -360,9 +369,10 @@ class Checker:
         self._layouts: dict[tuple[object, ...], _Layout] = {}
         self._last: tuple[tuple[object, ...], _Layout] | None = None
 
-    def layout(self, root: etree._Element) -> tuple[list[etree._Element], _Layout]:
-        """The nodes of ``root`` in document order and the positions of the slots among them."""
-        nodes = list(root.iter())
+    def layout(self, root: etree._Element) -> tuple[list[Any], _Layout]:
+        """The nodes of ``root`` in document order (elements, comments, processing instructions)
+        and the positions of the slots among them."""
+        nodes: list[Any] = list(root.iter())
         key = (*map(_TAG, nodes), *map(len, nodes))
         last = self._last  # files of one layout come in runs: compare before hashing
         if last is not None and last[0] == key:
@@ -383,7 +393,7 @@ class Checker:
         nodes, layout = self.layout(root)
         if layout is _DECLINE:
             return None
-        nodes.append(_ABSENT)  # position -1
+        nodes.append(_ABSENT)  # position -1: absent
         values: list[str | None] = list(map(_TEXT, layout.take(nodes)))
         del values[-2:]
         if None in values:
