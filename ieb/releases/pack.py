@@ -396,7 +396,8 @@ class ReleasePack:
     ``retourcodes``: its rule set, its revisions (oldest first) and its retourcode table;
     ``delivery``: the :class:`DeliveryMapping` (None: this release cannot be planned/sent);
     ``retour_writer``: the :class:`RetourWriter` (None: the simulator cannot answer it);
-    ``builtin``: shipped with ieb (a typed, fully ruled release)."""
+    ``builtin``: shipped with ieb (a typed, fully ruled release); ``compiled``: where the compiled
+    checks of its rules come from (see :mod:`ieb.releases.compiled`)."""
 
     name: str
     messages: Mapping[str, MessageDef]
@@ -415,6 +416,10 @@ class ReleasePack:
     #: a note when the pack's XSDs are NOT the published ones (iEb 4.0 on its stand-in schema): every
     #: validation result of this pack carries it, so a verdict is never presented as the official one
     stand_in: str | None = None
+    #: the compiled checks of the pack's in-message rules (issue 22): a zero-argument callable returning
+    #: ``{rule: check factory}`` (:mod:`ieb.releases.compiled`), called on first use so importing the
+    #: pack stays cheap; None: the generic rules' checks only (a rule without one keeps the engine)
+    compiled: Callable[[], Mapping[Any, Any]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name, row in self.messages.items():

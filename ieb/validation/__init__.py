@@ -17,8 +17,8 @@ from lxml import etree
 from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
+from ieb.releases.compiled import checker_of
 from ieb.releases.rules import GENERIC_RULES, Rule, RuleContext
-from ieb.validation.compiled import checker_for
 from ieb.validation.gemeenten import GemeenteLijst, bundled_gemeenten
 from ieb.validation.report import Issue, Report
 from ieb.validation.rules import rule_by_code
@@ -26,6 +26,8 @@ from ieb.validation.xsdtext import dutch_xsd_message
 from ieb.xmlsafe import DEFAULT_LIMITS, MAX_BYTES, Limits, XmlProblem, parse_bytes
 
 __all__ = ["Issue", "Report", "Rule", "rule_by_code", "validate_bytes", "validate_file"]
+
+_BYTES = (bytes, bytearray, memoryview)
 
 
 def validate_bytes(
@@ -53,7 +55,7 @@ def validate_bytes(
     if isinstance(revision, str):
         _known_revision(registry, revision)
     report = Report()
-    if not isinstance(data, bytes | bytearray | memoryview):
+    if not isinstance(data, _BYTES):
         report.issues.append(Issue("XML", "0001", 1, None, f"verwacht bytes, niet {type(data).__name__}"))
         return report
     try:
@@ -100,10 +102,10 @@ def validate_bytes(
     day = today or dt.date.today()
     rules: tuple[Rule, ...] = release.rules.message or GENERIC_RULES
     if schema_ok and not report.issues:
-        # issue 22: a compiled one-pass check says "certainly no finding" for most valid files;
+        # issue 22: the pack's compiled checker says "certainly no finding" for most valid files;
         # when it is not sure, the full engine below decides (and alone writes findings)
-        checker = checker_for(spec, rules, release.rules.final)
-        if checker is not None and checker(
+        checker = checker_of(release, spec)
+        if checker is not None and checker.clean(
             root, today=day, tariffs=tariffs, gemeenten_loader=loader, revision=forced
         ):
             return report

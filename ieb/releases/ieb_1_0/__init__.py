@@ -80,6 +80,13 @@ HISTORY_RULE_CODES = (
 RETOUR_CHECK_CODES = tuple(f"RC{n:03d}" for n in range(1, 11))
 
 
+def _compiled() -> dict[Any, Any]:
+    """The compiled checks of the rules (imported on first use: ``ieb.releases.compiled``)."""
+    from ieb.releases.ieb_1_0.compiled import CHECKS
+
+    return CHECKS
+
+
 def _model(bericht: str) -> type[Any]:
     """The typed model of ``bericht`` (imported on first use: pydantic is not needed to validate)."""
     from ieb.releases.ieb_1_0.models import message_class
@@ -104,4 +111,5 @@ PACK = ReleasePack(
     delivery=IEB_1_0_DELIVERY,
     retour_writer=write_retour,
     builtin=True,
+    compiled=_compiled,
 )

@@ -13,6 +13,7 @@ docs/ieb-4.0.md.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ieb.releases.ieb_4_0.codec import STAND_IN_DIR, to_xml, validate_xsd
 from ieb.releases.ieb_4_0.delivery import IEB_4_0_DELIVERY
@@ -74,6 +75,13 @@ RETOURCODES = RetourcodeTable(
 )
 
 
+def _compiled() -> dict[Any, Any]:
+    """The compiled checks of the rules (imported on first use: ``ieb.releases.compiled``)."""
+    from ieb.releases.ieb_4_0.compiled import CHECKS
+
+    return CHECKS
+
+
 def pack_for(folder: Path | None = None) -> ReleasePack:
     """The ieb-4.0 pack on the XSDs in ``folder`` (an official folder that passed ``ieb release
     check``; default: the stand-in). Raises :class:`~ieb.errors.ConfigurationError` when a message's
@@ -94,6 +102,7 @@ def pack_for(folder: Path | None = None) -> ReleasePack:
         builtin=True,
         # public fact: the CAK answers a payload that is not XSD-valid with Fo01 IB001 (2025 list)
         level1_fo01="IB001",
+        compiled=_compiled,
         stand_in=None
         if folder is not None and folder.resolve() != STAND_IN_DIR.resolve()
         else (
