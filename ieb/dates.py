@@ -29,9 +29,11 @@ _XSD_DATE = re.compile(
     r"(?P<sign>-)?(?P<year>[1-9][0-9]{4,}|[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
     r"(?P<tz>Z|[+-](?P<tzh>[0-9]{2}):(?P<tzm>[0-9]{2}))?"
 )
-#: libxml2 keeps the year in a signed 64-bit integer; longer years are refused by its XSD check and
-#: not read as dates here either, so a hostile value never becomes a huge Python integer.
+#: libxml2 keeps the year in a signed 64-bit integer: its XSD check accepts years up to 2**63 - 1
+#: either side of zero and refuses larger ones (also -2**63). The same bound here, checked on the
+#: digit count first, so a hostile value never becomes a huge Python integer.
 _MAX_YEAR_DIGITS = 19
+_MAX_YEAR = 2**63 - 1
 
 
 def _is_leap(year: int) -> bool:
@@ -144,7 +146,7 @@ def parse_xsd_date(value: str) -> XsdDate | None:
     if m is None or len(m.group("year")) > _MAX_YEAR_DIGITS:
         return None
     year = int(m.group("year"))
-    if year == 0:
+    if year == 0 or year > _MAX_YEAR:
         return None
     if m.group("sign"):
         year = -year

@@ -315,6 +315,11 @@ def send_command(
         counts = ex.outbox().counts()
     except IebError as exc:
         fail(str(exc), code=2)
+    except KeyboardInterrupt:
+        # Ctrl-C before the drain started or after it ended: the sender holds no lease then (its own
+        # Ctrl-C handling gives back what it claimed), so this run leaves nothing locked.
+        typer.echo("onderbroken; leases vrijgegeven", err=True)
+        raise typer.Exit(130) from None
     finally:
         ex.close()
     report = {

@@ -52,6 +52,7 @@ from typing import Any, Literal
 from lxml import etree
 from sqlalchemy.engine import Connection, Engine
 
+from ieb.dates import parse_xsd_date
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.store import COUNTED_CAK, Ledger
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
@@ -133,7 +134,6 @@ class CakResult:
 _XSD_SPACE = " \t\n\r"
 _GEMEENTE = re.compile(r"[0-9]{4}")
 _VERSIE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
-_DATUM = re.compile(r"(-?)([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 _TIJDZONE = re.compile(r"(.*?)(Z|[+-][0-9]{2}:[0-9]{2})")
 #: Identificatie used in a retour when the heenbericht has none that can be copied.
 ONBEKEND = "ONBEKEND"
@@ -171,16 +171,12 @@ def _identificatie_ok(value: str) -> bool:
 
 
 def _datum_ok(value: str) -> bool:
-    """LDT_Datum (xs:date without timezone), on the whitespace-collapsed value; any year but 0000."""
-    m = _DATUM.fullmatch(value)
-    if m is None:
-        return False
-    year = int(m.group(2)) * (-1 if m.group(1) else 1)
-    month, day = int(m.group(3)), int(m.group(4))
-    if year == 0:
-        return False
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return day <= (29 if leap else 28) if month == 2 else day <= (30 if month in (4, 6, 9, 11) else 31)
+    """LDT_Datum (xs:date without timezone), on the whitespace-collapsed value, decided as libxml2's
+    XSD check decides it (:func:`ieb.dates.parse_xsd_date`: any year but 0000 up to 2**63 - 1 either
+    side of zero); one date reader for the whole project, so a value the retour's schema refuses is
+    never copied into it."""
+    day = parse_xsd_date(value)
+    return day is not None and day.tz_minutes is None
 
 
 def _python_date(value: str | None) -> dt.date | None:

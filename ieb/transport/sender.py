@@ -732,16 +732,17 @@ class Sender:
             )
             for i in range(max(1, workers))
         ]
-        for th in threads:
-            th.start()
         try:
+            for th in threads:
+                th.start()
             for th in threads:
                 while th.is_alive():
                     th.join(timeout=0.2)
         except KeyboardInterrupt:
             self._halt()
             for th in threads:
-                th.join(timeout=60)
+                if th.is_alive():
+                    th.join(timeout=60)
             try:
                 self.outbox.release()
             except Exception as exc:  # noqa: BLE001 - the leases then expire by themselves
@@ -754,6 +755,8 @@ class Sender:
             self.health_state.stopped()
             try:
                 result.waiting = len(self.outbox.waiting())
+            except KeyboardInterrupt:  # Ctrl-C after the workers ended: nothing is held any more
+                result.interrupted = True
             except Exception as exc:  # noqa: BLE001 - a count for the report, never fatal
                 log.warning("wachtende berichten niet geteld: %s", mask_bsns(str(exc))[:200])
         if self.stop_when_unreachable and self._stop.is_set() and self._permanent is None:

@@ -249,6 +249,11 @@ def test_identificatie_that_cannot_be_copied(cak: CakSimulator, raw: str, expect
         ("0363", "2026-05-20+01:00", "0363", "2026-05-20"),
         ("0363", "20-05-2026", "0363", TODAY.isoformat()),
         ("0363", "2026-02-30", "0363", TODAY.isoformat()),
+        # years at libxml2's limit (a signed 64-bit year): the largest is copied, one more is not
+        ("0363", "9223372036854775807-05-31+14:01", "0363", "9223372036854775807-05-31"),
+        ("0363", "9223372036854775808-05-31+14:01", "0363", TODAY.isoformat()),
+        ("0363", "99999999999999999999-05-31+14:01", "0363", TODAY.isoformat()),
+        ("0363", "-9223372036854775808-05-31", "0363", TODAY.isoformat()),
     ],
 )
 def test_header_values_that_cannot_be_copied(
