@@ -179,13 +179,11 @@ def _plan(cls: type[IebModel], msg_ns: str, basis_ns: str) -> tuple[_Field, ...]
 # model's type would accept, with the type's own check (``Bsn._check``, ``Gemeentecode._check``,
 # ...), the bounds of its metadata, the enum's values and the allowed validator functions; the
 # BerichtCode against the message class (CS126, the model validator). When every value passes,
-# the retour is read in the same pass (:func:`_read_checked`: :class:`_Retour` objects with the
-# model's attribute names) and no model is built. Anything else (a value a check refuses, a field or validator these
+# the retour is read from the collected values (:class:`_Retour` objects with the model's attribute
+# names) and no model is built. Anything else (a value a check refuses, a field or validator these
 # checks do not know, iEb 4.0's own codec) takes the model path, which gives the model or its exact
-# error. Soundness (a value that passes is one the model accepts, with the same value; the one-pass
-# reader equals collect + check + read): tests/ledger/test_retour_model.py (hypothesis). Gain:
-# about 8 us of ~57 us per WMO402 for reading the fields (pydantic-core is fast; the Python checks
-# cost most of what the model cost), see docs/performance.md "B2, round 5".
+# error. Soundness (a value that passes is one the model accepts, with the same value):
+# tests/ledger/test_retour_model.py (hypothesis).
 
 _NO_DEFAULT = object()
 
@@ -424,7 +422,7 @@ def _collect_planned(element: etree._Element, plan: tuple[_Field, ...]) -> dict[
     return values
 
 
-#: False: always build the model (to measure the difference; the tests run the default)
+#: False: always build the model (the differential tests compare both)
 _FAST = True
 
 
