@@ -19,7 +19,6 @@ again (a re-delivery) is reported as ``duplicate`` and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import os
 import types
@@ -41,7 +40,7 @@ from ieb.ledger.store import Ledger
 from ieb.releases import default_registry
 from ieb.releases.models import IebModel, Message, model_error
 from ieb.releases.pack import MessageDef
-from ieb.types import RetourCode, mask_bsn
+from ieb.types import mask_bsn
 from ieb.values import read_date, read_integer, read_string
 
 __all__ = ["RetourOutcome", "classify", "process_retour_files", "process_retour_paths", "process_retours"]
@@ -199,7 +198,6 @@ def _default(field: Any) -> Any:
     return default if default is None or isinstance(default, (str, int, tuple)) else _NO_DEFAULT
 
 
-@functools.cache
 def _model_checks_known(cls: type[Any]) -> bool:
     """No field or model validators of its own, except Message's BerichtCode check (CS126)."""
     decorators = cls.__pydantic_decorators__
@@ -299,9 +297,6 @@ def _acceptor(field: Any) -> Callable[[Any], bool] | None:
     return _value_check(field.annotation, field.metadata)
 
 
-_CODE_MEMBERS = RetourCode._value2member_map_
-
-
 class _Retour(types.SimpleNamespace):
     """A retour (or a part of it) read without its model: the model's attribute names and, for the
     values the ledger uses, the same values (RetourCode members, dates, ints, text)."""
@@ -323,8 +318,10 @@ def _accepted(values: dict[str, Any], plan: tuple[_Field, ...]) -> bool:
 
 
 def _as_read(values: dict[str, Any], plan: tuple[_Field, ...]) -> _Retour:
+    from ieb.types import RetourCode
+
     out = _Retour()
-    members = _CODE_MEMBERS
+    members = RetourCode._value2member_map_
     for f in plan:
         if f.name not in values:
             if f.default is not _NO_DEFAULT:
@@ -339,55 +336,6 @@ def _as_read(values: dict[str, Any], plan: tuple[_Field, ...]) -> _Retour:
             v = f.convert(v)
         setattr(out, f.name, v)
     return out
-
-
-def _read_checked(element: etree._Element, plan: tuple[_Field, ...]) -> _Retour | None:
-    """:func:`_collect_planned`, :func:`_accepted` and :func:`_as_read` in one pass: the read retour,
-    or None when a value does not pass its check (or a date is outside 0001-9999): then the caller
-    takes the model path, which raises the exact error (tests/ledger/test_retour_model.py)."""
-    children: dict[Any, etree._Element] = {}
-    for each in element:
-        if isinstance(each.tag, str):
-            children.setdefault(each.tag, each)
-    values: dict[str, Any] = {}
-    for f in plan:
-        child = children.get(f.tag)
-        if child is None:
-            if f.required:
-                return None
-            if f.default is not _NO_DEFAULT:
-                values[f.name] = f.default
-            continue
-        accepts = f.accepts
-        if accepts is None:
-            return None
-        kind = f.kind
-        v: Any
-        if kind == _NESTED:
-            v = _read_checked(child, f.nested)
-            if v is None:
-                return None
-        elif kind == _TUPLE:
-            v = tuple(read_string(c) for c in child if c.tag == f.code_tag)
-            if not accepts(v):
-                return None
-            v = tuple(_CODE_MEMBERS[c] for c in v)
-        else:
-            if kind == _INT:
-                v = read_integer(child)
-            elif kind == _DATE:
-                day = read_date(child)
-                if day is None or not day.in_python_range:
-                    return None
-                v = day.to_date()
-            else:
-                v = read_string(child)
-            if not accepts(v):
-                return None
-            if f.convert is not None:
-                v = f.convert(v)
-        values[f.name] = v
-    return _Retour(**values)
 
 
 def _collect_planned(element: etree._Element, plan: tuple[_Field, ...]) -> dict[str, Any]:
@@ -437,12 +385,19 @@ def _to_model(root: etree._Element) -> tuple[Any, MessageDef]:
         return element_to_model(root), row  # a pack with its own codec, or no model: the codec decides
     try:
         plan = _plan(cls, cls.namespace(), cls.basis_namespace)
-        if _FAST and _model_checks_known(cls):
-            read = _read_checked(root, plan)
-            if read is not None and read.header.bericht_code == cls.bericht_code:
-                read.bericht = cls.bericht
-                return read, row
-        return cls.model_validate(_collect_planned(root, plan)), row
+        values = _collect_planned(root, plan)
+        header = values.get("header")
+        if (
+            _FAST
+            and _model_checks_known(cls)
+            and type(header) is dict
+            and header.get("bericht_code") == cls.bericht_code
+            and _accepted(values, plan)
+        ):
+            read = _as_read(values, plan)
+            read.bericht = cls.bericht
+            return read, row
+        return cls.model_validate(values), row
     except ValidationError as exc:
         raise model_error(cls, exc) from None
 
