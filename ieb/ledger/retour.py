@@ -19,9 +19,7 @@ again (a re-delivery) is reported as ``duplicate`` and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
-import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -125,14 +123,6 @@ class _Field:
     kind: int
     code_tag: str = ""  # _TUPLE: the RetourCode element
     nested: tuple[_Field, ...] = ()
-    #: the value the codec read is certainly accepted by the model as it is (None: no such check
-    #: known: the message takes the model path); see :func:`_acceptor`
-    accepts: Callable[[Any], bool] | None = None
-    required: bool = False
-    #: the field's default when absent (only when it is a plain value; a model default: ``_NO_DEFAULT``)
-    default: Any = None
-    #: the model's value of an enum field (StatusAanlevering) from the text read; None: the text itself
-    convert: Callable[[Any], Any] | None = None
 
 
 _PLANS: dict[tuple[type[Any], str, str], tuple[_Field, ...]] = {}
@@ -150,192 +140,18 @@ def _plan(cls: type[IebModel], msg_ns: str, basis_ns: str) -> tuple[_Field, ...]
         alias = field.alias or name
         tag = f"{{{ns}}}{alias}"
         nested = _model_type(field.annotation)
-        check = {
-            "accepts": _acceptor(field),
-            "required": field.is_required(),
-            "default": _default(field),
-            "convert": _converter(field.annotation),
-        }
         if nested is not None:
-            check["accepts"] = _is_dict if _model_checks_known(nested) else None
-            fields.append(_Field(tag, name, alias, _NESTED, nested=_plan(nested, msg_ns, basis_ns), **check))
+            fields.append(_Field(tag, name, alias, _NESTED, nested=_plan(nested, msg_ns, basis_ns)))
         elif typing.get_origin(field.annotation) is tuple:
-            fields.append(_Field(tag, name, alias, _TUPLE, code_tag=f"{{{ns}}}RetourCode", **check))
+            fields.append(_Field(tag, name, alias, _TUPLE, code_tag=f"{{{ns}}}RetourCode"))
         elif _is_field_of(cls, name, int) or name in _INT_FIELDS:
-            fields.append(_Field(tag, name, alias, _INT, **check))
+            fields.append(_Field(tag, name, alias, _INT))
         elif _is_field_of(cls, name, dt.date):
-            fields.append(_Field(tag, name, alias, _DATE, **check))
+            fields.append(_Field(tag, name, alias, _DATE))
         else:
-            fields.append(_Field(tag, name, alias, _STR, **check))
+            fields.append(_Field(tag, name, alias, _STR))
     plan = _PLANS[key] = tuple(fields)
     return plan
-
-
-# ------------------------------------------------------------------ no model when not needed (round 5)
-#
-# Building the pydantic model of a retour cost about a sixth of reading it, and nothing of it but a
-# few values is used. Every field's value as the codec read it is now checked against what the
-# model's type would accept, with the type's own check (``Bsn._check``, ``Gemeentecode._check``,
-# ...), the bounds of its metadata, the enum's values and the allowed validator functions; the
-# BerichtCode against the message class (CS126, the model validator). When every value passes,
-# the retour is read from the collected values (:class:`_Retour` objects with the model's attribute
-# names) and no model is built. Anything else (a value a check refuses, a field or validator these
-# checks do not know, iEb 4.0's own codec) takes the model path, which gives the model or its exact
-# error. Soundness (a value that passes is one the model accepts, with the same value):
-# tests/ledger/test_retour_model.py (hypothesis).
-
-_NO_DEFAULT = object()
-
-
-def _is_dict(value: Any) -> bool:
-    return type(value) is dict
-
-
-def _default(field: Any) -> Any:
-    if field.is_required() or field.default_factory is not None:
-        return _NO_DEFAULT
-    default = field.default
-    return default if default is None or isinstance(default, (str, int, tuple)) else _NO_DEFAULT
-
-
-def _model_checks_known(cls: type[Any]) -> bool:
-    """No field or model validators of its own, except Message's BerichtCode check (CS126)."""
-    decorators = cls.__pydantic_decorators__
-    own = set(decorators.model_validators) - {"_code_matches"}
-    return not (own or decorators.field_validators or decorators.validators or decorators.root_validators)
-
-
-def _value_check(annotation: Any, metadata: Sequence[Any]) -> Callable[[Any], bool] | None:
-    """A check that ``value`` (as the codec read it) is accepted unchanged by a field of this type,
-    or None when the type is not one of those below."""
-    import annotated_types
-    from pydantic.functional_validators import AfterValidator, BeforeValidator
-
-    from ieb.types import (
-        RetourCode,
-        StatusAanlevering,
-        _only_iEb_statuses,
-        _status_from,
-        _ValidatedStr,
-        parse_datum,
-    )
-
-    lower: int | None = None
-    upper: int | None = None
-    min_len, strict = 0, False
-    before: list[Any] = []
-    after: list[Any] = []
-    for m in metadata:
-        if isinstance(m, annotated_types.Ge) and type(m.ge) is int:
-            lower = m.ge
-        elif isinstance(m, annotated_types.Le) and type(m.le) is int:
-            upper = m.le
-        elif isinstance(m, annotated_types.MinLen):
-            min_len = m.min_length
-        elif type(m).__name__ == "Strict" and getattr(m, "strict", False):
-            strict = True
-        elif isinstance(m, BeforeValidator) and m.func in (parse_datum, _status_from):
-            before.append(m.func)
-        elif isinstance(m, AfterValidator) and m.func is _only_iEb_statuses:
-            after.append(m.func)
-        else:
-            return None
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args and not metadata:
-        (inner,) = [a for a in args if a is not type(None)]
-        return _value_check(inner, ())
-    if origin is typing.Literal and not metadata:
-        return lambda v: any(type(v) is type(a) and v == a for a in args)
-    if (
-        origin is tuple
-        and len(args) == 2
-        and args[1] is Ellipsis
-        and args[0] is RetourCode
-        and not (before or after)
-    ):
-        codes = frozenset(c.value for c in RetourCode)
-        return lambda v: (
-            type(v) is tuple and len(v) >= min_len and all(type(c) is str and c in codes for c in v)
-        )
-    if isinstance(annotation, type) and issubclass(annotation, _ValidatedStr) and not metadata:
-        check = annotation._check
-
-        def validated_str(v: Any) -> bool:
-            if type(v) is not str:
-                return False
-            try:
-                check(v)
-            except ValueError:
-                return False
-            return True
-
-        return validated_str
-    if annotation is dt.date and before == [parse_datum] and not after and lower is None and upper is None:
-        return lambda v: type(v) is dt.date
-    if annotation is int and strict and not (before or after):
-        lo: float = -math.inf if lower is None else lower
-        hi: float = math.inf if upper is None else upper
-        return lambda v: type(v) is int and lo <= v <= hi
-    if annotation is StatusAanlevering and before == [_status_from] and after == [_only_iEb_statuses]:
-        allowed = frozenset(
-            s.value for s in StatusAanlevering if s is not StatusAanlevering.NIET_VAN_TOEPASSING
-        )
-        return lambda v: type(v) is str and v in allowed
-    if annotation is str and not metadata:
-        return lambda v: type(v) is str
-    return None
-
-
-def _converter(annotation: Any) -> Callable[[Any], Any] | None:
-    from ieb.types import StatusAanlevering
-
-    return StatusAanlevering._value2member_map_.__getitem__ if annotation is StatusAanlevering else None
-
-
-def _acceptor(field: Any) -> Callable[[Any], bool] | None:
-    return _value_check(field.annotation, field.metadata)
-
-
-class _Retour(types.SimpleNamespace):
-    """A retour (or a part of it) read without its model: the model's attribute names and, for the
-    values the ledger uses, the same values (RetourCode members, dates, ints, text)."""
-
-
-def _accepted(values: dict[str, Any], plan: tuple[_Field, ...]) -> bool:
-    """True when the model of ``plan`` certainly accepts ``values`` as they are."""
-    for f in plan:
-        if f.name not in values:
-            if f.required:
-                return False
-            continue
-        v = values[f.name]
-        if f.accepts is None or not f.accepts(v):
-            return False
-        if f.kind == _NESTED and not _accepted(v, f.nested):
-            return False
-    return True
-
-
-def _as_read(values: dict[str, Any], plan: tuple[_Field, ...]) -> _Retour:
-    from ieb.types import RetourCode
-
-    out = _Retour()
-    members = RetourCode._value2member_map_
-    for f in plan:
-        if f.name not in values:
-            if f.default is not _NO_DEFAULT:
-                setattr(out, f.name, f.default)
-            continue
-        v = values[f.name]
-        if f.kind == _NESTED:
-            v = _as_read(v, f.nested)
-        elif f.kind == _TUPLE:
-            v = tuple(members[c] for c in v)
-        elif f.convert is not None:
-            v = f.convert(v)
-        setattr(out, f.name, v)
-    return out
 
 
 def _collect_planned(element: etree._Element, plan: tuple[_Field, ...]) -> dict[str, Any]:
@@ -370,34 +186,16 @@ def _collect_planned(element: etree._Element, plan: tuple[_Field, ...]) -> dict[
     return values
 
 
-#: False: always build the model (the differential tests compare both)
-_FAST = True
-
-
 def _to_model(root: etree._Element) -> tuple[Any, MessageDef]:
     """:func:`ieb.codec.element_to_model` on the default registry, with :func:`_collect_planned`;
-    also the message's table row (of the pack its namespace belongs to). When the model would
-    certainly accept the values, a :class:`_Retour` with the model's attribute names instead of the
-    model (see above)."""
+    also the message's table row (of the pack its namespace belongs to)."""
     _pack, row = default_registry.detect(root)
     cls = row.model
     if not (isinstance(cls, type) and issubclass(cls, Message)):
         return element_to_model(root), row  # a pack with its own codec, or no model: the codec decides
     try:
         plan = _plan(cls, cls.namespace(), cls.basis_namespace)
-        values = _collect_planned(root, plan)
-        header = values.get("header")
-        if (
-            _FAST
-            and _model_checks_known(cls)
-            and type(header) is dict
-            and header.get("bericht_code") == cls.bericht_code
-            and _accepted(values, plan)
-        ):
-            read = _as_read(values, plan)
-            read.bericht = cls.bericht
-            return read, row
-        return cls.model_validate(values), row
+        return cls.model_validate(_collect_planned(root, plan)), row
     except ValidationError as exc:
         raise model_error(cls, exc) from None
 
