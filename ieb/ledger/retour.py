@@ -318,6 +318,9 @@ def process_retour_paths(
         bad: dict[int, RetourInputError] = {}
         with ledger.transaction() as unit:
             _process_chunk(ledger, unit.connection, readable, today, seen, done, bad)
+        # committed: the next chunk reads these retours from the rows (the same rule as ``seen``);
+        # keeping every applied retour's bytes to the end held a whole run in memory (tests/attack)
+        seen.clear()
         k = 0
         for name, data in chunk:
             if not isinstance(data, bytes):
