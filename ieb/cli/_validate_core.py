@@ -188,9 +188,13 @@ def _walk(prefix: str, folder: str, out: list[str]) -> None:
         entries.sort(key=lambda e: e.name)
     for entry in entries:
         name = entry.name
-        if len(name) > 4 and name[-4:].lower() == ".xml" and entry.is_file():
+        try:
+            is_xml = len(name) > 4 and name[-4:].lower() == ".xml" and entry.is_file()
+        except OSError:  # a link that loops: no file (as Path.is_file says; tests/attack)
+            is_xml = False
+        if is_xml:
             out.append(prefix + name)
-        elif entry.is_dir() and not entry.is_symlink():
+        elif entry.is_dir(follow_symlinks=False):
             _walk(prefix + name + os.sep, entry.path, out)
 
 
@@ -425,6 +429,26 @@ def write_results(format: str, results: list[dict[str, Any]], summary: dict[str,
         print_text(results, summary)
 
 
+def shown_path(path: str) -> str:
+    """``path`` as the text and JUnit reports show it: as is when every character is printable, else
+    with line breaks and other control characters escaped (``\\n``, ``\\x01``) and bytes that are not
+    UTF-8 (``surrogateescape``, as the system gave the name) as ``\\xff``: always one line, always
+    encodable (a name could forge a report line, or stop the report on a strict stdout; JSON keeps
+    the name exactly)."""
+    if path.isprintable():
+        return path
+    out = []
+    for c in path:
+        n = ord(c)
+        if c.isprintable():
+            out.append(c)
+        elif 0xDC80 <= n <= 0xDCFF:
+            out.append(f"\\x{n - 0xDC00:02x}")
+        else:
+            out.append(c.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 def junit(results: list[dict[str, Any]]) -> str:
     """The results as one JUnit XML suite (a testcase per file, a failure per invalid file)."""
     from xml.sax.saxutils import escape, quoteattr  # (imports urllib: only for this output)
@@ -436,7 +460,7 @@ def junit(results: list[dict[str, Any]]) -> str:
         f'  <testsuite name="ieb validate" tests="{len(results)}" failures="{failures}" errors="0">',
     ]
     for r in results:
-        name = quoteattr(r["path"])
+        name = quoteattr(shown_path(r["path"]))
         classname = quoteattr(f"{r['release'] or 'onbekend'}.{r['bericht'] or 'onbekend'}")
         if r["valid"]:
             lines.append(f"    <testcase name={name} classname={classname}/>")
@@ -503,7 +527,7 @@ def text_of(r: dict[str, Any], paint: Paint, ok: str, bad: str) -> str:
     what = f"{r['bericht'] or '?'} ({release})"
     if r["bericht"] is None and issues and {i["code"] for i in issues} <= _UNREAD:
         what = "niet gelezen"  # refused before it was read: naming no release is no news
-    first = f"{ok if r['valid'] else bad}  {r['path']}  {what}"
+    first = f"{ok if r['valid'] else bad}  {shown_path(r['path'])}  {what}"
     payload = r.get("payload")
     if not issues and payload is None and not r.get("stand_in"):
         return first + "\n"

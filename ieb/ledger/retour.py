@@ -40,6 +40,7 @@ from ieb.releases.models import IebModel, Message, model_error
 from ieb.releases.pack import MessageDef
 from ieb.types import mask_bsn
 from ieb.values import read_date, read_integer, read_string
+from ieb.xmlsafe import MAX_BYTES
 
 __all__ = ["RetourOutcome", "classify", "process_retour_files", "process_retour_paths", "process_retours"]
 
@@ -92,6 +93,8 @@ def _classify(retour: Any, row: MessageDef) -> tuple[str, tuple[str, ...]]:
 
 #: retours read, looked up and applied together (one SELECT per Afzender and one UPDATE executemany)
 _CHUNK = 500
+#: ... and files of at most about this many bytes (500 files of 25 MB each would be 12 GB in memory)
+_CHUNK_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,12 +267,28 @@ _Read = tuple[str, bytes | str]
 
 
 def _read_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Read]:
+    """(name, bytes) per file, or (name, reason) for a file that cannot be read or is larger than
+    an iEb file may be (OP179: not read whole, never applicable)."""
     for p in paths:
         name = str(p)
         try:
-            yield name, Path(p).read_bytes()
+            with open(p, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                data = handle.read(size + 1) if size <= MAX_BYTES else b""
+                if len(data) > size:  # it grew since the fstat: at most one byte over the limit
+                    data += handle.read(MAX_BYTES + 1 - len(data))
         except OSError as exc:
             yield name, f"niet te lezen ({exc.strerror})"
+            continue
+        if size > MAX_BYTES or len(data) > MAX_BYTES:  # (a file that grew since the fstat: its size)
+            big = max(size, len(data))
+            text = (
+                f"{name}: geen geldige retour: Het bestand is {big / 1_048_576:.1f} MB; een iEb-bestand mag "
+                f"hoogstens {MAX_BYTES // 1_048_576} MB zijn. Splits de aanlevering in kleinere bestanden."
+            )
+            yield name, str(RetourInputError(text, location=name))
+            continue
+        yield name, data
 
 
 def process_retour_paths(
@@ -284,10 +303,11 @@ def process_retour_paths(
 
     The ledger ends exactly as if every file were given to :func:`process_retours` alone, one after
     the other (tests/ledger/test_retour_fast.py), but the files are read, looked up and applied in
-    chunks of 500, each chunk ONE transaction: a crash loses at most the chunk under way, and running
-    again reports what was applied as ``duplicate``. ``on_failed(file, bytes, reason)`` is called for
+    chunks of 500 (or 16 MiB of files), each chunk ONE transaction: a crash loses at most the chunk
+    under way, and running again reports what was applied as ``duplicate``. A file over 25 MB (OP179)
+    is not read whole and fails like an unreadable one. ``on_failed(file, bytes, reason)`` is called for
     every readable file that failed, after its chunk is committed (outside its transaction), in
-    input order; a file that cannot be read is only reported (``niet te lezen (...)``)."""
+    input order; a file that cannot be read (``niet te lezen (...)``) or is too large is only reported."""
     done: list[RetourOutcome] = []
     failed: list[tuple[str, str]] = []
     seen: dict[int, _Applied] = {}
@@ -298,6 +318,9 @@ def process_retour_paths(
         bad: dict[int, RetourInputError] = {}
         with ledger.transaction() as unit:
             _process_chunk(ledger, unit.connection, readable, today, seen, done, bad)
+        # committed: the next chunk reads these retours from the rows (the same rule as ``seen``);
+        # keeping every applied retour's bytes to the end held a whole run in memory (tests/attack)
+        seen.clear()
         k = 0
         for name, data in chunk:
             if not isinstance(data, bytes):
@@ -311,11 +334,14 @@ def process_retour_paths(
                     on_failed(name, data, reason)
                 failed.append((name, reason))
 
+    held = 0
     for item in _read_files(paths):
         chunk.append(item)
-        if len(chunk) >= _CHUNK:
+        held += len(item[1]) if isinstance(item[1], bytes) else 0
+        if len(chunk) >= _CHUNK or held >= _CHUNK_BYTES:
             flush()
             chunk = []
+            held = 0
     if chunk:
         flush()
     return done, failed
@@ -338,7 +364,7 @@ def _process_chunk(
         try:
             parsed.append((name, data, _read(name, data, today)))
         except RetourInputError as exc:  # raised in input order below
-            parsed.append((name, data, exc))
+            parsed.append((name, data, exc if bad is None else _detached(exc)))
     rows = ledger.find_many(conn, [_key(m[0]) for _, _, m in parsed if not isinstance(m, RetourInputError)])
     updates: list[dict[str, Any]] = []
     for index, (name, data, read) in enumerate(parsed):
@@ -349,12 +375,23 @@ def _process_chunk(
         except RetourInputError as exc:
             if bad is None:
                 raise
-            bad[index] = exc
+            bad[index] = _detached(exc)
             continue
         results.append(outcome[0])
         if outcome[1] is not None:
             updates.append(outcome[1])
     ledger.set_retours(conn, updates)
+
+
+def _detached(exc: RetourInputError) -> RetourInputError:
+    """``exc`` (and its causes) without tracebacks: a kept error's traceback holds the frames that
+    read the chunk (and, through them, the error itself), a cycle that kept every chunk's bytes
+    until the garbage collector ran (tests/attack/test_retour_files_bounded.py)."""
+    e: BaseException | None = exc
+    while e is not None:
+        e.__traceback__ = None
+        e = e.__cause__ or e.__context__
+    return exc
 
 
 def _apply_one(

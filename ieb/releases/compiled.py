@@ -352,6 +352,9 @@ class Checker:
 
     #: at most this many layouts are kept per message (hostile files may have many)
     MAX_LAYOUTS = 256
+    #: only layouts of at most this many nodes are kept (a key is as long as its tree, and a valid
+    #: file may hold any number of comments: 256 such keys could hold GBs; tests/attack)
+    MAX_KEPT_NODES = 1024
 
     def __init__(
         self,
@@ -373,6 +376,8 @@ class Checker:
         """The nodes of ``root`` in document order (elements, comments, processing instructions)
         and the positions of the slots among them."""
         nodes: list[Any] = list(root.iter())
+        if len(nodes) > self.MAX_KEPT_NODES:  # worked out for this tree only, not remembered
+            return nodes, _layout(self.slots, list(map(_TAG, nodes)), list(map(len, nodes)))
         key = (*map(_TAG, nodes), *map(len, nodes))
         last = self._last  # files of one layout come in runs: compare before hashing
         if last is not None and last[0] == key:
