@@ -32,7 +32,7 @@ from ieb.ggk._xml import parse_xml
 from ieb.ggk.codec import envelope_head
 from ieb.transport.client import GgkClient
 from ieb.transport.outbox import open_ledger
-from ieb.transport.pki import TestPki, create_test_pki
+from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.server import _BV03_TEMPLATES, Receiver, _bv03_of, _soap_bv03
 from ieb.transport.tls import TlsFiles
 
