@@ -692,16 +692,20 @@ class Receiver(SoapEndpoint):
         return _Bv03Reply(200, data, cross_refnummer=head.referentienummer)
 
     def _store_processed(self, head: EnvelopeHead, raw: bytes, peer: PeerInfo) -> bool:
-        """On SQLite (sqlite3): store a new entry as processed, or record a redelivery, in one
-        transaction on the DBAPI connection (:func:`ieb.transport.inbox.store_processed_sqlite`);
-        False when that path does not apply (another database, a case it leaves to the Core path)."""
+        """On SQLite (sqlite3) and PostgreSQL (psycopg 3): store a new entry as processed, or record
+        a redelivery, in one transaction on the DBAPI connection
+        (:func:`ieb.transport.inbox.store_processed_sqlite`, ``store_processed_postgresql``); False
+        when that path does not apply (another driver, a case it leaves to the Core path)."""
         engine = self.engine
-        if engine.dialect.name != "sqlite" or engine.dialect.driver != "pysqlite":
+        dialect = (engine.dialect.name, engine.dialect.driver)
+        if dialect == ("sqlite", "pysqlite"):
+            from ieb.transport.inbox import store_processed_sqlite as store
+        elif dialect == ("postgresql", "psycopg"):
+            from ieb.transport.inbox import store_processed_postgresql as store
+        else:
             return False
-        from ieb.transport.inbox import store_processed_sqlite
-
         with write_lock(engine):
-            stored = store_processed_sqlite(
+            stored = store(
                 engine,
                 referentienummer=head.referentienummer,
                 cross_ref_nummer=head.cross_refnummer,
