@@ -241,7 +241,7 @@ def store_processed_postgresql(
     """:func:`store_processed_sqlite` for PostgreSQL through psycopg 3: ONE transaction on the
     engine's own pooled psycopg connection, SQLAlchemy's own compiled ``INSERT ... ON CONFLICT DO
     NOTHING RETURNING id`` (the same SQL, with positional parameters, every value converted by its
-    column's bind processor), one ``executemany`` of the audit rows, ``COMMIT``. The same rows as
+    column's bind processor), one multi-row INSERT of the audit rows, ``COMMIT``. The same rows as
     the Core path (``tests/transport/test_receiver_postgresql_path.py``); the same cases return None
     (nothing written: use :func:`store_envelope`), also when no connection can be had (the Core
     path then raises its own error). A database error is raised as SQLAlchemy's, after a rollback;
@@ -291,8 +291,11 @@ def store_processed_postgresql(
                         "in", berichtcode, [event | {"detail": _REDELIVERY}], outcome="redelivery"
                     )
                 compiled = _pg_insert(audit.table, tuple(rows[0]), dialect)
-                sql = compiled[0]
-                cur.executemany(sql, [_converted(compiled, r)[1] for r in rows])
+                head, group = compiled[0].split(" VALUES ", 1)
+                # one multi-row INSERT (VALUES in row order), not executemany: psycopg's pipeline
+                # for two rows cost several round trips to the server (issue 22)
+                sql = head + " VALUES " + ", ".join([group] * len(rows))
+                cur.execute(sql, [p for r in rows for p in _converted(compiled, r)[1]])
                 sql = "COMMIT"
                 dbapi.commit()
             except BaseException:
@@ -333,7 +336,7 @@ def _pg_insert_ignore(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialec
 
 @functools.lru_cache(maxsize=8)
 def _pg_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> _Compiled:
-    return _compile(sa.insert(table), table, keys, dialect)
+    return _compile(sa.insert(table).inline(), table, keys, dialect)  # inline: no RETURNING id
 
 
 #: (SQL with positional parameters, the column of each parameter, (position, bind processor)...)
