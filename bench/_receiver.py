@@ -54,7 +54,7 @@ def main() -> None:
     if mode == "ok":
         app = _ok_app
     else:
-        engine = open_ledger(f"sqlite:///{db_path}")
+        engine = open_ledger(db_path if "://" in db_path else f"sqlite:///{db_path}")  # a URL: PostgreSQL
         signing = None
         if mode == "signed":
             roots = pki.roots.read_bytes()

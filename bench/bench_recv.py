@@ -1,6 +1,6 @@
 """Receiver CPU per message: the gemeente's receiver vs a bare app on the same HTTPS server.
 
-    python bench/bench_recv.py [--count N]      # prints the RECV dict as JSON
+    python bench/bench_recv.py [--count N] [--postgresql]   # prints the RECV dict as JSON
 
 Both servers run in their own process (``bench/_receiver.py``: mode ``receiver`` stores every
 Di01 in a SQLite inbox and answers a Bv03; mode ``ok`` is a WSGI app that reads the body and
@@ -39,7 +39,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def _server(pki_dir: Path, db: Path, mode: str, delay_ms: float = 0.0) -> Iterator[tuple[str, int]]:
+def _server(pki_dir: Path, db: Path | str, mode: str, delay_ms: float = 0.0) -> Iterator[tuple[str, int]]:
     """``bench/_receiver.py`` in its own process: (its URL, its pid). ``delay_ms``: the modelled
     GGk latency before every answer."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -65,9 +65,40 @@ def _server(pki_dir: Path, db: Path, mode: str, delay_ms: float = 0.0) -> Iterat
             proc.wait()
 
 
-def bench_recv(n: int = 300, rounds: int = 3) -> dict[str, Any]:
+@contextmanager
+def _postgresql_database() -> Iterator[str]:
+    """A fresh database on ``$IEB_TEST_POSTGRES_URL`` (its URL), dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    base = os.environ["IEB_TEST_POSTGRES_URL"]
+    name = "ieb_bench_recv_" + uuid.uuid4().hex[:10]
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_recv(n: int = 300, rounds: int = 3, *, postgresql: bool = False) -> dict[str, Any]:
     """``{"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg", "details"}``: the receiver's
-    and the bare app's CPU milliseconds per message (medians of ``rounds`` rounds of ``n``)."""
+    and the bare app's CPU milliseconds per message (medians of ``rounds`` rounds of ``n``).
+    ``postgresql``: the receiver stores in a fresh database on ``$IEB_TEST_POSTGRES_URL`` instead
+    of SQLite (the figure is the receiver process's CPU; PostgreSQL's own processes are not in it)."""
+    if postgresql:
+        with _postgresql_database() as url:
+            out = _bench_recv(n, rounds, url)
+        out["details"]["database"] = "postgresql (server processes' CPU not counted)"
+        return out
+    return _bench_recv(n, rounds, None)
+
+
+def _bench_recv(n: int, rounds: int, db_url: str | None) -> dict[str, Any]:
     from bench.run import _pki, di01s
     from ieb.ggk import parse
     from ieb.transport.client import GgkClient, make_session
@@ -85,7 +116,7 @@ def bench_recv(n: int = 300, rounds: int = 3) -> dict[str, Any]:
         k = pki.party("GGK")
         tls = TlsFiles(k.chain, k.key, pki.roots)
         with (
-            _server(tmp / "pki", tmp / "recv.sqlite", "receiver") as (url, pid),
+            _server(tmp / "pki", db_url or tmp / "recv.sqlite", "receiver") as (url, pid),
             _server(tmp / "pki", tmp / "unused.sqlite", "ok") as (bare_url, bare_pid),
             GgkClient(url, tls=tls) as client,
         ):
@@ -121,8 +152,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="the receiver stores on $IEB_TEST_POSTGRES_URL (a new database)",
+    )
     args = parser.parse_args()
-    print(json.dumps(bench_recv(args.count, args.rounds), indent=2))
+    print(json.dumps(bench_recv(args.count, args.rounds, postgresql=args.postgresql), indent=2))
 
 
 if __name__ == "__main__":

@@ -190,12 +190,12 @@ def bench_wssec(n: int = 200, rounds: int = 5, with_oracle: bool = False) -> dic
         def roundtrip(kind: str, envelope: bytes) -> None:
             # the client's own steps (GgkClient.send without the HTTP post): build, then read the answer
             client = clients[kind]
-            _, ref, request = client._request(envelope)
+            _, ref, request, signature_value = client._request(envelope)
             reply = receivers[kind].receive(request, environ, peer)
             answer = requests.Response()
             answer.status_code, answer._content = reply.status, reply.body
             answer.headers["Content-Type"] = reply.content_type
-            client._answer(ref, request, answer, 0.0)
+            client._answer(ref, signature_value, answer, 0.0)
 
         kinds = ["signed", "unsigned"] + (["oracle_signed"] if with_oracle else [])
         best = dict.fromkeys(kinds, float("inf"))

@@ -1087,6 +1087,13 @@ def table(results: dict[str, Any]) -> str:
             f"{b['cpu_ms_per_msg']:.2f} ms",
             b["bare_cpu_ms_per_msg"] / b["cpu_ms_per_msg"],
         )
+        if "postgresql" in b["details"]:
+            p = b["details"]["postgresql"]
+            row(
+                f"     same on PostgreSQL (bare app {p['bare_cpu_ms_per_msg']:.2f} ms, load {p['loadavg'][0]:.1f})",
+                f"{p['cpu_ms_per_msg']:.2f} ms",
+                p["bare_cpu_ms_per_msg"] / p["cpu_ms_per_msg"],
+            )
     if "B4" in results:
         b = results["B4"]
         for n, mb in b["peak_rss_mb"].items():
@@ -1154,7 +1161,13 @@ def _bench_b2(quick: bool) -> dict[str, Any]:
 def _bench_recv(n: int, rounds: int) -> dict[str, Any]:
     from bench.bench_recv import bench_recv  # issue 22: receiver CPU per message vs a bare app
 
-    return bench_recv(n, rounds)
+    out = bench_recv(n, rounds)
+    if os.environ.get("IEB_TEST_POSTGRES_URL"):  # the same on PostgreSQL (receiver process CPU)
+        pg = bench_recv(n, rounds, postgresql=True)
+        out["details"]["postgresql"] = {
+            k: pg[k] for k in ("cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg")
+        }
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

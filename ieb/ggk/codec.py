@@ -36,11 +36,13 @@ from ieb.ggk.models import (
     TekstBestand,
     XmlBestand,
 )
+from ieb.xmlsafe import SchemaCheckedEnvelope
 
 __all__ = [
     "GGK_NS",
     "STUF_NS",
     "EnvelopeHead",
+    "SchemaCheckedEnvelope",
     "build",
     "envelope_from_element",
     "envelope_to_element",
@@ -278,17 +280,21 @@ def build(envelope: Envelope, *, validate: bool = True) -> bytes:
 
     A Di01 or Du01 is written from a fixed template (issue 22: building the tree was most of the
     cost) and, with ``validate``, parsed back and validated; other envelopes through the lxml tree.
+    With ``validate`` the bytes come back as :class:`SchemaCheckedEnvelope` (a ``bytes``).
     Raises :class:`EnvelopeInvalidError` with every schema error (cannot happen for a model:
     the models enforce every facet)."""
     data = _template(envelope) if isinstance(envelope, Di01 | Du01) else None
     if data is not None:
         if validate:
             _check_built(envelope, etree.fromstring(data, _TRUSTED))
+            return SchemaCheckedEnvelope(data)
         return data
     root = envelope_to_element(envelope)
+    data = _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
     if validate:
         _check_built(envelope, root)
-    return _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+        return SchemaCheckedEnvelope(data)
+    return data
 
 
 def _check_built(envelope: Envelope, root: etree._Element) -> None:

@@ -52,7 +52,12 @@ from urllib3.connectionpool import HTTPSConnectionPool
 from ieb.errors import IebError
 from ieb.ggk import GGK_NS, SOAP_ACTIONS, STUF_NS, Bv03, Envelope, Fo03
 from ieb.ggk._xml import parse_xml
-from ieb.ggk.codec import envelope_from_element, envelope_to_element, validate_element
+from ieb.ggk.codec import (
+    SchemaCheckedEnvelope,
+    envelope_from_element,
+    envelope_to_element,
+    validate_element,
+)
 from ieb.ggk.soap import soap_body_element, unwrap_soap
 from ieb.transport.base import Delivered
 from ieb.transport.errors import (
@@ -63,7 +68,6 @@ from ieb.transport.errors import (
 )
 from ieb.transport.faults import fault_error
 from ieb.transport.tls import TlsFiles, client_context
-from ieb.xmlsafe import safe_parser
 
 __all__ = [
     "DeliveryRejectedError",
@@ -324,12 +328,6 @@ class SendResult(Delivered):
         return self.evidence
 
 
-def _signature_value(signed: bytes) -> str | None:
-    root = etree.fromstring(signed, safe_parser(huge_text=True))
-    value = root.findtext(".//{http://www.w3.org/2000/09/xmldsig#}SignatureValue")
-    return "".join(value.split()) if value else None
-
-
 class GgkClient:
     """A StUF-GGk OntvangAsynchroon client for one endpoint.
 
@@ -386,15 +384,18 @@ class GgkClient:
     def soap_request(self, envelope: Envelope | bytes) -> tuple[str, bytes]:
         """The operation name and the SOAP request bytes for ``envelope`` (a model, or its XML bytes
         as stored in the outbox), signed when :attr:`signing` is set."""
-        operation, _, data = self._request(envelope)
+        operation, _, data, _ = self._request(envelope)
         return operation, data
 
-    def _request(self, envelope: Envelope | bytes) -> tuple[str, str, bytes]:
-        """(operation, referentienummer, SOAP request bytes) for ``envelope``.
+    def _request(self, envelope: Envelope | bytes) -> tuple[str, str, bytes, str | None]:
+        """(operation, referentienummer, SOAP request bytes, its ds:SignatureValue or None when
+        unsigned) for ``envelope``.
 
         The envelope goes into the Body of a fixed SOAP 1.1 wrapper as it is (stored bytes are
         posted unchanged when they are UTF-8 with the usual declaration), after a hardened parse and
-        a check against our StUF-GGk 0210 schema. Raises
+        a check against our StUF-GGk 0210 schema (not repeated for a
+        :class:`~ieb.ggk.codec.SchemaCheckedEnvelope`: bytes ieb built and checked, handed on by
+        the outbox only while unchanged since; issue 22). Raises
         :class:`~ieb.ggk.errors.EnvelopeInvalidError` (RIN001) for an envelope that is not
         schema-valid, :class:`~ieb.xmlsafe.XmlSecurityError` for hostile XML and
         :class:`PermanentSendError` for a message type that is not sent (Bv03, Fo03)."""
@@ -410,14 +411,15 @@ class GgkClient:
                 raise PermanentSendError(f"een {etree.QName(root).localname[:4]} wordt niet verstuurd")
             envelope_from_element(root)  # raises the schema's own error (unknown message type)
             raise PermanentSendError(f"een {root.tag!r} wordt niet verstuurd")  # pragma: no cover
-        validate_element(root)
+        if not isinstance(envelope, SchemaCheckedEnvelope):  # those bytes ieb checked when it built them
+            validate_element(root)
         ref = root.findtext(_REF_PATHS[operation]) or ""
         body = raw[len(_DECLARATION) :].lstrip() if raw.startswith(_DECLARATION) else b""
         if not body.startswith(b"<") or body[1:2] in (b"?", b"!"):
             body = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
         data = _SOAP_OPEN + body + _SOAP_CLOSE
         if self.signing is not None:
-            from ieb.transport.wssec import add_addressing, parse_soap_envelope, sign_envelope
+            from ieb.transport.wssec import _sign_envelope, add_addressing, parse_soap_envelope
 
             tree = add_addressing(
                 parse_soap_envelope(data),
@@ -425,13 +427,14 @@ class GgkClient:
                 action=SOAP_ACTIONS[operation],
                 message_id=f"urn:uuid:{ref}",
             )
-            data = sign_envelope(
+            data, signature_value = _sign_envelope(
                 tree,
                 key_pem=self.signing.key_pem,
                 cert_pem=self.signing.cert_pem,
                 key_password=self.signing.key_password,
             )
-        return operation, ref, data
+            return operation, ref, data, signature_value
+        return operation, ref, data, None
 
     def send(self, envelope: Envelope | bytes) -> SendResult:
         """Send one envelope (a model, or its XML bytes as stored in the outbox) and return the Bv03.
@@ -443,7 +446,7 @@ class GgkClient:
         :class:`DeliveryRejectedError` (Fo03); an envelope that is not schema-valid raises
         :class:`~ieb.ggk.errors.EnvelopeInvalidError` before anything is sent.
         """
-        operation, ref, data = self._request(envelope)
+        operation, ref, data, signature_value = self._request(envelope)
         headers = {
             "Content-Type": "text/xml; charset=utf-8",
             "SOAPAction": f'"{SOAP_ACTIONS[operation]}"',
@@ -505,7 +508,7 @@ class GgkClient:
                     ) from exc
                 raise _classify(exc, self.endpoint, ref) from exc
         seconds = time.perf_counter() - started
-        return self._answer(ref, data, response, seconds)
+        return self._answer(ref, signature_value, response, seconds)
 
     def _read_body(self, response: requests.Response, ctx: dict[str, Any]) -> None:
         """Read the answer into ``response._content``, at most :attr:`max_answer_bytes`, as sent."""
@@ -538,9 +541,13 @@ class GgkClient:
                 )
         response._content = bytes(body)
 
-    def _answer(self, ref: str, request: bytes, response: requests.Response, seconds: float) -> SendResult:
+    def _answer(
+        self, ref: str, signature_value: str | None, response: requests.Response, seconds: float
+    ) -> SendResult:
         """Read the answer: a schema-valid Bv03 for ``ref`` (returned), a Fo03 (raised as its fault
-        error), anything else a :class:`TransientSendError` or :class:`PermanentSendError`."""
+        error), anything else a :class:`TransientSendError` or :class:`PermanentSendError`.
+        ``signature_value``: our request's ds:SignatureValue (None when it was not signed), which a
+        verified answer must confirm."""
         status = response.status_code
         content = response.content
         ctx: dict[str, Any] = {"endpoint": self.endpoint, "referentienummer": ref, "status": status}
@@ -569,7 +576,7 @@ class GgkClient:
             raise fault_error(answer, status=status, endpoint=self.endpoint)
         signed_parts: tuple[str, ...] = ()
         if self.signing is not None and self.signing.verify_answers:
-            signed_parts = self._verify_answer(ref, request, content)
+            signed_parts = self._verify_answer(ref, signature_value, content)
         if answer is not None:
             raise TransientSendError(f"antwoord is een {answer.berichtcode}, geen Bv03", **ctx)
         if status != 200:
@@ -581,7 +588,7 @@ class GgkClient:
             raise TransientSendError(f"Bv03 hoort bij {cross}, niet bij {ref}", **ctx)
         return SendResult(bv03=child, status=status, seconds=seconds, signed_parts=signed_parts)
 
-    def _verify_answer(self, ref: str, request: bytes, content: bytes) -> tuple[str, ...]:
+    def _verify_answer(self, ref: str, signature_value: str | None, content: bytes) -> tuple[str, ...]:
         from ieb.transport.wssec import WsSecurityError, verify_envelope
 
         assert self.signing is not None
@@ -591,7 +598,7 @@ class GgkClient:
                 trusted_roots=self.signing.trusted_roots,
                 intermediates=self.signing.intermediates or (),
                 message_kind="response",
-                expected_signature_confirmation=_signature_value(request),
+                expected_signature_confirmation=signature_value,
                 signer_oins=self.signing.peer_oins,
             )
         except WsSecurityError as exc:

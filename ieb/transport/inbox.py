@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -222,6 +222,122 @@ def store_processed_sqlite(
 
 
 _SEEN_STATUS = "SELECT status FROM inbox WHERE referentienummer = ?"
+
+
+def store_processed_postgresql(
+    engine: Engine,
+    *,
+    referentienummer: str,
+    cross_ref_nummer: str | None,
+    berichtcode: str,
+    functie: str | None,
+    zender: str | None,
+    peer_oin: str | None,
+    raw: bytes,
+    received_at: Any,
+    audit: AuditTrail,
+    processed_detail: str,
+) -> StoredEnvelope | None:
+    """:func:`store_processed_sqlite` for PostgreSQL through psycopg 3: ONE transaction on the
+    engine's own pooled psycopg connection, SQLAlchemy's own compiled ``INSERT ... ON CONFLICT DO
+    NOTHING RETURNING id`` (the same SQL, with positional parameters, every value converted by its
+    column's bind processor), one multi-row INSERT of the audit rows, ``COMMIT``. The same rows as
+    the Core path (``tests/transport/test_receiver_postgresql_path.py``); the same cases return None
+    (nothing written: use :func:`store_envelope`), also when no connection can be had (the Core
+    path then raises its own error). A database error is raised as SQLAlchemy's, after a rollback;
+    a lost connection is invalidated and raised with ``connection_invalidated`` as the Core path
+    does, so the receiver answers the retryable StUF058/503."""
+    import psycopg
+
+    from ieb.store.schema import inbox as t
+
+    dialect = _positional(engine.dialect)
+    values = _row(
+        referentienummer, cross_ref_nummer, berichtcode, functie, zender, peer_oin, raw, received_at, True
+    )
+    insert_sql, insert_params = _converted(_pg_insert_ignore(t, tuple(values), dialect), values)
+    event = {"referentienummer": referentienummer, "cross_ref_nummer": cross_ref_nummer, "functie": functie}
+    try:
+        fairy = engine.raw_connection()
+    except (sa.exc.DBAPIError, psycopg.Error):
+        return None
+    sql = insert_sql
+    try:
+        dbapi = fairy.driver_connection
+        assert dbapi is not None  # a checked-out connection
+        cur = dbapi.cursor()
+        try:
+            try:
+                found = cur.execute(sql, insert_params).fetchall()
+                if found:
+                    stored = StoredEnvelope(int(found[0][0]), "received")
+                    rows = audit.rows_for(
+                        "in",
+                        berichtcode,
+                        [
+                            event | {"detail": f"peer OIN {peer_oin}"},
+                            event | {"detail": processed_detail, "outcome": "processed"},
+                        ],
+                        outcome="received",
+                    )
+                else:
+                    sql = _PG_SEEN_STATUS
+                    seen = cur.execute(sql, (referentienummer,)).fetchall()
+                    if not seen or seen[0][0] == "received":
+                        dbapi.rollback()
+                        return None
+                    stored = StoredEnvelope(None, "redelivery")
+                    rows = audit.rows_for(
+                        "in", berichtcode, [event | {"detail": _REDELIVERY}], outcome="redelivery"
+                    )
+                compiled = _pg_insert(audit.table, tuple(rows[0]), dialect)
+                head, group = compiled[0].split(" VALUES ", 1)
+                # one multi-row INSERT (VALUES in row order), not executemany: psycopg's pipeline
+                # for two rows cost several round trips to the server (issue 22)
+                sql = head + " VALUES " + ", ".join([group] * len(rows))
+                cur.execute(sql, [p for r in rows for p in _converted(compiled, r)[1]])
+                sql = "COMMIT"
+                dbapi.commit()
+            except BaseException:
+                if not dbapi.closed:
+                    dbapi.rollback()
+                raise
+        finally:
+            cur.close()
+    except psycopg.Error as exc:
+        lost = engine.dialect.is_disconnect(cast(Any, exc), dbapi, None)
+        if lost:
+            fairy.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            sql, None, exc, psycopg.Error, connection_invalidated=lost, dialect=engine.dialect
+        ) from exc
+    finally:
+        fairy.close()
+    return stored
+
+
+_PG_SEEN_STATUS = "SELECT status FROM inbox WHERE referentienummer = %s"
+
+
+@functools.lru_cache(maxsize=8)
+def _positional(dialect: sa.Dialect) -> sa.Dialect:
+    """A dialect like ``dialect`` (psycopg) that compiles positional ``%s`` parameters."""
+    made: sa.Dialect = cast(Any, type(dialect))(paramstyle="format")
+    return made
+
+
+@functools.lru_cache(maxsize=8)
+def _pg_insert_ignore(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> _Compiled:
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    stmt = pg_insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return _compile(stmt, table, keys, dialect)
+
+
+@functools.lru_cache(maxsize=8)
+def _pg_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> _Compiled:
+    return _compile(sa.insert(table).inline(), table, keys, dialect)  # inline: no RETURNING id
+
 
 #: (SQL with positional parameters, the column of each parameter, (position, bind processor)...)
 _Compiled = tuple[str, tuple[str, ...], tuple[tuple[int, Any], ...]]

@@ -432,10 +432,11 @@ class Sender:
 
     def _attempt(self, state: dict[str, ClaimedMessage]) -> Delivered:
         msg = state["msg"]
+        envelope = msg.checked_envelope()  # marked checked only while the stored bytes are unchanged
         if not self._heartbeat:  # the transport's deadline ends every attempt well within the lease
-            return self.send(msg.envelope)
+            return self.send(envelope)
         with _Heartbeat(self.outbox, msg) as beat:
-            result = self.send(msg.envelope)
+            result = self.send(envelope)
         if beat.lost:
             raise _LeaseLost(msg.referentienummer)
         return result

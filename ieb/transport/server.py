@@ -107,6 +107,15 @@ class SoapReply:
     drop: bool = False  # close the connection without an answer (fault injection)
 
 
+@dataclass
+class _Bv03Reply(SoapReply):
+    """A Bv03 answer as unsigned bytes (``body``, from :class:`_Bv03Templates`) that
+    :meth:`SoapEndpoint.receive` signs when the request was signed; ``cross_refnummer`` is the request's
+    referentienummer (wsa:RelatesTo when the request had no MessageID)."""
+
+    cross_refnummer: str | None = None
+
+
 class _Reject(Exception):
     def __init__(
         self, code: str, message: str, envelope: Envelope | None = None, plek: str = "client"
@@ -288,6 +297,10 @@ class SoapEndpoint:
                 _request_envelope(result),
             )
         reply = self.handle_checked(result, body, peer, environ)
+        if isinstance(reply, _Bv03Reply):  # the Bv03 from its template: signed here when asked
+            if request_sig is None or self.signing is None:
+                return reply
+            return SoapReply(200, self._signed(reply.body, reply.cross_refnummer, request_sig))
         if isinstance(reply, SoapReply):
             return reply
         return SoapReply(200, self._answer(reply, request_sig))
@@ -326,15 +339,30 @@ class SoapEndpoint:
         return verified.signature_value, verified.message_id
 
     def _answer(self, bv03: Bv03, request_sig: tuple[str, str | None] | None) -> bytes:
+        data = _BV03_TEMPLATES.render(bv03)
         if request_sig is None or self.signing is None:
-            return _BV03_TEMPLATES.render(bv03)
-        from ieb.transport.wssec import add_addressing, sign_envelope, signature_confirmation
+            return data
+        return self._signed(data, bv03.cross_refnummer, request_sig)
 
+    def _signed(self, data: bytes, cross_refnummer: str | None, request_sig: tuple[str, str | None]) -> bytes:
+        """The unsigned SOAP answer ``data`` (our own bytes, from a template) with WS-Addressing,
+        the SignatureConfirmation of ``request_sig`` (SignatureValue, MessageID) and our signature.
+        Parsing the template's bytes gives the tree :func:`soap_envelope` would build, so the
+        signed bytes are the same (issue 22: building the model and its tree per answer cost more;
+        tests/transport/test_signed_answer.py)."""
+        from ieb.transport.wssec import (
+            add_addressing,
+            parse_soap_envelope,
+            sign_envelope,
+            signature_confirmation,
+        )
+
+        assert self.signing is not None
         tree = add_addressing(
-            soap_envelope(envelope_to_element(bv03)),  # our own tree: nothing to parse
+            parse_soap_envelope(data),
             to="http://www.w3.org/2005/08/addressing/anonymous",
             action=SOAP_ACTIONS["ggk_Di01"] + "Response",
-            relates_to=request_sig[1] or f"urn:uuid:{bv03.cross_refnummer}",
+            relates_to=request_sig[1] or f"urn:uuid:{cross_refnummer}",
         )
         tree = signature_confirmation(tree, request_signature_value=request_sig[0])
         return sign_envelope(
@@ -662,21 +690,25 @@ class Receiver(SoapEndpoint):
             return self.retry_later(envelope, exc)
         referentienummer = new_referentienummer()
         tijdstip = _tijdstip_now()
-        if self.signing is None:  # never a signed answer: the bytes straight from the template
-            return SoapReply(200, _BV03_TEMPLATES.answer(self.systeem, head, referentienummer, tijdstip))
-        return _bv03_of(self.systeem, head, referentienummer, tijdstip)
+        # the bytes straight from the template; receive() signs them when the request was signed
+        data = _BV03_TEMPLATES.answer(self.systeem, head, referentienummer, tijdstip)
+        return _Bv03Reply(200, data, cross_refnummer=head.referentienummer)
 
     def _store_processed(self, head: EnvelopeHead, raw: bytes, peer: PeerInfo) -> bool:
-        """On SQLite (sqlite3): store a new entry as processed, or record a redelivery, in one
-        transaction on the DBAPI connection (:func:`ieb.transport.inbox.store_processed_sqlite`);
-        False when that path does not apply (another database, a case it leaves to the Core path)."""
+        """On SQLite (sqlite3) and PostgreSQL (psycopg 3): store a new entry as processed, or record
+        a redelivery, in one transaction on the DBAPI connection
+        (:func:`ieb.transport.inbox.store_processed_sqlite`, ``store_processed_postgresql``); False
+        when that path does not apply (another driver, a case it leaves to the Core path)."""
         engine = self.engine
-        if engine.dialect.name != "sqlite" or engine.dialect.driver != "pysqlite":
+        dialect = (engine.dialect.name, engine.dialect.driver)
+        if dialect == ("sqlite", "pysqlite"):
+            from ieb.transport.inbox import store_processed_sqlite as store
+        elif dialect == ("postgresql", "psycopg"):
+            from ieb.transport.inbox import store_processed_postgresql as store
+        else:
             return False
-        from ieb.transport.inbox import store_processed_sqlite
-
         with write_lock(engine):
-            stored = store_processed_sqlite(
+            stored = store(
                 engine,
                 referentienummer=head.referentienummer,
                 cross_ref_nummer=head.cross_refnummer,

@@ -658,6 +658,30 @@ def sign_envelope(
     a tree (for example from :func:`add_addressing` given an element; it is changed in place), which
     saves parsing the bytes again.
     """
+    return _sign_envelope(
+        envelope_bytes,
+        key_pem=key_pem,
+        cert_pem=cert_pem,
+        timestamp_ttl=timestamp_ttl,
+        now=now,
+        key_password=key_password,
+        hash_algorithm=hash_algorithm,
+    )[0]
+
+
+def _sign_envelope(
+    envelope_bytes: bytes | etree._Element,
+    *,
+    key_pem: bytes,
+    cert_pem: bytes,
+    timestamp_ttl: int = 300,
+    now: datetime | None = None,
+    key_password: bytes | None = None,
+    hash_algorithm: _HashName = "sha256",
+) -> tuple[bytes, str]:
+    """:func:`sign_envelope`, also returning the ``ds:SignatureValue`` it wrote (base64, no
+    whitespace): what the answer's ``wsse11:SignatureConfirmation`` must repeat, so the client
+    need not parse its own signed request again to find it (issue 22)."""
     if timestamp_ttl <= 0:
         raise ValueError("timestamp_ttl moet positief zijn")
     if hash_algorithm not in _BY_HASH:
@@ -737,8 +761,9 @@ def sign_envelope(
 
     # SignedInfo is canonicalised where it finally sits; exclusive C14N makes that context-free.
     raw = key.sign(_c14n(signed_info), padding.PKCS1v15(), _SIGNATURE_METHODS[signature_method]())
-    signature_value.text = base64.b64encode(raw).decode("ascii")
-    return _serialise(root)
+    value = base64.b64encode(raw).decode("ascii")
+    signature_value.text = value
+    return _serialise(root), value
 
 
 def _attribute(value: str) -> str:
