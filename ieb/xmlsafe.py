@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import hashlib
 import os
 import re
 import threading
@@ -41,7 +40,6 @@ __all__ = [
     "MAX_BYTES",
     "MAX_ENVELOPE_BYTES",
     "Limits",
-    "SchemaCheckedEnvelope",
     "XmlProblem",
     "parse_bytes",
     "parse_untrusted",
@@ -489,19 +487,3 @@ def thread_schema(path: str | Path) -> etree.XMLSchema:
     if os.path.isabs(path) and len(cache) < 1024:  # a relative path may mean another file later
         cache[path] = schema
     return schema
-
-
-class SchemaCheckedEnvelope(bytes):
-    """Envelope bytes that ieb checked against its StUF-GGk 0210 schema (RIN001) exactly as they
-    are: what :func:`ieb.ggk.build` returns with ``validate``. The outbox keeps the SHA-256 of such bytes
-    (``outbox.validated_sha256``) and hands them back as this type only while the stored bytes
-    still have that digest, so the client need not check them again before posting (issue 22).
-    Only :func:`ieb.ggk.build` and :meth:`ieb.transport.outbox.ClaimedMessage.checked_envelope`
-    make one. It lives here, below both, so that the outbox (the transport seam) knows nothing of
-    StUF-GGk."""
-
-    __slots__ = ()
-
-    def sha256(self) -> str:
-        """The SHA-256 of these bytes, lower-case hex (64 characters)."""
-        return hashlib.sha256(self).hexdigest()

@@ -12,6 +12,7 @@ import base64
 import binascii
 import copy
 import functools
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,7 +37,6 @@ from ieb.ggk.models import (
     TekstBestand,
     XmlBestand,
 )
-from ieb.xmlsafe import SchemaCheckedEnvelope
 
 __all__ = [
     "GGK_NS",
@@ -273,6 +273,20 @@ def _template(envelope: Di01 | Du01) -> bytes | None:
 
 
 _TRUSTED = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+
+
+class SchemaCheckedEnvelope(bytes):
+    """Envelope bytes that ieb checked against its StUF-GGk 0210 schema (RIN001) exactly as they
+    are: what :func:`build` returns with ``validate``. The outbox keeps the SHA-256 of such bytes
+    (``outbox.validated_sha256``) and hands them back as this type only while the stored bytes
+    still have that digest, so the client need not check them again before posting (issue 22).
+    Only :func:`build` and :meth:`ieb.transport.outbox.ClaimedMessage.checked_envelope` make one."""
+
+    __slots__ = ()
+
+    def sha256(self) -> str:
+        """The SHA-256 of these bytes, lower-case hex (64 characters)."""
+        return hashlib.sha256(self).hexdigest()
 
 
 def build(envelope: Envelope, *, validate: bool = True) -> bytes:

@@ -225,14 +225,14 @@ class ClaimedMessage:
     validated_sha256: str | None = None
 
     def checked_envelope(self) -> bytes:
-        """The envelope to send: as :class:`~ieb.xmlsafe.SchemaCheckedEnvelope` when the stored
+        """The envelope to send: as :class:`~ieb.ggk.codec.SchemaCheckedEnvelope` when the stored
         bytes still have the SHA-256 recorded when ieb enqueued them after checking them (the
         client then posts them without checking again); otherwise the plain bytes, which the
         client checks (RIN001) before anything leaves - also when a row was changed in the
         database after it was enqueued (issue 22)."""
         mark = self.validated_sha256
         if mark:
-            from ieb.xmlsafe import SchemaCheckedEnvelope
+            from ieb.ggk.codec import SchemaCheckedEnvelope
 
             checked = SchemaCheckedEnvelope(self.envelope)
             if hmac.compare_digest(checked.sha256(), mark):
@@ -242,9 +242,9 @@ class ClaimedMessage:
 
 def _validated_sha256(envelope: object) -> str | None:
     """The ``validated_sha256`` column for ``envelope``: its SHA-256 when ieb checked exactly these
-    bytes against the schema (:class:`~ieb.xmlsafe.SchemaCheckedEnvelope`, from ``build()``)."""
-    xmlsafe = sys.modules.get("ieb.xmlsafe")  # not imported: nothing was built (keeps imports light)
-    if xmlsafe is not None and isinstance(envelope, xmlsafe.SchemaCheckedEnvelope):
+    bytes against the schema (:class:`~ieb.ggk.codec.SchemaCheckedEnvelope`, from ``build()``)."""
+    codec = sys.modules.get("ieb.ggk.codec")  # not imported: nothing was built (keeps imports light)
+    if codec is not None and isinstance(envelope, codec.SchemaCheckedEnvelope):
         return str(envelope.sha256())
     return None
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from ieb.ggk import build, new_di01
+from ieb.ggk.codec import SchemaCheckedEnvelope
 from ieb.ggk.errors import EnvelopeInvalidError
 from ieb.store.db import _alembic_config, open_database
 from ieb.testing.pki import TestPki, create_test_pki
@@ -31,7 +32,6 @@ from ieb.transport.outbox import Outbox, enqueue_fresh, ledger_tables, open_ledg
 from ieb.transport.sender import RetryPolicy, Sender
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
-from ieb.xmlsafe import SchemaCheckedEnvelope
 
 FAST = RetryPolicy(max_attempts=2, attempts_per_claim=1, backoff_initial=0.001, backoff_max=0.002)
 
