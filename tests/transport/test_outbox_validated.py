@@ -10,8 +10,6 @@ in the database after enqueueing is checked again and refused before anything is
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,34 +57,7 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
     e.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    """A fresh ledger on SQLite, and on PostgreSQL (its own database, dropped after) when
-    ``IEB_TEST_POSTGRES_URL`` is set."""
-    if request.param == "sqlite":
-        e = open_ledger(f"sqlite:///{tmp_path / 'out.sqlite'}")
-        yield e
-        e.dispose()
-        return
-    pg = os.environ.get("IEB_TEST_POSTGRES_URL")
-    if not pg:
-        pytest.skip("IEB_TEST_POSTGRES_URL is not set")
-    name = "ieb_mark_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    e = open_ledger(sa.make_url(pg).set(database=name).render_as_string(hide_password=False))
-    try:
-        yield e
-    finally:
-        e.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
-def test_every_enqueue_path_marks_built_envelopes_and_only_those(any_engine: sa.Engine) -> None:
-    engine = any_engine
+def test_every_enqueue_path_marks_built_envelopes_and_only_those(engine: sa.Engine) -> None:
     outbox = Outbox(engine)
     fresh, batch, one = [_row() for _ in range(2)], [_row() for _ in range(2)], _row()
     enqueue_fresh(outbox, fresh)
@@ -108,8 +79,7 @@ def test_every_enqueue_path_marks_built_envelopes_and_only_those(any_engine: sa.
         assert type(msg.envelope) is bytes  # what the database gave back is never taken as checked
 
 
-def test_bytes_changed_after_enqueueing_are_checked_again_and_refused(any_engine: sa.Engine) -> None:
-    engine = any_engine
+def test_bytes_changed_after_enqueueing_are_checked_again_and_refused(engine: sa.Engine) -> None:
     outbox = Outbox(engine)
     good, bad = _row(), _row()
     enqueue_fresh(outbox, [good, bad])
