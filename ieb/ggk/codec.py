@@ -12,7 +12,6 @@ import base64
 import binascii
 import copy
 import functools
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,7 +41,6 @@ __all__ = [
     "GGK_NS",
     "STUF_NS",
     "EnvelopeHead",
-    "SchemaCheckedEnvelope",
     "build",
     "envelope_from_element",
     "envelope_to_element",
@@ -275,40 +273,22 @@ def _template(envelope: Di01 | Du01) -> bytes | None:
 _TRUSTED = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 
 
-class SchemaCheckedEnvelope(bytes):
-    """Envelope bytes that ieb checked against its StUF-GGk 0210 schema (RIN001) exactly as they
-    are: what :func:`build` returns with ``validate``. The outbox keeps the SHA-256 of such bytes
-    (``outbox.validated_sha256``) and hands them back as this type only while the stored bytes
-    still have that digest, so the client need not check them again before posting (issue 22).
-    Only :func:`build` and :meth:`ieb.transport.outbox.ClaimedMessage.checked_envelope` make one."""
-
-    __slots__ = ()
-
-    def sha256(self) -> str:
-        """The SHA-256 of these bytes, lower-case hex (64 characters)."""
-        return hashlib.sha256(self).hexdigest()
-
-
 def build(envelope: Envelope, *, validate: bool = True) -> bytes:
     """Serialise an envelope to UTF-8 XML bytes, deterministically; checked against our XSD.
 
     A Di01 or Du01 is written from a fixed template (issue 22: building the tree was most of the
     cost) and, with ``validate``, parsed back and validated; other envelopes through the lxml tree.
-    With ``validate`` the bytes come back as :class:`SchemaCheckedEnvelope` (a ``bytes``).
     Raises :class:`EnvelopeInvalidError` with every schema error (cannot happen for a model:
     the models enforce every facet)."""
     data = _template(envelope) if isinstance(envelope, Di01 | Du01) else None
     if data is not None:
         if validate:
             _check_built(envelope, etree.fromstring(data, _TRUSTED))
-            return SchemaCheckedEnvelope(data)
         return data
     root = envelope_to_element(envelope)
-    data = _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
     if validate:
         _check_built(envelope, root)
-        return SchemaCheckedEnvelope(data)
-    return data
+    return _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
 def _check_built(envelope: Envelope, root: etree._Element) -> None:

@@ -148,9 +148,6 @@ outbox = sa.Table(
     # issue 21 (revision 0004_outbox_order): the person a row is about, for the order per person
     sa.Column("person", sa.String(40), nullable=True),
     sa.Index("ix_outbox_person_id", "person", "id"),
-    # issue 22 (revision 0010_outbox_validated): SHA-256 hex of the envelope bytes ieb checked
-    # against the StUF-GGk schema when it enqueued them; NULL: the client checks before sending
-    sa.Column("validated_sha256", sa.String(64), nullable=True),
 )
 
 inbox = sa.Table(

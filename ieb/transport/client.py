@@ -52,12 +52,7 @@ from urllib3.connectionpool import HTTPSConnectionPool
 from ieb.errors import IebError
 from ieb.ggk import GGK_NS, SOAP_ACTIONS, STUF_NS, Bv03, Envelope, Fo03
 from ieb.ggk._xml import parse_xml
-from ieb.ggk.codec import (
-    SchemaCheckedEnvelope,
-    envelope_from_element,
-    envelope_to_element,
-    validate_element,
-)
+from ieb.ggk.codec import envelope_from_element, envelope_to_element, validate_element
 from ieb.ggk.soap import soap_body_element, unwrap_soap
 from ieb.transport.base import Delivered
 from ieb.transport.errors import (
@@ -393,9 +388,7 @@ class GgkClient:
 
         The envelope goes into the Body of a fixed SOAP 1.1 wrapper as it is (stored bytes are
         posted unchanged when they are UTF-8 with the usual declaration), after a hardened parse and
-        a check against our StUF-GGk 0210 schema (not repeated for a
-        :class:`~ieb.ggk.codec.SchemaCheckedEnvelope`: bytes ieb built and checked, handed on by
-        the outbox only while unchanged since; issue 22). Raises
+        a check against our StUF-GGk 0210 schema. Raises
         :class:`~ieb.ggk.errors.EnvelopeInvalidError` (RIN001) for an envelope that is not
         schema-valid, :class:`~ieb.xmlsafe.XmlSecurityError` for hostile XML and
         :class:`PermanentSendError` for a message type that is not sent (Bv03, Fo03)."""
@@ -411,8 +404,7 @@ class GgkClient:
                 raise PermanentSendError(f"een {etree.QName(root).localname[:4]} wordt niet verstuurd")
             envelope_from_element(root)  # raises the schema's own error (unknown message type)
             raise PermanentSendError(f"een {root.tag!r} wordt niet verstuurd")  # pragma: no cover
-        if not isinstance(envelope, SchemaCheckedEnvelope):  # those bytes ieb checked when it built them
-            validate_element(root)
+        validate_element(root)
         ref = root.findtext(_REF_PATHS[operation]) or ""
         body = raw[len(_DECLARATION) :].lstrip() if raw.startswith(_DECLARATION) else b""
         if not body.startswith(b"<") or body[1:2] in (b"?", b"!"):

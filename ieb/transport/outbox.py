@@ -43,15 +43,12 @@ The tables are the ledger's (:mod:`ieb.store.schema`); :func:`open_ledger` opens
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import hmac
 import logging
 import os
 import socket
-import sys
 import threading
 import uuid
 import weakref
@@ -214,39 +211,13 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class ClaimedMessage:
-    """An outbox row leased to this worker. ``validated_sha256``: the row's mark that ieb checked
-    its envelope against the schema when it was enqueued (SHA-256 hex of those bytes), or None."""
+    """An outbox row leased to this worker."""
 
     id: int
     referentienummer: str
     functie: str
     envelope: bytes
     attempts: int
-    validated_sha256: str | None = None
-
-    def checked_envelope(self) -> bytes:
-        """The envelope to send: as :class:`~ieb.ggk.codec.SchemaCheckedEnvelope` when the stored
-        bytes still have the SHA-256 recorded when ieb enqueued them after checking them (the
-        client then posts them without checking again); otherwise the plain bytes, which the
-        client checks (RIN001) before anything leaves - also when a row was changed in the
-        database after it was enqueued (issue 22)."""
-        mark = self.validated_sha256
-        if mark:
-            from ieb.ggk.codec import SchemaCheckedEnvelope
-
-            checked = SchemaCheckedEnvelope(self.envelope)
-            if hmac.compare_digest(checked.sha256(), mark):
-                return checked
-        return self.envelope
-
-
-def _validated_sha256(envelope: object) -> str | None:
-    """The ``validated_sha256`` column for ``envelope``: its SHA-256 when ieb checked exactly these
-    bytes against the schema (:class:`~ieb.ggk.codec.SchemaCheckedEnvelope`, from ``build()``)."""
-    codec = sys.modules.get("ieb.ggk.codec")  # not imported: nothing was built (keeps imports light)
-    if codec is not None and isinstance(envelope, codec.SchemaCheckedEnvelope):
-        return str(envelope.sha256())
-    return None
 
 
 class _ClaimStatements(NamedTuple):
@@ -313,8 +284,7 @@ class Outbox:
             "functie": functie,
             "bericht_identificatie": bericht_identificatie,
             "payload": payload,
-            "envelope": bytes(envelope),
-            "validated_sha256": _validated_sha256(envelope),
+            "envelope": envelope,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
@@ -403,8 +373,7 @@ class Outbox:
                 "functie": r["functie"],
                 "bericht_identificatie": r.get("bericht_identificatie"),
                 "payload": r.get("payload", b""),
-                "envelope": bytes(r["envelope"]),
-                "validated_sha256": _validated_sha256(r["envelope"]),
+                "envelope": r["envelope"],
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -483,14 +452,7 @@ class Outbox:
                 },
             ).all()
         claimed = [
-            ClaimedMessage(
-                int(r.id),
-                r.referentienummer,
-                r.functie,
-                bytes(r.envelope),
-                int(r.attempts),
-                r.validated_sha256,
-            )
+            ClaimedMessage(int(r.id), r.referentienummer, r.functie, bytes(r.envelope), int(r.attempts))
             for r in rows
         ]
         claimed.sort(key=lambda m: m.id)
@@ -527,9 +489,7 @@ class Outbox:
                 attempts=t.c.attempts + 1,
                 updated_at=sa.bindparam("at", type_=t.c.updated_at.type),
             )
-            .returning(
-                t.c.id, t.c.referentienummer, t.c.functie, t.c.envelope, t.c.attempts, t.c.validated_sha256
-            )
+            .returning(t.c.id, t.c.referentienummer, t.c.functie, t.c.envelope, t.c.attempts)
         )
         built = _ClaimStatements(queries[0], queries[1], lease)
         self._claims[postgres] = built
@@ -833,7 +793,7 @@ class Outbox:
             ).scalar_one_or_none()
         if new is None:
             raise OutboxError(f"lease op {msg.referentienummer} is verloren", code="LEASE")
-        return dataclasses.replace(msg, attempts=int(new))
+        return ClaimedMessage(msg.id, msg.referentienummer, msg.functie, msg.envelope, int(new))
 
     def acknowledge(self, msg: ClaimedMessage) -> bool:
         """Mark a claimed row ``acknowledged`` (Bv03); False when the lease was lost."""
@@ -1132,8 +1092,7 @@ def _insert_fresh(
             "functie": r["functie"],
             "bericht_identificatie": r.get("bericht_identificatie"),
             "payload": r.get("payload", b""),
-            "envelope": bytes(r["envelope"]),
-            "validated_sha256": _validated_sha256(r["envelope"]),
+            "envelope": r["envelope"],
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,

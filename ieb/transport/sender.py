@@ -432,11 +432,10 @@ class Sender:
 
     def _attempt(self, state: dict[str, ClaimedMessage]) -> Delivered:
         msg = state["msg"]
-        envelope = msg.checked_envelope()  # marked checked only while the stored bytes are unchanged
         if not self._heartbeat:  # the transport's deadline ends every attempt well within the lease
-            return self.send(envelope)
+            return self.send(msg.envelope)
         with _Heartbeat(self.outbox, msg) as beat:
-            result = self.send(envelope)
+            result = self.send(msg.envelope)
         if beat.lost:
             raise _LeaseLost(msg.referentienummer)
         return result
