@@ -30,9 +30,9 @@ from ieb.ggk import (
 )
 from ieb.ggk._xml import parse_xml
 from ieb.ggk.codec import envelope_head
+from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import GgkClient
 from ieb.transport.outbox import open_ledger
-from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.server import _BV03_TEMPLATES, Receiver, _bv03_of, _soap_bv03
 from ieb.transport.tls import TlsFiles
 

@@ -96,7 +96,9 @@ def test_the_signed_bv03_from_its_template_is_the_built_one(
     minute: int,
 ) -> None:
     di01 = new_di01(b"<x/>", "WMO401", "0363")
-    request = {"di01": di01, "du01": du01_for(di01, b"<y/>"), "fo01": fo01_for(di01, "IB102", "geen route")}[kind]
+    request = {"di01": di01, "du01": du01_for(di01, b"<y/>"), "fo01": fo01_for(di01, "IB102", "geen route")}[
+        kind
+    ]
     bv03 = bv03_for(
         request,
         zender=Systeem(organisatie=organisatie, applicatie=applicatie),
