@@ -184,15 +184,7 @@ def store_processed_sqlite(
                 found = cur.execute(sql, insert_params).fetchall()
                 if found:
                     stored = StoredEnvelope(int(found[0][0]), "received")
-                    rows = audit.rows_for(
-                        "in",
-                        berichtcode,
-                        [
-                            event | {"detail": f"peer OIN {peer_oin}"},
-                            event | {"detail": processed_detail, "outcome": "processed"},
-                        ],
-                        outcome="received",
-                    )
+                    rows = _processed_audit_rows(audit, berichtcode, event, peer_oin, processed_detail)
                 else:
                     sql = _SEEN_STATUS
                     seen = cur.execute(sql, (referentienummer,)).fetchall()
@@ -222,6 +214,21 @@ def store_processed_sqlite(
 
 
 _SEEN_STATUS = "SELECT status FROM inbox WHERE referentienummer = ?"
+
+
+def _processed_audit_rows(
+    audit: AuditTrail, berichtcode: str, event: dict[str, Any], peer_oin: str | None, processed_detail: str
+) -> list[dict[str, Any]]:
+    """The "received" and "processed" audit rows of a new entry stored ``processed`` (both fast paths)."""
+    return audit.rows_for(
+        "in",
+        berichtcode,
+        [
+            event | {"detail": f"peer OIN {peer_oin}"},
+            event | {"detail": processed_detail, "outcome": "processed"},
+        ],
+        outcome="received",
+    )
 
 
 def store_processed_postgresql(
@@ -271,15 +278,7 @@ def store_processed_postgresql(
                 found = cur.execute(sql, insert_params).fetchall()
                 if found:
                     stored = StoredEnvelope(int(found[0][0]), "received")
-                    rows = audit.rows_for(
-                        "in",
-                        berichtcode,
-                        [
-                            event | {"detail": f"peer OIN {peer_oin}"},
-                            event | {"detail": processed_detail, "outcome": "processed"},
-                        ],
-                        outcome="received",
-                    )
+                    rows = _processed_audit_rows(audit, berichtcode, event, peer_oin, processed_detail)
                 else:
                     sql = _PG_SEEN_STATUS
                     seen = cur.execute(sql, (referentienummer,)).fetchall()
