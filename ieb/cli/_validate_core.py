@@ -420,13 +420,28 @@ def write_results(format: str, results: list[dict[str, Any]], summary: dict[str,
     if format == "json":
         import json
 
-        sys.stdout.write(
-            json.dumps({"files": results, "summary": summary}, ensure_ascii=False, indent=2) + "\n"
-        )
+        text = json.dumps({"files": results, "summary": summary}, ensure_ascii=False, indent=2)
+        sys.stdout.write(json_safe(text) + "\n")
     elif format == "junit":
         sys.stdout.write(junit(results))
     else:
         print_text(results, summary)
+
+
+def json_safe(text: str) -> str:
+    """``text`` (JSON from ``json.dumps(..., ensure_ascii=False)``) with every lone surrogate
+    written as its JSON escape (``\\udcff``): a file name whose bytes are not UTF-8 reaches Python as
+    such a surrogate (``surrogateescape``), which a strict UTF-8 stdout cannot encode (a traceback
+    and no report) and a lenient one writes as a raw byte (a document that is not UTF-8, refused by
+    JSON parsers). Escaped, the report is valid UTF-8 JSON and the name stays exact:
+    ``os.fsencode(json.loads(out)["files"][i]["path"])`` gives the name's bytes. A surrogate can only
+    occur inside a JSON string, so the escape is always in place."""
+    import re  # (already loaded by json)
+
+    surrogate = re.compile("[\udc80-\udcff]")
+    if surrogate.search(text) is None:
+        return text
+    return surrogate.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def shown_path(path: str) -> str:

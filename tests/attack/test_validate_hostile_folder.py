@@ -75,3 +75,40 @@ def test_a_file_name_with_a_newline_or_undecodable_bytes_is_shown_on_one_line(
 
         names = [t.get("name") for t in etree.fromstring(out.encode()).iter("testcase")]
         assert names == [f"{folder}/a\\nGELDIG.xml", f"{folder}/b\\xff\\x01.xml"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="file names of any bytes as on POSIX")
+def test_json_with_a_file_name_of_undecodable_bytes_is_utf8_and_keeps_the_name(
+    tmp_path: Path,
+) -> None:
+    """``--format json`` on a name that is not UTF-8 (found by a trial run over a CI folder): it
+    stopped with a UnicodeEncodeError traceback on a strict UTF-8 stdout (``PYTHONIOENCODING=utf-8``)
+    and wrote a raw byte, a document ``json.loads`` refused, on the usual one. Now the surrogate is
+    a JSON escape: valid UTF-8, and the exact bytes of the name come back with ``os.fsencode``."""
+    import json
+    import sys
+
+    folder = tmp_path / "map"
+    folder.mkdir()
+    name = os.fsencode(folder) + b"/latin1-\xe9.xml"
+    shutil.copy(SAMPLE, name)
+    strict = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", newline="\n")
+    old = sys.stdout
+    sys.stdout = strict
+    try:
+        code = core.run([folder], format="json", today="2026-06-01")
+        strict.flush()
+        raw = strict.buffer.getvalue()  # type: ignore[attr-defined]
+    finally:
+        sys.stdout = old
+    assert code == 0
+    report = json.loads(raw.decode("utf-8"))  # strict: valid UTF-8
+    assert b"\\udce9" in raw
+    assert [os.fsencode(f["path"]) for f in report["files"]] == [name]
+    assert report["summary"] == {"files": 1, "valid": 1, "invalid": 0}
+
+
+def test_json_safe_leaves_text_without_surrogates_alone() -> None:
+    text = '{"path": "één\\n.xml", "message": "\\u00eb"}'
+    assert core.json_safe(text) is text
+    assert core.json_safe('"a\udcffb"') == '"a\\udcffb"'
