@@ -159,7 +159,7 @@ def collect_paths(paths: list[Path]) -> list[str]:
     """Files as given, and in folders every ``*.xml`` in any case (``.XML``, ``.Xml``), recursively
     (symbolic links to folders are not followed, unreadable subfolders are skipped), each folder's
     files in the order of their path parts; a path given twice counts once. :class:`Usage` for a path
-    that does not exist. The names are ``str(Path)`` of each file (what ``Path.rglob`` gives)."""
+    that does not exist or (given by name) is neither a regular file nor a folder. The names are ``str(Path)`` of each file (what ``Path.rglob`` gives)."""
     files: list[str] = []
     for p in paths:
         if p.is_dir():
@@ -167,6 +167,8 @@ def collect_paths(paths: list[Path]) -> list[str]:
             _walk(prefix, prefix or os.curdir, files)
         elif p.is_file():
             files.append(str(p))
+        elif os.path.lexists(p):  # a fifo, a device, a socket, a link to nothing
+            raise Usage(f"{p} is geen gewoon bestand of map", "PAD")
         else:
             raise Usage(f"{p} bestaat niet", "PAD")
     if os.name == "nt":  # paths are equal there without regard to case (as Path compares them)

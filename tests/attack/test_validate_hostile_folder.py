@@ -112,3 +112,14 @@ def test_json_safe_leaves_text_without_surrogates_alone() -> None:
     text = '{"path": "één\\n.xml", "message": "\\u00eb"}'
     assert core.json_safe(text) is text
     assert core.json_safe('"a\udcffb"') == '"a\\udcffb"'
+
+
+@pytest.mark.skipif(os.name == "nt", reason="fifos as on POSIX")
+def test_a_fifo_given_by_name_is_refused_as_not_a_file_not_as_missing(tmp_path: Path) -> None:
+    """``ieb validate fifo.xml`` said "bestaat niet" for a name that exists (trial run); a name that
+    is there but is no regular file or folder gets its own message, a missing one keeps its own."""
+    os.mkfifo(tmp_path / "f.xml")
+    with pytest.raises(core.Usage, match="is geen gewoon bestand of map"):
+        core.collect_paths([tmp_path / "f.xml"])
+    with pytest.raises(core.Usage, match="bestaat niet"):
+        core.collect_paths([tmp_path / "weg.xml"])
