@@ -632,10 +632,32 @@ def _classify(exc: BaseException, endpoint: str, ref: str) -> TransportError:
             hint="gebruik in ggk.endpoint de naam die in het servercertificaat staat",
             **ctx,
         )
+    if "certificate revoked" in text and any(m in text for m in _CHAIN):
+        return PermanentSendError(
+            f"servercertificaat van {endpoint} (of een CA in de keten) is ingetrokken volgens de CRL's in tls.crl",
+            hint="verstuur niet naar deze server; vraag de beheerder van de GGk om een geldig certificaat, "
+            "of ververs de CRL's als ze niet kloppen",
+            detail=_root_text(exc),
+            **ctx,
+        )
+    if "unable to get certificate CRL" in text and any(m in text for m in _CHAIN):
+        return PermanentSendError(
+            f"geen CRL voor een CA in de keten van het servercertificaat van {endpoint}",
+            hint="zet de CRL's van alle CA's in de keten (root, domein-CA, TSP-CA) in tls.crl",
+            detail=_root_text(exc),
+            **ctx,
+        )
     if any(m in text for m in _CHAIN):
         return PermanentSendError(
             f"servercertificaat van {endpoint} sluit niet aan op de vertrouwde roots: {_short(exc)}",
             hint="zet de root (en tussen-CA's) van de server in organisatie.ca",
+            **ctx,
+        )
+    if "alert certificate revoked" in text or "ALERT_CERTIFICATE_REVOKED" in text:
+        return PermanentSendError(
+            f"{endpoint} weigert ons certificaat: het is ingetrokken (CRL van de ontvanger)",
+            hint="vraag een nieuw PKIoverheid-certificaat aan en zet het in organisatie.cert",
+            detail=_root_text(exc),
             **ctx,
         )
     if any(m in text for m in _REFUSED_BY_PEER):

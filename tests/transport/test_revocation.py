@@ -199,6 +199,50 @@ def test_a_revoked_server_is_refused_by_the_client(pki: TestPki, tmp_path: Path,
     assert len(handled.calls) == 1
 
 
+def test_the_client_names_the_revocation_not_the_roots(
+    pki: TestPki, tmp_path: Path, receiver_factory
+) -> None:
+    """A revoked server certificate and a chain without its CRLs are told as such (a trial run got
+    "sluit niet aan op de vertrouwde roots; oplossing: zet de root ... in organisatie.ca", which
+    sends the operator the wrong way); both stay permanent, the technical text at the end."""
+    from ieb.transport.errors import PermanentSendError, describe
+
+    server, handled = receiver_factory(None)
+    crl = pki.write_crls(["0363"], directory=tmp_path / "crl")
+    with pytest.raises(PermanentSendError) as err:
+        _send(server.url, _files(pki, "GGK", crl))
+    line = describe(err.value)
+    assert "is ingetrokken volgens de CRL's in tls.crl" in line and "organisatie.ca" not in line
+    assert "certificate revoked" in line and "_WatchedPool" not in line  # the detail, without urllib3
+    only_tsp = tmp_path / "only-tsp"
+    only_tsp.mkdir()
+    shutil.copy(pki.write_crls([], directory=tmp_path / "all") / "tsp.crl.pem", only_tsp)
+    with pytest.raises(PermanentSendError) as err:
+        _send(server.url, _files(pki, "GGK", only_tsp))
+    assert "geen CRL voor een CA in de keten" in str(err.value) and "tls.crl" in (err.value.hint or "")
+    assert handled.calls == []
+
+
+def test_a_peer_alert_certificate_revoked_is_permanent_and_named() -> None:
+    """Our certificate revoked by the receiver's CRL: TLS 1.3 reports it as the peer's alert (when
+    it arrives before the connection is dropped); it was a transient "verbinding verbroken"."""
+    import ssl
+
+    import requests
+
+    from ieb.transport.client import _classify
+    from ieb.transport.errors import PermanentSendError
+
+    alert = ssl.SSLError(
+        1, "[SSL: SSLV3_ALERT_CERTIFICATE_REVOKED] sslv3 alert certificate revoked (_ssl.c:2580)"
+    )
+    error = _classify(requests.exceptions.SSLError(alert), "https://ggk.test/x", "ref-1")
+    assert isinstance(error, PermanentSendError)
+    assert "weigert ons certificaat: het is ingetrokken" in str(error) and "organisatie.cert" in (
+        error.hint or ""
+    )
+
+
 def test_the_whole_chain_is_checked(pki: TestPki, tmp_path: Path, receiver_factory) -> None:
     """A revoked TSP CA refuses every certificate it issued; a CA without a CRL fails closed."""
     server, handled = receiver_factory(pki.write_crls(["tsp"], directory=tmp_path / "tsp-revoked"))
