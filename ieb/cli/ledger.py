@@ -432,7 +432,12 @@ def retour_command(
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """Verwerk retouren in het grootboek; een onleesbare retour houdt de rest niet tegen."""
+    """Verwerk retouren in het grootboek; een onleesbare retour houdt de rest niet tegen.
+
+    Exitcode 0: alles verwerkt (ook dubbel ontvangen); 1: minstens één bestand niet verwerkt
+    (bewaard voor --retry-failed); 2: verkeerd gebruik; 130: onderbroken (Ctrl-C): wat al verwerkt
+    is blijft, dezelfde opdracht opnieuw meldt dat als dubbel en verwerkt de rest.
+    """
     from ieb.errors import IebError
 
     if not files and not retry_failed:
@@ -464,6 +469,15 @@ def retour_command(
                 failures += status == "failed"
     except IebError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        # the files are applied in chunks, each one transaction (docs/ledger.md): what was applied
+        # before Ctrl-C stays, the rest not; the same command again picks up where this one stopped
+        typer.echo(
+            "onderbroken: de retouren die al verwerkt waren blijven verwerkt, de rest niet; "
+            "geef dezelfde opdracht opnieuw (al verwerkte retouren worden dan als dubbel gemeld)",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     finally:
         ex.close()
     if failures:

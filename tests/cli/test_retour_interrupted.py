@@ -1,0 +1,53 @@
+"""``ieb retour`` stopped with Ctrl-C (found in a trial run: exit 130 and not a word, although a
+chunk of retours had been applied): it says what happened and what to do, and running the same
+command again reports what was applied as duplicates and applies the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ieb.cli import app
+from ieb.exchange import Exchange
+
+TODAY = dt.date(2024, 6, 15)
+
+
+def test_ctrl_c_says_what_stays_and_a_rerun_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    desired = tmp_path / "desired.csv"
+    desired.write_text(
+        "bsn,start,stop,kostprijs_cent,kostprijs_start\n999900006,2024-05-01,,,\n999900018,2024-05-01,,,\n"
+    )
+    db, cak, out, ret = tmp_path / "g.sqlite", tmp_path / "cak.sqlite", tmp_path / "out", tmp_path / "ret"
+    common = ["--db", str(db), "--today", TODAY.isoformat()]
+    res = runner.invoke(app, ["plan", str(desired), "--afzender", "0363", "--out", str(out), *common])
+    assert res.exit_code == 0, res.output
+    files = sorted(out.glob("*.xml"))
+    res = runner.invoke(
+        app,
+        ["simulate", "process", "--state", str(cak), "--out", str(ret), "--today", TODAY.isoformat()]
+        + [str(f) for f in files],
+    )
+    assert res.exit_code == 0, res.output
+    retours = [str(p) for p in sorted(ret.glob("*.retour.xml"))]
+    assert len(retours) == 2
+
+    real = Exchange.process_retour_files
+
+    def first_then_ctrl_c(self: Exchange, paths, **kw):  # type: ignore[no-untyped-def]
+        real(self, paths[:1], **kw)  # the first chunk is applied and committed ...
+        raise KeyboardInterrupt  # ... then the clerk presses Ctrl-C
+
+    monkeypatch.setattr(Exchange, "process_retour_files", first_then_ctrl_c)
+    res = runner.invoke(app, ["retour", "--db", str(db), *retours])
+    assert res.exit_code == 130, res.output
+    assert "onderbroken" in res.stderr and "dezelfde opdracht opnieuw" in res.stderr
+    monkeypatch.setattr(Exchange, "process_retour_files", real)
+    res = runner.invoke(app, ["retour", "--db", str(db), *retours])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert len(lines) == 2 and "dubbel ontvangen" in lines[0] and "dubbel" not in lines[1]
