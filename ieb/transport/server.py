@@ -608,6 +608,13 @@ class InboxEntry:
 RetourHandler = Callable[..., str | None]
 
 
+def _handler_failed(entry: InboxEntry, exc: Exception) -> str:
+    """Log a retour handler's failure for ``entry`` (the ``ieb`` logger's BsnMaskingFilter masks any
+    BSN in it) and return the reason stored with the entry (``failed``), where the whole text is kept."""
+    log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 class Receiver(SoapEndpoint):
     """The gemeente's OntvangAsynchroon endpoint (see the module docstring).
 
@@ -861,8 +868,7 @@ class Receiver(SoapEndpoint):
         except Exception as exc:
             if database_unavailable(exc):
                 raise  # stays ``received``: processed on the redelivery or by the inbox replay
-            log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
-            error = f"{type(exc).__name__}: {exc}"
+            error = _handler_failed(entry, exc)
         with write_lock(self.engine), self.engine.begin() as conn:
             return self._mark(conn, entry, outcome, error)
 
@@ -882,8 +888,7 @@ class Receiver(SoapEndpoint):
                 savepoint.rollback()
             if database_unavailable(exc):
                 raise
-            log.warning("verwerken van %s mislukt: %s", entry.referentienummer, exc)
-            error = f"{type(exc).__name__}: {exc}"
+            error = _handler_failed(entry, exc)
         else:
             if savepoint.is_active:
                 savepoint.commit()

@@ -5,6 +5,7 @@ Without a handler the receiver answers from the checked stuurgegevens; the Bv03 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class JoinedHandler:
 
     def __init__(self) -> None:
         self.fail = False
+        self.message = "retour onleesbaar"
         self.plain_calls: list[str] = []
 
     def __call__(self, envelope: Envelope, entry: InboxEntry, *, conn: sa.Connection | None = None) -> str:
@@ -46,7 +48,7 @@ class JoinedHandler:
             {"at": utcnow(), "direction": "in", "kind": "handler", "outcome": "in-savepoint"},
         )
         if self.fail:
-            raise ValueError("retour onleesbaar")
+            raise ValueError(self.message)
         return "accepted"
 
 
@@ -135,3 +137,20 @@ def test_without_a_handler_the_bv03_answers_the_request(pki: TestPki, tmp_path: 
     assert sg.ontvanger == di01.stuurgegevens.zender
     assert sg.referentienummer != di01.referentienummer
     assert isinstance(di01, Di01) and not isinstance(di01, Du01)
+
+
+def test_a_failing_handlers_text_is_logged_without_a_bsn(
+    pki: TestPki, served: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reason is stored whole with the entry, but the log line masks any BSN in it."""
+    app, server, handler, _commits = served
+    handler.fail = True
+    handler.message = "Bsn 999990019 onbekend"
+    caplog.set_level(logging.WARNING, logger="ieb.transport.server")
+    du01 = du01_for(new_di01(b"<x/>", "WMO401", "0363"), b"<y/>")
+    with GgkClient(server.url, tls=_tls(pki, "GGK")) as client:
+        client.send(du01)
+    (entry,) = _rows(app, ledger_tables().inbox)
+    assert entry.status == "failed" and entry.error == "ValueError: Bsn 999990019 onbekend"
+    lines = [r.getMessage() for r in caplog.records if "mislukt" in r.getMessage()]
+    assert lines and all("999990019" not in line for line in lines)
