@@ -55,13 +55,14 @@ GROUP = IebGroup
 
 
 def parse_today(value: str | None, option: str = "--today") -> dt.date | None:
-    """Parse a ``--today`` style option (``JJJJ-MM-DD``); a usage error (exit 2) when it is no date."""
-    if value is None:
-        return None
+    """Parse a ``--today`` style option (``JJJJ-MM-DD``); a usage error (exit 2) when it is no date
+    (:func:`ieb.cli._validate_core.parse_day`, which the typer-free ``ieb validate`` uses too)."""
+    from ieb.cli._validate_core import Usage, parse_day
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise usage_error(f"{value!r} is geen datum JJJJ-MM-DD", option) from None
+        return parse_day(value, option)
+    except Usage as exc:
+        raise usage_error(exc.message, option) from None
 
 
 def print_problems(exc: Exception, *, footer: str | None = None) -> None:
