@@ -7,11 +7,17 @@ client's CPU and the server's CPU are not measured in one interpreter (2 cores, 
 ``DELAY_MS`` (default 0) models the GGk's latency (Digikoppeling over the internet, the GGk's own
 processing): every answer waits that long after the request was handled (stored and committed)
 before it leaves. Bench only; the production receiver never waits.
+
+With ``IEB_BENCH_PROFILE=FILE`` in the environment every thread of this process runs under
+``cProfile`` with each thread's own CPU clock (``time.thread_time``: waiting is not counted) and the merged statistics are written to ``FILE`` (``pstats`` format) when the server
+stops: where the receiver's CPU goes (``python -m pstats FILE``). Off by default.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -40,7 +46,49 @@ def _delayed(app: Any, seconds: float) -> Any:
     return delayed
 
 
+class _Snapshot:
+    """What ``pstats.Stats`` reads from a profile, without disabling it (it belongs to another thread)."""
+
+    def __init__(self, stats: dict[Any, Any]) -> None:
+        self.stats = stats
+
+    def create_stats(self) -> None:
+        pass
+
+
+def _profile_threads(path: str) -> Callable[[], None]:
+    """Run every thread started from now on (and this one) under ``cProfile``; the returned
+    function writes the merged statistics to ``path``."""
+    import cProfile
+    import pstats
+
+    profiles: list[cProfile.Profile] = []
+    bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+
+    def profiled(thread: threading.Thread) -> None:  # cheroot's workers override run(): wrap below it
+        profile = cProfile.Profile(time.thread_time)
+        profiles.append(profile)
+        profile.runcall(bootstrap, thread)
+
+    threading.Thread._bootstrap_inner = profiled  # type: ignore[attr-defined]
+    main_profile = cProfile.Profile(time.thread_time)
+    profiles.append(main_profile)
+    main_profile.enable()
+
+    def dump() -> None:
+        main_profile.disable()
+        stats = pstats.Stats(main_profile)
+        for profile in profiles[1:]:
+            profile.snapshot_stats()  # a thread may still run: what it has so far, left enabled
+            stats.add(_Snapshot(profile.stats))  # type: ignore[attr-defined]
+        stats.dump_stats(path)
+
+    return dump
+
+
 def main() -> None:
+    profile_to = os.environ.get("IEB_BENCH_PROFILE")
+    dump = _profile_threads(profile_to) if profile_to else None
     pki_dir, db_path, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     delay = float(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0.0
     try:  # the test PKI helper may live in ieb.testing (newer) or ieb.transport (older)
@@ -72,6 +120,8 @@ def main() -> None:
     with HttpsServer(app, tls, threads=8) as server:
         print(server.url, flush=True)
         sys.stdin.read()
+    if dump is not None:
+        dump()
 
 
 if __name__ == "__main__":
