@@ -43,6 +43,7 @@ from ieb.types import mask_bsns
 
 __all__ = [
     "MAX_CRL_BYTES",
+    "ChainStamp",
     "CertificateRevokedError",
     "CrlError",
     "CrlSet",
@@ -235,13 +236,37 @@ def _check(
 
 _lock = threading.Lock()
 _installed: dict[tuple[bytes, bytes], LoadedCrl] = {}
+#: bumped whenever the installed CRLs change (:func:`install`): a :class:`ChainStamp` of another
+#: generation is no longer current
+_generation = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStamp:
+    """What a passed :func:`check_chain` depended on: the generation of the installed CRLs and the
+    earliest nextUpdate (UTC) of the CRLs it consulted (None: it consulted none). While both hold
+    (:func:`stamp_current`), checking the same chain again gives the same verdict."""
+
+    generation: int
+    valid_until: _dt.datetime | None
+
+
+def stamp_current(stamp: ChainStamp, now: _dt.datetime) -> bool:
+    """Whether a chain that passed :func:`check_chain` with ``stamp`` would pass again at ``now``:
+    no CRL was installed since (a refreshed file, another CA's CRL) and none it consulted has
+    expired (``now`` before ``valid_until``)."""
+    with _lock:
+        generation = _generation
+    return stamp.generation == generation and (stamp.valid_until is None or now < stamp.valid_until)
 
 
 def install(crls: CrlSet) -> None:
     """Make the CRLs of ``crls`` the ones :func:`check_chain` consults in this process (per CA,
     the newest CRL installed so far wins; called by :mod:`ieb.transport.tls` when it builds a
-    context with CRLs)."""
+    context with CRLs). Every :class:`ChainStamp` given out before is no longer current."""
+    global _generation
     with _lock:
+        _generation += 1
         for c in crls.crls:
             key = _issuer_key(c.issuer)
             old = _installed.get(key)
@@ -256,7 +281,9 @@ def installed() -> list[LoadedCrl]:
 
 
 def _uninstall_all() -> None:  # for tests
+    global _generation
     with _lock:
+        _generation += 1
         _installed.clear()
 
 
@@ -265,16 +292,20 @@ def check_chain(
     now: _dt.datetime,
     *,
     error: Callable[[str], Exception] = CertificateRevokedError,
-) -> None:
+) -> ChainStamp:
     """Refuse a verified ``chain`` (leaf first, root last) when a certificate of it is on the
     installed CRL of its issuer, or when that CRL has expired at ``now``. A CA without an installed
     CRL is not judged here (the TLS handshake, which checks the whole chain, refuses it).
     Raises ``error(message)`` (default :class:`CertificateRevokedError`); the message names the
-    subject (BSNs masked), the serial number and the CRL file, nothing private."""
+    subject (BSNs masked), the serial number and the CRL file, nothing private. Returns the
+    :class:`ChainStamp` of a passed check (a caller may skip checking the same chain again while
+    :func:`stamp_current` holds)."""
     with _lock:
+        generation = _generation
         if not _installed:
-            return
+            return ChainStamp(generation, None)
         table = dict(_installed)
+    valid_until: _dt.datetime | None = None
     for i, cert in enumerate(chain):
         issuer = chain[i + 1] if i + 1 < len(chain) else cert
         if i + 1 == len(chain) and cert.issuer != cert.subject:
@@ -295,3 +326,6 @@ def check_chain(
                 f"certificaat {_name(cert.subject)} (serienummer {cert.serial_number:x}) is ingetrokken"
                 f"{since} volgens de CRL {crl.path.name}"
             )
+        if valid_until is None or crl.next_update < valid_until:
+            valid_until = crl.next_update
+    return ChainStamp(generation, valid_until)

@@ -841,7 +841,9 @@ def _load_pem_certs(pem: bytes, what: str) -> tuple[x509.Certificate, ...]:
 
 #: seconds a verified certificate chain is remembered (per leaf, roots and intermediates)
 CHAIN_CACHE_SECONDS: Final = 300.0
-_chain_cache: dict[tuple[bytes, ...], tuple[float, datetime, datetime, tuple[x509.Certificate, ...]]] = {}
+_chain_cache: dict[
+    tuple[bytes, ...], tuple[float, datetime, datetime, tuple[x509.Certificate, ...], revocation.ChainStamp]
+] = {}
 _chain_lock = threading.Lock()
 
 
@@ -854,24 +856,30 @@ def _verify_chain(
     """The leaf's verified chain up to one of ``roots`` (see :func:`_build_chain`), remembered for
     :data:`CHAIN_CACHE_SECONDS` and only for moments within every chain certificate's validity
     (a keep-alive peer signs every message with the same certificate; building and checking its
-    chain was most of a verification). Failures are never remembered."""
+    chain was most of a verification). Failures are never remembered. The revocation check
+    (:func:`ieb.transport.revocation.check_chain`, the CRLs configured for TLS) is repeated
+    whenever its stamp is no longer current: once per installed CRL generation, and again when a
+    CRL it consulted has expired."""
     key = (_fingerprint(leaf), b"|", *map(_fingerprint, roots), b"|", *map(_fingerprint, intermediates))
     tick = time.monotonic()
     with _chain_lock:
         hit = _chain_cache.get(key)
     if hit is not None:
-        at, start, end, chain = hit
+        at, start, end, chain, stamp = hit
         if tick - at < CHAIN_CACHE_SECONDS and start <= now <= end:
-            revocation.check_chain(chain, now, error=CertificateError)  # every time: CRLs change
+            if not revocation.stamp_current(stamp, now):
+                stamp = revocation.check_chain(chain, now, error=CertificateError)
+                with _chain_lock:
+                    _chain_cache[key] = (at, start, end, chain, stamp)
             return chain
     chain = _build_chain(leaf, roots, intermediates, now)
-    revocation.check_chain(chain, now, error=CertificateError)  # the CRLs configured for TLS
+    stamp = revocation.check_chain(chain, now, error=CertificateError)
     start = max(c.not_valid_before_utc for c in chain)
     end = min(c.not_valid_after_utc for c in chain)
     with _chain_lock:
         if len(_chain_cache) >= 64:
             _chain_cache.clear()
-        _chain_cache[key] = (tick, start, end, chain)
+        _chain_cache[key] = (tick, start, end, chain, stamp)
     return chain
 
 
