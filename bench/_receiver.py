@@ -10,11 +10,14 @@ before it leaves. Bench only; the production receiver never waits.
 
 With ``IEB_BENCH_PROFILE=FILE`` in the environment every thread of this process runs under
 ``cProfile`` with each thread's own CPU clock (``time.thread_time``: waiting is not counted) and the merged statistics are written to ``FILE`` (``pstats`` format) when the server
-stops: where the receiver's CPU goes (``python -m pstats FILE``). Off by default.
+stops: where the receiver's CPU goes (``python -m pstats FILE``). With ``IEB_BENCH_STAGES=FILE`` the
+steps of ``bench.bench_wssec.STAGES`` are timed (thread CPU) and ``{step: [calls, seconds]}`` is
+written to ``FILE`` as JSON when the server stops (``bench_wssec.py --stages``). Both off by default.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -89,6 +92,12 @@ def _profile_threads(path: str) -> Callable[[], None]:
 def main() -> None:
     profile_to = os.environ.get("IEB_BENCH_PROFILE")
     dump = _profile_threads(profile_to) if profile_to else None
+    stages_to = os.environ.get("IEB_BENCH_STAGES")
+    stages = None
+    if stages_to:
+        from bench.bench_wssec import stage_timers
+
+        stages = stage_timers()
     pki_dir, db_path, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     delay = float(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0.0
     try:  # the test PKI helper may live in ieb.testing (newer) or ieb.transport (older)
@@ -122,6 +131,8 @@ def main() -> None:
         sys.stdin.read()
     if dump is not None:
         dump()
+    if stages is not None and stages_to:
+        Path(stages_to).write_text(json.dumps(stages))
 
 
 if __name__ == "__main__":

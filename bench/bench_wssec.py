@@ -2,6 +2,7 @@
 
     python bench/bench_wssec.py [--count N] [--rounds R] [--oracle]   # prints JSON
     python bench/bench_wssec.py --http [--count N] [--rounds R]     # over HTTPS, CPU of both sides
+    python bench/bench_wssec.py --stages [--count N]                # where the signed pair's CPU goes
 
 Measured in one process, CPU time (``time.process_time``) per operation, the minimum over rounds
 (the figure least disturbed by other jobs on a shared machine), with the load average:
@@ -280,14 +281,121 @@ def bench_http_cpu(n: int = 200, rounds: int = 3) -> dict[str, Any]:
     }
 
 
+#: (module, attribute) of the steps :func:`stage_timers` times: the client's and the receiver's
+#: WS-Security work and the transport steps around it
+STAGES: tuple[tuple[str, str], ...] = (
+    ("ieb.transport.client", "GgkClient._request"),
+    ("ieb.transport.client", "GgkClient._answer"),
+    ("ieb.transport.client", "GgkClient._verify_answer"),
+    ("ieb.transport.server", "Receiver.__call__"),
+    ("ieb.transport.server", "Receiver.receive"),
+    ("ieb.transport.server", "Receiver._verify"),
+    ("ieb.transport.server", "Receiver._signed"),
+    ("ieb.transport.server", "Receiver.handle_checked"),
+    ("ieb.ggk.codes", "EnvelopeChecks.check"),
+    ("ieb.transport.wssec", "parse_soap_envelope"),
+    ("ieb.transport.wssec", "add_addressing"),
+    ("ieb.transport.wssec", "signature_confirmation"),
+    ("ieb.transport.wssec", "_sign_envelope"),
+    ("ieb.transport.wssec", "verify_envelope"),
+)
+
+
+def stage_timers() -> dict[str, list[float]]:
+    """Wrap every step of :data:`STAGES` in this process with a timer of the calling thread's CPU
+    (``time.thread_time``: waiting is not counted); returns the live ``{step: [calls, seconds]}``.
+    The transport imports the wssec functions when it calls them, so the wrapped ones are used.
+    Bench only (``bench/_receiver.py`` with ``IEB_BENCH_STAGES``, :func:`bench_stages`)."""
+    import functools
+    import importlib
+
+    totals: dict[str, list[float]] = {}
+    for module_name, attribute in STAGES:
+        owner: Any = importlib.import_module(module_name)
+        *outer, name = attribute.split(".")
+        for part in outer:
+            owner = getattr(owner, part)
+        real = getattr(owner, name)
+        entry = totals.setdefault(attribute, [0, 0.0])
+
+        def timed(*args: Any, _real: Any = real, _entry: list[float] = entry, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                _entry[0] += 1
+                _entry[1] += time.thread_time() - started
+
+        setattr(owner, name, functools.wraps(real)(timed))
+    return totals
+
+
+def bench_stages(n: int = 300) -> dict[str, Any]:
+    """B3's signed and unsigned pair over mutual TLS (as :func:`bench_http_cpu`, one round each,
+    signed first), with :func:`stage_timers` in the client and in the receiver process: CPU
+    milliseconds per message of each step on both sides, next to each process's whole CPU."""
+    from bench.bench_recv import _cpu_seconds, _server
+    from bench.run import _pki, di01s
+    from ieb.transport.client import GgkClient, WusSigning
+    from ieb.transport.tls import TlsFiles
+
+    out: dict[str, Any] = {}
+    totals = stage_timers()
+    with tempfile.TemporaryDirectory(prefix="ieb-wssec-stages-") as tmp_name:
+        tmp = Path(tmp_name)
+        pki = _pki(tmp / "pki")
+        k = pki.party("GGK")
+        roots = pki.roots.read_bytes()
+        inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+        tls = TlsFiles(k.chain, k.key, pki.roots)
+        signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), roots, inter)
+        for kind, mode, client_signing in (("signed", "signed", signing), ("unsigned", "receiver", None)):
+            stages_file = tmp / f"{kind}-stages.json"
+            os.environ["IEB_BENCH_STAGES"] = str(stages_file)
+            try:
+                server = _server(tmp / "pki", tmp / f"{kind}.sqlite", mode)
+                url, pid = server.__enter__()
+            finally:
+                del os.environ["IEB_BENCH_STAGES"]
+            try:
+                with GgkClient(url, tls=tls, signing=client_signing) as client:
+                    for envelope in di01s(5):
+                        client.send(envelope)  # TLS session, schemas, chain cache
+                    envelopes = di01s(n)
+                    for entry in totals.values():
+                        entry[:] = [0, 0.0]
+                    cpu0, server0, wall0 = time.process_time(), _cpu_seconds(pid), time.perf_counter()
+                    for envelope in envelopes:
+                        client.send(envelope)
+                    client_cpu, server_cpu = time.process_time() - cpu0, _cpu_seconds(pid) - server0
+                    wall = time.perf_counter() - wall0
+                    client_steps = {k: v[1] * 1000 / n for k, v in totals.items() if v[0]}
+            finally:
+                server.__exit__(None, None, None)
+            server_steps = json.loads(stages_file.read_text())  # since the warm-up; per message below
+            out[kind] = {
+                "client_cpu_ms": client_cpu * 1000 / n,
+                "server_cpu_ms": server_cpu * 1000 / n,
+                "wall_ms": wall * 1000 / n,
+                "client_ms": client_steps,
+                "server_ms": {k: v[1] * 1000 / (n + 5) for k, v in server_steps.items() if v[0]},
+            }
+    out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    out["details"] = {"n": n, "clock": "thread CPU per step; process CPU (/proc) per side"}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--oracle", action="store_true", help="measure the pre-round-4 implementation too")
     parser.add_argument("--http", action="store_true", help="B3's pair by CPU of client + receiver")
+    parser.add_argument("--stages", action="store_true", help="B3's pair: CPU per step on both sides")
     args = parser.parse_args()
-    if args.http:
+    if args.stages:
+        print(json.dumps(bench_stages(args.count), indent=2))
+    elif args.http:
         print(json.dumps(bench_http_cpu(args.count, args.rounds), indent=2))
     else:
         print(json.dumps(bench_wssec(args.count, args.rounds, args.oracle), indent=2))

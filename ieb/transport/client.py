@@ -47,8 +47,8 @@ import requests
 import urllib3.exceptions
 from lxml import etree
 from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import HTTPSConnectionPool
 from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPSConnectionPool
 
 from ieb.errors import IebError
 from ieb.ggk import GGK_NS, SOAP_ACTIONS, STUF_NS, Bv03, Envelope, Fo03

@@ -43,8 +43,8 @@ from ieb.types import mask_bsns
 
 __all__ = [
     "MAX_CRL_BYTES",
-    "ChainStamp",
     "CertificateRevokedError",
+    "ChainStamp",
     "CrlError",
     "CrlSet",
     "LoadedCrl",
@@ -53,6 +53,7 @@ __all__ = [
     "install",
     "installed",
     "load_crls",
+    "stamp_current",
 ]
 
 #: the largest CRL file read (bytes); PKIoverheid CRLs are far smaller

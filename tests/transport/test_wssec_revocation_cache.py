@@ -63,7 +63,9 @@ def test_a_signer_is_checked_once_per_crl_generation(
     roots, inter = pki.roots.read_bytes(), pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
 
     def verify() -> object:
-        return wssec.verify_envelope(signed, trusted_roots=roots, intermediates=inter, require_addressing=False)
+        return wssec.verify_envelope(
+            signed, trusted_roots=roots, intermediates=inter, require_addressing=False
+        )
 
     counting = _Counting(monkeypatch)
     _install(pki, pki.write_crls([], directory=tmp_path / "good"))
