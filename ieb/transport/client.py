@@ -31,6 +31,7 @@ or one answered with HTTP 503, is a :class:`~ieb.transport.errors.TransientFault
 
 from __future__ import annotations
 
+import errno
 import heapq
 import itertools
 import logging
@@ -198,42 +199,25 @@ def _kill(conn: Any) -> None:
             pass
 
 
-class _AlertReadingConnection(HTTPSConnection):
-    """urllib3's HTTPS connection that, when writing the request fails because the server closed
-    the connection, reads what the server sent before closing: with TLS 1.3 the server judges our
-    certificate only after our handshake has finished, so its refusal (an alert such as
-    ``certificate revoked``) may be waiting unread while our write fails with a bare EOF or reset.
-    The alert's :class:`ssl.SSLError` is raised instead (the write's error as its context), so
-    that the refusal is named (a permanent error) instead of "verbinding verbroken" (retried)."""
+class _PeerClosedConnection(HTTPSConnection):
+    """urllib3's HTTPS connection, with TLS's EOF while writing the request treated as the broken
+    pipe it is (the server closed the connection). urllib3 then reads what the server sent before
+    closing, as it does for a plain broken pipe: its answer, or its TLS alert. With TLS 1.3 the
+    server judges our certificate only after our side of the handshake has finished, so its
+    refusal (``certificate revoked``, ``unknown ca``) may be waiting unread while our write fails;
+    it used to end as "verbinding verbroken" (retried) instead of the named, permanent refusal."""
 
     def send(self, data: Any) -> None:
         try:
             super().send(data)
-        except OSError as exc:
-            alert = _pending_alert(self.sock)
-            if alert is not None:
-                raise alert from exc
-            raise
-
-
-def _pending_alert(sock: Any) -> ssl.SSLError | None:
-    """The TLS alert the peer sent before closing, read from ``sock`` (None if there is none)."""
-    if not isinstance(sock, ssl.SSLSocket):
-        return None
-    try:
-        sock.settimeout(0.5)  # the alert arrived before the close; this only bounds a stray wait
-        sock.recv(1)
-    except ssl.SSLError as exc:
-        return exc if "alert" in str(exc).lower() else None
-    except OSError:
-        return None
-    return None
+        except ssl.SSLEOFError as exc:
+            raise BrokenPipeError(errno.EPIPE, str(exc)) from exc
 
 
 class _WatchedPool(HTTPSConnectionPool):
     """urllib3's HTTPS pool, telling the current send's :class:`_Deadline` which connection it uses."""
 
-    ConnectionCls = _AlertReadingConnection
+    ConnectionCls = _PeerClosedConnection
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)
