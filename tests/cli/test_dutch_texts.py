@@ -202,3 +202,34 @@ def test_an_unreadable_environment_variable_gets_a_dutch_lead(
     with pytest.raises(ConfigurationError) as info:
         load_config()
     assert "IEB_RETRY__WORKERS (retry.workers): geef een geheel getal van 1 tot en met 32" in str(info.value)
+
+
+# --------------------------------------------------------------------------------------- CRL files
+
+
+@pytest.mark.parametrize(
+    ("content", "lead"),
+    [
+        (b"\x00\x01 dit is geen CRL", "het bestand is beschadigd, afgebroken of geen CRL"),
+        (b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n", "het bestand is beschadigd"),
+        (
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "het PEM-bestand bevat geen 'BEGIN X509 CRL'-blok",
+        ),
+    ],
+)
+def test_a_crl_the_parser_refuses_is_named_with_a_dutch_lead_and_what_to_do(
+    tmp_path: Path, content: bytes, lead: str
+) -> None:
+    from ieb.transport.revocation import CrlError, load_crls
+
+    path = tmp_path / "kapot.crl"
+    path.write_bytes(content)
+    with pytest.raises(CrlError) as info:
+        load_crls([path], [])
+    text = str(info.value)
+    assert text.startswith(f"[CONFIG] CRL {path}: geen leesbare CRL (PEM of DER): {lead}"), text
+    assert "oplossing: " in text
+    # the parser's own (English) words only come after the Dutch, marked as technical
+    english = text.find("error parsing")
+    assert english == -1 or english > text.index("technische melding: ")
