@@ -74,6 +74,7 @@ __all__ = [
     "SimulatorSettings",
     "TlsSettings",
     "check_bewaardagen",
+    "dutch_error",
     "example_toml",
     "find_config",
     "load_config",
@@ -403,10 +404,10 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
             setting = ".".join(str(x) for x in e["loc"])
             variable = prefix + "__".join(str(x) for x in e["loc"]).upper()
             if variable in environ and not any(str(x) in overrides for x in e["loc"][:1]):
-                problems.append(f"omgevingsvariabele {variable} ({setting}): {_dutch_error(cls, e)}")
+                problems.append(f"omgevingsvariabele {variable} ({setting}): {dutch_error(cls, e)}")
             else:
                 from_file = True
-                problems.append(f"{setting}: {_dutch_error(cls, e)}")
+                problems.append(f"{setting}: {dutch_error(cls, e)}")
         where = str(path) if path and from_file else "omgeving (IEB_*)"
         raise ConfigurationError(
             f"configuratie {where} klopt niet: " + "; ".join(problems), code="CONFIG", location=where
@@ -419,18 +420,20 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
 _EXAMPLES = {"release": "ieb-4.0", "dvs_url": "http://localhost:8080"}
 
 
-def _dutch_error(cls: type[BaseModel], error: ErrorDetails) -> str:
+def dutch_error(cls: type[BaseModel], error: ErrorDetails, *, section: tuple[str, ...] = ()) -> str:
     """The Dutch text of one of pydantic's validation errors of ``cls`` (``error["type"]`` is
     pydantic's documented error type; its English ``msg`` is only the last resort), naming what the
     setting takes: the keys of the section for an unknown key (``extra_forbidden``), the range of a
-    number (from the field's ``ge``/``gt``/``le``/``lt``), the choices of a Literal."""
+    number (from the field's ``ge``/``gt``/``le``/``lt``), the choices of a Literal. ``section``: where
+    ``cls`` sits in the file (``("wlz",)`` for ``[wlz]``), for the section names the text shows."""
     kind, loc, ctx = error["type"], error["loc"], error.get("ctx") or {}
-    section, field = _section_and_field(cls, loc)
+    holder, field = _section_and_field(cls, loc)
     if kind == "extra_forbidden":
-        keys = [k for k in (section.model_fields if section else {}) if k != "source"]
+        keys = [k for k in (holder.model_fields if holder else {}) if k != "source"]
         name = str(loc[-1])
         close = difflib.get_close_matches(name, keys, n=1)
-        where = f" in [{'.'.join(str(x) for x in loc[:-1])}]" if len(loc) > 1 else ""
+        path = [*section, *(str(x) for x in loc[:-1])]
+        where = f" in [{'.'.join(path)}]" if path else ""
         hint = f", bedoelt u {close[0]!r}?" if close else ""
         return f"onbekende sleutel{hint} (toegestaan{where}: {', '.join(keys)})"
     if kind == "missing":
@@ -453,7 +456,7 @@ def _dutch_error(cls: type[BaseModel], error: ErrorDetails) -> str:
     if kind in ("list_type", "tuple_type"):
         return 'geef een lijst, bijv. ["..."]'
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"hoort een sectie [{'.'.join(str(x) for x in loc)}] te zijn"
+        return f"hoort een sectie [{'.'.join([*section, *(str(x) for x in loc)])}] te zijn"
     return f"ongeldige waarde (technische melding: {error['msg']})"
 
 
@@ -488,6 +491,8 @@ def _number_text(field: Any, *, integer: bool) -> str:
         return f"{what} van {bounds['ge']} tot en met {bounds['le']}"
     words = {"ge": "minstens", "gt": "groter dan", "le": "hoogstens", "lt": "kleiner dan"}
     parts = [f"{words[k]} {v}" for k, v in bounds.items()]
+    if parts and parts[0].startswith(("minstens", "hoogstens")):
+        parts[0] = "van " + parts[0]
     return " ".join([what, " en ".join(parts)]) if parts else what
 
 

@@ -233,3 +233,19 @@ def test_a_crl_the_parser_refuses_is_named_with_a_dutch_lead_and_what_to_do(
     # the parser's own (English) words only come after the Dutch, marked as technical
     english = text.find("error parsing")
     assert english == -1 or english > text.index("technische melding: ")
+
+
+def test_the_wlz_section_is_refused_in_dutch_with_its_own_section_names() -> None:
+    from ieb.errors import ConfigurationError
+    from ieb.wlz.settings import parse_wlz_settings
+
+    with pytest.raises(ConfigurationError) as info:
+        parse_wlz_settings({"beleid": {"bewaartermijn": 400, "bewaartermijn_dagen": "lang"}, "uplaod": {}})
+    text = str(info.value)
+    assert (
+        "wlz.beleid.bewaartermijn: onbekende sleutel, bedoelt u 'bewaartermijn_dagen'? (toegestaan in [wlz.beleid]:"
+        in text
+    )
+    assert "wlz.beleid.bewaartermijn_dagen: geef een geheel getal van hoogstens 36600" in text
+    assert "wlz.uplaod: onbekende sleutel, bedoelt u 'upload'? (toegestaan in [wlz]: upload," in text
+    assert not ENGLISH.search(text), text
