@@ -198,11 +198,15 @@ def _show_status(config: Path | None, as_json: bool) -> None:
     if cert_path is None or ca_path is None:
         raise fail("ontbreekt in ieb.toml: organisatie.cert en organisatie.ca", code=2)
     now = dt.datetime.now(dt.UTC)
-    try:
-        chain = load_certificates(cert_path)
-        bundle = load_certificates(ca_path)
-    except (OSError, ValueError) as exc:
-        raise fail(f"certificaten niet te lezen: {exc}", code=1) from None
+    loaded = []
+    for setting, path in (("organisatie.cert", cert_path), ("organisatie.ca", ca_path)):
+        try:
+            loaded.append(load_certificates(path))
+        except OSError as exc:
+            raise fail(f"{setting}: {path} is niet te lezen ({exc.strerror or exc})", code=1) from None
+        except ValueError:
+            raise fail(f"{setting}: {path} bevat geen leesbaar certificaat (PEM of DER)", code=1) from None
+    chain, bundle = loaded
     sources = [cfg.resolve(p) or p for p in cfg.tls.crl]
     try:
         crls = load_crls(sources, [*bundle, *chain], at=now) if sources else None

@@ -107,3 +107,16 @@ def test_out_is_still_needed_to_make_a_pki_and_refused_with_status(folder: Path)
     result = runner.invoke(app, ["certs", "--status", "--out", "x"])
     assert result.exit_code == 2 and "--status maakt niets" in result.output
     assert not (folder / "x").exists()
+
+
+def test_a_configuration_without_certificates_or_with_a_bad_one_is_named(folder: Path) -> None:
+    toml = folder / "ieb.toml"
+    toml.write_text(re.sub(r"^ca = .*$", 'ca = "pki/weg.pem"', toml.read_text(), count=1, flags=re.M))
+    code, out = _status()
+    assert code == 1 and f"fout: organisatie.ca: {folder / 'pki' / 'weg.pem'} is niet te lezen" in out
+    (folder / "pki" / "weg.pem").write_text("geen certificaat")
+    code, out = _status()
+    assert code == 1 and "bevat geen leesbaar certificaat (PEM of DER)" in out
+    (folder / "leeg.toml").write_text('gemeenten = ["0363"]\n')
+    code, out = _status("--config", "leeg.toml")
+    assert code == 2 and "ontbreekt in ieb.toml: organisatie.cert en organisatie.ca" in out
