@@ -43,7 +43,6 @@ when it is secret).
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import os
 import re
 import tomllib
@@ -429,6 +428,8 @@ def dutch_error(cls: type[BaseModel], error: ErrorDetails, *, section: tuple[str
     kind, loc, ctx = error["type"], error["loc"], error.get("ctx") or {}
     holder, field = _section_and_field(cls, loc)
     if kind == "extra_forbidden":
+        import difflib  # only on this error path: loading ieb.toml stays as fast as before (issue 22)
+
         keys = [k for k in (holder.model_fields if holder else {}) if k != "source"]
         name = str(loc[-1])
         close = difflib.get_close_matches(name, keys, n=1)
