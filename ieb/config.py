@@ -47,9 +47,10 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -72,6 +73,7 @@ __all__ = [
     "SimulatorSettings",
     "TlsSettings",
     "check_bewaardagen",
+    "dutch_error",
     "example_toml",
     "find_config",
     "load_config",
@@ -387,7 +389,11 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
     try:
         config = bound(**overrides)
     except SettingsError as exc:
-        raise ConfigurationError(f"omgevingsvariabele IEB_*: {exc}", code="CONFIG") from None
+        raise ConfigurationError(
+            "omgevingsvariabele IEB_* is niet te lezen (een lijst of sectie schrijft u als JSON, bijv. "
+            f"IEB_GEMEENTEN='[\"0363\"]'; technische melding: {exc})",
+            code="CONFIG",
+        ) from None
     except ValidationError as exc:
         prefix = str(cls.model_config.get("env_prefix", "IEB_"))
         environ = {k.upper() for k in os.environ}
@@ -397,16 +403,98 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
             setting = ".".join(str(x) for x in e["loc"])
             variable = prefix + "__".join(str(x) for x in e["loc"]).upper()
             if variable in environ and not any(str(x) in overrides for x in e["loc"][:1]):
-                problems.append(f"omgevingsvariabele {variable} ({setting}): {e['msg']}")
+                problems.append(f"omgevingsvariabele {variable} ({setting}): {dutch_error(cls, e)}")
             else:
                 from_file = True
-                problems.append(f"{setting}: {e['msg'].removeprefix('Value error, ')}")
+                problems.append(f"{setting}: {dutch_error(cls, e)}")
         where = str(path) if path and from_file else "omgeving (IEB_*)"
         raise ConfigurationError(
             f"configuratie {where} klopt niet: " + "; ".join(problems), code="CONFIG", location=where
         ) from None
     config.source = path
     return config
+
+
+#: example values of the settings whose pattern alone would not tell a clerk what to write
+_EXAMPLES = {"release": "ieb-4.0", "dvs_url": "http://localhost:8080"}
+
+
+def dutch_error(cls: type[BaseModel], error: ErrorDetails, *, section: tuple[str, ...] = ()) -> str:
+    """The Dutch text of one of pydantic's validation errors of ``cls`` (``error["type"]`` is
+    pydantic's documented error type; its English ``msg`` is only the last resort), naming what the
+    setting takes: the keys of the section for an unknown key (``extra_forbidden``), the range of a
+    number (from the field's ``ge``/``gt``/``le``/``lt``), the choices of a Literal. ``section``: where
+    ``cls`` sits in the file (``("wlz",)`` for ``[wlz]``), for the section names the text shows."""
+    kind, loc, ctx = error["type"], error["loc"], error.get("ctx") or {}
+    holder, field = _section_and_field(cls, loc)
+    if kind == "extra_forbidden":
+        import difflib  # only on this error path: loading ieb.toml stays as fast as before (issue 22)
+
+        keys = [k for k in (holder.model_fields if holder else {}) if k != "source"]
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, keys, n=1)
+        path = [*section, *(str(x) for x in loc[:-1])]
+        where = f" in [{'.'.join(path)}]" if path else ""
+        hint = f", bedoelt u {close[0]!r}?" if close else ""
+        return f"onbekende sleutel{hint} (toegestaan{where}: {', '.join(keys)})"
+    if kind == "missing":
+        return "ontbreekt"
+    if kind == "value_error":  # our own validators: Dutch already
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "literal_error":
+        return "kies " + str(ctx.get("expected", "")).replace("' or '", "' of '")
+    if kind.startswith(("int_", "float_", "greater_", "less_")) or kind in ("finite_number", "multiple_of"):
+        return "geef " + _number_text(field, integer=kind.startswith("int_"))
+    if kind.startswith("bool_"):
+        return "geef true of false"
+    if kind.startswith("date"):
+        return "geef een datum JJJJ-MM-DD"
+    if kind == "string_pattern_mismatch":
+        example = _EXAMPLES.get(str(loc[-1]))
+        return f"heeft niet de juiste vorm (bijv. {example or ctx.get('pattern', '')})"
+    if kind in ("string_type", "path_type"):
+        return "geef tekst tussen aanhalingstekens"
+    if kind in ("list_type", "tuple_type"):
+        return 'geef een lijst, bijv. ["..."]'
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"hoort een sectie [{'.'.join([*section, *(str(x) for x in loc)])}] te zijn"
+    return f"ongeldige waarde (technische melding: {error['msg']})"
+
+
+def _section_and_field(
+    cls: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[type[BaseModel] | None, Any]:
+    """The model of the section that holds the setting at ``loc`` and the setting's FieldInfo (None
+    when ``loc`` leaves the known sections: a list item, a ``[wlz]`` table)."""
+    model: type[BaseModel] | None = cls
+    for key in loc[:-1]:
+        found = model.model_fields.get(str(key)) if model is not None else None
+        annotation = found.annotation if found is not None else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    field = model.model_fields.get(str(loc[-1])) if model is not None and loc else None
+    return model, field
+
+
+def _number_text(field: Any, *, integer: bool) -> str:
+    """``een geheel getal van 1 tot en met 1000``, ``een getal groter dan 0``: the kind of number
+    of ``field`` (its annotation; ``integer`` when unknown) and its bounds."""
+    annotation = getattr(field, "annotation", None)
+    kinds = {annotation, *get_args(annotation)}
+    is_int = int in kinds if field is not None else integer
+    what = "een geheel getal" if is_int and float not in kinds else "een getal (met een punt: 2.5)"
+    bounds = {
+        k: getattr(m, k)
+        for m in getattr(field, "metadata", ())
+        for k in ("ge", "gt", "le", "lt")
+        if hasattr(m, k)
+    }
+    if "ge" in bounds and "le" in bounds:
+        return f"{what} van {bounds['ge']} tot en met {bounds['le']}"
+    words = {"ge": "minstens", "gt": "groter dan", "le": "hoogstens", "lt": "kleiner dan"}
+    parts = [f"{words[k]} {v}" for k, v in bounds.items()]
+    if parts and parts[0].startswith(("minstens", "hoogstens")):
+        parts[0] = "van " + parts[0]
+    return " ".join([what, " en ".join(parts)]) if parts else what
 
 
 def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> IebConfig:

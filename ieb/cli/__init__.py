@@ -29,7 +29,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("ieb.cli.bijdrage",),
         "Schat per maand de eigen bijdrage (abonnementstarief) van een huishouden, met de reden.",
     ),
-    "certs": (("ieb.cli.certs",), "Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie)."),
+    "certs": (
+        ("ieb.cli.certs",),
+        "Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie); --status: certificaten en CRL's van ieb.toml.",
+    ),
     "serve-validation": (
         ("ieb.cli.conformance",),
         "Valideer over HTTP: POST /validatie (rapport of JSON), GET /status; ook de API van de "

@@ -37,7 +37,7 @@ from typing import Any, Literal, get_args, get_origin
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-__all__ = ["HELP_OPTION_TEXT", "IebCommand", "IebGroup", "dutch_message"]
+__all__ = ["HELP_OPTION_TEXT", "IebCommand", "IebGroup", "allowed_values", "dutch_message"]
 
 #: the text of ``--help`` on every command
 HELP_OPTION_TEXT = "Toon deze hulp en stop."
@@ -55,9 +55,20 @@ _DUTCH = (
     (re.compile(r"^No such command (.+?)\.?$"), r"Onbekende opdracht: \1"),
     (re.compile(r"^Option (.+?) requires an argument\.$"), r"Optie \1 heeft een waarde nodig."),
     (re.compile(r"^Option (.+?) requires (\d+) arguments\.$"), r"Optie \1 heeft \2 waarden nodig."),
-    (re.compile(r"^Got unexpected extra arguments? \((.+)\)$"), r"Onverwacht extra argument: \1"),
+    (re.compile(r"^Got unexpected extra arguments?(?:\(s\))? \((.+)\)$"), r"Onverwacht extra argument: \1"),
+    (re.compile(r"^Option (.+?) does not take a value\.$"), r"Optie \1 neemt geen waarde."),
+    (re.compile(r"^Missing command\.?$"), r"Opdracht ontbreekt."),
     (re.compile(r"^Invalid value for (.+?): (.*)$", re.S), r"Ongeldige waarde voor \1: \2"),
     (re.compile(r"^Invalid value: (.*)$", re.S), r"Ongeldige waarde: \1"),
+)
+
+#: the English text of a value that does not convert to the option's type: click's (typer before
+#: 0.2x: "'x' is not a valid integer.", "0 is not in the range 1<=x<=32.", "'x' is not one of ...")
+#: or pydantic's (typer 0.2x: "Input should be greater than or equal to 1", "Value error, ...")
+_NOT_CONVERTED = re.compile(
+    r"^(?:Input should be|Value error, |Value .+ is not a valid )"
+    r"|is not a valid (?:integer|float|number)|is not in the range|is not one of",
+    re.S,
 )
 
 #: help texts of the options typer adds itself (English there)
@@ -93,14 +104,51 @@ def _metavar(param: Any) -> str:
 _PLACEHOLDERS = {"Path": "PAD", "path": "PAD", "int": "GETAL", "integer": "GETAL", "float": "GETAL"}
 
 
-def _placeholder(param: Any) -> str:
-    """``PAD``, ``GETAL`` or ``TEKST`` for an option without metavar, so every option that takes a
-    value shows that it does."""
+def _type_name(param: Any) -> str:
+    """The name of the value's type: the annotation's (``int``, ``Path``; typer 0.2x) or click's
+    type name (``integer``, ``integer range``, ``path``; older typer)."""
     annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
     if get_origin(annotation) is list:
         annotation = next(iter(get_args(annotation)), None)
-    name = getattr(annotation, "__name__", None) or getattr(getattr(param, "type", None), "name", None)
-    return _PLACEHOLDERS.get(str(name), "TEKST")
+    return str(getattr(annotation, "__name__", None) or getattr(getattr(param, "type", None), "name", None))
+
+
+def _placeholder(param: Any) -> str:
+    """``PAD``, ``GETAL`` or ``TEKST`` for an option without metavar, so every option that takes a
+    value shows that it does."""
+    return _PLACEHOLDERS.get(_type_name(param).removesuffix(" range"), "TEKST")
+
+
+def _bound(param: Any, side: Literal["min", "max"]) -> Any:
+    """The option's ``min`` or ``max`` (typer 0.2x keeps them on the parameter, older typer on
+    click's ``IntRange``/``FloatRange`` type), or None."""
+    if hasattr(param, side):
+        return getattr(param, side)
+    return getattr(getattr(param, "type", None), side, None)
+
+
+def allowed_values(param: Any) -> str | None:
+    """What ``param`` accepts, in Dutch, or None when that is not a number or a choice:
+    ``een geheel getal van 1 tot en met 32``, ``een getal (met een punt: 2.5) van minstens 0.1``,
+    ``text of json``."""
+    choices = _choices(param)
+    if choices:
+        return " of ".join([", ".join(choices[:-1]), choices[-1]] if len(choices) > 1 else choices)
+    kind = _type_name(param).removesuffix(" range")
+    if kind in ("int", "integer"):
+        what = "een geheel getal"
+    elif kind == "float":
+        what = "een getal (met een punt: 2.5)"
+    else:
+        return None
+    low, high = _bound(param, "min"), _bound(param, "max")
+    if low is not None and high is not None:
+        return f"{what} van {low} tot en met {high}"
+    if low is not None:
+        return f"{what} van minstens {low}"
+    if high is not None:
+        return f"{what} van hoogstens {high}"
+    return what
 
 
 def _choices(param: Any) -> list[str]:
@@ -258,6 +306,11 @@ def _usage_failed(exc: Exception) -> typer.Exit:
         help_names = getattr(ctx, "help_option_names", None) or ["--help"]
         typer.echo(f"Zie '{ctx.command_path} {help_names[0]}' voor hulp.", err=True)
         typer.echo("", err=True)
+    param = getattr(exc, "param", None)
+    if param is not None and _NOT_CONVERTED.search(str(getattr(exc, "message", ""))):
+        allowed = allowed_values(param)  # click's or pydantic's English -> what the option takes
+        if allowed is not None:
+            exc.message = f"{'kies' if _choices(param) else 'geef'} {allowed}"  # type: ignore[attr-defined]
     typer.echo(f"fout: {mask_bsns(dutch_message(exc.format_message()))}", err=True)  # type: ignore[attr-defined]
     return typer.Exit(2)
 

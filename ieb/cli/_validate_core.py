@@ -538,7 +538,8 @@ def _issue_lines(issues: list[dict[str, Any]], paint: Paint, indent: str = "    
 
 def text_of(r: dict[str, Any], paint: Paint, ok: str, bad: str) -> str:
     """One result in the clerk's view: its line (GELDIG / ONGELDIG, path, bericht and release), its
-    findings below it; ends with a newline. ``ok``/``bad`` are the painted labels."""
+    findings below it; ends with a newline. ``ok``/``bad`` are the painted labels. A stand-in note
+    is not repeated here: :func:`print_text` shows each one once, above the totals."""
     issues = r["issues"]
     release = r["release"] or "onbekende release"
     what = f"{r['bericht'] or '?'} ({release})"
@@ -546,11 +547,9 @@ def text_of(r: dict[str, Any], paint: Paint, ok: str, bad: str) -> str:
         what = "niet gelezen"  # refused before it was read: naming no release is no news
     first = f"{ok if r['valid'] else bad}  {shown_path(r['path'])}  {what}"
     payload = r.get("payload")
-    if not issues and payload is None and not r.get("stand_in"):
+    if not issues and payload is None:
         return first + "\n"
     lines = [first]
-    if r.get("stand_in"):
-        lines.append(f"    let op: {r['stand_in']}")
     lines.extend(_issue_lines(issues, paint))
     if payload is not None:
         if payload["valid"] is None:
@@ -565,17 +564,26 @@ def text_of(r: dict[str, Any], paint: Paint, ok: str, bad: str) -> str:
 
 def print_text(results: list[dict[str, Any]], summary: dict[str, int]) -> None:
     """The clerk's view on stdout: one line per file (GELDIG / ONGELDIG), its findings below it,
-    then the totals; plain text (colour only on a terminal), written in blocks of results."""
+    then each stand-in note once (``let op: <note> (<release>: <n> bestand(en))``, in the order the
+    releases first occur), then the totals; plain text (colour only on a terminal), written in
+    blocks of results."""
     out = sys.stdout
     paint = Paint(out)
     ok = paint.green("GELDIG") + "  "
     bad = paint.red("ONGELDIG")
     block: list[str] = []
+    stand_in: dict[tuple[str, str], int] = {}  # (note, release) -> files
     for r in results:
         block.append(text_of(r, paint, ok, bad))
+        note = r.get("stand_in")
+        if note:
+            key = (note, r["release"] or "onbekende release")
+            stand_in[key] = stand_in.get(key, 0) + 1
         if len(block) >= _BLOCK:
             out.write("".join(block))
             block.clear()
+    for (note, release), count in stand_in.items():
+        block.append(f"let op: {note} ({release}: {count} bestand(en))\n")
     block.append(
         f"{summary['files']} bestand(en) gecontroleerd: {summary['valid']} geldig, {summary['invalid']} ongeldig\n"
     )

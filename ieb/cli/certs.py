@@ -12,19 +12,30 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ieb.cli._common import COMMAND, fail
+from ieb.cli._common import COMMAND, fail, usage_error
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from cryptography import x509
+
     from ieb.testing.pki import TestPki
+    from ieb.transport.revocation import CrlSet
 
 __all__ = ["register"]
 
 
 def certs(
     out: Annotated[
-        Path,
-        typer.Option("--out", "-o", metavar="MAP", help="Nieuwe map waarin de test-PKI wordt geschreven."),
-    ],
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="MAP",
+            help="Nieuwe map waarin de test-PKI wordt geschreven (verplicht zonder --status).",
+            show_default=False,
+        ),
+    ] = None,
     gemeente: Annotated[
         list[str] | None,
         typer.Option(
@@ -57,20 +68,41 @@ def certs(
         bool,
         typer.Option("--force", help="Een bestaande, niet-lege map overschrijven (ook de root-sleutel!)."),
     ] = False,
+    status: Annotated[
+        bool,
+        typer.Option(
+            "--status",
+            help="Maak niets: toon de certificaten en CRL's van ieb.toml ([tls] crl): nextUpdate, "
+            "ingetrokken of niet, welke CA geen CRL heeft.",
+        ),
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", metavar="BESTAND", help="ieb.toml voor --status.", show_default=False),
+    ] = None,
 ) -> None:
-    """Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie).
+    """Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie); --status: certificaten en CRL's van ieb.toml.
 
     Een bestaande map met bestanden wordt geweigerd: overschrijven vervangt de root-CA en maakt alle eerder uitgegeven certificaten onbruikbaar. Geef daarvoor --force.
 
-    Exitcode 0: geschreven; 1: fout (map bestaat al, ...); 2: verkeerd gebruik.
+    Exitcode 0: geschreven (of: niets ingetrokken); 1: fout (map bestaat al, eigen certificaat ingetrokken, CRL onbruikbaar, ...); 2: verkeerd gebruik.
 
     Voorbeeld: ieb certs --out pki/ --gemeente 0363 --gemeente 0599
+
+    Voorbeeld: ieb certs --status --config ieb.toml
     """
     import json
 
     from ieb.errors import IebError
     from ieb.testing.pki import create_test_pki
 
+    if status:
+        if out is not None:
+            raise usage_error("--status maakt niets; laat --out weg", "--out")
+        _show_status(config, json_out)
+        return
+    if out is None:
+        raise usage_error("ontbreekt (of geef --status)", "--out")
     gemeenten = _check_arguments(out, gemeente, key, force)
     parties = party if party is not None else ["CAK", "GGK"]
     codes = list(dict.fromkeys([*parties, *gemeenten]))
@@ -139,6 +171,191 @@ def _summary(pki: TestPki) -> dict[str, Any]:
             for p in pki.parties.values()
         ],
     }
+
+
+# ------------------------------------------------------------------------------------- --status
+
+
+def _show_status(config: Path | None, as_json: bool) -> None:
+    """``ieb certs --status``: the organisation's certificate chain, the CA bundle and, with
+    ``[tls] crl``, every CRL (issuer, thisUpdate/nextUpdate, revoked count) and per certificate
+    whether its issuer's CRL revokes it or is missing (a CA without CRL: its certificates are refused
+    in the handshake, fail closed). Exit 1 when our own chain is revoked or a CRL is unusable."""
+    import datetime as dt
+    import json
+
+    from ieb.config import load_config
+    from ieb.errors import IebError
+    from ieb.transport.pki import load_certificates
+    from ieb.transport.revocation import load_crls
+
+    try:
+        cfg = load_config(config)
+    except IebError as exc:
+        raise fail(str(exc), code=2) from None
+    o = cfg.organisatie
+    cert_path, ca_path = cfg.resolve(o.cert), cfg.resolve(o.ca)
+    if cert_path is None or ca_path is None:
+        raise fail("ontbreekt in ieb.toml: organisatie.cert en organisatie.ca", code=2)
+    now = dt.datetime.now(dt.UTC)
+    loaded = []
+    for setting, path in (("organisatie.cert", cert_path), ("organisatie.ca", ca_path)):
+        try:
+            loaded.append(load_certificates(path))
+        except OSError as exc:
+            raise fail(f"{setting}: {path} is niet te lezen ({exc.strerror or exc})", code=1) from None
+        except ValueError:
+            raise fail(f"{setting}: {path} bevat geen leesbaar certificaat (PEM of DER)", code=1) from None
+    chain, bundle = loaded
+    sources = [cfg.resolve(p) or p for p in cfg.tls.crl]
+    try:
+        crls = load_crls(sources, [*bundle, *chain], at=now) if sources else None
+    except IebError as exc:
+        raise fail(str(exc), code=1) from None
+    report = _status(cfg.source, cert_path, ca_path, chain, bundle, crls, now)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(_status_text(report))
+    if any(c["ingetrokken"] for c in report["eigen_keten"]):
+        raise typer.Exit(1)
+
+
+def _status(
+    source: Path | None,
+    cert_path: Path,
+    ca_path: Path,
+    chain: list[x509.Certificate],
+    bundle: list[x509.Certificate],
+    crls: CrlSet | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The ``--status`` report as a dict (the ``--json`` shape, docs/security.md)."""
+    from cryptography.exceptions import InvalidSignature
+
+    # every CA we know: the bundle (the peers' roots), our own intermediates, the CRLs' issuers
+    cas = dict.fromkeys([*bundle, *chain[1:], *(crl.issuer for crl in (crls.crls if crls else ()))])
+
+    def issuer_of(cert: x509.Certificate) -> x509.Certificate | None:
+        found = [ca for ca in cas if ca.subject == cert.issuer]
+        for ca in found:
+            try:
+                cert.verify_directly_issued_by(ca)
+                return ca
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+        return None
+
+    def row(cert: x509.Certificate) -> dict[str, Any]:
+        self_signed = cert.issuer == cert.subject
+        issuer = None if self_signed else issuer_of(cert)
+        crl = crls.for_issuer(issuer) if crls is not None and issuer is not None else None
+        return {
+            "onderwerp": _name(cert),
+            "serienummer": f"{cert.serial_number:x}",
+            "geldig_tot": cert.not_valid_after_utc.isoformat(),
+            "root": self_signed,
+            "crl": str(crl.path) if crl is not None else None,
+            # None: not judged (a root, no CRLs configured, or the issuer's CRL is missing)
+            "ingetrokken": (cert.serial_number in crl.serials) if crl is not None else None,
+        }
+
+    def ca_row(ca: x509.Certificate) -> dict[str, Any]:
+        own = crls.for_issuer(ca) if crls is not None else None
+        return {
+            **row(ca),
+            "eigen_crl": str(own.path) if own is not None else None,
+            "eigen_crl_next_update": own.next_update.isoformat() if own is not None else None,
+        }
+
+    return {
+        "config": str(source) if source is not None else None,
+        "certificaat": str(cert_path),
+        "ca_bundel": str(ca_path),
+        "crl_ingesteld": crls is not None,
+        "crls": [
+            {
+                "bestand": str(c.path),
+                "uitgever": _name(c.issuer),  # the CA certificate that signed it
+                "this_update": c.this_update.isoformat(),
+                "next_update": c.next_update.isoformat(),
+                "ingetrokken_aantal": len(c.serials),
+            }
+            for c in (crls.crls if crls is not None else ())
+        ],
+        "eigen_keten": [row(c) for c in chain],
+        "cas": [ca_row(c) for c in cas],
+        "peildatum": now.isoformat(timespec="seconds"),
+    }
+
+
+def _name(cert: x509.Certificate) -> str:
+    """The certificate's common name (the whole subject when it has none), BSNs masked."""
+    from cryptography.x509.oid import NameOID
+
+    from ieb.types import mask_bsns
+
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return mask_bsns(str(cn[0].value) if cn else cert.subject.rfc4514_string())
+
+
+def _status_text(report: dict[str, Any]) -> str:
+    """The clerk's view of :func:`_status`."""
+
+    def verdict(c: dict[str, Any]) -> str:
+        if c["root"]:
+            return "root (staat niet op een CRL)"
+        if c["ingetrokken"] is None:
+            return "niet te beoordelen: geen CRL van de uitgever" if report["crl_ingesteld"] else "-"
+        state = "INGETROKKEN" if c["ingetrokken"] else "niet ingetrokken"
+        return f"{state} volgens {Path(c['crl']).name}"
+
+    lines = [f"Certificaten en CRL's volgens {report['config'] or 'de omgeving (IEB_*)'}"]
+    if not report["crl_ingesteld"]:
+        lines.append(
+            "  geen CRL's ingesteld ([tls] crl): intrekking wordt niet gecontroleerd (docs/security.md)"
+        )
+    else:
+        lines.append(f"CRL's ([tls] crl): {len(report['crls'])}")
+        for c in report["crls"]:
+            lines.append(f"  {c['bestand']}")
+            lines.append(
+                f"    uitgever {c['uitgever']}; nextUpdate {c['next_update'][:16].replace('T', ' ')} UTC; "
+                f"{c['ingetrokken_aantal']} ingetrokken"
+            )
+    lines.append(f"Eigen keten (organisatie.cert = {report['certificaat']}):")
+    for c in report["eigen_keten"]:
+        lines.append(f"  {c['onderwerp']} (serienummer {c['serienummer']}): {verdict(c)}")
+    lines.append(
+        f"CA's waaronder een certificaat van de andere kant kan vallen (organisatie.ca = {report['ca_bundel']}, "
+        "eigen keten, CRL-uitgevers):"
+    )
+    for c in report["cas"]:
+        own = (
+            f"CRL {Path(c['eigen_crl']).name} (nextUpdate {c['eigen_crl_next_update'][:16].replace('T', ' ')} UTC)"
+            if c["eigen_crl"]
+            else (
+                "GEEN CRL: certificaten van deze CA worden in de handshake geweigerd"
+                if report["crl_ingesteld"]
+                else "geen CRL"
+            )
+        )
+        lines.append(f"  {c['onderwerp']}: {own}; zelf: {verdict(c)}")
+    if any(c["ingetrokken"] for c in report["eigen_keten"]):
+        lines.append(
+            "Uitkomst: het eigen certificaat (of een CA erboven) is INGETROKKEN: de andere kant weigert de "
+            "verbinding; vraag een nieuw certificaat aan."
+        )
+    elif report["crl_ingesteld"] and any(
+        c["ingetrokken"] is None and not c["root"] for c in [*report["eigen_keten"], *report["cas"]]
+    ):
+        lines.append(
+            "Uitkomst: niets ingetrokken, maar niet elke CA heeft een CRL; voeg de ontbrekende CRL's toe "
+            "aan [tls] crl (zonder CRL weigert de handshake die certificaten)."
+        )
+    else:
+        lines.append("Uitkomst: niets ingetrokken.")
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ and work through :class:`ieb.exchange.Exchange`; the demo lives in :mod:`ieb.tes
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import sys
@@ -46,6 +47,7 @@ def _tls(cert: Path, key: Path, ca: Path, crl: tuple[Path, ...] = ()) -> TlsFile
 
 
 def init_command(
+    ctx: typer.Context,
     gemeente: Annotated[
         list[str] | None,
         typer.Option(
@@ -116,6 +118,14 @@ def init_command(
             raise typer.BadParameter(str(exc), param_hint="--gemeente") from None
     if simulator and not codes:
         raise typer.BadParameter("noem minstens één --gemeente", param_hint="--gemeente")
+    if simulator:  # both servers run on this machine's loopback: ports another program holds are no use
+        if receiver_port == simulator_port:
+            raise typer.BadParameter(
+                f"de ontvanger en de simulator kunnen niet allebei poort {receiver_port} gebruiken",
+                param_hint="--simulator-port",
+            )
+        receiver_port = _loopback_port(ctx, "--receiver-port", receiver_port, avoid=simulator_port)
+        simulator_port = _loopback_port(ctx, "--simulator-port", simulator_port, avoid=receiver_port)
     directory.mkdir(parents=True, exist_ok=True)
     targets = [directory / "ieb.toml"]
     if simulator:
@@ -191,6 +201,65 @@ def init_command(
     )
     typer.echo(
         "volgende stappen: ieb simulate serve --config simulator.toml &  ieb serve &  ieb plan gewenst.csv --queue"
+    )
+
+
+def _listen_error(host: str, port: int) -> OSError | None:
+    """Why a TCP server cannot listen on ``host``:``port`` now (another program holds it: errno
+    EADDRINUSE), or None when it can. ``SO_REUSEADDR`` as the servers (cheroot) set it, so a port
+    with only connections in TIME_WAIT counts as free."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
+
+
+def _loopback_port(ctx: typer.Context, option: str, port: int, *, avoid: int) -> int:
+    """The port ``ieb init --simulator`` writes for ``option``: ``port`` when it is free on
+    127.0.0.1; when the default is taken, the next free port above it (said on stderr, naming the
+    option to choose another); a taken port the user chose is kept, with a warning."""
+    name = option.lstrip("-").replace("-", "_")
+    source = ctx.get_parameter_source(name)  # click's public API: given on the command line or not
+    chosen = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    if _listen_error("127.0.0.1", port) is None and port != avoid:
+        return port
+    if chosen:
+        typer.echo(
+            f"let op: poort {port} op 127.0.0.1 is nu in gebruik door een ander programma; de server start "
+            f"pas als die vrij is (of kies een andere met {option})",
+            err=True,
+        )
+        return port
+    for candidate in range(port + 1, min(port + 200, 65536)):
+        if candidate != avoid and _listen_error("127.0.0.1", candidate) is None:
+            typer.echo(
+                f"let op: poort {port} op 127.0.0.1 is in gebruik door een ander programma; "
+                f"de configuratie gebruikt poort {candidate} (kies zelf een andere met {option})",
+                err=True,
+            )
+            return candidate
+    fail(f"poort {port} en de 200 poorten erboven zijn in gebruik; kies een vrije poort met {option}", code=2)
+
+
+def _in_use(exc: OSError) -> bool:
+    """Whether ``exc`` says a port is held by another program (cheroot words it in the text)."""
+    return getattr(exc, "errno", None) == errno.EADDRINUSE or "Address already in use" in str(exc)
+
+
+def _port_in_use_text(exc: OSError, host: str, port: int, change: str) -> str | None:
+    """The Dutch text for a server that could not listen because another program holds its port
+    (cheroot's "No socket could be created ... Address already in use"), or None for another error;
+    ``change``: where the clerk chooses another port."""
+    if not _in_use(exc):
+        return None
+    return (
+        f"poort {port} op {host} is al in gebruik door een ander programma (draait deze server al?); "
+        f"oplossing: stop dat programma, of kies een andere poort: {change}"
     )
 
 
@@ -484,7 +553,13 @@ def receive_command(
             receiver, receiver, ex.tls_files(), host=r.host, port=r.port, threads=r.threads
         ).start()
     except (IebError, OSError) as exc:
-        fail(str(exc), code=2)
+        in_use = isinstance(exc, OSError) and _port_in_use_text(
+            exc,
+            ex.config.receiver.host,
+            ex.config.receiver.port,
+            "receiver.port in ieb.toml (en callback in simulator.toml)",
+        )
+        fail(in_use or str(exc), code=2)
     typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)
     _serve_until_interrupted(server.stop, "ontvanger", server.url)
     ex.close()
@@ -662,7 +737,13 @@ def simulate_serve_command(
             today=clock,
         ).start()
     except (IebError, OSError) as exc:
-        fail(str(exc), code=2)
+        in_use = isinstance(exc, OSError) and _port_in_use_text(
+            exc,
+            host or sim.host,
+            port if port is not None else sim.port,
+            "--port, of port in simulator.toml (en dan ggk.endpoint in ieb.toml)",
+        )
+        fail(in_use or str(exc), code=2)
     if clock is not None:
         typer.echo(
             f"OEFENKLOK: het CAK rekent met vandaag = {clock.isoformat()} (niet de echte datum)", err=True
@@ -752,15 +833,24 @@ def demo_command(
         fail(f"{db} bestaat al; de demo begint met een lege database", code=2)
     if release not in ("ieb-4.0", "ieb-1.0"):
         fail(f"--release: kies ieb-4.0 of ieb-1.0, niet {release!r}", code=2)
-    summary = run_demo(
-        count,
-        faults=fault_config,
-        db=db,
-        workers=workers,
-        timeout=timeout,
-        progress=not as_json,
-        release=release,
-    )
+    try:
+        summary = run_demo(
+            count,
+            faults=fault_config,
+            db=db,
+            workers=workers,
+            timeout=timeout,
+            progress=not as_json,
+            release=release,
+        )
+    except OSError as exc:  # the demo picks free ports; another program took one in the meantime
+        if not _in_use(exc):
+            raise
+        fail(
+            "een poort op 127.0.0.1 die de demo vrij vond, is intussen bezet door een ander programma; "
+            "oplossing: start de demo opnieuw (die kiest dan andere vrije poorten)",
+            code=2,
+        )
     if as_json:
         typer.echo(summary.as_json())
     else:

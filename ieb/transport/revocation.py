@@ -152,15 +152,23 @@ def _read(path: Path) -> list[x509.CertificateRevocationList]:
         data = path.read_bytes()
     except OSError as exc:
         raise CrlError(path, f"niet te lezen ({exc.strerror or type(exc).__name__})") from None
+    blocks = _PEM_CRL.findall(data) if b"-----BEGIN" in data else None
+    if blocks == []:
+        raise CrlError(
+            path,
+            "geen leesbare CRL (PEM of DER): het PEM-bestand bevat geen 'BEGIN X509 CRL'-blok "
+            "(een certificaat of sleutel?); oplossing: noem het CRL-bestand van de CA",
+        )
     try:
-        if b"-----BEGIN" in data:
-            blocks = _PEM_CRL.findall(data)
-            if not blocks:
-                raise ValueError("geen 'BEGIN X509 CRL'-blok")
+        if blocks is not None:
             return [x509.load_pem_x509_crl(b) for b in blocks]
         return [x509.load_der_x509_crl(data)]
-    except ValueError as exc:
-        raise CrlError(path, f"geen leesbare CRL (PEM of DER): {exc}") from None
+    except ValueError as exc:  # the parser's text is English and technical: after a Dutch lead
+        raise CrlError(
+            path,
+            "geen leesbare CRL (PEM of DER): het bestand is beschadigd, afgebroken of geen CRL; "
+            f"oplossing: haal de CRL opnieuw op bij de CA (technische melding: {exc})",
+        ) from None
 
 
 def load_crls(

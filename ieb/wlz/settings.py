@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ieb.config import check_bewaardagen
+from ieb.config import check_bewaardagen, dutch_error
 from ieb.errors import ConfigurationError
 
 __all__ = [
@@ -200,7 +200,7 @@ def parse_wlz_settings(raw: Any) -> WlzSettings:
     except (ValidationError, TypeError, ValueError) as exc:
         if isinstance(exc, ValidationError):
             problems = [
-                f"wlz.{'.'.join(str(x) for x in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                f"wlz.{'.'.join(str(x) for x in e['loc'])}: {dutch_error(WlzSettings, e, section=('wlz',))}"
                 for e in exc.errors(include_input=False, include_url=False)
             ]
         else:

@@ -137,3 +137,56 @@ def test_a_file_refused_before_it_is_read_says_so_instead_of_an_unknown_release(
     first = res.output.splitlines()[0]  # type: ignore[attr-defined]
     assert "niet gelezen" in first and "onbekende release" not in first
     assert "OP192" in res.output  # type: ignore[attr-defined]
+
+
+def _three_ieb40_files(folder: Path) -> Path:
+    """Three valid WMO405 files of the ieb-4.0 pack (on its stand-in schema), built by ``ieb build``."""
+    records = folder / "records.csv"
+    records.write_text(
+        "bericht,afzender,identificatie,dagtekening,bsn,eb_start_nummer,status,eb_startdatum,eb_stopdatum,"
+        "kostprijs_bedrag,kostprijs_startdatum\n"
+        + "".join(
+            f"WMO405,0363,A{n},2026-05-20,{bsn},{n},1,2026-05-01,2026-08-31,57000,2026-05-01\n"
+            for n, bsn in enumerate(("999990019", "999990020", "999990032"), start=1)
+        ),
+        encoding="utf-8",
+    )
+    out = folder / "b"
+    built = runner.invoke(
+        app, ["build", str(records), "--release", "ieb-4.0", "--out", str(out), "--today", "2026-06-01"]
+    )
+    assert built.exit_code == 0, built.output
+    assert len(list(out.glob("*.xml"))) == 3
+    return out
+
+
+def test_the_stand_in_note_is_shown_once_per_run_in_both_start_paths(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = _three_ieb40_files(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("IEB_CONFIG", "IEB_DVS_URL")}
+    texts = []
+    for script in (
+        "import sys; from ieb.cli import main; sys.argv = ['ieb', 'validate', *sys.argv[1:]]; main()",
+        "import sys; from ieb.cli import app; sys.argv = ['ieb', 'validate', *sys.argv[1:]]; app(prog_name='ieb')",
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", script, "--today", "2026-06-01", str(out)],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        texts.append(done.stdout.decode())
+    assert texts[0] == texts[1]
+    lines = texts[0].splitlines()
+    assert [line.startswith("GELDIG") for line in lines[:3]] == [True] * 3
+    (note,) = [line for line in lines if "stand-in" in line]
+    assert note.startswith("let op: stand-in schema") and note.endswith("(ieb-4.0: 3 bestand(en))")
+    assert lines[-2:] == [note, "3 bestand(en) gecontroleerd: 3 geldig, 0 ongeldig"]
+    # the JSON contract is unchanged: every such file keeps its own stand_in
+    report = json.loads(_validate("--format", "json", str(out)).stdout)
+    assert [bool(f.get("stand_in")) for f in report["files"]] == [True] * 3

@@ -209,8 +209,6 @@ def _old_text(results: list[dict[str, Any]], summary: dict[str, int], out: io.St
             what = "niet gelezen"
         label = paint.green("GELDIG") + "  " if r["valid"] else paint.red("ONGELDIG")
         lines = [f"{label}  {r['path']}  {what}"]
-        if r.get("stand_in"):
-            lines.append(f"    let op: {r['stand_in']}")
         lines.extend(core._issue_lines(r["issues"], paint))
         payload = r.get("payload")
         if payload is not None:
@@ -222,6 +220,9 @@ def _old_text(results: list[dict[str, Any]], summary: dict[str, int], out: io.St
                 lines.append(f"    inhoud: {inner} {state}")
                 lines.extend(core._issue_lines(payload["issues"], paint, indent="      "))
         out.write("\n".join(lines) + "\n")
+    notes = [(r["stand_in"], r["release"]) for r in results if r.get("stand_in")]
+    for note, release in dict.fromkeys(notes):  # each note once (issue: it was under every file)
+        out.write(f"let op: {note} ({release}: {notes.count((note, release))} bestand(en))\n")
     out.write(
         f"{summary['files']} bestand(en) gecontroleerd: {summary['valid']} geldig, {summary['invalid']} ongeldig\n"
     )
