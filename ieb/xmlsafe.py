@@ -346,7 +346,8 @@ def parse_bytes(
             f"Het bestand bevat bytes die geen geldige UTF-8 zijn (regel {line}).", line
         ) from None
     # every forbidden construct starts with '<!' (so does a comment or CDATA section)
-    prolog = _prolog(data) if b"<!" in data else b""
+    declared = b"<!" in data
+    prolog = _prolog(data) if declared else b""
     forbidden = _FORBIDDEN.search(prolog)
     if forbidden:
         line = prolog[: forbidden.start()].count(b"\n") + 1
@@ -358,11 +359,12 @@ def parse_bytes(
             kind="declaration",
         )
     root = safe_fromstring(data, huge_text=True, limits=limits, encoding="utf-8")
-    docinfo: Any = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
-        raise XmlProblem(
-            "XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1, kind="declaration"
-        )
+    if declared:  # belt and braces (without '<!' in the file there is no DTD for libxml2 to read)
+        docinfo: Any = root.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None:
+            raise XmlProblem(
+                "XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1, kind="declaration"
+            )
     return root
 
 

@@ -17,8 +17,8 @@ from lxml import etree
 from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
-from ieb.releases.pack import ReleasePack
 from ieb.releases.compiled import checker_of
+from ieb.releases.pack import ReleasePack
 from ieb.releases.rules import GENERIC_RULES, Rule, RuleContext
 from ieb.validation.gemeenten import GemeenteLijst, bundled_gemeenten
 from ieb.validation.report import Issue, Report
