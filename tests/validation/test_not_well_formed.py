@@ -21,9 +21,12 @@ from ieb import ggk
 from ieb.testing.mutations import mutate_bytes
 from ieb.validation import validate_bytes
 from ieb.xmlsafe import XmlProblem, parse_bytes, parse_untrusted
+from tests.validation.test_revision_of_other_release import _wmo405
 
 SAMPLES = Path(__file__).resolve().parent.parent / "core" / "samples"
 VALID = sorted((SAMPLES / "valid").glob("*.xml"))
+#: the iEb 1.0 samples and a planner-built iEb 4.0 file
+CORPUS = [p.read_bytes() for p in VALID] + [_wmo405()]
 LEAD = re.compile(
     r"Het bestand is geen welgevormde XML op regel (\d+), kolom (\d+) \(libxml2: (.*)\)\Z", re.S
 )
@@ -89,10 +92,10 @@ def test_stuf_ggk_parser_keeps_its_wording() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(index=st.integers(0, len(VALID) - 1), seed=st.integers(0, 2**32 - 1), times=st.integers(1, 3))
+@given(index=st.integers(0, len(CORPUS) - 1), seed=st.integers(0, 2**32 - 1), times=st.integers(1, 3))
 def test_damaged_files_report_lxml_position_and_text(index: int, seed: int, times: int) -> None:
     rng = random.Random(seed)
-    data = VALID[index].read_bytes()
+    data = CORPUS[index]
     for _ in range(times):
         data = mutate_bytes(data, rng)
     for issue in validate_bytes(data).issues:
