@@ -231,9 +231,7 @@ def safe_fromstring(
             try:
                 return etree.fromstring(data, _fast_parser(huge_text, remove_comments, encoding))
             except etree.XMLSyntaxError as exc:
-                raise XmlProblem(
-                    "XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno
-                ) from None
+                raise _not_well_formed(exc) from None
     options = _options(huge_text, remove_comments)
     if encoding is not None:
         options["encoding"] = encoding
@@ -261,8 +259,24 @@ def safe_fromstring(
                         raise _limit("namespacedeclaraties", limits.namespaces, None)
         root: etree._Element = parser.close()
     except etree.XMLSyntaxError as exc:
-        raise XmlProblem("XML", f"Het bestand is geen welgevormde XML: {exc.msg}", exc.lineno) from None
+        raise _not_well_formed(exc) from None
     return root
+
+
+_AT_POSITION = re.compile(r", line (\d+), column (\d+)\Z")
+
+
+def _not_well_formed(exc: etree.XMLSyntaxError) -> XmlProblem:
+    """The ``XML`` problem of a libxml2 syntax error: a Dutch lead naming the line and column (1-based,
+    as libxml2 counts them), then libxml2's own English text, which names the construct (``Opening and
+    ending tag mismatch: b line 2 and c``), without the position it repeats at its end."""
+    detail = exc.msg or "onbekende fout"
+    line, column = exc.position if exc.position else (exc.lineno, None)
+    at = _AT_POSITION.search(detail)
+    if at and (int(at.group(1)), int(at.group(2))) == (line, column):
+        detail = detail[: at.start()]
+    where = f" op regel {line}, kolom {column}" if line and column else f" op regel {line}" if line else ""
+    return XmlProblem("XML", f"Het bestand is geen welgevormde XML{where} (libxml2: {detail})", line or None)
 
 
 def _prolog(data: bytes) -> bytes:
@@ -332,7 +346,8 @@ def parse_bytes(
             f"Het bestand bevat bytes die geen geldige UTF-8 zijn (regel {line}).", line
         ) from None
     # every forbidden construct starts with '<!' (so does a comment or CDATA section)
-    prolog = _prolog(data) if b"<!" in data else b""
+    declared = b"<!" in data
+    prolog = _prolog(data) if declared else b""
     forbidden = _FORBIDDEN.search(prolog)
     if forbidden:
         line = prolog[: forbidden.start()].count(b"\n") + 1
@@ -344,11 +359,12 @@ def parse_bytes(
             kind="declaration",
         )
     root = safe_fromstring(data, huge_text=True, limits=limits, encoding="utf-8")
-    docinfo: Any = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:  # belt and braces
-        raise XmlProblem(
-            "XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1, kind="declaration"
-        )
+    if declared:  # belt and braces (without '<!' in the file there is no DTD for libxml2 to read)
+        docinfo: Any = root.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None:
+            raise XmlProblem(
+                "XML", "Het bestand bevat een DTD; dat is in iEb niet toegestaan.", 1, kind="declaration"
+            )
     return root
 
 

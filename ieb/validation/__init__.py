@@ -18,6 +18,7 @@ from ieb.errors import ConfigurationError, UnknownMessageError
 from ieb.policy.tariffs import NATIONAL_TARIFFS, TariffTable
 from ieb.releases import Registry, default_registry
 from ieb.releases.compiled import checker_of
+from ieb.releases.pack import ReleasePack
 from ieb.releases.rules import GENERIC_RULES, Rule, RuleContext
 from ieb.validation.gemeenten import GemeenteLijst, bundled_gemeenten
 from ieb.validation.report import Issue, Report
@@ -49,7 +50,10 @@ def validate_bytes(
 
     ``revision`` forces the rule parameters of one revision of the file's release (``"1.0.3"``: a
     name from the pack's ``revisions``, or such an object); by default the revision in force on the
-    Dagtekening applies. Raises ConfigurationError for a revision name no registered pack knows.
+    Dagtekening applies. A name of another registered release's revision (``"1.0.3"`` for an iEb 4.0
+    file) is a level-1 finding ``REVISIE`` naming the file's release and the revision, after which
+    only the XSD is checked. Raises ConfigurationError for a revision name no registered pack knows
+    (a programming error, found before the file is read).
     """
     registry = registry or default_registry
     if isinstance(revision, str):
@@ -70,7 +74,11 @@ def validate_bytes(
         report.issues.append(Issue("XSD", "0001", 1, None, exc.message))
         return report
     report.bericht, report.release = spec.name, release.name
-    forced = release.revision(revision) if isinstance(revision, str) else revision
+    forced = revision
+    if isinstance(revision, str):
+        forced = next((r for r in release.revisions if r.name == revision.strip()), None)
+        if forced is None:  # a revision of another release: its rule parameters cannot apply here
+            report.issues.append(_other_release(spec.name, release, revision, registry))
     schema = spec.schema
     try:
         schema_ok = schema.validate(root)
@@ -99,6 +107,8 @@ def validate_bytes(
         loader = lambda: fixed  # noqa: E731
     else:
         loader = gemeenten or bundled_gemeenten
+    if isinstance(revision, str) and forced is None:
+        return report  # the rules need the revision's parameters (REVISIE above)
     day = today or dt.date.today()
     rules: tuple[Rule, ...] = release.rules.message or GENERIC_RULES
     if schema_ok and not report.issues:
@@ -130,6 +140,22 @@ def _known_revision(registry: Registry, name: str) -> None:
     names = [r.name for pack in registry for r in pack.revisions]
     if name.strip() not in names:
         raise ConfigurationError(f"onbekende revisie {name!r}; bekend: {', '.join(names)}")
+
+
+def _other_release(bericht: str, release: ReleasePack, revision: str, registry: Registry) -> Issue:
+    """The level-1 ``REVISIE`` finding for a file whose release has no revision ``revision`` (a
+    revision another registered release has: :func:`_known_revision` let it through)."""
+    owners = [pack.name for pack in registry if any(r.name == revision.strip() for r in pack.revisions)]
+    own = ", ".join(r.name for r in release.revisions) or "geen"
+    return Issue(
+        "REVISIE",
+        None,
+        1,
+        None,
+        f"dit is een {bericht} van release {release.name}; revisie {revision.strip()} hoort bij release "
+        f"{' en '.join(owners)} en is hier niet toe te passen (revisies van {release.name}: {own}). "
+        "Kies een revisie van deze release of laat de revisie weg.",
+    )
 
 
 def validate_file(path: str | Path, **kwargs: object) -> Report:
