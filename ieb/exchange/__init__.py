@@ -40,7 +40,7 @@ from ieb.config import IebConfig, load_config
 from ieb.errors import ConfigurationError, IebError
 from ieb.exchange.errors import ExchangeError
 from ieb.exchange.fo01 import reopen_technical
-from ieb.exchange.retours import Replayed, Retours
+from ieb.exchange.retours import ChunkReport, Replayed, Retours
 from ieb.ledger.convert import converted
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.retour import RetourOutcome
@@ -731,12 +731,17 @@ class Exchange:
         return self.retours.handle_envelope(envelope, entry, conn=conn)
 
     def process_retour_files(
-        self, paths: Sequence[str | os.PathLike[str]], *, today: dt.date | None = None
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        today: dt.date | None = None,
+        on_chunk: ChunkReport | None = None,
     ) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
         """Process retour files one by one (``ieb retour FILES``): a file that cannot be processed
         is stored in the inbox as ``failed`` with its reason and does not block the others.
-        Returns (outcomes, [(file, reason)])."""
-        return self.retours.process_files(paths, today=today)
+        Returns (outcomes, [(file, reason)]); ``on_chunk(outcomes, failures)`` hears each chunk's
+        part (500 files, one transaction) once it is committed."""
+        return self.retours.process_files(paths, today=today, on_chunk=on_chunk)
 
     def retry_failed_retours(self, *, today: dt.date | None = None) -> list[Replayed]:
         """Re-apply every ``failed`` inbox entry (Du01, Fo01 or a retour file): returns
