@@ -16,8 +16,8 @@ import typer
 
 from ieb.cli._common import COMMAND, claim_outputs, require_files, usage_error
 from ieb.cli._common import parse_today as _today
-from ieb.cli._retour_core import OUTCOME_WORDS  # the clerk's words (shared with `ieb retour`)
 from ieb.cli._exchange import ConfigOption, DbOption, Format, ReleaseOption, exchange_for, fail
+from ieb.cli._retour_core import OUTCOME_WORDS  # the clerk's words (shared with `ieb retour`)
 
 TodayOption = Annotated[
     str | None,

@@ -46,8 +46,16 @@ def test_ctrl_c_says_what_stays_and_a_rerun_finishes(tmp_path: Path, monkeypatch
     res = runner.invoke(app, ["retour", "--db", str(db), *retours])
     assert res.exit_code == 130, res.output
     assert "onderbroken" in res.stderr and "dezelfde opdracht opnieuw" in res.stderr
+    # the chunk applied before Ctrl-C was reported as it was committed, and counted
+    first = res.stdout.splitlines()
+    assert len(first) == 2 and first[0].startswith(retours[0]) and "geaccepteerd [-]" in first[0], first
+    assert first[1].startswith("1 retour(en): 1 geaccepteerd,"), first
     monkeypatch.setattr(Exchange, "process_retour_files", real)
     res = runner.invoke(app, ["retour", "--db", str(db), *retours])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert len(lines) == 2 and "dubbel ontvangen" in lines[0] and "dubbel" not in lines[1]
+    assert len(lines) == 3 and "dubbel ontvangen" in lines[0] and "dubbel" not in lines[1]
+    assert lines[2] == (
+        "2 retour(en): 1 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, "
+        "1 dubbel, 0 niet verwerkt"
+    )
