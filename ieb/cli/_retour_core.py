@@ -32,7 +32,10 @@ from typing import TYPE_CHECKING, Any
 from ieb.cli._validate_core import Usage, shown_path
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.engine import Engine
+
     from ieb.exchange import Exchange
+    from ieb.exchange.retours import ChunkReport
     from ieb.ledger.retour import RetourOutcome
 
 __all__ = ["OUTCOME_WORDS", "check_files", "main_fast", "parse_args", "run"]
@@ -98,7 +101,7 @@ def open_exchange(config: Path | None, db: str | None, *, must_exist: bool = Fal
 
     overrides: dict[str, Any] = {}
     if db is not None:
-        overrides["database"] = db if "://" in db else "sqlite:///" + str(Path(db).resolve())
+        overrides["database"] = _database_url(db)
     try:
         ex = Exchange.from_config(config, must_exist=must_exist, **overrides)
         if must_exist:
@@ -155,7 +158,11 @@ def run(
         raise Usage("geef retourbestanden of --retry-failed", "FILES")
     paths = [Path(f) for f in files]
     check_files(paths, "FILES")
-    ex = open_exchange(config, db, must_exist=retry_failed and not files)
+    ex: Exchange | _OnDatabase
+    if db is not None and not retry_failed and _unconfigured(config):
+        ex = _OnDatabase(_database_url(db))
+    else:
+        ex = open_exchange(config, db, must_exist=retry_failed and not files)
     report = _Report()
     failures = 0
     try:
@@ -166,7 +173,7 @@ def run(
                 sys.stdout.write(report.summary() + "\n")
                 sys.stdout.flush()
             failures += report.failed
-        if retry_failed:
+        if retry_failed and not isinstance(ex, _OnDatabase):
             for ref, status, why in ex.retry_failed_retours():
                 sys.stdout.write(f"{ref}: {status}" + (f": {why}" if why else "") + "\n")
                 sys.stdout.flush()
@@ -184,6 +191,50 @@ def run(
     finally:
         ex.close()
     return 1 if failures else 0
+
+
+def _unconfigured(config: Path | None) -> bool:
+    """True when nothing but ``--db`` can configure this run: no ``--config``, no ``IEB_*``
+    variable (``IEB_CONFIG`` included, in any case) and no ``./ieb.toml``. Then the configuration
+    :func:`open_exchange` would load is the defaults with that database, and the retours need
+    nothing of it: :class:`_OnDatabase` does not load it (pydantic-settings, issue 22)."""
+    return (
+        config is None
+        and not any(k.upper().startswith("IEB_") for k in os.environ)
+        and not os.path.lexists("ieb.toml")
+    )
+
+
+def _database_url(db: str) -> str:
+    """``--db`` as a SQLAlchemy URL: a path is a SQLite file (made absolute)."""
+    return db if "://" in db else "sqlite:///" + str(Path(db).resolve())
+
+
+class _OnDatabase:
+    """What :func:`run` needs of an :class:`~ieb.exchange.Exchange` for an unconfigured run
+    (:func:`_unconfigured`): its retour handling on the database ``url``, opened on first use,
+    without the facade and the configuration (the same output, exit codes and rows:
+    tests/cli/test_retour_fast.py)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine | None = None
+
+    def process_retour_files(
+        self, paths: Sequence[Path], *, on_chunk: ChunkReport | None = None
+    ) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
+        """:meth:`ieb.exchange.Exchange.process_retour_files`."""
+        from ieb.exchange.retours import Retours
+        from ieb.store.db import open_database
+
+        self.engine = open_database(self.url)
+        return Retours.of_engine(self.engine).process_files(paths, on_chunk=on_chunk)
+
+    def close(self) -> None:
+        """Dispose of the engine (:meth:`ieb.exchange.Exchange.close`)."""
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
 
 
 # ------------------------------------------------------------------------------- the quick start

@@ -62,6 +62,13 @@ class Retours:
         #: the rehearsal day retours are judged by (``clock`` / ``ieb serve --vandaag``), None: the real date
         self._today = today
 
+    @classmethod
+    def of_engine(cls, engine: Engine) -> Retours:
+        """The retour handling of ``engine`` alone: no rehearsal clock and no listener, as an
+        :class:`~ieb.exchange.Exchange` without any configuration has it, without loading the
+        configuration (``ieb retour FILES --db`` when nothing else can configure the run)."""
+        return cls(lambda: engine, lambda: Ledger(engine), lambda: None)
+
     def handle_envelope(
         self, envelope: Envelope, entry: InboxEntry, *, conn: sa.Connection | None = None
     ) -> str | None:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -215,7 +216,7 @@ def retours(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _process(args: list[str], cwd: Path, quick: bool) -> tuple[int, str, str, list[Any]]:
     """``ieb ARGS`` in a fresh interpreter on a fresh copy of the ledger, through main() (quick) or
-    through typer; the quick one must not import typer or click. Returns exit code, stdout, stderr
+    through typer; the quick one must not import typer, click or the configuration. Returns exit code, stdout, stderr
     and the deliveries' outcomes."""
     work = cwd / ("quick" if quick else "typer")
     if work.exists():
@@ -226,7 +227,8 @@ def _process(args: list[str], cwd: Path, quick: bool) -> tuple[int, str, str, li
         script = (
             "import sys; from ieb.cli import main; sys.argv = ['ieb', *sys.argv[1:]]\n"
             "try:\n    main()\nfinally:\n"
-            "    assert 'typer' not in sys.modules and 'click' not in sys.modules, 'typer imported'"
+            "    loaded = {'typer', 'click', 'ieb.config', 'pydantic_settings'} & set(sys.modules)\n"
+            "    assert not loaded, loaded"
         )
     else:
         script = (
@@ -296,3 +298,38 @@ def test_the_json_contract_keeps_its_english_outcome_keys(retours: Path) -> None
         "technical": 0,
         "not_assessed": 0,
     }
+
+
+@pytest.mark.parametrize("configured", ["IEB_RELEASE", "ieb.toml"])
+def test_an_unconfigured_run_gives_what_the_configured_exchange_gives(
+    retours: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configured: str
+) -> None:
+    """Without --config, IEB_* or ./ieb.toml the retours go to the database without loading the
+    configuration; with the defaults configured explicitly they go through the Exchange: the same
+    output and the same ledger rows (the junk file kept in the inbox both times)."""
+    names = [str(p) for p in sorted((retours / "ret").glob("*.retour.xml"))]
+    files = [*names, str(retours / "junk.xml"), names[0]]
+    for k in [k for k in os.environ if k.upper().startswith("IEB_")]:
+        monkeypatch.delenv(k)
+    monkeypatch.chdir(tmp_path)
+    results = []
+    for lean in (True, False):
+        if not lean:
+            if configured == "ieb.toml":
+                (tmp_path / "ieb.toml").write_text('release = "ieb-1.0"\n', encoding="utf-8")
+            else:
+                monkeypatch.setenv("IEB_RELEASE", "ieb-1.0")
+        assert core._unconfigured(None) is lean
+        db = tmp_path / f"{lean}.sqlite"
+        shutil.copy(retours / "g.sqlite", db)
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = core.run(files, db=str(db))
+        with sa.create_engine(f"sqlite:///{db}").connect() as conn:
+            rows = [
+                tuple(r) for r in conn.execute(sa.text("SELECT id, outcome, retour_codes FROM deliveries"))
+            ]
+            inbox = [tuple(r) for r in conn.execute(sa.text("SELECT referentienummer, status FROM inbox"))]
+        results.append((code, out.getvalue(), err.getvalue(), rows, inbox))
+    assert results[0] == results[1]
+    assert results[0][0] == 1 and len(results[0][4]) == 1
