@@ -139,12 +139,21 @@ class _Report:
             _err(f"{shown_path(name)}: niet verwerkt (bewaard, later: ieb retour --retry-failed): {reason}")
         self.failed += len(failed)
 
+    @property
+    def total(self) -> int:
+        """The files reported so far."""
+        return sum(self.counts.values()) + self.duplicates + self.failed
+
     def summary(self) -> str:
-        total = sum(self.counts.values()) + self.duplicates + self.failed
         words = [f"{n} {_WORDS.get(k, k)}" for k, n in self.counts.items()]
         return (
-            f"{total} retour(en): {', '.join(words)}, {self.duplicates} dubbel, {self.failed} niet verwerkt"
+            f"{self.total} retour(en): {', '.join(words)}, {self.duplicates} dubbel, "
+            f"{self.failed} niet verwerkt"
         )
+
+    def write_summary(self) -> None:
+        sys.stdout.write(self.summary() + "\n")
+        sys.stdout.flush()
 
 
 def run(
@@ -169,9 +178,11 @@ def run(
         if paths:
             try:
                 ex.process_retour_files(paths, on_chunk=report.chunk)
-            finally:  # also after Ctrl-C or a database error: what was reported is counted
-                sys.stdout.write(report.summary() + "\n")
-                sys.stdout.flush()
+            except BaseException:  # Ctrl-C or a database error after some chunks: count those
+                if report.total:
+                    report.write_summary()
+                raise
+            report.write_summary()
             failures += report.failed
         if retry_failed and not isinstance(ex, _OnDatabase):
             for ref, status, why in ex.retry_failed_retours():

@@ -333,3 +333,17 @@ def test_an_unconfigured_run_gives_what_the_configured_exchange_gives(
         results.append((code, out.getvalue(), err.getvalue(), rows, inbox))
     assert results[0] == results[1]
     assert results[0][0] == 1 and len(results[0][4]) == 1
+
+
+def test_a_database_that_cannot_be_used_reports_no_summary(retours: Path, tmp_path: Path) -> None:
+    """Nothing was applied (a database of a newer ieb): only the error, exit 1, no "0 retour(en)"."""
+    db = tmp_path / "nieuw.sqlite"
+    shutil.copy(retours / "g.sqlite", db)
+    with sa.create_engine(f"sqlite:///{db}").begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    names = [str(p) for p in sorted((retours / "ret").glob("*.retour.xml"))]
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = core.run(names, db=str(db))
+    assert (code, out.getvalue()) == (1, ""), err.getvalue()
+    assert err.getvalue().startswith("fout: ") and "9999_future" in err.getvalue()
