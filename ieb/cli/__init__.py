@@ -134,6 +134,9 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 _BUILD_LOCK = threading.Lock()
+#: commands whose plain command lines run without typer: command -> module with ``main_fast(args)``
+#: (the exit code, or None when typer must read the arguments)
+_FAST = {"validate": "ieb.cli._validate_core", "retour": "ieb.cli._retour_core"}
 
 
 def __getattr__(name: str) -> Any:
@@ -152,15 +155,17 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     """Entry point of the ``ieb`` console script.
 
-    A plain ``ieb validate ...`` runs without typer (:func:`ieb.cli._validate_core.main_fast`: the
-    same output and exit code, a faster start); every other command line goes to typer (:data:`app`).
+    A plain ``ieb validate ...`` or ``ieb retour ...`` runs without typer (:data:`_FAST`:
+    :func:`ieb.cli._validate_core.main_fast`, :func:`ieb.cli._retour_core.main_fast`: the same output
+    and exit code, a faster start); every other command line goes to typer (:data:`app`).
     """
     args = sys.argv[1:]
     try:
-        if args and args[0] == "validate":
-            from ieb.cli._validate_core import main_fast
+        fast = _FAST.get(args[0]) if args else None
+        if fast is not None:
+            from importlib import import_module
 
-            code = main_fast(args[1:])
+            code = import_module(fast).main_fast(args[1:])
             if code is not None:
                 raise SystemExit(code)
         __getattr__("app")()

@@ -99,13 +99,16 @@ def usage_error(message: str, option: str | None = None) -> typer.Exit:
 
 def require_files(paths: Sequence[Path], name: str) -> None:
     """Usage error (exit 2, like every command) when one of the input ``paths`` does not exist or
-    is not a file; ``name`` is the argument's name (``FILES``)."""
-    missing = [p for p in paths if str(p) != "-" and not p.is_file()]
-    if missing:
-        shown = ", ".join(str(p) for p in missing[:5]) + (
-            f" (en nog {len(missing) - 5})" if len(missing) > 5 else ""
-        )
-        raise usage_error(f"bestaat niet of is geen bestand: {shown}", name)
+    is no regular file (a folder, FIFO or device: "is geen gewoon bestand"); ``name`` is the
+    argument's name (``FILES``). :func:`ieb.cli._retour_core.check_files`, which the typer-free
+    ``ieb retour`` uses too."""
+    from ieb.cli._retour_core import check_files
+    from ieb.cli._validate_core import Usage
+
+    try:
+        check_files(paths, name)
+    except Usage as exc:
+        raise usage_error(exc.message, exc.option) from None
 
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:

@@ -17,6 +17,7 @@ import typer
 from ieb.cli._common import COMMAND, claim_outputs, require_files, usage_error
 from ieb.cli._common import parse_today as _today
 from ieb.cli._exchange import ConfigOption, DbOption, Format, ReleaseOption, exchange_for, fail
+from ieb.cli._retour_core import OUTCOME_WORDS  # the clerk's words (shared with `ieb retour`)
 
 TodayOption = Annotated[
     str | None,
@@ -438,60 +439,22 @@ def retour_command(
     (bewaard voor --retry-failed); 2: verkeerd gebruik; 130: onderbroken (Ctrl-C): wat al verwerkt
     is blijft, dezelfde opdracht opnieuw meldt dat als dubbel en verwerkt de rest.
     """
-    from ieb.errors import IebError
+    from ieb.cli._retour_core import run
+    from ieb.cli._validate_core import Usage
 
     if not files and not retry_failed:
         raise typer.BadParameter("geef retourbestanden of --retry-failed", param_hint="FILES")
-    # issue 22: FILES are read as text and made Paths here: typer builds a pydantic TypeAdapter per
-    # Path argument (0.2 ms per file); Path(text) is what it gave, so the output stays the same
-    paths = [Path(f) for f in files or ()]
-    require_files(paths, "FILES")
-    ex = exchange_for(config, db, must_exist=retry_failed and not files)
-    failures = 0
+    # issue 22: the body is ieb.cli._retour_core.run, which a plain `ieb retour FILES` runs without
+    # typer (the same output and exit code); FILES are read as text (typer builds a pydantic
+    # TypeAdapter per Path argument, 0.2 ms per file)
     try:
-        if paths:
-            done, failed = ex.process_retour_files(paths)
-            for r in done:
-                note = " (dubbel ontvangen, niets gewijzigd)" if r.duplicate else ""
-                codes = " ".join(r.codes) or "-"
-                typer.echo(
-                    f"{r.source}: {r.bericht} op {r.afzender}/{r.identificatie}/{r.dagtekening}: "
-                    f"{r.outcome} [{codes}]{note}"
-                )
-            for name, reason in failed:
-                typer.echo(
-                    f"{name}: niet verwerkt (bewaard, later: ieb retour --retry-failed): {reason}", err=True
-                )
-            failures += len(failed)
-        if retry_failed:
-            for ref, status, why in ex.retry_failed_retours():
-                typer.echo(f"{ref}: {status}" + (f": {why}" if why else ""))
-                failures += status == "failed"
-    except IebError as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        # the files are applied in chunks, each one transaction (docs/ledger.md): what was applied
-        # before Ctrl-C stays, the rest not; the same command again picks up where this one stopped
-        typer.echo(
-            "onderbroken: de retouren die al verwerkt waren blijven verwerkt, de rest niet; "
-            "geef dezelfde opdracht opnieuw (al verwerkte retouren worden dan als dubbel gemeld)",
-            err=True,
-        )
-        raise typer.Exit(130) from None
-    finally:
-        ex.close()
-    if failures:
-        raise typer.Exit(1)
+        code = run(files or [], retry_failed=retry_failed, config=config, db=db)
+    except Usage as exc:
+        raise usage_error(exc.message, exc.option) from None
+    if code:
+        raise typer.Exit(code)
 
 
-#: the outcomes of a heenbericht in the clerk's words (the JSON keys stay English)
-OUTCOME_WORDS = (
-    ("accepted", "geaccepteerd"),
-    ("pending", "wacht op retour"),
-    ("rejected", "afgewezen"),
-    ("technical", "technisch afgekeurd"),
-    ("not_assessed", "niet beoordeeld"),
-)
 #: the outbox states in the clerk's words
 OUTBOX_WORDS = {
     "pending": "klaar om te versturen",

@@ -36,11 +36,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ieb.codec import from_xml
-from ieb.config import IebConfig, load_config
 from ieb.errors import ConfigurationError, IebError
 from ieb.exchange.errors import ExchangeError
 from ieb.exchange.fo01 import reopen_technical
-from ieb.exchange.retours import Replayed, Retours
+from ieb.exchange.retours import ChunkReport, Replayed, Retours
 from ieb.ledger.convert import converted
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.retour import RetourOutcome
@@ -50,11 +49,14 @@ from ieb.releases.pack import MessageDef, ReleasePack
 from ieb.store.db import open_database
 from ieb.store.schema import counters, eb_start_nummers
 from ieb.tabular import RowIssue, read_table, restore_zeros
-from ieb.transport.outbox import enqueue_fresh
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
 
 if TYPE_CHECKING:
+    # The configuration (pydantic-settings) and the outbox are imported where used as well: the
+    # retour handling (``ieb.exchange.retours``, a plain ``ieb retour FILES --db``) needs neither.
+    from ieb.config import IebConfig
+
     # The planner, envelope, transport and status parts are imported where they are used, so that a
     # command that needs only the ledger (``ieb retour FILES``) does not load the planner, requests,
     # cheroot or the GGk models (issue 22: start-up). ``Status``, ``DEADLINE_MONTHS`` and ``deadline_of`` are still
@@ -218,6 +220,8 @@ class Exchange:
         cls, path: str | os.PathLike[str] | None = None, *, must_exist: bool = False, **overrides: Any
     ) -> Exchange:
         """Load ``ieb.toml`` (``path``, ``$IEB_CONFIG`` or ``./ieb.toml``) with ``IEB_*`` overrides."""
+        from ieb.config import load_config
+
         return cls(load_config(path, **overrides), must_exist=must_exist)
 
     # -- resources --------------------------------------------------------------------------
@@ -522,6 +526,8 @@ class Exchange:
                     )
             queued = Queued(preview=preview)
             outbox = self.outbox()
+            from ieb.transport.outbox import enqueue_fresh
+
             for g, p in plans.items():
                 rows = [self._row(g, m.bericht, m.xml, m.delivery.identificatie) for m in p.messages]
                 enqueue_fresh(
@@ -731,12 +737,17 @@ class Exchange:
         return self.retours.handle_envelope(envelope, entry, conn=conn)
 
     def process_retour_files(
-        self, paths: Sequence[str | os.PathLike[str]], *, today: dt.date | None = None
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        today: dt.date | None = None,
+        on_chunk: ChunkReport | None = None,
     ) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
         """Process retour files one by one (``ieb retour FILES``): a file that cannot be processed
         is stored in the inbox as ``failed`` with its reason and does not block the others.
-        Returns (outcomes, [(file, reason)])."""
-        return self.retours.process_files(paths, today=today)
+        Returns (outcomes, [(file, reason)]); ``on_chunk(outcomes, failures)`` hears each chunk's
+        part (500 files, one transaction) once it is committed."""
+        return self.retours.process_files(paths, today=today, on_chunk=on_chunk)
 
     def retry_failed_retours(self, *, today: dt.date | None = None) -> list[Replayed]:
         """Re-apply every ``failed`` inbox entry (Du01, Fo01 or a retour file): returns

@@ -35,12 +35,14 @@ if TYPE_CHECKING:  # the envelope and transport parts are imported where used: `
     from ieb.ggk import Envelope
     from ieb.transport.server import InboxEntry
 
-__all__ = ["FILE_BERICHTCODE", "Replayed", "Retours"]
+__all__ = ["FILE_BERICHTCODE", "ChunkReport", "Replayed", "Retours"]
 
 #: the inbox berichtcode of a retour that came as a file (``ieb retour FILE``), not as a Du01
 FILE_BERICHTCODE = "bestand"
 #: (referentienummer, new status, the reason when it failed again)
 Replayed = tuple[str, str, str | None]
+#: ``on_chunk(outcomes, failures)`` of :meth:`Retours.process_files`: one chunk's part of its result
+ChunkReport = Callable[[list[RetourOutcome], list[tuple[str, str]]], None]
 
 
 class Retours:
@@ -59,6 +61,13 @@ class Retours:
         self._on_retour = on_retour
         #: the rehearsal day retours are judged by (``clock`` / ``ieb serve --vandaag``), None: the real date
         self._today = today
+
+    @classmethod
+    def of_engine(cls, engine: Engine) -> Retours:
+        """The retour handling of ``engine`` alone: no rehearsal clock and no listener, as an
+        :class:`~ieb.exchange.Exchange` without any configuration has it, without loading the
+        configuration (``ieb retour FILES --db`` when nothing else can configure the run)."""
+        return cls(lambda: engine, lambda: Ledger(engine), lambda: None)
 
     def handle_envelope(
         self, envelope: Envelope, entry: InboxEntry, *, conn: sa.Connection | None = None
@@ -106,13 +115,20 @@ class Retours:
         return None
 
     def process_files(
-        self, paths: Sequence[str | os.PathLike[str]], *, today: dt.date | None = None
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        today: dt.date | None = None,
+        on_chunk: ChunkReport | None = None,
     ) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
         """Process retour files one by one (``ieb retour FILES``): a file that cannot be processed
         is stored in the inbox as ``failed`` with its reason and does not block the others.
         Returns (outcomes, [(file, reason)]). The files are applied in chunks, one transaction
-        each (:func:`ieb.ledger.retour.process_retour_paths`), with the result of one by one."""
-        return process_retour_paths(self._ledger(), paths, today=today, on_failed=self.store_failed_file)
+        each (:func:`ieb.ledger.retour.process_retour_paths`), with the result of one by one;
+        ``on_chunk(outcomes, failures)`` hears each chunk's part once it is committed."""
+        return process_retour_paths(
+            self._ledger(), paths, today=today, on_failed=self.store_failed_file, on_chunk=on_chunk
+        )
 
     def store_failed_file(self, name: str, data: bytes, reason: str) -> None:
         """Keep a retour file that could not be processed in the inbox (``failed``, ``reason``

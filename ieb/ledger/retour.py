@@ -297,6 +297,7 @@ def process_retour_paths(
     *,
     today: dt.date | None = None,
     on_failed: Callable[[str, bytes, str], None] | None = None,
+    on_chunk: Callable[[list[RetourOutcome], list[tuple[str, str]]], None] | None = None,
 ) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
     """Process retour files each on its own (``ieb retour FILES``): a file that cannot be read or
     processed does not block the others. Returns (outcomes, [(file, reason)]), both in input order.
@@ -307,13 +308,16 @@ def process_retour_paths(
     under way, and running again reports what was applied as ``duplicate``. A file over 25 MB (OP179)
     is not read whole and fails like an unreadable one. ``on_failed(file, bytes, reason)`` is called for
     every readable file that failed, after its chunk is committed (outside its transaction), in
-    input order; a file that cannot be read (``niet te lezen (...)``) or is too large is only reported."""
+    input order; a file that cannot be read (``niet te lezen (...)``) or is too large is only reported.
+    ``on_chunk(outcomes, failures)`` hears each chunk's part of the two lists once it is committed
+    (``ieb retour`` prints them then, so Ctrl-C loses no report)."""
     done: list[RetourOutcome] = []
     failed: list[tuple[str, str]] = []
     seen: dict[int, _Applied] = {}
     chunk: list[_Read] = []
 
     def flush() -> None:
+        first_done, first_failed = len(done), len(failed)
         readable = [(n, d) for n, d in chunk if isinstance(d, bytes)]
         bad: dict[int, RetourInputError] = {}
         with ledger.transaction() as unit:
@@ -333,6 +337,8 @@ def process_retour_paths(
                 if on_failed is not None:
                     on_failed(name, data, reason)
                 failed.append((name, reason))
+        if on_chunk is not None:
+            on_chunk(done[first_done:], failed[first_failed:])
 
     held = 0
     for item in _read_files(paths):

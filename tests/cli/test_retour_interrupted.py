@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ieb.cli import app
-from ieb.exchange import Exchange
+from ieb.exchange.retours import Retours
 
 TODAY = dt.date(2024, 6, 15)
 
@@ -36,18 +36,26 @@ def test_ctrl_c_says_what_stays_and_a_rerun_finishes(tmp_path: Path, monkeypatch
     retours = [str(p) for p in sorted(ret.glob("*.retour.xml"))]
     assert len(retours) == 2
 
-    real = Exchange.process_retour_files
+    real = Retours.process_files
 
-    def first_then_ctrl_c(self: Exchange, paths, **kw):  # type: ignore[no-untyped-def]
+    def first_then_ctrl_c(self: Retours, paths, **kw):  # type: ignore[no-untyped-def]
         real(self, paths[:1], **kw)  # the first chunk is applied and committed ...
         raise KeyboardInterrupt  # ... then the clerk presses Ctrl-C
 
-    monkeypatch.setattr(Exchange, "process_retour_files", first_then_ctrl_c)
+    monkeypatch.setattr(Retours, "process_files", first_then_ctrl_c)
     res = runner.invoke(app, ["retour", "--db", str(db), *retours])
     assert res.exit_code == 130, res.output
     assert "onderbroken" in res.stderr and "dezelfde opdracht opnieuw" in res.stderr
-    monkeypatch.setattr(Exchange, "process_retour_files", real)
+    # the chunk applied before Ctrl-C was reported as it was committed, and counted
+    first = res.stdout.splitlines()
+    assert len(first) == 2 and first[0].startswith(retours[0]) and "geaccepteerd [-]" in first[0], first
+    assert first[1].startswith("1 retour(en): 1 geaccepteerd,"), first
+    monkeypatch.setattr(Retours, "process_files", real)
     res = runner.invoke(app, ["retour", "--db", str(db), *retours])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert len(lines) == 2 and "dubbel ontvangen" in lines[0] and "dubbel" not in lines[1]
+    assert len(lines) == 3 and "dubbel ontvangen" in lines[0] and "dubbel" not in lines[1]
+    assert lines[2] == (
+        "2 retour(en): 1 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, "
+        "1 dubbel, 0 niet verwerkt"
+    )

@@ -100,10 +100,10 @@ def test_plan_is_a_preview_and_queue_writes_ledger_and_outbox_together(exchange:
 def test_a_failure_while_queueing_leaves_neither_deliveries_nor_envelopes(
     exchange: Exchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ieb.exchange as exchange_module
+    import ieb.transport.outbox as outbox_module  # (ieb.exchange imports enqueue_fresh where used)
 
     preview = exchange.plan(_records(), today=TODAY)
-    original = exchange_module.enqueue_fresh
+    original = outbox_module.enqueue_fresh
     inserted: list[int] = []
 
     def crash_after_first_batch(*args: object, **kwargs: object) -> list[int]:
@@ -112,7 +112,7 @@ def test_a_failure_while_queueing_leaves_neither_deliveries_nor_envelopes(
         inserted.extend(ids)
         raise RuntimeError("crash between two gemeenten")
 
-    monkeypatch.setattr(exchange_module, "enqueue_fresh", crash_after_first_batch)
+    monkeypatch.setattr(outbox_module, "enqueue_fresh", crash_after_first_batch)
     with pytest.raises(RuntimeError, match="crash between"):
         exchange.queue(preview)
     assert inserted  # the crash came after rows were written in the transaction

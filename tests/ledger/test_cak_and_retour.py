@@ -320,7 +320,7 @@ def test_cli_plan_simulate_retour_status(tmp_path: Path) -> None:
     for p in retours:
         assert_valid(p.read_bytes())
     res = runner.invoke(app, ["retour", "--db", str(db), *map(str, retours)])
-    assert res.exit_code == 0 and res.output.count("accepted") == 3, res.output
+    assert res.exit_code == 0 and res.output.count(": geaccepteerd [") == 3, res.output
     res = runner.invoke(
         app,
         [

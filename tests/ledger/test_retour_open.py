@@ -142,7 +142,7 @@ def test_ieb_retour_loads_no_transport_alembic_or_planner(tmp_path: Path) -> Non
     url, path = _retour_setup(tmp_path)
     done, probe = _run(["retour", str(path), "--db", url], tmp_path)
     assert probe == {"code": 0, "loaded": []}, done.stderr
-    assert "accepted" in done.stdout
+    assert "geaccepteerd" in done.stdout
     with sa.create_engine(url).connect() as conn:
         assert conn.execute(sa.text("SELECT outcome FROM deliveries")).scalar() == "accepted"
     again, probe = _run(["retour", str(path), "--db", url], tmp_path)  # the same file: a duplicate

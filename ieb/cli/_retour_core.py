@@ -1,0 +1,322 @@
+"""``ieb retour`` without typer: the command's body, its output and a quick start (issue 22).
+
+:func:`run` is the whole command once its options are known; the typer command
+(:func:`ieb.cli.ledger.retour_command`) and :func:`main_fast` both call it, so both give the same
+bytes on stdout and stderr and the same exit code. :func:`main_fast` is what :func:`ieb.cli.main`
+tries first for ``ieb retour ...`` (as :func:`ieb.cli._validate_core.main_fast` for ``ieb
+validate``): it reads the plain forms of :func:`parse_args` and runs :func:`run` without importing
+typer, click or the other command modules; anything else (``--help``, ``--retry-failed``, an unknown
+or misspelt option, a missing value, shell completion) returns None and typer reads the arguments
+as before, so every usage error keeps typer's text.
+
+Output (the clerk's words, :data:`OUTCOME_WORDS`): one line per retour on stdout, written per chunk
+as soon as the chunk is committed (500 files, one transaction: Ctrl-C loses no report of what was
+applied), the files that could not be processed on stderr, then one summary line::
+
+    retour-1.xml: WMO402 op 0363/B1/2026-06-01: geaccepteerd [-]
+    3 retour(en): 2 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, 1 dubbel, 0 niet verwerkt
+
+Exit codes: 0 every file processed (duplicates included); 1 a file not processed (kept for
+``--retry-failed``), or a database error; 2 wrong use or configuration; 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ieb.cli._validate_core import Usage, shown_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.engine import Engine
+
+    from ieb.exchange import Exchange
+    from ieb.exchange.retours import ChunkReport
+    from ieb.ledger.retour import RetourOutcome
+
+__all__ = ["OUTCOME_WORDS", "check_files", "main_fast", "parse_args", "run"]
+
+#: the outcomes of a heenbericht in the clerk's words (the JSON keys of ``ieb status`` stay English)
+OUTCOME_WORDS = (
+    ("accepted", "geaccepteerd"),
+    ("pending", "wacht op retour"),
+    ("rejected", "afgewezen"),
+    ("technical", "technisch afgekeurd"),
+    ("not_assessed", "niet beoordeeld"),
+)
+_WORDS = dict(OUTCOME_WORDS)
+#: the outcomes a retour can give, in the order of the summary line
+_RETOUR_OUTCOMES = ("accepted", "rejected", "technical", "not_assessed")
+_INTERRUPTED = (
+    "onderbroken: de retouren die al verwerkt waren blijven verwerkt, de rest niet; "
+    "geef dezelfde opdracht opnieuw (al verwerkte retouren worden dan als dubbel gemeld)"
+)
+
+
+def _err(text: str) -> None:
+    """One line on stderr, flushed (what ``typer.echo(text, err=True)`` writes)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _shown(items: Sequence[object]) -> str:
+    return ", ".join(str(p) for p in items[:5]) + (f" (en nog {len(items) - 5})" if len(items) > 5 else "")
+
+
+def check_files(paths: Sequence[Path], name: str) -> None:
+    """:class:`Usage` (``name`` is the argument, ``FILES``) when one of the input ``paths`` does not
+    exist, or is no regular file (a folder, a FIFO, a device, a socket, a link to nothing: ``is geen
+    gewoon bestand``, as ``ieb validate`` says); ``-`` is let through. Nothing is opened: a FIFO
+    named here never blocks the command."""
+    missing: list[Path] = []
+    odd: list[Path] = []
+    for p in paths:
+        if str(p) == "-":
+            continue
+        try:
+            regular = stat.S_ISREG(os.stat(p).st_mode)
+        except (OSError, ValueError):
+            regular = False
+            if not os.path.lexists(p):
+                missing.append(p)
+                continue
+        if not regular:
+            odd.append(p)
+    parts = [f"bestaat niet: {_shown(missing)}"] if missing else []
+    parts += [f"is geen gewoon bestand: {_shown(odd)}"] if odd else []
+    if parts:
+        raise Usage("; ".join(parts), name)
+
+
+def open_exchange(config: Path | None, db: str | None, *, must_exist: bool = False) -> Exchange:
+    """The :class:`~ieb.exchange.Exchange` of ``--config`` / $IEB_CONFIG / ./ieb.toml with ``--db``
+    overriding its database (a path is a SQLite file), as :func:`ieb.cli._exchange.exchange_for`
+    makes it; :class:`Usage` (exit 2) for a configuration error."""
+    from ieb.errors import IebError
+    from ieb.exchange import Exchange
+
+    overrides: dict[str, Any] = {}
+    if db is not None:
+        overrides["database"] = _database_url(db)
+    try:
+        ex = Exchange.from_config(config, must_exist=must_exist, **overrides)
+        if must_exist:
+            _ = ex.engine
+        return ex
+    except IebError as exc:
+        raise Usage(str(exc), None) from None
+
+
+class _Report:
+    """Writes each chunk's lines as it comes and counts them for the summary line."""
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(_RETOUR_OUTCOMES, 0)
+        self.duplicates = 0
+        self.failed = 0
+
+    def chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
+        lines = []
+        for r in done:
+            if r.duplicate:
+                self.duplicates += 1
+                note = " (dubbel ontvangen, niets gewijzigd)"
+            else:
+                self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
+                note = ""
+            lines.append(
+                f"{shown_path(r.source)}: {r.bericht} op {r.afzender}/{r.identificatie}/{r.dagtekening}: "
+                f"{_WORDS.get(r.outcome, r.outcome)} [{' '.join(r.codes) or '-'}]{note}\n"
+            )
+        if lines:
+            sys.stdout.write("".join(lines))
+            sys.stdout.flush()
+        for name, reason in failed:
+            _err(f"{shown_path(name)}: niet verwerkt (bewaard, later: ieb retour --retry-failed): {reason}")
+        self.failed += len(failed)
+
+    @property
+    def total(self) -> int:
+        """The files reported so far."""
+        return sum(self.counts.values()) + self.duplicates + self.failed
+
+    def summary(self) -> str:
+        words = [f"{n} {_WORDS.get(k, k)}" for k, n in self.counts.items()]
+        return (
+            f"{self.total} retour(en): {', '.join(words)}, {self.duplicates} dubbel, "
+            f"{self.failed} niet verwerkt"
+        )
+
+    def write_summary(self) -> None:
+        sys.stdout.write(self.summary() + "\n")
+        sys.stdout.flush()
+
+
+def run(
+    files: Sequence[str], *, retry_failed: bool = False, config: Path | None = None, db: str | None = None
+) -> int:
+    """Run ``ieb retour`` with these options (``files`` as given on the command line) and return its
+    exit code. Raises :class:`Usage` for wrong use or configuration (before any retour is read)."""
+    from ieb.errors import IebError
+
+    if not files and not retry_failed:
+        raise Usage("geef retourbestanden of --retry-failed", "FILES")
+    paths = [Path(f) for f in files]
+    check_files(paths, "FILES")
+    ex: Exchange | _OnDatabase
+    if db is not None and not retry_failed and _unconfigured(config):
+        ex = _OnDatabase(_database_url(db))
+    else:
+        ex = open_exchange(config, db, must_exist=retry_failed and not files)
+    report = _Report()
+    failures = 0
+    try:
+        if paths:
+            try:
+                ex.process_retour_files(paths, on_chunk=report.chunk)
+            except BaseException:  # Ctrl-C or a database error after some chunks: count those
+                if report.total:
+                    report.write_summary()
+                raise
+            report.write_summary()
+            failures += report.failed
+        if retry_failed and not isinstance(ex, _OnDatabase):
+            for ref, status, why in ex.retry_failed_retours():
+                sys.stdout.write(f"{ref}: {status}" + (f": {why}" if why else "") + "\n")
+                sys.stdout.flush()
+                failures += status == "failed"
+    except IebError as exc:
+        from ieb.types import mask_bsns
+
+        _err(f"fout: {mask_bsns(str(exc))}")
+        return 1
+    except KeyboardInterrupt:
+        # the files are applied in chunks, each one transaction (docs/ledger.md): what was applied
+        # before Ctrl-C stays, the rest not; the same command again picks up where this one stopped
+        _err(_INTERRUPTED)
+        return 130
+    finally:
+        ex.close()
+    return 1 if failures else 0
+
+
+def _unconfigured(config: Path | None) -> bool:
+    """True when nothing but ``--db`` can configure this run: no ``--config``, no ``IEB_*``
+    variable (``IEB_CONFIG`` included, in any case) and no ``./ieb.toml``. Then the configuration
+    :func:`open_exchange` would load is the defaults with that database, and the retours need
+    nothing of it: :class:`_OnDatabase` does not load it (pydantic-settings, issue 22)."""
+    return (
+        config is None
+        and not any(k.upper().startswith("IEB_") for k in os.environ)
+        and not os.path.lexists("ieb.toml")
+    )
+
+
+def _database_url(db: str) -> str:
+    """``--db`` as a SQLAlchemy URL: a path is a SQLite file (made absolute)."""
+    return db if "://" in db else "sqlite:///" + str(Path(db).resolve())
+
+
+class _OnDatabase:
+    """What :func:`run` needs of an :class:`~ieb.exchange.Exchange` for an unconfigured run
+    (:func:`_unconfigured`): its retour handling on the database ``url``, opened on first use,
+    without the facade and the configuration (the same output, exit codes and rows:
+    tests/cli/test_retour_fast.py)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine | None = None
+
+    def process_retour_files(
+        self, paths: Sequence[Path], *, on_chunk: ChunkReport | None = None
+    ) -> tuple[list[RetourOutcome], list[tuple[str, str]]]:
+        """:meth:`ieb.exchange.Exchange.process_retour_files`."""
+        from ieb.exchange.retours import Retours
+        from ieb.store.db import open_database
+
+        self.engine = open_database(self.url)
+        return Retours.of_engine(self.engine).process_files(paths, on_chunk=on_chunk)
+
+    def close(self) -> None:
+        """Dispose of the engine (:meth:`ieb.exchange.Exchange.close`)."""
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+
+
+# ------------------------------------------------------------------------------- the quick start
+
+#: options taking a value -> the parameter of :func:`run`
+_VALUE_OPTIONS = {"--db": "db", "--config": "config", "-c": "config"}
+
+
+def parse_args(args: list[str]) -> dict[str, Any] | None:
+    """The keyword arguments of :func:`run` for ``ieb retour ARGS``, as typer would give them, or
+    None when ``args`` use anything but the plain forms: file arguments (at least one), ``--db
+    VALUE``, ``--config VALUE`` / ``-c VALUE`` (also ``--option=VALUE`` and ``-cVALUE``; a value
+    not empty and not starting with ``-``; each option at most once) and ``--``. Then typer reads
+    them (``--help``, ``--retry-failed``, unknown options, missing values: its texts, unchanged)."""
+    kwargs: dict[str, Any] = {}
+    files: list[str] = []
+    i, n = 0, len(args)
+    only_files = False
+    while i < n:
+        arg = args[i]
+        i += 1
+        if not arg or "\x00" in arg:
+            return None
+        if only_files or arg[0] != "-":
+            files.append(arg)
+            continue
+        if arg == "--":
+            only_files = True
+            continue
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+        elif arg.startswith("-c") and len(arg) > 2:
+            name, eq, value = "-c", "=", arg[2:]
+        else:
+            name, eq, value = arg, "", ""
+        dest = _VALUE_OPTIONS.get(name)
+        if dest is None or dest in kwargs:
+            return None
+        if not eq:
+            if i >= n:
+                return None
+            value = args[i]
+            i += 1
+        if not value or value[0] == "-" or "\x00" in value:
+            return None
+        kwargs[dest] = Path(value) if dest == "config" else value
+    if not files:
+        return None
+    return {"files": files, **kwargs}
+
+
+def main_fast(args: list[str]) -> int | None:
+    """Run ``ieb retour ARGS`` without typer and return its exit code, or None (nothing done) when
+    typer must read ``args`` (see :func:`parse_args`), the shell asks for completions, or on Windows
+    (where click expands ``~``, variables and wildcards in the arguments itself)."""
+    if os.name == "nt" or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
+        return None
+    kwargs = parse_args(args)
+    if kwargs is None:
+        return None
+    try:
+        return run(**kwargs)
+    except Usage as exc:
+        _err(exc.line())
+        return 2
+    except (EOFError, KeyboardInterrupt):  # before any retour is read: as click's standalone mode
+        _err("")
+        _err("Aborted!")
+        return 1
+    except BrokenPipeError:  # the reader went away (``| head``): no traceback, exit 1 as click
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
