@@ -1,0 +1,41 @@
+"""Issue 22 (RECV): :func:`ieb.types.mask_bsns` answers a text without a run of 8-10 ASCII digits
+after one quick scan (the receiver masks two audit details per message). The masked text must
+be exactly what the full substitution gives: a differential property test against it."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ieb.types import _BSN_LIKE, mask_bsn, mask_bsns
+
+
+def _full(text: str) -> str:
+    """The full substitution, without the quick scan (the previous implementation)."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    return _BSN_LIKE.sub(lambda m: m.group(0) if m.group("uuid") else mask_bsn(m.group("bsn")), text)
+
+
+_PIECES = st.one_of(
+    st.text(alphabet="0123456789", min_size=1, max_size=22),
+    st.sampled_from(["-", " ", "a", "F", "peer OIN ", "\u0663", "\uff11", "\n"]),
+    st.uuids().map(str),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_the_quick_scan_masks_exactly_what_the_full_substitution_masks(text: str) -> None:
+    assert mask_bsns(text) == _full(text)
+
+
+def test_the_receivers_audit_details_and_a_quoted_bsn() -> None:
+    oin = "peer OIN 00000099000000000001"
+    assert mask_bsns(oin) == oin  # a 20-digit OIN is no BSN
+    assert mask_bsns("verwerkt") == "verwerkt"
+    assert mask_bsns("bsn 999900006, ref 2a984b6a-2d9b-43bb-851d-123456789012") == (
+        "bsn ******006, ref 2a984b6a-2d9b-43bb-851d-123456789012"
+    )
+    assert mask_bsns("\u0669" * 9) == "\u0669" * 9  # only ASCII digits are masked, as before
