@@ -268,6 +268,7 @@ def store_processed_postgresql(
     round trips of ~40 us CPU each."""
     import psycopg
 
+    from ieb.store.db import unpinged_checkout
     from ieb.store.schema import inbox as t
 
     dialect = _positional(engine.dialect)
@@ -279,11 +280,42 @@ def store_processed_postgresql(
     rows = _processed_audit_rows(audit, berichtcode, event, peer_oin, processed_detail, logged=False)
     audit_insert = _pg_insert(audit.table, tuple(rows[0]), dialect)
     audit_params = [p for r in rows for p in _converted(audit_insert, r)[1]]
+    new_sql = _pg_store_new(insert_sql, audit_insert[0], len(rows))
+    params = (*insert_params, *audit_params)
+    try:
+        with unpinged_checkout():  # no ping round trip: a lost connection is replaced below
+            fairy = engine.raw_connection()
+    except (sa.exc.DBAPIError, psycopg.Error):
+        return None
+    try:
+        return _pg_store(engine, fairy, new_sql, params, referentienummer, audit, rows, event, berichtcode)
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    # the pooled connection was lost (the server ended it): nothing of this one statement was
+    # written, or all of it (then it is a redelivery now); once more on a new connection
     try:
         fairy = engine.raw_connection()
     except (sa.exc.DBAPIError, psycopg.Error):
         return None
-    sql = _pg_store_new(insert_sql, audit_insert[0], len(rows))
+    return _pg_store(engine, fairy, new_sql, params, referentienummer, audit, rows, event, berichtcode)
+
+
+def _pg_store(
+    engine: Engine,
+    fairy: Any,
+    sql: str,
+    params: tuple[Any, ...],
+    referentienummer: str,
+    audit: AuditTrail,
+    rows: list[dict[str, Any]],
+    event: dict[str, Any],
+    berichtcode: str,
+) -> StoredEnvelope | None:
+    """One attempt of :func:`store_processed_postgresql` on the checked-out ``fairy`` (closed after)."""
+    import psycopg
+
+    dialect = _positional(engine.dialect)
     try:
         dbapi = fairy.driver_connection
         assert dbapi is not None  # a checked-out connection
@@ -294,7 +326,7 @@ def store_processed_postgresql(
             dbapi.autocommit = True
         try:
             with dbapi.cursor() as cur:
-                found = cur.execute(sql, (*insert_params, *audit_params)).fetchall()
+                found = cur.execute(sql, params).fetchall()
                 if found:
                     stored = StoredEnvelope(int(found[0][0]), "received")
                 else:
@@ -312,8 +344,8 @@ def store_processed_postgresql(
                         outcome="redelivery",
                         logged=False,
                     )
-                    sql, params = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
-                    cur.execute(sql, params)
+                    sql, one = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
+                    cur.execute(sql, one)
                 if not idle:
                     sql = "COMMIT"
                     dbapi.commit()
