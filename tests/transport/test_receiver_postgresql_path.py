@@ -249,3 +249,38 @@ def test_a_database_error_gets_the_same_answer_on_both_paths_and_stores_nothing(
             )
     assert answers[0] == answers[1]
     assert not answers[0][0].startswith("200")
+
+
+def test_a_new_request_is_one_statement_and_one_round_trip(pki: TestPki, databases: _Databases) -> None:
+    """Counted on the psycopg connection: a new Di01 costs the receiver ONE statement (the inbox
+    row and both audit rows) and nothing else: no ping, no BEGIN, no COMMIT (autocommit); a
+    redelivery two more (the stored status, its audit row)."""
+    import psycopg
+
+    from ieb.ggk import build, new_di01
+
+    engine = databases.new()
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
+    der = _der(pki)
+    assert _post(app, der, build(new_di01(b"<x/>", "WMO401", "0363")))[0] == "200 OK"  # pooled now
+    sent: list[str] = []
+    real_execute, real_exec_command = psycopg.Cursor.execute, psycopg.Connection._exec_command
+
+    def execute(cur: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query).split(" ", 1)[0])
+        return real_execute(cur, query, *args, **kwargs)
+
+    def exec_command(conn: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(bytes(command).decode().split(" ", 1)[0])  # BEGIN, COMMIT, ROLLBACK
+        return real_exec_command(conn, command, *args, **kwargs)
+
+    request = build(new_di01(b"<y/>", "WMO401", "0363"))
+    with (
+        mock.patch.object(psycopg.Cursor, "execute", execute),
+        mock.patch.object(psycopg.Connection, "_exec_command", exec_command),
+    ):
+        assert _post(app, der, request)[0] == "200 OK"
+        assert sent == ["WITH"]
+        sent.clear()
+        assert _post(app, der, request)[0] == "200 OK"
+        assert sent == ["WITH", "SELECT", "INSERT"]
