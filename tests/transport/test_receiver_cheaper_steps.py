@@ -49,3 +49,31 @@ def test_the_receivers_audit_details_and_a_quoted_bsn() -> None:
 @given(st.text(alphabet=st.sampled_from("ab09-&<>\r\n\"'é\u2028 ")) | st.uuids().map(str) | st.text())
 def test_an_answer_value_is_escaped_exactly_as_before(text: str) -> None:
     assert _escaped(text) == xml_escape(text, _CR).encode()
+
+
+def test_the_answer_template_key_tells_apart_zenders_that_differ_only_in_a_comment_or_order() -> None:
+    """The Bv03 template is kept per the request's zender children as they are (tag, text); a
+    field holding a comment falls back to the fields as read. Each answer is the model's bytes."""
+    from ieb.ggk import Systeem, build, new_di01
+    from ieb.ggk._xml import parse_xml
+    from ieb.ggk.codec import envelope_head
+    from ieb.transport.server import _BV03_TEMPLATES, _bv03_of, _soap_bv03
+
+    plain = build(new_di01(b"<x/>", "WMO401", "0363"), validate=False)
+    variants = [
+        plain,
+        plain.replace(b"<StUF:organisatie>0363<", b"<StUF:organisatie>03<!--c-->63<", 1),
+        plain.replace(b"<StUF:organisatie>0363<", b"<StUF:organisatie>0364<", 1),
+        plain.replace(b"<StUF:organisatie>0363<", b"<StUF:organisatie><!--c-->0599<", 1),
+    ]
+    assert len(set(variants)) == len(variants)
+    own = Systeem(organisatie="CAK", applicatie="GGk")
+    answers = []
+    for data in variants + variants:  # the second time from the kept templates
+        head = envelope_head(parse_xml(data))
+        assert head is not None
+        ref, tijdstip = "0b9e2e8a-5b4c-4d2e-9f00-1a2b3c4d5e6f", "20261206173000"
+        expected = _soap_bv03(_bv03_of(own, head, ref, tijdstip))
+        assert _BV03_TEMPLATES.answer(own, head, ref, tijdstip) == expected
+        answers.append(expected)
+    assert answers[0] == answers[1] != answers[2]  # a comment changes nothing; another zender does
