@@ -53,11 +53,15 @@ _BSN_LIKE = re.compile(
 )
 
 
+#: a run :data:`_BSN_LIKE` would mask, ignoring its UUID exception: without one, nothing is masked
+_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
+
+
 def mask_bsns(text: str) -> str:
     """``text`` with every stand-alone run of 8-10 digits masked by :func:`mask_bsn` (UUIDs untouched).
 
     For log lines, error messages and anything else that may quote a BSN."""
-    if not any(ch.isdigit() for ch in text):
+    if _CANDIDATE.search(text) is None:  # no run to mask (the usual case): one quick scan
         return text
     return _BSN_LIKE.sub(lambda m: m.group(0) if m.group("uuid") else mask_bsn(m.group("bsn")), text)
 

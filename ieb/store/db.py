@@ -9,10 +9,13 @@ mapped to psycopg 3).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,14 +229,14 @@ def open_database(
             folder = Path(parsed.database).parent
             if not folder.is_dir():
                 raise StoreError(f"folder {folder} of database {parsed.database} does not exist")
-    else:
-        kwargs["pool_pre_ping"] = True
     try:
         engine = sa.create_engine(parsed, **kwargs)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         raise StoreError(f"cannot open database {_where(parsed)}: {exc}") from exc
     if is_sqlite:
         _sqlite_setup(engine, memory)
+    else:
+        _ping_on_checkout(engine)
     if upgrade:
         try:
             _check_and_upgrade(engine, _where(parsed))
@@ -246,6 +249,45 @@ def open_database(
     if is_sqlite and not memory:
         _optimize(engine)
     return engine
+
+
+_UNPINGED: contextvars.ContextVar[bool] = contextvars.ContextVar("ieb_unpinged", default=False)
+
+
+@contextmanager
+def unpinged_checkout() -> Iterator[None]:
+    """Within this block a pool checkout (on a server database: PostgreSQL) skips its liveness
+    ping, one round trip to the server. Only for a caller that itself replaces a connection it
+    finds lost and tries again (the receiver's one-statement store, issue 22 RECV); everyone
+    else keeps the ping."""
+    token = _UNPINGED.set(True)
+    try:
+        yield
+    finally:
+        _UNPINGED.reset(token)
+
+
+def _ping_on_checkout(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, as its documented pessimistic "checkout" event so that
+    :func:`unpinged_checkout` can skip it: a pooled connection is pinged (``dialect.do_ping``)
+    when it is handed out again; a lost one raises :class:`sqlalchemy.exc.DisconnectionError`, on
+    which the pool replaces it with a new connection. A new connection is not pinged."""
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_conn: Any, record: Any) -> None:
+        record.info["ieb_fresh"] = True
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if record.info.pop("ieb_fresh", False) or _UNPINGED.get():
+            return
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_conn, None):
+                raise sa.exc.DisconnectionError(f"verbinding met de database verloren: {exc}") from exc
+            raise
 
 
 def _optimize(engine: Engine) -> None:

@@ -162,25 +162,16 @@ class AuditTrail:
         events: list[dict[str, str | None]],
         *,
         outcome: str,
+        logged: bool = True,
     ) -> list[dict[str, Any]]:
         """The ``audit`` rows (column -> value) :meth:`record_many` writes for ``events``, each
-        logged one line like :meth:`record` (for a caller that inserts them itself)."""
+        logged one line like :meth:`record` (for a caller that inserts them itself); with
+        ``logged=False`` not logged: the caller logs them with :meth:`log_rows` once they are
+        written (issue 22: the receiver on PostgreSQL builds them before it knows)."""
         at = dt.datetime.now(dt.UTC)
         rows = []
         for e in events:
-            event_outcome = e.get("outcome") or outcome
             raw = e.get("detail")
-            detail = mask_bsns(raw)[:2000] if raw else None
-            self.log.info(
-                "%s %s ref=%s crossref=%s functie=%s outcome=%s%s",
-                direction,
-                kind,
-                e.get("referentienummer") or "-",
-                e.get("cross_ref_nummer") or "-",
-                e.get("functie") or "-",
-                event_outcome,
-                f" detail={detail}" if detail else "",
-            )
             rows.append(
                 {
                     "at": at,
@@ -189,8 +180,28 @@ class AuditTrail:
                     "referentienummer": e.get("referentienummer"),
                     "cross_ref_nummer": e.get("cross_ref_nummer"),
                     "functie": e.get("functie"),
-                    "outcome": event_outcome[:32],
-                    "detail": detail,
+                    "outcome": (e.get("outcome") or outcome)[:32],
+                    "detail": mask_bsns(raw)[:2000] if raw else None,
                 }
             )
+        if logged:
+            self.log_rows(rows)
         return rows
+
+    def log_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Log one line per audit row (from :meth:`rows_for`), like :meth:`record`; the ``outcome``
+        logged is the stored one (at most 32 characters)."""
+        if not self.log.isEnabledFor(logging.INFO):
+            return
+        for r in rows:
+            detail = r["detail"]
+            self.log.info(
+                "%s %s ref=%s crossref=%s functie=%s outcome=%s%s",
+                r["direction"],
+                r["kind"],
+                r["referentienummer"] or "-",
+                r["cross_ref_nummer"] or "-",
+                r["functie"] or "-",
+                r["outcome"],
+                f" detail={detail}" if detail else "",
+            )

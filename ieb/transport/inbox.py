@@ -217,9 +217,16 @@ _SEEN_STATUS = "SELECT status FROM inbox WHERE referentienummer = ?"
 
 
 def _processed_audit_rows(
-    audit: AuditTrail, berichtcode: str, event: dict[str, Any], peer_oin: str | None, processed_detail: str
+    audit: AuditTrail,
+    berichtcode: str,
+    event: dict[str, Any],
+    peer_oin: str | None,
+    processed_detail: str,
+    *,
+    logged: bool = True,
 ) -> list[dict[str, Any]]:
-    """The "received" and "processed" audit rows of a new entry stored ``processed`` (both fast paths)."""
+    """The "received" and "processed" audit rows of a new entry stored ``processed`` (both fast
+    paths; ``logged``: see :meth:`AuditTrail.rows_for`)."""
     return audit.rows_for(
         "in",
         berichtcode,
@@ -228,6 +235,7 @@ def _processed_audit_rows(
             event | {"detail": processed_detail, "outcome": "processed"},
         ],
         outcome="received",
+        logged=logged,
     )
 
 
@@ -245,17 +253,22 @@ def store_processed_postgresql(
     audit: AuditTrail,
     processed_detail: str,
 ) -> StoredEnvelope | None:
-    """:func:`store_processed_sqlite` for PostgreSQL through psycopg 3: ONE transaction on the
-    engine's own pooled psycopg connection, SQLAlchemy's own compiled ``INSERT ... ON CONFLICT DO
-    NOTHING RETURNING id`` (the same SQL, with positional parameters, every value converted by its
-    column's bind processor), one multi-row INSERT of the audit rows, ``COMMIT``. The same rows as
-    the Core path (``tests/transport/test_receiver_postgresql_path.py``); the same cases return None
-    (nothing written: use :func:`store_envelope`), also when no connection can be had (the Core
-    path then raises its own error). A database error is raised as SQLAlchemy's, after a rollback;
-    a lost connection is invalidated and raised with ``connection_invalidated`` as the Core path
-    does, so the receiver answers the retryable StUF058/503."""
+    """:func:`store_processed_sqlite` for PostgreSQL through psycopg 3, on the engine's own pooled
+    psycopg connection in autocommit: a new entry and its two audit rows are ONE statement (one
+    round trip, one implicit transaction): SQLAlchemy's own compiled ``INSERT ... ON CONFLICT DO
+    NOTHING RETURNING id`` (positional parameters, every value converted by its column's bind
+    processor) as a CTE, and the audit rows inserted from a ``VALUES`` list only when that CTE
+    returned a row. A redelivery reads the stored status and writes its audit row in two more
+    statements (the read changes nothing). The same rows as the Core path
+    (``tests/transport/test_receiver_postgresql_path.py``); the same cases return None (nothing
+    written: use :func:`store_envelope`), also when no connection can be had (the Core path then
+    raises its own error). A database error is raised as SQLAlchemy's; a lost connection is
+    invalidated and raised with ``connection_invalidated`` as the Core path does, so the receiver
+    answers the retryable StUF058/503. Issue 22 (RECV): BEGIN, the two INSERTs and COMMIT were four
+    round trips of ~40 us CPU each."""
     import psycopg
 
+    from ieb.store.db import unpinged_checkout
     from ieb.store.schema import inbox as t
 
     dialect = _positional(engine.dialect)
@@ -264,45 +277,91 @@ def store_processed_postgresql(
     )
     insert_sql, insert_params = _converted(_pg_insert_ignore(t, tuple(values), dialect), values)
     event = {"referentienummer": referentienummer, "cross_ref_nummer": cross_ref_nummer, "functie": functie}
+    rows = _processed_audit_rows(audit, berichtcode, event, peer_oin, processed_detail, logged=False)
+    audit_insert = _pg_insert(audit.table, tuple(rows[0]), dialect)
+    audit_params = [p for r in rows for p in _converted(audit_insert, r)[1]]
+    new_sql = _pg_store_new(insert_sql, audit_insert[0], len(rows))
+    params = (*insert_params, *audit_params)
+    try:
+        with unpinged_checkout():  # no ping round trip: a lost connection is replaced below
+            fairy = engine.raw_connection()
+    except (sa.exc.DBAPIError, psycopg.Error):
+        return None
+    try:
+        return _pg_store(engine, fairy, new_sql, params, referentienummer, audit, rows, event, berichtcode)
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    # the pooled connection was lost (the server ended it): nothing of this one statement was
+    # written, or all of it (then it is a redelivery now); once more on a new connection
     try:
         fairy = engine.raw_connection()
     except (sa.exc.DBAPIError, psycopg.Error):
         return None
-    sql = insert_sql
+    return _pg_store(engine, fairy, new_sql, params, referentienummer, audit, rows, event, berichtcode)
+
+
+def _pg_store(
+    engine: Engine,
+    fairy: Any,
+    sql: str,
+    params: tuple[Any, ...],
+    referentienummer: str,
+    audit: AuditTrail,
+    rows: list[dict[str, Any]],
+    event: dict[str, Any],
+    berichtcode: str,
+) -> StoredEnvelope | None:
+    """One attempt of :func:`store_processed_postgresql` on the checked-out ``fairy`` (closed after)."""
+    import psycopg
+
+    dialect = _positional(engine.dialect)
     try:
         dbapi = fairy.driver_connection
         assert dbapi is not None  # a checked-out connection
-        cur = dbapi.cursor()
+        # each statement below its own transaction; a connection handed out inside a transaction
+        # (a "connect" event ran a statement) commits at the end, as the Core path would
+        idle = dbapi.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if idle:
+            dbapi.autocommit = True
         try:
-            try:
-                found = cur.execute(sql, insert_params).fetchall()
+            with dbapi.cursor() as cur:
+                found = cur.execute(sql, params).fetchall()
                 if found:
                     stored = StoredEnvelope(int(found[0][0]), "received")
-                    rows = _processed_audit_rows(audit, berichtcode, event, peer_oin, processed_detail)
                 else:
                     sql = _PG_SEEN_STATUS
                     seen = cur.execute(sql, (referentienummer,)).fetchall()
                     if not seen or seen[0][0] == "received":
-                        dbapi.rollback()
+                        if not idle:
+                            dbapi.rollback()
                         return None
                     stored = StoredEnvelope(None, "redelivery")
                     rows = audit.rows_for(
-                        "in", berichtcode, [event | {"detail": _REDELIVERY}], outcome="redelivery"
+                        "in",
+                        berichtcode,
+                        [event | {"detail": _REDELIVERY}],
+                        outcome="redelivery",
+                        logged=False,
                     )
-                compiled = _pg_insert(audit.table, tuple(rows[0]), dialect)
-                head, group = compiled[0].split(" VALUES ", 1)
-                # one multi-row INSERT (VALUES in row order), not executemany: psycopg's pipeline
-                # for two rows cost several round trips to the server (issue 22)
-                sql = head + " VALUES " + ", ".join([group] * len(rows))
-                cur.execute(sql, [p for r in rows for p in _converted(compiled, r)[1]])
-                sql = "COMMIT"
-                dbapi.commit()
-            except BaseException:
-                if not dbapi.closed:
-                    dbapi.rollback()
-                raise
+                    sql, one = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
+                    cur.execute(sql, one)
+                if not idle:
+                    sql = "COMMIT"
+                    dbapi.commit()
+            audit.log_rows(rows)
+            return stored
+        except BaseException:
+            if not idle and not dbapi.closed:
+                dbapi.rollback()
+            raise
         finally:
-            cur.close()
+            if (
+                idle
+                and not dbapi.closed
+                and dbapi.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            ):
+                dbapi.autocommit = False
     except psycopg.Error as exc:
         lost = engine.dialect.is_disconnect(cast(Any, exc), dbapi, None)
         if lost:
@@ -312,7 +371,20 @@ def store_processed_postgresql(
         ) from exc
     finally:
         fairy.close()
-    return stored
+
+
+@functools.lru_cache(maxsize=8)
+def _pg_store_new(insert_sql: str, audit_sql: str, n_rows: int) -> str:
+    """One statement: ``insert_sql`` (the inbox INSERT ... RETURNING id) as a CTE, then ``audit_sql``'s
+    ``n_rows`` audit rows (its VALUES group repeated, in row order) inserted only when the inbox
+    row was new; the new id is the statement's result (no row: nothing was written)."""
+    head, group = audit_sql.split(" VALUES ", 1)
+    groups = ", ".join([group] * n_rows)
+    return (
+        f"WITH new AS ({insert_sql}), "  # noqa: S608 - our compiled SQL, parameters bound
+        f"written AS ({head} SELECT * FROM (VALUES {groups}) AS v WHERE EXISTS (SELECT FROM new)) "
+        "SELECT id FROM new"
+    )
 
 
 _PG_SEEN_STATUS = "SELECT status FROM inbox WHERE referentienummer = %s"

@@ -154,33 +154,69 @@ def test_hostile_and_repeated_requests_get_the_same_verdict_and_rows_on_postgres
     assert _dump(fast.engine) == _dump(core.engine)
 
 
+def _end_backends(databases: _Databases, engine: sa.Engine) -> None:
+    """End every server process of ``engine``'s database (its pooled connections), and wait until
+    they are gone (``pg_terminate_backend`` with a timeout)."""
+    with databases.admin.connect() as conn:
+        ended = conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                " WHERE datname = :d AND pid <> pg_backend_pid()"
+            ),
+            {"d": engine.url.database},
+        ).all()
+    assert ended and all(r[0] for r in ended)
+
+
 @pytest.mark.parametrize("cls", [Receiver, CoreReceiver])
 def test_a_lost_connection_is_replaced_and_the_request_stored_once(
     pki: TestPki, databases: _Databases, cls: type[Receiver]
 ) -> None:
     """The server ends the receiver's pooled connection between two requests: the next request is
-    stored on a new connection (the pool's pre-ping), on both paths alike, once."""
+    stored on a new connection, on both paths alike, once (the Core path: the pool's ping on
+    checkout; the fast path, which skips that ping: its statement fails on the lost connection,
+    which is replaced, and the statement is sent again), with exactly the audit rows of a request
+    that met no trouble."""
     from ieb.ggk import build, new_di01
 
     engine = databases.new()
     app = cls(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
     der = _der(pki)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     assert _post(app, der, build(new_di01(b"<x/>", "WMO401", "0363")))[0] == "200 OK"  # pooled now
-    with databases.admin.connect() as conn:
-        ended = conn.execute(
-            sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = :d AND pid <> pg_backend_pid()"
-            ),
-            {"d": engine.url.database},
-        ).all()
-    assert ended
+    _end_backends(databases, engine)
     request = build(new_di01(b"<y/>", "WMO401", "0363"))
-    assert _post(app, der, request)[0] == "200 OK"
-    assert _post(app, der, request)[0] == "200 OK"  # a redelivery
-    inbox = ledger_tables().inbox
+    with mock.patch.object(
+        inbox_module, "store_processed_postgresql", side_effect=inbox_module.store_processed_postgresql
+    ) as fast:
+        assert _post(app, der, request)[0] == "200 OK"
+        assert _post(app, der, request)[0] == "200 OK"  # a redelivery
+    assert fast.call_count == (2 if cls is Receiver else 0)
+    if cls is Receiver:
+        assert statements == []  # neither request went to the Core path
+    tables = ledger_tables()
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(inbox)).scalar_one() == 2
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.inbox)).scalar_one() == 2
+        outcomes = conn.execute(sa.select(tables.audit.c.outcome).order_by(tables.audit.c.id)).scalars().all()
+    assert outcomes == ["received", "processed", "received", "processed", "redelivery"]
+
+
+def test_other_users_of_the_engine_keep_the_ping_on_checkout(databases: _Databases) -> None:
+    """Only the receiver's store skips the ping: a plain ``engine.connect()`` after the server
+    ended the pooled connection is handed a new, working one."""
+    from ieb.store.db import unpinged_checkout
+
+    engine = databases.new()
+    with engine.connect() as conn:
+        first = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    _end_backends(databases, engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != first
+    _end_backends(databases, engine)
+    with unpinged_checkout(), pytest.raises(sa.exc.DBAPIError) as lost, engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))  # not pinged: the lost connection shows on first use
+    assert lost.value.connection_invalidated
 
 
 def test_a_database_error_gets_the_same_answer_on_both_paths_and_stores_nothing(
@@ -213,3 +249,38 @@ def test_a_database_error_gets_the_same_answer_on_both_paths_and_stores_nothing(
             )
     assert answers[0] == answers[1]
     assert not answers[0][0].startswith("200")
+
+
+def test_a_new_request_is_one_statement_and_one_round_trip(pki: TestPki, databases: _Databases) -> None:
+    """Counted on the psycopg connection: a new Di01 costs the receiver ONE statement (the inbox
+    row and both audit rows) and nothing else: no ping, no BEGIN, no COMMIT (autocommit); a
+    redelivery two more (the stored status, its audit row)."""
+    import psycopg
+
+    from ieb.ggk import build, new_di01
+
+    engine = databases.new()
+    app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
+    der = _der(pki)
+    assert _post(app, der, build(new_di01(b"<x/>", "WMO401", "0363")))[0] == "200 OK"  # pooled now
+    sent: list[str] = []
+    real_execute, real_exec_command = psycopg.Cursor.execute, psycopg.Connection._exec_command
+
+    def execute(cur: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query).split(" ", 1)[0])
+        return real_execute(cur, query, *args, **kwargs)
+
+    def exec_command(conn: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(bytes(command).decode().split(" ", 1)[0])  # BEGIN, COMMIT, ROLLBACK
+        return real_exec_command(conn, command, *args, **kwargs)
+
+    request = build(new_di01(b"<y/>", "WMO401", "0363"))
+    with (
+        mock.patch.object(psycopg.Cursor, "execute", execute),
+        mock.patch.object(psycopg.Connection, "_exec_command", exec_command),
+    ):
+        assert _post(app, der, request)[0] == "200 OK"
+        assert sent == ["WITH"]
+        sent.clear()
+        assert _post(app, der, request)[0] == "200 OK"
+        assert sent == ["WITH", "SELECT", "INSERT"]
