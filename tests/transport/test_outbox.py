@@ -3,6 +3,7 @@ share one database between senders, and survive kill -9."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -165,12 +166,19 @@ def test_claims_are_exclusive_between_workers(engine: sa.Engine) -> None:
 
 
 def test_expired_lease_is_claimed_again_with_the_same_referentienummer(engine: sa.Engine) -> None:
-    crashed = Outbox(engine, worker_id="crashed", lease_seconds=0.2)
+    # a driven clock: the lease expires because the test says so, not because the machine was slow
+    now = [dt.datetime(2026, 5, 20, 9, 0, tzinfo=dt.UTC)]
+
+    def clock() -> dt.datetime:
+        return now[0]
+
+    crashed = Outbox(engine, worker_id="crashed", lease_seconds=120, clock=clock)
     [ref] = _fill(crashed, 1)
     [first] = crashed.claim(1)
-    assert Outbox(engine, worker_id="other").claim(1) == []  # lease still held
-    time.sleep(0.3)
-    [again] = Outbox(engine, worker_id="other").claim(1)
+    now[0] += dt.timedelta(seconds=119)
+    assert Outbox(engine, worker_id="other", clock=clock).claim(1) == []  # lease still held
+    now[0] += dt.timedelta(seconds=2)
+    [again] = Outbox(engine, worker_id="other", clock=clock).claim(1)
     assert again.referentienummer == ref == first.referentienummer and again.attempts == 2
     assert crashed.acknowledge(first) is False  # the old lease holder cannot finish it any more
 
