@@ -75,11 +75,22 @@ def classify(retour: Any) -> tuple[str, tuple[str, ...]]:
 
 def _classify(retour: Any, row: MessageDef) -> tuple[str, tuple[str, ...]]:
     """:func:`classify` with the retour's table row."""
+    return _outcome(_codes_of(retour, row))
+
+
+def _codes_of(retour: Any, row: MessageDef) -> list[str]:
+    """The header, client and class RetourCodes of a typed retour, in that order (repeats kept)."""
     codes: list[str] = [c.value for c in retour.header.retour_codes]
-    if retour.client is not None:
+    client = retour.client
+    if client is not None:
         klass = _klasse(retour, row)
-        codes += [c.value for c in retour.client.retour_codes]
+        codes += [c.value for c in client.retour_codes]
         codes += [c.value for c in getattr(klass, "retour_codes", ())]
+    return codes
+
+
+def _outcome(codes: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """(outcome, codes without repeats) of a retour's RetourCodes (header, client, class order)."""
     unique = tuple(dict.fromkeys(codes))
     specific = [c for c in unique if c not in ("0200", "0233")]
     if "0001" in unique:
@@ -203,25 +214,238 @@ def _to_model(root: etree._Element) -> tuple[Any, MessageDef]:
         raise model_error(cls, exc) from None
 
 
-def _read(name: str, data: bytes, today: dt.date | None) -> tuple[Any, MessageDef]:
-    """Parse one retour file: the typed retour model (as ``from_xml(data, today=today)`` gives it)
-    and its table row. A corrupt file or a message that is no retour of a registered release raises
-    :class:`RetourInputError`. The row is that of the pack the namespace belongs to (before issue
-    22 it was looked up by message name, loading every pack: the same row, names being unique)."""
+# ------------------------------------------------------------------ the values a retour applies (issue 22)
+#
+# Applying a retour needs nine values. For the releases listed in ``_READ_FROM_TREE`` they are read
+# straight from the tree ``validate_bytes`` validated, without building the typed model: for those
+# releases every value the model refuses is already refused by the XSD or a level-1/2 rule (Bsn:
+# pattern + CS002; StatusAanlevering 9: CS125; BerichtCode: the XSD pattern, CS126; RetourCode: the
+# XSD enumeration = the enum; Versie, Gemeentecode, IdentificatieBericht: the XSD patterns and
+# lengths = the model's checks; integers and dates: the XSD types and ranges, IEB-DATUM), and every
+# value read is the one the model holds (the same ``ieb.values`` readers on the same elements,
+# found by the model's own field plan). Anything unexpected (an element missing, a value that does
+# not read) falls back to the model, which then decides. Proven by tests/ledger/test_retour_reader.py
+# (the tree reader against the model on mutated retours of both releases).
+
+#: Releases whose retours are read from the validated tree (see above); others build their model.
+_READ_FROM_TREE = frozenset({"ieb-1.0"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Retour:
+    """What applying one retour needs (:func:`_apply_one`): from the validated tree or from the
+    typed model, the same values either way."""
+
+    bericht: str
+    afzender: str
+    identificatie: str
+    dagtekening: dt.date
+    identificatie_retour: str
+    dagtekening_retour: dt.date
+    #: (Bsn, value of the class's key element, e.g. EbStartNummer) or None: the retour has no Client
+    client: tuple[str, Any] | None
+    #: the header, client and class RetourCodes in that order, repeats kept
+    codes: tuple[str, ...]
+    #: the heenbericht this retour answers (the table row's ``answers``)
+    answers: str | None
+
+    @property
+    def key(self) -> tuple[str, str, dt.date]:
+        """(Afzender, Identificatie, Dagtekening): the heenbericht's BerichtIdentificatie."""
+        return self.afzender, self.identificatie, self.dagtekening
+
+
+def _from_model(message: Any, row: MessageDef) -> _Retour:
+    """The values of a typed retour model (any registered release)."""
+    h = message.header
+    ident = h.bericht_identificatie
+    client = message.client
+    pair = None
+    if client is not None:
+        nummer = getattr(_klasse(message, row), field_name(row.key_element or ""), None)
+        pair = (str(client.bsn), nummer)
+    return _Retour(
+        message.bericht,
+        str(h.afzender),
+        str(ident.identificatie),
+        ident.dagtekening,
+        str(h.identificatie_retour),
+        h.dagtekening_retour,
+        pair,
+        tuple(_codes_of(message, row)),
+        row.answers,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Paths:
+    """Where a retour's values are, as fields of its model's plan (Clark tags, read kinds)."""
+
+    header: _Field
+    afzender: _Field
+    bericht_identificatie: _Field
+    identificatie: _Field
+    dagtekening: _Field
+    identificatie_retour: _Field
+    dagtekening_retour: _Field
+    header_codes: _Field
+    client: _Field
+    bsn: _Field
+    klasse: _Field
+    key: _Field
+    klasse_codes: _Field
+    client_codes: _Field
+
+
+_PATHS: dict[tuple[str, str], _Paths | None] = {}
+
+
+def _paths(release: str, row: MessageDef) -> _Paths | None:
+    """The paths of the retour ``row``, from the model's field plan; None when its release is not
+    read from the tree or its model has not the usual retour shape (then the model is built)."""
+    key = (release, row.name)
+    if key in _PATHS:
+        return _PATHS[key]
+    paths = None
+    cls = row.model
+    if (
+        release in _READ_FROM_TREE
+        and row.is_retour
+        and row.klasse
+        and row.key_element
+        and isinstance(cls, type)
+        and issubclass(cls, Message)
+    ):
+        try:
+            top = {f.name: f for f in _plan(cls, cls.namespace(), cls.basis_namespace)}
+            header = {f.name: f for f in top["header"].nested}
+            ident = {f.name: f for f in header["bericht_identificatie"].nested}
+            client = {f.name: f for f in top["client"].nested}
+            klasse = client[field_name(row.klasse)]
+            in_klasse = {f.name: f for f in klasse.nested}
+            paths = _Paths(
+                top["header"],
+                header["afzender"],
+                header["bericht_identificatie"],
+                ident["identificatie"],
+                ident["dagtekening"],
+                header["identificatie_retour"],
+                header["dagtekening_retour"],
+                header["retour_codes"],
+                top["client"],
+                client["bsn"],
+                klasse,
+                in_klasse[field_name(row.key_element)],
+                in_klasse["retour_codes"],
+                client["retour_codes"],
+            )
+        except KeyError:
+            paths = None
+        kinds = (
+            (
+                (
+                    paths.afzender.kind,
+                    paths.identificatie.kind,
+                    paths.identificatie_retour.kind,
+                    paths.bsn.kind,
+                ),
+                (paths.dagtekening.kind, paths.dagtekening_retour.kind),
+                (paths.key.kind,),
+                (paths.header_codes.kind, paths.klasse_codes.kind, paths.client_codes.kind),
+            )
+            if paths is not None
+            else ()
+        )
+        if kinds != ((_STR,) * 4, (_DATE,) * 2, (_INT,), (_TUPLE,) * 3):
+            paths = None
+    _PATHS[key] = paths
+    return paths
+
+
+def _day(el: etree._Element | None) -> dt.date | None:
+    """The date in ``el`` as the model reads it, or None (missing, not a date, out of 0001-9999)."""
+    if el is None:
+        return None
+    day = read_date(el)
+    return day.to_date() if day is not None and day.in_python_range else None
+
+
+def _codes(el: etree._Element | None, f: _Field) -> tuple[str, ...]:
+    """The RetourCode values in the RetourCodes element ``el`` (as the model's plan reads them)."""
+    if el is None:
+        return ()
+    return tuple(read_string(c) for c in el if c.tag == f.code_tag)
+
+
+def _from_tree(root: etree._Element, row: MessageDef, p: _Paths) -> _Retour | None:
+    """The values of a validated retour read from its tree, or None when one is not where or what
+    the model expects (then the model decides)."""
+    h = root.find(p.header.tag)
+    if h is None:
+        return None
+    afzender = h.find(p.afzender.tag)
+    bi = h.find(p.bericht_identificatie.tag)
+    ident = None if bi is None else bi.find(p.identificatie.tag)
+    dagtekening = None if bi is None else _day(bi.find(p.dagtekening.tag))
+    ident_retour = h.find(p.identificatie_retour.tag)
+    dag_retour = _day(h.find(p.dagtekening_retour.tag))
+    if afzender is None or ident is None or dagtekening is None or ident_retour is None or dag_retour is None:
+        return None
+    codes = _codes(h.find(p.header_codes.tag), p.header_codes)
+    pair = None
+    client = root.find(p.client.tag)
+    if client is not None:
+        bsn = client.find(p.bsn.tag)
+        klasse = client.find(p.klasse.tag)
+        nummer_el = None if klasse is None else klasse.find(p.key.tag)
+        nummer = None if nummer_el is None else read_integer(nummer_el)
+        client_codes = client.find(p.client_codes.tag)
+        klasse_codes = None if klasse is None else klasse.find(p.klasse_codes.tag)
+        if bsn is None or nummer is None or client_codes is None or klasse_codes is None:
+            return None
+        pair = (read_string(bsn), nummer)
+        codes += _codes(client_codes, p.client_codes) + _codes(klasse_codes, p.klasse_codes)
+    return _Retour(
+        row.name,
+        read_string(afzender),
+        read_string(ident),
+        dagtekening,
+        read_string(ident_retour),
+        dag_retour,
+        pair,
+        codes,
+        row.answers,
+    )
+
+
+def _read(name: str, data: bytes, today: dt.date | None) -> _Retour:
+    """Read one retour file: the values applying it needs (as its typed model from
+    ``from_xml(data, today=today)`` holds them). A corrupt file or a message that is no retour of a
+    registered release raises :class:`RetourInputError` (the model's verdict and text). The row is
+    that of the pack the namespace belongs to (names being unique, the same as by message name)."""
+    retour: _Retour | None = None
     try:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise MessageInvalidError(f"verwacht bytes, niet {type(data).__name__}", [])
-        message, row = _to_model(_validated_root(bytes(data), today=today, worst=2, registry=None))
+        root = _validated_root(bytes(data), today=today, worst=2, registry=None)
+        pack, row = default_registry.detect(root)
+        paths = _paths(pack.name, row)
+        if paths is not None:
+            retour = _from_tree(root, row, paths)
+        if retour is None:
+            message, row = _to_model(root)
     except MessageInvalidError as exc:
         first = exc.issues[0].message if exc.issues else exc.message
         raise RetourInputError(f"{name}: geen geldige retour: {first}", location=name) from exc
     except IebError as exc:
         raise RetourInputError(f"{name}: geen iEb-retour: {exc.message}", location=name) from exc
+    if retour is not None:
+        return retour
     if not row.is_retour:
         raise RetourInputError(
             f"{name}: dit is een {message.bericht}, geen retour ({_retour_names(row)})", location=name
         )
-    return message, row
+    return _from_model(message, row)
 
 
 def _retour_names(row: MessageDef | None) -> str:
@@ -230,11 +454,6 @@ def _retour_names(row: MessageDef | None) -> str:
 
     packs = [p for p in default_registry if row is None or p.name == row.release]
     return "/".join(m.name for p in packs for m in p.retours()) or "geen retours bekend"
-
-
-def _key(message: Any) -> tuple[str, str, dt.date]:
-    ident = message.header.bericht_identificatie
-    return str(message.header.afzender), str(ident.identificatie), ident.dagtekening
 
 
 def process_retours(
@@ -359,19 +578,19 @@ def _process_chunk(
     """Apply one chunk. ``bad`` None: raise the first bad file's error (all or nothing); else every
     file stands alone: ``bad[index in chunk]`` gets its error, the others are applied as if each came
     in its own :func:`process_retours` call after the files before it."""
-    parsed: list[tuple[str, bytes, tuple[Any, MessageDef] | RetourInputError]] = []
+    parsed: list[tuple[str, bytes, _Retour | RetourInputError]] = []
     for name, data in chunk:
         try:
             parsed.append((name, data, _read(name, data, today)))
         except RetourInputError as exc:  # raised in input order below
             parsed.append((name, data, exc if bad is None else _detached(exc)))
-    rows = ledger.find_many(conn, [_key(m[0]) for _, _, m in parsed if not isinstance(m, RetourInputError)])
+    rows = ledger.find_many(conn, [r.key for _, _, r in parsed if not isinstance(r, RetourInputError)])
     updates: list[dict[str, Any]] = []
     for index, (name, data, read) in enumerate(parsed):
         try:
             if isinstance(read, RetourInputError):
                 raise read
-            outcome = _apply_one(name, data, *read, rows, seen, strict=bad is not None)
+            outcome = _apply_one(name, data, read, rows, seen, strict=bad is not None)
         except RetourInputError as exc:
             if bad is None:
                 raise
@@ -397,8 +616,7 @@ def _detached(exc: RetourInputError) -> RetourInputError:
 def _apply_one(
     name: str,
     data: bytes,
-    message: Any,
-    retour_row: MessageDef,
+    retour: _Retour,
     rows: dict[tuple[str, str, dt.date], Any],
     seen: dict[int, _Applied],
     *,
@@ -409,20 +627,17 @@ def _apply_one(
     same retour under the rule for a stored one (same bytes, or same IdentificatieRetour AND
     DagtekeningRetour), as when each file is its own call; else the same bytes or the same
     IdentificatieRetour (:func:`process_retours`' rule within one batch)."""
-    h = message.header
-    ident = h.bericht_identificatie
-    row = rows.get(_key(message))
-    heen = retour_row.answers
-    key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
-    if row is None or row.bericht != heen:
+    row = rows.get(retour.key)
+    key = (
+        f"Afzender {retour.afzender}, Identificatie {retour.identificatie}, Dagtekening {retour.dagtekening}"
+    )
+    if row is None or row.bericht != retour.answers:
         raise UnknownRetourError(
-            f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+            f"{name}: {retour.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
             location=name,
         )
-    if message.client is not None:
-        client_bsn = str(message.client.bsn)
-        klass = _klasse(message, retour_row)
-        nummer = getattr(klass, field_name(retour_row.key_element or ""), None)
+    if retour.client is not None:
+        client_bsn, nummer = retour.client
         if client_bsn != row.bsn or nummer != row.eb_start_nummer:
             raise RetourInputError(
                 f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
@@ -430,21 +645,22 @@ def _apply_one(
                 f"{row.eb_start_nummer}; niets verwerkt",
                 location=name,
             )
-    outcome, codes = _classify(message, retour_row)
-    retour_id = str(h.identificatie_retour)
+    outcome, codes = _outcome(retour.codes)
+    retour_id = retour.identificatie_retour
+    day = retour.dagtekening_retour
     applied = seen.get(row.id)
     same: bool | None
     if applied is not None:
         if strict:
             same = applied.payload == data or (
-                applied.identificatie == retour_id and applied.dagtekening == h.dagtekening_retour
+                applied.identificatie == retour_id and applied.dagtekening == day
             )
         else:
             same = applied.payload == data or applied.identificatie == retour_id
         previous_id, previous_outcome = applied.identificatie, applied.outcome
     elif row.retour_payload is not None:
         same = row.retour_payload == data or (
-            row.retour_identificatie == retour_id and row.retour_dagtekening == h.dagtekening_retour
+            row.retour_identificatie == retour_id and row.retour_dagtekening == day
         )
         previous_id, previous_outcome = row.retour_identificatie, row.outcome
     else:
@@ -458,33 +674,33 @@ def _apply_one(
             )
         dup = RetourOutcome(
             name,
-            message.bericht,
-            str(h.afzender),
-            str(ident.identificatie),
-            ident.dagtekening,
+            retour.bericht,
+            retour.afzender,
+            retour.identificatie,
+            retour.dagtekening,
             previous_outcome,
             codes,
             duplicate=True,
             delivery_id=row.id,
         )
         return dup, None
-    seen[row.id] = _Applied(data, retour_id, h.dagtekening_retour, outcome)
+    seen[row.id] = _Applied(data, retour_id, day, outcome)
     update = {
         "delivery_id": row.id,
         "outcome": outcome,
         "codes": codes,
         "identificatie": retour_id,
-        "dagtekening": h.dagtekening_retour,
+        "dagtekening": day,
         "payload": data,
         "source": name,
         "detail": row.detail,
     }
     new = RetourOutcome(
         name,
-        message.bericht,
-        str(h.afzender),
-        str(ident.identificatie),
-        ident.dagtekening,
+        retour.bericht,
+        retour.afzender,
+        retour.identificatie,
+        retour.dagtekening,
         outcome,
         codes,
         delivery_id=row.id,
