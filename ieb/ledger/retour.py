@@ -377,30 +377,45 @@ def _codes(el: etree._Element | None, f: _Field) -> tuple[str, ...]:
     return tuple(read_string(c) for c in el if c.tag == f.code_tag)
 
 
+def _children(el: etree._Element) -> dict[Any, etree._Element]:
+    """The first child of ``el`` per tag (as the model's plan reads them)."""
+    out: dict[Any, etree._Element] = {}
+    for child in el:
+        out.setdefault(child.tag, child)
+    return out
+
+
 def _from_tree(root: etree._Element, row: MessageDef, p: _Paths) -> _Retour | None:
     """The values of a validated retour read from its tree, or None when one is not where or what
     the model expects (then the model decides)."""
-    h = root.find(p.header.tag)
+    top = _children(root)
+    h = top.get(p.header.tag)
     if h is None:
         return None
-    afzender = h.find(p.afzender.tag)
-    bi = h.find(p.bericht_identificatie.tag)
-    ident = None if bi is None else bi.find(p.identificatie.tag)
-    dagtekening = None if bi is None else _day(bi.find(p.dagtekening.tag))
-    ident_retour = h.find(p.identificatie_retour.tag)
-    dag_retour = _day(h.find(p.dagtekening_retour.tag))
-    if afzender is None or ident is None or dagtekening is None or ident_retour is None or dag_retour is None:
+    header = _children(h)
+    afzender = header.get(p.afzender.tag)
+    ident_retour = header.get(p.identificatie_retour.tag)
+    bi = header.get(p.bericht_identificatie.tag)
+    if afzender is None or ident_retour is None or bi is None:
         return None
-    codes = _codes(h.find(p.header_codes.tag), p.header_codes)
+    bericht_identificatie = _children(bi)
+    ident = bericht_identificatie.get(p.identificatie.tag)
+    dagtekening = _day(bericht_identificatie.get(p.dagtekening.tag))
+    dag_retour = _day(header.get(p.dagtekening_retour.tag))
+    if ident is None or dagtekening is None or dag_retour is None:
+        return None
+    codes = _codes(header.get(p.header_codes.tag), p.header_codes)
     pair = None
-    client = root.find(p.client.tag)
-    if client is not None:
-        bsn = client.find(p.bsn.tag)
-        klasse = client.find(p.klasse.tag)
-        nummer_el = None if klasse is None else klasse.find(p.key.tag)
+    c = top.get(p.client.tag)
+    if c is not None:
+        client = _children(c)
+        bsn = client.get(p.bsn.tag)
+        k = client.get(p.klasse.tag)
+        klasse = {} if k is None else _children(k)
+        nummer_el = klasse.get(p.key.tag)
         nummer = None if nummer_el is None else read_integer(nummer_el)
-        client_codes = client.find(p.client_codes.tag)
-        klasse_codes = None if klasse is None else klasse.find(p.klasse_codes.tag)
+        client_codes = client.get(p.client_codes.tag)
+        klasse_codes = klasse.get(p.klasse_codes.tag)
         if bsn is None or nummer is None or client_codes is None or klasse_codes is None:
             return None
         pair = (read_string(bsn), nummer)
@@ -613,6 +628,13 @@ def _detached(exc: RetourInputError) -> RetourInputError:
     return exc
 
 
+def _key_text(retour: _Retour) -> str:
+    """The heenbericht's BerichtIdentificatie for a clerk's message."""
+    return (
+        f"Afzender {retour.afzender}, Identificatie {retour.identificatie}, Dagtekening {retour.dagtekening}"
+    )
+
+
 def _apply_one(
     name: str,
     data: bytes,
@@ -628,12 +650,9 @@ def _apply_one(
     DagtekeningRetour), as when each file is its own call; else the same bytes or the same
     IdentificatieRetour (:func:`process_retours`' rule within one batch)."""
     row = rows.get(retour.key)
-    key = (
-        f"Afzender {retour.afzender}, Identificatie {retour.identificatie}, Dagtekening {retour.dagtekening}"
-    )
     if row is None or row.bericht != retour.answers:
         raise UnknownRetourError(
-            f"{name}: {retour.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+            f"{name}: {retour.bericht} op een onbekend heenbericht ({_key_text(retour)}); niets verwerkt",
             location=name,
         )
     if retour.client is not None:
@@ -641,7 +660,7 @@ def _apply_one(
         if client_bsn != row.bsn or nummer != row.eb_start_nummer:
             raise RetourInputError(
                 f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
-                f"{nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
+                f"{nummer}, het heenbericht ({_key_text(retour)}) Bsn {mask_bsn(row.bsn)} / "
                 f"{row.eb_start_nummer}; niets verwerkt",
                 location=name,
             )
@@ -668,7 +687,7 @@ def _apply_one(
     if same is not None:
         if not same:
             raise DuplicateRetourError(
-                f"{name}: het heenbericht ({key}) heeft al een andere retour "
+                f"{name}: het heenbericht ({_key_text(retour)}) heeft al een andere retour "
                 f"(IdentificatieRetour {previous_id}); niets verwerkt",
                 location=name,
             )
