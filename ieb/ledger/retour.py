@@ -19,7 +19,9 @@ again (a re-delivery) is reported as ``duplicate`` and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
+import stat
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -500,19 +502,42 @@ def process_retours(
 _Read = tuple[str, bytes | str]
 
 
+#: open flag so that opening a FIFO does not wait for a writer (0 where the OS has none)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def _read_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Read]:
-    """(name, bytes) per file, or (name, reason) for a file that cannot be read or is larger than
-    an iEb file may be (OP179: not read whole, never applicable)."""
+    """(name, bytes) per file, or (name, reason) for a file that cannot be read, is no regular file
+    (``niet te lezen (is geen gewoon bestand)``: a FIFO, socket or device, checked on the opened
+    file, so a path swapped after the folder walk is refused too) or is larger than an iEb file may
+    be (OP179: not read whole, never applicable)."""
     for p in paths:
         name = str(p)
         try:
-            with open(p, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                data = handle.read(size + 1) if size <= MAX_BYTES else b""
-                if len(data) > size:  # it grew since the fstat: at most one byte over the limit
-                    data += handle.read(MAX_BYTES + 1 - len(data))
+            # O_NONBLOCK: a FIFO put in a file's place after the folder walk must not block the run;
+            # what is no regular file is refused after the open, on the file actually opened
+            fd = os.open(p, os.O_RDONLY | _NONBLOCK)
         except OSError as exc:
             yield name, f"niet te lezen ({exc.strerror})"
+            continue
+        try:
+            try:
+                info = os.fstat(fd)
+                regular = stat.S_ISREG(info.st_mode)
+                size, data = info.st_size, b""
+                if regular and size <= MAX_BYTES:
+                    with os.fdopen(fd, "rb", closefd=False) as handle:
+                        data = handle.read(size + 1)
+                        if len(data) > size:  # it grew since the fstat: at most one byte over the limit
+                            data += handle.read(MAX_BYTES + 1 - len(data))
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            yield name, f"niet te lezen ({exc.strerror})"
+            continue
+        if not regular:  # a directory keeps the text it had when open() refused it
+            what = os.strerror(errno.EISDIR) if stat.S_ISDIR(info.st_mode) else "is geen gewoon bestand"
+            yield name, f"niet te lezen ({what})"
             continue
         if size > MAX_BYTES or len(data) > MAX_BYTES:  # (a file that grew since the fstat: its size)
             big = max(size, len(data))
