@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
+import re
 import stat
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -364,10 +365,23 @@ def _paths(release: str, row: MessageDef) -> _Paths | None:
     return paths
 
 
+#: the plain form of an ``xs:date`` (ASCII digits, no sign, no timezone, no whitespace)
+_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _day(el: etree._Element | None) -> dt.date | None:
-    """The date in ``el`` as the model reads it, or None (missing, not a date, out of 0001-9999)."""
+    """The date in ``el`` as the model reads it (:func:`ieb.values.read_date`, in 0001-9999), or
+    None (missing, not a date, out of 0001-9999). The plain ``YYYY-MM-DD`` every retour carries
+    is read by :meth:`datetime.date.fromisoformat` (the same calendar; 9 us -> 1 us); any other
+    form, or one that is no day, by ``read_date`` (tests/ledger/test_retour_reader.py)."""
     if el is None:
         return None
+    text = el.text
+    if text is not None and len(el) == 0 and _PLAIN_DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
     day = read_date(el)
     return day.to_date() if day is not None and day.in_python_range else None
 

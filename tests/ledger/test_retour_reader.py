@@ -213,3 +213,34 @@ def test_an_unusual_model_falls_back_to_the_model() -> None:
         for row in pack.messages.values():
             paths = fast._paths(pack.name, row)
             assert (paths is not None) == (release == "ieb-1.0" and row.is_retour), row.name
+
+
+_DATE_TEXT = st.one_of(
+    st.from_regex(r"\A-?[0-9]{4,5}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?\Z"),
+    st.dates().map(dt.date.isoformat),
+    st.sampled_from(["0000-01-01", "2024-02-29", "2025-02-29", "2025-13-01", "2025-00-10", "2025-04-31"]),
+    st.text(alphabet="0123456789-: \t\nZ+\u0663\uff10", max_size=14),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=_DATE_TEXT,
+    pad=st.sampled_from(["", " ", "\n "]),
+    comment=st.booleans(),
+    cut=st.integers(0, 14),
+    tail=st.sampled_from(["", "1", " "]),
+)
+def test_a_day_is_read_as_read_date_reads_it(text: str, pad: str, comment: bool, cut: int, tail: str) -> None:
+    """``_day`` (plain ``YYYY-MM-DD`` through ``date.fromisoformat``) equals ``read_date`` +
+    ``to_date`` in 0001-9999 (None otherwise) for any text, padded or split by a comment."""
+    from ieb.values import read_date
+
+    el = etree.Element("Dagtekening")
+    el.text = pad + text + pad
+    if comment:
+        el.text = pad + text[:cut]
+        el.append(etree.Comment("c"))
+        el[0].tail = text[cut:] + tail + pad
+    day = read_date(el)
+    assert fast._day(el) == (day.to_date() if day is not None and day.in_python_range else None)
