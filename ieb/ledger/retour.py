@@ -300,15 +300,16 @@ class _Paths:
     client_codes: _Field
 
 
-_PATHS: dict[tuple[str, str], _Paths | None] = {}
+#: per table row (by identity: a pack registered again has new rows): the row and its paths
+_PATHS: dict[int, tuple[MessageDef, _Paths | None]] = {}
 
 
 def _paths(release: str, row: MessageDef) -> _Paths | None:
     """The paths of the retour ``row``, from the model's field plan; None when its release is not
     read from the tree or its model has not the usual retour shape (then the model is built)."""
-    key = (release, row.name)
-    if key in _PATHS:
-        return _PATHS[key]
+    known = _PATHS.get(id(row))
+    if known is not None and known[0] is row:
+        return known[1]
     paths = None
     cls = row.model
     if (
@@ -361,7 +362,7 @@ def _paths(release: str, row: MessageDef) -> _Paths | None:
         )
         if kinds != ((_STR,) * 4, (_DATE,) * 2, (_INT,), (_TUPLE,) * 3):
             paths = None
-    _PATHS[key] = paths
+    _PATHS[id(row)] = (row, paths)
     return paths
 
 
