@@ -345,23 +345,14 @@ def _paths(release: str, row: MessageDef) -> _Paths | None:
             )
         except KeyError:
             paths = None
-        kinds = (
-            (
-                (
-                    paths.afzender.kind,
-                    paths.identificatie.kind,
-                    paths.identificatie_retour.kind,
-                    paths.bsn.kind,
-                ),
-                (paths.dagtekening.kind, paths.dagtekening_retour.kind),
-                (paths.key.kind,),
-                (paths.header_codes.kind, paths.klasse_codes.kind, paths.client_codes.kind),
-            )
-            if paths is not None
-            else ()
-        )
-        if kinds != ((_STR,) * 4, (_DATE,) * 2, (_INT,), (_TUPLE,) * 3):
-            paths = None
+        if paths is not None and (
+            {paths.afzender.kind, paths.identificatie.kind, paths.identificatie_retour.kind, paths.bsn.kind}
+            != {_STR}
+            or {paths.dagtekening.kind, paths.dagtekening_retour.kind} != {_DATE}
+            or paths.key.kind != _INT
+            or {paths.header_codes.kind, paths.klasse_codes.kind, paths.client_codes.kind} != {_TUPLE}
+        ):
+            paths = None  # read otherwise than the tree reader reads them: the model decides
     _PATHS[id(row)] = (row, paths)
     return paths
 
