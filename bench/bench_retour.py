@@ -8,6 +8,9 @@ Library (``msgs_per_s``, ``vs_floor``): ``bench_b2`` of bench/run.py, unchanged:
 ``process_retours`` (a fresh ``Ledger.open`` per batch of 500) against bare lxml parse + compiled
 XSD + one ``UPDATE`` ``executemany`` per batch (raw sqlite3), the two alternating batch by batch.
 
+``details.library_cpu`` (round 6): the same two contenders timed in CPU seconds of this process
+(``time.process_time``), per retour, with the load average when taken.
+
 CLI (``cli_msgs_per_s``, ``cli_vs_floor``): N retour files on disk (one accepted WMO402 per
 pending WMO401 delivery, the ledger filled by raw inserts before timing). ieb: a fresh process
 ``python -m ieb retour FILE... --db DB`` (stdout and stderr to /dev/null; every file named on the
@@ -138,11 +141,44 @@ def bench_cli(n: int, rounds: int) -> dict[str, Any]:
     }
 
 
+def library_cpu(n: int, rounds: int) -> dict[str, Any]:
+    """The library figure in CPU time (round 6): ``bench_b2``'s two contenders on the same files and
+    ledgers, batches of 500 alternating, timed with ``time.process_time`` (this process only, so
+    less sensitive to the load of other processes than wall time). Per retour, medians over rounds."""
+    ieb_s: list[float] = []
+    floor_s: list[float] = []
+    with bench.workdir() as tmp:
+        warm = tmp / "warm.sqlite"
+        bench.ieb_retours(warm, bench.b2_setup(warm, 10))  # imports and first compile: untimed
+        for r in range(rounds):
+            db_i, db_f = tmp / f"ieb{r}.sqlite", tmp / f"floor{r}.sqlite"
+            files = bench.b2_setup(db_i, n)
+            bench.b2_setup(db_f, n)
+            spent = {"ieb": 0.0, "floor": 0.0}
+            for c, k in enumerate(range(0, n, 500)):
+                chunk = files[k : k + 500]
+                steps = [("ieb", bench.ieb_retours, db_i), ("floor", bench.floor_retours, db_f)]
+                for name, fn, db in steps if c % 2 == 0 else steps[::-1]:
+                    started = time.process_time()
+                    fn(db, chunk)
+                    spent[name] += time.process_time() - started
+            ieb_s.append(spent["ieb"])
+            floor_s.append(spent["floor"])
+    ieb, floor = statistics.median(ieb_s), statistics.median(floor_s)
+    return {
+        "ieb_us_per_retour": round(ieb / n * 1e6, 1),
+        "floor_us_per_retour": round(floor / n * 1e6, 1),
+        "vs_floor": floor / ieb,
+        "loadavg": _loadavg(),
+    }
+
+
 def bench_b2(n: int, rounds: int, cli_files: int) -> dict[str, Any]:
     """The ``B2`` key of bench/run.py: the library figure (bench/run.py ``bench_b2``), then the CLI
     figure on ``cli_files`` files; each with the load average when it was taken."""
     out = bench.bench_b2(n, rounds)
     out["details"]["loadavg_library"] = _loadavg()
+    out["details"]["library_cpu"] = library_cpu(n, rounds)
     cli = bench_cli(cli_files, max(rounds, 3))
     out["cli_msgs_per_s"] = cli["cli_msgs_per_s"]
     out["cli_vs_floor"] = cli["cli_vs_floor"]

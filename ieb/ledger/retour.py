@@ -19,7 +19,10 @@ again (a re-delivery) is reported as ``duplicate`` and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
+import re
+import stat
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -75,11 +78,22 @@ def classify(retour: Any) -> tuple[str, tuple[str, ...]]:
 
 def _classify(retour: Any, row: MessageDef) -> tuple[str, tuple[str, ...]]:
     """:func:`classify` with the retour's table row."""
+    return _outcome(_codes_of(retour, row))
+
+
+def _codes_of(retour: Any, row: MessageDef) -> list[str]:
+    """The header, client and class RetourCodes of a typed retour, in that order (repeats kept)."""
     codes: list[str] = [c.value for c in retour.header.retour_codes]
-    if retour.client is not None:
+    client = retour.client
+    if client is not None:
         klass = _klasse(retour, row)
-        codes += [c.value for c in retour.client.retour_codes]
+        codes += [c.value for c in client.retour_codes]
         codes += [c.value for c in getattr(klass, "retour_codes", ())]
+    return codes
+
+
+def _outcome(codes: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """(outcome, codes without repeats) of a retour's RetourCodes (header, client, class order)."""
     unique = tuple(dict.fromkeys(codes))
     specific = [c for c in unique if c not in ("0200", "0233")]
     if "0001" in unique:
@@ -203,25 +217,258 @@ def _to_model(root: etree._Element) -> tuple[Any, MessageDef]:
         raise model_error(cls, exc) from None
 
 
-def _read(name: str, data: bytes, today: dt.date | None) -> tuple[Any, MessageDef]:
-    """Parse one retour file: the typed retour model (as ``from_xml(data, today=today)`` gives it)
-    and its table row. A corrupt file or a message that is no retour of a registered release raises
-    :class:`RetourInputError`. The row is that of the pack the namespace belongs to (before issue
-    22 it was looked up by message name, loading every pack: the same row, names being unique)."""
+# ------------------------------------------------------------------ the values a retour applies (issue 22)
+#
+# Applying a retour needs nine values. For the releases listed in ``_READ_FROM_TREE`` they are read
+# straight from the tree ``validate_bytes`` validated, without building the typed model: for those
+# releases every value the model refuses is already refused by the XSD or a level-1/2 rule (Bsn:
+# pattern + CS002; StatusAanlevering 9: CS125; BerichtCode: the XSD pattern, CS126; RetourCode: the
+# XSD enumeration = the enum; Versie, Gemeentecode, IdentificatieBericht: the XSD patterns and
+# lengths = the model's checks; integers and dates: the XSD types and ranges, IEB-DATUM), and every
+# value read is the one the model holds (the same ``ieb.values`` readers on the same elements,
+# found by the model's own field plan). Anything unexpected (an element missing, a value that does
+# not read) falls back to the model, which then decides. Proven by tests/ledger/test_retour_reader.py
+# (the tree reader against the model on mutated retours of both releases).
+
+#: Releases whose retours are read from the validated tree (see above); others build their model.
+_READ_FROM_TREE = frozenset({"ieb-1.0"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Retour:
+    """What applying one retour needs (:func:`_apply_one`): from the validated tree or from the
+    typed model, the same values either way."""
+
+    bericht: str
+    afzender: str
+    identificatie: str
+    dagtekening: dt.date
+    identificatie_retour: str
+    dagtekening_retour: dt.date
+    #: (Bsn, value of the class's key element, e.g. EbStartNummer) or None: the retour has no Client
+    client: tuple[str, Any] | None
+    #: the header, client and class RetourCodes in that order, repeats kept
+    codes: tuple[str, ...]
+    #: the heenbericht this retour answers (the table row's ``answers``)
+    answers: str | None
+
+    @property
+    def key(self) -> tuple[str, str, dt.date]:
+        """(Afzender, Identificatie, Dagtekening): the heenbericht's BerichtIdentificatie."""
+        return self.afzender, self.identificatie, self.dagtekening
+
+
+def _from_model(message: Any, row: MessageDef) -> _Retour:
+    """The values of a typed retour model (any registered release)."""
+    h = message.header
+    ident = h.bericht_identificatie
+    client = message.client
+    pair = None
+    if client is not None:
+        nummer = getattr(_klasse(message, row), field_name(row.key_element or ""), None)
+        pair = (str(client.bsn), nummer)
+    return _Retour(
+        message.bericht,
+        str(h.afzender),
+        str(ident.identificatie),
+        ident.dagtekening,
+        str(h.identificatie_retour),
+        h.dagtekening_retour,
+        pair,
+        tuple(_codes_of(message, row)),
+        row.answers,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Paths:
+    """Where a retour's values are, as fields of its model's plan (Clark tags, read kinds)."""
+
+    header: _Field
+    afzender: _Field
+    bericht_identificatie: _Field
+    identificatie: _Field
+    dagtekening: _Field
+    identificatie_retour: _Field
+    dagtekening_retour: _Field
+    header_codes: _Field
+    client: _Field
+    bsn: _Field
+    klasse: _Field
+    key: _Field
+    klasse_codes: _Field
+    client_codes: _Field
+
+
+#: per table row (by identity: a pack registered again has new rows): the row and its paths
+_PATHS: dict[int, tuple[MessageDef, _Paths | None]] = {}
+
+
+def _paths(release: str, row: MessageDef) -> _Paths | None:
+    """The paths of the retour ``row``, from the model's field plan; None when its release is not
+    read from the tree or its model has not the usual retour shape (then the model is built)."""
+    known = _PATHS.get(id(row))
+    if known is not None and known[0] is row:
+        return known[1]
+    paths = None
+    cls = row.model
+    if (
+        release in _READ_FROM_TREE
+        and row.is_retour
+        and row.klasse
+        and row.key_element
+        and isinstance(cls, type)
+        and issubclass(cls, Message)
+    ):
+        try:
+            top = {f.name: f for f in _plan(cls, cls.namespace(), cls.basis_namespace)}
+            header = {f.name: f for f in top["header"].nested}
+            ident = {f.name: f for f in header["bericht_identificatie"].nested}
+            client = {f.name: f for f in top["client"].nested}
+            klasse = client[field_name(row.klasse)]
+            in_klasse = {f.name: f for f in klasse.nested}
+            paths = _Paths(
+                top["header"],
+                header["afzender"],
+                header["bericht_identificatie"],
+                ident["identificatie"],
+                ident["dagtekening"],
+                header["identificatie_retour"],
+                header["dagtekening_retour"],
+                header["retour_codes"],
+                top["client"],
+                client["bsn"],
+                klasse,
+                in_klasse[field_name(row.key_element)],
+                in_klasse["retour_codes"],
+                client["retour_codes"],
+            )
+        except KeyError:
+            paths = None
+        if paths is not None and (
+            {paths.afzender.kind, paths.identificatie.kind, paths.identificatie_retour.kind, paths.bsn.kind}
+            != {_STR}
+            or {paths.dagtekening.kind, paths.dagtekening_retour.kind} != {_DATE}
+            or paths.key.kind != _INT
+            or {paths.header_codes.kind, paths.klasse_codes.kind, paths.client_codes.kind} != {_TUPLE}
+        ):
+            paths = None  # read otherwise than the tree reader reads them: the model decides
+    _PATHS[id(row)] = (row, paths)
+    return paths
+
+
+#: the plain form of an ``xs:date`` (ASCII digits, no sign, no timezone, no whitespace)
+_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day(el: etree._Element | None) -> dt.date | None:
+    """The date in ``el`` as the model reads it (:func:`ieb.values.read_date`, in 0001-9999), or
+    None (missing, not a date, out of 0001-9999). The plain ``YYYY-MM-DD`` every retour carries
+    is read by :meth:`datetime.date.fromisoformat` (the same calendar; 9 us -> 1 us); any other
+    form, or one that is no day, by ``read_date`` (tests/ledger/test_retour_reader.py)."""
+    if el is None:
+        return None
+    text = el.text
+    if text is not None and len(el) == 0 and _PLAIN_DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    day = read_date(el)
+    return day.to_date() if day is not None and day.in_python_range else None
+
+
+def _codes(el: etree._Element | None, f: _Field) -> tuple[str, ...]:
+    """The RetourCode values in the RetourCodes element ``el`` (as the model's plan reads them)."""
+    if el is None:
+        return ()
+    return tuple(read_string(c) for c in el if c.tag == f.code_tag)
+
+
+def _children(el: etree._Element) -> dict[Any, etree._Element]:
+    """The first child of ``el`` per tag (as the model's plan reads them)."""
+    out: dict[Any, etree._Element] = {}
+    for child in el:
+        out.setdefault(child.tag, child)
+    return out
+
+
+def _from_tree(root: etree._Element, row: MessageDef, p: _Paths) -> _Retour | None:
+    """The values of a validated retour read from its tree, or None when one is not where or what
+    the model expects (then the model decides)."""
+    top = _children(root)
+    h = top.get(p.header.tag)
+    if h is None:
+        return None
+    header = _children(h)
+    afzender = header.get(p.afzender.tag)
+    ident_retour = header.get(p.identificatie_retour.tag)
+    bi = header.get(p.bericht_identificatie.tag)
+    if afzender is None or ident_retour is None or bi is None:
+        return None
+    bericht_identificatie = _children(bi)
+    ident = bericht_identificatie.get(p.identificatie.tag)
+    dagtekening = _day(bericht_identificatie.get(p.dagtekening.tag))
+    dag_retour = _day(header.get(p.dagtekening_retour.tag))
+    if ident is None or dagtekening is None or dag_retour is None:
+        return None
+    codes = _codes(header.get(p.header_codes.tag), p.header_codes)
+    pair = None
+    c = top.get(p.client.tag)
+    if c is not None:
+        client = _children(c)
+        bsn = client.get(p.bsn.tag)
+        k = client.get(p.klasse.tag)
+        klasse = {} if k is None else _children(k)
+        nummer_el = klasse.get(p.key.tag)
+        nummer = None if nummer_el is None else read_integer(nummer_el)
+        client_codes = client.get(p.client_codes.tag)
+        klasse_codes = klasse.get(p.klasse_codes.tag)
+        if bsn is None or nummer is None or client_codes is None or klasse_codes is None:
+            return None
+        pair = (read_string(bsn), nummer)
+        codes += _codes(client_codes, p.client_codes) + _codes(klasse_codes, p.klasse_codes)
+    return _Retour(
+        row.name,
+        read_string(afzender),
+        read_string(ident),
+        dagtekening,
+        read_string(ident_retour),
+        dag_retour,
+        pair,
+        codes,
+        row.answers,
+    )
+
+
+def _read(name: str, data: bytes, today: dt.date | None) -> _Retour:
+    """Read one retour file: the values applying it needs (as its typed model from
+    ``from_xml(data, today=today)`` holds them). A corrupt file or a message that is no retour of a
+    registered release raises :class:`RetourInputError` (the model's verdict and text). The row is
+    that of the pack the namespace belongs to (names being unique, the same as by message name)."""
+    retour: _Retour | None = None
     try:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise MessageInvalidError(f"verwacht bytes, niet {type(data).__name__}", [])
-        message, row = _to_model(_validated_root(bytes(data), today=today, worst=2, registry=None))
+        root = _validated_root(bytes(data), today=today, worst=2, registry=None)
+        pack, row = default_registry.detect(root)
+        paths = _paths(pack.name, row)
+        if paths is not None:
+            retour = _from_tree(root, row, paths)
+        if retour is None:
+            message, row = _to_model(root)
     except MessageInvalidError as exc:
         first = exc.issues[0].message if exc.issues else exc.message
         raise RetourInputError(f"{name}: geen geldige retour: {first}", location=name) from exc
     except IebError as exc:
         raise RetourInputError(f"{name}: geen iEb-retour: {exc.message}", location=name) from exc
+    if retour is not None:
+        return retour
     if not row.is_retour:
         raise RetourInputError(
             f"{name}: dit is een {message.bericht}, geen retour ({_retour_names(row)})", location=name
         )
-    return message, row
+    return _from_model(message, row)
 
 
 def _retour_names(row: MessageDef | None) -> str:
@@ -230,11 +477,6 @@ def _retour_names(row: MessageDef | None) -> str:
 
     packs = [p for p in default_registry if row is None or p.name == row.release]
     return "/".join(m.name for p in packs for m in p.retours()) or "geen retours bekend"
-
-
-def _key(message: Any) -> tuple[str, str, dt.date]:
-    ident = message.header.bericht_identificatie
-    return str(message.header.afzender), str(ident.identificatie), ident.dagtekening
 
 
 def process_retours(
@@ -266,19 +508,42 @@ def process_retours(
 _Read = tuple[str, bytes | str]
 
 
+#: open flag so that opening a FIFO does not wait for a writer (0 where the OS has none)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def _read_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[_Read]:
-    """(name, bytes) per file, or (name, reason) for a file that cannot be read or is larger than
-    an iEb file may be (OP179: not read whole, never applicable)."""
+    """(name, bytes) per file, or (name, reason) for a file that cannot be read, is no regular file
+    (``niet te lezen (is geen gewoon bestand)``: a FIFO, socket or device, checked on the opened
+    file, so a path swapped after the folder walk is refused too) or is larger than an iEb file may
+    be (OP179: not read whole, never applicable)."""
     for p in paths:
         name = str(p)
         try:
-            with open(p, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                data = handle.read(size + 1) if size <= MAX_BYTES else b""
-                if len(data) > size:  # it grew since the fstat: at most one byte over the limit
-                    data += handle.read(MAX_BYTES + 1 - len(data))
+            # O_NONBLOCK: a FIFO put in a file's place after the folder walk must not block the run;
+            # what is no regular file is refused after the open, on the file actually opened
+            fd = os.open(p, os.O_RDONLY | _NONBLOCK)
         except OSError as exc:
             yield name, f"niet te lezen ({exc.strerror})"
+            continue
+        try:
+            try:
+                info = os.fstat(fd)
+                regular = stat.S_ISREG(info.st_mode)
+                size, data = info.st_size, b""
+                if regular and size <= MAX_BYTES:
+                    with os.fdopen(fd, "rb", closefd=False) as handle:
+                        data = handle.read(size + 1)
+                        if len(data) > size:  # it grew since the fstat: at most one byte over the limit
+                            data += handle.read(MAX_BYTES + 1 - len(data))
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            yield name, f"niet te lezen ({exc.strerror})"
+            continue
+        if not regular:  # a directory keeps the text it had when open() refused it
+            what = os.strerror(errno.EISDIR) if stat.S_ISDIR(info.st_mode) else "is geen gewoon bestand"
+            yield name, f"niet te lezen ({what})"
             continue
         if size > MAX_BYTES or len(data) > MAX_BYTES:  # (a file that grew since the fstat: its size)
             big = max(size, len(data))
@@ -365,19 +630,19 @@ def _process_chunk(
     """Apply one chunk. ``bad`` None: raise the first bad file's error (all or nothing); else every
     file stands alone: ``bad[index in chunk]`` gets its error, the others are applied as if each came
     in its own :func:`process_retours` call after the files before it."""
-    parsed: list[tuple[str, bytes, tuple[Any, MessageDef] | RetourInputError]] = []
+    parsed: list[tuple[str, bytes, _Retour | RetourInputError]] = []
     for name, data in chunk:
         try:
             parsed.append((name, data, _read(name, data, today)))
         except RetourInputError as exc:  # raised in input order below
             parsed.append((name, data, exc if bad is None else _detached(exc)))
-    rows = ledger.find_many(conn, [_key(m[0]) for _, _, m in parsed if not isinstance(m, RetourInputError)])
+    rows = ledger.find_many(conn, [r.key for _, _, r in parsed if not isinstance(r, RetourInputError)])
     updates: list[dict[str, Any]] = []
     for index, (name, data, read) in enumerate(parsed):
         try:
             if isinstance(read, RetourInputError):
                 raise read
-            outcome = _apply_one(name, data, *read, rows, seen, strict=bad is not None)
+            outcome = _apply_one(name, data, read, rows, seen, strict=bad is not None)
         except RetourInputError as exc:
             if bad is None:
                 raise
@@ -400,11 +665,17 @@ def _detached(exc: RetourInputError) -> RetourInputError:
     return exc
 
 
+def _key_text(retour: _Retour) -> str:
+    """The heenbericht's BerichtIdentificatie for a clerk's message."""
+    return (
+        f"Afzender {retour.afzender}, Identificatie {retour.identificatie}, Dagtekening {retour.dagtekening}"
+    )
+
+
 def _apply_one(
     name: str,
     data: bytes,
-    message: Any,
-    retour_row: MessageDef,
+    retour: _Retour,
     rows: dict[tuple[str, str, dt.date], Any],
     seen: dict[int, _Applied],
     *,
@@ -415,42 +686,37 @@ def _apply_one(
     same retour under the rule for a stored one (same bytes, or same IdentificatieRetour AND
     DagtekeningRetour), as when each file is its own call; else the same bytes or the same
     IdentificatieRetour (:func:`process_retours`' rule within one batch)."""
-    h = message.header
-    ident = h.bericht_identificatie
-    row = rows.get(_key(message))
-    heen = retour_row.answers
-    key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
-    if row is None or row.bericht != heen:
+    row = rows.get(retour.key)
+    if row is None or row.bericht != retour.answers:
         raise UnknownRetourError(
-            f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+            f"{name}: {retour.bericht} op een onbekend heenbericht ({_key_text(retour)}); niets verwerkt",
             location=name,
         )
-    if message.client is not None:
-        client_bsn = str(message.client.bsn)
-        klass = _klasse(message, retour_row)
-        nummer = getattr(klass, field_name(retour_row.key_element or ""), None)
+    if retour.client is not None:
+        client_bsn, nummer = retour.client
         if client_bsn != row.bsn or nummer != row.eb_start_nummer:
             raise RetourInputError(
                 f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
-                f"{nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
+                f"{nummer}, het heenbericht ({_key_text(retour)}) Bsn {mask_bsn(row.bsn)} / "
                 f"{row.eb_start_nummer}; niets verwerkt",
                 location=name,
             )
-    outcome, codes = _classify(message, retour_row)
-    retour_id = str(h.identificatie_retour)
+    outcome, codes = _outcome(retour.codes)
+    retour_id = retour.identificatie_retour
+    day = retour.dagtekening_retour
     applied = seen.get(row.id)
     same: bool | None
     if applied is not None:
         if strict:
             same = applied.payload == data or (
-                applied.identificatie == retour_id and applied.dagtekening == h.dagtekening_retour
+                applied.identificatie == retour_id and applied.dagtekening == day
             )
         else:
             same = applied.payload == data or applied.identificatie == retour_id
         previous_id, previous_outcome = applied.identificatie, applied.outcome
     elif row.retour_payload is not None:
         same = row.retour_payload == data or (
-            row.retour_identificatie == retour_id and row.retour_dagtekening == h.dagtekening_retour
+            row.retour_identificatie == retour_id and row.retour_dagtekening == day
         )
         previous_id, previous_outcome = row.retour_identificatie, row.outcome
     else:
@@ -458,39 +724,39 @@ def _apply_one(
     if same is not None:
         if not same:
             raise DuplicateRetourError(
-                f"{name}: het heenbericht ({key}) heeft al een andere retour "
+                f"{name}: het heenbericht ({_key_text(retour)}) heeft al een andere retour "
                 f"(IdentificatieRetour {previous_id}); niets verwerkt",
                 location=name,
             )
         dup = RetourOutcome(
             name,
-            message.bericht,
-            str(h.afzender),
-            str(ident.identificatie),
-            ident.dagtekening,
+            retour.bericht,
+            retour.afzender,
+            retour.identificatie,
+            retour.dagtekening,
             previous_outcome,
             codes,
             duplicate=True,
             delivery_id=row.id,
         )
         return dup, None
-    seen[row.id] = _Applied(data, retour_id, h.dagtekening_retour, outcome)
+    seen[row.id] = _Applied(data, retour_id, day, outcome)
     update = {
         "delivery_id": row.id,
         "outcome": outcome,
         "codes": codes,
         "identificatie": retour_id,
-        "dagtekening": h.dagtekening_retour,
+        "dagtekening": day,
         "payload": data,
         "source": name,
         "detail": row.detail,
     }
     new = RetourOutcome(
         name,
-        message.bericht,
-        str(h.afzender),
-        str(ident.identificatie),
-        ident.dagtekening,
+        retour.bericht,
+        retour.afzender,
+        retour.identificatie,
+        retour.dagtekening,
         outcome,
         codes,
         delivery_id=row.id,

@@ -75,7 +75,23 @@ _FIND = sa.select(deliveries).where(
     deliveries.c.identificatie == _B("p_identificatie"),
     deliveries.c.dagtekening == _B("p_dagtekening"),
 )
-_FIND_MANY = sa.select(*(c for c in deliveries.c if c.name != "payload")).where(
+#: the columns applying a retour reads (ieb.ledger.retour): the key, the heenbericht's Bsn, key
+#: element and name, and what a stored retour left (no payloads of the heenbericht, no timestamps)
+_RETOUR_COLUMNS = (
+    "id",
+    "afzender",
+    "identificatie",
+    "dagtekening",
+    "bericht",
+    "bsn",
+    "eb_start_nummer",
+    "outcome",
+    "retour_identificatie",
+    "retour_dagtekening",
+    "retour_payload",
+    "detail",
+)
+_FIND_MANY = sa.select(*(deliveries.c[name] for name in _RETOUR_COLUMNS)).where(
     deliveries.c.afzender == _B("p_afzender"),
     deliveries.c.identificatie.in_(_B("p_identificaties", expanding=True)),
 )
@@ -477,7 +493,10 @@ class Ledger:
     ) -> dict[tuple[str, str, dt.date], Any]:
         """The stored rows of the heenberichten with these BerichtIdentificaties ``(afzender,
         identificatie, dagtekening)``, keyed the same way; unknown keys are absent. One query per
-        Afzender and 500 Identificaties; the heenbericht's own payload is not read."""
+        Afzender and 500 Identificaties. A row has the columns applying a retour reads: id,
+        afzender, identificatie, dagtekening, bericht, bsn, eb_start_nummer, outcome,
+        retour_identificatie, retour_dagtekening, retour_payload, detail (not the heenbericht's
+        payload, its dates or the timestamps)."""
         wanted = set(keys)
         by_afzender: dict[str, set[str]] = {}
         for afzender, identificatie, _ in wanted:
