@@ -153,6 +153,12 @@ def _read(path: Path) -> list[x509.CertificateRevocationList]:
     except OSError as exc:
         raise CrlError(path, f"niet te lezen ({exc.strerror or type(exc).__name__})") from None
     blocks = _PEM_CRL.findall(data) if b"-----BEGIN" in data else None
+    if blocks is not None and data.count(b"-----BEGIN X509 CRL-----") > len(blocks):
+        raise CrlError(
+            path,
+            "geen leesbare CRL (PEM of DER): het PEM-bestand is afgebroken (een 'BEGIN X509 CRL'-blok zonder "
+            "'END X509 CRL'); oplossing: haal de CRL opnieuw op bij de CA",
+        )
     if blocks == []:
         raise CrlError(
             path,

@@ -216,6 +216,12 @@ def test_an_unreadable_environment_variable_gets_a_dutch_lead(
             b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
             "het PEM-bestand bevat geen 'BEGIN X509 CRL'-blok",
         ),
+        # cut off while downloading: the block has no end (not "no BEGIN block")
+        (b"-----BEGIN X509 CRL-----\nMIHsMIGUAgEBMAoGCCqGSM49\n", "het PEM-bestand is afgebroken"),
+        (
+            b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n-----BEGIN X509 CRL-----\nMIHs\n",
+            "het PEM-bestand is afgebroken",
+        ),
     ],
 )
 def test_a_crl_the_parser_refuses_is_named_with_a_dutch_lead_and_what_to_do(
