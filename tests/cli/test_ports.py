@@ -1,6 +1,7 @@
 """Ports another program holds (a shared machine): ``ieb init --simulator`` picks free ones when its
 defaults are taken, ``ieb simulate serve``, ``ieb receive`` and ``ieb demo`` say in Dutch which port
-is taken and where to choose another (no "Address already in use" from the server library)."""
+is taken and where to choose another (no "Address already in use" from the server library); so
+does ``ieb serve``, which checks its ports before it starts."""
 
 from __future__ import annotations
 
@@ -127,6 +128,24 @@ def test_receive_on_a_taken_port_names_it_and_the_setting(
     assert result.exit_code == 2, result.output
     assert f"fout: poort {port} op 127.0.0.1 is al in gebruik door een ander programma" in result.output
     assert "receiver.port in ieb.toml" in result.output
+    assert not ENGLISH.search(result.output), result.output
+
+
+def test_serve_on_a_taken_port_names_it_and_the_setting_in_the_same_words_as_receive(
+    configured: Path, held: list[socket.socket]
+) -> None:
+    s = _hold()
+    assert s is not None
+    held.append(s)
+    port = s.getsockname()[1]
+    toml = configured / "ieb.toml"
+    toml.write_text(re.sub(r"^port = \d+", f"port = {port}", toml.read_text(), count=1, flags=re.M))
+    result = runner.invoke(app, ["serve", "--text-logs"])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"fout: [CONFIG] poort {port} op 127.0.0.1 is al in gebruik door een ander programma" in result.output
+    )
+    assert "receiver.port in ieb.toml (en callback in simulator.toml)" in result.output
     assert not ENGLISH.search(result.output), result.output
 
 
