@@ -27,7 +27,11 @@ def test_help_at_80_columns(command: list[str]) -> None:
 
 def test_choices_are_shown() -> None:
     assert "text|json|junit" in runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "80"}).stdout
-    assert "WMO401|WMO403" in runner.invoke(app, ["build", "--help"], env={"COLUMNS": "80"}).stdout
+    build_help = " ".join(runner.invoke(app, ["build", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    # --bericht takes the heenberichten of every release build writes, not only the default's
+    assert "--bericht WMO401|WMO403|WMO405|WMO407" in build_help
+    assert "WMO401/WMO403 (ieb-1.0) of WMO405/WMO407 (ieb-4.0)" in build_help
+    assert "WMO405: eb_startdatum, eb_stopdatum, kostprijs_bedrag (eurocent)" in build_help
     assert "rsa|ec" in runner.invoke(app, ["certs", "--help"], env={"COLUMNS": "80"}).stdout
     assert (
         "retour|none" in runner.invoke(app, ["simulate", "process", "--help"], env={"COLUMNS": "80"}).stdout
