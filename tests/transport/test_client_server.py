@@ -33,8 +33,7 @@ from ieb.transport.errors import PermanentSendError
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
 from ieb.transport.tls import TlsFiles, client_context
-
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ggk-0210"
+from tests.reference import GGK_REFERENCE, MISSING
 
 
 @pytest.fixture(scope="module")
@@ -314,9 +313,9 @@ def test_request_is_valid_for_the_published_wsdl(pki: TestPki) -> None:
     import zeep
     from lxml import etree
 
-    wsdl = REFERENCE / "ggk0210" / "ggkberichten" / "ggk0210_OntvangAsynchroon_ggkberichten.wsdl"
+    wsdl = GGK_REFERENCE / "ggk0210" / "ggkberichten" / "ggk0210_OntvangAsynchroon_ggkberichten.wsdl"
     if not wsdl.is_file():
-        pytest.skip("published reference WSDL not available")
+        pytest.skip(MISSING)
     client = GgkClient("https://127.0.0.1:1/x", tls=tls(pki, "GGK"))
     di01 = new_di01(b"<x/>", "WMO401", "0363")
     operation, data = client.soap_request(di01)
