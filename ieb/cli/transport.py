@@ -310,7 +310,8 @@ def send_command(
         int | None, typer.Option("--workers", min=1, max=32, help="Verzendthreads.", show_default=False)
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Stop na zoveel seconden.", show_default=False)
+        float | None,
+        typer.Option("--timeout", min=0.1, help="Stop na zoveel seconden.", show_default=False),
     ] = None,
     sign: Annotated[
         bool, typer.Option("--sign", help="WUS 2W-be-S ondertekenen (overschrijft ggk.sign).")
@@ -802,7 +803,7 @@ def demo_command(
         ),
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Verzendthreads.")] = 4,
-    timeout: Annotated[float, typer.Option("--timeout", help="Maximale duur in seconden.")] = 600.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Maximale duur in seconden.")] = 600.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Auditregels op stderr.")] = False,
     release: Annotated[
         str,

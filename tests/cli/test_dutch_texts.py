@@ -81,6 +81,18 @@ def test_send_workers_zero_names_the_range() -> None:
     )
 
 
+@pytest.mark.parametrize("command", ["send", "demo"])
+def test_a_timeout_of_zero_or_less_is_refused_instead_of_ending_at_once(command: str) -> None:
+    """``--timeout -1`` used to end ``ieb send`` at once with exit 0 and nothing sent."""
+    for value in ("-1", "0"):
+        result = runner.invoke(app, [command, "--timeout", value])
+        assert result.exit_code == 2, result.output
+        assert (
+            "fout: Ongeldige waarde voor '--timeout': geef een getal (met een punt: 2.5) van minstens 0.1"
+            in result.output
+        )
+
+
 @pytest.mark.parametrize(
     ("args", "dutch"),
     [
