@@ -135,12 +135,18 @@ def crl_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
             if not found:
-                raise CrlError(path, "de map bevat geen CRL-bestanden")
+                raise CrlError(
+                    path,
+                    "de map bevat geen CRL-bestanden; oplossing: zet de CRL's van de CA's erin "
+                    "(docs/security.md) of haal de map uit de instelling crl",
+                )
             out.extend(found)
         elif path.is_file():
             out.append(path)
         else:
-            raise CrlError(path, "bestand of map bestaat niet")
+            raise CrlError(
+                path, "bestand of map bestaat niet; oplossing: controleer het pad in de instelling crl"
+            )
     return out
 
 

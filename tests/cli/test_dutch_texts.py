@@ -253,6 +253,18 @@ def test_a_crl_the_parser_refuses_is_named_with_a_dutch_lead_and_what_to_do(
     assert english == -1 or english > text.index("technische melding: ")
 
 
+def test_a_crl_folder_without_files_or_a_crl_path_that_does_not_exist_says_what_to_do(tmp_path: Path) -> None:
+    from ieb.transport.revocation import CrlError, load_crls
+
+    (tmp_path / "leeg").mkdir()
+    for name, lead in (("leeg", "de map bevat geen CRL-bestanden"), ("weg", "bestand of map bestaat niet")):
+        with pytest.raises(CrlError) as info:
+            load_crls([tmp_path / name], [])
+        text = str(info.value)
+        assert text.startswith(f"[CONFIG] CRL {tmp_path / name}: {lead}; oplossing: "), text
+        assert "de instelling crl" in text
+
+
 def test_the_wlz_section_is_refused_in_dutch_with_its_own_section_names() -> None:
     from ieb.errors import ConfigurationError
     from ieb.wlz.settings import parse_wlz_settings
