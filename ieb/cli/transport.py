@@ -118,14 +118,11 @@ def init_command(
             raise typer.BadParameter(str(exc), param_hint="--gemeente") from None
     if simulator and not codes:
         raise typer.BadParameter("noem minstens één --gemeente", param_hint="--gemeente")
-    if simulator:  # both servers run on this machine's loopback: ports another program holds are no use
-        if receiver_port == simulator_port:
-            raise typer.BadParameter(
-                f"de ontvanger en de simulator kunnen niet allebei poort {receiver_port} gebruiken",
-                param_hint="--simulator-port",
-            )
-        receiver_port = _loopback_port(ctx, "--receiver-port", receiver_port, avoid=simulator_port)
-        simulator_port = _loopback_port(ctx, "--simulator-port", simulator_port, avoid=receiver_port)
+    if simulator and receiver_port == simulator_port:
+        raise typer.BadParameter(
+            f"de ontvanger en de simulator kunnen niet allebei poort {receiver_port} gebruiken",
+            param_hint="--simulator-port",
+        )
     directory.mkdir(parents=True, exist_ok=True)
     targets = [directory / "ieb.toml"]
     if simulator:
@@ -133,6 +130,9 @@ def init_command(
     existing = [str(p) for p in targets if p.exists()]
     if existing and not force:
         fail(f"bestaat al: {', '.join(existing)} (gebruik --force om te overschrijven)", code=2)
+    if simulator:  # both servers run on this machine's loopback: ports another program holds are no use
+        receiver_port = _loopback_port(ctx, "--receiver-port", receiver_port, avoid=simulator_port)
+        simulator_port = _loopback_port(ctx, "--simulator-port", simulator_port, avoid=receiver_port)
     if not simulator:
         (directory / "ieb.toml").write_text(
             example_toml(

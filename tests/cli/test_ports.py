@@ -83,6 +83,19 @@ def test_init_simulator_keeps_a_taken_port_the_user_chose_with_a_warning(
     assert "--simulator-port" in result.output
 
 
+def test_init_simulator_over_an_existing_folder_refuses_without_port_notes(
+    tmp_path: Path, held: list[socket.socket]
+) -> None:
+    """Nothing is written, so no "de configuratie gebruikt poort ..." before the refusal."""
+    (tmp_path / "ieb.toml").write_text("# van eerder\n")
+    held.extend(s for s in (_hold(8443), _hold(9443)) if s is not None)  # taken either way now
+    result = runner.invoke(app, ["init", "--simulator", "-g", "0363", "--dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"fout: bestaat al: {tmp_path / 'ieb.toml'} (gebruik --force om te overschrijven)" in result.output
+    assert "poort" not in result.output, result.output
+    assert (tmp_path / "ieb.toml").read_text() == "# van eerder\n"
+
+
 def test_init_refuses_one_port_for_both_servers(tmp_path: Path) -> None:
     args = ["init", "--simulator", "-g", "0363", "--dir", str(tmp_path)]
     result = runner.invoke(app, [*args, "--receiver-port", "9443", "--simulator-port", "9443"])
