@@ -617,7 +617,9 @@ def simulate_serve_command(
         Path | None,
         typer.Option("--cert", help="Certificaat van de GGk (met tussen-CA's), PEM.", show_default=False),
     ] = None,
-    key: Annotated[Path | None, typer.Option("--key", help="Private key, PEM.", show_default=False)] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Privésleutel van de GGk, PEM.", show_default=False)
+    ] = None,
     ca: Annotated[
         Path | None, typer.Option("--ca", help="Vertrouwde root(s), PEM.", show_default=False)
     ] = None,

@@ -80,7 +80,15 @@ def test_every_help_screen_is_dutch_plain_text_within_80_columns(command: list[s
     out = result.stdout
     assert out.startswith("Gebruik: ieb"), out
     assert "Toon deze hulp en stop." in out
-    for english in ("Usage:", "Options", "[default", "[required]", "Show this message", "Commands"):
+    for english in (
+        "Usage:",
+        "Options",
+        "[default",
+        "[required]",
+        "Show this message",
+        "Commands",
+        "Private key",
+    ):
         assert english not in out, (english, out)
     assert not re.search(r"<(bool|str|int|float|path|text|list\[[^\]]*\])>", out, re.I), out
     assert not re.search(r"\{[A-Za-z_]+\}", out), out  # one style for arguments: PAD..., BESTAND
