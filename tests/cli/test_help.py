@@ -167,3 +167,11 @@ def test_every_command_has_an_example_that_is_a_real_command(command: list[str])
         assert shown is not root, example
         known = {o for p in shown.params for o in (*p.opts, *p.secondary_opts)}  # type: ignore[attr-defined]
         assert all(w.split("=", 1)[0] in known for w in words if w.startswith("-")), example
+
+
+@pytest.mark.parametrize("command", ["plan", "bijdrage"])
+def test_a_single_file_argument_is_named_bestand(command: str) -> None:
+    """The clerk's commands name their file argument in Dutch (as show, validate and build do)."""
+    out = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
+    assert f"Gebruik: ieb {command} [OPTIES] " in out and "BESTAND" in out.splitlines()[0], out
+    assert "FILE" not in out and "DESIRED" not in out, out
