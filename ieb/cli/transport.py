@@ -303,6 +303,27 @@ def _seed_counters(
 # ------------------------------------------------------------------------------------------ send / serve
 
 
+#: the sender's outcome of one message (:data:`ieb.transport.sender.ResultCallback`) in the words of
+#: the run's summary line
+_OUTCOME_TEXT = {
+    "failed": "geweigerd door de ontvanger",
+    "permanent": "blijvende fout",
+    "pending": "opnieuw klaargezet",
+    "dead": "opgegeven (dead letter)",
+    "lease_lost": "overgenomen door een andere verzender",
+}
+
+
+def outcome_line(referentienummer: str, outcome: str, reason: str | None) -> str:
+    """``ieb send``'s line for a message that was not acknowledged: its referentienummer, the
+    outcome in Dutch and the reason; a message given up says how to send it again (the reason's
+    own hint was written for a retry)."""
+    line = f"{referentienummer}: {_OUTCOME_TEXT.get(outcome, outcome)}: {reason or '-'}"
+    if outcome == "dead":
+        line += f"; niet meer automatisch opnieuw: verhelp de oorzaak en zet het terug met `ieb requeue {referentienummer}`"
+    return line
+
+
 def send_command(
     config: ConfigOption = None,
     db: DbOption = None,
@@ -339,7 +360,7 @@ def send_command(
     def show(msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
         with lock:
             if outcome != "acknowledged":
-                line = f"{msg.referentienummer}: {outcome}: {reason or '-'}"
+                line = outcome_line(msg.referentienummer, outcome, reason)
                 if progress is not None:
                     progress.console.print(line, markup=False, highlight=False)
                 else:
