@@ -238,6 +238,30 @@ def test_an_unreadable_environment_variable_gets_a_dutch_lead(
     assert "IEB_RETRY__WORKERS (retry.workers): geef een geheel getal van 1 tot en met 32" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "where", "english"),
+    [
+        (
+            'gemeenten = ["0363"]\n[retry\n',
+            "op regel 2, kolom 7",
+            "Expected ']' at the end of a table declaration",
+        ),
+        ('gemeenten = ["0363"\n', "aan het eind van het bestand", "Unclosed array"),
+    ],
+)
+def test_a_toml_syntax_error_names_line_and_column_in_dutch_first(
+    tmp_path: Path, text: str, where: str, english: str
+) -> None:
+    from ieb.config import load_config
+    from ieb.errors import ConfigurationError
+
+    path = tmp_path / "ieb.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError) as info:
+        load_config(path)
+    assert f"{path}: geen geldige TOML {where} (tomllib: {english})" in str(info.value), str(info.value)
+
+
 # --------------------------------------------------------------------------------------- CRL files
 
 
