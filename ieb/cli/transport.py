@@ -140,7 +140,8 @@ def init_command(
             )
         )
         _seed_counters(directory, codes, identificatie_vanaf, ebstartnummer_vanaf)
-        typer.echo(f"geschreven: {directory / 'ieb.toml'} (vul organisatie en ggk in)")
+        todo = "organisatie en ggk" if codes else "gemeenten (of geef --gemeente), organisatie en ggk"
+        typer.echo(f"geschreven: {directory / 'ieb.toml'} (vul {todo} in)")
         return
     from ieb.testing.pki import create_test_pki
 

@@ -325,3 +325,13 @@ def test_the_wlz_section_is_refused_in_dutch_with_its_own_section_names() -> Non
     assert "wlz.beleid.bewaartermijn_dagen: geef een geheel getal van hoogstens 36600" in text
     assert "wlz.uplaod: onbekende sleutel, bedoelt u 'upload'? (toegestaan in [wlz]: upload," in text
     assert not ENGLISH.search(text), text
+
+
+def test_init_without_gemeente_says_gemeenten_is_still_to_fill_in(tmp_path: Path) -> None:
+    """``ieb init`` without --gemeente writes ``gemeenten = []``; its last line said only
+    "vul organisatie en ggk in", and ``ieb plan`` then refused every row."""
+    bare = runner.invoke(app, ["init", "--dir", str(tmp_path / "a")])
+    assert bare.exit_code == 0, bare.output
+    assert "(vul gemeenten (of geef --gemeente), organisatie en ggk in)" in bare.output
+    named = runner.invoke(app, ["init", "--dir", str(tmp_path / "b"), "-g", "0363"])
+    assert named.exit_code == 0 and "(vul organisatie en ggk in)" in named.output
