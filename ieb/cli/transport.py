@@ -315,7 +315,7 @@ _OUTCOME_TEXT = {
 }
 
 
-def outcome_line(referentienummer: str, outcome: str, reason: str | None) -> str:
+def _outcome_line(referentienummer: str, outcome: str, reason: str | None) -> str:
     """``ieb send``'s line for a message that was not acknowledged: its referentienummer, the
     outcome in Dutch and the reason; a message given up says how to send it again (the reason's
     own hint was written for a retry)."""
@@ -361,7 +361,7 @@ def send_command(
     def show(msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
         with lock:
             if outcome != "acknowledged":
-                line = outcome_line(msg.referentienummer, outcome, reason)
+                line = _outcome_line(msg.referentienummer, outcome, reason)
                 if progress is not None:
                     progress.console.print(line, markup=False, highlight=False)
                 else:

@@ -96,7 +96,7 @@ def test_a_timeout_of_zero_or_less_is_refused_instead_of_ending_at_once(command:
 def test_ieb_send_names_each_outcome_in_dutch_and_how_to_resend_a_dead_letter() -> None:
     """The per-message lines of ``ieb send`` used the sender's outcome names (pending, dead, ...);
     a dead letter carried the retry's hint ("het bericht blijft open") and nothing else."""
-    from ieb.cli.transport import outcome_line
+    from ieb.cli.transport import _outcome_line
 
     reason = "verbinding verbroken; oplossing: later opnieuw; het bericht blijft open"
     expected = {
@@ -107,12 +107,12 @@ def test_ieb_send_names_each_outcome_in_dutch_and_how_to_resend_a_dead_letter() 
         "lease_lost": "overgenomen door een andere verzender",
     }
     for outcome, dutch in expected.items():
-        line = outcome_line("ref-1", outcome, reason)
+        line = _outcome_line("ref-1", outcome, reason)
         assert line.startswith(f"ref-1: {dutch}: {reason}"), line
-    assert outcome_line("ref-1", "dead", reason).endswith(
+    assert _outcome_line("ref-1", "dead", reason).endswith(
         "; niet meer automatisch opnieuw: verhelp de oorzaak en zet het terug met `ieb requeue ref-1`"
     )
-    assert "requeue" not in outcome_line("ref-1", "pending", reason)
+    assert "requeue" not in _outcome_line("ref-1", "pending", reason)
 
 
 @pytest.mark.parametrize(
