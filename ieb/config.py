@@ -373,6 +373,19 @@ def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
     return default.resolve() if default.is_file() else None
 
 
+def _toml_error_text(text: str) -> str:
+    """tomllib's "Expected ... (at line L, column C)" as " op regel L, kolom C (tomllib: Expected
+    ...)": the place in Dutch first, the parser's English text after it."""
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
+    if found:
+        return f" op regel {found[1]}, kolom {found[2]} (tomllib: {text[: found.start()]})"
+    if text.endswith("(at end of document)"):
+        return (
+            f" aan het eind van het bestand (tomllib: {text.removesuffix('(at end of document)').rstrip()})"
+        )
+    return f" (tomllib: {text})"
+
+
 def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any:
     if path is not None:
         try:
@@ -383,7 +396,7 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
             ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(
-                f"{path}: geen geldige TOML: {exc}", code="CONFIG", location=str(path)
+                f"{path}: geen geldige TOML{_toml_error_text(str(exc))}", code="CONFIG", location=str(path)
             ) from exc
     bound = type(cls.__name__, (cls,), {"_toml": path, "__module__": cls.__module__})
     try:

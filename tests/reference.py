@@ -14,3 +14,6 @@ REFERENCE = Path(os.environ.get("IEB_REFERENCE_DIR", ROOT.parent / "shared" / "r
 IEB_REFERENCE = REFERENCE / "ieb-1.0"
 GGK_REFERENCE = REFERENCE / "ggk-0210"
 RAPPORT_REFERENCE = REFERENCE / "validatie-rapport-1.1"
+
+#: the reason a test skips without them: where they were looked for and how to point elsewhere
+MISSING = f"published reference files not found in {REFERENCE} (set IEB_REFERENCE_DIR)"

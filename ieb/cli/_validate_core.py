@@ -488,10 +488,7 @@ def junit(results: list[dict[str, Any]]) -> str:
             issues += payload["issues"]
         lines.append(f"    <testcase name={name} classname={classname}>")
         codes = ", ".join(i["code"] for i in issues)
-        body = "\n".join(
-            f"{i['code']} (retourcode {i['retourcode']}, niveau {i['level']}) {i['location'] or ''}: {i['message']}"
-            for i in issues
-        )
+        body = "\n".join(f"{_issue_head(i)}: {i['message']}" for i in issues)
         lines.append(f'      <failure message={quoteattr(codes)} type="ieb">{escape(body)}</failure>')
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>"]
@@ -524,14 +521,20 @@ class Paint:
         return self._wrap("31", text)
 
 
+def _issue_head(i: dict[str, Any], paint: Paint | None = None) -> str:
+    """``CODE (retourcode R, niveau N[, bron B])[ LOCATION]`` of one finding: "geen retourcode" for
+    a code without one, nothing after the bracket when it has no location."""
+    rc = f"retourcode {i['retourcode']}" if i["retourcode"] else "geen retourcode"
+    source = f", bron {i['source']}" if i.get("source") else ""  # --dvs: ieb, dvs or ieb+dvs
+    code = paint.bold(i["code"]) if paint is not None else i["code"]
+    where = f" {i['location']}" if i["location"] else ""
+    return f"{code} ({rc}, niveau {i['level']}{source}){where}"
+
+
 def _issue_lines(issues: list[dict[str, Any]], paint: Paint, indent: str = "    ") -> list[str]:
     lines = []
     for i in issues:
-        rc = f"retourcode {i['retourcode']}" if i["retourcode"] else "geen retourcode"
-        source = f", bron {i['source']}" if i.get("source") else ""  # --dvs: ieb, dvs or ieb+dvs
-        lines.append(
-            f"{indent}{paint.bold(i['code'])} ({rc}, niveau {i['level']}{source}) {i['location'] or ''}"
-        )
+        lines.append(f"{indent}{_issue_head(i, paint)}")
         lines.append(f"{indent}    {i['message']}")
     return lines
 

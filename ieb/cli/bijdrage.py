@@ -27,7 +27,8 @@ def bijdrage(
     file: Annotated[
         Path,
         typer.Argument(
-            help="JSON-bestand met gemeente, huishouden, voorzieningen, van en tot ('-' leest stdin)."
+            metavar="BESTAND",
+            help="JSON-bestand met gemeente, huishouden, voorzieningen, van en tot ('-' leest stdin).",
         ),
     ],
     format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text of json.")] = "text",
@@ -62,7 +63,7 @@ def _read_request(file: Path) -> str:
         raw = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
     else:
         if not file.is_file():
-            raise typer.BadParameter(f"{file} bestaat niet of is geen bestand", param_hint="FILE")
+            raise typer.BadParameter(f"{file} bestaat niet of is geen bestand", param_hint="BESTAND")
         with file.open("rb") as handle:
             raw = handle.read(MAX_REQUEST_BYTES + 1)
     if len(raw) > MAX_REQUEST_BYTES:

@@ -196,7 +196,18 @@ def _show_status(config: Path | None, as_json: bool) -> None:
     o = cfg.organisatie
     cert_path, ca_path = cfg.resolve(o.cert), cfg.resolve(o.ca)
     if cert_path is None or ca_path is None:
-        raise fail("ontbreekt in ieb.toml: organisatie.cert en organisatie.ca", code=2)
+        if cfg.source is None:
+            raise fail(
+                f"geen ieb.toml gevonden (niet in {Path.cwd()}, geen --config of IEB_CONFIG); maak er een "
+                "met `ieb init` of geef --config (nodig: organisatie.cert en organisatie.ca)",
+                code=2,
+            )
+        missing = [
+            name
+            for name, path in (("organisatie.cert", cert_path), ("organisatie.ca", ca_path))
+            if path is None
+        ]
+        raise fail(f"ontbreekt in ieb.toml: {' en '.join(missing)}", code=2)
     now = dt.datetime.now(dt.UTC)
     loaded = []
     for setting, path in (("organisatie.cert", cert_path), ("organisatie.ca", ca_path)):
@@ -306,7 +317,11 @@ def _status_text(report: dict[str, Any]) -> str:
         if c["root"]:
             return "root (staat niet op een CRL)"
         if c["ingetrokken"] is None:
-            return "niet te beoordelen: geen CRL van de uitgever" if report["crl_ingesteld"] else "-"
+            return (
+                "niet te beoordelen: geen CRL van de uitgever"
+                if report["crl_ingesteld"]
+                else "niet gecontroleerd"
+            )
         state = "INGETROKKEN" if c["ingetrokken"] else "niet ingetrokken"
         return f"{state} volgens {Path(c['crl']).name}"
 
@@ -352,6 +367,10 @@ def _status_text(report: dict[str, Any]) -> str:
         lines.append(
             "Uitkomst: niets ingetrokken, maar niet elke CA heeft een CRL; voeg de ontbrekende CRL's toe "
             "aan [tls] crl (zonder CRL weigert de handshake die certificaten)."
+        )
+    elif not report["crl_ingesteld"]:
+        lines.append(
+            "Uitkomst: intrekking niet gecontroleerd; stel de CRL's in met [tls] crl (docs/security.md)."
         )
     else:
         lines.append("Uitkomst: niets ingetrokken.")

@@ -64,7 +64,9 @@ def plan_command(
     desired: Annotated[
         Path | None,
         typer.Argument(
-            help="Gewenste situatie: CSV, JSON of JSON-lines (zie docs/exchange.md).", show_default=False
+            metavar="BESTAND",
+            help="Gewenste situatie: CSV, JSON of JSON-lines (zie docs/exchange.md).",
+            show_default=False,
         ),
     ] = None,
     iwmo: Annotated[
@@ -116,14 +118,14 @@ def plan_command(
 
     if iwmo:
         if desired is not None:
-            raise usage_error("geef geen bestand DESIRED samen met --iwmo", "DESIRED")
+            raise usage_error("geef geen BESTAND samen met --iwmo", "BESTAND")
         from ieb.cli.iwmo import desired_file_for
 
         desired = desired_file_for(config, db)
     elif desired is None:
-        raise usage_error("geef een bestand met de gewenste situatie (DESIRED) of --iwmo", "DESIRED")
+        raise usage_error("geef een BESTAND met de gewenste situatie of --iwmo", "BESTAND")
     if not desired.is_file():
-        raise usage_error(f"{desired} bestaat niet of is geen bestand", "DESIRED")
+        raise usage_error(f"{desired} bestaat niet of is geen bestand", "BESTAND")
     if gemeente is not None:
         try:
             Gemeentecode(gemeente)

@@ -118,14 +118,11 @@ def init_command(
             raise typer.BadParameter(str(exc), param_hint="--gemeente") from None
     if simulator and not codes:
         raise typer.BadParameter("noem minstens één --gemeente", param_hint="--gemeente")
-    if simulator:  # both servers run on this machine's loopback: ports another program holds are no use
-        if receiver_port == simulator_port:
-            raise typer.BadParameter(
-                f"de ontvanger en de simulator kunnen niet allebei poort {receiver_port} gebruiken",
-                param_hint="--simulator-port",
-            )
-        receiver_port = _loopback_port(ctx, "--receiver-port", receiver_port, avoid=simulator_port)
-        simulator_port = _loopback_port(ctx, "--simulator-port", simulator_port, avoid=receiver_port)
+    if simulator and receiver_port == simulator_port:
+        raise typer.BadParameter(
+            f"de ontvanger en de simulator kunnen niet allebei poort {receiver_port} gebruiken",
+            param_hint="--simulator-port",
+        )
     directory.mkdir(parents=True, exist_ok=True)
     targets = [directory / "ieb.toml"]
     if simulator:
@@ -133,6 +130,9 @@ def init_command(
     existing = [str(p) for p in targets if p.exists()]
     if existing and not force:
         fail(f"bestaat al: {', '.join(existing)} (gebruik --force om te overschrijven)", code=2)
+    if simulator:  # both servers run on this machine's loopback: ports another program holds are no use
+        receiver_port = _loopback_port(ctx, "--receiver-port", receiver_port, avoid=simulator_port)
+        simulator_port = _loopback_port(ctx, "--simulator-port", simulator_port, avoid=receiver_port)
     if not simulator:
         (directory / "ieb.toml").write_text(
             example_toml(
@@ -140,7 +140,8 @@ def init_command(
             )
         )
         _seed_counters(directory, codes, identificatie_vanaf, ebstartnummer_vanaf)
-        typer.echo(f"geschreven: {directory / 'ieb.toml'} (vul organisatie en ggk in)")
+        todo = "organisatie en ggk" if codes else "gemeenten (of geef --gemeente), organisatie en ggk"
+        typer.echo(f"geschreven: {directory / 'ieb.toml'} (vul {todo} in)")
         return
     from ieb.testing.pki import create_test_pki
 
@@ -303,6 +304,27 @@ def _seed_counters(
 # ------------------------------------------------------------------------------------------ send / serve
 
 
+#: the sender's outcome of one message (:data:`ieb.transport.sender.ResultCallback`) in the words of
+#: the run's summary line
+_OUTCOME_TEXT = {
+    "failed": "geweigerd door de ontvanger",
+    "permanent": "blijvende fout",
+    "pending": "opnieuw klaargezet",
+    "dead": "opgegeven (dead letter)",
+    "lease_lost": "overgenomen door een andere verzender",
+}
+
+
+def _outcome_line(referentienummer: str, outcome: str, reason: str | None) -> str:
+    """``ieb send``'s line for a message that was not acknowledged: its referentienummer, the
+    outcome in Dutch and the reason; a message given up says how to send it again (the reason's
+    own hint was written for a retry)."""
+    line = f"{referentienummer}: {_OUTCOME_TEXT.get(outcome, outcome)}: {reason or '-'}"
+    if outcome == "dead":
+        line += f"; niet meer automatisch opnieuw: verhelp de oorzaak en zet het terug met `ieb requeue {referentienummer}`"
+    return line
+
+
 def send_command(
     config: ConfigOption = None,
     db: DbOption = None,
@@ -310,7 +332,8 @@ def send_command(
         int | None, typer.Option("--workers", min=1, max=32, help="Verzendthreads.", show_default=False)
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Stop na zoveel seconden.", show_default=False)
+        float | None,
+        typer.Option("--timeout", min=0.1, help="Stop na zoveel seconden.", show_default=False),
     ] = None,
     sign: Annotated[
         bool, typer.Option("--sign", help="WUS 2W-be-S ondertekenen (overschrijft ggk.sign).")
@@ -338,7 +361,7 @@ def send_command(
     def show(msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
         with lock:
             if outcome != "acknowledged":
-                line = f"{msg.referentienummer}: {outcome}: {reason or '-'}"
+                line = _outcome_line(msg.referentienummer, outcome, reason)
                 if progress is not None:
                     progress.console.print(line, markup=False, highlight=False)
                 else:
@@ -616,7 +639,9 @@ def simulate_serve_command(
         Path | None,
         typer.Option("--cert", help="Certificaat van de GGk (met tussen-CA's), PEM.", show_default=False),
     ] = None,
-    key: Annotated[Path | None, typer.Option("--key", help="Private key, PEM.", show_default=False)] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Privésleutel van de GGk, PEM.", show_default=False)
+    ] = None,
     ca: Annotated[
         Path | None, typer.Option("--ca", help="Vertrouwde root(s), PEM.", show_default=False)
     ] = None,
@@ -802,7 +827,7 @@ def demo_command(
         ),
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Verzendthreads.")] = 4,
-    timeout: Annotated[float, typer.Option("--timeout", help="Maximale duur in seconden.")] = 600.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Maximale duur in seconden.")] = 600.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Auditregels op stderr.")] = False,
     release: Annotated[
         str,

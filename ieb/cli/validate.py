@@ -9,12 +9,14 @@ import typer
 
 from ieb.cli._common import COMMAND, parse_today, print_problems, usage_error
 from ieb.conformance.verdict import is_envelope
-from ieb.releases import DEFAULT_RELEASE, get_pack
+from ieb.releases import DEFAULT_RELEASE, default_registry, get_pack
 from ieb.releases.pack import klasse_columns as build_columns_of
 
 #: the release ``ieb build`` writes and ``ieb show`` uses for its examples
 _PACK = get_pack(DEFAULT_RELEASE)
-_HEEN_METAVAR = "|".join(m.name for m in _PACK.heen())
+#: the releases ``ieb build --release`` writes (those with a delivery), default release first
+_BUILD_PACKS = [_PACK, *(p for p in default_registry if p.delivery is not None and p is not _PACK)]
+_HEEN_METAVAR = "|".join(m.name for p in _BUILD_PACKS for m in p.heen())
 
 if TYPE_CHECKING:  # pragma: no cover
     from lxml import etree
@@ -71,7 +73,9 @@ def validate(
     ] = False,
     revision: Annotated[
         str | None,
-        typer.Option(help="Revisie van iEb 1.0 (1.0.2, 1.0.3); standaard die op de Dagtekening gold."),
+        typer.Option(
+            help="Revisie van iEb 1.0 (1.0.2, 1.0.3), alleen voor iEb 1.0-bestanden; standaard die op de Dagtekening gold."
+        ),
     ] = None,
     heen: Annotated[
         Path | None,
@@ -398,7 +402,10 @@ def build(
     ),
     bericht: Annotated[
         str | None,
-        typer.Option(metavar=_HEEN_METAVAR, help="Soort bericht voor regels zonder kolom 'bericht'."),
+        typer.Option(
+            metavar=_HEEN_METAVAR,
+            help="Soort bericht (van de release) voor regels zonder kolom 'bericht'.",
+        ),
     ] = None,
     today: Annotated[
         str | None,
@@ -417,7 +424,7 @@ def build(
 ) -> None:
     """Schrijf heenberichten van een release uit een tabel; bij één foute regel wordt niets geschreven.
 
-    Standaard {heen_slash} (ieb-1.0; andere release: --release). Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); {columns}. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
+    Berichten: {releases}; de release komt uit --release, anders uit ieb.toml, anders {default}. Kolommen: bericht, afzender, identificatie, dagtekening (JJJJ-MM-DD), bsn, eb_start_nummer, status (1, 2 of 3; standaard 1); {columns}. Excel-CSV (Windows-1252, ;) wordt herkend. Alle foute regels worden in één keer gemeld, met regelnummer en kolom.
 
     Exitcode 0: geschreven; 1: fouten in de invoer (niets geschreven); 2: verkeerd gebruik.
 
@@ -498,9 +505,9 @@ def _heen_names(release: str) -> list[str]:
 
 
 def _columns_text() -> str:
-    """Per heenbericht of the default release its own columns (``ieb build --help``)."""
+    """Per heenbericht of every release ``ieb build`` writes its own columns (``ieb build --help``)."""
     parts = []
-    for row in _PACK.heen():
+    for row in (m for p in _BUILD_PACKS for m in p.heen()):
         own = [c for c in build_columns_of(row) if c]
         shown = ", ".join(f"{c} (eurocent)" if c.endswith("_bedrag") else c for c in own)
         parts.append(f"{row.name}: {shown}")
@@ -508,7 +515,9 @@ def _columns_text() -> str:
 
 
 build.__doc__ = (build.__doc__ or "").format(
-    heen_slash="/".join(m.name for m in _PACK.heen()), columns=_columns_text()
+    releases=" of ".join(f"{'/'.join(m.name for m in p.heen())} ({p.name})" for p in _BUILD_PACKS),
+    default=_PACK.name,
+    columns=_columns_text(),
 )
 show.__doc__ = (show.__doc__ or "").format(retour=_PACK.retours()[-1].name)
 

@@ -299,10 +299,15 @@ def create_app(
                         kwargs["revision"] = level = on_day
                         verdict = await run_in_threadpool(lambda: check_bytes(data, name=name, **kwargs))
             except ConfigurationError as exc:
-                # a patch level of another release than the file's: unsupported for this file (DVS: 400)
                 return problem(400 if override is not None else 422, mask_bsns(str(exc)))
             except (IebError, ValueError, KeyError) as exc:
                 return problem(422, mask_bsns(str(exc)))
+        if override is not None:
+            # a patch level of another release than the file's (validate_bytes: the REVISIE finding)
+            # is unsupported for this file: the DVS answers 400, not a rapport
+            other = next((i for i in verdict.row["issues"] if i["code"] == "REVISIE"), None)
+            if other is not None:
+                return problem(400, mask_bsns(other["message"]))
         headers = {"X-Ieb-Valid": "true" if verdict.valid else "false"}
         if level:
             headers["X-Ieb-Patch"] = level

@@ -100,12 +100,18 @@ def preflight(exchange: Exchange, *, receive: bool = True) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            cause = "al in gebruik" if exc.errno in (98, 48, 10048) else "niet te gebruiken"
-            raise ConfigurationError(
-                f"poort {port} op {host} is {cause} ({setting}); oplossing: stop het andere proces "
-                f"(draait `ieb serve` al?) of kies een andere {setting} ({exc.strerror})",
-                code="CONFIG",
-            ) from None
+            if exc.errno in (98, 48, 10048):  # address in use: Linux, macOS, Windows
+                text = (
+                    f"poort {port} op {host} is al in gebruik door een ander programma (draait `ieb serve` "
+                    f"al?); oplossing: stop dat programma, of kies een andere poort: {setting} in ieb.toml"
+                    + (" (en callback in simulator.toml)" if setting == "receiver.port" else "")
+                )
+            else:  # the system's own words (English) only after the Dutch, marked as technical
+                text = (
+                    f"poort {port} op {host} is niet te gebruiken ({setting}); oplossing: kies een andere "
+                    f"{setting} of een ander adres (technische melding: {exc.strerror})"
+                )
+            raise ConfigurationError(text, code="CONFIG") from None
         finally:
             probe.close()
 

@@ -711,6 +711,12 @@ def _connection_error(exc: BaseException, text: str, ctx: dict[str, Any]) -> Tra
     elif "timed out" in text:
         message = f"GGk niet bereikbaar: time-out bij {endpoint}"
         hint = "controleer of de GGk draait en ggk.endpoint klopt (firewall, proxy)"
+    elif "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        # an answer that is no TLS at all: plain HTTP, or another program holds the GGk's port
+        message = (
+            f"op {endpoint} antwoordt geen TLS-server (gewone HTTP, of een ander programma op die poort?)"
+        )
+        hint = "controleer host en poort in ggk.endpoint: de GGk (of `ieb simulate serve`) spreekt https"
     else:
         return TransientSendError(
             f"verbinding met {endpoint} verbroken",

@@ -135,12 +135,18 @@ def crl_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
             if not found:
-                raise CrlError(path, "de map bevat geen CRL-bestanden")
+                raise CrlError(
+                    path,
+                    "de map bevat geen CRL-bestanden; oplossing: zet de CRL's van de CA's erin "
+                    "(docs/security.md) of haal de map uit de instelling crl",
+                )
             out.extend(found)
         elif path.is_file():
             out.append(path)
         else:
-            raise CrlError(path, "bestand of map bestaat niet")
+            raise CrlError(
+                path, "bestand of map bestaat niet; oplossing: controleer het pad in de instelling crl"
+            )
     return out
 
 
@@ -153,6 +159,12 @@ def _read(path: Path) -> list[x509.CertificateRevocationList]:
     except OSError as exc:
         raise CrlError(path, f"niet te lezen ({exc.strerror or type(exc).__name__})") from None
     blocks = _PEM_CRL.findall(data) if b"-----BEGIN" in data else None
+    if blocks is not None and data.count(b"-----BEGIN X509 CRL-----") > len(blocks):
+        raise CrlError(
+            path,
+            "geen leesbare CRL (PEM of DER): het PEM-bestand is afgebroken (een 'BEGIN X509 CRL'-blok zonder "
+            "'END X509 CRL'); oplossing: haal de CRL opnieuw op bij de CA",
+        )
     if blocks == []:
         raise CrlError(
             path,

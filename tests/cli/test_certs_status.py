@@ -45,6 +45,12 @@ def test_without_crls_it_says_revocation_is_not_checked(folder: Path) -> None:
     report = json.loads(_status("--json")[1])
     assert report["crl_ingesteld"] is False and report["crls"] == []
     assert [c["ingetrokken"] for c in report["eigen_keten"]] == [None, None, None]
+    # nothing was checked, so the verdict does not say "niets ingetrokken"
+    assert "niets ingetrokken" not in out
+    assert out.rstrip().endswith(
+        "Uitkomst: intrekking niet gecontroleerd; stel de CRL's in met [tls] crl (docs/security.md)."
+    )
+    assert re.search(r"0363\.ieb\.test \(serienummer [0-9a-f]+\): niet gecontroleerd\n", out), out
 
 
 def test_each_crl_is_listed_with_its_next_update_and_nothing_is_revoked(folder: Path) -> None:
@@ -120,3 +126,17 @@ def test_a_configuration_without_certificates_or_with_a_bad_one_is_named(folder:
     (folder / "leeg.toml").write_text('gemeenten = ["0363"]\n')
     code, out = _status("--config", "leeg.toml")
     assert code == 2 and "ontbreekt in ieb.toml: organisatie.cert en organisatie.ca" in out
+    (folder / "half.toml").write_text('[organisatie]\ncert = "pki/0363/chain.pem"\n')
+    code, out = _status("--config", "half.toml")
+    assert code == 2 and "fout: ontbreekt in ieb.toml: organisatie.ca\n" in out
+
+
+def test_without_any_ieb_toml_it_says_none_was_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in __import__("os").environ if k.upper().startswith("IEB_")]:
+        monkeypatch.delenv(key)
+    for extra in ((), ("--json",)):
+        code, out = _status(*extra)
+        assert code == 2
+        assert f"fout: geen ieb.toml gevonden (niet in {tmp_path}, geen --config of IEB_CONFIG)" in out, out
+        assert "ieb init" in out and "ontbreekt in ieb.toml" not in out

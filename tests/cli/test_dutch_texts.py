@@ -81,6 +81,40 @@ def test_send_workers_zero_names_the_range() -> None:
     )
 
 
+@pytest.mark.parametrize("command", ["send", "demo"])
+def test_a_timeout_of_zero_or_less_is_refused_instead_of_ending_at_once(command: str) -> None:
+    """``--timeout -1`` used to end ``ieb send`` at once with exit 0 and nothing sent."""
+    for value in ("-1", "0"):
+        result = runner.invoke(app, [command, "--timeout", value])
+        assert result.exit_code == 2, result.output
+        assert (
+            "fout: Ongeldige waarde voor '--timeout': geef een getal (met een punt: 2.5) van minstens 0.1"
+            in result.output
+        )
+
+
+def test_ieb_send_names_each_outcome_in_dutch_and_how_to_resend_a_dead_letter() -> None:
+    """The per-message lines of ``ieb send`` used the sender's outcome names (pending, dead, ...);
+    a dead letter carried the retry's hint ("het bericht blijft open") and nothing else."""
+    from ieb.cli.transport import _outcome_line
+
+    reason = "verbinding verbroken; oplossing: later opnieuw; het bericht blijft open"
+    expected = {
+        "failed": "geweigerd door de ontvanger",
+        "permanent": "blijvende fout",
+        "pending": "opnieuw klaargezet",
+        "dead": "opgegeven (dead letter)",
+        "lease_lost": "overgenomen door een andere verzender",
+    }
+    for outcome, dutch in expected.items():
+        line = _outcome_line("ref-1", outcome, reason)
+        assert line.startswith(f"ref-1: {dutch}: {reason}"), line
+    assert _outcome_line("ref-1", "dead", reason).endswith(
+        "; niet meer automatisch opnieuw: verhelp de oorzaak en zet het terug met `ieb requeue ref-1`"
+    )
+    assert "requeue" not in _outcome_line("ref-1", "pending", reason)
+
+
 @pytest.mark.parametrize(
     ("args", "dutch"),
     [
@@ -204,6 +238,30 @@ def test_an_unreadable_environment_variable_gets_a_dutch_lead(
     assert "IEB_RETRY__WORKERS (retry.workers): geef een geheel getal van 1 tot en met 32" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "where", "english"),
+    [
+        (
+            'gemeenten = ["0363"]\n[retry\n',
+            "op regel 2, kolom 7",
+            "Expected ']' at the end of a table declaration",
+        ),
+        ('gemeenten = ["0363"\n', "aan het eind van het bestand", "Unclosed array"),
+    ],
+)
+def test_a_toml_syntax_error_names_line_and_column_in_dutch_first(
+    tmp_path: Path, text: str, where: str, english: str
+) -> None:
+    from ieb.config import load_config
+    from ieb.errors import ConfigurationError
+
+    path = tmp_path / "ieb.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError) as info:
+        load_config(path)
+    assert f"{path}: geen geldige TOML {where} (tomllib: {english})" in str(info.value), str(info.value)
+
+
 # --------------------------------------------------------------------------------------- CRL files
 
 
@@ -215,6 +273,12 @@ def test_an_unreadable_environment_variable_gets_a_dutch_lead(
         (
             b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
             "het PEM-bestand bevat geen 'BEGIN X509 CRL'-blok",
+        ),
+        # cut off while downloading: the block has no end (not "no BEGIN block")
+        (b"-----BEGIN X509 CRL-----\nMIHsMIGUAgEBMAoGCCqGSM49\n", "het PEM-bestand is afgebroken"),
+        (
+            b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n-----BEGIN X509 CRL-----\nMIHs\n",
+            "het PEM-bestand is afgebroken",
         ),
     ],
 )
@@ -235,6 +299,18 @@ def test_a_crl_the_parser_refuses_is_named_with_a_dutch_lead_and_what_to_do(
     assert english == -1 or english > text.index("technische melding: ")
 
 
+def test_a_crl_folder_without_files_or_a_crl_path_that_does_not_exist_says_what_to_do(tmp_path: Path) -> None:
+    from ieb.transport.revocation import CrlError, load_crls
+
+    (tmp_path / "leeg").mkdir()
+    for name, lead in (("leeg", "de map bevat geen CRL-bestanden"), ("weg", "bestand of map bestaat niet")):
+        with pytest.raises(CrlError) as info:
+            load_crls([tmp_path / name], [])
+        text = str(info.value)
+        assert text.startswith(f"[CONFIG] CRL {tmp_path / name}: {lead}; oplossing: "), text
+        assert "de instelling crl" in text
+
+
 def test_the_wlz_section_is_refused_in_dutch_with_its_own_section_names() -> None:
     from ieb.errors import ConfigurationError
     from ieb.wlz.settings import parse_wlz_settings
@@ -249,3 +325,13 @@ def test_the_wlz_section_is_refused_in_dutch_with_its_own_section_names() -> Non
     assert "wlz.beleid.bewaartermijn_dagen: geef een geheel getal van hoogstens 36600" in text
     assert "wlz.uplaod: onbekende sleutel, bedoelt u 'upload'? (toegestaan in [wlz]: upload," in text
     assert not ENGLISH.search(text), text
+
+
+def test_init_without_gemeente_says_gemeenten_is_still_to_fill_in(tmp_path: Path) -> None:
+    """``ieb init`` without --gemeente writes ``gemeenten = []``; its last line said only
+    "vul organisatie en ggk in", and ``ieb plan`` then refused every row."""
+    bare = runner.invoke(app, ["init", "--dir", str(tmp_path / "a")])
+    assert bare.exit_code == 0, bare.output
+    assert "(vul gemeenten (of geef --gemeente), organisatie en ggk in)" in bare.output
+    named = runner.invoke(app, ["init", "--dir", str(tmp_path / "b"), "-g", "0363"])
+    assert named.exit_code == 0 and "(vul organisatie en ggk in)" in named.output

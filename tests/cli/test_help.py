@@ -27,7 +27,11 @@ def test_help_at_80_columns(command: list[str]) -> None:
 
 def test_choices_are_shown() -> None:
     assert "text|json|junit" in runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "80"}).stdout
-    assert "WMO401|WMO403" in runner.invoke(app, ["build", "--help"], env={"COLUMNS": "80"}).stdout
+    build_help = " ".join(runner.invoke(app, ["build", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    # --bericht takes the heenberichten of every release build writes, not only the default's
+    assert "--bericht WMO401|WMO403|WMO405|WMO407" in build_help
+    assert "WMO401/WMO403 (ieb-1.0) of WMO405/WMO407 (ieb-4.0)" in build_help
+    assert "WMO405: eb_startdatum, eb_stopdatum, kostprijs_bedrag (eurocent)" in build_help
     assert "rsa|ec" in runner.invoke(app, ["certs", "--help"], env={"COLUMNS": "80"}).stdout
     assert (
         "retour|none" in runner.invoke(app, ["simulate", "process", "--help"], env={"COLUMNS": "80"}).stdout
@@ -76,7 +80,15 @@ def test_every_help_screen_is_dutch_plain_text_within_80_columns(command: list[s
     out = result.stdout
     assert out.startswith("Gebruik: ieb"), out
     assert "Toon deze hulp en stop." in out
-    for english in ("Usage:", "Options", "[default", "[required]", "Show this message", "Commands"):
+    for english in (
+        "Usage:",
+        "Options",
+        "[default",
+        "[required]",
+        "Show this message",
+        "Commands",
+        "Private key",
+    ):
         assert english not in out, (english, out)
     assert not re.search(r"<(bool|str|int|float|path|text|list\[[^\]]*\])>", out, re.I), out
     assert not re.search(r"\{[A-Za-z_]+\}", out), out  # one style for arguments: PAD..., BESTAND
@@ -155,3 +167,11 @@ def test_every_command_has_an_example_that_is_a_real_command(command: list[str])
         assert shown is not root, example
         known = {o for p in shown.params for o in (*p.opts, *p.secondary_opts)}  # type: ignore[attr-defined]
         assert all(w.split("=", 1)[0] in known for w in words if w.startswith("-")), example
+
+
+@pytest.mark.parametrize("command", ["plan", "bijdrage"])
+def test_a_single_file_argument_is_named_bestand(command: str) -> None:
+    """The clerk's commands name their file argument in Dutch (as show, validate and build do)."""
+    out = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
+    assert f"Gebruik: ieb {command} [OPTIES] " in out and "BESTAND" in out.splitlines()[0], out
+    assert "FILE" not in out and "DESIRED" not in out, out

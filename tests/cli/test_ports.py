@@ -1,6 +1,7 @@
 """Ports another program holds (a shared machine): ``ieb init --simulator`` picks free ones when its
 defaults are taken, ``ieb simulate serve``, ``ieb receive`` and ``ieb demo`` say in Dutch which port
-is taken and where to choose another (no "Address already in use" from the server library)."""
+is taken and where to choose another (no "Address already in use" from the server library); so
+does ``ieb serve``, which checks its ports before it starts."""
 
 from __future__ import annotations
 
@@ -82,6 +83,19 @@ def test_init_simulator_keeps_a_taken_port_the_user_chose_with_a_warning(
     assert "--simulator-port" in result.output
 
 
+def test_init_simulator_over_an_existing_folder_refuses_without_port_notes(
+    tmp_path: Path, held: list[socket.socket]
+) -> None:
+    """Nothing is written, so no "de configuratie gebruikt poort ..." before the refusal."""
+    (tmp_path / "ieb.toml").write_text("# van eerder\n")
+    held.extend(s for s in (_hold(8443), _hold(9443)) if s is not None)  # taken either way now
+    result = runner.invoke(app, ["init", "--simulator", "-g", "0363", "--dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"fout: bestaat al: {tmp_path / 'ieb.toml'} (gebruik --force om te overschrijven)" in result.output
+    assert "poort" not in result.output, result.output
+    assert (tmp_path / "ieb.toml").read_text() == "# van eerder\n"
+
+
 def test_init_refuses_one_port_for_both_servers(tmp_path: Path) -> None:
     args = ["init", "--simulator", "-g", "0363", "--dir", str(tmp_path)]
     result = runner.invoke(app, [*args, "--receiver-port", "9443", "--simulator-port", "9443"])
@@ -127,6 +141,24 @@ def test_receive_on_a_taken_port_names_it_and_the_setting(
     assert result.exit_code == 2, result.output
     assert f"fout: poort {port} op 127.0.0.1 is al in gebruik door een ander programma" in result.output
     assert "receiver.port in ieb.toml" in result.output
+    assert not ENGLISH.search(result.output), result.output
+
+
+def test_serve_on_a_taken_port_names_it_and_the_setting_in_the_same_words_as_receive(
+    configured: Path, held: list[socket.socket]
+) -> None:
+    s = _hold()
+    assert s is not None
+    held.append(s)
+    port = s.getsockname()[1]
+    toml = configured / "ieb.toml"
+    toml.write_text(re.sub(r"^port = \d+", f"port = {port}", toml.read_text(), count=1, flags=re.M))
+    result = runner.invoke(app, ["serve", "--text-logs"])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"fout: [CONFIG] poort {port} op 127.0.0.1 is al in gebruik door een ander programma" in result.output
+    )
+    assert "receiver.port in ieb.toml (en callback in simulator.toml)" in result.output
     assert not ENGLISH.search(result.output), result.output
 
 

@@ -115,11 +115,11 @@ def test_generic_release_is_shown_with_release_dir() -> None:
 
 
 def test_fo01_shows_the_error_code_with_its_meaning() -> None:
-    from tests.reference import GGK_REFERENCE
+    from tests.reference import GGK_REFERENCE, MISSING
 
     fo01 = GGK_REFERENCE / "examples" / "Fo01.xml"
     if not fo01.is_file():
-        pytest.skip("published StUF-GGk examples not found")
+        pytest.skip(MISSING)
     out = _show(fo01).stdout
     assert out.startswith("Fo01 (stuf-ggk-0210)")
     assert "foutcode: IB210 (De ontvangende organisatie is onbekend.)" in out

@@ -190,3 +190,21 @@ def test_the_stand_in_note_is_shown_once_per_run_in_both_start_paths(tmp_path: P
     # the JSON contract is unchanged: every such file keeps its own stand_in
     report = json.loads(_validate("--format", "json", str(out)).stdout)
     assert [bool(f.get("stand_in")) for f in report["files"]] == [True] * 3
+
+
+def test_a_finding_without_retourcode_or_location_reads_cleanly_in_text_and_junit(tmp_path: Path) -> None:
+    """A file of another release (RELEASE: no retourcode) and one that is no XML (no location): the
+    JUnit text says "geen retourcode" (not Python's "None") and has no " :" before the message; the
+    text line ends at the bracket."""
+    wmo401 = tmp_path / "wmo401.xml"
+    shutil.copy(SAMPLES / "valid/wmo401-start.xml", wmo401)
+    (tmp_path / "kapot.xml").write_bytes(b"<a>\n  <b>\n</a>\n")
+    junit = _validate("-f", "junit", "--release", "ieb-4.0", str(wmo401), str(tmp_path / "kapot.xml"))
+    failures = [f.text for f in etree.fromstring(junit.stdout.encode()).iter("failure")]
+    assert failures[0].startswith("RELEASE (geen retourcode, niveau 1): "), failures
+    assert failures[1].startswith("XML (retourcode 0001, niveau 1): Het bestand is geen welgevormde XML"), (
+        failures
+    )
+    text = _validate("--release", "ieb-4.0", str(wmo401), str(tmp_path / "kapot.xml"))
+    assert "    RELEASE (geen retourcode, niveau 1)\n" in text.stdout
+    assert "    XML (retourcode 0001, niveau 1)\n" in text.stdout

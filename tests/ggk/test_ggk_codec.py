@@ -14,6 +14,7 @@ from lxml import etree
 
 import ieb.ggk as ggk
 from ieb.errors import IebError, XmlSecurityError
+from tests.reference import MISSING
 
 NOW = dt.datetime(2025, 1, 15, 10, 30, 0)
 REF = "9c0f7b90-5c69-41e5-a837-0800200c9a66"
@@ -354,7 +355,7 @@ def _published(path: str) -> etree.XMLSchema:
         try:
             _SCHEMAS[path] = etree.XMLSchema(etree.parse(path))
         except OSError:
-            pytest.skip("published reference not available")
+            pytest.skip(MISSING)
     return _SCHEMAS[path]
 
 

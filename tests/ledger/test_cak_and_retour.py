@@ -20,10 +20,10 @@ from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakConfig, CakSimulator
 from tests.ledger.conftest import GEMEENTEN, TODAY
-from tests.reference import IEB_REFERENCE
+from tests.reference import IEB_REFERENCE, MISSING
 
 REF = IEB_REFERENCE
-pytestmark = pytest.mark.skipif(not REF.is_dir(), reason="published reference schemas not available")
+pytestmark = pytest.mark.skipif(not REF.is_dir(), reason=MISSING)
 
 
 def published(name: str) -> etree.XMLSchema:

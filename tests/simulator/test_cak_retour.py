@@ -22,10 +22,10 @@ from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakConfig, CakSimulator
 from ieb.simulator.cak import retour_kop
 from ieb.testing.strategies import heenberichten
-from tests.reference import IEB_REFERENCE
+from tests.reference import IEB_REFERENCE, MISSING
 
 REF = IEB_REFERENCE
-pytestmark = pytest.mark.skipif(not (REF / "WMO402.xsd").is_file(), reason="published schemas not available")
+pytestmark = pytest.mark.skipif(not (REF / "WMO402.xsd").is_file(), reason=MISSING)
 BASIS = "http://www.istandaarden.nl/ieb/1_0/basisschema/schema"
 
 _SCHEMAS: dict[str, etree.XMLSchema] = {}

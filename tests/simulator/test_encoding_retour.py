@@ -20,11 +20,9 @@ from ieb.cli import app
 from ieb.codec import to_xml
 from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakSimulator
-from tests.reference import IEB_REFERENCE
+from tests.reference import IEB_REFERENCE, MISSING
 
-pytestmark = pytest.mark.skipif(
-    not (IEB_REFERENCE / "WMO402.xsd").is_file(), reason="published schemas not available"
-)
+pytestmark = pytest.mark.skipif(not (IEB_REFERENCE / "WMO402.xsd").is_file(), reason=MISSING)
 TODAY = dt.date(2026, 6, 1)
 
 

@@ -33,8 +33,7 @@ from ieb.transport.errors import PermanentSendError
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
 from ieb.transport.tls import TlsFiles, client_context
-
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ggk-0210"
+from tests.reference import GGK_REFERENCE, MISSING
 
 
 @pytest.fixture(scope="module")
@@ -314,9 +313,9 @@ def test_request_is_valid_for_the_published_wsdl(pki: TestPki) -> None:
     import zeep
     from lxml import etree
 
-    wsdl = REFERENCE / "ggk0210" / "ggkberichten" / "ggk0210_OntvangAsynchroon_ggkberichten.wsdl"
+    wsdl = GGK_REFERENCE / "ggk0210" / "ggkberichten" / "ggk0210_OntvangAsynchroon_ggkberichten.wsdl"
     if not wsdl.is_file():
-        pytest.skip("published reference WSDL not available")
+        pytest.skip(MISSING)
     client = GgkClient("https://127.0.0.1:1/x", tls=tls(pki, "GGK"))
     di01 = new_di01(b"<x/>", "WMO401", "0363")
     operation, data = client.soap_request(di01)
@@ -654,6 +653,42 @@ def test_connection_refused_and_timeouts_are_dutch_with_an_oplossing(pki: TestPk
     text = describe(timed_out.value)
     assert "GGk" in text and "oplossing:" in text and not text.startswith("time-out"), text
     assert timed_out.value.unreachable
+
+
+def test_a_plain_http_program_on_the_ggk_port_is_named_and_not_retried_as_a_dropped_connection(
+    pki: TestPki,
+) -> None:
+    """Another program (plain HTTP) on the endpoint's port answers the ClientHello with text: the
+    sender says no TLS server answers there (unreachable: the run stops after one round, the
+    messages stay pending) instead of "verbinding verbroken" retried into a dead letter."""
+    import threading
+
+    from ieb.transport.errors import describe
+
+    plain = socket.socket()
+    plain.bind(("127.0.0.1", 0))
+    plain.listen(4)
+
+    def answer() -> None:
+        conn, _ = plain.accept()
+        with conn:
+            conn.recv(4096)  # the ClientHello
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{plain.getsockname()[1]}/x"
+        with GgkClient(url, tls=tls(pki, "0363"), connect_timeout=5, operation_timeout=5) as client:
+            with pytest.raises(TransientSendError) as wrong:
+                client.send(_du01())
+    finally:
+        thread.join(10)
+        plain.close()
+    text = describe(wrong.value)
+    assert text.startswith(f"op {url} antwoordt geen TLS-server"), text
+    assert "oplossing: controleer host en poort in ggk.endpoint" in text, text
+    assert wrong.value.unreachable
 
 
 def test_a_peer_that_goes_away_while_we_write_is_one_log_line_without_a_traceback(
