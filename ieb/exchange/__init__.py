@@ -193,6 +193,23 @@ class Queued:
 # ------------------------------------------------------------------------------ the facade
 
 
+def _check_release(config: IebConfig) -> None:
+    """Raise ConfigurationError (code ``CONFIG``) naming the setting when ``config.release`` is no
+    registered release that sends messages: an unknown name used to be accepted by every command
+    and refused only by ``ieb plan``, without saying where it came from."""
+    try:
+        pack = default_registry.get(config.release)
+    except ConfigurationError:
+        pack = None
+    if pack is None or pack.delivery is None:
+        known = ", ".join(p.name for p in default_registry if p.delivery is not None)
+        raise ConfigurationError(
+            f"release = {config.release!r} is geen bekende release om mee te versturen; kies uit {known}",
+            code="CONFIG",
+            location=str(config.source) if config.source is not None else None,
+        )
+
+
 class Exchange:
     """The exchange of one organisation, configured by :class:`~ieb.config.IebConfig`.
 
@@ -206,6 +223,7 @@ class Exchange:
         self.must_exist = must_exist
         if config.release_xsd is not None:  # the official XSDs registered by `ieb release check`
             use_official_folder(config.release, config.resolve(config.release_xsd) or config.release_xsd)
+        _check_release(config)
         self.on_retour: Callable[[str, tuple[str, ...]], None] | None = None
         #: the retour handling (receiver handler, retour files, inbox replay) on this exchange's database
         self.retours = Retours(
