@@ -231,7 +231,7 @@ def safe_fromstring(
             try:
                 return etree.fromstring(data, _fast_parser(huge_text, remove_comments, encoding))
             except etree.XMLSyntaxError as exc:
-                raise _not_well_formed(exc) from None
+                raise _not_well_formed(exc, data) from None
     options = _options(huge_text, remove_comments)
     if encoding is not None:
         options["encoding"] = encoding
@@ -259,24 +259,37 @@ def safe_fromstring(
                         raise _limit("namespacedeclaraties", limits.namespaces, None)
         root: etree._Element = parser.close()
     except etree.XMLSyntaxError as exc:
-        raise _not_well_formed(exc) from None
+        raise _not_well_formed(exc, data) from None
     return root
 
 
 _AT_POSITION = re.compile(r", line (\d+), column (\d+)\Z")
 
 
-def _not_well_formed(exc: etree.XMLSyntaxError) -> XmlProblem:
+def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes) -> XmlProblem:
     """The ``XML`` problem of a libxml2 syntax error: a Dutch lead naming the line and column (1-based,
     as libxml2 counts them), then libxml2's own English text, which names the construct (``Opening and
-    ending tag mismatch: b line 2 and c``), without the position it repeats at its end."""
+    ending tag mismatch: b line 2 and c``), without the position it repeats at its end. An error just
+    past the last byte of ``data`` says that the file stops before its XML is complete (cut off in a
+    download or a copy): libxml2's ``expected '>'`` alone does not tell a clerk that."""
     detail = exc.msg or "onbekende fout"
     line, column = exc.position if exc.position else (exc.lineno, None)
     at = _AT_POSITION.search(detail)
     if at and (int(at.group(1)), int(at.group(2))) == (line, column):
         detail = detail[: at.start()]
     where = f" op regel {line}, kolom {column}" if line and column else f" op regel {line}" if line else ""
+    if where and _at_end(data, line, column):
+        where += ", aan het einde: het bestand houdt op voordat de XML af is (afgebroken?)"
     return XmlProblem("XML", f"Het bestand is geen welgevormde XML{where} (libxml2: {detail})", line or None)
+
+
+def _at_end(data: bytes, line: int | None, column: int | None) -> bool:
+    """Whether (``line``, ``column``), libxml2's 1-based position, lies just past the last byte of
+    ``data`` (libxml2 counts the column in bytes or characters: either matches)."""
+    if not data or not line or not column or line != data.count(b"\n") + 1:
+        return False
+    last = data[data.rfind(b"\n") + 1 :]
+    return column - 1 in (len(last), len(last.decode("utf-8", "replace")))
 
 
 def _prolog(data: bytes) -> bytes:

@@ -28,7 +28,9 @@ VALID = sorted((SAMPLES / "valid").glob("*.xml"))
 #: the iEb 1.0 samples and a planner-built iEb 4.0 file
 CORPUS = [p.read_bytes() for p in VALID] + [_wmo405()]
 LEAD = re.compile(
-    r"Het bestand is geen welgevormde XML op regel (\d+), kolom (\d+) \(libxml2: (.*)\)\Z", re.S
+    r"Het bestand is geen welgevormde XML op regel (\d+), kolom (\d+)"
+    r"(?:, aan het einde: het bestand houdt op voordat de XML af is \(afgebroken\?\))? \(libxml2: (.*)\)\Z",
+    re.S,
 )
 
 
@@ -101,3 +103,20 @@ def test_damaged_files_report_lxml_position_and_text(index: int, seed: int, time
     for issue in validate_bytes(data).issues:
         if issue.code == "XML" and issue.message.startswith("Het bestand is geen welgevormde XML"):
             _assert_same_as_lxml(data, issue.message)
+
+
+@pytest.mark.parametrize("cut", [-3, -20, -60, 30])
+def test_a_file_cut_off_says_it_stops_before_the_xml_is_complete(cut: int) -> None:
+    """A file cut off in a download or a copy (newcomer trial: ``regel 7, kolom 40 (libxml2: expected
+    '>')`` did not say that the file simply stops); an error in the middle does not say so."""
+    whole = VALID[0].read_bytes()
+    data = whole[:cut]
+    [issue] = validate_bytes(data).issues
+    assert "het bestand houdt op voordat de XML af is" in issue.message, issue.message
+    _assert_same_as_lxml(data, issue.message)
+
+
+def test_an_error_in_the_middle_does_not_say_the_file_stops() -> None:
+    data = VALID[0].read_bytes().replace(b"</wmo401:Client>", b"", 1)
+    [issue] = validate_bytes(data).issues
+    assert "houdt op" not in issue.message
