@@ -187,7 +187,6 @@ def _show_status(config: Path | None, as_json: bool) -> None:
     from ieb.config import load_config
     from ieb.errors import IebError
     from ieb.transport.pki import load_certificates
-    from ieb.transport.revocation import load_crls
 
     try:
         cfg = load_config(config)
@@ -219,17 +218,41 @@ def _show_status(config: Path | None, as_json: bool) -> None:
             raise fail(f"{setting}: {path} bevat geen leesbaar certificaat (PEM of DER)", code=1) from None
     chain, bundle = loaded
     sources = [cfg.resolve(p) or p for p in cfg.tls.crl]
-    try:
-        crls = load_crls(sources, [*bundle, *chain], at=now) if sources else None
-    except IebError as exc:
-        raise fail(str(exc), code=1) from None
+    crls, unusable = _crls_each(sources, [*bundle, *chain], now) if sources else (None, [])
+    for problem in unusable:  # every unusable CRL is named, not only the first; the rest is shown
+        fail(problem)
     report = _status(cfg.source, cert_path, ca_path, chain, bundle, crls, now)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         typer.echo(_status_text(report))
-    if any(c["ingetrokken"] for c in report["eigen_keten"]):
+    if unusable or any(c["ingetrokken"] for c in report["eigen_keten"]):
         raise typer.Exit(1)
+
+
+def _crls_each(sources: list[Any], trusted: list[Any], now: Any) -> tuple[Any, list[str]]:
+    """The usable CRLs of ``sources`` (a :class:`~ieb.transport.revocation.CrlSet`, or None when no
+    file is usable) and the error text of every unusable file or source, each checked on its own
+    (``ieb send``/``ieb receive`` refuse to start on the first: they name it and stop)."""
+    from ieb.errors import IebError
+    from ieb.transport.revocation import crl_files, load_crls
+
+    usable: list[Path] = []
+    problems: list[str] = []
+    for source in sources:
+        try:
+            files = crl_files([source])
+        except IebError as exc:
+            problems.append(str(exc))
+            continue
+        for path in files:
+            try:
+                load_crls([path], trusted, at=now)
+            except IebError as exc:
+                problems.append(str(exc))
+            else:
+                usable.append(path)
+    return (load_crls(usable, trusted, at=now) if usable else None), problems
 
 
 def _status(

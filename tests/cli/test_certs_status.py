@@ -107,6 +107,19 @@ def test_an_unusable_crl_stops_with_the_file_named(folder: Path) -> None:
     assert f"fout: [CONFIG] CRL {crl_dir / 'tsp.crl.pem'}: geen leesbare CRL" in out
 
 
+def test_every_unusable_crl_is_named_and_the_usable_ones_still_shown(folder: Path) -> None:
+    """Two bad CRLs: both are named (it used to stop at the first), the good one is still listed
+    with what it says about our chain, and the exit code is 1."""
+    crl_dir = _use_crls(folder, [])
+    (crl_dir / "tsp.crl.pem").write_bytes(b"kapot")
+    (crl_dir / "domain.crl.pem").write_bytes(b"ook kapot")
+    code, out = _status()
+    assert code == 1
+    assert f"CRL {crl_dir / 'tsp.crl.pem'}: geen leesbare CRL" in out
+    assert f"CRL {crl_dir / 'domain.crl.pem'}: geen leesbare CRL" in out
+    assert "root.crl.pem" in out.split("geen leesbare CRL")[-1]  # the report follows, with the good CRL
+
+
 def test_out_is_still_needed_to_make_a_pki_and_refused_with_status(folder: Path) -> None:
     result = runner.invoke(app, ["certs"])
     assert result.exit_code == 2 and "fout: --out: ontbreekt (of geef --status)" in result.output
