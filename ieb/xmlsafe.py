@@ -231,7 +231,7 @@ def safe_fromstring(
             try:
                 return etree.fromstring(data, _fast_parser(huge_text, remove_comments, encoding))
             except etree.XMLSyntaxError as exc:
-                raise _not_well_formed(exc, data) from None
+                raise _not_well_formed(exc, data, limits) from None
     options = _options(huge_text, remove_comments)
     if encoding is not None:
         options["encoding"] = encoding
@@ -259,25 +259,42 @@ def safe_fromstring(
                         raise _limit("namespacedeclaraties", limits.namespaces, None)
         root: etree._Element = parser.close()
     except etree.XMLSyntaxError as exc:
-        raise _not_well_formed(exc, data) from None
+        raise _not_well_formed(exc, data, limits) from None
     return root
 
 
 _AT_POSITION = re.compile(r", line (\d+), column (\d+)\Z")
+#: libxml2's own stop on nesting (``Excessive depth in document: 2048, use XML_PARSE_HUGE option``)
+_LIBXML2_DEPTH = re.compile(r"Excessive depth in document: (\d+)")
 
 
-def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes) -> XmlProblem:
+def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> XmlProblem:
     """The ``XML`` problem of a libxml2 syntax error: a Dutch lead naming the line and column (1-based,
     as libxml2 counts them), then libxml2's own English text, which names the construct (``Opening and
     ending tag mismatch: b line 2 and c``), without the position it repeats at its end. An error just
     past the last byte of ``data`` says that the file stops before its XML is complete (cut off in a
-    download or a copy): libxml2's ``expected '>'`` alone does not tell a clerk that."""
+    download or a copy): libxml2's ``expected '>'`` alone does not tell a clerk that.
+
+    A stop on one of libxml2's own resource limits is no syntax error but a limit (kind ``limit``):
+    its nesting stop, reached before the counted parse saw the events beyond ``limits.depth``, is
+    that depth limit (the same text at any depth); another is named as libxml2's."""
     detail = exc.msg or "onbekende fout"
     line, column = exc.position if exc.position else (exc.lineno, None)
     at = _AT_POSITION.search(detail)
     if at and (int(at.group(1)), int(at.group(2))) == (line, column):
         detail = detail[: at.start()]
     where = f" op regel {line}, kolom {column}" if line and column else f" op regel {line}" if line else ""
+    if getattr(exc, "code", None) == etree.ErrorTypes.ERR_RESOURCE_LIMIT:  # (not in lxml-stubs)
+        deep = _LIBXML2_DEPTH.search(detail)
+        if deep and limits.depth <= int(deep.group(1)):
+            return _limit("geneste niveaus", limits.depth, line or None)
+        return XmlProblem(
+            "XML",
+            f"Het bestand gaat{where} een grens van de XML-lezer te boven (libxml2: {detail}); zo'n bestand "
+            "wordt niet verwerkt.",
+            line or None,
+            kind="limit",
+        )
     if where and _at_end(data, line, column):
         where += ", aan het einde: het bestand houdt op voordat de XML af is (afgebroken?)"
     return XmlProblem("XML", f"Het bestand is geen welgevormde XML{where} (libxml2: {detail})", line or None)

@@ -23,9 +23,12 @@ Exit codes: 0 every file processed (duplicates included); 1 a file not processed
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +114,35 @@ def open_exchange(config: Path | None, db: str | None, *, must_exist: bool = Fal
         raise Usage(str(exc), None) from None
 
 
+@contextmanager
+def _whole() -> Iterator[None]:
+    """Ctrl-C inside the block takes effect when the block is done (what a committed chunk's lines
+    and the summary need: written whole, tests/attack/test_retour_ctrl_c_report.py); a second one
+    at once. Only in the main thread with Python's own SIGINT handler; elsewhere the block runs as
+    it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        yield
+        return
+
+    def later(signum: int, _frame: object) -> None:
+        if pressed:  # pressed again (a write that blocks, a pipe nobody reads): stop now
+            raise KeyboardInterrupt
+        pressed.append(signum)
+
+    signal.signal(signal.SIGINT, later)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
 class _Report:
     """Writes each chunk's lines as it comes and counts them for the summary line."""
 
@@ -120,6 +152,10 @@ class _Report:
         self.failed = 0
 
     def chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
+        with _whole():  # the chunk is committed: all of its lines, or Ctrl-C would lose some
+            self._chunk(done, failed)
+
+    def _chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
         lines = []
         for r in done:
             if r.duplicate:
@@ -152,8 +188,9 @@ class _Report:
         )
 
     def write_summary(self) -> None:
-        sys.stdout.write(self.summary() + "\n")
-        sys.stdout.flush()
+        with _whole():
+            sys.stdout.write(self.summary() + "\n")
+            sys.stdout.flush()
 
 
 def run(

@@ -133,25 +133,30 @@ class Retours:
     def store_failed_file(self, name: str, data: bytes, reason: str) -> None:
         """Keep a retour file that could not be processed in the inbox (``failed``, ``reason``
         masked), once per content, so :meth:`replay` can try it again."""
+        from ieb.transport.inbox import _insert_ignore  # only on this path: `ieb retour` starts light
+
         ref = "bestand-" + hashlib.sha256(data).hexdigest()[:28]
         now = dt.datetime.now(dt.UTC)
+        values = {"status": "failed", "error": mask_bsns(reason)[:2000], "processed_at": now}
         with self._engine().begin() as conn:
-            exists = conn.execute(sa.select(inbox.c.id).where(inbox.c.referentienummer == ref)).first()
-            values = {"status": "failed", "error": mask_bsns(reason)[:2000], "processed_at": now}
-            if exists is None:
-                conn.execute(
-                    sa.insert(inbox).values(
-                        referentienummer=ref,
-                        berichtcode=FILE_BERICHTCODE,
-                        functie="retour",
-                        zender=Path(name).name[:32],
-                        envelope=data,
-                        received_at=now,
-                        **values,
-                    )
-                )
-            else:
-                conn.execute(sa.update(inbox).where(inbox.c.id == exists.id).values(**values))
+            # one INSERT ... ON CONFLICT DO NOTHING, not a SELECT and then an INSERT: two runs keeping
+            # the same file at once (PostgreSQL) would both insert, and one fail on the unique key
+            # (tests/attack/test_failed_retour_race.py); the row there already gets the new reason
+            new = _insert_ignore(
+                conn,
+                inbox,
+                {
+                    "referentienummer": ref,
+                    "berichtcode": FILE_BERICHTCODE,
+                    "functie": "retour",
+                    "zender": Path(name).name[:32],
+                    "envelope": data,
+                    "received_at": now,
+                    **values,
+                },
+            )
+            if new is None:
+                conn.execute(sa.update(inbox).where(inbox.c.referentienummer == ref).values(**values))
 
     def _apply(self, row: Any, today: dt.date | None) -> str | None:
         from ieb.ggk.soap import unwrap_soap

@@ -1074,8 +1074,7 @@ def plan(
     result = Plan(afzender, day)
     with ledger.transaction() as unit:
         conn = unit.connection
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x69450000 + int(afzender)})
+        ledger.lock_afzenders(conn, [afzender])
         _refuse_older_release(conn, afzender, pack)
         all_steps: list[tuple[Delivery, str]] = []
         known = ledger.histories(conn, afzender, desired)  # batched: a few queries per 500 persons

@@ -636,7 +636,9 @@ def _process_chunk(
             parsed.append((name, data, _read(name, data, today)))
         except RetourInputError as exc:  # raised in input order below
             parsed.append((name, data, exc if bad is None else _detached(exc)))
-    rows = ledger.find_many(conn, [r.key for _, _, r in parsed if not isinstance(r, RetourInputError)])
+    keys = [r.key for _, _, r in parsed if not isinstance(r, RetourInputError)]
+    ledger.lock_afzenders(conn, (k[0] for k in keys))  # read and write these rows alone (PostgreSQL)
+    rows = ledger.find_many(conn, keys)
     updates: list[dict[str, Any]] = []
     for index, (name, data, read) in enumerate(parsed):
         try:

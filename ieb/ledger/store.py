@@ -118,6 +118,9 @@ _BUMP = (
 )
 
 
+_ADVISORY_LOCK = sa.text("SELECT pg_advisory_xact_lock(:k)")
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -481,6 +484,22 @@ class Ledger:
             return
         for chunk in _chunks(rows):
             conn.execute(sa.insert(deliveries), list(chunk))
+
+    @staticmethod
+    def lock_afzenders(conn: Connection, afzenders: Iterable[str]) -> None:
+        """Serialise the work on these Afzenders' heenberichten until ``conn``'s transaction ends:
+        on PostgreSQL one transaction-level advisory lock per Afzender, taken in sorted order (so two
+        holders never wait for each other in a circle); the planner takes the same ones. SQLite
+        needs none: every write transaction there is ``BEGIN IMMEDIATE``. Applying a retour reads
+        the heenbericht's row and then writes it; without the lock two at once (``ieb serve`` and
+        ``ieb retour``) both read "no retour yet" and the second overwrote the first
+        (tests/attack/test_retour_race.py)."""
+        if conn.dialect.name != "postgresql":
+            return
+        # a text that is no number matches no heenbericht (their Afzender is a gemeentecode)
+        numbers = {int(a) for a in afzenders if a.isascii() and a.isdigit() and len(a) <= 9}
+        for number in sorted(numbers):
+            conn.execute(_ADVISORY_LOCK, {"k": 0x69450000 + number})
 
     def find(self, conn: Connection, afzender: str, identificatie: str, dagtekening: dt.date) -> Any | None:
         """The stored row of the heenbericht with this BerichtIdentificatie, or None."""

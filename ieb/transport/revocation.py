@@ -30,6 +30,7 @@ import datetime as _dt
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,10 +273,36 @@ class ChainStamp:
     valid_until: _dt.datetime | None
 
 
+#: the CRL-file polls of the TLS contexts that watch their files (:func:`watch`), weakly held
+_polls: list[weakref.WeakMethod[Callable[[], None]]] = []
+
+
+def watch(poll: Callable[[], None]) -> None:
+    """Have :func:`check_chain` and :func:`stamp_current` call ``poll`` (a bound method, held weakly:
+    a TLS context's CRL watch, which reads changed files at most every ``CRL_CHECK_SECONDS`` and
+    then calls :func:`install`). Without it a refreshed CRL file reached the signature check only
+    when a new TLS connection was made (tests/attack/test_wssec_crl_refresh.py)."""
+    with _lock:
+        _polls[:] = [p for p in _polls if p() is not None]
+        _polls.append(weakref.WeakMethod(poll))
+
+
+def _poll_files() -> None:
+    """Run the registered polls (outside the lock: a poll may :func:`install`)."""
+    if not _polls:
+        return
+    with _lock:
+        polls = [p() for p in _polls]
+    for poll in polls:
+        if poll is not None:
+            poll()
+
+
 def stamp_current(stamp: ChainStamp, now: _dt.datetime) -> bool:
     """Whether a chain that passed :func:`check_chain` with ``stamp`` would pass again at ``now``:
     no CRL was installed since (a refreshed file, another CA's CRL) and none it consulted has
-    expired (``now`` before ``valid_until``)."""
+    expired (``now`` before ``valid_until``). Changed CRL files are read first (:func:`watch`)."""
+    _poll_files()
     with _lock:
         generation = _generation
     return stamp.generation == generation and (stamp.valid_until is None or now < stamp.valid_until)
@@ -320,7 +347,8 @@ def check_chain(
     Raises ``error(message)`` (default :class:`CertificateRevokedError`); the message names the
     subject (BSNs masked), the serial number and the CRL file, nothing private. Returns the
     :class:`ChainStamp` of a passed check (a caller may skip checking the same chain again while
-    :func:`stamp_current` holds)."""
+    :func:`stamp_current` holds). Changed CRL files are read first (:func:`watch`)."""
+    _poll_files()
     with _lock:
         generation = _generation
         if not _installed:

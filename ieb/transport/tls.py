@@ -192,6 +192,9 @@ class _CrlWatch:
         self.warned_expiry = False
         self.refused: tuple[tuple[str, int, int], ...] | None = None  # files that failed the checks
         self.lock = threading.Lock()
+        # the WS-Security check consults the installed CRLs on every signed message, also on a
+        # keep-alive connection that never wraps a new socket: it polls the files too
+        revocation.watch(self.poll)
 
     def _stamp(self) -> tuple[tuple[str, int, int], ...] | None:
         try:
@@ -204,10 +207,17 @@ class _CrlWatch:
             return None  # a folder being rewritten: read it again at the next look
 
     def current(self, owner: ssl.SSLContext) -> ssl.SSLContext:
+        """The context for a new connection: the fresh one once the CRL files changed (:meth:`poll`)."""
+        self.poll()
+        return self.context or owner
+
+    def poll(self) -> None:
+        """Read the CRL files again when they changed (at most every :data:`CRL_CHECK_SECONDS`): a
+        fresh context for new connections, and the new CRLs installed (:func:`revocation.install`)."""
         tick = time.monotonic()
         with self.lock:
             if tick - self.checked < CRL_CHECK_SECONDS:
-                return self.context or owner
+                return
             self.checked = tick
             stamp = self._stamp()
             if stamp is not None and stamp not in (self.crls.stamp, self.refused):
@@ -233,7 +243,6 @@ class _CrlWatch:
                     f"{self.crls.next_update:%Y-%m-%d %H:%M}",
                     ", ".join(str(p) for p in self.files.crl_sources),
                 )
-            return self.context or owner
 
 
 def _build(
