@@ -172,7 +172,13 @@ class _Report:
             sys.stdout.write("".join(lines))
             sys.stdout.flush()
         for name, reason in failed:
-            _err(f"{shown_path(name)}: niet verwerkt (bewaard, later: ieb retour --retry-failed): {reason}")
+            _err(f"{shown_path(name)}: niet verwerkt: {reason}")
+        if failed and not self.failed:  # once per run: which of them --retry-failed can pick up
+            _err(
+                "een niet verwerkte retour die gelezen kon worden is bewaard: later opnieuw met "
+                "`ieb retour --retry-failed`; een bestand dat niet te lezen is of groter dan 25 MB wordt "
+                "niet bewaard: los dat op en geef het opnieuw op"
+            )
         self.failed += len(failed)
 
     @property

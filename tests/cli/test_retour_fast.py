@@ -347,3 +347,28 @@ def test_a_database_that_cannot_be_used_reports_no_summary(retours: Path, tmp_pa
         code = core.run(names, db=str(db))
     assert (code, out.getvalue()) == (1, ""), err.getvalue()
     assert err.getvalue().startswith("fout: ") and "9999_future" in err.getvalue()
+
+
+def test_a_failure_says_once_which_files_retry_failed_picks_up(tmp_path: Path) -> None:
+    """Each failed file on its own line without claiming it was kept (an unreadable file is not: the
+    attack helper found "(bewaard, later: ieb retour --retry-failed)" under a FIFO), then one line
+    saying which failures are kept for --retry-failed."""
+    from ieb.cli._retour_core import _Report
+
+    report = _Report()
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        report.chunk(
+            [], [("a.xml", "geen geldige retour: X"), ("b.xml", "niet te lezen (Permission denied)")]
+        )
+        report.chunk([], [("c.xml", "geen geldige retour: Y")])
+    lines = err.getvalue().splitlines()
+    assert lines[0] == "a.xml: niet verwerkt: geen geldige retour: X"
+    assert lines[1] == "b.xml: niet verwerkt: niet te lezen (Permission denied)"
+    assert "bewaard" not in lines[0] + lines[1]
+    assert [line for line in lines if "--retry-failed" in line] == [lines[2]]
+    assert lines[3] == "c.xml: niet verwerkt: geen geldige retour: Y"
+    assert report.failed == 3
