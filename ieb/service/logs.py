@@ -66,6 +66,24 @@ class TlsHandshakeFilter(logging.Filter):
         return False
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to ``sys.stderr`` as it is when a record comes (as logging's own
+    last-resort handler does), not as it was when the handler was made: a command run in-process
+    (tests' CliRunner, an embedding program) swaps stderr and closes its stand-in afterwards, and a
+    server thread still logging then hit a closed file ("--- Logging error ---")."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def setup_logging(*, verbose: bool = False, json_lines: bool = True) -> None:
     """Configure the root logger for a service: JSON lines (or plain text) on stderr, BSNs masked,
     TLS handshake failures shown."""
@@ -73,7 +91,7 @@ def setup_logging(*, verbose: bool = False, json_lines: bool = True) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_ieb", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler._ieb = True  # type: ignore[attr-defined]
     handler.setFormatter(
         JsonFormatter()
