@@ -13,7 +13,7 @@ Output (the clerk's words, :data:`OUTCOME_WORDS`): one line per retour on stdout
 as soon as the chunk is committed (500 files, one transaction: Ctrl-C loses no report of what was
 applied), the files that could not be processed on stderr, then one summary line::
 
-    retour-1.xml: WMO402 op 0363/B1/2026-06-01: geaccepteerd [-]
+    retour-1.xml: <retour> op 0363/B1/2026-06-01: geaccepteerd [-]
     3 retour(en): 2 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, 1 dubbel, 0 niet verwerkt
 
 Exit codes: 0 every file processed (duplicates included); 1 a file not processed (kept for
@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ieb.cli._validate_core import Usage, shown_path
+from ieb.cli._validate_core import Usage, _err, quick_main, shown_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
@@ -58,12 +58,6 @@ _INTERRUPTED = (
     "onderbroken: de retouren die al verwerkt waren blijven verwerkt, de rest niet; "
     "geef dezelfde opdracht opnieuw (al verwerkte retouren worden dan als dubbel gemeld)"
 )
-
-
-def _err(text: str) -> None:
-    """One line on stderr, flushed (what ``typer.echo(text, err=True)`` writes)."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
 
 
 def _shown(items: Sequence[object]) -> str:
@@ -342,24 +336,6 @@ def parse_args(args: list[str]) -> dict[str, Any] | None:
 
 def main_fast(args: list[str]) -> int | None:
     """Run ``ieb retour ARGS`` without typer and return its exit code, or None (nothing done) when
-    typer must read ``args`` (see :func:`parse_args`), the shell asks for completions, or on Windows
-    (where click expands ``~``, variables and wildcards in the arguments itself)."""
-    if os.name == "nt" or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
-        return None
-    kwargs = parse_args(args)
-    if kwargs is None:
-        return None
-    try:
-        return run(**kwargs)
-    except Usage as exc:
-        _err(exc.line())
-        return 2
-    except (EOFError, KeyboardInterrupt):  # before any retour is read: as click's standalone mode
-        _err("")
-        _err("Aborted!")
-        return 1
-    except BrokenPipeError:  # the reader went away (``| head``): no traceback, exit 1 as click
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return 1
+    typer must read ``args`` (see :func:`parse_args` and :func:`ieb.cli._validate_core.quick_main`;
+    an EOF or Ctrl-C before any retour is read is click's ``Aborted!``, exit 1)."""
+    return quick_main(args, parse_args, run)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -667,20 +668,41 @@ def parse_args(args: list[str]) -> dict[str, Any] | None:
 
 def main_fast(args: list[str]) -> int | None:
     """Run ``ieb validate ARGS`` without typer and return its exit code, or None (nothing done) when
-    typer must read ``args`` (see :func:`parse_args`), the shell asks for completions, or on Windows
-    (where click expands ``~``, variables and wildcards in the arguments itself)."""
+    typer must read ``args`` (see :func:`parse_args` and :func:`quick_main`)."""
+
+    def prepare() -> None:
+        import gc
+
+        import ieb.validation  # noqa: F401  (what every run needs, imported before the freeze)
+
+        gc.freeze()  # the start-up's objects live to the end: the collector need not walk them again
+
+    return quick_main(args, parse_args, run, prepare=prepare)
+
+
+def quick_main(
+    args: list[str],
+    parse: Callable[[list[str]], dict[str, Any] | None],
+    body: Callable[..., int],
+    *,
+    prepare: Callable[[], None] | None = None,
+) -> int | None:
+    """The typer-free start of a command (``ieb validate``, ``ieb retour``): ``body(**parse(args))``
+    and its exit code, handled as click's standalone mode would (a :class:`Usage` error: its line,
+    exit 2; EOF or Ctrl-C before the body handles it: ``Aborted!``, exit 1; the reader of stdout gone
+    (``| head``): exit 1 without a traceback). None (nothing done) when ``parse`` gives None (typer
+    must read ``args``: its texts stay), when the shell asks for completions, or on Windows (where
+    click expands ``~``, variables and wildcards in the arguments itself). ``prepare`` runs after a
+    successful parse, before the body."""
     if os.name == "nt" or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
         return None
-    kwargs = parse_args(args)
+    kwargs = parse(args)
     if kwargs is None:
         return None
-    import gc
-
-    import ieb.validation  # noqa: F401  (what every run needs, imported before the freeze)
-
-    gc.freeze()  # the start-up's objects live to the end: the collector need not walk them again
+    if prepare is not None:
+        prepare()
     try:
-        return run(**kwargs)
+        return body(**kwargs)
     except Usage as exc:
         _err(exc.line())
         return 2
