@@ -335,7 +335,7 @@ def bench_xmlsec(n: int = 200, rounds: int = 5) -> dict[str, Any]:
     from ieb.transport.tls import TlsFiles
 
     out: dict[str, Any] = {
-        "xmlsec": xmlsec.__version__,
+        "xmlsec": getattr(xmlsec, "__version__", "?"),
         "libxml2_lxml": ".".join(map(str, etree.LIBXML_VERSION)),
         "libxml2_xmlsec": ".".join(map(str, xmlsec.get_libxml_version())),
     }
@@ -358,13 +358,13 @@ def bench_xmlsec(n: int = 200, rounds: int = 5) -> dict[str, Any]:
     signed = sign()
     template = re.sub(rb"(<ds:DigestValue>)[^<]*", rb"\1", signed)
     template = re.sub(rb"(<ds:SignatureValue>)[^<]*", rb"\1", template)
-    private = xmlsec.Key.from_memory(key_pem, xmlsec.KeyFormat.PEM, None)
+    private = xmlsec.Key.from_memory(key_pem, xmlsec.constants.KeyDataFormatPem, None)
     public_pem = (
         x509.load_pem_x509_certificate(cert_pem)
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    public = xmlsec.Key.from_memory(public_pem, xmlsec.KeyFormat.PEM, None)
+    public = xmlsec.Key.from_memory(public_pem, xmlsec.constants.KeyDataFormatPem, None)
     wsu_id = f"{{{wssec.NS_WSU}}}Id"
     ds_signature = f"{{{wssec.NS_DS}}}Signature"
 
@@ -457,9 +457,9 @@ def bench_xmlsec(n: int = 200, rounds: int = 5) -> dict[str, Any]:
             best[name] = min(best[name], _best_ms(steps[name], n, 1))
     out.update(best)
     for kind in ("sign", "verify"):
-        rsa = out[f"rsa_{kind}_ms"]
-        out[f"{kind}_beyond_rsa_ms"] = best[f"{kind}_ms"] - rsa
-        out[f"xmlsec_{kind}_beyond_rsa_ms"] = best[f"xmlsec_{kind}_ms"] - rsa
+        floor = out[f"rsa_{kind}_ms"]
+        out[f"{kind}_beyond_rsa_ms"] = best[f"{kind}_ms"] - floor
+        out[f"xmlsec_{kind}_beyond_rsa_ms"] = best[f"xmlsec_{kind}_ms"] - floor
         # ours with only the cryptographic part done by xmlsec (our checks and tree work kept)
         out[f"hybrid_{kind}_ms"] = (
             best[f"{kind}_ms"] - best[f"{kind}_crypto_ms"] + best[f"xmlsec_{kind}_crypto_ms"]
