@@ -20,6 +20,7 @@ from typing import Any
 import typer
 
 from ieb.cli._help import IebCommand, IebGroup  # Dutch --help on public APIs only
+from ieb.types import mask_bsns
 
 __all__ = [
     "COMMAND",
@@ -35,13 +36,6 @@ __all__ = [
     "require_files",
     "usage_error",
 ]
-
-
-def mask_bsns(text: str) -> str:
-    """``text`` with every BSN-like 9-digit number masked (:func:`ieb.types.mask_bsns`, imported late)."""
-    from ieb.types import mask_bsns as _mask
-
-    return _mask(text)
 
 
 _OIN = re.compile(r"[0-9]{20}")
