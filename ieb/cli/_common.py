@@ -94,7 +94,7 @@ def usage_error(message: str, option: str | None = None) -> typer.Exit:
 def require_files(paths: Sequence[Path], name: str) -> None:
     """Usage error (exit 2, like every command) when one of the input ``paths`` does not exist or
     is no regular file (a folder, FIFO or device: "is geen gewoon bestand"); ``name`` is the
-    argument's name (``FILES``). :func:`ieb.cli._retour_core.check_files`, which the typer-free
+    argument's name (``BESTANDEN``). :func:`ieb.cli._retour_core.check_files`, which the typer-free
     ``ieb retour`` uses too."""
     from ieb.cli._retour_core import check_files
     from ieb.cli._validate_core import Usage

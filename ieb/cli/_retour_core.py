@@ -65,7 +65,7 @@ def _shown(items: Sequence[object]) -> str:
 
 
 def check_files(paths: Sequence[Path], name: str) -> None:
-    """:class:`Usage` (``name`` is the argument, ``FILES``) when one of the input ``paths`` does not
+    """:class:`Usage` (``name`` is the argument, ``BESTANDEN``) when one of the input ``paths`` does not
     exist, or is no regular file (a folder, a FIFO, a device, a socket, a link to nothing: ``is geen
     gewoon bestand``, as ``ieb validate`` says); ``-`` is let through. Nothing is opened: a FIFO
     named here never blocks the command."""
@@ -201,9 +201,9 @@ def run(
     from ieb.errors import IebError
 
     if not files and not retry_failed:
-        raise Usage("geef retourbestanden of --retry-failed", "FILES")
+        raise Usage("geef retourbestanden of --retry-failed", "BESTANDEN")
     paths = [Path(f) for f in files]
-    check_files(paths, "FILES")
+    check_files(paths, "BESTANDEN")
     ex: Exchange | _OnDatabase
     if db is not None and not retry_failed and _unconfigured(config):
         ex = _OnDatabase(_database_url(db))
