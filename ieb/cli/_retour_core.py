@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ieb.cli._validate_core import Usage, _err, quick_main, shown_path
+from ieb.cli._validate_core import NO_STDIN, Usage, _err, quick_main, shown_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
@@ -67,13 +67,13 @@ def _shown(items: Sequence[object]) -> str:
 def check_files(paths: Sequence[Path], name: str) -> None:
     """:class:`Usage` (``name`` is the argument, ``BESTANDEN``) when one of the input ``paths`` does not
     exist, or is no regular file (a folder, a FIFO, a device, a socket, a link to nothing: ``is geen
-    gewoon bestand``, as ``ieb validate`` says); ``-`` is let through. Nothing is opened: a FIFO
-    named here never blocks the command."""
+    gewoon bestand``, as ``ieb validate`` says), or is ``-`` (stdin: :data:`NO_STDIN`, as ``ieb
+    validate``). Nothing is opened: a FIFO named here never blocks the command."""
     missing: list[Path] = []
     odd: list[Path] = []
     for p in paths:
         if str(p) == "-":
-            continue
+            raise Usage(NO_STDIN, name)
         try:
             regular = stat.S_ISREG(os.stat(p).st_mode)
         except (OSError, ValueError):
@@ -306,7 +306,7 @@ def parse_args(args: list[str]) -> dict[str, Any] | None:
         i += 1
         if not arg or "\x00" in arg:
             return None
-        if only_files or arg[0] != "-":
+        if only_files or arg[0] != "-" or arg == "-":  # (a lone -: a file to click; refused in run)
             files.append(arg)
             continue
         if arg == "--":
