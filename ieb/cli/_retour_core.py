@@ -108,46 +108,64 @@ def open_exchange(config: Path | None, db: str | None, *, must_exist: bool = Fal
         raise Usage(str(exc), None) from None
 
 
+#: written on stderr when Ctrl-C is pressed while retours are being applied
+_STOPPING = "onderbroken: de retouren die nu worden verwerkt worden nog afgemaakt en gemeld; nog eens Ctrl-C: meteen stoppen"
+
+
 @contextmanager
-def _whole() -> Iterator[None]:
-    """Ctrl-C inside the block takes effect when the block is done (what a committed chunk's lines
-    and the summary need: written whole, tests/attack/test_retour_ctrl_c_report.py); a second one
-    at once. Only in the main thread with Python's own SIGINT handler; elsewhere the block runs as
-    it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _deferred(note: str | None = None) -> Iterator[list[int]]:
+    """Ctrl-C inside the block is only noted: the list it gives gets the signal (and ``note``, if
+    any, is written on stderr); a second Ctrl-C stops at once (a write that blocks, a lock that is
+    never given: KeyboardInterrupt). Only in the main thread with Python's own SIGINT handler;
+    elsewhere the list stays empty and Ctrl-C acts as usual."""
     pressed: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.default_int_handler:
-        yield
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield pressed
         return
 
     def later(signum: int, _frame: object) -> None:
-        if pressed:  # pressed again (a write that blocks, a pipe nobody reads): stop now
+        if pressed:
             raise KeyboardInterrupt
         pressed.append(signum)
+        if note:
+            _err(note)
 
     signal.signal(signal.SIGINT, later)
     try:
-        yield
+        yield pressed
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextmanager
+def _whole() -> Iterator[None]:
+    """Ctrl-C inside the block takes effect when the block is done (the summary line: written whole,
+    tests/attack/test_retour_ctrl_c_report.py); a second one at once."""
+    with _deferred() as pressed:
+        yield
     if pressed:
         raise KeyboardInterrupt
 
 
 class _Report:
-    """Writes each chunk's lines as it comes and counts them for the summary line."""
+    """Writes each chunk's lines as it comes and counts them for the summary line. ``stop`` is the
+    list of :func:`_deferred` around the run: once Ctrl-C was pressed, the run stops right after
+    the committed chunk's lines are written (KeyboardInterrupt out of :meth:`chunk`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop: list[int] | None = None) -> None:
         self.counts = dict.fromkeys(_RETOUR_OUTCOMES, 0)
         self.duplicates = 0
         self.failed = 0
+        self.stop = stop if stop is not None else []
 
     def chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
-        with _whole():  # the chunk is committed: all of its lines, or Ctrl-C would lose some
-            self._chunk(done, failed)
+        """Write a committed chunk's lines (all of them), then stop the run if Ctrl-C was pressed."""
+        self._chunk(done, failed)
+        if self.stop:
+            raise KeyboardInterrupt
 
     def _chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
         lines = []
@@ -209,17 +227,21 @@ def run(
         ex = _OnDatabase(_database_url(db))
     else:
         ex = open_exchange(config, db, must_exist=retry_failed and not files)
-    report = _Report()
     failures = 0
     try:
         if paths:
-            try:
-                ex.process_retour_files(paths, on_chunk=report.chunk)
-            except BaseException:  # Ctrl-C or a database error after some chunks: count those
-                if report.total:
-                    report.write_summary()
-                raise
-            report.write_summary()
+            # Ctrl-C while retours are applied takes effect after the chunk under way is committed
+            # AND its lines are written: between the commit and the lines it would lose the report of
+            # retours that were applied (a rerun calls them "dubbel"); a second Ctrl-C stops at once
+            with _deferred(_STOPPING) as stop:
+                report = _Report(stop)
+                try:
+                    ex.process_retour_files(paths, on_chunk=report.chunk)
+                except BaseException:  # Ctrl-C or a database error after some chunks: count those
+                    if report.total:
+                        report.write_summary()
+                    raise
+                report.write_summary()
             failures += report.failed
         if retry_failed and not isinstance(ex, _OnDatabase):
             for ref, status, why in ex.retry_failed_retours():
