@@ -50,9 +50,7 @@ _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 # A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs are left alone.
 # ``\d`` is any decimal digit of Unicode (category Nd: also Arabic-Indic ``٣``, fullwidth ``３``,
 # Devanagari ``३``...): ``int()`` and many programs read those as a BSN too, so they are masked alike.
-_BSN_LIKE = re.compile(
-    rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<!\d)(?P<bsn>\d{{8,10}})(?!\d)"
-)
+_BSN_LIKE = re.compile(rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<!\d)(?P<bsn>\d{{8,10}})(?!\d)")
 
 
 #: a run :data:`_BSN_LIKE` would mask, ignoring its UUID exception: without one, nothing is masked

@@ -89,16 +89,48 @@ def check_files(paths: Sequence[Path], name: str) -> None:
         raise Usage("; ".join(parts), name)
 
 
-def open_exchange(config: Path | None, db: str | None, *, must_exist: bool = False) -> Exchange:
-    """The :class:`~ieb.exchange.Exchange` of ``--config`` / $IEB_CONFIG / ./ieb.toml with ``--db``
-    overriding its database (a path is a SQLite file), as :func:`ieb.cli._exchange.exchange_for`
-    makes it; :class:`Usage` (exit 2) for a configuration error."""
+def open_exchange(
+    config: Path | None,
+    db: str | None = None,
+    *,
+    must_exist: bool = False,
+    needs: str | None = None,
+    release: str | None = None,
+) -> Exchange:
+    """The :class:`~ieb.exchange.Exchange` of a command: ``--config`` / $IEB_CONFIG / ./ieb.toml,
+    with ``--db`` overriding its database (a path is a SQLite file) and ``--release`` its release.
+    ``needs`` (what the command needs from ieb.toml): without any ieb.toml, ``--db`` or ``IEB_*``
+    setting the command ends with "geen ieb.toml gevonden ...; maak er een met `ieb init`".
+    Raises :class:`Usage` (exit 2) for a configuration error. The one way every command opens the
+    exchange: the typer commands through :func:`ieb.cli._exchange.exchange_for`, the typer-free
+    ``ieb retour`` directly (this module imports neither typer nor the configuration)."""
     from ieb.errors import IebError
-    from ieb.exchange import Exchange
+    from ieb.exchange import Exchange  # late: the facade pulls in SQLAlchemy, lxml, the transport
 
+    if needs is not None and db is None:
+        from ieb.config import find_config
+
+        try:
+            found = find_config(config)
+        except IebError as exc:
+            raise Usage(str(exc), None) from None
+        settings = [k for k in os.environ if k.upper().startswith("IEB_") and k.upper() != "IEB_CONFIG"]
+        if found is None and not settings:
+            raise Usage(
+                f"geen ieb.toml gevonden (niet in {Path.cwd()}, geen --config of IEB_CONFIG); maak er een "
+                f"met `ieb init` (nodig: {needs})",
+                None,
+            )
     overrides: dict[str, Any] = {}
     if db is not None:
         overrides["database"] = _database_url(db)
+    if release is not None:
+        from ieb.releases import default_registry
+
+        known = [p.name for p in default_registry if p.delivery is not None]
+        if release not in known:
+            raise Usage(f"onbekende release {release!r}; kies uit {', '.join(known)}", "--release")
+        overrides["release"] = release
     try:
         ex = Exchange.from_config(config, must_exist=must_exist, **overrides)
         if must_exist:

@@ -169,7 +169,8 @@ def desired_file_for(config: Path | None, db: str | None) -> Path:
 )
 def lees_command(
     paths: Annotated[
-        list[Path], typer.Argument(metavar="PAD", help="WMO301/305/307-bestanden, mappen of StUF-GGk-enveloppen.")
+        list[Path],
+        typer.Argument(metavar="PAD", help="WMO301/305/307-bestanden, mappen of StUF-GGk-enveloppen."),
     ],
     stil: Annotated[
         bool, typer.Option("--stil", help="Alleen bestanden met meldingen tonen, en het totaal.")

@@ -393,7 +393,9 @@ def _planned_json(message: object, release: str) -> dict[str, object]:
 
 
 def queue_command(
-    files: Annotated[list[Path], typer.Argument(metavar="BESTANDEN", help="Heenberichten, in verzendvolgorde.")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="BESTANDEN", help="Heenberichten, in verzendvolgorde.")
+    ],
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
@@ -428,7 +430,9 @@ def queue_command(
 
 
 def retour_command(
-    files: Annotated[list[str] | None, typer.Argument(metavar="BESTANDEN", help="Retourbestanden.", show_default=False)] = None,
+    files: Annotated[
+        list[str] | None, typer.Argument(metavar="BESTANDEN", help="Retourbestanden.", show_default=False)
+    ] = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Mislukte inbox-berichten opnieuw verwerken.")
     ] = False,

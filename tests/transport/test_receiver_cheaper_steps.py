@@ -42,7 +42,9 @@ def test_the_receivers_audit_details_and_a_quoted_bsn() -> None:
     assert mask_bsns("bsn 999900006, ref 2a984b6a-2d9b-43bb-851d-123456789012") == (
         "bsn ******006, ref 2a984b6a-2d9b-43bb-851d-123456789012"
     )
-    assert mask_bsns("\u0669" * 9) == "******" + "\u0669" * 3  # any script's digits (tests/core/test_mask_bsns.py)
+    assert (
+        mask_bsns("\u0669" * 9) == "******" + "\u0669" * 3
+    )  # any script's digits (tests/core/test_mask_bsns.py)
 
 
 @settings(max_examples=300, deadline=None)
