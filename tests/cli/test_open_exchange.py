@@ -35,7 +35,7 @@ def test_no_configuration_for_a_command_that_needs_one(
     for name in [k for k in __import__("os").environ if k.upper().startswith("IEB_")]:
         monkeypatch.delenv(name)
     with pytest.raises(
-        Usage, match="geen ieb.toml gevonden .*maak er een met `ieb init` \\(nodig: database\\)"
+        Usage, match=r"geen ieb.toml gevonden .*maak er een met `ieb init` \(nodig: database\)"
     ):
         open_exchange(None, needs="database")
     result = CliRunner().invoke(app, ["status"])
