@@ -55,6 +55,8 @@ _BSN_LIKE = re.compile(rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<!\
 
 #: a run :data:`_BSN_LIKE` would mask, ignoring its UUID exception: without one, nothing is masked
 _CANDIDATE = re.compile(r"(?<!\d)\d{8,10}(?!\d)")
+#: the same for ASCII text (``str.isascii`` is one flag test): the engine's quick scan of [0-9]
+_CANDIDATE_ASCII = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
 
 
 def mask_bsns(text: str) -> str:
@@ -62,7 +64,8 @@ def mask_bsns(text: str) -> str:
     masked by :func:`mask_bsn`; a UUID (ASCII hex) is left as it is.
 
     For log lines, error messages and anything else that may quote a BSN."""
-    if _CANDIDATE.search(text) is None:  # no run to mask (the usual case): one quick scan
+    candidate = _CANDIDATE_ASCII if text.isascii() else _CANDIDATE
+    if candidate.search(text) is None:  # no run to mask (the usual case): one quick scan
         return text
     return _BSN_LIKE.sub(lambda m: m.group(0) if m.group("uuid") else mask_bsn(m.group("bsn")), text)
 

@@ -9,7 +9,7 @@ import unicodedata
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ieb.types import _CANDIDATE, mask_bsn, mask_bsns
+from ieb.types import _CANDIDATE, _CANDIDATE_ASCII, mask_bsn, mask_bsns
 
 #: a stand-alone run of exactly nine decimal digits of any script (what must not survive)
 _NINE = re.compile(r"(?<!\d)\d{9}(?!\d)")
@@ -42,8 +42,15 @@ def test_no_nine_digit_run_of_any_script_survives(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(exclude_categories=["Nd"])))
 def test_text_without_digits_is_returned_as_it_is_after_the_quick_scan(text: str) -> None:
-    assert _CANDIDATE.search(text) is None
+    assert _CANDIDATE.search(text) is None and _CANDIDATE_ASCII.search(text) is None
     assert mask_bsns(text) is text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789-ab \u0660\uff11"), max_size=30))
+def test_the_ascii_quick_scan_finds_what_the_unicode_one_finds_in_ascii_text(text: str) -> None:
+    ascii_text = text.encode("ascii", "ignore").decode()
+    assert (_CANDIDATE_ASCII.search(ascii_text) is None) == (_CANDIDATE.search(ascii_text) is None)
 
 
 def test_the_last_three_digits_stay_readable_in_their_own_script() -> None:
