@@ -28,7 +28,7 @@ import stat
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,8 +162,9 @@ def _deferred(note: str | None = None) -> Iterator[list[int]]:
         if pressed:
             raise KeyboardInterrupt
         pressed.append(signum)
-        if note:
-            _err(note)
+        if note:  # (not when stderr was being written right then: a reentrant write raises)
+            with suppress(RuntimeError, OSError):
+                _err(note)
 
     signal.signal(signal.SIGINT, later)
     try:
