@@ -170,7 +170,7 @@ def _write_crls(folder: Path, revoke: list[str], days: int, as_json: bool) -> No
     """``ieb certs --crl MAP``: write (or refresh) the three CRLs of the test PKI in ``folder`` to
     ``folder/crl``, keeping what they already revoke and adding ``revoke`` (party codes, ``tsp``,
     ``domain``), valid for ``days`` days from an hour ago (:meth:`ieb.testing.pki.TestPki.write_crls`).
-    Exit 1 when ``folder`` holds no test PKI, a code is unknown or a file there is not its CRL."""
+    Exit 1 when ``folder`` holds no test PKI or a file there is not its CRL; 2 for an unknown code."""
     import datetime as dt
     import json
 
