@@ -186,18 +186,21 @@ def _whole() -> Iterator[None]:
 class _Report:
     """Writes each chunk's lines as it comes and counts them for the summary line. ``stop`` is the
     list of :func:`_deferred` around the run: once Ctrl-C was pressed, the run stops right after
-    the committed chunk's lines are written (KeyboardInterrupt out of :meth:`chunk`)."""
+    the committed chunk's lines are written (KeyboardInterrupt out of :meth:`chunk`), unless that
+    chunk was the last one (all ``files`` reported: nothing is left to stop)."""
 
-    def __init__(self, stop: list[int] | None = None) -> None:
+    def __init__(self, stop: list[int] | None = None, files: int = 0) -> None:
         self.counts = dict.fromkeys(_RETOUR_OUTCOMES, 0)
         self.duplicates = 0
         self.failed = 0
         self.stop = stop if stop is not None else []
+        self.files = files
 
     def chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
-        """Write a committed chunk's lines (all of them), then stop the run if Ctrl-C was pressed."""
+        """Write a committed chunk's lines (all of them), then stop the run if Ctrl-C was pressed
+        and files are left."""
         self._chunk(done, failed)
-        if self.stop:
+        if self.stop and self.total < self.files:
             raise KeyboardInterrupt
 
     def _chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
@@ -267,7 +270,7 @@ def run(
             # AND its lines are written: between the commit and the lines it would lose the report of
             # retours that were applied (a rerun calls them "dubbel"); a second Ctrl-C stops at once
             with _deferred(_STOPPING) as stop:
-                report = _Report(stop)
+                report = _Report(stop, len(paths))
                 try:
                     ex.process_retour_files(paths, on_chunk=report.chunk)
                 except BaseException:  # Ctrl-C or a database error after some chunks: count those

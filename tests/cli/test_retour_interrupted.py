@@ -108,3 +108,44 @@ def test_ctrl_c_right_after_a_chunk_is_committed_still_reports_its_lines(
     err = capsys.readouterr().err
     assert "nog eens Ctrl-C: meteen stoppen" in err and "onderbroken: de retouren die al verwerkt" in err
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_ctrl_c_during_the_last_chunk_lets_the_run_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing is left after the last chunk: Ctrl-C pressed while it was applied ends the run as
+    if it had not been pressed (every line, the summary, exit 0), not with "onderbroken ... de rest
+    niet"."""
+    import contextlib
+    import io
+    import signal
+    import sys
+
+    from ieb.cli import _retour_core
+    from ieb.ledger.store import Ledger
+    from tests.attack.test_retour_killed_run import _rows, _setup
+
+    db, paths = _setup(tmp_path)
+    paths = paths[:3]
+    for name in list(__import__("os").environ):
+        if name.upper().startswith("IEB_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    real = Ledger.transaction
+
+    @contextlib.contextmanager
+    def then_ctrl_c(self: Ledger):  # type: ignore[no-untyped-def]
+        with real(self) as unit:
+            yield unit
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(Ledger, "transaction", then_ctrl_c)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    code = _retour_core.run([str(p) for p in paths], db=f"sqlite:///{db}")
+    assert code == 0
+    assert sum(1 for r in _rows(db) if r[1] == "accepted") == 3
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith("3 retour(en): 3 geaccepteerd"), lines
+    assert "onderbroken: de retouren die al verwerkt" not in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
