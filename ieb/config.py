@@ -432,18 +432,55 @@ def _load(cls: type[_Base], path: Path | None, overrides: dict[str, Any]) -> Any
 _EXAMPLES = {"release": "ieb-4.0", "dvs_url": "http://localhost:8080"}
 
 
-def dutch_error(cls: type[BaseModel], error: ErrorDetails, *, section: tuple[str, ...] = ()) -> str:
-    """The Dutch text of one of pydantic's validation errors of ``cls`` (``error["type"]`` is
-    pydantic's documented error type; its English ``msg`` is only the last resort), naming what the
-    setting takes: the keys of the section for an unknown key (``extra_forbidden``), the range of a
-    number (from the field's ``ge``/``gt``/``le``/``lt``), the choices of a Literal. ``section``: where
-    ``cls`` sits in the file (``("wlz",)`` for ``[wlz]``), for the section names the text shows."""
+def dutch_error(
+    cls: type[BaseModel] | None,
+    error: ErrorDetails,
+    *,
+    section: tuple[str, ...] = (),
+    show_value: bool = False,
+) -> str:
+    """The Dutch text of one of pydantic's validation errors, for a clerk: what is wrong and what
+    to write instead. ``error["type"]`` is pydantic's documented error type (its English ``msg`` is
+    only the last resort); the text names what the setting or field takes: the keys of the section
+    for an unknown key (``extra_forbidden``), the range of a number (from the field's
+    ``ge``/``gt``/``le``/``lt``, else from the error), the choices of a Literal or an Enum; a field
+    ending in ``_cent`` is an amount in eurocent. The one translator of the project: ieb.toml and
+    ``IEB_*`` (:func:`load_config`, :mod:`ieb.wlz.settings`) and the JSON input of the policy
+    (:func:`ieb.policy._validation.from_validation_error`).
+
+    ``cls`` is the model that was validated (None when not known: then no key list and no field
+    bounds); ``section`` where ``cls`` sits in the file (``("wlz",)`` for ``[wlz]``);
+    ``show_value`` leads with the value given (``waarde -5: ...``, BSN-like digit runs masked, at
+    most 60 characters): for input where the field alone does not show the mistake."""
     kind, loc, ctx = error["type"], error["loc"], error.get("ctx") or {}
-    holder, field = _section_and_field(cls, loc)
+    holder, field = _section_and_field(cls, loc) if cls is not None else (None, None)
+    whole = isinstance(error.get("input"), int) and not isinstance(error.get("input"), bool)
+    text = _dutch_text(kind, loc, ctx, str(error["msg"]), holder, field, section, whole)
+    if show_value and kind not in ("missing", "extra_forbidden") and "input" in error:
+        from ieb.types import mask_bsns
+
+        shown = mask_bsns(repr(error["input"]))  # any value may be a BSN in the wrong place
+        text = f"waarde {shown if len(shown) <= 60 else shown[:57] + '...'}: {text}"
+    return text
+
+
+def _dutch_text(
+    kind: str,
+    loc: tuple[int | str, ...],
+    ctx: dict[str, Any],
+    msg: str,
+    holder: type[BaseModel] | None,
+    field: Any,
+    section: tuple[str, ...],
+    whole: bool = False,
+) -> str:
+    """:func:`dutch_error` without the value (``whole``: the value given was an integer)."""
     if kind == "extra_forbidden":
+        if holder is None:
+            return "onbekende sleutel; verwijder hem of controleer de spelling"
         import difflib  # only on this error path: loading ieb.toml stays as fast as before (issue 22)
 
-        keys = [k for k in (holder.model_fields if holder else {}) if k != "source"]
+        keys = [k for k in holder.model_fields if k != "source"]
         name = str(loc[-1])
         close = difflib.get_close_matches(name, keys, n=1)
         path = [*section, *(str(x) for x in loc[:-1])]
@@ -452,26 +489,34 @@ def dutch_error(cls: type[BaseModel], error: ErrorDetails, *, section: tuple[str
         return f"onbekende sleutel{hint} (toegestaan{where}: {', '.join(keys)})"
     if kind == "missing":
         return "ontbreekt"
-    if kind == "value_error":  # our own validators: Dutch already
-        return str(error["msg"]).removeprefix("Value error, ")
-    if kind == "literal_error":
-        return "kies " + str(ctx.get("expected", "")).replace("' or '", "' of '")
+    if kind in ("value_error", "assertion_error"):  # our own validators: Dutch already
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in ("literal_error", "enum"):
+        return "kies " + str(ctx.get("expected", "")).replace(" or ", " of ")
     if kind.startswith(("int_", "float_", "greater_", "less_")) or kind in ("finite_number", "multiple_of"):
-        return "geef " + _number_text(field, integer=kind.startswith("int_"))
+        cent = bool(loc) and str(loc[-1]).endswith("_cent")
+        number = _number_text(field, integer=kind.startswith("int_") or cent or whole, bounds=ctx)
+        return f"geef {number}" + (" (een bedrag in eurocent, zonder punt of komma)" if cent else "")
     if kind.startswith("bool_"):
         return "geef true of false"
     if kind.startswith("date"):
         return "geef een datum JJJJ-MM-DD"
     if kind == "string_pattern_mismatch":
-        example = _EXAMPLES.get(str(loc[-1]))
+        example = _EXAMPLES.get(str(loc[-1])) if loc else None
         return f"heeft niet de juiste vorm (bijv. {example or ctx.get('pattern', '')})"
     if kind in ("string_type", "path_type"):
         return "geef tekst tussen aanhalingstekens"
-    if kind in ("list_type", "tuple_type"):
+    if kind in ("list_type", "tuple_type", "set_type"):
         return 'geef een lijst, bijv. ["..."]'
+    if kind in ("too_short", "too_long"):
+        if kind == "too_short":
+            return f"geef er minstens {ctx.get('min_length', '?')} (nu {ctx.get('actual_length', '?')})"
+        return f"geef er hoogstens {ctx.get('max_length', '?')} (nu {ctx.get('actual_length', '?')})"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"hoort een sectie [{'.'.join([*section, *(str(x) for x in loc)])}] te zijn"
-    return f"ongeldige waarde (technische melding: {error['msg']})"
+        if holder is not None or section:  # a settings file: a table
+            return f"hoort een sectie [{'.'.join([*section, *(str(x) for x in loc)])}] te zijn"
+        return 'geef een object, bijv. {"...": ...}'
+    return f"ongeldige waarde (technische melding: {msg})"
 
 
 def _section_and_field(
@@ -488,19 +533,23 @@ def _section_and_field(
     return model, field
 
 
-def _number_text(field: Any, *, integer: bool) -> str:
+def _number_text(field: Any, *, integer: bool, bounds: dict[str, Any] | None = None) -> str:
     """``een geheel getal van 1 tot en met 1000``, ``een getal groter dan 0``: the kind of number
-    of ``field`` (its annotation; ``integer`` when unknown) and its bounds."""
+    of ``field`` (its annotation; ``integer`` when unknown) and its bounds (the field's; without a
+    field the ``ge``/``gt``/``le``/``lt`` of ``bounds``, the error's context)."""
     annotation = getattr(field, "annotation", None)
     kinds = {annotation, *get_args(annotation)}
     is_int = int in kinds if field is not None else integer
     what = "een geheel getal" if is_int and float not in kinds else "een getal (met een punt: 2.5)"
-    bounds = {
-        k: getattr(m, k)
-        for m in getattr(field, "metadata", ())
-        for k in ("ge", "gt", "le", "lt")
-        if hasattr(m, k)
-    }
+    if field is not None:
+        bounds = {
+            k: getattr(m, k)
+            for m in getattr(field, "metadata", ())
+            for k in ("ge", "gt", "le", "lt")
+            if hasattr(m, k)
+        }
+    else:
+        bounds = {k: v for k, v in (bounds or {}).items() if k in ("ge", "gt", "le", "lt")}
     if "ge" in bounds and "le" in bounds:
         return f"{what} van {bounds['ge']} tot en met {bounds['le']}"
     words = {"ge": "minstens", "gt": "groter dan", "le": "hoogstens", "lt": "kleiner dan"}

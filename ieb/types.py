@@ -41,27 +41,31 @@ def mask_bsn(value: object) -> str:
     Anything that is not exactly nine digits is masked completely, so a typo never leaks.
     """
     text = str(value)
-    if len(text) == 9 and text.isdigit():
+    if len(text) == 9 and text.isdecimal():
         return "******" + text[-3:]
     return "*" * min(len(text), 9)
 
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs are left alone.
-_BSN_LIKE = re.compile(
-    rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<![0-9])(?P<bsn>[0-9]{{8,10}})(?![0-9])"
-)
+# ``\d`` is any decimal digit of Unicode (category Nd: also Arabic-Indic ``٣``, fullwidth ``３``,
+# Devanagari ``३``...): ``int()`` and many programs read those as a BSN too, so they are masked alike.
+_BSN_LIKE = re.compile(rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<!\d)(?P<bsn>\d{{8,10}})(?!\d)")
 
 
 #: a run :data:`_BSN_LIKE` would mask, ignoring its UUID exception: without one, nothing is masked
-_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
+_CANDIDATE = re.compile(r"(?<!\d)\d{8,10}(?!\d)")
+#: the same for ASCII text (``str.isascii`` is one flag test): the engine's quick scan of [0-9]
+_CANDIDATE_ASCII = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
 
 
 def mask_bsns(text: str) -> str:
-    """``text`` with every stand-alone run of 8-10 digits masked by :func:`mask_bsn` (UUIDs untouched).
+    """``text`` with every stand-alone run of 8-10 decimal digits (any script: Unicode category Nd)
+    masked by :func:`mask_bsn`; a UUID (ASCII hex) is left as it is.
 
     For log lines, error messages and anything else that may quote a BSN."""
-    if _CANDIDATE.search(text) is None:  # no run to mask (the usual case): one quick scan
+    candidate = _CANDIDATE_ASCII if text.isascii() else _CANDIDATE
+    if candidate.search(text) is None:  # no run to mask (the usual case): one quick scan
         return text
     return _BSN_LIKE.sub(lambda m: m.group(0) if m.group("uuid") else mask_bsn(m.group("bsn")), text)
 

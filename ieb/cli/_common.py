@@ -20,6 +20,7 @@ from typing import Any
 import typer
 
 from ieb.cli._help import IebCommand, IebGroup  # Dutch --help on public APIs only
+from ieb.types import mask_bsns
 
 __all__ = [
     "COMMAND",
@@ -35,13 +36,6 @@ __all__ = [
     "require_files",
     "usage_error",
 ]
-
-
-def mask_bsns(text: str) -> str:
-    """``text`` with every BSN-like 9-digit number masked (:func:`ieb.types.mask_bsns`, imported late)."""
-    from ieb.types import mask_bsns as _mask
-
-    return _mask(text)
 
 
 _OIN = re.compile(r"[0-9]{20}")
@@ -100,7 +94,7 @@ def usage_error(message: str, option: str | None = None) -> typer.Exit:
 def require_files(paths: Sequence[Path], name: str) -> None:
     """Usage error (exit 2, like every command) when one of the input ``paths`` does not exist or
     is no regular file (a folder, FIFO or device: "is geen gewoon bestand"); ``name`` is the
-    argument's name (``FILES``). :func:`ieb.cli._retour_core.check_files`, which the typer-free
+    argument's name (``BESTANDEN``). :func:`ieb.cli._retour_core.check_files`, which the typer-free
     ``ieb retour`` uses too."""
     from ieb.cli._retour_core import check_files
     from ieb.cli._validate_core import Usage

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import enum
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from ieb.config import find_config
-from ieb.errors import IebError
 from ieb.types import mask_bsns
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,39 +69,14 @@ def exchange_for(
     needs: str | None = None,
     release: str | None = None,
 ) -> Exchange:
-    """The :class:`~ieb.exchange.Exchange` of the command: ``--config`` / $IEB_CONFIG / ./ieb.toml,
-    with ``--db`` overriding the database. Configuration errors end the command (exit 2).
-    ``needs`` (what the command needs from ieb.toml): without any ieb.toml, ``--db`` or ``IEB_*``
-    setting the command ends with "geen ieb.toml gevonden ...; maak er een met `ieb init`"."""
-    from ieb.exchange import Exchange  # late: the facade pulls in SQLAlchemy, lxml, the transport
+    """The :class:`~ieb.exchange.Exchange` of the command (:func:`ieb.cli._retour_core.open_exchange`:
+    ``--config`` / $IEB_CONFIG / ./ieb.toml, ``--db`` and ``--release`` overriding it, ``needs`` what
+    the command needs from ieb.toml); a configuration error ends the command (``fout: ...``, exit 2)."""
+    from ieb.cli._retour_core import open_exchange
+    from ieb.cli._validate_core import Usage
 
-    if needs is not None and db is None:
-        try:
-            found = find_config(config)
-        except IebError as exc:
-            fail(str(exc), code=2)
-        settings = [k for k in os.environ if k.upper().startswith("IEB_") and k.upper() != "IEB_CONFIG"]
-        if found is None and not settings:
-            fail(
-                f"geen ieb.toml gevonden (niet in {Path.cwd()}, geen --config of IEB_CONFIG); maak er een met "
-                f"`ieb init` (nodig: {needs})",
-                code=2,
-            )
-
-    overrides: dict[str, Any] = {}
-    if db is not None:
-        overrides["database"] = db if "://" in db else "sqlite:///" + str(Path(db).resolve())
-    if release is not None:
-        from ieb.releases import default_registry
-
-        known = [p.name for p in default_registry if p.delivery is not None]
-        if release not in known:
-            fail(f"--release: onbekende release {release!r}; kies uit {', '.join(known)}", code=2)
-        overrides["release"] = release
     try:
-        ex = Exchange.from_config(config, must_exist=must_exist, **overrides)
-        if must_exist:
-            _ = ex.engine
-        return ex
-    except IebError as exc:
-        fail(str(exc), code=2)
+        return open_exchange(config, db, must_exist=must_exist, needs=needs, release=release)
+    except Usage as exc:
+        typer.echo(exc.line(), err=True)
+        raise typer.Exit(2) from None

@@ -28,11 +28,11 @@ import stat
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ieb.cli._validate_core import Usage, _err, quick_main, shown_path
+from ieb.cli._validate_core import NO_STDIN, Usage, _err, quick_main, shown_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
@@ -65,15 +65,15 @@ def _shown(items: Sequence[object]) -> str:
 
 
 def check_files(paths: Sequence[Path], name: str) -> None:
-    """:class:`Usage` (``name`` is the argument, ``FILES``) when one of the input ``paths`` does not
+    """:class:`Usage` (``name`` is the argument, ``BESTANDEN``) when one of the input ``paths`` does not
     exist, or is no regular file (a folder, a FIFO, a device, a socket, a link to nothing: ``is geen
-    gewoon bestand``, as ``ieb validate`` says); ``-`` is let through. Nothing is opened: a FIFO
-    named here never blocks the command."""
+    gewoon bestand``, as ``ieb validate`` says), or is ``-`` (stdin: :data:`NO_STDIN`, as ``ieb
+    validate``). Nothing is opened: a FIFO named here never blocks the command."""
     missing: list[Path] = []
     odd: list[Path] = []
     for p in paths:
         if str(p) == "-":
-            continue
+            raise Usage(NO_STDIN, name)
         try:
             regular = stat.S_ISREG(os.stat(p).st_mode)
         except (OSError, ValueError):
@@ -89,16 +89,48 @@ def check_files(paths: Sequence[Path], name: str) -> None:
         raise Usage("; ".join(parts), name)
 
 
-def open_exchange(config: Path | None, db: str | None, *, must_exist: bool = False) -> Exchange:
-    """The :class:`~ieb.exchange.Exchange` of ``--config`` / $IEB_CONFIG / ./ieb.toml with ``--db``
-    overriding its database (a path is a SQLite file), as :func:`ieb.cli._exchange.exchange_for`
-    makes it; :class:`Usage` (exit 2) for a configuration error."""
+def open_exchange(
+    config: Path | None,
+    db: str | None = None,
+    *,
+    must_exist: bool = False,
+    needs: str | None = None,
+    release: str | None = None,
+) -> Exchange:
+    """The :class:`~ieb.exchange.Exchange` of a command: ``--config`` / $IEB_CONFIG / ./ieb.toml,
+    with ``--db`` overriding its database (a path is a SQLite file) and ``--release`` its release.
+    ``needs`` (what the command needs from ieb.toml): without any ieb.toml, ``--db`` or ``IEB_*``
+    setting the command ends with "geen ieb.toml gevonden ...; maak er een met `ieb init`".
+    Raises :class:`Usage` (exit 2) for a configuration error. The one way every command opens the
+    exchange: the typer commands through :func:`ieb.cli._exchange.exchange_for`, the typer-free
+    ``ieb retour`` directly (this module imports neither typer nor the configuration)."""
     from ieb.errors import IebError
-    from ieb.exchange import Exchange
+    from ieb.exchange import Exchange  # late: the facade pulls in SQLAlchemy, lxml, the transport
 
+    if needs is not None and db is None:
+        from ieb.config import find_config
+
+        try:
+            found = find_config(config)
+        except IebError as exc:
+            raise Usage(str(exc), None) from None
+        settings = [k for k in os.environ if k.upper().startswith("IEB_") and k.upper() != "IEB_CONFIG"]
+        if found is None and not settings:
+            raise Usage(
+                f"geen ieb.toml gevonden (niet in {Path.cwd()}, geen --config of IEB_CONFIG); maak er een "
+                f"met `ieb init` (nodig: {needs})",
+                None,
+            )
     overrides: dict[str, Any] = {}
     if db is not None:
         overrides["database"] = _database_url(db)
+    if release is not None:
+        from ieb.releases import default_registry
+
+        known = [p.name for p in default_registry if p.delivery is not None]
+        if release not in known:
+            raise Usage(f"onbekende release {release!r}; kies uit {', '.join(known)}", "--release")
+        overrides["release"] = release
     try:
         ex = Exchange.from_config(config, must_exist=must_exist, **overrides)
         if must_exist:
@@ -108,46 +140,68 @@ def open_exchange(config: Path | None, db: str | None, *, must_exist: bool = Fal
         raise Usage(str(exc), None) from None
 
 
+#: written on stderr when Ctrl-C is pressed while retours are being applied
+_STOPPING = "onderbroken: de retouren die nu worden verwerkt worden nog afgemaakt en gemeld; nog eens Ctrl-C: meteen stoppen"
+
+
 @contextmanager
-def _whole() -> Iterator[None]:
-    """Ctrl-C inside the block takes effect when the block is done (what a committed chunk's lines
-    and the summary need: written whole, tests/attack/test_retour_ctrl_c_report.py); a second one
-    at once. Only in the main thread with Python's own SIGINT handler; elsewhere the block runs as
-    it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _deferred(note: str | None = None) -> Iterator[list[int]]:
+    """Ctrl-C inside the block is only noted: the list it gives gets the signal (and ``note``, if
+    any, is written on stderr); a second Ctrl-C stops at once (a write that blocks, a lock that is
+    never given: KeyboardInterrupt). Only in the main thread with Python's own SIGINT handler;
+    elsewhere the list stays empty and Ctrl-C acts as usual."""
     pressed: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.default_int_handler:
-        yield
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield pressed
         return
 
     def later(signum: int, _frame: object) -> None:
-        if pressed:  # pressed again (a write that blocks, a pipe nobody reads): stop now
+        if pressed:
             raise KeyboardInterrupt
         pressed.append(signum)
+        if note:  # (not when stderr was being written right then: a reentrant write raises)
+            with suppress(RuntimeError, OSError):
+                _err(note)
 
     signal.signal(signal.SIGINT, later)
     try:
-        yield
+        yield pressed
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextmanager
+def _whole() -> Iterator[None]:
+    """Ctrl-C inside the block takes effect when the block is done (the summary line: written whole,
+    tests/attack/test_retour_ctrl_c_report.py); a second one at once."""
+    with _deferred() as pressed:
+        yield
     if pressed:
         raise KeyboardInterrupt
 
 
 class _Report:
-    """Writes each chunk's lines as it comes and counts them for the summary line."""
+    """Writes each chunk's lines as it comes and counts them for the summary line. ``stop`` is the
+    list of :func:`_deferred` around the run: once Ctrl-C was pressed, the run stops right after
+    the committed chunk's lines are written (KeyboardInterrupt out of :meth:`chunk`), unless that
+    chunk was the last one (all ``files`` reported: nothing is left to stop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop: list[int] | None = None, files: int = 0) -> None:
         self.counts = dict.fromkeys(_RETOUR_OUTCOMES, 0)
         self.duplicates = 0
         self.failed = 0
+        self.stop = stop if stop is not None else []
+        self.files = files
 
     def chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
-        with _whole():  # the chunk is committed: all of its lines, or Ctrl-C would lose some
-            self._chunk(done, failed)
+        """Write a committed chunk's lines (all of them), then stop the run if Ctrl-C was pressed
+        and files are left."""
+        self._chunk(done, failed)
+        if self.stop and self.total < self.files:
+            raise KeyboardInterrupt
 
     def _chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
         lines = []
@@ -201,25 +255,29 @@ def run(
     from ieb.errors import IebError
 
     if not files and not retry_failed:
-        raise Usage("geef retourbestanden of --retry-failed", "FILES")
+        raise Usage("geef retourbestanden of --retry-failed", "BESTANDEN")
     paths = [Path(f) for f in files]
-    check_files(paths, "FILES")
+    check_files(paths, "BESTANDEN")
     ex: Exchange | _OnDatabase
     if db is not None and not retry_failed and _unconfigured(config):
         ex = _OnDatabase(_database_url(db))
     else:
         ex = open_exchange(config, db, must_exist=retry_failed and not files)
-    report = _Report()
     failures = 0
     try:
         if paths:
-            try:
-                ex.process_retour_files(paths, on_chunk=report.chunk)
-            except BaseException:  # Ctrl-C or a database error after some chunks: count those
-                if report.total:
-                    report.write_summary()
-                raise
-            report.write_summary()
+            # Ctrl-C while retours are applied takes effect after the chunk under way is committed
+            # AND its lines are written: between the commit and the lines it would lose the report of
+            # retours that were applied (a rerun calls them "dubbel"); a second Ctrl-C stops at once
+            with _deferred(_STOPPING) as stop:
+                report = _Report(stop, len(paths))
+                try:
+                    ex.process_retour_files(paths, on_chunk=report.chunk)
+                except BaseException:  # Ctrl-C or a database error after some chunks: count those
+                    if report.total:
+                        report.write_summary()
+                    raise
+                report.write_summary()
             failures += report.failed
         if retry_failed and not isinstance(ex, _OnDatabase):
             for ref, status, why in ex.retry_failed_retours():
@@ -306,7 +364,7 @@ def parse_args(args: list[str]) -> dict[str, Any] | None:
         i += 1
         if not arg or "\x00" in arg:
             return None
-        if only_files or arg[0] != "-":
+        if only_files or arg[0] != "-" or arg == "-":  # (a lone -: a file to click; refused in run)
             files.append(arg)
             continue
         if arg == "--":

@@ -46,6 +46,14 @@ _BLOCK = 512
 #: 1 MiB + one file of at most MAX_BYTES are in memory at once)
 _READ_AHEAD = 64
 _READ_AHEAD_BYTES = 1 << 20
+#: ``-`` on the command line (stdin by the usual convention) is refused, exit 2: ``ieb validate``,
+#: ``ieb retour`` and ``ieb queue`` name what they report (and ``ieb retour`` keeps a failed retour)
+#: by its file name, which stdin has not; a file called ``-`` is given by its full path (``./-`` is
+#: ``-`` to pathlib)
+NO_STDIN = (
+    "- (standaardinvoer) wordt niet gelezen: geef de bestanden bij naam "
+    "(een bestand dat - heet: geef het met zijn volledige pad)"
+)
 #: flags of os.open (binary on Windows)
 _O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
@@ -160,9 +168,12 @@ def collect_paths(paths: list[Path]) -> list[str]:
     """Files as given, and in folders every ``*.xml`` in any case (``.XML``, ``.Xml``), recursively
     (symbolic links to folders are not followed, unreadable subfolders are skipped), each folder's
     files in the order of their path parts; a path given twice counts once. :class:`Usage` for a path
-    that does not exist or (given by name) is neither a regular file nor a folder. The names are ``str(Path)`` of each file (what ``Path.rglob`` gives)."""
+    that does not exist or (given by name) is neither a regular file nor a folder, and for ``-``
+    (:data:`NO_STDIN`). The names are ``str(Path)`` of each file (what ``Path.rglob`` gives)."""
     files: list[str] = []
     for p in paths:
+        if str(p) == "-":
+            raise Usage(NO_STDIN, "PAD")
         if p.is_dir():
             prefix = str(p / "x")[:-1]  # "" for ".", "/" for "/", "map/" for "map" (as Path joins)
             _walk(prefix, prefix or os.curdir, files)
@@ -628,7 +639,7 @@ def parse_args(args: list[str]) -> dict[str, Any] | None:
         i += 1
         if not arg or "\x00" in arg:
             return None
-        if only_paths or arg[0] != "-":
+        if only_paths or arg[0] != "-" or arg == "-":  # (a lone -: a path to click; refused in run)
             paths.append(Path(arg))
             continue
         if arg == "--":

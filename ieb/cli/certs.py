@@ -80,6 +80,31 @@ def certs(
         Path | None,
         typer.Option("--config", "-c", metavar="BESTAND", help="ieb.toml voor --status.", show_default=False),
     ] = None,
+    crl: Annotated[
+        Path | None,
+        typer.Option(
+            "--crl",
+            metavar="MAP",
+            help="Maak of ververs de CRL's van de test-PKI in MAP (geschreven in MAP/crl); wat al "
+            "ingetrokken was blijft ingetrokken. Alleen voor de test-PKI: echte CRL's komen van de CA.",
+            show_default=False,
+        ),
+    ] = None,
+    revoke: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--revoke",
+            metavar="CODE",
+            help="Met --crl: trek het certificaat van CODE in (of tsp / domain: die CA); mag vaker.",
+            show_default=False,
+        ),
+    ] = None,
+    geldig: Annotated[
+        int | None,
+        typer.Option(
+            "--geldig", metavar="DAGEN", min=1, max=366, help="Met --crl: dagen tot nextUpdate (standaard 7)."
+        ),
+    ] = None,
 ) -> None:
     """Maak een TEST-PKI voor mutual TLS en WS-Security (nooit voor productie); --status: certificaten en CRL's van ieb.toml.
 
@@ -90,12 +115,23 @@ def certs(
     Voorbeeld: ieb certs --out pki/ --gemeente 0363 --gemeente 0599
 
     Voorbeeld: ieb certs --status --config ieb.toml
+
+    Voorbeeld: ieb certs --crl pki/ --revoke GGK
     """
     import json
 
     from ieb.errors import IebError
     from ieb.testing.pki import create_test_pki
 
+    if crl is not None:
+        if out is not None or status:
+            raise usage_error(
+                "--crl maakt alleen CRL's van een bestaande test-PKI; laat --out en --status weg", "--crl"
+            )
+        _write_crls(crl, revoke or [], geldig or 7, json_out)
+        return
+    if revoke or geldig is not None:
+        raise usage_error("hoort bij --crl MAP", "--revoke" if revoke else "--geldig")
     if status:
         if out is not None:
             raise usage_error("--status maakt niets; laat --out weg", "--out")
@@ -128,6 +164,68 @@ def certs(
         typer.echo(f"         certificaat {p.cert}")
         typer.echo(f"         sleutel     {p.key}")
         typer.echo(f"         keten       {p.chain}")
+
+
+def _write_crls(folder: Path, revoke: list[str], days: int, as_json: bool) -> None:
+    """``ieb certs --crl MAP``: write (or refresh) the three CRLs of the test PKI in ``folder`` to
+    ``folder/crl``, keeping what they already revoke and adding ``revoke`` (party codes, ``tsp``,
+    ``domain``), valid for ``days`` days from an hour ago (:meth:`ieb.testing.pki.TestPki.write_crls`).
+    Exit 1 when ``folder`` holds no test PKI or a file there is not its CRL; 2 for an unknown code."""
+    import datetime as dt
+    import json
+
+    from cryptography import x509
+
+    from ieb.errors import IebError
+    from ieb.testing.pki import load_test_pki
+
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    end = start + dt.timedelta(days=days)
+    if not (folder / "pki.json").is_file():
+        raise fail(
+            f"{folder} is geen test-PKI (er staat geen pki.json in); maak er een met `ieb certs --out MAP`"
+        )
+    try:
+        pki = load_test_pki(folder)
+        unknown = [c for c in revoke if c not in ("tsp", "domain") and c not in pki.parties]
+        if unknown:
+            known = ", ".join([*pki.parties, "tsp", "domain"])
+            raise fail(f"--revoke: onbekende code {', '.join(unknown)}; deze test-PKI kent {known}", code=2)
+        where = pki.write_crls(revoke, this_update=start, next_update=end, keep=True)
+    except IebError as exc:
+        raise fail(str(exc)) from None
+    names = {p.certificate().serial_number: code for code, p in pki.parties.items()}
+    names |= {pki.ca_certificate(ca).serial_number: ca for ca in ("tsp", "domain")}
+    crls = []
+    for ca in ("root", "domain", "tsp"):
+        path = where / f"{ca}.crl.pem"
+        listed = x509.load_pem_x509_crl(path.read_bytes())
+        crls.append(
+            {
+                "ca": ca,
+                "file": str(path),
+                "revoked": [names.get(r.serial_number, f"{r.serial_number:x}") for r in listed],
+            }
+        )
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"directory": str(where), "next_update": end.isoformat(), "crls": crls}, sort_keys=True
+            )
+        )
+        return
+    until = end.strftime("%Y-%m-%d %H:%M UTC")
+    typer.echo(f"CRL's van de TEST-PKI geschreven in {where} (niet voor productie), geldig tot {until}:")
+    for c in crls:
+        revoked = c["revoked"]
+        typer.echo(
+            f"  {c['ca']:<7} {len(revoked)} ingetrokken" + (f": {', '.join(revoked)}" if revoked else "")
+        )
+    typer.echo(
+        f'zet in ieb.toml: [tls] crl = ["{where}"] (en in simulator.toml: crl = ["{where}"]); ververs vóór '
+        f"{until} met `ieb certs --crl {folder}` (wat ingetrokken is blijft ingetrokken; opnieuw beginnen: "
+        f"verwijder {where})"
+    )
 
 
 def _check_arguments(out: Path, gemeente: list[str] | None, key: str, force: bool) -> list[str]:

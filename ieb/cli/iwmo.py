@@ -169,7 +169,8 @@ def desired_file_for(config: Path | None, db: str | None) -> Path:
 )
 def lees_command(
     paths: Annotated[
-        list[Path], typer.Argument(help="WMO301/305/307-bestanden, mappen of StUF-GGk-enveloppen.")
+        list[Path],
+        typer.Argument(metavar="PAD", help="WMO301/305/307-bestanden, mappen of StUF-GGk-enveloppen."),
     ],
     stil: Annotated[
         bool, typer.Option("--stil", help="Alleen bestanden met meldingen tonen, en het totaal.")
@@ -182,7 +183,7 @@ def lees_command(
 
     for path in paths:
         if not path.exists():
-            raise typer.BadParameter(f"{path} bestaat niet", param_hint="PATHS")
+            raise typer.BadParameter(f"{path} bestaat niet", param_hint="PAD")
     ex = exchange_for(config, db, needs="database")
     try:
         store = IwmoStore(ex.engine)

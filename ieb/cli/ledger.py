@@ -393,7 +393,9 @@ def _planned_json(message: object, release: str) -> dict[str, object]:
 
 
 def queue_command(
-    files: Annotated[list[Path], typer.Argument(help="Heenberichten, in verzendvolgorde.")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="BESTANDEN", help="Heenberichten, in verzendvolgorde.")
+    ],
     config: ConfigOption = None,
     db: DbOption = None,
     today: TodayOption = None,
@@ -406,7 +408,7 @@ def queue_command(
     run staat in het logboek (ieb logboek)."""
     from ieb.errors import IebError
 
-    require_files(files, "FILES")
+    require_files(files, "BESTANDEN")
     day = _today(today)
     _refuse_future(day, force_today)
     ex = exchange_for(config, db, release=release)
@@ -428,7 +430,9 @@ def queue_command(
 
 
 def retour_command(
-    files: Annotated[list[str] | None, typer.Argument(help="Retourbestanden.", show_default=False)] = None,
+    files: Annotated[
+        list[str] | None, typer.Argument(metavar="BESTANDEN", help="Retourbestanden.", show_default=False)
+    ] = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Mislukte inbox-berichten opnieuw verwerken.")
     ] = False,
@@ -445,9 +449,9 @@ def retour_command(
     from ieb.cli._validate_core import Usage
 
     if not files and not retry_failed:
-        raise typer.BadParameter("geef retourbestanden of --retry-failed", param_hint="FILES")
-    # issue 22: the body is ieb.cli._retour_core.run, which a plain `ieb retour FILES` runs without
-    # typer (the same output and exit code); FILES are read as text (typer builds a pydantic
+        raise typer.BadParameter("geef retourbestanden of --retry-failed", param_hint="BESTANDEN")
+    # issue 22: the body is ieb.cli._retour_core.run, which a plain `ieb retour BESTANDEN` runs without
+    # typer (the same output and exit code); BESTANDEN are read as text (typer builds a pydantic
     # TypeAdapter per Path argument, 0.2 ms per file)
     try:
         code = run(files or [], retry_failed=retry_failed, config=config, db=db)
@@ -635,7 +639,9 @@ def status_command(
 def requeue_command(
     refs: Annotated[
         list[str] | None,
-        typer.Argument(help="Referentienummers om opnieuw te versturen.", show_default=False),
+        typer.Argument(
+            metavar="REFERENTIES", help="Referentienummers om opnieuw te versturen.", show_default=False
+        ),
     ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Alle dead letters opnieuw.")] = False,
     failed: Annotated[

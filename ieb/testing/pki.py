@@ -29,7 +29,7 @@ Files written by :func:`create_test_pki` (PEM; keys unencrypted PKCS#8 with mode
     <dir>/pki.json              manifest read by :func:`load_test_pki`
 
 Revocation: :meth:`TestPki.write_crls` revokes service certificates (or a CA) and writes a CRL per
-CA (``<dir>/crl/{root,domain,tsp}.crl.pem``); :meth:`TestPki.issue_crl` makes single CRLs (also
+CA (``<dir>/crl/{root,domain,tsp}.crl.pem``; ``ieb certs --crl <dir> --revoke CODE`` on the command line); :meth:`TestPki.issue_crl` makes single CRLs (also
 expired or badly signed ones, for tests).
 """
 
@@ -209,10 +209,12 @@ class TestPki:
         this_update: _dt.datetime | None = None,
         next_update: _dt.datetime | None = None,
         signing_key: PrivateKey | None = None,
+        kept: Iterable[x509.RevokedCertificate] = (),
     ) -> x509.CertificateRevocationList:
-        """A CRL of CA ``ca`` listing ``revoked`` (certificates it issued), valid from
-        ``this_update`` (default an hour ago) to ``next_update`` (default a day after
-        ``this_update``), signed with the CA's key (or ``signing_key``, to make a bad one)."""
+        """A CRL of CA ``ca`` listing ``revoked`` (certificates it issued) and the ``kept`` entries
+        of an earlier CRL (with their own revocation dates), valid from ``this_update`` (default an
+        hour ago) to ``next_update`` (default a day after ``this_update``), signed with the CA's key
+        (or ``signing_key``, to make a bad one)."""
         start = this_update or _dt.datetime.now(_dt.UTC) - _dt.timedelta(hours=1)
         builder = (
             x509.CertificateRevocationListBuilder()
@@ -220,7 +222,15 @@ class TestPki:
             .last_update(start)
             .next_update(next_update or start + _dt.timedelta(days=1))
         )
+        listed = set()
+        for entry in kept:
+            if entry.serial_number not in listed:
+                listed.add(entry.serial_number)
+                builder = builder.add_revoked_certificate(entry)
         for cert in revoked:
+            if cert.serial_number in listed:
+                continue
+            listed.add(cert.serial_number)
             builder = builder.add_revoked_certificate(
                 x509.RevokedCertificateBuilder()
                 .serial_number(cert.serial_number)
@@ -236,13 +246,17 @@ class TestPki:
         directory: str | os.PathLike[str] | None = None,
         this_update: _dt.datetime | None = None,
         next_update: _dt.datetime | None = None,
+        keep: bool = False,
     ) -> Path:
         """Revoke and publish: write the CRLs of the three CAs (``root.crl.pem``,
         ``domain.crl.pem``, ``tsp.crl.pem``; PEM) to ``directory`` (default ``<pki>/crl``) and
         return that folder, usable as ``[tls] crl = ["<folder>"]``. ``revoke``: party codes (their
         service certificates, revoked by the TSP CA) and ``"tsp"`` / ``"domain"`` (the CA
-        certificates themselves, revoked by their issuer). Raises :class:`ConfigurationError` for
-        an unknown code."""
+        certificates themselves, revoked by their issuer). ``keep``: the new CRLs also list what the
+        CRLs already in ``directory`` revoke (a refresh: a revocation stays; a file there that is
+        no CRL of this PKI's CA raises :class:`ConfigurationError`). Each file is written next to
+        the old one and renamed over it, so a reader never sees half a CRL. Raises
+        :class:`ConfigurationError` for an unknown code."""
         out = Path(directory) if directory is not None else self.directory / "crl"
         by_ca: dict[CaLevel, list[x509.Certificate]] = {"root": [], "domain": [], "tsp": []}
         for code in revoke:
@@ -253,9 +267,34 @@ class TestPki:
             else:
                 by_ca["tsp"].append(self.party(code).certificate())
         for ca, certs in by_ca.items():
-            crl = self.issue_crl(ca, certs, this_update=this_update, next_update=next_update)
-            _write(out / f"{ca}.crl.pem", crl.public_bytes(serialization.Encoding.PEM))
+            target = out / f"{ca}.crl.pem"
+            kept = self._revoked_in(ca, target) if keep else []
+            crl = self.issue_crl(ca, certs, this_update=this_update, next_update=next_update, kept=kept)
+            partial = _write(
+                target.with_name(target.name + ".nieuw"), crl.public_bytes(serialization.Encoding.PEM)
+            )
+            os.replace(partial, target)
         return out
+
+    def _revoked_in(self, ca: CaLevel, path: Path) -> list[x509.RevokedCertificate]:
+        """The entries of the CRL of CA ``ca`` at ``path`` (none when there is no file)."""
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise ConfigurationError(f"{path} is niet te lezen: {exc.strerror or exc}") from None
+        ca_cert = self.ca_certificate(ca)
+        try:
+            crl = x509.load_pem_x509_crl(data)
+            ours = crl.issuer == ca_cert.subject and crl.is_signature_valid(ca_cert.public_key())  # type: ignore[arg-type]
+        except ValueError:
+            ours = False
+        if not ours:
+            raise ConfigurationError(
+                f"{path} is geen CRL van de {ca}-CA van deze test-PKI; kies een andere map of verwijder het bestand"
+            )
+        return list(crl)
 
     def files(self) -> list[Path]:
         """Every file written, for listing."""

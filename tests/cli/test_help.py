@@ -175,3 +175,28 @@ def test_a_single_file_argument_is_named_bestand(command: str) -> None:
     out = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
     assert f"Gebruik: ieb {command} [OPTIES] " in out and "BESTAND" in out.splitlines()[0], out
     assert "FILE" not in out and "DESIRED" not in out, out
+
+
+#: the names of arguments (metavars) in the help: Dutch, one word per kind of thing
+DUTCH_ARGUMENTS = {
+    "OPTIES",
+    "OPDRACHT",
+    "ARGUMENTEN",
+    "PAD",
+    "BESTAND",
+    "BESTANDEN",
+    "REFERENTIES",
+    "MAP",
+    "INVOER",
+    "BSN",
+    "SIGNAALBESTAND",
+}
+
+
+@pytest.mark.parametrize("command", ALL, ids=lambda c: " ".join(c))
+def test_every_argument_is_named_in_dutch(command: list[str]) -> None:
+    """``Gebruik: ieb retour [OPTIES] [BESTANDEN...]``: no FILES, REFS or PATHS (the trial's leftover)."""
+    out = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200", "TERM": "dumb"}).stdout
+    usage = out.splitlines()[0].removeprefix("Gebruik: ieb " + " ".join(command))
+    names = set(re.findall(r"[A-Z][A-Z_]+", usage))
+    assert names <= DUTCH_ARGUMENTS, (names - DUTCH_ARGUMENTS, out)

@@ -161,14 +161,16 @@ def test_a_fifo_a_folder_or_a_device_is_no_regular_file(tmp_path: Path) -> None:
     good = tmp_path / "r.xml"
     good.write_bytes(b"<x/>")
     with pytest.raises(Usage) as caught:
-        core.check_files([good, fifo, tmp_path, Path("/dev/null"), tmp_path / "weg.xml"], "FILES")
-    assert caught.value.option == "FILES"
+        core.check_files([good, fifo, tmp_path, Path("/dev/null"), tmp_path / "weg.xml"], "BESTANDEN")
+    assert caught.value.option == "BESTANDEN"
     assert caught.value.message == (
         f"bestaat niet: {tmp_path / 'weg.xml'}; is geen gewoon bestand: {fifo}, {tmp_path}, /dev/null"
     )
-    core.check_files([good, Path("-")], "FILES")  # fine
+    core.check_files([good], "BESTANDEN")  # fine
+    with pytest.raises(Usage, match=r"^- \(standaardinvoer\) wordt niet gelezen"):
+        core.check_files([good, Path("-")], "BESTANDEN")  # stdin: no file name to keep a retour under
     result = CliRunner().invoke(app, ["retour", str(fifo), "--db", str(tmp_path / "g.sqlite")])
-    assert result.exit_code == 2 and f"fout: FILES: is geen gewoon bestand: {fifo}" in result.stderr
+    assert result.exit_code == 2 and f"fout: BESTANDEN: is geen gewoon bestand: {fifo}" in result.stderr
     assert not (tmp_path / "g.sqlite").exists()
 
 
@@ -257,8 +259,9 @@ def _process(args: list[str], cwd: Path, quick: bool) -> tuple[int, str, str, li
         ["retour", "junk.xml", "ret"],
         ["retour", "fifo.xml", "ret"],
         ["retour", "weg.xml"],
+        ["retour", "-", "ret"],
     ],
-    ids=["three-and-a-duplicate", "junk", "fifo", "missing"],
+    ids=["three-and-a-duplicate", "junk", "fifo", "missing", "dash"],
 )
 def test_quick_and_typer_give_the_same_process_output(retours: Path, args: list[str]) -> None:
     names = sorted(str(p.relative_to(retours)) for p in (retours / "ret").glob("*.retour.xml"))
@@ -272,8 +275,11 @@ def test_quick_and_typer_give_the_same_process_output(retours: Path, args: list[
             "5 retour(en): 3 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, "
             "1 dubbel, 1 niet verwerkt\n"
         )
+    elif args[1] == "-":  # stdin is refused (exit 2) before anything is read or applied
+        assert code == 2 and out == "" and "fout: BESTANDEN: - (standaardinvoer) wordt niet gelezen" in err
+        assert {o for _, o in rows} == {"pending"}
     elif args[1] in ("fifo.xml", "weg.xml"):
-        assert code == 2 and out == "" and "fout: FILES: " in err
+        assert code == 2 and out == "" and "fout: BESTANDEN: " in err
         assert {o for _, o in rows} == {"pending"}
     else:
         assert code == 0 and err == ""

@@ -59,3 +59,93 @@ def test_ctrl_c_says_what_stays_and_a_rerun_finishes(tmp_path: Path, monkeypatch
         "2 retour(en): 1 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, "
         "1 dubbel, 0 niet verwerkt"
     )
+
+
+def test_ctrl_c_right_after_a_chunk_is_committed_still_reports_its_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C between a chunk's commit and its lines (the last session's leftover): before, the
+    KeyboardInterrupt came out of the commit, the 500 applied retours were never reported, and a
+    rerun called them "dubbel". Now the Ctrl-C waits until the committed chunk's lines are written,
+    then stops the run (exit 130) before the next chunk."""
+    import contextlib
+    import io
+    import signal
+    import sys
+
+    from ieb.cli import _retour_core
+    from ieb.ledger.store import Ledger
+    from tests.attack.test_retour_killed_run import _rows, _setup
+
+    db, paths = _setup(tmp_path)
+    for name in list(__import__("os").environ):
+        if name.upper().startswith("IEB_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    real = Ledger.transaction
+    commits: list[int] = []
+
+    @contextlib.contextmanager
+    def then_ctrl_c(self: Ledger):  # type: ignore[no-untyped-def]
+        with real(self) as unit:
+            yield unit
+        commits.append(1)  # the chunk is committed; the clerk presses Ctrl-C right now
+        if len(commits) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(Ledger, "transaction", then_ctrl_c)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    code = _retour_core.run([str(p) for p in paths], db=f"sqlite:///{db}")
+    assert code == 130
+    applied = sum(1 for r in _rows(db) if r[1] == "accepted")
+    assert applied == 500 and len(commits) == 1, (applied, commits)  # the first chunk, then stop
+    lines = out.getvalue().splitlines()
+    assert len(lines) == applied + 1, lines[-3:]  # every applied retour is reported, then the summary
+    assert all(": geaccepteerd [-]" in line for line in lines[:-1])
+    assert lines[-1].startswith("500 retour(en): 500 geaccepteerd")
+    err = capsys.readouterr().err
+    assert "nog eens Ctrl-C: meteen stoppen" in err and "onderbroken: de retouren die al verwerkt" in err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_ctrl_c_during_the_last_chunk_lets_the_run_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing is left after the last chunk: Ctrl-C pressed while it was applied ends the run as
+    if it had not been pressed (every line, the summary, exit 0), not with "onderbroken ... de rest
+    niet"."""
+    import contextlib
+    import io
+    import signal
+    import sys
+
+    from ieb.cli import _retour_core
+    from ieb.ledger.store import Ledger
+    from tests.attack.test_retour_killed_run import _rows, _setup
+
+    db, paths = _setup(tmp_path)
+    paths = paths[:3]
+    for name in list(__import__("os").environ):
+        if name.upper().startswith("IEB_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    real = Ledger.transaction
+
+    @contextlib.contextmanager
+    def then_ctrl_c(self: Ledger):  # type: ignore[no-untyped-def]
+        with real(self) as unit:
+            yield unit
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(Ledger, "transaction", then_ctrl_c)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    code = _retour_core.run([str(p) for p in paths], db=f"sqlite:///{db}")
+    assert code == 0
+    assert sum(1 for r in _rows(db) if r[1] == "accepted") == 3
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith("3 retour(en): 3 geaccepteerd"), lines
+    assert "onderbroken: de retouren die al verwerkt" not in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

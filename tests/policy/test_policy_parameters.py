@@ -107,7 +107,11 @@ def test_warnings_for_a_second_change_and_a_late_delivery() -> None:
 
 
 def test_negative_amounts_and_bad_values_name_the_field() -> None:
-    with pytest.raises(PolicyInputError, match=r"gemeente\.verlaagd_tarief\[0\]\.bedrag_cent.*te laag"):
+    with pytest.raises(
+        PolicyInputError,
+        match=r"gemeente\.verlaagd_tarief\[0\]\.bedrag_cent: waarde -1: geef een geheel getal van minstens 0 "
+        r"\(een bedrag in eurocent",
+    ):
         parameters_from_json(
             '{"gemeentecode": "0363", "verlaagd_tarief": [{"vanaf": "2025-01-01", "bedrag_cent": -1}]}'
         )

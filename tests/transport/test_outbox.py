@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from ieb.ggk import Bv03, Fo03, Stuurgegevens, Systeem, build, bv03_for, fo03_for, new_di01, parse
 from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import DeliveryRejectedError, SendResult, TransientSendError
-from ieb.transport.outbox import Outbox, ledger_tables, open_ledger
+from ieb.transport.outbox import ClaimedMessage, Outbox, ledger_tables, open_ledger
 from ieb.transport.sender import RetryPolicy, Sender
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
@@ -371,21 +371,44 @@ def test_a_lease_shorter_than_one_attempt_is_refused(engine: sa.Engine) -> None:
 
 
 def test_a_slow_send_keeps_its_lease_and_no_row_is_sent_twice(engine: sa.Engine) -> None:
-    """1.5 s leases, 3 s sends, two senders: the heartbeat (every 0.5 s) keeps the lease, so the
-    second sender never takes over a row in flight (before the fix: one row sent twice). The
-    margins leave room for a loaded machine (0.5 s leases flaked at load 14 on 2 cores)."""
-    refs = _fill(Outbox(engine), 2)
-    transport = _SlowTransport(3.0, max_seconds=1.2)  # understates its time: only the heartbeat helps
-    senders = [
-        Sender(Outbox(engine, worker_id=f"w{i}", lease_seconds=1.5), transport, policy=FAST) for i in range(2)
-    ]
-    threads = [threading.Thread(target=s.drain, kwargs={"workers": 2, "timeout": 20}) for s in senders]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(transport.sent) == sorted(refs)
-    assert Outbox(engine).counts()["acknowledged"] == 2
+    """A send that lasts three leases: the heartbeat renews the lease, so another worker never takes
+    over the row in flight (before the fix: the row was sent twice). The lease clock is driven (as
+    in the expired-lease test): the send moves it on by a third of a lease only after a renewal, and
+    after each move the other worker tries to claim the row. So the test cannot fail under load: a
+    slow heartbeat only makes the send wait for it (a heartbeat that never comes fails the test)."""
+    now = [dt.datetime(2026, 5, 20, 9, 0, tzinfo=dt.UTC)]
+    renewed = threading.Event()
+
+    def clock() -> dt.datetime:
+        return now[0]
+
+    class _Watched(Outbox):
+        def renew(self, msg: ClaimedMessage) -> bool:
+            ok = super().renew(msg)
+            renewed.set()
+            return ok
+
+    [ref] = _fill(Outbox(engine, clock=clock), 1)
+    worker = _Watched(engine, worker_id="w1", lease_seconds=0.3, clock=clock)
+    other = Outbox(engine, worker_id="w2", lease_seconds=0.3, clock=clock)
+    taken: list[object] = []
+
+    class _Steps(_SlowTransport):  # declares 0.3 s but lasts three leases of the driven clock
+        def send(self, envelope: bytes) -> SendResult:
+            self.sent.append(parse(envelope).referentienummer)
+            for _ in range(9):
+                renewed.clear()
+                assert renewed.wait(60), "no lease renewal during the send (no heartbeat)"
+                now[0] += dt.timedelta(seconds=0.1)  # a third of the lease after the renewal
+                taken.extend(other.claim(1))  # the other worker tries to take the row over
+            return _ok(envelope)
+
+    transport = _Steps(0.0, max_seconds=0.3)
+    [msg] = worker.claim(1)
+    assert Sender(worker, transport, policy=FAST).process(msg) == "acknowledged"
+    assert taken == []  # three leases long, and never free for another worker
+    assert transport.sent == [ref]
+    assert Outbox(engine).counts()["acknowledged"] == 1
 
 
 def test_an_expired_lease_is_reported_not_acknowledged(

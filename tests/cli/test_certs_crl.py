@@ -1,0 +1,90 @@
+"""``ieb certs --crl MAP [--revoke CODE] [--geldig DAGEN]``: CRLs for the test PKI without a
+``python -c`` one-liner (the last session's leftover). A refresh keeps what was revoked (a
+revocation stays); the files are the CRLs the transport reads (``ieb certs --status`` judges our
+chain by them); only a test PKI (its pki.json) is accepted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from typer.testing import CliRunner
+
+from ieb.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IEB_CONFIG", raising=False)
+    result = runner.invoke(app, ["init", "--simulator", "-g", "0363"])
+    assert result.exit_code == 0, result.output
+    toml = tmp_path / "ieb.toml"
+    toml.write_text(re.sub(r"^crl = \[\]", 'crl = ["pki/crl"]', toml.read_text(), count=1, flags=re.M))
+    return tmp_path
+
+
+def _crl(args: list[str]) -> dict[str, object]:
+    result = runner.invoke(app, ["certs", "--crl", "pki", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def _status() -> tuple[int, str]:
+    result = runner.invoke(app, ["certs", "--status"], env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def test_make_revoke_and_refresh_the_test_pki_crls(folder: Path) -> None:
+    before = dt.datetime.now(dt.UTC)  # (the reference time of the CRLs made below, not a timing)
+    report = _crl([])
+    assert report["directory"] == str(Path("pki") / "crl")
+    assert [(c["ca"], c["revoked"]) for c in report["crls"]] == [("root", []), ("domain", []), ("tsp", [])]  # type: ignore[index,union-attr]
+    tsp = x509.load_pem_x509_crl((folder / "pki" / "crl" / "tsp.crl.pem").read_bytes())
+    assert tsp.next_update_utc is not None and tsp.next_update_utc - before > dt.timedelta(days=6)
+    code, out = _status()
+    assert code == 0 and "niets ingetrokken" in out, out
+
+    report = _crl(["--revoke", "0363"])  # our own certificate revoked
+    assert [c["revoked"] for c in report["crls"]] == [[], [], ["0363"]]  # type: ignore[index,union-attr]
+    code, out = _status()
+    assert code == 1 and "ingetrokken" in out, out
+
+    report = _crl(["--geldig", "30"])  # a refresh: the revocation stays
+    assert [c["revoked"] for c in report["crls"]] == [[], [], ["0363"]]  # type: ignore[index,union-attr]
+    assert dt.datetime.fromisoformat(str(report["next_update"])) - before > dt.timedelta(days=29)
+    assert _status()[0] == 1
+    assert not list((folder / "pki" / "crl").glob("*.nieuw"))  # written next to the old one, renamed
+
+    text = runner.invoke(app, ["certs", "--crl", "pki", "--revoke", "GGK"]).output
+    assert "tsp     2 ingetrokken: " in text and "0363" in text and "GGK" in text, text
+    assert 'zet in ieb.toml: [tls] crl = ["pki/crl"]' in text
+
+
+def test_wrong_use_and_a_folder_that_is_no_test_pki(folder: Path) -> None:
+    result = runner.invoke(app, ["certs", "--crl", "pki", "--revoke", "XYZ"])
+    assert (
+        result.exit_code == 2 and "fout: --revoke: onbekende code XYZ; deze test-PKI kent " in result.output
+    )
+    assert not (folder / "pki" / "crl").exists()  # nothing written
+    result = runner.invoke(app, ["certs", "--revoke", "GGK"])
+    assert result.exit_code == 2 and "fout: --revoke: hoort bij --crl MAP" in result.output
+    result = runner.invoke(app, ["certs", "--crl", "pki", "--status"])
+    assert result.exit_code == 2 and "fout: --crl:" in result.output
+    result = runner.invoke(app, ["certs", "--crl", str(folder)])
+    assert result.exit_code == 1 and "is geen test-PKI (er staat geen pki.json in)" in result.output
+    (folder / "pki" / "crl").mkdir()
+    (folder / "pki" / "crl" / "tsp.crl.pem").write_bytes(
+        b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"
+    )
+    result = runner.invoke(app, ["certs", "--crl", "pki"])
+    assert result.exit_code == 1 and "is geen CRL van de tsp-CA van deze test-PKI" in result.output, (
+        result.output
+    )
