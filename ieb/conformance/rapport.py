@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from lxml import etree
@@ -55,7 +56,8 @@ _R = f"{{{RAPPORT_NS}}}"
 _VERSIE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*:")
-_NINE = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
+#: nine stand-alone decimal digits of any script (Unicode Nd: a fullwidth BSN is a BSN too)
+_NINE = re.compile(r"(?<!\d)\d{9}(?!\d)")
 
 
 def _identificatie(value: str) -> str:
@@ -63,7 +65,13 @@ def _identificatie(value: str) -> str:
     stand-alone run of nine digits passing the 11-proef (a BSN put in the Identificatie) is masked:
     no full BSN in any output. Counters such as ``ZW00000001`` stay as they are."""
     text = " ".join(value.split())
-    return _NINE.sub(lambda m: mask_bsn(m.group(0)) if bsn_is_valid(m.group(0)) else m.group(0), text)
+    return _NINE.sub(_mask_if_bsn, text)
+
+
+def _mask_if_bsn(match: re.Match[str]) -> str:
+    digits = match.group(0)
+    ascii_digits = "".join(str(unicodedata.digit(c)) for c in digits)
+    return mask_bsn(ascii_digits) if bsn_is_valid(ascii_digits) else digits
 
 
 def official_xpath(location: str) -> str:

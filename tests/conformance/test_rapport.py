@@ -166,3 +166,18 @@ def test_a_bsn_put_in_the_identificatie_is_still_masked() -> None:
     doc = doc.replace(b"999900018", b"999900019")  # nine digits, no 11-proef: a counter, copied
     out = rapport_bytes(Report(), root=etree.fromstring(doc), today=dt.date(2026, 6, 1))
     assert b">999900019<" in out
+
+
+@pytest.mark.parametrize(
+    "digits",
+    [
+        "\uff19\uff19\uff19\uff19\uff10\uff10\uff10\uff11\uff18",  # fullwidth 999900018
+        "\u0669\u0669\u0669\u0669\u0660\u0660\u0660\u0661\u0668",  # Arabic-Indic 999900018
+        "99990\uff10018",  # mixed scripts
+    ],
+)
+def test_a_bsn_in_other_digits_put_in_the_identificatie_is_still_masked(digits: str) -> None:
+    doc = f"""<Bericht xmlns="urn:x"><Header><BerichtIdentificatie><Identificatie>{digits}</Identificatie>
+    <Dagtekening>2026-05-20</Dagtekening></BerichtIdentificatie></Header></Bericht>""".encode()
+    out = rapport_bytes(Report(), root=etree.fromstring(doc), today=dt.date(2026, 6, 1))
+    assert digits.encode() not in out and b"******018" in out
