@@ -104,6 +104,15 @@ _SOAP_OPEN = (
 _SOAP_CLOSE = b"</soap-env:Body></soap-env:Envelope>"
 
 
+def _headers(operation: str) -> dict[str, str]:
+    """The HTTP headers of a request for ``operation`` (besides the session's and Content-Length)."""
+    return {
+        "Content-Type": "text/xml; charset=utf-8",
+        "SOAPAction": f'"{SOAP_ACTIONS[operation]}"',
+        "Accept-Encoding": "identity",
+    }
+
+
 _watch = threading.local()
 
 
@@ -377,6 +386,8 @@ class GgkClient:
         self.operation_timeout = operation_timeout
         self.signing = signing
         self.max_answer_bytes = max_answer_bytes
+        #: operation -> (the session it was made with, the POST prepared once without a body)
+        self._templates: dict[str, tuple[requests.Session, requests.PreparedRequest]] = {}
 
     @property
     def max_seconds(self) -> float:
@@ -458,23 +469,24 @@ class GgkClient:
         :class:`~ieb.ggk.errors.EnvelopeInvalidError` before anything is sent.
         """
         operation, ref, data, signature_value = self._request(envelope)
-        headers = {
-            "Content-Type": "text/xml; charset=utf-8",
-            "SOAPAction": f'"{SOAP_ACTIONS[operation]}"',
-            "Accept-Encoding": "identity",
-        }
         started = time.perf_counter()
         total = self.connect_timeout + self.operation_timeout
         ctx: dict[str, Any] = {"endpoint": self.endpoint, "referentienummer": ref}
         with _Deadline(total) as deadline:
             try:
-                response = self.session.post(
-                    self.endpoint,
-                    data=data,
-                    headers=headers,
+                session = self.session
+                prepared = self._prepare(operation, data)
+                settings = (
+                    session.merge_environment_settings(self.endpoint, {}, True, None, None)
+                    if session.trust_env
+                    else {}
+                )
+                settings["stream"] = True
+                response = session.send(
+                    prepared,
                     timeout=(self.connect_timeout, self.operation_timeout),
                     allow_redirects=False,
-                    stream=True,
+                    **settings,
                 )
                 try:
                     self._read_body(response, ctx)
@@ -520,6 +532,26 @@ class GgkClient:
                 raise _classify(exc, self.endpoint, ref) from exc
         seconds = time.perf_counter() - started
         return self._answer(ref, signature_value, response, seconds)
+
+    def _prepare(self, operation: str, data: bytes) -> requests.PreparedRequest:
+        """The POST of ``data`` as ``session.post`` would prepare it (the session's headers, then
+        ours, Content-Length last; method, URL, hooks, auth), without preparing the same URL and
+        headers again for every send (that cost about a third of requests' CPU per call, issue
+        22): a copy of a request prepared once per operation, with this body. A session holding
+        cookies gets the full preparation (its cookies go along, as before)."""
+        session = self.session
+        if session.cookies:
+            return session.prepare_request(
+                requests.Request("POST", self.endpoint, data=data, headers=_headers(operation))
+            )
+        template = self._templates.get(operation)
+        if template is None or template[0] is not session:
+            first = session.prepare_request(requests.Request("POST", self.endpoint, headers=_headers(operation)))
+            template = self._templates[operation] = (session, first)
+        prepared = template[1].copy()
+        prepared.body = data
+        prepared.headers["Content-Length"] = str(len(data))
+        return prepared
 
     def _read_body(self, response: requests.Response, ctx: dict[str, Any]) -> None:
         """Read the answer into ``response._content``, at most :attr:`max_answer_bytes`, as sent."""
