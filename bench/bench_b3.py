@@ -30,7 +30,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def bench_client(count: int, rounds: int, *, signed: bool = False, profile: str | None = None) -> dict[str, Any]:
+def bench_client(
+    count: int, rounds: int, *, signed: bool = False, profile: str | None = None
+) -> dict[str, Any]:
     """``{"ieb_cpu_ms", "requests_cpu_ms", "cpu_ratio", "ieb_wall_ms", "requests_wall_ms",
     "wall_ratio", "loadavg"}``: medians over ``rounds`` of the per-message CPU / wall (ms);
     ``cpu_ratio`` = requests / ieb (>= 1 is ieb cheaper), likewise ``wall_ratio`` (a rate ratio)."""
@@ -54,7 +56,10 @@ def bench_client(count: int, rounds: int, *, signed: bool = False, profile: str 
             signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), pki.roots.read_bytes(), inter)
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{SOAP_ACTIONS["ggk_Di01"]}"'}
         mode = "signed" if signed else "receiver"
-        with receiver(tmp / "pki", tmp / "r.sqlite", mode) as url, GgkClient(url, tls=tls, signing=signing) as client:
+        with (
+            receiver(tmp / "pki", tmp / "r.sqlite", mode) as url,
+            GgkClient(url, tls=tls, signing=signing) as client,
+        ):
             session = make_session(tls)
 
             def post(body: bytes) -> None:
@@ -99,7 +104,9 @@ def bench_client(count: int, rounds: int, *, signed: bool = False, profile: str 
         prof.dump_stats(profile)
         assert fprof is not None
         fprof.dump_stats(profile + ".floor")
-    med = {f"{n}_{k}_ms": statistics.median(v) for k, d in (("cpu", cpu), ("wall", wall)) for n, v in d.items()}
+    med = {
+        f"{n}_{k}_ms": statistics.median(v) for k, d in (("cpu", cpu), ("wall", wall)) for n, v in d.items()
+    }
     return {
         **{k: round(v, 4) for k, v in med.items()},
         "cpu_ratio": round(med["requests_cpu_ms"] / med["ieb_cpu_ms"], 3),

@@ -55,7 +55,7 @@ from ieb.errors import IebError
 from ieb.ggk import GGK_NS, SOAP_ACTIONS, STUF_NS, Bv03, Envelope, Fo03
 from ieb.ggk._xml import parse_xml
 from ieb.ggk.codec import envelope_from_element, envelope_to_element, validate_element
-from ieb.ggk.soap import soap_body_element, unwrap_soap
+from ieb.ggk.soap import soap_body_child, soap_body_element, unwrap_soap
 from ieb.transport.base import Delivered
 from ieb.transport.errors import (
     DeliveryRejectedError,
@@ -546,7 +546,9 @@ class GgkClient:
             )
         template = self._templates.get(operation)
         if template is None or template[0] is not session:
-            first = session.prepare_request(requests.Request("POST", self.endpoint, headers=_headers(operation)))
+            first = session.prepare_request(
+                requests.Request("POST", self.endpoint, headers=_headers(operation))
+            )
             template = self._templates[operation] = (session, first)
         prepared = template[1].copy()
         prepared.body = data
@@ -605,8 +607,13 @@ class GgkClient:
                 **ctx,
             )
         answer: Envelope | None = None
+        verify = self.signing is not None and self.signing.verify_answers
         try:
-            child = soap_body_element(content)
+            tree = _signed_tree(content) if verify else None
+            # parsed once for reading and verifying; XML the signature check refuses to parse is
+            # read as before, so an unreadable answer stays a TransientSendError ("onleesbaar")
+            # and one it cannot verify (another encoding, say) a PermanentSendError, as before
+            child = soap_body_element(content) if tree is None else soap_body_child(tree)
             if child.tag == _BV03:
                 validate_element(child)  # the WSDL's output part: StUF:Bv03Bericht
             else:
@@ -618,8 +625,8 @@ class GgkClient:
         if isinstance(answer, Fo03):  # a refusal needs no signature to be believed
             raise fault_error(answer, status=status, endpoint=self.endpoint)
         signed_parts: tuple[str, ...] = ()
-        if self.signing is not None and self.signing.verify_answers:
-            signed_parts = self._verify_answer(ref, signature_value, content)
+        if verify:
+            signed_parts = self._verify_answer(ref, signature_value, content if tree is None else tree)
         if answer is not None:
             raise TransientSendError(f"antwoord is een {answer.berichtcode}, geen Bv03", **ctx)
         if status != 200:
@@ -631,7 +638,9 @@ class GgkClient:
             raise TransientSendError(f"Bv03 hoort bij {cross}, niet bij {ref}", **ctx)
         return SendResult(bv03=child, status=status, seconds=seconds, signed_parts=signed_parts)
 
-    def _verify_answer(self, ref: str, signature_value: str | None, content: bytes) -> tuple[str, ...]:
+    def _verify_answer(
+        self, ref: str, signature_value: str | None, content: bytes | etree._Element
+    ) -> tuple[str, ...]:
         from ieb.transport.wssec import WsSecurityError, verify_envelope
 
         assert self.signing is not None
@@ -659,6 +668,17 @@ class GgkClient:
                 referentienummer=ref,
             )
         return verified.signed_parts
+
+
+def _signed_tree(content: bytes) -> etree._Element | None:
+    """``content`` parsed as :func:`ieb.transport.wssec.verify_envelope` parses it (UTF-8 only,
+    comments dropped: what is read is what the signature covers), or None when that parse refuses it."""
+    from ieb.transport.wssec import WsSecurityError, parse_soap_envelope
+
+    try:
+        return parse_soap_envelope(content)
+    except WsSecurityError:
+        return None
 
 
 _CHAIN = ("certificate verify failed", "CERTIFICATE_VERIFY_FAILED")

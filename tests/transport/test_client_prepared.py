@@ -67,7 +67,9 @@ class _Recorder:
                     data += chunk
                 head, _, rest = data.partition(b"\r\n\r\n")
                 length = next(
-                    int(h.split(b":", 1)[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")
+                    int(h.split(b":", 1)[1])
+                    for h in head.split(b"\r\n")
+                    if h.lower().startswith(b"content-length:")
                 )
                 while len(rest) < length:
                     rest += conn.recv(65536)
