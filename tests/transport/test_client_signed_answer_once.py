@@ -98,9 +98,9 @@ def _response(content: bytes, status: int = 200) -> requests.Response:
     return response
 
 
-def _outcome(call: Any) -> tuple[Any, ...]:
+def _outcome(call: Any, *args: Any) -> tuple[Any, ...]:
     try:
-        result = call()
+        result = call(*args)
     except TransportError as exc:
         return (type(exc).__name__, str(exc), getattr(exc, "code", None))
     return ("ok", result.reference, result.signed_parts, result.status)
@@ -145,8 +145,8 @@ def test_each_answer_gets_the_outcome_it_got_before(client: GgkClient, receiver:
     answers = _answers(receiver)
     outcomes = {}
     for name, (content, ref, status) in answers.items():
-        new = _outcome(lambda: client._answer(ref, _SIG, _response(content, status), 0.0))
-        old = _outcome(lambda: _old_answer(client, ref, _SIG, _response(content, status)))
+        new = _outcome(client._answer, ref, _SIG, _response(content, status), 0.0)
+        old = _outcome(_old_answer, client, ref, _SIG, _response(content, status))
         assert new == old, name
         outcomes[name] = new[0]
     assert outcomes["good"] == "ok"
