@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from ieb.ggk import build, bv03_for, fo01_for, new_di01, parse, wrap_soap
 from ieb.testing.pki import TestPki, create_test_pki
@@ -166,3 +167,25 @@ def test_a_replaced_session_is_used_from_then_on(pki: TestPki, recorder: _Record
         client.session.headers["User-Agent"] = "ieb-test"
         client.send(envelope)
         assert b"\r\nUser-Agent: ieb-test\r\n" in recorder.requests[-1][0]
+
+
+def test_the_environment_counts_only_for_a_session_that_trusts_it(
+    pki: TestPki, recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with ``session.post``: our session (``trust_env=False``) ignores HTTPS_PROXY; a session
+    that trusts the environment goes through the proxy (here: nothing listens there)."""
+    from ieb.transport.errors import TransientSendError
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    envelope = _envelopes()[0]
+    with GgkClient(recorder.url, tls=_tls(pki, "GGK")) as client:
+        client.send(envelope)
+        assert len(recorder.requests) == 1
+        client.session.trust_env = True
+        with pytest.raises(TransientSendError):
+            client.send(envelope)
+        with pytest.raises(requests.exceptions.ProxyError):
+            _old_send(client, envelope)
+    assert len(recorder.requests) == 1
