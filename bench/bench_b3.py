@@ -37,8 +37,9 @@ def bench_client(
     "wall_ratio", "loadavg"}``: medians over ``rounds`` of the per-message CPU / wall (ms);
     ``cpu_ratio`` = requests / ieb (>= 1 is ieb cheaper), likewise ``wall_ratio`` (a rate ratio)."""
     from bench.run import _pki, di01s, receiver, workdir
+    from ieb.ggk import SOAP_ACTIONS
     from ieb.ggk import parse as parse_envelope
-    from ieb.transport.client import SOAP_ACTIONS, GgkClient, WusSigning, make_session
+    from ieb.transport.client import GgkClient, WusSigning, make_session
     from ieb.transport.tls import TlsFiles
 
     cpu: dict[str, list[float]] = {"ieb": [], "requests": []}

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import requests
 
-from ieb.ggk import build, bv03_for, fo01_for, new_di01, parse, wrap_soap
+from ieb.ggk import SOAP_ACTIONS, build, bv03_for, fo01_for, new_di01, parse, wrap_soap
 from ieb.testing.pki import TestPki, create_test_pki
-from ieb.transport.client import SOAP_ACTIONS, GgkClient
+from ieb.transport.client import GgkClient
 from ieb.transport.tls import TlsFiles, server_context
 
 

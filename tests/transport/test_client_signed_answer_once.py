@@ -115,7 +115,7 @@ def _answers(receiver: Receiver) -> dict[str, tuple[bytes, str, int]]:
     ref = di01.referentienummer
     signed = receiver._answer(bv03_for(di01), (_SIG, f"urn:uuid:{ref}"))
     other = new_di01(b"<x/>", "WMO401", "0363")
-    fo03 = wrap_soap(fo03_for(di01, "StUF058", "tijdelijk"))  # type: ignore[arg-type]
+    fo03 = wrap_soap(fo03_for(di01, "StUF058", "tijdelijk"))
     head, _, tail = signed.partition(b"?>")
     return {
         "good": (signed, ref, 200),
