@@ -37,7 +37,8 @@ JSON contract::
      "E2E": {"clients", "s", "floor_s", "vs_floor", "peak_rss_mb", "loadavg"},
      "E2E_1M": {"clients", "peak_rss_mb", "loadavg"}}        # bench/bench_e2e.py; E2E_1M full run only
 
-plus a ``"details"`` object per benchmark with every row of the table; B1, B4 and B5 also carry
+plus a ``"details"`` object per benchmark with every row of the table (B3's ``"client_cpu"``: the
+client thread's CPU per send, ieb vs bare requests; bench/bench_b3.py); B1, B4 and B5 also carry
 ``"loadavg"`` (``os.getloadavg()``: 1, 5 and 15 minutes) taken when they finished.
 
 Validation and start-up (issue 22; bench/bench_validate.py, bench/bench_cli.py), each with the load
@@ -1062,6 +1063,9 @@ def table(results: dict[str, Any]) -> str:
                 b["details"]["signed_rsa_ceiling"],
             )
         row("   receiver ceiling: bare requests, 4 threads", f"{r['requests_4_threads']:.0f}/s")
+        cc = b["details"].get("client_cpu")
+        if cc:  # bench/bench_b3.py: the client thread's CPU per send (requests / ieb)
+            row("   client CPU per send, ieb vs bare requests", f"{cc['ieb_cpu_ms']:.2f} ms", cc["cpu_ratio"])
         sw = b["details"].get("send_workers", {})
         for key, label in (("workers4_vs_1", "sqlite"), ("workers4_vs_1_postgresql", "postgresql")):
             if b.get(key) is not None:
@@ -1152,6 +1156,15 @@ def _b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
     return b3_extra(b3, quick)
 
 
+def _b3_client_cpu(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
+    """B3 ``details.client_cpu``: the client thread's CPU per send, ieb vs bare requests (``cpu_ratio``
+    = requests / ieb), which the load moves far less than the wall-clock ratio (bench/bench_b3.py)."""
+    from bench.bench_b3 import bench_client
+
+    b3["details"]["client_cpu"] = bench_client(100 if quick else 300, 2 if quick else 3)
+    return b3
+
+
 def _bench_b2(quick: bool) -> dict[str, Any]:
     from bench.bench_retour import bench_b2 as b2  # issue 22: + the `ieb retour FILES` process vs its floor
 
@@ -1188,7 +1201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("B1", lambda: bench_b1(1000 if q else 5000, 1 if q else 3, None if q else 100_000)),
         ("B2", lambda: _bench_b2(q)),
-        ("B3", lambda: _b3_extra(bench_b3(60 if q else 500, 1 if q else 3, 20 if q else 100), q)),
+        (
+            "B3",
+            lambda: _b3_client_cpu(
+                _b3_extra(bench_b3(60 if q else 500, 1 if q else 3, 20 if q else 100), q), q
+            ),
+        ),
         ("RECV", lambda: _bench_recv(100 if q else 500, 1 if q else 3)),
         ("B4", lambda: bench_b4([1000, 2000] if q else [1000, PER_GEMEENTE, 100_000], [1000, 100_000])),
         (

@@ -22,6 +22,7 @@ __all__ = [
     "SoapFaultError",
     "operation_for",
     "soap_action_for",
+    "soap_body_child",
     "soap_body_element",
     "soap_envelope",
     "soap_fault",
@@ -110,7 +111,12 @@ def _serialise(root: etree._Element) -> bytes:
 
 def soap_body_element(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> etree._Element:
     """Parse SOAP bytes (hardened, size-limited) and return the single element in its Body."""
-    root = parse_xml(data, max_bytes=max_bytes)
+    return soap_body_child(parse_xml(data, max_bytes=max_bytes))
+
+
+def soap_body_child(root: etree._Element) -> etree._Element:
+    """The single element in the Body of a parsed SOAP 1.1 Envelope ``root`` (the checks of
+    :func:`soap_body_element`, for a caller that parsed the bytes itself). Raises :class:`SoapError`."""
     if root.tag != _q("Envelope"):
         raise SoapError(f"geen SOAP 1.1 Envelope maar {root.tag!r}", location="/")
     parts = [c.tag for c in root if isinstance(c.tag, str)]

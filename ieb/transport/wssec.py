@@ -1298,7 +1298,7 @@ def _addressing(
 
 
 def verify_envelope(
-    envelope_bytes: bytes,
+    envelope_bytes: bytes | etree._Element,
     *,
     trusted_roots: bytes | Sequence[x509.Certificate],
     intermediates: bytes | Sequence[x509.Certificate] = (),
@@ -1328,16 +1328,18 @@ def verify_envelope(
     WS-Addressing headers Digikoppeling requires (``message_kind`` "request": To, Action,
     MessageID; "response": Action, MessageID, RelatesTo; ``None``: Action and MessageID).
     ``expected_signature_confirmation`` (the SignatureValue of our request) must then appear in a
-    signed SignatureConfirmation.
+    signed SignatureConfirmation. ``envelope_bytes`` may also be the Envelope element
+    :func:`parse_soap_envelope` returned for those bytes (so a caller that reads the envelope too
+    parses it once; the tree must not have been changed since).
 
     Raises a :class:`WsSecurityError` subclass (messages in Dutch, BSNs masked) for anything wrong
     with the envelope, whatever the input; :class:`ieb.errors.ConfigurationError` for unusable
-    ``trusted_roots``/``intermediates``; ``TypeError`` when ``envelope_bytes`` is not bytes.
+    ``trusted_roots``/``intermediates``; ``TypeError`` when ``envelope_bytes`` is neither bytes nor an element.
     """
     moment = _now(now)
     roots = _load_certs(trusted_roots, "vertrouwde rootcertificaten")
     inter = _load_certs(intermediates, "tussenliggende certificaten")
-    root = _parse(envelope_bytes)
+    root = envelope_bytes if isinstance(envelope_bytes, etree._Element) else _parse(envelope_bytes)
     try:
         return _verify(
             root,
