@@ -392,7 +392,16 @@ def parse_bytes(
             line,
             kind="declaration",
         )
-    root = safe_fromstring(data, huge_text=True, limits=limits, encoding="utf-8")
+    equals = data.count(b"=")
+    if equals <= limits.namespaces and equals <= limits.attributes and data.count(b"<") <= min(
+        limits.elements, limits.depth
+    ):  # safe_fromstring's fast path, as it takes it for these counts (without its other tests)
+        try:
+            root = etree.fromstring(data, _fast_parser(True, False, "utf-8"))
+        except etree.XMLSyntaxError as exc:
+            raise _not_well_formed(exc, data, limits) from None
+    else:
+        root = safe_fromstring(data, huge_text=True, limits=limits, encoding="utf-8")
     if declared:  # belt and braces (without '<!' in the file there is no DTD for libxml2 to read)
         docinfo: Any = root.getroottree().docinfo
         if docinfo.doctype or docinfo.internalDTD is not None:
