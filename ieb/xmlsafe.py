@@ -393,8 +393,10 @@ def parse_bytes(
             kind="declaration",
         )
     equals = data.count(b"=")
-    if equals <= limits.namespaces and equals <= limits.attributes and data.count(b"<") <= min(
-        limits.elements, limits.depth
+    if (
+        equals <= limits.namespaces
+        and equals <= limits.attributes
+        and data.count(b"<") <= min(limits.elements, limits.depth)
     ):  # safe_fromstring's fast path, as it takes it for these counts (without its other tests)
         try:
             root = etree.fromstring(data, _fast_parser(True, False, "utf-8"))

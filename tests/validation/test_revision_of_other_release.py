@@ -97,7 +97,16 @@ def test_the_cli_reports_a_revision_of_another_release(tmp_path: Path) -> None:
 
     (tmp_path / "wmo405.xml").write_bytes(_wmo405())
     (tmp_path / "wmo401.xml").write_bytes((SAMPLES / "valid" / "wmo401-start.xml").read_bytes())
-    args = ["validate", "--today", TODAY.isoformat(), "--revision", "1.0.3", "--format", "json", str(tmp_path)]
+    args = [
+        "validate",
+        "--today",
+        TODAY.isoformat(),
+        "--revision",
+        "1.0.3",
+        "--format",
+        "json",
+        str(tmp_path),
+    ]
     result = CliRunner().invoke(app, args)
     rows = {Path(r["path"]).name: r for r in json.loads(result.stdout)["files"]}
     assert [i["code"] for i in rows["wmo405.xml"]["issues"]] == ["REVISIE"]

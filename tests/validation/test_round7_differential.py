@@ -152,7 +152,9 @@ def _same_report(data: bytes, **kwargs: Any) -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(index=st.integers(0, len(VALID) - 1), seed=st.integers(0, 2**32 - 1), twice=st.booleans())
-def test_mutated_files_of_both_releases_parse_and_report_as_before(index: int, seed: int, twice: bool) -> None:
+def test_mutated_files_of_both_releases_parse_and_report_as_before(
+    index: int, seed: int, twice: bool
+) -> None:
     rng = random.Random(seed)
     data = mutate_bytes(VALID[index], rng)
     if twice:
@@ -176,7 +178,11 @@ def test_around_the_fast_path_counts_the_parse_is_as_before(index: int, limits: 
     data = VALID[index]
     _same_parse(data, limits=limits)
     # more '=' (attributes, namespace declarations) and more '<' (elements, depth)
-    for extra in (b' a="1"', b' b="1" c="2" d="3" e="4"', b' xmlns:x="urn:x" xmlns:y="urn:y" xmlns:z="urn:z"'):
+    for extra in (
+        b' a="1"',
+        b' b="1" c="2" d="3" e="4"',
+        b' xmlns:x="urn:x" xmlns:y="urn:y" xmlns:z="urn:z"',
+    ):
         _same_parse(data.replace(b"Bericht ", b"Bericht" + extra + b" ", 1), limits=limits)
     nested = b"<x>" * 6 + b"</x>" * 6
     _same_parse(data.replace(b"</", nested + b"</", 1), limits=limits)
