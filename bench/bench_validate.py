@@ -3,6 +3,7 @@
     python bench/bench_validate.py [--repeat N]     # the table below
     python bench/bench_validate.py --val [--quick]  # the VAL figures of bench/run.py (JSON)
     python bench/bench_validate.py --val-lib        # only vs_libxml2 (validate_bytes vs libxml2)
+    python bench/bench_validate.py --val-retour     # the same for a WMO402 retour (B2's share)
 
 Prints ratios against a baseline measured in the same run (plain lxml parse + XSD validate of the
 same valid file): our full validation (parse + XSD + every rule), building + writing a message, and
@@ -162,23 +163,35 @@ def _cli_vs_xmllint(files_n: int, rounds: int, details: dict[str, Any]) -> float
         return round(min(lint_cpu) / min(ieb_cpu), 3)
 
 
-def vs_libxml2(quick: bool = False) -> dict[str, Any]:
+#: a WMO402 retour as ``bench/run.py``'s B2 makes them (round 7: B2 validates one per retour)
+RETOUR = (
+    (ROOT / "tests/core/samples/valid/wmo402-accepted.xml")
+    .read_bytes()
+    .replace(b"AMS-0001", b"B17")
+    .replace(b"2026-05-20", TODAY.isoformat().encode())
+    .replace(b"2026-05-21", TODAY.isoformat().encode())
+    .replace(b"CAK-77", b"CAK-17")
+)
+
+
+def vs_libxml2(quick: bool = False, data: bytes = VALID, bericht: str = "WMO401") -> dict[str, Any]:
     """``validate_bytes`` per valid WMO401 against libxml2 alone (lxml parse + the compiled XSD of the
     same message), in interleaved rounds: the median of the per-round ratios, the median times and
-    the 1-minute load average (``python bench/bench_validate.py --val-lib`` prints this part alone)."""
-    schema = get_release().message("WMO401").schema
-    if not validate_bytes(VALID, today=TODAY).valid:  # warm caches; the benchmark needs a valid file
-        raise RuntimeError("the WMO401 sample is not valid")
+    the 1-minute load average (``python bench/bench_validate.py --val-lib`` prints this part alone;
+    ``--val-retour`` the same for a WMO402 retour, :data:`RETOUR`)."""
+    schema = get_release().message(bericht).schema
+    if not validate_bytes(data, today=TODAY).valid:  # warm caches; the benchmark needs a valid file
+        raise RuntimeError(f"the {bericht} sample is not valid")
     n, rounds = (500, 3) if quick else (3000, 7)
     lib_ratios, lib_us, ieb_us = [], [], []
     for _ in range(rounds):
         start = time.process_time()
         for _ in range(n):
-            schema.validate(etree.fromstring(VALID))
+            schema.validate(etree.fromstring(data))
         base = (time.process_time() - start) / n
         start = time.process_time()
         for _ in range(n):
-            validate_bytes(VALID, today=TODAY)
+            validate_bytes(data, today=TODAY)
         ours = (time.process_time() - start) / n
         lib_ratios.append(base / ours)
         lib_us.append(base * 1e6)
@@ -213,7 +226,9 @@ def bench_val(quick: bool = False) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if "--val-lib" in sys.argv:
+    if "--val-retour" in sys.argv:
+        print(json.dumps(vs_libxml2("--quick" in sys.argv, RETOUR, "WMO402"), indent=2))
+    elif "--val-lib" in sys.argv:
         print(json.dumps(vs_libxml2("--quick" in sys.argv), indent=2))
     elif "--val" in sys.argv:
         print(json.dumps(bench_val("--quick" in sys.argv), indent=2))

@@ -68,6 +68,8 @@ _DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']")
 # A DTD or entity declaration can only stand before the root element. We refuse it outright, before
 # the parser sees it, so that no entity is ever expanded and nothing is read from disk or network.
 _FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)\b")
+#: declarations that name UTF-8 exactly as most files start (``_DECL`` would read "UTF-8" from them)
+_UTF8_DECLARATIONS = (b'<?xml version="1.0" encoding="UTF-8"?>', b'<?xml version="1.0" encoding="utf-8"?>')
 _CHUNK = 1 << 16
 #: A namespace declaration as it stands in a start tag: `` xmlns="..."`` or `` xmlns:p='...'``.
 _ATTRIBUTE = re.compile(rb"\s[^\s=/<>\"']+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*')")
@@ -363,13 +365,15 @@ def parse_bytes(
             "een iEb-bestand moet UTF-8 zonder BOM zijn.",
             data[:nul].count(b"\n") + 1,
         )
-    decl = _DECL.match(data)
+    # the usual declaration names UTF-8 (what _DECL would find): no regex for it
+    decl = None if data.startswith(_UTF8_DECLARATIONS) else _DECL.match(data)
     if decl:
         declared = decl.group(1).decode("ascii", "replace")
         if declared.upper().replace("_", "-") not in ("UTF-8", "UTF8"):
             raise _not_utf8(f"Het bestand is gecodeerd als {declared!r}; een iEb-bestand moet UTF-8 zijn.")
     try:
-        data.decode("utf-8")
+        if not data.isascii():  # ASCII is UTF-8 (isascii reads a word at a time, decode builds a str)
+            data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise _not_utf8(
@@ -388,7 +392,18 @@ def parse_bytes(
             line,
             kind="declaration",
         )
-    root = safe_fromstring(data, huge_text=True, limits=limits, encoding="utf-8")
+    equals = data.count(b"=")
+    if (
+        equals <= limits.namespaces
+        and equals <= limits.attributes
+        and data.count(b"<") <= min(limits.elements, limits.depth)
+    ):  # safe_fromstring's fast path, as it takes it for these counts (without its other tests)
+        try:
+            root = etree.fromstring(data, _fast_parser(True, False, "utf-8"))
+        except etree.XMLSyntaxError as exc:
+            raise _not_well_formed(exc, data, limits) from None
+    else:
+        root = safe_fromstring(data, huge_text=True, limits=limits, encoding="utf-8")
     if declared:  # belt and braces (without '<!' in the file there is no DTD for libxml2 to read)
         docinfo: Any = root.getroottree().docinfo
         if docinfo.doctype or docinfo.internalDTD is not None:

@@ -451,6 +451,19 @@ class Checker:
 
 def _every(check_one: Callable[[str], bool], slots: tuple[int, ...]) -> Check:
     """A check that holds when ``check_one`` holds for each present value of ``slots``."""
+    if check_one is _plain_date:  # a text already read as a date (in _DATES) is one: no call for it
+        if len(slots) == 1:
+            (k,) = slots
+            return lambda values, env: (value := values[k]) is None or value in _DATES or _plain_date(value)
+
+        def dates(values: Values, env: Env) -> bool:
+            for k in slots:
+                value = values[k]
+                if value is not None and value not in _DATES:
+                    _plain_date(value)
+            return True
+
+        return dates
     if len(slots) == 1:
         (k,) = slots
         return lambda values, env: (value := values[k]) is None or check_one(value)

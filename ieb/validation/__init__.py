@@ -52,7 +52,8 @@ def validate_bytes(
     name from the pack's ``revisions``, or such an object); by default the revision in force on the
     Dagtekening applies. A name of another registered release's revision (``"1.0.3"`` for an iEb 4.0
     file) is a level-1 finding ``REVISIE`` naming the file's release and the revision, after which
-    only the XSD is checked. Raises ConfigurationError for a revision name no registered pack knows
+    only the XSD is checked; so is a revision object of another release (what ``ieb validate
+    --revision`` passes). Raises ConfigurationError for a revision name no registered pack knows
     (a programming error, found before the file is read).
     """
     registry = registry or default_registry
@@ -75,10 +76,11 @@ def validate_bytes(
         return report
     report.bericht, report.release = spec.name, release.name
     forced = revision
-    if isinstance(revision, str):
-        forced = next((r for r in release.revisions if r.name == revision.strip()), None)
+    if revision is not None:
+        forced = _own_revision(release, revision, registry)
         if forced is None:  # a revision of another release: its rule parameters cannot apply here
-            report.issues.append(_other_release(spec.name, release, revision, registry))
+            name = revision if isinstance(revision, str) else str(getattr(revision, "name", ""))
+            report.issues.append(_other_release(spec.name, release, name, registry))
     schema = spec.schema
     try:
         schema_ok = schema.validate(root)
@@ -107,7 +109,7 @@ def validate_bytes(
         loader = lambda: fixed  # noqa: E731
     else:
         loader = gemeenten or bundled_gemeenten
-    if isinstance(revision, str) and forced is None:
+    if revision is not None and forced is None:
         return report  # the rules need the revision's parameters (REVISIE above)
     day = today or dt.date.today()
     rules: tuple[Rule, ...] = release.rules.message or GENERIC_RULES
@@ -133,6 +135,23 @@ def validate_bytes(
         for rule in release.rules.final:
             report.issues.extend(rule.run(ctx))
     return report
+
+
+def _own_revision(release: ReleasePack, revision: str | object, registry: Registry) -> object | None:
+    """The revision of ``release`` that ``revision`` names (a name: its object; an object: itself),
+    or None when it is a revision of another registered release only (``ieb validate --revision
+    1.0.3`` passes iEb 1.0's object for every file, an iEb 4.0 one too). An object whose name no
+    registered release has (a caller's own parameters) is used as given."""
+    if isinstance(revision, str):
+        return next((r for r in release.revisions if r.name == revision.strip()), None)
+    if revision in release.revisions:
+        return revision
+    name = getattr(revision, "name", None)
+    if not isinstance(name, str) or any(r.name == name for r in release.revisions):
+        return revision
+    if any(r.name == name for pack in registry for r in pack.revisions):
+        return None
+    return revision
 
 
 def _known_revision(registry: Registry, name: str) -> None:

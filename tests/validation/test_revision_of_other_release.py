@@ -63,3 +63,53 @@ def test_own_revision_and_unknown_revision_are_unchanged() -> None:
     assert validate_bytes(data, today=TODAY, revision="1.0.3").issues == []
     with pytest.raises(ConfigurationError, match=r"onbekende revisie '9\.9'"):
         validate_bytes(data, today=TODAY, revision="9.9")
+
+
+def test_a_revision_object_of_another_release_is_the_same_finding() -> None:
+    # what ``ieb validate --revision 1.0.3`` passes (iEb 1.0's object): before round 7 a 4.0 file
+    # silently ignored it
+    from ieb.validation.revisions import revision
+
+    by_name = validate_bytes(_wmo405(), today=TODAY, revision="1.0.3")
+    by_object = validate_bytes(_wmo405(), today=TODAY, revision=revision("1.0.3"))
+    assert by_object.issues == by_name.issues
+    assert by_object.codes == ["REVISIE"]
+
+
+def test_an_own_or_unknown_revision_object_is_used_as_given() -> None:
+    import dataclasses
+
+    from ieb.validation.revisions import revision
+
+    data = (SAMPLES / "valid" / "wmo401-start.xml").read_bytes()
+    assert validate_bytes(data, today=TODAY, revision=revision("1.0.3")).issues == []
+    own = dataclasses.replace(revision("1.0.3"), name="eigen")  # a caller's own parameters
+    assert validate_bytes(data, today=TODAY, revision=own).issues == []
+    assert validate_bytes(_wmo405(), today=TODAY, revision=own).issues == []
+
+
+def test_the_cli_reports_a_revision_of_another_release(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ieb.cli import app
+
+    (tmp_path / "wmo405.xml").write_bytes(_wmo405())
+    (tmp_path / "wmo401.xml").write_bytes((SAMPLES / "valid" / "wmo401-start.xml").read_bytes())
+    args = [
+        "validate",
+        "--today",
+        TODAY.isoformat(),
+        "--revision",
+        "1.0.3",
+        "--format",
+        "json",
+        str(tmp_path),
+    ]
+    result = CliRunner().invoke(app, args)
+    rows = {Path(r["path"]).name: r for r in json.loads(result.stdout)["files"]}
+    assert [i["code"] for i in rows["wmo405.xml"]["issues"]] == ["REVISIE"]
+    assert "revisie 1.0.3 hoort bij release ieb-1.0" in rows["wmo405.xml"]["issues"][0]["message"]
+    assert rows["wmo401.xml"]["valid"] is True
+    assert result.exit_code != 0

@@ -69,7 +69,8 @@ def _header(element: str, expected: Callable[[Compiler], str | int | None]) -> C
             return passes
         k = c.at(f"m:Header/m:{element}")
         if isinstance(want, int):
-            return lambda v, env: (n := integer_of(v[k])) is None or n == want
+            plain = str(want)  # the usual text: no integer reading (integer_of(plain) == want)
+            return lambda v, env: (t := v[k]) == plain or (n := integer_of(t)) is None or n == want
         return lambda v, env: v[k] is None or v[k] == want
 
     return build
