@@ -14,7 +14,7 @@ from lxml import etree
 
 from ieb.errors import IebError
 from ieb.ggk._xml import parse_xml
-from ieb.ggk.codec import GGK_NS, EnvelopeHead, _read_systeem, _ROOTS, _g, _s, schema_errors
+from ieb.ggk.codec import _ROOTS, GGK_NS, EnvelopeHead, _g, _s, schema_errors
 from ieb.ggk.codes import FIXED_ORGANISATIES, EnvelopeChecks, Finding, FoutCode, payload_berichtcode
 from ieb.ggk.errors import EnvelopeFieldError, EnvelopeInvalidError, EnvelopeTooLargeError
 from ieb.ggk.models import Di01, Du01
@@ -121,7 +121,9 @@ def _zender_known(self: EnvelopeChecks, organisatie: str | None) -> bool:
 def _payload_findings(self: EnvelopeChecks, functie: str, payload: bytes, is_xml: bool) -> list[Finding]:
     findings: list[Finding] = []
     if self.allowed_functies is not None and functie not in self.allowed_functies:
-        findings.append(Finding(FoutCode.IB234, f"functie {functie!r} is niet toegestaan", "stuurgegevens/functie"))
+        findings.append(
+            Finding(FoutCode.IB234, f"functie {functie!r} is niet toegestaan", "stuurgegevens/functie")
+        )
     if is_xml:
         try:
             parse_xml(payload, max_bytes=self.max_bytes)
@@ -200,7 +202,9 @@ def frozen_check(
                     )
                 )
 
-    errors = [e for e in schema_errors(root) if not any(e.split(": ", 2)[1].endswith(f":{n}") for n in bad_refs)]
+    errors = [
+        e for e in schema_errors(root) if not any(e.split(": ", 2)[1].endswith(f":{n}") for n in bad_refs)
+    ]
     if errors:
         findings.append(
             Finding(
