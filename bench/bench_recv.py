@@ -1,6 +1,7 @@
 """Receiver CPU per message: the gemeente's receiver vs a bare app on the same HTTPS server.
 
     python bench/bench_recv.py [--count N] [--postgresql]   # prints the RECV dict as JSON
+    python bench/bench_recv.py --in-process [--postgresql] [--profile FILE]
 
 Both servers run in their own process (``bench/_receiver.py``: mode ``receiver`` stores every
 Di01 in a SQLite inbox and answers a Bv03; mode ``ok`` is a WSGI app that reads the body and
@@ -9,6 +10,12 @@ client posts N new Di01 SOAP requests (keep-alive ``requests``, one thread) to e
 server process used meanwhile (user + system, from ``/proc/PID/stat``) divided by N is the figure.
 Rounds alternate between the two servers; the medians are reported with the load average at the
 time. Nothing is asserted.
+
+``--in-process``: the receiver's WSGI call alone in this process (no TLS, no HTTP), the calling
+thread's CPU per request, "warm" (requests back to back) and "cold" (64 MB of memory written
+between requests, so that the CPU caches hold none of the receiver's data, as in the server
+process, where the client and other processes run between two requests). ``--profile FILE``
+writes a ``cProfile`` (thread CPU clock) of the warm rounds.
 """
 
 from __future__ import annotations
@@ -148,6 +155,78 @@ def _bench_recv(n: int, rounds: int, db_url: str | None) -> dict[str, Any]:
     }
 
 
+def bench_in_process(
+    n: int = 200, rounds: int = 3, *, postgresql: bool = False, profile: str | None = None
+) -> dict[str, Any]:
+    """``{"warm_cpu_ms", "cold_cpu_ms", "loadavg", "details"}``: the medians over ``rounds`` of the
+    thread CPU milliseconds per :class:`~ieb.transport.server.Receiver` WSGI call (a new Di01 each,
+    SQLite in a temporary folder or a new database on ``$IEB_TEST_POSTGRES_URL``), warm and cold."""
+    if postgresql:
+        with _postgresql_database() as url:
+            return _in_process(n, rounds, url, profile)
+    with tempfile.TemporaryDirectory(prefix="ieb-recv-") as tmp_name:
+        return _in_process(n, rounds, f"sqlite:///{tmp_name}/recv.sqlite", profile)
+
+
+def _in_process(n: int, rounds: int, url: str, profile: str | None) -> dict[str, Any]:
+    import cProfile
+    import io
+    import time
+
+    from bench.run import di01s
+    from ieb.ggk import parse, wrap_soap
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import Receiver
+
+    def environ(body: bytes) -> dict[str, Any]:
+        return {
+            "REQUEST_METHOD": "POST",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "HTTP_SOAPACTION": '"http://www.stufstandaarden.nl/koppelvlak/ggk0210/ggk_Di01"',
+        }
+
+    def ok(status: str, _headers: Any) -> None:
+        if not status.startswith("200"):
+            raise RuntimeError(f"receiver answered {status}")
+
+    engine = open_ledger(url)
+    app = Receiver(engine, organisatie="0363")
+    junk = bytearray(64 * 1024 * 1024)
+    per: dict[str, list[float]] = {"warm": [], "cold": []}
+    load: list[float] = []
+    prof = cProfile.Profile(time.thread_time) if profile else None
+    try:
+        for body in (wrap_soap(parse(e)) for e in di01s(20)):
+            app(environ(body), ok)
+        for _ in range(rounds):
+            for mode in ("warm", "cold"):
+                envs = [environ(wrap_soap(parse(e))) for e in di01s(n)]
+                spent = 0.0
+                for env in envs:
+                    if mode == "cold":
+                        junk[::64] = bytes(len(junk) // 64)  # one write per cache line
+                    elif prof is not None:
+                        prof.enable()
+                    started = time.thread_time()
+                    app(env, ok)
+                    spent += time.thread_time() - started
+                    if prof is not None:
+                        prof.disable()
+                per[mode].append(spent * 1000 / n)
+            load.append(os.getloadavg()[0])
+    finally:
+        engine.dispose()
+    if prof is not None and profile:
+        prof.dump_stats(profile)
+    return {
+        "warm_cpu_ms": statistics.median(per["warm"]),
+        "cold_cpu_ms": statistics.median(per["cold"]),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "details": {"n": n, "rounds": rounds, "cpu_ms": per, "loadavg_per_round": load},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300)
@@ -157,8 +236,14 @@ def main() -> None:
         action="store_true",
         help="the receiver stores on $IEB_TEST_POSTGRES_URL (a new database)",
     )
+    parser.add_argument("--in-process", action="store_true", help="the WSGI call alone, warm and cold")
+    parser.add_argument("--profile", help="with --in-process: write a cProfile of the warm rounds here")
     args = parser.parse_args()
-    print(json.dumps(bench_recv(args.count, args.rounds, postgresql=args.postgresql), indent=2))
+    if args.in_process:
+        out = bench_in_process(args.count, args.rounds, postgresql=args.postgresql, profile=args.profile)
+    else:
+        out = bench_recv(args.count, args.rounds, postgresql=args.postgresql)
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ _ROOTS: dict[str, type[Envelope]] = {
 
 E = TypeVar("E", Di01, Du01, Fo01, Fo03, Bv03)
 
-_WS = re.compile(rb"[ \t\r\n]+")
+#: the whitespace a base64 text may carry (XSD base64Binary collapses it); deleted before decoding
+_B64_SPACE = b" \t\r\n"
 
 
 # ----------------------------------------------------------------------------------------- build
@@ -372,7 +373,7 @@ def _read_stuurgegevens(el: etree._Element | None, fixed: str | None = None) -> 
 
 
 def _b64(el: etree._Element, field: str) -> bytes:
-    raw = _WS.sub(b"", (_text(el) or "").encode("ascii", "replace"))
+    raw = (_text(el) or "").encode("ascii", "replace").translate(None, _B64_SPACE)
     try:
         return base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
@@ -472,23 +473,46 @@ class EnvelopeHead:
 _SYSTEEM_FIELDS = ("organisatie", "applicatie", "administratie", "gebruiker")
 
 
+def _first(parent: etree._Element, tag: str) -> etree._Element | None:
+    """``parent.find(tag)`` for a plain ``{ns}name`` tag, without ElementPath (issue 22: ~1 us
+    instead of ~3 us per lookup on the receiver's path)."""
+    return next(parent.iterchildren(tag), None)
+
+
+_SG_GGK = _g("stuurgegevens")
+_SG_STUF = _s("stuurgegevens")
+_ZENDER, _ONTVANGER, _ORGANISATIE = _s("zender"), _s("ontvanger"), _s("organisatie")
+_REFERENTIENUMMER, _CROSSREF, _FUNCTIE = _s("referentienummer"), _s("crossRefnummer"), _s("functie")
+_PARAMETERS, _BERICHT = _g("parameters"), _g("bericht")
+_XMLBESTAND, _TEKSTBESTAND = _g("xmlBestand"), _g("tekstBestand")
+
+
 def envelope_head(root: etree._Element) -> EnvelopeHead | None:
-    """The :class:`EnvelopeHead` of a parsed, schema-valid envelope root; None for another root."""
+    """The :class:`EnvelopeHead` of a parsed, schema-valid envelope root; None for another root.
+
+    One walk over the stuurgegevens' children (the first child with each tag, as ``find`` gives
+    it) instead of a ``find`` per field (issue 22, RECV round 7; the same head as the per-field
+    lookups: tests/ggk/test_ggk_checks_one_walk.py)."""
     kind = _ROOTS.get(root.tag) if isinstance(root.tag, str) else None
     if kind is None:
         return None
-    sg = root.find(_g("stuurgegevens") if kind is Di01 or kind is Du01 else _s("stuurgegevens"))
+    ggk = kind is Di01 or kind is Du01
+    sg = _first(root, _SG_GGK if ggk else _SG_STUF)
     if sg is None:
         return None
-    zender = sg.find(_s("zender"))
-    ontvanger = sg.find(_s("ontvanger"))
+    first: dict[object, etree._Element] = {}
+    for child in sg:
+        if child.tag not in first:
+            first[child.tag] = child
+    zender = first.get(_ZENDER)
+    ontvanger = first.get(_ONTVANGER)
     return EnvelopeHead(
         kind=kind,
-        referentienummer=_text(sg.find(_s("referentienummer"))) or "",
-        cross_refnummer=_text(sg.find(_s("crossRefnummer"))),
-        functie=_text(sg.find(_s("functie"))) if kind is Di01 or kind is Du01 else None,
-        zender_organisatie=_text(zender.find(_s("organisatie"))) if zender is not None else None,
-        ontvanger_organisatie=_text(ontvanger.find(_s("organisatie"))) if ontvanger is not None else None,
+        referentienummer=_text(first.get(_REFERENTIENUMMER)) or "",
+        cross_refnummer=_text(first.get(_CROSSREF)),
+        functie=_text(first.get(_FUNCTIE)) if ggk else None,
+        zender_organisatie=_text(_first(zender, _ORGANISATIE)) if zender is not None else None,
+        ontvanger_organisatie=_text(_first(ontvanger, _ORGANISATIE)) if ontvanger is not None else None,
         stuurgegevens=sg,
     )
 
@@ -498,14 +522,14 @@ def payload_from_element(root: etree._Element) -> tuple[bool, bytes]:
 
     Raises :class:`EnvelopeFieldError` when the base64 is invalid, :class:`EnvelopeInvalidError`
     when there is no bericht (the same errors as building the model)."""
-    params = root.find(_g("parameters"))
-    bericht_el = params.find(_g("bericht")) if params is not None else None
+    params = _first(root, _PARAMETERS)
+    bericht_el = _first(params, _BERICHT) if params is not None else None
     if bericht_el is None:
         raise EnvelopeInvalidError("parameters/bericht ontbreekt", location="parameters/bericht")
-    xml_el = bericht_el.find(_g("xmlBestand"))
+    xml_el = _first(bericht_el, _XMLBESTAND)
     if xml_el is not None:
         return True, _b64(xml_el, "parameters.bericht.xmlBestand")
-    tekst_el = bericht_el.find(_g("tekstBestand"))
+    tekst_el = _first(bericht_el, _TEKSTBESTAND)
     if tekst_el is not None:
         return False, _b64(tekst_el, "parameters.bericht.tekstBestand")
     raise EnvelopeInvalidError("bericht bevat geen xmlBestand of tekstBestand", location="parameters/bericht")

@@ -21,15 +21,16 @@ code                   fires when
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from lxml import etree
 
 from ieb.errors import IebError
-from ieb.ggk._xml import parse_xml
+from ieb.ggk._xml import MAX_ENVELOPE_BYTES, parse_xml
 from ieb.ggk.codec import (
     GGK_NS,
     EnvelopeHead,
@@ -177,6 +178,11 @@ def payload_berichtcode(payload: bytes) -> str | None:
         root = parse_xml(payload)
     except IebError:
         return None
+    return _berichtcode_of(root)
+
+
+def _berichtcode_of(root: etree._Element) -> str | None:
+    """:func:`payload_berichtcode` of an already parsed payload ``root``."""
     found = root.xpath("./*[local-name()='Header']/*[local-name()='BerichtCode']")
     if isinstance(found, list) and found and isinstance(found[0], etree._Element):
         return str(found[0].xpath("string()")).strip()
@@ -221,28 +227,34 @@ class EnvelopeChecks:
         root = body
         findings: list[Finding] = []
         is_ggk = etree.QName(root).namespace == GGK_NS
-        ref_fields = ("referentienummer", "crossRefnummer") if is_ggk else ("referentienummer",)
         bad_refs: set[str] = set()
-        for name in ref_fields:
-            # ./*[local-name()='stuurgegevens']/*[local-name()=name] in document order, walked
-            # directly (an XPath evaluation per field cost more than the rest of this loop)
-            for value_el in _children_named(root, "stuurgegevens", name):
-                value = _string_value(value_el)
-                if name == "crossRefnummer" and root.tag.endswith("ggk_Di01"):
-                    continue
-                if not _UUID4.fullmatch(value):
-                    bad_refs.add(name)
-                    findings.append(
-                        Finding(
-                            FoutCode.IB009,
-                            f"{name} {value[:40]!r} is geen UUID versie 4 in kleine letters",
-                            f"stuurgegevens/{name}",
+        # XPath ./*[local-name()='stuurgegevens']/*[local-name()=name] per field, in document
+        # order, as lxml's "{*}name" child iterators (any namespace or none; elements only): one
+        # C-level filter instead of a Python test per child (issue 22, RECV round 7)
+        groups = list(root.iterchildren("{*}stuurgegevens"))
+        # a Di01's crossRefnummer is not checked (it has none of its own to answer to)
+        names = (
+            ("referentienummer", "crossRefnummer")
+            if is_ggk and not root.tag.endswith("ggk_Di01")
+            else ("referentienummer",)
+        )
+        for name in names:
+            for group in groups:
+                for value_el in group.iterchildren("{*}" + name):
+                    value = _string_value(value_el)
+                    if not _UUID4.fullmatch(value):
+                        bad_refs.add(name)
+                        findings.append(
+                            Finding(
+                                FoutCode.IB009,
+                                f"{name} {value[:40]!r} is geen UUID versie 4 in kleine letters",
+                                f"stuurgegevens/{name}",
+                            )
                         )
-                    )
 
-        errors = [
-            e for e in schema_errors(root) if not any(e.split(": ", 2)[1].endswith(f":{n}") for n in bad_refs)
-        ]
+        errors = schema_errors(root)
+        if bad_refs:
+            errors = [e for e in errors if not any(e.split(": ", 2)[1].endswith(f":{n}") for n in bad_refs)]
         if errors:
             findings.append(
                 Finding(
@@ -299,9 +311,10 @@ class EnvelopeChecks:
             findings.append(
                 Finding(FoutCode.IB234, f"functie {functie!r} is niet toegestaan", "stuurgegevens/functie")
             )
+        tree: etree._Element | None = None
         if is_xml:
             try:
-                parse_xml(payload, max_bytes=self.max_bytes)
+                tree = parse_xml(payload, max_bytes=self.max_bytes)
             except IebError as exc:
                 findings.append(
                     Finding(FoutCode.STUF055, f"xmlBestand is geen XML: {exc.message}", "xmlBestand")
@@ -309,14 +322,21 @@ class EnvelopeChecks:
                 return findings
         matcher = self.functie_berichtcode
         if matcher is not None:
+            # the BerichtCode (IB240) from the tree parsed above when payload_berichtcode would
+            # parse the same bytes under its own (25 MB) limit; else as payload_berichtcode reads it
+            berichtcode: Callable[[], str | None] = (
+                functools.partial(_berichtcode_of, tree)
+                if tree is not None and len(payload) <= MAX_ENVELOPE_BYTES
+                else functools.partial(payload_berichtcode, payload)
+            )
             if callable(matcher):
                 matches = matcher(functie, payload)
                 expected = None
             else:
                 expected = matcher.get(functie)
-                matches = expected is None or payload_berichtcode(payload) == expected
+                matches = expected is None or berichtcode() == expected
             if not matches:
-                found = payload_berichtcode(payload)
+                found = berichtcode()
                 wanted = f" (verwacht {expected})" if expected else ""
                 findings.append(
                     Finding(
@@ -344,34 +364,24 @@ class EnvelopeChecks:
         return findings
 
 
-def _local(tag: object) -> str | None:
-    """The local name of an element's tag (None for a comment or processing instruction)."""
-    return tag.rpartition("}")[2] if isinstance(tag, str) else None
-
-
-def _children_named(root: etree._Element, parent: str, name: str) -> Iterator[etree._Element]:
-    """The elements that XPath ``./*[local-name()=parent]/*[local-name()=name]`` selects from
-    ``root``, in document order."""
-    for group in root:
-        if _local(group.tag) == parent:
-            for child in group:
-                if _local(child.tag) == name:
-                    yield child
-
-
 def _string_value(el: etree._Element) -> str:
     """XPath ``string()`` of ``el``: its text without children, else XPath's own answer."""
     return (el.text or "") if len(el) == 0 else str(el.xpath("string()"))
 
 
+_SOAP_ENVELOPE = "{http://schemas.xmlsoap.org/soap/envelope/}Envelope"
+_SOAP_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
+
+
 def _unwrap_soap_body(root: etree._Element) -> etree._Element | None:
-    soap = "http://schemas.xmlsoap.org/soap/envelope/"
-    if root.tag != f"{{{soap}}}Envelope":
+    """``root`` itself, or the one element in the Body of a SOAP 1.1 Envelope (None: no Body, or
+    not exactly one element in it; comments and processing instructions do not count)."""
+    if root.tag != _SOAP_ENVELOPE:
         return root
-    body = root.find(f"{{{soap}}}Body")
+    body = next(root.iterchildren(_SOAP_BODY), None)
     if body is None:
         return None
-    children = [c for c in body if isinstance(c.tag, str)]
+    children = list(body.iterchildren("*"))
     return children[0] if len(children) == 1 else None
 
 

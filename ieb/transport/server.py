@@ -35,6 +35,7 @@ import re
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -737,6 +738,8 @@ class Receiver(SoapEndpoint):
         when that path does not apply (another driver, a case it leaves to the Core path)."""
         engine = self.engine
         dialect = (engine.dialect.name, engine.dialect.driver)
+        kept: dict[str, Any] = {}
+        store: Callable[..., object]
         if dialect == ("sqlite", "pysqlite"):
             from ieb.transport.inbox import store_processed_sqlite as store
         elif dialect == ("postgresql", "psycopg"):
@@ -744,6 +747,8 @@ class Receiver(SoapEndpoint):
         else:
             return False
         with write_lock(engine):
+            if dialect[0] == "sqlite":
+                kept["connection"] = self._kept_sqlite(engine)
             stored = store(
                 engine,
                 referentienummer=head.referentienummer,
@@ -756,8 +761,24 @@ class Receiver(SoapEndpoint):
                 received_at=utcnow(),
                 audit=self.audit,
                 processed_detail=PROCESSED,
+                **kept,
             )
         return stored is not None
+
+    def _kept_sqlite(self, engine: Engine) -> Any:
+        """The sqlite3 connection this receiver keeps for its fast path on a SQLite file
+        (:func:`ieb.transport.inbox.kept_sqlite_connection`, made on first use, closed when the
+        receiver is collected); None for an in-memory database. The caller holds the write lock,
+        so one thread at a time uses it (issue 22, RECV round 7: no pool checkout per message)."""
+        kept = self.__dict__.get("_kept_sqlite_connection")
+        if kept is None or kept[0] is not engine:
+            from ieb.transport.inbox import kept_sqlite_connection
+
+            connection = kept_sqlite_connection(engine)
+            if connection is not None:
+                weakref.finalize(self, connection.close)
+            kept = self.__dict__["_kept_sqlite_connection"] = (engine, connection)
+        return kept[1]
 
     def _store_processed_core(self, head: EnvelopeHead, raw: bytes, peer: PeerInfo) -> None:
         """Store the entry as processed (or record a redelivery, marking an entry that was never
