@@ -14,8 +14,9 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from ieb.store.errors import DatabaseVersionError, StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.sql.compiler import Compiled
 
 __all__ = ["DEFAULT_DB", "database_url", "head_revision", "open_database", "schema_revision"]
 
@@ -313,3 +315,84 @@ def _optimize(engine: Engine) -> None:
             cur.close()
     finally:
         raw.close()
+
+
+# ------------------------------------------------------------------ fixed statements on the driver (issue 22)
+#
+# SQLAlchemy caches a compiled statement per dialect *instance*, i.e. per engine; the library opens an
+# engine per ``Ledger.open`` (``ieb retour``, a caller with one batch per run), so every open compiled
+# its statements again, and every ``executemany`` processed each row's parameters in Python. For a few
+# fixed statements on SQLite the SQL text and the bind processors of their parameters are compiled
+# once per kind of dialect (class, paramstyle, server version) and the rows go to the driver's
+# ``executemany`` (``Connection.exec_driver_sql``: still inside the caller's transaction and events),
+# each value converted by its column's own bind processor, as SQLAlchemy does.
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A fixed statement compiled for one kind of dialect (positional parameters).
+
+    ``sql``: its text; ``names``: the parameter of each position; ``convert``: ``(position, bind
+    processor)`` of each parameter whose type has one; ``compiled``: SQLAlchemy's compiled form (for
+    an expanding ``IN``: :meth:`expanded`); ``results``: ``(column, result processor)`` of each
+    selected column whose type has one (empty for other statements)."""
+
+    sql: str
+    names: tuple[str, ...]
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
+    compiled: Compiled
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """``values`` (by parameter name) as the positional parameters, each converted by its bind
+        processor (raises KeyError for a missing parameter)."""
+        out = [values[n] for n in self.names]
+        for i, proc in self.convert:
+            out[i] = proc(out[i])
+        return tuple(out)
+
+    def expanded(self, values: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        """SQL and positional parameters for ``values`` with an expanding ``IN`` list rendered by
+        SQLAlchemy (:meth:`~sqlalchemy.sql.compiler.SQLCompiler.construct_expanded_state`), each
+        value converted by its bind processor."""
+        state = self.compiled.construct_expanded_state(dict(values))  # type: ignore[attr-defined]
+        procs = state.processors
+        names = state.positiontup or ()
+        params = state.parameters
+        return state.statement, tuple(procs[n](params[n]) if n in procs else params[n] for n in names)
+
+
+_DRIVER: dict[tuple[Any, ...], DriverStatement] = {}
+_DRIVER_LOCK = threading.Lock()
+
+
+def driver_statement(
+    stmt: Any, dialect: sa.Dialect, column_keys: tuple[str, ...] | None = None
+) -> DriverStatement:
+    """``stmt`` (a statement object that lives for the process, e.g. a module constant) compiled for
+    ``dialect`` with positional parameters, once per statement and kind of dialect (its class,
+    paramstyle and server version: what the text and the processors depend on). ``column_keys``:
+    the columns of an INSERT without explicit parameters. Raises RuntimeError for a dialect with
+    named parameters (the caller then uses SQLAlchemy's ``execute``)."""
+    key = (id(stmt), column_keys, type(dialect), dialect.paramstyle, dialect.server_version_info)
+    found = _DRIVER.get(key)
+    if found is not None and found.compiled.statement is stmt:
+        return found
+    compiled = stmt.compile(dialect=dialect, column_keys=None if column_keys is None else list(column_keys))
+    if not dialect.positional:  # pragma: no cover - only SQLite (qmark) uses this path
+        raise RuntimeError(f"{dialect.name}: geen positionele parameters")
+    names = tuple(compiled.positiontup or ())
+    convert = []
+    for i, name in enumerate(names):
+        proc = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is not None:
+            convert.append((i, proc))
+    results = []
+    for i, column in enumerate(getattr(stmt, "selected_columns", ())):
+        rproc = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if rproc is not None:
+            results.append((i, rproc))
+    made = DriverStatement(str(compiled), names, tuple(convert), compiled, tuple(results))
+    with _DRIVER_LOCK:
+        _DRIVER[key] = made
+    return made
