@@ -644,7 +644,7 @@ def _process_chunk(
         try:
             if isinstance(read, RetourInputError):
                 raise read
-            outcome = _apply_one(name, data, read, rows, seen, strict=bad is not None)
+            outcome = _apply_one(name, data, read, rows, seen)
         except RetourInputError as exc:
             if bad is None:
                 raise
@@ -680,14 +680,12 @@ def _apply_one(
     retour: _Retour,
     rows: dict[tuple[str, str, dt.date], Any],
     seen: dict[int, _Applied],
-    *,
-    strict: bool,
 ) -> tuple[RetourOutcome, dict[str, Any] | None]:
     """What one retour does: its outcome and the update of its heenbericht's row (None for a
-    duplicate); raises RetourInputError. ``strict``: a retour applied earlier in this call is the
-    same retour under the rule for a stored one (same bytes, or same IdentificatieRetour AND
-    DagtekeningRetour), as when each file is its own call; else the same bytes or the same
-    IdentificatieRetour (:func:`process_retours`' rule within one batch)."""
+    duplicate); raises RetourInputError. A retour is identified by IdentificatieRetour AND
+    DagtekeningRetour (as a message by Identificatie and Dagtekening): the same retour as one
+    stored, or applied earlier in this call, has the same bytes or that same pair.
+    """
     row = rows.get(retour.key)
     if row is None or row.bericht != retour.answers:
         raise UnknownRetourError(
@@ -709,12 +707,7 @@ def _apply_one(
     applied = seen.get(row.id)
     same: bool | None
     if applied is not None:
-        if strict:
-            same = applied.payload == data or (
-                applied.identificatie == retour_id and applied.dagtekening == day
-            )
-        else:
-            same = applied.payload == data or applied.identificatie == retour_id
+        same = applied.payload == data or (applied.identificatie == retour_id and applied.dagtekening == day)
         previous_id, previous_outcome = applied.identificatie, applied.outcome
     elif row.retour_payload is not None:
         same = row.retour_payload == data or (
