@@ -13,7 +13,8 @@ module names no message. The outcome:
 ``process_retours`` handles a batch in one transaction: a corrupt or foreign file, a retour for an
 unknown heenbericht, or a second, different retour for the same heenbericht raises a
 :class:`~ieb.ledger.errors.RetourInputError` naming the file, and nothing is changed. The same retour
-again (a re-delivery) is reported as ``duplicate`` and changes nothing.
+again (a re-delivery: identical bytes, or the same IdentificatieRetour AND DagtekeningRetour, stored
+or earlier in the batch) is reported as ``duplicate`` and changes nothing.
 """
 
 from __future__ import annotations
