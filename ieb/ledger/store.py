@@ -485,7 +485,7 @@ class Ledger:
             insert = driver_statement(_INSERT_ROWS, conn.dialect, _WRITTEN_COLUMNS)
             if sorted(insert.names) != sorted(_WRITTEN_COLUMNS):  # pragma: no cover - defaults
                 raise RuntimeError(f"onverwachte parameters van de INSERT in deliveries: {insert.names}")
-            conn.exec_driver_sql(insert.sql, [insert.params(row) for row in rows])
+            conn.exec_driver_sql(insert.sql, insert.rows(rows))
             return
         for chunk in _chunks(rows):
             conn.execute(sa.insert(deliveries), list(chunk))
@@ -568,7 +568,7 @@ class Ledger:
         ]
         if conn.dialect.name == "sqlite":
             update = driver_statement(_SET_RETOUR, conn.dialect)
-            conn.exec_driver_sql(update.sql, [update.params(r) for r in rows])
+            conn.exec_driver_sql(update.sql, update.rows(rows))
         else:
             conn.execute(_SET_RETOUR, rows)
 

@@ -180,3 +180,41 @@ def test_a_statement_is_compiled_once_for_every_engine_of_a_kind(tmp_path: Any) 
     finally:
         for e in engines:
             e.dispose()
+
+
+_T1 = dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC)
+#: the same instant as _T1 (equal in Python) in another zone: converted on its own, never reused
+_T2 = _T1.astimezone(dt.timezone(dt.timedelta(hours=1)))
+_VALUE_POOL = [_T1, _T2, dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC), NOW, None]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from(range(len(_VALUE_POOL))), st.none() | DATES, st.integers(1, 9)),
+        max_size=8,
+    )
+)
+def test_rows_converts_a_shared_value_once_with_the_same_result(picks: list[tuple[int, Any, int]]) -> None:
+    """``DriverStatement.rows`` reuses the conversion only for the very same object as the row
+    before (one timestamp for a whole ``executemany``); it equals ``params`` row by row."""
+    from sqlalchemy.dialects import sqlite
+
+    update = driver_statement(store._SET_RETOUR, sqlite.dialect())
+    values = [
+        {
+            "p_id": ident,
+            "p_outcome": "accepted",
+            "p_codes": None,
+            "p_identificatie": "R1",
+            "p_dagtekening": day,
+            "p_payload": b"<r/>",
+            "p_source": "r.xml",
+            "p_at": _VALUE_POOL[at],
+            "p_detail": None,
+        }
+        for at, day, ident in picks
+    ]
+    assert update.rows(values) == [update.params(v) for v in values]
+    if values:  # equal in Python, stored differently: why the reuse is by identity only
+        assert update.params({**values[0], "p_at": _T1}) != update.params({**values[0], "p_at": _T2})
