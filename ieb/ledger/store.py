@@ -15,16 +15,24 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ieb.ledger.history import Delivery, MemoryHistory, PeriodState
-from ieb.store.db import open_database
+from ieb.store.db import driver_statement, open_database
 from ieb.store.schema import FIRST_RELEASE, counters, deliveries, eb_start_nummers
 
-__all__ = ["COUNTED_CAK", "COUNTED_GEMEENTE", "DeliveryRow", "Ledger", "LedgerTransaction", "PersonHistories"]
+__all__ = [
+    "COUNTED_CAK",
+    "COUNTED_GEMEENTE",
+    "DeliveryRow",
+    "Ledger",
+    "LedgerTransaction",
+    "PersonHistories",
+    "RetourRow",
+]
 
 #: outcomes that make up the history on the municipality's side: accepted and not yet answered
 COUNTED_GEMEENTE = ("accepted", "pending")
@@ -75,22 +83,28 @@ _FIND = sa.select(deliveries).where(
     deliveries.c.identificatie == _B("p_identificatie"),
     deliveries.c.dagtekening == _B("p_dagtekening"),
 )
-#: the columns applying a retour reads (ieb.ledger.retour): the key, the heenbericht's Bsn, key
-#: element and name, and what a stored retour left (no payloads of the heenbericht, no timestamps)
-_RETOUR_COLUMNS = (
-    "id",
-    "afzender",
-    "identificatie",
-    "dagtekening",
-    "bericht",
-    "bsn",
-    "eb_start_nummer",
-    "outcome",
-    "retour_identificatie",
-    "retour_dagtekening",
-    "retour_payload",
-    "detail",
-)
+
+
+class RetourRow(NamedTuple):
+    """A heenbericht's row as :meth:`Ledger.find_many` reads it: the columns applying a retour reads
+    (ieb.ledger.retour): the key, the heenbericht's Bsn, key element and name, and what a stored
+    retour left (no payloads of the heenbericht, no timestamps). Dates as :class:`datetime.date`."""
+
+    id: int
+    afzender: str
+    identificatie: str
+    dagtekening: dt.date
+    bericht: str
+    bsn: str
+    eb_start_nummer: int
+    outcome: str
+    retour_identificatie: str | None
+    retour_dagtekening: dt.date | None
+    retour_payload: bytes | None
+    detail: str | None
+
+
+_RETOUR_COLUMNS = RetourRow._fields
 _FIND_MANY = sa.select(*(deliveries.c[name] for name in _RETOUR_COLUMNS)).where(
     deliveries.c.afzender == _B("p_afzender"),
     deliveries.c.identificatie.in_(_B("p_identificaties", expanding=True)),
@@ -164,22 +178,17 @@ _WRITTEN_COLUMNS = (
 )
 
 
-def _sqlite_insert(
-    dialect: sa.Dialect,
-) -> tuple[str, tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
-    """The INSERT of :data:`_WRITTEN_COLUMNS` compiled for ``dialect`` (positional parameters),
-    the column of each parameter in order, and ``(position, bind processor)`` of each column that
-    has one (the others go to the driver as they are)."""
-    compiled = sa.insert(deliveries).compile(dialect=dialect, column_keys=list(_WRITTEN_COLUMNS))
-    names = tuple(compiled.positiontup or ())
-    if sorted(names) != sorted(_WRITTEN_COLUMNS):  # pragma: no cover - a dialect with named parameters
-        raise RuntimeError(f"onverwachte parameters van de INSERT in deliveries: {names}")
-    convert: list[tuple[int, Callable[[Any], Any]]] = []
-    for i, name in enumerate(names):
-        proc = deliveries.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if proc is not None:
-            convert.append((i, proc))
-    return str(compiled), names, tuple(convert)
+#: the multi-row INSERT of :meth:`Ledger.add_many` on SQLite (compiled once: ieb.store.db.driver_statement)
+_INSERT_ROWS = sa.insert(deliveries)
+
+
+def _retour_row(raw: Any, results: Sequence[tuple[int, Callable[[Any], Any]]]) -> RetourRow:
+    """A driver row of :data:`_FIND_MANY` as a :class:`RetourRow`, each column converted by its
+    result processor."""
+    values = list(raw)
+    for i, proc in results:
+        values[i] = proc(values[i])
+    return RetourRow(*values)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -473,14 +482,10 @@ class Ledger:
             # one prepared statement and executemany on the driver, each value converted by the
             # column's own bind processor (what SQLAlchemy's insert does per row; issue 22: that
             # per-row work was a tenth of ``ieb plan --queue``)
-            sql, names, convert = _sqlite_insert(conn.dialect)
-            values = []
-            for row in rows:
-                value = [row[n] for n in names]
-                for i, proc in convert:
-                    value[i] = proc(value[i])
-                values.append(tuple(value))
-            conn.exec_driver_sql(sql, values)
+            insert = driver_statement(_INSERT_ROWS, conn.dialect, _WRITTEN_COLUMNS)
+            if sorted(insert.names) != sorted(_WRITTEN_COLUMNS):  # pragma: no cover - defaults
+                raise RuntimeError(f"onverwachte parameters van de INSERT in deliveries: {insert.names}")
+            conn.exec_driver_sql(insert.sql, insert.rows(rows))
             return
         for chunk in _chunks(rows):
             conn.execute(sa.insert(deliveries), list(chunk))
@@ -512,20 +517,28 @@ class Ledger:
     ) -> dict[tuple[str, str, dt.date], Any]:
         """The stored rows of the heenberichten with these BerichtIdentificaties ``(afzender,
         identificatie, dagtekening)``, keyed the same way; unknown keys are absent. One query per
-        Afzender and 500 Identificaties. A row has the columns applying a retour reads: id,
-        afzender, identificatie, dagtekening, bericht, bsn, eb_start_nummer, outcome,
-        retour_identificatie, retour_dagtekening, retour_payload, detail (not the heenbericht's
-        payload, its dates or the timestamps)."""
+        Afzender and 500 Identificaties. A row has the columns of :class:`RetourRow` (on SQLite it is
+        one; elsewhere SQLAlchemy's row with the same attributes)."""
         wanted = set(keys)
         by_afzender: dict[str, set[str]] = {}
         for afzender, identificatie, _ in wanted:
             by_afzender.setdefault(afzender, set()).add(identificatie)
         found: dict[tuple[str, str, dt.date], Any] = {}
+        # SQLite: the SELECT compiled once per process, its rows from the driver with each column
+        # converted by its type's result processor (as SQLAlchemy does; issue 22)
+        find = driver_statement(_FIND_MANY, conn.dialect) if conn.dialect.name == "sqlite" else None
         for afzender, idents in sorted(by_afzender.items()):
             for chunk in _chunks(sorted(idents)):
-                for row in conn.execute(
-                    _FIND_MANY, {"p_afzender": afzender, "p_identificaties": list(chunk)}
-                ):
+                values = {"p_afzender": afzender, "p_identificaties": list(chunk)}
+                rows: Iterable[Any]
+                if find is None:
+                    rows = conn.execute(_FIND_MANY, values)
+                else:
+                    rows = [
+                        _retour_row(r, find.results)
+                        for r in conn.exec_driver_sql(*find.expanded(values)).fetchall()
+                    ]
+                for row in rows:
                     key = (row.afzender, row.identificatie, row.dagtekening)
                     if key in wanted:
                         found[key] = row
@@ -533,27 +546,31 @@ class Ledger:
 
     def set_retours(self, conn: Connection, items: Sequence[Mapping[str, Any]]) -> None:
         """:meth:`set_retour` for many deliveries in one ``executemany``: each item has the keyword
-        arguments of :meth:`set_retour` and ``delivery_id``."""
+        arguments of :meth:`set_retour` and ``delivery_id``. On SQLite the rows go to the driver's
+        ``executemany`` (the UPDATE compiled once per process, each value converted by its column's
+        bind processor: the same stored values as SQLAlchemy's; tests/ledger/test_retour_driver.py)."""
         if not items:
             return
         now = _now()
-        conn.execute(
-            _SET_RETOUR,
-            [
-                {
-                    "p_id": i["delivery_id"],
-                    "p_outcome": i["outcome"],
-                    "p_codes": " ".join(i["codes"]) or None,
-                    "p_identificatie": i["identificatie"],
-                    "p_dagtekening": i["dagtekening"],
-                    "p_payload": i["payload"],
-                    "p_source": i["source"],
-                    "p_at": now,
-                    "p_detail": i.get("detail"),
-                }
-                for i in items
-            ],
-        )
+        rows = [
+            {
+                "p_id": i["delivery_id"],
+                "p_outcome": i["outcome"],
+                "p_codes": " ".join(i["codes"]) or None,
+                "p_identificatie": i["identificatie"],
+                "p_dagtekening": i["dagtekening"],
+                "p_payload": i["payload"],
+                "p_source": i["source"],
+                "p_at": now,
+                "p_detail": i.get("detail"),
+            }
+            for i in items
+        ]
+        if conn.dialect.name == "sqlite":
+            update = driver_statement(_SET_RETOUR, conn.dialect)
+            conn.exec_driver_sql(update.sql, update.rows(rows))
+        else:
+            conn.execute(_SET_RETOUR, rows)
 
     def set_retour(
         self,

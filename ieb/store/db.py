@@ -14,8 +14,9 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from ieb.store.errors import DatabaseVersionError, StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.sql.compiler import Compiled
 
 __all__ = ["DEFAULT_DB", "database_url", "head_revision", "open_database", "schema_revision"]
 
@@ -157,14 +159,26 @@ def known_revisions() -> tuple[frozenset[str], str] | None:
 
 
 def _at_head(engine: Engine) -> bool:
-    """True when the database stores exactly the head revision (one ``alembic_version`` row)."""
+    """True when the database stores exactly the head revision (one ``alembic_version`` row).
+
+    One plain read on the driver's connection (no transaction of its own, no inspector: it was a
+    ``BEGIN IMMEDIATE``, a table lookup and the SELECT, ~0.5 ms of each open, issue 22); any error
+    (no such table, a foreign database) answers False and the alembic path below decides."""
     facts = known_revisions()
     if facts is None:
         return False
-    with engine.begin() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        try:
+            cur.execute("SELECT version_num FROM alembic_version")
+            rows = cur.fetchall()
+        except engine.dialect.loaded_dbapi.Error:
             return False
-        rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).fetchall()
+        finally:
+            cur.close()
+    finally:
+        raw.close()  # back to the pool; the pool rolls back what the driver began (PostgreSQL)
     return [r[0] for r in rows] == [facts[1]]
 
 
@@ -313,3 +327,104 @@ def _optimize(engine: Engine) -> None:
             cur.close()
     finally:
         raw.close()
+
+
+# ------------------------------------------------------------------ fixed statements on the driver (issue 22)
+#
+# SQLAlchemy caches a compiled statement per dialect *instance*, i.e. per engine; the library opens an
+# engine per ``Ledger.open`` (``ieb retour``, a caller with one batch per run), so every open compiled
+# its statements again, and every ``executemany`` processed each row's parameters in Python. For a few
+# fixed statements on SQLite the SQL text and the bind processors of their parameters are compiled
+# once per kind of dialect (class, paramstyle, server version) and the rows go to the driver's
+# ``executemany`` (``Connection.exec_driver_sql``: still inside the caller's transaction and events),
+# each value converted by its column's own bind processor, as SQLAlchemy does.
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A fixed statement compiled for one kind of dialect (positional parameters).
+
+    ``sql``: its text; ``names``: the parameter of each position; ``convert``: ``(position, bind
+    processor)`` of each parameter whose type has one; ``compiled``: SQLAlchemy's compiled form (for
+    an expanding ``IN``: :meth:`expanded`); ``results``: ``(column, result processor)`` of each
+    selected column whose type has one (empty for other statements)."""
+
+    sql: str
+    names: tuple[str, ...]
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
+    compiled: Compiled
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """``values`` (by parameter name) as the positional parameters, each converted by its bind
+        processor (raises KeyError for a missing parameter)."""
+        out = [values[n] for n in self.names]
+        for i, proc in self.convert:
+            out[i] = proc(out[i])
+        return tuple(out)
+
+    def rows(self, values: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """:meth:`params` of each mapping in ``values`` (for ``executemany``); a value that is the
+        very object the previous row had at that position (one timestamp for all rows) is converted
+        once: a bind processor is a function of its value (SQLite's DATETIME one costs ~2 us)."""
+        names, convert = self.names, self.convert
+        last: dict[int, tuple[Any, Any]] = {}  # position -> (value, converted); holds the value
+        out = []
+        for mapping in values:
+            row = [mapping[n] for n in names]
+            for i, proc in convert:
+                value = row[i]
+                before = last.get(i)
+                if before is not None and before[0] is value:
+                    row[i] = before[1]
+                else:
+                    row[i] = converted = proc(value)
+                    last[i] = (value, converted)
+            out.append(tuple(row))
+        return out
+
+    def expanded(self, values: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        """SQL and positional parameters for ``values`` with an expanding ``IN`` list rendered by
+        SQLAlchemy (:meth:`~sqlalchemy.sql.compiler.SQLCompiler.construct_expanded_state`), each
+        value converted by its bind processor."""
+        state = self.compiled.construct_expanded_state(dict(values))  # type: ignore[attr-defined]
+        procs = state.processors
+        names = state.positiontup or ()
+        params = state.parameters
+        return state.statement, tuple(procs[n](params[n]) if n in procs else params[n] for n in names)
+
+
+_DRIVER: dict[tuple[Any, ...], DriverStatement] = {}
+_DRIVER_LOCK = threading.Lock()
+
+
+def driver_statement(
+    stmt: Any, dialect: sa.Dialect, column_keys: tuple[str, ...] | None = None
+) -> DriverStatement:
+    """``stmt`` (a statement object that lives for the process, e.g. a module constant) compiled for
+    ``dialect`` with positional parameters, once per statement and kind of dialect (its class,
+    paramstyle and server version: what the text and the processors depend on). ``column_keys``:
+    the columns of an INSERT without explicit parameters. Raises RuntimeError for a dialect with
+    named parameters (the caller then uses SQLAlchemy's ``execute``)."""
+    key = (id(stmt), column_keys, type(dialect), dialect.paramstyle, dialect.server_version_info)
+    found = _DRIVER.get(key)
+    if found is not None and found.compiled.statement is stmt:
+        return found
+    compiled = stmt.compile(dialect=dialect, column_keys=None if column_keys is None else list(column_keys))
+    if not dialect.positional:  # pragma: no cover - only SQLite (qmark) uses this path
+        raise RuntimeError(f"{dialect.name}: geen positionele parameters")
+    names = tuple(compiled.positiontup or ())
+    convert = []
+    for i, name in enumerate(names):
+        proc = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is not None:
+            convert.append((i, proc))
+    results = []
+    for i, column in enumerate(getattr(stmt, "selected_columns", ())):
+        rproc = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if rproc is not None:
+            results.append((i, rproc))
+    made = DriverStatement(str(compiled), names, tuple(convert), compiled, tuple(results))
+    with _DRIVER_LOCK:
+        _DRIVER[key] = made
+    return made

@@ -186,7 +186,10 @@ def _process_chunk(
         retour_id = str(h.identificatie_retour)
         applied = seen.get(row.id)
         if applied is not None:
-            same = applied.payload == data or applied.identificatie == retour_id
+            # round 7: the batch's rule is the stored one (IdentificatieRetour AND DagtekeningRetour)
+            same = applied.payload == data or (
+                applied.identificatie == retour_id and applied.dagtekening == h.dagtekening_retour
+            )
             previous_id, previous_outcome = applied.identificatie, applied.outcome
         elif row.retour_payload is not None:
             same = row.retour_payload == data or (

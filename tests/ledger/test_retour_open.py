@@ -168,3 +168,26 @@ def test_chunk_persons_default_is_the_planners() -> None:
     from ieb.exchange.desired import CHUNK_PERSONS
 
     assert ieb.exchange._CHUNK_PERSONS == CHUNK_PERSONS
+
+
+def test_the_plain_head_read_still_refuses_a_foreign_database(db_url: str) -> None:
+    """Round 7: the head check is one read on the driver's connection. A database with ieb's tables
+    but without ``alembic_version`` (the read fails: on PostgreSQL inside the driver's transaction,
+    which must not leak into the alembic path) is refused as foreign and left alone; one with two
+    version rows is not "at head" and goes to alembic, which refuses the unknown one."""
+    Ledger.open(db_url).close()
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES ('9999_other')"))
+        with pytest.raises(DatabaseVersionError, match="9999_other"):
+            Ledger.open(db_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE alembic_version"))
+        with pytest.raises(DatabaseVersionError, match="foreign database"):
+            Ledger.open(db_url)
+        with engine.connect() as conn:
+            assert "deliveries" in sa.inspect(conn).get_table_names()
+            assert "alembic_version" not in sa.inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
