@@ -299,8 +299,9 @@ def _attack(data: bytes, rnd: random.Random) -> bytes:
         root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError:  # an earlier random mutation broke the XML: mutate on
         return mutate(data, rnd)
-    header = root[0] if len(root) > 1 else None
-    body = root[-1]
+    children = [el for el in root if isinstance(el.tag, str)]  # a mutation may have put a comment there
+    header = children[0] if len(children) > 1 else None
+    body = children[-1] if children else root
     elements = [el for el in root.iter() if isinstance(el.tag, str)]
     op = rnd.randrange(10)
     if op == 0 and header is not None:  # wrapping: the signed Body into the Header, a forged Body
