@@ -386,8 +386,9 @@ class GgkClient:
         self.operation_timeout = operation_timeout
         self.signing = signing
         self.max_answer_bytes = max_answer_bytes
-        #: operation -> (the session it was made with, the POST prepared once without a body)
-        self._templates: dict[str, tuple[requests.Session, requests.PreparedRequest]] = {}
+        #: operation -> (the session it was made with, what of that session it used, the POST
+        #: prepared once without a body)
+        self._templates: dict[str, tuple[requests.Session, tuple[Any, ...], requests.PreparedRequest]] = {}
 
     @property
     def max_seconds(self) -> float:
@@ -544,13 +545,14 @@ class GgkClient:
             return session.prepare_request(
                 requests.Request("POST", self.endpoint, data=data, headers=_headers(operation))
             )
+        state = _session_state(session)
         template = self._templates.get(operation)
-        if template is None or template[0] is not session:
+        if template is None or template[0] is not session or template[1] != state:
             first = session.prepare_request(
                 requests.Request("POST", self.endpoint, headers=_headers(operation))
             )
-            template = self._templates[operation] = (session, first)
-        prepared = template[1].copy()
+            template = self._templates[operation] = (session, state, first)
+        prepared = template[2].copy()
         prepared.body = data
         prepared.headers["Content-Length"] = str(len(data))
         return prepared
@@ -668,6 +670,19 @@ class GgkClient:
                 referentienummer=ref,
             )
         return verified.signed_parts
+
+
+def _session_state(session: requests.Session) -> tuple[Any, ...]:
+    """What of ``session`` a prepared request takes over (headers, auth, params, hooks): a template
+    made before the caller changed one of them is made again."""
+    hooks = tuple((event, tuple(fns)) for event, fns in session.hooks.items())
+    params = session.params
+    return (
+        tuple(session.headers.items()),
+        session.auth,
+        tuple(params.items()) if isinstance(params, dict) else params,
+        hooks,
+    )
 
 
 def _signed_tree(content: bytes) -> etree._Element | None:

@@ -169,6 +169,28 @@ def test_a_replaced_session_is_used_from_then_on(pki: TestPki, recorder: _Record
         assert b"\r\nUser-Agent: ieb-test\r\n" in recorder.requests[-1][0]
 
 
+def test_a_header_or_auth_set_on_the_session_after_a_send_goes_along(
+    pki: TestPki, recorder: _Recorder
+) -> None:
+    """The request prepared at the first send is made again when the caller changes the session's
+    headers or auth afterwards, as ``session.post`` would pick them up."""
+    envelope = _envelopes()[0]
+    with GgkClient(recorder.url, tls=_tls(pki, "GGK")) as client:
+        client.send(envelope)
+        client.session.headers["X-Ggk-Route"] = "twee"
+        client.send(envelope)
+        assert b"\r\nX-Ggk-Route: twee\r\n" in recorder.requests[-1][0]
+        client.session.auth = ("gebruiker", "geheim")
+        client.send(envelope)
+        _old_send(client, envelope)
+        (new_head, new_body), (old_head, old_body) = recorder.requests[-2:]
+        assert b"\r\nAuthorization: Basic " in new_head
+        assert (new_head, new_body) == (old_head, old_body)
+        del client.session.headers["X-Ggk-Route"]
+        client.send(envelope)
+        assert b"X-Ggk-Route" not in recorder.requests[-1][0]
+
+
 def test_the_environment_counts_only_for_a_session_that_trusts_it(
     pki: TestPki, recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
