@@ -66,24 +66,33 @@ def _shown(items: Sequence[object]) -> str:
 
 def check_files(paths: Sequence[Path], name: str) -> None:
     """:class:`Usage` (``name`` is the argument, ``BESTANDEN``) when one of the input ``paths`` does not
-    exist, or is no regular file (a folder, a FIFO, a device, a socket, a link to nothing: ``is geen
-    gewoon bestand``, as ``ieb validate`` says), or is ``-`` (stdin: :data:`NO_STDIN`, as ``ieb
+    exist, or is a folder (``is een map, geen bestand``, with the ``MAP/*.xml`` to give instead), or
+    is no other regular file (a FIFO, a device, a socket, a link to nothing: ``is geen gewoon
+    bestand``, as ``ieb validate`` says), or is ``-`` (stdin: :data:`NO_STDIN`, as ``ieb
     validate``). Nothing is opened: a FIFO named here never blocks the command."""
     missing: list[Path] = []
+    folders: list[Path] = []
     odd: list[Path] = []
     for p in paths:
         if str(p) == "-":
             raise Usage(NO_STDIN, name)
         try:
-            regular = stat.S_ISREG(os.stat(p).st_mode)
+            mode = os.stat(p).st_mode
         except (OSError, ValueError):
-            regular = False
+            mode = 0
             if not os.path.lexists(p):
                 missing.append(p)
                 continue
-        if not regular:
+        if stat.S_ISDIR(mode):
+            folders.append(p)
+        elif not stat.S_ISREG(mode):
             odd.append(p)
     parts = [f"bestaat niet: {_shown(missing)}"] if missing else []
+    if folders:  # a clerk's first try is the folder the retours came in: say how to name its files
+        parts.append(
+            f"is een map, geen bestand: {_shown(folders)} (geef de bestanden erin, bijvoorbeeld "
+            f"{os.path.join(folders[0], '*.xml')})"
+        )
     parts += [f"is geen gewoon bestand: {_shown(odd)}"] if odd else []
     if parts:
         raise Usage("; ".join(parts), name)

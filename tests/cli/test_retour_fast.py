@@ -164,13 +164,22 @@ def test_a_fifo_a_folder_or_a_device_is_no_regular_file(tmp_path: Path) -> None:
         core.check_files([good, fifo, tmp_path, Path("/dev/null"), tmp_path / "weg.xml"], "BESTANDEN")
     assert caught.value.option == "BESTANDEN"
     assert caught.value.message == (
-        f"bestaat niet: {tmp_path / 'weg.xml'}; is geen gewoon bestand: {fifo}, {tmp_path}, /dev/null"
+        f"bestaat niet: {tmp_path / 'weg.xml'}; is een map, geen bestand: {tmp_path} (geef de "
+        f"bestanden erin, bijvoorbeeld {tmp_path / '*.xml'}); is geen gewoon bestand: {fifo}, /dev/null"
     )
     core.check_files([good], "BESTANDEN")  # fine
     with pytest.raises(Usage, match=r"^- \(standaardinvoer\) wordt niet gelezen"):
         core.check_files([good, Path("-")], "BESTANDEN")  # stdin: no file name to keep a retour under
     result = CliRunner().invoke(app, ["retour", str(fifo), "--db", str(tmp_path / "g.sqlite")])
     assert result.exit_code == 2 and f"fout: BESTANDEN: is geen gewoon bestand: {fifo}" in result.stderr
+    assert not (tmp_path / "g.sqlite").exists()
+    # a clerk's first try: the folder the retours came in; told how to name the files in it
+    result = CliRunner().invoke(app, ["retour", str(tmp_path), "--db", str(tmp_path / "g.sqlite")])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"is een map, geen bestand: {tmp_path} (geef de bestanden erin, bijvoorbeeld {tmp_path / '*.xml'})"
+        in (result.stderr)
+    )
     assert not (tmp_path / "g.sqlite").exists()
 
 
