@@ -54,6 +54,8 @@ OUTCOME_WORDS = (
 _WORDS = dict(OUTCOME_WORDS)
 #: the outcomes a retour can give, in the order of the summary line
 _RETOUR_OUTCOMES = ("accepted", "rejected", "technical", "not_assessed")
+#: an inbox entry's status after ``--retry-failed`` (``processed`` / ``failed``), as the run's other lines say it
+_RETRY_WORDS = {"processed": "verwerkt", "failed": "niet verwerkt"}
 _INTERRUPTED = (
     "onderbroken: de retouren die al verwerkt waren blijven verwerkt, de rest niet; "
     "geef dezelfde opdracht opnieuw (al verwerkte retouren worden dan als dubbel gemeld)"
@@ -290,7 +292,8 @@ def run(
             failures += report.failed
         if retry_failed and not isinstance(ex, _OnDatabase):
             for ref, status, why in ex.retry_failed_retours():
-                sys.stdout.write(f"{ref}: {status}" + (f": {why}" if why else "") + "\n")
+                word = _RETRY_WORDS.get(status, status)  # the inbox status, in the clerk's words
+                sys.stdout.write(f"{ref}: {word}" + (f": {why}" if why else "") + "\n")
                 sys.stdout.flush()
                 failures += status == "failed"
     except IebError as exc:

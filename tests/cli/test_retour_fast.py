@@ -387,3 +387,23 @@ def test_a_failure_says_once_which_files_retry_failed_picks_up(tmp_path: Path) -
     assert [line for line in lines if "--retry-failed" in line] == [lines[2]]
     assert lines[3] == "c.xml: niet verwerkt: geen geldige retour: Y"
     assert report.failed == 3
+
+
+def test_retry_failed_says_the_outcome_in_dutch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--retry-failed`` names each entry's new status in the clerk's words ("niet verwerkt", as
+    the lines of a run over files), not the inbox's ``failed``."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.upper().startswith("IEB_")]:
+        monkeypatch.delenv(name)
+    broken = tmp_path / "kapot.retour.xml"
+    broken.write_bytes(b"<wmo402:Bericht")  # read, not processable: kept in the inbox as failed
+    db = str(tmp_path / "g.sqlite")
+    with contextlib.redirect_stderr(io.StringIO()), redirect_stdout(io.StringIO()):
+        assert core.run([str(broken)], db=db) == 1
+    out = io.StringIO()
+    with contextlib.redirect_stderr(io.StringIO()), redirect_stdout(out):
+        assert core.run([], retry_failed=True, db=db) == 1
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bestand-"), lines
+    assert lines[0].split(": ")[1] == "niet verwerkt", lines
+    assert ": failed" not in lines[0]
