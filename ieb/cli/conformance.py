@@ -85,7 +85,9 @@ def run_command(
         list[str] | None,
         typer.Option("--only", help="Alleen dit scenario (herhaalbaar); zie 'ieb conformance list'."),
     ] = None,
-    today: Annotated[str | None, typer.Option(help="Dag van de run (JJJJ-MM-DD); standaard vandaag.")] = None,
+    today: Annotated[
+        str | None, typer.Option(metavar="JJJJ-MM-DD", help="Dag van de run; standaard vandaag.")
+    ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconden per stap van het doel.")] = 120.0,
     workdir: Annotated[
         Path | None,

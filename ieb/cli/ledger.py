@@ -23,13 +23,20 @@ TodayOption = Annotated[
     str | None,
     typer.Option(
         "--today",
-        help="Dagtekening / datum van vandaag, JJJJ-MM-DD (standaard: vandaag).",
+        metavar="JJJJ-MM-DD",
+        help="Dagtekening / datum van vandaag (standaard: vandaag).",
         show_default=False,
     ),
 ]
 GemeenteOption = Annotated[
     str | None,
-    typer.Option("--gemeente", "--afzender", help="Alleen deze gemeente (4 cijfers).", show_default=False),
+    typer.Option(
+        "--gemeente",
+        "--afzender",
+        metavar="CODE",
+        help="Alleen deze gemeente (4 cijfers).",
+        show_default=False,
+    ),
 ]
 
 
@@ -85,7 +92,9 @@ def plan_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Vastleggen en berichtbestanden in deze map schrijven (handmatig aanleveren)."
+            "--out",
+            metavar="MAP",
+            help="Vastleggen en berichtbestanden in deze map schrijven (handmatig aanleveren).",
         ),
     ] = None,
     config: ConfigOption = None,
@@ -691,7 +700,7 @@ def requeue_command(
 
 
 def report_command(
-    out: Annotated[Path, typer.Option("--out", help="HTML-bestand om te schrijven.")],
+    out: Annotated[Path, typer.Option("--out", metavar="BESTAND", help="HTML-bestand om te schrijven.")],
     gemeente: GemeenteOption = None,
     config: ConfigOption = None,
     db: DbOption = None,

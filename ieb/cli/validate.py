@@ -84,7 +84,8 @@ def validate(
         ),
     ] = None,
     rapport_dir: Annotated[
-        Path | None, typer.Option("--rapport-dir", help="Map voor <naam>.rapport.xml (--format rapport).")
+        Path | None,
+        typer.Option("--rapport-dir", metavar="MAP", help="Map voor <naam>.rapport.xml (--format rapport)."),
     ] = None,
     release: Annotated[
         str | None,
