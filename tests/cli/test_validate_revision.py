@@ -66,3 +66,21 @@ def test_a_10_revision_leaves_the_40_files_to_their_own_rules(tmp_path: Path, re
     for path, row in zip(ten, rows[2:], strict=True):
         report = validate_bytes(path.read_bytes(), today=TODAY, revision=revision)
         assert row["release"] == "ieb-1.0" and row["issues"] == report.to_dict()["issues"], path
+
+
+def test_the_rapport_format_leaves_the_40_files_to_their_own_rules_too(tmp_path: Path) -> None:
+    good = tmp_path / "a-405.xml"
+    good.write_bytes(_wmo405())
+    ten = SAMPLES / "valid" / "wmo401-start.xml"
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = core.run(
+            [good, ten],
+            format="rapport",
+            rapport_dir=tmp_path / "rap",
+            today=TODAY.isoformat(),
+            revision="1.0.2",
+        )
+    written = sorted((tmp_path / "rap").rglob("*.rapport.xml"))
+    assert code == 0 and len(written) == 2, out.getvalue()
+    assert not any(b"REVISIE" in p.read_bytes() for p in written)
