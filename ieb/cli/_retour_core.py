@@ -215,6 +215,8 @@ class _Report:
             raise KeyboardInterrupt
 
     def _chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
+        from ieb.types import mask_bsns  # a Bsn in a file name (any digits) is masked, as ieb status does
+
         lines = []
         for r in done:
             if r.duplicate:
@@ -224,14 +226,14 @@ class _Report:
                 self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
                 note = ""
             lines.append(
-                f"{shown_path(r.source)}: {r.bericht} op {r.afzender}/{r.identificatie}/{r.dagtekening}: "
+                f"{mask_bsns(shown_path(r.source))}: {r.bericht} op {r.afzender}/{r.identificatie}/{r.dagtekening}: "
                 f"{_WORDS.get(r.outcome, r.outcome)} [{' '.join(r.codes) or '-'}]{note}\n"
             )
         if lines:
             sys.stdout.write("".join(lines))
             sys.stdout.flush()
         for name, reason in failed:
-            _err(f"{shown_path(name)}: niet verwerkt: {reason}")
+            _err(mask_bsns(f"{shown_path(name)}: niet verwerkt: {reason}"))
         if failed and not self.failed:  # once per run: which of them --retry-failed can pick up
             _err(
                 "een niet verwerkte retour die gelezen kon worden is bewaard: later opnieuw met "

@@ -407,3 +407,24 @@ def test_retry_failed_says_the_outcome_in_dutch(tmp_path: Path, monkeypatch: pyt
     assert len(lines) == 1 and lines[0].startswith("bestand-"), lines
     assert lines[0].split(": ")[1] == "niet verwerkt", lines
     assert ": failed" not in lines[0]
+
+
+@pytest.mark.parametrize("zero", [0x30, 0xFF10, 0x0660], ids=["ascii", "fullwidth", "arabic"])
+def test_a_bsn_in_a_file_name_is_masked_in_every_line(zero: int) -> None:
+    """The trial: ``ieb retour retour-٩٩٩٩٠٠٠٠٦.xml`` printed the name (a Bsn) in full on stdout and
+    stderr, while ``ieb status`` masks it; any digits (category Nd) are masked, as mask_bsns does."""
+    bsn = "".join(chr(zero + int(c)) for c in "999900006")
+    report = core._Report()
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(err):
+        report.chunk(
+            [_outcome(f"retour-{bsn}.xml", "accepted")],
+            [(f"kapot-{bsn}.xml", f"geen geldige retour (plek: {bsn})")],
+        )
+    assert bsn not in out.getvalue() + err.getvalue()
+    assert out.getvalue().startswith(
+        f"retour-******{bsn[-3:]}.xml: WMO402 op 0363/B1/2026-06-01: geaccepteerd"
+    )
+    assert err.getvalue().startswith(
+        f"kapot-******{bsn[-3:]}.xml: niet verwerkt: geen geldige retour (plek: ******"
+    )
