@@ -190,6 +190,9 @@ def init_command(
         'level1 = "retour"\n'
         '# foutinjectie, bijv. "demo" of "http503=0.1,drop=0.05,seed=7"\n'
         '# faults = "demo"\n'
+        "# intrekkingslijsten (CRL's) van de test-PKI: maak ze met `ieb certs --crl "
+        f"{rel(pki.directory)}`, zet dan hier en in ieb.toml ([tls] crl) (docs/security.md):\n"
+        f'# crl = ["{rel(pki.directory)}/crl"]\n'
     )
     example = directory / "gewenst.csv"
     if not example.exists():
