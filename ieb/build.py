@@ -157,15 +157,15 @@ def record_to_message(
     bericht = str(row.get("bericht") or default_bericht or "").strip().upper()
     if bericht not in heen:
         choices = " of ".join(f"{m.name} ({m.omschrijving or m.klasse})" for m in heen.values())
-        other = _release_of(bericht) if bericht else None
+        elsewhere = _release_of(bericht) if bericht else None
         issues.append(
             RowIssue(
                 line,
                 "bericht",
                 (f"moet {choices} zijn" if bericht else "ontbreekt")
-                + (f" in {release}; {bericht} is een bericht van {other}" if other else ""),
-                f"geef --release {other}, of maak berichten van {release}"
-                if other
+                + (f" in {release}; {bericht} is een bericht van {elsewhere}" if elsewhere else ""),
+                f"geef --release {elsewhere}, of maak berichten van {release}"
+                if elsewhere
                 else f"vul de kolom bericht in of geef --bericht {'/'.join(heen)}",
             )
         )
