@@ -275,7 +275,9 @@ def run(
     if db is not None and not retry_failed and _unconfigured(config):
         ex = _OnDatabase(_database_url(db))
     else:
-        ex = open_exchange(config, db, must_exist=retry_failed and not files)
+        # no ieb.toml, --db or IEB_*: refused, as ieb plan does, instead of a new ./ieb.sqlite that
+        # keeps the failed retours where nobody looks
+        ex = open_exchange(config, db, must_exist=retry_failed and not files, needs="database")
     failures = 0
     try:
         if paths:

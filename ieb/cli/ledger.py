@@ -420,7 +420,7 @@ def queue_command(
     require_files(files, "BESTANDEN")
     day = _today(today)
     _refuse_future(day, force_today)
-    ex = exchange_for(config, db, release=release)
+    ex = exchange_for(config, db, needs="gemeenten en database", release=release)
     log = _Logboek(ex, "queue", list(files), recorded=True)
     try:
         queued = ex.queue_files(files, today=day)

@@ -3,6 +3,7 @@ files, and ``ieb report`` refuses to overwrite an existing page without ``--forc
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,29 @@ def test_report_refuses_an_existing_file_without_force(
     result = runner.invoke(app, [*args, "--force"])
     assert result.exit_code == 0, result.output
     assert "<html" in page.read_text(encoding="utf-8").lower()
+
+
+@pytest.mark.parametrize("command", ["retour", "queue"])
+def test_without_ieb_toml_or_db_retour_and_queue_make_no_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The trial: ``ieb retour FILE`` in a folder without ieb.toml made ./ieb.sqlite and kept the
+    retour there as failed (``ieb queue`` too), where ``ieb plan`` says no ieb.toml was found; now
+    both say so (exit 2) and make nothing, through typer and the typer-free start alike."""
+    import contextlib
+    import io
+
+    from ieb.cli import _retour_core as core
+
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.upper().startswith("IEB_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / "f.xml").write_bytes(b"<x/>")
+    result = runner.invoke(app, [command, "f.xml"])
+    assert result.exit_code == 2, result.output
+    assert "geen ieb.toml gevonden" in result.output and "ieb init" in result.output
+    if command == "retour":
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), pytest.raises(core.Usage, match=r"geen ieb\.toml gevonden"):
+            core.run(["f.xml"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.xml"]
