@@ -554,8 +554,9 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
         if items:
             lines.append(f"{title} ({len(items)}):")
             for item in items[:cut]:
+                word = OUTBOX_WORDS.get(item.get("status", ""), "")  # an inbox entry has none: no " :"
                 lines.append(
-                    f"  {item.get('referentienummer')} {OUTBOX_WORDS.get(item.get('status', ''), '')}: {item.get('reason')}"
+                    f"  {item.get('referentienummer')}{' ' + word if word else ''}: {item.get('reason')}"
                 )
             if cut is not None and len(items) > cut:
                 lines.append(f"  ... en {len(items) - cut} meer: ieb status --detail")

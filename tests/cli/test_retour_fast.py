@@ -428,3 +428,22 @@ def test_a_bsn_in_a_file_name_is_masked_in_every_line(zero: int) -> None:
     assert err.getvalue().startswith(
         f"kapot-******{bsn[-3:]}.xml: niet verwerkt: geen geldige retour (plek: ******"
     )
+
+
+def test_status_lists_a_failed_retour_without_a_stray_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ieb status`` showed "bestand-... : reason" (an inbox entry has no outbox status word)."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.upper().startswith("IEB_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / "kapot.retour.xml").write_bytes(b"<wmo402:Bericht")
+    db = str(tmp_path / "g.sqlite")
+    with contextlib.redirect_stderr(io.StringIO()), redirect_stdout(io.StringIO()):
+        assert core.run(["kapot.retour.xml"], db=db) == 1
+    result = CliRunner().invoke(app, ["status", "--db", db], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    i = lines.index("Mislukte retouren (inbox) (1):")
+    assert lines[i + 1].startswith("  bestand-") and ": kapot.retour.xml: geen geldige retour" in lines[i + 1]
+    assert " : " not in lines[i + 1], lines[i + 1]
