@@ -77,7 +77,9 @@ def run_command(
     target: Annotated[
         str, typer.Option("--target", help="'ieb' (eigen verzender) of het commando van uw verzender.")
     ],
-    format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text, json of junit.")] = "text",
+    format: Annotated[
+        str, typer.Option("--format", "-f", metavar="text|json|junit", help="Uitvoer: text, json of junit.")
+    ] = "text",
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Schrijf de uitvoer naar dit bestand (anders stdout).")
     ] = None,

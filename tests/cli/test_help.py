@@ -230,6 +230,8 @@ def test_the_same_kind_of_value_has_the_same_name_in_every_help() -> None:
                 assert kind == "URL", where  # ieb.toml's database (demo/simulator: their own SQLite file)
             if name in {"--gemeente", "--afzender"}:
                 assert kind == "CODE", where
+            if name == "--format":
+                assert "|" in kind, where  # its choices, not TEKST
     assert seen["--today"] == {"JJJJ-MM-DD"}, seen["--today"]
     plan = _options_shown(["plan"])
     assert plan["--out"] == "MAP" and _options_shown(["init"])["--dir"] == "MAP"
