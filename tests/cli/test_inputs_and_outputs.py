@@ -80,3 +80,16 @@ def test_without_ieb_toml_or_db_retour_and_queue_make_no_database(
         with contextlib.redirect_stderr(err), pytest.raises(core.Usage, match=r"geen ieb\.toml gevonden"):
             core.run(["f.xml"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.xml"]
+
+
+@pytest.mark.parametrize("zero", [0x30, 0xFF10, 0x0660], ids=["ascii", "fullwidth", "arabic"])
+def test_ieb_show_masks_a_bsn_in_the_name_of_a_file_it_cannot_read(tmp_path: Path, zero: int) -> None:
+    bsn = "".join(chr(zero + int(c)) for c in "999900018")
+    name = tmp_path / f"bericht-{bsn}.xml"
+    name.write_bytes(b"<x/>")
+    result = runner.invoke(app, ["show", str(name)])
+    assert result.exit_code == 1, result.output
+    assert (
+        "niet leesbaar als iEb-bericht" in result.output and f"bericht-******{bsn[-3:]}.xml" in result.output
+    )
+    assert bsn not in result.output
