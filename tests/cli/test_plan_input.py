@@ -172,3 +172,19 @@ def test_a_bsn_in_digits_of_another_script_says_so_masked(tmp_path: Path, zero: 
     assert "bevat andere cijfers dan 0-9" in line2 and "11-proef" not in line2 and "(CS002)" in line2
     line3 = next(line for line in err.splitlines() if f"{desired}:3:" in line)
     assert "geen geldig burgerservicenummer (11-proef)" in line3  # ASCII digits: the 11-proef, as before
+
+
+def test_a_bsn_with_spaces_or_dots_says_so_masked(tmp_path: Path) -> None:
+    desired = tmp_path / "d.csv"
+    desired.write_text(
+        "bsn,start,stop,kostprijs_cent,kostprijs_start\n999 900 018,2024-03-01,,,\n999.900.018,2024-03-01,,,\n"
+    )
+    result = _plan(tmp_path, desired)
+    assert result.exit_code == 1
+    err = result.stderr
+    for line in (2, 3):
+        (text,) = [x for x in err.splitlines() if f"{desired}:{line}:" in x]
+        assert "bevat andere tekens dan cijfers" in text and "11-proef" not in text and "(CS002)" in text, (
+            text
+        )
+    assert "900" not in err.replace(str(desired), "")  # masked completely: no 9 digits in a row to keep
