@@ -139,6 +139,14 @@ def _missing(column: str, line: int) -> RowIssue:
     return RowIssue(line, column, "ontbreekt", "vul deze kolom in")
 
 
+def _release_of(bericht: str) -> str | None:
+    """The registered release whose heenberichten include ``bericht`` (``WMO401``: ``ieb-1.0``), or
+    None."""
+    from ieb.releases import default_registry
+
+    return next((p.name for p in default_registry if p.delivery is not None and bericht in _heen(p)), None)
+
+
 def record_to_message(
     row: Mapping[str, Any], line: int, default_bericht: str | None = None, *, release: str = DEFAULT_RELEASE
 ) -> Message:
@@ -149,12 +157,16 @@ def record_to_message(
     bericht = str(row.get("bericht") or default_bericht or "").strip().upper()
     if bericht not in heen:
         choices = " of ".join(f"{m.name} ({m.omschrijving or m.klasse})" for m in heen.values())
+        elsewhere = _release_of(bericht) if bericht else None
         issues.append(
             RowIssue(
                 line,
                 "bericht",
-                f"moet {choices} zijn" if bericht else "ontbreekt",
-                f"vul de kolom bericht in of geef --bericht {'/'.join(heen)}",
+                (f"moet {choices} zijn" if bericht else "ontbreekt")
+                + (f" in {release}; {bericht} is een bericht van {elsewhere}" if elsewhere else ""),
+                f"geef --release {elsewhere}, of maak berichten van {release}"
+                if elsewhere
+                else f"vul de kolom bericht in of geef --bericht {'/'.join(heen)}",
             )
         )
         raise _RowProblems(issues)

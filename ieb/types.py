@@ -127,7 +127,7 @@ class Bsn(_ValidatedStr):
     @classmethod
     def _check(cls, value: str) -> None:
         if not (len(value) == 9 and value.isascii() and value.isdigit()):
-            raise ValueError(f"Bsn {mask_bsn(value)} moet uit precies 9 cijfers bestaan")
+            raise ValueError(f"Bsn {mask_bsn(value)} moet uit precies 9 cijfers 0-9 bestaan")
         if not bsn_is_valid(value):
             raise ValueError(f"Bsn {mask_bsn(value)} voldoet niet aan de 11-proef (CS002)")
 

@@ -36,6 +36,7 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
+        metavar="URL",
         help="Database (SQLAlchemy-URL of SQLite-bestand); overschrijft 'database' uit ieb.toml.",
         show_default=False,
     ),

@@ -54,6 +54,8 @@ OUTCOME_WORDS = (
 _WORDS = dict(OUTCOME_WORDS)
 #: the outcomes a retour can give, in the order of the summary line
 _RETOUR_OUTCOMES = ("accepted", "rejected", "technical", "not_assessed")
+#: an inbox entry's status after ``--retry-failed`` (``processed`` / ``failed``), as the run's other lines say it
+_RETRY_WORDS = {"processed": "verwerkt", "failed": "niet verwerkt"}
 _INTERRUPTED = (
     "onderbroken: de retouren die al verwerkt waren blijven verwerkt, de rest niet; "
     "geef dezelfde opdracht opnieuw (al verwerkte retouren worden dan als dubbel gemeld)"
@@ -66,24 +68,33 @@ def _shown(items: Sequence[object]) -> str:
 
 def check_files(paths: Sequence[Path], name: str) -> None:
     """:class:`Usage` (``name`` is the argument, ``BESTANDEN``) when one of the input ``paths`` does not
-    exist, or is no regular file (a folder, a FIFO, a device, a socket, a link to nothing: ``is geen
-    gewoon bestand``, as ``ieb validate`` says), or is ``-`` (stdin: :data:`NO_STDIN`, as ``ieb
+    exist, or is a folder (``is een map, geen bestand``, with the ``MAP/*.xml`` to give instead), or
+    is no other regular file (a FIFO, a device, a socket, a link to nothing: ``is geen gewoon
+    bestand``, as ``ieb validate`` says), or is ``-`` (stdin: :data:`NO_STDIN`, as ``ieb
     validate``). Nothing is opened: a FIFO named here never blocks the command."""
     missing: list[Path] = []
+    folders: list[Path] = []
     odd: list[Path] = []
     for p in paths:
         if str(p) == "-":
             raise Usage(NO_STDIN, name)
         try:
-            regular = stat.S_ISREG(os.stat(p).st_mode)
+            mode = os.stat(p).st_mode
         except (OSError, ValueError):
-            regular = False
+            mode = 0
             if not os.path.lexists(p):
                 missing.append(p)
                 continue
-        if not regular:
+        if stat.S_ISDIR(mode):
+            folders.append(p)
+        elif not stat.S_ISREG(mode):
             odd.append(p)
     parts = [f"bestaat niet: {_shown(missing)}"] if missing else []
+    if folders:  # a clerk's first try is the folder the retours came in: say how to name its files
+        parts.append(
+            f"is een map, geen bestand: {_shown(folders)} (geef de bestanden erin, bijvoorbeeld "
+            f"{os.path.join(folders[0], '*.xml')})"
+        )
     parts += [f"is geen gewoon bestand: {_shown(odd)}"] if odd else []
     if parts:
         raise Usage("; ".join(parts), name)
@@ -204,6 +215,8 @@ class _Report:
             raise KeyboardInterrupt
 
     def _chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
+        from ieb.types import mask_bsns  # a Bsn in a file name (any digits) is masked, as ieb status does
+
         lines = []
         for r in done:
             if r.duplicate:
@@ -213,14 +226,14 @@ class _Report:
                 self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
                 note = ""
             lines.append(
-                f"{shown_path(r.source)}: {r.bericht} op {r.afzender}/{r.identificatie}/{r.dagtekening}: "
+                f"{mask_bsns(shown_path(r.source))}: {r.bericht} op {r.afzender}/{r.identificatie}/{r.dagtekening}: "
                 f"{_WORDS.get(r.outcome, r.outcome)} [{' '.join(r.codes) or '-'}]{note}\n"
             )
         if lines:
             sys.stdout.write("".join(lines))
             sys.stdout.flush()
         for name, reason in failed:
-            _err(f"{shown_path(name)}: niet verwerkt: {reason}")
+            _err(mask_bsns(f"{shown_path(name)}: niet verwerkt: {reason}"))
         if failed and not self.failed:  # once per run: which of them --retry-failed can pick up
             _err(
                 "een niet verwerkte retour die gelezen kon worden is bewaard: later opnieuw met "
@@ -262,7 +275,9 @@ def run(
     if db is not None and not retry_failed and _unconfigured(config):
         ex = _OnDatabase(_database_url(db))
     else:
-        ex = open_exchange(config, db, must_exist=retry_failed and not files)
+        # no ieb.toml, --db or IEB_*: refused, as ieb plan does, instead of a new ./ieb.sqlite that
+        # keeps the failed retours where nobody looks
+        ex = open_exchange(config, db, must_exist=retry_failed and not files, needs="database")
     failures = 0
     try:
         if paths:
@@ -281,7 +296,8 @@ def run(
             failures += report.failed
         if retry_failed and not isinstance(ex, _OnDatabase):
             for ref, status, why in ex.retry_failed_retours():
-                sys.stdout.write(f"{ref}: {status}" + (f": {why}" if why else "") + "\n")
+                word = _RETRY_WORDS.get(status, status)  # the inbox status, in the clerk's words
+                sys.stdout.write(f"{ref}: {word}" + (f": {why}" if why else "") + "\n")
                 sys.stdout.flush()
                 failures += status == "failed"
     except IebError as exc:

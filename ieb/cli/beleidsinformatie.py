@@ -25,9 +25,12 @@ OUTPUT_FILES = (
 
 
 def beleidsinformatie_command(
-    van: Annotated[str, typer.Option("--van", help="Eerste dag, JJJJ-MM-DD.")],
-    tot: Annotated[str, typer.Option("--tot", help="Laatste dag, JJJJ-MM-DD.")],
-    out: Annotated[Path, typer.Option("--out", help="Map voor de CSV-bestanden en beleidsinformatie.html.")],
+    van: Annotated[str, typer.Option("--van", metavar="JJJJ-MM-DD", help="Eerste dag.")],
+    tot: Annotated[str, typer.Option("--tot", metavar="JJJJ-MM-DD", help="Laatste dag.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="MAP", help="Map voor de CSV-bestanden en beleidsinformatie.html."),
+    ],
     trigger: TriggerOption = None,
     instellingen: InstellingenOption = None,
     force: Annotated[

@@ -31,7 +31,9 @@ def bijdrage(
             help="JSON-bestand met gemeente, huishouden, voorzieningen, van en tot ('-' leest stdin).",
         ),
     ],
-    format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text of json.")] = "text",
+    format: Annotated[
+        str, typer.Option("--format", "-f", metavar="text|json", help="Uitvoer: text of json.")
+    ] = "text",
 ) -> None:
     """Schat per maand de eigen bijdrage (abonnementstarief) van een huishouden, met de reden.
 

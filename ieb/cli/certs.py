@@ -319,11 +319,11 @@ def _show_status(config: Path | None, as_json: bool) -> None:
     crls, unusable = _crls_each(sources, [*bundle, *chain], now) if sources else (None, [])
     for problem in unusable:  # every unusable CRL is named, not only the first; the rest is shown
         fail(problem)
-    report = _status(cfg.source, cert_path, ca_path, chain, bundle, crls, now)
+    report = _status(cfg.source, cert_path, ca_path, chain, bundle, crls, now, configured=bool(sources))
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        typer.echo(_status_text(report))
+        typer.echo(_status_text(report, unusable=len(unusable)))
     if unusable or any(c["ingetrokken"] for c in report["eigen_keten"]):
         raise typer.Exit(1)
 
@@ -361,8 +361,12 @@ def _status(
     bundle: list[x509.Certificate],
     crls: CrlSet | None,
     now: dt.datetime,
+    *,
+    configured: bool | None = None,
 ) -> dict[str, Any]:
-    """The ``--status`` report as a dict (the ``--json`` shape, docs/security.md)."""
+    """The ``--status`` report as a dict (the ``--json`` shape, docs/security.md). ``configured``:
+    ``[tls] crl`` names something (default: ``crls`` is not None); it may name only unusable files,
+    then ``crl_ingesteld`` is true and ``crls`` empty."""
     from cryptography.exceptions import InvalidSignature
 
     # every CA we know: the bundle (the peers' roots), our own intermediates, the CRLs' issuers
@@ -404,7 +408,7 @@ def _status(
         "config": str(source) if source is not None else None,
         "certificaat": str(cert_path),
         "ca_bundel": str(ca_path),
-        "crl_ingesteld": crls is not None,
+        "crl_ingesteld": crls is not None if configured is None else configured,
         "crls": [
             {
                 "bestand": str(c.path),
@@ -431,8 +435,9 @@ def _name(cert: x509.Certificate) -> str:
     return mask_bsns(str(cn[0].value) if cn else cert.subject.rfc4514_string())
 
 
-def _status_text(report: dict[str, Any]) -> str:
-    """The clerk's view of :func:`_status`."""
+def _status_text(report: dict[str, Any], *, unusable: int = 0) -> str:
+    """The clerk's view of :func:`_status`; ``unusable``: how many CRL files or sources of ``[tls]
+    crl`` could not be used (named on stderr before it)."""
 
     def verdict(c: dict[str, Any]) -> str:
         if c["root"]:
@@ -452,7 +457,10 @@ def _status_text(report: dict[str, Any]) -> str:
             "  geen CRL's ingesteld ([tls] crl): intrekking wordt niet gecontroleerd (docs/security.md)"
         )
     else:
-        lines.append(f"CRL's ([tls] crl): {len(report['crls'])}")
+        lines.append(
+            f"CRL's ([tls] crl): {len(report['crls'])}"
+            + (f" bruikbaar, {unusable} onbruikbaar (zie de fout(en) hierboven)" if unusable else "")
+        )
         for c in report["crls"]:
             lines.append(f"  {c['bestand']}")
             lines.append(
@@ -477,7 +485,12 @@ def _status_text(report: dict[str, Any]) -> str:
             )
         )
         lines.append(f"  {c['onderwerp']}: {own}; zelf: {verdict(c)}")
-    if any(c["ingetrokken"] for c in report["eigen_keten"]):
+    if unusable:
+        lines.append(
+            "Uitkomst: niet elke CRL van [tls] crl is bruikbaar (zie de fout(en) hierboven): ieb send, ieb "
+            "serve en ieb receive starten zo niet; vervang of ververs die CRL's."
+        )
+    elif any(c["ingetrokken"] for c in report["eigen_keten"]):
         lines.append(
             "Uitkomst: het eigen certificaat (of een CA erboven) is INGETROKKEN: de andere kant weigert de "
             "verbinding; vraag een nieuw certificaat aan."

@@ -77,7 +77,9 @@ def run_command(
     target: Annotated[
         str, typer.Option("--target", help="'ieb' (eigen verzender) of het commando van uw verzender.")
     ],
-    format: Annotated[str, typer.Option("--format", "-f", help="Uitvoer: text, json of junit.")] = "text",
+    format: Annotated[
+        str, typer.Option("--format", "-f", metavar="text|json|junit", help="Uitvoer: text, json of junit.")
+    ] = "text",
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Schrijf de uitvoer naar dit bestand (anders stdout).")
     ] = None,
@@ -85,7 +87,9 @@ def run_command(
         list[str] | None,
         typer.Option("--only", help="Alleen dit scenario (herhaalbaar); zie 'ieb conformance list'."),
     ] = None,
-    today: Annotated[str | None, typer.Option(help="Dag van de run (JJJJ-MM-DD); standaard vandaag.")] = None,
+    today: Annotated[
+        str | None, typer.Option(metavar="JJJJ-MM-DD", help="Dag van de run; standaard vandaag.")
+    ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconden per stap van het doel.")] = 120.0,
     workdir: Annotated[
         Path | None,

@@ -57,7 +57,8 @@ PeildatumOption = Annotated[
     str | None,
     typer.Option(
         "--peildatum",
-        help="Alleen berichten met een Dagtekening op of voor deze datum, JJJJ-MM-DD (standaard: alle).",
+        metavar="JJJJ-MM-DD",
+        help="Alleen berichten met een Dagtekening op of voor deze datum (standaard: alle).",
         show_default=False,
     ),
 ]

@@ -23,13 +23,20 @@ TodayOption = Annotated[
     str | None,
     typer.Option(
         "--today",
-        help="Dagtekening / datum van vandaag, JJJJ-MM-DD (standaard: vandaag).",
+        metavar="JJJJ-MM-DD",
+        help="Dagtekening / datum van vandaag (standaard: vandaag).",
         show_default=False,
     ),
 ]
 GemeenteOption = Annotated[
     str | None,
-    typer.Option("--gemeente", "--afzender", help="Alleen deze gemeente (4 cijfers).", show_default=False),
+    typer.Option(
+        "--gemeente",
+        "--afzender",
+        metavar="CODE",
+        help="Alleen deze gemeente (4 cijfers).",
+        show_default=False,
+    ),
 ]
 
 
@@ -85,7 +92,9 @@ def plan_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Vastleggen en berichtbestanden in deze map schrijven (handmatig aanleveren)."
+            "--out",
+            metavar="MAP",
+            help="Vastleggen en berichtbestanden in deze map schrijven (handmatig aanleveren).",
         ),
     ] = None,
     config: ConfigOption = None,
@@ -411,7 +420,7 @@ def queue_command(
     require_files(files, "BESTANDEN")
     day = _today(today)
     _refuse_future(day, force_today)
-    ex = exchange_for(config, db, release=release)
+    ex = exchange_for(config, db, needs="gemeenten en database", release=release)
     log = _Logboek(ex, "queue", list(files), recorded=True)
     try:
         queued = ex.queue_files(files, today=day)
@@ -545,8 +554,9 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
         if items:
             lines.append(f"{title} ({len(items)}):")
             for item in items[:cut]:
+                word = OUTBOX_WORDS.get(item.get("status", ""), "")  # an inbox entry has none: no " :"
                 lines.append(
-                    f"  {item.get('referentienummer')} {OUTBOX_WORDS.get(item.get('status', ''), '')}: {item.get('reason')}"
+                    f"  {item.get('referentienummer')}{' ' + word if word else ''}: {item.get('reason')}"
                 )
             if cut is not None and len(items) > cut:
                 lines.append(f"  ... en {len(items) - cut} meer: ieb status --detail")
@@ -691,7 +701,7 @@ def requeue_command(
 
 
 def report_command(
-    out: Annotated[Path, typer.Option("--out", help="HTML-bestand om te schrijven.")],
+    out: Annotated[Path, typer.Option("--out", metavar="BESTAND", help="HTML-bestand om te schrijven.")],
     gemeente: GemeenteOption = None,
     config: ConfigOption = None,
     db: DbOption = None,

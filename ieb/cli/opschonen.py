@@ -84,7 +84,8 @@ def opschonen_command(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Alleen tellen, niets verwijderen.")] = False,
     today: Annotated[
-        str | None, typer.Option("--today", help="Datum van vandaag, JJJJ-MM-DD.", show_default=False)
+        str | None,
+        typer.Option("--today", metavar="JJJJ-MM-DD", help="Datum van vandaag.", show_default=False),
     ] = None,
     config: ConfigOption = None,
     db: DbOption = None,

@@ -53,6 +53,7 @@ def init_command(
         typer.Option(
             "--gemeente",
             "-g",
+            metavar="CODE",
             help="Gemeentecode waarvoor wordt aangeleverd (herhaalbaar).",
             show_default=False,
         ),
@@ -63,7 +64,9 @@ def init_command(
             "--simulator", help="Ook een test-PKI, simulator.toml en een voorbeeld gewenst.csv (loopback)."
         ),
     ] = False,
-    directory: Annotated[Path, typer.Option("--dir", help="Map om in te schrijven.")] = Path("."),
+    directory: Annotated[Path, typer.Option("--dir", metavar="MAP", help="Map om in te schrijven.")] = Path(
+        "."
+    ),
     receiver_port: Annotated[
         int, typer.Option("--receiver-port", min=1, max=65535, help="Poort van de ontvanger.")
     ] = 8443,
@@ -187,6 +190,9 @@ def init_command(
         'level1 = "retour"\n'
         '# foutinjectie, bijv. "demo" of "http503=0.1,drop=0.05,seed=7"\n'
         '# faults = "demo"\n'
+        "# intrekkingslijsten (CRL's) van de test-PKI: maak ze met `ieb certs --crl "
+        f"{rel(pki.directory)}`, zet dan hier en in ieb.toml ([tls] crl) (docs/security.md):\n"
+        f'# crl = ["{rel(pki.directory)}/crl"]\n'
     )
     example = directory / "gewenst.csv"
     if not example.exists():

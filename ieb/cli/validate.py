@@ -84,7 +84,8 @@ def validate(
         ),
     ] = None,
     rapport_dir: Annotated[
-        Path | None, typer.Option("--rapport-dir", help="Map voor <naam>.rapport.xml (--format rapport).")
+        Path | None,
+        typer.Option("--rapport-dir", metavar="MAP", help="Map voor <naam>.rapport.xml (--format rapport)."),
     ] = None,
     release: Annotated[
         str | None,
@@ -324,7 +325,9 @@ def show(
     if report.root is None or report.bericht is None:
         for line in lines:
             typer.echo(mask_bsns(line))
-        typer.echo(f"fout: {file}: niet leesbaar als iEb-bericht", err=True)
+        typer.echo(
+            mask_bsns(f"fout: {file}: niet leesbaar als iEb-bericht"), err=True
+        )  # a Bsn in the name too
         for i in report.issues:
             typer.echo(f"  {i.code}: {mask_bsns(i.message)}", err=True)
         raise typer.Exit(1)

@@ -44,7 +44,10 @@ wlz_app = typer.Typer(
 GemeenteOption = Annotated[
     str | None,
     typer.Option(
-        "--gemeente", help="Gemeente (4 cijfers); nodig bij meer dan één gemeente.", show_default=False
+        "--gemeente",
+        metavar="CODE",
+        help="Gemeente (4 cijfers); nodig bij meer dan één gemeente.",
+        show_default=False,
     ),
 ]
 
@@ -82,7 +85,10 @@ def upload_command(
     peildatum: Annotated[
         str | None,
         typer.Option(
-            "--peildatum", help="Lopend op deze datum, JJJJ-MM-DD (standaard: vandaag).", show_default=False
+            "--peildatum",
+            metavar="JJJJ-MM-DD",
+            help="Lopend op deze datum (standaard: vandaag).",
+            show_default=False,
         ),
     ] = None,
     gewenst: Annotated[
@@ -234,7 +240,7 @@ def lijst_command(
     ] = Format.text,
     today: Annotated[
         str | None,
-        typer.Option("--today", help="Peildatum voor de leeftijd, JJJJ-MM-DD.", show_default=False),
+        typer.Option("--today", metavar="JJJJ-MM-DD", help="Peildatum voor de leeftijd.", show_default=False),
     ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
@@ -327,7 +333,8 @@ def opschonen_command(
         bool, typer.Option("--ook-open", help="Ook signalen zonder besluit verwijderen.")
     ] = False,
     today: Annotated[
-        str | None, typer.Option("--today", help="Datum van vandaag, JJJJ-MM-DD.", show_default=False)
+        str | None,
+        typer.Option("--today", metavar="JJJJ-MM-DD", help="Datum van vandaag.", show_default=False),
     ] = None,
     config: ConfigOption = None,
     db: DbOption = None,

@@ -203,12 +203,22 @@ def record_problems(
     raw_bsn = _get(record, "bsn")
     bsn: str | None = restore_zeros(raw_bsn, 9) if raw_bsn is not None else ""
     if not bsn_is_valid(bsn or ""):
+        # say what is wrong where "geen geldig ... (11-proef)" misleads: digits of another script
+        # (fullwidth from a Japanese IME, Arabic-Indic) or separators ("999 900 018") may pass it
+        if bsn and bsn.isdecimal() and not bsn.isascii():
+            what = "bevat andere cijfers dan 0-9 (bijvoorbeeld brede of Arabische cijfers)"
+            todo = "typ het BSN met de cijfers 0-9"
+        elif bsn and any(c.isdecimal() for c in bsn) and not bsn.isdecimal():
+            what = "bevat andere tekens dan cijfers (spaties, punten, letters)"
+            todo = "typ alleen de 9 cijfers van het BSN"
+        else:
+            what, todo = "is geen geldig burgerservicenummer (11-proef)", "controleer het BSN (9 cijfers)"
         problems.append(
             RowIssue(
                 None,
                 "bsn",
-                f"Bsn {mask_bsn(bsn)} is geen geldig burgerservicenummer (11-proef)",
-                "controleer het BSN (9 cijfers)",
+                f"Bsn {mask_bsn(bsn)} {what}",
+                todo,
                 "CS002",  # the message rule the CAK would apply (retourcode 0001)
             )
         )

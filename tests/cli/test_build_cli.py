@@ -181,3 +181,25 @@ def test_a_bsn_of_only_zeros_is_an_empty_cell_not_bsn_000000000(tmp_path: Path) 
     assert result.exit_code == 1, result.output
     assert "Bsn" in result.output or "bsn" in result.output
     assert not out.exists() or not list(out.iterdir())
+
+
+def test_a_bericht_of_another_release_names_that_release(tmp_path: Path) -> None:
+    """The trial: docs/examples/build.csv (WMO401) in a folder whose ieb.toml is in ieb-4.0 only got
+    "moet WMO405 ... of WMO407 ... zijn"; now the row says WMO401 is of ieb-1.0 and how to choose it."""
+    src = _excel(tmp_path / "excel.csv", [GOOD[0]])
+    result = _build(src, tmp_path / "out", "--release", "ieb-4.0")
+    assert result.exit_code == 1
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith(f"  {src}:2:")]
+    assert "WMO401 is een bericht van ieb-1.0" in line and "geef --release ieb-1.0" in line, line
+    unknown = _build(_excel(tmp_path / "x.csv", [GOOD[0].replace("WMO401", "WMO499")]), tmp_path / "out")
+    assert "vul de kolom bericht in of geef --bericht WMO401/WMO403" in unknown.stderr, unknown.stderr
+
+
+def test_a_bsn_in_other_digits_says_0_9_masked(tmp_path: Path) -> None:
+    wide = "".join(chr(0xFF10 + int(c)) for c in "999900006")
+    src = tmp_path / "wide.csv"
+    src.write_text(HEADER + "\n" + GOOD[0].replace("999900006", wide) + "\n", encoding="utf-8")
+    result = _build(src, tmp_path / "out")
+    assert result.exit_code == 1
+    assert "Bsn ******００６ moet uit precies 9 cijfers 0-9 bestaan" in result.stderr, result.stderr
+    assert wide not in result.output

@@ -88,3 +88,17 @@ def test_wrong_use_and_a_folder_that_is_no_test_pki(folder: Path) -> None:
     assert result.exit_code == 1 and "is geen CRL van de tsp-CA van deze test-PKI" in result.output, (
         result.output
     )
+
+
+def test_simulator_toml_shows_where_the_crls_go(folder: Path) -> None:
+    """``ieb init --simulator`` writes the commented ``crl`` line for simulator.toml (the trial had to
+    find the key in docs/security.md); uncommented after ``ieb certs --crl pki`` it is the folder."""
+    from ieb.config import load_simulator_config
+
+    toml = folder / "simulator.toml"
+    text = toml.read_text()
+    assert '# crl = ["pki/crl"]\n' in text and "`ieb certs --crl pki`" in text
+    assert load_simulator_config(toml).crl == []  # commented: no revocation check until chosen
+    _crl([])
+    toml.write_text(text.replace('# crl = ["pki/crl"]', 'crl = ["pki/crl"]'))
+    assert [Path(p).name for p in load_simulator_config(toml).crl] == ["crl"]

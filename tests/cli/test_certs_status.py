@@ -153,3 +153,29 @@ def test_without_any_ieb_toml_it_says_none_was_found(tmp_path: Path, monkeypatch
         assert code == 2
         assert f"fout: geen ieb.toml gevonden (niet in {tmp_path}, geen --config of IEB_CONFIG)" in out, out
         assert "ieb init" in out and "ontbreekt in ieb.toml" not in out
+
+
+def test_a_configured_crl_folder_that_is_missing_is_not_called_not_configured(folder: Path) -> None:
+    """The trial: ``[tls] crl = ["pki/crl"]`` without that folder said "geen CRL's ingesteld" and
+    advised to configure what was configured; now it counts the unusable source and says why."""
+    crl_dir = _use_crls(folder, [])
+    for f in crl_dir.iterdir():
+        f.unlink()
+    crl_dir.rmdir()
+    code, out = _status()
+    assert code == 1, out
+    assert f"CRL {crl_dir}: bestand of map bestaat niet" in out
+    assert "geen CRL's ingesteld" not in out and "stel de CRL's in" not in out, out
+    assert "CRL's ([tls] crl): 0 bruikbaar, 1 onbruikbaar (zie de fout(en) hierboven)" in out
+    assert out.rstrip().splitlines()[-1].startswith("Uitkomst: niet elke CRL van [tls] crl is bruikbaar"), out
+    report = json.loads(runner.invoke(app, ["certs", "--status", "--json"]).stdout)
+    assert report["crl_ingesteld"] is True and report["crls"] == []
+
+
+def test_one_unusable_crl_beside_good_ones_is_the_verdict(folder: Path) -> None:
+    crl_dir = _use_crls(folder, [])
+    (crl_dir / "tsp.crl.pem").write_bytes(b"kapot")
+    code, out = _status()
+    assert code == 1
+    assert "CRL's ([tls] crl): 2 bruikbaar, 1 onbruikbaar" in out
+    assert "Uitkomst: niet elke CRL van [tls] crl is bruikbaar" in out and "niets ingetrokken" not in out

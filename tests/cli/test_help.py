@@ -200,3 +200,40 @@ def test_every_argument_is_named_in_dutch(command: list[str]) -> None:
     usage = out.splitlines()[0].removeprefix("Gebruik: ieb " + " ".join(command))
     names = set(re.findall(r"[A-Z][A-Z_]+", usage))
     assert names <= DUTCH_ARGUMENTS, (names - DUTCH_ARGUMENTS, out)
+
+
+def _options_shown(command: list[str]) -> dict[str, str]:
+    """Every option of ``command``'s help screen with the kind of value it shows (``--db URL``)."""
+    out = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200", "TERM": "dumb"}).stdout
+    shown: dict[str, str] = {}
+    for line in out.splitlines():
+        match = re.match(r"^\s{2}(--[a-z0-9-]+)((?:, -?-[a-z0-9-]+)*) ([A-Za-z][^\s]*)\s", line)
+        if match:
+            for name in (match.group(1), *re.findall(r"-?-[a-z0-9-]+", match.group(2))):
+                shown[name] = match.group(3)
+    return shown
+
+
+def test_the_same_kind_of_value_has_the_same_name_in_every_help() -> None:
+    """A date is ``JJJJ-MM-DD``, the database ``URL``, a gemeente ``CODE`` and a folder to write in
+    ``MAP`` on every help screen (the trial found ``--today TEKST`` beside ``--today JJJJ-MM-DD``,
+    ``--db TEKST`` beside ``--db URL`` and ``--out PAD`` for a folder)."""
+    dates = {"--today", "--van", "--tot", "--peildatum", "--vandaag"}
+    seen: dict[str, set[str]] = {}
+    for command in ALL:
+        for name, kind in _options_shown(command).items():
+            seen.setdefault(name, set()).add(kind)
+            where = (" ".join(command), name, kind)
+            if name in dates:
+                assert kind == "JJJJ-MM-DD", where
+            if name == "--db" and command != ["demo"] and command[0] != "simulate":
+                assert kind == "URL", where  # ieb.toml's database (demo/simulator: their own SQLite file)
+            if name in {"--gemeente", "--afzender"}:
+                assert kind == "CODE", where
+            if name == "--format":
+                assert "|" in kind, where  # its choices, not TEKST
+    assert seen["--today"] == {"JJJJ-MM-DD"}, seen["--today"]
+    plan = _options_shown(["plan"])
+    assert plan["--out"] == "MAP" and _options_shown(["init"])["--dir"] == "MAP"
+    assert _options_shown(["report"])["--out"] == "BESTAND"
+    assert _options_shown(["beleidsinformatie"])["--out"] == "MAP"

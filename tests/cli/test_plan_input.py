@@ -150,3 +150,41 @@ def test_preview_shows_kostprijs_in_euro_not_eurocent_or_none() -> None:
         assert "None" not in reasons and "57000" not in reasons
     finally:
         world.close()
+
+
+@pytest.mark.parametrize(
+    "zero", [0xFF10, 0x0660, 0x06F0, 0x0966], ids=["fullwidth", "arabic", "persian", "devanagari"]
+)
+def test_a_bsn_in_digits_of_another_script_says_so_masked(tmp_path: Path, zero: int) -> None:
+    """The trial: ``９９９９０００１８`` (fullwidth, from an IME) was "geen geldig burgerservicenummer
+    (11-proef)", which its digits pass; now the row says what is wrong, with the Bsn masked."""
+    other = "".join(chr(zero + int(c)) for c in "999900018")
+    desired = tmp_path / "d.csv"
+    desired.write_text(
+        f"bsn,start,stop,kostprijs_cent,kostprijs_start\n{other},2024-03-01,,,\n999900007,2024-03-01,,,\n",
+        encoding="utf-8",
+    )
+    result = _plan(tmp_path, desired)
+    assert result.exit_code == 1
+    err = result.stderr
+    assert other not in err and other[:6] not in err  # masked: only the last three digits
+    line2 = next(line for line in err.splitlines() if f"{desired}:2:" in line)
+    assert "bevat andere cijfers dan 0-9" in line2 and "11-proef" not in line2 and "(CS002)" in line2
+    line3 = next(line for line in err.splitlines() if f"{desired}:3:" in line)
+    assert "geen geldig burgerservicenummer (11-proef)" in line3  # ASCII digits: the 11-proef, as before
+
+
+def test_a_bsn_with_spaces_or_dots_says_so_masked(tmp_path: Path) -> None:
+    desired = tmp_path / "d.csv"
+    desired.write_text(
+        "bsn,start,stop,kostprijs_cent,kostprijs_start\n999 900 018,2024-03-01,,,\n999.900.018,2024-03-01,,,\n"
+    )
+    result = _plan(tmp_path, desired)
+    assert result.exit_code == 1
+    err = result.stderr
+    for line in (2, 3):
+        (text,) = [x for x in err.splitlines() if f"{desired}:{line}:" in x]
+        assert "bevat andere tekens dan cijfers" in text and "11-proef" not in text and "(CS002)" in text, (
+            text
+        )
+    assert "900" not in err.replace(str(desired), "")  # masked completely: no 9 digits in a row to keep

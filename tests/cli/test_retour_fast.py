@@ -164,13 +164,22 @@ def test_a_fifo_a_folder_or_a_device_is_no_regular_file(tmp_path: Path) -> None:
         core.check_files([good, fifo, tmp_path, Path("/dev/null"), tmp_path / "weg.xml"], "BESTANDEN")
     assert caught.value.option == "BESTANDEN"
     assert caught.value.message == (
-        f"bestaat niet: {tmp_path / 'weg.xml'}; is geen gewoon bestand: {fifo}, {tmp_path}, /dev/null"
+        f"bestaat niet: {tmp_path / 'weg.xml'}; is een map, geen bestand: {tmp_path} (geef de "
+        f"bestanden erin, bijvoorbeeld {tmp_path / '*.xml'}); is geen gewoon bestand: {fifo}, /dev/null"
     )
     core.check_files([good], "BESTANDEN")  # fine
     with pytest.raises(Usage, match=r"^- \(standaardinvoer\) wordt niet gelezen"):
         core.check_files([good, Path("-")], "BESTANDEN")  # stdin: no file name to keep a retour under
     result = CliRunner().invoke(app, ["retour", str(fifo), "--db", str(tmp_path / "g.sqlite")])
     assert result.exit_code == 2 and f"fout: BESTANDEN: is geen gewoon bestand: {fifo}" in result.stderr
+    assert not (tmp_path / "g.sqlite").exists()
+    # a clerk's first try: the folder the retours came in; told how to name the files in it
+    result = CliRunner().invoke(app, ["retour", str(tmp_path), "--db", str(tmp_path / "g.sqlite")])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"is een map, geen bestand: {tmp_path} (geef de bestanden erin, bijvoorbeeld {tmp_path / '*.xml'})"
+        in (result.stderr)
+    )
     assert not (tmp_path / "g.sqlite").exists()
 
 
@@ -378,3 +387,63 @@ def test_a_failure_says_once_which_files_retry_failed_picks_up(tmp_path: Path) -
     assert [line for line in lines if "--retry-failed" in line] == [lines[2]]
     assert lines[3] == "c.xml: niet verwerkt: geen geldige retour: Y"
     assert report.failed == 3
+
+
+def test_retry_failed_says_the_outcome_in_dutch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--retry-failed`` names each entry's new status in the clerk's words ("niet verwerkt", as
+    the lines of a run over files), not the inbox's ``failed``."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.upper().startswith("IEB_")]:
+        monkeypatch.delenv(name)
+    broken = tmp_path / "kapot.retour.xml"
+    broken.write_bytes(b"<wmo402:Bericht")  # read, not processable: kept in the inbox as failed
+    db = str(tmp_path / "g.sqlite")
+    with contextlib.redirect_stderr(io.StringIO()), redirect_stdout(io.StringIO()):
+        assert core.run([str(broken)], db=db) == 1
+    out = io.StringIO()
+    with contextlib.redirect_stderr(io.StringIO()), redirect_stdout(out):
+        assert core.run([], retry_failed=True, db=db) == 1
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bestand-"), lines
+    assert lines[0].split(": ")[1] == "niet verwerkt", lines
+    assert ": failed" not in lines[0]
+
+
+@pytest.mark.parametrize("zero", [0x30, 0xFF10, 0x0660], ids=["ascii", "fullwidth", "arabic"])
+def test_a_bsn_in_a_file_name_is_masked_in_every_line(zero: int) -> None:
+    """The trial: ``ieb retour retour-٩٩٩٩٠٠٠٠٦.xml`` printed the name (a Bsn) in full on stdout and
+    stderr, while ``ieb status`` masks it; any digits (category Nd) are masked, as mask_bsns does."""
+    bsn = "".join(chr(zero + int(c)) for c in "999900006")
+    report = core._Report()
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(err):
+        report.chunk(
+            [_outcome(f"retour-{bsn}.xml", "accepted")],
+            [(f"kapot-{bsn}.xml", f"geen geldige retour (plek: {bsn})")],
+        )
+    assert bsn not in out.getvalue() + err.getvalue()
+    assert out.getvalue().startswith(
+        f"retour-******{bsn[-3:]}.xml: WMO402 op 0363/B1/2026-06-01: geaccepteerd"
+    )
+    assert err.getvalue().startswith(
+        f"kapot-******{bsn[-3:]}.xml: niet verwerkt: geen geldige retour (plek: ******"
+    )
+
+
+def test_status_lists_a_failed_retour_without_a_stray_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ieb status`` showed "bestand-... : reason" (an inbox entry has no outbox status word)."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.upper().startswith("IEB_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / "kapot.retour.xml").write_bytes(b"<wmo402:Bericht")
+    db = str(tmp_path / "g.sqlite")
+    with contextlib.redirect_stderr(io.StringIO()), redirect_stdout(io.StringIO()):
+        assert core.run(["kapot.retour.xml"], db=db) == 1
+    result = CliRunner().invoke(app, ["status", "--db", db], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    i = lines.index("Mislukte retouren (inbox) (1):")
+    assert lines[i + 1].startswith("  bestand-") and ": kapot.retour.xml: geen geldige retour" in lines[i + 1]
+    assert " : " not in lines[i + 1], lines[i + 1]
