@@ -16,7 +16,7 @@ Shapes (width = the formatter's, at most 78 columns)::
 
     Opties:
       --henv BESTAND          HenV-bestand van het CAK. [verplicht]
-      --format tekst|json     Uitvoer op het scherm: tekst of json. [standaard: tekst]
+      --format text|json      Uitvoer op het scherm: text of json. [standaard: text]
       --help                  Toon deze hulp en stop.
 
       Voorbeeld: ieb reconcile --henv henv.csv ...

@@ -63,8 +63,13 @@ def reconcile_command(
         Path, typer.Option("--out", metavar="MAP", help="Map voor de rapporten en eerste-levering.csv.")
     ],
     fmt: Annotated[
-        str, typer.Option("--format", metavar="tekst|json", help="Uitvoer op het scherm: tekst of json.")
-    ] = "tekst",
+        str,
+        typer.Option(
+            "--format",
+            metavar="text|json",
+            help="Uitvoer op het scherm: text of json (tekst mag ook, als eerder).",
+        ),
+    ] = "text",
     queue: Annotated[
         bool,
         typer.Option("--queue", help="Plan de eerste levering in het grootboek en zet de berichten klaar."),
@@ -158,8 +163,8 @@ def reconcile_command(
 def _check_options(fmt: str, peildatum: str, queue: bool, afzender: str | None) -> dt.date:
     """The options a reader can get wrong, checked before any file is read (exit 2): ``--format``,
     ``--peildatum`` (JJJJ-MM-DD) and, with ``--queue``, ``--afzender`` (a gemeentecode, 4 digits)."""
-    if fmt not in ("tekst", "json"):
-        raise typer.BadParameter("kies tekst of json", param_hint="--format")
+    if fmt not in ("text", "tekst", "json"):  # "tekst": the earlier name, still accepted
+        raise typer.BadParameter("kies text of json", param_hint="--format")
     try:
         day = dt.date.fromisoformat(peildatum)
     except ValueError:

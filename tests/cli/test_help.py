@@ -108,7 +108,7 @@ def test_a_bad_parameter_raised_by_a_command_is_dutch_and_exit_2(tmp_path: objec
     args = ["reconcile", "--henv", "h", "--za", "z", "--administratie", "a", "--peildatum", "2020-01-01"]
     result = runner.invoke(app, [*args, "--out", "o", "--format", "xml"], env={"COLUMNS": "80"})
     assert result.exit_code == 2
-    assert "fout: Ongeldige waarde voor --format: kies tekst of json" in result.output
+    assert "fout: Ongeldige waarde voor --format: kies text of json" in result.output
     assert "Invalid value" not in result.output
 
 

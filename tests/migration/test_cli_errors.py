@@ -181,3 +181,13 @@ def test_every_cak_row_ends_up_in_exactly_one_place(
     for r in counted:  # a row counted for a person carries that person's group
         where = result.cak_regels["h.csv" if hasattr(r, "zorgperiode") else "z.csv"][r.regel]
         assert groups[r.bsn] == where.value
+
+
+def test_format_takes_text_as_every_command_does_and_tekst_as_before(tmp_path: Path) -> None:
+    outputs = []
+    for i, fmt in enumerate(("text", "tekst")):
+        args = [*_files(tmp_path), "--peildatum", "2020-01-01", "--out", str(tmp_path / f"o{i}")]
+        result = runner.invoke(app, [*args, "--format", fmt])
+        assert result.exit_code in (0, 1), result.output
+        outputs.append(result.stdout)
+    assert outputs[0].replace("/o0/", "/o1/") == outputs[1] and outputs[0].startswith("Afstemming")
