@@ -386,8 +386,14 @@ class GgkClient:
         self.operation_timeout = operation_timeout
         self.signing = signing
         self.max_answer_bytes = max_answer_bytes
-        #: operation -> (the session it was made with, the POST prepared once without a body)
-        self._templates: dict[str, tuple[requests.Session, requests.PreparedRequest]] = {}
+        #: operation -> ((the session, endpoint and session headers it was made from), the POST
+        #: prepared once without a body)
+        self._templates: dict[
+            str,
+            tuple[
+                tuple[requests.Session, str, tuple[tuple[str, str | bytes], ...]], requests.PreparedRequest
+            ],
+        ] = {}
 
     @property
     def max_seconds(self) -> float:
@@ -537,19 +543,31 @@ class GgkClient:
         """The POST of ``data`` as ``session.post`` would prepare it (the session's headers, then
         ours, Content-Length last; method, URL, hooks, auth), without preparing the same URL and
         headers again for every send (that cost about a third of requests' CPU per call, issue
-        22): a copy of a request prepared once per operation, with this body. A session holding
-        cookies gets the full preparation (its cookies go along, as before)."""
+        22): a copy of a request prepared once per operation, with this body.
+
+        The copy is only taken while everything it was prepared from is unchanged (the session,
+        :attr:`endpoint` and the session's headers, compared per send) and nothing in the session
+        is computed per request: cookies, auth (an auth object may make a new value per request),
+        query parameters, hooks, or ``~/.netrc`` for a session that trusts the environment. Such a
+        session gets the full preparation for every send, as ``session.post`` did."""
         session = self.session
-        if session.cookies:
+        if (
+            session.cookies
+            or session.auth
+            or session.params
+            or session.trust_env
+            or any(session.hooks.values())
+        ):
             return session.prepare_request(
                 requests.Request("POST", self.endpoint, data=data, headers=_headers(operation))
             )
+        made_from = (session, self.endpoint, tuple(session.headers.items()))
         template = self._templates.get(operation)
-        if template is None or template[0] is not session:
+        if template is None or template[0] != made_from:
             first = session.prepare_request(
                 requests.Request("POST", self.endpoint, headers=_headers(operation))
             )
-            template = self._templates[operation] = (session, first)
+            template = self._templates[operation] = (made_from, first)
         prepared = template[1].copy()
         prepared.body = data
         prepared.headers["Content-Length"] = str(len(data))
