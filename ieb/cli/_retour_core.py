@@ -279,6 +279,8 @@ def run(
                     raise
                 report.write_summary()
             failures += report.failed
+            if stop and retry_failed:  # Ctrl-C in the files' last chunk: the retry is still left
+                raise KeyboardInterrupt
         if retry_failed and not isinstance(ex, _OnDatabase):
             for ref, status, why in ex.retry_failed_retours():
                 sys.stdout.write(f"{ref}: {status}" + (f": {why}" if why else "") + "\n")
