@@ -294,12 +294,25 @@ def run(
                     raise
                 report.write_summary()
             failures += report.failed
+            if stop and retry_failed:  # Ctrl-C in the files' last chunk: the retry is still left
+                raise KeyboardInterrupt
         if retry_failed and not isinstance(ex, _OnDatabase):
-            for ref, status, why in ex.retry_failed_retours():
-                word = _RETRY_WORDS.get(status, status)  # the inbox status, in the clerk's words
-                sys.stdout.write(f"{ref}: {word}" + (f": {why}" if why else "") + "\n")
-                sys.stdout.flush()
-                failures += status == "failed"
+            # each entry is applied and marked in a transaction of its own: its line is written as
+            # soon as it is marked, and Ctrl-C takes effect after that (as for the files' chunks)
+            with _deferred(_STOPPING) as stop:
+                replayed: list[str] = []
+
+                def write_line(item: tuple[str, str, str | None]) -> None:
+                    ref, status, why = item
+                    word = _RETRY_WORDS.get(status, status)  # the inbox status, in the clerk's words
+                    sys.stdout.write(f"{ref}: {word}" + (f": {why}" if why else "") + "\n")
+                    sys.stdout.flush()
+                    replayed.append(status)
+                    if stop:
+                        raise KeyboardInterrupt
+
+                ex.retry_failed_retours(on_each=write_line)
+            failures += replayed.count("failed")
     except IebError as exc:
         from ieb.types import mask_bsns
 

@@ -767,10 +767,13 @@ class Exchange:
         part (500 files, one transaction) once it is committed."""
         return self.retours.process_files(paths, today=today, on_chunk=on_chunk)
 
-    def retry_failed_retours(self, *, today: dt.date | None = None) -> list[Replayed]:
+    def retry_failed_retours(
+        self, *, today: dt.date | None = None, on_each: Callable[[Replayed], None] | None = None
+    ) -> list[Replayed]:
         """Re-apply every ``failed`` inbox entry (Du01, Fo01 or a retour file): returns
-        (referentienummer, new status, reason when it failed again)."""
-        return self.retours.replay(("failed",), today=today)
+        (referentienummer, new status, reason when it failed again); ``on_each`` gets each as
+        soon as it is marked (see :meth:`ieb.exchange.retours.Retours.replay`)."""
+        return self.retours.replay(("failed",), today=today, on_each=on_each)
 
     def requeue(
         self, referentienummers: Sequence[str] = (), *, dead: bool = False, failed: bool = False

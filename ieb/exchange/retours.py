@@ -178,13 +178,18 @@ class Retours:
         return self.handle_envelope(unwrap_soap(bytes(row.envelope)), entry)
 
     def replay(
-        self, statuses: Sequence[str] = ("failed",), *, today: dt.date | None = None
+        self,
+        statuses: Sequence[str] = ("failed",),
+        *,
+        today: dt.date | None = None,
+        on_each: Callable[[Replayed], None] | None = None,
     ) -> list[Replayed]:
         """Process again every inbox entry whose status is in ``statuses`` (``received``: left by a
         crash; ``failed``: after the cause is fixed), oldest first. Returns per entry
-        (referentienummer, ``processed`` or ``failed``, the masked reason when it failed).
-        An unusable database is raised (entries keep their status); any other error marks the
-        entry ``failed`` with its reason."""
+        (referentienummer, ``processed`` or ``failed``, the masked reason when it failed);
+        ``on_each`` gets each of them as soon as the entry is marked (committed), so a caller
+        stopped half-way has reported what was done. An unusable database is raised (entries keep
+        their status); any other error marks the entry ``failed`` with its reason."""
         from ieb.transport.audit import AuditTrail
         from ieb.transport.outbox import database_unavailable
         from ieb.transport.server import PROCESSED
@@ -226,4 +231,6 @@ class Retours:
                     )
             if marked:
                 out.append((row.referentienummer, status, error))
+                if on_each is not None:
+                    on_each(out[-1])
         return out

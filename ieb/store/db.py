@@ -403,10 +403,18 @@ def driver_statement(
 ) -> DriverStatement:
     """``stmt`` (a statement object that lives for the process, e.g. a module constant) compiled for
     ``dialect`` with positional parameters, once per statement and kind of dialect (its class,
-    paramstyle and server version: what the text and the processors depend on). ``column_keys``:
-    the columns of an INSERT without explicit parameters. Raises RuntimeError for a dialect with
-    named parameters (the caller then uses SQLAlchemy's ``execute``)."""
-    key = (id(stmt), column_keys, type(dialect), dialect.paramstyle, dialect.server_version_info)
+    paramstyle, server version and ``native_datetime``, which SQLite's date processors read: what
+    the text and the processors depend on). ``column_keys``: the columns of an INSERT without
+    explicit parameters. Raises RuntimeError for a dialect with named parameters (the caller then
+    uses SQLAlchemy's ``execute``)."""
+    key = (
+        id(stmt),
+        column_keys,
+        type(dialect),
+        dialect.paramstyle,
+        dialect.server_version_info,
+        getattr(dialect, "native_datetime", None),  # an engine made with native_datetime=True
+    )
     found = _DRIVER.get(key)
     if found is not None and found.compiled.statement is stmt:
         return found

@@ -255,7 +255,8 @@ class TestPki:
         certificates themselves, revoked by their issuer). ``keep``: the new CRLs also list what the
         CRLs already in ``directory`` revoke (a refresh: a revocation stays; a file there that is
         no CRL of this PKI's CA raises :class:`ConfigurationError`). Each file is written next to
-        the old one and renamed over it, so a reader never sees half a CRL. Raises
+        the old one under a name starting with ``.`` (which a reader of the folder skips) and
+        renamed over it, so a reader never sees half a CRL; an interrupted write leaves nothing. Raises
         :class:`ConfigurationError` for an unknown code."""
         out = Path(directory) if directory is not None else self.directory / "crl"
         by_ca: dict[CaLevel, list[x509.Certificate]] = {"root": [], "domain": [], "tsp": []}
@@ -270,10 +271,14 @@ class TestPki:
             target = out / f"{ca}.crl.pem"
             kept = self._revoked_in(ca, target) if keep else []
             crl = self.issue_crl(ca, certs, this_update=this_update, next_update=next_update, kept=kept)
-            partial = _write(
-                target.with_name(target.name + ".nieuw"), crl.public_bytes(serialization.Encoding.PEM)
-            )
-            os.replace(partial, target)
+            # the partial file's name starts with "." so a reader of the folder (crl_files) skips it
+            partial = target.with_name(f".{target.name}.nieuw")
+            try:
+                _write(partial, crl.public_bytes(serialization.Encoding.PEM))
+                os.replace(partial, target)
+            except BaseException:  # Ctrl-C, a full disk: leave no partial file behind
+                partial.unlink(missing_ok=True)
+                raise
         return out
 
     def _revoked_in(self, ca: CaLevel, path: Path) -> list[x509.RevokedCertificate]:

@@ -386,9 +386,14 @@ class GgkClient:
         self.operation_timeout = operation_timeout
         self.signing = signing
         self.max_answer_bytes = max_answer_bytes
-        #: operation -> (the session it was made with, what of that session it used, the POST
+        #: operation -> ((the session, endpoint and session headers it was made from), the POST
         #: prepared once without a body)
-        self._templates: dict[str, tuple[requests.Session, tuple[Any, ...], requests.PreparedRequest]] = {}
+        self._templates: dict[
+            str,
+            tuple[
+                tuple[requests.Session, str, tuple[tuple[str, str | bytes], ...]], requests.PreparedRequest
+            ],
+        ] = {}
 
     @property
     def max_seconds(self) -> float:
@@ -538,21 +543,32 @@ class GgkClient:
         """The POST of ``data`` as ``session.post`` would prepare it (the session's headers, then
         ours, Content-Length last; method, URL, hooks, auth), without preparing the same URL and
         headers again for every send (that cost about a third of requests' CPU per call, issue
-        22): a copy of a request prepared once per operation, with this body. A session holding
-        cookies gets the full preparation (its cookies go along, as before)."""
+        22): a copy of a request prepared once per operation, with this body.
+
+        The copy is only taken while everything it was prepared from is unchanged (the session,
+        :attr:`endpoint` and the session's headers, compared per send) and nothing in the session
+        is computed per request: cookies, auth (an auth object may make a new value per request),
+        query parameters, hooks, or ``~/.netrc`` for a session that trusts the environment. Such a
+        session gets the full preparation for every send, as ``session.post`` did."""
         session = self.session
-        if session.cookies:
+        if (
+            session.cookies
+            or session.auth
+            or session.params
+            or session.trust_env
+            or any(session.hooks.values())
+        ):
             return session.prepare_request(
                 requests.Request("POST", self.endpoint, data=data, headers=_headers(operation))
             )
-        state = _session_state(session)
+        made_from = (session, self.endpoint, tuple(session.headers.items()))
         template = self._templates.get(operation)
-        if template is None or template[0] is not session or template[1] != state:
+        if template is None or template[0] != made_from:
             first = session.prepare_request(
                 requests.Request("POST", self.endpoint, headers=_headers(operation))
             )
-            template = self._templates[operation] = (session, state, first)
-        prepared = template[2].copy()
+            template = self._templates[operation] = (made_from, first)
+        prepared = template[1].copy()
         prepared.body = data
         prepared.headers["Content-Length"] = str(len(data))
         return prepared
@@ -670,19 +686,6 @@ class GgkClient:
                 referentienummer=ref,
             )
         return verified.signed_parts
-
-
-def _session_state(session: requests.Session) -> tuple[Any, ...]:
-    """What of ``session`` a prepared request takes over (headers, auth, params, hooks): a template
-    made before the caller changed one of them is made again."""
-    hooks = tuple((event, tuple(fns)) for event, fns in session.hooks.items())
-    params = session.params
-    return (
-        tuple(session.headers.items()),
-        session.auth,
-        tuple(params.items()) if isinstance(params, dict) else params,
-        hooks,
-    )
 
 
 def _signed_tree(content: bytes) -> etree._Element | None:
