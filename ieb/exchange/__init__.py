@@ -607,9 +607,9 @@ class Exchange:
             report = validate_bytes(data, today=day)
             if report.release is not None and report.release != self.config.release:
                 problems.append(
-                    f"{name}: dit is een {report.bericht} van release {report.release}, maar ieb.toml zegt "
-                    f"release = {self.config.release!r}; maak het bestand opnieuw in {self.config.release} "
-                    "of pas release in ieb.toml aan"
+                    f"{name}: dit is een {report.bericht} van release {report.release}, maar de ingestelde "
+                    f"release is {self.config.release!r} (release in ieb.toml, --release, of de standaard); "
+                    f"maak het bestand opnieuw in {self.config.release} of stel release in"
                 )
                 continue
             if not report.valid:

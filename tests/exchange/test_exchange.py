@@ -357,3 +357,33 @@ def test_a_start_is_what_the_pack_table_says() -> None:
     assert [pack.message(n).date_element for n in starts] == ["EbStartdatum"]
     assert not any(opens_period(pack.name, n, "2") for n in starts)  # a correction is no new start
     assert not opens_period("geen-release", starts[0], "1")
+
+
+def test_queue_files_names_the_release_that_is_set_wherever_it_came_from(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """A file of another release is refused naming the release that is set, without claiming that
+    an ieb.toml says so (there may be none: the default, or --release)."""
+    from ieb.codec import to_xml
+    from ieb.ledger.history import Delivery
+
+    fields: dict[str, object] = {
+        "afzender": "0363",
+        "identificatie": "B-7",
+        "dagtekening": TODAY,
+        "bsn": B[1],
+        "eb_start_nummer": 17,
+        "status": "1",
+        "datum": FIRST,
+        "kostprijs_bedrag": None,
+        "kostprijs_startdatum": None,
+        "stopdatum": None,
+    }
+    path = tmp_path / "wmo405.xml"
+    path.write_bytes(to_xml(Delivery("WMO405", **fields).to_message()))  # type: ignore[arg-type]
+    with pytest.raises(ExchangeError) as err:
+        exchange.queue_files([path], today=TODAY)
+    text = "\n".join(err.value.issues)
+    assert "WMO405 van release ieb-4.0" in text and "ingestelde release is 'ieb-1.0'" in text
+    assert "ieb.toml zegt" not in text
+    assert _counts(exchange) == (0, 0)
