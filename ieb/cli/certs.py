@@ -222,7 +222,8 @@ def _write_crls(folder: Path, revoke: list[str], days: int, as_json: bool) -> No
             f"  {c['ca']:<7} {len(revoked)} ingetrokken" + (f": {', '.join(revoked)}" if revoked else "")
         )
     typer.echo(
-        f'zet in ieb.toml: [tls] crl = ["{where}"] (en in simulator.toml: crl = ["{where}"]); ververs vóór '
+        f'staat dit nog niet in ieb.toml: zet daar [tls] crl = ["{where}"] (en in simulator.toml: crl = '
+        f'["{where}"]); ververs vóór '
         f"{until} met `ieb certs --crl {folder}` (wat ingetrokken is blijft ingetrokken; opnieuw beginnen: "
         f"verwijder {where})"
     )

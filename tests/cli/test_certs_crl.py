@@ -65,7 +65,7 @@ def test_make_revoke_and_refresh_the_test_pki_crls(folder: Path) -> None:
 
     text = runner.invoke(app, ["certs", "--crl", "pki", "--revoke", "GGK"]).output
     assert "tsp     2 ingetrokken: " in text and "0363" in text and "GGK" in text, text
-    assert 'zet in ieb.toml: [tls] crl = ["pki/crl"]' in text
+    assert 'staat dit nog niet in ieb.toml: zet daar [tls] crl = ["pki/crl"]' in text
 
 
 def test_wrong_use_and_a_folder_that_is_no_test_pki(folder: Path) -> None:
