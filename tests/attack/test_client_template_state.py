@@ -9,19 +9,21 @@ request by an auth object: one value for every message), its query parameters, i
 from __future__ import annotations
 
 import itertools
-import socket
-import ssl
-import threading
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from ieb.ggk import SOAP_ACTIONS, build, bv03_for, new_di01, parse, wrap_soap
+from ieb.ggk import SOAP_ACTIONS, build, new_di01
 from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import GgkClient
-from ieb.transport.tls import TlsFiles, server_context
+from ieb.transport.tls import TlsFiles
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "transport"))  # the recorder's own folder
+from test_client_prepared import _Recorder
 
 
 @pytest.fixture(scope="module")
@@ -32,67 +34,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
 def _tls(pki: TestPki, code: str) -> TlsFiles:
     party = pki.party(code)
     return TlsFiles(party.chain, party.key, pki.roots)
-
-
-class _Recorder:
-    """A TLS server on loopback recording each request's raw head and body; answers a Bv03."""
-
-    def __init__(self, pki: TestPki) -> None:
-        self.requests: list[tuple[bytes, bytes]] = []
-        self._ctx = server_context(_tls(pki, "GGK"))
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(4)
-        self._listener.settimeout(0.2)
-        self._stop = threading.Event()
-        threading.Thread(target=self._loop, daemon=True).start()
-        self.url = f"https://127.0.0.1:{self._listener.getsockname()[1]}/ggk0210/OntvangAsynchroon"
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                raw, _ = self._listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
-
-    def _serve(self, raw: socket.socket) -> None:
-        try:
-            conn = self._ctx.wrap_socket(raw, server_side=True)
-            conn.settimeout(5)
-            data = b""
-            while True:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, rest = data.partition(b"\r\n\r\n")
-                length = next(
-                    int(h.split(b":", 1)[1])
-                    for h in head.split(b"\r\n")
-                    if h.lower().startswith(b"content-length:")
-                )
-                while len(rest) < length:
-                    rest += conn.recv(65536)
-                body, data = rest[:length], rest[length:]
-                self.requests.append((head, body))
-                envelope = parse(body.split(b"<soap-env:Body>", 1)[1].split(b"</soap-env:Body>", 1)[0])
-                answer = wrap_soap(bv03_for(envelope))
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: "
-                    + str(len(answer)).encode()
-                    + b"\r\n\r\n"
-                    + answer
-                )
-        except (OSError, ssl.SSLError, StopIteration):
-            pass
-        finally:
-            raw.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._listener.close()
 
 
 @pytest.fixture
