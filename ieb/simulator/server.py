@@ -63,14 +63,23 @@ from ieb.releases import default_registry
 from ieb.simulator.cak import CakConfig, CakResult, CakSimulator
 from ieb.simulator.faults import FaultConfig, FaultInjector
 from ieb.transport.audit import AuditTrail
-from ieb.transport.client import GgkClient, SendResult, WusSigning
+from ieb.transport.client import GgkClient, Peer, SendResult, WusSigning
 from ieb.transport.outbox import ClaimedMessage, Outbox, ledger_tables, open_ledger, utcnow
 from ieb.transport.sender import RetryPolicy, Sender, Wakeup
 from ieb.transport.server import HttpsServer, PeerInfo, SoapEndpoint, SoapReply
 from ieb.transport.tls import TlsFiles
 from ieb.types import mask_bsns
 
-__all__ = ["CALLBACK_RETRY", "GgkSimulator", "SimulatorService", "SimulatorStats"]
+__all__ = ["CALLBACK_RETRY", "GEMEENTE_PEER", "GgkSimulator", "SimulatorService", "SimulatorStats"]
+
+#: the other end of the simulator's retour deliveries: the gemeente's receiver at the callback URL
+GEMEENTE_PEER = Peer(
+    name="ontvanger van de gemeente",
+    called="de ontvanger van de gemeente",
+    setting="callback in simulator.toml (of --callback)",
+    start="start de ontvanger van de gemeente (`ieb serve`)",
+    timeout_setting="de time-out van de simulator",
+)
 
 log = logging.getLogger("ieb.simulator")
 
@@ -564,7 +573,12 @@ class SimulatorService:
         )
         self.server = HttpsServer(self.app, tls, host=host, port=port, threads=server_threads)
         self.client = GgkClient(
-            callback_url, tls=tls, connect_timeout=5.0, operation_timeout=30.0, pool_maxsize=callback_workers
+            callback_url,
+            tls=tls,
+            connect_timeout=5.0,
+            operation_timeout=30.0,
+            pool_maxsize=callback_workers,
+            peer=GEMEENTE_PEER,
         )
         self.sender = Sender(
             self.app.outbox,

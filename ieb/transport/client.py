@@ -67,8 +67,10 @@ from ieb.transport.faults import fault_error
 from ieb.transport.tls import TlsFiles, client_context
 
 __all__ = [
+    "GGK_PEER",
     "DeliveryRejectedError",
     "GgkClient",
+    "Peer",
     "PermanentSendError",
     "SendResult",
     "TlsAdapter",
@@ -112,6 +114,23 @@ def _headers(operation: str) -> dict[str, str]:
         "Accept-Encoding": "identity",
     }
 
+
+@dataclass(frozen=True)
+class Peer:
+    """Who is at the other end of a :class:`GgkClient`, for its error texts: ``name`` (``GGk``; in
+    a sentence ``called``, ``de GGk``), the ``setting`` that holds its endpoint (``ggk.endpoint``),
+    what to do to ``start`` it, and the setting of the connect timeout. The default is the GGk as a gemeente's sender sees it; the simulator,
+    delivering retours to the gemeente, names the gemeente's receiver and its own ``callback``."""
+
+    name: str = "GGk"
+    called: str = "de GGk"
+    setting: str = "ggk.endpoint"
+    start: str = "start de GGk (of `ieb simulate serve`)"
+    timeout_setting: str = "ggk.connect_timeout"
+
+
+#: the GGk, seen from a gemeente's sender (the default of :class:`GgkClient`)
+GGK_PEER = Peer()
 
 _watch = threading.local()
 
@@ -371,6 +390,7 @@ class GgkClient:
         signing: WusSigning | None = None,
         pool_maxsize: int = 8,
         max_answer_bytes: int = 1024 * 1024,
+        peer: Peer = GGK_PEER,
     ) -> None:
         if not endpoint.startswith("https://"):
             raise PermanentSendError(
@@ -386,6 +406,7 @@ class GgkClient:
         self.operation_timeout = operation_timeout
         self.signing = signing
         self.max_answer_bytes = max_answer_bytes
+        self.peer = peer
         #: operation -> ((the session, endpoint and session headers it was made from), the POST
         #: prepared once without a body)
         self._templates: dict[
@@ -511,9 +532,10 @@ class GgkClient:
                 raise
             except requests.ConnectTimeout as exc:
                 raise TransientSendError(
-                    f"GGk niet bereikbaar: geen verbinding met {self.endpoint} binnen {self.connect_timeout:g} s",
-                    hint="controleer of de GGk draait en ggk.endpoint klopt (firewall, proxy); "
-                    "eventueel ggk.connect_timeout verhogen",
+                    f"{self.peer.name} niet bereikbaar: geen verbinding met {self.endpoint} binnen "
+                    f"{self.connect_timeout:g} s",
+                    hint=f"controleer of {self.peer.called} draait en {self.peer.setting} klopt (firewall, "
+                    f"proxy); eventueel {self.peer.timeout_setting} verhogen",
                     detail=type(exc).__name__,
                     unreachable=True,
                     **ctx,
@@ -535,7 +557,7 @@ class GgkClient:
                         unreachable=True,
                         **ctx,
                     ) from exc
-                raise _classify(exc, self.endpoint, ref) from exc
+                raise _classify(exc, self.endpoint, ref, self.peer) from exc
         seconds = time.perf_counter() - started
         return self._answer(ref, signature_value, response, seconds)
 
@@ -711,14 +733,14 @@ _REFUSED_BY_PEER = (
 )
 
 
-def _classify(exc: BaseException, endpoint: str, ref: str) -> TransportError:
+def _classify(exc: BaseException, endpoint: str, ref: str, peer: Peer = GGK_PEER) -> TransportError:
     """Map a requests/ssl/socket error to transient or permanent, with what to fix."""
     text = _chain_text(exc)
     ctx: dict[str, Any] = {"endpoint": endpoint, "referentienummer": ref}
     if any(m in text for m in _HOSTNAME):
         return PermanentSendError(
             f"servercertificaat past niet bij de hostnaam van {endpoint}: {_short(exc)}",
-            hint="gebruik in ggk.endpoint de naam die in het servercertificaat staat",
+            hint=f"gebruik in {peer.setting} de naam die in het servercertificaat staat",
             **ctx,
         )
     if "certificate revoked" in text and any(m in text for m in _CHAIN):
@@ -756,7 +778,7 @@ def _classify(exc: BaseException, endpoint: str, ref: str) -> TransportError:
             **ctx,
         )
     if isinstance(exc, requests.ConnectionError | OSError):
-        return _connection_error(exc, text, ctx)
+        return _connection_error(exc, text, ctx, peer)
     return TransientSendError(
         f"HTTP-fout bij {endpoint}",
         hint="later opnieuw; blijft het, meld het aan de beheerder van de GGk",
@@ -765,22 +787,28 @@ def _classify(exc: BaseException, endpoint: str, ref: str) -> TransportError:
     )
 
 
-def _connection_error(exc: BaseException, text: str, ctx: dict[str, Any]) -> TransientSendError:
-    """A failed connection in Dutch: the cause, what to do, and the library's text at the end."""
+def _connection_error(
+    exc: BaseException, text: str, ctx: dict[str, Any], peer: Peer = GGK_PEER
+) -> TransientSendError:
+    """A failed connection in Dutch: the cause, what to do (for ``peer``), and the library's text at
+    the end."""
     endpoint = ctx["endpoint"]
     detail = _root_text(exc)
     if "Connection refused" in text or "Errno 111" in text:
-        message = f"GGk weigert de verbinding op {endpoint} (draait de GGk of de simulator?)"
-        hint = "start de GGk (of `ieb simulate serve`), of zet de juiste host en poort in ggk.endpoint"
+        if peer == GGK_PEER:
+            message = f"GGk weigert de verbinding op {endpoint} (draait de GGk of de simulator?)"
+        else:
+            message = f"{peer.name} weigert de verbinding op {endpoint} (draait die?)"
+        hint = f"{peer.start}, of zet de juiste host en poort in {peer.setting}"
     elif "Name or service not known" in text or "NameResolution" in text or "getaddrinfo" in text:
         message = f"hostnaam van {endpoint} is onbekend"
-        hint = "controleer de hostnaam in ggk.endpoint en de DNS"
+        hint = f"controleer de hostnaam in {peer.setting} en de DNS"
     elif "No route to host" in text or "Network is unreachable" in text:
         message = f"geen netwerkroute naar {endpoint}"
-        hint = "controleer het netwerk, de firewall en ggk.endpoint"
+        hint = f"controleer het netwerk, de firewall en {peer.setting}"
     elif "timed out" in text:
-        message = f"GGk niet bereikbaar: time-out bij {endpoint}"
-        hint = "controleer of de GGk draait en ggk.endpoint klopt (firewall, proxy)"
+        message = f"{peer.name} niet bereikbaar: time-out bij {endpoint}"
+        hint = f"controleer of {peer.called} draait en {peer.setting} klopt (firewall, proxy)"
     elif "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
         # an answer that is no TLS at all: plain HTTP, or another program holds the GGk's port
         message = (

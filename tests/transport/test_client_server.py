@@ -772,3 +772,24 @@ def test_ieb_serve_logging_keeps_the_handshake_rate_limit(monkeypatch: pytest.Mo
         logger.removeHandler(handler)
         logger.setLevel(old_level)
     assert len(seen) == 2, [r.getMessage() for r in seen]
+
+
+def test_the_simulator_delivering_to_the_gemeente_names_the_gemeentes_receiver(pki: TestPki) -> None:
+    """The simulator's retour deliveries (a GgkClient towards the gemeente's receiver) name that
+    receiver and the simulator's callback setting, not the GGk and ggk.endpoint (trial finding)."""
+    from ieb.simulator.server import GEMEENTE_PEER
+    from ieb.transport.errors import describe
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    url = f"https://127.0.0.1:{port}/ggk0210/OntvangAsynchroon"
+    with GgkClient(url, tls=tls(pki, "GGK"), connect_timeout=2, peer=GEMEENTE_PEER) as client:
+        with pytest.raises(TransientSendError) as refused:
+            client.send(_du01())
+    text = describe(refused.value)
+    assert text.startswith("ontvanger van de gemeente weigert de verbinding op https://127.0.0.1:"), text
+    assert "`ieb serve`" in text and "callback in simulator.toml" in text, text
+    assert "GGk" not in text and "ggk.endpoint" not in text, text
+    assert refused.value.unreachable
