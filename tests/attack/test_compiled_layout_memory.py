@@ -27,6 +27,7 @@ def _with_comments(n: int) -> bytes:
     return data[:at] + b"<!--c-->" * n + data[at:]
 
 
+@pytest.mark.slow  # ~6-18 s: the default run stays under 5 minutes on 2 cores
 def test_files_with_many_comments_are_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
     files = [_with_comments(20_000 + k) for k in range(30)]
     validate_bytes(_with_comments(0), today=TODAY)  # the checker compiled before counting

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ieb.cli import app
@@ -61,6 +62,7 @@ with GgkClient(os.environ["IEB_ENDPOINT"], tls=tls) as client:
 """
 
 
+@pytest.mark.slow  # ~6-18 s: the default run stays under 5 minutes on 2 cores
 def test_every_failure_names_code_cause_and_file(tmp_path: Path) -> None:
     script = tmp_path / "sender.py"
     script.write_text(SENDER, encoding="utf-8")
@@ -106,6 +108,7 @@ def test_every_failure_names_code_cause_and_file(tmp_path: Path) -> None:
         assert "999900006" not in (r.reason or "")
 
 
+@pytest.mark.slow  # ~6-18 s: the default run stays under 5 minutes on 2 cores
 def test_a_run_that_skips_every_scenario_fails_unless_allowed(tmp_path: Path) -> None:
     script = tmp_path / "skip.py"
     script.write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
@@ -154,6 +157,7 @@ def test_a_file_not_sent_as_is_names_the_change_the_answer_and_the_file() -> Non
         assert reason.endswith("(bestand: afwijzing-tr056/stap-1/ontvangen/01-r1.xml)")
 
 
+@pytest.mark.slow  # ~6-18 s: the default run stays under 5 minutes on 2 cores
 def test_a_sender_written_without_ieb_passes_the_send_as_is_scenarios(tmp_path: Path) -> None:
     """examples/stdlib-sender: standard library only (its own SOAP envelope, ssl, http.client)."""
     from tests.conformance.conftest import ROOT

@@ -62,6 +62,7 @@ def test_any_spec_parses_or_raises_our_error(spec: str) -> None:
 # ---------------------------------------------------------------- the GGk retries for hours
 
 
+@pytest.mark.slow  # ~6-18 s: the default run stays under 5 minutes on 2 cores
 def test_the_ggk_side_keeps_offering_a_retour_for_hours_of_receiver_downtime(tmp_path: Path) -> None:
     """Issue 21: the simulator used to give a retour up after 85-100 s; now three simulated hours
     of a receiver that is down cost nothing: the retour arrives once the receiver is back."""

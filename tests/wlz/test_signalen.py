@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from ieb.exchange import Exchange
@@ -69,6 +70,7 @@ def _ledger(ex: Exchange) -> list[dict[str, str]]:
     return running + ended
 
 
+@pytest.mark.slow  # ~6-18 s: the default run stays under 5 minutes on 2 cores
 def test_500_signals_give_exactly_the_expected_proposals_and_accepted_stops_reach_the_cak(
     pki: TestPki, tmp_path: Path
 ) -> None:
