@@ -418,8 +418,20 @@ def driver_statement(
     found = _DRIVER.get(key)
     if found is not None and found.compiled.statement is stmt:
         return found
+    made = compile_for_driver(stmt, dialect, column_keys)
+    with _DRIVER_LOCK:
+        _DRIVER[key] = made
+    return made
+
+
+def compile_for_driver(
+    stmt: Any, dialect: sa.Dialect, column_keys: tuple[str, ...] | None = None
+) -> DriverStatement:
+    """``stmt`` compiled for ``dialect`` with positional parameters, uncached (:func:`driver_statement`
+    caches per statement and kind of dialect; the receiver's inbox INSERTs cache per engine dialect).
+    Raises RuntimeError for a dialect with named parameters."""
     compiled = stmt.compile(dialect=dialect, column_keys=None if column_keys is None else list(column_keys))
-    if not dialect.positional:  # pragma: no cover - only SQLite (qmark) uses this path
+    if not dialect.positional:  # pragma: no cover - only SQLite (qmark) and psycopg "format" use this
         raise RuntimeError(f"{dialect.name}: geen positionele parameters")
     names = tuple(compiled.positiontup or ())
     convert = []
@@ -432,7 +444,4 @@ def driver_statement(
         rproc = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if rproc is not None:
             results.append((i, rproc))
-    made = DriverStatement(str(compiled), names, tuple(convert), compiled, tuple(results))
-    with _DRIVER_LOCK:
-        _DRIVER[key] = made
-    return made
+    return DriverStatement(str(compiled), names, tuple(convert), compiled, tuple(results))

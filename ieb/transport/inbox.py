@@ -23,6 +23,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ieb.store.db import DriverStatement, compile_for_driver
 from ieb.transport.audit import AuditTrail
 
 __all__ = ["StoredEnvelope", "store_envelope", "store_processed_sqlite"]
@@ -202,8 +203,8 @@ def store_processed_sqlite(
                         "in", berichtcode, [event | {"detail": _REDELIVERY}], outcome="redelivery"
                     )
                 compiled = _sqlite_insert(audit.table, tuple(rows[0]), engine.dialect)
-                sql = compiled[0]
-                cur.executemany(sql, [_converted(compiled, r)[1] for r in rows])
+                sql = compiled.sql
+                cur.executemany(sql, [compiled.params(r) for r in rows])
                 sql = "COMMIT"
                 cur.execute(sql)
             except BaseException:
@@ -303,7 +304,7 @@ def store_processed_postgresql(
     rows = _processed_audit_rows(audit, berichtcode, event, peer_oin, processed_detail, logged=False)
     audit_insert = _pg_insert(audit.table, tuple(rows[0]), dialect)
     audit_params = [p for r in rows for p in _converted(audit_insert, r)[1]]
-    new_sql = _pg_store_new(insert_sql, audit_insert[0], len(rows))
+    new_sql = _pg_store_new(insert_sql, audit_insert.sql, len(rows))
     params = (*insert_params, *audit_params)
     try:
         with unpinged_checkout():  # no ping round trip: a lost connection is replaced below
@@ -434,7 +435,7 @@ def _positional(dialect: sa.Dialect) -> sa.Dialect:
 
 
 @functools.lru_cache(maxsize=8)
-def _pg_insert_ignore(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> _Compiled:
+def _pg_insert_ignore(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> DriverStatement:
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     stmt = pg_insert(table).on_conflict_do_nothing().returning(table.c.id)
@@ -442,38 +443,26 @@ def _pg_insert_ignore(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialec
 
 
 @functools.lru_cache(maxsize=8)
-def _pg_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> _Compiled:
+def _pg_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> DriverStatement:
     return _compile(sa.insert(table).inline(), table, keys, dialect)  # inline: no RETURNING id
 
 
-#: (SQL with positional parameters, the column of each parameter, (position, bind processor)...)
-_Compiled = tuple[str, tuple[str, ...], tuple[tuple[int, Any], ...]]
-
-
-def _converted(compiled: _Compiled, values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+def _converted(compiled: DriverStatement, values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """The SQL and ``values`` as its positional parameters, each converted like SQLAlchemy does."""
-    sql, names, convert = compiled
-    params = [values[n] for n in names]
-    for i, proc in convert:
-        params[i] = proc(params[i])
-    return sql, tuple(params)
+    return compiled.sql, compiled.params(values)
 
 
-def _compile(stmt: Any, table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> _Compiled:
-    compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
-    names = tuple(compiled.positiontup or ())
-    if sorted(names) != sorted(keys):  # pragma: no cover - defaults or named parameters
-        raise RuntimeError(f"onverwachte parameters van de INSERT in {table.name}: {names}")
-    convert = []
-    for i, name in enumerate(names):
-        proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if proc is not None:
-            convert.append((i, proc))
-    return str(compiled), names, tuple(convert)
+def _compile(stmt: Any, table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> DriverStatement:
+    """``stmt`` (an INSERT of ``keys`` into ``table``) for ``dialect``: :func:`ieb.store.db.compile_for_driver`,
+    cached per engine dialect by the callers' ``lru_cache``."""
+    made = compile_for_driver(stmt, dialect, keys)
+    if sorted(made.names) != sorted(keys):  # pragma: no cover - defaults or named parameters
+        raise RuntimeError(f"onverwachte parameters van de INSERT in {table.name}: {made.names}")
+    return made
 
 
 @functools.lru_cache(maxsize=8)
-def _sqlite_insert_ignore(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> _Compiled:
+def _sqlite_insert_ignore(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> DriverStatement:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     stmt = sqlite_insert(table).on_conflict_do_nothing().returning(table.c.id)
@@ -481,7 +470,7 @@ def _sqlite_insert_ignore(table: sa.Table, keys: tuple[str, ...], dialect: sa.Di
 
 
 @functools.lru_cache(maxsize=8)
-def _sqlite_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> _Compiled:
+def _sqlite_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect) -> DriverStatement:
     return _compile(sa.insert(table), table, keys, dialect)
 
 
