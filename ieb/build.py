@@ -140,7 +140,7 @@ def _missing(column: str, line: int) -> RowIssue:
 
 
 def _release_of(bericht: str) -> str | None:
-    """The registered release whose heenberichten include ``bericht`` (``WMO401``: ``ieb-1.0``), or
+    """The registered release whose heenberichten include ``bericht`` (the name of a heenbericht), or
     None."""
     from ieb.releases import default_registry
 
