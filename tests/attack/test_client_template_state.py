@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 import requests
 
-from ieb.ggk import SOAP_ACTIONS, build, new_di01
+from ieb.ggk import build, new_di01
 from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import GgkClient
-from ieb.transport.tls import TlsFiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "transport"))  # the recorder's own folder
-from test_client_prepared import _Recorder
+from test_client_prepared import _old_send, _Recorder, _tls  # recording TLS server, the session.post oracle
 
 
 @pytest.fixture(scope="module")
@@ -31,36 +30,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     return create_test_pki(tmp_path_factory.mktemp("pki"), ["0363", "GGK"])
 
 
-def _tls(pki: TestPki, code: str) -> TlsFiles:
-    party = pki.party(code)
-    return TlsFiles(party.chain, party.key, pki.roots)
-
-
 @pytest.fixture
 def recorder(pki: TestPki) -> Iterator[_Recorder]:
     server = _Recorder(pki)
     yield server
     server.close()
-
-
-def _old_send(client: GgkClient, envelope: bytes) -> Any:
-    """The previous ``send``'s HTTP call (the oracle): ``session.post`` with these headers."""
-    operation, data = client.soap_request(envelope)
-    headers = {
-        "Content-Type": "text/xml; charset=utf-8",
-        "SOAPAction": f'"{SOAP_ACTIONS[operation]}"',
-        "Accept-Encoding": "identity",
-    }
-    response = client.session.post(
-        client.endpoint,
-        data=data,
-        headers=headers,
-        timeout=(client.connect_timeout, client.operation_timeout),
-        allow_redirects=False,
-        stream=True,
-    )
-    response.content  # noqa: B018 - read it, so the connection goes back to the pool
-    return response
 
 
 ENVELOPE = build(new_di01(b"<x/>", "WMO401", "0363"))
