@@ -78,6 +78,7 @@ GEMEENTE_PEER = Peer(
     called="de ontvanger van de gemeente",
     setting="callback in simulator.toml (of --callback)",
     start="start de ontvanger van de gemeente (`ieb serve`)",
+    running="draait die?",
     timeout_setting="de time-out van de simulator",
 )
 

@@ -119,13 +119,15 @@ def _headers(operation: str) -> dict[str, str]:
 class Peer:
     """Who is at the other end of a :class:`GgkClient`, for its error texts: ``name`` (``GGk``; in
     a sentence ``called``, ``de GGk``), the ``setting`` that holds its endpoint (``ggk.endpoint``),
-    what to do to ``start`` it, and the setting of the connect timeout. The default is the GGk as a gemeente's sender sees it; the simulator,
+    what to do to ``start`` it, the question whether it is ``running`` (when it refuses the connection)
+    and the setting of the connect timeout. The default is the GGk as a gemeente's sender sees it; the simulator,
     delivering retours to the gemeente, names the gemeente's receiver and its own ``callback``."""
 
     name: str = "GGk"
     called: str = "de GGk"
     setting: str = "ggk.endpoint"
     start: str = "start de GGk (of `ieb simulate serve`)"
+    running: str = "draait de GGk of de simulator?"
     timeout_setting: str = "ggk.connect_timeout"
 
 
@@ -795,10 +797,7 @@ def _connection_error(
     endpoint = ctx["endpoint"]
     detail = _root_text(exc)
     if "Connection refused" in text or "Errno 111" in text:
-        if peer == GGK_PEER:
-            message = f"GGk weigert de verbinding op {endpoint} (draait de GGk of de simulator?)"
-        else:
-            message = f"{peer.name} weigert de verbinding op {endpoint} (draait die?)"
+        message = f"{peer.name} weigert de verbinding op {endpoint} ({peer.running})"
         hint = f"{peer.start}, of zet de juiste host en poort in {peer.setting}"
     elif "Name or service not known" in text or "NameResolution" in text or "getaddrinfo" in text:
         message = f"hostnaam van {endpoint} is onbekend"
