@@ -1332,7 +1332,10 @@ def verify_envelope(
     ``expected_signature_confirmation`` (the SignatureValue of our request) must then appear in a
     signed SignatureConfirmation. ``envelope_bytes`` may also be the Envelope element
     :func:`parse_soap_envelope` returned for those bytes (so a caller that reads the envelope too
-    parses it once; the tree must not have been changed since).
+    parses it once; the tree must not have been changed since). Such a tree is trusted to come
+    from that hardened parse - its size, depth and count limits are not applied again - but a
+    tree holding what that parse never leaves (a comment, which could split signed text, an
+    unexpanded entity, a DTD) is refused with :class:`UnsafeEnvelopeError`.
 
     Raises a :class:`WsSecurityError` subclass (messages in Dutch, BSNs masked) for anything wrong
     with the envelope, whatever the input; :class:`ieb.errors.ConfigurationError` for unusable
@@ -1341,7 +1344,9 @@ def verify_envelope(
     moment = _now(now)
     roots = _load_certs(trusted_roots, "vertrouwde rootcertificaten")
     inter = _load_certs(intermediates, "tussenliggende certificaten")
-    root = envelope_bytes if isinstance(envelope_bytes, etree._Element) else _parse(envelope_bytes)
+    root = (
+        _given_tree(envelope_bytes) if isinstance(envelope_bytes, etree._Element) else _parse(envelope_bytes)
+    )
     try:
         return _verify(
             root,
@@ -1361,6 +1366,24 @@ def verify_envelope(
         raise SignatureError(
             f"de handtekening is niet te verwerken ({type(exc).__name__}: {mask_bsns(str(exc))[:300]})"
         ) from None
+
+
+def _given_tree(root: etree._Element) -> etree._Element:
+    """``root`` as given to :func:`verify_envelope` instead of bytes, refused with
+    :class:`UnsafeEnvelopeError` when it holds what :func:`parse_soap_envelope` never leaves in a
+    tree: a comment (one can split signed text, so that ``.text`` reads less than the signature
+    covers: canonicalisation without comments skips it), an entity reference left unexpanded, or
+    a DTD. The size and count limits were the caller's parse's to apply (see the docstring)."""
+    tree = root.getroottree()
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        raise UnsafeEnvelopeError("de envelop wordt geweigerd: de boom heeft een DTD")
+    for node in root.iter(etree.Comment, etree.Entity):
+        what = "commentaar" if isinstance(node, etree._Comment) else "een entiteitsverwijzing"
+        raise UnsafeEnvelopeError(
+            f"de envelop wordt geweigerd: de boom bevat {what} (lees de bytes met parse_soap_envelope)",
+            location=_path(node.getparent()) if node.getparent() is not None else None,
+        )
+    return root
 
 
 def _verify(
