@@ -533,6 +533,7 @@ def bench_stages(n: int = 300) -> dict[str, Any]:
         tmp = Path(tmp_name)
         pki = _pki(tmp / "pki")
         k = pki.party("GGK")
+        key_pem = k.key.read_bytes()
         roots = pki.roots.read_bytes()
         inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
         tls = TlsFiles(k.chain, k.key, pki.roots)
@@ -568,6 +569,14 @@ def bench_stages(n: int = 300) -> dict[str, Any]:
                 "client_ms": client_steps,
                 "server_ms": {k: v[1] * 1000 / (n + 5) for k, v in server_steps.items() if v[0]},
             }
+    # the pair by CPU (both processes), next to what two RSA signatures and two verifications
+    # with the same key allow on top of the unsigned pair's CPU (measured now, same load)
+    rsa = rsa_costs(key_pem, 100, 3)
+    signed_cpu = out["signed"]["client_cpu_ms"] + out["signed"]["server_cpu_ms"]
+    unsigned_cpu = out["unsigned"]["client_cpu_ms"] + out["unsigned"]["server_cpu_ms"]
+    out["cpu_signed_vs_unsigned"] = unsigned_cpu / signed_cpu
+    out["cpu_rsa_ceiling"] = unsigned_cpu / (unsigned_cpu + 2 * (rsa["rsa_sign_ms"] + rsa["rsa_verify_ms"]))
+    out["rsa_ms"] = {"sign": rsa["rsa_sign_ms"], "verify": rsa["rsa_verify_ms"]}
     out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     out["details"] = {"n": n, "clock": "thread CPU per step; process CPU (/proc) per side"}
     return out

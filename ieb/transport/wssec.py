@@ -430,8 +430,13 @@ def _c14n(el: etree._Element, inclusive_prefixes: Sequence[str] = ()) -> bytes:
 
 
 def _format_time(dt: datetime) -> str:
+    """``dt`` in UTC as ``YYYY-MM-DDThh:mm:ss.mmmZ`` (milliseconds truncated, as WSS4J writes it).
+    ``isoformat`` is the C path (issue 22: ``strftime`` cost ~5 us a call, four per Timestamp);
+    before the year 1000 ``strftime``'s unpadded year is kept, as the messages always gave it."""
     dt = dt.astimezone(UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
+    if dt.year < 1000:
+        return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 _DATETIME_RE: Final = re.compile(
@@ -724,13 +729,8 @@ def _sign_envelope(
 
     targets: list[etree._Element] = [body, *_wsa_headers(header), timestamp]
     targets += _children(security, NS_WSSE11, "SignatureConfirmation")
-    kinds = {"Body": "Body", "Timestamp": "TS", "SignatureConfirmation": "SC"}
-    targets = [
-        _ensure_id(el, kinds.get(etree.QName(el).localname, etree.QName(el).localname)) for el in targets
-    ]
-    carriers = _id_carriers(root)
-    _check_unique_ids(root, carriers)
-    index = _id_index(root, carriers)
+    targets = [_ensure_id(el, _ID_KINDS.get(local := el.tag.rpartition("}")[2], local)) for el in targets]
+    index = _unique_id_index(root)
     for el in [*targets, bst]:
         if _resolve_id(index, "#" + el.get(_WSU_ID, ""), "the Id") is not el:  # pragma: no cover - defensive
             raise CoverageError(f"het Id van {_path(el)} wijst het element niet eenduidig aan")
@@ -783,12 +783,15 @@ def _attribute(value: str) -> str:
 _TEMPLATE_PARSERS = threading.local()
 
 
-def _template_parser() -> etree.XMLParser:
+def _template_parser(*, remove_comments: bool = False) -> etree.XMLParser:
     """The hardened parser (no DTD, no entities, no network) for the signature text this module
-    builds, made once per thread (a parser serves one parse at a time)."""
-    parser: etree.XMLParser | None = getattr(_TEMPLATE_PARSERS, "parser", None)
+    builds (and, with ``remove_comments``, for the canonical SignedInfo a verification reads its
+    references from), made once per thread (a parser serves one parse at a time)."""
+    name = "reader" if remove_comments else "parser"
+    parser: etree.XMLParser | None = getattr(_TEMPLATE_PARSERS, name, None)
     if parser is None:
-        parser = _TEMPLATE_PARSERS.parser = safe_parser()
+        parser = safe_parser(remove_comments=remove_comments)
+        setattr(_TEMPLATE_PARSERS, name, parser)
     return parser
 
 
@@ -799,12 +802,19 @@ def _token_text(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
-def _check_unique_ids(root: etree._Element, carriers: Sequence[etree._Element] | None = None) -> None:
-    """wsu:Id values must be unique in the document (other Id-like attributes are checked when a
-    reference uses them: payloads may legitimately repeat their own ``id`` attributes).
-    ``carriers``: :func:`_id_carriers` of ``root``, when the caller has them already."""
+#: the ``wsu:Id`` prefix :func:`_sign_envelope` gives a target without one, by local name
+_ID_KINDS: Final = {"Body": "Body", "Timestamp": "TS", "SignatureConfirmation": "SC"}
+
+
+def _unique_id_index(root: etree._Element) -> _IdIndex:
+    """Every element of ``root``'s tree carrying any Id-like attribute (wsu:Id, Id, ID, id, xml:id),
+    by value, each list in document order - after checking, in the same walk, that the wsu:Id
+    values are unique in the document (other Id-like attributes are checked when a reference uses
+    them: payloads may legitimately repeat their own ``id`` attributes). Raises
+    :class:`CoverageError` naming the first repeated wsu:Id (document order)."""
     seen: dict[str, etree._Element] = {}
-    for el in _id_carriers(root) if carriers is None else carriers:
+    index: _IdIndex = {}
+    for el in _id_carriers(root):
         value = el.get(_WSU_ID)
         if value is not None:
             other = seen.get(value)
@@ -815,6 +825,9 @@ def _check_unique_ids(root: etree._Element, carriers: Sequence[etree._Element] |
                     location=_path(el),
                 )
             seen[value] = el
+        for value in {v for attr in _ID_ATTRIBUTES if (v := el.get(attr)) is not None}:
+            index.setdefault(value, []).append(el)
+    return index
 
 
 # --------------------------------------------------------------------------------------------
@@ -999,16 +1012,6 @@ def _id_carriers(root: etree._Element) -> list[etree._Element]:
     return [el for el in root.iter(etree.Element) if not ids.isdisjoint(el.keys())]
 
 
-def _id_index(root: etree._Element, carriers: Sequence[etree._Element] | None = None) -> _IdIndex:
-    """Every element carrying any Id-like attribute (wsu:Id, Id, ID, id, xml:id), by value, each
-    list in document order. ``carriers``: :func:`_id_carriers` of ``root``, if already known."""
-    index: _IdIndex = {}
-    for el in _id_carriers(root) if carriers is None else carriers:
-        for value in {v for attr in _ID_ATTRIBUTES if (v := el.get(attr)) is not None}:
-            index.setdefault(value, []).append(el)
-    return index
-
-
 def _resolve_id(index: _IdIndex, uri: str | None, where: str) -> etree._Element:
     if not uri or not uri.startswith("#") or len(uri) < 2:
         raise SignatureError(
@@ -1053,8 +1056,7 @@ def _signed_parts(root: etree._Element) -> _Parts:
     if len(securities) > 1:
         raise SignatureError("de envelop heeft meer dan één wsse:Security-header", location=_path(header))
     security = securities[0]
-    carriers = _id_carriers(root)
-    _check_unique_ids(root, carriers)
+    index = _unique_id_index(root)
     timestamps = _children(security, NS_WSU, "Timestamp")
     if not timestamps:
         raise TimestampError("de wsse:Security-header heeft geen wsu:Timestamp", location=_path(security))
@@ -1063,7 +1065,7 @@ def _signed_parts(root: etree._Element) -> _Parts:
             "de wsse:Security-header heeft meer dan één wsu:Timestamp", location=_path(security)
         )
     signature = _only_child(security, NS_DS, "Signature", SignatureError)
-    return _Parts(root, header, body, security, timestamps[0], signature, _id_index(root, carriers))
+    return _Parts(root, header, body, security, timestamps[0], signature, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1213,7 +1215,7 @@ def _check_reference(
 
 def _check_references(parts: _Parts, signed_info_c14n: bytes) -> list[etree._Element]:
     """Every reference (read from the bytes that were actually signed) and the required coverage."""
-    verified_info = etree.fromstring(signed_info_c14n, safe_parser(remove_comments=True))
+    verified_info = etree.fromstring(signed_info_c14n, _template_parser(remove_comments=True))
     references = _children(verified_info, NS_DS, "Reference")
     if not references:
         raise SignatureError("SignedInfo heeft geen verwijzingen")
@@ -1330,7 +1332,10 @@ def verify_envelope(
     ``expected_signature_confirmation`` (the SignatureValue of our request) must then appear in a
     signed SignatureConfirmation. ``envelope_bytes`` may also be the Envelope element
     :func:`parse_soap_envelope` returned for those bytes (so a caller that reads the envelope too
-    parses it once; the tree must not have been changed since).
+    parses it once; the tree must not have been changed since). Such a tree is trusted to come
+    from that hardened parse - its size, depth and count limits are not applied again - but a
+    tree holding what that parse never leaves (a comment, which could split signed text, an
+    unexpanded entity, a DTD) is refused with :class:`UnsafeEnvelopeError`.
 
     Raises a :class:`WsSecurityError` subclass (messages in Dutch, BSNs masked) for anything wrong
     with the envelope, whatever the input; :class:`ieb.errors.ConfigurationError` for unusable
@@ -1339,7 +1344,9 @@ def verify_envelope(
     moment = _now(now)
     roots = _load_certs(trusted_roots, "vertrouwde rootcertificaten")
     inter = _load_certs(intermediates, "tussenliggende certificaten")
-    root = envelope_bytes if isinstance(envelope_bytes, etree._Element) else _parse(envelope_bytes)
+    root = (
+        _given_tree(envelope_bytes) if isinstance(envelope_bytes, etree._Element) else _parse(envelope_bytes)
+    )
     try:
         return _verify(
             root,
@@ -1359,6 +1366,24 @@ def verify_envelope(
         raise SignatureError(
             f"de handtekening is niet te verwerken ({type(exc).__name__}: {mask_bsns(str(exc))[:300]})"
         ) from None
+
+
+def _given_tree(root: etree._Element) -> etree._Element:
+    """``root`` as given to :func:`verify_envelope` instead of bytes, refused with
+    :class:`UnsafeEnvelopeError` when it holds what :func:`parse_soap_envelope` never leaves in a
+    tree: a comment (one can split signed text, so that ``.text`` reads less than the signature
+    covers: canonicalisation without comments skips it), an entity reference left unexpanded, or
+    a DTD. The size and count limits were the caller's parse's to apply (see the docstring)."""
+    tree = root.getroottree()
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        raise UnsafeEnvelopeError("de envelop wordt geweigerd: de boom heeft een DTD")
+    for node in root.iter(etree.Comment, etree.Entity):
+        what = "commentaar" if isinstance(node, etree._Comment) else "een entiteitsverwijzing"
+        raise UnsafeEnvelopeError(
+            f"de envelop wordt geweigerd: de boom bevat {what} (lees de bytes met parse_soap_envelope)",
+            location=_path(node.getparent()) if node.getparent() is not None else None,
+        )
+    return root
 
 
 def _verify(

@@ -16,6 +16,7 @@ made deterministic (one counter per kind of Id, in both modules) and a fixed clo
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import random
@@ -440,3 +441,176 @@ def test_signing_and_verifying_from_several_threads(signer: Signer) -> None:
     assert not errors, errors
     assert len(results) == 60
     assert len({ident for row in results for ident in row[1:]}) == sum(len(row) - 1 for row in results)
+
+
+# --------------------------------------------------------------------------------------------
+# Verification: changed SignedInfo, signed again (round 8)
+# --------------------------------------------------------------------------------------------
+
+DS = wssec.NS_DS
+_SIGNED_INFO_ALGORITHMS = [
+    wssec.C14N_EXCLUSIVE,
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+    "http://www.w3.org/2000/09/xmldsig#sha1",
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    wssec.DIGEST_SHA256,
+    wssec.DIGEST_SHA512,
+    wssec.RSA_SHA256,
+    wssec.RSA_SHA384,
+    "urn:unknown",
+    "",
+]
+
+
+def _change_signed_info(root: etree._Element, rnd: random.Random) -> None:
+    """One change inside ds:SignedInfo (or to the Security header around it) that a verifier must
+    judge after the signature value itself checks out."""
+    signed_info = root.find(f".//{{{DS}}}SignedInfo")
+    assert signed_info is not None
+    references = signed_info.findall(f"{{{DS}}}Reference")
+    ref = rnd.choice(references) if references else signed_info
+    ids = [v for el in root.iter() if isinstance(el.tag, str) for v in [el.get(f"{{{wssec.NS_WSU}}}Id")] if v]
+    op = rnd.randrange(14)
+    if op == 0 and references:  # a second reference to the same element
+        ref.addnext(copy.deepcopy(ref))
+    elif op == 1 and references:  # drop one (coverage)
+        signed_info.remove(ref)
+    elif op == 2:  # point a reference elsewhere
+        ref.set(
+            "URI",
+            rnd.choice(["", "#", "#nope", "#xpointer(id('x'))", "http://evil/", *("#" + i for i in ids)]),
+        )
+    elif op == 3:  # another algorithm somewhere in SignedInfo
+        holders = [
+            el for el in signed_info.iter() if isinstance(el.tag, str) and el.get("Algorithm") is not None
+        ]
+        rnd.choice(holders).set("Algorithm", rnd.choice(_SIGNED_INFO_ALGORITHMS))
+    elif op == 4:  # a digest changed, or spread over lines, or not base64
+        value = ref.find(f"{{{DS}}}DigestValue")
+        if value is not None and value.text:
+            text = value.text
+            value.text = rnd.choice(
+                [
+                    text[:-2] + ("A=" if text[-2] != "A" else "B="),
+                    "\n " + text[:8] + "\n\t" + text[8:] + " ",
+                    "*" + text,
+                    "",
+                ]
+            )
+    elif op == 5:  # a second Transform, or InclusiveNamespaces (valid or not)
+        transform = ref.find(f"{{{DS}}}Transforms/{{{DS}}}Transform")
+        if transform is not None:
+            if rnd.random() < 0.4:
+                transform.addnext(copy.deepcopy(transform))
+            else:
+                inclusive = etree.SubElement(transform, f"{{{wssec.NS_EC}}}InclusiveNamespaces")
+                inclusive.set("PrefixList", rnd.choice(["wsu", "#default soap", "1bad", "a " * 40, ""]))
+    elif op == 6:  # an unexpected or duplicated child of a Reference / SignedInfo
+        parent = rnd.choice([ref, signed_info])
+        kids = [el for el in parent if isinstance(el.tag, str)]
+        if kids and rnd.random() < 0.5:
+            rnd.choice(kids).addnext(copy.deepcopy(rnd.choice(kids)))
+        else:
+            etree.SubElement(parent, rnd.choice([f"{{{DS}}}Object", "{urn:x}extra", f"{{{DS}}}DigestValue"]))
+    elif op == 7:  # whitespace between the elements of SignedInfo
+        for el in signed_info.iter():
+            if isinstance(el.tag, str) and len(el):
+                el.text = "\n  "
+                for kid in el:
+                    kid.tail = "\n  "
+    elif op == 8:  # the Security header twice
+        security = signed_info.getparent().getparent()  # type: ignore[union-attr]
+        assert security is not None
+        security.addnext(copy.deepcopy(security))
+    elif op == 9 and references:  # more references than allowed
+        for _ in range(70):
+            ref.addnext(copy.deepcopy(ref))
+    elif op == 10:  # an Id of a signed element on a second element as well
+        if ids:
+            target = rnd.choice([el for el in root.iter() if isinstance(el.tag, str)])
+            target.set(rnd.choice([f"{{{wssec.NS_WSU}}}Id", "Id", "id"]), rnd.choice(ids))
+    elif op == 11:  # no references at all
+        for r in references:
+            signed_info.remove(r)
+    elif op == 12 and references:  # reference order changed
+        signed_info.append(ref)
+    # op 13: unchanged (re-signed as it was)
+
+
+def _sign_again(root: etree._Element, signer: Signer) -> None:
+    """A new SignatureValue over the (changed) SignedInfo with the signer's key, as an attacker who
+    holds a trusted key would make it (SHA-256 for an algorithm the verifier refuses anyway)."""
+    signed_info = root.find(f".//{{{DS}}}SignedInfo")
+    value = root.find(f".//{{{DS}}}SignatureValue")
+    assert signed_info is not None and value is not None
+    method = signed_info.find(f"{{{DS}}}SignatureMethod")
+    hash_cls = {wssec.RSA_SHA384: hashes.SHA384, wssec.RSA_SHA512: hashes.SHA512}.get(
+        method.get("Algorithm", "") if method is not None else "", hashes.SHA256
+    )
+    key = serialization.load_pem_private_key(signer.key, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    canonical = etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
+    value.text = base64.b64encode(key.sign(canonical, padding.PKCS1v15(), hash_cls())).decode("ascii")
+
+
+def _resigned(signed: bytes, rnd: random.Random, signer: Signer, changes: int) -> bytes:
+    root = etree.fromstring(signed, safe_parser())
+    for _ in range(changes):
+        _change_signed_info(root, rnd)
+    _sign_again(root, signer)
+    return etree.tostring(root)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=SUPPRESS)
+@given(case=envelopes(), seed=st.integers(0, 2**32 - 1), changes=st.integers(1, 3), options=verify_options())
+def test_verification_of_a_changed_and_resigned_signed_info_gives_the_oracles_verdicts(
+    signer: Signer, case: dict[str, Any], seed: int, changes: int, options: dict[str, Any]
+) -> None:
+    """Changes to SignedInfo itself (extra, missing, moved or duplicated references, other
+    algorithms, tampered digests, InclusiveNamespaces, whitespace, a second Security header, too
+    many references, colliding Ids), signed again with the trusted key so that the checks after
+    the signature value decide: the same verdict, error class, message, code and location."""
+    signed = _sign(wssec, case, signer)
+    if not isinstance(signed, bytes):
+        return
+    data = _resigned(signed, random.Random(seed), signer, changes)
+    assert _verdict(wssec, data, signer, options) == _verdict(oracle, data, signer, options)
+
+
+def test_the_resigned_changes_reach_every_check(signer: Signer) -> None:
+    """The SignedInfo changes are not vacuous: over fixed seeds both modules accept some and refuse
+    the others for the reasons of the reference checks (algorithms, digests, coverage, counts)."""
+    case = {"bytes": b"", "hash": "sha256", "ttl": 300, "now": NOW, "tree": False}
+    data = wssec.add_addressing(
+        f'<s:Envelope xmlns:s="{SOAP}"><s:Body><ping/></s:Body></s:Envelope>'.encode(),
+        to="urn:to",
+        action="urn:a",
+    )
+    case["bytes"] = wssec.signature_confirmation(data, request_signature_value="QUJD")
+    signed = _sign(wssec, case, signer)
+    assert isinstance(signed, bytes)
+    kinds: Counter[str] = Counter()
+    reasons: list[str] = []
+    for seed in range(150):
+        attacked = _resigned(signed, random.Random(seed), signer, 1)
+        verdict = _verdict(wssec, attacked, signer, {"now": NOW})
+        assert verdict == _verdict(oracle, attacked, signer, {"now": NOW})
+        kinds[verdict[1] if verdict[0] == "error" else "ok"] += 1
+        if verdict[0] == "error":
+            reasons.append(verdict[2])
+    assert kinds["ok"] > 0
+    assert {"CoverageError", "SignatureError"} <= set(kinds), kinds
+    texts = " | ".join(reasons)
+    for reason in (
+        "wordt geweigerd",  # SHA-1, other C14N, transforms
+        "klopt niet",  # a tampered digest
+        "valt niet onder de handtekening",  # a dropped reference
+        "tweede keer",  # a duplicated reference
+        "verwijzingen",  # none, or too many
+        "meer dan één wsse:Security-header",
+    ):
+        assert reason in texts, (reason, kinds)
