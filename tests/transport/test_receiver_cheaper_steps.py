@@ -18,7 +18,7 @@ def _full(text: str) -> str:
     """The full substitution, without the quick scan (the previous implementation)."""
     if not any(ch.isdigit() for ch in text):
         return text
-    return _BSN_LIKE.sub(lambda m: m.group(0) if m.group("uuid") else mask_bsn(m.group("bsn")), text)
+    return _BSN_LIKE.sub(lambda m: mask_bsn(m.group("bsn")) if m.group("bsn") else m.group(0), text)
 
 
 _PIECES = st.one_of(
