@@ -11,7 +11,8 @@ as before, so every usage error keeps typer's text.
 
 Output (the clerk's words, :data:`OUTCOME_WORDS`): one line per retour on stdout, written per chunk
 as soon as the chunk is committed (500 files, one transaction: Ctrl-C loses no report of what was
-applied), the files that could not be processed on stderr, then one summary line::
+applied), the files that could not be processed on stderr, then one summary line (and, when a file
+was not processed, :data:`KEPT_NOTE` on stderr)::
 
     retour-1.xml: <retour> op 0363/B1/2026-06-01: geaccepteerd [-]
     3 retour(en): 2 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, 1 dubbel, 0 niet verwerkt
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ieb.exchange.retours import ChunkReport
     from ieb.ledger.retour import RetourOutcome
 
-__all__ = ["OUTCOME_WORDS", "check_files", "main_fast", "parse_args", "run"]
+__all__ = ["KEPT_NOTE", "OUTCOME_WORDS", "check_files", "main_fast", "parse_args", "run"]
 
 #: the outcomes of a heenbericht in the clerk's words (the JSON keys of ``ieb status`` stay English)
 OUTCOME_WORDS = (
@@ -56,6 +57,12 @@ _WORDS = dict(OUTCOME_WORDS)
 _RETOUR_OUTCOMES = ("accepted", "rejected", "technical", "not_assessed")
 #: an inbox entry's status after ``--retry-failed`` (``processed`` / ``failed``), as the run's other lines say it
 _RETRY_WORDS = {"processed": "verwerkt", "failed": "niet verwerkt"}
+#: after the summary of a run in which a file was not processed: which failures --retry-failed picks up
+KEPT_NOTE = (
+    "een niet verwerkte retour die gelezen kon worden is bewaard: later opnieuw met "
+    "`ieb retour --retry-failed`; een bestand dat niet te lezen is of groter dan 25 MB wordt "
+    "niet bewaard: los dat op en geef het opnieuw op"
+)
 _INTERRUPTED = (
     "onderbroken: de retouren die al verwerkt waren blijven verwerkt, de rest niet; "
     "geef dezelfde opdracht opnieuw (al verwerkte retouren worden dan als dubbel gemeld)"
@@ -234,12 +241,6 @@ class _Report:
             sys.stdout.flush()
         for name, reason in failed:
             _err(mask_bsns(f"{shown_path(name)}: niet verwerkt: {reason}"))
-        if failed and not self.failed:  # once per run: which of them --retry-failed can pick up
-            _err(
-                "een niet verwerkte retour die gelezen kon worden is bewaard: later opnieuw met "
-                "`ieb retour --retry-failed`; een bestand dat niet te lezen is of groter dan 25 MB wordt "
-                "niet bewaard: los dat op en geef het opnieuw op"
-            )
         self.failed += len(failed)
 
     @property
@@ -255,9 +256,13 @@ class _Report:
         )
 
     def write_summary(self) -> None:
+        """The summary line on stdout and, when a file was not processed, :data:`KEPT_NOTE` on stderr
+        (once per run, at the end: not between the lines of the chunks)."""
         with _whole():
             sys.stdout.write(self.summary() + "\n")
             sys.stdout.flush()
+            if self.failed:
+                _err(KEPT_NOTE)
 
 
 def run(
