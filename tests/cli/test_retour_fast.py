@@ -60,7 +60,19 @@ def _command_lines(draw: st.DrawFn) -> list[str]:
             args.append(
                 draw(
                     st.sampled_from(
-                        ["--", "--help", "-h", "--retry-failed", "--db", "-c", "-x", "", "--db=", "--dbx=1"]
+                        [
+                            "--",
+                            "--help",
+                            "-h",
+                            "--retry-failed",
+                            "--drop-failed",
+                            "--db",
+                            "-c",
+                            "-x",
+                            "",
+                            "--db=",
+                            "--dbx=1",
+                        ]
                     )
                 )
             )
@@ -85,7 +97,7 @@ def test_what_the_quick_reader_accepts_typer_reads_the_same(args: list[str]) -> 
         return  # typer reads it (and prints its own usage errors)
     expected = _typer_params(args)
     assert expected is not None, args
-    assert {"retry_failed": False, "config": None, "db": None, **quick} == expected, args
+    assert {"retry_failed": False, "config": None, "db": None, "drop_failed": (), **quick} == expected, args
 
 
 @pytest.mark.parametrize(
@@ -100,7 +112,9 @@ def test_what_the_quick_reader_accepts_typer_reads_the_same(args: list[str]) -> 
 def test_plain_command_lines_are_read_without_typer(args: list[str]) -> None:
     quick = core.parse_args(args)
     assert quick is not None
-    assert {"retry_failed": False, "config": None, "db": None, **quick} == _typer_params(args)
+    assert {"retry_failed": False, "config": None, "db": None, "drop_failed": (), **quick} == _typer_params(
+        args
+    )
 
 
 @pytest.mark.parametrize(
