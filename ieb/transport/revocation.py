@@ -48,9 +48,11 @@ __all__ = [
     "ChainStamp",
     "CrlError",
     "CrlSet",
+    "FileStamp",
     "LoadedCrl",
     "check_chain",
     "crl_files",
+    "file_stamp",
     "install",
     "installed",
     "load_crls",
@@ -102,13 +104,25 @@ def _issuer_key(cert: x509.Certificate) -> tuple[bytes, bytes]:
     return cert.subject.public_bytes(), spki
 
 
+#: one version of a CRL file: (path, st_dev, st_ino, st_mtime_ns, st_size). The device and inode
+#: tell a file replaced by rename (cron's ``curl -o tmp && mv tmp crl.pem``) even when the new one
+#: has the same size and mtime (within one tick of the file system's clock).
+FileStamp = tuple[str, int, int, int, int]
+
+
+def file_stamp(path: Path) -> FileStamp:
+    """The :data:`FileStamp` of ``path`` now (``os.stat``, following links); raises OSError."""
+    st = path.stat()
+    return (str(path), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 @dataclass(frozen=True)
 class CrlSet:
     """The CRLs read from the configured files, each checked (see :func:`load_crls`)."""
 
     crls: tuple[LoadedCrl, ...]
-    #: (path, mtime_ns, size) of every file read: a change means the set must be read again
-    stamp: tuple[tuple[str, int, int], ...]
+    #: the :func:`file_stamp` of every file read: a change means the set must be read again
+    stamp: tuple[FileStamp, ...]
 
     def pem(self) -> bytes:
         """Every CRL as PEM, for :meth:`ssl.SSLContext.load_verify_locations`."""
@@ -201,10 +215,9 @@ def load_crls(
     now = at or _dt.datetime.now(_dt.UTC)
     cas = [c for c in trusted if _is_ca(c)]
     loaded: list[LoadedCrl] = []
-    stamp: list[tuple[str, int, int]] = []
+    stamp: list[FileStamp] = []
     for path in crl_files(sources):
-        st = path.stat()
-        stamp.append((str(path), st.st_mtime_ns, st.st_size))
+        stamp.append(file_stamp(path))
         for crl in _read(path):
             loaded.append(_check(path, crl, cas, now))
     return CrlSet(tuple(loaded), tuple(stamp))
