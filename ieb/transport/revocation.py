@@ -56,6 +56,7 @@ __all__ = [
     "install",
     "installed",
     "load_crls",
+    "own_chain_problems",
     "stamp_current",
 ]
 
@@ -367,6 +368,17 @@ def check_chain(
         if not _installed:
             return ChainStamp(generation, None)
         table = dict(_installed)
+    return ChainStamp(generation, _check_against(table, chain, now, error))
+
+
+def _check_against(
+    table: dict[tuple[bytes, bytes], LoadedCrl],
+    chain: Sequence[x509.Certificate],
+    now: _dt.datetime,
+    error: Callable[[str], Exception],
+) -> _dt.datetime | None:
+    """:func:`check_chain` with the CRLs of ``table`` (per CA key): raises ``error(message)``,
+    returns the earliest nextUpdate of the CRLs consulted (None: none)."""
     valid_until: _dt.datetime | None = None
     for i, cert in enumerate(chain):
         issuer = chain[i + 1] if i + 1 < len(chain) else cert
@@ -390,4 +402,33 @@ def check_chain(
             )
         if valid_until is None or crl.next_update < valid_until:
             valid_until = crl.next_update
-    return ChainStamp(generation, valid_until)
+    return valid_until
+
+
+def own_chain_problems(
+    chain: Sequence[x509.Certificate], crls: CrlSet | None, now: _dt.datetime
+) -> list[str]:
+    """What is wrong with our OWN certificate chain (leaf first, root last when known) at ``now``,
+    one Dutch line per problem, empty when nothing is: a certificate expired or not yet valid
+    (naming its subject, BSNs masked, and serial number), and the first certificate revoked by
+    ``crls`` (the CRLs the process was configured with; the check of :func:`check_chain`, naming
+    subject, serial number and CRL file). For a start-up warning of ``ieb serve`` / ``ieb simulate
+    serve``: peers refuse such a certificate, but serving goes on (the peers decide)."""
+    out: list[str] = []
+    for cert in chain:
+        what = f"certificaat {_name(cert.subject)} (serienummer {cert.serial_number:x})"
+        if cert.not_valid_after_utc <= now:
+            out.append(f"{what} is verlopen sinds {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
+        elif cert.not_valid_before_utc > now:
+            out.append(f"{what} is pas geldig vanaf {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC")
+    if crls is not None:
+        table: dict[tuple[bytes, bytes], LoadedCrl] = {}
+        for c in crls.crls:  # per CA the newest, as install() keeps them
+            key = _issuer_key(c.issuer)
+            if key not in table or c.this_update >= table[key].this_update:
+                table[key] = c
+        try:
+            _check_against(table, chain, now, CertificateRevokedError)
+        except CertificateRevokedError as exc:
+            out.append(str(exc))
+    return out
