@@ -47,18 +47,37 @@ def mask_bsn(value: object) -> str:
 
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-#: a hash word as ieb writes them (``hexdigest()``, ``token_hex``: ``bestand-<28 hex>``, outbox keys,
-#: WS-Security ids): 16 or more lower-case ASCII hex characters with at least one letter, a whole word
-#: (no letter, digit or ``_`` of any script on either side). Its digits are part of the word, as the
-#: digits of a longer number are: no BSN.
-_HEX_WORD = r"(?<!\w)(?=[0-9a-f]*[a-f])[0-9a-f]{16,}(?!\w)"
-# A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs and hash words are
-# left alone. ``\d`` is any decimal digit of Unicode (category Nd: also Arabic-Indic ``٣``, fullwidth
-# ``３``, Devanagari ``३``...): ``int()`` and many programs read those as a BSN too, so they are masked
-# alike. The hash word is tried first: the scan reaches a word's start before any digit inside it.
-_BSN_LIKE = re.compile(
-    rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?P<hex>{_HEX_WORD})|(?<!\d)(?P<bsn>\d{{8,10}})(?!\d)"
-)
+# A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs are left alone, and
+# so is a run inside a hash word (:func:`_in_hash_word`). ``\d`` is any decimal digit of Unicode
+# (category Nd: also Arabic-Indic ``٣``, fullwidth ``３``, Devanagari ``३``...): ``int()`` and many
+# programs read those as a BSN too, so they are masked alike.
+_BSN_LIKE = re.compile(rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<!\d)(?P<bsn>\d{{8,10}})(?!\d)")
+_HEX = frozenset("0123456789abcdef")
+
+
+def _in_hash_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` (a run of ASCII digits) lies in a hash word as ieb writes them
+    (``hexdigest()``, ``token_hex``: ``bestand-<28 hex>``, outbox keys, WS-Security ids): 16 or more
+    lower-case ASCII hex characters, a whole word (no letter, digit or ``_`` of any script on either
+    side). Its digits are part of the word, as the digits of a longer number are: no BSN. Only
+    called for a run the regex found (rare), so the common text pays nothing for it."""
+    i, j, n = start, end, len(text)
+    while i > 0 and text[i - 1] in _HEX:
+        i -= 1
+    while j < n and text[j] in _HEX:
+        j += 1
+    if j - i < 16:
+        return False
+    return not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")) and not (
+        j < n and (text[j].isalnum() or text[j] == "_")
+    )
+
+
+def _masked(m: re.Match[str]) -> str:
+    bsn = m.group("bsn")
+    if bsn is None or (bsn.isascii() and _in_hash_word(m.string, m.start(), m.end())):
+        return m.group(0)
+    return mask_bsn(bsn)
 
 
 #: a run :data:`_BSN_LIKE` would mask, ignoring its UUID exception: without one, nothing is masked
@@ -69,14 +88,15 @@ _CANDIDATE_ASCII = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
 
 def mask_bsns(text: str) -> str:
     """``text`` with every stand-alone run of 8-10 decimal digits (any script: Unicode category Nd)
-    masked by :func:`mask_bsn`; a UUID and a hash word (16 or more lower-case ASCII hex characters
-    with a letter, as in ieb's own ``bestand-<hex>`` references) are left as they are.
+    masked by :func:`mask_bsn`; a UUID and a hash word (16 or more lower-case ASCII hex characters,
+    a whole word, as in ieb's own ``bestand-<hex>`` references: :func:`_in_hash_word`) are left as
+    they are.
 
     For log lines, error messages and anything else that may quote a BSN."""
     candidate = _CANDIDATE_ASCII if text.isascii() else _CANDIDATE
     if candidate.search(text) is None:  # no run to mask (the usual case): one quick scan
         return text
-    return _BSN_LIKE.sub(lambda m: mask_bsn(bsn) if (bsn := m.group("bsn")) else m.group(0), text)
+    return _BSN_LIKE.sub(_masked, text)
 
 
 def bsn_is_valid(value: str) -> bool:
