@@ -33,7 +33,7 @@ _PIECES = st.one_of(
 @example("bsn 9999\u0660\u0660\u0660\u0660\u0666.")  # ASCII and Arabic-Indic in one run
 def test_no_nine_digit_run_of_any_script_survives(text: str) -> None:
     masked = mask_bsns(text)
-    if _UUID.search(text) is None and _HASH_WORD.search(text) is None:  # (left as they are on purpose)
+    if _UUID.search(text) is None and _REF_WORD.search(text) is None:  # (see below: on purpose)
         assert _NINE.search(masked) is None, (text, masked)
     # only the runs are touched: what is not a digit stays as it was
     assert [c for c in masked if not c.isdecimal() and c != "*"] == [
@@ -65,10 +65,12 @@ def test_the_last_three_digits_stay_readable_in_their_own_script() -> None:
     assert mask_bsn("²" * 9) == "*" * 9  # superscripts are no decimal digits: masked whole
 
 
-# --- precise: ieb's own hash references print unchanged; every valid BSN is still masked ---------
+# --- precise: ieb's own references print whole; every valid BSN is still masked ---------------------
 
-#: a hash word as :data:`ieb.types._HEX_WORD` defines it (the one exception besides a UUID)
-_HASH_WORD = re.compile(r"(?<!\w)(?=[0-9a-f]*[a-f])[0-9a-f]{16,}(?!\w)")
+#: a reference word as ``ieb.types._in_reference`` defines it: letters, ``-``, 16+ lower-case hex
+_REF_WORD = re.compile(r"(?<![\w-])[A-Za-z]+-[0-9a-f]{16,}(?![\w-])")
+#: a stand-alone run of nine ASCII digits that passes the 11-proef (it may be a BSN)
+_VALID_RUN = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
 
 
 def _valid_bsn(first_eight: str) -> str | None:
@@ -82,31 +84,31 @@ _BSNS = st.text(alphabet="0123456789", min_size=8, max_size=8).map(_valid_bsn).f
 _SCRIPTS = st.sampled_from([0x30, 0x660, 0x6F0, 0x966, 0xFF10, 0x1D7CE, 0x9E6])  # Nd blocks of 10
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(_BSNS, _SCRIPTS, st.text(max_size=20), st.text(max_size=20))
-@example("999999990", 0x30, "bestand-", "")  # a BSN where a hash reference starts
-@example("999999990", 0x30, "ab", "cd")  # next to hex letters, but no hash word
-@example("999999990", 0x660, "bestand-abcdef", "abcdef0123")  # Arabic-Indic digits: no hash word
+@example("999999990", 0x30, "bestand-", "")  # a BSN where a reference's hex starts
+@example("999999990", 0x30, "bestand-abcdef", "abcdef0123")  # inside a reference word
+@example("999999990", 0x30, "ab", "cd")  # next to hex letters
+@example("999999990", 0x660, "bestand-abcdef", "abcdef0123")  # Arabic-Indic digits
 def test_every_valid_bsn_in_any_digits_and_any_text_is_masked(
     bsn: object, zero: int, before: str, after: str
 ) -> None:
+    """Privacy wins: a valid BSN is masked in ANY text, also inside a reference word; the one
+    exception is the one of before this change, a UUID (8-4-4-4-12 hex, never nine digits alone
+    unless glued, which is then no UUID)."""
     assert isinstance(bsn, str) and bsn_is_valid(bsn)
     digits = "".join(chr(zero + int(d)) for d in bsn)
     text = before + digits + after
-    start = len(before)
     if (before and before[-1].isdecimal()) or (after and after[0].isdecimal()):
         return  # part of a longer number: not a stand-alone nine-digit run
-    if zero == 0x30 and any(m.start() <= start < m.end() for m in _HASH_WORD.finditer(text)):
-        return  # inside a hash word (16+ lower-case hex with a letter, a whole word): the exception
+    if any(m.start() <= len(before) < m.end() for m in _UUID.finditer(text)):
+        return  # inside a UUID: left whole, as before
     masked = mask_bsns(text)
     assert digits not in masked, (text, masked)
     assert "******" + digits[-3:] in masked
 
 
-_HEX = st.text(alphabet="0123456789abcdef", min_size=1, max_size=64)
-
-
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     st.binary(max_size=64),
     st.sampled_from(["", "gemeld: ", "  ", "fout bij "]),
@@ -114,39 +116,51 @@ _HEX = st.text(alphabet="0123456789abcdef", min_size=1, max_size=64)
 )
 @example(b"", "", "")
 def test_ieb_own_references_print_unchanged(data: bytes, before: str, after: str) -> None:
-    """``bestand-<28 hex>`` (ieb/exchange/retours.py), outbox keys ``<OIN>:<24 hex>``, WS-Security ids
-    ``<kind>-<32 hex>`` and uuid4 references are shown as they are, in any line."""
+    """``bestand-<28 hex>`` (ieb/exchange/retours.py), WS-Security ids ``<kind>-<32 hex>`` and uuid4
+    references are shown as they are, in any line; the one exception (privacy wins): a reference
+    whose hex holds a stand-alone run of nine digits passing the 11-proef, of which exactly that
+    run is masked (0.45 % of bestand references; 15 % had a run of 8-10 digits masked before)."""
     digest = hashlib.sha256(data).hexdigest()
-    refs = [
-        "bestand-" + digest[:28],
-        "00000099000000000001:" + digest[:24],
-        "TS-" + digest[:32],
-        str(uuid.UUID(bytes=hashlib.md5(data).digest(), version=4)),
-    ]
-    for ref in refs:
-        assert mask_bsns(before + ref + after) == before + ref + after
+    for ref in ("bestand-" + digest[:28], "TS-" + digest[:32]):
+        line = before + ref + after
+        runs = [m for m in _VALID_RUN.finditer(ref) if bsn_is_valid(m.group(0))]
+        expected = ref
+        for m in reversed(runs):
+            expected = expected[: m.start()] + mask_bsn(m.group(0)) + expected[m.end() :]
+        assert mask_bsns(line) == before + expected + after
+    uid = str(uuid.UUID(bytes=hashlib.md5(data).digest(), version=4))
+    assert mask_bsns(before + uid + after) == before + uid + after
 
 
 def test_the_status_example_from_the_trial_prints_its_reference() -> None:
-    ref = "bestand-3f9a123456782bc0e7d1a4f5b6c7"  # nine digits in a row, passing the 11-proef
-    assert bsn_is_valid("123456782") and len(ref) == len("bestand-") + 28
-    assert mask_bsns(f"  {ref}: kapot.retour.xml: geen geldige retour") == (
-        f"  {ref}: kapot.retour.xml: geen geldige retour"
-    )
-    # the same nine digits anywhere else are a BSN
-    assert mask_bsns("bestand 123456782 kapot") == "bestand ******782 kapot"
-    assert mask_bsns("ab123456782cd") == "ab******782cd"  # hex letters, but no hash word
-    assert mask_bsns("BESTAND-3F9A123456782BC0E7D1A4F5B6C7") == "BESTAND-3F9A******782BC0E7D1A4F5B6C7"
+    ref = "bestand-3f9a123456789bc0e7d1a4f5b6c7"  # nine digits in a row, no 11-proef: no BSN
+    assert not bsn_is_valid("123456789") and len(ref) == len("bestand-") + 28
+    line = f"  {ref}: kapot.retour.xml: geen geldige retour"
+    assert mask_bsns(line) == line
+    # nine digits passing the 11-proef may be a BSN: masked, also there (privacy wins)
+    assert bsn_is_valid("123456782")
+    assert mask_bsns("bestand-3f9a123456782bc0e7d1a4f5b6c7") == "bestand-3f9a******782bc0e7d1a4f5b6c7"
+    # the same nine digits outside a reference word are masked as before (a typo of a BSN too)
+    assert mask_bsns("bestand 123456789 kapot") == "bestand ******789 kapot"
+    assert mask_bsns("ab123456789cd") == "ab******789cd"  # hex letters, but no reference word
+    assert mask_bsns("BESTAND-3F9A123456789BC0E7D1A4F5B6C7") == "BESTAND-3F9A******789BC0E7D1A4F5B6C7"
+    assert mask_bsns("x-bestand-3f9a123456789bc0e7d1a4f5b6c7") == "x-bestand-3f9a******789bc0e7d1a4f5b6c7"
+    # found by bench/fuzz_transport.py: a UUID with digits glued on is no UUID and no reference
+    glued = "'db9d6def-85e8-4610-93c0-997107a023409971'"
+    assert mask_bsns(glued) == "'db9d6def-85e8-4610-93c0-997107a******971'"
 
 
-@settings(max_examples=300, deadline=None)
-@given(_HEX)
-def test_a_hash_word_is_all_or_nothing(word: str) -> None:
-    """Inside a whole hash word nothing is masked; a shorter or all-digit word is masked as before."""
-    text = f"ref {word} ."
-    if _HASH_WORD.search(text):
-        assert mask_bsns(text) == text
-    else:
-        assert mask_bsns(text) == text.replace(
-            word, re.sub(r"(?<!\d)\d{8,10}(?!\d)", lambda m: mask_bsn(m.group(0)), word)
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789abcdef", min_size=1, max_size=40), st.sampled_from(["bestand-", "", "x"]))
+def test_in_a_reference_word_only_a_run_that_can_be_a_bsn_is_masked(word: str, prefix: str) -> None:
+    text = f"ref {prefix}{word} ."
+    plain = re.sub(r"(?<!\d)\d{8,10}(?!\d)", lambda m: mask_bsn(m.group(0)), text)
+    if _REF_WORD.search(text):
+        only_valid = re.sub(
+            r"(?<!\d)\d{8,10}(?!\d)",
+            lambda m: mask_bsn(m.group(0)) if bsn_is_valid(m.group(0)) else m.group(0),
+            text,
         )
+        assert mask_bsns(text) == only_valid
+    else:
+        assert mask_bsns(text) == plain
