@@ -461,7 +461,7 @@ def retour_command(
     """Verwerk retouren in het grootboek; een onleesbare retour houdt de rest niet tegen.
 
     Exitcode 0: alles verwerkt (ook dubbel ontvangen); 1: minstens één bestand niet verwerkt
-    (bewaard voor --retry-failed); 2: verkeerd gebruik; 130: onderbroken (Ctrl-C): wat al verwerkt
+    (bewaard voor --retry-failed) of een REF van --drop-failed niet weggehaald; 2: verkeerd gebruik; 130: onderbroken (Ctrl-C): wat al verwerkt
     is blijft, dezelfde opdracht opnieuw meldt dat als dubbel en verwerkt de rest.
     """
     from ieb.cli._retour_core import run

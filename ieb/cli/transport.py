@@ -44,7 +44,7 @@ def _tls(cert: Path, key: Path, ca: Path, crl: tuple[Path, ...] = ()) -> TlsFile
 
 
 def _warn_own_certificate(files: TlsFiles) -> None:
-    """At the start of ``ieb serve`` / ``ieb simulate serve``: one warning line (stderr) per problem
+    """At the start of ``ieb serve`` / ``ieb simulate serve`` / ``ieb receive``: one warning line (stderr) per problem
     of our OWN certificate chain (``files.cert``, with the root from ``files.ca``): expired, not yet
     valid, or revoked by the configured CRLs (:func:`ieb.transport.revocation.own_chain_problems`:
     subject, serial number, CRL file). The command keeps serving: the peers decide. Files that
@@ -623,6 +623,7 @@ def receive_command(
         )
         fail(in_use or str(exc), code=2)
     typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)
+    _warn_own_certificate(ex.tls_files())
     _serve_until_interrupted(server.stop, "ontvanger", server.url)
     ex.close()
 

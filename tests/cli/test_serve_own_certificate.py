@@ -79,6 +79,24 @@ def test_ieb_simulate_serve_warns_about_its_revoked_certificate_and_serves(
     )
 
 
+def test_ieb_receive_warns_about_its_revoked_certificate_and_serves(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[str] = []
+
+    def until_interrupted(stop: Any, name: str, url: str) -> None:
+        served.append(url)
+        stop()
+
+    monkeypatch.setattr("ieb.cli.transport._serve_until_interrupted", until_interrupted)
+    assert runner.invoke(app, ["certs", "--crl", "pki", "--revoke", "0363"]).exit_code == 0
+    result = runner.invoke(app, ["receive"])
+    assert result.exit_code == 0, result.output
+    assert len(served) == 1
+    (line,) = [x for x in result.output.splitlines() if x.startswith("waarschuwing:")]
+    assert f"serienummer {_serial(folder, '0363')}" in line and "is ingetrokken" in line
+
+
 def test_an_expired_or_not_yet_valid_own_certificate_is_named(tmp_path: Path) -> None:
     pki = create_test_pki(tmp_path / "pki", ["0363"])
     leaf = pki.party("0363").certificate()
