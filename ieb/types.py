@@ -47,10 +47,48 @@ def mask_bsn(value: object) -> str:
 
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-# A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs are left alone.
-# ``\d`` is any decimal digit of Unicode (category Nd: also Arabic-Indic ``٣``, fullwidth ``３``,
-# Devanagari ``३``...): ``int()`` and many programs read those as a BSN too, so they are masked alike.
+# A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs are left alone, and
+# in a reference word only a run that can be a BSN is masked (:func:`_in_reference`). ``\d`` is any
+# decimal digit of Unicode (category Nd: also Arabic-Indic ``٣``, fullwidth ``３``, Devanagari
+# ``३``...): ``int()`` and many programs read those as a BSN too, so they are masked alike.
 _BSN_LIKE = re.compile(rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<!\d)(?P<bsn>\d{{8,10}})(?!\d)")
+_HEX = frozenset("0123456789abcdef")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c in "_-"
+
+
+def _in_reference(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` (a run of ASCII digits) lies in the hex part of a reference word
+    as ieb writes them: ASCII letters, ``-`` and 16 or more lower-case hex characters, with no
+    letter, digit, ``_`` or ``-`` of any script on either side (``bestand-<28 hex>`` of a kept
+    retour file, WS-Security ids ``<kind>-<32 hex>``). Only called for a run the regex found (rare),
+    so other text pays nothing for it."""
+    i, j, n = start, end, len(text)
+    while i > 0 and text[i - 1] in _HEX:
+        i -= 1
+    while j < n and text[j] in _HEX:
+        j += 1
+    if j - i < 16 or (j < n and _word_char(text[j])) or i == 0 or text[i - 1] != "-":
+        return False
+    k = i - 1
+    while k > 0 and text[k - 1] in _LETTERS:
+        k -= 1
+    return k < i - 1 and not (k > 0 and _word_char(text[k - 1]))
+
+
+def _masked(m: re.Match[str]) -> str:
+    """What :func:`mask_bsns` writes for a match of :data:`_BSN_LIKE`: a UUID as it is; a run in a
+    reference word (:func:`_in_reference`) as it is unless it is nine digits passing the 11-proef
+    (it may be a BSN: privacy wins); any other run masked (a typo of a BSN too)."""
+    bsn = m.group("bsn")
+    if bsn is None:
+        return m.group(0)
+    if bsn.isascii() and _in_reference(m.string, m.start(), m.end()) and not bsn_is_valid(bsn):
+        return bsn
+    return mask_bsn(bsn)
 
 
 #: a run :data:`_BSN_LIKE` would mask, ignoring its UUID exception: without one, nothing is masked
@@ -61,13 +99,16 @@ _CANDIDATE_ASCII = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
 
 def mask_bsns(text: str) -> str:
     """``text`` with every stand-alone run of 8-10 decimal digits (any script: Unicode category Nd)
-    masked by :func:`mask_bsn`; a UUID (ASCII hex) is left as it is.
+    masked by :func:`mask_bsn`. Two exceptions: a UUID is left as it is, and in a reference word as
+    ieb writes them (``bestand-<28 hex>``: :func:`_in_reference`) only a run of nine digits that
+    passes the 11-proef is masked (every BSN does), so ieb's references print whole unless their
+    hex happens to hold such a run.
 
     For log lines, error messages and anything else that may quote a BSN."""
     candidate = _CANDIDATE_ASCII if text.isascii() else _CANDIDATE
     if candidate.search(text) is None:  # no run to mask (the usual case): one quick scan
         return text
-    return _BSN_LIKE.sub(lambda m: m.group(0) if m.group("uuid") else mask_bsn(m.group("bsn")), text)
+    return _BSN_LIKE.sub(_masked, text)
 
 
 def bsn_is_valid(value: str) -> bool:

@@ -11,7 +11,8 @@ as before, so every usage error keeps typer's text.
 
 Output (the clerk's words, :data:`OUTCOME_WORDS`): one line per retour on stdout, written per chunk
 as soon as the chunk is committed (500 files, one transaction: Ctrl-C loses no report of what was
-applied), the files that could not be processed on stderr, then one summary line::
+applied), the files that could not be processed on stderr, then one summary line (and, when a file
+was not processed, :data:`KEPT_NOTE` on stderr)::
 
     retour-1.xml: <retour> op 0363/B1/2026-06-01: geaccepteerd [-]
     3 retour(en): 2 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, 1 dubbel, 0 niet verwerkt
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ieb.exchange.retours import ChunkReport
     from ieb.ledger.retour import RetourOutcome
 
-__all__ = ["OUTCOME_WORDS", "check_files", "main_fast", "parse_args", "run"]
+__all__ = ["DROP_NOTE", "KEPT_NOTE", "OUTCOME_WORDS", "check_files", "main_fast", "parse_args", "run"]
 
 #: the outcomes of a heenbericht in the clerk's words (the JSON keys of ``ieb status`` stay English)
 OUTCOME_WORDS = (
@@ -56,6 +57,17 @@ _WORDS = dict(OUTCOME_WORDS)
 _RETOUR_OUTCOMES = ("accepted", "rejected", "technical", "not_assessed")
 #: an inbox entry's status after ``--retry-failed`` (``processed`` / ``failed``), as the run's other lines say it
 _RETRY_WORDS = {"processed": "verwerkt", "failed": "niet verwerkt"}
+#: after the summary of a run in which a file was not processed: which failures --retry-failed picks up
+KEPT_NOTE = (
+    "een niet verwerkte retour die gelezen kon worden is bewaard: later opnieuw met "
+    "`ieb retour --retry-failed`; een bestand dat niet te lezen is of groter dan 25 MB wordt "
+    "niet bewaard: los dat op en geef het opnieuw op"
+)
+#: after ``--retry-failed`` when an entry failed again: how to stop retrying one that never succeeds
+DROP_NOTE = (
+    "een retour die nooit kan slagen (kapotte XML, een ander bestand): haal hem weg met "
+    "`ieb retour --drop-failed REFERENTIENUMMER` (het weghalen wordt gemeld en in het auditlog gezet)"
+)
 _INTERRUPTED = (
     "onderbroken: de retouren die al verwerkt waren blijven verwerkt, de rest niet; "
     "geef dezelfde opdracht opnieuw (al verwerkte retouren worden dan als dubbel gemeld)"
@@ -234,12 +246,6 @@ class _Report:
             sys.stdout.flush()
         for name, reason in failed:
             _err(mask_bsns(f"{shown_path(name)}: niet verwerkt: {reason}"))
-        if failed and not self.failed:  # once per run: which of them --retry-failed can pick up
-            _err(
-                "een niet verwerkte retour die gelezen kon worden is bewaard: later opnieuw met "
-                "`ieb retour --retry-failed`; een bestand dat niet te lezen is of groter dan 25 MB wordt "
-                "niet bewaard: los dat op en geef het opnieuw op"
-            )
         self.failed += len(failed)
 
     @property
@@ -255,31 +261,46 @@ class _Report:
         )
 
     def write_summary(self) -> None:
+        """The summary line on stdout and, when a file was not processed, :data:`KEPT_NOTE` on stderr
+        (once per run, at the end: not between the lines of the chunks)."""
         with _whole():
             sys.stdout.write(self.summary() + "\n")
             sys.stdout.flush()
+            if self.failed:
+                _err(KEPT_NOTE)
 
 
 def run(
-    files: Sequence[str], *, retry_failed: bool = False, config: Path | None = None, db: str | None = None
+    files: Sequence[str],
+    *,
+    retry_failed: bool = False,
+    config: Path | None = None,
+    db: str | None = None,
+    drop_failed: Sequence[str] = (),
 ) -> int:
     """Run ``ieb retour`` with these options (``files`` as given on the command line) and return its
-    exit code. Raises :class:`Usage` for wrong use or configuration (before any retour is read)."""
+    exit code. Raises :class:`Usage` for wrong use or configuration (before any retour is read).
+    ``drop_failed``: referentienummers of failed inbox entries to take out first (one line each on
+    stdout; exit 1 when one of them was not dropped)."""
     from ieb.errors import IebError
 
-    if not files and not retry_failed:
-        raise Usage("geef retourbestanden of --retry-failed", "BESTANDEN")
+    if not files and not retry_failed and not drop_failed:
+        raise Usage("geef retourbestanden, --retry-failed of --drop-failed", "BESTANDEN")
     paths = [Path(f) for f in files]
     check_files(paths, "BESTANDEN")
     ex: Exchange | _OnDatabase
-    if db is not None and not retry_failed and _unconfigured(config):
+    if db is not None and not retry_failed and not drop_failed and _unconfigured(config):
         ex = _OnDatabase(_database_url(db))
     else:
         # no ieb.toml, --db or IEB_*: refused, as ieb plan does, instead of a new ./ieb.sqlite that
         # keeps the failed retours where nobody looks
-        ex = open_exchange(config, db, must_exist=retry_failed and not files, needs="database")
+        ex = open_exchange(
+            config, db, must_exist=(retry_failed or bool(drop_failed)) and not files, needs="database"
+        )
     failures = 0
     try:
+        if drop_failed and not isinstance(ex, _OnDatabase):
+            failures += _drop(ex, drop_failed)
         if paths:
             # Ctrl-C while retours are applied takes effect after the chunk under way is committed
             # AND its lines are written: between the commit and the lines it would lose the report of
@@ -313,6 +334,8 @@ def run(
 
                 ex.retry_failed_retours(on_each=write_line)
             failures += replayed.count("failed")
+            if "failed" in replayed:  # once, at the end: the way out for a retour that never succeeds
+                _err(DROP_NOTE)
     except IebError as exc:
         from ieb.types import mask_bsns
 
@@ -326,6 +349,20 @@ def run(
     finally:
         ex.close()
     return 1 if failures else 0
+
+
+def _drop(ex: Exchange, refs: Sequence[str]) -> int:
+    """``--drop-failed REF...``: take those failed inbox entries out (audited), one line per
+    referentienummer on stdout; returns how many were NOT dropped."""
+    from ieb.types import mask_bsns
+
+    missed = 0
+    for ref, dropped, what in ex.drop_failed_retours(refs):
+        line = f"{ref}: weggehaald (was: {what})" if dropped else f"{ref}: niet weggehaald: {what}"
+        sys.stdout.write(mask_bsns(line.replace("\n", " ")) + "\n")
+        missed += not dropped
+    sys.stdout.flush()
+    return missed
 
 
 def _unconfigured(config: Path | None) -> bool:

@@ -495,6 +495,8 @@ def junit(results: list[dict[str, Any]]) -> str:
     """The results as one JUnit XML suite (a testcase per file, a failure per invalid file)."""
     from xml.sax.saxutils import escape, quoteattr  # (imports urllib: only for this output)
 
+    from ieb.conformance.junit import classname as junit_classname  # (only for this output)
+
     failures = sum(1 for r in results if not r["valid"])
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -503,7 +505,7 @@ def junit(results: list[dict[str, Any]]) -> str:
     ]
     for r in results:
         name = quoteattr(shown_path(r["path"]))
-        classname = quoteattr(f"{r['release'] or 'onbekend'}.{r['bericht'] or 'onbekend'}")
+        classname = quoteattr(junit_classname(r["release"] or "onbekend", r["bericht"] or "onbekend"))
         if r["valid"]:
             lines.append(f"    <testcase name={name} classname={classname}/>")
             continue

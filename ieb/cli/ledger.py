@@ -447,23 +447,37 @@ def retour_command(
     ] = False,
     config: ConfigOption = None,
     db: DbOption = None,
+    drop_failed: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--drop-failed",
+            metavar="REF",
+            help="Een mislukte retour (referentienummer uit ieb status) voorgoed uit de inbox halen; "
+            "herhaalbaar. Wordt gemeld en in het auditlog gezet.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Verwerk retouren in het grootboek; een onleesbare retour houdt de rest niet tegen.
 
     Exitcode 0: alles verwerkt (ook dubbel ontvangen); 1: minstens één bestand niet verwerkt
-    (bewaard voor --retry-failed); 2: verkeerd gebruik; 130: onderbroken (Ctrl-C): wat al verwerkt
+    (bewaard voor --retry-failed) of een REF van --drop-failed niet weggehaald; 2: verkeerd gebruik; 130: onderbroken (Ctrl-C): wat al verwerkt
     is blijft, dezelfde opdracht opnieuw meldt dat als dubbel en verwerkt de rest.
     """
     from ieb.cli._retour_core import run
     from ieb.cli._validate_core import Usage
 
-    if not files and not retry_failed:
-        raise typer.BadParameter("geef retourbestanden of --retry-failed", param_hint="BESTANDEN")
+    if not files and not retry_failed and not drop_failed:
+        raise typer.BadParameter(
+            "geef retourbestanden, --retry-failed of --drop-failed", param_hint="BESTANDEN"
+        )
     # issue 22: the body is ieb.cli._retour_core.run, which a plain `ieb retour BESTANDEN` runs without
     # typer (the same output and exit code); BESTANDEN are read as text (typer builds a pydantic
     # TypeAdapter per Path argument, 0.2 ms per file)
     try:
-        code = run(files or [], retry_failed=retry_failed, config=config, db=db)
+        code = run(
+            files or [], retry_failed=retry_failed, config=config, db=db, drop_failed=drop_failed or ()
+        )
     except Usage as exc:
         raise usage_error(exc.message, exc.option) from None
     if code:
@@ -774,7 +788,10 @@ def logboek_command(
 _EXAMPLES = {
     "plan": "Voorbeeld:\n\n  ieb plan gewenst.csv\n  ieb plan gewenst.csv --queue\n  ieb plan gewenst.csv --queue --partial   # exitcode 3: regels geweigerd\n  ieb plan gewenst.csv --out berichten/\n",
     "queue": "Voorbeeld:\n\n  ieb queue berichten/*.xml\n",
-    "retour": "Voorbeeld:\n\n  ieb retour retouren/*.xml\n  ieb retour --retry-failed\n",
+    "retour": (
+        "Voorbeeld:\n\n  ieb retour retouren/*.xml\n  ieb retour --retry-failed\n"
+        "  ieb retour --drop-failed bestand-0a1b2c...   # een retour die nooit kan slagen\n"
+    ),
     "status": "Voorbeeld:\n\n  ieb status\n  ieb status --detail\n  ieb status --format json --gemeente 0363\n",
     "requeue": "Voorbeeld:\n\n  ieb requeue --dead\n",
     "report": "Voorbeeld:\n\n  ieb report --out rapport-2026-12.html\n",

@@ -43,6 +43,38 @@ def _tls(cert: Path, key: Path, ca: Path, crl: tuple[Path, ...] = ()) -> TlsFile
     return TlsFiles(cert=cert, key=key, ca=ca, crl=crl)
 
 
+def _warn_own_certificate(files: TlsFiles) -> None:
+    """At the start of ``ieb serve`` / ``ieb simulate serve`` / ``ieb receive``: one warning line (stderr) per problem
+    of our OWN certificate chain (``files.cert``, with the root from ``files.ca``): expired, not yet
+    valid, or revoked by the configured CRLs (:func:`ieb.transport.revocation.own_chain_problems`:
+    subject, serial number, CRL file). The command keeps serving: the peers decide. Files that
+    cannot be read are not this check's business (the server refuses them with its own error)."""
+    import datetime as dt
+
+    from ieb.errors import IebError
+    from ieb.transport.pki import load_certificates
+    from ieb.transport.revocation import own_chain_problems
+    from ieb.transport.tls import check_crls
+
+    try:
+        chain = load_certificates(files.cert)
+        if not chain:
+            return
+        roots = [c for c in load_certificates(files.ca) if c.subject == chain[-1].issuer]
+        if chain[-1].issuer != chain[-1].subject and roots:
+            chain.append(roots[0])
+        problems = own_chain_problems(chain, check_crls(files), dt.datetime.now(dt.UTC))
+    except (IebError, OSError, ValueError):
+        return
+    crl = ", ".join(str(p) for p in files.crl_sources) or "geen CRL ingesteld"
+    for problem in problems:
+        typer.echo(
+            f"waarschuwing: eigen {problem} ({files.cert}; CRL: {crl}); de dienst start toch, maar de "
+            "andere partij weigert dit certificaat: vervang het",
+            err=True,
+        )
+
+
 # ------------------------------------------------------------------------------------------ init
 
 
@@ -504,6 +536,7 @@ def serve_command(
         ex.config.clock = parse_today(vandaag, "--vandaag")
     try:
         preflight(ex)  # config, certificates and the port, before a banner or a database
+        _warn_own_certificate(ex.tls_files())
         service = Service(ex)
         typer.echo(
             f"ieb serve: ontvanger op https://{ex.config.receiver.host}:{ex.config.receiver.port}, "
@@ -590,6 +623,7 @@ def receive_command(
         )
         fail(in_use or str(exc), code=2)
     typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)
+    _warn_own_certificate(ex.tls_files())
     _serve_until_interrupted(server.stop, "ontvanger", server.url)
     ex.close()
 
@@ -775,6 +809,7 @@ def simulate_serve_command(
             "--port, of port in simulator.toml (en dan ggk.endpoint in ieb.toml)",
         )
         fail(in_use or str(exc), code=2)
+    _warn_own_certificate(_tls(cert_p, key_p, ca_p, tuple(sim.resolve(p) or p for p in sim.crl)))
     if clock is not None:
         typer.echo(
             f"OEFENKLOK: het CAK rekent met vandaag = {clock.isoformat()} (niet de echte datum)", err=True

@@ -114,7 +114,7 @@ def validate_conformance(
     (0 all right, 1 findings, 2 wrong use or no verdict from the DVS). ``dvs``: a
     :class:`ieb.conformance.dvs.DvsClient` whose findings are merged into each rapport."""
     from ieb.conformance.dvs import DvsError, merge
-    from ieb.conformance.junit import Case, junit_xml
+    from ieb.conformance.junit import Case, classname, junit_xml
     from ieb.conformance.rapport import rapport_bytes
     from ieb.conformance.retourcheck import check_pair, pair_files
     from ieb.conformance.verdict import check_bytes
@@ -206,7 +206,7 @@ def validate_conformance(
         cases = [
             Case(
                 name=str(p),
-                classname=f"retour.{r.bericht or 'onbekend'}",
+                classname=classname("retour", r.bericht or "onbekend"),
                 failure=", ".join(i.code for i in r.issues) if r.issues else None,
                 details="\n".join(f"{i.code} {i.location or ''}: {mask_bsns(i.message)}" for i in r.issues),
             )

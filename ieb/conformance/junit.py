@@ -1,5 +1,10 @@
 """A small JUnit XML writer (the format CI systems read): one testcase per check, a failure with
-the reason when it did not pass. Built with lxml, so names and texts are always escaped."""
+the reason when it did not pass. Built with lxml, so names and texts are always escaped.
+
+Classnames: CI tools (Jenkins, GitLab, Azure DevOps) read the dots of a ``classname`` as package
+separators, so ``ieb-1.0.WMO401`` showed up as class ``WMO401`` in package ``ieb-1`` > ``0``.
+:func:`classname` makes one without dots (``ieb-1_0/WMO401``); every JUnit output of ieb builds
+its classnames with it, and :func:`junit_xml` passes any other through it too."""
 
 from __future__ import annotations
 
@@ -8,7 +13,14 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-__all__ = ["Case", "junit_xml"]
+__all__ = ["Case", "classname", "junit_xml"]
+
+
+def classname(*parts: str) -> str:
+    """A JUnit ``classname`` CI tools show as one name: the ``parts`` joined by ``/``, every ``.``
+    replaced by ``_`` (``classname("ieb-1.0", "WMO401") == "ieb-1_0/WMO401"``). The same parts
+    always give the same name (stable across runs, for CI history)."""
+    return "/".join(parts).replace(".", "_")
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,9 @@ def junit_xml(suite: str, cases: Sequence[Case]) -> bytes:
         time=total,
     )
     for c in cases:
-        tc = etree.SubElement(ts, "testcase", name=c.name, classname=c.classname, time=f"{c.seconds:.3f}")
+        tc = etree.SubElement(
+            ts, "testcase", name=c.name, classname=classname(c.classname), time=f"{c.seconds:.3f}"
+        )
         if c.failure is not None:
             f = etree.SubElement(tc, "failure", message=c.failure, type="ieb")
             f.text = c.details or c.failure

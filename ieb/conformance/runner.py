@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from ieb.conformance.harness import HarnessError, SimulatorHarness
-from ieb.conformance.junit import Case, junit_xml
+from ieb.conformance.junit import Case, classname, junit_xml
 from ieb.conformance.scenarios import Scenario, Sent, Step, catalogue
 from ieb.errors import IebError
 from ieb.types import mask_bsns
@@ -534,7 +534,7 @@ def format_results(results: Sequence[ScenarioResult], fmt: str, target: str) -> 
         cases = [
             Case(
                 name=r.name,
-                classname="ieb.conformance",
+                classname=classname("ieb", "conformance"),
                 failure=None if r.passed or r.skipped else (r.reason or "mislukt"),
                 details="\n".join([r.title, *r.log, *([r.reason] if r.reason else [])]),
                 seconds=r.seconds,

@@ -39,7 +39,7 @@ from ieb.codec import from_xml
 from ieb.errors import ConfigurationError, IebError
 from ieb.exchange.errors import ExchangeError
 from ieb.exchange.fo01 import reopen_technical
-from ieb.exchange.retours import ChunkReport, Replayed, Retours
+from ieb.exchange.retours import ChunkReport, Dropped, Replayed, Retours
 from ieb.ledger.convert import converted
 from ieb.ledger.history import Delivery, check_history
 from ieb.ledger.retour import RetourOutcome
@@ -774,6 +774,11 @@ class Exchange:
         (referentienummer, new status, reason when it failed again); ``on_each`` gets each as
         soon as it is marked (see :meth:`ieb.exchange.retours.Retours.replay`)."""
         return self.retours.replay(("failed",), today=today, on_each=on_each)
+
+    def drop_failed_retours(self, referentienummers: Sequence[str]) -> list[Dropped]:
+        """Take these ``failed`` inbox entries out for good, audited: (referentienummer, dropped?,
+        reason or why not) per entry (see :meth:`ieb.exchange.retours.Retours.drop_failed`)."""
+        return self.retours.drop_failed(referentienummers)
 
     def requeue(
         self, referentienummers: Sequence[str] = (), *, dead: bool = False, failed: bool = False

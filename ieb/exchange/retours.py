@@ -35,12 +35,14 @@ if TYPE_CHECKING:  # the envelope and transport parts are imported where used: `
     from ieb.ggk import Envelope
     from ieb.transport.server import InboxEntry
 
-__all__ = ["FILE_BERICHTCODE", "ChunkReport", "Replayed", "Retours"]
+__all__ = ["FILE_BERICHTCODE", "ChunkReport", "Dropped", "Replayed", "Retours"]
 
 #: the inbox berichtcode of a retour that came as a file (``ieb retour FILE``), not as a Du01
 FILE_BERICHTCODE = "bestand"
 #: (referentienummer, new status, the reason when it failed again)
 Replayed = tuple[str, str, str | None]
+#: (referentienummer, True when it was dropped, what it was: its reason / why it was not dropped)
+Dropped = tuple[str, bool, str]
 #: ``on_chunk(outcomes, failures)`` of :meth:`Retours.process_files`: one chunk's part of its result
 ChunkReport = Callable[[list[RetourOutcome], list[tuple[str, str]]], None]
 
@@ -233,4 +235,49 @@ class Retours:
                 out.append((row.referentienummer, status, error))
                 if on_each is not None:
                     on_each(out[-1])
+        return out
+
+    def drop_failed(self, referentienummers: Sequence[str]) -> list[Dropped]:
+        """Take these ``failed`` inbox entries out of the inbox for good (``ieb retour --drop-failed``):
+        a retour that can never be applied (broken XML, a foreign file) is otherwise tried again by
+        every ``--retry-failed``. Each entry is deleted only while it is still ``failed`` (guarded
+        in the DELETE, so a replay under way is not overtaken) and the deletion is audited in the
+        same transaction (direction ``in``, outcome ``dropped``, its berichtcode, and as detail its
+        reason, size and SHA-256, so what was dropped can be told later). Returns per referentienummer
+        in the given order (each once): ``(ref, True, its masked reason)``, or ``(ref, False, why
+        not)`` when there is no such entry or it is not ``failed`` (nothing changed then)."""
+        from ieb.transport.audit import AuditTrail
+
+        engine = self._engine()
+        audit = AuditTrail(engine)
+        out: list[Dropped] = []
+        for ref in dict.fromkeys(referentienummers):
+            with engine.begin() as conn:
+                row = conn.execute(sa.select(inbox).where(inbox.c.referentienummer == ref)).first()
+                if row is None:
+                    out.append((ref, False, "staat niet in de inbox"))
+                    continue
+                if row.status != "failed":
+                    out.append((ref, False, f"is niet mislukt (status {row.status})"))
+                    continue
+                gone = conn.execute(
+                    sa.delete(inbox).where(inbox.c.id == row.id, inbox.c.status == "failed")
+                ).rowcount
+                if not gone:  # marked by a replay in between
+                    out.append((ref, False, "is net door een andere opdracht verwerkt"))
+                    continue
+                data = bytes(row.envelope or b"")
+                reason = mask_bsns(row.error or "")
+                audit.record(
+                    "in",
+                    row.berichtcode or FILE_BERICHTCODE,
+                    referentienummer=ref,
+                    cross_ref_nummer=row.cross_ref_nummer,
+                    functie=row.functie,
+                    outcome="dropped",
+                    detail=f"weggehaald (ieb retour --drop-failed): {reason}; {len(data)} bytes, "
+                    f"sha256 {hashlib.sha256(data).hexdigest()}",
+                    conn=conn,
+                )
+            out.append((ref, True, reason))
         return out

@@ -689,7 +689,7 @@ def _apply_one(
     row = rows.get(retour.key)
     if row is None or row.bericht != retour.answers:
         raise UnknownRetourError(
-            f"{name}: {retour.bericht} op een onbekend heenbericht ({_key_text(retour)}); niets verwerkt",
+            f"{name}: {retour.bericht} op een onbekend heenbericht ({_key_text(retour)}); deze retour is niet toegepast",
             location=name,
         )
     if retour.client is not None:
@@ -698,7 +698,7 @@ def _apply_one(
             raise RetourInputError(
                 f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
                 f"{nummer}, het heenbericht ({_key_text(retour)}) Bsn {mask_bsn(row.bsn)} / "
-                f"{row.eb_start_nummer}; niets verwerkt",
+                f"{row.eb_start_nummer}; deze retour is niet toegepast",
                 location=name,
             )
     outcome, codes = _outcome(retour.codes)
@@ -720,7 +720,7 @@ def _apply_one(
         if not same:
             raise DuplicateRetourError(
                 f"{name}: het heenbericht ({_key_text(retour)}) heeft al een andere retour "
-                f"(IdentificatieRetour {previous_id}); niets verwerkt",
+                f"(IdentificatieRetour {previous_id}); deze retour is niet toegepast",
                 location=name,
             )
         dup = RetourOutcome(

@@ -504,7 +504,7 @@ class GgkClient:
         with _Deadline(total) as deadline:
             try:
                 session = self.session
-                prepared = self._prepare(operation, data)
+                prepared = self._prepare(session, operation, data)  # the session read once (threads)
                 settings = (
                     session.merge_environment_settings(self.endpoint, {}, True, None, None)
                     if session.trust_env
@@ -563,7 +563,7 @@ class GgkClient:
         seconds = time.perf_counter() - started
         return self._answer(ref, signature_value, response, seconds)
 
-    def _prepare(self, operation: str, data: bytes) -> requests.PreparedRequest:
+    def _prepare(self, session: requests.Session, operation: str, data: bytes) -> requests.PreparedRequest:
         """The POST of ``data`` as ``session.post`` would prepare it (the session's headers, then
         ours, Content-Length last; method, URL, hooks, auth), without preparing the same URL and
         headers again for every send (that cost about a third of requests' CPU per call, issue
@@ -573,8 +573,9 @@ class GgkClient:
         :attr:`endpoint` and the session's headers, compared per send) and nothing in the session
         is computed per request: cookies, auth (an auth object may make a new value per request),
         query parameters, hooks, or ``~/.netrc`` for a session that trusts the environment. Such a
-        session gets the full preparation for every send, as ``session.post`` did."""
-        session = self.session
+        session gets the full preparation for every send, as ``session.post`` did. ``session``: the
+        one :meth:`send` read and sends with (read once: a session swapped meanwhile by another
+        thread never mixes with it)."""
         if (
             session.cookies
             or session.auth

@@ -48,12 +48,15 @@ __all__ = [
     "ChainStamp",
     "CrlError",
     "CrlSet",
+    "FileStamp",
     "LoadedCrl",
     "check_chain",
     "crl_files",
+    "file_stamp",
     "install",
     "installed",
     "load_crls",
+    "own_chain_problems",
     "stamp_current",
 ]
 
@@ -102,13 +105,25 @@ def _issuer_key(cert: x509.Certificate) -> tuple[bytes, bytes]:
     return cert.subject.public_bytes(), spki
 
 
+#: one version of a CRL file: (path, st_dev, st_ino, st_mtime_ns, st_size). The device and inode
+#: tell a file replaced by rename (cron's ``curl -o tmp && mv tmp crl.pem``) even when the new one
+#: has the same size and mtime (within one tick of the file system's clock).
+FileStamp = tuple[str, int, int, int, int]
+
+
+def file_stamp(path: Path) -> FileStamp:
+    """The :data:`FileStamp` of ``path`` now (``os.stat``, following links); raises OSError."""
+    st = path.stat()
+    return (str(path), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 @dataclass(frozen=True)
 class CrlSet:
     """The CRLs read from the configured files, each checked (see :func:`load_crls`)."""
 
     crls: tuple[LoadedCrl, ...]
-    #: (path, mtime_ns, size) of every file read: a change means the set must be read again
-    stamp: tuple[tuple[str, int, int], ...]
+    #: the :func:`file_stamp` of every file read: a change means the set must be read again
+    stamp: tuple[FileStamp, ...]
 
     def pem(self) -> bytes:
         """Every CRL as PEM, for :meth:`ssl.SSLContext.load_verify_locations`."""
@@ -201,10 +216,9 @@ def load_crls(
     now = at or _dt.datetime.now(_dt.UTC)
     cas = [c for c in trusted if _is_ca(c)]
     loaded: list[LoadedCrl] = []
-    stamp: list[tuple[str, int, int]] = []
+    stamp: list[FileStamp] = []
     for path in crl_files(sources):
-        st = path.stat()
-        stamp.append((str(path), st.st_mtime_ns, st.st_size))
+        stamp.append(file_stamp(path))
         for crl in _read(path):
             loaded.append(_check(path, crl, cas, now))
     return CrlSet(tuple(loaded), tuple(stamp))
@@ -354,6 +368,17 @@ def check_chain(
         if not _installed:
             return ChainStamp(generation, None)
         table = dict(_installed)
+    return ChainStamp(generation, _check_against(table, chain, now, error))
+
+
+def _check_against(
+    table: dict[tuple[bytes, bytes], LoadedCrl],
+    chain: Sequence[x509.Certificate],
+    now: _dt.datetime,
+    error: Callable[[str], Exception],
+) -> _dt.datetime | None:
+    """:func:`check_chain` with the CRLs of ``table`` (per CA key): raises ``error(message)``,
+    returns the earliest nextUpdate of the CRLs consulted (None: none)."""
     valid_until: _dt.datetime | None = None
     for i, cert in enumerate(chain):
         issuer = chain[i + 1] if i + 1 < len(chain) else cert
@@ -377,4 +402,33 @@ def check_chain(
             )
         if valid_until is None or crl.next_update < valid_until:
             valid_until = crl.next_update
-    return ChainStamp(generation, valid_until)
+    return valid_until
+
+
+def own_chain_problems(
+    chain: Sequence[x509.Certificate], crls: CrlSet | None, now: _dt.datetime
+) -> list[str]:
+    """What is wrong with our OWN certificate chain (leaf first, root last when known) at ``now``,
+    one Dutch line per problem, empty when nothing is: a certificate expired or not yet valid
+    (naming its subject, BSNs masked, and serial number), and the first certificate revoked by
+    ``crls`` (the CRLs the process was configured with; the check of :func:`check_chain`, naming
+    subject, serial number and CRL file). For a start-up warning of ``ieb serve`` / ``ieb simulate
+    serve``: peers refuse such a certificate, but serving goes on (the peers decide)."""
+    out: list[str] = []
+    for cert in chain:
+        what = f"certificaat {_name(cert.subject)} (serienummer {cert.serial_number:x})"
+        if cert.not_valid_after_utc <= now:
+            out.append(f"{what} is verlopen sinds {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
+        elif cert.not_valid_before_utc > now:
+            out.append(f"{what} is pas geldig vanaf {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC")
+    if crls is not None:
+        table: dict[tuple[bytes, bytes], LoadedCrl] = {}
+        for c in crls.crls:  # per CA the newest, as install() keeps them
+            key = _issuer_key(c.issuer)
+            if key not in table or c.this_update >= table[key].this_update:
+                table[key] = c
+        try:
+            _check_against(table, chain, now, CertificateRevokedError)
+        except CertificateRevokedError as exc:
+            out.append(str(exc))
+    return out

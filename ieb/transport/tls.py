@@ -190,19 +190,15 @@ class _CrlWatch:
         self.context: ssl.SSLContext | None = None  # None: the watching context itself
         self.checked = time.monotonic()
         self.warned_expiry = False
-        self.refused: tuple[tuple[str, int, int], ...] | None = None  # files that failed the checks
+        self.refused: tuple[revocation.FileStamp, ...] | None = None  # files that failed the checks
         self.lock = threading.Lock()
         # the WS-Security check consults the installed CRLs on every signed message, also on a
         # keep-alive connection that never wraps a new socket: it polls the files too
         revocation.watch(self.poll)
 
-    def _stamp(self) -> tuple[tuple[str, int, int], ...] | None:
+    def _stamp(self) -> tuple[revocation.FileStamp, ...] | None:
         try:
-            out = []
-            for path in revocation.crl_files(self.files.crl_sources):
-                st = path.stat()
-                out.append((str(path), st.st_mtime_ns, st.st_size))
-            return tuple(out)
+            return tuple(revocation.file_stamp(path) for path in revocation.crl_files(self.files.crl_sources))
         except (revocation.CrlError, OSError):
             return None  # a folder being rewritten: read it again at the next look
 

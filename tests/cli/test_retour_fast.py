@@ -60,7 +60,19 @@ def _command_lines(draw: st.DrawFn) -> list[str]:
             args.append(
                 draw(
                     st.sampled_from(
-                        ["--", "--help", "-h", "--retry-failed", "--db", "-c", "-x", "", "--db=", "--dbx=1"]
+                        [
+                            "--",
+                            "--help",
+                            "-h",
+                            "--retry-failed",
+                            "--drop-failed",
+                            "--db",
+                            "-c",
+                            "-x",
+                            "",
+                            "--db=",
+                            "--dbx=1",
+                        ]
                     )
                 )
             )
@@ -85,7 +97,7 @@ def test_what_the_quick_reader_accepts_typer_reads_the_same(args: list[str]) -> 
         return  # typer reads it (and prints its own usage errors)
     expected = _typer_params(args)
     assert expected is not None, args
-    assert {"retry_failed": False, "config": None, "db": None, **quick} == expected, args
+    assert {"retry_failed": False, "config": None, "db": None, "drop_failed": (), **quick} == expected, args
 
 
 @pytest.mark.parametrize(
@@ -100,7 +112,9 @@ def test_what_the_quick_reader_accepts_typer_reads_the_same(args: list[str]) -> 
 def test_plain_command_lines_are_read_without_typer(args: list[str]) -> None:
     quick = core.parse_args(args)
     assert quick is not None
-    assert {"retry_failed": False, "config": None, "db": None, **quick} == _typer_params(args)
+    assert {"retry_failed": False, "config": None, "db": None, "drop_failed": (), **quick} == _typer_params(
+        args
+    )
 
 
 @pytest.mark.parametrize(
@@ -366,27 +380,63 @@ def test_a_database_that_cannot_be_used_reports_no_summary(retours: Path, tmp_pa
 
 def test_a_failure_says_once_which_files_retry_failed_picks_up(tmp_path: Path) -> None:
     """Each failed file on its own line without claiming it was kept (an unreadable file is not: the
-    attack helper found "(bewaard, later: ieb retour --retry-failed)" under a FIFO), then one line
-    saying which failures are kept for --retry-failed."""
-    from ieb.cli._retour_core import _Report
+    attack helper found "(bewaard, later: ieb retour --retry-failed)" under a FIFO), then, with the
+    summary at the end of the run (not after the first failing chunk, in the middle of the output),
+    one line saying which failures are kept for --retry-failed."""
+    from ieb.cli._retour_core import KEPT_NOTE, _Report
 
     report = _Report()
-    import contextlib
-    import io
-
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(err):
         report.chunk(
             [], [("a.xml", "geen geldige retour: X"), ("b.xml", "niet te lezen (Permission denied)")]
         )
-        report.chunk([], [("c.xml", "geen geldige retour: Y")])
+        report.chunk([_outcome("d.xml", "accepted")], [("c.xml", "geen geldige retour: Y")])
+        assert "--retry-failed" not in err.getvalue()  # nothing yet: the run is not over
+        report.write_summary()
     lines = err.getvalue().splitlines()
-    assert lines[0] == "a.xml: niet verwerkt: geen geldige retour: X"
-    assert lines[1] == "b.xml: niet verwerkt: niet te lezen (Permission denied)"
-    assert "bewaard" not in lines[0] + lines[1]
-    assert [line for line in lines if "--retry-failed" in line] == [lines[2]]
-    assert lines[3] == "c.xml: niet verwerkt: geen geldige retour: Y"
+    assert lines == [
+        "a.xml: niet verwerkt: geen geldige retour: X",
+        "b.xml: niet verwerkt: niet te lezen (Permission denied)",
+        "c.xml: niet verwerkt: geen geldige retour: Y",
+        KEPT_NOTE,
+    ]
+    assert "bewaard" in KEPT_NOTE and "`ieb retour --retry-failed`" in KEPT_NOTE
+    assert out.getvalue().splitlines()[-1] == report.summary()
     assert report.failed == 3
+
+
+def test_a_run_without_failures_has_no_retry_note() -> None:
+    report = core._Report()
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(err):
+        report.chunk([_outcome("a.xml", "accepted")], [])
+        report.write_summary()
+    assert err.getvalue() == ""
+    assert out.getvalue().splitlines()[-1] == report.summary()
+
+
+def test_the_command_gives_the_retry_note_once_after_the_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two chunks, each with a failure: the note comes once, after every failure line."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.upper().startswith("IEB_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr("ieb.ledger.retour._CHUNK", 1)
+    names = []
+    for i in range(3):
+        (tmp_path / f"kapot-{i}.xml").write_bytes(b"<wmo402:Bericht")
+        names.append(f"kapot-{i}.xml")
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert core.run(names, db=str(tmp_path / "g.sqlite")) == 1
+    lines = err.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == names
+    assert lines[3:] == [core.KEPT_NOTE]
+    assert out.getvalue().splitlines() == [
+        "3 retour(en): 0 geaccepteerd, 0 afgewezen, 0 technisch afgekeurd, 0 niet beoordeeld, 0 dubbel, 3 niet verwerkt"
+    ]
 
 
 def test_retry_failed_says_the_outcome_in_dutch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -168,7 +168,7 @@ def _process_chunk(
         key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
         if row is None or row.bericht != heen:
             raise UnknownRetourError(
-                f"{name}: {message.bericht} op een onbekend heenbericht ({key}); niets verwerkt",
+                f"{name}: {message.bericht} op een onbekend heenbericht ({key}); deze retour is niet toegepast",
                 location=name,
             )
         if message.client is not None:
@@ -179,7 +179,7 @@ def _process_chunk(
                 raise RetourInputError(
                     f"{name}: de retour noemt Bsn {mask_bsn(client_bsn)} / EbStartNummer "
                     f"{nummer}, het heenbericht ({key}) Bsn {mask_bsn(row.bsn)} / "
-                    f"{row.eb_start_nummer}; niets verwerkt",
+                    f"{row.eb_start_nummer}; deze retour is niet toegepast",
                     location=name,
                 )
         outcome, codes = classify(message)
@@ -202,7 +202,7 @@ def _process_chunk(
             if not same:
                 raise DuplicateRetourError(
                     f"{name}: het heenbericht ({key}) heeft al een andere retour "
-                    f"(IdentificatieRetour {previous_id}); niets verwerkt",
+                    f"(IdentificatieRetour {previous_id}); deze retour is niet toegepast",
                     location=name,
                 )
             results.append(

@@ -270,6 +270,12 @@ def test_the_pool_covers_every_outcome(tmp_path: Path) -> None:
     text = " ".join(reasons)
     for part in ("onbekend heenbericht", "andere retour", "geen retour", "noemt Bsn", "niet te lezen"):
         assert part in text, part
+    # the refusal is about THIS retour (the others in the run go on): "niets verwerkt" read as if the
+    # whole run did nothing
+    assert "niets verwerkt" not in text
+    for reason in reasons:
+        if any(p in reason for p in ("onbekend heenbericht", "andere retour", "noemt Bsn")):
+            assert "; deze retour is niet toegepast" in reason, reason
     assert len(stored) == len(failed) - 1  # all but the unreadable file are kept for --retry-failed
 
 

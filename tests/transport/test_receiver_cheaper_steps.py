@@ -11,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ieb.transport.server import _CR, _escaped
-from ieb.types import _BSN_LIKE, mask_bsn, mask_bsns
+from ieb.types import _BSN_LIKE, _masked, mask_bsns
 
 
 def _full(text: str) -> str:
     """The full substitution, without the quick scan (the previous implementation)."""
     if not any(ch.isdigit() for ch in text):
         return text
-    return _BSN_LIKE.sub(lambda m: m.group(0) if m.group("uuid") else mask_bsn(m.group("bsn")), text)
+    return _BSN_LIKE.sub(_masked, text)
 
 
 _PIECES = st.one_of(
