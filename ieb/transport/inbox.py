@@ -284,7 +284,7 @@ class KeptPgConnections:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._free: list[tuple[Any, int]] = []
+        self._free: list[tuple[Any, Any, int]] = []
         self._generation = 0
         self._lock = threading.Lock()
         ref = weakref.ref(self)
@@ -297,9 +297,10 @@ class KeptPgConnections:
         sa.event.listen(engine, "engine_disposed", _disposed)
         weakref.finalize(self, _close_all, self._free)
 
-    def take(self) -> tuple[Any, int] | None:
-        """A kept psycopg connection in autocommit (with its generation, for :meth:`give`), a new
-        one when none is free; None when no connection can be had (the database is away)."""
+    def take(self) -> tuple[Any, Any, int] | None:
+        """A kept psycopg connection in autocommit, its kept cursor and its generation (for
+        :meth:`give`), a new one when none is free; None when no connection can be had (the
+        database is away)."""
         import psycopg
 
         with self._lock:
@@ -319,24 +320,20 @@ class KeptPgConnections:
         except psycopg.Error:
             connection.close()
             return None
-        return connection, generation
+        return connection, connection.cursor(), generation
 
-    def give(self, taken: tuple[Any, int]) -> None:
+    def give(self, taken: tuple[Any, Any, int]) -> None:
         """Hand back a connection of :meth:`take` after use; closed instead when it is not idle (a
         statement was interrupted) or was kept before the last :meth:`close`/:meth:`lost`."""
-        import psycopg
-
-        connection, generation = taken
-        idle = (
-            not connection.closed and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        )
+        connection, _, generation = taken
+        idle = connection.pgconn.transaction_status == _PQ_IDLE  # not when closed (UNKNOWN)
         with self._lock:
             if idle and generation == self._generation:
                 self._free.append(taken)
                 return
         connection.close()
 
-    def lost(self, taken: tuple[Any, int]) -> None:
+    def lost(self, taken: tuple[Any, Any, int]) -> None:
         """``taken``'s connection was lost (the server ended it, or went away): close it and every
         kept one (they are most likely lost too: a restart, an administrator)."""
         taken[0].close()
@@ -354,8 +351,11 @@ class KeptPgConnections:
         return len(self._free)
 
 
-def _close_all(kept: list[tuple[Any, int]]) -> None:
-    for connection, _ in kept:
+_PQ_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (libpq's PQTRANS_IDLE)
+
+
+def _close_all(kept: list[tuple[Any, Any, int]]) -> None:
+    for connection, *_ in kept:
         connection.close()
 
 
@@ -434,7 +434,7 @@ def store_processed_postgresql(
 
 def _pg_store(
     connections: KeptPgConnections,
-    taken: tuple[Any, int],
+    taken: tuple[Any, Any, int],
     sql: str,
     params: tuple[Any, ...],
     referentienummer: str,
@@ -453,32 +453,31 @@ def _pg_store(
     import psycopg
 
     engine = connections.engine
-    dbapi = taken[0]
+    dbapi, cur = taken[0], taken[1]  # the kept connection and its kept cursor
     stored: StoredEnvelope | None
     try:
-        with dbapi.cursor() as cur:
-            found = cur.execute(sql, params).fetchall()
-            if found:
-                stored = StoredEnvelope(int(found[0][0]), "received")
+        found = cur.execute(sql, params).fetchall()
+        if found:
+            stored = StoredEnvelope(int(found[0][0]), "received")
+        else:
+            sql = _PG_SEEN_STATUS
+            seen = cur.execute(sql, (referentienummer,)).fetchall()
+            if not seen or seen[0][0] == "received":
+                stored = None
+            elif mine is not None and seen[0][1] == mine:  # our own first attempt's row
+                stored = StoredEnvelope(int(seen[0][2]), "received")
             else:
-                sql = _PG_SEEN_STATUS
-                seen = cur.execute(sql, (referentienummer,)).fetchall()
-                if not seen or seen[0][0] == "received":
-                    stored = None
-                elif mine is not None and seen[0][1] == mine:  # our own first attempt's row
-                    stored = StoredEnvelope(int(seen[0][2]), "received")
-                else:
-                    stored = StoredEnvelope(None, "redelivery")
-                    rows = audit.rows_for(
-                        "in",
-                        berichtcode,
-                        [event | {"detail": _REDELIVERY}],
-                        outcome="redelivery",
-                        logged=False,
-                    )
-                    dialect = _positional(engine.dialect)
-                    sql, one = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
-                    cur.execute(sql, one)
+                stored = StoredEnvelope(None, "redelivery")
+                rows = audit.rows_for(
+                    "in",
+                    berichtcode,
+                    [event | {"detail": _REDELIVERY}],
+                    outcome="redelivery",
+                    logged=False,
+                )
+                dialect = _positional(engine.dialect)
+                sql, one = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
+                cur.execute(sql, one)
     except psycopg.Error as exc:
         lost = engine.dialect.is_disconnect(cast(Any, exc), dbapi, None)
         if lost:

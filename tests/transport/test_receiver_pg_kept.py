@@ -75,7 +75,7 @@ class _Running:
 
 
 def _pids(kept: KeptPgConnections) -> set[int]:
-    return {int(connection.info.backend_pid) for connection, _ in kept._free}
+    return {int(connection.info.backend_pid) for connection, *_ in kept._free}
 
 
 def _backends(databases: _Databases, engine: sa.Engine) -> list[tuple[int, str | None, str | None]]:
