@@ -268,9 +268,9 @@ def _processed_audit_rows(
 class KeptPgConnections:
     """psycopg connections of one PostgreSQL ``engine`` (psycopg 3) kept out of its pool, each in
     autocommit, for :func:`store_processed_postgresql` (the receiver's store, issue 22 RECV round
-    8). A caller :meth:`take` s one, uses it alone and :meth:`give` s it back; a new one is made
-    only when every kept one is in use, so there are at most as many as threads storing at once
-    (a server's worker threads). Taken from the engine's pool for good (``detach``: made with the
+    8). A caller takes one (:meth:`take`), uses it alone and gives it back (:meth:`give`); a new
+    one is made only when every kept one is in use, so there are at most as many as threads
+    storing at once (a server's worker threads). Taken from the engine's pool for good (``detach``: made with the
     engine's "connect" events and the pool's ping), so no pool checkout, checkin, reset-on-return
     rollback or autocommit toggle per message: that bookkeeping was ~0.2-0.3 ms of CPU per
     message with the CPU caches cold, as in a server between requests. Why not the pool with

@@ -38,7 +38,7 @@ import time
 import weakref
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as xml_escape
 
 import sqlalchemy as sa
@@ -84,6 +84,10 @@ __all__ = [
     "SoapReply",
     "receiver_server",
 ]
+
+
+if TYPE_CHECKING:
+    from ieb.transport.inbox import KeptPgConnections
 
 log = logging.getLogger("ieb.transport.server")
 
@@ -785,11 +789,11 @@ class Receiver(SoapEndpoint):
             kept = self.__dict__["_kept_sqlite_connection"] = (engine, connection)
         return kept[1]
 
-    def _kept_pg(self, engine: Engine) -> Any:
+    def _kept_pg(self, engine: Engine) -> KeptPgConnections:
         """The psycopg connections this receiver keeps for its fast path on PostgreSQL
         (:class:`ieb.transport.inbox.KeptPgConnections`: at most one per thread storing at once,
         closed when the engine is disposed or the receiver collected; issue 22, RECV round 8)."""
-        kept = self.__dict__.get("_kept_pg_connections")
+        kept: KeptPgConnections | None = self.__dict__.get("_kept_pg_connections")
         if kept is None or kept.engine is not engine:
             from ieb.transport.inbox import KeptPgConnections
 
