@@ -17,6 +17,8 @@ transaction is aborted.
 from __future__ import annotations
 
 import functools
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -26,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from ieb.store.db import DriverStatement, compile_for_driver
 from ieb.transport.audit import AuditTrail
 
-__all__ = ["StoredEnvelope", "store_envelope", "store_processed_sqlite"]
+__all__ = ["KeptPgConnections", "StoredEnvelope", "store_envelope", "store_processed_sqlite"]
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,100 @@ def _processed_audit_rows(
     )
 
 
+class KeptPgConnections:
+    """psycopg connections of one PostgreSQL ``engine`` (psycopg 3) kept out of its pool, each in
+    autocommit, for :func:`store_processed_postgresql` (the receiver's store, issue 22 RECV round
+    8). A caller takes one (:meth:`take`), uses it alone and gives it back (:meth:`give`); a new
+    one is made only when every kept one is in use, so there are at most as many as threads
+    storing at once (a server's worker threads). Taken from the engine's pool for good (``detach``: made with the
+    engine's "connect" events and the pool's ping), so no pool checkout, checkin, reset-on-return
+    rollback or autocommit toggle per message: that bookkeeping was ~0.2-0.3 ms of CPU per
+    message with the CPU caches cold, as in a server between requests. Why not the pool with
+    settings: ``pool_reset_on_return=None`` drops only the (already cheap) rollback; the
+    checkout/checkin with its queue, events and fairy is what cost.
+
+    A lost connection (:meth:`lost`) closes every kept one, as SQLAlchemy's pool invalidates its
+    connections on a disconnect; one in use elsewhere is closed when it comes back. All kept
+    connections are closed by :meth:`close`, when the engine is disposed (``engine.dispose()``, as
+    the CLI and the library do when a receiver stops) and when this object is collected."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._free: list[tuple[Any, Any, int]] = []
+        self._generation = 0
+        self._lock = threading.Lock()
+        ref = weakref.ref(self)
+
+        def _disposed(_engine: Engine) -> None:
+            kept = ref()
+            if kept is not None:
+                kept.close()
+
+        sa.event.listen(engine, "engine_disposed", _disposed)
+        weakref.finalize(self, _close_all, self._free)
+
+    def take(self) -> tuple[Any, Any, int] | None:
+        """A kept psycopg connection in autocommit, its kept cursor and its generation (for
+        :meth:`give`), a new one when none is free; None when no connection can be had (the
+        database is away)."""
+        import psycopg
+
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+            generation = self._generation
+        try:
+            fairy = self.engine.raw_connection()  # pinged when pooled: a lost one is replaced
+        except (sa.exc.DBAPIError, psycopg.Error):
+            return None
+        connection: Any = fairy.driver_connection
+        fairy.detach()
+        try:
+            if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                connection.commit()  # a "connect" event ran a statement: kept, as a first store would
+            connection.autocommit = True
+        except psycopg.Error:
+            connection.close()
+            return None
+        return connection, connection.cursor(), generation
+
+    def give(self, taken: tuple[Any, Any, int]) -> None:
+        """Hand back a connection of :meth:`take` after use; closed instead when it is not idle (a
+        statement was interrupted) or was kept before the last :meth:`close`/:meth:`lost`."""
+        connection, _, generation = taken
+        idle = connection.pgconn.transaction_status == _PQ_IDLE  # not when closed (UNKNOWN)
+        with self._lock:
+            if idle and generation == self._generation:
+                self._free.append(taken)
+                return
+        connection.close()
+
+    def lost(self, taken: tuple[Any, Any, int]) -> None:
+        """``taken``'s connection was lost (the server ended it, or went away): close it and every
+        kept one (they are most likely lost too: a restart, an administrator)."""
+        taken[0].close()
+        self.close()
+
+    def close(self) -> None:
+        """Close every kept connection; one in use now is closed when it is given back."""
+        with self._lock:
+            self._generation += 1
+            free, self._free[:] = list(self._free), []
+        _close_all(free)
+
+    def __len__(self) -> int:
+        """The number of free (idle) kept connections."""
+        return len(self._free)
+
+
+_PQ_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (libpq's PQTRANS_IDLE)
+
+
+def _close_all(kept: list[tuple[Any, Any, int]]) -> None:
+    for connection, *_ in kept:
+        connection.close()
+
+
 def store_processed_postgresql(
     engine: Engine,
     *,
@@ -276,23 +372,22 @@ def store_processed_postgresql(
     received_at: Any,
     audit: AuditTrail,
     processed_detail: str,
+    connections: KeptPgConnections,
 ) -> StoredEnvelope | None:
-    """:func:`store_processed_sqlite` for PostgreSQL through psycopg 3, on the engine's own pooled
-    psycopg connection in autocommit: a new entry and its two audit rows are ONE statement (one
-    round trip, one implicit transaction): SQLAlchemy's own compiled ``INSERT ... ON CONFLICT DO
-    NOTHING RETURNING id`` (positional parameters, every value converted by its column's bind
-    processor) as a CTE, and the audit rows inserted from a ``VALUES`` list only when that CTE
-    returned a row. A redelivery reads the stored status and writes its audit row in two more
-    statements (the read changes nothing). The same rows as the Core path
+    """:func:`store_processed_sqlite` for PostgreSQL through psycopg 3, on a connection of
+    ``connections`` (kept for ``engine``, in autocommit): a new entry and its two audit rows are
+    ONE statement (one round trip, one implicit transaction): SQLAlchemy's own compiled ``INSERT
+    ... ON CONFLICT DO NOTHING RETURNING id`` (positional parameters, every value converted by its
+    column's bind processor) as a CTE, and the audit rows inserted from a ``VALUES`` list only
+    when that CTE returned a row. A redelivery reads the stored status and writes its audit row in
+    two more statements (the read changes nothing). The same rows as the Core path
     (``tests/transport/test_receiver_postgresql_path.py``); the same cases return None (nothing
     written: use :func:`store_envelope`), also when no connection can be had (the Core path then
     raises its own error). A database error is raised as SQLAlchemy's; a lost connection is
-    invalidated and raised with ``connection_invalidated`` as the Core path does, so the receiver
-    answers the retryable StUF058/503. Issue 22 (RECV): BEGIN, the two INSERTs and COMMIT were four
-    round trips of ~40 us CPU each."""
-    import psycopg
-
-    from ieb.store.db import unpinged_checkout
+    raised with ``connection_invalidated`` as the Core path does, so the receiver answers the
+    retryable StUF058/503, unless the statement sent once more on a new connection succeeds.
+    Issue 22 (RECV): BEGIN, the two INSERTs and COMMIT were four round trips of ~40 us CPU each;
+    the pool's checkout and checkin ~0.2 ms more (round 8)."""
     from ieb.store.schema import inbox as t
 
     dialect = _positional(engine.dialect)
@@ -306,31 +401,40 @@ def store_processed_postgresql(
     audit_params = [p for r in rows for p in _converted(audit_insert, r)[1]]
     new_sql = _pg_store_new(insert_sql, audit_insert.sql, len(rows))
     params = (*insert_params, *audit_params)
-    try:
-        with unpinged_checkout():  # no ping round trip: a lost connection is replaced below
-            fairy = engine.raw_connection()
-    except (sa.exc.DBAPIError, psycopg.Error):
+    taken = connections.take()
+    if taken is None:
         return None
     try:
-        return _pg_store(engine, fairy, new_sql, params, referentienummer, audit, rows, event, berichtcode)
+        return _pg_store(
+            connections, taken, new_sql, params, referentienummer, audit, rows, event, berichtcode
+        )
     except sa.exc.DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-    # the pooled connection was lost (the server ended it): nothing of this one statement was
-    # written, or all of it (only the reply was lost); once more on a new connection, where a row
-    # with this very received_at is the first attempt's own (one arrival), not a redelivery
-    try:
-        fairy = engine.raw_connection()
-    except (sa.exc.DBAPIError, psycopg.Error):
+    # the kept connection was lost (the server ended it, or restarted): nothing of this one
+    # statement was written, or all of it (only the reply was lost); once more on a new
+    # connection, where a row with this very received_at is the first attempt's own (one
+    # arrival), not a redelivery
+    taken = connections.take()
+    if taken is None:
         return None
     return _pg_store(
-        engine, fairy, new_sql, params, referentienummer, audit, rows, event, berichtcode, mine=received_at
+        connections,
+        taken,
+        new_sql,
+        params,
+        referentienummer,
+        audit,
+        rows,
+        event,
+        berichtcode,
+        mine=received_at,
     )
 
 
 def _pg_store(
-    engine: Engine,
-    fairy: Any,
+    connections: KeptPgConnections,
+    taken: tuple[Any, Any, int],
     sql: str,
     params: tuple[Any, ...],
     referentienummer: str,
@@ -341,73 +445,55 @@ def _pg_store(
     *,
     mine: Any = None,
 ) -> StoredEnvelope | None:
-    """One attempt of :func:`store_processed_postgresql` on the checked-out ``fairy`` (closed after).
-    ``mine``: on the attempt after a lost connection, the ``received_at`` both attempts wrote; a row
-    found with it is the first attempt's, committed before its reply was lost: the new entry
-    (``received``, its ``rows`` logged), not a redelivery (tests/attack/test_receiver_pg_lost_reply.py)."""
+    """One attempt of :func:`store_processed_postgresql` on the ``taken`` connection (given back
+    after, or closed when lost). Each statement is its own transaction (autocommit). ``mine``: on
+    the attempt after a lost connection, the ``received_at`` both attempts wrote; a row found with
+    it is the first attempt's, committed before its reply was lost: the new entry (``received``,
+    its ``rows`` logged), not a redelivery (tests/attack/test_receiver_pg_lost_reply.py)."""
     import psycopg
 
-    dialect = _positional(engine.dialect)
+    engine = connections.engine
+    dbapi, cur = taken[0], taken[1]  # the kept connection and its kept cursor
+    stored: StoredEnvelope | None
     try:
-        dbapi = fairy.driver_connection
-        assert dbapi is not None  # a checked-out connection
-        # each statement below its own transaction; a connection handed out inside a transaction
-        # (a "connect" event ran a statement) commits at the end, as the Core path would
-        idle = dbapi.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        if idle:
-            dbapi.autocommit = True
-        try:
-            with dbapi.cursor() as cur:
-                found = cur.execute(sql, params).fetchall()
-                if found:
-                    stored = StoredEnvelope(int(found[0][0]), "received")
-                else:
-                    sql = _PG_SEEN_STATUS
-                    seen = cur.execute(sql, (referentienummer,)).fetchall()
-                    if not seen or seen[0][0] == "received":
-                        if not idle:
-                            dbapi.rollback()
-                        return None
-                    if mine is not None and seen[0][1] == mine:  # our own first attempt's row
-                        if not idle:
-                            dbapi.rollback()  # (this attempt only read)
-                        audit.log_rows(rows)
-                        return StoredEnvelope(int(seen[0][2]), "received")
-                    stored = StoredEnvelope(None, "redelivery")
-                    rows = audit.rows_for(
-                        "in",
-                        berichtcode,
-                        [event | {"detail": _REDELIVERY}],
-                        outcome="redelivery",
-                        logged=False,
-                    )
-                    sql, one = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
-                    cur.execute(sql, one)
-                if not idle:
-                    sql = "COMMIT"
-                    dbapi.commit()
-            audit.log_rows(rows)
-            return stored
-        except BaseException:
-            if not idle and not dbapi.closed:
-                dbapi.rollback()
-            raise
-        finally:
-            if (
-                idle
-                and not dbapi.closed
-                and dbapi.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-            ):
-                dbapi.autocommit = False
+        found = cur.execute(sql, params).fetchall()
+        if found:
+            stored = StoredEnvelope(int(found[0][0]), "received")
+        else:
+            sql = _PG_SEEN_STATUS
+            seen = cur.execute(sql, (referentienummer,)).fetchall()
+            if not seen or seen[0][0] == "received":
+                stored = None
+            elif mine is not None and seen[0][1] == mine:  # our own first attempt's row
+                stored = StoredEnvelope(int(seen[0][2]), "received")
+            else:
+                stored = StoredEnvelope(None, "redelivery")
+                rows = audit.rows_for(
+                    "in",
+                    berichtcode,
+                    [event | {"detail": _REDELIVERY}],
+                    outcome="redelivery",
+                    logged=False,
+                )
+                dialect = _positional(engine.dialect)
+                sql, one = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
+                cur.execute(sql, one)
     except psycopg.Error as exc:
         lost = engine.dialect.is_disconnect(cast(Any, exc), dbapi, None)
         if lost:
-            fairy.invalidate(exc)
+            connections.lost(taken)
+        else:
+            connections.give(taken)
         raise sa.exc.DBAPIError.instance(
             sql, None, exc, psycopg.Error, connection_invalidated=lost, dialect=engine.dialect
         ) from exc
-    finally:
-        fairy.close()
+    except BaseException:
+        dbapi.close()  # interrupted mid-statement: its state is unknown
+        raise
+    connections.give(taken)
+    if stored is not None:
+        audit.log_rows(rows)
+    return stored
 
 
 @functools.lru_cache(maxsize=8)

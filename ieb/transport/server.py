@@ -38,7 +38,7 @@ import time
 import weakref
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as xml_escape
 
 import sqlalchemy as sa
@@ -84,6 +84,10 @@ __all__ = [
     "SoapReply",
     "receiver_server",
 ]
+
+
+if TYPE_CHECKING:
+    from ieb.transport.inbox import KeptPgConnections
 
 log = logging.getLogger("ieb.transport.server")
 
@@ -645,6 +649,9 @@ def _handler_failed(entry: InboxEntry, exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+_KEPT_GUARD = threading.Lock()
+
+
 class Receiver(SoapEndpoint):
     """The gemeente's OntvangAsynchroon endpoint (see the module docstring).
 
@@ -749,6 +756,8 @@ class Receiver(SoapEndpoint):
         with write_lock(engine):
             if dialect[0] == "sqlite":
                 kept["connection"] = self._kept_sqlite(engine)
+            else:
+                kept["connections"] = self._kept_pg(engine)
             stored = store(
                 engine,
                 referentienummer=head.referentienummer,
@@ -779,6 +788,20 @@ class Receiver(SoapEndpoint):
                 weakref.finalize(self, connection.close)
             kept = self.__dict__["_kept_sqlite_connection"] = (engine, connection)
         return kept[1]
+
+    def _kept_pg(self, engine: Engine) -> KeptPgConnections:
+        """The psycopg connections this receiver keeps for its fast path on PostgreSQL
+        (:class:`ieb.transport.inbox.KeptPgConnections`: at most one per thread storing at once,
+        closed when the engine is disposed or the receiver collected; issue 22, RECV round 8)."""
+        kept: KeptPgConnections | None = self.__dict__.get("_kept_pg_connections")
+        if kept is None or kept.engine is not engine:
+            from ieb.transport.inbox import KeptPgConnections
+
+            with _KEPT_GUARD:
+                kept = self.__dict__.get("_kept_pg_connections")
+                if kept is None or kept.engine is not engine:
+                    kept = self.__dict__["_kept_pg_connections"] = KeptPgConnections(engine)
+        return kept
 
     def _store_processed_core(self, head: EnvelopeHead, raw: bytes, peer: PeerInfo) -> None:
         """Store the entry as processed (or record a redelivery, marking an entry that was never
