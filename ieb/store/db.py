@@ -9,13 +9,11 @@ mapped to psycopg 3).
 
 from __future__ import annotations
 
-import contextvars
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -265,25 +263,8 @@ def open_database(
     return engine
 
 
-_UNPINGED: contextvars.ContextVar[bool] = contextvars.ContextVar("ieb_unpinged", default=False)
-
-
-@contextmanager
-def unpinged_checkout() -> Iterator[None]:
-    """Within this block a pool checkout (on a server database: PostgreSQL) skips its liveness
-    ping, one round trip to the server. Only for a caller that itself replaces a connection it
-    finds lost and tries again (the receiver's one-statement store, issue 22 RECV); everyone
-    else keeps the ping."""
-    token = _UNPINGED.set(True)
-    try:
-        yield
-    finally:
-        _UNPINGED.reset(token)
-
-
 def _ping_on_checkout(engine: Engine) -> None:
-    """SQLAlchemy's ``pool_pre_ping``, as its documented pessimistic "checkout" event so that
-    :func:`unpinged_checkout` can skip it: a pooled connection is pinged (``dialect.do_ping``)
+    """SQLAlchemy's ``pool_pre_ping``, as its documented pessimistic "checkout" event: a pooled connection is pinged (``dialect.do_ping``)
     when it is handed out again; a lost one raises :class:`sqlalchemy.exc.DisconnectionError`, on
     which the pool replaces it with a new connection. A new connection is not pinged."""
 
@@ -293,7 +274,7 @@ def _ping_on_checkout(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        if record.info.pop("ieb_fresh", False) or _UNPINGED.get():
+        if record.info.pop("ieb_fresh", False):
             return
         dialect = engine.dialect
         try:
