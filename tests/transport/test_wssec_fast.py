@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import copy
 import datetime as dt
+import functools
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -545,6 +546,14 @@ def _change_signed_info(root: etree._Element, rnd: random.Random) -> None:
     # op 13: unchanged (re-signed as it was)
 
 
+@functools.lru_cache(maxsize=4)
+def _private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    """The signer's key, loaded once (loading checks the RSA key: ~0.1 s each time)."""
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
 def _sign_again(root: etree._Element, signer: Signer) -> None:
     """A new SignatureValue over the (changed) SignedInfo with the signer's key, as an attacker who
     holds a trusted key would make it (SHA-256 for an algorithm the verifier refuses anyway)."""
@@ -555,8 +564,7 @@ def _sign_again(root: etree._Element, signer: Signer) -> None:
     hash_cls = {wssec.RSA_SHA384: hashes.SHA384, wssec.RSA_SHA512: hashes.SHA512}.get(
         method.get("Algorithm", "") if method is not None else "", hashes.SHA256
     )
-    key = serialization.load_pem_private_key(signer.key, password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
+    key = _private_key(signer.key)
     from cryptography.hazmat.primitives.asymmetric import padding
 
     canonical = etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
