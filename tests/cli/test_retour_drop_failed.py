@@ -108,3 +108,53 @@ def test_only_a_failed_entry_is_dropped(kept: tuple[str, str]) -> None:
 def test_drop_failed_alone_is_a_complete_command_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["retour", "--db", str(tmp_path / "none.sqlite")])
     assert result.exit_code == 2 and "--drop-failed" in result.output
+
+
+#: a kept file's referentienummer whose hex holds a run passing the 11-proef (123456782): status
+#: prints it masked, as every such run (docs/conventions.md, Privacy)
+MASKED_RUN = "bestand-3f9a123456782bc0e7d1a4f5b6c7"
+
+
+def _rename(db: str, old: str, new: str) -> None:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(sa.update(inbox).where(inbox.c.referentienummer == old).values(referentienummer=new))
+    engine.dispose()
+
+
+def test_the_reference_status_prints_masked_is_usable_as_ref(kept: tuple[str, str]) -> None:
+    """About 1 in 200 kept files has such a run in its reference; the clerk copies what `ieb status`
+    shows (`bestand-3f9a******782bc0...`) and that must name the entry, not "staat niet in de inbox"."""
+    db, ref = kept
+    _rename(db, ref, MASKED_RUN)
+    status = CliRunner().invoke(app, ["status", "--db", db], env={"COLUMNS": "200"})
+    assert status.exit_code == 0, status.output
+    (shown,) = [w.rstrip(":") for w in status.stdout.split() if w.startswith("bestand-")]
+    assert shown == "bestand-3f9a******782bc0e7d1a4f5b6c7" != MASKED_RUN
+    out = io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert core.run([], drop_failed=[shown], db=db) == 0
+    assert out.getvalue().startswith(f"{shown}: weggehaald (was: kapot.retour.xml: ")
+    refs, events = _rows(db)
+    assert refs == [] and [(r, o) for r, o, _ in events] == [(MASKED_RUN, "dropped")]
+
+
+def test_a_masked_ref_fitting_two_entries_drops_neither(kept: tuple[str, str]) -> None:
+    db, ref = kept
+    _rename(db, ref, MASKED_RUN)
+    other = MASKED_RUN.replace("123456782", "000005782")  # 11-proef too: masked the same way
+    (Path(db).parent / "ook-kapot.retour.xml").write_bytes(BROKEN + b" ")
+    with contextlib.redirect_stderr(io.StringIO()), redirect_stdout(io.StringIO()):
+        assert core.run([str(Path(db).parent / "ook-kapot.retour.xml")], db=db) == 1
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(inbox).where(inbox.c.referentienummer != MASKED_RUN).values(referentienummer=other)
+        )
+    engine.dispose()
+    out = io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert core.run([], drop_failed=["bestand-3f9a******782bc0e7d1a4f5b6c7"], db=db) == 1
+    assert "past op 2 inbox-berichten" in out.getvalue()
+    refs, events = _rows(db)
+    assert sorted(refs) == sorted([MASKED_RUN, other]) and events == []
