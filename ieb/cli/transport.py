@@ -151,8 +151,14 @@ def init_command(
             Gemeentecode(code)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--gemeente") from None
-    if simulator and not codes:
-        raise typer.BadParameter("noem minstens één --gemeente", param_hint="--gemeente")
+    if simulator and not codes:  # it makes the gemeente's test certificate: a code is needed
+        from ieb.cli._common import usage_error
+
+        raise usage_error(
+            "ontbreekt: --simulator maakt een test-certificaat voor de gemeente; geef de gemeentecode, "
+            "bijvoorbeeld ieb init --simulator --gemeente 0363",
+            "--gemeente",
+        )
     if simulator and receiver_port == simulator_port:
         raise typer.BadParameter(
             f"de ontvanger en de simulator kunnen niet allebei poort {receiver_port} gebruiken",
