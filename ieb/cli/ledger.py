@@ -574,6 +574,11 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
                 )
             if cut is not None and len(items) > cut:
                 lines.append(f"  ... en {len(items) - cut} meer: ieb status --detail")
+            if key == "failed_inbox":  # what the clerk does next (docs/ledger.md)
+                lines.append(
+                    "  opnieuw: ieb retour --retry-failed; een retour die nooit kan slagen (kapotte XML) "
+                    "weghalen: ieb retour --drop-failed REFERENTIENUMMER"
+                )
     retrying: list[dict[str, Any]] = data.get("retrying") or []
     if retrying:
         lines.append(f"Wacht op een nieuwe poging ({len(retrying)}):")
