@@ -77,6 +77,10 @@ def test_ieb_simulate_serve_warns_about_its_revoked_certificate_and_serves(
     assert (
         f"serienummer {_serial(folder, 'GGK')}" in line and "is ingetrokken" in line and "tsp.crl.pem" in line
     )
+    # the subject names its fields (it read `2.5.4.5=...,2.5.4.97=...`)
+    assert (
+        "serialNumber=00000099" in line and "organizationIdentifier=NTRNL-" in line and "2.5.4." not in line
+    )
 
 
 def test_ieb_receive_warns_about_its_revoked_certificate_and_serves(
