@@ -243,12 +243,9 @@ class Retours:
         every ``--retry-failed``. Each entry is deleted only while it is still ``failed`` (guarded
         in the DELETE, so a replay under way is not overtaken) and the deletion is audited in the
         same transaction (direction ``in``, outcome ``dropped``, its berichtcode, and as detail its
-        reason, size and SHA-256, so what was dropped can be told later). A ``ref`` as ``ieb status``
-        prints it with a BSN-like run masked (``bestand-3f9a******782bc0...``, see
-        :func:`ieb.types.mask_bsns`) names the one entry it is the masked form of. Returns per
-        referentienummer in the given order (each once, as given): ``(ref, True, its masked
-        reason)``, or ``(ref, False, why not)`` when there is no such entry (or a masked ``ref``
-        fits more than one) or it is not ``failed`` (nothing changed then)."""
+        reason, size and SHA-256, so what was dropped can be told later). Returns per referentienummer
+        in the given order (each once): ``(ref, True, its masked reason)``, or ``(ref, False, why
+        not)`` when there is no such entry or it is not ``failed`` (nothing changed then)."""
         from ieb.transport.audit import AuditTrail
 
         engine = self._engine()
@@ -257,19 +254,6 @@ class Retours:
         for ref in dict.fromkeys(referentienummers):
             with engine.begin() as conn:
                 row = conn.execute(sa.select(inbox).where(inbox.c.referentienummer == ref)).first()
-                if row is None and "*" in ref:  # as status printed it: a BSN-like run masked
-                    rows = [r for r in _unmasked(conn, ref) if mask_bsns(r.referentienummer) == ref]
-                    if len(rows) > 1:
-                        out.append(
-                            (
-                                ref,
-                                False,
-                                f"het gemaskeerde referentienummer past op {len(rows)} "
-                                "inbox-berichten; geef het hele (ieb status --format json)",
-                            )
-                        )
-                        continue
-                    row = rows[0] if rows else None
                 if row is None:
                     out.append((ref, False, "staat niet in de inbox"))
                     continue
@@ -287,7 +271,7 @@ class Retours:
                 audit.record(
                     "in",
                     row.berichtcode or FILE_BERICHTCODE,
-                    referentienummer=row.referentienummer,
+                    referentienummer=ref,
                     cross_ref_nummer=row.cross_ref_nummer,
                     functie=row.functie,
                     outcome="dropped",
@@ -297,12 +281,3 @@ class Retours:
                 )
             out.append((ref, True, reason))
         return out
-
-
-def _unmasked(conn: sa.Connection, masked: str) -> list[sa.Row[Any]]:
-    """The inbox rows whose referentienummer has ``masked``'s shape: each ``*`` one character
-    (``LIKE`` with ``_``; the SQL wildcards in ``masked`` itself escaped). The caller keeps those
-    that :func:`ieb.types.mask_bsns` really turns into ``masked``."""
-    escaped = masked.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = escaped.replace("*", "_")
-    return list(conn.execute(sa.select(inbox).where(inbox.c.referentienummer.like(pattern, escape="\\"))))
