@@ -285,7 +285,7 @@ def run(
     from ieb.errors import IebError
 
     if not files and not retry_failed and not drop_failed:
-        raise Usage("geef retourbestanden, --retry-failed of --drop-failed", "BESTANDEN")
+        raise Usage("ontbreekt: geef retourbestanden, --retry-failed of --drop-failed REF", "BESTANDEN")
     paths = [Path(f) for f in files]
     check_files(paths, "BESTANDEN")
     ex: Exchange | _OnDatabase

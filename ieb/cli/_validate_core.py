@@ -569,13 +569,16 @@ def _issue_lines(issues: list[dict[str, Any]], paint: Paint, indent: str = "    
 def text_of(r: dict[str, Any], paint: Paint, ok: str, bad: str) -> str:
     """One result in the clerk's view: its line (GELDIG / ONGELDIG, path, bericht and release), its
     findings below it; ends with a newline. ``ok``/``bad`` are the painted labels. A stand-in note
-    is not repeated here: :func:`print_text` shows each one once, above the totals."""
+    is not repeated here: :func:`print_text` shows each one once, above the totals. A BSN in the
+    path is masked, as in every text for people (JSON and JUnit keep the name exactly)."""
+    from ieb.types import mask_bsns
+
     issues = r["issues"]
     release = r["release"] or "onbekende release"
     what = f"{r['bericht'] or '?'} ({release})"
     if r["bericht"] is None and issues and {i["code"] for i in issues} <= _UNREAD:
         what = "niet gelezen"  # refused before it was read: naming no release is no news
-    first = f"{ok if r['valid'] else bad}  {shown_path(r['path'])}  {what}"
+    first = f"{ok if r['valid'] else bad}  {mask_bsns(shown_path(r['path']))}  {what}"
     payload = r.get("payload")
     if not issues and payload is None:
         return first + "\n"

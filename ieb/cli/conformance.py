@@ -103,7 +103,8 @@ def run_command(
     allow_skip: Annotated[
         bool,
         typer.Option(
-            "--allow-skip", help="Een run waarin elk scenario is overgeslagen (exitcode 3) toch laten slagen."
+            "--allow-skip",
+            help="Een run waarin het doel elk scenario overslaat (het doel eindigt dan met exitcode 3) toch laten slagen (exitcode 0).",
         ),
     ] = False,
     release: Annotated[

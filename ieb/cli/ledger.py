@@ -467,10 +467,8 @@ def retour_command(
     from ieb.cli._retour_core import run
     from ieb.cli._validate_core import Usage
 
-    if not files and not retry_failed and not drop_failed:
-        raise typer.BadParameter(
-            "geef retourbestanden, --retry-failed of --drop-failed", param_hint="BESTANDEN"
-        )
+    if not files and not retry_failed and not drop_failed:  # nothing given: no "Ongeldige waarde"
+        raise usage_error("ontbreekt: geef retourbestanden, --retry-failed of --drop-failed REF", "BESTANDEN")
     # issue 22: the body is ieb.cli._retour_core.run, which a plain `ieb retour BESTANDEN` runs without
     # typer (the same output and exit code); BESTANDEN are read as text (typer builds a pydantic
     # TypeAdapter per Path argument, 0.2 ms per file)
@@ -574,6 +572,11 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
                 )
             if cut is not None and len(items) > cut:
                 lines.append(f"  ... en {len(items) - cut} meer: ieb status --detail")
+            if key == "failed_inbox":  # what the clerk does next (docs/ledger.md)
+                lines.append(
+                    "  opnieuw: ieb retour --retry-failed; een retour die nooit kan slagen (kapotte XML) "
+                    "weghalen: ieb retour --drop-failed REFERENTIENUMMER"
+                )
     retrying: list[dict[str, Any]] = data.get("retrying") or []
     if retrying:
         lines.append(f"Wacht op een nieuwe poging ({len(retrying)}):")

@@ -151,9 +151,12 @@ def _process_one(
 ) -> None:
     """Let ``cak`` process one heenbericht, write its retour (or the no-retour note) and print one line.
 
-    The line names the verdict in Dutch, the retourcodes and the file written. Raises ``OSError``
+    The line names the verdict in Dutch, the retourcodes and the file written (a BSN in a file name
+    masked). Raises ``OSError``
     when a file cannot be read or written (the caller reports it).
     """
+    from ieb.types import mask_bsns
+
     r = cak.process(file.read_bytes(), source=str(file), today=day)
     if r.retour is not None:
         retour_path.write_bytes(r.retour)
@@ -163,7 +166,8 @@ def _process_one(
         target = note_path
     codes = " ".join(r.codes) or "geen codes"
     reason = f" ({r.reason})" if r.reason else ""
-    typer.echo(f"{file}: {VERDICT_NL.get(r.verdict, r.verdict)} [{codes}] -> {target}{reason}")
+    line = f"{file}: {VERDICT_NL.get(r.verdict, r.verdict)} [{codes}] -> {target}{reason}"
+    typer.echo(mask_bsns(line))  # a BSN in a file name too
 
 
 def register(app: typer.Typer) -> None:

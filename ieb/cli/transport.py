@@ -151,8 +151,14 @@ def init_command(
             Gemeentecode(code)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--gemeente") from None
-    if simulator and not codes:
-        raise typer.BadParameter("noem minstens één --gemeente", param_hint="--gemeente")
+    if simulator and not codes:  # it makes the gemeente's test certificate: a code is needed
+        from ieb.cli._common import usage_error
+
+        raise usage_error(
+            "ontbreekt: --simulator maakt een test-certificaat voor de gemeente; geef de gemeentecode, "
+            "bijvoorbeeld ieb init --simulator --gemeente 0363",
+            "--gemeente",
+        )
     if simulator and receiver_port == simulator_port:
         raise typer.BadParameter(
             f"de ontvanger en de simulator kunnen niet allebei poort {receiver_port} gebruiken",
@@ -607,7 +613,9 @@ def receive_command(
     ex.config = ex.config.model_copy(
         update={"gemeenten": gemeenten, **({"receiver": receiver_settings} if receiver_settings else {})}
     )
+    typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)
     try:
+        _warn_own_certificate(ex.tls_files())  # before the server starts: see _serve_until_interrupted
         receiver = ex.receiver()
         ex.retours.replay(("received",))
         r = ex.config.receiver
@@ -622,8 +630,6 @@ def receive_command(
             "receiver.port in ieb.toml (en callback in simulator.toml)",
         )
         fail(in_use or str(exc), code=2)
-    typer.echo(f"ontvanger voor gemeente {gemeente}", err=True)
-    _warn_own_certificate(ex.tls_files())
     _serve_until_interrupted(server.stop, "ontvanger", server.url)
     ex.close()
 
@@ -652,6 +658,11 @@ def _receiving_gemeente(ex: Any, organisatie: str | None) -> str:
 
 
 def _serve_until_interrupted(stop: Any, name: str, url: str) -> None:
+    """Say where ``name`` listens, wait for SIGTERM or Ctrl-C, then ``stop()``. Call it right after
+    the server started, with nothing in between: a Ctrl-C (KeyboardInterrupt) outside this ``try``,
+    or inside ``stop()``, would leave the server's non-daemon threads running and the process hung
+    for good. So the callers print their start-up lines (own-certificate warning, OEFENKLOK) before
+    they start the server, and SIGINT, as SIGTERM, only sets the event here."""
     import signal
 
     event = threading.Event()
@@ -659,12 +670,15 @@ def _serve_until_interrupted(stop: Any, name: str, url: str) -> None:
     def handler(signum: int, _frame: Any) -> None:
         event.set()
 
-    signal.signal(signal.SIGTERM, handler)  # before saying we listen: a SIGTERM right after stops cleanly
-    typer.echo(f"{name} luistert op {url} (Ctrl-C of SIGTERM om te stoppen)", err=True)
     try:
+        signal.signal(signal.SIGTERM, handler)  # before saying we listen: a SIGTERM right after stops cleanly
+        # Ctrl-C too, as `ieb serve` does: a second one (or `timeout -s INT`, which signals the whole
+        # process group as well) raised KeyboardInterrupt inside stop() and left the server running
+        signal.signal(signal.SIGINT, handler)
+        typer.echo(f"{name} luistert op {url} (Ctrl-C of SIGTERM om te stoppen)", err=True)
         while not event.wait(1.0):
             pass
-    except KeyboardInterrupt:  # pragma: no cover - interactive
+    except KeyboardInterrupt:  # a Ctrl-C before the handler was in place
         pass
     finally:
         stop()
@@ -787,11 +801,20 @@ def simulate_serve_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
     try:
+        tls = _tls(cert_p, key_p, ca_p, tuple(sim.resolve(p) or p for p in sim.crl))
+    except IebError as exc:
+        fail(str(exc), code=2)
+    _warn_own_certificate(tls)  # the start-up lines before the server starts: see _serve_until_interrupted
+    if clock is not None:
+        typer.echo(
+            f"OEFENKLOK: het CAK rekent met vandaag = {clock.isoformat()} (niet de echte datum)", err=True
+        )
+    try:
         signing = WusSigning.from_files(key_p, cert_p, ca_p) if (sign or sim.sign) else None
         database = db if db is not None else sim.database_url
         service = SimulatorService(
             db=database,
-            tls=_tls(cert_p, key_p, ca_p, tuple(sim.resolve(p) or p for p in sim.crl)),
+            tls=tls,
             callback_url=url,
             host=host or sim.host,
             port=port if port is not None else sim.port,
@@ -809,11 +832,6 @@ def simulate_serve_command(
             "--port, of port in simulator.toml (en dan ggk.endpoint in ieb.toml)",
         )
         fail(in_use or str(exc), code=2)
-    _warn_own_certificate(_tls(cert_p, key_p, ca_p, tuple(sim.resolve(p) or p for p in sim.crl)))
-    if clock is not None:
-        typer.echo(
-            f"OEFENKLOK: het CAK rekent met vandaag = {clock.isoformat()} (niet de echte datum)", err=True
-        )
     _serve_until_interrupted(service.stop, "simulator (GGk + CAK)", service.url)
 
 

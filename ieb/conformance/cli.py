@@ -215,8 +215,8 @@ def validate_conformance(
         _emit(junit_xml("ieb validate --heen", cases))
     else:
         for p, h, r in results:
-            against = f" (heen: {h})" if h else ""
-            print(f"{'GELDIG' if r.valid else 'ONGELDIG':9} {p}{against}")
+            against = f" (heen: {mask_bsns(str(h))})" if h else ""  # a BSN in a name: masked
+            print(f"{'GELDIG' if r.valid else 'ONGELDIG':9} {mask_bsns(str(p))}{against}")
             for i in r.issues:
                 print(f"    {i.code} {i.location or ''}")
                 print(f"        {mask_bsns(i.message)}")

@@ -34,6 +34,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -231,9 +232,17 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+#: RFC 4514 has no short names for these two PKIoverheid subject fields; without them the text
+#: reads ``2.5.4.5=000000...,2.5.4.97=NTRNL-...``
+_NAMES: Final = {
+    x509.NameOID.SERIAL_NUMBER: "serialNumber",
+    x509.NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+}
+
+
 def _name(name: x509.Name) -> str:
     try:
-        return mask_bsns(name.rfc4514_string())
+        return mask_bsns(name.rfc4514_string(_NAMES))
     except ValueError:
         return "(onleesbare naam)"
 

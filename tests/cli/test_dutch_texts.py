@@ -335,3 +335,13 @@ def test_init_without_gemeente_says_gemeenten_is_still_to_fill_in(tmp_path: Path
     assert "(vul gemeenten (of geef --gemeente), organisatie en ggk in)" in bare.output
     named = runner.invoke(app, ["init", "--dir", str(tmp_path / "b"), "-g", "0363"])
     assert named.exit_code == 0 and "(vul organisatie en ggk in)" in named.output
+
+
+def test_init_simulator_without_gemeente_says_what_is_missing(tmp_path: Path) -> None:
+    """`ieb init --simulator` alone said "Ongeldige waarde voor --gemeente: noem minstens één
+    --gemeente": no value was given at all, so nothing was invalid."""
+    result = runner.invoke(app, ["init", "--simulator", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Ongeldige waarde" not in result.output
+    assert "fout: --gemeente: ontbreekt:" in result.output and "--gemeente 0363" in result.output
+    assert not (tmp_path / "ieb.toml").exists()

@@ -125,3 +125,12 @@ def test_organisatie_is_checked_against_the_certificate(
     with pytest.raises(typer.Exit):
         check_organisatie("363", cert)
     assert "4 cijfers" in capsys.readouterr().err
+
+
+def test_simulate_process_masks_a_bsn_in_a_file_name(tmp_path: Path) -> None:
+    src = tmp_path / "client-999999990.xml"
+    shutil.copy(SAMPLES / "valid/wmo401-start.xml", src)
+    result = _process(tmp_path, src)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ret/client-999999990.retour.xml").is_file()  # the file keeps its name
+    assert "999999990" not in result.stdout and "client-******990.retour.xml" in result.stdout

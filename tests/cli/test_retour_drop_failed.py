@@ -108,3 +108,4 @@ def test_only_a_failed_entry_is_dropped(kept: tuple[str, str]) -> None:
 def test_drop_failed_alone_is_a_complete_command_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["retour", "--db", str(tmp_path / "none.sqlite")])
     assert result.exit_code == 2 and "--drop-failed" in result.output
+    assert "fout: BESTANDEN: ontbreekt: " in result.output and "Ongeldige waarde" not in result.output

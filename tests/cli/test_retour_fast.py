@@ -497,3 +497,5 @@ def test_status_lists_a_failed_retour_without_a_stray_space(
     i = lines.index("Mislukte retouren (inbox) (1):")
     assert lines[i + 1].startswith("  bestand-") and ": kapot.retour.xml: geen geldige retour" in lines[i + 1]
     assert " : " not in lines[i + 1], lines[i + 1]
+    # and what to do next, with the two commands docs/ledger.md names
+    assert "ieb retour --retry-failed" in lines[i + 2] and "ieb retour --drop-failed" in lines[i + 2]

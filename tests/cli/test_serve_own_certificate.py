@@ -77,6 +77,10 @@ def test_ieb_simulate_serve_warns_about_its_revoked_certificate_and_serves(
     assert (
         f"serienummer {_serial(folder, 'GGK')}" in line and "is ingetrokken" in line and "tsp.crl.pem" in line
     )
+    # the subject names its fields (it read `2.5.4.5=...,2.5.4.97=...`)
+    assert (
+        "serialNumber=00000099" in line and "organizationIdentifier=NTRNL-" in line and "2.5.4." not in line
+    )
 
 
 def test_ieb_receive_warns_about_its_revoked_certificate_and_serves(
@@ -116,3 +120,64 @@ def test_an_expired_or_not_yet_valid_own_certificate_is_named(tmp_path: Path) ->
     crls = load_crls([pki.write_crls(["0363"], directory=tmp_path / "crl")], chain[1:], at=now)
     (revoked,) = own_chain_problems(chain, crls, now)
     assert "is ingetrokken" in revoked and "tsp.crl.pem" in revoked
+
+
+def _interrupt(*_args: Any, **_kwargs: Any) -> None:
+    raise KeyboardInterrupt  # Ctrl-C while the start-up lines are printed
+
+
+def test_ctrl_c_during_the_start_up_lines_starts_no_server(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C arriving while the own-certificate warning was worked out (after the server had
+    started, before the wait that stops it) left the server's non-daemon threads running: `ieb
+    simulate serve` hung for good after Ctrl-C. The start-up lines now come before the start."""
+    started: list[str] = []
+    monkeypatch.setattr("ieb.simulator.server.SimulatorService.start", lambda self: started.append("sim"))
+    monkeypatch.setattr("ieb.transport.httpd.HttpsServer.start", lambda self: started.append("receive"))
+    monkeypatch.setattr("ieb.cli.transport._warn_own_certificate", _interrupt)
+    assert runner.invoke(app, ["certs", "--crl", "pki"]).exit_code == 0
+    for command in (["simulate", "serve", "--config", "simulator.toml"], ["receive"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code != 0 and isinstance(result.exception, (KeyboardInterrupt, SystemExit))
+    assert started == []
+
+
+def test_ctrl_c_while_saying_where_it_listens_still_stops_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from ieb.cli import transport
+
+    stopped: list[bool] = []
+    monkeypatch.setattr(transport.typer, "echo", _interrupt)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        transport._serve_until_interrupted(lambda: stopped.append(True), "simulator", "https://127.0.0.1:1")
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+    assert stopped == [True]
+
+
+def test_a_second_ctrl_c_does_not_break_off_the_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`timeout -s INT` signals the process and its group (two SIGINTs), an impatient clerk presses
+    Ctrl-C twice: the second KeyboardInterrupt broke off stop() halfway and the server's threads
+    kept the process alive for good."""
+    import signal
+
+    from ieb.cli import transport
+
+    stopped: list[bool] = []
+
+    def stop() -> None:
+        signal.raise_signal(signal.SIGINT)  # the second Ctrl-C, while stopping
+        stopped.append(True)
+
+    monkeypatch.setattr(transport.typer, "echo", lambda *_a, **_k: signal.raise_signal(signal.SIGINT))
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        transport._serve_until_interrupted(stop, "simulator", "https://127.0.0.1:1")
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+    assert stopped == [True]

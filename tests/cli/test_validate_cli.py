@@ -208,3 +208,15 @@ def test_a_finding_without_retourcode_or_location_reads_cleanly_in_text_and_juni
     text = _validate("--release", "ieb-4.0", str(wmo401), str(tmp_path / "kapot.xml"))
     assert "    RELEASE (geen retourcode, niveau 1)\n" in text.stdout
     assert "    XML (retourcode 0001, niveau 1)\n" in text.stdout
+
+
+def test_a_bsn_in_a_file_name_is_masked_in_the_text_but_kept_in_json(tmp_path: Path) -> None:
+    """A file named after its client (`client-999999990.xml`): the clerk's text masks the Bsn, as
+    `ieb retour`, `ieb plan` and the logboek do; the JSON contract keeps the name as given."""
+    named = tmp_path / "client-999999990.xml"
+    shutil.copy(SAMPLES / "valid/wmo401-start.xml", named)
+    result = _validate(str(named))
+    assert result.exit_code == 0, result.output
+    assert "999999990" not in result.stdout and "client-******990.xml" in result.stdout
+    report = json.loads(_validate("-f", "json", str(named)).stdout)
+    assert report["files"][0]["path"] == str(named)

@@ -217,6 +217,13 @@ def test_cli_folder_of_pairs_all_formats(
         app, ["validate", "--heen", str(pairs / "heen-a2.xml"), str(pairs / "retour-a2.xml")]
     )
     assert result.exit_code == 0 and "GELDIG" in result.stdout
+    (pairs / "client-999999990.xml").write_bytes(heen)  # a Bsn in a name: masked in the text
+    result = runner.invoke(
+        app, ["validate", "--heen", str(pairs / "client-999999990.xml"), str(pairs / "retour-a2.xml")]
+    )
+    assert result.exit_code == 0 and "(heen: " in result.stdout and "client-******990.xml" in result.stdout
+    assert "999999990" not in result.stdout
+    (pairs / "client-999999990.xml").unlink()
     result = runner.invoke(
         app, ["validate", "--heen", str(pairs), str(pairs / "retour-bad.xml"), "--format", "junit"]
     )
