@@ -195,6 +195,11 @@ def validate_conformance(
             else:
                 targets[n].parent.mkdir(parents=True, exist_ok=True)
                 targets[n].write_bytes(data)
+        if targets is not None:  # the rapporten are in files: say where, as the text format sums up
+            where = mask_bsns(str(rapport_dir))
+            print(
+                f"{len(results)} rapport(en) geschreven in {where}: {len(results) - invalid} geldig, {invalid} ongeldig"
+            )
     elif format == "json":
         rows = [
             {"path": str(p), **({"heen": str(h) if h else None} if heen else {}), **r.to_dict()}

@@ -80,6 +80,7 @@ def test_cli_rapport_one_file_to_stdout_many_to_a_folder(
         app, ["validate", "--format", "rapport", "--today", "2026-06-01", "--rapport-dir", str(out), *two]
     )
     assert result.exit_code == 0, result.output
+    assert result.stdout == f"2 rapport(en) geschreven in {out}: 2 geldig, 0 ongeldig\n"  # not silent
     written = sorted(out.glob("*.rapport.xml"))
     assert [p.name for p in written] == [f"{Path(t).stem}.rapport.xml" for t in two]
     for p in written:
