@@ -496,6 +496,7 @@ def junit(results: list[dict[str, Any]]) -> str:
     from xml.sax.saxutils import escape, quoteattr  # (imports urllib: only for this output)
 
     from ieb.conformance.junit import classname as junit_classname  # (only for this output)
+    from ieb.types import mask_bsns
 
     failures = sum(1 for r in results if not r["valid"])
     lines = [
@@ -504,7 +505,7 @@ def junit(results: list[dict[str, Any]]) -> str:
         f'  <testsuite name="ieb validate" tests="{len(results)}" failures="{failures}" errors="0">',
     ]
     for r in results:
-        name = quoteattr(shown_path(r["path"]))
+        name = quoteattr(mask_bsns(shown_path(r["path"])))  # a report for CI dashboards: no full BSN
         classname = quoteattr(junit_classname(r["release"] or "onbekend", r["bericht"] or "onbekend"))
         if r["valid"]:
             lines.append(f"    <testcase name={name} classname={classname}/>")
@@ -515,7 +516,7 @@ def junit(results: list[dict[str, Any]]) -> str:
             issues += payload["issues"]
         lines.append(f"    <testcase name={name} classname={classname}>")
         codes = ", ".join(i["code"] for i in issues)
-        body = "\n".join(f"{_issue_head(i)}: {i['message']}" for i in issues)
+        body = "\n".join(f"{_issue_head(i)}: {mask_bsns(i['message'])}" for i in issues)
         lines.append(f'      <failure message={quoteattr(codes)} type="ieb">{escape(body)}</failure>')
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>"]

@@ -210,7 +210,7 @@ def validate_conformance(
     elif format == "junit":
         cases = [
             Case(
-                name=str(p),
+                name=mask_bsns(str(p)),
                 classname=classname("retour", r.bericht or "onbekend"),
                 failure=", ".join(i.code for i in r.issues) if r.issues else None,
                 details="\n".join(f"{i.code} {i.location or ''}: {mask_bsns(i.message)}" for i in r.issues),

@@ -220,3 +220,19 @@ def test_a_bsn_in_a_file_name_is_masked_in_the_text_but_kept_in_json(tmp_path: P
     assert "999999990" not in result.stdout and "client-******990.xml" in result.stdout
     report = json.loads(_validate("-f", "json", str(named)).stdout)
     assert report["files"][0]["path"] == str(named)
+
+
+def test_a_bsn_in_a_file_name_is_masked_in_junit(tmp_path: Path) -> None:
+    """JUnit ends up on CI dashboards: its testcase name masks the Bsn of a file name too (valid and
+    invalid files; the failure text holds no full Bsn either)."""
+    from lxml import etree
+
+    good = tmp_path / "client-999999990.xml"
+    shutil.copy(SAMPLES / "valid/wmo401-start.xml", good)
+    bad = tmp_path / "client-999999991.xml"
+    bad.write_bytes(b"<niet-af")
+    result = _validate("-f", "junit", str(good), str(bad))
+    assert result.exit_code == 1, result.output
+    assert "99999999" not in result.stdout
+    names = etree.fromstring(result.stdout.encode()).xpath("//testcase/@name")
+    assert sorted(n.rsplit("/", 1)[-1] for n in names) == ["client-******990.xml", "client-******991.xml"]
