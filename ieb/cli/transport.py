@@ -493,6 +493,12 @@ def send_command(
         typer.echo(f"gestopt: blijvende fout: {p.message}", err=True)
         if p.hint:
             typer.echo(f"oplossing: {p.hint}", err=True)
+        if report["open"]:  # "opnieuw klaargezet" above must not read as "will be retried by itself"
+            typer.echo(
+                f"{report['open']} bericht(en) blijven onverstuurd in de outbox staan; ze gaan mee met de "
+                "volgende `ieb send` nadat de fout is opgelost (er wordt niets vanzelf opnieuw geprobeerd)",
+                err=True,
+            )
         raise typer.Exit(1)
     if result.unreachable is not None:
         u = result.unreachable

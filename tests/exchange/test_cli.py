@@ -319,3 +319,69 @@ def test_send_summary_is_dutch_for_a_person_and_json_for_a_script(
     assert as_json.exit_code == 0
     report = json.loads(as_json.output.strip().splitlines()[-1])
     assert set(report) == {"acknowledged", "failed", "dead", "requeued", "lease_lost", "open", "seconds"}
+
+
+@pytest.mark.slow  # a simulator process and three ieb processes: ~9 s
+def test_a_permanent_error_says_the_messages_stay_in_the_outbox(tmp_path: Path) -> None:
+    """``ieb send`` stopped by a blijvende fout (here: the simulator's answer exceeds
+    ``ggk.max_answer_bytes``) prints "opnieuw klaargezet" in its summary; the clerk is told in one
+    line that those messages stay unsent in the outbox until the next ``ieb send`` (nothing is tried
+    again by itself), and the outbox indeed holds them, pending."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import sqlalchemy as sa
+
+    from ieb.testing.demo import free_port
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IEB_")}
+    env["PYTHONPATH"] = str(root)
+    port = free_port()
+    run = {"cwd": tmp_path, "env": env, "check": True, "capture_output": True}
+    subprocess.run(
+        [sys.executable, "-m", "ieb", "init", "--simulator", "-g", "0363", "--simulator-port", str(port)],
+        **run,
+    )
+    subprocess.run([sys.executable, "-m", "ieb", "plan", "gewenst.csv", "--queue"], **run)
+    log = (tmp_path / "sim.log").open("wb")
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "ieb", "simulate", "serve", "--config", "simulator.toml"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(600):  # until the simulator listens (a condition, not a clock: 60 s at most)
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert sim.poll() is None, (tmp_path / "sim.log").read_text()
+            time.sleep(0.1)
+        proc = subprocess.run(
+            [sys.executable, "-m", "ieb", "send"],
+            cwd=tmp_path,
+            env=env | {"IEB_GGK__MAX_ANSWER_BYTES": "64"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        sim.terminate()
+        sim.wait(timeout=30)
+        log.close()
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "gestopt: blijvende fout: " in proc.stderr and "Traceback" not in proc.stderr
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ieb.sqlite'}")
+    with engine.connect() as conn:
+        pending = conn.execute(sa.text("SELECT count(*) FROM outbox WHERE status = 'pending'")).scalar_one()
+    engine.dispose()
+    assert pending > 0
+    assert (
+        f"{pending} bericht(en) blijven onverstuurd in de outbox staan; ze gaan mee met de volgende "
+        "`ieb send` nadat de fout is opgelost" in proc.stderr
+    ), proc.stderr
