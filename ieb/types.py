@@ -79,14 +79,27 @@ def _in_reference(text: str, start: int, end: int) -> bool:
     return k < i - 1 and not (k > 0 and _word_char(text[k - 1]))
 
 
+def _may_be_bsn(run: str) -> bool:
+    """Whether a run of 8-10 ASCII digits may hold a BSN: nine of them in a row pass the 11-proef
+    (the run itself, or nine of ten: a digit glued on), or eight do with the leading zero that a
+    number format drops (``012345672`` written ``12345672``)."""
+    padded = run.zfill(9)
+    return any(bsn_is_valid(padded[i : i + 9]) for i in range(len(padded) - 8))
+
+
+#: a stand-alone run of 8-10 ASCII digits inside a UUID (only its 8- and 12-hex groups hold one)
+_UUID_RUN = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
+
+
 def _masked(m: re.Match[str]) -> str:
-    """What :func:`mask_bsns` writes for a match of :data:`_BSN_LIKE`: a UUID as it is; a run in a
-    reference word (:func:`_in_reference`) as it is unless it is nine digits passing the 11-proef
-    (it may be a BSN: privacy wins); any other run masked (a typo of a BSN too)."""
+    """What :func:`mask_bsns` writes for a match of :data:`_BSN_LIKE`: a UUID as it is and a run in a
+    reference word (:func:`_in_reference`) as it is, except a run in them that may be a BSN
+    (:func:`_may_be_bsn`: privacy wins); any other run masked (a typo of a BSN too)."""
     bsn = m.group("bsn")
     if bsn is None:
-        return m.group(0)
-    if bsn.isascii() and _in_reference(m.string, m.start(), m.end()) and not bsn_is_valid(bsn):
+        uuid = m.group(0)
+        return _UUID_RUN.sub(lambda r: mask_bsn(r.group(0)) if _may_be_bsn(r.group(0)) else r.group(0), uuid)
+    if bsn.isascii() and _in_reference(m.string, m.start(), m.end()) and not _may_be_bsn(bsn):
         return bsn
     return mask_bsn(bsn)
 
@@ -99,10 +112,11 @@ _CANDIDATE_ASCII = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
 
 def mask_bsns(text: str) -> str:
     """``text`` with every stand-alone run of 8-10 decimal digits (any script: Unicode category Nd)
-    masked by :func:`mask_bsn`. Two exceptions: a UUID is left as it is, and in a reference word as
-    ieb writes them (``bestand-<28 hex>``: :func:`_in_reference`) only a run of nine digits that
-    passes the 11-proef is masked (every BSN does), so ieb's references print whole unless their
-    hex happens to hold such a run.
+    masked by :func:`mask_bsn`. Two exceptions, for ASCII runs that cannot hold a BSN
+    (:func:`_may_be_bsn`: no nine of them, nor the eight with a dropped leading zero, pass the
+    11-proef): such a run is left in a UUID and in a reference word as ieb writes them
+    (``bestand-<28 hex>``: :func:`_in_reference`), so those print whole unless their hex happens
+    to hold a run that may be a BSN (privacy wins: a BSN is masked in ANY text).
 
     For log lines, error messages and anything else that may quote a BSN."""
     candidate = _CANDIDATE_ASCII if text.isascii() else _CANDIDATE
