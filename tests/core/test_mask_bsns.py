@@ -67,7 +67,7 @@ def test_the_last_three_digits_stay_readable_in_their_own_script() -> None:
 
 # --- precise: ieb's own references print whole; every valid BSN is still masked ---------------------
 
-#: a reference word as ``ieb.types._in_reference`` defines it: letters, ``-``, 16+ lower-case hex
+#: a reference word as ``ieb.types._reference_span`` defines it: letters, ``-``, 16+ lower-case hex
 _REF_WORD = re.compile(r"(?<![\w-])[A-Za-z]+-[0-9a-f]{16,}(?![\w-])")
 
 
