@@ -285,7 +285,9 @@ class Retours:
         in the DELETE; a replay applies and marks a retour in one transaction that claims its entry
         first, so a drop waits for it and is not taken past it) and the deletion is audited in the
         same transaction (direction ``in``, outcome ``dropped``, its berichtcode, and as detail its
-        reason, size and SHA-256, so what was dropped can be told later). Returns per referentienummer
+        reason, size and SHA-256, so what was dropped can be told later). A referentienummer with
+        ``*`` is also taken as ``ieb status`` shows one (BSN-like runs masked: :func:`mask_bsns`):
+        it drops the one failed entry shown so, and none when it fits several. Returns per referentienummer
         in the given order (each once): ``(ref, True, its masked reason)``, or ``(ref, False, why
         not)`` when there is no such entry or it is not ``failed`` (nothing changed then)."""
         from ieb.transport.audit import AuditTrail
@@ -296,6 +298,25 @@ class Retours:
         for ref in dict.fromkeys(referentienummers):
             with engine.begin() as conn:
                 row = conn.execute(sa.select(inbox).where(inbox.c.referentienummer == ref)).first()
+                if row is None and "*" in ref:  # as `ieb status` shows it: BSN-like runs masked
+                    ids = [
+                        r.id
+                        for r in conn.execute(
+                            sa.select(inbox.c.id, inbox.c.referentienummer).where(inbox.c.status == "failed")
+                        )
+                        if mask_bsns(r.referentienummer) == ref
+                    ]
+                    if len(ids) > 1:
+                        out.append(
+                            (
+                                ref,
+                                False,
+                                f"past bij {len(ids)} mislukte retouren (gemaskeerd); geef het volledige nummer",
+                            )
+                        )
+                        continue
+                    if ids:
+                        row = conn.execute(sa.select(inbox).where(inbox.c.id == ids[0])).first()
                 if row is None:
                     out.append((ref, False, "staat niet in de inbox"))
                     continue
@@ -313,7 +334,7 @@ class Retours:
                 audit.record(
                     "in",
                     row.berichtcode or FILE_BERICHTCODE,
-                    referentienummer=ref,
+                    referentienummer=row.referentienummer,
                     cross_ref_nummer=row.cross_ref_nummer,
                     functie=row.functie,
                     outcome="dropped",
