@@ -107,3 +107,16 @@ def test_a_masked_ref_matching_several_failed_entries_drops_none(db: str, tmp_pa
     assert "niet weggehaald" in out.getvalue() and "2 mislukte retouren" in out.getvalue()
     left, dropped = _refs(db)
     assert sorted(left) == sorted([*refs, twin]) and dropped == []
+
+
+def test_the_retry_shows_the_reference_as_ieb_status_does(db: str) -> None:
+    """``--retry-failed`` printed the referentienummer whole (a peer's may hold a BSN), where
+    ``ieb status`` and ``--drop-failed`` mask it; the masked form now works for the drop, so the
+    retry line masks it too."""
+    refs, _ = _refs(db)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert core.run([], retry_failed=True, db=db) == 1
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == [mask_bsns(r) for r in refs]
+    assert refs[0] not in out.getvalue()
