@@ -100,6 +100,8 @@ def _masked(m: re.Match[str], span: list[tuple[int, int, bool]] | None = None) -
     bsn = m.group("bsn")
     if bsn is None:
         uuid = m.group(0)
+        if _UUID_RUN.search(uuid) is None:  # the usual case: no run of 8-10 digits in it
+            return uuid
         return _UUID_RUN.sub(lambda r: mask_bsn(r.group(0)) if _may_be_bsn(r.group(0)) else r.group(0), uuid)
     if bsn.isascii():
         start = m.start()
