@@ -48,7 +48,7 @@ def mask_bsn(value: object) -> str:
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # A stand-alone run of 8 to 10 digits may be a BSN (or one with a typo); UUIDs are left alone, and
-# in a reference word only a run that can be a BSN is masked (:func:`_in_reference`). ``\d`` is any
+# in a reference word only a run that can be a BSN is masked (:func:`_reference_span`). ``\d`` is any
 # decimal digit of Unicode (category Nd: also Arabic-Indic ``٣``, fullwidth ``３``, Devanagari
 # ``३``...): ``int()`` and many programs read those as a BSN too, so they are masked alike.
 _BSN_LIKE = re.compile(rf"(?P<uuid>(?<![0-9a-fA-F]){_UUID}(?![0-9a-fA-F]))|(?<!\d)(?P<bsn>\d{{8,10}})(?!\d)")
@@ -60,34 +60,60 @@ def _word_char(c: str) -> bool:
     return c.isalnum() or c in "_-"
 
 
-def _in_reference(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` (a run of ASCII digits) lies in the hex part of a reference word
-    as ieb writes them: ASCII letters, ``-`` and 16 or more lower-case hex characters, with no
-    letter, digit, ``_`` or ``-`` of any script on either side (``bestand-<28 hex>`` of a kept
-    retour file, WS-Security ids ``<kind>-<32 hex>``). Only called for a run the regex found (rare),
-    so other text pays nothing for it."""
+def _reference_span(text: str, start: int, end: int) -> tuple[int, int, bool]:
+    """The hex span around ``text[start:end]`` (a run of ASCII digits) as ``(first, past, is_ref)``:
+    whether it is the hex part of a reference word as ieb writes them: ASCII letters, ``-`` and 16
+    or more lower-case hex characters, with no letter, digit, ``_`` or ``-`` of any script on
+    either side (``bestand-<28 hex>`` of a kept retour file, WS-Security ids ``<kind>-<32 hex>``).
+    Every run inside one span gets the same answer: :func:`mask_bsns` asks once per span (a long
+    hex text with many runs is not walked once per run: that was quadratic)."""
     i, j, n = start, end, len(text)
     while i > 0 and text[i - 1] in _HEX:
         i -= 1
     while j < n and text[j] in _HEX:
         j += 1
     if j - i < 16 or (j < n and _word_char(text[j])) or i == 0 or text[i - 1] != "-":
-        return False
+        return i, j, False
     k = i - 1
     while k > 0 and text[k - 1] in _LETTERS:
         k -= 1
-    return k < i - 1 and not (k > 0 and _word_char(text[k - 1]))
+    return i, j, k < i - 1 and not (k > 0 and _word_char(text[k - 1]))
 
 
-def _masked(m: re.Match[str]) -> str:
-    """What :func:`mask_bsns` writes for a match of :data:`_BSN_LIKE`: a UUID as it is; a run in a
-    reference word (:func:`_in_reference`) as it is unless it is nine digits passing the 11-proef
-    (it may be a BSN: privacy wins); any other run masked (a typo of a BSN too)."""
+def _may_be_bsn(run: str) -> bool:
+    """Whether a run of 8-10 ASCII digits may hold a BSN: nine of them in a row pass the 11-proef
+    (the run itself, or nine of ten: a digit glued on), or eight do with the leading zero that a
+    number format drops (``012345672`` written ``12345672``)."""
+    padded = run.zfill(9)
+    return any(bsn_is_valid(padded[i : i + 9]) for i in range(len(padded) - 8))
+
+
+#: a stand-alone run of 8-10 ASCII digits inside a UUID (only its 8- and 12-hex groups hold one)
+_UUID_RUN = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
+
+
+def _masked(m: re.Match[str], span: list[tuple[int, int, bool]] | None = None) -> str:
+    """What :func:`mask_bsns` writes for a match of :data:`_BSN_LIKE`: a UUID as it is and a run in a
+    reference word (:func:`_reference_span`) as it is, except a run in them that may be a BSN
+    (:func:`_may_be_bsn`: privacy wins); any other run masked (a typo of a BSN too). ``span``:
+    the last hex span looked at in this text (one entry, kept between the matches of one text)."""
     bsn = m.group("bsn")
     if bsn is None:
-        return m.group(0)
-    if bsn.isascii() and _in_reference(m.string, m.start(), m.end()) and not bsn_is_valid(bsn):
-        return bsn
+        uuid = m.group(0)
+        if _UUID_RUN.search(uuid) is None:  # the usual case: no run of 8-10 digits in it
+            return uuid
+        return _UUID_RUN.sub(lambda r: mask_bsn(r.group(0)) if _may_be_bsn(r.group(0)) else r.group(0), uuid)
+    if bsn.isascii():
+        start = m.start()
+        if span and span[0][0] <= start < span[0][1]:
+            is_ref = span[0][2]
+        else:
+            found = _reference_span(m.string, start, m.end())
+            if span is not None:
+                span[:] = [found]
+            is_ref = found[2]
+        if is_ref and not _may_be_bsn(bsn):
+            return bsn
     return mask_bsn(bsn)
 
 
@@ -99,16 +125,18 @@ _CANDIDATE_ASCII = re.compile(r"(?<![0-9])[0-9]{8,10}(?![0-9])")
 
 def mask_bsns(text: str) -> str:
     """``text`` with every stand-alone run of 8-10 decimal digits (any script: Unicode category Nd)
-    masked by :func:`mask_bsn`. Two exceptions: a UUID is left as it is, and in a reference word as
-    ieb writes them (``bestand-<28 hex>``: :func:`_in_reference`) only a run of nine digits that
-    passes the 11-proef is masked (every BSN does), so ieb's references print whole unless their
-    hex happens to hold such a run.
+    masked by :func:`mask_bsn`. Two exceptions, for ASCII runs that cannot hold a BSN
+    (:func:`_may_be_bsn`: no nine of them, nor the eight with a dropped leading zero, pass the
+    11-proef): such a run is left in a UUID and in a reference word as ieb writes them
+    (``bestand-<28 hex>``: :func:`_reference_span`), so those print whole unless their hex happens
+    to hold a run that may be a BSN (privacy wins: a BSN is masked in ANY text).
 
     For log lines, error messages and anything else that may quote a BSN."""
     candidate = _CANDIDATE_ASCII if text.isascii() else _CANDIDATE
     if candidate.search(text) is None:  # no run to mask (the usual case): one quick scan
         return text
-    return _BSN_LIKE.sub(_masked, text)
+    span: list[tuple[int, int, bool]] = []
+    return _BSN_LIKE.sub(lambda m: _masked(m, span), text)
 
 
 def bsn_is_valid(value: str) -> bool:

@@ -320,13 +320,16 @@ def run(
         if retry_failed and not isinstance(ex, _OnDatabase):
             # each entry is applied and marked in a transaction of its own: its line is written as
             # soon as it is marked, and Ctrl-C takes effect after that (as for the files' chunks)
+            from ieb.types import mask_bsns
+
             with _deferred(_STOPPING) as stop:
                 replayed: list[str] = []
 
                 def write_line(item: tuple[str, str, str | None]) -> None:
                     ref, status, why = item
                     word = _RETRY_WORDS.get(status, status)  # the inbox status, in the clerk's words
-                    sys.stdout.write(f"{ref}: {word}" + (f": {why}" if why else "") + "\n")
+                    # the referentienummer as `ieb status` and --drop-failed show it (a peer's may hold a BSN)
+                    sys.stdout.write(mask_bsns(f"{ref}: {word}") + (f": {why}" if why else "") + "\n")
                     sys.stdout.flush()
                     replayed.append(status)
                     if stop:

@@ -23,6 +23,8 @@ from ieb.cli._exchange import ConfigOption, DbOption, exchange_for, fail
 from ieb.testing.demo import GEMEENTE, SIMULATOR, DemoSummary, demo_bsns, run_demo
 
 if TYPE_CHECKING:  # pragma: no cover
+    from cryptography import x509
+
     from ieb.transport.outbox import ClaimedMessage
     from ieb.transport.tls import TlsFiles
 
@@ -57,12 +59,17 @@ def _warn_own_certificate(files: TlsFiles) -> None:
     from ieb.transport.tls import check_crls
 
     try:
-        chain = load_certificates(files.cert)
-        if not chain:
+        certs = load_certificates(files.cert)
+        if not certs:
             return
-        roots = [c for c in load_certificates(files.ca) if c.subject == chain[-1].issuer]
-        if chain[-1].issuer != chain[-1].subject and roots:
-            chain.append(roots[0])
+        # TLS sends the first certificate as ours and builds its chain from the others by issuer,
+        # in any order; a certificate in the file outside that chain is not ours to warn about
+        chain, pool = certs[:1], [*certs[1:], *load_certificates(files.ca)]
+        while chain[-1].issuer != chain[-1].subject:
+            issuer = next((c for c in pool if c not in chain and _issued(chain[-1], c)), None)
+            if issuer is None:
+                break
+            chain.append(issuer)
         problems = own_chain_problems(chain, check_crls(files), dt.datetime.now(dt.UTC))
     except (IebError, OSError, ValueError):
         return
@@ -73,6 +80,19 @@ def _warn_own_certificate(files: TlsFiles) -> None:
             "andere partij weigert dit certificaat: vervang het",
             err=True,
         )
+
+
+def _issued(cert: x509.Certificate, by: x509.Certificate) -> bool:
+    """Whether ``by`` issued ``cert``: its subject is ``cert``'s issuer and its key signed it."""
+    from cryptography.exceptions import InvalidSignature
+
+    if by.subject != cert.issuer:
+        return False
+    try:
+        cert.verify_directly_issued_by(by)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 # ------------------------------------------------------------------------------------------ init

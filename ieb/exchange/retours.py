@@ -9,7 +9,8 @@
   crash between storing and processing (``ieb serve``/``ieb receive`` at start) and ``failed``
   ones after the cause is fixed (``ieb retour --retry``). Each entry is processed by the same
   handler as on arrival and marked (guarded by its old status, so two replays never both mark it),
-  with an audit row. Processing is idempotent: a retour applied twice is a duplicate.
+  with an audit row; a retour (file or Du01) is applied and marked in the one transaction that
+  claims its entry, so a concurrent replay or ``--drop-failed`` waits and then finds it marked. Processing is idempotent: a retour applied twice is a duplicate.
 """
 
 from __future__ import annotations
@@ -160,13 +161,20 @@ class Retours:
             if new is None:
                 conn.execute(sa.update(inbox).where(inbox.c.referentienummer == ref).values(**values))
 
-    def _apply(self, row: Any, today: dt.date | None) -> str | None:
-        from ieb.ggk.soap import unwrap_soap
+    def _apply(
+        self, row: Any, envelope: Envelope | None, today: dt.date | None, conn: sa.Connection | None
+    ) -> str | None:
+        """Process one stored entry again: a retour file (``envelope`` None) or the unwrapped
+        ``envelope``. ``conn``: the replay's open transaction, for a retour (file or Du01) only: it
+        is applied in a savepoint of it (:class:`Ledger` joined to ``conn``)."""
         from ieb.transport.server import InboxEntry
 
-        if row.berichtcode == FILE_BERICHTCODE:
+        if envelope is None:
+            ledger = self._ledger()
+            if conn is not None:
+                ledger = Ledger(conn, counted=ledger.counted)
             (first,) = process_retours(
-                self._ledger(), [(row.zender or row.referentienummer, bytes(row.envelope))], today=today
+                ledger, [(row.zender or row.referentienummer, bytes(row.envelope))], today=today
             )
             return "duplicate" if first.duplicate else first.outcome
         entry = InboxEntry(
@@ -177,7 +185,7 @@ class Retours:
             row.functie,
             row.peer_oin,
         )
-        return self.handle_envelope(unwrap_soap(bytes(row.envelope)), entry)
+        return self.handle_envelope(envelope, entry, conn=conn)
 
     def replay(
         self,
@@ -192,8 +200,9 @@ class Retours:
         ``on_each`` gets each of them as soon as the entry is marked (committed), so a caller
         stopped half-way has reported what was done. An unusable database is raised (entries keep
         their status); any other error marks the entry ``failed`` with its reason."""
+        from ieb.ggk import Du01
+        from ieb.ggk.soap import unwrap_soap
         from ieb.transport.audit import AuditTrail
-        from ieb.transport.outbox import database_unavailable
         from ieb.transport.server import PROCESSED
 
         engine = self._engine()
@@ -206,44 +215,79 @@ class Retours:
         for row in rows:
             error: str | None = None
             outcome: str | None = None
+            envelope: Envelope | None = None
             try:
-                outcome = self._apply(row, today)
-            except Exception as exc:
-                if database_unavailable(exc):
-                    raise
-                error = mask_bsns(str(exc) if isinstance(exc, IebError) else f"{type(exc).__name__}: {exc}")
-                error = error[:2000]
-            status = "failed" if error else "processed"
+                if row.berichtcode != FILE_BERICHTCODE:
+                    envelope = unwrap_soap(bytes(row.envelope))
+            except Exception as exc:  # noqa: BLE001 - an unreadable envelope fails the entry, as before
+                error = _reason(exc)
+            # a retour (file or Du01) is applied and marked in ONE transaction that first claims the
+            # entry (guarded by its status): a concurrent replay or `--drop-failed` waits for it and
+            # then finds it marked (before, a drop between the apply and the mark removed an entry
+            # whose retour was just applied: tests/attack/test_drop_failed_during_retry.py). A Fo01
+            # may put its envelope back in the outbox in a transaction of its own: applied before.
+            joined = error is None and (envelope is None or isinstance(envelope, Du01))
+            if error is None and not joined:
+                outcome, error = self._try(row, envelope, today, None)
             with engine.begin() as conn:
-                marked = conn.execute(
+                claimed = conn.execute(
                     sa.update(inbox)
                     .where(inbox.c.id == row.id, inbox.c.status == row.status)
-                    .values(status=status, error=error, processed_at=dt.datetime.now(dt.UTC))
+                    .values(status=row.status)
                 ).rowcount
-                if marked:
-                    audit.record(
-                        "in",
-                        row.berichtcode or FILE_BERICHTCODE,
-                        referentienummer=row.referentienummer,
-                        cross_ref_nummer=row.cross_ref_nummer,
-                        functie=row.functie,
-                        outcome=outcome if outcome is not None and not error else status,
-                        detail=error or PROCESSED,
-                        conn=conn,
-                    )
-            if marked:
-                out.append((row.referentienummer, status, error))
-                if on_each is not None:
-                    on_each(out[-1])
+                if not claimed:  # marked or dropped by another command in the meantime
+                    continue
+                if joined:
+                    outcome, error = self._try(row, envelope, today, conn)
+                status = "failed" if error else "processed"
+                conn.execute(
+                    sa.update(inbox)
+                    .where(inbox.c.id == row.id)
+                    .values(status=status, error=error, processed_at=dt.datetime.now(dt.UTC))
+                )
+                audit.record(
+                    "in",
+                    row.berichtcode or FILE_BERICHTCODE,
+                    referentienummer=row.referentienummer,
+                    cross_ref_nummer=row.cross_ref_nummer,
+                    functie=row.functie,
+                    outcome=outcome if outcome is not None and not error else status,
+                    detail=error or PROCESSED,
+                    conn=conn,
+                )
+            out.append((row.referentienummer, status, error))
+            if on_each is not None:
+                on_each(out[-1])
         return out
+
+    def _try(
+        self, row: Any, envelope: Envelope | None, today: dt.date | None, conn: sa.Connection | None
+    ) -> tuple[str | None, str | None]:
+        """(outcome, None) of :meth:`_apply`, or (None, the masked reason) when it raised; with
+        ``conn`` in a savepoint, so a failure leaves the transaction usable for the mark. An
+        unusable database is raised."""
+        from ieb.transport.outbox import database_unavailable
+
+        try:
+            if conn is None:
+                return self._apply(row, envelope, today, None), None
+            with conn.begin_nested():
+                return self._apply(row, envelope, today, conn), None
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+            return None, _reason(exc)
 
     def drop_failed(self, referentienummers: Sequence[str]) -> list[Dropped]:
         """Take these ``failed`` inbox entries out of the inbox for good (``ieb retour --drop-failed``):
         a retour that can never be applied (broken XML, a foreign file) is otherwise tried again by
         every ``--retry-failed``. Each entry is deleted only while it is still ``failed`` (guarded
-        in the DELETE, so a replay under way is not overtaken) and the deletion is audited in the
+        in the DELETE; a replay applies and marks a retour in one transaction that claims its entry
+        first, so a drop waits for it and is not taken past it) and the deletion is audited in the
         same transaction (direction ``in``, outcome ``dropped``, its berichtcode, and as detail its
-        reason, size and SHA-256, so what was dropped can be told later). Returns per referentienummer
+        reason, size and SHA-256, so what was dropped can be told later). A referentienummer with
+        ``*`` is also taken as ``ieb status`` shows one (BSN-like runs masked: :func:`mask_bsns`):
+        it drops the one failed entry shown so, and none when it fits several. Returns per referentienummer
         in the given order (each once): ``(ref, True, its masked reason)``, or ``(ref, False, why
         not)`` when there is no such entry or it is not ``failed`` (nothing changed then)."""
         from ieb.transport.audit import AuditTrail
@@ -254,6 +298,25 @@ class Retours:
         for ref in dict.fromkeys(referentienummers):
             with engine.begin() as conn:
                 row = conn.execute(sa.select(inbox).where(inbox.c.referentienummer == ref)).first()
+                if row is None and "*" in ref:  # as `ieb status` shows it: BSN-like runs masked
+                    ids = [
+                        r.id
+                        for r in conn.execute(
+                            sa.select(inbox.c.id, inbox.c.referentienummer).where(inbox.c.status == "failed")
+                        )
+                        if mask_bsns(r.referentienummer) == ref
+                    ]
+                    if len(ids) > 1:
+                        out.append(
+                            (
+                                ref,
+                                False,
+                                f"past bij {len(ids)} mislukte retouren (gemaskeerd); geef het volledige nummer",
+                            )
+                        )
+                        continue
+                    if ids:
+                        row = conn.execute(sa.select(inbox).where(inbox.c.id == ids[0])).first()
                 if row is None:
                     out.append((ref, False, "staat niet in de inbox"))
                     continue
@@ -271,7 +334,7 @@ class Retours:
                 audit.record(
                     "in",
                     row.berichtcode or FILE_BERICHTCODE,
-                    referentienummer=ref,
+                    referentienummer=row.referentienummer,
                     cross_ref_nummer=row.cross_ref_nummer,
                     functie=row.functie,
                     outcome="dropped",
@@ -281,3 +344,8 @@ class Retours:
                 )
             out.append((ref, True, reason))
         return out
+
+
+def _reason(exc: Exception) -> str:
+    """The masked reason an entry failed with (an :class:`IebError`'s text, else type and text)."""
+    return mask_bsns(str(exc) if isinstance(exc, IebError) else f"{type(exc).__name__}: {exc}")[:2000]

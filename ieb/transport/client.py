@@ -575,7 +575,10 @@ class GgkClient:
         query parameters, hooks, or ``~/.netrc`` for a session that trusts the environment. Such a
         session gets the full preparation for every send, as ``session.post`` did. ``session``: the
         one :meth:`send` read and sends with (read once: a session swapped meanwhile by another
-        thread never mixes with it)."""
+        thread never mixes with it). :attr:`endpoint` is read once as well, and a copy is kept only
+        when the session's headers did not change while it was prepared: a template's key always
+        describes what it holds (tests/attack/test_client_endpoint_read_once.py)."""
+        endpoint = self.endpoint
         if (
             session.cookies
             or session.auth
@@ -584,15 +587,15 @@ class GgkClient:
             or any(session.hooks.values())
         ):
             return session.prepare_request(
-                requests.Request("POST", self.endpoint, data=data, headers=_headers(operation))
+                requests.Request("POST", endpoint, data=data, headers=_headers(operation))
             )
-        made_from = (session, self.endpoint, tuple(session.headers.items()))
+        made_from = (session, endpoint, tuple(session.headers.items()))
         template = self._templates.get(operation)
         if template is None or template[0] != made_from:
-            first = session.prepare_request(
-                requests.Request("POST", self.endpoint, headers=_headers(operation))
-            )
-            template = self._templates[operation] = (made_from, first)
+            first = session.prepare_request(requests.Request("POST", endpoint, headers=_headers(operation)))
+            template = (made_from, first)
+            if tuple(session.headers.items()) == made_from[2]:  # not changed meanwhile by another thread
+                self._templates[operation] = template
         prepared = template[1].copy()
         prepared.body = data
         prepared.headers["Content-Length"] = str(len(data))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import stat
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -160,6 +161,8 @@ def crl_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
             out.extend(found)
         elif path.is_file():
             out.append(path)
+        elif path.exists():
+            raise CrlError(path, _NOT_A_FILE)
         else:
             raise CrlError(
                 path, "bestand of map bestaat niet; oplossing: controleer het pad in de instelling crl"
@@ -167,14 +170,38 @@ def crl_files(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return out
 
 
-def _read(path: Path) -> list[x509.CertificateRevocationList]:
+_NOT_A_FILE = (
+    "is geen gewoon bestand (een pipe, apparaat of socket); oplossing: noem het CRL-bestand van de CA"
+)
+
+
+def _read_file(path: Path) -> tuple[FileStamp, bytes]:
+    """The :func:`file_stamp` and the bytes of ``path``, both of the one file opened (a file
+    renamed, removed or swapped for a FIFO after :func:`crl_files` listed it cannot make the read
+    hang or raise anything but :class:`CrlError`): only a regular file, read up to
+    :data:`MAX_CRL_BYTES` (its size may grow while it is read)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    too_big = f"groter dan {MAX_CRL_BYTES // (1024 * 1024)} MB"
     try:
-        size = path.stat().st_size
-        if size > MAX_CRL_BYTES:
-            raise CrlError(path, f"groter dan {MAX_CRL_BYTES // (1024 * 1024)} MB")
-        data = path.read_bytes()
+        fd = os.open(path, flags)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise CrlError(path, _NOT_A_FILE)
+            if st.st_size > MAX_CRL_BYTES:
+                raise CrlError(path, too_big)
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read(MAX_CRL_BYTES + 1)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise CrlError(path, f"niet te lezen ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > MAX_CRL_BYTES:
+        raise CrlError(path, too_big)
+    return (str(path), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size), data
+
+
+def _read(path: Path, data: bytes) -> list[x509.CertificateRevocationList]:
     blocks = _PEM_CRL.findall(data) if b"-----BEGIN" in data else None
     if blocks is not None and data.count(b"-----BEGIN X509 CRL-----") > len(blocks):
         raise CrlError(
@@ -219,8 +246,9 @@ def load_crls(
     loaded: list[LoadedCrl] = []
     stamp: list[FileStamp] = []
     for path in crl_files(sources):
-        stamp.append(file_stamp(path))
-        for crl in _read(path):
+        file, data = _read_file(path)
+        stamp.append(file)
+        for crl in _read(path, data):
             loaded.append(_check(path, crl, cas, now))
     return CrlSet(tuple(loaded), tuple(stamp))
 

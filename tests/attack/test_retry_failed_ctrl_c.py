@@ -51,11 +51,11 @@ def test_ctrl_c_during_the_retry_loses_no_line(
     capsys.readouterr()
     real, calls = Retours._apply, []
 
-    def ctrl_c_in_the_second(self: Retours, row: Any, today: Any) -> Any:
+    def ctrl_c_in_the_second(self: Retours, row: Any, *args: Any) -> Any:
         calls.append(row.referentienummer)
         if len(calls) == 2:
             signal.raise_signal(signal.SIGINT)
-        return real(self, row, today)
+        return real(self, row, *args)
 
     monkeypatch.setattr(Retours, "_apply", ctrl_c_in_the_second)
     out = io.StringIO()
