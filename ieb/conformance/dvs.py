@@ -307,7 +307,8 @@ class DvsClient:
                 f"de DVS op {self.shown_url} antwoordde niet binnen {self.timeout:g} seconden; niets gevalideerd"
             )
         if status != 200:
-            snippet = mask_bsns(body[:300].decode("utf-8", "replace")).strip()
+            head = body[:4096].decode("utf-8", "replace")  # far more than shown: no BSN cut below
+            snippet = mask_bsns(head)[:300].strip()  # masked, then cut
             raise DvsError(f"de DVS op {self.shown_url} antwoordde HTTP {status}: {snippet or '(leeg)'}")
         return parse_rapport(body, max_bytes=self.max_answer)
 

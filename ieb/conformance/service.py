@@ -269,7 +269,7 @@ def create_app(
             if override.strip() not in levels:
                 return problem(
                     400,
-                    f"X-Version-Override {mask_bsns(override.strip()[:40])!r} is geen ondersteund patchniveau; "
+                    f"X-Version-Override {mask_bsns(override.strip())[:40]!r} is geen ondersteund patchniveau; "
                     f"ondersteund: {', '.join(levels)} (zonder de header: het niveau dat op de "
                     "Dagtekening gold)",
                 )

@@ -108,7 +108,9 @@ def queue_initial(
                 result.desired_records(), gemeente=afzender, today=today or result.peildatum
             )
         except sa.exc.SQLAlchemyError as exc:
-            reason = mask_bsns(str(getattr(exc, "orig", None) or exc).splitlines()[0][:300])
+            reason = mask_bsns(str(getattr(exc, "orig", None) or exc).splitlines()[0])[
+                :300
+            ]  # masked, then cut
             raise ReconcileError(
                 f"de eerste levering kon niet worden klaargezet (database: {reason}); "
                 "er is niets gepland en niets in de outbox gezet",
