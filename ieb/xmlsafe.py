@@ -498,7 +498,9 @@ def _prescan(data: bytes, max_bytes: int, limits: Limits, utf8_only: bool) -> bo
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
-                raise XmlProblem("XML", "XML bevat bytes die geen geldige UTF-8 zijn", kind="encoding") from None
+                raise XmlProblem(
+                    "XML", "XML bevat bytes die geen geldige UTF-8 zijn", kind="encoding"
+                ) from None
         return True
     text = _scan_text(data, utf8_only=utf8_only)
     found = _DECLARATION_TEXT.search(text)

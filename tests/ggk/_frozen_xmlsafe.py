@@ -26,7 +26,11 @@ __all__ = ["frozen_parse_untrusted", "frozen_prescan"]
 
 
 def frozen_prescan(
-    data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES, limits: Limits = DEFAULT_LIMITS, utf8_only: bool = False
+    data: bytes,
+    *,
+    max_bytes: int = MAX_ENVELOPE_BYTES,
+    limits: Limits = DEFAULT_LIMITS,
+    utf8_only: bool = False,
 ) -> None:
     if len(data) > max_bytes:
         raise XmlProblem(

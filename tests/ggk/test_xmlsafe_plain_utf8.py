@@ -35,7 +35,7 @@ STARTS = [
     b'<?xml version="1.0" encoding="cp500"?>',
     b'<?xml version="1.0" encoding="nonsense"?>',
     b"\xef\xbb\xbf",
-    b"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+    b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>',
     b" ",
     b"\n",
     b"<?pi x?>",
@@ -84,10 +84,14 @@ def _outcome(f: object) -> object:
 
 def _same(data: bytes, limits: Limits, utf8_only: bool, remove_comments: bool) -> object:
     new = _outcome(
-        lambda: xmlsafe.parse_untrusted(data, limits=limits, utf8_only=utf8_only, remove_comments=remove_comments)
+        lambda: xmlsafe.parse_untrusted(
+            data, limits=limits, utf8_only=utf8_only, remove_comments=remove_comments
+        )
     )
     old = _outcome(
-        lambda: frozen_parse_untrusted(data, limits=limits, utf8_only=utf8_only, remove_comments=remove_comments)
+        lambda: frozen_parse_untrusted(
+            data, limits=limits, utf8_only=utf8_only, remove_comments=remove_comments
+        )
     )
     assert new == old, data[:300]
     new_scan = _outcome(lambda: xmlsafe.prescan(data, limits=limits, utf8_only=utf8_only))

@@ -17,7 +17,9 @@ from ieb.transport.server import _tijdstip_now
     frac=st.sampled_from([0.0, 1e-7, 0.5, 0.9999984, 0.999999, 0.9999994, 0.9999995, 0.9999996, 0.99999999]),
     before=st.floats(min_value=-2.0, max_value=2.0, allow_nan=False),
 )
-def test_the_bv03_tijdstip_at_the_edge_of_a_second_is_the_datetime_one(whole: int, frac: float, before: float) -> None:
+def test_the_bv03_tijdstip_at_the_edge_of_a_second_is_the_datetime_one(
+    whole: int, frac: float, before: float
+) -> None:
     """The cache is keyed on the whole second read from the float; in the last microsecond (where
     ``fromtimestamp`` rounds up) and right after another second was cached, the text is that of
     ``fromtimestamp`` rounded down to the second, as before (checked: fails with the edge test off)."""
