@@ -469,12 +469,39 @@ def prescan(
     element, attribute-list or notation declaration anywhere in the decoded text (``"declaration"``),
     and more namespace declarations than ``limits.namespaces`` (``"limit"``; libxml2 spends minutes
     on 300 000 in one start tag). Raises :class:`XmlProblem` (code ``XML``)."""
+    _prescan(data, max_bytes, limits, utf8_only)
+
+
+def _plain_utf8(data: bytes) -> bool:
+    """Whether libxml2 and :func:`_scan_text` can only read ``data`` as UTF-8: it starts with ``<``
+    followed by neither ``?`` nor NUL (no declaration, no byte order mark, not UTF-16/32 or EBCDIC
+    by libxml2's detection), or with one of the usual complete UTF-8 declarations."""
+    return (data[:1] == b"<" and data[1:2] not in (b"?", b"\x00", b"")) or data.startswith(_UTF8_DECLARATIONS)
+
+
+def _prescan(data: bytes, max_bytes: int, limits: Limits, utf8_only: bool) -> bool:
+    """:func:`prescan`; True when ``data`` is plain UTF-8 (:func:`_plain_utf8`) without ``<!``
+    anywhere: then libxml2 can find no DTD, entity declaration (nor comment or CDATA) in it.
+
+    That case needs no decoded copy (issue 22, RECV round 8): decoded as UTF-8 (also with
+    ``errors="replace"``) every ASCII character comes from its own ASCII byte, in order, so the
+    text has no ``<!`` (no declaration for ``_DECLARATION_TEXT``) and as many ``xmlns`` as the
+    bytes; ``utf8_only`` still decodes non-ASCII bytes strictly."""
     if len(data) > max_bytes:
         raise XmlProblem(
             "XML",
             f"XML van {len(data) / 1_048_576:.1f} MB is groter dan de grens van {max_bytes / 1_048_576:.1f} MB",
             kind="size",
         )
+    if b"<!" not in data and _plain_utf8(data) and data.count(b"xmlns") <= limits.namespaces:
+        if utf8_only and not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise XmlProblem(
+                    "XML", "XML bevat bytes die geen geldige UTF-8 zijn", kind="encoding"
+                ) from None
+        return True
     text = _scan_text(data, utf8_only=utf8_only)
     found = _DECLARATION_TEXT.search(text)
     if found:
@@ -489,6 +516,7 @@ def prescan(
             count += 1
             if count > limits.namespaces:
                 raise _limit("namespacedeclaraties", limits.namespaces, None)
+    return False
 
 
 def parse_untrusted(
@@ -506,8 +534,10 @@ def parse_untrusted(
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"verwacht bytes, niet {type(data).__name__}")
     data = bytes(data)
-    prescan(data, max_bytes=max_bytes, limits=limits, utf8_only=utf8_only)
+    plain = _prescan(data, max_bytes, limits, utf8_only)
     root = safe_fromstring(data, huge_text=True, remove_comments=remove_comments, limits=limits)
+    if plain:  # plain UTF-8 without '<!': no DTD, hence no entity declaration or reference node
+        return root
     tree = root.getroottree()
     docinfo: Any = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:

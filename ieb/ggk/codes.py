@@ -100,6 +100,7 @@ FIXED_ORGANISATIES = frozenset({"CAK", "SVB", "IB", "RINIS", "VECOZO", "VWS", "C
 
 
 _GEMEENTE = re.compile(r"[0-9]{4}")
+_GGK_PREFIX = "{" + GGK_NS + "}"
 _UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
@@ -226,7 +227,7 @@ class EnvelopeChecks:
 
         root = body
         findings: list[Finding] = []
-        is_ggk = etree.QName(root).namespace == GGK_NS
+        is_ggk = root.tag.startswith(_GGK_PREFIX)  # etree.QName(root).namespace == GGK_NS
         bad_refs: set[str] = set()
         # XPath ./*[local-name()='stuurgegevens']/*[local-name()=name] per field, in document
         # order, as lxml's "{*}name" child iterators (any namespace or none; elements only): one

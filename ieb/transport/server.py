@@ -434,17 +434,23 @@ def _soap_bv03(bv03: Bv03) -> bytes:
     )
 
 
-_TIJDSTIP: list[tuple[dt.datetime | None, str]] = [(None, "")]
+_TIJDSTIP: list[tuple[int | None, str]] = [(None, "")]
 
 
 def _tijdstip_now(clock: Callable[[], float] = time.time) -> str:
     """:func:`format_tijdstip` of now: ``yyyyMMddHHmmss`` in Dutch local time, formatted once per
     second (the answers of one second share it; the time zone conversion and ``strftime`` were
-    most of building the answer)."""
-    second = dt.datetime.fromtimestamp(clock(), dt.UTC).replace(microsecond=0)
+    most of building the answer). The second is ``clock()`` rounded down, as
+    ``datetime.fromtimestamp`` reads it: that rounds to the microsecond first, so in the last
+    microsecond of a second it asks ``fromtimestamp`` (issue 22, RECV round 8: no datetime per
+    answer)."""
+    now = clock()
+    second = int(now // 1)
+    if now - second >= 0.999999:  # may round up to the next second
+        second = int(dt.datetime.fromtimestamp(now, dt.UTC).replace(microsecond=0).timestamp())
     cached = _TIJDSTIP[0]
     if cached[0] != second:
-        cached = (second, format_tijdstip(second))
+        cached = (second, format_tijdstip(dt.datetime.fromtimestamp(second, dt.UTC)))
         _TIJDSTIP[0] = cached
     return cached[1]
 
