@@ -326,8 +326,17 @@ class Retours:
                 gone = conn.execute(
                     sa.delete(inbox).where(inbox.c.id == row.id, inbox.c.status == "failed")
                 ).rowcount
-                if not gone:  # marked by a replay in between
-                    out.append((ref, False, "is net door een andere opdracht verwerkt"))
+                if not gone:  # changed in between: marked by a replay, or dropped by another run
+                    now = conn.execute(sa.select(inbox.c.status).where(inbox.c.id == row.id)).scalar()
+                    out.append(
+                        (
+                            ref,
+                            False,
+                            "is net door een andere opdracht weggehaald"
+                            if now is None
+                            else f"is net door een andere opdracht verwerkt (status {now})",
+                        )
+                    )
                     continue
                 data = bytes(row.envelope or b"")
                 reason = mask_bsns(row.error or "")

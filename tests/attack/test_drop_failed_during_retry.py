@@ -111,3 +111,36 @@ def test_a_drop_while_the_retry_applies_the_entry_never_removes_an_applied_retou
     assert "niet mislukt" in why or "andere opdracht" in why
     assert outcomes == ["accepted"] * N and sorted(left.values()) == ["processed"] * N
     assert sorted(r for r, _, _ in replayed) == sorted(left)  # a line for every applied retour
+
+
+def test_two_drops_of_one_entry_say_who_took_it(
+    url: str,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    """Two clerks drop the same failed entry at once (PostgreSQL: both read it as failed, one
+    deletes it first): the other is told it was just taken out by another run, not that another
+    run "processed" it (it was never applied)."""
+    if url.startswith("sqlite"):
+        pytest.skip("SQLite takes the write lock at BEGIN: the second drop waits and finds nothing")
+    first, other = open_database(url), open_database(url)
+    try:
+        _failed_entries(first, tmp_path / "retouren")
+        with first.connect() as conn:
+            ref = conn.execute(sa.select(inbox.c.referentienummer).order_by(inbox.c.id)).scalars().first()
+        assert ref is not None
+        seen: list[Dropped] = []
+
+        def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.lstrip().upper().startswith("DELETE FROM INBOX") and not seen:
+                seen.extend(Retours.of_engine(other).drop_failed([ref]))  # the other clerk, first
+
+        sa.event.listen(first, "before_cursor_execute", before)
+        try:
+            (result,) = Retours.of_engine(first).drop_failed([ref])
+        finally:
+            sa.event.remove(first, "before_cursor_execute", before)
+    finally:
+        first.dispose()
+        other.dispose()
+    assert [(r, d) for r, d, _ in seen] == [(ref, True)]
+    assert result == (ref, False, "is net door een andere opdracht weggehaald")
