@@ -34,6 +34,7 @@ from ieb.types import mask_bsns
 if TYPE_CHECKING:  # the envelope and transport parts are imported where used: `ieb retour FILES`
     # needs none of them (issue 22: start-up)
     from ieb.ggk import Envelope
+    from ieb.transport.audit import AuditTrail
     from ieb.transport.server import InboxEntry
 
 __all__ = ["FILE_BERICHTCODE", "ChunkReport", "Dropped", "Replayed", "Retours"]
@@ -245,15 +246,12 @@ class Retours:
                     .where(inbox.c.id == row.id)
                     .values(status=status, error=error, processed_at=dt.datetime.now(dt.UTC))
                 )
-                audit.record(
-                    "in",
-                    row.berichtcode or FILE_BERICHTCODE,
-                    referentienummer=row.referentienummer,
-                    cross_ref_nummer=row.cross_ref_nummer,
-                    functie=row.functie,
-                    outcome=outcome if outcome is not None and not error else status,
-                    detail=error or PROCESSED,
-                    conn=conn,
+                _record(
+                    audit,
+                    row,
+                    outcome if outcome is not None and not error else status,
+                    error or PROCESSED,
+                    conn,
                 )
             out.append((row.referentienummer, status, error))
             if on_each is not None:
@@ -340,19 +338,31 @@ class Retours:
                     continue
                 data = bytes(row.envelope or b"")
                 reason = mask_bsns(row.error or "")
-                audit.record(
-                    "in",
-                    row.berichtcode or FILE_BERICHTCODE,
-                    referentienummer=row.referentienummer,
-                    cross_ref_nummer=row.cross_ref_nummer,
-                    functie=row.functie,
-                    outcome="dropped",
-                    detail=f"weggehaald (ieb retour --drop-failed): {reason}; {len(data)} bytes, "
+                _record(
+                    audit,
+                    row,
+                    "dropped",
+                    f"weggehaald (ieb retour --drop-failed): {reason}; {len(data)} bytes, "
                     f"sha256 {hashlib.sha256(data).hexdigest()}",
-                    conn=conn,
+                    conn,
                 )
             out.append((ref, True, reason))
         return out
+
+
+def _record(audit: AuditTrail, row: Any, outcome: str, detail: str, conn: sa.Connection) -> None:
+    """The audit row of what happened to inbox entry ``row`` (a replay's outcome, a drop), in
+    ``conn``'s transaction."""
+    audit.record(
+        "in",
+        row.berichtcode or FILE_BERICHTCODE,
+        referentienummer=row.referentienummer,
+        cross_ref_nummer=row.cross_ref_nummer,
+        functie=row.functie,
+        outcome=outcome,
+        detail=detail,
+        conn=conn,
+    )
 
 
 def _reason(exc: Exception) -> str:
