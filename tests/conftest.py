@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,19 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert install.returncode == 0, install.stderr
     return target
+
+
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    """Python's own Ctrl-C handler for the test, whatever pytest was started with: a shell starts a
+    background job (``pytest ... &``, ``nohup``) with SIGINT ignored, and ieb rightly leaves an
+    ignored Ctrl-C alone (``ieb retour`` installs its handler only over Python's default). Tests
+    that press Ctrl-C need the default; the previous handler is put back after."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -17,7 +17,10 @@ import pytest
 from ieb.cli import _retour_core
 from tests.attack.test_retour_killed_run import _rows, _setup
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="needs signal.raise_signal")
+pytestmark = [  # Ctrl-C is pressed here: Python's own SIGINT handler, however pytest was started
+    pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="needs signal.raise_signal"),
+    pytest.mark.usefixtures("default_sigint"),
+]
 
 
 class _Terminal(io.StringIO):

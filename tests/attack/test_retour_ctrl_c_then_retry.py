@@ -22,7 +22,10 @@ from ieb.exchange import Exchange
 from ieb.ledger.store import Ledger
 from tests.attack.test_retour_killed_run import _rows, _setup
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="needs signal.raise_signal")
+pytestmark = [  # Ctrl-C is pressed here: Python's own SIGINT handler, however pytest was started
+    pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="needs signal.raise_signal"),
+    pytest.mark.usefixtures("default_sigint"),
+]
 
 
 def _ctrl_c_after_each_commit(monkeypatch: pytest.MonkeyPatch) -> None:

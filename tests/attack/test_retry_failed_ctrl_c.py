@@ -21,7 +21,10 @@ from ieb.cli import _retour_core
 from ieb.exchange.retours import Retours
 from tests.attack.test_retour_killed_run import _rows, _setup
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="needs signal.raise_signal")
+pytestmark = [  # Ctrl-C is pressed here: Python's own SIGINT handler, however pytest was started
+    pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="needs signal.raise_signal"),
+    pytest.mark.usefixtures("default_sigint"),
+]
 
 
 def _failed_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

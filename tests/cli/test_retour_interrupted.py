@@ -13,6 +13,9 @@ from typer.testing import CliRunner
 from ieb.cli import app
 from ieb.exchange.retours import Retours
 
+#: Ctrl-C is pressed in these tests: Python's own SIGINT handler, however pytest was started
+pytestmark = pytest.mark.usefixtures("default_sigint")
+
 TODAY = dt.date(2024, 6, 15)
 
 
