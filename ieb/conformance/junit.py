@@ -2,8 +2,8 @@
 the reason when it did not pass. Built with lxml, so names and texts are always escaped.
 
 Classnames: CI tools (Jenkins, GitLab, Azure DevOps) read the dots of a ``classname`` as package
-separators, so ``ieb-1.0.WMO401`` showed up as class ``WMO401`` in package ``ieb-1`` > ``0``.
-:func:`classname` makes one without dots (``ieb-1_0/WMO401``); every JUnit output of ieb builds
+separators, so ``ieb-1.0.<bericht>`` showed up as class ``<bericht>`` in package ``ieb-1`` > ``0``.
+:func:`classname` makes one without dots (``ieb-1_0/<bericht>``); every JUnit output of ieb builds
 its classnames with it, and :func:`junit_xml` passes any other through it too."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["Case", "classname", "junit_xml"]
 
 def classname(*parts: str) -> str:
     """A JUnit ``classname`` CI tools show as one name: the ``parts`` joined by ``/``, every ``.``
-    replaced by ``_`` (``classname("ieb-1.0", "WMO401") == "ieb-1_0/WMO401"``). The same parts
+    replaced by ``_`` (``classname("ieb-1.0", bericht) == f"ieb-1_0/{bericht}"``). The same parts
     always give the same name (stable across runs, for CI history)."""
     return "/".join(parts).replace(".", "_")
 
