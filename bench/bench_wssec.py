@@ -748,21 +748,22 @@ def bench_gap(n: int = 150, rounds: int = 5) -> dict[str, Any]:
 
             def roundtrip(
                 kind: str, envelope: bytes, cold: bytearray | None = None
-            ) -> tuple[str, bytes, str | None, bytes, float]:
-                """(ref, request, signature value, answer bytes, thread CPU seconds of the steps)"""
+            ) -> tuple[str, bytes, str | None, bytes, list[float]]:
+                """(ref, request, signature value, answer bytes, thread CPU seconds of the three
+                steps: the client's request, the receiver, the client's reading of the answer)"""
                 client, rec = local[kind]
                 started = wait(cold)
                 _, ref, request, signature_value = client._request(envelope)
-                spent = time.thread_time() - started
+                spent = [time.thread_time() - started]
                 started = wait(cold)
                 reply = rec.receive(request, environ, peer)
-                spent += time.thread_time() - started
+                spent.append(time.thread_time() - started)
                 answer = requests.Response()
                 answer.status_code, answer._content = reply.status, reply.body
                 answer.headers["Content-Type"] = reply.content_type
                 started = wait(cold)
                 client._answer(ref, signature_value, answer, 0.0)
-                spent += time.thread_time() - started
+                spent.append(time.thread_time() - started)
                 return ref, request, signature_value, reply.body, spent
 
             gc_files = {kind: tmp / f"{kind}.gc.json" for kind in ("signed", "unsigned")}
@@ -801,14 +802,16 @@ def bench_gap(n: int = 150, rounds: int = 5) -> dict[str, Any]:
                         # and other processes run; only the steps' thread CPU is counted
                         spent = 0.0
                         for envelope in di01s(n):
-                            spent += roundtrip(kind, envelope, cold=junk)[4]
+                            spent += sum(roundtrip(kind, envelope, cold=junk)[4])
                         note(f"in_process_cold_{kind}", spent)
                     for kind in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
                         envelopes = di01s(n)
                         answers.clear()
                         cpu0 = time.process_time()
-                        trips = [roundtrip(kind, envelope)[:4] for envelope in envelopes]
+                        trips = [roundtrip(kind, envelope) for envelope in envelopes]
                         note(f"in_process_{kind}", time.process_time() - cpu0)
+                        for step, name in enumerate(("request", "receive", "answer")):
+                            note(f"step_{name}_{kind}", sum(trip[4][step] for trip in trips))
                         if kind == "unsigned":
                             continue
                         # the signed-only steps alone, each in a tight loop over those messages
@@ -828,7 +831,7 @@ def bench_gap(n: int = 150, rounds: int = 5) -> dict[str, Any]:
                             )
                         note("loop_client_sign", time.process_time() - cpu0)
                         cpu0 = time.process_time()
-                        for _, request, _, _ in trips:
+                        for _, request, *_ in trips:
                             signed_receiver._verify(request, peer)
                         note("loop_receiver_verify", time.process_time() - cpu0)
                         cpu0 = time.process_time()
@@ -836,7 +839,7 @@ def bench_gap(n: int = 150, rounds: int = 5) -> dict[str, Any]:
                             real_signed(data, cross, request_sig)
                         note("loop_receiver_sign", time.process_time() - cpu0)
                         cpu0 = time.process_time()
-                        for ref, _, signature_value, reply in trips:
+                        for ref, _, signature_value, reply, _ in trips:
                             client._verify_answer(ref, signature_value, wssec.parse_soap_envelope(reply))
                         note("loop_client_verify", time.process_time() - cpu0)
                     for who in ("client", "server"):
@@ -890,6 +893,18 @@ def bench_gap(n: int = 150, rounds: int = 5) -> dict[str, Any]:
         },
     }
     out["in_process_cold_extra_ms"] = med["in_process_cold_signed"] - med["in_process_cold_unsigned"]
+    # each step of the warm round trip, signed minus unsigned, next to the same steps in the loop
+    out["in_process_steps_extra_ms"] = {
+        name: {
+            "round_trip": med[f"step_{name}_signed"] - med[f"step_{name}_unsigned"],
+            "loop": sum(med[n] for n in loops),
+        }
+        for name, loops in (
+            ("request", ("loop_client_sign",)),
+            ("receive", ("loop_receiver_verify", "loop_receiver_sign")),
+            ("answer", ("loop_client_verify",)),
+        )
+    }
     out["flow_minus_loop_ms"] = out["flow_extra_ms"] - loop
     out["in_process_minus_loop_ms"] = out["in_process_extra_ms"] - loop
     return out
