@@ -4,6 +4,7 @@
     python bench/bench_wssec.py --http [--count N] [--rounds R]     # over HTTPS, CPU of both sides
     python bench/bench_wssec.py --stages [--count N]                # where the signed pair's CPU goes
     python bench/bench_wssec.py --xmlsec [--count N] [--rounds R]   # XML-DSig in C (python-xmlsec) vs ours
+    python bench/bench_wssec.py --gap [--count N] [--rounds R]      # signed-only CPU: flow, one process, loop
 
 Measured in one process, CPU time (``time.process_time``) per operation, the minimum over rounds
 (the figure least disturbed by other jobs on a shared machine), with the load average:
@@ -25,6 +26,10 @@ Measured in one process, CPU time (``time.process_time``) per operation, the min
 With ``--xmlsec`` (needs ``pip install xmlsec``, not a dependency of ieb: see
 docs/performance.md "Signed, round 7") :func:`bench_xmlsec` measures libxmlsec1's signing and
 verification of the same request next to ours, in the same rounds.
+
+With ``--gap`` :func:`bench_gap` measures the signed-only CPU of a round trip in the two-process
+flow, in one process (warm, cold, per step) and as the signed-only steps alone in tight loops, in
+the same rounds (docs/performance.md "Signed, round 9").
 
 With ``--oracle`` the implementation before issue 22 round 4 (``tests/transport/wssec_oracle.py``)
 is measured alongside, in the same rounds (``oracle_sign_ms``, ``oracle_verify_ms``,
