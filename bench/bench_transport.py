@@ -177,17 +177,18 @@ def bench_send_workers(
 
 def bench_signed_at_latency(n: int, rounds: int, latency_ms: float = LATENCY_MS) -> dict[str, Any]:
     """``{"signed_vs_unsigned_at_latency", "msgs_per_s_signed", "msgs_per_s_unsigned", "latency_ms",
-    "rounds", "loadavg"}``: ``ieb send``'s path (outbox rows -> :class:`~ieb.transport.sender.Sender`
+    "cpu_ms_per_msg", "n", "rounds", "loadavg"}``: ``ieb send``'s path (outbox rows -> :class:`~ieb.transport.sender.Sender`
     with :class:`GgkClient`, 1 worker, SQLite outbox) with WS-Security signing (2W-be-S: the request
     signed, the signed answer verified) vs without, each to its own receiver process answering
     ``latency_ms`` after storing (the modelled GGk of ``workers4_vs_1``; the signed one verifies the
-    request and signs its answer). Rounds alternate; rates are medians. With the GGk's latency in
+    request and signs its answer). Rounds alternate; rates are medians, and so is
+    ``cpu_ms_per_msg`` (this process + the receiver's, per message: the work, without the waits). With the GGk's latency in
     every round trip, this is the price of signing a municipality sees, unlike B3's loopback pair
     where the round trip is nothing but CPU."""
     import os
     import statistics
 
-    from bench.bench_recv import _server
+    from bench.bench_recv import _cpu_seconds, _server
     from bench.run import _pki, di01s
     from ieb.ggk import parse as parse_envelope
     from ieb.transport.client import WusSigning
@@ -195,6 +196,7 @@ def bench_signed_at_latency(n: int, rounds: int, latency_ms: float = LATENCY_MS)
     from ieb.transport.sender import Sender
 
     rates: dict[str, list[float]] = {"signed": [], "unsigned": []}
+    cpu: dict[str, list[float]] = {"signed": [], "unsigned": []}
     with tempfile.TemporaryDirectory(prefix="ieb-send-signed-") as tmp_name:
         tmp = Path(tmp_name)
         pki = _pki(tmp / "pki")
@@ -205,12 +207,13 @@ def bench_signed_at_latency(n: int, rounds: int, latency_ms: float = LATENCY_MS)
         engine = open_ledger(f"sqlite:///{tmp / 'outbox.sqlite'}")
         try:
             with (
-                _server(tmp / "pki", tmp / "plain.sqlite", "receiver", latency_ms) as (url, _pid),
-                _server(tmp / "pki", tmp / "signed.sqlite", "signed", latency_ms) as (surl, _spid),
+                _server(tmp / "pki", tmp / "plain.sqlite", "receiver", latency_ms) as (url, pid),
+                _server(tmp / "pki", tmp / "signed.sqlite", "signed", latency_ms) as (surl, spid),
                 GgkClient(url, tls=tls) as plain,
                 GgkClient(surl, tls=tls, signing=signing) as signed,
             ):
                 clients = {"unsigned": plain, "signed": signed}
+                pids = {"unsigned": pid, "signed": spid}
                 for client in clients.values():
                     client.send(di01s(1)[0])  # TLS session, first connection, chain cache
                 for r in range(rounds):
@@ -227,10 +230,13 @@ def bench_signed_at_latency(n: int, rounds: int, latency_ms: float = LATENCY_MS)
                                 for env in di01s(n)
                             ]
                         )
+                        cpu0, server0 = time.process_time(), _cpu_seconds(pids[kind])
                         result = Sender(outbox, clients[kind]).drain(workers=1)
+                        spent = time.process_time() - cpu0 + _cpu_seconds(pids[kind]) - server0
                         if result.acknowledged != n:
                             raise RuntimeError(f"{kind}: {result}")
                         rates[kind].append(n / result.seconds)
+                        cpu[kind].append(spent * 1000 / n)
         finally:
             engine.dispose()
     signed_rate, unsigned_rate = statistics.median(rates["signed"]), statistics.median(rates["unsigned"])
@@ -239,6 +245,7 @@ def bench_signed_at_latency(n: int, rounds: int, latency_ms: float = LATENCY_MS)
         "msgs_per_s_signed": signed_rate,
         "msgs_per_s_unsigned": unsigned_rate,
         "latency_ms": latency_ms,
+        "cpu_ms_per_msg": {kind: statistics.median(v) for kind, v in cpu.items()},
         "n": n,
         "rounds": rates,
         "loadavg": [round(x, 2) for x in os.getloadavg()],
