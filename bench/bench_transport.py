@@ -2,6 +2,7 @@
 
     python bench/bench_transport.py [--count N] [--workers W]
     python bench/bench_transport.py --send-workers [--count N] [--rounds R] [--latency-ms MS]
+    python bench/bench_transport.py --signed-latency [--count N] [--rounds R] [--latency-ms MS]
 
 Measured in the same run, all on 127.0.0.1 with the same test PKI and mutual TLS:
 
@@ -22,6 +23,10 @@ rounds alternate. The receiver answers :data:`LATENCY_MS` (20 ms) after storing,
 (workers exist to overlap that wait); the same drains without latency and the loopback ceiling
 (bare requests, 1 vs 4 threads, same receiver) are in ``details``. ``--send-workers`` prints that
 dict as JSON.
+
+:func:`bench_signed_at_latency` (``bench/run.py`` B3, ``details.signed_vs_unsigned_at_latency``):
+the same path with 1 worker, signed vs unsigned, both receivers answering after that latency;
+``--signed-latency`` prints it as JSON.
 """
 
 from __future__ import annotations
@@ -170,6 +175,83 @@ def bench_send_workers(
     return out
 
 
+def bench_signed_at_latency(n: int, rounds: int, latency_ms: float = LATENCY_MS) -> dict[str, Any]:
+    """``{"signed_vs_unsigned_at_latency", "msgs_per_s_signed", "msgs_per_s_unsigned", "latency_ms",
+    "cpu_ms_per_msg", "n", "rounds", "loadavg"}``: ``ieb send``'s path (outbox rows -> :class:`~ieb.transport.sender.Sender`
+    with :class:`GgkClient`, 1 worker, SQLite outbox) with WS-Security signing (2W-be-S: the request
+    signed, the signed answer verified) vs without, each to its own receiver process answering
+    ``latency_ms`` after storing (the modelled GGk of ``workers4_vs_1``; the signed one verifies the
+    request and signs its answer). Rounds alternate; rates are medians, and so is
+    ``cpu_ms_per_msg`` (this process + the receiver's, per message: the work, without the waits). With the GGk's latency in
+    every round trip, this is the price of signing a municipality sees, unlike B3's loopback pair
+    where the round trip is nothing but CPU."""
+    import os
+    import statistics
+
+    from bench.bench_recv import _cpu_seconds, _server
+    from bench.run import _pki, di01s
+    from ieb.ggk import parse as parse_envelope
+    from ieb.transport.client import WusSigning
+    from ieb.transport.outbox import Outbox
+    from ieb.transport.sender import Sender
+
+    rates: dict[str, list[float]] = {"signed": [], "unsigned": []}
+    cpu: dict[str, list[float]] = {"signed": [], "unsigned": []}
+    with tempfile.TemporaryDirectory(prefix="ieb-send-signed-") as tmp_name:
+        tmp = Path(tmp_name)
+        pki = _pki(tmp / "pki")
+        k = pki.party("GGK")
+        tls = TlsFiles(k.chain, k.key, pki.roots)
+        inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+        signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), pki.roots.read_bytes(), inter)
+        engine = open_ledger(f"sqlite:///{tmp / 'outbox.sqlite'}")
+        try:
+            with (
+                _server(tmp / "pki", tmp / "plain.sqlite", "receiver", latency_ms) as (url, pid),
+                _server(tmp / "pki", tmp / "signed.sqlite", "signed", latency_ms) as (surl, spid),
+                GgkClient(url, tls=tls) as plain,
+                GgkClient(surl, tls=tls, signing=signing) as signed,
+            ):
+                clients = {"unsigned": plain, "signed": signed}
+                pids = {"unsigned": pid, "signed": spid}
+                for client in clients.values():
+                    client.send(di01s(1)[0])  # TLS session, first connection, chain cache
+                for r in range(rounds):
+                    for kind in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
+                        outbox = Outbox(engine)
+                        outbox.enqueue_many(
+                            [
+                                {
+                                    "envelope": env,
+                                    "referentienummer": parse_envelope(env).referentienummer,
+                                    "afzender": "0363",
+                                    "functie": "WMO401",
+                                }
+                                for env in di01s(n)
+                            ]
+                        )
+                        cpu0, server0 = time.process_time(), _cpu_seconds(pids[kind])
+                        result = Sender(outbox, clients[kind]).drain(workers=1)
+                        spent = time.process_time() - cpu0 + _cpu_seconds(pids[kind]) - server0
+                        if result.acknowledged != n:
+                            raise RuntimeError(f"{kind}: {result}")
+                        rates[kind].append(n / result.seconds)
+                        cpu[kind].append(spent * 1000 / n)
+        finally:
+            engine.dispose()
+    signed_rate, unsigned_rate = statistics.median(rates["signed"]), statistics.median(rates["unsigned"])
+    return {
+        "signed_vs_unsigned_at_latency": signed_rate / unsigned_rate,
+        "msgs_per_s_signed": signed_rate,
+        "msgs_per_s_unsigned": unsigned_rate,
+        "latency_ms": latency_ms,
+        "cpu_ms_per_msg": {kind: statistics.median(v) for kind, v in cpu.items()},
+        "n": n,
+        "rounds": rates,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def _ceiling(
     url: str, tls: TlsFiles, n: int, rounds: int, di01s: Callable[[int], list[bytes]]
 ) -> dict[str, Any]:
@@ -215,7 +297,9 @@ def b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
     ``details.signed_rsa_ceiling`` (the ratio two RSA-2048 signatures and verifications per round trip
     allow at that unsigned rate: :func:`bench.bench_wssec.signed_ceiling`) and ``details.rsa_ms``,
     ``workers4_vs_1`` (SQLite) and ``workers4_vs_1_postgresql`` (when ``IEB_TEST_POSTGRES_URL`` is
-    set, else None) from :func:`bench_send_workers`, and the load average at the time."""
+    set, else None) from :func:`bench_send_workers`, ``details.signed_vs_unsigned_at_latency`` (with
+    ``details.signed_at_latency``: rates, load, what it means) from :func:`bench_signed_at_latency`,
+    and the load average at the time."""
     import os
 
     b3 = dict(b3)
@@ -230,6 +314,18 @@ def b3_extra(b3: dict[str, Any], quick: bool) -> dict[str, Any]:
     workers = bench_send_workers(
         200 if quick else 500, 1 if quick else 3, os.environ.get("IEB_TEST_POSTGRES_URL")
     )
+    at_latency = bench_signed_at_latency(100 if quick else 300, 2 if quick else 4)
+    b3.setdefault("details", {})["signed_vs_unsigned_at_latency"] = at_latency[
+        "signed_vs_unsigned_at_latency"
+    ]
+    b3["details"]["signed_at_latency"] = at_latency | {
+        "signed_vs_unsigned_at_latency": (
+            f"ieb send (Sender + GgkClient), 1 worker, signed (2W-be-S) vs unsigned, each to a receiver "
+            f"that answers {at_latency['latency_ms']:g} ms after storing (the modelled GGk latency of "
+            "workers4_vs_1; the signed receiver verifies and signs too): what signing costs a "
+            "municipality's send, where signed_vs_unsigned (B3's loopback pair) is CPU alone"
+        ),
+    }
     b3["workers4_vs_1"] = workers["workers4_vs_1"]
     b3["workers4_vs_1_postgresql"] = workers["workers4_vs_1_postgresql"]
     b3["loadavg"] = workers["loadavg"]
@@ -242,9 +338,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--send-workers", action="store_true", help="only bench_send_workers, as JSON")
+    parser.add_argument("--signed-latency", action="store_true", help="only bench_signed_at_latency, as JSON")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
     args = parser.parse_args()
+    if args.signed_latency:
+        import json
+
+        print(json.dumps(bench_signed_at_latency(args.count, args.rounds, args.latency_ms), indent=2))
+        return
     if args.send_workers:
         import json
         import os

@@ -4,6 +4,7 @@
     python bench/bench_wssec.py --http [--count N] [--rounds R]     # over HTTPS, CPU of both sides
     python bench/bench_wssec.py --stages [--count N]                # where the signed pair's CPU goes
     python bench/bench_wssec.py --xmlsec [--count N] [--rounds R]   # XML-DSig in C (python-xmlsec) vs ours
+    python bench/bench_wssec.py --gap [--count N] [--rounds R]      # signed-only CPU: flow, one process, loop
 
 Measured in one process, CPU time (``time.process_time``) per operation, the minimum over rounds
 (the figure least disturbed by other jobs on a shared machine), with the load average:
@@ -25,6 +26,10 @@ Measured in one process, CPU time (``time.process_time``) per operation, the min
 With ``--xmlsec`` (needs ``pip install xmlsec``, not a dependency of ieb: see
 docs/performance.md "Signed, round 7") :func:`bench_xmlsec` measures libxmlsec1's signing and
 verification of the same request next to ours, in the same rounds.
+
+With ``--gap`` :func:`bench_gap` measures the signed-only CPU of a round trip in the two-process
+flow, in one process (warm, cold, per step) and as the signed-only steps alone in tight loops, in
+the same rounds (docs/performance.md "Signed, round 9").
 
 With ``--oracle`` the implementation before issue 22 round 4 (``tests/transport/wssec_oracle.py``)
 is measured alongside, in the same rounds (``oracle_sign_ms``, ``oracle_verify_ms``,
@@ -582,6 +587,337 @@ def bench_stages(n: int = 300) -> dict[str, Any]:
     return out
 
 
+def _gc_counting_receiver() -> None:
+    """``bench_wssec.py --gc-receiver OUT PKI_DIR DB MODE [DELAY_MS]``: ``bench/_receiver.py`` run
+    in this process with a count of the garbage collections (per generation) and the thread CPU
+    seconds spent in them, written to OUT as JSON when the receiver stops; the counters restart
+    when the file ``OUT.reset`` appears (it is removed then). For :func:`bench_gap`."""
+    import gc
+    import runpy
+    import threading
+
+    out = Path(sys.argv[2])
+    counts: dict[str, list[float]] = {"collections": [0, 0, 0], "seconds": [0.0, 0.0, 0.0]}
+    started: dict[int, float] = {}
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        me = threading.get_ident()
+        if phase == "start":
+            started[me] = time.thread_time()
+        else:
+            counts["collections"][info["generation"]] += 1
+            counts["seconds"][info["generation"]] += time.thread_time() - started.pop(me, time.thread_time())
+
+    def watch_reset() -> None:
+        flag = out.with_name(out.name + ".reset")
+        while True:
+            time.sleep(0.05)
+            if flag.exists():
+                counts["collections"], counts["seconds"] = [0, 0, 0], [0.0, 0.0, 0.0]
+                flag.unlink()
+
+    gc.callbacks.append(count)
+    threading.Thread(target=watch_reset, daemon=True).start()
+    sys.argv = [str(ROOT / "bench/_receiver.py"), *sys.argv[3:]]
+    try:
+        runpy.run_path(sys.argv[0], run_name="__main__")
+    finally:
+        out.write_text(json.dumps(counts))
+
+
+@contextmanager
+def _counted_server(pki_dir: Path, db: Path, mode: str, gc_file: Path) -> Iterator[tuple[str, int]]:
+    """:func:`bench.bench_recv._server` started through :func:`_gc_counting_receiver`."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = [sys.executable, __file__, "--gc-receiver", str(gc_file), str(pki_dir), str(db), mode]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        if not url:
+            raise RuntimeError("receiver did not start")
+        yield url, proc.pid
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def bench_gap(n: int = 150, rounds: int = 5) -> dict[str, Any]:
+    """Where the signed round trip's extra CPU goes: the same signed-only work measured four ways
+    in one run, rounds interleaved, one estimator (median over rounds of the mean per message):
+
+    * ``flow``: B3's pair over mutual TLS, client here + receiver in its own process (the CPU of
+      both processes: ``time.process_time`` + ``/proc``), signed minus unsigned;
+    * ``in_process``: the same round trip without the network, in this process
+      (:func:`bench_wssec`'s ``roundtrip``), signed minus unsigned;
+    * ``in_process_cold``: that round trip again, with 64 MB written and a 1 ms sleep before each
+      of its three steps (the client's request, the receiver, the client's reading of the answer),
+      counting only the steps' thread CPU: what the flow does to the caches and the core between
+      two steps, without the network;
+    * ``loop``: only the signed-only steps, each in a tight loop over the messages of that round
+      trip: the client's signing (parse the SOAP request, WS-Addressing, sign), the receiver's
+      verification, the receiver's answer signing (parse the answer, WS-Addressing,
+      SignatureConfirmation, sign) and the client's verification of the answer (with its parse).
+
+    ``ms.rsa_sign_tight`` / ``ms.rsa_sign_after_wait``: one RSA-2048 signature (x ``n``) back to
+    back, and after the same write + sleep as the cold round trip.
+
+    Plus ``rsa_ms`` (two signatures + two verifications with the service keys, same rounds) and the
+    garbage collections per message in the client and in each receiver process (``gc.callbacks``).
+    Milliseconds of CPU per message; nothing is asserted."""
+    import gc
+    import statistics
+
+    import requests
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from bench.bench_recv import _cpu_seconds
+    from bench.run import _pki, di01s
+    from ieb.transport import wssec
+    from ieb.transport.client import GgkClient, WusSigning
+    from ieb.transport.outbox import open_ledger
+    from ieb.transport.server import PeerInfo, Receiver
+    from ieb.transport.tls import TlsFiles
+
+    gcs = {"collections": [0, 0, 0]}
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            gcs["collections"][info["generation"]] += 1
+
+    per: dict[str, list[float]] = {}
+
+    def note(name: str, seconds: float) -> None:
+        per.setdefault(name, []).append(seconds * 1000 / n)
+
+    gc.callbacks.append(count)
+    load = [os.getloadavg()[0]]
+    try:
+        with tempfile.TemporaryDirectory(prefix="ieb-wssec-gap-") as tmp_name:
+            tmp = Path(tmp_name)
+            pki = _pki(tmp / "pki")
+            k, g = pki.party("GGK"), pki.party("0363")
+            roots = pki.roots.read_bytes()
+            inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
+            tls = TlsFiles(k.chain, k.key, pki.roots)
+            client_signing = WusSigning(k.key.read_bytes(), k.cert.read_bytes(), roots, inter)
+            server_signing = WusSigning(g.key.read_bytes(), g.cert.read_bytes(), roots, inter)
+            rsa = {
+                who: rsa_costs(s.key_pem, 50, 1)
+                for who, s in (("client", client_signing), ("server", server_signing))
+            }
+            endpoint = "https://127.0.0.1:1/ggk0210/OntvangAsynchroon"
+            local = {
+                "signed": (
+                    GgkClient(endpoint, tls=tls, signing=client_signing),
+                    Receiver(
+                        open_ledger(f"sqlite:///{tmp / 'local-signed.sqlite'}"),
+                        organisatie="0363",
+                        allowed_oins={k.oin},
+                        signing=server_signing,
+                        require_signature=True,
+                    ),
+                ),
+                "unsigned": (
+                    GgkClient(endpoint, tls=tls),
+                    Receiver(open_ledger(f"sqlite:///{tmp / 'local-unsigned.sqlite'}"), organisatie="0363"),
+                ),
+            }
+            peer = PeerInfo(k.oin, "GGK", "127.0.0.1")
+            environ = {"HTTP_SOAPACTION": '"http://www.stufstandaarden.nl/koppelvlak/ggk0210/ggk_Di01"'}
+            answers: list[tuple[bytes, str | None, tuple[str, str | None]]] = []
+            signed_receiver = local["signed"][1]
+            real_signed = signed_receiver._signed
+
+            def keep_answer(data: bytes, cross: str | None, request_sig: tuple[str, str | None]) -> bytes:
+                answers.append((data, cross, request_sig))
+                return real_signed(data, cross, request_sig)
+
+            signed_receiver._signed = keep_answer  # type: ignore[method-assign]
+
+            junk = bytearray(64 * 1024 * 1024)
+
+            def wait(cold: bytearray | None) -> float:
+                if cold is not None:
+                    cold[::64] = bytes(len(cold) // 64)  # one write per cache line
+                    time.sleep(0.001)
+                return time.thread_time()
+
+            def roundtrip(
+                kind: str, envelope: bytes, cold: bytearray | None = None
+            ) -> tuple[str, bytes, str | None, bytes, list[float]]:
+                """(ref, request, signature value, answer bytes, thread CPU seconds of the three
+                steps: the client's request, the receiver, the client's reading of the answer)"""
+                client, rec = local[kind]
+                started = wait(cold)
+                _, ref, request, signature_value = client._request(envelope)
+                spent = [time.thread_time() - started]
+                started = wait(cold)
+                reply = rec.receive(request, environ, peer)
+                spent.append(time.thread_time() - started)
+                answer = requests.Response()
+                answer.status_code, answer._content = reply.status, reply.body
+                answer.headers["Content-Type"] = reply.content_type
+                started = wait(cold)
+                client._answer(ref, signature_value, answer, 0.0)
+                spent.append(time.thread_time() - started)
+                return ref, request, signature_value, reply.body, spent
+
+            gc_files = {kind: tmp / f"{kind}.gc.json" for kind in ("signed", "unsigned")}
+            with (
+                _counted_server(tmp / "pki", tmp / "plain.sqlite", "receiver", gc_files["unsigned"]) as (
+                    url,
+                    pid,
+                ),
+                _counted_server(tmp / "pki", tmp / "signed.sqlite", "signed", gc_files["signed"]) as (
+                    surl,
+                    spid,
+                ),
+                GgkClient(url, tls=tls) as plain,
+                GgkClient(surl, tls=tls, signing=client_signing) as signed,
+            ):
+                flows = {"unsigned": (plain, pid), "signed": (signed, spid)}
+                for kind, (client, _) in flows.items():
+                    for envelope in di01s(5):
+                        client.send(envelope)  # TLS session, schemas, chain cache
+                        roundtrip(kind, envelope)
+                for file in gc_files.values():
+                    file.with_name(file.name + ".reset").write_text("")
+                for file in gc_files.values():  # the receiver removes the flag once it has reset
+                    while file.with_name(file.name + ".reset").exists():
+                        time.sleep(0.01)
+                gcs["collections"] = [0, 0, 0]
+                for r in range(rounds):
+                    for kind in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
+                        client, server_pid = flows[kind]
+                        envelopes = di01s(n)
+                        cpu0, server0 = time.process_time(), _cpu_seconds(server_pid)
+                        for envelope in envelopes:
+                            client.send(envelope)
+                        note(f"flow_{kind}", time.process_time() - cpu0 + _cpu_seconds(server_pid) - server0)
+                    for kind in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
+                        # cold: the same round trip, with 64 MB written and a 1 ms sleep before
+                        # each of its three steps (client request, receiver, client answer), as
+                        # between the steps of the flow, where each side waits for the other
+                        # and other processes run; only the steps' thread CPU is counted
+                        spent = 0.0
+                        for envelope in di01s(n):
+                            spent += sum(roundtrip(kind, envelope, cold=junk)[4])
+                        note(f"in_process_cold_{kind}", spent)
+                    for kind in ("signed", "unsigned") if r % 2 == 0 else ("unsigned", "signed"):
+                        envelopes = di01s(n)
+                        answers.clear()
+                        cpu0 = time.process_time()
+                        trips = [roundtrip(kind, envelope) for envelope in envelopes]
+                        note(f"in_process_{kind}", time.process_time() - cpu0)
+                        for step, name in enumerate(("request", "receive", "answer")):
+                            note(f"step_{name}_{kind}", sum(trip[4][step] for trip in trips))
+                        if kind == "unsigned":
+                            continue
+                        # the signed-only steps alone, each in a tight loop over those messages
+                        client = local["signed"][0]
+                        plains = [local["unsigned"][0].soap_request(e)[1] for e in envelopes]
+                        cpu0 = time.process_time()
+                        for (ref, *_), body in zip(trips, plains, strict=True):
+                            wssec._sign_envelope(
+                                wssec.add_addressing(
+                                    wssec.parse_soap_envelope(body),
+                                    to=endpoint,
+                                    action="urn:a",
+                                    message_id=f"urn:uuid:{ref}",
+                                ),
+                                key_pem=client_signing.key_pem,
+                                cert_pem=client_signing.cert_pem,
+                            )
+                        note("loop_client_sign", time.process_time() - cpu0)
+                        cpu0 = time.process_time()
+                        for _, request, *_ in trips:
+                            signed_receiver._verify(request, peer)
+                        note("loop_receiver_verify", time.process_time() - cpu0)
+                        cpu0 = time.process_time()
+                        for data, cross, request_sig in answers:
+                            real_signed(data, cross, request_sig)
+                        note("loop_receiver_sign", time.process_time() - cpu0)
+                        cpu0 = time.process_time()
+                        for ref, _, signature_value, reply, _ in trips:
+                            client._verify_answer(ref, signature_value, wssec.parse_soap_envelope(reply))
+                        note("loop_client_verify", time.process_time() - cpu0)
+                    for who in ("client", "server"):
+                        key_pem = (client_signing if who == "client" else server_signing).key_pem
+                        costs = rsa_costs(key_pem, n // 3 or 1, 1)
+                        note(f"rsa_{who}", (costs["rsa_sign_ms"] + costs["rsa_verify_ms"]) * n / 1000)
+                    # one RSA signature alone, tight and after the same wait as the cold round trip
+                    key, _ = wssec._load_signing_material(
+                        client_signing.key_pem, client_signing.cert_pem, None
+                    )
+                    for label, cold in (("rsa_sign_tight", None), ("rsa_sign_after_wait", junk)):
+                        spent = 0.0
+                        for _ in range(n // 3 or 1):
+                            started = wait(cold)
+                            key.sign(b"x" * 1400, padding.PKCS1v15(), hashes.SHA256())
+                            spent += time.thread_time() - started
+                        note(label, spent * n / (n // 3 or 1))
+                    load.append(os.getloadavg()[0])
+                messages = rounds * n * 2  # the flow and the in-process round trips
+                client_gcs = [c / messages for c in gcs["collections"]]
+            receiver_gcs = {kind: json.loads(file.read_text()) for kind, file in gc_files.items()}
+            for _, rec in local.values():
+                rec.engine.dispose()
+    finally:
+        gc.callbacks.remove(count)
+    med = {name: statistics.median(values) for name, values in per.items()}
+    loop = sum(v for name, v in med.items() if name.startswith("loop_"))
+    out: dict[str, Any] = {
+        "flow_extra_ms": med["flow_signed"] - med["flow_unsigned"],
+        "in_process_extra_ms": med["in_process_signed"] - med["in_process_unsigned"],
+        "loop_ms": loop,
+        "rsa_ms": med["rsa_client"] + med["rsa_server"],
+        "ms": med,
+        "gc_per_message": {
+            "client": client_gcs,
+            **{
+                f"receiver_{kind}": [c / (rounds * n) for c in v["collections"]]
+                for kind, v in receiver_gcs.items()
+            },
+        },
+        "gc_ms_per_message": {
+            f"receiver_{kind}": sum(v["seconds"]) * 1000 / (rounds * n) for kind, v in receiver_gcs.items()
+        },
+        "loadavg": [round(x, 2) for x in load],
+        "details": {
+            "n": n,
+            "rounds": rounds,
+            "rounds_ms": per,
+            "rsa_first": rsa,
+            "clock": "process CPU; flow: client process + receiver process (/proc)",
+        },
+    }
+    out["in_process_cold_extra_ms"] = med["in_process_cold_signed"] - med["in_process_cold_unsigned"]
+    # each step of the warm round trip, signed minus unsigned, next to the same steps in the loop
+    out["in_process_steps_extra_ms"] = {
+        name: {
+            "round_trip": med[f"step_{name}_signed"] - med[f"step_{name}_unsigned"],
+            "loop": sum(med[n] for n in loops),
+        }
+        for name, loops in (
+            ("request", ("loop_client_sign",)),
+            ("receive", ("loop_receiver_verify", "loop_receiver_sign")),
+            ("answer", ("loop_client_verify",)),
+        )
+    }
+    out["flow_minus_loop_ms"] = out["flow_extra_ms"] - loop
+    out["in_process_minus_loop_ms"] = out["in_process_extra_ms"] - loop
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
@@ -590,8 +926,14 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="B3's pair by CPU of client + receiver")
     parser.add_argument("--stages", action="store_true", help="B3's pair: CPU per step on both sides")
     parser.add_argument("--xmlsec", action="store_true", help="python-xmlsec's sign/verify next to ours")
+    parser.add_argument("--gap", action="store_true", help="signed-only CPU: flow vs in-process vs loop")
+    if sys.argv[1:2] == ["--gc-receiver"]:
+        _gc_counting_receiver()
+        return
     args = parser.parse_args()
-    if args.xmlsec:
+    if args.gap:
+        print(json.dumps(bench_gap(args.count, args.rounds), indent=2))
+    elif args.xmlsec:
         print(json.dumps(bench_xmlsec(args.count, args.rounds), indent=2))
     elif args.stages:
         print(json.dumps(bench_stages(args.count), indent=2))

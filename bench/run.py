@@ -18,6 +18,8 @@ B3 transport: M Di01 over mutual TLS on loopback to the receiver (a separate pro
    bytes and vs a plain zeep loop. The receiver's ceiling: bare requests from 4 threads.
    ``workers4_vs_1``: ``ieb send``'s path with 4 vs 1 workers to a receiver answering 20 ms after
    storing (a modelled GGk; loopback figures and their ceiling in details, bench/bench_transport.py).
+   ``details.signed_vs_unsigned_at_latency``: the same path, 1 worker, signed vs unsigned to
+   receivers answering after that latency (what signing costs a municipality's send).
 B4 memory: peak RSS of a B1 run in a fresh process at several sizes, and ledger bytes per message.
 B5 scaling: planning one new person and a batch of 200 with a ledger of 1k/10k/100k starts vs an
    empty ledger; re-planning every unchanged person of the 100k ledger (full run only).
@@ -1061,6 +1063,14 @@ def table(results: dict[str, Any]) -> str:
                 f"   ceiling: 2 RSA signs ({rsa_ms['sign']:.2f} ms) + 2 verifies, rest free",
                 "",
                 b["details"]["signed_rsa_ceiling"],
+            )
+        sl = b["details"].get("signed_at_latency")
+        if sl:  # bench/bench_transport.py: ieb send, 1 worker, signed vs unsigned with the GGk's latency
+            row(
+                f"   ieb send signed vs unsigned, 1 worker, GGk +{sl['latency_ms']:g} ms, "
+                f"load {sl['loadavg'][0]:.1f}",
+                f"{sl['msgs_per_s_signed']:.0f}/s",
+                b["details"]["signed_vs_unsigned_at_latency"],
             )
         row("   receiver ceiling: bare requests, 4 threads", f"{r['requests_4_threads']:.0f}/s")
         cc = b["details"].get("client_cpu")
