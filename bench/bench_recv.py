@@ -48,15 +48,18 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def _server(pki_dir: Path, db: Path | str, mode: str, delay_ms: float = 0.0) -> Iterator[tuple[str, int]]:
+def _server(
+    pki_dir: Path, db: Path | str, mode: str, delay_ms: float = 0.0, cpus: set[int] | None = None
+) -> Iterator[tuple[str, int]]:
     """``bench/_receiver.py`` in its own process: (its URL, its pid). ``delay_ms``: the modelled
-    GGk latency before every answer."""
+    GGk latency before every answer; ``cpus``: the CPUs its threads may run on (all when None)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "bench/_receiver.py"), str(pki_dir), str(db), mode, str(delay_ms)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus or ())) if cpus else None,  # before any thread
     )
     try:
         assert proc.stdout is not None
@@ -95,7 +98,13 @@ def _postgresql_database() -> Iterator[str]:
 
 
 def bench_recv(
-    n: int = 300, rounds: int = 3, *, postgresql: bool = False, chunk: int = 20, bare_only: bool = False
+    n: int = 300,
+    rounds: int = 3,
+    *,
+    postgresql: bool = False,
+    chunk: int = 20,
+    bare_only: bool = False,
+    pin: bool = True,
 ) -> dict[str, Any]:
     """``{"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg", "details"}``: the receiver's
     and the bare app's CPU milliseconds per message and their ratio, over ``n * rounds`` messages
@@ -103,13 +112,29 @@ def bench_recv(
     ``postgresql``: the receiver stores in a fresh database on ``$IEB_TEST_POSTGRES_URL`` instead
     of SQLite (the figure is the receiver process's CPU; PostgreSQL's own processes are not in it).
     ``bare_only``: the check of the method (A/A): a second bare app in the receiver's place, so
-    that every figure should be 1.0 up to noise."""
+    that every figure should be 1.0 up to noise. ``pin``: both servers on one CPU, the client on
+    another (when this process may use two or more)."""
     if postgresql:
         with _postgresql_database() as url:
-            out = _bench_recv(n, rounds, url, chunk, bare_only)
+            out = _bench_recv(n, rounds, url, chunk, bare_only, pin)
         out["details"]["database"] = "postgresql (server processes' CPU not counted)"
         return out
-    return _bench_recv(n, rounds, None, chunk, bare_only)
+    return _bench_recv(n, rounds, None, chunk, bare_only, pin)
+
+
+@contextmanager
+def _pinned(pin: bool) -> Iterator[set[int] | None]:
+    """With ``pin`` and two or more CPUs allowed: this thread (the client) on all but the last
+    one while inside, and the last one for the servers (the value); else None."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if not pin or len(allowed) < 2:
+        yield None
+        return
+    os.sched_setaffinity(0, set(allowed[:-1]))
+    try:
+        yield {allowed[-1]}
+    finally:
+        os.sched_setaffinity(0, set(allowed))
 
 
 def _process_cpu(pid: int) -> float:
@@ -121,13 +146,18 @@ def _process_cpu(pid: int) -> float:
     return time.clock_gettime(((~pid) << 3) | 2)  # MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)
 
 
-def _bench_recv(n: int, rounds: int, db_url: str | None, chunk: int, bare_only: bool) -> dict[str, Any]:
+def _bench_recv(
+    n: int, rounds: int, db_url: str | None, chunk: int, bare_only: bool, pin: bool
+) -> dict[str, Any]:
     """The method (round 9): both servers run the same script (``bench/_receiver.py``) on the same
     HTTPS server with mutual TLS, each with its own client session (one kept TLS connection),
     warmed up by ``4 * chunk`` messages each. Then pairs: ``chunk`` new Di01 to the receiver and
     ``chunk`` to the bare app, back to back, the first of the two alternating (ABBA...), each
     after two unmeasured ones to the same server and timed by its server process's CPU clock (ns,
-    every thread, the client's CPU not in it). The figures are the medians over the pairs (per message), and the
+    every thread, the client's CPU not in it). Both server processes run on the same one CPU and
+    the client on another (``pin``): unpinned, where the scheduler puts each process decides its
+    cost, and two identical bare apps in one run differed by up to 25 % (A/A ratios 0.82-1.26 in
+    six runs; pinned 1.009-1.019 in three). The figures are the medians over the pairs (per message), and the
     ratio is the median of the per-pair ratios: two sides measured within ~0.1 s of each other
     share the machine's state (load, caches, frequency), so a busy moment moves both, and a pair
     hit by a burst on one side only is an outlier the median ignores. ``details.old_method``: the
@@ -146,14 +176,16 @@ def _bench_recv(n: int, rounds: int, db_url: str | None, chunk: int, bare_only: 
     pairs = max(1, n * rounds // chunk)
     per: dict[str, list[float]] = {"receiver": [], "ok": []}
     load: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="ieb-recv-") as tmp_name:
+    with _pinned(pin) as server_cpus, tempfile.TemporaryDirectory(prefix="ieb-recv-") as tmp_name:
         tmp = Path(tmp_name)
         pki = _pki(tmp / "pki")
         k = pki.party("GGK")
         tls = TlsFiles(k.chain, k.key, pki.roots)
         with (
-            _server(tmp / "pki", db_url or tmp / "recv.sqlite", "ok" if bare_only else "receiver") as (url, pid),
-            _server(tmp / "pki", tmp / "unused.sqlite", "ok") as (bare_url, bare_pid),
+            _server(
+                tmp / "pki", db_url or tmp / "recv.sqlite", "ok" if bare_only else "receiver", 0, server_cpus
+            ) as (url, pid),
+            _server(tmp / "pki", tmp / "unused.sqlite", "ok", 0, server_cpus) as (bare_url, bare_pid),
             GgkClient(url, tls=tls) as client,
         ):
             # one session (one kept TLS connection) per server: a requests session keeps the
@@ -189,9 +221,7 @@ def _bench_recv(n: int, rounds: int, db_url: str | None, chunk: int, bare_only: 
     groups = max(1, min(rounds, pairs))
     size = pairs // groups
     old = {
-        name: statistics.median(
-            statistics.fmean(v[g * size : (g + 1) * size]) for g in range(groups)
-        )
+        name: statistics.median(statistics.fmean(v[g * size : (g + 1) * size]) for g in range(groups))
         for name, v in per.items()
     }
     return {
@@ -207,6 +237,7 @@ def _bench_recv(n: int, rounds: int, db_url: str | None, chunk: int, bare_only: 
             "pairs": pairs,
             "chunk": chunk,
             "bare_only": bare_only,
+            "server_cpus": sorted(server_cpus) if server_cpus else None,
             "ratio_quartiles": statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3,
             "ratio_of_totals": sum(per["receiver"]) / sum(per["ok"]),
             "old_method": {
@@ -304,8 +335,11 @@ def main() -> None:
     )
     parser.add_argument("--chunk", type=int, default=20, help="messages per side in one pair")
     parser.add_argument(
-        "--bare-only", action="store_true", help="check of the method: a second bare app in the receiver's place"
+        "--bare-only",
+        action="store_true",
+        help="check of the method: a second bare app in the receiver's place",
     )
+    parser.add_argument("--no-pin", action="store_true", help="let the scheduler place the servers")
     parser.add_argument("--in-process", action="store_true", help="the WSGI call alone, warm and cold")
     parser.add_argument("--profile", help="with --in-process: write a cProfile of the warm rounds here")
     args = parser.parse_args()
@@ -313,7 +347,12 @@ def main() -> None:
         out = bench_in_process(args.count, args.rounds, postgresql=args.postgresql, profile=args.profile)
     else:
         out = bench_recv(
-            args.count, args.rounds, postgresql=args.postgresql, chunk=args.chunk, bare_only=args.bare_only
+            args.count,
+            args.rounds,
+            postgresql=args.postgresql,
+            chunk=args.chunk,
+            bare_only=args.bare_only,
+            pin=not args.no_pin,
         )
     print(json.dumps(out, indent=2))
 
