@@ -213,8 +213,7 @@ def _bench_recv(
                     for _, body in zip(range(chunk), mine, strict=False):
                         session.post(u, data=body, headers=headers, timeout=30).raise_for_status()
                     per[name].append((_process_cpu(p) - before) * 1000 / chunk)
-                if i % 10 == 0:
-                    load.append(os.getloadavg()[0])
+                load.append(os.getloadavg()[0])
             for *_, session in targets.values():
                 session.close()
     ratios = [r / b for r, b in zip(per["receiver"], per["ok"], strict=True)]
@@ -247,7 +246,8 @@ def _bench_recv(
                 "rounds": groups,
             },
             "cpu_ms_per_msg": per,
-            "loadavg_per_10_pairs": load,
+            "loadavg_per_pair": load,
+            "loadavg_per_round": [load[min(pairs, (g + 1) * size) - 1] for g in range(groups)],
         },
     }
 
