@@ -1,15 +1,17 @@
 """Receiver CPU per message: the gemeente's receiver vs a bare app on the same HTTPS server.
 
-    python bench/bench_recv.py [--count N] [--postgresql]   # prints the RECV dict as JSON
+    python bench/bench_recv.py [--count N] [--rounds R] [--chunk C] [--postgresql] [--bare-only]
     python bench/bench_recv.py --in-process [--postgresql] [--profile FILE]
 
 Both servers run in their own process (``bench/_receiver.py``: mode ``receiver`` stores every
 Di01 in a SQLite inbox and answers a Bv03; mode ``ok`` is a WSGI app that reads the body and
 answers 200 on the same :class:`~ieb.transport.httpd.HttpsServer` with mutual TLS). The same
-client posts N new Di01 SOAP requests (keep-alive ``requests``, one thread) to each; the CPU the
-server process used meanwhile (user + system, from ``/proc/PID/stat``) divided by N is the figure.
-Rounds alternate between the two servers; the medians are reported with the load average at the
-time. Nothing is asserted.
+client posts N x R new Di01 SOAP requests (keep-alive ``requests``, one thread) to each, in
+interleaved pairs of C (one pair: C to one server, then C to the other, the first alternating); the
+CPU the server process used meanwhile (its process CPU clock) divided by C is a figure. Reported:
+the medians per side and the median of the per-pair ratios (``details.old_method``: the round-8
+estimator on the same messages), with the load average. ``--bare-only`` checks the method: a
+second bare app in the receiver's place must give 1.0. Nothing is asserted.
 
 ``--in-process``: the receiver's WSGI call alone in this process (no TLS, no HTTP), the calling
 thread's CPU per request, "warm" (requests back to back) and "cold" (64 MB of memory written
@@ -46,15 +48,18 @@ def _cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def _server(pki_dir: Path, db: Path | str, mode: str, delay_ms: float = 0.0) -> Iterator[tuple[str, int]]:
+def _server(
+    pki_dir: Path, db: Path | str, mode: str, delay_ms: float = 0.0, cpus: set[int] | None = None
+) -> Iterator[tuple[str, int]]:
     """``bench/_receiver.py`` in its own process: (its URL, its pid). ``delay_ms``: the modelled
-    GGk latency before every answer."""
+    GGk latency before every answer; ``cpus``: the CPUs its threads may run on (all when None)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "bench/_receiver.py"), str(pki_dir), str(db), mode, str(delay_ms)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus or ())) if cpus else None,  # before any thread
     )
     try:
         assert proc.stdout is not None
@@ -92,20 +97,73 @@ def _postgresql_database() -> Iterator[str]:
         admin.dispose()
 
 
-def bench_recv(n: int = 300, rounds: int = 3, *, postgresql: bool = False) -> dict[str, Any]:
+def bench_recv(
+    n: int = 300,
+    rounds: int = 3,
+    *,
+    postgresql: bool = False,
+    chunk: int = 20,
+    bare_only: bool = False,
+    pin: bool = True,
+) -> dict[str, Any]:
     """``{"cpu_ms_per_msg", "bare_cpu_ms_per_msg", "ratio", "loadavg", "details"}``: the receiver's
-    and the bare app's CPU milliseconds per message (medians of ``rounds`` rounds of ``n``).
+    and the bare app's CPU milliseconds per message and their ratio, over ``n * rounds`` messages
+    to each, in interleaved pairs of ``chunk`` messages (see :func:`_bench_recv`).
     ``postgresql``: the receiver stores in a fresh database on ``$IEB_TEST_POSTGRES_URL`` instead
-    of SQLite (the figure is the receiver process's CPU; PostgreSQL's own processes are not in it)."""
+    of SQLite (the figure is the receiver process's CPU; PostgreSQL's own processes are not in it).
+    ``bare_only``: the check of the method (A/A): a second bare app in the receiver's place, so
+    that every figure should be 1.0 up to noise. ``pin``: both servers on one CPU, the client on
+    another (when this process may use two or more)."""
     if postgresql:
         with _postgresql_database() as url:
-            out = _bench_recv(n, rounds, url)
+            out = _bench_recv(n, rounds, url, chunk, bare_only, pin)
         out["details"]["database"] = "postgresql (server processes' CPU not counted)"
         return out
-    return _bench_recv(n, rounds, None)
+    return _bench_recv(n, rounds, None, chunk, bare_only, pin)
 
 
-def _bench_recv(n: int, rounds: int, db_url: str | None) -> dict[str, Any]:
+@contextmanager
+def _pinned(pin: bool) -> Iterator[set[int] | None]:
+    """With ``pin`` and two or more CPUs allowed: this thread (the client) on all but the last
+    one while inside, and the last one for the servers (the value); else None."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if not pin or len(allowed) < 2:
+        yield None
+        return
+    os.sched_setaffinity(0, set(allowed[:-1]))
+    try:
+        yield {allowed[-1]}
+    finally:
+        os.sched_setaffinity(0, set(allowed))
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds so far of every thread (ended ones too) of process ``pid``, to the nanosecond:
+    its process CPU clock (Linux: ``clock_getcpuclockid``, made by hand as the kernel does; the
+    same total as user + system in ``/proc/PID/stat``, which counts in 10 ms ticks)."""
+    import time
+
+    return time.clock_gettime(((~pid) << 3) | 2)  # MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)
+
+
+def _bench_recv(
+    n: int, rounds: int, db_url: str | None, chunk: int, bare_only: bool, pin: bool
+) -> dict[str, Any]:
+    """The method (round 9): both servers run the same script (``bench/_receiver.py``) on the same
+    HTTPS server with mutual TLS, each with its own client session (one kept TLS connection),
+    warmed up by ``4 * chunk`` messages each. Then pairs: ``chunk`` new Di01 to the receiver and
+    ``chunk`` to the bare app, back to back, the first of the two alternating (ABBA...), each
+    after two unmeasured ones to the same server and timed by its server process's CPU clock (ns,
+    every thread, the client's CPU not in it). Both server processes run on the same one CPU and
+    the client on another (``pin``): unpinned, where the scheduler puts each process decides its
+    cost, and two identical bare apps in one run differed by up to 25 % (A/A ratios 0.82-1.26 in
+    six runs; pinned 1.009-1.019 in three). The figures are the medians over the pairs (per message), and the
+    ratio is the median of the per-pair ratios: two sides measured within ~0.1 s of each other
+    share the machine's state (load, caches, frequency), so a busy moment moves both, and a pair
+    hit by a burst on one side only is an outlier the median ignores. ``details.old_method``: the
+    round-8 estimator on the same messages (per side, the median over ``rounds`` contiguous
+    groups of pairs, and the ratio of the two medians); ``details.ratio_of_totals``: all receiver
+    CPU over all bare CPU."""
     from bench.run import _pki, di01s
     from ieb.ggk import parse
     from ieb.transport.client import GgkClient, make_session
@@ -115,43 +173,82 @@ def _bench_recv(n: int, rounds: int, db_url: str | None) -> dict[str, Any]:
         "Content-Type": "text/xml; charset=utf-8",
         "SOAPAction": '"http://www.stufstandaarden.nl/koppelvlak/ggk0210/ggk_Di01"',
     }
+    pairs = max(1, n * rounds // chunk)
     per: dict[str, list[float]] = {"receiver": [], "ok": []}
     load: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="ieb-recv-") as tmp_name:
+    with _pinned(pin) as server_cpus, tempfile.TemporaryDirectory(prefix="ieb-recv-") as tmp_name:
         tmp = Path(tmp_name)
         pki = _pki(tmp / "pki")
         k = pki.party("GGK")
         tls = TlsFiles(k.chain, k.key, pki.roots)
         with (
-            _server(tmp / "pki", db_url or tmp / "recv.sqlite", "receiver") as (url, pid),
-            _server(tmp / "pki", tmp / "unused.sqlite", "ok") as (bare_url, bare_pid),
+            _server(
+                tmp / "pki", db_url or tmp / "recv.sqlite", "ok" if bare_only else "receiver", 0, server_cpus
+            ) as (url, pid),
+            _server(tmp / "pki", tmp / "unused.sqlite", "ok", 0, server_cpus) as (bare_url, bare_pid),
             GgkClient(url, tls=tls) as client,
         ):
-            session = make_session(tls)
-            targets = {"receiver": (url, pid), "ok": (bare_url, bare_pid)}
-            warm = [client.soap_request(parse(e))[1] for e in di01s(20)]
-            for u, _ in targets.values():
-                for body in warm:
+            # one session (one kept TLS connection) per server: a requests session keeps the
+            # connections of ONE host (pool_connections=1), so one session for both made a new TLS
+            # handshake (~7.5 ms of server CPU) at every switch between them (round 8: once per
+            # round of N to each side, +0.015 ms per message at N=500, +0.075 at N=100)
+            targets = {
+                "receiver": (url, pid, make_session(tls)),
+                "ok": (bare_url, bare_pid, make_session(tls)),
+            }
+            lead = 2  # unmeasured messages before each chunk: the first after a switch costs ~0.3 ms more
+            per_pair = 2 * lead + 2 * chunk
+            bodies = [client.soap_request(parse(e))[1] for e in di01s(8 * chunk + pairs * per_pair)]
+            warm, bodies = bodies[: 8 * chunk], bodies[8 * chunk :]
+            for i, (u, _, session) in enumerate(targets.values()):
+                for body in warm[i * 4 * chunk : (i + 1) * 4 * chunk]:
                     session.post(u, data=body, headers=headers, timeout=30).raise_for_status()
-            for r in range(rounds):
-                bodies = [client.soap_request(parse(e))[1] for e in di01s(n)]
-                order = ("receiver", "ok") if r % 2 == 0 else ("ok", "receiver")
-                for name in order:
-                    u, p = targets[name]
-                    before = _cpu_seconds(p)
-                    for body in bodies:
-                        answer = session.post(u, data=body, headers=headers, timeout=30)
-                        answer.raise_for_status()
-                    per[name].append((_cpu_seconds(p) - before) * 1000 / n)
+            for i in range(pairs):
+                mine = iter(bodies[i * per_pair : (i + 1) * per_pair])
+                for name in ("receiver", "ok") if i % 2 == 0 else ("ok", "receiver"):
+                    u, p, session = targets[name]
+                    for _, body in zip(range(lead), mine, strict=False):
+                        session.post(u, data=body, headers=headers, timeout=30).raise_for_status()
+                    before = _process_cpu(p)
+                    for _, body in zip(range(chunk), mine, strict=False):
+                        session.post(u, data=body, headers=headers, timeout=30).raise_for_status()
+                    per[name].append((_process_cpu(p) - before) * 1000 / chunk)
                 load.append(os.getloadavg()[0])
-            session.close()
-    cpu, bare = statistics.median(per["receiver"]), statistics.median(per["ok"])
+            for *_, session in targets.values():
+                session.close()
+    ratios = [r / b for r, b in zip(per["receiver"], per["ok"], strict=True)]
+    groups = max(1, min(rounds, pairs))
+    size = pairs // groups
+    old = {
+        name: statistics.median(statistics.fmean(v[g * size : (g + 1) * size]) for g in range(groups))
+        for name, v in per.items()
+    }
     return {
-        "cpu_ms_per_msg": cpu,
-        "bare_cpu_ms_per_msg": bare,
-        "ratio": cpu / bare if bare else float("inf"),
+        "cpu_ms_per_msg": statistics.median(per["receiver"]),
+        "bare_cpu_ms_per_msg": statistics.median(per["ok"]),
+        "ratio": statistics.median(ratios),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
-        "details": {"n": n, "rounds": rounds, "cpu_ms_per_msg": per, "loadavg_per_round": load},
+        "details": {
+            "method": f"{pairs} interleaved pairs of {chunk} messages (ABBA), server process CPU clock; "
+            "ratio: median of the per-pair ratios",
+            "n": n,
+            "rounds": rounds,
+            "pairs": pairs,
+            "chunk": chunk,
+            "bare_only": bare_only,
+            "server_cpus": sorted(server_cpus) if server_cpus else None,
+            "ratio_quartiles": statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3,
+            "ratio_of_totals": sum(per["receiver"]) / sum(per["ok"]),
+            "old_method": {
+                "cpu_ms_per_msg": old["receiver"],
+                "bare_cpu_ms_per_msg": old["ok"],
+                "ratio": old["receiver"] / old["ok"],
+                "rounds": groups,
+            },
+            "cpu_ms_per_msg": per,
+            "loadavg_per_pair": load,
+            "loadavg_per_round": [load[min(pairs, (g + 1) * size) - 1] for g in range(groups)],
+        },
     }
 
 
@@ -236,13 +333,27 @@ def main() -> None:
         action="store_true",
         help="the receiver stores on $IEB_TEST_POSTGRES_URL (a new database)",
     )
+    parser.add_argument("--chunk", type=int, default=20, help="messages per side in one pair")
+    parser.add_argument(
+        "--bare-only",
+        action="store_true",
+        help="check of the method: a second bare app in the receiver's place",
+    )
+    parser.add_argument("--no-pin", action="store_true", help="let the scheduler place the servers")
     parser.add_argument("--in-process", action="store_true", help="the WSGI call alone, warm and cold")
     parser.add_argument("--profile", help="with --in-process: write a cProfile of the warm rounds here")
     args = parser.parse_args()
     if args.in_process:
         out = bench_in_process(args.count, args.rounds, postgresql=args.postgresql, profile=args.profile)
     else:
-        out = bench_recv(args.count, args.rounds, postgresql=args.postgresql)
+        out = bench_recv(
+            args.count,
+            args.rounds,
+            postgresql=args.postgresql,
+            chunk=args.chunk,
+            bare_only=args.bare_only,
+            pin=not args.no_pin,
+        )
     print(json.dumps(out, indent=2))
 
 
