@@ -85,3 +85,13 @@ def test_a_broken_ieb_toml_is_named_once(here: Path) -> None:
     assert result.exit_code != 0
     line = result.stderr.strip()
     assert "geen geldige TOML op regel 2" in line and line.count("ieb.toml") == 1, line
+
+
+def test_validate_heen_lines_have_no_stray_space(here: Path) -> None:
+    """The same composition in ``ieb validate --heen``: a finding without location printed
+    ``XML `` (trailing space) and ``XML : ...`` in JUnit, as ``ieb validate`` did before fabb2ec."""
+    runner = CliRunner()
+    text = runner.invoke(app, ["validate", "--heen", "mismatch.xml", "afgebroken.xml"]).stdout
+    assert "    XML\n" in text and not any(line.endswith(" ") for line in text.splitlines()), text
+    junit = runner.invoke(app, ["validate", "-f", "junit", "--heen", "mismatch.xml", "afgebroken.xml"]).stdout
+    assert "XML : " not in junit and "XML: Het bestand" in junit, junit
