@@ -44,9 +44,23 @@ class IebError(Exception):
         if self.code:
             parts.append(f"[{self.code}]")
         parts.append(self.message)
-        if self.location and self.location not in self.message:
+        if self.location and not _names(self.message, self.location):
             parts.append(f"(plek: {self.location})")
         return " ".join(parts)
+
+
+def _names(text: str, part: str) -> bool:
+    """Whether ``part`` stands in ``text`` as a whole (no letter, digit or ``_`` right before or
+    after it: ``regel 3`` is not named by ``regel 30``)."""
+    start = text.find(part)
+    while start >= 0:
+        end = start + len(part)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+            return True
+        start = text.find(part, start + 1)
+    return False
 
 
 def without_subject(subject: str, text: str) -> str:

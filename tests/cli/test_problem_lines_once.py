@@ -46,6 +46,9 @@ def test_str_leaves_out_a_location_the_message_names() -> None:
     assert str(IebError("Bsn ontbreekt", code="CS001", location="/WMO401/Client")) == (
         "[CS001] Bsn ontbreekt (plek: /WMO401/Client)"
     )
+    # only a location named as a whole counts: "regel 3" is not named by "regel 30"
+    assert str(IebError("fout op regel 30", location="regel 3")) == "fout op regel 30 (plek: regel 3)"
+    assert str(IebError("veld bsnummer", location="bsn")) == "veld bsnummer (plek: bsn)"
     nested = str(RetourInputError("a.xml: geen geldige retour: regel 3", location="a.xml"))
     assert nested.count("a.xml") == 1
     assert without_subject("a.xml", f"a.xml: a.xml: {nested}") == "geen geldige retour: regel 3"
