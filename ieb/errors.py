@@ -38,13 +38,43 @@ class IebError(Exception):
         return (_rebuild, (type(self), self.args, self.__dict__))
 
     def __str__(self) -> str:
+        """``[CODE] message (plek: location)``; the location is left out when the message already
+        names it (``ieb.toml: geen geldige TOML ...``), so it is never said twice."""
         parts = []
         if self.code:
             parts.append(f"[{self.code}]")
         parts.append(self.message)
-        if self.location:
+        if self.location and not _names(self.message, self.location):
             parts.append(f"(plek: {self.location})")
         return " ".join(parts)
+
+
+def _names(text: str, part: str) -> bool:
+    """Whether ``part`` stands in ``text`` as a whole (no letter, digit or ``_`` right before or
+    after it: ``regel 3`` is not named by ``regel 30``)."""
+    start = text.find(part)
+    while start >= 0:
+        end = start + len(part)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+            return True
+        start = text.find(part, start + 1)
+    return False
+
+
+def without_subject(subject: str, text: str) -> str:
+    """``text`` (an error's ``str()``, or a reason kept as text) for a line that already names
+    ``subject`` first (``a.xml: niet verwerkt: <text>``): every leading ``subject: `` is dropped,
+    as is a trailing ``(plek: subject)``, so a problem line built from nested error texts names its
+    file once. Other text is kept as it is (a subject named inside the text stays)."""
+    lead = f"{subject}: "
+    while subject and text.startswith(lead):
+        text = text[len(lead) :]
+    tail = f" (plek: {subject})"
+    if subject and text.endswith(tail):
+        text = text[: -len(tail)]
+    return text
 
 
 def _rebuild(cls: type[IebError], args: tuple[Any, ...], state: dict[str, Any]) -> IebError:

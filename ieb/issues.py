@@ -21,27 +21,35 @@ class Issue:
 
     ``message`` and ``location`` are masked when the issue is made (:func:`ieb.types.mask_bsns`:
     every stand-alone run of 8-10 digits), so a BSN quoted as a value, an element name or a
-    namespace URI never reaches any output format (text, JSON, JUnit, rapport)."""
+    namespace URI never reaches any output format (text, JSON, JUnit, rapport).
+
+    ``detail``: the technical text the message was made from, for developers (libxml2's own English
+    for XML that is not well-formed, :mod:`ieb.xmltext`), masked too; only the JSON output shows it
+    (key ``detail``, present when set). It does not take part in comparisons."""
 
     code: str
     retourcode: str | None
     level: int
     location: str | None
     message: str
+    detail: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "message", mask_bsns(self.message))
         if self.location is not None:
             object.__setattr__(self, "location", mask_bsns(self.location))
+        if self.detail is not None:
+            object.__setattr__(self, "detail", mask_bsns(self.detail))
 
     def to_dict(self) -> dict[str, Any]:
-        """The issue as a JSON-ready dict (code, retourcode, level, location, message)."""
+        """The issue as a JSON-ready dict (code, retourcode, level, location, message; detail when set)."""
         return {
             "code": self.code,
             "retourcode": self.retourcode,
             "level": self.level,
             "location": self.location,
             "message": self.message,
+            **({"detail": self.detail} if self.detail is not None else {}),
         }
 
 

@@ -34,6 +34,7 @@ from lxml import etree
 
 from ieb.errors import XmlSecurityError
 from ieb.issues import Issue
+from ieb.xmltext import dutch_parse_error
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -96,13 +97,28 @@ DEFAULT_LIMITS = Limits()
 class XmlProblem(XmlSecurityError):
     """The input cannot be parsed safely; ``code`` names the rule (OP179, OP192, XML), ``kind`` the
     class of problem (``size``, ``encoding``, ``declaration``, ``limit``, ``syntax``) for callers that
-    answer with codes of their own."""
+    answer with codes of their own.
 
-    def __init__(self, code: str, message: str, line: int | None = None, *, kind: str = "syntax") -> None:
+    ``issues`` holds the clerk's finding (what ``ieb validate``, ``ieb retour``, ``ieb simulate``
+    show): for XML that is not well-formed the Dutch sentence of :func:`ieb.xmltext.dutch_parse_error`
+    (``clerk_text``) with libxml2's own text as its ``detail``. ``message`` keeps the technical text
+    (a Dutch lead, then libxml2's words): the StUF-GGk receiver answers peers with it (Fo01/Fo03
+    omschrijving), and those answers do not change."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        line: int | None = None,
+        *,
+        kind: str = "syntax",
+        clerk_text: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(message, code=code, location=f"regel {line}" if line else None)
         self.line = line
         self.kind = kind
-        self.issues: tuple[Any, ...] = (Issue(code, "0001", 1, None, message),)
+        self.issues: tuple[Any, ...] = (Issue(code, "0001", 1, None, clerk_text or message, detail),)
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
@@ -286,7 +302,10 @@ def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> 
     if at and (int(at.group(1)), int(at.group(2))) == (line, column):
         detail = detail[: at.start()]
     where = f" op regel {line}, kolom {column}" if line and column else f" op regel {line}" if line else ""
-    if getattr(exc, "code", None) == etree.ErrorTypes.ERR_RESOURCE_LIMIT:  # (not in lxml-stubs)
+    code: int = getattr(exc, "code", 0)  # libxml2's error type (not in lxml-stubs)
+    at_end = bool(where) and _at_end(data, line, column)
+    clerk = dutch_parse_error(code, detail, line or None, column or None, at_end=at_end)
+    if code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
         deep = _LIBXML2_DEPTH.search(detail)
         if deep and limits.depth <= int(deep.group(1)):
             return _limit("geneste niveaus", limits.depth, line or None)
@@ -296,10 +315,18 @@ def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> 
             "wordt niet verwerkt.",
             line or None,
             kind="limit",
+            clerk_text=clerk,
+            detail=detail,
         )
-    if where and _at_end(data, line, column):
+    if at_end:
         where += ", aan het einde: het bestand houdt op voordat de XML af is (afgebroken?)"
-    return XmlProblem("XML", f"Het bestand is geen welgevormde XML{where} (libxml2: {detail})", line or None)
+    return XmlProblem(
+        "XML",
+        f"Het bestand is geen welgevormde XML{where} (libxml2: {detail})",
+        line or None,
+        clerk_text=clerk,
+        detail=detail,
+    )
 
 
 def _at_end(data: bytes, line: int | None, column: int | None) -> bool:

@@ -30,6 +30,7 @@ __all__ = [
     "check_oin",
     "check_organisatie",
     "claim_outputs",
+    "configured_release",
     "fail",
     "parse_today",
     "print_problems",
@@ -109,6 +110,31 @@ def fail(message: str, *, code: int = 1) -> typer.Exit:
     """Print ``fout: message`` on stderr and return the :class:`typer.Exit` to raise."""
     typer.echo(f"fout: {mask_bsns(message)}", err=True)
     return typer.Exit(code)
+
+
+def configured_release(option: str | None, config: Path | None = None) -> tuple[str, str]:
+    """The iEb release a command works in and where that came from (Dutch, for the line that says
+    so): ``option`` (``--release``), else the ``release`` of the configured settings (the ieb.toml
+    found by :func:`ieb.config.find_config` from ``config``, with ``IEB_RELEASE``), else
+    ``ieb-1.0``, the release the settings default to. An ieb.toml that cannot be read is a usage
+    error (exit 2) naming the file and ``--release``; nothing is chosen behind the clerk's back."""
+    import os
+
+    from ieb.config import find_config, load_config
+    from ieb.errors import IebError
+
+    if option is not None:
+        return option, "--release"
+    try:
+        found = find_config(config)
+        release = load_config(config).release
+    except IebError as exc:
+        raise fail(f"{exc}; of kies de release met --release", code=2) from None
+    if os.environ.get("IEB_RELEASE"):
+        return release, "IEB_RELEASE"
+    if found is not None:
+        return release, f"uit {found}"
+    return release, "standaard: geen ieb.toml gevonden"
 
 
 def claim_outputs(targets: Sequence[Path], *, force: bool, option: str = "--force") -> None:

@@ -227,6 +227,7 @@ class _Report:
             raise KeyboardInterrupt
 
     def _chunk(self, done: list[RetourOutcome], failed: list[tuple[str, str]]) -> None:
+        from ieb.errors import without_subject
         from ieb.types import mask_bsns  # a Bsn in a file name (any digits) is masked, as ieb status does
 
         lines = []
@@ -244,8 +245,8 @@ class _Report:
         if lines:
             sys.stdout.write("".join(lines))
             sys.stdout.flush()
-        for name, reason in failed:
-            _err(mask_bsns(f"{shown_path(name)}: niet verwerkt: {reason}"))
+        for name, reason in failed:  # the reason names the file too: said once (without_subject)
+            _err(mask_bsns(f"{shown_path(name)}: niet verwerkt: {without_subject(name, reason)}"))
         self.failed += len(failed)
 
     @property

@@ -78,7 +78,13 @@ def certs(
     ] = False,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", metavar="BESTAND", help="ieb.toml voor --status.", show_default=False),
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="BESTAND",
+            help="ieb.toml voor --status (en voor --crl: staat de map daar al in?).",
+            show_default=False,
+        ),
     ] = None,
     crl: Annotated[
         Path | None,
@@ -128,7 +134,7 @@ def certs(
             raise usage_error(
                 "--crl maakt alleen CRL's van een bestaande test-PKI; laat --out en --status weg", "--crl"
             )
-        _write_crls(crl, revoke or [], geldig or 7, json_out)
+        _write_crls(crl, revoke or [], geldig or 7, json_out, config)
         return
     if revoke or geldig is not None:
         raise usage_error("hoort bij --crl MAP", "--revoke" if revoke else "--geldig")
@@ -166,11 +172,15 @@ def certs(
         typer.echo(f"         keten       {p.chain}")
 
 
-def _write_crls(folder: Path, revoke: list[str], days: int, as_json: bool) -> None:
+def _write_crls(
+    folder: Path, revoke: list[str], days: int, as_json: bool, config: Path | None = None
+) -> None:
     """``ieb certs --crl MAP``: write (or refresh) the three CRLs of the test PKI in ``folder`` to
     ``folder/crl``, keeping what they already revoke and adding ``revoke`` (party codes, ``tsp``,
     ``domain``), valid for ``days`` days from an hour ago (:meth:`ieb.testing.pki.TestPki.write_crls`).
-    Exit 1 when ``folder`` holds no test PKI or a file there is not its CRL; 2 for an unknown code."""
+    The text output advises ``[tls] crl`` / ``crl`` only for the files that do not name that folder
+    yet (:func:`_missing_crl_settings`). Exit 1 when ``folder`` holds no test PKI or a file there is
+    not its CRL; 2 for an unknown code."""
     import datetime as dt
     import json
 
@@ -221,12 +231,59 @@ def _write_crls(folder: Path, revoke: list[str], days: int, as_json: bool) -> No
         typer.echo(
             f"  {c['ca']:<7} {len(revoked)} ingetrokken" + (f": {', '.join(revoked)}" if revoked else "")
         )
+    missing = _missing_crl_settings(where, config)
+    advice = ""  # (nothing to add when every file already names the folder)
+    if missing == ["ieb.toml", "simulator.toml"]:
+        advice = f'staat dit nog niet in ieb.toml: zet daar [tls] crl = ["{where}"] (en in simulator.toml: crl = ["{where}"]); '
+    elif missing == ["ieb.toml"]:
+        advice = f'ieb.toml noemt deze map nog niet: zet daar [tls] crl = ["{where}"]; '
+    elif missing == ["simulator.toml"]:
+        advice = f'simulator.toml noemt deze map nog niet: zet daar crl = ["{where}"]; '
     typer.echo(
-        f'staat dit nog niet in ieb.toml: zet daar [tls] crl = ["{where}"] (en in simulator.toml: crl = '
-        f'["{where}"]); ververs vóór '
-        f"{until} met `ieb certs --crl {folder}` (wat ingetrokken is blijft ingetrokken; opnieuw beginnen: "
-        f"verwijder {where})"
+        f"{advice}ververs vóór {until} met `ieb certs --crl {folder}` (wat ingetrokken is blijft "
+        f"ingetrokken; opnieuw beginnen: verwijder {where})"
     )
+
+
+def _missing_crl_settings(where: Path, config: Path | None) -> list[str]:
+    """Which of ``ieb.toml`` and ``simulator.toml`` do not name the CRL folder ``where`` yet (in a
+    ``crl`` entry that is that folder or a file in it, compared as resolved paths): ieb.toml as ieb
+    finds it (``config``, ``IEB_CONFIG``, ``./ieb.toml``, with ``IEB_TLS__CRL``), simulator.toml next
+    to it (or in the current folder), when there is one. An ieb.toml that is absent or cannot be
+    read counts as not naming it (the advice is printed, as before), as does a simulator.toml that
+    exists but cannot be read."""
+    from ieb.config import find_config, load_config, load_simulator_config
+    from ieb.errors import IebError
+
+    target = where.resolve()
+
+    def names(paths: list[Path], resolve: Any) -> bool:
+        for p in paths:
+            full = Path(resolve(p) or p).resolve()
+            if full == target or full.parent == target:
+                return True
+        return False
+
+    missing = []
+    home = Path.cwd()
+    try:
+        found = find_config(config)
+        cfg = load_config(config)
+        if found is not None:
+            home = found.parent
+        if not names(cfg.tls.crl, cfg.resolve):
+            missing.append("ieb.toml")
+    except (IebError, OSError, ValueError):  # an unreadable ieb.toml: advise as before
+        missing.append("ieb.toml")
+    sim = home / "simulator.toml"
+    if sim.is_file():
+        try:
+            scfg = load_simulator_config(sim)
+            if not names(scfg.crl, scfg.resolve):
+                missing.append("simulator.toml")
+        except (IebError, OSError, ValueError):
+            missing.append("simulator.toml")
+    return missing
 
 
 def _check_arguments(out: Path, gemeente: list[str] | None, key: str, force: bool) -> list[str]:

@@ -108,13 +108,26 @@ def run_command(
         ),
     ] = False,
     release: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--release", metavar="ieb-1.0|ieb-4.0", help="iEb-release van de scenario's (doel: IEB_RELEASE)."
+            "--release",
+            metavar="ieb-1.0|ieb-4.0",
+            help="iEb-release van de scenario's (doel: IEB_RELEASE); standaard die uit ieb.toml, anders "
+            "ieb-1.0.",
+            show_default=False,
         ),
-    ] = "ieb-1.0",
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", metavar="BESTAND", help="ieb.toml met de release.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Draai de scenario's tegen uw verzender en beoordeel wat er bij de simulator aankwam.
+
+    De release komt uit --release, anders uit ieb.toml (of IEB_RELEASE), anders ieb-1.0; de run
+    zegt welke het is.
 
     Exitcode 0: alle scenario's geslaagd (of overgeslagen); 1: minstens één mislukt, of alle
     overgeslagen zonder --allow-skip; 2: verkeerd gebruik.
@@ -122,7 +135,7 @@ def run_command(
     import sys
     import tempfile
 
-    from ieb.cli._common import parse_today
+    from ieb.cli._common import configured_release, parse_today
     from ieb.conformance.runner import ScenarioResult, format_results, run_suite
     from ieb.errors import IebError
     from ieb.testing.pki import create_test_pki
@@ -130,6 +143,8 @@ def run_command(
     if format not in ("text", "json", "junit"):
         raise typer.BadParameter("kies uit text, json, junit", param_hint="--format")
     day = parse_today(today)
+    chosen, source = configured_release(release, config)
+    typer.echo(f"release {chosen} ({source})", err=True)
 
     def progress(r: ScenarioResult) -> None:
         state = "geslaagd" if r.passed else ("overgeslagen" if r.skipped else "MISLUKT")
@@ -146,12 +161,12 @@ def run_command(
                 only=only,
                 timeout=timeout,
                 progress=progress,
-                release=release,
+                release=chosen,
             )
         except IebError as exc:
             typer.echo(f"fout: {exc}", err=True)
             raise typer.Exit(2) from None
-    data = format_results(results, format, target)
+    data = format_results(results, format, target, release=chosen)
     if out is not None:
         out.write_bytes(data)
     else:
@@ -178,17 +193,32 @@ def run_command(
 )
 def list_command(
     release: Annotated[
-        str, typer.Option("--release", metavar="ieb-1.0|ieb-4.0", help="iEb-release van de scenario's.")
-    ] = "ieb-1.0",
+        str | None,
+        typer.Option(
+            "--release",
+            metavar="ieb-1.0|ieb-4.0",
+            help="iEb-release van de scenario's; standaard die uit ieb.toml, anders ieb-1.0.",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", metavar="BESTAND", help="ieb.toml met de release.", show_default=False
+        ),
+    ] = None,
 ) -> None:
-    """Toon de scenario's van de catalogus."""
+    """Toon de scenario's van de catalogus (van de release van ieb.toml, of --release)."""
     import datetime as dt
 
+    from ieb.cli._common import configured_release
     from ieb.conformance.scenarios import catalogue
     from ieb.errors import IebError
 
+    chosen, source = configured_release(release, config)
+    typer.echo(f"release {chosen} ({source})", err=True)
     try:
-        scenarios = catalogue(dt.date.today(), release=release)
+        scenarios = catalogue(dt.date.today(), release=chosen)
     except IebError as exc:
         typer.echo(f"fout: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -56,7 +56,7 @@ def dvs_client(url: str, revision: Any = None) -> Any:
 def _to_issue(d: dict[str, Any]) -> Any:
     from ieb.validation.report import Issue
 
-    return Issue(d["code"], d["retourcode"], d["level"], d["location"], d["message"])
+    return Issue(d["code"], d["retourcode"], d["level"], d["location"], d["message"], d.get("detail"))
 
 
 def _merged_dicts(issues: list[dict[str, Any]], rapport: Any) -> list[dict[str, Any]]:
@@ -213,7 +213,10 @@ def validate_conformance(
                 name=mask_bsns(str(p)),
                 classname=classname("retour", r.bericht or "onbekend"),
                 failure=", ".join(i.code for i in r.issues) if r.issues else None,
-                details="\n".join(f"{i.code} {i.location or ''}: {mask_bsns(i.message)}" for i in r.issues),
+                details="\n".join(
+                    f"{' '.join(filter(None, (i.code, i.location)))}: {mask_bsns(i.message)}"
+                    for i in r.issues
+                ),
             )
             for p, _, r in results
         ]
@@ -223,7 +226,7 @@ def validate_conformance(
             against = f" (heen: {mask_bsns(str(h))})" if h else ""  # a BSN in a name: masked
             print(f"{'GELDIG' if r.valid else 'ONGELDIG':9} {mask_bsns(str(p))}{against}")
             for i in r.issues:
-                print(f"    {i.code} {i.location or ''}")
+                print(f"    {' '.join(filter(None, (i.code, i.location)))}")
                 print(f"        {mask_bsns(i.message)}")
         print(f"{len(results)} bestand(en): {len(results) - invalid} geldig, {invalid} ongeldig")
     return 0 if invalid == 0 else 1

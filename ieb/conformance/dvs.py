@@ -106,7 +106,9 @@ def parse_rapport(data: bytes, *, max_bytes: int = MAX_ANSWER) -> DvsRapport:
     try:
         root = parse_untrusted(data, max_bytes=max_bytes)
     except XmlProblem as exc:
-        raise DvsError(f"het antwoord van de DVS is geen leesbare XML: {mask_bsns(exc.message)}") from None
+        raise DvsError(
+            f"het antwoord van de DVS is geen leesbare XML: {mask_bsns(exc.issues[0].message)}"
+        ) from None
     if root.tag != _R + "Rapport":
         raise DvsError(
             f"het antwoord van de DVS is geen rapport (root-element {mask_bsns(str(etree.QName(root).localname))!r}, "

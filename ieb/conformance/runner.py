@@ -518,14 +518,18 @@ def run_suite(
     return results
 
 
-def format_results(results: Sequence[ScenarioResult], fmt: str, target: str) -> bytes:
-    """``text``, ``json`` or ``junit`` (one testcase per scenario)."""
+def format_results(
+    results: Sequence[ScenarioResult], fmt: str, target: str, *, release: str | None = None
+) -> bytes:
+    """``text``, ``json`` or ``junit`` (one testcase per scenario). ``release`` (the scenarios'
+    release) is named in each: the JSON key ``release``, the JUnit suite name, the text's last line."""
     passed = sum(r.passed for r in results)
     skipped = sum(r.skipped for r in results)
     failed = len(results) - passed - skipped
     if fmt == "json":
-        data = {
+        data: dict[str, object] = {
             "target": target,
+            **({"release": release} if release is not None else {}),
             "scenarios": [r.to_dict() for r in results],
             "summary": {"scenarios": len(results), "passed": passed, "failed": failed, "skipped": skipped},
         }
@@ -542,12 +546,16 @@ def format_results(results: Sequence[ScenarioResult], fmt: str, target: str) -> 
             )
             for r in results
         ]
-        return junit_xml(f"ieb conformance ({target})", cases)
+        on = f"{target}, {release}" if release is not None else target
+        return junit_xml(f"ieb conformance ({on})", cases)
     lines = []
     for r in results:
         mark = "GESLAAGD" if r.passed else ("OVERGESLAGEN" if r.skipped else "MISLUKT")
         lines.append(f"{mark:12} {r.name}  ({r.title}, {r.seconds:.1f} s)")
         if r.reason:
             lines.append(f"             {r.reason}")
-    lines.append(f"{len(results)} scenario('s): {passed} geslaagd, {failed} mislukt, {skipped} overgeslagen")
+    of = f" van {release}" if release is not None else ""
+    lines.append(
+        f"{len(results)} scenario('s){of}: {passed} geslaagd, {failed} mislukt, {skipped} overgeslagen"
+    )
     return ("\n".join(lines) + "\n").encode()

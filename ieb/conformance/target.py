@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ieb.errors import IebError
+from ieb.errors import IebError, without_subject
 
 __all__ = ["main"]
 
@@ -112,7 +112,8 @@ def run(order: Order | None = None) -> None:
                         ledger, [(entry["bestand"], (retouren / entry["bestand"]).read_bytes())], today=day
                     )
                 except IebError as exc:
-                    print(f"retour {entry['bestand']} niet verwerkt: {exc}", file=sys.stderr)
+                    why = without_subject(entry["bestand"], str(exc))
+                    print(f"retour {entry['bestand']} niet verwerkt: {why}", file=sys.stderr)
             elif entry["soort"] == "Fo01" and ref not in sent["opnieuw"]:
                 sent["opnieuw"].append(ref)
                 send((messages / sent["berichten"][ref]).read_bytes())

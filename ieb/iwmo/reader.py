@@ -208,7 +208,7 @@ def _unwrap(root: etree._Element, bron: str) -> tuple[etree._Element | None, str
     try:
         return parse_bytes(payload), inner, None
     except XmlProblem as exc:
-        return None, inner, Finding(inner, exc.line, exc.code or "XML", exc.message)
+        return None, inner, Finding(inner, exc.line, exc.code or "XML", exc.issues[0].message)
 
 
 def read_bytes(data: bytes, bron: str) -> ParsedFile:
@@ -221,7 +221,7 @@ def read_bytes(data: bytes, bron: str) -> ParsedFile:
     try:
         root = parse_bytes(data)
     except XmlProblem as exc:
-        result.findings.append(Finding(bron, exc.line, exc.code or "XML", exc.message))
+        result.findings.append(Finding(bron, exc.line, exc.code or "XML", exc.issues[0].message))
         return result
     if isinstance(root.tag, str) and root.tag.startswith(f"{{{_GGK_NS}}}"):
         inner, name, problem = _unwrap(root, bron)

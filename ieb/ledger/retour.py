@@ -667,6 +667,17 @@ def _detached(exc: RetourInputError) -> RetourInputError:
     return exc
 
 
+#: what a clerk can do with a retour on an unknown heenbericht (the end of its refusal text): it may
+#: belong to another gemeente or database; ``ieb retour`` and the receiver keep it as ``failed``
+UNKNOWN_HEENBERICHT_ADVICE = (
+    "Hoort deze retour bij deze gemeente en deze database (Afzender; database in ieb.toml)? "
+    "ieb retour en de ontvanger bewaren hem als mislukt: verwerk hem met `ieb retour --retry-failed` "
+    "zodra het heenbericht bekend is, of haal hem weg met `ieb retour --drop-failed REFERENTIENUMMER` "
+    "(het nummer dat ieb status toont) als hij hier niet hoort; zie docs/ledger.md, "
+    '"Een retour op een onbekend heenbericht".'
+)
+
+
 def _key_text(retour: _Retour) -> str:
     """The heenbericht's BerichtIdentificatie for a clerk's message."""
     return (
@@ -689,7 +700,8 @@ def _apply_one(
     row = rows.get(retour.key)
     if row is None or row.bericht != retour.answers:
         raise UnknownRetourError(
-            f"{name}: {retour.bericht} op een onbekend heenbericht ({_key_text(retour)}); deze retour is niet toegepast",
+            f"{name}: {retour.bericht} op een onbekend heenbericht ({_key_text(retour)}); deze retour is "
+            f"niet toegepast. {UNKNOWN_HEENBERICHT_ADVICE}",
             location=name,
         )
     if retour.client is not None:

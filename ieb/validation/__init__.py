@@ -65,8 +65,8 @@ def validate_bytes(
         return report
     try:
         root = parse_bytes(bytes(data), max_bytes=max_bytes, limits=limits)
-    except XmlProblem as problem:
-        report.issues.append(Issue(problem.code or "XML", "0001", 1, None, problem.message))
+    except XmlProblem as problem:  # the clerk's finding (a Dutch sentence; libxml2's text as detail)
+        report.issues.extend(problem.issues)
         return report
     report.root = root
     try:

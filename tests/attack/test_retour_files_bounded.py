@@ -56,7 +56,7 @@ def test_an_oversize_file_is_refused_without_reading_it(tmp_path: Path) -> None:
         (
             str(big),
             f"{big}: geen geldige retour: Het bestand is 30.0 MB; een iEb-bestand mag hoogstens 25 MB "
-            f"zijn. Splits de aanlevering in kleinere bestanden. (plek: {big})",
+            f"zijn. Splits de aanlevering in kleinere bestanden.",  # (the name once: no "(plek: ...)")
         )
     ]
     assert stored == []  # never applicable: not copied into the inbox

@@ -65,7 +65,46 @@ def test_make_revoke_and_refresh_the_test_pki_crls(folder: Path) -> None:
 
     text = runner.invoke(app, ["certs", "--crl", "pki", "--revoke", "GGK"]).output
     assert "tsp     2 ingetrokken: " in text and "0363" in text and "GGK" in text, text
-    assert 'staat dit nog niet in ieb.toml: zet daar [tls] crl = ["pki/crl"]' in text
+    # ieb.toml names pki/crl (the fixture), simulator.toml not yet: advice for simulator.toml only
+    assert 'simulator.toml noemt deze map nog niet: zet daar crl = ["pki/crl"]' in text, text
+    assert "[tls] crl" not in text and "ververs vóór " in text, text
+
+
+def test_the_crl_advice_only_for_files_that_do_not_name_the_folder(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trial's leftover: the "put this in ieb.toml" advice came even when ieb.toml named the
+    folder. It is given per file that does not name it yet; none when both do."""
+    sim = folder / "simulator.toml"
+    sim.write_text(re.sub(r"^# crl = .*$", 'crl = ["pki/crl"]', sim.read_text(), count=1, flags=re.M))
+    text = runner.invoke(app, ["certs", "--crl", "pki"]).output
+    assert "noemt deze map nog niet" not in text and "staat dit nog niet" not in text, text
+    assert "ververs vóór " in text and "`ieb certs --crl pki`" in text, text
+
+    # a file in the folder counts too, and an absolute path
+    toml = folder / "ieb.toml"
+    toml.write_text(
+        toml.read_text().replace('crl = ["pki/crl"]', f'crl = ["{folder / "pki" / "crl" / "tsp.crl.pem"}"]')
+    )
+    assert "noemt deze map nog niet" not in runner.invoke(app, ["certs", "--crl", "pki"]).output
+
+    # ieb.toml without it: advice for ieb.toml only
+    toml.write_text(re.sub(r"^crl = \[.*\]", "crl = []", toml.read_text(), count=1, flags=re.M))
+    text = runner.invoke(app, ["certs", "--crl", "pki"]).output
+    assert 'ieb.toml noemt deze map nog niet: zet daar [tls] crl = ["pki/crl"]' in text, text
+    assert "simulator.toml" not in text, text
+
+    # the setting from the environment counts as ieb does
+    monkeypatch.setenv("IEB_TLS__CRL", '["pki/crl"]')
+    assert "noemt deze map nog niet" not in runner.invoke(app, ["certs", "--crl", "pki"]).output
+    monkeypatch.delenv("IEB_TLS__CRL")
+
+    # no ieb.toml at all (another folder, no simulator.toml): the full advice as before
+    other = folder / "elders"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    text = runner.invoke(app, ["certs", "--crl", str(folder / "pki")]).output
+    assert "ieb.toml noemt deze map nog niet" in text, text
 
 
 def test_wrong_use_and_a_folder_that_is_no_test_pki(folder: Path) -> None:

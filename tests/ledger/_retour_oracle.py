@@ -168,7 +168,8 @@ def _process_chunk(
         key = f"Afzender {h.afzender}, Identificatie {ident.identificatie}, Dagtekening {ident.dagtekening}"
         if row is None or row.bericht != heen:
             raise UnknownRetourError(
-                f"{name}: {message.bericht} op een onbekend heenbericht ({key}); deze retour is niet toegepast",
+                f"{name}: {message.bericht} op een onbekend heenbericht ({key}); deze retour is niet toegepast. "
+                'Hoort deze retour bij deze gemeente en deze database (Afzender; database in ieb.toml)? ieb retour en de ontvanger bewaren hem als mislukt: verwerk hem met `ieb retour --retry-failed` zodra het heenbericht bekend is, of haal hem weg met `ieb retour --drop-failed REFERENTIENUMMER` (het nummer dat ieb status toont) als hij hier niet hoort; zie docs/ledger.md, "Een retour op een onbekend heenbericht".',
                 location=name,
             )
         if message.client is not None:

@@ -1,5 +1,7 @@
 """A file that is not well-formed XML gets a Dutch lead naming libxml2's line and column, then
-libxml2's own text (issue 22, round 6: before, the English text stood alone after the lead).
+(for the clerk's finding) a Dutch sentence chosen by libxml2's error type, with libxml2's own text
+kept as the finding's ``detail`` (``XmlProblem.message`` keeps the lead + libxml2's text: the
+StUF-GGk receiver answers peers with it, unchanged).
 
 Differential: for damaged files of both releases, the report's ``XML`` finding is built from what
 lxml itself reports for the same bytes (same line, column and text), on the fast and on the counted
@@ -21,6 +23,7 @@ from ieb import ggk
 from ieb.testing.mutations import mutate_bytes
 from ieb.types import mask_bsns
 from ieb.validation import validate_bytes
+from ieb.validation.report import Issue
 from ieb.xmlsafe import XmlProblem, parse_bytes, parse_untrusted
 from tests.validation.test_revision_of_other_release import _wmo405
 
@@ -33,6 +36,22 @@ LEAD = re.compile(
     r"(?:, aan het einde: het bestand houdt op voordat de XML af is \(afgebroken\?\))? \(libxml2: (.*)\)\Z",
     re.S,
 )
+
+
+#: the clerk's finding: the lead with libxml2's position, then a Dutch sentence (ieb.xmltext)
+CLERK = re.compile(r"Het bestand is geen welgevormde XML op regel (\d+), kolom (\d+)[:( ]", re.S)
+
+
+def _assert_finding_as_lxml(data: bytes, issue: Issue) -> None:
+    """The clerk's finding: libxml2's position in the Dutch lead, libxml2's text as its detail."""
+    exc = _lxml_error(data)
+    assert exc is not None, issue.message
+    found = CLERK.match(issue.message)
+    assert found, issue.message
+    line, column = exc.position
+    assert (int(found.group(1)), int(found.group(2))) == (line, column)
+    assert mask_bsns(exc.msg) == f"{issue.detail}, line {line}, column {column}"
+    assert issue.to_dict()["detail"] == issue.detail
 
 
 def _lxml_error(data: bytes) -> etree.XMLSyntaxError | None:
@@ -61,9 +80,11 @@ def test_tag_mismatch_names_line_and_column() -> None:
     [issue] = report.issues
     assert (issue.code, issue.level) == ("XML", 1)
     assert issue.message.startswith("Het bestand is geen welgevormde XML op regel ")
-    assert "(libxml2: Opening and ending tag mismatch: Client line " in issue.message
-    assert ", line " not in issue.message.split("libxml2: ")[1]  # the position is said once, in Dutch
-    _assert_same_as_lxml(data, issue.message)
+    assert "de eindtag </Bericht> past niet bij de open tag <Client> van regel " in issue.message
+    assert "libxml2" not in issue.message and "mismatch" not in issue.message  # Dutch only
+    assert (issue.detail or "").startswith("Opening and ending tag mismatch: Client line ")
+    assert ", line " not in (issue.detail or "")  # the position is said once, in Dutch
+    _assert_finding_as_lxml(data, issue)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +125,7 @@ def test_damaged_files_report_lxml_position_and_text(index: int, seed: int, time
         data = mutate_bytes(data, rng)
     for issue in validate_bytes(data).issues:
         if issue.code == "XML" and issue.message.startswith("Het bestand is geen welgevormde XML"):
-            _assert_same_as_lxml(data, issue.message)
+            _assert_finding_as_lxml(data, issue)
 
 
 @pytest.mark.parametrize("cut", [-3, -20, -60, 30])
@@ -114,8 +135,8 @@ def test_a_file_cut_off_says_it_stops_before_the_xml_is_complete(cut: int) -> No
     whole = VALID[0].read_bytes()
     data = whole[:cut]
     [issue] = validate_bytes(data).issues
-    assert "het bestand houdt op voordat de XML af is" in issue.message, issue.message
-    _assert_same_as_lxml(data, issue.message)
+    assert "het bestand houdt op" in issue.message and "afgebroken" in issue.message, issue.message
+    _assert_finding_as_lxml(data, issue)
 
 
 def test_an_error_in_the_middle_does_not_say_the_file_stops() -> None:
