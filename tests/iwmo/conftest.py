@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from ieb.iwmo.store import IwmoStore
-from tests.ledger.conftest import db_url, db_url_factory, fresh_pg_database, postgres_server_url
+from tests.ledger.conftest import db_url, db_url_factory, fresh_pg_database
 
-__all__ = ["db_url", "db_url_factory", "fresh_pg_database", "postgres_server_url"]
+__all__ = ["db_url", "db_url_factory", "fresh_pg_database"]
 from tests.reference import REFERENCE as _ALL
 
 REFERENCE = _ALL / "iwmo-3.2"

@@ -20,6 +20,7 @@ from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakConfig, CakSimulator
 from tests.ledger.conftest import GEMEENTEN, TODAY
+from tests.migrated import migrated_memory_engine
 from tests.reference import IEB_REFERENCE, MISSING
 
 REF = IEB_REFERENCE
@@ -60,7 +61,7 @@ NS = {
 
 @pytest.fixture
 def cak() -> CakSimulator:
-    return CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY)
+    return CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=TODAY)
 
 
 def test_accepted_is_header_only(cak: CakSimulator) -> None:
@@ -87,7 +88,7 @@ def test_level1_iv028_and_iv032(cak: CakSimulator) -> None:
     r = cak.process(data)
     root = assert_valid(r.retour)
     assert r.level == 1 and r.codes == ("0001",) and root.find("r2:Header/r2:XsltVersie", NS) is None
-    quiet = CakSimulator("sqlite://", CakConfig(level1="none", gemeenten=GEMEENTEN), today=TODAY)
+    quiet = CakSimulator(migrated_memory_engine(), CakConfig(level1="none", gemeenten=GEMEENTEN), today=TODAY)
     r2 = quiet.process(data)
     assert r2.retour is None and r2.verdict == "no_retour" and "IV032" in (r2.reason or "")
 
@@ -163,7 +164,7 @@ def _planned(url: str) -> tuple[Ledger, list[tuple[str, bytes]]]:
         today=TODAY,
         gemeenten=GEMEENTEN,
     )
-    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY)
+    cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=TODAY)
     retours = []
     for m in p.messages:
         r = cak.process(m.xml)
@@ -259,7 +260,7 @@ def test_rejected_retour_is_shown_in_status(tmp_path: Path) -> None:
             eb_stopdatum=TODAY,
         )
     )
-    r = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY).process(heen)
+    r = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=TODAY).process(heen)
     assert r.retour is not None
     assert process_retours(ledger, [("r.xml", r.retour)])[0].outcome == "rejected"
     res = CliRunner().invoke(app, ["status", "--db", db, "--format", "json"])

@@ -27,6 +27,7 @@ from ieb.simulator import CakSimulator
 from ieb.store.db import open_database
 from ieb.validation import validate_bytes
 from tests.fixtures.pack_tst import PACK, Tst001, Tst002
+from tests.migrated import migrated_memory_engine
 
 TODAY = dt.date(2026, 6, 15)
 BSN = "999900006"
@@ -219,4 +220,4 @@ def test_an_unknown_message_or_a_pack_without_mapping_is_a_clear_error() -> None
         message_row("XYZ999")
     bare = dataclasses.replace(PACK, delivery=None)
     with pytest.raises(ConfigurationError, match="leveringsafbeelding"):
-        plan(Ledger(open_database("sqlite://")), "0363", {}, today=TODAY, release=bare)
+        plan(Ledger(migrated_memory_engine()), "0363", {}, today=TODAY, release=bare)

@@ -13,6 +13,7 @@ from ieb.migration.sample import generate
 from ieb.simulator.cak import CakSimulator
 from ieb.store import schema
 from ieb.transport.outbox import ledger_tables, open_ledger
+from tests.migrated import migrated_memory_engine
 
 P = dt.date(2020, 1, 1)
 
@@ -33,7 +34,7 @@ def test_queue_initial(db_url: str) -> None:
     try:
         with engine.connect() as conn:
             payloads = [r.payload for r in conn.execute(sa.select(outbox.c.payload).order_by(outbox.c.id))]
-        cak = CakSimulator("sqlite://", today=P)
+        cak = CakSimulator(migrated_memory_engine(), today=P)
         assert all(cak.process(p).accepted for p in payloads)
         again = queue_initial(result, db_url, "0363", today=P)
         assert again.outbox_ids == () and again.plan.messages == []

@@ -12,7 +12,7 @@ import pytest
 from ieb.exchange import Exchange
 from ieb.testing.pki import TestPki
 from tests.exchange.conftest import make_config, pki
-from tests.ledger.conftest import db_url, postgres_server_url
+from tests.ledger.conftest import db_url
 
 __all__ = [
     "TODAY",
@@ -20,7 +20,6 @@ __all__ = [
     "make_config",
     "pki",
     "plan_and_send",
-    "postgres_server_url",
     "send_through_simulator",
 ]
 
