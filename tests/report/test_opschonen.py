@@ -26,8 +26,8 @@ ROUND = dt.date(soak.YEAR + 1, 1, 5)  # the next monthly round
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> soak.Soak:
-    return soak.run(tmp_path_factory.mktemp("soak-opschonen"))
+def year(tmp_path_factory: pytest.TempPathFactory, soak_year: soak.Soak) -> soak.Soak:
+    return soak.copy(soak_year, tmp_path_factory.mktemp("soak-opschonen") / "year")
 
 
 def _sizes(db: Path) -> tuple[int, int, int, int]:
