@@ -19,7 +19,7 @@ from ieb.exchange import Exchange, ExchangeError
 from ieb.messages import Wmo401
 from ieb.testing.demo import demo_bsns
 from ieb.testing.pki import TestPki
-from tests.migrated import migrated_memory_engine
+from tests.migrated import migrated_memory_engine, migrated_sqlite_url
 
 TODAY = dt.date.today()
 FIRST = TODAY.replace(day=1)
@@ -237,7 +237,7 @@ def test_full_loop_through_the_simulator_app_in_process(
     from ieb.transport.sender import Sender
 
     der = {c: load_certificates(pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")}
-    sim_engine = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
+    sim_engine = open_database(migrated_sqlite_url(tmp_path / "cak.sqlite"))
     simulator = GgkSimulator(sim_engine, today=TODAY)
     simulator.start()
     try:

@@ -18,6 +18,7 @@ from ieb.exchange import Exchange
 from ieb.simulator.cak import CakConfig, CakSimulator
 from ieb.store import open_database
 from ieb.store.retention import opschonen
+from tests.migrated import migrated_sqlite_url
 from tests.report import soak
 
 #: long after the soak year AND after the machine clock that stamped outbox and audit rows
@@ -202,7 +203,7 @@ def test_opschonen_on_both_databases_keeps_the_plan_and_the_duplicate_check(
     people = [{"bsn": b, "start": "2021-01-01"} for b in ("999900006", "999900018", "999900031")]
     first = dt.date(2021, 1, 5)
     ex = Exchange(config)
-    cak_engine = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
+    cak_engine = open_database(migrated_sqlite_url(tmp_path / "cak.sqlite"))
 
     def planned() -> list[tuple[object, ...]]:
         messages = ex.plan(changed, today=dt.date(2021, 3, 5)).messages

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ieb.errors import IebError
 from ieb.simulator.faults import FAULT_KINDS, FaultConfig, FaultConfigError
+from tests.migrated import migrated_sqlite_url
 
 
 @pytest.mark.parametrize(
@@ -101,7 +102,7 @@ def test_the_ggk_side_keeps_offering_a_retour_for_hours_of_receiver_downtime(tmp
     )
     sim.server.start()
     sim.app.start()  # the callback sender is driven by hand below
-    receiver_engine = open_ledger(f"sqlite:///{tmp_path / 'gemeente.sqlite'}")
+    receiver_engine = open_ledger(migrated_sqlite_url(tmp_path / "gemeente.sqlite"))
     try:
         day = dt.date(2026, 3, 2)
         payload = to_xml(
