@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ieb.store import open_database
 from ieb.store.db import head_revision
-from tests.migrated import migrated_memory_engine, migrated_sqlite_file
+from tests.ledger.conftest import fresh_pg_database
+from tests.migrated import migrated_memory_engine, migrated_pg_database, migrated_sqlite_file
 
 
 def _normal(sql: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
@@ -60,3 +62,42 @@ def test_the_file_equals_a_fresh_file_migration(tmp_path: Path) -> None:
     finally:
         fresh.dispose()
         ours.dispose()
+
+
+def _pg_facts(url: str) -> tuple[object, ...]:
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        tables = {}
+        for table in sorted(inspector.get_table_names()):
+            tables[table] = (
+                [
+                    (c["name"], str(c["type"]), c["nullable"], c["default"])
+                    for c in inspector.get_columns(table)
+                ],
+                inspector.get_pk_constraint(table),
+                sorted(map(repr, inspector.get_foreign_keys(table))),
+                sorted(map(repr, inspector.get_indexes(table))),
+                sorted(map(repr, inspector.get_unique_constraints(table))),
+                sorted(map(repr, inspector.get_check_constraints(table))),
+            )
+        with engine.connect() as conn:
+            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+            sequences = conn.execute(
+                sa.text("SELECT sequence_name, start_value FROM information_schema.sequences ORDER BY 1")
+            ).all()
+        return tables, version, [tuple(s) for s in sequences]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_postgresql_copy_equals_a_fresh_migration(postgres_server_url: str) -> None:
+    fresh = fresh_pg_database(postgres_server_url)
+    open_database(fresh).dispose()
+    first, second = migrated_pg_database(postgres_server_url), migrated_pg_database(postgres_server_url)
+    assert _pg_facts(first) == _pg_facts(fresh)
+    assert _pg_facts(second) == _pg_facts(fresh)
+    assert _pg_facts(first)[1] == [head_revision()]
+    ours = open_database(first)  # the real open: at head, nothing to migrate
+    ours.dispose()

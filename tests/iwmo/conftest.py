@@ -6,7 +6,7 @@ import pytest
 
 from ieb.iwmo.store import IwmoStore
 from tests.ledger.conftest import db_url, db_url_factory, fresh_pg_database
-from tests.migrated import migrated_sqlite_url
+from tests.migrated import migrated_pg_database, migrated_sqlite_url
 
 __all__ = ["db_url", "db_url_factory", "fresh_pg_database"]
 from tests.reference import REFERENCE as _ALL
@@ -29,5 +29,5 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> IwmoStore:
 
     if request.param == "sqlite":
         return IwmoStore(open_database(migrated_sqlite_url(tmp_path / "ieb.sqlite")))
-    url = fresh_pg_database(request.getfixturevalue("postgres_server_url"))
+    url = migrated_pg_database(request.getfixturevalue("postgres_server_url"))
     return IwmoStore(open_database(url))

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from ieb.validation.gemeenten import GemeenteLijst
+from tests.migrated import migrated_pg_database, migrated_sqlite_url
 
 TODAY = dt.date(2024, 6, 15)
 GEMEENTEN = GemeenteLijst.from_text(
@@ -53,6 +54,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return "sqlite:///" + str(tmp_path / "ledger.sqlite")
     server: str = request.getfixturevalue("postgres_server_url")
     return fresh_pg_database(server)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ledger_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of a database at the newest schema, once per backend, for tests about what is stored
+    rather than about opening or migrating (those take ``db_url``): a copy of a database migrated
+    once per session (tests/migrated.py), not an Alembic run per test."""
+    if request.param == "sqlite":
+        return migrated_sqlite_url(tmp_path / "ledger.sqlite")
+    return migrated_pg_database(request.getfixturevalue("postgres_server_url"))
 
 
 @pytest.fixture

@@ -178,16 +178,16 @@ def _snapshot(ledger: Ledger) -> list[tuple[object, ...]]:
         return [(r.id, r.outcome, r.retour_codes) for r in ledger.rows(conn)]
 
 
-def test_retours_update_ledger_and_duplicates_are_reported(db_url: str) -> None:
-    ledger, retours = _planned(db_url)
+def test_retours_update_ledger_and_duplicates_are_reported(ledger_db_url: str) -> None:
+    ledger, retours = _planned(ledger_db_url)
     out = process_retours(ledger, retours)
     assert [o.outcome for o in out] == ["accepted", "accepted"]
     dup = process_retours(ledger, retours[:1])
     assert dup[0].duplicate and dup[0].outcome == "accepted"
 
 
-def test_bad_retours_leave_ledger_unchanged(db_url: str) -> None:
-    ledger, retours = _planned(db_url)
+def test_bad_retours_leave_ledger_unchanged(ledger_db_url: str) -> None:
+    ledger, retours = _planned(ledger_db_url)
     before = _snapshot(ledger)
     unknown = retours[1][1].replace(b"<ieb:Identificatie>2<", b"<ieb:Identificatie>77<")
     with pytest.raises(UnknownRetourError, match=r"unknown.xml"):
@@ -205,12 +205,12 @@ def test_bad_retours_leave_ledger_unchanged(db_url: str) -> None:
 
 @pytest.mark.parametrize("chunk", [1, 2, 500])
 def test_retours_in_one_call_behave_as_one_by_one(
-    db_url: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+    ledger_db_url: str, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lookups and updates are batched per chunk; duplicates within one call, across a chunk
     boundary or not, are found as if the retours were applied one by one."""
     monkeypatch.setattr(retour_module, "_CHUNK", chunk)
-    ledger, retours = _planned(db_url)
+    ledger, retours = _planned(ledger_db_url)
     before = _snapshot(ledger)
     other = retours[0][1].replace(b"<wmo402:IdentificatieRetour>1<", b"<wmo402:IdentificatieRetour>55<")
     with pytest.raises(DuplicateRetourError, match=r"other.xml.*IdentificatieRetour 1\)"):
@@ -226,8 +226,8 @@ def test_retours_in_one_call_behave_as_one_by_one(
     assert [o for _, o, _ in _snapshot(ledger)] == ["accepted", "accepted"]
 
 
-def test_first_bad_retour_in_input_order_is_reported(db_url: str) -> None:
-    ledger, retours = _planned(db_url)
+def test_first_bad_retour_in_input_order_is_reported(ledger_db_url: str) -> None:
+    ledger, retours = _planned(ledger_db_url)
     before = _snapshot(ledger)
     unknown = retours[1][1].replace(b"<ieb:Identificatie>2<", b"<ieb:Identificatie>77<")
     with pytest.raises(UnknownRetourError, match=r"unknown.xml"):

@@ -22,8 +22,8 @@ from .conftest import BSNS, GEMEENTEN, TODAY
 
 
 @pytest.fixture
-def ledger(db_url: str) -> Iterator[Ledger]:
-    with Ledger.open(db_url) as led:
+def ledger(ledger_db_url: str) -> Iterator[Ledger]:
+    with Ledger.open(ledger_db_url) as led:
         yield led
 
 

@@ -4,10 +4,10 @@ shared by the report and opschonen tests."""
 
 import pytest
 
-from tests.ledger.conftest import db_url
+from tests.ledger.conftest import db_url, ledger_db_url
 from tests.report import soak
 
-__all__ = ["db_url"]
+__all__ = ["db_url", "ledger_db_url"]
 
 
 @pytest.fixture(scope="session")

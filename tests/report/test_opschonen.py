@@ -197,9 +197,9 @@ def test_the_command_takes_the_term_from_ieb_toml_and_refuses_a_short_one(
 
 
 def test_opschonen_on_both_databases_keeps_the_plan_and_the_duplicate_check(
-    db_url: str, tmp_path: Path
+    ledger_db_url: str, tmp_path: Path
 ) -> None:
-    config = IebConfig(database=db_url, gemeenten=["0363"])
+    config = IebConfig(database=ledger_db_url, gemeenten=["0363"])
     people = [{"bsn": b, "start": "2021-01-01"} for b in ("999900006", "999900018", "999900031")]
     first = dt.date(2021, 1, 5)
     ex = Exchange(config)

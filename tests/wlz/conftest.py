@@ -12,11 +12,12 @@ import pytest
 from ieb.exchange import Exchange
 from ieb.testing.pki import TestPki
 from tests.exchange.conftest import make_config, pki
-from tests.ledger.conftest import db_url
+from tests.ledger.conftest import db_url, ledger_db_url
 
 __all__ = [
     "TODAY",
     "db_url",
+    "ledger_db_url",
     "make_config",
     "pki",
     "plan_and_send",
