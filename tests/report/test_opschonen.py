@@ -130,7 +130,7 @@ def test_after_opschonen_the_cak_accepts_the_next_round_and_old_retours_stay_dup
 
 
 def test_open_items_keep_their_contents(tmp_path: Path) -> None:
-    config = IebConfig(database=f"sqlite:///{tmp_path / 'ieb.sqlite'}", gemeenten=["0363"])
+    config = IebConfig(database=migrated_sqlite_url(tmp_path / "ieb.sqlite"), gemeenten=["0363"])
     ex = Exchange(config)
     try:
         ex.plan_and_queue([{"bsn": "999900006", "start": "2021-01-01"}], today=dt.date(2021, 1, 5))
