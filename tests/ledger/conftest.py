@@ -85,3 +85,16 @@ def wait_until(predicate: object, timeout: float = 5.0) -> None:  # pragma: no c
         if callable(predicate) and predicate():
             return
         time.sleep(0.05)
+
+
+@pytest.fixture
+def ledger_db_url_factory(request: pytest.FixtureRequest, tmp_path: Path, ledger_db_url: str) -> object:
+    """Makes more databases at the newest schema on the same backend as ``ledger_db_url``."""
+    counter = iter(range(1, 1000))
+
+    def make() -> str:
+        if ledger_db_url.startswith("sqlite"):
+            return migrated_sqlite_url(tmp_path / f"extra{next(counter)}.sqlite")
+        return migrated_pg_database(request.getfixturevalue("postgres_server_url"))
+
+    return make
