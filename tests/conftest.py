@@ -204,6 +204,8 @@ def default_sigint() -> Iterator[None]:
 # ------------------------------------------------------------------ PostgreSQL (one server per session)
 
 _PG_SKIP_REASON: list[str] = []
+#: the processes removing stopped servers' folders (kept, so none is reported as left running)
+_REMOVERS: list[subprocess.Popen[bytes]] = []
 
 
 def _free_port() -> int:
@@ -267,10 +269,23 @@ class _PgServer:
             raise RuntimeError(f"{Path(args[0]).name} failed: {proc.stderr.strip() or proc.stdout.strip()}")
 
     def stop(self) -> None:
+        """Stop the server and remove its folder. The folder holds every test's database (~8 MB
+        each, hundreds of MB after a session): a process of its own removes it, so the session
+        does not wait for the disk (its teardown took ~2 s after 415 tests, and 11-14 s at the
+        end of each worker of a default run)."""
         try:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            remover = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
+            _REMOVERS.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", remover, str(self.dir)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
 
 
 @pytest.fixture(scope="session")
