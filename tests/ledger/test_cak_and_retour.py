@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ REF = IEB_REFERENCE
 pytestmark = pytest.mark.skipif(not REF.is_dir(), reason=MISSING)
 
 
+@functools.cache  # compiled once per schema (read-only)
 def published(name: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(REF / f"{name}.xsd")))
 

@@ -27,7 +27,7 @@ from ieb.simulator import CakSimulator
 from ieb.store.db import open_database
 from ieb.validation import validate_bytes
 from tests.fixtures.pack_tst import PACK, Tst001, Tst002
-from tests.migrated import migrated_memory_engine, migrated_sqlite_url
+from tests.migrated import migrated_memory_engine, migrated_sqlite_file, migrated_sqlite_url
 
 TODAY = dt.date(2026, 6, 15)
 BSN = "999900006"
@@ -121,7 +121,7 @@ def test_a_record_with_start_and_stop_survives_the_ledger(tmp_path: Path) -> Non
 
 
 def test_simulator_answers_with_the_packs_retour_writer(tmp_path: Path) -> None:
-    sim = CakSimulator(tmp_path / "cak.sqlite", today=TODAY)
+    sim = CakSimulator(migrated_sqlite_file(tmp_path / "cak.sqlite"), today=TODAY)
     try:
         ok = sim.process(_heen(eb_stopdatum=dt.date(2026, 5, 31)))
         assert ok.verdict == "accepted" and ok.retour is not None

@@ -23,7 +23,7 @@ from ieb.testing.inprocess import InProcessTransport
 from ieb.transport.outbox import Outbox
 from ieb.transport.sender import RetryPolicy, Sender
 from ieb.validation import validate_bytes
-from tests.migrated import migrated_sqlite_url
+from tests.migrated import migrated_sqlite_file, migrated_sqlite_url
 
 D = dt.date
 B1, B2, B3 = "999990019", "999990020", "999990032"
@@ -132,7 +132,7 @@ def test_an_xsd_invalid_4_0_payload_gets_fo01_ib001(tmp_path: Path) -> None:
     )
     bad = good.replace(b"<wmo405:EbStartNummer>1<", b"<wmo405:EbStartNummer>x<")
     assert _payload_level1(bad) == []  # the GGk leaves it to the 4.0 CAK
-    sim = CakSimulator(tmp_path / "cak.sqlite", today=D(2025, 11, 3))
+    sim = CakSimulator(migrated_sqlite_file(tmp_path / "cak.sqlite"), today=D(2025, 11, 3))
     try:
         result = sim.process(bad)
         assert (result.verdict, result.retour, result.fo01_code) == ("no_retour", None, "IB001")
