@@ -7,10 +7,11 @@ from pathlib import Path
 
 from ieb.store import open_database
 from ieb.store.logboek import read_log, write_log
+from tests.migrated import migrated_sqlite_url
 
 
 def test_only_whole_gemeente_codes_match(tmp_path: Path) -> None:
-    engine = open_database(f"sqlite:///{tmp_path / 'ieb.sqlite'}")
+    engine = open_database(migrated_sqlite_url(tmp_path / "ieb.sqlite"))
     try:
         a = write_log(engine, opdracht="plan", gemeenten=["0363"])
         b = write_log(engine, opdracht="plan", gemeenten=["0599", "0363"])

@@ -19,12 +19,13 @@ from ieb.ledger.retour import process_retour_paths
 from ieb.ledger.store import Ledger
 from ieb.store.db import open_database
 from ieb.xmlsafe import MAX_BYTES
+from tests.migrated import migrated_sqlite_url
 
 _MIB = 1 << 20
 
 
 def _ledger(tmp_path: Path) -> Ledger:
-    return Ledger(open_database(f"sqlite:///{tmp_path / 'l.sqlite'}"))
+    return Ledger(open_database(migrated_sqlite_url(tmp_path / "l.sqlite")))
 
 
 def _peak(fn: object) -> tuple[int, object]:

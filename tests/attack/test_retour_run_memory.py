@@ -24,6 +24,7 @@ from ieb.store.db import open_database
 from ieb.types import bsn_is_valid
 from tests.ledger.conftest import GEMEENTEN
 from tests.ledger.test_retour_fast import _header
+from tests.migrated import migrated_sqlite_url
 
 DAY = dt.date(2024, 6, 15)
 TODAY = dt.date(2025, 11, 4)
@@ -54,7 +55,7 @@ def _retour_files(ledger: Ledger, where: Path) -> list[Path]:
 
 
 def test_a_run_keeps_the_bytes_of_one_chunk_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ledger = Ledger(open_database(f"sqlite:///{tmp_path / 'l.sqlite'}"))
+    ledger = Ledger(open_database(migrated_sqlite_url(tmp_path / "l.sqlite")))
     paths = _retour_files(ledger, tmp_path)
     assert len(paths) == 2 * len(BSNS) == 20
     monkeypatch.setattr(fast, "_CHUNK", 2)

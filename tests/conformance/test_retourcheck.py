@@ -17,6 +17,7 @@ from ieb.conformance.retourcheck import check_retour
 from ieb.messages import Wmo401, Wmo403
 from ieb.simulator.cak import CakSimulator
 from tests.conformance.conftest import assert_rapport_valid
+from tests.migrated import migrated_memory_engine
 
 TODAY = dt.date(2026, 6, 1)
 M = "http://www.istandaarden.nl/ieb/1_0/wmo402/schema"
@@ -40,7 +41,7 @@ def start(ident: str, nummer: int = 1, bsn: str = "999900006", **kw: object) -> 
 
 @pytest.fixture
 def cak() -> CakSimulator:
-    return CakSimulator("sqlite://", today=TODAY)
+    return CakSimulator(migrated_memory_engine(), today=TODAY)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from ieb.releases.models import Message
 from ieb.simulator.cak import CakSimulator
 from ieb.testing.mutations import mutate_bytes
 from ieb.testing.strategies import heen_messages
+from tests.migrated import migrated_memory_engine
 
 #: every heenbericht of every release whose CAK writes retours (iEb 4.0 answers level 1 with a Fo01)
 HEEN = st.one_of(*(heen_messages(row) for name in ("ieb-1.0", "ieb-4.0") for row in get_pack(name).heen()))
@@ -36,7 +37,7 @@ def _findings(cak: CakSimulator, message: Message, seed: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cak() -> CakSimulator:
-    return CakSimulator("sqlite://")
+    return CakSimulator(migrated_memory_engine())
 
 
 @settings(max_examples=150)
@@ -64,7 +65,7 @@ def test_validate_heen_accepts_the_simulators_retours_on_a_folder_of_pairs(tmp_p
     from ieb.messages import Wmo401
 
     day = dt.date(2026, 6, 1)
-    cak = CakSimulator("sqlite://", today=day)
+    cak = CakSimulator(migrated_memory_engine(), today=day)
     rng = random.Random(25)
     written = 0
     for n in range(200):

@@ -18,6 +18,7 @@ from ieb.conformance.scenarios import CATALOGUE, catalogue
 from ieb.simulator.cak import CakSimulator
 from ieb.testing.pki import TestPki, create_test_pki
 from tests.conformance.conftest import ROOT
+from tests.migrated import migrated_memory_engine
 
 
 def _pki(where: Path) -> TestPki:
@@ -35,7 +36,7 @@ def test_every_rejection_scenario_gets_exactly_its_code(day: dt.date) -> None:
         step = s.steps[0]
         if step.send is None:
             continue
-        cak = CakSimulator("sqlite://", today=day)
+        cak = CakSimulator(migrated_memory_engine(), today=day)
         for payload in s.history:
             assert cak.process(payload).verdict == "accepted", s.name
         result = cak.process(step.send)

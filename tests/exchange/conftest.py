@@ -8,6 +8,7 @@ import pytest
 from ieb.config import GgkSettings, IebConfig, OrganisatieSettings, ReceiverSettings, RetrySettings
 from ieb.exchange import Exchange
 from ieb.testing.pki import TestPki, create_test_pki
+from tests.migrated import migrated_sqlite_file
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,7 @@ def make_config(
 
 @pytest.fixture
 def exchange(pki: TestPki, tmp_path: Path) -> Iterator[Exchange]:
-    ex = Exchange(make_config(pki, tmp_path / "ieb.sqlite", gemeenten=("0363", "0599")))
+    db = migrated_sqlite_file(tmp_path / "ieb.sqlite")  # at the newest schema (tests/migrated.py)
+    ex = Exchange(make_config(pki, db, gemeenten=("0363", "0599")))
     yield ex
     ex.close()

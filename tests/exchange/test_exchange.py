@@ -19,6 +19,7 @@ from ieb.exchange import Exchange, ExchangeError
 from ieb.messages import Wmo401
 from ieb.testing.demo import demo_bsns
 from ieb.testing.pki import TestPki
+from tests.migrated import migrated_memory_engine, migrated_sqlite_url
 
 TODAY = dt.date.today()
 FIRST = TODAY.replace(day=1)
@@ -193,7 +194,7 @@ def test_an_unreadable_retour_is_stored_reported_and_retried(exchange: Exchange,
         payloads = [
             bytes(p) for p in conn.execute(sa.text("SELECT payload FROM deliveries ORDER BY id")).scalars()
         ]
-    cak = CakSimulator("sqlite://", today=TODAY)
+    cak = CakSimulator(migrated_memory_engine(), today=TODAY)
     retour = cak.process(payloads[0]).retour
     assert retour is not None
     junk, good = tmp_path / "kapot.xml", tmp_path / "goed.xml"
@@ -236,7 +237,7 @@ def test_full_loop_through_the_simulator_app_in_process(
     from ieb.transport.sender import Sender
 
     der = {c: load_certificates(pki.party(c).cert)[0].public_bytes(Encoding.DER) for c in ("0363", "GGK")}
-    sim_engine = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
+    sim_engine = open_database(migrated_sqlite_url(tmp_path / "cak.sqlite"))
     simulator = GgkSimulator(sim_engine, today=TODAY)
     simulator.start()
     try:
@@ -311,7 +312,7 @@ def test_the_inbox_replay_finishes_what_a_crash_left_received(exchange: Exchange
     with exchange.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT referentienummer, envelope FROM outbox ORDER BY id")).all()
     di01s = [ggk.parse_as(bytes(env), ggk.Di01) for _, env in rows]
-    cak = CakSimulator("sqlite://", today=TODAY)
+    cak = CakSimulator(migrated_memory_engine(), today=TODAY)
     retour = cak.process(di01s[0].payload).retour
     assert retour is not None
     du01 = ggk.du01_for(di01s[0], retour)

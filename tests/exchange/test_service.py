@@ -22,6 +22,7 @@ from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport.client import make_session
 from ieb.transport.tls import TlsFiles
 from tests.exchange.conftest import make_config
+from tests.migrated import migrated_sqlite_url
 
 TODAY = dt.date.today()
 FIRST = TODAY.replace(day=1)
@@ -33,7 +34,7 @@ def _simulator(pki: TestPki, tmp_path: Path, callback_port: int, *, sign: bool =
     ggk = pki.party("GGK")
     signing = WusSigning.from_files(ggk.key, ggk.chain, pki.roots) if sign else None
     return SimulatorService(
-        db=f"sqlite:///{tmp_path / 'cak.sqlite'}",
+        db=migrated_sqlite_url(tmp_path / "cak.sqlite"),
         tls=TlsFiles(ggk.chain, ggk.key, pki.roots),
         callback_url=f"https://127.0.0.1:{callback_port}/ggk0210/OntvangAsynchroon",
         allowed_oins={pki.party("0363").oin},
@@ -84,7 +85,7 @@ def test_a_certificate_that_does_not_chain_stops_send_at_once(pki: TestPki, tmp_
     foreign = create_test_pki(tmp_path / "foreign", ["GGK"], label="vreemd")
     rport = free_port()
     simulator = SimulatorService(
-        db=f"sqlite:///{tmp_path / 'cak.sqlite'}",
+        db=migrated_sqlite_url(tmp_path / "cak.sqlite"),
         tls=TlsFiles(foreign.party("GGK").chain, foreign.party("GGK").key, pki.roots),
         callback_url=f"https://127.0.0.1:{rport}/x",
     ).start()

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from ieb.iwmo.store import IwmoStore
-from tests.ledger.conftest import db_url, db_url_factory, fresh_pg_database, postgres_server_url
+from tests.ledger.conftest import db_url, db_url_factory, fresh_pg_database
+from tests.migrated import migrated_pg_database, migrated_sqlite_url
 
-__all__ = ["db_url", "db_url_factory", "fresh_pg_database", "postgres_server_url"]
+__all__ = ["db_url", "db_url_factory", "fresh_pg_database"]
 from tests.reference import REFERENCE as _ALL
 
 REFERENCE = _ALL / "iwmo-3.2"
@@ -27,6 +28,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> IwmoStore:
     from ieb.store import open_database
 
     if request.param == "sqlite":
-        return IwmoStore(open_database(f"sqlite:///{tmp_path / 'ieb.sqlite'}"))
-    url = fresh_pg_database(request.getfixturevalue("postgres_server_url"))
+        return IwmoStore(open_database(migrated_sqlite_url(tmp_path / "ieb.sqlite")))
+    url = migrated_pg_database(request.getfixturevalue("postgres_server_url"))
     return IwmoStore(open_database(url))

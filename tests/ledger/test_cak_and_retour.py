@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,14 @@ from ieb.ledger.store import Ledger
 from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakConfig, CakSimulator
 from tests.ledger.conftest import GEMEENTEN, TODAY
+from tests.migrated import migrated_memory_engine
 from tests.reference import IEB_REFERENCE, MISSING
 
 REF = IEB_REFERENCE
 pytestmark = pytest.mark.skipif(not REF.is_dir(), reason=MISSING)
 
 
+@functools.cache  # compiled once per schema (read-only)
 def published(name: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(REF / f"{name}.xsd")))
 
@@ -60,7 +63,7 @@ NS = {
 
 @pytest.fixture
 def cak() -> CakSimulator:
-    return CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY)
+    return CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=TODAY)
 
 
 def test_accepted_is_header_only(cak: CakSimulator) -> None:
@@ -87,7 +90,7 @@ def test_level1_iv028_and_iv032(cak: CakSimulator) -> None:
     r = cak.process(data)
     root = assert_valid(r.retour)
     assert r.level == 1 and r.codes == ("0001",) and root.find("r2:Header/r2:XsltVersie", NS) is None
-    quiet = CakSimulator("sqlite://", CakConfig(level1="none", gemeenten=GEMEENTEN), today=TODAY)
+    quiet = CakSimulator(migrated_memory_engine(), CakConfig(level1="none", gemeenten=GEMEENTEN), today=TODAY)
     r2 = quiet.process(data)
     assert r2.retour is None and r2.verdict == "no_retour" and "IV032" in (r2.reason or "")
 
@@ -163,7 +166,7 @@ def _planned(url: str) -> tuple[Ledger, list[tuple[str, bytes]]]:
         today=TODAY,
         gemeenten=GEMEENTEN,
     )
-    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY)
+    cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=TODAY)
     retours = []
     for m in p.messages:
         r = cak.process(m.xml)
@@ -177,16 +180,16 @@ def _snapshot(ledger: Ledger) -> list[tuple[object, ...]]:
         return [(r.id, r.outcome, r.retour_codes) for r in ledger.rows(conn)]
 
 
-def test_retours_update_ledger_and_duplicates_are_reported(db_url: str) -> None:
-    ledger, retours = _planned(db_url)
+def test_retours_update_ledger_and_duplicates_are_reported(ledger_db_url: str) -> None:
+    ledger, retours = _planned(ledger_db_url)
     out = process_retours(ledger, retours)
     assert [o.outcome for o in out] == ["accepted", "accepted"]
     dup = process_retours(ledger, retours[:1])
     assert dup[0].duplicate and dup[0].outcome == "accepted"
 
 
-def test_bad_retours_leave_ledger_unchanged(db_url: str) -> None:
-    ledger, retours = _planned(db_url)
+def test_bad_retours_leave_ledger_unchanged(ledger_db_url: str) -> None:
+    ledger, retours = _planned(ledger_db_url)
     before = _snapshot(ledger)
     unknown = retours[1][1].replace(b"<ieb:Identificatie>2<", b"<ieb:Identificatie>77<")
     with pytest.raises(UnknownRetourError, match=r"unknown.xml"):
@@ -204,12 +207,12 @@ def test_bad_retours_leave_ledger_unchanged(db_url: str) -> None:
 
 @pytest.mark.parametrize("chunk", [1, 2, 500])
 def test_retours_in_one_call_behave_as_one_by_one(
-    db_url: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+    ledger_db_url: str, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lookups and updates are batched per chunk; duplicates within one call, across a chunk
     boundary or not, are found as if the retours were applied one by one."""
     monkeypatch.setattr(retour_module, "_CHUNK", chunk)
-    ledger, retours = _planned(db_url)
+    ledger, retours = _planned(ledger_db_url)
     before = _snapshot(ledger)
     other = retours[0][1].replace(b"<wmo402:IdentificatieRetour>1<", b"<wmo402:IdentificatieRetour>55<")
     with pytest.raises(DuplicateRetourError, match=r"other.xml.*IdentificatieRetour 1\)"):
@@ -225,8 +228,8 @@ def test_retours_in_one_call_behave_as_one_by_one(
     assert [o for _, o, _ in _snapshot(ledger)] == ["accepted", "accepted"]
 
 
-def test_first_bad_retour_in_input_order_is_reported(db_url: str) -> None:
-    ledger, retours = _planned(db_url)
+def test_first_bad_retour_in_input_order_is_reported(ledger_db_url: str) -> None:
+    ledger, retours = _planned(ledger_db_url)
     before = _snapshot(ledger)
     unknown = retours[1][1].replace(b"<ieb:Identificatie>2<", b"<ieb:Identificatie>77<")
     with pytest.raises(UnknownRetourError, match=r"unknown.xml"):
@@ -259,7 +262,7 @@ def test_rejected_retour_is_shown_in_status(tmp_path: Path) -> None:
             eb_stopdatum=TODAY,
         )
     )
-    r = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY).process(heen)
+    r = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=TODAY).process(heen)
     assert r.retour is not None
     assert process_retours(ledger, [("r.xml", r.retour)])[0].outcome == "rejected"
     res = CliRunner().invoke(app, ["status", "--db", db, "--format", "json"])

@@ -36,14 +36,14 @@ def _check(results: list[list[int]]) -> None:
     assert sorted(numbers) == list(range(1, len(numbers) + 1))
 
 
-def test_threads_allocate_unique_numbers(db_url: str) -> None:
-    open_database(db_url).dispose()
+def test_threads_allocate_unique_numbers(ledger_db_url: str) -> None:
+    open_database(ledger_db_url).dispose()
     results: list[list[int]] = [[] for _ in range(WORKERS)]
     errors: list[BaseException] = []
 
     def work(i: int) -> None:
         try:
-            results[i] = _allocate(db_url, "0363", PER_WORKER)
+            results[i] = _allocate(ledger_db_url, "0363", PER_WORKER)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 

@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 
 from ieb.codec import to_xml
-from ieb.ledger import open_database
 from ieb.ledger.history import HISTORY_RULES, Delivery, MemoryHistory, check_history, history_rule
 from ieb.ledger.store import COUNTED_GEMEENTE, Ledger
 from ieb.simulator import CakConfig, CakSimulator
 from tests.ledger.conftest import GEMEENTEN, TODAY
+from tests.migrated import migrated_memory_engine
 
 B1, B2 = "999900006", "999900018"
 D = dt.date
@@ -193,7 +193,7 @@ def test_rule_municipality_preflight(
 ) -> None:
     """Municipality role: the history is the ledger's accepted and pending deliveries."""
     code, earlier, incoming, fires = case
-    ledger = Ledger(open_database("sqlite://"), counted=COUNTED_GEMEENTE)
+    ledger = Ledger(migrated_memory_engine(), counted=COUNTED_GEMEENTE)
     with ledger.engine.begin() as conn:
         for n, d in enumerate(earlier):
             ledger.add(conn, d, outcome="pending" if n % 2 else "accepted")
@@ -213,7 +213,7 @@ def _cak_codes(cak: CakSimulator, d: Delivery) -> tuple[str, ...]:
 def test_rule_cak_side(case: tuple[str, list[Delivery], Delivery, bool]) -> None:
     """CAK role: the history is built by sending the earlier messages to the CAK side (all accepted)."""
     code, earlier, incoming, fires = case
-    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY)
+    cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=TODAY)
     for d in earlier:
         assert _cak_codes(cak, d) == (), d
     codes = _cak_codes(cak, incoming)
@@ -252,14 +252,14 @@ def test_op291_on_an_overlapping_history_both_roles(case: tuple[Delivery, bool])
     incoming, fires = case
     assert (history_rule("OP291").check(incoming, MemoryHistory(OVERLAPPING)) is not None) == fires
     # municipality pre-flight: its ledger of accepted and pending deliveries
-    ledger = Ledger(open_database("sqlite://"), counted=COUNTED_GEMEENTE)
+    ledger = Ledger(migrated_memory_engine(), counted=COUNTED_GEMEENTE)
     with ledger.engine.begin() as conn:
         for n, d in enumerate(OVERLAPPING):
             ledger.add(conn, d, outcome="pending" if n % 2 else "accepted")
         history = ledger.history(conn, "0363", bsn=incoming.bsn, nummers=[incoming.eb_start_nummer])
     assert ("OP291" in {i.code for i in check_history(incoming, history)}) == fires
     # CAK side: the overlapping deliveries are in its ledger as accepted
-    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=TODAY)
+    cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=TODAY)
     with cak.engine.begin() as conn:
         for d in OVERLAPPING:
             cak.ledger.add(conn, d, outcome="accepted")
@@ -273,7 +273,7 @@ def test_op291_the_reported_gap_with_its_own_dates() -> None:
     """Issue 10: a current open start from 2026-06-01; a new open start from 2026-01-01 and its later
     stop were both accepted, leaving two overlapping current periods for one Bsn."""
     day = D(2026, 6, 15)
-    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=day)
+    cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=day)
     first = Delivery("WMO401", "0363", "G1", day, B1, 1, "1", D(2026, 6, 1))
     assert cak.process(to_xml(first.to_message())).verdict == "accepted"
     gap = Delivery("WMO401", "0363", "G2", day, B1, 2, "1", D(2026, 1, 1))

@@ -8,13 +8,13 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from ieb.ledger import open_database
 from ieb.ledger.errors import PlanningError
 from ieb.ledger.planner import Deferred, Period, Plan, plan
 from ieb.ledger.retour import process_retours
 from ieb.ledger.store import Ledger
 from ieb.simulator import CakConfig, CakSimulator
 from tests.ledger.conftest import GEMEENTEN
+from tests.migrated import migrated_memory_engine
 
 D = dt.date
 B = "999900006"
@@ -24,8 +24,8 @@ class World:
     """A municipality ledger and our CAK side; every planned message is sent and its retour processed."""
 
     def __init__(self) -> None:
-        self.gemeente = Ledger(open_database("sqlite://"))
-        self.cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN))
+        self.gemeente = Ledger(migrated_memory_engine())
+        self.cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN))
 
     def plan(self, periods: Sequence[Period], today: dt.date) -> Plan:
         result = plan(self.gemeente, "0363", {B: list(periods)}, today=today, gemeenten=GEMEENTEN)
@@ -179,7 +179,7 @@ def test_cak_refuses_the_overlaps_the_review_found() -> None:
     from ieb.codec import to_xml
     from ieb.ledger.history import Delivery
 
-    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN), today=D(2024, 6, 15))
+    cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN), today=D(2024, 6, 15))
     ids = iter(range(1, 100))
 
     def send(bericht: str, nr: int, status: str, datum: dt.date, bsn: str = B) -> tuple[str, ...]:

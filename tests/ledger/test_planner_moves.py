@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ieb.ledger.planner import Period
 from tests.ledger.test_planner_cases import World, _steps
+from tests.migrated import migrated_memory_engine
 
 D = dt.date
 TODAY = D(2024, 6, 15)
@@ -105,7 +106,6 @@ def test_left_over_period_paired_with_a_new_one_falls_back_when_it_would_overlap
     back to a plan the CAK accepts instead of refusing to plan."""
     import datetime as _dt
 
-    from ieb.ledger import open_database
     from ieb.ledger.planner import Period, plan
     from ieb.ledger.retour import process_retours
     from ieb.ledger.store import Ledger
@@ -113,8 +113,8 @@ def test_left_over_period_paired_with_a_new_one_falls_back_when_it_would_overlap
     from tests.ledger.conftest import GEMEENTEN, TODAY
 
     d = _dt.date
-    gemeente = Ledger(open_database("sqlite://"))
-    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN))
+    gemeente = Ledger(migrated_memory_engine())
+    cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN))
     bsn = "999900006"
     try:
         today = TODAY

@@ -18,6 +18,7 @@ from ieb.ledger.retour import process_retours
 from ieb.ledger.store import Ledger
 from ieb.simulator import CakConfig, CakSimulator
 from tests.ledger.conftest import BSNS, GEMEENTEN, TODAY, fresh_pg_database
+from tests.migrated import migrated_memory_engine
 
 PEOPLE = BSNS[:3]
 
@@ -145,8 +146,8 @@ def gemeente_state(ledger: Ledger) -> dict[str, list[Period]]:
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_planned_messages_are_accepted_sqlite(data: st.DataObject) -> None:
-    gemeente = Ledger(open_database("sqlite://"))
-    cak = CakSimulator("sqlite://", CakConfig(gemeenten=GEMEENTEN))
+    gemeente = Ledger(migrated_memory_engine())
+    cak = CakSimulator(migrated_memory_engine(), CakConfig(gemeenten=GEMEENTEN))
     try:
         run_scenario(gemeente, cak, data)
     finally:

@@ -52,12 +52,12 @@ def _deliveries(n: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def pair(
-    db_url: str, db_url_factory: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+    ledger_db_url: str, ledger_db_url_factory: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Ledger, Ledger]]:
     """Two ledgers with the same heenberichten: the first written by ``add_many`` (the driver on
     SQLite), the second by SQLAlchemy's ``insert`` of the same rows; ``_now`` fixed."""
     monkeypatch.setattr(store, "_now", lambda: NOW)
-    fast, slow = Ledger(open_database(db_url)), Ledger(open_database(db_url_factory()))
+    fast, slow = Ledger(open_database(ledger_db_url)), Ledger(open_database(ledger_db_url_factory()))
     items = _deliveries(6)
     with fast.transaction() as unit:
         fast.add_many(unit.connection, items)

@@ -89,9 +89,11 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_one_batch_decides_as_separate_runs(db_url: str, db_url_factory: Any, case: str) -> None:
+def test_one_batch_decides_as_separate_runs(
+    ledger_db_url: str, ledger_db_url_factory: Any, case: str
+) -> None:
     files, error = CASES[case]
-    one, two = _ledger(db_url), _ledger(db_url_factory())
+    one, two = _ledger(ledger_db_url), _ledger(ledger_db_url_factory())
     try:
         together = _batch(one, files)
         apart = _separate(two, files)

@@ -27,6 +27,7 @@ from ieb.simulator import CakSimulator
 from ieb.store.db import open_database
 from ieb.validation import validate_bytes
 from tests.fixtures.pack_tst import PACK, Tst001, Tst002
+from tests.migrated import migrated_memory_engine, migrated_sqlite_file, migrated_sqlite_url
 
 TODAY = dt.date(2026, 6, 15)
 BSN = "999900006"
@@ -83,7 +84,7 @@ def test_roles_and_history_rules_come_from_the_pack() -> None:
 
 
 def test_plan_is_minimal_and_idempotent_on_one_record_per_period(tmp_path: Path) -> None:
-    ledger = Ledger(open_database(f"sqlite:///{tmp_path / 'g.sqlite'}"))
+    ledger = Ledger(open_database(migrated_sqlite_url(tmp_path / "g.sqlite")))
     try:
         with_stop = {BSN: [Period(dt.date(2026, 5, 1), dt.date(2026, 5, 31))]}
         preview = plan(ledger, "0363", with_stop, today=TODAY, release="tst-1.0", record=False)
@@ -110,7 +111,7 @@ def test_plan_is_minimal_and_idempotent_on_one_record_per_period(tmp_path: Path)
 
 
 def test_a_record_with_start_and_stop_survives_the_ledger(tmp_path: Path) -> None:
-    ledger = Ledger(open_database(f"sqlite:///{tmp_path / 'g.sqlite'}"))
+    ledger = Ledger(open_database(migrated_sqlite_url(tmp_path / "g.sqlite")))
     try:
         desired = {BSN: [Period(dt.date(2026, 5, 1), dt.date(2026, 5, 31))]}
         assert len(plan(ledger, "0363", desired, today=TODAY, release="tst-1.0").messages) == 1
@@ -120,7 +121,7 @@ def test_a_record_with_start_and_stop_survives_the_ledger(tmp_path: Path) -> Non
 
 
 def test_simulator_answers_with_the_packs_retour_writer(tmp_path: Path) -> None:
-    sim = CakSimulator(tmp_path / "cak.sqlite", today=TODAY)
+    sim = CakSimulator(migrated_sqlite_file(tmp_path / "cak.sqlite"), today=TODAY)
     try:
         ok = sim.process(_heen(eb_stopdatum=dt.date(2026, 5, 31)))
         assert ok.verdict == "accepted" and ok.retour is not None
@@ -148,8 +149,8 @@ def test_validate_plan_queue_send_retour_ledger_in_process(tmp_path: Path) -> No
     from ieb.transport.outbox import Outbox
     from ieb.transport.sender import RetryPolicy, Sender
 
-    gemeente = open_database(f"sqlite:///{tmp_path / 'g.sqlite'}")
-    cak = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
+    gemeente = open_database(migrated_sqlite_url(tmp_path / "g.sqlite"))
+    cak = open_database(migrated_sqlite_url(tmp_path / "cak.sqlite"))
     simulator = GgkSimulator(cak, today=TODAY)
     simulator.start()
     try:
@@ -219,4 +220,4 @@ def test_an_unknown_message_or_a_pack_without_mapping_is_a_clear_error() -> None
         message_row("XYZ999")
     bare = dataclasses.replace(PACK, delivery=None)
     with pytest.raises(ConfigurationError, match="leveringsafbeelding"):
-        plan(Ledger(open_database("sqlite://")), "0363", {}, today=TODAY, release=bare)
+        plan(Ledger(migrated_memory_engine()), "0363", {}, today=TODAY, release=bare)

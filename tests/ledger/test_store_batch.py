@@ -22,8 +22,8 @@ from .conftest import BSNS, GEMEENTEN, TODAY
 
 
 @pytest.fixture
-def ledger(db_url: str) -> Iterator[Ledger]:
-    with Ledger.open(db_url) as led:
+def ledger(ledger_db_url: str) -> Iterator[Ledger]:
+    with Ledger.open(ledger_db_url) as led:
         yield led
 
 
@@ -90,13 +90,13 @@ def test_allocated_numbers_are_registered_and_above_every_number_used(ledger: Le
     assert sorted(rows) == [(42, BSNS[1]), (43, BSNS[2]), (44, BSNS[1]), (45, BSNS[3])]
 
 
-def test_concurrent_range_allocations_do_not_overlap(db_url: str) -> None:
-    open_database(db_url).dispose()
+def test_concurrent_range_allocations_do_not_overlap(ledger_db_url: str) -> None:
+    open_database(ledger_db_url).dispose()
     results: list[list[int]] = []
     lock = threading.Lock()
 
     def worker() -> None:
-        with Ledger.open(db_url) as led:
+        with Ledger.open(ledger_db_url) as led:
             for _ in range(5):
                 with led.engine.begin() as conn:
                     got = led.allocate_eb_start_nummers(conn, "0363", [BSNS[0]] * 7)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.ledger.conftest import db_url, postgres_server_url
+from tests.ledger.conftest import db_url, ledger_db_url
 
-__all__ = ["db_url", "postgres_server_url"]
+__all__ = ["db_url", "ledger_db_url"]

@@ -22,6 +22,7 @@ from ieb.migration import plan_initial, read_administratie, read_henv, read_za, 
 from ieb.migration.sample import Generated, generate
 from ieb.simulator.cak import CakSimulator
 from ieb.transport.outbox import ledger_tables, open_ledger
+from tests.migrated import migrated_sqlite_url
 
 P = dt.date(2020, 1, 1)
 runner = CliRunner()
@@ -179,10 +180,10 @@ def test_initial_delivery_is_accepted_by_the_cak_simulator(tmp_path: Path) -> No
         read_administratie(generated.administratie, name="adm.csv"),
         P,
     )
-    planned = plan_initial(result, open_ledger(f"sqlite:///{tmp_path / 'gemeente.sqlite'}"), "0363")
+    planned = plan_initial(result, open_ledger(migrated_sqlite_url(tmp_path / "gemeente.sqlite")), "0363")
     assert [m.bericht for m in planned.messages] == ["WMO401"] * generated.expected["startberichten"]
     assert any(m.delivery.kostprijs_bedrag for m in planned.messages)
-    cak = CakSimulator(f"sqlite:///{tmp_path / 'cak.sqlite'}", today=P)
+    cak = CakSimulator(migrated_sqlite_url(tmp_path / "cak.sqlite"), today=P)
     verdicts = [cak.process(m.xml, source=m.filename) for m in planned.messages]
     assert [v.verdict for v in verdicts if not v.accepted] == []
 
@@ -220,7 +221,7 @@ def test_queue_puts_the_initial_delivery_in_the_outbox(tmp_path: Path) -> None:
     assert len(rows) == generated.expected["startberichten"]
     assert {r.status for r in rows} == {"pending"}
     assert all(b"ggk_Di01" in r.envelope or b"Di01" in r.envelope for r in rows)
-    cak = CakSimulator(f"sqlite:///{tmp_path / 'cak.sqlite'}", today=P)
+    cak = CakSimulator(migrated_sqlite_url(tmp_path / "cak.sqlite"), today=P)
     assert all(cak.process(r.payload).accepted for r in rows)
     # again: nothing new is planned or queued, and the reports are not overwritten without --force
     again = runner.invoke(app, [*args[:12], "--force", *args[12:]])

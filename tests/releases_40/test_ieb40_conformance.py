@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from ieb.cli import app
 from ieb.conformance.scenarios import catalogue
 from ieb.simulator.cak import CakSimulator
+from tests.migrated import migrated_memory_engine
 
 DAY = dt.date(2026, 6, 15)
 
@@ -36,7 +37,7 @@ def test_the_4_0_catalogue_covers_the_issue_and_its_rejections_get_their_codes()
         step = s.steps[0]
         if step.send is None:
             continue
-        cak = CakSimulator("sqlite://", today=DAY)
+        cak = CakSimulator(migrated_memory_engine(), today=DAY)
         for payload in s.history:
             assert cak.process(payload).verdict == "accepted", s.name
         result = cak.process(step.send)

@@ -23,6 +23,7 @@ from ieb.testing.inprocess import InProcessTransport
 from ieb.transport.outbox import Outbox
 from ieb.transport.sender import RetryPolicy, Sender
 from ieb.validation import validate_bytes
+from tests.migrated import migrated_sqlite_file, migrated_sqlite_url
 
 D = dt.date
 B1, B2, B3 = "999990019", "999990020", "999990032"
@@ -79,8 +80,8 @@ def _send_round(
 
 
 def test_two_desired_states_are_accepted_by_the_4_0_cak_without_rejection(tmp_path: Path) -> None:
-    gemeente = open_database(f"sqlite:///{tmp_path / 'g.sqlite'}")
-    cak = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
+    gemeente = open_database(migrated_sqlite_url(tmp_path / "g.sqlite"))
+    cak = open_database(migrated_sqlite_url(tmp_path / "cak.sqlite"))
     first_day, second_day = D(2025, 11, 3), D(2025, 12, 1)
     simulator = GgkSimulator(cak, today=first_day)
     simulator.start()
@@ -131,7 +132,7 @@ def test_an_xsd_invalid_4_0_payload_gets_fo01_ib001(tmp_path: Path) -> None:
     )
     bad = good.replace(b"<wmo405:EbStartNummer>1<", b"<wmo405:EbStartNummer>x<")
     assert _payload_level1(bad) == []  # the GGk leaves it to the 4.0 CAK
-    sim = CakSimulator(tmp_path / "cak.sqlite", today=D(2025, 11, 3))
+    sim = CakSimulator(migrated_sqlite_file(tmp_path / "cak.sqlite"), today=D(2025, 11, 3))
     try:
         result = sim.process(bad)
         assert (result.verdict, result.retour, result.fo01_code) == ("no_retour", None, "IB001")

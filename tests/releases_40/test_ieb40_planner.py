@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from ieb.ledger import open_database
 from ieb.ledger.history import Delivery, MemoryHistory, check_history, history_rule
 from ieb.ledger.planner import Period, Plan, plan
 from ieb.ledger.store import Ledger
 from ieb.releases.ieb_4_0 import from_xml
 from ieb.validation.gemeenten import GemeenteLijst
+from tests.migrated import migrated_memory_engine
 
 D = dt.date
 B1, B2 = "999990019", "999990020"
@@ -23,7 +23,7 @@ GEMEENTEN = GemeenteLijst.from_text("code,naam,ingangsdatum,einddatum\n0363,Amst
 
 @pytest.fixture
 def ledger() -> Iterator[Ledger]:
-    store = Ledger(open_database("sqlite://"))
+    store = Ledger(migrated_memory_engine())
     yield store
     store.close()
 

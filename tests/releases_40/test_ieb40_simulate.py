@@ -13,6 +13,7 @@ from ieb import codec
 from ieb.cli import app
 from ieb.messages import Wmo401
 from ieb.releases.ieb_4_0 import Wmo405, build, to_xml
+from tests.migrated import migrated_memory_engine
 
 runner = CliRunner()
 DAY = dt.date(2026, 6, 15)
@@ -106,7 +107,7 @@ def test_the_cak_answers_wmo407_with_wmo408_and_checks_9395() -> None:
     from ieb.releases.ieb_4_0 import Wmo407, Wmo408
     from ieb.simulator import CakSimulator
 
-    sim = CakSimulator("sqlite://", today=DAY)
+    sim = CakSimulator(migrated_memory_engine(), today=DAY)
 
     def heen(**kw: object) -> bytes:
         values: dict[str, object] = {

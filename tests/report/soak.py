@@ -18,7 +18,9 @@ Run it alone: ``python -m tests.report.soak OUT_DIR`` writes ``OUT_DIR/rapport.h
 
 from __future__ import annotations
 
+import copy as copylib
 import datetime as dt
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,12 +112,31 @@ def _answer(ex: Exchange, cak: CakSimulator, folder: Path, day: dt.date, cak_day
     assert len(done) == len(rows)
 
 
+def _config(folder: Path) -> IebConfig:
+    return IebConfig(
+        database=f"sqlite:///{folder / 'ieb.sqlite'}", gemeenten=list(GEMEENTEN), release="ieb-1.0"
+    )
+
+
+def copy(year: Soak, folder: Path) -> Soak:
+    """A copy of a finished year in ``folder`` (which must not exist): its databases (closed, so
+    whole files) and retour files, with the configuration pointing at the copy. Tests that change the
+    year work on a copy of a year run once per session (tests/report/conftest.py)."""
+    shutil.copytree(year.db.parent, folder)
+    return Soak(
+        folder / year.db.name,
+        folder / year.cak_db.name,
+        _config(folder),
+        copylib.deepcopy(year.persons),
+        year.expect_open,
+        year.expect_resolved_codes,
+    )
+
+
 def run(folder: Path) -> Soak:
     """Run the year into ``folder`` (databases, retour files) and return what was made."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = IebConfig(
-        database=f"sqlite:///{folder / 'ieb.sqlite'}", gemeenten=list(GEMEENTEN), release="ieb-1.0"
-    )
+    config = _config(folder)
     ex = Exchange(config)
     cak_engine = open_database(f"sqlite:///{folder / 'cak.sqlite'}")
     full = bundled_gemeenten()

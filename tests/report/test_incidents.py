@@ -16,6 +16,7 @@ from ieb.service import Service
 from ieb.testing.pki import create_test_pki
 from ieb.transport.audit import AuditTrail
 from tests.exchange.conftest import make_config
+from tests.migrated import migrated_sqlite_url
 
 
 def test_ieb_serve_records_its_starts_and_stops(tmp_path: Path) -> None:
@@ -40,7 +41,7 @@ def _at(ex: Exchange, when: str) -> None:
 
 
 def test_a_crash_a_refusal_and_a_delay_are_incidents(tmp_path: Path) -> None:
-    ex = Exchange(IebConfig(database=f"sqlite:///{tmp_path / 'ieb.sqlite'}", gemeenten=["0363"]))
+    ex = Exchange(IebConfig(database=migrated_sqlite_url(tmp_path / "ieb.sqlite"), gemeenten=["0363"]))
     audit = AuditTrail(ex.engine)
     try:
         audit.record("out", "service", outcome="gestart", detail="pid 1")

@@ -18,6 +18,7 @@ from ieb.exchange import Exchange
 from ieb.simulator.cak import CakConfig, CakSimulator
 from ieb.store import open_database
 from ieb.store.retention import opschonen
+from tests.migrated import migrated_sqlite_url
 from tests.report import soak
 
 #: long after the soak year AND after the machine clock that stamped outbox and audit rows
@@ -26,8 +27,8 @@ ROUND = dt.date(soak.YEAR + 1, 1, 5)  # the next monthly round
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> soak.Soak:
-    return soak.run(tmp_path_factory.mktemp("soak-opschonen"))
+def year(tmp_path_factory: pytest.TempPathFactory, soak_year: soak.Soak) -> soak.Soak:
+    return soak.copy(soak_year, tmp_path_factory.mktemp("soak-opschonen") / "year")
 
 
 def _sizes(db: Path) -> tuple[int, int, int, int]:
@@ -129,7 +130,7 @@ def test_after_opschonen_the_cak_accepts_the_next_round_and_old_retours_stay_dup
 
 
 def test_open_items_keep_their_contents(tmp_path: Path) -> None:
-    config = IebConfig(database=f"sqlite:///{tmp_path / 'ieb.sqlite'}", gemeenten=["0363"])
+    config = IebConfig(database=migrated_sqlite_url(tmp_path / "ieb.sqlite"), gemeenten=["0363"])
     ex = Exchange(config)
     try:
         ex.plan_and_queue([{"bsn": "999900006", "start": "2021-01-01"}], today=dt.date(2021, 1, 5))
@@ -196,13 +197,13 @@ def test_the_command_takes_the_term_from_ieb_toml_and_refuses_a_short_one(
 
 
 def test_opschonen_on_both_databases_keeps_the_plan_and_the_duplicate_check(
-    db_url: str, tmp_path: Path
+    ledger_db_url: str, tmp_path: Path
 ) -> None:
-    config = IebConfig(database=db_url, gemeenten=["0363"])
+    config = IebConfig(database=ledger_db_url, gemeenten=["0363"])
     people = [{"bsn": b, "start": "2021-01-01"} for b in ("999900006", "999900018", "999900031")]
     first = dt.date(2021, 1, 5)
     ex = Exchange(config)
-    cak_engine = open_database(f"sqlite:///{tmp_path / 'cak.sqlite'}")
+    cak_engine = open_database(migrated_sqlite_url(tmp_path / "cak.sqlite"))
 
     def planned() -> list[tuple[object, ...]]:
         messages = ex.plan(changed, today=dt.date(2021, 3, 5)).messages

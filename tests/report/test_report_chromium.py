@@ -27,8 +27,8 @@ MONTHS = [f"{soak.YEAR}-{m:02d}" for m in range(1, 13)]
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> Iterator[soak.Soak]:
-    yield soak.run(tmp_path_factory.mktemp("soak"))
+def year(tmp_path_factory: pytest.TempPathFactory, soak_year: soak.Soak) -> Iterator[soak.Soak]:
+    yield soak.copy(soak_year, tmp_path_factory.mktemp("soak") / "year")
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from ieb.cli.ledger import status_lines
 from ieb.config import IebConfig
 from ieb.exchange import Exchange
 from ieb.testing.demo import demo_bsns
+from tests.migrated import migrated_sqlite_url
 
 B = demo_bsns(6)
 TODAY = dt.date(2026, 6, 15)
@@ -21,7 +22,7 @@ TODAY = dt.date(2026, 6, 15)
 
 @pytest.fixture
 def ex(tmp_path: Path) -> Iterator[Exchange]:
-    exchange = Exchange(IebConfig(database=f"sqlite:///{tmp_path / 'ieb.sqlite'}", gemeenten=["0363"]))
+    exchange = Exchange(IebConfig(database=migrated_sqlite_url(tmp_path / "ieb.sqlite"), gemeenten=["0363"]))
     yield exchange
     exchange.close()
 

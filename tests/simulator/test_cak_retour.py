@@ -22,6 +22,7 @@ from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakConfig, CakSimulator
 from ieb.simulator.cak import retour_kop
 from ieb.testing.strategies import heenberichten
+from tests.migrated import migrated_memory_engine
 from tests.reference import IEB_REFERENCE, MISSING
 
 REF = IEB_REFERENCE
@@ -151,7 +152,7 @@ def _xsd_valid(heen: bytes) -> bool:
     today=st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2027, 12, 31)),
 )
 def test_every_heenbericht_gets_one_valid_retour(batch: list[bytes], today: dt.date) -> None:
-    cak = CakSimulator("sqlite://", today=today)
+    cak = CakSimulator(migrated_memory_engine(), today=today)
     try:
         for heen in [*batch, *batch]:  # the second round: retries and identificaties seen before
             result = cak.process(heen)
@@ -166,7 +167,7 @@ def test_every_heenbericht_gets_one_valid_retour(batch: list[bytes], today: dt.d
 @given(heen=heenberichten)
 def test_valid_heenberichten_are_answered_with_their_own_header(heen: Wmo401 | Wmo403) -> None:
     data = to_xml(heen)
-    cak = CakSimulator("sqlite://", today=heen.header.bericht_identificatie.dagtekening)
+    cak = CakSimulator(migrated_memory_engine(), today=heen.header.bericht_identificatie.dagtekening)
     try:
         result = cak.process(data)
         assert result.verdict in ("accepted", "rejected")
@@ -196,7 +197,7 @@ TODAY = dt.date(2026, 6, 1)
 
 @pytest.fixture
 def cak() -> CakSimulator:
-    return CakSimulator("sqlite://", CakConfig(), today=TODAY)
+    return CakSimulator(migrated_memory_engine(), CakConfig(), today=TODAY)
 
 
 @pytest.mark.parametrize("ident", [" A 1 ", "A\t1", "  x", "ABCDEFGHIJKL", "é€😀"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from ieb.cli import app
 from ieb.codec import to_xml
 from ieb.messages import Wmo401, Wmo403
 from ieb.simulator import CakSimulator
+from tests.migrated import migrated_sqlite_file
 from tests.reference import IEB_REFERENCE, MISSING
 
 pytestmark = pytest.mark.skipif(not (IEB_REFERENCE / "WMO402.xsd").is_file(), reason=MISSING)
@@ -87,6 +89,7 @@ CASES = {
 }
 
 
+@functools.cache  # compiled once per schema (read-only; ~0.1 s each)
 def _published(name: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(IEB_REFERENCE / f"{name}.xsd")))
 
@@ -108,7 +111,7 @@ def test_op192_by_encoding_gets_a_retour_with_its_own_header(
     tmp_path: Path, kind: str, heen: object, retour: str, afzender: str, identificatie: str
 ) -> None:
     data = CASES[kind](heen())  # type: ignore[operator]
-    sim = CakSimulator(tmp_path / "cak.sqlite", today=TODAY)
+    sim = CakSimulator(migrated_sqlite_file(tmp_path / "cak.sqlite"), today=TODAY)
     try:
         result = sim.process(data)
     finally:
@@ -132,7 +135,7 @@ def test_undecodable_identificatie_is_replaced_not_dropped(tmp_path: Path) -> No
     # bytes in the Identificatie that are not UTF-8 and not declared: the retour still comes, with
     # the value as it reads (U+FFFD for the bad byte) - the XSD type allows it
     data = _start("AMS-\xe9T\xe9").replace(b"AMS-\xc3\xa9T\xc3\xa9", b"AMS-\xe9T\xe9")
-    sim = CakSimulator(tmp_path / "cak.sqlite", today=TODAY)
+    sim = CakSimulator(migrated_sqlite_file(tmp_path / "cak.sqlite"), today=TODAY)
     try:
         result = sim.process(data)
     finally:
@@ -155,7 +158,7 @@ def test_undecodable_identificatie_is_replaced_not_dropped(tmp_path: Path) -> No
     ids=["bom-junk", "utf16-not-well-formed", "bom-dtd", "bom-foreign-root"],
 )
 def test_unreadable_behind_op192_stays_without_retour(tmp_path: Path, data: bytes) -> None:
-    sim = CakSimulator(tmp_path / "cak.sqlite", today=TODAY)
+    sim = CakSimulator(migrated_sqlite_file(tmp_path / "cak.sqlite"), today=TODAY)
     try:
         result = sim.process(data)
     finally:
@@ -166,7 +169,7 @@ def test_unreadable_behind_op192_stays_without_retour(tmp_path: Path, data: byte
 
 def test_functie_from_the_envelope_still_names_the_retour(tmp_path: Path) -> None:
     data = codecs.BOM_UTF8 + b"garbage"
-    sim = CakSimulator(tmp_path / "cak.sqlite", today=TODAY)
+    sim = CakSimulator(migrated_sqlite_file(tmp_path / "cak.sqlite"), today=TODAY)
     try:
         result = sim.process(data, functie="WMO401")
     finally:

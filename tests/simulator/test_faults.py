@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ieb.errors import IebError
 from ieb.simulator.faults import FAULT_KINDS, FaultConfig, FaultConfigError
+from tests.migrated import migrated_sqlite_url
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,7 @@ def test_the_ggk_side_keeps_offering_a_retour_for_hours_of_receiver_downtime(tmp
         port = int(probe.getsockname()[1])
     now = [dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)]
     sim = SimulatorService(
-        db=f"sqlite:///{tmp_path / 'cak.sqlite'}",
+        db=migrated_sqlite_url(tmp_path / "cak.sqlite"),
         tls=tls("GGK"),
         callback_url=f"https://127.0.0.1:{port}/ggk0210/OntvangAsynchroon",
         allowed_oins={pki.party("0363").oin},
@@ -101,7 +102,7 @@ def test_the_ggk_side_keeps_offering_a_retour_for_hours_of_receiver_downtime(tmp
     )
     sim.server.start()
     sim.app.start()  # the callback sender is driven by hand below
-    receiver_engine = open_ledger(f"sqlite:///{tmp_path / 'gemeente.sqlite'}")
+    receiver_engine = open_ledger(migrated_sqlite_url(tmp_path / "gemeente.sqlite"))
     try:
         day = dt.date(2026, 3, 2)
         payload = to_xml(

@@ -17,6 +17,7 @@ from ieb.conformance.harness import SimulatorHarness
 from ieb.messages import Wmo401
 from ieb.testing.pki import create_test_pki
 from ieb.transport.client import make_session
+from tests.migrated import migrated_sqlite_url
 
 #: a month ahead of any real date this suite runs on: its Dagtekening would be 8848 today
 REHEARSAL = dt.date(2099, 1, 5)
@@ -88,7 +89,7 @@ def test_serve_and_simulator_rehearse_a_month_ahead_together(tmp_path: Path) -> 
     ggk, org = pki.party("GGK"), pki.party("0363")
     rport = free_port()
     simulator = SimulatorService(
-        db=f"sqlite:///{tmp_path / 'cak.sqlite'}",
+        db=migrated_sqlite_url(tmp_path / "cak.sqlite"),
         tls=TlsFiles(ggk.chain, ggk.key, pki.roots),
         callback_url=f"https://127.0.0.1:{rport}/ggk0210/OntvangAsynchroon",
         allowed_oins={org.oin},

@@ -23,6 +23,7 @@ from ieb.transport.client import GgkClient, make_session
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
+from tests.migrated import migrated_sqlite_url
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +52,11 @@ def wmo401(bsn: str = "999900006") -> bytes:
 
 class Setup:
     def __init__(self, pki: TestPki, tmp: Path, faults: FaultConfig | None) -> None:
-        self.engine = open_ledger(f"sqlite:///{tmp / 'gemeente.sqlite'}")
+        self.engine = open_ledger(migrated_sqlite_url(tmp / "gemeente.sqlite"))
         self.receiver = Receiver(self.engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
         self.server = HttpsServer(self.receiver, _tls(pki, "0363"), threads=4).start()
         self.sim = SimulatorService(
-            db=f"sqlite:///{tmp / 'cak.sqlite'}",
+            db=migrated_sqlite_url(tmp / "cak.sqlite"),
             tls=_tls(pki, "GGK"),
             callback_url=self.server.url,
             allowed_oins={pki.party("0363").oin},

@@ -20,6 +20,7 @@ from ieb.ggk import build, bv03_for, new_di01, parse
 from ieb.transport.client import SendResult, TransientSendError
 from ieb.transport.outbox import Outbox, ledger_tables, open_ledger
 from ieb.transport.sender import RetryPolicy, Sender
+from tests.migrated import migrated_sqlite_url
 
 FAST = RetryPolicy(
     max_attempts=5,
@@ -33,7 +34,7 @@ FAST = RetryPolicy(
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = open_ledger(f"sqlite:///{tmp_path / 'batch.sqlite'}")
+    eng = open_ledger(migrated_sqlite_url(tmp_path / "batch.sqlite"))
     yield eng
     eng.dispose()
 
@@ -42,7 +43,7 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
 def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """A fresh ledger on SQLite, and on PostgreSQL when ``IEB_TEST_POSTGRES_URL`` is set."""
     if request.param == "sqlite":
-        eng = open_ledger(f"sqlite:///{tmp_path / 'batch.sqlite'}")
+        eng = open_ledger(migrated_sqlite_url(tmp_path / "batch.sqlite"))
         yield eng
         eng.dispose()
         return
@@ -240,7 +241,7 @@ def test_kill_9_mid_batch_then_restart_loses_nothing_and_processes_nothing_twice
 
     pki = create_test_pki(tmp_path / "pki", ["0363", "GGK"])
     g, k = pki.party("0363"), pki.party("GGK")
-    receiver_engine = open_ledger(f"sqlite:///{tmp_path / 'cak-side.sqlite'}")
+    receiver_engine = open_ledger(migrated_sqlite_url(tmp_path / "cak-side.sqlite"))
     processed: list[str] = []
     lock = threading.Lock()
 

@@ -33,6 +33,7 @@ from ieb.transport.errors import PermanentSendError
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver, wait_until
 from ieb.transport.tls import TlsFiles, client_context
+from tests.migrated import migrated_sqlite_url
 from tests.reference import GGK_REFERENCE, MISSING
 
 
@@ -63,7 +64,7 @@ class Handled:
 
 @pytest.fixture
 def receiver(pki: TestPki, tmp_path: Path) -> Iterator[tuple[Receiver, HttpsServer, Handled]]:
-    engine = open_ledger(f"sqlite:///{tmp_path / 'gemeente.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "gemeente.sqlite"))
     handled = Handled()
     app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin}, handler=handled)
     server = HttpsServer(app, tls(pki, "0363"), threads=4).start()
@@ -226,7 +227,7 @@ def test_timeout_is_a_transient_error(pki: TestPki) -> None:
 
 def test_signed_request_and_verified_signed_answer(pki: TestPki, tmp_path: Path) -> None:
     """WUS 2W-be-S both ways: the receiver verifies our signature, we verify its signed Bv03."""
-    engine = open_ledger(f"sqlite:///{tmp_path / 'signed.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "signed.sqlite"))
     roots = pki.roots.read_bytes()
     inter = pki.tsp_cert.read_bytes() + pki.domain_cert.read_bytes()
     g, k = pki.party("0363"), pki.party("GGK")
@@ -271,7 +272,7 @@ def test_garbage_signature_gets_a_fo03_not_an_internal_error(pki: TestPki, tmp_p
     """Hostile WS-Security headers (broken base64 certificate, bogus C14N prefixes) are IB002."""
     import requests
 
-    engine = open_ledger(f"sqlite:///{tmp_path / 'garbage.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "garbage.sqlite"))
     roots = pki.roots.read_bytes()
     g, k = pki.party("0363"), pki.party("GGK")
     app = Receiver(
@@ -454,7 +455,7 @@ def test_declared_content_length_above_the_limit_gets_413_at_once(pki: TestPki, 
 def test_limits_close_slow_handshakes_heads_and_bodies(pki: TestPki, tmp_path: Path) -> None:
     from ieb.transport.server import ServerLimits
 
-    engine = open_ledger(f"sqlite:///{tmp_path / 'limits.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "limits.sqlite"))
     app = Receiver(engine, organisatie="0363")
     limits = ServerLimits(handshake_timeout=0.5, header_timeout=0.5, body_grace=0.5, max_connections=3)
     with HttpsServer(app, tls(pki, "0363"), threads=2, limits=limits) as server:
@@ -514,7 +515,7 @@ BSN_RUN = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
 def wsgi_receiver(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Receiver, bytes]]:
     from cryptography.hazmat.primitives import serialization
 
-    engine = open_ledger(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite"))
     app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin}, handler=Handled())
     der = load_certificates(pki.party("GGK").cert)[0].public_bytes(serialization.Encoding.DER)
     yield app, der
@@ -572,7 +573,7 @@ def test_receiver_answers_every_hostile_body_without_internal_errors_or_bsns(
 def test_one_address_cannot_take_every_connection(pki: TestPki, tmp_path: Path) -> None:
     from ieb.transport.server import ServerLimits
 
-    engine = open_ledger(f"sqlite:///{tmp_path / 'per-address.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "per-address.sqlite"))
     limits = ServerLimits(max_connections_per_address=2)
     with HttpsServer(Receiver(engine, organisatie="0363"), tls(pki, "0363"), limits=limits) as server:
         held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
@@ -591,7 +592,7 @@ def test_idle_connections_from_many_addresses_cannot_lock_out_the_ggk(pki: TestP
     admitted connections are never evicted for unauthenticated ones."""
     from ieb.transport.server import ServerLimits
 
-    engine = open_ledger(f"sqlite:///{tmp_path / 'evict.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "evict.sqlite"))
     app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin}, handler=Handled())
     limits = ServerLimits(max_connections=8, max_connections_per_address=8)
     with HttpsServer(app, tls(pki, "0363"), threads=2, limits=limits) as server:

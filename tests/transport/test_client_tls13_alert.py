@@ -25,6 +25,7 @@ from ieb.transport.errors import PermanentSendError, TransportError
 from ieb.transport.outbox import open_ledger
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles, client_context, server_context
+from tests.migrated import migrated_sqlite_url
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def test_every_send_with_a_revoked_certificate_names_the_revocation(pki: TestPki
     as a revoked certificate, never as a dropped connection (before the fix, 13 of 20 such sends
     here ended as "verbinding verbroken")."""
     crl = pki.write_crls(["0599"], directory=tmp_path / "crl")
-    engine = open_ledger(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "r.sqlite"))
     receiver = Receiver(engine, organisatie="0363", allowed_oins={pki.party("0599").oin})
     server_files = TlsFiles(pki.party("0363").chain, pki.party("0363").key, pki.roots, crl=crl)
     client_files = TlsFiles(pki.party("0599").chain, pki.party("0599").key, pki.roots)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ieb.errors import IebError
 from ieb.ggk import build, new_di01
 from ieb.transport.outbox import Outbox, ledger_tables, open_ledger
+from tests.migrated import migrated_sqlite_url
 
 
 def _rows(n: int) -> list[dict[str, object]]:
@@ -32,7 +33,7 @@ def _rows(n: int) -> list[dict[str, object]]:
 
 
 def test_batch_keeps_order_content_and_audit(tmp_path: Path) -> None:
-    engine = open_ledger(f"sqlite:///{tmp_path / 'o.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "o.sqlite"))
     outbox = Outbox(engine)
     first = outbox.enqueue(**_rows(1)[0])  # type: ignore[arg-type]
     rows = _rows(1203)  # more than one chunk of 500
@@ -56,7 +57,7 @@ def test_batch_keeps_order_content_and_audit(tmp_path: Path) -> None:
 
 
 def test_batch_is_all_or_nothing(tmp_path: Path) -> None:
-    engine = open_ledger(f"sqlite:///{tmp_path / 'o.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "o.sqlite"))
     outbox = Outbox(engine)
     rows = _rows(10)
     with pytest.raises(TypeError):

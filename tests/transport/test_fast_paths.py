@@ -21,6 +21,7 @@ from ieb.transport.errors import PermanentSendError
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.server import PROCESSED, HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
+from tests.migrated import migrated_sqlite_url
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def _tls(pki: TestPki, code: str) -> TlsFiles:
 
 @pytest.fixture
 def served(pki: TestPki, tmp_path: Path) -> Iterator[tuple[Receiver, HttpsServer, sa.Engine]]:
-    engine = open_ledger(f"sqlite:///{tmp_path / 'gemeente.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "gemeente.sqlite"))
     app = Receiver(engine, organisatie="0363", allowed_oins={pki.party("GGK").oin})
     server = HttpsServer(app, _tls(pki, "0363"), threads=2).start()
     try:

@@ -19,6 +19,7 @@ from ieb.store.schema import deliveries
 from ieb.transport.client import SendResult
 from ieb.transport.outbox import Outbox, open_ledger, utcnow
 from ieb.transport.sender import RetryPolicy, Sender
+from tests.migrated import migrated_sqlite_url
 
 FAST = RetryPolicy(
     max_attempts=5,
@@ -33,7 +34,7 @@ BSN_P, BSN_Q = "999900006", "999900018"
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = open_ledger(f"sqlite:///{tmp_path / 'order.sqlite'}")
+    eng = open_ledger(migrated_sqlite_url(tmp_path / "order.sqlite"))
     yield eng
     eng.dispose()
 

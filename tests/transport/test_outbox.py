@@ -28,6 +28,7 @@ from ieb.transport.outbox import ClaimedMessage, Outbox, ledger_tables, open_led
 from ieb.transport.sender import RetryPolicy, Sender
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
+from tests.migrated import migrated_sqlite_url
 
 FAST = RetryPolicy(
     max_attempts=5,
@@ -59,7 +60,7 @@ def _ok(envelope: bytes) -> SendResult:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = open_ledger(f"sqlite:///{tmp_path / 'outbox.sqlite'}")
+    eng = open_ledger(migrated_sqlite_url(tmp_path / "outbox.sqlite"))
     yield eng
     eng.dispose()
 
@@ -290,7 +291,7 @@ def test_kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice(
     pki: TestPki, tmp_path: Path
 ) -> None:
     g, k = pki.party("0363"), pki.party("GGK")
-    receiver_engine = open_ledger(f"sqlite:///{tmp_path / 'cak-side.sqlite'}")
+    receiver_engine = open_ledger(migrated_sqlite_url(tmp_path / "cak-side.sqlite"))
     processed: list[str] = []
     lock = threading.Lock()
 
@@ -478,7 +479,7 @@ def test_release_gives_leases_back_and_requeue_revives_dead_rows(engine: sa.Engi
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     if request.param == "sqlite":
-        eng = open_ledger(f"sqlite:///{tmp_path / 'race.sqlite'}")
+        eng = open_ledger(migrated_sqlite_url(tmp_path / "race.sqlite"))
     else:
         pg = request.getfixturevalue("pg_url")
         name = "ieb_race_" + uuid.uuid4().hex[:10]

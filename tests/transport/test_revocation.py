@@ -27,6 +27,7 @@ from ieb.transport.revocation import CertificateRevokedError, CrlError, load_crl
 from ieb.transport.server import HttpsServer, InboxEntry, Receiver
 from ieb.transport.tls import TlsFiles, check_crls, client_context, server_context
 from ieb.transport.wssec import CertificateError, sign_envelope, verify_envelope
+from tests.migrated import migrated_sqlite_url
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -143,7 +144,7 @@ def receiver_factory(pki: TestPki, tmp_path: Path) -> Iterator:
     started: list[tuple[HttpsServer, sa.Engine]] = []
 
     def start(crl: Path | None) -> tuple[HttpsServer, _Handled]:
-        engine = open_ledger(f"sqlite:///{tmp_path / f'r{len(started)}.sqlite'}")
+        engine = open_ledger(migrated_sqlite_url(tmp_path / f"r{len(started)}.sqlite"))
         handled = _Handled()
         allowed = {pki.party("GGK").oin, pki.party("0599").oin}
         receiver = Receiver(engine, organisatie="0363", allowed_oins=allowed, handler=handled)

@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 import ieb.transport
+from tests.migrated import migrated_sqlite_url
 
 SEAM = ("base.py", "outbox.py", "sender.py")
 STUF_GGK = (
@@ -40,7 +41,7 @@ def test_a_plain_function_is_a_transport_and_gets_a_neutral_result(tmp_path: Pat
     from ieb.transport.outbox import Outbox, open_ledger
     from ieb.transport.sender import Sender
 
-    engine = open_ledger(f"sqlite:///{tmp_path / 'seam.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "seam.sqlite"))
     try:
         box = Outbox(engine)
         box.enqueue(b"any bytes, any protocol", referentienummer="ref-1", afzender="0363", functie="REST")

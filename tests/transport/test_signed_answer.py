@@ -33,6 +33,7 @@ from ieb.transport.client import GgkClient, WusSigning
 from ieb.transport.server import _BV03_TEMPLATES, Receiver
 from ieb.transport.tls import TlsFiles
 from ieb.xmlsafe import safe_parser
+from tests.migrated import migrated_sqlite_url
 
 NOW = dt.datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=dt.UTC)
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -146,7 +147,7 @@ def test_a_signed_round_trip_confirms_the_request_signature(pki: TestPki, tmp_pa
     from ieb.transport.outbox import open_ledger
     from ieb.transport.server import HttpsServer
 
-    engine = open_ledger(f"sqlite:///{tmp_path / 'signed.sqlite'}")
+    engine = open_ledger(migrated_sqlite_url(tmp_path / "signed.sqlite"))
     app = Receiver(engine, organisatie="0363", signing=_signing(pki, "0363"), require_signature=True)
     g = pki.party("0363")
     try:

@@ -12,15 +12,16 @@ import pytest
 from ieb.exchange import Exchange
 from ieb.testing.pki import TestPki
 from tests.exchange.conftest import make_config, pki
-from tests.ledger.conftest import db_url, postgres_server_url
+from tests.ledger.conftest import db_url, ledger_db_url
+from tests.migrated import migrated_sqlite_file
 
 __all__ = [
     "TODAY",
     "db_url",
+    "ledger_db_url",
     "make_config",
     "pki",
     "plan_and_send",
-    "postgres_server_url",
     "send_through_simulator",
 ]
 
@@ -31,7 +32,7 @@ TODAY = dt.date(2026, 6, 15)
 @pytest.fixture
 def one(pki: TestPki, tmp_path: Path) -> Iterator[Exchange]:
     """An exchange for gemeente 0363 alone on a fresh SQLite database."""
-    ex = Exchange(make_config(pki, tmp_path / "ieb.sqlite"))
+    ex = Exchange(make_config(pki, migrated_sqlite_file(tmp_path / "ieb.sqlite")))
     yield ex
     ex.close()
 

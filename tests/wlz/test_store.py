@@ -19,8 +19,8 @@ D = dt.date
 
 
 @pytest.fixture
-def ex(db_url: str) -> Exchange:
-    exchange = Exchange(IebConfig(database=db_url, gemeenten=["0363"]))
+def ex(ledger_db_url: str) -> Exchange:
+    exchange = Exchange(IebConfig(database=ledger_db_url, gemeenten=["0363"]))
     exchange.queue(
         exchange.plan(
             [{"bsn": b, "start": "2026-01-01"} for b in B[:3]]
