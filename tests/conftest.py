@@ -318,3 +318,12 @@ def postgres_server_url() -> Iterator[str]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for reason in _PG_SKIP_REASON:
         terminalreporter.write_line("!" * 20 + " " + reason + " " + "!" * 20, red=True, bold=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the PostgreSQL databases this process made (tests/pgdb.py): a shared server given by
+    ``$IEB_TEST_POSTGRES_URL`` keeps nothing of the run. Problems are warnings, not failures."""
+    from tests.pgdb import drop_created
+
+    for problem in drop_created():
+        warnings.warn(f"test database not dropped: {problem}", pytest.PytestWarning, stacklevel=1)

@@ -18,10 +18,10 @@ import threading
 import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ieb.store import open_database
+from tests.pgdb import create_database
 
 __all__ = ["migrated_memory_engine", "migrated_pg_database", "migrated_sqlite_file", "migrated_sqlite_url"]
 
@@ -85,14 +85,7 @@ _PG_LOCK = threading.Lock()
 
 
 def _create(server_url: str, name: str, template: str | None = None) -> str:
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            copy = f' TEMPLATE "{template}"' if template else ""
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
-    finally:
-        admin.dispose()
-    return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    return create_database(server_url, name=name, template=template)
 
 
 def migrated_pg_database(server_url: str) -> str:

@@ -23,6 +23,7 @@ from ieb.transport.client import make_session
 from ieb.transport.tls import TlsFiles
 from tests.exchange.conftest import make_config
 from tests.migrated import migrated_sqlite_url
+from tests.pgdb import create_database
 
 TODAY = dt.date.today()
 FIRST = TODAY.replace(day=1)
@@ -235,19 +236,11 @@ def test_json_logs_mask_bsns() -> None:
 
 def test_two_serve_processes_on_one_postgresql_share_the_work(pki: TestPki, tmp_path: Path) -> None:
     import os
-    import uuid
-
-    import sqlalchemy as sa
 
     pg = os.environ.get("IEB_TEST_POSTGRES_URL")
     if not pg:
         pytest.skip("LET OP: IEB_TEST_POSTGRES_URL ontbreekt; twee ieb serve op PostgreSQL niet getest")
-    name = "ieb_serve_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = sa.make_url(pg).set(database=name).render_as_string(hide_password=False)
+    url = create_database(pg, "ieb_serve_")
     rport = free_port()
     simulator = _simulator(pki, tmp_path, rport).start()
     services, exchanges = [], []

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from ieb.validation.gemeenten import GemeenteLijst
 from tests.migrated import migrated_pg_database, migrated_sqlite_url
+from tests.pgdb import create_database
 
 TODAY = dt.date(2024, 6, 15)
 GEMEENTEN = GemeenteLijst.from_text(
@@ -39,12 +38,7 @@ BSNS = [
 
 
 def fresh_pg_database(server_url: str) -> str:
-    name = "ieb_test_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    return create_database(server_url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

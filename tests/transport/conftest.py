@@ -8,12 +8,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+
+from tests.pgdb import create_database
 
 
 def _free_port() -> int:
@@ -68,12 +68,7 @@ class PgServer:
         self.start()
 
     def database(self) -> str:
-        name = "ieb_t_" + uuid.uuid4().hex[:10]
-        admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return sa.make_url(self.url).set(database=name).render_as_string(hide_password=False)
+        return create_database(self.url, "ieb_t_")
 
     def close(self) -> None:
         try:

@@ -29,6 +29,7 @@ from ieb.transport.sender import RetryPolicy, Sender
 from ieb.transport.server import HttpsServer, Receiver
 from ieb.transport.tls import TlsFiles
 from tests.migrated import migrated_sqlite_url
+from tests.pgdb import create_database
 
 FAST = RetryPolicy(
     max_attempts=5,
@@ -232,12 +233,7 @@ def pg_url() -> Iterator[str]:
 
 @pytest.mark.postgres
 def test_several_senders_share_one_postgresql_outbox_without_sending_twice(pg_url: str) -> None:
-    name = "ieb_outbox_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    url = create_database(pg_url, "ieb_outbox_")
     engine = open_ledger(url)
     try:
         _fill(Outbox(engine), 60)
@@ -482,12 +478,7 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.En
         eng = open_ledger(migrated_sqlite_url(tmp_path / "race.sqlite"))
     else:
         pg = request.getfixturevalue("pg_url")
-        name = "ieb_race_" + uuid.uuid4().hex[:10]
-        admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        eng = open_ledger(sa.make_url(pg).set(database=name).render_as_string(hide_password=False))
+        eng = open_ledger(create_database(pg, "ieb_race_"))
     yield eng
     eng.dispose()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -23,6 +22,7 @@ from ieb.testing.pki import TestPki, create_test_pki
 from ieb.transport import inbox as inbox_module
 from ieb.transport.outbox import ledger_tables, open_ledger
 from ieb.transport.server import Receiver
+from tests.pgdb import create_database
 
 PG = os.environ.get("IEB_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not PG, reason="IEB_TEST_POSTGRES_URL is not set")
@@ -44,11 +44,9 @@ class _Databases:
 
     def new(self) -> sa.Engine:
         assert PG is not None
-        name = "ieb_recvpg_" + uuid.uuid4().hex[:10]
-        with self.admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        self.names.append(name)
-        engine = open_ledger(sa.make_url(PG).set(database=name).render_as_string(hide_password=False))
+        url = create_database(PG, "ieb_recvpg_")
+        self.names.append(sa.make_url(url).database or "")
+        engine = open_ledger(url)
         self.engines.append(engine)
         return engine
 
