@@ -469,20 +469,16 @@ def build(
 
 
 def _build_release(release: str | None) -> str:
-    """``--release``, else the ``release`` of the ieb.toml found (--config rules of every command),
-    else ``ieb-1.0``; a usage error for a release that cannot build files."""
-    from ieb.errors import IebError
+    """``--release``, else the ``release`` of the configured settings (the ieb.toml found, with
+    ``IEB_RELEASE``), else ``ieb-1.0`` (:func:`ieb.cli._common.configured_release`); a usage error
+    (exit 2) for an ieb.toml that cannot be read (it was ieb-1.0 without a word, so a 4.0 gemeente
+    with a typo in its ieb.toml got 1.0 files) and for a release that cannot build files."""
+    from ieb.cli._common import configured_release
     from ieb.releases import default_registry
 
     _official_folder()
     if release is None:
-        try:
-            from ieb.config import find_config, load_config
-
-            found = find_config()
-            release = load_config(found).release if found is not None else "ieb-1.0"
-        except IebError:
-            release = "ieb-1.0"
+        release = configured_release(None)[0]
     known = [p.name for p in default_registry if p.builtin and p.delivery is not None]
     if release not in known:
         raise usage_error(f"onbekende release {release!r}; kies uit {', '.join(known)}", "--release")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ieb.cli import app
@@ -203,3 +204,21 @@ def test_a_bsn_in_other_digits_says_0_9_masked(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Bsn ******００６ moet uit precies 9 cijfers 0-9 bestaan" in result.stderr, result.stderr
     assert wide not in result.output
+
+
+def test_an_unreadable_ieb_toml_stops_build_instead_of_building_in_ieb_1_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gemeente in ieb-4.0 with a broken ieb.toml got ieb-1.0 files without a word (session 7,
+    left over by helper ux): now the command stops (exit 2), names the file and ``--release``."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IEB_CONFIG", raising=False)
+    monkeypatch.delenv("IEB_RELEASE", raising=False)
+    (tmp_path / "ieb.toml").write_text('release = "ieb-4.0"\n[tls\n', encoding="utf-8")
+    src = _excel(tmp_path / "excel.csv", [GOOD[0]])
+    result = _build(src, tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "ieb.toml" in result.stderr and "--release" in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
+    chosen = _build(src, tmp_path / "out", "--release", "ieb-1.0")  # the way out it names
+    assert chosen.exit_code == 0, chosen.output
