@@ -967,7 +967,7 @@ def demo_command(
         _print_summary(summary)
         where = f"de database staat in {db}" if db is not None else "de database was tijdelijk en is weg"
         typer.echo(
-            f"Klaar: {summary.sent} bericht(en) in {release} via het GGk naar de gesimuleerde CAK "
+            f"Klaar: {summary.sent} bericht(en) in {release} via de GGk naar het gesimuleerde CAK "
             f"verstuurd over mutual TLS, {summary.accepted} geaccepteerd; {where}.\n"
             "Volgende stap: uw eigen gemeente inrichten met `ieb init --simulator --gemeente CODE` "
             "en de maandcyclus uit docs/aan-de-slag.md (ieb plan, ieb serve, ieb status)."
