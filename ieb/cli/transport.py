@@ -11,6 +11,7 @@ import datetime as dt
 import errno
 import json
 import logging
+import shlex
 import sys
 import threading
 from pathlib import Path
@@ -264,8 +265,12 @@ def init_command(
     typer.echo(
         f"geschreven: {directory / 'ieb.toml'}, {directory / 'simulator.toml'}, {directory / 'pki'}/, {example}"
     )
+    # the commands read ./simulator.toml, ./ieb.toml and ./gewenst.csv: from --dir MAP, go there first
+    here = directory.resolve() == Path.cwd().resolve()
     typer.echo(
-        "volgende stappen: ieb simulate serve --config simulator.toml &  ieb serve &  ieb plan gewenst.csv --queue"
+        "volgende stappen: "
+        + ("" if here else f"cd {shlex.quote(str(directory))};  ")
+        + "ieb simulate serve --config simulator.toml &  ieb serve &  ieb plan gewenst.csv --queue"
     )
 
 
