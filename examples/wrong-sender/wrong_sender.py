@@ -4,9 +4,10 @@
 It is ieb's own reference target with one change in the order of sending: every deletion of a
 start (WMO401 status 3) goes first. The CAK refuses such a deletion while the start still has a
 stop (TR071, retourcode 9071), so the scenario ``stop-en-start-verwijderen`` must fail; the
-scenarios without deletions of a start with a stop pass. Run::
+scenarios without deletions of a start with a stop pass. That is iEb 1.0: in iEb 4.0 a period and
+its stop are one record and every scenario passes. Run::
 
-    ieb conformance run --target "python examples/wrong-sender/wrong_sender.py" --format junit
+    ieb conformance run --release ieb-1.0 --target "python examples/wrong-sender/wrong_sender.py" --format junit
 """
 
 from __future__ import annotations

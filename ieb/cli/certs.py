@@ -231,27 +231,40 @@ def _write_crls(
         typer.echo(
             f"  {c['ca']:<7} {len(revoked)} ingetrokken" + (f": {', '.join(revoked)}" if revoked else "")
         )
-    missing = _missing_crl_settings(where, config)
+    missing, home = _missing_crl_settings(where, config)
+    setting = _as_setting(where, home)  # relative paths in ieb.toml are read from ieb.toml's folder
     advice = ""  # (nothing to add when every file already names the folder)
     if missing == ["ieb.toml", "simulator.toml"]:
-        advice = f'staat dit nog niet in ieb.toml: zet daar [tls] crl = ["{where}"] (en in simulator.toml: crl = ["{where}"]); '
+        advice = f'staat dit nog niet in ieb.toml: zet daar [tls] crl = ["{setting}"] (en in simulator.toml: crl = ["{setting}"]); '
     elif missing == ["ieb.toml"]:
-        advice = f'ieb.toml noemt deze map nog niet: zet daar [tls] crl = ["{where}"]; '
+        advice = f'ieb.toml noemt deze map nog niet: zet daar [tls] crl = ["{setting}"]; '
     elif missing == ["simulator.toml"]:
-        advice = f'simulator.toml noemt deze map nog niet: zet daar crl = ["{where}"]; '
+        advice = f'simulator.toml noemt deze map nog niet: zet daar crl = ["{setting}"]; '
     typer.echo(
         f"{advice}ververs vóór {until} met `ieb certs --crl {folder}` (wat ingetrokken is blijft "
         f"ingetrokken; opnieuw beginnen: verwijder {where})"
     )
 
 
-def _missing_crl_settings(where: Path, config: Path | None) -> list[str]:
+def _as_setting(where: Path, home: Path) -> Path:
+    """``where`` (the CRL folder, as the command line named it) as a ``crl`` entry of the ieb.toml /
+    simulator.toml in ``home``: unchanged when ``home`` is the current folder, else relative to
+    ``home`` (ieb reads relative paths in those files from their own folder, docs/security.md), so
+    the advice also holds for ``--config elders/ieb.toml``."""
+    import os
+
+    if home.resolve() == Path.cwd().resolve():
+        return where
+    return Path(os.path.relpath(where.resolve(), home.resolve()))
+
+
+def _missing_crl_settings(where: Path, config: Path | None) -> tuple[list[str], Path]:
     """Which of ``ieb.toml`` and ``simulator.toml`` do not name the CRL folder ``where`` yet (in a
     ``crl`` entry that is that folder or a file in it, compared as resolved paths): ieb.toml as ieb
     finds it (``config``, ``IEB_CONFIG``, ``./ieb.toml``, with ``IEB_TLS__CRL``), simulator.toml next
     to it (or in the current folder), when there is one. An ieb.toml that is absent or cannot be
     read counts as not naming it (the advice is printed, as before), as does a simulator.toml that
-    exists but cannot be read."""
+    exists but cannot be read. Also returns the folder of that ieb.toml (else the current one)."""
     from ieb.config import find_config, load_config, load_simulator_config
     from ieb.errors import IebError
 
@@ -268,9 +281,9 @@ def _missing_crl_settings(where: Path, config: Path | None) -> list[str]:
     home = Path.cwd()
     try:
         found = find_config(config)
-        cfg = load_config(config)
         if found is not None:
             home = found.parent
+        cfg = load_config(config)
         if not names(cfg.tls.crl, cfg.resolve):
             missing.append("ieb.toml")
     except (IebError, OSError, ValueError):  # an unreadable ieb.toml: advise as before
@@ -283,7 +296,7 @@ def _missing_crl_settings(where: Path, config: Path | None) -> list[str]:
                 missing.append("simulator.toml")
         except (IebError, OSError, ValueError):
             missing.append("simulator.toml")
-    return missing
+    return missing, home
 
 
 def _check_arguments(out: Path, gemeente: list[str] | None, key: str, force: bool) -> list[str]:

@@ -482,6 +482,8 @@ def retour_command(
         raise typer.Exit(code)
 
 
+#: a heenbericht's outcome in the clerk's words (``ieb status --detail``: one line per message)
+OUTCOME_TEXT = dict(OUTCOME_WORDS)
 #: the outbox states in the clerk's words
 OUTBOX_WORDS = {
     "pending": "klaar om te versturen",
@@ -612,10 +614,12 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
         lines.append(f"Per bericht ({len(rows)}):")
         for r in rows:
             solved = "" if r.get("resolved") is None else (" (opgelost)" if r["resolved"] else " (open)")
+            codes = " ".join(r["retour_codes"])
             lines.append(
                 f"  {r['bericht']} {r['gemeente']}/{r['identificatie']}/{r['dagtekening']} Bsn {r['bsn']} "
-                f"nr {r['eb_start_nummer']} status {r['status']} {r['datum']}: {r['outcome']}{solved} "
-                f"{' '.join(r['retour_codes'])} wachtrij {r['outbox'] or '-'}"
+                f"nr {r['eb_start_nummer']} status {r['status']} {r['datum']}: "
+                f"{OUTCOME_TEXT.get(r['outcome'], r['outcome'])}{solved}{' ' + codes if codes else ''}; "
+                f"wachtrij: {OUTBOX_WORDS.get(r['outbox'], r['outbox']) if r['outbox'] else '-'}"
             )
     else:
         lines.append("Alles per persoon en per bericht: ieb status --detail; voor de teamleider: ieb report")

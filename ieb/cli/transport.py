@@ -11,6 +11,7 @@ import datetime as dt
 import errno
 import json
 import logging
+import shlex
 import sys
 import threading
 from pathlib import Path
@@ -264,8 +265,12 @@ def init_command(
     typer.echo(
         f"geschreven: {directory / 'ieb.toml'}, {directory / 'simulator.toml'}, {directory / 'pki'}/, {example}"
     )
+    # the commands read ./simulator.toml, ./ieb.toml and ./gewenst.csv: from --dir MAP, go there first
+    here = directory.resolve() == Path.cwd().resolve()
     typer.echo(
-        "volgende stappen: ieb simulate serve --config simulator.toml &  ieb serve &  ieb plan gewenst.csv --queue"
+        "volgende stappen: "
+        + ("" if here else f"cd {shlex.quote(str(directory))};  ")
+        + "ieb simulate serve --config simulator.toml &  ieb serve &  ieb plan gewenst.csv --queue"
     )
 
 
@@ -967,7 +972,7 @@ def demo_command(
         _print_summary(summary)
         where = f"de database staat in {db}" if db is not None else "de database was tijdelijk en is weg"
         typer.echo(
-            f"Klaar: {summary.sent} bericht(en) in {release} via het GGk naar de gesimuleerde CAK "
+            f"Klaar: {summary.sent} bericht(en) in {release} via de GGk naar het gesimuleerde CAK "
             f"verstuurd over mutual TLS, {summary.accepted} geaccepteerd; {where}.\n"
             "Volgende stap: uw eigen gemeente inrichten met `ieb init --simulator --gemeente CODE` "
             "en de maandcyclus uit docs/aan-de-slag.md (ieb plan, ieb serve, ieb status)."

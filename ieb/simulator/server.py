@@ -524,19 +524,31 @@ CALLBACK_RETRY = RetryPolicy(
 
 def _log_callback(msg: ClaimedMessage, outcome: str, reason: str | None) -> None:
     """A retour that did not reach the gemeente: WARNING while the GGk keeps trying, ERROR when it
-    gives up; the advice is about the RECEIVING side (the gemeente's receiver)."""
+    gives up; the advice is about the RECEIVING side (the gemeente's receiver). A ``reason`` that
+    already says what to do (``oplossing: ...``) and when the next attempt comes (``volgende
+    poging``), as the sender's does, is not followed by a second advice or retry note."""
     if outcome == "acknowledged":
         return
     level = logging.ERROR if outcome in ("dead", "failed", "permanent") else logging.WARNING
+    text = reason or "-"
+    advice = (
+        ""
+        if "oplossing:" in text
+        else "; oplossing: start de ontvanger van de gemeente (ieb serve of ieb receive) en controleer "
+        "receiver.port en de firewall"
+    )
+    again = (
+        "" if level == logging.ERROR or "volgende poging" in text else "; de GGk probeert het later opnieuw"
+    )
     log.log(
         level,
-        "retour %s niet afgeleverd bij de gemeente (%s, poging %d): %s; oplossing: start de ontvanger van de "
-        "gemeente (ieb serve of ieb receive) en controleer receiver.port en de firewall%s",
+        "retour %s niet afgeleverd bij de gemeente (%s, poging %d): %s%s%s",
         msg.referentienummer,
         outcome,
         msg.attempts,
-        reason or "-",
-        "" if level == logging.ERROR else "; de GGk probeert het later opnieuw",
+        text,
+        advice,
+        again,
     )
 
 

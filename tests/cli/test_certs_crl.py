@@ -141,3 +141,31 @@ def test_simulator_toml_shows_where_the_crls_go(folder: Path) -> None:
     _crl([])
     toml.write_text(text.replace('# crl = ["pki/crl"]', 'crl = ["pki/crl"]'))
     assert [Path(p).name for p in load_simulator_config(toml).crl] == ["crl"]
+
+
+def test_the_crl_advice_is_relative_to_the_folder_of_ieb_toml(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trial, session 7: run from another folder with ``--config``, the advice gave the path as
+    seen from the current folder (``["clerk/pki/crl"]``), which ieb.toml would read from its own
+    folder (``clerk/clerk/pki/crl``). Now it is the path from ieb.toml's folder, and that value,
+    written into ieb.toml, ends the advice."""
+    toml = folder / "ieb.toml"
+    toml.write_text(re.sub(r"^crl = \[.*\]", "crl = []", toml.read_text(), count=1, flags=re.M))
+    monkeypatch.chdir(folder.parent)
+    here = Path(folder.name)
+    text = runner.invoke(
+        app, ["certs", "--crl", str(here / "pki"), "--config", str(here / "ieb.toml")]
+    ).output
+    assert 'zet daar [tls] crl = ["pki/crl"] (en in simulator.toml: crl = ["pki/crl"])' in text, text
+    assert f"`ieb certs --crl {here / 'pki'}`" in text and f"verwijder {here / 'pki' / 'crl'})" in text, text
+
+    # following the advice silences it (ieb.toml reads "pki/crl" from its own folder)
+    toml.write_text(re.sub(r"^crl = \[\]", 'crl = ["pki/crl"]', toml.read_text(), count=1, flags=re.M))
+    text = runner.invoke(
+        app, ["certs", "--crl", str(here / "pki"), "--config", str(here / "ieb.toml")]
+    ).output
+    assert (
+        "[tls] crl" not in text
+        and 'simulator.toml noemt deze map nog niet: zet daar crl = ["pki/crl"]' in text
+    )
