@@ -24,7 +24,7 @@ _T = etree.ErrorTypes
 #: the lead of every sentence: what is wrong with the file, and where (libxml2's 1-based position)
 _LEAD = "Het bestand is geen welgevormde XML"
 
-_MISMATCH = re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and (\S+)")
+_MISMATCH = re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and ([^\s,]+)")
 _PREMATURE = re.compile(r"Premature end of data in tag (\S+) line (\d+)")
 _CHAR = re.compile(r"(?:Char|char|xmlChar) value (\d+)")
 _ENTITY = re.compile(r"Entity '([^']{1,80})' not defined")
@@ -37,15 +37,16 @@ def _mismatch(detail: str) -> str:
     if not found:
         return "een eindtag past niet bij de open tag ervoor: een tag is verkeerd gesloten of een eindtag ontbreekt"
     opened, line, closing = found.groups()
+    # libxml2 names the elements without their prefix (wmo401:Bsx is "Bsx"): no <...> as if quoted
     return (
-        f"de eindtag </{closing}> past niet bij de open tag <{opened}> van regel {line}: een tag is "
-        "verkeerd gesloten of een eindtag ontbreekt"
+        f"de eindtag van element {closing} past niet bij het open element {opened} van regel {line}: "
+        "een tag is verkeerd gesloten of een eindtag ontbreekt"
     )
 
 
 def _premature(detail: str) -> str:
     found = _PREMATURE.search(detail)
-    where = f" terwijl <{found.group(1)}> (regel {found.group(2)}) nog open is" if found else ""
+    where = f" terwijl element {found.group(1)} (regel {found.group(2)}) nog open is" if found else ""
     return f"het bestand houdt op{where}: het is afgebroken (bij downloaden of kopiëren?) of er ontbreekt een eindtag"
 
 

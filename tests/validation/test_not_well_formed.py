@@ -80,7 +80,7 @@ def test_tag_mismatch_names_line_and_column() -> None:
     [issue] = report.issues
     assert (issue.code, issue.level) == ("XML", 1)
     assert issue.message.startswith("Het bestand is geen welgevormde XML op regel ")
-    assert "de eindtag </Bericht> past niet bij de open tag <Client> van regel " in issue.message
+    assert "de eindtag van element Bericht past niet bij het open element Client van regel " in issue.message
     assert "libxml2" not in issue.message and "mismatch" not in issue.message  # Dutch only
     assert (issue.detail or "").startswith("Opening and ending tag mismatch: Client line ")
     assert ", line " not in (issue.detail or "")  # the position is said once, in Dutch
