@@ -678,6 +678,15 @@ UNKNOWN_HEENBERICHT_ADVICE = (
 )
 
 
+#: what a clerk can do with a second, different retour on one heenbericht (the text of
+#: :class:`DuplicateRetourError`; docs/ledger.md "Een retour op een onbekend heenbericht")
+DIFFERENT_RETOUR_ADVICE = (
+    "De eerste retour blijft gelden. Vraag het CAK welke retour klopt (noem beide "
+    "IdentificatieRetour); deze retour blijft als mislukt bewaard: haal hem weg met "
+    "`ieb retour --drop-failed REFERENTIENUMMER` (het nummer dat ieb status toont)."
+)
+
+
 def _key_text(retour: _Retour) -> str:
     """The heenbericht's BerichtIdentificatie for a clerk's message."""
     return (
@@ -732,7 +741,8 @@ def _apply_one(
         if not same:
             raise DuplicateRetourError(
                 f"{name}: het heenbericht ({_key_text(retour)}) heeft al een andere retour "
-                f"(IdentificatieRetour {previous_id}); deze retour is niet toegepast",
+                f"(IdentificatieRetour {previous_id}); deze retour is niet toegepast. "
+                f"{DIFFERENT_RETOUR_ADVICE}",
                 location=name,
             )
         dup = RetourOutcome(
