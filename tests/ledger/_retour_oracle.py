@@ -203,7 +203,10 @@ def _process_chunk(
             if not same:
                 raise DuplicateRetourError(
                     f"{name}: het heenbericht ({key}) heeft al een andere retour "
-                    f"(IdentificatieRetour {previous_id}); deze retour is niet toegepast",
+                    f"(IdentificatieRetour {previous_id}); deze retour is niet toegepast. "
+                    "De eerste retour blijft gelden. Vraag het CAK welke retour klopt (noem beide "
+                    "IdentificatieRetour); deze retour blijft als mislukt bewaard: haal hem weg met "
+                    "`ieb retour --drop-failed REFERENTIENUMMER` (het nummer dat ieb status toont).",
                     location=name,
                 )
             results.append(
