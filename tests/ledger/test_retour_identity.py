@@ -124,3 +124,6 @@ def test_ieb_retour_files_agrees(tmp_path: Path) -> None:
         ledger.close()
     assert [o.source for o in done] == [str(paths[0])]
     assert failed[0][0] == str(paths[1]) and "heeft al een andere retour" in failed[0][1]
+    # the trial: the refusal said what was wrong but not what to do
+    assert "De eerste retour blijft gelden. Vraag het CAK welke retour klopt" in failed[0][1]
+    assert "ieb retour --drop-failed REFERENTIENUMMER" in failed[0][1]
