@@ -373,6 +373,9 @@ class KeptPgConnections:
 
 
 _PQ_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (libpq's PQTRANS_IDLE)
+#: SQLSTATE feature_not_supported: what PostgreSQL answers a prepared statement whose result type a
+#: schema change altered ("cached plan must not change result type")
+_PG_STALE_PLAN = "0A000"
 
 
 def _close_all(kept: list[tuple[Any, Any, int]]) -> None:
@@ -428,7 +431,8 @@ def store_processed_postgresql(
     except sa.exc.DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-    # the kept connection was lost (the server ended it, or restarted): nothing of this one
+    # the kept connection was lost (the server ended it, or restarted), or its prepared statement
+    # outlived a column type change (_PG_STALE_PLAN; the kept ones are closed): nothing of this one
     # statement was written, or all of it (only the reply was lost); once more on a new
     # connection, where a row with this very received_at is the first attempt's own (one
     # arrival), not a redelivery
@@ -496,7 +500,11 @@ def _pg_store(
                 sql, one = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
                 cur.execute(sql, one)
     except psycopg.Error as exc:
-        lost = engine.dialect.is_disconnect(cast(Any, exc), dbapi, None)
+        # SQLSTATE 0A000 on these fixed statements: "cached plan must not change result type", a
+        # statement psycopg prepared on this connection (after 5 runs) outlived a change of a
+        # column type it returns (a migration while serving); it failed whole (nothing written)
+        # and fails on every kept connection until each is new: handled as a lost connection
+        lost = exc.sqlstate == _PG_STALE_PLAN or engine.dialect.is_disconnect(cast(Any, exc), dbapi, None)
         if lost:
             connections.lost(taken)
         else:
