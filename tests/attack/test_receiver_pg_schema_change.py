@@ -124,3 +124,30 @@ def test_a_column_type_change_while_serving_does_not_refuse_every_message_after_
             assert outcomes == expected, (ref, outcomes)
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize("reset", ["DEALLOCATE ALL", "DISCARD ALL"])
+def test_prepared_statements_dropped_behind_psycopgs_back_do_not_refuse_every_message(
+    pki: TestPki, databases: _Databases, reset: str
+) -> None:
+    """What a connection pooler in front of PostgreSQL may do (PgBouncer's reset query, a
+    transaction-mode pooler handing the session another server connection): the statements psycopg
+    prepared are gone while psycopg still names them ("prepared statement _pg3_0 does not exist",
+    SQLSTATE 26000). Sent through libpq, so psycopg does not notice. Before the fix every later
+    message was answered StUF058 until the receiver was restarted."""
+    engine = databases.new()
+    running = _Running(pki, engine, threads=1)
+    try:
+        before = [new_di01(b"<x/>", "WMO401", "0363") for _ in range(10)]
+        assert sorted(_send_all(running, before, workers=1)) == sorted(m.referentienummer for m in before)
+        kept = running.kept()
+        assert len(kept._free) == 1
+        for connection, *_ in kept._free:
+            connection.pgconn.exec_(reset.encode())  # libpq directly: psycopg keeps its names
+        after = [new_di01(b"<y/>", "WMO401", "0363") for _ in range(4)]
+        assert sorted(_send_all(running, after, workers=1)) == sorted(m.referentienummer for m in after)
+        stored = _stored(engine)
+        assert set(stored) == {m.referentienummer for m in before + after}
+        assert all(outcomes == ["received", "processed"] for outcomes in stored.values()), stored
+    finally:
+        running.stop()
