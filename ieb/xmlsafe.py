@@ -34,7 +34,7 @@ from lxml import etree
 
 from ieb.errors import XmlSecurityError
 from ieb.issues import Issue
-from ieb.xmltext import dutch_parse_error
+from ieb.xmltext import dutch_parse_error, shown_detail
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -316,7 +316,7 @@ def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> 
             line or None,
             kind="limit",
             clerk_text=clerk,
-            detail=detail,
+            detail=shown_detail(detail),
         )
     if at_end:
         where += ", aan het einde: het bestand houdt op voordat de XML af is (afgebroken?)"
@@ -325,7 +325,7 @@ def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> 
         f"Het bestand is geen welgevormde XML{where} (libxml2: {detail})",
         line or None,
         clerk_text=clerk,
-        detail=detail,
+        detail=shown_detail(detail),
     )
 
 

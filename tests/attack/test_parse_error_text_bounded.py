@@ -53,3 +53,17 @@ def test_a_bsn_at_the_cut_of_a_long_name_is_not_left_half_shown(data: bytes) -> 
 def test_a_short_name_is_still_quoted_whole() -> None:
     clerk = _clerk(b"<a>\n  <" + b"b" * 80 + b"></c></a>")
     assert f"<{'b' * 80}> van regel 2" in clerk and "</c>" in clerk
+
+
+@pytest.mark.parametrize("pad", [63_945, 63_946, 63_948, 63_951])
+def test_the_detail_never_ends_in_part_of_a_bsn_where_libxml2_cut_its_text(pad: int) -> None:
+    """libxml2 stops its own text at ~64 000 characters, wherever that falls: in a BSN quoted at
+    the end of a long name it left the first digits of it (``...bbb9999999``: seven of nine, too
+    few for ``mask_bsns``) in ``Issue.detail`` (the JSON key ``detail``, new in session 7). The
+    detail is now at most 1 000 characters, masked before it is cut."""
+    data = b"<a></" + b"b" * pad + BSN.encode() + b">\n"
+    with pytest.raises(XmlProblem) as caught:
+        parse_bytes(data)
+    detail = caught.value.issues[0].detail
+    assert detail is not None and len(detail) <= 1_001
+    assert BSN[:4] not in detail and "9999" not in detail
