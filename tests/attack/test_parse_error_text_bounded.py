@@ -67,3 +67,26 @@ def test_the_detail_never_ends_in_part_of_a_bsn_where_libxml2_cut_its_text(pad: 
     detail = caught.value.issues[0].detail
     assert detail is not None and len(detail) <= 1_001
     assert BSN[:4] not in detail and "9999" not in detail
+
+
+@pytest.mark.parametrize("pad", [63_946, 63_950])
+def test_the_technical_message_never_ends_in_part_of_a_bsn_and_its_first_1000_characters_stay(
+    pad: int,
+) -> None:
+    """The same cut of libxml2's in ``XmlProblem.message``, the technical text the receiver answers
+    peers with (masked, Fo03 omschrijving ``[:200]``, details ``[:1000]``) and keeps in its audit row
+    (whole): seven leading digits of a BSN stayed unmasked there. libxml2's text is now cut at 1 000
+    characters in it too (a digit run at the cut dropped), so the first 1 000 characters, all that a
+    peer is sent, are what they were."""
+    from lxml import etree
+
+    data = b"<a></" + b"b" * pad + BSN.encode() + b">\n"
+    with pytest.raises(etree.XMLSyntaxError) as raw:
+        etree.fromstring(data, etree.XMLParser(huge_tree=True))
+    with pytest.raises(XmlProblem) as caught:
+        parse_bytes(data)
+    message = caught.value.message
+    assert len(message) < 1_200 and "9999" not in message
+    line, column = raw.value.position
+    before = f"Het bestand is geen welgevormde XML op regel {line}, kolom {column} (libxml2: {raw.value.msg}"
+    assert message[:1000] == before[:1000]
