@@ -34,7 +34,7 @@ from lxml import etree
 
 from ieb.errors import XmlSecurityError
 from ieb.issues import Issue
-from ieb.xmltext import dutch_parse_error, shown_detail
+from ieb.xmltext import dutch_parse_error
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -317,7 +317,7 @@ def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> 
             line or None,
             kind="limit",
             clerk_text=clerk,
-            detail=shown_detail(detail),
+            detail=technical,
         )
     if at_end:
         where += ", aan het einde: het bestand houdt op voordat de XML af is (afgebroken?)"
@@ -326,11 +326,12 @@ def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> 
         f"Het bestand is geen welgevormde XML{where} (libxml2: {technical})",
         line or None,
         clerk_text=clerk,
-        detail=shown_detail(detail),
+        detail=technical,
     )
 
 
-#: the most characters of libxml2's text in :attr:`XmlProblem.message` (peers get at most 1,000 of it)
+#: the most characters of libxml2's text in :attr:`XmlProblem.message` (peers get at most 1,000 of
+#: it) and in the clerk's finding's ``detail`` (the JSON key ``detail``; masked by ``Issue``)
 _TECHNICAL_CHARS = 1000
 _TRAILING_DIGITS = re.compile(r"\d+\Z")
 

@@ -19,7 +19,7 @@ from lxml import etree
 
 from ieb.types import mask_bsns
 
-__all__ = ["dutch_parse_error", "shown_detail"]
+__all__ = ["dutch_parse_error"]
 
 _T = etree.ErrorTypes
 
@@ -36,19 +36,6 @@ _ATTRIBUTE = re.compile(r"Attribute (\S+) redefined")
 #: the most characters of a name (tag, prefix, attribute, entity) a sentence quotes: a hostile file's
 #: 60 000-character name is not repeated whole in the clerk's line (libxml2's detail keeps it)
 _NAME_CHARS = 80
-
-
-#: the most characters of libxml2's own text kept as an issue's ``detail`` (libxml2 itself stops at
-#: ~64 000, wherever that falls: in a quoted BSN it left the first digits of it)
-_DETAIL_CHARS = 1000
-
-
-def shown_detail(detail: str) -> str:
-    """libxml2's text as an issue keeps it (``Issue.detail``): every BSN masked first, then at most
-    :data:`_DETAIL_CHARS` characters, ``…`` after a cut (so libxml2's own cut at ~64 000 characters,
-    which may fall inside a BSN, is never shown)."""
-    detail = mask_bsns(detail)
-    return detail if len(detail) <= _DETAIL_CHARS else detail[:_DETAIL_CHARS] + "…"
 
 
 def _name(text: str) -> str:

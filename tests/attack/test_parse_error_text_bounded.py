@@ -60,7 +60,7 @@ def test_the_detail_never_ends_in_part_of_a_bsn_where_libxml2_cut_its_text(pad: 
     """libxml2 stops its own text at ~64 000 characters, wherever that falls: in a BSN quoted at
     the end of a long name it left the first digits of it (``...bbb9999999``: seven of nine, too
     few for ``mask_bsns``) in ``Issue.detail`` (the JSON key ``detail``, new in session 7). The
-    detail is now at most 1 000 characters, masked before it is cut."""
+    detail now quotes at most 1 000 characters of it (a digit run at the cut dropped)."""
     data = b"<a></" + b"b" * pad + BSN.encode() + b">\n"
     with pytest.raises(XmlProblem) as caught:
         parse_bytes(data)
