@@ -303,6 +303,7 @@ def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> 
         detail = detail[: at.start()]
     where = f" op regel {line}, kolom {column}" if line and column else f" op regel {line}" if line else ""
     code: int = getattr(exc, "code", 0)  # libxml2's error type (not in lxml-stubs)
+    technical = _technical(detail)
     at_end = bool(where) and _at_end(data, line, column)
     clerk = dutch_parse_error(code, detail, line or None, column or None, at_end=at_end)
     if code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
@@ -311,22 +312,39 @@ def _not_well_formed(exc: etree.XMLSyntaxError, data: bytes, limits: Limits) -> 
             return _limit("geneste niveaus", limits.depth, line or None)
         return XmlProblem(
             "XML",
-            f"Het bestand gaat{where} een grens van de XML-lezer te boven (libxml2: {detail}); zo'n bestand "
+            f"Het bestand gaat{where} een grens van de XML-lezer te boven (libxml2: {technical}); zo'n bestand "
             "wordt niet verwerkt.",
             line or None,
             kind="limit",
             clerk_text=clerk,
-            detail=detail,
+            detail=technical,
         )
     if at_end:
         where += ", aan het einde: het bestand houdt op voordat de XML af is (afgebroken?)"
     return XmlProblem(
         "XML",
-        f"Het bestand is geen welgevormde XML{where} (libxml2: {detail})",
+        f"Het bestand is geen welgevormde XML{where} (libxml2: {technical})",
         line or None,
         clerk_text=clerk,
-        detail=detail,
+        detail=technical,
     )
+
+
+#: the most characters of libxml2's text in :attr:`XmlProblem.message` (peers get at most 1,000 of
+#: it) and in the clerk's finding's ``detail`` (the JSON key ``detail``; masked by ``Issue``)
+_TECHNICAL_CHARS = 1000
+_TRAILING_DIGITS = re.compile(r"\d+\Z")
+
+
+def _technical(detail: str) -> str:
+    """libxml2's ``detail`` as :attr:`XmlProblem.message` quotes it: at most :data:`_TECHNICAL_CHARS`
+    characters, a run of digits at the cut dropped, ``…`` after a cut. libxml2 stops its own text at
+    ~64,000 characters wherever that falls, also inside a BSN quoted at the end of a long name (the
+    first digits of it then escaped masking); the message's first 1,000 characters, all a peer is
+    sent (Fo03), are what they were unless a run of digits stands at the cut."""
+    if len(detail) <= _TECHNICAL_CHARS:
+        return detail
+    return _TRAILING_DIGITS.sub("", detail[:_TECHNICAL_CHARS]) + "…"
 
 
 def _at_end(data: bytes, line: int | None, column: int | None) -> bool:

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from ieb.types import mask_bsns
+
 __all__ = ["dutch_parse_error"]
 
 _T = etree.ErrorTypes
@@ -27,17 +29,29 @@ _LEAD = "Het bestand is geen welgevormde XML"
 _MISMATCH = re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and ([^\s,]+)")
 _PREMATURE = re.compile(r"Premature end of data in tag (\S+) line (\d+)")
 _CHAR = re.compile(r"(?:Char|char|xmlChar) value (\d+)")
-_ENTITY = re.compile(r"Entity '([^']{1,80})' not defined")
+_ENTITY = re.compile(r"Entity '([^']+)' not defined")
 _PREFIX = re.compile(r"Namespace prefix (\S+) on (\S+) is not defined")
 _ATTRIBUTE = re.compile(r"Attribute (\S+) redefined")
+
+#: the most characters of a name (tag, prefix, attribute, entity) a sentence quotes: a hostile file's
+#: 60 000-character name is not repeated whole in the clerk's line (libxml2's detail keeps it)
+_NAME_CHARS = 80
+
+
+def _name(text: str) -> str:
+    """``text`` (a name quoted by libxml2) as a sentence quotes it: a BSN in it masked first (a cut
+    must not leave part of one unmasked), then at most :data:`_NAME_CHARS` characters, ``…`` after a
+    cut."""
+    text = mask_bsns(text)
+    return text if len(text) <= _NAME_CHARS else text[: _NAME_CHARS - 1] + "…"
 
 
 def _mismatch(detail: str) -> str:
     found = _MISMATCH.search(detail)
     if not found:
         return "een eindtag past niet bij de open tag ervoor: een tag is verkeerd gesloten of een eindtag ontbreekt"
-    opened, line, closing = found.groups()
     # libxml2 names the elements without their prefix (wmo401:Bsx is "Bsx"): no <...> as if quoted
+    opened, line, closing = _name(found.group(1)), found.group(2), _name(found.group(3))
     return (
         f"de eindtag van element {closing} past niet bij het open element {opened} van regel {line}: "
         "een tag is verkeerd gesloten of een eindtag ontbreekt"
@@ -46,7 +60,7 @@ def _mismatch(detail: str) -> str:
 
 def _premature(detail: str) -> str:
     found = _PREMATURE.search(detail)
-    where = f" terwijl element {found.group(1)} (regel {found.group(2)}) nog open is" if found else ""
+    where = f" terwijl element {_name(found.group(1))} (regel {found.group(2)}) nog open is" if found else ""
     return f"het bestand houdt op{where}: het is afgebroken (bij downloaden of kopiëren?) of er ontbreekt een eindtag"
 
 
@@ -69,7 +83,7 @@ def _entity(detail: str) -> str:
     found = _ENTITY.search(detail)
     if found:
         return (
-            f"de entiteit &{found.group(1)}; is niet toegestaan (iEb kent geen DTD of eigen "
+            f"de entiteit &{_name(found.group(1))}; is niet toegestaan (iEb kent geen DTD of eigen "
             "entiteiten); schrijf een & in tekst als &amp;"
         )
     return (
@@ -80,7 +94,7 @@ def _entity(detail: str) -> str:
 def _prefix(detail: str) -> str:
     found = _PREFIX.search(detail)
     if found:
-        prefix, name = found.groups()
+        prefix, name = _name(found.group(1)), _name(found.group(2))
         return (
             f"het voorvoegsel '{prefix}' van <{prefix}:{name}> is niet gedeclareerd "
             f'(xmlns:{prefix}="..." ontbreekt)'
@@ -90,7 +104,7 @@ def _prefix(detail: str) -> str:
 
 def _attribute_twice(detail: str) -> str:
     found = _ATTRIBUTE.search(detail)
-    name = f" {found.group(1)}" if found else ""
+    name = f" {_name(found.group(1))}" if found else ""
     return f"het attribuut{name} staat twee keer in dezelfde tag"
 
 

@@ -116,7 +116,7 @@ def configured_release(option: str | None, config: Path | None = None) -> tuple[
     """The iEb release a command works in and where that came from (Dutch, for the line that says
     so): ``option`` (``--release``), else the ``release`` of the configured settings (the ieb.toml
     found by :func:`ieb.config.find_config` from ``config``, with ``IEB_RELEASE``), else
-    ``ieb-1.0``, the release the settings default to. An ieb.toml that cannot be read is a usage
+    ``ieb-1.0``, the release the settings default to (a BSN in the path of ieb.toml masked). An ieb.toml that cannot be read is a usage
     error (exit 2) naming the file and ``--release``; nothing is chosen behind the clerk's back."""
     import os
 
@@ -133,7 +133,7 @@ def configured_release(option: str | None, config: Path | None = None) -> tuple[
     if os.environ.get("IEB_RELEASE"):
         return release, "IEB_RELEASE"
     if found is not None:
-        return release, f"uit {found}"
+        return release, mask_bsns(f"uit {found}")  # a folder named after a client: masked, as ieb status does
     return release, "standaard: geen ieb.toml gevonden"
 
 

@@ -272,7 +272,10 @@ def _missing_crl_settings(where: Path, config: Path | None) -> tuple[list[str], 
 
     def names(paths: list[Path], resolve: Any) -> bool:
         for p in paths:
-            full = Path(resolve(p) or p).resolve()
+            try:
+                full = Path(resolve(p) or p).resolve()
+            except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): no folder
+                continue
             if full == target or full.parent == target:
                 return True
         return False

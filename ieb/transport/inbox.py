@@ -373,6 +373,12 @@ class KeptPgConnections:
 
 
 _PQ_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (libpq's PQTRANS_IDLE)
+#: SQLSTATEs of a statement psycopg prepared that no longer works on its connection: 0A000
+#: (feature_not_supported) "cached plan must not change result type", after a migration changed the
+#: type of a column it returns while the receiver served; 26000 (invalid_sql_statement_name)
+#: "prepared statement _pg3_0 does not exist", after DEALLOCATE ALL or DISCARD ALL behind psycopg's
+#: back (a connection pooler's reset). Both only on statements psycopg prepared (fixed SQL here).
+_PG_STALE_PREPARED = frozenset({"0A000", "26000"})
 
 
 def _close_all(kept: list[tuple[Any, Any, int]]) -> None:
@@ -428,7 +434,8 @@ def store_processed_postgresql(
     except sa.exc.DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-    # the kept connection was lost (the server ended it, or restarted): nothing of this one
+    # the kept connection was lost (the server ended it, or restarted), or its prepared statement
+    # no longer works (_PG_STALE_PREPARED; the kept ones are closed): nothing of this one
     # statement was written, or all of it (only the reply was lost); once more on a new
     # connection, where a row with this very received_at is the first attempt's own (one
     # arrival), not a redelivery
@@ -496,7 +503,10 @@ def _pg_store(
                 sql, one = _converted(_pg_insert(audit.table, tuple(rows[0]), dialect), rows[0])
                 cur.execute(sql, one)
     except psycopg.Error as exc:
-        lost = engine.dialect.is_disconnect(cast(Any, exc), dbapi, None)
+        # a statement psycopg prepared on this connection (after 5 runs) that no longer works
+        # (_PG_STALE_PREPARED): it failed whole (nothing written) and fails on every kept
+        # connection until each is new: handled as a lost connection
+        lost = exc.sqlstate in _PG_STALE_PREPARED or engine.dialect.is_disconnect(cast(Any, exc), dbapi, None)
         if lost:
             connections.lost(taken)
         else:
