@@ -19,6 +19,7 @@ to the file's folder. Shape (see :func:`example_toml` for the commented file ``i
     [ggk]                                      # where heenberichten go
     endpoint = "https://ggk.example/ggk0210/OntvangAsynchroon"
     sign = false                               # Digikoppeling WUS 2W-be-S
+    signer_oins = ["00000099800000000000"]     # with sign: who may sign answers (the GGk)
     connect_timeout = 5.0                      # seconds
     operation_timeout = 30.0                   # seconds, total per send
 
@@ -109,10 +110,21 @@ class GgkSettings(_Section):
 
     endpoint: str = ""
     sign: bool = False
+    #: with ``sign``: the OINs (20 digits) whose signature on an answer is accepted (Digikoppeling
+    #: 2W-be-S, the GGk's); empty: any certificate that chains to the trusted roots (``[tls] ca``)
+    signer_oins: list[str] = Field(default_factory=list)
     connect_timeout: float = Field(default=5.0, gt=0, le=120)
     operation_timeout: float = Field(default=30.0, gt=0, le=600)
     max_answer_bytes: int = Field(default=1024 * 1024, gt=0)
     check_hostname: bool = True
+
+    @field_validator("signer_oins")
+    @classmethod
+    def _signer_oins(cls, value: list[str]) -> list[str]:
+        for oin in value:
+            if not _OIN.fullmatch(oin):
+                raise ValueError(f"OIN {oin[:24]!r} moet uit 20 cijfers bestaan")
+        return value
 
     @field_validator("endpoint")
     @classmethod
@@ -631,6 +643,9 @@ ca = {q(ca)}
 endpoint = {q(endpoint)}
 # Digikoppeling WUS 2W-be-S: verzoeken ondertekenen en ondertekende antwoorden eisen.
 sign = false
+# Met sign: de OIN's die een antwoord mogen ondertekenen (de GGk); leeg: elk certificaat onder de
+# vertrouwde roots (ca).
+signer_oins = {arr(allowed_oins or [])}
 # Seconden: verbinding opbouwen, en de totale tijd van een verzending (incl. antwoord).
 connect_timeout = 5.0
 operation_timeout = 30.0

@@ -24,6 +24,7 @@ produces. Errors: :class:`ExchangeError` (and the errors it wraps: ``PlanningErr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -363,6 +364,8 @@ class Exchange:
         from ieb.transport.client import GgkClient, WusSigning
 
         signing = WusSigning.from_files(tls.key, tls.cert, tls.ca) if g.sign else None
+        if signing is not None and g.signer_oins:  # only the GGk's signature on an answer counts
+            signing = dataclasses.replace(signing, peer_oins=frozenset(g.signer_oins))
         return GgkClient(
             g.endpoint,
             tls=tls,

@@ -277,3 +277,31 @@ def test_two_serve_processes_on_one_postgresql_share_the_work(pki: TestPki, tmp_
     ]
     assert sum(acked) == n, acked  # every message acknowledged exactly once over both
     assert simulator.app.stats.cak_duplicates == 0 and simulator.app.stats.redeliveries == 0
+
+
+def test_signer_oins_decides_whose_signature_on_an_answer_counts(pki: TestPki, tmp_path: Path) -> None:
+    """The attacker (session 7): ``ieb send`` with ``[ggk] sign`` accepted an answer signed by ANY
+    certificate under the trusted roots (``WusSigning.peer_oins`` was never set from ieb.toml). With
+    ``[ggk] signer_oins`` only those OINs' signatures count: the simulator signs as the GGK party."""
+    simulator = _simulator(pki, tmp_path, free_port(), sign=True).start()
+    try:
+        for name, oins, accepted in (
+            ("other", [pki.party("0599").oin], False),
+            ("ggk", [pki.party("GGK").oin], True),
+        ):
+            config = make_config(pki, tmp_path / f"{name}.sqlite", endpoint=simulator.url)
+            config.ggk.sign = True
+            config.ggk.signer_oins = oins
+            ex = Exchange(config)
+            try:
+                ex.queue(ex.plan([{"bsn": demo_bsns(1)[0], "start": FIRST.isoformat()}], today=TODAY))
+                result = ex.send(workers=1, timeout=30)
+                if accepted:
+                    assert result.acknowledged == 1 and result.permanent is None, result
+                else:
+                    assert result.acknowledged == 0, result
+                    assert result.permanent is not None and "OIN" in str(result.permanent), result
+            finally:
+                ex.close()
+    finally:
+        simulator.stop()
