@@ -26,8 +26,10 @@ LATER = dt.date(2099, 1, 1)
 ROUND = dt.date(soak.YEAR + 1, 1, 5)  # the next monthly round
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def year(tmp_path_factory: pytest.TempPathFactory, soak_year: soak.Soak) -> soak.Soak:
+    """A copy of the session's soak year per test: two tests run opschonen on it, so a shared copy
+    made the file's results depend on the order (the attacker, session 7)."""
     return soak.copy(soak_year, tmp_path_factory.mktemp("soak-opschonen") / "year")
 
 
