@@ -84,7 +84,7 @@ def _backends(databases: _Databases, engine: sa.Engine) -> list[tuple[int, str |
         rows = conn.execute(
             sa.text(
                 "SELECT pid, wait_event_type, query FROM pg_stat_activity"
-                " WHERE datname = :d AND pid <> pg_backend_pid()"
+                " WHERE datname = :d AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             ),
             {"d": engine.url.database},
         ).all()
