@@ -327,3 +327,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     for problem in drop_created():
         warnings.warn(f"test database not dropped: {problem}", pytest.PytestWarning, stacklevel=1)
+
+
+@pytest.fixture(autouse=True)
+def _service_log_handler_removed() -> Iterator[None]:
+    """A command run in-process (CliRunner: ``ieb send``, ``serve``, ...) puts ieb's service log
+    handler on the root logger (:func:`ieb.service.logs.setup_logging`); it stayed after the test,
+    so server threads of later tests printed their log lines (TLS handshakes) into pytest's
+    progress output. It is taken off again after each test."""
+    import logging
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and getattr(handler, "_ieb", False):
+            root.removeHandler(handler)
