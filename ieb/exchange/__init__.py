@@ -548,9 +548,9 @@ class Exchange:
 
             for g, p in plans.items():
                 rows = [self._row(g, m.bericht, m.xml, m.delivery.identificatie) for m in p.messages]
-                enqueue_fresh(
-                    outbox, rows, conn=conn
-                )  # outbox + audit rows multi-row (issue 22), same transaction
+                # outbox + audit rows multi-row (issue 22), same transaction; each row's person from
+                # the delivery recorded by plan() in it
+                enqueue_fresh(outbox, rows, conn=conn, bsns=[m.delivery.bsn for m in p.messages])
                 for m, row in zip(p.messages, rows, strict=True):
                     ref = str(row["referentienummer"])
                     queued.messages.append((g, m.delivery.identificatie, ref, m.delivery.describe()))
