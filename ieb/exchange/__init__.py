@@ -558,12 +558,13 @@ class Exchange:
 
     @staticmethod
     def _row(gemeente: str, bericht: str, xml: bytes, identificatie: str) -> dict[str, Any]:
-        from ieb.ggk import build, new_di01
+        from ieb.ggk.builders import new_di01_bytes
 
-        di01 = new_di01(xml, bericht, gemeente)
+        # build(new_di01(...)) byte for byte, from the template's frame without the models (issue 22)
+        referentienummer, envelope = new_di01_bytes(xml, bericht, gemeente)
         return {
-            "envelope": build(di01),
-            "referentienummer": di01.referentienummer,
+            "envelope": envelope,
+            "referentienummer": referentienummer,
             "afzender": gemeente,
             "functie": bericht,
             "payload": xml,
