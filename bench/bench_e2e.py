@@ -3,6 +3,7 @@
     python bench/bench_e2e.py                  # 100,000 clients, ieb and the floor side by side
     python bench/bench_e2e.py --clients 5000   # smaller
     python bench/bench_e2e.py --million        # also peak RSS of ieb at 1,000,000 clients
+    python bench/bench_e2e.py --rounds 3       # three pairs, alternating which runs first (medians)
 
 ieb: a fresh ``python -m ieb plan gewenst.csv --queue`` (stdout to /dev/null) on an empty SQLite
 database (schema made before timing), ``release = "ieb-1.0"`` in its ieb.toml; wall time and peak
@@ -18,6 +19,10 @@ spread over gemeenten, 8,000 per gemeente (``clients`` in bench/run.py): 100,000
 gemeenten, 1,000,000 are 125 gemeenten of the bundled CBS list, each with the same 8,000 test BSNs
 (one person per gemeente and BSN: a valid desired state).
 
+The two run one after the other, so a change of the machine's load between them moves the wall
+ratio: ``details`` also gives the CPU seconds (user + system, ``getrusage(RUSAGE_CHILDREN)``) of
+each child and their ratio ``cpu_vs_floor``, and ``--rounds N`` alternates the order (medians).
+
 Returns the JSON of bench/run.py: ``E2E`` {clients, s, floor_s, vs_floor, peak_rss_mb, loadavg}
 and (``--million`` / the full run) ``E2E_1M`` {clients, peak_rss_mb, s, loadavg}; ``loadavg`` is
 ``os.getloadavg()`` when each figure was taken. Nothing is asserted.
@@ -28,6 +33,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -94,7 +101,13 @@ def child_floor(db: str, desired: str) -> int:
     return 0
 
 
-def _run_ieb(tmp: Path, desired: Path, gemeenten: list[str], name: str) -> tuple[float, float, int]:
+def _child_cpu() -> float:
+    """User + system CPU seconds of this process's finished (waited-for) children so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _run_ieb(tmp: Path, desired: Path, gemeenten: list[str], name: str) -> tuple[float, float, int, float]:
     db = tmp / f"{name}.sqlite"
     bench.open_db(db).dispose()  # the schema is made before timing, as for the floor
     config = tmp / f"{name}.toml"
@@ -102,6 +115,7 @@ def _run_ieb(tmp: Path, desired: Path, gemeenten: list[str], name: str) -> tuple
         f'database = "sqlite:///{db}"\nrelease = "ieb-1.0"\ngemeenten = {json.dumps(gemeenten)}\n'
     )
     rss = tmp / f"{name}.rss"
+    cpu = _child_cpu()
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child-ieb", str(config), str(desired), str(rss)],
@@ -110,16 +124,21 @@ def _run_ieb(tmp: Path, desired: Path, gemeenten: list[str], name: str) -> tuple
         stdout=subprocess.DEVNULL,
     )
     seconds = time.perf_counter() - started
+    cpu = _child_cpu() - cpu
     import sqlite3
 
     with sqlite3.connect(db) as con:
         queued = int(con.execute("SELECT count(*) FROM outbox").fetchone()[0])
-    return seconds, float(rss.read_text()) / 1024, queued
+    db.unlink()
+    return seconds, float(rss.read_text()) / 1024, queued, cpu
 
 
-def _run_floor(tmp: Path, desired: Path) -> float:
+def _run_floor(tmp: Path, desired: Path) -> tuple[float, float]:
+    """The floor as a process: (wall seconds, CPU seconds of the child)."""
     db = tmp / "floor.sqlite"
+    db.unlink(missing_ok=True)
     bench.open_db(db).dispose()
+    cpu = _child_cpu()
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child-floor", str(db), str(desired)],
@@ -127,41 +146,83 @@ def _run_floor(tmp: Path, desired: Path) -> float:
         env=_env(),
         stdout=subprocess.DEVNULL,
     )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    cpu = _child_cpu() - cpu
+    db.unlink()
+    return seconds, cpu
 
 
-def bench_e2e(clients: int = 100_000, million: bool = False) -> dict[str, Any]:
-    """The ``E2E`` (and with ``million`` the ``E2E_1M``) keys of bench/run.py's JSON."""
+def bench_e2e(clients: int = 100_000, million: bool = False, rounds: int = 1) -> dict[str, Any]:
+    """The ``E2E`` (and with ``million`` the ``E2E_1M``) keys of bench/run.py's JSON.
+
+    ``rounds`` pairs, alternating which of the two runs first (floor first in odd rounds); ``s`` and
+    ``floor_s`` are the medians of the rounds' wall times (one round: the two runs). ``details``
+    adds the CPU seconds (user + system) of the children, ``cpu_vs_floor`` (floor CPU / ieb CPU:
+    what the machine's load changes least) and each round's figures with its load averages."""
     out: dict[str, Any] = {}
     with bench.workdir() as tmp:
         desired = tmp / "gewenst.csv"
         gemeenten = write_desired(desired, clients)
-        floor_s = _run_floor(tmp, desired)
-        floor_load = _loadavg()
-        s, rss, queued = _run_ieb(tmp, desired, gemeenten, "ieb")
-        load = _loadavg()
-        if queued != clients:
-            raise RuntimeError(f"ieb queued {queued} messages for {clients} clients")
+        per_round: list[dict[str, Any]] = []
+        rss = 0.0
+        for k in range(rounds):
+            if k % 2 == 0:
+                floor_s, floor_cpu = _run_floor(tmp, desired)
+                floor_load = _loadavg()
+                s, rss_k, queued, cpu = _run_ieb(tmp, desired, gemeenten, "ieb")
+                load = _loadavg()
+            else:
+                s, rss_k, queued, cpu = _run_ieb(tmp, desired, gemeenten, "ieb")
+                load = _loadavg()
+                floor_s, floor_cpu = _run_floor(tmp, desired)
+                floor_load = _loadavg()
+            if queued != clients:
+                raise RuntimeError(f"ieb queued {queued} messages for {clients} clients")
+            rss = max(rss, rss_k)
+            per_round.append(
+                {
+                    "s": round(s, 2),
+                    "floor_s": round(floor_s, 2),
+                    "vs_floor": round(floor_s / s, 3),
+                    "cpu_s": round(cpu, 2),
+                    "floor_cpu_s": round(floor_cpu, 2),
+                    "cpu_vs_floor": round(floor_cpu / cpu, 3),
+                    "loadavg": load,
+                    "floor_loadavg": floor_load,
+                    "ieb_first": k % 2 == 1,
+                }
+            )
+        s = statistics.median(r["s"] for r in per_round)
+        floor_s = statistics.median(r["floor_s"] for r in per_round)
+        cpu = statistics.median(r["cpu_s"] for r in per_round)
+        floor_cpu = statistics.median(r["floor_cpu_s"] for r in per_round)
         out["E2E"] = {
             "clients": clients,
             "s": round(s, 2),
             "floor_s": round(floor_s, 2),
             "vs_floor": round(floor_s / s, 3),
             "peak_rss_mb": round(rss, 1),
-            "loadavg": load,
-            "details": {"floor_loadavg": floor_load, "gemeenten": len(gemeenten)},
+            "loadavg": per_round[-1]["loadavg"],
+            "details": {
+                "floor_loadavg": per_round[-1]["floor_loadavg"],
+                "gemeenten": len(gemeenten),
+                "cpu_s": round(cpu, 2),
+                "floor_cpu_s": round(floor_cpu, 2),
+                "cpu_vs_floor": round(floor_cpu / cpu, 3),
+                "rounds": per_round,
+            },
         }
         desired.unlink()
         if million:
             big = tmp / "miljoen.csv"
             gemeenten = write_desired(big, 1_000_000)
-            s, rss, queued = _run_ieb(tmp, big, gemeenten, "ieb-1m")
+            s, rss, queued, cpu = _run_ieb(tmp, big, gemeenten, "ieb-1m")
             out["E2E_1M"] = {
                 "clients": 1_000_000,
                 "peak_rss_mb": round(rss, 1),
                 "s": round(s, 1),
                 "loadavg": _loadavg(),
-                "details": {"queued": queued, "gemeenten": len(gemeenten)},
+                "details": {"queued": queued, "gemeenten": len(gemeenten), "cpu_s": round(cpu, 1)},
             }
     return out
 
@@ -170,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--million", action="store_true", help="also ieb's peak RSS at 1,000,000 clients")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="pairs, alternating which runs first (medians reported)"
+    )
     parser.add_argument("--child-ieb", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-floor", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -177,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         return child_ieb(*args.child_ieb)
     if args.child_floor:
         return child_floor(*args.child_floor)
-    print(json.dumps(bench_e2e(args.clients, args.million), indent=2))
+    if args.rounds < 1:
+        parser.error("--rounds is at least 1")
+    print(json.dumps(bench_e2e(args.clients, args.million, args.rounds), indent=2))
     return 0
 
 

@@ -551,9 +551,9 @@ class Exchange:
 
             for g, p in plans.items():
                 rows = [self._row(g, m.bericht, m.xml, m.delivery.identificatie) for m in p.messages]
-                enqueue_fresh(
-                    outbox, rows, conn=conn
-                )  # outbox + audit rows multi-row (issue 22), same transaction
+                # outbox + audit rows multi-row (issue 22), same transaction; each row's person from
+                # the delivery recorded by plan() in it
+                enqueue_fresh(outbox, rows, conn=conn, bsns=[m.delivery.bsn for m in p.messages])
                 for m, row in zip(p.messages, rows, strict=True):
                     ref = str(row["referentienummer"])
                     queued.messages.append((g, m.delivery.identificatie, ref, m.delivery.describe()))
@@ -561,12 +561,13 @@ class Exchange:
 
     @staticmethod
     def _row(gemeente: str, bericht: str, xml: bytes, identificatie: str) -> dict[str, Any]:
-        from ieb.ggk import build, new_di01
+        from ieb.ggk.builders import new_di01_bytes
 
-        di01 = new_di01(xml, bericht, gemeente)
+        # build(new_di01(...)) byte for byte, from the template's frame without the models (issue 22)
+        referentienummer, envelope = new_di01_bytes(xml, bericht, gemeente)
         return {
-            "envelope": build(di01),
-            "referentienummer": di01.referentienummer,
+            "envelope": envelope,
+            "referentienummer": referentienummer,
             "afzender": gemeente,
             "functie": bericht,
             "payload": xml,

@@ -381,7 +381,11 @@ def _commit_chunk(
             lines=lines,
         )
         rows = [exchange._row(g, m.bericht, m.xml, m.delivery.identificatie) for m in p.messages]
-        enqueue_fresh(exchange.outbox(), rows, conn=conn)  # outbox + audit rows multi-row (issue 22)
+        # outbox + audit rows multi-row; each row's person from the delivery just recorded, no ids
+        # read back (issue 22)
+        enqueue_fresh(
+            exchange.outbox(), rows, conn=conn, bsns=[m.delivery.bsn for m in p.messages], ids=False
+        )
     result.chunks += 1
     result.messages += len(p.messages)
     refused = refused_bsns(p, lines)

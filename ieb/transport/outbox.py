@@ -1056,7 +1056,12 @@ def iter_open(outbox: Outbox) -> Iterator[dict[str, Any]]:  # pragma: no cover -
 
 
 def enqueue_fresh(
-    outbox: Outbox, rows: Sequence[dict[str, Any]], *, conn: sa.Connection | None = None
+    outbox: Outbox,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conn: sa.Connection | None = None,
+    bsns: Sequence[str] | None = None,
+    ids: bool = True,
 ) -> list[int]:
     """:meth:`Outbox.enqueue_many` for envelopes with new referentienummers (``new_di01``): the
     outbox rows AND their ``enqueued`` audit rows go in with one multi-row statement per 500 each,
@@ -1065,23 +1070,37 @@ def enqueue_fresh(
     Each dict holds :meth:`Outbox.enqueue`'s arguments. When a referentienummer is already stored
     (a resumed run) or a row has another argument, the batch is rolled back and handed to
     :meth:`Outbox.enqueue_many`, which reports a conflicting envelope and keeps a duplicate once
-    (issue 22: one audit INSERT per envelope was a tenth of an initial delivery)."""
+    (issue 22: one audit INSERT per envelope was a tenth of an initial delivery).
+
+    For a caller that has just recorded the rows' deliveries in the ledger in ``conn`` (the
+    planner): ``bsns``, the Bsn of each row's delivery in ``rows`` order, gives each row its
+    ``person`` without looking the deliveries up again (the same value: :func:`person_key`), and
+    ``ids=False`` skips reading the new ids back (an empty list is returned); issue 22, the two
+    look-ups were a tenth of ``enqueue_fresh`` in ``ieb plan --queue``. Raises ``ValueError`` when
+    ``bsns`` does not have one Bsn per row."""
+    if bsns is not None and len(bsns) != len(rows):
+        raise ValueError(f"bsns heeft {len(bsns)} waarden voor {len(rows)} rijen")
     if conn is None:
         with outbox.engine.begin() as c:
-            return enqueue_fresh(outbox, rows, conn=c)
+            return enqueue_fresh(outbox, rows, conn=c, bsns=bsns, ids=ids)
     allowed = {"envelope", "referentienummer", "afzender", "functie", "payload", "bericht_identificatie"}
     refs = [str(r["referentienummer"]) for r in rows]
     if any(set(r) - allowed for r in rows) or len(set(refs)) != len(refs):
         return outbox.enqueue_many(rows, conn=conn)
     try:
         with conn.begin_nested():
-            return _insert_fresh(outbox, conn, rows, refs)
+            return _insert_fresh(outbox, conn, rows, refs, bsns, ids)
     except sa.exc.IntegrityError:
         return outbox.enqueue_many(rows, conn=conn)
 
 
 def _insert_fresh(
-    outbox: Outbox, conn: sa.Connection, rows: Sequence[dict[str, Any]], refs: list[str]
+    outbox: Outbox,
+    conn: sa.Connection,
+    rows: Sequence[dict[str, Any]],
+    refs: list[str],
+    bsns: Sequence[str] | None,
+    want_ids: bool,
 ) -> list[int]:
     t = outbox.table
     now = outbox.clock()
@@ -1101,9 +1120,14 @@ def _insert_fresh(
         }
         for r in rows
     ]
-    persons = _persons(conn, new)
-    for r in new:
-        r["person"] = persons.get((str(r["afzender"] or ""), str(r["bericht_identificatie"] or "")))
+    if bsns is not None:  # the caller's deliveries, recorded in this transaction
+        for r, bsn in zip(new, bsns, strict=True):
+            afzender = r["afzender"]
+            r["person"] = person_key(str(afzender), bsn) if afzender and r["bericht_identificatie"] else None
+    else:
+        persons = _persons(conn, new)
+        for r in new:
+            r["person"] = persons.get((str(r["afzender"] or ""), str(r["bericht_identificatie"] or "")))
     _insert_rows(conn, t, new)
     at = dt.datetime.now(dt.UTC)
     events = []
@@ -1131,6 +1155,8 @@ def _insert_fresh(
             }
         )
     _insert_rows(conn, outbox.audit.table, events)
+    if not want_ids:
+        return []
     ids: dict[str, int] = {}
     for k in range(0, len(refs), 500):
         found = conn.execute(

@@ -124,6 +124,10 @@ def test_iter_table_streams_csv_and_reads_other_inputs_whole(tmp_path: Path) -> 
         {"bsn": B[0], "start": "2026-01-01", "gemeente": "363"},
         {"bsn": B[0], "start": "2026-01-01", "kostprijs_cent": "90000"},
         {"bsn": B[0], "start": "01-02-2026"},
+        {"bsn": "000000000", "start": "2026-01-01"},  # passes the arithmetic 11-proef
+        {"bsn": "99990000", "start": "2026-01-01"},
+        {"bsn": "99990000\u0666", "start": "2026-01-01"},  # a digit, not an ASCII one
+        {"bsn": "9999 0006", "start": "2026-01-01"},
     ],
 )
 def test_the_quick_reading_of_a_common_row_equals_the_full_one(row: dict[str, str]) -> None:

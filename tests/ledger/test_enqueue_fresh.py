@@ -122,3 +122,63 @@ def test_fresh_rows_equal_those_of_enqueue_many(tmp_path: Path) -> None:
     assert first["created_at"].replace(tzinfo=None) == moment.replace(tzinfo=None)
     assert first["status"] == "pending" and first["attempts"] == 0
     assert bytes(first["envelope"]) == rows[0]["envelope"]
+
+
+def _planned_rows(engine: sa.Engine, conn: sa.Connection) -> tuple[list[dict[str, object]], list[str]]:
+    """Plan three persons (recorded in the ledger in ``conn``) and return the outbox rows of their
+    messages and their Bsns (the planner's caller, ieb.exchange)."""
+    import datetime as dt
+
+    from ieb.exchange import Exchange
+    from ieb.ledger.planner import Period, plan
+    from ieb.ledger.store import Ledger
+
+    bsns = ["999900006", "999900018", "999900031"]
+    p = plan(
+        Ledger(conn),
+        "0363",
+        {b: [Period(dt.date(2026, 1, 1))] for b in bsns},
+        today=dt.date(2026, 12, 7),
+    )
+    rows = [Exchange._row("0363", m.bericht, m.xml, m.delivery.identificatie) for m in p.messages]
+    return rows, [m.delivery.bsn for m in p.messages]
+
+
+def test_given_bsns_store_the_same_rows_as_the_ledger_lookup(tmp_path: Path) -> None:
+    """``bsns=`` (the planner's Bsns, no look-up of the deliveries) and ``ids=False`` store exactly
+    the outbox and audit rows of the plain call, which looks each row's person up in the ledger."""
+    import datetime as dt
+
+    moment = dt.datetime(2026, 12, 7, 9, 0, 0, 1, tzinfo=dt.UTC)
+    stored = []
+    for given in (False, True):
+        engine = open_ledger(f"sqlite:///{tmp_path / f'{given}.sqlite'}")
+        outbox = Outbox(engine, clock=lambda: moment)
+        with engine.begin() as conn:
+            rows, bsns = _planned_rows(engine, conn)
+            if given:
+                assert enqueue_fresh(outbox, rows, conn=conn, bsns=bsns, ids=False) == []
+            else:
+                assert len(enqueue_fresh(outbox, rows, conn=conn)) == len(rows)
+        t = ledger_tables()
+        with engine.connect() as conn:
+            out = [
+                {k: v for k, v in r._asdict().items() if k not in ("id", "envelope", "referentienummer")}
+                for r in conn.execute(sa.select(t.outbox).order_by(t.outbox.c.id))
+            ]
+            audit = [
+                (r.kind, r.functie, r.outcome, r.direction)
+                for r in conn.execute(sa.select(t.audit).order_by(t.audit.c.id))
+            ]
+        stored.append((out, audit))
+        engine.dispose()
+    assert stored[0] == stored[1]
+    assert all(r["person"] and r["person"].startswith("0363:") for r in stored[0][0])
+    assert len({r["person"] for r in stored[0][0]}) == 3
+
+
+def test_bsns_must_match_the_rows(tmp_path: Path) -> None:
+    engine = open_ledger(f"sqlite:///{tmp_path / 'o.sqlite'}")
+    with pytest.raises(ValueError, match="bsns"):
+        enqueue_fresh(Outbox(engine), _rows(2), bsns=["999900006"])
+    engine.dispose()
