@@ -7,6 +7,7 @@ another order than planned (their Bsns moved along), and a batch with a row twic
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ieb.exchange import Exchange
 from ieb.ledger.planner import Period, plan
 from ieb.ledger.store import Ledger
 from ieb.transport.outbox import Outbox, _persons, enqueue_fresh, ledger_tables, open_ledger
+from tests.pgdb import create_database
 
 BSNS = ["999900006", "999900018", "999900031"]
 
@@ -32,9 +34,16 @@ def _planned(conn: sa.Connection) -> tuple[list[dict[str, object]], list[str]]:
     return rows, bsns
 
 
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("twice", [False, True])
-def test_persons_equal_the_lookup_across_gemeenten_and_order(tmp_path: Path, twice: bool) -> None:
-    engine = open_ledger(f"sqlite:///{tmp_path / 'o.sqlite'}")
+def test_persons_equal_the_lookup_across_gemeenten_and_order(
+    tmp_path: Path, twice: bool, dialect: str
+) -> None:
+    pg = os.environ.get("IEB_TEST_POSTGRES_URL")
+    if dialect == "postgresql" and not pg:
+        pytest.skip("IEB_TEST_POSTGRES_URL is not set")
+    url = create_database(pg, "ieb_attack_") if pg and dialect == "postgresql" else None
+    engine = open_ledger(url or f"sqlite:///{tmp_path / 'o.sqlite'}")
     try:
         with engine.begin() as conn:
             rows, bsns = _planned(conn)
