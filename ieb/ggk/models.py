@@ -60,9 +60,13 @@ def is_uuid4(value: object) -> bool:
 
 
 def format_tijdstip(moment: _dt.datetime) -> str:
-    """``yyyyMMddHHmmss``. An aware datetime is first converted to Dutch local time."""
+    """``yyyyMMddHHmmss``. An aware datetime is first converted to Dutch local time. The year is
+    always four digits (the C library's ``%Y`` drops leading zeros before the year 1000, a text
+    that reads back as another moment)."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(_amsterdam())
+    if moment.year < 1000:
+        return f"{moment.year:04d}{moment.strftime('%m%d%H%M%S')}"
     return moment.strftime("%Y%m%d%H%M%S")
 
 

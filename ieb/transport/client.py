@@ -700,12 +700,19 @@ class GgkClient:
                 signer_oins=self.signing.peer_oins,
             )
         except WsSecurityError as exc:
+            # a signer outside ggk.signer_oins (IB002): turning signing off is the wrong advice
+            hint = (
+                "het antwoord is ondertekend door een andere partij dan in ggk.signer_oins staat; "
+                "verstuur niet opnieuw en meld dit bij de beheerder van de GGk (zet ggk.sign niet uit)"
+                if exc.code == "IB002"
+                else "de ontvanger ondertekent niet (of met een sleutel buiten onze roots); zet ggk.sign uit "
+                "of laat de ontvanger ondertekenen"
+            )
             raise PermanentSendError(
                 f"handtekening van het antwoord is ongeldig: {exc}",
                 endpoint=self.endpoint,
                 referentienummer=ref,
-                hint="de ontvanger ondertekent niet (of met een sleutel buiten onze roots); zet ggk.sign uit "
-                "of laat de ontvanger ondertekenen",
+                hint=hint,
             ) from exc
         if verified.relates_to != f"urn:uuid:{ref}":
             raise TransientSendError(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from ieb.transport.client import SendResult, TransientSendError
 from ieb.transport.outbox import Outbox, ledger_tables, open_ledger
 from ieb.transport.sender import RetryPolicy, Sender
 from tests.migrated import migrated_sqlite_url
+from tests.pgdb import create_database
 
 FAST = RetryPolicy(
     max_attempts=5,
@@ -50,18 +50,13 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.En
     pg = os.environ.get("IEB_TEST_POSTGRES_URL")
     if not pg:
         pytest.skip("IEB_TEST_POSTGRES_URL is not set")
-    name = "ieb_batch_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    eng = open_ledger(sa.make_url(pg).set(database=name).render_as_string(hide_password=False))
+    # tests/pgdb: dropped (WITH FORCE) at the end of the session, also when open_ledger or the
+    # test fails; the drop here had no FORCE and came after open_ledger outside the try
+    eng = open_ledger(create_database(pg, "ieb_batch_"))
     try:
         yield eng
     finally:
         eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def _fill(outbox: Outbox, n: int) -> list[str]:
