@@ -11,6 +11,12 @@ import typer
 from ieb.cli._common import COMMAND, GROUP
 from ieb.xmlsafe import MAX_BYTES
 
+#: ``--config`` of ``run`` and ``list``: the ieb.toml whose release the scenarios use
+_ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", metavar="BESTAND", help="ieb.toml met de release.", show_default=False),
+]
+
 __all__ = ["conformance_app", "register"]
 
 conformance_app = typer.Typer(
@@ -117,12 +123,7 @@ def run_command(
             show_default=False,
         ),
     ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", metavar="BESTAND", help="ieb.toml met de release.", show_default=False
-        ),
-    ] = None,
+    config: _ConfigOption = None,
 ) -> None:
     """Draai de scenario's tegen uw verzender en beoordeel wat er bij de simulator aankwam.
 
@@ -201,12 +202,7 @@ def list_command(
             show_default=False,
         ),
     ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", metavar="BESTAND", help="ieb.toml met de release.", show_default=False
-        ),
-    ] = None,
+    config: _ConfigOption = None,
 ) -> None:
     """Toon de scenario's van de catalogus (van de release van ieb.toml, of --release)."""
     import datetime as dt

@@ -483,7 +483,7 @@ def retour_command(
 
 
 #: a heenbericht's outcome in the clerk's words (``ieb status --detail``: one line per message)
-OUTCOME_TEXT = dict(OUTCOME_WORDS)
+_OUTCOME_TEXT = dict(OUTCOME_WORDS)
 #: the outbox states in the clerk's words
 OUTBOX_WORDS = {
     "pending": "klaar om te versturen",
@@ -618,7 +618,7 @@ def status_lines(data: dict[str, Any], detail: bool) -> list[str]:
             lines.append(
                 f"  {r['bericht']} {r['gemeente']}/{r['identificatie']}/{r['dagtekening']} Bsn {r['bsn']} "
                 f"nr {r['eb_start_nummer']} status {r['status']} {r['datum']}: "
-                f"{OUTCOME_TEXT.get(r['outcome'], r['outcome'])}{solved}{' ' + codes if codes else ''}; "
+                f"{_OUTCOME_TEXT.get(r['outcome'], r['outcome'])}{solved}{' ' + codes if codes else ''}; "
                 f"wachtrij: {OUTBOX_WORDS.get(r['outbox'], r['outbox']) if r['outbox'] else '-'}"
             )
     else:
